@@ -1,0 +1,61 @@
+// drivers/block/block.ts: the kernel's block driver. The kernel's only
+// storage is one log device; requests go on the SQ in order and the host
+// performs them in order, so a preallocation submitted before a write is
+// done before that write. Completions come back with the tag given here.
+
+import { DEV_BLOCK, DESC_F_FLUSH, OP_BLK_READ, OP_BLK_WRITE, OP_BLK_TRUNCATE, OP_BLK_PREALLOCATE } from "../../hal/abi";
+import { RING_BLOCK } from "../../kernel/constants";
+import { ringCreate, ringPush, ringPeek, ringPop } from "../../kernel/ring";
+import { halSetRings } from "../../kernel/hal";
+
+export const TAG_LOG_WRITE: u32 = 1;
+export const TAG_RECOVERY_READ: u32 = 2;
+export const TAG_TRUNCATE: u32 = 3;
+export const TAG_PREALLOCATE: u32 = 4;
+
+let sq: usize = 0;
+let cq: usize = 0;
+export let inFlight: u32 = 0;
+
+export function blockInit(): bool {
+  sq = ringCreate(RING_BLOCK, "block rings");
+  cq = ringCreate(RING_BLOCK, "block rings");
+  if (sq == 0 || cq == 0) return false;
+  halSetRings(DEV_BLOCK, sq, cq);
+  return true;
+}
+
+function submit(op: u32, flags: u32, tag: u32, addr: usize, len: u32, offsetBytes: u64): void {
+  // The kernel keeps at most a handful of block requests in flight (one write,
+  // one read, a truncate or a preallocation), far below the ring's capacity.
+  const pushed = ringPush(sq, op, flags, tag, addr, len, len, offsetBytes);
+  assert(pushed, "block SQ full: more requests in flight than the driver allows");
+  inFlight++;
+}
+
+export function blockRead(addr: usize, len: u32, offsetBytes: u64): void {
+  submit(OP_BLK_READ, 0, TAG_RECOVERY_READ, addr, len, offsetBytes);
+}
+
+export function blockWriteDurable(addr: usize, len: u32, offsetBytes: u64): void {
+  submit(OP_BLK_WRITE, DESC_F_FLUSH, TAG_LOG_WRITE, addr, len, offsetBytes);
+}
+
+export function blockTruncate(lengthBytes: u64): void {
+  submit(OP_BLK_TRUNCATE, 0, TAG_TRUNCATE, 0, 0, lengthBytes);
+}
+
+export function blockPreallocate(lengthBytes: u64): void {
+  submit(OP_BLK_PREALLOCATE, 0, TAG_PREALLOCATE, 0, 0, lengthBytes);
+}
+
+// The next completion descriptor, or 0. Call blockDone after reading it.
+export function blockCompletion(): usize {
+  return ringPeek(cq);
+}
+
+export function blockDone(): void {
+  ringPop(cq);
+  assert(inFlight > 0, "block completion without a request");
+  inFlight--;
+}

@@ -1,0 +1,106 @@
+// host/cmd/inspect.ts: `qenex inspect`, show what an image holds.
+//
+// Parsing checks every section digest, so a damaged image fails here with
+// the same message the loader would give. With --trust the signatures are
+// verified too, and the exit code says whether the image would boot.
+
+import { ImageError, parseImage, readImageFile, verifyImage, type ParsedImage } from '../image.ts';
+import { KeyError, loadPublicKey } from '../keys.ts';
+import { asCliError, parseArgs, processIo, type CommandIo } from './args.ts';
+
+export const USAGE = `usage: qenex inspect <file.qxi> [--json] [--trust <signing.pub>]
+
+Checks every section digest and prints the manifest, the sections (offset,
+size, SHA-256) and the signers (algorithm, key id).
+
+options:
+  --json                 print one JSON object instead of text
+  --trust <signing.pub>  also verify the signatures against this public key;
+                         exit 1 if no signature by it verifies`;
+
+interface Verification {
+  trustedKeyIdHex: string;
+  verified: boolean;
+  error: string | null;
+}
+
+function describeValid(valid: boolean | null, checked: boolean): string {
+  if (!checked) return 'not checked';
+  if (valid === null) return 'key not trusted';
+  return valid ? 'valid' : 'INVALID';
+}
+
+function text(file: string, size: number, parsed: ParsedImage, verification: Verification | null): string {
+  const m = parsed.manifest;
+  const lines = [
+    `image      ${file} (${size} bytes)`,
+    `manifest   ${m.name} v${m.version}, ${m.services.length} service(s)`,
+    `digest     sha256:${parsed.digestHex}`,
+    'sections',
+  ];
+  for (const s of parsed.sections) {
+    lines.push(`  ${s.name.padEnd(24)} ${String(s.length).padStart(10)} bytes at ${String(s.offset).padStart(10)}  sha256:${s.sha256Hex}`);
+  }
+  lines.push('services');
+  for (const s of m.services) {
+    lines.push(`  ${s.name.padEnd(24)} module ${s.module}, priority ${s.priority}, budget ${s.budget}, ` +
+      `memory ${s.memory_pages_max} pages, caps ${s.caps.join(' ') || '(none)'}`);
+  }
+  lines.push(`kernel     ${JSON.stringify(m.kernel)}`);
+  lines.push(parsed.signatures.length === 0 ? 'signatures (none: unsigned)' : 'signatures');
+  for (const s of parsed.signatures) {
+    lines.push(`  ${s.algorithm.padEnd(10)} key ${s.keyIdHex}  ${describeValid(s.valid, verification !== null)}`);
+  }
+  if (verification !== null) {
+    lines.push(verification.verified
+      ? `verified   yes, by trusted key ${verification.trustedKeyIdHex}`
+      : `verified   NO: ${verification.error}`);
+  }
+  return lines.join('\n');
+}
+
+function json(file: string, size: number, parsed: ParsedImage, verification: Verification | null): string {
+  return JSON.stringify({
+    file,
+    bytes: size,
+    digest: parsed.digestHex,
+    manifest: parsed.manifest,
+    sections: parsed.sections,
+    signatures: parsed.signatures.map((s) => ({ algorithm: s.algorithm, keyId: s.keyIdHex, valid: s.valid })),
+    verification,
+  });
+}
+
+export async function main(argv: string[], io: CommandIo = processIo): Promise<number> {
+  const args = parseArgs(argv, {
+    values: ['trust'],
+    booleans: ['json'],
+    positionals: { min: 1, max: 1, names: ['<file.qxi>'] },
+  });
+  if (args.help) {
+    io.out(USAGE);
+    return 0;
+  }
+  const file = args.positionals[0];
+  const trustPath = args.values.get('trust');
+  try {
+    const trusted = trustPath === undefined ? null : loadPublicKey(trustPath);
+    const bytes = readImageFile(file);
+    const parsed = parseImage(bytes);
+    let verification: Verification | null = null;
+    if (trusted !== null) {
+      verification = { trustedKeyIdHex: trusted.keyIdHex, verified: true, error: null };
+      try {
+        verifyImage(parsed, [trusted]);
+      } catch (e) {
+        if (!(e instanceof ImageError)) throw e;
+        verification.verified = false;
+        verification.error = e.message;
+      }
+    }
+    io.out(args.booleans.has('json') ? json(file, bytes.length, parsed, verification) : text(file, bytes.length, parsed, verification));
+    return verification === null || verification.verified ? 0 : 1;
+  } catch (e) {
+    throw asCliError(e, [ImageError, KeyError]);
+  }
+}

@@ -1,0 +1,132 @@
+// host/kernel.ts: instantiates kernel.wasm and gives the host typed access to
+// its exports, registers and rings. A kernel assertion (AssemblyScript
+// abort) becomes a KernelPanic with the kernel's own message and location.
+
+import * as abi from '../hal/abi.ts';
+import { KernelMemory, HostRing } from './ring.ts';
+
+export class KernelPanic extends Error {
+  override name = 'KernelPanic';
+}
+
+interface KernelExports {
+  memory: WebAssembly.Memory;
+  hal_table(): number;
+  boot_area(): number;
+  boot_area_bytes(): number;
+  sys_area(): number;
+  sys_area_bytes(): number;
+  kernel_boot(manifestLen: number, mode: number): number;
+  kernel_run(): number;
+  kernel_interrupt(irq: number): void;
+  kernel_shutdown(): void;
+  kernel_digest(): number;
+  kernel_chain_head(): number;
+  kernel_check_sealed(): number;
+  kernel_stat(id: number): bigint;
+  service_count(): number;
+  service_name(i: number): number;
+  service_name_len(i: number): number;
+  service_set_inbox(i: number, bytes: number): void;
+  sys_send(peer: number, len: number): number;
+  sys_reply(token: number, status: number, len: number): number;
+  sys_time(): bigint;
+  sys_log(len: number): number;
+  sys_random(len: number): number;
+  sys_timer(delayNs: bigint, tag: bigint): number;
+  sys_lookup(len: number): number;
+}
+
+export interface Dispatch {
+  service: number;
+  kind: number;
+  addr: number;
+  len: number;
+  sender: number;
+  token: number;
+}
+
+export class Kernel {
+  readonly x: KernelExports;
+  readonly mem: KernelMemory;
+  private regs = 0;
+
+  private constructor(instance: WebAssembly.Instance) {
+    this.x = instance.exports as unknown as KernelExports;
+    this.mem = new KernelMemory(this.x.memory);
+  }
+
+  static instantiate(module: WebAssembly.Module): Kernel {
+    let memory: WebAssembly.Memory | null = null;
+    const readString = (ptr: number): string => {
+      if (memory === null || ptr === 0) return '';
+      const dv = new DataView(memory.buffer);
+      const bytes = dv.getUint32(ptr - 4, true); // AssemblyScript strings: UTF-16, length before
+      return Buffer.from(memory.buffer, ptr, bytes).toString('utf16le');
+    };
+    const env = {
+      abort(message: number, file: number, line: number, column: number): never {
+        throw new KernelPanic(`kernel panic: ${readString(message)} at ${readString(file)}:${line}:${column}`);
+      },
+    };
+    const instance = new WebAssembly.Instance(module, { env });
+    const kernel = new Kernel(instance);
+    memory = kernel.x.memory;
+    kernel.regs = kernel.x.hal_table() + abi.HAL_REGS_OFFSET;
+    return kernel;
+  }
+
+  /** Copies the image digest and manifest into the boot area and boots. */
+  boot(digest: Uint8Array, manifest: Uint8Array, mode: number): number {
+    if (digest.length !== 32) throw new Error('image digest must be 32 bytes');
+    const area = this.x.boot_area();
+    if (manifest.length + 32 > this.x.boot_area_bytes()) {
+      throw new Error(`manifest of ${manifest.length} bytes does not fit the kernel's boot area`);
+    }
+    this.mem.u8().set(digest, area);
+    this.mem.u8().set(manifest, area + 32);
+    return this.x.kernel_boot(manifest.length, mode);
+  }
+
+  ring(device: number, which: 'sq' | 'cq'): HostRing {
+    const entry = this.x.hal_table() + device * abi.DEVICE_ENTRY_BYTES + (which === 'sq' ? 0 : 4);
+    return new HostRing(this.mem, this.mem.u32(entry), `device ${device} ${which}`);
+  }
+
+  setClock(ns: bigint): void { this.mem.setU64(this.regs + abi.REG_CLOCK_NS, ns); }
+  deadlineNs(): bigint { return this.mem.u64(this.regs + abi.REG_DEADLINE_NS); }
+  state(): number { return this.mem.u32(this.regs + abi.REG_STATE); }
+  error(): number { return this.mem.u32(this.regs + abi.REG_ERROR); }
+
+  dispatch(): Dispatch {
+    const r = this.regs;
+    return {
+      service: this.mem.u32(r + abi.REG_DISPATCH_SERVICE),
+      kind: this.mem.u32(r + abi.REG_DISPATCH_KIND),
+      addr: this.mem.u32(r + abi.REG_DISPATCH_ADDR),
+      len: this.mem.u32(r + abi.REG_DISPATCH_LEN),
+      sender: this.mem.u32(r + abi.REG_DISPATCH_SENDER),
+      token: this.mem.u32(r + abi.REG_DISPATCH_TOKEN),
+    };
+  }
+
+  digest(): Uint8Array {
+    return Uint8Array.from(this.mem.slice(this.x.kernel_digest(), 32));
+  }
+
+  chainHead(): Uint8Array {
+    return Uint8Array.from(this.mem.slice(this.x.kernel_chain_head(), 32));
+  }
+
+  stat(id: number): number {
+    return Number(this.x.kernel_stat(id));
+  }
+
+  serviceNames(): string[] {
+    const names: string[] = [];
+    for (let i = 0; i < this.x.service_count(); i++) {
+      names.push(Buffer.from(this.mem.slice(this.x.service_name(i), this.x.service_name_len(i))).toString('utf8'));
+    }
+    return names;
+  }
+}

@@ -1,0 +1,186 @@
+// host/limits.ts: every limit the host enforces, in one place, each with why.
+//
+// The kernel has its own constants file (kernel/constants.ts) and checks the
+// manifest again at boot (KERR_MANIFEST); the manifest limits below are the
+// host's first line, so a bad image is refused by `qenex build` and by the
+// loader before anything is instantiated. Where a number is shared with the
+// kernel it is imported from hal/abi.ts, never retyped.
+//
+// Names say their unit last. Relations between limits are asserted at the
+// bottom of this file, so an inconsistent edit fails at import time (and in
+// test/unit/manifest.test.ts), not at the first unlucky boot.
+
+import { FRAME_BODY_BYTES_MAX, SERVICE_NAME_BYTES_MAX } from '../hal/abi.ts';
+
+// ---- image file (.qxi), see host/image.ts ----
+
+// 256 MiB. An image holds one kernel and at most SERVICES_MAX service
+// modules; today they are each well under 1 MiB. 256 MiB leaves two orders of
+// magnitude of room while keeping a whole image comfortably in memory (the
+// loader reads it at once and hashes every byte before trusting any), and it
+// keeps every offset in a u32 field of the format.
+export const IMAGE_BYTES_MAX = 256 * 1024 * 1024;
+
+// The section table has at most 64 entries: manifest + kernel + one per
+// service (SERVICES_MAX) still leaves room for later sections (config,
+// initial snapshot) without a format change. The table is read in one bounded
+// loop, so this also bounds the parser's work before any digest is checked.
+export const IMAGE_SECTIONS_MAX = 64;
+
+// manifest + kernel + at least one service: an image that runs nothing is a
+// mistake, not a configuration.
+export const IMAGE_SECTIONS_MIN = 3;
+
+// Section names are "manifest", "kernel" or "service:<name>". "service:"
+// plus SERVICE_NAME_BYTES_MAX is 40 bytes; 64 gives room for later kinds
+// ("config:<name>") and keeps a table entry a fixed, small size.
+export const SECTION_NAME_BYTES_MAX = 64;
+
+// At most 8 signatures: enough for a key rotation (old + new key), one key
+// per algorithm during the move to post-quantum signatures (Ed25519,
+// ECDSA P-384 from the HSM, ML-DSA-65) and a release co-signer, while keeping
+// verification work small and bounded for every boot.
+export const IMAGE_SIGNATURES_MAX = 8;
+
+// 4 KiB per signature: the largest planned algorithm, ML-DSA-65, has
+// 3309-byte signatures; Ed25519 has 64 and DER-encoded ECDSA P-384 at most 104.
+export const SIGNATURE_BYTES_MAX = 4096;
+
+// Manifest JSON: 1 MiB less 32 bytes, because the kernel's boot area
+// (kernel/constants.ts BOOT_AREA_BYTES, 1 MiB) holds the 32-byte image digest
+// and then the manifest. A full manifest (SERVICES_MAX services, each with
+// every capability and a small config) is a few KiB; the bound also keeps a
+// hostile image from making the loader parse megabytes of JSON.
+export const MANIFEST_BYTES_MAX = 1024 * 1024 - 32;
+
+// ---- manifest: image ----
+
+// At most 32 services per image. The kernel keeps per-service tables sized at
+// boot; 32 covers the planned services (ledger, gateway, payments, trading,
+// compliance, risk, audit, ...) several times over. Every service is one
+// section, so this must stay below IMAGE_SECTIONS_MAX - 2 (asserted below).
+export const SERVICES_MAX = 32;
+export const SERVICES_MIN = 1;
+
+// Image and service names: lowercase, start with a letter, at most
+// SERVICE_NAME_BYTES_MAX (32) bytes, so a name fits the wire frame's u8
+// name_len field and the kernel's fixed name slots. They are also used as
+// file names (build/services/<module>.wasm), so no dots or slashes.
+export const SERVICE_NAME_PATTERN = /^[a-z][a-z0-9_-]{0,31}$/;
+export { SERVICE_NAME_BYTES_MAX };
+
+// The image version is the release number of the image, a u32 so the kernel
+// can record it in a fixed field of the command log header.
+export const IMAGE_VERSION_MIN = 1;
+export const IMAGE_VERSION_MAX = 0xffffffff;
+
+// ---- manifest: kernel section ----
+
+// Message slots: the kernel's preallocated pool of message buffers. At least
+// one, or nothing can ever be delivered; at most 65536 so a slot index fits
+// in a u16 and the pool table stays small.
+export const MESSAGE_SLOTS_MIN = 1;
+export const MESSAGE_SLOTS_MAX = 65536;
+
+// A message is at least 256 bytes (a request header, a 32-byte service name
+// and a useful payload) and at most one wire frame body (hal
+// FRAME_BODY_BYTES_MAX), because a client request is delivered as one message.
+export const MESSAGE_BYTES_MIN = 256;
+export const MESSAGE_BYTES_MAX = FRAME_BODY_BYTES_MAX;
+
+// message_slots * message_bytes_max is reserved in kernel memory at boot.
+// Kernel memory is a wasm32 memory (at most 4 GiB); the pool may take 1 GiB so
+// rings, the command log buffers and the tables always fit beside it.
+export const MESSAGE_POOL_BYTES_MAX = 1024 * 1024 * 1024;
+
+// Queue depth per service: at least one message, at most 65536 (u16 indices,
+// and a deeper queue only hides overload that should be reported as BUSY).
+export const QUEUE_DEPTH_MIN = 1;
+export const QUEUE_DEPTH_MAX = 65536;
+
+// Timers: 0 is allowed for an image where no service has the "timer"
+// capability (checked as a relation in host/manifest.ts); 65536 bounds the
+// kernel's timer heap.
+export const TIMERS_MIN = 0;
+export const TIMERS_MAX = 65536;
+
+// Client requests in flight (awaiting a reply): each holds a reply token in a
+// fixed table. At least one or the system cannot serve; at most 65535 because
+// a token's slot index is 16 bits in the kernel (kernel/constants.ts).
+export const REQUESTS_IN_FLIGHT_MIN = 1;
+export const REQUESTS_IN_FLIGHT_MAX = 65535;
+
+// A command-log batch must hold at least one whole message plus the batch and
+// entry headers (BATCH_OVERHEAD_BYTES, generously rounded up to one page), or
+// a maximum-size message could never be logged. At least 64 KiB, the kernel's
+// floor, so a batch amortises one fdatasync over many small messages; 64 MiB
+// bounds the group-commit buffers, which are allocated once at boot.
+export const BATCH_OVERHEAD_BYTES = 4096;
+export const BATCH_BYTES_MIN = 64 * 1024;
+export const BATCH_BYTES_MAX = 64 * 1024 * 1024;
+
+// Log preallocation: 0 means "do not preallocate". 1 TiB is far beyond any
+// single log file we expect and stays well inside Number.MAX_SAFE_INTEGER, so
+// the value is exact in JSON and in a JavaScript number.
+export const LOG_PREALLOCATE_BYTES_MAX = 1024 * 1024 * 1024 * 1024;
+
+// ---- manifest: services ----
+
+// Scheduling priority: 0 is the highest, 7 the lowest; eight levels are
+// enough to separate latency-critical services from batch work, and the
+// kernel keeps one run queue per level.
+export const PRIORITY_MAX = 7;
+
+// Budget: messages a service may handle per scheduler round before the next
+// service runs. At least one, or it never runs; 4096 bounds how long one
+// service can hold the (single) kernel thread.
+export const BUDGET_MIN = 1;
+export const BUDGET_MAX = 4096;
+
+// Linear memory of a service in 64 KiB WebAssembly pages: at least one page,
+// at most 65536 pages (4 GiB), the wasm32 maximum.
+export const MEMORY_PAGES_MIN = 1;
+export const MEMORY_PAGES_MAX = 65536;
+
+// Capabilities per service: the five plain ones plus one "send:" per other
+// service. Duplicates are refused, so this bound can never be exceeded by a
+// valid manifest; it exists so the validator's loop is bounded before it
+// looks at duplicates.
+export const SERVICE_CAPS_MAX = 5 + SERVICES_MAX;
+
+// A service's "config" object is opaque to the host and the kernel; the kernel
+// hands its JSON to the service at init (e.g. the ledger's table sizes). The
+// kernel's JSON reader nests at most 64 levels and the config sits 3 levels
+// down, so 32 levels is safe and far more than any config needs.
+export const SERVICE_CONFIG_DEPTH_MAX = 32;
+
+// An optional one-line human description of the image; 1 KiB is plenty, and
+// it is only ever shown, never interpreted.
+export const DESCRIPTION_BYTES_MAX = 1024;
+
+// ---- relations, checked once at import ----
+
+function assertLimit(condition: boolean, what: string): void {
+  if (!condition) throw new Error(`host/limits.ts: inconsistent limits: ${what}`);
+}
+
+/** Asserts how the limits relate; runs at import and is called by a test. */
+export function checkLimits(): void {
+  assertLimit(IMAGE_BYTES_MAX <= 0xffffffff, 'IMAGE_BYTES_MAX must fit a u32 offset');
+  assertLimit(SERVICES_MAX + 2 <= IMAGE_SECTIONS_MAX, 'each service needs a section');
+  assertLimit(IMAGE_SECTIONS_MAX <= 0xffff, 'section count is a u16');
+  assertLimit(IMAGE_SIGNATURES_MAX <= 0xffff, 'signature count is a u16');
+  assertLimit(SIGNATURE_BYTES_MAX <= 0xffff, 'signature length is a u16');
+  assertLimit(SECTION_NAME_BYTES_MAX <= 0xff, 'section name length is a u8');
+  assertLimit('service:'.length + SERVICE_NAME_BYTES_MAX <= SECTION_NAME_BYTES_MAX, 'service section names must fit');
+  assertLimit(MANIFEST_BYTES_MAX < IMAGE_BYTES_MAX, 'the manifest is part of the image');
+  assertLimit(MESSAGE_BYTES_MIN <= MESSAGE_BYTES_MAX, 'message size range');
+  assertLimit(MESSAGE_BYTES_MAX <= FRAME_BODY_BYTES_MAX, 'a message is at most one frame body');
+  assertLimit(MESSAGE_BYTES_MAX + BATCH_OVERHEAD_BYTES <= BATCH_BYTES_MAX, 'a largest message fits a batch');
+  assertLimit(BATCH_BYTES_MIN <= BATCH_BYTES_MAX, 'batch size range');
+  assertLimit(MESSAGE_SLOTS_MIN * MESSAGE_BYTES_MIN <= MESSAGE_POOL_BYTES_MAX, 'a smallest pool fits');
+  assertLimit(LOG_PREALLOCATE_BYTES_MAX <= Number.MAX_SAFE_INTEGER, 'exact in a number');
+  assertLimit(MEMORY_PAGES_MAX <= 65536, 'wasm32 memory is at most 65536 pages');
+}
+
+checkLimits();

@@ -1,0 +1,317 @@
+// host/manifest.ts: the image manifest, its types and its strict validator.
+//
+// The manifest says what an image runs and how the kernel sizes itself at
+// boot (static allocation: every pool comes from these numbers). It is
+// validated strictly: unknown fields, wrong types, non-integers and values
+// out of the ranges in host/limits.ts are refused with the JSON path of the
+// offending value, e.g.
+//   manifest: services[1].caps[2]: unknown capability "sned:echo"
+//
+// Two optional fields exist because the kernel reads them (kernel/boot.ts):
+// a top-level "description" (shown only) and a per-service "config" object,
+// opaque to host and kernel, which the kernel hands to the service at init.
+//
+// Use: `validateManifest(JSON.parse(text))` returns a fresh, canonical object
+// (fixed key order), so `JSON.stringify(validateManifest(x))` is the canonical
+// manifest bytes stored in an image. `loadManifestFile(path)` reads a file.
+
+import { readFileSync, statSync } from 'node:fs';
+import * as limits from './limits.ts';
+
+export class ManifestError extends Error {
+  override name = 'ManifestError';
+}
+
+export type PlainCapability = 'net' | 'log' | 'time' | 'random' | 'timer';
+export type Capability = PlainCapability | `send:${string}`;
+
+export interface KernelSpec {
+  message_slots: number;
+  message_bytes_max: number;
+  queue_depth: number;
+  timers_max: number;
+  requests_in_flight_max: number;
+  batch_bytes_max: number;
+  log_preallocate_bytes: number;
+}
+
+export interface ServiceSpec {
+  name: string;
+  module: string;
+  priority: number;
+  budget: number;
+  memory_pages_max: number;
+  caps: Capability[];
+  /** Opaque to host and kernel; handed to the service at init. */
+  config?: JsonObject;
+}
+
+export interface Manifest {
+  name: string;
+  version: number;
+  description?: string;
+  kernel: KernelSpec;
+  services: ServiceSpec[];
+}
+
+// What each plain capability grants; the kernel checks them on every call.
+export const PLAIN_CAPABILITIES: readonly PlainCapability[] = [
+  'net', // may receive frames from network clients
+  'log', // may write to the console log
+  'time', // may read the kernel's logical clock
+  'random', // may read logged entropy
+  'timer', // may set timers
+];
+const SEND_PREFIX = 'send:';
+
+type Json = unknown;
+type Obj = Record<string, Json>;
+export type JsonValue = null | boolean | number | string | JsonValue[] | JsonObject;
+export interface JsonObject { [key: string]: JsonValue }
+
+function fail(path: string, message: string): never {
+  throw new ManifestError(path === '' ? `manifest: ${message}` : `manifest: ${path}: ${message}`);
+}
+
+function describe(value: Json): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'string') return `the string ${JSON.stringify(value.slice(0, 40))}`;
+  if (typeof value === 'number') return `the number ${value}`;
+  return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
+}
+
+function isObject(value: Json): value is Obj {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Checks `value` has every field of `fields`, maybe some of `optional`, nothing else. */
+function object(value: Json, path: string, fields: readonly string[], optional: readonly string[] = []): Obj {
+  if (!isObject(value)) fail(path, `must be an object, found ${describe(value)}`);
+  for (const key of Object.keys(value)) {
+    if (!fields.includes(key) && !optional.includes(key)) {
+      fail(join(path, key), `unknown field (allowed: ${[...fields, ...optional].join(', ')})`);
+    }
+  }
+  for (const field of fields) {
+    if (!Object.hasOwn(value, field)) fail(join(path, field), 'missing');
+  }
+  return value;
+}
+
+function join(path: string, key: string): string {
+  return path === '' ? key : `${path}.${key}`;
+}
+
+function integer(value: Json, path: string, min: number, max: number): number {
+  if (typeof value !== 'number') fail(path, `must be an integer, found ${describe(value)}`);
+  if (!Number.isSafeInteger(value)) fail(path, `must be an integer, found ${value}`);
+  if (value < min || value > max) fail(path, `${value} is out of range ${min}..${max}`);
+  return value;
+}
+
+function name(value: Json, path: string): string {
+  if (typeof value !== 'string') fail(path, `must be a string, found ${describe(value)}`);
+  if (!limits.SERVICE_NAME_PATTERN.test(value)) {
+    fail(path, `${JSON.stringify(value)} is not a valid name (${limits.SERVICE_NAME_PATTERN.source})`);
+  }
+  return value;
+}
+
+function array(value: Json, path: string, min: number, max: number): Json[] {
+  if (!Array.isArray(value)) fail(path, `must be an array, found ${describe(value)}`);
+  if (value.length < min || value.length > max) {
+    fail(path, `has ${value.length} entries, allowed ${min}..${max}`);
+  }
+  return value;
+}
+
+const KERNEL_FIELDS = [
+  'message_slots',
+  'message_bytes_max',
+  'queue_depth',
+  'timers_max',
+  'requests_in_flight_max',
+  'batch_bytes_max',
+  'log_preallocate_bytes',
+] as const;
+
+function kernelSpec(value: Json, path: string): KernelSpec {
+  const o = object(value, path, KERNEL_FIELDS);
+  const p = (field: string) => join(path, field);
+  const message_slots = integer(o.message_slots, p('message_slots'), limits.MESSAGE_SLOTS_MIN, limits.MESSAGE_SLOTS_MAX);
+  const message_bytes_max = integer(o.message_bytes_max, p('message_bytes_max'), limits.MESSAGE_BYTES_MIN, limits.MESSAGE_BYTES_MAX);
+  const queue_depth = integer(o.queue_depth, p('queue_depth'), limits.QUEUE_DEPTH_MIN, limits.QUEUE_DEPTH_MAX);
+  const timers_max = integer(o.timers_max, p('timers_max'), limits.TIMERS_MIN, limits.TIMERS_MAX);
+  const requests_in_flight_max = integer(
+    o.requests_in_flight_max, p('requests_in_flight_max'),
+    limits.REQUESTS_IN_FLIGHT_MIN, limits.REQUESTS_IN_FLIGHT_MAX,
+  );
+  // A batch must hold a largest message plus its headers, or that message
+  // could be accepted from the network but never logged.
+  const batchMin = message_bytes_max + limits.BATCH_OVERHEAD_BYTES;
+  const batch_bytes_max = integer(o.batch_bytes_max, p('batch_bytes_max'), limits.BATCH_BYTES_MIN, limits.BATCH_BYTES_MAX);
+  if (batch_bytes_max < batchMin) {
+    fail(p('batch_bytes_max'), `${batch_bytes_max} is below message_bytes_max + ${limits.BATCH_OVERHEAD_BYTES} (${batchMin})`);
+  }
+  const poolBytes = message_slots * message_bytes_max;
+  if (poolBytes > limits.MESSAGE_POOL_BYTES_MAX) {
+    fail(p('message_slots'), `message_slots * message_bytes_max is ${poolBytes} bytes, over the message pool limit ${limits.MESSAGE_POOL_BYTES_MAX}`);
+  }
+  const log_preallocate_bytes = integer(o.log_preallocate_bytes, p('log_preallocate_bytes'), 0, limits.LOG_PREALLOCATE_BYTES_MAX);
+  return {
+    message_slots, message_bytes_max, queue_depth, timers_max,
+    requests_in_flight_max, batch_bytes_max, log_preallocate_bytes,
+  };
+}
+
+const SERVICE_FIELDS = ['name', 'module', 'priority', 'budget', 'memory_pages_max', 'caps'] as const;
+
+/** Shape and ranges of one service; `send:` peers are checked by the caller. */
+function serviceSpec(value: Json, path: string): ServiceSpec {
+  const o = object(value, path, SERVICE_FIELDS, ['config']);
+  const p = (field: string) => join(path, field);
+  const spec: ServiceSpec = {
+    name: name(o.name, p('name')),
+    module: name(o.module, p('module')),
+    priority: integer(o.priority, p('priority'), 0, limits.PRIORITY_MAX),
+    budget: integer(o.budget, p('budget'), limits.BUDGET_MIN, limits.BUDGET_MAX),
+    memory_pages_max: integer(o.memory_pages_max, p('memory_pages_max'), limits.MEMORY_PAGES_MIN, limits.MEMORY_PAGES_MAX),
+    caps: [],
+  };
+  const caps = array(o.caps, p('caps'), 0, limits.SERVICE_CAPS_MAX);
+  for (let i = 0; i < caps.length; i++) {
+    const cap = caps[i];
+    const capPath = `${p('caps')}[${i}]`;
+    if (typeof cap !== 'string') fail(capPath, `must be a string, found ${describe(cap)}`);
+    if (!isCapabilityShape(cap)) fail(capPath, `unknown capability ${JSON.stringify(cap)}`);
+    if (spec.caps.includes(cap)) fail(capPath, `duplicate capability ${JSON.stringify(cap)}`);
+    spec.caps.push(cap);
+  }
+  if (Object.hasOwn(o, 'config')) {
+    if (!isObject(o.config)) fail(p('config'), `must be an object, found ${describe(o.config)}`);
+    spec.config = jsonCopy(o.config, p('config'), 0) as JsonObject;
+  }
+  return spec;
+}
+
+// A lone UTF-16 surrogate has no UTF-8 form; JSON.stringify would write it
+// as an escape the kernel's strict JSON reader refuses.
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+function wellFormed(text: string, path: string): string {
+  if (LONE_SURROGATE.test(text)) fail(path, 'string is not well-formed Unicode (lone surrogate)');
+  return text;
+}
+
+/**
+ * Deep-copies an opaque JSON value, refusing what would not survive the trip
+ * to the kernel exactly: numbers other than safe integers (money and other
+ * decimals belong in strings), malformed strings, non-JSON values, and
+ * nesting beyond SERVICE_CONFIG_DEPTH_MAX.
+ */
+function jsonCopy(value: Json, path: string, depth: number): JsonValue {
+  if (depth > limits.SERVICE_CONFIG_DEPTH_MAX) fail(path, `nested deeper than ${limits.SERVICE_CONFIG_DEPTH_MAX} levels`);
+  if (value === null || typeof value === 'boolean') return value;
+  if (typeof value === 'string') return wellFormed(value, path);
+  if (typeof value === 'number') {
+    if (!Number.isSafeInteger(value)) fail(path, `${value} is not a safe integer (write decimals and large values as strings)`);
+    return value;
+  }
+  if (Array.isArray(value)) return value.map((v, i) => jsonCopy(v, `${path}[${i}]`, depth + 1));
+  if (!isObject(value)) fail(path, `must be JSON, found ${describe(value)}`);
+  const copy: JsonObject = {};
+  for (const key of Object.keys(value)) {
+    wellFormed(key, join(path, key));
+    // defineProperty, so a "__proto__" key stays an ordinary own property.
+    const item = jsonCopy(value[key], join(path, key), depth + 1);
+    Object.defineProperty(copy, key, { value: item, enumerable: true, writable: true, configurable: true });
+  }
+  return copy;
+}
+
+function isCapabilityShape(cap: string): cap is Capability {
+  if ((PLAIN_CAPABILITIES as readonly string[]).includes(cap)) return true;
+  return cap.startsWith(SEND_PREFIX) && limits.SERVICE_NAME_PATTERN.test(cap.slice(SEND_PREFIX.length));
+}
+
+/** Relations across services: unique names, existing `send:` peers, timers. */
+function checkServices(services: ServiceSpec[], kernel: KernelSpec): void {
+  const names = services.map((s) => s.name);
+  for (let i = 0; i < services.length; i++) {
+    const service = services[i];
+    if (names.indexOf(service.name) !== i) {
+      fail(`services[${i}].name`, `duplicate service name ${JSON.stringify(service.name)}`);
+    }
+    for (let c = 0; c < service.caps.length; c++) {
+      const cap = service.caps[c];
+      const capPath = `services[${i}].caps[${c}]`;
+      if (cap === 'timer' && kernel.timers_max === 0) {
+        fail(capPath, 'capability "timer" needs kernel.timers_max > 0');
+      }
+      if (!cap.startsWith(SEND_PREFIX)) continue;
+      const peer = cap.slice(SEND_PREFIX.length);
+      if (peer === service.name) fail(capPath, `${JSON.stringify(cap)}: a service cannot send to itself`);
+      if (!names.includes(peer)) fail(capPath, `${JSON.stringify(cap)}: no service named ${JSON.stringify(peer)}`);
+    }
+  }
+}
+
+/**
+ * Validates parsed manifest JSON. Returns a new object holding only the
+ * validated fields in canonical order; throws ManifestError naming the path.
+ */
+export function validateManifest(json: unknown): Manifest {
+  const o = object(json, '', ['name', 'version', 'kernel', 'services'], ['description']);
+  const manifestName = name(o.name, 'name');
+  const version = integer(o.version, 'version', limits.IMAGE_VERSION_MIN, limits.IMAGE_VERSION_MAX);
+  const description = Object.hasOwn(o, 'description') ? descriptionText(o.description) : undefined;
+  const kernel = kernelSpec(o.kernel, 'kernel');
+  const list = array(o.services, 'services', limits.SERVICES_MIN, limits.SERVICES_MAX);
+  const services = list.map((s, i) => serviceSpec(s, `services[${i}]`));
+  checkServices(services, kernel);
+  // Key order here is the canonical order; optional fields appear only when given.
+  return description === undefined
+    ? { name: manifestName, version, kernel, services }
+    : { name: manifestName, version, description, kernel, services };
+}
+
+function descriptionText(value: Json): string {
+  if (typeof value !== 'string') fail('description', `must be a string, found ${describe(value)}`);
+  const bytes = Buffer.byteLength(value, 'utf8');
+  if (bytes > limits.DESCRIPTION_BYTES_MAX) fail('description', `${bytes} bytes, over ${limits.DESCRIPTION_BYTES_MAX}`);
+  if (/[\u0000-\u001f]/.test(value)) fail('description', 'must be one line without control characters');
+  return wellFormed(value, 'description');
+}
+
+/** The canonical bytes of a manifest: JSON.stringify of the validated object. */
+export function canonicalManifestBytes(manifest: Manifest): Uint8Array {
+  return new TextEncoder().encode(JSON.stringify(validateManifest(manifest)));
+}
+
+/** Reads, parses and validates a manifest file; errors name the file. */
+export function loadManifestFile(path: string): Manifest {
+  let text: string;
+  try {
+    const size = statSync(path).size;
+    if (size > limits.MANIFEST_BYTES_MAX) {
+      throw new ManifestError(`${path}: manifest is ${size} bytes, over MANIFEST_BYTES_MAX (${limits.MANIFEST_BYTES_MAX})`);
+    }
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    if (e instanceof ManifestError) throw e;
+    throw new ManifestError(`${path}: cannot read manifest: ${(e as Error).message}`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw new ManifestError(`${path}: manifest is not valid JSON: ${(e as Error).message}`);
+  }
+  try {
+    return validateManifest(json);
+  } catch (e) {
+    if (e instanceof ManifestError) throw new ManifestError(`${path}: ${e.message}`);
+    throw e;
+  }
+}

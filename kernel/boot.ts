@@ -1,0 +1,151 @@
+// kernel/boot.ts: reads the manifest the host placed in the boot area and
+// turns it into the kernel's configuration and service table.
+//
+// The host validated the manifest at `qenex build` time; the kernel checks
+// again whatever it relies on (sizes against kernel/constants.ts, names,
+// capabilities, peers), because the kernel never trusts the host's word for
+// its own safety. Allocation (strings) is allowed here: boot runs before
+// the allocator is sealed.
+
+import { JsonReader, JSON_OBJECT } from "./lib/json";
+import {
+  SERVICES_MAX, PRIORITY_CLASSES, BUDGET_MAX, MESSAGE_SLOTS_MAX, MESSAGE_BYTES_MIN, MESSAGE_BYTES_MAX,
+  QUEUE_DEPTH_MAX, TIMERS_MAX, REQUESTS_IN_FLIGHT_MAX, BATCH_BYTES_MAX, LOG_PREALLOCATE_BYTES_MAX,
+} from "./constants";
+import { ENTRY_HEADER_BYTES } from "./log";
+import { reserve } from "./mem";
+import {
+  Service, serviceAdd, serviceFind, serviceCount, service, NO_SERVICE,
+  CAP_NET, CAP_LOG, CAP_TIME, CAP_RANDOM, CAP_TIMER,
+} from "./services";
+
+export class KernelConfig {
+  messageSlots: u32 = 64;
+  messageBytesMax: u32 = 65536;
+  queueDepth: u32 = 1024;
+  timersMax: u32 = 1024;
+  requestsInFlightMax: u32 = 1024;
+  batchBytesMax: u32 = 4 << 20;
+  logPreallocateBytes: u64 = 64 << 20;
+}
+
+export const config = new KernelConfig();
+export let bootError: string = "";
+
+// Send capabilities name peers that may appear later in the manifest, so
+// they are resolved after every service is known.
+const pendingSendFrom = new Array<u32>();
+const pendingSendTo = new Array<string>();
+
+function bounded(r: JsonReader, what: string, min: u64, max: u64): u64 {
+  const v = r.readU64();
+  if (r.error != null) return min;
+  if (v < min || v > max) {
+    bootError = "manifest: " + what + " = " + v.toString() + " is outside " + min.toString() + ".." + max.toString();
+  }
+  return v;
+}
+
+function readKernel(r: JsonReader): void {
+  if (!r.beginObject()) return;
+  for (let key = r.nextKey(); key != null && bootError == ""; key = r.nextKey()) {
+    const k = key!;
+    if (k == "message_slots") config.messageSlots = <u32>bounded(r, "kernel.message_slots", 1, MESSAGE_SLOTS_MAX);
+    else if (k == "message_bytes_max") config.messageBytesMax = <u32>bounded(r, "kernel.message_bytes_max", MESSAGE_BYTES_MIN, MESSAGE_BYTES_MAX);
+    else if (k == "queue_depth") config.queueDepth = <u32>bounded(r, "kernel.queue_depth", 1, QUEUE_DEPTH_MAX);
+    else if (k == "timers_max") config.timersMax = <u32>bounded(r, "kernel.timers_max", 0, TIMERS_MAX);
+    else if (k == "requests_in_flight_max") config.requestsInFlightMax = <u32>bounded(r, "kernel.requests_in_flight_max", 1, REQUESTS_IN_FLIGHT_MAX);
+    else if (k == "batch_bytes_max") config.batchBytesMax = <u32>bounded(r, "kernel.batch_bytes_max", 65536, BATCH_BYTES_MAX);
+    else if (k == "log_preallocate_bytes") config.logPreallocateBytes = bounded(r, "kernel.log_preallocate_bytes", 0, LOG_PREALLOCATE_BYTES_MAX);
+    else bootError = "manifest: unknown field kernel." + k;
+  }
+}
+
+function readCaps(r: JsonReader, s: Service, name: string): void {
+  if (!r.beginArray()) return;
+  while (r.nextItem() && bootError == "") {
+    const cap = r.readString();
+    if (cap == "net") s.caps |= CAP_NET;
+    else if (cap == "log") s.caps |= CAP_LOG;
+    else if (cap == "time") s.caps |= CAP_TIME;
+    else if (cap == "random") s.caps |= CAP_RANDOM;
+    else if (cap == "timer") s.caps |= CAP_TIMER;
+    else if (cap.startsWith("send:")) {
+      pendingSendFrom.push(s.index);
+      pendingSendTo.push(cap.substring(5));
+    } else bootError = "manifest: service " + name + ": unknown capability \"" + cap + "\"";
+  }
+}
+
+function storeName(name: string): usize {
+  const bytes = String.UTF8.encode(name);
+  const p = reserve(<usize>bytes.byteLength, "service names");
+  memory.copy(p, changetype<usize>(bytes), bytes.byteLength);
+  return p;
+}
+
+function readService(r: JsonReader, base: usize): void {
+  if (!r.beginObject()) return;
+  if (serviceCount >= SERVICES_MAX) { bootError = "manifest: more than " + SERVICES_MAX.toString() + " services"; return; }
+  const s = serviceAdd(0, 0);
+  let name = "";
+  for (let key = r.nextKey(); key != null && bootError == ""; key = r.nextKey()) {
+    const k = key!;
+    if (k == "name") name = r.readString();
+    else if (k == "priority") s.priority = <u32>bounded(r, "services[].priority", 0, PRIORITY_CLASSES - 1);
+    else if (k == "budget") s.budget = <u32>bounded(r, "services[].budget", 1, BUDGET_MAX);
+    else if (k == "caps") readCaps(r, s, name);
+    else if (k == "config") {
+      if (r.peekKind() != JSON_OBJECT) { bootError = "manifest: services[].config must be an object"; return; }
+      const start = r.position();
+      r.skipValue();
+      s.configAddr = base + start;
+      s.configLen = r.position() - start;
+    }
+    else if (k == "module" || k == "memory_pages_max") r.skipValue();
+    else bootError = "manifest: unknown field services[]." + k;
+  }
+  if (bootError != "") return;
+  if (name.length == 0 || name.length > 32) { bootError = "manifest: a service has no valid name"; return; }
+  const utf8 = String.UTF8.byteLength(name);
+  const nameAddr = storeName(name);
+  if (serviceFind(nameAddr, <u32>utf8) != NO_SERVICE) { bootError = "manifest: duplicate service " + name; return; }
+  s.nameAddr = nameAddr;
+  s.nameLen = <u32>utf8;
+  if (s.budget == 0) s.budget = 16;
+}
+
+function resolvePeers(): void {
+  for (let i = 0; i < pendingSendFrom.length && bootError == ""; i++) {
+    const peerName = pendingSendTo[i];
+    const bytes = String.UTF8.encode(peerName);
+    const peer = serviceFind(changetype<usize>(bytes), <u32>bytes.byteLength);
+    const from = service(pendingSendFrom[i]);
+    if (peer == NO_SERVICE) bootError = "manifest: capability send:" + peerName + " names no service";
+    else if (peer == from.index) bootError = "manifest: a service may not send to itself (send:" + peerName + ")";
+    else from.sendMask |= <u64>1 << <u64>peer;
+  }
+}
+
+// Parses the manifest at base/len. Returns false with bootError set.
+export function parseManifest(base: usize, len: u32): bool {
+  const r = new JsonReader(base, len);
+  if (!r.beginObject()) { bootError = "manifest: not a JSON object"; return false; }
+  for (let key = r.nextKey(); key != null && bootError == ""; key = r.nextKey()) {
+    const k = key!;
+    if (k == "kernel") readKernel(r);
+    else if (k == "services") {
+      if (!r.beginArray()) break;
+      while (r.nextItem() && bootError == "") readService(r, base);
+    } else if (k == "name" || k == "version" || k == "description") r.skipValue();
+    else bootError = "manifest: unknown field " + k;
+  }
+  if (bootError == "" && r.error != null) bootError = "manifest: " + r.error!;
+  if (bootError == "" && !r.finish()) bootError = "manifest: " + (r.error != null ? r.error! : "trailing data");
+  if (bootError == "") resolvePeers();
+  if (bootError == "" && serviceCount == 0) bootError = "manifest: no services";
+  if (bootError == "" && <u64>config.messageBytesMax + ENTRY_HEADER_BYTES + 8 > <u64>config.batchBytesMax) {
+    bootError = "manifest: kernel.batch_bytes_max must exceed message_bytes_max plus one entry header";
+  }
+  return bootError == "";
+}

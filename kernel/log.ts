@@ -1,0 +1,215 @@
+// kernel/log.ts: the command log. Every external input becomes an entry;
+// entries are grouped into batches, one block write (with fdatasync) each;
+// a batch is applied, and its replies released, only after the device says
+// it is durable. While one batch is being written, new inputs gather in the
+// next one: that is the group commit.
+//
+// Entry layout (little-endian, padded to 8 bytes on disk):
+//   +0  u32 magic   ENTRY_MAGIC
+//   +4  u32 crc     CRC-32C of bytes [8, total)
+//   +8  u32 total   header + payload bytes (without padding)
+//   +12 u16 type    ENTRY_*
+//   +14 u16 service target service index (0xffff: none)
+//   +16 u64 seq     0, 1, 2, … with no gaps
+//   +24 u64 time    logical time, ns, strictly increasing
+//   +32 u64 batch   entries of one batch are applied together
+//   +40 u64 conn    client connection (INPUT), else 0
+//   +48 u32 request client's request id (INPUT), else 0
+//   +52 u32 reserved (0)
+//   +56 [32] chain  SHA-256(chain of entry seq-1 ‖ bytes [8, 56) ‖ payload);
+//                   the entry before seq 0 has a chain of 32 zero bytes
+//   +88 payload
+// The CRC finds torn and flipped bytes cheaply; the chain makes any edit in
+// the middle visible even when the editor recomputes the CRC.
+
+import { reserve } from "./mem";
+import { BATCH_BUFFERS } from "./constants";
+import { sha256Init, sha256Update, sha256Final, SHA256_CTX_BYTES } from "./lib/sha256";
+import { crc32c } from "./lib/crc32c";
+
+export const ENTRY_MAGIC: u32 = 0x314c5851; // "QXL1"
+export const ENTRY_HEADER_BYTES: u32 = 88;
+export const H_CRC: usize = 4;
+export const H_TOTAL: usize = 8;
+export const H_TYPE: usize = 12;
+export const H_SERVICE: usize = 14;
+export const H_SEQ: usize = 16;
+export const H_TIME: usize = 24;
+export const H_BATCH: usize = 32;
+export const H_CONN: usize = 40;
+export const H_REQUEST: usize = 48;
+export const H_RESERVED: usize = 52;
+export const H_CHAIN: usize = 56;
+
+export const ENTRY_GENESIS: u16 = 1; // payload: the image digest the log belongs to
+export const ENTRY_INPUT: u16 = 2; // payload: a client's message to `service`
+export const ENTRY_TICK: u16 = 3; // no payload: logical time moves on (timers)
+export const ENTRY_ENTROPY: u16 = 4; // payload: 32 random bytes that reseed the service RNG
+
+export const BUF_FREE: u32 = 0;
+export const BUF_STAGING: u32 = 1;
+export const BUF_WRITING: u32 = 2;
+export const BUF_DURABLE: u32 = 3;
+export const BUF_APPLYING: u32 = 4;
+
+@inline export function entryPadded(total: u32): u32 { return (total + 7) & ~7; }
+
+// ---- entry codec (used by staging and by recovery) ----
+
+const hashCtx: usize = memory.data(<i32>SHA256_CTX_BYTES, 16);
+
+// Computes the chain hash of the entry at e (header + payload in place) on
+// top of prevChain, into out.
+export function entryChain(e: usize, prevChain: usize, out: usize): void {
+  const total = load<u32>(e + H_TOTAL);
+  sha256Init(hashCtx);
+  sha256Update(hashCtx, prevChain, 32);
+  sha256Update(hashCtx, e + 8, 48);
+  sha256Update(hashCtx, e + ENTRY_HEADER_BYTES, <usize>(total - ENTRY_HEADER_BYTES));
+  sha256Final(hashCtx, out);
+}
+
+// CRC-32C over [8, total).
+export function entryCrc(e: usize): u32 {
+  const total = load<u32>(e + H_TOTAL);
+  return crc32c(e + 8, <usize>(total - 8));
+}
+
+// ---- batch buffers ----
+
+export const bufAddr = new StaticArray<usize>(BATCH_BUFFERS);
+export const bufLen = new StaticArray<u32>(BATCH_BUFFERS);
+export const bufState = new StaticArray<u32>(BATCH_BUFFERS);
+export const bufOffset = new StaticArray<u64>(BATCH_BUFFERS);
+export const bufEntries = new StaticArray<u32>(BATCH_BUFFERS);
+export let batchBytesMax: u32 = 0;
+
+// Staging state: what the next staged entry chains to.
+const stageChain: usize = memory.data(32, 16);
+export let stageSeq: u64 = 0; // seq of the next entry
+export let stageTimeNs: u64 = 0; // time of the last staged entry
+export let stageBatch: u64 = 0; // batch number of the staging buffer
+export let logEndBytes: u64 = 0; // file offset where the next batch goes
+export let staging: i32 = -1; // buffer index being filled
+export let writing: i32 = -1; // buffer index whose write is in flight
+let nextBatchToApply: u64 = 0; // batches are applied strictly in order
+
+export function logInit(batchBytes: u32): bool {
+  batchBytesMax = batchBytes;
+  for (let i: u32 = 0; i < BATCH_BUFFERS; i++) {
+    const a = reserve(<usize>batchBytes, "command log batch buffers");
+    if (a == 0) return false;
+    unchecked(bufAddr[i] = a);
+    unchecked(bufState[i] = BUF_FREE);
+  }
+  return true;
+}
+
+// After recovery: continue the chain where the durable log ends.
+export function logResume(nextSeq: u64, lastTimeNs: u64, lastBatch: u64, endBytes: u64, chain: usize): void {
+  stageSeq = nextSeq;
+  stageTimeNs = lastTimeNs;
+  stageBatch = lastBatch;
+  nextBatchToApply = lastBatch + 1;
+  logEndBytes = endBytes;
+  memory.copy(stageChain, chain, 32);
+}
+
+function findFree(): i32 {
+  for (let i: u32 = 0; i < BATCH_BUFFERS; i++) if (unchecked(bufState[i]) == BUF_FREE) return <i32>i;
+  return -1;
+}
+
+// True when an entry with `payloadLen` bytes can be staged now (opening a
+// new staging buffer if needed). False means: hold the input and try later.
+export function logHasRoom(payloadLen: u32): bool {
+  const need = entryPadded(ENTRY_HEADER_BYTES + payloadLen);
+  assert(need <= batchBytesMax, "entry larger than a batch: manifest check failed");
+  if (staging >= 0 && unchecked(bufLen[staging]) + need <= batchBytesMax) return true;
+  if (staging >= 0) return false; // full: wait until it is written and a buffer frees up
+  const free = findFree();
+  if (free < 0) return false;
+  staging = free;
+  unchecked(bufState[free] = BUF_STAGING);
+  unchecked(bufLen[free] = 0);
+  unchecked(bufEntries[free] = 0);
+  stageBatch++;
+  return true;
+}
+
+export function stagingEntries(): u32 {
+  return staging >= 0 ? unchecked(bufEntries[staging]) : 0;
+}
+
+// Appends one entry to the staging buffer. The caller checked logHasRoom.
+export function logStage(type: u16, service: u32, conn: u64, requestId: u32, payload: usize, payloadLen: u32, clockNs: u64): void {
+  assert(staging >= 0, "logStage without room");
+  const b = staging;
+  const e = unchecked(bufAddr[b]) + unchecked(bufLen[b]);
+  const total = ENTRY_HEADER_BYTES + payloadLen;
+  const timeNs = clockNs > stageTimeNs ? clockNs : stageTimeNs + 1;
+  store<u32>(e, ENTRY_MAGIC);
+  store<u32>(e + H_TOTAL, total);
+  store<u16>(e + H_TYPE, type);
+  store<u16>(e + H_SERVICE, <u16>service);
+  store<u64>(e + H_SEQ, stageSeq);
+  store<u64>(e + H_TIME, timeNs);
+  store<u64>(e + H_BATCH, stageBatch);
+  store<u64>(e + H_CONN, conn);
+  store<u32>(e + H_REQUEST, requestId);
+  store<u32>(e + H_RESERVED, 0);
+  if (payloadLen > 0) memory.copy(e + ENTRY_HEADER_BYTES, payload, payloadLen);
+  const padded = entryPadded(total);
+  if (padded > total) memory.fill(e + total, 0, padded - total);
+  entryChain(e, stageChain, e + H_CHAIN);
+  memory.copy(stageChain, e + H_CHAIN, 32);
+  store<u32>(e + H_CRC, entryCrc(e));
+  stageSeq++;
+  stageTimeNs = timeNs;
+  unchecked(bufLen[b] += padded);
+  unchecked(bufEntries[b] += 1);
+}
+
+// Seals the staging buffer for writing when no write is in flight. Returns
+// the buffer index to write, or -1.
+export function logTakeForWrite(): i32 {
+  if (writing >= 0 || staging < 0 || unchecked(bufEntries[staging]) == 0) return -1;
+  const b = staging;
+  staging = -1;
+  writing = b;
+  unchecked(bufState[b] = BUF_WRITING);
+  unchecked(bufOffset[b] = logEndBytes);
+  logEndBytes += <u64>unchecked(bufLen[b]);
+  return b;
+}
+
+export function logWriteDone(): void {
+  assert(writing >= 0, "write completion without a write");
+  unchecked(bufState[writing] = BUF_DURABLE);
+  writing = -1;
+}
+
+// The durable buffer holding the next batch to apply, or -1.
+export function logNextDurable(): i32 {
+  for (let i: u32 = 0; i < BATCH_BUFFERS; i++) {
+    if (unchecked(bufState[i]) != BUF_DURABLE) continue;
+    const e = unchecked(bufAddr[i]);
+    if (load<u64>(e + H_BATCH) == nextBatchToApply) return <i32>i;
+  }
+  return -1;
+}
+
+export function logMarkApplying(b: i32): void {
+  unchecked(bufState[b] = BUF_APPLYING);
+  nextBatchToApply++;
+}
+
+export function logRelease(b: i32): void {
+  assert(unchecked(bufState[b]) == BUF_APPLYING, "release of a buffer not being applied");
+  unchecked(bufState[b] = BUF_FREE);
+}
+
+export function logBusy(): bool {
+  for (let i: u32 = 0; i < BATCH_BUFFERS; i++) if (unchecked(bufState[i]) != BUF_FREE) return true;
+  return false;
+}

@@ -1,0 +1,525 @@
+// kernel/main.ts: the kernel's entry points (exports of kernel.wasm).
+//
+// The host calls kernel_boot once, then kernel_run in a loop: each call
+// returns an action (hal/abi.ts ACT_*). The kernel alone decides what runs
+// next; the host copies bytes and performs device I/O. Life of a boot:
+//   INIT     each service's qx_init gets its config
+//   RECOVER  the command log is read, checked and applied batch by batch
+//   SERVE    (live boot) inputs are logged, made durable, then applied
+// A replay boot (BOOT_REPLAY) halts after RECOVER and never writes.
+
+import {
+  ACT_IDLE, ACT_CALL, ACT_READY, ACT_HALT, BOOT_LIVE, BOOT_REPLAY,
+  KSTATE_COLD, KSTATE_RECOVERING, KSTATE_READY, KSTATE_DRAINING, KSTATE_HALTED, KSTATE_FAILED,
+  KERR_NONE, KERR_MANIFEST, KERR_POOL, KERR_STORAGE,
+  MSG_KIND_INIT, MSG_KIND_REQUEST, MSG_KIND_TIMER, SENDER_CLIENT, SENDER_KERNEL,
+} from "../hal/abi";
+import { BOOT_AREA_BYTES, BOOT_DIGEST_BYTES, DISPATCH_SCAN_MAX } from "./constants";
+import { halTable, setKernelState, kernelState, setKernelError, kernelError, setDispatch, setEntriesApplied, setDeadlineNs } from "./hal";
+import { seal, checkSealed, reservedTotal, failedReservation, POOL_EMPTY } from "./mem";
+import { parseManifest, config, bootError } from "./boot";
+import { servicesInit, service, serviceCount, NO_SERVICE } from "./services";
+import { messagesInit, descriptors, slots, msgAt, msgSet, msgKind, msgAddr, msgLen, msgSender, msgToken, msgTime, msgInline, inboxPush, msgRelease } from "./msg";
+import { schedInit, schedPick, schedCurrent, schedWake, schedIdle, rounds } from "./sched";
+import { timersInit, timerDue, timerService, timerTag, timerRemove, earliestNs, timersActive } from "./timers";
+import { tokensInit, clientTokenNew, clientTokens, serviceTokens } from "./tokens";
+import * as log from "./log";
+import * as rec from "./recovery";
+import { syscallsInit, sysArea, sysAreaBytes, sysSend, sysReply, sysTime, sysLog, sysRandom, sysTimer, sysLookup } from "./syscalls";
+import { consoleInit, conBegin, conStr, conU64, conEnd, consoleDropped } from "../drivers/console/console";
+import { blockInit, blockCompletion, blockDone, blockWriteDurable, blockTruncate, blockPreallocate, inFlight, TAG_LOG_WRITE, TAG_RECOVERY_READ } from "../drivers/block/block";
+import { entropyInit, entropyRequest, entropyPoll, entropyFresh, entropyBytes, entropyConsumed } from "../drivers/entropy/entropy";
+import { netInit, netPostAllRx, netPostRx, netCompletion, netCompletionDone, netTxDone, netSendError, rxBuffer, rxBufferBytes, framesDropped } from "../drivers/net/net";
+import { descOp, descTag, descLen, descArg, descStatus } from "./ring";
+import { clockNs } from "./hal";
+import * as st from "./state";
+import { sha256Init, sha256Update, sha256Final, SHA256_CTX_BYTES } from "./lib/sha256";
+import { OP_NET_RX, OP_NET_TX_DONE, FRAME_E_MALFORMED, FRAME_E_UNKNOWN_SERVICE, FRAME_E_DENIED, FRAME_E_TOO_LARGE, FRAME_E_UNAVAILABLE, FRAME_E_BUSY, FRAME_E_STORAGE, SERVICE_NAME_BYTES_MAX, ENTROPY_BYTES } from "../hal/abi";
+import { CAP_NET, hasCap } from "./services";
+
+const bootArea: usize = memory.data(<i32>BOOT_AREA_BYTES, 16);
+let bootMode: u32 = BOOT_LIVE;
+let initNext: u32 = 0;
+let dispatched: u32 = POOL_EMPTY; // descriptor handed to the host by the last ACT_CALL
+let readyReported: bool = false;
+let preallocatedBytes: u64 = 0;
+let stagedInputs: u32 = 0; // client inputs logged but not yet applied
+let applyingBuffer: i32 = -1;
+let recoveredGroups: u64 = 0;
+// Internal result of a step: work was queued or state moved; look again.
+const STEP_AGAIN: u32 = 100;
+
+export function hal_table(): usize { return halTable; }
+export function boot_area(): usize { return bootArea; }
+export function boot_area_bytes(): u32 { return BOOT_AREA_BYTES; }
+export function sys_area(): usize { return sysArea(); }
+export function sys_area_bytes(): u32 { return sysAreaBytes(); }
+
+// ---- boot ----
+
+function failBoot(code: u32): i32 {
+  setKernelError(code);
+  setKernelState(KSTATE_FAILED);
+  st.setPhase(st.PHASE_STOPPED);
+  return <i32>code;
+}
+
+function reserveAll(): bool {
+  const entryMax = config.messageBytesMax + log.ENTRY_HEADER_BYTES;
+  const descriptorCount = config.batchBytesMax / log.ENTRY_HEADER_BYTES + config.messageSlots + config.timersMax + 16;
+  return messagesInit(descriptorCount, config.messageSlots, config.messageBytesMax)
+    && timersInit(config.timersMax)
+    && tokensInit(config.requestsInFlightMax, config.messageSlots)
+    && log.logInit(config.batchBytesMax)
+    && rec.recoveryInit(config.batchBytesMax, entryMax, bootArea)
+    && syscallsInit(config.messageBytesMax, config.queueDepth)
+    && blockInit() && entropyInit() && netInit(config.messageBytesMax);
+}
+
+// The boot area holds the image digest (32 bytes) then the manifest JSON.
+export function kernel_boot(manifestLen: u32, mode: u32): i32 {
+  assert(kernelState() == KSTATE_COLD, "kernel_boot called twice");
+  bootMode = mode;
+  if (!consoleInit() || !servicesInit()) return failBoot(KERR_POOL);
+  if (manifestLen > BOOT_AREA_BYTES - BOOT_DIGEST_BYTES || (mode != BOOT_LIVE && mode != BOOT_REPLAY)) {
+    return bootFailLine(KERR_MANIFEST, "manifest larger than the boot area, or unknown boot mode");
+  }
+  if (!parseManifest(bootArea + BOOT_DIGEST_BYTES, manifestLen)) return bootFailLine(KERR_MANIFEST, bootError);
+  if (!reserveAll()) return bootFailLine(KERR_POOL, "memory pool does not fit: " + failedReservation);
+  schedInit();
+  seal();
+  setKernelState(KSTATE_RECOVERING);
+  st.setPhase(st.PHASE_INIT);
+  if (conBegin()) {
+    conStr("{\"event\":\"kernel_boot\",\"services\":"); conU64(serviceCount);
+    conStr(",\"reserved_bytes\":"); conU64(reservedTotal());
+    conEnd(false);
+  }
+  return 0;
+}
+
+// Boot-time failure line (allocation is still allowed here).
+function bootFailLine(code: u32, message: string): i32 {
+  const bytes = String.UTF8.encode(message);
+  if (conBegin()) {
+    conStr("{\"event\":\"boot_failed\",\"message\":\"");
+    escapedBytes(changetype<usize>(bytes), bytes.byteLength);
+    conStr("\"");
+    conEnd(true);
+  }
+  return failBoot(code);
+}
+
+import { conEscaped } from "../drivers/console/console";
+function escapedBytes(p: usize, n: i32): void { conEscaped(p, <usize>n); }
+
+// ---- the run loop ----
+
+export function kernel_interrupt(irq: u32): void {
+  pollDevices();
+}
+
+export function kernel_shutdown(): void {
+  if (st.phase == st.PHASE_SERVE && kernelState() == KSTATE_READY) setKernelState(KSTATE_DRAINING);
+  else if (st.phase != st.PHASE_SERVE && kernelState() != KSTATE_FAILED) {
+    setKernelState(KSTATE_HALTED);
+    st.setPhase(st.PHASE_STOPPED);
+  }
+}
+
+export function kernel_run(): u32 {
+  releaseDispatched();
+  const state = kernelState();
+  if (state == KSTATE_FAILED || state == KSTATE_HALTED) return ACT_HALT;
+  if (st.phase == st.PHASE_INIT) return runInit();
+  pollDevices();
+  if (kernelState() == KSTATE_FAILED) return ACT_HALT;
+  for (let i: u32 = 0; i < DISPATCH_SCAN_MAX; i++) {
+    if (dispatchNext()) return ACT_CALL;
+    const act = st.phase == st.PHASE_RECOVER ? recoverStep() : serveStep();
+    if (act != STEP_AGAIN) return act;
+  }
+  return ACT_IDLE; // bounded: the host calls again after servicing devices
+}
+
+function releaseDispatched(): void {
+  if (dispatched != POOL_EMPTY) {
+    msgRelease(dispatched);
+    dispatched = POOL_EMPTY;
+  }
+  st.setCaller(NO_SERVICE, 0);
+}
+
+function runInit(): u32 {
+  if (initNext < serviceCount) {
+    const s = service(initNext);
+    if (s.configLen > s.inboxBytes) {
+      if (conBegin()) {
+        conStr("{\"event\":\"boot_failed\",\"message\":\"a service's config is larger than its inbox\",\"service\":");
+        conU64(initNext);
+        conEnd(true);
+      }
+      failBoot(KERR_MANIFEST);
+      return ACT_HALT;
+    }
+    st.setCaller(initNext, 0);
+    setDispatch(initNext, MSG_KIND_INIT, s.configAddr, s.configLen, SENDER_KERNEL, 0, 0);
+    initNext++;
+    return ACT_CALL;
+  }
+  st.setPhase(st.PHASE_RECOVER);
+  return kernel_run();
+}
+
+function dispatchNext(): bool {
+  const index = schedPick();
+  if (index == POOL_EMPTY) return false;
+  const m = msgAt(index);
+  const s = schedCurrent();
+  setDispatch(s, msgKind(m), msgAddr(m), msgLen(m), msgSender(m), msgToken(m), msgTime(m));
+  st.setCaller(s, msgTime(m));
+  service(s).delivered++;
+  dispatched = index;
+  return true;
+}
+
+// ---- applying entries (live batches and recovered batches alike) ----
+
+function fireTimers(nowNs: u64): void {
+  for (let i: u32 = 0; i < 65536; i++) {
+    const t = timerDue(nowNs);
+    if (t < 0) return;
+    const desc = descriptors.take();
+    assert(desc != POOL_EMPTY, "descriptor pool sized below timers_max");
+    const target = timerService(t);
+    const m = msgAt(desc);
+    store<u64>(msgInline(m), timerTag(t));
+    msgSet(desc, MSG_KIND_TIMER, SENDER_KERNEL, 0, msgInline(m), 8, POOL_EMPTY, nowNs);
+    timerRemove(t);
+    inboxPush(service(target), desc);
+    schedWake(service(target));
+  }
+}
+
+function applyInput(e: usize, live: bool): void {
+  const target = <u32>load<u16>(e + log.H_SERVICE);
+  const timeNs = load<u64>(e + log.H_TIME);
+  const total = load<u32>(e + log.H_TOTAL);
+  assert(target < serviceCount, "logged input for an unknown service");
+  const token = clientTokenNew(target, load<u64>(e + log.H_CONN), load<u32>(e + log.H_REQUEST), live);
+  if (token == 0) st.countDroppedInput(); // the service sees it but cannot reply
+  const desc = descriptors.take();
+  assert(desc != POOL_EMPTY, "descriptor pool sized below a batch");
+  msgSet(desc, MSG_KIND_REQUEST, SENDER_CLIENT, token, e + log.ENTRY_HEADER_BYTES, total - log.ENTRY_HEADER_BYTES, POOL_EMPTY, timeNs);
+  inboxPush(service(target), desc);
+  schedWake(service(target));
+}
+
+function applyEntries(addr: usize, bytes: u32, live: bool): void {
+  const end = addr + bytes;
+  let e = addr;
+  while (e < end) {
+    const total = load<u32>(e + log.H_TOTAL);
+    const type = load<u16>(e + log.H_TYPE);
+    const timeNs = load<u64>(e + log.H_TIME);
+    fireTimers(timeNs);
+    if (type == log.ENTRY_INPUT) {
+      applyInput(e, live);
+      if (live) { assert(stagedInputs > 0, "staged input count"); stagedInputs--; }
+    } else if (type == log.ENTRY_ENTROPY) {
+      st.rngReseed(e + log.ENTRY_HEADER_BYTES, total - log.ENTRY_HEADER_BYTES);
+    }
+    st.noteApplied(load<u64>(e + log.H_SEQ), timeNs, load<u64>(e + log.H_BATCH), e + log.H_CHAIN);
+    e += <usize>log.entryPadded(total);
+  }
+  setEntriesApplied(st.appliedSeq);
+}
+
+// ---- recovery ----
+
+function recoverStep(): u32 {
+  const r = rec.recoveryStep();
+  if (r == rec.R_NEED_IO) return rec.recoveryWaiting() ? ACT_IDLE : STEP_AGAIN;
+  if (r == rec.R_GROUP) {
+    applyEntries(rec.groupAddr(), rec.groupBytes(), false);
+    rec.recoveryGroupApplied();
+    recoveredGroups++;
+    return STEP_AGAIN; // dispatch the batch; recovery goes on when it is applied
+  }
+  if (r == rec.R_FAILED) return recoveryFailed();
+  return recoveryDone();
+}
+
+function recoveryFailed(): u32 {
+  if (conBegin()) {
+    conStr("{\"event\":\"boot_failed\",\"error\":\"");
+    conStr(rec.failure == rec.FAIL_IMAGE ? "log_image" : "log_corrupt");
+    conStr("\",\"entry\":"); conU64(rec.failureSeq);
+    conStr(",\"offset\":"); conU64(rec.failureOffset);
+    conStr(",\"reason\":\""); conStr(rec.failureReason); conStr("\"");
+    if (rec.failure == rec.FAIL_CORRUPT) {
+      conStr(",\"next_valid_entry\":"); conU64(rec.laterSeq);
+      conStr(",\"next_valid_offset\":"); conU64(rec.laterOffset);
+    }
+    conStr(",\"message\":\"command log entry "); conU64(rec.failureSeq);
+    conStr(" at offset "); conU64(rec.failureOffset);
+    conStr(rec.failure == rec.FAIL_CORRUPT ? " is corrupt (" : " is invalid (");
+    conStr(rec.failureReason);
+    conStr(rec.failure == rec.FAIL_CORRUPT ? ") and valid entries follow it: refusing to cut acknowledged history\"" : ")\"");
+    conEnd(true);
+  }
+  setKernelError(rec.failure == rec.FAIL_IMAGE ? 4 : 3); // KERR_LOG_IMAGE / KERR_LOG_CORRUPT
+  setKernelState(KSTATE_FAILED);
+  st.setPhase(st.PHASE_STOPPED);
+  return ACT_HALT;
+}
+
+function reportTail(cut: bool): void {
+  if (!conBegin()) return;
+  conStr(cut ? "{\"event\":\"log_tail_cut\"" : "{\"event\":\"log_tail_torn\"");
+  conStr(",\"entry\":"); conU64(rec.nextSeq);
+  conStr(",\"offset\":"); conU64(rec.endOffset);
+  conStr(",\"bytes\":"); conU64(rec.deviceEndBytes() - rec.endOffset);
+  conStr(",\"reason\":\""); conStr(rec.firstBadReason == "" ? "stray bytes after the end" : rec.firstBadReason);
+  conStr("\"");
+  conEnd(false);
+}
+
+function recoveryDone(): u32 {
+  const torn = rec.recoveryTorn();
+  if (conBegin()) {
+    conStr("{\"event\":\"log_recovered\",\"entries\":"); conU64(rec.nextSeq);
+    conStr(",\"batches\":"); conU64(recoveredGroups);
+    conStr(",\"end_offset\":"); conU64(rec.endOffset);
+    conEnd(false);
+  }
+  if (bootMode == BOOT_REPLAY) {
+    if (torn) reportTail(false);
+    setKernelState(KSTATE_HALTED);
+    st.setPhase(st.PHASE_STOPPED);
+    return ACT_HALT;
+  }
+  preallocatedBytes = rec.deviceEndBytes();
+  if (torn) {
+    reportTail(true);
+    blockTruncate(rec.endOffset);
+    preallocatedBytes = rec.endOffset;
+  }
+  log.logResume(rec.nextSeq, rec.lastTimeNs, rec.lastBatch, rec.endOffset, rec.chain);
+  st.setPhase(st.PHASE_SERVE);
+  netPostAllRx();
+  entropyRequest();
+  if (rec.nextSeq == 0) {
+    // A new log: its first entry binds it to this image.
+    log.logHasRoom(BOOT_DIGEST_BYTES);
+    log.logStage(log.ENTRY_GENESIS, 0xffff, 0, 0, bootArea, BOOT_DIGEST_BYTES, clockNs());
+  }
+  return STEP_AGAIN;
+}
+
+// ---- serving ----
+
+function serveStep(): u32 {
+  if (applyingBuffer >= 0) {
+    log.logRelease(applyingBuffer);
+    applyingBuffer = -1;
+  }
+  pollNet();
+  maybeTick();
+  submitWrite();
+  const b = log.logNextDurable();
+  if (b >= 0) {
+    log.logMarkApplying(b);
+    applyingBuffer = b;
+    applyEntries(log.bufAddr[b], log.bufLen[b], true);
+    return STEP_AGAIN;
+  }
+  setDeadlineNs(earliestNs);
+  if (!readyReported && st.appliedSeq > 0 && inFlight == 0) {
+    readyReported = true;
+    setKernelState(KSTATE_READY);
+    return ACT_READY;
+  }
+  if (kernelState() == KSTATE_DRAINING && !log.logBusy() && inFlight == 0) {
+    setKernelState(KSTATE_HALTED);
+    st.setPhase(st.PHASE_STOPPED);
+    return ACT_HALT;
+  }
+  return ACT_IDLE;
+}
+
+// A TICK entry moves logical time to wall time when a timer is due and no
+// other input would do it.
+function maybeTick(): void {
+  if (earliestNs == 0 || earliestNs > clockNs()) return;
+  if (log.stagingEntries() > 0 || log.writing >= 0 || log.logNextDurable() >= 0) return;
+  if (kernelState() != KSTATE_READY || !log.logHasRoom(0)) return;
+  log.logStage(log.ENTRY_TICK, 0xffff, 0, 0, 0, 0, clockNs());
+}
+
+function submitWrite(): void {
+  // Fresh entropy rides along with the next batch once services have used the last.
+  if (st.rngUsed && entropyFresh && log.stagingEntries() > 0 && log.writing < 0
+      && log.logHasRoom(ENTROPY_BYTES)) {
+    log.logStage(log.ENTRY_ENTROPY, 0xffff, 0, 0, entropyBytes(), ENTROPY_BYTES, clockNs());
+    entropyConsumed();
+  }
+  const b = log.logTakeForWrite();
+  if (b < 0) return;
+  const end = log.bufOffset[b] + <u64>log.bufLen[b];
+  if (end > preallocatedBytes && config.logPreallocateBytes > 0) {
+    const chunk = config.logPreallocateBytes;
+    preallocatedBytes = ((end + chunk - 1) / chunk) * chunk;
+    blockPreallocate(preallocatedBytes);
+  }
+  blockWriteDurable(log.bufAddr[b], log.bufLen[b], log.bufOffset[b]);
+}
+
+// ---- devices ----
+
+function pollDevices(): void {
+  entropyPoll();
+  for (let d = blockCompletion(); d != 0; d = blockCompletion()) {
+    const tag = descTag(d);
+    const status = descStatus(d);
+    const len = descLen(d);
+    blockDone();
+    if (status < 0) { storageFailed(status); return; }
+    if (tag == TAG_LOG_WRITE) log.logWriteDone();
+    else if (tag == TAG_RECOVERY_READ) rec.recoveryReadDone(len);
+  }
+}
+
+function storageFailed(status: i32): void {
+  if (conBegin()) {
+    conStr("{\"event\":\"storage_failed\",\"status\":"); conU64(<u64>(-status));
+    conStr(",\"message\":\"the command log could not be made durable; inputs not yet acknowledged may or may not be in the log; no new work is taken\"");
+    conEnd(true);
+  }
+  // Clients waiting on batches that were not confirmed learn it now.
+  for (let b: u32 = 0; b < <u32>log.bufAddr.length; b++) {
+    const state = log.bufState[b];
+    if (state == log.BUF_STAGING || state == log.BUF_WRITING) failBatchClients(<i32>b);
+  }
+  setKernelError(KERR_STORAGE);
+  setKernelState(KSTATE_FAILED);
+  st.setPhase(st.PHASE_STOPPED);
+}
+
+function failBatchClients(b: i32): void {
+  const start = log.bufAddr[b];
+  const end = start + <usize>log.bufLen[b];
+  for (let e = start; e < end; e += <usize>log.entryPadded(load<u32>(e + log.H_TOTAL))) {
+    if (load<u16>(e + log.H_TYPE) != log.ENTRY_INPUT) continue;
+    netSendError(load<u64>(e + log.H_CONN), load<u32>(e + log.H_REQUEST), FRAME_E_STORAGE,
+      "storage failure: the request may or may not have been logged");
+  }
+}
+
+function pollNet(): void {
+  for (let i: u32 = 0; i < 1024; i++) {
+    const d = netCompletion();
+    if (d == 0) return;
+    const op = descOp(d);
+    if (op == OP_NET_RX) {
+      if (!admit(descTag(d), descLen(d), descArg(d))) return; // no room: retry later
+      netCompletionDone();
+      netPostRx(descTag(d));
+    } else {
+      if (op == OP_NET_TX_DONE) netTxDone(descTag(d));
+      netCompletionDone();
+    }
+  }
+}
+
+// Checks a received frame and logs it. False: no room in the log now.
+function admit(tag: u32, len: u32, conn: u64): bool {
+  const buf = rxBuffer(tag);
+  const requestId = len >= 4 ? load<u32>(buf) : 0;
+  if (len < 8 || len > rxBufferBytes) { netSendError(conn, requestId, FRAME_E_MALFORMED, "frame shorter than its 8-byte request header"); return true; }
+  const nameLen = <u32>load<u8>(buf + 6);
+  if (load<u16>(buf + 4) != 0 || load<u8>(buf + 7) != 0) { netSendError(conn, requestId, FRAME_E_MALFORMED, "reserved request header bytes must be zero"); return true; }
+  if (nameLen == 0 || nameLen > <u32>SERVICE_NAME_BYTES_MAX || nameLen + 8 > len) { netSendError(conn, requestId, FRAME_E_MALFORMED, "bad service name length"); return true; }
+  const target = serviceFindBytes(buf + 8, nameLen);
+  if (target == NO_SERVICE) { netSendError(conn, requestId, FRAME_E_UNKNOWN_SERVICE, "no such service"); return true; }
+  if (!hasCap(service(target), CAP_NET)) { netSendError(conn, requestId, FRAME_E_DENIED, "service does not accept network requests"); return true; }
+  const payloadLen = len - 8 - nameLen;
+  if (payloadLen > config.messageBytesMax || payloadLen > service(target).inboxBytes) { netSendError(conn, requestId, FRAME_E_TOO_LARGE, "payload larger than the service accepts (message_bytes_max or its inbox)"); return true; }
+  if (kernelState() != KSTATE_READY) { netSendError(conn, requestId, FRAME_E_UNAVAILABLE, "not serving: starting up or shutting down"); return true; }
+  if (clientTokens.inUse + stagedInputs >= config.requestsInFlightMax) { netSendError(conn, requestId, FRAME_E_BUSY, "too many requests in flight; retry"); return true; }
+  if (!log.logHasRoom(payloadLen)) return false;
+  log.logStage(log.ENTRY_INPUT, target, conn, requestId, buf + 8 + nameLen, payloadLen, clockNs());
+  stagedInputs++;
+  return true;
+}
+
+import { serviceFind } from "./services";
+function serviceFindBytes(p: usize, n: u32): u32 { return serviceFind(p, n); }
+
+// ---- state digest and statistics ----
+
+const digestCtx: usize = memory.data(<i32>SHA256_CTX_BYTES, 16);
+const digestOut: usize = memory.data(32, 16);
+const digestScratch: usize = memory.data(64, 16);
+
+// SHA-256 over the applied state of the kernel: chain head, counters, RNG,
+// timers and tokens. The host combines it with each service's memory.
+export function kernel_digest(): usize {
+  sha256Init(digestCtx);
+  sha256Update(digestCtx, st.appliedChain, 32);
+  store<u64>(digestScratch, st.appliedSeq);
+  store<u64>(digestScratch + 8, st.appliedTimeNs);
+  store<u64>(digestScratch + 16, st.appliedBatch);
+  store<u64>(digestScratch + 24, st.rngCounter);
+  store<u32>(digestScratch + 32, timersActive());
+  store<u32>(digestScratch + 36, clientTokens.inUse);
+  store<u32>(digestScratch + 40, serviceTokens.inUse);
+  store<u32>(digestScratch + 44, serviceCount);
+  sha256Update(digestCtx, digestScratch, 48);
+  sha256Update(digestCtx, st.rngSeed, 32);
+  sha256Final(digestCtx, digestOut);
+  return digestOut;
+}
+
+// The host reports each instance's inbox size after instantiating it; no
+// message longer than that is ever delivered to the service.
+export function service_set_inbox(index: u32, bytes: u32): void {
+  assert(index < serviceCount, "service_set_inbox: no such service");
+  service(index).inboxBytes = bytes;
+}
+
+export function kernel_chain_head(): usize { return st.appliedChain; }
+export function kernel_check_sealed(): bool { return checkSealed(); }
+export function service_count(): u32 { return serviceCount; }
+export function service_name(index: u32): usize { return service(index).nameAddr; }
+export function service_name_len(index: u32): u32 { return service(index).nameLen; }
+
+// Statistics by id (hal/abi.ts STAT_*).
+export function kernel_stat(id: u32): u64 {
+  switch (id) {
+    case 0: return st.appliedSeq;
+    case 1: return st.appliedBatch;
+    case 2: return rounds;
+    case 3: return st.deniedCalls;
+    case 4: return <u64>descriptors.inUse;
+    case 5: return <u64>slots.inUse;
+    case 6: return <u64>slots.exhausted;
+    case 7: return consoleDropped;
+    case 8: return framesDropped;
+    case 9: return <u64>clientTokens.inUse;
+    case 10: return reservedTotal();
+    case 11: return st.inputsDropped;
+    case 12: return st.appliedTimeNs;
+    default: return 0;
+  }
+}
+
+// ---- syscalls (called by the host's "qenex" import shim) ----
+
+export function sys_send(peer: u32, len: u32): i32 { return sysSend(peer, len); }
+export function sys_reply(token: u32, status: u32, len: u32): i32 { return sysReply(token, status, len); }
+export function sys_time(): i64 { return sysTime(); }
+export function sys_log(len: u32): i32 { return sysLog(len); }
+export function sys_random(len: u32): i32 { return sysRandom(len); }
+export function sys_timer(delayNs: i64, tag: i64): i32 { return sysTimer(delayNs, tag); }
+export function sys_lookup(len: u32): i32 { return sysLookup(len); }

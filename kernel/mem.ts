@@ -1,0 +1,117 @@
+// kernel/mem.ts: the memory manager. Everything is reserved at boot, named,
+// and then the allocator is sealed.
+//
+// Reservations come from the AssemblyScript stub runtime's bump allocator
+// (heap.alloc), the same one that boot-time strings use, so the two never
+// overlap. After seal() no reservation is allowed; kernel_check_sealed()
+// probes the bump pointer to prove nothing allocated after boot.
+//
+// A Pool is a fixed set of equal slots with an intrusive free list. Taking
+// from an empty pool returns POOL_EMPTY and the caller turns that into a typed
+// error that names the pool.
+
+import { KERNEL_MEMORY_BYTES_MAX } from "./constants";
+
+export const POOL_EMPTY: u32 = 0xffffffff;
+
+let reservedBytes: u64 = 0;
+let sealed: bool = false;
+let sealProbe: usize = 0;
+let sealStride: usize = 0;
+// Name of the reservation that did not fit, for the boot error line.
+export let failedReservation: string = "";
+
+// Returns a zeroed, 16-byte aligned region, or 0 when it would pass the
+// kernel memory limit (the caller reports KERR_POOL naming `name`).
+export function reserve(bytes: usize, name: string): usize {
+  assert(!sealed, "reserve after seal");
+  const padded: usize = (bytes + 15) & ~(<usize>15);
+  if (reservedBytes + <u64>padded > KERNEL_MEMORY_BYTES_MAX) {
+    failedReservation = name;
+    return 0;
+  }
+  const ptr = heap.alloc(padded + 16);
+  const aligned: usize = (ptr + 15) & ~(<usize>15);
+  memory.fill(aligned, 0, padded);
+  reservedBytes += <u64>padded;
+  return aligned;
+}
+
+export function reservedTotal(): u64 {
+  return reservedBytes;
+}
+
+export function seal(): void {
+  sealed = true;
+  // Two probes measure the bump allocator's stride for a 16-byte block.
+  const first = heap.alloc(16);
+  sealProbe = heap.alloc(16);
+  sealStride = sealProbe - first;
+}
+
+export function isSealed(): bool {
+  return sealed;
+}
+
+// True when nothing was allocated since seal(): the next bump allocation
+// lands right after the probe. Costs 16 bytes per call; tests only.
+export function checkSealed(): bool {
+  if (!sealed) return false;
+  const next = heap.alloc(16);
+  const ok = next - sealProbe == sealStride;
+  sealProbe = next;
+  return ok;
+}
+
+// Pool layout: `count` slots of `slotBytes`; word 0 of a free slot links to
+// the next free slot index.
+@unmanaged
+export class Pool {
+  base: usize = 0;
+  slotBytes: u32 = 0;
+  count: u32 = 0;
+  freeHead: u32 = POOL_EMPTY;
+  inUse: u32 = 0;
+  highWater: u32 = 0;
+  exhausted: u32 = 0; // how many times take() found it empty
+  name: string = "";
+
+  @inline slot(index: u32): usize {
+    return this.base + <usize>index * <usize>this.slotBytes;
+  }
+
+  take(): u32 {
+    const index = this.freeHead;
+    if (index == POOL_EMPTY) {
+      this.exhausted++;
+      return POOL_EMPTY;
+    }
+    this.freeHead = load<u32>(this.slot(index));
+    this.inUse++;
+    if (this.inUse > this.highWater) this.highWater = this.inUse;
+    return index;
+  }
+
+  give(index: u32): void {
+    assert(index < this.count, "pool give: bad index");
+    assert(this.inUse > 0, "pool give: nothing in use");
+    store<u32>(this.slot(index), this.freeHead);
+    this.freeHead = index;
+    this.inUse--;
+  }
+}
+
+// Builds a pool at boot; returns false (and records the name) when it doesn't fit.
+export function poolInit(pool: Pool, name: string, slotBytes: u32, count: u32): bool {
+  assert(slotBytes >= 4, "pool slot too small");
+  pool.name = name;
+  pool.slotBytes = (slotBytes + 7) & ~7;
+  pool.count = count;
+  pool.base = reserve(<usize>pool.slotBytes * <usize>count, name);
+  if (pool.base == 0) return false;
+  for (let i: u32 = 0; i < count; i++) {
+    store<u32>(pool.slot(i), i + 1 < count ? i + 1 : POOL_EMPTY);
+  }
+  pool.freeHead = count > 0 ? 0 : POOL_EMPTY;
+  return true;
+}

@@ -1,0 +1,250 @@
+// kernel/recovery.ts: rebuilds state from the command log at boot.
+//
+// Reads the log through the block driver into a window of two batch sizes,
+// checks every entry (magic, length, CRC, sequence, hash chain, time) and
+// hands whole batches to the caller to apply. At the first entry that is not
+// valid it scans the rest of the device for any valid entry:
+//   - none found: the tail was torn by a crash (or is preallocated zeros);
+//     everything before it is the log, the rest is cut (live boot only);
+//   - one found: an entry in the middle is corrupt, and boot stops with an
+//     error naming it, since cutting there would drop acknowledged inputs.
+// An entry whose CRC is right but whose chain, sequence or time is wrong was
+// edited, not torn, and stops boot wherever it is.
+
+import { reserve } from "./mem";
+import {
+  ENTRY_MAGIC, ENTRY_HEADER_BYTES, H_TOTAL, H_TYPE, H_SEQ, H_TIME, H_BATCH, H_CHAIN, H_CRC,
+  ENTRY_GENESIS, entryPadded, entryChain, entryCrc,
+} from "./log";
+import { blockRead } from "../drivers/block/block";
+import { BOOT_DIGEST_BYTES } from "./constants";
+
+export const R_NEED_IO: u32 = 0; // a read is in flight: wait for the block completion
+export const R_GROUP: u32 = 1; // a batch is ready: apply groupAddr()/groupBytes(), then call recoveryGroupApplied
+export const R_DONE: u32 = 2; // the log ends here (see recoveryEnd*, recoveryTorn)
+export const R_FAILED: u32 = 3; // see failure* fields
+
+export const FAIL_NONE: u32 = 0;
+export const FAIL_CORRUPT: u32 = 1; // corrupt entry with valid entries after it
+export const FAIL_CHAIN: u32 = 2; // CRC-valid entry with a wrong chain, sequence or time
+export const FAIL_IMAGE: u32 = 3; // genesis entry names another image
+
+let window: usize = 0;
+let windowCap: u32 = 0;
+let winStart: u64 = 0; // device offset of window[0]
+let winLen: u32 = 0;
+let eof: bool = false;
+let readPending: bool = false;
+let entryBytesMax: u32 = 0;
+let bootDigest: usize = 0;
+
+let parseOff: u64 = 0;
+let scanning: bool = false;
+let scanOff: u64 = 0;
+export let scanSawData: bool = false; // nonzero bytes after the end of the log
+
+let groupActive: bool = false;
+let groupStart: u64 = 0;
+let groupBatch: u64 = 0;
+
+export let nextSeq: u64 = 0;
+export const chain: usize = memory.data(32, 16);
+export let lastTimeNs: u64 = 0;
+export let lastBatch: u64 = 0;
+export let endOffset: u64 = 0; // where the valid log ends
+export let firstBadReason: string = ""; // why the entry at endOffset is not valid ("" = clean end)
+export let failure: u32 = FAIL_NONE;
+export let failureSeq: u64 = 0;
+export let failureOffset: u64 = 0;
+export let failureReason: string = "";
+export let laterSeq: u64 = 0; // seq of the valid entry found after a corrupt one
+export let laterOffset: u64 = 0;
+
+export function recoveryInit(batchBytes: u32, entryMax: u32, digest: usize): bool {
+  windowCap = batchBytes * 2;
+  entryBytesMax = entryMax;
+  bootDigest = digest;
+  window = reserve(<usize>windowCap, "recovery window");
+  return window != 0;
+}
+
+export function recoveryWaiting(): bool { return readPending; }
+export function deviceEndBytes(): u64 { return winStart + <u64>winLen; }
+
+export function recoveryReadDone(bytes: u32): void {
+  assert(readPending, "read completion without a read");
+  readPending = false;
+  if (bytes == 0) eof = true;
+  winLen += bytes;
+}
+
+@inline function at(off: u64): usize { return window + <usize>(off - winStart); }
+
+// True when [off, off + need) is in the window. Otherwise, unless at the end
+// of the device, moves the window forward and submits a read.
+function ensure(off: u64, need: u32): bool {
+  if (off >= winStart && off + <u64>need <= winStart + <u64>winLen) return true;
+  if (eof || readPending) return false;
+  const keep: u64 = groupActive ? groupStart : off;
+  assert(keep >= winStart, "window moved past data still needed");
+  const shift = <u32>(keep - winStart);
+  memory.copy(window, window + shift, winLen - shift);
+  winStart = keep;
+  winLen -= shift;
+  assert(winLen < windowCap, "recovery window full: a batch is larger than batch_bytes_max");
+  blockRead(window + winLen, windowCap - winLen, winStart + <u64>winLen);
+  readPending = true;
+  return false;
+}
+
+function fail(kind: u32, seq: u64, off: u64, reason: string): u32 {
+  failure = kind;
+  failureSeq = seq;
+  failureOffset = off;
+  failureReason = reason;
+  return R_FAILED;
+}
+
+function startScan(off: u64, reason: string): u32 {
+  scanning = true;
+  endOffset = off;
+  firstBadReason = reason;
+  scanOff = off;
+  return R_NEED_IO; // the caller steps again at once; nothing was submitted
+}
+
+// Checks the entry at off (fully in the window). "" when valid.
+function entryProblem(e: usize): string {
+  if (load<u32>(e) != ENTRY_MAGIC) return "bad magic";
+  const total = load<u32>(e + H_TOTAL);
+  if (total < ENTRY_HEADER_BYTES || total > entryBytesMax) return "bad length";
+  if (entryCrc(e) != load<u32>(e + H_CRC)) return "checksum mismatch";
+  return "";
+}
+
+export function recoveryStep(): u32 {
+  if (readPending) return R_NEED_IO;
+  if (failure != FAIL_NONE) return R_FAILED;
+  if (scanning) return scanStep();
+  return parseStep();
+}
+
+// Whether any byte from off to the end of the window (the device's end) is nonzero.
+function tailHasData(off: u64): bool {
+  const end = winStart + <u64>winLen;
+  for (let o = off; o < end; o++) if (load<u8>(at(o)) != 0) return true;
+  return false;
+}
+
+function headerAllZero(e: usize): bool {
+  for (let i: u32 = 0; i < ENTRY_HEADER_BYTES; i += 8) if (load<u64>(e + i) != 0) return false;
+  return true;
+}
+
+function parseStep(): u32 {
+  if (!ensure(parseOff, ENTRY_HEADER_BYTES)) {
+    if (readPending) return R_NEED_IO;
+    return startScan(parseOff, tailHasData(parseOff) ? "truncated header" : "");
+  }
+  let e = at(parseOff);
+  if (load<u32>(e) == 0 && headerAllZero(e)) return startScan(parseOff, "");
+  const total = load<u32>(e + H_TOTAL);
+  if (load<u32>(e) != ENTRY_MAGIC) return startScan(parseOff, "bad magic");
+  if (total < ENTRY_HEADER_BYTES || total > entryBytesMax) return startScan(parseOff, "bad length");
+  const padded = entryPadded(total);
+  if (!ensure(parseOff, padded)) {
+    if (readPending) return R_NEED_IO;
+    return startScan(parseOff, "truncated entry");
+  }
+  e = at(parseOff);
+  if (entryCrc(e) != load<u32>(e + H_CRC)) return startScan(parseOff, "checksum mismatch");
+  return acceptEntry(e, padded);
+}
+
+const chainScratch: usize = memory.data(32, 16);
+
+function acceptEntry(e: usize, padded: u32): u32 {
+  const seq = load<u64>(e + H_SEQ);
+  if (seq != nextSeq) return fail(FAIL_CHAIN, nextSeq, parseOff, "sequence gap");
+  entryChain(e, chain, chainScratch);
+  if (memory.compare(chainScratch, e + H_CHAIN, 32) != 0) return fail(FAIL_CHAIN, seq, parseOff, "hash chain broken");
+  const timeNs = load<u64>(e + H_TIME);
+  if (seq > 0 && timeNs <= lastTimeNs) return fail(FAIL_CHAIN, seq, parseOff, "time went backwards");
+  const type = load<u16>(e + H_TYPE);
+  if ((seq == 0) != (type == ENTRY_GENESIS)) return fail(FAIL_CHAIN, seq, parseOff, "genesis entry misplaced");
+  if (type == ENTRY_GENESIS && (load<u32>(e + H_TOTAL) != ENTRY_HEADER_BYTES + BOOT_DIGEST_BYTES
+      || memory.compare(e + ENTRY_HEADER_BYTES, bootDigest, BOOT_DIGEST_BYTES) != 0)) {
+    return fail(FAIL_IMAGE, seq, parseOff, "log belongs to another image");
+  }
+  const batch = load<u64>(e + H_BATCH);
+  if (groupActive && batch != groupBatch) {
+    if (batch < groupBatch) return fail(FAIL_CHAIN, seq, parseOff, "batch number went backwards");
+    return R_GROUP; // apply the previous batch before taking this entry
+  }
+  if (!groupActive) {
+    if (batch <= lastBatch && seq > 0) return fail(FAIL_CHAIN, seq, parseOff, "batch number went backwards");
+    groupActive = true;
+    groupStart = parseOff;
+    groupBatch = batch;
+  }
+  memory.copy(chain, e + H_CHAIN, 32);
+  nextSeq++;
+  lastTimeNs = timeNs;
+  parseOff += <u64>padded;
+  return recoveryStep();
+}
+
+// Looks for any valid entry after endOffset. Bounded by the device size:
+// every pass either advances scanOff or waits for a read.
+function scanStep(): u32 {
+  for (;;) {
+    if (!ensure(scanOff, ENTRY_HEADER_BYTES)) {
+      if (readPending) return R_NEED_IO;
+      return scanFinished();
+    }
+    const limit = winStart + <u64>winLen - <u64>ENTRY_HEADER_BYTES;
+    while (scanOff <= limit) {
+      const p = at(scanOff);
+      const word = load<u64>(p);
+      if (word != 0) scanSawData = true;
+      if (<u32>word == ENTRY_MAGIC && scanOff > endOffset) {
+        const total = load<u32>(p + H_TOTAL);
+        if (total >= ENTRY_HEADER_BYTES && total <= entryBytesMax) {
+          if (!ensure(scanOff, entryPadded(total))) {
+            if (readPending) return R_NEED_IO;
+            scanOff += 8;
+            continue;
+          }
+          const e = at(scanOff);
+          if (entryProblem(e) == "") {
+            laterSeq = load<u64>(e + H_SEQ);
+            laterOffset = scanOff;
+            return fail(FAIL_CORRUPT, nextSeq, endOffset, firstBadReason == "" ? "entry zeroed" : firstBadReason);
+          }
+        }
+      }
+      scanOff += 8;
+    }
+  }
+  return R_NEED_IO; // not reached: the loop only returns
+}
+
+function scanFinished(): u32 {
+  if (groupActive) return R_GROUP;
+  return R_DONE;
+}
+
+// The batch to apply: entries [groupAddr, groupAddr + groupBytes).
+export function groupAddr(): usize { return at(groupStart); }
+export function groupBytes(): u32 { return <u32>(parseOff - groupStart); }
+
+export function recoveryGroupApplied(): void {
+  assert(groupActive, "no batch was being applied");
+  groupActive = false;
+  lastBatch = groupBatch;
+}
+
+// True when the device holds bytes past the log that a live boot must cut.
+export function recoveryTorn(): bool {
+  return firstBadReason != "" || scanSawData;
+}

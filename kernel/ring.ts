@@ -1,0 +1,67 @@
+// kernel/ring.ts: the kernel's side of the virtqueue-style rings (layout in
+// hal/abi.ts). The kernel produces on a device's SQ and consumes its CQ; the
+// host does the opposite. Indices run free and wrap at 2^32, so "used" is
+// always head - tail in u32 arithmetic.
+
+import {
+  RING_HEADER_BYTES, RING_HEAD, RING_TAIL, RING_CAPACITY, DESC_BYTES,
+  DESC_OP, DESC_FLAGS, DESC_STATUS, DESC_TAG, DESC_LEN, DESC_ADDR, DESC_CAP, DESC_ARG,
+} from "../hal/abi";
+import { reserve } from "./mem";
+
+export function ringCreate(capacity: u32, name: string): usize {
+  assert(capacity > 0 && (capacity & (capacity - 1)) == 0, "ring capacity must be a power of two");
+  const ring = reserve(<usize>RING_HEADER_BYTES + <usize>capacity * <usize>DESC_BYTES, name);
+  if (ring != 0) store<u32>(ring + RING_CAPACITY, capacity);
+  return ring;
+}
+
+@inline export function ringHead(ring: usize): u32 { return load<u32>(ring + RING_HEAD); }
+@inline export function ringTail(ring: usize): u32 { return load<u32>(ring + RING_TAIL); }
+@inline export function ringCapacity(ring: usize): u32 { return load<u32>(ring + RING_CAPACITY); }
+@inline export function ringUsed(ring: usize): u32 { return ringHead(ring) - ringTail(ring); }
+@inline export function ringFree(ring: usize): u32 { return ringCapacity(ring) - ringUsed(ring); }
+
+@inline function slotOf(ring: usize, index: u32): usize {
+  return ring + RING_HEADER_BYTES + <usize>(index & (ringCapacity(ring) - 1)) * DESC_BYTES;
+}
+
+// Producer side (SQ): returns false when full; the caller holds the request.
+export function ringPush(ring: usize, op: u32, flags: u32, tag: u32, addr: usize, len: u32, cap: u32, arg: u64): bool {
+  if (ringFree(ring) == 0) return false;
+  const head = ringHead(ring);
+  const d = slotOf(ring, head);
+  store<u16>(d + DESC_OP, <u16>op);
+  store<u16>(d + DESC_FLAGS, <u16>flags);
+  store<i32>(d + DESC_STATUS, 0);
+  store<u32>(d + DESC_TAG, tag);
+  store<u32>(d + DESC_LEN, len);
+  store<u32>(d + DESC_ADDR, <u32>addr);
+  store<u32>(d + DESC_CAP, cap);
+  store<u64>(d + DESC_ARG, arg);
+  store<u32>(ring + RING_HEAD, head + 1);
+  return true;
+}
+
+// Consumer side (CQ): the descriptor at the tail, or 0 when empty. The caller
+// reads it and then calls ringPop.
+export function ringPeek(ring: usize): usize {
+  if (ringUsed(ring) == 0) return 0;
+  const used = ringUsed(ring);
+  assert(used <= ringCapacity(ring), "ring indices corrupt: more used than capacity");
+  return slotOf(ring, ringTail(ring));
+}
+
+export function ringPop(ring: usize): void {
+  assert(ringUsed(ring) > 0, "ring pop on empty ring");
+  store<u32>(ring + RING_TAIL, ringTail(ring) + 1);
+}
+
+@inline export function descOp(d: usize): u16 { return load<u16>(d + DESC_OP); }
+@inline export function descFlags(d: usize): u16 { return load<u16>(d + DESC_FLAGS); }
+@inline export function descStatus(d: usize): i32 { return load<i32>(d + DESC_STATUS); }
+@inline export function descTag(d: usize): u32 { return load<u32>(d + DESC_TAG); }
+@inline export function descLen(d: usize): u32 { return load<u32>(d + DESC_LEN); }
+@inline export function descAddr(d: usize): usize { return <usize>load<u32>(d + DESC_ADDR); }
+@inline export function descCap(d: usize): u32 { return load<u32>(d + DESC_CAP); }
+@inline export function descArg(d: usize): u64 { return load<u64>(d + DESC_ARG); }

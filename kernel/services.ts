@@ -1,0 +1,81 @@
+// kernel/services.ts: the service table. Filled once at boot from the
+// manifest; afterwards only counters and queue links change.
+//
+// Capabilities are a bit set of flags plus a 64-bit mask of peers the service
+// may send to (SERVICES_MAX is 64 so one u64 covers every peer).
+
+import { SERVICES_MAX } from "./constants";
+import { reserve } from "./mem";
+
+export const CAP_NET: u32 = 1; // receives frames from network clients
+export const CAP_LOG: u32 = 2;
+export const CAP_TIME: u32 = 4;
+export const CAP_RANDOM: u32 = 8;
+export const CAP_TIMER: u32 = 16;
+
+export const NO_SERVICE: u32 = 0xffff;
+
+@unmanaged
+export class Service {
+  nameAddr: usize = 0; // UTF-8 name in reserved memory
+  nameLen: u32 = 0;
+  index: u32 = 0;
+  priority: u32 = 0;
+  budget: u32 = 0;
+  caps: u32 = 0;
+  sendMask: u64 = 0;
+  configAddr: usize = 0; // the service's "config" JSON (inside the boot area)
+  configLen: u32 = 0;
+  inboxBytes: u32 = 0; // the service's inbox size, reported by the host at load
+  // Inbox: FIFO of message descriptors linked through their `next` word.
+  inboxHead: u32 = 0xffffffff;
+  inboxTail: u32 = 0xffffffff;
+  inboxLen: u32 = 0;
+  readyNext: u32 = NO_SERVICE; // link in its priority class's ready queue
+  ready: bool = false;
+  delivered: u64 = 0;
+  denied: u64 = 0;
+}
+
+// The table itself: SERVICES_MAX entries reserved at boot.
+let table: usize = 0;
+export let serviceCount: u32 = 0;
+
+export function servicesInit(): bool {
+  table = reserve(<usize>SERVICES_MAX * offsetof<Service>(), "service table");
+  return table != 0;
+}
+
+@inline export function service(index: u32): Service {
+  return changetype<Service>(table + <usize>index * offsetof<Service>());
+}
+
+export function serviceAdd(nameAddr: usize, nameLen: u32): Service {
+  assert(serviceCount < SERVICES_MAX, "service table full");
+  const s = service(serviceCount);
+  s.index = serviceCount;
+  s.nameAddr = nameAddr;
+  s.nameLen = nameLen;
+  s.inboxHead = 0xffffffff;
+  s.inboxTail = 0xffffffff;
+  s.readyNext = NO_SERVICE;
+  serviceCount++;
+  return s;
+}
+
+// Service index by UTF-8 name bytes, or NO_SERVICE.
+export function serviceFind(nameAddr: usize, nameLen: u32): u32 {
+  for (let i: u32 = 0; i < serviceCount; i++) {
+    const s = service(i);
+    if (s.nameLen == nameLen && memory.compare(s.nameAddr, nameAddr, nameLen) == 0) return i;
+  }
+  return NO_SERVICE;
+}
+
+export function hasCap(s: Service, cap: u32): bool {
+  return (s.caps & cap) != 0;
+}
+
+export function maySend(s: Service, peer: u32): bool {
+  return peer < 64 && (s.sendMask & (<u64>1 << <u64>peer)) != 0;
+}

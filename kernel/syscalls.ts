@@ -1,0 +1,168 @@
+// kernel/syscalls.ts: the system calls a service may make (import module
+// "qenex"). The host's shim copies arguments between the service's memory
+// and the kernel's syscall area (sys_area), then calls these exports; the
+// caller is always the service whose message is being handled, known to the
+// kernel, never named by the host. Every call is checked against the
+// caller's capabilities; a denied call returns SYS_E_DENIED to the service
+// and is recorded (counter + console line).
+//
+// | call    | capability     | effect                                          |
+// |---------|----------------|-------------------------------------------------|
+// | send    | send:<peer>    | queue a message to peer (a reply token with it) |
+// | reply   | (holds token)  | answer a request: to a client or to a service   |
+// | time    | time           | logical time of the message being handled (ns)  |
+// | log     | log            | one console line                                |
+// | random  | random         | bytes from the log-seeded generator             |
+// | timer   | timer          | a MSG_KIND_TIMER message after a logical delay  |
+// | lookup  | (none)         | service index by name                           |
+// The full ABI for service authors is in docs/syscalls.md.
+
+import {
+  SYS_OK, SYS_E_DENIED, SYS_E_INVALID, SYS_E_FULL, SYS_E_TOO_LARGE, SYS_E_CONTEXT,
+  MSG_KIND_MESSAGE, MSG_KIND_REPLY, FRAME_OK, FRAME_E_SERVICE,
+} from "../hal/abi";
+import { POOL_EMPTY, reserve } from "./mem";
+import { Service, service, serviceCount, serviceFind, hasCap, maySend, NO_SERVICE, CAP_LOG, CAP_TIME, CAP_RANDOM, CAP_TIMER } from "./services";
+import { descriptors, slots, msgSet, inboxPush } from "./msg";
+import { schedWake } from "./sched";
+import { serviceTokenNew, tokenResolve, tokenIsService, tokenLive, tokenConn, tokenRequestId, tokenOrigin, tokenFree } from "./tokens";
+import { timerAdd } from "./timers";
+import { netSendReply, FRAME_HEADER_BYTES } from "../drivers/net/net";
+import { conBegin, conStr, conEscaped, conEnd, conU64 } from "../drivers/console/console";
+import { caller, callerTimeNs, phase, PHASE_RECOVER, rngFill, countDenied, countSuppressedLog } from "./state";
+
+// Syscall area: FRAME_HEADER_BYTES of room, then the payload. sys_area()
+// returns the payload address; replies to clients are framed in place.
+let area: usize = 0;
+let areaBytes: u32 = 0;
+export let queueDepth: u32 = 0;
+
+export function syscallsInit(messageBytesMax: u32, depth: u32): bool {
+  areaBytes = messageBytesMax;
+  queueDepth = depth;
+  area = reserve(<usize>(FRAME_HEADER_BYTES + messageBytesMax), "syscall area");
+  return area != 0;
+}
+
+export function sysArea(): usize { return area + FRAME_HEADER_BYTES; }
+export function sysAreaBytes(): u32 { return areaBytes; }
+
+function current(): Service | null {
+  return caller == NO_SERVICE ? null : service(caller);
+}
+
+function denied(s: Service, call: string): i32 {
+  s.denied++;
+  countDenied();
+  if (phase != PHASE_RECOVER && conBegin()) {
+    conStr("{\"event\":\"syscall_denied\",\"service\":\"");
+    conEscaped(s.nameAddr, s.nameLen);
+    conStr("\",\"call\":\"");
+    conStr(call);
+    conStr("\",\"count\":");
+    conU64(s.denied);
+    conEnd(true);
+  }
+  return SYS_E_DENIED;
+}
+
+// Queues a message (payload copied from the syscall area into a slot).
+function enqueue(to: u32, kind: u32, from: u32, token: u32, len: u32): i32 {
+  const target = service(to);
+  if (len > target.inboxBytes) return SYS_E_TOO_LARGE;
+  if (target.inboxLen >= queueDepth) return SYS_E_FULL;
+  const slot = slots.take();
+  if (slot == POOL_EMPTY) return SYS_E_FULL;
+  const desc = descriptors.take();
+  if (desc == POOL_EMPTY) { slots.give(slot); return SYS_E_FULL; }
+  const addr = slots.slot(slot);
+  memory.copy(addr, sysArea(), len);
+  msgSet(desc, kind, from, token, addr, len, slot, callerTimeNs);
+  inboxPush(target, desc);
+  schedWake(target);
+  return SYS_OK;
+}
+
+export function sysSend(peer: u32, len: u32): i32 {
+  const s = current();
+  if (s == null) return SYS_E_CONTEXT;
+  if (peer >= serviceCount) return SYS_E_INVALID;
+  if (!maySend(s!, peer)) return denied(s!, "send");
+  if (len > areaBytes) return SYS_E_TOO_LARGE;
+  const token = serviceTokenNew(s!.index, peer);
+  if (token == 0) return SYS_E_FULL;
+  const r = enqueue(peer, MSG_KIND_MESSAGE, s!.index, token, len);
+  if (r != SYS_OK) tokenFree(token);
+  return r;
+}
+
+export function sysReply(token: u32, status: u32, len: u32): i32 {
+  const s = current();
+  if (s == null) return SYS_E_CONTEXT;
+  if (len > areaBytes) return SYS_E_TOO_LARGE;
+  const p = tokenResolve(token, s!.index);
+  if (p == 0) return SYS_E_INVALID;
+  if (tokenIsService(token)) {
+    const r = enqueue(tokenOrigin(p), MSG_KIND_REPLY, s!.index, 0, len);
+    if (r == SYS_OK) tokenFree(token);
+    return r;
+  }
+  if (tokenLive(p)) {
+    const frameStatus = status == 0 ? FRAME_OK : FRAME_E_SERVICE;
+    const sent = netSendReply(tokenConn(p), tokenRequestId(p), frameStatus, area, len);
+    assert(sent, "net SQ full: the host must drain it after every reply");
+  }
+  tokenFree(token);
+  return SYS_OK;
+}
+
+export function sysTime(): i64 {
+  const s = current();
+  if (s == null) return <i64>SYS_E_CONTEXT;
+  if (!hasCap(s!, CAP_TIME)) return <i64>denied(s!, "time");
+  return <i64>callerTimeNs;
+}
+
+export function sysLog(len: u32): i32 {
+  const s = current();
+  if (s == null) return SYS_E_CONTEXT;
+  if (!hasCap(s!, CAP_LOG)) return denied(s!, "log");
+  if (len > areaBytes) return SYS_E_TOO_LARGE;
+  // Replay runs every service again; its lines were printed the first time.
+  if (phase == PHASE_RECOVER) { countSuppressedLog(); return SYS_OK; }
+  if (conBegin()) {
+    conStr("{\"event\":\"service_log\",\"service\":\"");
+    conEscaped(s!.nameAddr, s!.nameLen);
+    conStr("\",\"message\":\"");
+    conEscaped(sysArea(), len);
+    conStr("\"");
+    conEnd(false);
+  }
+  return SYS_OK;
+}
+
+export function sysRandom(len: u32): i32 {
+  const s = current();
+  if (s == null) return SYS_E_CONTEXT;
+  if (!hasCap(s!, CAP_RANDOM)) return denied(s!, "random");
+  if (len > areaBytes) return SYS_E_TOO_LARGE;
+  rngFill(sysArea(), len);
+  return SYS_OK;
+}
+
+export function sysTimer(delayNs: i64, tag: i64): i32 {
+  const s = current();
+  if (s == null) return SYS_E_CONTEXT;
+  if (!hasCap(s!, CAP_TIMER)) return denied(s!, "timer");
+  if (delayNs < 0) return SYS_E_INVALID;
+  const deadline = callerTimeNs + <u64>delayNs;
+  if (deadline < callerTimeNs) return SYS_E_INVALID;
+  return timerAdd(s!.index, deadline, <u64>tag) ? SYS_OK : SYS_E_FULL;
+}
+
+export function sysLookup(len: u32): i32 {
+  if (current() == null) return SYS_E_CONTEXT;
+  if (len == 0 || len > 32) return SYS_E_INVALID;
+  const index = serviceFind(sysArea(), len);
+  return index == NO_SERVICE ? SYS_E_INVALID : <i32>index;
+}

@@ -1,0 +1,86 @@
+// kernel/timers.ts: timers on the logical clock.
+//
+// A service asks for a timer message after a delay of logical time. Timers
+// fire while a batch is applied, before the first entry whose time reaches
+// their deadline, in (deadline, creation order) order, so replay fires them
+// at exactly the same point. The earliest deadline is published in
+// REG_DEADLINE_NS; when wall time passes it and no input is pending, the
+// kernel logs a TICK entry so time moves on without client traffic.
+//
+// Entry layout (TIMER_BYTES): u64 deadline | u64 seq | u64 tag | u32 service | u32 active
+
+import { reserve } from "./mem";
+
+const TIMER_BYTES: u32 = 32;
+let table: usize = 0;
+let capacity: u32 = 0;
+let active: u32 = 0;
+let nextSeq: u64 = 1;
+export let earliestNs: u64 = 0; // 0 = no timer
+
+export function timersInit(count: u32): bool {
+  capacity = count;
+  table = reserve(<usize>count * TIMER_BYTES, "timers");
+  return table != 0 || count == 0;
+}
+
+@inline function at(i: u32): usize { return table + <usize>i * TIMER_BYTES; }
+
+export function timersActive(): u32 { return active; }
+
+// Returns false when the table is full.
+export function timerAdd(service: u32, deadlineNs: u64, tag: u64): bool {
+  for (let i: u32 = 0; i < capacity; i++) {
+    const t = at(i);
+    if (load<u32>(t, 28) != 0) continue;
+    store<u64>(t, deadlineNs, 0);
+    store<u64>(t, nextSeq++, 8);
+    store<u64>(t, tag, 16);
+    store<u32>(t, service, 24);
+    store<u32>(t, 1, 28);
+    active++;
+    if (earliestNs == 0 || deadlineNs < earliestNs) earliestNs = deadlineNs;
+    return true;
+  }
+  return false;
+}
+
+// Index of the next timer due at or before nowNs, or -1.
+export function timerDue(nowNs: u64): i32 {
+  if (active == 0 || earliestNs > nowNs) return -1;
+  let best: i32 = -1;
+  let bestDeadline: u64 = 0;
+  let bestSeq: u64 = 0;
+  for (let i: u32 = 0; i < capacity; i++) {
+    const t = at(i);
+    if (load<u32>(t, 28) == 0) continue;
+    const d = load<u64>(t, 0);
+    const s = load<u64>(t, 8);
+    if (d > nowNs) continue;
+    if (best < 0 || d < bestDeadline || (d == bestDeadline && s < bestSeq)) {
+      best = <i32>i; bestDeadline = d; bestSeq = s;
+    }
+  }
+  return best;
+}
+
+export function timerService(i: i32): u32 { return load<u32>(at(<u32>i), 24); }
+export function timerTag(i: i32): u64 { return load<u64>(at(<u32>i), 16); }
+
+export function timerRemove(i: i32): void {
+  const t = at(<u32>i);
+  assert(load<u32>(t, 28) != 0, "removing an inactive timer");
+  store<u32>(t, 0, 28);
+  active--;
+  recomputeEarliest();
+}
+
+function recomputeEarliest(): void {
+  earliestNs = 0;
+  for (let i: u32 = 0; i < capacity; i++) {
+    const t = at(i);
+    if (load<u32>(t, 28) == 0) continue;
+    const d = load<u64>(t, 0);
+    if (earliestNs == 0 || d < earliestNs) earliestNs = d;
+  }
+}

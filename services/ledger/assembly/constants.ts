@@ -1,0 +1,56 @@
+// Limits and wire sizes of the ledger service, in one place.
+//
+// Every table is sized at boot from the service config and never grows; the
+// limits below bound what a config may ask for, so that the whole state fits
+// in one 32-bit WebAssembly memory (4 GiB) with room to spare.
+
+/** Events per create/lookup request: TigerBeetle's batch maximum for 1 MiB bodies. */
+export const BATCH_EVENTS_MAX: u32 = 8189;
+/** Inbox size: a full batch (8 + 8189 * 128 bytes) plus 64 KiB of headroom. */
+export const INBOX_BYTES: u32 = 1114112;
+/** Reply buffer: the largest reply (8 + 8189 * 128 bytes) fits with headroom. */
+export const OUTBOX_BYTES: u32 = 1114112;
+/** Scratch for log lines and error messages. */
+export const TEXT_BYTES: u32 = 512;
+
+export const HEADER_BYTES: u32 = 8;
+export const RECORD_BYTES: u32 = 128;
+export const ID_BYTES: u32 = 16;
+export const RESULT_BYTES: u32 = 16;
+
+// Request operations (u8 in the request header).
+export const OP_CREATE_ACCOUNTS: u32 = 1;
+export const OP_CREATE_TRANSFERS: u32 = 2;
+export const OP_LOOKUP_ACCOUNTS: u32 = 3;
+export const OP_LOOKUP_TRANSFERS: u32 = 4;
+export const OP_GET_ACCOUNT_TRANSFERS: u32 = 5;
+export const OP_GET_ACCOUNT_BALANCES: u32 = 6;
+
+// Message kinds delivered by the kernel to qx_handle.
+export const KIND_CLIENT_REQUEST: u32 = 1;
+export const KIND_SERVICE_MESSAGE: u32 = 2;
+export const KIND_TIMER: u32 = 4;
+
+// Reply status codes (see the syscall ABI).
+export const STATUS_OK: u32 = 0;
+export const STATUS_SERVICE_ERROR: u32 = 6;
+
+// Config defaults (used when qx_init gets an empty config) and upper limits.
+// Limits keep every single allocation under the runtime's 1 GiB block limit
+// and the sum of all tables well under 4 GiB.
+export const ACCOUNTS_MAX_DEFAULT: u32 = 10000;
+export const TRANSFERS_MAX_DEFAULT: u32 = 1000000;
+export const PENDING_MAX_DEFAULT: u32 = 100000;
+export const HISTORY_MAX_DEFAULT: u32 = 1000000;
+export const ACCOUNTS_MAX_LIMIT: u32 = 1 << 22;
+export const TRANSFERS_MAX_LIMIT: u32 = 1 << 22;
+export const PENDING_MAX_LIMIT: u32 = 1 << 22;
+export const HISTORY_MAX_LIMIT: u32 = 1 << 22;
+
+/** Transfer timeouts are seconds; timestamps are nanoseconds. */
+export const NS_PER_S: u64 = 1000000000;
+/** Timestamps are u63 (TigerBeetle keeps the top bit for tombstones). */
+export const TIMESTAMP_MAX: u64 = 0x7FFFFFFFFFFFFFFF;
+
+/** "No slot": end of a linked list, or an absent index. */
+export const NONE: u32 = 0xFFFFFFFF;

@@ -1,0 +1,114 @@
+// The ledger's state: flat record arrays, id tables and counters.
+//
+// Everything is allocated once by stateInit, from the capacities in the
+// service config; nothing is allocated while handling messages. Records live
+// in slots numbered in creation order, so a slot order is also a timestamp
+// order, and rolling back a linked chain means popping the newest slots.
+
+import { NONE } from "./constants";
+import { AM_BYTES, AM_HISTORY_FIRST, AM_HISTORY_LAST, AM_TRANSFERS_FIRST, AM_TRANSFERS_LAST,
+  H_BYTES, TM_BYTES, X_BYTES } from "./layout";
+import { IdTable, idTableCreate } from "./idtable";
+
+// @ts-ignore: decorator
+@unmanaged
+export class LedgerState {
+  accountsMax: u32 = 0;
+  transfersMax: u32 = 0;
+  pendingMax: u32 = 0;
+  historyMax: u32 = 0;
+
+  accounts: usize = 0;
+  accountMeta: usize = 0;
+  accountCount: u32 = 0;
+  accountIds: IdTable = changetype<IdTable>(0);
+
+  transfers: usize = 0;
+  transferMeta: usize = 0;
+  transferCount: u32 = 0;
+  transferIds: IdTable = changetype<IdTable>(0);
+
+  history: usize = 0;
+  historyCount: u32 = 0;
+  /** History records promised to unresolved pending transfers for their post/void. */
+  historyReserved: u32 = 0;
+
+  expiryHeap: usize = 0;
+  expiryCount: u32 = 0;
+  /** Pending transfers not yet posted, voided or expired. */
+  pendingCount: u32 = 0;
+
+  /** Scratch for the per-ledger invariant check, 2 * accountsMax entries. */
+  ledgerSums: usize = 0;
+
+  /** The last timestamp given to an event (ns); strictly increasing. */
+  lastTimestamp: u64 = 0;
+  timerArmed: bool = false;
+  timerArmedAt: u64 = 0;
+  initialized: bool = false;
+}
+
+export const S: LedgerState = changetype<LedgerState>(heap.alloc(offsetof<LedgerState>()));
+memory.fill(changetype<usize>(S), 0, offsetof<LedgerState>());
+
+/** Bytes per ledger-sum scratch entry: ledger u32, used u32, 4 sums of 3 u64 limbs. */
+export const LEDGER_SUM_BYTES: usize = 8 + 4 * 24;
+
+function allocZeroed(bytes: usize): usize {
+  const ptr = heap.alloc(bytes);
+  memory.fill(ptr, 0, bytes);
+  return ptr;
+}
+
+export function stateInit(accountsMax: u32, transfersMax: u32, pendingMax: u32, historyMax: u32): void {
+  assert(!S.initialized);
+  assert(accountsMax > 0 && transfersMax > 0 && pendingMax > 0 && historyMax > 0);
+  S.accountsMax = accountsMax;
+  S.transfersMax = transfersMax;
+  S.pendingMax = pendingMax;
+  S.historyMax = historyMax;
+  S.accounts = allocZeroed(<usize>accountsMax << 7);
+  S.accountMeta = allocZeroed(<usize>accountsMax * AM_BYTES);
+  S.accountIds = idTableCreate(accountsMax);
+  S.transfers = allocZeroed(<usize>transfersMax << 7);
+  S.transferMeta = allocZeroed(<usize>transfersMax * TM_BYTES);
+  S.transferIds = idTableCreate(transfersMax);
+  S.history = allocZeroed(<usize>historyMax * H_BYTES);
+  S.expiryHeap = allocZeroed(<usize>pendingMax * X_BYTES);
+  S.ledgerSums = allocZeroed(<usize>accountsMax * 2 * LEDGER_SUM_BYTES);
+  S.initialized = true;
+}
+
+// @ts-ignore: decorator
+@inline export function accountAt(slot: u32): usize {
+  return S.accounts + (<usize>slot << 7);
+}
+
+// @ts-ignore: decorator
+@inline export function accountMetaAt(slot: u32): usize {
+  return S.accountMeta + (<usize>slot << 4);
+}
+
+// @ts-ignore: decorator
+@inline export function transferAt(slot: u32): usize {
+  return S.transfers + (<usize>slot << 7);
+}
+
+// @ts-ignore: decorator
+@inline export function transferMetaAt(slot: u32): usize {
+  return S.transferMeta + (<usize>slot << 5);
+}
+
+// @ts-ignore: decorator
+@inline export function historyAt(index: u32): usize {
+  return S.history + <usize>index * H_BYTES;
+}
+
+/** Initializes an account slot's list heads to empty. */
+export function accountMetaReset(slot: u32): void {
+  const meta = accountMetaAt(slot);
+  store<u32>(meta + AM_TRANSFERS_FIRST, NONE);
+  store<u32>(meta + AM_TRANSFERS_LAST, NONE);
+  store<u32>(meta + AM_HISTORY_FIRST, NONE);
+  store<u32>(meta + AM_HISTORY_LAST, NONE);
+}

@@ -1,0 +1,44 @@
+// Is a timestamp taken? Used by imported events, whose user-defined
+// timestamps must not collide with any account's or transfer's.
+//
+// Slots are filled in timestamp order (imported events must not regress), so
+// each table is sorted by timestamp and a binary search answers.
+
+import { A_TIMESTAMP, T_TIMESTAMP } from "./layout";
+import { S, accountAt, transferAt } from "./state";
+
+export function accountTimestampExists(timestamp: u64): bool {
+  let low: u32 = 0;
+  let high: u32 = S.accountCount;
+  while (low < high) {
+    const middle = low + ((high - low) >> 1);
+    const value = load<u64>(accountAt(middle) + A_TIMESTAMP);
+    if (value == timestamp) return true;
+    if (value < timestamp) low = middle + 1;
+    else high = middle;
+  }
+  return false;
+}
+
+export function transferTimestampExists(timestamp: u64): bool {
+  let low: u32 = 0;
+  let high: u32 = S.transferCount;
+  while (low < high) {
+    const middle = low + ((high - low) >> 1);
+    const value = load<u64>(transferAt(middle) + T_TIMESTAMP);
+    if (value == timestamp) return true;
+    if (value < timestamp) low = middle + 1;
+    else high = middle;
+  }
+  return false;
+}
+
+/** Timestamp of the newest account (0 when there is none). */
+export function accountTimestampLast(): u64 {
+  return S.accountCount == 0 ? 0 : load<u64>(accountAt(S.accountCount - 1) + A_TIMESTAMP);
+}
+
+/** Timestamp of the newest transfer (0 when there is none). */
+export function transferTimestampLast(): u64 {
+  return S.transferCount == 0 ? 0 : load<u64>(transferAt(S.transferCount - 1) + T_TIMESTAMP);
+}

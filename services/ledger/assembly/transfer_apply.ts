@@ -1,0 +1,227 @@
+// State changes of create_transfers once an event has passed every check:
+// apply a transfer, undo it (linked chain rollback), expire pending transfers.
+//
+// Nothing in here can fail; capacity was checked before. Every balance change
+// goes through the checked u128 helpers, which trap on a broken invariant.
+
+import { NONE, NS_PER_S } from "./constants";
+import { A_CREDITS_PENDING, A_CREDITS_POSTED, A_DEBITS_PENDING, A_DEBITS_POSTED, A_FLAGS, AF_CLOSED,
+  AF_HISTORY, PENDING_EXPIRED, PENDING_NONE, PENDING_PENDING, PENDING_POSTED, PENDING_VOIDED, T_AMOUNT, T_CREDIT_ACCOUNT_ID, T_CODE,
+  T_DEBIT_ACCOUNT_ID, T_FLAGS, T_ID, T_LEDGER, T_TIMEOUT, T_TIMESTAMP, T_USER_DATA_128,
+  T_USER_DATA_32, T_USER_DATA_64, TF_CLOSING_CREDIT, TF_CLOSING_DEBIT, TF_PENDING, TF_POST_PENDING,
+  TF_VOID_PENDING, TM_AUX, TM_BYTES, TM_CREDIT_SLOT, TM_DEBIT_SLOT, TM_HISTORY, TM_STATUS } from "./layout";
+import { S, accountAt, transferAt, transferMetaAt } from "./state";
+import { idInsert, idInsertAtProbe, idRemove } from "./idtable";
+import { addInPlaceChecked128, copy128, isZero128, subInPlaceChecked128 } from "./u128";
+import { listAppend, listPop } from "./lists";
+import { historyAppend, historyPop } from "./history";
+import { expiryEmpty, expiryPush, expiryRemove, expiryTopExpiresAt, expiryTopSlot } from "./expiry";
+
+/** How many of the transfer's two accounts keep balance history (0..2). */
+// @ts-ignore: decorator
+@inline export function historyAccounts(debitSlot: u32, creditSlot: u32): u32 {
+  const debit: u32 = (load<u16>(accountAt(debitSlot) + A_FLAGS) & AF_HISTORY) != 0 ? 1 : 0;
+  const credit: u32 = (load<u16>(accountAt(creditSlot) + A_FLAGS) & AF_HISTORY) != 0 ? 1 : 0;
+  return debit + credit;
+}
+
+// @ts-ignore: decorator
+@inline function setClosed(accountSlot: u32, closed: bool): void {
+  const flagsAt = accountAt(accountSlot) + A_FLAGS;
+  const flags = load<u16>(flagsAt);
+  assert(((flags & AF_CLOSED) != 0) != closed);
+  store<u16>(flagsAt, closed ? flags | AF_CLOSED : flags & ~AF_CLOSED);
+}
+
+/** Links a new transfer into both account lists and records history. */
+function linkAndRecord(slot: u32, debitSlot: u32, creditSlot: u32, timestamp: u64): void {
+  const meta = transferMetaAt(slot);
+  store<u32>(meta + TM_DEBIT_SLOT, debitSlot);
+  store<u32>(meta + TM_CREDIT_SLOT, creditSlot);
+  listAppend(debitSlot, slot);
+  listAppend(creditSlot, slot);
+  let records: u8 = 0;
+  if ((load<u16>(accountAt(debitSlot) + A_FLAGS) & AF_HISTORY) != 0) {
+    historyAppend(debitSlot, slot, timestamp);
+    records++;
+  }
+  if ((load<u16>(accountAt(creditSlot) + A_FLAGS) & AF_HISTORY) != 0) {
+    historyAppend(creditSlot, slot, timestamp);
+    records++;
+  }
+  store<u8>(meta + TM_HISTORY, records);
+}
+
+/**
+ * Creates a single-phase or pending transfer from event `t` with the actual
+ * amount (amountLo, amountHi). The id's probe in the transfer id table must
+ * still be where createTransfer's lookup left it.
+ */
+export function applySingle(t: usize, timestamp: u64, debitSlot: u32, creditSlot: u32,
+  amountLo: u64, amountHi: u64): u32 {
+  const slot = S.transferCount;
+  const record = transferAt(slot);
+  const flags = load<u16>(t + T_FLAGS);
+  memory.copy(record, t, 128);
+  store<u64>(record + T_AMOUNT, amountLo);
+  store<u64>(record + T_AMOUNT + 8, amountHi);
+  store<u64>(record + T_TIMESTAMP, timestamp);
+  idInsertAtProbe(S.transferIds, load<u64>(t + T_ID), load<u64>(t + T_ID + 8), slot + 1);
+  S.transferCount = slot + 1;
+
+  const debit = accountAt(debitSlot);
+  const credit = accountAt(creditSlot);
+  const pending = (flags & TF_PENDING) != 0;
+  addInPlaceChecked128(debit + (pending ? A_DEBITS_PENDING : A_DEBITS_POSTED), amountLo, amountHi);
+  addInPlaceChecked128(credit + (pending ? A_CREDITS_PENDING : A_CREDITS_POSTED), amountLo, amountHi);
+  if ((flags & TF_CLOSING_DEBIT) != 0) setClosed(debitSlot, true);
+  if ((flags & TF_CLOSING_CREDIT) != 0) setClosed(creditSlot, true);
+
+  const meta = transferMetaAt(slot);
+  store<u32>(meta + TM_AUX, NONE);
+  store<u8>(meta + TM_STATUS, pending ? PENDING_PENDING : PENDING_NONE);
+  linkAndRecord(slot, debitSlot, creditSlot, timestamp);
+  if (pending) {
+    S.pendingCount++;
+    S.historyReserved += historyAccounts(debitSlot, creditSlot);
+    const timeout = load<u32>(t + T_TIMEOUT);
+    if (timeout != 0) expiryPush(slot, timestamp + <u64>timeout * NS_PER_S);
+  }
+  return slot;
+}
+
+/** Writes the post/void record for event `t` resolving pending transfer `pendingSlot`. */
+function writePostOrVoidRecord(t: usize, record: usize, p: usize, timestamp: u64,
+  amountLo: u64, amountHi: u64): void {
+  memory.copy(record, t, 128);
+  copy128(record + T_DEBIT_ACCOUNT_ID, p + T_DEBIT_ACCOUNT_ID);
+  copy128(record + T_CREDIT_ACCOUNT_ID, p + T_CREDIT_ACCOUNT_ID);
+  store<u64>(record + T_AMOUNT, amountLo);
+  store<u64>(record + T_AMOUNT + 8, amountHi);
+  // Zero user data means "inherit from the pending transfer".
+  if (isZero128(t + T_USER_DATA_128)) copy128(record + T_USER_DATA_128, p + T_USER_DATA_128);
+  if (load<u64>(t + T_USER_DATA_64) == 0) store<u64>(record + T_USER_DATA_64, load<u64>(p + T_USER_DATA_64));
+  if (load<u32>(t + T_USER_DATA_32) == 0) store<u32>(record + T_USER_DATA_32, load<u32>(p + T_USER_DATA_32));
+  store<u32>(record + T_TIMEOUT, 0);
+  store<u32>(record + T_LEDGER, load<u32>(p + T_LEDGER));
+  store<u16>(record + T_CODE, load<u16>(p + T_CODE));
+  store<u64>(record + T_TIMESTAMP, timestamp);
+}
+
+/** Posts or voids pending transfer `pendingSlot` with event `t` and the actual amount. */
+export function applyPostOrVoid(t: usize, timestamp: u64, pendingSlot: u32,
+  amountLo: u64, amountHi: u64): void {
+  const p = transferAt(pendingSlot);
+  const pendingMeta = transferMetaAt(pendingSlot);
+  const debitSlot = load<u32>(pendingMeta + TM_DEBIT_SLOT);
+  const creditSlot = load<u32>(pendingMeta + TM_CREDIT_SLOT);
+  const flags = load<u16>(t + T_FLAGS);
+  const post = (flags & TF_POST_PENDING) != 0;
+  assert(load<u8>(pendingMeta + TM_STATUS) == PENDING_PENDING);
+
+  const slot = S.transferCount;
+  writePostOrVoidRecord(t, transferAt(slot), p, timestamp, amountLo, amountHi);
+  idInsert(S.transferIds, load<u64>(t + T_ID), load<u64>(t + T_ID + 8), slot + 1);
+  S.transferCount = slot + 1;
+
+  store<u8>(pendingMeta + TM_STATUS, post ? PENDING_POSTED : PENDING_VOIDED);
+  if (load<u32>(p + T_TIMEOUT) != 0) expiryRemove(pendingSlot);
+  releasePending(p, debitSlot, creditSlot);
+  if (post) {
+    addInPlaceChecked128(accountAt(debitSlot) + A_DEBITS_POSTED, amountLo, amountHi);
+    addInPlaceChecked128(accountAt(creditSlot) + A_CREDITS_POSTED, amountLo, amountHi);
+  }
+  const meta = transferMetaAt(slot);
+  store<u32>(meta + TM_AUX, pendingSlot);
+  store<u8>(meta + TM_STATUS, PENDING_NONE);
+  S.historyReserved -= historyAccounts(debitSlot, creditSlot);
+  linkAndRecord(slot, debitSlot, creditSlot, timestamp);
+}
+
+/** Removes pending transfer p's amount from pending balances and reopens what it closed. */
+function releasePending(p: usize, debitSlot: u32, creditSlot: u32): void {
+  const amountLo = load<u64>(p + T_AMOUNT);
+  const amountHi = load<u64>(p + T_AMOUNT + 8);
+  subInPlaceChecked128(accountAt(debitSlot) + A_DEBITS_PENDING, amountLo, amountHi);
+  subInPlaceChecked128(accountAt(creditSlot) + A_CREDITS_PENDING, amountLo, amountHi);
+  const flags = load<u16>(p + T_FLAGS);
+  if ((flags & TF_CLOSING_DEBIT) != 0) setClosed(debitSlot, false);
+  if ((flags & TF_CLOSING_CREDIT) != 0) setClosed(creditSlot, false);
+  assert(S.pendingCount > 0);
+  S.pendingCount--;
+}
+
+/** Puts pending transfer p's amount back (rollback of a post or void). */
+function restorePending(pendingSlot: u32, debitSlot: u32, creditSlot: u32): void {
+  const p = transferAt(pendingSlot);
+  const amountLo = load<u64>(p + T_AMOUNT);
+  const amountHi = load<u64>(p + T_AMOUNT + 8);
+  addInPlaceChecked128(accountAt(debitSlot) + A_DEBITS_PENDING, amountLo, amountHi);
+  addInPlaceChecked128(accountAt(creditSlot) + A_CREDITS_PENDING, amountLo, amountHi);
+  const flags = load<u16>(p + T_FLAGS);
+  if ((flags & TF_CLOSING_DEBIT) != 0) setClosed(debitSlot, true);
+  if ((flags & TF_CLOSING_CREDIT) != 0) setClosed(creditSlot, true);
+  store<u8>(transferMetaAt(pendingSlot) + TM_STATUS, PENDING_PENDING);
+  S.pendingCount++;
+  const timeout = load<u32>(p + T_TIMEOUT);
+  if (timeout != 0) expiryPush(pendingSlot, load<u64>(p + T_TIMESTAMP) + <u64>timeout * NS_PER_S);
+}
+
+/** Undoes the newest transfer (a linked chain failed). */
+export function rollbackTransfer(slot: u32): void {
+  assert(slot + 1 == S.transferCount);
+  const record = transferAt(slot);
+  const meta = transferMetaAt(slot);
+  const flags = load<u16>(record + T_FLAGS);
+  const debitSlot = load<u32>(meta + TM_DEBIT_SLOT);
+  const creditSlot = load<u32>(meta + TM_CREDIT_SLOT);
+  const amountLo = load<u64>(record + T_AMOUNT);
+  const amountHi = load<u64>(record + T_AMOUNT + 8);
+  for (let i: u8 = load<u8>(meta + TM_HISTORY); i > 0; i--) historyPop(slot);
+  listPop(debitSlot, slot);
+  listPop(creditSlot, slot);
+  const k = historyAccounts(debitSlot, creditSlot);
+  if ((flags & (TF_POST_PENDING | TF_VOID_PENDING)) != 0) {
+    if ((flags & TF_POST_PENDING) != 0) {
+      subInPlaceChecked128(accountAt(debitSlot) + A_DEBITS_POSTED, amountLo, amountHi);
+      subInPlaceChecked128(accountAt(creditSlot) + A_CREDITS_POSTED, amountLo, amountHi);
+    }
+    restorePending(load<u32>(meta + TM_AUX), debitSlot, creditSlot);
+    S.historyReserved += k;
+  } else {
+    const pending = (flags & TF_PENDING) != 0;
+    subInPlaceChecked128(accountAt(debitSlot) + (pending ? A_DEBITS_PENDING : A_DEBITS_POSTED), amountLo, amountHi);
+    subInPlaceChecked128(accountAt(creditSlot) + (pending ? A_CREDITS_PENDING : A_CREDITS_POSTED), amountLo, amountHi);
+    if ((flags & TF_CLOSING_DEBIT) != 0) setClosed(debitSlot, false);
+    if ((flags & TF_CLOSING_CREDIT) != 0) setClosed(creditSlot, false);
+    if (pending) {
+      if (load<u32>(meta + TM_AUX) != NONE) expiryRemove(slot);
+      S.pendingCount--;
+      S.historyReserved -= k;
+    }
+  }
+  idRemove(S.transferIds, load<u64>(record + T_ID), load<u64>(record + T_ID + 8));
+  memory.fill(record, 0, 128);
+  memory.fill(meta, 0, TM_BYTES);
+  S.transferCount = slot;
+}
+
+/**
+ * Expires every pending transfer whose expiry is at or before `cutoff`, in
+ * (expires_at, timestamp) order. Expiry records no balance history.
+ */
+export function expirePending(cutoff: u64): u32 {
+  let expired: u32 = 0;
+  while (!expiryEmpty() && expiryTopExpiresAt() <= cutoff) {
+    const slot = expiryTopSlot();
+    const meta = transferMetaAt(slot);
+    const debitSlot = load<u32>(meta + TM_DEBIT_SLOT);
+    const creditSlot = load<u32>(meta + TM_CREDIT_SLOT);
+    expiryRemove(slot);
+    store<u8>(meta + TM_STATUS, PENDING_EXPIRED);
+    releasePending(transferAt(slot), debitSlot, creditSlot);
+    S.historyReserved -= historyAccounts(debitSlot, creditSlot);
+    expired++;
+  }
+  return expired;
+}

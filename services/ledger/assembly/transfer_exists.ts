@@ -1,0 +1,106 @@
+// Idempotency: what a create_transfers event gets when its id already names
+// a transfer. Flags are compared first, since they change what the other
+// comparisons mean (TigerBeetle's create_transfers documentation).
+
+import { T_AMOUNT, T_CODE, T_CREDIT_ACCOUNT_ID, T_DEBIT_ACCOUNT_ID, T_FLAGS, T_LEDGER,
+  T_PENDING_ID, T_TIMEOUT, T_TIMESTAMP, T_USER_DATA_128, T_USER_DATA_32, T_USER_DATA_64,
+  TF_BALANCING_CREDIT, TF_BALANCING_DEBIT, TF_POST_PENDING, TF_VOID_PENDING, TM_AUX } from "./layout";
+import { TransferResult } from "./results";
+import { transferAt, transferMetaAt } from "./state";
+import { equal128, isMax128, isZero128, lessThan128 } from "./u128";
+
+/** Timestamp of the existing transfer when a check returns `exists`. */
+export let transferExistingTimestamp: u64 = 0;
+
+/** Compares event `t` with the existing transfer in `slot`. */
+export function transferExists(t: usize, slot: u32): TransferResult {
+  const e = transferAt(slot);
+  transferExistingTimestamp = load<u64>(e + T_TIMESTAMP);
+  const flags = load<u16>(t + T_FLAGS);
+  if (flags != load<u16>(e + T_FLAGS)) return TransferResult.exists_with_different_flags;
+  if (!equal128(t + T_PENDING_ID, e + T_PENDING_ID)) return TransferResult.exists_with_different_pending_id;
+  if (load<u32>(t + T_TIMEOUT) != load<u32>(e + T_TIMEOUT)) return TransferResult.exists_with_different_timeout;
+  if ((flags & (TF_POST_PENDING | TF_VOID_PENDING)) != 0) {
+    const p = transferAt(load<u32>(transferMetaAt(slot) + TM_AUX));
+    return postOrVoidExists(t, e, p);
+  }
+  if (!equal128(t + T_DEBIT_ACCOUNT_ID, e + T_DEBIT_ACCOUNT_ID)) {
+    return TransferResult.exists_with_different_debit_account_id;
+  }
+  if (!equal128(t + T_CREDIT_ACCOUNT_ID, e + T_CREDIT_ACCOUNT_ID)) {
+    return TransferResult.exists_with_different_credit_account_id;
+  }
+  if ((flags & (TF_BALANCING_DEBIT | TF_BALANCING_CREDIT)) != 0) {
+    // The request's amount is an upper bound; the recorded one is what moved.
+    if (lessThan128(load<u64>(t + T_AMOUNT), load<u64>(t + T_AMOUNT + 8),
+      load<u64>(e + T_AMOUNT), load<u64>(e + T_AMOUNT + 8))) {
+      return TransferResult.exists_with_different_amount;
+    }
+  } else if (!equal128(t + T_AMOUNT, e + T_AMOUNT)) {
+    return TransferResult.exists_with_different_amount;
+  }
+  return compareUserDataLedgerCode(t, e);
+}
+
+function compareUserDataLedgerCode(t: usize, e: usize): TransferResult {
+  if (!equal128(t + T_USER_DATA_128, e + T_USER_DATA_128)) {
+    return TransferResult.exists_with_different_user_data_128;
+  }
+  if (load<u64>(t + T_USER_DATA_64) != load<u64>(e + T_USER_DATA_64)) {
+    return TransferResult.exists_with_different_user_data_64;
+  }
+  if (load<u32>(t + T_USER_DATA_32) != load<u32>(e + T_USER_DATA_32)) {
+    return TransferResult.exists_with_different_user_data_32;
+  }
+  if (load<u32>(t + T_LEDGER) != load<u32>(e + T_LEDGER)) return TransferResult.exists_with_different_ledger;
+  if (load<u16>(t + T_CODE) != load<u16>(e + T_CODE)) return TransferResult.exists_with_different_code;
+  return TransferResult.exists;
+}
+
+/**
+ * Post/void retries: zero fields mean "as the pending transfer", so a zero in
+ * the request matches the value the existing transfer inherited.
+ */
+function postOrVoidExists(t: usize, e: usize, p: usize): TransferResult {
+  if (!isZero128(t + T_DEBIT_ACCOUNT_ID) && !equal128(t + T_DEBIT_ACCOUNT_ID, e + T_DEBIT_ACCOUNT_ID)) {
+    return TransferResult.exists_with_different_debit_account_id;
+  }
+  if (!isZero128(t + T_CREDIT_ACCOUNT_ID) && !equal128(t + T_CREDIT_ACCOUNT_ID, e + T_CREDIT_ACCOUNT_ID)) {
+    return TransferResult.exists_with_different_credit_account_id;
+  }
+  if (!postOrVoidAmountMatches(t, e, p)) return TransferResult.exists_with_different_amount;
+  const u128Same = isZero128(t + T_USER_DATA_128)
+    ? equal128(e + T_USER_DATA_128, p + T_USER_DATA_128)
+    : equal128(t + T_USER_DATA_128, e + T_USER_DATA_128);
+  if (!u128Same) return TransferResult.exists_with_different_user_data_128;
+  const u64Request = load<u64>(t + T_USER_DATA_64);
+  const u64Expected = u64Request == 0 ? load<u64>(p + T_USER_DATA_64) : u64Request;
+  if (load<u64>(e + T_USER_DATA_64) != u64Expected) return TransferResult.exists_with_different_user_data_64;
+  const u32Request = load<u32>(t + T_USER_DATA_32);
+  const u32Expected = u32Request == 0 ? load<u32>(p + T_USER_DATA_32) : u32Request;
+  if (load<u32>(e + T_USER_DATA_32) != u32Expected) return TransferResult.exists_with_different_user_data_32;
+  const ledger = load<u32>(t + T_LEDGER);
+  if (ledger != 0 && ledger != load<u32>(e + T_LEDGER)) return TransferResult.exists_with_different_ledger;
+  const code = load<u16>(t + T_CODE);
+  if (code != 0 && code != load<u16>(e + T_CODE)) return TransferResult.exists_with_different_code;
+  return TransferResult.exists;
+}
+
+/**
+ * Void: amount 0 means the pending amount. Post (documented rule): when the
+ * original post moved less than the pending amount, the retry's amount must
+ * equal it; otherwise the retry's amount must be at least the pending amount.
+ */
+function postOrVoidAmountMatches(t: usize, e: usize, p: usize): bool {
+  const flags = load<u16>(t + T_FLAGS);
+  if ((flags & TF_VOID_PENDING) != 0) {
+    return isZero128(t + T_AMOUNT) ? equal128(e + T_AMOUNT, p + T_AMOUNT) : equal128(t + T_AMOUNT, e + T_AMOUNT);
+  }
+  const eLo = load<u64>(e + T_AMOUNT);
+  const eHi = load<u64>(e + T_AMOUNT + 8);
+  const pLo = load<u64>(p + T_AMOUNT);
+  const pHi = load<u64>(p + T_AMOUNT + 8);
+  if (lessThan128(eLo, eHi, pLo, pHi)) return equal128(t + T_AMOUNT, e + T_AMOUNT);
+  if (isMax128(t + T_AMOUNT)) return true;
+  return !lessThan128(load<u64>(t + T_AMOUNT), load<u64>(t + T_AMOUNT + 8), pLo, pHi);
+}

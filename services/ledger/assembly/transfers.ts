@@ -1,0 +1,245 @@
+// create_transfers: every check in TigerBeetle's documented order of
+// precedence, then the state change (transfer_apply.ts).
+//
+// The batch-level checks (linked chains, imported mixing, timestamps) run in
+// batch.ts before createTransfer is called. QENEX's capacity results come
+// where documented in results.ts.
+
+import { NS_PER_S, TIMESTAMP_MAX } from "./constants";
+import { A_CREDITS_PENDING, A_CREDITS_POSTED, A_DEBITS_PENDING, A_DEBITS_POSTED, A_FLAGS, A_LEDGER,
+  A_TIMESTAMP, AF_CLOSED, AF_CREDITS_MUST_NOT_EXCEED_DEBITS, AF_DEBITS_MUST_NOT_EXCEED_CREDITS,
+  PENDING_EXPIRED, PENDING_POSTED, PENDING_VOIDED, T_AMOUNT, T_CODE, T_CREDIT_ACCOUNT_ID,
+  T_DEBIT_ACCOUNT_ID, T_FLAGS, T_ID, T_LEDGER, T_PENDING_ID, T_TIMEOUT, T_TIMESTAMP,
+  TF_BALANCING_CREDIT, TF_BALANCING_DEBIT, TF_CLOSING_CREDIT, TF_CLOSING_DEBIT, TF_IMPORTED, TF_KNOWN,
+  TF_PENDING, TF_POST_PENDING, TF_VOID_PENDING, TM_CREDIT_SLOT, TM_DEBIT_SLOT, TM_STATUS } from "./layout";
+import { TransferResult } from "./results";
+import { S, accountAt, transferAt, transferMetaAt } from "./state";
+import { ID_ORPHAN, idFind } from "./idtable";
+import { addOverflows128, equal128, isMax128, isZero128, lessThan128, subSaturating128, sumHi,
+  sumLo } from "./u128";
+import { accountTimestampExists, transferTimestampLast } from "./timestamps";
+import { transferExists } from "./transfer_exists";
+import { applyPostOrVoid, applySingle, historyAccounts } from "./transfer_apply";
+
+/** Validates transfer `t` (an event in the inbox) and applies it at `timestamp`. */
+export function createTransfer(t: usize, timestamp: u64): TransferResult {
+  const flags = load<u16>(t + T_FLAGS);
+  if ((flags & ~TF_KNOWN) != 0) return TransferResult.reserved_flag;
+  if (isZero128(t + T_ID)) return TransferResult.id_must_not_be_zero;
+  if (isMax128(t + T_ID)) return TransferResult.id_must_not_be_int_max;
+  const found = idFind(S.transferIds, load<u64>(t + T_ID), load<u64>(t + T_ID + 8));
+  if (found == ID_ORPHAN) return TransferResult.id_already_failed;
+  if (found != 0) return transferExists(t, found - 1);
+  if (S.transferIds.count >= S.transferIds.limit) return TransferResult.transfers_full;
+  if ((flags & (TF_POST_PENDING | TF_VOID_PENDING)) != 0) return createPostOrVoid(t, timestamp, flags);
+  return createSingle(t, timestamp, flags);
+}
+
+/** The field checks of a single-phase or pending transfer, up to the account lookups. */
+function checkSingleFields(t: usize, flags: u16): TransferResult {
+  if (isZero128(t + T_DEBIT_ACCOUNT_ID)) return TransferResult.debit_account_id_must_not_be_zero;
+  if (isMax128(t + T_DEBIT_ACCOUNT_ID)) return TransferResult.debit_account_id_must_not_be_int_max;
+  if (isZero128(t + T_CREDIT_ACCOUNT_ID)) return TransferResult.credit_account_id_must_not_be_zero;
+  if (isMax128(t + T_CREDIT_ACCOUNT_ID)) return TransferResult.credit_account_id_must_not_be_int_max;
+  if (equal128(t + T_DEBIT_ACCOUNT_ID, t + T_CREDIT_ACCOUNT_ID)) return TransferResult.accounts_must_be_different;
+  if (!isZero128(t + T_PENDING_ID)) return TransferResult.pending_id_must_be_zero;
+  if ((flags & TF_PENDING) == 0) {
+    if (load<u32>(t + T_TIMEOUT) != 0) return TransferResult.timeout_reserved_for_pending_transfer;
+    if ((flags & (TF_CLOSING_DEBIT | TF_CLOSING_CREDIT)) != 0) {
+      return TransferResult.closing_transfer_must_be_pending;
+    }
+  }
+  if (load<u32>(t + T_LEDGER) == 0) return TransferResult.ledger_must_not_be_zero;
+  if (load<u16>(t + T_CODE) == 0) return TransferResult.code_must_not_be_zero;
+  return TransferResult.created;
+}
+
+/** Imported timestamps must not regress and, on the single path, postdate both accounts. */
+function checkImportedTimestamp(timestamp: u64): TransferResult {
+  if (timestamp <= transferTimestampLast() || accountTimestampExists(timestamp)) {
+    return TransferResult.imported_event_timestamp_must_not_regress;
+  }
+  return TransferResult.created;
+}
+
+function createSingle(t: usize, timestamp: u64, flags: u16): TransferResult {
+  const fields = checkSingleFields(t, flags);
+  if (fields != TransferResult.created) return fields;
+  const debitFound = idFind(S.accountIds, load<u64>(t + T_DEBIT_ACCOUNT_ID), load<u64>(t + T_DEBIT_ACCOUNT_ID + 8));
+  if (debitFound == 0) return TransferResult.debit_account_not_found;
+  const creditFound = idFind(S.accountIds, load<u64>(t + T_CREDIT_ACCOUNT_ID), load<u64>(t + T_CREDIT_ACCOUNT_ID + 8));
+  if (creditFound == 0) return TransferResult.credit_account_not_found;
+  const debit = accountAt(debitFound - 1);
+  const credit = accountAt(creditFound - 1);
+  const ledger = load<u32>(debit + A_LEDGER);
+  if (ledger != load<u32>(credit + A_LEDGER)) return TransferResult.accounts_must_have_the_same_ledger;
+  if (load<u32>(t + T_LEDGER) != ledger) return TransferResult.transfer_must_have_the_same_ledger_as_accounts;
+  if ((flags & TF_IMPORTED) != 0) {
+    const imported = checkImportedTimestamp(timestamp);
+    if (imported != TransferResult.created) return imported;
+    if (timestamp <= load<u64>(debit + A_TIMESTAMP)) {
+      return TransferResult.imported_event_timestamp_must_postdate_debit_account;
+    }
+    if (timestamp <= load<u64>(credit + A_TIMESTAMP)) {
+      return TransferResult.imported_event_timestamp_must_postdate_credit_account;
+    }
+    if (load<u32>(t + T_TIMEOUT) != 0) return TransferResult.imported_event_timeout_must_be_zero;
+  }
+  if ((load<u16>(debit + A_FLAGS) & AF_CLOSED) != 0) return TransferResult.debit_account_already_closed;
+  if ((load<u16>(credit + A_FLAGS) & AF_CLOSED) != 0) return TransferResult.credit_account_already_closed;
+
+  // Balancing transfers move at most `amount`, as much as the limits allow.
+  let amountLo = load<u64>(t + T_AMOUNT);
+  let amountHi = load<u64>(t + T_AMOUNT + 8);
+  if ((flags & TF_BALANCING_DEBIT) != 0) {
+    const overflowed = addOverflows128(load<u64>(debit + A_DEBITS_POSTED), load<u64>(debit + A_DEBITS_POSTED + 8),
+      load<u64>(debit + A_DEBITS_PENDING), load<u64>(debit + A_DEBITS_PENDING + 8));
+    assert(!overflowed);
+    subSaturating128(load<u64>(debit + A_CREDITS_POSTED), load<u64>(debit + A_CREDITS_POSTED + 8), sumLo, sumHi);
+    if (lessThan128(sumLo, sumHi, amountLo, amountHi)) { amountLo = sumLo; amountHi = sumHi; }
+  }
+  if ((flags & TF_BALANCING_CREDIT) != 0) {
+    const overflowed = addOverflows128(load<u64>(credit + A_CREDITS_POSTED), load<u64>(credit + A_CREDITS_POSTED + 8),
+      load<u64>(credit + A_CREDITS_PENDING), load<u64>(credit + A_CREDITS_PENDING + 8));
+    assert(!overflowed);
+    subSaturating128(load<u64>(credit + A_DEBITS_POSTED), load<u64>(credit + A_DEBITS_POSTED + 8), sumLo, sumHi);
+    if (lessThan128(sumLo, sumHi, amountLo, amountHi)) { amountLo = sumLo; amountHi = sumHi; }
+  }
+  const balances = checkBalances(t, timestamp, flags, debit, credit, amountLo, amountHi);
+  if (balances != TransferResult.created) return balances;
+  const capacity = checkCapacity(flags, debitFound - 1, creditFound - 1);
+  if (capacity != TransferResult.created) return capacity;
+  applySingle(t, timestamp, debitFound - 1, creditFound - 1, amountLo, amountHi);
+  return TransferResult.created;
+}
+
+/** Overflow, timeout and limit checks for moving (amountLo, amountHi). */
+function checkBalances(t: usize, timestamp: u64, flags: u16, debit: usize, credit: usize,
+  amountLo: u64, amountHi: u64): TransferResult {
+  if ((flags & TF_PENDING) != 0) {
+    if (addOverflows128(amountLo, amountHi, load<u64>(debit + A_DEBITS_PENDING), load<u64>(debit + A_DEBITS_PENDING + 8))) {
+      return TransferResult.overflows_debits_pending;
+    }
+    if (addOverflows128(amountLo, amountHi, load<u64>(credit + A_CREDITS_PENDING), load<u64>(credit + A_CREDITS_PENDING + 8))) {
+      return TransferResult.overflows_credits_pending;
+    }
+  }
+  if (addOverflows128(amountLo, amountHi, load<u64>(debit + A_DEBITS_POSTED), load<u64>(debit + A_DEBITS_POSTED + 8))) {
+    return TransferResult.overflows_debits_posted;
+  }
+  if (addOverflows128(amountLo, amountHi, load<u64>(credit + A_CREDITS_POSTED), load<u64>(credit + A_CREDITS_POSTED + 8))) {
+    return TransferResult.overflows_credits_posted;
+  }
+  // debits_pending + debits_posted never overflows: every transfer checks it below.
+  let overflowed = addOverflows128(load<u64>(debit + A_DEBITS_PENDING), load<u64>(debit + A_DEBITS_PENDING + 8),
+    load<u64>(debit + A_DEBITS_POSTED), load<u64>(debit + A_DEBITS_POSTED + 8));
+  assert(!overflowed);
+  if (addOverflows128(amountLo, amountHi, sumLo, sumHi)) return TransferResult.overflows_debits;
+  const debitsLo = sumLo;
+  const debitsHi = sumHi;
+  overflowed = addOverflows128(load<u64>(credit + A_CREDITS_PENDING), load<u64>(credit + A_CREDITS_PENDING + 8),
+    load<u64>(credit + A_CREDITS_POSTED), load<u64>(credit + A_CREDITS_POSTED + 8));
+  assert(!overflowed);
+  if (addOverflows128(amountLo, amountHi, sumLo, sumHi)) return TransferResult.overflows_credits;
+  const creditsLo = sumLo;
+  const creditsHi = sumHi;
+  // timestamp < 2^63 and timeout * 1e9 < 2^63, so the u64 sum cannot wrap.
+  if (timestamp + <u64>load<u32>(t + T_TIMEOUT) * NS_PER_S > TIMESTAMP_MAX) return TransferResult.overflows_timeout;
+  if ((load<u16>(debit + A_FLAGS) & AF_DEBITS_MUST_NOT_EXCEED_CREDITS) != 0 &&
+    lessThan128(load<u64>(debit + A_CREDITS_POSTED), load<u64>(debit + A_CREDITS_POSTED + 8), debitsLo, debitsHi)) {
+    return TransferResult.exceeds_credits;
+  }
+  if ((load<u16>(credit + A_FLAGS) & AF_CREDITS_MUST_NOT_EXCEED_DEBITS) != 0 &&
+    lessThan128(load<u64>(credit + A_DEBITS_POSTED), load<u64>(credit + A_DEBITS_POSTED + 8), creditsLo, creditsHi)) {
+    return TransferResult.exceeds_debits;
+  }
+  return TransferResult.created;
+}
+
+/** QENEX capacity: pending slots, and history records (a pending one reserves its resolution's). */
+function checkCapacity(flags: u16, debitSlot: u32, creditSlot: u32): TransferResult {
+  const pending = (flags & TF_PENDING) != 0;
+  if (pending && S.pendingCount >= S.pendingMax) return TransferResult.pending_full;
+  const records = historyAccounts(debitSlot, creditSlot);
+  const needed = pending ? records * 2 : records;
+  if (<u64>S.historyCount + <u64>S.historyReserved + <u64>needed > <u64>S.historyMax) {
+    return TransferResult.history_full;
+  }
+  return TransferResult.created;
+}
+
+function createPostOrVoid(t: usize, timestamp: u64, flags: u16): TransferResult {
+  const exclusive = TF_PENDING | TF_BALANCING_DEBIT | TF_BALANCING_CREDIT | TF_CLOSING_DEBIT | TF_CLOSING_CREDIT;
+  const both = TF_POST_PENDING | TF_VOID_PENDING;
+  if ((flags & both) == both || (flags & exclusive) != 0) return TransferResult.flags_are_mutually_exclusive;
+  if (isZero128(t + T_PENDING_ID)) return TransferResult.pending_id_must_not_be_zero;
+  if (isMax128(t + T_PENDING_ID)) return TransferResult.pending_id_must_not_be_int_max;
+  if (equal128(t + T_PENDING_ID, t + T_ID)) return TransferResult.pending_id_must_be_different;
+  if (load<u32>(t + T_TIMEOUT) != 0) return TransferResult.timeout_reserved_for_pending_transfer;
+  const found = idFind(S.transferIds, load<u64>(t + T_PENDING_ID), load<u64>(t + T_PENDING_ID + 8));
+  if (found == 0 || found == ID_ORPHAN) return TransferResult.pending_transfer_not_found;
+  const pendingSlot = found - 1;
+  const p = transferAt(pendingSlot);
+  if ((load<u16>(p + T_FLAGS) & TF_PENDING) == 0) return TransferResult.pending_transfer_not_pending;
+  const matches = checkMatchesPending(t, p);
+  if (matches != TransferResult.created) return matches;
+
+  const void_ = (flags & TF_VOID_PENDING) != 0;
+  let amountLo = load<u64>(t + T_AMOUNT);
+  let amountHi = load<u64>(t + T_AMOUNT + 8);
+  if (void_ ? isZero128(t + T_AMOUNT) : isMax128(t + T_AMOUNT)) {
+    amountLo = load<u64>(p + T_AMOUNT);
+    amountHi = load<u64>(p + T_AMOUNT + 8);
+  }
+  const pLo = load<u64>(p + T_AMOUNT);
+  const pHi = load<u64>(p + T_AMOUNT + 8);
+  if (lessThan128(pLo, pHi, amountLo, amountHi)) return TransferResult.exceeds_pending_transfer_amount;
+  if (void_ && lessThan128(amountLo, amountHi, pLo, pHi)) return TransferResult.pending_transfer_has_different_amount;
+
+  const status = checkPendingStatus(p, pendingSlot, timestamp);
+  if (status != TransferResult.created) return status;
+  if ((flags & TF_IMPORTED) != 0) {
+    const imported = checkImportedTimestamp(timestamp);
+    if (imported != TransferResult.created) return imported;
+  }
+  const meta = transferMetaAt(pendingSlot);
+  if (!void_) {
+    // Only voiding may touch a closed account.
+    if ((load<u16>(accountAt(load<u32>(meta + TM_DEBIT_SLOT)) + A_FLAGS) & AF_CLOSED) != 0) {
+      return TransferResult.debit_account_already_closed;
+    }
+    if ((load<u16>(accountAt(load<u32>(meta + TM_CREDIT_SLOT)) + A_FLAGS) & AF_CLOSED) != 0) {
+      return TransferResult.credit_account_already_closed;
+    }
+  }
+  applyPostOrVoid(t, timestamp, pendingSlot, amountLo, amountHi);
+  return TransferResult.created;
+}
+
+/** Nonzero accounts, ledger and code of a post/void must match the pending transfer's. */
+function checkMatchesPending(t: usize, p: usize): TransferResult {
+  if (!isZero128(t + T_DEBIT_ACCOUNT_ID) && !equal128(t + T_DEBIT_ACCOUNT_ID, p + T_DEBIT_ACCOUNT_ID)) {
+    return TransferResult.pending_transfer_has_different_debit_account_id;
+  }
+  if (!isZero128(t + T_CREDIT_ACCOUNT_ID) && !equal128(t + T_CREDIT_ACCOUNT_ID, p + T_CREDIT_ACCOUNT_ID)) {
+    return TransferResult.pending_transfer_has_different_credit_account_id;
+  }
+  const ledger = load<u32>(t + T_LEDGER);
+  if (ledger != 0 && ledger != load<u32>(p + T_LEDGER)) return TransferResult.pending_transfer_has_different_ledger;
+  const code = load<u16>(t + T_CODE);
+  if (code != 0 && code != load<u16>(p + T_CODE)) return TransferResult.pending_transfer_has_different_code;
+  return TransferResult.created;
+}
+
+/** A pending transfer resolves once, and not at or after its expiry. */
+function checkPendingStatus(p: usize, pendingSlot: u32, timestamp: u64): TransferResult {
+  const status = load<u8>(transferMetaAt(pendingSlot) + TM_STATUS);
+  if (status == PENDING_POSTED) return TransferResult.pending_transfer_already_posted;
+  if (status == PENDING_VOIDED) return TransferResult.pending_transfer_already_voided;
+  if (status == PENDING_EXPIRED) return TransferResult.pending_transfer_expired;
+  const timeout = load<u32>(p + T_TIMEOUT);
+  if (timeout != 0 && load<u64>(p + T_TIMESTAMP) + <u64>timeout * NS_PER_S <= timestamp) {
+    return TransferResult.pending_transfer_expired;
+  }
+  return TransferResult.created;
+}

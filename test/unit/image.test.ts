@@ -1,0 +1,374 @@
+// test/unit/image.test.ts: the .qxi image format and the signing keys.
+//
+// Run: node --import tsx test/unit/image.test.ts
+
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createHash } from 'node:crypto';
+import {
+  HEADER_BYTES, ImageError, TABLE_ENTRY_BYTES, openImage, packImage, parseImage, signImage, verifyImage,
+} from '../../host/image.ts';
+import {
+  KeyError, generateKeyPair, keyIdHex, loadPublicKey, loadSigningKey, writeKeyPair,
+} from '../../host/keys.ts';
+import { validateManifest, type Manifest } from '../../host/manifest.ts';
+
+const MANIFEST: Manifest = validateManifest({
+  name: 'bank', version: 1,
+  kernel: {
+    message_slots: 256, message_bytes_max: 65536, queue_depth: 1024, timers_max: 1024,
+    requests_in_flight_max: 1024, batch_bytes_max: 4194304, log_preallocate_bytes: 67108864,
+  },
+  services: [
+    { name: 'echo', module: 'echo', priority: 1, budget: 16, memory_pages_max: 16, caps: ['net', 'log'] },
+    { name: 'counter', module: 'counter', priority: 0, budget: 32, memory_pages_max: 16, caps: ['net', 'log', 'time'] },
+  ],
+});
+
+// Distinct contents per section, so a mix-up of sections cannot go unseen.
+const KERNEL = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 0xee, 0x01]);
+const ECHO = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 0xec]);
+const COUNTER = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 0xc0, 0xc1, 0xc2]);
+
+function contents() {
+  return { manifest: MANIFEST, kernel: KERNEL, services: new Map([['echo', ECHO], ['counter', COUNTER]]) };
+}
+
+const KEY_A = generateKeyPair();
+const KEY_B = generateKeyPair();
+
+function errorOf(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (e) {
+    assert.instance(e, ImageError, `expected ImageError, got ${String(e)}`);
+    return (e as Error).message;
+  }
+  throw new assert.Assertion({ message: 'expected an ImageError, nothing was thrown', operator: 'throws', expects: 'an error', actual: 'none' });
+}
+
+function flipped(image: Uint8Array, offset: number, mask = 0x01): Uint8Array {
+  const copy = image.slice();
+  copy[offset] ^= mask;
+  return copy;
+}
+
+function u32(image: Uint8Array, offset: number): number {
+  return new DataView(image.buffer, image.byteOffset).getUint32(offset, true);
+}
+
+// A second, independent encoder following the layout comment in
+// host/image.ts, so tests can build images packImage refuses to make.
+function rawImage(sections: { name: string; data: Uint8Array }[]): Uint8Array {
+  const tableBytes = sections.length * TABLE_ENTRY_BYTES;
+  const body = HEADER_BYTES + tableBytes + sections.reduce((n, s) => n + s.data.length, 0);
+  const out = new Uint8Array(body + 8);
+  const dv = new DataView(out.buffer);
+  out.set(Buffer.from('QXI1'), 0);
+  dv.setUint16(4, 1, true);
+  dv.setUint16(6, sections.length, true);
+  dv.setUint32(8, tableBytes, true);
+  dv.setUint32(12, body, true);
+  let offset = HEADER_BYTES + tableBytes;
+  sections.forEach((s, i) => {
+    const entry = HEADER_BYTES + i * TABLE_ENTRY_BYTES;
+    out[entry] = s.name.length;
+    dv.setUint32(entry + 4, offset, true);
+    dv.setUint32(entry + 8, s.data.length, true);
+    out.set(createHash('sha256').update(s.data).digest(), entry + 16);
+    out.set(Buffer.from(s.name), entry + 48);
+    out.set(s.data, offset);
+    offset += s.data.length;
+  });
+  out.set(Buffer.from('QXS1'), body);
+  return out;
+}
+
+function canonicalManifest(): Uint8Array {
+  return Buffer.from(JSON.stringify(MANIFEST));
+}
+
+test('pack then parse returns the same manifest, kernel and services', () => {
+  // Proves the round trip: every section comes back byte-for-byte, in manifest order.
+  const parsed = parseImage(packImage(contents()));
+  assert.equal(parsed.manifest, MANIFEST);
+  assert.equal(Buffer.from(parsed.manifestBytes).toString(), JSON.stringify(MANIFEST));
+  assert.equal(parsed.kernel, KERNEL);
+  assert.equal([...parsed.services.keys()], ['echo', 'counter']);
+  assert.equal(parsed.services.get('echo'), ECHO);
+  assert.equal(parsed.services.get('counter'), COUNTER);
+  assert.equal(parsed.sections.map((s) => s.name), ['manifest', 'kernel', 'service:echo', 'service:counter']);
+  assert.equal(parsed.sections[1].sha256Hex, createHash('sha256').update(KERNEL).digest('hex'));
+  assert.equal(parsed.signatures, []);
+  assert.match(parsed.digestHex, /^[0-9a-f]{64}$/);
+});
+
+test('a manifest with description and service config round-trips canonically', () => {
+  // Proves the optional manifest fields survive pack and the parser's canonical-form check.
+  const manifest = validateManifest({
+    ...MANIFEST,
+    description: 'demo',
+    services: [{ ...MANIFEST.services[0], config: { accounts_max: 10, label: 'é' } }, MANIFEST.services[1]],
+  });
+  const parsed = parseImage(packImage({ ...contents(), manifest }));
+  assert.equal(parsed.manifest, manifest);
+  assert.is(parsed.manifest.services[0].config?.label, 'é');
+});
+
+test('packing is deterministic and the digest covers header and table only', () => {
+  // Proves equal inputs give equal images, and signing does not change the digest.
+  const a = packImage(contents());
+  const b = packImage(contents());
+  assert.equal(a, b);
+  const signed = signImage(a, KEY_A);
+  assert.is(parseImage(signed).digestHex, parseImage(a).digestHex);
+  const tableEnd = HEADER_BYTES + 4 * TABLE_ENTRY_BYTES;
+  assert.is(parseImage(a).digestHex, createHash('sha256').update(a.subarray(0, tableEnd)).digest('hex'));
+});
+
+test('parsed sections are private copies of the input', () => {
+  // Proves a caller mutating its buffer after parsing cannot change what was hashed.
+  const image = packImage(contents());
+  const parsed = parseImage(image);
+  image.fill(0);
+  assert.equal(parsed.kernel, KERNEL);
+  assert.equal(parsed.services.get('echo'), ECHO);
+});
+
+test('signed image verifies with its key; openImage does parse and verify', () => {
+  // Proves the normal path: sign, then the loader call accepts it and marks the signature valid.
+  const signed = signImage(packImage(contents()), KEY_A);
+  const parsed = openImage(signed, [KEY_A.publicKey]);
+  assert.equal(parsed.signatures, [{ algorithm: 'ed25519', keyIdHex: KEY_A.publicKey.keyIdHex, valid: true }]);
+});
+
+test('an unsigned image is refused', () => {
+  // Proves verification fails with a message saying the image is unsigned.
+  const parsed = parseImage(packImage(contents()));
+  assert.is(errorOf(() => verifyImage(parsed, [KEY_A.publicKey])), 'image is not signed');
+});
+
+test('an image signed by another key is refused, naming the signer', () => {
+  // Proves a valid signature by an untrusted key is not enough.
+  const parsed = parseImage(signImage(packImage(contents()), KEY_B));
+  const message = errorOf(() => verifyImage(parsed, [KEY_A.publicKey]));
+  assert.match(message, `no signature from a trusted key (signed by ${KEY_B.publicKey.keyIdHex}`);
+  assert.is(parsed.signatures[0].valid, null);
+  assert.match(errorOf(() => verifyImage(parsed, [])), 'no signature from a trusted key');
+});
+
+test('two signatures, one trusted: accepted', () => {
+  // Proves a co-signature by an unknown key does not stop a trusted one from verifying.
+  const image = signImage(signImage(packImage(contents()), KEY_B), KEY_A);
+  const parsed = openImage(image, [KEY_A.publicKey]);
+  assert.equal(parsed.signatures.map((s) => [s.keyIdHex, s.valid]), [
+    [KEY_B.publicKey.keyIdHex, null],
+    [KEY_A.publicKey.keyIdHex, true],
+  ]);
+});
+
+test('re-signing with the same key replaces its signature', () => {
+  // Proves signing is idempotent in count and the order of other signatures is kept.
+  const once = signImage(signImage(packImage(contents()), KEY_A), KEY_B);
+  const twice = signImage(once, KEY_A);
+  const parsed = openImage(twice, [KEY_A.publicKey, KEY_B.publicKey]);
+  assert.equal(parsed.signatures.map((s) => s.keyIdHex), [KEY_B.publicKey.keyIdHex, KEY_A.publicKey.keyIdHex]);
+  assert.equal(parsed.signatures.map((s) => s.valid), [true, true]);
+});
+
+test('at most IMAGE_SIGNATURES_MAX (8) signatures', () => {
+  // Proves the signature block is bounded when adding signatures.
+  let image = packImage(contents());
+  for (let i = 0; i < 8; i++) image = signImage(image, generateKeyPair());
+  assert.is(parseImage(image).signatures.length, 8);
+  assert.match(errorOf(() => signImage(image, KEY_A)), 'already has 8 signatures');
+});
+
+test('verifyImage refuses objects not made by parseImage', () => {
+  // Proves the API order: a hand-made ParsedImage cannot be "verified".
+  const parsed = parseImage(signImage(packImage(contents()), KEY_A));
+  const forged = { ...parsed };
+  assert.match(errorOf(() => verifyImage(forged, [KEY_A.publicKey])), 'not an image returned by parseImage');
+});
+
+// Offsets of every position class in a signed image, from the layout.
+function layout(image: Uint8Array) {
+  const table = (i: number) => HEADER_BYTES + i * TABLE_ENTRY_BYTES;
+  const body = u32(image, 12);
+  const sectionAt = (i: number) => u32(image, table(i) + 4);
+  return { table, body, sectionAt, sig: body + 8 };
+}
+
+test('a flipped byte in any position class is refused with the right message', () => {
+  // Proves each part of the format is checked and the message says which part failed.
+  const image = signImage(packImage(contents()), KEY_A);
+  const L = layout(image);
+  const cases: [string, number, number, RegExp][] = [
+    ['magic', 0, 0x01, /^not a QENEX image: magic/],
+    ['format version', 4, 0x02, /^unsupported image format version 3/],
+    ['section count', 6, 0x01, /^header: section count 5|^header: table bytes/],
+    ['section count (high)', 7, 0x80, /^header: section count/],
+    ['table bytes', 8, 0x01, /^header: table bytes/],
+    ['body bytes', 12, 0x01, /^header: body bytes/],
+    ['flags', 16, 0x01, /^header: flags must be 0/],
+    ['header reserved', 20, 0x01, /^header: reserved/],
+    ['table name length', L.table(1), 0x01, /^section table: entry 1: name/],
+    ['table reserved', L.table(1) + 1, 0x01, /^section table: entry 1 \('kernel'\): reserved/],
+    ['table offset', L.table(2) + 4, 0x01, /^section table: section 'service:echo' starts at/],
+    ['table length', L.table(2) + 8, 0x01, /^section table: section 'service:counter' starts at/],
+    ['table length (last)', L.table(3) + 8, 0x01, /^header: body bytes/],
+    ['table sha256', L.table(1) + 16, 0x01, /^section 'kernel' digest mismatch/],
+    ['table name', L.table(1) + 48 + 5, 0x01, /^section table: entry 1 is 'kernem', expected 'kernel'/],
+    ['table name padding', L.table(0) + 48 + 60, 0x01, /^section table: entry 0: name padding/],
+    ['manifest data', L.sectionAt(0) + 3, 0x01, /^section 'manifest' digest mismatch/],
+    ['kernel data', L.sectionAt(1), 0x01, /^section 'kernel' digest mismatch/],
+    ['echo data', L.sectionAt(2) + ECHO.length - 1, 0x01, /^section 'service:echo' digest mismatch/],
+    ['counter data', L.sectionAt(3) + 1, 0x01, /^section 'service:counter' digest mismatch/],
+    ['signature magic', L.body, 0x01, /^signature block: magic/],
+    ['signature count', L.body + 4, 0x01, /^image has \d+ unexpected bytes after the signature block/],
+    ['signature count up', L.body + 4, 0x02, /^image truncated: /],
+    ['signature reserved', L.body + 6, 0x01, /^signature block: reserved/],
+    ['signature algorithm', L.sig, 0x01, /^signature block: signature 0: unknown algorithm id 0/],
+    ['signature length', L.sig + 2, 0x01, /^signature block: signature 0 \(ed25519\): 65 bytes, expected 64/],
+    ['signature key id', L.sig + 4, 0x01, /^no signature from a trusted key \(signed by [0-9a-f]{32}/],
+    ['signature bytes', L.sig + 20 + 10, 0x01, new RegExp(`^signature by key ${KEY_A.publicKey.keyIdHex} \\(ed25519\\) does not verify`)],
+  ];
+  for (const [what, offset, mask, expected] of cases) {
+    const message = errorOf(() => openImage(flipped(image, offset, mask), [KEY_A.publicKey]));
+    assert.match(message, expected, `${what} (offset ${offset}): got "${message}"`);
+  }
+});
+
+test('every single flipped byte of a signed image is refused', () => {
+  // Proves there is no byte in the image that is not covered by a check, digest or signature.
+  const image = signImage(packImage(contents()), KEY_A);
+  for (let offset = 0; offset < image.length; offset++) {
+    for (const mask of [0x01, 0x80, 0xff]) {
+      let refused = false;
+      try {
+        openImage(flipped(image, offset, mask), [KEY_A.publicKey]);
+      } catch (e) {
+        assert.instance(e, ImageError, `offset ${offset}: ${String(e)}`);
+        refused = true;
+      }
+      assert.ok(refused, `flip 0x${mask.toString(16)} at offset ${offset} of ${image.length} was accepted`);
+    }
+  }
+});
+
+test('a truncated image is refused as truncated at every kind of cut', () => {
+  // Proves cuts in the header, table, each section and the signature block all say "image truncated".
+  const image = signImage(packImage(contents()), KEY_A);
+  const L = layout(image);
+  const cuts = [
+    0, 3, HEADER_BYTES - 1, HEADER_BYTES, L.table(2) + 7, L.sectionAt(0) + 10, L.sectionAt(1) + 2,
+    L.sectionAt(3), L.body - 1, L.body, L.body + 7, L.sig + 10, L.sig + 20, image.length - 1,
+  ];
+  for (const cut of cuts) {
+    const message = errorOf(() => parseImage(image.subarray(0, cut)));
+    assert.match(message, /^image truncated: /, `cut at ${cut}: got "${message}"`);
+  }
+});
+
+test('extra bytes after the signature block are refused', () => {
+  // Proves the image ends exactly after its last signature.
+  const image = signImage(packImage(contents()), KEY_A);
+  const longer = new Uint8Array(image.length + 1);
+  longer.set(image);
+  assert.match(errorOf(() => parseImage(longer)), 'image has 1 unexpected bytes after the signature block');
+});
+
+test('sections must match the manifest: order, presence, no extras', () => {
+  // Proves the table is checked against the manifest, with hand-built images.
+  const m = canonicalManifest();
+  const ok = rawImage([
+    { name: 'manifest', data: m }, { name: 'kernel', data: KERNEL },
+    { name: 'service:echo', data: ECHO }, { name: 'service:counter', data: COUNTER },
+  ]);
+  assert.equal(parseImage(ok).services.get('counter'), COUNTER);
+  const swapped = rawImage([
+    { name: 'manifest', data: m }, { name: 'kernel', data: KERNEL },
+    { name: 'service:counter', data: COUNTER }, { name: 'service:echo', data: ECHO },
+  ]);
+  assert.match(errorOf(() => parseImage(swapped)), "section table: entry 2 is 'service:counter', expected 'service:echo'");
+  const missing = rawImage([{ name: 'manifest', data: m }, { name: 'kernel', data: KERNEL }, { name: 'service:echo', data: ECHO }]);
+  assert.match(errorOf(() => parseImage(missing)), 'section table: 3 sections, the manifest needs 4');
+  const extra = rawImage([
+    { name: 'manifest', data: m }, { name: 'kernel', data: KERNEL }, { name: 'service:echo', data: ECHO },
+    { name: 'service:counter', data: COUNTER }, { name: 'service:other', data: ECHO },
+  ]);
+  assert.match(errorOf(() => parseImage(extra)), 'section table: 5 sections, the manifest needs 4');
+  const kernelFirst = rawImage([
+    { name: 'kernel', data: KERNEL }, { name: 'manifest', data: m },
+    { name: 'service:echo', data: ECHO }, { name: 'service:counter', data: COUNTER },
+  ]);
+  assert.match(errorOf(() => parseImage(kernelFirst)), "section table: entry 0 is 'kernel', expected 'manifest'");
+  const duplicate = rawImage([
+    { name: 'manifest', data: m }, { name: 'kernel', data: KERNEL }, { name: 'kernel', data: KERNEL },
+  ]);
+  assert.match(errorOf(() => parseImage(duplicate)), "duplicate section 'kernel'");
+});
+
+test('the manifest section must be valid, canonical JSON', () => {
+  // Proves an invalid or non-canonically spelled manifest is refused even with correct digests.
+  const sections = (data: Uint8Array) => rawImage([
+    { name: 'manifest', data }, { name: 'kernel', data: KERNEL },
+    { name: 'service:echo', data: ECHO }, { name: 'service:counter', data: COUNTER },
+  ]);
+  const spaced = Buffer.from(JSON.stringify(MANIFEST, null, 1));
+  assert.match(errorOf(() => parseImage(sections(spaced))), "section 'manifest': not in canonical form");
+  assert.match(errorOf(() => parseImage(sections(Buffer.from('{"name":')))), "section 'manifest': not valid UTF-8 JSON");
+  assert.match(errorOf(() => parseImage(sections(new Uint8Array([0xff, 0xfe])))), "section 'manifest': not valid UTF-8 JSON");
+  const bad = Buffer.from(JSON.stringify({ ...MANIFEST, version: 0 }));
+  assert.match(errorOf(() => parseImage(sections(bad))), "section 'manifest': manifest: version: 0 is out of range");
+});
+
+test('packImage refuses mismatched service modules and bad manifests', () => {
+  // Proves the packer only writes images the parser would accept.
+  const c = contents();
+  c.services.delete('counter');
+  assert.match(errorOf(() => packImage(c)), "no module bytes for service 'counter'");
+  const d = contents();
+  d.services.set('ghost', ECHO);
+  assert.match(errorOf(() => packImage(d)), "module bytes given for 'ghost', which the manifest does not list");
+  const e = contents();
+  assert.match(errorOf(() => packImage({ ...e, manifest: { ...MANIFEST, name: 'Bank' } })), 'cannot pack: manifest: name:');
+});
+
+test('key files: write, load, key id, and clear errors', () => {
+  // Proves the on-disk key format, the 0600 mode, the key id rule and that errors name the file.
+  const dir = mkdtempSync(join(tmpdir(), 'qenex-keys-'));
+  try {
+    const { key, keyPath, pubPath } = writeKeyPair(join(dir, 'k'));
+    assert.is(statSync(keyPath).mode & 0o777, 0o600);
+    assert.match(readFileSync(keyPath, 'utf8'), '-----BEGIN PRIVATE KEY-----');
+    assert.match(readFileSync(pubPath, 'utf8'), '-----BEGIN PUBLIC KEY-----');
+    const loaded = loadSigningKey(keyPath);
+    const pub = loadPublicKey(pubPath);
+    assert.is(loaded.publicKey.keyIdHex, key.publicKey.keyIdHex);
+    assert.is(pub.keyIdHex, key.publicKey.keyIdHex);
+    assert.is(keyIdHex(pub), createHash('sha256').update(pub.raw).digest('hex').slice(0, 32));
+    assert.throws(() => writeKeyPair(join(dir, 'k')), (e: Error) => e instanceof KeyError && /already exists/.test(e.message));
+    const replaced = writeKeyPair(join(dir, 'k'), { force: true });
+    assert.is.not(replaced.key.publicKey.keyIdHex, key.publicKey.keyIdHex);
+    const keyError = (fn: () => unknown, pattern: RegExp) =>
+      assert.throws(fn, (e: Error) => e instanceof KeyError && pattern.test(e.message));
+    keyError(() => loadSigningKey(join(dir, 'nope.key')), /nope\.key: cannot read signing key/);
+    keyError(() => loadPublicKey(keyPath), /signing\.key: not an SPKI PEM public key \(this is a private key/);
+    writeFileSync(join(dir, 'pub-as-key'), readFileSync(pubPath), { mode: 0o600 });
+    keyError(() => loadSigningKey(join(dir, 'pub-as-key')), /pub-as-key: not a PKCS#8 PEM private key \(this is a public key\)/);
+    writeFileSync(join(dir, 'garbage.key'), '-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n', { mode: 0o600 });
+    keyError(() => loadSigningKey(join(dir, 'garbage.key')), /garbage\.key: cannot parse private key/);
+    if (process.platform !== 'win32') {
+      chmodSync(keyPath, 0o644);
+      keyError(() => loadSigningKey(keyPath), /signing\.key: signing key is accessible by others \(mode 644\)/);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test.run();
