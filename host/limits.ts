@@ -158,6 +158,28 @@ export const SERVICE_CONFIG_DEPTH_MAX = 32;
 // it is only ever shown, never interpreted.
 export const DESCRIPTION_BYTES_MAX = 1024;
 
+// ---- net device ----
+
+// Open client connections. Each costs a socket and a parser buffer; beyond
+// this the listener refuses new ones instead of slowing everyone down.
+export const NET_CONNECTIONS_MAX = 1024;
+// Frame bytes received but not yet handed to the kernel (all connections).
+// Past it the host stops reading sockets (TCP backpressure) until the kernel
+// takes frames; 64 MiB holds 64 full-size frames.
+export const NET_PENDING_BYTES_MAX = 64 * 1024 * 1024;
+// Frames one connection may have waiting before its socket is paused, so one
+// client pipelining thousands of requests can't crowd out the others.
+export const NET_PENDING_FRAMES_PER_CONNECTION_MAX = 256;
+// Completion events (closed connections) held while the kernel's CQ is full.
+export const NET_COMPLETIONS_HELD_MAX = 65536;
+
+// ---- run loop ----
+
+// Kernel actions handled in one turn of the event loop before the host
+// yields to sockets and timers (a bound, not a scheduling decision: the
+// kernel's order is kept, only its pace is cut into turns).
+export const RUN_ACTIONS_PER_TURN_MAX = 65536;
+
 // ---- relations, checked once at import ----
 
 function assertLimit(condition: boolean, what: string): void {

@@ -110,7 +110,7 @@ function startScan(off: u64, reason: string): u32 {
   endOffset = off;
   firstBadReason = reason;
   scanOff = off;
-  return R_NEED_IO; // the caller steps again at once; nothing was submitted
+  return recoveryStep();
 }
 
 // Checks the entry at off (fully in the window). "" when valid.
@@ -125,7 +125,9 @@ function entryProblem(e: usize): string {
 export function recoveryStep(): u32 {
   if (readPending) return R_NEED_IO;
   if (failure != FAIL_NONE) return R_FAILED;
-  if (scanning) return scanStep();
+  // The batch before the end is applied before scanning, which frees the
+  // window for the scan (if the scan then finds corruption, boot stops anyway).
+  if (scanning) return groupActive ? R_GROUP : scanStep();
   return parseStep();
 }
 
@@ -230,7 +232,7 @@ function scanStep(): u32 {
 }
 
 function scanFinished(): u32 {
-  if (groupActive) return R_GROUP;
+  assert(!groupActive, "scan finished with a batch not applied");
   return R_DONE;
 }
 

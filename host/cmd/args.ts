@@ -101,11 +101,16 @@ function checkPositionals(positionals: string[], spec: ArgSpec): void {
 /** Where a command writes its normal output; tests pass a collector. */
 export interface CommandIo {
   out(text: string): void;
+  /** Notices and warnings; stderr by default. */
+  err?(text: string): void;
 }
 
 export const processIo: CommandIo = {
   out: (text) => {
     process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+  },
+  err: (text) => {
+    process.stderr.write(text.endsWith('\n') ? text : `${text}\n`);
   },
 };
 

@@ -47,7 +47,7 @@ function siftUp(position: u32): void {
 function siftDown(position: u32): void {
   let i = position;
   while (true) {
-    const left = 2 * i + 1;
+    const left: u32 = 2 * i + 1;
     if (left >= S.expiryCount) break;
     let child = left;
     if (left + 1 < S.expiryCount && keyLess(entryAt(left + 1), entryAt(left))) child = left + 1;

@@ -1,0 +1,53 @@
+// host/cli.ts: the `qenex` command. Dispatches to host/cmd/<command>.ts;
+// every failure is one line on stderr and a non-zero exit code.
+
+import { CliError, EXIT_USAGE } from './cmd/args.ts';
+import * as keygen from './cmd/keygen.ts';
+import * as build from './cmd/build.ts';
+import * as sign from './cmd/sign.ts';
+import * as inspect from './cmd/inspect.ts';
+import * as boot from './cmd/boot.ts';
+import * as replay from './cmd/replay.ts';
+
+const COMMANDS: Record<string, { main(argv: string[]): Promise<number>; USAGE: string }> = {
+  keygen, build, sign, inspect, boot, replay,
+};
+
+const HELP = `usage: qenex <command> [options]
+
+commands:
+  keygen   --out <dir>                          write signing.key and signing.pub
+  build    <image-dir> -o <file.qxi> [--key k]  check the manifest, pack (and sign) an image
+  sign     <file.qxi> --key <signing.key>       sign an image
+  inspect  <file.qxi> [--json]                  show manifest, sections, digests, signers
+  boot     <file.qxi> --data <dir> --trust <signing.pub> [--listen host:port] [--once]
+  replay   --data <dir>                         rebuild state from the log, print its hash
+
+\`qenex <command> --help\` shows each command's options.
+`;
+
+async function run(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
+    process.stdout.write(HELP);
+    return command === undefined ? EXIT_USAGE : 0;
+  }
+  const cmd = COMMANDS[command];
+  if (cmd === undefined) throw new CliError(`unknown command "${command}" (try qenex --help)`, EXIT_USAGE);
+  return cmd.main(rest);
+}
+
+run(process.argv.slice(2)).then(
+  (code) => { process.exitCode = code; },
+  (e: unknown) => {
+    if (e instanceof CliError) {
+      process.stderr.write(`qenex: ${e.message}\n`);
+      process.exitCode = e.exitCode;
+    } else {
+      const err = e as Error;
+      process.stderr.write(`qenex: internal error: ${err?.message ?? String(e)}\n`);
+      if (process.env.QENEX_DEBUG) process.stderr.write(`${err?.stack}\n`);
+      process.exitCode = 70;
+    }
+  },
+);

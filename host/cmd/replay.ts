@@ -1,0 +1,46 @@
+// host/cmd/replay.ts: `qenex replay` — rebuild state from a data directory's
+// command log alone (read-only: nothing is written or cut) and print the
+// state hash. On a log written by `qenex boot`, the hash equals the one the
+// running system reported at the same point.
+
+import { join } from 'node:path';
+import { parseArgs, CliError, EXIT_USAGE, asCliError, processIo, type CommandIo } from './args.ts';
+import { parseImage, verifyImage, readImageFile, ImageError } from '../image.ts';
+import { loadPublicKey, KeyError } from '../keys.ts';
+import { Machine, BootError, IMAGE_FILE } from '../machine.ts';
+import { BlockBackendError } from '../devices/block-backend.ts';
+
+export const USAGE = `usage: qenex replay --data <dir> [--trust <signing.pub>] [--backend auto|native|pure]
+
+Replays the command log in --data with the image stored beside it and prints
+one JSON line with "event":"replay", the state_hash and the entries applied.
+Read-only: a torn tail is reported, not cut. With --trust the stored image's
+signature is checked too.
+`;
+
+export async function main(argv: string[], io: CommandIo = processIo): Promise<number> {
+  const args = parseArgs(argv, { values: ['data', 'trust', 'backend'], positionals: { min: 0, max: 0 } });
+  if (args.help) { io.out(USAGE); return 0; }
+  const dataDir = args.values.get('data');
+  if (dataDir === undefined) throw new CliError('missing --data <dir>', EXIT_USAGE);
+  const backend = args.values.get('backend') ?? 'auto';
+  if (backend !== 'auto' && backend !== 'native' && backend !== 'pure') throw new CliError(`--backend must be auto, native or pure`, EXIT_USAGE);
+  const started = performance.now();
+  let machine: Machine;
+  try {
+    const bytes = readImageFile(join(dataDir, IMAGE_FILE));
+    const image = parseImage(bytes);
+    if (args.values.has('trust')) verifyImage(image, [loadPublicKey(args.values.get('trust')!)]);
+    machine = await Machine.boot({
+      image, imageBytes: bytes, dataDir, mode: 'replay', backend,
+      onLine: (line) => io.out(line + '\n'),
+      notice: (line) => (io.err ?? processIo.err!)(line + '\n'),
+    });
+  } catch (e) {
+    throw asCliError(e, [ImageError, KeyError, BootError, BlockBackendError]);
+  }
+  const halt = await machine.stop();
+  if (halt.message !== null) throw new CliError(halt.message);
+  io.out(JSON.stringify({ event: 'replay', state_hash: machine.stateHash(), entries: machine.entriesApplied(), replay_ms: Number((performance.now() - started).toFixed(3)) }) + '\n');
+  return 0;
+}

@@ -1,0 +1,115 @@
+// host/devices/block.ts: the block device. Consumes the kernel's block SQ in
+// order, one request at a time, against a BlockBackend (native addon or pure
+// TypeScript), and posts each completion with the request's tag. Reads are
+// synchronous (recovery only); writes with DESC_F_FLUSH, truncation and
+// preallocation run off the JavaScript thread and complete later.
+
+import * as abi from '../../hal/abi.ts';
+import type { Kernel } from '../kernel.ts';
+import type { HostRing, Desc } from '../ring.ts';
+import type { BlockBackend } from './block-backend.ts';
+
+export class BlockDevice {
+  private readonly sq: HostRing;
+  private readonly cq: HostRing;
+  private busy = false;
+  private readonly done: Desc[] = []; // completions waiting for CQ room
+  flushes = 0;
+  bytesWritten = 0;
+  lastFlushMs = 0;
+
+  constructor(private readonly kernel: Kernel, private readonly backend: BlockBackend, private readonly wake: () => void,
+    private readonly onError: (message: string) => void) {
+    this.sq = kernel.ring(abi.DEV_BLOCK, 'sq');
+    this.cq = kernel.ring(abi.DEV_BLOCK, 'cq');
+  }
+
+  /** Takes requests off the SQ; returns true when a completion was posted now. */
+  service(): boolean {
+    let posted = this.flushCompletions();
+    while (!this.busy) {
+      const d = this.sq.peek();
+      if (d === null) break;
+      this.sq.pop();
+      if (d.op === abi.OP_BLK_READ) {
+        this.complete(d, this.read(d));
+        posted = true;
+      } else {
+        this.busy = true;
+        this.startAsync(d);
+      }
+    }
+    return this.flushCompletions() || posted;
+  }
+
+  idle(): boolean {
+    return !this.busy && this.done.length === 0;
+  }
+
+  private read(d: Desc): { status: number; len: number } {
+    try {
+      const n = this.backend.readAt(d.arg, this.kernel.mem.slice(d.addr, d.len));
+      return { status: abi.STATUS_OK, len: n };
+    } catch (e) {
+      return this.failure('read', e);
+    }
+  }
+
+  private startAsync(d: Desc): void {
+    const started = performance.now();
+    let work: Promise<void>;
+    if (d.op === abi.OP_BLK_WRITE) {
+      const data = this.kernel.mem.slice(d.addr, d.len);
+      if ((d.flags & abi.DESC_F_FLUSH) !== 0) work = this.backend.writeDurable(d.arg, data);
+      else work = Promise.resolve().then(() => this.backend.writeAt(d.arg, data));
+    } else if (d.op === abi.OP_BLK_TRUNCATE) work = this.backend.truncate(d.arg);
+    else if (d.op === abi.OP_BLK_PREALLOCATE) work = this.backend.preallocate(d.arg);
+    else work = Promise.reject(new Error(`unknown block op ${d.op}`));
+    work.then(
+      () => {
+        if (d.op === abi.OP_BLK_WRITE) {
+          this.flushes++;
+          this.bytesWritten += d.len;
+          this.lastFlushMs = performance.now() - started;
+        }
+        this.finish(d, { status: abi.STATUS_OK, len: d.len });
+      },
+      (e) => this.finish(d, this.failure(opName(d.op), e)),
+    );
+  }
+
+  private finish(d: Desc, r: { status: number; len: number }): void {
+    this.busy = false;
+    this.complete(d, r);
+    this.wake();
+  }
+
+  private failure(op: string, e: unknown): { status: number; len: number } {
+    const err = e as { code?: string; message?: string };
+    this.onError(`block ${op} failed: ${err.message ?? String(e)}`);
+    return { status: err.code === 'ENOSPC' ? abi.STATUS_E_NOSPACE : abi.STATUS_E_IO, len: 0 };
+  }
+
+  private complete(d: Desc, r: { status: number; len: number }): void {
+    this.done.push({ ...d, status: r.status, len: r.len });
+    this.flushCompletions();
+  }
+
+  private flushCompletions(): boolean {
+    let posted = false;
+    while (this.done.length > 0 && this.cq.push(this.done[0])) {
+      this.done.shift();
+      posted = true;
+    }
+    return posted;
+  }
+}
+
+function opName(op: number): string {
+  switch (op) {
+    case abi.OP_BLK_WRITE: return 'write';
+    case abi.OP_BLK_TRUNCATE: return 'truncate';
+    case abi.OP_BLK_PREALLOCATE: return 'preallocate';
+    default: return `op ${op}`;
+  }
+}

@@ -1,0 +1,217 @@
+// host/devices/net.ts: the network device. A TCP listener whose connections
+// carry length-prefixed frames (hal/abi.ts). The host only frames bytes: it
+// finds frame boundaries, hands each frame body to a receive buffer the
+// kernel posted, and writes out what the kernel queues for sending. Which
+// service a frame is for, whether it is allowed, and what is answered is
+// the kernel's business.
+//
+// A frame over the kernel's receive buffer size gets an error frame and the
+// connection is closed (its remaining bytes can't be trusted to be framed).
+// A client that disconnects abruptly loses only its own pending frames.
+
+import net from 'node:net';
+import * as abi from '../../hal/abi.ts';
+import * as limits from '../limits.ts';
+import type { Kernel } from '../kernel.ts';
+import type { HostRing, Desc } from '../ring.ts';
+
+interface Connection {
+  id: number;
+  socket: net.Socket;
+  chunks: Buffer[];
+  buffered: number;
+  queuedFrames: number;
+  paused: boolean;
+  closed: boolean;
+}
+
+interface Frame {
+  conn: Connection;
+  body: Buffer;
+}
+
+export class NetDevice {
+  private readonly sq: HostRing;
+  private readonly cq: HostRing;
+  private server: net.Server | null = null;
+  private readonly connections = new Map<number, Connection>();
+  private nextId = 1;
+  private readonly freeBuffers: Desc[] = [];
+  private readonly pending: Frame[] = [];
+  private pendingBytes = 0;
+  private readonly held: Desc[] = []; // completions waiting for CQ room
+  private rxCapacity = 0;
+  framesIn = 0;
+  framesOut = 0;
+  refused = 0;
+
+  constructor(private readonly kernel: Kernel, private readonly wake: () => void, private readonly log: (line: object) => void) {
+    this.sq = kernel.ring(abi.DEV_NET, 'sq');
+    this.cq = kernel.ring(abi.DEV_NET, 'cq');
+  }
+
+  listen(host: string, port: number): Promise<net.AddressInfo> {
+    const server = net.createServer({ noDelay: true }, (socket) => this.accept(socket));
+    server.maxConnections = limits.NET_CONNECTIONS_MAX;
+    this.server = server;
+    return new Promise((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => {
+        server.off('error', reject);
+        resolve(server.address() as net.AddressInfo);
+      });
+    });
+  }
+
+  private accept(socket: net.Socket): void {
+    const conn: Connection = { id: this.nextId++, socket, chunks: [], buffered: 0, queuedFrames: 0, paused: false, closed: false };
+    this.connections.set(conn.id, conn);
+    socket.on('data', (chunk: Buffer) => this.receive(conn, chunk));
+    socket.on('error', () => { /* reported by 'close' */ });
+    socket.on('close', () => this.closed(conn));
+  }
+
+  private receive(conn: Connection, chunk: Buffer): void {
+    if (conn.closed) return;
+    conn.chunks.push(chunk);
+    conn.buffered += chunk.length;
+    this.extractFrames(conn);
+    this.deliver();
+    this.applyBackpressure(conn);
+  }
+
+  private extractFrames(conn: Connection): void {
+    while (conn.buffered >= abi.FRAME_LEN_BYTES && !conn.closed) {
+      const head = this.peekBytes(conn, Math.min(conn.buffered, 8));
+      const bodyLen = head.readUInt32LE(0);
+      const limit = this.rxCapacity > 0 ? this.rxCapacity : abi.FRAME_BODY_BYTES_MAX;
+      if (bodyLen > limit) {
+        const requestId = head.length >= 8 ? head.readUInt32LE(4) : 0;
+        this.refuse(conn, requestId, abi.FRAME_E_TOO_LARGE, `frame body of ${bodyLen} bytes exceeds the limit of ${limit}`);
+        return;
+      }
+      if (conn.buffered < abi.FRAME_LEN_BYTES + bodyLen) return;
+      const bytes = this.takeBytes(conn, abi.FRAME_LEN_BYTES + bodyLen);
+      this.pending.push({ conn, body: bytes.subarray(abi.FRAME_LEN_BYTES) });
+      this.pendingBytes += bodyLen;
+      conn.queuedFrames++;
+      this.framesIn++;
+    }
+  }
+
+  private peekBytes(conn: Connection, n: number): Buffer {
+    return conn.chunks[0].length >= n ? conn.chunks[0] : Buffer.concat(conn.chunks).subarray(0, n);
+  }
+
+  private takeBytes(conn: Connection, n: number): Buffer {
+    const all = conn.chunks.length === 1 ? conn.chunks[0] : Buffer.concat(conn.chunks);
+    const taken = all.subarray(0, n);
+    const rest = all.subarray(n);
+    conn.chunks = rest.length > 0 ? [rest] : [];
+    conn.buffered = rest.length;
+    return taken;
+  }
+
+  /** An error frame from the host itself (framing limits), then close. */
+  private refuse(conn: Connection, requestId: number, status: number, message: string): void {
+    this.refused++;
+    const text = Buffer.from(message, 'utf8');
+    const frame = Buffer.alloc(abi.FRAME_LEN_BYTES + abi.FRAME_REPLY_HEADER_BYTES + text.length);
+    frame.writeUInt32LE(abi.FRAME_REPLY_HEADER_BYTES + text.length, 0);
+    frame.writeUInt32LE(requestId >>> 0, 4);
+    frame.writeUInt16LE(status, 8);
+    text.copy(frame, 12);
+    conn.chunks = [];
+    conn.buffered = 0;
+    conn.socket.end(frame);
+    conn.closed = true;
+    this.log({ event: 'net_refused', connection: conn.id, reason: message });
+  }
+
+  private applyBackpressure(conn: Connection): void {
+    const tooMany = conn.queuedFrames >= limits.NET_PENDING_FRAMES_PER_CONNECTION_MAX || this.pendingBytes >= limits.NET_PENDING_BYTES_MAX;
+    if (tooMany && !conn.paused && !conn.closed) {
+      conn.paused = true;
+      conn.socket.pause();
+    }
+  }
+
+  private resumePaused(): void {
+    if (this.pendingBytes >= limits.NET_PENDING_BYTES_MAX) return;
+    for (const conn of this.connections.values()) {
+      if (conn.paused && conn.queuedFrames < limits.NET_PENDING_FRAMES_PER_CONNECTION_MAX) {
+        conn.paused = false;
+        conn.socket.resume();
+      }
+    }
+  }
+
+  private closed(conn: Connection): void {
+    conn.closed = true;
+    this.connections.delete(conn.id);
+    this.hold({ op: abi.OP_NET_CLOSED, flags: 0, status: 0, tag: 0, len: 0, addr: 0, cap: 0, arg: conn.id });
+    this.wake();
+  }
+
+  private hold(d: Desc): void {
+    if (this.held.length >= limits.NET_COMPLETIONS_HELD_MAX) return; // close events only: safe to drop, and counted by nothing the kernel needs
+    this.held.push(d);
+  }
+
+  /** Moves frames into free kernel buffers; true when a completion was posted. */
+  private deliver(): boolean {
+    let posted = false;
+    while (this.held.length > 0 && this.cq.push(this.held[0])) { this.held.shift(); posted = true; }
+    while (this.pending.length > 0 && this.freeBuffers.length > 0 && this.cq.free() > 0) {
+      const frame = this.pending.shift()!;
+      this.pendingBytes -= frame.body.length;
+      frame.conn.queuedFrames--;
+      if (frame.conn.closed) continue;
+      const buf = this.freeBuffers.shift()!;
+      this.kernel.mem.slice(buf.addr, frame.body.length).set(frame.body);
+      this.cq.push({ op: abi.OP_NET_RX, flags: 0, status: 0, tag: buf.tag, len: frame.body.length, addr: buf.addr, cap: buf.cap, arg: frame.conn.id });
+      posted = true;
+    }
+    if (posted) { this.resumePaused(); this.wake(); }
+    return posted;
+  }
+
+  /** Consumes the SQ (buffers to fill, frames to send, closes). */
+  service(): boolean {
+    for (let d = this.sq.peek(); d !== null; d = this.sq.peek()) {
+      if (d.op === abi.OP_NET_TX && (d.flags & abi.DESC_F_NO_COMPLETION) === 0 && this.cq.free() === 0) break;
+      this.sq.pop();
+      if (d.op === abi.OP_NET_RX_BUF) {
+        this.rxCapacity = d.cap;
+        this.freeBuffers.push(d);
+      } else if (d.op === abi.OP_NET_TX) {
+        this.send(d);
+      } else if (d.op === abi.OP_NET_CLOSE) {
+        this.connections.get(d.arg)?.socket.end();
+      }
+    }
+    return this.deliver();
+  }
+
+  private send(d: Desc): void {
+    const conn = this.connections.get(d.arg);
+    if (conn !== undefined && !conn.closed) {
+      conn.socket.write(Buffer.from(this.kernel.mem.slice(d.addr, d.len)));
+      this.framesOut++;
+    }
+    if ((d.flags & abi.DESC_F_NO_COMPLETION) === 0) {
+      this.cq.push({ ...d, op: abi.OP_NET_TX_DONE });
+    }
+  }
+
+  connectionCount(): number {
+    return this.connections.size;
+  }
+
+  async close(): Promise<void> {
+    const server = this.server;
+    this.server = null;
+    for (const conn of this.connections.values()) conn.socket.destroy();
+    if (server !== null) await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+}

@@ -1,0 +1,182 @@
+// QENEX ledger service: TigerBeetle's accounting state machine (accounts,
+// transfers, two-phase transfers, linked chains, balance history) as a
+// WebAssembly service of the QENEX kernel.
+//
+// ABI (module "qenex" is the only import):
+//   qx_inbox() / qx_inbox_bytes()   the buffer the kernel copies a message into
+//   qx_init(len)                    once at boot; the inbox holds the JSON config
+//   qx_handle(kind, sender, token, len)
+//                                   one message: a request (kind 1 or 2) or a timer (4)
+//   qx_check_invariants()           0 when the money invariants hold (tests)
+//
+// Request: `u8 operation | u8 reserved[3] | u32 count` then `count` items.
+// A malformed request gets status 6 and a message, and changes nothing.
+
+import { BATCH_EVENTS_MAX, HEADER_BYTES, ID_BYTES, INBOX_BYTES, KIND_CLIENT_REQUEST,
+  KIND_SERVICE_MESSAGE, KIND_TIMER, OP_CREATE_ACCOUNTS, OP_CREATE_TRANSFERS,
+  OP_GET_ACCOUNT_BALANCES, OP_GET_ACCOUNT_TRANSFERS, OP_LOOKUP_ACCOUNTS, OP_LOOKUP_TRANSFERS,
+  OUTBOX_BYTES, RECORD_BYTES, RESULT_BYTES, STATUS_OK, STATUS_SERVICE_ERROR, TIMESTAMP_MAX } from "./constants";
+import { A_FLAGS, A_ID, A_TIMESTAMP, T_FLAGS, T_ID, T_TIMESTAMP } from "./layout";
+import { reply, time, timer } from "./qenex";
+import { S, stateInit } from "./state";
+import { configAccountsMax, configHistoryMax, configParse, configPendingMax, configTransfersMax } from "./config";
+import { executeCreate } from "./batch";
+import { getAccountBalances, getAccountTransfers, lookup } from "./queries";
+import { expirePending } from "./transfer_apply";
+import { expiryEmpty, expiryTopExpiresAt } from "./expiry";
+import { checkInvariants } from "./invariants";
+import { textLength, textLog, textPtr, textPut, textPutU64, textReset } from "./text";
+
+// batch.ts reads an event's flags, id and timestamp at the same offsets for
+// accounts and transfers.
+assert(A_FLAGS == T_FLAGS && A_ID == T_ID && A_TIMESTAMP == T_TIMESTAMP);
+assert(HEADER_BYTES + BATCH_EVENTS_MAX * RECORD_BYTES <= INBOX_BYTES);
+assert(HEADER_BYTES + BATCH_EVENTS_MAX * RECORD_BYTES <= OUTBOX_BYTES);
+
+const inbox: usize = heap.alloc(INBOX_BYTES);
+const outbox: usize = heap.alloc(OUTBOX_BYTES);
+
+export function qx_inbox(): usize {
+  return inbox;
+}
+
+export function qx_inbox_bytes(): u32 {
+  return INBOX_BYTES;
+}
+
+export function qx_init(len: u32): void {
+  assert(len <= INBOX_BYTES);
+  configParse(inbox, len);
+  stateInit(configAccountsMax, configTransfersMax, configPendingMax, configHistoryMax);
+}
+
+export function qx_check_invariants(): u32 {
+  return checkInvariants();
+}
+
+export function qx_handle(kind: u32, sender: u32, token: u32, len: u32): void {
+  assert(S.initialized);
+  assert(len <= INBOX_BYTES);
+  const now = <u64>max<i64>(time(), 0);
+  if (kind == KIND_CLIENT_REQUEST || kind == KIND_SERVICE_MESSAGE) {
+    handleRequest(token, len, now);
+  } else if (kind == KIND_TIMER) {
+    if (len >= 8 && S.timerArmed && load<u64>(inbox) >= S.timerArmedAt) S.timerArmed = false;
+    expirePending(clockBase(now));
+  } else {
+    textReset();
+    textPut("ledger: ignored message of unknown kind ");
+    textPutU64(kind);
+    textLog();
+  }
+  armExpiryTimer(now);
+}
+
+/** The first timestamp the current message may use: after every earlier one. */
+function clockBase(now: u64): u64 {
+  return max<u64>(now, S.lastTimestamp + 1);
+}
+
+/** Keeps one kernel timer armed for the earliest pending-transfer expiry. */
+function armExpiryTimer(now: u64): void {
+  if (expiryEmpty()) return;
+  const expiresAt = expiryTopExpiresAt();
+  if (S.timerArmed && S.timerArmedAt <= expiresAt) return;
+  const delay = expiresAt > now ? expiresAt - now : 1;
+  timer(<i64>delay, <i64>expiresAt);
+  S.timerArmed = true;
+  S.timerArmedAt = expiresAt;
+}
+
+function replyError(token: u32): void {
+  reply(token, STATUS_SERVICE_ERROR, textPtr(), textLength());
+}
+
+/** Item size of an operation, or 0 when the operation is unknown. */
+function itemBytes(operation: u32): u32 {
+  if (operation == OP_CREATE_ACCOUNTS || operation == OP_CREATE_TRANSFERS) return RECORD_BYTES;
+  if (operation == OP_LOOKUP_ACCOUNTS || operation == OP_LOOKUP_TRANSFERS) return ID_BYTES;
+  if (operation == OP_GET_ACCOUNT_TRANSFERS || operation == OP_GET_ACCOUNT_BALANCES) return RECORD_BYTES;
+  return 0;
+}
+
+/** Checks the request framing; on failure leaves the reason in the text buffer. */
+function requestValid(len: u32): bool {
+  textReset();
+  if (len < HEADER_BYTES) {
+    textPut("request of ");
+    textPutU64(len);
+    textPut(" bytes is shorter than the 8-byte header");
+    return false;
+  }
+  const operation = <u32>load<u8>(inbox);
+  const count = load<u32>(inbox, 4);
+  const size = itemBytes(operation);
+  if (size == 0) {
+    textPut("unknown operation ");
+    textPutU64(operation);
+    return false;
+  }
+  if (load<u8>(inbox, 1) != 0 || load<u8>(inbox, 2) != 0 || load<u8>(inbox, 3) != 0) {
+    textPut("reserved header bytes must be zero");
+    return false;
+  }
+  if (count == 0) {
+    textPut("count must not be zero");
+    return false;
+  }
+  if (count > BATCH_EVENTS_MAX) {
+    textPut("count ");
+    textPutU64(count);
+    textPut(" exceeds the batch maximum 8189");
+    return false;
+  }
+  if ((operation == OP_GET_ACCOUNT_TRANSFERS || operation == OP_GET_ACCOUNT_BALANCES) && count != 1) {
+    textPut("a query takes exactly one AccountFilter, count is ");
+    textPutU64(count);
+    return false;
+  }
+  const expected = <u64>HEADER_BYTES + <u64>count * <u64>size;
+  if (<u64>len != expected) {
+    textPut("payload of ");
+    textPutU64(len);
+    textPut(" bytes does not match 8 + count * ");
+    textPutU64(size);
+    textPut(" = ");
+    textPutU64(expected);
+    return false;
+  }
+  return true;
+}
+
+function handleRequest(token: u32, len: u32, now: u64): void {
+  if (!requestValid(len)) {
+    replyError(token);
+    return;
+  }
+  const operation = <u32>load<u8>(inbox);
+  const count = load<u32>(inbox, 4);
+  const items = inbox + HEADER_BYTES;
+  const base = clockBase(now);
+  if (base + count - 1 > TIMESTAMP_MAX) {
+    textReset();
+    textPut("logical clock exhausted");
+    replyError(token);
+    return;
+  }
+  expirePending(base);
+  let replyBytes: u32 = 0;
+  if (operation == OP_CREATE_ACCOUNTS || operation == OP_CREATE_TRANSFERS) {
+    executeCreate(operation == OP_CREATE_ACCOUNTS, items, count, base, outbox);
+    S.lastTimestamp = base + count - 1;
+    replyBytes = count * RESULT_BYTES;
+  } else if (operation == OP_LOOKUP_ACCOUNTS || operation == OP_LOOKUP_TRANSFERS) {
+    replyBytes = lookup(operation == OP_LOOKUP_ACCOUNTS, items, count, outbox);
+  } else if (operation == OP_GET_ACCOUNT_TRANSFERS) {
+    replyBytes = getAccountTransfers(items, outbox);
+  } else {
+    replyBytes = getAccountBalances(items, outbox);
+  }
+  assert(replyBytes <= OUTBOX_BYTES);
+  reply(token, STATUS_OK, outbox, replyBytes);
+}

@@ -1,0 +1,138 @@
+// Read-only operations: lookup_accounts, lookup_transfers,
+// get_account_transfers and get_account_balances.
+//
+// Replies are `u32 count | u32 0` followed by 128-byte records. An invalid
+// AccountFilter returns nothing (count 0), as in TigerBeetle.
+
+import { BATCH_EVENTS_MAX, HEADER_BYTES, ID_BYTES, NONE, RECORD_BYTES, TIMESTAMP_MAX } from "./constants";
+import { AF_HISTORY, A_FLAGS, AM_HISTORY_FIRST, AM_HISTORY_LAST, AM_TRANSFERS_FIRST, AM_TRANSFERS_LAST,
+  B_TIMESTAMP, F_ACCOUNT_ID, F_CODE, F_FLAGS, F_LIMIT, F_RESERVED, F_RESERVED_BYTES, F_TIMESTAMP_MAX,
+  F_TIMESTAMP_MIN, F_USER_DATA_128, F_USER_DATA_32, F_USER_DATA_64, FF_CREDITS, FF_DEBITS, FF_KNOWN,
+  FF_REVERSED, H_ACCOUNT_SLOT, H_BALANCES, H_NEXT, H_PREV, H_TIMESTAMP, H_TRANSFER_SLOT, T_CODE,
+  T_TIMESTAMP, T_USER_DATA_128, T_USER_DATA_32, T_USER_DATA_64, TM_DEBIT_SLOT } from "./layout";
+import { S, accountAt, accountMetaAt, historyAt, transferAt, transferMetaAt } from "./state";
+import { ID_ORPHAN, idFind } from "./idtable";
+import { equal128, isMax128, isZero128 } from "./u128";
+import { listNext, listPrev } from "./lists";
+
+// @ts-ignore: decorator
+@inline function replyHeader(out: usize, count: u32): u32 {
+  store<u32>(out, count);
+  store<u32>(out, 0, 4);
+  return HEADER_BYTES + count * RECORD_BYTES;
+}
+
+/** Copies the accounts (or transfers) named by `count` ids; returns reply bytes. */
+export function lookup(accounts: bool, ids: usize, count: u32, out: usize): u32 {
+  let found: u32 = 0;
+  const table = accounts ? S.accountIds : S.transferIds;
+  for (let i: u32 = 0; i < count; i++) {
+    const id = ids + <usize>i * ID_BYTES;
+    const value = idFind(table, load<u64>(id), load<u64>(id, 8));
+    if (value == 0 || value == ID_ORPHAN) continue;
+    const record = accounts ? accountAt(value - 1) : transferAt(value - 1);
+    memory.copy(out + HEADER_BYTES + <usize>found * RECORD_BYTES, record, RECORD_BYTES);
+    found++;
+  }
+  return replyHeader(out, found);
+}
+
+function filterValid(filter: usize): bool {
+  if (isZero128(filter + F_ACCOUNT_ID) || isMax128(filter + F_ACCOUNT_ID)) return false;
+  for (let i: usize = 0; i < F_RESERVED_BYTES; i++) {
+    if (load<u8>(filter + F_RESERVED + i) != 0) return false;
+  }
+  const timestampMin = load<u64>(filter + F_TIMESTAMP_MIN);
+  const timestampMax = load<u64>(filter + F_TIMESTAMP_MAX);
+  if (timestampMin > TIMESTAMP_MAX || timestampMax > TIMESTAMP_MAX) return false;
+  if (timestampMax != 0 && timestampMin > timestampMax) return false;
+  if (load<u32>(filter + F_LIMIT) == 0) return false;
+  const flags = load<u32>(filter + F_FLAGS);
+  if ((flags & ~FF_KNOWN) != 0) return false;
+  return (flags & (FF_DEBITS | FF_CREDITS)) != 0;
+}
+
+/** Does transfer `slot` pass the filter's side, user data and code conditions? */
+function transferMatches(filter: usize, slot: u32, accountSlot: u32): bool {
+  const flags = load<u32>(filter + F_FLAGS);
+  const isDebit = load<u32>(transferMetaAt(slot) + TM_DEBIT_SLOT) == accountSlot;
+  if (isDebit ? (flags & FF_DEBITS) == 0 : (flags & FF_CREDITS) == 0) return false;
+  const t = transferAt(slot);
+  if (!isZero128(filter + F_USER_DATA_128) && !equal128(filter + F_USER_DATA_128, t + T_USER_DATA_128)) return false;
+  const userData64 = load<u64>(filter + F_USER_DATA_64);
+  if (userData64 != 0 && userData64 != load<u64>(t + T_USER_DATA_64)) return false;
+  const userData32 = load<u32>(filter + F_USER_DATA_32);
+  if (userData32 != 0 && userData32 != load<u32>(t + T_USER_DATA_32)) return false;
+  const code = load<u16>(filter + F_CODE);
+  return code == 0 || code == load<u16>(t + T_CODE);
+}
+
+/** Account slot of a valid filter's account, or NONE. */
+function filterAccount(filter: usize): u32 {
+  if (!filterValid(filter)) return NONE;
+  const found = idFind(S.accountIds, load<u64>(filter + F_ACCOUNT_ID), load<u64>(filter + F_ACCOUNT_ID + 8));
+  return found == 0 ? NONE : found - 1;
+}
+
+// @ts-ignore: decorator
+@inline function filterLimit(filter: usize): u32 {
+  return min(load<u32>(filter + F_LIMIT), BATCH_EVENTS_MAX);
+}
+
+// @ts-ignore: decorator
+@inline function timestampMaxOf(filter: usize): u64 {
+  const value = load<u64>(filter + F_TIMESTAMP_MAX);
+  return value == 0 ? TIMESTAMP_MAX : value;
+}
+
+export function getAccountTransfers(filter: usize, out: usize): u32 {
+  const accountSlot = filterAccount(filter);
+  if (accountSlot == NONE) return replyHeader(out, 0);
+  const reversed = (load<u32>(filter + F_FLAGS) & FF_REVERSED) != 0;
+  const timestampMin = load<u64>(filter + F_TIMESTAMP_MIN);
+  const timestampMax = timestampMaxOf(filter);
+  const limit = filterLimit(filter);
+  const head = accountMetaAt(accountSlot);
+  let slot = load<u32>(head + (reversed ? AM_TRANSFERS_LAST : AM_TRANSFERS_FIRST));
+  let count: u32 = 0;
+  while (slot != NONE && count < limit) {
+    const timestamp = load<u64>(transferAt(slot) + T_TIMESTAMP);
+    if (reversed ? timestamp < timestampMin : timestamp > timestampMax) break;
+    const inRange = reversed ? timestamp <= timestampMax : timestamp >= timestampMin;
+    if (inRange && transferMatches(filter, slot, accountSlot)) {
+      memory.copy(out + HEADER_BYTES + <usize>count * RECORD_BYTES, transferAt(slot), RECORD_BYTES);
+      count++;
+    }
+    slot = reversed ? listPrev(slot, accountSlot) : listNext(slot, accountSlot);
+  }
+  return replyHeader(out, count);
+}
+
+export function getAccountBalances(filter: usize, out: usize): u32 {
+  const accountSlot = filterAccount(filter);
+  if (accountSlot == NONE) return replyHeader(out, 0);
+  if ((load<u16>(accountAt(accountSlot) + A_FLAGS) & AF_HISTORY) == 0) return replyHeader(out, 0);
+  const reversed = (load<u32>(filter + F_FLAGS) & FF_REVERSED) != 0;
+  const timestampMin = load<u64>(filter + F_TIMESTAMP_MIN);
+  const timestampMax = timestampMaxOf(filter);
+  const limit = filterLimit(filter);
+  const head = accountMetaAt(accountSlot);
+  let index = load<u32>(head + (reversed ? AM_HISTORY_LAST : AM_HISTORY_FIRST));
+  let count: u32 = 0;
+  while (index != NONE && count < limit) {
+    const record = historyAt(index);
+    assert(load<u32>(record + H_ACCOUNT_SLOT) == accountSlot);
+    const timestamp = load<u64>(record + H_TIMESTAMP);
+    if (reversed ? timestamp < timestampMin : timestamp > timestampMax) break;
+    const inRange = reversed ? timestamp <= timestampMax : timestamp >= timestampMin;
+    if (inRange && transferMatches(filter, load<u32>(record + H_TRANSFER_SLOT), accountSlot)) {
+      const balance = out + HEADER_BYTES + <usize>count * RECORD_BYTES;
+      memory.copy(balance, record + H_BALANCES, 64);
+      store<u64>(balance + B_TIMESTAMP, timestamp);
+      memory.fill(balance + B_TIMESTAMP + 8, 0, 56);
+      count++;
+    }
+    index = load<u32>(record + (reversed ? H_PREV : H_NEXT));
+  }
+  return replyHeader(out, count);
+}

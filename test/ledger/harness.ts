@@ -1,0 +1,157 @@
+// A fake kernel for ledger tests: builds build/services/ledger.wasm when it
+// is missing or older than its sources, instantiates it with a `qenex`
+// import object written in JavaScript, and lets a test set the logical
+// time, send a request, read the reply and fire due timers.
+
+import { spawnSync } from 'node:child_process';
+import { readFileSync, readdirSync, statSync, existsSync, mkdirSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const WASM_PATH = join(ROOT, 'build', 'services', 'ledger.wasm');
+const SOURCE_DIR = join(ROOT, 'services', 'ledger', 'assembly');
+
+export const ASC_ARGS = [
+  'services/ledger/assembly/index.ts', '-o', 'build/services/ledger.wasm',
+  '--runtime', 'stub', '-O3', '--use', 'abort=', '--noAssert=false',
+];
+
+const KIND_CLIENT_REQUEST = 1;
+const KIND_TIMER = 4;
+
+function newestSourceMs(): number {
+  let newest = 0;
+  for (const name of readdirSync(SOURCE_DIR)) {
+    newest = Math.max(newest, statSync(join(SOURCE_DIR, name)).mtimeMs);
+  }
+  return newest;
+}
+
+/** Compiles the service unless the wasm is newer than every source file. */
+export function ensureBuilt(): void {
+  if (existsSync(WASM_PATH) && statSync(WASM_PATH).mtimeMs >= newestSourceMs()) return;
+  mkdirSync(dirname(WASM_PATH), { recursive: true });
+  const asc = join(ROOT, 'node_modules', '.bin', 'asc');
+  const run = spawnSync(asc, ASC_ARGS, { cwd: ROOT, encoding: 'utf8' });
+  if (run.status !== 0) throw new Error(`asc failed:\n${run.stdout}\n${run.stderr}`);
+}
+
+let compiled: WebAssembly.Module | undefined;
+
+function module(): WebAssembly.Module {
+  if (compiled === undefined) {
+    ensureBuilt();
+    compiled = new WebAssembly.Module(readFileSync(WASM_PATH));
+  }
+  return compiled;
+}
+
+export interface Reply {
+  status: number;
+  bytes: Uint8Array;
+  /** The payload as UTF-8, for error replies. */
+  text: string;
+}
+
+export interface ArmedTimer {
+  dueNs: bigint;
+  tag: bigint;
+}
+
+interface LedgerExports {
+  memory: WebAssembly.Memory;
+  qx_inbox(): number;
+  qx_inbox_bytes(): number;
+  qx_init(len: number): void;
+  qx_handle(kind: number, sender: number, token: number, len: number): void;
+  qx_check_invariants(): number;
+}
+
+export interface Capacity {
+  accounts_max?: number;
+  transfers_max?: number;
+  pending_max?: number;
+  history_max?: number;
+}
+
+export const SMALL_CAPACITY: Capacity = {
+  accounts_max: 1024, transfers_max: 4096, pending_max: 1024, history_max: 4096,
+};
+
+export class Ledger {
+  /** The logical time (ns) the next message is handled at. */
+  nowNs = 1_000_000_000n;
+  readonly timers: ArmedTimer[] = [];
+  readonly logs: string[] = [];
+  private readonly exports: LedgerExports;
+  private replies: Reply[] = [];
+  private nextToken = 1;
+
+  /** Boots a ledger; `config` is the JSON text given to qx_init (default: small capacities). */
+  constructor(config: string | Capacity = SMALL_CAPACITY) {
+    const imports = {
+      qenex: {
+        reply: (token: number, status: number, ptr: number, len: number) => this.onReply(token, status, ptr, len),
+        time: () => this.nowNs,
+        log: (ptr: number, len: number) => { this.logs.push(this.readText(ptr, len)); return 0; },
+        timer: (delayNs: bigint, tag: bigint) => { this.timers.push({ dueNs: this.nowNs + delayNs, tag }); return 0; },
+      },
+    };
+    const instance = new WebAssembly.Instance(module(), imports);
+    this.exports = instance.exports as unknown as LedgerExports;
+    const text = typeof config === 'string' ? config : JSON.stringify(config);
+    const bytes = new TextEncoder().encode(text);
+    this.inbox().set(bytes);
+    this.exports.qx_init(bytes.length);
+  }
+
+  private inbox(): Uint8Array {
+    return new Uint8Array(this.exports.memory.buffer, this.exports.qx_inbox(), this.exports.qx_inbox_bytes());
+  }
+
+  private readText(ptr: number, len: number): string {
+    return new TextDecoder().decode(new Uint8Array(this.exports.memory.buffer, ptr, len));
+  }
+
+  private onReply(token: number, status: number, ptr: number, len: number): number {
+    const bytes = new Uint8Array(this.exports.memory.buffer, ptr, len).slice();
+    this.replies.push({ status, bytes, text: status === 0 ? '' : new TextDecoder().decode(bytes) });
+    return 0;
+  }
+
+  /** Delivers one request (kind 1) and returns its reply. */
+  send(payload: Uint8Array): Reply {
+    if (payload.length > this.exports.qx_inbox_bytes()) throw new Error('payload larger than the inbox');
+    this.inbox().set(payload);
+    this.replies = [];
+    this.exports.qx_handle(KIND_CLIENT_REQUEST, 0, this.nextToken++, payload.length);
+    if (this.replies.length !== 1) throw new Error(`expected one reply, got ${this.replies.length}`);
+    return this.replies[0];
+  }
+
+  /** Delivers every armed timer that is due at the current logical time. */
+  fireDueTimers(): number {
+    let fired = 0;
+    for (;;) {
+      const index = this.timers.findIndex((timer) => timer.dueNs <= this.nowNs);
+      if (index < 0) return fired;
+      const [timer] = this.timers.splice(index, 1);
+      const tag = new Uint8Array(8);
+      new DataView(tag.buffer).setBigUint64(0, BigInt.asUintN(64, timer.tag), true);
+      this.inbox().set(tag);
+      this.exports.qx_handle(KIND_TIMER, 0, 0, 8);
+      fired++;
+    }
+  }
+
+  /** 0 when the money invariants hold, else the service's invariant code. */
+  checkInvariants(): number {
+    return this.exports.qx_check_invariants();
+  }
+
+  /** Instance memory size in bytes (capacity tests). */
+  memoryBytes(): number {
+    return this.exports.memory.buffer.byteLength;
+  }
+}
