@@ -72,9 +72,7 @@ export class Machine {
   private constructor(private readonly opts: MachineOptions) {
     this.onLine = opts.onLine ?? (() => {});
     const live = opts.mode === 'live';
-    this.backend = openBlockBackend(join(opts.dataDir, LOG_FILE), {
-      create: live, lock: live, readOnly: !live, backend: opts.backend, notice: opts.notice,
-    });
+    this.backend = openLog(opts, live);
     try {
       this.kernel = Kernel.instantiate(new WebAssembly.Module(opts.image.kernel as Uint8Array<ArrayBuffer>));
       const digest = Buffer.from(opts.image.digestHex, 'hex');
@@ -289,6 +287,16 @@ export class Machine {
     if (this.deadlineTimer !== null) clearTimeout(this.deadlineTimer);
     void this.net?.close();
     this.backend.close();
+  }
+}
+
+function openLog(opts: MachineOptions, live: boolean): BlockBackend {
+  try {
+    return openBlockBackend(join(opts.dataDir, LOG_FILE), {
+      create: live, lock: live, readOnly: !live, backend: opts.backend, notice: opts.notice,
+    });
+  } catch (e) {
+    throw new BootError((e as Error).message);
   }
 }
 

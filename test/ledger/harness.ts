@@ -14,7 +14,7 @@ const SOURCE_DIR = join(ROOT, 'services', 'ledger', 'assembly');
 
 export const ASC_ARGS = [
   'services/ledger/assembly/index.ts', '-o', 'build/services/ledger.wasm',
-  '--runtime', 'stub', '-O3', '--use', 'abort=', '--noAssert=false',
+  '--runtime', 'stub', '-O3', '--use', 'abort=',
 ];
 
 const KIND_CLIENT_REQUEST = 1;

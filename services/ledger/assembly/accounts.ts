@@ -11,7 +11,7 @@ import { A_CODE, A_CREDITS_PENDING, A_CREDITS_POSTED, A_DEBITS_PENDING, A_DEBITS
 import { AccountResult } from "./results";
 import { S, accountAt, accountMetaAt, accountMetaReset } from "./state";
 import { idFind, idInsertAtProbe, idRemove } from "./idtable";
-import { equal128, isMax128, isZero128 } from "./u128";
+import { copyRecord128, equal128, isMax128, isZero128 } from "./u128";
 import { accountTimestampLast, transferTimestampExists } from "./timestamps";
 
 /** Timestamp of the existing account when createAccount returns `exists`. */
@@ -69,7 +69,7 @@ export function createAccount(a: usize, timestamp: u64): AccountResult {
 
   const slot = S.accountCount;
   const record = accountAt(slot);
-  memory.copy(record, a, 128);
+  copyRecord128(record, a);
   store<u64>(record + A_TIMESTAMP, timestamp);
   accountMetaReset(slot);
   idInsertAtProbe(S.accountIds, idLo, idHi, slot + 1);

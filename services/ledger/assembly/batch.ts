@@ -11,7 +11,7 @@ import { AccountResult, TransferResult, transferResultIsTransient } from "./resu
 import { S } from "./state";
 import { ID_ORPHAN, idInsert } from "./idtable";
 import { accountExistingTimestamp, createAccount, rollbackAccount } from "./accounts";
-import { createTransfer } from "./transfers";
+import { PREFETCH_DISTANCE, createTransfer, transferBatchResolve, transferPrefetch } from "./transfers";
 import { transferExistingTimestamp } from "./transfer_exists";
 import { rollbackTransfer } from "./transfer_apply";
 
@@ -56,7 +56,7 @@ function executeOne(accounts: bool, event: usize, index: u32, base: u64, batchTi
     timestamp = base + index;
   }
   eventTimestamp = timestamp;
-  return accounts ? <u32>createAccount(event, timestamp) : <u32>createTransfer(event, timestamp);
+  return accounts ? <u32>createAccount(event, timestamp) : <u32>createTransfer(event, timestamp, index);
 }
 
 function rollbackTo(accounts: bool, mark: u32): void {
@@ -73,6 +73,7 @@ function rollbackTo(accounts: bool, mark: u32): void {
  */
 export function executeCreate(accounts: bool, events: usize, count: u32, base: u64, out: usize): void {
   assert(count > 0);
+  if (!accounts) transferBatchResolve(events, count);
   const batchTimestamp = base + count - 1;
   const firstImported = (load<u16>(events + T_FLAGS) & (accounts ? AF_IMPORTED : TF_IMPORTED)) != 0;
   const exists: u32 = accounts ? AccountResult.exists : TransferResult.exists;
@@ -81,6 +82,7 @@ export function executeCreate(accounts: bool, events: usize, count: u32, base: u
   let chainMark: u32 = 0;
   for (let index: u32 = 0; index < count; index++) {
     const event = events + <usize>index * RECORD_BYTES;
+    if (!accounts && index + PREFETCH_DISTANCE < count) transferPrefetch(index + PREFETCH_DISTANCE);
     const linked = (load<u16>(event + T_FLAGS) & AF_LINKED) != 0;
     if (linked && chainStart < 0) {
       chainStart = index;

@@ -12,7 +12,7 @@ import { AF_HISTORY, A_FLAGS, AM_HISTORY_FIRST, AM_HISTORY_LAST, AM_TRANSFERS_FI
   T_TIMESTAMP, T_USER_DATA_128, T_USER_DATA_32, T_USER_DATA_64, TM_DEBIT_SLOT } from "./layout";
 import { S, accountAt, accountMetaAt, historyAt, transferAt, transferMetaAt } from "./state";
 import { ID_ORPHAN, idFind } from "./idtable";
-import { equal128, isMax128, isZero128 } from "./u128";
+import { copyRecord128, equal128, isMax128, isZero128 } from "./u128";
 import { listNext, listPrev } from "./lists";
 
 // @ts-ignore: decorator
@@ -31,7 +31,7 @@ export function lookup(accounts: bool, ids: usize, count: u32, out: usize): u32 
     const value = idFind(table, load<u64>(id), load<u64>(id, 8));
     if (value == 0 || value == ID_ORPHAN) continue;
     const record = accounts ? accountAt(value - 1) : transferAt(value - 1);
-    memory.copy(out + HEADER_BYTES + <usize>found * RECORD_BYTES, record, RECORD_BYTES);
+    copyRecord128(out + HEADER_BYTES + <usize>found * RECORD_BYTES, record);
     found++;
   }
   return replyHeader(out, found);
@@ -100,7 +100,7 @@ export function getAccountTransfers(filter: usize, out: usize): u32 {
     if (reversed ? timestamp < timestampMin : timestamp > timestampMax) break;
     const inRange = reversed ? timestamp <= timestampMax : timestamp >= timestampMin;
     if (inRange && transferMatches(filter, slot, accountSlot)) {
-      memory.copy(out + HEADER_BYTES + <usize>count * RECORD_BYTES, transferAt(slot), RECORD_BYTES);
+      copyRecord128(out + HEADER_BYTES + <usize>count * RECORD_BYTES, transferAt(slot));
       count++;
     }
     slot = reversed ? listPrev(slot, accountSlot) : listNext(slot, accountSlot);

@@ -12,7 +12,7 @@ import { A_CREDITS_PENDING, A_CREDITS_POSTED, A_DEBITS_PENDING, A_DEBITS_POSTED,
   TF_VOID_PENDING, TM_AUX, TM_BYTES, TM_CREDIT_SLOT, TM_DEBIT_SLOT, TM_HISTORY, TM_STATUS } from "./layout";
 import { S, accountAt, transferAt, transferMetaAt } from "./state";
 import { idInsert, idInsertAtProbe, idRemove } from "./idtable";
-import { addInPlaceChecked128, copy128, isZero128, subInPlaceChecked128 } from "./u128";
+import { addInPlaceChecked128, copy128, copyRecord128, isZero128, subInPlaceChecked128 } from "./u128";
 import { listAppend, listPop } from "./lists";
 import { historyAppend, historyPop } from "./history";
 import { expiryEmpty, expiryPush, expiryRemove, expiryTopExpiresAt, expiryTopSlot } from "./expiry";
@@ -62,7 +62,7 @@ export function applySingle(t: usize, timestamp: u64, debitSlot: u32, creditSlot
   const slot = S.transferCount;
   const record = transferAt(slot);
   const flags = load<u16>(t + T_FLAGS);
-  memory.copy(record, t, 128);
+  copyRecord128(record, t);
   store<u64>(record + T_AMOUNT, amountLo);
   store<u64>(record + T_AMOUNT + 8, amountHi);
   store<u64>(record + T_TIMESTAMP, timestamp);
@@ -93,7 +93,7 @@ export function applySingle(t: usize, timestamp: u64, debitSlot: u32, creditSlot
 /** Writes the post/void record for event `t` resolving pending transfer `pendingSlot`. */
 function writePostOrVoidRecord(t: usize, record: usize, p: usize, timestamp: u64,
   amountLo: u64, amountHi: u64): void {
-  memory.copy(record, t, 128);
+  copyRecord128(record, t);
   copy128(record + T_DEBIT_ACCOUNT_ID, p + T_DEBIT_ACCOUNT_ID);
   copy128(record + T_CREDIT_ACCOUNT_ID, p + T_CREDIT_ACCOUNT_ID);
   store<u64>(record + T_AMOUNT, amountLo);

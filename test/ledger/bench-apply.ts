@@ -1,0 +1,79 @@
+// Apply-rate benchmark of the ledger service (not a test; prints numbers).
+//
+// 10,000 accounts, then batches of 8189 simple posted transfers between
+// pseudo-random account pairs until transfers_max is used up. The timed part
+// is the kernel's work per batch: copy the request into the inbox, call
+// qx_handle (validate + apply + write results), take the reply. Encoding the
+// batches happens before timing.
+//
+//   node --import tsx test/ledger/bench-apply.ts [transfers_max]
+
+import { Ledger } from './harness.ts';
+import { account, encodeAccounts, decodeCreateResults, HEADER_BYTES, RECORD_BYTES, Operation } from '../../host/client/ledger.ts';
+
+const ACCOUNTS = Number(process.env.ACCOUNTS ?? 10_000);
+const BATCH = 8189;
+const transfersMax = Number(process.argv[2] ?? 2_000_000);
+const batches = Math.floor(transfersMax / BATCH);
+
+const ledger = new Ledger({ accounts_max: ACCOUNTS, transfers_max: transfersMax, pending_max: 1, history_max: 1 });
+for (let start = 0; start < ACCOUNTS; start += BATCH) {
+  const count = Math.min(BATCH, ACCOUNTS - start);
+  const accounts = Array.from({ length: count }, (_, i) => account({ id: BigInt(start + i + 1) }));
+  const results = decodeCreateResults(ledger.send(encodeAccounts(accounts)).bytes);
+  if (results.some((r) => r.result !== 0)) throw new Error('account creation failed');
+}
+
+// xorshift32: reproducible account pairs.
+let seed = 0x9e3779b9;
+function next(): number {
+  seed ^= seed << 13; seed >>>= 0;
+  seed ^= seed >>> 17;
+  seed ^= seed << 5; seed >>>= 0;
+  return seed;
+}
+
+function encodeBatch(batchIndex: number): Uint8Array {
+  const bytes = new Uint8Array(HEADER_BYTES + BATCH * RECORD_BYTES);
+  const view = new DataView(bytes.buffer);
+  view.setUint8(0, Operation.create_transfers);
+  view.setUint32(4, BATCH, true);
+  for (let i = 0; i < BATCH; i++) {
+    const at = HEADER_BYTES + i * RECORD_BYTES;
+    const debit = (next() % ACCOUNTS) + 1;
+    let credit = (next() % ACCOUNTS) + 1;
+    if (credit === debit) credit = (credit % ACCOUNTS) + 1;
+    // A time-ordered id: high 64 bits batch, low 64 bits index (ids like TigerBeetle's ULIDs).
+    view.setUint32(at + 0, i + 1, true);
+    view.setUint32(at + 8, batchIndex + 1, true);
+    view.setUint32(at + 16, debit, true);
+    view.setUint32(at + 32, credit, true);
+    view.setUint32(at + 48, 1 + (i % 1000), true);
+    view.setUint32(at + 112, 1, true); // ledger
+    view.setUint16(at + 116, 1, true); // code
+  }
+  return bytes;
+}
+
+const requests = Array.from({ length: batches }, (_, b) => encodeBatch(b));
+const started = process.hrtime.bigint();
+let created = 0;
+const perBatchNs: number[] = [];
+for (const request of requests) {
+  const t0 = process.hrtime.bigint();
+  const reply = ledger.send(request);
+  perBatchNs.push(Number(process.hrtime.bigint() - t0));
+  ledger.nowNs += 1_000_000n;
+  const view = new DataView(reply.bytes.buffer, reply.bytes.byteOffset, reply.bytes.byteLength);
+  for (let i = 0; i < BATCH; i++) if (view.getUint32(i * 16, true) === 0) created++;
+}
+const elapsedNs = Number(process.hrtime.bigint() - started);
+perBatchNs.sort((a, b) => a - b);
+const total = batches * BATCH;
+if (created !== total) throw new Error(`only ${created} of ${total} transfers were created`);
+if (ledger.checkInvariants() !== 0) throw new Error('invariants broken');
+console.log(`transfers: ${total} in ${batches} batches of ${BATCH}, accounts: ${ACCOUNTS}`);
+console.log(`apply rate: ${Math.round(total / (elapsedNs / 1e9)).toLocaleString('en-US')} transfers/s (including result checks)`);
+const median = perBatchNs[Math.floor(perBatchNs.length / 2)];
+console.log(`median batch: ${(median / 1e6).toFixed(2)} ms = ${Math.round(BATCH / (median / 1e9)).toLocaleString('en-US')} transfers/s`);
+console.log(`fastest batch: ${(perBatchNs[0] / 1e6).toFixed(2)} ms, slowest: ${(perBatchNs.at(-1)! / 1e6).toFixed(2)} ms`);

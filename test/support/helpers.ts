@@ -1,0 +1,164 @@
+// test/support/helpers.ts: what the integration tests share: fresh signed
+// images in temp dirs, running the real CLI as a child process, reading its
+// JSON event lines, and walking a command log file.
+
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { generateKeyPair, writeKeyPair } from '../../host/keys.ts';
+import { packImage, signImage } from '../../host/image.ts';
+import { validateManifest, type Manifest } from '../../host/manifest.ts';
+
+export const ROOT = resolve(new URL('../..', import.meta.url).pathname);
+export const CLI = join(ROOT, 'dist/qenex.js');
+
+export function tempDir(prefix: string): string {
+  return mkdtempSync(join(tmpdir(), `qenex-${prefix}-`));
+}
+
+export function removeDir(dir: string): void {
+  rmSync(dir, { recursive: true, force: true });
+}
+
+export function bankManifest(): Manifest {
+  return validateManifest(JSON.parse(readFileSync(join(ROOT, 'images/bank/manifest.json'), 'utf8')));
+}
+
+export interface TestImage {
+  dir: string;
+  imagePath: string;
+  keyPath: string;
+  pubPath: string;
+  otherPubPath: string;
+  bytes: Uint8Array;
+}
+
+/** Packs and signs an image from build/ modules into a fresh temp dir. */
+export function makeImage(prefix: string, manifest: Manifest = bankManifest(), extraModules: Record<string, string> = {}): TestImage {
+  const dir = tempDir(prefix);
+  const keys = writeKeyPair(join(dir, 'keys'));
+  const other = writeKeyPair(join(dir, 'other-keys'), { key: generateKeyPair() });
+  const services = new Map<string, Uint8Array>();
+  for (const s of manifest.services) {
+    const path = extraModules[s.module] ?? join(ROOT, 'build/services', `${s.module}.wasm`);
+    services.set(s.name, new Uint8Array(readFileSync(path)));
+  }
+  const kernel = new Uint8Array(readFileSync(join(ROOT, 'build/kernel.wasm')));
+  const bytes = signImage(packImage({ manifest, kernel, services }), keys.key);
+  const imagePath = join(dir, 'test.qxi');
+  writeFileSync(imagePath, bytes);
+  return { dir, imagePath, keyPath: keys.keyPath, pubPath: keys.pubPath, otherPubPath: other.pubPath, bytes };
+}
+
+export interface RunResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  events: Record<string, unknown>[];
+}
+
+/** Runs the CLI to completion. */
+export function runCli(args: string[], timeoutMs = 60_000): RunResult {
+  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: timeoutMs });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr, events: parseEvents(r.stdout) };
+}
+
+export function parseEvents(text: string): Record<string, unknown>[] {
+  const events: Record<string, unknown>[] = [];
+  for (const line of text.split('\n')) {
+    if (!line.startsWith('{')) continue;
+    try { events.push(JSON.parse(line)); } catch { /* not an event line */ }
+  }
+  return events;
+}
+
+export function event(events: Record<string, unknown>[], name: string): Record<string, unknown> | undefined {
+  return events.find((e) => e.event === name);
+}
+
+/** A CLI process left running (boot --listen), with its event lines. */
+export class Server {
+  readonly events: Record<string, unknown>[] = [];
+  stderr = '';
+  private waiters: { name: string; resolve: (e: Record<string, unknown>) => void }[] = [];
+  readonly exited: Promise<number | null>;
+
+  constructor(readonly child: ChildProcess) {
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      if (!line.startsWith('{')) return;
+      let e: Record<string, unknown>;
+      try { e = JSON.parse(line); } catch { return; }
+      this.events.push(e);
+      this.waiters = this.waiters.filter((w) => (w.name === e.event ? (w.resolve(e), false) : true));
+    });
+    child.stderr!.on('data', (d) => { this.stderr += d; });
+    this.exited = new Promise((res) => child.on('exit', (code) => res(code)));
+  }
+
+  static start(args: string[]): Server {
+    return new Server(spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] }));
+  }
+
+  waitFor(name: string, timeoutMs = 30_000): Promise<Record<string, unknown>> {
+    const seen = this.events.find((e) => e.event === name);
+    if (seen !== undefined) return Promise.resolve(seen);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no "${name}" event within ${timeoutMs} ms; stderr: ${this.stderr}`)), timeoutMs);
+      this.exited.then((code) => { clearTimeout(timer); reject(new Error(`server exited (${code}) before "${name}"; stderr: ${this.stderr}`)); });
+      this.waiters.push({ name, resolve: (e) => { clearTimeout(timer); resolve(e); } });
+    });
+  }
+
+  /** host and port from the ready line. */
+  async address(): Promise<{ host: string; port: number }> {
+    const ready = await this.waitFor('ready');
+    const m = /^(.*):(\d+)$/.exec(String(ready.listen));
+    if (m === null) throw new Error(`ready line has no listen address: ${JSON.stringify(ready)}`);
+    return { host: m[1], port: Number(m[2]) };
+  }
+
+  kill(signal: NodeJS.Signals): Promise<number | null> {
+    this.child.kill(signal);
+    return this.exited;
+  }
+}
+
+// ---- the command log file (layout: kernel/log.ts) ----
+
+export const ENTRY_HEADER_BYTES = 88;
+export const ENTRY_MAGIC = 0x314c5851;
+
+export interface LogEntry {
+  offset: number;
+  total: number;
+  padded: number;
+  type: number;
+  seq: bigint;
+  batch: bigint;
+}
+
+/** Walks the valid-looking entries from the start (magic and length only). */
+export function logEntries(path: string): LogEntry[] {
+  const b = readFileSync(path);
+  const entries: LogEntry[] = [];
+  let off = 0;
+  while (off + ENTRY_HEADER_BYTES <= b.length && b.readUInt32LE(off) === ENTRY_MAGIC) {
+    const total = b.readUInt32LE(off + 8);
+    const padded = (total + 7) & ~7;
+    entries.push({ offset: off, total, padded, type: b.readUInt16LE(off + 12), seq: b.readBigUInt64LE(off + 16), batch: b.readBigUInt64LE(off + 32) });
+    off += padded;
+  }
+  return entries;
+}
+
+/** CRC-32C (Castagnoli), bit by bit: for tests that forge a consistent entry. */
+export function crc32c(bytes: Uint8Array): number {
+  let crc = 0xffffffff;
+  for (const byte of bytes) {
+    crc ^= byte;
+    for (let k = 0; k < 8; k++) crc = crc & 1 ? (crc >>> 1) ^ 0x82f63b78 : crc >>> 1;
+  }
+  return (crc ^ 0xffffffff) >>> 0;
+}
