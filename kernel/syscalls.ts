@@ -6,16 +6,23 @@
 // caller's capabilities; a denied call returns SYS_E_DENIED to the service
 // and is recorded (counter + console line).
 //
-// | call    | capability     | effect                                          |
-// |---------|----------------|-------------------------------------------------|
-// | send    | send:<peer>    | queue a message to peer (a reply token with it) |
-// | reply   | (holds token)  | answer a request: to a client or to a service   |
-// | time    | time           | logical time of the message being handled (ns)  |
-// | log     | log            | one console line                                |
-// | random  | random         | bytes from the log-seeded generator             |
-// | timer   | timer          | a MSG_KIND_TIMER message after a logical delay  |
-// | lookup  | (none)         | service index by name                           |
-// The full ABI for service authors is in docs/syscalls.md.
+// This table is the syscall ABI (import module "qenex"); services/sdk/qenex.ts
+// declares the same calls for AssemblyScript services.
+//
+// | import signature                                  | capability   | effect                                                  |
+// |---------------------------------------------------|--------------|---------------------------------------------------------|
+// | send(peer: u32, ptr: usize, len: u32): i32        | send:<peer>  | queue a message to peer; peer may reply with its token  |
+// | reply(token: u32, status: u32, ptr, len): i32     | holds token  | answer a request (client frame or service message)      |
+// | time(): i64                                       | time         | logical time of the message being handled, ns           |
+// | log(ptr: usize, len: u32): i32                    | log          | one console line (suppressed while replaying)           |
+// | random(ptr: usize, len: u32): i32                 | random       | bytes from the generator seeded by ENTROPY log entries  |
+// | timer(delayNs: i64, tag: i64): i32                | timer        | a MSG_KIND_TIMER message (payload: tag) after delayNs   |
+// | lookup(ptr: usize, len: u32): i32                 | none         | index of the service with that name                     |
+//
+// Results: 0 (SYS_OK) or a negative SYS_E_* from hal/abi.ts: DENIED (the
+// capability is missing; recorded), INVALID, FULL, TOO_LARGE, CONTEXT.
+// A reply with status 0 reaches a client as FRAME_OK; any other status as
+// FRAME_E_SERVICE with the payload as the message.
 
 import {
   SYS_OK, SYS_E_DENIED, SYS_E_INVALID, SYS_E_FULL, SYS_E_TOO_LARGE, SYS_E_CONTEXT,

@@ -1,7 +1,6 @@
 // services/sdk/qenex.ts: the system calls a QENEX service may import, and
 // the exports every service provides. The kernel checks each call against the
-// service's manifest capabilities (kernel/syscalls.ts has the table; the ABI
-// for authors is docs/syscalls.md).
+// service's manifest capabilities (kernel/syscalls.ts holds the ABI table).
 //
 // A service module exports:
 //   memory

@@ -14,8 +14,8 @@ import type { Ledger } from './harness.ts';
 import { Model } from './model.ts';
 import * as u from './util.ts';
 
-const CAPACITY = { accounts_max: 24, transfers_max: 260, pending_max: 24, history_max: 160 };
-const SEEDS = process.env.LEDGER_SEED ? [Number(process.env.LEDGER_SEED)] : Array.from({ length: 60 }, (_, i) => i + 1);
+const CAPACITY = { accounts_max: 20, transfers_max: 170, pending_max: 10, history_max: 70 };
+const SEEDS = process.env.LEDGER_SEED ? [Number(process.env.LEDGER_SEED)] : Array.from({ length: 120 }, (_, i) => i + 1);
 const STEPS = 45;
 const NS = 1_000_000_000n;
 
@@ -44,7 +44,27 @@ class Gen {
     return BigInt(this.int(30));
   }
 
-  accountId(): bigint { return BigInt(1 + this.int(28)); }
+  accountId(): bigint { return BigInt(1 + this.int(20)); }
+
+  private nextTransferId = 1n;
+  private readonly usedTransferIds: bigint[] = [];
+
+  /** Mostly fresh ids; sometimes one used before, to exercise idempotency. */
+  transferId(): bigint {
+    if (this.usedTransferIds.length > 0 && this.chance(0.12)) return this.pick(this.usedTransferIds);
+    const id = this.nextTransferId++;
+    this.usedTransferIds.push(id);
+    return id;
+  }
+
+  /** The opening accounts: 1..16, valid, with a mix of flags and two ledgers. */
+  openingAccounts(): Account[] {
+    return Array.from({ length: 16 }, (_, i) => u.account({
+      id: BigInt(i + 1), ledger: i < 13 ? 1 : 2, code: 1 + this.int(3),
+      flags: this.pick([0, 0, AF.history, AF.history, AF.debits_must_not_exceed_credits, AF.credits_must_not_exceed_debits,
+        AF.debits_must_not_exceed_credits | AF.history, i === 15 ? AF.closed : 0]),
+    }));
+  }
 
   account(): Account {
     let flags = this.pick([0, 0, 0, AF.history, AF.debits_must_not_exceed_credits, AF.credits_must_not_exceed_debits,
@@ -60,18 +80,18 @@ class Gen {
   }
 
   transfer(pendingIds: bigint[]): Transfer {
-    const id = BigInt(1 + this.int(180));
+    const id = this.transferId();
     const kind = this.int(10);
     const linked = this.chance(0.15) ? TF.linked : 0;
     if (kind <= 2 && pendingIds.length > 0) {
       const post = this.chance(0.6);
       const amount = post ? this.pick([U128_MAX, 0n, BigInt(this.int(20))]) : this.pick([0n, BigInt(this.int(20))]);
       return u.transfer({
-        id, pending_id: this.chance(0.9) ? this.pick(pendingIds) : BigInt(1 + this.int(180)), amount,
+        id, pending_id: this.chance(0.9) ? this.pick(pendingIds) : this.transferId(), amount,
         flags: (post ? TF.post_pending_transfer : TF.void_pending_transfer) | linked |
           (this.chance(0.03) ? TF.balancing_debit : 0),
-        debit_account_id: this.chance(0.8) ? 0n : this.accountId(), credit_account_id: this.chance(0.8) ? 0n : this.accountId(),
-        ledger: this.chance(0.8) ? 0 : 1, code: this.chance(0.8) ? 0 : 1 + this.int(3),
+        debit_account_id: this.chance(0.9) ? 0n : this.accountId(), credit_account_id: this.chance(0.9) ? 0n : this.accountId(),
+        ledger: this.chance(0.9) ? 0 : 1, code: this.chance(0.95) ? 0 : 1 + this.int(3),
         user_data_64: this.chance(0.5) ? 0n : BigInt(this.int(3)),
       });
     }
@@ -83,7 +103,7 @@ class Gen {
     if (this.chance(0.01)) flags |= 1 << 12;
     return u.transfer({
       id: this.chance(0.01) ? 0n : id, debit_account_id: this.accountId(), credit_account_id: this.accountId(),
-      amount: this.amount(), flags, ledger: this.chance(0.95) ? 1 : 2, code: this.chance(0.02) ? 0 : 1 + this.int(3),
+      amount: this.amount(), flags, ledger: this.chance(0.97) ? 1 : 2, code: this.chance(0.02) ? 0 : 1 + this.int(3),
       timeout: (flags & TF.pending) !== 0 && this.chance(0.5) ? this.int(4) : (this.chance(0.02) ? 1 : 0),
       user_data_64: BigInt(this.int(3)), user_data_32: this.int(3),
     });
@@ -99,6 +119,23 @@ class Gen {
   }
 }
 
+/**
+ * Turns a batch into an imported one: user timestamps just after the last
+ * one (mostly increasing, sometimes regressing or colliding), no timeouts,
+ * and now and then one event left unimported.
+ */
+function importBatch(g: Gen, batch: Transfer[], lastTimestamp: bigint): void {
+  let timestamp = lastTimestamp - 1n;
+  for (const t of batch) {
+    timestamp += BigInt(g.int(3) === 0 ? 0 : 1);
+    if (g.chance(0.95)) {
+      t.flags |= TF.imported;
+      t.timestamp = timestamp;
+      if (g.chance(0.9)) t.timeout = 0;
+    }
+  }
+}
+
 /** Result counts over all seeds, printed with LEDGER_HISTOGRAM=1 (to tune the generator). */
 const histogram = new Map<string, number>();
 
@@ -111,26 +148,27 @@ function runSeed(seed: number): void {
     const where = `seed ${seed} step ${step}`;
     if (g.chance(0.35)) l.nowNs += BigInt(g.int(3)) * NS + BigInt(g.int(1000));
     if (g.chance(0.3) && l.fireDueTimers() > 0) m.timer(l.nowNs);
-    const choice = g.int(10);
-    if (choice <= 1 || step < 2) {
-      const batch = Array.from({ length: 1 + g.int(8) }, () => g.account());
+    const choice = g.int(12);
+    if (choice <= 1 || step === 0) {
+      const batch = step === 0 ? g.openingAccounts() : Array.from({ length: 1 + g.int(8) }, () => g.account());
       const actual = u.createAccounts(l, batch);
       const expected = m.createAccounts(l.nowNs, batch).map((r) => ({ name: createAccountResultName(r.result), timestamp: r.timestamp }));
       assert.equal(actual, expected, `${where}: create_accounts results`);
       if (process.env.LEDGER_HISTOGRAM) actual.forEach((r) => histogram.set(`account ${r.name}`, (histogram.get(`account ${r.name}`) ?? 0) + 1));
-    } else if (choice <= 7) {
+    } else if (choice <= 9) {
       const batch = Array.from({ length: 1 + g.int(25) }, () => g.transfer(pendingIds));
+      if (g.chance(0.08)) importBatch(g, batch, m.lastTimestamp);
       const actual = u.createTransfers(l, batch);
       const expected = m.createTransfers(l.nowNs, batch).map((r) => ({ name: createTransferResultName(r.result), timestamp: r.timestamp }));
       assert.equal(actual, expected, `${where}: create_transfers results`);
       if (process.env.LEDGER_HISTOGRAM) actual.forEach((r) => histogram.set(r.name, (histogram.get(r.name) ?? 0) + 1));
       batch.forEach((t, i) => { if (actual[i].name === 'created' && (t.flags & TF.pending) !== 0) pendingIds.push(t.id); });
-    } else if (choice === 8) {
+    } else if (choice === 10) {
       const f = g.filter();
       assert.equal(u.getAccountTransfers(l, f), m.getAccountTransfers(l.nowNs, f), `${where}: get_account_transfers`);
       assert.equal(u.getAccountBalances(l, f), m.getAccountBalances(l.nowNs, f), `${where}: get_account_balances`);
     } else {
-      const ids = Array.from({ length: 1 + g.int(6) }, () => BigInt(1 + g.int(180)));
+      const ids = Array.from({ length: 1 + g.int(6) }, () => g.transferId());
       assert.equal(u.lookupTransfers(l, ids), m.lookupTransfers(l.nowNs, ids), `${where}: lookup_transfers`);
     }
     const all = m.allAccounts();
