@@ -158,6 +158,10 @@ export const SERVICE_CONFIG_DEPTH_MAX = 32;
 // it is only ever shown, never interpreted.
 export const DESCRIPTION_BYTES_MAX = 1024;
 
+// Ledgers the edge knows asset scales for; a ledger id is a u32, but an
+// image with more than a few thousand currencies or assets is a mistake.
+export const GATEWAY_LEDGERS_MAX = 4096;
+
 // ---- net device ----
 
 // Open client connections. Each costs a socket and a parser buffer; beyond

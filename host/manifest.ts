@@ -46,12 +46,25 @@ export interface ServiceSpec {
   config?: JsonObject;
 }
 
+/** One ledger as the edge (HTTP/JSON) sees it: its asset scale, like ISO 4217 minor units. */
+export interface LedgerSpec {
+  ledger: number;
+  asset_scale: number;
+  currency?: string;
+}
+
+/** Edge settings: how decimal amounts map to a ledger's integer minor units. */
+export interface GatewaySpec {
+  ledgers: LedgerSpec[];
+}
+
 export interface Manifest {
   name: string;
   version: number;
   description?: string;
   kernel: KernelSpec;
   services: ServiceSpec[];
+  gateway?: GatewaySpec;
 }
 
 // What each plain capability grants; the kernel checks them on every call.
@@ -262,7 +275,7 @@ function checkServices(services: ServiceSpec[], kernel: KernelSpec): void {
  * validated fields in canonical order; throws ManifestError naming the path.
  */
 export function validateManifest(json: unknown): Manifest {
-  const o = object(json, '', ['name', 'version', 'kernel', 'services'], ['description']);
+  const o = object(json, '', ['name', 'version', 'kernel', 'services'], ['description', 'gateway']);
   const manifestName = name(o.name, 'name');
   const version = integer(o.version, 'version', limits.IMAGE_VERSION_MIN, limits.IMAGE_VERSION_MAX);
   const description = Object.hasOwn(o, 'description') ? descriptionText(o.description) : undefined;
@@ -270,10 +283,40 @@ export function validateManifest(json: unknown): Manifest {
   const list = array(o.services, 'services', limits.SERVICES_MIN, limits.SERVICES_MAX);
   const services = list.map((s, i) => serviceSpec(s, `services[${i}]`));
   checkServices(services, kernel);
+  const gateway = Object.hasOwn(o, 'gateway') ? gatewaySpec(o.gateway, 'gateway') : undefined;
   // Key order here is the canonical order; optional fields appear only when given.
-  return description === undefined
-    ? { name: manifestName, version, kernel, services }
-    : { name: manifestName, version, description, kernel, services };
+  const manifest = { name: manifestName, version } as Manifest;
+  if (description !== undefined) manifest.description = description;
+  manifest.kernel = kernel;
+  manifest.services = services;
+  if (gateway !== undefined) manifest.gateway = gateway;
+  return manifest;
+}
+
+// An asset scale is a power of ten below 2^128 (about 3.4e38), so at most 38.
+const ASSET_SCALE_MAX = 38;
+const CURRENCY_PATTERN = /^[A-Z]{3}$/;
+
+function gatewaySpec(value: Json, path: string): GatewaySpec {
+  const o = object(value, path, ['ledgers']);
+  const list = array(o.ledgers, join(path, 'ledgers'), 0, limits.GATEWAY_LEDGERS_MAX);
+  const seen = new Set<number>();
+  const ledgers = list.map((item, i) => {
+    const p = `${join(path, 'ledgers')}[${i}]`;
+    const l = object(item, p, ['ledger', 'asset_scale'], ['currency']);
+    const spec: LedgerSpec = {
+      ledger: integer(l.ledger, join(p, 'ledger'), 1, 0xffffffff),
+      asset_scale: integer(l.asset_scale, join(p, 'asset_scale'), 0, ASSET_SCALE_MAX),
+    };
+    if (seen.has(spec.ledger)) fail(join(p, 'ledger'), `duplicate ledger ${spec.ledger}`);
+    seen.add(spec.ledger);
+    if (Object.hasOwn(l, 'currency')) {
+      if (typeof l.currency !== 'string' || !CURRENCY_PATTERN.test(l.currency)) fail(join(p, 'currency'), 'must be a three-letter ISO 4217 code');
+      spec.currency = l.currency;
+    }
+    return spec;
+  });
+  return { ledgers };
 }
 
 function descriptionText(value: Json): string {

@@ -137,7 +137,7 @@ export function parseManifest(base: usize, len: u32): bool {
     else if (k == "services") {
       if (!r.beginArray()) break;
       while (r.nextItem() && bootError == "") readService(r, base);
-    } else if (k == "name" || k == "version" || k == "description") r.skipValue();
+    } else if (k == "name" || k == "version" || k == "description" || k == "gateway") r.skipValue();
     else bootError = "manifest: unknown field " + k;
   }
   if (bootError == "" && r.error != null) bootError = "manifest: " + r.error!;

@@ -62,6 +62,19 @@ test('images/bank/manifest.json is exactly the example', () => {
   assert.equal(loadManifestFile(path), EXAMPLE);
 });
 
+test('gateway ledgers: asset scales, currencies, duplicates', () => {
+  // Proves the optional gateway section: valid scales pass; a scale over 38
+  // (10^39 > 2^128), a duplicate ledger, a bad currency code, unknown fields
+  // are refused with their path.
+  const ok = validateManifest(variant((m) => { m.gateway = { ledgers: [{ ledger: 1, asset_scale: 2, currency: 'USD' }, { ledger: 2, asset_scale: 0 }] }; }));
+  assert.equal(ok.gateway, { ledgers: [{ ledger: 1, asset_scale: 2, currency: 'USD' }, { ledger: 2, asset_scale: 0 }] });
+  expectRefused((m) => { m.gateway = { ledgers: [{ ledger: 1, asset_scale: 39 }] }; }, 'manifest: gateway.ledgers[0].asset_scale: 39 is out of range 0..38');
+  expectRefused((m) => { m.gateway = { ledgers: [{ ledger: 1, asset_scale: 2 }, { ledger: 1, asset_scale: 3 }] }; }, 'manifest: gateway.ledgers[1].ledger: duplicate ledger 1');
+  expectRefused((m) => { m.gateway = { ledgers: [{ ledger: 1, asset_scale: 2, currency: 'usd' }] }; }, 'manifest: gateway.ledgers[0].currency: must be a three-letter ISO 4217 code');
+  expectRefused((m) => { m.gateway = { ledgers: [{ ledger: 0, asset_scale: 2 }] }; }, 'manifest: gateway.ledgers[0].ledger: 0 is out of range 1..4294967295');
+  expectRefused((m) => { m.gateway = { ledgers: [], extra: true }; }, 'manifest: gateway.extra: unknown field (allowed: ledgers)');
+});
+
 test('the limits are consistent', () => {
   // Proves the relations between limits hold (they are also asserted at import).
   checkLimits();
@@ -72,7 +85,7 @@ test('top level: object, unknown fields, missing fields, name and version', () =
   assert.is(refused(null), 'manifest: must be an object, found null');
   assert.is(refused([]), 'manifest: must be an object, found an array');
   assert.is(refused('bank'), 'manifest: must be an object, found the string "bank"');
-  expectRefused((m) => { m.extra = 1; }, 'manifest: extra: unknown field (allowed: name, version, kernel, services, description)');
+  expectRefused((m) => { m.extra = 1; }, 'manifest: extra: unknown field (allowed: name, version, kernel, services, description, gateway)');
   expectRefused((m) => { delete m.kernel; }, 'manifest: kernel: missing');
   assert.match(refused(JSON.parse('{"__proto__": {}, "name": "bank"}')), 'manifest: __proto__: unknown field');
   expectRefused((m) => { m.name = 'Bank'; }, 'manifest: name: "Bank" is not a valid name (^[a-z][a-z0-9_-]{0,31}$)');
