@@ -89,9 +89,10 @@ export const MESSAGE_BYTES_MIN = 256;
 export const MESSAGE_BYTES_MAX = FRAME_BODY_BYTES_MAX;
 
 // message_slots * message_bytes_max is reserved in kernel memory at boot.
-// Kernel memory is a wasm32 memory (at most 4 GiB); the pool may take 1 GiB so
-// rings, the command log buffers and the tables always fit beside it.
-export const MESSAGE_POOL_BYTES_MAX = 1024 * 1024 * 1024;
+// Kernel memory is a wasm32 memory (at most 4 GiB), and the kernel's
+// allocator gives one block of at most 1 GiB; half of that leaves room for
+// the per-slot bookkeeping, rings, log buffers and tables beside the pool.
+export const MESSAGE_POOL_BYTES_MAX = 512 * 1024 * 1024;
 
 // Queue depth per service: at least one message, at most 65536 (u16 indices,
 // and a deeper queue only hides overload that should be reported as BUSY).

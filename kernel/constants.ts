@@ -11,6 +11,11 @@
 // segment, the boot area and head room.
 export const KERNEL_MEMORY_BYTES_MAX: u64 = 3 << 30;
 
+// The largest single reservation: the stub runtime's allocator gives blocks
+// of at most 1 GiB minus its header; one pool bigger than that must be
+// refused at boot with a named error, not abort inside the allocator.
+export const RESERVATION_BYTES_MAX: u64 = (1 << 30) - 64;
+
 // Boot area: image digest (32 bytes) followed by the manifest JSON. The host
 // copies both here before kernel_boot. 1 MiB matches the host's manifest limit.
 export const BOOT_DIGEST_BYTES: u32 = 32;

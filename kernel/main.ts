@@ -15,13 +15,13 @@ import {
   MSG_KIND_INIT, MSG_KIND_REQUEST, MSG_KIND_TIMER, SENDER_CLIENT, SENDER_KERNEL,
 } from "../hal/abi";
 import { BOOT_AREA_BYTES, BOOT_DIGEST_BYTES, DISPATCH_SCAN_MAX } from "./constants";
-import { halTable, setKernelState, kernelState, setKernelError, kernelError, setDispatch, setEntriesApplied, setDeadlineNs } from "./hal";
+import { halTable, setKernelState, kernelState, setKernelError, kernelError, setDispatch, setEntriesApplied } from "./hal";
 import { seal, checkSealed, reservedTotal, failedReservation, POOL_EMPTY } from "./mem";
 import { parseManifest, config, bootError } from "./boot";
 import { servicesInit, service, serviceCount, NO_SERVICE } from "./services";
 import { messagesInit, descriptors, slots, msgAt, msgSet, msgKind, msgAddr, msgLen, msgSender, msgToken, msgTime, msgInline, inboxPush, msgRelease } from "./msg";
 import { schedInit, schedPick, schedCurrent, schedWake, schedIdle, rounds } from "./sched";
-import { timersInit, timerDue, timerService, timerTag, timerRemove, earliestNs, timersActive } from "./timers";
+import { timersInit, timerDue, timerService, timerTag, timerRemove, earliestNs, timersActive, NO_TIMER } from "./timers";
 import { tokensInit, clientTokenNew, clientTokens, serviceTokens } from "./tokens";
 import * as log from "./log";
 import * as rec from "./recovery";
@@ -31,7 +31,7 @@ import { blockInit, blockCompletion, blockDone, blockWriteDurable, blockTruncate
 import { entropyInit, entropyRequest, entropyPoll, entropyFresh, entropyBytes, entropyConsumed } from "../drivers/entropy/entropy";
 import { netInit, netPostAllRx, netPostRx, netCompletion, netCompletionDone, netTxDone, netSendError, rxBuffer, rxBufferBytes, framesDropped } from "../drivers/net/net";
 import { descOp, descTag, descLen, descArg, descStatus } from "./ring";
-import { clockNs } from "./hal";
+import { clockNow, clockWakeAt } from "../drivers/clock/clock";
 import * as st from "./state";
 import { sha256Init, sha256Update, sha256Final, SHA256_CTX_BYTES } from "./lib/sha256";
 import { OP_NET_RX, OP_NET_TX_DONE, FRAME_E_MALFORMED, FRAME_E_UNKNOWN_SERVICE, FRAME_E_DENIED, FRAME_E_TOO_LARGE, FRAME_E_UNAVAILABLE, FRAME_E_BUSY, FRAME_E_STORAGE, SERVICE_NAME_BYTES_MAX, ENTROPY_BYTES } from "../hal/abi";
@@ -69,7 +69,8 @@ function reserveAll(): bool {
   const descriptorCount = config.batchBytesMax / log.ENTRY_HEADER_BYTES + config.messageSlots + config.timersMax + 16;
   return messagesInit(descriptorCount, config.messageSlots, config.messageBytesMax)
     && timersInit(config.timersMax)
-    && tokensInit(config.requestsInFlightMax, config.messageSlots)
+    // A service token keeps its slot + 1 in 16 bits: at most 65535 slots.
+    && tokensInit(config.requestsInFlightMax, config.messageSlots < 65535 ? config.messageSlots : 65535)
     && log.logInit(config.batchBytesMax)
     && rec.recoveryInit(config.batchBytesMax, entryMax, bootArea)
     && syscallsInit(config.messageBytesMax, config.queueDepth)
@@ -312,7 +313,7 @@ function recoveryDone(): u32 {
   if (rec.nextSeq == 0) {
     // A new log: its first entry binds it to this image.
     log.logHasRoom(BOOT_DIGEST_BYTES);
-    log.logStage(log.ENTRY_GENESIS, 0xffff, 0, 0, bootArea, BOOT_DIGEST_BYTES, clockNs());
+    log.logStage(log.ENTRY_GENESIS, 0xffff, 0, 0, bootArea, BOOT_DIGEST_BYTES, clockNow());
   }
   return STEP_AGAIN;
 }
@@ -334,7 +335,7 @@ function serveStep(): u32 {
     applyEntries(log.bufAddr[b], log.bufLen[b], true);
     return STEP_AGAIN;
   }
-  setDeadlineNs(earliestNs);
+  clockWakeAt(earliestNs == NO_TIMER ? 0 : earliestNs);
   if (!readyReported && st.appliedSeq > 0 && inFlight == 0) {
     readyReported = true;
     setKernelState(KSTATE_READY);
@@ -351,17 +352,17 @@ function serveStep(): u32 {
 // A TICK entry moves logical time to wall time when a timer is due and no
 // other input would do it.
 function maybeTick(): void {
-  if (earliestNs == 0 || earliestNs > clockNs()) return;
+  if (earliestNs == NO_TIMER || earliestNs > clockNow()) return;
   if (log.stagingEntries() > 0 || log.writing >= 0 || log.logNextDurable() >= 0) return;
   if (kernelState() != KSTATE_READY || !log.logHasRoom(0)) return;
-  log.logStage(log.ENTRY_TICK, 0xffff, 0, 0, 0, 0, clockNs());
+  log.logStage(log.ENTRY_TICK, 0xffff, 0, 0, 0, 0, clockNow());
 }
 
 function submitWrite(): void {
   // Fresh entropy rides along with the next batch once services have used the last.
   if (st.rngUsed && entropyFresh && log.stagingEntries() > 0 && log.writing < 0
       && log.logHasRoom(ENTROPY_BYTES)) {
-    log.logStage(log.ENTRY_ENTROPY, 0xffff, 0, 0, entropyBytes(), ENTROPY_BYTES, clockNs());
+    log.logStage(log.ENTRY_ENTROPY, 0xffff, 0, 0, entropyBytes(), ENTROPY_BYTES, clockNow());
     entropyConsumed();
   }
   const b = log.logTakeForWrite();
@@ -448,7 +449,7 @@ function admit(tag: u32, len: u32, conn: u64): bool {
   if (kernelState() != KSTATE_READY) { netSendError(conn, requestId, FRAME_E_UNAVAILABLE, "not serving: starting up or shutting down"); return true; }
   if (clientTokens.inUse + stagedInputs >= config.requestsInFlightMax) { netSendError(conn, requestId, FRAME_E_BUSY, "too many requests in flight; retry"); return true; }
   if (!log.logHasRoom(payloadLen)) return false;
-  log.logStage(log.ENTRY_INPUT, target, conn, requestId, buf + 8 + nameLen, payloadLen, clockNs());
+  log.logStage(log.ENTRY_INPUT, target, conn, requestId, buf + 8 + nameLen, payloadLen, clockNow());
   stagedInputs++;
   return true;
 }

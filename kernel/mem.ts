@@ -10,7 +10,7 @@
 // from an empty pool returns POOL_EMPTY and the caller turns that into a typed
 // error that names the pool.
 
-import { KERNEL_MEMORY_BYTES_MAX } from "./constants";
+import { KERNEL_MEMORY_BYTES_MAX, RESERVATION_BYTES_MAX } from "./constants";
 
 export const POOL_EMPTY: u32 = 0xffffffff;
 
@@ -22,18 +22,19 @@ let sealStride: usize = 0;
 export let failedReservation: string = "";
 
 // Returns a zeroed, 16-byte aligned region, or 0 when it would pass the
-// kernel memory limit (the caller reports KERR_POOL naming `name`).
-export function reserve(bytes: usize, name: string): usize {
+// kernel memory limit or the largest single block the runtime's allocator
+// can give (the caller reports KERR_POOL naming `name`).
+export function reserve(bytes: u64, name: string): usize {
   assert(!sealed, "reserve after seal");
-  const padded: usize = (bytes + 15) & ~(<usize>15);
-  if (reservedBytes + <u64>padded > KERNEL_MEMORY_BYTES_MAX) {
+  const padded: u64 = (bytes + 15) & ~(<u64>15);
+  if (padded > RESERVATION_BYTES_MAX || reservedBytes + padded > KERNEL_MEMORY_BYTES_MAX) {
     failedReservation = name;
     return 0;
   }
-  const ptr = heap.alloc(padded + 16);
+  const ptr = heap.alloc(<usize>padded + 16);
   const aligned: usize = (ptr + 15) & ~(<usize>15);
-  memory.fill(aligned, 0, padded);
-  reservedBytes += <u64>padded;
+  memory.fill(aligned, 0, <usize>padded);
+  reservedBytes += padded;
   return aligned;
 }
 
@@ -64,10 +65,13 @@ export function checkSealed(): bool {
 }
 
 // Pool layout: `count` slots of `slotBytes`; word 0 of a free slot links to
-// the next free slot index.
+// the next free slot index. One byte per slot in `states` says whether it is
+// taken, so giving a slot twice (which would link it to itself and hand it
+// out twice) is caught at the second give, whatever else is in use.
 @unmanaged
 export class Pool {
   base: usize = 0;
+  states: usize = 0;
   slotBytes: u32 = 0;
   count: u32 = 0;
   freeHead: u32 = POOL_EMPTY;
@@ -87,6 +91,8 @@ export class Pool {
       return POOL_EMPTY;
     }
     this.freeHead = load<u32>(this.slot(index));
+    assert(load<u8>(this.states + <usize>index) == 0, "pool take: free list holds a slot in use");
+    store<u8>(this.states + <usize>index, 1);
     this.inUse++;
     if (this.inUse > this.highWater) this.highWater = this.inUse;
     return index;
@@ -94,7 +100,8 @@ export class Pool {
 
   give(index: u32): void {
     assert(index < this.count, "pool give: bad index");
-    assert(this.inUse > 0, "pool give: nothing in use");
+    assert(load<u8>(this.states + <usize>index) == 1, "pool give: slot is not in use");
+    store<u8>(this.states + <usize>index, 0);
     store<u32>(this.slot(index), this.freeHead);
     this.freeHead = index;
     this.inUse--;
@@ -107,8 +114,9 @@ export function poolInit(pool: Pool, name: string, slotBytes: u32, count: u32): 
   pool.name = name;
   pool.slotBytes = (slotBytes + 7) & ~7;
   pool.count = count;
-  pool.base = reserve(<usize>pool.slotBytes * <usize>count, name);
-  if (pool.base == 0) return false;
+  pool.base = reserve(<u64>pool.slotBytes * <u64>count, name);
+  pool.states = reserve(<u64>count, name);
+  if (pool.base == 0 || pool.states == 0) return false;
   for (let i: u32 = 0; i < count; i++) {
     store<u32>(pool.slot(i), i + 1 < count ? i + 1 : POOL_EMPTY);
   }

@@ -28,6 +28,9 @@ export function ringCreate(capacity: u32, name: string): usize {
 
 // Producer side (SQ): returns false when full; the caller holds the request.
 export function ringPush(ring: usize, op: u32, flags: u32, tag: u32, addr: usize, len: u32, cap: u32, arg: u64): bool {
+  // The host moves the tail; a tail moved past the head would make "free"
+  // wrap and let the kernel overwrite unread descriptors.
+  assert(ringUsed(ring) <= ringCapacity(ring), "ring indices corrupt: more used than capacity");
   if (ringFree(ring) == 0) return false;
   const head = ringHead(ring);
   const d = slotOf(ring, head);

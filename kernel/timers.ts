@@ -16,11 +16,14 @@ let table: usize = 0;
 let capacity: u32 = 0;
 let active: u32 = 0;
 let nextSeq: u64 = 1;
-export let earliestNs: u64 = 0; // 0 = no timer
+// Earliest deadline, NO_TIMER when none (0 is a valid deadline: a timer set
+// in qx_init runs at logical time 0).
+export const NO_TIMER: u64 = u64.MAX_VALUE;
+export let earliestNs: u64 = NO_TIMER;
 
 export function timersInit(count: u32): bool {
   capacity = count;
-  table = reserve(<usize>count * TIMER_BYTES, "timers");
+  table = reserve(<u64>count * TIMER_BYTES, "timers");
   return table != 0 || count == 0;
 }
 
@@ -39,7 +42,7 @@ export function timerAdd(service: u32, deadlineNs: u64, tag: u64): bool {
     store<u32>(t, service, 24);
     store<u32>(t, 1, 28);
     active++;
-    if (earliestNs == 0 || deadlineNs < earliestNs) earliestNs = deadlineNs;
+    if (deadlineNs < earliestNs) earliestNs = deadlineNs;
     return true;
   }
   return false;
@@ -47,7 +50,7 @@ export function timerAdd(service: u32, deadlineNs: u64, tag: u64): bool {
 
 // Index of the next timer due at or before nowNs, or -1.
 export function timerDue(nowNs: u64): i32 {
-  if (active == 0 || earliestNs > nowNs) return -1;
+  if (active == 0 || earliestNs == NO_TIMER || earliestNs > nowNs) return -1;
   let best: i32 = -1;
   let bestDeadline: u64 = 0;
   let bestSeq: u64 = 0;
@@ -76,11 +79,11 @@ export function timerRemove(i: i32): void {
 }
 
 function recomputeEarliest(): void {
-  earliestNs = 0;
+  earliestNs = NO_TIMER;
   for (let i: u32 = 0; i < capacity; i++) {
     const t = at(i);
     if (load<u32>(t, 28) == 0) continue;
     const d = load<u64>(t, 0);
-    if (earliestNs == 0 || d < earliestNs) earliestNs = d;
+    if (d < earliestNs) earliestNs = d;
   }
 }

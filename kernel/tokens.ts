@@ -22,7 +22,11 @@ const SERVICE_ORIGIN: u32 = 0x80000000;
 export const clientTokens = new Pool();
 export const serviceTokens = new Pool();
 
+// A token holds its slot + 1 in 16 bits, so a pool has at most 65535 slots.
+export const TOKEN_SLOTS_MAX: u32 = 65535;
+
 export function tokensInit(clientCount: u32, serviceCount: u32): bool {
+  if (clientCount > TOKEN_SLOTS_MAX || serviceCount > TOKEN_SLOTS_MAX) return false;
   return poolInit(clientTokens, "client requests in flight", TOKEN_SLOT_BYTES, clientCount)
     && poolInit(serviceTokens, "service requests in flight", TOKEN_SLOT_BYTES, serviceCount);
 }

@@ -14,7 +14,7 @@ const root = new URL('..', import.meta.url).pathname;
 const filters = process.argv.slice(2);
 // Two cores here: two files at a time keeps timing-sensitive tests honest.
 const parallel = Number(process.env.QENEX_TEST_JOBS ?? Math.max(1, Math.min(2, cpus().length)));
-const fileTimeoutMs = Number(process.env.QENEX_TEST_FILE_TIMEOUT_MS ?? 600_000);
+const fileTimeoutMs = Number(process.env.QENEX_TEST_FILE_TIMEOUT_MS ?? 300_000);
 
 function find(dir) {
   const out = [];

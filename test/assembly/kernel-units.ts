@@ -18,7 +18,7 @@ import { servicesInit, serviceAdd, service } from "../../kernel/services";
 import { messagesInit, descriptors, msgSet, msgAt, msgToken, inboxPush, msgRelease } from "../../kernel/msg";
 import { schedInit, schedPick, schedWake, schedCurrent, rounds, readyServices } from "../../kernel/sched";
 import { ringCreate, ringPush, ringPeek, ringPop, ringUsed, ringFree, ringHead, ringTail, descTag } from "../../kernel/ring";
-import { timersInit, timerAdd, timerDue, timerService, timerTag, timerRemove, timersActive, earliestNs } from "../../kernel/timers";
+import { timersInit, timerAdd, timerDue, timerService, timerTag, timerRemove, timersActive, earliestNs, NO_TIMER } from "../../kernel/timers";
 import {
   tokensInit, clientTokenNew, serviceTokenNew, tokenResolve, tokenFree,
   tokenOrigin, tokenConn, tokenRequestId, tokenLive, clientTokens, serviceTokens,
@@ -191,7 +191,8 @@ export function timer_service(i: i32): u32 { return timerService(i); }
 export function timer_tag(i: i32): u64 { return timerTag(i); }
 export function timer_remove(i: i32): void { timerRemove(i); }
 export function timers_active(): u32 { return timersActive(); }
-export function timer_earliest(): u64 { return earliestNs; }
+// What the kernel publishes in REG_DEADLINE_NS: 0 when no timer is set.
+export function timer_earliest(): u64 { return earliestNs == NO_TIMER ? 0 : earliestNs; }
 
 // ---- reply tokens ----
 

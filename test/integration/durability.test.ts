@@ -11,7 +11,7 @@ import { makeImage, removeDir, runCli, event, Server, type TestImage } from '../
 
 let img: TestImage;
 test.before(() => { img = makeImage('durability'); });
-test.after(() => removeDir(img.dir));
+test.after(async () => { await Server.killAll(); removeDir(img.dir); });
 
 function bootArgs(data: string, extra: string[] = []): string[] {
   return ['boot', img.imagePath, '--data', data, '--trust', img.pubPath, ...extra];

@@ -29,7 +29,7 @@ test.before(async () => {
   client.close();
   await server.kill('SIGTERM');
 });
-test.after(() => removeDir(img.dir));
+test.after(async () => { await Server.killAll(); removeDir(img.dir); });
 
 function copyData(name: string): string {
   const dir = join(img.dir, name);

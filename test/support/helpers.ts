@@ -97,8 +97,19 @@ export class Server {
     this.exited = new Promise((res) => child.on('exit', (code) => res(code)));
   }
 
+  private static live = new Set<Server>();
+
   static start(args: string[]): Server {
-    return new Server(spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] }));
+    const server = new Server(spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] }));
+    Server.live.add(server);
+    void server.exited.then(() => Server.live.delete(server));
+    return server;
+  }
+
+  /** SIGKILLs every server still running: a test.after hook, so a failed
+   *  assertion never leaves a child process holding the test file open. */
+  static async killAll(): Promise<void> {
+    await Promise.all([...Server.live].map((s) => s.kill('SIGKILL')));
   }
 
   waitFor(name: string, timeoutMs = 30_000): Promise<Record<string, unknown>> {

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ManifestError, loadManifestFile, validateManifest } from '../../host/manifest.ts';
-import { checkLimits, SERVICES_MAX } from '../../host/limits.ts';
+import { checkLimits, MESSAGE_POOL_BYTES_MAX, SERVICES_MAX } from '../../host/limits.ts';
 import { FRAME_BODY_BYTES_MAX } from '../../hal/abi.ts';
 
 const EXAMPLE = {
@@ -56,10 +56,15 @@ test('the example manifest is valid and canonical', () => {
   assert.is(JSON.stringify(validateManifest(reordered)), JSON.stringify(EXAMPLE));
 });
 
-test('images/bank/manifest.json is exactly the example', () => {
-  // Proves the shipped bank image manifest loads and holds the echo and counter services.
+test('images/bank/manifest.json is valid: the ledger behind the gateway, plus echo and counter', () => {
+  // Proves the shipped bank image manifest loads, runs the ledger first (priority 0)
+  // with a full 8189-event batch within message_bytes_max, and names asset scales.
   const path = fileURLToPath(new URL('../../images/bank/manifest.json', import.meta.url));
-  assert.equal(loadManifestFile(path), EXAMPLE);
+  const m = loadManifestFile(path);
+  assert.equal(m.services.map((s) => s.name), ['ledger', 'echo', 'counter']);
+  assert.is(m.services[0].priority, 0);
+  assert.ok(m.kernel.message_bytes_max >= 8 + 8189 * 128, 'a full ledger batch fits one message');
+  assert.equal(m.gateway?.ledgers.map((l) => [l.ledger, l.asset_scale]), [[1, 2], [2, 0], [3, 3]]);
 });
 
 test('gateway ledgers: asset scales, currencies, duplicates', () => {
@@ -119,7 +124,7 @@ test('kernel: fields, types and ranges', () => {
   expectRefused((m) => { m.kernel.log_preallocate_bytes = null; }, 'manifest: kernel.log_preallocate_bytes: must be an integer, found null');
   expectRefused(
     (m) => { m.kernel.message_slots = 2048; m.kernel.message_bytes_max = 1048576; m.kernel.batch_bytes_max = 1048576 + 4096; },
-    'manifest: kernel.message_slots: message_slots * message_bytes_max is 2147483648 bytes, over the message pool limit 1073741824',
+    `manifest: kernel.message_slots: message_slots * message_bytes_max is 2147483648 bytes, over the message pool limit ${MESSAGE_POOL_BYTES_MAX}`,
   );
   const edge = variant((m) => {
     m.kernel.batch_bytes_max = 65536 + 4096;

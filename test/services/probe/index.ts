@@ -11,7 +11,7 @@
 // |    |                                        | peer's reply, then [0, peer, reply..]  |
 // |  2 | time()                                 | i64 result                             |
 // |  3 | log(bytes 4..)                         | [r]                                    |
-// |  4 | random(16 bytes)                       | [r] then the 16 bytes                  |
+// |  4 | random(16 bytes, zeroed first)         | [r] then the 16 bytes                  |
 // |  5 | timer(i64 delay at 8, i64 tag at 16)   | failed: [r]; set: held until it fires, |
 // |    |                                        | then [0] and the u64 tag               |
 // |  6 | lookup(bytes 4..)                      | [r]                                    |
@@ -23,6 +23,8 @@
 //
 // A message from another service (send) is answered with
 // [PEER_MAGIC, sender, length] and the first PEER_ECHO_BYTES of it.
+// The probe's own refusals are below any SYS_E_*: -100 unknown op, -101 a
+// send or timer of this probe is already waiting, -102 timer request short.
 
 import { send, reply, time, log, random, timer, lookup, KIND_REQUEST, KIND_MESSAGE, KIND_REPLY, KIND_TIMER } from "../../../services/sdk/qenex";
 
@@ -40,6 +42,9 @@ const PEER_MAGIC: u32 = 0x52454550; // "PEER"
 const PEER_ECHO_BYTES: u32 = 64;
 const SERVICE_TOKEN_BIT: u32 = 0x80000000;
 const GENERATION_ONE: u32 = 0x10000;
+const E_UNKNOWN_OP: i32 = -100;
+const E_BUSY: i32 = -101;
+const E_SHORT: i32 = -102;
 
 const INBOX_BYTES: u32 = 4096;
 const inbox: usize = memory.data(<i32>INBOX_BYTES, 16);
@@ -86,24 +91,31 @@ function request(token: u32, len: u32): void {
   if (op == OP_SEND) sendTo(token, arg, args, argsLen);
   else if (op == OP_TIME) { store<i64>(out, time()); answer(token, 2, 0); }
   else if (op == OP_LOG) one(token, log(args, argsLen));
-  else if (op == OP_RANDOM) { store<i32>(out, random(out + 4, RANDOM_BYTES)); answer(token, 1, RANDOM_BYTES); }
+  else if (op == OP_RANDOM) randomBytes(token);
   else if (op == OP_TIMER) setTimer(token, len);
   else if (op == OP_LOOKUP) one(token, lookup(args, argsLen));
   else if (op == OP_STALE) staleReplies(token);
   else if (op == OP_STATS) stats(token);
-  else one(token, -100);
+  else one(token, E_UNKNOWN_OP);
 }
 
 function sendTo(token: u32, peer: u32, args: usize, argsLen: u32): void {
-  if (pendingSend != 0) { one(token, -101); return; }
+  if (pendingSend != 0) { one(token, E_BUSY); return; }
   const r = send(peer, args, argsLen);
   if (r != 0) { one(token, r); return; }
   pendingSend = token;
 }
 
+// The bytes are zeroed first, so a refused call visibly leaves them zero.
+function randomBytes(token: u32): void {
+  memory.fill(out + 4, 0, RANDOM_BYTES);
+  store<i32>(out, random(out + 4, RANDOM_BYTES));
+  answer(token, 1, RANDOM_BYTES);
+}
+
 function setTimer(token: u32, len: u32): void {
-  if (len < 24) { one(token, -102); return; }
-  if (pendingTimer != 0) { one(token, -101); return; }
+  if (len < 24) { one(token, E_SHORT); return; }
+  if (pendingTimer != 0) { one(token, E_BUSY); return; }
   const r = timer(load<i64>(inbox + 8), load<i64>(inbox + 16));
   if (r != 0) { one(token, r); return; }
   pendingTimer = token;
