@@ -18,8 +18,10 @@ import { ConsoleDevice } from './devices/console.ts';
 import { EntropyDevice } from './devices/entropy.ts';
 import { BlockDevice } from './devices/block.ts';
 import { NetDevice } from './devices/net.ts';
+import { clockNowNs as nowNs } from './devices/clock.ts';
 import { openBlockBackend, type BackendChoice, type BlockBackend } from './devices/block-backend.ts';
 import { parseImage, readImageFile, writeImageFile, type ParsedImage } from './image.ts';
+import type { GatewayConfig } from './gateway/http.ts';
 
 export const LOG_FILE = 'log.qxl';
 export const IMAGE_FILE = 'image.qxi';
@@ -46,10 +48,6 @@ export interface HaltInfo {
   message: string | null;
 }
 
-const clockBaseNs = BigInt(Date.now()) * 1_000_000n - process.hrtime.bigint();
-function nowNs(): bigint {
-  return clockBaseNs + process.hrtime.bigint();
-}
 
 export class Machine {
   readonly kernel: Kernel;
@@ -83,7 +81,7 @@ export class Machine {
       this.loadServices();
       this.entropy = new EntropyDevice(this.kernel);
       this.block = new BlockDevice(this.kernel, this.backend, () => this.schedulePump(), (m) => this.hostLine({ event: 'storage_error', message: m }, true));
-      this.net = live ? new NetDevice(this.kernel, () => this.schedulePump(), (o) => this.hostLine(o, false)) : null;
+      this.net = live ? new NetDevice(this.kernel, () => this.schedulePump(), (o) => this.hostLine(o, false), gatewayConfig(opts.image)) : null;
     } catch (e) {
       this.backend.close();
       throw e;
@@ -288,6 +286,13 @@ export class Machine {
     void this.net?.close();
     this.backend.close();
   }
+}
+
+// The edge's view of each ledger (asset scale) from the manifest.
+function gatewayConfig(image: ParsedImage): GatewayConfig {
+  const ledgers = new Map<number, { assetScale: number; currency?: string }>();
+  for (const l of image.manifest.gateway?.ledgers ?? []) ledgers.set(l.ledger, { assetScale: l.asset_scale, currency: l.currency });
+  return { ledgers };
 }
 
 function openLog(opts: MachineOptions, live: boolean): BlockBackend {

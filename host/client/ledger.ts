@@ -510,3 +510,40 @@ export function id(): bigint {
   }
   return (BigInt(ms) << 80n) | idLastRandom;
 }
+
+/** The minimal transport a LedgerClient needs (FrameClient from ./frames.ts fits). */
+export interface LedgerTransport {
+  call(service: string, payload: Uint8Array, timeoutMs?: number): Promise<Buffer>;
+}
+
+/**
+ * Typed calls to the ledger service over any frame transport. Each call is
+ * one request frame; replies come only after the request's batch is durable.
+ */
+export class LedgerClient {
+  constructor(private readonly transport: LedgerTransport, private readonly service = 'ledger') {}
+
+  async createAccounts(accounts: readonly Account[]): Promise<CreateResult[]> {
+    return decodeCreateResults(await this.transport.call(this.service, encodeAccounts(accounts)));
+  }
+
+  async createTransfers(transfers: readonly Transfer[]): Promise<CreateResult[]> {
+    return decodeCreateResults(await this.transport.call(this.service, encodeTransfers(transfers)));
+  }
+
+  async lookupAccounts(ids: readonly bigint[]): Promise<Account[]> {
+    return decodeAccounts(await this.transport.call(this.service, encodeLookupAccounts(ids)));
+  }
+
+  async lookupTransfers(ids: readonly bigint[]): Promise<Transfer[]> {
+    return decodeTransfers(await this.transport.call(this.service, encodeLookupTransfers(ids)));
+  }
+
+  async getAccountTransfers(filter: AccountFilter): Promise<Transfer[]> {
+    return decodeTransfers(await this.transport.call(this.service, encodeGetAccountTransfers(filter)));
+  }
+
+  async getAccountBalances(filter: AccountFilter): Promise<AccountBalance[]> {
+    return decodeAccountBalances(await this.transport.call(this.service, encodeGetAccountBalances(filter)));
+  }
+}

@@ -8,12 +8,19 @@
 // A frame over the kernel's receive buffer size gets an error frame and the
 // connection is closed (its remaining bytes can't be trusted to be framed).
 // A client that disconnects abruptly loses only its own pending frames.
+//
+// The same port speaks HTTP/1.1: a connection whose first bytes are an HTTP
+// method is handed to an HttpSession (host/gateway/http.ts), which turns each
+// request into a frame body for the kernel and each reply back into a
+// response. The kernel sees the same frames either way, so logging,
+// durability and replay don't know or care which protocol a client used.
 
 import net from 'node:net';
 import * as abi from '../../hal/abi.ts';
 import * as limits from '../limits.ts';
 import type { Kernel } from '../kernel.ts';
 import type { HostRing, Desc } from '../ring.ts';
+import { HttpSession, looksLikeHttp, type GatewayConfig } from '../gateway/http.ts';
 
 interface Connection {
   id: number;
@@ -23,7 +30,12 @@ interface Connection {
   queuedFrames: number;
   paused: boolean;
   closed: boolean;
+  protocol: 'unknown' | 'frames' | 'http';
+  http: HttpSession | null;
 }
+
+// Bytes needed to tell an HTTP method from a binary frame ("OPTIONS " is 8).
+const PROTOCOL_SNIFF_BYTES = 8;
 
 interface Frame {
   conn: Connection;
@@ -45,7 +57,8 @@ export class NetDevice {
   framesOut = 0;
   refused = 0;
 
-  constructor(private readonly kernel: Kernel, private readonly wake: () => void, private readonly log: (line: object) => void) {
+  constructor(private readonly kernel: Kernel, private readonly wake: () => void, private readonly log: (line: object) => void,
+    private readonly gateway: GatewayConfig) {
     this.sq = kernel.ring(abi.DEV_NET, 'sq');
     this.cq = kernel.ring(abi.DEV_NET, 'cq');
   }
@@ -64,7 +77,9 @@ export class NetDevice {
   }
 
   private accept(socket: net.Socket): void {
-    const conn: Connection = { id: this.nextId++, socket, chunks: [], buffered: 0, queuedFrames: 0, paused: false, closed: false };
+    const conn: Connection = {
+      id: this.nextId++, socket, chunks: [], buffered: 0, queuedFrames: 0, paused: false, closed: false, protocol: 'unknown', http: null,
+    };
     this.connections.set(conn.id, conn);
     socket.on('data', (chunk: Buffer) => this.receive(conn, chunk));
     socket.on('error', () => { /* reported by 'close' */ });
@@ -73,11 +88,58 @@ export class NetDevice {
 
   private receive(conn: Connection, chunk: Buffer): void {
     if (conn.closed) return;
+    if (conn.protocol === 'http') {
+      conn.http!.receive(chunk);
+      return;
+    }
     conn.chunks.push(chunk);
     conn.buffered += chunk.length;
+    if (conn.protocol === 'unknown') {
+      if (!this.sniff(conn)) return;
+      if (conn.http !== null) return; // the session took the bytes
+    }
     this.extractFrames(conn);
     this.deliver();
     this.applyBackpressure(conn);
+  }
+
+  // Decides the connection's protocol from its first bytes; false = wait for more.
+  private sniff(conn: Connection): boolean {
+    const head = this.peekBytes(conn, Math.min(conn.buffered, PROTOCOL_SNIFF_BYTES));
+    const http = looksLikeHttp(head);
+    if (!http && conn.buffered < PROTOCOL_SNIFF_BYTES && /^[A-Z]*$/.test(head.toString('latin1'))) return false;
+    if (!http) {
+      conn.protocol = 'frames';
+      return true;
+    }
+    conn.protocol = 'http';
+    conn.http = new HttpSession({
+      submit: (requestId, service, payload) => this.submitHttp(conn, requestId, service, payload),
+      write: (bytes) => { if (!conn.closed) conn.socket.write(bytes); },
+      end: () => { conn.closed = true; conn.socket.end(); },
+      pause: () => conn.socket.pause(),
+      resume: () => conn.socket.resume(),
+    }, this.gateway);
+    const bytes = Buffer.concat(conn.chunks);
+    conn.chunks = [];
+    conn.buffered = 0;
+    conn.http.receive(bytes);
+    return true;
+  }
+
+  // An HTTP request turned into a frame body, queued like any other frame.
+  private submitHttp(conn: Connection, requestId: number, service: string, payload: Uint8Array): void {
+    const name = Buffer.from(service, 'utf8');
+    const body = Buffer.alloc(abi.FRAME_REQUEST_HEADER_BYTES + name.length + payload.length);
+    body.writeUInt32LE(requestId >>> 0, 0);
+    body.writeUInt8(name.length, 6);
+    name.copy(body, abi.FRAME_REQUEST_HEADER_BYTES);
+    body.set(payload, abi.FRAME_REQUEST_HEADER_BYTES + name.length);
+    this.pending.push({ conn, body });
+    this.pendingBytes += body.length;
+    conn.queuedFrames++;
+    this.framesIn++;
+    this.deliver();
   }
 
   private extractFrames(conn: Connection): void {
@@ -148,6 +210,7 @@ export class NetDevice {
 
   private closed(conn: Connection): void {
     conn.closed = true;
+    conn.http?.closed();
     this.connections.delete(conn.id);
     this.hold({ op: abi.OP_NET_CLOSED, flags: 0, status: 0, tag: 0, len: 0, addr: 0, cap: 0, arg: conn.id });
     this.wake();
@@ -195,7 +258,13 @@ export class NetDevice {
 
   private send(d: Desc): void {
     const conn = this.connections.get(d.arg);
-    if (conn !== undefined && !conn.closed) {
+    if (conn !== undefined && conn.http !== null) {
+      // A reply frame for an HTTP request: the session renders the response.
+      const frame = this.kernel.mem.slice(d.addr, d.len);
+      const body = Buffer.from(frame.subarray(abi.FRAME_LEN_BYTES));
+      conn.http.reply(body.readUInt32LE(0), body.readUInt16LE(4), body.subarray(abi.FRAME_REPLY_HEADER_BYTES));
+      this.framesOut++;
+    } else if (conn !== undefined && !conn.closed) {
       conn.socket.write(Buffer.from(this.kernel.mem.slice(d.addr, d.len)));
       this.framesOut++;
     }

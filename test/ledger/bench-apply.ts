@@ -59,16 +59,19 @@ const requests = Array.from({ length: batches }, (_, b) => encodeBatch(b));
 const started = process.hrtime.bigint();
 let created = 0;
 const perBatchNs: number[] = [];
+const handleNs: number[] = [];
 for (const request of requests) {
   const t0 = process.hrtime.bigint();
   const reply = ledger.send(request);
   perBatchNs.push(Number(process.hrtime.bigint() - t0));
+  handleNs.push(ledger.lastHandleNs);
   ledger.nowNs += 1_000_000n;
   const view = new DataView(reply.bytes.buffer, reply.bytes.byteOffset, reply.bytes.byteLength);
   for (let i = 0; i < BATCH; i++) if (view.getUint32(i * 16, true) === 0) created++;
 }
 const elapsedNs = Number(process.hrtime.bigint() - started);
 perBatchNs.sort((a, b) => a - b);
+handleNs.sort((a, b) => a - b);
 const total = batches * BATCH;
 if (created !== total) throw new Error(`only ${created} of ${total} transfers were created`);
 if (ledger.checkInvariants() !== 0) throw new Error('invariants broken');
@@ -76,4 +79,6 @@ console.log(`transfers: ${total} in ${batches} batches of ${BATCH}, accounts: ${
 console.log(`apply rate: ${Math.round(total / (elapsedNs / 1e9)).toLocaleString('en-US')} transfers/s (including result checks)`);
 const median = perBatchNs[Math.floor(perBatchNs.length / 2)];
 console.log(`median batch: ${(median / 1e6).toFixed(2)} ms = ${Math.round(BATCH / (median / 1e9)).toLocaleString('en-US')} transfers/s`);
+const handleMedian = handleNs[Math.floor(handleNs.length / 2)];
+console.log(`in-service (qx_handle only), median batch: ${(handleMedian / 1e6).toFixed(2)} ms = ${Math.round(BATCH / (handleMedian / 1e9)).toLocaleString('en-US')} transfers/s, best: ${Math.round(BATCH / (handleNs[0] / 1e9)).toLocaleString('en-US')} transfers/s`);
 console.log(`fastest batch: ${(perBatchNs[0] / 1e6).toFixed(2)} ms, slowest: ${(perBatchNs.at(-1)! / 1e6).toFixed(2)} ms`);

@@ -84,6 +84,8 @@ export class Ledger {
   nowNs = 1_000_000_000n;
   readonly timers: ArmedTimer[] = [];
   readonly logs: string[] = [];
+  /** Wall time of the last qx_handle call alone (ns), for benchmarks. */
+  lastHandleNs = 0;
   private readonly exports: LedgerExports;
   private replies: Reply[] = [];
   private nextToken = 1;
@@ -103,7 +105,11 @@ export class Ledger {
     const text = typeof config === 'string' ? config : JSON.stringify(config);
     const bytes = new TextEncoder().encode(text);
     this.inbox().set(bytes);
-    this.exports.qx_init(bytes.length);
+    try {
+      this.exports.qx_init(bytes.length);
+    } catch (error) {
+      throw new Error(`qx_init trapped (${(error as Error).message}); log: ${this.logs.join(' | ')}`);
+    }
   }
 
   private inbox(): Uint8Array {
@@ -125,7 +131,9 @@ export class Ledger {
     if (payload.length > this.exports.qx_inbox_bytes()) throw new Error('payload larger than the inbox');
     this.inbox().set(payload);
     this.replies = [];
+    const started = process.hrtime.bigint();
     this.exports.qx_handle(KIND_CLIENT_REQUEST, 0, this.nextToken++, payload.length);
+    this.lastHandleNs = Number(process.hrtime.bigint() - started);
     if (this.replies.length !== 1) throw new Error(`expected one reply, got ${this.replies.length}`);
     return this.replies[0];
   }

@@ -60,7 +60,7 @@ interface Workspace {
   out: string;
 }
 
-/** A temp dir with images/bank/manifest.json, build/kernel.wasm and the two service modules. */
+/** A temp dir with images/bank/manifest.json, build/kernel.wasm and stand-ins for the bank's service modules. */
 function workspace(): Workspace {
   const root = mkdtempSync(join(tmpdir(), 'qenex-cli-'));
   const imageDir = join(root, 'images', 'bank');
@@ -71,6 +71,7 @@ function workspace(): Workspace {
   writeFileSync(join(modules, 'kernel.wasm'), moduleImporting('env', 'abort'));
   writeFileSync(join(modules, 'services', 'echo.wasm'), moduleImporting('qenex', 'send'));
   writeFileSync(join(modules, 'services', 'counter.wasm'), EMPTY_MODULE);
+  writeFileSync(join(modules, 'services', 'ledger.wasm'), EMPTY_MODULE);
   return { root, imageDir, modules, keys: join(root, 'keys'), out: join(root, 'bank.qxi') };
 }
 
@@ -149,7 +150,7 @@ test('build packs an unsigned image that parses back to the manifest and modules
   await withWorkspace(async (w) => {
     const io = collector();
     assert.is(await build([w.imageDir, '-o', w.out, '--modules', w.modules], io), 0);
-    assert.match(io.text(), /^built .*bank\.qxi: bank v1, 2 service\(s\), \d+ bytes, digest [0-9a-f]{64}, unsigned$/);
+    assert.match(io.text(), /^built .*bank\.qxi: bank v1, 3 service\(s\), \d+ bytes, digest [0-9a-f]{64}, unsigned$/);
     const parsed = parseImage(new Uint8Array(readFileSync(w.out)));
     assert.is(parsed.manifest.name, 'bank');
     assert.equal(parsed.services.get('counter'), EMPTY_MODULE);
@@ -268,14 +269,14 @@ test('inspect prints manifest, sections and signers; --json is one object', asyn
     await build([w.imageDir, '-o', w.out, '--modules', w.modules, '--key', join(w.keys, 'signing.key')], collector());
     const text = collector();
     assert.is(await inspect([w.out], text), 0);
-    for (const part of ['manifest   bank v1, 2 service(s)', 'service:echo', 'service:counter', `ed25519    key ${id}  not checked`]) {
+    for (const part of ['manifest   bank v1, 3 service(s)', 'service:ledger', 'service:echo', 'service:counter', `ed25519    key ${id}  not checked`]) {
       assert.match(text.text(), part);
     }
     const json = collector();
     assert.is(await inspect([w.out, '--json'], json), 0);
     const o = JSON.parse(json.text());
     assert.is(o.manifest.name, 'bank');
-    assert.equal(o.sections.map((s: { name: string }) => s.name), ['manifest', 'kernel', 'service:echo', 'service:counter']);
+    assert.equal(o.sections.map((s: { name: string }) => s.name), ['manifest', 'kernel', 'service:ledger', 'service:echo', 'service:counter']);
     assert.equal(o.signatures, [{ algorithm: 'ed25519', keyId: id, valid: null }]);
     assert.is(o.verification, null);
   });

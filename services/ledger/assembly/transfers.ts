@@ -5,9 +5,9 @@
 // batch.ts before createTransfer is called. QENEX's capacity results come
 // where documented in results.ts.
 
-import { BATCH_EVENTS_MAX, NS_PER_S, RECORD_BYTES, TIMESTAMP_MAX } from "./constants";
+import { BATCH_EVENTS_MAX, NONE, NS_PER_S, RECORD_BYTES, TIMESTAMP_MAX } from "./constants";
 import { A_CREDITS_PENDING, A_CREDITS_POSTED, A_DEBITS_PENDING, A_DEBITS_POSTED, A_FLAGS, A_LEDGER,
-  A_TIMESTAMP, AF_CLOSED, AF_CREDITS_MUST_NOT_EXCEED_DEBITS, AF_DEBITS_MUST_NOT_EXCEED_CREDITS,
+  A_TIMESTAMP, AF_CLOSED, AM_TRANSFERS_LAST, AF_CREDITS_MUST_NOT_EXCEED_DEBITS, AF_DEBITS_MUST_NOT_EXCEED_CREDITS,
   PENDING_EXPIRED, PENDING_POSTED, PENDING_VOIDED, T_AMOUNT, T_CODE, T_CREDIT_ACCOUNT_ID,
   T_DEBIT_ACCOUNT_ID, T_FLAGS, T_ID, T_LEDGER, T_PENDING_ID, T_TIMEOUT, T_TIMESTAMP,
   TF_BALANCING_CREDIT, TF_BALANCING_DEBIT, TF_CLOSING_CREDIT, TF_CLOSING_DEBIT, TF_IMPORTED, TF_KNOWN,
@@ -57,15 +57,19 @@ export const PREFETCH_DISTANCE: u32 = 8;
   const debit = load<u32>(batchDebitFound + (<usize>index << 2));
   const credit = load<u32>(batchCreditFound + (<usize>index << 2));
   let sink: u32 = 0;
-  if (debit != 0) {
-    const record = accountAt(debit - 1);
-    sink ^= load<u32>(record + 16) ^ load<u32>(record + 64) ^ load<u32>(accountMetaAt(debit - 1));
-  }
-  if (credit != 0) {
-    const record = accountAt(credit - 1);
-    sink ^= load<u32>(record + 16) ^ load<u32>(record + 64) ^ load<u32>(accountMetaAt(credit - 1));
-  }
+  if (debit != 0) sink ^= prefetchAccount(debit - 1);
+  if (credit != 0) sink ^= prefetchAccount(credit - 1);
   prefetchSink ^= sink;
+}
+
+/** Loads one word from each cache line that applying a transfer touches for an account. */
+// @ts-ignore: decorator
+@inline function prefetchAccount(slot: u32): u32 {
+  const record = accountAt(slot);
+  const last = load<u32>(accountMetaAt(slot) + AM_TRANSFERS_LAST);
+  let sink = load<u32>(record + A_DEBITS_PENDING) ^ load<u32>(record + A_CREDITS_POSTED);
+  if (last != NONE) sink ^= load<u32>(transferMetaAt(last));
+  return sink;
 }
 
 /** Validates transfer `t`, event `index` of the resolved batch, and applies it at `timestamp`. */

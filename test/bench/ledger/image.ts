@@ -1,0 +1,53 @@
+// test/bench/ledger/image.ts: a signed bank image whose ledger holds the
+// end-to-end phase's transfers, packed from build/ modules into a directory
+// the caller owns (a benchmark temp dir, removed with it).
+//
+// images/bank/manifest.json sizes the ledger for a million transfers; the
+// benchmark sends a few million, so its image raises the ledger's tables
+// (and the log preallocation to match) and keeps everything else as the
+// bank image has it. test/support/helpers.ts makeImage does the same for
+// tests, but into a temp dir of its own that this benchmark could not
+// register for cleanup.
+
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { packImage, signImage } from '../../../host/image.ts';
+import { writeKeyPair } from '../../../host/keys.ts';
+import { validateManifest, type JsonObject, type Manifest } from '../../../host/manifest.ts';
+import { ROOT } from '../support.ts';
+
+export const KERNEL_WASM = join(ROOT, 'build/kernel.wasm');
+export const SERVICES_DIR = join(ROOT, 'build/services');
+const BANK_MANIFEST = join(ROOT, 'images/bank/manifest.json');
+const LEDGER_SERVICE = 'ledger';
+
+export interface ImageChanges {
+  ledgerConfig: JsonObject;
+  /** wasm pages the ledger may use (64 KiB each). */
+  ledgerMemoryPagesMax: number;
+  logPreallocateBytes: number;
+}
+
+/** The bank manifest with the ledger's tables and the log preallocation changed. */
+export function benchManifest(changes: ImageChanges): Manifest {
+  const json = JSON.parse(readFileSync(BANK_MANIFEST, 'utf8')) as {
+    kernel: Record<string, unknown>; services: { name: string; config?: JsonObject; memory_pages_max: number }[];
+  };
+  const ledger = json.services.find((s) => s.name === LEDGER_SERVICE);
+  if (ledger === undefined) throw new Error(`${BANK_MANIFEST}: no '${LEDGER_SERVICE}' service`);
+  ledger.config = changes.ledgerConfig;
+  ledger.memory_pages_max = changes.ledgerMemoryPagesMax;
+  json.kernel.log_preallocate_bytes = changes.logPreallocateBytes;
+  return validateManifest(json);
+}
+
+/** Packs and signs the image into `dir`; returns the image and the public key to trust. */
+export function writeBenchImage(dir: string, manifest: Manifest): { imagePath: string; pubPath: string } {
+  const keys = writeKeyPair(join(dir, 'keys'));
+  const services = new Map<string, Uint8Array>();
+  for (const s of manifest.services) services.set(s.name, new Uint8Array(readFileSync(join(SERVICES_DIR, `${s.module}.wasm`))));
+  const kernel = new Uint8Array(readFileSync(KERNEL_WASM));
+  const imagePath = join(dir, 'ledger-bench.qxi');
+  writeFileSync(imagePath, signImage(packImage({ manifest, kernel, services }), keys.key));
+  return { imagePath, pubPath: keys.pubPath };
+}
