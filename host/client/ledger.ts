@@ -11,6 +11,7 @@
 //           queries   u32 count | u32 0 | count * 128-byte records
 
 import { randomFillSync } from 'node:crypto';
+import { FRAME_E_SERVICE } from '../../hal/abi.ts';
 
 export const RECORD_BYTES = 128;
 export const HEADER_BYTES = 8;
@@ -19,7 +20,7 @@ export const RESULT_BYTES = 16;
 /** Events per request: TigerBeetle's batch maximum. */
 export const BATCH_EVENTS_MAX = 8189;
 /** Reply status for a malformed request (payload: UTF-8 message). */
-export const STATUS_SERVICE_ERROR = 6;
+export const STATUS_SERVICE_ERROR = FRAME_E_SERVICE;
 
 export const U128_MAX = (1n << 128n) - 1n;
 export const U64_MAX = (1n << 64n) - 1n;
@@ -65,8 +66,8 @@ export const AccountFilterFlags = {
 export function flagsFromNames(map: Record<string, number>, names: readonly string[]): number {
   let bits = 0;
   for (const name of names) {
+    if (!Object.hasOwn(map, name)) throw new Error(`unknown flag ${name}`);
     const bit = map[name];
-    if (bit === undefined) throw new Error(`unknown flag ${name}`);
     bits |= bit;
   }
   return bits;
@@ -312,6 +313,15 @@ function getU128(view: DataView, offset: number): bigint {
   return view.getBigUint64(offset, true) | (view.getBigUint64(offset + 8, true) << 64n);
 }
 
+/** A u32 or u16 field: an integer in range, or a RangeError naming the field
+ *  (DataView would silently wrap it). */
+function setSmall(view: DataView, offset: number, value: number, name: string, bytes: 2 | 4): void {
+  const max = bytes === 4 ? 0xffff_ffff : 0xffff;
+  if (!Number.isInteger(value) || value < 0 || value > max) throw new RangeError(`${name} ${value} out of range 0..${max}`);
+  if (bytes === 4) view.setUint32(offset, value, true);
+  else view.setUint16(offset, value, true);
+}
+
 function setU64(view: DataView, offset: number, value: bigint, name: string): void {
   checkRange(name, value, U64_MAX);
   view.setBigUint64(offset, value, true);
@@ -325,11 +335,11 @@ export function writeAccount(view: DataView, offset: number, a: Account): void {
   setU128(view, offset + 64, a.credits_posted, 'credits_posted');
   setU128(view, offset + 80, a.user_data_128, 'user_data_128');
   setU64(view, offset + 96, a.user_data_64, 'user_data_64');
-  view.setUint32(offset + 104, a.user_data_32, true);
-  view.setUint32(offset + 108, a.reserved, true);
-  view.setUint32(offset + 112, a.ledger, true);
-  view.setUint16(offset + 116, a.code, true);
-  view.setUint16(offset + 118, a.flags, true);
+  setSmall(view, offset + 104, a.user_data_32, 'user_data_32', 4);
+  setSmall(view, offset + 108, a.reserved, 'reserved', 4);
+  setSmall(view, offset + 112, a.ledger, 'ledger', 4);
+  setSmall(view, offset + 116, a.code, 'code', 2);
+  setSmall(view, offset + 118, a.flags, 'flags', 2);
   setU64(view, offset + 120, a.timestamp, 'timestamp');
 }
 
@@ -359,11 +369,11 @@ export function writeTransfer(view: DataView, offset: number, t: Transfer): void
   setU128(view, offset + 64, t.pending_id, 'pending_id');
   setU128(view, offset + 80, t.user_data_128, 'user_data_128');
   setU64(view, offset + 96, t.user_data_64, 'user_data_64');
-  view.setUint32(offset + 104, t.user_data_32, true);
-  view.setUint32(offset + 108, t.timeout, true);
-  view.setUint32(offset + 112, t.ledger, true);
-  view.setUint16(offset + 116, t.code, true);
-  view.setUint16(offset + 118, t.flags, true);
+  setSmall(view, offset + 104, t.user_data_32, 'user_data_32', 4);
+  setSmall(view, offset + 108, t.timeout, 'timeout', 4);
+  setSmall(view, offset + 112, t.ledger, 'ledger', 4);
+  setSmall(view, offset + 116, t.code, 'code', 2);
+  setSmall(view, offset + 118, t.flags, 'flags', 2);
   setU64(view, offset + 120, t.timestamp, 'timestamp');
 }
 
@@ -389,13 +399,13 @@ export function writeAccountFilter(view: DataView, offset: number, f: AccountFil
   setU128(view, offset, f.account_id, 'account_id');
   setU128(view, offset + 16, f.user_data_128, 'user_data_128');
   setU64(view, offset + 32, f.user_data_64, 'user_data_64');
-  view.setUint32(offset + 40, f.user_data_32, true);
-  view.setUint16(offset + 44, f.code, true);
+  setSmall(view, offset + 40, f.user_data_32, 'user_data_32', 4);
+  setSmall(view, offset + 44, f.code, 'code', 2);
   // 46..104: reserved, zero.
   setU64(view, offset + 104, f.timestamp_min, 'timestamp_min');
   setU64(view, offset + 112, f.timestamp_max, 'timestamp_max');
-  view.setUint32(offset + 120, f.limit, true);
-  view.setUint32(offset + 124, f.flags, true);
+  setSmall(view, offset + 120, f.limit, 'limit', 4);
+  setSmall(view, offset + 124, f.flags, 'flags', 4);
 }
 
 export function readAccountBalance(view: DataView, offset: number): AccountBalance {
