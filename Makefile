@@ -42,7 +42,7 @@ build/services/%.wasm: $(SDK_SRC) asconfig.json $$(shell find services/$$* -name
 
 build/test/kernel-lib.wasm: test/assembly/kernel-lib.ts $(KERNEL_SRC) | install
 	@mkdir -p build/test
-	$(ASC) test/assembly/kernel-lib.ts --runtime stub -O3 -o $@
+	$(ASC) test/assembly/kernel-lib.ts $(ASFLAGS) -o $@
 
 native: $(NATIVE_NODE)
 

@@ -15,44 +15,19 @@
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import * as abi from '../../hal/abi.ts';
 import { Machine } from '../../host/machine.ts';
 import { packImage, parseImage } from '../../host/image.ts';
 import { validateManifest } from '../../host/manifest.ts';
 import { FrameClient, type Reply } from '../../host/client/frames.ts';
+import { ascIfStale, RELEASE } from '../support/asc.ts';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const KERNEL_WASM = join(ROOT, 'build/kernel.wasm');
-const PROBE_WASM = join(ROOT, 'build/test/probe.wasm');
-
-function filesUnder(dir: string): string[] {
-  return readdirSync(join(ROOT, dir), { recursive: true, encoding: 'utf8' })
-    .filter((f) => f.endsWith('.ts')).map((f) => join(ROOT, dir, f));
-}
-
-// Builds `out` with asc when missing or older than a source. The result is
-// written beside it and renamed into place, so a test reading it at the same
-// moment never sees half a file.
-function buildIfStale(out: string, sources: string[], args: string[]): void {
-  const built = existsSync(out) ? statSync(out).mtimeMs : 0;
-  if (sources.every((s) => statSync(s).mtimeMs <= built)) return;
-  mkdirSync(dirname(out), { recursive: true });
-  const partial = `${out}.${process.pid}.partial`;
-  const r = spawnSync(join(ROOT, 'node_modules/.bin/asc'), [...args, '-o', partial], { cwd: ROOT, stdio: 'inherit' });
-  if (r.status !== 0) throw new Error(`asc ${args[0]} failed (status ${r.status})`);
-  renameSync(partial, out);
-}
-
-// Same commands as the Makefile's kernel rule and the brief's probe rule.
-buildIfStale(KERNEL_WASM, [...filesUnder('kernel'), ...filesUnder('hal'), ...filesUnder('drivers'), join(ROOT, 'asconfig.json')],
-  ['kernel/main.ts', '--config', 'asconfig.json', '--target', 'release']);
-buildIfStale(PROBE_WASM, [join(ROOT, 'test/services/probe/index.ts'), join(ROOT, 'services/sdk/qenex.ts'), join(ROOT, 'asconfig.json')],
-  ['test/services/probe/index.ts', '--config', 'asconfig.json', '--target', 'release', '--use', 'abort=']);
+// Same commands as the Makefile's kernel and service rules.
+const KERNEL_WASM = ascIfStale('kernel/main.ts', 'build/kernel.wasm', ['kernel', 'hal', 'drivers']);
+const PROBE_WASM = ascIfStale('test/services/probe/index.ts', 'build/test/probe.wasm', ['services/sdk'], [...RELEASE, '--use', 'abort=']);
 
 // ---- probe requests (layout: test/services/probe/index.ts) ----
 

@@ -3,38 +3,19 @@
 // import object written in JavaScript, and lets a test set the logical
 // time, send a request, read the reply and fire due timers.
 
-import { spawnSync } from 'node:child_process';
-import { readFileSync, readdirSync, statSync, existsSync, mkdirSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ascIfStale, RELEASE, ROOT } from '../support/asc.ts';
 
-export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export { ROOT };
 export const WASM_PATH = join(ROOT, 'build', 'services', 'ledger.wasm');
-const SOURCE_DIR = join(ROOT, 'services', 'ledger', 'assembly');
-
-export const ASC_ARGS = [
-  'services/ledger/assembly/index.ts', '-o', 'build/services/ledger.wasm',
-  '--runtime', 'stub', '-O3', '--use', 'abort=',
-];
 
 const KIND_CLIENT_REQUEST = 1;
 const KIND_TIMER = 4;
 
-function newestSourceMs(): number {
-  let newest = 0;
-  for (const name of readdirSync(SOURCE_DIR)) {
-    newest = Math.max(newest, statSync(join(SOURCE_DIR, name)).mtimeMs);
-  }
-  return newest;
-}
-
-/** Compiles the service unless the wasm is newer than every source file. */
+/** Compiles the service as the Makefile does, unless the wasm is newer than every source. */
 export function ensureBuilt(): void {
-  if (existsSync(WASM_PATH) && statSync(WASM_PATH).mtimeMs >= newestSourceMs()) return;
-  mkdirSync(dirname(WASM_PATH), { recursive: true });
-  const asc = join(ROOT, 'node_modules', '.bin', 'asc');
-  const run = spawnSync(asc, ASC_ARGS, { cwd: ROOT, encoding: 'utf8' });
-  if (run.status !== 0) throw new Error(`asc failed:\n${run.stdout}\n${run.stderr}`);
+  ascIfStale('services/ledger/assembly/index.ts', 'build/services/ledger.wasm', ['services/ledger/assembly', 'services/sdk'], [...RELEASE, '--use', 'abort=']);
 }
 
 let compiled: WebAssembly.Module | undefined;

@@ -8,34 +8,12 @@
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
+import { ascIfStale } from '../support/asc.ts';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const WASM = join(ROOT, 'build/test/kernel-lib.wasm');
-const SOURCES = [
-  'test/assembly/kernel-lib.ts',
-  'kernel/lib/sha256.ts',
-  'kernel/lib/crc32c.ts',
-  'kernel/lib/json.ts',
-].map((p) => join(ROOT, p));
-// Same flags as the kernel build. No --noAssert: asserts stay on. (Note that
-// asc reads "--noAssert=false" as --noAssert, i.e. assertions OFF.)
-const ASC_ARGS = [
-  'test/assembly/kernel-lib.ts', '-o', 'build/test/kernel-lib.wasm', '--runtime', 'stub', '-O3',
-];
-
-function buildIfStale(): void {
-  const built = existsSync(WASM) ? statSync(WASM).mtimeMs : 0;
-  if (SOURCES.every((s) => statSync(s).mtimeMs <= built)) return;
-  mkdirSync(dirname(WASM), { recursive: true });
-  const asc = join(ROOT, 'node_modules/.bin/asc');
-  const r = spawnSync(asc, ASC_ARGS, { cwd: ROOT, stdio: 'inherit' });
-  if (r.status !== 0) throw new Error(`asc failed (status ${r.status})`);
-}
+// Assertions stay on (the release target keeps them), as in the kernel.
+const WASM = ascIfStale('test/assembly/kernel-lib.ts', 'build/test/kernel-lib.wasm', ['kernel/lib']);
 
 interface Lib {
   memory: WebAssembly.Memory;
@@ -63,7 +41,6 @@ interface Lib {
   json_neutral(ptr: number, len: number): number;
 }
 
-buildIfStale();
 
 let lib: Lib;
 // AssemblyScript strings: UTF-16 code units, byte length in the u32 before them.

@@ -9,45 +9,15 @@
 // carrying the assertion's message, so "traps" and "which assertion" are
 // both checked.
 //
-// Tests whose name starts with "KERNEL BUG" describe a defect found while
-// writing these tests; they fail until the kernel is fixed.
-//
 // Run: node --import tsx test/unit/kernel-units.test.ts
 // The wasm is rebuilt first when it is missing or older than its sources.
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
+import { ascIfStale } from '../support/asc.ts';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const WASM = join(ROOT, 'build/test/kernel-units.wasm');
-const SOURCES = [
-  'test/assembly/kernel-units.ts',
-  'hal/abi.ts',
-  'kernel/constants.ts',
-  'kernel/mem.ts',
-  'kernel/services.ts',
-  'kernel/msg.ts',
-  'kernel/sched.ts',
-  'kernel/ring.ts',
-  'kernel/timers.ts',
-  'kernel/tokens.ts',
-].map((p) => join(ROOT, p));
-// Same flags as the kernel build. No --noAssert: asserts stay on.
-const ASC_ARGS = [
-  'test/assembly/kernel-units.ts', '-o', 'build/test/kernel-units.wasm', '--runtime', 'stub', '-O3',
-];
-
-function buildIfStale(): void {
-  const built = existsSync(WASM) ? statSync(WASM).mtimeMs : 0;
-  if (SOURCES.every((s) => statSync(s).mtimeMs <= built)) return;
-  mkdirSync(dirname(WASM), { recursive: true });
-  const r = spawnSync(join(ROOT, 'node_modules/.bin/asc'), ASC_ARGS, { cwd: ROOT, stdio: 'inherit' });
-  if (r.status !== 0) throw new Error(`asc failed (status ${r.status})`);
-}
+const WASM = ascIfStale('test/assembly/kernel-units.ts', 'build/test/kernel-units.wasm', ['hal', 'kernel']);
 
 // Exports of test/assembly/kernel-units.ts. A bool comes back as 0/1 and a
 // u32 as a signed i32 (use u32() below); u64 values are bigints.
@@ -104,7 +74,6 @@ interface Units {
   service_tokens_in_use(): number;
 }
 
-buildIfStale();
 const MODULE = new WebAssembly.Module(readFileSync(WASM));
 
 /** A fresh kernel-module instance: all module state as at boot. */
