@@ -23,11 +23,13 @@
 // figures of the same workload. postgres_tps is the best PostgreSQL variant.
 
 import { rmSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { runApply, WARMUP_BATCHES as APPLY_WARMUP_BATCHES } from './ledger/apply.ts';
 import { runDecimal, DECIMAL_WARMUP_TRANSFERS } from './ledger/decimal.ts';
 import { runE2e, TRANSFERS_MAX, WARMUP_BATCHES as E2E_WARMUP_BATCHES, type E2eResult } from './ledger/e2e.ts';
+import { KERNEL_LIB_WASM, runHash } from './ledger/hash.ts';
 import { KERNEL_WASM, SERVICES_DIR } from './ledger/image.ts';
 import { BATCH_TRANSFERS, CLIENTS, Cluster, VARIANTS, findBinDir, install, type Variant } from './ledger/postgres.ts';
 import { ACCOUNTS, BATCH_EVENTS, HOT_ACCOUNTS, HOT_PERCENT, PATTERNS, checkEncoder, type Pattern } from './ledger/workload.ts';
@@ -75,6 +77,7 @@ const PG_ROWS: Record<Variant, string> = {
 };
 const ROW = {
   apply: 'QENEX apply, in-process, 1 core (÷ decimal.js)',
+  applyCpu: 'QENEX apply, per CPU second (not wall; ÷ decimal.js)',
   e2e: `QENEX e2e, TCP, durable, ${E2E_IN_FLIGHT} × ${BATCH_EVENTS} in flight (÷ PG best)`,
   pgBest: 'PostgreSQL 15, best (postgres_tps)',
   decimal: 'Node.js + decimal.js, not durable',
@@ -102,6 +105,7 @@ function throughputRow(system: string, row: string, peer: string | null): Figure
 const FIGURES: FigureSpec[] = [
   ...throughputRow('apply', ROW.apply, 'decimaljs'),
   { key: 'apply_batch_p50_ms', row: ROW.apply, col: P50 },
+  ...throughputRow('apply_cpu', ROW.applyCpu, 'decimaljs'),
   ...throughputRow('e2e', ROW.e2e, 'postgres'),
   { key: 'e2e_batch_p50_ms', row: ROW.e2e, col: P50 },
   { key: 'e2e_batch_p99_ms', row: ROW.e2e, col: P99 },
@@ -153,6 +157,7 @@ function applyPhase(notes: string[]): Figures {
   for (const pattern of PATTERNS) {
     const r = runApply(pattern, APPLY_BATCHES, SEEDS[pattern]);
     figures[tps('apply', pattern)] = round(r.transfers / (r.handleMs / 1000));
+    figures[tps('apply_cpu', pattern)] = round(r.transfers / (r.handleCpuMs / 1000));
     if (pattern === 'uniform') figures.apply_batch_p50_ms = round(r.batchMedianMs);
     if (r.failed > 0) notes.push(`apply (${pattern}): ${r.failed} transfers not created, results ${JSON.stringify([...r.failedCodes])} (counted in the rate)`);
   }
@@ -235,6 +240,7 @@ function ratios(f: Figures): Figures {
   for (const p of PATTERNS) {
     out[tps('postgres', p)] = bestOf(f, p);
     out[vsKey('apply', 'decimaljs', p)] = round(ratio(f[tps('apply', p)], f[tps('decimaljs', p)]), 3);
+    out[vsKey('apply_cpu', 'decimaljs', p)] = round(ratio(f[tps('apply_cpu', p)], f[tps('decimaljs', p)]), 3);
     out[vsKey('e2e', 'postgres', p)] = round(ratio(f[tps('e2e', p)], out[tps('postgres', p)]), 3);
   }
   return out;
@@ -253,11 +259,25 @@ function targetNotes(f: Figures): string[] {
   ];
 }
 
+/** What hashing the command log costs each request, next to applying it. */
+function hashNote(wasmMbPerS: number, nodeMbPerS: number, f: Figures): string {
+  const requestMb = (8 + BATCH_EVENTS * 128) / 1e6;
+  const hashMs = (requestMb / wasmMbPerS) * 1000;
+  const apply = f.apply_cpu_tps ?? f.apply_tps;
+  const applyMs = typeof apply === 'number' ? (BATCH_EVENTS / apply) * 1000 : null;
+  return `e2e ceiling: the kernel's SHA-256 (wasm) hashes ${Math.round(wasmMbPerS)} MB/s on one core ` +
+    `(node:crypto, native: ${Math.round(nodeMbPerS)} MB/s), so the command log spends ${hashMs.toFixed(2)} ms hashing each ` +
+    `${BATCH_EVENTS}-transfer request` + (applyMs === null ? '' : ` and the ledger ${applyMs.toFixed(2)} ms applying it`) +
+    '; both run on the kernel\'s one thread, so one machine cannot pass ' +
+    `${Math.round(BATCH_EVENTS / ((hashMs + (applyMs ?? 0)) / 1000)).toLocaleString('en-US')} tr/s end to end, before the network, copies and the disk`;
+}
+
 const bench: Bench = {
   name: 'ledger',
   title: 'Ledger transfers/s: in-process apply and durable end to end, against PostgreSQL 15 and Node.js + decimal.js',
   figures: FIGURES,
-  requires: [CLI, KERNEL_WASM, join(SERVICES_DIR, 'ledger.wasm'), join(SERVICES_DIR, 'echo.wasm'), join(SERVICES_DIR, 'counter.wasm')],
+  requires: [CLI, KERNEL_WASM, KERNEL_LIB_WASM, join(SERVICES_DIR, 'ledger.wasm'), join(SERVICES_DIR, 'echo.wasm'),
+    join(SERVICES_DIR, 'counter.wasm')],
   async run() {
     const notes: string[] = [];
     const params: Record<string, number | string> = {
@@ -270,10 +290,17 @@ const bench: Bench = {
       ...Object.fromEntries(VARIANTS.map((v) => [`postgres_${v}_clients`, CLIENTS[v]])),
     };
     checkEncoder();
+    // Other processes share the cores and the disk: their load goes in the record beside the figures.
+    const load = () => loadavg()[0].toFixed(2);
+    params.loadavg_1m_at_start = load();
     let figures: Figures = await memoryPhase();
     // decimal.js before apply: it allocates millions of small objects and is
     // the more sensitive to a heap that an earlier phase left full of garbage.
     figures = { ...figures, ...decimalPhase(notes), ...applyPhase(notes) };
+    const hash = runHash();
+    params.sha256_kernel_wasm_mb_per_s = Math.round(hash.wasmMbPerS);
+    params.sha256_node_crypto_mb_per_s = Math.round(hash.nodeMbPerS);
+    params.loadavg_1m_at_e2e = load();
     const e2eDir = tempDir('ledger');
     const e2e = await runE2e(e2eDir, {
       batchesPerPattern: E2E_BATCHES, inFlight: E2E_IN_FLIGHT, singleRequests: SINGLE_REQUESTS, singleMsMax: SINGLE_MS_MAX,
@@ -284,13 +311,18 @@ const bench: Bench = {
     notes.push(...e2e.notes);
     params.e2e_server_exit_code = String(e2e.serverExitCode);
     params.single_requests = e2e.singleMs.length;
-    figures = { ...figures, ...e2eFigures(e2e, params), ...(await postgresPhase(notes, params)) };
+    figures = { ...figures, ...e2eFigures(e2e, params) };
+    params.loadavg_1m_at_postgres = load();
+    figures = { ...figures, ...(await postgresPhase(notes, params)) };
     figures = { ...figures, ...ratios(figures) };
     notes.push(...targetNotes(figures));
+    notes.push(hashNote(hash.wasmMbPerS, hash.nodeMbPerS, figures));
     notes.push('headline keys (apply_tps, e2e_tps, postgres_tps, decimaljs_tps) are the uniform workload, *_hot_* the 80/20 one; ' +
       'ratios divide figures of the same workload: apply ÷ decimal.js, e2e ÷ the best PostgreSQL variant (postgres_tps), ' +
       'single-transfer p50 ÷ fdatasync p50; p50/p99 on the apply row are one batch\'s qx_handle, on the e2e row one 8189-transfer request');
     notes.push('apply: sum of qx_handle times only (validate + apply + results), encoding and inbox copy untimed; ' +
+      'apply per CPU second: the same calls (inbox copy included) over the CPU time this process got for them, ' +
+      'which other processes on the machine\'s cores do not stretch; ' +
       'e2e: first send to last reply, every reply after its batch was fdatasync\'d; PostgreSQL: pgbench tps × transfers per transaction, ' +
       'fsync=on, synchronous_commit=on, one PL/pgSQL call per transfer');
     notes.push('memory: resident-set growth of a child process across booting a ledger with the table named vs. the smallest config, ' +

@@ -71,8 +71,11 @@ export class Ledger {
   private replies: Reply[] = [];
   private nextToken = 1;
 
-  /** Boots a ledger; `config` is the JSON text given to qx_init (default: small capacities). */
-  constructor(config: string | Capacity = SMALL_CAPACITY) {
+  /**
+   * Boots a ledger; `config` is the JSON text given to qx_init (default: small
+   * capacities). `wasm` runs another build of the service (benchmarks compare builds).
+   */
+  constructor(config: string | Capacity = SMALL_CAPACITY, wasm?: WebAssembly.Module) {
     const imports = {
       qenex: {
         reply: (token: number, status: number, ptr: number, len: number) => this.onReply(token, status, ptr, len),
@@ -81,7 +84,7 @@ export class Ledger {
         timer: (delayNs: bigint, tag: bigint) => { this.timers.push({ dueNs: this.nowNs + delayNs, tag }); return 0; },
       },
     };
-    const instance = new WebAssembly.Instance(module(), imports);
+    const instance = new WebAssembly.Instance(wasm ?? module(), imports);
     this.exports = instance.exports as unknown as LedgerExports;
     const text = typeof config === 'string' ? config : JSON.stringify(config);
     const bytes = new TextEncoder().encode(text);

@@ -72,7 +72,7 @@ export function createAccount(a: usize, timestamp: u64): AccountResult {
   copyRecord128(record, a);
   store<u64>(record + A_TIMESTAMP, timestamp);
   accountMetaReset(slot);
-  idInsertAtProbe(S.accountIds, idLo, idHi, slot + 1);
+  idInsertAtProbe(S.accountIds, slot + 1);
   S.accountCount = slot + 1;
   return AccountResult.created;
 }

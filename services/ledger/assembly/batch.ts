@@ -9,9 +9,8 @@ import { RECORD_BYTES, RESULT_BYTES, TIMESTAMP_MAX } from "./constants";
 import { AF_IMPORTED, AF_LINKED, T_FLAGS, T_ID, T_TIMESTAMP, TF_IMPORTED } from "./layout";
 import { AccountResult, TransferResult, transferResultIsTransient } from "./results";
 import { S } from "./state";
-import { ID_ORPHAN, idInsert } from "./idtable";
 import { accountExistingTimestamp, createAccount, rollbackAccount } from "./accounts";
-import { PREFETCH_DISTANCE, createTransfer, transferBatchResolve, transferPrefetch } from "./transfers";
+import { RESOLVE_CHUNK, createTransfer, transferBatchResolve, transferOrphanInsert } from "./transfers";
 import { transferExistingTimestamp } from "./transfer_exists";
 import { rollbackTransfer } from "./transfer_apply";
 
@@ -73,7 +72,7 @@ function rollbackTo(accounts: bool, mark: u32): void {
  */
 export function executeCreate(accounts: bool, events: usize, count: u32, base: u64, out: usize): void {
   assert(count > 0);
-  if (!accounts) transferBatchResolve(events, count);
+  let resolved: u32 = 0;
   const batchTimestamp = base + count - 1;
   const firstImported = (load<u16>(events + T_FLAGS) & (accounts ? AF_IMPORTED : TF_IMPORTED)) != 0;
   const exists: u32 = accounts ? AccountResult.exists : TransferResult.exists;
@@ -82,7 +81,10 @@ export function executeCreate(accounts: bool, events: usize, count: u32, base: u
   let chainMark: u32 = 0;
   for (let index: u32 = 0; index < count; index++) {
     const event = events + <usize>index * RECORD_BYTES;
-    if (!accounts && index + PREFETCH_DISTANCE < count) transferPrefetch(index + PREFETCH_DISTANCE);
+    if (!accounts && index == resolved) {
+      resolved = min<u32>(count, resolved + RESOLVE_CHUNK);
+      transferBatchResolve(events, index, resolved);
+    }
     const linked = (load<u16>(event + T_FLAGS) & AF_LINKED) != 0;
     if (linked && chainStart < 0) {
       chainStart = index;
@@ -104,7 +106,7 @@ export function executeCreate(accounts: bool, events: usize, count: u32, base: u
         for (let j = <u32>chainStart; j < index; j++) writeResult(out, j, LINKED_EVENT_FAILED, 0);
       }
       if (!accounts && transferResultIsTransient(<TransferResult>result)) {
-        idInsert(S.transferIds, load<u64>(event + T_ID), load<u64>(event + T_ID + 8), ID_ORPHAN);
+        transferOrphanInsert(event);
       }
     }
     writeResult(out, index, result, timestamp);

@@ -1,119 +1,183 @@
 // Open-addressing hash table from a u128 id to a u32 value, linear probing.
 //
-// Entry (32 bytes): 0 id_lo u64 | 8 id_hi u64 | 16 value u32 | 20 reserved.
-// Value 0 marks an empty entry, so callers store slot + 1 (or a marker such
-// as ID_ORPHAN). Capacity is a power of two holding the most ids the table
-// may hold at a load of at most 3/4: probes stay short, and the table stays
-// small enough to keep its cache and TLB misses down. Deletion (used only to roll back
-// linked chains) shifts later entries back, keeping probes tombstone-free.
+// The ids live in the records the values point at, not in the table: value
+// v (0 marks an empty entry) names slot v - 1 of a table of 128-byte records
+// whose first 16 bytes are the id (accounts and transfers both start with
+// it). An entry (8 bytes) is `value u32 | tag u32`, the tag being the high
+// half of the id's 64-bit hash, whose low bits pick the home entry; a probe
+// reads a record only when the tag matches, so a lookup of a new id reads
+// nothing but the table, and a hit reads the record its caller reads anyway.
+//
+// Small entries matter more than anything else for the apply rate: the
+// transfer table is the one structure every event touches at a random place.
+// Eight entries share a cache line, so a probe sequence nearly always stays
+// within the line the batch's resolve pass touched (transfers.ts), and the
+// table is a quarter of the size it would be with the ids inside.
+//
+// Capacity is a power of two with a load of at most 1/2 when the table holds
+// `limit` ids. Deletion (only to roll back linked chains) shifts later
+// entries back, keeping probes tombstone-free.
 
-const ENTRY_BYTES: usize = 32;
+import { allocTable } from "./alloc";
 
-/** Marks a transfer id that failed with a transient result. */
+const ENTRY_SHIFT: usize = 3;
+const ENTRY_BYTES: usize = 1 << ENTRY_SHIFT;
+const RECORD_SHIFT: usize = 7;
+
+/** Marks, in lookups of transfer ids, an id that failed with a transient result (see transfers.ts). */
 export const ID_ORPHAN: u32 = 0xFFFFFFFF;
 
 // @ts-ignore: decorator
 @unmanaged
 export class IdTable {
   entries: usize = 0;
+  /** The 128-byte records the values index (value - 1), each starting with its u128 id. */
+  records: usize = 0;
   mask: u32 = 0;
   count: u32 = 0;
   limit: u32 = 0;
   /** Entry index where the last idFind stopped (its empty slot on a miss). */
   probe: u32 = 0;
+  /** The tag of the id the last idFind looked for. */
+  probeTag: u32 = 0;
 }
 
-export function idTableCreate(idsMax: u32): IdTable {
+export function idTableCreate(idsMax: u32, records: usize): IdTable {
   let capacity: u32 = 16;
-  while (<u64>capacity * 3 < <u64>idsMax * 4) capacity <<= 1;
+  while (<u64>capacity < <u64>idsMax * 2) capacity <<= 1;
   const table = changetype<IdTable>(heap.alloc(offsetof<IdTable>()));
-  table.entries = heap.alloc(<usize>capacity * ENTRY_BYTES);
-  memory.fill(table.entries, 0, <usize>capacity * ENTRY_BYTES);
+  table.entries = allocTable(<usize>capacity << ENTRY_SHIFT);
+  table.records = records;
   table.mask = capacity - 1;
   table.count = 0;
   table.limit = idsMax;
   table.probe = 0;
+  table.probeTag = 0;
   return table;
 }
 
+/** 64-bit hash of a u128 id: low bits pick the home entry, the high 32 bits are the tag. */
 // @ts-ignore: decorator
-@inline function idHash(lo: u64, hi: u64): u32 {
+@inline function idHash(lo: u64, hi: u64): u64 {
   let x = lo ^ (hi * 0x9E3779B97F4A7C15);
   x ^= x >> 31;
   x *= 0xD6E8FEB86659FD93;
   x ^= x >> 32;
-  return <u32>x;
+  x *= 0x94D049BB133111EB;
+  x ^= x >> 29;
+  return x;
 }
 
 // @ts-ignore: decorator
 @inline function entryAt(table: IdTable, index: u32): usize {
-  return table.entries + (<usize>index << 5);
+  return table.entries + (<usize>index << ENTRY_SHIFT);
+}
+
+// @ts-ignore: decorator
+@inline function recordOf(table: IdTable, value: u32): usize {
+  return table.records + (<usize>(value - 1) << RECORD_SHIFT);
+}
+
+/**
+ * The value stored for the id in a table given by its fields, or 0. For
+ * loops over many ids: the fields stay in locals, and nothing is stored.
+ */
+// @ts-ignore: decorator
+@inline export function idLookup(entries: usize, records: usize, mask: u32, lo: u64, hi: u64): u32 {
+  const hash = idHash(lo, hi);
+  const tag = <u32>(hash >> 32);
+  let index = <u32>hash & mask;
+  while (true) {
+    const entry = load<u64>(entries + (<usize>index << ENTRY_SHIFT));
+    const value = <u32>entry;
+    if (value == 0) return 0;
+    if (<u32>(entry >> 32) == tag) {
+      const record = records + (<usize>(value - 1) << RECORD_SHIFT);
+      if (load<u64>(record) == lo && load<u64>(record, 8) == hi) return value;
+    }
+    index = (index + 1) & mask;
+  }
+  return 0;
 }
 
 /** Returns the value stored for the id, or 0; leaves table.probe at its entry. */
 // @ts-ignore: decorator
 @inline export function idFind(table: IdTable, lo: u64, hi: u64): u32 {
-  let index = idHash(lo, hi) & table.mask;
+  const hash = idHash(lo, hi);
+  const tag = <u32>(hash >> 32);
+  const mask = table.mask;
+  let index = <u32>hash & mask;
+  table.probeTag = tag;
   while (true) {
-    const entry = entryAt(table, index);
-    const value = load<u32>(entry, 16);
-    if (value == 0 || (load<u64>(entry) == lo && load<u64>(entry, 8) == hi)) {
-      table.probe = index;
-      return value;
+    const entry = load<u64>(entryAt(table, index));
+    const value = <u32>entry;
+    if (value == 0) break;
+    if (<u32>(entry >> 32) == tag) {
+      const record = recordOf(table, value);
+      if (load<u64>(record) == lo && load<u64>(record, 8) == hi) {
+        table.probe = index;
+        return value;
+      }
     }
-    index = (index + 1) & table.mask;
+    index = (index + 1) & mask;
   }
+  table.probe = index;
   return 0;
 }
 
-/** Inserts at the entry where the preceding idFind of the same id missed. */
+/**
+ * Inserts at the entry where the preceding idFind (of the id now being
+ * inserted) missed. Record value - 1 must hold that id.
+ */
 // @ts-ignore: decorator
-@inline export function idInsertAtProbe(table: IdTable, lo: u64, hi: u64, value: u32): void {
+@inline export function idInsertAtProbe(table: IdTable, value: u32): void {
   assert(value != 0);
   assert(table.count < table.limit);
   const entry = entryAt(table, table.probe);
-  assert(load<u32>(entry, 16) == 0);
-  store<u64>(entry, lo);
-  store<u64>(entry, hi, 8);
-  store<u32>(entry, value, 16);
+  assert(load<u32>(entry) == 0);
+  store<u64>(entry, <u64>value | (<u64>table.probeTag << 32));
   table.count++;
 }
 
+/** Inserts an id that is absent; record value - 1 must already hold it. */
 export function idInsert(table: IdTable, lo: u64, hi: u64, value: u32): void {
   const found = idFind(table, lo, hi);
   assert(found == 0);
-  idInsertAtProbe(table, lo, hi, value);
+  idInsertAtProbe(table, value);
 }
 
-/** Removes an id that is present (rollback of a linked chain). */
+/** Removes an id that is present (rollback of a linked chain), while its record still holds it. */
 export function idRemove(table: IdTable, lo: u64, hi: u64): void {
   const found = idFind(table, lo, hi);
   assert(found != 0);
+  const mask = table.mask;
   let hole = table.probe;
-  let index = (hole + 1) & table.mask;
+  let index = (hole + 1) & mask;
   while (true) {
-    const entry = entryAt(table, index);
-    if (load<u32>(entry, 16) == 0) break;
-    const home = idHash(load<u64>(entry), load<u64>(entry, 8)) & table.mask;
+    const entry = load<u64>(entryAt(table, index));
+    if (<u32>entry == 0) break;
+    const record = recordOf(table, <u32>entry);
+    const home = <u32>idHash(load<u64>(record), load<u64>(record, 8)) & mask;
     // Move the entry back into the hole unless its home lies cyclically in (hole, index].
-    const distanceHome = (index - home) & table.mask;
-    const distanceHole = (index - hole) & table.mask;
+    const distanceHome = (index - home) & mask;
+    const distanceHole = (index - hole) & mask;
     if (distanceHome >= distanceHole) {
-      memory.copy(entryAt(table, hole), entry, ENTRY_BYTES);
+      store<u64>(entryAt(table, hole), entry);
       hole = index;
     }
-    index = (index + 1) & table.mask;
+    index = (index + 1) & mask;
   }
-  memory.fill(entryAt(table, hole), 0, ENTRY_BYTES);
+  store<u64>(entryAt(table, hole), 0);
   table.count--;
 }
 
 /**
- * Reads the home entry of an id without probing, and returns its value.
- * A pass of these over a batch before executing it lets the CPU fetch the
- * (cache-missing) entries in parallel instead of one miss per event.
+ * Reads the home entry of an id without probing (in a table given by its
+ * entries and mask), and returns it. A pass of these over a batch before
+ * executing it lets the CPU fetch the (cache-missing) entries in parallel
+ * instead of one miss per event.
  */
 // @ts-ignore: decorator
-@inline export function idTouch(table: IdTable, lo: u64, hi: u64): u32 {
-  return load<u32>(entryAt(table, idHash(lo, hi) & table.mask), 16);
+@inline export function idTouch(entries: usize, mask: u32, lo: u64, hi: u64): u32 {
+  return load<u32>(entries + (<usize>(<u32>idHash(lo, hi) & mask) << ENTRY_SHIFT));
 }

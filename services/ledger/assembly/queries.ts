@@ -12,6 +12,7 @@ import { AF_HISTORY, A_FLAGS, AM_HISTORY_FIRST, AM_HISTORY_LAST, AM_TRANSFERS_FI
   T_TIMESTAMP, T_USER_DATA_128, T_USER_DATA_32, T_USER_DATA_64, TM_DEBIT_SLOT } from "./layout";
 import { S, accountAt, accountMetaAt, historyAt, transferAt, transferMetaAt } from "./state";
 import { ID_ORPHAN, idFind } from "./idtable";
+import { transferIdFind } from "./transfers";
 import { copyRecord128, equal128, isMax128, isZero128 } from "./u128";
 import { listNext, listPrev } from "./lists";
 
@@ -25,10 +26,10 @@ import { listNext, listPrev } from "./lists";
 /** Copies the accounts (or transfers) named by `count` ids; returns reply bytes. */
 export function lookup(accounts: bool, ids: usize, count: u32, out: usize): u32 {
   let found: u32 = 0;
-  const table = accounts ? S.accountIds : S.transferIds;
   for (let i: u32 = 0; i < count; i++) {
     const id = ids + <usize>i * ID_BYTES;
-    const value = idFind(table, load<u64>(id), load<u64>(id, 8));
+    const value = accounts ? idFind(S.accountIds, load<u64>(id), load<u64>(id, 8))
+      : transferIdFind(load<u64>(id), load<u64>(id, 8));
     if (value == 0 || value == ID_ORPHAN) continue;
     const record = accounts ? accountAt(value - 1) : transferAt(value - 1);
     copyRecord128(out + HEADER_BYTES + <usize>found * RECORD_BYTES, record);

@@ -4,11 +4,15 @@
 // service config; nothing is allocated while handling messages. Records live
 // in slots numbered in creation order, so a slot order is also a timestamp
 // order, and rolling back a linked chain means popping the newest slots.
+// (The top slots of the transfer table hold the ids of transiently failed
+// transfers, from transfers_max - 1 down: see transfers.ts.) Every table
+// starts on a cache line (alloc.ts).
 
 import { NONE } from "./constants";
 import { AM_BYTES, AM_HISTORY_FIRST, AM_HISTORY_LAST, AM_TRANSFERS_FIRST, AM_TRANSFERS_LAST,
   H_BYTES, TM_BYTES, X_BYTES } from "./layout";
 import { IdTable, idTableCreate } from "./idtable";
+import { allocTable } from "./alloc";
 
 // @ts-ignore: decorator
 @unmanaged
@@ -54,12 +58,6 @@ memory.fill(changetype<usize>(S), 0, offsetof<LedgerState>());
 /** Bytes per ledger-sum scratch entry: ledger u32, used u32, 4 sums of 3 u64 limbs. */
 export const LEDGER_SUM_BYTES: usize = 8 + 4 * 24;
 
-function allocZeroed(bytes: usize): usize {
-  const ptr = heap.alloc(bytes);
-  memory.fill(ptr, 0, bytes);
-  return ptr;
-}
-
 export function stateInit(accountsMax: u32, transfersMax: u32, pendingMax: u32, historyMax: u32): void {
   assert(!S.initialized);
   assert(accountsMax > 0 && transfersMax > 0 && pendingMax > 0 && historyMax > 0);
@@ -67,15 +65,15 @@ export function stateInit(accountsMax: u32, transfersMax: u32, pendingMax: u32, 
   S.transfersMax = transfersMax;
   S.pendingMax = pendingMax;
   S.historyMax = historyMax;
-  S.accounts = allocZeroed(<usize>accountsMax << 7);
-  S.accountMeta = allocZeroed(<usize>accountsMax * AM_BYTES);
-  S.accountIds = idTableCreate(accountsMax);
-  S.transfers = allocZeroed(<usize>transfersMax << 7);
-  S.transferMeta = allocZeroed(<usize>transfersMax * TM_BYTES);
-  S.transferIds = idTableCreate(transfersMax);
-  S.history = allocZeroed(<usize>historyMax * H_BYTES);
-  S.expiryHeap = allocZeroed(<usize>pendingMax * X_BYTES);
-  S.ledgerSums = allocZeroed(<usize>accountsMax * 2 * LEDGER_SUM_BYTES);
+  S.accounts = allocTable(<usize>accountsMax << 7);
+  S.accountMeta = allocTable(<usize>accountsMax * AM_BYTES);
+  S.accountIds = idTableCreate(accountsMax, S.accounts);
+  S.transfers = allocTable(<usize>transfersMax << 7);
+  S.transferMeta = allocTable(<usize>transfersMax * TM_BYTES);
+  S.transferIds = idTableCreate(transfersMax, S.transfers);
+  S.history = allocTable(<usize>historyMax * H_BYTES);
+  S.expiryHeap = allocTable(<usize>pendingMax * X_BYTES);
+  S.ledgerSums = allocTable(<usize>accountsMax * 2 * LEDGER_SUM_BYTES);
   S.initialized = true;
 }
 

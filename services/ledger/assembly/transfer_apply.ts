@@ -66,7 +66,7 @@ export function applySingle(t: usize, timestamp: u64, debitSlot: u32, creditSlot
   store<u64>(record + T_AMOUNT, amountLo);
   store<u64>(record + T_AMOUNT + 8, amountHi);
   store<u64>(record + T_TIMESTAMP, timestamp);
-  idInsertAtProbe(S.transferIds, load<u64>(t + T_ID), load<u64>(t + T_ID + 8), slot + 1);
+  idInsertAtProbe(S.transferIds, slot + 1);
   S.transferCount = slot + 1;
 
   const debit = accountAt(debitSlot);

@@ -14,62 +14,117 @@ import { A_CREDITS_PENDING, A_CREDITS_POSTED, A_DEBITS_PENDING, A_DEBITS_POSTED,
   TF_PENDING, TF_POST_PENDING, TF_VOID_PENDING, TM_CREDIT_SLOT, TM_DEBIT_SLOT, TM_STATUS } from "./layout";
 import { TransferResult } from "./results";
 import { S, accountAt, accountMetaAt, transferAt, transferMetaAt } from "./state";
-import { ID_ORPHAN, idFind, idTouch } from "./idtable";
-import { addOverflows128, equal128, isMax128, isZero128, lessThan128, subSaturating128, sumHi,
+import { ID_ORPHAN, idFind, idInsert, idLookup, idTouch } from "./idtable";
+import { addOverflows128, copy128, equal128, isMax128, isZero128, lessThan128, subSaturating128, sumHi,
   sumLo } from "./u128";
 import { accountTimestampExists, transferTimestampLast } from "./timestamps";
 import { transferExists } from "./transfer_exists";
 import { applyPostOrVoid, applySingle, historyAccounts } from "./transfer_apply";
 
 // The debit and credit accounts of each event in the batch, as id-table
-// values (slot + 1, or 0 when absent), resolved before the batch runs.
+// values (slot + 1, or 0 when absent), resolved before the events run.
 // create_transfers never creates accounts, so the answers cannot change
-// while the batch runs; resolving them in one tight pass lets the CPU
-// overlap the cache misses of many lookups instead of taking them one by one.
+// while the batch runs.
+//
+// Nearly every cost of applying a transfer is a cache miss: the transfer id
+// table is large and hashed, and any account may be touched. WebAssembly has
+// no prefetch instruction, but a tight loop of independent loads lets the
+// CPU overlap many misses instead of taking them one by one. So the batch is
+// resolved a chunk at a time, in passes whose loads do not depend on each
+// other within a pass: (1) the id-table entries of the transfer ids (the
+// lookup in createTransfer then finds its line cached), (2) the account
+// lookups, which read the first line of each account record, (3) the second
+// line of each account record and its list heads, (4) the metadata of each
+// account's newest transfer, which listAppend links to. A chunk is small
+// enough that what it touched is still cached when its events run.
+// (Interleaving the touches with the events instead, a few events ahead,
+// measured slower: each touch that misses still stalls the CPU when it is
+// the oldest instruction, and only a dense loop keeps many misses in flight.)
 const batchDebitFound: usize = heap.alloc(<usize>BATCH_EVENTS_MAX << 2);
 const batchCreditFound: usize = heap.alloc(<usize>BATCH_EVENTS_MAX << 2);
-/** Sink for the prefetch loads, so the optimizer keeps them. */
+/** Sink for the touching loads, so the optimizer keeps them. */
 let prefetchSink: u32 = 0;
 
-export function transferBatchResolve(events: usize, count: u32): void {
-  assert(count <= BATCH_EVENTS_MAX);
+/** Events resolved per chunk. */
+export const RESOLVE_CHUNK: u32 = 256;
+
+/** Resolves (and touches the memory of) events from..to-1 of the batch at `events`. */
+export function transferBatchResolve(events: usize, from: u32, to: u32): void {
+  assert(from <= to && to <= BATCH_EVENTS_MAX);
   let sink: u32 = 0;
-  for (let index: u32 = 0; index < count; index++) {
+  const transferEntries = S.transferIds.entries;
+  const transferMask = S.transferIds.mask;
+  for (let index: u32 = from; index < to; index++) {
     const t = events + <usize>index * RECORD_BYTES;
-    sink ^= idTouch(S.transferIds, load<u64>(t + T_ID), load<u64>(t + T_ID + 8));
-    const debit = idFind(S.accountIds, load<u64>(t + T_DEBIT_ACCOUNT_ID), load<u64>(t + T_DEBIT_ACCOUNT_ID + 8));
-    const credit = idFind(S.accountIds, load<u64>(t + T_CREDIT_ACCOUNT_ID), load<u64>(t + T_CREDIT_ACCOUNT_ID + 8));
+    sink ^= idTouch(transferEntries, transferMask, load<u64>(t + T_ID), load<u64>(t + T_ID + 8));
+  }
+  const accountEntries = S.accountIds.entries;
+  const accountRecords = S.accountIds.records;
+  const accountMask = S.accountIds.mask;
+  for (let index: u32 = from; index < to; index++) {
+    const t = events + <usize>index * RECORD_BYTES;
+    const debit = idLookup(accountEntries, accountRecords, accountMask,
+      load<u64>(t + T_DEBIT_ACCOUNT_ID), load<u64>(t + T_DEBIT_ACCOUNT_ID + 8));
+    const credit = idLookup(accountEntries, accountRecords, accountMask,
+      load<u64>(t + T_CREDIT_ACCOUNT_ID), load<u64>(t + T_CREDIT_ACCOUNT_ID + 8));
     store<u32>(batchDebitFound + (<usize>index << 2), debit);
     store<u32>(batchCreditFound + (<usize>index << 2), credit);
   }
-  prefetchSink = sink;
-}
-
-/** Distance, in events, at which transferPrefetch runs ahead of the event being applied. */
-export const PREFETCH_DISTANCE: u32 = 8;
-
-/**
- * Touches the account records and list heads that event `index` will use,
- * so their cache misses overlap with the work on earlier events.
- */
-// @ts-ignore: decorator
-@inline export function transferPrefetch(index: u32): void {
-  const debit = load<u32>(batchDebitFound + (<usize>index << 2));
-  const credit = load<u32>(batchCreditFound + (<usize>index << 2));
-  let sink: u32 = 0;
-  if (debit != 0) sink ^= prefetchAccount(debit - 1);
-  if (credit != 0) sink ^= prefetchAccount(credit - 1);
+  for (let index: u32 = from; index < to; index++) {
+    const debit = load<u32>(batchDebitFound + (<usize>index << 2));
+    const credit = load<u32>(batchCreditFound + (<usize>index << 2));
+    if (debit != 0) sink ^= touchAccount(debit - 1);
+    if (credit != 0) sink ^= touchAccount(credit - 1);
+  }
+  for (let index: u32 = from; index < to; index++) {
+    const debit = load<u32>(batchDebitFound + (<usize>index << 2));
+    const credit = load<u32>(batchCreditFound + (<usize>index << 2));
+    if (debit != 0) sink ^= touchNewestTransfer(debit - 1);
+    if (credit != 0) sink ^= touchNewestTransfer(credit - 1);
+  }
   prefetchSink ^= sink;
 }
 
-/** Loads one word from each cache line that applying a transfer touches for an account. */
+/** Loads one word from each cache line of an account's record, and its list heads. */
 // @ts-ignore: decorator
-@inline function prefetchAccount(slot: u32): u32 {
+@inline function touchAccount(slot: u32): u32 {
   const record = accountAt(slot);
+  return load<u32>(record + A_DEBITS_PENDING) ^ load<u32>(record + A_CREDITS_POSTED) ^
+    load<u32>(accountMetaAt(slot) + AM_TRANSFERS_LAST);
+}
+
+/** Loads the metadata of the account's newest transfer, if any. */
+// @ts-ignore: decorator
+@inline function touchNewestTransfer(slot: u32): u32 {
   const last = load<u32>(accountMetaAt(slot) + AM_TRANSFERS_LAST);
-  let sink = load<u32>(record + A_DEBITS_PENDING) ^ load<u32>(record + A_CREDITS_POSTED);
-  if (last != NONE) sink ^= load<u32>(transferMetaAt(last));
-  return sink;
+  return last != NONE ? load<u32>(transferMetaAt(last)) : 0;
+}
+
+// Ids of transfers that failed with a transient result ("orphans") stay in
+// the transfer id table, so that a retry fails with id_already_failed. The
+// table keeps ids in records, so an orphan's id is kept in a transfer slot
+// taken from the top of the transfer table down: orphan k in slot
+// transfers_max - 1 - k. Transfers and orphans share the table's limit of
+// transfers_max ids, so the two regions never meet, and a value whose slot
+// is at or past transferCount is an orphan.
+
+/** Looks a transfer id up: slot + 1 of the transfer, ID_ORPHAN for an orphan, or 0. */
+// @ts-ignore: decorator
+@inline export function transferIdFind(lo: u64, hi: u64): u32 {
+  const value = idFind(S.transferIds, lo, hi);
+  return value > S.transferCount ? ID_ORPHAN : value;
+}
+
+/** Remembers the id of event `t`, which failed with a transient result. */
+export function transferOrphanInsert(t: usize): void {
+  const table = S.transferIds;
+  assert(table.count < table.limit);
+  const orphans = table.count - S.transferCount;
+  const slot = S.transfersMax - 1 - orphans;
+  assert(slot >= S.transferCount);
+  const record = transferAt(slot);
+  copy128(record + T_ID, t + T_ID);
+  idInsert(table, load<u64>(t + T_ID), load<u64>(t + T_ID + 8), slot + 1);
 }
 
 /** Validates transfer `t`, event `index` of the resolved batch, and applies it at `timestamp`. */
@@ -78,7 +133,7 @@ export function createTransfer(t: usize, timestamp: u64, index: u32): TransferRe
   if ((flags & ~TF_KNOWN) != 0) return TransferResult.reserved_flag;
   if (isZero128(t + T_ID)) return TransferResult.id_must_not_be_zero;
   if (isMax128(t + T_ID)) return TransferResult.id_must_not_be_int_max;
-  const found = idFind(S.transferIds, load<u64>(t + T_ID), load<u64>(t + T_ID + 8));
+  const found = transferIdFind(load<u64>(t + T_ID), load<u64>(t + T_ID + 8));
   if (found == ID_ORPHAN) return TransferResult.id_already_failed;
   if (found != 0) return transferExists(t, found - 1);
   if (S.transferIds.count >= S.transferIds.limit) return TransferResult.transfers_full;
@@ -227,7 +282,7 @@ function createPostOrVoid(t: usize, timestamp: u64, flags: u16): TransferResult 
   if (isMax128(t + T_PENDING_ID)) return TransferResult.pending_id_must_not_be_int_max;
   if (equal128(t + T_PENDING_ID, t + T_ID)) return TransferResult.pending_id_must_be_different;
   if (load<u32>(t + T_TIMEOUT) != 0) return TransferResult.timeout_reserved_for_pending_transfer;
-  const found = idFind(S.transferIds, load<u64>(t + T_PENDING_ID), load<u64>(t + T_PENDING_ID + 8));
+  const found = transferIdFind(load<u64>(t + T_PENDING_ID), load<u64>(t + T_PENDING_ID + 8));
   if (found == 0 || found == ID_ORPHAN) return TransferResult.pending_transfer_not_found;
   const pendingSlot = found - 1;
   const p = transferAt(pendingSlot);

@@ -7,7 +7,10 @@
 // first and tiers hot functions up while they run), then full batches of
 // BATCH_EVENTS. Only qx_handle is timed (the harness's lastHandleNs): the
 // service validating, applying and writing results. Encoding a batch and
-// copying it into the inbox happen before the clock starts.
+// copying it into the inbox happen before the clock starts. Beside the wall
+// time, the process's CPU time over each send (inbox copy included, so a
+// little more than qx_handle) says what the calls cost one core when other
+// processes share the machine's cores and stretch the wall time.
 
 import { Ledger } from '../../ledger/harness.ts';
 import {
@@ -21,8 +24,13 @@ export const WARMUP_BATCHES = 8;
 
 export interface ApplyResult {
   transfers: number;
-  /** Sum of the timed qx_handle calls. */
+  /** Sum of the timed qx_handle calls (wall time). */
   handleMs: number;
+  /**
+   * CPU time of this process over the same calls (user + system): what the
+   * calls cost one core, whatever else the machine's cores were running.
+   */
+  handleCpuMs: number;
   /** Events not created (a finding: the workload is meant to succeed in full). */
   failed: number;
   failedCodes: Map<number, number>;
@@ -54,17 +62,21 @@ export function runApply(pattern: Pattern, batches: number, seed: number): Apply
   const rng = new Rng(seed);
   const pairs = allocPairs(BATCH_EVENTS);
   const buffer = new Uint8Array(BATCH_BYTES);
-  const result: ApplyResult = { transfers: 0, handleMs: 0, failed: 0, failedCodes: new Map(), batchMedianMs: 0 };
+  const result: ApplyResult = { transfers: 0, handleMs: 0, handleCpuMs: 0, failed: 0, failedCodes: new Map(), batchMedianMs: 0 };
   const batchMs: number[] = [];
   for (let b = 0; b < WARMUP_BATCHES + batches; b++) {
     fillPairs(pattern, rng, pairs, 0, BATCH_EVENTS);
-    const reply = ledger.send(encodeBatch(buffer, b + 1, pairs, 0, BATCH_EVENTS));
+    const request = encodeBatch(buffer, b + 1, pairs, 0, BATCH_EVENTS);
+    const cpuBefore = process.cpuUsage();
+    const reply = ledger.send(request);
+    const cpu = process.cpuUsage(cpuBefore);
     if (reply.status !== 0) throw new Error(`apply batch ${b}: status ${reply.status}: ${reply.text}`);
     // Logical time moves on a millisecond per batch, as a kernel tick would.
     ledger.nowNs += 1_000_000n;
     if (b < WARMUP_BATCHES) continue;
     batchMs.push(ledger.lastHandleNs / 1e6);
     result.handleMs += ledger.lastHandleNs / 1e6;
+    result.handleCpuMs += (cpu.user + cpu.system) / 1e3;
     result.transfers += BATCH_EVENTS;
     const failed = countFailed(reply.bytes, BATCH_EVENTS);
     if (failed > 0) {

@@ -34,8 +34,8 @@ import {
 
 /** The ledger's transfer table: the most the service accepts (services/ledger README), ~3.4 M are used. */
 export const TRANSFERS_MAX = 4_194_304;
-// The ledger allocates 224 B per transfer at this size and ~410 B per
-// account at boot, 0.95 GB in all: 16384 pages (1 GiB) hold it. (Its stub
+// The ledger allocates 176 B per transfer at this size and ~370 B per
+// account at boot, 0.75 GB in all: 16384 pages (1 GiB) hold it. (Its stub
 // allocator would like to double past that; it falls back to what it needs.)
 const LEDGER_MEMORY_PAGES_MAX = 16_384;
 // Room for every entry the phase writes (~0.45 GB) without growing the file.
