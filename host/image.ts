@@ -40,7 +40,7 @@
 //   +6   u16     reserved, 0
 //   then M signatures:
 //   +0   u16     algorithm id: 1 Ed25519, 2 ECDSA P-384, 3 ML-DSA-65 (host/keys.ts)
-//   +2   u16     signature length L (1..SIGNATURE_BYTES_MAX; 64 for Ed25519)
+//   +2   u16     signature length L (1..SIGNATURE_BYTES_MAX; 96 P-384, 3309 ML-DSA-65)
 //   +4   u8[16]  key id: first 16 bytes of SHA-256 of the raw public key
 //   +20  u8[L]   signature
 // The image ends exactly after the last signature.
@@ -57,8 +57,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import * as limits from './limits.ts';
 import {
-  KEY_ID_BYTES, SIGNATURE_ALGORITHMS, algorithmName, signMessage, verifyMessage,
-  type PublicKey, type SignatureAlgorithm, type SigningKey,
+  ALGORITHM_TITLES, KEY_ID_BYTES, REQUIRED_ALGORITHMS, SIGNATURE_ALGORITHMS, algorithmName, verifyMessage,
+  type PublicKey, type Signature, type SignatureAlgorithm, type Signer, type SigningKey,
 } from './keys.ts';
 import { ManifestError, validateManifest, type Manifest } from './manifest.ts';
 
@@ -81,7 +81,7 @@ const SERVICE_PREFIX = 'service:';
 // Fixed signature lengths, checked at parse time; null = variable length.
 const SIGNATURE_BYTES: Record<SignatureAlgorithm, number | null> = {
   'ed25519': 64,
-  'ecdsa-p384': null,
+  'ecdsa-p384': 96, // r || s (IEEE P1363)
   'ml-dsa-65': 3309,
 };
 
@@ -247,22 +247,42 @@ function encodeSignatureBlock(signatures: RawSignature[]): Uint8Array {
   return out;
 }
 
+/** The message an image's signatures cover; parses (checks every digest) first. */
+export function imageSigningMessage(image: Uint8Array): Uint8Array {
+  const parsed = parseImage(image);
+  return signedMessage(parseStates.get(parsed)!.digest);
+}
+
 /**
- * Returns a copy of `image` with a signature by `key` added. The image is
- * parsed (every digest checked) first; a signature by the same key is
- * replaced, so re-signing is idempotent in count.
+ * Returns a copy of `image` with both signatures of `key` (ECDSA P-384 and
+ * ML-DSA-65) added. The image is parsed (every digest checked) first; a
+ * signature by the same key is replaced, so re-signing is idempotent in count.
  */
 export function signImage(image: Uint8Array, key: SigningKey): Uint8Array {
+  return addSignatures(image, key.signAllSync(imageSigningMessage(image)));
+}
+
+/** signImage for any Signer, an HSM-held key set included. */
+export async function signImageWith(image: Uint8Array, signer: Signer): Promise<Uint8Array> {
+  return addSignatures(image, await signer.signAll(imageSigningMessage(image)));
+}
+
+/** Adds (or replaces, by key id) `signatures` in the signature block of `image`. */
+export function addSignatures(image: Uint8Array, signatures: readonly Signature[]): Uint8Array {
   const parsed = parseImage(image);
   const state = parseStates.get(parsed)!;
-  const keyIdHex = key.publicKey.keyIdHex;
-  const signature = signMessage(key, signedMessage(state.digest));
-  const kept = state.signatures.filter((s) => s.keyIdHex !== keyIdHex);
-  if (kept.length >= limits.IMAGE_SIGNATURES_MAX) {
-    throw new ImageError(`image already has ${kept.length} signatures, the most allowed (IMAGE_SIGNATURES_MAX)`);
+  const replaced = new Set(signatures.map((s) => s.keyIdHex));
+  const kept: RawSignature[] = state.signatures.filter((s) => !replaced.has(s.keyIdHex));
+  if (kept.length + signatures.length > limits.IMAGE_SIGNATURES_MAX) {
+    throw new ImageError(`image already has ${kept.length} signatures; ${signatures.length} more would pass the most allowed (IMAGE_SIGNATURES_MAX = ${limits.IMAGE_SIGNATURES_MAX})`);
   }
-  const algorithmId = SIGNATURE_ALGORITHMS[key.algorithm];
-  kept.push({ algorithmId, algorithm: key.algorithm, keyIdHex, signature });
+  for (const s of signatures) {
+    const expected = SIGNATURE_BYTES[s.algorithm];
+    if (expected !== null && s.signature.length !== expected) {
+      throw new ImageError(`${s.algorithm} signature is ${s.signature.length} bytes, expected ${expected}`);
+    }
+    kept.push({ algorithmId: SIGNATURE_ALGORITHMS[s.algorithm], algorithm: s.algorithm, keyIdHex: s.keyIdHex, signature: s.signature });
+  }
   const block = encodeSignatureBlock(kept);
   const totalBytes = state.bodyBytes + block.length;
   if (totalBytes > limits.IMAGE_BYTES_MAX) {
@@ -506,37 +526,56 @@ export function parseImage(bytes: Uint8Array): ParsedImage {
 // ---------------------------------------------------------------- verifying
 
 /**
- * Throws ImageError unless at least one signature by a trusted key verifies.
- * Records the outcome in `parsed.signatures[i].valid`: true or false for
- * signatures by trusted keys, null for signatures by keys not trusted.
+ * Throws ImageError unless, for each required algorithm (ECDSA P-384 and
+ * ML-DSA-65), a signature by a trusted key of that algorithm verifies. The
+ * message names which one is missing, wrong or mismatched. Records the
+ * outcome in `parsed.signatures[i].valid`: true or false for signatures by
+ * trusted keys, null for signatures by keys not trusted.
  */
-export function verifyImage(parsed: ParsedImage, trusted: PublicKey[]): void {
+export function verifyImage(parsed: ParsedImage, trusted: readonly PublicKey[]): void {
   const state = parseStates.get(parsed);
   if (state === undefined) throw new ImageError('verifyImage: not an image returned by parseImage');
   if (state.signatures.length === 0) throw new ImageError('image is not signed');
   const message = signedMessage(state.digest);
-  const failed: string[] = [];
-  let verified = false;
+  // Each problem is filed under the algorithms it concerns: a mismatch under both.
+  const problems: { algorithms: SignatureAlgorithm[]; message: string }[] = [];
   state.signatures.forEach((s, i) => {
     const key = trusted.find((k) => k.keyIdHex === s.keyIdHex);
     if (key === undefined) {
       parsed.signatures[i].valid = null;
       return;
     }
-    const valid = key.algorithm === s.algorithm && verifyMessage(key, message, s.signature);
+    if (key.algorithm !== s.algorithm) {
+      parsed.signatures[i].valid = false;
+      problems.push({
+        algorithms: [s.algorithm, key.algorithm],
+        message: `signature by key ${s.keyIdHex} is marked ${ALGORITHM_TITLES[s.algorithm]} but the trusted key ${s.keyIdHex} is ${ALGORITHM_TITLES[key.algorithm]} (mismatched signature)`,
+      });
+      return;
+    }
+    const valid = verifyMessage(key, message, s.signature);
     parsed.signatures[i].valid = valid;
-    if (valid) verified = true;
-    else failed.push(`${s.keyIdHex} (${s.algorithm})`);
+    if (!valid) problems.push({ algorithms: [s.algorithm], message: `${ALGORITHM_TITLES[s.algorithm]} signature by key ${s.keyIdHex} does not verify` });
   });
-  if (verified) return;
-  if (failed.length > 0) throw new ImageError(`signature by key ${failed.join(', ')} does not verify`);
-  const signers = state.signatures.map((s) => s.keyIdHex).join(', ');
-  const trustedIds = trusted.length === 0 ? 'none' : trusted.map((k) => k.keyIdHex).join(', ');
-  throw new ImageError(`no signature from a trusted key (signed by ${signers}; trusted: ${trustedIds})`);
+  if (parsed.signatures.every((s) => s.valid === null)) {
+    const signers = state.signatures.map((s) => `${s.keyIdHex} (${s.algorithm})`).join(', ');
+    const trustedIds = trusted.length === 0 ? 'none' : trusted.map((k) => `${k.keyIdHex} (${k.algorithm})`).join(', ');
+    throw new ImageError(`no signature from a trusted key (signed by ${signers}; trusted: ${trustedIds})`);
+  }
+  for (const algorithm of REQUIRED_ALGORITHMS) {
+    const ok = state.signatures.some((s, i) => s.algorithm === algorithm && parsed.signatures[i].valid === true);
+    if (ok) continue;
+    const title = ALGORITHM_TITLES[algorithm];
+    const own = problems.find((p) => p.algorithms.includes(algorithm));
+    if (own !== undefined) throw new ImageError(own.message);
+    const trustedOfKind = trusted.filter((k) => k.algorithm === algorithm);
+    if (trustedOfKind.length === 0) throw new ImageError(`no trusted ${title} key is configured: --trust must name both an ECDSA P-384 and an ML-DSA-65 key`);
+    throw new ImageError(`missing ${title} signature: no ${algorithm} signature by a trusted key (trusted ${algorithm}: ${trustedOfKind.map((k) => k.keyIdHex).join(', ')})`);
+  }
 }
 
 /** parseImage then verifyImage: the one call a loader needs before instantiating. */
-export function openImage(bytes: Uint8Array, trusted: PublicKey[]): ParsedImage {
+export function openImage(bytes: Uint8Array, trusted: readonly PublicKey[]): ParsedImage {
   const parsed = parseImage(bytes);
   verifyImage(parsed, trusted);
   return parsed;

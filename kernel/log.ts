@@ -15,17 +15,25 @@
 //   +32 u64 batch   entries of one batch are applied together
 //   +40 u64 conn    client connection (INPUT), else 0
 //   +48 u32 request client's request id (INPUT), else 0
-//   +52 u32 reserved (0)
-//   +56 [32] chain  SHA-256(chain of entry seq-1 ‖ bytes [8, 56) ‖ payload);
-//                   the entry before seq 0 has a chain of 32 zero bytes
+//   +52 u32 index   position of the entry in its batch (0 = first); lets
+//                   recovery tell a torn final write from damaged history
+//   +56 [32] chain  SHA-256(chain of entry seq-1 ‖ leaf); the entry before
+//                   seq 0 has a chain of 32 zero bytes
 //   +88 payload
+// where leaf = SHA-256(0x00 ‖ bytes [8, 56) ‖ payload) is the entry's leaf
+// hash in the RFC 6962 Merkle tree of the log (kernel/audit.ts): entry seq
+// is leaf seq. The entry's bytes are hashed once, for the leaf; the chain
+// step hashes only the 64 bytes of previous chain and leaf.
 // The CRC finds torn and flipped bytes cheaply; the chain makes any edit in
-// the middle visible even when the editor recomputes the CRC.
+// the middle visible even when the editor recomputes the CRC; the Merkle
+// tree lets a third party check one entry, or that a later log extends an
+// earlier one, against a signed checkpoint (ENTRY_CHECKPOINT).
 
 import { reserve } from "./mem";
 import { BATCH_BUFFERS } from "./constants";
 import { sha256Init, sha256Update, sha256Final, SHA256_CTX_BYTES } from "./lib/sha256";
 import { crc32c } from "./lib/crc32c";
+import { auditAppend } from "./audit";
 
 export const ENTRY_MAGIC: u32 = 0x314c5851; // "QXL1"
 export const ENTRY_HEADER_BYTES: u32 = 88;
@@ -38,13 +46,14 @@ export const H_TIME: usize = 24;
 export const H_BATCH: usize = 32;
 export const H_CONN: usize = 40;
 export const H_REQUEST: usize = 48;
-export const H_RESERVED: usize = 52;
+export const H_BATCH_INDEX: usize = 52;
 export const H_CHAIN: usize = 56;
 
 export const ENTRY_GENESIS: u16 = 1; // payload: the image digest the log belongs to
 export const ENTRY_INPUT: u16 = 2; // payload: a client's message to `service`
 export const ENTRY_TICK: u16 = 3; // no payload: logical time moves on (timers)
 export const ENTRY_ENTROPY: u16 = 4; // payload: 32 random bytes that reseed the service RNG
+export const ENTRY_CHECKPOINT: u16 = 5; // payload: a signed audit checkpoint (kernel/audit.ts); changes no state
 
 export const BUF_FREE: u32 = 0;
 export const BUF_STAGING: u32 = 1;
@@ -57,15 +66,22 @@ export const BUF_APPLYING: u32 = 4;
 // ---- entry codec (used by staging and by recovery) ----
 
 const hashCtx: usize = memory.data(<i32>SHA256_CTX_BYTES, 16);
+const leafPrefix: usize = memory.data<u8>([0]); // RFC 6962 leaf domain separator
+// The leaf hash of the entry entryChain hashed last.
+export const entryLeaf: usize = memory.data(32, 16);
 
-// Computes the chain hash of the entry at e (header + payload in place) on
-// top of prevChain, into out.
+// Computes the leaf hash of the entry at e (header + payload in place) into
+// entryLeaf, then its chain hash on top of prevChain into out.
 export function entryChain(e: usize, prevChain: usize, out: usize): void {
   const total = load<u32>(e + H_TOTAL);
   sha256Init(hashCtx);
-  sha256Update(hashCtx, prevChain, 32);
+  sha256Update(hashCtx, leafPrefix, 1);
   sha256Update(hashCtx, e + 8, 48);
   sha256Update(hashCtx, e + ENTRY_HEADER_BYTES, <usize>(total - ENTRY_HEADER_BYTES));
+  sha256Final(hashCtx, entryLeaf);
+  sha256Init(hashCtx);
+  sha256Update(hashCtx, prevChain, 32);
+  sha256Update(hashCtx, entryLeaf, 32);
   sha256Final(hashCtx, out);
 }
 
@@ -157,12 +173,13 @@ export function logStage(type: u16, service: u32, conn: u64, requestId: u32, pay
   store<u64>(e + H_BATCH, stageBatch);
   store<u64>(e + H_CONN, conn);
   store<u32>(e + H_REQUEST, requestId);
-  store<u32>(e + H_RESERVED, 0);
+  store<u32>(e + H_BATCH_INDEX, unchecked(bufEntries[b]));
   if (payloadLen > 0) memory.copy(e + ENTRY_HEADER_BYTES, payload, payloadLen);
   const padded = entryPadded(total);
   if (padded > total) memory.fill(e + total, 0, padded - total);
   entryChain(e, stageChain, e + H_CHAIN);
   memory.copy(stageChain, e + H_CHAIN, 32);
+  auditAppend(entryLeaf, timeNs);
   store<u32>(e + H_CRC, entryCrc(e));
   stageSeq++;
   stageTimeNs = timeNs;

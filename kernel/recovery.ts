@@ -1,7 +1,8 @@
 // kernel/recovery.ts: rebuilds state from the command log at boot.
 //
 // Reads the log through the block driver into a window of two batch sizes,
-// checks every entry (magic, length, CRC, sequence, hash chain, time) and
+// checks every entry (magic, length, CRC, sequence, hash chain, time),
+// adds each to the audit Merkle tree (kernel/audit.ts), and
 // hands whole batches to the caller to apply. At the first entry that is not
 // valid it scans the rest of the device for any valid entry:
 //   - none found: the tail was torn by a crash (or is preallocated zeros);
@@ -13,9 +14,10 @@
 
 import { reserve } from "./mem";
 import {
-  ENTRY_MAGIC, ENTRY_HEADER_BYTES, H_TOTAL, H_TYPE, H_SEQ, H_TIME, H_BATCH, H_CHAIN, H_CRC,
-  ENTRY_GENESIS, entryPadded, entryChain, entryCrc,
+  ENTRY_MAGIC, ENTRY_HEADER_BYTES, H_TOTAL, H_TYPE, H_SEQ, H_TIME, H_BATCH, H_BATCH_INDEX, H_CHAIN, H_CRC,
+  ENTRY_GENESIS, entryPadded, entryChain, entryCrc, entryLeaf,
 } from "./log";
+import { auditAppend } from "./audit";
 import { blockRead } from "../drivers/block/block";
 import { BOOT_DIGEST_BYTES } from "./constants";
 
@@ -46,6 +48,7 @@ export let scanSawData: bool = false; // nonzero bytes after the end of the log
 let groupActive: bool = false;
 let groupStart: u64 = 0;
 let groupBatch: u64 = 0;
+let groupEntries: u32 = 0;
 
 export let nextSeq: u64 = 0;
 export const chain: usize = memory.data(32, 16);
@@ -59,6 +62,12 @@ export let failureOffset: u64 = 0;
 export let failureReason: string = "";
 export let laterSeq: u64 = 0; // seq of the valid entry found after a corrupt one
 export let laterOffset: u64 = 0;
+// A damaged entry followed only by valid entries of its own batch is the
+// write that was in flight at a crash (one batch write is in flight at a
+// time, and nothing of it was acknowledged): the log is cut before it.
+export let tornBatch: bool = false;
+let laterFound: bool = false;
+let laterBatch: u64 = 0;
 
 export function recoveryInit(batchBytes: u32, entryMax: u32, digest: usize): bool {
   windowCap = batchBytes * 2;
@@ -188,8 +197,12 @@ function acceptEntry(e: usize, padded: u32): u32 {
     groupActive = true;
     groupStart = parseOff;
     groupBatch = batch;
+    groupEntries = 0;
   }
+  if (load<u32>(e + H_BATCH_INDEX) != groupEntries) return fail(FAIL_CHAIN, seq, parseOff, "entry's index in its batch is out of order");
+  groupEntries++;
   memory.copy(chain, e + H_CHAIN, 32);
+  auditAppend(entryLeaf, timeNs); // entryLeaf is still this entry's: nothing hashed since entryChain
   nextSeq++;
   lastTimeNs = timeNs;
   parseOff += <u64>padded;
@@ -219,9 +232,17 @@ function scanStep(): u32 {
           }
           const e = at(scanOff);
           if (entryProblem(e) == "") {
-            laterSeq = load<u64>(e + H_SEQ);
-            laterOffset = scanOff;
-            return fail(FAIL_CORRUPT, nextSeq, endOffset, firstBadReason == "" ? "entry zeroed" : firstBadReason);
+            if (!laterFound) {
+              laterFound = true;
+              laterSeq = load<u64>(e + H_SEQ);
+              laterOffset = scanOff;
+              laterBatch = load<u64>(e + H_BATCH);
+            }
+            if (!inTornBatch(e)) {
+              return fail(FAIL_CORRUPT, nextSeq, endOffset, firstBadReason == "" ? "entry zeroed" : firstBadReason);
+            }
+            scanOff += <u64>entryPadded(total); // a later entry of the torn write: keep looking past it
+            continue;
           }
         }
       }
@@ -231,8 +252,24 @@ function scanStep(): u32 {
   return R_NEED_IO; // not reached: the loop only returns
 }
 
+// Whether a CRC-valid entry found after the damage belongs to the batch whose
+// write was in flight: the batch of the first valid entry found, which began
+// at or before the first missing entry (so every missing entry is in it) and
+// is not older than the last batch applied.
+function inTornBatch(e: usize): bool {
+  const seq = load<u64>(e + H_SEQ);
+  const index = <u64>load<u32>(e + H_BATCH_INDEX);
+  const batch = load<u64>(e + H_BATCH);
+  if (batch != laterBatch || seq <= nextSeq || index > seq) return false;
+  const batchFirstSeq = seq - index;
+  if (batchFirstSeq > nextSeq) return false; // a missing entry belongs to an earlier batch
+  // Part of the batch was applied already only if it is that same batch.
+  return batchFirstSeq == nextSeq ? batch > lastBatch || nextSeq == 0 : batch == lastBatch;
+}
+
 function scanFinished(): u32 {
   assert(!groupActive, "scan finished with a batch not applied");
+  tornBatch = laterFound;
   return R_DONE;
 }
 

@@ -2,19 +2,38 @@
 // directory, report readiness with the state hash, and serve until a signal.
 
 import { parseArgs, CliError, EXIT_USAGE, asCliError, processIo, type CommandIo } from './args.ts';
-import { openImage, readImageFile, ImageError } from '../image.ts';
-import { loadPublicKey, KeyError } from '../keys.ts';
+import { openImage, parseImage, readImageFile, ImageError } from '../image.ts';
+import { loadPublicKeys, KeyError } from '../keys.ts';
 import { Machine, BootError } from '../machine.ts';
 import { BlockBackendError, type BackendChoice } from '../devices/block-backend.ts';
+import { HsmError } from '../hsm/hsm.ts';
+import { signerFromArgs, type OpenedSigner } from './signer.ts';
+import { setMlDsaSigner } from '../keys.ts';
+import { startMlDsaWorker } from '../audit/mldsa-worker.ts';
 
 export const USAGE = `usage: qenex boot <file.qxi> --data <dir> --trust <signing.pub> [--listen host:port] [--once] [--backend auto|native|pure]
+       qenex boot <file.qxi> --data <dir> --insecure-unsigned ...   (development only)
 
-Verifies the image (every section digest and the signature against --trust),
+Verifies the image (every section digest, and both signatures, ECDSA P-384
+and ML-DSA-65, against the keys in --trust; a missing, wrong or mismatched
+signature stops boot naming which one),
 replays the command log in --data, and prints one JSON line with
 "event":"ready", the state_hash and boot_ms. With --once it stops cleanly
 after that line; otherwise it serves (on --listen) until SIGINT or SIGTERM,
 then flushes, prints "event":"stopped" and exits 0.
+--insecure-unsigned skips signature checks (digests are still checked) and
+says so loudly on stderr: for development, never for production.
+
+Audit checkpoints (manifest audit.checkpoint_interval) are signed with
+--audit-key <signing.key>, or --hsm pkcs11|soft --label <label> (the HSM
+key set; QENEX_PKCS11_* for module, token and PIN). Without either, the
+kernel's checkpoints are skipped and a warning says so.
 `;
+
+/** The warning --insecure-unsigned prints; loud on purpose. */
+export const INSECURE_WARNING =
+  'qenex: WARNING: --insecure-unsigned: image signatures are NOT verified; ' +
+  'anyone who can write the image can run code here. Development only.';
 
 export function parseListen(value: string): { host: string; port: number } {
   const m = /^(.*):(\d{1,5})$/.exec(value);
@@ -33,28 +52,43 @@ function backendChoice(value: string | undefined): BackendChoice {
 
 export async function main(argv: string[], io: CommandIo = processIo): Promise<number> {
   const args = parseArgs(argv, {
-    values: ['data', 'trust', 'listen', 'backend'],
-    booleans: ['once'],
+    values: ['data', 'trust', 'listen', 'backend', 'audit-key', 'hsm', 'label'],
+    booleans: ['once', 'insecure-unsigned'],
     positionals: { min: 1, max: 1, names: ['file.qxi'] },
   });
   if (args.help) { io.out(USAGE); return 0; }
   const dataDir = args.values.get('data');
   const trustPath = args.values.get('trust');
   if (dataDir === undefined) throw new CliError('missing --data <dir>', EXIT_USAGE);
-  if (trustPath === undefined) throw new CliError('missing --trust <signing.pub>: images are verified before they boot', EXIT_USAGE);
+  const insecure = args.booleans.has('insecure-unsigned');
+  if (trustPath === undefined && !insecure) throw new CliError('missing --trust <signing.pub>: images are verified before they boot', EXIT_USAGE);
+  if (trustPath !== undefined && insecure) throw new CliError('give either --trust or --insecure-unsigned, not both', EXIT_USAGE);
   const listen = args.values.has('listen') ? parseListen(args.values.get('listen')!) : null;
   const print = (o: object) => io.out(JSON.stringify(o) + '\n');
   let machine: Machine;
+  let auditSigner: OpenedSigner | null = null;
   try {
+    const auditArgs = { ...args, values: new Map(args.values) };
+    if (args.values.has('audit-key')) auditArgs.values.set('key', args.values.get('audit-key')!);
+    auditSigner = await signerFromArgs(auditArgs, io);
+    if (auditSigner !== null) setMlDsaSigner(startMlDsaWorker().sign); // checkpoints never stall the run loop
     const bytes = readImageFile(args.positionals[0]);
-    const image = openImage(bytes, [loadPublicKey(trustPath)]);
+    let image;
+    if (insecure) {
+      (io.err ?? processIo.err!)(INSECURE_WARNING + '\n');
+      image = parseImage(bytes);
+    } else {
+      image = openImage(bytes, loadPublicKeys(trustPath!));
+    }
     machine = await Machine.boot({
       image, imageBytes: bytes, dataDir, mode: 'live', backend: backendChoice(args.values.get('backend')),
+      auditSigner: auditSigner?.signer ?? null,
       onLine: (line) => io.out(line + '\n'),
       notice: (line) => (io.err ?? processIo.err!)(line + '\n'),
     });
   } catch (e) {
-    throw asCliError(e, [ImageError, KeyError, BootError, BlockBackendError]);
+    auditSigner?.close();
+    throw asCliError(e, [ImageError, KeyError, HsmError, BootError, BlockBackendError]);
   }
   let address: string | null = null;
   if (listen !== null && !args.booleans.has('once')) {

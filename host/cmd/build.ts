@@ -8,20 +8,24 @@
 
 import { statSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { ImageError, openImage, packImage, parseImage, signImage, writeImageFile, type ParsedImage } from '../image.ts';
-import { KeyError, loadSigningKey, type SigningKey } from '../keys.ts';
+import { ImageError, openImage, packImage, parseImage, signImageWith, writeImageFile, type ParsedImage } from '../image.ts';
+import { KeyError } from '../keys.ts';
+import { HsmError } from '../hsm/hsm.ts';
+import { SIGNER_OPTIONS, signerFromArgs } from './signer.ts';
 import * as limits from '../limits.ts';
 import { ManifestError, loadManifestFile, type Manifest } from '../manifest.ts';
 import { CliError, EXIT_USAGE, asCliError, parseArgs, processIo, type CommandIo } from './args.ts';
 
-export const USAGE = `usage: qenex build <image-dir> -o <file.qxi> [--key <signing.key>] [--modules <dir>]
+export const USAGE = `usage: qenex build <image-dir> -o <file.qxi> [--key <signing.key> | --hsm pkcs11|soft --label <label>] [--modules <dir>]
 
 Packs <image-dir>/manifest.json, <modules>/kernel.wasm and
 <modules>/services/<module>.wasm for every service into one image file.
 
 options:
   -o, --output <file.qxi>  the image to write (replaced atomically)
-  --key <signing.key>      sign the image with this private key
+  --key <signing.key>      sign the image (ECDSA P-384 + ML-DSA-65) with this key set
+  --hsm <kind>             sign with an HSM-held key set instead (pkcs11 or soft)
+  --label <label>          the HSM key set's label
   --modules <dir>          where the compiled modules are (default: build/)`;
 
 // The only import module a service may use: the syscall ABI.
@@ -78,7 +82,7 @@ function summary(out: string, image: Uint8Array, parsed: ParsedImage): string {
 
 export async function main(argv: string[], io: CommandIo = processIo): Promise<number> {
   const args = parseArgs(argv, {
-    values: ['output', 'key', 'modules'],
+    values: ['output', 'modules', ...SIGNER_OPTIONS],
     aliases: { o: 'output' },
     positionals: { min: 1, max: 1, names: ['<image-dir>'] },
   });
@@ -88,21 +92,26 @@ export async function main(argv: string[], io: CommandIo = processIo): Promise<n
   }
   const out = args.values.get('output');
   if (out === undefined) throw new CliError('missing -o <file.qxi>', EXIT_USAGE);
-  const keyPath = args.values.get('key');
   try {
     const manifest = loadManifestFile(join(args.positionals[0], 'manifest.json'));
-    const key: SigningKey | null = keyPath === undefined ? null : loadSigningKey(keyPath);
-    const modulesDir = resolve(args.values.get('modules') ?? MODULES_DIR_DEFAULT);
-    const kernel = readModule(join(modulesDir, 'kernel.wasm'), 'kernel');
-    const services = readServices(manifest, modulesDir);
-    const unsigned = packImage({ manifest, kernel, services });
-    const image = key === null ? unsigned : signImage(unsigned, key);
-    // Read back exactly what will be written, as the loader will.
-    const parsed = key === null ? parseImage(image) : openImage(image, [key.publicKey]);
+    const opened = await signerFromArgs(args, io);
+    let image: Uint8Array;
+    let parsed: ParsedImage;
+    try {
+      const modulesDir = resolve(args.values.get('modules') ?? MODULES_DIR_DEFAULT);
+      const kernel = readModule(join(modulesDir, 'kernel.wasm'), 'kernel');
+      const services = readServices(manifest, modulesDir);
+      const unsigned = packImage({ manifest, kernel, services });
+      image = opened === null ? unsigned : await signImageWith(unsigned, opened.signer);
+      // Read back exactly what will be written, as the loader will.
+      parsed = opened === null ? parseImage(image) : openImage(image, opened.signer.publicKeys);
+    } finally {
+      opened?.close();
+    }
     writeImageFile(out, image);
     io.out(summary(out, image, parsed));
     return 0;
   } catch (e) {
-    throw asCliError(e, [ImageError, KeyError, ManifestError]);
+    throw asCliError(e, [ImageError, KeyError, HsmError, ManifestError]);
   }
 }

@@ -5,7 +5,7 @@
 // verified too, and the exit code says whether the image would boot.
 
 import { ImageError, parseImage, readImageFile, verifyImage, type ParsedImage } from '../image.ts';
-import { KeyError, loadPublicKey } from '../keys.ts';
+import { KeyError, loadPublicKeys } from '../keys.ts';
 import { asCliError, parseArgs, processIo, type CommandIo } from './args.ts';
 
 export const USAGE = `usage: qenex inspect <file.qxi> [--json] [--trust <signing.pub>]
@@ -15,11 +15,13 @@ size, SHA-256) and the signers (algorithm, key id).
 
 options:
   --json                 print one JSON object instead of text
-  --trust <signing.pub>  also verify the signatures against this public key;
-                         exit 1 if no signature by it verifies`;
+  --trust <signing.pub>  also verify the signatures against these public keys
+                         (ECDSA P-384 and ML-DSA-65); exit 1 unless both
+                         verify, saying which one failed`;
 
 interface Verification {
   trustedKeyIdHex: string;
+  trustedKeyIds: string[];
   verified: boolean;
   error: string | null;
 }
@@ -53,7 +55,7 @@ function text(file: string, size: number, parsed: ParsedImage, verification: Ver
   }
   if (verification !== null) {
     lines.push(verification.verified
-      ? `verified   yes, by trusted key ${verification.trustedKeyIdHex}`
+      ? `verified   yes, by trusted keys ${verification.trustedKeyIds.join(' + ')}`
       : `verified   NO: ${verification.error}`);
   }
   return lines.join('\n');
@@ -84,14 +86,14 @@ export async function main(argv: string[], io: CommandIo = processIo): Promise<n
   const file = args.positionals[0];
   const trustPath = args.values.get('trust');
   try {
-    const trusted = trustPath === undefined ? null : loadPublicKey(trustPath);
+    const trusted = trustPath === undefined ? null : loadPublicKeys(trustPath);
     const bytes = readImageFile(file);
     const parsed = parseImage(bytes);
     let verification: Verification | null = null;
     if (trusted !== null) {
-      verification = { trustedKeyIdHex: trusted.keyIdHex, verified: true, error: null };
+      verification = { trustedKeyIdHex: trusted[0].keyIdHex, trustedKeyIds: trusted.map((k) => k.keyIdHex), verified: true, error: null };
       try {
-        verifyImage(parsed, [trusted]);
+        verifyImage(parsed, trusted);
       } catch (e) {
         if (!(e instanceof ImageError)) throw e;
         verification.verified = false;

@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import { parseArgs, CliError, EXIT_USAGE, asCliError, processIo, type CommandIo } from './args.ts';
 import { parseImage, verifyImage, readImageFile, ImageError } from '../image.ts';
-import { loadPublicKey, KeyError } from '../keys.ts';
+import { loadPublicKeys, KeyError } from '../keys.ts';
 import { Machine, BootError, IMAGE_FILE } from '../machine.ts';
 import { BlockBackendError } from '../devices/block-backend.ts';
 
@@ -15,7 +15,7 @@ export const USAGE = `usage: qenex replay --data <dir> [--trust <signing.pub>] [
 Replays the command log in --data with the image stored beside it and prints
 one JSON line with "event":"replay", the state_hash and the entries applied.
 Read-only: a torn tail is reported, not cut. With --trust the stored image's
-signature is checked too.
+signatures (ECDSA P-384 and ML-DSA-65) are checked too.
 `;
 
 export async function main(argv: string[], io: CommandIo = processIo): Promise<number> {
@@ -30,7 +30,7 @@ export async function main(argv: string[], io: CommandIo = processIo): Promise<n
   try {
     const bytes = readImageFile(join(dataDir, IMAGE_FILE));
     const image = parseImage(bytes);
-    if (args.values.has('trust')) verifyImage(image, [loadPublicKey(args.values.get('trust')!)]);
+    if (args.values.has('trust')) verifyImage(image, loadPublicKeys(args.values.get('trust')!));
     machine = await Machine.boot({
       image, imageBytes: bytes, dataDir, mode: 'replay', backend,
       onLine: (line) => io.out(line + '\n'),

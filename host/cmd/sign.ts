@@ -1,40 +1,51 @@
-// host/cmd/sign.ts: `qenex sign`, add a signature to an existing image.
+// host/cmd/sign.ts: `qenex sign`, add the signatures of a key set to an
+// existing image: ECDSA P-384 and ML-DSA-65.
 //
 // The image is parsed first (every section digest checked), so a damaged
-// image is never signed. A signature by the same key is replaced. The file
-// is rewritten atomically.
+// image is never signed. Signatures by the same keys are replaced. The new
+// signatures are verified before the file is rewritten, atomically.
 
-import { ImageError, openImage, readImageFile, signImage, writeImageFile } from '../image.ts';
-import { KeyError, loadSigningKey } from '../keys.ts';
+import { ImageError, openImage, readImageFile, signImageWith, writeImageFile } from '../image.ts';
+import { KeyError } from '../keys.ts';
+import { HsmError } from '../hsm/hsm.ts';
 import { CliError, EXIT_USAGE, asCliError, parseArgs, processIo, type CommandIo } from './args.ts';
+import { SIGNER_OPTIONS, signerFromArgs } from './signer.ts';
 
 export const USAGE = `usage: qenex sign <file.qxi> --key <signing.key>
+       qenex sign <file.qxi> --hsm pkcs11|soft --label <label>
 
-Checks every section digest of <file.qxi>, then adds a signature by the key
-(replacing an earlier signature by the same key) and rewrites the file.
+Checks every section digest of <file.qxi>, then adds an ECDSA P-384 and an
+ML-DSA-65 signature (replacing earlier signatures by the same keys) and
+rewrites the file.
 
 options:
-  --key <path>  the private key (PKCS#8 PEM, from qenex keygen)`;
+  --key <path>     the development key set (from qenex keygen --out)
+  --hsm <kind>     sign with an HSM-held key set instead (pkcs11 or soft)
+  --label <label>  the HSM key set's label`;
 
 export async function main(argv: string[], io: CommandIo = processIo): Promise<number> {
-  const args = parseArgs(argv, { values: ['key'], positionals: { min: 1, max: 1, names: ['<file.qxi>'] } });
+  const args = parseArgs(argv, { values: [...SIGNER_OPTIONS], positionals: { min: 1, max: 1, names: ['<file.qxi>'] } });
   if (args.help) {
     io.out(USAGE);
     return 0;
   }
   const file = args.positionals[0];
-  const keyPath = args.values.get('key');
-  if (keyPath === undefined) throw new CliError('missing --key <signing.key>', EXIT_USAGE);
+  if (!args.values.has('key') && !args.values.has('hsm')) throw new CliError('missing --key <signing.key> (or --hsm pkcs11 --label <label>)', EXIT_USAGE);
   try {
-    const key = loadSigningKey(keyPath);
-    const signed = signImage(readImageFile(file), key);
-    // Read back what will be written and check the new signature verifies.
-    const parsed = openImage(signed, [key.publicKey]);
-    writeImageFile(file, signed);
-    const signers = parsed.signatures.map((s) => s.keyIdHex).join(', ');
-    io.out(`signed ${file} with key ${key.publicKey.keyIdHex}; ${parsed.signatures.length} signature(s): ${signers}`);
+    const opened = (await signerFromArgs(args, io))!;
+    try {
+      const { signer } = opened;
+      const signed = await signImageWith(readImageFile(file), signer);
+      // Read back what will be written and check the new signatures verify.
+      const parsed = openImage(signed, signer.publicKeys);
+      writeImageFile(file, signed);
+      const signers = parsed.signatures.map((s) => s.keyIdHex).join(', ');
+      io.out(`signed ${file} with key ${signer.keyIdHex}; ${parsed.signatures.length} signature(s): ${signers}`);
+    } finally {
+      opened.close();
+    }
     return 0;
   } catch (e) {
-    throw asCliError(e, [ImageError, KeyError]);
+    throw asCliError(e, [ImageError, KeyError, HsmError]);
   }
 }

@@ -6,7 +6,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseImage } from '../../host/image.ts';
+import { addSignatures, parseImage } from '../../host/image.ts';
 import { makeImage, removeDir, runCli, type TestImage } from '../support/helpers.ts';
 
 let img: TestImage;
@@ -54,6 +54,59 @@ test('a damaged signature is refused', () => {
   assertRefused(bootBytes('badsig', bytes), /signature .*does not verify|signature/);
 });
 
+test('an image missing its ML-DSA-65 or ECDSA P-384 signature is refused, naming which', () => {
+  // Proves: boot needs both signatures; stripping either one stops boot with
+  // a message that names the missing algorithm.
+  const { unsigned, end } = unsignedOf(img.bytes);
+  const sigs = signaturesOf(img.bytes, end);
+  assertRefused(bootBytes('ec-only', addSignatures(unsigned, [sigs[0]])), /missing ML-DSA-65 signature/);
+  assertRefused(bootBytes('pq-only', addSignatures(unsigned, [sigs[1]])), /missing ECDSA P-384 signature/);
+  const bad = { ...sigs[1], signature: sigs[1].signature.slice() };
+  bad.signature[7] ^= 1;
+  assertRefused(bootBytes('bad-pq', addSignatures(unsigned, [sigs[0], bad])), /ML-DSA-65 signature by key [0-9a-f]{32} does not verify/);
+});
+
+test('--insecure-unsigned boots an unsigned image and says so loudly', () => {
+  // Proves: the development escape hatch works and never goes unnoticed: a
+  // WARNING line on stderr; it cannot be combined with --trust.
+  const path = join(img.dir, 'insecure.qxi');
+  writeFileSync(path, unsignedOf(img.bytes).unsigned);
+  const r = runCli(['boot', path, '--data', join(img.dir, 'data-insecure'), '--insecure-unsigned', '--once']);
+  assert.is(r.code, 0, r.stderr);
+  assert.match(r.stderr, /WARNING: --insecure-unsigned: image signatures are NOT verified/);
+  assert.ok(r.events.some((e) => e.event === 'ready'));
+  const both = runCli(['boot', path, '--data', join(img.dir, 'data-x'), '--insecure-unsigned', '--trust', img.pubPath, '--once']);
+  assert.is(both.code, 2);
+  assert.match(both.stderr, /either --trust or --insecure-unsigned/);
+});
+
+/** The image with an empty signature block (header "QXS1", count 0), and where that block starts. */
+function unsignedOf(bytes: Uint8Array): { unsigned: Uint8Array; end: number } {
+  const parsed = parseImage(bytes);
+  const end = Math.max(...parsed.sections.map((s) => s.offset + s.length));
+  const unsigned = new Uint8Array(end + 8);
+  unsigned.set(bytes.subarray(0, end));
+  unsigned.set(Buffer.from('QXS1'), end);
+  return { unsigned, end };
+}
+
+/** The signatures in an image's signature block (starting at `body`), by the documented layout. */
+function signaturesOf(bytes: Uint8Array, body: number) {
+  const dv = new DataView(bytes.buffer, bytes.byteOffset);
+  const out = [];
+  let at = body + 8;
+  for (let i = 0; i < dv.getUint16(body + 4, true); i++) {
+    const length = dv.getUint16(at + 2, true);
+    out.push({
+      algorithm: (dv.getUint16(at, true) === 2 ? 'ecdsa-p384' : 'ml-dsa-65') as 'ecdsa-p384' | 'ml-dsa-65',
+      keyIdHex: Buffer.from(bytes.subarray(at + 4, at + 20)).toString('hex'),
+      signature: bytes.slice(at + 20, at + 20 + length),
+    });
+    at += 20 + length;
+  }
+  return out;
+}
+
 test('truncated images are refused as truncated', () => {
   // Proves: an image cut short anywhere is refused with "truncated".
   for (const keep of [10, 100, Math.floor(img.bytes.length / 2), img.bytes.length - 1]) {
@@ -63,11 +116,7 @@ test('truncated images are refused as truncated', () => {
 
 test('an unsigned image is refused', () => {
   // Proves: an image without any signature does not boot with --trust.
-  const parsed = parseImage(img.bytes);
-  const end = Math.max(...parsed.sections.map((s) => s.offset + s.length));
-  const r = bootBytes('unsigned', img.bytes.subarray(0, end));
-  assert.is(r.code, 1);
-  assert.not.ok(existsSync(r.data));
+  assertRefused(bootBytes('unsigned', unsignedOf(img.bytes).unsigned), /image is not signed/);
 });
 
 test('a missing image file and bad arguments are one clear line each', () => {

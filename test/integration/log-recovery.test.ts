@@ -142,6 +142,22 @@ test('a zeroed entry in the middle is not mistaken for the end of the log', () =
   assert.match(boot.stderr, /command log entry 3 at offset \d+ is corrupt/);
 });
 
+test('damage in the batch before the last is history, not a torn write: boot refuses', () => {
+  // Proves the torn-final-batch rule (kernel/recovery.ts inTornBatch) cuts
+  // only the batch that was in flight: when the damaged entry belongs to an
+  // earlier batch than the valid entries after it, those later entries were
+  // written after it was durable, so it was acknowledged and is never cut.
+  const data = copyData('before-last');
+  const log = join(data, 'log.qxl');
+  const entries = logEntries(log);
+  const [victim, last] = entries.slice(-2);
+  assert.ok(victim.batch < last.batch, 'the last two entries are in different batches');
+  patch(log, victim.offset, new Uint8Array(victim.padded));
+  const boot = runCli(bootArgs(data, ['--once']));
+  assert.is(boot.code, 1);
+  assert.match(boot.stderr, new RegExp(`command log entry ${entries.length - 2} at offset ${victim.offset} is corrupt`));
+});
+
 test('an edited entry with a recomputed CRC breaks the hash chain', () => {
   // Proves: tampering that keeps the CRC valid is caught by the SHA-256
   // chain, and boot names the entry.

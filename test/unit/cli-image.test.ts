@@ -15,7 +15,7 @@ import { main as build } from '../../host/cmd/build.ts';
 import { main as sign } from '../../host/cmd/sign.ts';
 import { main as inspect } from '../../host/cmd/inspect.ts';
 import { openImage, parseImage } from '../../host/image.ts';
-import { loadPublicKey } from '../../host/keys.ts';
+import { loadPublicKeys } from '../../host/keys.ts';
 
 const BANK_MANIFEST = fileURLToPath(new URL('../../images/bank/manifest.json', import.meta.url));
 
@@ -72,6 +72,7 @@ function workspace(): Workspace {
   writeFileSync(join(modules, 'services', 'echo.wasm'), moduleImporting('qenex', 'send'));
   writeFileSync(join(modules, 'services', 'counter.wasm'), EMPTY_MODULE);
   writeFileSync(join(modules, 'services', 'ledger.wasm'), EMPTY_MODULE);
+  writeFileSync(join(modules, 'services', 'gateway.wasm'), EMPTY_MODULE);
   return { root, imageDir, modules, keys: join(root, 'keys'), out: join(root, 'bank.qxi') };
 }
 
@@ -119,7 +120,7 @@ test('keygen writes a 0600 key and a public key, prints the key id, refuses to o
   await withWorkspace(async (w) => {
     const id = await keygenIn(join(w.keys, 'nested'));
     assert.is(statSync(join(w.keys, 'nested', 'signing.key')).mode & 0o777, 0o600);
-    assert.is(loadPublicKey(join(w.keys, 'nested', 'signing.pub')).keyIdHex, id);
+    assert.is(loadPublicKeys(join(w.keys, 'nested', 'signing.pub'))[0].keyIdHex, id);
     await fails(keygen(['--out', join(w.keys, 'nested')]), 1, /signing\.key already exists; refusing to overwrite/);
     const io = collector();
     assert.is(await keygen(['--out', join(w.keys, 'nested'), '--force'], io), 0);
@@ -150,7 +151,7 @@ test('build packs an unsigned image that parses back to the manifest and modules
   await withWorkspace(async (w) => {
     const io = collector();
     assert.is(await build([w.imageDir, '-o', w.out, '--modules', w.modules], io), 0);
-    assert.match(io.text(), /^built .*bank\.qxi: bank v1, 3 service\(s\), \d+ bytes, digest [0-9a-f]{64}, unsigned$/);
+    assert.match(io.text(), /^built .*bank\.qxi: bank v1, \d+ service\(s\), \d+ bytes, digest [0-9a-f]{64}, unsigned$/);
     const parsed = parseImage(new Uint8Array(readFileSync(w.out)));
     assert.is(parsed.manifest.name, 'bank');
     assert.equal(parsed.services.get('counter'), EMPTY_MODULE);
@@ -166,9 +167,10 @@ test('build --key signs the image with that key', async () => {
     const id = await keygenIn(w.keys);
     const io = collector();
     assert.is(await build([w.imageDir, '-o', w.out, '--modules', w.modules, '--key', join(w.keys, 'signing.key')], io), 0);
-    assert.match(io.text(), `signed by ed25519 key ${id}`);
-    const parsed = openImage(new Uint8Array(readFileSync(w.out)), [loadPublicKey(join(w.keys, 'signing.pub'))]);
-    assert.equal(parsed.signatures.map((s) => [s.keyIdHex, s.valid]), [[id, true]]);
+    const pq = loadPublicKeys(join(w.keys, 'signing.pub'))[1].keyIdHex;
+    assert.match(io.text(), `signed by ecdsa-p384 key ${id}, ml-dsa-65 key ${pq}`);
+    const parsed = openImage(new Uint8Array(readFileSync(w.out)), loadPublicKeys(join(w.keys, 'signing.pub')));
+    assert.equal(parsed.signatures.map((s) => [s.keyIdHex, s.valid]), [[id, true], [pq, true]]);
   });
 });
 
@@ -238,11 +240,13 @@ test('sign adds a signature in place; re-signing replaces it; a second key adds 
     await build([w.imageDir, '-o', w.out, '--modules', w.modules], collector());
     const io = collector();
     assert.is(await sign([w.out, '--key', join(w.keys, 'a', 'signing.key')], io), 0);
-    assert.match(io.text(), `with key ${idA}; 1 signature(s)`);
+    assert.match(io.text(), `with key ${idA}; 2 signature(s)`);
     await sign([w.out, '--key', join(w.keys, 'a', 'signing.key')], collector());
     await sign([w.out, '--key', join(w.keys, 'b', 'signing.key')], collector());
-    const parsed = openImage(new Uint8Array(readFileSync(w.out)), [loadPublicKey(join(w.keys, 'b', 'signing.pub'))]);
-    assert.equal(parsed.signatures.map((s) => s.keyIdHex), [idA, idB]);
+    const parsed = openImage(new Uint8Array(readFileSync(w.out)), loadPublicKeys(join(w.keys, 'b', 'signing.pub')));
+    const pqA = loadPublicKeys(join(w.keys, 'a', 'signing.pub'))[1].keyIdHex;
+    const pqB = loadPublicKeys(join(w.keys, 'b', 'signing.pub'))[1].keyIdHex;
+    assert.equal(parsed.signatures.map((s) => s.keyIdHex), [idA, pqA, idB, pqB]);
   });
 });
 
@@ -252,9 +256,10 @@ test('sign refuses a damaged image and leaves it untouched', async () => {
     await keygenIn(w.keys);
     await build([w.imageDir, '-o', w.out, '--modules', w.modules], collector());
     const bytes = readFileSync(w.out);
-    bytes[bytes.length - 9] ^= 1; // last byte of service:counter, just before the signature block
+    const last = parseImage(new Uint8Array(bytes)).sections.at(-1)!.name;
+    bytes[bytes.length - 9] ^= 1; // last byte of the last service, just before the signature block
     writeFileSync(w.out, bytes);
-    await fails(sign([w.out, '--key', join(w.keys, 'signing.key')]), 1, "section 'service:counter' digest mismatch");
+    await fails(sign([w.out, '--key', join(w.keys, 'signing.key')]), 1, `section '${last}' digest mismatch`);
     assert.equal(readFileSync(w.out), bytes);
     await fails(sign([join(w.root, 'none.qxi'), '--key', join(w.keys, 'signing.key')]), 1, /none\.qxi: cannot read image/);
   });
@@ -269,15 +274,18 @@ test('inspect prints manifest, sections and signers; --json is one object', asyn
     await build([w.imageDir, '-o', w.out, '--modules', w.modules, '--key', join(w.keys, 'signing.key')], collector());
     const text = collector();
     assert.is(await inspect([w.out], text), 0);
-    for (const part of ['manifest   bank v1, 3 service(s)', 'service:ledger', 'service:echo', 'service:counter', `ed25519    key ${id}  not checked`]) {
+    const pq = loadPublicKeys(join(w.keys, 'signing.pub'))[1].keyIdHex;
+    const count = JSON.parse(readFileSync(join(w.imageDir, 'manifest.json'), 'utf8')).services.length;
+    for (const part of [`manifest   bank v1, ${count} service(s)`, 'service:ledger', 'service:echo', 'service:counter',
+      `ecdsa-p384 key ${id}  not checked`, `ml-dsa-65  key ${pq}  not checked`]) {
       assert.match(text.text(), part);
     }
     const json = collector();
     assert.is(await inspect([w.out, '--json'], json), 0);
     const o = JSON.parse(json.text());
     assert.is(o.manifest.name, 'bank');
-    assert.equal(o.sections.map((s: { name: string }) => s.name), ['manifest', 'kernel', 'service:ledger', 'service:echo', 'service:counter']);
-    assert.equal(o.signatures, [{ algorithm: 'ed25519', keyId: id, valid: null }]);
+    assert.equal(o.sections.map((s: { name: string }) => s.name).slice(0, 5), ['manifest', 'kernel', 'service:ledger', 'service:echo', 'service:counter']);
+    assert.equal(o.signatures, [{ algorithm: 'ecdsa-p384', keyId: id, valid: null }, { algorithm: 'ml-dsa-65', keyId: pq, valid: null }]);
     assert.is(o.verification, null);
   });
 });
@@ -290,7 +298,7 @@ test('inspect --trust says whether the image verifies and sets the exit code', a
     await build([w.imageDir, '-o', w.out, '--modules', w.modules, '--key', join(w.keys, 'a', 'signing.key')], collector());
     const good = collector();
     assert.is(await inspect([w.out, '--trust', join(w.keys, 'a', 'signing.pub')], good), 0);
-    assert.match(good.text(), `verified   yes, by trusted key ${id}`);
+    assert.match(good.text(), `verified   yes, by trusted keys ${id} + `);
     const bad = collector();
     assert.is(await inspect([w.out, '--json', '--trust', join(w.keys, 'b', 'signing.pub')], bad), 1);
     const o = JSON.parse(bad.text());

@@ -7,12 +7,12 @@ import * as assert from 'uvu/assert';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createHash } from 'node:crypto';
+import { createHash, generateKeyPairSync } from 'node:crypto';
 import {
-  HEADER_BYTES, ImageError, TABLE_ENTRY_BYTES, openImage, packImage, parseImage, signImage, verifyImage,
+  HEADER_BYTES, ImageError, TABLE_ENTRY_BYTES, addSignatures, openImage, packImage, parseImage, signImage, verifyImage,
 } from '../../host/image.ts';
 import {
-  KeyError, generateKeyPair, keyIdHex, loadPublicKey, loadSigningKey, writeKeyPair,
+  KeyError, generateKeyPair, keyIdHex, loadPublicKeys, loadSigningKey, writeKeyPair, type PublicKey,
 } from '../../host/keys.ts';
 import { validateManifest, type Manifest } from '../../host/manifest.ts';
 
@@ -39,6 +39,9 @@ function contents() {
 
 const KEY_A = generateKeyPair();
 const KEY_B = generateKeyPair();
+const [A_EC, A_PQ] = KEY_A.publicKeys;
+const [B_EC, B_PQ] = KEY_B.publicKeys;
+const TRUST_A: PublicKey[] = [...KEY_A.publicKeys];
 
 function errorOf(fn: () => unknown): string {
   try {
@@ -138,51 +141,95 @@ test('parsed sections are private copies of the input', () => {
   assert.equal(parsed.services.get('echo'), ECHO);
 });
 
-test('signed image verifies with its key; openImage does parse and verify', () => {
-  // Proves the normal path: sign, then the loader call accepts it and marks the signature valid.
+test('signed image verifies with its keys; openImage does parse and verify both signatures', () => {
+  // Proves the normal path: one ECDSA P-384 and one ML-DSA-65 signature, both marked valid.
   const signed = signImage(packImage(contents()), KEY_A);
-  const parsed = openImage(signed, [KEY_A.publicKey]);
-  assert.equal(parsed.signatures, [{ algorithm: 'ed25519', keyIdHex: KEY_A.publicKey.keyIdHex, valid: true }]);
+  const parsed = openImage(signed, TRUST_A);
+  assert.equal(parsed.signatures, [
+    { algorithm: 'ecdsa-p384', keyIdHex: A_EC.keyIdHex, valid: true },
+    { algorithm: 'ml-dsa-65', keyIdHex: A_PQ.keyIdHex, valid: true },
+  ]);
 });
 
 test('an unsigned image is refused', () => {
   // Proves verification fails with a message saying the image is unsigned.
   const parsed = parseImage(packImage(contents()));
-  assert.is(errorOf(() => verifyImage(parsed, [KEY_A.publicKey])), 'image is not signed');
+  assert.is(errorOf(() => verifyImage(parsed, TRUST_A)), 'image is not signed');
 });
 
-test('an image signed by another key is refused, naming the signer', () => {
-  // Proves a valid signature by an untrusted key is not enough.
+test('an image signed by other keys is refused, naming the signers', () => {
+  // Proves valid signatures by untrusted keys are not enough.
   const parsed = parseImage(signImage(packImage(contents()), KEY_B));
-  const message = errorOf(() => verifyImage(parsed, [KEY_A.publicKey]));
-  assert.match(message, `no signature from a trusted key (signed by ${KEY_B.publicKey.keyIdHex}`);
-  assert.is(parsed.signatures[0].valid, null);
+  const message = errorOf(() => verifyImage(parsed, TRUST_A));
+  assert.match(message, `no signature from a trusted key (signed by ${B_EC.keyIdHex} (ecdsa-p384), ${B_PQ.keyIdHex} (ml-dsa-65)`);
+  assert.equal(parsed.signatures.map((s) => s.valid), [null, null]);
   assert.match(errorOf(() => verifyImage(parsed, [])), 'no signature from a trusted key');
 });
 
-test('two signatures, one trusted: accepted', () => {
-  // Proves a co-signature by an unknown key does not stop a trusted one from verifying.
+test('a missing signature of either algorithm stops verification, naming which', () => {
+  // Proves both signatures are required: an image with only one of them does not verify.
+  const unsigned = packImage(contents());
+  const real = signImage(unsigned, KEY_A);
+  // Rebuild images holding only one of the two real signatures.
+  const sigs = realSignatures(real);
+  const onlyEc = addSignatures(unsigned, [sigs[0]]);
+  const onlyPq = addSignatures(unsigned, [sigs[1]]);
+  assert.match(errorOf(() => openImage(onlyEc, TRUST_A)), /^missing ML-DSA-65 signature: no ml-dsa-65 signature by a trusted key/);
+  assert.match(errorOf(() => openImage(onlyPq, TRUST_A)), /^missing ECDSA P-384 signature: no ecdsa-p384 signature by a trusted key/);
+  // Trusting only one key of the pair is a configuration error that says so.
+  assert.match(errorOf(() => openImage(real, [A_EC])), /^no trusted ML-DSA-65 key is configured/);
+});
+
+test('a wrong signature of either algorithm stops verification, naming which', () => {
+  // Proves each signature is checked on its own: a valid ECDSA one does not excuse a bad ML-DSA one and vice versa.
+  const unsigned = packImage(contents());
+  const sigs = realSignatures(signImage(unsigned, KEY_A));
+  const badEc = { ...sigs[0], signature: sigs[0].signature.slice() };
+  badEc.signature[5] ^= 1;
+  const badPq = { ...sigs[1], signature: sigs[1].signature.slice() };
+  badPq.signature[100] ^= 1;
+  assert.match(errorOf(() => openImage(addSignatures(unsigned, [badEc, sigs[1]]), TRUST_A)),
+    `ECDSA P-384 signature by key ${A_EC.keyIdHex} does not verify`);
+  assert.match(errorOf(() => openImage(addSignatures(unsigned, [sigs[0], badPq]), TRUST_A)),
+    `ML-DSA-65 signature by key ${A_PQ.keyIdHex} does not verify`);
+  // A signature from another image (same keys, other digest) is wrong too.
+  const other = packImage({ ...contents(), kernel: new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 0x01]) });
+  const foreign = realSignatures(signImage(other, KEY_A));
+  assert.match(errorOf(() => openImage(addSignatures(unsigned, [sigs[0], foreign[1]]), TRUST_A)), 'ML-DSA-65 signature by key');
+});
+
+test('a signature marked with the other algorithm is refused as mismatched', () => {
+  // Proves the algorithm id in the block must match the trusted key with that id.
+  const unsigned = packImage(contents());
+  const sigs = realSignatures(signImage(unsigned, KEY_A));
+  // An ECDSA-length signature claiming ML-DSA's key id... under the ECDSA algorithm id.
+  const swapped = { algorithm: 'ecdsa-p384' as const, keyIdHex: A_PQ.keyIdHex, signature: sigs[0].signature };
+  const message = errorOf(() => openImage(addSignatures(unsigned, [sigs[0], swapped]), TRUST_A));
+  assert.match(message, `signature by key ${A_PQ.keyIdHex} is marked ECDSA P-384 but the trusted key ${A_PQ.keyIdHex} is ML-DSA-65 (mismatched signature)`);
+});
+
+test('two key sets, one trusted: accepted', () => {
+  // Proves co-signatures by unknown keys do not stop the trusted ones from verifying.
   const image = signImage(signImage(packImage(contents()), KEY_B), KEY_A);
-  const parsed = openImage(image, [KEY_A.publicKey]);
+  const parsed = openImage(image, TRUST_A);
   assert.equal(parsed.signatures.map((s) => [s.keyIdHex, s.valid]), [
-    [KEY_B.publicKey.keyIdHex, null],
-    [KEY_A.publicKey.keyIdHex, true],
+    [B_EC.keyIdHex, null], [B_PQ.keyIdHex, null], [A_EC.keyIdHex, true], [A_PQ.keyIdHex, true],
   ]);
 });
 
-test('re-signing with the same key replaces its signature', () => {
+test('re-signing with the same keys replaces their signatures', () => {
   // Proves signing is idempotent in count and the order of other signatures is kept.
   const once = signImage(signImage(packImage(contents()), KEY_A), KEY_B);
   const twice = signImage(once, KEY_A);
-  const parsed = openImage(twice, [KEY_A.publicKey, KEY_B.publicKey]);
-  assert.equal(parsed.signatures.map((s) => s.keyIdHex), [KEY_B.publicKey.keyIdHex, KEY_A.publicKey.keyIdHex]);
-  assert.equal(parsed.signatures.map((s) => s.valid), [true, true]);
+  const parsed = openImage(twice, [...TRUST_A, ...KEY_B.publicKeys]);
+  assert.equal(parsed.signatures.map((s) => s.keyIdHex), [B_EC.keyIdHex, B_PQ.keyIdHex, A_EC.keyIdHex, A_PQ.keyIdHex]);
+  assert.equal(parsed.signatures.map((s) => s.valid), [true, true, true, true]);
 });
 
 test('at most IMAGE_SIGNATURES_MAX (8) signatures', () => {
   // Proves the signature block is bounded when adding signatures.
   let image = packImage(contents());
-  for (let i = 0; i < 8; i++) image = signImage(image, generateKeyPair());
+  for (let i = 0; i < 4; i++) image = signImage(image, generateKeyPair());
   assert.is(parseImage(image).signatures.length, 8);
   assert.match(errorOf(() => signImage(image, KEY_A)), 'already has 8 signatures');
 });
@@ -191,8 +238,28 @@ test('verifyImage refuses objects not made by parseImage', () => {
   // Proves the API order: a hand-made ParsedImage cannot be "verified".
   const parsed = parseImage(signImage(packImage(contents()), KEY_A));
   const forged = { ...parsed };
-  assert.match(errorOf(() => verifyImage(forged, [KEY_A.publicKey])), 'not an image returned by parseImage');
+  assert.match(errorOf(() => verifyImage(forged, TRUST_A)), 'not an image returned by parseImage');
 });
+
+/** The signatures of a signed image, read back from its signature block by the layout. */
+function realSignatures(image: Uint8Array) {
+  const body = u32(image, 12);
+  const dv = new DataView(image.buffer, image.byteOffset);
+  const count = dv.getUint16(body + 4, true);
+  const out = [];
+  let at = body + 8;
+  for (let i = 0; i < count; i++) {
+    const id = dv.getUint16(at, true);
+    const length = dv.getUint16(at + 2, true);
+    out.push({
+      algorithm: (id === 2 ? 'ecdsa-p384' : 'ml-dsa-65') as 'ecdsa-p384' | 'ml-dsa-65',
+      keyIdHex: Buffer.from(image.subarray(at + 4, at + 20)).toString('hex'),
+      signature: image.slice(at + 20, at + 20 + length),
+    });
+    at += 20 + length;
+  }
+  return out;
+}
 
 // Offsets of every position class in a signed image, from the layout.
 function layout(image: Uint8Array) {
@@ -228,28 +295,35 @@ test('a flipped byte in any position class is refused with the right message', (
     ['echo data', L.sectionAt(2) + ECHO.length - 1, 0x01, /^section 'service:echo' digest mismatch/],
     ['counter data', L.sectionAt(3) + 1, 0x01, /^section 'service:counter' digest mismatch/],
     ['signature magic', L.body, 0x01, /^signature block: magic/],
-    ['signature count', L.body + 4, 0x01, /^image has \d+ unexpected bytes after the signature block/],
-    ['signature count up', L.body + 4, 0x02, /^image truncated: /],
+    ['signature count', L.body + 4, 0x02, /^image has \d+ unexpected bytes after the signature block/],
+    ['signature count up', L.body + 4, 0x01, /^image truncated: /],
     ['signature reserved', L.body + 6, 0x01, /^signature block: reserved/],
-    ['signature algorithm', L.sig, 0x01, /^signature block: signature 0: unknown algorithm id 0/],
-    ['signature length', L.sig + 2, 0x01, /^signature block: signature 0 \(ed25519\): 65 bytes, expected 64/],
-    ['signature key id', L.sig + 4, 0x01, /^no signature from a trusted key \(signed by [0-9a-f]{32}/],
-    ['signature bytes', L.sig + 20 + 10, 0x01, new RegExp(`^signature by key ${KEY_A.publicKey.keyIdHex} \\(ed25519\\) does not verify`)],
+    ['signature algorithm', L.sig, 0x02, /^signature block: signature 0: unknown algorithm id 0/],
+    ['signature algorithm swap', L.sig, 0x01, /^signature block: signature 0 \(ml-dsa-65\): 96 bytes, expected 3309/],
+    ['signature length', L.sig + 2, 0x01, /^signature block: signature 0 \(ecdsa-p384\): 97 bytes, expected 96/],
+    ['signature key id', L.sig + 4, 0x01, /^missing ECDSA P-384 signature/],
+    ['signature bytes', L.sig + 20 + 10, 0x01, new RegExp(`^ECDSA P-384 signature by key ${A_EC.keyIdHex} does not verify`)],
+    ['second signature bytes', L.sig + 20 + 96 + 20 + 10, 0x01, new RegExp(`^ML-DSA-65 signature by key ${A_PQ.keyIdHex} does not verify`)],
   ];
   for (const [what, offset, mask, expected] of cases) {
-    const message = errorOf(() => openImage(flipped(image, offset, mask), [KEY_A.publicKey]));
+    const message = errorOf(() => openImage(flipped(image, offset, mask), TRUST_A));
     assert.match(message, expected, `${what} (offset ${offset}): got "${message}"`);
   }
 });
 
 test('every single flipped byte of a signed image is refused', () => {
   // Proves there is no byte in the image that is not covered by a check, digest or signature.
+  // The 3309 bytes of the ML-DSA signature are sampled (its first and last
+  // 64 bytes, then every 31st): each flip there costs a full ML-DSA verify.
   const image = signImage(packImage(contents()), KEY_A);
+  const pqStart = layout(image).sig + 20 + 96 + 20;
+  const pqEnd = image.length;
   for (let offset = 0; offset < image.length; offset++) {
+    if (offset >= pqStart + 64 && offset < pqEnd - 64 && (offset - pqStart) % 31 !== 0) continue;
     for (const mask of [0x01, 0x80, 0xff]) {
       let refused = false;
       try {
-        openImage(flipped(image, offset, mask), [KEY_A.publicKey]);
+        openImage(flipped(image, offset, mask), TRUST_A);
       } catch (e) {
         assert.instance(e, ImageError, `offset ${offset}: ${String(e)}`);
         refused = true;
@@ -346,22 +420,40 @@ test('key files: write, load, key id, and clear errors', () => {
     assert.is(statSync(keyPath).mode & 0o777, 0o600);
     assert.match(readFileSync(keyPath, 'utf8'), '-----BEGIN PRIVATE KEY-----');
     assert.match(readFileSync(pubPath, 'utf8'), '-----BEGIN PUBLIC KEY-----');
+    assert.match(readFileSync(keyPath, 'utf8'), '-----BEGIN ML-DSA-65 SEED-----');
+    assert.match(readFileSync(pubPath, 'utf8'), '-----BEGIN ML-DSA-65 PUBLIC KEY-----');
     const loaded = loadSigningKey(keyPath);
-    const pub = loadPublicKey(pubPath);
-    assert.is(loaded.publicKey.keyIdHex, key.publicKey.keyIdHex);
-    assert.is(pub.keyIdHex, key.publicKey.keyIdHex);
-    assert.is(keyIdHex(pub), createHash('sha256').update(pub.raw).digest('hex').slice(0, 32));
+    const pub = loadPublicKeys(pubPath);
+    assert.equal(loaded.publicKeys.map((k) => k.keyIdHex), key.publicKeys.map((k) => k.keyIdHex));
+    assert.equal(pub.map((k) => [k.algorithm, k.keyIdHex]), key.publicKeys.map((k) => [k.algorithm, k.keyIdHex]));
+    assert.equal(pub.map((k) => k.raw.length), [97, 1952]);
+    assert.is(keyIdHex(pub[1]), createHash('sha256').update(pub[1].raw).digest('hex').slice(0, 32));
+    // A loaded key signs what the written public keys verify.
+    assert.ok(openImage(signImage(packImage(contents()), loaded), pub));
     assert.throws(() => writeKeyPair(join(dir, 'k')), (e: Error) => e instanceof KeyError && /already exists/.test(e.message));
     const replaced = writeKeyPair(join(dir, 'k'), { force: true });
-    assert.is.not(replaced.key.publicKey.keyIdHex, key.publicKey.keyIdHex);
+    assert.is.not(replaced.key.keyIdHex, key.keyIdHex);
     const keyError = (fn: () => unknown, pattern: RegExp) =>
       assert.throws(fn, (e: Error) => e instanceof KeyError && pattern.test(e.message));
     keyError(() => loadSigningKey(join(dir, 'nope.key')), /nope\.key: cannot read signing key/);
-    keyError(() => loadPublicKey(keyPath), /signing\.key: not an SPKI PEM public key \(this is a private key/);
+    keyError(() => loadPublicKeys(keyPath), /signing\.key: not an SPKI PEM public key \(this is a private key/);
     writeFileSync(join(dir, 'pub-as-key'), readFileSync(pubPath), { mode: 0o600 });
     keyError(() => loadSigningKey(join(dir, 'pub-as-key')), /pub-as-key: not a PKCS#8 PEM private key \(this is a public key\)/);
     writeFileSync(join(dir, 'garbage.key'), '-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n', { mode: 0o600 });
     keyError(() => loadSigningKey(join(dir, 'garbage.key')), /garbage\.key: cannot parse private key/);
+    // Half a key set is refused, naming the missing half.
+    const ecOnly = readFileSync(keyPath, 'utf8').replace(/-----BEGIN ML-DSA-65 SEED-----[\s\S]*$/, '');
+    writeFileSync(join(dir, 'ec-only.key'), ecOnly, { mode: 0o600 });
+    keyError(() => loadSigningKey(join(dir, 'ec-only.key')), /ec-only\.key: no "ML-DSA-65 SEED" block/);
+    const pubEcOnly = readFileSync(pubPath, 'utf8').replace(/-----BEGIN ML-DSA-65 PUBLIC KEY-----[\s\S]*$/, '');
+    writeFileSync(join(dir, 'ec-only.pub'), pubEcOnly);
+    keyError(() => loadPublicKeys(join(dir, 'ec-only.pub')), /ec-only\.pub: no "ML-DSA-65 PUBLIC KEY" block/);
+    // A key of the previous scheme (Ed25519) gets a re-key message, not a parse error.
+    const ed = generateKeyPairSync('ed25519');
+    writeFileSync(join(dir, 'ed.key'), ed.privateKey.export({ format: 'pem', type: 'pkcs8' }), { mode: 0o600 });
+    keyError(() => loadSigningKey(join(dir, 'ed.key')), /ed\.key: an Ed25519 key \(the previous scheme\); run qenex keygen again/);
+    writeFileSync(join(dir, 'ed.pub'), ed.publicKey.export({ format: 'pem', type: 'spki' }));
+    keyError(() => loadPublicKeys(join(dir, 'ed.pub')), /ed\.pub: an Ed25519 key/);
     if (process.platform !== 'win32') {
       chmodSync(keyPath, 0o644);
       keyError(() => loadSigningKey(keyPath), /signing\.key: signing key is accessible by others \(mode 644\)/);

@@ -16,6 +16,7 @@
 //! All `unsafe` code and all platform code is in sys.rs.
 
 mod error;
+mod hsm;
 mod ops;
 mod sys;
 mod tasks;
@@ -28,6 +29,7 @@ use napi_derive::napi;
 
 use crate::error::IoFailure;
 use crate::ops::{Handle, OpenRequest};
+use crate::hsm::{HsmJob, HsmTask, KeyKind, Token};
 use crate::tasks::{FileTask, Job};
 
 #[napi(object)]
@@ -194,5 +196,162 @@ impl BlockFile {
     fn length(&self, op: &str, length_bytes: f64) -> napi::Result<u64, String> {
         ops::bytes_from_js(op, &self.path, "lengthBytes", length_bytes)
             .map_err(IoFailure::into_napi)
+    }
+}
+
+#[napi(object)]
+pub struct HsmOptions {
+    /// Path of the PKCS#11 module (.so), e.g. /usr/lib/softhsm/libsofthsm2.so.
+    pub module: String,
+    /// Label of an initialised token in that module.
+    pub token: String,
+    /// The token user's PIN.
+    pub pin: String,
+}
+
+fn key_kind(kind: &str) -> napi::Result<KeyKind, String> {
+    match kind {
+        "signing" | "private" => Ok(KeyKind::SigningPrivate),
+        "public" => Ok(KeyKind::SigningPublic),
+        "secret" => Ok(KeyKind::Secret),
+        other => Err(IoFailure {
+            code: error::CODE_BAD_ARGUMENT,
+            message: format!("hsm: key kind {other:?} is not one of signing, public, secret"),
+        }
+        .into_napi()),
+    }
+}
+
+/// A logged-in session on a PKCS#11 token (the host's HSM device). Every
+/// method that talks to the token returns a promise and runs off the
+/// JavaScript thread. Errors carry a `code`: EHSM_CONFIG (module, token or
+/// PIN), EHSM_NOKEY, EHSM_EXISTS, EHSM_UNEXTRACTABLE, EHSM_AUTH, EHSM.
+#[napi]
+pub struct Hsm {
+    token: RefCell<Option<Arc<Token>>>,
+}
+
+#[napi]
+impl Hsm {
+    /// Loads the module, finds the token by label and logs in. Blocks: it is
+    /// called once, at start-up, before any service runs.
+    #[napi(factory)]
+    pub fn open(options: HsmOptions) -> napi::Result<Self, String> {
+        let token = Token::open(&options.module, &options.token, &options.pin)
+            .map_err(IoFailure::into_napi)?;
+        Ok(Hsm { token: RefCell::new(Some(Arc::new(token))) })
+    }
+
+    #[napi(getter)]
+    pub fn module(&self) -> napi::Result<String, String> {
+        Ok(self.live("module")?.module_path().to_string())
+    }
+
+    #[napi(getter)]
+    pub fn token_label(&self) -> napi::Result<String, String> {
+        Ok(self.live("tokenLabel")?.token_label().to_string())
+    }
+
+    /// Creates an ECDSA P-384 pair (private half sensitive, non-extractable);
+    /// resolves to the public point 0x04||X||Y (97 bytes).
+    #[napi(ts_return_type = "Promise<Buffer>")]
+    pub fn generate_signing_key(&self, label: String) -> napi::Result<AsyncTask<HsmTask>, String> {
+        self.task("generateSigningKey", HsmJob::GenerateSigningKey { label })
+    }
+
+    /// The public point of the signing pair `label` (EHSM_NOKEY if absent).
+    #[napi(ts_return_type = "Promise<Buffer>")]
+    pub fn signing_public_key(&self, label: String) -> napi::Result<AsyncTask<HsmTask>, String> {
+        self.task("signingPublicKey", HsmJob::SigningPublicKey { label })
+    }
+
+    /// Creates an AES-256 key (sensitive, non-extractable).
+    #[napi(ts_return_type = "Promise<void>")]
+    pub fn generate_secret_key(&self, label: String) -> napi::Result<AsyncTask<HsmTask>, String> {
+        self.task("generateSecretKey", HsmJob::GenerateSecretKey { label })
+    }
+
+    /// Whether a key of `kind` ('signing' | 'public' | 'secret') has `label`.
+    #[napi(ts_return_type = "Promise<boolean>")]
+    pub fn has_key(&self, label: String, kind: String) -> napi::Result<AsyncTask<HsmTask>, String> {
+        let kind = key_kind(&kind)?;
+        self.task("hasKey", HsmJob::HasKey { label, kind })
+    }
+
+    /// ECDSA P-384 over SHA-384(data); resolves to r||s (96 bytes).
+    #[napi(ts_return_type = "Promise<Buffer>")]
+    pub fn sign(&self, label: String, data: &[u8]) -> napi::Result<AsyncTask<HsmTask>, String> {
+        self.task("sign", HsmJob::Sign { label, data: data.to_vec() })
+    }
+
+    #[napi(ts_return_type = "Promise<boolean>")]
+    pub fn verify(&self, label: String, data: &[u8], signature: &[u8]) -> napi::Result<AsyncTask<HsmTask>, String> {
+        self.task(
+            "verify",
+            HsmJob::Verify { label, data: data.to_vec(), signature: signature.to_vec() },
+        )
+    }
+
+    /// AES-256-GCM (12-byte IV, 16-byte tag); resolves to ciphertext||tag.
+    #[napi(ts_return_type = "Promise<Buffer>")]
+    pub fn encrypt(&self, label: String, iv: &[u8], aad: &[u8], data: &[u8]) -> napi::Result<AsyncTask<HsmTask>, String> {
+        self.task(
+            "encrypt",
+            HsmJob::Encrypt { label, iv: iv.to_vec(), aad: aad.to_vec(), data: data.to_vec() },
+        )
+    }
+
+    /// Inverse of encrypt; rejects with EHSM_AUTH on any mismatch.
+    #[napi(ts_return_type = "Promise<Buffer>")]
+    pub fn decrypt(&self, label: String, iv: &[u8], aad: &[u8], data: &[u8]) -> napi::Result<AsyncTask<HsmTask>, String> {
+        self.task(
+            "decrypt",
+            HsmJob::Decrypt { label, iv: iv.to_vec(), aad: aad.to_vec(), data: data.to_vec() },
+        )
+    }
+
+    /// `count` bytes from the token's generator.
+    #[napi(ts_return_type = "Promise<Buffer>")]
+    pub fn random(&self, count: u32) -> napi::Result<AsyncTask<HsmTask>, String> {
+        self.task("random", HsmJob::Random { count })
+    }
+
+    /// Stores `value` as a private data object on the token (refuses to
+    /// replace one). For small blobs such as a sealed ML-DSA seed.
+    #[napi(ts_return_type = "Promise<void>")]
+    pub fn put_data(&self, label: String, value: &[u8]) -> napi::Result<AsyncTask<HsmTask>, String> {
+        self.task("putData", HsmJob::PutData { label, value: value.to_vec() })
+    }
+
+    /// The value of the data object `label` (EHSM_NOKEY if absent).
+    #[napi(ts_return_type = "Promise<Buffer>")]
+    pub fn get_data(&self, label: String) -> napi::Result<AsyncTask<HsmTask>, String> {
+        self.task("getData", HsmJob::GetData { label })
+    }
+
+    /// Attempts to take a key's value out (CKA_VALUE, then C_WrapKey under
+    /// `wrappingLabel`). Rejects with EHSM_UNEXTRACTABLE for every key this
+    /// device makes; exists to prove that.
+    #[napi(ts_return_type = "Promise<Buffer>")]
+    pub fn export_key(&self, label: String, kind: String, wrapping_label: String) -> napi::Result<AsyncTask<HsmTask>, String> {
+        let kind = key_kind(&kind)?;
+        self.task("exportKey", HsmJob::Export { label, kind, wrapping_label })
+    }
+
+    /// Drops this object's session; pending calls finish first.
+    #[napi]
+    pub fn close(&self) {
+        self.token.replace(None);
+    }
+
+    fn live(&self, op: &str) -> napi::Result<Arc<Token>, String> {
+        match &*self.token.borrow() {
+            Some(token) => Ok(Arc::clone(token)),
+            None => Err(IoFailure::closed(op, "hsm").into_napi()),
+        }
+    }
+
+    fn task(&self, op: &str, job: HsmJob) -> napi::Result<AsyncTask<HsmTask>, String> {
+        Ok(AsyncTask::new(HsmTask::new(self.live(op)?, job)))
     }
 }

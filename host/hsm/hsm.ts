@@ -1,0 +1,192 @@
+// host/hsm/hsm.ts: the host's HSM device, whichever token serves it.
+//
+//   pkcs11  a real PKCS#11 module through the Rust addon (host/native,
+//           `Hsm`): SoftHSM2 in development and CI, a vendor's library in
+//           production. Keys never leave the token.
+//   soft    host/hsm/soft.ts: node:crypto keys in a PIN-sealed file. Only
+//           when asked for (`--hsm soft`), and it says so on every open.
+//
+// Configuration never comes from an image: the module path, token label and
+// PIN come from options or the environment (QENEX_PKCS11_MODULE,
+// QENEX_PKCS11_TOKEN, QENEX_PKCS11_PIN; QENEX_SOFT_HSM_DIR for the soft
+// token). Every operation returns a promise; the pkcs11 device runs each on
+// a libuv worker, off the JavaScript thread.
+//
+// Use: `const hsm = await openHsm({ kind: 'pkcs11' }); await hsm.sign('img', bytes)`.
+
+import { createRequire } from 'node:module';
+import { existsSync } from 'node:fs';
+import * as nodePath from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { openSoftHsm } from './soft.ts';
+
+export class HsmError extends Error {
+  override name = 'HsmError';
+  constructor(message: string, public code: string = 'EHSM') {
+    super(message);
+  }
+}
+
+export type HsmKind = 'pkcs11' | 'soft';
+export type KeyKind = 'signing' | 'public' | 'secret';
+
+export const DEFAULT_PKCS11_MODULE = '/usr/lib/softhsm/libsofthsm2.so';
+export const DEFAULT_TOKEN_LABEL = 'qenex';
+/** An uncompressed P-384 point: 0x04 || X || Y. */
+export const P384_POINT_BYTES = 97;
+/** An ECDSA P-384 signature as r || s (IEEE P1363). */
+export const P384_SIGNATURE_BYTES = 96;
+export const GCM_IV_BYTES = 12;
+export const GCM_TAG_BYTES = 16;
+
+/** What every HSM device offers. Keys are named by label. */
+export interface HsmDevice {
+  readonly kind: HsmKind;
+  /** For messages: module path and token label, or the soft token's file. */
+  readonly description: string;
+  /** Creates an ECDSA P-384 pair; resolves to its public point (97 bytes). */
+  generateSigningKey(label: string): Promise<Uint8Array>;
+  signingPublicKey(label: string): Promise<Uint8Array>;
+  /** Creates an AES-256 key for wrapping and GCM. */
+  generateSecretKey(label: string): Promise<void>;
+  hasKey(label: string, kind: KeyKind): Promise<boolean>;
+  /** ECDSA P-384 over SHA-384(data), r || s. */
+  sign(label: string, data: Uint8Array): Promise<Uint8Array>;
+  verify(label: string, data: Uint8Array, signature: Uint8Array): Promise<boolean>;
+  /** AES-256-GCM: 12-byte IV; resolves to ciphertext || 16-byte tag. */
+  encrypt(label: string, iv: Uint8Array, aad: Uint8Array, plain: Uint8Array): Promise<Uint8Array>;
+  /** Rejects with code EHSM_AUTH when the key, IV, AAD or bytes differ. */
+  decrypt(label: string, iv: Uint8Array, aad: Uint8Array, sealed: Uint8Array): Promise<Uint8Array>;
+  random(count: number): Promise<Uint8Array>;
+  putData(label: string, value: Uint8Array): Promise<void>;
+  getData(label: string): Promise<Uint8Array>;
+  /** Tries to take a key out; every key this device makes refuses (EHSM_UNEXTRACTABLE). */
+  exportKey(label: string, kind: KeyKind, wrappingLabel: string): Promise<Uint8Array>;
+  close(): void;
+}
+
+export interface HsmOptions {
+  kind?: HsmKind;
+  /** PKCS#11 module path; default $QENEX_PKCS11_MODULE, then DEFAULT_PKCS11_MODULE. */
+  module?: string;
+  /** Token label; default $QENEX_PKCS11_TOKEN, then DEFAULT_TOKEN_LABEL. */
+  token?: string;
+  /** User PIN; default $QENEX_PKCS11_PIN. Required. */
+  pin?: string;
+  /** Soft token directory; default $QENEX_SOFT_HSM_DIR, then var/soft-hsm. */
+  softDir?: string;
+  /** Where the soft token's warning goes; default stderr. */
+  notice?: (line: string) => void;
+  env?: NodeJS.ProcessEnv;
+}
+
+export function parseHsmKind(value: string | undefined, flag = '--hsm'): HsmKind {
+  if (value === 'pkcs11' || value === 'soft') return value;
+  throw new HsmError(`${flag} must be pkcs11 or soft, got ${JSON.stringify(value)}`, 'EHSM_CONFIG');
+}
+
+export async function openHsm(options: HsmOptions = {}): Promise<HsmDevice> {
+  const env = options.env ?? process.env;
+  const pin = options.pin ?? env.QENEX_PKCS11_PIN;
+  if (pin === undefined || pin === '') {
+    throw new HsmError('no HSM PIN: set QENEX_PKCS11_PIN (the PIN never comes from an image or a command line)', 'EHSM_CONFIG');
+  }
+  const token = options.token ?? env.QENEX_PKCS11_TOKEN ?? DEFAULT_TOKEN_LABEL;
+  if ((options.kind ?? 'pkcs11') === 'soft') {
+    const dir = options.softDir ?? env.QENEX_SOFT_HSM_DIR ?? nodePath.join('var', 'soft-hsm');
+    const notice = options.notice ?? ((line: string) => process.stderr.write(line + '\n'));
+    notice(`qenex: WARNING: using the software HSM token in ${dir}: keys are files on this machine, ` +
+      'not in hardware; use --hsm pkcs11 for anything that matters');
+    return openSoftHsm(dir, token, pin);
+  }
+  const module = options.module ?? env.QENEX_PKCS11_MODULE ?? DEFAULT_PKCS11_MODULE;
+  return openPkcs11(module, token, pin);
+}
+
+// ---- the PKCS#11 device (native addon) ----
+
+interface NativeHsm {
+  readonly module: string;
+  readonly tokenLabel: string;
+  generateSigningKey(label: string): Promise<Buffer>;
+  signingPublicKey(label: string): Promise<Buffer>;
+  generateSecretKey(label: string): Promise<void>;
+  hasKey(label: string, kind: string): Promise<boolean>;
+  sign(label: string, data: Uint8Array): Promise<Buffer>;
+  verify(label: string, data: Uint8Array, signature: Uint8Array): Promise<boolean>;
+  encrypt(label: string, iv: Uint8Array, aad: Uint8Array, data: Uint8Array): Promise<Buffer>;
+  decrypt(label: string, iv: Uint8Array, aad: Uint8Array, data: Uint8Array): Promise<Buffer>;
+  random(count: number): Promise<Buffer>;
+  putData(label: string, value: Uint8Array): Promise<void>;
+  getData(label: string): Promise<Buffer>;
+  exportKey(label: string, kind: string, wrappingLabel: string): Promise<Buffer>;
+  close(): void;
+}
+interface NativeAddon {
+  Hsm: { open(options: { module: string; token: string; pin: string }): NativeHsm };
+}
+
+function platformTag(): string {
+  return `${process.platform}-${process.arch}${process.platform === 'linux' ? '-gnu' : ''}`;
+}
+
+let addon: NativeAddon | null = null;
+function loadAddon(): NativeAddon {
+  if (addon !== null) return addon;
+  // Like host/devices/block-backend.ts: ../native from the source, or
+  // host/native / native next to the dist/qenex.js bundle.
+  const here = nodePath.dirname(fileURLToPath(import.meta.url));
+  const fileName = `qenex-native.${platformTag()}.node`;
+  const dirs = [nodePath.join(here, '..', 'native'), nodePath.join(here, '..', 'host', 'native'), nodePath.join(here, 'native')];
+  const file = dirs.map((d) => nodePath.join(d, fileName)).find((f) => existsSync(f));
+  if (file === undefined) {
+    throw new HsmError(`the PKCS#11 HSM needs the native addon ${fileName} (run make native); or use --hsm soft`, 'EHSM_CONFIG');
+  }
+  const loaded = createRequire(import.meta.url)(file) as Partial<NativeAddon>;
+  if (typeof loaded?.Hsm?.open !== 'function') {
+    throw new HsmError(`native addon ${file} has no Hsm (rebuild it: make native)`, 'EHSM_CONFIG');
+  }
+  addon = loaded as NativeAddon;
+  return addon;
+}
+
+function rethrow(e: unknown): never {
+  const err = e as Error & { code?: string };
+  throw new HsmError(err.message, typeof err.code === 'string' ? err.code : 'EHSM');
+}
+
+async function call<T>(p: () => Promise<T>): Promise<T> {
+  try {
+    return await p();
+  } catch (e) {
+    rethrow(e);
+  }
+}
+
+const u8 = (b: Buffer): Uint8Array => new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+
+function openPkcs11(module: string, token: string, pin: string): HsmDevice {
+  let native: NativeHsm;
+  try {
+    native = loadAddon().Hsm.open({ module, token, pin });
+  } catch (e) {
+    rethrow(e);
+  }
+  return {
+    kind: 'pkcs11',
+    description: `PKCS#11 token ${JSON.stringify(token)} in ${module}`,
+    generateSigningKey: (label) => call(async () => u8(await native.generateSigningKey(label))),
+    signingPublicKey: (label) => call(async () => u8(await native.signingPublicKey(label))),
+    generateSecretKey: (label) => call(() => native.generateSecretKey(label)),
+    hasKey: (label, kind) => call(() => native.hasKey(label, kind)),
+    sign: (label, data) => call(async () => u8(await native.sign(label, data))),
+    verify: (label, data, signature) => call(() => native.verify(label, data, signature)),
+    encrypt: (label, iv, aad, plain) => call(async () => u8(await native.encrypt(label, iv, aad, plain))),
+    decrypt: (label, iv, aad, sealed) => call(async () => u8(await native.decrypt(label, iv, aad, sealed))),
+    random: (count) => call(async () => u8(await native.random(count))),
+    putData: (label, value) => call(() => native.putData(label, value)),
+    getData: (label) => call(async () => u8(await native.getData(label))),
+    exportKey: (label, kind, wrappingLabel) => call(async () => u8(await native.exportKey(label, kind, wrappingLabel))),
+    close: () => native.close(),
+  };
+}
