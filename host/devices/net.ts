@@ -11,16 +11,31 @@
 //
 // The same port speaks HTTP/1.1: a connection whose first bytes are an HTTP
 // method is handed to an HttpSession (host/gateway/http.ts), which turns each
-// request into a frame body for the kernel and each reply back into a
-// response. The kernel sees the same frames either way, so logging,
+// request into a frame body for the gateway service and each reply back into
+// a response. The kernel sees the same frames either way, so logging,
 // durability and replay don't know or care which protocol a client used.
+//
+// inject() submits one frame from inside the host (no socket): the operator
+// console (`qenex keys ... --data`) uses it to put key management commands
+// into the log of a machine it booted itself.
 
 import net from 'node:net';
 import * as abi from '../../hal/abi.ts';
 import * as limits from '../limits.ts';
 import type { Kernel } from '../kernel.ts';
 import type { HostRing, Desc } from '../ring.ts';
-import { HttpSession, looksLikeHttp, type GatewayConfig } from '../gateway/http.ts';
+import { HttpSession, looksLikeHttp, sourceBytes, limits as httpLimits, type GatewayConfig } from '../gateway/http.ts';
+
+// Request and idle timeouts of HTTP connections; the environment may shorten
+// them (tests of slow clients), never lengthen them past the limits.
+function timeoutMs(name: string, limit: number): number {
+  const v = Number(process.env[name]);
+  return Number.isInteger(v) && v > 0 && v < limit ? v : limit;
+}
+const REQUEST_TIMEOUT_MS = timeoutMs('QENEX_HTTP_REQUEST_TIMEOUT_MS', httpLimits.requestTimeoutMs);
+const IDLE_TIMEOUT_MS = timeoutMs('QENEX_HTTP_IDLE_TIMEOUT_MS', httpLimits.idleTimeoutMs);
+// How often slow requests are looked for: a tenth of the timeout, at least 50 ms.
+const TIMEOUT_CHECK_MS = Math.max(50, Math.floor(REQUEST_TIMEOUT_MS / 10));
 
 interface Connection {
   id: number;
@@ -32,6 +47,8 @@ interface Connection {
   closed: boolean;
   protocol: 'unknown' | 'frames' | 'http';
   http: HttpSession | null;
+  /** inject(): the reply goes here instead of a socket. */
+  virtual: ((status: number, payload: Buffer) => void) | null;
 }
 
 // Bytes needed to tell an HTTP method from a binary frame ("OPTIONS " is 8).
@@ -46,6 +63,7 @@ export class NetDevice {
   private readonly sq: HostRing;
   private readonly cq: HostRing;
   private server: net.Server | null = null;
+  private timeoutTimer: NodeJS.Timeout | null = null;
   private readonly connections = new Map<number, Connection>();
   private nextId = 1;
   private readonly freeBuffers: Desc[] = [];
@@ -67,6 +85,8 @@ export class NetDevice {
     const server = net.createServer({ noDelay: true }, (socket) => this.accept(socket));
     server.maxConnections = limits.NET_CONNECTIONS_MAX;
     this.server = server;
+    this.timeoutTimer = setInterval(() => this.checkTimeouts(), TIMEOUT_CHECK_MS);
+    this.timeoutTimer.unref();
     return new Promise((resolve, reject) => {
       server.once('error', reject);
       server.listen(port, host, () => {
@@ -79,11 +99,26 @@ export class NetDevice {
   private accept(socket: net.Socket): void {
     const conn: Connection = {
       id: this.nextId++, socket, chunks: [], buffered: 0, queuedFrames: 0, paused: false, closed: false, protocol: 'unknown', http: null,
+      virtual: null,
     };
     this.connections.set(conn.id, conn);
     socket.on('data', (chunk: Buffer) => this.receive(conn, chunk));
     socket.on('error', () => { /* reported by 'close' */ });
+    // An idle keep-alive HTTP connection is closed; one waiting for the kernel is not.
+    socket.setTimeout(IDLE_TIMEOUT_MS, () => { if (conn.http?.idle()) socket.end(); });
     socket.on('close', () => this.closed(conn));
+  }
+
+  /** Slow requests get 408 and are closed; each connection is checked on its own, so none blocks another. */
+  private checkTimeouts(): void {
+    const now = performance.now();
+    for (const conn of this.connections.values()) {
+      const since = conn.http?.partialSinceMs() ?? null;
+      if (since !== null && now - since > REQUEST_TIMEOUT_MS) {
+        this.log({ event: 'http_timeout', connection: conn.id, ms: Math.round(now - since) });
+        conn.http!.timeout();
+      }
+    }
   }
 
   private receive(conn: Connection, chunk: Buffer): void {
@@ -119,7 +154,7 @@ export class NetDevice {
       end: () => { conn.closed = true; conn.socket.end(); },
       pause: () => conn.socket.pause(),
       resume: () => conn.socket.resume(),
-    }, this.gateway);
+    }, this.gateway, { address: sourceBytes(conn.socket.remoteAddress), label: String(conn.id) });
     const bytes = Buffer.concat(conn.chunks);
     conn.chunks = [];
     conn.buffered = 0;
@@ -250,15 +285,39 @@ export class NetDevice {
       } else if (d.op === abi.OP_NET_TX) {
         this.send(d);
       } else if (d.op === abi.OP_NET_CLOSE) {
-        this.connections.get(d.arg)?.socket.end();
+        this.connections.get(d.arg)?.socket?.end();
       }
     }
     return this.deliver();
   }
 
+  /**
+   * One frame from the host itself to `service`, answered like a client's
+   * (after it is durable): resolves with the reply status and payload.
+   */
+  inject(service: string, payload: Uint8Array): Promise<{ status: number; payload: Buffer }> {
+    return new Promise((resolve) => {
+      const conn: Connection = {
+        id: this.nextId++, socket: null as unknown as net.Socket, chunks: [], buffered: 0, queuedFrames: 0, paused: false,
+        closed: false, protocol: 'frames', http: null, virtual: null,
+      };
+      conn.virtual = (status, reply) => {
+        this.connections.delete(conn.id);
+        conn.closed = true;
+        resolve({ status, payload: reply });
+      };
+      this.connections.set(conn.id, conn);
+      this.submitHttp(conn, 1, service, payload);
+    });
+  }
+
   private send(d: Desc): void {
     const conn = this.connections.get(d.arg);
-    if (conn !== undefined && conn.http !== null) {
+    if (conn !== undefined && conn.virtual !== null) {
+      const body = Buffer.from(this.kernel.mem.slice(d.addr + abi.FRAME_LEN_BYTES, d.len - abi.FRAME_LEN_BYTES));
+      conn.virtual(body.readUInt16LE(4), body.subarray(abi.FRAME_REPLY_HEADER_BYTES));
+      this.framesOut++;
+    } else if (conn !== undefined && conn.http !== null) {
       // A reply frame for an HTTP request: the session renders the response.
       const frame = this.kernel.mem.slice(d.addr, d.len);
       const body = Buffer.from(frame.subarray(abi.FRAME_LEN_BYTES));
@@ -280,7 +339,8 @@ export class NetDevice {
   async close(): Promise<void> {
     const server = this.server;
     this.server = null;
-    for (const conn of this.connections.values()) conn.socket.destroy();
+    if (this.timeoutTimer !== null) clearInterval(this.timeoutTimer);
+    for (const conn of this.connections.values()) conn.socket?.destroy();
     if (server !== null) await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 }

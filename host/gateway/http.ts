@@ -1,12 +1,18 @@
-// host/gateway/http.ts: the HTTP/1.1 + JSON gateway to the ledger, one
-// HttpSession per client connection. Pure: it owns no socket and no timer.
+// host/gateway/http.ts: the HTTP/1.1 offload in front of the gateway
+// service, one HttpSession per client connection. Pure: it owns no socket
+// and no timer.
 //
 // The net device (host/devices/net.ts) sniffs a connection's first bytes with
 // looksLikeHttp, creates a session with hooks for the socket and the kernel,
 // feeds it bytes with receive(), and hands it the kernel's reply frames with
-// reply(). The session parses HTTP/1.1 strictly and within the limits below,
-// turns each ledger request into the payload of a frame to service "ledger"
-// (host/gateway/ledger-json.ts), submits it, and renders the reply as JSON.
+// reply(). The session parses HTTP/1.1 strictly and within the limits below
+// and translates; it decides nothing that is policy. Every /v1 request but
+// health, readiness and the OpenAPI document becomes one frame to service
+// "gateway" (services/gateway/protocol.ts): route id, what the Authorization
+// header held (the SHA-256 of a bearer key, never the key), the client's
+// address and the already-translated binary ledger request. The gateway
+// service authenticates, authorises, rate-limits and routes, all in the
+// command log and so replayable; the session renders its answer as JSON.
 // The kernel answers only once a batch is durable, so a 200 means durable.
 //
 // Responses leave in request order (one slot per request, even for errors
@@ -14,26 +20,23 @@
 // connection (beyond it the socket is paused), and a request is refused as a
 // whole or submitted as a whole: nothing is partial.
 //
-// Routes (all JSON; errors are {"error":{"code","message"}}):
-//   GET  /v1/health                      {"status":"ok"}, answered here
-//   POST /v1/accounts                    create_accounts
-//   POST /v1/transfers                   create_transfers
-//   POST /v1/accounts/lookup             lookup_accounts   {"ids":[...]}
-//   POST /v1/transfers/lookup            lookup_transfers  {"ids":[...]}
-//   POST /v1/accounts/{id}/transfers     get_account_transfers (filter body)
-//   POST /v1/accounts/{id}/balances      get_account_balances  (filter body)
+// Routes: ROUTES below (the OpenAPI document, host/gateway/openapi.ts, lists
+// the same set; a test checks both ways). Errors are {"error":{"code","message"}}.
 //
 // Transfer-Encoding (chunked or any other) is refused with 501 and the
 // connection closed: every client can send Content-Length for a JSON body,
 // and one framing is one less way for a proxy and us to disagree about where
 // a request ends (request smuggling).
 
+import { createHash, randomBytes } from 'node:crypto';
 import * as abi from '../../hal/abi.ts';
 import { BATCH_EVENTS_MAX, HEADER_BYTES, RECORD_BYTES, U128_MAX, type OperationName } from '../client/ledger.ts';
-import { JsonError, parseJson, type JsonValue } from './json.ts';
+import { JsonError, JsonNumber, isJsonObject, parseJson, type JsonValue } from './json.ts';
+import * as gw from '../../services/gateway/protocol.ts';
+import { openApiText } from './openapi.ts';
 import {
   ASSET_SCALE_MAX, LedgerJsonError, LedgerReplyError, ledgerReplyToJson, ledgerRequestFromJson,
-  parseUnsignedDecimal, type LedgerRequest,
+  parseUnsignedDecimal, readUint, type LedgerRequest,
 } from './ledger-json.ts';
 
 // ---- limits: the gateway's own, each with why (host/limits.ts holds the host's) ----
@@ -71,14 +74,22 @@ export const limits = {
   // A ledger error message (FRAME_E_SERVICE payload) is copied into the
   // response; the ledger's messages are one short line, 4 KiB is a cap.
   ledgerMessageBytesMax: 4096,
+  // A request (head and body) must arrive within this time of its first
+  // byte, else 408 and the connection is closed: a client trickling bytes
+  // (slowloris) holds a connection for at most this long. 10 s is far above
+  // what a 16 MiB body needs on any link we serve. The net device checks it.
+  requestTimeoutMs: 10_000,
+  // A keep-alive connection with nothing in flight is closed after this.
+  idleTimeoutMs: 60_000,
 } as const;
 
-/** The service that receives every ledger request. */
-export const LEDGER_SERVICE = 'ledger';
+/** The service that receives every authenticated request. */
+export const GATEWAY_SERVICE = 'gateway';
 
 // The largest ledger request must fit one frame body, or a valid batch would
 // be refused by the net device; checked at import so an edit can't break it.
-const largestFrameBodyBytes = abi.FRAME_REQUEST_HEADER_BYTES + LEDGER_SERVICE.length + HEADER_BYTES + BATCH_EVENTS_MAX * RECORD_BYTES;
+const largestFrameBodyBytes = abi.FRAME_REQUEST_HEADER_BYTES + GATEWAY_SERVICE.length + gw.GW_REQUEST_HEADER_BYTES
+  + HEADER_BYTES + BATCH_EVENTS_MAX * RECORD_BYTES;
 if (largestFrameBodyBytes > abi.FRAME_BODY_BYTES_MAX) throw new Error('http.ts: a largest ledger batch does not fit a frame body');
 if (limits.headerBytesMax >= limits.pausedBytesMax) throw new Error('http.ts: pausedBytesMax must exceed headerBytesMax');
 
@@ -110,15 +121,48 @@ export interface HttpSessionHooks {
   resume(): void;
 }
 
-export interface GatewayConfig { ledgers: Map<number, { assetScale: number; currency?: string }> }
+/** What the host offers the session besides the kernel: readiness, statistics, metrics, request logs. */
+export interface GatewayHost {
+  ready(): boolean;
+  /** JSON for GET /v1/system/{services,scheduler,memory}, after the gateway allowed it. */
+  system(what: 'services' | 'scheduler' | 'memory'): unknown;
+  /** Prometheus text exposition. */
+  metrics(): Promise<string>;
+  /** One finished request (metrics and the request log). */
+  observe(e: { requestId: string; method: string; route: string; status: number; ms: number; code?: string }): void;
+}
+
+export interface GatewayConfig {
+  ledgers: Map<number, { assetScale: number; currency?: string }>;
+  host?: GatewayHost;
+}
+
+/** The client's address as 16 bytes (IPv4 mapped to ::ffff:a.b.c.d); zero when unknown. */
+export function sourceBytes(address: string | undefined): Buffer {
+  const out = Buffer.alloc(gw.GW_SOURCE_BYTES);
+  if (address === undefined) return out;
+  const v4 = /^(?:::ffff:)?(\d+)\.(\d+)\.(\d+)\.(\d+)$/i.exec(address);
+  if (v4 !== null) {
+    out[10] = 0xff; out[11] = 0xff;
+    for (let i = 0; i < 4; i++) out[12 + i] = Number(v4[1 + i]) & 0xff;
+    return out;
+  }
+  const [head, tail = ''] = address.split('::');
+  const h = head === '' ? [] : head.split(':');
+  const t = tail === '' ? [] : tail.split(':');
+  const groups = [...h, ...Array(Math.max(0, 8 - h.length - t.length)).fill('0'), ...t].slice(0, 8);
+  groups.forEach((g, i) => out.writeUInt16BE(parseInt(g, 16) & 0xffff || 0, i * 2));
+  return out;
+}
 
 // ---- responses ----
 
 const REASONS: Record<number, string> = {
-  100: 'Continue', 200: 'OK', 400: 'Bad Request', 404: 'Not Found', 405: 'Method Not Allowed',
-  411: 'Length Required', 413: 'Content Too Large', 415: 'Unsupported Media Type',
-  431: 'Request Header Fields Too Large', 501: 'Not Implemented', 502: 'Bad Gateway',
-  503: 'Service Unavailable', 505: 'HTTP Version Not Supported',
+  100: 'Continue', 200: 'OK', 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found',
+  405: 'Method Not Allowed', 409: 'Conflict', 411: 'Length Required', 413: 'Content Too Large',
+  415: 'Unsupported Media Type', 429: 'Too Many Requests', 431: 'Request Header Fields Too Large',
+  408: 'Request Timeout', 500: 'Internal Server Error', 501: 'Not Implemented', 502: 'Bad Gateway', 503: 'Service Unavailable',
+  505: 'HTTP Version Not Supported',
 };
 
 /** A refusal: the HTTP status, a stable snake_case code and a message for people. */
@@ -134,11 +178,11 @@ function refusal(status: number, code: string, message: string, headers?: Refusa
 }
 
 function render(status: number, json: string, close: boolean, noBody: boolean,
-  headers: Refusal['headers'] = []): Buffer {
+  headers: Refusal['headers'] = [], contentType = 'application/json'): Buffer {
   const reason = REASONS[status];
   if (reason === undefined) throw new Error(`http.ts: no reason phrase for status ${status}`);
   const body = Buffer.from(json, 'utf8');
-  let head = `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n`;
+  let head = `HTTP/1.1 ${status} ${reason}\r\nContent-Type: ${contentType}\r\nContent-Length: ${body.length}\r\n`;
   for (const [name, value] of headers) head += `${name}: ${value}\r\n`;
   head += `Connection: ${close ? 'close' : 'keep-alive'}\r\n\r\n`;
   return noBody ? Buffer.from(head, 'latin1') : Buffer.concat([Buffer.from(head, 'latin1'), body]);
@@ -220,39 +264,201 @@ function jsonContentType(head: Head): boolean {
 
 // ---- routes ----
 
-type Operation = OperationName | 'health';
+/** Who answers a route: the session itself (open routes) or the gateway service. */
+export type RouteHandler = 'health' | 'ready' | 'openapi' | 'metrics' | 'ledger' | 'system' | 'gateway_stats'
+  | 'keys_create' | 'keys_list' | 'keys_revoke';
 
-interface RouteMatch {
-  method: 'GET' | 'POST';
-  operation: Operation;
-  /** The {id} of /v1/accounts/{id}/...: a bigint, or null when it is not a u128. */
-  accountId?: bigint | null;
+export interface RouteSpec {
+  method: 'GET' | 'POST' | 'DELETE';
+  /** The path as the OpenAPI document writes it ({id} for a parameter). */
+  path: string;
+  handler: RouteHandler;
+  /** The gateway service's route id (services/gateway/protocol.ts), 0 for open routes. */
+  gatewayRoute: number;
+  /** A JSON body is required (Content-Length and Content-Type: application/json). */
+  jsonBody: boolean;
+  operation?: OperationName;
+  system?: 'services' | 'scheduler' | 'memory';
 }
 
-const STATIC_ROUTES = new Map<string, RouteMatch>([
-  ['/v1/health', { method: 'GET', operation: 'health' }],
-  ['/v1/accounts', { method: 'POST', operation: 'create_accounts' }],
-  ['/v1/transfers', { method: 'POST', operation: 'create_transfers' }],
-  ['/v1/accounts/lookup', { method: 'POST', operation: 'lookup_accounts' }],
-  ['/v1/transfers/lookup', { method: 'POST', operation: 'lookup_transfers' }],
-]);
-const ACCOUNT_ROUTE = /^\/v1\/accounts\/([0-9]+)\/(transfers|balances)$/;
+function route(method: RouteSpec['method'], path: string, handler: RouteHandler, gatewayRoute = 0,
+  extra: Partial<RouteSpec> = {}): RouteSpec {
+  return { method, path, handler, gatewayRoute, jsonBody: method === 'POST', ...extra };
+}
 
-/**
- * Exact matching on the raw target: no percent-decoding, no dot segments,
- * no empty segments, no query, so `..`, `%2e` and `//` match nothing (404)
- * and one path has one meaning.
- */
-function matchRoute(target: string): RouteMatch | null {
-  const fixed = STATIC_ROUTES.get(target);
-  if (fixed !== undefined) return fixed;
-  const m = ACCOUNT_ROUTE.exec(target);
-  if (m === null) return null;
+/** Every route the session serves; the OpenAPI document must list exactly these. */
+export const ROUTES: readonly RouteSpec[] = [
+  route('GET', '/v1/health', 'health'),
+  route('GET', '/v1/ready', 'ready'),
+  route('GET', '/v1/openapi.json', 'openapi'),
+  route('GET', '/metrics', 'metrics'),
+  route('POST', '/v1/accounts', 'ledger', gw.ROUTE_CREATE_ACCOUNTS, { operation: 'create_accounts' }),
+  route('POST', '/v1/transfers', 'ledger', gw.ROUTE_CREATE_TRANSFERS, { operation: 'create_transfers' }),
+  route('POST', '/v1/accounts/lookup', 'ledger', gw.ROUTE_LOOKUP_ACCOUNTS, { operation: 'lookup_accounts' }),
+  route('POST', '/v1/transfers/lookup', 'ledger', gw.ROUTE_LOOKUP_TRANSFERS, { operation: 'lookup_transfers' }),
+  route('POST', '/v1/accounts/{id}/transfers', 'ledger', gw.ROUTE_ACCOUNT_TRANSFERS, { operation: 'get_account_transfers' }),
+  route('POST', '/v1/accounts/{id}/balances', 'ledger', gw.ROUTE_ACCOUNT_BALANCES, { operation: 'get_account_balances' }),
+  route('GET', '/v1/system/services', 'system', gw.ROUTE_SYSTEM_SERVICES, { system: 'services' }),
+  route('GET', '/v1/system/scheduler', 'system', gw.ROUTE_SYSTEM_SCHEDULER, { system: 'scheduler' }),
+  route('GET', '/v1/system/memory', 'system', gw.ROUTE_SYSTEM_MEMORY, { system: 'memory' }),
+  route('GET', '/v1/system/gateway', 'gateway_stats', gw.ROUTE_SYSTEM_GATEWAY),
+  route('POST', '/v1/keys', 'keys_create', gw.ROUTE_KEYS_CREATE),
+  route('GET', '/v1/keys', 'keys_list', gw.ROUTE_KEYS_LIST),
+  route('DELETE', '/v1/keys/{id}', 'keys_revoke', gw.ROUTE_KEYS_REVOKE),
+];
+
+interface RouteMatch {
+  spec: RouteSpec;
+  /** The {id} of the path: a bigint, or null when it is not valid for the route. */
+  id: bigint | null;
+}
+
+// Exact matching on the raw target: no percent-decoding, no dot segments,
+// no empty segments, no query, so `..`, `%2e` and `//` match nothing (404)
+// and one path has one meaning. A parameter is a run of digits.
+const ROUTE_PATTERNS = ROUTES.map((spec) => ({
+  spec, pattern: new RegExp(`^${spec.path.replace('{id}', '([0-9]+)').replace(/\./g, '\\.')}$`),
+}));
+
+/** The routes whose path matches `target` (one per method), with the path id. */
+function matchRoutes(target: string): RouteMatch[] {
+  const found: RouteMatch[] = [];
+  for (const { spec, pattern } of ROUTE_PATTERNS) {
+    const m = pattern.exec(target);
+    if (m === null) continue;
+    const max = spec.handler === 'keys_revoke' ? 0xffffffffn : U128_MAX;
+    found.push({ spec, id: m[1] === undefined ? 0n : parseUnsignedDecimal(m[1], max) });
+  }
+  return found;
+}
+
+// ---- authorization and the gateway frame ----
+
+// A key is what `qenex keys create` prints: "qx_" and 43 base64url characters.
+// Any bearer token is hashed and looked up; the gateway says whether it exists.
+const BEARER = /^Bearer ([A-Za-z0-9._~+/-]+=*)$/;
+
+/** The auth byte and key hash for a request head. */
+function authorization(head: Head): { auth: number; hash: Buffer | null } {
+  const values = head.fields.get('authorization');
+  if (values === undefined) return { auth: gw.AUTH_NONE, hash: null };
+  const m = values.length === 1 ? BEARER.exec(values[0]) : null;
+  if (m === null) return { auth: gw.AUTH_MALFORMED, hash: null };
+  return { auth: gw.AUTH_BEARER, hash: createHash('sha256').update(m[1], 'utf8').digest() };
+}
+
+/** The payload of a frame to the gateway service. */
+export function gatewayRequest(routeId: number, auth: number, hash: Uint8Array | null, source: Uint8Array, body: Uint8Array): Buffer {
+  const out = Buffer.alloc(gw.GW_REQUEST_HEADER_BYTES + body.length);
+  out[0] = gw.GW_VERSION;
+  out[1] = routeId;
+  out[2] = auth;
+  out.set(source.subarray(0, gw.GW_SOURCE_BYTES), gw.GW_SOURCE_OFFSET);
+  if (hash !== null) out.set(hash, gw.GW_KEY_HASH_OFFSET);
+  out.set(body, gw.GW_REQUEST_HEADER_BYTES);
+  return out;
+}
+
+export interface GatewayReply { status: number; error: number; retryAfter: number; keyId: number; role: number; body: Buffer }
+
+export function parseGatewayReply(payload: Buffer): GatewayReply | null {
+  if (payload.length < gw.GW_REPLY_HEADER_BYTES) return null;
   return {
-    method: 'POST',
-    operation: m[2] === 'transfers' ? 'get_account_transfers' : 'get_account_balances',
-    accountId: parseUnsignedDecimal(m[1], U128_MAX),
+    status: payload.readUInt16LE(0), error: payload.readUInt16LE(2), retryAfter: payload.readUInt32LE(4),
+    keyId: payload.readUInt32LE(8), role: payload[12], body: payload.subarray(gw.GW_REPLY_HEADER_BYTES),
   };
+}
+
+export const ROLE_NAMES: Record<number, string> = {
+  [gw.ROLE_ADMIN]: 'admin', [gw.ROLE_OPERATOR]: 'operator', [gw.ROLE_TELLER]: 'teller',
+  [gw.ROLE_AUDITOR]: 'auditor', [gw.ROLE_READ_ONLY]: 'read-only',
+};
+
+/** Stable error codes for the gateway service's GW_E_* numbers. */
+export const GATEWAY_ERROR_CODES: Record<number, string> = {
+  [gw.GW_E_MALFORMED]: 'malformed_request', [gw.GW_E_UNAUTHENTICATED]: 'unauthenticated',
+  [gw.GW_E_BAD_AUTHORIZATION]: 'invalid_authorization', [gw.GW_E_UNKNOWN_KEY]: 'unknown_key',
+  [gw.GW_E_REVOKED_KEY]: 'revoked_key', [gw.GW_E_FORBIDDEN_ROLE]: 'forbidden', [gw.GW_E_FORBIDDEN_LEDGER]: 'forbidden_ledger',
+  [gw.GW_E_RATE_LIMITED_KEY]: 'rate_limited', [gw.GW_E_RATE_LIMITED_SOURCE]: 'rate_limited',
+  [gw.GW_E_BUSY]: 'busy', [gw.GW_E_LEDGER]: 'ledger_rejected', [gw.GW_E_KEY_TABLE_FULL]: 'key_table_full',
+  [gw.GW_E_LEDGER_ABORTED]: 'ledger_aborted', [gw.GW_E_KEY_EXISTS]: 'key_exists', [gw.GW_E_NO_SUCH_KEY]: 'not_found', [gw.GW_E_INVALID_KEY_SPEC]: 'invalid_field',
+};
+
+/** A new API key: 32 random bytes, base64url, with a recognisable prefix. */
+export function newApiKey(): string {
+  return `qx_${randomBytes(32).toString('base64url')}`;
+}
+
+export function apiKeyHash(key: string): Buffer {
+  return createHash('sha256').update(key, 'utf8').digest();
+}
+
+export interface KeySpec { role: number; ledgers: number[]; ratePerSecond: number; burst: number }
+
+/** The KEY_CREATE body for the gateway service. */
+export function keyCreateBody(spec: KeySpec, hash: Uint8Array): Buffer {
+  const out = Buffer.alloc(gw.KEY_CREATE_BYTES + spec.ledgers.length * 4);
+  out[0] = spec.role;
+  out[1] = spec.ledgers.length;
+  out.writeUInt32LE(spec.ratePerSecond, 4);
+  out.writeUInt32LE(spec.burst, 8);
+  out.set(hash, 12);
+  spec.ledgers.forEach((l, i) => out.writeUInt32LE(l, gw.KEY_CREATE_BYTES + i * 4));
+  return out;
+}
+
+export function roleNumber(name: string): number | undefined {
+  const entry = Object.entries(ROLE_NAMES).find(([, n]) => n === name);
+  return entry === undefined ? undefined : Number(entry[0]);
+}
+
+/** {"role","ledgers"?,"rate_per_second"?,"burst"?} strictly; throws LedgerJsonError. */
+export function keySpecFromJson(body: JsonValue): KeySpec {
+  if (!isJsonObject(body)) throw new LedgerJsonError('invalid_field', 'body: must be an object');
+  for (const k of body.keys()) {
+    if (!['role', 'ledgers', 'rate_per_second', 'burst'].includes(k)) throw new LedgerJsonError('invalid_field', `${k}: unknown field`);
+  }
+  const roleName = body.get('role');
+  const role = typeof roleName === 'string' ? roleNumber(roleName) : undefined;
+  if (role === undefined) throw new LedgerJsonError('invalid_field', `role: must be one of ${Object.values(ROLE_NAMES).join(', ')}`);
+  const ledgersValue = body.get('ledgers') ?? [];
+  if (!Array.isArray(ledgersValue) || ledgersValue.length > gw.KEY_GRANTS_MAX) {
+    throw new LedgerJsonError('invalid_field', `ledgers: must be an array of at most ${gw.KEY_GRANTS_MAX} ledger numbers`);
+  }
+  const ledgers = ledgersValue.map((v, i) => readUint(v, `ledgers[${i}]`, 0xffffffff));
+  const ratePerSecond = body.has('rate_per_second') ? readUint(body.get('rate_per_second')!, 'rate_per_second', 1000000) : 0;
+  const burst = body.has('burst') ? readUint(body.get('burst')!, 'burst', 1000000) : 0;
+  return { role, ledgers, ratePerSecond, burst };
+}
+
+export interface KeyRecord {
+  id: number; role: string; revoked: boolean; ledgers: number[]; created_ns: string;
+  rate_per_second: number; burst: number; hash_prefix: string;
+}
+
+export function decodeKeyRecords(body: Buffer): KeyRecord[] {
+  if (body.length % gw.GW_KEY_RECORD_BYTES !== 0) throw new LedgerReplyError(`keys list: ${body.length} bytes is not whole records`);
+  const out: KeyRecord[] = [];
+  for (let at = 0; at < body.length; at += gw.GW_KEY_RECORD_BYTES) {
+    const grants = body[at + 6];
+    out.push({
+      id: body.readUInt32LE(at), role: ROLE_NAMES[body[at + 4]] ?? `role ${body[at + 4]}`, revoked: body[at + 5] !== 0,
+      ledgers: Array.from({ length: grants }, (_, i) => body.readUInt32LE(at + 24 + i * 4)),
+      created_ns: body.readBigUInt64LE(at + 8).toString(), rate_per_second: body.readUInt32LE(at + 16),
+      burst: body.readUInt32LE(at + 20), hash_prefix: body.subarray(at + 88, at + 96).toString('hex'),
+    });
+  }
+  return out;
+}
+
+const GATEWAY_STAT_NAMES = ['allowed', 'unauthenticated', 'forbidden', 'rate_limited', 'busy',
+  'ledger_in_flight', 'deferred', 'keys', 'sources'] as const;
+
+export function decodeGatewayStats(body: Buffer): Record<string, number> {
+  if (body.length !== gw.GW_STATS_COUNT * 8) throw new LedgerReplyError(`gateway stats: ${body.length} bytes`);
+  const out: Record<string, number> = {};
+  GATEWAY_STAT_NAMES.forEach((name, i) => { out[name] = Number(body.readBigUInt64LE(i * 8)); });
+  return out;
 }
 
 // ---- the session ----
@@ -261,21 +467,30 @@ function matchRoute(target: string): RouteMatch | null {
 interface Slot {
   /** The id it was submitted under, or 0 when the session answers it itself. */
   requestId: number;
+  spec: RouteSpec | null;
+  method: string;
+  /** The path id (account id, key id), when the route has one. */
+  id: bigint;
   request: LedgerRequest | null;
+  /** keys create: the new key, returned once and never sent to the kernel. */
+  newKey: { key: string; spec: KeySpec } | null;
   close: boolean;
   noBody: boolean;
   response: Buffer | null;
+  status: number;
+  code?: string;
+  startedMs: number;
+  label: string;
 }
 
 /** A request whose head is parsed and whose body is being read (or skipped). */
 interface Reading {
   slot: Slot;
   remaining: number;
-  /** Keep the body (a ledger request) or skip it (the answer is already known). */
+  /** Handle the request after its body (else the answer is already known and the body is skipped). */
   keep: boolean;
   chunks: Buffer[];
-  operation: Operation;
-  accountId: bigint;
+  auth: { auth: number; hash: Buffer | null };
 }
 
 type State = 'head' | 'body' | 'closing' | 'ended';
@@ -296,8 +511,19 @@ export class HttpSession {
   private pumping = false;
   private pumpAgain = false;
   private readonly ledgers: GatewayConfig['ledgers'];
+  private readonly host: GatewayHost | undefined;
+  private readonly source: Buffer;
+  private readonly label: string;
+  private served = 0;
+  /** performance.now() when the request being received began; null when none is partial. */
+  private partialSince: number | null = null;
 
-  constructor(private readonly hooks: HttpSessionHooks, config: GatewayConfig) {
+  /** `source`: the client's address (sourceBytes) and a label for request ids (the connection number). */
+  constructor(private readonly hooks: HttpSessionHooks, config: GatewayConfig,
+    source: { address: Buffer; label: string } = { address: Buffer.alloc(gw.GW_SOURCE_BYTES), label: '0' }) {
+    this.host = config.host;
+    this.source = source.address;
+    this.label = source.label;
     for (const [ledger, { assetScale }] of config.ledgers) {
       if (!Number.isInteger(ledger) || ledger < 0 || ledger > 0xffffffff) throw new RangeError(`gateway: ledger ${ledger} is not a u32`);
       if (!Number.isInteger(assetScale) || assetScale < 0 || assetScale > ASSET_SCALE_MAX) {
@@ -326,8 +552,8 @@ export class HttpSession {
     const slot = this.submitted.get(requestId);
     if (slot === undefined) return; // not ours, or answered already
     this.submitted.delete(requestId);
-    if (slot.request === null) throw new Error('http.ts: a submitted slot without its request');
-    slot.response = this.ledgerResponse(slot, status, payload);
+    if (slot.spec === null) throw new Error('http.ts: a submitted slot without its route');
+    this.gatewayResponse(slot, status, payload);
     this.flush();
     this.pump();
   }
@@ -355,7 +581,26 @@ export class HttpSession {
     } finally {
       this.pumping = false;
     }
+    const partial = this.state === 'body' || (this.state === 'head' && this.buffer.length > 0);
+    if (!partial) this.partialSince = null;
+    else this.partialSince ??= performance.now();
     this.flow();
+  }
+
+  /** When the request now being received began (performance.now()), or null. */
+  partialSinceMs(): number | null {
+    return this.state === 'ended' || this.state === 'closing' ? null : this.partialSince;
+  }
+
+  /** Nothing received that is not answered, and nothing partial: the connection may be closed. */
+  idle(): boolean {
+    return this.slots.length === 0 && this.partialSince === null;
+  }
+
+  /** The request being received took too long (the net device's clock): 408, then close. */
+  timeout(): void {
+    if (this.state === 'ended' || this.state === 'closing') return;
+    this.refuseAndClose(refusal(408, 'request_timeout', `the request did not arrive within ${limits.requestTimeoutMs} ms`), false);
   }
 
   private parseBuffered(): void {
@@ -396,6 +641,7 @@ export class HttpSession {
       this.refuseAndClose(refusal(431, 'headers_too_large', `request head exceeds ${limits.headerBytesMax} bytes`), false);
       return false;
     }
+    this.partialSince = null;
     const head = parseHead(text);
     if ('status' in head) {
       this.refuseAndClose(head, false);
@@ -419,16 +665,21 @@ export class HttpSession {
       return;
     }
     const bodyBytes = length ?? 0;
-    const route = matchRoute(head.target);
-    const early = this.earlyRefusal(head, route, length);
+    const matches = matchRoutes(head.target);
+    const match = matches.find((m) => m.spec.method === head.method) ?? null;
+    const early = this.earlyRefusal(head, matches, match, length);
     const expectsContinue = fieldTokens(head, 'expect').includes('100-continue');
     const close = head.version === '1.0' || fieldTokens(head, 'connection').includes('close')
       // A client waiting for 100 Continue may never send a body we refuse: close.
       || (early !== null && expectsContinue && bodyBytes > 0);
-    const slot: Slot = { requestId: 0, request: null, close, noBody, response: null };
+    this.served++;
+    const slot: Slot = {
+      requestId: 0, spec: match?.spec ?? null, method: head.method, id: match?.id ?? 0n, request: null, newKey: null,
+      close, noBody, response: null, status: 0, startedMs: performance.now(), label: `${this.label}-${this.served}`,
+    };
     this.slots.push(slot);
-    if (early !== null) slot.response = this.refusalResponse(slot, early);
-    else if (route!.operation === 'health') slot.response = render(200, JSON.stringify({ status: 'ok' }), close, noBody);
+    if (early !== null) this.respondRefusal(slot, early);
+    else this.answerOpen(slot);
     const keep = slot.response === null;
     if (close && !keep) {
       // Nothing more is read on this connection, so the body need not be skipped.
@@ -437,27 +688,38 @@ export class HttpSession {
       return;
     }
     if (keep && expectsContinue && bodyBytes > 0 && this.slots.length === 1) this.hooks.write(CONTINUE);
-    this.reading = {
-      slot, remaining: bodyBytes, keep, chunks: [],
-      operation: route?.operation ?? 'health', accountId: route?.accountId ?? 0n,
-    };
+    this.reading = { slot, remaining: bodyBytes, keep, chunks: [], auth: authorization(head) };
     this.state = 'body';
     if (bodyBytes === 0) this.endBody();
     this.flush();
   }
 
+  /** Answers the open routes that need nothing from the kernel (health, readiness, the document). */
+  private answerOpen(slot: Slot): void {
+    const handler = slot.spec!.handler;
+    if (handler === 'health') this.respond(slot, 200, JSON.stringify({ status: 'ok' }));
+    else if (handler === 'ready') {
+      const ready = this.host?.ready() ?? true;
+      if (ready) this.respond(slot, 200, JSON.stringify({ status: 'ready' }));
+      else this.respondRefusal(slot, refusal(503, 'not_ready', 'the kernel is not serving (starting up or shutting down)'));
+    } else if (handler === 'openapi') this.respond(slot, 200, openApiText());
+  }
+
   /** Refusals known from the head alone (the body is then skipped), or null. */
-  private earlyRefusal(head: Head, route: RouteMatch | null, length: number | null): Refusal | null {
-    if (route === null) return refusal(404, 'not_found', `no route for ${head.target}`);
-    if (head.method !== route.method) {
-      return refusal(405, 'method_not_allowed', `${head.target} allows ${route.method} only`, [['Allow', route.method]]);
+  private earlyRefusal(head: Head, matches: RouteMatch[], match: RouteMatch | null, length: number | null): Refusal | null {
+    if (matches.length === 0) return refusal(404, 'not_found', `no route for ${head.target}`);
+    if (match === null) {
+      const allow = matches.map((m) => m.spec.method).join(', ');
+      return refusal(405, 'method_not_allowed', `${head.target} allows ${allow} only`, [['Allow', allow]]);
     }
-    if (route.operation === 'health') return null;
+    if (match.id === null) {
+      return refusal(400, 'invalid_field', match.spec.handler === 'keys_revoke'
+        ? 'path: key id must be a decimal unsigned integer below 2^32'
+        : 'path: account id must be a decimal string of an unsigned integer below 2^128');
+    }
+    if (!match.spec.jsonBody) return null;
     if (length === null) return refusal(411, 'length_required', 'a request body needs Content-Length');
     if (!jsonContentType(head)) return refusal(415, 'unsupported_media_type', 'Content-Type must be application/json');
-    if (route.accountId === null) {
-      return refusal(400, 'invalid_field', 'path: account id must be a decimal string of an unsigned integer below 2^128');
-    }
     return null;
   }
 
@@ -466,7 +728,7 @@ export class HttpSession {
     const reading = this.reading;
     if (reading === null || this.state !== 'body') throw new Error('http.ts: body bytes outside a body');
     const take = Math.min(reading.remaining, chunk.length);
-    if (reading.keep && take > 0) reading.chunks.push(chunk.subarray(0, take));
+    if (reading.keep && reading.slot.spec!.jsonBody && take > 0) reading.chunks.push(chunk.subarray(0, take));
     reading.remaining -= take;
     if (reading.remaining === 0) this.endBody();
     return chunk.subarray(take);
@@ -478,35 +740,72 @@ export class HttpSession {
     if (reading === null) throw new Error('http.ts: no request is being read');
     this.reading = null;
     this.state = reading.slot.close ? 'closing' : 'head';
-    if (reading.keep) this.handleLedgerRequest(reading);
+    if (reading.keep) this.handleRequest(reading);
     this.flush();
   }
 
-  private handleLedgerRequest(reading: Reading): void {
+  private handleRequest(reading: Reading): void {
     const { slot } = reading;
-    if (reading.operation === 'health') throw new Error('http.ts: health has no ledger request');
-    let request: LedgerRequest;
+    const spec = slot.spec!;
+    if (spec.handler === 'metrics') { this.answerMetrics(slot); return; }
+    let body: Uint8Array;
     try {
-      const body: JsonValue = parseJson(Buffer.concat(reading.chunks), {
-        depthMax: limits.jsonDepthMax, itemsMax: BATCH_EVENTS_MAX, valuesMax: limits.jsonValuesMax,
-      });
-      request = ledgerRequestFromJson(reading.operation, body, this.ledgers, reading.accountId);
+      body = this.gatewayBody(slot, reading.chunks);
     } catch (e) {
       if (!(e instanceof JsonError) && !(e instanceof LedgerJsonError)) throw e;
-      slot.response = this.refusalResponse(slot, refusal(400, e.code, e.message));
+      this.respondRefusal(slot, refusal(400, e.code, e.message));
       return;
     }
-    slot.request = request;
     slot.requestId = this.nextRequestId;
     this.nextRequestId = this.nextRequestId === 0xffffffff ? 1 : this.nextRequestId + 1;
     this.submitted.set(slot.requestId, slot);
-    this.hooks.submit(slot.requestId, LEDGER_SERVICE, request.payload);
+    const { auth, hash } = reading.auth;
+    this.hooks.submit(slot.requestId, GATEWAY_SERVICE, gatewayRequest(spec.gatewayRoute, auth, hash, this.source, body));
+  }
+
+  /** The route's body for the gateway service (the binary ledger request, a key spec, a key id). */
+  private gatewayBody(slot: Slot, chunks: Buffer[]): Uint8Array {
+    const spec = slot.spec!;
+    const json = (): JsonValue => parseJson(Buffer.concat(chunks), {
+      depthMax: limits.jsonDepthMax, itemsMax: BATCH_EVENTS_MAX, valuesMax: limits.jsonValuesMax,
+    });
+    if (spec.handler === 'ledger') {
+      slot.request = ledgerRequestFromJson(spec.operation!, json(), this.ledgers, slot.id);
+      return slot.request.payload;
+    }
+    if (spec.handler === 'keys_create') {
+      const keySpec = keySpecFromJson(json());
+      const key = newApiKey();
+      slot.newKey = { key, spec: keySpec };
+      return keyCreateBody(keySpec, apiKeyHash(key));
+    }
+    if (spec.handler === 'keys_revoke') {
+      const id = Buffer.alloc(4);
+      id.writeUInt32LE(Number(slot.id));
+      return id;
+    }
+    return EMPTY;
+  }
+
+  private answerMetrics(slot: Slot): void {
+    if (this.host === undefined) {
+      this.respondRefusal(slot, refusal(503, 'unavailable', 'no metrics on this host'));
+      return;
+    }
+    this.host.metrics().then(
+      (text) => this.respond(slot, 200, text, [], 'text/plain; version=0.0.4; charset=utf-8'),
+      (e: Error) => this.respondRefusal(slot, refusal(500, 'metrics_failed', e.message)),
+    ).finally(() => { if (this.state !== 'ended') { this.flush(); this.pump(); } });
   }
 
   /** A refusal that ends the connection: nothing after it can be framed or trusted. */
   private refuseAndClose(r: Refusal, noBody: boolean): void {
-    const slot: Slot = { requestId: 0, request: null, close: true, noBody, response: null };
-    slot.response = this.refusalResponse(slot, r);
+    this.served++;
+    const slot: Slot = {
+      requestId: 0, spec: null, method: '', id: 0n, request: null, newKey: null, close: true, noBody,
+      response: null, status: 0, startedMs: performance.now(), label: `${this.label}-${this.served}`,
+    };
+    this.respondRefusal(slot, r);
     this.slots.push(slot);
     this.state = 'closing';
     this.reading = null;
@@ -514,22 +813,48 @@ export class HttpSession {
     this.flush();
   }
 
-  private refusalResponse(slot: Slot, r: Refusal): Buffer {
-    return render(r.status, errorJson(r.code, r.message), slot.close, slot.noBody, r.headers);
+  private respond(slot: Slot, status: number, text: string, headers: Refusal['headers'] = [], contentType?: string): void {
+    slot.status = status;
+    slot.response = render(status, text, slot.close, slot.noBody, [...headers, ['X-Request-Id', slot.label]], contentType);
   }
 
-  /** The HTTP response for the kernel's reply to a ledger request. */
-  private ledgerResponse(slot: Slot, status: number, payload: Buffer): Buffer {
-    const request = slot.request!;
-    if (status === abi.FRAME_OK) {
-      try {
-        return render(200, JSON.stringify(ledgerReplyToJson(request, payload)), slot.close, slot.noBody);
-      } catch (e) {
-        if (!(e instanceof LedgerReplyError)) throw e;
-        return this.refusalResponse(slot, refusal(502, 'invalid_ledger_reply', e.message));
-      }
+  private respondRefusal(slot: Slot, r: Refusal): void {
+    slot.code = r.code;
+    this.respond(slot, r.status, errorJson(r.code, r.message), r.headers);
+  }
+
+  /** The HTTP response for the kernel's reply to a gateway request. */
+  private gatewayResponse(slot: Slot, status: number, payload: Buffer): void {
+    if (status !== abi.FRAME_OK) { this.respondRefusal(slot, statusRefusal(status, payload)); return; }
+    const r = parseGatewayReply(payload);
+    if (r === null) { this.respondRefusal(slot, refusal(502, 'bad_gateway', 'the gateway answered without its header')); return; }
+    if (r.status !== 200) { this.respondRefusal(slot, gatewayRefusal(r)); return; }
+    try {
+      this.respond(slot, 200, JSON.stringify(this.successJson(slot, r)));
+    } catch (e) {
+      if (!(e instanceof LedgerReplyError)) throw e;
+      this.respondRefusal(slot, refusal(502, 'invalid_ledger_reply', e.message));
     }
-    return this.refusalResponse(slot, statusRefusal(status, payload));
+  }
+
+  private successJson(slot: Slot, r: GatewayReply): unknown {
+    const spec = slot.spec!;
+    switch (spec.handler) {
+      case 'ledger': return ledgerReplyToJson(slot.request!, r.body);
+      case 'system': return this.host === undefined ? {} : this.host.system(spec.system!);
+      case 'gateway_stats': return decodeGatewayStats(r.body);
+      case 'keys_list': return decodeKeyRecords(r.body);
+      case 'keys_revoke': return { id: Number(slot.id), revoked: true };
+      case 'keys_create': {
+        if (r.body.length !== 4 || slot.newKey === null) throw new LedgerReplyError('keys create: reply without the key id');
+        const { key, spec: k } = slot.newKey;
+        return {
+          id: r.body.readUInt32LE(0), key, role: ROLE_NAMES[k.role], ledgers: k.ledgers,
+          rate_per_second: k.ratePerSecond, burst: k.burst,
+        };
+      }
+      default: throw new Error(`http.ts: ${spec.handler} is not a gateway route`);
+    }
   }
 
   /** Writes every finished response at the front of the queue, in order. */
@@ -537,6 +862,10 @@ export class HttpSession {
     while (this.slots.length > 0 && this.slots[0].response !== null && this.state !== 'ended') {
       const slot = this.slots.shift()!;
       this.hooks.write(slot.response!);
+      this.host?.observe({
+        requestId: slot.label, method: slot.method, route: slot.spec?.path ?? 'unmatched', status: slot.status,
+        ms: performance.now() - slot.startedMs, code: slot.code,
+      });
       if (slot.close) {
         this.finish();
         return;
@@ -564,6 +893,17 @@ export class HttpSession {
   }
 }
 
+/** The refusal for a gateway answer other than 200. */
+function gatewayRefusal(r: GatewayReply): Refusal {
+  const code = GATEWAY_ERROR_CODES[r.error] ?? 'gateway_error';
+  const message = r.body.subarray(0, limits.ledgerMessageBytesMax).toString('latin1');
+  const headers: [string, string][] = [];
+  if (r.retryAfter > 0) headers.push(['Retry-After', String(r.retryAfter)]);
+  if (r.status === 401) headers.push(['WWW-Authenticate', 'Bearer']);
+  if (REASONS[r.status] === undefined) return refusal(502, 'bad_gateway', `the gateway answered HTTP status ${r.status}`);
+  return refusal(r.status, code, message, headers);
+}
+
 /** The refusal for a kernel reply status other than FRAME_OK. */
 function statusRefusal(status: number, payload: Buffer): Refusal {
   switch (status) {
@@ -579,6 +919,10 @@ function statusRefusal(status: number, payload: Buffer): Refusal {
       return refusal(503, 'storage_failure', 'the command log could not be made durable; nothing was applied');
     case abi.FRAME_E_TOO_LARGE:
       return refusal(413, 'too_large', 'the request is larger than the kernel accepts');
+    case abi.FRAME_E_FAULT:
+      // The service trapped or ran out of fuel on this request: it was aborted
+      // and rolled back, so nothing of it was applied.
+      return refusal(500, 'service_fault', payload.subarray(0, limits.ledgerMessageBytesMax).toString('utf8') || 'the service faulted; nothing was applied');
     default:
       return refusal(502, 'bad_gateway', `the kernel answered status ${status}`);
   }

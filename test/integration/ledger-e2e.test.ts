@@ -150,11 +150,13 @@ test('transfers under load survive SIGKILL: every acknowledged transfer exists o
   await server.kill('SIGTERM');
 });
 
-/** One HTTP/1.1 request with a JSON body over a fresh connection. */
+let adminKey = '';
+
+/** One HTTP/1.1 request with a JSON body over a fresh connection, with the admin key. */
 async function http(port: number, method: string, path: string, body?: unknown): Promise<{ status: number; json: any }> {
   const res = await fetch(`http://127.0.0.1:${port}${path}`, {
     method,
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    headers: { authorization: `Bearer ${adminKey}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
     body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
   });
   return { status: res.status, json: await res.json() };
@@ -166,7 +168,14 @@ test('HTTP/JSON on the same listener: accounts, transfers with amount_decimal, l
   // manifest's asset scale (USD 2, JPY 0), inexact or conflicting amounts and
   // invalid JSON refused with 400 and nothing applied, and the binary
   // protocol sees what HTTP wrote.
-  const { server, frames, ledger } = await serve(join(img.dir, 'http'));
+  // The gateway needs a key: the data directory is created, an admin key is
+  // added through its command log, then the system serves.
+  const data = join(img.dir, 'http');
+  assert.is(runCli(bootArgs(data, ['--once'])).code, 0);
+  const keyCreated = runCli(['keys', 'create', '--data', data, '--role', 'admin']);
+  assert.is(keyCreated.code, 0, keyCreated.stderr);
+  adminKey = (event(keyCreated.events, 'key_created') as { key: string }).key;
+  const { server, frames, ledger } = await serve(data);
   const { port } = await server.address();
   const created = await http(port, 'POST', '/v1/accounts', [
     { id: '501', ledger: 1, code: 1 },

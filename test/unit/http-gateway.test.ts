@@ -3,9 +3,11 @@
 //
 // A session gets fake hooks that record what it submits and writes. A fake
 // kernel answers submits with real binary ledger replies (built with the
-// record writers of host/client/ledger.ts) from a tiny in-memory ledger, so
-// every route is exercised end to end: HTTP bytes in, ledger payload to the
-// kernel, binary reply back, HTTP/JSON bytes out.
+// record writers of host/client/ledger.ts) from a tiny in-memory ledger,
+// wrapped as the gateway service wraps them (a 16-byte reply header; the
+// service itself is tested in test/integration/gateway-e2e.test.ts), so
+// every ledger route is exercised end to end: HTTP bytes in, ledger payload
+// in a gateway frame to the kernel, binary reply back, HTTP/JSON bytes out.
 //
 // Run: node --import tsx test/unit/http-gateway.test.ts
 
@@ -16,7 +18,8 @@ import {
   BATCH_EVENTS_MAX, HEADER_BYTES, ID_BYTES, Operation, RECORD_BYTES,
   readAccount, readTransfer, writeAccount, writeTransfer, type Account, type Transfer,
 } from '../../host/client/ledger.ts';
-import { HttpSession, LEDGER_SERVICE, limits, looksLikeHttp, type GatewayConfig } from '../../host/gateway/http.ts';
+import { GATEWAY_SERVICE, HttpSession, apiKeyHash, limits, looksLikeHttp, sourceBytes, type GatewayConfig } from '../../host/gateway/http.ts';
+import * as gw from '../../services/gateway/protocol.ts';
 
 // ---- a fake kernel: a tiny ledger answering with real binary replies ----
 
@@ -117,7 +120,16 @@ class FakeLedger {
 
 // ---- a session with recording hooks ----
 
-interface Submit { requestId: number; service: string; payload: Uint8Array }
+/** payload: the ledger request inside the gateway frame; frame: the whole gateway payload. */
+interface Submit { requestId: number; service: string; payload: Uint8Array; frame: Uint8Array }
+
+/** A reply as the gateway service sends it: status 200 and the ledger's bytes. */
+function gatewayOk(ledgerReply: Uint8Array): Buffer {
+  const out = Buffer.alloc(gw.GW_REPLY_HEADER_BYTES + ledgerReply.length);
+  out.writeUInt16LE(200, 0);
+  out.set(ledgerReply, gw.GW_REPLY_HEADER_BYTES);
+  return out;
+}
 
 const CONFIG: GatewayConfig = { ledgers: new Map([[840, { assetScale: 2, currency: 'USD' }], [392, { assetScale: 0 }]]) };
 
@@ -133,7 +145,8 @@ class Harness {
     this.session = new HttpSession({
       submit: (requestId, service, payload) => {
         assert.ok(!this.ended, 'submit after end');
-        this.submits.push({ requestId, service, payload });
+        assert.is(payload[0], gw.GW_VERSION);
+        this.submits.push({ requestId, service, payload: payload.subarray(gw.GW_REQUEST_HEADER_BYTES), frame: payload });
         this.events.push(`submit ${requestId}`);
         if (this.mode === 'sync') this.answer(requestId);
       },
@@ -163,7 +176,7 @@ class Harness {
     const submit = this.submits.find((s) => s.requestId === requestId);
     assert.ok(submit, `request ${requestId} was submitted`);
     const r = reply ?? this.ledger!.handle(submit!.payload);
-    this.session.reply(requestId, r.status, r.payload);
+    this.session.reply(requestId, r.status, r.status === abi.FRAME_OK ? gatewayOk(r.payload) : r.payload);
   }
 
   output(): Buffer {
@@ -272,7 +285,7 @@ test('POST /v1/accounts and /v1/transfers create, with results per event', () =>
     { id: '11', debit_account_id: '1', credit_account_id: '3', amount: '5', ledger: 840, code: 7 },
   ]));
   assert.is(h.submits.length, 2);
-  assert.ok(h.submits.every((s) => s.service === LEDGER_SERVICE));
+  assert.ok(h.submits.every((s) => s.service === GATEWAY_SERVICE));
   assert.is(h.submits[0].payload[0], Operation.create_accounts);
   const [accounts, transfers] = h.responses();
   assert.is(accounts.status, 200);
@@ -632,7 +645,7 @@ test('the largest batch fits one frame and is submitted whole', () => {
   const h = new Harness(new FakeLedger(), 'manual').send(post('/v1/transfers', events));
   assert.is(h.submits.length, 1, h.output().toString());
   assert.is(h.submits[0].payload.length, HEADER_BYTES + BATCH_EVENTS_MAX * RECORD_BYTES);
-  assert.ok(abi.FRAME_REQUEST_HEADER_BYTES + LEDGER_SERVICE.length + h.submits[0].payload.length <= abi.FRAME_BODY_BYTES_MAX);
+  assert.ok(abi.FRAME_REQUEST_HEADER_BYTES + GATEWAY_SERVICE.length + h.submits[0].frame.length <= abi.FRAME_BODY_BYTES_MAX);
   h.answer(1, { status: abi.FRAME_OK, payload: resultsReply(events.map(() => [0, 1n])) });
   assert.is(only(h).json.length, BATCH_EVENTS_MAX);
 });
@@ -643,6 +656,79 @@ test('a bad gateway config is refused at construction', () => {
   assert.throws(() => new HttpSession(hooks, { ledgers: new Map([[1, { assetScale: 39 }]]) }), /assetScale/);
   assert.throws(() => new HttpSession(hooks, { ledgers: new Map([[1, { assetScale: 1.5 }]]) }), /assetScale/);
   assert.throws(() => new HttpSession(hooks, { ledgers: new Map([[-1, { assetScale: 2 }]]) }), /u32/);
+});
+
+// ---- the gateway frame: authorization, source, keys, timeouts ----
+
+test('the gateway frame carries the route, the key hash (never the key) and the source', () => {
+  // Proves what the offload sends the gateway service for a ledger route.
+  const h = new Harness(null, 'manual').send(post('/v1/accounts/lookup', { ids: ['1'] }, { Authorization: 'Bearer qx_secret' }));
+  const frame = Buffer.from(h.submits[0].frame);
+  assert.equal([frame[0], frame[1], frame[2]], [gw.GW_VERSION, gw.ROUTE_LOOKUP_ACCOUNTS, gw.AUTH_BEARER]);
+  assert.equal(frame.subarray(gw.GW_KEY_HASH_OFFSET, gw.GW_KEY_HASH_OFFSET + 32), apiKeyHash('qx_secret'));
+  assert.is(frame.indexOf(Buffer.from('qx_secret')), -1, 'the key itself never leaves the host');
+  const malformed = new Harness(null, 'manual').send(post('/v1/accounts/lookup', { ids: ['1'] }, { Authorization: 'Basic abc' }));
+  assert.is(malformed.submits[0].frame[2], gw.AUTH_MALFORMED);
+  assert.equal(sourceBytes('10.1.2.3'), Buffer.from('00000000000000000000ffff0a010203', 'hex'));
+  assert.equal(sourceBytes('::ffff:10.1.2.3'), sourceBytes('10.1.2.3'));
+  assert.equal(sourceBytes('2001:db8::1'), Buffer.from('20010db8000000000000000000000001', 'hex'));
+});
+
+test('keys create: the key is generated here, only its hash goes to the kernel, and is shown once', () => {
+  // Proves POST /v1/keys sends KEY_CREATE with a hash and answers the key with the id the gateway gave.
+  const h = new Harness(null, 'manual').send(post('/v1/keys', { role: 'teller', ledgers: [840] }, { Authorization: 'Bearer k' }));
+  const body = Buffer.from(h.submits[0].payload);
+  assert.is(h.submits[0].frame[1], gw.ROUTE_KEYS_CREATE);
+  assert.equal([body[0], body[1], body.readUInt32LE(gw.KEY_CREATE_BYTES)], [gw.ROLE_TELLER, 1, 840]);
+  const reply = Buffer.alloc(gw.GW_REPLY_HEADER_BYTES + 4);
+  reply.writeUInt16LE(200, 0);
+  reply.writeUInt32LE(7, gw.GW_REPLY_HEADER_BYTES);
+  h.session.reply(1, abi.FRAME_OK, reply);
+  const json = only(h).json as { id: number; key: string; role: string };
+  assert.equal([json.id, json.role], [7, 'teller']);
+  assert.equal(apiKeyHash(json.key), body.subarray(12, 44), 'the answered key is the one whose hash was sent');
+  expectError(new Harness(null, 'manual').send(post('/v1/keys', { role: 'root' })), 400, 'invalid_field');
+  expectError(new Harness(null, 'manual').send(post('/v1/keys', { role: 'admin', extra: 1 })), 400, 'invalid_field');
+});
+
+test('gateway refusals become JSON errors with their headers', () => {
+  // Proves 401 carries WWW-Authenticate, 429 carries Retry-After, codes are stable.
+  const cases: [number, number, number, string, string | undefined, string | undefined][] = [
+    [401, gw.GW_E_UNKNOWN_KEY, 0, 'unknown_key', 'Bearer', undefined],
+    [403, gw.GW_E_FORBIDDEN_LEDGER, 0, 'forbidden_ledger', undefined, undefined],
+    [429, gw.GW_E_RATE_LIMITED_SOURCE, 3, 'rate_limited', undefined, '3'],
+    [503, gw.GW_E_BUSY, 1, 'busy', undefined, '1'],
+  ];
+  for (const [status, error, retry, code, authenticate, retryAfter] of cases) {
+    const h = new Harness(null, 'manual').send(post('/v1/accounts/lookup', { ids: ['1'] }));
+    const reply = Buffer.alloc(gw.GW_REPLY_HEADER_BYTES + 4);
+    reply.writeUInt16LE(status, 0);
+    reply.writeUInt16LE(error, 2);
+    reply.writeUInt32LE(retry, 4);
+    reply.write('why!', gw.GW_REPLY_HEADER_BYTES, 'latin1');
+    h.session.reply(1, abi.FRAME_OK, reply);
+    const r = expectError(h, status, code, /^why!$/);
+    assert.is(r.headers.get('www-authenticate'), authenticate);
+    assert.is(r.headers.get('retry-after'), retryAfter);
+    assert.match(r.headers.get('x-request-id') ?? '', /^0-1$/);
+  }
+});
+
+test('a partial request is timed out with 408; a complete one is not', () => {
+  // Proves the session reports when a partial request began, answers 408 and
+  // closes on timeout(), and is idle once everything is answered.
+  const h = new Harness(null, 'manual');
+  assert.is(h.session.partialSinceMs(), null);
+  assert.ok(h.session.idle());
+  h.send('GET /v1/hea');
+  assert.type(h.session.partialSinceMs(), 'number');
+  h.session.timeout();
+  const r = expectError(h, 408, 'request_timeout');
+  assert.is(r.headers.get('connection'), 'close');
+  assert.ok(h.ended);
+  const done = new Harness(null, 'manual').send(request('GET', '/v1/health'));
+  assert.is(done.session.partialSinceMs(), null);
+  assert.ok(done.session.idle());
 });
 
 test.run();

@@ -1,0 +1,153 @@
+// host/gateway/openapi.ts: the OpenAPI 3.1 document of the HTTP API, served
+// at GET /v1/openapi.json. Written by hand next to the route table
+// (host/gateway/http.ts ROUTES); test/unit/openapi.test.ts validates it with
+// an OpenAPI validator and checks that the document and the table list the
+// same routes, both ways.
+
+const u128 = { type: 'string', pattern: '^[0-9]{1,39}$', description: 'unsigned 128-bit integer as a decimal string' };
+const u64 = { type: 'string', pattern: '^[0-9]{1,20}$', description: 'unsigned 64-bit integer as a decimal string' };
+const u32 = { type: 'integer', minimum: 0, maximum: 4294967295 };
+const u16 = { type: 'integer', minimum: 0, maximum: 65535 };
+const flags = { oneOf: [{ type: 'array', items: { type: 'string' } }, u16] };
+const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+
+const schemas = {
+  Error: {
+    type: 'object', required: ['error'],
+    properties: {
+      error: {
+        type: 'object', required: ['code', 'message'],
+        properties: {
+          code: { type: 'string', description: 'stable machine-readable code (snake_case)' },
+          message: { type: 'string', description: 'for people' },
+        },
+      },
+    },
+  },
+  Account: {
+    type: 'object', additionalProperties: false,
+    properties: {
+      id: u128, debits_pending: u128, debits_posted: u128, credits_pending: u128, credits_posted: u128,
+      user_data_128: u128, user_data_64: u64, user_data_32: u32, ledger: u32, code: u16, flags, timestamp: u64,
+    },
+  },
+  Transfer: {
+    type: 'object', additionalProperties: false,
+    properties: {
+      id: u128, debit_account_id: u128, credit_account_id: u128, amount: u128,
+      amount_decimal: { type: 'string', description: 'amount in units of the ledger, scaled by its asset scale' },
+      pending_id: u128, user_data_128: u128, user_data_64: u64, user_data_32: u32, timeout: u32,
+      ledger: u32, code: u16, flags, timestamp: u64,
+    },
+  },
+  AccountBalance: {
+    type: 'object',
+    properties: { debits_pending: u128, debits_posted: u128, credits_pending: u128, credits_posted: u128, timestamp: u64 },
+  },
+  CreateResult: { type: 'object', required: ['result', 'timestamp'], properties: { result: { type: 'string' }, timestamp: u64 } },
+  Ids: { type: 'object', required: ['ids'], additionalProperties: false, properties: { ids: { type: 'array', items: u128, maxItems: 8189 } } },
+  AccountFilter: {
+    type: 'object', additionalProperties: false,
+    properties: {
+      user_data_128: u128, user_data_64: u64, user_data_32: u32, code: u16,
+      timestamp_min: u64, timestamp_max: u64, limit: u32, flags,
+    },
+  },
+  KeySpec: {
+    type: 'object', required: ['role'], additionalProperties: false,
+    properties: {
+      role: { type: 'string', enum: ['admin', 'operator', 'teller', 'auditor', 'read-only'] },
+      ledgers: { type: 'array', items: u32, maxItems: 16 },
+      rate_per_second: { type: 'integer', minimum: 0, maximum: 1000000 },
+      burst: { type: 'integer', minimum: 0, maximum: 1000000 },
+    },
+  },
+  NewKey: {
+    type: 'object', required: ['id', 'key', 'role'],
+    properties: {
+      id: u32, key: { type: 'string', description: 'shown once; only its SHA-256 is kept' }, role: { type: 'string' },
+      ledgers: { type: 'array', items: u32 }, rate_per_second: { type: 'integer' }, burst: { type: 'integer' },
+    },
+  },
+  KeyRecord: {
+    type: 'object',
+    properties: {
+      id: u32, role: { type: 'string' }, revoked: { type: 'boolean' }, ledgers: { type: 'array', items: u32 },
+      created_ns: u64, rate_per_second: { type: 'integer' }, burst: { type: 'integer' }, hash_prefix: { type: 'string' },
+    },
+  },
+  Status: { type: 'object', required: ['status'], properties: { status: { type: 'string' } } },
+  Stats: { type: 'object', additionalProperties: true },
+};
+
+const errors = (...codes: number[]) => Object.fromEntries(codes.map((c) => [String(c), { $ref: `#/components/responses/E${c}` }]));
+const AUTH_ERRORS = [400, 401, 403, 429, 503];
+
+function json(schema: object, description = 'OK') {
+  return { description, content: { 'application/json': { schema } } };
+}
+
+function op(summary: string, ok: object, opts: { body?: object; open?: boolean; params?: object[]; errorCodes?: number[] } = {}) {
+  return {
+    summary,
+    ...(opts.open ? { security: [] } : {}),
+    ...(opts.params ? { parameters: opts.params } : {}),
+    ...(opts.body ? { requestBody: { required: true, content: { 'application/json': { schema: opts.body } } } } : {}),
+    responses: { 200: ok, ...errors(...(opts.errorCodes ?? AUTH_ERRORS)) },
+  };
+}
+
+const accountId = { name: 'id', in: 'path', required: true, schema: u128 };
+const keyId = { name: 'id', in: 'path', required: true, schema: { type: 'string', pattern: '^[0-9]{1,10}$' } };
+
+export const OPENAPI = {
+  openapi: '3.1.0',
+  info: {
+    title: 'QENEX API', version: '1.0.0',
+    description: 'Ledger (TigerBeetle semantics), system statistics and API keys. Every route but health, readiness, '
+      + 'this document and /metrics needs Authorization: Bearer <key>. Roles: admin, operator, teller, auditor, read-only.',
+  },
+  servers: [{ url: 'http://127.0.0.1:7000' }],
+  security: [{ bearer: [] }],
+  paths: {
+    '/v1/health': { get: op('Liveness', json(ref('Status')), { open: true, errorCodes: [] }) },
+    '/v1/ready': { get: op('Readiness: the kernel serves', json(ref('Status')), { open: true, errorCodes: [503] }) },
+    '/v1/openapi.json': { get: op('This document', json({ type: 'object' }), { open: true, errorCodes: [] }) },
+    '/metrics': {
+      get: {
+        summary: 'Prometheus text exposition', security: [],
+        responses: { 200: { description: 'OK', content: { 'text/plain': { schema: { type: 'string' } } } } },
+      },
+    },
+    '/v1/accounts': { post: op('Create accounts (admin, operator, teller on granted ledgers)', json({ type: 'array', items: ref('CreateResult') }), { body: { type: 'array', items: ref('Account'), maxItems: 8189 } }) },
+    '/v1/transfers': { post: op('Create transfers (admin, operator, teller on granted ledgers)', json({ type: 'array', items: ref('CreateResult') }), { body: { type: 'array', items: ref('Transfer'), maxItems: 8189 } }) },
+    '/v1/accounts/lookup': { post: op('Look up accounts', json({ type: 'array', items: ref('Account') }), { body: ref('Ids') }) },
+    '/v1/transfers/lookup': { post: op('Look up transfers', json({ type: 'array', items: ref('Transfer') }), { body: ref('Ids') }) },
+    '/v1/accounts/{id}/transfers': { post: op("An account's transfers", json({ type: 'array', items: ref('Transfer') }), { body: ref('AccountFilter'), params: [accountId] }) },
+    '/v1/accounts/{id}/balances': { post: op("An account's balance history", json({ type: 'array', items: ref('AccountBalance') }), { body: ref('AccountFilter'), params: [accountId] }) },
+    '/v1/system/services': { get: op('Services (admin, operator, auditor)', json(ref('Stats'))) },
+    '/v1/system/scheduler': { get: op('Scheduler statistics (admin, operator, auditor)', json(ref('Stats'))) },
+    '/v1/system/memory': { get: op('Memory pools (admin, operator, auditor)', json(ref('Stats'))) },
+    '/v1/system/gateway': { get: op('Gateway counters (admin, operator, auditor)', json(ref('Stats'))) },
+    '/v1/keys': {
+      post: op('Create an API key (admin); the key is returned once', json(ref('NewKey')), { body: ref('KeySpec'), errorCodes: [...AUTH_ERRORS, 409] }),
+      get: op('List API keys (admin, auditor)', json({ type: 'array', items: ref('KeyRecord') })),
+    },
+    '/v1/keys/{id}': {
+      delete: op('Revoke an API key (admin)', json({ type: 'object', properties: { id: u32, revoked: { type: 'boolean' } } }), { params: [keyId], errorCodes: [...AUTH_ERRORS, 404] }),
+    },
+  },
+  components: {
+    securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'an API key from qenex keys create' } },
+    schemas,
+    responses: Object.fromEntries([400, 401, 403, 404, 409, 429, 503].map((c) => [`E${c}`, json(ref('Error'), `error ${c}`)])),
+  },
+} as const;
+
+let text: string | null = null;
+
+/** The document as JSON text (built once). */
+export function openApiText(): string {
+  text ??= JSON.stringify(OPENAPI);
+  return text;
+}

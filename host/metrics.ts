@@ -1,0 +1,139 @@
+// host/metrics.ts: what the host shows about a running machine: Prometheus
+// metrics (prom-client), the structured request log (pino), and the answers
+// of /v1/system/{services,scheduler,memory}. Observability only: nothing
+// here decides anything, and nothing here is in the command log.
+//
+// Kernel counters come from kernel_stat (hal/abi.ts STAT_*) and are read at
+// scrape time; request counts and latencies are recorded as responses leave;
+// flush latency and entries per batch are sampled once per run-loop turn
+// from the block device and the kernel counters (sample()).
+
+import pino from 'pino';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import * as abi from '../hal/abi.ts';
+import type { Kernel } from './kernel.ts';
+import type { ServiceSpec } from './manifest.ts';
+import type { GatewayHost } from './gateway/http.ts';
+
+/** The parts of a machine this module reads. */
+export interface MachineView {
+  readonly kernel: Kernel;
+  readonly services: readonly { name: string; index: number; inboxBytes: number; memoryBytes(): Uint8Array }[];
+  readonly block: { flushes: number; lastFlushMs: number; bytesWritten: number };
+  readonly net: { connectionCount(): number; framesIn: number; framesOut: number; refused: number } | null;
+  serviceSpecs(): readonly ServiceSpec[];
+  isServing(): boolean;
+}
+
+const KERNEL_STATS: [number, string][] = [
+  [abi.STAT_ENTRIES_APPLIED, 'entries_applied'], [abi.STAT_BATCHES_APPLIED, 'batches_applied'],
+  [abi.STAT_SCHED_ROUNDS, 'scheduler_rounds'], [abi.STAT_SYSCALLS_DENIED, 'syscalls_denied'],
+  [abi.STAT_MSG_DESCRIPTORS_IN_USE, 'message_descriptors_in_use'], [abi.STAT_MSG_SLOTS_IN_USE, 'message_slots_in_use'],
+  [abi.STAT_MSG_SLOTS_EXHAUSTED, 'message_slots_exhausted'], [abi.STAT_CONSOLE_DROPPED, 'console_lines_dropped'],
+  [abi.STAT_NET_FRAMES_DROPPED, 'net_frames_dropped'], [abi.STAT_CLIENT_REQUESTS_IN_FLIGHT, 'client_requests_in_flight'],
+  [abi.STAT_RESERVED_BYTES, 'reserved_bytes'], [abi.STAT_INPUTS_WITHOUT_TOKEN, 'inputs_without_token'],
+  [abi.STAT_LOGICAL_TIME_NS, 'logical_time_ns'],
+];
+
+/** Request log level: QENEX_LOG_LEVEL (default "warn": refusals by the gateway and server errors). */
+function logLevel(): string {
+  const level = process.env.QENEX_LOG_LEVEL ?? 'warn';
+  return ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(level) ? level : 'warn';
+}
+
+export class Observability implements GatewayHost {
+  readonly registry = new Registry();
+  readonly log = pino({ level: logLevel(), base: { component: 'gateway' } }, pino.destination({ fd: 1, sync: true }));
+  private readonly requests: Counter<'route' | 'status'>;
+  private readonly latency: Histogram<'route'>;
+  private readonly flushLatency: Histogram;
+  private readonly batchEntries: Histogram;
+  private seenFlushes = 0;
+  private seenEntries = 0;
+  private seenBatches = 0;
+
+  constructor(private readonly m: MachineView) {
+    const registers = [this.registry];
+    this.requests = new Counter({ name: 'qenex_http_requests_total', help: 'HTTP requests by route and status', labelNames: ['route', 'status'], registers });
+    this.latency = new Histogram({
+      name: 'qenex_http_request_duration_seconds', help: 'HTTP request time from head parsed to response written', labelNames: ['route'],
+      buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 1], registers,
+    });
+    this.flushLatency = new Histogram({
+      name: 'qenex_log_flush_seconds', help: 'command-log write + fdatasync latency', buckets: [0.0001, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1], registers,
+    });
+    this.batchEntries = new Histogram({
+      name: 'qenex_log_batch_entries', help: 'command-log entries per applied batch (sampled per flush)', buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 1024, 4096], registers,
+    });
+    const stat = (id: number) => Number(m.kernel.stat(id));
+    for (const [id, name] of KERNEL_STATS) {
+      new Gauge({ name: `qenex_kernel_${name}`, help: `kernel_stat ${name} (hal/abi.ts)`, registers, collect() { this.set(stat(id)); } });
+    }
+    new Gauge({ name: 'qenex_net_connections', help: 'open TCP connections', registers, collect() { this.set(m.net?.connectionCount() ?? 0); } });
+    new Gauge({ name: 'qenex_net_frames_in', help: 'frames received (binary and HTTP)', registers, collect() { this.set(m.net?.framesIn ?? 0); } });
+    new Gauge({ name: 'qenex_net_frames_out', help: 'frames sent', registers, collect() { this.set(m.net?.framesOut ?? 0); } });
+    new Gauge({ name: 'qenex_log_flushes', help: 'command-log flushes', registers, collect() { this.set(m.block.flushes); } });
+    new Gauge({ name: 'qenex_log_bytes_written', help: 'command-log bytes written', registers, collect() { this.set(m.block.bytesWritten); } });
+    new Gauge({
+      name: 'qenex_service_memory_bytes', help: 'linear memory of each service', labelNames: ['service'], registers,
+      collect() { for (const s of m.services) this.set({ service: s.name }, s.memoryBytes().byteLength); },
+    });
+  }
+
+  /** Once per run-loop turn: a new flush is one latency sample and one batch-size sample. */
+  sample(): void {
+    const b = this.m.block;
+    if (b.flushes === this.seenFlushes) return;
+    this.seenFlushes = b.flushes;
+    if (Number.isFinite(b.lastFlushMs) && b.lastFlushMs >= 0) this.flushLatency.observe(b.lastFlushMs / 1000);
+    const entries = Number(this.m.kernel.stat(abi.STAT_ENTRIES_APPLIED));
+    const batches = Number(this.m.kernel.stat(abi.STAT_BATCHES_APPLIED));
+    if (batches > this.seenBatches) this.batchEntries.observe((entries - this.seenEntries) / (batches - this.seenBatches));
+    this.seenEntries = entries;
+    this.seenBatches = batches;
+  }
+
+  // ---- GatewayHost ----
+
+  ready(): boolean {
+    return this.m.isServing();
+  }
+
+  metrics(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  observe(e: { requestId: string; method: string; route: string; status: number; ms: number; code?: string }): void {
+    this.requests.inc({ route: e.route, status: String(e.status) });
+    this.latency.observe({ route: e.route }, e.ms / 1000);
+    const line = { request_id: e.requestId, method: e.method, route: e.route, status: e.status, ms: Number(e.ms.toFixed(3)), code: e.code };
+    if (e.status >= 500) this.log.error(line, 'request failed');
+    else if (e.status === 401 || e.status === 403 || e.status === 429) this.log.warn(line, 'request refused');
+    else this.log.info(line, 'request');
+  }
+
+  system(what: 'services' | 'scheduler' | 'memory'): unknown {
+    const stat = (id: number) => Number(this.m.kernel.stat(id));
+    if (what === 'services') {
+      const specs = this.m.serviceSpecs();
+      return this.m.services.map((s) => ({
+        index: s.index, name: s.name, priority: specs[s.index]?.priority, budget: specs[s.index]?.budget,
+        caps: specs[s.index]?.caps, memory_bytes: s.memoryBytes().byteLength, inbox_bytes: s.inboxBytes,
+      }));
+    }
+    if (what === 'scheduler') {
+      return {
+        rounds: stat(abi.STAT_SCHED_ROUNDS), entries_applied: stat(abi.STAT_ENTRIES_APPLIED),
+        batches_applied: stat(abi.STAT_BATCHES_APPLIED), logical_time_ns: String(this.m.kernel.x.kernel_stat(abi.STAT_LOGICAL_TIME_NS)),
+        client_requests_in_flight: stat(abi.STAT_CLIENT_REQUESTS_IN_FLIGHT), syscalls_denied: stat(abi.STAT_SYSCALLS_DENIED),
+        inputs_without_token: stat(abi.STAT_INPUTS_WITHOUT_TOKEN), log_flushes: this.m.block.flushes,
+      };
+    }
+    return {
+      kernel_memory_bytes: this.m.kernel.x.memory.buffer.byteLength, reserved_bytes: stat(abi.STAT_RESERVED_BYTES),
+      message_descriptors_in_use: stat(abi.STAT_MSG_DESCRIPTORS_IN_USE), message_slots_in_use: stat(abi.STAT_MSG_SLOTS_IN_USE),
+      message_slots_exhausted: stat(abi.STAT_MSG_SLOTS_EXHAUSTED),
+      services: Object.fromEntries(this.m.services.map((s) => [s.name, s.memoryBytes().byteLength])),
+    };
+  }
+}

@@ -1,0 +1,287 @@
+// test/unit/gateway-service.test.ts: the gateway service (services/gateway)
+// alone, against the SDK's fake kernel (services/sdk/harness.ts): console key
+// management, authentication, token buckets on the logical clock, role and
+// ledger checks, the FIFO relay of ledger replies, the bounded waiting queue
+// (with wrap-around) and its 503, malformed frames, and determinism (same
+// inputs, same memory).
+
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import { ServiceHarness, type Reply } from '../../services/sdk/harness.ts';
+import * as gw from '../../services/gateway/protocol.ts';
+import { apiKeyHash, gatewayRequest, keyCreateBody, parseGatewayReply } from '../../host/gateway/http.ts';
+
+const WASM = join(new URL('../..', import.meta.url).pathname, 'build/services/gateway.wasm');
+const LEDGER = 1; // index of "ledger" in the harness's [name, ...peers]
+const SRC = Buffer.from('00000000000000000000ffff0a000001', 'hex'); // ::ffff:10.0.0.1
+const CONFIG = { source_rate_per_second: 0, source_burst: 0, key_rate_per_second: 0, key_burst: 0, ledger_in_flight_max: 2 };
+
+async function gateway(config: object = CONFIG): Promise<ServiceHarness> {
+  const svc = await ServiceHarness.load(WASM, {
+    name: 'gateway', peers: ['ledger'], caps: ['net', 'log', 'time', 'send:ledger'],
+    memoryPagesMax: 256, messageBytesMax: 1048576 + 65536,
+  });
+  svc.init(config);
+  return svc;
+}
+
+function decoded(r: Reply | null) {
+  assert.ok(r !== null, 'the gateway answered');
+  assert.is(r!.status, 0, 'the gateway always replies with status 0');
+  return parseGatewayReply(r!.payload)!;
+}
+
+function createKey(svc: ServiceHarness, key: string, role: number, ledgers: number[] = [], rate = 0, burst = 0) {
+  const body = keyCreateBody({ role, ledgers, ratePerSecond: rate, burst }, apiKeyHash(key));
+  return decoded(svc.request(gatewayRequest(gw.ROUTE_KEYS_CREATE, gw.AUTH_CONSOLE, null, SRC, body)));
+}
+
+function asKey(svc: ServiceHarness, key: string | null, route: number, body: Uint8Array = Buffer.alloc(0), source = SRC): Reply | null {
+  return svc.request(gatewayRequest(route, key === null ? gw.AUTH_NONE : gw.AUTH_BEARER, key === null ? null : apiKeyHash(key), source, body));
+}
+
+function lookupRequest(...ids: number[]): Buffer {
+  const b = Buffer.alloc(8 + ids.length * 16);
+  b[0] = gw.ROUTE_LOOKUP_ACCOUNTS;
+  b.writeUInt32LE(ids.length, 4);
+  ids.forEach((id, i) => b.writeUInt32LE(id, 8 + i * 16));
+  return b;
+}
+
+function accountsRequest(...ledgers: number[]): Buffer {
+  const b = Buffer.alloc(8 + ledgers.length * 128);
+  b[0] = gw.ROUTE_CREATE_ACCOUNTS;
+  b.writeUInt32LE(ledgers.length, 4);
+  ledgers.forEach((l, i) => { b.writeUInt32LE(i + 1, 8 + i * 128); b.writeUInt32LE(l, 8 + i * 128 + 112); });
+  return b;
+}
+
+function recordsReply(...ledgers: number[]): Buffer {
+  const b = Buffer.alloc(8 + ledgers.length * 128);
+  b.writeUInt32LE(ledgers.length, 0);
+  ledgers.forEach((l, i) => { b.writeUInt32LE(100 + i, 8 + i * 128); b.writeUInt32LE(l, 8 + i * 128 + 112); });
+  return b;
+}
+
+test('keys: created from the console, found by hash, listed without the key, revoked', async () => {
+  // Proves console key management and that only AUTH_CONSOLE may use it without a key.
+  const svc = await gateway();
+  const created = createKey(svc, 'k-admin', gw.ROLE_ADMIN);
+  assert.is(created.status, 200);
+  assert.is(created.body.readUInt32LE(0), 1);
+  assert.is(createKey(svc, 'k-admin', gw.ROLE_ADMIN).status, 409, 'the same hash twice');
+  assert.is(createKey(svc, 'k-teller', gw.ROLE_TELLER).status, 400, 'a teller needs a ledger');
+  assert.is(createKey(svc, 'k-op', gw.ROLE_OPERATOR, [1]).status, 400, 'an operator is not limited to ledgers');
+  assert.is(decoded(asKey(svc, 'k-admin', gw.ROUTE_SYSTEM_SCHEDULER)).status, 200);
+  const list = decoded(asKey(svc, 'k-admin', gw.ROUTE_KEYS_LIST));
+  assert.is(list.body.length, gw.GW_KEY_RECORD_BYTES);
+  assert.not.ok(list.body.includes(apiKeyHash('k-admin')), 'the list carries only a hash prefix');
+  const console = decoded(svc.request(gatewayRequest(gw.ROUTE_SYSTEM_SCHEDULER, gw.AUTH_CONSOLE, null, SRC, Buffer.alloc(0))));
+  assert.equal([console.status, console.error], [403, gw.GW_E_FORBIDDEN_ROLE], 'the console manages keys only');
+  const id = Buffer.alloc(4);
+  id.writeUInt32LE(1);
+  assert.is(decoded(asKey(svc, 'k-admin', gw.ROUTE_KEYS_REVOKE, id)).status, 200);
+  const revoked = decoded(asKey(svc, 'k-admin', gw.ROUTE_SYSTEM_SCHEDULER));
+  assert.equal([revoked.status, revoked.error], [401, gw.GW_E_REVOKED_KEY]);
+  assert.ok(svc.logs.some((l) => /refused route=8 status=401 error=5 key=1 source=0{20}ffff0a000001/.test(l)), svc.logs.join('\n'));
+  assert.not.ok(svc.logs.some((l) => l.includes(apiKeyHash('k-admin').toString('hex'))), 'no hash in the logs');
+});
+
+test('authentication errors are told apart', async () => {
+  // Proves no key, a malformed header and an unknown key get their own codes.
+  const svc = await gateway();
+  assert.is(decoded(asKey(svc, null, gw.ROUTE_SYSTEM_MEMORY)).error, gw.GW_E_UNAUTHENTICATED);
+  const bad = decoded(svc.request(gatewayRequest(gw.ROUTE_SYSTEM_MEMORY, gw.AUTH_MALFORMED, null, SRC, Buffer.alloc(0))));
+  assert.equal([bad.status, bad.error], [401, gw.GW_E_BAD_AUTHORIZATION]);
+  assert.is(decoded(asKey(svc, 'nope', gw.ROUTE_SYSTEM_MEMORY)).error, gw.GW_E_UNKNOWN_KEY);
+  const malformed = decoded(svc.request(Buffer.from([9, 1, 0, 0])));
+  assert.equal([malformed.status, malformed.error], [400, gw.GW_E_MALFORMED]);
+});
+
+test('token buckets refill on the logical clock: per key and per source', async () => {
+  // Proves 429 with Retry-After once a bucket is empty, refill by the time of
+  // the input (not the wall clock), and that sources are limited separately.
+  const svc = await gateway({ ...CONFIG, source_rate_per_second: 10, source_burst: 3 });
+  createKey(svc, 'k', gw.ROLE_OPERATOR, [], 1, 2);
+  assert.is(decoded(asKey(svc, 'k', gw.ROUTE_SYSTEM_MEMORY)).status, 200);
+  assert.is(decoded(asKey(svc, 'k', gw.ROUTE_SYSTEM_MEMORY)).status, 200);
+  const limited = decoded(asKey(svc, 'k', gw.ROUTE_SYSTEM_MEMORY));
+  assert.equal([limited.status, limited.error, limited.retryAfter], [429, gw.GW_E_RATE_LIMITED_KEY, 1]);
+  svc.timeNs += 1_000_000_000n;
+  assert.is(decoded(asKey(svc, 'k', gw.ROUTE_SYSTEM_MEMORY)).status, 200, 'one token back after one logical second');
+  // The source bucket (burst 3) refilled too and gave one token to that request.
+  assert.is(decoded(asKey(svc, null, gw.ROUTE_SYSTEM_MEMORY)).status, 401);
+  assert.is(decoded(asKey(svc, null, gw.ROUTE_SYSTEM_MEMORY)).status, 401);
+  const source = decoded(asKey(svc, null, gw.ROUTE_SYSTEM_MEMORY));
+  assert.equal([source.status, source.error], [429, gw.GW_E_RATE_LIMITED_SOURCE], 'the source used its burst of 3');
+  const other = Buffer.from(SRC);
+  other[15] = 2;
+  assert.is(decoded(asKey(svc, 'k', gw.ROUTE_SYSTEM_MEMORY, Buffer.alloc(0), other)).status, 429, 'the key is still empty');
+  svc.timeNs += 5_000_000_000n;
+  assert.is(decoded(asKey(svc, 'k', gw.ROUTE_SYSTEM_MEMORY, Buffer.alloc(0), other)).status, 200);
+});
+
+test('roles per route and a teller limited to its ledgers', async () => {
+  // Proves 403 for a role without the route, forbidden_ledger for an event on
+  // another ledger (nothing is sent to the ledger), and filtered lookups.
+  const svc = await gateway();
+  createKey(svc, 'aud', gw.ROLE_AUDITOR);
+  createKey(svc, 'tel', gw.ROLE_TELLER, [1, 3]);
+  assert.is(decoded(asKey(svc, 'aud', gw.ROUTE_CREATE_ACCOUNTS, accountsRequest(1))).error, gw.GW_E_FORBIDDEN_ROLE);
+  assert.is(decoded(asKey(svc, 'tel', gw.ROUTE_KEYS_LIST)).error, gw.GW_E_FORBIDDEN_ROLE);
+  assert.is(decoded(asKey(svc, 'tel', gw.ROUTE_CREATE_ACCOUNTS, accountsRequest(1, 2))).error, gw.GW_E_FORBIDDEN_LEDGER);
+  assert.is(svc.sent.length, 0, 'nothing reached the ledger');
+  assert.is(asKey(svc, 'tel', gw.ROUTE_CREATE_ACCOUNTS, accountsRequest(1, 3)), null, 'forwarded; the answer waits for the ledger');
+  assert.is(svc.sent.length, 1);
+  const [token] = svc.pending;
+  svc.peerReply(LEDGER, Buffer.alloc(2 * 16));
+  assert.is(decoded(svc.takeReply(token)).status, 200);
+  asKey(svc, 'tel', gw.ROUTE_LOOKUP_ACCOUNTS, lookupRequest(1, 2, 3));
+  const [lookupToken] = svc.pending;
+  svc.peerReply(LEDGER, recordsReply(1, 2, 3));
+  const seen = decoded(svc.takeReply(lookupToken));
+  assert.is(seen.body.readUInt32LE(0), 2, 'the ledger-2 record is filtered out');
+  assert.equal([seen.body.readUInt32LE(8 + 112), seen.body.readUInt32LE(8 + 128 + 112)], [1, 3]);
+});
+
+test('replies are relayed in order; requests beyond the window wait and then go', async () => {
+  // Proves the FIFO match of ledger replies to clients with 2 in flight and
+  // the rest queued in arrival order, and a ledger error relayed as 502.
+  const svc = await gateway();
+  createKey(svc, 'op', gw.ROLE_OPERATOR);
+  for (let i = 1; i <= 5; i++) assert.is(asKey(svc, 'op', gw.ROUTE_LOOKUP_ACCOUNTS, lookupRequest(i)), null);
+  assert.is(svc.sent.length, 2, 'two in flight');
+  const tokens = svc.pending;
+  for (let i = 0; i < 5; i++) {
+    assert.is(svc.sent[i].payload.readUInt32LE(8), i + 1, 'sent in arrival order');
+    if (i === 4) svc.peerReply(LEDGER, Buffer.from('logical clock exhausted'));
+    else svc.peerReply(LEDGER, recordsReply(i));
+    assert.is(svc.sent.length, Math.min(5, i + 3));
+  }
+  const replies = tokens.map((t) => decoded(svc.takeReply(t)));
+  assert.equal(replies.map((r) => r.status), [200, 200, 200, 200, 502]);
+  assert.equal(replies.slice(0, 4).map((r) => r.body.readUInt32LE(8)), [100, 100, 100, 100], 'one record each, relayed whole');
+  assert.is(replies[4].error, gw.GW_E_LEDGER);
+  assert.is(replies[4].body.toString(), 'logical clock exhausted');
+});
+
+test('a request the ledger aborted gets 503 and frees its slot for the next', async () => {
+  // Proves MSG_KIND_FAILED from the ledger (it faulted on the request, or has
+  // failed) answers the oldest forwarded request instead of leaving its
+  // client waiting forever, and the queued request behind it goes out.
+  const svc = await gateway();
+  createKey(svc, 'op', gw.ROLE_OPERATOR);
+  for (let i = 1; i <= 3; i++) assert.is(asKey(svc, 'op', gw.ROUTE_LOOKUP_ACCOUNTS, lookupRequest(i)), null);
+  const tokens = svc.pending;
+  assert.is(svc.sent.length, 2);
+  svc.peerFailed(LEDGER);
+  assert.is(svc.sent.length, 3, 'the waiting request took the freed slot');
+  const aborted = decoded(svc.takeReply(tokens[0]));
+  assert.equal([aborted.status, aborted.error, aborted.retryAfter], [503, gw.GW_E_LEDGER_ABORTED, 1]);
+  svc.peerReply(LEDGER, recordsReply(1));
+  svc.peerReply(LEDGER, recordsReply(1));
+  assert.equal(tokens.slice(1).map((t) => decoded(svc.takeReply(t)).status), [200, 200], 'later replies still match their requests');
+});
+
+test('the waiting queue is bounded, refuses with 503 when full, and wraps around', async () => {
+  // Proves large requests fill the 8 MiB queue, the next one gets 503 busy
+  // (nothing sent), and after draining, writes wrap to the queue's start
+  // while every request still goes out once, in order.
+  const svc = await gateway({ ...CONFIG, ledger_in_flight_max: 1 });
+  createKey(svc, 'op', gw.ROLE_OPERATOR);
+  const big = (n: number) => { const ids = Array.from({ length: 8000 }, () => n); return lookupRequest(...ids); }; // 128 KiB + 8
+  let refused = 0;
+  let submitted = 0;
+  for (let n = 1; n <= 80; n++) {
+    const r = asKey(svc, 'op', gw.ROUTE_LOOKUP_ACCOUNTS, big(n));
+    if (r === null) submitted++;
+    else { assert.is(decoded(r).error, gw.GW_E_BUSY); refused++; }
+  }
+  assert.ok(refused > 0 && submitted >= 60, `queue holds about 8 MiB: ${submitted} waiting, ${refused} refused`);
+  for (let round = 0; round < 3; round++) {
+    // Drain half, then add more so the writer wraps behind the reader.
+    for (let i = 0; i < 30; i++) svc.peerReply(LEDGER, recordsReply());
+    for (let i = 0; i < 30; i++) if (asKey(svc, 'op', gw.ROUTE_LOOKUP_ACCOUNTS, big(1000 + round * 100 + i)) === null) submitted++;
+  }
+  while (svc.sent.length < submitted) svc.peerReply(LEDGER, recordsReply());
+  assert.is(svc.sent.length, submitted, 'every waiting request was sent once');
+  const order = svc.sent.map((s) => s.payload.readUInt32LE(8));
+  for (let i = 1; i < order.length; i++) assert.ok(order[i] > order[i - 1], `in order at ${i}`);
+});
+
+test('the same inputs give the same state', async () => {
+  // Proves determinism: two instances fed the same inputs at the same logical
+  // times end with identical memory (the state hash covers it).
+  const run = async () => {
+    const svc = await gateway({ ...CONFIG, source_rate_per_second: 5, source_burst: 2 });
+    createKey(svc, 'a', gw.ROLE_ADMIN, [], 3, 3);
+    for (let i = 0; i < 10; i++) { svc.timeNs += 100_000_000n; asKey(svc, i % 3 === 0 ? null : 'a', gw.ROUTE_SYSTEM_GATEWAY); }
+    const memory = (svc as unknown as { x: { memory: WebAssembly.Memory } }).x.memory;
+    return createHash('sha256').update(new Uint8Array(memory.buffer)).digest('hex');
+  };
+  assert.is(await run(), await run());
+});
+
+test('the bank manifest leaves a kernel message slot for every request in flight and its reply', async () => {
+  // Proves the relation the FIFO relay depends on: a ledger reply can always
+  // be queued (2 slots per request in flight), so no reply is ever lost.
+  const { readFileSync } = await import('node:fs');
+  const manifest = JSON.parse(readFileSync(join(new URL('../..', import.meta.url).pathname, 'images/bank/manifest.json'), 'utf8'));
+  const config = manifest.services.find((s: { name: string }) => s.name === 'gateway').config;
+  assert.ok(2 * config.ledger_in_flight_max <= manifest.kernel.message_slots);
+  assert.ok(config.ledger_in_flight_max <= 64, 'within the PENDING_MAX of the service');
+});
+
+test('random traffic: no trap, and every request is answered exactly once', async () => {
+  // Proves, over random mixes of routes, auth states, keys, sources, clock
+  // steps, garbage frames and ledger replies (fast-check), that the gateway
+  // never traps and answers each client request once, in the end, with a
+  // status from its table.
+  const fc = (await import('fast-check')).default;
+  const op = fc.oneof(
+    fc.record({ t: fc.constant('req' as const), route: fc.integer({ min: 0, max: gw.ROUTE_COUNT }), auth: fc.integer({ min: 0, max: 3 }),
+      key: fc.integer({ min: 0, max: 3 }), src: fc.integer({ min: 0, max: 3 }), n: fc.integer({ min: 1, max: 4 }) }),
+    fc.record({ t: fc.constant('reply' as const), n: fc.integer({ min: 0, max: 3 }) }),
+    fc.record({ t: fc.constant('tick' as const), ms: fc.integer({ min: 0, max: 3000 }) }),
+    fc.record({ t: fc.constant('junk' as const), bytes: fc.uint8Array({ maxLength: 80 }) }),
+  );
+  await fc.assert(fc.asyncProperty(fc.array(op, { maxLength: 60 }), async (ops) => {
+    const svc = await gateway({ ...CONFIG, source_rate_per_second: 2, source_burst: 3, key_rate_per_second: 3, key_burst: 2 });
+    createKey(svc, 'k0', gw.ROLE_ADMIN);
+    createKey(svc, 'k1', gw.ROLE_TELLER, [1]);
+    createKey(svc, 'k2', gw.ROLE_READ_ONLY, [2]);
+    let asked = 0;
+    const answered: Reply[] = [];
+    const take = (r: Reply | null) => { asked++; if (r !== null) answered.push(r); };
+    // A ledger reply answers waiting clients: collect what became answered.
+    const ledgerReply = (payload: Buffer) => {
+      const waiting = svc.pending;
+      svc.peerReply(LEDGER, payload);
+      for (const t of waiting) if (!svc.pending.includes(t)) answered.push(svc.takeReply(t)!);
+    };
+    for (const o of ops) {
+      if (o.t === 'tick') svc.timeNs += BigInt(o.ms) * 1_000_000n;
+      else if (o.t === 'junk') take(svc.request(o.bytes));
+      else if (o.t === 'reply') { if (svc.pending.length > 0) ledgerReply(o.n === 3 ? Buffer.from('err') : recordsReply(...Array(o.n).fill(1))); }
+      else {
+        const src = Buffer.from(SRC);
+        src[15] = o.src;
+        const ledgerBody = o.route === gw.ROUTE_CREATE_ACCOUNTS ? accountsRequest(...Array(o.n).fill(1 + (o.n % 2)))
+          : o.route >= 3 && o.route <= 4 ? lookupRequest(...Array(o.n).fill(1)) : Buffer.alloc(0);
+        take(svc.request(gatewayRequest(o.route, o.auth, o.auth === gw.AUTH_BEARER ? apiKeyHash(`k${o.key}`) : null, src, ledgerBody)));
+      }
+    }
+    // Drain: the ledger answers everything still in flight.
+    for (let i = 0; i < 1000 && svc.pending.length > 0; i++) ledgerReply(Buffer.alloc(0));
+    assert.is(svc.pending.length, 0, 'no request left unanswered');
+    assert.is(answered.length, asked, 'each request answered exactly once');
+    for (const r of answered) {
+      const g = parseGatewayReply(r.payload)!;
+      assert.ok([200, 400, 401, 403, 404, 409, 429, 502, 503].includes(g.status), `status ${g.status}`);
+    }
+  }), { numRuns: Number(process.env.QENEX_FUZZ_RUNS ?? 60), seed: 8 });
+});
+
+test.run();
