@@ -35,6 +35,11 @@ interface KernelExports {
   sys_random(len: number): number;
   sys_timer(delayNs: bigint, tag: bigint): number;
   sys_lookup(len: number): number;
+  dispatch_fuel(): bigint;
+  service_fault(code: number): number;
+  service_failed(i: number): number;
+  service_faults(i: number): bigint;
+  service_restarts(i: number): bigint;
 }
 
 export interface Dispatch {

@@ -3,12 +3,31 @@
 // shim that copies bytes between the service's memory and the kernel's
 // syscall area and calls the kernel, which checks the caller's capabilities.
 // The shim never decides anything: it copies, calls, and copies back.
+//
+// Supervision (the kernel decides, kernel/supervise.ts; the host restores).
+// Each instance keeps a restore point (a copy of its memory and globals, or
+// none: a fresh instance) and a journal of every message it handled since,
+// with the result of every syscall the message made. When the kernel says
+// "restore" after a trap, the instance is re-instantiated, the restore point
+// copied in, and the journal delivered again with each syscall answered from
+// the journal instead of the kernel (nothing is sent, replied or logged
+// twice). Services are deterministic, so this rebuilds exactly the state the
+// service had before the faulting message; a replay that makes other calls
+// than the journal says is a restore failure and the service fails.
 
+import { createHash } from 'node:crypto';
 import * as abi from '../hal/abi.ts';
+import * as limits from './limits.ts';
+import { FUEL_EXPORT, GLOBAL_EXPORT_PREFIX } from './fuel.ts';
 import type { Kernel } from './kernel.ts';
 
 export class ServiceFault extends Error {
   override name = 'ServiceFault';
+}
+
+/** Restoring a service after a fault did not reproduce its history. */
+export class RestoreFailed extends Error {
+  override name = 'RestoreFailed';
 }
 
 interface ServiceExports {
@@ -20,6 +39,9 @@ interface ServiceExports {
 }
 
 const REQUIRED_EXPORTS = ['memory', 'qx_inbox', 'qx_inbox_bytes', 'qx_init', 'qx_handle'] as const;
+// Fuel for the two inbox getters called at instantiation (a handful of units).
+const GETTER_FUEL = 1_000_000n;
+const PAGE_BYTES = 65536;
 
 export interface SyscallHooks {
   /** Called after a reply syscall: the kernel may have queued a frame in the syscall area. */
@@ -28,50 +50,226 @@ export interface SyscallHooks {
   afterLog(): void;
 }
 
-export class ServiceInstance {
-  readonly x: ServiceExports;
-  readonly inboxAddr: number;
-  readonly inboxBytes: number;
+const Call = { Send: 0, Reply: 1, Time: 2, Log: 3, Random: 4, Timer: 5, Lookup: 6 } as const;
+type Call = (typeof Call)[keyof typeof Call];
+const CALL_NAMES = ['send', 'reply', 'time', 'log', 'random', 'timer', 'lookup'];
 
-  constructor(readonly index: number, readonly name: string, module: WebAssembly.Module, kernel: Kernel, hooks: SyscallHooks) {
+interface CallRecord { call: Call; result: number | bigint; bytes?: Uint8Array }
+
+interface JournalEntry {
+  kind: number;
+  sender: number;
+  token: number;
+  payload: Uint8Array;
+  fuel: bigint;
+  calls: CallRecord[];
+}
+
+interface RestorePoint { memory: Uint8Array; globals: (number | bigint)[] }
+
+export class ServiceInstance {
+  x!: ServiceExports;
+  inboxAddr = 0;
+  inboxBytes = 0;
+  private globals: WebAssembly.Global[] = [];
+  private fuel: WebAssembly.Global | null = null;
+  private journal: JournalEntry[] = [];
+  private journalBytes = 0;
+  private restorePoint: RestorePoint | null = null;
+  /** The entry being recorded (live delivery) or replayed (restore). */
+  private current: JournalEntry | null = null;
+  private replayNext = -1; // index of the next call record while replaying, else -1
+  restores = 0;
+
+  constructor(readonly index: number, readonly name: string, private readonly module: WebAssembly.Module,
+    private readonly kernel: Kernel, private readonly hooks: SyscallHooks) {
     for (const imp of WebAssembly.Module.imports(module)) {
       if (imp.module !== 'qenex') {
         throw new ServiceFault(`service ${name}: imports ${imp.module}.${imp.name}; services may import only "qenex"`);
       }
     }
-    const shim = new SyscallShim(kernel, () => this.x.memory, hooks);
-    const instance = new WebAssembly.Instance(module, { qenex: shim.imports() });
+    this.instantiate();
+  }
+
+  private instantiate(): void {
+    const shim = new SyscallShim(this.kernel, this, this.hooks);
+    const instance = new WebAssembly.Instance(this.module, { qenex: shim.imports() });
     for (const e of REQUIRED_EXPORTS) {
-      if (!(e in instance.exports)) throw new ServiceFault(`service ${name}: does not export ${e}`);
+      if (!(e in instance.exports)) throw new ServiceFault(`service ${this.name}: does not export ${e}`);
     }
     this.x = instance.exports as unknown as ServiceExports;
+    const fuel = instance.exports[FUEL_EXPORT];
+    this.fuel = fuel instanceof WebAssembly.Global ? fuel : null;
+    this.globals = Object.entries(instance.exports)
+      .filter(([k, v]) => k.startsWith(GLOBAL_EXPORT_PREFIX) && v instanceof WebAssembly.Global)
+      .sort(([a], [b]) => Number(a.slice(GLOBAL_EXPORT_PREFIX.length)) - Number(b.slice(GLOBAL_EXPORT_PREFIX.length)))
+      .map(([, v]) => v as WebAssembly.Global);
+    this.setFuel(GETTER_FUEL);
     this.inboxAddr = this.x.qx_inbox();
     this.inboxBytes = this.x.qx_inbox_bytes();
     if (this.inboxAddr + this.inboxBytes > this.x.memory.buffer.byteLength) {
-      throw new ServiceFault(`service ${name}: inbox ${this.inboxAddr}+${this.inboxBytes} is outside its memory`);
+      throw new ServiceFault(`service ${this.name}: inbox ${this.inboxAddr}+${this.inboxBytes} is outside its memory`);
     }
   }
 
-  /** Copies a message from kernel memory into the inbox and runs the handler. */
-  deliver(kernel: Kernel, kind: number, addr: number, len: number, sender: number, token: number): void {
+  private setFuel(fuel: bigint): void {
+    if (this.fuel !== null) this.fuel.value = fuel;
+  }
+
+  /** Fuel left in the counter (negative after fuel exhaustion); null when not instrumented. */
+  fuelLeft(): bigint | null {
+    return this.fuel === null ? null : (this.fuel.value as bigint);
+  }
+
+  /**
+   * Copies a message from kernel memory into the inbox and runs the handler
+   * with `fuel` units. A trap propagates (a WebAssembly.RuntimeError or a
+   * stack-overflow RangeError); the message is then not in the journal.
+   */
+  deliver(kernel: Kernel, kind: number, addr: number, len: number, sender: number, token: number, fuel: bigint = BigInt(limits.FUEL_PER_MESSAGE_DEFAULT)): void {
     if (len > this.inboxBytes) throw new ServiceFault(`service ${this.name}: message of ${len} bytes exceeds its inbox`);
-    new Uint8Array(this.x.memory.buffer, this.inboxAddr, len).set(kernel.mem.slice(addr, len));
-    if (kind === abi.MSG_KIND_INIT) this.x.qx_init(len);
-    else this.x.qx_handle(kind, sender, token, len);
+    const payload = Uint8Array.from(kernel.mem.slice(addr, len));
+    const entry: JournalEntry = { kind, sender, token, payload, fuel, calls: [] };
+    this.current = entry;
+    try {
+      this.run(entry);
+    } finally {
+      this.current = null;
+    }
+    this.journal.push(entry);
+    this.journalBytes += payload.length + 16 * entry.calls.length + 64;
+    const memoryBytes = this.x.memory.buffer.byteLength;
+    const journalMax = Math.min(Math.max(limits.SERVICE_JOURNAL_BYTES_MIN, memoryBytes), limits.SERVICE_JOURNAL_BYTES_MAX);
+    if (this.journalBytes > journalMax || this.journal.length >= limits.SERVICE_JOURNAL_MESSAGES_MAX) {
+      this.checkpoint();
+    }
+  }
+
+  private run(entry: JournalEntry): void {
+    new Uint8Array(this.x.memory.buffer, this.inboxAddr, entry.payload.length).set(entry.payload);
+    this.setFuel(entry.fuel);
+    if (entry.kind === abi.MSG_KIND_INIT) this.x.qx_init(entry.payload.length);
+    else this.x.qx_handle(entry.kind, entry.sender, entry.token, entry.payload.length);
+  }
+
+  /** Makes the current state the restore point (a message boundary). */
+  checkpoint(): void {
+    this.restorePoint = { memory: Uint8Array.from(this.memoryBytes()), globals: this.globals.map((g) => g.value as number | bigint) };
+    this.journal = [];
+    this.journalBytes = 0;
+  }
+
+  /**
+   * Rebuilds the state the service had before the message that faulted: a
+   * new instance, the restore point, then the journal replayed with its
+   * recorded syscall results. Throws RestoreFailed when history diverges.
+   */
+  restore(): void {
+    this.restores++;
+    try {
+      this.instantiate();
+      const rp = this.restorePoint;
+      if (rp !== null) this.load(rp);
+      for (const entry of this.journal) this.replay(entry);
+    } catch (e) {
+      if (e instanceof RestoreFailed) throw e;
+      throw new RestoreFailed(`service ${this.name}: restore failed: ${(e as Error).message}`);
+    } finally {
+      this.current = null;
+      this.replayNext = -1;
+    }
+  }
+
+  private load(rp: RestorePoint): void {
+    const memory = this.x.memory;
+    const pages = rp.memory.length / PAGE_BYTES - memory.buffer.byteLength / PAGE_BYTES;
+    if (pages < 0) throw new RestoreFailed(`service ${this.name}: its fresh memory is larger than its restore point`);
+    if (pages > 0) memory.grow(pages);
+    new Uint8Array(memory.buffer).set(rp.memory);
+    if (rp.globals.length !== this.globals.length) throw new RestoreFailed(`service ${this.name}: global count changed`);
+    rp.globals.forEach((v, i) => { this.globals[i].value = v; });
+  }
+
+  private replay(entry: JournalEntry): void {
+    this.current = entry;
+    this.replayNext = 0;
+    this.run(entry);
+    if (this.replayNext !== entry.calls.length) {
+      throw new RestoreFailed(`service ${this.name}: replayed message made ${this.replayNext} syscalls, the journal has ${entry.calls.length}`);
+    }
+  }
+
+  /**
+   * One syscall: live, it runs `live` and records the result; while
+   * restoring, it returns the recorded result (and random bytes) instead.
+   */
+  syscall<T extends number | bigint>(call: Call, live: () => T, randomOut?: { ptr: number; len: number }): T {
+    const entry = this.current;
+    // Outside a message (module-level initializers at instantiation, also
+    // when a restore re-instantiates) there is no caller: the kernel would
+    // say SYS_E_CONTEXT at boot, and must not be asked during a restore.
+    if (entry === null) return (call === Call.Time ? BigInt(abi.SYS_E_CONTEXT) : abi.SYS_E_CONTEXT) as T;
+    if (this.replayNext >= 0) {
+      const rec = entry.calls[this.replayNext++];
+      if (rec === undefined || rec.call !== call) {
+        throw new RestoreFailed(`service ${this.name}: replay called ${CALL_NAMES[call]} where the journal has ${rec === undefined ? 'no call' : CALL_NAMES[rec.call]}`);
+      }
+      if (rec.bytes !== undefined && randomOut !== undefined) new Uint8Array(this.x.memory.buffer, randomOut.ptr, rec.bytes.length).set(rec.bytes);
+      return rec.result as T;
+    }
+    const result = live();
+    const rec: CallRecord = { call, result };
+    if (randomOut !== undefined && result === abi.SYS_OK) rec.bytes = Uint8Array.from(new Uint8Array(this.x.memory.buffer, randomOut.ptr, randomOut.len));
+    entry.calls.push(rec);
+    return result;
+  }
+
+  get replaying(): boolean {
+    return this.replayNext >= 0;
+  }
+
+  /** The FAULT_* code of an error thrown by deliver, or null when it is not a service trap. */
+  faultCode(e: unknown): number | null {
+    if (e instanceof RangeError && /call stack/i.test(e.message)) return abi.FAULT_TRAP;
+    if (!(e instanceof WebAssembly.RuntimeError)) return null;
+    const left = this.fuelLeft();
+    if (left !== null && left < 0n) return abi.FAULT_FUEL;
+    const m = e.message;
+    if (/unreachable/i.test(m)) return abi.FAULT_UNREACHABLE;
+    if (/out of bounds/i.test(m)) return abi.FAULT_MEMORY;
+    if (/divide|remainder|division/i.test(m)) return abi.FAULT_DIVIDE;
+    return abi.FAULT_TRAP;
   }
 
   memoryBytes(): Uint8Array {
     return new Uint8Array(this.x.memory.buffer);
   }
+
+  /** SHA-256 of the service's state: linear memory, then each mutable global. */
+  stateDigest(): Buffer {
+    const h = createHash('sha256').update(this.memoryBytes());
+    const g = Buffer.alloc(8);
+    for (const global of this.globals) {
+      const v = global.value as number | bigint;
+      if (typeof v === 'bigint') g.writeBigUInt64LE(BigInt.asUintN(64, v));
+      else g.writeDoubleLE(v);
+      h.update(g);
+    }
+    return h.digest();
+  }
 }
 
 class SyscallShim {
-  constructor(private readonly k: Kernel, private readonly memory: () => WebAssembly.Memory, private readonly hooks: SyscallHooks) {}
+  constructor(private readonly k: Kernel, private readonly owner: ServiceInstance, private readonly hooks: SyscallHooks) {}
+
+  private memory(): ArrayBuffer {
+    return this.owner.x.memory.buffer;
+  }
 
   // Copies service memory [ptr, ptr+len) into the syscall area; false when the
   // range is outside the service's memory or larger than the area.
   private copyIn(ptr: number, len: number): boolean {
-    const mem = this.memory().buffer;
+    const mem = this.memory();
     if (ptr < 0 || len < 0 || ptr + len > mem.byteLength || len > this.k.x.sys_area_bytes()) return false;
     this.k.mem.u8().set(new Uint8Array(mem, ptr, len), this.k.x.sys_area());
     return true;
@@ -79,36 +277,41 @@ class SyscallShim {
 
   imports(): Record<string, (...args: never[]) => unknown> {
     const k = this.k.x;
+    const o = this.owner;
     return {
-      send: (peer: number, ptr: number, len: number): number => {
+      send: (peer: number, ptr: number, len: number): number => o.syscall(Call.Send, () => {
         if (!this.copyIn(ptr >>> 0, len >>> 0)) return len >>> 0 > k.sys_area_bytes() ? abi.SYS_E_TOO_LARGE : abi.SYS_E_INVALID;
         return k.sys_send(peer >>> 0, len >>> 0);
-      },
-      reply: (token: number, status: number, ptr: number, len: number): number => {
+      }),
+      reply: (token: number, status: number, ptr: number, len: number): number => o.syscall(Call.Reply, () => {
         if (!this.copyIn(ptr >>> 0, len >>> 0)) return len >>> 0 > k.sys_area_bytes() ? abi.SYS_E_TOO_LARGE : abi.SYS_E_INVALID;
         const r = k.sys_reply(token >>> 0, status >>> 0, len >>> 0);
         this.hooks.afterReply();
         return r;
-      },
-      time: (): bigint => k.sys_time(),
-      log: (ptr: number, len: number): number => {
+      }),
+      time: (): bigint => o.syscall(Call.Time, () => k.sys_time()),
+      log: (ptr: number, len: number): number => o.syscall(Call.Log, () => {
         if (!this.copyIn(ptr >>> 0, len >>> 0)) return abi.SYS_E_INVALID;
         const r = k.sys_log(len >>> 0);
         this.hooks.afterLog();
         return r;
-      },
+      }),
       random: (ptr: number, len: number): number => {
-        const mem = this.memory().buffer;
-        if (ptr < 0 || ptr + len > mem.byteLength) return abi.SYS_E_INVALID;
-        const r = k.sys_random(len >>> 0);
-        if (r === abi.SYS_OK) new Uint8Array(mem, ptr, len).set(this.k.mem.slice(k.sys_area(), len));
-        return r;
+        const p = ptr >>> 0;
+        const n = len >>> 0;
+        return o.syscall(Call.Random, () => {
+          const mem = this.memory();
+          if (p + n > mem.byteLength) return abi.SYS_E_INVALID;
+          const r = k.sys_random(n);
+          if (r === abi.SYS_OK) new Uint8Array(mem, p, n).set(this.k.mem.slice(k.sys_area(), n));
+          return r;
+        }, { ptr: p, len: n });
       },
-      timer: (delayNs: bigint, tag: bigint): number => k.sys_timer(delayNs, tag),
-      lookup: (ptr: number, len: number): number => {
+      timer: (delayNs: bigint, tag: bigint): number => o.syscall(Call.Timer, () => k.sys_timer(delayNs, tag)),
+      lookup: (ptr: number, len: number): number => o.syscall(Call.Lookup, () => {
         if (!this.copyIn(ptr >>> 0, len >>> 0)) return abi.SYS_E_INVALID;
         return k.sys_lookup(len >>> 0);
-      },
+      }),
     };
   }
 }

@@ -35,6 +35,17 @@ export class Service {
   ready: bool = false;
   delivered: u64 = 0;
   denied: u64 = 0;
+  // Resource limits and supervision (kernel/supervise.ts), from the manifest.
+  fuelPerMessage: u64 = 0; // fuel units a message may burn (function entries + loop iterations)
+  fuelInit: u64 = 0; // fuel for qx_init
+  memoryPagesMax: u32 = 0; // enforced by the host when it prepares the module
+  restartsMax: u32 = 0; // restarts allowed within one window; one more fault fails the service
+  restartWindowNs: u64 = 0; // the window, in logical time
+  windowStartNs: u64 = 0;
+  windowFaults: u32 = 0;
+  faults: u64 = 0;
+  restarts: u64 = 0;
+  failed: bool = false; // restart policy exhausted: every message to it is refused
 }
 
 // The table itself: SERVICES_MAX entries reserved at boot.

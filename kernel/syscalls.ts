@@ -20,13 +20,15 @@
 // | lookup(ptr: usize, len: u32): i32                 | none         | index of the service with that name                     |
 //
 // Results: 0 (SYS_OK) or a negative SYS_E_* from hal/abi.ts: DENIED (the
-// capability is missing; recorded), INVALID, FULL, TOO_LARGE, CONTEXT.
+// capability is missing; recorded), INVALID, FULL, TOO_LARGE, CONTEXT,
+// UNAVAILABLE (send to a service that has failed). services/sdk/ABI.md
+// documents the same table for service authors.
 // A reply with status 0 reaches a client as FRAME_OK; any other status as
 // FRAME_E_SERVICE with the payload as the message.
 
 import {
-  SYS_OK, SYS_E_DENIED, SYS_E_INVALID, SYS_E_FULL, SYS_E_TOO_LARGE, SYS_E_CONTEXT,
-  MSG_KIND_MESSAGE, MSG_KIND_REPLY, FRAME_OK, FRAME_E_SERVICE,
+  SYS_OK, SYS_E_DENIED, SYS_E_INVALID, SYS_E_FULL, SYS_E_TOO_LARGE, SYS_E_CONTEXT, SYS_E_UNAVAILABLE,
+  MSG_KIND_MESSAGE, MSG_KIND_REPLY, MSG_KIND_FAILED, FRAME_OK, FRAME_E_SERVICE,
 } from "../hal/abi";
 import { POOL_EMPTY, reserve } from "./mem";
 import { Service, service, serviceCount, serviceFind, hasCap, maySend, NO_SERVICE, CAP_LOG, CAP_TIME, CAP_RANDOM, CAP_TIMER } from "./services";
@@ -90,12 +92,21 @@ function enqueue(to: u32, kind: u32, from: u32, token: u32, len: u32): i32 {
   return SYS_OK;
 }
 
+// Tells `origin` that the message it sent to `from` was aborted (a fault or
+// a failed peer): a MSG_KIND_FAILED message with no payload. Dropped when
+// origin's queue is full or origin has failed itself; the token is freed.
+export function abortServiceToken(token: u32, origin: u32, from: u32): void {
+  if (!service(origin).failed) enqueue(origin, MSG_KIND_FAILED, from, 0, 0);
+  tokenFree(token);
+}
+
 export function sysSend(peer: u32, len: u32): i32 {
   const s = current();
   if (s == null) return SYS_E_CONTEXT;
   if (peer >= serviceCount) return SYS_E_INVALID;
   if (!maySend(s!, peer)) return denied(s!, "send");
   if (len > areaBytes) return SYS_E_TOO_LARGE;
+  if (service(peer).failed) return SYS_E_UNAVAILABLE;
   const token = serviceTokenNew(s!.index, peer);
   if (token == 0) return SYS_E_FULL;
   const r = enqueue(peer, MSG_KIND_MESSAGE, s!.index, token, len);

@@ -1,6 +1,7 @@
 // services/sdk/qenex.ts: the system calls a QENEX service may import, and
 // the exports every service provides. The kernel checks each call against the
-// service's manifest capabilities (kernel/syscalls.ts holds the ABI table).
+// service's manifest capabilities (services/sdk/ABI.md is the ABI table;
+// kernel/syscalls.ts holds the same table beside the code).
 //
 // A service module exports:
 //   memory
@@ -8,6 +9,9 @@
 //   qx_inbox_bytes(): u32    the inbox size (the kernel never copies more)
 //   qx_init(len: u32)        once at boot; the inbox holds the service's config JSON
 //   qx_handle(kind, sender, token, len)  one message, in the inbox
+//
+// The raw calls below are the ABI; the typed helpers after them allocate
+// nothing (services run on AssemblyScript's stub runtime, which never frees).
 
 // Result codes (hal/abi.ts SYS_*), repeated here as the service's own API.
 export const OK: i32 = 0;
@@ -15,12 +19,21 @@ export const E_DENIED: i32 = -1;
 export const E_INVALID: i32 = -2;
 export const E_FULL: i32 = -3;
 export const E_TOO_LARGE: i32 = -4;
+export const E_CONTEXT: i32 = -5;
+export const E_UNAVAILABLE: i32 = -6;
 
+// Message kinds (hal/abi.ts MSG_KIND_*).
 export const KIND_INIT: u32 = 0;
 export const KIND_REQUEST: u32 = 1;
 export const KIND_MESSAGE: u32 = 2;
 export const KIND_REPLY: u32 = 3;
 export const KIND_TIMER: u32 = 4;
+export const KIND_FAILED: u32 = 5; // a message this service sent was aborted by the peer's fault
+
+// Reply status: 0 reaches a client as FRAME_OK, anything else as
+// FRAME_E_SERVICE with the payload as the error text.
+export const STATUS_OK: u32 = 0;
+export const STATUS_ERROR: u32 = 1;
 
 // @ts-ignore: decorator
 @external("qenex", "send") export declare function send(peer: u32, ptr: usize, len: u32): i32;
@@ -37,18 +50,50 @@ export const KIND_TIMER: u32 = 4;
 // @ts-ignore: decorator
 @external("qenex", "lookup") export declare function lookup(ptr: usize, len: u32): i32;
 
-// Logs an ASCII literal without allocating (copies into a static buffer).
-const logBuffer: usize = memory.data(256);
+// ---- typed helpers ----
+
+const TEXT_BYTES_MAX: i32 = 256;
+const textBuffer: usize = memory.data(TEXT_BYTES_MAX);
+
+// Copies an ASCII string into the static text buffer; returns its length
+// (cut at TEXT_BYTES_MAX). Non-ASCII characters become '?'.
+function asciiText(text: string): u32 {
+  const n = text.length < TEXT_BYTES_MAX ? text.length : TEXT_BYTES_MAX;
+  for (let i = 0; i < n; i++) {
+    const c = text.charCodeAt(i);
+    store<u8>(textBuffer + <usize>i, <u8>(c < 128 ? c : 63));
+  }
+  return <u32>n;
+}
+
+// Logs an ASCII literal without allocating (needs capability "log").
 export function logText(text: string): i32 {
-  const n = text.length < 256 ? text.length : 256;
-  for (let i = 0; i < n; i++) store<u8>(logBuffer + <usize>i, <u8>text.charCodeAt(i));
-  return log(logBuffer, <u32>n);
+  return log(textBuffer, asciiText(text));
 }
 
 // Replies with an ASCII error message (status 1: the kernel frames it as a
 // service error for clients).
 export function replyError(token: u32, text: string): i32 {
-  const n = text.length < 256 ? text.length : 256;
-  for (let i = 0; i < n; i++) store<u8>(logBuffer + <usize>i, <u8>text.charCodeAt(i));
-  return reply(token, 1, logBuffer, <u32>n);
+  return reply(token, STATUS_ERROR, textBuffer, asciiText(text));
+}
+
+// Replies with `len` bytes at `ptr` and status OK.
+export function replyOk(token: u32, ptr: usize, len: u32): i32 {
+  return reply(token, STATUS_OK, ptr, len);
+}
+
+// Logical time of the message being handled in ns (needs "time"); 0 when denied.
+export function nowNs(): u64 {
+  const t = time();
+  return t < 0 ? 0 : <u64>t;
+}
+
+// Index of the service called `name` (ASCII), or a negative E_*.
+export function serviceIndex(name: string): i32 {
+  return lookup(textBuffer, asciiText(name));
+}
+
+// Sets a timer firing after delayNs with `tag` in its KIND_TIMER message (needs "timer").
+export function after(delayNs: u64, tag: u64): i32 {
+  return timer(<i64>delayNs, <i64>tag);
 }

@@ -1,0 +1,219 @@
+// services/sdk/harness.ts: runs one service module against a fake kernel, so
+// a service's own uvu tests need no image, no log and no network. This file
+// is host TypeScript (run by tsx), not AssemblyScript.
+//
+// The module is prepared exactly as the machine prepares it (host/fuel.ts:
+// fuel counter, memory_pages_max), and the fake kernel answers the "qenex"
+// imports with the kernel's rules: capabilities (E_DENIED without them),
+// tokens good for one reply, the syscall area's size limit. Time is a field
+// the test sets; random bytes come from a seeded counter, so tests repeat.
+//
+//   const svc = await ServiceHarness.load('build/services/wallet.wasm', { caps: ['log', 'time'] });
+//   svc.init({});
+//   const r = svc.request(bytes);       // { status, payload } or null when the service did not reply
+//   assert.is(r!.status, 0);
+
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import * as abi from '../../hal/abi.ts';
+import { FUEL_EXPORT, prepareModule } from '../../host/fuel.ts';
+
+export interface HarnessOptions {
+  /** Capabilities as in the manifest: net, log, time, random, timer, send:<peer>. */
+  caps?: string[];
+  /** Names of the other services, by index (for lookup and send:<peer>); the service itself is `name`. */
+  peers?: string[];
+  name?: string;
+  memoryPagesMax?: number;
+  fuelPerMessage?: number;
+  fuelInit?: number;
+  /** Largest message (the kernel's message_bytes_max); default 65536. */
+  messageBytesMax?: number;
+  /** The bytes were already prepared with host/fuel.ts prepareModule (benchmarks): use them as they are. */
+  prepared?: boolean;
+}
+
+export interface Reply { status: number; payload: Buffer }
+export interface Sent { peer: number; payload: Buffer; token: number }
+export interface TimerSet { delayNs: bigint; tag: bigint }
+
+interface Exports {
+  memory: WebAssembly.Memory;
+  qx_inbox(): number;
+  qx_inbox_bytes(): number;
+  qx_init(len: number): void;
+  qx_handle(kind: number, sender: number, token: number, len: number): void;
+}
+
+const SERVICE_TOKEN_BIT = 0x80000000;
+
+export class ServiceHarness {
+  /** Logical time the service sees (ns). */
+  timeNs = 1_700_000_000_000_000_000n;
+  readonly logs: string[] = [];
+  readonly sent: Sent[] = [];
+  readonly timers: TimerSet[] = [];
+  readonly denied: string[] = [];
+  private replies = new Map<number, Reply>();
+  private open = new Set<number>();
+  private nextToken = 1;
+  private randomCounter = 0n;
+  private readonly x: Exports;
+  private readonly fuel: WebAssembly.Global | null;
+  private readonly caps: Set<string>;
+  private readonly names: string[];
+  private readonly messageBytesMax: number;
+
+  private constructor(module: WebAssembly.Module, private readonly opts: HarnessOptions) {
+    this.caps = new Set(opts.caps ?? []);
+    this.names = [opts.name ?? 'service', ...(opts.peers ?? [])];
+    this.messageBytesMax = opts.messageBytesMax ?? 65536;
+    const instance = new WebAssembly.Instance(module, { qenex: this.imports() });
+    this.x = instance.exports as unknown as Exports;
+    const fuel = instance.exports[FUEL_EXPORT];
+    this.fuel = fuel instanceof WebAssembly.Global ? fuel : null;
+  }
+
+  /** Loads and prepares a module (a path or its bytes). */
+  static async load(module: string | Uint8Array, opts: HarnessOptions = {}): Promise<ServiceHarness> {
+    const bytes = typeof module === 'string' ? new Uint8Array(readFileSync(module)) : module;
+    const prepared = opts.prepared === true ? bytes : await prepareModule(bytes, { memoryPagesMax: opts.memoryPagesMax ?? 256 });
+    return new ServiceHarness(new WebAssembly.Module(prepared as Uint8Array<ArrayBuffer>), opts);
+  }
+
+  get memory(): WebAssembly.Memory { return this.x.memory; }
+
+  /** Calls qx_init with the config JSON (an object, or raw bytes). */
+  init(config: object | Uint8Array = {}): void {
+    const bytes = config instanceof Uint8Array ? config : Buffer.from(JSON.stringify(config));
+    this.deliver(abi.MSG_KIND_INIT, abi.SENDER_KERNEL, 0, bytes, this.opts.fuelInit ?? 2 ** 36);
+  }
+
+  /** A client request; returns the service's reply, or null when it did not reply (yet). */
+  request(payload: Uint8Array): Reply | null {
+    const token = this.token(false);
+    this.deliver(abi.MSG_KIND_REQUEST, abi.SENDER_CLIENT, token, payload);
+    return this.takeReply(token);
+  }
+
+  /** A message from service `from` (an index into [name, ...peers]); returns the reply, if any. */
+  message(from: number, payload: Uint8Array): Reply | null {
+    const token = this.token(true);
+    this.deliver(abi.MSG_KIND_MESSAGE, from, token, payload);
+    return this.takeReply(token);
+  }
+
+  /** A reply from a peer this service sent to. */
+  peerReply(from: number, payload: Uint8Array): void {
+    this.deliver(abi.MSG_KIND_REPLY, from, 0, payload);
+  }
+
+  /** The kernel tells this service that a message it sent to `from` was
+   *  aborted (the peer faulted on it, or has failed): MSG_KIND_FAILED. */
+  peerFailed(from: number): void {
+    this.deliver(abi.MSG_KIND_FAILED, from, 0, new Uint8Array(0));
+  }
+
+  /** The timer with `tag` fires. */
+  fireTimer(tag: bigint): void {
+    const b = Buffer.alloc(8);
+    b.writeBigUInt64LE(BigInt.asUintN(64, tag));
+    this.deliver(abi.MSG_KIND_TIMER, abi.SENDER_KERNEL, 0, b);
+  }
+
+  /** A reply to a request answered later (after a timer or a peer's reply). */
+  takeReply(token: number): Reply | null {
+    const r = this.replies.get(token) ?? null;
+    this.replies.delete(token);
+    return r;
+  }
+
+  /** Tokens of requests still waiting for a reply. */
+  get pending(): number[] { return [...this.open]; }
+
+  private token(service: boolean): number {
+    const t = (this.nextToken++ & 0xffff) | (service ? SERVICE_TOKEN_BIT : 0);
+    this.open.add(t >>> 0);
+    return t >>> 0;
+  }
+
+  private deliver(kind: number, sender: number, token: number, payload: Uint8Array, fuel = this.opts.fuelPerMessage ?? 2 ** 30): void {
+    const inbox = this.callGetter(() => this.x.qx_inbox());
+    const inboxBytes = this.callGetter(() => this.x.qx_inbox_bytes());
+    if (payload.length > inboxBytes) throw new Error(`message of ${payload.length} bytes exceeds the service's inbox (${inboxBytes})`);
+    new Uint8Array(this.x.memory.buffer, inbox, payload.length).set(payload);
+    if (this.fuel !== null) this.fuel.value = BigInt(fuel);
+    if (kind === abi.MSG_KIND_INIT) this.x.qx_init(payload.length);
+    else this.x.qx_handle(kind, sender, token, payload.length);
+  }
+
+  private callGetter(f: () => number): number {
+    if (this.fuel !== null) this.fuel.value = 1_000_000n;
+    return f();
+  }
+
+  private bytes(ptr: number, len: number): Buffer | null {
+    const mem = this.x.memory.buffer;
+    if (ptr < 0 || len < 0 || ptr + len > mem.byteLength) return null;
+    return Buffer.from(new Uint8Array(mem, ptr, len));
+  }
+
+  private allowed(cap: string, call: string): boolean {
+    if (this.caps.has(cap)) return true;
+    this.denied.push(call);
+    return false;
+  }
+
+  private imports(): Record<string, (...args: never[]) => unknown> {
+    return {
+      send: (peer: number, ptr: number, len: number): number => {
+        if (len >>> 0 > this.messageBytesMax) return abi.SYS_E_TOO_LARGE;
+        const b = this.bytes(ptr >>> 0, len >>> 0);
+        if (b === null) return abi.SYS_E_INVALID;
+        if (peer >>> 0 >= this.names.length) return abi.SYS_E_INVALID;
+        if (!this.allowed(`send:${this.names[peer >>> 0]}`, 'send')) return abi.SYS_E_DENIED;
+        this.sent.push({ peer: peer >>> 0, payload: b, token: this.nextToken++ });
+        return abi.SYS_OK;
+      },
+      reply: (token: number, status: number, ptr: number, len: number): number => {
+        if (len >>> 0 > this.messageBytesMax) return abi.SYS_E_TOO_LARGE;
+        const b = this.bytes(ptr >>> 0, len >>> 0);
+        if (b === null) return abi.SYS_E_INVALID;
+        if (!this.open.delete(token >>> 0)) return abi.SYS_E_INVALID;
+        this.replies.set(token >>> 0, { status: status >>> 0, payload: b });
+        return abi.SYS_OK;
+      },
+      time: (): bigint => (this.allowed('time', 'time') ? this.timeNs : BigInt(abi.SYS_E_DENIED)),
+      log: (ptr: number, len: number): number => {
+        const b = this.bytes(ptr >>> 0, len >>> 0);
+        if (b === null) return abi.SYS_E_INVALID;
+        if (!this.allowed('log', 'log')) return abi.SYS_E_DENIED;
+        this.logs.push(b.toString('utf8'));
+        return abi.SYS_OK;
+      },
+      random: (ptr: number, len: number): number => {
+        const mem = this.x.memory.buffer;
+        if ((ptr >>> 0) + (len >>> 0) > mem.byteLength) return abi.SYS_E_INVALID;
+        if (!this.allowed('random', 'random')) return abi.SYS_E_DENIED;
+        const out = new Uint8Array(mem, ptr >>> 0, len >>> 0);
+        for (let done = 0; done < out.length; done += 32) {
+          const block = createHash('sha256').update(`qenex-harness-${this.randomCounter++}`).digest();
+          out.set(block.subarray(0, Math.min(32, out.length - done)), done);
+        }
+        return abi.SYS_OK;
+      },
+      timer: (delayNs: bigint, tag: bigint): number => {
+        if (!this.allowed('timer', 'timer')) return abi.SYS_E_DENIED;
+        if (delayNs < 0n) return abi.SYS_E_INVALID;
+        this.timers.push({ delayNs, tag });
+        return abi.SYS_OK;
+      },
+      lookup: (ptr: number, len: number): number => {
+        const b = this.bytes(ptr >>> 0, len >>> 0);
+        if (b === null || b.length === 0 || b.length > 32) return abi.SYS_E_INVALID;
+        const i = this.names.indexOf(b.toString('utf8'));
+        return i < 0 ? abi.SYS_E_INVALID : i;
+      },
+    };
+  }
+}

@@ -1,0 +1,15 @@
+// services/sdk: the library every QENEX service is written with.
+//
+//   import { KIND_REQUEST, replyOk, replyError, Reader, Writer, u128Add, logLine } from "../sdk";
+//
+// qenex.ts   the syscalls (the ABI, services/sdk/ABI.md) and typed helpers
+// message.ts Reader/Writer for little-endian message bytes, bounds-checked
+// money.ts   checked u128 arithmetic for amounts in minor units
+// log.ts     one log line built without allocating
+// harness.ts (host TypeScript, not AssemblyScript) runs a service module
+//            against a fake kernel in uvu tests
+
+export * from "./qenex";
+export * from "./message";
+export * from "./money";
+export * from "./log";
