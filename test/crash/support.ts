@@ -1,0 +1,192 @@
+// test/crash/support.ts: what the crash tests share: a seeded PRNG, the
+// ledger load they drive over real TCP, and the checks after a reboot
+// (every acknowledged transfer present exactly once, debits = credits per
+// ledger for posted and pending amounts, the reboot hash equal to replay).
+
+import * as assert from 'uvu/assert';
+import { FrameClient } from '../../host/client/frames.ts';
+import {
+  LedgerClient, account, transfer, CreateTransferResult, TransferFlags, type Account, type Transfer,
+} from '../../host/client/ledger.ts';
+import { Server, runCli, event, bankManifest, type TestImage } from '../support/helpers.ts';
+import type { Manifest } from '../../host/manifest.ts';
+
+/** mulberry32: one small seeded PRNG for every random choice of a run. */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * The bank image with capacities sized for a crash run (a few hundred
+ * thousand transfers) and a small preallocation step: every life boots and
+ * hashes less memory, so more lives fit a run. Durability is what is tested.
+ */
+export function crashManifest(): Manifest {
+  const m = bankManifest();
+  m.kernel.log_preallocate_bytes = 16 * 1024 * 1024;
+  const ledger = m.services.find((s) => s.name === 'ledger');
+  if (ledger === undefined) throw new Error('the bank manifest has no ledger service');
+  ledger.config = { accounts_max: 1000, transfers_max: 400_000, pending_max: 100_000, history_max: 1000 };
+  return m;
+}
+
+export function envInt(name: string, fallback: number): number {
+  const v = process.env[name];
+  if (v === undefined || v === '') return fallback;
+  const n = Number(v);
+  if (!Number.isSafeInteger(n) || n < 0) throw new Error(`${name} must be a non-negative integer, got ${v}`);
+  return n;
+}
+
+export const LEDGERS = [1, 2];
+// Generous: a loaded CI machine replaying a long log; a hang still fails.
+export const BOOT_TIMEOUT_MS = 300_000;
+export const ACCOUNTS_PER_LEDGER = 20;
+
+export function accountIds(): { id: bigint; ledger: number }[] {
+  return LEDGERS.flatMap((ledger) => Array.from({ length: ACCOUNTS_PER_LEDGER }, (_, i) => ({ id: BigInt(ledger * 1000 + i + 1), ledger })));
+}
+
+export interface Connected { server: Server; frames: FrameClient; ledger: LedgerClient }
+
+export async function serve(img: TestImage, data: string, extra: string[] = []): Promise<Connected> {
+  const server = Server.start(['boot', img.imagePath, '--data', data, '--trust', img.pubPath, '--listen', '127.0.0.1:0', ...extra]);
+  // Boot replays the whole log, which grows with every life of a long crash loop.
+  await server.waitFor('ready', BOOT_TIMEOUT_MS);
+  const { host, port } = await server.address();
+  const frames = await FrameClient.connect(host, port);
+  return { server, frames, ledger: new LedgerClient(frames) };
+}
+
+export async function createAccounts(ledger: LedgerClient): Promise<void> {
+  const rs = await ledger.createAccounts(accountIds().map((a) => account({ id: a.id, ledger: a.ledger, code: 1 })));
+  // 0 created, or "exists" (21) when a previous life already created them.
+  rs.forEach((r, i) => assert.ok(r.result === 0 || r.result === 21, `account ${i}: result ${r.result}`));
+}
+
+/** Everything sent, with what the client learned about it. */
+export class Book {
+  /** Every transfer ever sent, by id (acknowledged or not). */
+  readonly sent = new Map<bigint, Transfer>();
+  /** Ids the ledger acknowledged as created (durable by contract). */
+  readonly acked = new Set<bigint>();
+  /** Batches acknowledged, all lives together. */
+  batchesAcked = 0;
+  nextId: bigint;
+
+  constructor(firstId = 1_000_000n) { this.nextId = firstId; }
+
+  /** A random batch: posted and pending transfers between random accounts of one ledger. */
+  batch(random: () => number, size: number): Transfer[] {
+    const accounts = accountIds();
+    return Array.from({ length: size }, () => {
+      const ledger = LEDGERS[Math.floor(random() * LEDGERS.length)];
+      const mine = accounts.filter((a) => a.ledger === ledger);
+      const d = mine[Math.floor(random() * mine.length)].id;
+      let c = mine[Math.floor(random() * mine.length)].id;
+      if (c === d) c = mine[(mine.findIndex((a) => a.id === d) + 1) % mine.length].id;
+      const pending = random() < 0.2;
+      const t = transfer({
+        id: this.nextId++, debit_account_id: d, credit_account_id: c, amount: BigInt(1 + Math.floor(random() * 1000)),
+        ledger, code: 1, flags: pending ? TransferFlags.pending : 0,
+      });
+      this.sent.set(t.id, t);
+      return t;
+    });
+  }
+
+  /** Sends a batch; records acknowledged ids. Rejections (the server died) are swallowed. */
+  async send(ledger: LedgerClient, batch: Transfer[]): Promise<boolean> {
+    try {
+      const rs = await ledger.createTransfers(batch);
+      rs.forEach((r, i) => {
+        if (r.result === CreateTransferResult.ok) this.acked.add(batch[i].id);
+        else throw new Error(`transfer ${batch[i].id}: unexpected result ${r.result}`);
+      });
+      this.batchesAcked++;
+      return true;
+    } catch (e) {
+      if (/unexpected result/.test((e as Error).message)) throw e;
+      return false;
+    }
+  }
+}
+
+/** Drives `inFlight` batches at a time until `until()` says stop; returns batches acknowledged. */
+export async function drive(ledger: LedgerClient, book: Book, random: () => number, inFlight: number, until: () => boolean): Promise<number> {
+  let acknowledged = 0;
+  const running = new Set<Promise<void>>();
+  while (!until()) {
+    while (running.size < inFlight && !until()) {
+      const batch = book.batch(random, 1 + Math.floor(random() * 120));
+      const p = book.send(ledger, batch).then((ok) => { if (ok) acknowledged++; });
+      running.add(p);
+      void p.finally(() => running.delete(p));
+    }
+    if (running.size > 0) await Promise.race(running);
+  }
+  await Promise.allSettled([...running]);
+  return acknowledged;
+}
+
+/**
+ * The checks after a reboot, over a live connection: every acknowledged
+ * transfer is found, no id appears twice, the balances are exactly the sum
+ * of the transfers found (so nothing was applied twice and nothing partly),
+ * and debits = credits per ledger for posted and pending.
+ */
+export async function verify(ledger: LedgerClient, book: Book): Promise<{ found: number }> {
+  const ids = [...book.sent.keys()];
+  const found = new Map<bigint, Transfer>();
+  for (let i = 0; i < ids.length; i += 8000) {
+    for (const t of await ledger.lookupTransfers(ids.slice(i, i + 8000))) {
+      assert.not.ok(found.has(t.id), `transfer ${t.id} found twice`);
+      found.set(t.id, t);
+    }
+  }
+  for (const id of book.acked) assert.ok(found.has(id), `acknowledged transfer ${id} is present`);
+  const expect = new Map<bigint, { dp: bigint; dpo: bigint; cp: bigint; cpo: bigint }>();
+  const get = (id: bigint) => { let e = expect.get(id); if (e === undefined) { e = { dp: 0n, dpo: 0n, cp: 0n, cpo: 0n }; expect.set(id, e); } return e; };
+  for (const t of found.values()) {
+    const sent = book.sent.get(t.id)!;
+    assert.is(t.amount, sent.amount, `transfer ${t.id}: amount as sent`);
+    assert.is(t.debit_account_id, sent.debit_account_id);
+    assert.is(t.credit_account_id, sent.credit_account_id);
+    if ((t.flags & TransferFlags.pending) !== 0) { get(t.debit_account_id).dp += t.amount; get(t.credit_account_id).cp += t.amount; }
+    else { get(t.debit_account_id).dpo += t.amount; get(t.credit_account_id).cpo += t.amount; }
+  }
+  const accounts = await ledger.lookupAccounts(accountIds().map((a) => a.id));
+  assert.is(accounts.length, accountIds().length, 'every account is present');
+  const perLedger = new Map<number, { dp: bigint; dpo: bigint; cp: bigint; cpo: bigint }>();
+  for (const a of accounts) {
+    const e = expect.get(a.id) ?? { dp: 0n, dpo: 0n, cp: 0n, cpo: 0n };
+    assert.is(a.debits_posted, e.dpo, `account ${a.id}: debits_posted = the posted transfers found`);
+    assert.is(a.credits_posted, e.cpo, `account ${a.id}: credits_posted`);
+    assert.is(a.debits_pending, e.dp, `account ${a.id}: debits_pending`);
+    assert.is(a.credits_pending, e.cp, `account ${a.id}: credits_pending`);
+    const s = perLedger.get(a.ledger) ?? { dp: 0n, dpo: 0n, cp: 0n, cpo: 0n };
+    s.dp += a.debits_pending; s.dpo += a.debits_posted; s.cp += a.credits_pending; s.cpo += a.credits_posted;
+    perLedger.set(a.ledger, s);
+  }
+  for (const [l, s] of perLedger) {
+    assert.is(s.dpo, s.cpo, `ledger ${l}: posted debits = posted credits`);
+    assert.is(s.dp, s.cp, `ledger ${l}: pending debits = pending credits`);
+  }
+  return { found: found.size };
+}
+
+/** `qenex replay` of a data directory: its state hash. */
+export function replayHash(data: string): string {
+  const r = runCli(['replay', '--data', data], BOOT_TIMEOUT_MS);
+  assert.is(r.code, 0, `replay failed: ${r.stderr}`);
+  return String(event(r.events, 'replay')!.state_hash);
+}
+
+export type { Account };
