@@ -16,7 +16,7 @@ SERVICE_NAMES := $(sort $(patsubst services/%,%,$(patsubst %/assembly,%,$(SERVIC
 SERVICE_WASM := $(patsubst %,build/services/%.wasm,$(SERVICE_NAMES))
 NATIVE_NODE := host/native/qenex-native.$(shell $(NODE) -p 'process.platform + "-" + process.arch + (process.platform === "linux" ? "-gnu" : "")').node
 
-.PHONY: all install build wasm native cli typecheck test test-unit run bench clean image keys
+.PHONY: all install build wasm native cli typecheck test test-unit run bench clean image keys fuzz test-crash sim test-qemu-arm test-qemu-vm
 
 .SECONDEXPANSION:
 
@@ -52,8 +52,8 @@ $(NATIVE_NODE): $(wildcard host/native/src/*.rs) host/native/Cargo.toml host/nat
 cli: dist/qenex.js
 
 dist/qenex.js: $(shell find host hal -name '*.ts') | install
-	npx esbuild host/cli.ts --bundle --platform=node --format=esm --target=node18 --outfile=$@ \
-	  --banner:js='#!/usr/bin/env node' --log-level=warning
+	npx esbuild host/cli.ts --bundle --platform=node --format=esm --target=node18 --outfile=$@ --external:binaryen \
+	  --banner:js=$$'#!/usr/bin/env node\nimport { createRequire as qxCreateRequire } from "node:module"; const require = qxCreateRequire(import.meta.url);' --log-level=warning
 	@chmod +x $@
 
 typecheck: | install
@@ -61,6 +61,38 @@ typecheck: | install
 
 test: build
 	$(NODE) test/run.mjs
+
+# Long fuzzing (test/fuzz; a short budget runs in `make test`): about
+# FUZZ_RUNS runs per property, fresh random seeds (a failure prints its seed).
+FUZZ_RUNS ?= 20000
+fuzz: build
+	QENEX_FUZZ_RUNS=$(FUZZ_RUNS) QENEX_FUZZ_RANDOM=1 QENEX_TEST_FILE_TIMEOUT_MS=7200000 $(NODE) test/run.mjs test/fuzz/
+
+# The crash tests (test/crash) at length: CRASH_ITERATIONS SIGKILLs under load
+# and CRASH_CUTS power-loss cuts of the log (`make test` runs a handful).
+CRASH_ITERATIONS ?= 50
+CRASH_CUTS ?= 20
+test-crash: build
+	QENEX_CRASH_ITERATIONS=$(CRASH_ITERATIONS) QENEX_CRASH_CUTS=$(CRASH_CUTS) QENEX_TEST_FILE_TIMEOUT_MS=7200000 $(NODE) test/run.mjs test/crash/
+
+# Long deterministic simulation runs (host/sim): `make sim SEEDS=100000`.
+SEEDS ?= 1000
+STEPS ?= 300
+sim: build
+	$(NODE) dist/qenex.js sim --seeds 1..$(SEEDS) --steps $(STEPS)
+
+# The same image on aarch64 (Debian 12's arm64 Node.js 18 under qemu-user,
+# fetched into build/qemu) and here: same replies, log and state hash.
+test-qemu-arm: build
+	bash test/qemu/arm64-sysroot.sh
+	$(NODE) test/qemu/bundle.mjs
+	$(NODE) --import tsx test/qemu/arm.qemu.ts
+
+# The bank image in a QEMU virtual machine (Debian's kernel, an initramfs the
+# test builds, data on a virtio disk): hard kill, boot again, nothing lost.
+test-qemu-vm: build
+	bash test/qemu/vm-assets.sh
+	$(NODE) --import tsx test/qemu/vm.qemu.ts
 
 keys: var/keys/signing.key
 
@@ -72,8 +104,13 @@ image: build/bank.qxi
 build/bank.qxi: build keys images/bank/manifest.json
 	$(NODE) dist/qenex.js build images/bank -o $@ --key var/keys/signing.key
 
+# A development admin key is added to the data directory's log (through the
+# gateway service, as `qenex keys create` does) and printed before serving.
 run: build image
-	$(NODE) dist/qenex.js boot build/bank.qxi --data $(DATA) --trust var/keys/signing.pub --listen $(LISTEN)
+	@test -f $(DATA)/image.qxi || $(NODE) dist/qenex.js boot build/bank.qxi --data $(DATA) --trust var/keys/signing.pub --once >/dev/null
+	@echo "development admin key (use: curl -H 'Authorization: Bearer <key>' ...):"
+	@$(NODE) dist/qenex.js keys create --data $(DATA) --trust var/keys/signing.pub --role admin
+	$(NODE) dist/qenex.js boot build/bank.qxi --data $(DATA) --trust var/keys/signing.pub --audit-key var/keys/signing.key --listen $(LISTEN)
 
 bench: build image
 	$(NODE) --import tsx test/bench/run.ts

@@ -213,3 +213,20 @@ export const STAT_CLIENT_REQUESTS_IN_FLIGHT = 9;
 export const STAT_RESERVED_BYTES = 10;
 export const STAT_INPUTS_WITHOUT_TOKEN = 11;
 export const STAT_LOGICAL_TIME_NS = 12;
+
+// ---- service supervision (issue 4: faults, fuel, restart policy) ----
+// A trap or fuel exhaustion aborts the message being handled. The host
+// reports it with kernel export service_fault(FAULT_*); the kernel answers
+// the message's token, applies the service's restart policy and returns
+// whether the host restores the service (1) or drops it as failed (0).
+export const FRAME_E_FAULT = 10; // the service trapped or ran out of fuel handling this request; it was aborted
+export const SYS_E_UNAVAILABLE = -6; // the peer service has failed (restart policy exhausted)
+export const MSG_KIND_FAILED = 5; // a message this service sent was aborted by a fault in the peer; payload empty
+export const FAULT_UNREACHABLE = 1; // wasm `unreachable` (an AssemblyScript abort or assertion)
+export const FAULT_MEMORY = 2; // out-of-bounds memory access
+export const FAULT_DIVIDE = 3; // integer divide by zero or overflow
+export const FAULT_TRAP = 4; // any other trap (bad conversion, indirect call, stack overflow)
+export const FAULT_FUEL = 5; // the message's fuel budget ran out
+export const FAULT_RESTORE = 6; // restoring the service after a fault failed: it is marked failed
+export const STAT_SERVICE_FAULTS = 13; // faults of all services
+export const STAT_SERVICE_RESTARTS = 14; // restarts of all services

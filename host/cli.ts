@@ -1,6 +1,7 @@
 // host/cli.ts: the `qenex` command. Dispatches to host/cmd/<command>.ts;
 // every failure is one line on stderr and a non-zero exit code.
 
+import './compat.ts'; // first: fills in what Node 18 lacks
 import { CliError, EXIT_USAGE } from './cmd/args.ts';
 import * as keygen from './cmd/keygen.ts';
 import * as build from './cmd/build.ts';
@@ -8,20 +9,28 @@ import * as sign from './cmd/sign.ts';
 import * as inspect from './cmd/inspect.ts';
 import * as boot from './cmd/boot.ts';
 import * as replay from './cmd/replay.ts';
+import * as audit from './cmd/audit.ts';
+import * as keys from './cmd/keys.ts';
+import * as sim from './cmd/sim.ts';
+import * as scaffold from './cmd/new.ts';
 
 const COMMANDS: Record<string, { main(argv: string[]): Promise<number>; USAGE: string }> = {
-  keygen, build, sign, inspect, boot, replay,
+  keygen, build, sign, inspect, boot, replay, keys, new: scaffold, sim, audit,
 };
 
 const HELP = `usage: qenex <command> [options]
 
 commands:
-  keygen   --out <dir>                          write signing.key and signing.pub
+  keygen   --out <dir> | --hsm pkcs11 --label L  ECDSA P-384 + ML-DSA-65 signing keys (files or HSM)
   build    <image-dir> -o <file.qxi> [--key k]  check the manifest, pack (and sign) an image
   sign     <file.qxi> --key <signing.key>       sign an image
   inspect  <file.qxi> [--json]                  show manifest, sections, digests, signers
   boot     <file.qxi> --data <dir> --trust <signing.pub> [--listen host:port] [--once]
   replay   --data <dir>                         rebuild state from the log, print its hash
+  audit    verify|prove|consistency|check-proof  check the log's hash chain, Merkle tree and signed checkpoints
+  keys     create|list|revoke (--data <dir> | --url <base> --key <k>)  API keys of the gateway
+  sim      [--seed N] [--steps K]                deterministic simulation: faulty disk, network, clock, crashes
+  new      service <name> [--manifest m.json]   scaffold services/<name> (source + passing test)
 
 \`qenex <command> --help\` shows each command's options.
 `;

@@ -162,6 +162,11 @@ export const DESCRIPTION_BYTES_MAX = 1024;
 // Ledgers the edge knows asset scales for; a ledger id is a u32, but an
 // image with more than a few thousand currencies or assets is a mistake.
 export const GATEWAY_LEDGERS_MAX = 4096;
+// Audit checkpoints (manifest audit.checkpoint_interval, in log entries). At
+// least 2: a checkpoint is itself an entry, so an interval of 1 would seal
+// checkpoints of checkpoints forever.
+export const AUDIT_CHECKPOINT_INTERVAL_MIN = 2;
+export const AUDIT_CHECKPOINT_INTERVAL_MAX = 1_000_000_000;
 
 // ---- net device ----
 
@@ -184,6 +189,38 @@ export const NET_COMPLETIONS_HELD_MAX = 65536;
 // yields to sockets and timers (a bound, not a scheduling decision: the
 // kernel's order is kept, only its pace is cut into turns).
 export const RUN_ACTIONS_PER_TURN_MAX = 65536;
+
+// ---- supervision and fuel (host/fuel.ts, host/services.ts; kernel/constants.ts) ----
+
+// Fuel per message and for qx_init, in units of one function entry or loop
+// iteration. The kernel has the same bounds and defaults (FUEL_*). 2^50 keeps
+// the i64 counter far from overflow; 2^30 per message is about a second of a
+// tight loop while the largest ledger batch uses well under 1% of it.
+export const FUEL_MIN = 1;
+export const FUEL_MAX = 2 ** 50;
+export const FUEL_PER_MESSAGE_DEFAULT = 2 ** 30;
+export const FUEL_INIT_DEFAULT = 2 ** 36;
+// Restarts allowed within a window of logical time before a service is
+// marked failed; 1000 bounds the restore work a faulty service can cause.
+export const RESTARTS_MAX = 1000;
+export const RESTARTS_MAX_DEFAULT = 3;
+export const RESTART_WINDOW_MS_MIN = 1;
+export const RESTART_WINDOW_MS_MAX = 86_400_000 * 365;
+export const RESTART_WINDOW_MS_DEFAULT = 60_000;
+// A restore point (copy of a service's memory and globals) is taken when the
+// journal of messages handled since the last one outgrows the service's
+// memory, or this many bytes, whichever is larger: the copies then cost at
+// most about as much as journaling the input did.
+export const SERVICE_JOURNAL_BYTES_MIN = 16 * 1024 * 1024;
+// ... but never more than 256 MiB of journal per service, so a service with
+// a very large memory is copied more often rather than the host holding
+// gigabytes of journal.
+export const SERVICE_JOURNAL_BYTES_MAX = 256 * 1024 * 1024;
+// ... or holds this many messages (bounds the per-message bookkeeping).
+export const SERVICE_JOURNAL_MESSAGES_MAX = 65536;
+// Prepared (instrumented) modules kept in memory, keyed by their bytes:
+// a machine has at most SERVICES_MAX; tests boot several per process.
+export const PREPARED_MODULES_CACHED_MAX = 64;
 
 // ---- relations, checked once at import ----
 
@@ -208,6 +245,10 @@ export function checkLimits(): void {
   assertLimit(MESSAGE_SLOTS_MIN * MESSAGE_BYTES_MIN <= MESSAGE_POOL_BYTES_MAX, 'a smallest pool fits');
   assertLimit(LOG_PREALLOCATE_BYTES_MAX <= Number.MAX_SAFE_INTEGER, 'exact in a number');
   assertLimit(MEMORY_PAGES_MAX <= 65536, 'wasm32 memory is at most 65536 pages');
+  assertLimit(FUEL_PER_MESSAGE_DEFAULT <= FUEL_MAX && FUEL_INIT_DEFAULT <= FUEL_MAX, 'fuel defaults within range');
+  assertLimit(FUEL_MAX <= Number.MAX_SAFE_INTEGER, 'fuel exact in a number');
+  assertLimit(RESTARTS_MAX_DEFAULT <= RESTARTS_MAX, 'restart default within range');
+  assertLimit(SERVICE_JOURNAL_BYTES_MIN <= SERVICE_JOURNAL_BYTES_MAX, 'journal bounds');
 }
 
 checkLimits();

@@ -14,14 +14,19 @@ import * as abi from '../hal/abi.ts';
 import * as limits from './limits.ts';
 import { Kernel, KernelPanic } from './kernel.ts';
 import { ServiceInstance, ServiceFault } from './services.ts';
+import { loadInstrumenter, prepareModuleSync, ModuleRefused } from './fuel.ts';
 import { ConsoleDevice } from './devices/console.ts';
 import { EntropyDevice } from './devices/entropy.ts';
+import { SimEntropyDevice } from './sim/entropy.ts';
 import { BlockDevice } from './devices/block.ts';
 import { NetDevice } from './devices/net.ts';
 import { clockNowNs as nowNs } from './devices/clock.ts';
 import { openBlockBackend, type BackendChoice, type BlockBackend } from './devices/block-backend.ts';
 import { parseImage, readImageFile, writeImageFile, type ParsedImage } from './image.ts';
-import type { GatewayConfig } from './gateway/http.ts';
+import type { GatewayConfig, GatewayHost } from './gateway/http.ts';
+import { Observability } from './metrics.ts';
+import { AuditDevice } from './audit/device.ts';
+import type { Signer } from './keys.ts';
 
 export const LOG_FILE = 'log.qxl';
 export const IMAGE_FILE = 'image.qxi';
@@ -40,6 +45,22 @@ export interface MachineOptions {
   onLine?: (line: string, isError: boolean) => void;
   /** One-line notices (backend fallback, stale lock). */
   notice?: (line: string) => void;
+  /** false: service modules run without the fuel counter (benchmarks only; no runaway protection). */
+  fuel?: boolean;
+  /** Deterministic simulation (host/sim): devices from the caller; no real timer is armed. */
+  sim?: SimDevices;
+  /** Signs audit checkpoints (manifest audit.checkpoint_interval); null/absent: they are skipped. */
+  auditSigner?: Signer | null;
+}
+
+/** What a simulated world supplies instead of the real devices (host/sim). */
+export interface SimDevices {
+  /** The command log's storage. */
+  backend: BlockBackend;
+  /** The clock device: nanoseconds; the caller also drives deadlines (kernel.deadlineNs()). */
+  clockNs: () => bigint;
+  /** The entropy device's source. */
+  entropy: (into: Uint8Array) => void;
 }
 
 export interface HaltInfo {
@@ -53,9 +74,13 @@ export class Machine {
   readonly kernel: Kernel;
   readonly services: ServiceInstance[] = [];
   private readonly console: ConsoleDevice;
-  private readonly entropy: EntropyDevice;
+  private readonly entropy: Pick<EntropyDevice, 'service'>;
   readonly block: BlockDevice;
   readonly net: NetDevice | null;
+  /** Audit checkpoint signing (live machines whose manifest asks for checkpoints). */
+  readonly audit: AuditDevice | null;
+  /** Metrics, request log and system statistics (live machines). */
+  readonly observability: Observability | null;
   private readonly backend: BlockBackend;
   private readonly bootStarted = performance.now();
   bootMs = 0;
@@ -67,10 +92,10 @@ export class Machine {
   private haltWaiters: ((h: HaltInfo) => void)[] = [];
   private readonly onLine: (line: string, isError: boolean) => void;
 
-  private constructor(private readonly opts: MachineOptions) {
+  private constructor(private readonly opts: MachineOptions, private readonly prepared: Map<string, Uint8Array>) {
     this.onLine = opts.onLine ?? (() => {});
     const live = opts.mode === 'live';
-    this.backend = openLog(opts, live);
+    this.backend = opts.sim?.backend ?? openLog(opts, live);
     try {
       this.kernel = Kernel.instantiate(new WebAssembly.Module(opts.image.kernel as Uint8Array<ArrayBuffer>));
       const digest = Buffer.from(opts.image.digestHex, 'hex');
@@ -79,19 +104,30 @@ export class Machine {
       this.console.service();
       if (rc !== 0) throw new BootError(this.lastError ?? `kernel refused to boot (error ${rc})`);
       this.loadServices();
-      this.entropy = new EntropyDevice(this.kernel);
+      this.entropy = opts.sim === undefined ? new EntropyDevice(this.kernel) : new SimEntropyDevice(this.kernel, opts.sim.entropy);
       this.block = new BlockDevice(this.kernel, this.backend, () => this.schedulePump(), (m) => this.hostLine({ event: 'storage_error', message: m }, true));
-      this.net = live ? new NetDevice(this.kernel, () => this.schedulePump(), (o) => this.hostLine(o, false), gatewayConfig(opts.image)) : null;
+      // Metrics and the request log watch real machines; a simulated one has no wall clock to time.
+      this.observability = live && opts.sim === undefined ? new Observability(this) : null;
+      const interval = opts.image.manifest.audit?.checkpoint_interval ?? 0;
+      this.audit = live && interval > 0
+        ? new AuditDevice(this.kernel, interval, opts.auditSigner ?? null, () => this.schedulePump(), (o, e) => this.hostLine(o, e))
+        : null;
+      this.net = live ? new NetDevice(this.kernel, () => this.schedulePump(), (o) => this.hostLine(o, false),
+        gatewayConfig(opts.image, this.observability ?? undefined)) : null;
     } catch (e) {
       this.backend.close();
       throw e;
     }
   }
 
+  private nowNs(): bigint {
+    return this.opts.sim?.clockNs() ?? nowNs();
+  }
+
   /** Boots and runs until the kernel is ready (live) or has replayed the log (replay). */
   static async boot(opts: MachineOptions): Promise<Machine> {
     prepareDataDir(opts);
-    const machine = new Machine(opts);
+    const machine = new Machine(opts, await prepareServices(opts));
     await machine.untilReadyOrHalt();
     return machine;
   }
@@ -108,7 +144,9 @@ export class Machine {
       if (names[i] !== spec.name) throw new BootError(`kernel service ${i} is ${names[i]}, manifest says ${spec.name}`);
       const bytes = this.opts.image.services.get(spec.name);
       if (bytes === undefined) throw new BootError(`image has no module for service ${spec.name}`);
-      const instance = new ServiceInstance(i, spec.name, new WebAssembly.Module(bytes as Uint8Array<ArrayBuffer>), this.kernel, hooks);
+      const prepared = this.prepared.get(spec.name);
+      if (prepared === undefined) throw new BootError(`service ${spec.name} was not prepared`);
+      const instance = new ServiceInstance(i, spec.name, new WebAssembly.Module(prepared as Uint8Array<ArrayBuffer>), this.kernel, hooks);
       this.kernel.x.service_set_inbox(i, instance.inboxBytes);
       this.services.push(instance);
     });
@@ -149,9 +187,10 @@ export class Machine {
   private pump(): void {
     if (this.halt !== null) return;
     try {
-      this.kernel.setClock(nowNs());
+      this.kernel.setClock(this.nowNs());
       this.kernel.x.kernel_interrupt(abi.IRQ_BLOCK | abi.IRQ_NET | abi.IRQ_ENTROPY | abi.IRQ_CLOCK);
       if (!this.runActions()) this.schedulePump();
+      this.observability?.sample();
     } catch (e) {
       this.panic(e);
       return;
@@ -169,11 +208,12 @@ export class Machine {
       this.console.service();
       if (act === abi.ACT_READY) { this.ready(); continue; }
       if (act === abi.ACT_HALT) { this.stopped(); return true; }
-      this.kernel.setClock(nowNs());
+      this.kernel.setClock(this.nowNs());
       const entropy = this.entropy.service();
       const block = this.block.service();
       const net = this.net?.service() ?? false;
-      if (!entropy && !block && !net) return true;
+      const audit = this.audit?.service() ?? false;
+      if (!entropy && !block && !net && !audit) return true;
       this.kernel.x.kernel_interrupt(abi.IRQ_BLOCK | abi.IRQ_NET | abi.IRQ_ENTROPY);
     }
     return false;
@@ -184,12 +224,26 @@ export class Machine {
     const service = this.services[d.service];
     if (service === undefined) throw new KernelPanic(`kernel dispatched to unknown service ${d.service}`);
     try {
-      service.deliver(this.kernel, d.kind, d.addr, d.len, d.sender, d.token);
+      service.deliver(this.kernel, d.kind, d.addr, d.len, d.sender, d.token, this.kernel.x.dispatch_fuel());
     } catch (e) {
-      if (e instanceof KernelPanic) throw e;
-      // A trap inside one service: reported; supervision and restart come with service modules.
-      this.hostLine({ event: 'service_fault', service: service.name, kind: d.kind, message: (e as Error).message }, true);
-      if (e instanceof ServiceFault) throw e;
+      if (e instanceof KernelPanic || e instanceof ServiceFault) throw e;
+      this.faulted(service, d.kind, e);
+    }
+  }
+
+  // A trap in one service aborts its message only: the kernel answers the
+  // message and decides (restart policy) whether the host restores the
+  // service or leaves it failed (kernel/supervise.ts).
+  private faulted(service: ServiceInstance, kind: number, e: unknown): void {
+    const code = service.faultCode(e);
+    if (code === null) throw e; // not a trap: a host bug, not the service's
+    this.hostLine({ event: 'service_fault', service: service.name, kind, fault: code, message: (e as Error).message }, true);
+    if (this.kernel.x.service_fault(code) !== 1) return;
+    try {
+      service.restore();
+    } catch (r) {
+      this.hostLine({ event: 'service_restore_failed', service: service.name, message: (r as Error).message }, true);
+      this.kernel.x.service_fault(abi.FAULT_RESTORE);
     }
   }
 
@@ -230,12 +284,13 @@ export class Machine {
     if (this.deadlineTimer !== null) clearTimeout(this.deadlineTimer);
     this.deadlineTimer = null;
     if (deadline === 0n) return;
-    const delayMs = Math.max(0, Number(deadline - nowNs()) / 1e6);
+    if (this.opts.sim !== undefined) return; // the simulator fires deadlines on its own clock
+    const delayMs = Math.max(0, Number(deadline - this.nowNs()) / 1e6);
     this.deadlineTimer = setTimeout(() => this.schedulePump(), Math.ceil(delayMs));
     this.deadlineTimer.unref();
   }
 
-  /** SHA-256 over the kernel's applied state and every service's memory. */
+  /** SHA-256 over the kernel's applied state and every service's memory and globals. */
   stateHash(): string {
     const h = createHash('sha256');
     h.update(this.kernel.digest());
@@ -244,9 +299,18 @@ export class Machine {
       const len = Buffer.alloc(4);
       len.writeUInt32LE(name.length);
       h.update(len).update(name);
-      h.update(createHash('sha256').update(s.memoryBytes()).digest());
+      h.update(s.stateDigest());
     }
     return h.digest('hex');
+  }
+
+  serviceSpecs() {
+    return this.opts.image.manifest.services;
+  }
+
+  /** Ready and taking input (not starting, draining or stopped). */
+  isServing(): boolean {
+    return this.halt === null && this.kernel.state() === abi.KSTATE_READY;
   }
 
   entriesApplied(): number {
@@ -288,11 +352,29 @@ export class Machine {
   }
 }
 
+// Each service module with its fuel counter and memory limit (host/fuel.ts),
+// before anything is instantiated; a module the host will not run is a BootError.
+async function prepareServices(opts: MachineOptions): Promise<Map<string, Uint8Array>> {
+  const out = new Map<string, Uint8Array>();
+  await loadInstrumenter();
+  for (const spec of opts.image.manifest.services) {
+    const bytes = opts.image.services.get(spec.name);
+    if (bytes === undefined) throw new BootError(`image has no module for service ${spec.name}`);
+    try {
+      out.set(spec.name, prepareModuleSync(bytes, { memoryPagesMax: spec.memory_pages_max, fuel: opts.fuel }));
+    } catch (e) {
+      if (e instanceof ModuleRefused) throw new BootError(`service ${spec.name}: ${e.message}`);
+      throw e;
+    }
+  }
+  return out;
+}
+
 // The edge's view of each ledger (asset scale) from the manifest.
-function gatewayConfig(image: ParsedImage): GatewayConfig {
+function gatewayConfig(image: ParsedImage, host: GatewayHost | undefined): GatewayConfig {
   const ledgers = new Map<number, { assetScale: number; currency?: string }>();
   for (const l of image.manifest.gateway?.ledgers ?? []) ledgers.set(l.ledger, { assetScale: l.asset_scale, currency: l.currency });
-  return { ledgers };
+  return { ledgers, host };
 }
 
 function openLog(opts: MachineOptions, live: boolean): BlockBackend {

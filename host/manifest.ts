@@ -42,6 +42,14 @@ export interface ServiceSpec {
   budget: number;
   memory_pages_max: number;
   caps: Capability[];
+  /** Fuel units (function entries + loop iterations) per message; default limits.FUEL_PER_MESSAGE_DEFAULT. */
+  fuel_per_message?: number;
+  /** Fuel units for qx_init; default limits.FUEL_INIT_DEFAULT. */
+  fuel_init?: number;
+  /** Restarts allowed within restart_window_ms before the service is marked failed; default 3. */
+  restarts_max?: number;
+  /** The restart window in logical milliseconds; default 60000. */
+  restart_window_ms?: number;
   /** Opaque to host and kernel; handed to the service at init. */
   config?: JsonObject;
 }
@@ -65,6 +73,13 @@ export interface Manifest {
   kernel: KernelSpec;
   services: ServiceSpec[];
   gateway?: GatewaySpec;
+  /** Audit log checkpoints (kernel/audit.ts); absent: none. */
+  audit?: AuditSpec;
+}
+
+export interface AuditSpec {
+  /** Seal a signed checkpoint each time the log grows by this many entries. */
+  checkpoint_interval: number;
 }
 
 // What each plain capability grants; the kernel checks them on every call.
@@ -179,10 +194,26 @@ function kernelSpec(value: Json, path: string): KernelSpec {
 }
 
 const SERVICE_FIELDS = ['name', 'module', 'priority', 'budget', 'memory_pages_max', 'caps'] as const;
+const SUPERVISION_FIELDS = ['fuel_per_message', 'fuel_init', 'restarts_max', 'restart_window_ms'] as const;
+
+/** Optional fuel and restart-policy fields (kernel/supervise.ts); kept only when given. */
+function supervision(o: Obj, spec: ServiceSpec, path: string): void {
+  const ranges: Record<(typeof SUPERVISION_FIELDS)[number], [number, number]> = {
+    fuel_per_message: [limits.FUEL_MIN, limits.FUEL_MAX],
+    fuel_init: [limits.FUEL_MIN, limits.FUEL_MAX],
+    restarts_max: [0, limits.RESTARTS_MAX],
+    restart_window_ms: [limits.RESTART_WINDOW_MS_MIN, limits.RESTART_WINDOW_MS_MAX],
+  };
+  for (const field of SUPERVISION_FIELDS) {
+    if (!Object.hasOwn(o, field)) continue;
+    const [min, max] = ranges[field];
+    spec[field] = integer(o[field], join(path, field), min, max);
+  }
+}
 
 /** Shape and ranges of one service; `send:` peers are checked by the caller. */
 function serviceSpec(value: Json, path: string): ServiceSpec {
-  const o = object(value, path, SERVICE_FIELDS, ['config']);
+  const o = object(value, path, SERVICE_FIELDS, [...SUPERVISION_FIELDS, 'config']);
   const p = (field: string) => join(path, field);
   const spec: ServiceSpec = {
     name: name(o.name, p('name')),
@@ -201,6 +232,7 @@ function serviceSpec(value: Json, path: string): ServiceSpec {
     if (spec.caps.includes(cap)) fail(capPath, `duplicate capability ${JSON.stringify(cap)}`);
     spec.caps.push(cap);
   }
+  supervision(o, spec, path);
   if (Object.hasOwn(o, 'config')) {
     if (!isObject(o.config)) fail(p('config'), `must be an object, found ${describe(o.config)}`);
     spec.config = jsonCopy(o.config, p('config'), 0) as JsonObject;
@@ -275,7 +307,7 @@ function checkServices(services: ServiceSpec[], kernel: KernelSpec): void {
  * validated fields in canonical order; throws ManifestError naming the path.
  */
 export function validateManifest(json: unknown): Manifest {
-  const o = object(json, '', ['name', 'version', 'kernel', 'services'], ['description', 'gateway']);
+  const o = object(json, '', ['name', 'version', 'kernel', 'services'], ['description', 'gateway', 'audit']);
   const manifestName = name(o.name, 'name');
   const version = integer(o.version, 'version', limits.IMAGE_VERSION_MIN, limits.IMAGE_VERSION_MAX);
   const description = Object.hasOwn(o, 'description') ? descriptionText(o.description) : undefined;
@@ -284,13 +316,23 @@ export function validateManifest(json: unknown): Manifest {
   const services = list.map((s, i) => serviceSpec(s, `services[${i}]`));
   checkServices(services, kernel);
   const gateway = Object.hasOwn(o, 'gateway') ? gatewaySpec(o.gateway, 'gateway') : undefined;
+  const audit = Object.hasOwn(o, 'audit') ? auditSpec(o.audit, 'audit') : undefined;
   // Key order here is the canonical order; optional fields appear only when given.
   const manifest = { name: manifestName, version } as Manifest;
   if (description !== undefined) manifest.description = description;
   manifest.kernel = kernel;
   manifest.services = services;
   if (gateway !== undefined) manifest.gateway = gateway;
+  if (audit !== undefined) manifest.audit = audit;
   return manifest;
+}
+
+function auditSpec(value: Json, path: string): AuditSpec {
+  const o = object(value, path, ['checkpoint_interval']);
+  return {
+    checkpoint_interval: integer(o.checkpoint_interval, join(path, 'checkpoint_interval'),
+      limits.AUDIT_CHECKPOINT_INTERVAL_MIN, limits.AUDIT_CHECKPOINT_INTERVAL_MAX),
+  };
 }
 
 // An asset scale is a power of ten below 2^128 (about 3.4e38), so at most 38.

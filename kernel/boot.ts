@@ -11,6 +11,8 @@ import { JsonReader, JSON_OBJECT } from "./lib/json";
 import {
   SERVICES_MAX, PRIORITY_CLASSES, BUDGET_MAX, MESSAGE_SLOTS_MAX, MESSAGE_BYTES_MIN, MESSAGE_BYTES_MAX,
   QUEUE_DEPTH_MAX, TIMERS_MAX, REQUESTS_IN_FLIGHT_MAX, BATCH_BYTES_MAX, LOG_PREALLOCATE_BYTES_MAX,
+  FUEL_PER_MESSAGE_DEFAULT, FUEL_INIT_DEFAULT, FUEL_MAX, RESTARTS_MAX_DEFAULT, RESTARTS_MAX,
+  RESTART_WINDOW_MS_DEFAULT, RESTART_WINDOW_MS_MAX,
 } from "./constants";
 import { ENTRY_HEADER_BYTES } from "./log";
 import { reserve } from "./mem";
@@ -88,6 +90,10 @@ function readService(r: JsonReader, base: usize): void {
   if (!r.beginObject()) return;
   if (serviceCount >= SERVICES_MAX) { bootError = "manifest: more than " + SERVICES_MAX.toString() + " services"; return; }
   const s = serviceAdd(0, 0);
+  s.fuelPerMessage = FUEL_PER_MESSAGE_DEFAULT;
+  s.fuelInit = FUEL_INIT_DEFAULT;
+  s.restartsMax = RESTARTS_MAX_DEFAULT;
+  s.restartWindowNs = RESTART_WINDOW_MS_DEFAULT * 1000000;
   let name = "";
   for (let key = r.nextKey(); key != null && bootError == ""; key = r.nextKey()) {
     const k = key!;
@@ -102,7 +108,12 @@ function readService(r: JsonReader, base: usize): void {
       s.configAddr = base + start;
       s.configLen = r.position() - start;
     }
-    else if (k == "module" || k == "memory_pages_max") r.skipValue();
+    else if (k == "memory_pages_max") s.memoryPagesMax = <u32>bounded(r, "services[].memory_pages_max", 1, 65536);
+    else if (k == "fuel_per_message") s.fuelPerMessage = bounded(r, "services[].fuel_per_message", 1, FUEL_MAX);
+    else if (k == "fuel_init") s.fuelInit = bounded(r, "services[].fuel_init", 1, FUEL_MAX);
+    else if (k == "restarts_max") s.restartsMax = <u32>bounded(r, "services[].restarts_max", 0, RESTARTS_MAX);
+    else if (k == "restart_window_ms") s.restartWindowNs = bounded(r, "services[].restart_window_ms", 1, RESTART_WINDOW_MS_MAX) * 1000000;
+    else if (k == "module") r.skipValue();
     else bootError = "manifest: unknown field services[]." + k;
   }
   if (bootError != "") return;
@@ -137,7 +148,7 @@ export function parseManifest(base: usize, len: u32): bool {
     else if (k == "services") {
       if (!r.beginArray()) break;
       while (r.nextItem() && bootError == "") readService(r, base);
-    } else if (k == "name" || k == "version" || k == "description" || k == "gateway") r.skipValue();
+    } else if (k == "name" || k == "version" || k == "description" || k == "gateway" || k == "audit") r.skipValue(); // audit: the host passes the interval (audit_configure)
     else bootError = "manifest: unknown field " + k;
   }
   if (bootError == "" && r.error != null) bootError = "manifest: " + r.error!;

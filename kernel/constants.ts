@@ -58,3 +58,16 @@ export const RING_NET: u32 = 256;
 // Scheduler: messages dispatched per kernel_run call sequence before the kernel
 // returns to the host so devices are serviced. Bounds every loop.
 export const DISPATCH_SCAN_MAX: u32 = PRIORITY_CLASSES * SERVICES_MAX * 2;
+
+// Supervision (kernel/supervise.ts); the host's copy of these bounds is in
+// host/limits.ts. Fuel counts function entries and loop iterations (host/fuel.ts).
+// 2^30 per message: about a second of a tight loop, while the largest ledger
+// batch (8189 transfers) uses well under 1% of it.
+export const FUEL_PER_MESSAGE_DEFAULT: u64 = 1 << 30;
+// qx_init sizes and clears the service's tables once: 64 times a message.
+export const FUEL_INIT_DEFAULT: u64 = 1 << 36;
+export const FUEL_MAX: u64 = 1 << 50; // stays far from i64 overflow in the counter
+export const RESTARTS_MAX_DEFAULT: u32 = 3;
+export const RESTARTS_MAX: u32 = 1000;
+export const RESTART_WINDOW_MS_DEFAULT: u64 = 60000;
+export const RESTART_WINDOW_MS_MAX: u64 = 86400000 * 365; // a year of logical time

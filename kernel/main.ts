@@ -25,6 +25,7 @@ import { timersInit, timerDue, timerService, timerTag, timerRemove, earliestNs, 
 import { tokensInit, clientTokenNew, clientTokens, serviceTokens } from "./tokens";
 import * as log from "./log";
 import * as rec from "./recovery";
+import * as audit from "./audit";
 import { syscallsInit, sysArea, sysAreaBytes, sysSend, sysReply, sysTime, sysLog, sysRandom, sysTimer, sysLookup } from "./syscalls";
 import { consoleInit, conBegin, conStr, conU64, conEnd, consoleDropped } from "../drivers/console/console";
 import { blockInit, blockCompletion, blockDone, blockWriteDurable, blockTruncate, blockPreallocate, inFlight, TAG_LOG_WRITE, TAG_RECOVERY_READ } from "../drivers/block/block";
@@ -36,6 +37,7 @@ import * as st from "./state";
 import { sha256Init, sha256Update, sha256Final, SHA256_CTX_BYTES } from "./lib/sha256";
 import { OP_NET_RX, OP_NET_TX_DONE, FRAME_E_MALFORMED, FRAME_E_UNKNOWN_SERVICE, FRAME_E_DENIED, FRAME_E_TOO_LARGE, FRAME_E_UNAVAILABLE, FRAME_E_BUSY, FRAME_E_STORAGE, SERVICE_NAME_BYTES_MAX, ENTROPY_BYTES } from "../hal/abi";
 import { CAP_NET, hasCap } from "./services";
+import { serviceFaulted, refuseMessage, faultCodeValid } from "./supervise";
 
 const bootArea: usize = memory.data(<i32>BOOT_AREA_BYTES, 16);
 let bootMode: u32 = BOOT_LIVE;
@@ -46,6 +48,11 @@ let preallocatedBytes: u64 = 0;
 let stagedInputs: u32 = 0; // client inputs logged but not yet applied
 let applyingBuffer: i32 = -1;
 let recoveredGroups: u64 = 0;
+// The message being handled, as kernel/supervise.ts needs it if it faults.
+let dispatchFuel: u64 = 0; // fuel budget the host gives this message
+let dispatchToken: u32 = 0;
+let dispatchTimeNs: u64 = 0;
+let dispatchInit: bool = false;
 // Internal result of a step: work was queued or state moved; look again.
 const STEP_AGAIN: u32 = 100;
 
@@ -165,6 +172,7 @@ function runInit(): u32 {
     }
     st.setCaller(initNext, 0);
     setDispatch(initNext, MSG_KIND_INIT, s.configAddr, s.configLen, SENDER_KERNEL, 0, 0);
+    noteDispatch(s.fuelInit, 0, 0, true);
     initNext++;
     return ACT_CALL;
   }
@@ -172,16 +180,37 @@ function runInit(): u32 {
   return kernel_run();
 }
 
+function noteDispatch(fuel: u64, token: u32, timeNs: u64, init: bool): void {
+  dispatchFuel = fuel;
+  dispatchToken = token;
+  dispatchTimeNs = timeNs;
+  dispatchInit = init;
+}
+
+// Messages for a failed service are refused here, in scheduler order, so a
+// replay refuses the same ones. Bounded; false also when the bound is hit.
 function dispatchNext(): bool {
-  const index = schedPick();
-  if (index == POOL_EMPTY) return false;
-  const m = msgAt(index);
-  const s = schedCurrent();
-  setDispatch(s, msgKind(m), msgAddr(m), msgLen(m), msgSender(m), msgToken(m), msgTime(m));
-  st.setCaller(s, msgTime(m));
-  service(s).delivered++;
-  dispatched = index;
-  return true;
+  for (let i: u32 = 0; i < DISPATCH_SCAN_MAX; i++) {
+    const index = schedPick();
+    if (index == POOL_EMPTY) return false;
+    const m = msgAt(index);
+    const s = schedCurrent();
+    const target = service(s);
+    if (target.failed) {
+      st.setCaller(s, msgTime(m));
+      refuseMessage(target, msgKind(m), msgToken(m));
+      st.setCaller(NO_SERVICE, 0);
+      msgRelease(index);
+      continue;
+    }
+    setDispatch(s, msgKind(m), msgAddr(m), msgLen(m), msgSender(m), msgToken(m), msgTime(m));
+    st.setCaller(s, msgTime(m));
+    noteDispatch(target.fuelPerMessage, msgToken(m), msgTime(m), false);
+    target.delivered++;
+    dispatched = index;
+    return true;
+  }
+  return false;
 }
 
 // ---- applying entries (live batches and recovered batches alike) ----
@@ -283,6 +312,11 @@ function reportTail(cut: bool): void {
   conStr(",\"bytes\":"); conU64(rec.deviceEndBytes() - rec.endOffset);
   conStr(",\"reason\":\""); conStr(rec.firstBadReason == "" ? "stray bytes after the end" : rec.firstBadReason);
   conStr("\"");
+  if (rec.tornBatch) {
+    // Valid entries of the same batch follow the damage: the batch write in
+    // flight at the crash was torn; none of it was acknowledged.
+    conStr(",\"torn_batch\":true,\"next_valid_entry\":"); conU64(rec.laterSeq);
+  }
   conEnd(false);
 }
 
@@ -327,6 +361,7 @@ function serveStep(): u32 {
   }
   pollNet();
   maybeTick();
+  stageCheckpoint();
   submitWrite();
   const b = log.logNextDurable();
   if (b >= 0) {
@@ -341,7 +376,7 @@ function serveStep(): u32 {
     setKernelState(KSTATE_READY);
     return ACT_READY;
   }
-  if (kernelState() == KSTATE_DRAINING && !log.logBusy() && inFlight == 0) {
+  if (kernelState() == KSTATE_DRAINING && !log.logBusy() && inFlight == 0 && !audit.auditBusy()) {
     setKernelState(KSTATE_HALTED);
     st.setPhase(st.PHASE_STOPPED);
     return ACT_HALT;
@@ -444,6 +479,7 @@ function admit(tag: u32, len: u32, conn: u64): bool {
   const target = serviceFindBytes(buf + 8, nameLen);
   if (target == NO_SERVICE) { netSendError(conn, requestId, FRAME_E_UNKNOWN_SERVICE, "no such service"); return true; }
   if (!hasCap(service(target), CAP_NET)) { netSendError(conn, requestId, FRAME_E_DENIED, "service does not accept network requests"); return true; }
+  if (service(target).failed) { netSendError(conn, requestId, FRAME_E_UNAVAILABLE, "service failed: it faulted more often than its restart policy allows"); return true; }
   const payloadLen = len - 8 - nameLen;
   if (payloadLen > config.messageBytesMax || payloadLen > service(target).inboxBytes) { netSendError(conn, requestId, FRAME_E_TOO_LARGE, "payload larger than the service accepts (message_bytes_max or its inbox)"); return true; }
   if (kernelState() != KSTATE_READY) { netSendError(conn, requestId, FRAME_E_UNAVAILABLE, "not serving: starting up or shutting down"); return true; }
@@ -477,6 +513,16 @@ export function kernel_digest(): usize {
   store<u32>(digestScratch + 40, serviceTokens.inUse);
   store<u32>(digestScratch + 44, serviceCount);
   sha256Update(digestCtx, digestScratch, 48);
+  // Supervision state: a replay must fault, restart and fail the same way.
+  for (let i: u32 = 0; i < serviceCount; i++) {
+    const s = service(i);
+    store<u64>(digestScratch, s.faults);
+    store<u64>(digestScratch + 8, s.restarts);
+    store<u64>(digestScratch + 16, s.windowStartNs);
+    store<u32>(digestScratch + 24, s.windowFaults);
+    store<u32>(digestScratch + 28, s.failed ? 1 : 0);
+    sha256Update(digestCtx, digestScratch, 32);
+  }
   sha256Update(digestCtx, st.rngSeed, 32);
   sha256Final(digestCtx, digestOut);
   return digestOut;
@@ -488,6 +534,32 @@ export function service_set_inbox(index: u32, bytes: u32): void {
   assert(index < serviceCount, "service_set_inbox: no such service");
   service(index).inboxBytes = bytes;
 }
+
+function serviceTotal(restarts: bool): u64 {
+  let n: u64 = 0;
+  for (let i: u32 = 0; i < serviceCount; i++) n += restarts ? service(i).restarts : service(i).faults;
+  return n;
+}
+
+// ---- supervision (kernel/supervise.ts) ----
+
+// Fuel budget of the message the last ACT_CALL named (the host sets the
+// service's fuel counter to it before calling the service).
+export function dispatch_fuel(): u64 { return dispatchFuel; }
+
+// The host reports that the message the last ACT_CALL named trapped or ran
+// out of fuel (FAULT_*). 1: restore the service; 0: it has failed, drop it.
+export function service_fault(code: u32): u32 {
+  assert(faultCodeValid(code), "service_fault: unknown fault code");
+  const caller = st.caller;
+  assert(caller != NO_SERVICE && caller < serviceCount, "service_fault outside a dispatched message");
+  const s = service(caller);
+  return serviceFaulted(s, code, dispatchToken, dispatchTimeNs, dispatchInit) ? 1 : 0;
+}
+
+export function service_failed(index: u32): bool { return index < serviceCount && service(index).failed; }
+export function service_faults(index: u32): u64 { return index < serviceCount ? service(index).faults : 0; }
+export function service_restarts(index: u32): u64 { return index < serviceCount ? service(index).restarts : 0; }
 
 export function kernel_chain_head(): usize { return st.appliedChain; }
 export function kernel_check_sealed(): bool { return checkSealed(); }
@@ -511,6 +583,8 @@ export function kernel_stat(id: u32): u64 {
     case 10: return reservedTotal();
     case 11: return st.inputsDropped;
     case 12: return st.appliedTimeNs;
+    case 13: return serviceTotal(false);
+    case 14: return serviceTotal(true);
     default: return 0;
   }
 }
@@ -524,3 +598,25 @@ export function sys_log(len: u32): i32 { return sysLog(len); }
 export function sys_random(len: u32): i32 { return sysRandom(len); }
 export function sys_timer(delayNs: i64, tag: i64): i32 { return sysTimer(delayNs, tag); }
 export function sys_lookup(len: u32): i32 { return sysLookup(len); }
+
+// ---- audit checkpoints (kernel/audit.ts) ----
+
+// Logs a checkpoint the host has signed, in the next batch.
+function stageCheckpoint(): void {
+  audit.auditArm();
+  const n = audit.auditReadyBytes();
+  if (n == 0) return;
+  if (log.entryPadded(log.ENTRY_HEADER_BYTES + n) > log.batchBytesMax) { audit.auditDrop(); return; }
+  if (!log.logHasRoom(n)) return;
+  log.logStage(log.ENTRY_CHECKPOINT, 0xffff, 0, 0, audit.auditBuffer(), n, clockNow());
+  audit.auditLogged();
+}
+
+export function audit_configure(everyEntries: u64): void { audit.auditConfigure(everyEntries); }
+export function audit_pending(): usize { return audit.auditPending(); }
+export function audit_buffer(): usize { return audit.auditBuffer(); }
+export function audit_buffer_bytes(): u32 { return audit.auditBufferBytes(); }
+export function audit_signed(len: u32): bool { return audit.auditSigned(len); }
+export function audit_tree_size(): u64 { return audit.treeSize; }
+export function audit_root(): usize { return audit.auditRootNow(); }
+export function audit_checkpoints_skipped(): u64 { return audit.checkpointsSkipped; }

@@ -1,6 +1,6 @@
 // The second half of the simulator's CI seed budget (the first half and
 // what the budget proves: sim.test.ts). Seeds HALF+1..QENEX_SIM_SEEDS
-// (default 61..120) of QENEX_SIM_STEPS steps (default 250) must all pass:
+// (default 101..200) of QENEX_SIM_STEPS steps (default 250) must all pass:
 // nothing acknowledged lost, debits = credits, reboot = replay, live =
 // replay at checkpoints, read corruption never silent.
 
@@ -12,7 +12,7 @@ import { simImage } from '../../host/sim/image.ts';
 import { ROOT } from '../support/helpers.ts';
 
 const BUILD = join(ROOT, 'build');
-const SEEDS = Number(process.env.QENEX_SIM_SEEDS ?? 120);
+const SEEDS = Number(process.env.QENEX_SIM_SEEDS ?? 200);
 const STEPS = Number(process.env.QENEX_SIM_STEPS ?? 250);
 const HALF = Math.ceil(SEEDS / 2);
 

@@ -2,7 +2,7 @@
 // module. Proves:
 //   - determinism: seed 42 run twice prints byte-identical traces and the
 //     same state hash (what `qenex sim --seed 42` prints);
-//   - the CI seed budget (seeds 1..QENEX_SIM_SEEDS, default 120, of
+//   - the CI seed budget (seeds 1..QENEX_SIM_SEEDS, default 200, of
 //     QENEX_SIM_STEPS steps, default 250; this file runs the first half,
 //     sim-seeds.test.ts the second, so two processes share the work) passes: under disk latency, lost/reordered/torn unsynced
 //     sectors, bit flips, network delay/drop/duplicate/truncate/disconnect,
@@ -23,7 +23,7 @@ import { ROOT } from '../support/helpers.ts';
 const BUILD = join(ROOT, 'build');
 // Read once: every run in this file boots the very same bytes.
 const IMAGE = simImage(BUILD);
-const SEEDS = Number(process.env.QENEX_SIM_SEEDS ?? 120);
+const SEEDS = Number(process.env.QENEX_SIM_SEEDS ?? 200);
 const HALF = Math.ceil(SEEDS / 2);
 const STEPS = Number(process.env.QENEX_SIM_STEPS ?? 250);
 // Seeds that once found a bug, run on every `make test` (none yet).

@@ -60,8 +60,8 @@ export interface RunResult {
 }
 
 /** Runs the CLI to completion. */
-export function runCli(args: string[], timeoutMs = 60_000): RunResult {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: timeoutMs });
+export function runCli(args: string[], timeoutMs = 60_000, env: Record<string, string> = {}): RunResult {
+  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: timeoutMs, env: { ...process.env, ...env } });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr, events: parseEvents(r.stdout) };
 }
 
@@ -99,8 +99,8 @@ export class Server {
 
   private static live = new Set<Server>();
 
-  static start(args: string[]): Server {
-    const server = new Server(spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] }));
+  static start(args: string[], env: Record<string, string> = {}): Server {
+    const server = new Server(spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } }));
     Server.live.add(server);
     void server.exited.then(() => Server.live.delete(server));
     return server;

@@ -61,7 +61,7 @@ test('images/bank/manifest.json is valid: the ledger behind the gateway, plus ec
   // with a full 8189-event batch within message_bytes_max, and names asset scales.
   const path = fileURLToPath(new URL('../../images/bank/manifest.json', import.meta.url));
   const m = loadManifestFile(path);
-  assert.equal(m.services.map((s) => s.name), ['ledger', 'echo', 'counter']);
+  assert.equal(m.services.map((s) => s.name), ['ledger', 'echo', 'counter', 'gateway']);
   assert.is(m.services[0].priority, 0);
   assert.ok(m.kernel.message_bytes_max >= 8 + 8189 * 128, 'a full ledger batch fits one message');
   assert.equal(m.gateway?.ledgers.map((l) => [l.ledger, l.asset_scale]), [[1, 2], [2, 0], [3, 3]]);
@@ -90,7 +90,7 @@ test('top level: object, unknown fields, missing fields, name and version', () =
   assert.is(refused(null), 'manifest: must be an object, found null');
   assert.is(refused([]), 'manifest: must be an object, found an array');
   assert.is(refused('bank'), 'manifest: must be an object, found the string "bank"');
-  expectRefused((m) => { m.extra = 1; }, 'manifest: extra: unknown field (allowed: name, version, kernel, services, description, gateway)');
+  expectRefused((m) => { m.extra = 1; }, 'manifest: extra: unknown field (allowed: name, version, kernel, services, description, gateway, audit)');
   expectRefused((m) => { delete m.kernel; }, 'manifest: kernel: missing');
   assert.match(refused(JSON.parse('{"__proto__": {}, "name": "bank"}')), 'manifest: __proto__: unknown field');
   expectRefused((m) => { m.name = 'Bank'; }, 'manifest: name: "Bank" is not a valid name (^[a-z][a-z0-9_-]{0,31}$)');
@@ -141,7 +141,7 @@ test('services: count, shape, names, uniqueness and ranges', () => {
   expectRefused((m) => { m.services = many; }, 'manifest: services: has 33 entries, allowed 1..32');
   expectRefused((m) => { m.services = {}; }, 'manifest: services: must be an array, found an object');
   expectRefused((m) => { m.services[1] = 'counter'; }, 'manifest: services[1]: must be an object, found the string "counter"');
-  expectRefused((m) => { m.services[0].prio = 1; }, 'manifest: services[0].prio: unknown field (allowed: name, module, priority, budget, memory_pages_max, caps, config)');
+  expectRefused((m) => { m.services[0].prio = 1; }, 'manifest: services[0].prio: unknown field (allowed: name, module, priority, budget, memory_pages_max, caps, fuel_per_message, fuel_init, restarts_max, restart_window_ms, config)');
   expectRefused((m) => { delete m.services[1].caps; }, 'manifest: services[1].caps: missing');
   expectRefused((m) => { m.services[1].name = 'echo'; }, 'manifest: services[1].name: duplicate service name "echo"');
   expectRefused((m) => { m.services[0].name = '9lives'; }, 'manifest: services[0].name: "9lives" is not a valid name (^[a-z][a-z0-9_-]{0,31}$)');
@@ -204,7 +204,20 @@ test('optional description and per-service config, as the kernel reads them', ()
   expectRefused((x) => { x.description = 7; }, 'manifest: description: must be a string, found the number 7');
   expectRefused((x) => { x.description = 'a\nb'; }, 'manifest: description: must be one line without control characters');
   expectRefused((x) => { x.description = 'x'.repeat(1025); }, 'manifest: description: 1025 bytes, over 1024');
-  expectRefused((x) => { x.services[0].configs = {}; }, 'manifest: services[0].configs: unknown field (allowed: name, module, priority, budget, memory_pages_max, caps, config)');
+  expectRefused((x) => { x.services[0].configs = {}; }, 'manifest: services[0].configs: unknown field (allowed: name, module, priority, budget, memory_pages_max, caps, fuel_per_message, fuel_init, restarts_max, restart_window_ms, config)');
+});
+
+test('optional fuel and restart-policy fields are kept when given and range-checked', () => {
+  // Proves the supervision fields (kernel/supervise.ts) are optional, copied
+  // in canonical order before config, and refused out of range.
+  const m = validateManifest(variant((x) => {
+    Object.assign(x.services[0], { fuel_per_message: 1000, fuel_init: 5000, restarts_max: 0, restart_window_ms: 1 });
+  }));
+  assert.equal(Object.keys(m.services[0]), ['name', 'module', 'priority', 'budget', 'memory_pages_max', 'caps', 'fuel_per_message', 'fuel_init', 'restarts_max', 'restart_window_ms']);
+  assert.not.ok(Object.hasOwn(m.services[1], 'fuel_per_message'));
+  expectRefused((x) => { x.services[0].fuel_per_message = 0; }, 'manifest: services[0].fuel_per_message: 0 is out of range 1..1125899906842624');
+  expectRefused((x) => { x.services[0].restarts_max = 1001; }, 'manifest: services[0].restarts_max: 1001 is out of range 0..1000');
+  expectRefused((x) => { x.services[0].restart_window_ms = 1.5; }, 'manifest: services[0].restart_window_ms: must be an integer, found 1.5');
 });
 
 test('validation returns a copy, never the input', () => {
