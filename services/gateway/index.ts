@@ -402,7 +402,7 @@ function ledgerFramingError(route: u32, body: usize, bodyLen: u32): string | nul
 
 function ledgerRequest(token: u32, route: u32, body: usize, bodyLen: u32, n: i32): void {
   const framing = ledgerFramingError(route, body, bodyLen);
-  if (framing !== null) { answerText(token, 400, P.GW_E_MALFORMED, 0, n, framing!); return; }
+  if (framing !== null) { answerText(token, 400, P.GW_E_MALFORMED, 0, n, framing); return; }
   const scoped = n >= 0 && load<u8>(keyAt(<u32>n) + 38) != 0;
   if (scoped) {
     const k = keyAt(<u32>n);
