@@ -17,7 +17,6 @@ import { ServiceInstance, ServiceFault } from './services.ts';
 import { loadInstrumenter, prepareModuleSync, ModuleRefused } from './fuel.ts';
 import { ConsoleDevice } from './devices/console.ts';
 import { EntropyDevice } from './devices/entropy.ts';
-import { SimEntropyDevice } from './sim/entropy.ts';
 import { BlockDevice } from './devices/block.ts';
 import { NetDevice } from './devices/net.ts';
 import { clockNowNs as nowNs } from './devices/clock.ts';
@@ -104,7 +103,7 @@ export class Machine {
       this.console.service();
       if (rc !== 0) throw new BootError(this.lastError ?? `kernel refused to boot (error ${rc})`);
       this.loadServices();
-      this.entropy = opts.sim === undefined ? new EntropyDevice(this.kernel) : new SimEntropyDevice(this.kernel, opts.sim.entropy);
+      this.entropy = new EntropyDevice(this.kernel, opts.sim?.entropy);
       this.block = new BlockDevice(this.kernel, this.backend, () => this.schedulePump(), (m) => this.hostLine({ event: 'storage_error', message: m }, true));
       // Metrics and the request log watch real machines; a simulated one has no wall clock to time.
       this.observability = live && opts.sim === undefined ? new Observability(this) : null;

@@ -10,18 +10,8 @@ import {
 } from '../../host/client/ledger.ts';
 import { Server, runCli, event, bankManifest, type TestImage } from '../support/helpers.ts';
 import type { Manifest } from '../../host/manifest.ts';
+export { prng } from '../support/prng.ts'; // the crash tests' seeded choices
 
-/** mulberry32: one small seeded PRNG for every random choice of a run. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * The bank image with capacities sized for a crash run (a few hundred

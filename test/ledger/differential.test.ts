@@ -14,6 +14,7 @@ import {
 import type { Ledger } from './harness.ts';
 import { Model } from './model.ts';
 import * as u from './util.ts';
+import { prng } from '../support/prng.ts';
 
 const CAPACITY = { accounts_max: 20, transfers_max: 170, pending_max: 10, history_max: 70 };
 // 120 seeds keep the default run under a few seconds; LEDGER_SEED_COUNT=5000 is a longer soak.
@@ -22,17 +23,6 @@ const SEEDS = process.env.LEDGER_SEED ? [Number(process.env.LEDGER_SEED)] : Arra
 const STEPS = 45;
 const NS = 1_000_000_000n;
 
-/** mulberry32: a small seeded PRNG. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 class Gen {
   readonly random: () => number;

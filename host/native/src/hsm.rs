@@ -127,6 +127,27 @@ pub struct Token {
     session: Mutex<Session>,
 }
 
+/// The one token object of `class` with `label`, if any. Labels name keys
+/// and data objects, so two objects of one class with one label are refused.
+fn find_labelled(session: &Session, label: &str, class: ObjectClass, what: &str) -> Result<Option<ObjectHandle>, IoFailure> {
+    let template = [
+        Attribute::Token(true),
+        Attribute::Class(class),
+        Attribute::Label(label.as_bytes().to_vec()),
+    ];
+    let found = session
+        .find_objects(&template)
+        .map_err(|err| ck_failure("C_FindObjects", err))?;
+    match found.len() {
+        0 => Ok(None),
+        1 => Ok(Some(found[0])),
+        n => Err(failure(
+            CODE_HSM,
+            format!("hsm: {n} objects are labelled {label:?} as {what}; labels must be unique"),
+        )),
+    }
+}
+
 impl Token {
     /// Loads `module_path`, finds the initialised token labelled
     /// `token_label` and logs in as its user with `pin`.
@@ -192,22 +213,7 @@ impl Token {
     }
 
     fn find(session: &Session, label: &str, kind: KeyKind) -> Result<Option<ObjectHandle>, IoFailure> {
-        let template = [
-            Attribute::Token(true),
-            Attribute::Class(kind.class()),
-            Attribute::Label(label.as_bytes().to_vec()),
-        ];
-        let found = session
-            .find_objects(&template)
-            .map_err(|err| ck_failure("C_FindObjects", err))?;
-        match found.len() {
-            0 => Ok(None),
-            1 => Ok(Some(found[0])),
-            n => Err(failure(
-                CODE_HSM,
-                format!("hsm: {n} objects are labelled {label:?} as {}; labels must be unique", kind.name()),
-            )),
-        }
+        find_labelled(session, label, kind.class(), kind.name())
     }
 
     fn need(session: &Session, label: &str, kind: KeyKind) -> Result<ObjectHandle, IoFailure> {
@@ -415,19 +421,7 @@ impl Token {
 
 impl Token {
     fn find_data(session: &Session, label: &str) -> Result<Option<ObjectHandle>, IoFailure> {
-        let template = [
-            Attribute::Token(true),
-            Attribute::Class(ObjectClass::DATA),
-            Attribute::Label(label.as_bytes().to_vec()),
-        ];
-        let found = session
-            .find_objects(&template)
-            .map_err(|err| ck_failure("C_FindObjects", err))?;
-        match found.len() {
-            0 => Ok(None),
-            1 => Ok(Some(found[0])),
-            n => Err(failure(CODE_HSM, format!("hsm: {n} data objects are labelled {label:?}"))),
-        }
+        find_labelled(session, label, ObjectClass::DATA, "data object")
     }
 
     /// Stores `value` as a private token data object labelled `label`
