@@ -78,7 +78,7 @@ export const DEV_CLOCK = 1;
 export const DEV_ENTROPY = 2;
 export const DEV_BLOCK = 3;
 export const DEV_NET = 4;
-export const DEVICE_COUNT = 5;
+export const DEVICE_COUNT = 7; // 5 (DEV_HSM) and 6 (DEV_EVENTS) follow below
 export const DEVICE_ENTRY_BYTES = 8;
 export const HAL_REGS_OFFSET = 64;
 
@@ -87,6 +87,10 @@ export const IRQ_CLOCK = 2;
 export const IRQ_ENTROPY = 4;
 export const IRQ_BLOCK = 8;
 export const IRQ_NET = 16;
+export const DEV_HSM = 5; // HSM (issue 7): key operations for services granted a key label; see the HSM section below
+export const IRQ_HSM = 32;
+export const DEV_EVENTS = 6; // event stream (issue 8): SQ only, records of committed transfers and checkpoints
+export const IRQ_EVENTS = 64;
 
 // ---- registers (offsets from hal_table() + HAL_REGS_OFFSET) ----
 export const REG_CLOCK_NS = 0; // u64
@@ -230,3 +234,176 @@ export const FAULT_FUEL = 5; // the message's fuel budget ran out
 export const FAULT_RESTORE = 6; // restoring the service after a fault failed: it is marked failed
 export const STAT_SERVICE_FAULTS = 13; // faults of all services
 export const STAT_SERVICE_RESTARTS = 14; // restarts of all services
+
+// ---- authenticated binary protocol (issue 8) ----
+// A request frame with FRAME_F_AUTH in its flags is handled by the host and
+// never reaches the kernel: its name is empty and its payload is an API key
+// (what `qenex keys create` prints). The host keeps only the key's SHA-256
+// for the connection and answers FRAME_OK with an empty payload; the next
+// frames to the gateway service carry that hash, so the gateway service
+// decides (as for HTTP's Authorization header) whether the key exists, what
+// its role allows and which ledgers it may touch.
+// A frame to the gateway service on a binary connection carries a ledger
+// request (operation 1..6 in its first byte); the host adds the gateway
+// request header (route, key hash, source address) itself, so a client can
+// never write that header, and turns the gateway's reply back into a frame:
+// the ledger's reply with FRAME_OK, or an error status with a message.
+export const FRAME_F_AUTH = 1;
+export const FRAME_AUTH_KEY_BYTES_MAX = 256;
+
+// ---- event stream (issue 8; DEV_EVENTS) ----
+// Events are outputs of the deterministic machine, like replies. A service
+// with capability "emit" calls emit(type, count, ptr, len) (services/sdk/ABI.md);
+// the kernel itself emits EVT_CHECKPOINT when a checkpoint entry is applied.
+// The kernel numbers events with a monotonic event id (kernel state, in
+// kernel_digest; replay numbers them the same) and pushes one SQ descriptor
+// per record: op OP_EVT_RECORD, addr/len the record, arg its first event id.
+// Record (little-endian), EVENT_RECORD_HEADER_BYTES then `count` items:
+//   +0  u64 first event id   item i has id first + i (ids start at 1)
+//   +8  u64 time             logical time (ns) of the message or entry
+//   +16 u16 type             EVT_*
+//   +18 u16 service          emitting service index (SENDER_KERNEL: the kernel)
+//   +20 u32 count            items, each of item bytes = (len - 32) / count
+//   +24 u32 item bytes
+//   +28 u32 reserved (0)
+// The host copies the record out and pops it at once (it must drain the SQ
+// after every emit call and every kernel_run turn); a record that finds the
+// ring or its buffer full is dropped and counted (events_dropped()), its ids
+// stay used, so the host sees the gap and subscribers are told.
+export const OP_EVT_RECORD = 1;
+export const EVENT_RECORD_HEADER_BYTES = 32;
+export const EVT_TRANSFER = 1; // items: the ledger's 128-byte transfer records as stored (timestamp set)
+export const EVT_CHECKPOINT = 2; // items: checkpoint body (u64 tree size, u64 time, [32] root) + u64 entry seq
+export const EVENT_TRANSFER_BYTES = 128;
+export const EVENT_CHECKPOINT_BYTES = 56;
+export const EVENT_ITEMS_MAX = 65535; // per record
+
+// ---- HSM device (issue 7; DEV_HSM) ----
+// A service whose manifest grants it a key label (services[].hsm_keys) asks
+// for a key operation with syscall hsm(op, ptr, len) (services/sdk/ABI.md).
+// The kernel checks the grant (a label not granted: SYS_E_DENIED, counted
+// and printed), copies the request into one of its HSM buffers and pushes
+// one SQ descriptor: op OP_HSM_*, tag the buffer, addr/len the request, cap
+// the most result bytes the service can take, arg the request id (the
+// syscall's positive result). The host performs it off the JS thread, writes
+// the result over the request (at most cap bytes) and completes with the
+// same tag: status HSM_OK and len = result bytes, or a negative HSM_E_* with
+// len bytes of UTF-8 text saying why. HSM results are not deterministic
+// (ECDSA is randomised; on replay there may be no HSM), so the kernel logs
+// each result (an HSM entry in the command log) and only when that is
+// durable delivers it, as MSG_KIND_REPLY from SENDER_KERNEL with payload
+//   u32 request id | i32 status (HSM_OK or HSM_E_*) | result or error text.
+// Replay delivers the logged result and never asks the host. A request whose
+// result was not logged before a crash is answered HSM_E_INTERRUPTED after
+// recovery (none of these operations changes the token, so a retry is safe).
+// Request (little-endian), what the service passes to hsm():
+//   +0 u16 label_len   1..HSM_LABEL_BYTES_MAX (0 for OP_HSM_RANDOM)
+//   +2 u16 reserved    0
+//   +4 label           printable ASCII (0x21..0x7e), as granted
+//   then by op:                                            result:
+//   OP_HSM_SIGN        data                                96-byte ECDSA P-384 r||s over SHA-384(data)
+//   OP_HSM_VERIFY      u32 sig_len | sig | data            1 byte: 1 valid, 0 not
+//   OP_HSM_ENCRYPT     iv[12] | u32 aad_len | aad | plain  ciphertext || 16-byte tag (AES-256-GCM)
+//   OP_HSM_DECRYPT     iv[12] | u32 aad_len | aad | sealed plain (HSM_E_AUTH when the tag fails)
+//   OP_HSM_RANDOM      u32 count (1..HSM_BUFFER_BYTES)     count bytes from the HSM's generator
+//   OP_HSM_PUBLIC_KEY  nothing                             97-byte uncompressed P-384 point
+// OP_HSM_RANDOM names no key: it needs capability "hsm_random" instead.
+export const OP_HSM_SIGN = 1;
+export const OP_HSM_VERIFY = 2;
+export const OP_HSM_ENCRYPT = 3;
+export const OP_HSM_DECRYPT = 4;
+export const OP_HSM_RANDOM = 5;
+export const OP_HSM_PUBLIC_KEY = 6;
+// The kernel's own request (never a service's): sign an audit checkpoint
+// (kernel/audit.ts). addr/len: the 48-byte checkpoint body; cap: the
+// kernel's checkpoint buffer. Result: body ‖ signature block
+// (host/audit/checkpoint.ts), which the kernel logs as a checkpoint entry;
+// a negative status (no signer, signing failed) skips that checkpoint.
+export const OP_HSM_CHECKPOINT = 7;
+export const HSM_REQUEST_HEADER_BYTES = 4;
+export const HSM_REPLY_HEADER_BYTES = 8;
+export const HSM_LABEL_BYTES_MAX = 64;
+export const HSM_GRANTS_PER_SERVICE_MAX = 16; // labels in one service's hsm_keys
+export const HSM_BUFFER_BYTES = 16384; // the largest request, and the largest result, of one operation
+export const HSM_IV_BYTES = 12;
+export const HSM_TAG_BYTES = 16;
+export const HSM_SIGNATURE_BYTES = 96;
+export const HSM_PUBLIC_KEY_BYTES = 97;
+export const HSM_OK = 0;
+export const HSM_E_FAILED = -1; // the HSM or its module failed; the text says how
+export const HSM_E_NO_KEY = -2; // the token has no key of the needed type with that label
+export const HSM_E_AUTH = -3; // decrypt: the tag did not verify (wrong key, IV, AAD or bytes)
+export const HSM_E_INTERRUPTED = -4; // the machine stopped before the result was logged; retry
+export const HSM_E_UNAVAILABLE = -5; // the host has no HSM open
+
+// ---- live service load, upgrade and unload (issue 4; kernel/liveload.ts) ----
+// A service with capability "system" (the gateway, for admins) sends a
+// service command to peer SYSTEM_PEER with send(). The message is logged
+// input's consequence, so replay sends it again. The kernel queues it,
+// checks it (name, table, capabilities) and, when it is valid, returns
+// ACT_SERVICE from kernel_run with:
+//   REG_DISPATCH_SERVICE  the service index (a new one for SVC_OP_LOAD)
+//   REG_DISPATCH_KIND     SVC_OP_*
+//   REG_DISPATCH_ADDR/LEN the whole command in kernel memory (layout below)
+//   REG_DISPATCH_SENDER   the service's version before the command (0 for a load)
+//   REG_DISPATCH_TIME_*   the logical time of the command
+// and dispatch_fuel() the fuel for qx_init / qx_migrate. The host verifies
+// the module's signature, prepares and instantiates it, runs qx_init (load)
+// or hands the old instance's state over and runs qx_migrate (upgrade), and
+// calls kernel export service_action_done(SVC_OK or SVC_E_*, inbox bytes)
+// before it calls kernel_run again; nothing else runs in between, so
+// messages that arrive meanwhile wait in the kernel's queues. The kernel
+// then commits (or undoes) the table change and replies to the sender:
+// MSG_KIND_REPLY from SENDER_KERNEL, payload u32 result (SVC_*) | u32 service
+// index | u32 version | UTF-8 text.
+// Command (little-endian):
+//   +0  u8  op (SVC_OP_*)          +1 u8 name length (1..SERVICE_NAME_BYTES_MAX)
+//   +2  u16 reserved (0)           +4 u32 caps (SVC_CAP_* bits; load only)
+//   +8  u32 memory pages max (load; 0 = SVC_MEMORY_PAGES_DEFAULT)
+//   +12 u32 module bytes           +16 u32 signature bytes   +20 u32 config bytes
+//   +24 [32] name (zero padded)
+//   +56 module | signature (host/modsig.ts) | config (JSON object text, load only)
+export const ACT_SERVICE = 4; // perform the service command in REG_DISPATCH_*; answer with service_action_done
+export const SYSTEM_PEER = 65534; // send() to this peer is a service command (capability "system")
+export const SVC_OP_LOAD = 1;
+export const SVC_OP_UPGRADE = 2;
+export const SVC_OP_UNLOAD = 3;
+export const SVC_CMD_HEADER_BYTES = 56;
+export const SVC_REPLY_HEADER_BYTES = 12;
+export const SVC_MEMORY_PAGES_DEFAULT = 16; // 1 MiB
+export const SVC_CAP_NET = 1; // the same bits as kernel/services.ts CAP_*
+export const SVC_CAP_LOG = 2;
+export const SVC_CAP_TIME = 4;
+export const SVC_CAP_RANDOM = 8;
+export const SVC_CAP_TIMER = 16;
+export const SVC_CAP_SYSTEM = 256; // never given to a loaded service
+export const SVC_OK = 0;
+export const SVC_E_MALFORMED = 1; // the command's framing is wrong
+export const SVC_E_EXISTS = 2; // load: a service with that name runs
+export const SVC_E_NO_SUCH_SERVICE = 3; // upgrade/unload: no service with that name
+export const SVC_E_TABLE_FULL = 4; // load: SERVICES_MAX services, none reusable
+export const SVC_E_CAPS_DENIED = 5; // load: a capability the sender does not hold itself, or "system"
+export const SVC_E_SIGNATURE = 6; // the module is unsigned or not signed by a trusted key
+export const SVC_E_MODULE = 7; // the module is not a service the host will run (imports, exports, memory)
+export const SVC_E_INIT = 8; // qx_init trapped or ran out of fuel
+export const SVC_E_MIGRATE = 9; // upgrade: state hand-off impossible, or qx_migrate trapped / returned non-zero
+export const SVC_E_PROTECTED = 10; // the service cannot be changed so (the sender itself; unload of an image service)
+export const SVC_E_BUSY = 11; // the kernel's service command queue was full (the sender's answer; the kernel refuses with SYS_E_FULL from send())
+export const SVC_E_COUNT = 12;
+
+// ---- snapshots (issue 4; kernel/snapshot.ts, host/snapshot.ts) ----
+// Block SQ: addr/len point at a SNAP_REC_BYTES record in kernel memory; arg =
+// entries applied. While consuming the descriptor the host captures the
+// kernel's memory and globals and every service's; it then writes them to a
+// snapshot file beside the log and completes with the same tag (status only).
+// The kernel holds new input until the descriptor has left the SQ.
+export const OP_BLK_SNAPSHOT = 5;
+export const SNAP_REC_ENTRIES = 0; // u64 entries applied (the snapshot covers entries [0, entries))
+export const SNAP_REC_LOG_END = 8; // u64 log byte offset where entry `entries` starts
+export const SNAP_REC_LAST_ENTRY = 16; // u64 log byte offset of entry entries-1
+export const SNAP_REC_TIME_NS = 24; // u64 logical time of entry entries-1
+export const SNAP_REC_BATCH = 32; // u64 batch of entry entries-1
+export const SNAP_REC_CHAIN = 40; // [32] chain head after entry entries-1
+export const SNAP_REC_BYTES = 72;
+export const STAT_SNAPSHOTS_WRITTEN = 15; // snapshots written by this boot
+export const STAT_SNAPSHOT_ENTRIES = 16; // entries covered by the newest snapshot written or restored (0: none)

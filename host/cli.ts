@@ -13,9 +13,11 @@ import * as audit from './cmd/audit.ts';
 import * as keys from './cmd/keys.ts';
 import * as sim from './cmd/sim.ts';
 import * as scaffold from './cmd/new.ts';
+import * as liveLoad from './cmd/load.ts';
 
 const COMMANDS: Record<string, { main(argv: string[]): Promise<number>; USAGE: string }> = {
   keygen, build, sign, inspect, boot, replay, keys, new: scaffold, sim, audit,
+  load: liveLoad.load, upgrade: liveLoad.upgrade, unload: liveLoad.unload,
 };
 
 const HELP = `usage: qenex <command> [options]
@@ -23,7 +25,7 @@ const HELP = `usage: qenex <command> [options]
 commands:
   keygen   --out <dir> | --hsm pkcs11 --label L  ECDSA P-384 + ML-DSA-65 signing keys (files or HSM)
   build    <image-dir> -o <file.qxi> [--key k]  check the manifest, pack (and sign) an image
-  sign     <file.qxi> --key <signing.key>       sign an image
+  sign     <file.qxi|module.wasm> --key <k>     sign an image, or a service module (writes <module.wasm>.sig)
   inspect  <file.qxi> [--json]                  show manifest, sections, digests, signers
   boot     <file.qxi> --data <dir> --trust <signing.pub> [--listen host:port] [--once]
   replay   --data <dir>                         rebuild state from the log, print its hash
@@ -31,6 +33,9 @@ commands:
   keys     create|list|revoke (--data <dir> | --url <base> --key <k>)  API keys of the gateway
   sim      [--seed N] [--steps K]                deterministic simulation: faulty disk, network, clock, crashes
   new      service <name> [--manifest m.json]   scaffold services/<name> (source + passing test)
+  load     <module.wasm> --as <name> --url <u> --key <k> [--caps a,b]  load a signed service into a running system
+  upgrade  <name> <module.wasm> --url <u> --key <k>  replace a service's code, keeping its state
+  unload   <name> --url <u> --key <k>           unload a live-loaded service
 
 \`qenex <command> --help\` shows each command's options.
 `;

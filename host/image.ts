@@ -15,7 +15,8 @@
 //   +8   u32     table bytes, N * TABLE_ENTRY_BYTES
 //   +12  u32     body bytes: header + table + all section data; the
 //                signature block starts at this offset
-//   +16  u32     flags, 0 (reserved for later format features)
+//   +16  u32     flags: bit 0 PREPARED (below); a reader refuses any bit it
+//                does not know
 //   +20  u32     reserved, 0
 //
 // Section table, N entries of TABLE_ENTRY_BYTES = 112, right after the header:
@@ -33,6 +34,23 @@
 //                     validated manifest; any other spelling is refused)
 //   "kernel"          kernel.wasm
 //   "service:<name>"  one per manifest service, in manifest order: its module
+//   "prepared"        only with flag PREPARED, last: how the service modules
+//                     were prepared (below)
+//
+// # Prepared images (flag PREPARED, bit 0)
+//
+// `qenex build` prepares each service module (host/fuel.ts: the fuel
+// counter, the exported globals, the memory limit of its manifest entry)
+// and packs the prepared module, so the signatures cover exactly the code
+// that runs and boot needs no instrumenter. The "prepared" section is the
+// canonical JSON (JSON.stringify, keys in this order)
+//   {"instrumentation":1,"instrumenter":"qenex-fuel/1 binaryen/…",
+//    "services":[{"name":"ledger","source_sha256":"<64 hex>"},…]}
+// naming the instrumentation ABI the host must speak (host/fuel.ts
+// INSTRUMENTATION_ABI), the tool that prepared them, and per service, in
+// manifest order, the SHA-256 of the module before preparation, so anyone
+// can prepare that module again and compare. Without the flag the sections
+// hold modules as compiled and the host prepares them when it boots.
 //
 // Signature block, at offset `body bytes`:
 //   +0   u8[4]   magic "QXS1"
@@ -77,6 +95,11 @@ export const SIGNING_CONTEXT = 'QENEX image v1\0';
 const SHA256_BYTES = 32;
 const ENTRY_NAME_OFFSET = 48;
 const SERVICE_PREFIX = 'service:';
+/** Header flag: the service sections hold prepared modules; a "prepared" section says how. */
+export const IMAGE_FLAG_PREPARED = 1;
+const IMAGE_FLAGS_KNOWN = IMAGE_FLAG_PREPARED;
+export const PREPARED_SECTION = 'prepared';
+const INSTRUMENTER_BYTES_MAX = 128;
 
 // Fixed signature lengths, checked at parse time; null = variable length.
 const SIGNATURE_BYTES: Record<SignatureAlgorithm, number | null> = {
@@ -90,6 +113,16 @@ export interface ImageContents {
   manifestBytes: Uint8Array;
   kernel: Uint8Array;
   services: Map<string, Uint8Array>;
+}
+
+/** The "prepared" section of an image whose service modules were prepared at build (flag PREPARED). */
+export interface PreparedInfo {
+  /** The instrumentation ABI (host/fuel.ts INSTRUMENTATION_ABI) the modules were prepared for. */
+  instrumentation: number;
+  /** The tool that prepared them, e.g. "qenex-fuel/1 binaryen/131.0.0-nightly.20260721". */
+  instrumenter: string;
+  /** Per service, in manifest order: SHA-256 (hex) of its module before preparation. */
+  services: { name: string; source_sha256: string }[];
 }
 
 export interface SectionInfo {
@@ -108,6 +141,8 @@ export interface SignatureInfo {
 
 export interface ParsedImage extends ImageContents {
   digestHex: string;
+  /** Set when the service modules were prepared at build (flag PREPARED); absent or null: the host prepares them. */
+  prepared?: PreparedInfo | null;
   sections: SectionInfo[];
   signatures: SignatureInfo[];
 }
@@ -160,7 +195,15 @@ interface SectionInput {
   data: Uint8Array;
 }
 
-function sectionInputs(c: { manifest: Manifest; kernel: Uint8Array; services: Map<string, Uint8Array> }): {
+/** What packImage takes; `prepared` (from host/fuel.ts prepareImageServices) makes a prepared image. */
+export interface PackInput {
+  manifest: Manifest;
+  kernel: Uint8Array;
+  services: Map<string, Uint8Array>;
+  prepared?: PreparedInfo;
+}
+
+function sectionInputs(c: PackInput): {
   manifest: Manifest;
   sections: SectionInput[];
 } {
@@ -189,11 +232,21 @@ function sectionInputs(c: { manifest: Manifest; kernel: Uint8Array; services: Ma
       throw new ImageError(`cannot pack: module bytes given for '${name}', which the manifest does not list`);
     }
   }
+  if (c.prepared !== undefined) {
+    const data = new TextEncoder().encode(JSON.stringify(c.prepared));
+    try {
+      readPrepared(data, manifest); // the same checks a reader makes, canonical form included
+    } catch (e) {
+      if (e instanceof ImageError) throw new ImageError(`cannot pack: ${e.message}`);
+      throw e;
+    }
+    sections.push({ name: PREPARED_SECTION, data });
+  }
   return { manifest, sections };
 }
 
-/** Packs an unsigned image (an empty signature block). */
-export function packImage(c: { manifest: Manifest; kernel: Uint8Array; services: Map<string, Uint8Array> }): Uint8Array {
+/** Packs an unsigned image (an empty signature block); prepared when `c.prepared` is given. */
+export function packImage(c: PackInput): Uint8Array {
   const { sections } = sectionInputs(c);
   const tableBytes = sections.length * TABLE_ENTRY_BYTES;
   let bodyBytes = HEADER_BYTES + tableBytes;
@@ -212,6 +265,7 @@ export function packImage(c: { manifest: Manifest; kernel: Uint8Array; services:
   dv.setUint16(6, sections.length, true);
   dv.setUint32(8, tableBytes, true);
   dv.setUint32(12, bodyBytes, true);
+  dv.setUint32(16, c.prepared === undefined ? 0 : IMAGE_FLAG_PREPARED, true);
   let offset = HEADER_BYTES + tableBytes;
   sections.forEach((s, i) => {
     const entry = HEADER_BYTES + i * TABLE_ENTRY_BYTES;
@@ -300,6 +354,7 @@ interface Header {
   sectionCount: number;
   tableBytes: number;
   bodyBytes: number;
+  flags: number;
 }
 
 function readHeader(bytes: Uint8Array): Header {
@@ -320,8 +375,10 @@ function readHeader(bytes: Uint8Array): Header {
     sectionCount: dv.getUint16(6, true),
     tableBytes: dv.getUint32(8, true),
     bodyBytes: dv.getUint32(12, true),
+    flags: dv.getUint32(16, true),
   };
-  if (dv.getUint32(16, true) !== 0) throw new ImageError('header: flags must be 0 (unknown format feature)');
+  const unknown = (header.flags & ~IMAGE_FLAGS_KNOWN) >>> 0;
+  if (unknown !== 0) throw new ImageError(`header: unknown flags 0x${unknown.toString(16)} (a format feature this host does not know)`);
   if (dv.getUint32(20, true) !== 0) throw new ImageError('header: reserved field at offset 20 must be 0');
   const { sectionCount, tableBytes } = header;
   if (sectionCount < limits.IMAGE_SECTIONS_MIN || sectionCount > limits.IMAGE_SECTIONS_MAX) {
@@ -482,8 +539,53 @@ function readManifest(data: Uint8Array): Manifest {
   return manifest;
 }
 
-function checkSectionNames(sections: RawSection[], manifest: Manifest): void {
+/**
+ * Reads and checks the "prepared" section: exactly the three keys, a
+ * positive integer ABI, a short printable instrumenter, one entry per
+ * manifest service in manifest order with a SHA-256 in lowercase hex, and
+ * the canonical spelling (so equal images have equal digests).
+ */
+function readPrepared(data: Uint8Array, manifest: Manifest): PreparedInfo {
+  const where = `section '${PREPARED_SECTION}'`;
+  if (data.length > limits.MANIFEST_BYTES_MAX) throw new ImageError(`${where}: ${data.length} bytes, over MANIFEST_BYTES_MAX (${limits.MANIFEST_BYTES_MAX})`);
+  let json: unknown;
+  try {
+    json = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(data));
+  } catch (e) {
+    throw new ImageError(`${where}: not valid UTF-8 JSON: ${(e as Error).message}`);
+  }
+  const o = json as Partial<PreparedInfo> | null;
+  if (o === null || typeof o !== 'object' || Array.isArray(o)) throw new ImageError(`${where}: not a JSON object`);
+  const keys = Object.keys(o).join(',');
+  if (keys !== 'instrumentation,instrumenter,services') throw new ImageError(`${where}: keys are ${keys || '(none)'}, expected instrumentation, instrumenter, services`);
+  if (!Number.isSafeInteger(o.instrumentation) || o.instrumentation! < 1) throw new ImageError(`${where}: instrumentation must be a positive integer`);
+  if (typeof o.instrumenter !== 'string' || !new RegExp(`^[\\x20-\\x7e]{1,${INSTRUMENTER_BYTES_MAX}}$`).test(o.instrumenter)) {
+    throw new ImageError(`${where}: instrumenter must be 1..${INSTRUMENTER_BYTES_MAX} printable ASCII characters`);
+  }
+  if (!Array.isArray(o.services) || o.services.length !== manifest.services.length) {
+    throw new ImageError(`${where}: services must list the manifest's ${manifest.services.length} service(s)`);
+  }
+  const services = o.services.map((s: unknown, i) => {
+    const e = s as { name?: unknown; source_sha256?: unknown } | null;
+    const name = manifest.services[i].name;
+    if (e === null || typeof e !== 'object' || Object.keys(e).join(',') !== 'name,source_sha256' || e.name !== name) {
+      throw new ImageError(`${where}: services[${i}] must be {"name":"${name}","source_sha256":…} (manifest order)`);
+    }
+    if (typeof e.source_sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(e.source_sha256)) {
+      throw new ImageError(`${where}: services[${i}] (${name}): source_sha256 must be 64 lowercase hex digits`);
+    }
+    return { name, source_sha256: e.source_sha256 };
+  });
+  const info: PreparedInfo = { instrumentation: o.instrumentation!, instrumenter: o.instrumenter, services };
+  if (!equalBytes(new TextEncoder().encode(JSON.stringify(info)), data)) {
+    throw new ImageError(`${where}: not in canonical form (JSON.stringify, keys in the documented order)`);
+  }
+  return info;
+}
+
+function checkSectionNames(sections: RawSection[], manifest: Manifest, prepared: boolean): void {
   const expected = ['manifest', 'kernel', ...manifest.services.map((s) => SERVICE_PREFIX + s.name)];
+  if (prepared) expected.push(PREPARED_SECTION);
   if (sections.length !== expected.length) {
     throw new ImageError(`section table: ${sections.length} sections, the manifest needs ${expected.length} (${expected.join(', ')})`);
   }
@@ -507,7 +609,8 @@ export function parseImage(bytes: Uint8Array): ParsedImage {
   const data = readSectionData(bytes, sections);
   const digest = sha256(bytes.subarray(0, HEADER_BYTES + header.tableBytes));
   const manifest = readManifest(data[0]);
-  checkSectionNames(sections, manifest);
+  const isPrepared = (header.flags & IMAGE_FLAG_PREPARED) !== 0;
+  checkSectionNames(sections, manifest, isPrepared);
   const services = new Map<string, Uint8Array>();
   manifest.services.forEach((s, i) => services.set(s.name, data[i + 2]));
   const parsed: ParsedImage = {
@@ -515,6 +618,7 @@ export function parseImage(bytes: Uint8Array): ParsedImage {
     manifestBytes: data[0],
     kernel: data[1],
     services,
+    prepared: isPrepared ? readPrepared(data[data.length - 1], manifest) : null,
     digestHex: hex(digest),
     sections: sections.map((s) => ({ name: s.name, offset: s.offset, length: s.length, sha256Hex: hex(s.sha256) })),
     signatures: rawSignatures.map((s) => ({ algorithm: s.algorithm, keyIdHex: s.keyIdHex, valid: null })),

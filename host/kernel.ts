@@ -35,11 +35,23 @@ interface KernelExports {
   sys_random(len: number): number;
   sys_timer(delayNs: bigint, tag: bigint): number;
   sys_lookup(len: number): number;
+  sys_hsm(op: number, len: number): number;
+  sys_emit(type: number, count: number, len: number): number;
+  events_emitted(): bigint;
+  events_dropped(): bigint;
   dispatch_fuel(): bigint;
   service_fault(code: number): number;
   service_failed(i: number): number;
   service_faults(i: number): bigint;
   service_restarts(i: number): bigint;
+  // live load (kernel/liveload.ts, host/liveload.ts)
+  service_action_done(result: number, inboxBytes: number): void;
+  service_version(i: number): number;
+  service_unloaded(i: number): number;
+  service_live(i: number): number;
+  service_caps(i: number): number;
+  service_memory_pages_max(i: number): number;
+  service_commands(): bigint;
 }
 
 export interface Dispatch {

@@ -7,6 +7,7 @@
 // (a block completion, a frame, a timer deadline the kernel published).
 // It never chooses what runs next.
 
+import type { TlsListen } from './devices/tls.ts';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -14,18 +15,34 @@ import * as abi from '../hal/abi.ts';
 import * as limits from './limits.ts';
 import { Kernel, KernelPanic } from './kernel.ts';
 import { ServiceInstance, ServiceFault } from './services.ts';
-import { loadInstrumenter, prepareModuleSync, ModuleRefused } from './fuel.ts';
+import { checkPreparedInfo, checkPreparedModule, loadInstrumenter, prepareModuleSync, ModuleRefused } from './fuel.ts';
 import { ConsoleDevice } from './devices/console.ts';
 import { EntropyDevice } from './devices/entropy.ts';
 import { BlockDevice } from './devices/block.ts';
 import { NetDevice } from './devices/net.ts';
+import { EventsDevice } from './devices/events.ts';
+import { EventHub, type EventLimits } from './gateway/events.ts';
 import { clockNowNs as nowNs } from './devices/clock.ts';
-import { openBlockBackend, type BackendChoice, type BlockBackend } from './devices/block-backend.ts';
+import { openBlockBackend, type BackendChoice, type BlockBackend, type BlockOpenOptions } from './devices/block-backend.ts';
 import { parseImage, readImageFile, writeImageFile, type ParsedImage } from './image.ts';
 import type { GatewayConfig, GatewayHost } from './gateway/http.ts';
 import { Observability } from './metrics.ts';
-import { AuditDevice } from './audit/device.ts';
+import { configureAudit } from './audit/device.ts';
+import { HsmRingDevice, hsmRingPresent } from './hsm/device.ts';
+import type { HsmDevice } from './hsm/hsm.ts';
 import type { Signer } from './keys.ts';
+import type { PublicKey } from './keys.ts';
+import { TrustHistory } from './trust-history.ts';
+import { performServiceAction } from './liveload.ts';
+import type { SyscallHooks } from './services.ts';
+import { checkStorageSwitch, openDataCipher } from './datakey.ts';
+import type { DataCipher } from './devices/encrypted-backend.ts';
+import type { HsmOptions } from './hsm/hsm.ts';
+import {
+  SnapshotStore, SnapshotError, exportKernelGlobals, kernelGlobals, readRecord, captureInstance, checkInstance, loadInstance, expandMemory,
+  type CapturedMachine, type WrittenSnapshot,
+} from './snapshot.ts';
+import type { Desc } from './ring.ts';
 
 export const LOG_FILE = 'log.qxl';
 export const IMAGE_FILE = 'image.qxi';
@@ -50,6 +67,24 @@ export interface MachineOptions {
   sim?: SimDevices;
   /** Signs audit checkpoints (manifest audit.checkpoint_interval); null/absent: they are skipped. */
   auditSigner?: Signer | null;
+  /**
+   * Keys a module loaded into the running system must be signed by (host/liveload.ts):
+   * the boot's --trust keys. A live machine records them in the data directory
+   * with the log position they apply from (host/trust-history.ts), and a command
+   * replayed from the log is checked against the keys of the boot that took it,
+   * so a key rotation never changes what an old command did.
+   */
+  trust?: readonly PublicKey[] | null;
+  /** false: ignore snapshots and replay the whole log (`qenex replay --no-snapshot`); default true. */
+  snapshots?: boolean;
+  /** The HSM behind DEV_HSM (live machines whose manifest grants hsm_keys); null/absent: requests get HSM_E_UNAVAILABLE. The caller closes it. */
+  hsm?: HsmDevice | null;
+  /**
+   * The HSM that unwraps the data key of a data directory encrypted at rest
+   * (manifest "storage", host/datakey.ts) when `hsm` is not given; default:
+   * PKCS#11 from QENEX_PKCS11_*.
+   */
+  dataKeyHsm?: HsmOptions;
 }
 
 /** What a simulated world supplies instead of the real devices (host/sim). */
@@ -76,11 +111,21 @@ export class Machine {
   private readonly entropy: Pick<EntropyDevice, 'service'>;
   readonly block: BlockDevice;
   readonly net: NetDevice | null;
-  /** Audit checkpoint signing (live machines whose manifest asks for checkpoints). */
-  readonly audit: AuditDevice | null;
+  /** The event stream: records the kernel numbered, live and replayed (GET /v1/events). */
+  readonly eventHub: EventHub;
+  private events: EventsDevice | null = null;
+  /** The HSM device (live machines): key operations for services granted keys, and audit checkpoint signing. */
+  readonly hsm: HsmRingDevice | null;
   /** Metrics, request log and system statistics (live machines). */
   readonly observability: Observability | null;
   private readonly backend: BlockBackend;
+  /** Snapshot files beside the log (host/snapshot.ts); null for simulated machines. */
+  readonly snapshots: SnapshotStore | null;
+  /** The snapshot this boot started from (null: the log was replayed from its start). */
+  restoredSnapshot: { path: string; entries: number; bytes: number; restoreMs: number } | null = null;
+  /** The last snapshot this machine wrote. */
+  lastSnapshot: WrittenSnapshot | null = null;
+  private kernelGlobals: WebAssembly.Global[] = [];
   private readonly bootStarted = performance.now();
   bootMs = 0;
   private pumpScheduled = false;
@@ -91,28 +136,43 @@ export class Machine {
   private haltWaiters: ((h: HaltInfo) => void)[] = [];
   private readonly onLine: (line: string, isError: boolean) => void;
 
-  private constructor(private readonly opts: MachineOptions, private readonly prepared: Map<string, Uint8Array>) {
+  private constructor(private readonly opts: MachineOptions, private readonly prepared: Map<string, Uint8Array>,
+    /** The data directory's data key (encryption at rest), or null for plain files. */
+    readonly dataCipher: DataCipher | null = null) {
     this.onLine = opts.onLine ?? (() => {});
     const live = opts.mode === 'live';
-    this.backend = opts.sim?.backend ?? openLog(opts, live);
+    this.backend = opts.sim?.backend ?? openLog(opts, live, dataCipher);
     try {
-      this.kernel = Kernel.instantiate(new WebAssembly.Module(opts.image.kernel as Uint8Array<ArrayBuffer>));
+      // The kernel's globals are exported so a snapshot can hold its whole state (host/snapshot.ts).
+      this.kernel = Kernel.instantiate(new WebAssembly.Module(exportKernelGlobals(opts.image.kernel) as Uint8Array<ArrayBuffer>));
+      this.kernelGlobals = kernelGlobals(this.kernel.x);
       const digest = Buffer.from(opts.image.digestHex, 'hex');
       const rc = this.kernel.boot(digest, opts.image.manifestBytes, live ? abi.BOOT_LIVE : abi.BOOT_REPLAY);
       this.console = new ConsoleDevice(this.kernel, (line, isError) => this.consoleLine(line, isError));
       this.console.service();
       if (rc !== 0) throw new BootError(this.lastError ?? `kernel refused to boot (error ${rc})`);
+      this.eventHub = new EventHub(eventLimits(opts.image), (o) => this.hostLine(o, false));
+      this.events = new EventsDevice(this.kernel, (record) => this.eventHub.publish(record));
       this.loadServices();
+      this.snapshots = opts.sim === undefined ? new SnapshotStore({
+        dataDir: opts.dataDir, imageDigestHex: opts.image.digestHex, backend: opts.backend,
+        open: (path, o) => this.openDataFile(path, o), // sealed like the log when the data directory is encrypted
+      }) : null;
+      if (opts.snapshots !== false) this.restoreSnapshot(live);
       this.entropy = new EntropyDevice(this.kernel, opts.sim?.entropy);
-      this.block = new BlockDevice(this.kernel, this.backend, () => this.schedulePump(), (m) => this.hostLine({ event: 'storage_error', message: m }, true));
+      this.block = new BlockDevice(this.kernel, this.backend, () => this.schedulePump(), (m) => this.hostLine({ event: 'storage_error', message: m }, true),
+        (d) => this.takeSnapshot(d));
       // Metrics and the request log watch real machines; a simulated one has no wall clock to time.
       this.observability = live && opts.sim === undefined ? new Observability(this) : null;
       const interval = opts.image.manifest.audit?.checkpoint_interval ?? 0;
-      this.audit = live && interval > 0
-        ? new AuditDevice(this.kernel, interval, opts.auditSigner ?? null, () => this.schedulePump(), (o, e) => this.hostLine(o, e))
+      if (live && interval > 0) configureAudit(this.kernel, interval);
+      // A replay never asks the HSM: its results come from the log.
+      this.hsm = live && hsmRingPresent(this.kernel)
+        ? new HsmRingDevice(this.kernel, opts.hsm ?? null, () => this.schedulePump(),
+          { checkpointSigner: opts.auditSigner ?? null, notice: (o, e) => this.hostLine(o, e) })
         : null;
       this.net = live ? new NetDevice(this.kernel, () => this.schedulePump(), (o) => this.hostLine(o, false),
-        gatewayConfig(opts.image, this.observability ?? undefined)) : null;
+        gatewayConfig(opts.image, this.observability ?? undefined, this.eventHub)) : null;
     } catch (e) {
       this.backend.close();
       throw e;
@@ -125,8 +185,18 @@ export class Machine {
 
   /** Boots and runs until the kernel is ready (live) or has replayed the log (replay). */
   static async boot(opts: MachineOptions): Promise<Machine> {
+    // A service module the host will not run stops boot before anything is written.
+    const prepared = await prepareServices(opts);
+    // The storage setting is checked before anything is written, and the data
+    // key unwrapped (or made) before the log is opened.
+    const storage = opts.sim === undefined ? opts.image.manifest.storage : undefined;
+    if (opts.sim === undefined) checkStorageSwitch({ dataDir: opts.dataDir, storage, logFile: LOG_FILE });
     prepareDataDir(opts);
-    const machine = new Machine(opts, await prepareServices(opts));
+    const cipher = opts.sim !== undefined ? null : await openDataCipher({
+      dataDir: opts.dataDir, storage, logFile: LOG_FILE, create: opts.mode === 'live',
+      hsm: opts.hsm, hsmOptions: opts.dataKeyHsm, notice: opts.notice,
+    });
+    const machine = new Machine(opts, prepared, cipher);
     await machine.untilReadyOrHalt();
     return machine;
   }
@@ -135,9 +205,10 @@ export class Machine {
     const names = this.kernel.serviceNames();
     const specs = this.opts.image.manifest.services;
     if (names.length !== specs.length) throw new BootError(`kernel registered ${names.length} services, manifest has ${specs.length}`);
-    const hooks = {
+    const hooks = this.serviceHooks = {
       afterReply: () => this.net?.service(),
       afterLog: () => this.console.service(),
+      afterEmit: () => this.events?.service(),
     };
     specs.forEach((spec, i) => {
       if (names[i] !== spec.name) throw new BootError(`kernel service ${i} is ${names[i]}, manifest says ${spec.name}`);
@@ -149,6 +220,99 @@ export class Machine {
       this.kernel.x.service_set_inbox(i, instance.inboxBytes);
       this.services.push(instance);
     });
+  }
+
+  // ---- snapshots (host/snapshot.ts, kernel/snapshot.ts) ----
+
+  // Starts from the newest valid snapshot, if any: its memories and globals
+  // over the fresh kernel and services, then kernel_restored. Snapshots that
+  // do not fit are skipped with a line saying why; none: full replay.
+  private restoreSnapshot(live: boolean): void {
+    const store = this.snapshots;
+    if (store === null) return;
+    if (live) for (const f of store.removeStale()) this.hostLine({ event: 'snapshot_stale_removed', file: f }, false);
+    const started = performance.now();
+    const names = this.services.map((s) => s.name);
+    const skipped = (path: string, reason: string) => this.hostLine({ event: 'snapshot_skipped', file: path, reason, message: `snapshot ${path} not used: ${reason}` }, false);
+    for (;;) {
+      const found = store.findValid(names, this.backend, (s) => skipped(s.path, s.reason));
+      if (found === null) return;
+      try {
+        checkInstance('kernel', this.kernel.x.memory, this.kernelGlobals, found.state.kernel);
+        found.state.services.forEach((s, i) => {
+          const p = this.services[i].snapshotParts();
+          checkInstance(`service ${s.name}`, p.memory, p.globals, s.state);
+        });
+      } catch (e) {
+        if (!(e instanceof SnapshotError)) throw e;
+        skipped(found.path, e.message);
+        store.exclude(found.path);
+        continue;
+      }
+      loadInstance('kernel', this.kernel.x.memory, this.kernelGlobals, found.state.kernel);
+      found.state.services.forEach((s, i) => {
+        const svc = this.services[i];
+        const p = svc.snapshotParts();
+        loadInstance(`service ${s.name}`, p.memory, p.globals, s.state);
+        svc.snapshotRestored(() => ({ memory: expandMemory(s.state.memory, s.name), globals: s.state.globals }));
+      });
+      const x = this.kernel.x as unknown as { kernel_restored(mode: number): number };
+      const rc = x.kernel_restored(live ? abi.BOOT_LIVE : abi.BOOT_REPLAY);
+      this.console.service();
+      if (rc !== 0) throw new BootError(`${found.path}: the kernel refused the restored snapshot (error ${rc})`);
+      const restoreMs = performance.now() - started;
+      this.restoredSnapshot = { path: found.path, entries: found.entries, bytes: found.bytes, restoreMs };
+      this.hostLine({ event: 'snapshot_loaded', file: found.path, entries: found.entries, bytes: found.bytes, restore_ms: Number(restoreMs.toFixed(3)) }, false);
+      return;
+    }
+  }
+
+  // The kernel asked for a snapshot (OP_BLK_SNAPSHOT) at a quiescent point:
+  // every memory is copied now, before the kernel runs again; the file is
+  // written while it serves on.
+  private takeSnapshot(d: Desc): Promise<void> {
+    const store = this.snapshots;
+    if (store === null) return Promise.reject(new Error('snapshots are not kept on a simulated machine'));
+    const specs = this.opts.image.manifest.services;
+    if (this.services.length !== specs.length || this.services.some((s, i) => s.name !== specs[i].name
+      || s.retired || this.kernel.x.service_version(i) > 1)) { // upgraded live: its module is not the image's (image services read 0 or 1)
+      return Promise.reject(new Error('the machine runs other services than its image (loaded live): no snapshot is taken'));
+    }
+    const started = performance.now();
+    const record = readRecord(this.kernel.mem.u8(), d.addr);
+    const state: CapturedMachine = {
+      kernel: captureInstance(this.kernel.x.memory, this.kernelGlobals),
+      services: this.services.map((s) => {
+        const p = s.snapshotParts();
+        return { name: s.name, state: captureInstance(p.memory, p.globals) };
+      }),
+    };
+    return store.write(record, state, performance.now() - started).then((w) => {
+      this.lastSnapshot = w;
+      this.hostLine({
+        event: 'snapshot_written', file: w.path, entries: w.entries, bytes: w.bytes,
+        capture_ms: Number(w.captureMs.toFixed(3)), write_ms: Number(w.writeMs.toFixed(3)),
+      }, false);
+    });
+  }
+
+  // ---- live load (host/liveload.ts, kernel/liveload.ts) ----
+
+  private serviceHooks: SyscallHooks | null = null;
+  private trustHistory: TrustHistory | null = null;
+  private trustUnrecorded = false;
+  private readyEntries = 0;
+
+  // A service command the kernel decided on: load, upgrade or unload.
+  private serviceAction(): void {
+    const history = this.trustHistory ??= TrustHistory.open(this.opts.dataDir);
+    performServiceAction({
+      kernel: this.kernel, services: this.services, fuel: this.opts.fuel ?? true,
+      // The keys of the boot that took the command (this one's when it is new).
+      trustAt: (seq) => (this.trustUnrecorded && seq > this.readyEntries ? [] : history.keysAt(seq) ?? this.opts.trust ?? []),
+      hooks: this.serviceHooks!, line: (o, e) => this.hostLine(o, e),
+    });
+    this.console.service();
   }
 
   private consoleLine(line: string, isError: boolean): void {
@@ -174,6 +338,11 @@ export class Machine {
     });
   }
 
+  /** True while a pump turn is scheduled: the machine has work it has not started yet. */
+  busy(): boolean {
+    return this.pumpScheduled;
+  }
+
   schedulePump(): void {
     if (this.pumpScheduled || this.halt !== null) return;
     this.pumpScheduled = true;
@@ -187,7 +356,7 @@ export class Machine {
     if (this.halt !== null) return;
     try {
       this.kernel.setClock(this.nowNs());
-      this.kernel.x.kernel_interrupt(abi.IRQ_BLOCK | abi.IRQ_NET | abi.IRQ_ENTROPY | abi.IRQ_CLOCK);
+      this.kernel.x.kernel_interrupt(abi.IRQ_BLOCK | abi.IRQ_NET | abi.IRQ_ENTROPY | abi.IRQ_CLOCK | abi.IRQ_HSM);
       if (!this.runActions()) this.schedulePump();
       this.observability?.sample();
     } catch (e) {
@@ -203,7 +372,8 @@ export class Machine {
   private runActions(): boolean {
     for (let n = 0; n < limits.RUN_ACTIONS_PER_TURN_MAX; n++) {
       const act = this.kernel.x.kernel_run();
-      if (act === abi.ACT_CALL) { this.call(); continue; }
+      if (act === abi.ACT_CALL) { this.call(); this.events?.service(); continue; }
+      if (act === abi.ACT_SERVICE) { this.serviceAction(); continue; }
       this.console.service();
       if (act === abi.ACT_READY) { this.ready(); continue; }
       if (act === abi.ACT_HALT) { this.stopped(); return true; }
@@ -211,9 +381,10 @@ export class Machine {
       const entropy = this.entropy.service();
       const block = this.block.service();
       const net = this.net?.service() ?? false;
-      const audit = this.audit?.service() ?? false;
-      if (!entropy && !block && !net && !audit) return true;
-      this.kernel.x.kernel_interrupt(abi.IRQ_BLOCK | abi.IRQ_NET | abi.IRQ_ENTROPY);
+      this.events?.service(); // checkpoint records from applied entries; never a reason to interrupt
+      const hsm = this.hsm?.service() ?? false;
+      if (!entropy && !block && !net && !hsm) return true;
+      this.kernel.x.kernel_interrupt(abi.IRQ_BLOCK | abi.IRQ_NET | abi.IRQ_ENTROPY | abi.IRQ_HSM);
     }
     return false;
   }
@@ -247,7 +418,20 @@ export class Machine {
   }
 
   private ready(): void {
+    // From here on, service commands are checked against this boot's keys (host/trust-history.ts).
+    if (this.opts.mode === 'live' && this.opts.sim === undefined) {
+      this.readyEntries = this.entriesApplied();
+      try {
+        (this.trustHistory ??= TrustHistory.open(this.opts.dataDir)).append(this.readyEntries, this.opts.trust ?? null);
+      } catch (e) {
+        // Unrecorded keys could not be used again by a replay: no module is loaded in this session.
+        this.trustUnrecorded = true;
+        this.hostLine({ event: 'trust_history_failed', message: `${(e as Error).message}; service loads are refused until a boot records its keys` }, true);
+      }
+    }
     this.bootMs = performance.now() - this.bootStarted;
+    this.events?.service();
+    this.eventHub.syncNext(Number(this.kernel.x.events_emitted()) + 1);
     const w = this.readyWaiters;
     this.readyWaiters = null;
     w?.resolve();
@@ -289,6 +473,15 @@ export class Machine {
     this.deadlineTimer.unref();
   }
 
+  /**
+   * Opens a file of this machine's data directory (a snapshot, say) the way
+   * the log is opened: encrypted at rest when the data directory is
+   * (host/snapshot.ts OpenBackend).
+   */
+  openDataFile(path: string, o: BlockOpenOptions): BlockBackend {
+    return openBlockBackend(path, { notice: this.opts.notice, backend: this.opts.backend, ...o, layer: this.dataCipher ?? undefined });
+  }
+
   /** SHA-256 over the kernel's applied state and every service's memory and globals. */
   stateHash(): string {
     const h = createHash('sha256');
@@ -325,9 +518,9 @@ export class Machine {
     return new Promise((resolve) => this.haltWaiters.push(resolve));
   }
 
-  listen(host: string, port: number) {
+  listen(host: string, port: number, tls?: TlsListen) {
     if (this.net === null) throw new Error('replay machines do not listen');
-    return this.net.listen(host, port);
+    return this.net.listen(host, port, tls);
   }
 
   /** Stops taking input, makes everything durable and applied, then halts. */
@@ -337,6 +530,7 @@ export class Machine {
       this.schedulePump();
     }
     const halt = await this.whenHalted();
+    this.eventHub.close();
     await this.net?.close();
     this.backend.close();
     return halt;
@@ -353,14 +547,26 @@ export class Machine {
 
 // Each service module with its fuel counter and memory limit (host/fuel.ts),
 // before anything is instantiated; a module the host will not run is a BootError.
+// An image prepared at build (ParsedImage.prepared) carries them: they are
+// checked, not instrumented again, and binaryen is never loaded.
 async function prepareServices(opts: MachineOptions): Promise<Map<string, Uint8Array>> {
   const out = new Map<string, Uint8Array>();
-  await loadInstrumenter();
+  const prepared = opts.image.prepared ?? null;
+  if (prepared === null) await loadInstrumenter();
+  else if (opts.fuel === false) throw new BootError('fuel: false needs an image whose services are not prepared at build');
+  try {
+    if (prepared !== null) checkPreparedInfo(prepared);
+  } catch (e) {
+    if (e instanceof ModuleRefused) throw new BootError(e.message);
+    throw e;
+  }
   for (const spec of opts.image.manifest.services) {
     const bytes = opts.image.services.get(spec.name);
     if (bytes === undefined) throw new BootError(`image has no module for service ${spec.name}`);
     try {
-      out.set(spec.name, prepareModuleSync(bytes, { memoryPagesMax: spec.memory_pages_max, fuel: opts.fuel }));
+      out.set(spec.name, prepared !== null
+        ? checkPreparedModule(bytes, spec.memory_pages_max)
+        : prepareModuleSync(bytes, { memoryPagesMax: spec.memory_pages_max, fuel: opts.fuel }));
     } catch (e) {
       if (e instanceof ModuleRefused) throw new BootError(`service ${spec.name}: ${e.message}`);
       throw e;
@@ -370,16 +576,31 @@ async function prepareServices(opts: MachineOptions): Promise<Map<string, Uint8A
 }
 
 // The edge's view of each ledger (asset scale) from the manifest.
-function gatewayConfig(image: ParsedImage, host: GatewayHost | undefined): GatewayConfig {
+function gatewayConfig(image: ParsedImage, host: GatewayHost | undefined, events: EventHub): GatewayConfig {
   const ledgers = new Map<number, { assetScale: number; currency?: string }>();
   for (const l of image.manifest.gateway?.ledgers ?? []) ledgers.set(l.ledger, { assetScale: l.asset_scale, currency: l.currency });
-  return { ledgers, host };
+  return { ledgers, host, events };
 }
 
-function openLog(opts: MachineOptions, live: boolean): BlockBackend {
+// The manifest's gateway.events limits (host/gateway/events.ts has the defaults and why).
+function eventLimits(image: ParsedImage): Partial<EventLimits> {
+  const e = image.manifest.gateway?.events ?? {};
+  const out: Partial<EventLimits> = {};
+  if (e.ring_events_max !== undefined) out.ringEventsMax = e.ring_events_max;
+  if (e.subscribers_max !== undefined) out.subscribersMax = e.subscribers_max;
+  if (e.subscriber_buffer_bytes_max !== undefined) out.subscriberBufferBytesMax = e.subscriber_buffer_bytes_max;
+  if (e.heartbeat_ms !== undefined) out.heartbeatMs = e.heartbeat_ms;
+  return out;
+}
+
+// The keys live-loaded modules must be signed by: the options' (a live
+// machine stores them in the data directory), else the stored copy.
+
+
+function openLog(opts: MachineOptions, live: boolean, layer: DataCipher | null): BlockBackend {
   try {
     return openBlockBackend(join(opts.dataDir, LOG_FILE), {
-      create: live, lock: live, readOnly: !live, backend: opts.backend, notice: opts.notice,
+      create: live, lock: live, readOnly: !live, backend: opts.backend, notice: opts.notice, layer: layer ?? undefined,
     });
   } catch (e) {
     throw new BootError((e as Error).message);
@@ -395,6 +616,7 @@ function prepareDataDir(opts: MachineOptions): void {
     return;
   }
   mkdirSync(opts.dataDir, { recursive: true });
+  // The keys live-loaded modules are checked against, for replays (host/liveload.ts).
   if (!existsSync(imagePath)) {
     writeImageFile(imagePath, opts.imageBytes);
     return;

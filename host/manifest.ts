@@ -17,12 +17,14 @@
 
 import { readFileSync, statSync } from 'node:fs';
 import * as limits from './limits.ts';
+import * as abi from '../hal/abi.ts';
+import { SNAPSHOT_INTERVAL_ENTRIES_MAX } from './snapshot.ts';
 
 export class ManifestError extends Error {
   override name = 'ManifestError';
 }
 
-export type PlainCapability = 'net' | 'log' | 'time' | 'random' | 'timer';
+export type PlainCapability = 'net' | 'log' | 'time' | 'random' | 'timer' | 'emit' | 'system' | 'hsm_random';
 export type Capability = PlainCapability | `send:${string}`;
 
 export interface KernelSpec {
@@ -33,6 +35,8 @@ export interface KernelSpec {
   requests_in_flight_max: number;
   batch_bytes_max: number;
   log_preallocate_bytes: number;
+  /** Entries between machine snapshots (host/snapshot.ts); absent or 0: none. Kept only when given. */
+  snapshot_interval_entries?: number;
 }
 
 export interface ServiceSpec {
@@ -50,6 +54,8 @@ export interface ServiceSpec {
   restarts_max?: number;
   /** The restart window in logical milliseconds; default 60000. */
   restart_window_ms?: number;
+  /** HSM key labels the service may use through syscall hsm (kernel/hsm.ts); absent: none. */
+  hsm_keys?: string[];
   /** Opaque to host and kernel; handed to the service at init. */
   config?: JsonObject;
 }
@@ -64,6 +70,15 @@ export interface LedgerSpec {
 /** Edge settings: how decimal amounts map to a ledger's integer minor units. */
 export interface GatewaySpec {
   ledgers: LedgerSpec[];
+  /** Event stream limits (host/gateway/events.ts EventLimits); absent: the defaults. */
+  events?: EventsSpec;
+}
+
+export interface EventsSpec {
+  ring_events_max?: number;
+  subscribers_max?: number;
+  subscriber_buffer_bytes_max?: number;
+  heartbeat_ms?: number;
 }
 
 export interface Manifest {
@@ -75,6 +90,14 @@ export interface Manifest {
   gateway?: GatewaySpec;
   /** Audit log checkpoints (kernel/audit.ts); absent: none. */
   audit?: AuditSpec;
+  /** Encryption at rest of the data directory (host/datakey.ts); absent: plain files. */
+  storage?: StorageSpec;
+}
+
+/** Encryption at rest: the data key is wrapped by the HSM's AES-256 key `key_label`. */
+export interface StorageSpec {
+  encryption: 'aes-256-gcm';
+  key_label: string;
 }
 
 export interface AuditSpec {
@@ -89,6 +112,9 @@ export const PLAIN_CAPABILITIES: readonly PlainCapability[] = [
   'time', // may read the kernel's logical clock
   'random', // may read logged entropy
   'timer', // may set timers
+  'emit', // may emit event records (GET /v1/events)
+  'system', // may send service commands: load, upgrade, unload (kernel/liveload.ts; the gateway, for admins)
+  'hsm_random', // may ask the HSM for random bytes (syscall hsm, OP_HSM_RANDOM)
 ];
 const SEND_PREFIX = 'send:';
 
@@ -165,7 +191,7 @@ const KERNEL_FIELDS = [
 ] as const;
 
 function kernelSpec(value: Json, path: string): KernelSpec {
-  const o = object(value, path, KERNEL_FIELDS);
+  const o = object(value, path, KERNEL_FIELDS, ['snapshot_interval_entries']);
   const p = (field: string) => join(path, field);
   const message_slots = integer(o.message_slots, p('message_slots'), limits.MESSAGE_SLOTS_MIN, limits.MESSAGE_SLOTS_MAX);
   const message_bytes_max = integer(o.message_bytes_max, p('message_bytes_max'), limits.MESSAGE_BYTES_MIN, limits.MESSAGE_BYTES_MAX);
@@ -187,10 +213,14 @@ function kernelSpec(value: Json, path: string): KernelSpec {
     fail(p('message_slots'), `message_slots * message_bytes_max is ${poolBytes} bytes, over the message pool limit ${limits.MESSAGE_POOL_BYTES_MAX}`);
   }
   const log_preallocate_bytes = integer(o.log_preallocate_bytes, p('log_preallocate_bytes'), 0, limits.LOG_PREALLOCATE_BYTES_MAX);
-  return {
+  const spec: KernelSpec = {
     message_slots, message_bytes_max, queue_depth, timers_max,
     requests_in_flight_max, batch_bytes_max, log_preallocate_bytes,
   };
+  if (o.snapshot_interval_entries !== undefined) {
+    spec.snapshot_interval_entries = integer(o.snapshot_interval_entries, p('snapshot_interval_entries'), 0, SNAPSHOT_INTERVAL_ENTRIES_MAX);
+  }
+  return spec;
 }
 
 const SERVICE_FIELDS = ['name', 'module', 'priority', 'budget', 'memory_pages_max', 'caps'] as const;
@@ -213,7 +243,7 @@ function supervision(o: Obj, spec: ServiceSpec, path: string): void {
 
 /** Shape and ranges of one service; `send:` peers are checked by the caller. */
 function serviceSpec(value: Json, path: string): ServiceSpec {
-  const o = object(value, path, SERVICE_FIELDS, [...SUPERVISION_FIELDS, 'config']);
+  const o = object(value, path, SERVICE_FIELDS, [...SUPERVISION_FIELDS, 'hsm_keys', 'config']);
   const p = (field: string) => join(path, field);
   const spec: ServiceSpec = {
     name: name(o.name, p('name')),
@@ -233,6 +263,7 @@ function serviceSpec(value: Json, path: string): ServiceSpec {
     spec.caps.push(cap);
   }
   supervision(o, spec, path);
+  if (Object.hasOwn(o, 'hsm_keys')) spec.hsm_keys = hsmKeys(o.hsm_keys, p('hsm_keys'));
   if (Object.hasOwn(o, 'config')) {
     if (!isObject(o.config)) fail(p('config'), `must be an object, found ${describe(o.config)}`);
     spec.config = jsonCopy(o.config, p('config'), 0) as JsonObject;
@@ -275,6 +306,22 @@ function jsonCopy(value: Json, path: string, depth: number): JsonValue {
   return copy;
 }
 
+// services[].hsm_keys: unique HSM key labels (the kernel checks the same
+// bounds again: hal/abi.ts HSM_LABEL_BYTES_MAX, HSM_GRANTS_PER_SERVICE_MAX).
+function hsmKeys(value: Json, path: string): string[] {
+  const list = array(value, path, 0, abi.HSM_GRANTS_PER_SERVICE_MAX);
+  const labels: string[] = [];
+  list.forEach((label, i) => {
+    const at = `${path}[${i}]`;
+    if (typeof label !== 'string' || !KEY_LABEL_PATTERN.test(label)) {
+      fail(at, `must be an HSM key label: 1 to ${abi.HSM_LABEL_BYTES_MAX} of A-Z a-z 0-9 . _ : - (not starting with a symbol), found ${describe(label)}`);
+    }
+    if (labels.includes(label)) fail(at, `duplicate key label ${JSON.stringify(label)}`);
+    labels.push(label);
+  });
+  return labels;
+}
+
 function isCapabilityShape(cap: string): cap is Capability {
   if ((PLAIN_CAPABILITIES as readonly string[]).includes(cap)) return true;
   return cap.startsWith(SEND_PREFIX) && limits.SERVICE_NAME_PATTERN.test(cap.slice(SEND_PREFIX.length));
@@ -307,7 +354,7 @@ function checkServices(services: ServiceSpec[], kernel: KernelSpec): void {
  * validated fields in canonical order; throws ManifestError naming the path.
  */
 export function validateManifest(json: unknown): Manifest {
-  const o = object(json, '', ['name', 'version', 'kernel', 'services'], ['description', 'gateway', 'audit']);
+  const o = object(json, '', ['name', 'version', 'kernel', 'services'], ['description', 'gateway', 'audit', 'storage']);
   const manifestName = name(o.name, 'name');
   const version = integer(o.version, 'version', limits.IMAGE_VERSION_MIN, limits.IMAGE_VERSION_MAX);
   const description = Object.hasOwn(o, 'description') ? descriptionText(o.description) : undefined;
@@ -317,6 +364,7 @@ export function validateManifest(json: unknown): Manifest {
   checkServices(services, kernel);
   const gateway = Object.hasOwn(o, 'gateway') ? gatewaySpec(o.gateway, 'gateway') : undefined;
   const audit = Object.hasOwn(o, 'audit') ? auditSpec(o.audit, 'audit') : undefined;
+  const storage = Object.hasOwn(o, 'storage') ? storageSpec(o.storage, 'storage') : undefined;
   // Key order here is the canonical order; optional fields appear only when given.
   const manifest = { name: manifestName, version } as Manifest;
   if (description !== undefined) manifest.description = description;
@@ -324,7 +372,20 @@ export function validateManifest(json: unknown): Manifest {
   manifest.services = services;
   if (gateway !== undefined) manifest.gateway = gateway;
   if (audit !== undefined) manifest.audit = audit;
+  if (storage !== undefined) manifest.storage = storage;
   return manifest;
+}
+
+// An HSM object label: printable, short, no spaces (PKCS#11 labels are bytes; these stay readable).
+const KEY_LABEL_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/;
+
+function storageSpec(value: Json, path: string): StorageSpec {
+  const o = object(value, path, ['encryption', 'key_label']);
+  if (o.encryption !== 'aes-256-gcm') fail(join(path, 'encryption'), `must be "aes-256-gcm", found ${describe(o.encryption)}`);
+  if (typeof o.key_label !== 'string' || !KEY_LABEL_PATTERN.test(o.key_label)) {
+    fail(join(path, 'key_label'), 'must be an HSM key label: 1 to 64 of A-Z a-z 0-9 . _ : - (not starting with a symbol)');
+  }
+  return { encryption: 'aes-256-gcm', key_label: o.key_label };
 }
 
 function auditSpec(value: Json, path: string): AuditSpec {
@@ -340,7 +401,7 @@ const ASSET_SCALE_MAX = 38;
 const CURRENCY_PATTERN = /^[A-Z]{3}$/;
 
 function gatewaySpec(value: Json, path: string): GatewaySpec {
-  const o = object(value, path, ['ledgers']);
+  const o = object(value, path, ['ledgers'], ['events']);
   const list = array(o.ledgers, join(path, 'ledgers'), 0, limits.GATEWAY_LEDGERS_MAX);
   const seen = new Set<number>();
   const ledgers = list.map((item, i) => {
@@ -358,7 +419,18 @@ function gatewaySpec(value: Json, path: string): GatewaySpec {
     }
     return spec;
   });
-  return { ledgers };
+  return Object.hasOwn(o, 'events') ? { ledgers, events: eventsSpec(o.events, join(path, 'events')) } : { ledgers };
+}
+
+// Bounds: at least one of each; at most what one host process can hold
+// (2^24 events of ~128 bytes is 2 GiB), 4096 streams, 64 MiB per stream, an hour.
+function eventsSpec(value: Json, path: string): EventsSpec {
+  const fields = ['ring_events_max', 'subscribers_max', 'subscriber_buffer_bytes_max', 'heartbeat_ms'] as const;
+  const max = { ring_events_max: 1 << 24, subscribers_max: 4096, subscriber_buffer_bytes_max: 64 << 20, heartbeat_ms: 3_600_000 };
+  const o = object(value, path, [], [...fields]);
+  const spec: EventsSpec = {};
+  for (const f of fields) if (Object.hasOwn(o, f)) spec[f] = integer(o[f], join(path, f), 1, max[f]);
+  return spec;
 }
 
 function descriptionText(value: Json): string {

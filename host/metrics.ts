@@ -18,7 +18,7 @@ import type { GatewayHost } from './gateway/http.ts';
 /** The parts of a machine this module reads. */
 export interface MachineView {
   readonly kernel: Kernel;
-  readonly services: readonly { name: string; index: number; inboxBytes: number; memoryBytes(): Uint8Array }[];
+  readonly services: readonly { name: string; index: number; inboxBytes: number; retired: boolean; memoryBytes(): Uint8Array }[];
   readonly block: { flushes: number; lastFlushMs: number; bytesWritten: number };
   readonly net: { connectionCount(): number; framesIn: number; framesOut: number; refused: number } | null;
   serviceSpecs(): readonly ServiceSpec[];
@@ -119,6 +119,10 @@ export class Observability implements GatewayHost {
       return this.m.services.map((s) => ({
         index: s.index, name: s.name, priority: specs[s.index]?.priority, budget: specs[s.index]?.budget,
         caps: specs[s.index]?.caps, memory_bytes: s.memoryBytes().byteLength, inbox_bytes: s.inboxBytes,
+        // Live loading (host/liveload.ts): the version (0 for the image's own
+        // services), whether it was loaded at run time, and whether it was
+        // unloaded or replaced by an upgrade (its instance is kept until restart).
+        version: this.m.kernel.x.service_version(s.index), live: this.m.kernel.x.service_live(s.index) === 1, unloaded: s.retired,
       }));
     }
     if (what === 'scheduler') {

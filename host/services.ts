@@ -48,11 +48,13 @@ export interface SyscallHooks {
   afterReply(): void;
   /** Called after a log syscall: the console ring has a line. */
   afterLog(): void;
+  /** Called after an emit syscall: the event ring has a record to copy out. */
+  afterEmit?(): void;
 }
 
-const Call = { Send: 0, Reply: 1, Time: 2, Log: 3, Random: 4, Timer: 5, Lookup: 6 } as const;
+const Call = { Send: 0, Reply: 1, Time: 2, Log: 3, Random: 4, Timer: 5, Lookup: 6, Emit: 7, Hsm: 8 } as const;
 type Call = (typeof Call)[keyof typeof Call];
-const CALL_NAMES = ['send', 'reply', 'time', 'log', 'random', 'timer', 'lookup'];
+const CALL_NAMES = ['send', 'reply', 'time', 'log', 'random', 'timer', 'lookup', 'emit', 'hsm'];
 
 interface CallRecord { call: Call; result: number | bigint; bytes?: Uint8Array }
 
@@ -75,11 +77,13 @@ export class ServiceInstance {
   private fuel: WebAssembly.Global | null = null;
   private journal: JournalEntry[] = [];
   private journalBytes = 0;
-  private restorePoint: RestorePoint | null = null;
+  private restorePoint: RestorePoint | (() => RestorePoint) | null = null; // a function: built when first needed (a machine snapshot)
   /** The entry being recorded (live delivery) or replayed (restore). */
   private current: JournalEntry | null = null;
   private replayNext = -1; // index of the next call record while replaying, else -1
   restores = 0;
+  /** Unloaded or replaced by an upgrade (host/liveload.ts): the kernel sends it nothing more. */
+  retired = false;
 
   constructor(readonly index: number, readonly name: string, private readonly module: WebAssembly.Module,
     private readonly kernel: Kernel, private readonly hooks: SyscallHooks) {
@@ -159,6 +163,18 @@ export class ServiceInstance {
     this.journalBytes = 0;
   }
 
+  /** The instance's memory and mutable globals, for a machine snapshot (host/snapshot.ts). */
+  snapshotParts(): { memory: WebAssembly.Memory; globals: readonly WebAssembly.Global[] } {
+    return { memory: this.x.memory, globals: this.globals };
+  }
+
+  /** After a machine snapshot was loaded into this fresh instance: it is the restore point (built on first use). */
+  snapshotRestored(state: () => RestorePoint): void {
+    this.restorePoint = state;
+    this.journal = [];
+    this.journalBytes = 0;
+  }
+
   /**
    * Rebuilds the state the service had before the message that faulted: a
    * new instance, the restore point, then the journal replayed with its
@@ -168,6 +184,7 @@ export class ServiceInstance {
     this.restores++;
     try {
       this.instantiate();
+      if (typeof this.restorePoint === 'function') this.restorePoint = this.restorePoint();
       const rp = this.restorePoint;
       if (rp !== null) this.load(rp);
       for (const entry of this.journal) this.replay(entry);
@@ -241,6 +258,48 @@ export class ServiceInstance {
     return abi.FAULT_TRAP;
   }
 
+  // ---- live upgrade (host/liveload.ts) ----
+
+  /**
+   * Takes over `from`'s state (a fresh instance of the new version): its
+   * linear memory, then this module's own data segments written over it (so
+   * the new code's static data is its own), and its mutable globals when
+   * both versions have the same number. Returns whether the globals were
+   * taken. `from` is left untouched, so a failed upgrade keeps it running.
+   */
+  adoptState(from: ServiceInstance, segments: readonly { offset: number; bytes: Uint8Array }[]): boolean {
+    const old = from.memoryBytes();
+    const memory = this.x.memory;
+    const pages = Math.ceil((old.length - memory.buffer.byteLength) / PAGE_BYTES);
+    if (pages > 0) memory.grow(pages); // a RangeError past this module's memory limit
+    const mem = new Uint8Array(memory.buffer);
+    mem.set(old);
+    for (const s of segments) {
+      if (s.offset + s.bytes.length > mem.length) throw new ServiceFault(`service ${this.name}: a data segment lies outside its memory`);
+      mem.set(s.bytes, s.offset);
+    }
+    if (from.globals.length !== this.globals.length) return false;
+    from.globals.forEach((g, i) => { this.globals[i].value = g.value; });
+    return true;
+  }
+
+  /**
+   * Calls qx_migrate(fromVersion) with `fuel`, with syscalls answered live
+   * (it runs as the service, between messages). null: no such export;
+   * otherwise its i32 result. A trap propagates.
+   */
+  migrate(fromVersion: number, fuel: bigint): number | null {
+    const fn = (this.x as unknown as Record<string, unknown>).qx_migrate;
+    if (typeof fn !== 'function') return null;
+    this.current = { kind: abi.MSG_KIND_INIT, sender: abi.SENDER_KERNEL, token: 0, payload: new Uint8Array(0), fuel, calls: [] };
+    try {
+      this.setFuel(fuel);
+      return Number((fn as (v: number) => number)(fromVersion)) | 0;
+    } finally {
+      this.current = null;
+    }
+  }
+
   memoryBytes(): Uint8Array {
     return new Uint8Array(this.x.memory.buffer);
   }
@@ -311,6 +370,18 @@ class SyscallShim {
       lookup: (ptr: number, len: number): number => o.syscall(Call.Lookup, () => {
         if (!this.copyIn(ptr >>> 0, len >>> 0)) return abi.SYS_E_INVALID;
         return k.sys_lookup(len >>> 0);
+      }),
+      // A restore answers from the journal: an event is never emitted twice.
+      emit: (type: number, count: number, ptr: number, len: number): number => o.syscall(Call.Emit, () => {
+        if (!this.copyIn(ptr >>> 0, len >>> 0)) return len >>> 0 > k.sys_area_bytes() ? abi.SYS_E_TOO_LARGE : abi.SYS_E_INVALID;
+        const r = k.sys_emit(type >>> 0, count >>> 0, len >>> 0);
+        this.hooks.afterEmit?.();
+        return r;
+      }),
+      // The request id is journaled: a restore never asks the HSM again.
+      hsm: (op: number, ptr: number, len: number): number => o.syscall(Call.Hsm, () => {
+        if (!this.copyIn(ptr >>> 0, len >>> 0)) return len >>> 0 > k.sys_area_bytes() ? abi.SYS_E_TOO_LARGE : abi.SYS_E_INVALID;
+        return k.sys_hsm(op >>> 0, len >>> 0);
       }),
     };
   }

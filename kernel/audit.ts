@@ -15,13 +15,19 @@
 //   +0  u64 tree size   leaves covered: entries 0 .. size-1
 //   +8  u64 time        logical time (ns) of entry size-1
 //   +16 [32] root       the Merkle root of those leaves
-// and asks the host to sign it: audit_pending() hands the body to the host
-// (which never decides when), the host signs it with the HSM (ECDSA P-384)
-// and ML-DSA-65, writes body ‖ signature block into audit_buffer() and calls
-// audit_signed(len). The kernel then logs that as an ENTRY_CHECKPOINT entry,
-// which is durable like any other and changes no state. At most one
-// checkpoint is in flight; a host that cannot sign answers len 0 and the
-// checkpoint is skipped (the console says so). A replay never asks.
+// and asks the host to sign it on the HSM ring (kernel/hsm.ts,
+// OP_HSM_CHECKPOINT): auditTakeWanted() puts the body in the checkpoint
+// buffer, the host (which never decides when) signs it with the HSM (ECDSA
+// P-384) and ML-DSA-65 and writes body ‖ signature block over it, and the
+// completion calls auditSigned(len). The kernel then logs that as an
+// ENTRY_CHECKPOINT entry, which is durable like any other and changes no
+// state. At most one checkpoint is in flight; a host that cannot sign
+// answers with an error and the checkpoint is skipped (the host says so).
+// A replay never asks.
+// When a checkpoint entry is applied (live or replayed), main.ts emits an
+// EVT_CHECKPOINT event (the body and the entry's seq) on the event stream
+// (drivers/events), so only checkpoints that reached the log are announced,
+// with the same event ids on every replay.
 
 import { sha256Init, sha256Update, sha256Final, SHA256_CTX_BYTES } from "./lib/sha256";
 
@@ -122,23 +128,33 @@ export function auditArm(): void {
   lastSealedSize = treeSize;
 }
 
+// After a snapshot restore (kernel/snapshot.ts): a checkpoint the old host
+// was signing is dropped, and checkpoints count from when serving starts
+// again, as after a boot without a snapshot.
+export function auditRestoredReset(): void {
+  armed = false;
+  pending = PENDING_NONE;
+}
+
 // A signed checkpoint too large for one batch cannot be logged: skip it.
 export function auditDrop(): void {
   pending = PENDING_NONE;
   checkpointsSkipped++;
 }
 
-// The host's side. Returns the body address once per checkpoint, else 0.
-export function auditPending(): usize {
+// A due checkpoint, once: its body copied to the start of the checkpoint
+// buffer, whose address is returned (the HSM request), else 0.
+export function auditTakeWanted(): usize {
   if (pending != PENDING_WANTED) return 0;
   pending = PENDING_SIGNING;
-  return body;
+  memory.copy(buffer, body, <usize>CHECKPOINT_BODY_BYTES);
+  return buffer;
 }
 
 export function auditBuffer(): usize { return buffer; }
-export function auditBufferBytes(): u32 { return CHECKPOINT_BYTES_MAX; }
 
 // The host wrote `len` bytes (body ‖ signatures) into the buffer; 0 = skip.
+// The body must come back unchanged.
 export function auditSigned(len: u32): bool {
   if (pending != PENDING_SIGNING) return false;
   if (len == 0 || len < CHECKPOINT_BODY_BYTES || len > CHECKPOINT_BYTES_MAX
@@ -153,7 +169,7 @@ export function auditSigned(len: u32): bool {
 }
 
 // A checkpoint the host is signing or that waits to be logged: a clean stop
-// waits for it (the host always answers, with len 0 when it cannot sign).
+// waits for it (the host always answers, with an error when it cannot sign).
 export function auditBusy(): bool { return pending == PENDING_SIGNING || pending == PENDING_SIGNED; }
 
 // A signed checkpoint waiting to be logged: its length, else 0.

@@ -15,10 +15,12 @@ import {
   RESTART_WINDOW_MS_DEFAULT, RESTART_WINDOW_MS_MAX,
 } from "./constants";
 import { ENTRY_HEADER_BYTES } from "./log";
+import { SNAPSHOT_INTERVAL_ENTRIES_MAX } from "./snapshot";
 import { reserve } from "./mem";
+import { hsmGrant, hsmGrantRandom } from "./hsm";
 import {
   Service, serviceAdd, serviceFind, serviceCount, service, NO_SERVICE,
-  CAP_NET, CAP_LOG, CAP_TIME, CAP_RANDOM, CAP_TIMER,
+  CAP_NET, CAP_LOG, CAP_TIME, CAP_RANDOM, CAP_TIMER, CAP_EMIT, CAP_SYSTEM,
 } from "./services";
 
 export class KernelConfig {
@@ -29,6 +31,7 @@ export class KernelConfig {
   requestsInFlightMax: u32 = 1024;
   batchBytesMax: u32 = 4 << 20;
   logPreallocateBytes: u64 = 64 << 20;
+  snapshotIntervalEntries: u64 = 0; // kernel/snapshot.ts; 0: no snapshots
 }
 
 export const config = new KernelConfig();
@@ -59,6 +62,7 @@ function readKernel(r: JsonReader): void {
     else if (k == "requests_in_flight_max") config.requestsInFlightMax = <u32>bounded(r, "kernel.requests_in_flight_max", 1, REQUESTS_IN_FLIGHT_MAX);
     else if (k == "batch_bytes_max") config.batchBytesMax = <u32>bounded(r, "kernel.batch_bytes_max", 65536, BATCH_BYTES_MAX);
     else if (k == "log_preallocate_bytes") config.logPreallocateBytes = bounded(r, "kernel.log_preallocate_bytes", 0, LOG_PREALLOCATE_BYTES_MAX);
+    else if (k == "snapshot_interval_entries") config.snapshotIntervalEntries = bounded(r, "kernel.snapshot_interval_entries", 0, SNAPSHOT_INTERVAL_ENTRIES_MAX);
     else bootError = "manifest: unknown field kernel." + k;
   }
 }
@@ -72,10 +76,22 @@ function readCaps(r: JsonReader, s: Service, name: string): void {
     else if (cap == "time") s.caps |= CAP_TIME;
     else if (cap == "random") s.caps |= CAP_RANDOM;
     else if (cap == "timer") s.caps |= CAP_TIMER;
+    else if (cap == "hsm_random") hsmGrantRandom(s.index);
+    else if (cap == "emit") s.caps |= CAP_EMIT;
+    else if (cap == "system") s.caps |= CAP_SYSTEM; // service commands (kernel/liveload.ts)
     else if (cap.startsWith("send:")) {
       pendingSendFrom.push(s.index);
       pendingSendTo.push(cap.substring(5));
     } else bootError = "manifest: service " + name + ": unknown capability \"" + cap + "\"";
+  }
+}
+
+// services[].hsm_keys: the HSM key labels the service may use (kernel/hsm.ts).
+function readHsmKeys(r: JsonReader, s: Service, name: string): void {
+  if (!r.beginArray()) return;
+  while (r.nextItem() && bootError == "") {
+    const why = hsmGrant(s.index, r.readString());
+    if (why != "") bootError = "manifest: service " + name + ": hsm_keys: " + why;
   }
 }
 
@@ -114,6 +130,7 @@ function readService(r: JsonReader, base: usize): void {
     else if (k == "restarts_max") s.restartsMax = <u32>bounded(r, "services[].restarts_max", 0, RESTARTS_MAX);
     else if (k == "restart_window_ms") s.restartWindowNs = bounded(r, "services[].restart_window_ms", 1, RESTART_WINDOW_MS_MAX) * 1000000;
     else if (k == "module") r.skipValue();
+    else if (k == "hsm_keys") readHsmKeys(r, s, name);
     else bootError = "manifest: unknown field services[]." + k;
   }
   if (bootError != "") return;
@@ -148,7 +165,7 @@ export function parseManifest(base: usize, len: u32): bool {
     else if (k == "services") {
       if (!r.beginArray()) break;
       while (r.nextItem() && bootError == "") readService(r, base);
-    } else if (k == "name" || k == "version" || k == "description" || k == "gateway" || k == "audit") r.skipValue(); // audit: the host passes the interval (audit_configure)
+    } else if (k == "name" || k == "version" || k == "description" || k == "gateway" || k == "audit" || k == "storage") r.skipValue(); // audit: the host passes the interval (audit_configure); storage: encryption at rest is the host's (host/datakey.ts)
     else bootError = "manifest: unknown field " + k;
   }
   if (bootError == "" && r.error != null) bootError = "manifest: " + r.error!;

@@ -54,6 +54,9 @@ export const RING_CONSOLE: u32 = 256;
 export const RING_ENTROPY: u32 = 4;
 export const RING_BLOCK: u32 = 16;
 export const RING_NET: u32 = 256;
+// Event records waiting for the host (drivers/events): it drains after every
+// emit, so a few suffice; 64 covers a recovery turn of checkpoint records.
+export const RING_EVENTS: u32 = 64;
 
 // Scheduler: messages dispatched per kernel_run call sequence before the kernel
 // returns to the host so devices are serviced. Bounds every loop.
@@ -71,3 +74,15 @@ export const RESTARTS_MAX_DEFAULT: u32 = 3;
 export const RESTARTS_MAX: u32 = 1000;
 export const RESTART_WINDOW_MS_DEFAULT: u64 = 60000;
 export const RESTART_WINDOW_MS_MAX: u64 = 86400000 * 365; // a year of logical time
+
+// HSM device (drivers/hsm, kernel/hsm.ts): key operations in flight at once,
+// each holding one buffer of hal HSM_BUFFER_BYTES (16 requests: 256 KiB,
+// reserved only when the manifest grants some service a key). Services wait
+// for HSM results as messages, so a few in flight keep a token busy; more
+// would only queue inside the token. The SQ has room for every one of them.
+export const HSM_REQUESTS_MAX: u32 = 16;
+// One more in flight than HSM_REQUESTS_MAX: the audit checkpoint being signed.
+export const RING_HSM: u32 = 32;
+// Key labels granted across all services (each service at most hal
+// HSM_GRANTS_PER_SERVICE_MAX).
+export const HSM_GRANTS_MAX: u32 = 256;

@@ -54,6 +54,7 @@ export const ENTRY_INPUT: u16 = 2; // payload: a client's message to `service`
 export const ENTRY_TICK: u16 = 3; // no payload: logical time moves on (timers)
 export const ENTRY_ENTROPY: u16 = 4; // payload: 32 random bytes that reseed the service RNG
 export const ENTRY_CHECKPOINT: u16 = 5; // payload: a signed audit checkpoint (kernel/audit.ts); changes no state
+export const ENTRY_HSM: u16 = 6; // payload: an HSM result for `service` (kernel/hsm.ts): u32 request id | i32 status | bytes
 
 export const BUF_FREE: u32 = 0;
 export const BUF_STAGING: u32 = 1;

@@ -26,9 +26,22 @@ import { tokensInit, clientTokenNew, clientTokens, serviceTokens } from "./token
 import * as log from "./log";
 import * as rec from "./recovery";
 import * as audit from "./audit";
-import { syscallsInit, sysArea, sysAreaBytes, sysSend, sysReply, sysTime, sysLog, sysRandom, sysTimer, sysLookup } from "./syscalls";
+import * as hsm from "./hsm";
+import { sysHsm } from "./syscalls";
+import { syscallsInit, sysArea, sysAreaBytes, sysSend, sysReply, sysTime, sysLog, sysRandom, sysTimer, sysLookup, sysEmit } from "./syscalls";
+import { eventsInit, eventsEmit, eventNextId, eventsDropped } from "../drivers/events/events";
+import { liveInit, systemPending, systemStep, systemDone, activeService, activeTime, refuseUnloaded, commandsDone } from "./liveload";
+import { ACT_SERVICE } from "../hal/abi";
+import { EVT_CHECKPOINT, EVENT_CHECKPOINT_BYTES } from "../hal/abi";
 import { consoleInit, conBegin, conStr, conU64, conEnd, consoleDropped } from "../drivers/console/console";
 import { blockInit, blockCompletion, blockDone, blockWriteDurable, blockTruncate, blockPreallocate, inFlight, TAG_LOG_WRITE, TAG_RECOVERY_READ } from "../drivers/block/block";
+import { blockSnapshot, blockSqTail, blockReset, TAG_SNAPSHOT } from "../drivers/block/block";
+import { entropyReset } from "../drivers/entropy/entropy";
+import { netReset } from "../drivers/net/net";
+import { clientTokensOrphan } from "./tokens";
+import * as snap from "./snapshot";
+import { hsmRestoredReset } from "./hsm";
+import { KERR_LOG_CORRUPT } from "../hal/abi";
 import { entropyInit, entropyRequest, entropyPoll, entropyFresh, entropyBytes, entropyConsumed } from "../drivers/entropy/entropy";
 import { netInit, netPostAllRx, netPostRx, netCompletion, netCompletionDone, netTxDone, netSendError, rxBuffer, rxBufferBytes, framesDropped } from "../drivers/net/net";
 import { descOp, descTag, descLen, descArg, descStatus } from "./ring";
@@ -81,7 +94,9 @@ function reserveAll(): bool {
     && log.logInit(config.batchBytesMax)
     && rec.recoveryInit(config.batchBytesMax, entryMax, bootArea)
     && syscallsInit(config.messageBytesMax, config.queueDepth)
-    && blockInit() && entropyInit() && netInit(config.messageBytesMax);
+    && blockInit() && entropyInit() && netInit(config.messageBytesMax)
+    && eventsInit(config.messageBytesMax)
+    && liveInit();
 }
 
 // The boot area holds the image digest (32 bytes) then the manifest JSON.
@@ -94,8 +109,10 @@ export function kernel_boot(manifestLen: u32, mode: u32): i32 {
   }
   if (!parseManifest(bootArea + BOOT_DIGEST_BYTES, manifestLen)) return bootFailLine(KERR_MANIFEST, bootError);
   if (!reserveAll()) return bootFailLine(KERR_POOL, "memory pool does not fit: " + failedReservation);
+  if (!hsm.hsmInit()) return bootFailLine(KERR_POOL, "memory pool does not fit: " + failedReservation);
   schedInit();
   seal();
+  snap.snapshotConfigure(config.snapshotIntervalEntries);
   setKernelState(KSTATE_RECOVERING);
   st.setPhase(st.PHASE_INIT);
   if (conBegin()) {
@@ -143,6 +160,14 @@ export function kernel_run(): u32 {
   pollDevices();
   if (kernelState() == KSTATE_FAILED) return ACT_HALT;
   for (let i: u32 = 0; i < DISPATCH_SCAN_MAX; i++) {
+    // A service command (kernel/liveload.ts) goes first, between messages.
+    if (systemPending()) {
+      if (systemStep()) {
+        noteDispatch(service(activeService()).fuelInit, 0, activeTime(), true);
+        return ACT_SERVICE;
+      }
+      continue;
+    }
     if (dispatchNext()) return ACT_CALL;
     const act = st.phase == st.PHASE_RECOVER ? recoverStep() : serveStep();
     if (act != STEP_AGAIN) return act;
@@ -196,6 +221,13 @@ function dispatchNext(): bool {
     const m = msgAt(index);
     const s = schedCurrent();
     const target = service(s);
+    if (target.unloaded) {
+      st.setCaller(s, msgTime(m));
+      refuseUnloaded(target, msgKind(m), msgToken(m));
+      st.setCaller(NO_SERVICE, 0);
+      msgRelease(index);
+      continue;
+    }
     if (target.failed) {
       st.setCaller(s, msgTime(m));
       refuseMessage(target, msgKind(m), msgToken(m));
@@ -245,10 +277,12 @@ function applyInput(e: usize, live: bool): void {
   schedWake(service(target));
 }
 
-function applyEntries(addr: usize, bytes: u32, live: bool): void {
+// `base` is the log offset of the first entry (kept for snapshots).
+function applyEntries(addr: usize, bytes: u32, live: bool, base: u64): void {
   const end = addr + bytes;
   let e = addr;
   while (e < end) {
+    snap.noteAppliedAt(base + <u64>(e - addr), base + <u64>(e - addr) + <u64>log.entryPadded(load<u32>(e + log.H_TOTAL)));
     const total = load<u32>(e + log.H_TOTAL);
     const type = load<u16>(e + log.H_TYPE);
     const timeNs = load<u64>(e + log.H_TIME);
@@ -256,13 +290,29 @@ function applyEntries(addr: usize, bytes: u32, live: bool): void {
     if (type == log.ENTRY_INPUT) {
       applyInput(e, live);
       if (live) { assert(stagedInputs > 0, "staged input count"); stagedInputs--; }
+    } else if (type == log.ENTRY_HSM) {
+      hsm.hsmApply(e, timeNs);
     } else if (type == log.ENTRY_ENTROPY) {
       st.rngReseed(e + log.ENTRY_HEADER_BYTES, total - log.ENTRY_HEADER_BYTES);
+    } else if (type == log.ENTRY_CHECKPOINT) {
+      emitCheckpoint(e, total, timeNs);
     }
     st.noteApplied(load<u64>(e + log.H_SEQ), timeNs, load<u64>(e + log.H_BATCH), e + log.H_CHAIN);
     e += <usize>log.entryPadded(total);
   }
   setEntriesApplied(st.appliedSeq);
+}
+
+// A checkpoint event when a checkpoint entry is applied (live and in
+// recovery alike): only a checkpoint that reached the log is announced, and
+// a replay announces the same ones with the same ids. Item: the signed body
+// (tree size, time, root) and the entry's own seq.
+const checkpointItem: usize = memory.data(<i32>EVENT_CHECKPOINT_BYTES, 16);
+function emitCheckpoint(e: usize, total: u32, timeNs: u64): void {
+  if (total < log.ENTRY_HEADER_BYTES + audit.CHECKPOINT_BODY_BYTES) return;
+  memory.copy(checkpointItem, e + log.ENTRY_HEADER_BYTES, <usize>audit.CHECKPOINT_BODY_BYTES);
+  store<u64>(checkpointItem + <usize>audit.CHECKPOINT_BODY_BYTES, load<u64>(e + log.H_SEQ));
+  eventsEmit(EVT_CHECKPOINT, SENDER_KERNEL, timeNs, checkpointItem, 1, EVENT_CHECKPOINT_BYTES);
 }
 
 // ---- recovery ----
@@ -271,7 +321,7 @@ function recoverStep(): u32 {
   const r = rec.recoveryStep();
   if (r == rec.R_NEED_IO) return rec.recoveryWaiting() ? ACT_IDLE : STEP_AGAIN;
   if (r == rec.R_GROUP) {
-    applyEntries(rec.groupAddr(), rec.groupBytes(), false);
+    applyEntries(rec.groupAddr(), rec.groupBytes(), false, rec.groupOffset());
     rec.recoveryGroupApplied();
     recoveredGroups++;
     return STEP_AGAIN; // dispatch the batch; recovery goes on when it is applied
@@ -349,6 +399,7 @@ function recoveryDone(): u32 {
     log.logHasRoom(BOOT_DIGEST_BYTES);
     log.logStage(log.ENTRY_GENESIS, 0xffff, 0, 0, bootArea, BOOT_DIGEST_BYTES, clockNow());
   }
+  hsm.hsmRecovered(clockNow()); // requests whose results a crash lost
   return STEP_AGAIN;
 }
 
@@ -361,22 +412,24 @@ function serveStep(): u32 {
   }
   pollNet();
   maybeTick();
+  hsm.hsmStage(clockNow());
   stageCheckpoint();
   submitWrite();
   const b = log.logNextDurable();
   if (b >= 0) {
     log.logMarkApplying(b);
     applyingBuffer = b;
-    applyEntries(log.bufAddr[b], log.bufLen[b], true);
+    applyEntries(log.bufAddr[b], log.bufLen[b], true, log.bufOffset[b]);
     return STEP_AGAIN;
   }
+  maybeSnapshot();
   clockWakeAt(earliestNs == NO_TIMER ? 0 : earliestNs);
   if (!readyReported && st.appliedSeq > 0 && inFlight == 0) {
     readyReported = true;
     setKernelState(KSTATE_READY);
     return ACT_READY;
   }
-  if (kernelState() == KSTATE_DRAINING && !log.logBusy() && inFlight == 0 && !audit.auditBusy()) {
+  if (kernelState() == KSTATE_DRAINING && !log.logBusy() && inFlight == 0 && !audit.auditBusy() && !hsm.hsmBusy()) {
     setKernelState(KSTATE_HALTED);
     st.setPhase(st.PHASE_STOPPED);
     return ACT_HALT;
@@ -388,6 +441,7 @@ function serveStep(): u32 {
 // other input would do it.
 function maybeTick(): void {
   if (earliestNs == NO_TIMER || earliestNs > clockNow()) return;
+  if (snap.snapshotHolding(blockSqTail())) return;
   if (log.stagingEntries() > 0 || log.writing >= 0 || log.logNextDurable() >= 0) return;
   if (kernelState() != KSTATE_READY || !log.logHasRoom(0)) return;
   log.logStage(log.ENTRY_TICK, 0xffff, 0, 0, 0, 0, clockNow());
@@ -415,11 +469,13 @@ function submitWrite(): void {
 
 function pollDevices(): void {
   entropyPoll();
+  hsm.hsmPoll();
   for (let d = blockCompletion(); d != 0; d = blockCompletion()) {
     const tag = descTag(d);
     const status = descStatus(d);
     const len = descLen(d);
     blockDone();
+    if (tag == TAG_SNAPSHOT) { snapshotDone(status); continue; }
     if (status < 0) { storageFailed(status); return; }
     if (tag == TAG_LOG_WRITE) log.logWriteDone();
     else if (tag == TAG_RECOVERY_READ) rec.recoveryReadDone(len);
@@ -483,6 +539,7 @@ function admit(tag: u32, len: u32, conn: u64): bool {
   const payloadLen = len - 8 - nameLen;
   if (payloadLen > config.messageBytesMax || payloadLen > service(target).inboxBytes) { netSendError(conn, requestId, FRAME_E_TOO_LARGE, "payload larger than the service accepts (message_bytes_max or its inbox)"); return true; }
   if (kernelState() != KSTATE_READY) { netSendError(conn, requestId, FRAME_E_UNAVAILABLE, "not serving: starting up or shutting down"); return true; }
+  if (snap.snapshotHolding(blockSqTail())) return false; // held until the snapshot is captured
   if (clientTokens.inUse + stagedInputs >= config.requestsInFlightMax) { netSendError(conn, requestId, FRAME_E_BUSY, "too many requests in flight; retry"); return true; }
   if (!log.logHasRoom(payloadLen)) return false;
   log.logStage(log.ENTRY_INPUT, target, conn, requestId, buf + 8 + nameLen, payloadLen, clockNow());
@@ -513,6 +570,9 @@ export function kernel_digest(): usize {
   store<u32>(digestScratch + 40, serviceTokens.inUse);
   store<u32>(digestScratch + 44, serviceCount);
   sha256Update(digestCtx, digestScratch, 48);
+  // Event numbering: a replay must hand out the same ids.
+  store<u64>(digestScratch, eventNextId);
+  sha256Update(digestCtx, digestScratch, 8);
   // Supervision state: a replay must fault, restart and fail the same way.
   for (let i: u32 = 0; i < serviceCount; i++) {
     const s = service(i);
@@ -522,7 +582,14 @@ export function kernel_digest(): usize {
     store<u32>(digestScratch + 24, s.windowFaults);
     store<u32>(digestScratch + 28, s.failed ? 1 : 0);
     sha256Update(digestCtx, digestScratch, 32);
+    // Live load (kernel/liveload.ts): which version runs, what was loaded or unloaded.
+    store<u32>(digestScratch, s.version);
+    store<u32>(digestScratch + 4, (s.live ? 1 : 0) | (s.unloaded ? 2 : 0));
+    store<u32>(digestScratch + 8, s.caps);
+    store<u32>(digestScratch + 12, s.inboxBytes);
+    sha256Update(digestCtx, digestScratch, 16);
   }
+  hsm.hsmDigest(digestCtx);
   sha256Update(digestCtx, st.rngSeed, 32);
   sha256Final(digestCtx, digestOut);
   return digestOut;
@@ -558,6 +625,18 @@ export function service_fault(code: u32): u32 {
 }
 
 export function service_failed(index: u32): bool { return index < serviceCount && service(index).failed; }
+
+// ---- live load (kernel/liveload.ts) ----
+
+// The host's answer to ACT_SERVICE: SVC_OK or SVC_E_*, and the (new)
+// instance's inbox size. The kernel commits or undoes and replies to the sender.
+export function service_action_done(result: u32, inboxBytes: u32): void { systemDone(result, inboxBytes); }
+export function service_version(index: u32): u32 { return index < serviceCount ? service(index).version : 0; }
+export function service_unloaded(index: u32): bool { return index < serviceCount && service(index).unloaded; }
+export function service_live(index: u32): bool { return index < serviceCount && service(index).live; }
+export function service_caps(index: u32): u32 { return index < serviceCount ? service(index).caps : 0; }
+export function service_memory_pages_max(index: u32): u32 { return index < serviceCount ? service(index).memoryPagesMax : 0; }
+export function service_commands(): u64 { return commandsDone; }
 export function service_faults(index: u32): u64 { return index < serviceCount ? service(index).faults : 0; }
 export function service_restarts(index: u32): u64 { return index < serviceCount ? service(index).restarts : 0; }
 
@@ -585,6 +664,8 @@ export function kernel_stat(id: u32): u64 {
     case 12: return st.appliedTimeNs;
     case 13: return serviceTotal(false);
     case 14: return serviceTotal(true);
+    case 15: return snap.written;
+    case 16: return snap.newestEntries;
     default: return 0;
   }
 }
@@ -598,12 +679,21 @@ export function sys_log(len: u32): i32 { return sysLog(len); }
 export function sys_random(len: u32): i32 { return sysRandom(len); }
 export function sys_timer(delayNs: i64, tag: i64): i32 { return sysTimer(delayNs, tag); }
 export function sys_lookup(len: u32): i32 { return sysLookup(len); }
+export function sys_hsm(op: u32, len: u32): i32 { return sysHsm(op, len); }
+export function sys_emit(type: u32, count: u32, len: u32): i32 { return sysEmit(type, count, len); }
+
+// ---- event stream (drivers/events) ----
+
+// Event ids handed out so far (the next id is this + 1).
+export function events_emitted(): u64 { return eventNextId - 1; }
+export function events_dropped(): u64 { return eventsDropped; }
 
 // ---- audit checkpoints (kernel/audit.ts) ----
 
 // Logs a checkpoint the host has signed, in the next batch.
 function stageCheckpoint(): void {
   audit.auditArm();
+  hsm.hsmCheckpoint(); // a due checkpoint goes to the host on the HSM ring
   const n = audit.auditReadyBytes();
   if (n == 0) return;
   if (log.entryPadded(log.ENTRY_HEADER_BYTES + n) > log.batchBytesMax) { audit.auditDrop(); return; }
@@ -613,10 +703,68 @@ function stageCheckpoint(): void {
 }
 
 export function audit_configure(everyEntries: u64): void { audit.auditConfigure(everyEntries); }
-export function audit_pending(): usize { return audit.auditPending(); }
-export function audit_buffer(): usize { return audit.auditBuffer(); }
-export function audit_buffer_bytes(): u32 { return audit.auditBufferBytes(); }
-export function audit_signed(len: u32): bool { return audit.auditSigned(len); }
 export function audit_tree_size(): u64 { return audit.treeSize; }
 export function audit_root(): usize { return audit.auditRootNow(); }
 export function audit_checkpoints_skipped(): u64 { return audit.checkpointsSkipped; }
+
+// ---- snapshots (kernel/snapshot.ts) ----
+
+// At a quiescent point of a serving kernel, asks the host for a snapshot
+// once one is due (new input is held meanwhile, see admit and maybeTick).
+function maybeSnapshot(): void {
+  if (kernelState() != KSTATE_READY || !snap.snapshotDue()) return;
+  if (log.logBusy() || inFlight != 0 || audit.auditBusy() || descriptors.inUse != 0 || applyingBuffer >= 0) return;
+  if (hsm.hsmBusy()) return; // an HSM request would die with the host that took it
+  snap.snapshotRequested(blockSnapshot(snap.snapshotRecord(), st.appliedSeq));
+}
+
+function snapshotDone(status: i32): void {
+  if (snap.snapshotDone(status)) return;
+  if (conBegin()) {
+    conStr("{\"event\":\"snapshot_failed\",\"status\":"); conU64(<u64>(-status));
+    conStr(",\"message\":\"the snapshot could not be written; serving goes on (recovery replays the log)\"");
+    conEnd(true);
+  }
+}
+
+// The host copied a snapshot's memory and globals over this booted kernel
+// (host/snapshot.ts). Resets, in this one place, what belonged to the
+// process that took it, and makes recovery go on from the entry after it.
+// `mode` is this boot's (BOOT_LIVE / BOOT_REPLAY). 0: ok; else a KERR_*.
+export function kernel_restored(mode: u32): i32 {
+  if (mode != BOOT_LIVE && mode != BOOT_REPLAY) return <i32>KERR_MANIFEST;
+  if (st.phase != st.PHASE_SERVE || st.appliedSeq == 0 || descriptors.inUse != 0) return <i32>KERR_LOG_CORRUPT;
+  bootMode = mode;
+  // Run loop (main.ts): nothing dispatched, nothing staged or being applied.
+  initNext = serviceCount;
+  dispatched = POOL_EMPTY;
+  readyReported = false;
+  stagedInputs = 0;
+  applyingBuffer = -1;
+  recoveredGroups = 0;
+  preallocatedBytes = 0;
+  noteDispatch(0, 0, 0, false);
+  st.setCaller(NO_SERVICE, 0);
+  // Devices: the old host's requests are gone.
+  snap.ringsReset();
+  blockReset();
+  entropyReset();
+  netReset();
+  clientTokensOrphan();
+  hsmRestoredReset();
+  audit.auditRestoredReset();
+  snap.snapshotRestoredReset();
+  // Registers and recovery: go on checking the log from the next entry.
+  setKernelError(KERR_NONE);
+  setKernelState(KSTATE_RECOVERING);
+  setEntriesApplied(st.appliedSeq);
+  clockWakeAt(0);
+  rec.recoveryResumeAt(snap.appliedEndOffset, st.appliedSeq, st.appliedChain, st.appliedTimeNs, st.appliedBatch);
+  st.setPhase(st.PHASE_RECOVER);
+  if (conBegin()) {
+    conStr("{\"event\":\"snapshot_restored\",\"entries\":"); conU64(st.appliedSeq);
+    conStr(",\"log_offset\":"); conU64(snap.appliedEndOffset);
+    conEnd(false);
+  }
+  return 0;
+}

@@ -273,8 +273,10 @@ function scanFinished(): u32 {
   return R_DONE;
 }
 
-// The batch to apply: entries [groupAddr, groupAddr + groupBytes).
+// The batch to apply: entries [groupAddr, groupAddr + groupBytes), which
+// start at log offset groupOffset.
 export function groupAddr(): usize { return at(groupStart); }
+export function groupOffset(): u64 { return groupStart; }
 export function groupBytes(): u32 { return <u32>(parseOff - groupStart); }
 
 export function recoveryGroupApplied(): void {
@@ -286,4 +288,37 @@ export function recoveryGroupApplied(): void {
 // True when the device holds bytes past the log that a live boot must cut.
 export function recoveryTorn(): bool {
   return firstBadReason != "" || scanSawData;
+}
+
+// After a snapshot restore (kernel/snapshot.ts): recovery goes on from entry
+// `seq`, which starts at log offset `offset`, after the snapshot's chain head,
+// time and batch, as if it had just applied the entries before it.
+export function recoveryResumeAt(offset: u64, seq: u64, chainHead: usize, timeNs: u64, batch: u64): void {
+  winStart = offset;
+  winLen = 0;
+  eof = false;
+  readPending = false;
+  parseOff = offset;
+  scanning = false;
+  scanOff = 0;
+  scanSawData = false;
+  groupActive = false;
+  groupStart = offset;
+  groupBatch = 0;
+  groupEntries = 0;
+  nextSeq = seq;
+  memory.copy(chain, chainHead, 32);
+  lastTimeNs = timeNs;
+  lastBatch = batch;
+  endOffset = 0;
+  firstBadReason = "";
+  failure = FAIL_NONE;
+  failureSeq = 0;
+  failureOffset = 0;
+  failureReason = "";
+  laterSeq = 0;
+  laterOffset = 0;
+  tornBatch = false;
+  laterFound = false;
+  laterBatch = 0;
 }

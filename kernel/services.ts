@@ -12,6 +12,8 @@ export const CAP_LOG: u32 = 2;
 export const CAP_TIME: u32 = 4;
 export const CAP_RANDOM: u32 = 8;
 export const CAP_TIMER: u32 = 16;
+export const CAP_EMIT: u32 = 64; // may emit event records (issue 8); 32 is left to the HSM call
+export const CAP_SYSTEM: u32 = 256; // may send service commands to SYSTEM_PEER (kernel/liveload.ts)
 
 export const NO_SERVICE: u32 = 0xffff;
 
@@ -46,6 +48,10 @@ export class Service {
   faults: u64 = 0;
   restarts: u64 = 0;
   failed: bool = false; // restart policy exhausted: every message to it is refused
+  // Live load (kernel/liveload.ts).
+  version: u32 = 1; // 1 at boot or load; +1 per upgrade
+  live: bool = false; // loaded into the running system (not from the image)
+  unloaded: bool = false; // unloaded: no name, every message to it is refused
 }
 
 // The table itself: SERVICES_MAX entries reserved at boot.
@@ -74,11 +80,19 @@ export function serviceAdd(nameAddr: usize, nameLen: u32): Service {
   return s;
 }
 
+// Takes back the last entry (kernel/liveload.ts: a load that failed before
+// anything could refer to it).
+export function serviceDropLast(): void {
+  assert(serviceCount > 0, "no service to drop");
+  serviceCount--;
+  memory.fill(changetype<usize>(service(serviceCount)), 0, offsetof<Service>());
+}
+
 // Service index by UTF-8 name bytes, or NO_SERVICE.
 export function serviceFind(nameAddr: usize, nameLen: u32): u32 {
   for (let i: u32 = 0; i < serviceCount; i++) {
     const s = service(i);
-    if (s.nameLen == nameLen && memory.compare(s.nameAddr, nameAddr, nameLen) == 0) return i;
+    if (!s.unloaded && s.nameLen == nameLen && memory.compare(s.nameAddr, nameAddr, nameLen) == 0) return i;
   }
   return NO_SERVICE;
 }

@@ -18,6 +18,11 @@
 // | random(ptr: usize, len: u32): i32                 | random       | bytes from the generator seeded by ENTROPY log entries  |
 // | timer(delayNs: i64, tag: i64): i32                | timer        | a MSG_KIND_TIMER message (payload: tag) after delayNs   |
 // | lookup(ptr: usize, len: u32): i32                 | none         | index of the service with that name                     |
+// | send(SYSTEM_PEER, ptr, len): i32                  | system       | a service command: load/upgrade/unload (kernel/liveload) |
+// | hsm(op: u32, ptr: usize, len: u32): i32           | hsm_keys     | an HSM operation with a granted key label (hal/abi.ts    |
+//                                                     | (hsm_random) | HSM section); result: request id; the answer comes as a |
+//                                                     |              | MSG_KIND_REPLY from SENDER_KERNEL once it is logged     |
+// | emit(type: u32, count: u32, ptr, len): i32        | emit         | an event record of `count` items (drivers/events)        |
 //
 // Results: 0 (SYS_OK) or a negative SYS_E_* from hal/abi.ts: DENIED (the
 // capability is missing; recorded), INVALID, FULL, TOO_LARGE, CONTEXT,
@@ -31,8 +36,15 @@ import {
   MSG_KIND_MESSAGE, MSG_KIND_REPLY, MSG_KIND_FAILED, FRAME_OK, FRAME_E_SERVICE,
 } from "../hal/abi";
 import { POOL_EMPTY, reserve } from "./mem";
-import { Service, service, serviceCount, serviceFind, hasCap, maySend, NO_SERVICE, CAP_LOG, CAP_TIME, CAP_RANDOM, CAP_TIMER } from "./services";
+import { Service, service, serviceCount, serviceFind, hasCap, maySend, NO_SERVICE, CAP_LOG, CAP_TIME, CAP_RANDOM, CAP_TIMER, CAP_EMIT } from "./services";
+import { EVT_TRANSFER, EVENT_TRANSFER_BYTES, EVENT_ITEMS_MAX } from "../hal/abi";
+import { eventsEmit } from "../drivers/events/events";
 import { descriptors, slots, msgSet, inboxPush } from "./msg";
+import { SYSTEM_PEER } from "../hal/abi";
+import { CAP_SYSTEM } from "./services";
+import { systemSubmit } from "./liveload";
+import { hsmResultBytes, hsmAllowed, hsmIssue } from "./hsm";
+import { HSM_REPLY_HEADER_BYTES, HSM_BUFFER_BYTES } from "../hal/abi";
 import { schedWake } from "./sched";
 import { serviceTokenNew, tokenResolve, tokenIsService, tokenLive, tokenConn, tokenRequestId, tokenOrigin, tokenFree } from "./tokens";
 import { timerAdd } from "./timers";
@@ -103,10 +115,17 @@ export function abortServiceToken(token: u32, origin: u32, from: u32): void {
 export function sysSend(peer: u32, len: u32): i32 {
   const s = current();
   if (s == null) return SYS_E_CONTEXT;
+  if (peer == <u32>SYSTEM_PEER) {
+    // A service command (kernel/liveload.ts): load, upgrade or unload.
+    if (!hasCap(s!, CAP_SYSTEM)) return denied(s!, "send");
+    if (len > areaBytes) return SYS_E_TOO_LARGE;
+    return systemSubmit(s!.index, sysArea(), len, callerTimeNs);
+  }
   if (peer >= serviceCount) return SYS_E_INVALID;
   if (!maySend(s!, peer)) return denied(s!, "send");
   if (len > areaBytes) return SYS_E_TOO_LARGE;
   if (service(peer).failed) return SYS_E_UNAVAILABLE;
+  if (service(peer).unloaded) return SYS_E_INVALID;
   const token = serviceTokenNew(s!.index, peer);
   if (token == 0) return SYS_E_FULL;
   const r = enqueue(peer, MSG_KIND_MESSAGE, s!.index, token, len);
@@ -183,4 +202,56 @@ export function sysLookup(len: u32): i32 {
   if (len == 0 || len > 32) return SYS_E_INVALID;
   const index = serviceFind(sysArea(), len);
   return index == NO_SERVICE ? SYS_E_INVALID : <i32>index;
+}
+
+// Emits an event record: `count` items of one type, numbered by the kernel
+// (drivers/events). A service may emit EVT_TRANSFER only (items of
+// EVENT_TRANSFER_BYTES); EVT_CHECKPOINT is the kernel's own. Replay runs
+// services again, so their events are numbered and emitted again the same.
+export function sysEmit(type: u32, count: u32, len: u32): i32 {
+  const s = current();
+  if (s == null) return SYS_E_CONTEXT;
+  if (!hasCap(s!, CAP_EMIT)) return denied(s!, "emit");
+  if (len > areaBytes) return SYS_E_TOO_LARGE;
+  if (type != EVT_TRANSFER || count == 0 || count > <u32>EVENT_ITEMS_MAX) return SYS_E_INVALID;
+  if (<u64>len != <u64>count * <u64>EVENT_TRANSFER_BYTES) return SYS_E_INVALID;
+  eventsEmit(type, s!.index, callerTimeNs, sysArea(), count, EVENT_TRANSFER_BYTES);
+  return SYS_OK;
+}
+
+// Asks the HSM for a key operation (hal/abi.ts HSM section; kernel/hsm.ts).
+// The request names a key label that the manifest must grant this service
+// (hsm_keys), or, for OP_HSM_RANDOM, capability hsm_random; otherwise
+// SYS_E_DENIED, counted and printed with the label, and nothing reaches the
+// host. Returns the request id (> 0): the result arrives as MSG_KIND_REPLY
+// from SENDER_KERNEL starting with that id, after it is logged.
+export function sysHsm(op: u32, len: u32): i32 {
+  const s = current();
+  if (s == null) return SYS_E_CONTEXT;
+  if (len > areaBytes || len > <u32>HSM_BUFFER_BYTES) return SYS_E_TOO_LARGE;
+  const resultBytes = hsmResultBytes(op, sysArea(), len);
+  if (resultBytes < 0) return SYS_E_INVALID;
+  if (hsmAllowed(s!.index, op, sysArea()) != SYS_OK) return deniedHsm(s!, sysArea());
+  // The reply must fit a message and the service's inbox, like any other.
+  let cap = areaBytes < s!.inboxBytes ? areaBytes : s!.inboxBytes;
+  cap = cap > <u32>HSM_REPLY_HEADER_BYTES ? cap - HSM_REPLY_HEADER_BYTES : 0;
+  if (cap > <u32>HSM_BUFFER_BYTES) cap = HSM_BUFFER_BYTES;
+  if (<u32>resultBytes > cap) return SYS_E_TOO_LARGE;
+  return hsmIssue(s!.index, op, sysArea(), len, cap, phase == PHASE_RECOVER);
+}
+
+// A denied HSM request: like denied(), and the console line names the label.
+function deniedHsm(s: Service, request: usize): i32 {
+  s.denied++;
+  countDenied();
+  if (phase != PHASE_RECOVER && conBegin()) {
+    conStr("{\"event\":\"syscall_denied\",\"service\":\"");
+    conEscaped(s.nameAddr, s.nameLen);
+    conStr("\",\"call\":\"hsm\",\"label\":\"");
+    conEscaped(request + 4, <usize>load<u16>(request));
+    conStr("\",\"count\":");
+    conU64(s.denied);
+    conEnd(true);
+  }
+  return SYS_E_DENIED;
 }

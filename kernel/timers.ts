@@ -87,3 +87,18 @@ function recomputeEarliest(): void {
     if (d < earliestNs) earliestNs = d;
   }
 }
+
+// Cancels every timer of `service` (kernel/liveload.ts: an unloaded service,
+// or one whose load failed after its qx_init set a timer). Returns how many.
+export function timersCancel(service: u32): u32 {
+  let n: u32 = 0;
+  for (let i: u32 = 0; i < capacity && active > 0; i++) {
+    const t = at(i);
+    if (load<u32>(t, 28) == 0 || load<u32>(t, 24) != service) continue;
+    store<u32>(t, 0, 28);
+    active--;
+    n++;
+  }
+  if (n > 0) recomputeEarliest();
+  return n;
+}

@@ -74,6 +74,15 @@ export function tokenResolve(token: u32, holder: u32): usize {
 @inline export function tokenLive(p: usize): bool { return (load<u16>(p, 20) & TOKEN_F_LIVE) != 0; }
 @inline export function tokenOrigin(p: usize): u32 { return <u32>load<u16>(p, 22); }
 
+// After a snapshot restore: the clients of the old process are gone; their
+// tokens stay (a service may still reply) but reach no connection, as in a replay.
+export function clientTokensOrphan(): void {
+  for (let i: u32 = 0; i < clientTokens.count; i++) {
+    const p = clientTokens.slot(i);
+    store<u16>(p, load<u16>(p, 20) & ~TOKEN_F_LIVE, 20);
+  }
+}
+
 export function tokenFree(token: u32): void {
   const pool = tokenPool(token);
   const index = (token & 0xffff) - 1;

@@ -3,15 +3,16 @@
 // performs them in order, so a preallocation submitted before a write is
 // done before that write. Completions come back with the tag given here.
 
-import { DEV_BLOCK, DESC_F_FLUSH, OP_BLK_READ, OP_BLK_WRITE, OP_BLK_TRUNCATE, OP_BLK_PREALLOCATE } from "../../hal/abi";
+import { DEV_BLOCK, DESC_F_FLUSH, OP_BLK_READ, OP_BLK_WRITE, OP_BLK_TRUNCATE, OP_BLK_PREALLOCATE, OP_BLK_SNAPSHOT, SNAP_REC_BYTES } from "../../hal/abi";
 import { RING_BLOCK } from "../../kernel/constants";
-import { ringCreate, ringPush, ringPeek, ringPop } from "../../kernel/ring";
+import { ringCreate, ringPush, ringPeek, ringPop, ringHead, ringTail } from "../../kernel/ring";
 import { halSetRings } from "../../kernel/hal";
 
 export const TAG_LOG_WRITE: u32 = 1;
 export const TAG_RECOVERY_READ: u32 = 2;
 export const TAG_TRUNCATE: u32 = 3;
 export const TAG_PREALLOCATE: u32 = 4;
+export const TAG_SNAPSHOT: u32 = 5;
 
 let sq: usize = 0;
 let cq: usize = 0;
@@ -48,6 +49,20 @@ export function blockTruncate(lengthBytes: u64): void {
 export function blockPreallocate(lengthBytes: u64): void {
   submit(OP_BLK_PREALLOCATE, 0, TAG_PREALLOCATE, 0, 0, lengthBytes);
 }
+
+// Asks the host for a snapshot (kernel/snapshot.ts); returns the SQ index
+// used, which the host has consumed once the SQ tail has passed it.
+export function blockSnapshot(record: usize, entries: u64): u32 {
+  const index = ringHead(sq);
+  submit(OP_BLK_SNAPSHOT, 0, TAG_SNAPSHOT, record, SNAP_REC_BYTES, entries);
+  return index;
+}
+
+export function blockSqTail(): u32 { return ringTail(sq); }
+
+// After a snapshot restore: the old host's requests are gone (rings reset by
+// kernel/snapshot.ts).
+export function blockReset(): void { inFlight = 0; }
 
 // The next completion descriptor, or 0. Call blockDone after reading it.
 export function blockCompletion(): usize {

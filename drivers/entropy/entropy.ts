@@ -24,6 +24,12 @@ export function entropyInit(): bool {
   return true;
 }
 
+// After a snapshot restore: the request died with the old host.
+export function entropyReset(): void {
+  requested = false;
+  entropyFresh = false;
+}
+
 export function entropyRequest(): void {
   if (requested || entropyFresh) return;
   requested = ringPush(sq, OP_ENT_READ, 0, 0, buffer, ENTROPY_BYTES, ENTROPY_BYTES, 0);

@@ -93,6 +93,13 @@ export function netClose(conn: u64): void {
   if (!ringPush(sq, OP_NET_CLOSE, 0, 0, 0, 0, 0, conn)) framesDropped++;
 }
 
+// After a snapshot restore: error frames the old host was sending are free.
+export function netReset(): void {
+  for (let i: u32 = 0; i < errorFrames.count; i++) {
+    if (load<u8>(errorFrames.states + <usize>i) != 0) errorFrames.give(i);
+  }
+}
+
 export function netTxDone(tag: u32): void {
   if ((tag & TAG_ERROR) != 0) errorFrames.give(tag & ~TAG_ERROR);
 }

@@ -21,7 +21,8 @@ export const ENTRY_INPUT = 2;
 export const ENTRY_TICK = 3;
 export const ENTRY_ENTROPY = 4;
 export const ENTRY_CHECKPOINT = 5;
-export const ENTRY_TYPE_NAMES: Record<number, string> = { 1: 'genesis', 2: 'input', 3: 'tick', 4: 'entropy', 5: 'checkpoint' };
+export const ENTRY_HSM = 6; // an HSM result for a service (kernel/hsm.ts)
+export const ENTRY_TYPE_NAMES: Record<number, string> = { 1: 'genesis', 2: 'input', 3: 'tick', 4: 'entropy', 5: 'checkpoint', 6: 'hsm' };
 // Larger than any entry a manifest allows (message_bytes_max is at most 16 MiB).
 const ENTRY_BYTES_MAX = 64 * 1024 * 1024;
 
@@ -96,10 +97,13 @@ function readAll(path: string): Uint8Array {
   }
 }
 
-/** Reads and checks the log of `dataDir` (or a log file path). */
-export function readAuditLog(dataDirOrFile: string, imageDigest?: Uint8Array): LogReadout {
+/**
+ * Reads and checks the log of `dataDir` (or a log file path). `logical`: the
+ * log's bytes as already read (an encrypted log, decrypted by the caller).
+ */
+export function readAuditLog(dataDirOrFile: string, imageDigest?: Uint8Array, logical?: Uint8Array): LogReadout {
   const path = dataDirOrFile.endsWith('.qxl') ? dataDirOrFile : join(dataDirOrFile, LOG_FILE);
-  const bytes = readAll(path);
+  const bytes = logical ?? readAll(path);
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const entries: AuditEntry[] = [];
   let chain: Uint8Array = new Uint8Array(HASH_BYTES);

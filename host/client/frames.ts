@@ -3,6 +3,7 @@
 // request ids so many requests can be in flight on one connection.
 
 import net from 'node:net';
+import tls from 'node:tls';
 import * as abi from '../../hal/abi.ts';
 
 export interface Reply {
@@ -35,6 +36,18 @@ export function encodeRequest(requestId: number, service: string, payload: Uint8
   return frame;
 }
 
+/** Encodes an auth frame (hal/abi.ts FRAME_F_AUTH): the API key later frames to the gateway are sent with. */
+export function encodeAuth(requestId: number, key: string): Buffer {
+  const k = Buffer.from(key, 'utf8');
+  if (k.length === 0 || k.length > abi.FRAME_AUTH_KEY_BYTES_MAX) throw new Error(`an API key is 1..${abi.FRAME_AUTH_KEY_BYTES_MAX} bytes`);
+  const frame = Buffer.alloc(abi.FRAME_LEN_BYTES + abi.FRAME_REQUEST_HEADER_BYTES + k.length);
+  frame.writeUInt32LE(abi.FRAME_REQUEST_HEADER_BYTES + k.length, 0);
+  frame.writeUInt32LE(requestId >>> 0, 4);
+  frame.writeUInt16LE(abi.FRAME_F_AUTH, 8);
+  k.copy(frame, 12);
+  return frame;
+}
+
 export class FrameClient {
   private nextId = 1;
   private readonly waiting = new Map<number, { resolve: (r: Reply) => void; reject: (e: Error) => void }>();
@@ -53,6 +66,15 @@ export class FrameClient {
     return new Promise((resolve, reject) => {
       const socket = net.connect({ host, port, noDelay: true });
       socket.once('connect', () => { socket.off('error', reject); resolve(new FrameClient(socket)); });
+      socket.once('error', reject);
+    });
+  }
+
+  /** Over TLS (`qenex boot --tls-cert ...`); `options` carries the CA to trust and, for mutual TLS, the client's cert and key. */
+  static connectTls(host: string, port: number, options: tls.ConnectionOptions): Promise<FrameClient> {
+    return new Promise((resolve, reject) => {
+      const socket = tls.connect({ host, port, ...options });
+      socket.once('secureConnect', () => { socket.off('error', reject); socket.setNoDelay(true); resolve(new FrameClient(socket)); });
       socket.once('error', reject);
     });
   }
@@ -92,6 +114,32 @@ export class FrameClient {
         reject: (e) => { clearTimeout(timer); reject(e); },
       });
       this.socket.write(encodeRequest(id, service, payload));
+    });
+  }
+
+  /**
+   * Presents an API key for this connection: frames to the gateway service
+   * after this one are authenticated with it (the server keeps only its
+   * hash). Whether the key exists is decided per request by the gateway.
+   */
+  authenticate(key: string, timeoutMs = 30_000): Promise<void> {
+    if (this.closedError !== null) return Promise.reject(this.closedError);
+    const id = this.nextId++;
+    const frame = encodeAuth(id, key);
+    return new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.waiting.delete(id);
+        reject(new Error(`auth frame ${id}: no reply within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.waiting.set(id, {
+        resolve: (r) => {
+          clearTimeout(timer);
+          if (r.status === abi.FRAME_OK) resolve();
+          else reject(new FrameError(`auth: ${r.payload.toString('utf8')} (status ${r.status})`, r.status));
+        },
+        reject: (e) => { clearTimeout(timer); reject(e); },
+      });
+      this.socket.write(frame);
     });
   }
 

@@ -527,8 +527,13 @@ export interface LedgerTransport {
 }
 
 /**
- * Typed calls to the ledger service over any frame transport. Each call is
- * one request frame; replies come only after the request's batch is durable.
+ * Typed calls to the ledger over any frame transport. Each call is one
+ * request frame; replies come only after the request's batch is durable.
+ * Through the default image the ledger is reached as service 'gateway' on a
+ * connection that presented an API key (FrameClient.authenticate): the
+ * gateway checks the key's role and ledger grants and relays the request.
+ * 'ledger' reaches the service directly, which only an image that gives the
+ * ledger the "net" capability allows.
  */
 export class LedgerClient {
   constructor(private readonly transport: LedgerTransport, private readonly service = 'ledger') {}

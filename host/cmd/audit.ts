@@ -21,7 +21,10 @@ import { join } from 'node:path';
 import { CliError, EXIT_USAGE, asCliError, parseArgs, processIo, type CommandIo } from './args.ts';
 import { KeyError, loadPublicKeys, type PublicKey } from '../keys.ts';
 import { ImageError, parseImage, readImageFile } from '../image.ts';
-import { IMAGE_FILE } from '../machine.ts';
+import { IMAGE_FILE, LOG_FILE } from '../machine.ts';
+import { DataKeyError, openDataCipher, readDataKeyFile } from '../datakey.ts';
+import { openBlockBackend } from '../devices/block-backend.ts';
+import { SECTOR_BYTES, type EncryptedBackend } from '../devices/encrypted-backend.ts';
 import { ENTRY_CHECKPOINT, ENTRY_TYPE_NAMES, readAuditLog, type AuditEntry, type LogReadout } from '../audit/log.ts';
 import {
   CheckpointError, checkpointFromJson, checkpointJson, checkpointSignatureProblem, decodeCheckpoint, type Checkpoint,
@@ -62,12 +65,31 @@ function imageDigest(dataDir: string): Uint8Array | undefined {
   return Buffer.from(parseImage(readImageFile(path)).digestHex, 'hex');
 }
 
-function readLog(dataDir: string): LogReadout {
+// An encrypted data directory (datakey.json) is read through the HSM
+// (QENEX_PKCS11_*) and the encrypted backend; sectors that fail
+// authentication are problems of their own.
+async function readLog(dataDir: string): Promise<LogReadout & { sealedDamage: string[] }> {
+  const digest = imageDigest(dataDir);
+  const keyFile = readDataKeyFile(dataDir);
+  const storage = keyFile === null ? undefined : { encryption: 'aes-256-gcm' as const, key_label: keyFile.key_label };
+  const cipher = await openDataCipher({ dataDir, storage, logFile: LOG_FILE, create: false });
+  const path = join(dataDir, LOG_FILE);
   try {
-    return readAuditLog(dataDir, imageDigest(dataDir));
+    if (cipher === null) return { ...readAuditLog(dataDir, digest), sealedDamage: [] };
+    const file = openBlockBackend(path, { create: false, lock: false, readOnly: true, layer: cipher, notice: () => {} }) as EncryptedBackend;
+    try {
+      const bytes = new Uint8Array(file.size());
+      file.readAt(0, bytes);
+      const sealedDamage = file.scrub().map((d) => `encrypted sector ${d.sector} (log bytes ${d.offsetBytes}..${d.offsetBytes + SECTOR_BYTES}) ` +
+        (d.readAs === 'stale' ? 'holds an older record that fails authentication (edited or damaged)'
+          : `failed authentication; read as ${d.readAs === 'zeros' ? 'zeros' : 'its previous version'}`));
+      return { ...readAuditLog(path, digest, bytes), sealedDamage };
+    } finally {
+      file.close();
+    }
   } catch (e) {
     if (e instanceof ImageError) throw e;
-    throw new CliError(`${join(dataDir, 'log.qxl')}: cannot read the command log: ${(e as Error).message}`);
+    throw new CliError(`${path}: cannot read the command log: ${(e as Error).message}`);
   }
 }
 
@@ -151,12 +173,13 @@ async function verify(argv: string[], io: CommandIo): Promise<number> {
   const dataDir = args.values.get('data');
   if (dataDir === undefined) throw new CliError('missing --data <dir>', EXIT_USAGE);
   const trusted = args.values.has('trust') ? loadPublicKeys(args.values.get('trust')!) : null;
-  const log = readLog(dataDir);
+  const log = await readLog(dataDir);
   const cps = checkCheckpoints(log, trusted);
   const problems: string[] = [];
   if (log.problem !== null) {
     problems.push(`entry ${log.problem.seq} at offset ${log.problem.offset}: ${log.problem.reason}`);
   }
+  problems.push(...log.sealedDamage);
   problems.push(...cps.problems);
   const report = {
     log: log.path,
@@ -179,8 +202,8 @@ async function verify(argv: string[], io: CommandIo): Promise<number> {
   return problems.length === 0 ? 0 : 1;
 }
 
-function usableLog(dataDir: string): LogReadout {
-  const log = readLog(dataDir);
+async function usableLog(dataDir: string): Promise<LogReadout> {
+  const log = await readLog(dataDir);
   if (log.problem !== null) {
     throw new CliError(`the log does not verify (entry ${log.problem.seq} at offset ${log.problem.offset}: ${log.problem.reason}); run qenex audit verify`);
   }
@@ -199,7 +222,7 @@ async function prove(argv: string[], io: CommandIo): Promise<number> {
   if (dataDir === undefined) throw new CliError('missing --data <dir>', EXIT_USAGE);
   const entry = integerArg(args, 'entry', true)!;
   const size = integerArg(args, 'size', false);
-  const log = usableLog(dataDir);
+  const log = await usableLog(dataDir);
   if (entry >= log.entries.length) throw new CliError(`entry ${entry} is not in the log (${log.entries.length} entries)`);
   const cps = validCheckpoints(log);
   const covering = cps.filter((c) => c.treeSize > entry && (size === undefined || c.treeSize === size));
@@ -231,7 +254,7 @@ async function consistency(argv: string[], io: CommandIo): Promise<number> {
   if (dataDir === undefined) throw new CliError('missing --data <dir>', EXIT_USAGE);
   const from = integerArg(args, 'from', true)!;
   const to = integerArg(args, 'to', true)!;
-  const log = usableLog(dataDir);
+  const log = await usableLog(dataDir);
   if (from < 1 || from > to || to > log.entries.length) {
     throw new CliError(`--from and --to must satisfy 1 <= from <= to <= ${log.entries.length} (the log's entries), got ${from} and ${to}`);
   }
@@ -327,6 +350,6 @@ export async function main(argv: string[], io: CommandIo = processIo): Promise<n
       default: throw new CliError(`unknown audit command "${sub}" (verify, prove, consistency, check-proof)`, EXIT_USAGE);
     }
   } catch (e) {
-    throw asCliError(e, [KeyError, ImageError, CheckpointError]);
+    throw asCliError(e, [KeyError, ImageError, CheckpointError, DataKeyError]);
   }
 }

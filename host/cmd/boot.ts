@@ -1,17 +1,22 @@
 // host/cmd/boot.ts: `qenex boot` — verify an image, boot it on a data
 // directory, report readiness with the state hash, and serve until a signal.
 
+import { loadTls, TlsConfigError, type TlsListen } from '../devices/tls.ts';
 import { parseArgs, CliError, EXIT_USAGE, asCliError, processIo, type CommandIo } from './args.ts';
 import { openImage, parseImage, readImageFile, ImageError } from '../image.ts';
-import { loadPublicKeys, KeyError } from '../keys.ts';
+import { loadPublicKeys, KeyError, type PublicKey } from '../keys.ts';
 import { Machine, BootError } from '../machine.ts';
 import { BlockBackendError, type BackendChoice } from '../devices/block-backend.ts';
-import { HsmError } from '../hsm/hsm.ts';
+import { DataKeyError } from '../datakey.ts';
+import { HsmError, openHsm, parseHsmKind, type HsmDevice } from '../hsm/hsm.ts';
+import { hsmUsers } from '../hsm/device.ts';
+import type { Manifest } from '../manifest.ts';
 import { signerFromArgs, type OpenedSigner } from './signer.ts';
 import { setMlDsaSigner } from '../keys.ts';
 import { startMlDsaWorker } from '../audit/mldsa-worker.ts';
 
 export const USAGE = `usage: qenex boot <file.qxi> --data <dir> --trust <signing.pub> [--listen host:port] [--once] [--backend auto|native|pure]
+       [--tls-cert <cert.pem> --tls-key <key.pem> [--tls-client-ca <ca.pem>]]
        qenex boot <file.qxi> --data <dir> --insecure-unsigned ...   (development only)
 
 Verifies the image (every section digest, and both signatures, ECDSA P-384
@@ -28,6 +33,16 @@ Audit checkpoints (manifest audit.checkpoint_interval) are signed with
 --audit-key <signing.key>, or --hsm pkcs11|soft --label <label> (the HSM
 key set; QENEX_PKCS11_* for module, token and PIN). Without either, the
 kernel's checkpoints are skipped and a warning says so.
+
+With --tls-cert and --tls-key the listener speaks TLS 1.2+ only (HTTP and
+binary frames alike); --tls-client-ca makes it mutual TLS: a client without a
+certificate chaining to that CA is refused at the handshake. API keys still
+decide what each request may do.
+
+When the manifest grants services HSM keys (services[].hsm_keys, or
+capability hsm_random), the HSM device opens the PKCS#11 token named by
+QENEX_PKCS11_MODULE / QENEX_PKCS11_TOKEN / QENEX_PKCS11_PIN, or the token
+--hsm pkcs11|soft names (--hsm without --label picks only this token).
 `;
 
 /** The warning --insecure-unsigned prints; loud on purpose. */
@@ -44,6 +59,24 @@ export function parseListen(value: string): { host: string; port: number } {
   return { host: m[1].replace(/^\[(.*)\]$/, '$1'), port };
 }
 
+/** --tls-cert and --tls-key (both or neither), --tls-client-ca only with them. */
+function tlsFromArgs(values: Map<string, string>): TlsListen | null {
+  const cert = values.get('tls-cert');
+  const key = values.get('tls-key');
+  const clientCa = values.get('tls-client-ca');
+  if (cert === undefined && key === undefined) {
+    if (clientCa !== undefined) throw new CliError('--tls-client-ca needs --tls-cert and --tls-key', EXIT_USAGE);
+    return null;
+  }
+  if (cert === undefined || key === undefined) throw new CliError('give both --tls-cert and --tls-key', EXIT_USAGE);
+  try {
+    return loadTls({ cert, key, clientCa });
+  } catch (e) {
+    if (e instanceof TlsConfigError) throw new CliError(e.message, EXIT_USAGE);
+    throw e;
+  }
+}
+
 function backendChoice(value: string | undefined): BackendChoice {
   if (value === undefined) return 'auto';
   if (value === 'auto' || value === 'native' || value === 'pure') return value;
@@ -52,7 +85,7 @@ function backendChoice(value: string | undefined): BackendChoice {
 
 export async function main(argv: string[], io: CommandIo = processIo): Promise<number> {
   const args = parseArgs(argv, {
-    values: ['data', 'trust', 'listen', 'backend', 'audit-key', 'hsm', 'label'],
+    values: ['data', 'trust', 'listen', 'backend', 'audit-key', 'hsm', 'label', 'tls-cert', 'tls-key', 'tls-client-ca'],
     booleans: ['once', 'insecure-unsigned'],
     positionals: { min: 1, max: 1, names: ['file.qxi'] },
   });
@@ -64,12 +97,17 @@ export async function main(argv: string[], io: CommandIo = processIo): Promise<n
   if (trustPath === undefined && !insecure) throw new CliError('missing --trust <signing.pub>: images are verified before they boot', EXIT_USAGE);
   if (trustPath !== undefined && insecure) throw new CliError('give either --trust or --insecure-unsigned, not both', EXIT_USAGE);
   const listen = args.values.has('listen') ? parseListen(args.values.get('listen')!) : null;
+  const tlsListen = tlsFromArgs(args.values);
   const print = (o: object) => io.out(JSON.stringify(o) + '\n');
   let machine: Machine;
   let auditSigner: OpenedSigner | null = null;
+  let hsm: HsmDevice | null = null;
+  let trust: PublicKey[] | null = null;
   try {
     const auditArgs = { ...args, values: new Map(args.values) };
     if (args.values.has('audit-key')) auditArgs.values.set('key', args.values.get('audit-key')!);
+    // --hsm without --label names the token of the HSM device, not a checkpoint key.
+    if (args.values.has('hsm') && !args.values.has('label')) auditArgs.values.delete('hsm');
     auditSigner = await signerFromArgs(auditArgs, io);
     if (auditSigner !== null) setMlDsaSigner(startMlDsaWorker().sign); // checkpoints never stall the run loop
     const bytes = readImageFile(args.positionals[0]);
@@ -78,29 +116,39 @@ export async function main(argv: string[], io: CommandIo = processIo): Promise<n
       (io.err ?? processIo.err!)(INSECURE_WARNING + '\n');
       image = parseImage(bytes);
     } else {
-      image = openImage(bytes, loadPublicKeys(trustPath!));
+      trust = loadPublicKeys(trustPath!);
+      image = openImage(bytes, trust);
     }
+    hsm = await openDeviceHsm(image.manifest, args.values.get('hsm'), io);
     machine = await Machine.boot({
       image, imageBytes: bytes, dataDir, mode: 'live', backend: backendChoice(args.values.get('backend')),
-      auditSigner: auditSigner?.signer ?? null,
+      auditSigner: auditSigner?.signer ?? null, hsm, trust, // trust: also for live-loaded modules (qenex load)
       onLine: (line) => io.out(line + '\n'),
       notice: (line) => (io.err ?? processIo.err!)(line + '\n'),
     });
   } catch (e) {
     auditSigner?.close();
-    throw asCliError(e, [ImageError, KeyError, HsmError, BootError, BlockBackendError]);
+    hsm?.close();
+    throw asCliError(e, [ImageError, KeyError, HsmError, BootError, BlockBackendError, DataKeyError]);
+  }
+  if (hsm !== null) {
+    const opened = hsm;
+    void machine.whenHalted().then(() => opened.close());
   }
   let address: string | null = null;
   if (listen !== null && !args.booleans.has('once')) {
     try {
-      const a = await machine.listen(listen.host, listen.port);
+      const a = await machine.listen(listen.host, listen.port, tlsListen ?? undefined);
       address = `${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`;
     } catch (e) {
       await machine.stop();
       throw new CliError(`cannot listen on ${listen.host}:${listen.port}: ${(e as Error).message}`);
     }
   }
-  print({ event: 'ready', state_hash: machine.stateHash(), boot_ms: Number(machine.bootMs.toFixed(3)), entries: machine.entriesApplied(), listen: address });
+  print({
+    event: 'ready', state_hash: machine.stateHash(), boot_ms: Number(machine.bootMs.toFixed(3)), entries: machine.entriesApplied(), listen: address,
+    ...(tlsListen !== null && address !== null ? { tls: tlsListen.mutual ? 'mutual' : 'server' } : {}),
+  });
   if (args.booleans.has('once')) return finish(machine, print);
   return new Promise<number>((resolve) => {
     let stopping = false;
@@ -127,4 +175,23 @@ async function finish(machine: Machine, print: (o: object) => void): Promise<num
   if (halt.message !== null) throw new CliError(halt.message);
   print({ event: 'stopped', state_hash: machine.stateHash(), entries: machine.entriesApplied() });
   return 0;
+}
+
+// The HSM behind the machine's HSM device, when the manifest grants any
+// service a key: from --hsm, else the PKCS#11 token in the environment.
+async function openDeviceHsm(manifest: Manifest, kindArg: string | undefined, io: CommandIo): Promise<HsmDevice | null> {
+  const users = hsmUsers(manifest);
+  if (users.length === 0) return null;
+  let kind;
+  try {
+    kind = kindArg === undefined ? 'pkcs11' as const : parseHsmKind(kindArg);
+  } catch (e) {
+    throw new CliError((e as Error).message, EXIT_USAGE);
+  }
+  try {
+    return await openHsm({ kind, notice: (line) => (io.err ?? processIo.err!)(line + '\n') });
+  } catch (e) {
+    if (!(e instanceof HsmError)) throw e;
+    throw new HsmError(`the manifest grants HSM keys to ${users.join(', ')}, but the HSM does not open: ${e.message}`, e.code);
+  }
 }

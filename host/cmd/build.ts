@@ -2,9 +2,11 @@
 //
 // Reads <image-dir>/manifest.json, the kernel and one module per service
 // from the modules directory, checks each is valid WebAssembly and that
-// service modules import only the syscall module "qenex", packs them, signs
-// if a key is given, reads the result back (and verifies the signature) and
-// only then writes the file, atomically.
+// service modules import only the syscall module "qenex", prepares each
+// service module (host/fuel.ts: fuel counter, exported globals, memory
+// limit) so the image carries and its signatures cover the code that runs,
+// packs them, signs if a key is given, reads the result back (and verifies
+// the signature) and only then writes the file, atomically.
 
 import { statSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -14,12 +16,15 @@ import { HsmError } from '../hsm/hsm.ts';
 import { SIGNER_OPTIONS, signerFromArgs } from './signer.ts';
 import * as limits from '../limits.ts';
 import { ManifestError, loadManifestFile, type Manifest } from '../manifest.ts';
+import { ModuleRefused, prepareImageServices } from '../fuel.ts';
 import { CliError, EXIT_USAGE, asCliError, parseArgs, processIo, type CommandIo } from './args.ts';
 
 export const USAGE = `usage: qenex build <image-dir> -o <file.qxi> [--key <signing.key> | --hsm pkcs11|soft --label <label>] [--modules <dir>]
 
 Packs <image-dir>/manifest.json, <modules>/kernel.wasm and
 <modules>/services/<module>.wasm for every service into one image file.
+Service modules are packed prepared (fuel counter, exported globals, memory
+limit), so what the signatures cover is what runs.
 
 options:
   -o, --output <file.qxi>  the image to write (replaced atomically)
@@ -76,8 +81,9 @@ function readServices(manifest: Manifest, modulesDir: string): Map<string, Uint8
 function summary(out: string, image: Uint8Array, parsed: ParsedImage): string {
   const m = parsed.manifest;
   const signers = parsed.signatures.map((s) => `${s.algorithm} key ${s.keyIdHex}`).join(', ');
+  const prepared = parsed.prepared == null ? '' : `services prepared by ${parsed.prepared.instrumenter}, `;
   return `built ${out}: ${m.name} v${m.version}, ${m.services.length} service(s), ${image.length} bytes, ` +
-    `digest ${parsed.digestHex}, ${signers === '' ? 'unsigned' : `signed by ${signers}`}`;
+    `digest ${parsed.digestHex}, ${prepared}${signers === '' ? 'unsigned' : `signed by ${signers}`}`;
 }
 
 export async function main(argv: string[], io: CommandIo = processIo): Promise<number> {
@@ -100,8 +106,8 @@ export async function main(argv: string[], io: CommandIo = processIo): Promise<n
     try {
       const modulesDir = resolve(args.values.get('modules') ?? MODULES_DIR_DEFAULT);
       const kernel = readModule(join(modulesDir, 'kernel.wasm'), 'kernel');
-      const services = readServices(manifest, modulesDir);
-      const unsigned = packImage({ manifest, kernel, services });
+      const prepared = await prepareImageServices(manifest.services, readServices(manifest, modulesDir));
+      const unsigned = packImage({ manifest, kernel, ...prepared });
       image = opened === null ? unsigned : await signImageWith(unsigned, opened.signer);
       // Read back exactly what will be written, as the loader will.
       parsed = opened === null ? parseImage(image) : openImage(image, opened.signer.publicKeys);
@@ -112,6 +118,6 @@ export async function main(argv: string[], io: CommandIo = processIo): Promise<n
     io.out(summary(out, image, parsed));
     return 0;
   } catch (e) {
-    throw asCliError(e, [ImageError, KeyError, HsmError, ManifestError]);
+    throw asCliError(e, [ImageError, KeyError, HsmError, ManifestError, ModuleRefused]);
   }
 }

@@ -11,7 +11,8 @@ import { asCliError, parseArgs, processIo, type CommandIo } from './args.ts';
 export const USAGE = `usage: qenex inspect <file.qxi> [--json] [--trust <signing.pub>]
 
 Checks every section digest and prints the manifest, the sections (offset,
-size, SHA-256) and the signers (algorithm, key id).
+size, SHA-256), whether the service modules were prepared at build (and by
+what, from which source modules) and the signers (algorithm, key id).
 
 options:
   --json                 print one JSON object instead of text
@@ -49,6 +50,13 @@ function text(file: string, size: number, parsed: ParsedImage, verification: Ver
       `memory ${s.memory_pages_max} pages, caps ${s.caps.join(' ') || '(none)'}`);
   }
   lines.push(`kernel     ${JSON.stringify(m.kernel)}`);
+  const p = parsed.prepared ?? null;
+  if (p === null) {
+    lines.push('prepared   no: the host instruments the service modules when it boots');
+  } else {
+    lines.push(`prepared   at build by ${p.instrumenter} (instrumentation ABI ${p.instrumentation}); modules before preparing:`);
+    for (const s of p.services) lines.push(`  ${s.name.padEnd(24)} sha256:${s.source_sha256}`);
+  }
   lines.push(parsed.signatures.length === 0 ? 'signatures (none: unsigned)' : 'signatures');
   for (const s of parsed.signatures) {
     lines.push(`  ${s.algorithm.padEnd(10)} key ${s.keyIdHex}  ${describeValid(s.valid, verification !== null)}`);
@@ -68,6 +76,7 @@ function json(file: string, size: number, parsed: ParsedImage, verification: Ver
     digest: parsed.digestHex,
     manifest: parsed.manifest,
     sections: parsed.sections,
+    prepared: parsed.prepared ?? null,
     signatures: parsed.signatures.map((s) => ({ algorithm: s.algorithm, keyId: s.keyIdHex, valid: s.valid })),
     verification,
   });

@@ -21,6 +21,7 @@ import { parseImage, readImageFile, verifyImage, ImageError } from '../image.ts'
 import { loadPublicKeys, KeyError } from '../keys.ts';
 import { Machine, BootError, IMAGE_FILE } from '../machine.ts';
 import { BlockBackendError } from '../devices/block-backend.ts';
+import { DataKeyError } from '../datakey.ts';
 import * as abi from '../../hal/abi.ts';
 import * as gw from '../../services/gateway/protocol.ts';
 import {
@@ -135,7 +136,7 @@ async function viaConsole<T>(io: CommandIo, dataDir: string, values: Map<string,
       onLine: (line, isError) => { if (isError) errors.push(line); },
     });
   } catch (e) {
-    const err = asCliError(e, [ImageError, KeyError, BootError, BlockBackendError]);
+    const err = asCliError(e, [ImageError, KeyError, BootError, BlockBackendError, DataKeyError]);
     if (err instanceof CliError && /lock/i.test(err.message)) {
       throw new CliError(`${dataDir} is in use by a running host; use --url <base> --key <admin key> instead (${err.message})`);
     }

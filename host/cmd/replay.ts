@@ -9,17 +9,20 @@ import { parseImage, verifyImage, readImageFile, ImageError } from '../image.ts'
 import { loadPublicKeys, KeyError } from '../keys.ts';
 import { Machine, BootError, IMAGE_FILE } from '../machine.ts';
 import { BlockBackendError } from '../devices/block-backend.ts';
+import { DataKeyError } from '../datakey.ts';
 
-export const USAGE = `usage: qenex replay --data <dir> [--trust <signing.pub>] [--backend auto|native|pure]
+export const USAGE = `usage: qenex replay --data <dir> [--trust <signing.pub>] [--backend auto|native|pure] [--no-snapshot]
 
 Replays the command log in --data with the image stored beside it and prints
 one JSON line with "event":"replay", the state_hash and the entries applied.
 Read-only: a torn tail is reported, not cut. With --trust the stored image's
-signatures (ECDSA P-384 and ML-DSA-65) are checked too.
+signatures (ECDSA P-384 and ML-DSA-65) are checked too. The replay starts
+from the newest valid snapshot in <dir>/snapshots ("snapshot_entries" says
+which; 0 = none); --no-snapshot replays the whole log instead.
 `;
 
 export async function main(argv: string[], io: CommandIo = processIo): Promise<number> {
-  const args = parseArgs(argv, { values: ['data', 'trust', 'backend'], positionals: { min: 0, max: 0 } });
+  const args = parseArgs(argv, { values: ['data', 'trust', 'backend'], booleans: ['no-snapshot'], positionals: { min: 0, max: 0 } });
   if (args.help) { io.out(USAGE); return 0; }
   const dataDir = args.values.get('data');
   if (dataDir === undefined) throw new CliError('missing --data <dir>', EXIT_USAGE);
@@ -32,15 +35,15 @@ export async function main(argv: string[], io: CommandIo = processIo): Promise<n
     const image = parseImage(bytes);
     if (args.values.has('trust')) verifyImage(image, loadPublicKeys(args.values.get('trust')!));
     machine = await Machine.boot({
-      image, imageBytes: bytes, dataDir, mode: 'replay', backend,
+      image, imageBytes: bytes, dataDir, mode: 'replay', backend, snapshots: !args.booleans.has('no-snapshot'),
       onLine: (line) => io.out(line + '\n'),
       notice: (line) => (io.err ?? processIo.err!)(line + '\n'),
     });
   } catch (e) {
-    throw asCliError(e, [ImageError, KeyError, BootError, BlockBackendError]);
+    throw asCliError(e, [ImageError, KeyError, BootError, BlockBackendError, DataKeyError]);
   }
   const halt = await machine.stop();
   if (halt.message !== null) throw new CliError(halt.message);
-  io.out(JSON.stringify({ event: 'replay', state_hash: machine.stateHash(), entries: machine.entriesApplied(), replay_ms: Number((performance.now() - started).toFixed(3)) }) + '\n');
+  io.out(JSON.stringify({ event: 'replay', state_hash: machine.stateHash(), entries: machine.entriesApplied(), snapshot_entries: machine.restoredSnapshot?.entries ?? 0, replay_ms: Number((performance.now() - started).toFixed(3)) }) + '\n');
   return 0;
 }

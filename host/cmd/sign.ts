@@ -10,9 +10,34 @@ import { KeyError } from '../keys.ts';
 import { HsmError } from '../hsm/hsm.ts';
 import { CliError, EXIT_USAGE, asCliError, parseArgs, processIo, type CommandIo } from './args.ts';
 import { SIGNER_OPTIONS, signerFromArgs } from './signer.ts';
+import { readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { signModule, verifyModule, ModuleSignatureError } from '../modsig.ts';
+import type { PublicKey } from '../keys.ts';
+
+// A service module for live load (host/modsig.ts): at most one logged message.
+const MODULE_BYTES_MAX = 1 << 20;
+
+function readModuleFile(path: string): Uint8Array {
+  let size: number;
+  try { size = statSync(path).size; } catch (e) { throw new ModuleSignatureError(`${path}: ${(e as Error).message}`); }
+  if (size > MODULE_BYTES_MAX) throw new ModuleSignatureError(`${path}: ${size} bytes; a loadable module is at most ${MODULE_BYTES_MAX}`);
+  const bytes = readFileSync(path);
+  if (bytes.length < 8 || bytes.readUInt32LE(0) !== 0x6d736100) throw new ModuleSignatureError(`${path}: not a WebAssembly module`);
+  return bytes;
+}
+
+/** Checks the new signature, writes <module>.sig (atomically); returns the line to print. */
+function signModuleFile(path: string, signature: Uint8Array, keys: readonly PublicKey[]): string {
+  verifyModule(readModuleFile(path), signature, keys);
+  const out = `${path}.sig`;
+  writeFileSync(`${out}.partial`, signature);
+  renameSync(`${out}.partial`, out);
+  return `signed module ${path}: ${out} (${signature.length} bytes)`;
+}
 
 export const USAGE = `usage: qenex sign <file.qxi> --key <signing.key>
        qenex sign <file.qxi> --hsm pkcs11|soft --label <label>
+       qenex sign <module.wasm> --key <signing.key>   (a service module: writes <module.wasm>.sig)
 
 Checks every section digest of <file.qxi>, then adds an ECDSA P-384 and an
 ML-DSA-65 signature (replacing earlier signatures by the same keys) and
@@ -35,6 +60,10 @@ export async function main(argv: string[], io: CommandIo = processIo): Promise<n
     const opened = (await signerFromArgs(args, io))!;
     try {
       const { signer } = opened;
+      if (file.endsWith('.wasm')) {
+        io.out(signModuleFile(file, await signModule(readModuleFile(file), signer), signer.publicKeys));
+        return 0;
+      }
       const signed = await signImageWith(readImageFile(file), signer);
       // Read back what will be written and check the new signatures verify.
       const parsed = openImage(signed, signer.publicKeys);
@@ -46,6 +75,6 @@ export async function main(argv: string[], io: CommandIo = processIo): Promise<n
     }
     return 0;
   } catch (e) {
-    throw asCliError(e, [ImageError, KeyError, HsmError]);
+    throw asCliError(e, [ImageError, KeyError, HsmError, ModuleSignatureError]);
   }
 }

@@ -14,7 +14,9 @@
 // readOnly: false })`, then `await file.writeDurable(offsetBytes, bytes)`,
 // and `file.close()` when done. With `backend: 'auto'` (the default) a missing
 // or broken addon falls back to the pure backend and says so once, through
-// `notice`.
+// `notice`. With `layer` (a DataCipher from host/datakey.ts) the opened file
+// is wrapped in host/devices/encrypted-backend.ts: encryption at rest, with
+// the same interface and semantics.
 //
 // Errors: every failure is an Error with a string `code`. I/O failures carry
 // the errno name (`err.code === 'ENOSPC'` on both backends) and a message of
@@ -79,6 +81,13 @@ export interface BlockOpenOptions {
   notice?: (line: string) => void;
   /** Directories to search for the addon instead of the default ones (tests, packagers). */
   nativeSearchDirs?: readonly string[];
+  /** Wraps the opened file (encryption at rest: a DataCipher); absent: the file as it is. */
+  layer?: BackendLayer;
+}
+
+/** A backend built over an opened one (host/devices/encrypted-backend.ts). */
+export interface BackendLayer {
+  wrap(inner: BlockBackend, opts: BlockOpenOptions): BlockBackend;
 }
 
 export interface NativeAddonStatus {
@@ -98,6 +107,17 @@ export class BlockBackendError extends Error {
 }
 
 export function openBlockBackend(path: string, opts: BlockOpenOptions): BlockBackend {
+  const inner = openPlainBackend(path, opts);
+  if (opts.layer === undefined) return inner;
+  try {
+    return opts.layer.wrap(inner, opts);
+  } catch (err) {
+    inner.close();
+    throw err;
+  }
+}
+
+function openPlainBackend(path: string, opts: BlockOpenOptions): BlockBackend {
   checkOpenOptions(path, opts);
   const choice = opts.backend ?? 'auto';
   const notice = opts.notice ?? noticeToStderr;
@@ -117,7 +137,7 @@ export function nativeAddonStatus(searchDirs?: readonly string[]): NativeAddonSt
   return { ...probeAddon(searchDirs ?? defaultSearchDirs()).status };
 }
 
-// ---- argument checks, shared by both backends ----
+// ---- argument checks, shared by every backend (encrypted-backend.ts too) ----
 
 function checkOpenOptions(path: string, opts: BlockOpenOptions): void {
   if (typeof path !== 'string' || path.length === 0) {
@@ -137,14 +157,14 @@ function checkOpenOptions(path: string, opts: BlockOpenOptions): void {
   }
 }
 
-function checkBytes(op: string, path: string, name: string, value: number): void {
+export function checkBytes(op: string, path: string, name: string, value: number): void {
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
     const message = `${op} ${path}: ${name} must be an integer in [0, 2^53 - 1], got ${String(value)}`;
     throw new BlockBackendError('ERR_INVALID_ARG_VALUE', message);
   }
 }
 
-function checkSpan(op: string, path: string, offsetBytes: number, data: Uint8Array): void {
+export function checkSpan(op: string, path: string, offsetBytes: number, data: Uint8Array): void {
   checkBytes(op, path, 'offsetBytes', offsetBytes);
   if (!(data instanceof Uint8Array)) {
     throw new BlockBackendError('ERR_INVALID_ARG_TYPE', `${op} ${path}: the buffer must be a Uint8Array`);
@@ -154,11 +174,11 @@ function checkSpan(op: string, path: string, offsetBytes: number, data: Uint8Arr
   }
 }
 
-function closedError(op: string, path: string): BlockBackendError {
+export function closedError(op: string, path: string): BlockBackendError {
   return new BlockBackendError('ECLOSED', `${op} ${path}: the block backend is closed`);
 }
 
-function readOnlyError(op: string, path: string): BlockBackendError {
+export function readOnlyError(op: string, path: string): BlockBackendError {
   return new BlockBackendError('EBADF', `${op} ${path}: the block backend was opened readOnly`);
 }
 

@@ -18,8 +18,11 @@ export class BlockDevice {
   bytesWritten = 0;
   lastFlushMs = 0;
 
+  // snapshot: OP_BLK_SNAPSHOT (host/snapshot.ts). Called while the descriptor
+  // is consumed (it captures state then); the write runs alongside the log's
+  // requests and completes with the same tag. Absent: completes with an error.
   constructor(private readonly kernel: Kernel, private readonly backend: BlockBackend, private readonly wake: () => void,
-    private readonly onError: (message: string) => void) {
+    private readonly onError: (message: string) => void, private readonly snapshot?: (d: Desc) => Promise<void>) {
     this.sq = kernel.ring(abi.DEV_BLOCK, 'sq');
     this.cq = kernel.ring(abi.DEV_BLOCK, 'cq');
   }
@@ -31,7 +34,9 @@ export class BlockDevice {
       const d = this.sq.peek();
       if (d === null) break;
       this.sq.pop();
-      if (d.op === abi.OP_BLK_READ) {
+      if (d.op === abi.OP_BLK_SNAPSHOT) {
+        this.startSnapshot(d);
+      } else if (d.op === abi.OP_BLK_READ) {
         this.complete(d, this.read(d));
         posted = true;
       } else {
@@ -75,6 +80,19 @@ export class BlockDevice {
         this.finish(d, { status: abi.STATUS_OK, len: d.len });
       },
       (e) => this.finish(d, this.failure(opName(d.op), e)),
+    );
+  }
+
+  private startSnapshot(d: Desc): void {
+    let work: Promise<void>;
+    try {
+      work = this.snapshot === undefined ? Promise.reject(new Error('this machine keeps no snapshots')) : this.snapshot(d);
+    } catch (e) {
+      work = Promise.reject(e);
+    }
+    work.then(
+      () => { this.complete(d, { status: abi.STATUS_OK, len: 0 }); this.wake(); },
+      (e) => { this.complete(d, this.failure('snapshot', e)); this.wake(); },
     );
   }
 

@@ -20,11 +20,14 @@
 // into the log of a machine it booted itself.
 
 import net from 'node:net';
+import tls from 'node:tls';
+import type { TlsListen } from './tls.ts';
 import * as abi from '../../hal/abi.ts';
 import * as limits from '../limits.ts';
 import type { Kernel } from '../kernel.ts';
 import type { HostRing, Desc } from '../ring.ts';
 import { HttpSession, looksLikeHttp, sourceBytes, limits as httpLimits, type GatewayConfig } from '../gateway/http.ts';
+import { authFrameKeyHash, hostReply, isGatewayName, requestHead, unwrapReply, wrapLedgerFrame } from '../gateway/binary.ts';
 
 // Request and idle timeouts of HTTP connections; the environment may shorten
 // them (tests of slow clients), never lengthen them past the limits.
@@ -49,6 +52,12 @@ interface Connection {
   http: HttpSession | null;
   /** inject(): the reply goes here instead of a socket. */
   virtual: ((status: number, payload: Buffer) => void) | null;
+  /** Binary protocol: the SHA-256 of the key of the last FRAME_F_AUTH frame (never the key). */
+  keyHash: Buffer | null;
+  /** Binary protocol: request ids of frames wrapped for the gateway, awaiting their reply. */
+  wrapped: Map<number, number>;
+  /** When the bytes of an incomplete frame (or protocol sniff) began to arrive (performance.now()), or null. */
+  partialSince: number | null;
 }
 
 // Bytes needed to tell an HTTP method from a binary frame ("OPTIONS " is 8).
@@ -81,8 +90,23 @@ export class NetDevice {
     this.cq = kernel.ring(abi.DEV_NET, 'cq');
   }
 
-  listen(host: string, port: number): Promise<net.AddressInfo> {
-    const server = net.createServer({ noDelay: true }, (socket) => this.accept(socket));
+  /** Listens on TCP, or with `tls` on TLS (mutual when it has a client CA): both protocols either way. */
+  listen(host: string, port: number, tlsListen?: TlsListen): Promise<net.AddressInfo> {
+    let server: net.Server;
+    if (tlsListen === undefined) {
+      server = net.createServer({ noDelay: true }, (socket) => this.attach(socket));
+    } else {
+      // A handshake is a request like any other: it must finish within the request timeout.
+      const secure = tls.createServer({ ...tlsListen.options, handshakeTimeout: REQUEST_TIMEOUT_MS }, (socket) => {
+        socket.setNoDelay(true);
+        this.attach(socket);
+      });
+      secure.on('tlsClientError', (e, socket) => {
+        this.refused++;
+        this.log({ event: 'tls_refused', source: socket.remoteAddress ?? null, reason: (e as NodeJS.ErrnoException).code ?? e.message });
+      });
+      server = secure;
+    }
     server.maxConnections = limits.NET_CONNECTIONS_MAX;
     this.server = server;
     this.timeoutTimer = setInterval(() => this.checkTimeouts(), TIMEOUT_CHECK_MS);
@@ -96,10 +120,14 @@ export class NetDevice {
     });
   }
 
-  private accept(socket: net.Socket): void {
+  /**
+   * Takes one connection: its listener's, or any socket-shaped stream (the
+   * simulator attaches its simulated sockets here).
+   */
+  attach(socket: net.Socket): void {
     const conn: Connection = {
       id: this.nextId++, socket, chunks: [], buffered: 0, queuedFrames: 0, paused: false, closed: false, protocol: 'unknown', http: null,
-      virtual: null,
+      virtual: null, keyHash: null, wrapped: new Map(), partialSince: null,
     };
     this.connections.set(conn.id, conn);
     socket.on('data', (chunk: Buffer) => this.receive(conn, chunk));
@@ -113,6 +141,12 @@ export class NetDevice {
   private checkTimeouts(): void {
     const now = performance.now();
     for (const conn of this.connections.values()) {
+      // A binary client that started a frame (or the protocol sniff) must finish it in time too.
+      if (conn.http === null && conn.partialSince !== null && !conn.closed && !conn.paused && now - conn.partialSince > REQUEST_TIMEOUT_MS) {
+        this.log({ event: 'frame_timeout', connection: conn.id, ms: Math.round(now - conn.partialSince) });
+        this.refuse(conn, 0, abi.FRAME_E_MALFORMED, `a frame did not arrive within ${REQUEST_TIMEOUT_MS} ms of its first byte`);
+        continue;
+      }
       const since = conn.http?.partialSinceMs() ?? null;
       if (since !== null && now - since > REQUEST_TIMEOUT_MS) {
         this.log({ event: 'http_timeout', connection: conn.id, ms: Math.round(now - since) });
@@ -130,10 +164,12 @@ export class NetDevice {
     conn.chunks.push(chunk);
     conn.buffered += chunk.length;
     if (conn.protocol === 'unknown') {
-      if (!this.sniff(conn)) return;
+      if (!this.sniff(conn)) { conn.partialSince ??= performance.now(); return; }
       if (conn.http !== null) return; // the session took the bytes
     }
     this.extractFrames(conn);
+    if (conn.buffered === 0) conn.partialSince = null;
+    else if (conn.http === null) conn.partialSince ??= performance.now();
     this.deliver();
     this.applyBackpressure(conn);
   }
@@ -154,6 +190,8 @@ export class NetDevice {
       end: () => { conn.closed = true; conn.socket.end(); },
       pause: () => conn.socket.pause(),
       resume: () => conn.socket.resume(),
+      buffered: () => conn.socket.writableLength,
+      onDrain: (cb) => conn.socket.once('drain', cb),
     }, this.gateway, { address: sourceBytes(conn.socket.remoteAddress), label: String(conn.id) });
     const bytes = Buffer.concat(conn.chunks);
     conn.chunks = [];
@@ -189,11 +227,52 @@ export class NetDevice {
       }
       if (conn.buffered < abi.FRAME_LEN_BYTES + bodyLen) return;
       const bytes = this.takeBytes(conn, abi.FRAME_LEN_BYTES + bodyLen);
-      this.pending.push({ conn, body: bytes.subarray(abi.FRAME_LEN_BYTES) });
-      this.pendingBytes += bodyLen;
+      const body = this.throughGateway(conn, bytes.subarray(abi.FRAME_LEN_BYTES), limit);
+      if (body === null) continue;
+      this.pending.push({ conn, body });
+      this.pendingBytes += body.length;
       conn.queuedFrames++;
       this.framesIn++;
     }
+  }
+
+  /**
+   * The authenticated binary protocol (host/gateway/binary.ts): an auth frame
+   * is answered here and goes no further (null); a frame to the gateway gets
+   * the gateway request header the host alone may write. Every other frame
+   * goes to the kernel as it came, and the kernel decides.
+   */
+  private throughGateway(conn: Connection, body: Buffer, limit: number): Buffer | null {
+    const head = requestHead(body);
+    if (head === null) return body; // the kernel refuses what is too short to have a header
+    if ((head.flags & abi.FRAME_F_AUTH) !== 0) {
+      const hash = authFrameKeyHash(head.flags, head.name, head.payload);
+      if (typeof hash === 'string') {
+        this.writeHostReply(conn, head.requestId, abi.FRAME_E_MALFORMED, hash);
+      } else {
+        conn.keyHash = hash;
+        this.writeHostReply(conn, head.requestId, abi.FRAME_OK, '');
+      }
+      return null;
+    }
+    if (!isGatewayName(head.name) || head.flags !== 0) return body;
+    const wrapped = wrapLedgerFrame(head.requestId, head.payload, conn.keyHash, sourceBytes(conn.socket.remoteAddress));
+    if (typeof wrapped === 'string') {
+      this.writeHostReply(conn, head.requestId, abi.FRAME_E_MALFORMED, wrapped);
+      return null;
+    }
+    if (wrapped.length > limit) {
+      this.writeHostReply(conn, head.requestId, abi.FRAME_E_TOO_LARGE, `the request with its gateway header is ${wrapped.length} bytes; the limit is ${limit}`);
+      return null;
+    }
+    conn.wrapped.set(head.requestId, (conn.wrapped.get(head.requestId) ?? 0) + 1);
+    return wrapped;
+  }
+
+  private writeHostReply(conn: Connection, requestId: number, status: number, message: string): void {
+    if (status !== abi.FRAME_OK) this.refused++;
+    if (!conn.closed) conn.socket.write(hostReply(requestId, status, message));
+    this.framesOut++;
   }
 
   private peekBytes(conn: Connection, n: number): Buffer {
@@ -238,6 +317,8 @@ export class NetDevice {
     for (const conn of this.connections.values()) {
       if (conn.paused && conn.queuedFrames < limits.NET_PENDING_FRAMES_PER_CONNECTION_MAX) {
         conn.paused = false;
+        // We held its bytes back: the time for the rest of a frame starts now.
+        if (conn.partialSince !== null) conn.partialSince = performance.now();
         conn.socket.resume();
       }
     }
@@ -299,7 +380,7 @@ export class NetDevice {
     return new Promise((resolve) => {
       const conn: Connection = {
         id: this.nextId++, socket: null as unknown as net.Socket, chunks: [], buffered: 0, queuedFrames: 0, paused: false,
-        closed: false, protocol: 'frames', http: null, virtual: null,
+        closed: false, protocol: 'frames', http: null, virtual: null, keyHash: null, wrapped: new Map(), partialSince: null,
       };
       conn.virtual = (status, reply) => {
         this.connections.delete(conn.id);
@@ -324,12 +405,23 @@ export class NetDevice {
       conn.http.reply(body.readUInt32LE(0), body.readUInt16LE(4), body.subarray(abi.FRAME_REPLY_HEADER_BYTES));
       this.framesOut++;
     } else if (conn !== undefined && !conn.closed) {
-      conn.socket.write(Buffer.from(this.kernel.mem.slice(d.addr, d.len)));
+      const frame = Buffer.from(this.kernel.mem.slice(d.addr, d.len));
+      conn.socket.write(this.unwrapped(conn, frame));
       this.framesOut++;
     }
     if ((d.flags & abi.DESC_F_NO_COMPLETION) === 0) {
       this.cq.push({ ...d, op: abi.OP_NET_TX_DONE });
     }
+  }
+
+  /** A reply to a frame this device wrapped for the gateway, as the client's protocol has it. */
+  private unwrapped(conn: Connection, frame: Buffer): Buffer {
+    if (conn.wrapped.size === 0 || frame.length < abi.FRAME_LEN_BYTES + 4) return frame;
+    const requestId = frame.readUInt32LE(abi.FRAME_LEN_BYTES);
+    const n = conn.wrapped.get(requestId);
+    if (n === undefined) return frame;
+    if (n > 1) conn.wrapped.set(requestId, n - 1); else conn.wrapped.delete(requestId);
+    return unwrapReply(frame);
   }
 
   connectionCount(): number {

@@ -34,6 +34,8 @@ import { BATCH_EVENTS_MAX, HEADER_BYTES, RECORD_BYTES, U128_MAX, type OperationN
 import { JsonError, JsonNumber, isJsonObject, parseJson, type JsonValue } from './json.ts';
 import * as gw from '../../services/gateway/protocol.ts';
 import { openApiText } from './openapi.ts';
+import { serviceCommandFromJson, decodeServiceReply, type ServiceRoute } from './services-json.ts';
+import { EventQueryError, parseEventQuery, type EventHub, type EventQuery } from './events.ts';
 import {
   ASSET_SCALE_MAX, LedgerJsonError, LedgerReplyError, ledgerReplyToJson, ledgerRequestFromJson,
   parseUnsignedDecimal, readUint, type LedgerRequest,
@@ -119,6 +121,10 @@ export interface HttpSessionHooks {
   pause(): void;
   /** Start reading it again. */
   resume(): void;
+  /** Bytes written but not yet sent (an event stream stops writing above its limit); absent: 0. */
+  buffered?(): number;
+  /** Calls `cb` once when what was written has been handed to the OS (the socket's 'drain'). */
+  onDrain?(cb: () => void): void;
 }
 
 /** What the host offers the session besides the kernel: readiness, statistics, metrics, request logs. */
@@ -135,6 +141,8 @@ export interface GatewayHost {
 export interface GatewayConfig {
   ledgers: Map<number, { assetScale: number; currency?: string }>;
   host?: GatewayHost;
+  /** The event stream (GET /v1/events); absent: that route answers 503. */
+  events?: EventHub;
 }
 
 /** The client's address as 16 bytes (IPv4 mapped to ::ffff:a.b.c.d); zero when unknown. */
@@ -266,7 +274,7 @@ function jsonContentType(head: Head): boolean {
 
 /** Who answers a route: the session itself (open routes) or the gateway service. */
 export type RouteHandler = 'health' | 'ready' | 'openapi' | 'metrics' | 'ledger' | 'system' | 'gateway_stats'
-  | 'keys_create' | 'keys_list' | 'keys_revoke';
+  | 'keys_create' | 'keys_list' | 'keys_revoke' | 'events' | ServiceRoute;
 
 export interface RouteSpec {
   method: 'GET' | 'POST' | 'DELETE';
@@ -279,6 +287,8 @@ export interface RouteSpec {
   jsonBody: boolean;
   operation?: OperationName;
   system?: 'services' | 'scheduler' | 'memory';
+  /** The route takes a query string (GET /v1/events only); every other target with '?' matches nothing. */
+  query?: boolean;
 }
 
 function route(method: RouteSpec['method'], path: string, handler: RouteHandler, gatewayRoute = 0,
@@ -305,12 +315,19 @@ export const ROUTES: readonly RouteSpec[] = [
   route('POST', '/v1/keys', 'keys_create', gw.ROUTE_KEYS_CREATE),
   route('GET', '/v1/keys', 'keys_list', gw.ROUTE_KEYS_LIST),
   route('DELETE', '/v1/keys/{id}', 'keys_revoke', gw.ROUTE_KEYS_REVOKE),
+  route('GET', '/v1/events', 'events', gw.ROUTE_EVENTS, { query: true }),
+  // Live load, upgrade and unload of services, admin only (host/gateway/services-json.ts).
+  route('POST', '/v1/system/services', 'services_load', gw.ROUTE_SERVICES_LOAD),
+  route('POST', '/v1/system/services/upgrade', 'services_upgrade', gw.ROUTE_SERVICES_UPGRADE),
+  route('POST', '/v1/system/services/unload', 'services_unload', gw.ROUTE_SERVICES_UNLOAD),
 ];
 
 interface RouteMatch {
   spec: RouteSpec;
   /** The {id} of the path: a bigint, or null when it is not valid for the route. */
   id: bigint | null;
+  /** The query string without '?' ('' when none; only routes with `query`). */
+  query: string;
 }
 
 // Exact matching on the raw target: no percent-decoding, no dot segments,
@@ -323,11 +340,13 @@ const ROUTE_PATTERNS = ROUTES.map((spec) => ({
 /** The routes whose path matches `target` (one per method), with the path id. */
 function matchRoutes(target: string): RouteMatch[] {
   const found: RouteMatch[] = [];
+  const q = target.indexOf('?');
   for (const { spec, pattern } of ROUTE_PATTERNS) {
-    const m = pattern.exec(target);
+    if (q >= 0 && spec.query !== true) continue;
+    const m = pattern.exec(q < 0 ? target : target.slice(0, q));
     if (m === null) continue;
     const max = spec.handler === 'keys_revoke' ? 0xffffffffn : U128_MAX;
-    found.push({ spec, id: m[1] === undefined ? 0n : parseUnsignedDecimal(m[1], max) });
+    found.push({ spec, id: m[1] === undefined ? 0n : parseUnsignedDecimal(m[1], max), query: q < 0 ? '' : target.slice(q + 1) });
   }
   return found;
 }
@@ -348,11 +367,12 @@ function authorization(head: Head): { auth: number; hash: Buffer | null } {
 }
 
 /** The payload of a frame to the gateway service. */
-export function gatewayRequest(routeId: number, auth: number, hash: Uint8Array | null, source: Uint8Array, body: Uint8Array): Buffer {
+export function gatewayRequest(routeId: number, auth: number, hash: Uint8Array | null, source: Uint8Array, body: Uint8Array, flags = 0): Buffer {
   const out = Buffer.alloc(gw.GW_REQUEST_HEADER_BYTES + body.length);
   out[0] = gw.GW_VERSION;
   out[1] = routeId;
   out[2] = auth;
+  out[3] = flags;
   out.set(source.subarray(0, gw.GW_SOURCE_BYTES), gw.GW_SOURCE_OFFSET);
   if (hash !== null) out.set(hash, gw.GW_KEY_HASH_OFFSET);
   out.set(body, gw.GW_REQUEST_HEADER_BYTES);
@@ -479,6 +499,15 @@ interface Slot {
   response: Buffer | null;
   status: number;
   code?: string;
+  /** The body could not be read: answered once the gateway has authorised the request. */
+  bodyRefusal?: Refusal;
+  /** Service commands: the service's name, for the answer. */
+  serviceName?: string;
+  /** GET /v1/events: the query string and Last-Event-ID as received, then the parsed query. */
+  eventsText?: { query: string; lastEventId: string[] | undefined };
+  events?: EventQuery;
+  /** GET /v1/events allowed: the key's ledger grants (null: all); the stream starts when this slot is written. */
+  stream?: { grants: number[] | null };
   startedMs: number;
   label: string;
 }
@@ -493,7 +522,7 @@ interface Reading {
   auth: { auth: number; hash: Buffer | null };
 }
 
-type State = 'head' | 'body' | 'closing' | 'ended';
+type State = 'head' | 'body' | 'closing' | 'ended' | 'streaming'; // streaming: the connection is an event stream
 
 const EMPTY = Buffer.alloc(0);
 const CONTINUE = Buffer.from('HTTP/1.1 100 Continue\r\n\r\n', 'latin1');
@@ -512,6 +541,8 @@ export class HttpSession {
   private pumpAgain = false;
   private readonly ledgers: GatewayConfig['ledgers'];
   private readonly host: GatewayHost | undefined;
+  private readonly events: EventHub | undefined;
+  private unsubscribe: (() => void) | null = null;
   private readonly source: Buffer;
   private readonly label: string;
   private served = 0;
@@ -522,6 +553,7 @@ export class HttpSession {
   constructor(private readonly hooks: HttpSessionHooks, config: GatewayConfig,
     source: { address: Buffer; label: string } = { address: Buffer.alloc(gw.GW_SOURCE_BYTES), label: '0' }) {
     this.host = config.host;
+    this.events = config.events;
     this.source = source.address;
     this.label = source.label;
     for (const [ledger, { assetScale }] of config.ledgers) {
@@ -535,7 +567,8 @@ export class HttpSession {
 
   /** Bytes from the client. */
   receive(chunk: Buffer): void {
-    if (this.state === 'closing' || this.state === 'ended' || chunk.length === 0) return;
+    // An event stream reads nothing more: the response never ends to make room for another request.
+    if (this.state === 'closing' || this.state === 'ended' || this.state === 'streaming' || chunk.length === 0) return;
     // A body chunk becomes the buffer as it is (the buffer is empty while a
     // body is read), so a large body is never copied chunk by chunk.
     this.buffer = this.buffer.length === 0 ? chunk : Buffer.concat([this.buffer, chunk]);
@@ -560,6 +593,8 @@ export class HttpSession {
 
   /** The socket is gone: drop every buffer and every pending request. */
   closed(): void {
+    this.unsubscribe?.();
+    this.unsubscribe = null;
     this.state = 'ended';
     this.buffer = EMPTY;
     this.reading = null;
@@ -594,6 +629,7 @@ export class HttpSession {
 
   /** Nothing received that is not answered, and nothing partial: the connection may be closed. */
   idle(): boolean {
+    if (this.state === 'streaming') return false;
     return this.slots.length === 0 && this.partialSince === null;
   }
 
@@ -677,6 +713,7 @@ export class HttpSession {
       requestId: 0, spec: match?.spec ?? null, method: head.method, id: match?.id ?? 0n, request: null, newKey: null,
       close, noBody, response: null, status: 0, startedMs: performance.now(), label: `${this.label}-${this.served}`,
     };
+    if (match?.spec.handler === 'events') slot.eventsText = { query: match.query, lastEventId: head.fields.get('last-event-id') };
     this.slots.push(slot);
     if (early !== null) this.respondRefusal(slot, early);
     else this.answerOpen(slot);
@@ -749,18 +786,22 @@ export class HttpSession {
     const spec = slot.spec!;
     if (spec.handler === 'metrics') { this.answerMetrics(slot); return; }
     let body: Uint8Array;
+    let flags = 0;
     try {
       body = this.gatewayBody(slot, reading.chunks);
     } catch (e) {
       if (!(e instanceof JsonError) && !(e instanceof LedgerJsonError)) throw e;
-      this.respondRefusal(slot, refusal(400, e.code, e.message));
-      return;
+      // The gateway still decides 401/403/429 first: the refusal waits for
+      // its answer (GW_F_BODY_REFUSED), and the body never reaches it.
+      slot.bodyRefusal = refusal(400, e.code, e.message);
+      body = EMPTY;
+      flags = gw.GW_F_BODY_REFUSED;
     }
     slot.requestId = this.nextRequestId;
     this.nextRequestId = this.nextRequestId === 0xffffffff ? 1 : this.nextRequestId + 1;
     this.submitted.set(slot.requestId, slot);
     const { auth, hash } = reading.auth;
-    this.hooks.submit(slot.requestId, GATEWAY_SERVICE, gatewayRequest(spec.gatewayRoute, auth, hash, this.source, body));
+    this.hooks.submit(slot.requestId, GATEWAY_SERVICE, gatewayRequest(spec.gatewayRoute, auth, hash, this.source, body, flags));
   }
 
   /** The route's body for the gateway service (the binary ledger request, a key spec, a key id). */
@@ -778,6 +819,23 @@ export class HttpSession {
       const key = newApiKey();
       slot.newKey = { key, spec: keySpec };
       return keyCreateBody(keySpec, apiKeyHash(key));
+    }
+    if (spec.handler === 'events') {
+      // A bad query is a body refusal: the gateway decides 401/403 first.
+      const { query, lastEventId } = slot.eventsText!;
+      if (lastEventId !== undefined && lastEventId.length > 1) throw new LedgerJsonError('invalid_event_id', 'Last-Event-ID: given more than once');
+      try {
+        slot.events = parseEventQuery(query, lastEventId?.[0]);
+      } catch (e) {
+        if (e instanceof EventQueryError) throw new LedgerJsonError(e.code, e.message);
+        throw e;
+      }
+      return EMPTY;
+    }
+    if (spec.handler === 'services_load' || spec.handler === 'services_upgrade' || spec.handler === 'services_unload') {
+      const command = serviceCommandFromJson(spec.handler, json());
+      slot.serviceName = command.toString('utf8', 24, 24 + command[1]);
+      return command;
     }
     if (spec.handler === 'keys_revoke') {
       const id = Buffer.alloc(4);
@@ -828,7 +886,10 @@ export class HttpSession {
     if (status !== abi.FRAME_OK) { this.respondRefusal(slot, statusRefusal(status, payload)); return; }
     const r = parseGatewayReply(payload);
     if (r === null) { this.respondRefusal(slot, refusal(502, 'bad_gateway', 'the gateway answered without its header')); return; }
+    if (r.status === 400 && r.error === gw.GW_E_BODY_REFUSED && slot.bodyRefusal !== undefined) { this.respondRefusal(slot, slot.bodyRefusal); return; }
+    if (r.error === gw.GW_E_SERVICE_COMMAND) { this.respondRefusal(slot, serviceRefusal(r)); return; }
     if (r.status !== 200) { this.respondRefusal(slot, gatewayRefusal(r)); return; }
+    if (slot.spec!.handler === 'events') { this.allowStream(slot, r.body); return; }
     try {
       this.respond(slot, 200, JSON.stringify(this.successJson(slot, r)));
     } catch (e) {
@@ -845,6 +906,11 @@ export class HttpSession {
       case 'gateway_stats': return decodeGatewayStats(r.body);
       case 'keys_list': return decodeKeyRecords(r.body);
       case 'keys_revoke': return { id: Number(slot.id), revoked: true };
+      case 'services_load': case 'services_upgrade': case 'services_unload': {
+        const reply = decodeServiceReply(r.body);
+        if (reply === null) throw new LedgerReplyError('service command: reply without its header');
+        return { service: slot.serviceName ?? null, index: reply.index, version: reply.version, result: reply.code, message: reply.message };
+      }
       case 'keys_create': {
         if (r.body.length !== 4 || slot.newKey === null) throw new LedgerReplyError('keys create: reply without the key id');
         const { key, spec: k } = slot.newKey;
@@ -857,6 +923,41 @@ export class HttpSession {
     }
   }
 
+  /** The gateway allowed GET /v1/events: the stream's head, or why it can't start. */
+  private allowStream(slot: Slot, body: Buffer): void {
+    if (this.events === undefined) { this.respondRefusal(slot, refusal(503, 'unavailable', 'no event stream on this host')); return; }
+    const refused = this.events.check(slot.events!);
+    if (refused !== null) { this.respondRefusal(slot, refusal(refused.status, refused.code, refused.message)); return; }
+    const count = body.length >= 4 ? body.readUInt32LE(0) : -1;
+    if (count < 0 || body.length !== 4 + count * 4) { this.respondRefusal(slot, refusal(502, 'bad_gateway', 'the gateway answered without the key\'s grants')); return; }
+    slot.stream = { grants: count === 0 ? null : Array.from({ length: count }, (_, i) => body.readUInt32LE(4 + i * 4)) };
+    slot.status = 200;
+    slot.response = Buffer.from('HTTP/1.1 200 OK\r\nContent-Type: text/event-stream; charset=utf-8\r\nCache-Control: no-store\r\n'
+      + `Connection: close\r\nX-Request-Id: ${slot.label}\r\n\r\n`, 'latin1');
+  }
+
+  /** The stream's head is written: the connection now carries events until either side ends it. */
+  private beginStream(slot: Slot): void {
+    this.state = 'streaming';
+    this.slots.length = 0; // pipelined requests after a stream are never answered (Connection: close)
+    this.buffer = EMPTY;
+    const hub = this.events!;
+    const sink = {
+      write: (text: string) => { if (this.state === 'streaming') this.hooks.write(Buffer.from(text, 'utf8')); },
+      buffered: () => this.hooks.buffered?.() ?? 0,
+      onDrain: this.hooks.onDrain === undefined ? undefined : (cb: () => void) => this.hooks.onDrain!(cb),
+      end: () => this.finish(),
+    };
+    const refused = hub.check(slot.events!);
+    if (refused !== null) {
+      // The ring moved on while earlier responses on this connection were written.
+      sink.write(`event: error\ndata: ${JSON.stringify({ error: { code: refused.code, message: refused.message } })}\n\n`);
+      this.finish();
+      return;
+    }
+    this.unsubscribe = hub.subscribe(slot.events!, slot.stream!.grants, sink);
+  }
+
   /** Writes every finished response at the front of the queue, in order. */
   private flush(): void {
     while (this.slots.length > 0 && this.slots[0].response !== null && this.state !== 'ended') {
@@ -866,6 +967,10 @@ export class HttpSession {
         requestId: slot.label, method: slot.method, route: slot.spec?.path ?? 'unmatched', status: slot.status,
         ms: performance.now() - slot.startedMs, code: slot.code,
       });
+      if (slot.stream !== undefined) {
+        this.beginStream(slot);
+        return;
+      }
       if (slot.close) {
         this.finish();
         return;
@@ -891,6 +996,14 @@ export class HttpSession {
       this.hooks.resume();
     }
   }
+}
+
+/** The kernel refused a service command (the gateway relays its reply). */
+function serviceRefusal(r: GatewayReply): Refusal {
+  const reply = decodeServiceReply(r.body);
+  if (reply === null || REASONS[r.status] === undefined) return refusal(502, 'bad_gateway', 'the gateway relayed a malformed service reply');
+  const headers: [string, string][] = r.retryAfter > 0 ? [['Retry-After', String(r.retryAfter)]] : [];
+  return refusal(r.status, reply.code, reply.message, headers);
 }
 
 /** The refusal for a gateway answer other than 200. */

@@ -77,6 +77,29 @@ const schemas = {
     },
   },
   Status: { type: 'object', required: ['status'], properties: { status: { type: 'string' } } },
+  ServiceLoad: {
+    type: 'object', required: ['name', 'module', 'signature'], additionalProperties: false,
+    properties: {
+      name: { type: 'string', pattern: '^[a-z][a-z0-9_-]{0,31}$' },
+      module: { type: 'string', contentEncoding: 'base64', description: 'the .wasm service module' },
+      signature: { type: 'string', contentEncoding: 'base64', description: 'the .sig file of qenex sign <module.wasm> (ECDSA P-384 + ML-DSA-65 by a trusted key)' },
+      caps: { type: 'array', items: { type: 'string', enum: ['net', 'log', 'time', 'random', 'timer'] }, description: 'only capabilities the gateway holds itself; others: 403 capability_denied' },
+      memory_pages_max: { type: 'integer', minimum: 1, maximum: 65536, description: '64 KiB pages; default 16' },
+      config: { type: 'object', description: 'given to the service\'s qx_init' },
+    },
+  },
+  ServiceUpgrade: {
+    type: 'object', required: ['name', 'module', 'signature'], additionalProperties: false,
+    properties: { name: { type: 'string' }, module: { type: 'string', contentEncoding: 'base64' }, signature: { type: 'string', contentEncoding: 'base64' } },
+  },
+  ServiceName: { type: 'object', required: ['name'], additionalProperties: false, properties: { name: { type: 'string' } } },
+  ServiceResult: {
+    type: 'object', required: ['service', 'version', 'result', 'message'],
+    properties: {
+      service: { type: 'string' }, index: { type: ['integer', 'null'] }, version: { type: 'integer' },
+      result: { type: 'string' }, message: { type: 'string' },
+    },
+  },
   Stats: { type: 'object', additionalProperties: true },
 };
 
@@ -125,13 +148,44 @@ export const OPENAPI = {
     '/v1/transfers/lookup': { post: op('Look up transfers', json({ type: 'array', items: ref('Transfer') }), { body: ref('Ids') }) },
     '/v1/accounts/{id}/transfers': { post: op("An account's transfers", json({ type: 'array', items: ref('Transfer') }), { body: ref('AccountFilter'), params: [accountId] }) },
     '/v1/accounts/{id}/balances': { post: op("An account's balance history", json({ type: 'array', items: ref('AccountBalance') }), { body: ref('AccountFilter'), params: [accountId] }) },
-    '/v1/system/services': { get: op('Services (admin, operator, auditor)', json(ref('Stats'))) },
+    '/v1/system/services': {
+      get: op('Services (admin, operator, auditor)', json(ref('Stats'))),
+      post: op('Load a signed service module into the running system (admin); a logged command, replayed exactly',
+        json(ref('ServiceResult')), { body: ref('ServiceLoad'), errorCodes: [...AUTH_ERRORS, 409] }),
+    },
+    '/v1/system/services/upgrade': {
+      post: op('Upgrade a service, keeping its state (memory hand-off and qx_migrate); a failure rolls back (admin)',
+        json(ref('ServiceResult')), { body: ref('ServiceUpgrade'), errorCodes: [...AUTH_ERRORS, 404, 409] }),
+    },
+    '/v1/system/services/unload': {
+      post: op('Unload a live-loaded service: its queued requests are refused, its name is free again (admin)',
+        json(ref('ServiceResult')), { body: ref('ServiceName'), errorCodes: [...AUTH_ERRORS, 404] }),
+    },
     '/v1/system/scheduler': { get: op('Scheduler statistics (admin, operator, auditor)', json(ref('Stats'))) },
     '/v1/system/memory': { get: op('Memory pools (admin, operator, auditor)', json(ref('Stats'))) },
     '/v1/system/gateway': { get: op('Gateway counters (admin, operator, auditor)', json(ref('Stats'))) },
     '/v1/keys': {
       post: op('Create an API key (admin); the key is returned once', json(ref('NewKey')), { body: ref('KeySpec'), errorCodes: [...AUTH_ERRORS, 409] }),
       get: op('List API keys (admin, auditor)', json({ type: 'array', items: ref('KeyRecord') })),
+    },
+    '/v1/events': {
+      get: {
+        summary: 'Server-Sent Events of committed transfers and audit checkpoints (admin, operator, auditor, read-only; '
+          + 'a key granted ledgers sees only their transfers). Each event has `id:` (the kernel\'s event id, increasing), '
+          + '`event:` transfer or checkpoint, and `data:` one JSON object (a Transfer; a checkpoint: tree_size, time_ns, root, entry, logged_ns). '
+          + 'Resume with Last-Event-ID or ?after=<id>: exactly the events after it follow, also across a restart. A stream that reads '
+          + 'too slowly gets a final `event: error` (code subscriber_too_slow) and is closed. Comment lines are heartbeats.',
+        parameters: [
+          { name: 'after', in: 'query', required: false, schema: { type: 'string', pattern: '^[0-9]{1,16}$' }, description: 'resume after this event id (wins over Last-Event-ID)' },
+          { name: 'ledger', in: 'query', required: false, schema: { type: 'string', pattern: '^[0-9]{1,10}(,[0-9]{1,10})*$' }, description: 'only transfers on these ledgers' },
+          { name: 'types', in: 'query', required: false, schema: { type: 'string', pattern: '^(transfer|checkpoint)(,(transfer|checkpoint))*$' } },
+          { name: 'Last-Event-ID', in: 'header', required: false, schema: { type: 'string', pattern: '^[0-9]{1,16}$' } },
+        ],
+        responses: {
+          200: { description: 'the stream (never ends on its own)', content: { 'text/event-stream': { schema: { type: 'string' } } } },
+          ...errors(400, 401, 403, 410, 429, 503),
+        },
+      },
     },
     '/v1/keys/{id}': {
       delete: op('Revoke an API key (admin)', json({ type: 'object', properties: { id: u32, revoked: { type: 'boolean' } } }), { params: [keyId], errorCodes: [...AUTH_ERRORS, 404] }),
@@ -140,7 +194,7 @@ export const OPENAPI = {
   components: {
     securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'an API key from qenex keys create' } },
     schemas,
-    responses: Object.fromEntries([400, 401, 403, 404, 409, 429, 503].map((c) => [`E${c}`, json(ref('Error'), `error ${c}`)])),
+    responses: Object.fromEntries([400, 401, 403, 404, 409, 410, 429, 503].map((c) => [`E${c}`, json(ref('Error'), `error ${c}`)])),
   },
 } as const;
 

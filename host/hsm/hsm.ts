@@ -14,6 +14,7 @@
 //
 // Use: `const hsm = await openHsm({ kind: 'pkcs11' }); await hsm.sign('img', bytes)`.
 
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import * as nodePath from 'node:path';
@@ -165,13 +166,40 @@ async function call<T>(p: () => Promise<T>): Promise<T> {
 
 const u8 = (b: Buffer): Uint8Array => new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
 
+// PKCS#11 logs a whole process in to a token, not one session: while one
+// open device holds a logged-in session, C_Login for another answers
+// CKR_USER_ALREADY_LOGGED_IN whatever PIN it is given, and the addon takes
+// that as success. So the PIN that logged this process in is remembered
+// (salted SHA-256) while any device of that token is open, and a later open
+// must present the same PIN. When the last device closes, its sessions
+// close, the token logs the process out, and the next open logs in afresh.
+const pinSalt = randomBytes(32);
+const loggedIn = new Map<string, { pinHash: Buffer; open: number }>();
+const pinHash = (pin: string): Buffer => createHash('sha256').update(pinSalt).update(pin, 'utf8').digest();
+
 function openPkcs11(module: string, token: string, pin: string): HsmDevice {
+  const key = `${module}\0${token}`;
+  const held = loggedIn.get(key);
+  const hash = pinHash(pin);
+  if (held !== undefined && !timingSafeEqual(held.pinHash, hash)) {
+    throw new HsmError(`hsm open: the token ${JSON.stringify(token)} refused the PIN (it differs from the PIN this process logged in with)`, 'EHSM_CONFIG');
+  }
   let native: NativeHsm;
   try {
     native = loadAddon().Hsm.open({ module, token, pin });
   } catch (e) {
     rethrow(e);
   }
+  const entry = loggedIn.get(key) ?? { pinHash: hash, open: 0 };
+  entry.open++;
+  loggedIn.set(key, entry);
+  let closed = false;
+  const close = () => {
+    native.close();
+    if (closed) return;
+    closed = true;
+    if (--entry.open === 0) loggedIn.delete(key);
+  };
   return {
     kind: 'pkcs11',
     description: `PKCS#11 token ${JSON.stringify(token)} in ${module}`,
@@ -187,6 +215,6 @@ function openPkcs11(module: string, token: string, pin: string): HsmDevice {
     putData: (label, value) => call(() => native.putData(label, value)),
     getData: (label) => call(async () => u8(await native.getData(label))),
     exportKey: (label, kind, wrappingLabel) => call(async () => u8(await native.exportKey(label, kind, wrappingLabel))),
-    close: () => native.close(),
+    close,
   };
 }

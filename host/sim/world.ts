@@ -303,7 +303,7 @@ export class World {
     const socket = new SimSocket(id, (bytes) => this.toClient(client, bytes), () => this.trace(`${name}#${id} closed`));
     client = new Client(name, socket, clean);
     // The real device takes the connection as it would from its listener.
-    (net as unknown as { accept(s: unknown): void }).accept(socket);
+    net.attach(socket as unknown as import('node:net').Socket);
     return client;
   }
 

@@ -327,6 +327,7 @@ export function qx_handle(kind: u32, sender: u32, token: u32, len: u32): void {
   if (kind == KIND_REQUEST) handleRequest(token, len);
   else if (kind == KIND_REPLY && <i32>sender == ledgerPeer) handleLedgerReply(len);
   else if (kind == KIND_FAILED && <i32>sender == ledgerPeer) handleLedgerAborted();
+  else if (kind == KIND_REPLY && sender == SENDER_KERNEL && systemLen > 0) handleSystemReply(len);
 }
 
 function roleMay(role: u32, route: u32): bool {
@@ -336,13 +337,15 @@ function roleMay(role: u32, route: u32): bool {
   if (route <= <u32>P.ROUTE_ACCOUNT_BALANCES) return true; // every role reads the ledger
   if (route == P.ROUTE_KEYS_CREATE || route == P.ROUTE_KEYS_REVOKE) return role == P.ROLE_ADMIN;
   if (route == P.ROUTE_KEYS_LIST) return role == P.ROLE_ADMIN || role == P.ROLE_AUDITOR;
+  if (route == P.ROUTE_EVENTS) return role != P.ROLE_TELLER; // watching, not transacting
+  if (route >= <u32>P.ROUTE_SERVICES_LOAD && route <= <u32>P.ROUTE_SERVICES_UNLOAD) return role == P.ROLE_ADMIN;
   return role == P.ROLE_ADMIN || role == P.ROLE_OPERATOR || role == P.ROLE_AUDITOR; // system routes
 }
 
 function handleRequest(token: u32, len: u32): void {
   const route = len >= <u32>P.GW_REQUEST_HEADER_BYTES ? <u32>load<u8>(inbox + 1) : 0;
   if (len < <u32>P.GW_REQUEST_HEADER_BYTES || load<u8>(inbox) != P.GW_VERSION || route == 0 || route >= <u32>P.ROUTE_COUNT
-      || load<u8>(inbox + 3) != 0 || load<u32>(inbox + 4) != 0 || <u32>load<u8>(inbox + 2) > <u32>P.AUTH_CONSOLE) {
+      || (<u32>load<u8>(inbox + 3) & ~<u32>P.GW_F_BODY_REFUSED) != 0 || load<u32>(inbox + 4) != 0 || <u32>load<u8>(inbox + 2) > <u32>P.AUTH_CONSOLE) {
     answerText(token, 400, P.GW_E_MALFORMED, 0, -1, "malformed gateway request");
     return;
   }
@@ -353,6 +356,7 @@ function handleRequest(token: u32, len: u32): void {
       refuse(token, route, 403, P.GW_E_FORBIDDEN_ROLE, 0, -1, "the console manages keys only");
       return;
     }
+    if ((<u32>load<u8>(inbox + 3) & P.GW_F_BODY_REFUSED) != 0) { answerText(token, 400, P.GW_E_BODY_REFUSED, 0, -1, "the request body was refused"); return; }
     routeRequest(token, route, len, -1, now);
     return;
   }
@@ -370,6 +374,7 @@ function handleRequest(token: u32, len: u32): void {
   const keyWait = bucketTake(k + 56, rate, burst, now);
   if (keyWait > 0) { refuse(token, route, 429, P.GW_E_RATE_LIMITED_KEY, keyWait, n, "too many requests with this key"); return; }
   if (!roleMay(<u32>load<u8>(k + 36), route)) { refuse(token, route, 403, P.GW_E_FORBIDDEN_ROLE, 0, n, "the key's role may not use this route"); return; }
+  if ((<u32>load<u8>(inbox + 3) & P.GW_F_BODY_REFUSED) != 0) { answerText(token, 400, P.GW_E_BODY_REFUSED, 0, n, "the request body was refused"); return; }
   routeRequest(token, route, len, n, now);
 }
 
@@ -382,6 +387,8 @@ function routeRequest(token: u32, route: u32, len: u32, n: i32, now: u64): void 
   else if (route == P.ROUTE_KEYS_LIST) keysList(token, n);
   else if (route == P.ROUTE_KEYS_REVOKE) keysRevoke(token, body, bodyLen, n);
   else if (route == P.ROUTE_SYSTEM_GATEWAY) gatewayStats(token, n);
+  else if (route == P.ROUTE_EVENTS) eventsGrants(token, n);
+  else if (route >= <u32>P.ROUTE_SERVICES_LOAD && route <= <u32>P.ROUTE_SERVICES_UNLOAD) serviceCommand(token, route, body, bodyLen, n);
   else answer(token, 200, P.GW_OK, 0, n, 0); // system routes: allowed; the host reports its statistics
 }
 
@@ -638,4 +645,83 @@ function gatewayStats(token: u32, n: i32): void {
   store<u64>(stats + P.GW_STATS_SOURCES * 8, sourceCount);
   memory.copy(outbox + P.GW_REPLY_HEADER_BYTES, stats, P.GW_STATS_COUNT * 8);
   answer(token, 200, P.GW_OK, 0, n, P.GW_STATS_COUNT * 8);
+}
+
+// ---- event stream (ROUTE_EVENTS) ----
+
+/** Allows a subscription; the body tells the host which ledgers the key may see (count 0: all). */
+function eventsGrants(token: u32, n: i32): void {
+  const body = outbox + P.GW_REPLY_HEADER_BYTES;
+  const grants: u32 = n < 0 ? 0 : <u32>load<u8>(keyAt(<u32>n) + 38);
+  store<u32>(body, grants);
+  for (let i: u32 = 0; i < grants; i++) store<u32>(body + 4 + <usize>i * 4, load<u32>(keyAt(<u32>n) + 72 + <usize>i * 4));
+  answer(token, 200, P.GW_OK, 0, n, 4 + grants * 4);
+}
+
+// ---- service commands (issue 4; kernel/liveload.ts) ----
+//
+// An admin's load, upgrade or unload goes to the kernel as one message to
+// SYSTEM_PEER; the kernel answers each in order, so replies are matched to
+// requests by a FIFO of at most SYSTEM_PENDING_MAX (the kernel queues 8).
+
+const SENDER_KERNEL: u32 = 65534; // hal/abi.ts SENDER_KERNEL
+const SYSTEM_PEER: u32 = 65534; // hal/abi.ts SYSTEM_PEER
+const SVC_CMD_HEADER_BYTES: u32 = 56; // hal/abi.ts
+const SVC_REPLY_HEADER_BYTES: u32 = 12;
+const SYSTEM_PENDING_MAX: u32 = 8;
+const systemToken: usize = memory.data(<i32>(SYSTEM_PENDING_MAX * 4), 16);
+const systemKey: usize = memory.data(<i32>(SYSTEM_PENDING_MAX * 4), 16);
+let systemHead: u32 = 0;
+let systemLen: u32 = 0;
+
+function serviceCommand(token: u32, route: u32, body: usize, bodyLen: u32, n: i32): void {
+  const op = route - P.ROUTE_SERVICES_LOAD + 1; // SVC_OP_LOAD, _UPGRADE, _UNLOAD
+  if (bodyLen < SVC_CMD_HEADER_BYTES || <u32>load<u8>(body) != op) {
+    answerText(token, 400, P.GW_E_MALFORMED, 0, n, "service command does not match the route"); return;
+  }
+  if (systemLen >= SYSTEM_PENDING_MAX) {
+    countStat(P.GW_STATS_BUSY);
+    answerText(token, 503, P.GW_E_BUSY, 1, n, "too many service commands in flight; nothing was applied"); return;
+  }
+  const r = send(SYSTEM_PEER, body, bodyLen);
+  if (r != 0) {
+    countStat(P.GW_STATS_BUSY);
+    if (r == -1) answerText(token, 503, P.GW_E_BUSY, 0, n, "service commands are not enabled: the gateway lacks capability system");
+    else answerText(token, 503, P.GW_E_BUSY, 1, n, "the kernel could not take the service command; nothing was applied");
+    return;
+  }
+  const at = <usize>((systemHead + systemLen) % SYSTEM_PENDING_MAX) * 4;
+  store<u32>(systemToken + at, token);
+  store<i32>(systemKey + at, n);
+  systemLen++;
+  textReset(); textPut("service command route="); textPutU64(route);
+  textPut(" key="); textPutU64(n < 0 ? 0 : <u64>load<u32>(keyAt(<u32>n) + 32));
+  log(textBuf, textLen);
+}
+
+// SVC_* result to HTTP status.
+function serviceStatus(result: u32): u32 {
+  switch (result) {
+    case 0: return 200;
+    case 2: return 409; // exists
+    case 3: return 404; // no such service
+    case 4: return 503; // table full
+    case 5: case 6: case 10: return 403; // capability denied, signature, protected
+    case 9: return 409; // upgrade rolled back
+    case 11: return 503; // busy
+    default: return 400; // malformed, module refused, init failed
+  }
+}
+
+function handleSystemReply(len: u32): void {
+  const at = <usize>systemHead * 4;
+  const token = load<u32>(systemToken + at);
+  const n = load<i32>(systemKey + at);
+  systemHead = (systemHead + 1) % SYSTEM_PENDING_MAX;
+  systemLen--;
+  if (len < SVC_REPLY_HEADER_BYTES) { answerText(token, 502, P.GW_E_MALFORMED, 0, n, "the kernel's service reply is short"); return; }
+  const shown = len < 512 ? len : 512;
+  memory.copy(outbox + P.GW_REPLY_HEADER_BYTES, inbox, shown);
+  const result = load<u32>(inbox);
+  answer(token, serviceStatus(result), result == 0 ? P.GW_OK : P.GW_E_SERVICE_COMMAND, result == 11 ? 1 : 0, n, shown);
 }

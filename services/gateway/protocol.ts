@@ -10,7 +10,7 @@
 //   +0  u8   version (GW_VERSION)
 //   +1  u8   route (ROUTE_*)
 //   +2  u8   auth (AUTH_*): what the Authorization header held
-//   +3  u8   reserved (0)
+//   +3  u8   flags (GW_F_*)
 //   +4  u32  reserved (0)
 //   +8  [16] source address (IPv6, or IPv4 mapped to ::ffff:a.b.c.d)
 //   +24 [32] SHA-256 of the bearer key (zero unless AUTH_BEARER); never the key
@@ -53,7 +53,21 @@ export const ROUTE_KEYS_CREATE = 10;
 export const ROUTE_KEYS_LIST = 11;
 export const ROUTE_KEYS_REVOKE = 12;
 export const ROUTE_SYSTEM_GATEWAY = 13;
-export const ROUTE_COUNT = 14; // routes are 1 .. ROUTE_COUNT - 1
+// GET /v1/events (Server-Sent Events, host/gateway/events.ts). Allowed for
+// admin, operator, auditor and read-only (a teller transacts, it does not
+// watch the stream). The reply body is the key's ledger grants: u8 count,
+// u8[3] 0, u32 ledgers[count]; a scoped key sees only those ledgers' transfers.
+export const ROUTE_EVENTS = 14;
+// Service commands (issue 4, kernel/liveload.ts), admin only. The body is the
+// service command of hal/abi.ts ("live service load"); its op must match the
+// route. The gateway sends it to the kernel (SYSTEM_PEER) and answers with the
+// kernel's reply as the body (u32 SVC_* result | u32 index | u32 version |
+// text): 200 with GW_OK on SVC_OK, else an error status with
+// GW_E_SERVICE_COMMAND.
+export const ROUTE_SERVICES_LOAD = 15; // POST /v1/system/services
+export const ROUTE_SERVICES_UPGRADE = 16; // POST /v1/system/services/upgrade
+export const ROUTE_SERVICES_UNLOAD = 17; // POST /v1/system/services/unload
+export const ROUTE_COUNT = 18; // routes are 1 .. ROUTE_COUNT - 1
 
 export const AUTH_NONE = 0;
 export const AUTH_BEARER = 1;
@@ -87,7 +101,17 @@ export const GW_E_KEY_EXISTS = 13; // 409: a key with that hash exists
 export const GW_E_NO_SUCH_KEY = 14; // 404: revoke of an unknown id
 export const GW_E_INVALID_KEY_SPEC = 15; // 400: role/grants/rates invalid
 export const GW_E_LEDGER_ABORTED = 16; // 503: the ledger faulted on the request or has failed; nothing applied
-export const GW_E_COUNT = 17;
+export const GW_E_BODY_REFUSED = 17; // 400: the host could not read the body (see GW_F_BODY_REFUSED)
+export const GW_E_SERVICE_COMMAND = 18; // the kernel refused a service command; the body is its reply (SVC_* result and text)
+export const GW_E_COUNT = 19;
+
+// Request flags (+3).
+// GW_F_BODY_REFUSED: the host's offload could not turn the body into the
+// route's binary form (invalid JSON, a bad field); the body is empty. The
+// gateway still authenticates, rate-limits and authorises the request, and
+// only then answers 400 GW_E_BODY_REFUSED, so a client without a valid key
+// learns that first (401) and never learns how its body would be judged.
+export const GW_F_BODY_REFUSED = 1;
 
 // Keys create body (after the request header):
 //   +0 u8 role | +1 u8 grant count (0..KEY_GRANTS_MAX) | +2 u16 0

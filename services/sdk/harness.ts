@@ -31,7 +31,12 @@ export interface HarnessOptions {
   messageBytesMax?: number;
   /** The bytes were already prepared with host/fuel.ts prepareModule (benchmarks): use them as they are. */
   prepared?: boolean;
+  /** HSM key labels granted (manifest hsm_keys); capability hsm_random goes in caps. */
+  hsmKeys?: string[];
 }
+
+/** An HSM request the service made (answer it with hsmAnswer). */
+export interface HsmAsked { id: number; op: number; label: string; request: Buffer }
 
 export interface Reply { status: number; payload: Buffer }
 export interface Sent { peer: number; payload: Buffer; token: number }
@@ -48,9 +53,14 @@ interface Exports {
 const SERVICE_TOKEN_BIT = 0x80000000;
 
 export class ServiceHarness {
+  /** HSM requests the kernel accepted, in order; nothing is performed until the test answers. */
+  readonly hsmAsked: HsmAsked[] = [];
+  private nextHsmId = 1;
   /** Logical time the service sees (ns). */
   timeNs = 1_700_000_000_000_000_000n;
   readonly logs: string[] = [];
+  /** Event records the service emitted (capability "emit"): type, item count, bytes. */
+  readonly emitted: { type: number; count: number; payload: Buffer }[] = [];
   readonly sent: Sent[] = [];
   readonly timers: TimerSet[] = [];
   readonly denied: string[] = [];
@@ -112,6 +122,15 @@ export class ServiceHarness {
    *  aborted (the peer faulted on it, or has failed): MSG_KIND_FAILED. */
   peerFailed(from: number): void {
     this.deliver(abi.MSG_KIND_FAILED, from, 0, new Uint8Array(0));
+  }
+
+  /** The kernel's answer to HSM request `id`: MSG_KIND_REPLY from SENDER_KERNEL, u32 id | i32 status | bytes. */
+  hsmAnswer(id: number, status: number, result: Uint8Array): void {
+    const b = Buffer.alloc(abi.HSM_REPLY_HEADER_BYTES + result.length);
+    b.writeUInt32LE(id, 0);
+    b.writeInt32LE(status, 4);
+    b.set(result, abi.HSM_REPLY_HEADER_BYTES);
+    this.deliver(abi.MSG_KIND_REPLY, abi.SENDER_KERNEL, 0, b);
   }
 
   /** The timer with `tag` fires. */
@@ -206,6 +225,29 @@ export class ServiceHarness {
         if (!this.allowed('timer', 'timer')) return abi.SYS_E_DENIED;
         if (delayNs < 0n) return abi.SYS_E_INVALID;
         this.timers.push({ delayNs, tag });
+        return abi.SYS_OK;
+      },
+      // The grant check only; the request layout is checked by the real kernel.
+      hsm: (op: number, ptr: number, len: number): number => {
+        const b = this.bytes(ptr >>> 0, len >>> 0);
+        if (b === null || b.length < abi.HSM_REQUEST_HEADER_BYTES) return abi.SYS_E_INVALID;
+        if (b.length > abi.HSM_BUFFER_BYTES || b.length > this.messageBytesMax) return abi.SYS_E_TOO_LARGE;
+        const label = b.subarray(abi.HSM_REQUEST_HEADER_BYTES, abi.HSM_REQUEST_HEADER_BYTES + b.readUInt16LE(0)).toString('latin1');
+        const granted = op >>> 0 === abi.OP_HSM_RANDOM ? this.caps.has('hsm_random') : (this.opts.hsmKeys ?? []).includes(label);
+        if (!granted) { this.denied.push('hsm'); return abi.SYS_E_DENIED; }
+        const id = this.nextHsmId++;
+        this.hsmAsked.push({ id, op: op >>> 0, label, request: b });
+        return id;
+      },
+      // The same checks as kernel/syscalls.ts sysEmit.
+      emit: (type: number, count: number, ptr: number, len: number): number => {
+        if (len >>> 0 > this.messageBytesMax) return abi.SYS_E_TOO_LARGE;
+        const b = this.bytes(ptr >>> 0, len >>> 0);
+        if (b === null) return abi.SYS_E_INVALID;
+        if (!this.allowed('emit', 'emit')) return abi.SYS_E_DENIED;
+        const n = count >>> 0;
+        if (type >>> 0 !== abi.EVT_TRANSFER || n === 0 || n > abi.EVENT_ITEMS_MAX || b.length !== n * abi.EVENT_TRANSFER_BYTES) return abi.SYS_E_INVALID;
+        this.emitted.push({ type: type >>> 0, count: n, payload: b });
         return abi.SYS_OK;
       },
       lookup: (ptr: number, len: number): number => {

@@ -6,6 +6,7 @@
 // message.ts Reader/Writer for little-endian message bytes, bounds-checked
 // money.ts   checked u128 arithmetic for amounts in minor units
 // log.ts     one log line built without allocating
+// hsm.ts     HSM key operations (sign, verify, encrypt, decrypt, random) by key label
 // harness.ts (host TypeScript, not AssemblyScript) runs a service module
 //            against a fake kernel in uvu tests
 
@@ -13,3 +14,4 @@ export * from "./qenex";
 export * from "./message";
 export * from "./money";
 export * from "./log";
+export * from "./hsm";

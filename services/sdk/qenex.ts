@@ -49,6 +49,20 @@ export const STATUS_ERROR: u32 = 1;
 @external("qenex", "timer") export declare function timer(delayNs: i64, tag: i64): i32;
 // @ts-ignore: decorator
 @external("qenex", "lookup") export declare function lookup(ptr: usize, len: u32): i32;
+// @ts-ignore: decorator
+@external("qenex", "emit") export declare function emit(type: u32, count: u32, ptr: usize, len: u32): i32;
+// @ts-ignore: decorator
+@external("qenex", "hsm") export declare function hsm(op: u32, ptr: usize, len: u32): i32;
+
+// Event types a service may emit (hal/abi.ts EVT_*) and their item sizes.
+export const EVENT_TRANSFER: u32 = 1;
+export const EVENT_TRANSFER_BYTES: u32 = 128;
+
+// Emits `count` committed transfer records (128 bytes each, the ledger's
+// layout) as one event record (needs "emit"); the kernel numbers them.
+export function emitTransfers(ptr: usize, count: u32): i32 {
+  return emit(EVENT_TRANSFER, count, ptr, count * EVENT_TRANSFER_BYTES);
+}
 
 // ---- typed helpers ----
 

@@ -13,6 +13,7 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import * as abi from '../../hal/abi.ts';
+import { parseImage, readImageFile } from '../../host/image.ts';
 import { FrameClient, counterRequest } from '../../host/client/frames.ts';
 import {
   CLI, IMAGE, TRUST, MACHINE_FILES, IN_FLIGHT_MAX, Server, tempDir, timeChild, sendWindowed, describeFailures,
@@ -74,6 +75,13 @@ function reported(r: ChildRun, event: string, field: string): number {
   const value = r.events.find((e) => e.event === event)?.[field];
   if (typeof value !== 'number') throw new Error(`no ${field} in the "${event}" line: ${JSON.stringify(r.events)}`);
   return value;
+}
+
+// Whether the image's service modules were prepared at build (host/image.ts
+// flag PREPARED): boot then loads no instrumenter, the larger part of a
+// boot before it did.
+function imagePrepared(): string {
+  return parseImage(readImageFile(IMAGE)).prepared == null ? 'no (instrumented at boot)' : 'yes (at build)';
 }
 
 /** Boots a server on `dataDir` and gives it exactly `inputs` counter adds. */
@@ -147,6 +155,7 @@ const bench: Bench = {
       figures: summarize(samples),
       params: {
         rounds: ROUNDS, warmup_rounds: WARMUP_ROUNDS, log_inputs: LOG_INPUTS,
+        image_services_prepared: imagePrepared(),
         log_entries_at_boot: [...entries].join(','),
         log_build_inputs_per_s: Math.round(buildRate), log_build_in_flight: IN_FLIGHT_MAX,
       },

@@ -45,6 +45,10 @@ const DECIMAL_TRANSFERS = 1_000_000;
 // 200 batches = 1.64 M transfers per pattern, ~2 s each at 1 M/s; both
 // patterns plus warm-up and singles fit the e2e ledger (TRANSFERS_MAX).
 const E2E_BATCHES = 200;
+// Then the uniform pattern through the gateway (an operator key on the
+// binary protocol, as the shipped image requires): 100 batches, 0.82 M
+// transfers, still within TRANSFERS_MAX with the rest.
+const E2E_GATEWAY_BATCHES = 100;
 // Requests in flight on the one connection: 16 full batches are 16 MiB, the
 // bank image's batch_bytes_max, so one group commit can take all of them;
 // throughput here levels off from about 8.
@@ -79,6 +83,7 @@ const ROW = {
   apply: 'QENEX apply, in-process, 1 core (÷ decimal.js)',
   applyCpu: 'QENEX apply, per CPU second (not wall; ÷ decimal.js)',
   e2e: `QENEX e2e, TCP, durable, ${E2E_IN_FLIGHT} × ${BATCH_EVENTS} in flight (÷ PG best)`,
+  e2eGateway: `QENEX e2e through the gateway, authenticated key (÷ direct e2e)`,
   pgBest: 'PostgreSQL 15, best (postgres_tps)',
   decimal: 'Node.js + decimal.js, not durable',
   single: 'QENEX 1 transfer/request, 1 in flight (÷ fdatasync)',
@@ -109,6 +114,9 @@ const FIGURES: FigureSpec[] = [
   ...throughputRow('e2e', ROW.e2e, 'postgres'),
   { key: 'e2e_batch_p50_ms', row: ROW.e2e, col: P50 },
   { key: 'e2e_batch_p99_ms', row: ROW.e2e, col: P99 },
+  { key: 'e2e_gateway_tps', row: ROW.e2eGateway, col: UNIFORM },
+  { key: 'e2e_gateway_vs_e2e_ratio', row: ROW.e2eGateway, col: VS_UNIFORM },
+  { key: 'e2e_gateway_batch_p50_ms', row: ROW.e2eGateway, col: P50 },
   ...VARIANTS.flatMap((v) => throughputRow(`postgres_${v}`, PG_ROWS[v], null)),
   ...throughputRow('postgres', ROW.pgBest, null),
   ...throughputRow('decimaljs', ROW.decimal, null),
@@ -184,6 +192,12 @@ function e2eFigures(r: E2eResult, params: Record<string, number | string>): Figu
       figures.e2e_batch_p50_ms = round(percentile(t.latenciesMs, 50));
       figures.e2e_batch_p99_ms = round(percentile(t.latenciesMs, 99));
     }
+  }
+  if (r.gateway !== null) {
+    params.e2e_gateway_transfers = r.gateway.transfers;
+    figures.e2e_gateway_tps = round(r.gateway.transfers / (r.gateway.elapsedMs / 1000));
+    figures.e2e_gateway_batch_p50_ms = round(percentile(r.gateway.latenciesMs, 50));
+    figures.e2e_gateway_vs_e2e_ratio = round(ratio(figures.e2e_gateway_tps, figures[tps('e2e', 'uniform')] ?? null), 3);
   }
   const singleTotalMs = r.singleMs.reduce((a, b) => a + b, 0);
   return {
@@ -304,7 +318,7 @@ const bench: Bench = {
     const e2eDir = tempDir('ledger');
     const e2e = await runE2e(e2eDir, {
       batchesPerPattern: E2E_BATCHES, inFlight: E2E_IN_FLIGHT, singleRequests: SINGLE_REQUESTS, singleMsMax: SINGLE_MS_MAX,
-      patterns: PATTERNS, seedOf: (p) => SEEDS[p],
+      patterns: PATTERNS, seedOf: (p) => SEEDS[p], gatewayBatches: E2E_GATEWAY_BATCHES,
     });
     // Its log is preallocated to 1 GiB: gone before PostgreSQL writes its own (the runner would remove it only at the end).
     rmSync(e2eDir, { recursive: true, force: true });

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { mkdirSync, rmdirSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import * as abi from '../../hal/abi.ts';
-import { bankManifest, makeImage, removeDir, Server, type TestImage } from '../support/helpers.ts';
+import { directLedgerManifest, makeImage, removeDir, Server, type TestImage } from '../support/helpers.ts';
 import { Book, createAccounts, envInt, prng, replayHash, serve, verify } from './support.ts';
 
 const SEED = envInt('QENEX_CRASH_SEED', 1);
@@ -28,7 +28,7 @@ function mount(args: string[]): { ok: boolean; err: string } {
 }
 
 test.before(() => {
-  const manifest = bankManifest();
+  const manifest = directLedgerManifest();
   // Small preallocation steps, so the log grows (and hits the wall) during the run.
   manifest.kernel.log_preallocate_bytes = 64 * 1024;
   img = makeImage('disk-full', manifest);

@@ -8,7 +8,7 @@ import { FrameClient } from '../../host/client/frames.ts';
 import {
   LedgerClient, account, transfer, CreateTransferResult, TransferFlags, type Account, type Transfer,
 } from '../../host/client/ledger.ts';
-import { Server, runCli, event, bankManifest, type TestImage } from '../support/helpers.ts';
+import { Server, runCli, event, directLedgerManifest, type TestImage } from '../support/helpers.ts';
 import type { Manifest } from '../../host/manifest.ts';
 export { prng } from '../support/prng.ts'; // the crash tests' seeded choices
 
@@ -19,7 +19,7 @@ export { prng } from '../support/prng.ts'; // the crash tests' seeded choices
  * hashes less memory, so more lives fit a run. Durability is what is tested.
  */
 export function crashManifest(): Manifest {
-  const m = bankManifest();
+  const m = directLedgerManifest();
   m.kernel.log_preallocate_bytes = 16 * 1024 * 1024;
   const ledger = m.services.find((s) => s.name === 'ledger');
   if (ledger === undefined) throw new Error('the bank manifest has no ledger service');

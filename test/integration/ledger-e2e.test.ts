@@ -1,7 +1,9 @@
 // The ledger inside the booted bank image, over real TCP with the binary
-// batch protocol: accounts and transfers applied with TigerBeetle results,
-// queries answered, malformed requests refused with nothing applied, and
-// under SIGKILL no acknowledged transfer is lost while debits = credits.
+// batch protocol, the way a client reaches it: an API key presented once per
+// connection, every request relayed by the gateway service. Accounts and
+// transfers applied with TigerBeetle results, queries answered, malformed
+// requests refused with nothing applied, and under SIGKILL no acknowledged
+// transfer is lost while debits = credits.
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -22,11 +24,28 @@ function bootArgs(data: string, extra: string[] = []): string[] {
   return ['boot', img.imagePath, '--data', data, '--trust', img.pubPath, ...extra];
 }
 
+// An operator key per data directory, put into its log before the first
+// serving boot (`qenex keys create --data`), as an institution would.
+const operatorKeys = new Map<string, string>();
+function operatorKey(data: string): string {
+  let key = operatorKeys.get(data);
+  if (key !== undefined) return key;
+  const first = runCli(bootArgs(data, ['--once']));
+  assert.is(first.code, 0, first.stderr);
+  const made = runCli(['keys', 'create', '--data', data, '--trust', img.pubPath, '--role', 'operator']);
+  assert.is(made.code, 0, made.stderr);
+  key = (event(made.events, 'key_created') as { key: string }).key;
+  operatorKeys.set(data, key);
+  return key;
+}
+
 async function serve(data: string): Promise<{ server: Server; frames: FrameClient; ledger: LedgerClient }> {
+  const key = operatorKey(data);
   const server = Server.start(bootArgs(data, ['--listen', '127.0.0.1:0']));
   const { host, port } = await server.address();
   const frames = await FrameClient.connect(host, port);
-  return { server, frames, ledger: new LedgerClient(frames) };
+  await frames.authenticate(key);
+  return { server, frames, ledger: new LedgerClient(frames, 'gateway') };
 }
 
 function sums(accounts: Account[]): Map<number, { dp: bigint; dpo: bigint; cp: bigint; cpo: bigint }> {
@@ -75,8 +94,9 @@ test('accounts, posted and two-phase transfers, and queries work end to end', as
 });
 
 test('malformed ledger requests are refused over TCP and nothing is applied', async () => {
-  // Proves: wrong lengths, unknown operations and oversized counts get the
-  // service's error (FRAME_E_SERVICE) with a specific message, and the
+  // Proves: wrong lengths, unknown operations and zero counts are refused as
+  // malformed (FRAME_E_MALFORMED: by the gateway, or by the host for an
+  // operation that is no ledger operation) with a specific message, and the
   // accounts named in them do not exist afterwards.
   const { server, frames, ledger } = await serve(join(img.dir, 'bad'));
   const good = await ledger.createAccounts([account({ id: 77n, ledger: 1, code: 1 })]);
@@ -84,9 +104,9 @@ test('malformed ledger requests are refused over TCP and nothing is applied', as
   const truncated = Buffer.from((await import('../../host/client/ledger.ts')).encodeAccounts([account({ id: 78n })]).subarray(0, 100));
   const unknownOp = Buffer.alloc(8 + 128); unknownOp.writeUInt8(99, 0); unknownOp.writeUInt32LE(1, 4);
   const zeroCount = Buffer.alloc(8); zeroCount.writeUInt8(1, 0);
-  for (const [payload, pattern] of [[truncated, /does not match 8 \+ count/], [unknownOp, /operation/], [zeroCount, /count/]] as const) {
-    const r = await frames.request('ledger', payload);
-    assert.is(r.status, abi.FRAME_E_SERVICE);
+  for (const [payload, pattern] of [[truncated, /length does not match its count/], [unknownOp, /operation, 1\.\.6/], [zeroCount, /count out of range/]] as const) {
+    const r = await frames.request('gateway', payload);
+    assert.is(r.status, abi.FRAME_E_MALFORMED, r.payload.toString());
     assert.match(r.payload.toString(), pattern);
   }
   assert.equal(await ledger.lookupAccounts([78n]), []);

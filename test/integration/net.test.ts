@@ -9,7 +9,8 @@ import net from 'node:net';
 import { join } from 'node:path';
 import * as abi from '../../hal/abi.ts';
 import { FrameClient, encodeRequest, counterRequest, counterReply } from '../../host/client/frames.ts';
-import { makeImage, removeDir, Server, type TestImage } from '../support/helpers.ts';
+import { spawn } from 'node:child_process';
+import { CLI, makeImage, removeDir, Server, type TestImage } from '../support/helpers.ts';
 
 let img: TestImage;
 let server: Server;
@@ -125,6 +126,37 @@ test('many clients at once are all answered', async () => {
     answers.forEach((a, i) => assert.is(a.toString(), `c${ci}-r${i}`));
   }));
   clients.forEach((c) => c.close());
+});
+
+test('a binary client that stops mid-frame is timed out while others are served', async () => {
+  // Proves the frame protocol has a request timeout like HTTP's (slowloris):
+  // half a frame, then nothing, gets FRAME_E_MALFORMED naming the timeout and
+  // a closed connection after QENEX_HTTP_REQUEST_TIMEOUT_MS (shortened here),
+  // while another client is answered meanwhile.
+  const child = new Server(spawn(process.execPath, [CLI, 'boot', img.imagePath, '--data', join(img.dir, 'slow'), '--trust', img.pubPath, '--listen', '127.0.0.1:0'], {
+    stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, QENEX_HTTP_REQUEST_TIMEOUT_MS: '500' },
+  }));
+  try {
+    const { port } = await child.address();
+    const frame = encodeRequest(41, 'echo', Buffer.from('never finished'));
+    const s = net.connect(port, '127.0.0.1');
+    const got: Buffer[] = [];
+    s.on('data', (d) => got.push(d));
+    s.on('error', () => {});
+    const closed = new Promise<void>((resolve) => s.on('close', () => resolve()));
+    s.write(frame.subarray(0, 10));
+    const other = await FrameClient.connect('127.0.0.1', port);
+    const r = await other.request('echo', Buffer.from('meanwhile'));
+    assert.is(r.status, abi.FRAME_OK);
+    other.close();
+    await closed;
+    const reply = Buffer.concat(got);
+    assert.ok(reply.length >= 12, 'an error frame before the close');
+    assert.is(reply.readUInt16LE(8), abi.FRAME_E_MALFORMED);
+    assert.match(reply.subarray(12).toString(), /did not arrive within 500 ms/);
+  } finally {
+    await child.kill('SIGKILL');
+  }
 });
 
 test.run();

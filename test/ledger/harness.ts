@@ -65,6 +65,8 @@ export class Ledger {
   nowNs = 1_000_000_000n;
   readonly timers: ArmedTimer[] = [];
   readonly logs: string[] = [];
+  /** Event records emitted ("events": true): the committed transfers' 128-byte records of each. */
+  readonly events: { count: number; records: Uint8Array }[] = [];
   /** Wall time of the last qx_handle call alone (ns), for benchmarks. */
   lastHandleNs = 0;
   private readonly exports: LedgerExports;
@@ -82,6 +84,11 @@ export class Ledger {
         time: () => this.nowNs,
         log: (ptr: number, len: number) => { this.logs.push(this.readText(ptr, len)); return 0; },
         timer: (delayNs: bigint, tag: bigint) => { this.timers.push({ dueNs: this.nowNs + delayNs, tag }); return 0; },
+        emit: (type: number, count: number, ptr: number, len: number) => {
+          if (type !== 1 || len !== count * 128) return -2;
+          this.events.push({ count, records: Uint8Array.from(new Uint8Array(this.exports.memory.buffer, ptr, len)) });
+          return 0;
+        },
       },
     };
     const instance = new WebAssembly.Instance(wasm ?? module(), imports);

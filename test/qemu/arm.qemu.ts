@@ -121,8 +121,17 @@ test('each platform replays the other platform\'s log to the same state hash', (
   }
 });
 
-test('the CLI on arm64 Node 18 falls back to the pure backend with a notice, serves, and x86_64 replays its log', async () => {
+test('the CLI on arm64 Node 18 falls back to the pure backend with a notice, serves the authenticated binary protocol, and x86_64 replays its log', async () => {
   const data = join(dir, 'arm64-cli');
+  // A teller key for ledger 1, put into the log by the x86_64 CLI: the arm64
+  // system boots a data directory made on another architecture, and its
+  // gateway must find the key the same way.
+  const first = run('x64', [CLI, 'boot', IMAGE, '--data', data, '--trust', TRUST, '--once']);
+  assert.is(first.code, 0, first.stderr);
+  const made = run('x64', [CLI, 'keys', 'create', '--data', data, '--trust', TRUST, '--role', 'teller', '--ledger', '1']);
+  assert.is(made.code, 0, made.stderr);
+  const key = (event(parseEvents(made.stdout), 'key_created') as { key?: string } | undefined)?.key;
+  assert.ok(typeof key === 'string', `keys create printed a key: ${made.stdout}`);
   const [cmd, argv] = nodeCommand('arm64', [CLI, 'boot', IMAGE, '--data', data, '--trust', TRUST, '--listen', '127.0.0.1:0']);
   const server = new Server(spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'] }));
   try {
@@ -131,7 +140,8 @@ test('the CLI on arm64 Node 18 falls back to the pure backend with a notice, ser
     const m = /^(.*):(\d+)$/.exec(String(ready.listen));
     assert.ok(m !== null, `ready line has a listen address: ${JSON.stringify(ready)}`);
     const frames = await FrameClient.connect(m![1], Number(m![2]));
-    const ledger = new LedgerClient(frames);
+    await frames.authenticate(key!);
+    const ledger = new LedgerClient(frames, 'gateway');
     const [a, b] = [0xa1n, 0xb2n];
     const created = await ledger.createAccounts([account({ id: a, ledger: 1, code: 1 }), account({ id: b, ledger: 1, code: 1 })]);
     assert.equal(created.map((r) => r.result), [CreateAccountResult.ok, CreateAccountResult.ok]);

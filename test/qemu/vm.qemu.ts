@@ -29,7 +29,7 @@ import net from 'node:net';
 import { dirname, join } from 'node:path';
 import { FrameClient } from '../../host/client/frames.ts';
 import { LedgerClient, account, transfer, CreateAccountResult, CreateTransferResult, type Transfer } from '../../host/client/ledger.ts';
-import { ROOT, CLI, makeImage, removeDir, parseEvents, event, type TestImage } from '../support/helpers.ts';
+import { ROOT, CLI, makeImage, directLedgerManifest, removeDir, parseEvents, event, type TestImage } from '../support/helpers.ts';
 import { cpioArchive, hostFile, type CpioEntry } from './cpio.ts';
 
 const VM_DIR = join(ROOT, 'build/qemu/vm');
@@ -264,7 +264,7 @@ test.before(() => {
   for (const f of ['vmlinuz', 'modules/order']) {
     if (!existsSync(join(VM_DIR, f))) throw new Error(`${join(VM_DIR, f)} is missing: run make test-qemu-vm (test/qemu/vm-assets.sh fetches it)`);
   }
-  img = makeImage('qemu-vm');
+  img = makeImage('qemu-vm', directLedgerManifest()); // durability in a VM, not authentication: the ledger takes frames directly
   dir = img.dir;
   const started = Date.now();
   initrd = join(dir, 'initramfs.cpio');

@@ -134,11 +134,9 @@ class Driver {
   // Waits until the machine has nothing scheduled, so a clock step can never
   // land in the middle of its work.
   async settle(): Promise<void> {
-    const m = this.machine as unknown as { pumpScheduled?: boolean };
-    if (typeof m.pumpScheduled !== 'boolean') throw new Error('workload: Machine has no pumpScheduled flag to wait on (host/machine.ts changed?)');
     for (let i = 0; i < SETTLE_TURNS_MAX; i++) {
       await new Promise<void>((resolve) => setImmediate(resolve));
-      if (!m.pumpScheduled) return;
+      if (!this.machine.busy()) return;
     }
     throw new Error('workload: the machine never went idle');
   }

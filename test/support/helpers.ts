@@ -26,6 +26,20 @@ export function bankManifest(): Manifest {
   return validateManifest(JSON.parse(readFileSync(join(ROOT, 'images/bank/manifest.json'), 'utf8')));
 }
 
+/**
+ * The bank image with the ledger also taking frames straight from the
+ * network (the "net" capability), as the shipped image does not: for tests of
+ * durability and recovery that drive the ledger with the binary protocol and
+ * are not about authentication. Everything else uses bankManifest().
+ */
+export function directLedgerManifest(): Manifest {
+  const m = bankManifest();
+  const ledger = m.services.find((s) => s.name === 'ledger');
+  if (ledger === undefined) throw new Error('the bank manifest has no ledger service');
+  if (!ledger.caps.includes('net')) ledger.caps = ['net', ...ledger.caps];
+  return m;
+}
+
 export interface TestImage {
   dir: string;
   imagePath: string;

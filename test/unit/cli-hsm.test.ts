@@ -25,6 +25,8 @@ process.env.QENEX_SOFT_HSM_DIR = join(root, 'soft');
 const imageDir = join(root, 'images', 'bank');
 const modules = join(root, 'build');
 const EMPTY_MODULE = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0]);
+// One exported memory of one page: the least `build` prepares as a service module.
+const SERVICE_MODULE = new Uint8Array([...EMPTY_MODULE, 5, 3, 1, 0, 1, 7, 10, 1, 6, ...Buffer.from('memory'), 2, 0]);
 
 function collector(): CommandIo & { text(): string; errors(): string } {
   const lines: string[] = [];
@@ -50,7 +52,7 @@ test.before(() => {
   const manifest = JSON.parse(readFileSync(fileURLToPath(new URL('../../images/bank/manifest.json', import.meta.url)), 'utf8'));
   writeFileSync(join(imageDir, 'manifest.json'), JSON.stringify(manifest));
   writeFileSync(join(modules, 'kernel.wasm'), EMPTY_MODULE);
-  for (const s of manifest.services) writeFileSync(join(modules, 'services', `${s.module}.wasm`), EMPTY_MODULE);
+  for (const s of manifest.services) writeFileSync(join(modules, 'services', `${s.module}.wasm`), SERVICE_MODULE);
 });
 
 for (const kind of ['pkcs11', 'soft'] as const) {

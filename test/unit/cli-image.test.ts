@@ -15,6 +15,8 @@ import { main as build } from '../../host/cmd/build.ts';
 import { main as sign } from '../../host/cmd/sign.ts';
 import { main as inspect } from '../../host/cmd/inspect.ts';
 import { openImage, parseImage } from '../../host/image.ts';
+import { checkPreparedModule } from '../../host/fuel.ts';
+import { createHash } from 'node:crypto';
 import { loadPublicKeys } from '../../host/keys.ts';
 
 const BANK_MANIFEST = fileURLToPath(new URL('../../images/bank/manifest.json', import.meta.url));
@@ -23,6 +25,9 @@ const BANK_MANIFEST = fileURLToPath(new URL('../../images/bank/manifest.json', i
 
 const WASM_HEADER = [0, 97, 115, 109, 1, 0, 0, 0];
 const EMPTY_MODULE = new Uint8Array(WASM_HEADER);
+// One memory of one page, exported as "memory": what `build` needs to prepare a service module.
+const ONE_PAGE_MEMORY = [5, 3, 1, 0, 1, 7, 10, 1, 6, ...Buffer.from('memory'), 2, 0];
+const SERVICE_MODULE = new Uint8Array([...WASM_HEADER, ...ONE_PAGE_MEMORY]);
 
 /** A module with one function import `module.field` of type () -> (). */
 function moduleImporting(module: string, field: string): Uint8Array {
@@ -30,6 +35,8 @@ function moduleImporting(module: string, field: string): Uint8Array {
   const payload = [1, module.length, ...Buffer.from(module), field.length, ...Buffer.from(field), 0x00, 0x00];
   return new Uint8Array([...WASM_HEADER, ...types, 2, payload.length, ...payload]);
 }
+
+const ECHO_MODULE = new Uint8Array([...moduleImporting('qenex', 'send'), ...ONE_PAGE_MEMORY]);
 
 // ---- helpers ----
 
@@ -69,10 +76,10 @@ function workspace(): Workspace {
   mkdirSync(join(modules, 'services'), { recursive: true });
   copyFileSync(BANK_MANIFEST, join(imageDir, 'manifest.json'));
   writeFileSync(join(modules, 'kernel.wasm'), moduleImporting('env', 'abort'));
-  writeFileSync(join(modules, 'services', 'echo.wasm'), moduleImporting('qenex', 'send'));
-  writeFileSync(join(modules, 'services', 'counter.wasm'), EMPTY_MODULE);
-  writeFileSync(join(modules, 'services', 'ledger.wasm'), EMPTY_MODULE);
-  writeFileSync(join(modules, 'services', 'gateway.wasm'), EMPTY_MODULE);
+  writeFileSync(join(modules, 'services', 'echo.wasm'), ECHO_MODULE);
+  writeFileSync(join(modules, 'services', 'counter.wasm'), SERVICE_MODULE);
+  writeFileSync(join(modules, 'services', 'ledger.wasm'), SERVICE_MODULE);
+  writeFileSync(join(modules, 'services', 'gateway.wasm'), SERVICE_MODULE);
   return { root, imageDir, modules, keys: join(root, 'keys'), out: join(root, 'bank.qxi') };
 }
 
@@ -147,15 +154,23 @@ test('every command prints usage for --help and rejects bad usage with exit 2', 
 // ---- build ----
 
 test('build packs an unsigned image that parses back to the manifest and modules', async () => {
-  // Proves build reads manifest + modules from the given dirs and writes a valid image.
+  // Proves build reads manifest + modules from the given dirs and writes a
+  // valid image, its service modules prepared (fuel counter, memory limit)
+  // from exactly those files (test/unit/prepared-image.test.ts has the rest).
   await withWorkspace(async (w) => {
     const io = collector();
     assert.is(await build([w.imageDir, '-o', w.out, '--modules', w.modules], io), 0);
-    assert.match(io.text(), /^built .*bank\.qxi: bank v1, \d+ service\(s\), \d+ bytes, digest [0-9a-f]{64}, unsigned$/);
+    assert.match(io.text(), /^built .*bank\.qxi: bank v1, \d+ service\(s\), \d+ bytes, digest [0-9a-f]{64}, services prepared by qenex-fuel\/1 binaryen\/\S+, unsigned$/);
     const parsed = parseImage(new Uint8Array(readFileSync(w.out)));
     assert.is(parsed.manifest.name, 'bank');
-    assert.equal(parsed.services.get('counter'), EMPTY_MODULE);
-    assert.equal(parsed.services.get('echo'), moduleImporting('qenex', 'send'));
+    const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+    const sources = new Map(parsed.prepared!.services.map((e) => [e.name, e.source_sha256]));
+    assert.is(sources.get('counter'), sha(SERVICE_MODULE));
+    assert.is(sources.get('echo'), sha(ECHO_MODULE));
+    for (const spec of parsed.manifest.services) {
+      const bytes = parsed.services.get(spec.name)!;
+      assert.equal(checkPreparedModule(bytes, spec.memory_pages_max), bytes, `${spec.name} is packed prepared`);
+    }
     assert.equal(parsed.signatures, []);
     assert.equal(readdirSync(w.root).filter((f) => f.includes('.tmp-')), [], 'no temp file is left behind');
   });
@@ -200,6 +215,8 @@ test('build refuses missing, invalid or wrongly importing modules, naming servic
     writeFileSync(counter, moduleImporting('env', 'abort'));
     await fails(run(), 1, `service 'counter': ${counter} imports "env"."abort" (function); services may import only from module "qenex"`);
     writeFileSync(counter, EMPTY_MODULE);
+    await fails(run(), 1, `service counter: the module defines no memory (a service exports its own memory)`);
+    writeFileSync(counter, SERVICE_MODULE);
     rmSync(join(w.modules, 'kernel.wasm'));
     await fails(run(), 1, `kernel: module file ${join(w.modules, 'kernel.wasm')} not found`);
     assert.not.ok(existsSync(w.out), 'nothing is written when the build fails');

@@ -2,10 +2,13 @@
 // modules. Proves that a runaway loop stops at the same iteration on every
 // run (fresh instances, separately prepared modules), that the stop point
 // moves with the budget, that preparation is deterministic, and that the
-// memory maximum is the manifest's (an initial size above it is refused).
+// memory maximum is the manifest's (an initial size above it is refused),
+// and that preparing needs no loadInstrumenter() first.
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { FUEL_EXPORT, loadInstrumenter, prepareModule, memoryLimits, limitMemory, ModuleRefused } from '../../host/fuel.ts';
 import { buildTestService } from '../services/build.ts';
@@ -34,7 +37,11 @@ function spin(bytes: Uint8Array, budget: bigint): Run {
   return { spins: x.faulty_spins() as bigint, fuel: left, error };
 }
 
-test.before(async () => { await loadInstrumenter(); });
+let prepared4: Uint8Array;
+test.before(async () => {
+  await loadInstrumenter();
+  prepared4 = await prepareModule(faulty, { memoryPagesMax: 4 });
+});
 
 test('an endless loop stops at the same iteration on two runs, and the stop point follows the budget', async () => {
   // Proves determinism of the stop point: two fresh instances of the same
@@ -77,6 +84,19 @@ test('the memory maximum is memory_pages_max; a module that starts bigger is ref
   assert.throws(() => memory.grow(5 - own.initial), /maximum|grow/i);
   assert.equal(memoryLimits(limitMemory(limitMemory(faulty, 3), 8)), { initial: own.initial, maximum: 3 });
   assert.throws(() => limitMemory(faulty, own.initial - 1 || 0), (e: unknown) => e instanceof ModuleRefused && /memory_pages_max/.test((e as Error).message));
+});
+
+test('prepareModuleSync works without loadInstrumenter (a module loaded into a machine booted from a prepared image)', () => {
+  // Proves the synchronous path a live load takes when boot never loaded
+  // binaryen: in a fresh process, the first call starts the instrumenter
+  // and returns the same bytes as here.
+  const script = `import { prepareModuleSync } from ${JSON.stringify(new URL('../../host/fuel.ts', import.meta.url).href)};
+    import { readFileSync } from 'node:fs';
+    const out = prepareModuleSync(new Uint8Array(readFileSync(${JSON.stringify(buildTestService('faulty'))})), { memoryPagesMax: 4 });
+    process.stdout.write(createHash('sha256').update(out).digest('hex'));`;
+  const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', `import { createHash } from 'node:crypto';\n${script}`], { encoding: 'utf8', timeout: 120_000 });
+  assert.is(r.status, 0, r.stderr);
+  assert.is(r.stdout, createHash('sha256').update(prepared4).digest('hex'));
 });
 
 test.run();

@@ -131,6 +131,15 @@ function gatewayOk(ledgerReply: Uint8Array): Buffer {
   return out;
 }
 
+function gatewayAnswer(status: number, error: number, message: string): Buffer {
+  const text = Buffer.from(message, 'latin1');
+  const out = Buffer.alloc(gw.GW_REPLY_HEADER_BYTES + text.length);
+  out.writeUInt16LE(status, 0);
+  out.writeUInt16LE(error, 2);
+  text.copy(out, gw.GW_REPLY_HEADER_BYTES);
+  return out;
+}
+
 const CONFIG: GatewayConfig = { ledgers: new Map([[840, { assetScale: 2, currency: 'USD' }], [392, { assetScale: 0 }]]) };
 
 class Harness {
@@ -146,6 +155,14 @@ class Harness {
       submit: (requestId, service, payload) => {
         assert.ok(!this.ended, 'submit after end');
         assert.is(payload[0], gw.GW_VERSION);
+        // A body the host could not read reaches the gateway empty, flagged; a
+        // gateway that accepts the key answers 400 GW_E_BODY_REFUSED (here at
+        // once, in every mode: the tests of bodies are about the host's verdict).
+        if ((payload[3] & gw.GW_F_BODY_REFUSED) !== 0) {
+          assert.is(payload.length, gw.GW_REQUEST_HEADER_BYTES, 'a refused body is not sent');
+          this.session.reply(requestId, abi.FRAME_OK, gatewayAnswer(400, gw.GW_E_BODY_REFUSED, 'the request body was refused'));
+          return;
+        }
         this.submits.push({ requestId, service, payload: payload.subarray(gw.GW_REQUEST_HEADER_BYTES), frame: payload });
         this.events.push(`submit ${requestId}`);
         if (this.mode === 'sync') this.answer(requestId);
@@ -689,6 +706,32 @@ test('keys create: the key is generated here, only its hash goes to the kernel, 
   assert.equal(apiKeyHash(json.key), body.subarray(12, 44), 'the answered key is the one whose hash was sent');
   expectError(new Harness(null, 'manual').send(post('/v1/keys', { role: 'root' })), 400, 'invalid_field');
   expectError(new Harness(null, 'manual').send(post('/v1/keys', { role: 'admin', extra: 1 })), 400, 'invalid_field');
+});
+
+test('a body the host refuses waits for the gateway: its 401 wins over the body\'s 400', async () => {
+  // Proves the order of refusals: invalid JSON is not answered by the host
+  // at once; the request goes to the gateway flagged GW_F_BODY_REFUSED with
+  // no body, and the gateway's 401 is what the client sees. (Only the
+  // gateway's GW_E_BODY_REFUSED lets the host's own 400 through: the other
+  // tests of bodies.)
+  const written: Buffer[] = [];
+  const submitted: Uint8Array[] = [];
+  const session: HttpSession = new HttpSession({
+    submit: (requestId, _service, payload) => {
+      submitted.push(payload);
+      queueMicrotask(() => session.reply(requestId, abi.FRAME_OK, gatewayAnswer(401, gw.GW_E_UNAUTHENTICATED, 'this route needs Authorization: Bearer <key>')));
+    },
+    write: (bytes) => written.push(bytes), end: () => {}, pause: () => {}, resume: () => {},
+  }, CONFIG);
+  session.receive(Buffer.from('POST /v1/accounts HTTP/1.1\r\nContent-Type: application/json\r\nContent-Length: 5\r\n\r\n{"a":', 'latin1'));
+  assert.is(written.length, 0, 'nothing answered before the gateway');
+  assert.is(submitted.length, 1);
+  assert.is(submitted[0][3], gw.GW_F_BODY_REFUSED);
+  assert.is(submitted[0].length, gw.GW_REQUEST_HEADER_BYTES, 'the refused body is not sent');
+  await new Promise((resolve) => setImmediate(resolve));
+  const [r] = parseResponses(Buffer.concat(written), new Set());
+  assert.is(r.status, 401);
+  assert.is(r.json.error.code, 'unauthenticated');
 });
 
 test('gateway refusals become JSON errors with their headers', () => {

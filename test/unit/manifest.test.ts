@@ -63,6 +63,10 @@ test('images/bank/manifest.json is valid: the ledger behind the gateway, plus ec
   const m = loadManifestFile(path);
   assert.equal(m.services.map((s) => s.name), ['ledger', 'echo', 'counter', 'gateway']);
   assert.is(m.services[0].priority, 0);
+  // The ledger takes no frames from the network: every request reaches it
+  // through the gateway, which checks the key (binary protocol and HTTP alike).
+  assert.not.ok(m.services[0].caps.includes('net'), 'the ledger must not have the net capability');
+  assert.ok(m.services[3].caps.includes('send:ledger'));
   assert.ok(m.kernel.message_bytes_max >= 8 + 8189 * 128, 'a full ledger batch fits one message');
   assert.equal(m.gateway?.ledgers.map((l) => [l.ledger, l.asset_scale]), [[1, 2], [2, 0], [3, 3]]);
 });
@@ -77,7 +81,9 @@ test('gateway ledgers: asset scales, currencies, duplicates', () => {
   expectRefused((m) => { m.gateway = { ledgers: [{ ledger: 1, asset_scale: 2 }, { ledger: 1, asset_scale: 3 }] }; }, 'manifest: gateway.ledgers[1].ledger: duplicate ledger 1');
   expectRefused((m) => { m.gateway = { ledgers: [{ ledger: 1, asset_scale: 2, currency: 'usd' }] }; }, 'manifest: gateway.ledgers[0].currency: must be a three-letter ISO 4217 code');
   expectRefused((m) => { m.gateway = { ledgers: [{ ledger: 0, asset_scale: 2 }] }; }, 'manifest: gateway.ledgers[0].ledger: 0 is out of range 1..4294967295');
-  expectRefused((m) => { m.gateway = { ledgers: [], extra: true }; }, 'manifest: gateway.extra: unknown field (allowed: ledgers)');
+  expectRefused((m) => { m.gateway = { ledgers: [], extra: true }; }, 'manifest: gateway.extra: unknown field (allowed: ledgers, events)');
+  expectRefused((m) => { m.gateway = { ledgers: [], events: { ring_events_max: 0 } }; }, 'manifest: gateway.events.ring_events_max: 0 is out of range 1..16777216');
+  expectRefused((m) => { m.gateway = { ledgers: [], events: { ring: 5 } } as never; }, 'manifest: gateway.events.ring: unknown field (allowed: ring_events_max, subscribers_max, subscriber_buffer_bytes_max, heartbeat_ms)');
 });
 
 test('the limits are consistent', () => {
@@ -90,7 +96,7 @@ test('top level: object, unknown fields, missing fields, name and version', () =
   assert.is(refused(null), 'manifest: must be an object, found null');
   assert.is(refused([]), 'manifest: must be an object, found an array');
   assert.is(refused('bank'), 'manifest: must be an object, found the string "bank"');
-  expectRefused((m) => { m.extra = 1; }, 'manifest: extra: unknown field (allowed: name, version, kernel, services, description, gateway, audit)');
+  expectRefused((m) => { m.extra = 1; }, 'manifest: extra: unknown field (allowed: name, version, kernel, services, description, gateway, audit, storage)');
   expectRefused((m) => { delete m.kernel; }, 'manifest: kernel: missing');
   assert.match(refused(JSON.parse('{"__proto__": {}, "name": "bank"}')), 'manifest: __proto__: unknown field');
   expectRefused((m) => { m.name = 'Bank'; }, 'manifest: name: "Bank" is not a valid name (^[a-z][a-z0-9_-]{0,31}$)');
@@ -104,7 +110,9 @@ test('top level: object, unknown fields, missing fields, name and version', () =
 test('kernel: fields, types and ranges', () => {
   // Proves each kernel number is an integer within host/limits.ts, with its path.
   expectRefused((m) => { m.kernel = []; }, 'manifest: kernel: must be an object, found an array');
-  expectRefused((m) => { m.kernel.slots = 1; }, `manifest: kernel.slots: unknown field (allowed: message_slots, message_bytes_max, queue_depth, timers_max, requests_in_flight_max, batch_bytes_max, log_preallocate_bytes)`);
+  expectRefused((m) => { m.kernel.slots = 1; }, `manifest: kernel.slots: unknown field (allowed: message_slots, message_bytes_max, queue_depth, timers_max, requests_in_flight_max, batch_bytes_max, log_preallocate_bytes, snapshot_interval_entries)`);
+  expectRefused((m) => { m.kernel.snapshot_interval_entries = -1; }, 'manifest: kernel.snapshot_interval_entries: -1 is out of range 0..1099511627776');
+  expectRefused((m) => { m.kernel.snapshot_interval_entries = 2.5; }, 'manifest: kernel.snapshot_interval_entries: must be an integer, found 2.5');
   expectRefused((m) => { delete m.kernel.queue_depth; }, 'manifest: kernel.queue_depth: missing');
   expectRefused((m) => { m.kernel.message_slots = 0; }, 'manifest: kernel.message_slots: 0 is out of range 1..65536');
   expectRefused((m) => { m.kernel.message_slots = 65537; }, 'manifest: kernel.message_slots: 65537 is out of range 1..65536');
@@ -141,7 +149,7 @@ test('services: count, shape, names, uniqueness and ranges', () => {
   expectRefused((m) => { m.services = many; }, 'manifest: services: has 33 entries, allowed 1..32');
   expectRefused((m) => { m.services = {}; }, 'manifest: services: must be an array, found an object');
   expectRefused((m) => { m.services[1] = 'counter'; }, 'manifest: services[1]: must be an object, found the string "counter"');
-  expectRefused((m) => { m.services[0].prio = 1; }, 'manifest: services[0].prio: unknown field (allowed: name, module, priority, budget, memory_pages_max, caps, fuel_per_message, fuel_init, restarts_max, restart_window_ms, config)');
+  expectRefused((m) => { m.services[0].prio = 1; }, 'manifest: services[0].prio: unknown field (allowed: name, module, priority, budget, memory_pages_max, caps, fuel_per_message, fuel_init, restarts_max, restart_window_ms, hsm_keys, config)');
   expectRefused((m) => { delete m.services[1].caps; }, 'manifest: services[1].caps: missing');
   expectRefused((m) => { m.services[1].name = 'echo'; }, 'manifest: services[1].name: duplicate service name "echo"');
   expectRefused((m) => { m.services[0].name = '9lives'; }, 'manifest: services[0].name: "9lives" is not a valid name (^[a-z][a-z0-9_-]{0,31}$)');
@@ -204,7 +212,7 @@ test('optional description and per-service config, as the kernel reads them', ()
   expectRefused((x) => { x.description = 7; }, 'manifest: description: must be a string, found the number 7');
   expectRefused((x) => { x.description = 'a\nb'; }, 'manifest: description: must be one line without control characters');
   expectRefused((x) => { x.description = 'x'.repeat(1025); }, 'manifest: description: 1025 bytes, over 1024');
-  expectRefused((x) => { x.services[0].configs = {}; }, 'manifest: services[0].configs: unknown field (allowed: name, module, priority, budget, memory_pages_max, caps, fuel_per_message, fuel_init, restarts_max, restart_window_ms, config)');
+  expectRefused((x) => { x.services[0].configs = {}; }, 'manifest: services[0].configs: unknown field (allowed: name, module, priority, budget, memory_pages_max, caps, fuel_per_message, fuel_init, restarts_max, restart_window_ms, hsm_keys, config)');
 });
 
 test('optional fuel and restart-policy fields are kept when given and range-checked', () => {

@@ -1,5 +1,6 @@
 // The service config: a flat JSON object of integer capacities, e.g.
 //   {"accounts_max":10000,"transfers_max":1000000,"pending_max":100000,"history_max":1000000}
+// and "events": true|false (emit committed transfers to the event stream).
 // Missing keys keep their defaults. An unknown key, a repeated key, a value
 // that is not a plain decimal integer in range, or any other syntax is a boot
 // error: the reason goes to the log and the service traps.
@@ -12,8 +13,11 @@ export let configAccountsMax: u32 = ACCOUNTS_MAX_DEFAULT;
 export let configTransfersMax: u32 = TRANSFERS_MAX_DEFAULT;
 export let configPendingMax: u32 = PENDING_MAX_DEFAULT;
 export let configHistoryMax: u32 = HISTORY_MAX_DEFAULT;
+// "events": true emits one event record per batch of committed transfers
+// (capability "emit"); off by default, so the benchmarks can compare.
+export let configEvents: bool = false;
 
-const KEYS: u32 = 4;
+const KEYS: u32 = 5;
 let cursor: usize = 0;
 let end: usize = 0;
 let seen: u32 = 0;
@@ -66,6 +70,14 @@ function readValue(limit: u32, start: usize): u32 {
   return <u32>value;
 }
 
+function readBool(start: usize): bool {
+  skipSpace();
+  if (keyIs(cursor, min<usize>(cursor + 4, end), "true")) { cursor += 4; return true; }
+  if (keyIs(cursor, min<usize>(cursor + 5, end), "false")) { cursor += 5; return false; }
+  fail("value must be true or false", cursor - start);
+  return false;
+}
+
 function readEntry(start: usize): void {
   expect(0x22, "expected '\"' opening a key", start);
   const keyStart = cursor;
@@ -79,6 +91,7 @@ function readEntry(start: usize): void {
   else if (keyIs(keyStart, keyEnd, "transfers_max")) { bit = 2; configTransfersMax = readValue(TRANSFERS_MAX_LIMIT, start); }
   else if (keyIs(keyStart, keyEnd, "pending_max")) { bit = 4; configPendingMax = readValue(PENDING_MAX_LIMIT, start); }
   else if (keyIs(keyStart, keyEnd, "history_max")) { bit = 8; configHistoryMax = readValue(HISTORY_MAX_LIMIT, start); }
+  else if (keyIs(keyStart, keyEnd, "events")) { bit = 16; configEvents = readBool(start); }
   else fail("unknown key", keyStart - start);
   if ((seen & bit) != 0) fail("repeated key", keyStart - start);
   seen |= bit;

@@ -17,9 +17,9 @@ import { BATCH_EVENTS_MAX, HEADER_BYTES, ID_BYTES, INBOX_BYTES, KIND_CLIENT_REQU
   OP_GET_ACCOUNT_BALANCES, OP_GET_ACCOUNT_TRANSFERS, OP_LOOKUP_ACCOUNTS, OP_LOOKUP_TRANSFERS,
   OUTBOX_BYTES, RECORD_BYTES, RESULT_BYTES, STATUS_OK, STATUS_SERVICE_ERROR, TIMESTAMP_MAX } from "./constants";
 import { A_FLAGS, A_ID, A_TIMESTAMP, T_FLAGS, T_ID, T_TIMESTAMP } from "./layout";
-import { reply, time, timer } from "./qenex";
-import { S, stateInit } from "./state";
-import { configAccountsMax, configHistoryMax, configParse, configPendingMax, configTransfersMax } from "./config";
+import { emitTransfers, reply, time, timer } from "./qenex";
+import { S, stateInit, transferAt } from "./state";
+import { configAccountsMax, configEvents, configHistoryMax, configParse, configPendingMax, configTransfersMax } from "./config";
 import { executeCreate } from "./batch";
 import { getAccountBalances, getAccountTransfers, lookup } from "./queries";
 import { expirePending } from "./transfer_apply";
@@ -167,8 +167,13 @@ function handleRequest(token: u32, len: u32, now: u64): void {
   expirePending(base);
   let replyBytes: u32 = 0;
   if (operation == OP_CREATE_ACCOUNTS || operation == OP_CREATE_TRANSFERS) {
+    const mark = S.transferCount;
     executeCreate(operation == OP_CREATE_ACCOUNTS, items, count, base, outbox);
     S.lastTimestamp = base + count - 1;
+    // Committed transfers are the slots this batch added (rolled-back chains
+    // were popped), in timestamp order: one event record, before the reply,
+    // straight from the table.
+    if (configEvents && S.transferCount > mark) emitTransfers(transferAt(mark), S.transferCount - mark);
     replyBytes = count * RESULT_BYTES;
   } else if (operation == OP_LOOKUP_ACCOUNTS || operation == OP_LOOKUP_TRANSFERS) {
     replyBytes = lookup(operation == OP_LOOKUP_ACCOUNTS, items, count, outbox);

@@ -19,6 +19,7 @@
 // machine's two cores, which measures the client. The bytes are the codec's
 // (workload.ts checkEncoder) and replies are read with the codec's layout.
 
+import { spawnSync } from 'node:child_process';
 import { closeSync, fdatasyncSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import * as abi from '../../../hal/abi.ts';
@@ -46,6 +47,7 @@ const BASELINE_RECORD_BYTES = 128;
 const BASELINE_SYNCS = 2_000;
 const BASELINE_MS_MAX = 2_000;
 const SERVICE = 'ledger';
+const GATEWAY_SERVICE = 'gateway';
 // host/machine.ts LOG_FILE; not imported, so that this file does not load the machine.
 const LOG_FILE = 'log.qxl';
 const REQUEST_TIMEOUT_MS = 60_000;
@@ -57,6 +59,8 @@ export interface E2ePlan {
   singleMsMax: number;
   patterns: readonly Pattern[];
   seedOf: (pattern: Pattern) => number;
+  /** Uniform batches sent through the gateway (authenticated binary protocol), after the direct patterns. */
+  gatewayBatches: number;
 }
 
 export interface Throughput {
@@ -73,6 +77,8 @@ export interface E2eResult {
   patterns: Map<Pattern, Throughput>;
   singleMs: number[];
   singleFailed: number;
+  /** The uniform pattern again, through the gateway on a connection that presented an operator key. */
+  gateway: Throughput | null;
   serverExitCode: number | null;
   notes: string[];
 }
@@ -94,6 +100,23 @@ export function fdatasyncBaseline(path: string): number[] {
   } finally {
     closeSync(fd);
   }
+}
+
+/** An operator key put into the fresh data directory's log (`qenex boot --once`, then `qenex keys create --data`). */
+function operatorKey(imagePath: string, pubPath: string, dataDir: string): string {
+  const run = (args: string[]): string => {
+    const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: CHILD_TIMEOUT_MS });
+    if (r.status !== 0) throw new Error(`qenex ${args[0]}: exit ${r.status}: ${r.stderr}`);
+    return r.stdout;
+  };
+  run(['boot', imagePath, '--data', dataDir, '--trust', pubPath, '--once']);
+  const out = run(['keys', 'create', '--data', dataDir, '--trust', pubPath, '--role', 'operator']);
+  for (const line of out.split('\n')) {
+    if (!line.startsWith('{')) continue;
+    const e = JSON.parse(line) as { event?: string; key?: string };
+    if (e.event === 'key_created' && typeof e.key === 'string') return e.key;
+  }
+  throw new Error(`qenex keys create printed no key: ${out}`);
 }
 
 /** Boots the CLI and resolves with the address from its ready line. */
@@ -122,14 +145,14 @@ async function callChecked(frames: FrameClient, request: Uint8Array, what: strin
 }
 
 /** Sends every request with at most `inFlight` outstanding; counts created transfers. */
-async function sendBatches(frames: FrameClient, requests: Uint8Array[], inFlight: number, failures: Map<number, number>): Promise<Throughput> {
+async function sendBatches(frames: FrameClient, requests: Uint8Array[], inFlight: number, failures: Map<number, number>, service = SERVICE): Promise<Throughput> {
   const result: Throughput = { transfers: 0, failed: 0, elapsedMs: 0, latenciesMs: [], fdatasyncs: 0 };
   let next = 0;
   const worker = async () => {
     while (next < requests.length) {
       const request = requests[next++];
       const t0 = performance.now();
-      const reply = await frames.request(SERVICE, request, REQUEST_TIMEOUT_MS);
+      const reply = await frames.request(service, request, REQUEST_TIMEOUT_MS);
       if (reply.status !== abi.FRAME_OK) {
         // Never retried: a refused batch is a finding, and the server has applied nothing of it.
         failures.set(-reply.status, (failures.get(-reply.status) ?? 0) + 1);
@@ -168,10 +191,11 @@ class Phase {
     return { requests, pairs };
   }
 
-  async send(pattern: Pattern, seed: number, batches: number, inFlight: number): Promise<Throughput> {
+  /** `via`: another connection and service name (the gateway, authenticated) instead of the ledger directly. */
+  async send(pattern: Pattern, seed: number, batches: number, inFlight: number, via?: { frames: FrameClient; service: string }): Promise<Throughput> {
     const { requests, pairs } = this.encode(pattern, seed, batches);
     const before = walkLog(this.logPath);
-    const r = await sendBatches(this.frames, requests, inFlight, this.failures);
+    const r = await sendBatches(via?.frames ?? this.frames, requests, inFlight, this.failures, via?.service);
     r.fdatasyncs = walkLog(this.logPath, before.endOffset).batches;
     // When something failed the exact sum is unknown here; verify() then checks balance only.
     this.moved = r.failed === 0 && r.transfers === pairs.debit.length ? this.moved + BigInt(sumAmounts(pairs)) : -1n;
@@ -218,7 +242,7 @@ class Phase {
   }
 }
 
-async function phases(frames: FrameClient, logPath: string, plan: E2ePlan, result: E2eResult): Promise<void> {
+async function phases(frames: FrameClient, gateway: FrameClient, logPath: string, plan: E2ePlan, result: E2eResult): Promise<void> {
   const phase = new Phase(frames, logPath);
   const setup = setupRequests();
   for (const r of setup.accounts) await callChecked(frames, r, 'create_accounts');
@@ -227,6 +251,9 @@ async function phases(frames: FrameClient, logPath: string, plan: E2ePlan, resul
   await phase.send('uniform', 0x2545f491, WARMUP_BATCHES, plan.inFlight);
   for (const pattern of plan.patterns) {
     result.patterns.set(pattern, await phase.send(pattern, plan.seedOf(pattern), plan.batchesPerPattern, plan.inFlight));
+  }
+  if (plan.gatewayBatches > 0) {
+    result.gateway = await phase.send('uniform', 0x27d4eb2f, plan.gatewayBatches, plan.inFlight, { frames: gateway, service: GATEWAY_SERVICE });
   }
   const singles = await phase.singles('uniform', 0x6c078965, plan.singleRequests, plan.singleMsMax);
   result.singleMs = singles.ms;
@@ -241,10 +268,10 @@ async function phases(frames: FrameClient, logPath: string, plan: E2ePlan, resul
 
 /** The whole end-to-end phase in `dir` (a benchmark temp dir). */
 export async function runE2e(dir: string, plan: E2ePlan): Promise<E2eResult> {
-  const batchesTotal = WARMUP_BATCHES + plan.patterns.length * plan.batchesPerPattern;
+  const batchesTotal = WARMUP_BATCHES + plan.patterns.length * plan.batchesPerPattern + plan.gatewayBatches;
   const transfersNeeded = ACCOUNTS + batchesTotal * BATCH_EVENTS + plan.singleRequests;
   if (transfersNeeded > TRANSFERS_MAX) throw new Error(`e2e needs ${transfersNeeded} transfers, the ledger holds ${TRANSFERS_MAX}`);
-  const result: E2eResult = { fdatasyncMs: [], patterns: new Map(), singleMs: [], singleFailed: 0, serverExitCode: null, notes: [] };
+  const result: E2eResult = { fdatasyncMs: [], patterns: new Map(), singleMs: [], singleFailed: 0, gateway: null, serverExitCode: null, notes: [] };
   mkdirSync(join(dir, 'image'));
   result.fdatasyncMs = fdatasyncBaseline(join(dir, 'fdatasync-baseline.dat'));
   const manifest = benchManifest({
@@ -253,13 +280,17 @@ export async function runE2e(dir: string, plan: E2ePlan): Promise<E2eResult> {
   });
   const { imagePath, pubPath } = writeBenchImage(join(dir, 'image'), manifest);
   const dataDir = join(dir, 'data');
+  const key = operatorKey(imagePath, pubPath, dataDir);
   const { server, host, port } = await boot(imagePath, pubPath, dataDir);
   try {
     const frames = await FrameClient.connect(host, port);
+    const gateway = await FrameClient.connect(host, port);
     try {
-      await phases(frames, join(dataDir, LOG_FILE), plan, result);
+      await gateway.authenticate(key);
+      await phases(frames, gateway, join(dataDir, LOG_FILE), plan, result);
     } finally {
       frames.close();
+      gateway.close();
     }
   } finally {
     result.serverExitCode = await server.stop('SIGTERM');

@@ -1,0 +1,648 @@
+// host/snapshot.ts: machine snapshots, written beside the command log and
+// restored at boot so that recovery replays only the log after them.
+//
+// What a snapshot is. The kernel (kernel/snapshot.ts) asks for one at a
+// quiescent point with OP_BLK_SNAPSHOT on the block SQ: every log buffer free,
+// nothing queued for any service, so the applied state is exactly "image +
+// log entries [0, entries)". While consuming that descriptor the host copies
+//   - the kernel's linear memory and its mutable globals (the kernel reserves
+//     everything at boot, so its memory is its whole bookkeeping; its module
+//     is given exports for its globals, see exportKernelGlobals),
+//   - each service's linear memory and mutable globals (what supervision
+//     restores and the state hash covers, host/services.ts),
+// then writes them asynchronously while the kernel serves on, and completes
+// the descriptor (status only) on the block CQ.
+//
+// File. snapshots/<entries, 20 digits>.qxs in the data directory:
+//   [0, 8)      magic "QXSNAP01"
+//   [8, 12)     u32 format version (SNAPSHOT_VERSION)
+//   [12, 16)    u32 header JSON length
+//   [16, 48)    SHA-256 of the header JSON
+//   [48, ...)   header JSON, zero-padded to HEADER_BYTES:
+//               { version, image (digest hex), entries, log_offset (where entry
+//                 `entries` starts), last_entry_offset, time_ns, batch, chain
+//                 (hex chain head after entry entries-1), services: [names],
+//                 parts: [{ name, offset, length, sha256 }] }
+//   parts       "kernel.memory", "kernel.globals", then per service
+//               "service.<i>.memory", "service.<i>.globals"; a memory part
+//               is sparse (u32 pages, a bitmap of the pages stored, then
+//               those pages: all-zero pages are left out); globals are
+//               u32 count then 9 bytes each: u8 type (0 number, 1 bigint) and
+//               8 bytes (f64 or i64 little-endian).
+// It is written through the BlockBackend interface (openBlockBackend, or the
+// `open` a caller passes, so a backend wrapper such as encryption at rest
+// applies to snapshots as it does to the log), under a temporary name, made
+// durable (fdatasync), renamed, and the directory fsynced. The newest
+// SNAPSHOTS_KEPT are kept. A crash while writing leaves a *.tmp file, which
+// boot ignores and a live boot removes.
+//
+// Restore. Boot looks at the snapshots newest first and takes the first that
+// is valid: header and part hashes right, taken by this image (digest), the
+// same services, and the log agrees with it: the entry before log_offset is
+// a CRC-valid entry number entries-1 whose chain head is the snapshot's (the
+// chain commits to all history before it). Anything else is skipped with a
+// console line saying why (snapshot_skipped), and the next older one is
+// tried, else the log is replayed from the start. The host copies the parts
+// over the freshly booted kernel and service instances and calls
+// kernel_restored, which resets what belonged to the old process and makes
+// recovery go on at entry `entries` (checking the chain from there on).
+// `qenex replay --no-snapshot` and MachineOptions.snapshots = false force a
+// full replay, so the two can be compared.
+
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import { join } from 'node:path';
+import { setImmediate as yieldTurn } from 'node:timers/promises';
+import * as abi from '../hal/abi.ts';
+import { openBlockBackend, type BackendChoice, type BlockBackend, type BlockOpenOptions } from './devices/block-backend.ts';
+import { crc32c } from './audit/log.ts';
+
+export const SNAPSHOT_DIR = 'snapshots';
+export const SNAPSHOT_SUFFIX = '.qxs';
+export const SNAPSHOT_MAGIC = 'QXSNAP01';
+export const SNAPSHOT_VERSION = 1;
+/** Snapshot files kept after a new one is written. */
+export const SNAPSHOTS_KEPT = 2;
+/** Largest kernel.snapshot_interval_entries (kernel/snapshot.ts has the same bound). */
+export const SNAPSHOT_INTERVAL_ENTRIES_MAX = 2 ** 40;
+/** Exported names of the kernel's mutable globals. */
+export const KERNEL_GLOBAL_PREFIX = 'qx_kg';
+// Room reserved for the header (64 services of names and part lines fit well).
+const HEADER_BYTES = 65536;
+const HEADER_FIXED_BYTES = 48;
+// Bytes written (and hashed) per step; the event loop runs between steps.
+const CHUNK_BYTES = 8 << 20;
+const FILE_NAME = /^(\d{20})\.qxs$/;
+const PAGE_BYTES = 65536;
+// The command log's entry layout (kernel/log.ts).
+const ENTRY_MAGIC = 0x314c5851;
+const ENTRY_HEADER_BYTES = 88;
+const ENTRY_BYTES_MAX = (1 << 20) + ENTRY_HEADER_BYTES;
+
+export class SnapshotError extends Error {
+  override name = 'SnapshotError';
+}
+
+// ---- exporting the kernel's globals ----
+
+function leb(bytes: Uint8Array, at: number): [number, number] {
+  let value = 0;
+  let shift = 0;
+  for (let i = 0; i < 10; i++) {
+    if (at >= bytes.length) throw new SnapshotError('kernel module: truncated LEB128');
+    const b = bytes[at++];
+    if (shift < 35) value += (b & 0x7f) * 2 ** shift;
+    if ((b & 0x80) === 0) return [value, at];
+    shift += 7;
+  }
+  throw new SnapshotError('kernel module: LEB128 too long');
+}
+
+function encodeLeb(value: number): number[] {
+  const out: number[] = [];
+  do {
+    let b = value & 0x7f;
+    value = Math.floor(value / 128);
+    if (value !== 0) b |= 0x80;
+    out.push(b);
+  } while (value !== 0);
+  return out;
+}
+
+function skipLimits(bytes: Uint8Array, at: number): number {
+  const flags = bytes[at];
+  let p = leb(bytes, at + 1)[1];
+  if ((flags & 1) !== 0) p = leb(bytes, p)[1];
+  return p;
+}
+
+// Skips a constant expression (global initializer) up to and past its `end`.
+function skipInit(bytes: Uint8Array, at: number): number {
+  for (;;) {
+    const op = bytes[at++];
+    if (op === 0x0b) return at;
+    if (op === 0x41 || op === 0x42 || op === 0x23 || op === 0xd2) at = leb(bytes, at)[1];
+    else if (op === 0x43) at += 4;
+    else if (op === 0x44) at += 8;
+    else if (op === 0xd0) at += 1;
+    else if (op === 0xfd) at = leb(bytes, at)[1] + 16; // v128.const
+    else if (op === 0x6a || op === 0x6b || op === 0x6c || op === 0x7c || op === 0x7d || op === 0x7e) continue;
+    else throw new SnapshotError(`kernel module: unexpected opcode 0x${op.toString(16)} in a global initializer`);
+  }
+}
+
+/**
+ * The kernel module with every mutable global it defines exported as
+ * qx_kg<index>, so the host can save and restore the kernel's whole state.
+ * Only the export section changes; the code is the image's, byte for byte.
+ */
+export function exportKernelGlobals(bytes: Uint8Array): Uint8Array {
+  if (bytes.length < 8) throw new SnapshotError('kernel module: too short');
+  let importedGlobals = 0;
+  const mutable: number[] = [];
+  let exportSection: { start: number; end: number; body: number } | null = null;
+  let exportInsertAt = -1; // where a new export section goes if there is none
+  let at = 8;
+  while (at < bytes.length) {
+    const start = at;
+    const id = bytes[at];
+    const [size, body] = leb(bytes, at + 1);
+    const end = body + size;
+    if (id === 2) {
+      let [count, p] = leb(bytes, body);
+      for (let i = 0; i < count; i++) {
+        let n: number;
+        [n, p] = leb(bytes, p); p += n;
+        [n, p] = leb(bytes, p); p += n;
+        const kind = bytes[p++];
+        if (kind === 0) p = leb(bytes, p)[1];
+        else if (kind === 1) p = skipLimits(bytes, p + 1);
+        else if (kind === 2) p = skipLimits(bytes, p);
+        else if (kind === 3) { p += 2; importedGlobals++; }
+        else if (kind === 4) p = leb(bytes, p + 1)[1];
+        else throw new SnapshotError(`kernel module: unknown import kind ${kind}`);
+      }
+    } else if (id === 6) {
+      let [count, p] = leb(bytes, body);
+      for (let i = 0; i < count; i++) {
+        const type = bytes[p];
+        const mut = bytes[p + 1];
+        p = skipInit(bytes, p + 2);
+        if (mut === 1) {
+          if (type !== 0x7f && type !== 0x7e && type !== 0x7d && type !== 0x7c) {
+            throw new SnapshotError(`kernel module: mutable global ${importedGlobals + i} has a type the host cannot save (0x${type.toString(16)})`);
+          }
+          mutable.push(importedGlobals + i);
+        }
+      }
+    } else if (id === 7) {
+      exportSection = { start, end, body };
+    }
+    if (id !== 0 && id <= 7) exportInsertAt = end;
+    at = end;
+  }
+  const entries: number[] = [];
+  for (const index of mutable) {
+    const name = Buffer.from(`${KERNEL_GLOBAL_PREFIX}${index}`, 'utf8');
+    entries.push(...encodeLeb(name.length), ...name, 3, ...encodeLeb(index));
+  }
+  let count = mutable.length;
+  let old: Uint8Array = new Uint8Array(0);
+  if (exportSection !== null) {
+    const [n, p] = leb(bytes, exportSection.body);
+    count += n;
+    old = bytes.subarray(p, exportSection.end);
+    if (Buffer.from(old).includes(Buffer.from(KERNEL_GLOBAL_PREFIX))) {
+      throw new SnapshotError(`kernel module: already exports a name starting with ${KERNEL_GLOBAL_PREFIX}`);
+    }
+  }
+  const sectionBody = [...encodeLeb(count), ...old, ...entries];
+  const section = Uint8Array.from([7, ...encodeLeb(sectionBody.length), ...sectionBody]);
+  const cutStart = exportSection?.start ?? exportInsertAt;
+  const cutEnd = exportSection?.end ?? exportInsertAt;
+  const out = new Uint8Array(bytes.length - (cutEnd - cutStart) + section.length);
+  out.set(bytes.subarray(0, cutStart), 0);
+  out.set(section, cutStart);
+  out.set(bytes.subarray(cutEnd), cutStart + section.length);
+  return out;
+}
+
+/** The kernel instance's mutable globals (exported by exportKernelGlobals), in index order. */
+export function kernelGlobals(exports: object): WebAssembly.Global[] {
+  return Object.entries(exports)
+    .filter(([k, v]) => k.startsWith(KERNEL_GLOBAL_PREFIX) && v instanceof WebAssembly.Global)
+    .sort(([a], [b]) => Number(a.slice(KERNEL_GLOBAL_PREFIX.length)) - Number(b.slice(KERNEL_GLOBAL_PREFIX.length)))
+    .map(([, v]) => v as WebAssembly.Global);
+}
+
+// ---- state ----
+
+/** An instance's state as read from a snapshot: its memory part (sparse encoding, checked) and globals. */
+export interface InstanceState { memory: Uint8Array; globals: (number | bigint)[] }
+
+/** What the kernel's request record (SNAP_REC_*) says the snapshot covers. */
+export interface SnapshotRecord {
+  entries: number;
+  logOffset: number;
+  lastEntryOffset: number;
+  timeNs: bigint;
+  batch: bigint;
+  chain: Uint8Array;
+}
+
+export function readRecord(mem: Uint8Array, addr: number): SnapshotRecord {
+  const dv = new DataView(mem.buffer, mem.byteOffset + addr, abi.SNAP_REC_BYTES);
+  return {
+    entries: Number(dv.getBigUint64(abi.SNAP_REC_ENTRIES, true)),
+    logOffset: Number(dv.getBigUint64(abi.SNAP_REC_LOG_END, true)),
+    lastEntryOffset: Number(dv.getBigUint64(abi.SNAP_REC_LAST_ENTRY, true)),
+    timeNs: dv.getBigUint64(abi.SNAP_REC_TIME_NS, true),
+    batch: dv.getBigUint64(abi.SNAP_REC_BATCH, true),
+    chain: Uint8Array.from(mem.subarray(addr + abi.SNAP_REC_CHAIN, addr + abi.SNAP_REC_CHAIN + 32)),
+  };
+}
+
+/**
+ * An instance's state as captured for writing: its memory already in the
+ * sparse part encoding (chunks, from captureInstance), or a whole memory.
+ */
+export interface CapturedInstance { memory: Uint8Array[] | Uint8Array; globals: (number | bigint)[] }
+
+function memoryChunks(memory: Uint8Array[] | Uint8Array): Uint8Array[] {
+  return Array.isArray(memory) ? memory : sparsePages(memory, false);
+}
+
+/** Copies an instance's state now (its non-zero pages and its globals). */
+export function captureInstance(memory: WebAssembly.Memory, globals: readonly WebAssembly.Global[]): CapturedInstance {
+  return { memory: sparsePages(new Uint8Array(memory.buffer), true), globals: globals.map((g) => g.value as number | bigint) };
+}
+
+/** Throws unless `state` fits a fresh instance (memory whole pages, not smaller; same globals). Changes nothing. */
+export function checkInstance(what: string, memory: WebAssembly.Memory, globals: readonly WebAssembly.Global[], state: InstanceState): void {
+  const have = memory.buffer.byteLength;
+  const bytes = sparseLayout(state.memory, what).pages * PAGE_BYTES;
+  if (bytes < have) throw new SnapshotError(`${what}: the fresh instance's memory (${have} bytes) is larger than the snapshot's (${bytes})`);
+  if (state.globals.length !== globals.length) throw new SnapshotError(`${what}: ${state.globals.length} globals in the snapshot, ${globals.length} in the module`);
+  state.globals.forEach((v, i) => {
+    if (typeof v !== typeof globals[i].value) throw new SnapshotError(`${what}: global ${i} changed type`);
+  });
+}
+
+/** Copies a state over a fresh instance's memory (growing it) and globals; checkInstance first. */
+export function loadInstance(what: string, memory: WebAssembly.Memory, globals: readonly WebAssembly.Global[], state: InstanceState): void {
+  checkInstance(what, memory, globals, state);
+  const { pages, bitmap, start } = sparseLayout(state.memory, what);
+  const have = memory.buffer.byteLength;
+  if (pages * PAGE_BYTES > have) memory.grow(pages - have / PAGE_BYTES);
+  const mem = new Uint8Array(memory.buffer);
+  let at = start;
+  for (let i = 0; i < pages; i++) {
+    if ((bitmap[i >> 3] & (1 << (i & 7))) === 0) {
+      mem.fill(0, i * PAGE_BYTES, (i + 1) * PAGE_BYTES);
+    } else {
+      mem.set(state.memory.subarray(at, at + PAGE_BYTES), i * PAGE_BYTES);
+      at += PAGE_BYTES;
+    }
+  }
+  state.globals.forEach((v, i) => { globals[i].value = v; });
+}
+
+function encodeGlobals(globals: readonly (number | bigint)[]): Uint8Array {
+  const out = Buffer.alloc(4 + globals.length * 9);
+  out.writeUInt32LE(globals.length, 0);
+  globals.forEach((v, i) => {
+    const at = 4 + i * 9;
+    if (typeof v === 'bigint') { out[at] = 1; out.writeBigInt64LE(BigInt.asIntN(64, v), at + 1); } else { out[at] = 0; out.writeDoubleLE(v, at + 1); }
+  });
+  return out;
+}
+
+function decodeGlobals(bytes: Uint8Array, what: string): (number | bigint)[] {
+  const b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (b.length < 4) throw new SnapshotError(`${what}: globals part too short`);
+  const n = b.readUInt32LE(0);
+  if (b.length !== 4 + n * 9) throw new SnapshotError(`${what}: globals part of ${b.length} bytes for ${n} globals`);
+  const out: (number | bigint)[] = [];
+  for (let i = 0; i < n; i++) {
+    const at = 4 + i * 9;
+    if (b[at] === 1) out.push(b.readBigInt64LE(at + 1));
+    else if (b[at] === 0) out.push(b.readDoubleLE(at + 1));
+    else throw new SnapshotError(`${what}: global ${i} has unknown type ${b[at]}`);
+  }
+  return out;
+}
+
+// Memory parts are sparse: u32 page count, a bitmap (bit i set: page i is
+// stored), then the stored pages in order. All-zero pages are not stored:
+// the pools a kernel reserves and the pages a service's allocator grew into
+// are mostly zeros.
+const ZERO_PAGE = new Uint8Array(PAGE_BYTES);
+
+// The sparse encoding of `mem` as chunks (runs of stored pages up to
+// CHUNK_BYTES); `copy`: the runs are copies, else views into mem.
+function sparsePages(mem: Uint8Array, copy: boolean): Uint8Array[] {
+  if (mem.length % PAGE_BYTES !== 0) throw new SnapshotError(`memory of ${mem.length} bytes is not whole pages`);
+  const pages = mem.length / PAGE_BYTES;
+  const head = new Uint8Array(4 + Math.ceil(pages / 8));
+  new DataView(head.buffer).setUint32(0, pages, true);
+  const out: Uint8Array[] = [head];
+  let run = -1; // first page of the run of stored pages being gathered
+  const flush = (end: number) => {
+    if (run >= 0) out.push(copy ? mem.slice(run * PAGE_BYTES, end * PAGE_BYTES) : mem.subarray(run * PAGE_BYTES, end * PAGE_BYTES));
+    run = -1;
+  };
+  for (let i = 0; i < pages; i++) {
+    const stored = Buffer.compare(mem.subarray(i * PAGE_BYTES, (i + 1) * PAGE_BYTES), ZERO_PAGE) !== 0;
+    if (stored) {
+      head[4 + (i >> 3)] |= 1 << (i & 7);
+      if (run < 0) run = i;
+      if ((i + 1 - run) * PAGE_BYTES >= CHUNK_BYTES) flush(i + 1);
+    } else {
+      flush(i);
+    }
+  }
+  flush(pages);
+  return out;
+}
+
+/** The whole memory a sparse memory part describes (a copy). */
+export function expandMemory(part: Uint8Array, what: string): Uint8Array {
+  const { pages, bitmap, start } = sparseLayout(part, what);
+  const out = new Uint8Array(pages * PAGE_BYTES);
+  let at = start;
+  for (let i = 0; i < pages; i++) {
+    if ((bitmap[i >> 3] & (1 << (i & 7))) === 0) continue;
+    out.set(part.subarray(at, at + PAGE_BYTES), i * PAGE_BYTES);
+    at += PAGE_BYTES;
+  }
+  return out;
+}
+
+// The layout of a sparse memory part; throws when its length disagrees with its bitmap.
+function sparseLayout(bytes: Uint8Array, what: string): { pages: number; bitmap: Uint8Array; start: number } {
+  if (bytes.length < 4) throw new SnapshotError(`${what}: memory part too short`);
+  const pages = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(0, true);
+  if (pages > 65536) throw new SnapshotError(`${what}: ${pages} memory pages is more than a wasm memory has`);
+  const bitmap = bytes.subarray(4, 4 + Math.ceil(pages / 8));
+  let stored = 0;
+  for (let i = 0; i < pages; i++) if ((bitmap[i >> 3] & (1 << (i & 7))) !== 0) stored++;
+  const start = 4 + Math.ceil(pages / 8);
+  if (bytes.length !== start + stored * PAGE_BYTES) throw new SnapshotError(`${what}: memory part of ${bytes.length} bytes does not match its ${stored} stored pages`);
+  return { pages, bitmap, start };
+}
+
+/** A machine at one quiescent point: the kernel and each service (in manifest order). */
+export interface MachineState {
+  kernel: InstanceState;
+  services: { name: string; state: InstanceState }[];
+}
+
+/** The same, as captured for writing. */
+export interface CapturedMachine {
+  kernel: CapturedInstance;
+  services: { name: string; state: CapturedInstance }[];
+}
+
+// ---- header ----
+
+interface PartInfo { name: string; offset: number; length: number; sha256: string }
+
+interface Header {
+  version: number;
+  image: string;
+  entries: number;
+  log_offset: number;
+  last_entry_offset: number;
+  time_ns: string;
+  batch: string;
+  chain: string;
+  services: string[];
+  parts: PartInfo[];
+}
+
+export function snapshotFileName(entries: number): string {
+  return `${String(entries).padStart(20, '0')}${SNAPSHOT_SUFFIX}`;
+}
+
+export type OpenBackend = (path: string, opts: BlockOpenOptions) => BlockBackend;
+
+export interface SnapshotStoreOptions {
+  dataDir: string;
+  imageDigestHex: string;
+  backend?: BackendChoice;
+  /** How snapshot files are opened (default openBlockBackend): a backend wrapper applies here too. */
+  open?: OpenBackend;
+}
+
+export interface WrittenSnapshot { path: string; entries: number; bytes: number; captureMs: number; writeMs: number }
+
+export interface LoadedSnapshot {
+  path: string;
+  entries: number;
+  logOffset: number;
+  state: MachineState;
+  bytes: number;
+}
+
+/** Why a snapshot file was not used. */
+export interface Skipped { path: string; reason: string }
+
+export class SnapshotStore {
+  readonly dir: string;
+  private readonly open: OpenBackend;
+  private readonly excluded = new Set<string>();
+
+  constructor(private readonly opts: SnapshotStoreOptions) {
+    this.dir = join(opts.dataDir, SNAPSHOT_DIR);
+    this.open = opts.open ?? openBlockBackend;
+  }
+
+  /** Snapshot files by entries, newest first (names only; nothing is checked). */
+  list(): { path: string; entries: number }[] {
+    let names: string[];
+    try {
+      names = fs.readdirSync(this.dir);
+    } catch (e) {
+      if ((e as { code?: string }).code === 'ENOENT') return [];
+      throw e;
+    }
+    const out: { path: string; entries: number }[] = [];
+    for (const n of names) {
+      const m = FILE_NAME.exec(n);
+      if (m !== null) out.push({ path: join(this.dir, n), entries: Number(m[1]) });
+    }
+    return out.sort((a, b) => b.entries - a.entries);
+  }
+
+  /** Removes temporary files a crash left behind (live boots only). */
+  removeStale(): string[] {
+    let names: string[];
+    try {
+      names = fs.readdirSync(this.dir);
+    } catch {
+      return [];
+    }
+    const removed: string[] = [];
+    for (const n of names) {
+      if (!n.endsWith('.tmp')) continue;
+      fs.rmSync(join(this.dir, n), { force: true });
+      removed.push(n);
+    }
+    return removed;
+  }
+
+  /**
+   * Writes a snapshot (the state was captured by the caller at the quiescent
+   * point): parts, then header, fdatasync, rename, directory fsync; then
+   * prunes to SNAPSHOTS_KEPT. The event loop runs between chunks.
+   */
+  async write(record: SnapshotRecord, state: CapturedMachine, captureMs = 0): Promise<WrittenSnapshot> {
+    const started = performance.now();
+    fs.mkdirSync(this.dir, { recursive: true });
+    const path = join(this.dir, snapshotFileName(record.entries));
+    const tmp = `${path}.tmp`;
+    fs.rmSync(tmp, { force: true });
+    const parts: { name: string; chunks: Uint8Array[] }[] = [
+      { name: 'kernel.memory', chunks: memoryChunks(state.kernel.memory) },
+      { name: 'kernel.globals', chunks: [encodeGlobals(state.kernel.globals)] },
+    ];
+    for (const [i, s] of state.services.entries()) {
+      parts.push({ name: `service.${i}.memory`, chunks: memoryChunks(s.state.memory) });
+      parts.push({ name: `service.${i}.globals`, chunks: [encodeGlobals(s.state.globals)] });
+    }
+    const file = this.open(tmp, { create: true, lock: false, readOnly: false, backend: this.opts.backend });
+    let total = HEADER_BYTES;
+    try {
+      const infos: PartInfo[] = [];
+      for (const p of parts) {
+        const h = createHash('sha256');
+        let length = 0;
+        for (const chunk of p.chunks) {
+          h.update(chunk);
+          file.writeAt(total + length, chunk);
+          length += chunk.length;
+          await yieldTurn();
+        }
+        infos.push({ name: p.name, offset: total, length, sha256: h.digest('hex') });
+        total += length;
+      }
+      const header: Header = {
+        version: SNAPSHOT_VERSION,
+        image: this.opts.imageDigestHex,
+        entries: record.entries,
+        log_offset: record.logOffset,
+        last_entry_offset: record.lastEntryOffset,
+        time_ns: record.timeNs.toString(),
+        batch: record.batch.toString(),
+        chain: Buffer.from(record.chain).toString('hex'),
+        services: state.services.map((s) => s.name),
+        parts: infos,
+      };
+      await file.writeDurable(0, encodeHeader(header));
+      file.close();
+      fs.renameSync(tmp, path);
+      syncDir(this.dir);
+    } catch (e) {
+      file.close();
+      fs.rmSync(tmp, { force: true });
+      throw e;
+    }
+    for (const old of this.list().slice(SNAPSHOTS_KEPT)) fs.rmSync(old.path, { force: true });
+    return { path, entries: record.entries, bytes: total, captureMs, writeMs: performance.now() - started };
+  }
+
+  /**
+   * The newest snapshot that is valid for this image, these services and this
+   * log (see the header comment), or null. Each one passed over is reported.
+   */
+  findValid(serviceNames: readonly string[], log: BlockBackend, skipped: (s: Skipped) => void): LoadedSnapshot | null {
+    for (const c of this.list()) {
+      if (this.excluded.has(c.path)) continue;
+      try {
+        return this.load(c.path, c.entries, serviceNames, log);
+      } catch (e) {
+        if (!(e instanceof SnapshotError)) throw e;
+        skipped({ path: c.path, reason: e.message });
+      }
+    }
+    return null;
+  }
+
+  /** findValid passes over this file from now on (it did not fit the instances). */
+  exclude(path: string): void {
+    this.excluded.add(path);
+  }
+
+  private load(path: string, entries: number, serviceNames: readonly string[], log: BlockBackend): LoadedSnapshot {
+    let file: BlockBackend;
+    try {
+      file = this.open(path, { create: false, lock: false, readOnly: true, backend: this.opts.backend });
+    } catch (e) {
+      throw new SnapshotError(`cannot open: ${(e as Error).message}`);
+    }
+    try {
+      const size = file.size();
+      const fixed = new Uint8Array(HEADER_FIXED_BYTES);
+      if (file.readAt(0, fixed) !== HEADER_FIXED_BYTES) throw new SnapshotError('shorter than its header');
+      const fb = Buffer.from(fixed);
+      if (fb.subarray(0, 8).toString('latin1') !== SNAPSHOT_MAGIC) throw new SnapshotError('not a snapshot (bad magic)');
+      const version = fb.readUInt32LE(8);
+      if (version !== SNAPSHOT_VERSION) throw new SnapshotError(`format version ${version}, this host reads ${SNAPSHOT_VERSION}`);
+      const jsonLen = fb.readUInt32LE(12);
+      if (jsonLen > HEADER_BYTES - HEADER_FIXED_BYTES) throw new SnapshotError('header length out of range');
+      const json = new Uint8Array(jsonLen);
+      if (file.readAt(HEADER_FIXED_BYTES, json) !== jsonLen) throw new SnapshotError('header truncated');
+      if (createHash('sha256').update(json).digest().compare(fb.subarray(16, 48)) !== 0) throw new SnapshotError('header checksum mismatch');
+      const h = JSON.parse(Buffer.from(json).toString('utf8')) as Header;
+      if (h.image !== this.opts.imageDigestHex) throw new SnapshotError(`taken by another image (${String(h.image).slice(0, 16)}…)`);
+      if (h.entries !== entries) throw new SnapshotError(`file name says ${entries} entries, header ${h.entries}`);
+      if (JSON.stringify(h.services) !== JSON.stringify(serviceNames)) throw new SnapshotError(`services ${JSON.stringify(h.services)} differ from the image's`);
+      this.checkLog(h, log);
+      const want = ['kernel.memory', 'kernel.globals', ...serviceNames.flatMap((_, i) => [`service.${i}.memory`, `service.${i}.globals`])];
+      if (JSON.stringify(h.parts.map((p) => p.name)) !== JSON.stringify(want)) throw new SnapshotError('parts differ from the expected list');
+      const bytes = new Map<string, Uint8Array>();
+      for (const p of h.parts) {
+        if (!Number.isSafeInteger(p.offset) || !Number.isSafeInteger(p.length) || p.offset < HEADER_BYTES || p.offset + p.length > size) {
+          throw new SnapshotError(`part ${p.name} lies outside the file (truncated?)`);
+        }
+        const b = new Uint8Array(p.length);
+        if (file.readAt(p.offset, b) !== p.length) throw new SnapshotError(`part ${p.name} truncated`);
+        if (createHash('sha256').update(b).digest('hex') !== p.sha256) throw new SnapshotError(`part ${p.name} checksum mismatch`);
+        bytes.set(p.name, b);
+      }
+      const state: MachineState = {
+        kernel: { memory: bytes.get('kernel.memory')!, globals: decodeGlobals(bytes.get('kernel.globals')!, 'kernel') },
+        services: serviceNames.map((name, i) => ({
+          name,
+          state: { memory: bytes.get(`service.${i}.memory`)!, globals: decodeGlobals(bytes.get(`service.${i}.globals`)!, name) },
+        })),
+      };
+      sparseLayout(state.kernel.memory, 'kernel');
+      for (const s of state.services) sparseLayout(s.state.memory, s.name);
+      return { path, entries: h.entries, logOffset: h.log_offset, state, bytes: size };
+    } finally {
+      file.close();
+    }
+  }
+
+  // The log's entry entries-1 must end at log_offset, be CRC-valid and carry
+  // the snapshot's chain head: then the log's history up to there is the one
+  // the snapshot was taken from.
+  private checkLog(h: Header, log: BlockBackend): void {
+    if (!Number.isSafeInteger(h.entries) || h.entries < 1) throw new SnapshotError('covers no entries');
+    const head = new Uint8Array(ENTRY_HEADER_BYTES);
+    if (log.readAt(h.last_entry_offset, head) !== ENTRY_HEADER_BYTES) throw new SnapshotError(`the log ends before entry ${h.entries - 1}`);
+    const dv = new DataView(head.buffer);
+    const total = dv.getUint32(8, true);
+    if (dv.getUint32(0, true) !== ENTRY_MAGIC || total < ENTRY_HEADER_BYTES || total > ENTRY_BYTES_MAX) {
+      throw new SnapshotError(`no log entry at offset ${h.last_entry_offset}`);
+    }
+    if (h.last_entry_offset + ((total + 7) & ~7) !== h.log_offset) throw new SnapshotError('log entry size disagrees with the snapshot');
+    const e = new Uint8Array(total);
+    if (log.readAt(h.last_entry_offset, e) !== total) throw new SnapshotError(`log entry ${h.entries - 1} truncated`);
+    if (crc32c(e.subarray(8)) !== dv.getUint32(4, true)) throw new SnapshotError(`log entry ${h.entries - 1} fails its checksum`);
+    if (Number(dv.getBigUint64(16, true)) !== h.entries - 1) throw new SnapshotError(`log entry at offset ${h.last_entry_offset} is not entry ${h.entries - 1}`);
+    if (Buffer.from(head.subarray(56, 88)).toString('hex') !== h.chain) throw new SnapshotError(`the log's chain at entry ${h.entries - 1} differs from the snapshot's (another history)`);
+  }
+}
+
+function encodeHeader(h: Header): Uint8Array {
+  const json = Buffer.from(JSON.stringify(h), 'utf8');
+  if (HEADER_FIXED_BYTES + json.length > HEADER_BYTES) throw new SnapshotError(`snapshot header of ${json.length} bytes does not fit ${HEADER_BYTES}`);
+  const out = Buffer.alloc(HEADER_FIXED_BYTES + json.length);
+  out.write(SNAPSHOT_MAGIC, 0, 'latin1');
+  out.writeUInt32LE(SNAPSHOT_VERSION, 8);
+  out.writeUInt32LE(json.length, 12);
+  createHash('sha256').update(json).digest().copy(out, 16);
+  json.copy(out, HEADER_FIXED_BYTES);
+  return out;
+}
+
+function syncDir(dir: string): void {
+  const fd = fs.openSync(dir, 'r');
+  try {
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}

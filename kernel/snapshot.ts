@@ -1,0 +1,129 @@
+// kernel/snapshot.ts: when the kernel asks for a snapshot, and what it resets
+// after the host restored one.
+//
+// A snapshot is the whole machine at a quiescent point: the kernel's linear
+// memory and mutable globals (everything the kernel knows is statically
+// reserved at boot, so its memory *is* its bookkeeping) and each service's
+// memory and globals. The host writes it (host/snapshot.ts); the kernel only
+// decides when, and tags the request with what the snapshot covers.
+//
+// When. With kernel.snapshot_interval_entries = N > 0, a snapshot is due once
+// N entries were applied since the last one was asked for (or restored).
+// While one is due, the serving kernel takes no new input (network frames
+// wait in the net CQ, ticks wait) so the pipeline drains; it asks when:
+//   - every log buffer is free (nothing staged, written or being applied),
+//   - no block request is in flight and no audit checkpoint is being signed,
+//   - no message is queued for any service (all of the last batch handled).
+// At that point the applied state is exactly "image + entries [0, entries)",
+// the same as a replay that stopped there. It pushes OP_BLK_SNAPSHOT with a
+// record (SNAP_REC_*: entries, where entry `entries` starts in the log, the
+// offset of the last entry, its chain head, time and batch) and stays paused
+// until the host has consumed the descriptor (the host captures every memory
+// while consuming it, before it returns to the kernel). Writing then runs
+// alongside serving; the completion (status only) comes back on the CQ. A
+// failed snapshot write is reported and serving goes on: the log is the
+// durable truth, a snapshot only shortens recovery.
+//
+// Restore. The host boots the kernel as usual (manifest, reservations), then
+// copies the snapshot's memory and globals over it and calls kernel_restored
+// (main.ts), which resets what belonged to the process that took it:
+//   - every device ring (indices), the block driver's in-flight count, the
+//     entropy request, the net error-frame buffers: those requests died with
+//     the old host;
+//   - client tokens lose their connection (TOKEN_F_LIVE): the clients are
+//     gone, and a reply must not reach a new connection that got the same id.
+//     A replay creates these tokens without a connection too;
+//   - the audit checkpoint signing state (a serving kernel re-arms it);
+//   - recovery is positioned at entry `entries` with the snapshot's chain
+//     head, so it goes on checking and applying the log right after it;
+//   - main.ts's own run-loop state (mode, readiness, dispatch).
+
+import { DEVICE_COUNT, RING_HEAD, RING_TAIL, SNAP_REC_ENTRIES, SNAP_REC_LOG_END, SNAP_REC_LAST_ENTRY,
+  SNAP_REC_TIME_NS, SNAP_REC_BATCH, SNAP_REC_CHAIN, SNAP_REC_BYTES } from "../hal/abi";
+import { halSq, halCq } from "./hal";
+import * as st from "./state";
+
+// Largest interval the manifest may ask for (host/snapshot.ts has the same bound).
+export const SNAPSHOT_INTERVAL_ENTRIES_MAX: u64 = 1 << 40;
+
+let interval: u64 = 0; // 0: no snapshots
+let lastRequestSeq: u64 = 0; // entries covered by the last snapshot asked for or restored
+let consumeIndex: u32 = 0; // SQ index of the request the host has yet to consume
+let awaitingConsume: bool = false;
+export let writing: bool = false; // a request is out and its completion has not come back
+export let written: u64 = 0; // snapshots written by this boot
+export let newestEntries: u64 = 0; // entries covered by the newest snapshot written or restored
+const record: usize = memory.data(<i32>SNAP_REC_BYTES, 16);
+
+// Where the applied log ends: the start of the last applied entry and the
+// offset just after it (where the next entry starts).
+export let lastEntryOffset: u64 = 0;
+export let appliedEndOffset: u64 = 0;
+
+export function snapshotConfigure(everyEntries: u64): void { interval = everyEntries; }
+
+export function noteAppliedAt(entryOffset: u64, endOffset: u64): void {
+  lastEntryOffset = entryOffset;
+  appliedEndOffset = endOffset;
+}
+
+// A snapshot is due: the kernel holds new input until it has asked for it.
+export function snapshotDue(): bool {
+  return interval > 0 && !writing && st.appliedSeq > 0 && st.appliedSeq - lastRequestSeq >= interval;
+}
+
+// True while new input must wait: a snapshot is due, or asked for and not yet
+// captured by the host (its SQ descriptor is still in the ring).
+export function snapshotHolding(sqTail: u32): bool {
+  if (awaitingConsume && <i32>(sqTail - consumeIndex) > 0) awaitingConsume = false;
+  return awaitingConsume || snapshotDue();
+}
+
+// Fills the request record; the caller pushes it (the block driver) and
+// passes the SQ index it used.
+export function snapshotRecord(): usize {
+  store<u64>(record + SNAP_REC_ENTRIES, st.appliedSeq);
+  store<u64>(record + SNAP_REC_LOG_END, appliedEndOffset);
+  store<u64>(record + SNAP_REC_LAST_ENTRY, lastEntryOffset);
+  store<u64>(record + SNAP_REC_TIME_NS, st.appliedTimeNs);
+  store<u64>(record + SNAP_REC_BATCH, st.appliedBatch);
+  memory.copy(record + SNAP_REC_CHAIN, st.appliedChain, 32);
+  return record;
+}
+
+export function snapshotRequested(sqIndex: u32): void {
+  lastRequestSeq = st.appliedSeq;
+  consumeIndex = sqIndex;
+  awaitingConsume = true;
+  writing = true;
+}
+
+// The completion; false when the host could not write it.
+export function snapshotDone(status: i32): bool {
+  writing = false;
+  if (status < 0) return false;
+  written++;
+  newestEntries = lastRequestSeq;
+  return true;
+}
+
+// After a restore: the snapshot's request state belonged to the old host.
+// The restored memory says the request was in flight; it never completes here.
+export function snapshotRestoredReset(): void {
+  awaitingConsume = false;
+  writing = false;
+  written = 0;
+  lastRequestSeq = st.appliedSeq;
+  newestEntries = st.appliedSeq;
+}
+
+// Every device ring back to empty: the old host's requests and completions
+// are gone with it.
+export function ringsReset(): void {
+  for (let d: u32 = 0; d < <u32>DEVICE_COUNT; d++) {
+    const sq = halSq(d);
+    const cq = halCq(d);
+    if (sq != 0) { store<u32>(sq + RING_HEAD, 0); store<u32>(sq + RING_TAIL, 0); }
+    if (cq != 0) { store<u32>(cq + RING_HEAD, 0); store<u32>(cq + RING_TAIL, 0); }
+  }
+}

@@ -1,0 +1,166 @@
+// test/unit/events-hub.test.ts: the host's event ring and SSE subscribers
+// (host/gateway/events.ts) without a kernel: records as the kernel lays them
+// out (hal/abi.ts "event stream"), fake sinks with a settable backlog.
+
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import * as abi from '../../hal/abi.ts';
+import { EventHub, EventQueryError, eventData, parseEventQuery, transferJsonText, type EventSink } from '../../host/gateway/events.ts';
+
+/** A record of `count` transfers on `ledger` with ids first.. (transfer id = event id). */
+function transfers(first: number, count: number, ledger = 1): Buffer {
+  const r = Buffer.alloc(abi.EVENT_RECORD_HEADER_BYTES + count * abi.EVENT_TRANSFER_BYTES);
+  r.writeBigUInt64LE(BigInt(first), 0);
+  r.writeBigUInt64LE(123n, 8);
+  r.writeUInt16LE(abi.EVT_TRANSFER, 16);
+  r.writeUInt32LE(count, 20);
+  r.writeUInt32LE(abi.EVENT_TRANSFER_BYTES, 24);
+  for (let i = 0; i < count; i++) {
+    const at = abi.EVENT_RECORD_HEADER_BYTES + i * abi.EVENT_TRANSFER_BYTES;
+    r.writeBigUInt64LE(BigInt(first + i), at); // id (low half)
+    r.writeBigUInt64LE(7n, at + 48); // amount (low half)
+    r.writeUInt32LE(ledger, at + 112);
+    r.writeUInt16LE(1, at + 116);
+    r.writeBigUInt64LE(1000n + BigInt(first + i), at + 120);
+  }
+  return r;
+}
+
+class Sink implements EventSink {
+  text = '';
+  backlog = 0;
+  ended = false;
+  write(t: string): void { this.text += t; }
+  buffered(): number { return this.backlog; }
+  end(): void { this.ended = true; }
+  ids(): number[] { return [...this.text.matchAll(/^id: (\d+)$/gm)].map((m) => Number(m[1])); }
+}
+
+const tick = () => new Promise((r) => setTimeout(r, 30));
+
+test('a subscriber gets the events after its id, in order, then live ones', async () => {
+  // Proves resume semantics: exactly the events after `after`, none twice.
+  const hub = new EventHub({ ringEventsMax: 100 });
+  hub.publish(transfers(1, 5));
+  const sink = new Sink();
+  const stop = hub.subscribe(parseEventQuery('after=2', undefined), null, sink);
+  hub.publish(transfers(6, 2));
+  await tick();
+  assert.equal(sink.ids(), [3, 4, 5, 6, 7]);
+  assert.match(sink.text, /event: transfer\ndata: \{"id":"3",/);
+  stop();
+  hub.close();
+});
+
+test('check(): 410 for an id older than the ring, 400 for one not reached, 503 when full', () => {
+  // Proves the stable codes of a refused resume.
+  const hub = new EventHub({ ringEventsMax: 10, subscribersMax: 1 });
+  for (let first = 1; first <= 30; first += 5) hub.publish(transfers(first, 5));
+  assert.is(hub.oldestId, 21, 'whole records leave while more than the limit is held');
+  assert.is(hub.check(parseEventQuery('after=5', undefined))?.code, 'event_id_expired');
+  assert.is(hub.check(parseEventQuery('after=5', undefined))?.status, 410);
+  assert.is(hub.check(parseEventQuery('after=20', undefined)), null, 'the event right before the oldest held is a valid resume point');
+  assert.is(hub.check(parseEventQuery('after=30', undefined)), null, 'the last event: nothing missed');
+  assert.is(hub.check(parseEventQuery('after=31', undefined))?.code, 'invalid_event_id');
+  const stop = hub.subscribe(parseEventQuery('', undefined), null, new Sink());
+  assert.is(hub.check(parseEventQuery('', undefined))?.code, 'too_many_subscribers');
+  stop();
+  assert.is(hub.check(parseEventQuery('', undefined)), null);
+  hub.close();
+});
+
+test('grants and ?ledger= filter transfers; ?types= filters kinds', async () => {
+  // Proves a scoped key never sees another ledger's transfers.
+  const hub = new EventHub();
+  const scoped = new Sink();
+  const filtered = new Sink();
+  const none = new Sink();
+  hub.subscribe(parseEventQuery('after=0', undefined), [2], scoped);
+  hub.subscribe(parseEventQuery('', undefined), null, filtered);
+  hub.subscribe(parseEventQuery('types=checkpoint', undefined), null, none);
+  hub.publish(transfers(1, 2, 1));
+  hub.publish(transfers(3, 2, 2));
+  await tick();
+  assert.equal(scoped.ids(), [3, 4]);
+  assert.equal(filtered.ids(), [1, 2, 3, 4]);
+  assert.equal(none.ids(), []);
+  hub.close();
+});
+
+test('a subscriber that stops reading is left alone until the ring laps it, then dropped with an error event', async () => {
+  // Proves the bounded buffer (nothing written past the limit) and the final error event.
+  const hub = new EventHub({ ringEventsMax: 10, subscriberBufferBytesMax: 1000 });
+  const slow = new Sink();
+  const fast = new Sink();
+  hub.subscribe(parseEventQuery('', undefined), null, slow);
+  hub.subscribe(parseEventQuery('', undefined), null, fast);
+  slow.backlog = 5000; // its socket holds more than the limit: not written to
+  hub.publish(transfers(1, 5));
+  await tick();
+  assert.equal(slow.ids(), []);
+  assert.is(slow.ended, false);
+  for (let first = 6; first <= 30; first += 5) { hub.publish(transfers(first, 5)); await tick(); }
+  assert.is(slow.ended, true);
+  assert.match(slow.text, /event: error\ndata: \{"error":\{"code":"subscriber_too_slow"/);
+  assert.equal(fast.ids(), Array.from({ length: 30 }, (_, i) => i + 1), 'the other subscriber got everything');
+  assert.is(hub.dropped, 1);
+  hub.close();
+});
+
+test('a gap in the kernel\'s ids (dropped records) empties the ring', () => {
+  // Proves a resume from before a gap is refused rather than served with holes.
+  const hub = new EventHub();
+  const lines: object[] = [];
+  const logged = new EventHub({}, (o) => lines.push(o));
+  for (const h of [hub, logged]) { h.publish(transfers(1, 3)); h.publish(transfers(10, 2)); }
+  assert.is(hub.oldestId, 10);
+  assert.is(hub.lost, 6);
+  assert.is(hub.check(parseEventQuery('after=2', undefined))?.code, 'event_id_expired');
+  assert.equal(lines, [{ event: 'events_lost', from: 4, to: 9 }]);
+  const snap = new EventHub();
+  snap.publish(transfers(500, 1));
+  assert.is(snap.lost, 0, 'the first record sets where numbering stands (a boot from a snapshot)');
+  assert.throws(() => snap.publish(transfers(400, 1)), /went back/);
+});
+
+test('query parsing: bad ids, unknown names and repeats are refused with stable codes', () => {
+  // Proves the 400 codes the route answers.
+  assert.equal(parseEventQuery('after=5&ledger=1,2&types=transfer', undefined), { after: 5, ledgers: [1, 2], types: new Set([abi.EVT_TRANSFER]) });
+  assert.is(parseEventQuery('', '17').after, 17, 'Last-Event-ID');
+  assert.is(parseEventQuery('after=3', '17').after, 3, '?after wins');
+  for (const [q, h, code] of [['after=-1', undefined, 'invalid_event_id'], ['after=01', undefined, 'invalid_event_id'], ['', 'x', 'invalid_event_id'],
+    ['types=transfers', undefined, 'invalid_query'], ['ledger=a', undefined, 'invalid_query'], ['after=1&after=2', undefined, 'invalid_query'], ['x=1', undefined, 'invalid_query']] as const) {
+    try {
+      parseEventQuery(q, h);
+      assert.unreachable(`${q} ${h}`);
+    } catch (e) {
+      assert.instance(e, EventQueryError);
+      assert.is((e as EventQueryError).code, code, `${q} ${h}`);
+    }
+  }
+});
+
+test('the fast transfer renderer writes exactly what transferToJson does', () => {
+  // Proves the hand-written JSON matches the API's Transfer JSON for edge values (0, 2^53±1, 2^64-1, 2^128-1, every flag).
+  const values = [0n, 1n, 2n ** 53n - 1n, 2n ** 53n, 2n ** 53n + 1n, 2n ** 64n - 1n, 2n ** 64n, 2n ** 127n + 5n, 2n ** 128n - 1n];
+  const b = Buffer.alloc(128);
+  let seed = 7;
+  const pick = <T>(xs: T[]): T => { seed = (seed * 1103515245 + 12345) >>> 0; return xs[seed % xs.length]; };
+  for (let n = 0; n < 500; n++) {
+    for (const at of [0, 16, 32, 48, 64, 80]) {
+      const v = pick(values);
+      b.writeBigUInt64LE(v & (2n ** 64n - 1n), at);
+      b.writeBigUInt64LE(v >> 64n, at + 8);
+    }
+    b.writeBigUInt64LE(pick(values) & (2n ** 64n - 1n), 96);
+    b.writeUInt32LE(pick([0, 1, 0xffffffff]), 104);
+    b.writeUInt32LE(pick([0, 3600, 0xffffffff]), 108);
+    b.writeUInt32LE(pick([1, 0xffffffff]), 112);
+    b.writeUInt16LE(pick([1, 0xffff]), 116);
+    b.writeUInt16LE(pick([0, 1, 2, 0x1ff, 0xffff]), 118);
+    b.writeBigUInt64LE(pick(values) & (2n ** 64n - 1n), 120);
+    assert.is(transferJsonText(b, 0), JSON.stringify(eventData(abi.EVT_TRANSFER, b, 0n)));
+  }
+});
+
+test.run();
