@@ -291,15 +291,9 @@ export class NetDevice {
   /** An error frame from the host itself (framing limits), then close. */
   private refuse(conn: Connection, requestId: number, status: number, message: string): void {
     this.refused++;
-    const text = Buffer.from(message, 'utf8');
-    const frame = Buffer.alloc(abi.FRAME_LEN_BYTES + abi.FRAME_REPLY_HEADER_BYTES + text.length);
-    frame.writeUInt32LE(abi.FRAME_REPLY_HEADER_BYTES + text.length, 0);
-    frame.writeUInt32LE(requestId >>> 0, 4);
-    frame.writeUInt16LE(status, 8);
-    text.copy(frame, 12);
     conn.chunks = [];
     conn.buffered = 0;
-    conn.socket.end(frame);
+    conn.socket.end(hostReply(requestId, status, message));
     conn.closed = true;
     this.log({ event: 'net_refused', connection: conn.id, reason: message });
   }
