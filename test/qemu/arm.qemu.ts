@@ -25,7 +25,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FrameClient } from '../../host/client/frames.ts';
 import { LedgerClient, account, transfer, CreateAccountResult, CreateTransferResult } from '../../host/client/ledger.ts';
-import { ROOT, CLI, makeImage, removeDir, parseEvents, event, Server, type TestImage } from '../support/helpers.ts';
+import { ROOT, CLI, makeImage, directLedgerManifest, removeDir, parseEvents, event, Server, type TestImage } from '../support/helpers.ts';
 
 const SYSROOT = join(ROOT, 'build/qemu/arm64-sysroot');
 const ARM_NODE = join(SYSROOT, 'usr/bin/node');
@@ -68,7 +68,8 @@ test.before(() => {
   for (const [path, what] of [[ARM_NODE, 'the arm64 sysroot (test/qemu/arm64-sysroot.sh)'], [WORKLOAD, 'the workload bundle (node test/qemu/bundle.mjs)']] as const) {
     if (!existsSync(path)) throw new Error(`${path} is missing: run make test-qemu-arm, which builds ${what}`);
   }
-  img = makeImage('qemu-arm');
+  // The workload drives the ledger directly (cross-architecture determinism, not authentication); the CLI test below goes through the gateway.
+  img = makeImage('qemu-arm', directLedgerManifest());
   ({ dir, imagePath: IMAGE, pubPath: TRUST } = img);
 });
 test.after(async () => { await Server.killAll(); removeDir(img.dir); });
