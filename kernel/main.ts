@@ -528,7 +528,8 @@ function pollNet(): void {
 function admit(tag: u32, len: u32, conn: u64): bool {
   const buf = rxBuffer(tag);
   const requestId = len >= 4 ? load<u32>(buf) : 0;
-  if (len < 8 || len > rxBufferBytes) { netSendError(conn, requestId, FRAME_E_MALFORMED, "frame shorter than its 8-byte request header"); return true; }
+  if (len < 8) { netSendError(conn, requestId, FRAME_E_MALFORMED, "frame shorter than its 8-byte request header"); return true; }
+  if (len > rxBufferBytes) { netSendError(conn, requestId, FRAME_E_TOO_LARGE, "frame longer than the kernel's receive buffer"); return true; }
   const nameLen = <u32>load<u8>(buf + 6);
   if (load<u16>(buf + 4) != 0 || load<u8>(buf + 7) != 0) { netSendError(conn, requestId, FRAME_E_MALFORMED, "reserved request header bytes must be zero"); return true; }
   if (nameLen == 0 || nameLen > <u32>SERVICE_NAME_BYTES_MAX || nameLen + 8 > len) { netSendError(conn, requestId, FRAME_E_MALFORMED, "bad service name length"); return true; }
