@@ -30,8 +30,9 @@
 // On first initialisation a missing HSM key with the manifest's label is
 // created (AES-256, sensitive, non-extractable) and a notice says so.
 
-import { closeSync, existsSync, fsyncSync, openSync, readFileSync, readSync, renameSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { writeFileDurably } from './durable.ts';
 import { openHsm, HsmError, GCM_IV_BYTES, type HsmDevice, type HsmOptions } from './hsm/hsm.ts';
 import { DataCipher, DATA_KEY_BYTES, KCV_BYTES, keyCheckValue, looksSealed } from './devices/encrypted-backend.ts';
 import type { StorageSpec } from './manifest.ts';
@@ -158,7 +159,7 @@ async function createDataKey(o: DataKeyOptions, hsm: HsmDevice, label: string): 
     nonce: Buffer.from(nonce).toString('base64'), wrapped: Buffer.from(wrapped).toString('base64'),
     kcv: Buffer.from(keyCheckValue(dataKey)).toString('hex'),
   };
-  writeDurably(join(o.dataDir, DATAKEY_FILE), JSON.stringify(file, null, 2) + '\n');
+  writeFileDurably(join(o.dataDir, DATAKEY_FILE), JSON.stringify(file, null, 2) + '\n', { mode: 0o600, syncDirectory: true });
   const cipher = new DataCipher(dataKey);
   dataKey.fill(0);
   return cipher;
@@ -236,15 +237,4 @@ function logState(path: string): 'none' | 'sealed' | 'plain' {
   }
   if (head.every((b) => b === 0)) return 'none'; // a header that never became durable
   return looksSealed(head) ? 'sealed' : 'plain';
-}
-
-// Written whole or not at all: a temporary file, fsync, rename, fsync of the directory.
-function writeDurably(path: string, text: string): void {
-  const tmp = `${path}.tmp`;
-  writeFileSync(tmp, text, { mode: 0o600 });
-  const fd = openSync(tmp, 'r');
-  try { fsyncSync(fd); } finally { closeSync(fd); }
-  renameSync(tmp, path);
-  const dir = openSync(dirname(path), 'r');
-  try { fsyncSync(dir); } finally { closeSync(dir); }
 }

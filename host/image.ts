@@ -71,8 +71,9 @@
 // fixed context keeps an image signature from ever being valid for another
 // kind of 32-byte message signed with the same key.
 
-import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { readFileSync, statSync } from 'node:fs';
+import { writeFileDurably } from './durable.ts';
 import * as limits from './limits.ts';
 import {
   ALGORITHM_TITLES, KEY_ID_BYTES, REQUIRED_ALGORITHMS, SIGNATURE_ALGORITHMS, algorithmName, verifyMessage,
@@ -710,20 +711,9 @@ export function readImageFile(path: string): Uint8Array {
  * fsynced, then renamed over `path`, so a reader never sees half an image.
  */
 export function writeImageFile(path: string, image: Uint8Array): void {
-  const temp = `${path}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
   try {
-    const fd = openSync(temp, 'wx', 0o644);
-    try {
-      let written = 0;
-      while (written < image.length) written += writeSync(fd, image, written, image.length - written);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(temp, path);
+    writeFileDurably(path, image, { mode: 0o644 });
   } catch (e) {
     throw new ImageError(`${path}: cannot write image: ${(e as Error).message}`);
-  } finally {
-    if (existsSync(temp)) unlinkSync(temp);
   }
 }

@@ -32,10 +32,9 @@ import {
   createHash, createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes,
   sign as cryptoSign, verify as cryptoVerify, type KeyObject,
 } from 'node:crypto';
-import {
-  closeSync, existsSync, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync,
-} from 'node:fs';
+import { mkdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { writeFileDurably } from './durable.ts';
 import { ml_dsa65 } from '@noble/post-quantum/ml-dsa.js';
 import type { HsmDevice } from './hsm/hsm.ts';
 
@@ -250,29 +249,6 @@ export function publicKeysPem(keys: readonly PublicKey[]): string {
   return text;
 }
 
-/**
- * Writes `text` to `path` with `mode` through a fresh temp file, fsynced, so
- * a crash never leaves half a key and an old file's looser mode never stays.
- * `exclusive` publishes with link(), which refuses an existing `path`
- * atomically; otherwise rename() replaces it.
- */
-function writeFileDurably(path: string, text: string, mode: number, exclusive: boolean): void {
-  const temp = `${path}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
-  const fd = openSync(temp, 'wx', mode);
-  try {
-    try {
-      writeSync(fd, text);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    if (exclusive) linkSync(temp, path);
-    else renameSync(temp, path);
-  } finally {
-    if (existsSync(temp)) unlinkSync(temp);
-  }
-}
-
 function makeKeyDir(dir: string): void {
   try {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
@@ -297,7 +273,7 @@ export function writeKeyPair(dir: string, options: { force?: boolean; key?: Sign
   const pubPath = join(dir, PUBLIC_KEY_FILE);
   makeKeyDir(dir);
   try {
-    writeFileDurably(keyPath, privateKeyPem(key), 0o600, !options.force);
+    writeFileDurably(keyPath, privateKeyPem(key), { mode: 0o600, exclusive: !options.force }); // a crash never leaves half a key; an old file's looser mode never stays
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'EEXIST') {
       throw new KeyError(`${keyPath} already exists; refusing to overwrite a signing key (use --force)`);
@@ -311,7 +287,7 @@ export function writeKeyPair(dir: string, options: { force?: boolean; key?: Sign
 /** Writes signing.pub (both public keys); replaces an existing one. */
 export function writePublicKeys(pubPath: string, keys: readonly PublicKey[]): void {
   try {
-    writeFileDurably(pubPath, publicKeysPem(keys), 0o644, false);
+    writeFileDurably(pubPath, publicKeysPem(keys), { mode: 0o644 });
   } catch (e) {
     throw new KeyError(`${pubPath}: cannot write public key: ${(e as Error).message}`);
   }

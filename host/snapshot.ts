@@ -51,6 +51,7 @@
 
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
+import { syncDirectory } from './durable.ts';
 import { join } from 'node:path';
 import { setImmediate as yieldTurn } from 'node:timers/promises';
 import * as abi from '../hal/abi.ts';
@@ -521,7 +522,7 @@ export class SnapshotStore {
       await file.writeDurable(0, encodeHeader(header));
       file.close();
       fs.renameSync(tmp, path);
-      syncDir(this.dir);
+      syncDirectory(this.dir);
     } catch (e) {
       file.close();
       fs.rmSync(tmp, { force: true });
@@ -638,11 +639,3 @@ function encodeHeader(h: Header): Uint8Array {
   return out;
 }
 
-function syncDir(dir: string): void {
-  const fd = fs.openSync(dir, 'r');
-  try {
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-}

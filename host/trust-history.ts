@@ -18,8 +18,9 @@
 // the `qenex keys --data` console), so commands in it were refused.
 // Records are only appended; the file is replaced atomically.
 
-import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { writeFileDurably } from './durable.ts';
 import { loadPublicKeys, writePublicKeys, type PublicKey } from './keys.ts';
 
 export const TRUST_HISTORY_FILE = 'trust-history.json';
@@ -73,7 +74,7 @@ export class TrustHistory {
       this.sets.set(key, keys!);
     }
     this.records.push({ since, key });
-    writeDurably(join(this.dataDir, TRUST_HISTORY_FILE), JSON.stringify(this.records) + '\n');
+    writeFileDurably(join(this.dataDir, TRUST_HISTORY_FILE), JSON.stringify(this.records) + '\n');
   }
 }
 
@@ -96,14 +97,3 @@ function readRecords(path: string): TrustRecord[] {
   });
 }
 
-function writeDurably(path: string, text: string): void {
-  const tmp = `${path}.partial`;
-  const fd = openSync(tmp, 'w', 0o644);
-  try {
-    writeSync(fd, text);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, path);
-}

@@ -10,7 +10,8 @@ import { KeyError } from '../keys.ts';
 import { HsmError } from '../hsm/hsm.ts';
 import { CliError, EXIT_USAGE, asCliError, parseArgs, processIo, type CommandIo } from './args.ts';
 import { SIGNER_OPTIONS, signerFromArgs } from './signer.ts';
-import { readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
+import { writeFileDurably } from '../durable.ts';
 import { signModule, verifyModule, ModuleSignatureError } from '../modsig.ts';
 import type { PublicKey } from '../keys.ts';
 
@@ -30,8 +31,7 @@ function readModuleFile(path: string): Uint8Array {
 function signModuleFile(path: string, signature: Uint8Array, keys: readonly PublicKey[]): string {
   verifyModule(readModuleFile(path), signature, keys);
   const out = `${path}.sig`;
-  writeFileSync(`${out}.partial`, signature);
-  renameSync(`${out}.partial`, out);
+  writeFileDurably(out, signature);
   return `signed module ${path}: ${out} (${signature.length} bytes)`;
 }
 

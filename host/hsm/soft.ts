@@ -11,8 +11,9 @@ import {
   createCipheriv, createDecipheriv, createPrivateKey, createPublicKey, generateKeyPairSync,
   randomBytes, scryptSync, sign as cryptoSign, verify as cryptoVerify, type KeyObject,
 } from 'node:crypto';
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { writeFileDurably } from '../durable.ts';
 import { HsmError, GCM_IV_BYTES, GCM_TAG_BYTES, P384_POINT_BYTES, type HsmDevice, type KeyKind } from './hsm.ts';
 
 const FORMAT = 'qenex-soft-hsm-1';
@@ -54,17 +55,6 @@ function unseal(file: string, pin: string): Contents {
   }
 }
 
-function writeDurably(path: string, text: string): void {
-  const temp = `${path}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
-  const fd = openSync(temp, 'wx', 0o600);
-  try {
-    writeSync(fd, text);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(temp, path);
-}
 
 function pointOf(publicKey: KeyObject): Uint8Array {
   const jwk = publicKey.export({ format: 'jwk' });
@@ -98,10 +88,10 @@ export function openSoftHsm(dir: string, token: string, pin: string): HsmDevice 
   } else {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     contents = { keys: {}, data: {} };
-    writeDurably(file, JSON.stringify(seal(contents, pin)));
+    writeFileDurably(file, JSON.stringify(seal(contents, pin)), { mode: 0o600 });
   }
   let closed = false;
-  const save = () => writeDurably(file, JSON.stringify(seal(contents, pin)));
+  const save = () => writeFileDurably(file, JSON.stringify(seal(contents, pin)), { mode: 0o600 });
   const live = (op: string) => {
     if (closed) throw new HsmError(`${op} hsm: the token is closed`, 'ECLOSED');
   };
