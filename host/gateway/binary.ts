@@ -16,7 +16,7 @@
 import { createHash } from 'node:crypto';
 import * as abi from '../../hal/abi.ts';
 import * as gw from '../../services/gateway/protocol.ts';
-import { GATEWAY_ERROR_CODES, GATEWAY_SERVICE, gatewayRequest, parseGatewayReply } from './http.ts';
+import { GATEWAY_ERROR_CODES, GATEWAY_SERVICE, parseGatewayReply, writeGatewayHeader } from './http.ts';
 
 // The characters of a bearer token (http.ts accepts the same); a key that
 // `qenex keys create` printed is "qx_" and 43 base64url characters.
@@ -61,14 +61,16 @@ export function wrapLedgerFrame(requestId: number, payload: Buffer, keyHash: Buf
   if (route < gw.ROUTE_CREATE_ACCOUNTS || route > gw.ROUTE_ACCOUNT_BALANCES) {
     return 'a binary frame to the gateway carries a ledger request: its first byte is the operation, 1..6';
   }
-  const inner = gatewayRequest(route, keyHash === null ? gw.AUTH_NONE : gw.AUTH_BEARER, keyHash, source, payload);
-  const body = Buffer.allocUnsafe(abi.FRAME_REQUEST_HEADER_BYTES + GATEWAY_NAME.length + inner.length);
+  // One buffer, one copy of the payload (a ledger batch is up to 1 MiB).
+  const headerAt = abi.FRAME_REQUEST_HEADER_BYTES + GATEWAY_NAME.length;
+  const body = Buffer.allocUnsafe(headerAt + gw.GW_REQUEST_HEADER_BYTES + payload.length);
   body.writeUInt32LE(requestId >>> 0, 0);
   body.writeUInt16LE(0, 4);
   body.writeUInt8(GATEWAY_NAME.length, 6);
   body.writeUInt8(0, 7);
   GATEWAY_NAME.copy(body, abi.FRAME_REQUEST_HEADER_BYTES);
-  inner.copy(body, abi.FRAME_REQUEST_HEADER_BYTES + GATEWAY_NAME.length);
+  writeGatewayHeader(body, headerAt, route, keyHash === null ? gw.AUTH_NONE : gw.AUTH_BEARER, keyHash, source);
+  payload.copy(body, headerAt + gw.GW_REQUEST_HEADER_BYTES);
   return body;
 }
 

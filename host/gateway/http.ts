@@ -369,14 +369,20 @@ function authorization(head: Head): { auth: number; hash: Buffer | null } {
 /** The payload of a frame to the gateway service. */
 export function gatewayRequest(routeId: number, auth: number, hash: Uint8Array | null, source: Uint8Array, body: Uint8Array, flags = 0): Buffer {
   const out = Buffer.alloc(gw.GW_REQUEST_HEADER_BYTES + body.length);
-  out[0] = gw.GW_VERSION;
-  out[1] = routeId;
-  out[2] = auth;
-  out[3] = flags;
-  out.set(source.subarray(0, gw.GW_SOURCE_BYTES), gw.GW_SOURCE_OFFSET);
-  if (hash !== null) out.set(hash, gw.GW_KEY_HASH_OFFSET);
+  writeGatewayHeader(out, 0, routeId, auth, hash, source, flags);
   out.set(body, gw.GW_REQUEST_HEADER_BYTES);
   return out;
+}
+
+/** Writes the GW_REQUEST_HEADER_BYTES gateway request header at `at` in `out` (reserved bytes zeroed). */
+export function writeGatewayHeader(out: Buffer, at: number, routeId: number, auth: number, hash: Uint8Array | null, source: Uint8Array, flags = 0): void {
+  out.fill(0, at, at + gw.GW_REQUEST_HEADER_BYTES);
+  out[at] = gw.GW_VERSION;
+  out[at + 1] = routeId;
+  out[at + 2] = auth;
+  out[at + 3] = flags;
+  out.set(source.subarray(0, gw.GW_SOURCE_BYTES), at + gw.GW_SOURCE_OFFSET);
+  if (hash !== null) out.set(hash, at + gw.GW_KEY_HASH_OFFSET);
 }
 
 export interface GatewayReply { status: number; error: number; retryAfter: number; keyId: number; role: number; body: Buffer }
