@@ -58,6 +58,8 @@ interface Connection {
   wrapped: Map<number, number>;
   /** When the bytes of an incomplete frame (or protocol sniff) began to arrive (performance.now()), or null. */
   partialSince: number | null;
+  /** Binary protocol: the client's address as the gateway header carries it, made at the first wrapped frame. */
+  source: Buffer | null;
 }
 
 // Bytes needed to tell an HTTP method from a binary frame ("OPTIONS " is 8).
@@ -127,7 +129,7 @@ export class NetDevice {
   attach(socket: net.Socket): void {
     const conn: Connection = {
       id: this.nextId++, socket, chunks: [], buffered: 0, queuedFrames: 0, paused: false, closed: false, protocol: 'unknown', http: null,
-      virtual: null, keyHash: null, wrapped: new Map(), partialSince: null,
+      virtual: null, keyHash: null, wrapped: new Map(), partialSince: null, source: null,
     };
     this.connections.set(conn.id, conn);
     socket.on('data', (chunk: Buffer) => this.receive(conn, chunk));
@@ -256,7 +258,8 @@ export class NetDevice {
       return null;
     }
     if (!isGatewayName(head.name) || head.flags !== 0) return body;
-    const wrapped = wrapLedgerFrame(head.requestId, head.payload, conn.keyHash, sourceBytes(conn.socket.remoteAddress));
+    conn.source ??= sourceBytes(conn.socket.remoteAddress);
+    const wrapped = wrapLedgerFrame(head.requestId, head.payload, conn.keyHash, conn.source);
     if (typeof wrapped === 'string') {
       this.writeHostReply(conn, head.requestId, abi.FRAME_E_MALFORMED, wrapped);
       return null;
@@ -374,7 +377,7 @@ export class NetDevice {
     return new Promise((resolve) => {
       const conn: Connection = {
         id: this.nextId++, socket: null as unknown as net.Socket, chunks: [], buffered: 0, queuedFrames: 0, paused: false,
-        closed: false, protocol: 'frames', http: null, virtual: null, keyHash: null, wrapped: new Map(), partialSince: null,
+        closed: false, protocol: 'frames', http: null, virtual: null, keyHash: null, wrapped: new Map(), partialSince: null, source: null,
       };
       conn.virtual = (status, reply) => {
         this.connections.delete(conn.id);
