@@ -52,6 +52,25 @@ interface KernelExports {
   service_caps(i: number): number;
   service_memory_pages_max(i: number): number;
   service_commands(): bigint;
+  // admission (kernel/admission.ts)
+  sys_admission(op: number, len: number): number;
+  admission_area(): number;
+  admission_check(mode: number): number;
+  admission_stat(id: number): bigint;
+  admission_keys_generation(): number;
+  admission_authority(): number;
+}
+
+/** The kernel's answer to an admission question (hal/abi.ts "admission"). */
+export interface AdmissionAnswer {
+  /** HTTP status: 200 admitted, else the refusal's. */
+  status: number;
+  /** GW_E_* (GW_OK when admitted). */
+  error: number;
+  retryAfter: number;
+  keyId: number;
+  role: number;
+  message: string;
 }
 
 export interface Dispatch {
@@ -137,6 +156,31 @@ export class Kernel {
 
   stat(id: number): number {
     return Number(this.x.kernel_stat(id));
+  }
+
+  /** Whether an admission authority (capability "admit") runs: the host then asks admission() before the log. */
+  hasAdmission(): boolean {
+    return this.x.admission_authority() !== 0xffff;
+  }
+
+  /**
+   * The kernel's admission decision on a request header (GW_REQUEST_HEADER_BYTES):
+   * ADM_MODE_PEEK asks without charging any bucket (a request head, before
+   * its body is read); ADM_MODE_TAKE charges them (requests the host answers
+   * without a frame).
+   */
+  admission(header: Uint8Array, mode: number): AdmissionAnswer {
+    if (header.length !== abi.GW_REQUEST_HEADER_BYTES) throw new Error(`admission: a header is ${abi.GW_REQUEST_HEADER_BYTES} bytes`);
+    const area = this.x.admission_area();
+    this.mem.u8().set(header, area);
+    const status = this.x.admission_check(mode);
+    const r = area + abi.ADM_AREA_REPLY;
+    const messageLen = this.mem.u32(area + abi.ADM_AREA_MESSAGE_LEN);
+    if (messageLen > abi.ADM_MESSAGE_BYTES_MAX) throw new Error(`admission: a message of ${messageLen} bytes`);
+    return {
+      status, error: this.mem.dv().getUint16(r + 2, true), retryAfter: this.mem.u32(r + 4), keyId: this.mem.u32(r + 8), role: this.mem.u8()[r + 12],
+      message: Buffer.from(this.mem.slice(r + abi.GW_REPLY_HEADER_BYTES, messageLen)).toString('latin1'),
+    };
   }
 
   serviceNames(): string[] {

@@ -12,6 +12,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import * as abi from '../hal/abi.ts';
+import * as gw from '../services/gateway/protocol.ts';
 import * as limits from './limits.ts';
 import { Kernel, KernelPanic } from './kernel.ts';
 import { ServiceInstance, ServiceFault } from './services.ts';
@@ -172,7 +173,7 @@ export class Machine {
           { checkpointSigner: opts.auditSigner ?? null, notice: (o, e) => this.hostLine(o, e) })
         : null;
       this.net = live ? new NetDevice(this.kernel, () => this.schedulePump(), (o) => this.hostLine(o, false),
-        gatewayConfig(opts.image, this.observability ?? undefined, this.eventHub)) : null;
+        gatewayConfig(opts.image, this.kernel, this.observability ?? undefined, this.eventHub)) : null;
     } catch (e) {
       this.backend.close();
       throw e;
@@ -575,11 +576,21 @@ async function prepareServices(opts: MachineOptions): Promise<Map<string, Uint8A
   return out;
 }
 
-// The edge's view of each ledger (asset scale) from the manifest.
-function gatewayConfig(image: ParsedImage, host: GatewayHost | undefined, events: EventHub): GatewayConfig {
+// The edge's view of each ledger (asset scale) from the manifest, and the
+// kernel's admission (an image without an admission authority refuses every
+// gateway route: there is nothing to admit it).
+function gatewayConfig(image: ParsedImage, kernel: Kernel, host: GatewayHost | undefined, events: EventHub): GatewayConfig {
   const ledgers = new Map<number, { assetScale: number; currency?: string }>();
   for (const l of image.manifest.gateway?.ledgers ?? []) ledgers.set(l.ledger, { assetScale: l.asset_scale, currency: l.currency });
-  return { ledgers, host, events };
+  const admit = kernel.hasAdmission()
+    ? (header: Buffer, mode: number) => kernel.admission(header, mode)
+    : () => ({ status: 503, error: gw.GW_E_BUSY, retryAfter: 0, keyId: 0, role: 0, message: 'this image has no admission authority (no gateway service)' });
+  const stat = (id: number) => Number(kernel.x.admission_stat(id));
+  const admissionStats = () => ({
+    admitted: stat(abi.ADM_STAT_ADMITTED), unauthenticated: stat(abi.ADM_STAT_UNAUTHENTICATED), forbidden: stat(abi.ADM_STAT_FORBIDDEN),
+    rate_limited: stat(abi.ADM_STAT_RATE_LIMITED), malformed: stat(abi.ADM_STAT_MALFORMED), sources: stat(abi.ADM_STAT_SOURCES),
+  });
+  return { ledgers, admit, admissionStats, host, events };
 }
 
 // The manifest's gateway.events limits (host/gateway/events.ts has the defaults and why).

@@ -24,7 +24,7 @@ export class ManifestError extends Error {
   override name = 'ManifestError';
 }
 
-export type PlainCapability = 'net' | 'log' | 'time' | 'random' | 'timer' | 'emit' | 'system' | 'hsm_random';
+export type PlainCapability = 'net' | 'log' | 'time' | 'random' | 'timer' | 'emit' | 'system' | 'hsm_random' | 'admit';
 export type Capability = PlainCapability | `send:${string}`;
 
 export interface KernelSpec {
@@ -115,6 +115,7 @@ export const PLAIN_CAPABILITIES: readonly PlainCapability[] = [
   'emit', // may emit event records (GET /v1/events)
   'system', // may send service commands: load, upgrade, unload (kernel/liveload.ts; the gateway, for admins)
   'hsm_random', // may ask the HSM for random bytes (syscall hsm, OP_HSM_RANDOM)
+  'admit', // the admission authority: programs the kernel's admission table; its frames are admitted before the log (one service, with net)
 ];
 const SEND_PREFIX = 'send:';
 
@@ -330,6 +331,9 @@ function isCapabilityShape(cap: string): cap is Capability {
 /** Relations across services: unique names, existing `send:` peers, timers. */
 function checkServices(services: ServiceSpec[], kernel: KernelSpec): void {
   const names = services.map((s) => s.name);
+  const authorities = services.map((s, i) => (s.caps.includes('admit') ? i : -1)).filter((i) => i >= 0);
+  if (authorities.length > 1) fail(`services[${authorities[1]}].caps`, 'capability "admit" is given to more than one service');
+  if (authorities.length === 1 && !services[authorities[0]].caps.includes('net')) fail(`services[${authorities[0]}].caps`, 'capability "admit" needs "net"');
   for (let i = 0; i < services.length; i++) {
     const service = services[i];
     if (names.indexOf(service.name) !== i) {

@@ -20,7 +20,7 @@ import { reserve } from "./mem";
 import { hsmGrant, hsmGrantRandom } from "./hsm";
 import {
   Service, serviceAdd, serviceFind, serviceCount, service, NO_SERVICE,
-  CAP_NET, CAP_LOG, CAP_TIME, CAP_RANDOM, CAP_TIMER, CAP_EMIT, CAP_SYSTEM,
+  CAP_NET, CAP_LOG, CAP_TIME, CAP_RANDOM, CAP_TIMER, CAP_EMIT, CAP_SYSTEM, CAP_ADMIT, hasCap,
 } from "./services";
 
 export class KernelConfig {
@@ -79,6 +79,7 @@ function readCaps(r: JsonReader, s: Service, name: string): void {
     else if (cap == "hsm_random") hsmGrantRandom(s.index);
     else if (cap == "emit") s.caps |= CAP_EMIT;
     else if (cap == "system") s.caps |= CAP_SYSTEM; // service commands (kernel/liveload.ts)
+    else if (cap == "admit") s.caps |= CAP_ADMIT; // the admission authority (kernel/admission.ts)
     else if (cap.startsWith("send:")) {
       pendingSendFrom.push(s.index);
       pendingSendTo.push(cap.substring(5));
@@ -156,6 +157,18 @@ function resolvePeers(): void {
 }
 
 // Parses the manifest at base/len. Returns false with bootError set.
+// The one service with capability "admit", if any (kernel/admission.ts).
+export let admissionAuthority: u32 = NO_SERVICE;
+
+function findAdmissionAuthority(): void {
+  for (let i: u32 = 0; i < serviceCount; i++) {
+    if (!hasCap(service(i), CAP_ADMIT)) continue;
+    if (admissionAuthority != NO_SERVICE) { bootError = "manifest: capability admit is given to more than one service"; return; }
+    if (!hasCap(service(i), CAP_NET)) { bootError = "manifest: the service with capability admit needs net"; return; }
+    admissionAuthority = i;
+  }
+}
+
 export function parseManifest(base: usize, len: u32): bool {
   const r = new JsonReader(base, len);
   if (!r.beginObject()) { bootError = "manifest: not a JSON object"; return false; }
@@ -172,6 +185,7 @@ export function parseManifest(base: usize, len: u32): bool {
   if (bootError == "" && !r.finish()) bootError = "manifest: " + (r.error != null ? r.error! : "trailing data");
   if (bootError == "") resolvePeers();
   if (bootError == "" && serviceCount == 0) bootError = "manifest: no services";
+  if (bootError == "") findAdmissionAuthority();
   if (bootError == "" && <u64>config.messageBytesMax + ENTRY_HEADER_BYTES + 8 > <u64>config.batchBytesMax) {
     bootError = "manifest: kernel.batch_bytes_max must exceed message_bytes_max plus one entry header";
   }

@@ -44,9 +44,12 @@ export const BATCH_BYTES_MAX: u32 = 64 << 20;
 export const LOG_PREALLOCATE_BYTES_MAX: u64 = 1 << 40;
 
 // Net device: receive buffers posted to the host at once, and small buffers
-// for the kernel's own error frames (unknown service, busy, …).
+// for the kernel's own error frames (unknown service, busy, refused by
+// admission, …). A turn refuses at most NET_RX_BUFFERS frames and the host
+// returns each buffer the turn after it sent it; 256 (64 KiB) leaves room for
+// the errors of aborted requests and storage failures on top.
 export const NET_RX_BUFFERS: u32 = 16;
-export const NET_ERROR_FRAMES: u32 = 64;
+export const NET_ERROR_FRAMES: u32 = 256;
 export const NET_ERROR_FRAME_BYTES: u32 = 256;
 
 // Ring capacities (descriptors; powers of two).

@@ -17,7 +17,8 @@ import {
 import { BOOT_AREA_BYTES, BOOT_DIGEST_BYTES, DISPATCH_SCAN_MAX } from "./constants";
 import { halTable, setKernelState, kernelState, setKernelError, kernelError, setDispatch, setEntriesApplied } from "./hal";
 import { seal, checkSealed, reservedTotal, failedReservation, POOL_EMPTY } from "./mem";
-import { parseManifest, config, bootError } from "./boot";
+import { parseManifest, config, bootError, admissionAuthority } from "./boot";
+import { admissionInit, admissionCheck, admissionReplyHeader, admissionMessage, admissionArea, admissionCheckArea, admissionStat, keysGeneration } from "./admission";
 import { servicesInit, service, serviceCount, NO_SERVICE } from "./services";
 import { messagesInit, descriptors, slots, msgAt, msgSet, msgKind, msgAddr, msgLen, msgSender, msgToken, msgTime, msgInline, inboxPush, msgRelease } from "./msg";
 import { schedInit, schedPick, schedCurrent, schedWake, schedIdle, rounds } from "./sched";
@@ -28,7 +29,7 @@ import * as rec from "./recovery";
 import * as audit from "./audit";
 import * as hsm from "./hsm";
 import { sysHsm } from "./syscalls";
-import { syscallsInit, sysArea, sysAreaBytes, sysSend, sysReply, sysTime, sysLog, sysRandom, sysTimer, sysLookup, sysEmit } from "./syscalls";
+import { syscallsInit, sysArea, sysAreaBytes, sysSend, sysReply, sysTime, sysLog, sysRandom, sysTimer, sysLookup, sysEmit, sysAdmission } from "./syscalls";
 import { eventsInit, eventsEmit, eventNextId, eventsDropped } from "../drivers/events/events";
 import { liveInit, systemPending, systemStep, systemDone, activeService, activeTime, refuseUnloaded, commandsDone } from "./liveload";
 import { ACT_SERVICE } from "../hal/abi";
@@ -43,11 +44,12 @@ import * as snap from "./snapshot";
 import { hsmRestoredReset } from "./hsm";
 import { KERR_LOG_CORRUPT } from "../hal/abi";
 import { entropyInit, entropyRequest, entropyPoll, entropyFresh, entropyBytes, entropyConsumed } from "../drivers/entropy/entropy";
-import { netInit, netPostAllRx, netPostRx, netCompletion, netCompletionDone, netTxDone, netSendError, rxBuffer, rxBufferBytes, framesDropped } from "../drivers/net/net";
+import { netInit, netPostAllRx, netPostRx, netCompletion, netCompletionDone, netTxDone, netSendError, netSendFrame, rxBuffer, rxBufferBytes, framesDropped } from "../drivers/net/net";
 import { descOp, descTag, descLen, descArg, descStatus } from "./ring";
 import { clockNow, clockWakeAt } from "../drivers/clock/clock";
 import * as st from "./state";
 import { sha256Init, sha256Update, sha256Final, SHA256_CTX_BYTES } from "./lib/sha256";
+import { GW_REPLY_HEADER_BYTES, GW_REQUEST_HEADER_BYTES, GW_E_MALFORMED, FRAME_OK } from "../hal/abi";
 import { OP_NET_RX, OP_NET_TX_DONE, FRAME_E_MALFORMED, FRAME_E_UNKNOWN_SERVICE, FRAME_E_DENIED, FRAME_E_TOO_LARGE, FRAME_E_UNAVAILABLE, FRAME_E_BUSY, FRAME_E_STORAGE, SERVICE_NAME_BYTES_MAX, ENTROPY_BYTES } from "../hal/abi";
 import { CAP_NET, hasCap } from "./services";
 import { serviceFaulted, refuseMessage, faultCodeValid } from "./supervise";
@@ -96,7 +98,8 @@ function reserveAll(): bool {
     && syscallsInit(config.messageBytesMax, config.queueDepth)
     && blockInit() && entropyInit() && netInit(config.messageBytesMax)
     && eventsInit(config.messageBytesMax)
-    && liveInit();
+    && liveInit()
+    && (admissionAuthority == NO_SERVICE || admissionInit());
 }
 
 // The boot area holds the image digest (32 bytes) then the manifest JSON.
@@ -541,12 +544,47 @@ function admit(tag: u32, len: u32, conn: u64): bool {
   if (payloadLen > config.messageBytesMax || payloadLen > service(target).inboxBytes) { netSendError(conn, requestId, FRAME_E_TOO_LARGE, "payload larger than the service accepts (message_bytes_max or its inbox)"); return true; }
   if (kernelState() != KSTATE_READY) { netSendError(conn, requestId, FRAME_E_UNAVAILABLE, "not serving: starting up or shutting down"); return true; }
   if (snap.snapshotHolding(blockSqTail())) return false; // held until the snapshot is captured
-  if (clientTokens.inUse + stagedInputs >= config.requestsInFlightMax) { netSendError(conn, requestId, FRAME_E_BUSY, "too many requests in flight; retry"); return true; }
   if (!log.logHasRoom(payloadLen)) return false;
-  log.logStage(log.ENTRY_INPUT, target, conn, requestId, buf + 8 + nameLen, payloadLen, clockNow());
+  const payload = buf + 8 + nameLen;
+  if (target == admissionAuthority && !admitted(conn, requestId, payload, payloadLen)) return true;
+  if (clientTokens.inUse + stagedInputs >= config.requestsInFlightMax) { netSendError(conn, requestId, FRAME_E_BUSY, "too many requests in flight; retry"); return true; }
+  log.logStage(log.ENTRY_INPUT, target, conn, requestId, payload, payloadLen, clockNow());
   stagedInputs++;
   return true;
 }
+
+// Admission (kernel/admission.ts) of a frame to the authority, before it is
+// logged: false when refused, and then the client has its answer, in the
+// authority's reply format, and nothing was logged.
+const refusalHeader: usize = memory.data(<i32>GW_REPLY_HEADER_BYTES, 16);
+function admitted(conn: u64, requestId: u32, payload: usize, payloadLen: u32): bool {
+  const status = payloadLen < <u32>GW_REQUEST_HEADER_BYTES
+    ? 400
+    : admissionCheck(payload, payloadLen - GW_REQUEST_HEADER_BYTES, true, true, clockNow());
+  if (status == 200) return true;
+  if (payloadLen < <u32>GW_REQUEST_HEADER_BYTES) {
+    memory.fill(refusalHeader, 0, GW_REPLY_HEADER_BYTES);
+    store<u16>(refusalHeader, 400);
+    store<u16>(refusalHeader + 2, <u16>GW_E_MALFORMED);
+    netSendFrame(conn, requestId, FRAME_OK, refusalHeader, GW_REPLY_HEADER_BYTES, "gateway request shorter than its header");
+    return false;
+  }
+  admissionReplyHeader(refusalHeader);
+  netSendFrame(conn, requestId, FRAME_OK, refusalHeader, GW_REPLY_HEADER_BYTES, admissionMessage());
+  return false;
+}
+
+// ---- admission for the host (hal/abi.ts "admission") ----
+
+export function admission_area(): usize { return admissionArea(); }
+// ADM_MODE_PEEK or ADM_MODE_TAKE on the header in the area; the HTTP status (200: admitted).
+export function admission_check(mode: u32): u32 {
+  assert(admissionAuthority != NO_SERVICE, "admission_check without an admission authority");
+  return admissionCheckArea(mode, clockNow());
+}
+export function admission_stat(id: u32): u64 { return admissionAuthority == NO_SERVICE ? 0 : admissionStat(id); }
+export function admission_keys_generation(): u32 { return keysGeneration; }
+export function admission_authority(): u32 { return admissionAuthority; }
 
 import { serviceFind } from "./services";
 function serviceFindBytes(p: usize, n: u32): u32 { return serviceFind(p, n); }
@@ -682,6 +720,7 @@ export function sys_timer(delayNs: i64, tag: i64): i32 { return sysTimer(delayNs
 export function sys_lookup(len: u32): i32 { return sysLookup(len); }
 export function sys_hsm(op: u32, len: u32): i32 { return sysHsm(op, len); }
 export function sys_emit(type: u32, count: u32, len: u32): i32 { return sysEmit(type, count, len); }
+export function sys_admission(op: u32, len: u32): i32 { return sysAdmission(op, len); }
 
 // ---- event stream (drivers/events) ----
 

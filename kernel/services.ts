@@ -14,6 +14,10 @@ export const CAP_RANDOM: u32 = 8;
 export const CAP_TIMER: u32 = 16;
 export const CAP_EMIT: u32 = 64; // may emit event records (issue 8); 32 is left to the HSM call
 export const CAP_SYSTEM: u32 = 256; // may send service commands to SYSTEM_PEER (kernel/liveload.ts)
+// The admission authority (kernel/admission.ts): programs the admission table
+// with syscall admission, and every network frame to it is admitted first.
+// At most one service holds it (kernel/boot.ts).
+export const CAP_ADMIT: u32 = 512;
 
 export const NO_SERVICE: u32 = 0xffff;
 

@@ -23,6 +23,7 @@
 //                                                     | (hsm_random) | HSM section); result: request id; the answer comes as a |
 //                                                     |              | MSG_KIND_REPLY from SENDER_KERNEL once it is logged     |
 // | emit(type: u32, count: u32, ptr, len): i32        | emit         | an event record of `count` items (drivers/events)        |
+// | admission(op: u32, ptr: usize, len: u32): i32     | admit        | program the admission table (kernel/admission.ts)        |
 //
 // Results: 0 (SYS_OK) or a negative SYS_E_* from hal/abi.ts: DENIED (the
 // capability is missing; recorded), INVALID, FULL, TOO_LARGE, CONTEXT,
@@ -36,7 +37,8 @@ import {
   MSG_KIND_MESSAGE, MSG_KIND_REPLY, MSG_KIND_FAILED, FRAME_OK, FRAME_E_SERVICE,
 } from "../hal/abi";
 import { POOL_EMPTY, reserve } from "./mem";
-import { Service, service, serviceCount, serviceFind, hasCap, maySend, NO_SERVICE, CAP_LOG, CAP_TIME, CAP_RANDOM, CAP_TIMER, CAP_EMIT } from "./services";
+import { Service, service, serviceCount, serviceFind, hasCap, maySend, NO_SERVICE, CAP_LOG, CAP_TIME, CAP_RANDOM, CAP_TIMER, CAP_EMIT, CAP_ADMIT } from "./services";
+import { admissionProgram } from "./admission";
 import { EVT_TRANSFER, EVENT_TRANSFER_BYTES, EVENT_ITEMS_MAX } from "../hal/abi";
 import { eventsEmit } from "../drivers/events/events";
 import { descriptors, slots, msgSet, inboxPush } from "./msg";
@@ -254,4 +256,15 @@ function deniedHsm(s: Service, request: usize): i32 {
     conEnd(true);
   }
   return SYS_E_DENIED;
+}
+
+// Programs the kernel's admission table (hal/abi.ts "admission"): the
+// authority's route policy and its keys. Called while the authority applies
+// logged input, live and on replay alike, so the table follows the log.
+export function sysAdmission(op: u32, len: u32): i32 {
+  const s = current();
+  if (s == null) return SYS_E_CONTEXT;
+  if (!hasCap(s!, CAP_ADMIT)) return denied(s!, "admission");
+  if (len > areaBytes) return SYS_E_TOO_LARGE;
+  return admissionProgram(op, sysArea(), len);
 }

@@ -11,6 +11,8 @@ import { join, relative } from 'node:path';
 import { cpus } from 'node:os';
 
 const root = new URL('..', import.meta.url).pathname;
+// Makes a throwing before/after hook fail its file with the error printed (see the file).
+const GUARD = new URL('./support/uvu-guard.mjs', import.meta.url).href;
 const filters = process.argv.slice(2);
 // Two cores here: two files at a time keeps timing-sensitive tests honest.
 const parallel = Number(process.env.QENEX_TEST_JOBS ?? Math.max(1, Math.min(2, cpus().length)));
@@ -35,7 +37,7 @@ const files = find(join(root, 'test')).concat(find(join(root, 'services')))
 function runFile(file) {
   return new Promise((resolve) => {
     const started = Date.now();
-    const child = spawn(process.execPath, ['--import', 'tsx', file], { cwd: root, env: { ...process.env, FORCE_COLOR: '0' } });
+    const child = spawn(process.execPath, ['--import', 'tsx', '--import', GUARD, file], { cwd: root, env: { ...process.env, FORCE_COLOR: '0' } });
     let out = '';
     child.stdout.on('data', (d) => { out += d; });
     child.stderr.on('data', (d) => { out += d; });

@@ -63,21 +63,34 @@ function putHeader(frame: usize, requestId: u32, status: u32, payloadLen: u32): 
   store<u16>(frame + 10, 0);
 }
 
-// An error frame with a message from a static literal. Dropped (and counted)
-// when all error buffers are in flight; the client then sees only the close.
+// An error frame with a message from a static literal.
 export function netSendError(conn: u64, requestId: u32, status: u32, message: string): void {
+  netSendFrame(conn, requestId, status, 0, 0, message);
+}
+
+// A small reply frame: `prefixLen` bytes at `prefix` (a reply header, or
+// nothing) then an ASCII message from a static literal, in an error frame
+// buffer. When every buffer is in flight the connection is closed instead
+// (and counted): a client is never left waiting for an answer that will not
+// come. The rx path refuses at most NET_RX_BUFFERS frames a turn, well under
+// NET_ERROR_FRAMES, so this happens only under a storm of other errors.
+export function netSendFrame(conn: u64, requestId: u32, status: u32, prefix: usize, prefixLen: u32, message: string): void {
+  assert(prefixLen + FRAME_HEADER_BYTES <= NET_ERROR_FRAME_BYTES, "net: a reply prefix larger than an error frame");
   const index = errorFrames.take();
   if (index == POOL_EMPTY || ringFree(sq) == 0) {
     if (index != POOL_EMPTY) errorFrames.give(index);
     framesDropped++;
+    netClose(conn);
     return;
   }
   const frame = errorFrames.slot(index);
-  const room = NET_ERROR_FRAME_BYTES - FRAME_HEADER_BYTES;
+  memory.copy(frame + FRAME_HEADER_BYTES, prefix, prefixLen);
+  const room = NET_ERROR_FRAME_BYTES - FRAME_HEADER_BYTES - prefixLen;
   const n: u32 = <u32>message.length < room ? <u32>message.length : room;
-  for (let i: u32 = 0; i < n; i++) store<u8>(frame + FRAME_HEADER_BYTES + i, <u8>message.charCodeAt(i));
-  putHeader(frame, requestId, status, n);
-  ringPush(sq, OP_NET_TX, 0, TAG_ERROR | index, frame, FRAME_HEADER_BYTES + n, NET_ERROR_FRAME_BYTES, conn);
+  const text = frame + FRAME_HEADER_BYTES + prefixLen;
+  for (let i: u32 = 0; i < n; i++) store<u8>(text + i, <u8>message.charCodeAt(i));
+  putHeader(frame, requestId, status, prefixLen + n);
+  ringPush(sq, OP_NET_TX, 0, TAG_ERROR | index, frame, FRAME_HEADER_BYTES + prefixLen + n, NET_ERROR_FRAME_BYTES, conn);
 }
 
 // A reply whose payload already sits at frame + FRAME_HEADER_BYTES (the

@@ -26,8 +26,8 @@ import * as abi from '../../hal/abi.ts';
 import * as limits from '../limits.ts';
 import type { Kernel } from '../kernel.ts';
 import type { HostRing, Desc } from '../ring.ts';
-import { HttpSession, looksLikeHttp, sourceBytes, limits as httpLimits, type GatewayConfig } from '../gateway/http.ts';
-import { authFrameKeyHash, hostReply, isGatewayName, requestHead, unwrapReply, wrapLedgerFrame } from '../gateway/binary.ts';
+import { HttpSession, looksLikeHttp, sourceBytes, SNIFF_BYTES, limits as httpLimits, type GatewayConfig } from '../gateway/http.ts';
+import { admissionReplyFrame, authFrameKeyHash, binaryGatewayHeader, hostReply, isGatewayName, ledgerRoute, requestHead, unwrapReply, wrapLedgerFrame } from '../gateway/binary.ts';
 
 // Request and idle timeouts of HTTP connections; the environment may shorten
 // them (tests of slow clients), never lengthen them past the limits.
@@ -63,7 +63,8 @@ interface Connection {
 }
 
 // Bytes needed to tell an HTTP method from a binary frame ("OPTIONS " is 8).
-const PROTOCOL_SNIFF_BYTES = 8;
+const PROTOCOL_SNIFF_BYTES = SNIFF_BYTES;
+const EMPTY = new Uint8Array(0);
 
 interface Frame {
   conn: Connection;
@@ -178,16 +179,15 @@ export class NetDevice {
 
   // Decides the connection's protocol from its first bytes; false = wait for more.
   private sniff(conn: Connection): boolean {
-    const head = this.peekBytes(conn, Math.min(conn.buffered, PROTOCOL_SNIFF_BYTES));
-    const http = looksLikeHttp(head);
-    if (!http && conn.buffered < PROTOCOL_SNIFF_BYTES && /^[A-Z]*$/.test(head.toString('latin1'))) return false;
+    if (conn.buffered < PROTOCOL_SNIFF_BYTES) return false;
+    const http = looksLikeHttp(this.peekBytes(conn, PROTOCOL_SNIFF_BYTES));
     if (!http) {
       conn.protocol = 'frames';
       return true;
     }
     conn.protocol = 'http';
     conn.http = new HttpSession({
-      submit: (requestId, service, payload) => this.submitHttp(conn, requestId, service, payload),
+      submit: (requestId, service, header, payload) => this.submitHttp(conn, requestId, service, header, payload),
       write: (bytes) => { if (!conn.closed) conn.socket.write(bytes); },
       end: () => { conn.closed = true; conn.socket.end(); },
       pause: () => conn.socket.pause(),
@@ -202,14 +202,19 @@ export class NetDevice {
     return true;
   }
 
-  // An HTTP request turned into a frame body, queued like any other frame.
-  private submitHttp(conn: Connection, requestId: number, service: string, payload: Uint8Array): void {
+  // An HTTP request turned into a frame body (header and body copied once,
+  // into it), queued like any other frame.
+  private submitHttp(conn: Connection, requestId: number, service: string, header: Uint8Array, payload: Uint8Array): void {
     const name = Buffer.from(service, 'utf8');
-    const body = Buffer.alloc(abi.FRAME_REQUEST_HEADER_BYTES + name.length + payload.length);
+    const at = abi.FRAME_REQUEST_HEADER_BYTES + name.length;
+    const body = Buffer.allocUnsafe(at + header.length + payload.length);
     body.writeUInt32LE(requestId >>> 0, 0);
+    body.writeUInt16LE(0, 4);
     body.writeUInt8(name.length, 6);
+    body.writeUInt8(0, 7);
     name.copy(body, abi.FRAME_REQUEST_HEADER_BYTES);
-    body.set(payload, abi.FRAME_REQUEST_HEADER_BYTES + name.length);
+    body.set(header, at);
+    body.set(payload, at + header.length);
     this.pending.push({ conn, body });
     this.pendingBytes += body.length;
     conn.queuedFrames++;
@@ -259,6 +264,19 @@ export class NetDevice {
     }
     if (!isGatewayName(head.name) || head.flags !== 0) return body;
     conn.source ??= sourceBytes(conn.socket.remoteAddress);
+    const route = ledgerRoute(head.payload);
+    if (typeof route === 'string') {
+      this.writeHostReply(conn, head.requestId, abi.FRAME_E_MALFORMED, route);
+      return null;
+    }
+    // Admission first: a refused frame is answered here and never copied on.
+    const answer = this.gateway.admit(binaryGatewayHeader(route, conn.keyHash, conn.source), abi.ADM_MODE_PEEK);
+    if (answer.status !== 200) {
+      this.refused++;
+      if (!conn.closed) conn.socket.write(admissionReplyFrame(head.requestId, answer));
+      this.framesOut++;
+      return null;
+    }
     const wrapped = wrapLedgerFrame(head.requestId, head.payload, conn.keyHash, conn.source);
     if (typeof wrapped === 'string') {
       this.writeHostReply(conn, head.requestId, abi.FRAME_E_MALFORMED, wrapped);
@@ -385,7 +403,7 @@ export class NetDevice {
         resolve({ status, payload: reply });
       };
       this.connections.set(conn.id, conn);
-      this.submitHttp(conn, 1, service, payload);
+      this.submitHttp(conn, 1, service, EMPTY, payload);
     });
   }
 

@@ -7,7 +7,9 @@
 // address) in front of the ledger request, and turns the gateway's answer
 // back into a frame. Every decision (does the key exist, may its role use the
 // operation, is every event on a ledger it is granted, is it over its rate)
-// is the gateway service's, logged and replayable.
+// is the kernel's admission before the log (hal/abi.ts "admission"; the net
+// device asks it before it copies a frame on, the kernel again before it logs
+// it) and the gateway service's once logged, replayable.
 //
 // Because the host writes the header, a client can never choose its own
 // auth byte, key hash or source address: a binary frame can't claim to be the
@@ -17,6 +19,7 @@ import { createHash } from 'node:crypto';
 import * as abi from '../../hal/abi.ts';
 import * as gw from '../../services/gateway/protocol.ts';
 import { GATEWAY_ERROR_CODES, GATEWAY_SERVICE, parseGatewayReply, writeGatewayHeader } from './http.ts';
+import type { AdmissionAnswer } from '../kernel.ts';
 
 // The characters of a bearer token (http.ts accepts the same); a key that
 // `qenex keys create` printed is "qx_" and 43 base64url characters.
@@ -57,10 +60,8 @@ export function isGatewayName(name: Buffer): boolean {
  * request header. A string says why the frame is refused instead.
  */
 export function wrapLedgerFrame(requestId: number, payload: Buffer, keyHash: Buffer | null, source: Buffer): Buffer | string {
-  const route = payload.length > 0 ? payload[0] : 0;
-  if (route < gw.ROUTE_CREATE_ACCOUNTS || route > gw.ROUTE_ACCOUNT_BALANCES) {
-    return 'a binary frame to the gateway carries a ledger request: its first byte is the operation, 1..6';
-  }
+  const route = ledgerRoute(payload);
+  if (typeof route === 'string') return route;
   // One buffer, one copy of the payload (a ledger batch is up to 1 MiB).
   const headerAt = abi.FRAME_REQUEST_HEADER_BYTES + GATEWAY_NAME.length;
   const body = Buffer.allocUnsafe(headerAt + gw.GW_REQUEST_HEADER_BYTES + payload.length);
@@ -72,6 +73,22 @@ export function wrapLedgerFrame(requestId: number, payload: Buffer, keyHash: Buf
   writeGatewayHeader(body, headerAt, route, keyHash === null ? gw.AUTH_NONE : gw.AUTH_BEARER, keyHash, source);
   payload.copy(body, headerAt + gw.GW_REQUEST_HEADER_BYTES);
   return body;
+}
+
+/** The gateway route of a binary frame's ledger request (its operation), or why it has none. */
+export function ledgerRoute(payload: Buffer): number | string {
+  const route = payload.length > 0 ? payload[0] : 0;
+  if (route < gw.ROUTE_CREATE_ACCOUNTS || route > gw.ROUTE_ACCOUNT_BALANCES) {
+    return 'a binary frame to the gateway carries a ledger request: its first byte is the operation, 1..6';
+  }
+  return route;
+}
+
+/** The gateway request header (route, credential, source) admission is asked about for a binary frame. */
+export function binaryGatewayHeader(route: number, keyHash: Buffer | null, source: Buffer): Buffer {
+  const header = Buffer.allocUnsafe(gw.GW_REQUEST_HEADER_BYTES);
+  writeGatewayHeader(header, 0, route, keyHash === null ? gw.AUTH_NONE : gw.AUTH_BEARER, keyHash, source);
+  return header;
 }
 
 /** The frame status a gateway refusal becomes on the binary protocol. */
@@ -106,9 +123,7 @@ export function unwrapReply(frame: Buffer): Buffer {
     payload = r.body;
   } else {
     status = refusalStatus(r.status);
-    const code = GATEWAY_ERROR_CODES[r.error] ?? 'gateway_error';
-    const retry = r.retryAfter > 0 ? ` (retry after ${r.retryAfter} s)` : '';
-    payload = Buffer.from(`${code}: ${r.body.toString('latin1')}${retry}`, 'utf8');
+    payload = Buffer.from(refusalText(r.error, r.body.toString('latin1'), r.retryAfter), 'utf8');
   }
   const out = Buffer.allocUnsafe(abi.FRAME_LEN_BYTES + abi.FRAME_REPLY_HEADER_BYTES + payload.length);
   out.writeUInt32LE(abi.FRAME_REPLY_HEADER_BYTES + payload.length, 0);
@@ -117,6 +132,17 @@ export function unwrapReply(frame: Buffer): Buffer {
   out.writeUInt16LE(0, 10);
   payload.copy(out, abi.FRAME_LEN_BYTES + abi.FRAME_REPLY_HEADER_BYTES);
   return out;
+}
+
+/** "<code>: <message>", and the wait when there is one: how a refusal reads on the binary protocol. */
+function refusalText(error: number, message: string, retryAfter: number): string {
+  const code = GATEWAY_ERROR_CODES[error] ?? 'gateway_error';
+  return `${code}: ${message}${retryAfter > 0 ? ` (retry after ${retryAfter} s)` : ''}`;
+}
+
+/** The whole reply frame for a request admission refused, as a refusal from the gateway reads. */
+export function admissionReplyFrame(requestId: number, a: AdmissionAnswer): Buffer {
+  return hostReply(requestId, refusalStatus(a.status), refusalText(a.error, a.message, a.retryAfter));
 }
 
 /** A reply frame the host writes itself (auth frames, refusals it makes before the kernel). */

@@ -5,15 +5,22 @@
 // The net device (host/devices/net.ts) sniffs a connection's first bytes with
 // looksLikeHttp, creates a session with hooks for the socket and the kernel,
 // feeds it bytes with receive(), and hands it the kernel's reply frames with
-// reply(). The session parses HTTP/1.1 strictly and within the limits below
-// and translates; it decides nothing that is policy. Every /v1 request but
-// health, readiness and the OpenAPI document becomes one frame to service
-// "gateway" (services/gateway/protocol.ts): route id, what the Authorization
-// header held (the SHA-256 of a bearer key, never the key), the client's
-// address and the already-translated binary ledger request. The gateway
-// service authenticates, authorises, rate-limits and routes, all in the
-// command log and so replayable; the session renders its answer as JSON.
-// The kernel answers only once a batch is durable, so a 200 means durable.
+// reply(). The session parses HTTP/1.1 strictly, in work linear in the bytes
+// (./http-head.ts), within the limits below, and translates; it decides
+// nothing that is policy. Every /v1 request but health, readiness and the
+// OpenAPI document is first put to the kernel's admission (GatewayConfig
+// admit, hal/abi.ts "admission") with what the Authorization header held (the
+// SHA-256 of a bearer key, never the key), the route and the client's
+// address, before a byte of its body is kept: a refused request is answered
+// at once, its body is never read into memory nor translated, and nothing of
+// it is logged. An admitted request becomes one frame to service "gateway"
+// (services/gateway/protocol.ts) with the already-translated binary ledger
+// request; the kernel admits the frame once more (charging the rate buckets)
+// before logging it, and the gateway service routes it, in the command log and
+// so replayably; the session renders its answer as JSON. The statistics
+// routes and /metrics are answered by the host once admission allowed them,
+// and never logged. The kernel answers logged requests only once their batch
+// is durable, so a 200 means durable.
 //
 // Responses leave in request order (one slot per request, even for errors
 // known at once), at most `limits.requestsInFlightMax` requests are open per
@@ -30,6 +37,8 @@
 
 import { createHash, randomBytes } from 'node:crypto';
 import * as abi from '../../hal/abi.ts';
+import { contentLength, fieldTokens, headWork, isDecimal, KNOWN_METHODS, parseHead, type Head, type HeadRefusal } from './http-head.ts';
+import type { AdmissionAnswer } from '../kernel.ts';
 import { BATCH_EVENTS_MAX, HEADER_BYTES, RECORD_BYTES, U128_MAX, type OperationName } from '../client/ledger.ts';
 import { JsonError, JsonNumber, isJsonObject, parseJson, type JsonValue } from './json.ts';
 import * as gw from '../../services/gateway/protocol.ts';
@@ -97,22 +106,25 @@ if (limits.headerBytesMax >= limits.pausedBytesMax) throw new Error('http.ts: pa
 
 // ---- public API ----
 
-const METHOD_PREFIXES = ['GET ', 'POST ', 'PUT ', 'DELETE ', 'HEAD ', 'OPTIONS ', 'PATCH '].map((m) => Buffer.from(m, 'latin1'));
+/** Bytes the net device needs before looksLikeHttp can decide. */
+export const SNIFF_BYTES = abi.FRAME_LEN_BYTES;
 
 /**
- * True when `firstBytes` begin with an HTTP method and a space. A frame can't
- * begin so: its first four bytes are a little-endian length of at most 1 MiB,
- * so the fourth byte is zero. Fewer bytes than a prefix ("POS") answer false;
- * the caller waits for up to 8 bytes ("OPTIONS ") before deciding.
+ * Whether a connection that began with `firstBytes` (at least SNIFF_BYTES)
+ * speaks HTTP rather than frames. A frame begins with its little-endian
+ * body length, at most a little over 1 MiB, so its fourth byte is zero; text
+ * (any request line, also a lowercase or unknown method, or an empty line
+ * before it) has a printable or CR/LF fourth byte. Whatever is not a frame is
+ * HTTP, and the HTTP parser answers what is not HTTP either with 400.
  */
 export function looksLikeHttp(firstBytes: Buffer): boolean {
-  return METHOD_PREFIXES.some((prefix) => firstBytes.length >= prefix.length
-    && firstBytes.subarray(0, prefix.length).equals(prefix));
+  if (firstBytes.length < SNIFF_BYTES) throw new Error(`looksLikeHttp needs ${SNIFF_BYTES} bytes`);
+  return firstBytes[3] !== 0;
 }
 
 export interface HttpSessionHooks {
-  /** A request for the kernel: the payload of a frame to `service`. */
-  submit(requestId: number, service: string, payload: Uint8Array): void;
+  /** A request for the kernel: a frame to `service` whose payload is `header` then `body` (copied once, into the frame). */
+  submit(requestId: number, service: string, header: Uint8Array, body: Uint8Array): void;
   /** Bytes to the client. */
   write(bytes: Buffer): void;
   /** Close after what was written. */
@@ -138,8 +150,18 @@ export interface GatewayHost {
   observe(e: { requestId: string; method: string; route: string; status: number; ms: number; code?: string }): void;
 }
 
+/**
+ * The kernel's admission decision on a gateway request header (Kernel.admission):
+ * ADM_MODE_PEEK before a body is read, ADM_MODE_TAKE for requests the host
+ * answers without a frame (it charges the rate buckets).
+ */
+export type Admit = (header: Buffer, mode: number) => AdmissionAnswer;
+
 export interface GatewayConfig {
   ledgers: Map<number, { assetScale: number; currency?: string }>;
+  admit: Admit;
+  /** Admission's counters on this node (GET /v1/system/gateway adds them to the gateway's). */
+  admissionStats?: () => AdmissionStats;
   host?: GatewayHost;
   /** The event stream (GET /v1/events); absent: that route answers 503. */
   events?: EventHub;
@@ -200,66 +222,7 @@ function errorJson(code: string, message: string): string {
   return JSON.stringify({ error: { code, message } });
 }
 
-// ---- request head ----
-
-interface Head {
-  method: string;
-  target: string;
-  version: '1.0' | '1.1';
-  /** Lowercase field name to its values, in order. */
-  fields: Map<string, string[]>;
-}
-
-const TOKEN = "[!#$%&'*+\\-.^_`|~0-9A-Za-z]+";
-const REQUEST_LINE = new RegExp(`^(${TOKEN}) ([\\x21-\\x7e]+) (HTTP/[0-9]\\.[0-9])$`);
-const FIELD_LINE = new RegExp(`^(${TOKEN}):[ \\t]*([\\t\\x20-\\x7e\\x80-\\xff]*?)[ \\t]*$`);
-
-/** Parses a request head (request line and fields, without the final CRLFCRLF); all refusals close. */
-function parseHead(text: string): Head | Refusal {
-  const lines = text.split('\r\n');
-  const requestLine = REQUEST_LINE.exec(lines[0]);
-  if (requestLine === null) return refusal(400, 'bad_request', 'invalid request line');
-  const [, method, target, protocol] = requestLine;
-  if (protocol !== 'HTTP/1.1' && protocol !== 'HTTP/1.0') {
-    return refusal(505, 'http_version_not_supported', `${protocol} is not supported; use HTTP/1.1`);
-  }
-  if (lines.length - 1 > limits.headerCountMax) {
-    return refusal(431, 'too_many_headers', `more than ${limits.headerCountMax} header fields`);
-  }
-  const fields = new Map<string, string[]>();
-  for (let i = 1; i < lines.length; i++) {
-    // Bare CR or LF, obs-fold (a line starting with whitespace), whitespace
-    // before the colon and control characters all fail this one pattern.
-    const field = FIELD_LINE.exec(lines[i]);
-    if (field === null) return refusal(400, 'bad_request', `invalid header field on line ${i + 1}`);
-    const name = field[1].toLowerCase();
-    const values = fields.get(name);
-    if (values === undefined) fields.set(name, [field[2]]);
-    else values.push(field[2]);
-  }
-  return { method, target, version: protocol === 'HTTP/1.1' ? '1.1' : '1.0', fields };
-}
-
-/** Comma-separated tokens of every instance of a field, lowercased. */
-function fieldTokens(head: Head, name: string): string[] {
-  return (head.fields.get(name) ?? []).flatMap((v) => v.split(',')).map((t) => t.trim().toLowerCase()).filter((t) => t !== '');
-}
-
-/** Content-Length: null when absent, a Refusal when invalid or too large. */
-function contentLength(head: Head): number | null | Refusal {
-  const values = head.fields.get('content-length');
-  if (values === undefined) return null;
-  const parts = values.flatMap((v) => v.split(',')).map((p) => p.trim());
-  // Identical repeats are one value (RFC 9110 §8.6); anything else is ambiguous framing.
-  if (parts.some((p) => !/^[0-9]+$/.test(p)) || parts.some((p) => p !== parts[0])) {
-    return refusal(400, 'bad_content_length', 'Content-Length must be one decimal number');
-  }
-  const digits = parts[0].replace(/^0+(?=[0-9])/, '');
-  if (digits.length > 15 || Number(digits) > limits.bodyBytesMax) {
-    return refusal(413, 'body_too_large', `body exceeds the limit of ${limits.bodyBytesMax} bytes`);
-  }
-  return Number(digits);
-}
+// ---- request head (./http-head.ts) ----
 
 /** Content-Type must be application/json; a charset parameter, if any, must be utf-8. */
 function jsonContentType(head: Head): boolean {
@@ -267,7 +230,7 @@ function jsonContentType(head: Head): boolean {
   if (values === undefined || values.length !== 1) return false;
   const [type, ...parameters] = values[0].split(';').map((p) => p.trim().toLowerCase());
   if (type !== 'application/json') return false;
-  return parameters.every((p) => !p.startsWith('charset=') || /^charset="?utf-8"?$/.test(p));
+  return parameters.every((p) => !p.startsWith('charset=') || p === 'charset=utf-8' || p === 'charset="utf-8"');
 }
 
 // ---- routes ----
@@ -289,6 +252,8 @@ export interface RouteSpec {
   system?: 'services' | 'scheduler' | 'memory';
   /** The route takes a query string (GET /v1/events only); every other target with '?' matches nothing. */
   query?: boolean;
+  /** Answered by the host once admission allowed it (statistics, metrics); never a frame, never logged. */
+  host?: boolean;
 }
 
 function route(method: RouteSpec['method'], path: string, handler: RouteHandler, gatewayRoute = 0,
@@ -301,16 +266,16 @@ export const ROUTES: readonly RouteSpec[] = [
   route('GET', '/v1/health', 'health'),
   route('GET', '/v1/ready', 'ready'),
   route('GET', '/v1/openapi.json', 'openapi'),
-  route('GET', '/metrics', 'metrics'),
+  route('GET', '/metrics', 'metrics', gw.ROUTE_METRICS, { host: true }),
   route('POST', '/v1/accounts', 'ledger', gw.ROUTE_CREATE_ACCOUNTS, { operation: 'create_accounts' }),
   route('POST', '/v1/transfers', 'ledger', gw.ROUTE_CREATE_TRANSFERS, { operation: 'create_transfers' }),
   route('POST', '/v1/accounts/lookup', 'ledger', gw.ROUTE_LOOKUP_ACCOUNTS, { operation: 'lookup_accounts' }),
   route('POST', '/v1/transfers/lookup', 'ledger', gw.ROUTE_LOOKUP_TRANSFERS, { operation: 'lookup_transfers' }),
   route('POST', '/v1/accounts/{id}/transfers', 'ledger', gw.ROUTE_ACCOUNT_TRANSFERS, { operation: 'get_account_transfers' }),
   route('POST', '/v1/accounts/{id}/balances', 'ledger', gw.ROUTE_ACCOUNT_BALANCES, { operation: 'get_account_balances' }),
-  route('GET', '/v1/system/services', 'system', gw.ROUTE_SYSTEM_SERVICES, { system: 'services' }),
-  route('GET', '/v1/system/scheduler', 'system', gw.ROUTE_SYSTEM_SCHEDULER, { system: 'scheduler' }),
-  route('GET', '/v1/system/memory', 'system', gw.ROUTE_SYSTEM_MEMORY, { system: 'memory' }),
+  route('GET', '/v1/system/services', 'system', gw.ROUTE_SYSTEM_SERVICES, { system: 'services', host: true }),
+  route('GET', '/v1/system/scheduler', 'system', gw.ROUTE_SYSTEM_SCHEDULER, { system: 'scheduler', host: true }),
+  route('GET', '/v1/system/memory', 'system', gw.ROUTE_SYSTEM_MEMORY, { system: 'memory', host: true }),
   route('GET', '/v1/system/gateway', 'gateway_stats', gw.ROUTE_SYSTEM_GATEWAY),
   route('POST', '/v1/keys', 'keys_create', gw.ROUTE_KEYS_CREATE),
   route('GET', '/v1/keys', 'keys_list', gw.ROUTE_KEYS_LIST),
@@ -332,21 +297,26 @@ interface RouteMatch {
 
 // Exact matching on the raw target: no percent-decoding, no dot segments,
 // no empty segments, no query, so `..`, `%2e` and `//` match nothing (404)
-// and one path has one meaning. A parameter is a run of digits.
-const ROUTE_PATTERNS = ROUTES.map((spec) => ({
-  spec, pattern: new RegExp(`^${spec.path.replace('{id}', '([0-9]+)').replace(/\./g, '\\.')}$`),
-}));
+// and one path has one meaning. A parameter is a run of digits. Segments are
+// compared one by one: no pattern ever sees the target.
+const ROUTE_SEGMENTS = ROUTES.map((spec) => ({ spec, segments: spec.path.split('/') }));
 
 /** The routes whose path matches `target` (one per method), with the path id. */
 function matchRoutes(target: string): RouteMatch[] {
   const found: RouteMatch[] = [];
   const q = target.indexOf('?');
-  for (const { spec, pattern } of ROUTE_PATTERNS) {
+  const segments = (q < 0 ? target : target.slice(0, q)).split('/');
+  for (const { spec, segments: want } of ROUTE_SEGMENTS) {
     if (q >= 0 && spec.query !== true) continue;
-    const m = pattern.exec(q < 0 ? target : target.slice(0, q));
-    if (m === null) continue;
+    if (want.length !== segments.length) continue;
+    let id: string | undefined;
+    let same = true;
+    for (let i = 0; i < want.length && same; i++) {
+      if (want[i] === '{id}') { id = segments[i]; same = isDecimal(id); } else same = want[i] === segments[i];
+    }
+    if (!same) continue;
     const max = spec.handler === 'keys_revoke' ? 0xffffffffn : U128_MAX;
-    found.push({ spec, id: m[1] === undefined ? 0n : parseUnsignedDecimal(m[1], max), query: q < 0 ? '' : target.slice(q + 1) });
+    found.push({ spec, id: id === undefined ? 0n : parseUnsignedDecimal(id, max), query: q < 0 ? '' : target.slice(q + 1) });
   }
   return found;
 }
@@ -354,16 +324,29 @@ function matchRoutes(target: string): RouteMatch[] {
 // ---- authorization and the gateway frame ----
 
 // A key is what `qenex keys create` prints: "qx_" and 43 base64url characters.
-// Any bearer token is hashed and looked up; the gateway says whether it exists.
-const BEARER = /^Bearer ([A-Za-z0-9._~+/-]+=*)$/;
+// Any bearer token (RFC 6750 b64token) is hashed and looked up; admission
+// says whether it exists.
+const B64TOKEN = new Uint8Array(128);
+for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~+/') B64TOKEN[c.charCodeAt(0)] = 1;
+
+/** The token of "Bearer <b64token>", or null: one loop, no pattern. */
+export function bearerToken(value: string): string | null {
+  if (!value.startsWith('Bearer ')) return null;
+  let i = 7;
+  while (i < value.length && value.charCodeAt(i) < 128 && B64TOKEN[value.charCodeAt(i)] === 1) i++;
+  if (i === 7) return null;
+  let end = i;
+  while (end < value.length && value[end] === '=') end++;
+  return end === value.length ? value.slice(7) : null;
+}
 
 /** The auth byte and key hash for a request head. */
 function authorization(head: Head): { auth: number; hash: Buffer | null } {
   const values = head.fields.get('authorization');
   if (values === undefined) return { auth: gw.AUTH_NONE, hash: null };
-  const m = values.length === 1 ? BEARER.exec(values[0]) : null;
-  if (m === null) return { auth: gw.AUTH_MALFORMED, hash: null };
-  return { auth: gw.AUTH_BEARER, hash: createHash('sha256').update(m[1], 'utf8').digest() };
+  const token = values.length === 1 ? bearerToken(values[0]) : null;
+  if (token === null) return { auth: gw.AUTH_MALFORMED, hash: null };
+  return { auth: gw.AUTH_BEARER, hash: createHash('sha256').update(token, 'utf8').digest() };
 }
 
 /** The payload of a frame to the gateway service. */
@@ -480,10 +463,26 @@ export function decodeKeyRecords(body: Buffer): KeyRecord[] {
 const GATEWAY_STAT_NAMES = ['allowed', 'unauthenticated', 'forbidden', 'rate_limited', 'busy',
   'ledger_in_flight', 'deferred', 'keys', 'sources'] as const;
 
-export function decodeGatewayStats(body: Buffer): Record<string, number> {
+/** Admission's counters (hal/abi.ts ADM_STAT_*), per node since boot. */
+export interface AdmissionStats { admitted: number; unauthenticated: number; forbidden: number; rate_limited: number; malformed: number; sources: number }
+
+/**
+ * GET /v1/system/gateway: the gateway service's counters (what it decided on
+ * logged requests) plus admission's (what was refused before the log), and
+ * admission's own figures beside them.
+ */
+export function decodeGatewayStats(body: Buffer, admission?: AdmissionStats): Record<string, number> {
   if (body.length !== gw.GW_STATS_COUNT * 8) throw new LedgerReplyError(`gateway stats: ${body.length} bytes`);
   const out: Record<string, number> = {};
   GATEWAY_STAT_NAMES.forEach((name, i) => { out[name] = Number(body.readBigUInt64LE(i * 8)); });
+  if (admission !== undefined) {
+    out.unauthenticated += admission.unauthenticated;
+    out.forbidden += admission.forbidden;
+    out.rate_limited += admission.rate_limited;
+    out.sources = admission.sources;
+    out.admitted = admission.admitted;
+    out.refused_malformed = admission.malformed;
+  }
   return out;
 }
 
@@ -505,8 +504,6 @@ interface Slot {
   response: Buffer | null;
   status: number;
   code?: string;
-  /** The body could not be read: answered once the gateway has authorised the request. */
-  bodyRefusal?: Refusal;
   /** Service commands: the service's name, for the answer. */
   serviceName?: string;
   /** GET /v1/events: the query string and Last-Event-ID as received, then the parsed query. */
@@ -514,6 +511,8 @@ interface Slot {
   events?: EventQuery;
   /** GET /v1/events allowed: the key's ledger grants (null: all); the stream starts when this slot is written. */
   stream?: { grants: number[] | null };
+  /** The gateway request header admission saw (routes past the open ones). */
+  header?: Buffer;
   startedMs: number;
   label: string;
 }
@@ -525,7 +524,6 @@ interface Reading {
   /** Handle the request after its body (else the answer is already known and the body is skipped). */
   keep: boolean;
   chunks: Buffer[];
-  auth: { auth: number; hash: Buffer | null };
 }
 
 type State = 'head' | 'body' | 'closing' | 'ended' | 'streaming'; // streaming: the connection is an event stream
@@ -546,6 +544,8 @@ export class HttpSession {
   private pumping = false;
   private pumpAgain = false;
   private readonly ledgers: GatewayConfig['ledgers'];
+  private readonly admit: Admit;
+  private readonly admissionStats: GatewayConfig['admissionStats'];
   private readonly host: GatewayHost | undefined;
   private readonly events: EventHub | undefined;
   private unsubscribe: (() => void) | null = null;
@@ -569,6 +569,8 @@ export class HttpSession {
       }
     }
     this.ledgers = config.ledgers;
+    this.admit = config.admit;
+    this.admissionStats = config.admissionStats;
   }
 
   /** Bytes from the client. */
@@ -663,9 +665,9 @@ export class HttpSession {
 
   /** Finds and handles one request head; false when more bytes are needed. */
   private parseOneHead(): boolean {
-    // Empty lines before a request line are ignored (RFC 9112 §2.2).
+    // Empty lines before a request line are ignored (RFC 9112 §2.2), a bounded number of them.
     let start = 0;
-    while (this.buffer[start] === 0x0d && this.buffer[start + 1] === 0x0a) start += 2;
+    while (start < limits.headerBytesMax && this.buffer[start] === 0x0d && this.buffer[start + 1] === 0x0a) start += 2;
     if (start > 0) { this.buffer = this.buffer.subarray(start); this.scanned = Math.max(0, this.scanned - start); }
     const end = this.buffer.indexOf(HEAD_END, Math.max(0, this.scanned - 3));
     if (end < 0) {
@@ -676,7 +678,7 @@ export class HttpSession {
       return false;
     }
     const headBytes = end + HEAD_END.length;
-    const text = this.buffer.toString('latin1', 0, end);
+    const bytes = this.buffer;
     this.buffer = this.buffer.subarray(headBytes);
     this.scanned = 0;
     if (headBytes > limits.headerBytesMax) {
@@ -684,7 +686,7 @@ export class HttpSession {
       return false;
     }
     this.partialSince = null;
-    const head = parseHead(text);
+    const head = parseHead(bytes, 0, end, limits.headerCountMax);
     if ('status' in head) {
       this.refuseAndClose(head, false);
       return false;
@@ -701,40 +703,66 @@ export class HttpSession {
         'Transfer-Encoding is not supported; send the body with Content-Length'), noBody);
       return;
     }
-    const length = contentLength(head);
+    const length = contentLength(head, limits.bodyBytesMax);
     if (length !== null && typeof length === 'object') {
       this.refuseAndClose(length, noBody);
       return;
     }
     const bodyBytes = length ?? 0;
-    const matches = matchRoutes(head.target);
+    const matches = KNOWN_METHODS.has(head.method) ? matchRoutes(head.target) : [];
     const match = matches.find((m) => m.spec.method === head.method) ?? null;
     const early = this.earlyRefusal(head, matches, match, length);
     const expectsContinue = fieldTokens(head, 'expect').includes('100-continue');
-    const close = head.version === '1.0' || fieldTokens(head, 'connection').includes('close')
-      // A client waiting for 100 Continue may never send a body we refuse: close.
-      || (early !== null && expectsContinue && bodyBytes > 0);
     this.served++;
     const slot: Slot = {
       requestId: 0, spec: match?.spec ?? null, method: head.method, id: match?.id ?? 0n, request: null, newKey: null,
-      close, noBody, response: null, status: 0, startedMs: performance.now(), label: `${this.label}-${this.served}`,
+      close: head.version === '1.0' || fieldTokens(head, 'connection').includes('close'), noBody, response: null, status: 0,
+      startedMs: performance.now(), label: `${this.label}-${this.served}`,
     };
     if (match?.spec.handler === 'events') slot.eventsText = { query: match.query, lastEventId: head.fields.get('last-event-id') };
     this.slots.push(slot);
     if (early !== null) this.respondRefusal(slot, early);
-    else this.answerOpen(slot);
-    const keep = slot.response === null;
-    if (close && !keep) {
+    else if (match!.spec.gatewayRoute === 0) this.answerOpen(slot);
+    else this.admitHead(slot, authorization(head), bodyBytes);
+    // Kept: the request goes on to its body and the kernel. Host routes are
+    // answered above (metrics may still be rendering).
+    const keep = slot.response === null && match?.spec.host !== true;
+    // A client waiting for 100 Continue may never send a body we refuse: close.
+    if (!keep && expectsContinue && bodyBytes > 0) slot.close = true;
+    if (slot.close && !keep) {
       // Nothing more is read on this connection, so the body need not be skipped.
       this.state = 'closing';
       this.flush();
       return;
     }
     if (keep && expectsContinue && bodyBytes > 0 && this.slots.length === 1) this.hooks.write(CONTINUE);
-    this.reading = { slot, remaining: bodyBytes, keep, chunks: [], auth: authorization(head) };
+    this.reading = { slot, remaining: bodyBytes, keep, chunks: [] };
     this.state = 'body';
     if (bodyBytes === 0) this.endBody();
     this.flush();
+  }
+
+  /**
+   * Admission of a request head (the kernel's decision, before any body byte
+   * is kept): a refusal answers the slot now. Routes the host answers itself
+   * are charged (ADM_MODE_TAKE) and answered here; the others are asked
+   * without a charge (the kernel charges the frame when it arrives).
+   */
+  private admitHead(slot: Slot, auth: { auth: number; hash: Buffer | null }, bodyBytes: number): void {
+    const spec = slot.spec!;
+    slot.header = Buffer.allocUnsafe(gw.GW_REQUEST_HEADER_BYTES);
+    writeGatewayHeader(slot.header, 0, spec.gatewayRoute, auth.auth, auth.hash, this.source);
+    const answer = this.admit(slot.header, spec.host === true ? abi.ADM_MODE_TAKE : abi.ADM_MODE_PEEK);
+    if (answer.status !== 200) {
+      // The body is not read at all (a client without a valid key must not
+      // make us take in up to bodyBytesMax bytes for nothing): the
+      // connection closes after the answer instead.
+      if (bodyBytes > 0) slot.close = true;
+      this.respondRefusal(slot, admissionRefusal(answer));
+      return;
+    }
+    if (spec.handler === 'metrics') this.answerMetrics(slot);
+    else if (spec.handler === 'system') this.respond(slot, 200, JSON.stringify(this.host === undefined ? {} : this.host.system(spec.system!)));
   }
 
   /** Answers the open routes that need nothing from the kernel (health, readiness, the document). */
@@ -748,9 +776,10 @@ export class HttpSession {
     } else if (handler === 'openapi') this.respond(slot, 200, openApiText());
   }
 
-  /** Refusals known from the head alone (the body is then skipped), or null. */
+  /** Refusals known from the head alone (the body is then not read), or null. */
   private earlyRefusal(head: Head, matches: RouteMatch[], match: RouteMatch | null, length: number | null): Refusal | null {
-    if (matches.length === 0) return refusal(404, 'not_found', `no route for ${head.target}`);
+    if (!KNOWN_METHODS.has(head.method)) return refusal(501, 'method_not_implemented', `${head.method.slice(0, 32)} is not a method QENEX implements`);
+    if (matches.length === 0) return refusal(404, 'not_found', `no route for ${head.target.slice(0, 256)}`);
     if (match === null) {
       const allow = matches.map((m) => m.spec.method).join(', ');
       return refusal(405, 'method_not_allowed', `${head.target} allows ${allow} only`, [['Allow', allow]]);
@@ -789,25 +818,23 @@ export class HttpSession {
 
   private handleRequest(reading: Reading): void {
     const { slot } = reading;
-    const spec = slot.spec!;
-    if (spec.handler === 'metrics') { this.answerMetrics(slot); return; }
     let body: Uint8Array;
-    let flags = 0;
     try {
       body = this.gatewayBody(slot, reading.chunks);
     } catch (e) {
       if (!(e instanceof JsonError) && !(e instanceof LedgerJsonError)) throw e;
-      // The gateway still decides 401/403/429 first: the refusal waits for
-      // its answer (GW_F_BODY_REFUSED), and the body never reaches it.
-      slot.bodyRefusal = refusal(400, e.code, e.message);
-      body = EMPTY;
-      flags = gw.GW_F_BODY_REFUSED;
+      // Admission still decides 401/403/429 first (and charges the request):
+      // only a client it admits learns how its body was judged.
+      slot.header![3] = gw.GW_F_BODY_REFUSED;
+      const answer = this.admit(slot.header!, abi.ADM_MODE_TAKE);
+      this.respondRefusal(slot, answer.status === 400 && answer.error === gw.GW_E_BODY_REFUSED
+        ? refusal(400, e.code, e.message) : admissionRefusal(answer));
+      return;
     }
     slot.requestId = this.nextRequestId;
     this.nextRequestId = this.nextRequestId === 0xffffffff ? 1 : this.nextRequestId + 1;
     this.submitted.set(slot.requestId, slot);
-    const { auth, hash } = reading.auth;
-    this.hooks.submit(slot.requestId, GATEWAY_SERVICE, gatewayRequest(spec.gatewayRoute, auth, hash, this.source, body, flags));
+    this.hooks.submit(slot.requestId, GATEWAY_SERVICE, slot.header!, body);
   }
 
   /** The route's body for the gateway service (the binary ledger request, a key spec, a key id). */
@@ -892,7 +919,6 @@ export class HttpSession {
     if (status !== abi.FRAME_OK) { this.respondRefusal(slot, statusRefusal(status, payload)); return; }
     const r = parseGatewayReply(payload);
     if (r === null) { this.respondRefusal(slot, refusal(502, 'bad_gateway', 'the gateway answered without its header')); return; }
-    if (r.status === 400 && r.error === gw.GW_E_BODY_REFUSED && slot.bodyRefusal !== undefined) { this.respondRefusal(slot, slot.bodyRefusal); return; }
     if (r.error === gw.GW_E_SERVICE_COMMAND) { this.respondRefusal(slot, serviceRefusal(r)); return; }
     if (r.status !== 200) { this.respondRefusal(slot, gatewayRefusal(r)); return; }
     if (slot.spec!.handler === 'events') { this.allowStream(slot, r.body); return; }
@@ -908,8 +934,7 @@ export class HttpSession {
     const spec = slot.spec!;
     switch (spec.handler) {
       case 'ledger': return ledgerReplyToJson(slot.request!, r.body);
-      case 'system': return this.host === undefined ? {} : this.host.system(spec.system!);
-      case 'gateway_stats': return decodeGatewayStats(r.body);
+      case 'gateway_stats': return decodeGatewayStats(r.body, this.admissionStats?.());
       case 'keys_list': return decodeKeyRecords(r.body);
       case 'keys_revoke': return { id: Number(slot.id), revoked: true };
       case 'services_load': case 'services_upgrade': case 'services_unload': {
@@ -1010,6 +1035,11 @@ function serviceRefusal(r: GatewayReply): Refusal {
   if (reply === null || REASONS[r.status] === undefined) return refusal(502, 'bad_gateway', 'the gateway relayed a malformed service reply');
   const headers: [string, string][] = r.retryAfter > 0 ? [['Retry-After', String(r.retryAfter)]] : [];
   return refusal(r.status, reply.code, reply.message, headers);
+}
+
+/** The refusal for an admission answer other than 200 (the same codes as the gateway's). */
+function admissionRefusal(a: AdmissionAnswer): Refusal {
+  return gatewayRefusal({ status: a.status, error: a.error, retryAfter: a.retryAfter, keyId: a.keyId, role: a.role, body: Buffer.from(a.message, 'latin1') });
 }
 
 /** The refusal for a gateway answer other than 200. */

@@ -127,8 +127,8 @@ export const OPENAPI = {
   openapi: '3.1.0',
   info: {
     title: 'QENEX API', version: '1.0.0',
-    description: 'Ledger (TigerBeetle semantics), system statistics and API keys. Every route but health, readiness, '
-      + 'this document and /metrics needs Authorization: Bearer <key>. Roles: admin, operator, teller, auditor, read-only.',
+    description: 'Ledger (TigerBeetle semantics), system statistics and API keys. Every route but health, readiness '
+      + 'and this document needs Authorization: Bearer <key>. Roles: admin, operator, teller, auditor, read-only.',
   },
   servers: [{ url: 'http://127.0.0.1:7000' }],
   security: [{ bearer: [] }],
@@ -138,8 +138,8 @@ export const OPENAPI = {
     '/v1/openapi.json': { get: op('This document', json({ type: 'object' }), { open: true, errorCodes: [] }) },
     '/metrics': {
       get: {
-        summary: 'Prometheus text exposition', security: [],
-        responses: { 200: { description: 'OK', content: { 'text/plain': { schema: { type: 'string' } } } } },
+        summary: 'Prometheus text exposition (admin, operator, auditor); rate-limited like every route',
+        responses: { 200: { description: 'OK', content: { 'text/plain': { schema: { type: 'string' } } } }, ...errors(...AUTH_ERRORS) },
       },
     },
     '/v1/accounts': { post: op('Create accounts (admin, operator, teller on granted ledgers)', json({ type: 'array', items: ref('CreateResult') }), { body: { type: 'array', items: ref('Account'), maxItems: 8189 } }) },

@@ -1,14 +1,17 @@
 // services/gateway: the API gateway inside QENEX. Every HTTP request the host
-// frames (host/gateway/http.ts) arrives here as a logged input in the compact
-// form of ./protocol.ts; this service decides, deterministically and so
-// replayably, everything that is policy:
+// frames (host/gateway/http.ts) and every binary frame to "gateway"
+// (host/gateway/binary.ts) arrives here as a logged input in the compact form
+// of ./protocol.ts. This service is the admission authority (capability
+// "admit", kernel/admission.ts): it programs the kernel's admission table
+// with its route policy and its keys, and the kernel refuses unauthenticated,
+// unauthorised and over-rate frames before they reach the log. What arrives
+// here was admitted; this service then decides, deterministically and so
+// replayably:
 //
-//   rate limits   a token bucket per source address and per key, refilled on
-//                 the logical clock (the time of the logged input), 429 +
-//                 Retry-After when empty
 //   authentication  the SHA-256 of the bearer key against the key table
-//                 (hash -> id, role, ledger grants, revoked); the key itself
-//                 never reaches the kernel or the log
+//                 (hash -> id, role, ledger grants, revoked) once more: a key
+//                 revoked after admission is refused here, the same on replay;
+//                 the key itself never reaches the kernel or the log
 //   authorisation the role per route (admin, operator, teller, auditor,
 //                 read-only) and, for keys limited to ledgers, every event's
 //                 ledger on writes and a filter on what reads return
@@ -16,9 +19,8 @@
 //                 reply relayed to the client; key management and the
 //                 gateway's counters are answered here
 //
-// Refusals (401/403/429) are counted in the state and written to the console
-// as `service_log` lines naming route, status, code, key id and source,
-// never a key or its hash.
+// Rate limits are admission's (per node, never logged); the manifest's rates
+// reach the kernel through the policy this service programs at init.
 //
 // The ledger answers messages in order and synchronously, so replies are
 // matched to requests by a FIFO. At most `ledger_in_flight_max` messages are
@@ -28,9 +30,11 @@
 //
 // Config (manifest, all optional integers): source_rate_per_second,
 // source_burst, key_rate_per_second, key_burst (0 rate = no limit),
+// auth_failures_per_minute, auth_failure_burst (failed authentications an
+// address may make before it is refused for a while; 0 = no limit),
 // ledger_in_flight_max.
 
-import { send, reply, time, log, lookup, KIND_REQUEST, KIND_REPLY, KIND_FAILED } from "../sdk/qenex";
+import { send, reply, time, log, lookup, admission, KIND_REQUEST, KIND_REPLY, KIND_FAILED } from "../sdk/qenex";
 import * as P from "./protocol";
 
 // ---- limits (each with why) ----
@@ -39,25 +43,19 @@ import * as P from "./protocol";
 // 8 + 8189 * 128 bytes) and the ledger's largest reply (8 + 8189 * 128).
 const INBOX_BYTES: u32 = 1048576 + 65536;
 const OUTBOX_BYTES: u32 = 1048576 + 65536;
-// Keys: an institution's API keys, a few hundred; 1024 bounds the list reply
-// (96 KiB) and the table (144 KiB).
-const KEYS_MAX: u32 = 1024;
-const KEY_INDEX_SLOTS: u32 = 2048; // power of two, half full at most
-// Source addresses tracked by the per-source limit. When full, the entry
-// with the oldest activity in the probe window is reused (its bucket has most
-// likely refilled, so forgetting it changes little).
-const SOURCE_SLOTS: u32 = 8192;
-const SOURCE_PROBE_MAX: u32 = 32;
+// Keys: the kernel's admission table holds as many (hal/abi.ts ADM_KEYS_MAX,
+// 1024: the list reply is 96 KiB, the table 136 KiB).
+const KEYS_MAX: u32 = <u32>P.ADM_KEYS_MAX;
+const KEY_INDEX_SLOTS: u32 = KEYS_MAX * 2; // power of two, half full at most
 // Requests waiting for a ledger slot: 8 MiB holds thousands of typical
 // requests and at least seven largest batches.
 const DEFER_BYTES: u32 = 8 * 1048576;
 const DEFER_HEADER_BYTES: u32 = 16;
 const DEFER_WRAP: u32 = 0xffffffff;
 const PENDING_MAX: u32 = 64; // upper bound of ledger_in_flight_max
-// Rates and bursts up to a million: tokens are kept in nano-tokens, and
-// 10^6 * 10^9 stays far below 2^64.
+// Rates and bursts up to a million (the kernel keeps nano-tokens, and
+// 10^6 * 10^9 stays far below 2^64).
 const RATE_MAX: u64 = 1000000;
-const NANO: u64 = 1000000000;
 
 // Ledger protocol facts (services/ledger/assembly/constants.ts, layout.ts).
 const LEDGER_HEADER_BYTES: u32 = 8;
@@ -77,16 +75,12 @@ let textLen: u32 = 0;
 // Key record (KEY_BYTES):
 //   +0 [32] hash | +32 u32 id | +36 u8 role | +37 u8 revoked | +38 u8 grants
 //   +40 u64 created ns | +48 u32 rate | +52 u32 burst
-//   +56 u64 tokens (nano) | +64 u64 last refill ns | +72 u32 ledgers[16]
+//   +56 u64 0 | +64 u64 0 (the token bucket lived here; rates are admission's now) | +72 u32 ledgers[16]
 const KEY_BYTES: usize = 136;
 const keys: usize = memory.data(<i32>(<usize>KEYS_MAX * KEY_BYTES), 16);
 const keyIndex: usize = heap.alloc(<usize>KEY_INDEX_SLOTS * 2); // u16 key number + 1, 0 = empty
 let keyCount: u32 = 0;
 
-// Source record (SOURCE_BYTES): +0 [16] address | +16 u64 tokens | +24 u64 last | +32 u32 used
-const SOURCE_BYTES: usize = 40;
-const sources: usize = memory.data(<i32>(<usize>SOURCE_SLOTS * SOURCE_BYTES), 16);
-let sourceCount: u32 = 0;
 
 // In flight to the ledger, oldest first: token, route, key number (or -1), count.
 const pendingToken: usize = memory.data(<i32>(PENDING_MAX * 4), 16);
@@ -107,6 +101,8 @@ let sourceRate: u64 = 1000;
 let sourceBurst: u64 = 2000;
 let keyRate: u64 = 1000;
 let keyBurst: u64 = 2000;
+let failRate: u64 = 60; // failed authentications per minute per address
+let failBurst: u64 = 20;
 let inFlightMax: u32 = 24;
 
 const stats: usize = memory.data(<i32>(P.GW_STATS_COUNT * 8), 16);
@@ -153,6 +149,8 @@ function configSet(p: usize, n: u32, v: u64): void {
   else if (nameIs(p, n, "source_burst")) sourceBurst = v;
   else if (nameIs(p, n, "key_rate_per_second")) keyRate = v;
   else if (nameIs(p, n, "key_burst")) keyBurst = v;
+  else if (nameIs(p, n, "auth_failures_per_minute")) failRate = v;
+  else if (nameIs(p, n, "auth_failure_burst")) failBurst = v;
   else if (nameIs(p, n, "ledger_in_flight_max")) inFlightMax = <u32>v;
   else configFail("unknown key");
 }
@@ -188,8 +186,10 @@ function configParse(len: u32): void {
     if (i < len && load<u8>(inbox + i) == 0x7d) break;
     configFail("expected ',' or '}'");
   }
-  if (sourceRate > RATE_MAX || keyRate > RATE_MAX || sourceBurst > RATE_MAX || keyBurst > RATE_MAX) configFail("rates and bursts are at most 1000000");
-  if ((sourceRate > 0 && sourceBurst == 0) || (keyRate > 0 && keyBurst == 0)) configFail("a limited rate needs a burst of at least 1");
+  if (sourceRate > RATE_MAX || keyRate > RATE_MAX || sourceBurst > RATE_MAX || keyBurst > RATE_MAX || failRate > RATE_MAX || failBurst > RATE_MAX) {
+    configFail("rates and bursts are at most 1000000");
+  }
+  if ((sourceRate > 0 && sourceBurst == 0) || (keyRate > 0 && keyBurst == 0) || (failRate > 0 && failBurst == 0)) configFail("a limited rate needs a burst of at least 1");
   if (inFlightMax == 0 || inFlightMax > PENDING_MAX) configFail("ledger_in_flight_max is 1 to 64");
 }
 
@@ -199,52 +199,58 @@ export function qx_init(len: u32): void {
   store<u8>(name, 0x6c); store<u8>(name + 1, 0x65); store<u8>(name + 2, 0x64);
   store<u8>(name + 3, 0x67); store<u8>(name + 4, 0x65); store<u8>(name + 5, 0x72); // "ledger"
   ledgerPeer = lookup(name, 6);
+  programPolicy();
 }
 
-// ---- token buckets on the logical clock ----
+// ---- admission (kernel/admission.ts): the policy and the keys, as the kernel needs them ----
 
-// Takes one token from the bucket at p (u64 nano-tokens, u64 last refill ns).
-// Returns 0 when taken, else the seconds until a token is there (>= 1).
-function bucketTake(p: usize, rate: u64, burst: u64, now: u64): u32 {
-  if (rate == 0) return 0;
-  const cap = burst * NANO;
-  let tokens = load<u64>(p);
-  const last = load<u64>(p + 8);
-  if (now > last) {
-    const fillNs = cap / rate + 1;
-    const elapsed = now - last < fillNs ? now - last : fillNs;
-    tokens += elapsed * rate;
-    if (tokens > cap) tokens = cap;
-    store<u64>(p + 8, now);
+const admissionBuf: usize = memory.data(<i32>(P.ADM_POLICY_HEADER_BYTES + P.ADM_ROUTES_MAX * P.ADM_ROUTE_BYTES), 16);
+
+// The roles that may use a route, as admission's bit mask (bit 0: the console).
+function routeRoles(route: u32): u32 {
+  let mask: u32 = 0;
+  if (route == P.ROUTE_KEYS_CREATE || route == P.ROUTE_KEYS_LIST || route == P.ROUTE_KEYS_REVOKE) mask |= 1 << P.ADM_ROLE_CONSOLE;
+  for (let role: u32 = P.ROLE_ADMIN; role <= <u32>P.ROLE_READ_ONLY; role++) if (roleMay(role, route)) mask |= <u32>1 << role;
+  return mask;
+}
+
+function programPolicy(): void {
+  const b = admissionBuf;
+  memory.fill(b, 0, P.ADM_POLICY_HEADER_BYTES + P.ROUTE_COUNT * P.ADM_ROUTE_BYTES);
+  store<u32>(b, <u32>sourceRate); store<u32>(b + 4, <u32>sourceBurst);
+  store<u32>(b + 8, <u32>keyRate); store<u32>(b + 12, <u32>keyBurst);
+  store<u32>(b + 16, <u32>failRate); store<u32>(b + 20, <u32>failBurst);
+  store<u32>(b + 24, P.ROUTE_COUNT);
+  for (let route: u32 = 1; route < <u32>P.ROUTE_COUNT; route++) {
+    const r = b + P.ADM_POLICY_HEADER_BYTES + <usize>route * P.ADM_ROUTE_BYTES;
+    store<u32>(r, routeRoles(route));
+    if (route == P.ROUTE_CREATE_ACCOUNTS || route == P.ROUTE_CREATE_TRANSFERS) {
+      // Every event's ledger must be granted to a key limited to ledgers.
+      store<u8>(r + 4, P.ADM_SCOPE_ITEMS);
+      store<u8>(r + 5, <u8>LEDGER_HEADER_BYTES);
+      store<u8>(r + 6, 4); // the ledger request's u32 count
+      store<u16>(r + 8, <u16>LEDGER_RECORD_BYTES);
+      store<u16>(r + 10, <u16>RECORD_LEDGER_OFFSET);
+    } else if (route == P.ROUTE_ACCOUNT_BALANCES) {
+      store<u8>(r + 4, P.ADM_SCOPE_DENY); // balance history is not limited by ledger
+    }
   }
-  if (tokens >= NANO) { store<u64>(p, tokens - NANO); return 0; }
-  store<u64>(p, tokens);
-  const waitNs = (NANO - tokens + rate - 1) / rate;
-  const seconds = (waitNs + NANO - 1) / NANO;
-  return seconds == 0 ? 1 : <u32>seconds;
+  const r = admission(P.ADM_OP_POLICY, b, P.ADM_POLICY_HEADER_BYTES + P.ROUTE_COUNT * P.ADM_ROUTE_BYTES);
+  if (r != 0) configFail("the kernel refused the admission policy (is capability admit granted?)");
 }
 
-function sourceSlotFor(addr: usize, now: u64): usize {
-  // FNV-1a over the 16 address bytes.
-  let h: u32 = 2166136261;
-  for (let i: u32 = 0; i < 16; i++) h = (h ^ <u32>load<u8>(addr + i)) * 16777619;
-  let oldest: usize = 0;
-  let oldestLast: u64 = 0xffffffffffffffff;
-  for (let probe: u32 = 0; probe < SOURCE_PROBE_MAX; probe++) {
-    const s = sources + <usize>((h + probe) & (SOURCE_SLOTS - 1)) * SOURCE_BYTES;
-    if (load<u32>(s + 32) == 0) { initSource(s, addr, now); sourceCount++; return s; }
-    if (load<u64>(s) == load<u64>(addr) && load<u64>(s + 8) == load<u64>(addr + 8)) return s;
-    if (load<u64>(s + 24) < oldestLast) { oldestLast = load<u64>(s + 24); oldest = s; }
-  }
-  initSource(oldest, addr, now);
-  return oldest;
-}
-
-function initSource(s: usize, addr: usize, now: u64): void {
-  memory.copy(s, addr, 16);
-  store<u64>(s + 16, sourceBurst * NANO);
-  store<u64>(s + 24, now);
-  store<u32>(s + 32, 1);
+// Tells admission about key number n as it now is (created, or revoked).
+function programKey(n: u32): void {
+  const k = keyAt(n);
+  const b = admissionBuf;
+  memory.fill(b, 0, P.ADM_KEY_BYTES);
+  memory.copy(b, k, 40); // hash, id, role, revoked, grants
+  store<u8>(b + 39, 0);
+  store<u32>(b + 40, load<u32>(k + 48));
+  store<u32>(b + 44, load<u32>(k + 52));
+  memory.copy(b + 48, k + 72, P.KEY_GRANTS_MAX * 4);
+  const r = admission(P.ADM_OP_KEY, b, P.ADM_KEY_BYTES);
+  assert(r == 0, "the kernel refused a key the gateway accepted");
 }
 
 // ---- keys ----
@@ -342,10 +348,16 @@ function roleMay(role: u32, route: u32): bool {
   return role == P.ROLE_ADMIN || role == P.ROLE_OPERATOR || role == P.ROLE_AUDITOR; // system routes
 }
 
+// Routes the host answers itself once admission allowed them (statistics of
+// the host, metrics): they never reach the log, so never this service.
+function hostRoute(route: u32): bool {
+  return route == P.ROUTE_SYSTEM_SERVICES || route == P.ROUTE_SYSTEM_SCHEDULER || route == P.ROUTE_SYSTEM_MEMORY || route == P.ROUTE_METRICS;
+}
+
 function handleRequest(token: u32, len: u32): void {
   const route = len >= <u32>P.GW_REQUEST_HEADER_BYTES ? <u32>load<u8>(inbox + 1) : 0;
-  if (len < <u32>P.GW_REQUEST_HEADER_BYTES || load<u8>(inbox) != P.GW_VERSION || route == 0 || route >= <u32>P.ROUTE_COUNT
-      || (<u32>load<u8>(inbox + 3) & ~<u32>P.GW_F_BODY_REFUSED) != 0 || load<u32>(inbox + 4) != 0 || <u32>load<u8>(inbox + 2) > <u32>P.AUTH_CONSOLE) {
+  if (len < <u32>P.GW_REQUEST_HEADER_BYTES || load<u8>(inbox) != P.GW_VERSION || route == 0 || route >= <u32>P.ROUTE_COUNT || hostRoute(route)
+      || load<u8>(inbox + 3) != 0 || load<u32>(inbox + 4) != 0 || <u32>load<u8>(inbox + 2) > <u32>P.AUTH_CONSOLE) {
     answerText(token, 400, P.GW_E_MALFORMED, 0, -1, "malformed gateway request");
     return;
   }
@@ -356,25 +368,18 @@ function handleRequest(token: u32, len: u32): void {
       refuse(token, route, 403, P.GW_E_FORBIDDEN_ROLE, 0, -1, "the console manages keys only");
       return;
     }
-    if ((<u32>load<u8>(inbox + 3) & P.GW_F_BODY_REFUSED) != 0) { answerText(token, 400, P.GW_E_BODY_REFUSED, 0, -1, "the request body was refused"); return; }
     routeRequest(token, route, len, -1, now);
     return;
   }
-  const source = sourceSlotFor(inbox + P.GW_SOURCE_OFFSET, now);
-  const sourceWait = bucketTake(source + 16, sourceRate, sourceBurst, now);
-  if (sourceWait > 0) { refuse(token, route, 429, P.GW_E_RATE_LIMITED_SOURCE, sourceWait, -1, "too many requests from this address"); return; }
+  // Admission checked all of this before the request was logged; a key
+  // revoked since (an earlier entry of the log) is refused here, on replay too.
   if (auth == P.AUTH_NONE) { refuse(token, route, 401, P.GW_E_UNAUTHENTICATED, 0, -1, "this route needs Authorization: Bearer <key>"); return; }
   if (auth == P.AUTH_MALFORMED) { refuse(token, route, 401, P.GW_E_BAD_AUTHORIZATION, 0, -1, "Authorization must be Bearer <key>"); return; }
   const n = keyFind(inbox + P.GW_KEY_HASH_OFFSET);
   if (n < 0) { refuse(token, route, 401, P.GW_E_UNKNOWN_KEY, 0, -1, "unknown API key"); return; }
   const k = keyAt(<u32>n);
   if (load<u8>(k + 37) != 0) { refuse(token, route, 401, P.GW_E_REVOKED_KEY, 0, n, "the API key was revoked"); return; }
-  const rate = load<u32>(k + 48) != 0 ? <u64>load<u32>(k + 48) : keyRate;
-  const burst = load<u32>(k + 52) != 0 ? <u64>load<u32>(k + 52) : keyBurst;
-  const keyWait = bucketTake(k + 56, rate, burst, now);
-  if (keyWait > 0) { refuse(token, route, 429, P.GW_E_RATE_LIMITED_KEY, keyWait, n, "too many requests with this key"); return; }
   if (!roleMay(<u32>load<u8>(k + 36), route)) { refuse(token, route, 403, P.GW_E_FORBIDDEN_ROLE, 0, n, "the key's role may not use this route"); return; }
-  if ((<u32>load<u8>(inbox + 3) & P.GW_F_BODY_REFUSED) != 0) { answerText(token, 400, P.GW_E_BODY_REFUSED, 0, n, "the request body was refused"); return; }
   routeRequest(token, route, len, n, now);
 }
 
@@ -389,7 +394,7 @@ function routeRequest(token: u32, route: u32, len: u32, n: i32, now: u64): void 
   else if (route == P.ROUTE_SYSTEM_GATEWAY) gatewayStats(token, n);
   else if (route == P.ROUTE_EVENTS) eventsGrants(token, n);
   else if (route >= <u32>P.ROUTE_SERVICES_LOAD && route <= <u32>P.ROUTE_SERVICES_UNLOAD) serviceCommand(token, route, body, bodyLen, n);
-  else answer(token, 200, P.GW_OK, 0, n, 0); // system routes: allowed; the host reports its statistics
+  else assert(false, "gateway: every route is handled above");
 }
 
 // ---- ledger requests ----
@@ -596,13 +601,13 @@ function keysCreate(token: u32, body: usize, bodyLen: u32, n: i32, now: u64): vo
   store<u64>(k + 40, now);
   store<u32>(k + 48, load<u32>(body + 4));
   store<u32>(k + 52, load<u32>(body + 8));
-  const burst = load<u32>(body + 8) != 0 ? <u64>load<u32>(body + 8) : keyBurst;
-  store<u64>(k + 56, burst * NANO);
-  store<u64>(k + 64, now);
+  store<u64>(k + 56, 0);
+  store<u64>(k + 64, 0);
   memory.fill(k + 72, 0, P.KEY_GRANTS_MAX * 4);
   memory.copy(k + 72, body + P.KEY_CREATE_BYTES, grants * 4);
   keyIndexAdd(hash, keyCount);
   keyCount++;
+  programKey(keyCount - 1);
   store<u32>(outbox + P.GW_REPLY_HEADER_BYTES, keyCount);
   textReset(); textPut("key created id="); textPutU64(keyCount); textPut(" role="); textPutU64(role);
   log(textBuf, textLen);
@@ -633,6 +638,7 @@ function keysRevoke(token: u32, body: usize, bodyLen: u32, n: i32): void {
   const id = load<u32>(body);
   if (id == 0 || id > keyCount) { answerText(token, 404, P.GW_E_NO_SUCH_KEY, 0, n, "no key with this id"); return; }
   store<u8>(keyAt(id - 1) + 37, 1);
+  programKey(id - 1);
   textReset(); textPut("key revoked id="); textPutU64(id);
   log(textBuf, textLen);
   answer(token, 200, P.GW_OK, 0, n, 0);
@@ -642,7 +648,7 @@ function gatewayStats(token: u32, n: i32): void {
   store<u64>(stats + P.GW_STATS_LEDGER_IN_FLIGHT * 8, pendingLen);
   store<u64>(stats + P.GW_STATS_DEFERRED * 8, deferCount);
   store<u64>(stats + P.GW_STATS_KEYS * 8, keyCount);
-  store<u64>(stats + P.GW_STATS_SOURCES * 8, sourceCount);
+  store<u64>(stats + P.GW_STATS_SOURCES * 8, 0); // admission's (per node); the host reports it
   memory.copy(outbox + P.GW_REPLY_HEADER_BYTES, stats, P.GW_STATS_COUNT * 8);
   answer(token, 200, P.GW_OK, 0, n, P.GW_STATS_COUNT * 8);
 }

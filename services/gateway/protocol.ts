@@ -5,39 +5,30 @@
 // gateway's wasm and by esbuild/tsc into the host, so it holds only integer
 // constants written as plain literals.
 //
-// # Request (the payload of a client frame to service "gateway"; logged)
+// The request and reply headers, the AUTH_* values, the errors admission
+// shares and the admission table's records are the kernel's contract as much
+// as this service's: their one home is hal/abi.ts ("admission"), re-exported
+// here so the service and the host keep one import.
 //
-//   +0  u8   version (GW_VERSION)
-//   +1  u8   route (ROUTE_*)
-//   +2  u8   auth (AUTH_*): what the Authorization header held
-//   +3  u8   flags (GW_F_*)
-//   +4  u32  reserved (0)
-//   +8  [16] source address (IPv6, or IPv4 mapped to ::ffff:a.b.c.d)
-//   +24 [32] SHA-256 of the bearer key (zero unless AUTH_BEARER); never the key
-//   +56 body: the binary ledger request for ROUTE_CREATE_ACCOUNTS..ROUTE_ACCOUNT_BALANCES,
-//        KEY_CREATE_* for ROUTE_KEYS_CREATE, a u32 key id for ROUTE_KEYS_REVOKE,
-//        empty otherwise.
+// # Request body (after the GW_REQUEST_HEADER_BYTES header; logged)
+//   the binary ledger request for ROUTE_CREATE_ACCOUNTS..ROUTE_ACCOUNT_BALANCES,
+//   KEY_CREATE_* for ROUTE_KEYS_CREATE, a u32 key id for ROUTE_KEYS_REVOKE,
+//   a service command for ROUTE_SERVICES_*, empty otherwise.
 //
-// # Reply (status 0 always; the HTTP outcome is inside)
-//
-//   +0  u16  HTTP status (200, 400, 401, 403, 404, 429, 502, 503)
-//   +2  u16  error (GW_E_*; 0 on success)
-//   +4  u32  Retry-After in seconds (429 and 503, else 0)
-//   +8  u32  id of the key that was used (0: none or unknown)
-//   +12 u8   role of that key (ROLE_*; 0 none)
-//   +13 u8[3] reserved
-//   +16 body: the ledger's reply (records filtered to the key's ledgers), a
-//        GW_KEY_RECORD_BYTES record per key (keys list), the new key's id
-//        (u32, keys create), GW_STATS_* counters (gateway stats), or an ASCII
-//        message on errors.
+// # Reply body (after the GW_REPLY_HEADER_BYTES header; status 0 always:
+// the HTTP outcome is inside): the ledger's reply (records filtered to the
+// key's ledgers), a GW_KEY_RECORD_BYTES record per key (keys list), the new
+// key's id (u32, keys create), GW_STATS_* counters (gateway stats), or an
+// ASCII message on errors.
 
-export const GW_VERSION = 1;
-export const GW_REQUEST_HEADER_BYTES = 56;
-export const GW_REPLY_HEADER_BYTES = 16;
-export const GW_SOURCE_OFFSET = 8;
-export const GW_SOURCE_BYTES = 16;
-export const GW_KEY_HASH_OFFSET = 24;
-export const GW_KEY_HASH_BYTES = 32;
+export {
+  GW_VERSION, GW_REQUEST_HEADER_BYTES, GW_REPLY_HEADER_BYTES, GW_SOURCE_OFFSET, GW_SOURCE_BYTES,
+  GW_KEY_HASH_OFFSET, GW_KEY_HASH_BYTES, AUTH_NONE, AUTH_BEARER, AUTH_MALFORMED, AUTH_CONSOLE, GW_F_BODY_REFUSED,
+  GW_OK, GW_E_MALFORMED, GW_E_UNAUTHENTICATED, GW_E_BAD_AUTHORIZATION, GW_E_UNKNOWN_KEY, GW_E_REVOKED_KEY,
+  GW_E_FORBIDDEN_ROLE, GW_E_FORBIDDEN_LEDGER, GW_E_RATE_LIMITED_KEY, GW_E_RATE_LIMITED_SOURCE, GW_E_BODY_REFUSED,
+  ADM_ROLE_CONSOLE, ADM_ROUTES_MAX, ADM_KEYS_MAX, ADM_KEY_GRANTS_MAX, ADM_OP_POLICY, ADM_OP_KEY,
+  ADM_POLICY_HEADER_BYTES, ADM_ROUTE_BYTES, ADM_KEY_BYTES, ADM_SCOPE_NONE, ADM_SCOPE_ITEMS, ADM_SCOPE_DENY,
+} from "../../hal/abi";
 
 // Routes 1..6 are the ledger's operations with the same numbers.
 export const ROUTE_CREATE_ACCOUNTS = 1;
@@ -67,15 +58,10 @@ export const ROUTE_EVENTS = 14;
 export const ROUTE_SERVICES_LOAD = 15; // POST /v1/system/services
 export const ROUTE_SERVICES_UPGRADE = 16; // POST /v1/system/services/upgrade
 export const ROUTE_SERVICES_UNLOAD = 17; // POST /v1/system/services/unload
-export const ROUTE_COUNT = 18; // routes are 1 .. ROUTE_COUNT - 1
-
-export const AUTH_NONE = 0;
-export const AUTH_BEARER = 1;
-export const AUTH_MALFORMED = 2; // an Authorization header that is not "Bearer <key>"
-// The operator's console: `qenex keys ... --data <dir>` with the system
-// stopped, which holds the data directory (and so the log) already. Accepted
-// for key management only; the HTTP offload never sends it.
-export const AUTH_CONSOLE = 3;
+// GET /metrics (Prometheus): like the system routes 7..9, answered by the
+// host after admission allowed it (admin, operator, auditor), never logged.
+export const ROUTE_METRICS = 18;
+export const ROUTE_COUNT = 19; // routes are 1 .. ROUTE_COUNT - 1 (at most hal ADM_ROUTES_MAX)
 
 export const ROLE_ADMIN = 1;
 export const ROLE_OPERATOR = 2;
@@ -84,16 +70,6 @@ export const ROLE_AUDITOR = 4;
 export const ROLE_READ_ONLY = 5;
 
 // Errors: stable numbers; the host maps each to a snake_case code.
-export const GW_OK = 0;
-export const GW_E_MALFORMED = 1; // the request frame itself is wrong (host bug)
-export const GW_E_UNAUTHENTICATED = 2; // 401: no key
-export const GW_E_BAD_AUTHORIZATION = 3; // 401: not "Bearer <key>"
-export const GW_E_UNKNOWN_KEY = 4; // 401: no such key
-export const GW_E_REVOKED_KEY = 5; // 401: the key was revoked
-export const GW_E_FORBIDDEN_ROLE = 6; // 403: the key's role may not use the route
-export const GW_E_FORBIDDEN_LEDGER = 7; // 403: an event names a ledger the key is not granted
-export const GW_E_RATE_LIMITED_KEY = 8; // 429
-export const GW_E_RATE_LIMITED_SOURCE = 9; // 429
 export const GW_E_BUSY = 10; // 503: the gateway's queue to the ledger is full
 export const GW_E_LEDGER = 11; // 502/400: the ledger refused or broke the protocol
 export const GW_E_KEY_TABLE_FULL = 12; // 507-like; reported as 503
@@ -101,24 +77,15 @@ export const GW_E_KEY_EXISTS = 13; // 409: a key with that hash exists
 export const GW_E_NO_SUCH_KEY = 14; // 404: revoke of an unknown id
 export const GW_E_INVALID_KEY_SPEC = 15; // 400: role/grants/rates invalid
 export const GW_E_LEDGER_ABORTED = 16; // 503: the ledger faulted on the request or has failed; nothing applied
-export const GW_E_BODY_REFUSED = 17; // 400: the host could not read the body (see GW_F_BODY_REFUSED)
 export const GW_E_SERVICE_COMMAND = 18; // the kernel refused a service command; the body is its reply (SVC_* result and text)
 export const GW_E_COUNT = 19;
-
-// Request flags (+3).
-// GW_F_BODY_REFUSED: the host's offload could not turn the body into the
-// route's binary form (invalid JSON, a bad field); the body is empty. The
-// gateway still authenticates, rate-limits and authorises the request, and
-// only then answers 400 GW_E_BODY_REFUSED, so a client without a valid key
-// learns that first (401) and never learns how its body would be judged.
-export const GW_F_BODY_REFUSED = 1;
 
 // Keys create body (after the request header):
 //   +0 u8 role | +1 u8 grant count (0..KEY_GRANTS_MAX) | +2 u16 0
 //   +4 u32 rate per second (0 = the gateway's default) | +8 u32 burst (0 = default)
 //   +12 [32] SHA-256 of the new key | +44 u32 ledgers[grant count]
 export const KEY_CREATE_BYTES = 44;
-export const KEY_GRANTS_MAX = 16;
+export const KEY_GRANTS_MAX = 16; // = hal ADM_KEY_GRANTS_MAX (the admission table holds every grant)
 
 // Keys list record (reply body, one per key, in id order):
 //   +0 u32 id | +4 u8 role | +5 u8 revoked | +6 u8 grant count | +7 u8 0

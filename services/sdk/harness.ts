@@ -61,6 +61,8 @@ export class ServiceHarness {
   readonly logs: string[] = [];
   /** Event records the service emitted (capability "emit"): type, item count, bytes. */
   readonly emitted: { type: number; count: number; payload: Buffer }[] = [];
+  /** What the service programmed into the kernel's admission table (capability "admit"), in order. */
+  readonly admissionOps: { op: number; payload: Buffer }[] = [];
   readonly sent: Sent[] = [];
   readonly timers: TimerSet[] = [];
   readonly denied: string[] = [];
@@ -248,6 +250,16 @@ export class ServiceHarness {
         const n = count >>> 0;
         if (type >>> 0 !== abi.EVT_TRANSFER || n === 0 || n > abi.EVENT_ITEMS_MAX || b.length !== n * abi.EVENT_TRANSFER_BYTES) return abi.SYS_E_INVALID;
         this.emitted.push({ type: type >>> 0, count: n, payload: b });
+        return abi.SYS_OK;
+      },
+      // The capability check only; the kernel validates the records (kernel/admission.ts).
+      admission: (op: number, ptr: number, len: number): number => {
+        if (len >>> 0 > this.messageBytesMax) return abi.SYS_E_TOO_LARGE;
+        const b = this.bytes(ptr >>> 0, len >>> 0);
+        if (b === null) return abi.SYS_E_INVALID;
+        if (!this.allowed('admit', 'admission')) return abi.SYS_E_DENIED;
+        if (op >>> 0 !== abi.ADM_OP_POLICY && op >>> 0 !== abi.ADM_OP_KEY) return abi.SYS_E_INVALID;
+        this.admissionOps.push({ op: op >>> 0, payload: b });
         return abi.SYS_OK;
       },
       lookup: (ptr: number, len: number): number => {

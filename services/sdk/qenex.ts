@@ -53,6 +53,9 @@ export const STATUS_ERROR: u32 = 1;
 @external("qenex", "emit") export declare function emit(type: u32, count: u32, ptr: usize, len: u32): i32;
 // @ts-ignore: decorator
 @external("qenex", "hsm") export declare function hsm(op: u32, ptr: usize, len: u32): i32;
+// Programs the kernel's admission table (capability "admit"; hal/abi.ts "admission").
+// @ts-ignore: decorator
+@external("qenex", "admission") export declare function admission(op: u32, ptr: usize, len: u32): i32;
 
 // Event types a service may emit (hal/abi.ts EVT_*) and their item sizes.
 export const EVENT_TRANSFER: u32 = 1;

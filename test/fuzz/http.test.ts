@@ -18,8 +18,9 @@ import * as abi from '../../hal/abi.ts';
 import { HttpSession } from '../../host/gateway/http.ts';
 import { HEADER_BYTES } from '../../host/client/ledger.ts';
 import { count, fuzzParams, mutate, mutationArb, printSummary } from './support.ts';
+import { admitAll } from '../support/admission.ts';
 
-const CONFIG = { ledgers: new Map([[1, { assetScale: 2 }], [2, { assetScale: 0 }]]) };
+const CONFIG = { ledgers: new Map([[1, { assetScale: 2 }], [2, { assetScale: 0 }]]), admit: admitAll() };
 
 interface Outcome { written: Buffer; submits: string[]; ended: boolean }
 
@@ -46,7 +47,8 @@ function drive(chunks: Buffer[], deferred: boolean, order: number[] = []): Outco
   let session!: HttpSession;
   const pending: { id: number; payload: Uint8Array }[] = [];
   session = new HttpSession({
-    submit(id, service, payload) {
+    submit(id, service, header, body) {
+      const payload = Buffer.concat([header, body]);
       assert.ok(typeof service === 'string' && service.length > 0, 'a named service');
       assert.ok(payload instanceof Uint8Array && payload.length <= abi.FRAME_BODY_BYTES_MAX, 'a payload that fits a frame');
       submits.push(Buffer.from(payload).toString('hex'));

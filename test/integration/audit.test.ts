@@ -15,7 +15,7 @@ import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { FrameClient, counterRequest } from '../../host/client/frames.ts';
 import { readAuditLog, ENTRY_CHECKPOINT, ENTRY_HEADER_BYTES } from '../../host/audit/log.ts';
 import { writeKeyPair } from '../../host/keys.ts';
-import { makeImage, bankManifest, removeDir, runCli, Server, type TestImage } from '../support/helpers.ts';
+import { makeImage, demoManifest, removeDir, runCli, Server, type TestImage } from '../support/helpers.ts';
 import { makeSoftHsmToken, type SoftHsmToken } from '../support/softhsm.ts';
 
 let img: TestImage;
@@ -51,7 +51,7 @@ async function checkpointLogged(dataDir: string, count: number): Promise<void> {
 }
 
 test.before(async () => {
-  const manifest = { ...bankManifest(), audit: { checkpoint_interval: INTERVAL } };
+  const manifest = { ...demoManifest(), audit: { checkpoint_interval: INTERVAL } };
   img = makeImage('audit', manifest);
   const auditKeys = writeKeyPair(join(img.dir, 'audit-keys'));
   auditPub = auditKeys.pubPath;

@@ -7,10 +7,10 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { join } from 'node:path';
 import { FrameClient, counterRequest, counterReply } from '../../host/client/frames.ts';
-import { makeImage, removeDir, runCli, event, Server, type TestImage } from '../support/helpers.ts';
+import { makeImage, removeDir, runCli, event, Server, type TestImage, demoManifest } from '../support/helpers.ts';
 
 let img: TestImage;
-test.before(() => { img = makeImage('durability'); });
+test.before(() => { img = makeImage('durability', demoManifest()); });
 test.after(async () => { await Server.killAll(); removeDir(img.dir); });
 
 function bootArgs(data: string, extra: string[] = []): string[] {

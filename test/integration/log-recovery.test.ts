@@ -8,7 +8,7 @@ import * as assert from 'uvu/assert';
 import { join } from 'node:path';
 import { openSync, writeSync, closeSync, readFileSync, writeFileSync, cpSync } from 'node:fs';
 import { FrameClient, counterRequest, counterReply } from '../../host/client/frames.ts';
-import { makeImage, bankManifest, removeDir, runCli, event, Server, logEntries, crc32c, ENTRY_HEADER_BYTES, type TestImage } from '../support/helpers.ts';
+import { makeImage, removeDir, runCli, event, Server, logEntries, crc32c, ENTRY_HEADER_BYTES, type TestImage, demoManifest } from '../support/helpers.ts';
 
 let img: TestImage;
 let pristine: string;
@@ -20,7 +20,7 @@ function bootArgs(data: string, extra: string[] = []): string[] {
 
 // A data dir whose log holds genesis + ADDS counter adds, one per batch.
 test.before(async () => {
-  img = makeImage('recovery');
+  img = makeImage('recovery', demoManifest());
   pristine = join(img.dir, 'pristine');
   const server = Server.start(bootArgs(pristine, ['--listen', '127.0.0.1:0']));
   const { host, port } = await server.address();
@@ -179,7 +179,7 @@ test('a log from another image is refused, by the host and by the kernel', () =>
   // compares the stored image, and even when that copy is swapped too, the
   // kernel's genesis entry check refuses the log.
   const data = copyData('other-image');
-  const other = makeImage('recovery-other', { ...bankManifest(), version: 2 });
+  const other = makeImage('recovery-other', { ...demoManifest(), version: 2 });
   try {
     const boot = runCli(['boot', other.imagePath, '--data', data, '--trust', other.pubPath, '--once']);
     assert.is(boot.code, 1);

@@ -10,14 +10,14 @@ import { join } from 'node:path';
 import * as abi from '../../hal/abi.ts';
 import { FrameClient, encodeRequest, counterRequest, counterReply } from '../../host/client/frames.ts';
 import { spawn } from 'node:child_process';
-import { CLI, makeImage, removeDir, Server, type TestImage } from '../support/helpers.ts';
+import { CLI, makeImage, removeDir, Server, type TestImage, demoManifest } from '../support/helpers.ts';
 
 let img: TestImage;
 let server: Server;
 let addr: { host: string; port: number };
 
 test.before(async () => {
-  img = makeImage('net');
+  img = makeImage('net', demoManifest());
   server = Server.start(['boot', img.imagePath, '--data', join(img.dir, 'data'), '--trust', img.pubPath, '--listen', '127.0.0.1:0']);
   addr = await server.address();
 });

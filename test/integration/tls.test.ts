@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import tls from 'node:tls';
 import * as abi from '../../hal/abi.ts';
 import { FrameClient } from '../../host/client/frames.ts';
-import { makeImage, removeDir, runCli, Server, type TestImage } from '../support/helpers.ts';
+import { makeImage, removeDir, runCli, Server, type TestImage, demoManifest } from '../support/helpers.ts';
 
 let img: TestImage;
 let dir = '';
@@ -38,7 +38,7 @@ function makeCert(ca: string, name: string, ext: string): void {
 }
 
 test.before(() => {
-  img = makeImage('tls');
+  img = makeImage('tls', demoManifest());
   dir = img.dir;
   makeCa('good');
   makeCa('other');

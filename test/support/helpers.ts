@@ -27,13 +27,22 @@ export function bankManifest(): Manifest {
 }
 
 /**
- * The bank image with the ledger also taking frames straight from the
- * network (the "net" capability), as the shipped image does not: for tests of
+ * The demo image (images/demo): the bank image plus echo and counter, two
+ * example services that take unauthenticated frames; for tests of the net
+ * device, durability and recovery that need a service anyone can write to.
+ */
+export function demoManifest(): Manifest {
+  return validateManifest(JSON.parse(readFileSync(join(ROOT, 'images/demo/manifest.json'), 'utf8')));
+}
+
+/**
+ * The demo image with the ledger also taking frames straight from the
+ * network (the "net" capability), as no shipped image does: for tests of
  * durability and recovery that drive the ledger with the binary protocol and
  * are not about authentication. Everything else uses bankManifest().
  */
 export function directLedgerManifest(): Manifest {
-  const m = bankManifest();
+  const m = demoManifest();
   const ledger = m.services.find((s) => s.name === 'ledger');
   if (ledger === undefined) throw new Error('the bank manifest has no ledger service');
   if (!ledger.caps.includes('net')) ledger.caps = ['net', ...ledger.caps];

@@ -19,7 +19,8 @@ import { checkPreparedModule } from '../../host/fuel.ts';
 import { createHash } from 'node:crypto';
 import { loadPublicKeys } from '../../host/keys.ts';
 
-const BANK_MANIFEST = fileURLToPath(new URL('../../images/bank/manifest.json', import.meta.url));
+// The demo image: the bank's services plus echo and counter, so builds pack modules of several kinds.
+const DEMO_MANIFEST = fileURLToPath(new URL('../../images/demo/manifest.json', import.meta.url));
 
 // ---- hand-made WebAssembly modules ----
 
@@ -67,20 +68,20 @@ interface Workspace {
   out: string;
 }
 
-/** A temp dir with images/bank/manifest.json, build/kernel.wasm and stand-ins for the bank's service modules. */
+/** A temp dir with images/demo/manifest.json, build/kernel.wasm and stand-ins for the demo's service modules. */
 function workspace(): Workspace {
   const root = mkdtempSync(join(tmpdir(), 'qenex-cli-'));
-  const imageDir = join(root, 'images', 'bank');
+  const imageDir = join(root, 'images', 'demo');
   const modules = join(root, 'build');
   mkdirSync(imageDir, { recursive: true });
   mkdirSync(join(modules, 'services'), { recursive: true });
-  copyFileSync(BANK_MANIFEST, join(imageDir, 'manifest.json'));
+  copyFileSync(DEMO_MANIFEST, join(imageDir, 'manifest.json'));
   writeFileSync(join(modules, 'kernel.wasm'), moduleImporting('env', 'abort'));
   writeFileSync(join(modules, 'services', 'echo.wasm'), ECHO_MODULE);
   writeFileSync(join(modules, 'services', 'counter.wasm'), SERVICE_MODULE);
   writeFileSync(join(modules, 'services', 'ledger.wasm'), SERVICE_MODULE);
   writeFileSync(join(modules, 'services', 'gateway.wasm'), SERVICE_MODULE);
-  return { root, imageDir, modules, keys: join(root, 'keys'), out: join(root, 'bank.qxi') };
+  return { root, imageDir, modules, keys: join(root, 'keys'), out: join(root, 'demo.qxi') };
 }
 
 async function withWorkspace(fn: (w: Workspace) => Promise<void>): Promise<void> {
@@ -160,9 +161,9 @@ test('build packs an unsigned image that parses back to the manifest and modules
   await withWorkspace(async (w) => {
     const io = collector();
     assert.is(await build([w.imageDir, '-o', w.out, '--modules', w.modules], io), 0);
-    assert.match(io.text(), /^built .*bank\.qxi: bank v1, \d+ service\(s\), \d+ bytes, digest [0-9a-f]{64}, services prepared by qenex-fuel\/1 binaryen\/\S+, unsigned$/);
+    assert.match(io.text(), /^built .*demo\.qxi: demo v1, \d+ service\(s\), \d+ bytes, digest [0-9a-f]{64}, services prepared by qenex-fuel\/1 binaryen\/\S+, unsigned$/);
     const parsed = parseImage(new Uint8Array(readFileSync(w.out)));
-    assert.is(parsed.manifest.name, 'bank');
+    assert.is(parsed.manifest.name, 'demo');
     const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
     const sources = new Map(parsed.prepared!.services.map((e) => [e.name, e.source_sha256]));
     assert.is(sources.get('counter'), sha(SERVICE_MODULE));
@@ -195,7 +196,7 @@ test('build uses build/ under the current directory by default', async () => {
     const cwd = process.cwd();
     process.chdir(w.root);
     try {
-      assert.is(await build(['images/bank', '-o', 'out.qxi'], collector()), 0);
+      assert.is(await build(['images/demo', '-o', 'out.qxi'], collector()), 0);
     } finally {
       process.chdir(cwd);
     }
@@ -293,14 +294,14 @@ test('inspect prints manifest, sections and signers; --json is one object', asyn
     assert.is(await inspect([w.out], text), 0);
     const pq = loadPublicKeys(join(w.keys, 'signing.pub'))[1].keyIdHex;
     const count = JSON.parse(readFileSync(join(w.imageDir, 'manifest.json'), 'utf8')).services.length;
-    for (const part of [`manifest   bank v1, ${count} service(s)`, 'service:ledger', 'service:echo', 'service:counter',
+    for (const part of [`manifest   demo v1, ${count} service(s)`, 'service:ledger', 'service:echo', 'service:counter',
       `ecdsa-p384 key ${id}  not checked`, `ml-dsa-65  key ${pq}  not checked`]) {
       assert.match(text.text(), part);
     }
     const json = collector();
     assert.is(await inspect([w.out, '--json'], json), 0);
     const o = JSON.parse(json.text());
-    assert.is(o.manifest.name, 'bank');
+    assert.is(o.manifest.name, 'demo');
     assert.equal(o.sections.map((s: { name: string }) => s.name).slice(0, 5), ['manifest', 'kernel', 'service:ledger', 'service:echo', 'service:counter']);
     assert.equal(o.signatures, [{ algorithm: 'ecdsa-p384', keyId: id, valid: null }, { algorithm: 'ml-dsa-65', keyId: pq, valid: null }]);
     assert.is(o.verification, null);

@@ -1,9 +1,11 @@
 // test/unit/gateway-service.test.ts: the gateway service (services/gateway)
 // alone, against the SDK's fake kernel (services/sdk/harness.ts): console key
-// management, authentication, token buckets on the logical clock, role and
-// ledger checks, the FIFO relay of ledger replies, the bounded waiting queue
-// (with wrap-around) and its 503, malformed frames, and determinism (same
-// inputs, same memory).
+// management, the admission policy and keys it programs into the kernel,
+// authentication and role and ledger checks once more at the time of the
+// entry, the FIFO relay of ledger replies, the bounded waiting queue (with
+// wrap-around) and its 503, malformed frames, and determinism (same inputs,
+// same memory). Rate limits are the kernel's admission's
+// (test/integration/admission.test.ts).
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -20,7 +22,7 @@ const CONFIG = { source_rate_per_second: 0, source_burst: 0, key_rate_per_second
 
 async function gateway(config: object = CONFIG): Promise<ServiceHarness> {
   const svc = await ServiceHarness.load(WASM, {
-    name: 'gateway', peers: ['ledger'], caps: ['net', 'log', 'time', 'send:ledger'],
+    name: 'gateway', peers: ['ledger'], caps: ['net', 'admit', 'log', 'time', 'send:ledger'],
     memoryPagesMax: 256, messageBytesMax: 1048576 + 65536,
   });
   svc.init(config);
@@ -74,53 +76,86 @@ test('keys: created from the console, found by hash, listed without the key, rev
   assert.is(createKey(svc, 'k-admin', gw.ROLE_ADMIN).status, 409, 'the same hash twice');
   assert.is(createKey(svc, 'k-teller', gw.ROLE_TELLER).status, 400, 'a teller needs a ledger');
   assert.is(createKey(svc, 'k-op', gw.ROLE_OPERATOR, [1]).status, 400, 'an operator is not limited to ledgers');
-  assert.is(decoded(asKey(svc, 'k-admin', gw.ROUTE_SYSTEM_SCHEDULER)).status, 200);
+  assert.is(decoded(asKey(svc, 'k-admin', gw.ROUTE_SYSTEM_GATEWAY)).status, 200);
   const list = decoded(asKey(svc, 'k-admin', gw.ROUTE_KEYS_LIST));
   assert.is(list.body.length, gw.GW_KEY_RECORD_BYTES);
   assert.not.ok(list.body.includes(apiKeyHash('k-admin')), 'the list carries only a hash prefix');
-  const console = decoded(svc.request(gatewayRequest(gw.ROUTE_SYSTEM_SCHEDULER, gw.AUTH_CONSOLE, null, SRC, Buffer.alloc(0))));
+  const console = decoded(svc.request(gatewayRequest(gw.ROUTE_SYSTEM_GATEWAY, gw.AUTH_CONSOLE, null, SRC, Buffer.alloc(0))));
   assert.equal([console.status, console.error], [403, gw.GW_E_FORBIDDEN_ROLE], 'the console manages keys only');
   const id = Buffer.alloc(4);
   id.writeUInt32LE(1);
   assert.is(decoded(asKey(svc, 'k-admin', gw.ROUTE_KEYS_REVOKE, id)).status, 200);
-  const revoked = decoded(asKey(svc, 'k-admin', gw.ROUTE_SYSTEM_SCHEDULER));
+  const revoked = decoded(asKey(svc, 'k-admin', gw.ROUTE_SYSTEM_GATEWAY));
   assert.equal([revoked.status, revoked.error], [401, gw.GW_E_REVOKED_KEY]);
-  assert.ok(svc.logs.some((l) => /refused route=8 status=401 error=5 key=1 source=0{20}ffff0a000001/.test(l)), svc.logs.join('\n'));
+  assert.ok(svc.logs.some((l) => /refused route=13 status=401 error=5 key=1 source=0{20}ffff0a000001/.test(l)), svc.logs.join('\n'));
   assert.not.ok(svc.logs.some((l) => l.includes(apiKeyHash('k-admin').toString('hex'))), 'no hash in the logs');
 });
 
 test('authentication errors are told apart', async () => {
   // Proves no key, a malformed header and an unknown key get their own codes.
   const svc = await gateway();
-  assert.is(decoded(asKey(svc, null, gw.ROUTE_SYSTEM_MEMORY)).error, gw.GW_E_UNAUTHENTICATED);
-  const bad = decoded(svc.request(gatewayRequest(gw.ROUTE_SYSTEM_MEMORY, gw.AUTH_MALFORMED, null, SRC, Buffer.alloc(0))));
+  assert.is(decoded(asKey(svc, null, gw.ROUTE_SYSTEM_GATEWAY)).error, gw.GW_E_UNAUTHENTICATED);
+  const bad = decoded(svc.request(gatewayRequest(gw.ROUTE_SYSTEM_GATEWAY, gw.AUTH_MALFORMED, null, SRC, Buffer.alloc(0))));
   assert.equal([bad.status, bad.error], [401, gw.GW_E_BAD_AUTHORIZATION]);
-  assert.is(decoded(asKey(svc, 'nope', gw.ROUTE_SYSTEM_MEMORY)).error, gw.GW_E_UNKNOWN_KEY);
+  assert.is(decoded(asKey(svc, 'nope', gw.ROUTE_SYSTEM_GATEWAY)).error, gw.GW_E_UNKNOWN_KEY);
   const malformed = decoded(svc.request(Buffer.from([9, 1, 0, 0])));
   assert.equal([malformed.status, malformed.error], [400, gw.GW_E_MALFORMED]);
 });
 
-test('token buckets refill on the logical clock: per key and per source', async () => {
-  // Proves 429 with Retry-After once a bucket is empty, refill by the time of
-  // the input (not the wall clock), and that sources are limited separately.
-  const svc = await gateway({ ...CONFIG, source_rate_per_second: 10, source_burst: 3 });
-  createKey(svc, 'k', gw.ROLE_OPERATOR, [], 1, 2);
-  assert.is(decoded(asKey(svc, 'k', gw.ROUTE_SYSTEM_MEMORY)).status, 200);
-  assert.is(decoded(asKey(svc, 'k', gw.ROUTE_SYSTEM_MEMORY)).status, 200);
-  const limited = decoded(asKey(svc, 'k', gw.ROUTE_SYSTEM_MEMORY));
-  assert.equal([limited.status, limited.error, limited.retryAfter], [429, gw.GW_E_RATE_LIMITED_KEY, 1]);
-  svc.timeNs += 1_000_000_000n;
-  assert.is(decoded(asKey(svc, 'k', gw.ROUTE_SYSTEM_MEMORY)).status, 200, 'one token back after one logical second');
-  // The source bucket (burst 3) refilled too and gave one token to that request.
-  assert.is(decoded(asKey(svc, null, gw.ROUTE_SYSTEM_MEMORY)).status, 401);
-  assert.is(decoded(asKey(svc, null, gw.ROUTE_SYSTEM_MEMORY)).status, 401);
-  const source = decoded(asKey(svc, null, gw.ROUTE_SYSTEM_MEMORY));
-  assert.equal([source.status, source.error], [429, gw.GW_E_RATE_LIMITED_SOURCE], 'the source used its burst of 3');
-  const other = Buffer.from(SRC);
-  other[15] = 2;
-  assert.is(decoded(asKey(svc, 'k', gw.ROUTE_SYSTEM_MEMORY, Buffer.alloc(0), other)).status, 429, 'the key is still empty');
-  svc.timeNs += 5_000_000_000n;
-  assert.is(decoded(asKey(svc, 'k', gw.ROUTE_SYSTEM_MEMORY, Buffer.alloc(0), other)).status, 200);
+test('the admission table: the policy at init, each key as it is created and revoked', async () => {
+  // Proves what the kernel's admission is told (hal/abi.ts "admission"): the
+  // manifest's rates, each route's roles from the same roleMay the service
+  // checks with (the console for key routes only), the ledger scope of the
+  // write routes and balance history, and a key record per change.
+  const svc = await gateway({ ...CONFIG, source_rate_per_second: 10, source_burst: 3, key_rate_per_second: 7, key_burst: 5,
+    auth_failures_per_minute: 30, auth_failure_burst: 4 });
+  assert.is(svc.admissionOps.length, 1);
+  const policy = svc.admissionOps[0];
+  assert.is(policy.op, gw.ADM_OP_POLICY);
+  const p = policy.payload;
+  assert.equal([p.readUInt32LE(0), p.readUInt32LE(4), p.readUInt32LE(8), p.readUInt32LE(12), p.readUInt32LE(16), p.readUInt32LE(20), p.readUInt32LE(24)],
+    [10, 3, 7, 5, 30, 4, gw.ROUTE_COUNT]);
+  assert.is(p.length, gw.ADM_POLICY_HEADER_BYTES + gw.ROUTE_COUNT * gw.ADM_ROUTE_BYTES);
+  const route = (r: number) => p.subarray(gw.ADM_POLICY_HEADER_BYTES + r * gw.ADM_ROUTE_BYTES, gw.ADM_POLICY_HEADER_BYTES + (r + 1) * gw.ADM_ROUTE_BYTES);
+  const roles = (r: number) => route(r).readUInt32LE(0);
+  const bit = (role: number) => 1 << role;
+  assert.is(roles(gw.ROUTE_CREATE_TRANSFERS), bit(gw.ROLE_ADMIN) | bit(gw.ROLE_OPERATOR) | bit(gw.ROLE_TELLER));
+  assert.is(roles(gw.ROUTE_KEYS_CREATE), bit(gw.ADM_ROLE_CONSOLE) | bit(gw.ROLE_ADMIN));
+  assert.is(roles(gw.ROUTE_KEYS_LIST), bit(gw.ADM_ROLE_CONSOLE) | bit(gw.ROLE_ADMIN) | bit(gw.ROLE_AUDITOR));
+  assert.is(roles(gw.ROUTE_METRICS), bit(gw.ROLE_ADMIN) | bit(gw.ROLE_OPERATOR) | bit(gw.ROLE_AUDITOR));
+  assert.is(roles(gw.ROUTE_EVENTS) & bit(gw.ROLE_TELLER), 0, 'a teller does not watch the stream');
+  assert.is(roles(0), 0, 'route 0 is no route');
+  const writes = route(gw.ROUTE_CREATE_TRANSFERS);
+  assert.equal([writes[4], writes[5], writes[6], writes.readUInt16LE(8), writes.readUInt16LE(10)], [gw.ADM_SCOPE_ITEMS, 8, 4, 128, 112]);
+  assert.is(route(gw.ROUTE_ACCOUNT_BALANCES)[4], gw.ADM_SCOPE_DENY);
+  assert.is(route(gw.ROUTE_LOOKUP_ACCOUNTS)[4], gw.ADM_SCOPE_NONE, 'reads are filtered by the gateway instead');
+  createKey(svc, 'tel', gw.ROLE_TELLER, [1, 3], 9, 11);
+  const key = svc.admissionOps[1];
+  assert.is(key.op, gw.ADM_OP_KEY);
+  assert.equal(key.payload.subarray(0, 32), apiKeyHash('tel'));
+  assert.equal([key.payload.readUInt32LE(32), key.payload[36], key.payload[37], key.payload[38], key.payload.readUInt32LE(40), key.payload.readUInt32LE(44)],
+    [1, gw.ROLE_TELLER, 0, 2, 9, 11]);
+  assert.equal([key.payload.readUInt32LE(48), key.payload.readUInt32LE(52), key.payload.readUInt32LE(56)], [1, 3, 0]);
+  createKey(svc, 'adm', gw.ROLE_ADMIN);
+  const id = Buffer.alloc(4);
+  id.writeUInt32LE(1);
+  assert.is(decoded(asKey(svc, 'adm', gw.ROUTE_KEYS_REVOKE, id)).status, 200);
+  const revoked = svc.admissionOps[svc.admissionOps.length - 1];
+  assert.equal([revoked.op, revoked.payload.readUInt32LE(32), revoked.payload[37]], [gw.ADM_OP_KEY, 1, 1], 'the revocation reaches admission');
+  assert.is(createKey(svc, 'tel', gw.ROLE_TELLER, [1]).status, 409);
+  assert.is(svc.admissionOps.length, 4, 'a refused key is not programmed');
+});
+
+test('routes the host answers never reach the gateway: refused as malformed', async () => {
+  // Proves the statistics routes and /metrics are admission-only: a frame
+  // for one (a host bug) is malformed, not silently allowed.
+  const svc = await gateway();
+  createKey(svc, 'k', gw.ROLE_ADMIN);
+  for (const route of [gw.ROUTE_SYSTEM_SERVICES, gw.ROUTE_SYSTEM_SCHEDULER, gw.ROUTE_SYSTEM_MEMORY, gw.ROUTE_METRICS]) {
+    assert.equal([decoded(asKey(svc, 'k', route)).status, decoded(asKey(svc, 'k', route)).error], [400, gw.GW_E_MALFORMED], String(route));
+  }
+  const flagged = gatewayRequest(gw.ROUTE_KEYS_LIST, gw.AUTH_BEARER, apiKeyHash('k'), SRC, Buffer.alloc(0), gw.GW_F_BODY_REFUSED);
+  assert.is(decoded(svc.request(flagged)).error, gw.GW_E_MALFORMED, 'flags are admission\'s, never in a logged request');
 });
 
 test('roles per route and a teller limited to its ledgers', async () => {
@@ -279,7 +314,7 @@ test('random traffic: no trap, and every request is answered exactly once', asyn
     assert.is(answered.length, asked, 'each request answered exactly once');
     for (const r of answered) {
       const g = parseGatewayReply(r.payload)!;
-      assert.ok([200, 400, 401, 403, 404, 409, 429, 502, 503].includes(g.status), `status ${g.status}`);
+      assert.ok([200, 400, 401, 403, 404, 409, 502, 503].includes(g.status), `status ${g.status}`);
     }
   }), { numRuns: Number(process.env.QENEX_FUZZ_RUNS ?? 60), seed: 8 });
 });

@@ -20,6 +20,7 @@ import {
 } from '../../host/client/ledger.ts';
 import { GATEWAY_SERVICE, HttpSession, apiKeyHash, limits, looksLikeHttp, sourceBytes, type GatewayConfig } from '../../host/gateway/http.ts';
 import * as gw from '../../services/gateway/protocol.ts';
+import { admitAll, refuseAll } from '../support/admission.ts';
 
 // ---- a fake kernel: a tiny ledger answering with real binary replies ----
 
@@ -140,7 +141,7 @@ function gatewayAnswer(status: number, error: number, message: string): Buffer {
   return out;
 }
 
-const CONFIG: GatewayConfig = { ledgers: new Map([[840, { assetScale: 2, currency: 'USD' }], [392, { assetScale: 0 }]]) };
+const CONFIG: GatewayConfig = { ledgers: new Map([[840, { assetScale: 2, currency: 'USD' }], [392, { assetScale: 0 }]]), admit: admitAll() };
 
 class Harness {
   readonly submits: Submit[] = [];
@@ -152,18 +153,12 @@ class Harness {
   /** `answer`: 'sync' answers inside submit, 'manual' waits for answer(), 'auto' answers on the next answerAll(). */
   constructor(readonly ledger: FakeLedger | null = new FakeLedger(), readonly mode: 'sync' | 'manual' = 'sync') {
     this.session = new HttpSession({
-      submit: (requestId, service, payload) => {
+      submit: (requestId, service, header, body) => {
         assert.ok(!this.ended, 'submit after end');
-        assert.is(payload[0], gw.GW_VERSION);
-        // A body the host could not read reaches the gateway empty, flagged; a
-        // gateway that accepts the key answers 400 GW_E_BODY_REFUSED (here at
-        // once, in every mode: the tests of bodies are about the host's verdict).
-        if ((payload[3] & gw.GW_F_BODY_REFUSED) !== 0) {
-          assert.is(payload.length, gw.GW_REQUEST_HEADER_BYTES, 'a refused body is not sent');
-          this.session.reply(requestId, abi.FRAME_OK, gatewayAnswer(400, gw.GW_E_BODY_REFUSED, 'the request body was refused'));
-          return;
-        }
-        this.submits.push({ requestId, service, payload: payload.subarray(gw.GW_REQUEST_HEADER_BYTES), frame: payload });
+        assert.is(header.length, gw.GW_REQUEST_HEADER_BYTES);
+        assert.is(header[0], gw.GW_VERSION);
+        assert.is(header[3], 0, 'no flags in a frame: a refused body is answered by admission, never sent');
+        this.submits.push({ requestId, service, payload: body, frame: Buffer.concat([header, body]) });
         this.events.push(`submit ${requestId}`);
         if (this.mode === 'sync') this.answer(requestId);
       },
@@ -263,20 +258,20 @@ const ACCOUNTS = [
 
 // ---- detection and health ----
 
-test('looksLikeHttp: method prefixes are HTTP, frames and short prefixes are not', () => {
-  // Proves the sniffing contract the net device relies on.
-  for (const m of ['GET ', 'POST ', 'PUT ', 'DELETE ', 'HEAD ', 'OPTIONS ', 'PATCH ']) {
-    assert.ok(looksLikeHttp(Buffer.from(`${m}/v1/health HTTP/1.1`)), m);
-    assert.ok(looksLikeHttp(Buffer.from(m)), m);
+test('looksLikeHttp: whatever is not a frame is HTTP (so bad text gets an HTTP answer)', () => {
+  // Proves the sniffing contract the net device relies on: a frame's fourth
+  // byte is zero (a body length of at most a few MiB), text's never is, so a
+  // lowercase or unknown method or an empty line first still reaches the
+  // HTTP parser, which answers 400 or 501 instead of a binary error frame.
+  for (const m of ['GET ', 'POST ', 'PUT ', 'DELETE ', 'HEAD ', 'OPTIONS ', 'PATCH ', 'get /', '\r\nGET', 'GETX /', 'POST']) {
+    assert.ok(looksLikeHttp(Buffer.from(m)), JSON.stringify(m));
   }
-  assert.not.ok(looksLikeHttp(Buffer.from('POS')));
-  assert.not.ok(looksLikeHttp(Buffer.from('POST')));
-  assert.not.ok(looksLikeHttp(Buffer.from('GETX /')));
-  assert.not.ok(looksLikeHttp(Buffer.from('get /')));
   const frame = Buffer.alloc(16);
-  frame.writeUInt32LE(12, 0);
-  assert.not.ok(looksLikeHttp(frame));
-  assert.not.ok(looksLikeHttp(Buffer.alloc(0)));
+  for (const length of [12, 1048576 + 40, 0xffffff]) {
+    frame.writeUInt32LE(length, 0);
+    assert.not.ok(looksLikeHttp(frame), String(length));
+  }
+  assert.throws(() => looksLikeHttp(Buffer.from('GE')), /needs 4 bytes/);
 });
 
 test('GET /v1/health is answered by the session without a kernel round trip', () => {
@@ -484,11 +479,11 @@ test('Expect: 100-continue gets an interim response before the body', () => {
   // Proves curl-style clients are not left waiting, and a refused request with a pending body closes.
   const h = new Harness();
   const body = JSON.stringify(ACCOUNTS);
-  h.send(`POST /v1/accounts HTTP/1.1\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nExpect: 100-continue\r\n\r\n`);
+  h.send(`POST /v1/accounts HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nExpect: 100-continue\r\n\r\n`);
   assert.is(h.output().toString('latin1'), 'HTTP/1.1 100 Continue\r\n\r\n');
   h.send(body);
   assert.equal(h.responses().map((r) => r.status), [100, 200]);
-  const refused = new Harness().send(`POST /v1/accounts HTTP/1.1\r\nContent-Type: text/plain\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n`);
+  const refused = new Harness().send(`POST /v1/accounts HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n`);
   assert.is(only(refused).status, 415);
   assert.ok(refused.ended);
 });
@@ -518,14 +513,14 @@ test('400 and close: invalid request line, header syntax and Content-Length', ()
   }
   const lengths = ['abc', '-1', '+5', '1.0', '5, 6', '0x5', ''];
   for (const value of lengths) {
-    const h = new Harness().send(`POST /v1/accounts HTTP/1.1\r\nContent-Type: application/json\r\nContent-Length: ${value}\r\n\r\n`);
+    const h = new Harness().send(`POST /v1/accounts HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${value}\r\n\r\n`);
     expectError(h, 400, 'bad_content_length');
     assert.ok(h.ended);
   }
-  const differ = new Harness().send('POST /v1/accounts HTTP/1.1\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n[]');
+  const differ = new Harness().send('POST /v1/accounts HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n[]');
   expectError(differ, 400, 'bad_content_length');
   const body = JSON.stringify(ACCOUNTS);
-  const same = new Harness().send(`POST /v1/accounts HTTP/1.1\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
+  const same = new Harness().send(`POST /v1/accounts HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
   assert.is(only(same).status, 200);
 });
 
@@ -538,31 +533,31 @@ test('505 for other HTTP versions', () => {
 
 test('431: too many header bytes or header fields', () => {
   // Proves the head bounds, also when the head never ends.
-  const long = new Harness().send(`GET /v1/health HTTP/1.1\r\nX: ${'a'.repeat(limits.headerBytesMax)}\r\n\r\n`);
+  const long = new Harness().send(`GET /v1/health HTTP/1.1\r\nHost: x\r\nX: ${'a'.repeat(limits.headerBytesMax)}\r\n\r\n`);
   expectError(long, 431, 'headers_too_large');
   assert.ok(long.ended);
-  const endless = new Harness().sendBytewise(`GET /v1/health HTTP/1.1\r\nX: ${'a'.repeat(limits.headerBytesMax + 10)}`);
+  const endless = new Harness().sendBytewise(`GET /v1/health HTTP/1.1\r\nHost: x\r\nX: ${'a'.repeat(limits.headerBytesMax + 10)}`);
   expectError(endless, 431, 'headers_too_large');
   let many = 'GET /v1/health HTTP/1.1\r\n';
   for (let i = 0; i <= limits.headerCountMax; i++) many += `X-${i}: 1\r\n`;
   expectError(new Harness().send(many + '\r\n'), 431, 'too_many_headers');
-  let enough = 'GET /v1/health HTTP/1.1\r\n';
-  for (let i = 0; i < limits.headerCountMax; i++) enough += `X-${i}: 1\r\n`;
+  let enough = 'GET /v1/health HTTP/1.1\r\nHost: x\r\n';
+  for (let i = 1; i < limits.headerCountMax; i++) enough += `X-${i}: 1\r\n`;
   assert.is(only(new Harness().send(enough + '\r\n')).status, 200);
 });
 
 test('413: a body over the limit is refused before it is buffered', () => {
   // Proves Content-Length is checked first and the connection closes without reading the body.
-  const h = new Harness().send(`POST /v1/accounts HTTP/1.1\r\nContent-Type: application/json\r\nContent-Length: ${limits.bodyBytesMax + 1}\r\n\r\n[`);
+  const h = new Harness().send(`POST /v1/accounts HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${limits.bodyBytesMax + 1}\r\n\r\n[`);
   expectError(h, 413, 'body_too_large');
   assert.ok(h.ended);
-  expectError(new Harness().send('POST /v1/accounts HTTP/1.1\r\nContent-Length: 99999999999999999999999\r\n\r\n'), 413, 'body_too_large');
+  expectError(new Harness().send('POST /v1/accounts HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999999999999999999\r\n\r\n'), 413, 'body_too_large');
 });
 
 test('501: any Transfer-Encoding is refused and the connection closed', () => {
   // Proves chunked (or any other) framing never reaches the parser.
   for (const te of ['chunked', 'identity', 'gzip, chunked']) {
-    const h = new Harness().send(`POST /v1/accounts HTTP/1.1\r\nContent-Type: application/json\r\nTransfer-Encoding: ${te}\r\n\r\n2\r\n[]\r\n0\r\n\r\n`);
+    const h = new Harness().send(`POST /v1/accounts HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: ${te}\r\n\r\n2\r\n[]\r\n0\r\n\r\n`);
     expectError(h, 501, 'transfer_encoding_not_supported');
     assert.ok(h.ended);
     assert.is(h.submits.length, 0);
@@ -595,7 +590,7 @@ test('405 with Allow for a wrong method on a known path; HEAD gets no body', () 
 
 test('411 without Content-Length, 415 without application/json', () => {
   // Proves a body route needs a length and a JSON media type (a charset parameter may say utf-8).
-  expectError(new Harness().send('POST /v1/accounts HTTP/1.1\r\nContent-Type: application/json\r\n\r\n'), 411, 'length_required');
+  expectError(new Harness().send('POST /v1/accounts HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\r\n'), 411, 'length_required');
   const body = JSON.stringify(ACCOUNTS);
   for (const type of [undefined, 'text/plain', 'application/jsonx', 'application/json; charset=latin1', 'text/json']) {
     const headers: Record<string, string> = { 'Content-Length': String(body.length) };
@@ -630,7 +625,7 @@ test('400 for bodies: invalid JSON with its position, duplicate keys, bad UTF-8,
   for (const [body, code, message] of cases) {
     const bytes = typeof body === 'string' ? Buffer.from(body) : body;
     const h = new Harness();
-    h.send(Buffer.concat([Buffer.from(`POST /v1/accounts HTTP/1.1\r\nContent-Type: application/json\r\nContent-Length: ${bytes.length}\r\n\r\n`), bytes]));
+    h.send(Buffer.concat([Buffer.from(`POST /v1/accounts HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${bytes.length}\r\n\r\n`), bytes]));
     expectError(h, 400, code, message);
     assert.is(h.submits.length, 0, code);
     assert.not.ok(h.ended);
@@ -670,9 +665,9 @@ test('the largest batch fits one frame and is submitted whole', () => {
 test('a bad gateway config is refused at construction', () => {
   // Proves an asset scale that can't be exact in a u128 never reaches a request.
   const hooks = { submit() {}, write() {}, end() {}, pause() {}, resume() {} };
-  assert.throws(() => new HttpSession(hooks, { ledgers: new Map([[1, { assetScale: 39 }]]) }), /assetScale/);
-  assert.throws(() => new HttpSession(hooks, { ledgers: new Map([[1, { assetScale: 1.5 }]]) }), /assetScale/);
-  assert.throws(() => new HttpSession(hooks, { ledgers: new Map([[-1, { assetScale: 2 }]]) }), /u32/);
+  assert.throws(() => new HttpSession(hooks, { ledgers: new Map([[1, { assetScale: 39 }]]), admit: admitAll() }), /assetScale/);
+  assert.throws(() => new HttpSession(hooks, { ledgers: new Map([[1, { assetScale: 1.5 }]]), admit: admitAll() }), /assetScale/);
+  assert.throws(() => new HttpSession(hooks, { ledgers: new Map([[-1, { assetScale: 2 }]]), admit: admitAll() }), /u32/);
 });
 
 // ---- the gateway frame: authorization, source, keys, timeouts ----
@@ -708,30 +703,56 @@ test('keys create: the key is generated here, only its hash goes to the kernel, 
   expectError(new Harness(null, 'manual').send(post('/v1/keys', { role: 'admin', extra: 1 })), 400, 'invalid_field');
 });
 
-test('a body the host refuses waits for the gateway: its 401 wins over the body\'s 400', async () => {
-  // Proves the order of refusals: invalid JSON is not answered by the host
-  // at once; the request goes to the gateway flagged GW_F_BODY_REFUSED with
-  // no body, and the gateway's 401 is what the client sees. (Only the
-  // gateway's GW_E_BODY_REFUSED lets the host's own 400 through: the other
-  // tests of bodies.)
+test('admission decides first: a refused head is answered at once and its body never read', () => {
+  // Proves the order of work for a client without a valid key: the head is
+  // put to admission (no charge) before any body byte is kept; the refusal
+  // is answered at once, nothing is submitted, and the connection closes
+  // rather than read the body.
   const written: Buffer[] = [];
-  const submitted: Uint8Array[] = [];
-  const session: HttpSession = new HttpSession({
-    submit: (requestId, _service, payload) => {
-      submitted.push(payload);
-      queueMicrotask(() => session.reply(requestId, abi.FRAME_OK, gatewayAnswer(401, gw.GW_E_UNAUTHENTICATED, 'this route needs Authorization: Bearer <key>')));
-    },
-    write: (bytes) => written.push(bytes), end: () => {}, pause: () => {}, resume: () => {},
-  }, CONFIG);
-  session.receive(Buffer.from('POST /v1/accounts HTTP/1.1\r\nContent-Type: application/json\r\nContent-Length: 5\r\n\r\n{"a":', 'latin1'));
-  assert.is(written.length, 0, 'nothing answered before the gateway');
-  assert.is(submitted.length, 1);
-  assert.is(submitted[0][3], gw.GW_F_BODY_REFUSED);
-  assert.is(submitted[0].length, gw.GW_REQUEST_HEADER_BYTES, 'the refused body is not sent');
-  await new Promise((resolve) => setImmediate(resolve));
+  let submitted = 0;
+  let ended = false;
+  const asked: { route: number; auth: number; mode: number }[] = [];
+  const refuse = refuseAll();
+  const session = new HttpSession({
+    submit: () => { submitted++; },
+    write: (bytes) => written.push(bytes), end: () => { ended = true; }, pause: () => {}, resume: () => {},
+  }, { ...CONFIG, admit: (header, mode) => { asked.push({ route: header[1], auth: header[2], mode }); return refuse(header, mode); } });
+  session.receive(Buffer.from('POST /v1/accounts HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000000\r\n\r\n{"a":', 'latin1'));
   const [r] = parseResponses(Buffer.concat(written), new Set());
   assert.is(r.status, 401);
   assert.is(r.json.error.code, 'unauthenticated');
+  assert.is(r.headers.get('connection'), 'close');
+  assert.ok(ended, 'the body is not read: the connection closes');
+  assert.is(submitted, 0);
+  assert.equal(asked, [{ route: gw.ROUTE_CREATE_ACCOUNTS, auth: gw.AUTH_NONE, mode: abi.ADM_MODE_PEEK }]);
+});
+
+test('a body the host refuses is put to admission again: its 429 wins over the body\'s 400', () => {
+  // Proves a key admitted at the head is still charged for a body the host
+  // can't read (ADM_MODE_TAKE with GW_F_BODY_REFUSED), and only admission's
+  // GW_E_BODY_REFUSED lets the host's own 400 through (the other tests of
+  // bodies); nothing is submitted either way.
+  const written: Buffer[] = [];
+  let submitted = 0;
+  const asked: { flags: number; mode: number }[] = [];
+  const session = new HttpSession({
+    submit: () => { submitted++; },
+    write: (bytes) => written.push(bytes), end: () => {}, pause: () => {}, resume: () => {},
+  }, {
+    ...CONFIG,
+    admit: (header, mode) => {
+      asked.push({ flags: header[3], mode });
+      return mode === abi.ADM_MODE_PEEK
+        ? { status: 200, error: gw.GW_OK, retryAfter: 0, keyId: 3, role: gw.ROLE_TELLER, message: '' }
+        : { status: 429, error: gw.GW_E_RATE_LIMITED_KEY, retryAfter: 2, keyId: 3, role: gw.ROLE_TELLER, message: 'too many requests with this key' };
+    },
+  });
+  session.receive(Buffer.from('POST /v1/accounts HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 5\r\n\r\n{"a":', 'latin1'));
+  const [r] = parseResponses(Buffer.concat(written), new Set());
+  assert.is(r.status, 429);
+  assert.is(r.headers.get('retry-after'), '2');
+  assert.is(submitted, 0);
+  assert.equal(asked, [{ flags: 0, mode: abi.ADM_MODE_PEEK }, { flags: gw.GW_F_BODY_REFUSED, mode: abi.ADM_MODE_TAKE }]);
 });
 
 test('gateway refusals become JSON errors with their headers', () => {

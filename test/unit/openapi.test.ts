@@ -4,6 +4,7 @@
 // both ways, with the right openness, and is what GET /v1/openapi.json sends.
 
 import { test } from 'uvu';
+import { admitAll } from '../support/admission.ts';
 import * as assert from 'uvu/assert';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { OPENAPI, openApiText } from '../../host/gateway/openapi.ts';
@@ -52,7 +53,7 @@ test('GET /v1/openapi.json serves the document without a key', () => {
   const session = new HttpSession({
     submit: () => { throw new Error('the document needs no kernel'); },
     write: (b) => written.push(b), end: () => {}, pause: () => {}, resume: () => {},
-  }, { ledgers: new Map() });
+  }, { ledgers: new Map(), admit: admitAll() });
   session.receive(Buffer.from('GET /v1/openapi.json HTTP/1.1\r\nHost: x\r\n\r\n', 'latin1'));
   const text = Buffer.concat(written).toString('utf8');
   assert.match(text, /^HTTP\/1\.1 200 OK\r\n/);
