@@ -182,6 +182,41 @@ export const NET_PENDING_BYTES_MAX = 64 * 1024 * 1024;
 export const NET_PENDING_FRAMES_PER_CONNECTION_MAX = 256;
 // Completion events (closed connections) held while the kernel's CQ is full.
 export const NET_COMPLETIONS_HELD_MAX = 65536;
+// Connections from one client address. A busy integration keeps a pool of
+// 16-64; 128 leaves room for that while one address can hold at most an
+// eighth of the table.
+export const NET_CONNECTIONS_PER_SOURCE_MAX = 128;
+// Connections kept for addresses that hold none: once the table is this
+// close to full, an address that already has a connection gets no more, so
+// a new client (an operator's probe, a failed-over client) still gets in
+// while another address hoards idle sockets.
+export const NET_CONNECTIONS_RESERVE = 64;
+// A request (HTTP head and body, a frame) must arrive within this time of its
+// first byte, a new connection must send its first bytes within it, and a TLS
+// handshake must finish within it; else the connection is refused (408 for
+// HTTP) and closed. 10 s is far above what a 16 MiB body needs on any link we
+// serve, and bounds how long a trickling client (slowloris) holds a slot.
+export const NET_REQUEST_TIMEOUT_MS = 10_000;
+// A keep-alive HTTP connection with nothing in flight is closed after this
+// (common proxies use 30-60 s). Event streams are never idle: they get a
+// heartbeat (host/gateway/events.ts) well within it.
+export const NET_HTTP_IDLE_MS = 60_000;
+// A binary connection with nothing in flight is closed after this; client
+// libraries reconnect (host/client/frames.ts), and an idle socket no longer
+// holds a slot for good.
+export const NET_FRAMES_IDLE_MS = 120_000;
+// A connection the host ends (a refusal, a timeout) is destroyed this long
+// after, whether or not the peer closed its side: a peer that never does
+// must not keep the slot in FIN-WAIT-2.
+export const NET_CLOSE_GRACE_MS = 2_000;
+// Reply bytes a connection may have waiting to be sent before the host stops
+// reading its requests (the client is not reading its answers: 30,000
+// pipelined requests once grew the process by 640 MiB). A little over one
+// largest reply, so a big answer alone does not stall the connection.
+export const NET_UNSENT_BYTES_MAX = 2 * 1024 * 1024;
+// A connection whose unsent bytes stay above NET_UNSENT_BYTES_MAX this long is
+// closed: its client has stopped reading.
+export const NET_WRITE_STALL_MS = NET_REQUEST_TIMEOUT_MS;
 
 // ---- run loop ----
 
@@ -249,6 +284,10 @@ export function checkLimits(): void {
   assertLimit(FUEL_MAX <= Number.MAX_SAFE_INTEGER, 'fuel exact in a number');
   assertLimit(RESTARTS_MAX_DEFAULT <= RESTARTS_MAX, 'restart default within range');
   assertLimit(SERVICE_JOURNAL_BYTES_MIN <= SERVICE_JOURNAL_BYTES_MAX, 'journal bounds');
+  assertLimit(NET_CONNECTIONS_RESERVE < NET_CONNECTIONS_MAX && NET_CONNECTIONS_PER_SOURCE_MAX <= NET_CONNECTIONS_MAX - NET_CONNECTIONS_RESERVE,
+    'one address can never take the reserve');
+  assertLimit(NET_REQUEST_TIMEOUT_MS < NET_HTTP_IDLE_MS && NET_REQUEST_TIMEOUT_MS < NET_FRAMES_IDLE_MS, 'idle timeouts exceed the request timeout');
+  assertLimit(NET_UNSENT_BYTES_MAX > FRAME_BODY_BYTES_MAX, 'a largest reply alone does not stall a connection');
 }
 
 checkLimits();

@@ -123,3 +123,11 @@ export class LineWriter {
     });
   }
 }
+
+let stdout: LineWriter | null = null;
+
+/** The process's standard output as a LineWriter: one queue for every line the process prints. */
+export function stdoutLines(): LineWriter {
+  stdout ??= new LineWriter(1);
+  return stdout;
+}

@@ -153,6 +153,10 @@ export class Machine {
       this.console.service();
       if (rc !== 0) throw new BootError(this.lastError ?? `kernel refused to boot (error ${rc})`);
       this.eventHub = new EventHub(eventLimits(opts.image), (o) => this.hostLine(o, false));
+      if (this.kernel.hasAdmission()) {
+        const kernel = this.kernel;
+        this.eventHub.setAdmission({ generation: () => kernel.x.admission_keys_generation(), check: (h) => kernel.admission(h, abi.ADM_MODE_PEEK) });
+      }
       this.events = new EventsDevice(this.kernel, (record) => this.eventHub.publish(record));
       this.loadServices();
       this.snapshots = opts.sim === undefined ? new SnapshotStore({
@@ -599,6 +603,7 @@ function eventLimits(image: ParsedImage): Partial<EventLimits> {
   const out: Partial<EventLimits> = {};
   if (e.ring_events_max !== undefined) out.ringEventsMax = e.ring_events_max;
   if (e.subscribers_max !== undefined) out.subscribersMax = e.subscribers_max;
+  if (e.subscribers_per_key_max !== undefined) out.subscribersPerKeyMax = e.subscribers_per_key_max;
   if (e.subscriber_buffer_bytes_max !== undefined) out.subscriberBufferBytesMax = e.subscriber_buffer_bytes_max;
   if (e.heartbeat_ms !== undefined) out.heartbeatMs = e.heartbeat_ms;
   return out;

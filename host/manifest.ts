@@ -77,6 +77,7 @@ export interface GatewaySpec {
 export interface EventsSpec {
   ring_events_max?: number;
   subscribers_max?: number;
+  subscribers_per_key_max?: number;
   subscriber_buffer_bytes_max?: number;
   heartbeat_ms?: number;
 }
@@ -429,8 +430,12 @@ function gatewaySpec(value: Json, path: string): GatewaySpec {
 // Bounds: at least one of each; at most what one host process can hold
 // (2^24 events of ~128 bytes is 2 GiB), 4096 streams, 64 MiB per stream, an hour.
 function eventsSpec(value: Json, path: string): EventsSpec {
-  const fields = ['ring_events_max', 'subscribers_max', 'subscriber_buffer_bytes_max', 'heartbeat_ms'] as const;
-  const max = { ring_events_max: 1 << 24, subscribers_max: 4096, subscriber_buffer_bytes_max: 64 << 20, heartbeat_ms: 3_600_000 };
+  const fields = ['ring_events_max', 'subscribers_max', 'subscribers_per_key_max', 'subscriber_buffer_bytes_max', 'heartbeat_ms'] as const;
+  const max = {
+    ring_events_max: 1 << 24, subscribers_max: 4096, subscribers_per_key_max: 4096, subscriber_buffer_bytes_max: 64 << 20,
+    // A heartbeat keeps an open stream from looking idle to proxies: well under the HTTP idle timeout.
+    heartbeat_ms: limits.NET_HTTP_IDLE_MS / 2,
+  };
   const o = object(value, path, [], [...fields]);
   const spec: EventsSpec = {};
   for (const f of fields) if (Object.hasOwn(o, f)) spec[f] = integer(o[f], join(path, f), 1, max[f]);

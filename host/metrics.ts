@@ -9,18 +9,20 @@
 // from the block device and the kernel counters (sample()).
 
 import pino from 'pino';
+import { stdoutLines } from './lines.ts';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import * as abi from '../hal/abi.ts';
 import type { Kernel } from './kernel.ts';
 import type { ServiceSpec } from './manifest.ts';
 import type { GatewayHost } from './gateway/http.ts';
+import type { NetRefusals } from './devices/net.ts';
 
 /** The parts of a machine this module reads. */
 export interface MachineView {
   readonly kernel: Kernel;
   readonly services: readonly { name: string; index: number; inboxBytes: number; retired: boolean; memoryBytes(): Uint8Array }[];
   readonly block: { flushes: number; lastFlushMs: number; bytesWritten: number };
-  readonly net: { connectionCount(): number; framesIn: number; framesOut: number; refused: number } | null;
+  readonly net: { connectionCount(): number; framesIn: number; framesOut: number; refused: number; closedBy: Readonly<Record<keyof NetRefusals, number>> } | null;
   serviceSpecs(): readonly ServiceSpec[];
   isServing(): boolean;
 }
@@ -43,7 +45,8 @@ function logLevel(): string {
 
 export class Observability implements GatewayHost {
   readonly registry = new Registry();
-  readonly log = pino({ level: logLevel(), base: { component: 'gateway' } }, pino.destination({ fd: 1, sync: true }));
+  // Asynchronous and bounded (host/lines.ts): a reader that stops reading drops request lines, never stalls the machine.
+  readonly log = pino({ level: logLevel(), base: { component: 'gateway' } }, stdoutLines());
   private readonly requests: Counter<'route' | 'status'>;
   private readonly latency: Histogram<'route'>;
   private readonly flushLatency: Histogram;
@@ -72,6 +75,11 @@ export class Observability implements GatewayHost {
     new Gauge({ name: 'qenex_net_connections', help: 'open TCP connections', registers, collect() { this.set(m.net?.connectionCount() ?? 0); } });
     new Gauge({ name: 'qenex_net_frames_in', help: 'frames received (binary and HTTP)', registers, collect() { this.set(m.net?.framesIn ?? 0); } });
     new Gauge({ name: 'qenex_net_frames_out', help: 'frames sent', registers, collect() { this.set(m.net?.framesOut ?? 0); } });
+    new Gauge({
+      name: 'qenex_net_connections_closed', help: 'connections the front door refused or closed, by reason', labelNames: ['reason'], registers,
+      collect() { for (const [reason, n] of Object.entries(m.net?.closedBy ?? {})) this.set({ reason }, n); },
+    });
+    new Gauge({ name: 'qenex_output_lines_dropped', help: 'output lines dropped because the reader fell behind', registers, collect() { this.set(stdoutLines().dropped); } });
     new Gauge({ name: 'qenex_log_flushes', help: 'command-log flushes', registers, collect() { this.set(m.block.flushes); } });
     new Gauge({ name: 'qenex_log_bytes_written', help: 'command-log bytes written', registers, collect() { this.set(m.block.bytesWritten); } });
     new Gauge({

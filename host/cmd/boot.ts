@@ -14,6 +14,7 @@ import type { Manifest } from '../manifest.ts';
 import { signerFromArgs, type OpenedSigner } from './signer.ts';
 import { setMlDsaSigner } from '../keys.ts';
 import { startMlDsaWorker } from '../audit/mldsa-worker.ts';
+import { stdoutLines, type LineWriter } from '../lines.ts';
 
 export const USAGE = `usage: qenex boot <file.qxi> --data <dir> --trust <signing.pub> [--listen host:port] [--once] [--backend auto|native|pure]
        [--tls-cert <cert.pem> --tls-key <key.pem> [--tls-client-ca <ca.pem>]]
@@ -98,7 +99,11 @@ export async function main(argv: string[], io: CommandIo = processIo): Promise<n
   if (trustPath !== undefined && insecure) throw new CliError('give either --trust or --insecure-unsigned, not both', EXIT_USAGE);
   const listen = args.values.has('listen') ? parseListen(args.values.get('listen')!) : null;
   const tlsListen = tlsFromArgs(args.values);
-  const print = (o: object) => io.out(JSON.stringify(o) + '\n');
+  // The process's own output is asynchronous and bounded (host/lines.ts): a
+  // reader that stops reading drops droppable lines, never stalls the machine;
+  // ready, stopping, stopped and error lines are never dropped.
+  const lines = io === processIo ? stdoutLines() : null;
+  const print = (o: object) => { if (lines !== null) lines.line(JSON.stringify(o), true); else io.out(JSON.stringify(o) + '\n'); };
   let machine: Machine;
   let auditSigner: OpenedSigner | null = null;
   let hsm: HsmDevice | null = null;
@@ -123,7 +128,7 @@ export async function main(argv: string[], io: CommandIo = processIo): Promise<n
     machine = await Machine.boot({
       image, imageBytes: bytes, dataDir, mode: 'live', backend: backendChoice(args.values.get('backend')),
       auditSigner: auditSigner?.signer ?? null, hsm, trust, // trust: also for live-loaded modules (qenex load)
-      onLine: (line) => io.out(line + '\n'),
+      onLine: (line, isError) => { if (lines !== null) lines.line(line, isError); else io.out(line + '\n'); },
       notice: (line) => (io.err ?? processIo.err!)(line + '\n'),
     });
   } catch (e) {
@@ -149,14 +154,14 @@ export async function main(argv: string[], io: CommandIo = processIo): Promise<n
     event: 'ready', state_hash: machine.stateHash(), boot_ms: Number(machine.bootMs.toFixed(3)), entries: machine.entriesApplied(), listen: address,
     ...(tlsListen !== null && address !== null ? { tls: tlsListen.mutual ? 'mutual' : 'server' } : {}),
   });
-  if (args.booleans.has('once')) return finish(machine, print);
+  if (args.booleans.has('once')) return finish(machine, print, lines);
   return new Promise<number>((resolve) => {
     let stopping = false;
     const onSignal = (signal: string) => {
       if (stopping) return;
       stopping = true;
       print({ event: 'stopping', signal });
-      void finish(machine, print).then(resolve);
+      void finish(machine, print, lines).then(resolve);
     };
     process.once('SIGINT', () => onSignal('SIGINT'));
     process.once('SIGTERM', () => onSignal('SIGTERM'));
@@ -170,10 +175,14 @@ export async function main(argv: string[], io: CommandIo = processIo): Promise<n
   });
 }
 
-async function finish(machine: Machine, print: (o: object) => void): Promise<number> {
+// What was printed reaches the reader before exit if it reads within this long.
+const OUTPUT_DRAIN_MS = 2000;
+
+async function finish(machine: Machine, print: (o: object) => void, lines: LineWriter | null): Promise<number> {
   const halt = await machine.stop();
-  if (halt.message !== null) throw new CliError(halt.message);
+  if (halt.message !== null) { await lines?.drained(OUTPUT_DRAIN_MS); throw new CliError(halt.message); }
   print({ event: 'stopped', state_hash: machine.stateHash(), entries: machine.entriesApplied() });
+  await lines?.drained(OUTPUT_DRAIN_MS);
   return 0;
 }
 

@@ -9,11 +9,26 @@
 // connection is closed (its remaining bytes can't be trusted to be framed).
 // A client that disconnects abruptly loses only its own pending frames.
 //
-// The same port speaks HTTP/1.1: a connection whose first bytes are an HTTP
-// method is handed to an HttpSession (host/gateway/http.ts), which turns each
+// The same port speaks HTTP/1.1: a connection whose first bytes are not a
+// frame's is handed to an HttpSession (host/gateway/http.ts), which turns each
 // request into a frame body for the gateway service and each reply back into
 // a response. The kernel sees the same frames either way, so logging,
 // durability and replay don't know or care which protocol a client used.
+//
+// The front door's own limits (host/limits.ts NET_*), so no client can take
+// the listener from the others:
+//   - a connection table of NET_CONNECTIONS_MAX, at most
+//     NET_CONNECTIONS_PER_SOURCE_MAX per client address, and the last
+//     NET_CONNECTIONS_RESERVE slots only for addresses that hold none;
+//   - every connection has a deadline: its first bytes and each request
+//     within NET_REQUEST_TIMEOUT_MS, and an idle timeout per kind (HTTP
+//     keep-alive, binary); event streams are never idle (heartbeats);
+//   - a connection the host ends is destroyed NET_CLOSE_GRACE_MS later, so a
+//     peer that never closes its side does not keep the slot;
+//   - a client that does not read its answers stops being read once
+//     NET_UNSENT_BYTES_MAX wait, and is closed if that lasts
+//     NET_WRITE_STALL_MS;
+//   - a binary request id may be in flight once per connection.
 //
 // inject() submits one frame from inside the host (no socket): the operator
 // console (`qenex keys ... --data`) uses it to put key management commands
@@ -26,25 +41,32 @@ import * as abi from '../../hal/abi.ts';
 import * as limits from '../limits.ts';
 import type { Kernel } from '../kernel.ts';
 import type { HostRing, Desc } from '../ring.ts';
-import { HttpSession, looksLikeHttp, sourceBytes, SNIFF_BYTES, limits as httpLimits, type GatewayConfig } from '../gateway/http.ts';
-import { admissionReplyFrame, authFrameKeyHash, binaryGatewayHeader, hostReply, isGatewayName, ledgerRoute, requestHead, unwrapReply, wrapLedgerFrame } from '../gateway/binary.ts';
+import { ByteQueue } from '../bytes.ts';
+import { HttpSession, looksLikeHttp, sourceBytes, SNIFF_BYTES, type GatewayConfig } from '../gateway/http.ts';
+import {
+  admissionReplyFrame, authFrameKeyHash, binaryGatewayHeader, hostReply, isGatewayName, ledgerRoute, requestHead, unwrapReply, wrapLedgerFrame,
+} from '../gateway/binary.ts';
 
-// Request and idle timeouts of HTTP connections; the environment may shorten
-// them (tests of slow clients), never lengthen them past the limits.
+// Timeouts; the environment may shorten them (tests of slow clients), never
+// lengthen them past the limits.
 function timeoutMs(name: string, limit: number): number {
   const v = Number(process.env[name]);
   return Number.isInteger(v) && v > 0 && v < limit ? v : limit;
 }
-const REQUEST_TIMEOUT_MS = timeoutMs('QENEX_HTTP_REQUEST_TIMEOUT_MS', httpLimits.requestTimeoutMs);
-const IDLE_TIMEOUT_MS = timeoutMs('QENEX_HTTP_IDLE_TIMEOUT_MS', httpLimits.idleTimeoutMs);
+const REQUEST_TIMEOUT_MS = timeoutMs('QENEX_NET_REQUEST_TIMEOUT_MS', limits.NET_REQUEST_TIMEOUT_MS);
+const HTTP_IDLE_MS = timeoutMs('QENEX_NET_HTTP_IDLE_MS', limits.NET_HTTP_IDLE_MS);
+const FRAMES_IDLE_MS = timeoutMs('QENEX_NET_FRAMES_IDLE_MS', limits.NET_FRAMES_IDLE_MS);
+const WRITE_STALL_MS = timeoutMs('QENEX_NET_WRITE_STALL_MS', limits.NET_WRITE_STALL_MS);
 // How often slow requests are looked for: a tenth of the timeout, at least 50 ms.
 const TIMEOUT_CHECK_MS = Math.max(50, Math.floor(REQUEST_TIMEOUT_MS / 10));
 
 interface Connection {
   id: number;
   socket: net.Socket;
-  chunks: Buffer[];
-  buffered: number;
+  /** The client's address as the OS gave it ('' when unknown): the key of the per-source count. */
+  address: string;
+  /** Received bytes not yet framed (linear to keep however they trickle in: host/bytes.ts). */
+  held: ByteQueue;
   queuedFrames: number;
   paused: boolean;
   closed: boolean;
@@ -54,21 +76,34 @@ interface Connection {
   virtual: ((status: number, payload: Buffer) => void) | null;
   /** Binary protocol: the SHA-256 of the key of the last FRAME_F_AUTH frame (never the key). */
   keyHash: Buffer | null;
-  /** Binary protocol: request ids of frames wrapped for the gateway, awaiting their reply. */
-  wrapped: Map<number, number>;
+  /** Binary protocol: request ids in flight (sent to the kernel, not answered), and whether the host wrapped each for the gateway. */
+  inFlight: Map<number, 'raw' | 'gateway'>;
   /** When the bytes of an incomplete frame (or protocol sniff) began to arrive (performance.now()), or null. */
   partialSince: number | null;
+  /** When its unsent bytes went over NET_UNSENT_BYTES_MAX (performance.now()), or null. */
+  stalledSince: number | null;
   /** Binary protocol: the client's address as the gateway header carries it, made at the first wrapped frame. */
   source: Buffer | null;
+  /** The grace timer after the host ended the connection. */
+  graceTimer: NodeJS.Timeout | null;
 }
 
-// Bytes needed to tell an HTTP method from a binary frame ("OPTIONS " is 8).
-const PROTOCOL_SNIFF_BYTES = SNIFF_BYTES;
 const EMPTY = new Uint8Array(0);
 
 interface Frame {
   conn: Connection;
   body: Buffer;
+}
+
+/** What the front door refused or closed, by reason (GET /metrics, the hostile tests). */
+export interface NetRefusals {
+  table_full: number;
+  per_source: number;
+  reserve: number;
+  idle: number;
+  first_bytes: number;
+  write_stall: number;
+  request_id_in_use: number;
 }
 
 export class NetDevice {
@@ -77,6 +112,7 @@ export class NetDevice {
   private server: net.Server | null = null;
   private timeoutTimer: NodeJS.Timeout | null = null;
   private readonly connections = new Map<number, Connection>();
+  private readonly perSource = new Map<string, number>();
   private nextId = 1;
   private readonly freeBuffers: Desc[] = [];
   private readonly pending: Frame[] = [];
@@ -86,6 +122,7 @@ export class NetDevice {
   framesIn = 0;
   framesOut = 0;
   refused = 0;
+  readonly closedBy: NetRefusals = { table_full: 0, per_source: 0, reserve: 0, idle: 0, first_bytes: 0, write_stall: 0, request_id_in_use: 0 };
 
   constructor(private readonly kernel: Kernel, private readonly wake: () => void, private readonly log: (line: object) => void,
     private readonly gateway: GatewayConfig) {
@@ -110,7 +147,6 @@ export class NetDevice {
       });
       server = secure;
     }
-    server.maxConnections = limits.NET_CONNECTIONS_MAX;
     this.server = server;
     this.timeoutTimer = setInterval(() => this.checkTimeouts(), TIMEOUT_CHECK_MS);
     this.timeoutTimer.unref();
@@ -123,29 +159,85 @@ export class NetDevice {
     });
   }
 
+  /** Why a new connection from `address` can't have a slot, or null when it can. */
+  private admitConnection(address: string): keyof NetRefusals | null {
+    const total = this.connections.size;
+    const mine = this.perSource.get(address) ?? 0;
+    if (total >= limits.NET_CONNECTIONS_MAX) return 'table_full';
+    if (mine >= limits.NET_CONNECTIONS_PER_SOURCE_MAX) return 'per_source';
+    if (mine > 0 && total >= limits.NET_CONNECTIONS_MAX - limits.NET_CONNECTIONS_RESERVE) return 'reserve';
+    return null;
+  }
+
   /**
    * Takes one connection: its listener's, or any socket-shaped stream (the
    * simulator attaches its simulated sockets here).
    */
   attach(socket: net.Socket): void {
+    const address = socket.remoteAddress ?? '';
+    const refusal = this.admitConnection(address);
+    if (refusal !== null) {
+      // No slot: closed at once, before a byte is read (nothing to answer yet).
+      this.closedBy[refusal]++;
+      this.refused++;
+      socket.on('error', () => {});
+      socket.destroy();
+      return;
+    }
     const conn: Connection = {
-      id: this.nextId++, socket, chunks: [], buffered: 0, queuedFrames: 0, paused: false, closed: false, protocol: 'unknown', http: null,
-      virtual: null, keyHash: null, wrapped: new Map(), partialSince: null, source: null,
+      id: this.nextId++, socket, address, held: new ByteQueue(), queuedFrames: 0, paused: false, closed: false, protocol: 'unknown', http: null,
+      virtual: null, keyHash: null, inFlight: new Map(), partialSince: null, stalledSince: null, source: null, graceTimer: null,
     };
     this.connections.set(conn.id, conn);
+    this.perSource.set(address, (this.perSource.get(address) ?? 0) + 1);
     socket.on('data', (chunk: Buffer) => this.receive(conn, chunk));
     socket.on('error', () => { /* reported by 'close' */ });
-    // An idle keep-alive HTTP connection is closed; one waiting for the kernel is not.
-    socket.setTimeout(IDLE_TIMEOUT_MS, () => { if (conn.http?.idle()) socket.end(); });
+    // Until its first bytes: the request timeout; then the idle timeout of its kind.
+    socket.setTimeout(REQUEST_TIMEOUT_MS, () => this.inactive(conn));
     socket.on('close', () => this.closed(conn));
   }
 
-  /** Slow requests get 408 and are closed; each connection is checked on its own, so none blocks another. */
+  /** No bytes either way for a while: close the connection if it owes or is owed nothing. */
+  private inactive(conn: Connection): void {
+    if (conn.closed) return;
+    if (conn.protocol === 'unknown') {
+      if (conn.held.length > 0) return; // a partial sniff: checkTimeouts answers it
+      this.closedBy.first_bytes++;
+      this.end(conn);
+      return;
+    }
+    const idle = conn.http !== null ? conn.http.idle() : conn.inFlight.size === 0 && conn.held.length === 0 && conn.queuedFrames === 0;
+    if (!idle) return;
+    this.closedBy.idle++;
+    if (conn.http !== null) conn.http.closed();
+    this.end(conn);
+  }
+
+  /**
+   * Ends a connection after what was written (with `last` written first), and
+   * destroys it NET_CLOSE_GRACE_MS later if the peer has not closed its side.
+   */
+  private end(conn: Connection, last?: Uint8Array): void {
+    conn.closed = true;
+    if (last !== undefined) conn.socket.end(last); else conn.socket.end();
+    if (conn.graceTimer === null && this.connections.has(conn.id)) {
+      conn.graceTimer = setTimeout(() => conn.socket.destroy(), limits.NET_CLOSE_GRACE_MS);
+      conn.graceTimer.unref();
+    }
+  }
+
+  /**
+   * Slow requests get 408 (a frame error) and are closed; a connection whose
+   * client stopped reading its answers is closed. Each connection is checked
+   * on its own, so none blocks another.
+   */
   private checkTimeouts(): void {
     const now = performance.now();
     for (const conn of this.connections.values()) {
+      if (conn.closed) continue;
+      if (this.stalled(conn, now)) continue;
       // A binary client that started a frame (or the protocol sniff) must finish it in time too.
-      if (conn.http === null && conn.partialSince !== null && !conn.closed && !conn.paused && now - conn.partialSince > REQUEST_TIMEOUT_MS) {
+      if (conn.http === null && conn.partialSince !== null && !conn.paused && now - conn.partialSince > REQUEST_TIMEOUT_MS) {
         this.log({ event: 'frame_timeout', connection: conn.id, ms: Math.round(now - conn.partialSince) });
         this.refuse(conn, 0, abi.FRAME_E_MALFORMED, `a frame did not arrive within ${REQUEST_TIMEOUT_MS} ms of its first byte`);
         continue;
@@ -153,9 +245,24 @@ export class NetDevice {
       const since = conn.http?.partialSinceMs() ?? null;
       if (since !== null && now - since > REQUEST_TIMEOUT_MS) {
         this.log({ event: 'http_timeout', connection: conn.id, ms: Math.round(now - since) });
-        conn.http!.timeout();
+        conn.http!.timeout(REQUEST_TIMEOUT_MS);
       }
     }
+  }
+
+  /** The client has not read its answers for WRITE_STALL_MS: destroyed (true). */
+  private stalled(conn: Connection, now: number): boolean {
+    if ((conn.socket.writableLength ?? 0) <= limits.NET_UNSENT_BYTES_MAX) {
+      conn.stalledSince = null;
+      return false;
+    }
+    conn.stalledSince ??= now;
+    if (now - conn.stalledSince <= WRITE_STALL_MS) return false;
+    this.closedBy.write_stall++;
+    this.log({ event: 'net_write_stalled', connection: conn.id, unsent_bytes: conn.socket.writableLength });
+    conn.closed = true;
+    conn.socket.destroy();
+    return true;
   }
 
   private receive(conn: Connection, chunk: Buffer): void {
@@ -164,14 +271,13 @@ export class NetDevice {
       conn.http!.receive(chunk);
       return;
     }
-    conn.chunks.push(chunk);
-    conn.buffered += chunk.length;
+    conn.held.append(chunk);
     if (conn.protocol === 'unknown') {
       if (!this.sniff(conn)) { conn.partialSince ??= performance.now(); return; }
       if (conn.http !== null) return; // the session took the bytes
     }
     this.extractFrames(conn);
-    if (conn.buffered === 0) conn.partialSince = null;
+    if (conn.held.length === 0) conn.partialSince = null;
     else if (conn.http === null) conn.partialSince ??= performance.now();
     this.deliver();
     this.applyBackpressure(conn);
@@ -179,25 +285,27 @@ export class NetDevice {
 
   // Decides the connection's protocol from its first bytes; false = wait for more.
   private sniff(conn: Connection): boolean {
-    if (conn.buffered < PROTOCOL_SNIFF_BYTES) return false;
-    const http = looksLikeHttp(this.peekBytes(conn, PROTOCOL_SNIFF_BYTES));
+    if (conn.held.length < SNIFF_BYTES) return false;
+    const http = looksLikeHttp(conn.held.bytes());
     if (!http) {
       conn.protocol = 'frames';
+      conn.socket.setTimeout(FRAMES_IDLE_MS);
       return true;
     }
     conn.protocol = 'http';
+    conn.socket.setTimeout(HTTP_IDLE_MS);
     conn.http = new HttpSession({
       submit: (requestId, service, header, payload) => this.submitHttp(conn, requestId, service, header, payload),
       write: (bytes) => { if (!conn.closed) conn.socket.write(bytes); },
-      end: () => { conn.closed = true; conn.socket.end(); },
+      end: () => this.end(conn),
       pause: () => conn.socket.pause(),
       resume: () => conn.socket.resume(),
-      buffered: () => conn.socket.writableLength,
+      buffered: () => conn.socket.writableLength ?? 0,
       onDrain: (cb) => conn.socket.once('drain', cb),
     }, this.gateway, { address: sourceBytes(conn.socket.remoteAddress), label: String(conn.id) });
-    const bytes = Buffer.concat(conn.chunks);
-    conn.chunks = [];
-    conn.buffered = 0;
+    const bytes = conn.held.bytes();
+    conn.held.clear();
+    conn.partialSince = null;
     conn.http.receive(bytes);
     return true;
   }
@@ -215,16 +323,20 @@ export class NetDevice {
     name.copy(body, abi.FRAME_REQUEST_HEADER_BYTES);
     body.set(header, at);
     body.set(payload, at + header.length);
+    this.queue(conn, body);
+    this.deliver();
+  }
+
+  private queue(conn: Connection, body: Buffer): void {
     this.pending.push({ conn, body });
     this.pendingBytes += body.length;
     conn.queuedFrames++;
     this.framesIn++;
-    this.deliver();
   }
 
   private extractFrames(conn: Connection): void {
-    while (conn.buffered >= abi.FRAME_LEN_BYTES && !conn.closed) {
-      const head = this.peekBytes(conn, Math.min(conn.buffered, 8));
+    while (conn.held.length >= abi.FRAME_LEN_BYTES && !conn.closed) {
+      const head = conn.held.bytes();
       const bodyLen = head.readUInt32LE(0);
       const limit = this.rxCapacity > 0 ? this.rxCapacity : abi.FRAME_BODY_BYTES_MAX;
       if (bodyLen > limit) {
@@ -232,22 +344,21 @@ export class NetDevice {
         this.refuse(conn, requestId, abi.FRAME_E_TOO_LARGE, `frame body of ${bodyLen} bytes exceeds the limit of ${limit}`);
         return;
       }
-      if (conn.buffered < abi.FRAME_LEN_BYTES + bodyLen) return;
-      const bytes = this.takeBytes(conn, abi.FRAME_LEN_BYTES + bodyLen);
+      if (conn.held.length < abi.FRAME_LEN_BYTES + bodyLen) return;
+      const bytes = conn.held.bytes().subarray(0, abi.FRAME_LEN_BYTES + bodyLen);
+      conn.held.consume(bytes.length); // `bytes` stays a valid view
       const body = this.throughGateway(conn, bytes.subarray(abi.FRAME_LEN_BYTES), limit);
-      if (body === null) continue;
-      this.pending.push({ conn, body });
-      this.pendingBytes += body.length;
-      conn.queuedFrames++;
-      this.framesIn++;
+      if (body !== null) this.queue(conn, body);
     }
   }
 
   /**
    * The authenticated binary protocol (host/gateway/binary.ts): an auth frame
-   * is answered here and goes no further (null); a frame to the gateway gets
-   * the gateway request header the host alone may write. Every other frame
-   * goes to the kernel as it came, and the kernel decides.
+   * is answered here and goes no further (null); a frame to the gateway is
+   * put to admission and, admitted, gets the gateway request header the host
+   * alone may write. Every other frame goes to the kernel as it came, and the
+   * kernel decides. A request id already in flight on the connection is
+   * refused: its reply could not be told apart.
    */
   private throughGateway(conn: Connection, body: Buffer, limit: number): Buffer | null {
     const head = requestHead(body);
@@ -262,7 +373,15 @@ export class NetDevice {
       }
       return null;
     }
-    if (!isGatewayName(head.name) || head.flags !== 0) return body;
+    if (conn.inFlight.has(head.requestId)) {
+      this.closedBy.request_id_in_use++;
+      this.writeHostReply(conn, head.requestId, abi.FRAME_E_MALFORMED, `request id ${head.requestId} is already in flight on this connection; use a new id for each request`);
+      return null;
+    }
+    if (!isGatewayName(head.name) || head.flags !== 0) {
+      conn.inFlight.set(head.requestId, 'raw');
+      return body;
+    }
     conn.source ??= sourceBytes(conn.socket.remoteAddress);
     const route = ledgerRoute(head.payload);
     if (typeof route === 'string') {
@@ -286,7 +405,7 @@ export class NetDevice {
       this.writeHostReply(conn, head.requestId, abi.FRAME_E_TOO_LARGE, `the request with its gateway header is ${wrapped.length} bytes; the limit is ${limit}`);
       return null;
     }
-    conn.wrapped.set(head.requestId, (conn.wrapped.get(head.requestId) ?? 0) + 1);
+    conn.inFlight.set(head.requestId, 'gateway');
     return wrapped;
   }
 
@@ -296,41 +415,33 @@ export class NetDevice {
     this.framesOut++;
   }
 
-  private peekBytes(conn: Connection, n: number): Buffer {
-    return conn.chunks[0].length >= n ? conn.chunks[0] : Buffer.concat(conn.chunks).subarray(0, n);
-  }
-
-  private takeBytes(conn: Connection, n: number): Buffer {
-    const all = conn.chunks.length === 1 ? conn.chunks[0] : Buffer.concat(conn.chunks);
-    const taken = all.subarray(0, n);
-    const rest = all.subarray(n);
-    conn.chunks = rest.length > 0 ? [rest] : [];
-    conn.buffered = rest.length;
-    return taken;
-  }
-
   /** An error frame from the host itself (framing limits), then close. */
   private refuse(conn: Connection, requestId: number, status: number, message: string): void {
     this.refused++;
-    conn.chunks = [];
-    conn.buffered = 0;
-    conn.socket.end(hostReply(requestId, status, message));
-    conn.closed = true;
+    conn.held.clear();
+    this.end(conn, hostReply(requestId, status, message));
     this.log({ event: 'net_refused', connection: conn.id, reason: message });
   }
 
+  // A binary connection is paused while it has its fill of frames waiting,
+  // while all connections' waiting bytes are at their bound, or while its
+  // client is not reading the answers.
   private applyBackpressure(conn: Connection): void {
-    const tooMany = conn.queuedFrames >= limits.NET_PENDING_FRAMES_PER_CONNECTION_MAX || this.pendingBytes >= limits.NET_PENDING_BYTES_MAX;
+    const tooMany = conn.queuedFrames >= limits.NET_PENDING_FRAMES_PER_CONNECTION_MAX || this.pendingBytes >= limits.NET_PENDING_BYTES_MAX
+      || (conn.socket.writableLength ?? 0) > limits.NET_UNSENT_BYTES_MAX;
     if (tooMany && !conn.paused && !conn.closed) {
       conn.paused = true;
       conn.socket.pause();
+      // Not reading its answers: look again once they drained.
+      if ((conn.socket.writableLength ?? 0) > limits.NET_UNSENT_BYTES_MAX) conn.socket.once('drain', () => this.resumePaused());
     }
   }
 
   private resumePaused(): void {
     if (this.pendingBytes >= limits.NET_PENDING_BYTES_MAX) return;
     for (const conn of this.connections.values()) {
-      if (conn.paused && conn.queuedFrames < limits.NET_PENDING_FRAMES_PER_CONNECTION_MAX) {
+      if (conn.paused && conn.queuedFrames < limits.NET_PENDING_FRAMES_PER_CONNECTION_MAX
+          && (conn.socket.writableLength ?? 0) <= limits.NET_UNSENT_BYTES_MAX) {
         conn.paused = false;
         // We held its bytes back: the time for the rest of a frame starts now.
         if (conn.partialSince !== null) conn.partialSince = performance.now();
@@ -341,8 +452,11 @@ export class NetDevice {
 
   private closed(conn: Connection): void {
     conn.closed = true;
+    if (conn.graceTimer !== null) clearTimeout(conn.graceTimer);
     conn.http?.closed();
-    this.connections.delete(conn.id);
+    if (!this.connections.delete(conn.id)) return;
+    const left = (this.perSource.get(conn.address) ?? 1) - 1;
+    if (left > 0) this.perSource.set(conn.address, left); else this.perSource.delete(conn.address);
     this.hold({ op: abi.OP_NET_CLOSED, flags: 0, status: 0, tag: 0, len: 0, addr: 0, cap: 0, arg: conn.id });
     this.wake();
   }
@@ -381,7 +495,8 @@ export class NetDevice {
       } else if (d.op === abi.OP_NET_TX) {
         this.send(d);
       } else if (d.op === abi.OP_NET_CLOSE) {
-        this.connections.get(d.arg)?.socket?.end();
+        const conn = this.connections.get(d.arg);
+        if (conn !== undefined) this.end(conn);
       }
     }
     return this.deliver();
@@ -394,8 +509,9 @@ export class NetDevice {
   inject(service: string, payload: Uint8Array): Promise<{ status: number; payload: Buffer }> {
     return new Promise((resolve) => {
       const conn: Connection = {
-        id: this.nextId++, socket: null as unknown as net.Socket, chunks: [], buffered: 0, queuedFrames: 0, paused: false,
-        closed: false, protocol: 'frames', http: null, virtual: null, keyHash: null, wrapped: new Map(), partialSince: null, source: null,
+        id: this.nextId++, socket: null as unknown as net.Socket, address: '', held: new ByteQueue(), queuedFrames: 0, paused: false,
+        closed: false, protocol: 'frames', http: null, virtual: null, keyHash: null, inFlight: new Map(), partialSince: null,
+        stalledSince: null, source: null, graceTimer: null,
       };
       conn.virtual = (status, reply) => {
         this.connections.delete(conn.id);
@@ -421,22 +537,22 @@ export class NetDevice {
       this.framesOut++;
     } else if (conn !== undefined && !conn.closed) {
       const frame = Buffer.from(this.kernel.mem.slice(d.addr, d.len));
-      conn.socket.write(this.unwrapped(conn, frame));
+      conn.socket.write(this.answered(conn, frame));
       this.framesOut++;
+      this.applyBackpressure(conn);
     }
     if ((d.flags & abi.DESC_F_NO_COMPLETION) === 0) {
       this.cq.push({ ...d, op: abi.OP_NET_TX_DONE });
     }
   }
 
-  /** A reply to a frame this device wrapped for the gateway, as the client's protocol has it. */
-  private unwrapped(conn: Connection, frame: Buffer): Buffer {
-    if (conn.wrapped.size === 0 || frame.length < abi.FRAME_LEN_BYTES + 4) return frame;
+  /** A reply frame for a binary client: its request is no longer in flight; a reply to a wrapped request is unwrapped. */
+  private answered(conn: Connection, frame: Buffer): Buffer {
+    if (frame.length < abi.FRAME_LEN_BYTES + 4) return frame;
     const requestId = frame.readUInt32LE(abi.FRAME_LEN_BYTES);
-    const n = conn.wrapped.get(requestId);
-    if (n === undefined) return frame;
-    if (n > 1) conn.wrapped.set(requestId, n - 1); else conn.wrapped.delete(requestId);
-    return unwrapReply(frame);
+    const kind = conn.inFlight.get(requestId);
+    conn.inFlight.delete(requestId);
+    return kind === 'gateway' ? unwrapReply(frame) : frame;
   }
 
   connectionCount(): number {

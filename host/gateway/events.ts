@@ -18,8 +18,14 @@
 // Authorisation is the gateway service's (route ROUTE_EVENTS): the session
 // passes the key's ledger grants, and a scoped key sees only transfers on
 // its ledgers (checkpoints carry no ledger data and go to every subscriber).
+// A stream lives no longer than its key: whenever the kernel's admission
+// table changes (a key created or revoked), every open stream's request
+// header is put to admission again, and a stream whose key is refused now
+// gets a final `error` event (key_refused) and is closed. One key may hold at
+// most subscribersPerKeyMax streams, so one read-only key cannot take them all.
 
 import * as abi from '../../hal/abi.ts';
+import type { AdmissionAnswer } from '../kernel.ts';
 import { TransferFlags, flagsToNames, readTransfer } from '../client/ledger.ts';
 import { transferToJson } from './ledger-json.ts';
 
@@ -29,6 +35,8 @@ export interface EventLimits {
   ringEventsMax: number;
   /** Open streams at once; beyond it 503. */
   subscribersMax: number;
+  /** Open streams of one key; beyond it 429. */
+  subscribersPerKeyMax: number;
   /** Unsent bytes a subscriber's socket may hold before we stop writing to it. */
   subscriberBufferBytesMax: number;
   /** A comment line this often keeps idle streams (and proxies) alive. */
@@ -43,6 +51,9 @@ export const EVENT_LIMITS_DEFAULT: EventLimits = {
   // Streams are for a few monitoring and reconciliation clients, not for
   // every teller; 64 bounds the memory and the work per batch.
   subscribersMax: 64,
+  // A monitoring client needs one or two (a second while it reconnects);
+  // 4 per key leaves the other 60 for other keys.
+  subscribersPerKeyMax: 4,
   // 1 MiB is about 2500 rendered transfers: a reader keeping up never
   // reaches it; one that does falls behind and is dropped when the ring laps it.
   subscriberBufferBytesMax: 1024 * 1024,
@@ -137,13 +148,29 @@ export function parseEventQuery(query: string, lastEventId: string | undefined):
   return out;
 }
 
+/** The kernel's admission, as the hub asks it whether a stream's key still holds. */
+export interface StreamAdmission {
+  /** Changes whenever a key is created or revoked (kernel admission_keys_generation). */
+  generation(): number;
+  /** The answer for a stream's request header now (ADM_MODE_PEEK). */
+  check(header: Buffer): AdmissionAnswer;
+}
+
+/** The request header (GW_REQUEST_HEADER_BYTES) a stream was admitted with; its key hash names its key. */
+function keyOf(header: Buffer | null): string {
+  return header === null ? '' : header.toString('hex', abi.GW_KEY_HASH_OFFSET, abi.GW_KEY_HASH_OFFSET + abi.GW_KEY_HASH_BYTES);
+}
+
 class Subscriber {
   cursor: number;
   closed = false;
   waitingDrain = false;
   lastWriteMs = performance.now();
-  constructor(readonly query: EventQuery, readonly grants: number[] | null, readonly sink: EventSink, from: number) {
+  readonly key: string;
+  constructor(readonly query: EventQuery, readonly grants: number[] | null, readonly sink: EventSink, from: number,
+    readonly header: Buffer | null) {
     this.cursor = from;
+    this.key = keyOf(header);
   }
 
   wants(chunk: Chunk, index: number): boolean {
@@ -173,8 +200,17 @@ export class EventHub {
   private started = false;
   dropped = 0;
 
+  private admission: StreamAdmission | null = null;
+  private admissionSeen = 0;
+
   constructor(limits: Partial<EventLimits> = {}, private readonly log: (o: object) => void = () => {}) {
     this.limits = { ...EVENT_LIMITS_DEFAULT, ...limits };
+  }
+
+  /** The kernel's admission: streams whose key it refuses now are closed (see the top of this file). */
+  setAdmission(admission: StreamAdmission): void {
+    this.admission = admission;
+    this.admissionSeen = admission.generation();
   }
 
   /** Events the ring holds. */
@@ -254,10 +290,16 @@ export class EventHub {
     this.oldestId = this.chunks.length > this.head ? this.chunks[this.head].first : this.nextId;
   }
 
-  /** Why a subscription with this query can't start, or null when it can. */
-  check(query: EventQuery): EventRefusal | null {
+  /** Why a subscription with this query (and request header) can't start, or null when it can. */
+  check(query: EventQuery, header: Buffer | null = null): EventRefusal | null {
     if (this.subscribers.size >= this.limits.subscribersMax) {
       return { status: 503, code: 'too_many_subscribers', message: `${this.limits.subscribersMax} event streams are open; retry later` };
+    }
+    const key = keyOf(header);
+    let mine = 0;
+    for (const s of this.subscribers) if (s.key === key) mine++;
+    if (mine >= this.limits.subscribersPerKeyMax) {
+      return { status: 429, code: 'too_many_streams', message: `this key has ${mine} event streams open, the most one key may; close one first` };
     }
     if (query.after === null) return null;
     if (query.after >= this.nextId) {
@@ -269,11 +311,11 @@ export class EventHub {
     return null;
   }
 
-  /** Starts a stream (check() first); returns the function that ends it. */
-  subscribe(query: EventQuery, grants: number[] | null, sink: EventSink): () => void {
-    const refusal = this.check(query);
+  /** Starts a stream (check() first); returns the function that ends it. `header`: what admission admitted it with. */
+  subscribe(query: EventQuery, grants: number[] | null, sink: EventSink, header: Buffer | null = null): () => void {
+    const refusal = this.check(query, header);
     if (refusal !== null) throw new Error(`events: subscribe without check: ${refusal.message}`);
-    const s = new Subscriber(query, grants, sink, query.after === null ? this.nextId : query.after + 1);
+    const s = new Subscriber(query, grants, sink, query.after === null ? this.nextId : query.after + 1, header);
     this.subscribers.add(s);
     sink.write(`retry: 1000\n: ring ${this.oldestId}..${this.nextId - 1}\n\n`);
     this.pump(s);
@@ -305,12 +347,31 @@ export class EventHub {
   }
 
   private tick(): void {
+    this.recheckKeys();
     const now = performance.now();
     const beat = now - this.lastBeatMs >= this.limits.heartbeatMs;
     if (beat) this.lastBeatMs = now;
     for (const s of this.subscribers) {
       if (s.cursor < this.nextId) this.pump(s);
       else if (beat && !s.closed) s.sink.write(': heartbeat\n\n');
+    }
+  }
+
+  // The admission table changed: every stream's key is put to it again, and
+  // a stream whose key it refuses now (revoked) ends with a final error.
+  private recheckKeys(): void {
+    if (this.admission === null) return;
+    const generation = this.admission.generation();
+    if (generation === this.admissionSeen) return;
+    this.admissionSeen = generation;
+    for (const s of [...this.subscribers]) {
+      if (s.header === null) continue;
+      const answer = this.admission.check(s.header);
+      if (answer.status === 200 || answer.status === 429) continue; // a busy key is still a key
+      this.log({ event: 'events_subscriber_refused', status: answer.status, reason: answer.message });
+      s.sink.write(`event: error\ndata: ${JSON.stringify({ error: { code: 'key_refused', message: `the stream's key is refused now: ${answer.message}` } })}\n\n`);
+      this.remove(s);
+      s.sink.end();
     }
   }
 

@@ -39,6 +39,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import * as abi from '../../hal/abi.ts';
 import { contentLength, fieldTokens, headWork, isDecimal, KNOWN_METHODS, parseHead, type Head, type HeadRefusal } from './http-head.ts';
 import type { AdmissionAnswer } from '../kernel.ts';
+import { NET_REQUEST_TIMEOUT_MS, NET_UNSENT_BYTES_MAX } from '../limits.ts';
+import { ByteQueue } from '../bytes.ts';
 import { BATCH_EVENTS_MAX, HEADER_BYTES, RECORD_BYTES, U128_MAX, type OperationName } from '../client/ledger.ts';
 import { JsonError, JsonNumber, isJsonObject, parseJson, type JsonValue } from './json.ts';
 import * as gw from '../../services/gateway/protocol.ts';
@@ -85,13 +87,9 @@ export const limits = {
   // A ledger error message (FRAME_E_SERVICE payload) is copied into the
   // response; the ledger's messages are one short line, 4 KiB is a cap.
   ledgerMessageBytesMax: 4096,
-  // A request (head and body) must arrive within this time of its first
-  // byte, else 408 and the connection is closed: a client trickling bytes
-  // (slowloris) holds a connection for at most this long. 10 s is far above
-  // what a 16 MiB body needs on any link we serve. The net device checks it.
-  requestTimeoutMs: 10_000,
-  // A keep-alive connection with nothing in flight is closed after this.
-  idleTimeoutMs: 60_000,
+  // The request timeout, idle timeout and the unsent bytes at which the
+  // session stops reading requests are the net device's (host/limits.ts
+  // NET_REQUEST_TIMEOUT_MS, NET_HTTP_IDLE_MS, NET_UNSENT_BYTES_MAX).
 } as const;
 
 /** The service that receives every authenticated request. */
@@ -515,6 +513,8 @@ interface Slot {
   header?: Buffer;
   startedMs: number;
   label: string;
+  /** The route's path for metrics when no route took the request (405: the path exists, the method not). */
+  path?: string;
 }
 
 /** A request whose head is parsed and whose body is being read (or skipped). */
@@ -534,13 +534,14 @@ const HEAD_END = Buffer.from('\r\n\r\n', 'latin1');
 
 export class HttpSession {
   private state: State = 'head';
-  private buffer: Buffer = EMPTY; // received, not yet parsed
+  private readonly held = new ByteQueue(); // received, not yet parsed
   private scanned = 0; // bytes of `buffer` searched for the end of a head
   private reading: Reading | null = null;
   private readonly slots: Slot[] = [];
   private readonly submitted = new Map<number, Slot>();
   private nextRequestId = 1;
   private paused = false;
+  private awaitingDrain = false;
   private pumping = false;
   private pumpAgain = false;
   private readonly ledgers: GatewayConfig['ledgers'];
@@ -577,11 +578,12 @@ export class HttpSession {
   receive(chunk: Buffer): void {
     // An event stream reads nothing more: the response never ends to make room for another request.
     if (this.state === 'closing' || this.state === 'ended' || this.state === 'streaming' || chunk.length === 0) return;
-    // A body chunk becomes the buffer as it is (the buffer is empty while a
-    // body is read), so a large body is never copied chunk by chunk.
-    this.buffer = this.buffer.length === 0 ? chunk : Buffer.concat([this.buffer, chunk]);
+    // A body chunk is held as it is (nothing else is held while a body is
+    // read), so a large body is never copied chunk by chunk; a head that
+    // trickles in is appended in linear work (host/bytes.ts).
+    this.held.append(chunk);
     this.pump();
-    if (this.state === 'head' && this.paused && this.buffer.length > limits.pausedBytesMax) {
+    if (this.state === 'head' && this.paused && this.held.length > limits.pausedBytesMax) {
       // The host kept reading after pause(); refuse to buffer without end.
       this.finish();
     }
@@ -604,7 +606,7 @@ export class HttpSession {
     this.unsubscribe?.();
     this.unsubscribe = null;
     this.state = 'ended';
-    this.buffer = EMPTY;
+    this.held.clear();
     this.reading = null;
     this.slots.length = 0;
     this.submitted.clear();
@@ -624,7 +626,7 @@ export class HttpSession {
     } finally {
       this.pumping = false;
     }
-    const partial = this.state === 'body' || (this.state === 'head' && this.buffer.length > 0);
+    const partial = this.state === 'body' || (this.state === 'head' && this.held.length > 0);
     if (!partial) this.partialSince = null;
     else this.partialSince ??= performance.now();
     this.flow();
@@ -642,23 +644,43 @@ export class HttpSession {
   }
 
   /** The request being received took too long (the net device's clock): 408, then close. */
-  timeout(): void {
+  timeout(timeoutMs = NET_REQUEST_TIMEOUT_MS): void {
     if (this.state === 'ended' || this.state === 'closing') return;
-    this.refuseAndClose(refusal(408, 'request_timeout', `the request did not arrive within ${limits.requestTimeoutMs} ms`), false);
+    const timedOut = refusal(408, 'request_timeout', `the request did not arrive within ${timeoutMs} ms`);
+    const reading = this.reading;
+    if (this.state === 'body' && reading !== null) {
+      // The body stopped coming: the request it belongs to is the one answered
+      // 408 (a new slot behind it would wait for it forever).
+      this.reading = null;
+      this.held.clear();
+      this.state = 'closing';
+      reading.slot.close = true;
+      if (reading.slot.response === null) this.respondRefusal(reading.slot, timedOut);
+      this.flush();
+      return;
+    }
+    this.refuseAndClose(timedOut, false);
+  }
+
+  /** Reply bytes the socket has not sent yet are past the bound: read no more requests until it drains. */
+  private writeBlocked(): boolean {
+    return (this.hooks.buffered?.() ?? 0) > NET_UNSENT_BYTES_MAX;
   }
 
   private parseBuffered(): void {
     // Each round consumes a head or body bytes, or returns: bounded by the buffer.
     for (;;) {
       if (this.state === 'body') {
-        if (this.buffer.length === 0) return;
-        const rest = this.feedBody(this.buffer);
-        this.buffer = rest;
+        if (this.held.length === 0) return;
+        const bytes = this.held.bytes();
+        const taken = bytes.length - this.feedBody(bytes).length;
+        // A refusal while handling the body may have dropped what is held.
+        if (this.held.length === bytes.length) this.held.consume(taken);
         this.scanned = 0;
         if (this.state === 'body') return;
         continue;
       }
-      if (this.state !== 'head' || this.slots.length >= limits.requestsInFlightMax) return;
+      if (this.state !== 'head' || this.slots.length >= limits.requestsInFlightMax || this.writeBlocked()) return;
       if (!this.parseOneHead()) return;
     }
   }
@@ -667,19 +689,19 @@ export class HttpSession {
   private parseOneHead(): boolean {
     // Empty lines before a request line are ignored (RFC 9112 §2.2), a bounded number of them.
     let start = 0;
-    while (start < limits.headerBytesMax && this.buffer[start] === 0x0d && this.buffer[start + 1] === 0x0a) start += 2;
-    if (start > 0) { this.buffer = this.buffer.subarray(start); this.scanned = Math.max(0, this.scanned - start); }
-    const end = this.buffer.indexOf(HEAD_END, Math.max(0, this.scanned - 3));
+    let bytes = this.held.bytes();
+    while (start < limits.headerBytesMax && bytes[start] === 0x0d && bytes[start + 1] === 0x0a) start += 2;
+    if (start > 0) { this.held.consume(start); bytes = this.held.bytes(); this.scanned = Math.max(0, this.scanned - start); }
+    const end = bytes.indexOf(HEAD_END, Math.max(0, this.scanned - 3));
     if (end < 0) {
-      this.scanned = this.buffer.length;
-      if (this.buffer.length > limits.headerBytesMax) {
+      this.scanned = bytes.length;
+      if (bytes.length > limits.headerBytesMax) {
         this.refuseAndClose(refusal(431, 'headers_too_large', `request head exceeds ${limits.headerBytesMax} bytes`), false);
       }
       return false;
     }
     const headBytes = end + HEAD_END.length;
-    const bytes = this.buffer;
-    this.buffer = this.buffer.subarray(headBytes);
+    this.held.consume(headBytes); // `bytes` stays a valid view of the head
     this.scanned = 0;
     if (headBytes > limits.headerBytesMax) {
       this.refuseAndClose(refusal(431, 'headers_too_large', `request head exceeds ${limits.headerBytesMax} bytes`), false);
@@ -719,6 +741,7 @@ export class HttpSession {
       close: head.version === '1.0' || fieldTokens(head, 'connection').includes('close'), noBody, response: null, status: 0,
       startedMs: performance.now(), label: `${this.label}-${this.served}`,
     };
+    if (match === null && matches.length > 0) slot.path = matches[0].spec.path;
     if (match?.spec.handler === 'events') slot.eventsText = { query: match.query, lastEventId: head.fields.get('last-event-id') };
     this.slots.push(slot);
     if (early !== null) this.respondRefusal(slot, early);
@@ -900,7 +923,7 @@ export class HttpSession {
     this.slots.push(slot);
     this.state = 'closing';
     this.reading = null;
-    this.buffer = EMPTY;
+    this.held.clear();
     this.flush();
   }
 
@@ -957,7 +980,7 @@ export class HttpSession {
   /** The gateway allowed GET /v1/events: the stream's head, or why it can't start. */
   private allowStream(slot: Slot, body: Buffer): void {
     if (this.events === undefined) { this.respondRefusal(slot, refusal(503, 'unavailable', 'no event stream on this host')); return; }
-    const refused = this.events.check(slot.events!);
+    const refused = this.events.check(slot.events!, slot.header ?? null);
     if (refused !== null) { this.respondRefusal(slot, refusal(refused.status, refused.code, refused.message)); return; }
     const count = body.length >= 4 ? body.readUInt32LE(0) : -1;
     if (count < 0 || body.length !== 4 + count * 4) { this.respondRefusal(slot, refusal(502, 'bad_gateway', 'the gateway answered without the key\'s grants')); return; }
@@ -971,7 +994,7 @@ export class HttpSession {
   private beginStream(slot: Slot): void {
     this.state = 'streaming';
     this.slots.length = 0; // pipelined requests after a stream are never answered (Connection: close)
-    this.buffer = EMPTY;
+    this.held.clear();
     const hub = this.events!;
     const sink = {
       write: (text: string) => { if (this.state === 'streaming') this.hooks.write(Buffer.from(text, 'utf8')); },
@@ -979,14 +1002,14 @@ export class HttpSession {
       onDrain: this.hooks.onDrain === undefined ? undefined : (cb: () => void) => this.hooks.onDrain!(cb),
       end: () => this.finish(),
     };
-    const refused = hub.check(slot.events!);
+    const refused = hub.check(slot.events!, slot.header ?? null);
     if (refused !== null) {
       // The ring moved on while earlier responses on this connection were written.
       sink.write(`event: error\ndata: ${JSON.stringify({ error: { code: refused.code, message: refused.message } })}\n\n`);
       this.finish();
       return;
     }
-    this.unsubscribe = hub.subscribe(slot.events!, slot.stream!.grants, sink);
+    this.unsubscribe = hub.subscribe(slot.events!, slot.stream!.grants, sink, slot.header ?? null);
   }
 
   /** Writes every finished response at the front of the queue, in order. */
@@ -995,7 +1018,7 @@ export class HttpSession {
       const slot = this.slots.shift()!;
       this.hooks.write(slot.response!);
       this.host?.observe({
-        requestId: slot.label, method: slot.method, route: slot.spec?.path ?? 'unmatched', status: slot.status,
+        requestId: slot.label, method: slot.method, route: slot.spec?.path ?? slot.path ?? 'unmatched', status: slot.status,
         ms: performance.now() - slot.startedMs, code: slot.code,
       });
       if (slot.stream !== undefined) {
@@ -1017,14 +1040,21 @@ export class HttpSession {
 
   /** Pauses the socket while the connection has its fill of requests; resumes when it drains. */
   private flow(): void {
-    if (this.state === 'ended') return;
-    const full = this.slots.length >= limits.requestsInFlightMax;
+    if (this.state === 'ended' || this.state === 'streaming') return;
+    const blocked = this.writeBlocked();
+    const full = this.slots.length >= limits.requestsInFlightMax || blocked;
     if (full && !this.paused) {
       this.paused = true;
       this.hooks.pause();
     } else if (!full && this.paused) {
       this.paused = false;
       this.hooks.resume();
+    }
+    if (blocked && !this.awaitingDrain && this.hooks.onDrain !== undefined) {
+      // The client is not reading its answers: go on once the socket drains
+      // (the net device closes it if that takes too long).
+      this.awaitingDrain = true;
+      this.hooks.onDrain(() => { this.awaitingDrain = false; if (this.state !== 'ended') this.pump(); });
     }
   }
 }

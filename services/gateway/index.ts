@@ -435,11 +435,22 @@ function ledgerRequest(token: u32, route: u32, body: usize, bodyLen: u32, n: i32
   }
   countStat(P.GW_STATS_ALLOWED);
   const keyForFilter = scoped ? n : -1;
+  let sendLen = bodyLen;
+  if (scoped && (route == P.ROUTE_CREATE_ACCOUNTS || route == P.ROUTE_CREATE_TRANSFERS)) {
+    // The key's grants go with its creates, so no result tells it about
+    // another ledger (services/ledger/assembly/scope.ts): appended in place,
+    // the inbox has room past the largest batch.
+    const grants = <u32>load<u8>(keyAt(<u32>n) + 38);
+    assert(body + bodyLen + <usize>grants * 4 <= inbox + INBOX_BYTES, "the inbox holds a batch and its scope");
+    memory.copy(body + bodyLen, keyAt(<u32>n) + 72, <usize>grants * 4);
+    store<u16>(body + 2, <u16>grants);
+    sendLen += grants * 4;
+  }
   if (pendingLen < inFlightMax && deferCount == 0) {
-    forward(token, route, keyForFilter, body, bodyLen);
+    forward(token, route, keyForFilter, body, sendLen);
     return;
   }
-  if (!deferPush(token, route, keyForFilter, body, bodyLen)) {
+  if (!deferPush(token, route, keyForFilter, body, sendLen)) {
     countStat(P.GW_STATS_BUSY);
     answerText(token, 503, P.GW_E_BUSY, 1, n, "the gateway's queue to the ledger is full; nothing was applied");
   }

@@ -276,7 +276,7 @@ test('a slow client is timed out while others are served', async () => {
   // and closed after the request timeout (shortened for this server), while
   // another client is served meanwhile.
   const child = new Server(spawn(process.execPath, [CLI, 'boot', img.imagePath, '--data', join(img.dir, 'slow'), '--trust', img.pubPath, '--listen', '127.0.0.1:0'], {
-    stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, QENEX_HTTP_REQUEST_TIMEOUT_MS: '500' },
+    stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, QENEX_NET_REQUEST_TIMEOUT_MS: '500' },
   }));
   const slowPort = (await child.address()).port;
   const socket = net.connect(slowPort, '127.0.0.1');

@@ -131,10 +131,10 @@ test('many clients at once are all answered', async () => {
 test('a binary client that stops mid-frame is timed out while others are served', async () => {
   // Proves the frame protocol has a request timeout like HTTP's (slowloris):
   // half a frame, then nothing, gets FRAME_E_MALFORMED naming the timeout and
-  // a closed connection after QENEX_HTTP_REQUEST_TIMEOUT_MS (shortened here),
+  // a closed connection after QENEX_NET_REQUEST_TIMEOUT_MS (shortened here),
   // while another client is answered meanwhile.
   const child = new Server(spawn(process.execPath, [CLI, 'boot', img.imagePath, '--data', join(img.dir, 'slow'), '--trust', img.pubPath, '--listen', '127.0.0.1:0'], {
-    stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, QENEX_HTTP_REQUEST_TIMEOUT_MS: '500' },
+    stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, QENEX_NET_REQUEST_TIMEOUT_MS: '500' },
   }));
   try {
     const { port } = await child.address();

@@ -40,9 +40,11 @@ test('malformed requests get status 6 and a specific message', () => {
   expectRejected(l, withBody(header(0, 1), 128), 'unknown operation 0');
   expectRejected(l, withBody(header(7, 1), 128), 'unknown operation 7');
   expectRejected(l, withBody(header(255, 1), 128), 'unknown operation 255');
-  for (const reserved of [[1, 0, 0], [0, 1, 0], [0, 0, 128]]) {
-    expectRejected(l, withBody(header(Operation.create_accounts, 1, reserved), 128), 'reserved header bytes must be zero');
-  }
+  expectRejected(l, withBody(header(Operation.create_accounts, 1, [1, 0, 0]), 128), 'reserved header byte must be zero');
+  expectRejected(l, withBody(header(Operation.create_accounts, 1, [0, 17, 0]), 128), 'a scope is at most 16 ledgers, on creates only');
+  expectRejected(l, withBody(header(Operation.create_accounts, 1, [0, 0, 128]), 128), 'a scope is at most 16 ledgers, on creates only');
+  expectRejected(l, withBody(header(Operation.lookup_accounts, 1, [0, 1, 0]), 20), 'a scope is at most 16 ledgers, on creates only');
+  expectRejected(l, withBody(header(Operation.create_accounts, 1, [0, 1, 0]), 128), 'payload of 136 bytes does not match 8 + count * 128 + scope * 4 = 140');
   expectRejected(l, header(Operation.create_transfers, 0), 'count must not be zero');
   expectRejected(l, header(Operation.lookup_accounts, BATCH_EVENTS_MAX + 1), 'count 8190 exceeds the batch maximum 8189');
   expectRejected(l, withBody(header(Operation.get_account_transfers, 2), 256),
@@ -50,10 +52,10 @@ test('malformed requests get status 6 and a specific message', () => {
   expectRejected(l, withBody(header(Operation.get_account_balances, 2), 256),
     'a query takes exactly one AccountFilter, count is 2');
   expectRejected(l, withBody(header(Operation.create_accounts, 2), 128),
-    'payload of 136 bytes does not match 8 + count * 128 = 264');
+    'payload of 136 bytes does not match 8 + count * 128 + scope * 4 = 264');
   expectRejected(l, withBody(header(Operation.lookup_transfers, 1), 17),
-    'payload of 25 bytes does not match 8 + count * 16 = 24');
-  expectRejected(l, header(Operation.create_transfers, 1), 'payload of 8 bytes does not match 8 + count * 128 = 136');
+    'payload of 25 bytes does not match 8 + count * 16 + scope * 4 = 24');
+  expectRejected(l, header(Operation.create_transfers, 1), 'payload of 8 bytes does not match 8 + count * 128 + scope * 4 = 136');
   assert.is(l.checkInvariants(), 0);
 });
 
@@ -64,13 +66,13 @@ test('a rejected request applies nothing and consumes no timestamps', () => {
   l.nowNs = 1_000n;
   const good = encodeAccounts([u.account({ id: 1n }), u.account({ id: 2n })]);
   const truncated = good.slice(0, good.length - 1);
-  expectRejected(l, truncated, 'payload of 263 bytes does not match 8 + count * 128 = 264');
+  expectRejected(l, truncated, 'payload of 263 bytes does not match 8 + count * 128 + scope * 4 = 264');
   const extended = new Uint8Array(good.length + 16);
   extended.set(good);
-  expectRejected(l, extended, 'payload of 280 bytes does not match 8 + count * 128 = 264');
+  expectRejected(l, extended, 'payload of 280 bytes does not match 8 + count * 128 + scope * 4 = 264');
   const badReserved = good.slice();
-  badReserved[3] = 1;
-  expectRejected(l, badReserved, 'reserved header bytes must be zero');
+  badReserved[1] = 1;
+  expectRejected(l, badReserved, 'reserved header byte must be zero');
   assert.equal(u.lookupAccounts(l, [1n, 2n]), []);
   assert.equal(u.createAccounts(l, [u.account({ id: 1n })]), [{ name: 'created', timestamp: 1_000n }]);
 });

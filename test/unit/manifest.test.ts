@@ -56,19 +56,29 @@ test('the example manifest is valid and canonical', () => {
   assert.is(JSON.stringify(validateManifest(reordered)), JSON.stringify(EXAMPLE));
 });
 
-test('images/bank/manifest.json is valid: the ledger behind the gateway, plus echo and counter', () => {
+test('images/bank/manifest.json is valid: the ledger behind the gateway, and nothing that takes unauthenticated frames', () => {
   // Proves the shipped bank image manifest loads, runs the ledger first (priority 0)
   // with a full 8189-event batch within message_bytes_max, and names asset scales.
   const path = fileURLToPath(new URL('../../images/bank/manifest.json', import.meta.url));
   const m = loadManifestFile(path);
-  assert.equal(m.services.map((s) => s.name), ['ledger', 'echo', 'counter', 'gateway']);
+  assert.equal(m.services.map((s) => s.name), ['ledger', 'gateway']);
   assert.is(m.services[0].priority, 0);
   // The ledger takes no frames from the network: every request reaches it
   // through the gateway, which checks the key (binary protocol and HTTP alike).
   assert.not.ok(m.services[0].caps.includes('net'), 'the ledger must not have the net capability');
-  assert.ok(m.services[3].caps.includes('send:ledger'));
+  // Only the admission authority takes frames: nothing unauthenticated reaches the log.
+  assert.equal(m.services.filter((s) => s.caps.includes('net')).map((s) => s.name), ['gateway']);
+  assert.ok(m.services[1].caps.includes('admit'), 'the gateway is the admission authority');
+  assert.ok(m.services[1].caps.includes('send:ledger'));
   assert.ok(m.kernel.message_bytes_max >= 8 + 8189 * 128, 'a full ledger batch fits one message');
   assert.equal(m.gateway?.ledgers.map((l) => [l.ledger, l.asset_scale]), [[1, 2], [2, 0], [3, 3]]);
+});
+
+test('capability admit: one service at most, and it takes frames', () => {
+  // Proves the admission authority is unambiguous: the kernel admits frames for exactly one service.
+  expectRefused((m) => { m.services[0].caps = ['net', 'admit']; m.services[1].caps = ['net', 'admit']; },
+    'manifest: services[1].caps: capability "admit" is given to more than one service');
+  expectRefused((m) => { m.services[0].caps = ['admit']; }, 'manifest: services[0].caps: capability "admit" needs "net"');
 });
 
 test('gateway ledgers: asset scales, currencies, duplicates', () => {
@@ -83,7 +93,7 @@ test('gateway ledgers: asset scales, currencies, duplicates', () => {
   expectRefused((m) => { m.gateway = { ledgers: [{ ledger: 0, asset_scale: 2 }] }; }, 'manifest: gateway.ledgers[0].ledger: 0 is out of range 1..4294967295');
   expectRefused((m) => { m.gateway = { ledgers: [], extra: true }; }, 'manifest: gateway.extra: unknown field (allowed: ledgers, events)');
   expectRefused((m) => { m.gateway = { ledgers: [], events: { ring_events_max: 0 } }; }, 'manifest: gateway.events.ring_events_max: 0 is out of range 1..16777216');
-  expectRefused((m) => { m.gateway = { ledgers: [], events: { ring: 5 } } as never; }, 'manifest: gateway.events.ring: unknown field (allowed: ring_events_max, subscribers_max, subscriber_buffer_bytes_max, heartbeat_ms)');
+  expectRefused((m) => { m.gateway = { ledgers: [], events: { ring: 5 } } as never; }, 'manifest: gateway.events.ring: unknown field (allowed: ring_events_max, subscribers_max, subscribers_per_key_max, subscriber_buffer_bytes_max, heartbeat_ms)');
 });
 
 test('the limits are consistent', () => {

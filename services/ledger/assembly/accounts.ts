@@ -11,6 +11,7 @@ import { A_CODE, A_CREDITS_PENDING, A_CREDITS_POSTED, A_DEBITS_PENDING, A_DEBITS
 import { AccountResult } from "./results";
 import { S, accountAt, accountMetaAt, accountMetaReset } from "./state";
 import { idFind, idInsertAtProbe, idRemove } from "./idtable";
+import { scopeHides } from "./scope";
 import { copyRecord128, equal128, isMax128, isZero128 } from "./u128";
 import { accountTimestampLast, transferTimestampExists } from "./timestamps";
 
@@ -49,7 +50,11 @@ export function createAccount(a: usize, timestamp: u64): AccountResult {
   const idLo = load<u64>(a + A_ID);
   const idHi = load<u64>(a + A_ID + 8);
   const found = idFind(S.accountIds, idLo, idHi);
-  if (found != 0) return accountExists(a, accountAt(found - 1));
+  if (found != 0) {
+    // Taken on a ledger outside the caller's scope: one answer, whatever the guess (scope.ts).
+    if (scopeHides(load<u32>(accountAt(found - 1) + A_LEDGER))) return AccountResult.exists_with_different_ledger;
+    return accountExists(a, accountAt(found - 1));
+  }
 
   const limits = AF_DEBITS_MUST_NOT_EXCEED_CREDITS | AF_CREDITS_MUST_NOT_EXCEED_DEBITS;
   if ((flags & limits) == limits) return AccountResult.flags_are_mutually_exclusive;

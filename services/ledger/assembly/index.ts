@@ -9,7 +9,9 @@
 //                                   one message: a request (kind 1 or 2) or a timer (4)
 //   qx_check_invariants()           0 when the money invariants hold (tests)
 //
-// Request: `u8 operation | u8 reserved[3] | u32 count` then `count` items.
+// Request: `u8 operation | u8 reserved | u16 scope | u32 count` then `count`
+// items, then (creates only) `scope` u32 ledgers the caller is limited to
+// (scope.ts; the gateway sets it for keys limited to ledgers, 0 otherwise).
 // A malformed request gets status 6 and a message, and changes nothing.
 
 import { BATCH_EVENTS_MAX, HEADER_BYTES, ID_BYTES, INBOX_BYTES, KIND_CLIENT_REQUEST,
@@ -26,11 +28,12 @@ import { expirePending } from "./transfer_apply";
 import { expiryEmpty, expiryTopExpiresAt } from "./expiry";
 import { checkInvariants } from "./invariants";
 import { textLength, textLog, textPtr, textPut, textPutU64, textReset } from "./text";
+import { SCOPE_LEDGERS_MAX, scopeSet } from "./scope";
 
 // batch.ts reads an event's flags, id and timestamp at the same offsets for
 // accounts and transfers.
 assert(A_FLAGS == T_FLAGS && A_ID == T_ID && A_TIMESTAMP == T_TIMESTAMP);
-assert(HEADER_BYTES + BATCH_EVENTS_MAX * RECORD_BYTES <= INBOX_BYTES);
+assert(HEADER_BYTES + BATCH_EVENTS_MAX * RECORD_BYTES + SCOPE_LEDGERS_MAX * 4 <= INBOX_BYTES);
 assert(HEADER_BYTES + BATCH_EVENTS_MAX * RECORD_BYTES <= OUTBOX_BYTES);
 
 const inbox: usize = heap.alloc(INBOX_BYTES);
@@ -117,8 +120,13 @@ function requestValid(len: u32): bool {
     textPutU64(operation);
     return false;
   }
-  if (load<u8>(inbox, 1) != 0 || load<u8>(inbox, 2) != 0 || load<u8>(inbox, 3) != 0) {
-    textPut("reserved header bytes must be zero");
+  if (load<u8>(inbox, 1) != 0) {
+    textPut("reserved header byte must be zero");
+    return false;
+  }
+  const scope = <u32>load<u16>(inbox, 2);
+  if (scope > SCOPE_LEDGERS_MAX || (scope != 0 && operation != OP_CREATE_ACCOUNTS && operation != OP_CREATE_TRANSFERS)) {
+    textPut("a scope is at most 16 ledgers, on creates only");
     return false;
   }
   if (count == 0) {
@@ -136,13 +144,13 @@ function requestValid(len: u32): bool {
     textPutU64(count);
     return false;
   }
-  const expected = <u64>HEADER_BYTES + <u64>count * <u64>size;
+  const expected = <u64>HEADER_BYTES + <u64>count * <u64>size + <u64>scope * 4;
   if (<u64>len != expected) {
     textPut("payload of ");
     textPutU64(len);
     textPut(" bytes does not match 8 + count * ");
     textPutU64(size);
-    textPut(" = ");
+    textPut(" + scope * 4 = ");
     textPutU64(expected);
     return false;
   }
@@ -168,7 +176,9 @@ function handleRequest(token: u32, len: u32, now: u64): void {
   let replyBytes: u32 = 0;
   if (operation == OP_CREATE_ACCOUNTS || operation == OP_CREATE_TRANSFERS) {
     const mark = S.transferCount;
+    scopeSet(items + <usize>count * RECORD_BYTES, <u32>load<u16>(inbox, 2));
     executeCreate(operation == OP_CREATE_ACCOUNTS, items, count, base, outbox);
+    scopeSet(items, 0);
     S.lastTimestamp = base + count - 1;
     // Committed transfers are the slots this batch added (rolled-back chains
     // were popped), in timestamp order: one event record, before the reply,

@@ -20,6 +20,7 @@ import { addOverflows128, copy128, equal128, isMax128, isZero128, lessThan128, s
 import { accountTimestampExists, transferTimestampLast } from "./timestamps";
 import { transferExists } from "./transfer_exists";
 import { applyPostOrVoid, applySingle, historyAccounts } from "./transfer_apply";
+import { scopeHides } from "./scope";
 
 // The debit and credit accounts of each event in the batch, as id-table
 // values (slot + 1, or 0 when absent), resolved before the events run.
@@ -135,7 +136,11 @@ export function createTransfer(t: usize, timestamp: u64, index: u32): TransferRe
   if (isMax128(t + T_ID)) return TransferResult.id_must_not_be_int_max;
   const found = transferIdFind(load<u64>(t + T_ID), load<u64>(t + T_ID + 8));
   if (found == ID_ORPHAN) return TransferResult.id_already_failed;
-  if (found != 0) return transferExists(t, found - 1);
+  if (found != 0) {
+    // Taken on a ledger outside the caller's scope: one answer, whatever the guess (scope.ts).
+    if (scopeHides(load<u32>(transferAt(found - 1) + T_LEDGER))) return TransferResult.exists_with_different_ledger;
+    return transferExists(t, found - 1);
+  }
   if (S.transferIds.count >= S.transferIds.limit) return TransferResult.transfers_full;
   if ((flags & (TF_POST_PENDING | TF_VOID_PENDING)) != 0) return createPostOrVoid(t, timestamp, flags);
   return createSingle(t, timestamp, flags, index);
@@ -172,9 +177,9 @@ function createSingle(t: usize, timestamp: u64, flags: u16, index: u32): Transfe
   const fields = checkSingleFields(t, flags);
   if (fields != TransferResult.created) return fields;
   const debitFound = load<u32>(batchDebitFound + (<usize>index << 2));
-  if (debitFound == 0) return TransferResult.debit_account_not_found;
+  if (debitFound == 0 || scopeHides(load<u32>(accountAt(debitFound - 1) + A_LEDGER))) return TransferResult.debit_account_not_found;
   const creditFound = load<u32>(batchCreditFound + (<usize>index << 2));
-  if (creditFound == 0) return TransferResult.credit_account_not_found;
+  if (creditFound == 0 || scopeHides(load<u32>(accountAt(creditFound - 1) + A_LEDGER))) return TransferResult.credit_account_not_found;
   const debit = accountAt(debitFound - 1);
   const credit = accountAt(creditFound - 1);
   const ledger = load<u32>(debit + A_LEDGER);
@@ -286,6 +291,7 @@ function createPostOrVoid(t: usize, timestamp: u64, flags: u16): TransferResult 
   if (found == 0 || found == ID_ORPHAN) return TransferResult.pending_transfer_not_found;
   const pendingSlot = found - 1;
   const p = transferAt(pendingSlot);
+  if (scopeHides(load<u32>(p + T_LEDGER))) return TransferResult.pending_transfer_not_found;
   if ((load<u16>(p + T_FLAGS) & TF_PENDING) == 0) return TransferResult.pending_transfer_not_pending;
   const matches = checkMatchesPending(t, p);
   if (matches != TransferResult.created) return matches;
