@@ -18,12 +18,9 @@
 import { createHash } from 'node:crypto';
 import * as abi from '../../hal/abi.ts';
 import * as gw from '../../services/gateway/protocol.ts';
-import { GATEWAY_ERROR_CODES, GATEWAY_SERVICE, parseGatewayReply, writeGatewayHeader } from './http.ts';
+import { GATEWAY_ERROR_CODES, GATEWAY_SERVICE, isB64Token, parseGatewayReply, writeGatewayHeader } from './http.ts';
 import type { AdmissionAnswer } from '../kernel.ts';
 
-// The characters of a bearer token (http.ts accepts the same); a key that
-// `qenex keys create` printed is "qx_" and 43 base64url characters.
-const KEY_TEXT = /^[A-Za-z0-9._~+/-]+=*$/;
 
 const GATEWAY_NAME = Buffer.from(GATEWAY_SERVICE, 'utf8');
 
@@ -46,7 +43,9 @@ export function authFrameKeyHash(flags: number, name: Buffer, payload: Buffer): 
   if (name.length !== 0) return 'an auth frame names no service';
   if (payload.length === 0 || payload.length > abi.FRAME_AUTH_KEY_BYTES_MAX) return `an API key is 1..${abi.FRAME_AUTH_KEY_BYTES_MAX} bytes`;
   const text = payload.toString('latin1');
-  if (!KEY_TEXT.test(text)) return 'an API key is base64url text, as `qenex keys create` prints it';
+  // The characters of a bearer token (HTTP accepts the same); a key that
+  // `qenex keys create` printed is "qx_" and 43 base64url characters.
+  if (!isB64Token(text)) return 'an API key is base64url text, as `qenex keys create` prints it';
   return createHash('sha256').update(text, 'latin1').digest();
 }
 

@@ -327,15 +327,18 @@ function matchRoutes(target: string): RouteMatch[] {
 const B64TOKEN = new Uint8Array(128);
 for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~+/') B64TOKEN[c.charCodeAt(0)] = 1;
 
-/** The token of "Bearer <b64token>", or null: one loop, no pattern. */
+/** Whether text[from..] is a b64token (RFC 6750: token characters, then '=' padding): one loop, no pattern. */
+export function isB64Token(text: string, from = 0): boolean {
+  let i = from;
+  while (i < text.length && text.charCodeAt(i) < 128 && B64TOKEN[text.charCodeAt(i)] === 1) i++;
+  if (i === from) return false;
+  while (i < text.length && text[i] === '=') i++;
+  return i === text.length;
+}
+
+/** The token of "Bearer <b64token>", or null. */
 export function bearerToken(value: string): string | null {
-  if (!value.startsWith('Bearer ')) return null;
-  let i = 7;
-  while (i < value.length && value.charCodeAt(i) < 128 && B64TOKEN[value.charCodeAt(i)] === 1) i++;
-  if (i === 7) return null;
-  let end = i;
-  while (end < value.length && value[end] === '=') end++;
-  return end === value.length ? value.slice(7) : null;
+  return value.startsWith('Bearer ') && isB64Token(value, 7) ? value.slice(7) : null;
 }
 
 /** The auth byte and key hash for a request head. */

@@ -37,6 +37,13 @@ export interface JsonLimits {
   valuesMax: number;
 }
 
+/**
+ * Bytes the parser looked at (each loop iteration over the input counts one),
+ * for the linear-work property (test/fuzz/linear.test.ts): the parser never
+ * moves backwards, so this stays within a small multiple of the body.
+ */
+export const jsonWork = { steps: 0 };
+
 export class JsonError extends Error {
   override name = 'JsonError';
   constructor(readonly code: string, message: string, readonly offset: number) {
@@ -105,6 +112,7 @@ class Parser {
   private skipSpace(): void {
     const bytes = this.bytes;
     while (this.pos < bytes.length) {
+      jsonWork.steps++;
       const b = bytes[this.pos];
       if (b !== 0x20 && b !== 0x09 && b !== 0x0a && b !== 0x0d) return;
       this.pos++;
@@ -121,6 +129,7 @@ class Parser {
   }
 
   private value(depth: number): JsonValue {
+    jsonWork.steps++;
     this.count();
     const b = this.bytes[this.pos];
     if (b === QUOTE) return this.string();
@@ -201,6 +210,7 @@ class Parser {
   private digits(): number {
     const start = this.pos;
     while (this.bytes[this.pos] >= 0x30 && this.bytes[this.pos] <= 0x39) this.pos++;
+    jsonWork.steps += this.pos - start + 1;
     return this.pos - start;
   }
 
@@ -274,6 +284,7 @@ class Parser {
     let run = this.pos;
     for (;;) {
       if (this.pos >= bytes.length) this.fail('unterminated string', start);
+      jsonWork.steps++;
       const b = bytes[this.pos];
       if (b === QUOTE) break;
       if (b < 0x20) this.fail('control character in a string');
@@ -298,6 +309,7 @@ export function parseJson(bytes: Uint8Array, limits: JsonLimits): JsonValue {
   if (!(limits.depthMax >= 1 && limits.itemsMax >= 1 && limits.valuesMax >= 1)) {
     throw new RangeError('parseJson: limits must be at least 1');
   }
+  jsonWork.steps += bytes.length; // the UTF-8 pass
   const bad = invalidUtf8Offset(bytes);
   if (bad >= 0) throw new JsonError('invalid_json', `body is not valid UTF-8 at byte ${bad}`, bad);
   if (bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) {
