@@ -16,7 +16,7 @@ SERVICE_NAMES := $(sort $(patsubst services/%,%,$(patsubst %/assembly,%,$(SERVIC
 SERVICE_WASM := $(patsubst %,build/services/%.wasm,$(SERVICE_NAMES))
 NATIVE_NODE := host/native/qenex-native.$(shell $(NODE) -p 'process.platform + "-" + process.arch + (process.platform === "linux" ? "-gnu" : "")').node
 
-.PHONY: all install build wasm native cli typecheck test test-unit run bench clean image keys fuzz test-crash sim test-qemu-arm test-qemu-vm
+.PHONY: all install build wasm native cli typecheck test test-unit run bench clean image keys fuzz test-crash test-hostile sim test-qemu-arm test-qemu-vm
 
 .SECONDEXPANSION:
 
@@ -46,8 +46,13 @@ build/test/kernel-lib.wasm: test/assembly/kernel-lib.ts $(KERNEL_SRC) | install
 
 native: $(NATIVE_NODE)
 
-$(NATIVE_NODE): $(wildcard host/native/src/*.rs) host/native/Cargo.toml host/native/build.rs | install
-	cd host/native && npx napi build --platform --release --package-json-path ../../package.json --output-dir .
+# The addon is a cdylib that Node loads as a .node file (host/devices/block-backend.ts,
+# host/hsm/hsm.ts name it after package.json's napi.binaryName and the platform).
+NATIVE_LIB := $(shell $(NODE) -p '({ linux: "libqenex_native.so", darwin: "libqenex_native.dylib", win32: "qenex_native.dll" })[process.platform]')
+
+$(NATIVE_NODE): $(wildcard host/native/src/*.rs) host/native/Cargo.toml host/native/Cargo.lock host/native/build.rs
+	cd host/native && cargo build --release --locked --quiet
+	cp host/native/target/release/$(NATIVE_LIB) $@
 
 cli: dist/qenex.js
 
@@ -67,6 +72,12 @@ test: build
 FUZZ_RUNS ?= 20000
 fuzz: build
 	QENEX_FUZZ_RUNS=$(FUZZ_RUNS) QENEX_FUZZ_RANDOM=1 QENEX_TEST_FILE_TIMEOUT_MS=7200000 $(NODE) test/run.mjs test/fuzz/
+
+# The hostile-client suite (test/hostile) at length: every attack HOSTILE_SCALE
+# times larger (`make test` runs it at scale 1).
+HOSTILE_SCALE ?= 10
+test-hostile: build
+	QENEX_HOSTILE_SCALE=$(HOSTILE_SCALE) QENEX_TEST_FILE_TIMEOUT_MS=3600000 $(NODE) test/run.mjs test/hostile/
 
 # The crash tests (test/crash) at length: CRASH_ITERATIONS SIGKILLs under load
 # and CRASH_CUTS power-loss cuts of the log (`make test` runs a handful).
@@ -99,10 +110,10 @@ keys: var/keys/signing.key
 var/keys/signing.key: | cli
 	$(NODE) dist/qenex.js keygen --out var/keys
 
-image: build/bank.qxi
+image: build/bank.qxi build/demo.qxi
 
-build/bank.qxi: build keys images/bank/manifest.json
-	$(NODE) dist/qenex.js build images/bank -o $@ --key var/keys/signing.key
+build/%.qxi: build keys images/%/manifest.json
+	$(NODE) dist/qenex.js build images/$* -o $@ --key var/keys/signing.key
 
 # A development admin key is added to the data directory's log (through the
 # gateway service, as `qenex keys create` does) and printed before serving.

@@ -54,7 +54,7 @@ function bounded(r: JsonReader, what: string, min: u64, max: u64): u64 {
 function readKernel(r: JsonReader): void {
   if (!r.beginObject()) return;
   for (let key = r.nextKey(); key != null && bootError == ""; key = r.nextKey()) {
-    const k = key!;
+    const k = key;
     if (k == "message_slots") config.messageSlots = <u32>bounded(r, "kernel.message_slots", 1, MESSAGE_SLOTS_MAX);
     else if (k == "message_bytes_max") config.messageBytesMax = <u32>bounded(r, "kernel.message_bytes_max", MESSAGE_BYTES_MIN, MESSAGE_BYTES_MAX);
     else if (k == "queue_depth") config.queueDepth = <u32>bounded(r, "kernel.queue_depth", 1, QUEUE_DEPTH_MAX);
@@ -113,7 +113,7 @@ function readService(r: JsonReader, base: usize): void {
   s.restartWindowNs = RESTART_WINDOW_MS_DEFAULT * 1000000;
   let name = "";
   for (let key = r.nextKey(); key != null && bootError == ""; key = r.nextKey()) {
-    const k = key!;
+    const k = key;
     if (k == "name") name = r.readString();
     else if (k == "priority") s.priority = <u32>bounded(r, "services[].priority", 0, PRIORITY_CLASSES - 1);
     else if (k == "budget") s.budget = <u32>bounded(r, "services[].budget", 1, BUDGET_MAX);
@@ -173,7 +173,7 @@ export function parseManifest(base: usize, len: u32): bool {
   const r = new JsonReader(base, len);
   if (!r.beginObject()) { bootError = "manifest: not a JSON object"; return false; }
   for (let key = r.nextKey(); key != null && bootError == ""; key = r.nextKey()) {
-    const k = key!;
+    const k = key;
     if (k == "kernel") readKernel(r);
     else if (k == "services") {
       if (!r.beginArray()) break;

@@ -119,18 +119,18 @@ export function sysSend(peer: u32, len: u32): i32 {
   if (s == null) return SYS_E_CONTEXT;
   if (peer == <u32>SYSTEM_PEER) {
     // A service command (kernel/liveload.ts): load, upgrade or unload.
-    if (!hasCap(s!, CAP_SYSTEM)) return denied(s!, "send");
+    if (!hasCap(s, CAP_SYSTEM)) return denied(s, "send");
     if (len > areaBytes) return SYS_E_TOO_LARGE;
-    return systemSubmit(s!.index, sysArea(), len, callerTimeNs);
+    return systemSubmit(s.index, sysArea(), len, callerTimeNs);
   }
   if (peer >= serviceCount) return SYS_E_INVALID;
-  if (!maySend(s!, peer)) return denied(s!, "send");
+  if (!maySend(s, peer)) return denied(s, "send");
   if (len > areaBytes) return SYS_E_TOO_LARGE;
   if (service(peer).failed) return SYS_E_UNAVAILABLE;
   if (service(peer).unloaded) return SYS_E_INVALID;
-  const token = serviceTokenNew(s!.index, peer);
+  const token = serviceTokenNew(s.index, peer);
   if (token == 0) return SYS_E_FULL;
-  const r = enqueue(peer, MSG_KIND_MESSAGE, s!.index, token, len);
+  const r = enqueue(peer, MSG_KIND_MESSAGE, s.index, token, len);
   if (r != SYS_OK) tokenFree(token);
   return r;
 }
@@ -139,10 +139,10 @@ export function sysReply(token: u32, status: u32, len: u32): i32 {
   const s = current();
   if (s == null) return SYS_E_CONTEXT;
   if (len > areaBytes) return SYS_E_TOO_LARGE;
-  const p = tokenResolve(token, s!.index);
+  const p = tokenResolve(token, s.index);
   if (p == 0) return SYS_E_INVALID;
   if (tokenIsService(token)) {
-    const r = enqueue(tokenOrigin(p), MSG_KIND_REPLY, s!.index, 0, len);
+    const r = enqueue(tokenOrigin(p), MSG_KIND_REPLY, s.index, 0, len);
     if (r == SYS_OK) tokenFree(token);
     return r;
   }
@@ -158,20 +158,20 @@ export function sysReply(token: u32, status: u32, len: u32): i32 {
 export function sysTime(): i64 {
   const s = current();
   if (s == null) return <i64>SYS_E_CONTEXT;
-  if (!hasCap(s!, CAP_TIME)) return <i64>denied(s!, "time");
+  if (!hasCap(s, CAP_TIME)) return <i64>denied(s, "time");
   return <i64>callerTimeNs;
 }
 
 export function sysLog(len: u32): i32 {
   const s = current();
   if (s == null) return SYS_E_CONTEXT;
-  if (!hasCap(s!, CAP_LOG)) return denied(s!, "log");
+  if (!hasCap(s, CAP_LOG)) return denied(s, "log");
   if (len > areaBytes) return SYS_E_TOO_LARGE;
   // Replay runs every service again; its lines were printed the first time.
   if (phase == PHASE_RECOVER) { countSuppressedLog(); return SYS_OK; }
   if (conBegin()) {
     conStr("{\"event\":\"service_log\",\"service\":\"");
-    conEscaped(s!.nameAddr, s!.nameLen);
+    conEscaped(s.nameAddr, s.nameLen);
     conStr("\",\"message\":\"");
     conEscaped(sysArea(), len);
     conStr("\"");
@@ -183,7 +183,7 @@ export function sysLog(len: u32): i32 {
 export function sysRandom(len: u32): i32 {
   const s = current();
   if (s == null) return SYS_E_CONTEXT;
-  if (!hasCap(s!, CAP_RANDOM)) return denied(s!, "random");
+  if (!hasCap(s, CAP_RANDOM)) return denied(s, "random");
   if (len > areaBytes) return SYS_E_TOO_LARGE;
   rngFill(sysArea(), len);
   return SYS_OK;
@@ -192,11 +192,11 @@ export function sysRandom(len: u32): i32 {
 export function sysTimer(delayNs: i64, tag: i64): i32 {
   const s = current();
   if (s == null) return SYS_E_CONTEXT;
-  if (!hasCap(s!, CAP_TIMER)) return denied(s!, "timer");
+  if (!hasCap(s, CAP_TIMER)) return denied(s, "timer");
   if (delayNs < 0) return SYS_E_INVALID;
   const deadline = callerTimeNs + <u64>delayNs;
   if (deadline < callerTimeNs) return SYS_E_INVALID;
-  return timerAdd(s!.index, deadline, <u64>tag) ? SYS_OK : SYS_E_FULL;
+  return timerAdd(s.index, deadline, <u64>tag) ? SYS_OK : SYS_E_FULL;
 }
 
 export function sysLookup(len: u32): i32 {
@@ -213,11 +213,11 @@ export function sysLookup(len: u32): i32 {
 export function sysEmit(type: u32, count: u32, len: u32): i32 {
   const s = current();
   if (s == null) return SYS_E_CONTEXT;
-  if (!hasCap(s!, CAP_EMIT)) return denied(s!, "emit");
+  if (!hasCap(s, CAP_EMIT)) return denied(s, "emit");
   if (len > areaBytes) return SYS_E_TOO_LARGE;
   if (type != EVT_TRANSFER || count == 0 || count > <u32>EVENT_ITEMS_MAX) return SYS_E_INVALID;
   if (<u64>len != <u64>count * <u64>EVENT_TRANSFER_BYTES) return SYS_E_INVALID;
-  eventsEmit(type, s!.index, callerTimeNs, sysArea(), count, EVENT_TRANSFER_BYTES);
+  eventsEmit(type, s.index, callerTimeNs, sysArea(), count, EVENT_TRANSFER_BYTES);
   return SYS_OK;
 }
 
@@ -233,13 +233,13 @@ export function sysHsm(op: u32, len: u32): i32 {
   if (len > areaBytes || len > <u32>HSM_BUFFER_BYTES) return SYS_E_TOO_LARGE;
   const resultBytes = hsmResultBytes(op, sysArea(), len);
   if (resultBytes < 0) return SYS_E_INVALID;
-  if (hsmAllowed(s!.index, op, sysArea()) != SYS_OK) return deniedHsm(s!, sysArea());
+  if (hsmAllowed(s.index, op, sysArea()) != SYS_OK) return deniedHsm(s, sysArea());
   // The reply must fit a message and the service's inbox, like any other.
-  let cap = areaBytes < s!.inboxBytes ? areaBytes : s!.inboxBytes;
+  let cap = areaBytes < s.inboxBytes ? areaBytes : s.inboxBytes;
   cap = cap > <u32>HSM_REPLY_HEADER_BYTES ? cap - HSM_REPLY_HEADER_BYTES : 0;
   if (cap > <u32>HSM_BUFFER_BYTES) cap = HSM_BUFFER_BYTES;
   if (<u32>resultBytes > cap) return SYS_E_TOO_LARGE;
-  return hsmIssue(s!.index, op, sysArea(), len, cap, phase == PHASE_RECOVER);
+  return hsmIssue(s.index, op, sysArea(), len, cap, phase == PHASE_RECOVER);
 }
 
 // A denied HSM request: like denied(), and the console line names the label.
@@ -264,7 +264,7 @@ function deniedHsm(s: Service, request: usize): i32 {
 export function sysAdmission(op: u32, len: u32): i32 {
   const s = current();
   if (s == null) return SYS_E_CONTEXT;
-  if (!hasCap(s!, CAP_ADMIT)) return denied(s!, "admission");
+  if (!hasCap(s, CAP_ADMIT)) return denied(s, "admission");
   if (len > areaBytes) return SYS_E_TOO_LARGE;
   return admissionProgram(op, sysArea(), len);
 }

@@ -15,7 +15,7 @@ import { ml_dsa65 } from '@noble/post-quantum/ml-dsa.js';
 import { FrameClient, counterRequest } from '../../host/client/frames.ts';
 import { openHsm } from '../../host/hsm/hsm.ts';
 import { writeKeyPair } from '../../host/keys.ts';
-import { bankManifest, makeImage, removeDir, Server as TestServer } from '../support/helpers.ts';
+import { demoManifest, makeImage, removeDir, Server as TestServer } from '../support/helpers.ts';
 import { makeSoftHsmToken } from '../support/softhsm.ts';
 import {
   IN_FLIGHT_MAX, ROOT, median, ratio, round, sendWindowed, describeFailures, tempDir,
@@ -93,7 +93,7 @@ const bench: Bench = {
     figures.mldsa65_verify_ms = round(median(verifyMs));
 
     for (const interval of INTERVALS) {
-      const manifest = interval === 0 ? bankManifest() : { ...bankManifest(), audit: { checkpoint_interval: interval } };
+      const manifest = interval === 0 ? demoManifest() : { ...demoManifest(), audit: { checkpoint_interval: interval } };
       if (interval === 0) delete (manifest as { audit?: unknown }).audit;
       const img = makeImage(`bench-audit-${interval}`, manifest);
       const keys = writeKeyPair(join(img.dir, 'audit-keys'));

@@ -16,7 +16,7 @@ import * as abi from '../../hal/abi.ts';
 import { parseImage, readImageFile } from '../../host/image.ts';
 import { FrameClient, counterRequest } from '../../host/client/frames.ts';
 import {
-  CLI, IMAGE, TRUST, MACHINE_FILES, IN_FLIGHT_MAX, Server, tempDir, timeChild, sendWindowed, describeFailures,
+  CLI, IMAGE, DEMO_IMAGE, TRUST, MACHINE_FILES, IN_FLIGHT_MAX, Server, tempDir, timeChild, sendWindowed, describeFailures,
   median, percentile, ratio, round, type Bench, type ChildRun, type FigureSpec, type Figures,
 } from './support.ts';
 
@@ -59,8 +59,8 @@ const FIGURES: FigureSpec[] = SERIES.flatMap((s) => [
 
 type Samples = Record<string, number[]>;
 
-function bootArgs(dataDir: string): string[] {
-  return [CLI, 'boot', IMAGE, '--data', dataDir, '--trust', TRUST, '--once'];
+function bootArgs(dataDir: string, image = IMAGE): string[] {
+  return [CLI, 'boot', image, '--data', dataDir, '--trust', TRUST, '--once'];
 }
 
 /** The run's figure, or an error that says what the child printed. */
@@ -84,9 +84,9 @@ function imagePrepared(): string {
   return parseImage(readImageFile(IMAGE)).prepared == null ? 'no (instrumented at boot)' : 'yes (at build)';
 }
 
-/** Boots a server on `dataDir` and gives it exactly `inputs` counter adds. */
+/** Boots the demo image on `dataDir` and gives it exactly `inputs` counter adds (counter takes frames without a key). */
 async function buildLog(dataDir: string, inputs: number, notes: string[]): Promise<number> {
-  const server = Server.start(dataDir);
+  const server = Server.start(dataDir, DEMO_IMAGE);
   try {
     const { host, port } = await server.address();
     const client = await FrameClient.connect(host, port);
@@ -112,7 +112,7 @@ async function round1(root: string, logDir: string, index: number, samples: Samp
   const fresh = expectOk('boot (fresh)', await timeChild(bootArgs(freshDir), 'ready'), 'ready');
   // Each fresh log preallocates its full size: remove it before the next.
   rmSync(freshDir, { recursive: true, force: true });
-  const logged = expectOk('boot (log)', await timeChild(bootArgs(logDir), 'ready'), 'ready');
+  const logged = expectOk('boot (log)', await timeChild(bootArgs(logDir, DEMO_IMAGE), 'ready'), 'ready');
   const replay = expectOk('replay', await timeChild([CLI, 'replay', '--data', logDir], 'replay'), 'replay');
   if (index < WARMUP_ROUNDS) return;
   samples.node_e0_exit.push(node.exitMs);

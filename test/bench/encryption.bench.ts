@@ -21,7 +21,7 @@ import { LedgerClient, account, transfer, id } from '../../host/client/ledger.ts
 import { openBlockBackend } from '../../host/devices/block-backend.ts';
 import { DataCipher } from '../../host/devices/encrypted-backend.ts';
 import { validateManifest, type Manifest } from '../../host/manifest.ts';
-import { bankManifest, event, makeImage, removeDir, runCli, Server as TestServer } from '../support/helpers.ts';
+import { demoManifest, event, makeImage, removeDir, runCli, Server as TestServer } from '../support/helpers.ts';
 import { makeSoftHsmToken } from '../support/softhsm.ts';
 import {
   IN_FLIGHT_MAX, ROOT, describeFailures, ratio, round, sendWindowed, tempDir,
@@ -54,7 +54,7 @@ const FIGURES: FigureSpec[] = [
 ];
 
 function manifestFor(mode: Mode): Manifest {
-  const m = bankManifest();
+  const m = demoManifest();
   if (mode === 'plain') return m;
   return validateManifest({ ...m, storage: { encryption: 'aes-256-gcm', key_label: KEY_LABEL } });
 }

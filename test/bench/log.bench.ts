@@ -22,10 +22,7 @@
 import { closeSync, fdatasyncSync, ftruncateSync, fsyncSync, openSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { FrameClient, counterRequest } from '../../host/client/frames.ts';
-import {
-  MACHINE_FILES, IN_FLIGHT_MAX, Server, tempDir, sendWindowed, describeFailures, walkLog,
-  percentile, ratio, round, type Bench, type FigureSpec, type Figures, type SendPlan,
-} from './support.ts';
+import { DEMO_IMAGE, MACHINE_FILES, IN_FLIGHT_MAX, Server, tempDir, sendWindowed, describeFailures, walkLog, percentile, ratio, round, type Bench, type FigureSpec, type Figures, type SendPlan } from './support.ts';
 
 const ECHO_BYTES = 100;
 const BASELINE_RECORD_BYTES = 128;
@@ -146,7 +143,7 @@ async function runPhase(client: FrameClient, logPath: string, p: Phase, baseline
 }
 
 async function serverPhases(dataDir: string, baselinePerS: number | null, notes: string[], params: Record<string, number | string>): Promise<Figures> {
-  const server = Server.start(dataDir);
+  const server = Server.start(dataDir, DEMO_IMAGE); // echo and counter take frames without a key
   let figures: Figures = {};
   try {
     const { host, port } = await server.address();

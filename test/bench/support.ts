@@ -17,9 +17,11 @@ import * as abi from '../../hal/abi.ts';
 export const ROOT = resolve(new URL('../..', import.meta.url).pathname);
 export const CLI = join(ROOT, 'dist/qenex.js');
 export const IMAGE = join(ROOT, 'build/bank.qxi');
+/** The demo image (images/demo): the bank's services plus echo and counter, which take frames without a key. */
+export const DEMO_IMAGE = join(ROOT, 'build/demo.qxi');
 export const TRUST = join(ROOT, 'var/keys/signing.pub');
 /** What every benchmark that boots the machine needs (built by `make build image`). */
-export const MACHINE_FILES = [CLI, IMAGE, TRUST];
+export const MACHINE_FILES = [CLI, IMAGE, DEMO_IMAGE, TRUST];
 
 // A child that neither becomes ready nor exits within this is stuck: the run
 // reports it as an error instead of hanging `make bench`.
@@ -195,9 +197,9 @@ export class Server {
     });
   }
 
-  /** Boots build/bank.qxi on `dataDir`, listening on a port the OS picks. */
-  static start(dataDir: string): Server {
-    return new Server(track([CLI, 'boot', IMAGE, '--data', dataDir, '--trust', TRUST, '--listen', '127.0.0.1:0']));
+  /** Boots `image` (build/bank.qxi) on `dataDir`, listening on a port the OS picks. */
+  static start(dataDir: string, image = IMAGE): Server {
+    return new Server(track([CLI, 'boot', image, '--data', dataDir, '--trust', TRUST, '--listen', '127.0.0.1:0']));
   }
 
   async address(): Promise<{ host: string; port: number }> {
