@@ -1,5 +1,7 @@
-# QENEX build. `make run` boots the default image; `make test` runs every test.
-# Every step is a plain command so CI and a fresh machine do the same thing.
+# QENEX build. `make run` boots the bank image; `make test` runs every test.
+# Each does its own set-up on a fresh machine (npm packages, system packages
+# through scripts/deps.sh, the native addon, signing keys), and prints one
+# header per step; tools run quietly unless they fail.
 
 SHELL := /bin/bash
 NODE ?= node
@@ -7,6 +9,10 @@ ASC := node_modules/.bin/asc
 ASFLAGS := --config asconfig.json --target release
 LISTEN ?= 127.0.0.1:7000
 DATA ?= var/data/bank
+# The development admin key `make run` creates once for $(DATA) and prints each time.
+DEV_KEY ?= var/dev-admin-key.json
+# A Rust toolchain from rustup counts too, before the shell adds it to the PATH.
+export PATH := $(HOME)/.cargo/bin:$(PATH)
 
 KERNEL_SRC := $(shell find kernel hal drivers -name '*.ts')
 SDK_SRC := $(wildcard services/sdk/*.ts)
@@ -14,16 +20,25 @@ SDK_SRC := $(wildcard services/sdk/*.ts)
 SERVICE_DIRS := $(filter-out services/sdk,$(patsubst %/,%,$(dir $(wildcard services/*/index.ts services/*/assembly/index.ts))))
 SERVICE_NAMES := $(sort $(patsubst services/%,%,$(patsubst %/assembly,%,$(SERVICE_DIRS))))
 SERVICE_WASM := $(patsubst %,build/services/%.wasm,$(SERVICE_NAMES))
+HOST_SRC := $(shell find host hal -name '*.ts')
+TS_SRC := $(shell find host hal test services -name '*.ts' -not -path '*/node_modules/*') tsconfig.json
 NATIVE_NODE := host/native/qenex-native.$(shell $(NODE) -p 'process.platform + "-" + process.arch + (process.platform === "linux" ? "-gnu" : "")').node
+# The addon is a cdylib that Node loads as a .node file (host/devices/block-backend.ts,
+# host/hsm/hsm.ts name it after package.json's napi.binaryName and the platform).
+NATIVE_LIB := $(shell $(NODE) -p '({ linux: "libqenex_native.so", darwin: "libqenex_native.dylib", win32: "qenex_native.dll" })[process.platform]')
+IMAGES := build/bank.qxi build/demo.qxi
 
-.PHONY: all install build wasm native cli typecheck test test-unit run bench clean image keys fuzz test-crash test-hostile sim test-qemu-arm test-qemu-vm
+step = @printf '== %s\n' "$(1)"
+
+.PHONY: all install build wasm native cli typecheck test run run-check bench clean image keys fuzz test-crash test-hostile sim test-qemu-arm test-qemu-vm
 
 .SECONDEXPANSION:
 
 all: build
 
 node_modules/.installed: package.json package-lock.json
-	npm ci --no-audit --no-fund
+	$(call step,install: npm packages (npm ci))
+	@npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
 install: node_modules/.installed
@@ -33,39 +48,50 @@ build: install wasm native cli typecheck
 wasm: build/kernel.wasm $(SERVICE_WASM) build/test/kernel-lib.wasm
 
 build/kernel.wasm: $(KERNEL_SRC) asconfig.json | install
+	$(call step,build: kernel.wasm)
 	@mkdir -p build
-	$(ASC) kernel/main.ts $(ASFLAGS) -o $@
+	@$(ASC) kernel/main.ts $(ASFLAGS) -o $@
 
 build/services/%.wasm: $(SDK_SRC) asconfig.json $$(shell find services/$$* -name '*.ts' -not -path '*/test/*') | install
+	$(call step,build: service $*)
 	@mkdir -p build/services
-	$(ASC) $$(ls services/$*/index.ts services/$*/assembly/index.ts 2>/dev/null | head -1) $(ASFLAGS) --use abort= -o $@
+	@$(ASC) $$(ls services/$*/index.ts services/$*/assembly/index.ts 2>/dev/null | head -1) $(ASFLAGS) --use abort= -o $@
 
 build/test/kernel-lib.wasm: test/assembly/kernel-lib.ts $(KERNEL_SRC) | install
+	$(call step,build: kernel-lib.wasm (kernel units for tests))
 	@mkdir -p build/test
-	$(ASC) test/assembly/kernel-lib.ts $(ASFLAGS) -o $@
+	@$(ASC) test/assembly/kernel-lib.ts $(ASFLAGS) -o $@
 
 native: $(NATIVE_NODE)
 
-# The addon is a cdylib that Node loads as a .node file (host/devices/block-backend.ts,
-# host/hsm/hsm.ts name it after package.json's napi.binaryName and the platform).
-NATIVE_LIB := $(shell $(NODE) -p '({ linux: "libqenex_native.so", darwin: "libqenex_native.dylib", win32: "qenex_native.dll" })[process.platform]')
-
 $(NATIVE_NODE): $(wildcard host/native/src/*.rs) host/native/Cargo.toml host/native/Cargo.lock host/native/build.rs
-	cd host/native && cargo build --release --locked --quiet
-	cp host/native/target/release/$(NATIVE_LIB) $@
+	@bash scripts/deps.sh build
+	$(call step,build: native addon (cargo build --release; the first build takes a minute))
+	@cd host/native && cargo build --release --locked --quiet
+	@cp host/native/target/release/$(NATIVE_LIB) $@
 
 cli: dist/qenex.js
 
-dist/qenex.js: $(shell find host hal -name '*.ts') | install
-	npx esbuild host/cli.ts --bundle --platform=node --format=esm --target=node18 --outfile=$@ --external:binaryen \
+dist/qenex.js: $(HOST_SRC) package.json | install
+	$(call step,build: dist/qenex.js (the CLI, one bundle))
+	@npx esbuild host/cli.ts --bundle --platform=node --format=esm --target=node18 --outfile=$@ --external:binaryen \
 	  --banner:js=$$'#!/usr/bin/env node\nimport { createRequire as qxCreateRequire } from "node:module"; const require = qxCreateRequire(import.meta.url);' --log-level=warning
 	@chmod +x $@
 
-typecheck: | install
-	npx tsc --noEmit -p .
+# The type check runs again only when a TypeScript file changed.
+typecheck: build/.typecheck
 
+build/.typecheck: $(TS_SRC) | install
+	$(call step,build: type check (tsc))
+	@mkdir -p build
+	@npx tsc --noEmit -p .
+	@touch $@
+
+# System packages the tests need (SoftHSM2, openssl) are installed when missing.
 test: build
-	$(NODE) test/run.mjs
+	@bash scripts/deps.sh test
+	$(call step,test: every file in test/ and services/*/test (two at a time))
+	@$(NODE) test/run.mjs
 
 # Long fuzzing (test/fuzz; a short budget runs in `make test`): about
 # FUZZ_RUNS runs per property, fresh random seeds (a failure prints its seed).
@@ -108,20 +134,30 @@ test-qemu-vm: build
 keys: var/keys/signing.key
 
 var/keys/signing.key: | cli
-	$(NODE) dist/qenex.js keygen --out var/keys
+	$(call step,keys: signing keys in var/keys (ECDSA P-384 + ML-DSA-65; development only))
+	@$(NODE) dist/qenex.js keygen --out var/keys >/dev/null
 
-image: build/bank.qxi build/demo.qxi
+image: $(IMAGES)
 
-build/%.qxi: build keys images/%/manifest.json
-	$(NODE) dist/qenex.js build images/$* -o $@ --key var/keys/signing.key
+build/%.qxi: images/%/manifest.json build/kernel.wasm $(SERVICE_WASM) dist/qenex.js var/keys/signing.key
+	$(call step,image: $@ (signed with var/keys/signing.key))
+	@$(NODE) dist/qenex.js build images/$* -o $@ --key var/keys/signing.key >/dev/null
 
-# A development admin key is added to the data directory's log (through the
-# gateway service, as `qenex keys create` does) and printed before serving.
-run: build image
-	@test -f $(DATA)/image.qxi || $(NODE) dist/qenex.js boot build/bank.qxi --data $(DATA) --trust var/keys/signing.pub --once >/dev/null
-	@echo "development admin key (use: curl -H 'Authorization: Bearer <key>' ...):"
-	@$(NODE) dist/qenex.js keys create --data $(DATA) --trust var/keys/signing.pub --role admin
-	$(NODE) dist/qenex.js boot build/bank.qxi --data $(DATA) --trust var/keys/signing.pub --audit-key var/keys/signing.key --listen $(LISTEN)
+# A second `make run` on a data directory in use says so before building.
+run-check:
+	@if [ -f $(DATA)/log.qxl ] && command -v flock >/dev/null && ! flock -n $(DATA)/log.qxl true; then \
+	  echo "qenex: $(DATA) is in use by a running qenex; stop it (Ctrl-C there) or use another: make run DATA=var/data/other LISTEN=127.0.0.1:7001" >&2; exit 1; fi
+
+# Boots the bank image on $(DATA) (created on the first run) and serves on
+# $(LISTEN). The development admin key is made once per data directory and
+# kept in $(DEV_KEY); a new data directory gets a new one.
+run: run-check build image
+	@if [ ! -f $(DATA)/image.qxi ]; then \
+	  printf '== run: a new data directory %s\n' "$(DATA)"; rm -f $(DEV_KEY); \
+	  $(NODE) dist/qenex.js boot build/bank.qxi --data $(DATA) --trust var/keys/signing.pub --once >/dev/null; fi
+	@if [ ! -f $(DEV_KEY) ]; then $(NODE) dist/qenex.js keys create --data $(DATA) --trust var/keys/signing.pub --role admin --save $(DEV_KEY) >/dev/null; fi
+	@$(NODE) scripts/run-banner.mjs $(DEV_KEY) $(DATA) $(LISTEN)
+	@$(NODE) dist/qenex.js boot build/bank.qxi --data $(DATA) --trust var/keys/signing.pub --audit-key var/keys/signing.key --listen $(LISTEN)
 
 bench: build image
 	$(NODE) --import tsx test/bench/run.ts

@@ -14,6 +14,7 @@ import * as keys from './cmd/keys.ts';
 import * as sim from './cmd/sim.ts';
 import * as scaffold from './cmd/new.ts';
 import * as liveLoad from './cmd/load.ts';
+import { VERSION } from './version.ts';
 
 const COMMANDS: Record<string, { main(argv: string[]): Promise<number>; USAGE: string }> = {
   keygen, build, sign, inspect, boot, replay, keys, new: scaffold, sim, audit,
@@ -21,6 +22,7 @@ const COMMANDS: Record<string, { main(argv: string[]): Promise<number>; USAGE: s
 };
 
 const HELP = `usage: qenex <command> [options]
+       qenex --version
 
 commands:
   keygen   --out <dir> | --hsm pkcs11 --label L  ECDSA P-384 + ML-DSA-65 signing keys (files or HSM)
@@ -45,6 +47,10 @@ async function run(argv: string[]): Promise<number> {
   if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
     process.stdout.write(HELP);
     return command === undefined ? EXIT_USAGE : 0;
+  }
+  if (command === '--version' || command === '-V' || command === 'version') {
+    process.stdout.write(`qenex ${VERSION}\n`);
+    return 0;
   }
   const cmd = COMMANDS[command];
   if (cmd === undefined) throw new CliError(`unknown command "${command}" (try qenex --help)`, EXIT_USAGE);

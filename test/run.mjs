@@ -63,7 +63,8 @@ async function worker() {
     const r = await runFile(file);
     results.push(r);
     const mark = r.failed > 0 ? 'FAIL' : 'ok  ';
-    process.stdout.write(`${mark} ${r.file}  ${r.passed} passed, ${r.failed} failed${r.skipped ? `, ${r.skipped} skipped` : ''}  (${(r.ms / 1000).toFixed(1)} s)\n`);
+    const progress = `[${String(results.length).padStart(String(files.length).length)}/${files.length}]`;
+    process.stdout.write(`${mark} ${progress} ${r.file}  ${r.passed} passed, ${r.failed} failed${r.skipped ? `, ${r.skipped} skipped` : ''}  (${(r.ms / 1000).toFixed(1)} s)\n`);
     if (r.failed > 0 || process.env.QENEX_TEST_VERBOSE) process.stdout.write(r.out.replace(/^/gm, '    ') + '\n');
     // Summary lines a test prints for people (e.g. "summary: ...") are passed on.
     for (const line of r.out.split('\n')) if (line.startsWith('summary:')) process.stdout.write(`     ${line}\n`);

@@ -474,10 +474,24 @@ export function decodeCreateResults(bytes: Uint8Array): CreateResult[] {
   return results;
 }
 
+/**
+ * Why a query reply is empty, from the second u32 of its header (the
+ * ledger's queries.ts EMPTY_REASON_*): TigerBeetle answers an empty list
+ * either way; the JSON API says which it was. null: not said (or records).
+ */
+export const EMPTY_REASONS: Readonly<Record<number, string>> = { 1: 'account_not_found', 2: 'history_not_kept' };
+
+export function emptyReason(bytes: Uint8Array): string | null {
+  if (bytes.length < HEADER_BYTES) return null;
+  const view = viewOf(bytes);
+  return view.getUint32(0, true) === 0 ? EMPTY_REASONS[view.getUint32(4, true)] ?? null : null;
+}
+
 function decodeRecords<T>(bytes: Uint8Array, read: (view: DataView, offset: number) => T): T[] {
   const view = viewOf(bytes);
   const count = view.getUint32(0, true);
-  if (view.getUint32(4, true) !== 0) throw new Error('reply header reserved bytes are not zero');
+  const why = view.getUint32(4, true);
+  if (why !== 0 && (count !== 0 || EMPTY_REASONS[why] === undefined)) throw new Error(`reply header: reason ${why} for ${count} records`);
   if (bytes.length !== HEADER_BYTES + count * RECORD_BYTES) {
     throw new Error(`reply of ${bytes.length} bytes for ${count} records`);
   }

@@ -16,6 +16,7 @@
 // `create` prints the new key once; it is not stored anywhere but its hash.
 
 import { join } from 'node:path';
+import { writeFileDurably } from '../durable.ts';
 import { parseArgs, CliError, EXIT_USAGE, asCliError, processIo, type CommandIo } from './args.ts';
 import { parseImage, readImageFile, verifyImage, ImageError } from '../image.ts';
 import { loadPublicKeys, KeyError } from '../keys.ts';
@@ -29,29 +30,65 @@ import {
   newApiKey, parseGatewayReply, roleNumber, type KeySpec,
 } from '../gateway/http.ts';
 
-export const USAGE = `usage: qenex keys create --role <role> [--ledger N[,N...]] [--rate <per second>] [--burst <n>] <target>
-       qenex keys list <target>
-       qenex keys revoke --id <key id> <target>
-
-<target> is either
+const TARGET = `<target> is either
   --data <dir> [--trust <signing.pub>] [--backend auto|native|pure]
                                               the system is stopped: the command is appended to
                                               the data directory's command log (by the image stored
                                               there; --trust checks its signature first)
-  --url http://host:port --key <admin key>    the system is running: through its admin routes
+  --url http://host:port --key <admin key>    the system is running: through its admin routes`;
 
+const USAGES: Record<'create' | 'list' | 'revoke', string> = {
+  create: `usage: qenex keys create --role <role> [--ledger N[,N...]] [--rate <per second>] [--burst <n>] [--save <file>] <target>
+
+Creates an API key and prints one JSON line {"event":"key_created","id","role","ledgers","key"}.
+The key is shown only this once (QENEX keeps its SHA-256); --save also writes that line to
+<file> (mode 0600), for a development key a script reads again.
 Roles: admin, operator, teller (needs --ledger), auditor, read-only (--ledger optional).
-create prints one JSON line with the new key; it is shown only this once.
+--rate and --burst override the gateway's per-key rate limit for this key.
+
+${TARGET}
+`,
+  list: `usage: qenex keys list <target>
+
+Prints one JSON line {"event":"keys","keys":[...]}: each key's id, role, ledgers, rates,
+whether it is revoked and the first 8 bytes of its hash (never the key).
+
+${TARGET}
+`,
+  revoke: `usage: qenex keys revoke --id <key id> <target>
+
+Revokes the key: every request with it is refused from then on (401 revoked_key), and its
+open event streams end. Prints {"event":"key_revoked","id"}.
+
+${TARGET}
+`,
+};
+
+export const USAGE = `usage: qenex keys create|list|revoke [options] <target>
+
+  create   --role <role> [--ledger N,...] [--rate n] [--burst n] [--save <file>]   a new API key
+  list                                                                           the keys (never a key itself)
+  revoke   --id <key id>                                                         refuse a key from now on
+
+${TARGET}
+
+\`qenex keys <create|list|revoke> --help\` shows each one's options.
 `;
 
 export async function main(argv: string[], io: CommandIo = processIo): Promise<number> {
+  const first = argv[0];
+  const named = first === 'create' || first === 'list' || first === 'revoke' ? first : null;
   const args = parseArgs(argv, {
-    values: ['data', 'trust', 'backend', 'url', 'key', 'role', 'ledger', 'rate', 'burst', 'id'],
+    values: ['data', 'trust', 'backend', 'url', 'key', 'role', 'ledger', 'rate', 'burst', 'id', 'save'],
     positionals: { min: 0, max: 1, names: ['create|list|revoke'] },
   });
-  if (args.help) { io.out(USAGE); return 0; }
+  if (args.help) { io.out(named === null ? USAGE : USAGES[named]); return 0; }
   const action = args.positionals[0];
-  if (action !== 'create' && action !== 'list' && action !== 'revoke') throw new CliError('keys: say create, list or revoke', EXIT_USAGE);
+  if (action === undefined) {
+    (io.err ?? processIo.err!)(USAGE);
+    return EXIT_USAGE;
+  }
+  if (action !== 'create' && action !== 'list' && action !== 'revoke') throw new CliError(`keys: unknown action "${action}"; say create, list or revoke`, EXIT_USAGE);
   const data = args.values.get('data');
   const url = args.values.get('url');
   if ((data === undefined) === (url === undefined)) throw new CliError('keys: give exactly one of --data <dir> or --url <base>', EXIT_USAGE);
@@ -64,7 +101,10 @@ export async function main(argv: string[], io: CommandIo = processIo): Promise<n
       ? await viaHttp(url, args.values.get('key')!, 'POST', '/v1/keys', { role: ROLE_NAMES[spec.role], ledgers: spec.ledgers, rate_per_second: spec.ratePerSecond, burst: spec.burst })
       : await viaConsole(io, data!, args.values, gw.ROUTE_KEYS_CREATE, keyCreateBody(spec, apiKeyHash(key)), (body) => body.readUInt32LE(0));
     const id = url !== undefined ? (r as { id: number }).id : r as number;
-    print({ event: 'key_created', id, role: ROLE_NAMES[spec.role], ledgers: spec.ledgers, key: url !== undefined ? (r as { key: string }).key : key });
+    const created = { event: 'key_created', id, role: ROLE_NAMES[spec.role], ledgers: spec.ledgers, key: url !== undefined ? (r as { key: string }).key : key };
+    const save = args.values.get('save');
+    if (save !== undefined) writeFileDurably(save, JSON.stringify({ ...created, data: data ?? url }) + '\n', { mode: 0o600 });
+    print(created);
     return 0;
   }
   if (action === 'list') {

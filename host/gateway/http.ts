@@ -41,10 +41,11 @@ import { contentLength, fieldTokens, headWork, isDecimal, KNOWN_METHODS, parseHe
 import type { AdmissionAnswer } from '../kernel.ts';
 import { NET_REQUEST_TIMEOUT_MS, NET_UNSENT_BYTES_MAX } from '../limits.ts';
 import { ByteQueue } from '../bytes.ts';
-import { BATCH_EVENTS_MAX, HEADER_BYTES, RECORD_BYTES, U128_MAX, type OperationName } from '../client/ledger.ts';
+import { BATCH_EVENTS_MAX, HEADER_BYTES, RECORD_BYTES, U128_MAX, emptyReason, type OperationName } from '../client/ledger.ts';
 import { JsonError, JsonNumber, isJsonObject, parseJson, type JsonValue } from './json.ts';
 import * as gw from '../../services/gateway/protocol.ts';
 import { openApiText } from './openapi.ts';
+import { VERSION } from '../version.ts';
 import { serviceCommandFromJson, decodeServiceReply, type ServiceRoute } from './services-json.ts';
 import { EventQueryError, parseEventQuery, type EventHub, type EventQuery } from './events.ts';
 import {
@@ -234,7 +235,7 @@ function jsonContentType(head: Head): boolean {
 // ---- routes ----
 
 /** Who answers a route: the session itself (open routes) or the gateway service. */
-export type RouteHandler = 'health' | 'ready' | 'openapi' | 'metrics' | 'ledger' | 'system' | 'gateway_stats'
+export type RouteHandler = 'index' | 'health' | 'ready' | 'openapi' | 'metrics' | 'ledger' | 'system' | 'gateway_stats'
   | 'keys_create' | 'keys_list' | 'keys_revoke' | 'events' | ServiceRoute;
 
 export interface RouteSpec {
@@ -261,6 +262,7 @@ function route(method: RouteSpec['method'], path: string, handler: RouteHandler,
 
 /** Every route the session serves; the OpenAPI document must list exactly these. */
 export const ROUTES: readonly RouteSpec[] = [
+  route('GET', '/', 'index'),
   route('GET', '/v1/health', 'health'),
   route('GET', '/v1/ready', 'ready'),
   route('GET', '/v1/openapi.json', 'openapi'),
@@ -532,6 +534,21 @@ interface Reading {
 type State = 'head' | 'body' | 'closing' | 'ended' | 'streaming'; // streaming: the connection is an event stream
 
 const EMPTY = Buffer.alloc(0);
+
+// GET /: what this server is and where to go next (the operator console will
+// live at /console/ and / will redirect there). No script, no outside link.
+const INDEX_HTML = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>QENEX ${VERSION}</title></head>
+<body>
+<h1>QENEX ${VERSION}</h1>
+<p>A financial operating system: a ledger with TigerBeetle's semantics behind an authenticated API gateway.</p>
+<ul>
+<li><a href="/v1/openapi.json">/v1/openapi.json</a>: the API (OpenAPI 3.1). Every route but /, /v1/health, /v1/ready and the document needs <code>Authorization: Bearer &lt;key&gt;</code>.</li>
+<li><a href="/v1/health">/v1/health</a> and <a href="/v1/ready">/v1/ready</a>: liveness and readiness.</li>
+<li>Documentation: docs/ in the QENEX source (README.md, docs/api.md, docs/security.md, docs/operations.md).</li>
+</ul>
+</body></html>
+`;
 const CONTINUE = Buffer.from('HTTP/1.1 100 Continue\r\n\r\n', 'latin1');
 const HEAD_END = Buffer.from('\r\n\r\n', 'latin1');
 
@@ -800,6 +817,7 @@ export class HttpSession {
       if (ready) this.respond(slot, 200, JSON.stringify({ status: 'ready' }));
       else this.respondRefusal(slot, refusal(503, 'not_ready', 'the kernel is not serving (starting up or shutting down)'));
     } else if (handler === 'openapi') this.respond(slot, 200, openApiText());
+    else if (handler === 'index') this.respond(slot, 200, INDEX_HTML, [['Content-Security-Policy', "default-src 'none'"]], 'text/html; charset=utf-8');
   }
 
   /** Refusals known from the head alone (the body is then not read), or null. */
@@ -949,7 +967,9 @@ export class HttpSession {
     if (r.status !== 200) { this.respondRefusal(slot, gatewayRefusal(r)); return; }
     if (slot.spec!.handler === 'events') { this.allowStream(slot, r.body); return; }
     try {
-      this.respond(slot, 200, JSON.stringify(this.successJson(slot, r)));
+      const why = slot.spec!.handler === 'ledger' ? emptyReason(r.body) : null;
+      // An empty query answer says why (the account does not exist, or keeps no history): a header, the body stays a list.
+      this.respond(slot, 200, JSON.stringify(this.successJson(slot, r)), why === null ? [] : [['QENEX-Empty-Reason', why]]);
     } catch (e) {
       if (!(e instanceof LedgerReplyError)) throw e;
       this.respondRefusal(slot, refusal(502, 'invalid_ledger_reply', e.message));
@@ -959,7 +979,7 @@ export class HttpSession {
   private successJson(slot: Slot, r: GatewayReply): unknown {
     const spec = slot.spec!;
     switch (spec.handler) {
-      case 'ledger': return ledgerReplyToJson(slot.request!, r.body);
+      case 'ledger': return ledgerReplyToJson(slot.request!, r.body, this.ledgers);
       case 'gateway_stats': return decodeGatewayStats(r.body, this.admissionStats?.());
       case 'keys_list': return decodeKeyRecords(r.body);
       case 'keys_revoke': return { id: Number(slot.id), revoked: true };

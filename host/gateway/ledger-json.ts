@@ -320,36 +320,67 @@ export interface AccountJson {
   id: string; debits_pending: string; debits_posted: string; credits_pending: string; credits_posted: string;
   user_data_128: string; user_data_64: string; user_data_32: number; ledger: number; code: number;
   flags: string[]; timestamp: string;
+  /** The balances in the ledger's currency units, when the ledger has an asset scale (gateway.ledgers). */
+  debits_pending_decimal?: string; debits_posted_decimal?: string; credits_pending_decimal?: string; credits_posted_decimal?: string;
 }
 
 export interface TransferJson {
   id: string; debit_account_id: string; credit_account_id: string; amount: string; pending_id: string;
   user_data_128: string; user_data_64: string; user_data_32: number; timeout: number; ledger: number;
   code: number; flags: string[]; timestamp: string;
+  /** The amount in the ledger's currency units, when the ledger has an asset scale. */
+  amount_decimal?: string;
+}
+
+/**
+ * Minor units as a decimal string at `assetScale` places, exactly:
+ * 1050 at scale 2 is "10.50", at scale 0 "1050". The inverse of
+ * amountFromDecimal for every amount it accepts.
+ */
+export function decimalFromMinor(minor: bigint, assetScale: number): string {
+  if (minor < 0n || !Number.isInteger(assetScale) || assetScale < 0 || assetScale > ASSET_SCALE_MAX) {
+    throw new RangeError(`decimalFromMinor: ${minor} at scale ${assetScale}`);
+  }
+  if (assetScale === 0) return minor.toString();
+  const digits = minor.toString().padStart(assetScale + 1, '0');
+  return `${digits.slice(0, digits.length - assetScale)}.${digits.slice(digits.length - assetScale)}`;
 }
 
 export interface AccountBalanceJson {
   debits_pending: string; debits_posted: string; credits_pending: string; credits_posted: string; timestamp: string;
 }
 
-export function accountToJson(a: Account): AccountJson {
-  return {
+/** An account as JSON; with `ledgers`, its balances also in the ledger's currency units. */
+export function accountToJson(a: Account, ledgers?: LedgerScales): AccountJson {
+  const json: AccountJson = {
     id: a.id.toString(), debits_pending: a.debits_pending.toString(), debits_posted: a.debits_posted.toString(),
     credits_pending: a.credits_pending.toString(), credits_posted: a.credits_posted.toString(),
     user_data_128: a.user_data_128.toString(), user_data_64: a.user_data_64.toString(),
     user_data_32: a.user_data_32, ledger: a.ledger, code: a.code,
     flags: flagsToNames(AccountFlags, a.flags), timestamp: a.timestamp.toString(),
   };
+  const scale = ledgers?.get(a.ledger)?.assetScale;
+  if (scale !== undefined) {
+    json.debits_pending_decimal = decimalFromMinor(a.debits_pending, scale);
+    json.debits_posted_decimal = decimalFromMinor(a.debits_posted, scale);
+    json.credits_pending_decimal = decimalFromMinor(a.credits_pending, scale);
+    json.credits_posted_decimal = decimalFromMinor(a.credits_posted, scale);
+  }
+  return json;
 }
 
-export function transferToJson(t: Transfer): TransferJson {
-  return {
+/** A transfer as JSON; with `ledgers`, its amount also in the ledger's currency units. */
+export function transferToJson(t: Transfer, ledgers?: LedgerScales): TransferJson {
+  const json: TransferJson = {
     id: t.id.toString(), debit_account_id: t.debit_account_id.toString(),
     credit_account_id: t.credit_account_id.toString(), amount: t.amount.toString(),
     pending_id: t.pending_id.toString(), user_data_128: t.user_data_128.toString(),
     user_data_64: t.user_data_64.toString(), user_data_32: t.user_data_32, timeout: t.timeout,
     ledger: t.ledger, code: t.code, flags: flagsToNames(TransferFlags, t.flags), timestamp: t.timestamp.toString(),
   };
+  const scale = ledgers?.get(t.ledger)?.assetScale;
+  if (scale !== undefined) json.amount_decimal = decimalFromMinor(t.amount, scale);
+  return json;
 }
 
 export function balanceToJson(b: AccountBalance): AccountBalanceJson {
@@ -370,7 +401,7 @@ export class LedgerReplyError extends Error {
  * Throws LedgerReplyError when the payload does not fit the request (wrong
  * size, more records than asked for).
  */
-export function ledgerReplyToJson(request: Pick<LedgerRequest, 'operation' | 'count'>, payload: Uint8Array):
+export function ledgerReplyToJson(request: Pick<LedgerRequest, 'operation' | 'count'>, payload: Uint8Array, ledgers?: LedgerScales):
   CreateResultJson[] | AccountJson[] | TransferJson[] | AccountBalanceJson[] {
   const { operation, count } = request;
   try {
@@ -381,9 +412,9 @@ export function ledgerReplyToJson(request: Pick<LedgerRequest, 'operation' | 'co
       const name = operation === 'create_accounts' ? createAccountResultName : createTransferResultName;
       return decodeCreateResults(payload).map((r) => ({ result: name(r.result), timestamp: r.timestamp.toString() }));
     }
-    const records = operation === 'lookup_accounts' ? decodeAccounts(payload).map(accountToJson)
-      : operation === 'lookup_transfers' ? decodeTransfers(payload).map(transferToJson)
-        : operation === 'get_account_transfers' ? decodeTransfers(payload).map(transferToJson)
+    const records = operation === 'lookup_accounts' ? decodeAccounts(payload).map((a) => accountToJson(a, ledgers))
+      : operation === 'lookup_transfers' ? decodeTransfers(payload).map((t) => transferToJson(t, ledgers))
+        : operation === 'get_account_transfers' ? decodeTransfers(payload).map((t) => transferToJson(t, ledgers))
           : decodeAccountBalances(payload).map(balanceToJson);
     if (records.length > count) throw new LedgerReplyError(`${operation}: ${records.length} records for at most ${count}`);
     return records;

@@ -133,6 +133,12 @@ export const OPENAPI = {
   servers: [{ url: 'http://127.0.0.1:7000' }],
   security: [{ bearer: [] }],
   paths: {
+    '/': {
+      get: {
+        summary: 'An index of this server: name, version, links to this document and the docs', security: [],
+        responses: { 200: { description: 'OK', content: { 'text/html': { schema: { type: 'string' } } } } },
+      },
+    },
     '/v1/health': { get: op('Liveness', json(ref('Status')), { open: true, errorCodes: [] }) },
     '/v1/ready': { get: op('Readiness: the kernel serves', json(ref('Status')), { open: true, errorCodes: [503] }) },
     '/v1/openapi.json': { get: op('This document', json({ type: 'object' }), { open: true, errorCodes: [] }) },

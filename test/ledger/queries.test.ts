@@ -12,6 +12,7 @@ import {
 } from '../../host/client/ledger.ts';
 import type { Ledger } from './harness.ts';
 import * as u from './util.ts';
+import { emptyReason, encodeGetAccountBalances } from '../../host/client/ledger.ts';
 
 const NS = 1_000_000_000n;
 const BOTH = FF.debits | FF.credits;
@@ -132,6 +133,19 @@ test('get_account_balances: pending, post and void are recorded; expiry is not',
   const history = u.getAccountBalances(l, u.accountFilter({ account_id: 1n }));
   assert.equal(history.map((b) => [b.debits_pending, b.debits_posted]), [[10n, 0n], [30n, 0n], [20n, 4n]]);
   assert.equal(history.map((b) => b.timestamp), results.map((r) => r.timestamp));
+});
+
+test('an empty query answer says why: no such account, or an account that keeps no history', () => {
+  // Proves the reason the JSON API shows (QENEX-Empty-Reason) comes from the ledger: TigerBeetle's empty list is kept.
+  const l = u.ledger();
+  u.accountNames(l, [u.account({ id: 1n }), u.account({ id: 2n, flags: AF.history })]);
+  const why = (payload: Uint8Array) => emptyReason(l.send(payload).bytes);
+  assert.is(why(encodeGetAccountBalances(u.accountFilter({ account_id: 9n }))), 'account_not_found');
+  assert.is(why(encodeGetAccountBalances(u.accountFilter({ account_id: 1n }))), 'history_not_kept');
+  assert.is(why(encodeGetAccountBalances(u.accountFilter({ account_id: 2n }))), null, 'a history account with no transfers yet: simply empty');
+  assert.is(why(encodeGetAccountTransfers(u.accountFilter({ account_id: 9n }))), 'account_not_found');
+  assert.is(why(encodeGetAccountTransfers(u.accountFilter({ account_id: 1n }))), null);
+  assert.equal(u.getAccountBalances(l, u.accountFilter({ account_id: 1n })), [], 'still the empty list');
 });
 
 test.run();

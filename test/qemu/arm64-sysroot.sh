@@ -39,11 +39,7 @@ apt_update() {
   fi
 }
 
-if ! command -v qemu-aarch64-static >/dev/null 2>&1; then
-  apt_update
-  say "installing qemu-user-static"
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq qemu-user-static >/dev/null
-fi
+bash "$(dirname "$0")/../../scripts/deps.sh" qemu-arm
 
 if ! dpkg --print-foreign-architectures | grep -qx arm64; then
   say "adding the arm64 architecture to dpkg"

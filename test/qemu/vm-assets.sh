@@ -17,15 +17,7 @@ MODULES=(virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_p
 
 say() { printf 'vm-assets: %s\n' "$*" >&2; }
 
-need=()
-command -v qemu-system-x86_64 >/dev/null 2>&1 || need+=(qemu-system-x86)
-[ -x /bin/busybox ] || need+=(busybox-static)
-command -v debugfs >/dev/null 2>&1 && command -v mkfs.ext4 >/dev/null 2>&1 || need+=(e2fsprogs)
-if [ "${#need[@]}" -gt 0 ]; then
-  say "installing ${need[*]}"
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
-fi
+bash "$(dirname "$0")/../../scripts/deps.sh" qemu-vm
 
 # The versioned kernel package the cloud flavour's meta-package points at.
 kpkg=$(apt-cache depends linux-image-cloud-amd64 2>/dev/null | awk '/Depends: linux-image-/ {print $2; exit}')

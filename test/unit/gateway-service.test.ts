@@ -87,7 +87,7 @@ test('keys: created from the console, found by hash, listed without the key, rev
   assert.is(decoded(asKey(svc, 'k-admin', gw.ROUTE_KEYS_REVOKE, id)).status, 200);
   const revoked = decoded(asKey(svc, 'k-admin', gw.ROUTE_SYSTEM_GATEWAY));
   assert.equal([revoked.status, revoked.error], [401, gw.GW_E_REVOKED_KEY]);
-  assert.ok(svc.logs.some((l) => /refused route=13 status=401 error=5 key=1 source=0{20}ffff0a000001/.test(l)), svc.logs.join('\n'));
+  assert.not.ok(svc.logs.some((l) => /refused/.test(l)), 'refusals are logged once, by the host\'s request log');
   assert.not.ok(svc.logs.some((l) => l.includes(apiKeyHash('k-admin').toString('hex'))), 'no hash in the logs');
 });
 

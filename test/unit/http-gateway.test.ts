@@ -218,7 +218,8 @@ function parseResponses(bytes: Buffer, noBody: ReadonlySet<number>): Response[] 
     if (noBody.has(out.length)) length = 0;
     const text = bytes.toString('utf8', end + 4, end + 4 + length);
     at = end + 4 + length;
-    out.push({ status, reason: m![2], headers, text, json: text === '' ? undefined : JSON.parse(text) });
+    const isJson = (headers.get('content-type') ?? '').startsWith('application/json');
+    out.push({ status, reason: m![2], headers, text, json: text === '' || !isJson ? undefined : JSON.parse(text) });
   }
   return out;
 }
@@ -274,6 +275,19 @@ test('looksLikeHttp: whatever is not a frame is HTTP (so bad text gets an HTTP a
   assert.throws(() => looksLikeHttp(Buffer.from('GE')), /needs 4 bytes/);
 });
 
+test('GET / is a small index: name, version, links; no script, a strict CSP', () => {
+  // Proves a first visitor (a browser, curl) learns what the server is instead of a 404.
+  const h = new Harness().send(request('GET', '/'));
+  const r = only(h);
+  assert.is(r.status, 200);
+  assert.is(r.headers.get('content-type'), 'text/html; charset=utf-8');
+  assert.is(r.headers.get('content-security-policy'), "default-src 'none'");
+  assert.match(r.text, /<title>QENEX \d+\.\d+\.\d+<\/title>/);
+  assert.match(r.text, /href="\/v1\/openapi\.json"/);
+  assert.not.match(r.text, /<script/i);
+  assert.is(h.submits.length, 0);
+});
+
 test('GET /v1/health is answered by the session without a kernel round trip', () => {
   // Proves health needs no kernel and keeps the connection alive.
   const h = new Harness(null, 'manual').send(request('GET', '/v1/health'));
@@ -327,11 +341,14 @@ test('lookups, account transfers and balances return records with strings and fl
   assert.is(accounts.json[0].debits_posted, '50');
   assert.is(accounts.json[0].ledger, 840);
   assert.equal(Object.keys(accounts.json[0]), ['id', 'debits_pending', 'debits_posted', 'credits_pending',
-    'credits_posted', 'user_data_128', 'user_data_64', 'user_data_32', 'ledger', 'code', 'flags', 'timestamp']);
+    'credits_posted', 'user_data_128', 'user_data_64', 'user_data_32', 'ledger', 'code', 'flags', 'timestamp',
+    'debits_pending_decimal', 'debits_posted_decimal', 'credits_pending_decimal', 'credits_posted_decimal']);
+  // Ledger 840 has asset scale 2 (USD): minor units and the decimal amount side by side.
+  assert.equal([accounts.json[0].credits_posted_decimal, accounts.json[0].debits_posted_decimal], ['10.50', '0.50']);
   assert.equal(transfers.json, [{
     id: '10', debit_account_id: '1', credit_account_id: '2', amount: '1050', pending_id: '0', user_data_128: '0',
     user_data_64: '0', user_data_32: 0, timeout: 0, ledger: 840, code: 7, flags: ['linked'],
-    timestamp: transfers.json[0].timestamp,
+    timestamp: transfers.json[0].timestamp, amount_decimal: '10.50',
   }]);
   assert.equal(history.json.map((t: { id: string }) => t.id), ['11', '10']); // reversed
   assert.equal(balances.json.map((b: { credits_posted: string }) => b.credits_posted), ['1050', '1050']);
@@ -567,7 +584,7 @@ test('501: any Transfer-Encoding is refused and the connection closed', () => {
 test('404 for anything but an exact route: dot segments, encodings, double slashes', () => {
   // Proves there is no path normalisation that could make two spellings mean one route.
   for (const path of ['/v1/../v1/health', '/v1/%2e%2e/health', '/v1/%2E/health', '//v1/health', '/v1//health',
-    '/v1/health/', '/v1/health?x=1', '/V1/health', '/v1/accounts/', '/v1/accounts/1/transfers/', '/', '/v2/health',
+    '/v1/health/', '/v1/health?x=1', '/V1/health', '/v1/accounts/', '/v1/accounts/1/transfers/', '//', '/?', '/index.html', '/v2/health',
     '/v1/accounts/1/../lookup', '/v1/./health']) {
     const h = new Harness().send(request('GET', path));
     expectError(h, 404, 'not_found');

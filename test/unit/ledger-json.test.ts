@@ -16,7 +16,7 @@ import {
 } from '../../host/client/ledger.ts';
 import { JsonError, JsonNumber, invalidUtf8Offset, parseJson, type JsonValue } from '../../host/gateway/json.ts';
 import {
-  LedgerJsonError, LedgerReplyError, accountsFromJson, amountFromDecimal, filterFromJson, idsFromJson,
+  LedgerJsonError, LedgerReplyError, accountsFromJson, amountFromDecimal, decimalFromMinor, filterFromJson, idsFromJson,
   ledgerReplyToJson, ledgerRequestFromJson, readU128, readU64, readUint, transfersFromJson,
   type LedgerScales,
 } from '../../host/gateway/ledger-json.ts';
@@ -402,6 +402,22 @@ test('replies that do not fit their request are LedgerReplyError', () => {
   bad('lookup_accounts', 1, recordsReply([account({ id: 1n }), account({ id: 2n })], writeAccount));
   bad('lookup_transfers', 1, new Uint8Array(4));
   bad('get_account_transfers', 5, new Uint8Array(HEADER_BYTES + 1));
+});
+
+test('decimalFromMinor: exact at every scale, the inverse of amountFromDecimal', () => {
+  // Proves lookups can show amounts in currency units without rounding.
+  assert.is(decimalFromMinor(1050n, 2), '10.50');
+  assert.is(decimalFromMinor(5n, 3), '0.005');
+  assert.is(decimalFromMinor(0n, 2), '0.00');
+  assert.is(decimalFromMinor(1050n, 0), '1050');
+  const max = (1n << 128n) - 1n;
+  for (const scale of [0, 2, 3, 18, 38]) {
+    for (const minor of [0n, 1n, 999n, 10n ** 20n + 7n, max]) {
+      assert.is(amountFromDecimal(decimalFromMinor(minor, scale), scale, 'x'), minor, `${minor} at ${scale}`);
+    }
+  }
+  assert.throws(() => decimalFromMinor(-1n, 2), /decimalFromMinor/);
+  assert.throws(() => decimalFromMinor(1n, 39), /decimalFromMinor/);
 });
 
 test.run();

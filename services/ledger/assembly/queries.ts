@@ -17,11 +17,17 @@ import { copyRecord128, equal128, isMax128, isZero128 } from "./u128";
 import { listNext, listPrev } from "./lists";
 
 // @ts-ignore: decorator
-@inline function replyHeader(out: usize, count: u32): u32 {
+@inline function replyHeader(out: usize, count: u32, emptyWhy: u32 = EMPTY_REASON_NONE): u32 {
   store<u32>(out, count);
-  store<u32>(out, 0, 4);
+  store<u32>(out, emptyWhy, 4);
   return HEADER_BYTES + count * RECORD_BYTES;
 }
+
+// Why a query found nothing, in the reply header's second u32 (0 otherwise),
+// so the JSON API can say so (TigerBeetle's answer is an empty list either way).
+export const EMPTY_REASON_NONE: u32 = 0;
+export const EMPTY_REASON_NO_ACCOUNT: u32 = 1; // no account with that id
+export const EMPTY_REASON_NO_HISTORY: u32 = 2; // the account was not created with flag history
 
 /** Copies the accounts (or transfers) named by `count` ids; returns reply bytes. */
 export function lookup(accounts: bool, ids: usize, count: u32, out: usize): u32 {
@@ -88,7 +94,7 @@ function filterAccount(filter: usize): u32 {
 
 export function getAccountTransfers(filter: usize, out: usize): u32 {
   const accountSlot = filterAccount(filter);
-  if (accountSlot == NONE) return replyHeader(out, 0);
+  if (accountSlot == NONE) return replyHeader(out, 0, EMPTY_REASON_NO_ACCOUNT);
   const reversed = (load<u32>(filter + F_FLAGS) & FF_REVERSED) != 0;
   const timestampMin = load<u64>(filter + F_TIMESTAMP_MIN);
   const timestampMax = timestampMaxOf(filter);
@@ -111,8 +117,8 @@ export function getAccountTransfers(filter: usize, out: usize): u32 {
 
 export function getAccountBalances(filter: usize, out: usize): u32 {
   const accountSlot = filterAccount(filter);
-  if (accountSlot == NONE) return replyHeader(out, 0);
-  if ((load<u16>(accountAt(accountSlot) + A_FLAGS) & AF_HISTORY) == 0) return replyHeader(out, 0);
+  if (accountSlot == NONE) return replyHeader(out, 0, EMPTY_REASON_NO_ACCOUNT);
+  if ((load<u16>(accountAt(accountSlot) + A_FLAGS) & AF_HISTORY) == 0) return replyHeader(out, 0, EMPTY_REASON_NO_HISTORY);
   const reversed = (load<u32>(filter + F_FLAGS) & FF_REVERSED) != 0;
   const timestampMin = load<u64>(filter + F_TIMESTAMP_MIN);
   const timestampMax = timestampMaxOf(filter);
