@@ -148,7 +148,8 @@ async function main(): Promise<number> {
   mkdirSync(OUT_DIR, { recursive: true });
   const started = performance.now();
   let errors = 0;
-  for (const file of files) {
+  for (const [i, file] of files.entries()) {
+    process.stdout.write(`[${i + 1}/${files.length}] ${relative(ROOT, file)} ...\n`);
     const { report, specs } = await runOne(file);
     // Each figure also stands at the top level (e.g. ledger.json's apply_tps),
     // where scripts that read one number look for it; `figures` keeps them together.
