@@ -343,7 +343,10 @@ class SyscallShim {
         return k.sys_send(peer >>> 0, len >>> 0);
       }),
       reply: (token: number, status: number, ptr: number, len: number): number => o.syscall(Call.Reply, () => {
-        if (!this.copyIn(ptr >>> 0, len >>> 0)) return len >>> 0 > k.sys_area_bytes() ? abi.SYS_E_TOO_LARGE : abi.SYS_E_INVALID;
+        // Too large for the syscall area: the kernel still learns of it (it
+        // answers the asker with an error and spends the token); nothing is copied.
+        const tooLarge = len >>> 0 > k.sys_area_bytes();
+        if (!tooLarge && !this.copyIn(ptr >>> 0, len >>> 0)) return abi.SYS_E_INVALID;
         const r = k.sys_reply(token >>> 0, status >>> 0, len >>> 0);
         this.hooks.afterReply();
         return r;

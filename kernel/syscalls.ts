@@ -34,7 +34,7 @@
 
 import {
   SYS_OK, SYS_E_DENIED, SYS_E_INVALID, SYS_E_FULL, SYS_E_TOO_LARGE, SYS_E_CONTEXT, SYS_E_UNAVAILABLE,
-  MSG_KIND_MESSAGE, MSG_KIND_REPLY, MSG_KIND_FAILED, FRAME_OK, FRAME_E_SERVICE,
+  MSG_KIND_MESSAGE, MSG_KIND_REPLY, MSG_KIND_FAILED, FRAME_OK, FRAME_E_SERVICE, FRAME_E_TOO_LARGE,
 } from "../hal/abi";
 import { POOL_EMPTY, reserve } from "./mem";
 import { Service, service, serviceCount, serviceFind, hasCap, maySend, NO_SERVICE, CAP_LOG, CAP_TIME, CAP_RANDOM, CAP_TIMER, CAP_EMIT, CAP_ADMIT } from "./services";
@@ -50,7 +50,7 @@ import { HSM_REPLY_HEADER_BYTES, HSM_BUFFER_BYTES } from "../hal/abi";
 import { schedWake } from "./sched";
 import { serviceTokenNew, tokenResolve, tokenIsService, tokenLive, tokenConn, tokenRequestId, tokenOrigin, tokenFree } from "./tokens";
 import { timerAdd } from "./timers";
-import { netSendReply, FRAME_HEADER_BYTES } from "../drivers/net/net";
+import { netSendReply, netSendError, FRAME_HEADER_BYTES } from "../drivers/net/net";
 import { conBegin, conStr, conEscaped, conEnd, conU64 } from "../drivers/console/console";
 import { caller, callerTimeNs, phase, PHASE_RECOVER, rngFill, countDenied, countSuppressedLog } from "./state";
 
@@ -135,15 +135,25 @@ export function sysSend(peer: u32, len: u32): i32 {
   return r;
 }
 
+// A reply that can never be delivered (larger than a message, or than the
+// asker's inbox) still answers the asker, with an error: a client gets
+// FRAME_E_TOO_LARGE, a service MSG_KIND_FAILED, and the token is spent.
+// Returning SYS_E_TOO_LARGE alone left the asker waiting forever and the
+// token held for good (a service that ignores the result is common: the
+// ledger did, and the simulator's checker hung on a large lookup).
 export function sysReply(token: u32, status: u32, len: u32): i32 {
   const s = current();
   if (s == null) return SYS_E_CONTEXT;
-  if (len > areaBytes) return SYS_E_TOO_LARGE;
   const p = tokenResolve(token, s.index);
   if (p == 0) return SYS_E_INVALID;
+  if (len > areaBytes) {
+    undeliverable(token, p, s.index);
+    return SYS_E_TOO_LARGE;
+  }
   if (tokenIsService(token)) {
     const r = enqueue(tokenOrigin(p), MSG_KIND_REPLY, s.index, 0, len);
     if (r == SYS_OK) tokenFree(token);
+    else if (r == SYS_E_TOO_LARGE) undeliverable(token, p, s.index);
     return r;
   }
   if (tokenLive(p)) {
@@ -153,6 +163,18 @@ export function sysReply(token: u32, status: u32, len: u32): i32 {
   }
   tokenFree(token);
   return SYS_OK;
+}
+
+function undeliverable(token: u32, p: usize, holder: u32): void {
+  if (tokenIsService(token)) {
+    abortServiceToken(token, tokenOrigin(p), holder);
+    return;
+  }
+  if (tokenLive(p)) {
+    netSendError(tokenConn(p), tokenRequestId(p), FRAME_E_TOO_LARGE,
+      "the service's reply is larger than the kernel's message size (message_bytes_max); ask for less");
+  }
+  tokenFree(token);
 }
 
 export function sysTime(): i64 {

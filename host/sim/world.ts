@@ -38,7 +38,7 @@ import * as abi from '../../hal/abi.ts';
 import { encodeRequest } from '../client/frames.ts';
 import {
   account, transfer, encodeAccounts, encodeTransfers, encodeLookupAccounts, encodeLookupTransfers,
-  decodeCreateResults, decodeAccounts, decodeTransfers, TransferFlags, type Transfer,
+  decodeCreateResults, decodeAccounts, decodeTransfers, TransferFlags, HEADER_BYTES, RECORD_BYTES, type Transfer,
 } from '../client/ledger.ts';
 import { Prng } from './prng.ts';
 import { SimDisk, type DiskFaults } from './disk.ts';
@@ -466,8 +466,11 @@ export class World {
   private async verifyLedger(where: string): Promise<void> {
     const ids = [...this.sent.keys()];
     const found = new Map<bigint, Transfer>();
-    for (let i = 0; i < ids.length; i += 8000) {
-      const r = await this.check(encodeLookupTransfers(ids.slice(i, i + 8000)));
+    // As many ids per lookup as the reply can hold records within the
+    // image's message size (a larger reply is refused with FRAME_E_TOO_LARGE).
+    const perLookup = Math.floor((this.opts.image.manifest.kernel.message_bytes_max - HEADER_BYTES) / RECORD_BYTES);
+    for (let i = 0; i < ids.length; i += perLookup) {
+      const r = await this.check(encodeLookupTransfers(ids.slice(i, i + perLookup)));
       if (r.status !== abi.FRAME_OK) this.fail(`${where}: lookup_transfers status ${r.status}: ${r.payload.toString('utf8')}`);
       for (const t of decodeTransfers(r.payload)) {
         if (found.has(t.id)) this.fail(`${where}: transfer ${t.id} found twice`);

@@ -196,8 +196,14 @@ export class ServiceHarness {
         this.sent.push({ peer: peer >>> 0, payload: b, token: this.nextToken++ });
         return abi.SYS_OK;
       },
+      // As the kernel: a reply over the message size spends the token and the
+      // asker gets an error (here: a reply with status FRAME_E_TOO_LARGE).
       reply: (token: number, status: number, ptr: number, len: number): number => {
-        if (len >>> 0 > this.messageBytesMax) return abi.SYS_E_TOO_LARGE;
+        if (len >>> 0 > this.messageBytesMax) {
+          if (!this.open.delete(token >>> 0)) return abi.SYS_E_INVALID;
+          this.replies.set(token >>> 0, { status: abi.FRAME_E_TOO_LARGE, payload: Buffer.alloc(0) });
+          return abi.SYS_E_TOO_LARGE;
+        }
         const b = this.bytes(ptr >>> 0, len >>> 0);
         if (b === null) return abi.SYS_E_INVALID;
         if (!this.open.delete(token >>> 0)) return abi.SYS_E_INVALID;
