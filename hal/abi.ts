@@ -407,6 +407,12 @@ export const SNAP_REC_CHAIN = 40; // [32] chain head after entry entries-1
 export const SNAP_REC_BYTES = 72;
 export const STAT_SNAPSHOTS_WRITTEN = 15; // snapshots written by this boot
 export const STAT_SNAPSHOT_ENTRIES = 16; // entries covered by the newest snapshot written or restored (0: none)
+// Resource pools at rest (the simulator's liveness check: after the world
+// drains, each returns to its idle level, else a pool leaked).
+export const STAT_SERVICE_REQUESTS_IN_FLIGHT = 17; // service-to-service reply tokens taken
+export const STAT_TIMERS_ACTIVE = 18; // timers set and not yet fired
+export const STAT_INPUTS_STAGED = 19; // client inputs logged but not yet applied
+export const STAT_NET_ERROR_FRAMES_IN_USE = 20; // the kernel's error-frame buffers the host has not returned
 
 // ---- admission (issue 12; kernel/admission.ts) ----
 // Admission comes before the log. One service may hold capability "admit"

@@ -42,6 +42,7 @@ const REQUIRED_EXPORTS = ['memory', 'qx_inbox', 'qx_inbox_bytes', 'qx_init', 'qx
 // Fuel for the two inbox getters called at instantiation (a handful of units).
 const GETTER_FUEL = 1_000_000n;
 const PAGE_BYTES = 65536;
+const ZERO_PAGE = Buffer.alloc(PAGE_BYTES);
 
 export interface SyscallHooks {
   /** Called after a reply syscall: the kernel may have queued a frame in the syscall area. */
@@ -304,9 +305,24 @@ export class ServiceInstance {
     return new Uint8Array(this.x.memory.buffer);
   }
 
-  /** SHA-256 of the service's state: linear memory, then each mutable global. */
+  /**
+   * SHA-256 of the service's state: its memory's size, then each 64 KiB page
+   * that is not all zeros (its index, then its bytes), then each mutable
+   * global. Pages of zeros are most of a service's reserved tables; skipping
+   * them (a comparison, not a hash) makes the hash cost what the state holds.
+   */
   stateDigest(): Buffer {
-    const h = createHash('sha256').update(this.memoryBytes());
+    const memory = this.memoryBytes();
+    const h = createHash('sha256');
+    const word = Buffer.alloc(4);
+    word.writeUInt32LE(memory.length / PAGE_BYTES);
+    h.update(word);
+    for (let page = 0; page * PAGE_BYTES < memory.length; page++) {
+      const bytes = memory.subarray(page * PAGE_BYTES, (page + 1) * PAGE_BYTES);
+      if (ZERO_PAGE.equals(bytes)) continue;
+      word.writeUInt32LE(page);
+      h.update(word).update(bytes);
+    }
     const g = Buffer.alloc(8);
     for (const global of this.globals) {
       const v = global.value as number | bigint;

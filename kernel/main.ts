@@ -44,7 +44,7 @@ import * as snap from "./snapshot";
 import { hsmRestoredReset } from "./hsm";
 import { KERR_LOG_CORRUPT } from "../hal/abi";
 import { entropyInit, entropyRequest, entropyPoll, entropyFresh, entropyBytes, entropyConsumed } from "../drivers/entropy/entropy";
-import { netInit, netPostAllRx, netPostRx, netCompletion, netCompletionDone, netTxDone, netSendError, netSendFrame, rxBuffer, rxBufferBytes, framesDropped } from "../drivers/net/net";
+import { netInit, netPostAllRx, netPostRx, netCompletion, netCompletionDone, netTxDone, netSendError, netSendFrame, netErrorFramesInUse, rxBuffer, rxBufferBytes, framesDropped } from "../drivers/net/net";
 import { descOp, descTag, descLen, descArg, descStatus } from "./ring";
 import { clockNow, clockWakeAt } from "../drivers/clock/clock";
 import * as st from "./state";
@@ -705,6 +705,10 @@ export function kernel_stat(id: u32): u64 {
     case 14: return serviceTotal(true);
     case 15: return snap.written;
     case 16: return snap.newestEntries;
+    case 17: return <u64>serviceTokens.inUse;
+    case 18: return <u64>timersActive();
+    case 19: return <u64>stagedInputs;
+    case 20: return <u64>netErrorFramesInUse();
     default: return 0;
   }
 }

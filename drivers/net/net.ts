@@ -113,6 +113,8 @@ export function netReset(): void {
   }
 }
 
+export function netErrorFramesInUse(): u32 { return errorFrames.inUse; }
+
 export function netTxDone(tag: u32): void {
   if ((tag & TAG_ERROR) != 0) errorFrames.give(tag & ~TAG_ERROR);
 }

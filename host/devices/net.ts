@@ -559,6 +559,13 @@ export class NetDevice {
     return this.connections.size;
   }
 
+  /** What the device holds right now, for the simulator's liveness check: all zero (but the connections kept open) at rest. */
+  holding(): { connections: number; pendingFrames: number; heldCompletions: number; requestsInFlight: number } {
+    let requestsInFlight = 0;
+    for (const c of this.connections.values()) requestsInFlight += c.inFlight.size;
+    return { connections: this.connections.size, pendingFrames: this.pending.length, heldCompletions: this.held.length, requestsInFlight };
+  }
+
   async close(): Promise<void> {
     const server = this.server;
     this.server = null;

@@ -11,10 +11,17 @@
 // batch, a frame arriving, a disk operation completing, a kernel deadline,
 // a clock jump, a crash) has a simulated time; after each, the Node event
 // loop is turned a few times so the machine reacts, with no real I/O or
-// timer involved. Checks:
+// timer involved. What each service's workload is and how its results are
+// proven is its checker's (host/sim/checker.ts; the ledger's is
+// host/sim/ledger-checker.ts): the world asks each in turn. Checks:
 //   - every CHECKPOINT_STEPS steps the world drains (clients closed,
-//     nothing in flight): replay of the durable log = the live state, and
-//     the ledger's money invariants hold in the replayed state;
+//     nothing in flight) and heals: replay of the durable log = the live
+//     state, the ledger's money invariants hold in the replayed state, and
+//     liveness: every pool of the kernel and the net device is back at its
+//     idle level (reply tokens, message slots and descriptors, staged
+//     inputs, error frames, timers, pending frames, requests in flight), and
+//     every request of the clean checker connection is answered within
+//     LIVENESS_STEPS_MAX steps; a leak names the pool;
 //   - after every crash: `replay` of the durable disk (read-only) and the
 //     rebooted live machine have the same state hash; the ledger's money
 //     invariants hold in the replayed state; every transfer a client was told
@@ -36,11 +43,9 @@ import { Machine, BootError, LOG_FILE, type SimDevices } from '../machine.ts';
 import type { ParsedImage } from '../image.ts';
 import * as abi from '../../hal/abi.ts';
 import { encodeRequest } from '../client/frames.ts';
-import {
-  account, transfer, encodeAccounts, encodeTransfers, encodeLookupAccounts, encodeLookupTransfers,
-  decodeCreateResults, decodeAccounts, decodeTransfers, TransferFlags, HEADER_BYTES, RECORD_BYTES, type Transfer,
-} from '../client/ledger.ts';
 import { Prng } from './prng.ts';
+import type { Reply, SimChecker, SimContext } from './checker.ts';
+import { LedgerChecker } from './ledger-checker.ts';
 import { SimDisk, type DiskFaults } from './disk.ts';
 import { SimSocket, type NetFaults } from './net.ts';
 
@@ -55,6 +60,8 @@ export interface SimOptions {
   bug?: 'ack-before-flush';
   /** Each trace line, as it happens. */
   trace?: (line: string) => void;
+  /** The services' checkers (default: the ledger's). */
+  checkers?: SimChecker[];
 }
 
 export interface SimResult {
@@ -97,18 +104,23 @@ export const KNOWN_ISSUES: Record<string, string> = {};
 
 const NS = 1_000_000n;
 const LEDGER = 'ledger';
-const ACCOUNTS = 8;
-const LEDGER_ID = 1;
 // Turns of the Node event loop after each event; more are taken while the
 // world waits for something (a boot, the checker's replies).
 const TURNS_PER_EVENT = 3;
 const IDLE_TURNS_MAX = 2000;
 // Every this many steps the world drains and checks live state against a replay.
 const CHECKPOINT_STEPS = 75;
+// Liveness: a request on the clean checker connection, the world healed (no
+// fault, no crash), is answered within this many events. A request takes a
+// handful (frame, disk write, sync, reply); a large lookup some dozens.
+const LIVENESS_STEPS_MAX = 2000;
+// Timers a drained machine may still have set: the ledger keeps one for
+// the earliest pending transfer's expiry.
+const TIMERS_IDLE_MAX = 1;
 
 interface Event { at: bigint; seq: number; what: string; run: () => void }
 
-interface Pending { kind: 'transfers' | 'check'; batch?: Transfer[]; resolve?: (r: { status: number; payload: Buffer }) => void }
+interface Pending { onReply: (r: Reply) => void }
 
 /** A client connection: the client's end of a SimSocket, with its requests in flight. */
 class Client {
@@ -131,9 +143,8 @@ export class World {
   private clients: Client[] = [];
   private checker: Client | null = null;
   private nextSocketId = 1;
-  private readonly sent = new Map<bigint, Transfer>();
-  private readonly acked = new Set<bigint>();
-  private nextTransferId = 1_000_000n;
+  private readonly checkers: SimChecker[];
+  private readonly ctx: SimContext;
   private readonly traceHash = createHash('sha256');
   private traceLines = 0;
   private step = 0;
@@ -154,6 +165,16 @@ export class World {
     mkdirSync(opts.dataDir, { recursive: true });
     writeFileSync(join(opts.dataDir, LOG_FILE), '');
     this.netFaults = { delayNsMax: 3n * NS, drop: 0.03, duplicate: 0.03, truncate: 0.02, disconnect: 0.02, replyDrop: 0.03 };
+    this.checkers = opts.checkers ?? [new LedgerChecker()];
+    this.ctx = {
+      rng: this.rng,
+      messageBytesMax: opts.image.manifest.kernel.message_bytes_max,
+      trace: (line) => this.trace(line),
+      fail: (message) => this.fail(message),
+      fault: (kind) => this.fault(kind),
+      clientRequest: (index, service, payload, onReply) => this.clientRequest(index, service, payload, onReply),
+      check: (service, payload) => this.check(service, payload),
+    };
   }
 
   // ---- trace and faults ----
@@ -329,18 +350,8 @@ export class World {
       const p = client.inFlight.get(id);
       if (p === undefined) { this.trace(`${client.name}: reply to unknown request ${id} (status ${status})`); continue; }
       client.inFlight.delete(id);
-      if (p.kind === 'check') { p.resolve!({ status, payload }); continue; }
-      this.transfersReply(client, id, p.batch!, status, payload);
+      p.onReply({ status, payload });
     }
-  }
-
-  private transfersReply(client: Client, id: number, batch: Transfer[], status: number, payload: Buffer): void {
-    if (status !== abi.FRAME_OK) { this.trace(`${client.name} req ${id}: status ${status}`); return; }
-    const results = decodeCreateResults(payload);
-    if (results.length !== batch.length) this.fail(`${client.name} req ${id}: ${results.length} results for ${batch.length} transfers`);
-    let created = 0;
-    results.forEach((r, i) => { if (r.result === 0) { this.acked.add(batch[i].id); created++; } });
-    this.trace(`${client.name} req ${id}: ${created}/${batch.length} created`);
   }
 
   /** A client sends bytes through the faulty link. */
@@ -373,49 +384,50 @@ export class World {
     }
   }
 
-  private request(client: Client, payload: Uint8Array, pending: Pending): number {
+  private request(client: Client, service: string, payload: Uint8Array, pending: Pending): number {
     const id = client.nextId++;
     client.inFlight.set(id, pending);
-    this.send(client, encodeRequest(id, LEDGER, payload));
+    this.send(client, encodeRequest(id, service, payload));
     return id;
   }
 
-  /** A clean request from the checker; resolves with its reply. */
-  private async check(payload: Uint8Array): Promise<{ status: number; payload: Buffer }> {
+  /** A checker's request on faulty client connection `index` (SimContext.clientRequest). */
+  private clientRequest(index: number, service: string, payload: Uint8Array, onReply: (r: Reply) => void): string {
+    let c = this.clients[index];
+    if (c === undefined || c.socket.closed) {
+      c = this.connect(`client${index}`, false);
+      this.clients[index] = c;
+    }
+    const id = this.request(c, service, payload, { onReply });
+    return `${c.name}#${c.socket.id} req ${id}`;
+  }
+
+  /**
+   * A clean request from the checker connection; resolves with its reply.
+   * Liveness: the world has healed around it (no faults on this connection,
+   * no crash while it waits), so it must be answered within
+   * LIVENESS_STEPS_MAX events.
+   */
+  private async check(service: string, payload: Uint8Array): Promise<Reply> {
     if (this.checker === null || this.checker.socket.closed) this.checker = this.connect('checker', true);
-    let reply: { status: number; payload: Buffer } | null = null;
-    this.request(this.checker, payload, { kind: 'check', resolve: (r) => { reply = r; } });
-    await this.until('a checker reply', () => reply !== null || this.checker!.socket.closed);
+    let reply: Reply | null = null;
+    this.request(this.checker, service, payload, { onReply: (r) => { reply = r; } });
+    let events = 0;
+    await this.until('a checker reply', () => {
+      if (reply !== null || this.checker!.socket.closed) return true;
+      if (++events > LIVENESS_STEPS_MAX) this.fail(`liveness: a checker request to ${service} had no answer within ${LIVENESS_STEPS_MAX} events`);
+      return false;
+    });
     if (reply === null) this.fail('the checker connection closed without a reply');
     return reply;
   }
 
   // ---- the workload ----
 
-  private clientSend(index: number): void {
-    const m = this.machine;
-    if (m === null) return;
-    let c = this.clients[index];
-    if (c === undefined || c.socket.closed) {
-      c = this.connect(`client${index}`, false);
-      this.clients[index] = c;
-    }
-    const size = this.rng.range(1, 8);
-    const batch: Transfer[] = [];
-    for (let i = 0; i < size; i++) {
-      const d = this.rng.range(1, ACCOUNTS);
-      let cr = this.rng.range(1, ACCOUNTS);
-      if (cr === d) cr = (d % ACCOUNTS) + 1;
-      const t = transfer({
-        id: this.nextTransferId++, debit_account_id: BigInt(d), credit_account_id: BigInt(cr),
-        amount: BigInt(this.rng.range(1, 100)), ledger: LEDGER_ID, code: 1,
-        flags: this.rng.chance(0.15) ? TransferFlags.pending : 0,
-      });
-      this.sent.set(t.id, t);
-      batch.push(t);
-    }
-    const id = this.request(c, encodeTransfers(batch), { kind: 'transfers', batch });
-    this.trace(`${c.name}#${c.socket.id} sends req ${id}: ${size} transfers`);
+  /** One unit of client activity, from a checker the PRNG picks. */
+  private clientSend(): void {
+    if (this.machine === null) return;
+    this.checkers[this.rng.int(this.checkers.length)].act(this.ctx);
   }
 
   /** Schedules the next thing the world does on its own: a client send, a clock jump, a crash. */
@@ -438,7 +450,7 @@ export class World {
         this.skewPpm = BigInt(this.rng.range(-200_000, 200_000));
         this.fault('clock_skew');
         this.trace(`clock skew ${this.skewPpm} ppm`);
-      } else this.clientSend(this.rng.int(3));
+      } else this.clientSend();
       this.scheduleActivity();
     });
   }
@@ -462,44 +474,37 @@ export class World {
 
   // ---- checks ----
 
-  /** Every acknowledged transfer present once; balances = sums of the transfers present; debits = credits. */
-  private async verifyLedger(where: string): Promise<void> {
-    const ids = [...this.sent.keys()];
-    const found = new Map<bigint, Transfer>();
-    // As many ids per lookup as the reply can hold records within the
-    // image's message size (a larger reply is refused with FRAME_E_TOO_LARGE).
-    const perLookup = Math.floor((this.opts.image.manifest.kernel.message_bytes_max - HEADER_BYTES) / RECORD_BYTES);
-    for (let i = 0; i < ids.length; i += perLookup) {
-      const r = await this.check(encodeLookupTransfers(ids.slice(i, i + perLookup)));
-      if (r.status !== abi.FRAME_OK) this.fail(`${where}: lookup_transfers status ${r.status}: ${r.payload.toString('utf8')}`);
-      for (const t of decodeTransfers(r.payload)) {
-        if (found.has(t.id)) this.fail(`${where}: transfer ${t.id} found twice`);
-        found.set(t.id, t);
-      }
-    }
-    for (const id of this.acked) if (!found.has(id)) this.fail(`${where}: acknowledged transfer ${id} is missing (a result a client saw was undone)`);
-    const expect = new Map<bigint, bigint[]>();
-    for (const t of found.values()) {
-      const s = this.sent.get(t.id);
-      if (s === undefined || s.amount !== t.amount || s.debit_account_id !== t.debit_account_id) this.fail(`${where}: transfer ${t.id} differs from what was sent`);
-      const pend = (t.flags & TransferFlags.pending) !== 0;
-      const d = expect.get(t.debit_account_id) ?? [0n, 0n, 0n, 0n];
-      const c = expect.get(t.credit_account_id) ?? [0n, 0n, 0n, 0n];
-      d[pend ? 0 : 1] += t.amount; c[pend ? 2 : 3] += t.amount;
-      expect.set(t.debit_account_id, d); expect.set(t.credit_account_id, c);
-    }
-    const r = await this.check(encodeLookupAccounts(Array.from({ length: ACCOUNTS }, (_, i) => BigInt(i + 1))));
-    const accounts = decodeAccounts(r.payload);
-    if (accounts.length !== ACCOUNTS) this.fail(`${where}: ${accounts.length} of ${ACCOUNTS} accounts present`);
-    const sum = [0n, 0n, 0n, 0n];
-    for (const a of accounts) {
-      const e = expect.get(a.id) ?? [0n, 0n, 0n, 0n];
-      const got = [a.debits_pending, a.debits_posted, a.credits_pending, a.credits_posted];
-      if (got.some((v, i) => v !== e[i])) this.fail(`${where}: account ${a.id} balances ${got.join('/')} != the transfers present ${e.join('/')}`);
-      got.forEach((v, i) => { sum[i] += v; });
-    }
-    if (sum[0] !== sum[2] || sum[1] !== sum[3]) this.fail(`${where}: debits != credits (${sum.join('/')})`);
-    this.trace(`check ${where}: ${found.size} transfers present, ${this.acked.size} acknowledged, debits = credits`);
+  /** Every checker's oracle: nothing acknowledged lost or doubled, invariants hold. */
+  private async verifyAll(where: string): Promise<void> {
+    for (const c of this.checkers) await c.verify(this.ctx, where);
+  }
+
+  /**
+   * Liveness at rest: the world has drained (clients closed, nothing in
+   * flight, no fault pending), so every pool must be back at its idle
+   * level. A pool above it leaked: a client would wait for an answer that
+   * never comes, or the machine would refuse work sooner each time.
+   */
+  private checkPools(where: string): void {
+    const m = this.machine!;
+    const stat = (id: number) => m.kernel.stat(id);
+    const net = m.net!.holding();
+    const pools: [string, number, number][] = [
+      ['client reply tokens', stat(abi.STAT_CLIENT_REQUESTS_IN_FLIGHT), 0],
+      ['service reply tokens', stat(abi.STAT_SERVICE_REQUESTS_IN_FLIGHT), 0],
+      ['message slots', stat(abi.STAT_MSG_SLOTS_IN_USE), 0],
+      ['message descriptors', stat(abi.STAT_MSG_DESCRIPTORS_IN_USE), 0],
+      ['staged inputs', stat(abi.STAT_INPUTS_STAGED), 0],
+      ['net error frames', stat(abi.STAT_NET_ERROR_FRAMES_IN_USE), 0],
+      ['timers', stat(abi.STAT_TIMERS_ACTIVE), TIMERS_IDLE_MAX],
+      ['net frames waiting for the kernel', net.pendingFrames, 0],
+      ['net completions held', net.heldCompletions, 0],
+      ['net requests in flight', net.requestsInFlight, 0],
+      ['connections', net.connections, this.checker !== null && !this.checker.socket.closed ? 1 : 0],
+      ['block requests', m.block.idle() ? 0 : 1, 0],
+    ];
+    const leaked = pools.filter(([, level, idle]) => level > idle).map(([name, level, idle]) => `${name} ${level} (idle: at most ${idle})`);
+    if (leaked.length > 0) this.fail(`${where}: liveness: pools not back at rest: ${leaked.join(', ')}`);
   }
 
   private async checkReplay(where: string, liveHash: string | null): Promise<string> {
@@ -538,6 +543,7 @@ export class World {
   /** Drains the world, then: replay of the durable log = the live state, and the invariants hold. */
   private async checkpoint(): Promise<void> {
     await this.quiesce();
+    this.checkPools(`checkpoint at step ${this.step}`);
     const live = this.machine!.stateHash();
     await this.checkReplay(`checkpoint at step ${this.step}`, live);
     this.trace(`checkpoint: replay = live ${live.slice(0, 16)}, invariants hold`);
@@ -559,7 +565,7 @@ export class World {
     const replayed = await this.checkReplay(`crash ${this.crashes}`, null);
     const ready = await this.bootLive();
     if (ready !== replayed) this.fail(`crash ${this.crashes}: reboot hash ${ready.slice(0, 16)} != replay ${replayed.slice(0, 16)}`);
-    await this.verifyLedger(`crash ${this.crashes}`);
+    await this.verifyAll(`crash ${this.crashes}`);
     this.resume();
   }
 
@@ -571,9 +577,7 @@ export class World {
     let stateHash = '';
     try {
       await this.bootLive();
-      // Accounts first, through the clean checker, until all exist.
-      const r = await this.check(encodeAccounts(Array.from({ length: ACCOUNTS }, (_, i) => account({ id: BigInt(i + 1), ledger: LEDGER_ID, code: 1 }))));
-      if (r.status !== abi.FRAME_OK) this.fail(`create_accounts status ${r.status}`);
+      for (const c of this.checkers) await c.setUp(this.ctx);
       this.scheduleActivity();
       for (this.step = 1; this.step <= this.opts.steps; this.step++) {
         if (this.pendingCrash) {
@@ -591,7 +595,8 @@ export class World {
       }
       this.step = this.opts.steps + 1;
       await this.quiesce();
-      await this.verifyLedger('end');
+      this.checkPools('end');
+      await this.verifyAll('end');
       // A clean stop: everything durable; then replay must give the same state.
       const m = this.machine!;
       for (const c of this.clients) c?.socket.close();
@@ -615,9 +620,10 @@ export class World {
       this.machine?.abandon();
     }
     for (const [k, v] of this.disk.counts) this.faults.set(k, (this.faults.get(k) ?? 0) + v);
+    const counts = this.checkers.map((c) => c.counts());
     return {
       seed: this.opts.seed, ok: failure === null, failure, known, steps: Math.min(this.step, this.opts.steps), crashes: this.crashes,
-      acknowledged: this.acked.size, sent: this.sent.size, stateHash, faults: new Map([...this.faults].sort()),
+      acknowledged: counts.reduce((a, c) => a + c.acknowledged, 0), sent: counts.reduce((a, c) => a + c.sent, 0), stateHash, faults: new Map([...this.faults].sort()),
       traceSha256: this.traceHash.digest('hex'), traceLines: this.traceLines,
     };
   }

@@ -7,10 +7,15 @@
 
 export const CACHE_LINE: usize = 64;
 
-/** `bytes` of memory starting on a cache line, zeroed (and so made resident now, not on first use). */
-export function allocTable(bytes: usize): usize {
+/**
+ * `bytes` of zeroed memory starting on a cache line. The bump allocator
+ * hands out memory never used, which WebAssembly zeroes; `prefault` writes the
+ * zeros anyway, so the pages are resident now, not on first use
+ * (config "prefault").
+ */
+export function allocTable(bytes: usize, prefault: bool): usize {
   const raw = heap.alloc(bytes + CACHE_LINE - 1);
   const ptr = (raw + CACHE_LINE - 1) & ~(CACHE_LINE - 1);
-  memory.fill(ptr, 0, bytes);
+  if (prefault) memory.fill(ptr, 0, bytes);
   return ptr;
 }

@@ -1,6 +1,7 @@
 // The service config: a flat JSON object of integer capacities, e.g.
 //   {"accounts_max":10000,"transfers_max":1000000,"pending_max":100000,"history_max":1000000}
-// and "events": true|false (emit committed transfers to the event stream).
+// and "events": true|false (emit committed transfers to the event stream),
+// "prefault": true|false (touch every table page at boot; default true).
 // Missing keys keep their defaults. An unknown key, a repeated key, a value
 // that is not a plain decimal integer in range, or any other syntax is a boot
 // error: the reason goes to the log and the service traps.
@@ -16,8 +17,14 @@ export let configHistoryMax: u32 = HISTORY_MAX_DEFAULT;
 // "events": true emits one event record per batch of committed transfers
 // (capability "emit"); off by default, so the benchmarks can compare.
 export let configEvents: bool = false;
+// "prefault": false leaves the tables untouched at boot (WebAssembly gives
+// them zeroed): boot then costs the same whatever the capacity, and the first
+// use of each page pays its fault. The simulator boots the ledger hundreds of
+// times a seed and turns it off; serving images keep it on, so the first
+// transfers do not run at a fraction of the speed while the tables fill.
+export let configPrefault: bool = true;
 
-const KEYS: u32 = 5;
+const KEYS: u32 = 6;
 let cursor: usize = 0;
 let end: usize = 0;
 let seen: u32 = 0;
@@ -92,6 +99,7 @@ function readEntry(start: usize): void {
   else if (keyIs(keyStart, keyEnd, "pending_max")) { bit = 4; configPendingMax = readValue(PENDING_MAX_LIMIT, start); }
   else if (keyIs(keyStart, keyEnd, "history_max")) { bit = 8; configHistoryMax = readValue(HISTORY_MAX_LIMIT, start); }
   else if (keyIs(keyStart, keyEnd, "events")) { bit = 16; configEvents = readBool(start); }
+  else if (keyIs(keyStart, keyEnd, "prefault")) { bit = 32; configPrefault = readBool(start); }
   else fail("unknown key", keyStart - start);
   if ((seen & bit) != 0) fail("repeated key", keyStart - start);
   seen |= bit;

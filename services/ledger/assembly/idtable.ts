@@ -42,11 +42,11 @@ export class IdTable {
   probeTag: u32 = 0;
 }
 
-export function idTableCreate(idsMax: u32, records: usize): IdTable {
+export function idTableCreate(idsMax: u32, records: usize, prefault: bool): IdTable {
   let capacity: u32 = 16;
   while (<u64>capacity < <u64>idsMax * 2) capacity <<= 1;
   const table = changetype<IdTable>(heap.alloc(offsetof<IdTable>()));
-  table.entries = allocTable(<usize>capacity << ENTRY_SHIFT);
+  table.entries = allocTable(<usize>capacity << ENTRY_SHIFT, prefault);
   table.records = records;
   table.mask = capacity - 1;
   table.count = 0;

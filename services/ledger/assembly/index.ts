@@ -21,7 +21,7 @@ import { BATCH_EVENTS_MAX, HEADER_BYTES, ID_BYTES, INBOX_BYTES, KIND_CLIENT_REQU
 import { A_FLAGS, A_ID, A_TIMESTAMP, T_FLAGS, T_ID, T_TIMESTAMP } from "./layout";
 import { emitTransfers, reply, time, timer } from "./qenex";
 import { S, stateInit, transferAt } from "./state";
-import { configAccountsMax, configEvents, configHistoryMax, configParse, configPendingMax, configTransfersMax } from "./config";
+import { configAccountsMax, configEvents, configHistoryMax, configParse, configPendingMax, configPrefault, configTransfersMax } from "./config";
 import { executeCreate } from "./batch";
 import { getAccountBalances, getAccountTransfers, lookup } from "./queries";
 import { expirePending } from "./transfer_apply";
@@ -50,7 +50,7 @@ export function qx_inbox_bytes(): u32 {
 export function qx_init(len: u32): void {
   assert(len <= INBOX_BYTES);
   configParse(inbox, len);
-  stateInit(configAccountsMax, configTransfersMax, configPendingMax, configHistoryMax);
+  stateInit(configAccountsMax, configTransfersMax, configPendingMax, configHistoryMax, configPrefault);
 }
 
 export function qx_check_invariants(): u32 {

@@ -50,6 +50,8 @@ export class LedgerState {
   timerArmed: bool = false;
   timerArmedAt: u64 = 0;
   initialized: bool = false;
+  /** Touch every table page at boot (config "prefault", alloc.ts). */
+  prefault: bool = true;
 }
 
 export const S: LedgerState = changetype<LedgerState>(heap.alloc(offsetof<LedgerState>()));
@@ -58,22 +60,23 @@ memory.fill(changetype<usize>(S), 0, offsetof<LedgerState>());
 /** Bytes per ledger-sum scratch entry: ledger u32, used u32, 4 sums of 3 u64 limbs. */
 export const LEDGER_SUM_BYTES: usize = 8 + 4 * 24;
 
-export function stateInit(accountsMax: u32, transfersMax: u32, pendingMax: u32, historyMax: u32): void {
+export function stateInit(accountsMax: u32, transfersMax: u32, pendingMax: u32, historyMax: u32, prefault: bool = true): void {
   assert(!S.initialized);
+  S.prefault = prefault;
   assert(accountsMax > 0 && transfersMax > 0 && pendingMax > 0 && historyMax > 0);
   S.accountsMax = accountsMax;
   S.transfersMax = transfersMax;
   S.pendingMax = pendingMax;
   S.historyMax = historyMax;
-  S.accounts = allocTable(<usize>accountsMax << 7);
-  S.accountMeta = allocTable(<usize>accountsMax * AM_BYTES);
-  S.accountIds = idTableCreate(accountsMax, S.accounts);
-  S.transfers = allocTable(<usize>transfersMax << 7);
-  S.transferMeta = allocTable(<usize>transfersMax * TM_BYTES);
-  S.transferIds = idTableCreate(transfersMax, S.transfers);
-  S.history = allocTable(<usize>historyMax * H_BYTES);
-  S.expiryHeap = allocTable(<usize>pendingMax * X_BYTES);
-  S.ledgerSums = allocTable(<usize>accountsMax * 2 * LEDGER_SUM_BYTES);
+  S.accounts = allocTable(<usize>accountsMax << 7, S.prefault);
+  S.accountMeta = allocTable(<usize>accountsMax * AM_BYTES, S.prefault);
+  S.accountIds = idTableCreate(accountsMax, S.accounts, S.prefault);
+  S.transfers = allocTable(<usize>transfersMax << 7, S.prefault);
+  S.transferMeta = allocTable(<usize>transfersMax * TM_BYTES, S.prefault);
+  S.transferIds = idTableCreate(transfersMax, S.transfers, S.prefault);
+  S.history = allocTable(<usize>historyMax * H_BYTES, S.prefault);
+  S.expiryHeap = allocTable(<usize>pendingMax * X_BYTES, S.prefault);
+  S.ledgerSums = allocTable(<usize>accountsMax * 2 * LEDGER_SUM_BYTES, S.prefault);
   S.initialized = true;
 }
 
