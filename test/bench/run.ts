@@ -16,12 +16,20 @@
 // machine). Children and temp dirs a benchmark made through support.ts are
 // removed after it, whatever happened, and on exit or SIGINT/SIGTERM.
 //
+// Each benchmark runs in a process of its own (this file with --one <file>),
+// like each test file: what one sets up in its process — a PKCS#11 module
+// initialised with its own SoftHSM token directory, JIT state, a heap grown
+// by a large run — cannot break or skew the next. (The HSM benchmark once
+// failed with "GetTokenInfo: unrecoverable error" after another benchmark's
+// token, already removed, had initialised the module in the same process.)
+//
 // Usage: node --import tsx test/bench/run.ts [filter...]  (filters match file names)
 
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { arch, cpus, platform } from 'node:os';
 import { basename, join, relative } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { spawnSync } from 'node:child_process';
 import { ROOT, cleanup, cleanupSync, missingFiles, nullFigures, type Bench, type FigureSpec, type Figures } from './support.ts';
 
 const BENCH_DIR = join(ROOT, 'test/bench');
@@ -138,25 +146,33 @@ function print(report: Report, specs: FigureSpec[]): void {
 
 // ---- main ----
 
-async function main(): Promise<number> {
+/** One benchmark in this process (the child's part): runs it, writes its JSON, prints its table; exit 1 on error. */
+async function one(file: string): Promise<number> {
   process.on('exit', cleanupSync);
   for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
     process.once(signal, () => { cleanupSync(); process.exit(code); });
   }
-  const files = benchFiles(process.argv.slice(2));
-  if (files.length === 0) { process.stdout.write(`no *${BENCH_SUFFIX} files in ${relative(ROOT, BENCH_DIR)}\n`); return 1; }
   mkdirSync(OUT_DIR, { recursive: true });
+  const { report, specs } = await runOne(file);
+  // Each figure also stands at the top level (e.g. ledger.json's apply_tps),
+  // where scripts that read one number look for it; `figures` keeps them together.
+  const flat = { ...Object.fromEntries(Object.entries(report.figures).filter(([k]) => !(k in report))), ...report };
+  writeFileSync(join(OUT_DIR, report.name + '.json'), JSON.stringify(flat, null, 2) + '\n');
+  print(report, specs);
+  return report.status === 'error' ? 1 : 0;
+}
+
+async function main(): Promise<number> {
+  const args = process.argv.slice(2);
+  if (args[0] === '--one') return one(args[1]);
+  const files = benchFiles(args);
+  if (files.length === 0) { process.stdout.write(`no *${BENCH_SUFFIX} files in ${relative(ROOT, BENCH_DIR)}\n`); return 1; }
   const started = performance.now();
   let errors = 0;
   for (const [i, file] of files.entries()) {
     process.stdout.write(`[${i + 1}/${files.length}] ${relative(ROOT, file)} ...\n`);
-    const { report, specs } = await runOne(file);
-    // Each figure also stands at the top level (e.g. ledger.json's apply_tps),
-    // where scripts that read one number look for it; `figures` keeps them together.
-    const flat = { ...Object.fromEntries(Object.entries(report.figures).filter(([k]) => !(k in report))), ...report };
-    writeFileSync(join(OUT_DIR, report.name + '.json'), JSON.stringify(flat, null, 2) + '\n');
-    print(report, specs);
-    if (report.status === 'error') errors++;
+    const child = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--one', file], { cwd: ROOT, stdio: 'inherit' });
+    if (child.status !== 0) errors++;
   }
   process.stdout.write(`${files.length} benchmark(s), ${errors} error(s), ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
   return errors === 0 ? 0 : 1;
