@@ -21,7 +21,7 @@ SERVICE_DIRS := $(filter-out services/sdk,$(patsubst %/,%,$(dir $(wildcard servi
 SERVICE_NAMES := $(sort $(patsubst services/%,%,$(patsubst %/assembly,%,$(SERVICE_DIRS))))
 SERVICE_WASM := $(patsubst %,build/services/%.wasm,$(SERVICE_NAMES))
 HOST_SRC := $(shell find host hal -name '*.ts')
-TS_SRC := $(shell find host hal test services -name '*.ts' -not -path '*/node_modules/*') tsconfig.json
+TS_SRC := $(shell find host hal test services fuzz -name '*.ts' -not -path '*/node_modules/*') tsconfig.json
 NATIVE_NODE := host/native/qenex-native.$(shell $(NODE) -p 'process.platform + "-" + process.arch + (process.platform === "linux" ? "-gnu" : "")').node
 # The addon is a cdylib that Node loads as a .node file (host/devices/block-backend.ts,
 # host/hsm/hsm.ts name it after package.json's napi.binaryName and the platform).
@@ -30,7 +30,7 @@ IMAGES := build/bank.qxi build/demo.qxi
 
 step = @printf '== %s\n' "$(1)"
 
-.PHONY: all install build wasm native cli typecheck test run run-check bench clean image keys fuzz test-crash test-hostile sim test-qemu-arm test-qemu-vm
+.PHONY: all install build wasm native cli typecheck test run run-check bench clean image keys fuzz fuzz-props test-crash test-hostile sim test-qemu-arm test-qemu-vm
 
 .SECONDEXPANSION:
 
@@ -93,10 +93,24 @@ test: build
 	$(call step,test: every file in test/ and services/*/test (two at a time))
 	@$(NODE) test/run.mjs
 
-# Long fuzzing (test/fuzz; a short budget runs in `make test`): about
-# FUZZ_RUNS runs per property, fresh random seeds (a failure prints its seed).
-FUZZ_RUNS ?= 20000
+# Coverage-guided fuzzing (fuzz/main.ts): each target runs until it has
+# FUZZ_EXECS executions on its current code without a finding, FUZZ_JOBS at
+# a time. Resumable: counts are kept in build/fuzz/status.json by a digest
+# of the fuzzed code, and an interrupted run goes on where it stopped. The
+# corpus it keeps (fuzz/corpus/, minimised) belongs in the repo; `make test`
+# replays it. FUZZ_TARGETS=json,http runs some targets only.
+FUZZ_EXECS ?= 10000000
+FUZZ_JOBS ?= 2
+FUZZ_TARGETS ?=
 fuzz: build
+	$(call step,fuzz: coverage-guided to $(FUZZ_EXECS) executions per target on its current code)
+	@$(NODE) --import tsx fuzz/main.ts run --execs $(FUZZ_EXECS) --jobs $(FUZZ_JOBS) $(if $(FUZZ_TARGETS),--targets $(FUZZ_TARGETS))
+
+# The property fuzzers (test/fuzz, fast-check generators and the same
+# oracles; a short budget runs in `make test`) at about FUZZ_RUNS runs per
+# property, fresh random seeds (a failure prints its seed).
+FUZZ_RUNS ?= 20000
+fuzz-props: build
 	QENEX_FUZZ_RUNS=$(FUZZ_RUNS) QENEX_FUZZ_RANDOM=1 QENEX_TEST_FILE_TIMEOUT_MS=7200000 $(NODE) test/run.mjs test/fuzz/
 
 # The hostile-client suite (test/hostile) at length: every attack HOSTILE_SCALE

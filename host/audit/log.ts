@@ -103,7 +103,11 @@ function readAll(path: string): Uint8Array {
  */
 export function readAuditLog(dataDirOrFile: string, imageDigest?: Uint8Array, logical?: Uint8Array): LogReadout {
   const path = dataDirOrFile.endsWith('.qxl') ? dataDirOrFile : join(dataDirOrFile, LOG_FILE);
-  const bytes = logical ?? readAll(path);
+  return parseAuditLog(logical ?? readAll(path), path, imageDigest);
+}
+
+/** Checks a log's bytes (`path` names it in the readout): its entries up to the first that is not valid. */
+export function parseAuditLog(bytes: Uint8Array, path: string, imageDigest?: Uint8Array): LogReadout {
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const entries: AuditEntry[] = [];
   let chain: Uint8Array = new Uint8Array(HASH_BYTES);

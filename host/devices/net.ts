@@ -9,6 +9,9 @@
 // connection is closed (its remaining bytes can't be trusted to be framed).
 // A client that disconnects abruptly loses only its own pending frames.
 //
+// A binary connection's bytes go to a FrameSession (host/gateway/frame-session.ts),
+// which cuts them into frames and does the binary protocol's part of the
+// gateway (auth frames, admission, the gateway header the host writes).
 // The same port speaks HTTP/1.1: a connection whose first bytes are not a
 // frame's is handed to an HttpSession (host/gateway/http.ts), which turns each
 // request into a frame body for the gateway service and each reply back into
@@ -43,9 +46,8 @@ import type { Kernel } from '../kernel.ts';
 import type { HostRing, Desc } from '../ring.ts';
 import { ByteQueue } from '../bytes.ts';
 import { HttpSession, looksLikeHttp, sourceBytes, SNIFF_BYTES, type GatewayConfig } from '../gateway/http.ts';
-import {
-  admissionReplyFrame, authFrameKeyHash, binaryGatewayHeader, hostReply, isGatewayName, ledgerRoute, requestHead, unwrapReply, wrapLedgerFrame,
-} from '../gateway/binary.ts';
+import { hostReply } from '../gateway/binary.ts';
+import { FrameSession } from '../gateway/frame-session.ts';
 
 // Timeouts; the environment may shorten them (tests of slow clients), never
 // lengthen them past the limits.
@@ -65,25 +67,21 @@ interface Connection {
   socket: net.Socket;
   /** The client's address as the OS gave it ('' when unknown): the key of the per-source count. */
   address: string;
-  /** Received bytes not yet framed (linear to keep however they trickle in: host/bytes.ts). */
+  /** Received bytes before the protocol is known (linear to keep however they trickle in: host/bytes.ts). */
   held: ByteQueue;
   queuedFrames: number;
   paused: boolean;
   closed: boolean;
   protocol: 'unknown' | 'frames' | 'http';
   http: HttpSession | null;
+  /** The binary protocol's session, once the first bytes said frames. */
+  frames: FrameSession | null;
   /** inject(): the reply goes here instead of a socket. */
   virtual: ((status: number, payload: Buffer) => void) | null;
-  /** Binary protocol: the SHA-256 of the key of the last FRAME_F_AUTH frame (never the key). */
-  keyHash: Buffer | null;
-  /** Binary protocol: request ids in flight (sent to the kernel, not answered), and whether the host wrapped each for the gateway. */
-  inFlight: Map<number, 'raw' | 'gateway'>;
   /** When the bytes of an incomplete frame (or protocol sniff) began to arrive (performance.now()), or null. */
   partialSince: number | null;
   /** When its unsent bytes went over NET_UNSENT_BYTES_MAX (performance.now()), or null. */
   stalledSince: number | null;
-  /** Binary protocol: the client's address as the gateway header carries it, made at the first wrapped frame. */
-  source: Buffer | null;
   /** The grace timer after the host ended the connection. */
   graceTimer: NodeJS.Timeout | null;
 }
@@ -186,7 +184,7 @@ export class NetDevice {
     }
     const conn: Connection = {
       id: this.nextId++, socket, address, held: new ByteQueue(), queuedFrames: 0, paused: false, closed: false, protocol: 'unknown', http: null,
-      virtual: null, keyHash: null, inFlight: new Map(), partialSince: null, stalledSince: null, source: null, graceTimer: null,
+      frames: null, virtual: null, partialSince: null, stalledSince: null, graceTimer: null,
     };
     this.connections.set(conn.id, conn);
     this.perSource.set(address, (this.perSource.get(address) ?? 0) + 1);
@@ -206,7 +204,7 @@ export class NetDevice {
       this.end(conn);
       return;
     }
-    const idle = conn.http !== null ? conn.http.idle() : conn.inFlight.size === 0 && conn.held.length === 0 && conn.queuedFrames === 0;
+    const idle = conn.http !== null ? conn.http.idle() : (conn.frames?.idle() ?? true) && conn.queuedFrames === 0;
     if (!idle) return;
     this.closedBy.idle++;
     if (conn.http !== null) conn.http.closed();
@@ -271,14 +269,15 @@ export class NetDevice {
       conn.http!.receive(chunk);
       return;
     }
-    conn.held.append(chunk);
     if (conn.protocol === 'unknown') {
+      conn.held.append(chunk);
       if (!this.sniff(conn)) { conn.partialSince ??= performance.now(); return; }
       if (conn.http !== null) return; // the session took the bytes
+    } else {
+      conn.frames!.receive(chunk);
     }
-    this.extractFrames(conn);
-    if (conn.held.length === 0) conn.partialSince = null;
-    else if (conn.http === null) conn.partialSince ??= performance.now();
+    if (conn.frames!.heldBytes() === 0) conn.partialSince = null;
+    else conn.partialSince ??= performance.now();
     this.deliver();
     this.applyBackpressure(conn);
   }
@@ -290,6 +289,27 @@ export class NetDevice {
     if (!http) {
       conn.protocol = 'frames';
       conn.socket.setTimeout(FRAMES_IDLE_MS);
+      conn.frames = new FrameSession({
+        submit: (body) => this.queue(conn, body),
+        write: (frame, refusal) => {
+          if (refusal) this.refused++;
+          if (!conn.closed) conn.socket.write(frame);
+          this.framesOut++;
+        },
+        fail: (frame, reason) => {
+          this.refused++;
+          this.end(conn, frame);
+          this.log({ event: 'net_refused', connection: conn.id, reason });
+        },
+        requestIdInUse: () => { this.closedBy.request_id_in_use++; },
+      }, {
+        admit: this.gateway.admit,
+        limit: () => (this.rxCapacity > 0 ? this.rxCapacity : abi.FRAME_BODY_BYTES_MAX),
+        source: () => sourceBytes(conn.socket.remoteAddress),
+      });
+      const bytes = conn.held.bytes();
+      conn.held.clear();
+      conn.frames.receive(bytes);
       return true;
     }
     conn.protocol = 'http';
@@ -332,87 +352,6 @@ export class NetDevice {
     this.pendingBytes += body.length;
     conn.queuedFrames++;
     this.framesIn++;
-  }
-
-  private extractFrames(conn: Connection): void {
-    while (conn.held.length >= abi.FRAME_LEN_BYTES && !conn.closed) {
-      const head = conn.held.bytes();
-      const bodyLen = head.readUInt32LE(0);
-      const limit = this.rxCapacity > 0 ? this.rxCapacity : abi.FRAME_BODY_BYTES_MAX;
-      if (bodyLen > limit) {
-        const requestId = head.length >= 8 ? head.readUInt32LE(4) : 0;
-        this.refuse(conn, requestId, abi.FRAME_E_TOO_LARGE, `frame body of ${bodyLen} bytes exceeds the limit of ${limit}`);
-        return;
-      }
-      if (conn.held.length < abi.FRAME_LEN_BYTES + bodyLen) return;
-      const bytes = conn.held.bytes().subarray(0, abi.FRAME_LEN_BYTES + bodyLen);
-      conn.held.consume(bytes.length); // `bytes` stays a valid view
-      const body = this.throughGateway(conn, bytes.subarray(abi.FRAME_LEN_BYTES), limit);
-      if (body !== null) this.queue(conn, body);
-    }
-  }
-
-  /**
-   * The authenticated binary protocol (host/gateway/binary.ts): an auth frame
-   * is answered here and goes no further (null); a frame to the gateway is
-   * put to admission and, admitted, gets the gateway request header the host
-   * alone may write. Every other frame goes to the kernel as it came, and the
-   * kernel decides. A request id already in flight on the connection is
-   * refused: its reply could not be told apart.
-   */
-  private throughGateway(conn: Connection, body: Buffer, limit: number): Buffer | null {
-    const head = requestHead(body);
-    if (head === null) return body; // the kernel refuses what is too short to have a header
-    if ((head.flags & abi.FRAME_F_AUTH) !== 0) {
-      const hash = authFrameKeyHash(head.flags, head.name, head.payload);
-      if (typeof hash === 'string') {
-        this.writeHostReply(conn, head.requestId, abi.FRAME_E_MALFORMED, hash);
-      } else {
-        conn.keyHash = hash;
-        this.writeHostReply(conn, head.requestId, abi.FRAME_OK, '');
-      }
-      return null;
-    }
-    if (conn.inFlight.has(head.requestId)) {
-      this.closedBy.request_id_in_use++;
-      this.writeHostReply(conn, head.requestId, abi.FRAME_E_MALFORMED, `request id ${head.requestId} is already in flight on this connection; use a new id for each request`);
-      return null;
-    }
-    if (!isGatewayName(head.name) || head.flags !== 0) {
-      conn.inFlight.set(head.requestId, 'raw');
-      return body;
-    }
-    conn.source ??= sourceBytes(conn.socket.remoteAddress);
-    const route = ledgerRoute(head.payload);
-    if (typeof route === 'string') {
-      this.writeHostReply(conn, head.requestId, abi.FRAME_E_MALFORMED, route);
-      return null;
-    }
-    // Admission first: a refused frame is answered here and never copied on.
-    const answer = this.gateway.admit(binaryGatewayHeader(route, conn.keyHash, conn.source), abi.ADM_MODE_PEEK);
-    if (answer.status !== 200) {
-      this.refused++;
-      if (!conn.closed) conn.socket.write(admissionReplyFrame(head.requestId, answer));
-      this.framesOut++;
-      return null;
-    }
-    const wrapped = wrapLedgerFrame(head.requestId, head.payload, conn.keyHash, conn.source);
-    if (typeof wrapped === 'string') {
-      this.writeHostReply(conn, head.requestId, abi.FRAME_E_MALFORMED, wrapped);
-      return null;
-    }
-    if (wrapped.length > limit) {
-      this.writeHostReply(conn, head.requestId, abi.FRAME_E_TOO_LARGE, `the request with its gateway header is ${wrapped.length} bytes; the limit is ${limit}`);
-      return null;
-    }
-    conn.inFlight.set(head.requestId, 'gateway');
-    return wrapped;
-  }
-
-  private writeHostReply(conn: Connection, requestId: number, status: number, message: string): void {
-    if (status !== abi.FRAME_OK) this.refused++;
-    if (!conn.closed) conn.socket.write(hostReply(requestId, status, message));
-    this.framesOut++;
   }
 
   /** An error frame from the host itself (framing limits), then close. */
@@ -510,8 +449,8 @@ export class NetDevice {
     return new Promise((resolve) => {
       const conn: Connection = {
         id: this.nextId++, socket: null as unknown as net.Socket, address: '', held: new ByteQueue(), queuedFrames: 0, paused: false,
-        closed: false, protocol: 'frames', http: null, virtual: null, keyHash: null, inFlight: new Map(), partialSince: null,
-        stalledSince: null, source: null, graceTimer: null,
+        closed: false, protocol: 'frames', http: null, frames: null, virtual: null, partialSince: null,
+        stalledSince: null, graceTimer: null,
       };
       conn.virtual = (status, reply) => {
         this.connections.delete(conn.id);
@@ -537,22 +476,13 @@ export class NetDevice {
       this.framesOut++;
     } else if (conn !== undefined && !conn.closed) {
       const frame = Buffer.from(this.kernel.mem.slice(d.addr, d.len));
-      conn.socket.write(this.answered(conn, frame));
+      conn.socket.write(conn.frames !== null ? conn.frames.answered(frame) : frame);
       this.framesOut++;
       this.applyBackpressure(conn);
     }
     if ((d.flags & abi.DESC_F_NO_COMPLETION) === 0) {
       this.cq.push({ ...d, op: abi.OP_NET_TX_DONE });
     }
-  }
-
-  /** A reply frame for a binary client: its request is no longer in flight; a reply to a wrapped request is unwrapped. */
-  private answered(conn: Connection, frame: Buffer): Buffer {
-    if (frame.length < abi.FRAME_LEN_BYTES + 4) return frame;
-    const requestId = frame.readUInt32LE(abi.FRAME_LEN_BYTES);
-    const kind = conn.inFlight.get(requestId);
-    conn.inFlight.delete(requestId);
-    return kind === 'gateway' ? unwrapReply(frame) : frame;
   }
 
   connectionCount(): number {
@@ -562,7 +492,7 @@ export class NetDevice {
   /** What the device holds right now, for the simulator's liveness check: all zero (but the connections kept open) at rest. */
   holding(): { connections: number; pendingFrames: number; heldCompletions: number; requestsInFlight: number } {
     let requestsInFlight = 0;
-    for (const c of this.connections.values()) requestsInFlight += c.inFlight.size;
+    for (const c of this.connections.values()) requestsInFlight += c.frames?.requestsInFlight() ?? 0;
     return { connections: this.connections.size, pendingFrames: this.pending.length, heldCompletions: this.held.length, requestsInFlight };
   }
 

@@ -14,87 +14,14 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import fc from 'fast-check';
-import * as abi from '../../hal/abi.ts';
-import { HttpSession } from '../../host/gateway/http.ts';
-import { HEADER_BYTES } from '../../host/client/ledger.ts';
+import { drive as driveOracle, responses, chunked, type Outcome } from '../../fuzz/targets/http.ts';
 import { count, fuzzParams, mutate, mutationArb, printSummary } from './support.ts';
-import { admitAll } from '../support/admission.ts';
 
-const CONFIG = { ledgers: new Map([[1, { assetScale: 2 }], [2, { assetScale: 0 }]]), admit: admitAll() };
-
-interface Outcome { written: Buffer; submits: string[]; ended: boolean }
-
-/** A deterministic kernel reply for a request: a status chosen by its payload, a well-formed result list when OK. */
-function replyFor(payload: Uint8Array): { status: number; body: Buffer } {
-  const pick = payload.length % 4;
-  if (pick === 1) return { status: abi.FRAME_E_SERVICE, body: Buffer.from('rejected: fuzz') };
-  if (pick === 2) return { status: abi.FRAME_E_BUSY, body: Buffer.alloc(0) };
-  // OK: no results (every event created) for creates, no records for queries.
-  const reply = Buffer.alloc(HEADER_BYTES);
-  return { status: abi.FRAME_OK, body: reply };
-}
-
-/**
- * Feeds `chunks` to a fresh session. Replies are given synchronously inside
- * submit (`deferred` false) or collected and answered after each chunk in
- * the order `order` picks (`deferred` true).
- */
-function drive(chunks: Buffer[], deferred: boolean, order: number[] = []): Outcome {
+// The session driver and the response checker are the fuzz target's
+// (fuzz/targets/http.ts); these properties feed them generated streams.
+function drive(chunks: readonly Uint8Array[], deferred: boolean, order: number[] = []): Outcome {
   count('http');
-  const out: Buffer[] = [];
-  const submits: string[] = [];
-  let ended = false;
-  let session!: HttpSession;
-  const pending: { id: number; payload: Uint8Array }[] = [];
-  session = new HttpSession({
-    submit(id, service, header, body) {
-      const payload = Buffer.concat([header, body]);
-      assert.ok(typeof service === 'string' && service.length > 0, 'a named service');
-      assert.ok(payload instanceof Uint8Array && payload.length <= abi.FRAME_BODY_BYTES_MAX, 'a payload that fits a frame');
-      submits.push(Buffer.from(payload).toString('hex'));
-      if (!deferred) { const r = replyFor(payload); session.reply(id, r.status, r.body); } else pending.push({ id, payload });
-    },
-    write(bytes) { assert.not.ok(ended, 'no write after end'); out.push(Buffer.from(bytes)); },
-    end() { ended = true; },
-    pause() {},
-    resume() {},
-  }, CONFIG);
-  let k = 0;
-  for (const c of chunks) {
-    session.receive(c);
-    while (pending.length > 0) {
-      const i = (order[k++ % Math.max(1, order.length)] ?? 0) % pending.length;
-      const [p] = pending.splice(i, 1);
-      const r = replyFor(p.payload);
-      session.reply(p.id, r.status, r.body);
-    }
-  }
-  return { written: Buffer.concat(out), submits, ended };
-}
-
-/** Splits the written bytes into responses; fails on anything malformed. */
-function responses(bytes: Buffer): { status: number; body: string; close: boolean }[] {
-  const list: { status: number; body: string; close: boolean }[] = [];
-  let at = 0;
-  while (at < bytes.length) {
-    const end = bytes.indexOf('\r\n\r\n', at, 'latin1');
-    assert.ok(end > 0, `a complete response head at ${at}`);
-    const head = bytes.toString('latin1', at, end).split('\r\n');
-    const m = /^HTTP\/1\.1 (\d{3}) [A-Za-z ]+$/.exec(head[0]);
-    assert.ok(m, `status line ${JSON.stringify(head[0])}`);
-    const status = Number(m![1]);
-    at = end + 4;
-    if (status === 100) continue;
-    const len = head.find((h) => h.toLowerCase().startsWith('content-length:'));
-    assert.ok(len, 'Content-Length present');
-    const n = Number(len!.split(':')[1].trim());
-    // HEAD responses carry the length but no body; the body, if present, must parse as JSON.
-    const body = bytes.toString('utf8', at, Math.min(bytes.length, at + n));
-    const hasBody = body.length > 0 && (body.startsWith('{') || body.startsWith('['));
-    if (hasBody) { JSON.parse(body); at += n; }
-    list.push({ status, body: hasBody ? body : '', close: head.includes('Connection: close') });
-  }
-  return list;
+  return driveOracle(chunks, deferred, order);
 }
 
 const u128 = fc.bigInt({ min: 0n, max: (1n << 128n) - 1n }).map(String);
@@ -131,15 +58,6 @@ const request = fc.record({
 });
 const stream = fc.array(fc.oneof({ weight: 6, arbitrary: request }, { weight: 1, arbitrary: fc.uint8Array({ maxLength: 40 }).map((x) => Buffer.from(x)) }), { minLength: 1, maxLength: 6 })
   .map((parts) => Buffer.concat(parts));
-
-function chunked(bytes: Buffer, cuts: number[]): Buffer[] {
-  const points = [...new Set(cuts.map((c) => c % (bytes.length + 1)))].sort((a, b) => a - b);
-  const out: Buffer[] = [];
-  let prev = 0;
-  for (const p of points) { out.push(bytes.subarray(prev, p)); prev = p; }
-  out.push(bytes.subarray(prev));
-  return out;
-}
 
 test('request streams: well-formed responses, independent of chunking', () => {
   fc.assert(fc.property(stream, fc.array(fc.nat(), { maxLength: 12 }), (bytes, cuts) => {

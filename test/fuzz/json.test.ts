@@ -14,66 +14,20 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import fc from 'fast-check';
-import { JsonError, JsonNumber, parseJson, type JsonValue } from '../../host/gateway/json.ts';
-import { LedgerJsonError, ledgerRequestFromJson, type LedgerScales } from '../../host/gateway/ledger-json.ts';
-import { HEADER_BYTES, RECORD_BYTES, ID_BYTES, readTransfer, readAccount, type OperationName } from '../../host/client/ledger.ts';
+import { JsonError, type JsonValue } from '../../host/gateway/json.ts';
+import type { OperationName } from '../../host/client/ledger.ts';
+import { LIMITS, parseChecked, differential as differentialOracle, translate as translateOracle } from '../../fuzz/targets/json.ts';
 import { count, fuzzParams, mutate, mutationArb, printSummary } from './support.ts';
 
-const LIMITS = { depthMax: 8, itemsMax: 64, valuesMax: 2048 };
-const CODES = new Set(['invalid_json', 'duplicate_key', 'nesting_too_deep', 'batch_too_large', 'too_many_values']);
-const SCALES: LedgerScales = new Map([[1, { assetScale: 2 }], [2, { assetScale: 0 }], [3, { assetScale: 3 }]]);
-
+// The oracles are the fuzz target's (fuzz/targets/json.ts); these properties feed them generated documents.
 function parse(bytes: Uint8Array): JsonValue | JsonError {
   count('json');
-  try {
-    return parseJson(bytes, LIMITS);
-  } catch (e) {
-    if (!(e instanceof JsonError)) throw new Error(`parseJson threw ${(e as Error)?.name}: ${(e as Error)?.message}`);
-    assert.ok(CODES.has(e.code), `documented code, got ${e.code}`);
-    assert.ok(Number.isInteger(e.offset) && e.offset >= 0 && e.offset <= bytes.length, `offset ${e.offset} inside the body`);
-    return e;
-  }
+  return parseChecked(bytes);
 }
 
-/** The strict value as plain JavaScript (numbers compared as JSON.parse reads them). */
-function plain(v: JsonValue): unknown {
-  if (v instanceof JsonNumber) return Number(v.text);
-  if (Array.isArray(v)) return v.map(plain);
-  if (v instanceof Map) { const o: Record<string, unknown> = Object.create(null); for (const [k, x] of v) o[k] = plain(x); return o; }
-  return v;
-}
-
-function sameValue(a: unknown, b: unknown): boolean {
-  if (typeof a === 'number' && typeof b === 'number') return Object.is(a, b) || a === b;
-  if (Array.isArray(a)) return Array.isArray(b) && a.length === b.length && a.every((x, i) => sameValue(x, b[i]));
-  if (a !== null && typeof a === 'object') {
-    if (b === null || typeof b !== 'object' || Array.isArray(b)) return false;
-    const ka = Object.keys(a), kb = Object.keys(b as object);
-    return ka.length === kb.length && ka.every((k) => Object.hasOwn(b as object, k) && sameValue((a as any)[k], (b as any)[k]));
-  }
-  return a === b;
-}
-
-/** Differential oracle for one document. */
 function differential(bytes: Uint8Array): void {
-  const strict = parse(bytes);
-  let loose: unknown;
-  let looseOk = true;
-  const text = Buffer.from(bytes).toString('utf8');
-  try { loose = JSON.parse(text); } catch { looseOk = false; }
-  if (!(strict instanceof JsonError)) {
-    assert.ok(looseOk, 'JSON.parse accepts what the strict parser accepts');
-    assert.ok(sameValue(plain(strict), loose), 'same meaning as JSON.parse');
-    return;
-  }
-  if (strict.code === 'invalid_json' && looseOk) {
-    // Allowed only for the documented refusals JSON.parse lets through.
-    const reencoded = Buffer.from(text, 'utf8');
-    const lossy = !reencoded.equals(Buffer.from(bytes));
-    const bom = bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf;
-    const surrogate = /\\u[dD][89a-fA-F][0-9a-fA-F]{2}/.test(text);
-    assert.ok(lossy || bom || surrogate, `strict parser refused a valid document: ${strict.message} in ${JSON.stringify(text.slice(0, 200))}`);
-  }
+  count('json');
+  differentialOracle(bytes);
 }
 
 test('valid JSON documents: accepted with JSON.parse\'s meaning, or refused by a limit', () => {
@@ -123,35 +77,9 @@ const accountJson = fc.record({
 
 function translate(operation: OperationName, bytes: Uint8Array, accountId = 0n): void {
   count('ledger-json');
-  const body = parse(bytes);
+  const body = parseChecked(bytes);
   if (body instanceof JsonError) return;
-  let req;
-  try {
-    req = ledgerRequestFromJson(operation, body, SCALES, accountId);
-  } catch (e) {
-    if (!(e instanceof LedgerJsonError)) throw new Error(`ledgerRequestFromJson threw ${(e as Error)?.name}: ${(e as Error)?.message}`);
-    assert.ok(e.code.length > 0 && e.message.length > 0);
-    return;
-  }
-  const itemBytes = operation.startsWith('create_') ? RECORD_BYTES : operation.startsWith('lookup_') ? ID_BYTES : RECORD_BYTES;
-  const items = operation.startsWith('get_') ? 1 : req.count;
-  assert.is(req.payload.length, HEADER_BYTES + items * itemBytes, 'payload = header + items');
-  assert.ok(req.count >= 1);
-  const dv = new DataView(req.payload.buffer, req.payload.byteOffset, req.payload.byteLength);
-  assert.is(dv.getUint32(4, true), items, 'the header counts the items');
-  if (operation === 'create_transfers') {
-    const sent = JSON.parse(Buffer.from(bytes).toString('utf8')) as Record<string, unknown>[];
-    sent.forEach((_, i) => {
-      const t = readTransfer(dv, HEADER_BYTES + i * RECORD_BYTES);
-      for (const f of ['id', 'debit_account_id', 'credit_account_id', 'pending_id', 'user_data_128', 'user_data_64'] as const) {
-        assert.is(String(t[f]), String(sent[i][f] ?? '0').replace(/^0+(?=\d)/, ''), `events[${i}].${f} round trips`);
-      }
-    });
-  }
-  if (operation === 'create_accounts') {
-    const sent = JSON.parse(Buffer.from(bytes).toString('utf8')) as Record<string, unknown>[];
-    sent.forEach((_, i) => assert.is(String(readAccount(dv, HEADER_BYTES + i * RECORD_BYTES).id), String(sent[i].id ?? '0').replace(/^0+(?=\d)/, '')));
-  }
+  translateOracle(operation, body, bytes, accountId);
 }
 
 test('generated transfer batches', () => {

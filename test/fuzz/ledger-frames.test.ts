@@ -16,39 +16,12 @@ import {
   account, transfer,
 } from '../../host/client/ledger.ts';
 import { count, fuzzParams, mutate, mutationArb, printSummary } from './support.ts';
+import { CAPACITY, sendChecked } from '../../fuzz/targets/ledger.ts';
 
-const CAPACITY = { accounts_max: 64, transfers_max: 256, pending_max: 64, history_max: 256 };
-
-/** Sends one payload; checks the reply's shape and the invariants. */
+// The oracle is the fuzz target's (fuzz/targets/ledger.ts).
 function send(ledger: Ledger, payload: Uint8Array): void {
   count('ledger');
-  let reply;
-  try {
-    reply = ledger.send(payload);
-  } catch (e) {
-    throw new Error(`the ledger trapped or did not reply once on ${Buffer.from(payload.subarray(0, 64)).toString('hex')}…: ${(e as Error).message}`);
-  }
-  if (reply.status === 0) {
-    const op = payload[0];
-    const body = reply.bytes.length;
-    assert.ok(payload.length >= HEADER_BYTES, 'only a whole header is accepted');
-    const count = new DataView(payload.buffer, payload.byteOffset).getUint32(4, true);
-    if (op === Operation.create_accounts || op === Operation.create_transfers) {
-      assert.is(body, count * RESULT_BYTES, 'one result per event');
-      assert.is(payload.length, HEADER_BYTES + count * RECORD_BYTES, 'accepted only when the count matches the events');
-    } else {
-      const dv = new DataView(reply.bytes.buffer, reply.bytes.byteOffset, body);
-      assert.ok(body >= HEADER_BYTES, 'a query reply has a header');
-      const n = dv.getUint32(0, true);
-      assert.is(body, HEADER_BYTES + n * RECORD_BYTES, 'header + the records it counts');
-    }
-  } else {
-    assert.ok(reply.text.length > 0, `error status ${reply.status} carries a message`);
-  }
-  assert.is(ledger.checkInvariants(), 0, 'money invariants hold');
-  ledger.nowNs += 1_000_000n;
-  ledger.fireDueTimers();
-  assert.is(ledger.checkInvariants(), 0, 'money invariants hold after timers');
+  sendChecked(ledger, payload);
 }
 
 /** A header claiming `op` and `count`, then `body`. */

@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ascIfStale, RELEASE, ROOT } from '../support/asc.ts';
+import { GLOBAL_EXPORT_PREFIX } from '../../host/fuel.ts';
 
 export { ROOT };
 export const WASM_PATH = join(ROOT, 'build', 'services', 'ledger.wasm');
@@ -147,6 +148,40 @@ export class Ledger {
   /** 0 when the money invariants hold, else the service's invariant code. */
   checkInvariants(): number {
     return this.exports.qx_check_invariants();
+  }
+
+  /**
+   * Makes the current state a restore point and returns a function that goes
+   * back to it: the instance's memory, its mutable globals (a module prepared
+   * by host/fuel-instrument.mjs exports them as qx_g<n>) and this harness's
+   * clock, timers, logs, events and token counter. The fuzzer runs each input
+   * from the same freshly initialised ledger this way, without a new instance.
+   */
+  restorePoint(): () => void {
+    const x = this.exports as unknown as Record<string, unknown>;
+    const globals = Object.keys(x).filter((k) => k.startsWith(GLOBAL_EXPORT_PREFIX) && x[k] instanceof WebAssembly.Global).map((k) => x[k] as WebAssembly.Global);
+    if (globals.length === 0) throw new Error(`restorePoint needs a module whose globals are exported (${GLOBAL_EXPORT_PREFIX}<n>, host/fuel-instrument.mjs)`);
+    const memory = new Uint8Array(this.exports.memory.buffer).slice();
+    const values = globals.map((g) => g.value as number | bigint);
+    const { nowNs, nextToken } = this;
+    const timers = this.timers.slice();
+    return () => {
+      const live = new Uint8Array(this.exports.memory.buffer);
+      live.set(memory);
+      if (live.length > memory.length) live.fill(0, memory.length);
+      globals.forEach((g, i) => { g.value = values[i]; });
+      this.nowNs = nowNs;
+      this.nextToken = nextToken;
+      this.timers.splice(0, this.timers.length, ...timers);
+      this.logs.length = 0;
+      this.events.length = 0;
+      this.replies = [];
+    };
+  }
+
+  /** The instance's exports (the fuzzer reads an instrumented build's coverage tables from them). */
+  wasmExports(): WebAssembly.Exports {
+    return this.exports as unknown as WebAssembly.Exports;
   }
 
   /** Instance memory size in bytes (capacity tests). */

@@ -1,0 +1,155 @@
+// host/gateway/frame-session.ts: one binary-protocol connection's bytes
+// (hal/abi.ts "wire frames", "authenticated binary protocol"), as
+// host/gateway/http.ts HttpSession is for HTTP: the net device
+// (host/devices/net.ts) owns the socket and hands this the client's bytes;
+// this cuts them into frames and decides what each becomes.
+//   - A frame whose length prefix is over the limit ends the stream: once its
+//     request id is in, the host answers FRAME_E_TOO_LARGE naming it and
+//     reads nothing more (fail).
+//   - An auth frame (FRAME_F_AUTH) is answered here and goes no further: the
+//     connection keeps the SHA-256 of the key, never the key.
+//   - A request id already in flight on the connection is refused: its
+//     reply could not be told apart.
+//   - A frame to the gateway is put to admission (the kernel's, before the
+//     log) and, admitted, gets the gateway request header that the host
+//     alone writes (host/gateway/binary.ts); every other frame goes to the
+//     kernel as it came, and the kernel decides.
+// Replies come back through answered(), which unwraps a gateway's answer.
+
+import * as abi from '../../hal/abi.ts';
+import { ByteQueue } from '../bytes.ts';
+import {
+  admissionReplyFrame, authFrameKeyHash, binaryGatewayHeader, hostReply, isGatewayName, ledgerRoute, requestHead, unwrapReply, wrapLedgerFrame,
+} from './binary.ts';
+import type { Admit } from './http.ts';
+
+export interface FrameSessionHooks {
+  /** A frame body for the kernel: as the client sent it, or wrapped for the gateway. */
+  submit(body: Buffer): void;
+  /** A whole reply frame the host wrote itself; `refusal` when it refuses the request. */
+  write(frame: Buffer, refusal: boolean): void;
+  /** The stream broke a framing limit: `frame` is the last thing the client gets, then the connection ends. */
+  fail(frame: Buffer, reason: string): void;
+  /** A frame reused a request id in flight (counted by the net device). */
+  requestIdInUse(): void;
+}
+
+export interface FrameSessionConfig {
+  admit: Admit;
+  /** The largest frame body the kernel takes (its receive buffers). */
+  limit(): number;
+  /** The client's address as the gateway header carries it (asked once, at the first frame to the gateway). */
+  source(): Buffer;
+}
+
+export class FrameSession {
+  private readonly held = new ByteQueue(); // received, not yet framed
+  private keyHash: Buffer | null = null;
+  private readonly inFlight = new Map<number, 'raw' | 'gateway'>();
+  private source: Buffer | null = null;
+  private failed = false;
+
+  constructor(private readonly hooks: FrameSessionHooks, private readonly config: FrameSessionConfig) {}
+
+  /** Bytes from the client, in order (the first, which decided the protocol, included). */
+  receive(chunk: Buffer): void {
+    if (this.failed) return;
+    this.held.append(chunk);
+    while (this.held.length >= abi.FRAME_LEN_BYTES && !this.failed) {
+      const head = this.held.bytes();
+      const bodyLen = head.readUInt32LE(0);
+      const limit = this.config.limit();
+      if (bodyLen > limit) {
+        // Refused once its request id is in, so the refusal names it whatever the chunking.
+        if (this.held.length < abi.FRAME_LEN_BYTES + 4) return;
+        const requestId = head.readUInt32LE(abi.FRAME_LEN_BYTES);
+        const reason = `frame body of ${bodyLen} bytes exceeds the limit of ${limit}`;
+        this.failed = true;
+        this.held.clear();
+        this.hooks.fail(hostReply(requestId, abi.FRAME_E_TOO_LARGE, reason), reason);
+        return;
+      }
+      if (this.held.length < abi.FRAME_LEN_BYTES + bodyLen) return;
+      const bytes = this.held.bytes().subarray(0, abi.FRAME_LEN_BYTES + bodyLen);
+      this.held.consume(bytes.length); // `bytes` stays a valid view
+      const body = this.route(bytes.subarray(abi.FRAME_LEN_BYTES), limit);
+      if (body !== null) this.hooks.submit(body);
+    }
+  }
+
+  /** Bytes of a frame begun and not yet whole. */
+  heldBytes(): number {
+    return this.held.length;
+  }
+
+  requestsInFlight(): number {
+    return this.inFlight.size;
+  }
+
+  /** Nothing held, nothing owed: the connection may be closed for idleness. */
+  idle(): boolean {
+    return this.inFlight.size === 0 && this.held.length === 0;
+  }
+
+  /** The kernel's reply frame (length prefix included) as the client gets it: its request is no longer in flight; a gateway's answer is unwrapped. */
+  answered(frame: Buffer): Buffer {
+    if (frame.length < abi.FRAME_LEN_BYTES + 4) return frame;
+    const requestId = frame.readUInt32LE(abi.FRAME_LEN_BYTES);
+    const kind = this.inFlight.get(requestId);
+    this.inFlight.delete(requestId);
+    return kind === 'gateway' ? unwrapReply(frame) : frame;
+  }
+
+  // What one whole frame body becomes: the body for the kernel, or null
+  // when the host answered it here.
+  private route(body: Buffer, limit: number): Buffer | null {
+    const head = requestHead(body);
+    if (head === null) return body; // the kernel refuses what is too short to have a header
+    if ((head.flags & abi.FRAME_F_AUTH) !== 0) {
+      const hash = authFrameKeyHash(head.flags, head.name, head.payload);
+      if (typeof hash === 'string') {
+        this.reply(head.requestId, abi.FRAME_E_MALFORMED, hash);
+      } else {
+        this.keyHash = hash;
+        this.reply(head.requestId, abi.FRAME_OK, '');
+      }
+      return null;
+    }
+    if (this.inFlight.has(head.requestId)) {
+      this.hooks.requestIdInUse();
+      this.reply(head.requestId, abi.FRAME_E_MALFORMED, `request id ${head.requestId} is already in flight on this connection; use a new id for each request`);
+      return null;
+    }
+    if (!isGatewayName(head.name) || head.flags !== 0) {
+      this.inFlight.set(head.requestId, 'raw');
+      return body;
+    }
+    this.source ??= this.config.source();
+    const route = ledgerRoute(head.payload);
+    if (typeof route === 'string') {
+      this.reply(head.requestId, abi.FRAME_E_MALFORMED, route);
+      return null;
+    }
+    // Admission first: a refused frame is answered here and never copied on.
+    const answer = this.config.admit(binaryGatewayHeader(route, this.keyHash, this.source), abi.ADM_MODE_PEEK);
+    if (answer.status !== 200) {
+      this.hooks.write(admissionReplyFrame(head.requestId, answer), true);
+      return null;
+    }
+    const wrapped = wrapLedgerFrame(head.requestId, head.payload, this.keyHash, this.source);
+    if (typeof wrapped === 'string') {
+      this.reply(head.requestId, abi.FRAME_E_MALFORMED, wrapped);
+      return null;
+    }
+    if (wrapped.length > limit) {
+      this.reply(head.requestId, abi.FRAME_E_TOO_LARGE, `the request with its gateway header is ${wrapped.length} bytes; the limit is ${limit}`);
+      return null;
+    }
+    this.inFlight.set(head.requestId, 'gateway');
+    return wrapped;
+  }
+
+  private reply(requestId: number, status: number, message: string): void {
+    this.hooks.write(hostReply(requestId, status, message), status !== abi.FRAME_OK);
+  }
+}
