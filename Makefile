@@ -121,7 +121,7 @@ test-hostile: build
 
 # The crash tests (test/crash) at length: CRASH_ITERATIONS SIGKILLs under load
 # and CRASH_CUTS power-loss cuts of the log (`make test` runs a handful).
-CRASH_ITERATIONS ?= 50
+CRASH_ITERATIONS ?= 1000
 CRASH_CUTS ?= 20
 test-crash: build
 	QENEX_CRASH_ITERATIONS=$(CRASH_ITERATIONS) QENEX_CRASH_CUTS=$(CRASH_CUTS) QENEX_TEST_FILE_TIMEOUT_MS=7200000 $(NODE) test/run.mjs test/crash/

@@ -22,7 +22,8 @@ export const OUT = join(ROOT, 'build', 'fuzz');
 const RELEASE = ['--config', 'asconfig.json', '--target', 'release'];
 
 export interface BuildInfo {
-  targets: Record<string, { digest: string; sites: number }>;
+  /** Per target: the digest of what was fuzzed, and the ids of its own sites (its sources'). */
+  targets: Record<string, { digest: string; sites: number; siteIds: number[] }>;
 }
 
 function rel(path: string): string {
@@ -127,9 +128,9 @@ export async function buildFuzz(log: (line: string) => void = () => {}): Promise
     h.update(readFileSync(join(ROOT, 'fuzz', 'targets', `${t.name}.ts`)));
     const w = wasmBytes.get(t.name);
     if (w !== undefined) h.update(w);
-    const sites = new Set(t.sources.flatMap((f) => siteIds.get(f) ?? []));
-    info.targets[t.name] = { digest: h.digest('hex').slice(0, 32), sites: sites.size };
+    const sites = [...new Set(t.sources.flatMap((f) => siteIds.get(f) ?? []))].sort((a, b) => a - b);
+    info.targets[t.name] = { digest: h.digest('hex').slice(0, 32), sites: sites.length, siteIds: sites };
   }
-  writeFileSync(join(OUT, 'build.json'), JSON.stringify(info, null, 1) + '\n');
+  writeFileSync(join(OUT, 'build.json'), JSON.stringify(info) + '\n');
   return info;
 }

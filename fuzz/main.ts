@@ -109,6 +109,7 @@ async function run(args: string[]): Promise<number> {
     const data: WorkerData = {
       target: name, corpusDir: join(ROOT, 'fuzz', 'corpus', name), queueDir: join(OUT, 'queue', name),
       execs: execs - s.execs, seconds, seed: (Date.now() ^ (process.pid << 10)) >>> 0, shared, writeCorpus: true,
+      ownSites: info.targets[name].siteIds,
     };
     const worker = new Worker(join(OUT, 'worker.mjs'), { workerData: data });
     const started = performance.now();

@@ -15,6 +15,7 @@ export interface WorkerData {
   seed: number;
   shared: SharedArrayBuffer;
   writeCorpus: boolean;
+  ownSites: number[];
 }
 
 if (parentPort === null) throw new Error('fuzz/worker.ts runs as a worker of fuzz/main.ts');
@@ -24,6 +25,6 @@ if (target === undefined) throw new Error(`no fuzz target ${d.target}`);
 const port = parentPort;
 await fuzzLoop({
   target, corpusDir: d.corpusDir, queueDir: d.queueDir, execs: d.execs, seconds: d.seconds, seed: d.seed,
-  shared: d.shared, writeCorpus: d.writeCorpus,
+  shared: d.shared, writeCorpus: d.writeCorpus, ownSites: d.ownSites,
   progress: (p: Progress) => port.postMessage(p),
 });

@@ -493,9 +493,14 @@ export const ADM_KEYS_MAX = 1024; // API keys of an installation: a few hundred;
 export const ADM_KEY_GRANTS_MAX = 16; // ledgers one key may be limited to
 export const ADM_SOURCES_MAX = 8192; // client addresses with a bucket (oldest reused when full)
 // Modes of admission_check(mode): PEEK charges no bucket and knows no body;
-// TAKE charges the buckets (the kernel's own check of a frame is TAKE).
+// TAKE charges the buckets (the kernel's own check of a frame is TAKE); KEY
+// asks only whether the credential still holds for the route (key known, not
+// revoked, role allowed), reading and charging no bucket and counting no
+// failure: the host's own question about an open event stream after a key
+// changed, which no client rate or failed-auth throttle may answer for it.
 export const ADM_MODE_PEEK = 0;
 export const ADM_MODE_TAKE = 1;
+export const ADM_MODE_KEY = 2;
 // The host's question (admission_area(), ADM_AREA_BYTES): the request header
 // at +0, and after the check the answer at ADM_AREA_REPLY: a reply header
 // (GW_REPLY_HEADER_BYTES) then the refusal's ASCII message (ADM_MESSAGE_BYTES_MAX

@@ -167,7 +167,8 @@ export class Kernel {
    * The kernel's admission decision on a request header (GW_REQUEST_HEADER_BYTES):
    * ADM_MODE_PEEK asks without charging any bucket (a request head, before
    * its body is read); ADM_MODE_TAKE charges them (requests the host answers
-   * without a frame).
+   * without a frame); ADM_MODE_KEY asks whether the credential alone still
+   * holds (an open event stream after a key change).
    */
   admission(header: Uint8Array, mode: number): AdmissionAnswer {
     if (header.length !== abi.GW_REQUEST_HEADER_BYTES) throw new Error(`admission: a header is ${abi.GW_REQUEST_HEADER_BYTES} bytes`);

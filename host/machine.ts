@@ -155,7 +155,7 @@ export class Machine {
       this.eventHub = new EventHub(eventLimits(opts.image), (o) => this.hostLine(o, false));
       if (this.kernel.hasAdmission()) {
         const kernel = this.kernel;
-        this.eventHub.setAdmission({ generation: () => kernel.x.admission_keys_generation(), check: (h) => kernel.admission(h, abi.ADM_MODE_PEEK) });
+        this.eventHub.setAdmission({ generation: () => kernel.x.admission_keys_generation(), check: (h) => kernel.admission(h, abi.ADM_MODE_KEY) });
       }
       this.events = new EventsDevice(this.kernel, (record) => this.eventHub.publish(record));
       this.loadServices();

@@ -34,7 +34,7 @@ import {
   ADM_OP_POLICY, ADM_OP_KEY, ADM_POLICY_HEADER_BYTES, ADM_ROUTE_BYTES, ADM_KEY_BYTES,
   ADM_SCOPE_NONE, ADM_SCOPE_ITEMS, ADM_SCOPE_DENY,
   ADM_STAT_ADMITTED, ADM_STAT_UNAUTHENTICATED, ADM_STAT_FORBIDDEN, ADM_STAT_RATE_LIMITED, ADM_STAT_MALFORMED,
-  ADM_STAT_SOURCES, ADM_STAT_COUNT, SYS_OK, SYS_E_INVALID,
+  ADM_STAT_SOURCES, ADM_STAT_COUNT, ADM_MODE_TAKE, ADM_MODE_KEY, SYS_OK, SYS_E_INVALID,
 } from "../hal/abi";
 import { reserve } from "./mem";
 
@@ -301,9 +301,9 @@ function countAnswer(status: u32): void {
   else count(ADM_STAT_MALFORMED);
 }
 
-/** 401: also charged to the source's failed-auth allowance. */
+/** 401: also charged to the source's failed-auth allowance (when taken; `source` 0: a credential check). */
 function unauthenticated(source: usize, take: bool, now: u64, error: u32, keyId: u32, message: string): u32 {
-  if (take) bucketWait(source + 32, failPerMinute, failBurst, now, true);
+  if (take && source != 0) bucketWait(source + 32, failPerMinute, failBurst, now, true);
   return answer(401, error, 0, keyId, 0, message);
 }
 
@@ -317,13 +317,16 @@ function unauthenticated(source: usize, take: bool, now: u64, error: u32, keyId:
  * its last word, so a client can't flood with requests refused for free.
  */
 export function admissionCheck(h: usize, bodyLen: u32, take: bool, hasBody: bool, now: u64): u32 {
-  let status = decide(h, bodyLen, take, hasBody, now);
-  if (status != 200 && !take) status = decide(h, bodyLen, true, hasBody, now);
+  let status = decide(h, bodyLen, take, hasBody, now, true);
+  if (status != 200 && !take) status = decide(h, bodyLen, true, hasBody, now, true);
   countAnswer(status);
   return status;
 }
 
-function decide(h: usize, bodyLen: u32, take: bool, hasBody: bool, now: u64): u32 {
+// `buckets` false (ADM_MODE_KEY): the credential alone; no source slot,
+// bucket or failure count is read or charged.
+function decide(h: usize, bodyLen: u32, take: bool, hasBody: bool, now: u64, buckets: bool): u32 {
+  assert(buckets || !take, "admission: a credential check charges nothing");
   const route = <u32>load<u8>(h + 1);
   const auth = <u32>load<u8>(h + 2);
   const flags = <u32>load<u8>(h + 3);
@@ -336,11 +339,13 @@ function decide(h: usize, bodyLen: u32, take: bool, hasBody: bool, now: u64): u3
     if ((load<u32>(policy) & (1 << ADM_ROLE_CONSOLE)) == 0) return answer(403, GW_E_FORBIDDEN_ROLE, 0, 0, 0, "the console manages keys only");
     return answer(200, GW_OK, 0, 0, 0, "");
   }
-  const source = sourceSlot(h + GW_SOURCE_OFFSET, now);
-  const failWait = bucketWait(source + 32, failPerMinute, failBurst, now, false);
-  if (failWait > 0) return answer(429, GW_E_RATE_LIMITED_SOURCE, failWait, 0, 0, "too many failed authentications from this address");
-  const sourceWait = bucketWait(source + 16, sourceRate * 60, sourceBurst, now, take);
-  if (sourceWait > 0) return answer(429, GW_E_RATE_LIMITED_SOURCE, sourceWait, 0, 0, "too many requests from this address");
+  const source = buckets ? sourceSlot(h + GW_SOURCE_OFFSET, now) : 0;
+  if (buckets) {
+    const failWait = bucketWait(source + 32, failPerMinute, failBurst, now, false);
+    if (failWait > 0) return answer(429, GW_E_RATE_LIMITED_SOURCE, failWait, 0, 0, "too many failed authentications from this address");
+    const sourceWait = bucketWait(source + 16, sourceRate * 60, sourceBurst, now, take);
+    if (sourceWait > 0) return answer(429, GW_E_RATE_LIMITED_SOURCE, sourceWait, 0, 0, "too many requests from this address");
+  }
   if (auth == AUTH_NONE) return unauthenticated(source, take, now, GW_E_UNAUTHENTICATED, 0, "this route needs Authorization: Bearer <key>");
   if (auth == AUTH_MALFORMED) return unauthenticated(source, take, now, GW_E_BAD_AUTHORIZATION, 0, "Authorization must be Bearer <key>");
   assert(auth == AUTH_BEARER, "admission: auth checked above");
@@ -349,7 +354,7 @@ function decide(h: usize, bodyLen: u32, take: bool, hasBody: bool, now: u64): u3
   const k = keyAt(<u32>id);
   if (load<u8>(k + 37) != 0) return unauthenticated(source, take, now, GW_E_REVOKED_KEY, <u32>id, "the API key was revoked");
   const role = <u32>load<u8>(k + 36);
-  const keyWait = bucketWait(k + 48, keyRateOf(k) * 60, keyBurstOf(k), now, take);
+  const keyWait = buckets ? bucketWait(k + 48, keyRateOf(k) * 60, keyBurstOf(k), now, take) : 0;
   if (keyWait > 0) return answer(429, GW_E_RATE_LIMITED_KEY, keyWait, <u32>id, role, "too many requests with this key");
   if ((load<u32>(policy) & (<u32>1 << role)) == 0) return answer(403, GW_E_FORBIDDEN_ROLE, 0, <u32>id, role, "the key's role may not use this route");
   if ((flags & GW_F_BODY_REFUSED) != 0) return answer(400, GW_E_BODY_REFUSED, 0, <u32>id, role, "the request body was refused");
@@ -391,7 +396,8 @@ export function admissionMessage(): string { return answerMessage; }
 
 /** The host's check: the header in the area, the answer written after it. */
 export function admissionCheckArea(mode: u32, now: u64): u32 {
-  const status = admissionCheck(area, 0, mode != 0, false, now);
+  assert(mode <= <u32>ADM_MODE_KEY, "admission: unknown mode");
+  const status = mode == <u32>ADM_MODE_KEY ? decide(area, 0, false, false, now, false) : admissionCheck(area, 0, mode == <u32>ADM_MODE_TAKE, false, now);
   admissionReplyHeader(area + ADM_AREA_REPLY);
   const n = <u32>min<i32>(answerMessage.length, <i32>ADM_MESSAGE_BYTES_MAX);
   for (let i: u32 = 0; i < n; i++) store<u8>(area + ADM_AREA_REPLY + GW_REPLY_HEADER_BYTES + i, <u8>answerMessage.charCodeAt(i));

@@ -19,9 +19,12 @@
 // passes the key's ledger grants, and a scoped key sees only transfers on
 // its ledgers (checkpoints carry no ledger data and go to every subscriber).
 // A stream lives no longer than its key: whenever the kernel's admission
-// table changes (a key created or revoked), every open stream's request
-// header is put to admission again, and a stream whose key is refused now
-// gets a final `error` event (key_refused) and is closed. One key may hold at
+// table changes (a key created or revoked), every open stream's credential
+// is put to admission again (ADM_MODE_KEY: the key and its role alone, so a
+// rate or failed-auth throttle on the stream's address neither answers for
+// it nor is charged by it), before any later record is written, and a
+// stream whose key is refused now gets a final `error` event (key_refused)
+// and is closed. One key may hold at
 // most subscribersPerKeyMax streams, so one read-only key cannot take them all.
 
 import * as abi from '../../hal/abi.ts';
@@ -152,7 +155,7 @@ export function parseEventQuery(query: string, lastEventId: string | undefined):
 export interface StreamAdmission {
   /** Changes whenever a key is created or revoked (kernel admission_keys_generation). */
   generation(): number;
-  /** The answer for a stream's request header now (ADM_MODE_PEEK). */
+  /** Whether a stream's credential still holds now (ADM_MODE_KEY: no rate or failed-auth throttle answers for it). */
   check(header: Buffer): AdmissionAnswer;
 }
 
@@ -228,6 +231,8 @@ export class EventHub {
       throw new Error(`event record ${first}: type ${type}, ${count} items of ${itemBytes} bytes in ${record.length} bytes`);
     }
     if (first < this.nextId) throw new Error(`event record ${first}: ids went back (next is ${this.nextId})`);
+    // A key revoked since the last look must not see this record: streams are put to admission first.
+    this.recheckKeys();
     if (!this.started) {
       // The first record says where numbering stands (1 after a full replay;
       // later after a boot from a snapshot, whose earlier events are not held).
@@ -367,7 +372,7 @@ export class EventHub {
     for (const s of [...this.subscribers]) {
       if (s.header === null) continue;
       const answer = this.admission.check(s.header);
-      if (answer.status === 200 || answer.status === 429) continue; // a busy key is still a key
+      if (answer.status === 200) continue;
       this.log({ event: 'events_subscriber_refused', status: answer.status, reason: answer.message });
       s.sink.write(`event: error\ndata: ${JSON.stringify({ error: { code: 'key_refused', message: `the stream's key is refused now: ${answer.message}` } })}\n\n`);
       this.remove(s);

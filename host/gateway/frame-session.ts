@@ -11,9 +11,11 @@
 //   - A request id already in flight on the connection is refused: its
 //     reply could not be told apart.
 //   - A frame to the gateway is put to admission (the kernel's, before the
-//     log) and, admitted, gets the gateway request header that the host
-//     alone writes (host/gateway/binary.ts); every other frame goes to the
-//     kernel as it came, and the kernel decides.
+//     log) as soon as its route is in: refused, it is answered then and its
+//     remaining bytes are dropped unread into memory; admitted and whole, it
+//     gets the gateway request header that the host alone writes
+//     (host/gateway/binary.ts). Every other frame goes to the kernel as it
+//     came, and the kernel decides.
 // Replies come back through answered(), which unwraps a gateway's answer.
 
 import * as abi from '../../hal/abi.ts';
@@ -48,12 +50,19 @@ export class FrameSession {
   private readonly inFlight = new Map<number, 'raw' | 'gateway'>();
   private source: Buffer | null = null;
   private failed = false;
+  private skip = 0; // bytes of a frame refused early still to come, dropped as they arrive
 
   constructor(private readonly hooks: FrameSessionHooks, private readonly config: FrameSessionConfig) {}
 
   /** Bytes from the client, in order (the first, which decided the protocol, included). */
   receive(chunk: Buffer): void {
     if (this.failed) return;
+    if (this.skip > 0) {
+      const n = Math.min(this.skip, chunk.length);
+      this.skip -= n;
+      if (n === chunk.length) return;
+      chunk = chunk.subarray(n);
+    }
     this.held.append(chunk);
     while (this.held.length >= abi.FRAME_LEN_BYTES && !this.failed) {
       const head = this.held.bytes();
@@ -69,7 +78,10 @@ export class FrameSession {
         this.hooks.fail(hostReply(requestId, abi.FRAME_E_TOO_LARGE, reason), reason);
         return;
       }
-      if (this.held.length < abi.FRAME_LEN_BYTES + bodyLen) return;
+      if (this.held.length < abi.FRAME_LEN_BYTES + bodyLen) {
+        this.refuseEarly(bodyLen);
+        return;
+      }
       const bytes = this.held.bytes().subarray(0, abi.FRAME_LEN_BYTES + bodyLen);
       this.held.consume(bytes.length); // `bytes` stays a valid view
       const body = this.route(bytes.subarray(abi.FRAME_LEN_BYTES), limit);
@@ -98,6 +110,25 @@ export class FrameSession {
     const kind = this.inFlight.get(requestId);
     this.inFlight.delete(requestId);
     return kind === 'gateway' ? unwrapReply(frame) : frame;
+  }
+
+  // A frame to the gateway that admission refuses is answered as soon as
+  // its route (the payload's first byte) is in, and the rest of its bytes
+  // are dropped as they come: a client without a good key holds no more
+  // than a frame header here, however large the frame it announces.
+  private refuseEarly(bodyLen: number): void {
+    const b = this.held.bytes();
+    if (b.length < abi.FRAME_LEN_BYTES + abi.FRAME_REQUEST_HEADER_BYTES) return;
+    const head = requestHead(b.subarray(abi.FRAME_LEN_BYTES));
+    if (head === null || head.payload.length === 0 || head.flags !== 0 || !isGatewayName(head.name) || this.inFlight.has(head.requestId)) return;
+    const route = ledgerRoute(head.payload);
+    if (typeof route === 'string') return; // refused once whole, as malformed
+    this.source ??= this.config.source();
+    const answer = this.config.admit(binaryGatewayHeader(route, this.keyHash, this.source), abi.ADM_MODE_PEEK);
+    if (answer.status === 200) return;
+    this.hooks.write(admissionReplyFrame(head.requestId, answer), true);
+    this.skip = abi.FRAME_LEN_BYTES + bodyLen - b.length;
+    this.held.clear();
   }
 
   // What one whole frame body becomes: the body for the kernel, or null

@@ -7,7 +7,7 @@
 // balance is exactly the sum of the transfers present (nothing applied
 // twice or partly); debits = credits per ledger, posted and pending.
 //
-// QENEX_CRASH_ITERATIONS (default 3; `make test-crash` runs 50) and
+// QENEX_CRASH_ITERATIONS (default 3; `make test-crash` runs 1,000) and
 // QENEX_CRASH_SEED (default 1) choose the run; a failure names its seed and
 // iteration, so it replays with the same choices.
 

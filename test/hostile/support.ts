@@ -12,10 +12,14 @@
 //   127.0.0.2          probes: a client that is not the attacker
 //   127.0.0.3          the failed-authentication attacker
 //   127.0.0.4          a client with a valid key (and the tests' own admin calls)
-//   127.0.1.x, 127.0.2.x, 127.0.3.x
-//                      attack groups spread over addresses (each address
-//                      stays within the failed-auth burst, or the
-//                      connection table is attacked from many sources)
+//   127.0.1.x, 127.0.2.x  unauthenticated floods spread over addresses (each
+//                      address stays within the failed-auth burst, so each
+//                      refusal is a 401, not the throttle's 429)
+//   127.0.3.x          the connection table attacked from many addresses
+//   127.0.4.x          the tests' own metrics requests while the table is held
+//                      (each from an address that holds no connection)
+//   127.0.5.x-127.0.10.x  event-stream clients, one address per test round
+//   127.0.11.x         binary frames announced without a key (15 addresses)
 //
 // Scale: QENEX_HOSTILE_SCALE (default 1; `make test-hostile` uses 10)
 // multiplies attack sizes. Bounds that do not depend on the attack size
@@ -170,6 +174,7 @@ export class RssSampler {
     this.baseline = rssBytes(pid);
     this.peak = this.baseline;
     this.timer = setInterval(() => this.sample(), everyMs);
+    this.timer.unref(); // a test that failed before stop() must not be kept alive by it
   }
   sample(): void {
     try { this.peak = Math.max(this.peak, rssBytes(this.pid)); } catch { /* the process is gone */ }
@@ -237,9 +242,9 @@ export async function probe<T>(port: number, snapshot: () => T): Promise<T> {
   return a.seen;
 }
 
-/** GET /metrics with a key (from the valid-key address); the Prometheus text. */
-export async function metricsText(port: number, key: string): Promise<string> {
-  const a = await request(port, { path: '/metrics', headers: { authorization: `Bearer ${key}` }, localAddress: VALID_KEY_ADDRESS });
+/** GET /metrics with a key (from the valid-key address unless given); the Prometheus text. */
+export async function metricsText(port: number, key: string, localAddress = VALID_KEY_ADDRESS): Promise<string> {
+  const a = await request(port, { path: '/metrics', headers: { authorization: `Bearer ${key}` }, localAddress });
   assert.is(a.status, 200, a.body);
   return a.body;
 }
@@ -295,10 +300,10 @@ export class RawConn {
   }
 }
 
-/** Polls `pred` (and wakes on `subscribe`'s callback) until it holds; rejects after `timeoutMs` saying what did not happen. */
-export async function until(pred: () => boolean, what: string, timeoutMs = DEADLINE_MS, subscribe?: (wake: () => void) => void): Promise<void> {
+/** Polls `pred` (and wakes on `subscribe`'s callback) until it holds (an async `pred` is awaited); rejects after `timeoutMs` saying what did not happen. */
+export async function until(pred: () => boolean | Promise<boolean>, what: string, timeoutMs = DEADLINE_MS, subscribe?: (wake: () => void) => void): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (!pred()) {
+  while (!(await pred())) {
     if (Date.now() > deadline) throw new Error(`${what}: did not happen within ${timeoutMs} ms`);
     await new Promise<void>((r) => { subscribe?.(r); setTimeout(r, 20); });
   }
@@ -345,5 +350,6 @@ export function sleep(ms: number): Promise<void> {
 
 /** Prints one line the test runner passes on ("summary: ..."), for people reading `make test`. */
 export function summary(file: string, text: string): void {
-  console.log(`summary: hostile/${file}: ${text}`);
+  // A line of its own: uvu's progress dots have no newline.
+  console.log(`\nsummary: hostile/${file}: ${text}`);
 }
