@@ -1,16 +1,32 @@
 // host/limits.ts: every limit the host enforces, in one place, each with why.
 //
-// The kernel has its own constants file (kernel/constants.ts) and checks the
-// manifest again at boot (KERR_MANIFEST); the manifest limits below are the
-// host's first line, so a bad image is refused by `qenex build` and by the
-// loader before anything is instantiated. Where a number is shared with the
-// kernel it is imported from hal/abi.ts, never retyped.
+// The bounds a manifest is held to are shared with the kernel, which checks
+// the manifest again at boot (KERR_MANIFEST): they live in hal/limits.ts and
+// are re-exported here, never retyped; this file adds the limits only the
+// host has. The manifest limits are the host's first line, so a bad image is
+// refused by `qenex build` and by the loader before anything is instantiated.
 //
 // Names say their unit last. Relations between limits are asserted at the
-// bottom of this file, so an inconsistent edit fails at import time (and in
-// test/unit/manifest.test.ts), not at the first unlucky boot.
+// bottom of this file (checkLimits): `make build` runs it, and it runs again
+// at import, so an inconsistent edit fails the build, not the first unlucky
+// boot.
 
 import { FRAME_BODY_BYTES_MAX, SERVICE_NAME_BYTES_MAX } from '../hal/abi.ts';
+import {
+  SERVICES_MAX, IMAGE_SERVICES_MAX, PRIORITY_MAX, BUDGET_MIN, BUDGET_MAX, MEMORY_PAGES_MIN, MEMORY_PAGES_MAX,
+  MESSAGE_SLOTS_MIN, MESSAGE_SLOTS_MAX, MESSAGE_BYTES_MIN, MESSAGE_BYTES_MAX, QUEUE_DEPTH_MIN, QUEUE_DEPTH_MAX,
+  TIMERS_MIN, TIMERS_MAX, REQUESTS_IN_FLIGHT_MIN, REQUESTS_IN_FLIGHT_MAX, BATCH_BYTES_MIN, BATCH_BYTES_MAX,
+  LOG_PREALLOCATE_BYTES_MAX, SNAPSHOT_INTERVAL_ENTRIES_MAX, FUEL_MIN, FUEL_MAX, FUEL_PER_MESSAGE_DEFAULT, FUEL_INIT_DEFAULT,
+  RESTARTS_MAX, RESTARTS_MAX_DEFAULT, RESTART_WINDOW_MS_MIN, RESTART_WINDOW_MS_MAX, RESTART_WINDOW_MS_DEFAULT,
+} from '../hal/limits.ts';
+
+export {
+  SERVICES_MAX, IMAGE_SERVICES_MAX, PRIORITY_MAX, BUDGET_MIN, BUDGET_MAX, MEMORY_PAGES_MIN, MEMORY_PAGES_MAX,
+  MESSAGE_SLOTS_MIN, MESSAGE_SLOTS_MAX, MESSAGE_BYTES_MIN, MESSAGE_BYTES_MAX, QUEUE_DEPTH_MIN, QUEUE_DEPTH_MAX,
+  TIMERS_MIN, TIMERS_MAX, REQUESTS_IN_FLIGHT_MIN, REQUESTS_IN_FLIGHT_MAX, BATCH_BYTES_MIN, BATCH_BYTES_MAX,
+  LOG_PREALLOCATE_BYTES_MAX, SNAPSHOT_INTERVAL_ENTRIES_MAX, FUEL_MIN, FUEL_MAX, FUEL_PER_MESSAGE_DEFAULT, FUEL_INIT_DEFAULT,
+  RESTARTS_MAX, RESTARTS_MAX_DEFAULT, RESTART_WINDOW_MS_MIN, RESTART_WINDOW_MS_MAX, RESTART_WINDOW_MS_DEFAULT,
+};
 
 // ---- image file (.qxi), see host/image.ts ----
 
@@ -55,11 +71,11 @@ export const MANIFEST_BYTES_MAX = 1024 * 1024 - 32;
 
 // ---- manifest: image ----
 
-// At most 32 services per image. The kernel keeps per-service tables sized at
-// boot; 32 covers the planned services (ledger, gateway, payments, trading,
-// compliance, risk, audit, ...) several times over. Every service is one
-// section, so this must stay below IMAGE_SECTIONS_MAX - 2 (asserted below).
-export const SERVICES_MAX = 32;
+// At most IMAGE_SERVICES_MAX (32) services per image (hal/limits.ts): it
+// covers the planned services (ledger, gateway, payments, trading,
+// compliance, risk, audit, ...) several times over and leaves the kernel's
+// table (SERVICES_MAX) room for as many loaded live. Every service is one
+// section, so it must stay below IMAGE_SECTIONS_MAX - 2 (asserted below).
 export const SERVICES_MIN = 1;
 
 // Image and service names: lowercase, start with a letter, at most
@@ -74,19 +90,7 @@ export { SERVICE_NAME_BYTES_MAX };
 export const IMAGE_VERSION_MIN = 1;
 export const IMAGE_VERSION_MAX = 0xffffffff;
 
-// ---- manifest: kernel section ----
-
-// Message slots: the kernel's preallocated pool of message buffers. At least
-// one, or nothing can ever be delivered; at most 65536 so a slot index fits
-// in a u16 and the pool table stays small.
-export const MESSAGE_SLOTS_MIN = 1;
-export const MESSAGE_SLOTS_MAX = 65536;
-
-// A message is at least 256 bytes (a request header, a 32-byte service name
-// and a useful payload) and at most one wire frame body (hal
-// FRAME_BODY_BYTES_MAX), because a client request is delivered as one message.
-export const MESSAGE_BYTES_MIN = 256;
-export const MESSAGE_BYTES_MAX = FRAME_BODY_BYTES_MAX;
+// ---- manifest: kernel section (the bounds themselves: hal/limits.ts) ----
 
 // message_slots * message_bytes_max is reserved in kernel memory at boot.
 // Kernel memory is a wasm32 memory (at most 4 GiB), and the kernel's
@@ -94,60 +98,20 @@ export const MESSAGE_BYTES_MAX = FRAME_BODY_BYTES_MAX;
 // the per-slot bookkeeping, rings, log buffers and tables beside the pool.
 export const MESSAGE_POOL_BYTES_MAX = 512 * 1024 * 1024;
 
-// Queue depth per service: at least one message, at most 65536 (u16 indices,
-// and a deeper queue only hides overload that should be reported as BUSY).
-export const QUEUE_DEPTH_MIN = 1;
-export const QUEUE_DEPTH_MAX = 65536;
-
-// Timers: 0 is allowed for an image where no service has the "timer"
-// capability (checked as a relation in host/manifest.ts); 65536 bounds the
-// kernel's timer heap.
-export const TIMERS_MIN = 0;
-export const TIMERS_MAX = 65536;
-
-// Client requests in flight (awaiting a reply): each holds a reply token in a
-// fixed table. At least one or the system cannot serve; at most 65535 because
-// a token's slot index is 16 bits in the kernel (kernel/constants.ts).
-export const REQUESTS_IN_FLIGHT_MIN = 1;
-export const REQUESTS_IN_FLIGHT_MAX = 65535;
-
 // A command-log batch must hold at least one whole message plus the batch and
 // entry headers (BATCH_OVERHEAD_BYTES, generously rounded up to one page), or
 // a maximum-size message could never be logged. At least 64 KiB, the kernel's
 // floor, so a batch amortises one fdatasync over many small messages; 64 MiB
 // bounds the group-commit buffers, which are allocated once at boot.
 export const BATCH_OVERHEAD_BYTES = 4096;
-export const BATCH_BYTES_MIN = 64 * 1024;
-export const BATCH_BYTES_MAX = 64 * 1024 * 1024;
-
-// Log preallocation: 0 means "do not preallocate". 1 TiB is far beyond any
-// single log file we expect and stays well inside Number.MAX_SAFE_INTEGER, so
-// the value is exact in JSON and in a JavaScript number.
-export const LOG_PREALLOCATE_BYTES_MAX = 1024 * 1024 * 1024 * 1024;
 
 // ---- manifest: services ----
-
-// Scheduling priority: 0 is the highest, 7 the lowest; eight levels are
-// enough to separate latency-critical services from batch work, and the
-// kernel keeps one run queue per level.
-export const PRIORITY_MAX = 7;
-
-// Budget: messages a service may handle per scheduler round before the next
-// service runs. At least one, or it never runs; 4096 bounds how long one
-// service can hold the (single) kernel thread.
-export const BUDGET_MIN = 1;
-export const BUDGET_MAX = 4096;
-
-// Linear memory of a service in 64 KiB WebAssembly pages: at least one page,
-// at most 65536 pages (4 GiB), the wasm32 maximum.
-export const MEMORY_PAGES_MIN = 1;
-export const MEMORY_PAGES_MAX = 65536;
 
 // Capabilities per service: the five plain ones plus one "send:" per other
 // service. Duplicates are refused, so this bound can never be exceeded by a
 // valid manifest; it exists so the validator's loop is bounded before it
 // looks at duplicates.
-export const SERVICE_CAPS_MAX = 5 + SERVICES_MAX;
+export const SERVICE_CAPS_MAX = 5 + IMAGE_SERVICES_MAX;
 
 // A service's "config" object is opaque to the host and the kernel; the kernel
 // hands its JSON to the service at init (e.g. the ledger's table sizes). The
@@ -231,17 +195,8 @@ export const RUN_ACTIONS_PER_TURN_MAX = 65536;
 // iteration. The kernel has the same bounds and defaults (FUEL_*). 2^50 keeps
 // the i64 counter far from overflow; 2^30 per message is about a second of a
 // tight loop while the largest ledger batch uses well under 1% of it.
-export const FUEL_MIN = 1;
-export const FUEL_MAX = 2 ** 50;
-export const FUEL_PER_MESSAGE_DEFAULT = 2 ** 30;
-export const FUEL_INIT_DEFAULT = 2 ** 36;
 // Restarts allowed within a window of logical time before a service is
 // marked failed; 1000 bounds the restore work a faulty service can cause.
-export const RESTARTS_MAX = 1000;
-export const RESTARTS_MAX_DEFAULT = 3;
-export const RESTART_WINDOW_MS_MIN = 1;
-export const RESTART_WINDOW_MS_MAX = 86_400_000 * 365;
-export const RESTART_WINDOW_MS_DEFAULT = 60_000;
 // A restore point (copy of a service's memory and globals) is taken when the
 // journal of messages handled since the last one outgrows the service's
 // memory, or this many bytes, whichever is larger: the copies then cost at
@@ -266,7 +221,12 @@ function assertLimit(condition: boolean, what: string): void {
 /** Asserts how the limits relate; runs at import and is called by a test. */
 export function checkLimits(): void {
   assertLimit(IMAGE_BYTES_MAX <= 0xffffffff, 'IMAGE_BYTES_MAX must fit a u32 offset');
-  assertLimit(SERVICES_MAX + 2 <= IMAGE_SECTIONS_MAX, 'each service needs a section');
+  assertLimit(IMAGE_SERVICES_MAX + 2 <= IMAGE_SECTIONS_MAX, 'each service needs a section');
+  assertLimit(IMAGE_SERVICES_MAX <= SERVICES_MAX, 'an image\'s services fit the kernel\'s table');
+  assertLimit(SERVICES_MAX <= 64, 'a u64 bit set names every peer');
+  assertLimit(MESSAGE_BYTES_MAX === FRAME_BODY_BYTES_MAX, 'a client request is delivered as one message');
+  assertLimit(MESSAGE_SLOTS_MAX <= 65536 && QUEUE_DEPTH_MAX <= 65536 && REQUESTS_IN_FLIGHT_MAX <= 65535, 'u16 indices');
+  assertLimit(SNAPSHOT_INTERVAL_ENTRIES_MAX <= Number.MAX_SAFE_INTEGER && RESTART_WINDOW_MS_MAX * 1e6 < 2 ** 63, 'exact in a number and an i64 of ns');
   assertLimit(IMAGE_SECTIONS_MAX <= 0xffff, 'section count is a u16');
   assertLimit(IMAGE_SIGNATURES_MAX <= 0xffff, 'signature count is a u16');
   assertLimit(SIGNATURE_BYTES_MAX <= 0xffff, 'signature length is a u16');

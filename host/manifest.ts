@@ -18,7 +18,6 @@
 import { readFileSync, statSync } from 'node:fs';
 import * as limits from './limits.ts';
 import * as abi from '../hal/abi.ts';
-import { SNAPSHOT_INTERVAL_ENTRIES_MAX } from './snapshot.ts';
 
 export class ManifestError extends Error {
   override name = 'ManifestError';
@@ -220,7 +219,7 @@ function kernelSpec(value: Json, path: string): KernelSpec {
     requests_in_flight_max, batch_bytes_max, log_preallocate_bytes,
   };
   if (o.snapshot_interval_entries !== undefined) {
-    spec.snapshot_interval_entries = integer(o.snapshot_interval_entries, p('snapshot_interval_entries'), 0, SNAPSHOT_INTERVAL_ENTRIES_MAX);
+    spec.snapshot_interval_entries = integer(o.snapshot_interval_entries, p('snapshot_interval_entries'), 0, limits.SNAPSHOT_INTERVAL_ENTRIES_MAX);
   }
   return spec;
 }
@@ -364,7 +363,7 @@ export function validateManifest(json: unknown): Manifest {
   const version = integer(o.version, 'version', limits.IMAGE_VERSION_MIN, limits.IMAGE_VERSION_MAX);
   const description = Object.hasOwn(o, 'description') ? descriptionText(o.description) : undefined;
   const kernel = kernelSpec(o.kernel, 'kernel');
-  const list = array(o.services, 'services', limits.SERVICES_MIN, limits.SERVICES_MAX);
+  const list = array(o.services, 'services', limits.SERVICES_MIN, limits.IMAGE_SERVICES_MAX);
   const services = list.map((s, i) => serviceSpec(s, `services[${i}]`));
   checkServices(services, kernel);
   const gateway = Object.hasOwn(o, 'gateway') ? gatewaySpec(o.gateway, 'gateway') : undefined;

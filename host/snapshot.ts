@@ -56,7 +56,8 @@ import { join } from 'node:path';
 import { setImmediate as yieldTurn } from 'node:timers/promises';
 import * as abi from '../hal/abi.ts';
 import { openBlockBackend, type BackendChoice, type BlockBackend, type BlockOpenOptions } from './devices/block-backend.ts';
-import { crc32c } from './audit/log.ts';
+import { ENTRY_MAGIC, ENTRY_HEADER_BYTES, ENTRY_BYTES_MAX, ENTRY_CHAIN, ENTRY_CHAIN_BYTES } from '../hal/log.ts';
+import { entryCrc, entryPadded, readEntryHeader } from './log-entry.ts';
 
 export const SNAPSHOT_DIR = 'snapshots';
 export const SNAPSHOT_SUFFIX = '.qxs';
@@ -65,7 +66,6 @@ export const SNAPSHOT_VERSION = 1;
 /** Snapshot files kept after a new one is written. */
 export const SNAPSHOTS_KEPT = 2;
 /** Largest kernel.snapshot_interval_entries (kernel/snapshot.ts has the same bound). */
-export const SNAPSHOT_INTERVAL_ENTRIES_MAX = 2 ** 40;
 /** Exported names of the kernel's mutable globals. */
 export const KERNEL_GLOBAL_PREFIX = 'qx_kg';
 // Room reserved for the header (64 services of names and part lines fit well).
@@ -75,10 +75,6 @@ const HEADER_FIXED_BYTES = 48;
 const CHUNK_BYTES = 8 << 20;
 const FILE_NAME = /^(\d{20})\.qxs$/;
 const PAGE_BYTES = 65536;
-// The command log's entry layout (kernel/log.ts).
-const ENTRY_MAGIC = 0x314c5851;
-const ENTRY_HEADER_BYTES = 88;
-const ENTRY_BYTES_MAX = (1 << 20) + ENTRY_HEADER_BYTES;
 
 export class SnapshotError extends Error {
   override name = 'SnapshotError';
@@ -613,17 +609,17 @@ export class SnapshotStore {
     if (!Number.isSafeInteger(h.entries) || h.entries < 1) throw new SnapshotError('covers no entries');
     const head = new Uint8Array(ENTRY_HEADER_BYTES);
     if (log.readAt(h.last_entry_offset, head) !== ENTRY_HEADER_BYTES) throw new SnapshotError(`the log ends before entry ${h.entries - 1}`);
-    const dv = new DataView(head.buffer);
-    const total = dv.getUint32(8, true);
-    if (dv.getUint32(0, true) !== ENTRY_MAGIC || total < ENTRY_HEADER_BYTES || total > ENTRY_BYTES_MAX) {
+    const eh = readEntryHeader(head);
+    const total = eh.total;
+    if (eh.magic !== ENTRY_MAGIC || total < ENTRY_HEADER_BYTES || total > ENTRY_BYTES_MAX) {
       throw new SnapshotError(`no log entry at offset ${h.last_entry_offset}`);
     }
-    if (h.last_entry_offset + ((total + 7) & ~7) !== h.log_offset) throw new SnapshotError('log entry size disagrees with the snapshot');
+    if (h.last_entry_offset + entryPadded(total) !== h.log_offset) throw new SnapshotError('log entry size disagrees with the snapshot');
     const e = new Uint8Array(total);
     if (log.readAt(h.last_entry_offset, e) !== total) throw new SnapshotError(`log entry ${h.entries - 1} truncated`);
-    if (crc32c(e.subarray(8)) !== dv.getUint32(4, true)) throw new SnapshotError(`log entry ${h.entries - 1} fails its checksum`);
-    if (Number(dv.getBigUint64(16, true)) !== h.entries - 1) throw new SnapshotError(`log entry at offset ${h.last_entry_offset} is not entry ${h.entries - 1}`);
-    if (Buffer.from(head.subarray(56, 88)).toString('hex') !== h.chain) throw new SnapshotError(`the log's chain at entry ${h.entries - 1} differs from the snapshot's (another history)`);
+    if (entryCrc(e) !== eh.crc) throw new SnapshotError(`log entry ${h.entries - 1} fails its checksum`);
+    if (Number(eh.seq) !== h.entries - 1) throw new SnapshotError(`log entry at offset ${h.last_entry_offset} is not entry ${h.entries - 1}`);
+    if (Buffer.from(head.subarray(ENTRY_CHAIN, ENTRY_CHAIN + ENTRY_CHAIN_BYTES)).toString('hex') !== h.chain) throw new SnapshotError(`the log's chain at entry ${h.entries - 1} differs from the snapshot's (another history)`);
   }
 }
 

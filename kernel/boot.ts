@@ -9,13 +9,13 @@
 
 import { JsonReader, JSON_OBJECT } from "./lib/json";
 import {
-  SERVICES_MAX, PRIORITY_CLASSES, BUDGET_MAX, MESSAGE_SLOTS_MAX, MESSAGE_BYTES_MIN, MESSAGE_BYTES_MAX,
-  QUEUE_DEPTH_MAX, TIMERS_MAX, REQUESTS_IN_FLIGHT_MAX, BATCH_BYTES_MAX, LOG_PREALLOCATE_BYTES_MAX,
-  FUEL_PER_MESSAGE_DEFAULT, FUEL_INIT_DEFAULT, FUEL_MAX, RESTARTS_MAX_DEFAULT, RESTARTS_MAX,
-  RESTART_WINDOW_MS_DEFAULT, RESTART_WINDOW_MS_MAX,
+  IMAGE_SERVICES_MAX, PRIORITY_CLASSES, BUDGET_MIN, BUDGET_MAX, MEMORY_PAGES_MIN, MEMORY_PAGES_MAX,
+  MESSAGE_SLOTS_MIN, MESSAGE_SLOTS_MAX, MESSAGE_BYTES_MIN, MESSAGE_BYTES_MAX, QUEUE_DEPTH_MIN, QUEUE_DEPTH_MAX,
+  TIMERS_MIN, TIMERS_MAX, REQUESTS_IN_FLIGHT_MIN, REQUESTS_IN_FLIGHT_MAX, BATCH_BYTES_MIN, BATCH_BYTES_MAX,
+  LOG_PREALLOCATE_BYTES_MAX, SNAPSHOT_INTERVAL_ENTRIES_MAX, FUEL_MIN, FUEL_PER_MESSAGE_DEFAULT, FUEL_INIT_DEFAULT, FUEL_MAX,
+  RESTARTS_MAX_DEFAULT, RESTARTS_MAX, RESTART_WINDOW_MS_MIN, RESTART_WINDOW_MS_DEFAULT, RESTART_WINDOW_MS_MAX,
 } from "./constants";
 import { ENTRY_HEADER_BYTES } from "./log";
-import { SNAPSHOT_INTERVAL_ENTRIES_MAX } from "./snapshot";
 import { reserve } from "./mem";
 import { hsmGrant, hsmGrantRandom } from "./hsm";
 import {
@@ -55,12 +55,12 @@ function readKernel(r: JsonReader): void {
   if (!r.beginObject()) return;
   for (let key = r.nextKey(); key != null && bootError == ""; key = r.nextKey()) {
     const k = key;
-    if (k == "message_slots") config.messageSlots = <u32>bounded(r, "kernel.message_slots", 1, MESSAGE_SLOTS_MAX);
+    if (k == "message_slots") config.messageSlots = <u32>bounded(r, "kernel.message_slots", MESSAGE_SLOTS_MIN, MESSAGE_SLOTS_MAX);
     else if (k == "message_bytes_max") config.messageBytesMax = <u32>bounded(r, "kernel.message_bytes_max", MESSAGE_BYTES_MIN, MESSAGE_BYTES_MAX);
-    else if (k == "queue_depth") config.queueDepth = <u32>bounded(r, "kernel.queue_depth", 1, QUEUE_DEPTH_MAX);
-    else if (k == "timers_max") config.timersMax = <u32>bounded(r, "kernel.timers_max", 0, TIMERS_MAX);
-    else if (k == "requests_in_flight_max") config.requestsInFlightMax = <u32>bounded(r, "kernel.requests_in_flight_max", 1, REQUESTS_IN_FLIGHT_MAX);
-    else if (k == "batch_bytes_max") config.batchBytesMax = <u32>bounded(r, "kernel.batch_bytes_max", 65536, BATCH_BYTES_MAX);
+    else if (k == "queue_depth") config.queueDepth = <u32>bounded(r, "kernel.queue_depth", QUEUE_DEPTH_MIN, QUEUE_DEPTH_MAX);
+    else if (k == "timers_max") config.timersMax = <u32>bounded(r, "kernel.timers_max", TIMERS_MIN, TIMERS_MAX);
+    else if (k == "requests_in_flight_max") config.requestsInFlightMax = <u32>bounded(r, "kernel.requests_in_flight_max", REQUESTS_IN_FLIGHT_MIN, REQUESTS_IN_FLIGHT_MAX);
+    else if (k == "batch_bytes_max") config.batchBytesMax = <u32>bounded(r, "kernel.batch_bytes_max", BATCH_BYTES_MIN, BATCH_BYTES_MAX);
     else if (k == "log_preallocate_bytes") config.logPreallocateBytes = bounded(r, "kernel.log_preallocate_bytes", 0, LOG_PREALLOCATE_BYTES_MAX);
     else if (k == "snapshot_interval_entries") config.snapshotIntervalEntries = bounded(r, "kernel.snapshot_interval_entries", 0, SNAPSHOT_INTERVAL_ENTRIES_MAX);
     else bootError = "manifest: unknown field kernel." + k;
@@ -105,7 +105,7 @@ function storeName(name: string): usize {
 
 function readService(r: JsonReader, base: usize): void {
   if (!r.beginObject()) return;
-  if (serviceCount >= SERVICES_MAX) { bootError = "manifest: more than " + SERVICES_MAX.toString() + " services"; return; }
+  if (serviceCount >= IMAGE_SERVICES_MAX) { bootError = "manifest: more than " + IMAGE_SERVICES_MAX.toString() + " services"; return; }
   const s = serviceAdd(0, 0);
   s.fuelPerMessage = FUEL_PER_MESSAGE_DEFAULT;
   s.fuelInit = FUEL_INIT_DEFAULT;
@@ -116,7 +116,7 @@ function readService(r: JsonReader, base: usize): void {
     const k = key;
     if (k == "name") name = r.readString();
     else if (k == "priority") s.priority = <u32>bounded(r, "services[].priority", 0, PRIORITY_CLASSES - 1);
-    else if (k == "budget") s.budget = <u32>bounded(r, "services[].budget", 1, BUDGET_MAX);
+    else if (k == "budget") s.budget = <u32>bounded(r, "services[].budget", BUDGET_MIN, BUDGET_MAX);
     else if (k == "caps") readCaps(r, s, name);
     else if (k == "config") {
       if (r.peekKind() != JSON_OBJECT) { bootError = "manifest: services[].config must be an object"; return; }
@@ -125,11 +125,11 @@ function readService(r: JsonReader, base: usize): void {
       s.configAddr = base + start;
       s.configLen = r.position() - start;
     }
-    else if (k == "memory_pages_max") s.memoryPagesMax = <u32>bounded(r, "services[].memory_pages_max", 1, 65536);
-    else if (k == "fuel_per_message") s.fuelPerMessage = bounded(r, "services[].fuel_per_message", 1, FUEL_MAX);
-    else if (k == "fuel_init") s.fuelInit = bounded(r, "services[].fuel_init", 1, FUEL_MAX);
+    else if (k == "memory_pages_max") s.memoryPagesMax = <u32>bounded(r, "services[].memory_pages_max", MEMORY_PAGES_MIN, MEMORY_PAGES_MAX);
+    else if (k == "fuel_per_message") s.fuelPerMessage = bounded(r, "services[].fuel_per_message", FUEL_MIN, FUEL_MAX);
+    else if (k == "fuel_init") s.fuelInit = bounded(r, "services[].fuel_init", FUEL_MIN, FUEL_MAX);
     else if (k == "restarts_max") s.restartsMax = <u32>bounded(r, "services[].restarts_max", 0, RESTARTS_MAX);
-    else if (k == "restart_window_ms") s.restartWindowNs = bounded(r, "services[].restart_window_ms", 1, RESTART_WINDOW_MS_MAX) * 1000000;
+    else if (k == "restart_window_ms") s.restartWindowNs = bounded(r, "services[].restart_window_ms", RESTART_WINDOW_MS_MIN, RESTART_WINDOW_MS_MAX) * 1000000;
     else if (k == "module") r.skipValue();
     else if (k == "hsm_keys") readHsmKeys(r, s, name);
     else bootError = "manifest: unknown field services[]." + k;

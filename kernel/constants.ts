@@ -1,10 +1,14 @@
 // kernel/constants.ts: every compile-time limit of the kernel, in one place.
 //
 // The image manifest sizes the pools at boot (message slots, queue depth,
-// timers, batch bytes); the values here bound what a manifest may ask for, so
-// that a hostile or mistaken manifest is refused at boot with a message that
-// names the limit, instead of exhausting memory later. host/manifest.ts checks
-// the same bounds earlier, at `qenex build`.
+// timers, batch bytes); the bounds on what a manifest may ask for are shared
+// with the host, which checks the same ones earlier (`qenex build`), and live
+// in hal/limits.ts: here they are typed as the kernel uses them, so a
+// hostile or mistaken manifest is refused at boot with a message that names
+// the limit, instead of exhausting memory later. The limits below that are
+// not from hal/limits.ts are the kernel's alone.
+
+import * as hal from "../hal/limits";
 
 // Largest kernel memory the boot-time reservations may reach. WebAssembly's
 // 32-bit address space is 4 GiB; leave a quarter for the AssemblyScript data
@@ -21,27 +25,37 @@ export const RESERVATION_BYTES_MAX: u64 = (1 << 30) - 64;
 export const BOOT_DIGEST_BYTES: u32 = 32;
 export const BOOT_AREA_BYTES: u32 = 1 << 20;
 
-// Services: a u16 service index on the wire and in log entries, but a kernel
-// this small has no business running more than 64 services at once.
-export const SERVICES_MAX: u32 = 64;
+// Services: a u16 service index on the wire and in log entries; the table
+// (image services and live-loaded ones) and the per-image bound are shared.
+export const SERVICES_MAX: u32 = hal.SERVICES_MAX;
+export const IMAGE_SERVICES_MAX: u32 = hal.IMAGE_SERVICES_MAX;
 export const SERVICE_CAPS_MAX: u32 = 64; // capabilities per service (bit set of send peers + flags)
-export const PRIORITY_CLASSES: u32 = 8; // priority 0 (first) .. 7 (last) in every round
-export const BUDGET_MAX: u32 = 4096; // messages per service per scheduler round
+export const PRIORITY_CLASSES: u32 = hal.PRIORITY_MAX + 1; // priority 0 (first) .. PRIORITY_MAX (last) in every round
+export const BUDGET_MIN: u32 = hal.BUDGET_MIN;
+export const BUDGET_MAX: u32 = hal.BUDGET_MAX; // messages per service per scheduler round
+export const MEMORY_PAGES_MIN: u32 = hal.MEMORY_PAGES_MIN;
+export const MEMORY_PAGES_MAX: u32 = hal.MEMORY_PAGES_MAX;
 
 // Messages.
-export const MESSAGE_SLOTS_MAX: u32 = 65536;
-export const MESSAGE_BYTES_MIN: u32 = 256;
-export const MESSAGE_BYTES_MAX: u32 = 1 << 20; // equals hal FRAME_BODY_BYTES_MAX
-export const QUEUE_DEPTH_MAX: u32 = 1 << 20; // per-service inbox depth
-export const TIMERS_MAX: u32 = 1 << 16;
-export const REQUESTS_IN_FLIGHT_MAX: u32 = 65535; // a token's slot index is 16 bits
+export const MESSAGE_SLOTS_MIN: u32 = hal.MESSAGE_SLOTS_MIN;
+export const MESSAGE_SLOTS_MAX: u32 = hal.MESSAGE_SLOTS_MAX;
+export const MESSAGE_BYTES_MIN: u32 = hal.MESSAGE_BYTES_MIN;
+export const MESSAGE_BYTES_MAX: u32 = hal.MESSAGE_BYTES_MAX;
+export const QUEUE_DEPTH_MIN: u32 = hal.QUEUE_DEPTH_MIN;
+export const QUEUE_DEPTH_MAX: u32 = hal.QUEUE_DEPTH_MAX; // per-service inbox depth
+export const TIMERS_MIN: u32 = hal.TIMERS_MIN;
+export const TIMERS_MAX: u32 = hal.TIMERS_MAX;
+export const REQUESTS_IN_FLIGHT_MIN: u32 = hal.REQUESTS_IN_FLIGHT_MIN;
+export const REQUESTS_IN_FLIGHT_MAX: u32 = hal.REQUESTS_IN_FLIGHT_MAX; // a token's slot index is 16 bits
 
 // Command log batches: one block write each. Four buffers cover the pipeline
 // (staging, writing, waiting to apply, applying) so staging never waits on
 // application of an earlier batch.
 export const BATCH_BUFFERS: u32 = 4;
-export const BATCH_BYTES_MAX: u32 = 64 << 20;
-export const LOG_PREALLOCATE_BYTES_MAX: u64 = 1 << 40;
+export const BATCH_BYTES_MIN: u32 = hal.BATCH_BYTES_MIN;
+export const BATCH_BYTES_MAX: u32 = hal.BATCH_BYTES_MAX;
+export const LOG_PREALLOCATE_BYTES_MAX: u64 = hal.LOG_PREALLOCATE_BYTES_MAX;
+export const SNAPSHOT_INTERVAL_ENTRIES_MAX: u64 = hal.SNAPSHOT_INTERVAL_ENTRIES_MAX;
 
 // Net device: receive buffers posted to the host at once, and small buffers
 // for the kernel's own error frames (unknown service, busy, refused by
@@ -65,18 +79,16 @@ export const RING_EVENTS: u32 = 64;
 // returns to the host so devices are serviced. Bounds every loop.
 export const DISPATCH_SCAN_MAX: u32 = PRIORITY_CLASSES * SERVICES_MAX * 2;
 
-// Supervision (kernel/supervise.ts); the host's copy of these bounds is in
-// host/limits.ts. Fuel counts function entries and loop iterations (host/fuel.ts).
-// 2^30 per message: about a second of a tight loop, while the largest ledger
-// batch (8189 transfers) uses well under 1% of it.
-export const FUEL_PER_MESSAGE_DEFAULT: u64 = 1 << 30;
-// qx_init sizes and clears the service's tables once: 64 times a message.
-export const FUEL_INIT_DEFAULT: u64 = 1 << 36;
-export const FUEL_MAX: u64 = 1 << 50; // stays far from i64 overflow in the counter
-export const RESTARTS_MAX_DEFAULT: u32 = 3;
-export const RESTARTS_MAX: u32 = 1000;
-export const RESTART_WINDOW_MS_DEFAULT: u64 = 60000;
-export const RESTART_WINDOW_MS_MAX: u64 = 86400000 * 365; // a year of logical time
+// Supervision (kernel/supervise.ts): fuel and restart bounds (hal/limits.ts).
+export const FUEL_MIN: u64 = hal.FUEL_MIN;
+export const FUEL_PER_MESSAGE_DEFAULT: u64 = hal.FUEL_PER_MESSAGE_DEFAULT;
+export const FUEL_INIT_DEFAULT: u64 = hal.FUEL_INIT_DEFAULT;
+export const FUEL_MAX: u64 = hal.FUEL_MAX;
+export const RESTARTS_MAX_DEFAULT: u32 = hal.RESTARTS_MAX_DEFAULT;
+export const RESTARTS_MAX: u32 = hal.RESTARTS_MAX;
+export const RESTART_WINDOW_MS_MIN: u64 = hal.RESTART_WINDOW_MS_MIN;
+export const RESTART_WINDOW_MS_DEFAULT: u64 = hal.RESTART_WINDOW_MS_DEFAULT;
+export const RESTART_WINDOW_MS_MAX: u64 = hal.RESTART_WINDOW_MS_MAX;
 
 // HSM device (drivers/hsm, kernel/hsm.ts): key operations in flight at once,
 // each holding one buffer of hal HSM_BUFFER_BYTES (16 requests: 256 KiB,

@@ -260,8 +260,8 @@ export function hsmRecovered(clockNs: u64): void {
 // Applies an ENTRY_HSM entry (live or in recovery): the request it answers
 // is done, and its service gets the result.
 export function hsmApply(e: usize, timeNs: u64): void {
-  const serviceIndex = <u32>load<u16>(e + log.H_SERVICE);
-  const id = load<u32>(e + log.H_REQUEST);
+  const serviceIndex = <u32>load<u16>(e + log.ENTRY_SERVICE);
+  const id = load<u32>(e + log.ENTRY_REQUEST);
   let slot: u32 = HSM_REQUESTS_MAX;
   for (let i: u32 = 0; i < HSM_REQUESTS_MAX; i++) {
     const state = unchecked(slotState[i]);
@@ -282,7 +282,7 @@ export function hsmApply(e: usize, timeNs: u64): void {
   }
   unchecked(slotState[slot] = SLOT_FREE);
   inUse--;
-  const total = load<u32>(e + log.H_TOTAL);
+  const total = load<u32>(e + log.ENTRY_TOTAL);
   const desc = descriptors.take();
   assert(desc != POOL_EMPTY, "descriptor pool sized below a batch");
   msgSet(desc, MSG_KIND_REPLY, SENDER_KERNEL, 0, e + log.ENTRY_HEADER_BYTES, total - log.ENTRY_HEADER_BYTES, POOL_EMPTY, timeNs);

@@ -4,57 +4,46 @@
 // it is durable. While one batch is being written, new inputs gather in the
 // next one: that is the group commit.
 //
-// Entry layout (little-endian, padded to 8 bytes on disk):
-//   +0  u32 magic   ENTRY_MAGIC
-//   +4  u32 crc     CRC-32C of bytes [8, total)
-//   +8  u32 total   header + payload bytes (without padding)
-//   +12 u16 type    ENTRY_*
-//   +14 u16 service target service index (0xffff: none)
-//   +16 u64 seq     0, 1, 2, … with no gaps
-//   +24 u64 time    logical time, ns, strictly increasing
-//   +32 u64 batch   entries of one batch are applied together
-//   +40 u64 conn    client connection (INPUT), else 0
-//   +48 u32 request client's request id (INPUT), else 0
-//   +52 u32 index   position of the entry in its batch (0 = first); lets
-//                   recovery tell a torn final write from damaged history
-//   +56 [32] chain  SHA-256(chain of entry seq-1 ‖ leaf); the entry before
-//                   seq 0 has a chain of 32 zero bytes
-//   +88 payload
-// where leaf = SHA-256(0x00 ‖ bytes [8, 56) ‖ payload) is the entry's leaf
-// hash in the RFC 6962 Merkle tree of the log (kernel/audit.ts): entry seq
-// is leaf seq. The entry's bytes are hashed once, for the leaf; the chain
-// step hashes only the 64 bytes of previous chain and leaf.
+// Entry layout: hal/log.ts. The entry's bytes are hashed once, for its
+// leaf in the RFC 6962 Merkle tree (kernel/audit.ts); the chain step hashes
+// only the 64 bytes of previous chain and leaf.
 // The CRC finds torn and flipped bytes cheaply; the chain makes any edit in
 // the middle visible even when the editor recomputes the CRC; the Merkle
 // tree lets a third party check one entry, or that a later log extends an
 // earlier one, against a signed checkpoint (ENTRY_CHECKPOINT).
 
 import { reserve } from "./mem";
+import * as layout from "../hal/log";
 import { BATCH_BUFFERS } from "./constants";
 import { sha256Init, sha256Update, sha256Final, SHA256_CTX_BYTES } from "./lib/sha256";
 import { crc32c } from "./lib/crc32c";
 import { auditAppend } from "./audit";
 
-export const ENTRY_MAGIC: u32 = 0x314c5851; // "QXL1"
-export const ENTRY_HEADER_BYTES: u32 = 88;
-export const H_CRC: usize = 4;
-export const H_TOTAL: usize = 8;
-export const H_TYPE: usize = 12;
-export const H_SERVICE: usize = 14;
-export const H_SEQ: usize = 16;
-export const H_TIME: usize = 24;
-export const H_BATCH: usize = 32;
-export const H_CONN: usize = 40;
-export const H_REQUEST: usize = 48;
-export const H_BATCH_INDEX: usize = 52;
-export const H_CHAIN: usize = 56;
-
-export const ENTRY_GENESIS: u16 = 1; // payload: the image digest the log belongs to
-export const ENTRY_INPUT: u16 = 2; // payload: a client's message to `service`
-export const ENTRY_TICK: u16 = 3; // no payload: logical time moves on (timers)
-export const ENTRY_ENTROPY: u16 = 4; // payload: 32 random bytes that reseed the service RNG
-export const ENTRY_CHECKPOINT: u16 = 5; // payload: a signed audit checkpoint (kernel/audit.ts); changes no state
-export const ENTRY_HSM: u16 = 6; // payload: an HSM result for `service` (kernel/hsm.ts): u32 request id | i32 status | bytes
+// The layout (hal/log.ts) typed as the kernel uses it.
+export const LOG_FORMAT_VERSION: u32 = layout.LOG_FORMAT_VERSION;
+export const ENTRY_MAGIC_PREFIX: u32 = layout.ENTRY_MAGIC_PREFIX;
+export const ENTRY_MAGIC: u32 = layout.ENTRY_MAGIC;
+export const ENTRY_HEADER_BYTES: u32 = layout.ENTRY_HEADER_BYTES;
+export const ENTRY_ALIGN: u32 = layout.ENTRY_ALIGN;
+export const ENTRY_CRC: usize = layout.ENTRY_CRC;
+export const ENTRY_TOTAL: usize = layout.ENTRY_TOTAL;
+export const ENTRY_TYPE: usize = layout.ENTRY_TYPE;
+export const ENTRY_SERVICE: usize = layout.ENTRY_SERVICE;
+export const ENTRY_SEQ: usize = layout.ENTRY_SEQ;
+export const ENTRY_TIME: usize = layout.ENTRY_TIME;
+export const ENTRY_BATCH: usize = layout.ENTRY_BATCH;
+export const ENTRY_CONN: usize = layout.ENTRY_CONN;
+export const ENTRY_REQUEST: usize = layout.ENTRY_REQUEST;
+export const ENTRY_BATCH_INDEX: usize = layout.ENTRY_BATCH_INDEX;
+export const ENTRY_CHAIN: usize = layout.ENTRY_CHAIN;
+export const ENTRY_CRC_FROM: usize = layout.ENTRY_CRC_FROM;
+export const ENTRY_LEAF_FROM: usize = layout.ENTRY_LEAF_FROM;
+export const ENTRY_GENESIS: u16 = <u16>layout.ENTRY_GENESIS;
+export const ENTRY_INPUT: u16 = <u16>layout.ENTRY_INPUT;
+export const ENTRY_TICK: u16 = <u16>layout.ENTRY_TICK;
+export const ENTRY_ENTROPY: u16 = <u16>layout.ENTRY_ENTROPY;
+export const ENTRY_CHECKPOINT: u16 = <u16>layout.ENTRY_CHECKPOINT;
+export const ENTRY_HSM: u16 = <u16>layout.ENTRY_HSM;
 
 export const BUF_FREE: u32 = 0;
 export const BUF_STAGING: u32 = 1;
@@ -62,7 +51,7 @@ export const BUF_WRITING: u32 = 2;
 export const BUF_DURABLE: u32 = 3;
 export const BUF_APPLYING: u32 = 4;
 
-@inline export function entryPadded(total: u32): u32 { return (total + 7) & ~7; }
+@inline export function entryPadded(total: u32): u32 { return (total + ENTRY_ALIGN - 1) & ~(ENTRY_ALIGN - 1); }
 
 // ---- entry codec (used by staging and by recovery) ----
 
@@ -74,10 +63,10 @@ export const entryLeaf: usize = memory.data(32, 16);
 // Computes the leaf hash of the entry at e (header + payload in place) into
 // entryLeaf, then its chain hash on top of prevChain into out.
 export function entryChain(e: usize, prevChain: usize, out: usize): void {
-  const total = load<u32>(e + H_TOTAL);
+  const total = load<u32>(e + ENTRY_TOTAL);
   sha256Init(hashCtx);
   sha256Update(hashCtx, leafPrefix, 1);
-  sha256Update(hashCtx, e + 8, 48);
+  sha256Update(hashCtx, e + ENTRY_LEAF_FROM, ENTRY_CHAIN - ENTRY_LEAF_FROM);
   sha256Update(hashCtx, e + ENTRY_HEADER_BYTES, <usize>(total - ENTRY_HEADER_BYTES));
   sha256Final(hashCtx, entryLeaf);
   sha256Init(hashCtx);
@@ -88,8 +77,8 @@ export function entryChain(e: usize, prevChain: usize, out: usize): void {
 
 // CRC-32C over [8, total).
 export function entryCrc(e: usize): u32 {
-  const total = load<u32>(e + H_TOTAL);
-  return crc32c(e + 8, <usize>(total - 8));
+  const total = load<u32>(e + ENTRY_TOTAL);
+  return crc32c(e + ENTRY_CRC_FROM, <usize>total - ENTRY_CRC_FROM);
 }
 
 // ---- batch buffers ----
@@ -166,22 +155,22 @@ export function logStage(type: u16, service: u32, conn: u64, requestId: u32, pay
   const total = ENTRY_HEADER_BYTES + payloadLen;
   const timeNs = clockNs > stageTimeNs ? clockNs : stageTimeNs + 1;
   store<u32>(e, ENTRY_MAGIC);
-  store<u32>(e + H_TOTAL, total);
-  store<u16>(e + H_TYPE, type);
-  store<u16>(e + H_SERVICE, <u16>service);
-  store<u64>(e + H_SEQ, stageSeq);
-  store<u64>(e + H_TIME, timeNs);
-  store<u64>(e + H_BATCH, stageBatch);
-  store<u64>(e + H_CONN, conn);
-  store<u32>(e + H_REQUEST, requestId);
-  store<u32>(e + H_BATCH_INDEX, unchecked(bufEntries[b]));
+  store<u32>(e + ENTRY_TOTAL, total);
+  store<u16>(e + ENTRY_TYPE, type);
+  store<u16>(e + ENTRY_SERVICE, <u16>service);
+  store<u64>(e + ENTRY_SEQ, stageSeq);
+  store<u64>(e + ENTRY_TIME, timeNs);
+  store<u64>(e + ENTRY_BATCH, stageBatch);
+  store<u64>(e + ENTRY_CONN, conn);
+  store<u32>(e + ENTRY_REQUEST, requestId);
+  store<u32>(e + ENTRY_BATCH_INDEX, unchecked(bufEntries[b]));
   if (payloadLen > 0) memory.copy(e + ENTRY_HEADER_BYTES, payload, payloadLen);
   const padded = entryPadded(total);
   if (padded > total) memory.fill(e + total, 0, padded - total);
-  entryChain(e, stageChain, e + H_CHAIN);
-  memory.copy(stageChain, e + H_CHAIN, 32);
+  entryChain(e, stageChain, e + ENTRY_CHAIN);
+  memory.copy(stageChain, e + ENTRY_CHAIN, 32);
   auditAppend(entryLeaf, timeNs);
-  store<u32>(e + H_CRC, entryCrc(e));
+  store<u32>(e + ENTRY_CRC, entryCrc(e));
   stageSeq++;
   stageTimeNs = timeNs;
   unchecked(bufLen[b] += padded);
@@ -212,7 +201,7 @@ export function logNextDurable(): i32 {
   for (let i: u32 = 0; i < BATCH_BUFFERS; i++) {
     if (unchecked(bufState[i]) != BUF_DURABLE) continue;
     const e = unchecked(bufAddr[i]);
-    if (load<u64>(e + H_BATCH) == nextBatchToApply) return <i32>i;
+    if (load<u64>(e + ENTRY_BATCH) == nextBatchToApply) return <i32>i;
   }
   return -1;
 }

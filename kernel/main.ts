@@ -267,11 +267,11 @@ function fireTimers(nowNs: u64): void {
 }
 
 function applyInput(e: usize, live: bool): void {
-  const target = <u32>load<u16>(e + log.H_SERVICE);
-  const timeNs = load<u64>(e + log.H_TIME);
-  const total = load<u32>(e + log.H_TOTAL);
+  const target = <u32>load<u16>(e + log.ENTRY_SERVICE);
+  const timeNs = load<u64>(e + log.ENTRY_TIME);
+  const total = load<u32>(e + log.ENTRY_TOTAL);
   assert(target < serviceCount, "logged input for an unknown service");
-  const token = clientTokenNew(target, load<u64>(e + log.H_CONN), load<u32>(e + log.H_REQUEST), live);
+  const token = clientTokenNew(target, load<u64>(e + log.ENTRY_CONN), load<u32>(e + log.ENTRY_REQUEST), live);
   if (token == 0) st.countDroppedInput(); // the service sees it but cannot reply
   const desc = descriptors.take();
   assert(desc != POOL_EMPTY, "descriptor pool sized below a batch");
@@ -285,10 +285,10 @@ function applyEntries(addr: usize, bytes: u32, live: bool, base: u64): void {
   const end = addr + bytes;
   let e = addr;
   while (e < end) {
-    snap.noteAppliedAt(base + <u64>(e - addr), base + <u64>(e - addr) + <u64>log.entryPadded(load<u32>(e + log.H_TOTAL)));
-    const total = load<u32>(e + log.H_TOTAL);
-    const type = load<u16>(e + log.H_TYPE);
-    const timeNs = load<u64>(e + log.H_TIME);
+    snap.noteAppliedAt(base + <u64>(e - addr), base + <u64>(e - addr) + <u64>log.entryPadded(load<u32>(e + log.ENTRY_TOTAL)));
+    const total = load<u32>(e + log.ENTRY_TOTAL);
+    const type = load<u16>(e + log.ENTRY_TYPE);
+    const timeNs = load<u64>(e + log.ENTRY_TIME);
     fireTimers(timeNs);
     if (type == log.ENTRY_INPUT) {
       applyInput(e, live);
@@ -300,7 +300,7 @@ function applyEntries(addr: usize, bytes: u32, live: bool, base: u64): void {
     } else if (type == log.ENTRY_CHECKPOINT) {
       emitCheckpoint(e, total, timeNs);
     }
-    st.noteApplied(load<u64>(e + log.H_SEQ), timeNs, load<u64>(e + log.H_BATCH), e + log.H_CHAIN);
+    st.noteApplied(load<u64>(e + log.ENTRY_SEQ), timeNs, load<u64>(e + log.ENTRY_BATCH), e + log.ENTRY_CHAIN);
     e += <usize>log.entryPadded(total);
   }
   setEntriesApplied(st.appliedSeq);
@@ -314,7 +314,7 @@ const checkpointItem: usize = memory.data(<i32>EVENT_CHECKPOINT_BYTES, 16);
 function emitCheckpoint(e: usize, total: u32, timeNs: u64): void {
   if (total < log.ENTRY_HEADER_BYTES + audit.CHECKPOINT_BODY_BYTES) return;
   memory.copy(checkpointItem, e + log.ENTRY_HEADER_BYTES, <usize>audit.CHECKPOINT_BODY_BYTES);
-  store<u64>(checkpointItem + <usize>audit.CHECKPOINT_BODY_BYTES, load<u64>(e + log.H_SEQ));
+  store<u64>(checkpointItem + <usize>audit.CHECKPOINT_BODY_BYTES, load<u64>(e + log.ENTRY_SEQ));
   eventsEmit(EVT_CHECKPOINT, SENDER_KERNEL, timeNs, checkpointItem, 1, EVENT_CHECKPOINT_BYTES);
 }
 
@@ -504,9 +504,9 @@ function storageFailed(status: i32): void {
 function failBatchClients(b: i32): void {
   const start = log.bufAddr[b];
   const end = start + <usize>log.bufLen[b];
-  for (let e = start; e < end; e += <usize>log.entryPadded(load<u32>(e + log.H_TOTAL))) {
-    if (load<u16>(e + log.H_TYPE) != log.ENTRY_INPUT) continue;
-    netSendError(load<u64>(e + log.H_CONN), load<u32>(e + log.H_REQUEST), FRAME_E_STORAGE,
+  for (let e = start; e < end; e += <usize>log.entryPadded(load<u32>(e + log.ENTRY_TOTAL))) {
+    if (load<u16>(e + log.ENTRY_TYPE) != log.ENTRY_INPUT) continue;
+    netSendError(load<u64>(e + log.ENTRY_CONN), load<u32>(e + log.ENTRY_REQUEST), FRAME_E_STORAGE,
       "storage failure: the request may or may not have been logged");
   }
 }

@@ -14,7 +14,7 @@
 
 import { reserve } from "./mem";
 import {
-  ENTRY_MAGIC, ENTRY_HEADER_BYTES, H_TOTAL, H_TYPE, H_SEQ, H_TIME, H_BATCH, H_BATCH_INDEX, H_CHAIN, H_CRC,
+  ENTRY_MAGIC, ENTRY_HEADER_BYTES, ENTRY_TOTAL, ENTRY_TYPE, ENTRY_SEQ, ENTRY_TIME, ENTRY_BATCH, ENTRY_BATCH_INDEX, ENTRY_CHAIN, ENTRY_CRC,
   ENTRY_GENESIS, entryPadded, entryChain, entryCrc, entryLeaf,
 } from "./log";
 import { auditAppend } from "./audit";
@@ -125,9 +125,9 @@ function startScan(off: u64, reason: string): u32 {
 // Checks the entry at off (fully in the window). "" when valid.
 function entryProblem(e: usize): string {
   if (load<u32>(e) != ENTRY_MAGIC) return "bad magic";
-  const total = load<u32>(e + H_TOTAL);
+  const total = load<u32>(e + ENTRY_TOTAL);
   if (total < ENTRY_HEADER_BYTES || total > entryBytesMax) return "bad length";
-  if (entryCrc(e) != load<u32>(e + H_CRC)) return "checksum mismatch";
+  if (entryCrc(e) != load<u32>(e + ENTRY_CRC)) return "checksum mismatch";
   return "";
 }
 
@@ -159,7 +159,7 @@ function parseStep(): u32 {
   }
   let e = at(parseOff);
   if (load<u32>(e) == 0 && headerAllZero(e)) return startScan(parseOff, "");
-  const total = load<u32>(e + H_TOTAL);
+  const total = load<u32>(e + ENTRY_TOTAL);
   if (load<u32>(e) != ENTRY_MAGIC) return startScan(parseOff, "bad magic");
   if (total < ENTRY_HEADER_BYTES || total > entryBytesMax) return startScan(parseOff, "bad length");
   const padded = entryPadded(total);
@@ -168,26 +168,26 @@ function parseStep(): u32 {
     return startScan(parseOff, "truncated entry");
   }
   e = at(parseOff);
-  if (entryCrc(e) != load<u32>(e + H_CRC)) return startScan(parseOff, "checksum mismatch");
+  if (entryCrc(e) != load<u32>(e + ENTRY_CRC)) return startScan(parseOff, "checksum mismatch");
   return acceptEntry(e, padded);
 }
 
 const chainScratch: usize = memory.data(32, 16);
 
 function acceptEntry(e: usize, padded: u32): u32 {
-  const seq = load<u64>(e + H_SEQ);
+  const seq = load<u64>(e + ENTRY_SEQ);
   if (seq != nextSeq) return fail(FAIL_CHAIN, nextSeq, parseOff, "sequence gap");
   entryChain(e, chain, chainScratch);
-  if (memory.compare(chainScratch, e + H_CHAIN, 32) != 0) return fail(FAIL_CHAIN, seq, parseOff, "hash chain broken");
-  const timeNs = load<u64>(e + H_TIME);
+  if (memory.compare(chainScratch, e + ENTRY_CHAIN, 32) != 0) return fail(FAIL_CHAIN, seq, parseOff, "hash chain broken");
+  const timeNs = load<u64>(e + ENTRY_TIME);
   if (seq > 0 && timeNs <= lastTimeNs) return fail(FAIL_CHAIN, seq, parseOff, "time went backwards");
-  const type = load<u16>(e + H_TYPE);
+  const type = load<u16>(e + ENTRY_TYPE);
   if ((seq == 0) != (type == ENTRY_GENESIS)) return fail(FAIL_CHAIN, seq, parseOff, "genesis entry misplaced");
-  if (type == ENTRY_GENESIS && (load<u32>(e + H_TOTAL) != ENTRY_HEADER_BYTES + BOOT_DIGEST_BYTES
+  if (type == ENTRY_GENESIS && (load<u32>(e + ENTRY_TOTAL) != ENTRY_HEADER_BYTES + BOOT_DIGEST_BYTES
       || memory.compare(e + ENTRY_HEADER_BYTES, bootDigest, BOOT_DIGEST_BYTES) != 0)) {
     return fail(FAIL_IMAGE, seq, parseOff, "log belongs to another image");
   }
-  const batch = load<u64>(e + H_BATCH);
+  const batch = load<u64>(e + ENTRY_BATCH);
   if (groupActive && batch != groupBatch) {
     if (batch < groupBatch) return fail(FAIL_CHAIN, seq, parseOff, "batch number went backwards");
     return R_GROUP; // apply the previous batch before taking this entry
@@ -199,9 +199,9 @@ function acceptEntry(e: usize, padded: u32): u32 {
     groupBatch = batch;
     groupEntries = 0;
   }
-  if (load<u32>(e + H_BATCH_INDEX) != groupEntries) return fail(FAIL_CHAIN, seq, parseOff, "entry's index in its batch is out of order");
+  if (load<u32>(e + ENTRY_BATCH_INDEX) != groupEntries) return fail(FAIL_CHAIN, seq, parseOff, "entry's index in its batch is out of order");
   groupEntries++;
-  memory.copy(chain, e + H_CHAIN, 32);
+  memory.copy(chain, e + ENTRY_CHAIN, 32);
   auditAppend(entryLeaf, timeNs); // entryLeaf is still this entry's: nothing hashed since entryChain
   nextSeq++;
   lastTimeNs = timeNs;
@@ -223,7 +223,7 @@ function scanStep(): u32 {
       const word = load<u64>(p);
       if (word != 0) scanSawData = true;
       if (<u32>word == ENTRY_MAGIC && scanOff > endOffset) {
-        const total = load<u32>(p + H_TOTAL);
+        const total = load<u32>(p + ENTRY_TOTAL);
         if (total >= ENTRY_HEADER_BYTES && total <= entryBytesMax) {
           if (!ensure(scanOff, entryPadded(total))) {
             if (readPending) return R_NEED_IO;
@@ -234,9 +234,9 @@ function scanStep(): u32 {
           if (entryProblem(e) == "") {
             if (!laterFound) {
               laterFound = true;
-              laterSeq = load<u64>(e + H_SEQ);
+              laterSeq = load<u64>(e + ENTRY_SEQ);
               laterOffset = scanOff;
-              laterBatch = load<u64>(e + H_BATCH);
+              laterBatch = load<u64>(e + ENTRY_BATCH);
             }
             if (!inTornBatch(e)) {
               return fail(FAIL_CORRUPT, nextSeq, endOffset, firstBadReason == "" ? "entry zeroed" : firstBadReason);
@@ -257,9 +257,9 @@ function scanStep(): u32 {
 // at or before the first missing entry (so every missing entry is in it) and
 // is not older than the last batch applied.
 function inTornBatch(e: usize): bool {
-  const seq = load<u64>(e + H_SEQ);
-  const index = <u64>load<u32>(e + H_BATCH_INDEX);
-  const batch = load<u64>(e + H_BATCH);
+  const seq = load<u64>(e + ENTRY_SEQ);
+  const index = <u64>load<u32>(e + ENTRY_BATCH_INDEX);
+  const batch = load<u64>(e + ENTRY_BATCH);
   if (batch != laterBatch || seq <= nextSeq || index > seq) return false;
   const batchFirstSeq = seq - index;
   if (batchFirstSeq > nextSeq) return false; // a missing entry belongs to an earlier batch

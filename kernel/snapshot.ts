@@ -43,8 +43,6 @@ import { DEVICE_COUNT, RING_HEAD, RING_TAIL, SNAP_REC_ENTRIES, SNAP_REC_LOG_END,
 import { halSq, halCq } from "./hal";
 import * as st from "./state";
 
-// Largest interval the manifest may ask for (host/snapshot.ts has the same bound).
-export const SNAPSHOT_INTERVAL_ENTRIES_MAX: u64 = 1 << 40;
 
 let interval: u64 = 0; // 0: no snapshots
 let lastRequestSeq: u64 = 0; // entries covered by the last snapshot asked for or restored

@@ -12,9 +12,12 @@
 // up to endOffset gives the same entries and no problem.
 
 import { createHash } from 'node:crypto';
-import { crc32c, leafDataOf, parseAuditLog, ENTRY_HEADER_BYTES, ENTRY_MAGIC, ENTRY_GENESIS, ENTRY_INPUT } from '../../host/audit/log.ts';
+import { parseAuditLog } from '../../host/audit/log.ts';
+import { ENTRY_HEADER_BYTES, ENTRY_MAGIC, ENTRY_GENESIS, ENTRY_INPUT, ENTRY_TICK, ENTRY_ENTROPY, ENTRY_CHECKPOINT, ENTRY_HSM, ENTRY_CHAIN, ENTRY_CRC, ENTRY_TOTAL, ENTRY_TYPE, ENTRY_SEQ, ENTRY_TIME, ENTRY_BATCH } from '../../hal/log.ts';
+import { entryCrc, entryPadded, leafDataOf } from '../../host/log-entry.ts';
 import { expect, type FuzzTarget } from '../target.ts';
 
+const u32le = (v: number): Uint8Array => { const b = new Uint8Array(4); new DataView(b.buffer).setUint32(0, v, true); return b; };
 const sha256 = (...parts: Uint8Array[]): Buffer => { const h = createHash('sha256'); for (const p of parts) h.update(p); return h.digest(); };
 
 /** Recomputes chain, CRC and padding of each entry the walk reaches, in place. */
@@ -23,14 +26,14 @@ export function fixEntries(bytes: Uint8Array): void {
   let chain: Uint8Array = new Uint8Array(32);
   let off = 0;
   while (off + ENTRY_HEADER_BYTES <= bytes.length && dv.getUint32(off, true) === ENTRY_MAGIC) {
-    const total = dv.getUint32(off + 8, true);
+    const total = dv.getUint32(off + ENTRY_TOTAL, true);
     if (total < ENTRY_HEADER_BYTES || total > bytes.length) return;
-    const padded = (total + 7) & ~7;
+    const padded = entryPadded(total);
     if (off + padded > bytes.length) return;
     const e = bytes.subarray(off, off + total);
     chain = sha256(chain, sha256(Uint8Array.of(0), leafDataOf(e)));
-    e.set(chain, 56);
-    dv.setUint32(off + 4, crc32c(e.subarray(8)), true);
+    e.set(chain, ENTRY_CHAIN);
+    dv.setUint32(off + ENTRY_CRC, entryCrc(e), true);
     bytes.fill(0, off + total, off + padded);
     off += padded;
   }
@@ -46,7 +49,7 @@ export function checkLog(input: Uint8Array): void {
     expect(e.seq === i, `entry ${i} has sequence ${e.seq}`);
     expect(e.offset === end, `entry ${i} at ${e.offset}, not where the one before ended (${end})`);
     expect(e.total >= ENTRY_HEADER_BYTES && e.payload.length === e.total - ENTRY_HEADER_BYTES, `entry ${i}: total ${e.total}, payload ${e.payload.length}`);
-    end = e.offset + ((e.total + 7) & ~7);
+    end = e.offset + entryPadded(e.total);
   });
   expect(r.endOffset === end, `endOffset ${r.endOffset}, entries end at ${end}`);
   if (r.problem === null) {
@@ -64,14 +67,14 @@ export function sampleLog(n: number): Uint8Array {
   for (let i = 0; i < n; i++) {
     const payload = i === 0 ? new Uint8Array(32).fill(7) : Buffer.from(`input ${i}`.repeat(i), 'latin1');
     const total = ENTRY_HEADER_BYTES + payload.length;
-    const e = new Uint8Array((total + 7) & ~7);
+    const e = new Uint8Array(entryPadded(total));
     const dv = new DataView(e.buffer);
     dv.setUint32(0, ENTRY_MAGIC, true);
-    dv.setUint32(8, total, true);
-    dv.setUint16(12, i === 0 ? ENTRY_GENESIS : ENTRY_INPUT, true);
-    dv.setBigUint64(16, BigInt(i), true);
-    dv.setBigUint64(24, BigInt(1000 + i * 10), true);
-    dv.setBigUint64(32, BigInt(i >> 1), true);
+    dv.setUint32(ENTRY_TOTAL, total, true);
+    dv.setUint16(ENTRY_TYPE, i === 0 ? ENTRY_GENESIS : ENTRY_INPUT, true);
+    dv.setBigUint64(ENTRY_SEQ, BigInt(i), true);
+    dv.setBigUint64(ENTRY_TIME, BigInt(1000 + i * 10), true);
+    dv.setBigUint64(ENTRY_BATCH, BigInt(i >> 1), true);
     e.set(payload, ENTRY_HEADER_BYTES);
     parts.push(e);
   }
@@ -85,6 +88,6 @@ export const logTarget: FuzzTarget = {
   about: 'command log bytes as the audit tools read them: consecutive valid entries, and a valid prefix that reads alone',
   sources: ['host/audit/log.ts'],
   maxLen: 4096,
-  dictionary: [Uint8Array.of(0x51, 0x58, 0x4c, 0x31), Uint8Array.of(88, 0, 0, 0), Uint8Array.of(1, 0), Uint8Array.of(2, 0), Uint8Array.of(5, 0), Uint8Array.of(6, 0)],
+  dictionary: [u32le(ENTRY_MAGIC), u32le(ENTRY_HEADER_BYTES), ...[ENTRY_GENESIS, ENTRY_INPUT, ENTRY_TICK, ENTRY_ENTROPY, ENTRY_CHECKPOINT, ENTRY_HSM].map((t) => Uint8Array.of(t, 0))],
   check: checkLog,
 };

@@ -1,7 +1,7 @@
 // host/audit/log.ts: reads and checks a data directory's command log from
 // outside the kernel, for `qenex audit` (host/cmd/audit.ts).
 //
-// Walks every entry (layout in kernel/log.ts) and checks what recovery
+// Walks every entry (layout: hal/log.ts) and checks what recovery
 // checks (magic, length, CRC-32C, sequence, time, batch order, genesis) and
 // the hash chain, computing each entry's RFC 6962 leaf hash
 // SHA-256(0x00 ‖ bytes [8, 56) ‖ payload) and chain SHA-256(prev ‖ leaf).
@@ -12,19 +12,17 @@
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { HASH_BYTES, sha256 } from './merkle.ts';
+import {
+  ENTRY_MAGIC, ENTRY_HEADER_BYTES, ENTRY_BYTES_MAX, ENTRY_GENESIS, ENTRY_INPUT, ENTRY_TICK, ENTRY_ENTROPY, ENTRY_CHECKPOINT, ENTRY_HSM,
+  ENTRY_CHAIN, ENTRY_CHAIN_BYTES,
+} from '../../hal/log.ts';
+import { entryCrc, entryPadded, leafDataOf, magicVersion, readEntryHeader } from '../log-entry.ts';
 
 export const LOG_FILE = 'log.qxl';
-export const ENTRY_MAGIC = 0x314c5851;
-export const ENTRY_HEADER_BYTES = 88;
-export const ENTRY_GENESIS = 1;
-export const ENTRY_INPUT = 2;
-export const ENTRY_TICK = 3;
-export const ENTRY_ENTROPY = 4;
-export const ENTRY_CHECKPOINT = 5;
-export const ENTRY_HSM = 6; // an HSM result for a service (kernel/hsm.ts)
-export const ENTRY_TYPE_NAMES: Record<number, string> = { 1: 'genesis', 2: 'input', 3: 'tick', 4: 'entropy', 5: 'checkpoint', 6: 'hsm' };
-// Larger than any entry a manifest allows (message_bytes_max is at most 16 MiB).
-const ENTRY_BYTES_MAX = 64 * 1024 * 1024;
+const LEAF_PREFIX = new Uint8Array([0]); // RFC 6962 leaf domain separator
+export const ENTRY_TYPE_NAMES: Record<number, string> = {
+  [ENTRY_GENESIS]: 'genesis', [ENTRY_INPUT]: 'input', [ENTRY_TICK]: 'tick', [ENTRY_ENTROPY]: 'entropy', [ENTRY_CHECKPOINT]: 'checkpoint', [ENTRY_HSM]: 'hsm',
+};
 
 export interface AuditEntry {
   seq: number;
@@ -55,31 +53,6 @@ export interface LogReadout {
   endOffset: number;
 }
 
-const CRC_TABLE = (() => {
-  const t = new Uint32Array(256);
-  for (let i = 0; i < 256; i++) {
-    let c = i;
-    for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0x82f63b78 : c >>> 1;
-    t[i] = c >>> 0;
-  }
-  return t;
-})();
-
-export function crc32c(bytes: Uint8Array): number {
-  let crc = 0xffffffff;
-  for (let i = 0; i < bytes.length; i++) crc = CRC_TABLE[(crc ^ bytes[i]) & 0xff] ^ (crc >>> 8);
-  return (crc ^ 0xffffffff) >>> 0;
-}
-
-const LEAF_PREFIX = new Uint8Array([0]);
-
-export function leafDataOf(entry: Uint8Array): Uint8Array {
-  const out = new Uint8Array(48 + entry.length - ENTRY_HEADER_BYTES);
-  out.set(entry.subarray(8, 56), 0);
-  out.set(entry.subarray(ENTRY_HEADER_BYTES), 48);
-  return out;
-}
-
 function readAll(path: string): Uint8Array {
   const size = statSync(path).size;
   const out = new Uint8Array(size);
@@ -108,7 +81,6 @@ export function readAuditLog(dataDirOrFile: string, imageDigest?: Uint8Array, lo
 
 /** Checks a log's bytes (`path` names it in the readout): its entries up to the first that is not valid. */
 export function parseAuditLog(bytes: Uint8Array, path: string, imageDigest?: Uint8Array): LogReadout {
-  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const entries: AuditEntry[] = [];
   let chain: Uint8Array = new Uint8Array(HASH_BYTES);
   let off = 0;
@@ -116,25 +88,27 @@ export function parseAuditLog(bytes: Uint8Array, path: string, imageDigest?: Uin
   let lastBatch = -1n;
   const bad = (reason: string): LogReadout => ({ path, entries, problem: { seq: entries.length, offset: off, reason }, endOffset: off });
   while (off + 8 <= bytes.length) {
-    if (dv.getUint32(off, true) === 0 && bytes.subarray(off, Math.min(bytes.length, off + ENTRY_HEADER_BYTES)).every((b) => b === 0)) break;
+    const dv = new DataView(bytes.buffer, bytes.byteOffset + off, 8);
+    if (dv.getUint32(0, true) === 0 && bytes.subarray(off, Math.min(bytes.length, off + ENTRY_HEADER_BYTES)).every((b) => b === 0)) break;
     if (off + ENTRY_HEADER_BYTES > bytes.length) return bad('truncated header');
-    if (dv.getUint32(off, true) !== ENTRY_MAGIC) return bad('bad magic');
-    const total = dv.getUint32(off + 8, true);
+    const h = readEntryHeader(bytes, off);
+    if (h.magic !== ENTRY_MAGIC) {
+      const version = magicVersion(h.magic);
+      return bad(version === null ? 'bad magic' : `log format ${version}; this reader knows format ${magicVersion(ENTRY_MAGIC)}`);
+    }
+    const total = h.total;
     if (total < ENTRY_HEADER_BYTES || total > ENTRY_BYTES_MAX) return bad(`bad length ${total}`);
-    const padded = (total + 7) & ~7;
+    const padded = entryPadded(total);
     if (off + padded > bytes.length) return bad('truncated entry');
     const e = bytes.subarray(off, off + total);
-    if (crc32c(e.subarray(8)) !== dv.getUint32(off + 4, true)) return bad('checksum mismatch');
+    if (entryCrc(e) !== h.crc) return bad('checksum mismatch');
     for (let i = total; i < padded; i++) if (bytes[off + i] !== 0) return bad('nonzero padding');
-    const seq = dv.getBigUint64(off + 16, true);
-    if (seq !== BigInt(entries.length)) return bad(`sequence gap: entry says ${seq}`);
+    if (h.seq !== BigInt(entries.length)) return bad(`sequence gap: entry says ${h.seq}`);
     const leafData = leafDataOf(e);
     const leaf = sha256(LEAF_PREFIX, leafData);
     const next = sha256(chain, leaf);
-    if (!Buffer.from(next).equals(Buffer.from(e.subarray(56, 88)))) return bad('hash chain broken');
-    const type = dv.getUint16(off + 12, true);
-    const timeNs = dv.getBigUint64(off + 24, true);
-    const batch = dv.getBigUint64(off + 32, true);
+    if (!Buffer.from(next).equals(Buffer.from(e.subarray(ENTRY_CHAIN, ENTRY_CHAIN + ENTRY_CHAIN_BYTES)))) return bad('hash chain broken');
+    const { type, timeNs, batch } = h;
     if (entries.length > 0 && timeNs <= lastTime) return bad('time went backwards');
     if (batch < lastBatch) return bad('batch number went backwards');
     if ((entries.length === 0) !== (type === ENTRY_GENESIS)) return bad('genesis entry misplaced');

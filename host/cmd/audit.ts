@@ -25,7 +25,8 @@ import { IMAGE_FILE, LOG_FILE } from '../machine.ts';
 import { DataKeyError, openDataCipher, readDataKeyFile } from '../datakey.ts';
 import { openBlockBackend } from '../devices/block-backend.ts';
 import { SECTOR_BYTES, type EncryptedBackend } from '../devices/encrypted-backend.ts';
-import { ENTRY_CHECKPOINT, ENTRY_TYPE_NAMES, readAuditLog, type AuditEntry, type LogReadout } from '../audit/log.ts';
+import { ENTRY_CHECKPOINT } from '../../hal/log.ts';
+import { ENTRY_TYPE_NAMES, readAuditLog, type AuditEntry, type LogReadout } from '../audit/log.ts';
 import {
   CheckpointError, checkpointFromJson, checkpointJson, checkpointSignatureProblem, decodeCheckpoint, type Checkpoint,
 } from '../audit/checkpoint.ts';

@@ -113,7 +113,8 @@ const bench: Bench = {
       } finally {
         await server.kill('SIGTERM');
       }
-      const { readAuditLog, ENTRY_CHECKPOINT } = await import('../../host/audit/log.ts');
+      const { readAuditLog } = await import('../../host/audit/log.ts');
+      const { ENTRY_CHECKPOINT } = await import('../../hal/log.ts');
       figures[`adds_interval_${interval}_checkpoints_count`] = readAuditLog(join(img.dir, 'data')).entries.filter((e) => e.type === ENTRY_CHECKPOINT).length;
       removeDir(img.dir);
     }

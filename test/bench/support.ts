@@ -13,6 +13,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import * as abi from '../../hal/abi.ts';
+import { ENTRY_MAGIC, ENTRY_HEADER_BYTES, ENTRY_TOTAL, ENTRY_BATCH } from '../../hal/log.ts';
+import { entryPadded } from '../../host/log-entry.ts';
 
 export const ROOT = resolve(new URL('../..', import.meta.url).pathname);
 export const CLI = join(ROOT, 'dist/qenex.js');
@@ -220,12 +222,7 @@ export class Server {
   }
 }
 
-// ---- the command log file (entry layout: kernel/log.ts) ----
-
-const ENTRY_MAGIC = 0x314c5851;
-const ENTRY_HEADER_BYTES = 88;
-const H_TOTAL = 8;
-const H_BATCH = 32;
+// ---- the command log file (entry layout: hal/log.ts) ----
 // Larger than any entry (message_bytes_max 64 KiB + header), so an entry
 // never straddles more than one refill.
 const WALK_CHUNK_BYTES = 1 << 20;
@@ -255,9 +252,9 @@ export function walkLog(path: string, fromOffset = 0): LogWalk {
       const n = readSync(fd, buf, 0, buf.length, pos);
       let off = 0;
       while (off + ENTRY_HEADER_BYTES <= n && buf.readUInt32LE(off) === ENTRY_MAGIC) {
-        const padded = (buf.readUInt32LE(off + H_TOTAL) + 7) & ~7;
+        const padded = entryPadded(buf.readUInt32LE(off + ENTRY_TOTAL));
         if (padded < ENTRY_HEADER_BYTES || off + padded > n) break;
-        batches.add(buf.readBigUInt64LE(off + H_BATCH));
+        batches.add(buf.readBigUInt64LE(off + ENTRY_BATCH));
         entries++;
         off += padded;
       }

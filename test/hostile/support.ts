@@ -32,6 +32,7 @@ import { join } from 'node:path';
 import * as assert from 'uvu/assert';
 import type { Manifest } from '../../host/manifest.ts';
 import { bankManifest, ENTRY_HEADER_BYTES, ENTRY_MAGIC, event, makeImage, runCli, Server, type TestImage } from '../support/helpers.ts';
+import { entryPadded, readEntryHeader } from '../../host/log-entry.ts';
 
 export const PROBE_ADDRESS = '127.0.0.2';
 export const VALID_KEY_ADDRESS = '127.0.0.4';
@@ -131,7 +132,7 @@ export async function stopAndReplay(b: Booted): Promise<{ stopped: Record<string
 // ---- the command log ----
 
 /**
- * Entries in the command log (layout: kernel/log.ts; the same walk as
+ * Entries in the command log (layout: hal/log.ts; the same walk as
  * test/support/helpers.ts logEntries, reading only entry headers, so a
  * preallocated 256 MiB file is not read whole).
  */
@@ -144,10 +145,10 @@ export function logEntryCount(path: string): number {
     for (;;) {
       if (readSync(fd, head, 0, ENTRY_HEADER_BYTES, off) < ENTRY_HEADER_BYTES) return count;
       if (head.readUInt32LE(0) !== ENTRY_MAGIC) return count;
-      const total = head.readUInt32LE(8);
+      const total = readEntryHeader(head).total;
       if (total < ENTRY_HEADER_BYTES) return count;
       count++;
-      off += (total + 7) & ~7;
+      off += entryPadded(total);
     }
   } finally {
     closeSync(fd);

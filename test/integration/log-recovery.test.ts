@@ -8,7 +8,9 @@ import * as assert from 'uvu/assert';
 import { join } from 'node:path';
 import { openSync, writeSync, closeSync, readFileSync, writeFileSync, cpSync } from 'node:fs';
 import { FrameClient, counterRequest, counterReply } from '../../host/client/frames.ts';
-import { makeImage, removeDir, runCli, event, Server, logEntries, crc32c, ENTRY_HEADER_BYTES, type TestImage, demoManifest } from '../support/helpers.ts';
+import { makeImage, removeDir, runCli, event, Server, logEntries, ENTRY_HEADER_BYTES, type TestImage, demoManifest } from '../support/helpers.ts';
+import { ENTRY_CRC } from '../../hal/log.ts';
+import { entryCrc } from '../../host/log-entry.ts';
 
 let img: TestImage;
 let pristine: string;
@@ -167,7 +169,7 @@ test('an edited entry with a recomputed CRC breaks the hash chain', () => {
   const bytes = readFileSync(log);
   const entry = Buffer.from(bytes.subarray(victim.offset, victim.offset + victim.total));
   entry.writeBigUInt64LE(entry.readBigUInt64LE(ENTRY_HEADER_BYTES + 8) + 1000n, ENTRY_HEADER_BYTES + 8); // the add's value
-  entry.writeUInt32LE(crc32c(entry.subarray(8)), 4);
+  entry.writeUInt32LE(entryCrc(entry), ENTRY_CRC);
   patch(log, victim.offset, entry);
   const boot = runCli(bootArgs(data, ['--once']));
   assert.is(boot.code, 1);

@@ -10,6 +10,8 @@ import { createInterface } from 'node:readline';
 import { generateKeyPair, writeKeyPair } from '../../host/keys.ts';
 import { packImage, signImage } from '../../host/image.ts';
 import { validateManifest, type Manifest } from '../../host/manifest.ts';
+import { ENTRY_HEADER_BYTES, ENTRY_MAGIC } from '../../hal/log.ts';
+import { entryPadded, readEntryHeader } from '../../host/log-entry.ts';
 
 export const ROOT = resolve(new URL('../..', import.meta.url).pathname);
 export const CLI = join(ROOT, 'dist/qenex.js');
@@ -159,10 +161,10 @@ export class Server {
   }
 }
 
-// ---- the command log file (layout: kernel/log.ts) ----
+// ---- the command log file (layout: hal/log.ts, read through host/log-entry.ts) ----
 
-export const ENTRY_HEADER_BYTES = 88;
-export const ENTRY_MAGIC = 0x314c5851;
+export { ENTRY_HEADER_BYTES, ENTRY_MAGIC } from '../../hal/log.ts';
+export { crc32c } from '../../host/log-entry.ts';
 
 export interface LogEntry {
   offset: number;
@@ -179,20 +181,11 @@ export function logEntries(path: string): LogEntry[] {
   const entries: LogEntry[] = [];
   let off = 0;
   while (off + ENTRY_HEADER_BYTES <= b.length && b.readUInt32LE(off) === ENTRY_MAGIC) {
-    const total = b.readUInt32LE(off + 8);
-    const padded = (total + 7) & ~7;
-    entries.push({ offset: off, total, padded, type: b.readUInt16LE(off + 12), seq: b.readBigUInt64LE(off + 16), batch: b.readBigUInt64LE(off + 32) });
+    const h = readEntryHeader(b, off);
+    const padded = entryPadded(h.total);
+    entries.push({ offset: off, total: h.total, padded, type: h.type, seq: h.seq, batch: h.batch });
     off += padded;
   }
   return entries;
 }
 
-/** CRC-32C (Castagnoli), bit by bit: for tests that forge a consistent entry. */
-export function crc32c(bytes: Uint8Array): number {
-  let crc = 0xffffffff;
-  for (const byte of bytes) {
-    crc ^= byte;
-    for (let k = 0; k < 8; k++) crc = crc & 1 ? (crc >>> 1) ^ 0x82f63b78 : crc >>> 1;
-  }
-  return (crc ^ 0xffffffff) >>> 0;
-}

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ManifestError, loadManifestFile, validateManifest } from '../../host/manifest.ts';
-import { checkLimits, MESSAGE_POOL_BYTES_MAX, SERVICES_MAX } from '../../host/limits.ts';
+import { checkLimits, MESSAGE_POOL_BYTES_MAX, IMAGE_SERVICES_MAX } from '../../host/limits.ts';
 import { FRAME_BODY_BYTES_MAX } from '../../hal/abi.ts';
 
 const EXAMPLE = {
@@ -155,7 +155,7 @@ test('kernel: fields, types and ranges', () => {
 test('services: count, shape, names, uniqueness and ranges', () => {
   // Proves the per-service rules, each with the index of the offending service.
   expectRefused((m) => { m.services = []; }, 'manifest: services: has 0 entries, allowed 1..32');
-  const many = Array.from({ length: SERVICES_MAX + 1 }, (_, i) => ({ ...EXAMPLE.services[0], name: `s${i}` }));
+  const many = Array.from({ length: IMAGE_SERVICES_MAX + 1 }, (_, i) => ({ ...EXAMPLE.services[0], name: `s${i}` }));
   expectRefused((m) => { m.services = many; }, 'manifest: services: has 33 entries, allowed 1..32');
   expectRefused((m) => { m.services = {}; }, 'manifest: services: must be an array, found an object');
   expectRefused((m) => { m.services[1] = 'counter'; }, 'manifest: services[1]: must be an object, found the string "counter"');

@@ -1,0 +1,33 @@
+// hal/devices/events.ts: the event stream device (DEV_EVENTS): records of
+// committed transfers and checkpoints for the host's subscribers
+// (drivers/events, host/devices/events.ts, host/gateway/events.ts).
+//
+// Compiled twice, like every file in hal/: by AssemblyScript into kernel.wasm
+// and by esbuild/tsc into the host, so it holds only integer constants that
+// fit an i32, written as plain literals (both languages read the same values).
+//
+// Events are outputs of the deterministic machine, like replies. A service
+// with capability "emit" calls emit(type, count, ptr, len) (services/sdk/ABI.md);
+// the kernel itself emits EVT_CHECKPOINT when a checkpoint entry is applied.
+// The kernel numbers events with a monotonic event id (kernel state, in
+// kernel_digest; replay numbers them the same) and pushes one SQ descriptor
+// per record: op OP_EVT_RECORD, addr/len the record, arg its first event id.
+// Record (little-endian), EVENT_RECORD_HEADER_BYTES then `count` items:
+//   +0  u64 first event id   item i has id first + i (ids start at 1)
+//   +8  u64 time             logical time (ns) of the message or entry
+//   +16 u16 type             EVT_*
+//   +18 u16 service          emitting service index (SENDER_KERNEL: the kernel)
+//   +20 u32 count            items, each of item bytes = (len - 32) / count
+//   +24 u32 item bytes
+//   +28 u32 reserved (0)
+// The host copies the record out and pops it at once (it must drain the SQ
+// after every emit call and every kernel_run turn); a record that finds the
+// ring or its buffer full is dropped and counted (events_dropped()), its ids
+// stay used, so the host sees the gap and subscribers are told.
+export const OP_EVT_RECORD = 1;
+export const EVENT_RECORD_HEADER_BYTES = 32;
+export const EVT_TRANSFER = 1; // items: the ledger's 128-byte transfer records as stored (timestamp set)
+export const EVT_CHECKPOINT = 2; // items: checkpoint body (u64 tree size, u64 time, [32] root) + u64 entry seq
+export const EVENT_TRANSFER_BYTES = 128;
+export const EVENT_CHECKPOINT_BYTES = 56;
+export const EVENT_ITEMS_MAX = 65535; // per record
