@@ -14,8 +14,8 @@ DEV_KEY ?= var/dev-admin-key.json
 # A Rust toolchain from rustup counts too, before the shell adds it to the PATH.
 export PATH := $(HOME)/.cargo/bin:$(PATH)
 
-KERNEL_SRC := $(shell find kernel hal drivers -name '*.ts')
-SDK_SRC := $(wildcard services/sdk/*.ts)
+KERNEL_SRC := $(shell find kernel hal drivers lib -name '*.ts')
+SDK_SRC := $(wildcard services/sdk/*.ts lib/*.ts hal/*.ts hal/*/*.ts)
 # A service is a folder under services/ with an index.ts (or assembly/index.ts) entry.
 SERVICE_DIRS := $(filter-out services/sdk,$(patsubst %/,%,$(dir $(wildcard services/*/index.ts services/*/assembly/index.ts))))
 SERVICE_NAMES := $(sort $(patsubst services/%,%,$(patsubst %/assembly,%,$(SERVICE_DIRS))))

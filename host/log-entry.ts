@@ -64,7 +64,7 @@ const CRC_TABLE = (() => {
   return t;
 })();
 
-/** CRC-32C (Castagnoli), as the kernel computes it (kernel/lib/crc32c.ts). */
+/** CRC-32C (Castagnoli), as the kernel computes it (lib/crc32c.ts). */
 export function crc32c(bytes: Uint8Array): number {
   let crc = 0xffffffff;
   for (let i = 0; i < bytes.length; i++) crc = CRC_TABLE[(crc ^ bytes[i]) & 0xff] ^ (crc >>> 8);

@@ -29,7 +29,7 @@
 // (drivers/events), so only checkpoints that reached the log are announced,
 // with the same event ids on every replay.
 
-import { sha256Init, sha256Update, sha256Final, SHA256_CTX_BYTES } from "./lib/sha256";
+import { sha256Init, sha256Update, sha256Final, SHA256_CTX_BYTES } from "../lib/sha256";
 
 export const CHECKPOINT_BODY_BYTES: u32 = 48;
 // Body + signature block (an ECDSA P-384 and an ML-DSA-65 signature with

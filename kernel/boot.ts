@@ -7,7 +7,7 @@
 // its own safety. Allocation (strings) is allowed here: boot runs before
 // the allocator is sealed.
 
-import { JsonReader, JSON_OBJECT } from "./lib/json";
+import { JsonReader, JSON_OBJECT } from "../lib/json";
 import {
   IMAGE_SERVICES_MAX, PRIORITY_CLASSES, BUDGET_MIN, BUDGET_MAX, MEMORY_PAGES_MIN, MEMORY_PAGES_MAX,
   MESSAGE_SLOTS_MIN, MESSAGE_SLOTS_MAX, MESSAGE_BYTES_MIN, MESSAGE_BYTES_MAX, QUEUE_DEPTH_MIN, QUEUE_DEPTH_MAX,

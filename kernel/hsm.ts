@@ -48,7 +48,7 @@ import { hsmDriverInit, hsmSlotBuffer, hsmSlotRequest, hsmSubmit, hsmSubmitCheck
 import { auditTakeWanted, auditSigned, CHECKPOINT_BODY_BYTES, CHECKPOINT_BYTES_MAX } from "./audit";
 import { descTag, descLen, descStatus } from "./ring";
 import { conBegin, conStr, conU64, conEnd } from "../drivers/console/console";
-import { sha256Update } from "./lib/sha256";
+import { sha256Update } from "../lib/sha256";
 
 // ---- grants (boot time) ----
 

@@ -15,8 +15,8 @@
 import { reserve } from "./mem";
 import * as layout from "../hal/log";
 import { BATCH_BUFFERS } from "./constants";
-import { sha256Init, sha256Update, sha256Final, SHA256_CTX_BYTES } from "./lib/sha256";
-import { crc32c } from "./lib/crc32c";
+import { sha256Init, sha256Update, sha256Final, SHA256_CTX_BYTES } from "../lib/sha256";
+import { crc32c } from "../lib/crc32c";
 import { auditAppend } from "./audit";
 
 // The layout (hal/log.ts) typed as the kernel uses it.

@@ -48,7 +48,7 @@ import { netInit, netPostAllRx, netPostRx, netCompletion, netCompletionDone, net
 import { descOp, descTag, descLen, descArg, descStatus } from "./ring";
 import { clockNow, clockWakeAt } from "../drivers/clock/clock";
 import * as st from "./state";
-import { sha256Init, sha256Update, sha256Final, SHA256_CTX_BYTES } from "./lib/sha256";
+import { sha256Init, sha256Update, sha256Final, SHA256_CTX_BYTES } from "../lib/sha256";
 import { GW_REPLY_HEADER_BYTES, GW_REQUEST_HEADER_BYTES, GW_E_MALFORMED, FRAME_OK } from "../hal/abi";
 import { OP_NET_RX, OP_NET_TX_DONE, FRAME_E_MALFORMED, FRAME_E_UNKNOWN_SERVICE, FRAME_E_DENIED, FRAME_E_TOO_LARGE, FRAME_E_UNAVAILABLE, FRAME_E_BUSY, FRAME_E_STORAGE, SERVICE_NAME_BYTES_MAX, ENTROPY_BYTES } from "../hal/abi";
 import { CAP_NET, hasCap } from "./services";

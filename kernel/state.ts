@@ -2,7 +2,7 @@
 // the run loop (main.ts) and the syscalls (syscalls.ts) read the same values.
 
 import { NO_SERVICE } from "./services";
-import { sha256Init, sha256Update, sha256Final, SHA256_CTX_BYTES } from "./lib/sha256";
+import { sha256Init, sha256Update, sha256Final, SHA256_CTX_BYTES } from "../lib/sha256";
 
 export const PHASE_INIT: u32 = 0; // calling each service's qx_init
 export const PHASE_RECOVER: u32 = 1; // replaying the command log

@@ -6,61 +6,34 @@
 // fields are bigint; u32 and u16 fields are number. Money never passes
 // through a JavaScript number.
 //
-// Request:  u8 operation | u8 reserved[3] = 0 | u32 count | count items
-// Replies:  create_*  count * (u32 result | u32 reserved | u64 timestamp)
-//           queries   u32 count | u32 0 | count * 128-byte records
+// The layouts, operations, flags and result codes are the ledger's protocol
+// file (services/ledger/protocol.ts), which the service compiles too; this
+// turns them into JavaScript values and back.
 
 import { randomFillSync } from 'node:crypto';
 import { FRAME_E_SERVICE } from '../../hal/abi.ts';
+import * as p from '../../services/ledger/protocol.ts';
 
-export const RECORD_BYTES = 128;
-export const HEADER_BYTES = 8;
-export const ID_BYTES = 16;
-export const RESULT_BYTES = 16;
-/** Events per request: TigerBeetle's batch maximum. */
-export const BATCH_EVENTS_MAX = 8189;
+export { RECORD_BYTES, HEADER_BYTES, ID_BYTES, RESULT_BYTES, BATCH_EVENTS_MAX } from '../../services/ledger/protocol.ts';
+const { RECORD_BYTES, HEADER_BYTES, ID_BYTES, RESULT_BYTES, BATCH_EVENTS_MAX } = p;
 /** Reply status for a malformed request (payload: UTF-8 message). */
 export const STATUS_SERVICE_ERROR = FRAME_E_SERVICE;
 
 export const U128_MAX = (1n << 128n) - 1n;
 export const U64_MAX = (1n << 64n) - 1n;
 
-export const Operation = {
-  create_accounts: 1,
-  create_transfers: 2,
-  lookup_accounts: 3,
-  lookup_transfers: 4,
-  get_account_transfers: 5,
-  get_account_balances: 6,
-} as const;
+/** A numeric enum of the protocol file as a plain object of its names (without TypeScript's reverse entries). */
+function namesOf<E extends Record<string, string | number>>(e: E): Readonly<{ [K in Exclude<keyof E, number>]: number }> {
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(e)) if (typeof v === 'number') out[k] = v;
+  return Object.freeze(out) as { [K in Exclude<keyof E, number>]: number };
+}
+
+export const Operation = namesOf(p.Operation);
 export type OperationName = keyof typeof Operation;
-
-export const AccountFlags = {
-  linked: 1 << 0,
-  debits_must_not_exceed_credits: 1 << 1,
-  credits_must_not_exceed_debits: 1 << 2,
-  history: 1 << 3,
-  imported: 1 << 4,
-  closed: 1 << 5,
-} as const;
-
-export const TransferFlags = {
-  linked: 1 << 0,
-  pending: 1 << 1,
-  post_pending_transfer: 1 << 2,
-  void_pending_transfer: 1 << 3,
-  balancing_debit: 1 << 4,
-  balancing_credit: 1 << 5,
-  closing_debit: 1 << 6,
-  closing_credit: 1 << 7,
-  imported: 1 << 8,
-} as const;
-
-export const AccountFilterFlags = {
-  debits: 1 << 0,
-  credits: 1 << 1,
-  reversed: 1 << 2,
-} as const;
+export const AccountFlags = namesOf(p.AccountFlags);
+export const TransferFlags = namesOf(p.TransferFlags);
+export const AccountFilterFlags = namesOf(p.AccountFilterFlags);
 
 /** Flag names to bits, e.g. flagsFromNames(TransferFlags, ['pending', 'linked']). */
 export function flagsFromNames(map: Record<string, number>, names: readonly string[]): number {
@@ -85,126 +58,23 @@ export function flagsToNames(map: Record<string, number>, bits: number): string[
   return names;
 }
 
-/** create_accounts results: TigerBeetle's names and numbers, plus QENEX's capacity code. */
-export const CreateAccountResult = {
-  ok: 0,
-  linked_event_failed: 1,
-  linked_event_chain_open: 2,
-  imported_event_expected: 22,
-  imported_event_not_expected: 23,
-  timestamp_must_be_zero: 3,
-  imported_event_timestamp_out_of_range: 24,
-  imported_event_timestamp_must_not_advance: 25,
-  reserved_field: 4,
-  reserved_flag: 5,
-  id_must_not_be_zero: 6,
-  id_must_not_be_int_max: 7,
-  exists_with_different_flags: 15,
-  exists_with_different_user_data_128: 16,
-  exists_with_different_user_data_64: 17,
-  exists_with_different_user_data_32: 18,
-  exists_with_different_ledger: 19,
-  exists_with_different_code: 20,
-  exists: 21,
-  flags_are_mutually_exclusive: 8,
-  debits_pending_must_be_zero: 9,
-  debits_posted_must_be_zero: 10,
-  credits_pending_must_be_zero: 11,
-  credits_posted_must_be_zero: 12,
-  ledger_must_not_be_zero: 13,
-  code_must_not_be_zero: 14,
-  imported_event_timestamp_must_not_regress: 26,
-  accounts_full: 1000,
-} as const;
+/** create_accounts results: TigerBeetle's names and numbers, plus QENEX's capacity code; `ok` is `created` (0). */
+export const CreateAccountResult = Object.freeze({ ok: p.AccountResult.created, ...namesOf(p.AccountResult) });
 export type CreateAccountResultName = keyof typeof CreateAccountResult;
 
-/** create_transfers results, in TigerBeetle's order of precedence, plus QENEX's capacity codes. */
-export const CreateTransferResult = {
-  ok: 0,
-  linked_event_failed: 1,
-  linked_event_chain_open: 2,
-  imported_event_expected: 56,
-  imported_event_not_expected: 57,
-  timestamp_must_be_zero: 3,
-  imported_event_timestamp_out_of_range: 58,
-  imported_event_timestamp_must_not_advance: 59,
-  reserved_flag: 4,
-  id_must_not_be_zero: 5,
-  id_must_not_be_int_max: 6,
-  exists_with_different_flags: 36,
-  exists_with_different_pending_id: 40,
-  exists_with_different_timeout: 44,
-  exists_with_different_debit_account_id: 37,
-  exists_with_different_credit_account_id: 38,
-  exists_with_different_amount: 39,
-  exists_with_different_user_data_128: 41,
-  exists_with_different_user_data_64: 42,
-  exists_with_different_user_data_32: 43,
-  exists_with_different_ledger: 67,
-  exists_with_different_code: 45,
-  exists: 46,
-  id_already_failed: 68,
-  transfers_full: 1000,
-  flags_are_mutually_exclusive: 7,
-  debit_account_id_must_not_be_zero: 8,
-  debit_account_id_must_not_be_int_max: 9,
-  credit_account_id_must_not_be_zero: 10,
-  credit_account_id_must_not_be_int_max: 11,
-  accounts_must_be_different: 12,
-  pending_id_must_be_zero: 13,
-  pending_id_must_not_be_zero: 14,
-  pending_id_must_not_be_int_max: 15,
-  pending_id_must_be_different: 16,
-  timeout_reserved_for_pending_transfer: 17,
-  closing_transfer_must_be_pending: 64,
-  ledger_must_not_be_zero: 19,
-  code_must_not_be_zero: 20,
-  debit_account_not_found: 21,
-  credit_account_not_found: 22,
-  accounts_must_have_the_same_ledger: 23,
-  transfer_must_have_the_same_ledger_as_accounts: 24,
-  pending_transfer_not_found: 25,
-  pending_transfer_not_pending: 26,
-  pending_transfer_has_different_debit_account_id: 27,
-  pending_transfer_has_different_credit_account_id: 28,
-  pending_transfer_has_different_ledger: 29,
-  pending_transfer_has_different_code: 30,
-  exceeds_pending_transfer_amount: 31,
-  pending_transfer_has_different_amount: 32,
-  pending_transfer_already_posted: 33,
-  pending_transfer_already_voided: 34,
-  pending_transfer_expired: 35,
-  imported_event_timestamp_must_not_regress: 60,
-  imported_event_timestamp_must_postdate_debit_account: 61,
-  imported_event_timestamp_must_postdate_credit_account: 62,
-  imported_event_timeout_must_be_zero: 63,
-  debit_account_already_closed: 65,
-  credit_account_already_closed: 66,
-  overflows_debits_pending: 47,
-  overflows_credits_pending: 48,
-  overflows_debits_posted: 49,
-  overflows_credits_posted: 50,
-  overflows_debits: 51,
-  overflows_credits: 52,
-  overflows_timeout: 53,
-  exceeds_credits: 54,
-  exceeds_debits: 55,
-  pending_full: 1001,
-  history_full: 1002,
-} as const;
+/** create_transfers results, in TigerBeetle's order of precedence, plus QENEX's capacity codes; `ok` is `created` (0). */
+export const CreateTransferResult = Object.freeze({ ok: p.TransferResult.created, ...namesOf(p.TransferResult) });
 export type CreateTransferResultName = keyof typeof CreateTransferResult;
 
 /** Results whose failure is remembered per transfer id (TigerBeetle's transient errors). */
-export const TRANSIENT_TRANSFER_RESULTS: readonly CreateTransferResultName[] = [
-  'debit_account_not_found', 'credit_account_not_found', 'pending_transfer_not_found',
-  'exceeds_credits', 'exceeds_debits', 'debit_account_already_closed', 'credit_account_already_closed',
-];
+export const TRANSIENT_TRANSFER_RESULTS: readonly CreateTransferResultName[] = (Object.keys(CreateTransferResult) as CreateTransferResultName[])
+  .filter((name) => p.transferResultIsTransient(CreateTransferResult[name]));
 
 function invert(map: Record<string, number>): Map<number, string> {
   return new Map(Object.entries(map).map(([name, value]) => [value, name]));
 }
-const accountResultNames = invert(CreateAccountResult);
-const transferResultNames = invert(CreateTransferResult);
+const accountResultNames = invert(namesOf(p.AccountResult));
+const transferResultNames = invert(namesOf(p.TransferResult));
 
 /** snake_case name of a create_accounts result; success is `created` (TigerBeetle 0.17's name). */
 export function createAccountResultName(code: number): string {
@@ -328,93 +198,93 @@ function setU64(view: DataView, offset: number, value: bigint, name: string): vo
 }
 
 export function writeAccount(view: DataView, offset: number, a: Account): void {
-  setU128(view, offset, a.id, 'id');
-  setU128(view, offset + 16, a.debits_pending, 'debits_pending');
-  setU128(view, offset + 32, a.debits_posted, 'debits_posted');
-  setU128(view, offset + 48, a.credits_pending, 'credits_pending');
-  setU128(view, offset + 64, a.credits_posted, 'credits_posted');
-  setU128(view, offset + 80, a.user_data_128, 'user_data_128');
-  setU64(view, offset + 96, a.user_data_64, 'user_data_64');
-  setSmall(view, offset + 104, a.user_data_32, 'user_data_32', 4);
-  setSmall(view, offset + 108, a.reserved, 'reserved', 4);
-  setSmall(view, offset + 112, a.ledger, 'ledger', 4);
-  setSmall(view, offset + 116, a.code, 'code', 2);
-  setSmall(view, offset + 118, a.flags, 'flags', 2);
-  setU64(view, offset + 120, a.timestamp, 'timestamp');
+  setU128(view, offset + p.ACCOUNT_ID, a.id, 'id');
+  setU128(view, offset + p.ACCOUNT_DEBITS_PENDING, a.debits_pending, 'debits_pending');
+  setU128(view, offset + p.ACCOUNT_DEBITS_POSTED, a.debits_posted, 'debits_posted');
+  setU128(view, offset + p.ACCOUNT_CREDITS_PENDING, a.credits_pending, 'credits_pending');
+  setU128(view, offset + p.ACCOUNT_CREDITS_POSTED, a.credits_posted, 'credits_posted');
+  setU128(view, offset + p.ACCOUNT_USER_DATA_128, a.user_data_128, 'user_data_128');
+  setU64(view, offset + p.ACCOUNT_USER_DATA_64, a.user_data_64, 'user_data_64');
+  setSmall(view, offset + p.ACCOUNT_USER_DATA_32, a.user_data_32, 'user_data_32', 4);
+  setSmall(view, offset + p.ACCOUNT_RESERVED, a.reserved, 'reserved', 4);
+  setSmall(view, offset + p.ACCOUNT_LEDGER, a.ledger, 'ledger', 4);
+  setSmall(view, offset + p.ACCOUNT_CODE, a.code, 'code', 2);
+  setSmall(view, offset + p.ACCOUNT_FLAGS, a.flags, 'flags', 2);
+  setU64(view, offset + p.ACCOUNT_TIMESTAMP, a.timestamp, 'timestamp');
 }
 
 export function readAccount(view: DataView, offset: number): Account {
   return {
-    id: getU128(view, offset),
-    debits_pending: getU128(view, offset + 16),
-    debits_posted: getU128(view, offset + 32),
-    credits_pending: getU128(view, offset + 48),
-    credits_posted: getU128(view, offset + 64),
-    user_data_128: getU128(view, offset + 80),
-    user_data_64: view.getBigUint64(offset + 96, true),
-    user_data_32: view.getUint32(offset + 104, true),
-    reserved: view.getUint32(offset + 108, true),
-    ledger: view.getUint32(offset + 112, true),
-    code: view.getUint16(offset + 116, true),
-    flags: view.getUint16(offset + 118, true),
-    timestamp: view.getBigUint64(offset + 120, true),
+    id: getU128(view, offset + p.ACCOUNT_ID),
+    debits_pending: getU128(view, offset + p.ACCOUNT_DEBITS_PENDING),
+    debits_posted: getU128(view, offset + p.ACCOUNT_DEBITS_POSTED),
+    credits_pending: getU128(view, offset + p.ACCOUNT_CREDITS_PENDING),
+    credits_posted: getU128(view, offset + p.ACCOUNT_CREDITS_POSTED),
+    user_data_128: getU128(view, offset + p.ACCOUNT_USER_DATA_128),
+    user_data_64: view.getBigUint64(offset + p.ACCOUNT_USER_DATA_64, true),
+    user_data_32: view.getUint32(offset + p.ACCOUNT_USER_DATA_32, true),
+    reserved: view.getUint32(offset + p.ACCOUNT_RESERVED, true),
+    ledger: view.getUint32(offset + p.ACCOUNT_LEDGER, true),
+    code: view.getUint16(offset + p.ACCOUNT_CODE, true),
+    flags: view.getUint16(offset + p.ACCOUNT_FLAGS, true),
+    timestamp: view.getBigUint64(offset + p.ACCOUNT_TIMESTAMP, true),
   };
 }
 
 export function writeTransfer(view: DataView, offset: number, t: Transfer): void {
-  setU128(view, offset, t.id, 'id');
-  setU128(view, offset + 16, t.debit_account_id, 'debit_account_id');
-  setU128(view, offset + 32, t.credit_account_id, 'credit_account_id');
-  setU128(view, offset + 48, t.amount, 'amount');
-  setU128(view, offset + 64, t.pending_id, 'pending_id');
-  setU128(view, offset + 80, t.user_data_128, 'user_data_128');
-  setU64(view, offset + 96, t.user_data_64, 'user_data_64');
-  setSmall(view, offset + 104, t.user_data_32, 'user_data_32', 4);
-  setSmall(view, offset + 108, t.timeout, 'timeout', 4);
-  setSmall(view, offset + 112, t.ledger, 'ledger', 4);
-  setSmall(view, offset + 116, t.code, 'code', 2);
-  setSmall(view, offset + 118, t.flags, 'flags', 2);
-  setU64(view, offset + 120, t.timestamp, 'timestamp');
+  setU128(view, offset + p.TRANSFER_ID, t.id, 'id');
+  setU128(view, offset + p.TRANSFER_DEBIT_ACCOUNT_ID, t.debit_account_id, 'debit_account_id');
+  setU128(view, offset + p.TRANSFER_CREDIT_ACCOUNT_ID, t.credit_account_id, 'credit_account_id');
+  setU128(view, offset + p.TRANSFER_AMOUNT, t.amount, 'amount');
+  setU128(view, offset + p.TRANSFER_PENDING_ID, t.pending_id, 'pending_id');
+  setU128(view, offset + p.TRANSFER_USER_DATA_128, t.user_data_128, 'user_data_128');
+  setU64(view, offset + p.TRANSFER_USER_DATA_64, t.user_data_64, 'user_data_64');
+  setSmall(view, offset + p.TRANSFER_USER_DATA_32, t.user_data_32, 'user_data_32', 4);
+  setSmall(view, offset + p.TRANSFER_TIMEOUT, t.timeout, 'timeout', 4);
+  setSmall(view, offset + p.TRANSFER_LEDGER, t.ledger, 'ledger', 4);
+  setSmall(view, offset + p.TRANSFER_CODE, t.code, 'code', 2);
+  setSmall(view, offset + p.TRANSFER_FLAGS, t.flags, 'flags', 2);
+  setU64(view, offset + p.TRANSFER_TIMESTAMP, t.timestamp, 'timestamp');
 }
 
 export function readTransfer(view: DataView, offset: number): Transfer {
   return {
-    id: getU128(view, offset),
-    debit_account_id: getU128(view, offset + 16),
-    credit_account_id: getU128(view, offset + 32),
-    amount: getU128(view, offset + 48),
-    pending_id: getU128(view, offset + 64),
-    user_data_128: getU128(view, offset + 80),
-    user_data_64: view.getBigUint64(offset + 96, true),
-    user_data_32: view.getUint32(offset + 104, true),
-    timeout: view.getUint32(offset + 108, true),
-    ledger: view.getUint32(offset + 112, true),
-    code: view.getUint16(offset + 116, true),
-    flags: view.getUint16(offset + 118, true),
-    timestamp: view.getBigUint64(offset + 120, true),
+    id: getU128(view, offset + p.TRANSFER_ID),
+    debit_account_id: getU128(view, offset + p.TRANSFER_DEBIT_ACCOUNT_ID),
+    credit_account_id: getU128(view, offset + p.TRANSFER_CREDIT_ACCOUNT_ID),
+    amount: getU128(view, offset + p.TRANSFER_AMOUNT),
+    pending_id: getU128(view, offset + p.TRANSFER_PENDING_ID),
+    user_data_128: getU128(view, offset + p.TRANSFER_USER_DATA_128),
+    user_data_64: view.getBigUint64(offset + p.TRANSFER_USER_DATA_64, true),
+    user_data_32: view.getUint32(offset + p.TRANSFER_USER_DATA_32, true),
+    timeout: view.getUint32(offset + p.TRANSFER_TIMEOUT, true),
+    ledger: view.getUint32(offset + p.TRANSFER_LEDGER, true),
+    code: view.getUint16(offset + p.TRANSFER_CODE, true),
+    flags: view.getUint16(offset + p.TRANSFER_FLAGS, true),
+    timestamp: view.getBigUint64(offset + p.TRANSFER_TIMESTAMP, true),
   };
 }
 
 export function writeAccountFilter(view: DataView, offset: number, f: AccountFilter): void {
-  setU128(view, offset, f.account_id, 'account_id');
-  setU128(view, offset + 16, f.user_data_128, 'user_data_128');
-  setU64(view, offset + 32, f.user_data_64, 'user_data_64');
-  setSmall(view, offset + 40, f.user_data_32, 'user_data_32', 4);
-  setSmall(view, offset + 44, f.code, 'code', 2);
-  // 46..104: reserved, zero.
-  setU64(view, offset + 104, f.timestamp_min, 'timestamp_min');
-  setU64(view, offset + 112, f.timestamp_max, 'timestamp_max');
-  setSmall(view, offset + 120, f.limit, 'limit', 4);
-  setSmall(view, offset + 124, f.flags, 'flags', 4);
+  setU128(view, offset + p.FILTER_ACCOUNT_ID, f.account_id, 'account_id');
+  setU128(view, offset + p.FILTER_USER_DATA_128, f.user_data_128, 'user_data_128');
+  setU64(view, offset + p.FILTER_USER_DATA_64, f.user_data_64, 'user_data_64');
+  setSmall(view, offset + p.FILTER_USER_DATA_32, f.user_data_32, 'user_data_32', 4);
+  setSmall(view, offset + p.FILTER_CODE, f.code, 'code', 2);
+  // FILTER_RESERVED: zero.
+  setU64(view, offset + p.FILTER_TIMESTAMP_MIN, f.timestamp_min, 'timestamp_min');
+  setU64(view, offset + p.FILTER_TIMESTAMP_MAX, f.timestamp_max, 'timestamp_max');
+  setSmall(view, offset + p.FILTER_LIMIT, f.limit, 'limit', 4);
+  setSmall(view, offset + p.FILTER_FLAGS, f.flags, 'flags', 4);
 }
 
 export function readAccountBalance(view: DataView, offset: number): AccountBalance {
   return {
-    debits_pending: getU128(view, offset),
-    debits_posted: getU128(view, offset + 16),
-    credits_pending: getU128(view, offset + 32),
-    credits_posted: getU128(view, offset + 48),
-    timestamp: view.getBigUint64(offset + 64, true),
+    debits_pending: getU128(view, offset + p.BALANCE_DEBITS_PENDING),
+    debits_posted: getU128(view, offset + p.BALANCE_DEBITS_POSTED),
+    credits_pending: getU128(view, offset + p.BALANCE_CREDITS_PENDING),
+    credits_posted: getU128(view, offset + p.BALANCE_CREDITS_POSTED),
+    timestamp: view.getBigUint64(offset + p.BALANCE_TIMESTAMP, true),
   };
 }
 
@@ -424,8 +294,8 @@ export function encodeRequest(operation: number, count: number, itemBytes: numbe
   if (count < 1 || count > BATCH_EVENTS_MAX) throw new RangeError(`count ${count} out of range`);
   const bytes = new Uint8Array(HEADER_BYTES + count * itemBytes);
   const view = new DataView(bytes.buffer);
-  view.setUint8(0, operation);
-  view.setUint32(4, count, true);
+  view.setUint8(p.HEADER_OPERATION, operation);
+  view.setUint32(p.HEADER_COUNT, count, true);
   for (let i = 0; i < count; i++) writeItem(view, HEADER_BYTES + i * itemBytes, i);
   return bytes;
 }
@@ -469,7 +339,7 @@ export function decodeCreateResults(bytes: Uint8Array): CreateResult[] {
   const view = viewOf(bytes);
   const results: CreateResult[] = [];
   for (let offset = 0; offset < bytes.length; offset += RESULT_BYTES) {
-    results.push({ result: view.getUint32(offset, true), timestamp: view.getBigUint64(offset + 8, true) });
+    results.push({ result: view.getUint32(offset + p.RESULT_CODE, true), timestamp: view.getBigUint64(offset + p.RESULT_TIMESTAMP, true) });
   }
   return results;
 }
@@ -479,18 +349,18 @@ export function decodeCreateResults(bytes: Uint8Array): CreateResult[] {
  * ledger's queries.ts EMPTY_REASON_*): TigerBeetle answers an empty list
  * either way; the JSON API says which it was. null: not said (or records).
  */
-export const EMPTY_REASONS: Readonly<Record<number, string>> = { 1: 'account_not_found', 2: 'history_not_kept' };
+export const EMPTY_REASONS: Readonly<Record<number, string>> = { [p.EMPTY_REASON_NO_ACCOUNT]: 'account_not_found', [p.EMPTY_REASON_NO_HISTORY]: 'history_not_kept' };
 
 export function emptyReason(bytes: Uint8Array): string | null {
   if (bytes.length < HEADER_BYTES) return null;
   const view = viewOf(bytes);
-  return view.getUint32(0, true) === 0 ? EMPTY_REASONS[view.getUint32(4, true)] ?? null : null;
+  return view.getUint32(p.REPLY_COUNT, true) === 0 ? EMPTY_REASONS[view.getUint32(p.REPLY_EMPTY_REASON, true)] ?? null : null;
 }
 
 function decodeRecords<T>(bytes: Uint8Array, read: (view: DataView, offset: number) => T): T[] {
   const view = viewOf(bytes);
-  const count = view.getUint32(0, true);
-  const why = view.getUint32(4, true);
+  const count = view.getUint32(p.REPLY_COUNT, true);
+  const why = view.getUint32(p.REPLY_EMPTY_REASON, true);
   if (why !== 0 && (count !== 0 || EMPTY_REASONS[why] === undefined)) throw new Error(`reply header: reason ${why} for ${count} records`);
   if (bytes.length !== HEADER_BYTES + count * RECORD_BYTES) {
     throw new Error(`reply of ${bytes.length} bytes for ${count} records`);

@@ -31,6 +31,7 @@ import * as abi from '../../hal/abi.ts';
 import type { AdmissionAnswer } from '../kernel.ts';
 import { TransferFlags, flagsToNames, readTransfer } from '../client/ledger.ts';
 import { transferToJson } from './ledger-json.ts';
+import { TRANSFER_LEDGER } from '../../services/ledger/protocol.ts';
 
 /** Limits of the ring and the subscribers; manifest `gateway.events` may set each. */
 export interface EventLimits {
@@ -66,7 +67,6 @@ export const EVENT_LIMITS_DEFAULT: EventLimits = {
 
 // How often subscribers that stopped at their buffer limit are topped up.
 const TOP_UP_MS = 20;
-const TRANSFER_LEDGER_OFFSET = 112; // ledger of a transfer record (services/ledger layout)
 
 export const EVENT_TYPES = { transfer: abi.EVT_TRANSFER, checkpoint: abi.EVT_CHECKPOINT } as const;
 export type EventTypeName = keyof typeof EVENT_TYPES;
@@ -179,7 +179,7 @@ class Subscriber {
   wants(chunk: Chunk, index: number): boolean {
     if (this.query.types !== null && !this.query.types.has(chunk.type)) return false;
     if (chunk.type !== abi.EVT_TRANSFER) return true;
-    const ledger = chunk.items.readUInt32LE(index * chunk.itemBytes + TRANSFER_LEDGER_OFFSET);
+    const ledger = chunk.items.readUInt32LE(index * chunk.itemBytes + TRANSFER_LEDGER);
     if (this.grants !== null && !this.grants.includes(ledger)) return false;
     return this.query.ledgers === null || this.query.ledgers.includes(ledger);
   }

@@ -36,6 +36,9 @@
 
 import { send, reply, time, log, lookup, admission, KIND_REQUEST, KIND_REPLY, KIND_FAILED } from "../sdk/qenex";
 import * as P from "./protocol";
+import * as L from "../ledger/protocol";
+import { JsonReader } from "../../lib/json";
+import * as hal from "../../hal/abi";
 
 // ---- limits (each with why) ----
 
@@ -57,13 +60,13 @@ const PENDING_MAX: u32 = 64; // upper bound of ledger_in_flight_max
 // 10^6 * 10^9 stays far below 2^64).
 const RATE_MAX: u64 = 1000000;
 
-// Ledger protocol facts (services/ledger/assembly/constants.ts, layout.ts).
-const LEDGER_HEADER_BYTES: u32 = 8;
-const LEDGER_RECORD_BYTES: u32 = 128;
-const LEDGER_ID_BYTES: u32 = 16;
-const LEDGER_RESULT_BYTES: u32 = 16;
-const LEDGER_BATCH_MAX: u32 = 8189;
-const RECORD_LEDGER_OFFSET: usize = 112; // accounts and transfers alike
+// The ledger's protocol (services/ledger/protocol.ts), typed as used here.
+const LEDGER_HEADER_BYTES: u32 = L.HEADER_BYTES;
+const LEDGER_RECORD_BYTES: u32 = L.RECORD_BYTES;
+const LEDGER_ID_BYTES: u32 = L.ID_BYTES;
+const LEDGER_RESULT_BYTES: u32 = L.RESULT_BYTES;
+const LEDGER_BATCH_MAX: u32 = L.BATCH_EVENTS_MAX;
+const RECORD_LEDGER_OFFSET: usize = L.TRANSFER_LEDGER; // accounts and transfers alike (ACCOUNT_LEDGER)
 
 // ---- memory ----
 
@@ -121,7 +124,7 @@ function textPutU64(v: u64): void {
   if (textLen < 512) store<u8>(textBuf + textLen++, <u8>(0x30 + <u32>(v % 10)));
 }
 
-// ---- config: a flat JSON object of unsigned integers ----
+// ---- config: a flat JSON object of unsigned integers (read with lib/json.ts) ----
 
 function configFail(reason: string): void {
   textReset(); textPut("gateway config: "); textPut(reason);
@@ -129,56 +132,27 @@ function configFail(reason: string): void {
   unreachable();
 }
 
-function isSpace(c: u32): bool { return c == 0x20 || c == 0x09 || c == 0x0a || c == 0x0d; }
-
-function nameIs(p: usize, n: u32, name: string): bool {
-  if (n != <u32>name.length) return false;
-  for (let i: u32 = 0; i < n; i++) if (<u32>load<u8>(p + i) != <u32>name.charCodeAt(i)) return false;
-  return true;
-}
-
-function configSet(p: usize, n: u32, v: u64): void {
-  if (nameIs(p, n, "source_rate_per_second")) sourceRate = v;
-  else if (nameIs(p, n, "source_burst")) sourceBurst = v;
-  else if (nameIs(p, n, "key_rate_per_second")) keyRate = v;
-  else if (nameIs(p, n, "key_burst")) keyBurst = v;
-  else if (nameIs(p, n, "auth_failures_per_minute")) failRate = v;
-  else if (nameIs(p, n, "auth_failure_burst")) failBurst = v;
-  else if (nameIs(p, n, "ledger_in_flight_max")) inFlightMax = <u32>v;
-  else configFail("unknown key");
-}
-
 function configParse(len: u32): void {
-  let i: u32 = 0;
-  while (i < len && isSpace(load<u8>(inbox + i))) i++;
-  if (i == len) return; // no config
-  if (load<u8>(inbox + i) != 0x7b) configFail("expected an object");
-  i++;
-  for (let fields = 0; fields < 16; fields++) {
-    while (i < len && isSpace(load<u8>(inbox + i))) i++;
-    if (i < len && load<u8>(inbox + i) == 0x7d) break;
-    if (i >= len || load<u8>(inbox + i) != 0x22) configFail("expected a key");
-    const start = ++i;
-    while (i < len && load<u8>(inbox + i) != 0x22) i++;
-    if (i >= len) configFail("unterminated key");
-    const nameLen = i - start;
-    i++;
-    while (i < len && isSpace(load<u8>(inbox + i))) i++;
-    if (i >= len || load<u8>(inbox + i) != 0x3a) configFail("expected ':'");
-    i++;
-    while (i < len && isSpace(load<u8>(inbox + i))) i++;
-    let v: u64 = 0;
-    let digits = 0;
-    while (i < len && load<u8>(inbox + i) >= 0x30 && load<u8>(inbox + i) <= 0x39 && digits < 8) {
-      v = v * 10 + <u64>(load<u8>(inbox + i) - 0x30); i++; digits++;
+  let blank = true;
+  for (let i: u32 = 0; i < len && blank; i++) { const c = load<u8>(inbox + i); blank = c == 0x20 || c == 0x09 || c == 0x0a || c == 0x0d; }
+  if (blank) return; // no config
+  const r = new JsonReader(inbox, len);
+  if (r.beginObject()) {
+    for (let key = r.nextKey(); key != null; key = r.nextKey()) {
+      const k = key;
+      const v = r.readU64();
+      if (r.error != null) break;
+      if (k == "source_rate_per_second") sourceRate = v;
+      else if (k == "source_burst") sourceBurst = v;
+      else if (k == "key_rate_per_second") keyRate = v;
+      else if (k == "key_burst") keyBurst = v;
+      else if (k == "auth_failures_per_minute") failRate = v;
+      else if (k == "auth_failure_burst") failBurst = v;
+      else if (k == "ledger_in_flight_max") inFlightMax = v > <u64>PENDING_MAX ? 0 : <u32>v;
+      else configFail("unknown key " + k);
     }
-    if (digits == 0 || (i < len && load<u8>(inbox + i) >= 0x30 && load<u8>(inbox + i) <= 0x39)) configFail("values are integers up to 8 digits");
-    configSet(inbox + start, nameLen, v);
-    while (i < len && isSpace(load<u8>(inbox + i))) i++;
-    if (i < len && load<u8>(inbox + i) == 0x2c) { i++; continue; }
-    if (i < len && load<u8>(inbox + i) == 0x7d) break;
-    configFail("expected ',' or '}'");
   }
+  if (!r.finish()) configFail(r.error!);
   if (sourceRate > RATE_MAX || keyRate > RATE_MAX || sourceBurst > RATE_MAX || keyBurst > RATE_MAX || failRate > RATE_MAX || failBurst > RATE_MAX) {
     configFail("rates and bursts are at most 1000000");
   }
@@ -671,10 +645,10 @@ function eventsGrants(token: u32, n: i32): void {
 // SYSTEM_PEER; the kernel answers each in order, so replies are matched to
 // requests by a FIFO of at most SYSTEM_PENDING_MAX (the kernel queues 8).
 
-const SENDER_KERNEL: u32 = 65534; // hal/abi.ts SENDER_KERNEL
-const SYSTEM_PEER: u32 = 65534; // hal/abi.ts SYSTEM_PEER
-const SVC_CMD_HEADER_BYTES: u32 = 56; // hal/abi.ts
-const SVC_REPLY_HEADER_BYTES: u32 = 12;
+const SENDER_KERNEL: u32 = hal.SENDER_KERNEL;
+const SYSTEM_PEER: u32 = hal.SYSTEM_PEER;
+const SVC_CMD_HEADER_BYTES: u32 = hal.SVC_CMD_HEADER_BYTES;
+const SVC_REPLY_HEADER_BYTES: u32 = hal.SVC_REPLY_HEADER_BYTES;
 const SYSTEM_PENDING_MAX: u32 = 8;
 const systemToken: usize = memory.data(<i32>(SYSTEM_PENDING_MAX * 4), 16);
 const systemKey: usize = memory.data(<i32>(SYSTEM_PENDING_MAX * 4), 16);

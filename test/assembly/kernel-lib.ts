@@ -1,4 +1,4 @@
-// test/assembly/kernel-lib.ts: a test-only entry that exposes kernel/lib to
+// test/assembly/kernel-lib.ts: a test-only entry that exposes lib/ (the AssemblyScript library of the kernel and services) to
 // JavaScript (test/unit/kernel-lib.test.ts).
 //
 // Each export is a thin wrapper over the kernel function of the same name, so
@@ -14,8 +14,8 @@ import {
   sha256Init,
   sha256Update,
   SHA256_CTX_BYTES,
-} from "../../kernel/lib/sha256";
-import { crc32c, crc32cUpdate } from "../../kernel/lib/crc32c";
+} from "../../lib/sha256";
+import { crc32c, crc32cUpdate } from "../../lib/crc32c";
 import {
   JsonReader,
   JSON_ARRAY,
@@ -27,7 +27,7 @@ import {
   JSON_OBJECT,
   JSON_STRING,
   JSON_TRUE,
-} from "../../kernel/lib/json";
+} from "../../lib/json";
 
 export function alloc(bytes: usize): usize {
   return heap.alloc(bytes);

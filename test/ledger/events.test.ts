@@ -60,8 +60,8 @@ test('without "events": true nothing is emitted', () => {
 
 test('a malformed events value stops the service at boot', () => {
   // Proves the config parser's boolean: anything but true/false is refused.
-  assert.throws(() => new Ledger('{"events":1}'), /value must be true or false/);
-  assert.throws(() => new Ledger('{"events":tru}'), /value must be true or false/);
+  assert.throws(() => new Ledger('{"events":1}'), /ledger config: expected true or false at byte/);
+  assert.throws(() => new Ledger('{"events":tru}'), /ledger config: expected true or false at byte/);
 });
 
 test.run();

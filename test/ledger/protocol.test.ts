@@ -99,17 +99,20 @@ test('config: defaults, whitespace and every capacity key are accepted', () => {
 });
 
 test('config: a bad config stops the service at boot and logs why', () => {
-  // Proves unknown keys and bad values are boot errors with a logged reason.
+  // Proves unknown keys and bad values are boot errors with a logged reason
+  // that names the key or the byte (the reader is lib/json.ts).
   const cases: [string, string][] = [
-    ['{"accounts_max":10,"bogus":1}', 'unknown key'],
-    ['{"accounts_max":-1}', 'value must be a decimal integer'],
-    ['{"accounts_max":0}', 'value out of range'],
-    ['{"accounts_max":99999999999}', 'value has too many digits'],
-    ['{"transfers_max":4194305}', 'value out of range'],
-    ['{"accounts_max":1,"accounts_max":2}', 'repeated key'],
-    ['{"accounts_max":1', "expected ',' or '}'"],
-    ['{"accounts_max":1} x', 'trailing bytes after the object'],
-    ['[1]', "expected '{'"],
+    ['{"accounts_max":10,"bogus":1}', 'unknown key bogus'],
+    ['{"accounts_max":-1}', 'expected a non-negative integer at byte 16'],
+    ['{"accounts_max":0}', 'accounts_max = 0 is outside 1..4194304'],
+    ['{"accounts_max":99999999999}', 'accounts_max = 99999999999 is outside 1..4194304'],
+    ['{"accounts_max":1.5}', 'fraction not allowed in an integer at byte 17'],
+    ['{"transfers_max":4194305}', 'transfers_max = 4194305 is outside 1..4194304'],
+    ['{"accounts_max":1,"accounts_max":2}', 'repeated key accounts_max'],
+    ['{"accounts_max":1', 'unexpected end of input at byte 17'],
+    ['{"accounts_max":1} x', 'unexpected data after the document at byte 19'],
+    ['[1]', "expected '{' at byte 0"],
+    ['{"events":1}', 'expected true or false at byte 10'],
     ['{"transfers_max":5,"pending_max":6}', 'pending_max exceeds transfers_max'],
   ];
   for (const [config, reason] of cases) {

@@ -13,6 +13,7 @@ import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { ServiceHarness, type Reply } from '../../services/sdk/harness.ts';
 import * as gw from '../../services/gateway/protocol.ts';
+import * as L from '../../services/ledger/protocol.ts';
 import { apiKeyHash, gatewayRequest, keyCreateBody, parseGatewayReply } from '../../host/gateway/http.ts';
 
 const WASM = join(new URL('../..', import.meta.url).pathname, 'build/services/gateway.wasm');
@@ -45,27 +46,60 @@ function asKey(svc: ServiceHarness, key: string | null, route: number, body: Uin
 }
 
 function lookupRequest(...ids: number[]): Buffer {
-  const b = Buffer.alloc(8 + ids.length * 16);
-  b[0] = gw.ROUTE_LOOKUP_ACCOUNTS;
-  b.writeUInt32LE(ids.length, 4);
-  ids.forEach((id, i) => b.writeUInt32LE(id, 8 + i * 16));
+  const b = Buffer.alloc(L.HEADER_BYTES + ids.length * L.ID_BYTES);
+  b[L.HEADER_OPERATION] = gw.ROUTE_LOOKUP_ACCOUNTS;
+  b.writeUInt32LE(ids.length, L.HEADER_COUNT);
+  ids.forEach((id, i) => b.writeUInt32LE(id, L.HEADER_BYTES + i * L.ID_BYTES));
   return b;
 }
 
 function accountsRequest(...ledgers: number[]): Buffer {
-  const b = Buffer.alloc(8 + ledgers.length * 128);
-  b[0] = gw.ROUTE_CREATE_ACCOUNTS;
-  b.writeUInt32LE(ledgers.length, 4);
-  ledgers.forEach((l, i) => { b.writeUInt32LE(i + 1, 8 + i * 128); b.writeUInt32LE(l, 8 + i * 128 + 112); });
+  const b = Buffer.alloc(L.HEADER_BYTES + ledgers.length * L.RECORD_BYTES);
+  b[L.HEADER_OPERATION] = gw.ROUTE_CREATE_ACCOUNTS;
+  b.writeUInt32LE(ledgers.length, L.HEADER_COUNT);
+  ledgers.forEach((l, i) => {
+    const at = L.HEADER_BYTES + i * L.RECORD_BYTES;
+    b.writeUInt32LE(i + 1, at + L.ACCOUNT_ID);
+    b.writeUInt32LE(l, at + L.ACCOUNT_LEDGER);
+  });
   return b;
 }
 
 function recordsReply(...ledgers: number[]): Buffer {
-  const b = Buffer.alloc(8 + ledgers.length * 128);
-  b.writeUInt32LE(ledgers.length, 0);
-  ledgers.forEach((l, i) => { b.writeUInt32LE(100 + i, 8 + i * 128); b.writeUInt32LE(l, 8 + i * 128 + 112); });
+  const b = Buffer.alloc(L.HEADER_BYTES + ledgers.length * L.RECORD_BYTES);
+  b.writeUInt32LE(ledgers.length, L.REPLY_COUNT);
+  ledgers.forEach((l, i) => {
+    const at = L.HEADER_BYTES + i * L.RECORD_BYTES;
+    b.writeUInt32LE(100 + i, at + L.TRANSFER_ID);
+    b.writeUInt32LE(l, at + L.TRANSFER_LEDGER);
+  });
   return b;
 }
+
+test('config: a bad config stops the service at boot and logs why', async () => {
+  // Proves the gateway reads its config with the shared JSON reader
+  // (lib/json.ts) and refuses, naming the key or the byte: unknown keys,
+  // values that are not non-negative integers, trailing data, bad bounds.
+  const cases: [object | string, string][] = [
+    [{ ...CONFIG, bogus: 1 }, 'unknown key bogus'],
+    ['{"source_rate_per_second":-1}', 'expected a non-negative integer at byte 26'],
+    ['{"key_burst":1.5}', 'fraction not allowed in an integer'],
+    ['{"key_burst":1} x', 'unexpected data after the document'],
+    ['[1]', "expected '{' at byte 0"],
+    [{ ...CONFIG, key_rate_per_second: 2000000, key_burst: 1 }, 'rates and bursts are at most 1000000'],
+    [{ ...CONFIG, key_rate_per_second: 5, key_burst: 0 }, 'a limited rate needs a burst of at least 1'],
+    [{ ...CONFIG, ledger_in_flight_max: 65 }, 'ledger_in_flight_max is 1 to 64'],
+  ];
+  for (const [config, reason] of cases) {
+    const svc = await ServiceHarness.load(WASM, {
+      name: 'gateway', peers: ['ledger'], caps: ['net', 'admit', 'log', 'time', 'send:ledger'], memoryPagesMax: 256, messageBytesMax: 1048576 + 65536,
+    });
+    assert.throws(() => svc.init(typeof config === 'string' ? Buffer.from(config) : config), undefined, `${JSON.stringify(config)} was accepted`);
+    assert.ok(svc.logs.some((l) => l.includes(`gateway config: ${reason}`)), `${JSON.stringify(config)}: logged ${JSON.stringify(svc.logs)}`);
+  }
+  await gateway({ ...CONFIG });
+  await gateway({});
+});
 
 test('keys: created from the console, found by hash, listed without the key, revoked', async () => {
   // Proves console key management and that only AUTH_CONSOLE may use it without a key.

@@ -1,4 +1,4 @@
-// test/unit/kernel-lib.test.ts: kernel/lib (SHA-256, CRC-32C, JSON reader)
+// test/unit/kernel-lib.test.ts: lib/ (SHA-256, CRC-32C, JSON reader)
 // checked through test/assembly/kernel-lib.ts, compiled the way the kernel is
 // (--runtime stub, -O3, assertions on).
 //
@@ -13,7 +13,7 @@ import { readFileSync } from 'node:fs';
 import { ascIfStale } from '../support/asc.ts';
 
 // Assertions stay on (the release target keeps them), as in the kernel.
-const WASM = ascIfStale('test/assembly/kernel-lib.ts', 'build/test/kernel-lib.wasm', ['kernel/lib']);
+const WASM = ascIfStale('test/assembly/kernel-lib.ts', 'build/test/kernel-lib.wasm', ['lib']);
 
 interface Lib {
   memory: WebAssembly.Memory;

@@ -4,8 +4,11 @@
 // limits below bound what a config may ask for, so that the whole state fits
 // in one 32-bit WebAssembly memory (4 GiB) with room to spare.
 
-/** Events per create/lookup request: TigerBeetle's batch maximum for 1 MiB bodies. */
-export const BATCH_EVENTS_MAX: u32 = 8189;
+import * as p from "../protocol";
+import * as hal from "../../../hal/abi";
+
+/** Events per create/lookup request: TigerBeetle's batch maximum for 1 MiB bodies (protocol.ts). */
+export const BATCH_EVENTS_MAX: u32 = p.BATCH_EVENTS_MAX;
 /** Inbox size: a full batch (8 + 8189 * 128 bytes) plus 64 KiB of headroom. */
 export const INBOX_BYTES: u32 = 1114112;
 /** Reply buffer: the largest reply (8 + 8189 * 128 bytes) fits with headroom. */
@@ -13,27 +16,28 @@ export const OUTBOX_BYTES: u32 = 1114112;
 /** Scratch for log lines and error messages. */
 export const TEXT_BYTES: u32 = 512;
 
-export const HEADER_BYTES: u32 = 8;
-export const RECORD_BYTES: u32 = 128;
-export const ID_BYTES: u32 = 16;
-export const RESULT_BYTES: u32 = 16;
+// Wire sizes (protocol.ts).
+export const HEADER_BYTES: u32 = p.HEADER_BYTES;
+export const RECORD_BYTES: u32 = p.RECORD_BYTES;
+export const ID_BYTES: u32 = p.ID_BYTES;
+export const RESULT_BYTES: u32 = p.RESULT_BYTES;
 
-// Request operations (u8 in the request header).
-export const OP_CREATE_ACCOUNTS: u32 = 1;
-export const OP_CREATE_TRANSFERS: u32 = 2;
-export const OP_LOOKUP_ACCOUNTS: u32 = 3;
-export const OP_LOOKUP_TRANSFERS: u32 = 4;
-export const OP_GET_ACCOUNT_TRANSFERS: u32 = 5;
-export const OP_GET_ACCOUNT_BALANCES: u32 = 6;
+// Request operations (u8 in the request header; protocol.ts Operation).
+export const OP_CREATE_ACCOUNTS: u32 = p.Operation.create_accounts;
+export const OP_CREATE_TRANSFERS: u32 = p.Operation.create_transfers;
+export const OP_LOOKUP_ACCOUNTS: u32 = p.Operation.lookup_accounts;
+export const OP_LOOKUP_TRANSFERS: u32 = p.Operation.lookup_transfers;
+export const OP_GET_ACCOUNT_TRANSFERS: u32 = p.Operation.get_account_transfers;
+export const OP_GET_ACCOUNT_BALANCES: u32 = p.Operation.get_account_balances;
 
-// Message kinds delivered by the kernel to qx_handle.
-export const KIND_CLIENT_REQUEST: u32 = 1;
-export const KIND_SERVICE_MESSAGE: u32 = 2;
-export const KIND_TIMER: u32 = 4;
+// Message kinds delivered by the kernel to qx_handle (hal/services.ts).
+export const KIND_CLIENT_REQUEST: u32 = hal.MSG_KIND_REQUEST;
+export const KIND_SERVICE_MESSAGE: u32 = hal.MSG_KIND_MESSAGE;
+export const KIND_TIMER: u32 = hal.MSG_KIND_TIMER;
 
-// Reply status codes (see the syscall ABI).
-export const STATUS_OK: u32 = 0;
-export const STATUS_SERVICE_ERROR: u32 = 6;
+// Reply status codes (hal/frames.ts).
+export const STATUS_OK: u32 = hal.FRAME_OK;
+export const STATUS_SERVICE_ERROR: u32 = hal.FRAME_E_SERVICE;
 
 // Config defaults (used when qx_init gets an empty config) and upper limits.
 // Limits keep every single allocation under the runtime's 1 GiB block limit

@@ -4,92 +4,77 @@
 // 128-byte little-endian records, field for field, so a stored record is
 // copied to a reply as is. The per-slot metadata records are QENEX's own.
 
-// Account (128 bytes):
-//   0 id u128            16 debits_pending u128   32 debits_posted u128
-//  48 credits_pending    64 credits_posted u128   80 user_data_128 u128
-//  96 user_data_64 u64  104 user_data_32 u32     108 reserved u32
-// 112 ledger u32        116 code u16             118 flags u16
-// 120 timestamp u64
-export const A_ID: usize = 0;
-export const A_DEBITS_PENDING: usize = 16;
-export const A_DEBITS_POSTED: usize = 32;
-export const A_CREDITS_PENDING: usize = 48;
-export const A_CREDITS_POSTED: usize = 64;
-export const A_USER_DATA_128: usize = 80;
-export const A_USER_DATA_64: usize = 96;
-export const A_USER_DATA_32: usize = 104;
-export const A_RESERVED: usize = 108;
-export const A_LEDGER: usize = 112;
-export const A_CODE: usize = 116;
-export const A_FLAGS: usize = 118;
-export const A_TIMESTAMP: usize = 120;
+import * as p from "../protocol";
 
-export const AF_LINKED: u16 = 1 << 0;
-export const AF_DEBITS_MUST_NOT_EXCEED_CREDITS: u16 = 1 << 1;
-export const AF_CREDITS_MUST_NOT_EXCEED_DEBITS: u16 = 1 << 2;
-export const AF_HISTORY: u16 = 1 << 3;
-export const AF_IMPORTED: u16 = 1 << 4;
-export const AF_CLOSED: u16 = 1 << 5;
-export const AF_KNOWN: u16 = (1 << 6) - 1;
+// The records exchanged with clients (Account, Transfer, AccountFilter,
+// AccountBalance): services/ledger/protocol.ts, typed here as the service
+// uses them.
+export const A_ID: usize = p.ACCOUNT_ID;
+export const A_DEBITS_PENDING: usize = p.ACCOUNT_DEBITS_PENDING;
+export const A_DEBITS_POSTED: usize = p.ACCOUNT_DEBITS_POSTED;
+export const A_CREDITS_PENDING: usize = p.ACCOUNT_CREDITS_PENDING;
+export const A_CREDITS_POSTED: usize = p.ACCOUNT_CREDITS_POSTED;
+export const A_USER_DATA_128: usize = p.ACCOUNT_USER_DATA_128;
+export const A_USER_DATA_64: usize = p.ACCOUNT_USER_DATA_64;
+export const A_USER_DATA_32: usize = p.ACCOUNT_USER_DATA_32;
+export const A_RESERVED: usize = p.ACCOUNT_RESERVED;
+export const A_LEDGER: usize = p.ACCOUNT_LEDGER;
+export const A_CODE: usize = p.ACCOUNT_CODE;
+export const A_FLAGS: usize = p.ACCOUNT_FLAGS;
+export const A_TIMESTAMP: usize = p.ACCOUNT_TIMESTAMP;
 
-// Transfer (128 bytes):
-//   0 id u128            16 debit_account_id u128   32 credit_account_id u128
-//  48 amount u128        64 pending_id u128         80 user_data_128 u128
-//  96 user_data_64 u64  104 user_data_32 u32       108 timeout u32 (seconds)
-// 112 ledger u32        116 code u16               118 flags u16
-// 120 timestamp u64
-export const T_ID: usize = 0;
-export const T_DEBIT_ACCOUNT_ID: usize = 16;
-export const T_CREDIT_ACCOUNT_ID: usize = 32;
-export const T_AMOUNT: usize = 48;
-export const T_PENDING_ID: usize = 64;
-export const T_USER_DATA_128: usize = 80;
-export const T_USER_DATA_64: usize = 96;
-export const T_USER_DATA_32: usize = 104;
-export const T_TIMEOUT: usize = 108;
-export const T_LEDGER: usize = 112;
-export const T_CODE: usize = 116;
-export const T_FLAGS: usize = 118;
-export const T_TIMESTAMP: usize = 120;
+export const AF_LINKED: u16 = <u16>p.AccountFlags.linked;
+export const AF_DEBITS_MUST_NOT_EXCEED_CREDITS: u16 = <u16>p.AccountFlags.debits_must_not_exceed_credits;
+export const AF_CREDITS_MUST_NOT_EXCEED_DEBITS: u16 = <u16>p.AccountFlags.credits_must_not_exceed_debits;
+export const AF_HISTORY: u16 = <u16>p.AccountFlags.history;
+export const AF_IMPORTED: u16 = <u16>p.AccountFlags.imported;
+export const AF_CLOSED: u16 = <u16>p.AccountFlags.closed;
+export const AF_KNOWN: u16 = <u16>p.ACCOUNT_FLAGS_KNOWN;
 
-export const TF_LINKED: u16 = 1 << 0;
-export const TF_PENDING: u16 = 1 << 1;
-export const TF_POST_PENDING: u16 = 1 << 2;
-export const TF_VOID_PENDING: u16 = 1 << 3;
-export const TF_BALANCING_DEBIT: u16 = 1 << 4;
-export const TF_BALANCING_CREDIT: u16 = 1 << 5;
-export const TF_CLOSING_DEBIT: u16 = 1 << 6;
-export const TF_CLOSING_CREDIT: u16 = 1 << 7;
-export const TF_IMPORTED: u16 = 1 << 8;
-export const TF_KNOWN: u16 = (1 << 9) - 1;
+export const T_ID: usize = p.TRANSFER_ID;
+export const T_DEBIT_ACCOUNT_ID: usize = p.TRANSFER_DEBIT_ACCOUNT_ID;
+export const T_CREDIT_ACCOUNT_ID: usize = p.TRANSFER_CREDIT_ACCOUNT_ID;
+export const T_AMOUNT: usize = p.TRANSFER_AMOUNT;
+export const T_PENDING_ID: usize = p.TRANSFER_PENDING_ID;
+export const T_USER_DATA_128: usize = p.TRANSFER_USER_DATA_128;
+export const T_USER_DATA_64: usize = p.TRANSFER_USER_DATA_64;
+export const T_USER_DATA_32: usize = p.TRANSFER_USER_DATA_32;
+export const T_TIMEOUT: usize = p.TRANSFER_TIMEOUT;
+export const T_LEDGER: usize = p.TRANSFER_LEDGER;
+export const T_CODE: usize = p.TRANSFER_CODE;
+export const T_FLAGS: usize = p.TRANSFER_FLAGS;
+export const T_TIMESTAMP: usize = p.TRANSFER_TIMESTAMP;
 
-// AccountFilter (128 bytes):
-//   0 account_id u128    16 user_data_128 u128   32 user_data_64 u64
-//  40 user_data_32 u32   44 code u16             46 reserved [58]u8
-// 104 timestamp_min u64 112 timestamp_max u64   120 limit u32
-// 124 flags u32
-export const F_ACCOUNT_ID: usize = 0;
-export const F_USER_DATA_128: usize = 16;
-export const F_USER_DATA_64: usize = 32;
-export const F_USER_DATA_32: usize = 40;
-export const F_CODE: usize = 44;
-export const F_RESERVED: usize = 46;
-export const F_RESERVED_BYTES: usize = 58;
-export const F_TIMESTAMP_MIN: usize = 104;
-export const F_TIMESTAMP_MAX: usize = 112;
-export const F_LIMIT: usize = 120;
-export const F_FLAGS: usize = 124;
+export const TF_LINKED: u16 = <u16>p.TransferFlags.linked;
+export const TF_PENDING: u16 = <u16>p.TransferFlags.pending;
+export const TF_POST_PENDING: u16 = <u16>p.TransferFlags.post_pending_transfer;
+export const TF_VOID_PENDING: u16 = <u16>p.TransferFlags.void_pending_transfer;
+export const TF_BALANCING_DEBIT: u16 = <u16>p.TransferFlags.balancing_debit;
+export const TF_BALANCING_CREDIT: u16 = <u16>p.TransferFlags.balancing_credit;
+export const TF_CLOSING_DEBIT: u16 = <u16>p.TransferFlags.closing_debit;
+export const TF_CLOSING_CREDIT: u16 = <u16>p.TransferFlags.closing_credit;
+export const TF_IMPORTED: u16 = <u16>p.TransferFlags.imported;
+export const TF_KNOWN: u16 = <u16>p.TRANSFER_FLAGS_KNOWN;
 
-export const FF_DEBITS: u32 = 1 << 0;
-export const FF_CREDITS: u32 = 1 << 1;
-export const FF_REVERSED: u32 = 1 << 2;
-export const FF_KNOWN: u32 = (1 << 3) - 1;
+export const F_ACCOUNT_ID: usize = p.FILTER_ACCOUNT_ID;
+export const F_USER_DATA_128: usize = p.FILTER_USER_DATA_128;
+export const F_USER_DATA_64: usize = p.FILTER_USER_DATA_64;
+export const F_USER_DATA_32: usize = p.FILTER_USER_DATA_32;
+export const F_CODE: usize = p.FILTER_CODE;
+export const F_RESERVED: usize = p.FILTER_RESERVED;
+export const F_RESERVED_BYTES: usize = p.FILTER_RESERVED_BYTES;
+export const F_TIMESTAMP_MIN: usize = p.FILTER_TIMESTAMP_MIN;
+export const F_TIMESTAMP_MAX: usize = p.FILTER_TIMESTAMP_MAX;
+export const F_LIMIT: usize = p.FILTER_LIMIT;
+export const F_FLAGS: usize = p.FILTER_FLAGS;
 
-// AccountBalance (128 bytes):
-//   0 debits_pending u128   16 debits_posted u128   32 credits_pending u128
-//  48 credits_posted u128   64 timestamp u64        72 reserved [56]u8
-export const B_BALANCES: usize = 0;
-export const B_TIMESTAMP: usize = 64;
+export const FF_DEBITS: u32 = <u32>p.AccountFilterFlags.debits;
+export const FF_CREDITS: u32 = <u32>p.AccountFilterFlags.credits;
+export const FF_REVERSED: u32 = <u32>p.AccountFilterFlags.reversed;
+export const FF_KNOWN: u32 = <u32>p.FILTER_FLAGS_KNOWN;
+
+export const B_BALANCES: usize = p.BALANCE_DEBITS_PENDING;
+export const B_TIMESTAMP: usize = p.BALANCE_TIMESTAMP;
 
 // Account metadata (16 bytes per account slot), QENEX's own:
 //   0 transfers_first u32   4 transfers_last u32

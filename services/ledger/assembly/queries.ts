@@ -15,6 +15,7 @@ import { ID_ORPHAN, idFind } from "./idtable";
 import { transferIdFind } from "./transfers";
 import { copyRecord128, equal128, isMax128, isZero128 } from "./u128";
 import { listNext, listPrev } from "./lists";
+import * as p from "../protocol";
 
 // @ts-ignore: decorator
 @inline function replyHeader(out: usize, count: u32, emptyWhy: u32 = EMPTY_REASON_NONE): u32 {
@@ -25,9 +26,9 @@ import { listNext, listPrev } from "./lists";
 
 // Why a query found nothing, in the reply header's second u32 (0 otherwise),
 // so the JSON API can say so (TigerBeetle's answer is an empty list either way).
-export const EMPTY_REASON_NONE: u32 = 0;
-export const EMPTY_REASON_NO_ACCOUNT: u32 = 1; // no account with that id
-export const EMPTY_REASON_NO_HISTORY: u32 = 2; // the account was not created with flag history
+export const EMPTY_REASON_NONE: u32 = p.EMPTY_REASON_NONE;
+export const EMPTY_REASON_NO_ACCOUNT: u32 = p.EMPTY_REASON_NO_ACCOUNT; // no account with that id
+export const EMPTY_REASON_NO_HISTORY: u32 = p.EMPTY_REASON_NO_HISTORY; // the account was not created with flag history
 
 /** Copies the accounts (or transfers) named by `count` ids; returns reply bytes. */
 export function lookup(accounts: bool, ids: usize, count: u32, out: usize): u32 {

@@ -15,9 +15,10 @@
 // (count 0: keys with every ledger, and direct clients) nothing changes.
 
 import { BATCH_EVENTS_MAX } from "./constants";
+import * as p from "../protocol";
 
-/** At most one key's grants (services/gateway/protocol.ts KEY_GRANTS_MAX). */
-export const SCOPE_LEDGERS_MAX: u32 = 16;
+/** At most one key's grants (protocol.ts). */
+export const SCOPE_LEDGERS_MAX: u32 = p.SCOPE_LEDGERS_MAX;
 
 const ledgers: usize = memory.data(<i32>(SCOPE_LEDGERS_MAX * 4), 16);
 let count: u32 = 0;

@@ -1,4 +1,4 @@
-// test/bench/ledger/hash.ts: the kernel's SHA-256 (kernel/lib/sha256.ts,
+// test/bench/ledger/hash.ts: the kernel's SHA-256 (lib/sha256.ts,
 // through build/test/kernel-lib.wasm, compiled as the kernel is) against
 // node:crypto's on the same bytes. The command log hashes every request it
 // appends (kernel/log.ts), so this rate bounds how fast a single kernel can

@@ -1,4 +1,4 @@
-// kernel/lib/crc32c.ts: CRC-32C (Castagnoli), the checksum of command-log
+// lib/crc32c.ts: CRC-32C (Castagnoli), the checksum of command-log
 // entries and block-device frames.
 //
 // CRC-32C rather than the zlib CRC-32 because its polynomial detects more

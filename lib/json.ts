@@ -1,8 +1,10 @@
-// kernel/lib/json.ts: a small pull-style JSON reader over bytes in memory.
+// lib/json.ts: a small pull-style JSON reader over bytes in memory.
 //
-// The kernel reads one JSON document, the image manifest, once at boot. A
-// pull reader lets the boot code walk the manifest field by field into its
-// own typed structures, with no document tree in between:
+// The AssemblyScript side reads a few JSON documents, each once: the kernel
+// the image manifest at boot, each service its config at qx_init (the ledger,
+// the gateway). This is the one reader for all of them. A pull reader lets
+// the caller walk a document field by field into its own typed structures,
+// with no document tree in between:
 //
 //   const r = new JsonReader(ptr, len);
 //   if (r.beginObject()) {
@@ -15,7 +17,8 @@
 //   if (!r.finish()) fail(r.error!);
 //
 // Strings are returned as `string`, which allocates; that is allowed because
-// this runs before the allocator is sealed, and never afterwards.
+// each document is read once, at boot or qx_init (in the kernel before the
+// allocator is sealed), and never afterwards.
 //
 // Errors: the first error is kept in `error` as "<what> at byte <offset>"
 // (offset from the start of the document); from then on every call returns a

@@ -1,4 +1,4 @@
-// kernel/lib/sha256.ts: SHA-256 (FIPS 180-4) over raw memory, with no allocation.
+// lib/sha256.ts: SHA-256 (FIPS 180-4) over raw memory, with no allocation.
 //
 // The kernel hashes every command-log entry and the image sections, after the
 // allocator is sealed, so nothing here may allocate: the hashing context lives
