@@ -74,7 +74,7 @@ cli: dist/qenex.js
 
 dist/qenex.js: $(HOST_SRC) package.json | install
 	$(call step,build: dist/qenex.js (the CLI, one bundle))
-	@npx esbuild host/cli.ts --bundle --platform=node --format=esm --target=node18 --outfile=$@ --external:binaryen \
+	@npx esbuild host/cmd/cli.ts --bundle --platform=node --format=esm --target=node18 --outfile=$@ --external:binaryen \
 	  --banner:js=$$'#!/usr/bin/env node\nimport { createRequire as qxCreateRequire } from "node:module"; const require = qxCreateRequire(import.meta.url);' --log-level=warning
 	@chmod +x $@
 

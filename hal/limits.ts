@@ -2,9 +2,9 @@
 // home of each. The host checks a manifest against them first (`qenex
 // build`, the image loader: host/manifest.ts) and the kernel again at boot
 // (kernel/boot.ts, KERR_MANIFEST), so the two must agree: each side imports
-// these (kernel/constants.ts types them as the kernel uses them; host/limits.ts
+// these (kernel/base/constants.ts types them as the kernel uses them; host/base/limits.ts
 // adds the limits only the host has, with the reasons for each). How they
-// relate is checked by host/limits.ts checkLimits, which `make build` runs.
+// relate is checked by host/base/limits.ts checkLimits, which `make build` runs.
 //
 // Compiled twice, like every file in hal/: by AssemblyScript into kernel.wasm
 // and by esbuild/tsc into the host. The values here are integers written as

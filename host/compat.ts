@@ -1,5 +1,5 @@
 // host/compat.ts: what Node.js 18 lacks that the host's dependencies expect.
-// Imported first by host/cli.ts; does nothing on Node 20 and later.
+// Imported first by host/cmd/cli.ts; does nothing on Node 20 and later.
 //
 // Node 18 has Web Crypto only as require('node:crypto').webcrypto, not as
 // globalThis.crypto (that came in Node 19). @noble/post-quantum's hedged

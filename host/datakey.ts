@@ -32,7 +32,7 @@
 
 import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeFileDurably } from './durable.ts';
+import { writeFileDurably } from './base/durable.ts';
 import { openHsm, HsmError, GCM_IV_BYTES, type HsmDevice, type HsmOptions } from './hsm/hsm.ts';
 import { DataCipher, DATA_KEY_BYTES, KCV_BYTES, keyCheckValue, looksSealed } from './devices/encrypted-backend.ts';
 import type { StorageSpec } from './manifest.ts';

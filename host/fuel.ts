@@ -45,7 +45,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
-import * as limits from './limits.ts';
+import * as limits from './base/limits.ts';
 import type { PreparedInfo } from './image.ts';
 import { instrument, Refusal, FUEL_EXPORT, GLOBAL_EXPORT_PREFIX, START_FUEL } from './fuel-instrument.mjs';
 

@@ -57,7 +57,7 @@
 //   +4   u16     signature count M (0..IMAGE_SIGNATURES_MAX)
 //   +6   u16     reserved, 0
 //   then M signatures:
-//   +0   u16     algorithm id: 1 Ed25519, 2 ECDSA P-384, 3 ML-DSA-65 (host/keys.ts)
+//   +0   u16     algorithm id: 1 Ed25519, 2 ECDSA P-384, 3 ML-DSA-65 (host/base/keys.ts)
 //   +2   u16     signature length L (1..SIGNATURE_BYTES_MAX; 96 P-384, 3309 ML-DSA-65)
 //   +4   u8[16]  key id: first 16 bytes of SHA-256 of the raw public key
 //   +20  u8[L]   signature
@@ -73,12 +73,12 @@
 
 import { createHash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
-import { writeFileDurably } from './durable.ts';
-import * as limits from './limits.ts';
+import { writeFileDurably } from './base/durable.ts';
+import * as limits from './base/limits.ts';
 import {
   ALGORITHM_TITLES, KEY_ID_BYTES, REQUIRED_ALGORITHMS, SIGNATURE_ALGORITHMS, algorithmName, verifyMessage,
   type PublicKey, type Signature, type SignatureAlgorithm, type Signer, type SigningKey,
-} from './keys.ts';
+} from './base/keys.ts';
 import { ManifestError, validateManifest, type Manifest } from './manifest.ts';
 
 export class ImageError extends Error {

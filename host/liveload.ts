@@ -26,11 +26,11 @@
 // host's wording.
 
 import * as abi from '../hal/abi.ts';
-import type { Kernel } from './kernel.ts';
+import type { Kernel } from './base/kernel.ts';
 import { ServiceInstance, ServiceFault, type SyscallHooks } from './services.ts';
 import { prepareModuleSync, ModuleRefused } from './fuel.ts';
 import { verifyModule, ModuleSignatureError } from './modsig.ts';
-import type { PublicKey } from './keys.ts';
+import type { PublicKey } from './base/keys.ts';
 import { SERVICE_RESULT_CODES } from './gateway/services-json.ts';
 
 export { encodeServiceCommand, LOADABLE_CAPS, SERVICE_RESULT_CODES } from './gateway/services-json.ts';

@@ -13,8 +13,8 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import * as abi from '../hal/abi.ts';
 import * as gw from '../services/gateway/protocol.ts';
-import * as limits from './limits.ts';
-import { Kernel, KernelPanic } from './kernel.ts';
+import * as limits from './base/limits.ts';
+import { Kernel, KernelPanic } from './base/kernel.ts';
 import { ServiceInstance, ServiceFault } from './services.ts';
 import { checkPreparedInfo, checkPreparedModule, loadInstrumenter, prepareModuleSync, ModuleRefused } from './fuel.ts';
 import { ConsoleDevice } from './devices/console.ts';
@@ -31,8 +31,8 @@ import { Observability } from './metrics.ts';
 import { configureAudit } from './audit/device.ts';
 import { HsmRingDevice, hsmRingPresent } from './hsm/device.ts';
 import type { HsmDevice } from './hsm/hsm.ts';
-import type { Signer } from './keys.ts';
-import type { PublicKey } from './keys.ts';
+import type { Signer } from './base/keys.ts';
+import type { PublicKey } from './base/keys.ts';
 import { TrustHistory } from './trust-history.ts';
 import { performServiceAction } from './liveload.ts';
 import type { SyscallHooks } from './services.ts';
@@ -43,7 +43,7 @@ import {
   SnapshotStore, SnapshotError, exportKernelGlobals, kernelGlobals, readRecord, captureInstance, checkInstance, loadInstance, expandMemory,
   type CapturedMachine, type WrittenSnapshot,
 } from './snapshot.ts';
-import type { Desc } from './ring.ts';
+import type { Desc } from './base/ring.ts';
 
 export const LOG_FILE = 'log.qxl';
 export const IMAGE_FILE = 'image.qxi';

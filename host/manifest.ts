@@ -3,7 +3,7 @@
 // The manifest says what an image runs and how the kernel sizes itself at
 // boot (static allocation: every pool comes from these numbers). It is
 // validated strictly: unknown fields, wrong types, non-integers and values
-// out of the ranges in host/limits.ts are refused with the JSON path of the
+// out of the ranges in host/base/limits.ts are refused with the JSON path of the
 // offending value, e.g.
 //   manifest: services[1].caps[2]: unknown capability "sned:echo"
 //
@@ -16,7 +16,7 @@
 // manifest bytes stored in an image. `loadManifestFile(path)` reads a file.
 
 import { readFileSync, statSync } from 'node:fs';
-import * as limits from './limits.ts';
+import * as limits from './base/limits.ts';
 import * as abi from '../hal/abi.ts';
 
 export class ManifestError extends Error {

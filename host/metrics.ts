@@ -9,10 +9,10 @@
 // from the block device and the kernel counters (sample()).
 
 import pino from 'pino';
-import { stdoutLines } from './lines.ts';
+import { stdoutLines } from './base/lines.ts';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import * as abi from '../hal/abi.ts';
-import type { Kernel } from './kernel.ts';
+import type { Kernel } from './base/kernel.ts';
 import type { ServiceSpec } from './manifest.ts';
 import type { GatewayHost } from './gateway/http.ts';
 import type { NetRefusals } from './devices/net.ts';
@@ -45,7 +45,7 @@ function logLevel(): string {
 
 export class Observability implements GatewayHost {
   readonly registry = new Registry();
-  // Asynchronous and bounded (host/lines.ts): a reader that stops reading drops request lines, never stalls the machine.
+  // Asynchronous and bounded (host/base/lines.ts): a reader that stops reading drops request lines, never stalls the machine.
   readonly log = pino({ level: logLevel(), base: { component: 'gateway' } }, stdoutLines());
   private readonly requests: Counter<'route' | 'status'>;
   private readonly latency: Histogram<'route'>;

@@ -2,7 +2,7 @@
 //
 // A module loaded into a running system must be signed by a key set the
 // system trusts (the `--trust` keys of `qenex boot`), with both algorithms
-// images use (host/keys.ts): ECDSA P-384 and ML-DSA-65. The signature is a
+// images use (host/base/keys.ts): ECDSA P-384 and ML-DSA-65. The signature is a
 // separate file, `<module.wasm>.sig`, written by `qenex sign <module.wasm>`.
 //
 // Signed message: MODULE_SIGNATURE_CONTEXT (ASCII, NUL-terminated) followed
@@ -14,14 +14,14 @@
 //   +8  u8  version (1)
 //   +9  u8  signature count (1..MODULE_SIGNATURES_MAX)
 //   +10 u16 reserved (0)
-//   then per signature: u8 algorithm id (host/keys.ts SIGNATURE_ALGORITHMS)
+//   then per signature: u8 algorithm id (host/base/keys.ts SIGNATURE_ALGORITHMS)
 //   | u8 reserved (0) | u16 signature bytes | [16] key id | signature
 
 import { createHash } from 'node:crypto';
 import {
   KEY_ID_BYTES, REQUIRED_ALGORITHMS, SIGNATURE_ALGORITHMS, algorithmName, verifyMessage,
   type PublicKey, type Signature, type Signer,
-} from './keys.ts';
+} from './base/keys.ts';
 
 export const MODULE_SIGNATURE_MAGIC = 'QXMODSIG';
 export const MODULE_SIGNATURE_VERSION = 1;

@@ -17,9 +17,9 @@
 
 import { createHash } from 'node:crypto';
 import * as abi from '../hal/abi.ts';
-import * as limits from './limits.ts';
+import * as limits from './base/limits.ts';
 import { FUEL_EXPORT, GLOBAL_EXPORT_PREFIX } from './fuel.ts';
-import type { Kernel } from './kernel.ts';
+import type { Kernel } from './base/kernel.ts';
 
 export class ServiceFault extends Error {
   override name = 'ServiceFault';

@@ -51,13 +51,13 @@
 
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
-import { syncDirectory } from './durable.ts';
+import { syncDirectory } from './base/durable.ts';
 import { join } from 'node:path';
 import { setImmediate as yieldTurn } from 'node:timers/promises';
 import * as abi from '../hal/abi.ts';
 import { openBlockBackend, type BackendChoice, type BlockBackend, type BlockOpenOptions } from './devices/block-backend.ts';
 import { ENTRY_MAGIC, ENTRY_HEADER_BYTES, ENTRY_BYTES_MAX, ENTRY_CHAIN, ENTRY_CHAIN_BYTES } from '../hal/log.ts';
-import { entryCrc, entryPadded, readEntryHeader } from './log-entry.ts';
+import { entryCrc, entryPadded, readEntryHeader } from './base/log-entry.ts';
 
 export const SNAPSHOT_DIR = 'snapshots';
 export const SNAPSHOT_SUFFIX = '.qxs';

@@ -20,8 +20,8 @@
 
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeFileDurably } from './durable.ts';
-import { loadPublicKeys, writePublicKeys, type PublicKey } from './keys.ts';
+import { writeFileDurably } from './base/durable.ts';
+import { loadPublicKeys, writePublicKeys, type PublicKey } from './base/keys.ts';
 
 export const TRUST_HISTORY_FILE = 'trust-history.json';
 export const TRUST_KEYS_PREFIX = 'trust-';

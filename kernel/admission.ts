@@ -36,7 +36,7 @@ import {
   ADM_STAT_ADMITTED, ADM_STAT_UNAUTHENTICATED, ADM_STAT_FORBIDDEN, ADM_STAT_RATE_LIMITED, ADM_STAT_MALFORMED,
   ADM_STAT_SOURCES, ADM_STAT_COUNT, ADM_MODE_TAKE, ADM_MODE_KEY, SYS_OK, SYS_E_INVALID,
 } from "../hal/abi";
-import { reserve } from "./mem";
+import { reserve } from "./base/mem";
 
 // The hal's limits as the unsigned types they are used as here.
 const ROUTES_MAX: u32 = <u32>ADM_ROUTES_MAX;

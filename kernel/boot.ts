@@ -2,7 +2,7 @@
 // turns it into the kernel's configuration and service table.
 //
 // The host validated the manifest at `qenex build` time; the kernel checks
-// again whatever it relies on (sizes against kernel/constants.ts, names,
+// again whatever it relies on (sizes against kernel/base/constants.ts, names,
 // capabilities, peers), because the kernel never trusts the host's word for
 // its own safety. Allocation (strings) is allowed here: boot runs before
 // the allocator is sealed.
@@ -14,9 +14,9 @@ import {
   TIMERS_MIN, TIMERS_MAX, REQUESTS_IN_FLIGHT_MIN, REQUESTS_IN_FLIGHT_MAX, BATCH_BYTES_MIN, BATCH_BYTES_MAX,
   LOG_PREALLOCATE_BYTES_MAX, SNAPSHOT_INTERVAL_ENTRIES_MAX, FUEL_MIN, FUEL_PER_MESSAGE_DEFAULT, FUEL_INIT_DEFAULT, FUEL_MAX,
   RESTARTS_MAX_DEFAULT, RESTARTS_MAX, RESTART_WINDOW_MS_MIN, RESTART_WINDOW_MS_DEFAULT, RESTART_WINDOW_MS_MAX,
-} from "./constants";
+} from "./base/constants";
 import { ENTRY_HEADER_BYTES } from "./log";
-import { reserve } from "./mem";
+import { reserve } from "./base/mem";
 import { hsmGrant, hsmGrantRandom } from "./hsm";
 import {
   Service, serviceAdd, serviceFind, serviceCount, service, NO_SERVICE,

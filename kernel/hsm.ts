@@ -32,21 +32,21 @@ import {
   HSM_BUFFER_BYTES, HSM_IV_BYTES, HSM_TAG_BYTES, HSM_SIGNATURE_BYTES, HSM_PUBLIC_KEY_BYTES,
   HSM_OK, HSM_E_FAILED, HSM_E_INTERRUPTED,
 } from "../hal/abi";
-import { HSM_REQUESTS_MAX, HSM_GRANTS_MAX } from "./constants";
+import { HSM_REQUESTS_MAX, HSM_GRANTS_MAX } from "./base/constants";
 
 // hal/abi.ts constants are plain i32 literals; the unsigned forms used here.
 const REQUEST_HEADER: u32 = HSM_REQUEST_HEADER_BYTES;
 const BUFFER_BYTES: u32 = HSM_BUFFER_BYTES;
 const IV_BYTES: u32 = HSM_IV_BYTES;
 const TAG_BYTES: u32 = HSM_TAG_BYTES;
-import { reserve, POOL_EMPTY } from "./mem";
+import { reserve, POOL_EMPTY } from "./base/mem";
 import { service } from "./services";
 import { descriptors, msgSet, inboxPush } from "./msg";
 import { schedWake } from "./sched";
 import * as log from "./log";
 import { hsmDriverInit, hsmSlotBuffer, hsmSlotRequest, hsmSubmit, hsmSubmitCheckpoint, hsmCompletion, hsmCompletionDone, TAG_CHECKPOINT } from "../drivers/hsm/hsm";
 import { auditTakeWanted, auditSigned, CHECKPOINT_BODY_BYTES, CHECKPOINT_BYTES_MAX } from "./audit";
-import { descTag, descLen, descStatus } from "./ring";
+import { descTag, descLen, descStatus } from "./base/ring";
 import { conBegin, conStr, conU64, conEnd } from "../drivers/console/console";
 import { sha256Update } from "../lib/sha256";
 

@@ -43,13 +43,13 @@ import {
 } from "../hal/abi";
 import {
   SERVICES_MAX, FUEL_PER_MESSAGE_DEFAULT, FUEL_INIT_DEFAULT, RESTARTS_MAX_DEFAULT, RESTART_WINDOW_MS_DEFAULT,
-} from "./constants";
-import { POOL_EMPTY, reserve } from "./mem";
+} from "./base/constants";
+import { POOL_EMPTY, reserve } from "./base/mem";
 import { Service, service, serviceCount, serviceAdd, serviceDropLast, serviceFind, NO_SERVICE, CAP_NET, CAP_LOG, CAP_TIME, CAP_RANDOM, CAP_TIMER } from "./services";
 import { descriptors, slots, msgAt, msgSet, msgAddr, msgLen, msgSender, msgTime, msgSlot, inboxPush, msgRelease } from "./msg";
 import { schedWake, schedCurrent } from "./sched";
 import { setCaller } from "./state";
-import { setDispatch } from "./hal";
+import { setDispatch } from "./base/hal";
 import { abortToken } from "./supervise";
 import { timersCancel } from "./timers";
 import { conBegin, conStr, conU64, conEscaped, conEnd } from "../drivers/console/console";

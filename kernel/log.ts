@@ -12,9 +12,9 @@
 // tree lets a third party check one entry, or that a later log extends an
 // earlier one, against a signed checkpoint (ENTRY_CHECKPOINT).
 
-import { reserve } from "./mem";
+import { reserve } from "./base/mem";
 import * as layout from "../hal/log";
-import { BATCH_BUFFERS } from "./constants";
+import { BATCH_BUFFERS } from "./base/constants";
 import { sha256Init, sha256Update, sha256Final, SHA256_CTX_BYTES } from "../lib/sha256";
 import { crc32c } from "../lib/crc32c";
 import { auditAppend } from "./audit";

@@ -14,9 +14,9 @@ import {
   KERR_NONE, KERR_MANIFEST, KERR_POOL, KERR_STORAGE,
   MSG_KIND_INIT, MSG_KIND_REQUEST, MSG_KIND_TIMER, SENDER_CLIENT, SENDER_KERNEL,
 } from "../hal/abi";
-import { BOOT_AREA_BYTES, BOOT_DIGEST_BYTES, DISPATCH_SCAN_MAX } from "./constants";
-import { halTable, setKernelState, kernelState, setKernelError, kernelError, setDispatch, setEntriesApplied } from "./hal";
-import { seal, checkSealed, reservedTotal, failedReservation, POOL_EMPTY } from "./mem";
+import { BOOT_AREA_BYTES, BOOT_DIGEST_BYTES, DISPATCH_SCAN_MAX } from "./base/constants";
+import { halTable, setKernelState, kernelState, setKernelError, kernelError, setDispatch, setEntriesApplied } from "./base/hal";
+import { seal, checkSealed, reservedTotal, failedReservation, POOL_EMPTY } from "./base/mem";
 import { parseManifest, config, bootError, admissionAuthority } from "./boot";
 import { admissionInit, admissionCheck, admissionReplyHeader, admissionMessage, admissionArea, admissionCheckArea, admissionStat, keysGeneration } from "./admission";
 import { servicesInit, service, serviceCount, NO_SERVICE } from "./services";
@@ -45,7 +45,7 @@ import { hsmRestoredReset } from "./hsm";
 import { KERR_LOG_CORRUPT } from "../hal/abi";
 import { entropyInit, entropyRequest, entropyPoll, entropyFresh, entropyBytes, entropyConsumed } from "../drivers/entropy/entropy";
 import { netInit, netPostAllRx, netPostRx, netCompletion, netCompletionDone, netTxDone, netSendError, netSendFrame, netErrorFramesInUse, rxBuffer, rxBufferBytes, framesDropped } from "../drivers/net/net";
-import { descOp, descTag, descLen, descArg, descStatus } from "./ring";
+import { descOp, descTag, descLen, descArg, descStatus } from "./base/ring";
 import { clockNow, clockWakeAt } from "../drivers/clock/clock";
 import * as st from "./state";
 import { sha256Init, sha256Update, sha256Final, SHA256_CTX_BYTES } from "../lib/sha256";

@@ -16,7 +16,7 @@
 //   +24 u64 time      logical time of the message
 //   +32 [16] inline payload (timer tags)
 
-import { Pool, POOL_EMPTY, poolInit } from "./mem";
+import { Pool, POOL_EMPTY, poolInit } from "./base/mem";
 import { Service } from "./services";
 
 export const MSG_DESC_BYTES: u32 = 48;

@@ -12,14 +12,14 @@
 // An entry whose CRC is right but whose chain, sequence or time is wrong was
 // edited, not torn, and stops boot wherever it is.
 
-import { reserve } from "./mem";
+import { reserve } from "./base/mem";
 import {
   ENTRY_MAGIC, ENTRY_HEADER_BYTES, ENTRY_TOTAL, ENTRY_TYPE, ENTRY_SEQ, ENTRY_TIME, ENTRY_BATCH, ENTRY_BATCH_INDEX, ENTRY_CHAIN, ENTRY_CRC,
   ENTRY_GENESIS, entryPadded, entryChain, entryCrc, entryLeaf,
 } from "./log";
 import { auditAppend } from "./audit";
 import { blockRead } from "../drivers/block/block";
-import { BOOT_DIGEST_BYTES } from "./constants";
+import { BOOT_DIGEST_BYTES } from "./base/constants";
 
 export const R_NEED_IO: u32 = 0; // a read is in flight: wait for the block completion
 export const R_GROUP: u32 = 1; // a batch is ready: apply groupAddr()/groupBytes(), then call recoveryGroupApplied

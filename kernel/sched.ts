@@ -10,10 +10,10 @@
 //
 // The scheduler only picks; kernel/main.ts turns a pick into ACT_CALL.
 
-import { PRIORITY_CLASSES } from "./constants";
+import { PRIORITY_CLASSES } from "./base/constants";
 import { Service, service, NO_SERVICE } from "./services";
 import { inboxPop } from "./msg";
-import { POOL_EMPTY } from "./mem";
+import { POOL_EMPTY } from "./base/mem";
 
 const classHead = new StaticArray<u32>(PRIORITY_CLASSES);
 const classTail = new StaticArray<u32>(PRIORITY_CLASSES);

@@ -4,8 +4,8 @@
 // Capabilities are a bit set of flags plus a 64-bit mask of peers the service
 // may send to (SERVICES_MAX is 64 so one u64 covers every peer).
 
-import { SERVICES_MAX } from "./constants";
-import { reserve } from "./mem";
+import { SERVICES_MAX } from "./base/constants";
+import { reserve } from "./base/mem";
 
 export const CAP_NET: u32 = 1; // receives frames from network clients
 export const CAP_LOG: u32 = 2;

@@ -40,7 +40,7 @@
 
 import { DEVICE_COUNT, RING_HEAD, RING_TAIL, SNAP_REC_ENTRIES, SNAP_REC_LOG_END, SNAP_REC_LAST_ENTRY,
   SNAP_REC_TIME_NS, SNAP_REC_BATCH, SNAP_REC_CHAIN, SNAP_REC_BYTES } from "../hal/abi";
-import { halSq, halCq } from "./hal";
+import { halSq, halCq } from "./base/hal";
 import * as st from "./state";
 
 

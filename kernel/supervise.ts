@@ -23,9 +23,10 @@ import {
 } from "../hal/abi";
 import { Service } from "./services";
 import { tokenResolve, tokenIsService, tokenLive, tokenConn, tokenRequestId, tokenOrigin, tokenFree } from "./tokens";
-import { abortServiceToken } from "./syscalls";
+import { abortServiceToken } from "./deliver";
 import { netSendError } from "../drivers/net/net";
 import { conBegin, conStr, conU64, conEscaped, conEnd } from "../drivers/console/console";
+import { callerTimeNs } from "./state";
 
 function faultName(code: u32): string {
   switch (code) {
@@ -56,7 +57,7 @@ export function abortToken(s: Service, token: u32, status: u32, text: string): v
   const p = tokenResolve(token, s.index);
   if (p == 0) return; // already answered before the fault, or no reply possible
   if (tokenIsService(token)) {
-    abortServiceToken(token, tokenOrigin(p), s.index);
+    abortServiceToken(token, tokenOrigin(p), s.index, callerTimeNs);
     return;
   }
   if (tokenLive(p)) netSendError(tokenConn(p), tokenRequestId(p), status, text);

@@ -34,20 +34,19 @@
 
 import {
   SYS_OK, SYS_E_DENIED, SYS_E_INVALID, SYS_E_FULL, SYS_E_TOO_LARGE, SYS_E_CONTEXT, SYS_E_UNAVAILABLE,
-  MSG_KIND_MESSAGE, MSG_KIND_REPLY, MSG_KIND_FAILED, FRAME_OK, FRAME_E_SERVICE, FRAME_E_TOO_LARGE,
+  MSG_KIND_MESSAGE, MSG_KIND_REPLY, FRAME_OK, FRAME_E_SERVICE, FRAME_E_TOO_LARGE,
 } from "../hal/abi";
-import { POOL_EMPTY, reserve } from "./mem";
+import { reserve } from "./base/mem";
 import { Service, service, serviceCount, serviceFind, hasCap, maySend, NO_SERVICE, CAP_LOG, CAP_TIME, CAP_RANDOM, CAP_TIMER, CAP_EMIT, CAP_ADMIT } from "./services";
 import { admissionProgram } from "./admission";
 import { EVT_TRANSFER, EVENT_TRANSFER_BYTES, EVENT_ITEMS_MAX } from "../hal/abi";
 import { eventsEmit } from "../drivers/events/events";
-import { descriptors, slots, msgSet, inboxPush } from "./msg";
+import { enqueue as enqueueFrom, deliverInit, abortServiceToken } from "./deliver";
 import { SYSTEM_PEER } from "../hal/abi";
 import { CAP_SYSTEM } from "./services";
 import { systemSubmit } from "./liveload";
 import { hsmResultBytes, hsmAllowed, hsmIssue } from "./hsm";
 import { HSM_REPLY_HEADER_BYTES, HSM_BUFFER_BYTES } from "../hal/abi";
-import { schedWake } from "./sched";
 import { serviceTokenNew, tokenResolve, tokenIsService, tokenLive, tokenConn, tokenRequestId, tokenOrigin, tokenFree } from "./tokens";
 import { timerAdd } from "./timers";
 import { netSendReply, netSendError, FRAME_HEADER_BYTES } from "../drivers/net/net";
@@ -58,11 +57,10 @@ import { caller, callerTimeNs, phase, PHASE_RECOVER, rngFill, countDenied, count
 // returns the payload address; replies to clients are framed in place.
 let area: usize = 0;
 let areaBytes: u32 = 0;
-export let queueDepth: u32 = 0;
 
 export function syscallsInit(messageBytesMax: u32, depth: u32): bool {
   areaBytes = messageBytesMax;
-  queueDepth = depth;
+  deliverInit(depth);
   area = reserve(<usize>(FRAME_HEADER_BYTES + messageBytesMax), "syscall area");
   return area != 0;
 }
@@ -89,29 +87,9 @@ function denied(s: Service, call: string): i32 {
   return SYS_E_DENIED;
 }
 
-// Queues a message (payload copied from the syscall area into a slot).
+// Queues a message for `to`, its payload copied from the syscall area.
 function enqueue(to: u32, kind: u32, from: u32, token: u32, len: u32): i32 {
-  const target = service(to);
-  if (len > target.inboxBytes) return SYS_E_TOO_LARGE;
-  if (target.inboxLen >= queueDepth) return SYS_E_FULL;
-  const slot = slots.take();
-  if (slot == POOL_EMPTY) return SYS_E_FULL;
-  const desc = descriptors.take();
-  if (desc == POOL_EMPTY) { slots.give(slot); return SYS_E_FULL; }
-  const addr = slots.slot(slot);
-  memory.copy(addr, sysArea(), len);
-  msgSet(desc, kind, from, token, addr, len, slot, callerTimeNs);
-  inboxPush(target, desc);
-  schedWake(target);
-  return SYS_OK;
-}
-
-// Tells `origin` that the message it sent to `from` was aborted (a fault or
-// a failed peer): a MSG_KIND_FAILED message with no payload. Dropped when
-// origin's queue is full or origin has failed itself; the token is freed.
-export function abortServiceToken(token: u32, origin: u32, from: u32): void {
-  if (!service(origin).failed) enqueue(origin, MSG_KIND_FAILED, from, 0, 0);
-  tokenFree(token);
+  return enqueueFrom(to, kind, from, token, sysArea(), len, callerTimeNs);
 }
 
 export function sysSend(peer: u32, len: u32): i32 {
@@ -167,7 +145,7 @@ export function sysReply(token: u32, status: u32, len: u32): i32 {
 
 function undeliverable(token: u32, p: usize, holder: u32): void {
   if (tokenIsService(token)) {
-    abortServiceToken(token, tokenOrigin(p), holder);
+    abortServiceToken(token, tokenOrigin(p), holder, callerTimeNs);
     return;
   }
   if (tokenLive(p)) {

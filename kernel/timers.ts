@@ -9,7 +9,7 @@
 //
 // Entry layout (TIMER_BYTES): u64 deadline | u64 seq | u64 tag | u32 service | u32 active
 
-import { reserve } from "./mem";
+import { reserve } from "./base/mem";
 
 const TIMER_BYTES: u32 = 32;
 let table: usize = 0;

@@ -13,7 +13,7 @@
 //   +0 u32 free link | +4 u32 generation | +8 u64 connection | +16 u32 request id
 //   +20 u16 flags (TOKEN_F_*) | +22 u16 origin service | +24 u16 holder service
 
-import { Pool, POOL_EMPTY, poolInit } from "./mem";
+import { Pool, POOL_EMPTY, poolInit } from "./base/mem";
 
 const TOKEN_SLOT_BYTES: u32 = 32;
 export const TOKEN_F_LIVE: u16 = 1; // a client connection is waiting (not a replayed entry)

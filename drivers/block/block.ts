@@ -4,9 +4,9 @@
 // done before that write. Completions come back with the tag given here.
 
 import { DEV_BLOCK, DESC_F_FLUSH, OP_BLK_READ, OP_BLK_WRITE, OP_BLK_TRUNCATE, OP_BLK_PREALLOCATE, OP_BLK_SNAPSHOT, SNAP_REC_BYTES } from "../../hal/abi";
-import { RING_BLOCK } from "../../kernel/constants";
-import { ringCreate, ringPush, ringPeek, ringPop, ringHead, ringTail } from "../../kernel/ring";
-import { halSetRings } from "../../kernel/hal";
+import { RING_BLOCK } from "../../kernel/base/constants";
+import { ringCreate, ringPush, ringPeek, ringPop, ringHead, ringTail } from "../../kernel/base/ring";
+import { halSetRings } from "../../kernel/base/hal";
 
 export const TAG_LOG_WRITE: u32 = 1;
 export const TAG_RECOVERY_READ: u32 = 2;

@@ -5,7 +5,7 @@
 // knows when to wake it. Wall time is only ever read when an entry is
 // logged; services see the logical time recorded in the log.
 
-import { clockNs, setDeadlineNs } from "../../kernel/hal";
+import { clockNs, setDeadlineNs } from "../../kernel/base/hal";
 
 // Wall-clock time now, as the host last reported it.
 export function clockNow(): u64 {

@@ -5,10 +5,10 @@
 // When the host has not drained the ring, the line is dropped and counted.
 
 import { CONSOLE_LINE_BYTES, DEV_CONSOLE, OP_CON_WRITE, DESC_F_ERROR } from "../../hal/abi";
-import { RING_CONSOLE } from "../../kernel/constants";
-import { reserve } from "../../kernel/mem";
-import { ringCreate, ringPush, ringFree, ringHead } from "../../kernel/ring";
-import { halSetRings } from "../../kernel/hal";
+import { RING_CONSOLE } from "../../kernel/base/constants";
+import { reserve } from "../../kernel/base/mem";
+import { ringCreate, ringPush, ringFree, ringHead } from "../../kernel/base/ring";
+import { halSetRings } from "../../kernel/base/hal";
 
 let sq: usize = 0;
 let lines: usize = 0;

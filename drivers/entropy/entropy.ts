@@ -4,10 +4,10 @@
 // from a generator seeded by the log, so replay draws the same numbers.
 
 import { DEV_ENTROPY, OP_ENT_READ, ENTROPY_BYTES } from "../../hal/abi";
-import { RING_ENTROPY } from "../../kernel/constants";
-import { ringCreate, ringPush, ringPeek, ringPop } from "../../kernel/ring";
-import { halSetRings } from "../../kernel/hal";
-import { reserve } from "../../kernel/mem";
+import { RING_ENTROPY } from "../../kernel/base/constants";
+import { ringCreate, ringPush, ringPeek, ringPop } from "../../kernel/base/ring";
+import { halSetRings } from "../../kernel/base/hal";
+import { reserve } from "../../kernel/base/mem";
 
 let sq: usize = 0;
 let cq: usize = 0;

@@ -16,10 +16,10 @@
 // machine never waits for a subscriber.
 
 import { DEV_EVENTS, OP_EVT_RECORD, EVENT_RECORD_HEADER_BYTES } from "../../hal/abi";
-import { RING_EVENTS } from "../../kernel/constants";
-import { ringCreate, ringPush, ringUsed, ringFree } from "../../kernel/ring";
-import { halSetRings } from "../../kernel/hal";
-import { reserve } from "../../kernel/mem";
+import { RING_EVENTS } from "../../kernel/base/constants";
+import { ringCreate, ringPush, ringUsed, ringFree } from "../../kernel/base/ring";
+import { halSetRings } from "../../kernel/base/hal";
+import { reserve } from "../../kernel/base/mem";
 
 let sq: usize = 0;
 let arena: usize = 0;

@@ -1,5 +1,5 @@
 // drivers/hsm/hsm.ts: the kernel's HSM driver. It owns the HSM rings and
-// one buffer per request in flight (kernel/constants.ts HSM_REQUESTS_MAX);
+// one buffer per request in flight (kernel/base/constants.ts HSM_REQUESTS_MAX);
 // kernel/hsm.ts decides what goes on the ring and what happens to results.
 // Protocol in hal/abi.ts (HSM section).
 //
@@ -10,10 +10,10 @@
 // so the logged payload (header ‖ result) is contiguous without a copy.
 
 import { DEV_HSM, HSM_BUFFER_BYTES, HSM_REPLY_HEADER_BYTES, OP_HSM_CHECKPOINT } from "../../hal/abi";
-import { RING_HSM, HSM_REQUESTS_MAX } from "../../kernel/constants";
-import { ringCreate, ringPush, ringPeek, ringPop } from "../../kernel/ring";
-import { halSetRings } from "../../kernel/hal";
-import { reserve } from "../../kernel/mem";
+import { RING_HSM, HSM_REQUESTS_MAX } from "../../kernel/base/constants";
+import { ringCreate, ringPush, ringPeek, ringPop } from "../../kernel/base/ring";
+import { halSetRings } from "../../kernel/base/hal";
+import { reserve } from "../../kernel/base/mem";
 
 const SLOT_BYTES: usize = <usize>(HSM_REPLY_HEADER_BYTES + HSM_BUFFER_BYTES);
 

@@ -10,10 +10,10 @@ import {
   DEV_NET, DESC_F_NO_COMPLETION, OP_NET_RX_BUF, OP_NET_TX, OP_NET_CLOSE,
   FRAME_LEN_BYTES, FRAME_REPLY_HEADER_BYTES, FRAME_REQUEST_HEADER_BYTES, SERVICE_NAME_BYTES_MAX,
 } from "../../hal/abi";
-import { RING_NET, NET_RX_BUFFERS, NET_ERROR_FRAMES, NET_ERROR_FRAME_BYTES } from "../../kernel/constants";
-import { ringCreate, ringPush, ringPeek, ringPop, ringFree } from "../../kernel/ring";
-import { halSetRings } from "../../kernel/hal";
-import { reserve, Pool, POOL_EMPTY, poolInit } from "../../kernel/mem";
+import { RING_NET, NET_RX_BUFFERS, NET_ERROR_FRAMES, NET_ERROR_FRAME_BYTES } from "../../kernel/base/constants";
+import { ringCreate, ringPush, ringPeek, ringPop, ringFree } from "../../kernel/base/ring";
+import { halSetRings } from "../../kernel/base/hal";
+import { reserve, Pool, POOL_EMPTY, poolInit } from "../../kernel/base/mem";
 
 // Tags: rx buffers are 0..NET_RX_BUFFERS-1; error frames have TAG_ERROR set;
 // replies built in the syscall area use TAG_REPLY.

@@ -1,6 +1,6 @@
 // fuzz/targets/frames.ts: the binary protocol's framing and the host's part
 // of the gateway for it (host/gateway/frame-session.ts over
-// host/gateway/binary.ts and host/bytes.ts): the raw bytes of a binary
+// host/gateway/binary.ts and host/base/bytes.ts): the raw bytes of a binary
 // connection. The oracle is a reference framer (u32 length, then a body of
 // that length) run beside the session:
 //   - every whole frame before the first over the limit has exactly one
@@ -186,7 +186,7 @@ export function checkFrames(input: Uint8Array): void {
 export const framesTarget: FuzzTarget = {
   name: 'frames',
   about: 'binary protocol streams: one outcome per whole frame as a reference framer says, the gateway header the host writes, the same in pieces',
-  sources: ['host/gateway/frame-session.ts', 'host/gateway/binary.ts', 'host/bytes.ts'],
+  sources: ['host/gateway/frame-session.ts', 'host/gateway/binary.ts', 'host/base/bytes.ts'],
   maxLen: 4096,
   dictionary: [Uint8Array.of(0xff, 0xff, 0xff, 0xff), Uint8Array.of(0x00, 0x08, 0x00, 0x00), Uint8Array.of(1, 0), Uint8Array.of(7, 0), Buffer.from('gateway'), Buffer.from('ledger'),
     Buffer.from('qx_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA'), Uint8Array.of(1, 2, 3, 4, 5, 6)],

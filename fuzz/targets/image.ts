@@ -6,7 +6,7 @@
 // signature.
 
 import { ImageError, IMAGE_MAGIC, openImage, packImage, parseImage, signImage } from '../../host/image.ts';
-import { generateKeyPair, type SigningKey } from '../../host/keys.ts';
+import { generateKeyPair, type SigningKey } from '../../host/base/keys.ts';
 import { validateManifest } from '../../host/manifest.ts';
 import { expect, type FuzzTarget } from '../target.ts';
 

@@ -7,7 +7,7 @@
 // key file) and an ML-DSA-65 key, and the kernel logs body ‖ signatures as
 // an ENTRY_CHECKPOINT entry. Signature block, after the body:
 //   +0 u16 count  +2 u16 reserved (0)
-//   then per signature: u16 algorithm id (host/keys.ts), u16 length,
+//   then per signature: u16 algorithm id (host/base/keys.ts), u16 length,
 //   [16] key id, signature bytes.
 // The fixed context keeps a checkpoint signature from being valid for an
 // image (whose context differs) and the other way round.
@@ -15,7 +15,7 @@
 import {
   ALGORITHM_TITLES, KEY_ID_BYTES, REQUIRED_ALGORITHMS, SIGNATURE_ALGORITHMS, algorithmName, verifyMessage,
   type PublicKey, type Signature, type Signer,
-} from '../keys.ts';
+} from '../base/keys.ts';
 
 export const CHECKPOINT_CONTEXT = 'QENEX audit checkpoint v1\0';
 export const CHECKPOINT_BODY_BYTES = 48;

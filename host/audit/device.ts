@@ -5,7 +5,7 @@
 // ECDSA P-384 from the HSM or a key file, and ML-DSA-65). Besides that the
 // host only passes the manifest's checkpoint interval to the kernel.
 
-import type { Kernel } from '../kernel.ts';
+import type { Kernel } from '../base/kernel.ts';
 
 interface AuditExports {
   audit_configure(everyEntries: bigint): void;

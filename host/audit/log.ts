@@ -16,7 +16,7 @@ import {
   ENTRY_MAGIC, ENTRY_HEADER_BYTES, ENTRY_BYTES_MAX, ENTRY_GENESIS, ENTRY_INPUT, ENTRY_TICK, ENTRY_ENTROPY, ENTRY_CHECKPOINT, ENTRY_HSM,
   ENTRY_CHAIN, ENTRY_CHAIN_BYTES,
 } from '../../hal/log.ts';
-import { entryCrc, entryPadded, leafDataOf, magicVersion, readEntryHeader } from '../log-entry.ts';
+import { entryCrc, entryPadded, leafDataOf, magicVersion, readEntryHeader } from '../base/log-entry.ts';
 
 export const LOG_FILE = 'log.qxl';
 const LEAF_PREFIX = new Uint8Array([0]); // RFC 6962 leaf domain separator

@@ -6,7 +6,7 @@
 // (message, secret key) and answers with the signature; the loop goes on
 // meanwhile. The worker is unref'd: it never keeps the process alive.
 //
-// Use: `const w = startMlDsaWorker(); setMlDsaSigner(w.sign)` (host/keys.ts).
+// Use: `const w = startMlDsaWorker(); setMlDsaSigner(w.sign)` (host/base/keys.ts).
 
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';

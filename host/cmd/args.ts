@@ -1,6 +1,6 @@
 // host/cmd/args.ts: the small argv parser and error type shared by commands.
 //
-// host/cli.ts dispatches `qenex <command> ...argv` to `main(argv)` of
+// host/cmd/cli.ts dispatches `qenex <command> ...argv` to `main(argv)` of
 // host/cmd/<command>.ts and prints a thrown CliError as one line on stderr,
 // exiting with its exitCode: 2 for usage errors, 1 for failures.
 //

@@ -19,7 +19,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CliError, EXIT_USAGE, asCliError, parseArgs, processIo, type CommandIo } from './args.ts';
-import { KeyError, loadPublicKeys, type PublicKey } from '../keys.ts';
+import { KeyError, loadPublicKeys, type PublicKey } from '../base/keys.ts';
 import { ImageError, parseImage, readImageFile } from '../image.ts';
 import { IMAGE_FILE, LOG_FILE } from '../machine.ts';
 import { DataKeyError, openDataCipher, readDataKeyFile } from '../datakey.ts';

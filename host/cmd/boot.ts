@@ -4,7 +4,7 @@
 import { loadTls, TlsConfigError, type TlsListen } from '../devices/tls.ts';
 import { parseArgs, CliError, EXIT_USAGE, asCliError, processIo, type CommandIo } from './args.ts';
 import { openImage, parseImage, readImageFile, ImageError } from '../image.ts';
-import { loadPublicKeys, KeyError, type PublicKey } from '../keys.ts';
+import { loadPublicKeys, KeyError, type PublicKey } from '../base/keys.ts';
 import { Machine, BootError } from '../machine.ts';
 import { BlockBackendError, type BackendChoice } from '../devices/block-backend.ts';
 import { DataKeyError } from '../datakey.ts';
@@ -12,9 +12,9 @@ import { HsmError, openHsm, parseHsmKind, type HsmDevice } from '../hsm/hsm.ts';
 import { hsmUsers } from '../hsm/device.ts';
 import type { Manifest } from '../manifest.ts';
 import { signerFromArgs, type OpenedSigner } from './signer.ts';
-import { setMlDsaSigner } from '../keys.ts';
+import { setMlDsaSigner } from '../base/keys.ts';
 import { startMlDsaWorker } from '../audit/mldsa-worker.ts';
-import { stdoutLines, type LineWriter } from '../lines.ts';
+import { stdoutLines, type LineWriter } from '../base/lines.ts';
 
 export const USAGE = `usage: qenex boot <file.qxi> --data <dir> --trust <signing.pub> [--listen host:port] [--once] [--backend auto|native|pure]
        [--tls-cert <cert.pem> --tls-key <key.pem> [--tls-client-ca <ca.pem>]]
@@ -99,7 +99,7 @@ export async function main(argv: string[], io: CommandIo = processIo): Promise<n
   if (trustPath !== undefined && insecure) throw new CliError('give either --trust or --insecure-unsigned, not both', EXIT_USAGE);
   const listen = args.values.has('listen') ? parseListen(args.values.get('listen')!) : null;
   const tlsListen = tlsFromArgs(args.values);
-  // The process's own output is asynchronous and bounded (host/lines.ts): a
+  // The process's own output is asynchronous and bounded (host/base/lines.ts): a
   // reader that stops reading drops droppable lines, never stalls the machine;
   // ready, stopping, stopped and error lines are never dropped.
   const lines = io === processIo ? stdoutLines() : null;

@@ -11,10 +11,10 @@
 import { statSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ImageError, openImage, packImage, parseImage, signImageWith, writeImageFile, type ParsedImage } from '../image.ts';
-import { KeyError } from '../keys.ts';
+import { KeyError } from '../base/keys.ts';
 import { HsmError } from '../hsm/hsm.ts';
 import { SIGNER_OPTIONS, signerFromArgs } from './signer.ts';
-import * as limits from '../limits.ts';
+import * as limits from '../base/limits.ts';
 import { ManifestError, loadManifestFile, type Manifest } from '../manifest.ts';
 import { ModuleRefused, prepareImageServices } from '../fuel.ts';
 import { CliError, EXIT_USAGE, asCliError, parseArgs, processIo, type CommandIo } from './args.ts';

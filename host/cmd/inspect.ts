@@ -5,7 +5,7 @@
 // verified too, and the exit code says whether the image would boot.
 
 import { ImageError, parseImage, readImageFile, verifyImage, type ParsedImage } from '../image.ts';
-import { KeyError, loadPublicKeys } from '../keys.ts';
+import { KeyError, loadPublicKeys } from '../base/keys.ts';
 import { asCliError, parseArgs, processIo, type CommandIo } from './args.ts';
 
 export const USAGE = `usage: qenex inspect <file.qxi> [--json] [--trust <signing.pub>]

@@ -6,10 +6,10 @@
 // because losing it means re-keying every host.
 // Production: with --hsm pkcs11 --label L the P-384 key is created inside
 // the HSM and the ML-DSA-65 seed is sealed under an HSM AES key (see
-// host/keys.ts); only signing.pub is written (with --out).
+// host/base/keys.ts); only signing.pub is written (with --out).
 
 import { HsmError } from '../hsm/hsm.ts';
-import { KeyError, PUBLIC_KEY_FILE, createHsmKeySet, writeKeyPair, writePublicKeys } from '../keys.ts';
+import { KeyError, PUBLIC_KEY_FILE, createHsmKeySet, writeKeyPair, writePublicKeys } from '../base/keys.ts';
 import { CliError, EXIT_USAGE, asCliError, parseArgs, processIo, type CommandIo } from './args.ts';
 import { openHsmFromArgs } from './signer.ts';
 import { join } from 'node:path';

@@ -16,10 +16,10 @@
 // `create` prints the new key once; it is not stored anywhere but its hash.
 
 import { join } from 'node:path';
-import { writeFileDurably } from '../durable.ts';
+import { writeFileDurably } from '../base/durable.ts';
 import { parseArgs, CliError, EXIT_USAGE, asCliError, processIo, type CommandIo } from './args.ts';
 import { parseImage, readImageFile, verifyImage, ImageError } from '../image.ts';
-import { loadPublicKeys, KeyError } from '../keys.ts';
+import { loadPublicKeys, KeyError } from '../base/keys.ts';
 import { Machine, BootError, IMAGE_FILE } from '../machine.ts';
 import { BlockBackendError } from '../devices/block-backend.ts';
 import { DataKeyError } from '../datakey.ts';

@@ -10,7 +10,7 @@
 
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { SERVICE_NAME_PATTERN } from '../limits.ts';
+import { SERVICE_NAME_PATTERN } from '../base/limits.ts';
 import { validateManifest, ManifestError, type ServiceSpec } from '../manifest.ts';
 import { CliError, EXIT_USAGE, parseArgs, processIo, type CommandIo } from './args.ts';
 

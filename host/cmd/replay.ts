@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import { parseArgs, CliError, EXIT_USAGE, asCliError, processIo, type CommandIo } from './args.ts';
 import { parseImage, verifyImage, readImageFile, ImageError } from '../image.ts';
-import { loadPublicKeys, KeyError } from '../keys.ts';
+import { loadPublicKeys, KeyError } from '../base/keys.ts';
 import { Machine, BootError, IMAGE_FILE } from '../machine.ts';
 import { BlockBackendError } from '../devices/block-backend.ts';
 import { DataKeyError } from '../datakey.ts';

@@ -6,14 +6,14 @@
 // signatures are verified before the file is rewritten, atomically.
 
 import { ImageError, openImage, readImageFile, signImageWith, writeImageFile } from '../image.ts';
-import { KeyError } from '../keys.ts';
+import { KeyError } from '../base/keys.ts';
 import { HsmError } from '../hsm/hsm.ts';
 import { CliError, EXIT_USAGE, asCliError, parseArgs, processIo, type CommandIo } from './args.ts';
 import { SIGNER_OPTIONS, signerFromArgs } from './signer.ts';
 import { readFileSync, statSync } from 'node:fs';
-import { writeFileDurably } from '../durable.ts';
+import { writeFileDurably } from '../base/durable.ts';
 import { signModule, verifyModule, ModuleSignatureError } from '../modsig.ts';
-import type { PublicKey } from '../keys.ts';
+import type { PublicKey } from '../base/keys.ts';
 
 // A service module for live load (host/modsig.ts): at most one logged message.
 const MODULE_BYTES_MAX = 1 << 20;

@@ -4,7 +4,7 @@
 // QENEX_PKCS11_MODULE / QENEX_PKCS11_TOKEN / QENEX_PKCS11_PIN).
 
 import { HsmError, openHsm, parseHsmKind, type HsmDevice } from '../hsm/hsm.ts';
-import { KeyError, loadSigningKey, openHsmSigner, type Signer } from '../keys.ts';
+import { KeyError, loadSigningKey, openHsmSigner, type Signer } from '../base/keys.ts';
 import { CliError, EXIT_USAGE, processIo, type CommandIo, type ParsedArgs } from './args.ts';
 
 export const SIGNER_OPTIONS = ['key', 'hsm', 'label'] as const;

@@ -5,8 +5,8 @@
 // preallocation run off the JavaScript thread and complete later.
 
 import * as abi from '../../hal/abi.ts';
-import type { Kernel } from '../kernel.ts';
-import type { HostRing, Desc } from '../ring.ts';
+import type { Kernel } from '../base/kernel.ts';
+import type { HostRing, Desc } from '../base/ring.ts';
 import type { BlockBackend } from './block-backend.ts';
 
 export class BlockDevice {

@@ -2,8 +2,8 @@
 // (a JSON object) written by the kernel; the host hands it on unchanged.
 
 import * as abi from '../../hal/abi.ts';
-import type { Kernel } from '../kernel.ts';
-import type { HostRing } from '../ring.ts';
+import type { Kernel } from '../base/kernel.ts';
+import type { HostRing } from '../base/ring.ts';
 
 export class ConsoleDevice {
   private readonly sq: HostRing;

@@ -5,8 +5,8 @@
 
 import { randomFillSync } from 'node:crypto';
 import * as abi from '../../hal/abi.ts';
-import type { Kernel } from '../kernel.ts';
-import type { HostRing } from '../ring.ts';
+import type { Kernel } from '../base/kernel.ts';
+import type { HostRing } from '../base/ring.ts';
 
 export class EntropyDevice {
   private readonly sq: HostRing;

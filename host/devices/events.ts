@@ -5,8 +5,8 @@
 // (host/gateway/events.ts). The device decides nothing: it moves records.
 
 import * as abi from '../../hal/abi.ts';
-import type { Kernel } from '../kernel.ts';
-import type { HostRing } from '../ring.ts';
+import type { Kernel } from '../base/kernel.ts';
+import type { HostRing } from '../base/ring.ts';
 
 export class EventsDevice {
   private readonly sq: HostRing | null;

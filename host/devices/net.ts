@@ -18,7 +18,7 @@
 // a response. The kernel sees the same frames either way, so logging,
 // durability and replay don't know or care which protocol a client used.
 //
-// The front door's own limits (host/limits.ts NET_*), so no client can take
+// The front door's own limits (host/base/limits.ts NET_*), so no client can take
 // the listener from the others:
 //   - a connection table of NET_CONNECTIONS_MAX, at most
 //     NET_CONNECTIONS_PER_SOURCE_MAX per client address, and the last
@@ -41,10 +41,10 @@ import net from 'node:net';
 import tls from 'node:tls';
 import type { TlsListen } from './tls.ts';
 import * as abi from '../../hal/abi.ts';
-import * as limits from '../limits.ts';
-import type { Kernel } from '../kernel.ts';
-import type { HostRing, Desc } from '../ring.ts';
-import { ByteQueue } from '../bytes.ts';
+import * as limits from '../base/limits.ts';
+import type { Kernel } from '../base/kernel.ts';
+import type { HostRing, Desc } from '../base/ring.ts';
+import { ByteQueue } from '../base/bytes.ts';
 import { HttpSession, looksLikeHttp, sourceBytes, SNIFF_BYTES, type GatewayConfig } from '../gateway/http.ts';
 import { hostReply } from '../gateway/binary.ts';
 import { FrameSession } from '../gateway/frame-session.ts';
@@ -67,7 +67,7 @@ interface Connection {
   socket: net.Socket;
   /** The client's address as the OS gave it ('' when unknown): the key of the per-source count. */
   address: string;
-  /** Received bytes before the protocol is known (linear to keep however they trickle in: host/bytes.ts). */
+  /** Received bytes before the protocol is known (linear to keep however they trickle in: host/base/bytes.ts). */
   held: ByteQueue;
   queuedFrames: number;
   paused: boolean;

@@ -28,7 +28,7 @@
 // most subscribersPerKeyMax streams, so one read-only key cannot take them all.
 
 import * as abi from '../../hal/abi.ts';
-import type { AdmissionAnswer } from '../kernel.ts';
+import type { AdmissionAnswer } from '../base/kernel.ts';
 import { TransferFlags, flagsToNames, readTransfer } from '../client/ledger.ts';
 import { transferToJson } from './ledger-json.ts';
 import { TRANSFER_LEDGER } from '../../services/ledger/protocol.ts';

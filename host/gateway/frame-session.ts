@@ -19,7 +19,7 @@
 // Replies come back through answered(), which unwraps a gateway's answer.
 
 import * as abi from '../../hal/abi.ts';
-import { ByteQueue } from '../bytes.ts';
+import { ByteQueue } from '../base/bytes.ts';
 import {
   admissionReplyFrame, authFrameKeyHash, binaryGatewayHeader, hostReply, isGatewayName, ledgerRoute, requestHead, unwrapReply, wrapLedgerFrame,
 } from './binary.ts';

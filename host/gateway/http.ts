@@ -38,14 +38,14 @@
 import { createHash, randomBytes } from 'node:crypto';
 import * as abi from '../../hal/abi.ts';
 import { contentLength, fieldTokens, headWork, isDecimal, KNOWN_METHODS, parseHead, type Head, type HeadRefusal } from './http-head.ts';
-import type { AdmissionAnswer } from '../kernel.ts';
-import { NET_REQUEST_TIMEOUT_MS, NET_UNSENT_BYTES_MAX } from '../limits.ts';
-import { ByteQueue } from '../bytes.ts';
+import type { AdmissionAnswer } from '../base/kernel.ts';
+import { NET_REQUEST_TIMEOUT_MS, NET_UNSENT_BYTES_MAX } from '../base/limits.ts';
+import { ByteQueue } from '../base/bytes.ts';
 import { BATCH_EVENTS_MAX, HEADER_BYTES, RECORD_BYTES, U128_MAX, emptyReason, type OperationName } from '../client/ledger.ts';
 import { JsonError, JsonNumber, isJsonObject, parseJson, type JsonValue } from './json.ts';
 import * as gw from '../../services/gateway/protocol.ts';
 import { openApiText } from './openapi.ts';
-import { VERSION } from '../version.ts';
+import { VERSION } from '../base/version.ts';
 import { serviceCommandFromJson, decodeServiceReply, type ServiceRoute } from './services-json.ts';
 import { EventQueryError, parseEventQuery, type EventHub, type EventQuery } from './events.ts';
 import {
@@ -53,7 +53,7 @@ import {
   parseUnsignedDecimal, readUint, type LedgerRequest,
 } from './ledger-json.ts';
 
-// ---- limits: the gateway's own, each with why (host/limits.ts holds the host's) ----
+// ---- limits: the gateway's own, each with why (host/base/limits.ts holds the host's) ----
 
 export const limits = {
   // Request line plus headers, CRLFCRLF included. 16 KiB is what common
@@ -89,7 +89,7 @@ export const limits = {
   // response; the ledger's messages are one short line, 4 KiB is a cap.
   ledgerMessageBytesMax: 4096,
   // The request timeout, idle timeout and the unsent bytes at which the
-  // session stops reading requests are the net device's (host/limits.ts
+  // session stops reading requests are the net device's (host/base/limits.ts
   // NET_REQUEST_TIMEOUT_MS, NET_HTTP_IDLE_MS, NET_UNSENT_BYTES_MAX).
 } as const;
 
@@ -600,7 +600,7 @@ export class HttpSession {
     if (this.state === 'closing' || this.state === 'ended' || this.state === 'streaming' || chunk.length === 0) return;
     // A body chunk is held as it is (nothing else is held while a body is
     // read), so a large body is never copied chunk by chunk; a head that
-    // trickles in is appended in linear work (host/bytes.ts).
+    // trickles in is appended in linear work (host/base/bytes.ts).
     this.held.append(chunk);
     this.pump();
     if (this.state === 'head' && this.paused && this.held.length > limits.pausedBytesMax) {

@@ -14,10 +14,10 @@
 // whenever the kernel is idle; it returns true when it posted completions.
 
 import * as abi from '../../hal/abi.ts';
-import type { Kernel } from '../kernel.ts';
-import type { HostRing } from '../ring.ts';
+import type { Kernel } from '../base/kernel.ts';
+import type { HostRing } from '../base/ring.ts';
 import type { HsmDevice } from './hsm.ts';
-import type { Signer } from '../keys.ts';
+import type { Signer } from '../base/keys.ts';
 import { CHECKPOINT_BODY_BYTES, signCheckpoint } from '../audit/checkpoint.ts';
 
 /** True when the kernel set up the HSM rings (every kernel with an HSM driver: audit checkpoints use them too). */

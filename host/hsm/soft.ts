@@ -13,8 +13,8 @@ import {
 } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeFileDurably } from '../durable.ts';
-import { HsmError, GCM_IV_BYTES, GCM_TAG_BYTES, P384_POINT_BYTES, type HsmDevice, type KeyKind } from './hsm.ts';
+import { writeFileDurably } from '../base/durable.ts';
+import { HsmError, GCM_IV_BYTES, GCM_TAG_BYTES, P384_POINT_BYTES, type HsmDevice, type KeyKind } from './types.ts';
 
 const FORMAT = 'qenex-soft-hsm-1';
 const SCRYPT_N = 1 << 15;

@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { writeFileDurably } from '../durable.ts';
+import { writeFileDurably } from '../base/durable.ts';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { simulate, KNOWN_ISSUES, type SimResult } from './world.ts';

@@ -1,6 +1,6 @@
 // services/sdk: the library every QENEX service is written with.
 //
-//   import { KIND_REQUEST, replyOk, replyError, Reader, Writer, u128Add, logLine } from "../sdk";
+//   import { KIND_REQUEST, replyOk, replyError, Reader, Writer, u128Add, logLine } from ".";
 //
 // qenex.ts   the syscalls (the ABI, services/sdk/ABI.md) and typed helpers
 // message.ts Reader/Writer for little-endian message bytes, bounds-checked

@@ -13,11 +13,11 @@
 // picked_id() which message it was.
 
 import { MSG_KIND_MESSAGE, RING_HEAD, RING_TAIL } from "../../hal/abi";
-import { Pool, POOL_EMPTY, poolInit, reserve, seal, checkSealed } from "../../kernel/mem";
+import { Pool, POOL_EMPTY, poolInit, reserve, seal, checkSealed } from "../../kernel/base/mem";
 import { servicesInit, serviceAdd, service } from "../../kernel/services";
 import { messagesInit, descriptors, msgSet, msgAt, msgToken, inboxPush, msgRelease } from "../../kernel/msg";
 import { schedInit, schedPick, schedWake, schedCurrent, rounds, readyServices } from "../../kernel/sched";
-import { ringCreate, ringPush, ringPeek, ringPop, ringUsed, ringFree, ringHead, ringTail, descTag } from "../../kernel/ring";
+import { ringCreate, ringPush, ringPeek, ringPop, ringUsed, ringFree, ringHead, ringTail, descTag } from "../../kernel/base/ring";
 import { timersInit, timerAdd, timerDue, timerService, timerTag, timerRemove, timersActive, earliestNs, NO_TIMER } from "../../kernel/timers";
 import {
   tokensInit, clientTokenNew, serviceTokenNew, tokenResolve, tokenFree,

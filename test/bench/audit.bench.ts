@@ -14,7 +14,7 @@ import { randomBytes } from 'node:crypto';
 import { ml_dsa65 } from '@noble/post-quantum/ml-dsa.js';
 import { FrameClient, counterRequest } from '../../host/client/frames.ts';
 import { openHsm } from '../../host/hsm/hsm.ts';
-import { writeKeyPair } from '../../host/keys.ts';
+import { writeKeyPair } from '../../host/base/keys.ts';
 import { demoManifest, makeImage, removeDir, Server as TestServer } from '../support/helpers.ts';
 import { makeSoftHsmToken } from '../support/softhsm.ts';
 import {

@@ -17,7 +17,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Machine, IMAGE_FILE } from '../../host/machine.ts';
 import { packImage, parseImage, signImage } from '../../host/image.ts';
-import { loadPublicKeys, writeKeyPair } from '../../host/keys.ts';
+import { loadPublicKeys, writeKeyPair } from '../../host/base/keys.ts';
 import { validateManifest } from '../../host/manifest.ts';
 import { signModule } from '../../host/modsig.ts';
 import { FrameClient } from '../../host/client/frames.ts';

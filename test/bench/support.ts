@@ -14,7 +14,7 @@ import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import * as abi from '../../hal/abi.ts';
 import { ENTRY_MAGIC, ENTRY_HEADER_BYTES, ENTRY_TOTAL, ENTRY_BATCH } from '../../hal/log.ts';
-import { entryPadded } from '../../host/log-entry.ts';
+import { entryPadded } from '../../host/base/log-entry.ts';
 
 export const ROOT = resolve(new URL('../..', import.meta.url).pathname);
 export const CLI = join(ROOT, 'dist/qenex.js');

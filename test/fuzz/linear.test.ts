@@ -6,7 +6,7 @@
 // parser now counts its steps: the HTTP head parser the bytes it looks at
 // (host/gateway/http-head.ts headWork), the JSON parser its loop iterations
 // (host/gateway/json.ts jsonWork), the byte queue behind HTTP sessions and
-// binary framing the bytes it copies (host/bytes.ts byteWork). The
+// binary framing the bytes it copies (host/base/bytes.ts byteWork). The
 // properties below feed them generated inputs, hostile shapes included, and
 // assert the count is at most a small constant times the input: a
 // superlinear parser fails here, without a stopwatch. Translating a JSON
@@ -22,7 +22,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { headWork, parseHead } from '../../host/gateway/http-head.ts';
 import { JsonError, jsonWork, parseJson } from '../../host/gateway/json.ts';
-import { ByteQueue, byteWork } from '../../host/bytes.ts';
+import { ByteQueue, byteWork } from '../../host/base/bytes.ts';
 import { HttpSession, limits as httpLimits } from '../../host/gateway/http.ts';
 import { ledgerRequestFromJson, LedgerJsonError } from '../../host/gateway/ledger-json.ts';
 import { count, fuzzParams, printSummary } from './support.ts';
@@ -59,7 +59,7 @@ test('HTTP head parser: the bytes looked at stay within 3 per byte', () => {
 });
 
 test('HTTP session: a head or body trickled in byte by byte costs linear copying', () => {
-  // Proves the session's buffer (host/bytes.ts) is not re-copied per chunk:
+  // Proves the session's buffer (host/base/bytes.ts) is not re-copied per chunk:
   // a 16 KiB head and a 64 KiB body, one byte per receive().
   const head = `POST /v1/accounts HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nX-Pad: ${'p'.repeat(15_000)}\r\nContent-Length: 65536\r\n\r\n`;
   const body = Buffer.alloc(65536, 0x20);
@@ -170,7 +170,7 @@ test('no regular expression in the parsers of untrusted bytes', () => {
   // would not be counted, so the parsers of request heads, JSON bodies,
   // bearer tokens and frames use none (loops over bytes instead).
   const root = new URL('../..', import.meta.url).pathname;
-  for (const file of ['host/gateway/http-head.ts', 'host/gateway/json.ts', 'host/bytes.ts', 'host/gateway/binary.ts']) {
+  for (const file of ['host/gateway/http-head.ts', 'host/gateway/json.ts', 'host/base/bytes.ts', 'host/gateway/binary.ts']) {
     const code = readFileSync(join(root, file), 'utf8').split('\n').filter((l) => !l.trim().startsWith('//')).join('\n');
     for (const use of ['RegExp(', '.exec(', '.test(', '.match(', '.replace(/', '.split(/']) {
       assert.not.ok(code.includes(use), `${file} uses ${use}`);

@@ -1,6 +1,6 @@
 // Hostile clients against the front door's connection table and deadlines,
 // over real TCP against a served bank image (host/devices/net.ts,
-// host/limits.ts NET_*): a thousand idle sockets from one address, the same
+// host/base/limits.ts NET_*): a thousand idle sockets from one address, the same
 // from ten addresses at once (the reserve keeps room for a new address), a
 // request body that stops after two bytes, and header bytes trickled in
 // (slowloris). The server's request timeout is shortened here
@@ -13,7 +13,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import net from 'node:net';
-import { NET_CLOSE_GRACE_MS, NET_CONNECTIONS_MAX, NET_CONNECTIONS_PER_SOURCE_MAX, NET_CONNECTIONS_RESERVE } from '../../host/limits.ts';
+import { NET_CLOSE_GRACE_MS, NET_CONNECTIONS_MAX, NET_CONNECTIONS_PER_SOURCE_MAX, NET_CONNECTIONS_RESERVE } from '../../host/base/limits.ts';
 import { Server, removeDir } from '../support/helpers.ts';
 import {
   boot, DEADLINE_MS, errorCode, logEntryCount, metric, metricsText, mib, MiB, parseResponses, probe, RawConn, request, RssSampler, scaled,

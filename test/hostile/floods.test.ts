@@ -14,7 +14,7 @@ import * as assert from 'uvu/assert';
 import * as abi from '../../hal/abi.ts';
 import { encodeRequest } from '../../host/client/frames.ts';
 import { BATCH_EVENTS_MAX, encodeTransfers, transfer } from '../../host/client/ledger.ts';
-import { NET_UNSENT_BYTES_MAX } from '../../host/limits.ts';
+import { NET_UNSENT_BYTES_MAX } from '../../host/base/limits.ts';
 import { Server, removeDir } from '../support/helpers.ts';
 import {
   boot, errorCode, logEntryCount, metric, metricsText, mib, MiB, parseResponses, probe, RawConn, request, RssSampler, scaled, sleep,

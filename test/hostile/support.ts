@@ -32,7 +32,7 @@ import { join } from 'node:path';
 import * as assert from 'uvu/assert';
 import type { Manifest } from '../../host/manifest.ts';
 import { bankManifest, ENTRY_HEADER_BYTES, ENTRY_MAGIC, event, makeImage, runCli, Server, type TestImage } from '../support/helpers.ts';
-import { entryPadded, readEntryHeader } from '../../host/log-entry.ts';
+import { entryPadded, readEntryHeader } from '../../host/base/log-entry.ts';
 
 export const PROBE_ADDRESS = '127.0.0.2';
 export const VALID_KEY_ADDRESS = '127.0.0.4';

@@ -15,7 +15,7 @@ import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { FrameClient, counterRequest } from '../../host/client/frames.ts';
 import { readAuditLog } from '../../host/audit/log.ts';
 import { ENTRY_CHECKPOINT, ENTRY_HEADER_BYTES } from '../../hal/log.ts';
-import { writeKeyPair } from '../../host/keys.ts';
+import { writeKeyPair } from '../../host/base/keys.ts';
 import { makeImage, demoManifest, removeDir, runCli, Server, type TestImage } from '../support/helpers.ts';
 import { makeSoftHsmToken, type SoftHsmToken } from '../support/softhsm.ts';
 

@@ -13,7 +13,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import net from 'node:net';
 import { join } from 'node:path';
-import { writeKeyPair } from '../../host/keys.ts';
+import { writeKeyPair } from '../../host/base/keys.ts';
 import { FrameClient } from '../../host/client/frames.ts';
 import { LedgerClient, transfer } from '../../host/client/ledger.ts';
 import { bankManifest, event, makeImage, removeDir, runCli, Server, type TestImage } from '../support/helpers.ts';

@@ -33,7 +33,7 @@ import { main as bootMain } from '../../host/cmd/boot.ts';
 import { readAuditLog } from '../../host/audit/log.ts';
 import { ENTRY_CHECKPOINT } from '../../hal/log.ts';
 import { decodeCheckpoint, checkpointSignatureProblem } from '../../host/audit/checkpoint.ts';
-import { generateKeyPair, type Signer } from '../../host/keys.ts';
+import { generateKeyPair, type Signer } from '../../host/base/keys.ts';
 import { writeImageFile } from '../../host/image.ts';
 
 const token = makeSoftHsmToken(); // before the first open in this process

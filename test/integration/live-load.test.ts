@@ -15,7 +15,7 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as abi from '../../hal/abi.ts';
 import { Machine, IMAGE_FILE } from '../../host/machine.ts';
-import { loadPublicKeys, loadSigningKey } from '../../host/keys.ts';
+import { loadPublicKeys, loadSigningKey } from '../../host/base/keys.ts';
 import { signModule } from '../../host/modsig.ts';
 import { parseImage } from '../../host/image.ts';
 import { FrameClient, type Reply } from '../../host/client/frames.ts';

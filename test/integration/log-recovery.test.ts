@@ -10,7 +10,7 @@ import { openSync, writeSync, closeSync, readFileSync, writeFileSync, cpSync } f
 import { FrameClient, counterRequest, counterReply } from '../../host/client/frames.ts';
 import { makeImage, removeDir, runCli, event, Server, logEntries, ENTRY_HEADER_BYTES, type TestImage, demoManifest } from '../support/helpers.ts';
 import { ENTRY_CRC } from '../../hal/log.ts';
-import { entryCrc } from '../../host/log-entry.ts';
+import { entryCrc } from '../../host/base/log-entry.ts';
 
 let img: TestImage;
 let pristine: string;

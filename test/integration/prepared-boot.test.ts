@@ -15,7 +15,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { limitMemory } from '../../host/fuel.ts';
 import { packImage, parseImage, signImage } from '../../host/image.ts';
-import { loadSigningKey } from '../../host/keys.ts';
+import { loadSigningKey } from '../../host/base/keys.ts';
 import { ROOT, event, makeImage, removeDir, runCli, type TestImage } from '../support/helpers.ts';
 
 let img: TestImage;

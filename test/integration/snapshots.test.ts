@@ -14,7 +14,7 @@ import { FrameClient } from '../../host/client/frames.ts';
 import { account, encodeAccounts, encodeLookupAccounts, encodeTransfers, readAccount, transfer, RECORD_BYTES } from '../../host/client/ledger.ts';
 import { SnapshotStore, SNAPSHOT_DIR, SNAPSHOTS_KEPT, exportKernelGlobals, kernelGlobals } from '../../host/snapshot.ts';
 import type { Manifest } from '../../host/manifest.ts';
-import { Kernel } from '../../host/kernel.ts';
+import { Kernel } from '../../host/base/kernel.ts';
 import * as abi from '../../hal/abi.ts';
 import { ROOT, directLedgerManifest, removeDir, tempDir } from '../support/helpers.ts';
 

@@ -23,7 +23,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Machine, LOG_FILE } from '../../host/machine.ts';
 import { openImage, readImageFile } from '../../host/image.ts';
-import { loadPublicKeys } from '../../host/keys.ts';
+import { loadPublicKeys } from '../../host/base/keys.ts';
 import { FrameClient, counterRequest } from '../../host/client/frames.ts';
 import * as L from '../../host/client/ledger.ts';
 import type { BackendChoice } from '../../host/devices/block-backend.ts';

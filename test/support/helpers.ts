@@ -7,11 +7,11 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
-import { generateKeyPair, writeKeyPair } from '../../host/keys.ts';
+import { generateKeyPair, writeKeyPair } from '../../host/base/keys.ts';
 import { packImage, signImage } from '../../host/image.ts';
 import { validateManifest, type Manifest } from '../../host/manifest.ts';
 import { ENTRY_HEADER_BYTES, ENTRY_MAGIC } from '../../hal/log.ts';
-import { entryPadded, readEntryHeader } from '../../host/log-entry.ts';
+import { entryPadded, readEntryHeader } from '../../host/base/log-entry.ts';
 
 export const ROOT = resolve(new URL('../..', import.meta.url).pathname);
 export const CLI = join(ROOT, 'dist/qenex.js');
@@ -161,10 +161,10 @@ export class Server {
   }
 }
 
-// ---- the command log file (layout: hal/log.ts, read through host/log-entry.ts) ----
+// ---- the command log file (layout: hal/log.ts, read through host/base/log-entry.ts) ----
 
 export { ENTRY_HEADER_BYTES, ENTRY_MAGIC } from '../../hal/log.ts';
-export { crc32c } from '../../host/log-entry.ts';
+export { crc32c } from '../../host/base/log-entry.ts';
 
 export interface LogEntry {
   offset: number;

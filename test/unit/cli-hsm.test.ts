@@ -15,7 +15,7 @@ import { main as keygen } from '../../host/cmd/keygen.ts';
 import { main as build } from '../../host/cmd/build.ts';
 import { main as sign } from '../../host/cmd/sign.ts';
 import { openImage } from '../../host/image.ts';
-import { loadPublicKeys } from '../../host/keys.ts';
+import { loadPublicKeys } from '../../host/base/keys.ts';
 import { HsmError, openHsm } from '../../host/hsm/hsm.ts';
 import { makeSoftHsmToken } from '../support/softhsm.ts';
 

@@ -17,7 +17,7 @@ import { main as inspect } from '../../host/cmd/inspect.ts';
 import { openImage, parseImage } from '../../host/image.ts';
 import { checkPreparedModule } from '../../host/fuel.ts';
 import { createHash } from 'node:crypto';
-import { loadPublicKeys } from '../../host/keys.ts';
+import { loadPublicKeys } from '../../host/base/keys.ts';
 
 // The demo image: the bank's services plus echo and counter, so builds pack modules of several kinds.
 const DEMO_MANIFEST = fileURLToPath(new URL('../../images/demo/manifest.json', import.meta.url));

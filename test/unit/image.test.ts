@@ -13,7 +13,7 @@ import {
 } from '../../host/image.ts';
 import {
   KeyError, generateKeyPair, keyIdHex, loadPublicKeys, loadSigningKey, writeKeyPair, type PublicKey,
-} from '../../host/keys.ts';
+} from '../../host/base/keys.ts';
 import { validateManifest, type Manifest } from '../../host/manifest.ts';
 
 const MANIFEST: Manifest = validateManifest({

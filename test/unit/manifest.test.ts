@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ManifestError, loadManifestFile, validateManifest } from '../../host/manifest.ts';
-import { checkLimits, MESSAGE_POOL_BYTES_MAX, IMAGE_SERVICES_MAX } from '../../host/limits.ts';
+import { checkLimits, MESSAGE_POOL_BYTES_MAX, IMAGE_SERVICES_MAX } from '../../host/base/limits.ts';
 import { FRAME_BODY_BYTES_MAX } from '../../hal/abi.ts';
 
 const EXAMPLE = {
@@ -118,7 +118,7 @@ test('top level: object, unknown fields, missing fields, name and version', () =
 });
 
 test('kernel: fields, types and ranges', () => {
-  // Proves each kernel number is an integer within host/limits.ts, with its path.
+  // Proves each kernel number is an integer within host/base/limits.ts, with its path.
   expectRefused((m) => { m.kernel = []; }, 'manifest: kernel: must be an object, found an array');
   expectRefused((m) => { m.kernel.slots = 1; }, `manifest: kernel.slots: unknown field (allowed: message_slots, message_bytes_max, queue_depth, timers_max, requests_in_flight_max, batch_bytes_max, log_preallocate_bytes, snapshot_interval_entries)`);
   expectRefused((m) => { m.kernel.snapshot_interval_entries = -1; }, 'manifest: kernel.snapshot_interval_entries: -1 is out of range 0..1099511627776');

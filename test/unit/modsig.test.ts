@@ -8,7 +8,7 @@ import * as assert from 'uvu/assert';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { generateKeyPair, writeKeyPair } from '../../host/keys.ts';
+import { generateKeyPair, writeKeyPair } from '../../host/base/keys.ts';
 import {
   signModule, verifyModule, decodeModuleSignatures, encodeModuleSignatures, ModuleSignatureError, MODULE_SIGNATURE_BYTES_MAX,
 } from '../../host/modsig.ts';

@@ -23,7 +23,7 @@ import {
   FUEL_EXPORT, INSTRUMENTATION_ABI, ModuleRefused, checkPreparedInfo, checkPreparedModule, instrumenterName,
   limitMemory, memoryLimits, moduleExports, prepareImageServices, prepareModule,
 } from '../../host/fuel.ts';
-import { generateKeyPair } from '../../host/keys.ts';
+import { generateKeyPair } from '../../host/base/keys.ts';
 import { validateManifest, type Manifest } from '../../host/manifest.ts';
 import { ROOT } from '../support/asc.ts';
 

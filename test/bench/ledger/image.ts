@@ -12,7 +12,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { packImage, signImage } from '../../../host/image.ts';
-import { writeKeyPair } from '../../../host/keys.ts';
+import { writeKeyPair } from '../../../host/base/keys.ts';
 import { validateManifest, type JsonObject, type Manifest } from '../../../host/manifest.ts';
 import { ROOT } from '../support.ts';
 

@@ -1,4 +1,4 @@
-// host/lines.ts: the process's own output, asynchronous and bounded.
+// host/base/lines.ts: the process's own output, asynchronous and bounded.
 //
 // A serving machine prints a JSON line per console event and per request it
 // logs. Node writes to a pipe synchronously on Linux, so a reader that stops

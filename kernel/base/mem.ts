@@ -1,4 +1,4 @@
-// kernel/mem.ts: the memory manager. Everything is reserved at boot, named,
+// kernel/base/mem.ts: the memory manager. Everything is reserved at boot, named,
 // and then the allocator is sealed.
 //
 // Reservations come from the AssemblyScript stub runtime's bump allocator

@@ -1,4 +1,4 @@
-// host/bytes.ts: received bytes waiting to be parsed, kept so that the work
+// host/base/bytes.ts: received bytes waiting to be parsed, kept so that the work
 // of keeping them is linear in the bytes however they arrive.
 //
 // A client that sends a request a byte at a time makes the host append

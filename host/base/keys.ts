@@ -1,4 +1,4 @@
-// host/keys.ts: image signing keys: ECDSA P-384 and ML-DSA-65, on disk,
+// host/base/keys.ts: image signing keys: ECDSA P-384 and ML-DSA-65, on disk,
 // in an HSM, and in memory.
 //
 // Every image is signed twice: ECDSA P-384 (the classical signature HSMs
@@ -36,7 +36,7 @@ import { mkdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileDurably } from './durable.ts';
 import { ml_dsa65 } from '@noble/post-quantum/ml-dsa.js';
-import type { HsmDevice } from './hsm/hsm.ts';
+import type { HsmDevice } from '../hsm/types.ts';
 
 export class KeyError extends Error {
   override name = 'KeyError';

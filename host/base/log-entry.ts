@@ -1,10 +1,10 @@
-// host/log-entry.ts: the host's codec of a command-log entry (layout:
+// host/base/log-entry.ts: the host's codec of a command-log entry (layout:
 // hal/log.ts): the header fields, the padded size, the CRC-32C and the
 // leaf data. The audit reader (host/audit/log.ts), snapshots
 // (host/snapshot.ts), the migration command and the tests read entries
 // through this, so the layout is written out once.
 
-import * as log from '../hal/log.ts';
+import * as log from '../../hal/log.ts';
 
 export interface EntryHeader {
   magic: number;

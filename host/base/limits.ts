@@ -1,4 +1,4 @@
-// host/limits.ts: every limit the host enforces, in one place, each with why.
+// host/base/limits.ts: every limit the host enforces, in one place, each with why.
 //
 // The bounds a manifest is held to are shared with the kernel, which checks
 // the manifest again at boot (KERR_MANIFEST): they live in hal/limits.ts and
@@ -11,14 +11,14 @@
 // at import, so an inconsistent edit fails the build, not the first unlucky
 // boot.
 
-import { FRAME_BODY_BYTES_MAX, SERVICE_NAME_BYTES_MAX } from '../hal/abi.ts';
+import { FRAME_BODY_BYTES_MAX, SERVICE_NAME_BYTES_MAX } from '../../hal/abi.ts';
 import {
   SERVICES_MAX, IMAGE_SERVICES_MAX, PRIORITY_MAX, BUDGET_MIN, BUDGET_MAX, MEMORY_PAGES_MIN, MEMORY_PAGES_MAX,
   MESSAGE_SLOTS_MIN, MESSAGE_SLOTS_MAX, MESSAGE_BYTES_MIN, MESSAGE_BYTES_MAX, QUEUE_DEPTH_MIN, QUEUE_DEPTH_MAX,
   TIMERS_MIN, TIMERS_MAX, REQUESTS_IN_FLIGHT_MIN, REQUESTS_IN_FLIGHT_MAX, BATCH_BYTES_MIN, BATCH_BYTES_MAX,
   LOG_PREALLOCATE_BYTES_MAX, SNAPSHOT_INTERVAL_ENTRIES_MAX, FUEL_MIN, FUEL_MAX, FUEL_PER_MESSAGE_DEFAULT, FUEL_INIT_DEFAULT,
   RESTARTS_MAX, RESTARTS_MAX_DEFAULT, RESTART_WINDOW_MS_MIN, RESTART_WINDOW_MS_MAX, RESTART_WINDOW_MS_DEFAULT,
-} from '../hal/limits.ts';
+} from '../../hal/limits.ts';
 
 export {
   SERVICES_MAX, IMAGE_SERVICES_MAX, PRIORITY_MAX, BUDGET_MIN, BUDGET_MAX, MEMORY_PAGES_MIN, MEMORY_PAGES_MAX,
@@ -63,7 +63,7 @@ export const IMAGE_SIGNATURES_MAX = 8;
 export const SIGNATURE_BYTES_MAX = 4096;
 
 // Manifest JSON: 1 MiB less 32 bytes, because the kernel's boot area
-// (kernel/constants.ts BOOT_AREA_BYTES, 1 MiB) holds the 32-byte image digest
+// (kernel/base/constants.ts BOOT_AREA_BYTES, 1 MiB) holds the 32-byte image digest
 // and then the manifest. A full manifest (SERVICES_MAX services, each with
 // every capability and a small config) is a few KiB; the bound also keeps a
 // hostile image from making the loader parse megabytes of JSON.
@@ -189,7 +189,7 @@ export const NET_WRITE_STALL_MS = NET_REQUEST_TIMEOUT_MS;
 // kernel's order is kept, only its pace is cut into turns).
 export const RUN_ACTIONS_PER_TURN_MAX = 65536;
 
-// ---- supervision and fuel (host/fuel.ts, host/services.ts; kernel/constants.ts) ----
+// ---- supervision and fuel (host/fuel.ts, host/services.ts; kernel/base/constants.ts) ----
 
 // Fuel per message and for qx_init, in units of one function entry or loop
 // iteration. The kernel has the same bounds and defaults (FUEL_*). 2^50 keeps
@@ -215,7 +215,7 @@ export const PREPARED_MODULES_CACHED_MAX = 64;
 // ---- relations, checked once at import ----
 
 function assertLimit(condition: boolean, what: string): void {
-  if (!condition) throw new Error(`host/limits.ts: inconsistent limits: ${what}`);
+  if (!condition) throw new Error(`host/base/limits.ts: inconsistent limits: ${what}`);
 }
 
 /** Asserts how the limits relate; runs at import and is called by a test. */

@@ -1,4 +1,4 @@
-// kernel/hal.ts: the device table and registers the host reads (layout in
+// kernel/base/hal.ts: the device table and registers the host reads (layout in
 // hal/abi.ts). The table lives in static memory so its address is known
 // before boot; rings are reserved at boot and their addresses written here.
 
@@ -8,7 +8,7 @@ import {
   REG_DISPATCH_SERVICE, REG_DISPATCH_KIND, REG_DISPATCH_ADDR, REG_DISPATCH_LEN,
   REG_DISPATCH_SENDER, REG_DISPATCH_TOKEN, REG_DISPATCH_TIME_LO, REG_DISPATCH_TIME_HI,
   REG_ENTRIES_LO, REG_ENTRIES_HI,
-} from "../hal/abi";
+} from "../../hal/abi";
 
 export const halTable: usize = memory.data(HAL_REGS_OFFSET + HAL_REGS_BYTES, 16);
 const regs: usize = halTable + HAL_REGS_OFFSET;

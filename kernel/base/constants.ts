@@ -1,4 +1,4 @@
-// kernel/constants.ts: every compile-time limit of the kernel, in one place.
+// kernel/base/constants.ts: every compile-time limit of the kernel, in one place.
 //
 // The image manifest sizes the pools at boot (message slots, queue depth,
 // timers, batch bytes); the bounds on what a manifest may ask for are shared
@@ -8,7 +8,7 @@
 // the limit, instead of exhausting memory later. The limits below that are
 // not from hal/limits.ts are the kernel's alone.
 
-import * as hal from "../hal/limits";
+import * as hal from "../../hal/limits";
 
 // Largest kernel memory the boot-time reservations may reach. WebAssembly's
 // 32-bit address space is 4 GiB; leave a quarter for the AssemblyScript data

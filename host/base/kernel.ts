@@ -1,8 +1,8 @@
-// host/kernel.ts: instantiates kernel.wasm and gives the host typed access to
+// host/base/kernel.ts: instantiates kernel.wasm and gives the host typed access to
 // its exports, registers and rings. A kernel assertion (AssemblyScript
 // abort) becomes a KernelPanic with the kernel's own message and location.
 
-import * as abi from '../hal/abi.ts';
+import * as abi from '../../hal/abi.ts';
 import { KernelMemory, HostRing } from './ring.ts';
 
 export class KernelPanic extends Error {

@@ -1,20 +1,20 @@
-// host/cli.ts: the `qenex` command. Dispatches to host/cmd/<command>.ts;
+// host/cmd/cli.ts: the `qenex` command. Dispatches to host/cmd/<command>.ts;
 // every failure is one line on stderr and a non-zero exit code.
 
-import './compat.ts'; // first: fills in what Node 18 lacks
-import { CliError, EXIT_USAGE } from './cmd/args.ts';
-import * as keygen from './cmd/keygen.ts';
-import * as build from './cmd/build.ts';
-import * as sign from './cmd/sign.ts';
-import * as inspect from './cmd/inspect.ts';
-import * as boot from './cmd/boot.ts';
-import * as replay from './cmd/replay.ts';
-import * as audit from './cmd/audit.ts';
-import * as keys from './cmd/keys.ts';
-import * as sim from './cmd/sim.ts';
-import * as scaffold from './cmd/new.ts';
-import * as liveLoad from './cmd/load.ts';
-import { VERSION } from './version.ts';
+import '../compat.ts'; // first: fills in what Node 18 lacks
+import { CliError, EXIT_USAGE } from './args.ts';
+import * as keygen from './keygen.ts';
+import * as build from './build.ts';
+import * as sign from './sign.ts';
+import * as inspect from './inspect.ts';
+import * as boot from './boot.ts';
+import * as replay from './replay.ts';
+import * as audit from './audit.ts';
+import * as keys from './keys.ts';
+import * as sim from './sim.ts';
+import * as scaffold from './new.ts';
+import * as liveLoad from './load.ts';
+import { VERSION } from '../base/version.ts';
 
 const COMMANDS: Record<string, { main(argv: string[]): Promise<number>; USAGE: string }> = {
   keygen, build, sign, inspect, boot, replay, keys, new: scaffold, sim, audit,

@@ -1,4 +1,4 @@
-// kernel/ring.ts: the kernel's side of the virtqueue-style rings (layout in
+// kernel/base/ring.ts: the kernel's side of the virtqueue-style rings (layout in
 // hal/abi.ts). The kernel produces on a device's SQ and consumes its CQ; the
 // host does the opposite. Indices run free and wrap at 2^32, so "used" is
 // always head - tail in u32 arithmetic.
@@ -6,7 +6,7 @@
 import {
   RING_HEADER_BYTES, RING_HEAD, RING_TAIL, RING_CAPACITY, DESC_BYTES,
   DESC_OP, DESC_FLAGS, DESC_STATUS, DESC_TAG, DESC_LEN, DESC_ADDR, DESC_CAP, DESC_ARG,
-} from "../hal/abi";
+} from "../../hal/abi";
 import { reserve } from "./mem";
 
 export function ringCreate(capacity: u32, name: string): usize {

@@ -1,4 +1,4 @@
-// host/durable.ts: writing a whole file so that a crash leaves either the
+// host/base/durable.ts: writing a whole file so that a crash leaves either the
 // old file or the new one, never half of it. Every small state file of the
 // host (keys, images, the data key, the trust history, the software token)
 // goes through here; the command log and snapshots have their own paths.

@@ -1,9 +1,9 @@
-// host/ring.ts: the host's side of the rings in kernel memory (layout in
+// host/base/ring.ts: the host's side of the rings in kernel memory (layout in
 // hal/abi.ts). The host consumes a device's SQ and produces on its CQ. The
 // kernel's memory never grows after boot, but the view is re-taken whenever
 // the underlying buffer changes, so a stale view can't be used by mistake.
 
-import * as abi from '../hal/abi.ts';
+import * as abi from '../../hal/abi.ts';
 
 export interface Desc {
   op: number;

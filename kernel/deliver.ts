@@ -1,0 +1,46 @@
+// kernel/deliver.ts: queueing a message for a service: a slot for the
+// payload, a descriptor in the service's inbox, and a wake-up. Syscall send
+// and reply queue what a service sent (kernel/syscalls.ts); supervision
+// tells a service that a message it sent was aborted (kernel/supervise.ts).
+// Below both, so neither needs the other.
+
+import { MSG_KIND_FAILED, SYS_OK, SYS_E_FULL, SYS_E_TOO_LARGE } from "../hal/abi";
+import { POOL_EMPTY } from "./base/mem";
+import { service } from "./services";
+import { descriptors, slots, msgSet, inboxPush } from "./msg";
+import { schedWake } from "./sched";
+import { tokenFree } from "./tokens";
+
+let queueDepth: u32 = 0;
+
+/** The inbox depth of every service (the manifest's kernel.queue_depth). */
+export function deliverInit(depth: u32): void {
+  assert(depth > 0, "deliver: a queue holds at least one message");
+  queueDepth = depth;
+}
+
+/** Queues `len` bytes at `src` for service `to`, copied into a slot; SYS_OK or why not. */
+export function enqueue(to: u32, kind: u32, from: u32, token: u32, src: usize, len: u32, timeNs: u64): i32 {
+  assert(queueDepth > 0, "deliver: not initialised");
+  const target = service(to);
+  if (len > target.inboxBytes) return SYS_E_TOO_LARGE;
+  if (target.inboxLen >= queueDepth) return SYS_E_FULL;
+  const slot = slots.take();
+  if (slot == POOL_EMPTY) return SYS_E_FULL;
+  const desc = descriptors.take();
+  if (desc == POOL_EMPTY) { slots.give(slot); return SYS_E_FULL; }
+  const addr = slots.slot(slot);
+  memory.copy(addr, src, len);
+  msgSet(desc, kind, from, token, addr, len, slot, timeNs);
+  inboxPush(target, desc);
+  schedWake(target);
+  return SYS_OK;
+}
+
+// Tells `origin` that the message it sent to `from` was aborted (a fault or
+// a failed peer): a MSG_KIND_FAILED message with no payload. Dropped when
+// origin's queue is full or origin has failed itself; the token is freed.
+export function abortServiceToken(token: u32, origin: u32, from: u32, timeNs: u64): void {
+  if (!service(origin).failed) enqueue(origin, MSG_KIND_FAILED, from, 0, 0, 0, timeNs);
+  tokenFree(token);
+}
