@@ -234,7 +234,8 @@ async function seed(): Promise<number> {
 function showStatus(): number {
   const s = loadStatus();
   for (const [name, v] of Object.entries(s)) {
-    console.log(`${name}: ${fmt(v.execs)} executions (${v.seconds.toFixed(0)} s), ${v.findings} findings, sites ${v.sites_hit}/${v.sites}, edges ${fmt(v.edges)}, corpus ${v.corpus}, code ${v.digest}, updated ${v.updated}`);
+    console.log(`${name}: ${fmt(v.execs)} executions (${v.seconds.toFixed(0)} s), ${v.findings} findings, sites ${v.sites_hit}/${v.sites}, `
+      + `edges ${fmt(v.edges)}, corpus ${v.corpus}, code ${v.digest}, updated ${v.updated}`);
   }
   return 0;
 }

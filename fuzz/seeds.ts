@@ -79,7 +79,9 @@ function ledgerSeeds(): Uint8Array[] {
   return [
     inputOf([accounts, transfers, twoPhase, encodeLookupAccounts([1n, 2n, 9n]), encodeLookupTransfers([100n, 103n]),
       encodeGetAccountTransfers(filter), encodeGetAccountBalances(filter)]),
-    inputOf([accounts, encodeTransfers([transfer({ id: 200n, debit_account_id: 1n, credit_account_id: 5n, amount: 1n, ledger: 1, code: 1, flags: TransferFlags.closing_debit | TransferFlags.pending })])]),
+    inputOf([accounts, encodeTransfers([transfer({
+      id: 200n, debit_account_id: 1n, credit_account_id: 5n, amount: 1n, ledger: 1, code: 1, flags: TransferFlags.closing_debit | TransferFlags.pending,
+    })])]),
     inputOf([encodeAccounts([account({ id: 7n, ledger: 2, code: 3, flags: AccountFlags.imported, timestamp: 5n })])]),
   ];
 }

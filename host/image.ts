@@ -8,7 +8,7 @@
 //
 // # Byte layout (all integers little-endian)
 //
-// Header, HEADER_BYTES = 24:
+// Header, IMAGE_HEADER_BYTES = 24:
 //   +0   u8[4]   magic "QXI1"
 //   +4   u16     format version, 1
 //   +6   u16     section count N (IMAGE_SECTIONS_MIN..IMAGE_SECTIONS_MAX)
@@ -88,7 +88,7 @@ export class ImageError extends Error {
 export const IMAGE_MAGIC = 'QXI1';
 export const SIGNATURE_MAGIC = 'QXS1';
 export const IMAGE_FORMAT_VERSION = 1;
-export const HEADER_BYTES = 24;
+export const IMAGE_HEADER_BYTES = 24;
 export const TABLE_ENTRY_BYTES = 112;
 export const SIGNATURE_BLOCK_HEADER_BYTES = 8;
 export const SIGNATURE_ENTRY_HEADER_BYTES = 4 + KEY_ID_BYTES;
@@ -250,7 +250,7 @@ function sectionInputs(c: PackInput): {
 export function packImage(c: PackInput): Uint8Array {
   const { sections } = sectionInputs(c);
   const tableBytes = sections.length * TABLE_ENTRY_BYTES;
-  let bodyBytes = HEADER_BYTES + tableBytes;
+  let bodyBytes = IMAGE_HEADER_BYTES + tableBytes;
   for (const s of sections) bodyBytes += s.data.length;
   const totalBytes = bodyBytes + SIGNATURE_BLOCK_HEADER_BYTES;
   if (totalBytes > limits.IMAGE_BYTES_MAX) {
@@ -267,9 +267,9 @@ export function packImage(c: PackInput): Uint8Array {
   dv.setUint32(8, tableBytes, true);
   dv.setUint32(12, bodyBytes, true);
   dv.setUint32(16, c.prepared === undefined ? 0 : IMAGE_FLAG_PREPARED, true);
-  let offset = HEADER_BYTES + tableBytes;
+  let offset = IMAGE_HEADER_BYTES + tableBytes;
   sections.forEach((s, i) => {
-    const entry = HEADER_BYTES + i * TABLE_ENTRY_BYTES;
+    const entry = IMAGE_HEADER_BYTES + i * TABLE_ENTRY_BYTES;
     const name = new TextEncoder().encode(s.name);
     out[entry] = name.length;
     dv.setUint32(entry + 4, offset, true);
@@ -362,8 +362,8 @@ function readHeader(bytes: Uint8Array): Header {
   if (bytes.length > limits.IMAGE_BYTES_MAX) {
     throw new ImageError(`image is ${bytes.length} bytes, over IMAGE_BYTES_MAX (${limits.IMAGE_BYTES_MAX})`);
   }
-  if (bytes.length < HEADER_BYTES) {
-    throw new ImageError(`image truncated: ${bytes.length} bytes, the header alone needs ${HEADER_BYTES}`);
+  if (bytes.length < IMAGE_HEADER_BYTES) {
+    throw new ImageError(`image truncated: ${bytes.length} bytes, the header alone needs ${IMAGE_HEADER_BYTES}`);
   }
   const magic = Buffer.from(bytes.subarray(0, 4)).toString('latin1');
   if (magic !== IMAGE_MAGIC) throw new ImageError(`not a QENEX image: magic ${JSON.stringify(magic)}, expected "${IMAGE_MAGIC}"`);
@@ -388,8 +388,8 @@ function readHeader(bytes: Uint8Array): Header {
   if (tableBytes !== sectionCount * TABLE_ENTRY_BYTES) {
     throw new ImageError(`header: table bytes ${tableBytes} do not match ${sectionCount} sections of ${TABLE_ENTRY_BYTES} bytes`);
   }
-  if (bytes.length < HEADER_BYTES + tableBytes) {
-    throw new ImageError(`image truncated: ${bytes.length} bytes, the section table ends at ${HEADER_BYTES + tableBytes}`);
+  if (bytes.length < IMAGE_HEADER_BYTES + tableBytes) {
+    throw new ImageError(`image truncated: ${bytes.length} bytes, the section table ends at ${IMAGE_HEADER_BYTES + tableBytes}`);
   }
   return header;
 }
@@ -419,9 +419,9 @@ function readSectionName(bytes: Uint8Array, entry: number, index: number): strin
 function readTable(bytes: Uint8Array, header: Header): RawSection[] {
   const dv = view(bytes);
   const sections: RawSection[] = [];
-  let expectedOffset = HEADER_BYTES + header.tableBytes;
+  let expectedOffset = IMAGE_HEADER_BYTES + header.tableBytes;
   for (let i = 0; i < header.sectionCount; i++) {
-    const entry = HEADER_BYTES + i * TABLE_ENTRY_BYTES;
+    const entry = IMAGE_HEADER_BYTES + i * TABLE_ENTRY_BYTES;
     const name = readSectionName(bytes, entry, i);
     if (bytes[entry + 1] !== 0 || bytes[entry + 2] !== 0 || bytes[entry + 3] !== 0 || dv.getUint32(entry + 12, true) !== 0) {
       throw new ImageError(`section table: entry ${i} ('${name}'): reserved bytes must be 0`);
@@ -608,7 +608,7 @@ export function parseImage(bytes: Uint8Array): ParsedImage {
   const rawSignatures = readSignatureBlock(bytes, header.bodyBytes);
   if (sections[0].name !== 'manifest') throw new ImageError(`section table: entry 0 is '${sections[0].name}', expected 'manifest'`);
   const data = readSectionData(bytes, sections);
-  const digest = sha256(bytes.subarray(0, HEADER_BYTES + header.tableBytes));
+  const digest = sha256(bytes.subarray(0, IMAGE_HEADER_BYTES + header.tableBytes));
   const manifest = readManifest(data[0]);
   const isPrepared = (header.flags & IMAGE_FLAG_PREPARED) !== 0;
   checkSectionNames(sections, manifest, isPrepared);

@@ -26,12 +26,10 @@ import {
 export const MODULE_SIGNATURE_MAGIC = 'QXMODSIG';
 export const MODULE_SIGNATURE_VERSION = 1;
 export const MODULE_SIGNATURE_CONTEXT = 'QENEX service module signature v1\0';
-/** Signatures per file: two algorithms, a few key sets during a rotation. */
-export const MODULE_SIGNATURES_MAX = 8;
-/** The largest signature file: 8 ML-DSA-65 signatures (3309 bytes) and headers. */
-export const MODULE_SIGNATURE_BYTES_MAX = 12 + MODULE_SIGNATURES_MAX * (20 + 3309);
-const HEADER_BYTES = 12;
-const ENTRY_HEADER_BYTES = 4 + KEY_ID_BYTES;
+import { MODULE_SIGNATURES_MAX, MODULE_SIGNATURE_BYTES_MAX } from './base/limits.ts';
+export { MODULE_SIGNATURES_MAX, MODULE_SIGNATURE_BYTES_MAX };
+const SIGNATURES_HEADER_BYTES = 12;
+const SIGNATURE_ENTRY_HEADER_BYTES = 4 + KEY_ID_BYTES;
 
 export class ModuleSignatureError extends Error {
   override name = 'ModuleSignatureError';
@@ -48,13 +46,13 @@ export function encodeModuleSignatures(signatures: readonly Signature[]): Uint8A
     throw new ModuleSignatureError(`a module signature file holds 1 to ${MODULE_SIGNATURES_MAX} signatures`);
   }
   const parts: Buffer[] = [];
-  const head = Buffer.alloc(HEADER_BYTES);
+  const head = Buffer.alloc(SIGNATURES_HEADER_BYTES);
   head.write(MODULE_SIGNATURE_MAGIC, 0, 'latin1');
   head[8] = MODULE_SIGNATURE_VERSION;
   head[9] = signatures.length;
   parts.push(head);
   for (const s of signatures) {
-    const e = Buffer.alloc(ENTRY_HEADER_BYTES);
+    const e = Buffer.alloc(SIGNATURE_ENTRY_HEADER_BYTES);
     e[0] = SIGNATURE_ALGORITHMS[s.algorithm];
     e.writeUInt16LE(s.signature.length, 2);
     Buffer.from(s.keyIdHex, 'hex').copy(e, 4);
@@ -65,21 +63,21 @@ export function encodeModuleSignatures(signatures: readonly Signature[]): Uint8A
 
 export function decodeModuleSignatures(bytes: Uint8Array): Signature[] {
   const b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (b.length < HEADER_BYTES || b.toString('latin1', 0, 8) !== MODULE_SIGNATURE_MAGIC) {
+  if (b.length < SIGNATURES_HEADER_BYTES || b.toString('latin1', 0, 8) !== MODULE_SIGNATURE_MAGIC) {
     throw new ModuleSignatureError('not a module signature (no QXMODSIG header)');
   }
   if (b[8] !== MODULE_SIGNATURE_VERSION) throw new ModuleSignatureError(`module signature version ${b[8]} is not supported`);
   const count = b[9];
   if (count === 0 || count > MODULE_SIGNATURES_MAX || b.readUInt16LE(10) !== 0) throw new ModuleSignatureError('module signature header is invalid');
   const out: Signature[] = [];
-  let at = HEADER_BYTES;
+  let at = SIGNATURES_HEADER_BYTES;
   for (let i = 0; i < count; i++) {
-    if (at + ENTRY_HEADER_BYTES > b.length) throw new ModuleSignatureError('module signature is truncated');
+    if (at + SIGNATURE_ENTRY_HEADER_BYTES > b.length) throw new ModuleSignatureError('module signature is truncated');
     const algorithm = algorithmName(b[at]);
     const len = b.readUInt16LE(at + 2);
     if (algorithm === null || b[at + 1] !== 0) throw new ModuleSignatureError(`module signature ${i}: unknown algorithm ${b[at]}`);
     const keyIdHex = b.toString('hex', at + 4, at + 4 + KEY_ID_BYTES);
-    at += ENTRY_HEADER_BYTES;
+    at += SIGNATURE_ENTRY_HEADER_BYTES;
     if (at + len > b.length) throw new ModuleSignatureError('module signature is truncated');
     out.push({ algorithm, keyIdHex, signature: Uint8Array.from(b.subarray(at, at + len)) });
     at += len;

@@ -18,7 +18,7 @@
 //   [8, 12)     u32 format version (SNAPSHOT_VERSION)
 //   [12, 16)    u32 header JSON length
 //   [16, 48)    SHA-256 of the header JSON
-//   [48, ...)   header JSON, zero-padded to HEADER_BYTES:
+//   [48, ...)   header JSON, zero-padded to SNAPSHOT_HEADER_BYTES:
 //               { version, image (digest hex), entries, log_offset (where entry
 //                 `entries` starts), last_entry_offset, time_ns, batch, chain
 //                 (hex chain head after entry entries-1), services: [names],
@@ -69,7 +69,7 @@ export const SNAPSHOTS_KEPT = 2;
 /** Exported names of the kernel's mutable globals. */
 export const KERNEL_GLOBAL_PREFIX = 'qx_kg';
 // Room reserved for the header (64 services of names and part lines fit well).
-const HEADER_BYTES = 65536;
+const SNAPSHOT_HEADER_BYTES = 65536;
 const HEADER_FIXED_BYTES = 48;
 // Bytes written (and hashed) per step; the event loop runs between steps.
 const CHUNK_BYTES = 8 << 20;
@@ -488,7 +488,7 @@ export class SnapshotStore {
       parts.push({ name: `service.${i}.globals`, chunks: [encodeGlobals(s.state.globals)] });
     }
     const file = this.open(tmp, { create: true, lock: false, readOnly: false, backend: this.opts.backend });
-    let total = HEADER_BYTES;
+    let total = SNAPSHOT_HEADER_BYTES;
     try {
       const infos: PartInfo[] = [];
       for (const p of parts) {
@@ -566,7 +566,7 @@ export class SnapshotStore {
       const version = fb.readUInt32LE(8);
       if (version !== SNAPSHOT_VERSION) throw new SnapshotError(`format version ${version}, this host reads ${SNAPSHOT_VERSION}`);
       const jsonLen = fb.readUInt32LE(12);
-      if (jsonLen > HEADER_BYTES - HEADER_FIXED_BYTES) throw new SnapshotError('header length out of range');
+      if (jsonLen > SNAPSHOT_HEADER_BYTES - HEADER_FIXED_BYTES) throw new SnapshotError('header length out of range');
       const json = new Uint8Array(jsonLen);
       if (file.readAt(HEADER_FIXED_BYTES, json) !== jsonLen) throw new SnapshotError('header truncated');
       if (createHash('sha256').update(json).digest().compare(fb.subarray(16, 48)) !== 0) throw new SnapshotError('header checksum mismatch');
@@ -579,7 +579,7 @@ export class SnapshotStore {
       if (JSON.stringify(h.parts.map((p) => p.name)) !== JSON.stringify(want)) throw new SnapshotError('parts differ from the expected list');
       const bytes = new Map<string, Uint8Array>();
       for (const p of h.parts) {
-        if (!Number.isSafeInteger(p.offset) || !Number.isSafeInteger(p.length) || p.offset < HEADER_BYTES || p.offset + p.length > size) {
+        if (!Number.isSafeInteger(p.offset) || !Number.isSafeInteger(p.length) || p.offset < SNAPSHOT_HEADER_BYTES || p.offset + p.length > size) {
           throw new SnapshotError(`part ${p.name} lies outside the file (truncated?)`);
         }
         const b = new Uint8Array(p.length);
@@ -619,13 +619,15 @@ export class SnapshotStore {
     if (log.readAt(h.last_entry_offset, e) !== total) throw new SnapshotError(`log entry ${h.entries - 1} truncated`);
     if (entryCrc(e) !== eh.crc) throw new SnapshotError(`log entry ${h.entries - 1} fails its checksum`);
     if (Number(eh.seq) !== h.entries - 1) throw new SnapshotError(`log entry at offset ${h.last_entry_offset} is not entry ${h.entries - 1}`);
-    if (Buffer.from(head.subarray(ENTRY_CHAIN, ENTRY_CHAIN + ENTRY_CHAIN_BYTES)).toString('hex') !== h.chain) throw new SnapshotError(`the log's chain at entry ${h.entries - 1} differs from the snapshot's (another history)`);
+    if (Buffer.from(head.subarray(ENTRY_CHAIN, ENTRY_CHAIN + ENTRY_CHAIN_BYTES)).toString('hex') !== h.chain) {
+      throw new SnapshotError(`the log's chain at entry ${h.entries - 1} differs from the snapshot's (another history)`);
+    }
   }
 }
 
 function encodeHeader(h: Header): Uint8Array {
   const json = Buffer.from(JSON.stringify(h), 'utf8');
-  if (HEADER_FIXED_BYTES + json.length > HEADER_BYTES) throw new SnapshotError(`snapshot header of ${json.length} bytes does not fit ${HEADER_BYTES}`);
+  if (HEADER_FIXED_BYTES + json.length > SNAPSHOT_HEADER_BYTES) throw new SnapshotError(`snapshot header of ${json.length} bytes does not fit ${SNAPSHOT_HEADER_BYTES}`);
   const out = Buffer.alloc(HEADER_FIXED_BYTES + json.length);
   out.write(SNAPSHOT_MAGIC, 0, 'latin1');
   out.writeUInt32LE(SNAPSHOT_VERSION, 8);

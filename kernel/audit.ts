@@ -32,9 +32,8 @@
 import { sha256Init, sha256Update, sha256Final, SHA256_CTX_BYTES } from "../lib/sha256";
 
 export const CHECKPOINT_BODY_BYTES: u32 = 48;
-// Body + signature block (an ECDSA P-384 and an ML-DSA-65 signature with
-// their headers are about 3.5 KiB).
-export const CHECKPOINT_BYTES_MAX: u32 = 8192;
+import { CHECKPOINT_BYTES_MAX } from "./base/constants";
+export { CHECKPOINT_BYTES_MAX };
 const LEVELS: u32 = 64;
 
 const PENDING_NONE: u32 = 0;

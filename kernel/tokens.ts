@@ -22,8 +22,8 @@ const SERVICE_ORIGIN: u32 = 0x80000000;
 export const clientTokens = new Pool();
 export const serviceTokens = new Pool();
 
-// A token holds its slot + 1 in 16 bits, so a pool has at most 65535 slots.
-export const TOKEN_SLOTS_MAX: u32 = 65535;
+import { TOKEN_SLOTS_MAX } from "./base/constants";
+export { TOKEN_SLOTS_MAX };
 
 export function tokensInit(clientCount: u32, serviceCount: u32): bool {
   if (clientCount > TOKEN_SLOTS_MAX || serviceCount > TOKEN_SLOTS_MAX) return false;

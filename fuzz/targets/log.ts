@@ -13,7 +13,10 @@
 
 import { createHash } from 'node:crypto';
 import { parseAuditLog } from '../../host/audit/log.ts';
-import { ENTRY_HEADER_BYTES, ENTRY_MAGIC, ENTRY_GENESIS, ENTRY_INPUT, ENTRY_TICK, ENTRY_ENTROPY, ENTRY_CHECKPOINT, ENTRY_HSM, ENTRY_CHAIN, ENTRY_CRC, ENTRY_TOTAL, ENTRY_TYPE, ENTRY_SEQ, ENTRY_TIME, ENTRY_BATCH } from '../../hal/log.ts';
+import {
+  ENTRY_HEADER_BYTES, ENTRY_MAGIC, ENTRY_GENESIS, ENTRY_INPUT, ENTRY_TICK, ENTRY_ENTROPY, ENTRY_CHECKPOINT, ENTRY_HSM,
+  ENTRY_CHAIN, ENTRY_CRC, ENTRY_TOTAL, ENTRY_TYPE, ENTRY_SEQ, ENTRY_TIME, ENTRY_BATCH,
+} from '../../hal/log.ts';
 import { entryCrc, entryPadded, leafDataOf } from '../../host/base/log-entry.ts';
 import { expect, type FuzzTarget } from '../target.ts';
 

@@ -105,6 +105,14 @@ export const MESSAGE_POOL_BYTES_MAX = 512 * 1024 * 1024;
 // bounds the group-commit buffers, which are allocated once at boot.
 export const BATCH_OVERHEAD_BYTES = 4096;
 
+// ---- module signatures (host/modsig.ts: live-loaded service modules) ----
+
+// Signatures per file: two algorithms, a few key sets during a rotation.
+export const MODULE_SIGNATURES_MAX = 8;
+// The largest signature file: MODULE_SIGNATURES_MAX ML-DSA-65 signatures
+// (3309 bytes each, the largest algorithm we sign with) and their headers.
+export const MODULE_SIGNATURE_BYTES_MAX = 12 + MODULE_SIGNATURES_MAX * (20 + 3309);
+
 // ---- manifest: services ----
 
 // Capabilities per service: the five plain ones plus one "send:" per other
@@ -123,6 +131,9 @@ export const SERVICE_CONFIG_DEPTH_MAX = 32;
 // it is only ever shown, never interpreted.
 export const DESCRIPTION_BYTES_MAX = 1024;
 
+// The largest asset scale a ledger may have (host/gateway/ledger-json.ts):
+// 10^38 minor units (one whole unit) still fit a u128; 10^39 do not.
+export const ASSET_SCALE_MAX = 38;
 // Ledgers the edge knows asset scales for; a ledger id is a u32, but an
 // image with more than a few thousand currencies or assets is a mistake.
 export const GATEWAY_LEDGERS_MAX = 4096;

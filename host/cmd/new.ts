@@ -162,7 +162,8 @@ function build(): void {
   if (sources.every((s) => statSync(join(ROOT, s)).mtimeMs <= built)) return;
   mkdirSync(dirname(WASM), { recursive: true });
   const partial = WASM + '.' + process.pid + '.partial';
-  const r = spawnSync(join(ROOT, 'node_modules/.bin/asc'), ['services/${name}/index.ts', '--config', 'asconfig.json', '--target', 'release', '--use', 'abort=', '-o', partial], { cwd: ROOT, stdio: 'inherit' });
+  const args = ['services/${name}/index.ts', '--config', 'asconfig.json', '--target', 'release', '--use', 'abort=', '-o', partial];
+  const r = spawnSync(join(ROOT, 'node_modules/.bin/asc'), args, { cwd: ROOT, stdio: 'inherit' });
   if (r.status !== 0) throw new Error('asc failed for services/${name}');
   renameSync(partial, WASM);
 }

@@ -44,6 +44,9 @@ export async function main(argv: string[], io: CommandIo = processIo): Promise<n
   }
   const halt = await machine.stop();
   if (halt.message !== null) throw new CliError(halt.message);
-  io.out(JSON.stringify({ event: 'replay', state_hash: machine.stateHash(), entries: machine.entriesApplied(), snapshot_entries: machine.restoredSnapshot?.entries ?? 0, replay_ms: Number((performance.now() - started).toFixed(3)) }) + '\n');
+  io.out(JSON.stringify({
+    event: 'replay', state_hash: machine.stateHash(), entries: machine.entriesApplied(), snapshot_entries: machine.restoredSnapshot?.entries ?? 0,
+    replay_ms: Number((performance.now() - started).toFixed(3)),
+  }) + '\n');
   return 0;
 }

@@ -37,8 +37,8 @@ import { JsonNumber, isJsonObject, type JsonObject, type JsonValue } from './jso
 // refused as out of range, and rounding down never brings it below.
 const D = Decimal.clone({ precision: 60, rounding: Decimal.ROUND_DOWN });
 
-/** The largest asset scale: 10^38 minor units (one whole unit) still fit a u128; 10^39 do not. */
-export const ASSET_SCALE_MAX = 38;
+import { ASSET_SCALE_MAX } from '../base/limits.ts';
+export { ASSET_SCALE_MAX };
 
 /** A refused request: `code` is stable snake_case, the message names the field. */
 export class LedgerJsonError extends Error {

@@ -4,6 +4,8 @@
 // an OpenAPI validator and checks that the document and the table list the
 // same routes, both ways.
 
+import { BATCH_EVENTS_MAX } from '../../services/ledger/protocol.ts';
+
 const u128 = { type: 'string', pattern: '^[0-9]{1,39}$', description: 'unsigned 128-bit integer as a decimal string' };
 const u64 = { type: 'string', pattern: '^[0-9]{1,20}$', description: 'unsigned 64-bit integer as a decimal string' };
 const u32 = { type: 'integer', minimum: 0, maximum: 4294967295 };
@@ -148,8 +150,10 @@ export const OPENAPI = {
         responses: { 200: { description: 'OK', content: { 'text/plain': { schema: { type: 'string' } } } }, ...errors(...AUTH_ERRORS) },
       },
     },
-    '/v1/accounts': { post: op('Create accounts (admin, operator, teller on granted ledgers)', json({ type: 'array', items: ref('CreateResult') }), { body: { type: 'array', items: ref('Account'), maxItems: 8189 } }) },
-    '/v1/transfers': { post: op('Create transfers (admin, operator, teller on granted ledgers)', json({ type: 'array', items: ref('CreateResult') }), { body: { type: 'array', items: ref('Transfer'), maxItems: 8189 } }) },
+    '/v1/accounts': { post: op('Create accounts (admin, operator, teller on granted ledgers)', json({ type: 'array', items: ref('CreateResult') }),
+      { body: { type: 'array', items: ref('Account'), maxItems: BATCH_EVENTS_MAX } }) },
+    '/v1/transfers': { post: op('Create transfers (admin, operator, teller on granted ledgers)', json({ type: 'array', items: ref('CreateResult') }),
+      { body: { type: 'array', items: ref('Transfer'), maxItems: BATCH_EVENTS_MAX } }) },
     '/v1/accounts/lookup': { post: op('Look up accounts', json({ type: 'array', items: ref('Account') }), { body: ref('Ids') }) },
     '/v1/transfers/lookup': { post: op('Look up transfers', json({ type: 'array', items: ref('Transfer') }), { body: ref('Ids') }) },
     '/v1/accounts/{id}/transfers': { post: op("An account's transfers", json({ type: 'array', items: ref('Transfer') }), { body: ref('AccountFilter'), params: [accountId] }) },

@@ -94,7 +94,9 @@ export async function runSeeds(o: RunOptions): Promise<RunTotals> {
       totals.crashes += r.crashes;
       totals.acknowledged += r.acknowledged;
       for (const [k, v] of r.faults) totals.faults.set(k, (totals.faults.get(k) ?? 0) + v);
-      o.out(`seed ${seed}: ${!r.ok ? `FAIL ${r.failure}` : r.known !== null ? `known issue ${r.known}` : 'ok'}; steps ${r.steps}, crashes ${r.crashes}, acknowledged ${r.acknowledged}/${r.sent}, state ${r.stateHash || '-'}, trace ${r.traceSha256.slice(0, 16)} (${r.traceLines} lines)`);
+      const verdict = !r.ok ? `FAIL ${r.failure}` : r.known !== null ? `known issue ${r.known}` : 'ok';
+      o.out(`seed ${seed}: ${verdict}; steps ${r.steps}, crashes ${r.crashes}, acknowledged ${r.acknowledged}/${r.sent}, `
+        + `state ${r.stateHash || '-'}, trace ${r.traceSha256.slice(0, 16)} (${r.traceLines} lines)`);
       if (progress !== null) {
         if (r.ok) { addPassed(progress, seed); progress.seed_steps += o.steps; progress.crashes += r.crashes; progress.acknowledged += r.acknowledged; }
         else progress.failed = [...progress.failed.filter((f) => f.seed !== seed), { seed, failure: r.failure ?? '' }];
@@ -112,9 +114,12 @@ export async function runSeeds(o: RunOptions): Promise<RunTotals> {
   const faults = [...totals.faults].sort().map(([k, v]) => `${k}=${v}`).join(' ');
   const lost = totals.failed.length === 0 ? '0 lost' : `failing seeds: ${totals.failed.map((r) => r.seed).join(' ')}`;
   const stepsRun = totals.results.reduce((a, r) => a + r.steps, 0);
-  o.out(`summary: sim${o.bug ? ` (bug ${o.bug})` : ''}: ${totals.results.length} seeds run (${stepsRun} steps), ${totals.failed.length} failed, ${totals.crashes} crashes survived, ${totals.acknowledged} acknowledged transfers, ${lost}`);
+  o.out(`summary: sim${o.bug ? ` (bug ${o.bug})` : ''}: ${totals.results.length} seeds run (${stepsRun} steps), ${totals.failed.length} failed, `
+    + `${totals.crashes} crashes survived, ${totals.acknowledged} acknowledged transfers, ${lost}`);
   if (progress !== null) {
-    o.out(`summary: sim progress ${o.progressFile}: ${skipped} seeds skipped (passed before); in all ${progress.seed_steps} seed-steps passed at ${o.steps} steps (seeds ${progress.passed.map(([a, b]) => (a === b ? `${a}` : `${a}..${b}`)).join(',')}), ${progress.failed.length} failing`);
+    const ranges = progress.passed.map(([a, b]) => (a === b ? `${a}` : `${a}..${b}`)).join(',');
+    o.out(`summary: sim progress ${o.progressFile}: ${skipped} seeds skipped (passed before); in all ${progress.seed_steps} seed-steps passed `
+      + `at ${o.steps} steps (seeds ${ranges}), ${progress.failed.length} failing`);
   }
   o.out(`summary: sim faults injected: ${faults}`);
   const known = new Map<string, number[]>();

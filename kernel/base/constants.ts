@@ -48,6 +48,13 @@ export const TIMERS_MAX: u32 = hal.TIMERS_MAX;
 export const REQUESTS_IN_FLIGHT_MIN: u32 = hal.REQUESTS_IN_FLIGHT_MIN;
 export const REQUESTS_IN_FLIGHT_MAX: u32 = hal.REQUESTS_IN_FLIGHT_MAX; // a token's slot index is 16 bits
 
+// A token holds its slot + 1 in 16 bits, so a pool has at most 65535 slots
+// (kernel/tokens.ts).
+export const TOKEN_SLOTS_MAX: u32 = 65535;
+// An audit checkpoint: body + signature block (an ECDSA P-384 and an
+// ML-DSA-65 signature with their headers are about 3.5 KiB; kernel/audit.ts).
+export const CHECKPOINT_BYTES_MAX: u32 = 8192;
+
 // Command log batches: one block write each. Four buffers cover the pipeline
 // (staging, writing, waiting to apply, applying) so staging never waits on
 // application of an earlier batch.

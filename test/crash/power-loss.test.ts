@@ -20,7 +20,7 @@ import type { Transfer } from '../../host/client/ledger.ts';
 const CUTS = envInt('QENEX_CRASH_CUTS', 3);
 const SEED = envInt('QENEX_CRASH_SEED', 1);
 const BATCHES = 12;
-const ENTRY_INPUT = 2; // kernel/log.ts: a client's message
+import { ENTRY_INPUT } from '../../hal/log.ts';
 
 let img: TestImage;
 let pristine: string;

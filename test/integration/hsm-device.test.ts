@@ -39,7 +39,7 @@ import { writeImageFile } from '../../host/image.ts';
 const token = makeSoftHsmToken(); // before the first open in this process
 const KERNEL_WASM = ascIfStale('kernel/main.ts', 'build/kernel.wasm', ['kernel', 'hal', 'drivers']);
 const PROBE_WASM = ascIfStale('test/services/hsmprobe/index.ts', 'build/test/hsmprobe.wasm', ['services/sdk'], [...RELEASE, '--use', 'abort=']);
-const ENTRY_HSM = 6;
+import { ENTRY_HSM } from '../../hal/log.ts';
 
 const manifest = validateManifest({
   name: 'hsm-device',

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHash, generateKeyPairSync } from 'node:crypto';
 import {
-  HEADER_BYTES, ImageError, TABLE_ENTRY_BYTES, addSignatures, openImage, packImage, parseImage, signImage, verifyImage,
+  IMAGE_HEADER_BYTES, ImageError, TABLE_ENTRY_BYTES, addSignatures, openImage, packImage, parseImage, signImage, verifyImage,
 } from '../../host/image.ts';
 import {
   KeyError, generateKeyPair, keyIdHex, loadPublicKeys, loadSigningKey, writeKeyPair, type PublicKey,
@@ -67,7 +67,7 @@ function u32(image: Uint8Array, offset: number): number {
 // host/image.ts, so tests can build images packImage refuses to make.
 function rawImage(sections: { name: string; data: Uint8Array }[]): Uint8Array {
   const tableBytes = sections.length * TABLE_ENTRY_BYTES;
-  const body = HEADER_BYTES + tableBytes + sections.reduce((n, s) => n + s.data.length, 0);
+  const body = IMAGE_HEADER_BYTES + tableBytes + sections.reduce((n, s) => n + s.data.length, 0);
   const out = new Uint8Array(body + 8);
   const dv = new DataView(out.buffer);
   out.set(Buffer.from('QXI1'), 0);
@@ -75,9 +75,9 @@ function rawImage(sections: { name: string; data: Uint8Array }[]): Uint8Array {
   dv.setUint16(6, sections.length, true);
   dv.setUint32(8, tableBytes, true);
   dv.setUint32(12, body, true);
-  let offset = HEADER_BYTES + tableBytes;
+  let offset = IMAGE_HEADER_BYTES + tableBytes;
   sections.forEach((s, i) => {
-    const entry = HEADER_BYTES + i * TABLE_ENTRY_BYTES;
+    const entry = IMAGE_HEADER_BYTES + i * TABLE_ENTRY_BYTES;
     out[entry] = s.name.length;
     dv.setUint32(entry + 4, offset, true);
     dv.setUint32(entry + 8, s.data.length, true);
@@ -128,7 +128,7 @@ test('packing is deterministic and the digest covers header and table only', () 
   assert.equal(a, b);
   const signed = signImage(a, KEY_A);
   assert.is(parseImage(signed).digestHex, parseImage(a).digestHex);
-  const tableEnd = HEADER_BYTES + 4 * TABLE_ENTRY_BYTES;
+  const tableEnd = IMAGE_HEADER_BYTES + 4 * TABLE_ENTRY_BYTES;
   assert.is(parseImage(a).digestHex, createHash('sha256').update(a.subarray(0, tableEnd)).digest('hex'));
 });
 
@@ -263,7 +263,7 @@ function realSignatures(image: Uint8Array) {
 
 // Offsets of every position class in a signed image, from the layout.
 function layout(image: Uint8Array) {
-  const table = (i: number) => HEADER_BYTES + i * TABLE_ENTRY_BYTES;
+  const table = (i: number) => IMAGE_HEADER_BYTES + i * TABLE_ENTRY_BYTES;
   const body = u32(image, 12);
   const sectionAt = (i: number) => u32(image, table(i) + 4);
   return { table, body, sectionAt, sig: body + 8 };
@@ -339,7 +339,7 @@ test('a truncated image is refused as truncated at every kind of cut', () => {
   const image = signImage(packImage(contents()), KEY_A);
   const L = layout(image);
   const cuts = [
-    0, 3, HEADER_BYTES - 1, HEADER_BYTES, L.table(2) + 7, L.sectionAt(0) + 10, L.sectionAt(1) + 2,
+    0, 3, IMAGE_HEADER_BYTES - 1, IMAGE_HEADER_BYTES, L.table(2) + 7, L.sectionAt(0) + 10, L.sectionAt(1) + 2,
     L.sectionAt(3), L.body - 1, L.body, L.body + 7, L.sig + 10, L.sig + 20, image.length - 1,
   ];
   for (const cut of cuts) {
