@@ -25,6 +25,7 @@ import { EventsDevice } from './devices/events.ts';
 import { EventHub, type EventLimits } from './gateway/events.ts';
 import { clockNowNs as nowNs } from './devices/clock.ts';
 import { openBlockBackend, type BackendChoice, type BlockBackend, type BlockOpenOptions } from './devices/block-backend.ts';
+import { magicVersion } from './base/log-entry.ts';
 import { parseImage, readImageFile, writeImageFile, type ParsedImage } from './image.ts';
 import type { GatewayConfig, GatewayHost } from './gateway/http.ts';
 import { Observability } from './metrics.ts';
@@ -50,6 +51,19 @@ export const IMAGE_FILE = 'image.qxi';
 
 export class BootError extends Error {
   override name = 'BootError';
+}
+
+/**
+ * The command log is in another format than this build's (hal/log.ts
+ * LOG_FORMAT_VERSION): refused before the kernel reads it, so a live boot
+ * never takes a log it cannot read for a torn one and cuts it.
+ */
+export class LogFormatError extends BootError {
+  override name = 'LogFormatError';
+  constructor(readonly dataDir: string, readonly found: number) {
+    super(`${join(dataDir, LOG_FILE)} is in log format ${found}; this QENEX reads log format ${abi.LOG_FORMAT_VERSION}. `
+      + `\`qenex migrate --data ${dataDir}\` says whether it can be migrated`);
+  }
 }
 
 export interface MachineOptions {
@@ -143,6 +157,7 @@ export class Machine {
     this.onLine = opts.onLine ?? (() => {});
     const live = opts.mode === 'live';
     this.backend = opts.sim?.backend ?? openLog(opts, live, dataCipher);
+    checkLogFormat(this.backend, opts.dataDir);
     try {
       // The kernel's globals are exported so a snapshot can hold its whole state (host/snapshot.ts).
       this.kernel = Kernel.instantiate(new WebAssembly.Module(exportKernelGlobals(opts.image.kernel) as Uint8Array<ArrayBuffer>));
@@ -621,6 +636,19 @@ function openLog(opts: MachineOptions, live: boolean, layer: DataCipher | null):
   } catch (e) {
     throw new BootError((e as Error).message);
   }
+}
+
+// The first entry's magic names the log's format (hal/log.ts): a log of
+// another format is refused here, before the kernel could take it for a
+// torn log (an empty or zeroed log, or one that is not a log at all, is the
+// kernel's to judge).
+function checkLogFormat(log: BlockBackend, dataDir: string): void {
+  const head = new Uint8Array(4);
+  if (log.readAt(0, head) < head.length) return;
+  const magic = new DataView(head.buffer).getUint32(0, true);
+  if (magic === abi.ENTRY_MAGIC) return;
+  const found = magicVersion(magic);
+  if (found !== null) throw new LogFormatError(dataDir, found);
 }
 
 // The data directory keeps a copy of the image it was created with, so

@@ -6,7 +6,9 @@
 // The host signs CHECKPOINT_CONTEXT ‖ body with an ECDSA P-384 key (HSM or
 // key file) and an ML-DSA-65 key, and the kernel logs body ‖ signatures as
 // an ENTRY_CHECKPOINT entry. Signature block, after the body:
-//   +0 u16 count  +2 u16 reserved (0)
+//   +0 u16 count  +2 u16 checkpoint format (CHECKPOINT_FORMAT_VERSION; 0 in
+//                       checkpoints written before the field had a name,
+//                       which are format 1)
 //   then per signature: u16 algorithm id (host/base/keys.ts), u16 length,
 //   [16] key id, signature bytes.
 // The fixed context keeps a checkpoint signature from being valid for an
@@ -19,6 +21,7 @@ import {
 
 export const CHECKPOINT_CONTEXT = 'QENEX audit checkpoint v1\0';
 export const CHECKPOINT_BODY_BYTES = 48;
+export const CHECKPOINT_FORMAT_VERSION = 1;
 const SIG_BLOCK_HEADER_BYTES = 4;
 const SIG_HEADER_BYTES = 4 + KEY_ID_BYTES;
 const SIGNATURES_MAX = 8;
@@ -60,6 +63,7 @@ export function encodeCheckpoint(body: Uint8Array, signatures: readonly Signatur
   out.set(body.subarray(0, CHECKPOINT_BODY_BYTES), 0);
   let at = CHECKPOINT_BODY_BYTES;
   dv.setUint16(at, signatures.length, true);
+  dv.setUint16(at + 2, CHECKPOINT_FORMAT_VERSION, true);
   at += SIG_BLOCK_HEADER_BYTES;
   for (const s of signatures) {
     dv.setUint16(at, SIGNATURE_ALGORITHMS[s.algorithm], true);
@@ -85,7 +89,8 @@ export function decodeCheckpoint(payload: Uint8Array): Checkpoint {
   if (size > BigInt(Number.MAX_SAFE_INTEGER)) throw new CheckpointError(`checkpoint tree size ${size} is too large`);
   const count = dv.getUint16(CHECKPOINT_BODY_BYTES, true);
   if (count > SIGNATURES_MAX) throw new CheckpointError(`checkpoint has ${count} signatures, at most ${SIGNATURES_MAX}`);
-  if (dv.getUint16(CHECKPOINT_BODY_BYTES + 2, true) !== 0) throw new CheckpointError('checkpoint signature block: reserved field is not 0');
+  const format = dv.getUint16(CHECKPOINT_BODY_BYTES + 2, true) || 1;
+  if (format !== CHECKPOINT_FORMAT_VERSION) throw new CheckpointError(`checkpoint format ${format}; this reader knows format ${CHECKPOINT_FORMAT_VERSION}`);
   let at = CHECKPOINT_BODY_BYTES + SIG_BLOCK_HEADER_BYTES;
   const signatures: Signature[] = [];
   for (let i = 0; i < count; i++) {

@@ -14,10 +14,11 @@ import * as keys from './keys.ts';
 import * as sim from './sim.ts';
 import * as scaffold from './new.ts';
 import * as liveLoad from './load.ts';
+import * as migrate from './migrate.ts';
 import { VERSION } from '../base/version.ts';
 
 const COMMANDS: Record<string, { main(argv: string[]): Promise<number>; USAGE: string }> = {
-  keygen, build, sign, inspect, boot, replay, keys, new: scaffold, sim, audit,
+  keygen, build, sign, inspect, boot, replay, migrate, keys, new: scaffold, sim, audit,
   load: liveLoad.load, upgrade: liveLoad.upgrade, unload: liveLoad.unload,
 };
 
@@ -31,6 +32,7 @@ commands:
   inspect  <file.qxi> [--json]                  show manifest, sections, digests, signers
   boot     <file.qxi> --data <dir> --trust <signing.pub> [--listen host:port] [--once]
   replay   --data <dir>                         rebuild state from the log, print its hash
+  migrate  --data <dir>                         check a data directory's formats; migrate it when this build can
   audit    verify|prove|consistency|check-proof  check the log's hash chain, Merkle tree and signed checkpoints
   keys     create|list|revoke (--data <dir> | --url <base> --key <k>)  API keys of the gateway
   sim      [--seed N] [--steps K]                deterministic simulation: faulty disk, network, clock, crashes
