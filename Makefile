@@ -64,7 +64,7 @@ build/test/kernel-lib.wasm: test/assembly/kernel-lib.ts $(KERNEL_SRC) | install
 
 native: $(NATIVE_NODE)
 
-$(NATIVE_NODE): $(wildcard host/native/src/*.rs) host/native/Cargo.toml host/native/Cargo.lock host/native/build.rs
+$(NATIVE_NODE): $(wildcard host/native/src/*.rs) host/native/Cargo.toml host/native/Cargo.lock host/native/build.rs hal/log.ts
 	@bash scripts/deps.sh build
 	$(call step,build: native addon (cargo build --release; the first build takes a minute))
 	@cd host/native && cargo build --release --locked --quiet

@@ -202,6 +202,13 @@ interface NativeBlockFile {
 
 interface NativeAddon {
   BlockFile: { open(path: string, options: { create: boolean; lock: boolean; readOnly: boolean }): NativeBlockFile };
+  /** The command log's hashing (host/native/src/chain.rs); absent in an addon built before it. */
+  logChain?(region: Uint8Array, prev: Uint8Array, out: Uint8Array, seal: boolean): number;
+}
+
+/** The loaded native addon, or null when it is not available here (the same search as the block backend's). */
+export function nativeAddon(): NativeAddon | null {
+  return probeAddon(defaultSearchDirs()).addon ?? null;
 }
 
 // The addon checks every argument again on its side of the boundary; these

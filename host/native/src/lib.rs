@@ -15,6 +15,7 @@
 //! Errors are JavaScript `Error`s with an errno-style `code` (see error.rs).
 //! All `unsafe` code and all platform code is in sys.rs.
 
+mod chain;
 mod error;
 mod hsm;
 mod ops;
