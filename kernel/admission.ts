@@ -96,6 +96,11 @@ let answerRole: u32 = 0;
 let answerMessage: string = "";
 
 export function admissionInit(): bool {
+  assert(keys == 0, "admissionInit: the tables are reserved once");
+  // Probes wrap with a mask, and a key index slot holds a u16 id.
+  assert((KEY_INDEX_SLOTS & (KEY_INDEX_SLOTS - 1)) == 0 && (SOURCES_MAX & (SOURCES_MAX - 1)) == 0 && KEYS_MAX < 65536,
+    "admission: table sizes are powers of two and key ids fit 16 bits");
+  assert(ROLES_MAX <= 31 && RATE_MAX * NANO * 60 < (<u64>1 << 63), "admission: a role mask fits a u32 and bucket arithmetic fits a u64");
   keys = reserve(<u64>KEYS_MAX * KEY_SLOT_BYTES, "admission keys");
   keyIndex = reserve(<u64>KEY_INDEX_SLOTS * 2, "admission keys");
   sources = reserve(<u64>SOURCES_MAX * SOURCE_SLOT_BYTES, "admission sources");
@@ -105,14 +110,19 @@ export function admissionInit(): bool {
   return keys != 0 && keyIndex != 0 && sources != 0 && routes != 0 && area != 0 && stats != 0;
 }
 
-export function admissionArea(): usize { return area; }
+export function admissionArea(): usize {
+  assert(area != 0, "admission_area without an admission authority");
+  return area;
+}
 
 export function admissionStat(id: u32): u64 {
+  assert(stats != 0 && sourcesUsed <= SOURCES_MAX, "admissionStat: the statistics exist, sources within the table");
   if (id == <u32>ADM_STAT_SOURCES) return <u64>sourcesUsed;
   return id < STAT_COUNT ? load<u64>(stats + <usize>id * 8) : 0;
 }
 
 function count(id: u32): void {
+  assert(id < STAT_COUNT && id != <u32>ADM_STAT_SOURCES, "admission count: not a counted statistic");
   store<u64>(stats + <usize>id * 8, load<u64>(stats + <usize>id * 8) + 1);
 }
 
@@ -120,6 +130,7 @@ function count(id: u32): void {
 
 /** One ADM_OP_* from the authority; SYS_OK or SYS_E_INVALID (nothing changed). */
 export function admissionProgram(op: u32, p: usize, len: u32): i32 {
+  assert(keys != 0 && routes != 0, "admissionProgram before admissionInit: only the authority programs it");
   if (op == <u32>ADM_OP_POLICY) return programPolicy(p, len);
   if (op == <u32>ADM_OP_KEY) return programKey(p, len);
   return SYS_E_INVALID;
@@ -147,6 +158,7 @@ function programPolicy(p: usize, len: u32): i32 {
   memory.copy(routes, p + POLICY_HEADER_BYTES, <usize>n * ROUTE_BYTES);
   routeCount = n;
   admissionReady = true;
+  assert(routeCount <= ROUTES_MAX && sourceBurst <= RATE_MAX && keyBurst <= RATE_MAX && failBurst <= RATE_MAX, "programPolicy: a policy within the table's bounds");
   return SYS_OK;
 }
 
@@ -185,15 +197,20 @@ function programKey(p: usize, len: u32): i32 {
     keyIndexAdd(p, id);
   }
   keysGeneration++;
+  assert(load<u32>(k + 32) == id && <u32>load<u8>(k + 38) <= GRANTS_MAX, "admission: the key's slot holds its id and its grants");
   assert(keyFind(p) == <i32>id, "admission: a programmed key is found by its hash");
   return SYS_OK;
 }
 
 // ---- keys ----
 
-@inline function keyAt(id: u32): usize { return keys + <usize>(id - 1) * KEY_SLOT_BYTES; }
+@inline function keyAt(id: u32): usize {
+  assert(id >= 1 && id <= KEYS_MAX, "keyAt: not a key id");
+  return keys + <usize>(id - 1) * KEY_SLOT_BYTES;
+}
 
 function hashEquals(a: usize, b: usize): bool {
+  assert(a != 0 && b != 0, "hashEquals: hashes in memory");
   let diff: u64 = 0;
   for (let i: usize = 0; i < 32; i += 8) diff |= load<u64>(a + i) ^ load<u64>(b + i);
   return diff == 0;
@@ -201,6 +218,7 @@ function hashEquals(a: usize, b: usize): bool {
 
 /** The id of the key with this hash, or -1. */
 function keyFind(hash: usize): i32 {
+  assert(keyIndex != 0, "keyFind before admissionInit");
   const start = load<u32>(hash);
   for (let probe: u32 = 0; probe < KEY_INDEX_SLOTS; probe++) {
     const slot = keyIndex + <usize>((start + probe) & (KEY_INDEX_SLOTS - 1)) * 2;
@@ -212,6 +230,7 @@ function keyFind(hash: usize): i32 {
 }
 
 function keyIndexAdd(hash: usize, id: u32): void {
+  assert(id >= 1 && id <= KEYS_MAX, "keyIndexAdd: not a key id");
   const start = load<u32>(hash);
   for (let probe: u32 = 0; probe < KEY_INDEX_SLOTS; probe++) {
     const slot = keyIndex + <usize>((start + probe) & (KEY_INDEX_SLOTS - 1)) * 2;
@@ -220,11 +239,22 @@ function keyIndexAdd(hash: usize, id: u32): void {
   assert(false, "admission: key index full below KEYS_MAX");
 }
 
-function keyRateOf(k: usize): u64 { return load<u32>(k + 40) != 0 ? <u64>load<u32>(k + 40) : keyRate; }
-function keyBurstOf(k: usize): u64 { return load<u32>(k + 44) != 0 ? <u64>load<u32>(k + 44) : keyBurst; }
+// A key's own rate and burst, else the policy's; programKey and
+// programPolicy checked both against RATE_MAX.
+function keyRateOf(k: usize): u64 {
+  const rate = load<u32>(k + 40) != 0 ? <u64>load<u32>(k + 40) : keyRate;
+  assert(rate <= RATE_MAX, "keyRateOf: a rate that was validated");
+  return rate;
+}
+function keyBurstOf(k: usize): u64 {
+  const burst = load<u32>(k + 44) != 0 ? <u64>load<u32>(k + 44) : keyBurst;
+  assert(burst <= RATE_MAX, "keyBurstOf: a burst that was validated");
+  return burst;
+}
 
 function keyGranted(k: usize, value: u32): bool {
   const n = <u32>load<u8>(k + 38);
+  assert(n <= GRANTS_MAX, "keyGranted: grants were validated when the key was programmed");
   for (let i: u32 = 0; i < n; i++) if (load<u32>(k + 64 + <usize>i * 4) == value) return true;
   return false;
 }
@@ -235,6 +265,7 @@ function keyGranted(k: usize, value: u32): bool {
 // token, refilling it at `perSecondTimes60 / 60` tokens a second; 0 when it
 // has one now, which `take` then removes.
 function bucketWait(p: usize, ratePerMinute: u64, burst: u64, now: u64, take: bool): u32 {
+  assert(ratePerMinute <= RATE_MAX * 60 && burst <= RATE_MAX && p != 0, "bucketWait: rates validated when programmed");
   if (ratePerMinute == 0) return 0;
   const cap = burst * NANO;
   let tokens = load<u64>(p);
@@ -244,6 +275,7 @@ function bucketWait(p: usize, ratePerMinute: u64, burst: u64, now: u64, take: bo
     const elapsed = now - last < fillNs ? now - last : fillNs;
     tokens += elapsed * ratePerMinute / 60;
     if (tokens > cap) tokens = cap;
+    assert(tokens <= cap, "bucketWait: a refill never passes the burst");
     store<u64>(p, tokens);
     store<u64>(p + 8, now);
   }
@@ -263,16 +295,23 @@ function sourceSlot(addr: usize, now: u64): usize {
   let oldestLast: u64 = 0xffffffffffffffff;
   for (let probe: u32 = 0; probe < SOURCE_PROBE_MAX; probe++) {
     const s = sources + <usize>((h + probe) & (SOURCES_MAX - 1)) * SOURCE_SLOT_BYTES;
-    if (load<u32>(s + 48) == 0) { sourceReset(s, addr, now); sourcesUsed++; return s; }
+    if (load<u32>(s + 48) == 0) {
+      sourceReset(s, addr, now);
+      sourcesUsed++;
+      assert(sourcesUsed <= SOURCES_MAX, "sourceSlot: more sources used than the table holds");
+      return s;
+    }
     if (load<u64>(s) == load<u64>(addr) && load<u64>(s + 8) == load<u64>(addr + 8)) return s;
     const last = load<u64>(s + 24) > load<u64>(s + 40) ? load<u64>(s + 24) : load<u64>(s + 40);
     if (last < oldestLast) { oldestLast = last; oldest = s; }
   }
+  assert(oldest != 0, "sourceSlot: every probed slot is taken, so one is the oldest");
   sourceReset(oldest, addr, now);
   return oldest;
 }
 
 function sourceReset(s: usize, addr: usize, now: u64): void {
+  assert(s >= sources && s < sources + <usize>SOURCES_MAX * SOURCE_SLOT_BYTES, "sourceReset: a slot of the source table");
   memory.copy(s, addr, 16);
   store<u64>(s + 16, sourceBurst * NANO);
   store<u64>(s + 24, now);
@@ -284,6 +323,9 @@ function sourceReset(s: usize, addr: usize, now: u64): void {
 // ---- the check ----
 
 function answer(status: u32, error: u32, retry: u32, keyId: u32, role: u32, message: string): u32 {
+  assert(status == 200 || status == 400 || status == 401 || status == 403 || status == 429, "admission answer: an HTTP status the gateway knows");
+  assert((status == 200) == (error == GW_OK) && (retry != 0) == (status == 429), "admission answer: an error exactly when refused, a retry exactly when rate limited");
+  assert(keyId <= KEYS_MAX && role < ROLES_MAX && (status == 200) == (message.length == 0), "admission answer: a key id, a role, and a reason for every refusal");
   answerStatus = status;
   answerError = error;
   answerRetry = retry;
@@ -294,6 +336,7 @@ function answer(status: u32, error: u32, retry: u32, keyId: u32, role: u32, mess
 }
 
 function countAnswer(status: u32): void {
+  assert(status == answerStatus, "countAnswer: the answer just given is counted");
   if (status == 200) count(ADM_STAT_ADMITTED);
   else if (status == 401) count(ADM_STAT_UNAUTHENTICATED);
   else if (status == 403) count(ADM_STAT_FORBIDDEN);
@@ -303,6 +346,7 @@ function countAnswer(status: u32): void {
 
 /** 401: also charged to the source's failed-auth allowance (when taken; `source` 0: a credential check). */
 function unauthenticated(source: usize, take: bool, now: u64, error: u32, keyId: u32, message: string): u32 {
+  assert(error != GW_OK && (!take || source != 0), "unauthenticated: a refusal, charged only to a source");
   if (take && source != 0) bucketWait(source + 32, failPerMinute, failBurst, now, true);
   return answer(401, error, 0, keyId, 0, message);
 }
@@ -319,6 +363,7 @@ function unauthenticated(source: usize, take: bool, now: u64, error: u32, keyId:
 export function admissionCheck(h: usize, bodyLen: u32, take: bool, hasBody: bool, now: u64): u32 {
   let status = decide(h, bodyLen, take, hasBody, now, true);
   if (status != 200 && !take) status = decide(h, bodyLen, true, hasBody, now, true);
+  assert(status == answerStatus, "admissionCheck: the status is the answer kept for the reply");
   countAnswer(status);
   return status;
 }
@@ -334,6 +379,7 @@ function decide(h: usize, bodyLen: u32, take: bool, hasBody: bool, now: u64, buc
       || load<u32>(h + 4) != 0 || auth > <u32>AUTH_CONSOLE || (hasBody && flags != 0)) {
     return answer(400, GW_E_MALFORMED, 0, 0, 0, "malformed gateway request");
   }
+  assert(route < ROUTES_MAX && routes != 0, "decide: a programmed route");
   const policy = routes + <usize>route * ROUTE_BYTES;
   if (auth == AUTH_CONSOLE) {
     if ((load<u32>(policy) & (1 << ADM_ROLE_CONSOLE)) == 0) return answer(403, GW_E_FORBIDDEN_ROLE, 0, 0, 0, "the console manages keys only");
@@ -354,6 +400,7 @@ function decide(h: usize, bodyLen: u32, take: bool, hasBody: bool, now: u64, buc
   const k = keyAt(<u32>id);
   if (load<u8>(k + 37) != 0) return unauthenticated(source, take, now, GW_E_REVOKED_KEY, <u32>id, "the API key was revoked");
   const role = <u32>load<u8>(k + 36);
+  assert(role < ROLES_MAX && role != <u32>ADM_ROLE_CONSOLE, "decide: a key's role was validated when programmed");
   const keyWait = buckets ? bucketWait(k + 48, keyRateOf(k) * 60, keyBurstOf(k), now, take) : 0;
   if (keyWait > 0) return answer(429, GW_E_RATE_LIMITED_KEY, keyWait, <u32>id, role, "too many requests with this key");
   if ((load<u32>(policy) & (<u32>1 << role)) == 0) return answer(403, GW_E_FORBIDDEN_ROLE, 0, <u32>id, role, "the key's role may not use this route");
@@ -371,6 +418,8 @@ function decide(h: usize, bodyLen: u32, take: bool, hasBody: bool, now: u64, buc
 // Every item's scope field is granted. A body too short for what its count
 // says is left to the authority (it refuses malformed bodies as such).
 function itemsGranted(k: usize, policy: usize, body: usize, bodyLen: u32): bool {
+  // routeValid checked the item layout when the policy was programmed.
+  assert(<u32>load<u8>(policy + 4) == ADM_SCOPE_ITEMS && <u32>load<u16>(policy + 8) >= 4, "itemsGranted: a route scoped by items");
   const headerBytes = <u32>load<u8>(policy + 5);
   const itemBytes = <u32>load<u16>(policy + 8);
   const field = <usize>load<u16>(policy + 10);
@@ -385,6 +434,7 @@ function itemsGranted(k: usize, policy: usize, body: usize, bodyLen: u32): bool 
 
 /** Writes the last answer as a reply header at `p` (GW_REPLY_HEADER_BYTES). */
 export function admissionReplyHeader(p: usize): void {
+  assert(p != 0 && answerStatus >= 200, "admissionReplyHeader: an answer was given");
   store<u16>(p, <u16>answerStatus);
   store<u16>(p + 2, <u16>answerError);
   store<u32>(p + 4, answerRetry);
@@ -392,12 +442,16 @@ export function admissionReplyHeader(p: usize): void {
   store<u32>(p + 12, answerRole);
 }
 
-export function admissionMessage(): string { return answerMessage; }
+export function admissionMessage(): string {
+  assert((answerStatus == 200) == (answerMessage.length == 0), "admissionMessage: a refusal says why");
+  return answerMessage;
+}
 
 /** The host's check: the header in the area, the answer written after it. */
 export function admissionCheckArea(mode: u32, now: u64): u32 {
   assert(mode <= <u32>ADM_MODE_KEY, "admission: unknown mode");
   const status = mode == <u32>ADM_MODE_KEY ? decide(area, 0, false, false, now, false) : admissionCheck(area, 0, mode == <u32>ADM_MODE_TAKE, false, now);
+  assert(area != 0 && status == answerStatus, "admissionCheckArea: the answer of this check");
   admissionReplyHeader(area + ADM_AREA_REPLY);
   const n = <u32>min<i32>(answerMessage.length, <i32>ADM_MESSAGE_BYTES_MAX);
   for (let i: u32 = 0; i < n; i++) store<u8>(area + ADM_AREA_REPLY + GW_REPLY_HEADER_BYTES + i, <u8>answerMessage.charCodeAt(i));

@@ -59,6 +59,7 @@ export let checkpointsSkipped: u64 = 0;
 
 // out = SHA-256(0x01 ‖ left ‖ right); out may alias left or right.
 function nodeHash(left: usize, right: usize, out: usize): void {
+  assert(left != 0 && right != 0 && out != 0, "nodeHash: both children and the output are in memory");
   sha256Init(hashCtx);
   sha256Update(hashCtx, nodePrefix, 1);
   sha256Update(hashCtx, left, 32);
@@ -68,6 +69,7 @@ function nodeHash(left: usize, right: usize, out: usize): void {
 
 // Adds the next leaf (its leaf hash) to the tree.
 export function auditAppend(leaf: usize, timeNs: u64): void {
+  assert(leaf != 0 && lastSealedSize <= treeSize, "auditAppend: a leaf, on a tree at least as large as its last checkpoint");
   memory.copy(carry, leaf, 32);
   let size = treeSize;
   let level: u32 = 0;
@@ -86,11 +88,13 @@ export function auditAppend(leaf: usize, timeNs: u64): void {
     lastSealedSize = treeSize;
     pending = PENDING_WANTED;
   }
+  assert(!armed || interval == 0 || pending != PENDING_NONE || treeSize - lastSealedSize < interval, "auditAppend: a due checkpoint is never missed");
 }
 
 // The Merkle root of the current tree into out (32 zero bytes hashed per
 // RFC 6962 for the empty tree: SHA-256 of nothing).
 export function auditRoot(out: usize): void {
+  assert(out != 0, "auditRoot: output at address 0");
   if (treeSize == 0) {
     sha256Init(hashCtx);
     sha256Final(hashCtx, out);
@@ -107,6 +111,7 @@ export function auditRoot(out: usize): void {
     size >>= 1;
     level++;
   }
+  assert(level <= LEVELS, "auditRoot: the frontier has at most 64 levels");
 }
 
 // The current root, in a static buffer (for the host and tests).
@@ -123,6 +128,7 @@ export function auditConfigure(everyEntries: u64): void {
 // Called when the kernel starts serving: checkpoints count from here.
 export function auditArm(): void {
   if (armed) return;
+  assert(pending == PENDING_NONE, "auditArm: no checkpoint is in flight before serving");
   armed = true;
   lastSealedSize = treeSize;
 }
@@ -131,12 +137,14 @@ export function auditArm(): void {
 // was signing is dropped, and checkpoints count from when serving starts
 // again, as after a boot without a snapshot.
 export function auditRestoredReset(): void {
+  assert(lastSealedSize <= treeSize, "auditRestoredReset: the restored tree covers its last checkpoint");
   armed = false;
   pending = PENDING_NONE;
 }
 
 // A signed checkpoint too large for one batch cannot be logged: skip it.
 export function auditDrop(): void {
+  assert(pending == PENDING_SIGNED, "auditDrop: only a signed checkpoint is dropped");
   pending = PENDING_NONE;
   checkpointsSkipped++;
 }
@@ -145,6 +153,7 @@ export function auditDrop(): void {
 // buffer, whose address is returned (the HSM request), else 0.
 export function auditTakeWanted(): usize {
   if (pending != PENDING_WANTED) return 0;
+  assert(armed && load<u64>(body) <= treeSize, "auditTakeWanted: a checkpoint of leaves in the tree, asked by a serving kernel");
   pending = PENDING_SIGNING;
   memory.copy(buffer, body, <usize>CHECKPOINT_BODY_BYTES);
   return buffer;
@@ -164,6 +173,7 @@ export function auditSigned(len: u32): bool {
   }
   signedLen = len;
   pending = PENDING_SIGNED;
+  assert(signedLen >= CHECKPOINT_BODY_BYTES && signedLen <= CHECKPOINT_BYTES_MAX, "auditSigned: the signed checkpoint fits its buffer");
   return true;
 }
 
@@ -172,7 +182,10 @@ export function auditSigned(len: u32): bool {
 export function auditBusy(): bool { return pending == PENDING_SIGNING || pending == PENDING_SIGNED; }
 
 // A signed checkpoint waiting to be logged: its length, else 0.
-export function auditReadyBytes(): u32 { return pending == PENDING_SIGNED ? signedLen : 0; }
+export function auditReadyBytes(): u32 {
+  assert(pending != PENDING_SIGNED || (signedLen >= CHECKPOINT_BODY_BYTES && signedLen <= CHECKPOINT_BYTES_MAX), "auditReadyBytes: a signed checkpoint within its buffer");
+  return pending == PENDING_SIGNED ? signedLen : 0;
+}
 export function auditLogged(): void {
   assert(pending == PENDING_SIGNED, "audit checkpoint logged twice");
   pending = PENDING_NONE;

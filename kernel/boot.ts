@@ -16,7 +16,7 @@ import {
   RESTARTS_MAX_DEFAULT, RESTARTS_MAX, RESTART_WINDOW_MS_MIN, RESTART_WINDOW_MS_DEFAULT, RESTART_WINDOW_MS_MAX,
 } from "./base/constants";
 import { ENTRY_HEADER_BYTES } from "./log";
-import { reserve } from "./base/mem";
+import { reserve, isSealed } from "./base/mem";
 import { hsmGrant, hsmGrantRandom } from "./hsm";
 import {
   Service, serviceAdd, serviceFind, serviceCount, service, NO_SERVICE,
@@ -43,6 +43,7 @@ const pendingSendFrom = new Array<u32>();
 const pendingSendTo = new Array<string>();
 
 function bounded(r: JsonReader, what: string, min: u64, max: u64): u64 {
+  assert(min <= max, "bounded: an empty range");
   const v = r.readU64();
   if (r.error != null) return min;
   if (v < min || v > max) {
@@ -52,6 +53,7 @@ function bounded(r: JsonReader, what: string, min: u64, max: u64): u64 {
 }
 
 function readKernel(r: JsonReader): void {
+  assert(bootError == "", "readKernel: read only while the manifest is valid");
   if (!r.beginObject()) return;
   for (let key = r.nextKey(); key != null && bootError == ""; key = r.nextKey()) {
     const k = key;
@@ -68,6 +70,7 @@ function readKernel(r: JsonReader): void {
 }
 
 function readCaps(r: JsonReader, s: Service, name: string): void {
+  assert(s.index < serviceCount, "readCaps: capabilities of a service in the table");
   if (!r.beginArray()) return;
   while (r.nextItem() && bootError == "") {
     const cap = r.readString();
@@ -89,6 +92,7 @@ function readCaps(r: JsonReader, s: Service, name: string): void {
 
 // services[].hsm_keys: the HSM key labels the service may use (kernel/hsm.ts).
 function readHsmKeys(r: JsonReader, s: Service, name: string): void {
+  assert(s.index < serviceCount, "readHsmKeys: key labels of a service in the table");
   if (!r.beginArray()) return;
   while (r.nextItem() && bootError == "") {
     const why = hsmGrant(s.index, r.readString());
@@ -99,6 +103,7 @@ function readHsmKeys(r: JsonReader, s: Service, name: string): void {
 function storeName(name: string): usize {
   const bytes = String.UTF8.encode(name);
   const p = reserve(<usize>bytes.byteLength, "service names");
+  assert(p != 0, "storeName: a few name bytes always fit at boot");
   memory.copy(p, changetype<usize>(bytes), bytes.byteLength);
   return p;
 }
@@ -142,6 +147,7 @@ function readService(r: JsonReader, base: usize): void {
   s.nameAddr = nameAddr;
   s.nameLen = <u32>utf8;
   if (s.budget == 0) s.budget = 16;
+  assert(s.priority < PRIORITY_CLASSES && s.budget >= BUDGET_MIN && s.budget <= BUDGET_MAX, "readService: a valid service is scheduled within bounds");
 }
 
 function resolvePeers(): void {
@@ -152,7 +158,10 @@ function resolvePeers(): void {
     const from = service(pendingSendFrom[i]);
     if (peer == NO_SERVICE) bootError = "manifest: capability send:" + peerName + " names no service";
     else if (peer == from.index) bootError = "manifest: a service may not send to itself (send:" + peerName + ")";
-    else from.sendMask |= <u64>1 << <u64>peer;
+    else {
+      assert(peer < serviceCount && from.index < serviceCount, "resolvePeers: a send capability between services in the table");
+      from.sendMask |= <u64>1 << <u64>peer;
+    }
   }
 }
 
@@ -167,9 +176,11 @@ function findAdmissionAuthority(): void {
     if (!hasCap(service(i), CAP_NET)) { bootError = "manifest: the service with capability admit needs net"; return; }
     admissionAuthority = i;
   }
+  assert(bootError != "" || admissionAuthority == NO_SERVICE || hasCap(service(admissionAuthority), CAP_NET), "findAdmissionAuthority: the authority takes network frames");
 }
 
 export function parseManifest(base: usize, len: u32): bool {
+  assert(!isSealed() && serviceCount == 0, "parseManifest: read once at boot, before the allocator is sealed");
   const r = new JsonReader(base, len);
   if (!r.beginObject()) { bootError = "manifest: not a JSON object"; return false; }
   for (let key = r.nextKey(); key != null && bootError == ""; key = r.nextKey()) {
@@ -189,5 +200,6 @@ export function parseManifest(base: usize, len: u32): bool {
   if (bootError == "" && <u64>config.messageBytesMax + ENTRY_HEADER_BYTES + 8 > <u64>config.batchBytesMax) {
     bootError = "manifest: kernel.batch_bytes_max must exceed message_bytes_max plus one entry header";
   }
+  assert(bootError != "" || (serviceCount >= 1 && serviceCount <= IMAGE_SERVICES_MAX), "parseManifest: a valid manifest has 1..IMAGE_SERVICES_MAX services");
   return bootError == "";
 }

@@ -6,22 +6,24 @@
 
 import { MSG_KIND_FAILED, SYS_OK, SYS_E_FULL, SYS_E_TOO_LARGE } from "../hal/abi";
 import { POOL_EMPTY } from "./base/mem";
-import { service } from "./services";
+import { service, serviceCount } from "./services";
+import { QUEUE_DEPTH_MAX } from "./base/constants";
 import { descriptors, slots, msgSet, inboxPush } from "./msg";
 import { schedWake } from "./sched";
-import { tokenFree } from "./tokens";
+import { tokenFree, tokenIsService } from "./tokens";
 
 let queueDepth: u32 = 0;
 
 /** The inbox depth of every service (the manifest's kernel.queue_depth). */
 export function deliverInit(depth: u32): void {
-  assert(depth > 0, "deliver: a queue holds at least one message");
+  assert(depth > 0 && depth <= QUEUE_DEPTH_MAX, "deliver: a queue holds 1..QUEUE_DEPTH_MAX messages");
   queueDepth = depth;
 }
 
 /** Queues `len` bytes at `src` for service `to`, copied into a slot; SYS_OK or why not. */
 export function enqueue(to: u32, kind: u32, from: u32, token: u32, src: usize, len: u32, timeNs: u64): i32 {
   assert(queueDepth > 0, "deliver: not initialised");
+  assert(to < serviceCount && (src != 0 || len == 0), "enqueue: no such service, or payload at address 0");
   const target = service(to);
   if (len > target.inboxBytes) return SYS_E_TOO_LARGE;
   if (target.inboxLen >= queueDepth) return SYS_E_FULL;
@@ -34,6 +36,7 @@ export function enqueue(to: u32, kind: u32, from: u32, token: u32, src: usize, l
   msgSet(desc, kind, from, token, addr, len, slot, timeNs);
   inboxPush(target, desc);
   schedWake(target);
+  assert(target.inboxLen <= queueDepth, "enqueue: an inbox deeper than the queue depth");
   return SYS_OK;
 }
 
@@ -41,6 +44,7 @@ export function enqueue(to: u32, kind: u32, from: u32, token: u32, src: usize, l
 // a failed peer): a MSG_KIND_FAILED message with no payload. Dropped when
 // origin's queue is full or origin has failed itself; the token is freed.
 export function abortServiceToken(token: u32, origin: u32, from: u32, timeNs: u64): void {
+  assert(tokenIsService(token) && origin != from, "abortServiceToken: a service token, between two services");
   if (!service(origin).failed) enqueue(origin, MSG_KIND_FAILED, from, 0, 0, 0, timeNs);
   tokenFree(token);
 }

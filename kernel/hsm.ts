@@ -32,7 +32,7 @@ import {
   HSM_BUFFER_BYTES, HSM_IV_BYTES, HSM_TAG_BYTES, HSM_SIGNATURE_BYTES, HSM_PUBLIC_KEY_BYTES,
   HSM_OK, HSM_E_FAILED, HSM_E_INTERRUPTED,
 } from "../hal/abi";
-import { HSM_REQUESTS_MAX, HSM_GRANTS_MAX } from "./base/constants";
+import { HSM_REQUESTS_MAX, HSM_GRANTS_MAX, IMAGE_SERVICES_MAX } from "./base/constants";
 
 // hal/abi.ts constants are plain i32 literals; the unsigned forms used here.
 const REQUEST_HEADER: u32 = HSM_REQUEST_HEADER_BYTES;
@@ -40,7 +40,7 @@ const BUFFER_BYTES: u32 = HSM_BUFFER_BYTES;
 const IV_BYTES: u32 = HSM_IV_BYTES;
 const TAG_BYTES: u32 = HSM_TAG_BYTES;
 import { reserve, POOL_EMPTY } from "./base/mem";
-import { service } from "./services";
+import { service, serviceCount } from "./services";
 import { descriptors, msgSet, inboxPush } from "./msg";
 import { schedWake } from "./sched";
 import * as log from "./log";
@@ -59,11 +59,15 @@ let grantCount: u32 = 0;
 let randomMask: u64 = 0; // services with capability "hsm_random"
 
 // True once any service may use the HSM: only then are rings and buffers reserved.
-export function hsmEnabled(): bool { return grantCount > 0 || randomMask != 0; }
+export function hsmEnabled(): bool {
+  assert(grantCount <= HSM_GRANTS_MAX, "hsm: more grants than the table holds");
+  return grantCount > 0 || randomMask != 0;
+}
 
 function labelByteOk(c: u32): bool { return c >= 0x21 && c <= 0x7e; }
 
 function grantFind(serviceIndex: u32, p: usize, n: u32): bool {
+  assert(n <= <u32>HSM_LABEL_BYTES_MAX && (p != 0 || n == 0), "grantFind: a label whose length was checked");
   for (let i: u32 = 0; i < grantCount; i++) {
     if (unchecked(grantService[i]) == serviceIndex && unchecked(grantLen[i]) == n
         && memory.compare(unchecked(grantAddr[i]), p, <usize>n) == 0) return true;
@@ -74,6 +78,7 @@ function grantFind(serviceIndex: u32, p: usize, n: u32): bool {
 // Grants `label` to a service (manifest services[].hsm_keys). Returns "" or
 // the reason it is refused. Boot only (allocates).
 export function hsmGrant(serviceIndex: u32, label: string): string {
+  assert(serviceIndex < IMAGE_SERVICES_MAX, "hsmGrant: grants come from the image's manifest");
   const bytes = String.UTF8.encode(label);
   const n = <u32>bytes.byteLength;
   const p = changetype<usize>(bytes);
@@ -93,10 +98,12 @@ export function hsmGrant(serviceIndex: u32, label: string): string {
   unchecked(grantAddr[grantCount] = stored);
   unchecked(grantLen[grantCount] = n);
   grantCount++;
+  assert(grantFind(serviceIndex, stored, n), "hsmGrant: a granted label is found");
   return "";
 }
 
 export function hsmGrantRandom(serviceIndex: u32): void {
+  assert(serviceIndex < IMAGE_SERVICES_MAX, "hsmGrantRandom: grants come from the image's manifest");
   randomMask |= <u64>1 << <u64>serviceIndex;
 }
 
@@ -119,21 +126,27 @@ let inUse: u32 = 0;
 let unmatched: u64 = 0; // results that answered no known request (see hsmApply)
 
 export function hsmInit(): bool {
+  assert(inUse == 0 && nextId == 1, "hsmInit: no request before boot");
   return hsmDriverInit(hsmEnabled());
 }
 
 // A due audit checkpoint goes to the host for signing (kernel/audit.ts).
 export function hsmCheckpoint(): void {
   const b = auditTakeWanted();
+  assert(CHECKPOINT_BODY_BYTES <= CHECKPOINT_BYTES_MAX, "hsmCheckpoint: the body fits the checkpoint buffer");
   if (b != 0) hsmSubmitCheckpoint(b, CHECKPOINT_BODY_BYTES, CHECKPOINT_BYTES_MAX);
 }
 
-export function hsmBusy(): bool { return inUse > 0; }
+export function hsmBusy(): bool {
+  assert(inUse <= HSM_REQUESTS_MAX, "hsmBusy: more requests in flight than slots");
+  return inUse > 0;
+}
 
 // ---- the syscall's checks (kernel/syscalls.ts sysHsm) ----
 
 // Result bytes of a well-formed request, or -1 when it is malformed.
 export function hsmResultBytes(op: u32, p: usize, len: u32): i32 {
+  assert(p != 0, "hsmResultBytes: request at address 0");
   if (len < REQUEST_HEADER || len > BUFFER_BYTES || load<u16>(p + 2) != 0) return -1;
   const labelLen = <u32>load<u16>(p);
   if (op == OP_HSM_RANDOM) {
@@ -152,6 +165,7 @@ export function hsmResultBytes(op: u32, p: usize, len: u32): i32 {
   const aadLen = load<u32>(body + IV_BYTES);
   if (aadLen > n - IV_BYTES - 4) return -1;
   const dataLen = n - IV_BYTES - 4 - aadLen;
+  assert(dataLen + TAG_BYTES <= BUFFER_BYTES, "hsmResultBytes: a sealed result fits an HSM buffer");
   if (op == OP_HSM_ENCRYPT) return <i32>(dataLen + TAG_BYTES);
   return dataLen < TAG_BYTES ? -1 : <i32>(dataLen - TAG_BYTES);
 }
@@ -160,6 +174,7 @@ export function hsmResultBytes(op: u32, p: usize, len: u32): i32 {
 // capability hsm_random for OP_HSM_RANDOM), else SYS_E_DENIED. The request
 // is well-formed (hsmResultBytes >= 0).
 export function hsmAllowed(serviceIndex: u32, op: u32, p: usize): i32 {
+  assert(serviceIndex < 64 && (op == OP_HSM_RANDOM || <u32>load<u16>(p) <= <u32>HSM_LABEL_BYTES_MAX), "hsmAllowed: a service's well-formed request");
   if (op == OP_HSM_RANDOM) return (randomMask & (<u64>1 << <u64>serviceIndex)) != 0 ? SYS_OK : SYS_E_DENIED;
   return grantFind(serviceIndex, p + REQUEST_HEADER, <u32>load<u16>(p)) ? SYS_OK : SYS_E_DENIED;
 }
@@ -167,6 +182,7 @@ export function hsmAllowed(serviceIndex: u32, op: u32, p: usize): i32 {
 // Takes a slot for the request at p (checked by the caller) and, live,
 // hands it to the host. Returns the request id, or SYS_E_FULL.
 export function hsmIssue(serviceIndex: u32, op: u32, p: usize, len: u32, resultCap: u32, recovering: bool): i32 {
+  assert(len <= BUFFER_BYTES && resultCap <= BUFFER_BYTES, "hsmIssue: the request and its result fit an HSM buffer");
   if (!hsmEnabled()) return SYS_E_DENIED;
   let slot: u32 = HSM_REQUESTS_MAX;
   for (let i: u32 = 0; i < HSM_REQUESTS_MAX; i++) {
@@ -174,6 +190,7 @@ export function hsmIssue(serviceIndex: u32, op: u32, p: usize, len: u32, resultC
   }
   if (slot == HSM_REQUESTS_MAX) return SYS_E_FULL;
   const id = nextId;
+  assert(id > 0 && id <= 0x7fffffff && inUse < HSM_REQUESTS_MAX, "hsmIssue: a positive i32 id, and a free slot counted");
   nextId = nextId >= 0x7fffffff ? 1 : nextId + 1;
   unchecked(slotService[slot] = serviceIndex);
   unchecked(slotId[slot] = id);
@@ -195,14 +212,17 @@ export function hsmIssue(serviceIndex: u32, op: u32, p: usize, len: u32, resultC
 // in a replay, requests whose result is not in the log: a live boot answers
 // them HSM_E_INTERRUPTED at the end of recovery (hsmRecovered).
 export function hsmRestoredReset(): void {
+  let open: u32 = 0;
   for (let i: u32 = 0; i < HSM_REQUESTS_MAX; i++) {
-    if (unchecked(slotState[i]) != SLOT_FREE) unchecked(slotState[i] = SLOT_REPLAYED);
+    if (unchecked(slotState[i]) != SLOT_FREE) { unchecked(slotState[i] = SLOT_REPLAYED); open++; }
   }
+  assert(open == inUse, "hsmRestoredReset: the requests in flight are the slots in use");
 }
 
 // ---- completions, logging, applying ----
 
 function writeHeader(slot: u32, status: i32, resultLen: u32): void {
+  assert(slot < HSM_REQUESTS_MAX && status <= 0 && resultLen <= unchecked(slotCap[slot]), "writeHeader: a result within what the service can take");
   const b = hsmSlotBuffer(slot);
   store<u32>(b, unchecked(slotId[slot]));
   store<i32>(b + 4, status);
@@ -233,6 +253,7 @@ export function hsmStage(clockNs: u64): void {
   for (let i: u32 = 0; i < HSM_REQUESTS_MAX; i++) {
     if (unchecked(slotState[i]) != SLOT_DONE) continue;
     const n = unchecked(slotLen[i]);
+    assert(n >= <u32>HSM_REPLY_HEADER_BYTES && n <= <u32>HSM_REPLY_HEADER_BYTES + BUFFER_BYTES && unchecked(slotService[i]) < serviceCount, "hsmStage: a result of a service, within its buffer");
     if (!log.logHasRoom(n)) return;
     log.logStage(log.ENTRY_HSM, unchecked(slotService[i]), <u64>unchecked(slotOp[i]), unchecked(slotId[i]),
       hsmSlotBuffer(i), n, clockNs);
@@ -247,6 +268,7 @@ const interruptedText = String.UTF8.encode("the machine stopped before this HSM 
 // reached the log are answered HSM_E_INTERRUPTED, through the log.
 export function hsmRecovered(clockNs: u64): void {
   const text = interruptedText;
+  assert(hsmEnabled() || inUse == 0, "hsmRecovered: requests exist only when the HSM is enabled");
   for (let i: u32 = 0; i < HSM_REQUESTS_MAX; i++) {
     if (unchecked(slotState[i]) != SLOT_REPLAYED) continue;
     let n = <u32>text.byteLength;
@@ -280,6 +302,7 @@ export function hsmApply(e: usize, timeNs: u64): void {
     }
     return;
   }
+  assert(inUse > 0 && serviceIndex < serviceCount, "hsmApply: a matched request is in flight for a service");
   unchecked(slotState[slot] = SLOT_FREE);
   inUse--;
   const total = load<u32>(e + log.ENTRY_TOTAL);
@@ -296,6 +319,7 @@ const digestScratch: usize = memory.data(16, 16);
 // HSM state for kernel_digest (only when the manifest enables the HSM, so
 // other images keep their state hashes): the next id and the open requests.
 export function hsmDigest(ctx: usize): void {
+  assert(ctx != 0 && inUse <= HSM_REQUESTS_MAX, "hsmDigest: a context, and requests within the slots");
   if (!hsmEnabled()) return;
   store<u32>(digestScratch, nextId);
   store<u32>(digestScratch + 4, inUse);

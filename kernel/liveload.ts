@@ -80,6 +80,7 @@ let activeAppended: bool = false; // the load took a new table entry
 export let commandsDone: u64 = 0;
 
 export function liveInit(): bool {
+  assert(names == 0 && queueLen == 0 && active == POOL_EMPTY, "liveInit: reserved once, before any command");
   names = reserve(<usize>SERVICES_MAX * SERVICE_NAME_BYTES_MAX, "loaded service names");
   return names != 0;
 }
@@ -87,6 +88,7 @@ export function liveInit(): bool {
 // send(SYSTEM_PEER, ...) by `origin` (capability checked by the caller):
 // copies the command at src into a message slot and queues it.
 export function systemSubmit(origin: u32, src: usize, len: u32, timeNs: u64): i32 {
+  assert(origin < serviceCount && len <= slots.slotBytes && (src != 0 || len == 0), "systemSubmit: a service's command that fits a message slot");
   if (queueLen >= QUEUE_MAX) return SYS_E_FULL;
   const slot = slots.take();
   if (slot == POOL_EMPTY) return SYS_E_FULL;
@@ -97,18 +99,27 @@ export function systemSubmit(origin: u32, src: usize, len: u32, timeNs: u64): i3
   msgSet(desc, MSG_KIND_MESSAGE, origin, 0, addr, len, slot, timeNs);
   store<u32>(queue + <usize>((queueHead + queueLen) % QUEUE_MAX) * 4, desc);
   queueLen++;
+  assert(queueLen <= QUEUE_MAX, "systemSubmit: more commands queued than the queue holds");
   return SYS_OK;
 }
 
 /** A command waits and none is with the host. */
 export function systemPending(): bool {
+  assert(queueLen <= QUEUE_MAX && queueHead < QUEUE_MAX, "systemPending: the command queue's indices are in range");
   return queueLen > 0 && active == POOL_EMPTY;
 }
 
-export function activeService(): u32 { return activeIndex; }
-export function activeTime(): u64 { return activeTimeNs; }
+export function activeService(): u32 {
+  assert(active != POOL_EMPTY && activeIndex < serviceCount, "activeService: a command with the host names a service");
+  return activeIndex;
+}
+export function activeTime(): u64 {
+  assert(active != POOL_EMPTY, "activeTime: no command is with the host");
+  return activeTimeNs;
+}
 
 function validName(p: usize, n: u32): bool {
+  assert(p != 0, "validName: name bytes at address 0");
   if (n == 0 || n > <u32>SERVICE_NAME_BYTES_MAX) return false;
   for (let i: u32 = 0; i < n; i++) {
     const c = <u32>load<u8>(p + i);
@@ -122,6 +133,7 @@ function validName(p: usize, n: u32): bool {
 // An entry for a new service: the next unused one, else an unloaded one
 // that nothing refers to any more (empty inbox, not scheduled).
 function freeEntry(): u32 {
+  assert(serviceCount <= SERVICES_MAX, "freeEntry: more services than the table holds");
   if (serviceCount < SERVICES_MAX) return NO_SERVICE - 1; // append
   for (let i: u32 = 0; i < serviceCount; i++) {
     const s = service(i);
@@ -131,6 +143,7 @@ function freeEntry(): u32 {
 }
 
 function resetEntry(s: Service, index: u32): void {
+  assert(s.unloaded && s.inboxLen == 0 && !s.ready && s.index == index, "resetEntry: only an unloaded entry nothing refers to is reused");
   memory.fill(changetype<usize>(s), 0, offsetof<Service>());
   s.index = index;
   s.inboxHead = POOL_EMPTY;
@@ -141,6 +154,7 @@ function resetEntry(s: Service, index: u32): void {
 // Takes the next command. True: it is with the host now (return
 // ACT_SERVICE); false: it was answered at once.
 export function systemStep(): bool {
+  assert(queueLen > 0 && active == POOL_EMPTY, "systemStep: a command waits and none is with the host");
   const desc = load<u32>(queue + <usize>queueHead * 4);
   queueHead = (queueHead + 1) % QUEUE_MAX;
   queueLen--;
@@ -174,6 +188,7 @@ export function systemStep(): bool {
     activeIndex = found;
     if (found == origin) return refuse(SVC_E_PROTECTED, "a service cannot unload itself");
     if (!service(found).live) return refuse(SVC_E_PROTECTED, "only services loaded into the running system can be unloaded; the image's services change with a new image");
+    assert(found < serviceCount && found != origin, "systemStep: unload names another service in the table");
     setCaller(NO_SERVICE, timeNs);
     setDispatch(found, op, cmd, len, service(found).version, 0, timeNs);
     return true;
@@ -186,6 +201,7 @@ export function systemStep(): bool {
     activeIndex = found;
     if (found == origin) return refuse(SVC_E_PROTECTED, "a service cannot upgrade itself");
     if (service(found).failed) return refuse(SVC_E_PROTECTED, "the service has failed; unload it and load the new version");
+    assert(found < serviceCount && found != origin, "systemStep: upgrade names another service in the table");
     setCaller(found, timeNs);
     setDispatch(found, op, cmd, len, service(found).version, 0, timeNs);
     return true;
@@ -223,6 +239,7 @@ export function systemStep(): bool {
   s.live = true;
   s.unloaded = false;
   activeIndex = s.index;
+  assert(s.index < serviceCount && s.live && (s.caps & ~DELEGABLE) == 0, "systemStep: a loaded service holds only delegable capabilities");
   setCaller(s.index, timeNs);
   setDispatch(s.index, op, cmd, len, 0, 0, timeNs);
   return true;
@@ -230,11 +247,13 @@ export function systemStep(): bool {
 
 // Answers the active command at once (nothing changed).
 function refuse(result: u32, text: string): bool {
+  assert(result != SVC_OK && result < <u32>SVC_E_COUNT, "refuse: a refusal with a known result");
   finish(result, text);
   return false;
 }
 
 function resultText(result: u32): string {
+  assert(result != SVC_OK, "resultText: only a failure needs a text");
   switch (result) {
     case SVC_E_SIGNATURE: return "the module's signature does not verify against a trusted key";
     case SVC_E_MODULE: return "the module is not a service the host will run (imports, exports, memory or limits; the console says which)";
@@ -274,13 +293,16 @@ export function systemDone(result: u32, inboxBytes: u32): void {
     finish(result, resultText(result));
     if (activeOp == SVC_OP_LOAD && activeAppended && s.index == serviceCount - 1 && s.inboxLen == 0 && !s.ready) serviceDropLast();
   }
+  assert(active == POOL_EMPTY && activeIndex == NO_SERVICE, "systemDone: the command was answered");
   setCaller(NO_SERVICE, 0);
 }
 
 // Replies to the command's sender in the command's own slot and ends it.
 function finish(result: u32, text: string): void {
   const desc = active;
+  assert(desc != POOL_EMPTY && result < <u32>SVC_E_COUNT, "finish: a command with a known result");
   const m = msgAt(desc);
+  assert(msgSlot(m) != POOL_EMPTY, "finish: the command's own slot carries the reply");
   const out = msgAddr(m);
   const index = activeIndex;
   const version = index == NO_SERVICE ? 0 : service(index).version;
@@ -289,6 +311,7 @@ function finish(result: u32, text: string): void {
   store<u32>(out + 8, version);
   let n: u32 = 0;
   for (; n < <u32>text.length && n < 240; n++) store<u8>(out + SVC_REPLY_HEADER_BYTES + n, <u8>text.charCodeAt(n));
+  assert(<u32>SVC_REPLY_HEADER_BYTES + n <= slots.slotBytes, "finish: the reply fits the command's slot");
   report(result, index, version, out + SVC_REPLY_HEADER_BYTES, n);
   const origin = activeOrigin;
   msgSet(desc, MSG_KIND_REPLY, SENDER_KERNEL, 0, out, SVC_REPLY_HEADER_BYTES + n, msgSlot(m), activeTimeNs);
@@ -308,6 +331,7 @@ function opName(op: u32): string {
 }
 
 function report(result: u32, index: u32, version: u32, text: usize, n: u32): void {
+  assert(index == NO_SERVICE || index < serviceCount, "report: a service in the table, or none");
   if (!conBegin()) return;
   conStr(result == SVC_OK ? "{\"event\":\"service_command\",\"op\":\"" : "{\"event\":\"service_command_refused\",\"op\":\"");
   conStr(opName(activeOp));
@@ -326,6 +350,7 @@ function report(result: u32, index: u32, version: u32, text: usize, n: u32): voi
 
 // A message for an unloaded service: refused, never delivered.
 export function refuseUnloaded(s: Service, kind: u32, token: u32): void {
+  assert(s.unloaded, "refuseUnloaded: only an unloaded service's messages are refused");
   if (kind == MSG_KIND_REQUEST || kind == MSG_KIND_MESSAGE) {
     abortToken(s, token, FRAME_E_UNKNOWN_SERVICE, "service unloaded: nothing was applied");
   }

@@ -14,7 +14,7 @@
 
 import { reserve } from "./base/mem";
 import * as layout from "../hal/log";
-import { BATCH_BUFFERS } from "./base/constants";
+import { BATCH_BUFFERS, BATCH_BYTES_MIN, BATCH_BYTES_MAX } from "./base/constants";
 import { sha256Init, sha256Update, sha256Final, SHA256_CTX_BYTES } from "../lib/sha256";
 import { crc32c } from "../lib/crc32c";
 import { auditAppend } from "./audit";
@@ -44,6 +44,8 @@ export const ENTRY_TICK: u16 = <u16>layout.ENTRY_TICK;
 export const ENTRY_ENTROPY: u16 = <u16>layout.ENTRY_ENTROPY;
 export const ENTRY_CHECKPOINT: u16 = <u16>layout.ENTRY_CHECKPOINT;
 export const ENTRY_HSM: u16 = <u16>layout.ENTRY_HSM;
+export const ENTRY_TYPE_MAX: u16 = <u16>layout.ENTRY_TYPE_MAX;
+export const ENTRY_BYTES_MAX: u32 = layout.ENTRY_BYTES_MAX;
 
 export const BUF_FREE: u32 = 0;
 export const BUF_STAGING: u32 = 1;
@@ -51,7 +53,12 @@ export const BUF_WRITING: u32 = 2;
 export const BUF_DURABLE: u32 = 3;
 export const BUF_APPLYING: u32 = 4;
 
-@inline export function entryPadded(total: u32): u32 { return (total + ENTRY_ALIGN - 1) & ~(ENTRY_ALIGN - 1); }
+// Every caller bounded `total` first (staging by the manifest's sizes,
+// recovery by its length check), so the padding cannot wrap.
+@inline export function entryPadded(total: u32): u32 {
+  assert(total <= ENTRY_BYTES_MAX, "entryPadded: an entry larger than the largest entry");
+  return (total + ENTRY_ALIGN - 1) & ~(ENTRY_ALIGN - 1);
+}
 
 // ---- entry codec (used by staging and by recovery) ----
 
@@ -64,6 +71,8 @@ export const entryLeaf: usize = memory.data(32, 16);
 // entryLeaf, then its chain hash on top of prevChain into out.
 export function entryChain(e: usize, prevChain: usize, out: usize): void {
   const total = load<u32>(e + ENTRY_TOTAL);
+  assert(total >= ENTRY_HEADER_BYTES && total <= ENTRY_BYTES_MAX, "entryChain: an entry whose length was checked");
+  assert(e != 0 && prevChain != 0 && out != 0, "entryChain: entry, previous chain and output are in memory");
   sha256Init(hashCtx);
   sha256Update(hashCtx, leafPrefix, 1);
   sha256Update(hashCtx, e + ENTRY_LEAF_FROM, ENTRY_CHAIN - ENTRY_LEAF_FROM);
@@ -78,6 +87,7 @@ export function entryChain(e: usize, prevChain: usize, out: usize): void {
 // CRC-32C over [8, total).
 export function entryCrc(e: usize): u32 {
   const total = load<u32>(e + ENTRY_TOTAL);
+  assert(total >= ENTRY_HEADER_BYTES && total <= ENTRY_BYTES_MAX, "entryCrc: an entry whose length was checked");
   return crc32c(e + ENTRY_CRC_FROM, <usize>total - ENTRY_CRC_FROM);
 }
 
@@ -101,6 +111,8 @@ export let writing: i32 = -1; // buffer index whose write is in flight
 let nextBatchToApply: u64 = 0; // batches are applied strictly in order
 
 export function logInit(batchBytes: u32): bool {
+  assert(batchBytesMax == 0, "logInit: the batch buffers are reserved once");
+  assert(batchBytes >= BATCH_BYTES_MIN && batchBytes <= BATCH_BYTES_MAX, "logInit: boot checked batch_bytes_max");
   batchBytesMax = batchBytes;
   for (let i: u32 = 0; i < BATCH_BUFFERS; i++) {
     const a = reserve(<usize>batchBytes, "command log batch buffers");
@@ -113,6 +125,8 @@ export function logInit(batchBytes: u32): bool {
 
 // After recovery: continue the chain where the durable log ends.
 export function logResume(nextSeq: u64, lastTimeNs: u64, lastBatch: u64, endBytes: u64, chain: usize): void {
+  assert(staging < 0 && writing < 0 && !logBusy(), "logResume: nothing staged, written or applied before serving");
+  assert(nextSeq >= stageSeq && endBytes >= logEndBytes && (endBytes & <u64>(ENTRY_ALIGN - 1)) == 0, "logResume: the log never goes back, and ends on an entry boundary");
   stageSeq = nextSeq;
   stageTimeNs = lastTimeNs;
   stageBatch = lastBatch;
@@ -122,6 +136,7 @@ export function logResume(nextSeq: u64, lastTimeNs: u64, lastBatch: u64, endByte
 }
 
 function findFree(): i32 {
+  assert(staging < 0, "findFree: a new staging buffer only when none is open");
   for (let i: u32 = 0; i < BATCH_BUFFERS; i++) if (unchecked(bufState[i]) == BUF_FREE) return <i32>i;
   return -1;
 }
@@ -131,6 +146,7 @@ function findFree(): i32 {
 export function logHasRoom(payloadLen: u32): bool {
   const need = entryPadded(ENTRY_HEADER_BYTES + payloadLen);
   assert(need <= batchBytesMax, "entry larger than a batch: manifest check failed");
+  assert(staging < 0 || unchecked(bufState[staging]) == BUF_STAGING, "logHasRoom: the staging buffer is STAGING");
   if (staging >= 0 && unchecked(bufLen[staging]) + need <= batchBytesMax) return true;
   if (staging >= 0) return false; // full: wait until it is written and a buffer frees up
   const free = findFree();
@@ -144,15 +160,19 @@ export function logHasRoom(payloadLen: u32): bool {
 }
 
 export function stagingEntries(): u32 {
+  assert(staging < 0 || unchecked(bufState[staging]) == BUF_STAGING, "stagingEntries: the staging buffer is STAGING");
   return staging >= 0 ? unchecked(bufEntries[staging]) : 0;
 }
 
 // Appends one entry to the staging buffer. The caller checked logHasRoom.
 export function logStage(type: u16, service: u32, conn: u64, requestId: u32, payload: usize, payloadLen: u32, clockNs: u64): void {
   assert(staging >= 0, "logStage without room");
+  assert(type >= ENTRY_GENESIS && type <= ENTRY_TYPE_MAX && service <= 0xffff, "logStage: unknown entry type, or a service wider than 16 bits");
+  assert(payloadLen == 0 || payload != 0, "logStage: payload bytes at address 0");
   const b = staging;
   const e = unchecked(bufAddr[b]) + unchecked(bufLen[b]);
   const total = ENTRY_HEADER_BYTES + payloadLen;
+  assert(unchecked(bufLen[b]) + entryPadded(total) <= batchBytesMax, "logStage: the entry does not fit the batch (logHasRoom not asked)");
   const timeNs = clockNs > stageTimeNs ? clockNs : stageTimeNs + 1;
   store<u32>(e, ENTRY_MAGIC);
   store<u32>(e + ENTRY_TOTAL, total);
@@ -171,6 +191,7 @@ export function logStage(type: u16, service: u32, conn: u64, requestId: u32, pay
   memory.copy(stageChain, e + ENTRY_CHAIN, 32);
   auditAppend(entryLeaf, timeNs);
   store<u32>(e + ENTRY_CRC, entryCrc(e));
+  assert(timeNs > stageTimeNs || stageSeq == 0, "logStage: logical time moves forward");
   stageSeq++;
   stageTimeNs = timeNs;
   unchecked(bufLen[b] += padded);
@@ -186,18 +207,22 @@ export function logTakeForWrite(): i32 {
   writing = b;
   unchecked(bufState[b] = BUF_WRITING);
   unchecked(bufOffset[b] = logEndBytes);
+  assert(unchecked(bufLen[b]) > 0 && unchecked(bufLen[b]) <= batchBytesMax, "logTakeForWrite: a batch within batch_bytes_max");
   logEndBytes += <u64>unchecked(bufLen[b]);
+  assert((logEndBytes & <u64>(ENTRY_ALIGN - 1)) == 0, "logTakeForWrite: batches end on an entry boundary");
   return b;
 }
 
 export function logWriteDone(): void {
   assert(writing >= 0, "write completion without a write");
+  assert(unchecked(bufState[writing]) == BUF_WRITING, "logWriteDone: the buffer written is WRITING");
   unchecked(bufState[writing] = BUF_DURABLE);
   writing = -1;
 }
 
 // The durable buffer holding the next batch to apply, or -1.
 export function logNextDurable(): i32 {
+  assert(writing < 0 || unchecked(bufState[writing]) == BUF_WRITING, "logNextDurable: the buffer being written is WRITING");
   for (let i: u32 = 0; i < BATCH_BUFFERS; i++) {
     if (unchecked(bufState[i]) != BUF_DURABLE) continue;
     const e = unchecked(bufAddr[i]);
@@ -207,16 +232,20 @@ export function logNextDurable(): i32 {
 }
 
 export function logMarkApplying(b: i32): void {
+  assert(b >= 0 && <u32>b < BATCH_BUFFERS && unchecked(bufState[b]) == BUF_DURABLE, "logMarkApplying: only a durable buffer is applied");
+  assert(load<u64>(unchecked(bufAddr[b]) + ENTRY_BATCH) == nextBatchToApply, "logMarkApplying: batches are applied in order");
   unchecked(bufState[b] = BUF_APPLYING);
   nextBatchToApply++;
 }
 
 export function logRelease(b: i32): void {
+  assert(b >= 0 && <u32>b < BATCH_BUFFERS, "logRelease: not a batch buffer");
   assert(unchecked(bufState[b]) == BUF_APPLYING, "release of a buffer not being applied");
   unchecked(bufState[b] = BUF_FREE);
 }
 
 export function logBusy(): bool {
+  assert(staging < 0 || staging != writing, "logBusy: a buffer is never staging and writing at once");
   for (let i: u32 = 0; i < BATCH_BUFFERS; i++) if (unchecked(bufState[i]) != BUF_FREE) return true;
   return false;
 }

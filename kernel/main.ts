@@ -14,9 +14,9 @@ import {
   KERR_NONE, KERR_MANIFEST, KERR_POOL, KERR_STORAGE,
   MSG_KIND_INIT, MSG_KIND_REQUEST, MSG_KIND_TIMER, SENDER_CLIENT, SENDER_KERNEL,
 } from "../hal/abi";
-import { BOOT_AREA_BYTES, BOOT_DIGEST_BYTES, DISPATCH_SCAN_MAX } from "./base/constants";
+import { BOOT_AREA_BYTES, BOOT_DIGEST_BYTES, DISPATCH_SCAN_MAX, BATCH_BUFFERS, SERVICES_MAX, FUEL_MAX } from "./base/constants";
 import { halTable, setKernelState, kernelState, setKernelError, kernelError, setDispatch, setEntriesApplied } from "./base/hal";
-import { seal, checkSealed, reservedTotal, failedReservation, POOL_EMPTY } from "./base/mem";
+import { seal, checkSealed, isSealed, reservedTotal, failedReservation, POOL_EMPTY } from "./base/mem";
 import { parseManifest, config, bootError, admissionAuthority } from "./boot";
 import { admissionInit, admissionCheck, admissionReplyHeader, admissionMessage, admissionArea, admissionCheckArea, admissionStat, keysGeneration } from "./admission";
 import { servicesInit, service, serviceCount, NO_SERVICE } from "./services";
@@ -80,6 +80,7 @@ export function sys_area_bytes(): u32 { return sysAreaBytes(); }
 // ---- boot ----
 
 function failBoot(code: u32): i32 {
+  assert(code != KERR_NONE, "failBoot: a failure has an error code");
   setKernelError(code);
   setKernelState(KSTATE_FAILED);
   st.setPhase(st.PHASE_STOPPED);
@@ -87,7 +88,10 @@ function failBoot(code: u32): i32 {
 }
 
 function reserveAll(): bool {
+  assert(!isSealed(), "reserveAll: reservations happen before the seal");
   const entryMax = config.messageBytesMax + log.ENTRY_HEADER_BYTES;
+  // parseManifest made sure of it: recovery's window holds any entry.
+  assert(<u64>entryMax + 8 <= <u64>config.batchBytesMax, "reserveAll: an entry fits a batch");
   const descriptorCount = config.batchBytesMax / log.ENTRY_HEADER_BYTES + config.messageSlots + config.timersMax + 16;
   return messagesInit(descriptorCount, config.messageSlots, config.messageBytesMax)
     && timersInit(config.timersMax)
@@ -118,6 +122,7 @@ export function kernel_boot(manifestLen: u32, mode: u32): i32 {
   snap.snapshotConfigure(config.snapshotIntervalEntries);
   setKernelState(KSTATE_RECOVERING);
   st.setPhase(st.PHASE_INIT);
+  assert(isSealed() && serviceCount > 0 && kernelState() == KSTATE_RECOVERING, "kernel_boot: a booted kernel is sealed, has services and recovers next");
   if (conBegin()) {
     conStr("{\"event\":\"kernel_boot\",\"services\":"); conU64(serviceCount);
     conStr(",\"reserved_bytes\":"); conU64(reservedTotal());
@@ -128,6 +133,7 @@ export function kernel_boot(manifestLen: u32, mode: u32): i32 {
 
 // Boot-time failure line (allocation is still allowed here).
 function bootFailLine(code: u32, message: string): i32 {
+  assert(code != KERR_NONE && message.length > 0, "bootFailLine: a failure says why");
   const bytes = String.UTF8.encode(message);
   if (conBegin()) {
     conStr("{\"event\":\"boot_failed\",\"message\":\"");
@@ -139,7 +145,10 @@ function bootFailLine(code: u32, message: string): i32 {
 }
 
 import { conEscaped } from "../drivers/console/console";
-function escapedBytes(p: usize, n: i32): void { conEscaped(p, <usize>n); }
+function escapedBytes(p: usize, n: i32): void {
+  assert(n >= 0, "escapedBytes: a byte count");
+  conEscaped(p, <usize>n);
+}
 
 // ---- the run loop ----
 
@@ -153,11 +162,14 @@ export function kernel_shutdown(): void {
     setKernelState(KSTATE_HALTED);
     st.setPhase(st.PHASE_STOPPED);
   }
+  assert(kernelState() != KSTATE_HALTED || st.phase == st.PHASE_STOPPED, "kernel_shutdown: a halted kernel has stopped");
 }
 
 export function kernel_run(): u32 {
   releaseDispatched();
   const state = kernelState();
+  // Stopped exactly when halted or failed: every path that ends the kernel sets both.
+  assert((state == KSTATE_FAILED || state == KSTATE_HALTED) == (st.phase == st.PHASE_STOPPED), "kernel_run: the phase and the state agree on stopping");
   if (state == KSTATE_FAILED || state == KSTATE_HALTED) return ACT_HALT;
   if (st.phase == st.PHASE_INIT) return runInit();
   pollDevices();
@@ -180,6 +192,7 @@ export function kernel_run(): u32 {
 
 function releaseDispatched(): void {
   if (dispatched != POOL_EMPTY) {
+    assert(descriptors.inUse > 0, "releaseDispatched: the message handed out holds a descriptor");
     msgRelease(dispatched);
     dispatched = POOL_EMPTY;
   }
@@ -187,6 +200,7 @@ function releaseDispatched(): void {
 }
 
 function runInit(): u32 {
+  assert(st.phase == st.PHASE_INIT && initNext <= serviceCount, "runInit: each service's qx_init once, in the INIT phase");
   if (initNext < serviceCount) {
     const s = service(initNext);
     if (s.configLen > s.inboxBytes) {
@@ -209,6 +223,7 @@ function runInit(): u32 {
 }
 
 function noteDispatch(fuel: u64, token: u32, timeNs: u64, init: bool): void {
+  assert(fuel <= FUEL_MAX && (!init || token == 0), "noteDispatch: fuel within bounds; qx_init has no reply token");
   dispatchFuel = fuel;
   dispatchToken = token;
   dispatchTimeNs = timeNs;
@@ -238,6 +253,7 @@ function dispatchNext(): bool {
       msgRelease(index);
       continue;
     }
+    assert(dispatched == POOL_EMPTY && s < serviceCount, "dispatchNext: one message with the host at a time, for a service in the table");
     setDispatch(s, msgKind(m), msgAddr(m), msgLen(m), msgSender(m), msgToken(m), msgTime(m));
     st.setCaller(s, msgTime(m));
     noteDispatch(target.fuelPerMessage, msgToken(m), msgTime(m), false);
@@ -257,6 +273,7 @@ function fireTimers(nowNs: u64): void {
     const desc = descriptors.take();
     assert(desc != POOL_EMPTY, "descriptor pool sized below timers_max");
     const target = timerService(t);
+    assert(target < serviceCount, "fireTimers: a timer belongs to a service in the table");
     const m = msgAt(desc);
     store<u64>(msgInline(m), timerTag(t));
     msgSet(desc, MSG_KIND_TIMER, SENDER_KERNEL, 0, msgInline(m), 8, POOL_EMPTY, nowNs);
@@ -282,6 +299,7 @@ function applyInput(e: usize, live: bool): void {
 
 // `base` is the log offset of the first entry (kept for snapshots).
 function applyEntries(addr: usize, bytes: u32, live: bool, base: u64): void {
+  assert(addr != 0 && bytes > 0 && (bytes & 7) == 0 && (base & 7) == 0, "applyEntries: a batch of whole padded entries");
   const end = addr + bytes;
   let e = addr;
   while (e < end) {
@@ -303,6 +321,7 @@ function applyEntries(addr: usize, bytes: u32, live: bool, base: u64): void {
     st.noteApplied(load<u64>(e + log.ENTRY_SEQ), timeNs, load<u64>(e + log.ENTRY_BATCH), e + log.ENTRY_CHAIN);
     e += <usize>log.entryPadded(total);
   }
+  assert(e == end, "applyEntries: the entries fill the batch exactly");
   setEntriesApplied(st.appliedSeq);
 }
 
@@ -312,6 +331,7 @@ function applyEntries(addr: usize, bytes: u32, live: bool, base: u64): void {
 // (tree size, time, root) and the entry's own seq.
 const checkpointItem: usize = memory.data(<i32>EVENT_CHECKPOINT_BYTES, 16);
 function emitCheckpoint(e: usize, total: u32, timeNs: u64): void {
+  assert(load<u16>(e + log.ENTRY_TYPE) == log.ENTRY_CHECKPOINT && total == load<u32>(e + log.ENTRY_TOTAL), "emitCheckpoint: a checkpoint entry");
   if (total < log.ENTRY_HEADER_BYTES + audit.CHECKPOINT_BODY_BYTES) return;
   memory.copy(checkpointItem, e + log.ENTRY_HEADER_BYTES, <usize>audit.CHECKPOINT_BODY_BYTES);
   store<u64>(checkpointItem + <usize>audit.CHECKPOINT_BODY_BYTES, load<u64>(e + log.ENTRY_SEQ));
@@ -321,6 +341,7 @@ function emitCheckpoint(e: usize, total: u32, timeNs: u64): void {
 // ---- recovery ----
 
 function recoverStep(): u32 {
+  assert(st.phase == st.PHASE_RECOVER, "recoverStep: only while recovering");
   const r = rec.recoveryStep();
   if (r == rec.R_NEED_IO) return rec.recoveryWaiting() ? ACT_IDLE : STEP_AGAIN;
   if (r == rec.R_GROUP) {
@@ -334,6 +355,7 @@ function recoverStep(): u32 {
 }
 
 function recoveryFailed(): u32 {
+  assert(rec.failure != rec.FAIL_NONE, "recoveryFailed: recovery said why");
   if (conBegin()) {
     conStr("{\"event\":\"boot_failed\",\"error\":\"");
     conStr(rec.failure == rec.FAIL_IMAGE ? "log_image" : "log_corrupt");
@@ -358,6 +380,7 @@ function recoveryFailed(): u32 {
 }
 
 function reportTail(cut: bool): void {
+  assert(rec.deviceEndBytes() >= rec.endOffset, "reportTail: the tail lies after the end of the log");
   if (!conBegin()) return;
   conStr(cut ? "{\"event\":\"log_tail_cut\"" : "{\"event\":\"log_tail_torn\"");
   conStr(",\"entry\":"); conU64(rec.nextSeq);
@@ -374,6 +397,7 @@ function reportTail(cut: bool): void {
 }
 
 function recoveryDone(): u32 {
+  assert(rec.failure == rec.FAIL_NONE && !rec.recoveryWaiting() && st.appliedSeq == rec.nextSeq, "recoveryDone: every recovered entry was applied");
   const torn = rec.recoveryTorn();
   if (conBegin()) {
     conStr("{\"event\":\"log_recovered\",\"entries\":"); conU64(rec.nextSeq);
@@ -409,6 +433,7 @@ function recoveryDone(): u32 {
 // ---- serving ----
 
 function serveStep(): u32 {
+  assert(st.phase == st.PHASE_SERVE, "serveStep: only while serving");
   if (applyingBuffer >= 0) {
     log.logRelease(applyingBuffer);
     applyingBuffer = -1;
@@ -443,6 +468,7 @@ function serveStep(): u32 {
 // A TICK entry moves logical time to wall time when a timer is due and no
 // other input would do it.
 function maybeTick(): void {
+  assert(earliestNs == NO_TIMER || timersActive() > 0, "maybeTick: a deadline belongs to an active timer");
   if (earliestNs == NO_TIMER || earliestNs > clockNow()) return;
   if (snap.snapshotHolding(blockSqTail())) return;
   if (log.stagingEntries() > 0 || log.writing >= 0 || log.logNextDurable() >= 0) return;
@@ -459,11 +485,13 @@ function submitWrite(): void {
   }
   const b = log.logTakeForWrite();
   if (b < 0) return;
+  assert(log.bufState[b] == log.BUF_WRITING && log.writing == b, "submitWrite: the buffer taken is the one being written");
   const end = log.bufOffset[b] + <u64>log.bufLen[b];
   if (end > preallocatedBytes && config.logPreallocateBytes > 0) {
     const chunk = config.logPreallocateBytes;
     preallocatedBytes = ((end + chunk - 1) / chunk) * chunk;
     blockPreallocate(preallocatedBytes);
+    assert(preallocatedBytes >= end, "submitWrite: the preallocation covers the write");
   }
   blockWriteDurable(log.bufAddr[b], log.bufLen[b], log.bufOffset[b]);
 }
@@ -486,6 +514,7 @@ function pollDevices(): void {
 }
 
 function storageFailed(status: i32): void {
+  assert(status < 0, "storageFailed: a failed completion");
   if (conBegin()) {
     conStr("{\"event\":\"storage_failed\",\"status\":"); conU64(<u64>(-status));
     conStr(",\"message\":\"the command log could not be made durable; inputs not yet acknowledged may or may not be in the log; no new work is taken\"");
@@ -502,6 +531,7 @@ function storageFailed(status: i32): void {
 }
 
 function failBatchClients(b: i32): void {
+  assert(b >= 0 && <u32>b < BATCH_BUFFERS, "failBatchClients: not a batch buffer");
   const start = log.bufAddr[b];
   const end = start + <usize>log.bufLen[b];
   for (let e = start; e < end; e += <usize>log.entryPadded(load<u32>(e + log.ENTRY_TOTAL))) {
@@ -512,6 +542,7 @@ function failBatchClients(b: i32): void {
 }
 
 function pollNet(): void {
+  assert(st.phase == st.PHASE_SERVE, "pollNet: frames are taken only while serving");
   for (let i: u32 = 0; i < 1024; i++) {
     const d = netCompletion();
     if (d == 0) return;
@@ -550,6 +581,7 @@ function admit(tag: u32, len: u32, conn: u64): bool {
   if (clientTokens.inUse + stagedInputs >= config.requestsInFlightMax) { netSendError(conn, requestId, FRAME_E_BUSY, "too many requests in flight; retry"); return true; }
   log.logStage(log.ENTRY_INPUT, target, conn, requestId, payload, payloadLen, clockNow());
   stagedInputs++;
+  assert(clientTokens.inUse + stagedInputs <= config.requestsInFlightMax, "admit: requests in flight within requests_in_flight_max");
   return true;
 }
 
@@ -558,6 +590,7 @@ function admit(tag: u32, len: u32, conn: u64): bool {
 // authority's reply format, and nothing was logged.
 const refusalHeader: usize = memory.data(<i32>GW_REPLY_HEADER_BYTES, 16);
 function admitted(conn: u64, requestId: u32, payload: usize, payloadLen: u32): bool {
+  assert(admissionAuthority != NO_SERVICE && payload != 0, "admitted: only frames to the admission authority");
   const status = payloadLen < <u32>GW_REQUEST_HEADER_BYTES
     ? 400
     : admissionCheck(payload, payloadLen - GW_REQUEST_HEADER_BYTES, true, true, clockNow());
@@ -584,10 +617,16 @@ export function admission_check(mode: u32): u32 {
 }
 export function admission_stat(id: u32): u64 { return admissionAuthority == NO_SERVICE ? 0 : admissionStat(id); }
 export function admission_keys_generation(): u32 { return keysGeneration; }
-export function admission_authority(): u32 { return admissionAuthority; }
+export function admission_authority(): u32 {
+  assert(admissionAuthority == NO_SERVICE || admissionAuthority < serviceCount, "admission_authority: a service in the table, or none");
+  return admissionAuthority;
+}
 
 import { serviceFind } from "./services";
-function serviceFindBytes(p: usize, n: u32): u32 { return serviceFind(p, n); }
+function serviceFindBytes(p: usize, n: u32): u32 {
+  assert(n > 0 && n <= <u32>SERVICE_NAME_BYTES_MAX, "serviceFindBytes: admit checked the name length");
+  return serviceFind(p, n);
+}
 
 // ---- state digest and statistics ----
 
@@ -598,6 +637,7 @@ const digestScratch: usize = memory.data(64, 16);
 // SHA-256 over the applied state of the kernel: chain head, counters, RNG,
 // timers and tokens. The host combines it with each service's memory.
 export function kernel_digest(): usize {
+  assert(clientTokens.inUse <= clientTokens.count && serviceTokens.inUse <= serviceTokens.count && serviceCount <= SERVICES_MAX, "kernel_digest: counts within their pools");
   sha256Init(digestCtx);
   sha256Update(digestCtx, st.appliedChain, 32);
   store<u64>(digestScratch, st.appliedSeq);
@@ -643,7 +683,10 @@ export function service_set_inbox(index: u32, bytes: u32): void {
 
 function serviceTotal(restarts: bool): u64 {
   let n: u64 = 0;
-  for (let i: u32 = 0; i < serviceCount; i++) n += restarts ? service(i).restarts : service(i).faults;
+  for (let i: u32 = 0; i < serviceCount; i++) {
+    assert(service(i).restarts <= service(i).faults, "serviceTotal: every restart follows a fault");
+    n += restarts ? service(i).restarts : service(i).faults;
+  }
   return n;
 }
 
@@ -651,7 +694,10 @@ function serviceTotal(restarts: bool): u64 {
 
 // Fuel budget of the message the last ACT_CALL named (the host sets the
 // service's fuel counter to it before calling the service).
-export function dispatch_fuel(): u64 { return dispatchFuel; }
+export function dispatch_fuel(): u64 {
+  assert(dispatchFuel <= FUEL_MAX, "dispatch_fuel: within the fuel bounds");
+  return dispatchFuel;
+}
 
 // The host reports that the message the last ACT_CALL named trapped or ran
 // out of fuel (FAULT_*). 1: restore the service; 0: it has failed, drop it.
@@ -681,9 +727,18 @@ export function service_restarts(index: u32): u64 { return index < serviceCount 
 
 export function kernel_chain_head(): usize { return st.appliedChain; }
 export function kernel_check_sealed(): bool { return checkSealed(); }
-export function service_count(): u32 { return serviceCount; }
-export function service_name(index: u32): usize { return service(index).nameAddr; }
-export function service_name_len(index: u32): u32 { return service(index).nameLen; }
+export function service_count(): u32 {
+  assert(serviceCount <= SERVICES_MAX, "service_count: within the table");
+  return serviceCount;
+}
+export function service_name(index: u32): usize {
+  assert(index < serviceCount, "service_name: no such service");
+  return service(index).nameAddr;
+}
+export function service_name_len(index: u32): u32 {
+  assert(index < serviceCount, "service_name_len: no such service");
+  return service(index).nameLen;
+}
 
 // Statistics by id (hal/abi.ts STAT_*).
 export function kernel_stat(id: u32): u64 {
@@ -729,19 +784,24 @@ export function sys_admission(op: u32, len: u32): i32 { return sysAdmission(op, 
 // ---- event stream (drivers/events) ----
 
 // Event ids handed out so far (the next id is this + 1).
-export function events_emitted(): u64 { return eventNextId - 1; }
+export function events_emitted(): u64 {
+  assert(eventNextId >= 1, "events_emitted: ids start at 1");
+  return eventNextId - 1;
+}
 export function events_dropped(): u64 { return eventsDropped; }
 
 // ---- audit checkpoints (kernel/audit.ts) ----
 
 // Logs a checkpoint the host has signed, in the next batch.
 function stageCheckpoint(): void {
+  assert(st.phase == st.PHASE_SERVE && bootMode == BOOT_LIVE, "stageCheckpoint: only a live, serving kernel logs checkpoints");
   audit.auditArm();
   hsm.hsmCheckpoint(); // a due checkpoint goes to the host on the HSM ring
   const n = audit.auditReadyBytes();
   if (n == 0) return;
   if (log.entryPadded(log.ENTRY_HEADER_BYTES + n) > log.batchBytesMax) { audit.auditDrop(); return; }
   if (!log.logHasRoom(n)) return;
+  assert(n >= audit.CHECKPOINT_BODY_BYTES && n <= audit.CHECKPOINT_BYTES_MAX, "stageCheckpoint: a signed checkpoint within its buffer");
   log.logStage(log.ENTRY_CHECKPOINT, 0xffff, 0, 0, audit.auditBuffer(), n, clockNow());
   audit.auditLogged();
 }
@@ -759,10 +819,13 @@ function maybeSnapshot(): void {
   if (kernelState() != KSTATE_READY || !snap.snapshotDue()) return;
   if (log.logBusy() || inFlight != 0 || audit.auditBusy() || descriptors.inUse != 0 || applyingBuffer >= 0) return;
   if (hsm.hsmBusy()) return; // an HSM request would die with the host that took it
+  // Quiescent: nothing staged, nothing queued, the state is "image + entries".
+  assert(stagedInputs == 0 && st.appliedSeq > 0 && dispatched == POOL_EMPTY, "maybeSnapshot: a snapshot at a quiescent point");
   snap.snapshotRequested(blockSnapshot(snap.snapshotRecord(), st.appliedSeq));
 }
 
 function snapshotDone(status: i32): void {
+  assert(st.phase == st.PHASE_SERVE || st.phase == st.PHASE_STOPPED, "snapshotDone: a snapshot is asked for only while serving");
   if (snap.snapshotDone(status)) return;
   if (conBegin()) {
     conStr("{\"event\":\"snapshot_failed\",\"status\":"); conU64(<u64>(-status));
@@ -805,6 +868,7 @@ export function kernel_restored(mode: u32): i32 {
   clockWakeAt(0);
   rec.recoveryResumeAt(snap.appliedEndOffset, st.appliedSeq, st.appliedChain, st.appliedTimeNs, st.appliedBatch);
   st.setPhase(st.PHASE_RECOVER);
+  assert(kernelState() == KSTATE_RECOVERING && descriptors.inUse == 0 && slots.inUse == 0, "kernel_restored: recovery goes on from a quiescent state");
   if (conBegin()) {
     conStr("{\"event\":\"snapshot_restored\",\"entries\":"); conU64(st.appliedSeq);
     conStr(",\"log_offset\":"); conU64(snap.appliedEndOffset);

@@ -17,6 +17,7 @@
 //   +32 [16] inline payload (timer tags)
 
 import { Pool, POOL_EMPTY, poolInit } from "./base/mem";
+import { MSG_KIND_FAILED } from "../hal/abi";
 import { Service } from "./services";
 
 export const MSG_DESC_BYTES: u32 = 48;
@@ -26,6 +27,8 @@ export const descriptors = new Pool();
 export const slots = new Pool();
 
 export function messagesInit(descriptorCount: u32, slotCount: u32, slotBytes: u32): bool {
+  assert(MSG_DESC_BYTES >= 32 + MSG_INLINE_BYTES, "a message descriptor holds its header and inline payload");
+  assert(descriptors.count == 0 && slots.count == 0, "messagesInit: the pools are built once");
   return poolInit(descriptors, "message descriptors", MSG_DESC_BYTES, descriptorCount)
     && poolInit(slots, "message slots", slotBytes, slotCount);
 }
@@ -43,6 +46,9 @@ export function messagesInit(descriptorCount: u32, slotCount: u32, slotBytes: u3
 
 // Fills descriptor `index`. `slot` is POOL_EMPTY unless the payload is in a message slot.
 export function msgSet(index: u32, kind: u32, sender: u32, token: u32, addr: usize, len: u32, slot: u32, timeNs: u64): void {
+  assert(kind <= <u32>MSG_KIND_FAILED && sender <= 0xffff, "msgSet: unknown kind, or a sender wider than 16 bits");
+  assert(len == 0 || addr != 0, "msgSet: payload bytes at address 0");
+  assert(slot == POOL_EMPTY || (slot < slots.count && len <= slots.slotBytes), "msgSet: payload larger than its message slot");
   const m = msgAt(index);
   store<u32>(m, POOL_EMPTY);
   store<u32>(m, len, 4);
@@ -55,6 +61,7 @@ export function msgSet(index: u32, kind: u32, sender: u32, token: u32, addr: usi
 }
 
 export function inboxPush(s: Service, index: u32): void {
+  assert((s.inboxLen == 0) == (s.inboxTail == POOL_EMPTY), "inbox: the tail is set exactly when the inbox holds messages");
   store<u32>(msgAt(index), POOL_EMPTY);
   if (s.inboxLen == 0) {
     s.inboxHead = index;
@@ -63,6 +70,7 @@ export function inboxPush(s: Service, index: u32): void {
   }
   s.inboxTail = index;
   s.inboxLen++;
+  assert(s.inboxLen <= descriptors.inUse, "inbox: more messages queued than descriptors in use");
 }
 
 export function inboxPop(s: Service): u32 {
@@ -71,12 +79,14 @@ export function inboxPop(s: Service): u32 {
   s.inboxHead = msgNext(msgAt(index));
   s.inboxLen--;
   if (s.inboxLen == 0) s.inboxTail = POOL_EMPTY;
+  assert(s.inboxLen == 0 || s.inboxHead != POOL_EMPTY, "inbox: messages left but no head");
   return index;
 }
 
 // Returns a delivered message's descriptor (and its slot) to their pools.
 export function msgRelease(index: u32): void {
   const slot = msgSlot(msgAt(index));
+  assert(slot == POOL_EMPTY || slots.inUse > 0, "msgRelease: a slot-backed message while no slot is in use");
   if (slot != POOL_EMPTY) slots.give(slot);
   descriptors.give(index);
 }

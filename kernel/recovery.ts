@@ -70,6 +70,8 @@ let laterFound: bool = false;
 let laterBatch: u64 = 0;
 
 export function recoveryInit(batchBytes: u32, entryMax: u32, digest: usize): bool {
+  assert(window == 0 && digest != 0, "recoveryInit: the window is reserved once, and the image digest is known");
+  assert(entryMax >= ENTRY_HEADER_BYTES && entryMax < batchBytes, "recoveryInit: boot checked that an entry fits a batch");
   windowCap = batchBytes * 2;
   entryBytesMax = entryMax;
   bootDigest = digest;
@@ -77,21 +79,32 @@ export function recoveryInit(batchBytes: u32, entryMax: u32, digest: usize): boo
   return window != 0;
 }
 
-export function recoveryWaiting(): bool { return readPending; }
-export function deviceEndBytes(): u64 { return winStart + <u64>winLen; }
+export function recoveryWaiting(): bool {
+  assert(!(readPending && eof), "recovery: no read is submitted after the end of the device");
+  return readPending;
+}
+export function deviceEndBytes(): u64 {
+  assert(winLen <= windowCap, "deviceEndBytes: the window holds at most its capacity");
+  return winStart + <u64>winLen;
+}
 
 export function recoveryReadDone(bytes: u32): void {
   assert(readPending, "read completion without a read");
+  assert(!eof, "recoveryReadDone: a read after the end of the device");
   readPending = false;
   if (bytes == 0) eof = true;
   winLen += bytes;
 }
 
-@inline function at(off: u64): usize { return window + <usize>(off - winStart); }
+@inline function at(off: u64): usize {
+  assert(off >= winStart && off - winStart <= <u64>winLen, "recovery: an offset outside the window");
+  return window + <usize>(off - winStart);
+}
 
 // True when [off, off + need) is in the window. Otherwise, unless at the end
 // of the device, moves the window forward and submits a read.
 function ensure(off: u64, need: u32): bool {
+  assert(winLen <= windowCap && need <= windowCap, "ensure: the window and what is asked of it fit its capacity");
   if (off >= winStart && off + <u64>need <= winStart + <u64>winLen) return true;
   if (eof || readPending) return false;
   const keep: u64 = groupActive ? groupStart : off;
@@ -107,6 +120,7 @@ function ensure(off: u64, need: u32): bool {
 }
 
 function fail(kind: u32, seq: u64, off: u64, reason: string): u32 {
+  assert(kind != FAIL_NONE && failure == FAIL_NONE, "fail: recovery fails once");
   failure = kind;
   failureSeq = seq;
   failureOffset = off;
@@ -115,6 +129,7 @@ function fail(kind: u32, seq: u64, off: u64, reason: string): u32 {
 }
 
 function startScan(off: u64, reason: string): u32 {
+  assert(!scanning && off == parseOff, "startScan: the scan starts once, where parsing stopped");
   scanning = true;
   endOffset = off;
   firstBadReason = reason;
@@ -124,6 +139,7 @@ function startScan(off: u64, reason: string): u32 {
 
 // Checks the entry at off (fully in the window). "" when valid.
 function entryProblem(e: usize): string {
+  assert(scanning && e != 0, "entryProblem: only the scan checks entries this way");
   if (load<u32>(e) != ENTRY_MAGIC) return "bad magic";
   const total = load<u32>(e + ENTRY_TOTAL);
   if (total < ENTRY_HEADER_BYTES || total > entryBytesMax) return "bad length";
@@ -132,6 +148,8 @@ function entryProblem(e: usize): string {
 }
 
 export function recoveryStep(): u32 {
+  assert(window != 0, "recoveryStep before recoveryInit");
+  assert(!groupActive || groupStart <= parseOff, "recoveryStep: the batch being gathered starts before the parse position");
   if (readPending) return R_NEED_IO;
   if (failure != FAIL_NONE) return R_FAILED;
   // The batch before the end is applied before scanning, which frees the
@@ -142,17 +160,20 @@ export function recoveryStep(): u32 {
 
 // Whether any byte from off to the end of the window (the device's end) is nonzero.
 function tailHasData(off: u64): bool {
+  assert(!readPending, "tailHasData: the window is complete when it is looked at");
   const end = winStart + <u64>winLen;
   for (let o = off; o < end; o++) if (load<u8>(at(o)) != 0) return true;
   return false;
 }
 
 function headerAllZero(e: usize): bool {
+  assert((ENTRY_HEADER_BYTES & 7) == 0 && e != 0, "headerAllZero: the header is whole u64 words");
   for (let i: u32 = 0; i < ENTRY_HEADER_BYTES; i += 8) if (load<u64>(e + i) != 0) return false;
   return true;
 }
 
 function parseStep(): u32 {
+  assert(!scanning && failure == FAIL_NONE, "parseStep: parsing ends at the first scan or failure");
   if (!ensure(parseOff, ENTRY_HEADER_BYTES)) {
     if (readPending) return R_NEED_IO;
     return startScan(parseOff, tailHasData(parseOff) ? "truncated header" : "");
@@ -175,6 +196,7 @@ function parseStep(): u32 {
 const chainScratch: usize = memory.data(32, 16);
 
 function acceptEntry(e: usize, padded: u32): u32 {
+  assert(padded == entryPadded(load<u32>(e + ENTRY_TOTAL)) && e == at(parseOff), "acceptEntry: the entry at the parse position, its length checked");
   const seq = load<u64>(e + ENTRY_SEQ);
   if (seq != nextSeq) return fail(FAIL_CHAIN, nextSeq, parseOff, "sequence gap");
   entryChain(e, chain, chainScratch);
@@ -206,12 +228,14 @@ function acceptEntry(e: usize, padded: u32): u32 {
   nextSeq++;
   lastTimeNs = timeNs;
   parseOff += <u64>padded;
+  assert(nextSeq == seq + 1 && groupActive && groupEntries > 0, "acceptEntry: the entry joined its batch and the sequence moved on");
   return recoveryStep();
 }
 
 // Looks for any valid entry after endOffset. Bounded by the device size:
 // every pass either advances scanOff or waits for a read.
 function scanStep(): u32 {
+  assert(scanning && !groupActive, "scanStep: the last batch was applied before scanning");
   for (;;) {
     if (!ensure(scanOff, ENTRY_HEADER_BYTES)) {
       if (readPending) return R_NEED_IO;
@@ -257,6 +281,7 @@ function scanStep(): u32 {
 // at or before the first missing entry (so every missing entry is in it) and
 // is not older than the last batch applied.
 function inTornBatch(e: usize): bool {
+  assert(laterFound, "inTornBatch: asked once a valid later entry was found");
   const seq = load<u64>(e + ENTRY_SEQ);
   const index = <u64>load<u32>(e + ENTRY_BATCH_INDEX);
   const batch = load<u64>(e + ENTRY_BATCH);
@@ -269,24 +294,36 @@ function inTornBatch(e: usize): bool {
 
 function scanFinished(): u32 {
   assert(!groupActive, "scan finished with a batch not applied");
+  assert(scanning && failure == FAIL_NONE, "scanFinished: a scan that found no corruption");
   tornBatch = laterFound;
   return R_DONE;
 }
 
 // The batch to apply: entries [groupAddr, groupAddr + groupBytes), which
 // start at log offset groupOffset.
-export function groupAddr(): usize { return at(groupStart); }
-export function groupOffset(): u64 { return groupStart; }
-export function groupBytes(): u32 { return <u32>(parseOff - groupStart); }
+export function groupAddr(): usize {
+  assert(groupActive, "groupAddr: no batch is ready");
+  return at(groupStart);
+}
+export function groupOffset(): u64 {
+  assert(groupActive && (groupStart & 7) == 0, "groupOffset: a ready batch starts on an entry boundary");
+  return groupStart;
+}
+export function groupBytes(): u32 {
+  assert(groupActive && parseOff > groupStart && parseOff - groupStart <= <u64>windowCap, "groupBytes: a ready batch of whole entries within the window");
+  return <u32>(parseOff - groupStart);
+}
 
 export function recoveryGroupApplied(): void {
   assert(groupActive, "no batch was being applied");
+  assert(groupBatch > lastBatch || lastBatch == 0, "recoveryGroupApplied: batches are applied in increasing order");
   groupActive = false;
   lastBatch = groupBatch;
 }
 
 // True when the device holds bytes past the log that a live boot must cut.
 export function recoveryTorn(): bool {
+  assert(scanning && failure == FAIL_NONE, "recoveryTorn: asked once recovery ended cleanly");
   return firstBadReason != "" || scanSawData;
 }
 
@@ -294,6 +331,7 @@ export function recoveryTorn(): bool {
 // `seq`, which starts at log offset `offset`, after the snapshot's chain head,
 // time and batch, as if it had just applied the entries before it.
 export function recoveryResumeAt(offset: u64, seq: u64, chainHead: usize, timeNs: u64, batch: u64): void {
+  assert(window != 0 && chainHead != 0 && (offset & 7) == 0 && seq > 0, "recoveryResumeAt: resume on an entry boundary after some entries");
   winStart = offset;
   winLen = 0;
   eof = false;

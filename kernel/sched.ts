@@ -11,7 +11,7 @@
 // The scheduler only picks; kernel/main.ts turns a pick into ACT_CALL.
 
 import { PRIORITY_CLASSES } from "./base/constants";
-import { Service, service, NO_SERVICE } from "./services";
+import { Service, service, serviceCount, NO_SERVICE } from "./services";
 import { inboxPop } from "./msg";
 import { POOL_EMPTY } from "./base/mem";
 
@@ -35,10 +35,13 @@ export function schedInit(): void {
   roundClass = PRIORITY_CLASSES; // forces a new round at the first pick
   roundLeft = 0;
   current = NO_SERVICE;
+  assert(readyServices == 0, "schedInit: no service is ready before the scheduler starts");
 }
 
 function enqueueReady(s: Service): void {
   const c = s.priority;
+  assert(c < PRIORITY_CLASSES && !s.ready, "enqueueReady: bad priority, or the service is queued already");
+  assert(s.inboxLen > 0, "enqueueReady: a ready service has messages");
   s.readyNext = NO_SERVICE;
   if (unchecked(classLen[c]) == 0) unchecked(classHead[c] = s.index);
   else service(unchecked(classTail[c])).readyNext = s.index;
@@ -46,26 +49,31 @@ function enqueueReady(s: Service): void {
   unchecked(classLen[c] += 1);
   s.ready = true;
   readyServices++;
+  assert(readyServices <= serviceCount, "enqueueReady: more ready services than services");
 }
 
 function dequeueReady(c: u32): Service {
   assert(unchecked(classLen[c]) > 0, "dequeue from empty class");
   const s = service(unchecked(classHead[c]));
+  assert(s.ready && s.priority == c, "dequeueReady: the head is a ready service of this class");
   unchecked(classHead[c] = s.readyNext);
   unchecked(classLen[c] -= 1);
   if (unchecked(classLen[c]) == 0) unchecked(classTail[c] = NO_SERVICE);
   s.readyNext = NO_SERVICE;
   s.ready = false;
+  assert(readyServices > 0, "dequeueReady: the ready count went below zero");
   readyServices--;
   return s;
 }
 
 // Called after a message was pushed to s's inbox.
 export function schedWake(s: Service): void {
+  assert(s.inboxLen > 0, "schedWake: wake only after a message was queued");
   if (!s.ready && s.index != current) enqueueReady(s);
 }
 
 export function schedIdle(): bool {
+  assert(readyServices <= serviceCount, "schedIdle: more ready services than services");
   return readyServices == 0 && (current == NO_SERVICE || service(current).inboxLen == 0);
 }
 
@@ -73,6 +81,7 @@ export function schedIdle(): bool {
 function endTurn(): void {
   if (current == NO_SERVICE) return;
   const s = service(current);
+  assert(!s.ready, "endTurn: the service being served is not also queued");
   current = NO_SERVICE;
   if (s.inboxLen > 0) enqueueReady(s);
 }
@@ -84,6 +93,7 @@ export function schedPick(): u32 {
     const s = service(current);
     if (s.inboxLen > 0 && currentGiven < s.budget) {
       currentGiven++;
+      assert(currentGiven <= s.budget, "schedPick: a turn never exceeds the budget");
       return inboxPop(s);
     }
     endTurn();
@@ -99,6 +109,7 @@ export function schedPick(): u32 {
       roundLeft = unchecked(classLen[roundClass]);
       continue;
     }
+    assert(roundClass < PRIORITY_CLASSES && roundLeft <= unchecked(classLen[roundClass]), "schedPick: a round serves at most the services queued in its class");
     roundLeft--;
     const s = dequeueReady(roundClass);
     current = s.index;
@@ -110,5 +121,6 @@ export function schedPick(): u32 {
 
 // The service whose message was picked last (the syscall caller).
 export function schedCurrent(): u32 {
+  assert(current == NO_SERVICE || current < serviceCount, "schedCurrent: not a service in the table");
   return current;
 }

@@ -63,11 +63,13 @@ let table: usize = 0;
 export let serviceCount: u32 = 0;
 
 export function servicesInit(): bool {
+  assert(table == 0 && serviceCount == 0, "servicesInit: the table is reserved once, before any service");
   table = reserve(<usize>SERVICES_MAX * offsetof<Service>(), "service table");
   return table != 0;
 }
 
 @inline export function service(index: u32): Service {
+  assert(index < SERVICES_MAX && table != 0, "service: index past the service table");
   return changetype<Service>(table + <usize>index * offsetof<Service>());
 }
 
@@ -80,6 +82,8 @@ export function serviceAdd(nameAddr: usize, nameLen: u32): Service {
   s.inboxHead = 0xffffffff;
   s.inboxTail = 0xffffffff;
   s.readyNext = NO_SERVICE;
+  // The entry was never used, or serviceDropLast cleared it.
+  assert(s.inboxLen == 0 && !s.ready && !s.failed && s.delivered == 0, "serviceAdd: a new entry holds nothing");
   serviceCount++;
   return s;
 }
@@ -88,12 +92,15 @@ export function serviceAdd(nameAddr: usize, nameLen: u32): Service {
 // anything could refer to it).
 export function serviceDropLast(): void {
   assert(serviceCount > 0, "no service to drop");
+  const last = service(serviceCount - 1);
+  assert(last.inboxLen == 0 && !last.ready, "serviceDropLast: messages or the scheduler still refer to the entry");
   serviceCount--;
   memory.fill(changetype<usize>(service(serviceCount)), 0, offsetof<Service>());
 }
 
 // Service index by UTF-8 name bytes, or NO_SERVICE.
 export function serviceFind(nameAddr: usize, nameLen: u32): u32 {
+  assert(nameAddr != 0 || nameLen == 0, "serviceFind: name bytes at address 0");
   for (let i: u32 = 0; i < serviceCount; i++) {
     const s = service(i);
     if (!s.unloaded && s.nameLen == nameLen && memory.compare(s.nameAddr, nameAddr, nameLen) == 0) return i;
@@ -102,9 +109,12 @@ export function serviceFind(nameAddr: usize, nameLen: u32): u32 {
 }
 
 export function hasCap(s: Service, cap: u32): bool {
+  assert(cap != 0 && (cap & (cap - 1)) == 0, "hasCap: one capability at a time");
   return (s.caps & cap) != 0;
 }
 
 export function maySend(s: Service, peer: u32): bool {
+  // Boot refuses send:<itself> and a loaded service gets no send mask.
+  assert(s.index >= 64 || (s.sendMask & (<u64>1 << <u64>s.index)) == 0, "maySend: a service may never send to itself");
   return peer < 64 && (s.sendMask & (<u64>1 << <u64>peer)) != 0;
 }

@@ -42,6 +42,7 @@ import { DEVICE_COUNT, RING_HEAD, RING_TAIL, SNAP_REC_ENTRIES, SNAP_REC_LOG_END,
   SNAP_REC_TIME_NS, SNAP_REC_BATCH, SNAP_REC_CHAIN, SNAP_REC_BYTES } from "../hal/abi";
 import { halSq, halCq } from "./base/hal";
 import * as st from "./state";
+import { SNAPSHOT_INTERVAL_ENTRIES_MAX } from "./base/constants";
 
 
 let interval: u64 = 0; // 0: no snapshots
@@ -58,21 +59,31 @@ const record: usize = memory.data(<i32>SNAP_REC_BYTES, 16);
 export let lastEntryOffset: u64 = 0;
 export let appliedEndOffset: u64 = 0;
 
-export function snapshotConfigure(everyEntries: u64): void { interval = everyEntries; }
+export function snapshotConfigure(everyEntries: u64): void {
+  assert(everyEntries <= SNAPSHOT_INTERVAL_ENTRIES_MAX, "snapshotConfigure: boot checked snapshot_interval_entries");
+  interval = everyEntries;
+}
 
+// Entries are applied in log order with nothing between them: each starts
+// where the one applied before it ended (recovery, a cut tail and live
+// batches all go on from there).
 export function noteAppliedAt(entryOffset: u64, endOffset: u64): void {
+  assert(entryOffset == appliedEndOffset, "noteAppliedAt: an entry starts where the last applied one ended");
+  assert(endOffset > entryOffset && (endOffset & 7) == 0, "noteAppliedAt: a padded entry ends after it starts");
   lastEntryOffset = entryOffset;
   appliedEndOffset = endOffset;
 }
 
 // A snapshot is due: the kernel holds new input until it has asked for it.
 export function snapshotDue(): bool {
+  assert(st.appliedSeq >= lastRequestSeq, "snapshotDue: a snapshot never covers more than was applied");
   return interval > 0 && !writing && st.appliedSeq > 0 && st.appliedSeq - lastRequestSeq >= interval;
 }
 
 // True while new input must wait: a snapshot is due, or asked for and not yet
 // captured by the host (its SQ descriptor is still in the ring).
 export function snapshotHolding(sqTail: u32): bool {
+  assert(interval > 0 || !awaitingConsume, "snapshotHolding: a request is made only with an interval");
   if (awaitingConsume && <i32>(sqTail - consumeIndex) > 0) awaitingConsume = false;
   return awaitingConsume || snapshotDue();
 }
@@ -80,6 +91,7 @@ export function snapshotHolding(sqTail: u32): bool {
 // Fills the request record; the caller pushes it (the block driver) and
 // passes the SQ index it used.
 export function snapshotRecord(): usize {
+  assert(st.appliedSeq > 0 && appliedEndOffset > lastEntryOffset, "snapshotRecord: a snapshot covers at least one applied entry");
   store<u64>(record + SNAP_REC_ENTRIES, st.appliedSeq);
   store<u64>(record + SNAP_REC_LOG_END, appliedEndOffset);
   store<u64>(record + SNAP_REC_LAST_ENTRY, lastEntryOffset);
@@ -90,6 +102,7 @@ export function snapshotRecord(): usize {
 }
 
 export function snapshotRequested(sqIndex: u32): void {
+  assert(interval > 0 && !writing, "snapshotRequested: one request at a time, and only with an interval");
   lastRequestSeq = st.appliedSeq;
   consumeIndex = sqIndex;
   awaitingConsume = true;
@@ -98,16 +111,19 @@ export function snapshotRequested(sqIndex: u32): void {
 
 // The completion; false when the host could not write it.
 export function snapshotDone(status: i32): bool {
+  assert(writing, "snapshot completion without a request");
   writing = false;
   if (status < 0) return false;
   written++;
   newestEntries = lastRequestSeq;
+  assert(newestEntries <= st.appliedSeq, "snapshotDone: a snapshot covers only applied entries");
   return true;
 }
 
 // After a restore: the snapshot's request state belonged to the old host.
 // The restored memory says the request was in flight; it never completes here.
 export function snapshotRestoredReset(): void {
+  assert(st.appliedSeq > 0 && st.appliedSeq >= lastRequestSeq, "snapshotRestoredReset: the restored snapshot covers applied entries");
   awaitingConsume = false;
   writing = false;
   written = 0;
@@ -121,6 +137,7 @@ export function ringsReset(): void {
   for (let d: u32 = 0; d < <u32>DEVICE_COUNT; d++) {
     const sq = halSq(d);
     const cq = halCq(d);
+    assert(sq != 0 || cq == 0, "ringsReset: a device with a CQ has an SQ");
     if (sq != 0) { store<u32>(sq + RING_HEAD, 0); store<u32>(sq + RING_TAIL, 0); }
     if (cq != 0) { store<u32>(cq + RING_HEAD, 0); store<u32>(cq + RING_TAIL, 0); }
   }

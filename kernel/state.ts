@@ -1,7 +1,7 @@
 // kernel/state.ts: the kernel's few pieces of shared state, in one place so
 // the run loop (main.ts) and the syscalls (syscalls.ts) read the same values.
 
-import { NO_SERVICE } from "./services";
+import { NO_SERVICE, serviceCount } from "./services";
 import { sha256Init, sha256Update, sha256Final, SHA256_CTX_BYTES } from "../lib/sha256";
 
 export const PHASE_INIT: u32 = 0; // calling each service's qx_init
@@ -10,13 +10,21 @@ export const PHASE_SERVE: u32 = 2; // live: taking new input
 export const PHASE_STOPPED: u32 = 3;
 
 export let phase: u32 = PHASE_INIT;
-export function setPhase(p: u32): void { phase = p; }
+// INIT -> RECOVER -> SERVE -> STOPPED (STOPPED from anywhere); a snapshot
+// restore takes a serving kernel back to RECOVER.
+export function setPhase(p: u32): void {
+  assert(p <= PHASE_STOPPED, "setPhase: unknown phase");
+  assert(phase != PHASE_STOPPED || p == PHASE_STOPPED, "setPhase: a stopped kernel stays stopped");
+  assert(p != PHASE_SERVE || phase == PHASE_RECOVER, "setPhase: serving starts only after recovery");
+  phase = p;
+}
 
 // The message being handled: its service is the caller of every syscall
 // until the host calls kernel_run again.
 export let caller: u32 = NO_SERVICE;
 export let callerTimeNs: u64 = 0;
 export function setCaller(service: u32, timeNs: u64): void {
+  assert(service == NO_SERVICE || service < serviceCount, "setCaller: not a service in the table");
   caller = service;
   callerTimeNs = timeNs;
 }
@@ -28,6 +36,11 @@ export let appliedSeq: u64 = 0; // entries applied
 export let appliedTimeNs: u64 = 0;
 export let appliedBatch: u64 = 0;
 export function noteApplied(seq: u64, timeNs: u64, batch: u64, chain: usize): void {
+  // Recovery checked these on every entry read from the log, and staging
+  // made them so for every entry logged live.
+  assert(seq == appliedSeq, "noteApplied: entries are applied in order, none skipped");
+  assert(seq == 0 || timeNs > appliedTimeNs, "noteApplied: logical time moves forward");
+  assert(batch >= appliedBatch && chain != 0, "noteApplied: batch numbers never go back");
   appliedSeq = seq + 1;
   appliedTimeNs = timeNs;
   appliedBatch = batch;
@@ -44,6 +57,7 @@ const rngBlock: usize = memory.data(32, 16);
 const rngCounterBytes: usize = memory.data(8, 8);
 
 export function rngReseed(entropy: usize, len: u32): void {
+  assert(entropy != 0 || len == 0, "rngReseed: entropy bytes at address 0");
   sha256Init(rngCtx);
   sha256Update(rngCtx, rngSeed, 32);
   sha256Update(rngCtx, entropy, <usize>len);
@@ -53,6 +67,8 @@ export function rngReseed(entropy: usize, len: u32): void {
 }
 
 export function rngFill(out: usize, len: u32): void {
+  assert(out != 0 || len == 0, "rngFill: output at address 0");
+  const counterBefore = rngCounter;
   rngUsed = true;
   let done: u32 = 0;
   while (done < len) {
@@ -65,6 +81,7 @@ export function rngFill(out: usize, len: u32): void {
     memory.copy(out + done, rngBlock, n);
     done += n;
   }
+  assert(rngCounter - counterBefore == (<u64>len + 31) / 32, "rngFill: one counter value per 32-byte block, never reused");
 }
 
 // Counters reported by kernel_stat.

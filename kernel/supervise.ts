@@ -21,7 +21,7 @@ import {
   FAULT_UNREACHABLE, FAULT_MEMORY, FAULT_DIVIDE, FAULT_FUEL, FAULT_RESTORE,
   FRAME_E_FAULT, FRAME_E_UNAVAILABLE, MSG_KIND_REQUEST, MSG_KIND_MESSAGE,
 } from "../hal/abi";
-import { Service } from "./services";
+import { Service, serviceCount } from "./services";
 import { tokenResolve, tokenIsService, tokenLive, tokenConn, tokenRequestId, tokenOrigin, tokenFree } from "./tokens";
 import { abortServiceToken } from "./deliver";
 import { netSendError } from "../drivers/net/net";
@@ -29,6 +29,7 @@ import { conBegin, conStr, conU64, conEscaped, conEnd } from "../drivers/console
 import { callerTimeNs } from "./state";
 
 function faultName(code: u32): string {
+  assert(faultCodeValid(code), "faultName: unknown fault code");
   switch (code) {
     case FAULT_UNREACHABLE: return "unreachable";
     case FAULT_MEMORY: return "memory_out_of_bounds";
@@ -41,6 +42,7 @@ function faultName(code: u32): string {
 
 // Static texts: the allocator is sealed, so no message is built at run time.
 function faultText(code: u32): string {
+  assert(faultCodeValid(code), "faultText: unknown fault code");
   switch (code) {
     case FAULT_UNREACHABLE: return "service fault: the service trapped (unreachable/abort) handling this request; the request was aborted";
     case FAULT_MEMORY: return "service fault: the service accessed memory out of bounds handling this request; the request was aborted";
@@ -53,6 +55,7 @@ function faultText(code: u32): string {
 // Answers `token` (held by s) if it is still outstanding: a client frame
 // with `status`, or a MSG_KIND_FAILED message to the sending service.
 export function abortToken(s: Service, token: u32, status: u32, text: string): void {
+  assert(s.index < serviceCount && status != 0, "abortToken: a service's token, answered with an error status");
   if (token == 0) return;
   const p = tokenResolve(token, s.index);
   if (p == 0) return; // already answered before the fault, or no reply possible
@@ -66,6 +69,7 @@ export function abortToken(s: Service, token: u32, status: u32, text: string): v
 
 // A message for a service that has failed: refused, never delivered.
 export function refuseMessage(s: Service, kind: u32, token: u32): void {
+  assert(s.failed, "refuseMessage: only a failed service's messages are refused");
   if (kind == MSG_KIND_REQUEST || kind == MSG_KIND_MESSAGE) {
     abortToken(s, token, FRAME_E_UNAVAILABLE, "service failed: it faulted more often than its restart policy allows; nothing was applied");
   }
@@ -75,6 +79,8 @@ export function refuseMessage(s: Service, kind: u32, token: u32): void {
 // Returns true when the host must restore the service, false when it has
 // failed. `init`: the fault happened in qx_init, which is never retried.
 export function serviceFaulted(s: Service, code: u32, token: u32, nowNs: u64, init: bool): bool {
+  assert(faultCodeValid(code) && s.index < serviceCount, "serviceFaulted: a known fault of a service in the table");
+  const restartsBefore = s.restarts;
   s.faults++;
   abortToken(s, token, FRAME_E_FAULT, faultText(code));
   let restore = !init && code != FAULT_RESTORE && !s.failed;
@@ -88,11 +94,15 @@ export function serviceFaulted(s: Service, code: u32, token: u32, nowNs: u64, in
   }
   if (restore) s.restarts++;
   else s.failed = true;
+  // A restore is counted; each window allows restartsMax of them.
+  assert(restore ? s.restarts == restartsBefore + 1 && s.windowFaults <= s.restartsMax : s.failed, "serviceFaulted: restored and counted, or failed");
+  assert(s.restarts <= s.faults, "serviceFaulted: every restart follows a fault");
   report(s, code, restore);
   return restore;
 }
 
 function report(s: Service, code: u32, restore: bool): void {
+  assert(restore != s.failed, "report: a restored service has not failed");
   if (!conBegin()) return;
   conStr(restore ? "{\"event\":\"service_restarted\",\"service\":\"" : "{\"event\":\"service_failed\",\"service\":\"");
   conEscaped(s.nameAddr, s.nameLen);

@@ -46,12 +46,13 @@ import { SYSTEM_PEER } from "../hal/abi";
 import { CAP_SYSTEM } from "./services";
 import { systemSubmit } from "./liveload";
 import { hsmResultBytes, hsmAllowed, hsmIssue } from "./hsm";
-import { HSM_REPLY_HEADER_BYTES, HSM_BUFFER_BYTES } from "../hal/abi";
+import { HSM_REPLY_HEADER_BYTES, HSM_BUFFER_BYTES, HSM_LABEL_BYTES_MAX } from "../hal/abi";
 import { serviceTokenNew, tokenResolve, tokenIsService, tokenLive, tokenConn, tokenRequestId, tokenOrigin, tokenFree } from "./tokens";
 import { timerAdd } from "./timers";
 import { netSendReply, netSendError, FRAME_HEADER_BYTES } from "../drivers/net/net";
 import { conBegin, conStr, conEscaped, conEnd, conU64 } from "../drivers/console/console";
 import { caller, callerTimeNs, phase, PHASE_RECOVER, rngFill, countDenied, countSuppressedLog } from "./state";
+import { MESSAGE_BYTES_MIN, MESSAGE_BYTES_MAX } from "./base/constants";
 
 // Syscall area: FRAME_HEADER_BYTES of room, then the payload. sys_area()
 // returns the payload address; replies to clients are framed in place.
@@ -59,6 +60,8 @@ let area: usize = 0;
 let areaBytes: u32 = 0;
 
 export function syscallsInit(messageBytesMax: u32, depth: u32): bool {
+  assert(area == 0, "syscallsInit: the syscall area is reserved once");
+  assert(messageBytesMax >= MESSAGE_BYTES_MIN && messageBytesMax <= MESSAGE_BYTES_MAX, "syscallsInit: boot checked message_bytes_max");
   areaBytes = messageBytesMax;
   deliverInit(depth);
   area = reserve(<usize>(FRAME_HEADER_BYTES + messageBytesMax), "syscall area");
@@ -69,10 +72,15 @@ export function sysArea(): usize { return area + FRAME_HEADER_BYTES; }
 export function sysAreaBytes(): u32 { return areaBytes; }
 
 function current(): Service | null {
-  return caller == NO_SERVICE ? null : service(caller);
+  if (caller == NO_SERVICE) return null;
+  assert(caller < serviceCount, "syscall: the caller is a service in the table");
+  const s = service(caller);
+  assert(s.index == caller, "syscall: the table entry knows its own index");
+  return s;
 }
 
 function denied(s: Service, call: string): i32 {
+  assert(s.index == caller, "denied: only the caller's own calls are denied");
   s.denied++;
   countDenied();
   if (phase != PHASE_RECOVER && conBegin()) {
@@ -89,6 +97,7 @@ function denied(s: Service, call: string): i32 {
 
 // Queues a message for `to`, its payload copied from the syscall area.
 function enqueue(to: u32, kind: u32, from: u32, token: u32, len: u32): i32 {
+  assert(len <= areaBytes && from == caller, "enqueue: the caller's bytes, within the syscall area");
   return enqueueFrom(to, kind, from, token, sysArea(), len, callerTimeNs);
 }
 
@@ -103,11 +112,13 @@ export function sysSend(peer: u32, len: u32): i32 {
   }
   if (peer >= serviceCount) return SYS_E_INVALID;
   if (!maySend(s, peer)) return denied(s, "send");
+  assert(peer != s.index, "send: the send mask never names the sender");
   if (len > areaBytes) return SYS_E_TOO_LARGE;
   if (service(peer).failed) return SYS_E_UNAVAILABLE;
   if (service(peer).unloaded) return SYS_E_INVALID;
   const token = serviceTokenNew(s.index, peer);
   if (token == 0) return SYS_E_FULL;
+  assert(tokenIsService(token), "send: a service token for a service's message");
   const r = enqueue(peer, MSG_KIND_MESSAGE, s.index, token, len);
   if (r != SYS_OK) tokenFree(token);
   return r;
@@ -129,6 +140,7 @@ export function sysReply(token: u32, status: u32, len: u32): i32 {
     return SYS_E_TOO_LARGE;
   }
   if (tokenIsService(token)) {
+    assert(tokenOrigin(p) < serviceCount, "reply: a service token's origin is a service");
     const r = enqueue(tokenOrigin(p), MSG_KIND_REPLY, s.index, 0, len);
     if (r == SYS_OK) tokenFree(token);
     else if (r == SYS_E_TOO_LARGE) undeliverable(token, p, s.index);
@@ -144,6 +156,7 @@ export function sysReply(token: u32, status: u32, len: u32): i32 {
 }
 
 function undeliverable(token: u32, p: usize, holder: u32): void {
+  assert(p != 0 && tokenResolve(token, holder) == p, "undeliverable: a token the holder still holds");
   if (tokenIsService(token)) {
     abortServiceToken(token, tokenOrigin(p), holder, callerTimeNs);
     return;
@@ -203,6 +216,7 @@ export function sysLookup(len: u32): i32 {
   if (current() == null) return SYS_E_CONTEXT;
   if (len == 0 || len > 32) return SYS_E_INVALID;
   const index = serviceFind(sysArea(), len);
+  assert(index == NO_SERVICE || index < serviceCount, "lookup: a service in the table");
   return index == NO_SERVICE ? SYS_E_INVALID : <i32>index;
 }
 
@@ -239,11 +253,15 @@ export function sysHsm(op: u32, len: u32): i32 {
   cap = cap > <u32>HSM_REPLY_HEADER_BYTES ? cap - HSM_REPLY_HEADER_BYTES : 0;
   if (cap > <u32>HSM_BUFFER_BYTES) cap = HSM_BUFFER_BYTES;
   if (<u32>resultBytes > cap) return SYS_E_TOO_LARGE;
-  return hsmIssue(s.index, op, sysArea(), len, cap, phase == PHASE_RECOVER);
+  const id = hsmIssue(s.index, op, sysArea(), len, cap, phase == PHASE_RECOVER);
+  assert(id > 0 || id == SYS_E_FULL || id == SYS_E_DENIED, "hsm: a request id, or why there is none");
+  return id;
 }
 
 // A denied HSM request: like denied(), and the console line names the label.
 function deniedHsm(s: Service, request: usize): i32 {
+  // hsmResultBytes checked the request: its label length is within bounds.
+  assert(s.index == caller && <u32>load<u16>(request) <= <u32>HSM_LABEL_BYTES_MAX, "deniedHsm: the caller's well-formed request");
   s.denied++;
   countDenied();
   if (phase != PHASE_RECOVER && conBegin()) {
@@ -266,5 +284,7 @@ export function sysAdmission(op: u32, len: u32): i32 {
   if (s == null) return SYS_E_CONTEXT;
   if (!hasCap(s, CAP_ADMIT)) return denied(s, "admission");
   if (len > areaBytes) return SYS_E_TOO_LARGE;
-  return admissionProgram(op, sysArea(), len);
+  const r = admissionProgram(op, sysArea(), len);
+  assert(r == SYS_OK || r == SYS_E_INVALID, "admission: programmed, or refused as invalid");
+  return r;
 }

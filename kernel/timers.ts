@@ -22,14 +22,21 @@ export const NO_TIMER: u64 = u64.MAX_VALUE;
 export let earliestNs: u64 = NO_TIMER;
 
 export function timersInit(count: u32): bool {
+  assert(table == 0 && active == 0, "timersInit: the table is reserved once");
   capacity = count;
   table = reserve(<u64>count * TIMER_BYTES, "timers");
   return table != 0 || count == 0;
 }
 
-@inline function at(i: u32): usize { return table + <usize>i * TIMER_BYTES; }
+@inline function at(i: u32): usize {
+  assert(i < capacity, "timer index out of range");
+  return table + <usize>i * TIMER_BYTES;
+}
 
-export function timersActive(): u32 { return active; }
+export function timersActive(): u32 {
+  assert(active <= capacity, "timers: more active than the table holds");
+  return active;
+}
 
 // Returns false when the table is full.
 export function timerAdd(service: u32, deadlineNs: u64, tag: u64): bool {
@@ -43,8 +50,10 @@ export function timerAdd(service: u32, deadlineNs: u64, tag: u64): bool {
     store<u32>(t, 1, 28);
     active++;
     if (deadlineNs < earliestNs) earliestNs = deadlineNs;
+    assert(active <= capacity && earliestNs <= deadlineNs, "timerAdd: counted, and the earliest deadline covers it");
     return true;
   }
+  assert(active == capacity, "timerAdd: no free entry while the table is not full");
   return false;
 }
 
@@ -64,15 +73,24 @@ export function timerDue(nowNs: u64): i32 {
       best = <i32>i; bestDeadline = d; bestSeq = s;
     }
   }
+  // earliestNs is the smallest active deadline, and it is due.
+  assert(best >= 0 && bestDeadline == earliestNs, "timerDue: the earliest timer is due but was not found");
   return best;
 }
 
-export function timerService(i: i32): u32 { return load<u32>(at(<u32>i), 24); }
-export function timerTag(i: i32): u64 { return load<u64>(at(<u32>i), 16); }
+export function timerService(i: i32): u32 {
+  assert(i >= 0 && load<u32>(at(<u32>i), 28) != 0, "timerService: not an active timer");
+  return load<u32>(at(<u32>i), 24);
+}
+export function timerTag(i: i32): u64 {
+  assert(i >= 0 && load<u32>(at(<u32>i), 28) != 0, "timerTag: not an active timer");
+  return load<u64>(at(<u32>i), 16);
+}
 
 export function timerRemove(i: i32): void {
   const t = at(<u32>i);
   assert(load<u32>(t, 28) != 0, "removing an inactive timer");
+  assert(active > 0, "timerRemove: no timer is active");
   store<u32>(t, 0, 28);
   active--;
   recomputeEarliest();
@@ -86,6 +104,7 @@ function recomputeEarliest(): void {
     const d = load<u64>(t, 0);
     if (d < earliestNs) earliestNs = d;
   }
+  assert(active != 0 || earliestNs == NO_TIMER, "recomputeEarliest: a deadline without an active timer");
 }
 
 // Cancels every timer of `service` (kernel/liveload.ts: an unloaded service,
@@ -100,5 +119,6 @@ export function timersCancel(service: u32): u32 {
     n++;
   }
   if (n > 0) recomputeEarliest();
+  assert(active <= capacity, "timersCancel: more active than the table holds");
   return n;
 }

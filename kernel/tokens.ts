@@ -27,13 +27,18 @@ export { TOKEN_SLOTS_MAX };
 
 export function tokensInit(clientCount: u32, serviceCount: u32): bool {
   if (clientCount > TOKEN_SLOTS_MAX || serviceCount > TOKEN_SLOTS_MAX) return false;
-  return poolInit(clientTokens, "client requests in flight", TOKEN_SLOT_BYTES, clientCount)
+  const ok = poolInit(clientTokens, "client requests in flight", TOKEN_SLOT_BYTES, clientCount)
     && poolInit(serviceTokens, "service requests in flight", TOKEN_SLOT_BYTES, serviceCount);
+  assert(!ok || (clientTokens.count == clientCount && serviceTokens.count == serviceCount), "tokensInit: pools of the sizes asked for");
+  return ok;
 }
 
 function make(pool: Pool, origin: u32, holder: u32, conn: u64, requestId: u32, flags: u16): u32 {
+  // Both are kept as u16; 0xffff in the holder field marks a freed token.
+  assert(origin <= 0xffff && holder < 0xffff, "token: origin and holder are 16-bit service indices");
   const index = pool.take();
   if (index == POOL_EMPTY) return 0;
+  assert(index < TOKEN_SLOTS_MAX, "token: slot + 1 fits 16 bits");
   const p = pool.slot(index);
   const gen = (load<u32>(p, 4) + 1) & 0x7fff;
   store<u32>(p, gen, 4);
@@ -43,15 +48,19 @@ function make(pool: Pool, origin: u32, holder: u32, conn: u64, requestId: u32, f
   store<u16>(p, <u16>origin, 22);
   store<u16>(p, <u16>holder, 24);
   const kind = pool == serviceTokens ? SERVICE_ORIGIN : 0;
-  return kind | (gen << 16) | (index + 1);
+  const token = kind | (gen << 16) | (index + 1);
+  assert(tokenResolve(token, holder) == p, "token: a new token resolves for its holder");
+  return token;
 }
 
 // 0 when the pool is full.
 export function clientTokenNew(holder: u32, conn: u64, requestId: u32, live: bool): u32 {
+  assert(holder < 0xffff, "clientTokenNew: a client request is held by a service");
   return make(clientTokens, 0xffff, holder, conn, requestId, live ? TOKEN_F_LIVE : 0);
 }
 
 export function serviceTokenNew(origin: u32, holder: u32): u32 {
+  assert(origin != holder && origin < 0xffff, "serviceTokenNew: a service never sends to itself");
   return make(serviceTokens, origin, holder, 0, 0, 0);
 }
 
@@ -66,17 +75,32 @@ export function tokenResolve(token: u32, holder: u32): usize {
   const p = pool.slot(index);
   if ((load<u32>(p, 4) & 0x7fff) != ((token >> 16) & 0x7fff)) return 0;
   if (<u32>load<u16>(p, 24) != holder) return 0;
+  assert(load<u8>(pool.states + <usize>index) == 1, "tokenResolve: a current token's slot is in use");
   return p;
 }
 
-@inline export function tokenConn(p: usize): u64 { return load<u64>(p, 8); }
-@inline export function tokenRequestId(p: usize): u32 { return load<u32>(p, 16); }
-@inline export function tokenLive(p: usize): bool { return (load<u16>(p, 20) & TOKEN_F_LIVE) != 0; }
-@inline export function tokenOrigin(p: usize): u32 { return <u32>load<u16>(p, 22); }
+@inline export function tokenConn(p: usize): u64 {
+  assert(p != 0, "tokenConn: not a resolved token");
+  return load<u64>(p, 8);
+}
+@inline export function tokenRequestId(p: usize): u32 {
+  assert(p != 0, "tokenRequestId: not a resolved token");
+  return load<u32>(p, 16);
+}
+@inline export function tokenLive(p: usize): bool {
+  assert(p != 0 && (load<u16>(p, 20) & ~TOKEN_F_LIVE) == 0, "tokenLive: not a resolved token, or unknown flags");
+  return (load<u16>(p, 20) & TOKEN_F_LIVE) != 0;
+}
+// The service that sent the message (service tokens; a client's is 0xffff).
+@inline export function tokenOrigin(p: usize): u32 {
+  assert(p != 0, "tokenOrigin: not a resolved token");
+  return <u32>load<u16>(p, 22);
+}
 
 // After a snapshot restore: the clients of the old process are gone; their
 // tokens stay (a service may still reply) but reach no connection, as in a replay.
 export function clientTokensOrphan(): void {
+  assert(clientTokens.count <= TOKEN_SLOTS_MAX, "clientTokensOrphan: a token pool within 16 bits of slots");
   for (let i: u32 = 0; i < clientTokens.count; i++) {
     const p = clientTokens.slot(i);
     store<u16>(p, load<u16>(p, 20) & ~TOKEN_F_LIVE, 20);
@@ -87,6 +111,8 @@ export function tokenFree(token: u32): void {
   const pool = tokenPool(token);
   const index = (token & 0xffff) - 1;
   const p = pool.slot(index);
+  assert(<u32>load<u16>(p, 24) != 0xffff, "tokenFree: the token was freed already");
+  assert((load<u32>(p, 4) & 0x7fff) == ((token >> 16) & 0x7fff), "tokenFree: a stale token");
   store<u16>(p, 0xffff, 24); // no holder: a second reply with the same token fails
   pool.give(index);
 }

@@ -29,10 +29,12 @@ let tablesReady: bool = false;
 }
 // @ts-ignore: decorator
 @inline function setEntry(table: usize, index: u32, v: u32): void {
+  assert(table < TABLE_COUNT && index < 256, "crc32c: a table entry out of range");
   store<u32>(TABLES + table * TABLE_BYTES + (<usize>index << 2), v);
 }
 
 function buildTables(): void {
+  assert(!tablesReady, "crc32c: the tables are built once");
   for (let i: u32 = 0; i < 256; i++) {
     let c = i;
     for (let bit: u32 = 0; bit < 8; bit++) {
@@ -57,6 +59,9 @@ function buildTables(): void {
 //   crc32cUpdate(crc32c(a), b) == crc32c(a ++ b)
 // and chunks may be checksummed as they arrive.
 export function crc32cUpdate(crc: u32, data: usize, len: usize): u32 {
+  // Checked once per call, never per byte: this is the log's hot path.
+  assert(data != 0 || len == 0, "crc32c: bytes at address 0");
+  assert(data + len >= data, "crc32c: a range that wraps the address space");
   if (!tablesReady) buildTables();
   let c = ~crc;
   let p = data;
@@ -73,6 +78,7 @@ export function crc32cUpdate(crc: u32, data: usize, len: usize): u32 {
     p += 8;
   }
   const end = data + len;
+  assert(p == end8 && end - p < 8, "crc32c: the 8-byte loop leaves fewer than 8 bytes");
   while (p < end) {
     c = (c >>> 8) ^ entry(0, (c ^ <u32>load<u8>(p)) & 0xff);
     p += 1;

@@ -79,6 +79,7 @@ const I64_MIN_MAGNITUDE: u64 = 0x8000000000000000;
 
 // Value of one hex digit, or 0xffffffff when `c` is not one.
 function hexValue(c: u32): u32 {
+  assert(c <= 0xff, "hexValue: one byte");
   if (c - CH_0 <= 9) return c - CH_0;
   const lower = c | 0x20;
   if (lower - 0x61 <= 5) return lower - 0x61 + 10;
@@ -114,13 +115,17 @@ export class JsonReader {
   // Consumes '{' and enters the object.
   beginObject(): bool {
     if (!this.expectValueStart(CH_LBRACE, "expected '{'")) return false;
-    return this.push(false);
+    const entered = this.push(false);
+    assert(!entered || !this.topIsArray(), "beginObject: the new frame is an object");
+    return entered;
   }
 
   // Consumes '[' and enters the array.
   beginArray(): bool {
     if (!this.expectValueStart(CH_LBRACKET, "expected '['")) return false;
-    return this.push(true);
+    const entered = this.push(true);
+    assert(!entered || this.topIsArray(), "beginArray: the new frame is an array");
+    return entered;
   }
 
   // The next key of the current object, with its ':' consumed, or null at the
@@ -129,19 +134,23 @@ export class JsonReader {
     if (!this.memberStart(false)) return null;
     const key = this.decodeString();
     if (!this.expectColon()) return null;
+    assert(this.pos <= this.len && this.error === null, "nextKey: a key read inside the document");
     return key;
   }
 
   // True when another item of the current array follows (the caller then reads
   // or skips it); false at the closing ']' (consumed) or on error.
   nextItem(): bool {
-    return this.memberStart(true);
+    const more = this.memberStart(true);
+    assert(!more || (this.pos < this.len && this.topIsArray()), "nextItem: an item starts inside the document, in an array");
+    return more;
   }
 
   // Skips one value of any kind, nested objects and arrays included.
   skipValue(): void {
     if (this.error !== null) return;
     const base = this.depth;
+    assert(base <= JSON_DEPTH_MAX, "skipValue: nesting within the limit");
     // Every pass consumes at least one byte or returns, so len + 1 passes
     // always suffice; running out means a bug here, reported as an error.
     for (let pass: u32 = 0; pass <= this.len; pass++) {
@@ -154,6 +163,7 @@ export class JsonReader {
         if (!inArray && (this.scanString() < 0 || !this.expectColon())) return;
       }
       if (!this.skipOneToken()) return;
+      assert(this.depth >= base && this.pos <= this.len, "skipValue: never above the value's own level, never past the end");
       if (this.depth == base) return;
     }
     this.fail("skipValue did not terminate", this.pos);
@@ -164,6 +174,7 @@ export class JsonReader {
   readString(): string {
     if (!this.expectValueStart(CH_QUOTE, "expected a string")) return "";
     this.pos -= 1; // decodeString starts at the opening quote
+    assert(this.byteAt(this.pos) == CH_QUOTE, "readString: back on the opening quote");
     return this.decodeString();
   }
 
@@ -174,7 +185,9 @@ export class JsonReader {
       this.fail("expected a non-negative integer", this.pos);
       return 0;
     }
-    return this.parseMagnitude(U64_MAX, "integer overflows u64");
+    const value = this.parseMagnitude(U64_MAX, "integer overflows u64");
+    assert(this.error !== null || this.pos <= this.len, "readU64: the number ends inside the document");
+    return value;
   }
 
   // An integer that fits in i64.
@@ -184,12 +197,14 @@ export class JsonReader {
     if (negative) this.pos += 1;
     const limit = negative ? I64_MIN_MAGNITUDE : I64_MAX_MAGNITUDE;
     const magnitude = this.parseMagnitude(limit, "integer overflows i64");
+    assert(this.error !== null || magnitude <= limit, "readI64: the magnitude within the sign's limit");
     // 0 - 2^63 wraps to i64.MIN_VALUE, which is exactly what "-9223372036854775808" means.
     return negative ? <i64>(0 - magnitude) : <i64>magnitude;
   }
 
   readBool(): bool {
     if (!this.atValue()) return false;
+    assert(this.pos < this.len, "readBool: a value starts inside the document");
     if (this.literalAt(this.pos, "true")) { this.pos += 4; return true; }
     if (this.literalAt(this.pos, "false")) { this.pos += 5; return false; }
     this.fail("expected true or false", this.pos);
@@ -199,6 +214,7 @@ export class JsonReader {
   // Consumes `null`; false (with an error) when something else is there.
   readNull(): bool {
     if (!this.atValue()) return false;
+    assert(this.pos < this.len, "readNull: a value starts inside the document");
     if (this.literalAt(this.pos, "null")) { this.pos += 4; return true; }
     this.fail("expected null", this.pos);
     return false;
@@ -210,6 +226,7 @@ export class JsonReader {
   peekKind(): u8 {
     if (this.error !== null) return JSON_INVALID;
     this.skipWhitespace();
+    assert(this.pos <= this.len, "peekKind: the position never passes the end");
     if (this.pos >= this.len) return JSON_END;
     const c = this.byteAt(this.pos);
     if (c == CH_LBRACE) return JSON_OBJECT;
@@ -226,6 +243,7 @@ export class JsonReader {
   // peekKind). Lets a caller note where a value starts and ends, e.g. to
   // hand a sub-object's raw bytes to someone else.
   position(): u32 {
+    assert(this.pos <= this.len, "position: never past the end");
     return this.pos;
   }
 
@@ -245,6 +263,7 @@ export class JsonReader {
     } else if (this.pos < this.len) {
       this.fail("unexpected data after the document", this.pos);
     }
+    assert(this.error !== null || (this.depth == 0 && this.pos == this.len), "finish: a finished document is closed and fully read");
     return this.error === null;
   }
 
@@ -252,10 +271,13 @@ export class JsonReader {
 
   // @ts-ignore: decorator
   @inline private byteAt(i: u32): u32 {
+    // Every caller checked i against len: reading past the document is a bug here.
+    assert(i < this.len, "JsonReader: a read past the end of the document");
     return <u32>load<u8>(this.ptr + <usize>i);
   }
 
   private fail(what: string, at: u32): void {
+    assert(at <= this.len, "JsonReader: an error offset past the end of the document");
     if (this.error !== null) return; // keep the first, it is the cause
     this.error = what + " at byte " + at.toString();
     this.errorOffset = at;
@@ -269,6 +291,7 @@ export class JsonReader {
       i += 1;
     }
     this.pos = i;
+    assert(this.pos <= this.len, "skipWhitespace: stops at the end of the document");
   }
 
   // Skips whitespace and reports whether a value may start here.
@@ -283,6 +306,7 @@ export class JsonReader {
   // Skips whitespace and consumes `c`, which must start the next value.
   private expectValueStart(c: u32, what: string): bool {
     if (!this.atValue()) return false;
+    assert(this.pos < this.len, "expectValueStart: atValue leaves a byte to look at");
     if (this.byteAt(this.pos) != c) {
       this.fail(what, this.pos);
       return false;
@@ -303,11 +327,13 @@ export class JsonReader {
       return false;
     }
     this.pos += 1;
+    assert(this.pos <= this.len, "expectColon: the colon was inside the document");
     return true;
   }
 
   private literalAt(i: u32, word: string): bool {
     const n = <u32>word.length;
+    assert(i <= this.len, "literalAt: a position inside the document");
     if (this.len - i < n) return false; // i <= len always holds
     for (let k: u32 = 0; k < n; k++) {
       if (this.byteAt(i + k) != <u32>word.charCodeAt(k)) return false;
@@ -319,10 +345,12 @@ export class JsonReader {
 
   // @ts-ignore: decorator
   @inline private topBit(): u64 {
+    assert(this.depth >= 1 && this.depth <= JSON_DEPTH_MAX, "topBit: inside an object or array, within the depth limit");
     return (<u64>1) << <u64>(this.depth - 1);
   }
 
   private topIsArray(): bool {
+    assert(this.depth > 0, "topIsArray: outside any object or array");
     return (this.arrayBits & this.topBit()) != 0;
   }
 
@@ -335,6 +363,7 @@ export class JsonReader {
     const bit = this.topBit();
     this.arrayBits = isArray ? this.arrayBits | bit : this.arrayBits & ~bit;
     this.firstBits |= bit;
+    assert(this.topIsArray() == isArray && (this.firstBits & bit) != 0, "push: a new, empty frame of the kind asked");
     return true;
   }
 
@@ -348,6 +377,7 @@ export class JsonReader {
   // leaves pos on the key's opening quote.
   private memberStart(inArray: bool): bool {
     if (this.error !== null) return false;
+    assert(this.depth <= JSON_DEPTH_MAX && this.pos <= this.len, "memberStart: within the depth limit and the document");
     if (this.depth == 0 || this.topIsArray() != inArray) {
       this.fail(inArray ? "nextItem outside an array" : "nextKey outside an object", this.pos);
       return false;
@@ -390,6 +420,7 @@ export class JsonReader {
       this.fail(first ? "expected a key or '}'" : "expected a key", this.pos);
       return false;
     }
+    assert(this.pos < this.len && (this.firstBits & bit) == 0, "memberStart: a member starts inside the document, and the frame is no longer empty");
     return true;
   }
 
@@ -397,6 +428,7 @@ export class JsonReader {
   // bracket of an object or array (pushing its frame).
   private skipOneToken(): bool {
     if (!this.atValue()) return false;
+    assert(this.pos < this.len, "skipOneToken: atValue leaves a byte to look at");
     const c = this.byteAt(this.pos);
     if (c == CH_LBRACE || c == CH_LBRACKET) {
       this.pos += 1;
@@ -446,6 +478,7 @@ export class JsonReader {
       value = value * 10 + digit;
       i += 1;
     }
+    assert(value <= limit && i > start && i <= this.len, "parseMagnitude: at least one digit, within the limit and the document");
     this.pos = i;
     if (i < this.len) {
       const c = this.byteAt(i);
@@ -485,11 +518,13 @@ export class JsonReader {
       }
       i = this.skipDigits(i);
     }
+    assert(i > this.pos && i <= this.len, "skipNumber: a number of at least one byte, inside the document");
     this.pos = i;
     return true;
   }
 
   private skipDigits(i: u32): u32 {
+    assert(i <= this.len, "skipDigits: starts inside the document");
     while (i < this.len && isDigit(this.byteAt(i))) i += 1;
     return i;
   }
@@ -511,6 +546,8 @@ export class JsonReader {
         this.stringEnd = i;
         this.stringUnits = units;
         this.pos = i + 1;
+        // One UTF-16 unit never takes less than one byte of JSON.
+        assert(units <= i - start - 1 && this.pos <= this.len, "scanString: the string ends inside the document");
         return <i32>units;
       } else if (c == CH_BACKSLASH) {
         step = this.scanEscape(i, start);
@@ -532,6 +569,7 @@ export class JsonReader {
   // Length in bytes of the escape at i (2, 6, or 12 for a surrogate pair),
   // or 0 after reporting an error.
   private scanEscape(i: u32, start: u32): u32 {
+    assert(this.byteAt(i) == CH_BACKSLASH && start < i, "scanEscape: at a backslash inside a string");
     if (i + 1 >= this.len) {
       this.fail("unterminated string", start);
       return 0;
@@ -547,6 +585,7 @@ export class JsonReader {
   }
 
   private scanUnicodeEscape(i: u32, start: u32): u32 {
+    assert(i + 1 < this.len && this.byteAt(i + 1) == 0x75, "scanUnicodeEscape: at a \\u escape");
     const unit = this.hex4(i + 2, start);
     if (unit > 0xffff) return 0;
     if (unit < 0xd800 || unit > 0xdfff) return 6;
@@ -583,6 +622,7 @@ export class JsonReader {
       }
       value = (value << 4) | digit;
     }
+    assert(value <= 0xffff, "hex4: four hex digits are one UTF-16 unit");
     return value;
   }
 
@@ -612,6 +652,7 @@ export class JsonReader {
       this.fail("invalid UTF-8", i);
       return 0;
     }
+    assert(n >= 2 && n <= 4 && i + n <= this.len, "scanUtf8: a 2- to 4-byte sequence inside the document");
     return n;
   }
 
@@ -623,6 +664,7 @@ export class JsonReader {
     if (this.scanString() < 0) return "";
     const units = this.stringUnits;
     const end = this.stringEnd;
+    assert(end >= begin && end < this.len, "decodeString: the scanned string lies inside the document");
     if (units == 0) return "";
     const out = __new(<usize>units << 1, idof<string>());
     let o = out;
@@ -649,6 +691,7 @@ export class JsonReader {
 
   // Writes the (validated) escape at i as UTF-16 at o; returns its length.
   private writeEscape(i: u32, o: usize): u32 {
+    assert(this.byteAt(i) == CH_BACKSLASH && o != 0, "writeEscape: at an escape scanString validated");
     const e = this.byteAt(i + 1);
     if (e == 0x75) {
       const unit = this.hex4(i + 2, i);
@@ -670,6 +713,7 @@ export class JsonReader {
   // Writes the (validated) UTF-8 sequence at i as UTF-16 at o; returns its length.
   private writeUtf8(i: u32, o: usize): u32 {
     const c = this.byteAt(i);
+    assert(c >= 0xc2 && c <= 0xf4 && o != 0, "writeUtf8: at a lead byte scanUtf8 validated");
     const c1 = this.byteAt(i + 1) & 0x3f;
     if (c < 0xe0) {
       store<u16>(o, <u16>(((c & 0x1f) << 6) | c1));

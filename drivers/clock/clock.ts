@@ -14,5 +14,7 @@ export function clockNow(): u64 {
 
 // Asks the host to wake the kernel at deadlineNs (0: no deadline).
 export function clockWakeAt(deadlineNs: u64): void {
+  // The register says "no deadline" with 0; the timers' own NO_TIMER must not leak into it.
+  assert(deadlineNs != u64.MAX_VALUE, "clockWakeAt: no deadline is 0, not NO_TIMER");
   setDeadlineNs(deadlineNs);
 }

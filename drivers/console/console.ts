@@ -18,6 +18,7 @@ let lineLimit: usize = 0;
 export let consoleDropped: u64 = 0;
 
 export function consoleInit(): bool {
+  assert(sq == 0 && cursor == 0, "consoleInit: the ring and lines are reserved once");
   sq = ringCreate(RING_CONSOLE, "console ring");
   lines = reserve(<usize>RING_CONSOLE * CONSOLE_LINE_BYTES, "console lines");
   if (sq == 0 || lines == 0) return false;
@@ -37,10 +38,12 @@ export function conBegin(): bool {
   lineStart = lines + <usize>slot * CONSOLE_LINE_BYTES;
   lineLimit = lineStart + CONSOLE_LINE_BYTES - 1; // room for the closing brace
   cursor = lineStart;
+  assert(lineStart >= lines && lineLimit < lines + <usize>RING_CONSOLE * CONSOLE_LINE_BYTES, "conBegin: the line lies in its slot's buffer");
   return true;
 }
 
 @inline function putByte(b: u32): void {
+  assert(b <= 0xff && (cursor == 0 || (cursor >= lineStart && cursor <= lineLimit)), "putByte: one byte, inside the open line");
   if (cursor != 0 && cursor < lineLimit) {
     store<u8>(cursor, <u8>b);
     cursor++;
@@ -49,7 +52,11 @@ export function conBegin(): bool {
 
 // ASCII text from a static literal (no escaping: literals are trusted).
 export function conStr(s: string): void {
-  for (let i = 0; i < s.length; i++) putByte(<u32>s.charCodeAt(i));
+  for (let i = 0; i < s.length; i++) {
+    const c = <u32>s.charCodeAt(i);
+    assert(c < 0x80, "conStr: console literals are ASCII (one byte per character)");
+    putByte(c);
+  }
 }
 
 export function conU64(v: u64): void {
@@ -61,9 +68,11 @@ export function conU64(v: u64): void {
     if (digit != 0 || started) { putByte(48 + digit); started = true; }
     div /= 10;
   }
+  assert(started, "conU64: a non-zero number has a leading digit");
 }
 
 export function conHex(ptr: usize, len: usize): void {
+  assert(ptr != 0 || len == 0, "conHex: bytes at address 0");
   for (let i: usize = 0; i < len; i++) {
     const b = <u32>load<u8>(ptr + i);
     putByte(hexDigit(b >> 4));
@@ -71,13 +80,17 @@ export function conHex(ptr: usize, len: usize): void {
   }
 }
 
-@inline function hexDigit(n: u32): u32 { return n < 10 ? 48 + n : 87 + n; }
+@inline function hexDigit(n: u32): u32 {
+  assert(n < 16, "hexDigit: one nibble");
+  return n < 10 ? 48 + n : 87 + n;
+}
 
 // Bytes from a service or a client, escaped as a JSON string body. Stops
 // early so that ESCAPED_TAIL_BYTES stay free for the rest of the line, which
 // keeps every line valid JSON however long the text.
 const ESCAPED_TAIL_BYTES: usize = 64;
 export function conEscaped(ptr: usize, len: usize): void {
+  assert(ptr != 0 || len == 0, "conEscaped: bytes at address 0");
   for (let i: usize = 0; i < len; i++) {
     if (cursor == 0 || cursor + 6 + ESCAPED_TAIL_BYTES >= lineLimit) return;
     const b = <u32>load<u8>(ptr + i);
@@ -90,6 +103,7 @@ export function conEscaped(ptr: usize, len: usize): void {
 // Closes the JSON object the caller opened with conStr("{...") and submits it.
 export function conEnd(isError: bool): void {
   if (cursor == 0) return;
+  assert(cursor > lineStart && cursor <= lineLimit, "conEnd: the line holds its opening text and room for the brace");
   store<u8>(cursor, 125); // '}', always room: lineLimit keeps one byte
   cursor++;
   const len = <u32>(cursor - lineStart);

@@ -16,6 +16,7 @@ let requested: bool = false;
 export let entropyFresh: bool = false;
 
 export function entropyInit(): bool {
+  assert(sq == 0 && !requested, "entropyInit: the rings are reserved once");
   sq = ringCreate(RING_ENTROPY, "entropy rings");
   cq = ringCreate(RING_ENTROPY, "entropy rings");
   buffer = reserve(ENTROPY_BYTES, "entropy buffer");
@@ -26,6 +27,7 @@ export function entropyInit(): bool {
 
 // After a snapshot restore: the request died with the old host.
 export function entropyReset(): void {
+  assert(sq != 0 && cq != 0, "entropyReset: a restore follows a boot that made the rings");
   requested = false;
   entropyFresh = false;
 }
@@ -33,10 +35,12 @@ export function entropyReset(): void {
 export function entropyRequest(): void {
   if (requested || entropyFresh) return;
   requested = ringPush(sq, OP_ENT_READ, 0, 0, buffer, ENTROPY_BYTES, ENTROPY_BYTES, 0);
+  assert(requested, "entropyRequest: one request at a time always fits the SQ");
 }
 
 export function entropyPoll(): void {
   for (let d = ringPeek(cq); d != 0; d = ringPeek(cq)) {
+    assert(requested, "entropy completion without a request");
     ringPop(cq);
     requested = false;
     entropyFresh = true;
@@ -45,10 +49,12 @@ export function entropyPoll(): void {
 
 // The fresh bytes; the caller logs them and then calls entropyConsumed.
 export function entropyBytes(): usize {
+  assert(entropyFresh && buffer != 0, "entropyBytes: only fresh bytes are logged");
   return buffer;
 }
 
 export function entropyConsumed(): void {
+  assert(entropyFresh && !requested, "entropyConsumed: fresh bytes were logged, and none are on the way");
   entropyFresh = false;
   entropyRequest();
 }

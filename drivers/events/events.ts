@@ -15,7 +15,7 @@
 // dropped and counted; its ids stay used, so the host sees the gap. The
 // machine never waits for a subscriber.
 
-import { DEV_EVENTS, OP_EVT_RECORD, EVENT_RECORD_HEADER_BYTES } from "../../hal/abi";
+import { DEV_EVENTS, OP_EVT_RECORD, EVENT_RECORD_HEADER_BYTES, EVT_TRANSFER, EVT_CHECKPOINT } from "../../hal/abi";
 import { RING_EVENTS } from "../../kernel/base/constants";
 import { ringCreate, ringPush, ringUsed, ringFree } from "../../kernel/base/ring";
 import { halSetRings } from "../../kernel/base/hal";
@@ -32,6 +32,7 @@ export let eventsDropped: u64 = 0;
 // Room for two of the largest records (a service record is at most one
 // message): the one the host is copying and the next.
 export function eventsInit(recordBytesMax: u32): bool {
+  assert(sq == 0 && recordBytesMax > 0 && recordBytesMax <= (<u32>1 << 30), "eventsInit: reserved once, for records of a message's size");
   arenaBytes = 2 * (recordBytesMax + EVENT_RECORD_HEADER_BYTES);
   sq = ringCreate(RING_EVENTS, "event ring");
   arena = reserve(<usize>arenaBytes, "event buffer");
@@ -44,8 +45,10 @@ export function eventsInit(recordBytesMax: u32): bool {
 // to the host. The ids are used whether or not the record fits.
 export function eventsEmit(type: u32, service: u32, timeNs: u64, items: usize, count: u32, itemBytes: u32): void {
   assert(count > 0 && itemBytes > 0, "an event record has items");
+  assert(type == <u32>EVT_TRANSFER || type == <u32>EVT_CHECKPOINT, "eventsEmit: a known event type");
   const first = eventNextId;
   eventNextId += <u64>count;
+  assert(eventNextId > first, "eventsEmit: event ids only move forward");
   if (sq == 0) { eventsDropped++; return; }
   if (ringUsed(sq) == 0) cursor = 0; // the host took everything: rewind
   const len: u64 = <u64>EVENT_RECORD_HEADER_BYTES + <u64>count * <u64>itemBytes;
@@ -62,4 +65,5 @@ export function eventsEmit(type: u32, service: u32, timeNs: u64, items: usize, c
   const pushed = ringPush(sq, OP_EVT_RECORD, 0, 0, r, <u32>len, <u32>len, first);
   assert(pushed, "event ring slot vanished");
   cursor += <u32>((len + 7) & ~(<u64>7));
+  assert(cursor <= arenaBytes + 7, "eventsEmit: records stay inside the arena");
 }

@@ -27,6 +27,7 @@ export const TAG_CHECKPOINT: u32 = HSM_REQUESTS_MAX;
 // The rings always exist (audit checkpoints use them); the request buffers
 // only when a service may use the HSM.
 export function hsmDriverInit(withBuffers: bool): bool {
+  assert(sq == 0 && buffers == 0, "hsmDriverInit: the rings and buffers are reserved once");
   sq = ringCreate(RING_HSM, "hsm rings");
   cq = ringCreate(RING_HSM, "hsm rings");
   if (sq == 0 || cq == 0) return false;
@@ -41,6 +42,7 @@ export function hsmDriverInit(withBuffers: bool): bool {
 // Asks the host to sign the audit checkpoint body at addr (len bytes) and
 // write body ‖ signatures over it, at most cap bytes.
 export function hsmSubmitCheckpoint(addr: usize, len: u32, cap: u32): void {
+  assert(addr != 0 && len > 0 && len <= cap, "hsmSubmitCheckpoint: a body that fits the buffer it is signed in");
   const pushed = ringPush(sq, OP_HSM_CHECKPOINT, 0, TAG_CHECKPOINT, addr, len, cap, 0);
   assert(pushed, "hsm SQ full: more requests than slots");
 }
@@ -52,6 +54,7 @@ export function hsmSlotBuffer(slot: u32): usize {
 }
 
 export function hsmSlotRequest(slot: u32): usize {
+  assert(HSM_REPLY_HEADER_BYTES + HSM_BUFFER_BYTES == <i32>SLOT_BYTES, "hsmSlotRequest: a slot is the reply header and one buffer");
   return hsmSlotBuffer(slot) + HSM_REPLY_HEADER_BYTES;
 }
 
@@ -59,6 +62,7 @@ export function hsmSlotRequest(slot: u32): usize {
 // descriptor per slot, so it is never full here.
 export function hsmSubmit(slot: u32, op: u32, len: u32, resultCap: u32, requestId: u32): void {
   assert(len <= <u32>HSM_BUFFER_BYTES && resultCap <= <u32>HSM_BUFFER_BYTES, "hsm request larger than its buffer");
+  assert(requestId > 0 && op != <u32>OP_HSM_CHECKPOINT, "hsmSubmit: a service's request has a positive id and is not the kernel's checkpoint");
   const pushed = ringPush(sq, op, 0, slot, hsmSlotRequest(slot), len, resultCap, <u64>requestId);
   assert(pushed, "hsm SQ full: more requests than slots");
 }
@@ -69,5 +73,6 @@ export function hsmCompletion(): usize {
 }
 
 export function hsmCompletionDone(): void {
+  assert(cq != 0, "hsmCompletionDone before hsmDriverInit");
   ringPop(cq);
 }

@@ -29,6 +29,7 @@ const errorFrames = new Pool();
 export let framesDropped: u64 = 0; // error frames not sent for lack of a buffer
 
 export function netInit(messageBytesMax: u32): bool {
+  assert(sq == 0 && FRAME_HEADER_BYTES < NET_ERROR_FRAME_BYTES, "netInit: reserved once; an error frame holds a header and text");
   sq = ringCreate(RING_NET, "net rings");
   cq = ringCreate(RING_NET, "net rings");
   rxBufferBytes = messageBytesMax + FRAME_REQUEST_HEADER_BYTES + SERVICE_NAME_BYTES_MAX;
@@ -50,13 +51,21 @@ export function netPostRx(tag: u32): void {
 }
 
 export function netPostAllRx(): void {
+  assert(ringFree(sq) >= NET_RX_BUFFERS, "netPostAllRx: the SQ has room for every receive buffer");
   for (let i: u32 = 0; i < NET_RX_BUFFERS; i++) netPostRx(i);
 }
 
-export function netCompletion(): usize { return ringPeek(cq); }
-export function netCompletionDone(): void { ringPop(cq); }
+export function netCompletion(): usize {
+  assert(cq != 0, "netCompletion before netInit");
+  return ringPeek(cq);
+}
+export function netCompletionDone(): void {
+  assert(cq != 0, "netCompletionDone before netInit");
+  ringPop(cq);
+}
 
 function putHeader(frame: usize, requestId: u32, status: u32, payloadLen: u32): void {
+  assert(frame != 0 && status <= 0xffff && payloadLen <= 0xffffffff - FRAME_REPLY_HEADER_BYTES, "putHeader: a frame with a 16-bit status and a length that fits");
   store<u32>(frame, FRAME_REPLY_HEADER_BYTES + payloadLen);
   store<u32>(frame + 4, requestId);
   store<u16>(frame + 8, <u16>status);
@@ -65,6 +74,7 @@ function putHeader(frame: usize, requestId: u32, status: u32, payloadLen: u32): 
 
 // An error frame with a message from a static literal.
 export function netSendError(conn: u64, requestId: u32, status: u32, message: string): void {
+  assert(status != 0 && message.length > 0, "netSendError: an error status, and a message saying why");
   netSendFrame(conn, requestId, status, 0, 0, message);
 }
 
@@ -90,19 +100,22 @@ export function netSendFrame(conn: u64, requestId: u32, status: u32, prefix: usi
   const text = frame + FRAME_HEADER_BYTES + prefixLen;
   for (let i: u32 = 0; i < n; i++) store<u8>(text + i, <u8>message.charCodeAt(i));
   putHeader(frame, requestId, status, prefixLen + n);
-  ringPush(sq, OP_NET_TX, 0, TAG_ERROR | index, frame, FRAME_HEADER_BYTES + prefixLen + n, NET_ERROR_FRAME_BYTES, conn);
+  const pushed = ringPush(sq, OP_NET_TX, 0, TAG_ERROR | index, frame, FRAME_HEADER_BYTES + prefixLen + n, NET_ERROR_FRAME_BYTES, conn);
+  assert(pushed, "netSendFrame: the SQ had room a moment ago");
 }
 
 // A reply whose payload already sits at frame + FRAME_HEADER_BYTES (the
 // syscall area). The host copies it out before the next syscall, so it asks
 // for no completion.
 export function netSendReply(conn: u64, requestId: u32, status: u32, frame: usize, payloadLen: u32): bool {
+  assert(frame != 0 && payloadLen <= rxBufferBytes, "netSendReply: a reply no larger than a message");
   if (ringFree(sq) == 0) return false;
   putHeader(frame, requestId, status, payloadLen);
   return ringPush(sq, OP_NET_TX, DESC_F_NO_COMPLETION, TAG_REPLY, frame, FRAME_HEADER_BYTES + payloadLen, FRAME_HEADER_BYTES + payloadLen, conn);
 }
 
 export function netClose(conn: u64): void {
+  assert(sq != 0, "netClose before netInit");
   if (!ringPush(sq, OP_NET_CLOSE, 0, 0, 0, 0, 0, conn)) framesDropped++;
 }
 
@@ -111,9 +124,13 @@ export function netReset(): void {
   for (let i: u32 = 0; i < errorFrames.count; i++) {
     if (load<u8>(errorFrames.states + <usize>i) != 0) errorFrames.give(i);
   }
+  assert(errorFrames.inUse == 0, "netReset: every error frame is free again");
 }
 
-export function netErrorFramesInUse(): u32 { return errorFrames.inUse; }
+export function netErrorFramesInUse(): u32 {
+  assert(errorFrames.inUse <= errorFrames.count, "netErrorFramesInUse: more in use than frames");
+  return errorFrames.inUse;
+}
 
 export function netTxDone(tag: u32): void {
   if ((tag & TAG_ERROR) != 0) errorFrames.give(tag & ~TAG_ERROR);

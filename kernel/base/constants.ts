@@ -108,3 +108,18 @@ export const RING_HSM: u32 = 32;
 // Key labels granted across all services (each service at most hal
 // HSM_GRANTS_PER_SERVICE_MAX).
 export const HSM_GRANTS_MAX: u32 = 256;
+
+// How the limits above relate, checked once at start (the conditions fold to
+// constants, so they cost nothing): a change to one number that breaks what
+// another relies on stops the kernel at its first instruction.
+assert(SERVICES_MAX <= 64 && IMAGE_SERVICES_MAX <= SERVICES_MAX, "a u64 send mask covers every service, and an image fits the table");
+assert(REQUESTS_IN_FLIGHT_MAX <= 65535 && MESSAGE_SLOTS_MAX <= 65536, "token and message slot numbers fit 16 bits");
+assert(<u64>MESSAGE_BYTES_MAX < <u64>BATCH_BYTES_MAX && BATCH_BYTES_MIN > MESSAGE_BYTES_MIN, "a batch holds at least one message of each size bound");
+assert(RESERVATION_BYTES_MAX < KERNEL_MEMORY_BYTES_MAX && KERNEL_MEMORY_BYTES_MAX < (<u64>1 << 32), "one reservation fits the kernel memory, which fits wasm32");
+assert(BOOT_DIGEST_BYTES < BOOT_AREA_BYTES, "the boot area holds the digest and a manifest");
+assert((RING_CONSOLE & (RING_CONSOLE - 1)) == 0 && (RING_ENTROPY & (RING_ENTROPY - 1)) == 0 && (RING_BLOCK & (RING_BLOCK - 1)) == 0
+  && (RING_NET & (RING_NET - 1)) == 0 && (RING_EVENTS & (RING_EVENTS - 1)) == 0 && (RING_HSM & (RING_HSM - 1)) == 0, "ring capacities are powers of two");
+assert(RING_NET > NET_RX_BUFFERS && NET_ERROR_FRAMES >= NET_RX_BUFFERS, "the net SQ holds every receive buffer, and a turn's refusals fit the error frames");
+assert(RING_HSM > HSM_REQUESTS_MAX, "the HSM SQ holds every request and the audit checkpoint");
+assert(FUEL_MIN <= FUEL_PER_MESSAGE_DEFAULT && FUEL_PER_MESSAGE_DEFAULT <= FUEL_INIT_DEFAULT && FUEL_INIT_DEFAULT <= FUEL_MAX, "fuel defaults within the fuel bounds");
+assert(RESTARTS_MAX_DEFAULT <= RESTARTS_MAX && RESTART_WINDOW_MS_MIN <= RESTART_WINDOW_MS_DEFAULT && RESTART_WINDOW_MS_DEFAULT <= RESTART_WINDOW_MS_MAX, "restart defaults within their bounds");

@@ -35,25 +35,32 @@ export function reserve(bytes: u64, name: string): usize {
     return 0;
   }
   const ptr = heap.alloc(<usize>padded + 16);
+  assert(ptr != 0, "reserve: the allocator gave no memory");
   const aligned: usize = (ptr + 15) & ~(<usize>15);
+  assert((aligned & 15) == 0 && aligned + <usize>padded <= ptr + <usize>padded + 16, "reserve: an aligned region inside the block");
   assert(padded == 0 || (load<u64>(aligned) == 0 && load<u64>(aligned + <usize>padded - 8) == 0), "a reservation comes from memory never used");
   reservedBytes += padded;
+  assert(reservedBytes <= KERNEL_MEMORY_BYTES_MAX, "reserve: reservations within the kernel memory limit");
   return aligned;
 }
 
 export function reservedTotal(): u64 {
+  assert((reservedBytes & 15) == 0 && reservedBytes <= KERNEL_MEMORY_BYTES_MAX, "reserved total: 16-byte units within the limit");
   return reservedBytes;
 }
 
 export function seal(): void {
+  assert(!sealed, "seal: the allocator is sealed once");
   sealed = true;
   // Two probes measure the bump allocator's stride for a 16-byte block.
   const first = heap.alloc(16);
   sealProbe = heap.alloc(16);
   sealStride = sealProbe - first;
+  assert(sealProbe > first && sealStride >= 16, "seal: the bump allocator moves forward by at least a block");
 }
 
 export function isSealed(): bool {
+  assert(!sealed || sealStride >= 16, "isSealed: a sealed allocator has measured its stride");
   return sealed;
 }
 
@@ -62,6 +69,7 @@ export function isSealed(): bool {
 export function checkSealed(): bool {
   if (!sealed) return false;
   const next = heap.alloc(16);
+  assert(next > sealProbe, "checkSealed: the bump allocator moves forward");
   const ok = next - sealProbe == sealStride;
   sealProbe = next;
   return ok;
@@ -84,12 +92,14 @@ export class Pool {
   name: string = "";
 
   @inline slot(index: u32): usize {
+    assert(index < this.count, "pool slot: bad index");
     return this.base + <usize>index * <usize>this.slotBytes;
   }
 
   take(): u32 {
     const index = this.freeHead;
     if (index == POOL_EMPTY) {
+      assert(this.inUse == this.count, "pool take: free list empty while slots are free");
       this.exhausted++;
       return POOL_EMPTY;
     }
@@ -97,6 +107,7 @@ export class Pool {
     assert(load<u8>(this.states + <usize>index) == 0, "pool take: free list holds a slot in use");
     store<u8>(this.states + <usize>index, 1);
     this.inUse++;
+    assert(this.inUse <= this.count, "pool take: more in use than slots");
     if (this.inUse > this.highWater) this.highWater = this.inUse;
     return index;
   }
@@ -104,6 +115,7 @@ export class Pool {
   give(index: u32): void {
     assert(index < this.count, "pool give: bad index");
     assert(load<u8>(this.states + <usize>index) == 1, "pool give: slot is not in use");
+    assert(this.inUse > 0, "pool give: nothing is in use");
     store<u8>(this.states + <usize>index, 0);
     store<u32>(this.slot(index), this.freeHead);
     this.freeHead = index;
@@ -124,5 +136,6 @@ export function poolInit(pool: Pool, name: string, slotBytes: u32, count: u32): 
     store<u32>(pool.slot(i), i + 1 < count ? i + 1 : POOL_EMPTY);
   }
   pool.freeHead = count > 0 ? 0 : POOL_EMPTY;
+  assert(pool.inUse == 0 && (pool.slotBytes & 7) == 0 && pool.slotBytes >= slotBytes, "poolInit: a new pool of 8-byte aligned slots, none in use");
   return true;
 }

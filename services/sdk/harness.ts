@@ -13,6 +13,7 @@
 //   const r = svc.request(bytes);       // { status, payload } or null when the service did not reply
 //   assert.is(r!.status, 0);
 
+import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import * as abi from '../../hal/abi.ts';
@@ -155,10 +156,14 @@ export class ServiceHarness {
   private token(service: boolean): number {
     const t = (this.nextToken++ & 0xffff) | (service ? SERVICE_TOKEN_BIT : 0);
     this.open.add(t >>> 0);
+    // The top bit tells a service's token from a client's, as the kernel's do.
+    assert(((t & SERVICE_TOKEN_BIT) !== 0) === service, 'harness: token kind bit wrong');
     return t >>> 0;
   }
 
   private deliver(kind: number, sender: number, token: number, payload: Uint8Array, fuel = this.opts.fuelPerMessage ?? 2 ** 30): void {
+    // Only requests and messages carry a token a reply can spend; the rest carry 0.
+    assert(token === 0 || kind === abi.MSG_KIND_REQUEST || kind === abi.MSG_KIND_MESSAGE, 'harness: token on a message kind that takes no reply');
     const inbox = this.callGetter(() => this.x.qx_inbox());
     const inboxBytes = this.callGetter(() => this.x.qx_inbox_bytes());
     if (payload.length > inboxBytes) throw new Error(`message of ${payload.length} bytes exceeds the service's inbox (${inboxBytes})`);
@@ -176,7 +181,10 @@ export class ServiceHarness {
   private bytes(ptr: number, len: number): Buffer | null {
     const mem = this.x.memory.buffer;
     if (ptr < 0 || len < 0 || ptr + len > mem.byteLength) return null;
-    return Buffer.from(new Uint8Array(mem, ptr, len));
+    const b = Buffer.from(new Uint8Array(mem, ptr, len));
+    // A copy, so the service's later writes cannot change what the test saw.
+    assert(b.length === len && b.buffer !== mem, 'harness: syscall bytes not copied out of the service memory');
+    return b;
   }
 
   private allowed(cap: string, call: string): boolean {
@@ -244,6 +252,8 @@ export class ServiceHarness {
         const granted = op >>> 0 === abi.OP_HSM_RANDOM ? this.caps.has('hsm_random') : (this.opts.hsmKeys ?? []).includes(label);
         if (!granted) { this.denied.push('hsm'); return abi.SYS_E_DENIED; }
         const id = this.nextHsmId++;
+        // Success is a request id above 0: a negative result is an E_* code.
+        assert(id > 0, 'harness: HSM request id not positive');
         this.hsmAsked.push({ id, op: op >>> 0, label, request: b });
         return id;
       },

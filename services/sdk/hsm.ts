@@ -43,6 +43,8 @@ const SENDER_KERNEL: u32 = 65534;
 const HEADER: u32 = 4;
 
 const request: usize = memory.data(<i32>HSM_REQUEST_BYTES_MAX, 16);
+// The longest label leaves room for every operation's fixed fields.
+assert(HEADER + HSM_LABEL_BYTES_MAX + HSM_IV_BYTES + 4 <= HSM_REQUEST_BYTES_MAX, "HSM request buffer smaller than its header");
 
 // Writes the request header and label; returns the offset after them, or 0
 // when the label is empty, too long or not ASCII.
@@ -56,7 +58,10 @@ function begin(label: string): u32 {
     if (c < 0x21 || c > 0x7e) return 0;
     store<u8>(request + HEADER + <usize>i, <u8>c);
   }
-  return HEADER + <u32>n;
+  const at = HEADER + <u32>n;
+  // A nonzero offset means success: the header and at least one label byte are in.
+  assert(at > HEADER && at <= HEADER + HSM_LABEL_BYTES_MAX, "HSM request label out of bounds");
+  return at;
 }
 
 // Appends len bytes at at; false when the request would not fit.
@@ -87,6 +92,7 @@ export function hsmVerify(label: string, data: usize, len: u32, signature: usize
 }
 
 function gcm(op: u32, label: string, iv: usize, aad: usize, aadLen: u32, data: usize, len: u32): i32 {
+  assert(op == HSM_ENCRYPT || op == HSM_DECRYPT, "AES-GCM request for another operation");
   const at = begin(label);
   if (at == 0) return E_INVALID;
   const total = <u64>at + <u64>HSM_IV_BYTES + 4 + <u64>aadLen + <u64>len;

@@ -22,6 +22,7 @@ export class LogLine {
       const c = s.charCodeAt(i);
       store<u8>(lineBuffer + <usize>(this.len++), <u8>(c < 128 ? c : 63));
     }
+    assert(this.len <= LOG_LINE_BYTES, "log line longer than LOG_LINE_BYTES");
     return this;
   }
 
@@ -29,6 +30,8 @@ export class LogLine {
     const digits = memory.data(24);
     let n: u32 = 0;
     do { store<u8>(digits + <usize>(n++), <u8>(48 + v % 10)); v /= 10; } while (v != 0);
+    // A u64 has at most 20 decimal digits: the 24-byte scratch holds them.
+    assert(n <= 20, "u64 with more than 20 decimal digits");
     while (n > 0 && this.len < LOG_LINE_BYTES) store<u8>(lineBuffer + <usize>(this.len++), load<u8>(digits + <usize>(--n)));
     return this;
   }
@@ -42,10 +45,12 @@ export class LogLine {
   u128(p: usize): LogLine {
     if (this.len + 39 > LOG_LINE_BYTES) return this;
     this.len += u128ToDecimal(p, lineBuffer + <usize>this.len);
+    assert(this.len <= LOG_LINE_BYTES, "log line longer than LOG_LINE_BYTES");
     return this;
   }
 
   send(): i32 {
+    assert(this.len <= LOG_LINE_BYTES, "log line longer than LOG_LINE_BYTES");
     const r = log(lineBuffer, this.len);
     this.len = 0;
     return r;

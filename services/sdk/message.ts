@@ -19,15 +19,29 @@ export class Reader {
   pos: u32 = 0;
   ok: bool = true;
 
-  reset(base: usize, len: u32): void { this.base = base; this.len = len; this.pos = 0; this.ok = true; }
-  remaining(): u32 { return this.len - this.pos; }
-  atEnd(): bool { return this.pos == this.len; }
+  reset(base: usize, len: u32): void {
+    // take() answers 0 for "short", so real bytes never start at address 0 (AssemblyScript
+    // places nothing there), and a message does not wrap around the address space.
+    assert((base != 0 || len == 0) && base + <usize>len >= base, "reader over a message at address 0 or wrapping around memory");
+    this.base = base; this.len = len; this.pos = 0; this.ok = true;
+  }
+  remaining(): u32 {
+    assert(this.pos <= this.len, "reader past the end of its message");
+    return this.len - this.pos;
+  }
+  atEnd(): bool {
+    assert(this.pos <= this.len, "reader past the end of its message");
+    return this.pos == this.len;
+  }
 
   // Address of the next n bytes and moves past them; 0 (and ok = false) when short.
   take(n: u32): usize {
+    // The subtraction below is only a bound while the position stays inside the message.
+    assert(this.pos <= this.len, "reader past the end of its message");
     if (!this.ok || n > this.len - this.pos) { this.ok = false; return 0; }
     const p = this.base + <usize>this.pos;
     this.pos += n;
+    assert((p != 0 || n == 0) && this.pos <= this.len, "reader handed out bytes outside its message");
     return p;
   }
 
@@ -46,6 +60,7 @@ export class Reader {
   zeros(n: u32): bool {
     const p = this.take(n);
     if (p == 0) return false;
+    assert(p + <usize>n <= this.base + <usize>this.len, "reserved bytes outside the message");
     for (let i: u32 = 0; i < n; i++) if (load<u8>(p + <usize>i) != 0) return false;
     return true;
   }
@@ -57,13 +72,20 @@ export class Writer {
   pos: u32 = 0;
   ok: bool = true;
 
-  reset(base: usize, cap: u32): void { this.base = base; this.cap = cap; this.pos = 0; this.ok = true; }
+  reset(base: usize, cap: u32): void {
+    // room() answers 0 for "full", so a buffer never starts at address 0, nor wraps.
+    assert((base != 0 || cap == 0) && base + <usize>cap >= base, "writer over a buffer at address 0 or wrapping around memory");
+    this.base = base; this.cap = cap; this.pos = 0; this.ok = true;
+  }
 
   // Address where the next n bytes go and moves past them; 0 (and ok = false) when full.
   room(n: u32): usize {
+    // A position past the capacity would make the subtraction below wrap and let writes through.
+    assert(this.pos <= this.cap, "writer past the end of its buffer");
     if (!this.ok || n > this.cap - this.pos) { this.ok = false; return 0; }
     const p = this.base + <usize>this.pos;
     this.pos += n;
+    assert((p != 0 || n == 0) && this.pos <= this.cap, "writer handed out room outside its buffer");
     return p;
   }
 
@@ -79,6 +101,7 @@ export class Writer {
     const n = <u32>s.length;
     const p = this.room(n);
     if (p == 0) return;
+    assert(p + <usize>n <= this.base + <usize>this.cap, "text written outside the buffer");
     for (let i: u32 = 0; i < n; i++) {
       const c = s.charCodeAt(<i32>i);
       store<u8>(p + <usize>i, <u8>(c < 128 ? c : 63));

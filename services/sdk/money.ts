@@ -47,6 +47,9 @@ export function u128Add(dst: usize, a: usize, b: usize): bool {
   const hi1 = u128Hi(a) + u128Hi(b);
   const hi = hi1 + carry;
   if (hi1 < u128Hi(a) || hi < hi1) { moneyError = MONEY_OVERFLOW; return false; }
+  // Without overflow a sum is at least each addend (checked before dst, which may be a or b, changes).
+  assert((hi > u128Hi(a) || (hi == u128Hi(a) && lo >= u128Lo(a))) && (hi > u128Hi(b) || (hi == u128Hi(b) && lo >= u128Lo(b))),
+    "u128 sum below an addend");
   put(dst, lo, hi);
   moneyError = MONEY_OK;
   return true;
@@ -57,7 +60,10 @@ export function u128Sub(dst: usize, a: usize, b: usize): bool {
   if (u128Cmp(a, b) < 0) { moneyError = MONEY_UNDERFLOW; return false; }
   const lo = u128Lo(a) - u128Lo(b);
   const borrow: u64 = u128Lo(a) < u128Lo(b) ? 1 : 0;
-  put(dst, lo, u128Hi(a) - u128Hi(b) - borrow);
+  const hi = u128Hi(a) - u128Hi(b) - borrow;
+  // b <= a, so the difference is at most a: no borrow escaped the top.
+  assert(hi < u128Hi(a) || (hi == u128Hi(a) && lo <= u128Lo(a)), "u128 difference above the minuend");
+  put(dst, lo, hi);
   moneyError = MONEY_OK;
   return true;
 }
@@ -69,7 +75,10 @@ function mul64(a: u64, b: u64): u64 {
   const p00 = a0 * b0, p01 = a0 * b1, p10 = a1 * b0, p11 = a1 * b1;
   const middle = (p00 >> 32) + (p01 & 0xffffffff) + (p10 & 0xffffffff);
   mulHi = p11 + (p01 >> 32) + (p10 >> 32) + (middle >> 32);
-  return (middle << 32) | (p00 & 0xffffffff);
+  const lo = (middle << 32) | (p00 & 0xffffffff);
+  // The low half is the wrapping product, and a * b < a * 2^64 bounds the high half.
+  assert(lo == a * b && (a == 0 || mulHi < a) && (b == 0 || mulHi < b), "64x64 multiplication halves disagree");
+  return lo;
 }
 
 // dst = a * factor (e.g. a unit price times a quantity); false on overflow.
@@ -80,6 +89,8 @@ export function u128MulU64(dst: usize, a: usize, factor: u64): bool {
   if (mulHi != 0) { moneyError = MONEY_OVERFLOW; return false; }
   const hi = hiLo + carry;
   if (hi < hiLo) { moneyError = MONEY_OVERFLOW; return false; }
+  // Without overflow a product by a nonzero factor is at least a.
+  assert(factor == 0 || hi > u128Hi(a) || (hi == u128Hi(a) && lo >= u128Lo(a)), "u128 product below its multiplicand");
   put(dst, lo, hi);
   moneyError = MONEY_OK;
   return true;
@@ -100,6 +111,8 @@ export function u128DivU64(dst: usize, a: usize, divisor: u64): u64 {
     lo <<= 1;
     if (top != 0 || rem >= divisor) { rem -= divisor; lo |= 1; }
   }
+  // Long division leaves a remainder below the divisor and a quotient no larger than a.
+  assert(rem < divisor && hi <= u128Hi(a) && (hi < u128Hi(a) || lo <= u128Lo(a)), "u128 division out of bounds");
   put(dst, lo, hi);
   moneyError = MONEY_OK;
   return rem;
@@ -114,9 +127,12 @@ export function u128ToDecimal(p: usize, out: usize): u32 {
   let n: u32 = 0;
   do {
     const d = u128DivU64(work, work, 10);
+    assert(d < 10, "decimal digit out of range");
     store<u8>(digits + <usize>n, <u8>(48 + d));
     n++;
   } while (!u128IsZero(work) && n < 39);
+  // 2^128 - 1 has 39 decimal digits, so every value ends before the cap.
+  assert(u128IsZero(work), "u128 longer than 39 decimal digits");
   for (let i: u32 = 0; i < n; i++) store<u8>(out + <usize>i, load<u8>(digits + <usize>(n - 1 - i)));
   return n;
 }

@@ -80,6 +80,7 @@ function asciiText(text: string): u32 {
     const c = text.charCodeAt(i);
     store<u8>(textBuffer + <usize>i, <u8>(c < 128 ? c : 63));
   }
+  assert(n >= 0 && n <= TEXT_BYTES_MAX, "text longer than its buffer");
   return <u32>n;
 }
 

@@ -16,6 +16,8 @@ export const CACHE_LINE: usize = 64;
 export function allocTable(bytes: usize, prefault: bool): usize {
   const raw = heap.alloc(bytes + CACHE_LINE - 1);
   const ptr = (raw + CACHE_LINE - 1) & ~(CACHE_LINE - 1);
+  assert(ptr >= raw && ptr + bytes <= raw + bytes + CACHE_LINE - 1, "aligned table outside its block");
+  assert((ptr & (CACHE_LINE - 1)) == 0, "table not on a cache line");
   if (prefault) memory.fill(ptr, 0, bytes);
   return ptr;
 }

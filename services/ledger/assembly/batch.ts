@@ -5,7 +5,7 @@
 // linked_event_failed; the rest of the chain fails the same way. The batch-
 // level checks here come first in TigerBeetle's order of precedence.
 
-import { RECORD_BYTES, RESULT_BYTES, TIMESTAMP_MAX } from "./constants";
+import { BATCH_EVENTS_MAX, RECORD_BYTES, RESULT_BYTES, TIMESTAMP_MAX } from "./constants";
 import { AF_IMPORTED, AF_LINKED, T_FLAGS, T_ID, T_TIMESTAMP, TF_IMPORTED } from "./layout";
 import { AccountResult, TransferResult, transferResultIsTransient } from "./results";
 import { S } from "./state";
@@ -21,6 +21,8 @@ const TIMESTAMP_MUST_BE_ZERO: u32 = 3;
 
 // @ts-ignore: decorator
 @inline function writeResult(out: usize, index: u32, result: u32, timestamp: u64): void {
+  // Created events carry their timestamp; failures carry none (exists carries the existing one's).
+  assert(index < BATCH_EVENTS_MAX && (result != 0 || timestamp != 0), "result outside the batch, or created without a timestamp");
   const at = out + <usize>index * RESULT_BYTES;
   store<u32>(at, result);
   store<u32>(at, 0, 4);
@@ -53,12 +55,15 @@ function executeOne(accounts: bool, event: usize, index: u32, base: u64, batchTi
   } else {
     if (timestamp != 0) return TIMESTAMP_MUST_BE_ZERO;
     timestamp = base + index;
+    // handleRequest answered "logical clock exhausted" unless the whole batch fits.
+    assert(timestamp <= batchTimestamp && timestamp <= TIMESTAMP_MAX, "event timestamp past the batch's clock");
   }
   eventTimestamp = timestamp;
   return accounts ? <u32>createAccount(event, timestamp) : <u32>createTransfer(event, timestamp, index);
 }
 
 function rollbackTo(accounts: bool, mark: u32): void {
+  assert(mark <= (accounts ? S.accountCount : S.transferCount), "chain mark past the newest slot");
   if (accounts) {
     while (S.accountCount > mark) rollbackAccount(S.accountCount - 1);
   } else {
@@ -71,7 +76,7 @@ function rollbackTo(accounts: bool, mark: u32): void {
  * Event i gets timestamp base + i; the caller advances the clock.
  */
 export function executeCreate(accounts: bool, events: usize, count: u32, base: u64, out: usize): void {
-  assert(count > 0);
+  assert(count > 0 && count <= BATCH_EVENTS_MAX, "batch count out of range: requestValid checks it");
   let resolved: u32 = 0;
   const batchTimestamp = base + count - 1;
   const firstImported = (load<u16>(events + T_FLAGS) & (accounts ? AF_IMPORTED : TF_IMPORTED)) != 0;
@@ -103,6 +108,7 @@ export function executeCreate(accounts: bool, events: usize, count: u32, base: u
       if (chainStart >= 0 && !chainBroken) {
         chainBroken = true;
         rollbackTo(accounts, chainMark);
+        assert((accounts ? S.accountCount : S.transferCount) == chainMark, "chain rollback left events behind");
         for (let j = <u32>chainStart; j < index; j++) writeResult(out, j, LINKED_EVENT_FAILED, 0);
       }
       if (!accounts && transferResultIsTransient(<TransferResult>result)) {
@@ -115,4 +121,6 @@ export function executeCreate(accounts: bool, events: usize, count: u32, base: u
       chainBroken = false;
     }
   }
+  // The last event closes any chain (an open one is answered linked_event_chain_open).
+  assert(chainStart < 0, "linked chain left open at the end of the batch");
 }

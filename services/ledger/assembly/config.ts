@@ -39,6 +39,8 @@ function fail(reason: string): void {
 function capacity(r: JsonReader, key: string, limit: u32): u32 {
   const v = r.readU64();
   if (r.error == null && (v == 0 || v > <u64>limit)) fail(key + " = " + v.toString() + " is outside 1.." + limit.toString());
+  // fail() traps: a value that gets here is in range, or the reader failed and finish() reports it.
+  assert(r.error != null || (v != 0 && v <= <u64>limit), "config capacity out of range");
   return <u32>v;
 }
 
@@ -64,4 +66,8 @@ export function configParse(ptr: usize, len: u32): void {
   }
   if (!r.finish()) fail(r.error!);
   if (configPendingMax > configTransfersMax) fail("pending_max exceeds transfers_max");
+  assert(configAccountsMax > 0 && configAccountsMax <= ACCOUNTS_MAX_LIMIT && configHistoryMax > 0 && configHistoryMax <= HISTORY_MAX_LIMIT,
+    "config capacity out of range");
+  assert(configPendingMax > 0 && configPendingMax <= configTransfersMax && configTransfersMax <= TRANSFERS_MAX_LIMIT,
+    "config capacity out of range");
 }

@@ -43,8 +43,11 @@ export class IdTable {
 }
 
 export function idTableCreate(idsMax: u32, records: usize, prefault: bool): IdTable {
+  assert(idsMax > 0 && idsMax <= 0x40000000, "id table size out of range");
   let capacity: u32 = 16;
   while (<u64>capacity < <u64>idsMax * 2) capacity <<= 1;
+  // A power of two (the mask picks the home entry) with a load of at most 1/2 when full.
+  assert((capacity & (capacity - 1)) == 0 && <u64>capacity >= <u64>idsMax * 2, "id table capacity is not a power of two over twice its limit");
   const table = changetype<IdTable>(heap.alloc(offsetof<IdTable>()));
   table.entries = allocTable(<usize>capacity << ENTRY_SHIFT, prefault);
   table.records = records;
@@ -75,6 +78,8 @@ export function idTableCreate(idsMax: u32, records: usize, prefault: bool): IdTa
 
 // @ts-ignore: decorator
 @inline function recordOf(table: IdTable, value: u32): usize {
+  // Value v names record v - 1; the records table holds `limit` of them.
+  assert(value != 0 && value <= table.limit, "id table value names no record");
   return table.records + (<usize>(value - 1) << RECORD_SHIFT);
 }
 
@@ -106,6 +111,8 @@ export function idTableCreate(idsMax: u32, records: usize, prefault: bool): IdTa
   const hash = idHash(lo, hi);
   const tag = <u32>(hash >> 32);
   const mask = table.mask;
+  // No assert here (one runs per transfer): the probe ends at an empty entry because
+  // idInsertAtProbe keeps count < limit and idTableCreate makes capacity >= 2 * limit.
   let index = <u32>hash & mask;
   table.probeTag = tag;
   while (true) {
@@ -131,10 +138,10 @@ export function idTableCreate(idsMax: u32, records: usize, prefault: bool): IdTa
  */
 // @ts-ignore: decorator
 @inline export function idInsertAtProbe(table: IdTable, value: u32): void {
-  assert(value != 0);
-  assert(table.count < table.limit);
+  assert(value != 0 && value <= table.limit, "id table value names no record");
+  assert(table.count < table.limit, "id table full");
   const entry = entryAt(table, table.probe);
-  assert(load<u32>(entry) == 0);
+  assert(load<u32>(entry) == 0, "id inserted over a used entry");
   store<u64>(entry, <u64>value | (<u64>table.probeTag << 32));
   table.count++;
 }
@@ -142,18 +149,24 @@ export function idTableCreate(idsMax: u32, records: usize, prefault: bool): IdTa
 /** Inserts an id that is absent; record value - 1 must already hold it. */
 export function idInsert(table: IdTable, lo: u64, hi: u64, value: u32): void {
   const found = idFind(table, lo, hi);
-  assert(found == 0);
+  assert(found == 0, "id inserted twice");
+  // Record value - 1 holds the id already (the caller wrote it), so the table can find it.
+  assert(load<u64>(recordOf(table, value)) == lo && load<u64>(recordOf(table, value), 8) == hi, "id inserted before its record");
   idInsertAtProbe(table, value);
 }
 
 /** Removes an id that is present (rollback of a linked chain), while its record still holds it. */
 export function idRemove(table: IdTable, lo: u64, hi: u64): void {
   const found = idFind(table, lo, hi);
-  assert(found != 0);
+  assert(found != 0, "id removed that is not in the table");
+  assert(table.count > 0, "id removed from an empty table");
   const mask = table.mask;
-  let hole = table.probe;
+  const start = table.probe;
+  let hole = start;
   let index = (hole + 1) & mask;
   while (true) {
+    // The table always keeps an empty entry, so the shift ends before it wraps around.
+    assert(index != start, "id table shift wrapped around");
     const entry = load<u64>(entryAt(table, index));
     if (<u32>entry == 0) break;
     const record = recordOf(table, <u32>entry);

@@ -32,14 +32,16 @@ import { SCOPE_LEDGERS_MAX, scopeSet } from "./scope";
 
 // batch.ts reads an event's flags, id and timestamp at the same offsets for
 // accounts and transfers.
-assert(A_FLAGS == T_FLAGS && A_ID == T_ID && A_TIMESTAMP == T_TIMESTAMP);
-assert(HEADER_BYTES + BATCH_EVENTS_MAX * RECORD_BYTES + SCOPE_LEDGERS_MAX * 4 <= INBOX_BYTES);
-assert(HEADER_BYTES + BATCH_EVENTS_MAX * RECORD_BYTES <= OUTBOX_BYTES);
+assert(A_FLAGS == T_FLAGS && A_ID == T_ID && A_TIMESTAMP == T_TIMESTAMP, "account and transfer event fields differ");
+assert(HEADER_BYTES + BATCH_EVENTS_MAX * RECORD_BYTES + SCOPE_LEDGERS_MAX * 4 <= INBOX_BYTES, "inbox smaller than a full request");
+assert(HEADER_BYTES + BATCH_EVENTS_MAX * RECORD_BYTES <= OUTBOX_BYTES, "outbox smaller than a full reply");
 
 const inbox: usize = heap.alloc(INBOX_BYTES);
 const outbox: usize = heap.alloc(OUTBOX_BYTES);
 
 export function qx_inbox(): usize {
+  // Lookups read ids from the inbox while writing records to the outbox.
+  assert(inbox + INBOX_BYTES <= outbox || outbox + OUTBOX_BYTES <= inbox, "inbox and outbox overlap");
   return inbox;
 }
 
@@ -48,9 +50,10 @@ export function qx_inbox_bytes(): u32 {
 }
 
 export function qx_init(len: u32): void {
-  assert(len <= INBOX_BYTES);
+  assert(len <= INBOX_BYTES, "config longer than the inbox");
   configParse(inbox, len);
   stateInit(configAccountsMax, configTransfersMax, configPendingMax, configHistoryMax, configPrefault);
+  assert(S.initialized && S.accountCount == 0 && S.transferCount == 0, "ledger state not fresh after init");
 }
 
 export function qx_check_invariants(): u32 {
@@ -58,8 +61,8 @@ export function qx_check_invariants(): u32 {
 }
 
 export function qx_handle(kind: u32, sender: u32, token: u32, len: u32): void {
-  assert(S.initialized);
-  assert(len <= INBOX_BYTES);
+  assert(S.initialized, "message before qx_init");
+  assert(len <= INBOX_BYTES, "message longer than the inbox");
   const now = <u64>max<i64>(time(), 0);
   if (kind == KIND_CLIENT_REQUEST || kind == KIND_SERVICE_MESSAGE) {
     handleRequest(token, len, now);
@@ -73,10 +76,13 @@ export function qx_handle(kind: u32, sender: u32, token: u32, len: u32): void {
     textLog();
   }
   armExpiryTimer(now);
+  assert(S.lastTimestamp <= TIMESTAMP_MAX, "logical clock past TIMESTAMP_MAX");
 }
 
 /** The first timestamp the current message may use: after every earlier one. */
 function clockBase(now: u64): u64 {
+  // lastTimestamp <= TIMESTAMP_MAX < 2^64 - 1, so the sum does not wrap and the clock only moves on.
+  assert(S.lastTimestamp <= TIMESTAMP_MAX, "logical clock past TIMESTAMP_MAX");
   return max<u64>(now, S.lastTimestamp + 1);
 }
 
@@ -86,17 +92,21 @@ function armExpiryTimer(now: u64): void {
   const expiresAt = expiryTopExpiresAt();
   if (S.timerArmed && S.timerArmedAt <= expiresAt) return;
   const delay = expiresAt > now ? expiresAt - now : 1;
+  // Expiries are at most TIMESTAMP_MAX (overflows_timeout), so both fit the syscall's i64.
+  assert(expiresAt <= TIMESTAMP_MAX && delay <= TIMESTAMP_MAX, "expiry timer out of range");
   timer(<i64>delay, <i64>expiresAt);
   S.timerArmed = true;
   S.timerArmedAt = expiresAt;
 }
 
 function replyError(token: u32): void {
+  assert(textLength() > 0, "error reply without a reason");
   reply(token, STATUS_SERVICE_ERROR, textPtr(), textLength());
 }
 
 /** Item size of an operation, or 0 when the operation is unknown. */
 function itemBytes(operation: u32): u32 {
+  assert(RECORD_BYTES == 128 && ID_BYTES == 16, "wire item sizes changed");
   if (operation == OP_CREATE_ACCOUNTS || operation == OP_CREATE_TRANSFERS) return RECORD_BYTES;
   if (operation == OP_LOOKUP_ACCOUNTS || operation == OP_LOOKUP_TRANSFERS) return ID_BYTES;
   if (operation == OP_GET_ACCOUNT_TRANSFERS || operation == OP_GET_ACCOUNT_BALANCES) return RECORD_BYTES;
@@ -154,6 +164,7 @@ function requestValid(len: u32): bool {
     textPutU64(expected);
     return false;
   }
+  assert(expected <= <u64>INBOX_BYTES, "a valid request longer than the inbox");
   return true;
 }
 
@@ -179,10 +190,15 @@ function handleRequest(token: u32, len: u32, now: u64): void {
     scopeSet(items + <usize>count * RECORD_BYTES, <u32>load<u16>(inbox, 2));
     executeCreate(operation == OP_CREATE_ACCOUNTS, items, count, base, outbox);
     scopeSet(items, 0);
+    // Rollback pops only this batch's chains: what earlier batches committed stays.
+    assert(S.transferCount >= mark, "a batch removed transfers it did not create");
+    assert(base + count - 1 > S.lastTimestamp, "logical clock moved back");
     S.lastTimestamp = base + count - 1;
     // Committed transfers are the slots this batch added (rolled-back chains
     // were popped), in timestamp order: one event record, before the reply,
     // straight from the table.
+    // A batch commits at most one transfer per event, so the event record stays under a batch.
+    assert(S.transferCount - mark <= count, "a batch committed more transfers than it has events");
     if (configEvents && S.transferCount > mark) emitTransfers(transferAt(mark), S.transferCount - mark);
     replyBytes = count * RESULT_BYTES;
   } else if (operation == OP_LOOKUP_ACCOUNTS || operation == OP_LOOKUP_TRANSFERS) {
@@ -192,6 +208,6 @@ function handleRequest(token: u32, len: u32, now: u64): void {
   } else {
     replyBytes = getAccountBalances(items, outbox);
   }
-  assert(replyBytes <= OUTBOX_BYTES);
+  assert(replyBytes <= OUTBOX_BYTES, "reply larger than the outbox");
   reply(token, STATUS_OK, outbox, replyBytes);
 }

@@ -9,7 +9,7 @@ import { AF_HISTORY, A_FLAGS, AM_HISTORY_FIRST, AM_HISTORY_LAST, AM_TRANSFERS_FI
   B_TIMESTAMP, F_ACCOUNT_ID, F_CODE, F_FLAGS, F_LIMIT, F_RESERVED, F_RESERVED_BYTES, F_TIMESTAMP_MAX,
   F_TIMESTAMP_MIN, F_USER_DATA_128, F_USER_DATA_32, F_USER_DATA_64, FF_CREDITS, FF_DEBITS, FF_KNOWN,
   FF_REVERSED, H_ACCOUNT_SLOT, H_BALANCES, H_NEXT, H_PREV, H_TIMESTAMP, H_TRANSFER_SLOT, T_CODE,
-  T_TIMESTAMP, T_USER_DATA_128, T_USER_DATA_32, T_USER_DATA_64, TM_DEBIT_SLOT } from "./layout";
+  T_TIMESTAMP, T_USER_DATA_128, T_USER_DATA_32, T_USER_DATA_64, TM_CREDIT_SLOT, TM_DEBIT_SLOT } from "./layout";
 import { S, accountAt, accountMetaAt, historyAt, transferAt, transferMetaAt } from "./state";
 import { ID_ORPHAN, idFind } from "./idtable";
 import { transferIdFind } from "./transfers";
@@ -19,6 +19,8 @@ import * as p from "../protocol";
 
 // @ts-ignore: decorator
 @inline function replyHeader(out: usize, count: u32, emptyWhy: u32 = EMPTY_REASON_NONE): u32 {
+  // At most a batch of records, which the outbox holds (index.ts); a reason only for an empty reply.
+  assert(count <= BATCH_EVENTS_MAX && (emptyWhy == EMPTY_REASON_NONE || count == 0), "query reply too long, or a reason with records");
   store<u32>(out, count);
   store<u32>(out, emptyWhy, 4);
   return HEADER_BYTES + count * RECORD_BYTES;
@@ -32,12 +34,14 @@ export const EMPTY_REASON_NO_HISTORY: u32 = p.EMPTY_REASON_NO_HISTORY; // the ac
 
 /** Copies the accounts (or transfers) named by `count` ids; returns reply bytes. */
 export function lookup(accounts: bool, ids: usize, count: u32, out: usize): u32 {
+  assert(count <= BATCH_EVENTS_MAX, "lookup count over the batch maximum: requestValid checks it");
   let found: u32 = 0;
   for (let i: u32 = 0; i < count; i++) {
     const id = ids + <usize>i * ID_BYTES;
     const value = accounts ? idFind(S.accountIds, load<u64>(id), load<u64>(id, 8))
       : transferIdFind(load<u64>(id), load<u64>(id, 8));
     if (value == 0 || value == ID_ORPHAN) continue;
+    assert(value <= (accounts ? S.accountCount : S.transferCount), "lookup found an id whose record is not stored");
     const record = accounts ? accountAt(value - 1) : transferAt(value - 1);
     copyRecord128(out + HEADER_BYTES + <usize>found * RECORD_BYTES, record);
     found++;
@@ -63,7 +67,11 @@ function filterValid(filter: usize): bool {
 /** Does transfer `slot` pass the filter's side, user data and code conditions? */
 function transferMatches(filter: usize, slot: u32, accountSlot: u32): bool {
   const flags = load<u32>(filter + F_FLAGS);
-  const isDebit = load<u32>(transferMetaAt(slot) + TM_DEBIT_SLOT) == accountSlot;
+  const meta = transferMetaAt(slot);
+  // The transfer came from the account's own list: the account is one of its two sides.
+  assert(slot < S.transferCount && (load<u32>(meta + TM_DEBIT_SLOT) == accountSlot || load<u32>(meta + TM_CREDIT_SLOT) == accountSlot),
+    "query matched a transfer outside the account's list");
+  const isDebit = load<u32>(meta + TM_DEBIT_SLOT) == accountSlot;
   if (isDebit ? (flags & FF_DEBITS) == 0 : (flags & FF_CREDITS) == 0) return false;
   const t = transferAt(slot);
   if (!isZero128(filter + F_USER_DATA_128) && !equal128(filter + F_USER_DATA_128, t + T_USER_DATA_128)) return false;
@@ -79,17 +87,21 @@ function transferMatches(filter: usize, slot: u32, accountSlot: u32): bool {
 function filterAccount(filter: usize): u32 {
   if (!filterValid(filter)) return NONE;
   const found = idFind(S.accountIds, load<u64>(filter + F_ACCOUNT_ID), load<u64>(filter + F_ACCOUNT_ID + 8));
+  assert(found <= S.accountCount, "account id names a slot that is not stored");
   return found == 0 ? NONE : found - 1;
 }
 
 // @ts-ignore: decorator
 @inline function filterLimit(filter: usize): u32 {
+  // filterValid refused limit 0, so a valid filter asks for at least one record.
+  assert(load<u32>(filter + F_LIMIT) != 0, "query limit of zero passed filterValid");
   return min(load<u32>(filter + F_LIMIT), BATCH_EVENTS_MAX);
 }
 
 // @ts-ignore: decorator
 @inline function timestampMaxOf(filter: usize): u64 {
   const value = load<u64>(filter + F_TIMESTAMP_MAX);
+  assert(value <= TIMESTAMP_MAX, "filter timestamp_max out of range passed filterValid");
   return value == 0 ? TIMESTAMP_MAX : value;
 }
 
@@ -103,8 +115,12 @@ export function getAccountTransfers(filter: usize, out: usize): u32 {
   const head = accountMetaAt(accountSlot);
   let slot = load<u32>(head + (reversed ? AM_TRANSFERS_LAST : AM_TRANSFERS_FIRST));
   let count: u32 = 0;
+  // The walk stops at the first timestamp out of range, so the list must be in timestamp order.
+  let previous: u64 = reversed ? TIMESTAMP_MAX + 1 : 0;
   while (slot != NONE && count < limit) {
     const timestamp = load<u64>(transferAt(slot) + T_TIMESTAMP);
+    assert(reversed ? timestamp < previous : timestamp > previous, "account's transfers out of timestamp order");
+    previous = timestamp;
     if (reversed ? timestamp < timestampMin : timestamp > timestampMax) break;
     const inRange = reversed ? timestamp <= timestampMax : timestamp >= timestampMin;
     if (inRange && transferMatches(filter, slot, accountSlot)) {
@@ -127,10 +143,13 @@ export function getAccountBalances(filter: usize, out: usize): u32 {
   const head = accountMetaAt(accountSlot);
   let index = load<u32>(head + (reversed ? AM_HISTORY_LAST : AM_HISTORY_FIRST));
   let count: u32 = 0;
+  let previous: u64 = reversed ? TIMESTAMP_MAX + 1 : 0;
   while (index != NONE && count < limit) {
     const record = historyAt(index);
-    assert(load<u32>(record + H_ACCOUNT_SLOT) == accountSlot);
+    assert(load<u32>(record + H_ACCOUNT_SLOT) == accountSlot, "history record in another account's list");
     const timestamp = load<u64>(record + H_TIMESTAMP);
+    assert(reversed ? timestamp < previous : timestamp > previous, "balance history out of timestamp order");
+    previous = timestamp;
     if (reversed ? timestamp < timestampMin : timestamp > timestampMax) break;
     const inRange = reversed ? timestamp <= timestampMax : timestamp >= timestampMin;
     if (inRange && transferMatches(filter, load<u32>(record + H_TRANSFER_SLOT), accountSlot)) {

@@ -25,13 +25,15 @@ let count: u32 = 0;
 
 /** Sets the scope for the request being handled: `n` u32 ledgers at `p`. */
 export function scopeSet(p: usize, n: u32): void {
-  assert(n <= SCOPE_LEDGERS_MAX && BATCH_EVENTS_MAX > 0);
+  // requestValid answered a longer scope with an error.
+  assert(n <= SCOPE_LEDGERS_MAX && BATCH_EVENTS_MAX > 0, "scope longer than SCOPE_LEDGERS_MAX");
   memory.copy(ledgers, p, <usize>n * 4);
   count = n;
 }
 
 /** True when a scope is set and `ledger` is not in it: what lies there is not shown. */
 export function scopeHides(ledger: u32): bool {
+  assert(count <= SCOPE_LEDGERS_MAX, "scope longer than SCOPE_LEDGERS_MAX");
   if (count == 0) return false;
   for (let i: u32 = 0; i < count; i++) if (load<u32>(ledgers + <usize>i * 4) == ledger) return false;
   return true;

@@ -8,11 +8,11 @@
 // transfers, from transfers_max - 1 down: see transfers.ts.) Every table
 // starts on a cache line (alloc.ts).
 
-import { NONE } from "./constants";
+import { ACCOUNTS_MAX_LIMIT, HISTORY_MAX_LIMIT, NONE, PENDING_MAX_LIMIT, TRANSFERS_MAX_LIMIT } from "./constants";
 import { AM_BYTES, AM_HISTORY_FIRST, AM_HISTORY_LAST, AM_TRANSFERS_FIRST, AM_TRANSFERS_LAST,
   H_BYTES, TM_BYTES, X_BYTES } from "./layout";
 import { IdTable, idTableCreate } from "./idtable";
-import { allocTable } from "./alloc";
+import { CACHE_LINE, allocTable } from "./alloc";
 
 // @ts-ignore: decorator
 @unmanaged
@@ -61,9 +61,13 @@ memory.fill(changetype<usize>(S), 0, offsetof<LedgerState>());
 export const LEDGER_SUM_BYTES: usize = 8 + 4 * 24;
 
 export function stateInit(accountsMax: u32, transfersMax: u32, pendingMax: u32, historyMax: u32, prefault: bool = true): void {
-  assert(!S.initialized);
+  assert(!S.initialized, "ledger state initialized twice");
   S.prefault = prefault;
-  assert(accountsMax > 0 && transfersMax > 0 && pendingMax > 0 && historyMax > 0);
+  assert(accountsMax > 0 && transfersMax > 0 && pendingMax > 0 && historyMax > 0, "ledger capacity of zero");
+  // config.ts bounds every capacity, so the tables below fit one 32-bit memory.
+  assert(accountsMax <= ACCOUNTS_MAX_LIMIT && transfersMax <= TRANSFERS_MAX_LIMIT, "ledger capacity over its limit");
+  assert(pendingMax <= PENDING_MAX_LIMIT && historyMax <= HISTORY_MAX_LIMIT, "ledger capacity over its limit");
+  assert(pendingMax <= transfersMax, "pending_max exceeds transfers_max");
   S.accountsMax = accountsMax;
   S.transfersMax = transfersMax;
   S.pendingMax = pendingMax;
@@ -77,8 +81,16 @@ export function stateInit(accountsMax: u32, transfersMax: u32, pendingMax: u32, 
   S.history = allocTable(<usize>historyMax * H_BYTES, S.prefault);
   S.expiryHeap = allocTable(<usize>pendingMax * X_BYTES, S.prefault);
   S.ledgerSums = allocTable(<usize>accountsMax * 2 * LEDGER_SUM_BYTES, S.prefault);
+  // A 128-byte record spans two cache lines only when its table starts on one (alloc.ts).
+  assert(((S.accounts | S.transfers | S.history | S.expiryHeap) & (CACHE_LINE - 1)) == 0, "ledger table off a cache line");
+  assert(S.accountIds.limit == accountsMax && S.transferIds.limit == transfersMax, "id table limit differs from its capacity");
   S.initialized = true;
 }
+
+// The record accessors below run several times for every transfer applied, so
+// they check nothing themselves (an assert in each cost the apply rate ~5%):
+// slots are checked where they come from instead, when an id table, a list
+// link, the expiry heap or a resolved batch hands them out.
 
 // @ts-ignore: decorator
 @inline export function accountAt(slot: u32): usize {
@@ -102,11 +114,14 @@ export function stateInit(accountsMax: u32, transfersMax: u32, pendingMax: u32, 
 
 // @ts-ignore: decorator
 @inline export function historyAt(index: u32): usize {
+  assert(index < S.historyMax, "history index out of range");
   return S.history + <usize>index * H_BYTES;
 }
 
 /** Initializes an account slot's list heads to empty. */
 export function accountMetaReset(slot: u32): void {
+  // Only a new account's heads are reset: an existing account's lists would be cut loose.
+  assert(slot == S.accountCount, "list heads reset on an account that is not the newest");
   const meta = accountMetaAt(slot);
   store<u32>(meta + AM_TRANSFERS_FIRST, NONE);
   store<u32>(meta + AM_TRANSFERS_LAST, NONE);

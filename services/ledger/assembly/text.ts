@@ -18,6 +18,7 @@ export function textPtr(): usize {
 }
 
 export function textLength(): u32 {
+  assert(textLen <= TEXT_BYTES, "text longer than its buffer");
   return textLen;
 }
 
@@ -28,12 +29,14 @@ export function textPut(s: string): void {
     store<u8>(textBase + textLen, <u8>s.charCodeAt(i));
     textLen++;
   }
+  assert(textLen <= TEXT_BYTES, "text longer than its buffer");
 }
 
 /** Appends an unsigned decimal number. */
 export function textPutU64(value: u64): void {
   let digits: u32 = 1;
   for (let v = value / 10; v != 0; v /= 10) digits++;
+  assert(digits <= 20, "a u64 has more than 20 decimal digits");
   if (textLen + digits > TEXT_BYTES) return;
   let v = value;
   for (let i: u32 = digits; i > 0; i--) {
@@ -41,9 +44,11 @@ export function textPutU64(value: u64): void {
     v /= 10;
   }
   textLen += digits;
+  assert(textLen <= TEXT_BYTES, "text longer than its buffer");
 }
 
 /** Sends the assembled text to the console. */
 export function textLog(): void {
+  assert(textLen <= TEXT_BYTES, "text longer than its buffer");
   log(textBase, textLen);
 }

@@ -2,11 +2,11 @@
 // a transfer. Flags are compared first, since they change what the other
 // comparisons mean (TigerBeetle's create_transfers documentation).
 
-import { T_AMOUNT, T_CODE, T_CREDIT_ACCOUNT_ID, T_DEBIT_ACCOUNT_ID, T_FLAGS, T_LEDGER,
+import { T_AMOUNT, T_CODE, T_CREDIT_ACCOUNT_ID, T_DEBIT_ACCOUNT_ID, T_FLAGS, T_ID, T_LEDGER,
   T_PENDING_ID, T_TIMEOUT, T_TIMESTAMP, T_USER_DATA_128, T_USER_DATA_32, T_USER_DATA_64,
-  TF_BALANCING_CREDIT, TF_BALANCING_DEBIT, TF_POST_PENDING, TF_VOID_PENDING, TM_AUX } from "./layout";
+  TF_BALANCING_CREDIT, TF_BALANCING_DEBIT, TF_PENDING, TF_POST_PENDING, TF_VOID_PENDING, TM_AUX } from "./layout";
 import { TransferResult } from "./results";
-import { transferAt, transferMetaAt } from "./state";
+import { S, transferAt, transferMetaAt } from "./state";
 import { equal128, isMax128, isZero128, lessThan128 } from "./u128";
 
 /** Timestamp of the existing transfer when a check returns `exists`. */
@@ -14,15 +14,21 @@ export let transferExistingTimestamp: u64 = 0;
 
 /** Compares event `t` with the existing transfer in `slot`. */
 export function transferExists(t: usize, slot: u32): TransferResult {
+  // An orphan's slot holds only an id (transfers.ts): createTransfer answered id_already_failed for it.
+  assert(slot < S.transferCount, "existing transfer is an orphan or not stored");
   const e = transferAt(slot);
+  assert(equal128(t + T_ID, e + T_ID), "transfer compared with a record of another id");
   transferExistingTimestamp = load<u64>(e + T_TIMESTAMP);
+  assert(transferExistingTimestamp != 0, "stored transfer without a timestamp");
   const flags = load<u16>(t + T_FLAGS);
   if (flags != load<u16>(e + T_FLAGS)) return TransferResult.exists_with_different_flags;
   if (!equal128(t + T_PENDING_ID, e + T_PENDING_ID)) return TransferResult.exists_with_different_pending_id;
   if (load<u32>(t + T_TIMEOUT) != load<u32>(e + T_TIMEOUT)) return TransferResult.exists_with_different_timeout;
   if ((flags & (TF_POST_PENDING | TF_VOID_PENDING)) != 0) {
-    const p = transferAt(load<u32>(transferMetaAt(slot) + TM_AUX));
-    return postOrVoidExists(t, e, p);
+    // A post or void keeps the slot of the pending transfer it resolved, which came before it.
+    const pendingSlot = load<u32>(transferMetaAt(slot) + TM_AUX);
+    assert(pendingSlot < slot, "post or void without an earlier pending transfer");
+    return postOrVoidExists(t, e, transferAt(pendingSlot));
   }
   if (!equal128(t + T_DEBIT_ACCOUNT_ID, e + T_DEBIT_ACCOUNT_ID)) {
     return TransferResult.exists_with_different_debit_account_id;
@@ -43,6 +49,7 @@ export function transferExists(t: usize, slot: u32): TransferResult {
 }
 
 function compareUserDataLedgerCode(t: usize, e: usize): TransferResult {
+  assert(load<u16>(t + T_FLAGS) == load<u16>(e + T_FLAGS), "fields compared before the flags matched");
   if (!equal128(t + T_USER_DATA_128, e + T_USER_DATA_128)) {
     return TransferResult.exists_with_different_user_data_128;
   }
@@ -62,6 +69,10 @@ function compareUserDataLedgerCode(t: usize, e: usize): TransferResult {
  * the request matches the value the existing transfer inherited.
  */
 function postOrVoidExists(t: usize, e: usize, p: usize): TransferResult {
+  assert((load<u16>(p + T_FLAGS) & TF_PENDING) != 0, "a post or void resolved a transfer that is not pending");
+  // The stored post or void took the pending transfer's accounts and ledger (writePostOrVoidRecord).
+  assert(equal128(e + T_DEBIT_ACCOUNT_ID, p + T_DEBIT_ACCOUNT_ID) && equal128(e + T_CREDIT_ACCOUNT_ID, p + T_CREDIT_ACCOUNT_ID),
+    "post or void stored with other accounts than its pending transfer");
   if (!isZero128(t + T_DEBIT_ACCOUNT_ID) && !equal128(t + T_DEBIT_ACCOUNT_ID, e + T_DEBIT_ACCOUNT_ID)) {
     return TransferResult.exists_with_different_debit_account_id;
   }
@@ -94,12 +105,16 @@ function postOrVoidExists(t: usize, e: usize, p: usize): TransferResult {
 function postOrVoidAmountMatches(t: usize, e: usize, p: usize): bool {
   const flags = load<u16>(t + T_FLAGS);
   if ((flags & TF_VOID_PENDING) != 0) {
+    // A void releases the whole pending amount, and stores it.
+    assert(equal128(e + T_AMOUNT, p + T_AMOUNT), "stored void differs from its pending amount");
     return isZero128(t + T_AMOUNT) ? equal128(e + T_AMOUNT, p + T_AMOUNT) : equal128(t + T_AMOUNT, e + T_AMOUNT);
   }
   const eLo = load<u64>(e + T_AMOUNT);
   const eHi = load<u64>(e + T_AMOUNT + 8);
   const pLo = load<u64>(p + T_AMOUNT);
   const pHi = load<u64>(p + T_AMOUNT + 8);
+  // Money: the stored post moved at most the pending amount (createPostOrVoid checked it).
+  assert(!lessThan128(pLo, pHi, eLo, eHi), "stored post exceeds its pending transfer");
   if (lessThan128(eLo, eHi, pLo, pHi)) return equal128(t + T_AMOUNT, e + T_AMOUNT);
   if (isMax128(t + T_AMOUNT)) return true;
   return !lessThan128(load<u64>(t + T_AMOUNT), load<u64>(t + T_AMOUNT + 8), pLo, pHi);

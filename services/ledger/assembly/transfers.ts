@@ -8,7 +8,7 @@
 import { BATCH_EVENTS_MAX, NONE, NS_PER_S, RECORD_BYTES, TIMESTAMP_MAX } from "./constants";
 import { A_CREDITS_PENDING, A_CREDITS_POSTED, A_DEBITS_PENDING, A_DEBITS_POSTED, A_FLAGS, A_LEDGER,
   A_TIMESTAMP, AF_CLOSED, AM_TRANSFERS_LAST, AF_CREDITS_MUST_NOT_EXCEED_DEBITS, AF_DEBITS_MUST_NOT_EXCEED_CREDITS,
-  PENDING_EXPIRED, PENDING_POSTED, PENDING_VOIDED, T_AMOUNT, T_CODE, T_CREDIT_ACCOUNT_ID,
+  PENDING_EXPIRED, PENDING_PENDING, PENDING_POSTED, PENDING_VOIDED, T_AMOUNT, T_CODE, T_CREDIT_ACCOUNT_ID,
   T_DEBIT_ACCOUNT_ID, T_FLAGS, T_ID, T_LEDGER, T_PENDING_ID, T_TIMEOUT, T_TIMESTAMP,
   TF_BALANCING_CREDIT, TF_BALANCING_DEBIT, TF_CLOSING_CREDIT, TF_CLOSING_DEBIT, TF_IMPORTED, TF_KNOWN,
   TF_PENDING, TF_POST_PENDING, TF_VOID_PENDING, TM_CREDIT_SLOT, TM_DEBIT_SLOT, TM_STATUS } from "./layout";
@@ -51,10 +51,14 @@ export const RESOLVE_CHUNK: u32 = 256;
 
 /** Resolves (and touches the memory of) events from..to-1 of the batch at `events`. */
 export function transferBatchResolve(events: usize, from: u32, to: u32): void {
-  assert(from <= to && to <= BATCH_EVENTS_MAX);
+  assert(from <= to && to <= BATCH_EVENTS_MAX, "resolve range outside the batch");
+  assert(to - from <= RESOLVE_CHUNK, "resolve chunk larger than what stays cached");
   let sink: u32 = 0;
   const transferEntries = S.transferIds.entries;
   const transferMask = S.transferIds.mask;
+  // idLookup and idTouch take the mask as it is: a capacity that is a power of two, less one.
+  assert((transferMask & (transferMask + 1)) == 0 && (S.accountIds.mask & (S.accountIds.mask + 1)) == 0,
+    "id table mask is not a power of two less one");
   for (let index: u32 = from; index < to; index++) {
     const t = events + <usize>index * RECORD_BYTES;
     sink ^= idTouch(transferEntries, transferMask, load<u64>(t + T_ID), load<u64>(t + T_ID + 8));
@@ -119,13 +123,16 @@ export function transferBatchResolve(events: usize, from: u32, to: u32): void {
 /** Remembers the id of event `t`, which failed with a transient result. */
 export function transferOrphanInsert(t: usize): void {
   const table = S.transferIds;
-  assert(table.count < table.limit);
+  // createTransfer answered transfers_full before any transient result, so there is room.
+  assert(table.count < table.limit, "orphan id with the transfer id table full");
+  assert(table.count >= S.transferCount, "a transfer without its id entry");
   const orphans = table.count - S.transferCount;
   const slot = S.transfersMax - 1 - orphans;
-  assert(slot >= S.transferCount);
+  assert(slot >= S.transferCount, "orphan slot inside the transfers");
   const record = transferAt(slot);
   copy128(record + T_ID, t + T_ID);
   idInsert(table, load<u64>(t + T_ID), load<u64>(t + T_ID + 8), slot + 1);
+  assert(table.count - S.transferCount == orphans + 1, "orphan count did not grow by one");
 }
 
 /** Validates transfer `t`, event `index` of the resolved batch, and applies it at `timestamp`. */
@@ -148,6 +155,7 @@ export function createTransfer(t: usize, timestamp: u64, index: u32): TransferRe
 
 /** The field checks of a single-phase or pending transfer, up to the account lookups. */
 function checkSingleFields(t: usize, flags: u16): TransferResult {
+  assert((flags & (TF_POST_PENDING | TF_VOID_PENDING)) == 0, "post or void checked as a single transfer");
   if (isZero128(t + T_DEBIT_ACCOUNT_ID)) return TransferResult.debit_account_id_must_not_be_zero;
   if (isMax128(t + T_DEBIT_ACCOUNT_ID)) return TransferResult.debit_account_id_must_not_be_int_max;
   if (isZero128(t + T_CREDIT_ACCOUNT_ID)) return TransferResult.credit_account_id_must_not_be_zero;
@@ -167,6 +175,8 @@ function checkSingleFields(t: usize, flags: u16): TransferResult {
 
 /** Imported timestamps must not regress and, on the single path, postdate both accounts. */
 function checkImportedTimestamp(timestamp: u64): TransferResult {
+  // batch.ts answered imported_event_timestamp_out_of_range for 0 and past TIMESTAMP_MAX.
+  assert(timestamp != 0 && timestamp <= TIMESTAMP_MAX, "imported timestamp out of range");
   if (timestamp <= transferTimestampLast() || accountTimestampExists(timestamp)) {
     return TransferResult.imported_event_timestamp_must_not_regress;
   }
@@ -180,6 +190,10 @@ function createSingle(t: usize, timestamp: u64, flags: u16, index: u32): Transfe
   if (debitFound == 0 || scopeHides(load<u32>(accountAt(debitFound - 1) + A_LEDGER))) return TransferResult.debit_account_not_found;
   const creditFound = load<u32>(batchCreditFound + (<usize>index << 2));
   if (creditFound == 0 || scopeHides(load<u32>(accountAt(creditFound - 1) + A_LEDGER))) return TransferResult.credit_account_not_found;
+  // Resolved by transferBatchResolve (create_transfers never creates accounts), and
+  // different ids (checked above) name different accounts.
+  assert(debitFound <= S.accountCount && creditFound <= S.accountCount && debitFound != creditFound,
+    "resolved accounts not stored, or one account for two ids");
   const debit = accountAt(debitFound - 1);
   const credit = accountAt(creditFound - 1);
   const ledger = load<u32>(debit + A_LEDGER);
@@ -205,16 +219,19 @@ function createSingle(t: usize, timestamp: u64, flags: u16, index: u32): Transfe
   if ((flags & TF_BALANCING_DEBIT) != 0) {
     const overflowed = addOverflows128(load<u64>(debit + A_DEBITS_POSTED), load<u64>(debit + A_DEBITS_POSTED + 8),
       load<u64>(debit + A_DEBITS_PENDING), load<u64>(debit + A_DEBITS_PENDING + 8));
-    assert(!overflowed);
+    assert(!overflowed, "debits_posted + debits_pending overflows u128");
     subSaturating128(load<u64>(debit + A_CREDITS_POSTED), load<u64>(debit + A_CREDITS_POSTED + 8), sumLo, sumHi);
     if (lessThan128(sumLo, sumHi, amountLo, amountHi)) { amountLo = sumLo; amountHi = sumHi; }
+    // Balancing only ever lowers the amount.
+    assert(!lessThan128(load<u64>(t + T_AMOUNT), load<u64>(t + T_AMOUNT + 8), amountLo, amountHi), "balancing raised the amount");
   }
   if ((flags & TF_BALANCING_CREDIT) != 0) {
     const overflowed = addOverflows128(load<u64>(credit + A_CREDITS_POSTED), load<u64>(credit + A_CREDITS_POSTED + 8),
       load<u64>(credit + A_CREDITS_PENDING), load<u64>(credit + A_CREDITS_PENDING + 8));
-    assert(!overflowed);
+    assert(!overflowed, "credits_posted + credits_pending overflows u128");
     subSaturating128(load<u64>(credit + A_DEBITS_POSTED), load<u64>(credit + A_DEBITS_POSTED + 8), sumLo, sumHi);
     if (lessThan128(sumLo, sumHi, amountLo, amountHi)) { amountLo = sumLo; amountHi = sumHi; }
+    assert(!lessThan128(load<u64>(t + T_AMOUNT), load<u64>(t + T_AMOUNT + 8), amountLo, amountHi), "balancing raised the amount");
   }
   const balances = checkBalances(t, timestamp, flags, debit, credit, amountLo, amountHi);
   if (balances != TransferResult.created) return balances;
@@ -244,13 +261,13 @@ function checkBalances(t: usize, timestamp: u64, flags: u16, debit: usize, credi
   // debits_pending + debits_posted never overflows: every transfer checks it below.
   let overflowed = addOverflows128(load<u64>(debit + A_DEBITS_PENDING), load<u64>(debit + A_DEBITS_PENDING + 8),
     load<u64>(debit + A_DEBITS_POSTED), load<u64>(debit + A_DEBITS_POSTED + 8));
-  assert(!overflowed);
+  assert(!overflowed, "debits_pending + debits_posted overflows u128");
   if (addOverflows128(amountLo, amountHi, sumLo, sumHi)) return TransferResult.overflows_debits;
   const debitsLo = sumLo;
   const debitsHi = sumHi;
   overflowed = addOverflows128(load<u64>(credit + A_CREDITS_PENDING), load<u64>(credit + A_CREDITS_PENDING + 8),
     load<u64>(credit + A_CREDITS_POSTED), load<u64>(credit + A_CREDITS_POSTED + 8));
-  assert(!overflowed);
+  assert(!overflowed, "credits_pending + credits_posted overflows u128");
   if (addOverflows128(amountLo, amountHi, sumLo, sumHi)) return TransferResult.overflows_credits;
   const creditsLo = sumLo;
   const creditsHi = sumHi;
@@ -272,6 +289,8 @@ function checkCapacity(flags: u16, debitSlot: u32, creditSlot: u32): TransferRes
   const pending = (flags & TF_PENDING) != 0;
   if (pending && S.pendingCount >= S.pendingMax) return TransferResult.pending_full;
   const records = historyAccounts(debitSlot, creditSlot);
+  // The invariant every earlier transfer kept: promised records fit what is left.
+  assert(<u64>S.historyCount + <u64>S.historyReserved <= <u64>S.historyMax, "history reservations exceed history_max");
   const needed = pending ? records * 2 : records;
   if (<u64>S.historyCount + <u64>S.historyReserved + <u64>needed > <u64>S.historyMax) {
     return TransferResult.history_full;
@@ -290,6 +309,7 @@ function createPostOrVoid(t: usize, timestamp: u64, flags: u16): TransferResult 
   const found = transferIdFind(load<u64>(t + T_PENDING_ID), load<u64>(t + T_PENDING_ID + 8));
   if (found == 0 || found == ID_ORPHAN) return TransferResult.pending_transfer_not_found;
   const pendingSlot = found - 1;
+  assert(pendingSlot < S.transferCount, "pending transfer is not stored");
   const p = transferAt(pendingSlot);
   if (scopeHides(load<u32>(p + T_LEDGER))) return TransferResult.pending_transfer_not_found;
   if ((load<u16>(p + T_FLAGS) & TF_PENDING) == 0) return TransferResult.pending_transfer_not_pending;
@@ -310,6 +330,8 @@ function createPostOrVoid(t: usize, timestamp: u64, flags: u16): TransferResult 
 
   const status = checkPendingStatus(p, pendingSlot, timestamp);
   if (status != TransferResult.created) return status;
+  // Not posted, voided or expired: a pending transfer's status is one of the PENDING_* states.
+  assert(load<u8>(transferMetaAt(pendingSlot) + TM_STATUS) == PENDING_PENDING, "unresolved pending transfer not in state pending");
   if ((flags & TF_IMPORTED) != 0) {
     const imported = checkImportedTimestamp(timestamp);
     if (imported != TransferResult.created) return imported;
@@ -324,12 +346,16 @@ function createPostOrVoid(t: usize, timestamp: u64, flags: u16): TransferResult 
       return TransferResult.credit_account_already_closed;
     }
   }
+  // A post or void moves at most the pending amount; a void moves all of it.
+  assert(!lessThan128(pLo, pHi, amountLo, amountHi) && (!void_ || (amountLo == pLo && amountHi == pHi)),
+    "post or void amount differs from what was checked");
   applyPostOrVoid(t, timestamp, pendingSlot, amountLo, amountHi);
   return TransferResult.created;
 }
 
 /** Nonzero accounts, ledger and code of a post/void must match the pending transfer's. */
 function checkMatchesPending(t: usize, p: usize): TransferResult {
+  assert((load<u16>(p + T_FLAGS) & TF_PENDING) != 0, "post or void matched against a transfer that is not pending");
   if (!isZero128(t + T_DEBIT_ACCOUNT_ID) && !equal128(t + T_DEBIT_ACCOUNT_ID, p + T_DEBIT_ACCOUNT_ID)) {
     return TransferResult.pending_transfer_has_different_debit_account_id;
   }
@@ -346,6 +372,7 @@ function checkMatchesPending(t: usize, p: usize): TransferResult {
 /** A pending transfer resolves once, and not at or after its expiry. */
 function checkPendingStatus(p: usize, pendingSlot: u32, timestamp: u64): TransferResult {
   const status = load<u8>(transferMetaAt(pendingSlot) + TM_STATUS);
+  assert(status >= PENDING_PENDING && status <= PENDING_EXPIRED, "pending transfer status is not a PENDING_* state");
   if (status == PENDING_POSTED) return TransferResult.pending_transfer_already_posted;
   if (status == PENDING_VOIDED) return TransferResult.pending_transfer_already_voided;
   if (status == PENDING_EXPIRED) return TransferResult.pending_transfer_expired;

@@ -50,13 +50,24 @@ export let sumHi: u64 = 0;
     sumLo = aLo - bLo;
     sumHi = aHi - bHi - (aLo < bLo ? 1 : 0);
   }
+  assert(!lessThan128(aLo, aHi, sumLo, sumHi), "saturating difference above the minuend");
+}
+
+/**
+ * Is a - b exactly (lo, hi), with a >= b? For postconditions on balances: a
+ * balance read before and after a change moved by exactly the amount.
+ */
+// @ts-ignore: decorator
+@inline export function differenceIs128(aLo: u64, aHi: u64, bLo: u64, bHi: u64, lo: u64, hi: u64): bool {
+  const borrow: u64 = aLo < bLo ? 1 : 0;
+  return !lessThan128(aLo, aHi, bLo, bHi) && aLo - bLo == lo && aHi - bHi - borrow == hi;
 }
 
 /** *p += (lo, hi). The caller has checked that it cannot overflow. */
 // @ts-ignore: decorator
 @inline export function addInPlaceChecked128(p: usize, lo: u64, hi: u64): void {
   const overflowed = addOverflows128(load<u64>(p), load<u64>(p, 8), lo, hi);
-  assert(!overflowed);
+  assert(!overflowed, "balance overflow after the overflow checks passed");
   store<u64>(p, sumLo);
   store<u64>(p, sumHi, 8);
 }
@@ -66,7 +77,7 @@ export let sumHi: u64 = 0;
 @inline export function subInPlaceChecked128(p: usize, lo: u64, hi: u64): void {
   const aLo = load<u64>(p);
   const aHi = load<u64>(p, 8);
-  assert(!lessThan128(aLo, aHi, lo, hi));
+  assert(!lessThan128(aLo, aHi, lo, hi), "balance would go negative");
   store<u64>(p, aLo - lo);
   store<u64>(p, aHi - hi - (aLo < lo ? 1 : 0), 8);
 }
