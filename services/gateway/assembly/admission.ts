@@ -1,0 +1,71 @@
+// The admission policy and the keys, programmed into the kernel
+// (kernel/admission.ts, capability "admit").
+//
+// This service is the admission authority: at boot it tells the kernel, per
+// route, which roles may use it and how a key limited to ledgers is checked
+// against a request body, and the manifest's rates; each key it creates or
+// revokes is programmed at once. The kernel then refuses unauthenticated,
+// unauthorised and over-rate frames before they reach the log, so what
+// arrives here was admitted (router.ts checks the key once more).
+
+import * as P from "../protocol";
+import { admission } from "./qenex";
+import { LEDGER_HEADER_BYTES, LEDGER_RECORD_BYTES, RATE_MAX, RECORD_LEDGER_OFFSET } from "./constants";
+import { admissionBuf } from "./memory";
+import { configFail, failBurst, failRate, keyBurst, keyRate, sourceBurst, sourceRate } from "./config";
+import { roleMay } from "./roles";
+import { keyAt, keyCount, KEY_BURST, KEY_LEDGERS, KEY_RATE } from "./keys";
+
+const POLICY_BYTES: u32 = P.ADM_POLICY_HEADER_BYTES + P.ROUTE_COUNT * P.ADM_ROUTE_BYTES;
+
+// The roles that may use a route, as admission's bit mask (bit 0: the console).
+function routeRoles(route: u32): u32 {
+  let mask: u32 = 0;
+  if (route == P.ROUTE_KEYS_CREATE || route == P.ROUTE_KEYS_LIST || route == P.ROUTE_KEYS_REVOKE) mask |= 1 << P.ADM_ROLE_CONSOLE;
+  for (let role: u32 = P.ROLE_ADMIN; role <= <u32>P.ROLE_READ_ONLY; role++) if (roleMay(role, route)) mask |= <u32>1 << role;
+  assert(mask != 0, "every route is open to someone");
+  return mask;
+}
+
+/** Programs the route policy and the config's rates (once, at boot). */
+export function programPolicy(): void {
+  assert(sourceRate <= RATE_MAX && keyRate <= RATE_MAX && failRate <= RATE_MAX, "rates fit the policy's u32 fields");
+  assert(sourceBurst <= RATE_MAX && keyBurst <= RATE_MAX && failBurst <= RATE_MAX, "bursts fit the policy's u32 fields");
+  const b = admissionBuf;
+  memory.fill(b, 0, POLICY_BYTES);
+  store<u32>(b, <u32>sourceRate); store<u32>(b + 4, <u32>sourceBurst);
+  store<u32>(b + 8, <u32>keyRate); store<u32>(b + 12, <u32>keyBurst);
+  store<u32>(b + 16, <u32>failRate); store<u32>(b + 20, <u32>failBurst);
+  store<u32>(b + 24, P.ROUTE_COUNT);
+  for (let route: u32 = 1; route < <u32>P.ROUTE_COUNT; route++) {
+    const r = b + P.ADM_POLICY_HEADER_BYTES + <usize>route * P.ADM_ROUTE_BYTES;
+    store<u32>(r, routeRoles(route));
+    if (route == P.ROUTE_CREATE_ACCOUNTS || route == P.ROUTE_CREATE_TRANSFERS) {
+      // Every event's ledger must be granted to a key limited to ledgers.
+      store<u8>(r + 4, P.ADM_SCOPE_ITEMS);
+      store<u8>(r + 5, <u8>LEDGER_HEADER_BYTES);
+      store<u8>(r + 6, 4); // the ledger request's u32 count
+      store<u16>(r + 8, <u16>LEDGER_RECORD_BYTES);
+      store<u16>(r + 10, <u16>RECORD_LEDGER_OFFSET);
+    } else if (route == P.ROUTE_ACCOUNT_BALANCES) {
+      store<u8>(r + 4, P.ADM_SCOPE_DENY); // balance history is not limited by ledger
+    }
+  }
+  const r = admission(P.ADM_OP_POLICY, b, POLICY_BYTES);
+  if (r != 0) configFail("the kernel refused the admission policy (is capability admit granted?)");
+}
+
+/** Tells admission about key number n as it now is (created, or revoked). */
+export function programKey(n: u32): void {
+  assert(n < keyCount, "a key in the table");
+  const k = keyAt(n);
+  const b = admissionBuf;
+  memory.fill(b, 0, P.ADM_KEY_BYTES);
+  memory.copy(b, k, 40); // hash, id, role, revoked, grants
+  store<u8>(b + 39, 0);
+  store<u32>(b + 40, load<u32>(k + KEY_RATE));
+  store<u32>(b + 44, load<u32>(k + KEY_BURST));
+  memory.copy(b + 48, k + KEY_LEDGERS, P.KEY_GRANTS_MAX * 4);
+  const r = admission(P.ADM_OP_KEY, b, P.ADM_KEY_BYTES);
+  assert(r == 0, "the kernel refused a key the gateway accepted");
+}

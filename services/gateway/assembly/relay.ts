@@ -1,0 +1,137 @@
+// The relay to the ledger service: requests out, replies back to their clients.
+//
+// A framed, permitted ledger request is sent to "ledger" at once while fewer
+// than ledger_in_flight_max are outstanding (pending.ts), else it waits in
+// the deferral ring (defer.ts); a full ring answers 503 and changes nothing.
+// The ledger answers in order, so each reply (or the kernel's abort of a
+// request the ledger faulted on) belongs to the oldest request in flight; it
+// is checked against the request, filtered for a scoped key (scope.ts) and
+// relayed, and a freed slot sends the next waiting request.
+
+import * as P from "../protocol";
+import { lookup, send } from "./qenex";
+import { DEFER_HEADER_BYTES, LEDGER_BATCH_MAX, LEDGER_HEADER_BYTES, LEDGER_RECORD_BYTES, LEDGER_RESULT_BYTES, MESSAGE_BYTES_MAX } from "./constants";
+import { inbox, outbox, pendingCount, pendingKey, pendingRoute, pendingToken, textBuf } from "./memory";
+import { inFlightMax } from "./config";
+import { keyCount } from "./keys";
+import { pendingLen, pendingPush, pendingShift } from "./pending";
+import { deferCount, deferPush, deferShift } from "./defer";
+import { scopeFilter } from "./scope";
+import { answer, answerText } from "./reply";
+import { countStat } from "./stats";
+import { textLog, textPut, textReset } from "./text";
+
+/** The ledger's service index, or -1 when the image has no ledger (every ledger request then gets 503). */
+export let ledgerPeer: i32 = -1;
+
+/** Finds the ledger (once, at boot). */
+export function relayInit(): void {
+  assert(pendingLen == 0 && deferCount == 0, "nothing is relayed before boot");
+  const name = textBuf;
+  store<u8>(name, 0x6c); store<u8>(name + 1, 0x65); store<u8>(name + 2, 0x64);
+  store<u8>(name + 3, 0x67); store<u8>(name + 4, 0x65); store<u8>(name + 5, 0x72); // "ledger"
+  ledgerPeer = lookup(name, 6);
+}
+
+/**
+ * Sends a request to the ledger now if a slot is free and none waits, else
+ * queues it; a full queue answers 503. `n` is the key that made it (for the
+ * 503), `keyForFilter` the key whose grants filter the reply (-1: none).
+ */
+export function relaySubmit(token: u32, route: u32, keyForFilter: i32, body: usize, bodyLen: u32, n: i32): void {
+  assert(keyForFilter == -1 || keyForFilter == n, "a reply is filtered by the key that asked, or not at all");
+  if (pendingLen < inFlightMax && deferCount == 0) {
+    forward(token, route, keyForFilter, body, bodyLen);
+    return;
+  }
+  if (!deferPush(token, route, keyForFilter, body, bodyLen)) {
+    countStat(P.GW_STATS_BUSY);
+    answerText(token, 503, P.GW_E_BUSY, 1, n, "the gateway's queue to the ledger is full; nothing was applied");
+  }
+}
+
+function forward(token: u32, route: u32, keyForFilter: i32, body: usize, bodyLen: u32): void {
+  assert(pendingLen < inFlightMax, "a free slot at the ledger");
+  const r = ledgerPeer < 0 ? -2 : send(<u32>ledgerPeer, body, bodyLen);
+  if (r != 0) {
+    countStat(P.GW_STATS_BUSY);
+    answerText(token, 503, P.GW_E_BUSY, 1, keyForFilter, "the ledger could not take the request; nothing was applied");
+    return;
+  }
+  pendingPush(token, route, keyForFilter, load<u32>(body + 4));
+}
+
+/** Sends waiting requests while there is room in flight. */
+function deferDrain(): void {
+  while (deferCount > 0 && pendingLen < inFlightMax) {
+    const r = deferShift();
+    forward(load<u32>(r + 4), load<u32>(r + 12), load<i32>(r + 8), r + DEFER_HEADER_BYTES, load<u32>(r));
+  }
+  assert(deferCount == 0 || pendingLen == inFlightMax, "requests wait only while the ledger's slots are full");
+}
+
+/** The ledger's reply to the oldest request in flight, relayed to its client. */
+export function handleLedgerReply(len: u32): void {
+  if (pendingLen == 0) {
+    textReset(); textPut("ledger reply with nothing in flight; dropped");
+    textLog();
+    return;
+  }
+  const at = pendingShift();
+  const token = load<u32>(pendingToken + at);
+  const route = load<u32>(pendingRoute + at);
+  const n = load<i32>(pendingKey + at);
+  const count = load<u32>(pendingCount + at);
+  relay(token, route, n, count, len);
+  deferDrain();
+}
+
+/** The kernel aborted the oldest forwarded request: the ledger faulted on it
+ *  (and was rolled back) or has failed. Its client gets 503, the slot is freed. */
+export function handleLedgerAborted(): void {
+  if (pendingLen == 0) {
+    textReset(); textPut("ledger abort with nothing in flight; dropped");
+    textLog();
+    return;
+  }
+  const at = pendingShift();
+  const token = load<u32>(pendingToken + at);
+  const n = load<i32>(pendingKey + at);
+  assert(n < <i32>keyCount, "a key in the table, or none");
+  answerText(token, 503, P.GW_E_LEDGER_ABORTED, 1, n, "the ledger aborted this request (it faulted or has failed); nothing was applied");
+  deferDrain();
+}
+
+/** Relays the ledger's reply of `len` bytes (in the inbox) to the request it answers. */
+function relay(token: u32, route: u32, n: i32, count: u32, len: u32): void {
+  assert(route >= <u32>P.ROUTE_CREATE_ACCOUNTS && route <= <u32>P.ROUTE_ACCOUNT_BALANCES, "only ledger routes are in flight");
+  assert(count >= 1 && count <= LEDGER_BATCH_MAX, "the request's count was framed");
+  const out = outbox + P.GW_REPLY_HEADER_BYTES;
+  if (route == P.ROUTE_CREATE_ACCOUNTS || route == P.ROUTE_CREATE_TRANSFERS) {
+    if (<u64>len != <u64>count * LEDGER_RESULT_BYTES) { ledgerError(token, n, len); return; }
+    memory.copy(out, inbox, len);
+    answer(token, 200, P.GW_OK, 0, n, len);
+    return;
+  }
+  if (len < LEDGER_HEADER_BYTES) { ledgerError(token, n, len); return; }
+  const records = load<u32>(inbox);
+  if (<u64>len != <u64>LEDGER_HEADER_BYTES + <u64>records * LEDGER_RECORD_BYTES) { ledgerError(token, n, len); return; }
+  if (n < 0) {
+    memory.copy(out, inbox, len);
+    answer(token, 200, P.GW_OK, 0, n, len);
+    return;
+  }
+  // A key limited to ledgers sees only records of those ledgers.
+  const kept = scopeFilter(n, records, out);
+  store<u64>(out, 0);
+  store<u32>(out, kept);
+  answer(token, 200, P.GW_OK, 0, n, LEDGER_HEADER_BYTES + kept * LEDGER_RECORD_BYTES);
+}
+
+/** The ledger refused the request (its message is the reply) or broke the protocol. */
+function ledgerError(token: u32, n: i32, len: u32): void {
+  const shown = len < MESSAGE_BYTES_MAX ? len : MESSAGE_BYTES_MAX;
+  assert(shown <= len && shown <= MESSAGE_BYTES_MAX, "a prefix of the ledger's message");
+  memory.copy(outbox + P.GW_REPLY_HEADER_BYTES, inbox, shown);
+  answer(token, 502, P.GW_E_LEDGER, 0, n, shown);
+}

@@ -1,0 +1,30 @@
+// Who may use which route: the role policy, in one function.
+//
+// The same roleMay answers twice: at boot, through admission.ts, it becomes
+// the roles mask per route the kernel's admission checks before a request is
+// logged; at apply time (router.ts) it is checked once more against the key
+// as it is in the key table then, so replay decides the same.
+
+import * as P from "../protocol";
+
+/** Whether a key of `role` may use `route`. */
+export function roleMay(role: u32, route: u32): bool {
+  assert(role >= <u32>P.ROLE_ADMIN && role <= <u32>P.ROLE_READ_ONLY, "a role the key table can hold");
+  assert(route > 0 && route < <u32>P.ROUTE_COUNT, "a known route");
+  if (route == P.ROUTE_CREATE_ACCOUNTS || route == P.ROUTE_CREATE_TRANSFERS) {
+    return role == P.ROLE_ADMIN || role == P.ROLE_OPERATOR || role == P.ROLE_TELLER;
+  }
+  if (route <= <u32>P.ROUTE_ACCOUNT_BALANCES) return true; // every role reads the ledger
+  if (route == P.ROUTE_KEYS_CREATE || route == P.ROUTE_KEYS_REVOKE) return role == P.ROLE_ADMIN;
+  if (route == P.ROUTE_KEYS_LIST) return role == P.ROLE_ADMIN || role == P.ROLE_AUDITOR;
+  if (route == P.ROUTE_EVENTS) return role != P.ROLE_TELLER; // watching, not transacting
+  if (route >= <u32>P.ROUTE_SERVICES_LOAD && route <= <u32>P.ROUTE_SERVICES_UNLOAD) return role == P.ROLE_ADMIN;
+  return role == P.ROLE_ADMIN || role == P.ROLE_OPERATOR || role == P.ROLE_AUDITOR; // system routes
+}
+
+// Routes the host answers itself once admission allowed them (statistics of
+// the host, metrics): they never reach the log, so never this service.
+export function hostRoute(route: u32): bool {
+  assert(route > 0 && route < <u32>P.ROUTE_COUNT, "a known route");
+  return route == P.ROUTE_SYSTEM_SERVICES || route == P.ROUTE_SYSTEM_SCHEDULER || route == P.ROUTE_SYSTEM_MEMORY || route == P.ROUTE_METRICS;
+}
