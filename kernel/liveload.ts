@@ -173,7 +173,7 @@ export function systemStep(): bool {
   const op = activeOp;
   const nameLen = <u32>load<u8>(cmd + 1);
   const caps = load<u32>(cmd + 4);
-  let pages = load<u32>(cmd + 8);
+  const pages = load<u32>(cmd + 8);
   const moduleLen = load<u32>(cmd + 12);
   const sigLen = load<u32>(cmd + 16);
   const configLen = load<u32>(cmd + 20);
@@ -184,33 +184,47 @@ export function systemStep(): bool {
   const found = serviceFind(name, nameLen);
   if (op == SVC_OP_UNLOAD) {
     if (moduleLen != 0 || sigLen != 0 || configLen != 0 || caps != 0) return refuse(SVC_E_MALFORMED, "malformed service command: unload carries no module");
-    if (found == NO_SERVICE) return refuse(SVC_E_NO_SUCH_SERVICE, "no service with that name");
-    activeIndex = found;
-    if (found == origin) return refuse(SVC_E_PROTECTED, "a service cannot unload itself");
-    if (!service(found).live) return refuse(SVC_E_PROTECTED, "only services loaded into the running system can be unloaded; the image's services change with a new image");
-    assert(found < serviceCount && found != origin, "systemStep: unload names another service in the table");
-    setCaller(NO_SERVICE, timeNs);
-    setDispatch(found, op, cmd, len, service(found).version, 0, timeNs);
-    return true;
+    return stepUnload(found, origin, cmd, len, timeNs);
   }
   if (moduleLen == 0) return refuse(SVC_E_MALFORMED, "malformed service command: no module");
   if (sigLen == 0) return refuse(SVC_E_SIGNATURE, "the module is not signed: sign it with qenex sign <module.wasm> --key <signing.key>");
   if (op == SVC_OP_UPGRADE) {
     if (caps != 0 || configLen != 0 || pages != 0) return refuse(SVC_E_MALFORMED, "malformed service command: an upgrade keeps the service's capabilities, memory limit and config");
-    if (found == NO_SERVICE) return refuse(SVC_E_NO_SUCH_SERVICE, "no service with that name");
-    activeIndex = found;
-    if (found == origin) return refuse(SVC_E_PROTECTED, "a service cannot upgrade itself");
-    if (service(found).failed) return refuse(SVC_E_PROTECTED, "the service has failed; unload it and load the new version");
-    assert(found < serviceCount && found != origin, "systemStep: upgrade names another service in the table");
-    setCaller(found, timeNs);
-    setDispatch(found, op, cmd, len, service(found).version, 0, timeNs);
-    return true;
+    return stepUpgrade(found, origin, cmd, len, timeNs);
   }
-  // Load.
   if (found != NO_SERVICE) return refuse(SVC_E_EXISTS, "a service with that name is running");
+  return stepLoad(origin, caps, pages, name, nameLen, cmd, len, timeNs);
+}
+
+/** An unload command that passed the header checks: refused, or dispatched to the host. */
+function stepUnload(found: u32, origin: u32, cmd: usize, len: u32, timeNs: u64): bool {
+  if (found == NO_SERVICE) return refuse(SVC_E_NO_SUCH_SERVICE, "no service with that name");
+  activeIndex = found;
+  if (found == origin) return refuse(SVC_E_PROTECTED, "a service cannot unload itself");
+  if (!service(found).live) return refuse(SVC_E_PROTECTED, "only services loaded into the running system can be unloaded; the image's services change with a new image");
+  assert(found < serviceCount && found != origin, "systemStep: unload names another service in the table");
+  setCaller(NO_SERVICE, timeNs);
+  setDispatch(found, SVC_OP_UNLOAD, cmd, len, service(found).version, 0, timeNs);
+  return true;
+}
+
+/** An upgrade command that passed the header checks: refused, or dispatched to the host. */
+function stepUpgrade(found: u32, origin: u32, cmd: usize, len: u32, timeNs: u64): bool {
+  if (found == NO_SERVICE) return refuse(SVC_E_NO_SUCH_SERVICE, "no service with that name");
+  activeIndex = found;
+  if (found == origin) return refuse(SVC_E_PROTECTED, "a service cannot upgrade itself");
+  if (service(found).failed) return refuse(SVC_E_PROTECTED, "the service has failed; unload it and load the new version");
+  assert(found < serviceCount && found != origin, "systemStep: upgrade names another service in the table");
+  setCaller(found, timeNs);
+  setDispatch(found, SVC_OP_UPGRADE, cmd, len, service(found).version, 0, timeNs);
+  return true;
+}
+
+/** A load command of a new name that passed the header checks: refused, or a table entry taken and dispatched. */
+function stepLoad(origin: u32, caps: u32, pagesAsked: u32, name: usize, nameLen: u32, cmd: usize, len: u32, timeNs: u64): bool {
   if ((caps & ~DELEGABLE) != 0) return refuse(SVC_E_CAPS_DENIED, "capability denied: a loaded service may get only net, log, time, random and timer");
   if ((caps & ~service(origin).caps) != 0) return refuse(SVC_E_CAPS_DENIED, "capability denied: the loading service does not hold every requested capability itself");
-  if (pages == 0) pages = SVC_MEMORY_PAGES_DEFAULT;
+  const pages = pagesAsked == 0 ? SVC_MEMORY_PAGES_DEFAULT : pagesAsked;
   if (pages > 65536) return refuse(SVC_E_MALFORMED, "memory_pages_max is 1 to 65536");
   const entry = freeEntry();
   if (entry == NO_SERVICE) return refuse(SVC_E_TABLE_FULL, "the service table is full (64 services) and no unloaded entry is free");
@@ -241,7 +255,7 @@ export function systemStep(): bool {
   activeIndex = s.index;
   assert(s.index < serviceCount && s.live && (s.caps & ~DELEGABLE) == 0, "systemStep: a loaded service holds only delegable capabilities");
   setCaller(s.index, timeNs);
-  setDispatch(s.index, op, cmd, len, 0, 0, timeNs);
+  setDispatch(s.index, SVC_OP_LOAD, cmd, len, 0, 0, timeNs);
   return true;
 }
 

@@ -1,5 +1,5 @@
 // services/gateway/protocol.ts: the contract between the host's HTTP offload
-// (host/gateway/http.ts) and the gateway service (services/gateway/index.ts).
+// (host/gateway/http.ts) and the gateway service (services/gateway/assembly/).
 //
 // Like hal/abi.ts this file is compiled twice, by AssemblyScript into the
 // gateway's wasm and by esbuild/tsc into the host, so it holds only integer

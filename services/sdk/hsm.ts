@@ -15,32 +15,28 @@
 // ASCII strings, usually literals.
 
 import { hsm, E_TOO_LARGE, E_INVALID, KIND_REPLY } from "./qenex";
+import * as H from "../../hal/devices/hsm";
+import { SENDER_KERNEL as HAL_SENDER_KERNEL } from "../../hal/services";
 
-// Operations (hal/abi.ts OP_HSM_*).
-export const HSM_SIGN: u32 = 1;
-export const HSM_VERIFY: u32 = 2;
-export const HSM_ENCRYPT: u32 = 3;
-export const HSM_DECRYPT: u32 = 4;
-export const HSM_RANDOM: u32 = 5;
-export const HSM_PUBLIC_KEY: u32 = 6;
+// Operations (hal/devices/hsm.ts OP_HSM_*).
+export const HSM_SIGN: u32 = H.OP_HSM_SIGN;
+export const HSM_VERIFY: u32 = H.OP_HSM_VERIFY;
+export const HSM_ENCRYPT: u32 = H.OP_HSM_ENCRYPT;
+export const HSM_DECRYPT: u32 = H.OP_HSM_DECRYPT;
+export const HSM_RANDOM: u32 = H.OP_HSM_RANDOM;
+export const HSM_PUBLIC_KEY: u32 = H.OP_HSM_PUBLIC_KEY;
 
-// Result status in the reply (hal/abi.ts HSM_OK, HSM_E_*).
-export const HSM_OK: i32 = 0;
-export const HSM_E_FAILED: i32 = -1;
-export const HSM_E_NO_KEY: i32 = -2;
-export const HSM_E_AUTH: i32 = -3; // decrypt: wrong key, IV, AAD or bytes
-export const HSM_E_INTERRUPTED: i32 = -4; // the machine stopped before the result was logged: ask again
-export const HSM_E_UNAVAILABLE: i32 = -5; // the host has no HSM
-
-export const HSM_REPLY_HEADER: u32 = 8; // u32 request id | i32 status
-export const HSM_REQUEST_BYTES_MAX: u32 = 16384; // hal/abi.ts HSM_BUFFER_BYTES
-export const HSM_LABEL_BYTES_MAX: u32 = 64;
-export const HSM_IV_BYTES: u32 = 12;
-export const HSM_TAG_BYTES: u32 = 16;
-export const HSM_SIGNATURE_BYTES: u32 = 96;
-export const HSM_PUBLIC_KEY_BYTES: u32 = 97;
-const SENDER_KERNEL: u32 = 65534;
-const HEADER: u32 = 4;
+// Result status in the reply, and the sizes of the operations' fields: hal/devices/hsm.ts.
+export { HSM_OK, HSM_E_FAILED, HSM_E_NO_KEY, HSM_E_AUTH, HSM_E_INTERRUPTED, HSM_E_UNAVAILABLE } from "../../hal/devices/hsm";
+export const HSM_REPLY_HEADER: u32 = H.HSM_REPLY_HEADER_BYTES; // u32 request id | i32 status
+export const HSM_REQUEST_BYTES_MAX: u32 = H.HSM_BUFFER_BYTES;
+export const HSM_LABEL_BYTES_MAX: u32 = H.HSM_LABEL_BYTES_MAX;
+export const HSM_IV_BYTES: u32 = H.HSM_IV_BYTES;
+export const HSM_TAG_BYTES: u32 = H.HSM_TAG_BYTES;
+export const HSM_SIGNATURE_BYTES: u32 = H.HSM_SIGNATURE_BYTES;
+export const HSM_PUBLIC_KEY_BYTES: u32 = H.HSM_PUBLIC_KEY_BYTES;
+const SENDER_KERNEL: u32 = HAL_SENDER_KERNEL;
+const HEADER: u32 = H.HSM_REQUEST_HEADER_BYTES;
 
 const request: usize = memory.data(<i32>HSM_REQUEST_BYTES_MAX, 16);
 // The longest label leaves room for every operation's fixed fields.

@@ -12,6 +12,8 @@
 //
 // The raw calls below are the ABI; the typed helpers after them allocate
 // nothing (services run on AssemblyScript's stub runtime, which never frees).
+import { STATUS_OK as RING_STATUS_OK } from "../../hal/rings";
+import { EVENT_TRANSFER_BYTES as HAL_EVENT_TRANSFER_BYTES } from "../../hal/devices/events";
 
 // Result codes (hal/abi.ts SYS_*), repeated here as the service's own API.
 export const OK: i32 = 0;
@@ -32,7 +34,7 @@ export const KIND_FAILED: u32 = 5; // a message this service sent was aborted by
 
 // Reply status: 0 reaches a client as FRAME_OK, anything else as
 // FRAME_E_SERVICE with the payload as the error text.
-export const STATUS_OK: u32 = 0;
+export const STATUS_OK: u32 = RING_STATUS_OK;
 export const STATUS_ERROR: u32 = 1;
 
 // @ts-ignore: decorator
@@ -59,7 +61,7 @@ export const STATUS_ERROR: u32 = 1;
 
 // Event types a service may emit (hal/abi.ts EVT_*) and their item sizes.
 export const EVENT_TRANSFER: u32 = 1;
-export const EVENT_TRANSFER_BYTES: u32 = 128;
+export const EVENT_TRANSFER_BYTES: u32 = HAL_EVENT_TRANSFER_BYTES;
 
 // Emits `count` committed transfer records (128 bytes each, the ledger's
 // layout) as one event record (needs "emit"); the kernel numbers them.

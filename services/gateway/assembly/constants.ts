@@ -17,7 +17,7 @@ export const OUTBOX_BYTES: u32 = 1048576 + 65536;
 export const TEXT_BYTES: u32 = 512;
 // Error messages in a reply body are at most this long (answerText), and so
 // is what is shown of a ledger refusal (ledgerError).
-export const MESSAGE_BYTES_MAX: u32 = 256;
+export const ERROR_TEXT_BYTES_MAX: u32 = 256;
 // What is shown of the kernel's reply to a service command.
 export const SERVICE_REPLY_SHOWN_MAX: u32 = 512;
 

@@ -10,7 +10,7 @@
 
 import * as P from "../protocol";
 import { lookup, send } from "./qenex";
-import { DEFER_HEADER_BYTES, LEDGER_BATCH_MAX, LEDGER_HEADER_BYTES, LEDGER_RECORD_BYTES, LEDGER_RESULT_BYTES, MESSAGE_BYTES_MAX } from "./constants";
+import { DEFER_HEADER_BYTES, LEDGER_BATCH_MAX, LEDGER_HEADER_BYTES, LEDGER_RECORD_BYTES, LEDGER_RESULT_BYTES, ERROR_TEXT_BYTES_MAX } from "./constants";
 import { inbox, outbox, pendingCount, pendingKey, pendingRoute, pendingToken, textBuf } from "./memory";
 import { inFlightMax } from "./config";
 import { keyCount } from "./keys";
@@ -130,8 +130,8 @@ function relay(token: u32, route: u32, n: i32, count: u32, len: u32): void {
 
 /** The ledger refused the request (its message is the reply) or broke the protocol. */
 function ledgerError(token: u32, n: i32, len: u32): void {
-  const shown = len < MESSAGE_BYTES_MAX ? len : MESSAGE_BYTES_MAX;
-  assert(shown <= len && shown <= MESSAGE_BYTES_MAX, "a prefix of the ledger's message");
+  const shown = len < ERROR_TEXT_BYTES_MAX ? len : ERROR_TEXT_BYTES_MAX;
+  assert(shown <= len && shown <= ERROR_TEXT_BYTES_MAX, "a prefix of the ledger's message");
   memory.copy(outbox + P.GW_REPLY_HEADER_BYTES, inbox, shown);
   answer(token, 502, P.GW_E_LEDGER, 0, n, shown);
 }

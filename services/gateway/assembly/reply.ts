@@ -8,7 +8,7 @@
 
 import * as P from "../protocol";
 import { reply } from "./qenex";
-import { MESSAGE_BYTES_MAX, OUTBOX_BYTES } from "./constants";
+import { ERROR_TEXT_BYTES_MAX, OUTBOX_BYTES } from "./constants";
 import { outbox } from "./memory";
 import { keyAt, keyCount, KEY_ID, KEY_ROLE } from "./keys";
 import { countStat } from "./stats";
@@ -34,7 +34,7 @@ export function answer(token: u32, status: u32, error: u32, retry: u32, keyNumbe
 export function answerText(token: u32, status: u32, error: u32, retry: u32, keyNumber: i32, message: string): void {
   assert(error != P.GW_OK, "a message answers an error");
   let n: u32 = 0;
-  for (; n < <u32>message.length && n < MESSAGE_BYTES_MAX; n++) store<u8>(outbox + P.GW_REPLY_HEADER_BYTES + n, <u8>message.charCodeAt(n));
+  for (; n < <u32>message.length && n < ERROR_TEXT_BYTES_MAX; n++) store<u8>(outbox + P.GW_REPLY_HEADER_BYTES + n, <u8>message.charCodeAt(n));
   answer(token, status, error, retry, keyNumber, n);
 }
 
