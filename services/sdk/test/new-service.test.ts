@@ -18,7 +18,7 @@ import { ROOT, tempDir } from '../../../test/services/build.ts';
 const root = tempDir('new-service');
 mkdirSync(join(root, 'services'));
 symlinkSync(join(ROOT, 'services/sdk'), join(root, 'services/sdk'));
-for (const f of ['node_modules', 'asconfig.json', 'package.json']) symlinkSync(join(ROOT, f), join(root, f));
+for (const f of ['node_modules', 'asconfig.json', 'package.json', 'hal', 'lib']) symlinkSync(join(ROOT, f), join(root, f));
 const out: string[] = [];
 const io = { out: (t: string) => { out.push(t); } };
 
