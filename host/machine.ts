@@ -27,7 +27,7 @@ import { clockNowNs as nowNs } from './devices/clock.ts';
 import { openBlockBackend, type BackendChoice, type BlockBackend, type BlockOpenOptions } from './devices/block-backend.ts';
 import { magicVersion } from './base/log-entry.ts';
 import { parseImage, readImageFile, writeImageFile, type ParsedImage } from './image.ts';
-import type { GatewayConfig, GatewayHost } from './gateway/http.ts';
+import type { GatewayConfig, GatewayHost } from './gateway/http-config.ts';
 import { Observability } from './metrics.ts';
 import { configureAudit } from './audit/device.ts';
 import { HsmRingDevice, hsmRingPresent } from './hsm/device.ts';

@@ -14,7 +14,7 @@ import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import * as abi from '../hal/abi.ts';
 import type { Kernel } from './base/kernel.ts';
 import type { ServiceSpec } from './manifest.ts';
-import type { GatewayHost } from './gateway/http.ts';
+import type { GatewayHost } from './gateway/http-config.ts';
 import type { NetRefusals } from './devices/net.ts';
 
 /** The parts of a machine this module reads. */

@@ -24,7 +24,7 @@
 // state. At most one checkpoint is in flight; a host that cannot sign
 // answers with an error and the checkpoint is skipped (the host says so).
 // A replay never asks.
-// When a checkpoint entry is applied (live or replayed), main.ts emits an
+// When a checkpoint entry is applied (live or replayed), kernel/apply.ts emits an
 // EVT_CHECKPOINT event (the body and the entry's seq) on the event stream
 // (drivers/events), so only checkpoints that reached the log are announced,
 // with the same event ids on every replay.

@@ -14,6 +14,7 @@ import {
   TIMERS_MIN, TIMERS_MAX, REQUESTS_IN_FLIGHT_MIN, REQUESTS_IN_FLIGHT_MAX, BATCH_BYTES_MIN, BATCH_BYTES_MAX,
   LOG_PREALLOCATE_BYTES_MAX, SNAPSHOT_INTERVAL_ENTRIES_MAX, FUEL_MIN, FUEL_PER_MESSAGE_DEFAULT, FUEL_INIT_DEFAULT, FUEL_MAX,
   RESTARTS_MAX_DEFAULT, RESTARTS_MAX, RESTART_WINDOW_MS_MIN, RESTART_WINDOW_MS_DEFAULT, RESTART_WINDOW_MS_MAX,
+  BOOT_AREA_BYTES,
 } from "./base/constants";
 import { ENTRY_HEADER_BYTES } from "./log";
 import { reserve, isSealed } from "./base/mem";
@@ -33,6 +34,10 @@ export class KernelConfig {
   logPreallocateBytes: u64 = 64 << 20;
   snapshotIntervalEntries: u64 = 0; // kernel/snapshot.ts; 0: no snapshots
 }
+
+// The boot area (kernel_boot): the image digest (BOOT_DIGEST_BYTES), then
+// the manifest JSON the host wrote after it.
+export const bootArea: usize = memory.data(<i32>BOOT_AREA_BYTES, 16);
 
 export const config = new KernelConfig();
 export let bootError: string = "";

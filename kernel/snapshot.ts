@@ -26,7 +26,8 @@
 //
 // Restore. The host boots the kernel as usual (manifest, reservations), then
 // copies the snapshot's memory and globals over it and calls kernel_restored
-// (main.ts), which resets what belonged to the process that took it:
+// (main.ts; snapshotRestored here), which resets what belonged to the
+// process that took it:
 //   - every device ring (indices), the block driver's in-flight count, the
 //     entropy request, the net error-frame buffers: those requests died with
 //     the old host;
@@ -36,13 +37,28 @@
 //   - the audit checkpoint signing state (a serving kernel re-arms it);
 //   - recovery is positioned at entry `entries` with the snapshot's chain
 //     head, so it goes on checking and applying the log right after it;
-//   - main.ts's own run-loop state (mode, readiness, dispatch).
+//   - the run loop's own state (kernel/runstate.ts: mode, readiness, dispatch).
 
 import { DEVICE_COUNT, RING_HEAD, RING_TAIL, SNAP_REC_ENTRIES, SNAP_REC_LOG_END, SNAP_REC_LAST_ENTRY,
   SNAP_REC_TIME_NS, SNAP_REC_BATCH, SNAP_REC_CHAIN, SNAP_REC_BYTES } from "../hal/abi";
-import { halSq, halCq } from "./base/hal";
+import { BOOT_LIVE, BOOT_REPLAY, KSTATE_READY, KSTATE_RECOVERING, KERR_NONE, KERR_MANIFEST, KERR_LOG_CORRUPT } from "../hal/abi";
+import { halSq, halCq, kernelState, setKernelState, setKernelError, setEntriesApplied } from "./base/hal";
 import * as st from "./state";
 import { SNAPSHOT_INTERVAL_ENTRIES_MAX } from "./base/constants";
+import { POOL_EMPTY } from "./base/mem";
+import { NO_SERVICE, serviceCount } from "./services";
+import { descriptors, slots } from "./msg";
+import { clientTokensOrphan } from "./tokens";
+import * as rs from "./runstate";
+import * as log from "./log";
+import * as rec from "./recovery";
+import * as audit from "./audit";
+import * as hsm from "./hsm";
+import { blockSnapshot, blockReset, inFlight } from "../drivers/block/block";
+import { entropyReset } from "../drivers/entropy/entropy";
+import { netReset } from "../drivers/net/net";
+import { clockWakeAt } from "../drivers/clock/clock";
+import { conBegin, conStr, conU64, conEnd } from "../drivers/console/console";
 
 
 let interval: u64 = 0; // 0: no snapshots
@@ -141,4 +157,62 @@ export function ringsReset(): void {
     if (sq != 0) { store<u32>(sq + RING_HEAD, 0); store<u32>(sq + RING_TAIL, 0); }
     if (cq != 0) { store<u32>(cq + RING_HEAD, 0); store<u32>(cq + RING_TAIL, 0); }
   }
+}
+
+// At a quiescent point of a serving kernel, asks the host for a snapshot
+// once one is due (new input is held meanwhile, see kernel/ingress.ts and
+// kernel/staging.ts maybeTick).
+export function maybeSnapshot(): void {
+  if (kernelState() != KSTATE_READY || !snapshotDue()) return;
+  if (log.logBusy() || inFlight != 0 || audit.auditBusy() || descriptors.inUse != 0 || rs.applyingBuffer >= 0) return;
+  if (hsm.hsmBusy()) return; // an HSM request would die with the host that took it
+  // Quiescent: nothing staged, nothing queued, the state is "image + entries".
+  assert(rs.stagedInputs == 0 && st.appliedSeq > 0 && rs.dispatched == POOL_EMPTY, "maybeSnapshot: a snapshot at a quiescent point");
+  snapshotRequested(blockSnapshot(snapshotRecord(), st.appliedSeq));
+}
+
+// The block device's completion of a snapshot request (TAG_SNAPSHOT).
+export function snapshotCompleted(status: i32): void {
+  assert(st.phase == st.PHASE_SERVE || st.phase == st.PHASE_STOPPED, "snapshotDone: a snapshot is asked for only while serving");
+  if (snapshotDone(status)) return;
+  if (conBegin()) {
+    conStr("{\"event\":\"snapshot_failed\",\"status\":"); conU64(<u64>(-status));
+    conStr(",\"message\":\"the snapshot could not be written; serving goes on (recovery replays the log)\"");
+    conEnd(true);
+  }
+}
+
+// kernel_restored (main.ts): the host copied a snapshot's memory and globals
+// over this booted kernel (host/snapshot.ts). Resets, in this one place, what
+// belonged to the process that took it, and makes recovery go on from the
+// entry after it. `mode` is this boot's (BOOT_LIVE / BOOT_REPLAY). 0: ok; else a KERR_*.
+export function snapshotRestored(mode: u32): i32 {
+  if (mode != BOOT_LIVE && mode != BOOT_REPLAY) return <i32>KERR_MANIFEST;
+  if (st.phase != st.PHASE_SERVE || st.appliedSeq == 0 || descriptors.inUse != 0) return <i32>KERR_LOG_CORRUPT;
+  // Run loop (kernel/runstate.ts): nothing dispatched, nothing staged or being applied.
+  rs.runStateRestored(mode, serviceCount);
+  st.setCaller(NO_SERVICE, 0);
+  // Devices: the old host's requests are gone.
+  ringsReset();
+  blockReset();
+  entropyReset();
+  netReset();
+  clientTokensOrphan();
+  hsm.hsmRestoredReset();
+  audit.auditRestoredReset();
+  snapshotRestoredReset();
+  // Registers and recovery: go on checking the log from the next entry.
+  setKernelError(KERR_NONE);
+  setKernelState(KSTATE_RECOVERING);
+  setEntriesApplied(st.appliedSeq);
+  clockWakeAt(0);
+  rec.recoveryResumeAt(appliedEndOffset, st.appliedSeq, st.appliedChain, st.appliedTimeNs, st.appliedBatch);
+  st.setPhase(st.PHASE_RECOVER);
+  assert(kernelState() == KSTATE_RECOVERING && descriptors.inUse == 0 && slots.inUse == 0, "kernel_restored: recovery goes on from a quiescent state");
+  if (conBegin()) {
+    conStr("{\"event\":\"snapshot_restored\",\"entries\":"); conU64(st.appliedSeq);
+    conStr(",\"log_offset\":"); conU64(appliedEndOffset);
+    conEnd(false);
+  }
+  return 0;
 }

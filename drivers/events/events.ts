@@ -29,6 +29,12 @@ let cursor: u32 = 0;
 export let eventNextId: u64 = 1;
 export let eventsDropped: u64 = 0;
 
+// Statistics: event ids handed out so far (the next id is this + 1).
+export function eventsEmitted(): u64 {
+  assert(eventNextId >= 1, "events_emitted: ids start at 1");
+  return eventNextId - 1;
+}
+
 // Room for two of the largest records (a service record is at most one
 // message): the one the host is copying and the next.
 export function eventsInit(recordBytesMax: u32): bool {

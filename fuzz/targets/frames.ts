@@ -22,7 +22,7 @@ import { createHash } from 'node:crypto';
 import * as abi from '../../hal/abi.ts';
 import * as gw from '../../services/gateway/protocol.ts';
 import { FrameSession } from '../../host/gateway/frame-session.ts';
-import type { Admit } from '../../host/gateway/http.ts';
+import type { Admit } from '../../host/gateway/gateway-wire.ts';
 import { expect, type FuzzTarget } from '../target.ts';
 
 const LIMIT = 2048;

@@ -1,5 +1,6 @@
 // fuzz/targets/http.ts: the gateway's HTTP/1.1 framing (host/gateway/http.ts
-// HttpSession over host/gateway/http-head.ts and host/base/bytes.ts), which reads
+// HttpSession over host/gateway/http-head.ts, http-routes.ts, http-handlers.ts,
+// http-response.ts and host/base/bytes.ts), which reads
 // raw socket bytes. The oracle, for a byte stream:
 //   - the session never throws and never writes after it ended;
 //   - everything it writes is a sequence of well-formed HTTP/1.1 responses
@@ -12,7 +13,8 @@
 
 import * as abi from '../../hal/abi.ts';
 import * as gw from '../../services/gateway/protocol.ts';
-import { HttpSession, type Admit } from '../../host/gateway/http.ts';
+import { HttpSession } from '../../host/gateway/http.ts';
+import type { Admit } from '../../host/gateway/gateway-wire.ts';
 import { HEADER_BYTES } from '../../host/client/ledger.ts';
 import { expect, type FuzzTarget } from '../target.ts';
 
@@ -135,7 +137,8 @@ function hashOf(bytes: Uint8Array): number {
 export const httpTarget: FuzzTarget = {
   name: 'http',
   about: 'HTTP/1.1 request streams: well-formed responses, the same whatever the chunking and the reply timing',
-  sources: ['host/gateway/http.ts', 'host/gateway/http-head.ts', 'host/base/bytes.ts'],
+  sources: ['host/gateway/http.ts', 'host/gateway/http-head.ts', 'host/gateway/http-routes.ts', 'host/gateway/http-handlers.ts',
+    'host/gateway/http-response.ts', 'host/base/bytes.ts'],
   maxLen: 4096,
   dictionary: ['GET ', 'POST ', 'HEAD ', 'PUT ', 'OPTIONS ', ' HTTP/1.1\r\n', ' HTTP/1.0\r\n', '\r\n', '\r\n\r\n', 'Host: h\r\n',
     'Content-Length: ', 'Transfer-Encoding: chunked\r\n', 'Connection: close\r\n', 'Connection: keep-alive\r\n', 'Expect: 100-continue\r\n',

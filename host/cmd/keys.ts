@@ -25,10 +25,8 @@ import { BlockBackendError } from '../devices/block-backend.ts';
 import { DataKeyError } from '../datakey.ts';
 import * as abi from '../../hal/abi.ts';
 import * as gw from '../../services/gateway/protocol.ts';
-import {
-  GATEWAY_SERVICE, GATEWAY_ERROR_CODES, ROLE_NAMES, apiKeyHash, decodeKeyRecords, gatewayRequest, keyCreateBody,
-  newApiKey, parseGatewayReply, roleNumber, type KeySpec,
-} from '../gateway/http.ts';
+import { GATEWAY_SERVICE, GATEWAY_ERROR_CODES, gatewayRequest, parseGatewayReply } from '../gateway/gateway-wire.ts';
+import { ROLE_NAMES, apiKeyHash, decodeKeyRecords, keyCreateBody, newApiKey, roleNumber, type KeySpec } from '../gateway/keys-json.ts';
 
 const TARGET = `<target> is either
   --data <dir> [--trust <signing.pub>] [--backend auto|native|pure]

@@ -45,7 +45,10 @@ import * as limits from '../base/limits.ts';
 import type { Kernel } from '../base/kernel.ts';
 import type { HostRing, Desc } from '../base/ring.ts';
 import { ByteQueue } from '../base/bytes.ts';
-import { HttpSession, looksLikeHttp, sourceBytes, SNIFF_BYTES, type GatewayConfig } from '../gateway/http.ts';
+import { HttpSession } from '../gateway/http.ts';
+import { looksLikeHttp, SNIFF_BYTES } from '../gateway/http-head.ts';
+import type { GatewayConfig } from '../gateway/http-config.ts';
+import { sourceBytes } from '../gateway/gateway-wire.ts';
 import { hostReply } from '../gateway/binary.ts';
 import { FrameSession } from '../gateway/frame-session.ts';
 

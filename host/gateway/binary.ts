@@ -18,7 +18,7 @@
 import { createHash } from 'node:crypto';
 import * as abi from '../../hal/abi.ts';
 import * as gw from '../../services/gateway/protocol.ts';
-import { GATEWAY_ERROR_CODES, GATEWAY_SERVICE, isB64Token, parseGatewayReply, writeGatewayHeader } from './http.ts';
+import { GATEWAY_ERROR_CODES, GATEWAY_SERVICE, isB64Token, parseGatewayReply, writeGatewayHeader } from './gateway-wire.ts';
 import type { AdmissionAnswer } from '../base/kernel.ts';
 
 

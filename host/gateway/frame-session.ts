@@ -23,7 +23,7 @@ import { ByteQueue } from '../base/bytes.ts';
 import {
   admissionReplyFrame, authFrameKeyHash, binaryGatewayHeader, hostReply, isGatewayName, ledgerRoute, requestHead, unwrapReply, wrapLedgerFrame,
 } from './binary.ts';
-import type { Admit } from './http.ts';
+import type { Admit } from './gateway-wire.ts';
 
 export interface FrameSessionHooks {
   /** A frame body for the kernel: as the client sent it, or wrapped for the gateway. */

@@ -17,6 +17,11 @@
 // that starts with whitespace), an empty name, a missing or repeated Host in
 // HTTP/1.1, an invalid Host. Refused with 431: more than `fieldsMax` fields.
 // 505 for HTTP versions other than 1.0 and 1.1.
+//
+// Before any of that, looksLikeHttp tells the net device whether a
+// connection's first bytes begin HTTP at all, or frames.
+
+import * as abi from '../../hal/abi.ts';
 
 export interface Head {
   method: string;
@@ -245,3 +250,19 @@ export function contentLength(head: Head, bodyBytesMax: number): number | null |
 
 /** The methods HTTP defines that QENEX knows (RFC 9110 §9): others are 501. */
 export const KNOWN_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH']);
+
+/** Bytes the net device needs before looksLikeHttp can decide. */
+export const SNIFF_BYTES = abi.FRAME_LEN_BYTES;
+
+/**
+ * Whether a connection that began with `firstBytes` (at least SNIFF_BYTES)
+ * speaks HTTP rather than frames. A frame begins with its little-endian
+ * body length, at most a little over 1 MiB, so its fourth byte is zero; text
+ * (any request line, also a lowercase or unknown method, or an empty line
+ * before it) has a printable or CR/LF fourth byte. Whatever is not a frame is
+ * HTTP, and the HTTP parser answers what is not HTTP either with 400.
+ */
+export function looksLikeHttp(firstBytes: Buffer): boolean {
+  if (firstBytes.length < SNIFF_BYTES) throw new Error(`looksLikeHttp needs ${SNIFF_BYTES} bytes`);
+  return firstBytes[3] !== 0;
+}

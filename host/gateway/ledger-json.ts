@@ -1,5 +1,5 @@
 // host/gateway/ledger-json.ts: JSON <-> the ledger's binary protocol, as pure
-// functions. The HTTP gateway (host/gateway/http.ts) uses them; tests call
+// functions. The HTTP gateway (host/gateway/http-handlers.ts) uses them; tests call
 // them directly.
 //
 // The JSON shape is TigerBeetle's, field names in snake_case:

@@ -1,6 +1,6 @@
 // host/gateway/openapi.ts: the OpenAPI 3.1 document of the HTTP API, served
 // at GET /v1/openapi.json. Written by hand next to the route table
-// (host/gateway/http.ts ROUTES); test/unit/openapi.test.ts validates it with
+// (host/gateway/http-routes.ts ROUTES); test/unit/openapi.test.ts validates it with
 // an OpenAPI validator and checks that the document and the table list the
 // same routes, both ways.
 

@@ -22,7 +22,8 @@ import { Machine } from '../../host/machine.ts';
 import { parseImage } from '../../host/image.ts';
 import { FrameClient } from '../../host/client/frames.ts';
 import { account, encodeAccounts, encodeLookupAccounts } from '../../host/client/ledger.ts';
-import { apiKeyHash, gatewayRequest, keyCreateBody, sourceBytes, writeGatewayHeader, GATEWAY_SERVICE } from '../../host/gateway/http.ts';
+import { gatewayRequest, sourceBytes, writeGatewayHeader, GATEWAY_SERVICE } from '../../host/gateway/gateway-wire.ts';
+import { apiKeyHash, keyCreateBody } from '../../host/gateway/keys-json.ts';
 import { bankManifest, logEntries, makeImage, type TestImage } from '../support/helpers.ts';
 
 let img: TestImage;

@@ -14,7 +14,8 @@ import * as abi from '../../hal/abi.ts';
 import * as gw from '../../services/gateway/protocol.ts';
 import { FrameClient, encodeAuth } from '../../host/client/frames.ts';
 import { LedgerClient, account, transfer, encodeAccounts, CreateAccountResult, CreateTransferResult } from '../../host/client/ledger.ts';
-import { apiKeyHash, gatewayRequest, keyCreateBody } from '../../host/gateway/http.ts';
+import { gatewayRequest } from '../../host/gateway/gateway-wire.ts';
+import { apiKeyHash, keyCreateBody } from '../../host/gateway/keys-json.ts';
 import { bankManifest, makeImage, removeDir, runCli, event, Server, type TestImage } from '../support/helpers.ts';
 
 let img: TestImage;

@@ -5,7 +5,7 @@
 
 import * as gw from '../../services/gateway/protocol.ts';
 import type { AdmissionAnswer } from '../../host/base/kernel.ts';
-import type { Admit } from '../../host/gateway/http.ts';
+import type { Admit } from '../../host/gateway/gateway-wire.ts';
 
 const ADMITTED: AdmissionAnswer = { status: 200, error: gw.GW_OK, retryAfter: 0, keyId: 1, role: gw.ROLE_ADMIN, message: '' };
 

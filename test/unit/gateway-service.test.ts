@@ -14,7 +14,8 @@ import { join } from 'node:path';
 import { ServiceHarness, type Reply } from '../../services/sdk/harness.ts';
 import * as gw from '../../services/gateway/protocol.ts';
 import * as L from '../../services/ledger/protocol.ts';
-import { apiKeyHash, gatewayRequest, keyCreateBody, parseGatewayReply } from '../../host/gateway/http.ts';
+import { gatewayRequest, parseGatewayReply } from '../../host/gateway/gateway-wire.ts';
+import { apiKeyHash, keyCreateBody } from '../../host/gateway/keys-json.ts';
 
 const WASM = join(new URL('../..', import.meta.url).pathname, 'build/services/gateway.wasm');
 const LEDGER = 1; // index of "ledger" in the harness's [name, ...peers]

@@ -18,7 +18,11 @@ import {
   BATCH_EVENTS_MAX, HEADER_BYTES, ID_BYTES, Operation, RECORD_BYTES,
   readAccount, readTransfer, writeAccount, writeTransfer, type Account, type Transfer,
 } from '../../host/client/ledger.ts';
-import { GATEWAY_SERVICE, HttpSession, apiKeyHash, limits, looksLikeHttp, sourceBytes, type GatewayConfig } from '../../host/gateway/http.ts';
+import { HttpSession } from '../../host/gateway/http.ts';
+import { looksLikeHttp } from '../../host/gateway/http-head.ts';
+import { limits, type GatewayConfig } from '../../host/gateway/http-config.ts';
+import { GATEWAY_SERVICE, sourceBytes } from '../../host/gateway/gateway-wire.ts';
+import { apiKeyHash } from '../../host/gateway/keys-json.ts';
 import * as gw from '../../services/gateway/protocol.ts';
 import { admitAll, refuseAll } from '../support/admission.ts';
 

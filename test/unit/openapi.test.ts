@@ -1,6 +1,6 @@
 // test/unit/openapi.test.ts: the OpenAPI 3.1 document (host/gateway/openapi.ts)
 // is valid by a real validator (@seriousme/openapi-schema-validator), lists
-// exactly the routes the HTTP layer serves (host/gateway/http.ts ROUTES),
+// exactly the routes the HTTP layer serves (host/gateway/http-routes.ts ROUTES),
 // both ways, with the right openness, and is what GET /v1/openapi.json sends.
 
 import { test } from 'uvu';
@@ -8,7 +8,8 @@ import { admitAll } from '../support/admission.ts';
 import * as assert from 'uvu/assert';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { OPENAPI, openApiText } from '../../host/gateway/openapi.ts';
-import { HttpSession, ROUTES } from '../../host/gateway/http.ts';
+import { HttpSession } from '../../host/gateway/http.ts';
+import { ROUTES } from '../../host/gateway/http-routes.ts';
 
 test('the document is valid OpenAPI 3.1', async () => {
   // Proves the validator accepts the document and reads it as version 3.1.

@@ -1,0 +1,313 @@
+// host/gateway/http-handlers.ts: what each route of the HTTP gateway does
+// with a request, once ./http.ts has framed it: the open routes answered at
+// once (index, health, readiness, the OpenAPI document), admission of every
+// other head, the host's routes (statistics, metrics), the body translated
+// for the gateway service (a binary ledger request, a key spec, a key id, a
+// service command, an event query), and the kernel's reply rendered as JSON
+// or as the start of an event stream.
+//
+// Every /v1 request but health, readiness and the OpenAPI document is first
+// put to the kernel's admission (GatewayConfig admit, hal/abi.ts "admission")
+// with what the Authorization header held (the SHA-256 of a bearer key, never
+// the key), the route and the client's address, before a byte of its body is
+// kept: a refused request is answered at once, its body is never read into
+// memory nor translated, and nothing of it is logged. An admitted request
+// becomes one frame to service "gateway" (services/gateway/protocol.ts) with
+// the already-translated binary ledger request; the kernel admits the frame
+// once more (charging the rate buckets) before logging it, and the gateway
+// service routes it, in the command log and so replayably. The statistics
+// routes and /metrics are answered by the host once admission allowed them,
+// and never logged.
+
+import * as abi from '../../hal/abi.ts';
+import { BATCH_EVENTS_MAX, emptyReason } from '../client/ledger.ts';
+import * as gw from '../../services/gateway/protocol.ts';
+import { VERSION } from '../base/version.ts';
+import { EventQueryError, parseEventQuery, type EventHub, type EventQuery, type EventSink } from './events.ts';
+import { authorization, decodeGatewayStats, parseGatewayReply, writeGatewayHeader, type Admit, type GatewayReply } from './gateway-wire.ts';
+import { limits, type GatewayConfig, type GatewayHost } from './http-config.ts';
+import type { Head } from './http-head.ts';
+import {
+  admissionRefusal, gatewayRefusal, refusal, respond, respondRefusal, serviceRefusal, statusRefusal, type Refusal,
+} from './http-response.ts';
+import type { RouteMatch, RouteSpec } from './http-routes.ts';
+import { JsonError, parseJson, type JsonValue } from './json.ts';
+import { apiKeyHash, decodeKeyRecords, keyCreateBody, keySpecFromJson, newApiKey, ROLE_NAMES, type KeySpec } from './keys-json.ts';
+import {
+  ASSET_SCALE_MAX, LedgerJsonError, LedgerReplyError, ledgerReplyToJson, ledgerRequestFromJson, type LedgerRequest,
+} from './ledger-json.ts';
+import { openApiText } from './openapi.ts';
+import { decodeServiceReply, serviceCommandFromJson } from './services-json.ts';
+
+/** One request's place in the response order. */
+export interface Slot {
+  /** The id it was submitted under, or 0 when the session answers it itself. */
+  requestId: number;
+  spec: RouteSpec | null;
+  method: string;
+  /** The path id (account id, key id), when the route has one. */
+  id: bigint;
+  request: LedgerRequest | null;
+  /** keys create: the new key, returned once and never sent to the kernel. */
+  newKey: { key: string; spec: KeySpec } | null;
+  close: boolean;
+  noBody: boolean;
+  response: Buffer | null;
+  status: number;
+  code?: string;
+  /** Service commands: the service's name, for the answer. */
+  serviceName?: string;
+  /** GET /v1/events: the query string and Last-Event-ID as received, then the parsed query. */
+  eventsText?: { query: string; lastEventId: string[] | undefined };
+  events?: EventQuery;
+  /** GET /v1/events allowed: the key's ledger grants (null: all); the stream starts when this slot is written. */
+  stream?: { grants: number[] | null };
+  /** The gateway request header admission saw (routes past the open ones). */
+  header?: Buffer;
+  startedMs: number;
+  label: string;
+  /** The route's path for metrics when no route took the request (405: the path exists, the method not). */
+  path?: string;
+}
+
+/** A request's slot, not yet answered; `spec` null when no route takes it. */
+export function newSlot(label: string, method: string, close: boolean, noBody: boolean, spec: RouteSpec | null, id: bigint): Slot {
+  return { requestId: 0, spec, method, id, request: null, newKey: null, close, noBody, response: null, status: 0, startedMs: performance.now(), label };
+}
+
+/** The slot of a request whose head is parsed (`match`: its route, `matches`: the path's routes for any method). */
+export function requestSlot(label: string, head: Head, close: boolean, noBody: boolean, matches: RouteMatch[], match: RouteMatch | null): Slot {
+  const slot = newSlot(label, head.method, close, noBody, match?.spec ?? null, match?.id ?? 0n);
+  if (match === null && matches.length > 0) slot.path = matches[0].spec.path;
+  if (match?.spec.handler === 'events') slot.eventsText = { query: match.query, lastEventId: head.fields.get('last-event-id') };
+  return slot;
+}
+
+const EMPTY = Buffer.alloc(0);
+
+// GET /: what this server is and where to go next (the operator console will
+// live at /console/ and / will redirect there). No script, no outside link.
+const INDEX_HTML = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>QENEX ${VERSION}</title></head>
+<body>
+<h1>QENEX ${VERSION}</h1>
+<p>A financial operating system: a ledger with TigerBeetle's semantics behind an authenticated API gateway.</p>
+<ul>
+<li><a href="/v1/openapi.json">/v1/openapi.json</a>: the API (OpenAPI 3.1). Every route but /, /v1/health, /v1/ready and the document needs <code>Authorization: Bearer &lt;key&gt;</code>.</li>
+<li><a href="/v1/health">/v1/health</a> and <a href="/v1/ready">/v1/ready</a>: liveness and readiness.</li>
+<li>Documentation: docs/ in the QENEX source (README.md, docs/api.md, docs/security.md, docs/operations.md).</li>
+</ul>
+</body></html>
+`;
+
+/** The per-route handling of one connection's requests (its HttpSession owns one). */
+export class RouteHandlers {
+  private readonly ledgers: GatewayConfig['ledgers'];
+  private readonly admit: Admit;
+  private readonly admissionStats: GatewayConfig['admissionStats'];
+  private readonly host: GatewayHost | undefined;
+  private readonly events: EventHub | undefined;
+
+  /**
+   * `source`: the client's address (sourceBytes), for the gateway header;
+   * `settled`: called when an answer that was not known at once (metrics) is in its slot.
+   */
+  constructor(config: GatewayConfig, private readonly source: Buffer, private readonly settled: () => void) {
+    this.host = config.host;
+    this.events = config.events;
+    for (const [ledger, { assetScale }] of config.ledgers) {
+      if (!Number.isInteger(ledger) || ledger < 0 || ledger > 0xffffffff) throw new RangeError(`gateway: ledger ${ledger} is not a u32`);
+      if (!Number.isInteger(assetScale) || assetScale < 0 || assetScale > ASSET_SCALE_MAX) {
+        throw new RangeError(`gateway: ledger ${ledger}: assetScale ${assetScale} is not an integer from 0 to ${ASSET_SCALE_MAX}`);
+      }
+    }
+    this.ledgers = config.ledgers;
+    this.admit = config.admit;
+    this.admissionStats = config.admissionStats;
+  }
+
+  /**
+   * Answers a request's slot when its head decides: the refusal the head
+   * earned (`early`), an open route, admission's refusal, a host route.
+   * Otherwise the slot waits for its body (body()).
+   */
+  start(slot: Slot, head: Head, early: Refusal | null, bodyBytes: number): void {
+    if (early !== null) respondRefusal(slot, early);
+    else if (slot.spec!.gatewayRoute === 0) this.answerOpen(slot);
+    else this.admitHead(slot, head, bodyBytes);
+  }
+
+  /** Answers the open routes that need nothing from the kernel (health, readiness, the document). */
+  private answerOpen(slot: Slot): void {
+    const handler = slot.spec!.handler;
+    if (handler === 'health') respond(slot, 200, JSON.stringify({ status: 'ok' }));
+    else if (handler === 'ready') {
+      const ready = this.host?.ready() ?? true;
+      if (ready) respond(slot, 200, JSON.stringify({ status: 'ready' }));
+      else respondRefusal(slot, refusal(503, 'not_ready', 'the kernel is not serving (starting up or shutting down)'));
+    } else if (handler === 'openapi') respond(slot, 200, openApiText());
+    else if (handler === 'index') respond(slot, 200, INDEX_HTML, [['Content-Security-Policy', "default-src 'none'"]], 'text/html; charset=utf-8');
+  }
+
+  /**
+   * Admission of a request head (the kernel's decision, before any body byte
+   * is kept): a refusal answers the slot now. Routes the host answers itself
+   * are charged (ADM_MODE_TAKE) and answered here; the others are asked
+   * without a charge (the kernel charges the frame when it arrives).
+   */
+  private admitHead(slot: Slot, head: Head, bodyBytes: number): void {
+    const auth = authorization(head);
+    const spec = slot.spec!;
+    slot.header = Buffer.allocUnsafe(gw.GW_REQUEST_HEADER_BYTES);
+    writeGatewayHeader(slot.header, 0, spec.gatewayRoute, auth.auth, auth.hash, this.source);
+    const answer = this.admit(slot.header, spec.host === true ? abi.ADM_MODE_TAKE : abi.ADM_MODE_PEEK);
+    if (answer.status !== 200) {
+      // The body is not read at all (a client without a valid key must not
+      // make us take in up to bodyBytesMax bytes for nothing): the
+      // connection closes after the answer instead.
+      if (bodyBytes > 0) slot.close = true;
+      respondRefusal(slot, admissionRefusal(answer));
+      return;
+    }
+    if (spec.handler === 'metrics') this.answerMetrics(slot);
+    else if (spec.handler === 'system') respond(slot, 200, JSON.stringify(this.host === undefined ? {} : this.host.system(spec.system!)));
+  }
+
+  private answerMetrics(slot: Slot): void {
+    if (this.host === undefined) {
+      respondRefusal(slot, refusal(503, 'unavailable', 'no metrics on this host'));
+      return;
+    }
+    this.host.metrics().then(
+      (text) => respond(slot, 200, text, [], 'text/plain; version=0.0.4; charset=utf-8'),
+      (e: Error) => respondRefusal(slot, refusal(500, 'metrics_failed', e.message)),
+    ).finally(() => this.settled());
+  }
+
+  /**
+   * The body for the gateway service of a request whose body has arrived, or
+   * null when it was refused (its slot is answered).
+   */
+  body(slot: Slot, chunks: Buffer[]): Uint8Array | null {
+    try {
+      return this.gatewayBody(slot, chunks);
+    } catch (e) {
+      if (!(e instanceof JsonError) && !(e instanceof LedgerJsonError)) throw e;
+      // Admission still decides 401/403/429 first (and charges the request):
+      // only a client it admits learns how its body was judged.
+      slot.header![3] = gw.GW_F_BODY_REFUSED;
+      const answer = this.admit(slot.header!, abi.ADM_MODE_TAKE);
+      respondRefusal(slot, answer.status === 400 && answer.error === gw.GW_E_BODY_REFUSED
+        ? refusal(400, e.code, e.message) : admissionRefusal(answer));
+      return null;
+    }
+  }
+
+  /** The route's body for the gateway service (the binary ledger request, a key spec, a key id). */
+  private gatewayBody(slot: Slot, chunks: Buffer[]): Uint8Array {
+    const spec = slot.spec!;
+    const json = (): JsonValue => parseJson(Buffer.concat(chunks), {
+      depthMax: limits.jsonDepthMax, itemsMax: BATCH_EVENTS_MAX, valuesMax: limits.jsonValuesMax,
+    });
+    if (spec.handler === 'ledger') {
+      slot.request = ledgerRequestFromJson(spec.operation!, json(), this.ledgers, slot.id);
+      return slot.request.payload;
+    }
+    if (spec.handler === 'keys_create') {
+      const keySpec = keySpecFromJson(json());
+      const key = newApiKey();
+      slot.newKey = { key, spec: keySpec };
+      return keyCreateBody(keySpec, apiKeyHash(key));
+    }
+    if (spec.handler === 'events') {
+      // A bad query is a body refusal: the gateway decides 401/403 first.
+      const { query, lastEventId } = slot.eventsText!;
+      if (lastEventId !== undefined && lastEventId.length > 1) throw new LedgerJsonError('invalid_event_id', 'Last-Event-ID: given more than once');
+      try {
+        slot.events = parseEventQuery(query, lastEventId?.[0]);
+      } catch (e) {
+        if (e instanceof EventQueryError) throw new LedgerJsonError(e.code, e.message);
+        throw e;
+      }
+      return EMPTY;
+    }
+    if (spec.handler === 'services_load' || spec.handler === 'services_upgrade' || spec.handler === 'services_unload') {
+      const command = serviceCommandFromJson(spec.handler, json());
+      slot.serviceName = command.toString('utf8', 24, 24 + command[1]);
+      return command;
+    }
+    if (spec.handler === 'keys_revoke') {
+      const id = Buffer.alloc(4);
+      id.writeUInt32LE(Number(slot.id));
+      return id;
+    }
+    return EMPTY;
+  }
+
+  /** Renders the kernel's reply to a gateway request into the slot. */
+  reply(slot: Slot, status: number, payload: Buffer): void {
+    if (status !== abi.FRAME_OK) { respondRefusal(slot, statusRefusal(status, payload)); return; }
+    const r = parseGatewayReply(payload);
+    if (r === null) { respondRefusal(slot, refusal(502, 'bad_gateway', 'the gateway answered without its header')); return; }
+    if (r.error === gw.GW_E_SERVICE_COMMAND) { respondRefusal(slot, serviceRefusal(r)); return; }
+    if (r.status !== 200) { respondRefusal(slot, gatewayRefusal(r)); return; }
+    if (slot.spec!.handler === 'events') { this.allowStream(slot, r.body); return; }
+    try {
+      const why = slot.spec!.handler === 'ledger' ? emptyReason(r.body) : null;
+      // An empty query answer says why (the account does not exist, or keeps no history): a header, the body stays a list.
+      respond(slot, 200, JSON.stringify(this.successJson(slot, r)), why === null ? [] : [['QENEX-Empty-Reason', why]]);
+    } catch (e) {
+      if (!(e instanceof LedgerReplyError)) throw e;
+      respondRefusal(slot, refusal(502, 'invalid_ledger_reply', e.message));
+    }
+  }
+
+  private successJson(slot: Slot, r: GatewayReply): unknown {
+    const spec = slot.spec!;
+    switch (spec.handler) {
+      case 'ledger': return ledgerReplyToJson(slot.request!, r.body, this.ledgers);
+      case 'gateway_stats': return decodeGatewayStats(r.body, this.admissionStats?.());
+      case 'keys_list': return decodeKeyRecords(r.body);
+      case 'keys_revoke': return { id: Number(slot.id), revoked: true };
+      case 'services_load': case 'services_upgrade': case 'services_unload': {
+        const reply = decodeServiceReply(r.body);
+        if (reply === null) throw new LedgerReplyError('service command: reply without its header');
+        return { service: slot.serviceName ?? null, index: reply.index, version: reply.version, result: reply.code, message: reply.message };
+      }
+      case 'keys_create': {
+        if (r.body.length !== 4 || slot.newKey === null) throw new LedgerReplyError('keys create: reply without the key id');
+        const { key, spec: k } = slot.newKey;
+        return {
+          id: r.body.readUInt32LE(0), key, role: ROLE_NAMES[k.role], ledgers: k.ledgers,
+          rate_per_second: k.ratePerSecond, burst: k.burst,
+        };
+      }
+      default: throw new Error(`http-handlers.ts: ${spec.handler} is not a gateway route`);
+    }
+  }
+
+  /** The gateway allowed GET /v1/events: the stream's head, or why it can't start. */
+  private allowStream(slot: Slot, body: Buffer): void {
+    if (this.events === undefined) { respondRefusal(slot, refusal(503, 'unavailable', 'no event stream on this host')); return; }
+    const refused = this.events.check(slot.events!, slot.header ?? null);
+    if (refused !== null) { respondRefusal(slot, refusal(refused.status, refused.code, refused.message)); return; }
+    const count = body.length >= 4 ? body.readUInt32LE(0) : -1;
+    if (count < 0 || body.length !== 4 + count * 4) { respondRefusal(slot, refusal(502, 'bad_gateway', 'the gateway answered without the key\'s grants')); return; }
+    slot.stream = { grants: count === 0 ? null : Array.from({ length: count }, (_, i) => body.readUInt32LE(4 + i * 4)) };
+    slot.status = 200;
+    slot.response = Buffer.from('HTTP/1.1 200 OK\r\nContent-Type: text/event-stream; charset=utf-8\r\nCache-Control: no-store\r\n'
+      + `Connection: close\r\nX-Request-Id: ${slot.label}\r\n\r\n`, 'latin1');
+  }
+
+  /** Starts the event stream of a written GET /v1/events head into `sink`; null when it can't start (an error event said why). */
+  subscribe(slot: Slot, sink: EventSink): (() => void) | null {
+    const hub = this.events!;
+    const refused = hub.check(slot.events!, slot.header ?? null);
+    if (refused !== null) {
+      // The ring moved on while earlier responses on this connection were written.
+      sink.write(`event: error\ndata: ${JSON.stringify({ error: { code: refused.code, message: refused.message } })}\n\n`);
+      return null;
+    }
+    return hub.subscribe(slot.events!, slot.stream!.grants, sink, slot.header ?? null);
+  }
+}

@@ -1,0 +1,135 @@
+// host/gateway/http-routes.ts: the gateway's route table (ROUTES; the OpenAPI
+// document, ./openapi.ts, lists the same set and a test checks both ways),
+// matching a request target against it, and the refusals a request head
+// earns before its body is read: an unknown method (501), no route (404),
+// another method (405, with Allow), an invalid path id (400), a JSON body
+// without Content-Length (411) or without Content-Type: application/json (415).
+
+import * as gw from '../../services/gateway/protocol.ts';
+import { U128_MAX, type OperationName } from '../client/ledger.ts';
+import { isDecimal, KNOWN_METHODS, type Head } from './http-head.ts';
+import { refusal, type Refusal } from './http-response.ts';
+import { parseUnsignedDecimal } from './ledger-json.ts';
+import type { ServiceRoute } from './services-json.ts';
+
+/** Who answers a route: the session itself (open routes) or the gateway service. */
+export type RouteHandler = 'index' | 'health' | 'ready' | 'openapi' | 'metrics' | 'ledger' | 'system' | 'gateway_stats'
+  | 'keys_create' | 'keys_list' | 'keys_revoke' | 'events' | ServiceRoute;
+
+export interface RouteSpec {
+  method: 'GET' | 'POST' | 'DELETE';
+  /** The path as the OpenAPI document writes it ({id} for a parameter). */
+  path: string;
+  handler: RouteHandler;
+  /** The gateway service's route id (services/gateway/protocol.ts), 0 for open routes. */
+  gatewayRoute: number;
+  /** A JSON body is required (Content-Length and Content-Type: application/json). */
+  jsonBody: boolean;
+  operation?: OperationName;
+  system?: 'services' | 'scheduler' | 'memory';
+  /** The route takes a query string (GET /v1/events only); every other target with '?' matches nothing. */
+  query?: boolean;
+  /** Answered by the host once admission allowed it (statistics, metrics); never a frame, never logged. */
+  host?: boolean;
+}
+
+function route(method: RouteSpec['method'], path: string, handler: RouteHandler, gatewayRoute = 0,
+  extra: Partial<RouteSpec> = {}): RouteSpec {
+  return { method, path, handler, gatewayRoute, jsonBody: method === 'POST', ...extra };
+}
+
+/** Every route the session serves; the OpenAPI document must list exactly these. */
+export const ROUTES: readonly RouteSpec[] = [
+  route('GET', '/', 'index'),
+  route('GET', '/v1/health', 'health'),
+  route('GET', '/v1/ready', 'ready'),
+  route('GET', '/v1/openapi.json', 'openapi'),
+  route('GET', '/metrics', 'metrics', gw.ROUTE_METRICS, { host: true }),
+  route('POST', '/v1/accounts', 'ledger', gw.ROUTE_CREATE_ACCOUNTS, { operation: 'create_accounts' }),
+  route('POST', '/v1/transfers', 'ledger', gw.ROUTE_CREATE_TRANSFERS, { operation: 'create_transfers' }),
+  route('POST', '/v1/accounts/lookup', 'ledger', gw.ROUTE_LOOKUP_ACCOUNTS, { operation: 'lookup_accounts' }),
+  route('POST', '/v1/transfers/lookup', 'ledger', gw.ROUTE_LOOKUP_TRANSFERS, { operation: 'lookup_transfers' }),
+  route('POST', '/v1/accounts/{id}/transfers', 'ledger', gw.ROUTE_ACCOUNT_TRANSFERS, { operation: 'get_account_transfers' }),
+  route('POST', '/v1/accounts/{id}/balances', 'ledger', gw.ROUTE_ACCOUNT_BALANCES, { operation: 'get_account_balances' }),
+  route('GET', '/v1/system/services', 'system', gw.ROUTE_SYSTEM_SERVICES, { system: 'services', host: true }),
+  route('GET', '/v1/system/scheduler', 'system', gw.ROUTE_SYSTEM_SCHEDULER, { system: 'scheduler', host: true }),
+  route('GET', '/v1/system/memory', 'system', gw.ROUTE_SYSTEM_MEMORY, { system: 'memory', host: true }),
+  route('GET', '/v1/system/gateway', 'gateway_stats', gw.ROUTE_SYSTEM_GATEWAY),
+  route('POST', '/v1/keys', 'keys_create', gw.ROUTE_KEYS_CREATE),
+  route('GET', '/v1/keys', 'keys_list', gw.ROUTE_KEYS_LIST),
+  route('DELETE', '/v1/keys/{id}', 'keys_revoke', gw.ROUTE_KEYS_REVOKE),
+  route('GET', '/v1/events', 'events', gw.ROUTE_EVENTS, { query: true }),
+  // Live load, upgrade and unload of services, admin only (host/gateway/services-json.ts).
+  route('POST', '/v1/system/services', 'services_load', gw.ROUTE_SERVICES_LOAD),
+  route('POST', '/v1/system/services/upgrade', 'services_upgrade', gw.ROUTE_SERVICES_UPGRADE),
+  route('POST', '/v1/system/services/unload', 'services_unload', gw.ROUTE_SERVICES_UNLOAD),
+];
+
+export interface RouteMatch {
+  spec: RouteSpec;
+  /** The {id} of the path: a bigint, or null when it is not valid for the route. */
+  id: bigint | null;
+  /** The query string without '?' ('' when none; only routes with `query`). */
+  query: string;
+}
+
+// Exact matching on the raw target: no percent-decoding, no dot segments,
+// no empty segments, no query, so `..`, `%2e` and `//` match nothing (404)
+// and one path has one meaning. A parameter is a run of digits. Segments are
+// compared one by one: no pattern ever sees the target.
+const ROUTE_SEGMENTS = ROUTES.map((spec) => ({ spec, segments: spec.path.split('/') }));
+
+/** The routes whose path matches `target` (one per method), with the path id. */
+function matchRoutes(target: string): RouteMatch[] {
+  const found: RouteMatch[] = [];
+  const q = target.indexOf('?');
+  const segments = (q < 0 ? target : target.slice(0, q)).split('/');
+  for (const { spec, segments: want } of ROUTE_SEGMENTS) {
+    if (q >= 0 && spec.query !== true) continue;
+    if (want.length !== segments.length) continue;
+    let id: string | undefined;
+    let same = true;
+    for (let i = 0; i < want.length && same; i++) {
+      if (want[i] === '{id}') { id = segments[i]; same = isDecimal(id); } else same = want[i] === segments[i];
+    }
+    if (!same) continue;
+    const max = spec.handler === 'keys_revoke' ? 0xffffffffn : U128_MAX;
+    found.push({ spec, id: id === undefined ? 0n : parseUnsignedDecimal(id, max), query: q < 0 ? '' : target.slice(q + 1) });
+  }
+  return found;
+}
+
+/** What a request head asks for: its route (null: none takes it), the path's routes for any method, and the refusal the head alone earns. */
+export function routeHead(head: Head, length: number | null): { matches: RouteMatch[]; match: RouteMatch | null; early: Refusal | null } {
+  const matches = KNOWN_METHODS.has(head.method) ? matchRoutes(head.target) : [];
+  const match = matches.find((m) => m.spec.method === head.method) ?? null;
+  return { matches, match, early: earlyRefusal(head, matches, match, length) };
+}
+
+/** Content-Type must be application/json; a charset parameter, if any, must be utf-8. */
+function jsonContentType(head: Head): boolean {
+  const values = head.fields.get('content-type');
+  if (values === undefined || values.length !== 1) return false;
+  const [type, ...parameters] = values[0].split(';').map((p) => p.trim().toLowerCase());
+  if (type !== 'application/json') return false;
+  return parameters.every((p) => !p.startsWith('charset=') || p === 'charset=utf-8' || p === 'charset="utf-8"');
+}
+
+/** Refusals known from the head alone (the body is then not read), or null. */
+function earlyRefusal(head: Head, matches: RouteMatch[], match: RouteMatch | null, length: number | null): Refusal | null {
+  if (!KNOWN_METHODS.has(head.method)) return refusal(501, 'method_not_implemented', `${head.method.slice(0, 32)} is not a method QENEX implements`);
+  if (matches.length === 0) return refusal(404, 'not_found', `no route for ${head.target.slice(0, 256)}`);
+  if (match === null) {
+    const allow = matches.map((m) => m.spec.method).join(', ');
+    return refusal(405, 'method_not_allowed', `${head.target} allows ${allow} only`, [['Allow', allow]]);
+  }
+  if (match.id === null) {
+    return refusal(400, 'invalid_field', match.spec.handler === 'keys_revoke'
+      ? 'path: key id must be a decimal unsigned integer below 2^32'
+      : 'path: account id must be a decimal string of an unsigned integer below 2^128');
+  }
+  if (!match.spec.jsonBody) return null;
+  if (length === null) return refusal(411, 'length_required', 'a request body needs Content-Length');
+  if (!jsonContentType(head)) return refusal(415, 'unsupported_media_type', 'Content-Type must be application/json');
+  return null;
+}

@@ -1,0 +1,111 @@
+// kernel/ingress.ts: client frames coming in from the network device
+// (drivers/net). Each received frame is checked (header, service, its
+// capability and state, size, readiness), admitted if it goes to the
+// admission authority (kernel/admission.ts), and staged in the command log
+// as an INPUT entry; a frame refused gets its error frame at once, and
+// nothing of it is logged. With no room in the log (or a snapshot holding
+// input) the frame stays in the CQ until a later turn of the run loop.
+
+import {
+  KSTATE_READY, OP_NET_RX, OP_NET_TX_DONE, SERVICE_NAME_BYTES_MAX, GW_REPLY_HEADER_BYTES, GW_REQUEST_HEADER_BYTES, GW_E_MALFORMED,
+  FRAME_OK, FRAME_E_MALFORMED, FRAME_E_UNKNOWN_SERVICE, FRAME_E_DENIED, FRAME_E_TOO_LARGE, FRAME_E_UNAVAILABLE, FRAME_E_BUSY,
+} from "../hal/abi";
+import { kernelState } from "./base/hal";
+import { descOp, descTag, descLen, descArg } from "./base/ring";
+import { config, admissionAuthority } from "./boot";
+import { admissionCheck, admissionReplyHeader, admissionMessage } from "./admission";
+import { service, serviceFind, hasCap, CAP_NET, NO_SERVICE } from "./services";
+import { clientTokens } from "./tokens";
+import { stagedInputs, inputStaged } from "./runstate";
+import { netCompletion, netCompletionDone, netPostRx, netTxDone, netSendError, netSendFrame, rxBuffer, rxBufferBytes } from "../drivers/net/net";
+import { blockSqTail } from "../drivers/block/block";
+import { clockNow } from "../drivers/clock/clock";
+import * as log from "./log";
+import * as snap from "./snapshot";
+import * as st from "./state";
+
+export function pollNet(): void {
+  assert(st.phase == st.PHASE_SERVE, "pollNet: frames are taken only while serving");
+  for (let i: u32 = 0; i < 1024; i++) {
+    const d = netCompletion();
+    if (d == 0) return;
+    const op = descOp(d);
+    if (op == OP_NET_RX) {
+      if (!admit(descTag(d), descLen(d), descArg(d))) return; // no room: retry later
+      netCompletionDone();
+      netPostRx(descTag(d));
+    } else {
+      if (op == OP_NET_TX_DONE) netTxDone(descTag(d));
+      netCompletionDone();
+    }
+  }
+}
+
+// Checks a received frame and logs it. False: no room in the log now.
+function admit(tag: u32, len: u32, conn: u64): bool {
+  const buf = rxBuffer(tag);
+  const requestId = len >= 4 ? load<u32>(buf) : 0;
+  if (len < 8) { netSendError(conn, requestId, FRAME_E_MALFORMED, "frame shorter than its 8-byte request header"); return true; }
+  if (len > rxBufferBytes) { netSendError(conn, requestId, FRAME_E_TOO_LARGE, "frame longer than the kernel's receive buffer"); return true; }
+  const nameLen = <u32>load<u8>(buf + 6);
+  if (load<u16>(buf + 4) != 0 || load<u8>(buf + 7) != 0) {
+    netSendError(conn, requestId, FRAME_E_MALFORMED, "reserved request header bytes must be zero");
+    return true;
+  }
+  if (nameLen == 0 || nameLen > <u32>SERVICE_NAME_BYTES_MAX || nameLen + 8 > len) {
+    netSendError(conn, requestId, FRAME_E_MALFORMED, "bad service name length");
+    return true;
+  }
+  const target = serviceFindBytes(buf + 8, nameLen);
+  if (target == NO_SERVICE) { netSendError(conn, requestId, FRAME_E_UNKNOWN_SERVICE, "no such service"); return true; }
+  if (!hasCap(service(target), CAP_NET)) { netSendError(conn, requestId, FRAME_E_DENIED, "service does not accept network requests"); return true; }
+  if (service(target).failed) {
+    netSendError(conn, requestId, FRAME_E_UNAVAILABLE, "service failed: it faulted more often than its restart policy allows");
+    return true;
+  }
+  const payloadLen = len - 8 - nameLen;
+  if (payloadLen > config.messageBytesMax || payloadLen > service(target).inboxBytes) {
+    netSendError(conn, requestId, FRAME_E_TOO_LARGE, "payload larger than the service accepts (message_bytes_max or its inbox)");
+    return true;
+  }
+  if (kernelState() != KSTATE_READY) { netSendError(conn, requestId, FRAME_E_UNAVAILABLE, "not serving: starting up or shutting down"); return true; }
+  if (snap.snapshotHolding(blockSqTail())) return false; // held until the snapshot is captured
+  if (!log.logHasRoom(payloadLen)) return false;
+  const payload = buf + 8 + nameLen;
+  if (target == admissionAuthority && !admitted(conn, requestId, payload, payloadLen)) return true;
+  if (clientTokens.inUse + stagedInputs >= config.requestsInFlightMax) {
+    netSendError(conn, requestId, FRAME_E_BUSY, "too many requests in flight; retry");
+    return true;
+  }
+  log.logStage(log.ENTRY_INPUT, target, conn, requestId, payload, payloadLen, clockNow());
+  inputStaged();
+  assert(clientTokens.inUse + stagedInputs <= config.requestsInFlightMax, "admit: requests in flight within requests_in_flight_max");
+  return true;
+}
+
+// Admission (kernel/admission.ts) of a frame to the authority, before it is
+// logged: false when refused, and then the client has its answer, in the
+// authority's reply format, and nothing was logged.
+const refusalHeader: usize = memory.data(<i32>GW_REPLY_HEADER_BYTES, 16);
+function admitted(conn: u64, requestId: u32, payload: usize, payloadLen: u32): bool {
+  assert(admissionAuthority != NO_SERVICE && payload != 0, "admitted: only frames to the admission authority");
+  const status = payloadLen < <u32>GW_REQUEST_HEADER_BYTES
+    ? 400
+    : admissionCheck(payload, payloadLen - GW_REQUEST_HEADER_BYTES, true, true, clockNow());
+  if (status == 200) return true;
+  if (payloadLen < <u32>GW_REQUEST_HEADER_BYTES) {
+    memory.fill(refusalHeader, 0, GW_REPLY_HEADER_BYTES);
+    store<u16>(refusalHeader, 400);
+    store<u16>(refusalHeader + 2, <u16>GW_E_MALFORMED);
+    netSendFrame(conn, requestId, FRAME_OK, refusalHeader, GW_REPLY_HEADER_BYTES, "gateway request shorter than its header");
+    return false;
+  }
+  admissionReplyHeader(refusalHeader);
+  netSendFrame(conn, requestId, FRAME_OK, refusalHeader, GW_REPLY_HEADER_BYTES, admissionMessage());
+  return false;
+}
+
+function serviceFindBytes(p: usize, n: u32): u32 {
+  assert(n > 0 && n <= <u32>SERVICE_NAME_BYTES_MAX, "serviceFindBytes: admit checked the name length");
+  return serviceFind(p, n);
+}
