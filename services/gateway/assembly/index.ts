@@ -1,5 +1,5 @@
 // services/gateway: the API gateway inside QENEX. Every HTTP request the host
-// frames (host/gateway/http-session.ts) and every binary frame to "gateway"
+// frames (host/gateway/http.ts) and every binary frame to "gateway"
 // (host/gateway/binary.ts) arrives here as a logged input in the compact form
 // of ../protocol.ts. This service is the admission authority (capability
 // "admit", kernel/admission.ts): it programs the kernel's admission table
