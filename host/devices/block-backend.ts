@@ -204,6 +204,10 @@ interface NativeAddon {
   BlockFile: { open(path: string, options: { create: boolean; lock: boolean; readOnly: boolean }): NativeBlockFile };
   /** The command log's hashing (host/native/src/chain.rs); absent in an addon built before it. */
   logChain?(region: Uint8Array, prev: Uint8Array, out: Uint8Array, seal: boolean): number;
+  /** Encryption at rest's primitives (host/native/src/seal.rs); absent in an addon built before them. */
+  aesGcmSeal?(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, plain: Uint8Array, out: Uint8Array): void;
+  aesGcmOpen?(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, sealed: Uint8Array, out: Uint8Array): boolean;
+  hmacSha256?(key: Uint8Array, message: Uint8Array, out: Uint8Array): void;
 }
 
 /** The loaded native addon, or null when it is not available here (the same search as the block backend's). */

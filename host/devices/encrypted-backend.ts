@@ -60,11 +60,21 @@
 //   preallocate end with the inner backend's fsync. Encryption and the
 //   record pwrites run on the calling (run loop) thread, synchronously, so
 //   `data` is captured at the call; only the fdatasync runs off it.
+// - Cost: a write within one sector (the log's small appends) seals and
+//   writes that sector's one record. A longer write goes in runs of up to
+//   READ_AHEAD_PAIRS sectors: the run's record pairs are read by one pread,
+//   each sector is sealed in place there, and the run goes back by one
+//   pwrite (the other slot of each pair with the bytes it already had, so
+//   what a torn write falls back to is unchanged). AES-256-GCM and the
+//   sector keys' HMAC are the addon's when it is built (host/devices/aead.ts),
+//   node:crypto's otherwise; nonces come from the CSPRNG in draws of
+//   NONCES_PER_DRAW.
 // - Largest logical size: LOGICAL_BYTES_MAX (about 2^52 bytes: the records
 //   must end below 2^53).
 
 import assert from 'node:assert/strict';
-import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes } from 'node:crypto';
+import { createHmac, hkdfSync, randomBytes, randomFillSync } from 'node:crypto';
+import { aeadFor, type Aead } from './aead.ts';
 import {
   BlockBackendError, checkBytes, checkSpan, closedError, readOnlyError,
   type BackendLayer, type BlockBackend, type BlockOpenOptions,
@@ -96,6 +106,9 @@ const READ_AHEAD_PAIRS = 64;
 export const LOGICAL_BYTES_MAX = Math.floor((Number.MAX_SAFE_INTEGER - FILE_HEADER_BYTES) / PAIR_BYTES) * SECTOR_BYTES;
 
 const ZERO_RECORD = Buffer.alloc(RECORD_BYTES);
+// Nonces are drawn from the CSPRNG this many at a time (one call instead of
+// one per record); each record still takes 96 fresh random bits.
+const NONCES_PER_DRAW = 1024;
 
 /** The key check value of a data key: 8 bytes of HMAC-SHA256(key, KCV_INFO). */
 export function keyCheckValue(dataKey: Uint8Array): Uint8Array {
@@ -107,7 +120,8 @@ export class DataCipher implements BackendLayer {
   readonly kcv: Uint8Array;
   private readonly key: Uint8Array;
 
-  constructor(dataKey: Uint8Array, readonly description = 'aes-256-gcm') {
+  /** `aead`: AES-GCM and HMAC, native when the addon has them (host/devices/aead.ts). */
+  constructor(dataKey: Uint8Array, readonly description = 'aes-256-gcm', readonly aead: Aead = aeadFor('auto')) {
     assert.equal(dataKey.byteLength, DATA_KEY_BYTES, 'a data key is 32 bytes');
     this.key = Uint8Array.from(dataKey);
     this.kcv = keyCheckValue(this.key);
@@ -157,6 +171,12 @@ export class EncryptedBackend implements BlockBackend {
   private scrubbing = false;
   // Record pairs read in one pread for the sectors a call is about to touch.
   private ahead: { first: number; count: number; bytes: Uint8Array } | null = null;
+  private readonly aead: Aead;
+  private readonly nonces = Buffer.alloc(NONCES_PER_DRAW * NONCE_BYTES);
+  private noncesUsed = NONCES_PER_DRAW;
+  // While a multi-sector write seals a run of sectors into `ahead`, the
+  // records are written by one pwrite of the run's pairs, not one each.
+  private batching = false;
 
   private constructor(
     private readonly inner: BlockBackend,
@@ -169,6 +189,7 @@ export class EncryptedBackend implements BlockBackend {
     this.path = inner.path;
     this.fileId = header.slice(16, 32);
     this.key = cipher.fileKey(this.fileId);
+    this.aead = cipher.aead;
     this.sizeBytes = 0;
     this.sizeBytes = this.findSize();
   }
@@ -281,15 +302,39 @@ export class EncryptedBackend implements BlockBackend {
     const endBytes = offsetBytes + data.byteLength;
     const newSize = Math.max(this.sizeBytes, endBytes);
     this.ahead = null;
-    let at = offsetBytes;
-    while (at < endBytes) {
-      const sector = Math.floor(at / SECTOR_BYTES);
-      const within = at - sector * SECTOR_BYTES;
-      const count = Math.min(SECTOR_BYTES - within, endBytes - at);
-      const plain = Uint8Array.from(this.sector(sector, endBytes).plain);
-      plain.set(data.subarray(at - offsetBytes, at - offsetBytes + count), within);
-      this.writeSector(sector, plain, Math.min(SECTOR_BYTES, newSize - sector * SECTOR_BYTES));
-      at += count;
+    const first = Math.floor(offsetBytes / SECTOR_BYTES);
+    const last = Math.floor((endBytes - 1) / SECTOR_BYTES);
+    // A write within one sector (the log's small appends) writes its one
+    // record; a longer one goes in runs of READ_AHEAD_PAIRS sectors, each
+    // read as one span of pairs, sealed into it and written back by one
+    // pwrite. The other slot of each pair is written back with the bytes it
+    // has on disk, so it keeps what a torn write would fall back to.
+    for (let run = first; run <= last; run += READ_AHEAD_PAIRS) {
+      const runLast = Math.min(last, run + READ_AHEAD_PAIRS - 1);
+      this.batching = runLast > run;
+      if (this.batching) this.pairOf(run, (runLast + 1) * SECTOR_BYTES);
+      for (let sector = run; sector <= runLast; sector++) {
+        const at = Math.max(offsetBytes, sector * SECTOR_BYTES);
+        const within = at - sector * SECTOR_BYTES;
+        const count = Math.min(SECTOR_BYTES - within, endBytes - at);
+        const plain = Uint8Array.from(this.sector(sector, endBytes).plain);
+        plain.set(data.subarray(at - offsetBytes, at - offsetBytes + count), within);
+        this.writeSector(sector, plain, Math.min(SECTOR_BYTES, newSize - sector * SECTOR_BYTES));
+      }
+      if (this.batching) {
+        const a = this.ahead!;
+        this.batching = false;
+        assert(a.first === run && a.count === runLast - run + 1, 'a run of sectors is one read-ahead span');
+        try {
+          this.inner.writeAt(FILE_HEADER_BYTES + run * PAIR_BYTES, a.bytes);
+        } catch (err) {
+          // The run's records are in memory only: forget them, so the next
+          // read or write of these sectors takes them from the file again.
+          this.ahead = null;
+          for (let sector = run; sector <= runLast; sector++) this.cache.delete(sector);
+          throw err;
+        }
+      }
     }
     this.sizeBytes = newSize;
   }
@@ -375,23 +420,38 @@ export class EncryptedBackend implements BlockBackend {
     // Above every version either slot claims, so a damaged record never outranks it.
     const slot = previous.slot === 0 ? 1 : 0;
     const version = (previous.seen > previous.version ? previous.seen : previous.version) + 1n;
-    const record = new Uint8Array(RECORD_BYTES);
-    const nonce = randomBytes(NONCE_BYTES);
+    // Sealed in place: into the read-ahead span when the sector is in it
+    // (a batched run's pwrite takes it from there), else into a record of its own.
+    const a = this.ahead; // kept equal to the file (or, batching, to what it will be)
+    const inAhead = a !== null && sector >= a.first && sector < a.first + a.count;
+    assert(inAhead || !this.batching, 'a batched sector lies in the span being written');
+    const at = inAhead ? (sector - a!.first) * PAIR_BYTES + slot * RECORD_BYTES : 0;
+    const record = inAhead ? a!.bytes.subarray(at, at + RECORD_BYTES) : new Uint8Array(RECORD_BYTES);
+    const nonce = this.nonce();
     record.set(nonce, 0);
     writeU64(record, NONCE_BYTES, version);
     writeU32(record, NONCE_BYTES + 8, used);
     const key = previous.key ?? this.sectorKey(sector);
-    const c = createCipheriv('aes-256-gcm', key, nonce);
-    c.setAAD(this.aad(sector, slot, version, used));
-    const sealed = c.update(plain);
-    c.final();
-    assert.equal(sealed.byteLength, SECTOR_BYTES, 'GCM is a stream mode');
-    record.set(sealed, RECORD_HEAD_BYTES);
-    record.set(c.getAuthTag(), RECORD_HEAD_BYTES + SECTOR_BYTES);
-    this.inner.writeAt(FILE_HEADER_BYTES + sector * PAIR_BYTES + slot * RECORD_BYTES, record);
-    const a = this.ahead; // keep read-ahead bytes equal to the file
-    if (a !== null && sector >= a.first && sector < a.first + a.count) a.bytes.set(record, (sector - a.first) * PAIR_BYTES + slot * RECORD_BYTES);
+    this.aead.seal(key, nonce, this.aad(sector, slot, version, used), plain, record.subarray(RECORD_HEAD_BYTES));
+    if (!this.batching) {
+      try {
+        this.inner.writeAt(FILE_HEADER_BYTES + sector * PAIR_BYTES + slot * RECORD_BYTES, record);
+      } catch (err) {
+        this.ahead = null; // it holds the record the file did not take
+        throw err;
+      }
+    }
     this.remember(sector, { plain, key, version, slot, used, seen: version });
+  }
+
+  /** 96 fresh random bits for one record. */
+  private nonce(): Buffer {
+    if (this.noncesUsed === NONCES_PER_DRAW) {
+      randomFillSync(this.nonces);
+      this.noncesUsed = 0;
+    }
+    const at = this.noncesUsed++ * NONCE_BYTES;
+    return this.nonces.subarray(at, at + NONCE_BYTES);
   }
 
   // HKDF-Expand for one 32-byte block is a single HMAC, a sixth of what
@@ -401,23 +461,18 @@ export class EncryptedBackend implements BlockBackend {
     info.set(Buffer.from(SECTOR_KEY_INFO, 'ascii'), 0);
     writeU64(info, SECTOR_KEY_INFO.length, BigInt(sector));
     info[info.length - 1] = 1;
-    return createHmac('sha256', this.key).update(info).digest();
+    const key = Buffer.alloc(32);
+    this.aead.hmac(this.key, info, key);
+    return key;
   }
 
   private open(sector: number, key: Buffer, slot: number, record: Uint8Array): Uint8Array | null {
     const version = readU64(record, NONCE_BYTES);
     const used = readU32(record, NONCE_BYTES + 8);
     if (used < 1 || used > SECTOR_BYTES) return null;
-    try {
-      const d = createDecipheriv('aes-256-gcm', key, record.subarray(0, NONCE_BYTES));
-      d.setAAD(this.aad(sector, slot, version, used));
-      d.setAuthTag(record.subarray(RECORD_HEAD_BYTES + SECTOR_BYTES));
-      const plain = d.update(record.subarray(RECORD_HEAD_BYTES, RECORD_HEAD_BYTES + SECTOR_BYTES));
-      d.final(); // throws when the tag does not match
-      return new Uint8Array(plain.buffer, plain.byteOffset, plain.byteLength);
-    } catch {
-      return null;
-    }
+    const plain = new Uint8Array(SECTOR_BYTES);
+    const ok = this.aead.open(key, record.subarray(0, NONCE_BYTES), this.aad(sector, slot, version, used), record.subarray(RECORD_HEAD_BYTES), plain);
+    return ok ? plain : null;
   }
 
   private aad(sector: number, slot: number, version: bigint, used: number): Uint8Array {

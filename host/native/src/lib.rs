@@ -16,6 +16,7 @@
 //! All `unsafe` code and all platform code is in sys.rs.
 
 mod chain;
+mod seal;
 mod error;
 mod hsm;
 mod ops;
