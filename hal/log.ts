@@ -52,6 +52,10 @@ export const ENTRY_CHAIN_BYTES = 32;
 export const ENTRY_CRC_FROM = 8; // the CRC covers [ENTRY_CRC_FROM, total)
 export const ENTRY_LEAF_FROM = 8; // the leaf hashes [ENTRY_LEAF_FROM, ENTRY_CHAIN) ‖ payload
 export const ENTRY_SERVICE_NONE = 65535;
+// The log's hashing unit (kernel/log.ts logSeal; host/devices/log-chain.ts,
+// host/native/src/chain.rs): per entry hashed, it writes leaf [32] ‖ chain
+// [32] ‖ u32 CRC-32C ‖ u32 0, LOG_CHAIN_OUT_BYTES in all.
+export const LOG_CHAIN_OUT_BYTES = 72;
 // The largest entry: a header and the largest message (hal/limits.ts
 // MESSAGE_BYTES_MAX); HSM and checkpoint entries are far smaller.
 export const ENTRY_BYTES_MAX = 1048664;

@@ -26,6 +26,7 @@ import { EventHub, type EventLimits } from './gateway/events.ts';
 import { clockNowNs as nowNs } from './devices/clock.ts';
 import { openBlockBackend, type BackendChoice, type BlockBackend, type BlockOpenOptions } from './devices/block-backend.ts';
 import { magicVersion } from './base/log-entry.ts';
+import { logChainFor } from './devices/log-chain.ts';
 import { parseImage, readImageFile, writeImageFile, type ParsedImage } from './image.ts';
 import type { GatewayConfig, GatewayHost } from './gateway/http-config.ts';
 import { Observability } from './metrics.ts';
@@ -160,7 +161,7 @@ export class Machine {
     checkLogFormat(this.backend, opts.dataDir);
     try {
       // The kernel's globals are exported so a snapshot can hold its whole state (host/snapshot.ts).
-      this.kernel = Kernel.instantiate(new WebAssembly.Module(exportKernelGlobals(opts.image.kernel) as Uint8Array<ArrayBuffer>));
+      this.kernel = Kernel.instantiate(new WebAssembly.Module(exportKernelGlobals(opts.image.kernel) as Uint8Array<ArrayBuffer>), logChainFor().chain);
       this.kernelGlobals = kernelGlobals(this.kernel.x);
       const digest = Buffer.from(opts.image.digestHex, 'hex');
       const rc = this.kernel.boot(digest, opts.image.manifestBytes, live ? abi.BOOT_LIVE : abi.BOOT_REPLAY);

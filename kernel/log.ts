@@ -46,6 +46,7 @@ export const ENTRY_CHECKPOINT: u16 = <u16>layout.ENTRY_CHECKPOINT;
 export const ENTRY_HSM: u16 = <u16>layout.ENTRY_HSM;
 export const ENTRY_TYPE_MAX: u16 = <u16>layout.ENTRY_TYPE_MAX;
 export const ENTRY_BYTES_MAX: u32 = layout.ENTRY_BYTES_MAX;
+const LOG_CHAIN_OUT_BYTES: usize = layout.LOG_CHAIN_OUT_BYTES;
 
 export const BUF_FREE: u32 = 0;
 export const BUF_STAGING: u32 = 1;
@@ -187,10 +188,7 @@ export function logStage(type: u16, service: u32, conn: u64, requestId: u32, pay
   if (payloadLen > 0) memory.copy(e + ENTRY_HEADER_BYTES, payload, payloadLen);
   const padded = entryPadded(total);
   if (padded > total) memory.fill(e + total, 0, padded - total);
-  entryChain(e, stageChain, e + ENTRY_CHAIN);
-  memory.copy(stageChain, e + ENTRY_CHAIN, 32);
-  auditAppend(entryLeaf, timeNs);
-  store<u32>(e + ENTRY_CRC, entryCrc(e));
+  // The chain and the CRC are written when the batch is sealed (logSeal).
   assert(timeNs > stageTimeNs || stageSeq == 0, "logStage: logical time moves forward");
   stageSeq++;
   stageTimeNs = timeNs;
@@ -198,11 +196,62 @@ export function logStage(type: u16, service: u32, conn: u64, requestId: u32, pay
   unchecked(bufEntries[b] += 1);
 }
 
+// ---- sealing: the hash chain, the CRCs and the audit leaves ----
+//
+// A batch's hashing is done by the host's hashing unit, the way a CPU's
+// SHA instructions or a NIC's CRC offload serve a kernel: the kernel names
+// the entries (whole, in order) and the chain they continue; the unit
+// writes each entry's chain hash and CRC-32C into it and hands back the
+// leaf hashes, which the kernel adds to the audit tree in order. Native
+// SHA-256 there runs about four times faster than this kernel's own
+// (lib/sha256.ts), which recovery still uses to verify every entry it
+// reads back (kernel/recovery.ts), so a wrong unit cannot go unnoticed.
+
+// (region, bytes, previous chain [32], output, output entries, seal 0/1) -> entries hashed.
+@external("hal", "log_chain")
+declare function halLogChain(region: usize, len: u32, prev: usize, out: usize, outEntries: u32, seal: u32): u32;
+
+// Entries handed to the unit per call: bounds the output area.
+const SEAL_CHUNK_ENTRIES: u32 = 256;
+const sealOut: usize = memory.data(<i32>(<usize>SEAL_CHUNK_ENTRIES * LOG_CHAIN_OUT_BYTES), 16);
+
+// Hashes, chains and checksums the entries of batch `b`, from the chain the
+// last sealed entry ended with, and adds their leaves to the audit tree.
+function logSeal(b: i32): void {
+  assert(b >= 0 && <u32>b < BATCH_BUFFERS && unchecked(bufState[b]) == BUF_STAGING, "logSeal: the staging buffer");
+  const end = unchecked(bufAddr[b]) + <usize>unchecked(bufLen[b]);
+  let at = unchecked(bufAddr[b]);
+  let sealed: u32 = 0;
+  while (at < end) {
+    let span: usize = 0;
+    let n: u32 = 0;
+    while (at + span < end && n < SEAL_CHUNK_ENTRIES) {
+      span += <usize>entryPadded(load<u32>(at + span + ENTRY_TOTAL));
+      n++;
+    }
+    assert(at + span <= end, "logSeal: entries end at the batch's end");
+    const hashed = halLogChain(at, <u32>span, stageChain, sealOut, n, 1);
+    assert(hashed == n, "logSeal: the hashing unit hashed every entry named");
+    let e = at;
+    for (let i: u32 = 0; i < n; i++) {
+      const o = sealOut + <usize>i * LOG_CHAIN_OUT_BYTES;
+      assert(memory.compare(e + ENTRY_CHAIN, o + 32, 32) == 0, "logSeal: the entry carries the chain reported");
+      auditAppend(o, load<u64>(e + ENTRY_TIME));
+      e += <usize>entryPadded(load<u32>(e + ENTRY_TOTAL));
+    }
+    memory.copy(stageChain, sealOut + <usize>(n - 1) * LOG_CHAIN_OUT_BYTES + 32, 32);
+    sealed += n;
+    at += span;
+  }
+  assert(sealed == unchecked(bufEntries[b]), "logSeal: every staged entry sealed");
+}
+
 // Seals the staging buffer for writing when no write is in flight. Returns
 // the buffer index to write, or -1.
 export function logTakeForWrite(): i32 {
   if (writing >= 0 || staging < 0 || unchecked(bufEntries[staging]) == 0) return -1;
   const b = staging;
+  logSeal(b);
   staging = -1;
   writing = b;
   unchecked(bufState[b] = BUF_WRITING);

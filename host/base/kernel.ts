@@ -3,7 +3,16 @@
 // abort) becomes a KernelPanic with the kernel's own message and location.
 
 import * as abi from '../../hal/abi.ts';
+import * as log from '../../hal/log.ts';
 import { KernelMemory, HostRing } from './ring.ts';
+
+/**
+ * The log's hashing unit: over the whole entries of `region`, from the chain
+ * `prev`, per entry leaf ‖ chain ‖ CRC-32C ‖ 0 into `out` (LOG_CHAIN_OUT_BYTES
+ * each); with `seal`, the chain and CRC written into the entries too.
+ * Returns the entries hashed; throws on a region that is not whole entries.
+ */
+export type LogChainFn = (region: Uint8Array, prev: Uint8Array, out: Uint8Array, seal: boolean) => number;
 
 export class KernelPanic extends Error {
   override name = 'KernelPanic';
@@ -92,7 +101,12 @@ export class Kernel {
     this.mem = new KernelMemory(this.x.memory);
   }
 
-  static instantiate(module: WebAssembly.Module): Kernel {
+  /**
+   * `logChain` is the log's hashing unit the kernel calls when it seals a
+   * batch (hal "log_chain"; host/devices/log-chain.ts gives the native one
+   * or the TypeScript one, with one contract).
+   */
+  static instantiate(module: WebAssembly.Module, logChain: LogChainFn): Kernel {
     let memory: WebAssembly.Memory | null = null;
     const readString = (ptr: number): string => {
       if (memory === null || ptr === 0) return '';
@@ -105,7 +119,14 @@ export class Kernel {
         throw new KernelPanic(`kernel panic: ${readString(message)} at ${readString(file)}:${line}:${column}`);
       },
     };
-    const instance = new WebAssembly.Instance(module, { env });
+    const hal = {
+      log_chain(region: number, len: number, prev: number, out: number, outEntries: number, seal: number): number {
+        const bytes = new Uint8Array(memory!.buffer);
+        return logChain(bytes.subarray(region, region + len), bytes.subarray(prev, prev + log.ENTRY_CHAIN_BYTES),
+          bytes.subarray(out, out + outEntries * log.LOG_CHAIN_OUT_BYTES), seal !== 0);
+      },
+    };
+    const instance = new WebAssembly.Instance(module, { env, hal });
     const kernel = new Kernel(instance);
     memory = kernel.x.memory;
     kernel.regs = kernel.x.hal_table() + abi.HAL_REGS_OFFSET;

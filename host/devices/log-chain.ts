@@ -1,9 +1,10 @@
-// host/devices/log-chain.ts: the command log's hashing for the crypto device
-// (host/devices/crypto.ts). For each whole entry of a region (layout:
+// host/devices/log-chain.ts: the command log's hashing unit, which the kernel
+// calls when it seals a batch (kernel/log.ts logSeal, through hal
+// "log_chain" in host/base/kernel.ts). For each whole entry of a region (layout:
 // hal/log.ts): the RFC 6962 leaf hash, the chain hash on top of the
 // previous one, and the CRC-32C; with `seal`, the chain and the CRC are
 // written into the entry (a batch about to be written), without, only
-// reported (a batch read back at recovery, which the kernel checks).
+// reported.
 //
 // Two implementations with one contract: the native addon's (SHA-256 with
 // SHA-NI, CRC-32C with SSE 4.2: host/native/src/chain.rs) and this file's
@@ -15,11 +16,12 @@ import { createHash } from 'node:crypto';
 import * as log from '../../hal/log.ts';
 import { crc32c, entryPadded } from '../base/log-entry.ts';
 import { nativeAddon } from './block-backend.ts';
+import type { LogChainFn } from '../base/kernel.ts';
 
 /** Bytes per entry in the output: leaf hash, chain hash, CRC-32C, reserved. */
-export const CHAIN_OUT_BYTES = 72;
+export const CHAIN_OUT_BYTES = log.LOG_CHAIN_OUT_BYTES;
 
-export type LogChain = (region: Uint8Array, prev: Uint8Array, out: Uint8Array, seal: boolean) => number;
+export type LogChain = LogChainFn;
 
 const LEAF_PREFIX = Uint8Array.of(0);
 

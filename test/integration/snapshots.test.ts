@@ -15,6 +15,7 @@ import { account, encodeAccounts, encodeLookupAccounts, encodeTransfers, readAcc
 import { SnapshotStore, SNAPSHOT_DIR, SNAPSHOTS_KEPT, exportKernelGlobals, kernelGlobals } from '../../host/snapshot.ts';
 import type { Manifest } from '../../host/manifest.ts';
 import { Kernel } from '../../host/base/kernel.ts';
+import { logChainTs } from '../../host/devices/log-chain.ts';
 import * as abi from '../../hal/abi.ts';
 import { ROOT, directLedgerManifest, removeDir, tempDir } from '../support/helpers.ts';
 
@@ -126,7 +127,7 @@ test('exportKernelGlobals exports every mutable kernel global and changes nothin
   const after = WebAssembly.Module.exports(new WebAssembly.Module(out)).map((e) => e.name);
   assert.equal(after.slice(0, before.length), before);
   assert.ok(after.length > before.length + 20, `${after.length - before.length} globals exported`);
-  const instance = new WebAssembly.Instance(new WebAssembly.Module(out), { env: { abort() { throw new Error('abort'); } } });
+  const instance = new WebAssembly.Instance(new WebAssembly.Module(out), { env: { abort() { throw new Error('abort'); } }, hal: { log_chain: () => 0 } });
   assert.is(kernelGlobals(instance.exports).length, after.length - before.length);
 });
 
@@ -136,7 +137,7 @@ test('the kernel checks snapshot_interval_entries itself', () => {
   const boot = (interval: number): number => {
     const m = manifest(64) as unknown as { kernel: Record<string, number> };
     m.kernel.snapshot_interval_entries = interval;
-    const k = Kernel.instantiate(new WebAssembly.Module(readFileSync(join(ROOT, 'build/kernel.wasm'))));
+    const k = Kernel.instantiate(new WebAssembly.Module(readFileSync(join(ROOT, 'build/kernel.wasm'))), logChainTs);
     return k.boot(new Uint8Array(32), Buffer.from(JSON.stringify(m)), abi.BOOT_REPLAY);
   };
   assert.is(boot(2 ** 41), abi.KERR_MANIFEST);

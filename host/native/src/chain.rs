@@ -1,6 +1,6 @@
 //! The command log's hashing, native: the leaf hash, chain hash and CRC-32C
 //! of each entry of a batch (layout: hal/log.ts, generated into hal_log.rs).
-//! The kernel decides what is hashed and checks what comes back; the host's
+//! The kernel decides what is hashed and checks what comes back; the host
 //! crypto device (host/devices/crypto.ts) calls this, or its TypeScript
 //! fallback, so that SHA-256 (SHA-NI) and CRC-32C (SSE 4.2) run natively
 //! instead of in WebAssembly.
@@ -12,7 +12,7 @@ use sha2::{Digest, Sha256};
 include!(concat!(env!("OUT_DIR"), "/hal_log.rs"));
 
 /// Bytes per entry in `out`: leaf hash, chain hash, CRC-32C, reserved.
-pub const CHAIN_OUT_BYTES: usize = 72;
+pub const CHAIN_OUT_BYTES: usize = LOG_CHAIN_OUT_BYTES;
 
 fn u32_at(b: &[u8], at: usize) -> u32 {
     u32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])

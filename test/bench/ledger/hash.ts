@@ -1,8 +1,10 @@
-// test/bench/ledger/hash.ts: the kernel's SHA-256 (lib/sha256.ts,
-// through build/test/kernel-lib.wasm, compiled as the kernel is) against
-// node:crypto's on the same bytes. The command log hashes every request it
-// appends (kernel/log.ts), so this rate bounds how fast a single kernel can
-// make requests durable: the end-to-end phase's notes turn it into the
+// test/bench/ledger/hash.ts: the rates at which the command log's bytes are
+// hashed. The kernel seals each batch through the host's hashing unit
+// (kernel/log.ts logSeal; host/devices/log-chain.ts: the addon's SHA-256 and
+// CRC-32C, or node:crypto's), and recovery verifies every entry with the
+// kernel's own SHA-256 (lib/sha256.ts, through build/test/kernel-lib.wasm,
+// compiled as the kernel is). The unit's rate bounds how fast one kernel
+// can make requests durable: the end-to-end phase's notes turn it into the
 // milliseconds of hashing in each 8189-transfer request.
 //
 // Each round hashes ROUND_BYTES in CHUNK_BYTES pieces; the best of ROUNDS
@@ -12,6 +14,8 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT } from '../support.ts';
+import * as log from '../../../hal/log.ts';
+import { logChainFor } from '../../../host/devices/log-chain.ts';
 
 export const KERNEL_LIB_WASM = join(ROOT, 'build/test/kernel-lib.wasm');
 const CHUNK_BYTES = 1 << 20;
@@ -27,6 +31,9 @@ interface KernelLib {
 export interface HashResult {
   wasmMbPerS: number;
   nodeMbPerS: number;
+  /** The log's hashing unit over one 1 MiB entry (leaf, chain, CRC, sealed). */
+  unitMbPerS: number;
+  unitKind: 'native' | 'typescript';
 }
 
 function bestMbPerS(hashChunk: () => void): number {
@@ -53,8 +60,18 @@ export function runHash(): HashResult {
   const ours = Buffer.from(new Uint8Array(lib.memory.buffer, out, 32)).toString('hex');
   const theirs = createHash('sha256').update(bytes).digest('hex');
   if (ours !== theirs) throw new Error(`kernel SHA-256 disagrees with node:crypto: ${ours} vs ${theirs}`);
+  const unit = logChainFor();
+  const region = new Uint8Array(log.ENTRY_HEADER_BYTES + CHUNK_BYTES);
+  const header = new DataView(region.buffer);
+  header.setUint32(0, log.ENTRY_MAGIC, true);
+  header.setUint32(log.ENTRY_TOTAL, region.length, true);
+  region.set(bytes, log.ENTRY_HEADER_BYTES);
+  const prev = new Uint8Array(log.ENTRY_CHAIN_BYTES);
+  const unitOut = new Uint8Array(log.LOG_CHAIN_OUT_BYTES);
   return {
     wasmMbPerS: bestMbPerS(() => lib.sha256_of(input, CHUNK_BYTES, out)),
     nodeMbPerS: bestMbPerS(() => { createHash('sha256').update(bytes).digest(); }),
+    unitMbPerS: bestMbPerS(() => { unit.chain(region, prev, unitOut, true); }),
+    unitKind: unit.kind,
   };
 }
