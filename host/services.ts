@@ -79,6 +79,10 @@ export class ServiceInstance {
   private journal: JournalEntry[] = [];
   private journalBytes = 0;
   private restorePoint: RestorePoint | (() => RestorePoint) | null = null; // a function: built when first needed (a machine snapshot)
+  // The memory copy this instance's own checkpoints write; reused while the
+  // memory keeps its size (a fresh allocation of a ledger-sized memory costs
+  // its page faults on top of the copy, each time).
+  private checkpointMemory: Uint8Array | null = null;
   /** The entry being recorded (live delivery) or replayed (restore). */
   private current: JournalEntry | null = null;
   private replayNext = -1; // index of the next call record while replaying, else -1
@@ -159,7 +163,10 @@ export class ServiceInstance {
 
   /** Makes the current state the restore point (a message boundary). */
   checkpoint(): void {
-    this.restorePoint = { memory: Uint8Array.from(this.memoryBytes()), globals: this.globals.map((g) => g.value as number | bigint) };
+    const bytes = this.memoryBytes();
+    if (this.checkpointMemory === null || this.checkpointMemory.byteLength !== bytes.byteLength) this.checkpointMemory = new Uint8Array(bytes.byteLength);
+    this.checkpointMemory.set(bytes);
+    this.restorePoint = { memory: this.checkpointMemory, globals: this.globals.map((g) => g.value as number | bigint) };
     this.journal = [];
     this.journalBytes = 0;
   }
