@@ -119,12 +119,27 @@ HOSTILE_SCALE ?= 10
 test-hostile: build
 	QENEX_HOSTILE_SCALE=$(HOSTILE_SCALE) QENEX_TEST_FILE_TIMEOUT_MS=3600000 $(NODE) test/run.mjs test/hostile/
 
-# The crash tests (test/crash) at length: CRASH_ITERATIONS SIGKILLs under load
-# and CRASH_CUTS power-loss cuts of the log (`make test` runs a handful).
+# The crash tests (test/crash) at length: CRASH_ITERATIONS SIGKILLs under
+# load, in CRASH_SEEDS seeds of CRASH_ITERATIONS / CRASH_SEEDS lives each, two
+# seeds at a time (each life boots and replays its data directory, whose
+# history grows with every life: four histories of 250 lives take a fraction
+# of the time of one of 1,000), then CRASH_CUTS power-loss cuts of the log
+# and a full disk. `make test` runs a handful of each. Each seed's output
+# goes to build/crash/seed-<n>.log.
 CRASH_ITERATIONS ?= 1000
+CRASH_SEEDS ?= 4
 CRASH_CUTS ?= 20
 test-crash: build
-	QENEX_CRASH_ITERATIONS=$(CRASH_ITERATIONS) QENEX_CRASH_CUTS=$(CRASH_CUTS) QENEX_TEST_FILE_TIMEOUT_MS=7200000 $(NODE) test/run.mjs test/crash/
+	@mkdir -p build/crash
+	$(call step,test-crash: $(CRASH_ITERATIONS) SIGKILLs in $(CRASH_SEEDS) seeds (logs in build/crash), then power loss and a full disk)
+	@lives=$$(( ($(CRASH_ITERATIONS) + $(CRASH_SEEDS) - 1) / $(CRASH_SEEDS) )); rc=0; pids=(); \
+	for s in $$(seq 1 $(CRASH_SEEDS)); do \
+	  QENEX_CRASH_SEED=$$s QENEX_CRASH_ITERATIONS=$$lives QENEX_TEST_FILE_TIMEOUT_MS=7200000 \
+	    $(NODE) test/run.mjs test/crash/crash-loop > build/crash/seed-$$s.log 2>&1 & pids+=($$!); \
+	  if [ $${#pids[@]} -eq 2 ] || [ $$s -eq $(CRASH_SEEDS) ]; then \
+	    for p in $${pids[@]}; do wait $$p || rc=1; done; pids=(); fi; \
+	done; grep -h '^ok\|^FAIL\|summary:' build/crash/seed-*.log; \
+	QENEX_CRASH_CUTS=$(CRASH_CUTS) QENEX_TEST_FILE_TIMEOUT_MS=7200000 $(NODE) test/run.mjs test/crash/power-loss test/crash/disk-full || rc=1; exit $$rc
 
 # Long deterministic simulation runs (host/sim): seeds 1..SEEDS of STEPS
 # steps, SIM_JOBS processes sharing the range. Resumable: what passed with

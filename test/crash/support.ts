@@ -23,7 +23,8 @@ export function crashManifest(transfersMax = 400_000): Manifest {
   m.kernel.log_preallocate_bytes = 16 * 1024 * 1024;
   const ledger = m.services.find((s) => s.name === 'ledger');
   if (ledger === undefined) throw new Error('the bank manifest has no ledger service');
-  ledger.config = { accounts_max: 1000, transfers_max: transfersMax, pending_max: 100_000, history_max: 1000 };
+  // A fifth of the transfers sent are pending and never resolved: room for them too.
+  ledger.config = { accounts_max: 1000, transfers_max: transfersMax, pending_max: Math.max(100_000, Math.ceil(transfersMax / 4)), history_max: 1000 };
   return m;
 }
 
