@@ -15,6 +15,7 @@ import * as abi from '../hal/abi.ts';
 import * as gw from '../services/gateway/protocol.ts';
 import * as limits from './base/limits.ts';
 import { Kernel, KernelPanic } from './base/kernel.ts';
+import { compiledModule } from './base/compiled.ts';
 import { ServiceInstance, ServiceFault } from './services.ts';
 import { checkPreparedInfo, checkPreparedModule, loadInstrumenter, prepareModuleSync, ModuleRefused } from './fuel.ts';
 import { ConsoleDevice } from './devices/console.ts';
@@ -42,7 +43,7 @@ import { checkStorageSwitch, openDataCipher } from './datakey.ts';
 import type { DataCipher } from './devices/encrypted-backend.ts';
 import type { HsmOptions } from './hsm/hsm.ts';
 import {
-  SnapshotStore, SnapshotError, exportKernelGlobals, kernelGlobals, readRecord, captureInstance, checkInstance, loadInstance, expandMemory,
+  SnapshotStore, SnapshotError, type SnapshotDirectory, exportKernelGlobals, kernelGlobals, readRecord, captureInstance, checkInstance, loadInstance, expandMemory,
   type CapturedMachine, type WrittenSnapshot,
 } from './snapshot.ts';
 import type { Desc } from './base/ring.ts';
@@ -111,6 +112,8 @@ export interface SimDevices {
   clockNs: () => bigint;
   /** The entropy device's source. */
   entropy: (into: Uint8Array) => void;
+  /** Where snapshot files go (absent: the machine keeps none). */
+  snapshots?: SnapshotDirectory;
 }
 
 export interface HaltInfo {
@@ -135,7 +138,7 @@ export class Machine {
   /** Metrics, request log and system statistics (live machines). */
   readonly observability: Observability | null;
   private readonly backend: BlockBackend;
-  /** Snapshot files beside the log (host/snapshot.ts); null for simulated machines. */
+  /** Snapshot files beside the log (host/snapshot.ts); null for a simulated machine given no directory for them. */
   readonly snapshots: SnapshotStore | null;
   /** The snapshot this boot started from (null: the log was replayed from its start). */
   restoredSnapshot: { path: string; entries: number; bytes: number; restoreMs: number } | null = null;
@@ -161,7 +164,7 @@ export class Machine {
     checkLogFormat(this.backend, opts.dataDir);
     try {
       // The kernel's globals are exported so a snapshot can hold its whole state (host/snapshot.ts).
-      this.kernel = Kernel.instantiate(new WebAssembly.Module(exportKernelGlobals(opts.image.kernel) as Uint8Array<ArrayBuffer>), logChainFor().chain);
+      this.kernel = Kernel.instantiate(compiledModule(opts.image.kernel, exportKernelGlobals), logChainFor().chain);
       this.kernelGlobals = kernelGlobals(this.kernel.x);
       const digest = Buffer.from(opts.image.digestHex, 'hex');
       const rc = this.kernel.boot(digest, opts.image.manifestBytes, live ? abi.BOOT_LIVE : abi.BOOT_REPLAY);
@@ -178,7 +181,8 @@ export class Machine {
       this.snapshots = opts.sim === undefined ? new SnapshotStore({
         dataDir: opts.dataDir, imageDigestHex: opts.image.digestHex, backend: opts.backend,
         open: (path, o) => this.openDataFile(path, o), // sealed like the log when the data directory is encrypted
-      }) : null;
+      }) : opts.sim.snapshots === undefined ? null
+        : new SnapshotStore({ dataDir: opts.dataDir, imageDigestHex: opts.image.digestHex, directory: opts.sim.snapshots });
       if (opts.snapshots !== false) this.restoreSnapshot(live);
       this.entropy = new EntropyDevice(this.kernel, opts.sim?.entropy);
       this.block = new BlockDevice(this.kernel, this.backend, () => this.schedulePump(), (m) => this.hostLine({ event: 'storage_error', message: m }, true),
@@ -237,7 +241,7 @@ export class Machine {
       if (bytes === undefined) throw new BootError(`image has no module for service ${spec.name}`);
       const prepared = this.prepared.get(spec.name);
       if (prepared === undefined) throw new BootError(`service ${spec.name} was not prepared`);
-      const instance = new ServiceInstance(i, spec.name, new WebAssembly.Module(prepared as Uint8Array<ArrayBuffer>), this.kernel, hooks);
+      const instance = new ServiceInstance(i, spec.name, compiledModule(prepared), this.kernel, hooks);
       this.kernel.x.service_set_inbox(i, instance.inboxBytes);
       this.services.push(instance);
     });
@@ -293,7 +297,7 @@ export class Machine {
   // written while it serves on.
   private takeSnapshot(d: Desc): Promise<void> {
     const store = this.snapshots;
-    if (store === null) return Promise.reject(new Error('snapshots are not kept on a simulated machine'));
+    if (store === null) return Promise.reject(new Error('this simulated machine keeps no snapshots'));
     const specs = this.opts.image.manifest.services;
     if (this.services.length !== specs.length || this.services.some((s, i) => s.name !== specs[i].name
       || s.retired || this.kernel.x.service_version(i) > 1)) { // upgraded live: its module is not the image's (image services read 0 or 1)

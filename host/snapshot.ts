@@ -275,7 +275,12 @@ export function loadInstance(what: string, memory: WebAssembly.Memory, globals: 
   let at = start;
   for (let i = 0; i < pages; i++) {
     if ((bitmap[i >> 3] & (1 << (i & 7))) === 0) {
-      mem.fill(0, i * PAGE_BYTES, (i + 1) * PAGE_BYTES);
+      // A page the snapshot leaves out is zeros. Pages the grow added are
+      // zeros already, and so is most of a fresh instance's memory: writing
+      // zeros over them would only make the process commit pages it never uses.
+      if (i * PAGE_BYTES >= have) continue;
+      const page = mem.subarray(i * PAGE_BYTES, (i + 1) * PAGE_BYTES);
+      if (Buffer.compare(page, ZERO_PAGE) !== 0) page.fill(0);
     } else {
       mem.set(state.memory.subarray(at, at + PAGE_BYTES), i * PAGE_BYTES);
       at += PAGE_BYTES;
@@ -409,6 +414,8 @@ export interface SnapshotStoreOptions {
   backend?: BackendChoice;
   /** How snapshot files are opened (default openBlockBackend): a backend wrapper applies here too. */
   open?: OpenBackend;
+  /** Where the files are (default: fileSnapshotDirectory(dataDir, open)). */
+  directory?: SnapshotDirectory;
 }
 
 export interface WrittenSnapshot { path: string; entries: number; bytes: number; captureMs: number; writeMs: number }
@@ -424,45 +431,73 @@ export interface LoadedSnapshot {
 /** Why a snapshot file was not used. */
 export interface Skipped { path: string; reason: string }
 
+/**
+ * The directory snapshot files live in: the data directory's snapshots/ on
+ * the file system (fileSnapshotDirectory), or a simulated disk's
+ * (host/sim/disk.ts), where crashes can lose what was not made durable.
+ */
+export interface SnapshotDirectory {
+  /** Where it is: a file's path is join(path, name). */
+  readonly path: string;
+  /** The names in it, none when it does not exist. */
+  names(): string[];
+  /** Makes it (and its parents) when missing. */
+  create(): void;
+  open(name: string, opts: BlockOpenOptions): BlockBackend;
+  rename(from: string, to: string): void;
+  /** Removes a file; nothing when it is absent. */
+  remove(name: string): void;
+  /** Makes the names created, renamed and removed in it durable (fsync of the directory). */
+  sync(): void;
+}
+
+/** A data directory's snapshots/ on the file system; files are opened with `open`. */
+export function fileSnapshotDirectory(dataDir: string, open: OpenBackend = openBlockBackend): SnapshotDirectory {
+  const dir = join(dataDir, SNAPSHOT_DIR);
+  return {
+    path: dir,
+    names: () => {
+      try {
+        return fs.readdirSync(dir);
+      } catch (e) {
+        if ((e as { code?: string }).code === 'ENOENT') return [];
+        throw e;
+      }
+    },
+    create: () => { fs.mkdirSync(dir, { recursive: true }); },
+    open: (name, o) => open(join(dir, name), o),
+    rename: (from, to) => { fs.renameSync(join(dir, from), join(dir, to)); },
+    remove: (name) => { fs.rmSync(join(dir, name), { force: true }); },
+    sync: () => { syncDirectory(dir); },
+  };
+}
+
 export class SnapshotStore {
   readonly dir: string;
-  private readonly open: OpenBackend;
+  private readonly files: SnapshotDirectory;
   private readonly excluded = new Set<string>();
 
   constructor(private readonly opts: SnapshotStoreOptions) {
-    this.dir = join(opts.dataDir, SNAPSHOT_DIR);
-    this.open = opts.open ?? openBlockBackend;
+    this.files = opts.directory ?? fileSnapshotDirectory(opts.dataDir, opts.open);
+    this.dir = this.files.path;
   }
 
   /** Snapshot files by entries, newest first (names only; nothing is checked). */
-  list(): { path: string; entries: number }[] {
-    let names: string[];
-    try {
-      names = fs.readdirSync(this.dir);
-    } catch (e) {
-      if ((e as { code?: string }).code === 'ENOENT') return [];
-      throw e;
-    }
-    const out: { path: string; entries: number }[] = [];
-    for (const n of names) {
+  list(): { path: string; name: string; entries: number }[] {
+    const out: { path: string; name: string; entries: number }[] = [];
+    for (const n of this.files.names()) {
       const m = FILE_NAME.exec(n);
-      if (m !== null) out.push({ path: join(this.dir, n), entries: Number(m[1]) });
+      if (m !== null) out.push({ path: join(this.dir, n), name: n, entries: Number(m[1]) });
     }
     return out.sort((a, b) => b.entries - a.entries);
   }
 
   /** Removes temporary files a crash left behind (live boots only). */
   removeStale(): string[] {
-    let names: string[];
-    try {
-      names = fs.readdirSync(this.dir);
-    } catch {
-      return [];
-    }
     const removed: string[] = [];
-    for (const n of names) {
+    for (const n of this.files.names()) {
       if (!n.endsWith('.tmp')) continue;
-      fs.rmSync(join(this.dir, n), { force: true });
+      this.files.remove(n);
       removed.push(n);
     }
     return removed;
@@ -475,10 +510,11 @@ export class SnapshotStore {
    */
   async write(record: SnapshotRecord, state: CapturedMachine, captureMs = 0): Promise<WrittenSnapshot> {
     const started = performance.now();
-    fs.mkdirSync(this.dir, { recursive: true });
-    const path = join(this.dir, snapshotFileName(record.entries));
-    const tmp = `${path}.tmp`;
-    fs.rmSync(tmp, { force: true });
+    this.files.create();
+    const name = snapshotFileName(record.entries);
+    const path = join(this.dir, name);
+    const tmp = `${name}.tmp`;
+    this.files.remove(tmp);
     const parts: { name: string; chunks: Uint8Array[] }[] = [
       { name: 'kernel.memory', chunks: memoryChunks(state.kernel.memory) },
       { name: 'kernel.globals', chunks: [encodeGlobals(state.kernel.globals)] },
@@ -487,7 +523,7 @@ export class SnapshotStore {
       parts.push({ name: `service.${i}.memory`, chunks: memoryChunks(s.state.memory) });
       parts.push({ name: `service.${i}.globals`, chunks: [encodeGlobals(s.state.globals)] });
     }
-    const file = this.open(tmp, { create: true, lock: false, readOnly: false, backend: this.opts.backend });
+    const file = this.files.open(tmp, { create: true, lock: false, readOnly: false, backend: this.opts.backend });
     let total = SNAPSHOT_HEADER_BYTES;
     try {
       const infos: PartInfo[] = [];
@@ -517,14 +553,14 @@ export class SnapshotStore {
       };
       await file.writeDurable(0, encodeHeader(header));
       file.close();
-      fs.renameSync(tmp, path);
-      syncDirectory(this.dir);
+      this.files.rename(tmp, name);
+      this.files.sync();
     } catch (e) {
       file.close();
-      fs.rmSync(tmp, { force: true });
+      this.files.remove(tmp);
       throw e;
     }
-    for (const old of this.list().slice(SNAPSHOTS_KEPT)) fs.rmSync(old.path, { force: true });
+    for (const old of this.list().slice(SNAPSHOTS_KEPT)) this.files.remove(old.name);
     return { path, entries: record.entries, bytes: total, captureMs, writeMs: performance.now() - started };
   }
 
@@ -536,7 +572,7 @@ export class SnapshotStore {
     for (const c of this.list()) {
       if (this.excluded.has(c.path)) continue;
       try {
-        return this.load(c.path, c.entries, serviceNames, log);
+        return this.load(c.path, c.name, c.entries, serviceNames, log);
       } catch (e) {
         if (!(e instanceof SnapshotError)) throw e;
         skipped({ path: c.path, reason: e.message });
@@ -550,10 +586,10 @@ export class SnapshotStore {
     this.excluded.add(path);
   }
 
-  private load(path: string, entries: number, serviceNames: readonly string[], log: BlockBackend): LoadedSnapshot {
+  private load(path: string, name: string, entries: number, serviceNames: readonly string[], log: BlockBackend): LoadedSnapshot {
     let file: BlockBackend;
     try {
-      file = this.open(path, { create: false, lock: false, readOnly: true, backend: this.opts.backend });
+      file = this.files.open(name, { create: false, lock: false, readOnly: true, backend: this.opts.backend });
     } catch (e) {
       throw new SnapshotError(`cannot open: ${(e as Error).message}`);
     }

@@ -12,12 +12,13 @@ export const SIM_MANIFEST = {
   name: 'sim', version: 1,
   description: 'The deterministic simulator\'s image: the ledger with small capacities',
   kernel: {
-    message_slots: 16, message_bytes_max: 262144, queue_depth: 256, timers_max: 64,
-    requests_in_flight_max: 256, batch_bytes_max: 1048576, log_preallocate_bytes: 262144,
+    message_slots: 16, message_bytes_max: 65536, queue_depth: 256, timers_max: 64,
+    requests_in_flight_max: 256, batch_bytes_max: 262144, log_preallocate_bytes: 262144,
+    snapshot_interval_entries: 256,
   },
   services: [{
     name: 'ledger', module: 'ledger', priority: 0, budget: 64, memory_pages_max: 16384, caps: ['net', 'log', 'time', 'timer'],
-    config: { accounts_max: 64, transfers_max: 65536, pending_max: 8192, history_max: 1024, prefault: false },
+    config: { accounts_max: 64, transfers_max: 32768, pending_max: 8192, history_max: 1024, prefault: false },
   }],
   gateway: { ledgers: [{ ledger: 1, asset_scale: 2, currency: 'USD' }] },
 };

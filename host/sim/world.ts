@@ -11,13 +11,17 @@
 // batch, a frame arriving, a disk operation completing, a kernel deadline,
 // a clock jump, a crash) has a simulated time; after each, the Node event
 // loop is turned a few times so the machine reacts, with no real I/O or
-// timer involved. What each service's workload is and how its results are
-// proven is its checker's (host/sim/checker.ts; the ledger's is
-// host/sim/ledger-checker.ts): the world asks each in turn. Checks:
+// timer involved. The machine writes snapshots (the simulated image's
+// kernel.snapshot_interval_entries) to the same simulated disk, so recovery
+// starts from them as a real machine's does, through the same faults. What
+// each service's workload is and how its results are proven is its
+// checker's (host/sim/checker.ts; the ledger's is host/sim/ledger-checker.ts):
+// the world asks each in turn. Checks:
 //   - every CHECKPOINT_STEPS steps the world drains (clients closed,
-//     nothing in flight) and heals: replay of the durable log = the live
-//     state, the ledger's money invariants hold in the replayed state, and
-//     liveness: every pool of the kernel and the net device is back at its
+//     nothing in flight) and heals: replay of the durable disk (its newest
+//     valid snapshot and the log after it; every FULL_REPLAY_CHECKPOINTS-th
+//     time the whole log from its start) = the live state, the ledger's
+//     money invariants hold in the replayed state, and liveness: every pool of the kernel and the net device is back at its
 //     idle level (reply tokens, message slots and descriptors, staged
 //     inputs, error frames, timers, pending frames, requests in flight), and
 //     every request of the clean checker connection is answered within
@@ -30,7 +34,8 @@
 //   - a replay with bit flips on read either refuses, or reports the
 //     damage, or ends in the same state (the flip hit unused bytes): silent
 //     corruption is a failure;
-//   - at the end, the same after a clean stop, the stop hash = replay, and
+//   - at the end, the same after a clean stop, the stop hash = a replay of
+//     the whole log, and
 //     `qenex audit verify` accepts the durable log (hash chain, Merkle tree).
 // Fault model declared, not simulated: a durable sector that changes after
 // it was made durable (every copy of acknowledged data gone) — the single
@@ -108,8 +113,16 @@ const LEDGER = 'ledger';
 // world waits for something (a boot, the checker's replies).
 const TURNS_PER_EVENT = 3;
 const IDLE_TURNS_MAX = 2000;
-// Every this many steps the world drains and checks live state against a replay.
+// Every this many steps the world drains and checks live state against a
+// replay (from the newest snapshot); every FULL_REPLAY_CHECKPOINTS-th of them,
+// and the one at the end, replays the whole log instead.
 const CHECKPOINT_STEPS = 75;
+const FULL_REPLAY_CHECKPOINTS = 10;
+// The chance that a replay check is followed by one through a disk that flips bits on read.
+const FLIPPED_REPLAY_CHANCE = 0.25;
+// The simulated disk's files: the log, and the snapshots beside it.
+const SIM_LOG = 'sim/log.qxl';
+const SIM_SNAPSHOTS = 'sim/snapshots';
 // Liveness: a request on the clean checker connection, the world healed (no
 // fault, no crash), is answered within this many events. A request takes a
 // handful (frame, disk write, sync, reply); a large lookup some dozens.
@@ -149,6 +162,7 @@ export class World {
   private traceLines = 0;
   private step = 0;
   private crashes = 0;
+  private checkpoints = 0;
   private readonly faults = new Map<string, number>();
   private readonly netFaults: NetFaults;
   private lines: string[] = []; // console lines of the current machine (for reported corruption)
@@ -164,6 +178,8 @@ export class World {
     // The log lives on the simulated disk; the file only marks the directory as a data directory for replay.
     mkdirSync(opts.dataDir, { recursive: true });
     writeFileSync(join(opts.dataDir, LOG_FILE), '');
+    this.disk.open(SIM_LOG, { readOnly: false, create: true }).close();
+    this.disk.syncNames();
     this.netFaults = { delayNsMax: 3n * NS, drop: 0.03, duplicate: 0.03, truncate: 0.02, disconnect: 0.02, replyDrop: 0.03 };
     this.checkers = opts.checkers ?? [new LedgerChecker()];
     this.ctx = {
@@ -263,21 +279,22 @@ export class World {
 
   private devices(readOnly: boolean, flipOnRead = 0): SimDevices {
     return {
-      backend: this.disk.open('sim/log.qxl', readOnly, flipOnRead),
+      backend: this.disk.open(SIM_LOG, { readOnly, flipOnRead }),
+      snapshots: this.disk.directory(SIM_SNAPSHOTS, readOnly, flipOnRead),
       clockNs: () => this.machineClock(),
       entropy: (into) => this.rng.fill(into),
     };
   }
 
-  private async bootMachine(mode: 'live' | 'replay', flipOnRead = 0): Promise<{ machine: Machine | null; error: string | null; lines: string[] }> {
+  private async bootMachine(mode: 'live' | 'replay', flipOnRead = 0, snapshots = true): Promise<{ machine: Machine | null; error: string | null; lines: string[] }> {
     const lines: string[] = [];
     let result: Machine | null = null;
     let error: string | null = null;
     let settled = false;
     void Machine.boot({
       image: this.opts.image, imageBytes: this.opts.imageBytes, dataDir: this.opts.dataDir, mode,
-      sim: this.devices(mode === 'replay', flipOnRead),
-      onLine: (line) => { lines.push(line); },
+      sim: this.devices(mode === 'replay', flipOnRead), snapshots,
+      onLine: (line) => { lines.push(line); this.traceSnapshotLine(mode, line); },
       notice: () => {},
     }).then((m) => { result = m; settled = true; }, (e) => {
       if (!(e instanceof BootError)) error = `internal error: ${(e as Error).stack ?? e}`;
@@ -288,10 +305,24 @@ export class World {
     return { machine: result, error, lines };
   }
 
-  /** Replays the durable disk read-only: its state hash and the ledger invariant code. */
-  private async replay(flipOnRead = 0): Promise<{ hash: string | null; error: string | null; invariants: number; reported: boolean }> {
+  // Snapshot events of a machine (written, loaded, skipped and why, failed) go into the trace.
+  private traceSnapshotLine(mode: string, line: string): void {
+    if (!line.includes('"snapshot_')) return;
+    let o: { event?: unknown; entries?: unknown; reason?: unknown; message?: unknown };
+    try { o = JSON.parse(line) as typeof o; } catch { return; }
+    if (typeof o.event !== 'string' || !o.event.startsWith('snapshot_')) return;
+    const what = o.entries !== undefined ? ` entries=${String(o.entries)}` : '';
+    const why = typeof o.reason === 'string' ? `: ${o.reason}` : o.event === 'snapshot_failed' && typeof o.message === 'string' ? `: ${o.message}` : '';
+    this.trace(`${mode} ${o.event}${what}${why}`);
+  }
+
+  /**
+   * Replays the durable disk read-only, from its newest valid snapshot or
+   * (`full`) from the log's start: its state hash and the ledger invariant code.
+   */
+  private async replay(flipOnRead = 0, full = false): Promise<{ hash: string | null; error: string | null; invariants: number; reported: boolean }> {
     const saved = this.machine;
-    const r = await this.bootMachine('replay', flipOnRead);
+    const r = await this.bootMachine('replay', flipOnRead, !full);
     this.machine = saved;
     const reported = r.lines.some((l) => /tail_cut|corrupt|mismatch|refus/i.test(l));
     if (r.machine === null) return { hash: null, error: r.error, invariants: -1, reported: true };
@@ -507,13 +538,13 @@ export class World {
     if (leaked.length > 0) this.fail(`${where}: liveness: pools not back at rest: ${leaked.join(', ')}`);
   }
 
-  private async checkReplay(where: string, liveHash: string | null): Promise<string> {
-    const r = await this.replay();
+  private async checkReplay(where: string, liveHash: string | null, full = false): Promise<string> {
+    const r = await this.replay(0, full);
     if (r.hash === null) this.fail(`${where}: replay of the durable log refused: ${r.error}`);
     if (r.invariants !== 0) this.fail(`${where}: ledger invariant ${r.invariants} after replay`);
     if (liveHash !== null && r.hash !== liveHash) this.fail(`${where}: replay ${r.hash.slice(0, 16)} != live ${liveHash.slice(0, 16)}`);
     // The same log read through a disk that flips a bit: refused, reported, or unchanged.
-    if (this.rng.chance(0.5)) {
+    if (this.rng.chance(FLIPPED_REPLAY_CHANCE)) {
       this.fault('disk_bitflip_read_replay');
       const f = await this.replay(0.5);
       if (f.hash !== null && f.hash !== r.hash && !f.reported) this.fail(`${where}: a bit flip on read changed the replayed state silently`);
@@ -527,7 +558,7 @@ export class World {
     type AuditCommand = { main(argv: string[], io: { out(t: string): void; err?(t: string): void }): Promise<number> };
     const audit = await import('../cmd/audit.ts').catch(() => null) as AuditCommand | null;
     if (audit === null) { this.trace(`check ${where}: audit verify not available`); return; }
-    writeFileSync(join(this.opts.dataDir, LOG_FILE), this.disk.durableBytes());
+    writeFileSync(join(this.opts.dataDir, LOG_FILE), this.disk.durableBytes(SIM_LOG));
     let out = '';
     const io = { out: (t: string) => { out += t; }, err: (t: string) => { out += t; } };
     let code: number;
@@ -545,8 +576,9 @@ export class World {
     await this.quiesce();
     this.checkPools(`checkpoint at step ${this.step}`);
     const live = this.machine!.stateHash();
-    await this.checkReplay(`checkpoint at step ${this.step}`, live);
-    this.trace(`checkpoint: replay = live ${live.slice(0, 16)}, invariants hold`);
+    const full = ++this.checkpoints % FULL_REPLAY_CHECKPOINTS === 0;
+    await this.checkReplay(`checkpoint at step ${this.step}`, live, full);
+    this.trace(`checkpoint: ${full ? 'full ' : ''}replay = live ${live.slice(0, 16)}, invariants hold`);
     this.resume();
   }
 
@@ -607,7 +639,7 @@ export class World {
       stateHash = m.stateHash();
       this.machine = null;
       this.trace(`stopped ${stateHash.slice(0, 16)}`);
-      await this.checkReplay('end', stateHash);
+      await this.checkReplay('end', stateHash, true);
       await this.auditVerify('end');
     } catch (e) {
       if (e instanceof KnownIssue) {
