@@ -42,4 +42,12 @@ export const FRAME_E_FAULT = 10; // the service trapped or ran out of fuel handl
 // never write that header, and turns the gateway's reply back into a frame:
 // the ledger's reply with FRAME_OK, or an error status with a message.
 export const FRAME_F_AUTH = 1;
+// A read (FRAME_F_READ in a request's flags): answered from the state after
+// every entry applied so far, without a log entry and without waiting for a
+// flush, by a service with capability "read" (its qx_read, which may change
+// nothing). Every write acknowledged before the read arrived is in that
+// state, so reads stay linearizable. A service without the capability
+// answers FRAME_E_DENIED; a request the service does not take as a read
+// (a create, say) is its FRAME_E_SERVICE error.
+export const FRAME_F_READ = 2;
 export const FRAME_AUTH_KEY_BYTES_MAX = 256;

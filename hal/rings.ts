@@ -128,6 +128,11 @@ export const ACT_HALT = 3; // stopped (cleanly or failed: see REG_STATE)
 export const BOOT_LIVE = 0; // recover, cut a torn tail, then serve
 export const BOOT_REPLAY = 1; // read only: recover and halt, never write
 export const ACT_SERVICE = 4; // perform the service command in REG_DISPATCH_*; answer with service_action_done (hal/liveload.ts)
+// Answer the read (hal/frames.ts FRAME_F_READ) of REG_DISPATCH_LEN bytes at
+// REG_DISPATCH_ADDR with service REG_DISPATCH_SERVICE's qx_read, changing none
+// of its state (REG_DISPATCH_KIND is MSG_KIND_REQUEST, the fuel dispatch_fuel);
+// put the reply payload at sys_area() and call kernel_read_done(status, len).
+export const ACT_READ = 5;
 
 // ---- status codes in completions (negative) ----
 export const STATUS_OK = 0;

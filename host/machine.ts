@@ -92,6 +92,8 @@ export interface MachineOptions {
    * so a key rotation never changes what an old command did.
    */
   trust?: readonly PublicKey[] | null;
+  /** Check that every read leaves its service's state digest unchanged (tests, the simulator); default false. */
+  verifyReads?: boolean;
   /** false: ignore snapshots and replay the whole log (`qenex replay --no-snapshot`); default true. */
   snapshots?: boolean;
   /** The HSM behind DEV_HSM (live machines whose manifest grants hsm_keys); null/absent: requests get HSM_E_UNAVAILABLE. The caller closes it. */
@@ -242,6 +244,9 @@ export class Machine {
       const prepared = this.prepared.get(spec.name);
       if (prepared === undefined) throw new BootError(`service ${spec.name} was not prepared`);
       const instance = new ServiceInstance(i, spec.name, compiledModule(prepared), this.kernel, hooks);
+      if (spec.caps.includes('read') && !instance.takesReads()) {
+        throw new BootError(`service ${spec.name} has capability read but does not export qx_read, qx_read_area, qx_read_request_max and qx_read_reply_max`);
+      }
       this.kernel.x.service_set_inbox(i, instance.inboxBytes);
       this.services.push(instance);
     });
@@ -399,6 +404,7 @@ export class Machine {
       const act = this.kernel.x.kernel_run();
       if (act === abi.ACT_CALL) { this.call(); this.events?.service(); continue; }
       if (act === abi.ACT_SERVICE) { this.serviceAction(); continue; }
+      if (act === abi.ACT_READ) { this.read(); continue; }
       this.console.service();
       if (act === abi.ACT_READY) { this.ready(); continue; }
       if (act === abi.ACT_HALT) { this.stopped(); return true; }
@@ -424,6 +430,21 @@ export class Machine {
       if (e instanceof KernelPanic || e instanceof ServiceFault) throw e;
       this.faulted(service, d.kind, e);
     }
+  }
+
+  // A read (hal/rings.ts ACT_READ): the service answers it from its state and
+  // changes nothing; the reply goes out through the syscall area.
+  private read(): void {
+    const d = this.kernel.dispatch();
+    const service = this.services[d.service];
+    if (service === undefined) throw new KernelPanic(`kernel handed a read to unknown service ${d.service}`);
+    const r = service.read(this.kernel.mem.u8().subarray(d.addr, d.addr + d.len), this.kernel.x.dispatch_fuel(), this.opts.verifyReads === true);
+    const room = this.kernel.x.sys_area_bytes();
+    const answer = r.payload.length <= room ? r
+      : { status: abi.FRAME_E_TOO_LARGE, payload: new Uint8Array(Buffer.from(`the read's reply of ${r.payload.length} bytes is over the ${room} a reply may have`)) };
+    this.kernel.mem.u8().set(answer.payload, this.kernel.x.sys_area());
+    this.kernel.x.kernel_read_done(answer.status, answer.payload.length);
+    this.net?.service(); // the reply is in the syscall area: out before anything reuses it
   }
 
   // A trap in one service aborts its message only: the kernel answers the

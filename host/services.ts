@@ -38,6 +38,17 @@ interface ServiceExports {
   qx_handle(kind: number, sender: number, token: number, len: number): void;
 }
 
+/** What a service that takes reads (capability "read") exports besides (services/ledger/assembly/reads.ts). */
+interface ReadExports {
+  qx_read_area(): number;
+  qx_read_request_max(): number;
+  qx_read_reply_max(): number;
+  qx_read(len: number): number;
+}
+
+/** A read's answer: a frame status and its payload (the reply, or an error message). */
+export interface ReadAnswer { status: number; payload: Uint8Array }
+
 const REQUIRED_EXPORTS = ['memory', 'qx_inbox', 'qx_inbox_bytes', 'qx_init', 'qx_handle'] as const;
 // Fuel for the two inbox getters called at instantiation (a handful of units).
 const GETTER_FUEL = 1_000_000n;
@@ -159,6 +170,62 @@ export class ServiceInstance {
     this.setFuel(entry.fuel);
     if (entry.kind === abi.MSG_KIND_INIT) this.x.qx_init(entry.payload.length);
     else this.x.qx_handle(entry.kind, entry.sender, entry.token, entry.payload.length);
+  }
+
+  /** The module exports qx_read, qx_read_area and qx_read_request_max. */
+  takesReads(): boolean {
+    const x = this.x as unknown as Partial<ReadExports>;
+    return typeof x.qx_read === 'function' && typeof x.qx_read_area === 'function' && typeof x.qx_read_request_max === 'function'
+      && typeof x.qx_read_reply_max === 'function';
+  }
+
+  /**
+   * Answers a read (hal/frames.ts FRAME_F_READ) with the module's qx_read and
+   * leaves its state as it was: the request goes into the read area and the
+   * reply comes out of it, then what was written there is zeroed again and
+   * every mutable global put back. A syscall made during a read gets
+   * SYS_E_CONTEXT (no message is being handled). With `verify` (tests, the
+   * simulator) the state digest must be the same afterwards, or it throws:
+   * a read that changed the state would make this machine differ from its replay.
+   */
+  read(request: Uint8Array, fuel: bigint, verify: boolean): ReadAnswer {
+    if (!this.takesReads()) return readError(abi.FRAME_E_DENIED, `service ${this.name} does not export qx_read`);
+    const x = this.x as unknown as ReadExports & ServiceExports;
+    const area = x.qx_read_area() >>> 0;
+    const max = x.qx_read_request_max() >>> 0;
+    const replyMax = x.qx_read_reply_max() >>> 0;
+    const memory = new Uint8Array(x.memory.buffer);
+    if (request.length > max) return readError(abi.FRAME_E_TOO_LARGE, `read of ${request.length} bytes is over the ${max} the service takes`);
+    if (area + max + replyMax > memory.length) throw new ServiceFault(`service ${this.name}: read area ${area}+${max}+${replyMax} is outside its memory`);
+    const before = verify ? this.stateDigest() : null;
+    const globals = this.globals.map((g) => g.value as number | bigint);
+    memory.set(request, area);
+    let written = 0;
+    let answer: ReadAnswer;
+    try {
+      this.setFuel(fuel);
+      const r = x.qx_read(request.length) | 0;
+      const out = new Uint8Array(x.memory.buffer);
+      const n = Math.abs(r);
+      if (n > replyMax) throw new ServiceFault(`service ${this.name}: read reply of ${n} bytes is over its ${replyMax}-byte reply room`);
+      written = n;
+      const payload = Uint8Array.from(out.subarray(area + max, area + max + n));
+      answer = r >= 0 ? { status: abi.FRAME_OK, payload } : { status: abi.FRAME_E_SERVICE, payload };
+    } catch (e) {
+      const code = this.faultCode(e);
+      if (code === null) throw e;
+      written = replyMax; // a trap may have written anywhere in the reply room
+      answer = readError(abi.FRAME_E_FAULT, `service ${this.name} trapped answering a read: ${(e as Error).message}`);
+    } finally {
+      const mem = new Uint8Array(x.memory.buffer);
+      mem.fill(0, area, area + request.length);
+      mem.fill(0, area + max, area + max + written);
+      this.globals.forEach((g, i) => { g.value = globals[i]; });
+    }
+    if (before !== null && !before.equals(this.stateDigest())) {
+      throw new ServiceFault(`service ${this.name}: answering a read changed its state (qx_read may write only its read area)`);
+    }
+    return answer;
   }
 
   /** Makes the current state the restore point (a message boundary). */
@@ -339,6 +406,10 @@ export class ServiceInstance {
     }
     return h.digest();
   }
+}
+
+function readError(status: number, message: string): ReadAnswer {
+  return { status, payload: new Uint8Array(Buffer.from(message, 'utf8')) };
 }
 
 class SyscallShim {

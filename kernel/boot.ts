@@ -21,7 +21,7 @@ import { reserve, isSealed } from "./base/mem";
 import { hsmGrant, hsmGrantRandom } from "./hsm";
 import {
   Service, serviceAdd, serviceFind, serviceCount, service, NO_SERVICE,
-  CAP_NET, CAP_LOG, CAP_TIME, CAP_RANDOM, CAP_TIMER, CAP_EMIT, CAP_SYSTEM, CAP_ADMIT, hasCap,
+  CAP_NET, CAP_LOG, CAP_TIME, CAP_RANDOM, CAP_TIMER, CAP_EMIT, CAP_SYSTEM, CAP_ADMIT, CAP_READ, hasCap,
 } from "./services";
 
 export class KernelConfig {
@@ -88,6 +88,7 @@ function readCaps(r: JsonReader, s: Service, name: string): void {
     else if (cap == "emit") s.caps |= CAP_EMIT;
     else if (cap == "system") s.caps |= CAP_SYSTEM; // service commands (kernel/liveload.ts)
     else if (cap == "admit") s.caps |= CAP_ADMIT; // the admission authority (kernel/admission.ts)
+    else if (cap == "read") s.caps |= CAP_READ; // answers reads without a log entry (kernel/ingress.ts)
     else if (cap.startsWith("send:")) {
       pendingSendFrom.push(s.index);
       pendingSendTo.push(cap.substring(5));

@@ -5,19 +5,27 @@
 // as an INPUT entry; a frame refused gets its error frame at once, and
 // nothing of it is logged. With no room in the log (or a snapshot holding
 // input) the frame stays in the CQ until a later turn of the run loop.
+//
+// A read (FRAME_F_READ) is not logged: it stays at the head of the CQ, its
+// receive buffer held, while the run loop hands it to the host (ACT_READ,
+// between two messages, so the service's state is that after every message
+// it handled); kernel_read_done sends the reply and takes the next frame.
 
 import {
   KSTATE_READY, OP_NET_RX, OP_NET_TX_DONE, SERVICE_NAME_BYTES_MAX, GW_REPLY_HEADER_BYTES, GW_REQUEST_HEADER_BYTES, GW_E_MALFORMED,
   FRAME_OK, FRAME_E_MALFORMED, FRAME_E_UNKNOWN_SERVICE, FRAME_E_DENIED, FRAME_E_TOO_LARGE, FRAME_E_UNAVAILABLE, FRAME_E_BUSY,
+  FRAME_F_READ, MSG_KIND_REQUEST, SENDER_CLIENT,
 } from "../hal/abi";
 import { kernelState } from "./base/hal";
 import { descOp, descTag, descLen, descArg } from "./base/ring";
 import { config, admissionAuthority } from "./boot";
 import { admissionCheck, admissionReplyHeader, admissionMessage } from "./admission";
-import { service, serviceFind, hasCap, CAP_NET, NO_SERVICE } from "./services";
+import { service, serviceFind, serviceCount, hasCap, CAP_NET, CAP_READ, NO_SERVICE } from "./services";
+import { setDispatch } from "./base/hal";
 import { clientTokens } from "./tokens";
 import { stagedInputs, inputStaged } from "./runstate";
-import { netCompletion, netCompletionDone, netPostRx, netTxDone, netSendError, netSendFrame, rxBuffer, rxBufferBytes } from "../drivers/net/net";
+import * as rs from "./runstate";
+import { netCompletion, netCompletionDone, netPostRx, netTxDone, netSendError, netSendFrame, netSendReply, netClose, rxBuffer, rxBufferBytes } from "../drivers/net/net";
 import { blockSqTail } from "../drivers/block/block";
 import { clockNow } from "../drivers/clock/clock";
 import * as log from "./log";
@@ -26,6 +34,7 @@ import * as st from "./state";
 
 export function pollNet(): void {
   assert(st.phase == st.PHASE_SERVE, "pollNet: frames are taken only while serving");
+  if (rs.readHeld) return; // the head of the CQ is a read the host has yet to answer
   for (let i: u32 = 0; i < 1024; i++) {
     const d = netCompletion();
     if (d == 0) return;
@@ -48,8 +57,9 @@ function admit(tag: u32, len: u32, conn: u64): bool {
   if (len < 8) { netSendError(conn, requestId, FRAME_E_MALFORMED, "frame shorter than its 8-byte request header"); return true; }
   if (len > rxBufferBytes) { netSendError(conn, requestId, FRAME_E_TOO_LARGE, "frame longer than the kernel's receive buffer"); return true; }
   const nameLen = <u32>load<u8>(buf + 6);
-  if (load<u16>(buf + 4) != 0 || load<u8>(buf + 7) != 0) {
-    netSendError(conn, requestId, FRAME_E_MALFORMED, "reserved request header bytes must be zero");
+  const flags = <u32>load<u16>(buf + 4);
+  if ((flags & ~<u32>FRAME_F_READ) != 0 || load<u8>(buf + 7) != 0) {
+    netSendError(conn, requestId, FRAME_E_MALFORMED, "unknown request flags, or a reserved request header byte not zero");
     return true;
   }
   if (nameLen == 0 || nameLen > <u32>SERVICE_NAME_BYTES_MAX || nameLen + 8 > len) {
@@ -69,6 +79,13 @@ function admit(tag: u32, len: u32, conn: u64): bool {
     return true;
   }
   if (kernelState() != KSTATE_READY) { netSendError(conn, requestId, FRAME_E_UNAVAILABLE, "not serving: starting up or shutting down"); return true; }
+  if (flags == FRAME_F_READ) {
+    // The authority's frames are admitted before anything else (keys, rates): none of them skips that.
+    if (target == admissionAuthority) { netSendError(conn, requestId, FRAME_E_DENIED, "the admission authority takes no reads"); return true; }
+    if (!hasCap(service(target), CAP_READ)) { netSendError(conn, requestId, FRAME_E_DENIED, "service takes no reads (capability read)"); return true; }
+    rs.readHold(tag, conn, requestId, target, buf + 8 + nameLen, payloadLen);
+    return false; // stays at the head of the CQ until kernel_read_done
+  }
   if (snap.snapshotHolding(blockSqTail())) return false; // held until the snapshot is captured
   if (!log.logHasRoom(payloadLen)) return false;
   const payload = buf + 8 + nameLen;
@@ -81,6 +98,32 @@ function admit(tag: u32, len: u32, conn: u64): bool {
   inputStaged();
   assert(clientTokens.inUse + stagedInputs <= config.requestsInFlightMax, "admit: requests in flight within requests_in_flight_max");
   return true;
+}
+
+/** A read waits for the host: the registers name it (ACT_READ). */
+export function readWaiting(): bool {
+  if (!rs.readHeld) return false;
+  assert(rs.readTarget < serviceCount && hasCap(service(rs.readTarget), CAP_READ), "readWaiting: a read held for a service that takes reads");
+  const now = clockNow();
+  setDispatch(rs.readTarget, MSG_KIND_REQUEST, rs.readPayload, rs.readLen, SENDER_CLIENT, 0, now);
+  rs.noteDispatch(service(rs.readTarget).fuelPerMessage, 0, now, false);
+  return true;
+}
+
+/**
+ * The host answered the held read: `len` payload bytes at `frame` +
+ * FRAME_HEADER_BYTES (the syscall area) with frame status `status`. Sends
+ * them, frees the receive buffer and lets the next frame in.
+ */
+export function readDone(status: u32, frame: usize, len: u32): void {
+  assert(rs.readHeld, "kernel_read_done without a read held");
+  const tag = rs.readTag;
+  const conn = rs.readConn;
+  const requestId = rs.readRequestId;
+  rs.readRelease();
+  if (!netSendReply(conn, requestId, status, frame, len)) netClose(conn); // no room to answer: the client retries
+  netCompletionDone();
+  netPostRx(tag);
 }
 
 // Admission (kernel/admission.ts) of a frame to the authority, before it is

@@ -17,7 +17,7 @@
 // the loop is an export the host calls, delegating to its subsystem.
 
 import {
-  ACT_IDLE, ACT_CALL, ACT_READY, ACT_HALT, ACT_SERVICE, BOOT_LIVE, BOOT_REPLAY,
+  ACT_IDLE, ACT_CALL, ACT_READY, ACT_HALT, ACT_SERVICE, ACT_READ, BOOT_LIVE, BOOT_REPLAY,
   KSTATE_COLD, KSTATE_RECOVERING, KSTATE_READY, KSTATE_DRAINING, KSTATE_HALTED, KSTATE_FAILED,
   KERR_MANIFEST, KERR_POOL, MSG_KIND_INIT, SENDER_KERNEL,
 } from "../hal/abi";
@@ -36,7 +36,7 @@ import { systemPending, systemStep, systemDone, activeService, activeTime, refus
 import { serviceFaulted, refuseMessage, faultCodeValid } from "./supervise";
 import { reserveAll } from "./reserve";
 import { applyEntries } from "./apply";
-import { pollNet } from "./ingress";
+import { pollNet, readWaiting, readDone } from "./ingress";
 import { maybeTick, stageCheckpoint, submitWrite } from "./staging";
 import { recoveryDone } from "./recovered";
 import { failBoot, bootFailLine, recoveryFailed, storageFailed } from "./failure";
@@ -52,6 +52,7 @@ import * as st from "./state";
 import { consoleInit, conBegin, conStr, conU64, conEnd } from "../drivers/console/console";
 import { blockCompletion, blockDone, inFlight, TAG_LOG_WRITE, TAG_RECOVERY_READ, TAG_SNAPSHOT } from "../drivers/block/block";
 import { entropyPoll } from "../drivers/entropy/entropy";
+import { FRAME_HEADER_BYTES } from "../drivers/net/net";
 import { eventsEmitted, eventsDropped } from "../drivers/events/events";
 import { clockNow, clockWakeAt } from "../drivers/clock/clock";
 
@@ -121,6 +122,8 @@ export function kernel_run(): u32 {
       }
       continue;
     }
+    // A read runs between two messages (kernel/ingress.ts), before the next one.
+    if (st.phase == st.PHASE_SERVE && readWaiting()) return ACT_READ;
     if (dispatchNext()) return ACT_CALL;
     const act = st.phase == st.PHASE_RECOVER ? recoverStep() : serveStep();
     if (act != rs.STEP_AGAIN) return act;
@@ -237,12 +240,13 @@ function serveStep(): u32 {
     setKernelState(KSTATE_READY);
     return ACT_READY;
   }
-  if (kernelState() == KSTATE_DRAINING && !log.logBusy() && inFlight == 0 && !audit.auditBusy() && !hsm.hsmBusy()) {
+  if (kernelState() == KSTATE_DRAINING && !log.logBusy() && inFlight == 0 && !audit.auditBusy() && !hsm.hsmBusy() && !rs.readHeld) {
     setKernelState(KSTATE_HALTED);
     st.setPhase(st.PHASE_STOPPED);
     return ACT_HALT;
   }
-  return ACT_IDLE;
+  // A read pollNet held goes to the host before the loop rests (kernel_run, ACT_READ).
+  return rs.readHeld ? rs.STEP_AGAIN : ACT_IDLE;
 }
 
 function pollDevices(): void {
@@ -292,6 +296,12 @@ export function service_set_inbox(index: u32, bytes: u32): void {
 
 // Fuel budget of the message the last ACT_CALL named (the host sets the
 // service's fuel counter to it before calling the service).
+// The host's answer to ACT_READ: `len` reply bytes at sys_area() with frame status `status`.
+export function kernel_read_done(status: u32, len: u32): void {
+  assert(len <= sysAreaBytes(), "kernel_read_done: a reply no larger than the syscall area");
+  readDone(status, sysArea() - FRAME_HEADER_BYTES, len);
+}
+
 export function dispatch_fuel(): u64 {
   assert(rs.dispatchFuel <= FUEL_MAX, "dispatch_fuel: within the fuel bounds");
   return rs.dispatchFuel;

@@ -25,6 +25,15 @@ export let dispatchFuel: u64 = 0; // fuel budget the host gives this message
 export let dispatchToken: u32 = 0;
 export let dispatchTimeNs: u64 = 0;
 export let dispatchInit: bool = false;
+// The read (hal/frames.ts FRAME_F_READ) at the head of the net CQ, held
+// until the host answered it (kernel/ingress.ts).
+export let readHeld: bool = false;
+export let readTag: u32 = 0;
+export let readConn: u64 = 0;
+export let readRequestId: u32 = 0;
+export let readTarget: u32 = 0;
+export let readPayload: usize = 0;
+export let readLen: u32 = 0;
 
 export function setBootMode(mode: u32): void {
   assert(mode == BOOT_LIVE || mode == BOOT_REPLAY, "setBootMode: a live or a replay boot");
@@ -78,6 +87,22 @@ export function noteDispatch(fuel: u64, token: u32, timeNs: u64, init: bool): vo
 
 // After a snapshot restore (kernel/snapshot.ts): nothing dispatched, nothing
 // staged or being applied, every service's qx_init long done.
+export function readHold(tag: u32, conn: u64, requestId: u32, target: u32, payload: usize, len: u32): void {
+  assert(!readHeld && target < serviceCount && (payload != 0 || len == 0), "readHold: one read at a time, for a service in the table");
+  readHeld = true;
+  readTag = tag;
+  readConn = conn;
+  readRequestId = requestId;
+  readTarget = target;
+  readPayload = payload;
+  readLen = len;
+}
+
+export function readRelease(): void {
+  assert(readHeld, "readRelease: a read was held");
+  readHeld = false;
+}
+
 export function runStateRestored(mode: u32, services: u32): void {
   setBootMode(mode);
   initNext = services;
@@ -87,5 +112,6 @@ export function runStateRestored(mode: u32, services: u32): void {
   applyingBuffer = -1;
   recoveredGroups = 0;
   preallocatedBytes = 0;
+  readHeld = false; // the read the old host held died with its connection
   noteDispatch(0, 0, 0, false);
 }

@@ -18,6 +18,8 @@ export const CAP_SYSTEM: u32 = 256; // may send service commands to SYSTEM_PEER 
 // with syscall admission, and every network frame to it is admitted first.
 // At most one service holds it (kernel/boot.ts).
 export const CAP_ADMIT: u32 = 512;
+// Answers reads (hal/frames.ts FRAME_F_READ) with its qx_read, without a log entry.
+export const CAP_READ: u32 = 1024;
 
 export const NO_SERVICE: u32 = 0xffff;
 

@@ -48,6 +48,7 @@ interface KernelExports {
   sys_emit(type: number, count: number, len: number): number;
   events_emitted(): bigint;
   events_dropped(): bigint;
+  kernel_read_done(status: number, len: number): void;
   dispatch_fuel(): bigint;
   service_fault(code: number): number;
   service_failed(i: number): number;

@@ -20,7 +20,8 @@ export class FrameError extends Error {
 }
 
 /** Encodes a request frame (length prefix included). */
-export function encodeRequest(requestId: number, service: string, payload: Uint8Array): Buffer {
+/** A request frame; `flags` are hal/frames.ts FRAME_F_* (FRAME_F_READ for a read). */
+export function encodeRequest(requestId: number, service: string, payload: Uint8Array, flags = 0): Buffer {
   const name = Buffer.from(service, 'utf8');
   if (name.length === 0 || name.length > abi.SERVICE_NAME_BYTES_MAX) throw new Error(`service name must be 1..${abi.SERVICE_NAME_BYTES_MAX} bytes`);
   const bodyLen = abi.FRAME_REQUEST_HEADER_BYTES + name.length + payload.length;
@@ -28,7 +29,7 @@ export function encodeRequest(requestId: number, service: string, payload: Uint8
   const frame = Buffer.allocUnsafe(abi.FRAME_LEN_BYTES + bodyLen);
   frame.writeUInt32LE(bodyLen, 0);
   frame.writeUInt32LE(requestId >>> 0, 4);
-  frame.writeUInt16LE(0, 8);
+  frame.writeUInt16LE(flags, 8);
   frame.writeUInt8(name.length, 10);
   frame.writeUInt8(0, 11);
   name.copy(frame, 12);

@@ -28,11 +28,11 @@ export interface SimContext {
    * Sends `payload` to `service` on faulty client connection `index`
    * (opened again when closed): delays, drops, duplicates, truncation and
    * disconnects apply. `onReply` runs when (if) a reply arrives. Returns a
-   * label for the trace.
+   * label for the trace. `read`: sent as a read (hal/frames.ts FRAME_F_READ).
    */
-  clientRequest(index: number, service: string, payload: Uint8Array, onReply: (r: Reply) => void): string;
+  clientRequest(index: number, service: string, payload: Uint8Array, onReply: (r: Reply) => void, read?: boolean): string;
   /** A request on the clean checker connection; its reply (liveness: within a bounded number of steps). */
-  check(service: string, payload: Uint8Array): Promise<Reply>;
+  check(service: string, payload: Uint8Array, read?: boolean): Promise<Reply>;
 }
 
 export interface SimChecker {

@@ -17,7 +17,7 @@ export const SIM_MANIFEST = {
     snapshot_interval_entries: 256,
   },
   services: [{
-    name: 'ledger', module: 'ledger', priority: 0, budget: 64, memory_pages_max: 16384, caps: ['net', 'log', 'time', 'timer'],
+    name: 'ledger', module: 'ledger', priority: 0, budget: 64, memory_pages_max: 16384, caps: ['net', 'read', 'log', 'time', 'timer'],
     config: { accounts_max: 64, transfers_max: 32768, pending_max: 8192, history_max: 1024, prefault: false },
   }],
   gateway: { ledgers: [{ ledger: 1, asset_scale: 2, currency: 'USD' }] },

@@ -1,8 +1,11 @@
 // host/sim/ledger-checker.ts: the simulator's checker for the ledger
 // (host/sim/checker.ts). Workload: batches of 1-8 transfers (15% pending)
-// between ACCOUNTS accounts on three faulty connections. Oracle: every
-// transfer a client was told was created is present exactly once; every
-// balance equals the sum of the transfers present; debits equal credits.
+// between ACCOUNTS accounts on three faulty connections, and among them
+// reads (hal/frames.ts FRAME_F_READ, no log entry) looking up transfers.
+// Oracle: every transfer a client was told was created is present exactly
+// once; every balance equals the sum of the transfers present; debits equal
+// credits; a read finds every transfer acknowledged before it was sent
+// (reads are linearizable), and what it finds is what was sent.
 
 import * as abi from '../../hal/abi.ts';
 import {
@@ -14,6 +17,9 @@ import type { Reply, SimChecker, SimContext } from './checker.ts';
 const ACCOUNTS = 8;
 const LEDGER_ID = 1;
 const CLIENTS = 3;
+// The share of client activity that is a read, and the ids one looks up.
+const READ_CHANCE = 0.2;
+const READ_IDS_MAX = 8;
 
 export class LedgerChecker implements SimChecker {
   readonly service = 'ledger';
@@ -28,6 +34,7 @@ export class LedgerChecker implements SimChecker {
   }
 
   act(ctx: SimContext): void {
+    if (this.acked.size > 0 && ctx.rng.chance(READ_CHANCE)) { this.read(ctx); return; }
     const size = ctx.rng.range(1, 8);
     const batch: Transfer[] = [];
     for (let i = 0; i < size; i++) {
@@ -44,6 +51,27 @@ export class LedgerChecker implements SimChecker {
     }
     const label = ctx.clientRequest(ctx.rng.int(CLIENTS), this.service, encodeTransfers(batch), (r) => this.reply(ctx, label, batch, r));
     ctx.trace(`${label}: ${size} transfers`);
+  }
+
+  // A read of a few transfers: some acknowledged already (each must be
+  // found), maybe one still in flight or never created (either answer is right).
+  private read(ctx: SimContext): void {
+    const acked = [...this.acked];
+    const ids: bigint[] = [];
+    const n = ctx.rng.range(1, READ_IDS_MAX);
+    for (let i = 0; i < n; i++) ids.push(ctx.rng.chance(0.8) ? ctx.rng.pick(acked) : BigInt(ctx.rng.range(1_000_000, Number(this.nextTransferId))));
+    const mustFind = new Set(ids.filter((id) => this.acked.has(id)));
+    const label = ctx.clientRequest(ctx.rng.int(CLIENTS), this.service, encodeLookupTransfers(ids), (r) => {
+      if (r.status !== abi.FRAME_OK) { ctx.trace(`${label}: read status ${r.status}`); return; }
+      const found = new Map(decodeTransfers(r.payload).map((t) => [t.id, t]));
+      for (const id of mustFind) if (!found.has(id)) ctx.fail(`${label}: a read missed transfer ${id}, acknowledged before the read was sent`);
+      for (const t of found.values()) {
+        const s = this.sent.get(t.id);
+        if (s === undefined || s.amount !== t.amount || s.debit_account_id !== t.debit_account_id) ctx.fail(`${label}: a read found transfer ${t.id} other than it was sent`);
+      }
+      ctx.trace(`${label}: read found ${found.size} of ${ids.length}`);
+    }, true);
+    ctx.trace(`${label}: read of ${ids.length} transfers`);
   }
 
   private reply(ctx: SimContext, label: string, batch: Transfer[], r: Reply): void {
@@ -68,7 +96,7 @@ export class LedgerChecker implements SimChecker {
       d[pend ? 0 : 1] += t.amount; c[pend ? 2 : 3] += t.amount;
       expect.set(t.debit_account_id, d); expect.set(t.credit_account_id, c);
     }
-    const r = await ctx.check(this.service, encodeLookupAccounts(Array.from({ length: ACCOUNTS }, (_, i) => BigInt(i + 1))));
+    const r = await ctx.check(this.service, encodeLookupAccounts(Array.from({ length: ACCOUNTS }, (_, i) => BigInt(i + 1))), true);
     const accounts = decodeAccounts(r.payload);
     if (accounts.length !== ACCOUNTS) ctx.fail(`${where}: ${accounts.length} of ${ACCOUNTS} accounts present`);
     const sum = [0n, 0n, 0n, 0n];
@@ -88,7 +116,7 @@ export class LedgerChecker implements SimChecker {
     const found = new Map<bigint, Transfer>();
     const perLookup = Math.floor((ctx.messageBytesMax - HEADER_BYTES) / RECORD_BYTES);
     for (let i = 0; i < ids.length; i += perLookup) {
-      const r = await ctx.check(this.service, encodeLookupTransfers(ids.slice(i, i + perLookup)));
+      const r = await ctx.check(this.service, encodeLookupTransfers(ids.slice(i, i + perLookup)), true);
       if (r.status !== abi.FRAME_OK) ctx.fail(`${where}: lookup_transfers status ${r.status}: ${r.payload.toString('utf8')}`);
       for (const t of decodeTransfers(r.payload)) {
         if (found.has(t.id)) ctx.fail(`${where}: transfer ${t.id} found twice`);

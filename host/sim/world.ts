@@ -188,8 +188,8 @@ export class World {
       trace: (line) => this.trace(line),
       fail: (message) => this.fail(message),
       fault: (kind) => this.fault(kind),
-      clientRequest: (index, service, payload, onReply) => this.clientRequest(index, service, payload, onReply),
-      check: (service, payload) => this.check(service, payload),
+      clientRequest: (index, service, payload, onReply, read) => this.clientRequest(index, service, payload, onReply, read),
+      check: (service, payload, read) => this.check(service, payload, read),
     };
   }
 
@@ -293,7 +293,7 @@ export class World {
     let settled = false;
     void Machine.boot({
       image: this.opts.image, imageBytes: this.opts.imageBytes, dataDir: this.opts.dataDir, mode,
-      sim: this.devices(mode === 'replay', flipOnRead), snapshots,
+      sim: this.devices(mode === 'replay', flipOnRead), snapshots, verifyReads: true,
       onLine: (line) => { lines.push(line); this.traceSnapshotLine(mode, line); },
       notice: () => {},
     }).then((m) => { result = m; settled = true; }, (e) => {
@@ -415,21 +415,21 @@ export class World {
     }
   }
 
-  private request(client: Client, service: string, payload: Uint8Array, pending: Pending): number {
+  private request(client: Client, service: string, payload: Uint8Array, pending: Pending, read = false): number {
     const id = client.nextId++;
     client.inFlight.set(id, pending);
-    this.send(client, encodeRequest(id, service, payload));
+    this.send(client, encodeRequest(id, service, payload, read ? abi.FRAME_F_READ : 0));
     return id;
   }
 
   /** A checker's request on faulty client connection `index` (SimContext.clientRequest). */
-  private clientRequest(index: number, service: string, payload: Uint8Array, onReply: (r: Reply) => void): string {
+  private clientRequest(index: number, service: string, payload: Uint8Array, onReply: (r: Reply) => void, read = false): string {
     let c = this.clients[index];
     if (c === undefined || c.socket.closed) {
       c = this.connect(`client${index}`, false);
       this.clients[index] = c;
     }
-    const id = this.request(c, service, payload, { onReply });
+    const id = this.request(c, service, payload, { onReply }, read);
     return `${c.name}#${c.socket.id} req ${id}`;
   }
 
@@ -439,10 +439,10 @@ export class World {
    * no crash while it waits), so it must be answered within
    * LIVENESS_STEPS_MAX events.
    */
-  private async check(service: string, payload: Uint8Array): Promise<Reply> {
+  private async check(service: string, payload: Uint8Array, read = false): Promise<Reply> {
     if (this.checker === null || this.checker.socket.closed) this.checker = this.connect('checker', true);
     let reply: Reply | null = null;
-    this.request(this.checker, service, payload, { onReply: (r) => { reply = r; } });
+    this.request(this.checker, service, payload, { onReply: (r) => { reply = r; } }, read);
     let events = 0;
     await this.until('a checker reply', () => {
       if (reply !== null || this.checker!.socket.closed) return true;

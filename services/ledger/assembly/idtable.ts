@@ -105,6 +105,12 @@ export function idTableCreate(idsMax: u32, records: usize, prefault: bool): IdTa
   return 0;
 }
 
+/** The value stored for the id, or 0; writes nothing (reads.ts). */
+// @ts-ignore: decorator
+@inline export function idGet(table: IdTable, lo: u64, hi: u64): u32 {
+  return idLookup(table.entries, table.records, table.mask, lo, hi);
+}
+
 /** Returns the value stored for the id, or 0; leaves table.probe at its entry. */
 // @ts-ignore: decorator
 @inline export function idFind(table: IdTable, lo: u64, hi: u64): u32 {

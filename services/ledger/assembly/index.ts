@@ -8,6 +8,8 @@
 //   qx_handle(kind, sender, token, len)
 //                                   one message: a request (kind 1 or 2) or a timer (4)
 //   qx_check_invariants()           0 when the money invariants hold (tests)
+//   qx_read_area() / qx_read_request_max() / qx_read_reply_max() / qx_read(len)
+//                                   a read without a log entry (reads.ts)
 //
 // Request: `u8 operation | u8 reserved | u16 scope | u32 count` then `count`
 // items, then (creates only) `scope` u32 ledgers the caller is limited to
@@ -29,6 +31,7 @@ import { expiryEmpty, expiryTopExpiresAt } from "./expiry";
 import { checkInvariants } from "./invariants";
 import { textLength, textLog, textPtr, textPut, textPutU64, textReset } from "./text";
 import { SCOPE_LEDGERS_MAX, scopeSet } from "./scope";
+import { READ_REQUEST_BYTES_MAX, read, readArea } from "./reads";
 
 // batch.ts reads an event's flags, id and timestamp at the same offsets for
 // accounts and transfers.
@@ -58,6 +61,22 @@ export function qx_init(len: u32): void {
 
 export function qx_check_invariants(): u32 {
   return checkInvariants();
+}
+
+export function qx_read_area(): usize {
+  return readArea;
+}
+
+export function qx_read_request_max(): u32 {
+  return READ_REQUEST_BYTES_MAX;
+}
+
+export function qx_read_reply_max(): u32 {
+  return OUTBOX_BYTES;
+}
+
+export function qx_read(len: u32): i32 {
+  return read(len);
 }
 
 export function qx_handle(kind: u32, sender: u32, token: u32, len: u32): void {

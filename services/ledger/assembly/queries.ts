@@ -1,5 +1,6 @@
 // Read-only operations: lookup_accounts, lookup_transfers,
-// get_account_transfers and get_account_balances.
+// get_account_transfers and get_account_balances. They write only to `out`
+// (reads.ts runs them without a log entry, so they must change nothing else).
 //
 // Replies are `u32 count | u32 0` followed by 128-byte records. An invalid
 // AccountFilter returns nothing (count 0), as in TigerBeetle.
@@ -11,8 +12,8 @@ import { AF_HISTORY, A_FLAGS, AM_HISTORY_FIRST, AM_HISTORY_LAST, AM_TRANSFERS_FI
   FF_REVERSED, H_ACCOUNT_SLOT, H_BALANCES, H_NEXT, H_PREV, H_TIMESTAMP, H_TRANSFER_SLOT, T_CODE,
   T_TIMESTAMP, T_USER_DATA_128, T_USER_DATA_32, T_USER_DATA_64, TM_CREDIT_SLOT, TM_DEBIT_SLOT } from "./layout";
 import { S, accountAt, accountMetaAt, historyAt, transferAt, transferMetaAt } from "./state";
-import { ID_ORPHAN, idFind } from "./idtable";
-import { transferIdFind } from "./transfers";
+import { ID_ORPHAN, idGet } from "./idtable";
+import { transferIdGet } from "./transfers";
 import { copyRecord128, equal128, isMax128, isZero128 } from "./u128";
 import { listNext, listPrev } from "./lists";
 import * as p from "../protocol";
@@ -38,8 +39,8 @@ export function lookup(accounts: bool, ids: usize, count: u32, out: usize): u32 
   let found: u32 = 0;
   for (let i: u32 = 0; i < count; i++) {
     const id = ids + <usize>i * ID_BYTES;
-    const value = accounts ? idFind(S.accountIds, load<u64>(id), load<u64>(id, 8))
-      : transferIdFind(load<u64>(id), load<u64>(id, 8));
+    const value = accounts ? idGet(S.accountIds, load<u64>(id), load<u64>(id, 8))
+      : transferIdGet(load<u64>(id), load<u64>(id, 8));
     if (value == 0 || value == ID_ORPHAN) continue;
     assert(value <= (accounts ? S.accountCount : S.transferCount), "lookup found an id whose record is not stored");
     const record = accounts ? accountAt(value - 1) : transferAt(value - 1);
@@ -86,7 +87,7 @@ function transferMatches(filter: usize, slot: u32, accountSlot: u32): bool {
 /** Account slot of a valid filter's account, or NONE. */
 function filterAccount(filter: usize): u32 {
   if (!filterValid(filter)) return NONE;
-  const found = idFind(S.accountIds, load<u64>(filter + F_ACCOUNT_ID), load<u64>(filter + F_ACCOUNT_ID + 8));
+  const found = idGet(S.accountIds, load<u64>(filter + F_ACCOUNT_ID), load<u64>(filter + F_ACCOUNT_ID + 8));
   assert(found <= S.accountCount, "account id names a slot that is not stored");
   return found == 0 ? NONE : found - 1;
 }

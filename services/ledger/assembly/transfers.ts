@@ -14,7 +14,7 @@ import { A_CREDITS_PENDING, A_CREDITS_POSTED, A_DEBITS_PENDING, A_DEBITS_POSTED,
   TF_PENDING, TF_POST_PENDING, TF_VOID_PENDING, TM_CREDIT_SLOT, TM_DEBIT_SLOT, TM_STATUS } from "./layout";
 import { TransferResult } from "./results";
 import { S, accountAt, accountMetaAt, transferAt, transferMetaAt } from "./state";
-import { ID_ORPHAN, idFind, idInsert, idLookup, idTouch } from "./idtable";
+import { ID_ORPHAN, idFind, idGet, idInsert, idLookup, idTouch } from "./idtable";
 import { addOverflows128, copy128, equal128, isMax128, isZero128, lessThan128, subSaturating128, sumHi,
   sumLo } from "./u128";
 import { accountTimestampExists, transferTimestampLast } from "./timestamps";
@@ -117,6 +117,13 @@ export function transferBatchResolve(events: usize, from: u32, to: u32): void {
 // @ts-ignore: decorator
 @inline export function transferIdFind(lo: u64, hi: u64): u32 {
   const value = idFind(S.transferIds, lo, hi);
+  return value > S.transferCount ? ID_ORPHAN : value;
+}
+
+/** transferIdFind without remembering the probe: for reads, which change nothing. */
+// @ts-ignore: decorator
+@inline export function transferIdGet(lo: u64, hi: u64): u32 {
+  const value = idGet(S.transferIds, lo, hi);
   return value > S.transferCount ? ID_ORPHAN : value;
 }
 

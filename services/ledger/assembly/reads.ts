@@ -1,0 +1,63 @@
+// Reads: lookup_accounts, lookup_transfers, get_account_transfers and
+// get_account_balances answered from the applied state without a log entry
+// (a frame with FRAME_F_READ, hal/frames.ts; the kernel hands it over with
+// ACT_READ, hal/rings.ts).
+//
+// A read must leave the service's state exactly as it found it, byte for
+// byte: a replay never runs it, and the state hash, snapshots and replicas
+// all compare memory. So a read writes only into the read area below (the
+// host copies the request in, takes the reply out and zeroes the area
+// afterwards, and puts every mutable global back), uses no allocation and no
+// text buffer, and looks ids up without idFind's probe memo (idGet).
+//
+//   qx_read_area()        where the host writes the request
+//   qx_read_request_max() how many bytes it may write there
+//   qx_read_reply_max()   the room after them the reply may take
+//   qx_read(len)          answers the request of `len` bytes: the reply is at
+//                         qx_read_area() + qx_read_request_max(); returns its
+//                         length, or minus the length of an error message
+//                         written there instead.
+
+import { BATCH_EVENTS_MAX, HEADER_BYTES, ID_BYTES, OP_GET_ACCOUNT_BALANCES, OP_GET_ACCOUNT_TRANSFERS,
+  OP_LOOKUP_ACCOUNTS, OP_LOOKUP_TRANSFERS, OUTBOX_BYTES, RECORD_BYTES } from "./constants";
+import { S } from "./state";
+import { getAccountBalances, getAccountTransfers, lookup } from "./queries";
+
+/** The largest read request: a lookup of a full batch of ids. */
+export const READ_REQUEST_BYTES_MAX: u32 = HEADER_BYTES + BATCH_EVENTS_MAX * ID_BYTES;
+const READ_AREA_BYTES: u32 = READ_REQUEST_BYTES_MAX + OUTBOX_BYTES;
+
+export const readArea: usize = heap.alloc(READ_AREA_BYTES);
+const readReply: usize = readArea + READ_REQUEST_BYTES_MAX;
+
+// Writes an ASCII message where the reply goes; minus its length.
+function readError(message: string): i32 {
+  const n = message.length;
+  assert(n > 0 && <u32>n <= OUTBOX_BYTES, "a read error has a short message");
+  for (let i = 0; i < n; i++) store<u8>(readReply + <usize>i, <u8>message.charCodeAt(i));
+  return -n;
+}
+
+/** Answers the read request of `len` bytes in the read area (see the file comment). */
+export function read(len: u32): i32 {
+  assert(S.initialized, "read before qx_init");
+  if (len < HEADER_BYTES || len > READ_REQUEST_BYTES_MAX) return readError("read request shorter than its 8-byte header, or longer than a lookup of a full batch");
+  const operation = <u32>load<u8>(readArea);
+  const count = load<u32>(readArea, 4);
+  if (load<u8>(readArea, 1) != 0 || load<u16>(readArea, 2) != 0) return readError("reserved header bytes and scope must be zero in a read");
+  let replyBytes: u32 = 0;
+  if (operation == OP_LOOKUP_ACCOUNTS || operation == OP_LOOKUP_TRANSFERS) {
+    if (count == 0 || count > BATCH_EVENTS_MAX) return readError("lookup count must be 1..8189");
+    if (<u64>len != <u64>HEADER_BYTES + <u64>count * <u64>ID_BYTES) return readError("payload length does not match 8 + count * 16");
+    replyBytes = lookup(operation == OP_LOOKUP_ACCOUNTS, readArea + HEADER_BYTES, count, readReply);
+  } else if (operation == OP_GET_ACCOUNT_TRANSFERS || operation == OP_GET_ACCOUNT_BALANCES) {
+    if (count != 1 || len != HEADER_BYTES + RECORD_BYTES) return readError("a query takes exactly one 128-byte AccountFilter");
+    replyBytes = operation == OP_GET_ACCOUNT_TRANSFERS
+      ? getAccountTransfers(readArea + HEADER_BYTES, readReply)
+      : getAccountBalances(readArea + HEADER_BYTES, readReply);
+  } else {
+    return readError("a read is lookup_accounts, lookup_transfers, get_account_transfers or get_account_balances");
+  }
+  assert(replyBytes >= HEADER_BYTES && replyBytes <= OUTBOX_BYTES, "a read reply fits the read area");
+  return <i32>replyBytes;
+}
