@@ -37,3 +37,4 @@ export const STAT_SERVICE_REQUESTS_IN_FLIGHT = 17; // service-to-service reply t
 export const STAT_TIMERS_ACTIVE = 18; // timers set and not yet fired
 export const STAT_INPUTS_STAGED = 19; // client inputs logged but not yet applied
 export const STAT_NET_ERROR_FRAMES_IN_USE = 20; // the kernel's error-frame buffers the host has not returned
+export const STAT_READS_ANSWERED = 21; // reads (hal/frames.ts FRAME_F_READ) answered by this boot, without a log entry

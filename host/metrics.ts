@@ -34,7 +34,7 @@ const KERNEL_STATS: [number, string][] = [
   [abi.STAT_MSG_SLOTS_EXHAUSTED, 'message_slots_exhausted'], [abi.STAT_CONSOLE_DROPPED, 'console_lines_dropped'],
   [abi.STAT_NET_FRAMES_DROPPED, 'net_frames_dropped'], [abi.STAT_CLIENT_REQUESTS_IN_FLIGHT, 'client_requests_in_flight'],
   [abi.STAT_RESERVED_BYTES, 'reserved_bytes'], [abi.STAT_INPUTS_WITHOUT_TOKEN, 'inputs_without_token'],
-  [abi.STAT_LOGICAL_TIME_NS, 'logical_time_ns'],
+  [abi.STAT_LOGICAL_TIME_NS, 'logical_time_ns'], [abi.STAT_READS_ANSWERED, 'reads_answered'],
 ];
 
 /** Request log level: QENEX_LOG_LEVEL (default "warn": refusals by the gateway and server errors). */
@@ -139,6 +139,7 @@ export class Observability implements GatewayHost {
         batches_applied: stat(abi.STAT_BATCHES_APPLIED), logical_time_ns: String(this.m.kernel.x.kernel_stat(abi.STAT_LOGICAL_TIME_NS)),
         client_requests_in_flight: stat(abi.STAT_CLIENT_REQUESTS_IN_FLIGHT), syscalls_denied: stat(abi.STAT_SYSCALLS_DENIED),
         inputs_without_token: stat(abi.STAT_INPUTS_WITHOUT_TOKEN), log_flushes: this.m.block.flushes,
+        reads_answered: stat(abi.STAT_READS_ANSWERED),
       };
     }
     return {

@@ -34,6 +34,7 @@ export let readRequestId: u32 = 0;
 export let readTarget: u32 = 0;
 export let readPayload: usize = 0;
 export let readLen: u32 = 0;
+export let readsAnswered: u64 = 0; // by this boot (kernel_stat STAT_READS_ANSWERED)
 
 export function setBootMode(mode: u32): void {
   assert(mode == BOOT_LIVE || mode == BOOT_REPLAY, "setBootMode: a live or a replay boot");
@@ -101,6 +102,7 @@ export function readHold(tag: u32, conn: u64, requestId: u32, target: u32, paylo
 export function readRelease(): void {
   assert(readHeld, "readRelease: a read was held");
   readHeld = false;
+  readsAnswered++;
 }
 
 export function runStateRestored(mode: u32, services: u32): void {
@@ -113,5 +115,6 @@ export function runStateRestored(mode: u32, services: u32): void {
   recoveredGroups = 0;
   preallocatedBytes = 0;
   readHeld = false; // the read the old host held died with its connection
+  readsAnswered = 0;
   noteDispatch(0, 0, 0, false);
 }

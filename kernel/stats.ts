@@ -8,7 +8,7 @@ import { descriptors, slots } from "./msg";
 import { rounds } from "./sched";
 import { timersActive } from "./timers";
 import { clientTokens, serviceTokens } from "./tokens";
-import { stagedInputs } from "./runstate";
+import { stagedInputs, readsAnswered } from "./runstate";
 import { consoleDropped } from "../drivers/console/console";
 import { framesDropped, netErrorFramesInUse } from "../drivers/net/net";
 import * as snap from "./snapshot";
@@ -37,6 +37,7 @@ export function kernelStat(id: u32): u64 {
     case 18: return <u64>timersActive();
     case 19: return <u64>stagedInputs;
     case 20: return <u64>netErrorFramesInUse();
+    case 21: return readsAnswered;
     default: return 0;
   }
 }
