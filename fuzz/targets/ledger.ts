@@ -6,7 +6,13 @@
 // request: the service did not trap and answered exactly once (status 0
 // with a body of whole results or records, or an error status with a
 // message), and the money invariants (qx_check_invariants) hold, again
-// after due timers fire.
+// after due timers fire. Every request is also made as a read (no log
+// entry, services/ledger/assembly/reads.ts) right after: a lookup or query
+// the ledger answered must be answered the same, byte for byte; anything
+// else must be refused; and the read changes no memory (checked when the
+// corpus is replayed, in `make test`: the fuzz build keeps its coverage
+// counters in the same memory, and a full compare per read would make the
+// target several times slower).
 
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -17,9 +23,27 @@ import { expect, FUZZ_BUILD, type FuzzTarget } from '../target.ts';
 
 export const CAPACITY = { accounts_max: 64, transfers_max: 256, pending_max: 64, history_max: 256 };
 
+// The same request as a read, right after the logged one answered it.
+function readChecked(ledger: Ledger, payload: Uint8Array, logged: { status: number; bytes: Uint8Array }): void {
+  const op = payload[0];
+  const isRead = op === Operation.lookup_accounts || op === Operation.lookup_transfers
+    || op === Operation.get_account_transfers || op === Operation.get_account_balances;
+  if (payload.length > ledger.readRequestMax()) return;
+  const before = FUZZ_BUILD ? null : ledger.memorySnapshot();
+  const r = ledger.read(payload);
+  if (before !== null) expect(Buffer.compare(before, ledger.memorySnapshot()) === 0, 'a read changed the ledger\'s memory');
+  if (!isRead) {
+    expect(!r.ok, `a read answered operation ${op}, which is not a read`);
+    return;
+  }
+  expect(r.ok === (logged.status === 0), `a read ${r.ok ? 'answered' : 'refused'} operation ${op}, which the logged request ${logged.status === 0 ? 'answered' : 'refused'}`);
+  if (r.ok) expect(Buffer.compare(Buffer.from(r.bytes), Buffer.from(logged.bytes)) === 0, `a read of operation ${op} answered other bytes than the logged request`);
+}
+
 /** Sends one payload; checks the reply's shape and the invariants. */
 export function sendChecked(ledger: Ledger, payload: Uint8Array): void {
   const reply = ledger.send(payload);
+  readChecked(ledger, payload, reply);
   if (reply.status === 0) {
     const op = payload[0];
     const body = reply.bytes.length;
@@ -74,7 +98,7 @@ export const ledgerTarget: FuzzTarget = {
   name: 'ledger',
   about: 'ledger request sequences: one well-formed reply each, and the money invariants after each',
   sources: ['accounts', 'alloc', 'batch', 'config', 'expiry', 'history', 'idtable', 'index', 'invariants', 'lists', 'queries', 'results',
-    'scope', 'text', 'timestamps', 'transfer_apply', 'transfer_exists', 'transfers', 'u128'].map((f) => `services/ledger/assembly/${f}.ts`),
+    'reads', 'scope', 'text', 'timestamps', 'transfer_apply', 'transfer_exists', 'transfers', 'u128'].map((f) => `services/ledger/assembly/${f}.ts`),
   wasm: { entry: 'services/ledger/assembly/index.ts', args: ['--use', 'abort='] },
   maxLen: 8192,
   dictionary: [Uint8Array.of(128, 0), Uint8Array.of(136, 0), Uint8Array.of(8, 1), Uint8Array.of(1, 0, 0, 0), Uint8Array.of(0xff, 0xff, 0xff, 0xff),

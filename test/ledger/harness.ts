@@ -48,6 +48,10 @@ interface LedgerExports {
   qx_init(len: number): void;
   qx_handle(kind: number, sender: number, token: number, len: number): void;
   qx_check_invariants(): number;
+  qx_read_area(): number;
+  qx_read_request_max(): number;
+  qx_read_reply_max(): number;
+  qx_read(len: number): number;
 }
 
 export interface Capacity {
@@ -128,6 +132,36 @@ export class Ledger {
     this.lastHandleNs = Number(process.hrtime.bigint() - started);
     if (this.replies.length !== 1) throw new Error(`expected one reply, got ${this.replies.length}`);
     return this.replies[0];
+  }
+
+  /**
+   * A read (services/ledger/assembly/reads.ts), as the host makes it: the
+   * request into the read area, qx_read, the reply out, the area zeroed.
+   * `ok` false: the service refused it (`bytes` is its message).
+   */
+  readRequestMax(): number {
+    return this.exports.qx_read_request_max();
+  }
+
+  /** A copy of the whole memory (tests that prove something changed nothing). */
+  memorySnapshot(): Uint8Array {
+    return new Uint8Array(this.exports.memory.buffer).slice();
+  }
+
+  read(payload: Uint8Array): { ok: boolean; bytes: Uint8Array } {
+    const x = this.exports;
+    const area = x.qx_read_area();
+    const max = x.qx_read_request_max();
+    if (payload.length > max) throw new Error(`read of ${payload.length} bytes over the ${max} the ledger takes`);
+    const memory = new Uint8Array(x.memory.buffer);
+    memory.set(payload, area);
+    const r = x.qx_read(payload.length);
+    const n = Math.abs(r);
+    if (n > x.qx_read_reply_max()) throw new Error(`read reply of ${n} bytes over the reply room`);
+    const bytes = memory.slice(area + max, area + max + n);
+    memory.fill(0, area, area + payload.length);
+    memory.fill(0, area + max, area + max + n);
+    return { ok: r >= 0, bytes };
   }
 
   /** Delivers every armed timer that is due at the current logical time. */
