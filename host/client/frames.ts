@@ -101,8 +101,8 @@ export class FrameClient {
     this.waiting.clear();
   }
 
-  /** Sends one request; resolves with the reply, whatever its status. */
-  request(service: string, payload: Uint8Array, timeoutMs = 30_000): Promise<Reply> {
+  /** Sends one request with `flags` (hal/frames.ts FRAME_F_*, FRAME_F_READ for a read); resolves with the reply, whatever its status. */
+  request(service: string, payload: Uint8Array, timeoutMs = 30_000, flags = 0): Promise<Reply> {
     if (this.closedError !== null) return Promise.reject(this.closedError);
     const id = this.nextId++;
     return new Promise<Reply>((resolve, reject) => {
@@ -114,7 +114,7 @@ export class FrameClient {
         resolve: (r) => { clearTimeout(timer); resolve(r); },
         reject: (e) => { clearTimeout(timer); reject(e); },
       });
-      this.socket.write(encodeRequest(id, service, payload));
+      this.socket.write(encodeRequest(id, service, payload, flags));
     });
   }
 
@@ -145,8 +145,8 @@ export class FrameClient {
   }
 
   /** Like request, but an error status becomes a FrameError with the server's message. */
-  async call(service: string, payload: Uint8Array, timeoutMs?: number): Promise<Buffer> {
-    const r = await this.request(service, payload, timeoutMs);
+  async call(service: string, payload: Uint8Array, timeoutMs?: number, read = false): Promise<Buffer> {
+    const r = await this.request(service, payload, timeoutMs, read ? abi.FRAME_F_READ : 0);
     if (r.status !== abi.FRAME_OK) throw new FrameError(`${service}: ${r.payload.toString('utf8')} (status ${r.status})`, r.status);
     return r.payload;
   }

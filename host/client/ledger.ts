@@ -407,7 +407,8 @@ export function id(): bigint {
 
 /** The minimal transport a LedgerClient needs (FrameClient from ./frames.ts fits). */
 export interface LedgerTransport {
-  call(service: string, payload: Uint8Array, timeoutMs?: number): Promise<Buffer>;
+  /** `read`: sent as a read (hal/frames.ts FRAME_F_READ), answered without a log entry. */
+  call(service: string, payload: Uint8Array, timeoutMs?: number, read?: boolean): Promise<Buffer>;
 }
 
 /**
@@ -420,7 +421,16 @@ export interface LedgerTransport {
  * ledger the "net" capability allows.
  */
 export class LedgerClient {
-  constructor(private readonly transport: LedgerTransport, private readonly service = 'ledger') {}
+  /**
+   * `reads`: lookups and account queries go as reads (hal/frames.ts
+   * FRAME_F_READ): answered from the applied state without a log entry, for
+   * a service with capability read.
+   */
+  constructor(private readonly transport: LedgerTransport, private readonly service = 'ledger', private readonly reads = false) {}
+
+  private query(payload: Uint8Array): Promise<Buffer> {
+    return this.transport.call(this.service, payload, undefined, this.reads);
+  }
 
   async createAccounts(accounts: readonly Account[]): Promise<CreateResult[]> {
     return decodeCreateResults(await this.transport.call(this.service, encodeAccounts(accounts)));
@@ -431,18 +441,18 @@ export class LedgerClient {
   }
 
   async lookupAccounts(ids: readonly bigint[]): Promise<Account[]> {
-    return decodeAccounts(await this.transport.call(this.service, encodeLookupAccounts(ids)));
+    return decodeAccounts(await this.query(encodeLookupAccounts(ids)));
   }
 
   async lookupTransfers(ids: readonly bigint[]): Promise<Transfer[]> {
-    return decodeTransfers(await this.transport.call(this.service, encodeLookupTransfers(ids)));
+    return decodeTransfers(await this.query(encodeLookupTransfers(ids)));
   }
 
   async getAccountTransfers(filter: AccountFilter): Promise<Transfer[]> {
-    return decodeTransfers(await this.transport.call(this.service, encodeGetAccountTransfers(filter)));
+    return decodeTransfers(await this.query(encodeGetAccountTransfers(filter)));
   }
 
   async getAccountBalances(filter: AccountFilter): Promise<AccountBalance[]> {
-    return decodeAccountBalances(await this.transport.call(this.service, encodeGetAccountBalances(filter)));
+    return decodeAccountBalances(await this.query(encodeGetAccountBalances(filter)));
   }
 }
