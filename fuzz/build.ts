@@ -14,7 +14,7 @@ import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
-import { instrumentSource } from './instrument.ts';
+import { firstSite, instrumentSource } from './instrument.ts';
 import { TARGETS } from './targets/index.ts';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -33,13 +33,11 @@ function rel(path: string): string {
 export async function buildFuzz(log: (line: string) => void = () => {}): Promise<BuildInfo> {
   mkdirSync(OUT, { recursive: true });
   const siteIds = new Map<string, number[]>(); // repo-relative file -> its site ids
-  let nextSite = 0; // TypeScript and each module have maps of their own, but one numbering keeps it simple
   const done = new Map<string, { text: string; sites: number[] }>(); // a file two modules import keeps its ids
   const instrument = (source: string, file: string, kind: 'ts' | 'as') => {
     const had = done.get(`${kind}:${file}`);
     if (had !== undefined) return had;
-    const r = instrumentSource(source, file, kind, nextSite);
-    nextSite += r.sites.length;
+    const r = instrumentSource(source, file, kind, firstSite(file));
     siteIds.set(file, r.sites);
     done.set(`${kind}:${file}`, r);
     return r;

@@ -28,19 +28,28 @@ export interface Instrumented {
 export type SourceKind = 'ts' | 'as';
 
 /**
- * A site id: the site's number in the build times an odd constant, mod
- * 2^16: distinct for up to 65,536 sites, and spread over the map so that
- * neighbouring sites do not make neighbouring edges.
+ * A site id: the site's number times an odd constant, mod 2^16, spread over
+ * the map so that neighbouring sites do not make neighbouring edges.
  */
 export function siteId(n: number): number {
-  if (n >= 1 << 16) throw new Error('more than 65,536 coverage sites in one build');
   return Math.imul(n, 40503) & 0xffff;
 }
 
 /**
+ * Where a file's site numbers start: from its path alone (FNV-1a), so a
+ * file's instrumented text, and with it the digest of the targets that
+ * fuzz it, changes only when that file does, not when another file gains
+ * or loses sites. Two files' ids may meet, as in any hashed coverage map.
+ */
+export function firstSite(path: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < path.length; i++) h = Math.imul(h ^ path.charCodeAt(i), 0x01000193);
+  return (h >>> 0) & 0xffff;
+}
+
+/**
  * Returns `text` with a `__cov(id)` call at every site; the sites are
- * numbered from `first` (a build numbers its files' sites one after
- * another). `kind` 'as' leaves expressions alone (AssemblyScript's comma
+ * numbered from `first` (firstSite of the file's path). `kind` 'as' leaves expressions alone (AssemblyScript's comma
  * operator is typed strictly).
  */
 export function instrumentSource(text: string, path: string, kind: SourceKind, first: number): Instrumented {
