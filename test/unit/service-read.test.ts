@@ -50,7 +50,7 @@ function instance(): ServiceInstance {
   const bytes = m.emitBinary();
   m.dispose();
   const hooks = { afterReply() {}, afterLog() {} };
-  return new ServiceInstance(0, 'probe', new WebAssembly.Module(bytes), {} as Kernel, hooks);
+  return new ServiceInstance(0, 'probe', new WebAssembly.Module(bytes as Uint8Array<ArrayBuffer>), {} as Kernel, hooks);
 }
 
 test('a read answers, then the area is zeros and the globals are back: the digest is unchanged', () => {
