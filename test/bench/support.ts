@@ -199,9 +199,9 @@ export class Server {
     });
   }
 
-  /** Boots `image` (build/bank.qxi) on `dataDir`, listening on a port the OS picks. */
-  static start(dataDir: string, image = IMAGE): Server {
-    return new Server(track([CLI, 'boot', image, '--data', dataDir, '--trust', TRUST, '--listen', '127.0.0.1:0']));
+  /** Boots `image` (build/bank.qxi, signed by `trust`) on `dataDir`, listening on a port the OS picks. */
+  static start(dataDir: string, image = IMAGE, trust = TRUST): Server {
+    return new Server(track([CLI, 'boot', image, '--data', dataDir, '--trust', trust, '--listen', '127.0.0.1:0']));
   }
 
   async address(): Promise<{ host: string; port: number }> {
