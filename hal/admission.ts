@@ -75,6 +75,7 @@ export const GW_E_FORBIDDEN_LEDGER = 7; // 403: an item names a ledger (scope) t
 export const GW_E_RATE_LIMITED_KEY = 8; // 429
 export const GW_E_RATE_LIMITED_SOURCE = 9; // 429 (also: too many failed authentications from the address)
 export const GW_E_BODY_REFUSED = 17; // 400: the host could not read the body (GW_F_BODY_REFUSED)
+export const GW_E_LEDGER = 11; // 502/400: the ledger refused or broke the protocol (the gateway's relay, and reads, below)
 // Roles: a role r is bit (1 << r) of a route's mask; bit 0 is the console.
 export const ADM_ROLE_CONSOLE = 0;
 export const ADM_ROLES_MAX = 8; // roles 1..7 fit a u8 mask with the console bit
@@ -106,8 +107,9 @@ export const ADM_AREA_BYTES = 256;
 //                  +20 u32 failed-auth burst | +24 u32 route count (<= ADM_ROUTES_MAX)
 //                  +28 u32 0 | then ADM_ROUTE_BYTES per route 0 .. count-1:
 //                    +0 u32 roles mask | +4 u8 scope (ADM_SCOPE_*) | +5 u8 header bytes
-//                    +6 u8 count offset (u32 item count in the body) | +7 u8 0
-//                    +8 u16 item bytes | +10 u16 scope field offset (u32 in each item) | +12 u32 0
+//                    +6 u8 count offset (u32 item count in the body) | +7 u8 route flags (ADM_ROUTE_F_*)
+//                    +8 u16 item bytes | +10 u16 scope field offset (u32 in each item)
+//                    +12 u32 the service that answers the route's reads (ADM_ROUTE_F_READ), else 0
 //                  a rate of 0 is no limit; a limited rate needs a burst >= 1
 //   ADM_OP_KEY     ADM_KEY_BYTES: +0 [32] key hash | +32 u32 id (1 .. ADM_KEYS_MAX)
 //                  +36 u8 role | +37 u8 revoked | +38 u8 grant count | +39 u8 0
@@ -123,6 +125,15 @@ export const ADM_KEY_BYTES = 112;
 export const ADM_SCOPE_NONE = 0; // the body is not checked against the key's grants
 export const ADM_SCOPE_ITEMS = 1; // every item's scope field must be one of a limited key's grants
 export const ADM_SCOPE_DENY = 2; // a key limited to ledgers may not use the route at all
+// A route whose requests are reads (hal/frames.ts FRAME_F_READ): once
+// admitted, the body goes, not logged, to the read service named at +12
+// (which holds capability "read"), with a limited key's grants appended as
+// the request's scope (u16 at body +2, u32 ledgers after the body); the
+// kernel answers in the authority's reply format: 200 with the service's
+// reply, 400 GW_E_MALFORMED with its message when it refused the request,
+// 502 GW_E_LEDGER otherwise. A read service without capability read: the
+// route's requests are logged as any other.
+export const ADM_ROUTE_F_READ = 1;
 // Statistics (admission_stat(id)): per node, since boot.
 export const ADM_STAT_ADMITTED = 0;
 export const ADM_STAT_UNAUTHENTICATED = 1; // 401s

@@ -116,7 +116,7 @@ export const PLAIN_CAPABILITIES: readonly PlainCapability[] = [
   'system', // may send service commands: load, upgrade, unload (kernel/liveload.ts; the gateway, for admins)
   'hsm_random', // may ask the HSM for random bytes (syscall hsm, OP_HSM_RANDOM)
   'admit', // the admission authority: programs the kernel's admission table; its frames are admitted before the log (one service, with net)
-  'read', // answers reads (frames with FRAME_F_READ) from its state without a log entry: exports qx_read (not with admit)
+  'read', // answers reads from its state without a log entry (exports qx_read): frames with FRAME_F_READ (with net), or the authority's read routes (not with admit)
 ];
 const SEND_PREFIX = 'send:';
 
@@ -337,7 +337,6 @@ function checkServices(services: ServiceSpec[], kernel: KernelSpec): void {
   if (authorities.length === 1 && !services[authorities[0]].caps.includes('net')) fail(`services[${authorities[0]}].caps`, 'capability "admit" needs "net"');
   // Reads skip the log, and the authority's frames are admitted first: none of them may skip that.
   if (authorities.length === 1 && services[authorities[0]].caps.includes('read')) fail(`services[${authorities[0]}].caps`, 'capability "read" cannot go with "admit"');
-  services.forEach((s, i) => { if (s.caps.includes('read') && !s.caps.includes('net')) fail(`services[${i}].caps`, 'capability "read" needs "net" (reads come from network clients)'); });
   for (let i = 0; i < services.length; i++) {
     const service = services[i];
     if (names.indexOf(service.name) !== i) {

@@ -32,11 +32,12 @@ import {
   ADM_ROLE_CONSOLE, ADM_ROLES_MAX, ADM_ROUTES_MAX, ADM_KEYS_MAX, ADM_KEY_GRANTS_MAX, ADM_SOURCES_MAX,
   ADM_AREA_BYTES, ADM_AREA_REPLY, ADM_AREA_MESSAGE_LEN, ADM_MESSAGE_BYTES_MAX,
   ADM_OP_POLICY, ADM_OP_KEY, ADM_POLICY_HEADER_BYTES, ADM_ROUTE_BYTES, ADM_KEY_BYTES,
-  ADM_SCOPE_NONE, ADM_SCOPE_ITEMS, ADM_SCOPE_DENY,
+  ADM_SCOPE_NONE, ADM_SCOPE_ITEMS, ADM_SCOPE_DENY, ADM_ROUTE_F_READ,
   ADM_STAT_ADMITTED, ADM_STAT_UNAUTHENTICATED, ADM_STAT_FORBIDDEN, ADM_STAT_RATE_LIMITED, ADM_STAT_MALFORMED,
   ADM_STAT_SOURCES, ADM_STAT_COUNT, ADM_MODE_TAKE, ADM_MODE_KEY, SYS_OK, SYS_E_INVALID,
 } from "../hal/abi";
 import { reserve } from "./base/mem";
+import { SERVICES_MAX } from "./base/constants";
 
 // The hal's limits as the unsigned types they are used as here.
 const ROUTES_MAX: u32 = <u32>ADM_ROUTES_MAX;
@@ -163,7 +164,10 @@ function programPolicy(p: usize, len: u32): i32 {
 }
 
 function routeValid(r: usize): bool {
-  if (load<u32>(r) >= (<u32>1 << ROLES_MAX) || load<u8>(r + 7) != 0 || load<u32>(r + 12) != 0) return false;
+  const flags = <u32>load<u8>(r + 7);
+  if (load<u32>(r) >= (<u32>1 << ROLES_MAX) || (flags & ~<u32>ADM_ROUTE_F_READ) != 0) return false;
+  // A read route names the service that answers it; any other names none.
+  if (flags == ADM_ROUTE_F_READ ? load<u32>(r + 12) >= <u32>SERVICES_MAX : load<u32>(r + 12) != 0) return false;
   const scope = <u32>load<u8>(r + 4);
   if (scope == ADM_SCOPE_NONE || scope == ADM_SCOPE_DENY) return true;
   if (scope != ADM_SCOPE_ITEMS) return false;
@@ -171,6 +175,31 @@ function routeValid(r: usize): bool {
   const itemBytes = <u32>load<u16>(r + 8);
   // The count and each item's u32 scope field lie inside what they describe.
   return itemBytes >= 4 && <u32>load<u8>(r + 6) + 4 <= headerBytes && <u32>load<u16>(r + 10) + 4 <= itemBytes;
+}
+
+/** No read service: the route's requests are logged (admissionReadService). */
+export const NO_READ_SERVICE: u32 = 0xffffffff;
+
+/**
+ * The service that answers the route of the request header at `h` as a read
+ * (ADM_ROUTE_F_READ), or NO_READ_SERVICE. Decides nothing else: the frame is
+ * admitted as any other first.
+ */
+export function admissionReadService(h: usize): u32 {
+  const route = <u32>load<u8>(h + 1);
+  if (!admissionReady || route == 0 || route >= routeCount) return NO_READ_SERVICE;
+  const policy = routes + <usize>route * ROUTE_BYTES;
+  return (<u32>load<u8>(policy + 7) & <u32>ADM_ROUTE_F_READ) != 0 ? load<u32>(policy + 12) : NO_READ_SERVICE;
+}
+
+/** Copies the ledgers key `id` is limited to (u32 each) to `out`; how many (0: not limited). */
+export function admissionGrants(id: u32, out: usize): u32 {
+  assert(id >= 1 && id <= KEYS_MAX, "admissionGrants: a key id admission answered with");
+  const k = keyAt(id);
+  const n = <u32>load<u8>(k + 38);
+  assert(n <= GRANTS_MAX, "admissionGrants: grants were validated when programmed");
+  memory.copy(out, k + 64, <usize>n * 4);
+  return n;
 }
 
 function programKey(p: usize, len: u32): i32 {

@@ -299,7 +299,7 @@ export function service_set_inbox(index: u32, bytes: u32): void {
 // The host's answer to ACT_READ: `len` reply bytes at sys_area() with frame status `status`.
 export function kernel_read_done(status: u32, len: u32): void {
   assert(len <= sysAreaBytes(), "kernel_read_done: a reply no larger than the syscall area");
-  readDone(status, sysArea() - FRAME_HEADER_BYTES, len);
+  readDone(status, sysArea() - FRAME_HEADER_BYTES, len, sysAreaBytes());
 }
 
 export function dispatch_fuel(): u64 {

@@ -6,6 +6,7 @@
 import { config, bootArea, admissionAuthority } from "./boot";
 import { isSealed } from "./base/mem";
 import { admissionInit } from "./admission";
+import { ingressInit } from "./ingress";
 import { NO_SERVICE } from "./services";
 import { messagesInit } from "./msg";
 import { timersInit } from "./timers";
@@ -35,5 +36,5 @@ export function reserveAll(): bool {
     && blockInit() && entropyInit() && netInit(config.messageBytesMax)
     && eventsInit(config.messageBytesMax)
     && liveInit()
-    && (admissionAuthority == NO_SERVICE || admissionInit());
+    && (admissionAuthority == NO_SERVICE || (admissionInit() && ingressInit(config.messageBytesMax)));
 }

@@ -34,6 +34,11 @@ export let readRequestId: u32 = 0;
 export let readTarget: u32 = 0;
 export let readPayload: usize = 0;
 export let readLen: u32 = 0;
+// A read of the admission authority's route (ADM_ROUTE_F_READ): answered in
+// its reply format, naming the key admission found.
+export let readGateway: bool = false;
+export let readKeyId: u32 = 0;
+export let readRole: u32 = 0;
 export let readsAnswered: u64 = 0; // by this boot (kernel_stat STAT_READS_ANSWERED)
 
 export function setBootMode(mode: u32): void {
@@ -88,8 +93,12 @@ export function noteDispatch(fuel: u64, token: u32, timeNs: u64, init: bool): vo
 
 // After a snapshot restore (kernel/snapshot.ts): nothing dispatched, nothing
 // staged or being applied, every service's qx_init long done.
-export function readHold(tag: u32, conn: u64, requestId: u32, target: u32, payload: usize, len: u32): void {
+export function readHold(tag: u32, conn: u64, requestId: u32, target: u32, payload: usize, len: u32,
+  gateway: bool = false, keyId: u32 = 0, role: u32 = 0): void {
   assert(!readHeld && target < serviceCount && (payload != 0 || len == 0), "readHold: one read at a time, for a service in the table");
+  readGateway = gateway;
+  readKeyId = keyId;
+  readRole = role;
   readHeld = true;
   readTag = tag;
   readConn = conn;

@@ -28,6 +28,7 @@ export {
   GW_E_FORBIDDEN_ROLE, GW_E_FORBIDDEN_LEDGER, GW_E_RATE_LIMITED_KEY, GW_E_RATE_LIMITED_SOURCE, GW_E_BODY_REFUSED,
   ADM_ROLE_CONSOLE, ADM_ROUTES_MAX, ADM_KEYS_MAX, ADM_KEY_GRANTS_MAX, ADM_OP_POLICY, ADM_OP_KEY,
   ADM_POLICY_HEADER_BYTES, ADM_ROUTE_BYTES, ADM_KEY_BYTES, ADM_SCOPE_NONE, ADM_SCOPE_ITEMS, ADM_SCOPE_DENY,
+  ADM_ROUTE_F_READ, GW_E_LEDGER,
 } from "../../hal/abi";
 
 // Routes 1..6 are the ledger's operations with the same numbers.
@@ -71,7 +72,6 @@ export const ROLE_READ_ONLY = 5;
 
 // Errors: stable numbers; the host maps each to a snake_case code.
 export const GW_E_BUSY = 10; // 503: the gateway's queue to the ledger is full
-export const GW_E_LEDGER = 11; // 502/400: the ledger refused or broke the protocol
 export const GW_E_KEY_TABLE_FULL = 12; // 507-like; reported as 503
 export const GW_E_KEY_EXISTS = 13; // 409: a key with that hash exists
 export const GW_E_NO_SUCH_KEY = 14; // 404: revoke of an unknown id

@@ -268,7 +268,9 @@ test('bad input: each gets its 4xx, the server stays up, nothing partial is appl
   }
   assert.equal((await call('POST', '/v1/accounts/lookup', keys.admin, { ids: [id] })).json, [], 'no refused request applied anything');
   const after = await call('GET', '/v1/system/gateway', keys.admin);
-  assert.is(after.json.allowed, before.json.allowed + 2, 'refused requests never reached the gateway (two stats reads did)');
+  // The lookup is a read (the kernel hands it to the ledger, not logged: the
+  // gateway never sees it); the stats read before this one is the one it counted.
+  assert.is(after.json.allowed, before.json.allowed + 1, 'refused requests never reached the gateway (one stats read did; the lookup is a read)');
 });
 
 test('a slow client is timed out while others are served', async () => {

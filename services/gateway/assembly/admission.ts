@@ -15,6 +15,7 @@ import { admissionBuf } from "./memory";
 import { configFail, failBurst, failRate, keyBurst, keyRate, sourceBurst, sourceRate } from "./config";
 import { roleMay } from "./roles";
 import { keyAt, keyCount, KEY_BURST, KEY_LEDGERS, KEY_RATE } from "./keys";
+import { ledgerPeer } from "./relay";
 
 const POLICY_BYTES: u32 = P.ADM_POLICY_HEADER_BYTES + P.ROUTE_COUNT * P.ADM_ROUTE_BYTES;
 
@@ -49,6 +50,14 @@ export function programPolicy(): void {
       store<u16>(r + 10, <u16>RECORD_LEDGER_OFFSET);
     } else if (route == P.ROUTE_ACCOUNT_BALANCES) {
       store<u8>(r + 4, P.ADM_SCOPE_DENY); // balance history is not limited by ledger
+    }
+    // Lookups and account queries are reads: once admitted the kernel hands
+    // them to the ledger without a log entry (if the ledger takes reads;
+    // else they are logged and relayed like any request).
+    if (ledgerPeer >= 0 && (route == P.ROUTE_LOOKUP_ACCOUNTS || route == P.ROUTE_LOOKUP_TRANSFERS
+        || route == P.ROUTE_ACCOUNT_TRANSFERS || route == P.ROUTE_ACCOUNT_BALANCES)) {
+      store<u8>(r + 7, <u8>P.ADM_ROUTE_F_READ);
+      store<u32>(r + 12, <u32>ledgerPeer);
     }
   }
   const r = admission(P.ADM_OP_POLICY, b, POLICY_BYTES);

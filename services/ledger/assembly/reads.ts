@@ -6,9 +6,13 @@
 // A read must leave the service's state exactly as it found it, byte for
 // byte: a replay never runs it, and the state hash, snapshots and replicas
 // all compare memory. So a read writes only into the read area below (the
-// host copies the request in, takes the reply out and zeroes the area
-// afterwards, and puts every mutable global back), uses no allocation and no
-// text buffer, and looks ids up without idFind's probe memo (idGet).
+// host copies the request in, takes the reply out and zeroes the request and
+// the returned length of the reply afterwards, so nothing may stay written
+// past that length; and it puts every mutable global back), uses no
+// allocation and no text buffer, and looks ids up without idFind's probe
+// memo (idGet). A scope (u16 at +2, as on creates: scope.ts) keeps only the
+// records of its ledgers (the kernel adds a limited key's grants for reads
+// of the gateway's routes).
 //
 //   qx_read_area()        where the host writes the request
 //   qx_read_request_max() how many bytes it may write there
@@ -20,11 +24,13 @@
 
 import { BATCH_EVENTS_MAX, HEADER_BYTES, ID_BYTES, OP_GET_ACCOUNT_BALANCES, OP_GET_ACCOUNT_TRANSFERS,
   OP_LOOKUP_ACCOUNTS, OP_LOOKUP_TRANSFERS, OUTBOX_BYTES, RECORD_BYTES } from "./constants";
+import { T_LEDGER } from "./layout";
+import { SCOPE_LEDGERS_MAX } from "./scope";
 import { S } from "./state";
 import { getAccountBalances, getAccountTransfers, lookup } from "./queries";
 
-/** The largest read request: a lookup of a full batch of ids. */
-export const READ_REQUEST_BYTES_MAX: u32 = HEADER_BYTES + BATCH_EVENTS_MAX * ID_BYTES;
+/** The largest read request: a lookup of a full batch of ids, and a scope. */
+export const READ_REQUEST_BYTES_MAX: u32 = HEADER_BYTES + BATCH_EVENTS_MAX * ID_BYTES + SCOPE_LEDGERS_MAX * 4;
 const READ_AREA_BYTES: u32 = READ_REQUEST_BYTES_MAX + OUTBOX_BYTES;
 
 export const readArea: usize = heap.alloc(READ_AREA_BYTES);
@@ -44,14 +50,22 @@ export function read(len: u32): i32 {
   if (len < HEADER_BYTES || len > READ_REQUEST_BYTES_MAX) return readError("read request shorter than its 8-byte header, or longer than a lookup of a full batch");
   const operation = <u32>load<u8>(readArea);
   const count = load<u32>(readArea, 4);
-  if (load<u8>(readArea, 1) != 0 || load<u16>(readArea, 2) != 0) return readError("reserved header bytes and scope must be zero in a read");
+  // A scope (u16 at +2, its u32 ledgers after the items): only records of those ledgers are answered.
+  const scope = <u32>load<u16>(readArea, 2);
+  if (load<u8>(readArea, 1) != 0) return readError("reserved header byte must be zero");
+  if (scope > SCOPE_LEDGERS_MAX) return readError("a scope is at most 16 ledgers");
   let replyBytes: u32 = 0;
+  let items: u32 = 0;
   if (operation == OP_LOOKUP_ACCOUNTS || operation == OP_LOOKUP_TRANSFERS) {
     if (count == 0 || count > BATCH_EVENTS_MAX) return readError("lookup count must be 1..8189");
-    if (<u64>len != <u64>HEADER_BYTES + <u64>count * <u64>ID_BYTES) return readError("payload length does not match 8 + count * 16");
+    items = count * ID_BYTES;
+    if (<u64>len != <u64>HEADER_BYTES + <u64>items + <u64>scope * 4) return readError("payload length does not match 8 + count * 16 + scope * 4");
     replyBytes = lookup(operation == OP_LOOKUP_ACCOUNTS, readArea + HEADER_BYTES, count, readReply);
   } else if (operation == OP_GET_ACCOUNT_TRANSFERS || operation == OP_GET_ACCOUNT_BALANCES) {
-    if (count != 1 || len != HEADER_BYTES + RECORD_BYTES) return readError("a query takes exactly one 128-byte AccountFilter");
+    items = RECORD_BYTES;
+    if (count != 1 || len != HEADER_BYTES + items + scope * 4) return readError("a query takes exactly one 128-byte AccountFilter");
+    // Balance history is not limited by ledger: a scoped reader may not ask for it.
+    if (operation == OP_GET_ACCOUNT_BALANCES && scope != 0) return readError("balance history is not limited by ledger; this read is");
     replyBytes = operation == OP_GET_ACCOUNT_TRANSFERS
       ? getAccountTransfers(readArea + HEADER_BYTES, readReply)
       : getAccountBalances(readArea + HEADER_BYTES, readReply);
@@ -59,5 +73,28 @@ export function read(len: u32): i32 {
     return readError("a read is lookup_accounts, lookup_transfers, get_account_transfers or get_account_balances");
   }
   assert(replyBytes >= HEADER_BYTES && replyBytes <= OUTBOX_BYTES, "a read reply fits the read area");
+  if (scope != 0) replyBytes = keepScoped(readArea + HEADER_BYTES + items, scope);
   return <i32>replyBytes;
+}
+
+// Keeps, in order, the reply's records whose ledger is one of the scope's
+// `n` ledgers at `ledgers`; the new reply length. (Accounts and transfers keep
+// their ledger at the same offset.)
+function keepScoped(ledgers: usize, n: u32): u32 {
+  const records = load<u32>(readReply);
+  let kept: u32 = 0;
+  for (let i: u32 = 0; i < records; i++) {
+    const rec = readReply + HEADER_BYTES + <usize>i * RECORD_BYTES;
+    const ledger = load<u32>(rec + T_LEDGER);
+    let granted = false;
+    for (let j: u32 = 0; j < n; j++) if (load<u32>(ledgers + <usize>j * 4) == ledger) { granted = true; break; }
+    if (!granted) continue;
+    if (kept != i) memory.copy(readReply + HEADER_BYTES + <usize>kept * RECORD_BYTES, rec, RECORD_BYTES);
+    kept++;
+  }
+  assert(kept <= records, "a scope only removes records");
+  // The host zeroes what the returned length covers: the records dropped past it are zeroed here.
+  memory.fill(readReply + HEADER_BYTES + <usize>kept * RECORD_BYTES, 0, <usize>(records - kept) * RECORD_BYTES);
+  store<u32>(readReply, kept);
+  return HEADER_BYTES + kept * RECORD_BYTES;
 }
