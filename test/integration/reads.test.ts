@@ -8,7 +8,11 @@
 //   - what a read cannot be is refused with a specific error and nothing
 //     logged: a create sent as a read (the ledger's message), a read to a
 //     service without capability read (FRAME_E_DENIED), unknown request
-//     flags (FRAME_E_MALFORMED).
+//     flags (FRAME_E_MALFORMED);
+//   - in the bank image the gateway's lookup and query routes are reads
+//     (ADM_ROUTE_F_READ): HTTP lookups write no log entry, see every write
+//     acknowledged before them, and an explicit read of a create route is
+//     refused.
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -18,13 +22,13 @@ import { FrameClient } from '../../host/client/frames.ts';
 import {
   LedgerClient, account, transfer, accountFilter, id, encodeTransfers, encodeLookupAccounts, AccountFlags, CreateTransferResult,
 } from '../../host/client/ledger.ts';
-import { directLedgerManifest, makeImage, removeDir, runCli, event, Server, type TestImage } from '../support/helpers.ts';
+import { bankManifest, directLedgerManifest, makeImage, removeDir, runCli, event, Server, type TestImage } from '../support/helpers.ts';
 
 let img: TestImage;
 test.before(() => {
   const manifest = directLedgerManifest();
   const ledger = manifest.services.find((s) => s.name === 'ledger')!;
-  ledger.caps = [...ledger.caps, 'read'];
+  if (!ledger.caps.includes('read')) ledger.caps = [...ledger.caps, 'read'];
   img = makeImage('reads', manifest);
 });
 test.after(async () => { await Server.killAll(); removeDir(img.dir); });
@@ -137,6 +141,59 @@ test('a create as a read, a read to a service without the capability, and unknow
   assert.equal(none, []);
   frames.close();
   await server.kill('SIGTERM');
+});
+
+test('bank image: HTTP lookups are reads: no log entry, and they see every acknowledged write', async () => {
+  const bank = makeImage('reads-bank', bankManifest());
+  try {
+    const data = join(bank.dir, 'data');
+    const args = ['boot', bank.imagePath, '--data', data, '--trust', bank.pubPath];
+    assert.is(runCli([...args, '--once']).code, 0);
+    const made = runCli(['keys', 'create', '--data', data, '--trust', bank.pubPath, '--role', 'operator', '--rate', '100000', '--burst', '100000']);
+    assert.is(made.code, 0, made.stderr);
+    const key = (event(made.events, 'key_created') as { key: string }).key;
+    const entries = () => {
+      const r = runCli(['replay', '--data', data, '--trust', bank.pubPath]);
+      assert.is(r.code, 0, r.stderr);
+      return (event(r.events, 'replay') as { entries: number }).entries;
+    };
+    const serve = async () => {
+      const server = Server.start([...args, '--listen', '127.0.0.1:0']);
+      const { port } = await server.address();
+      const call = async (path: string, body: unknown) => {
+        const res = await fetch(`http://127.0.0.1:${port}${path}`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+        return { status: res.status, json: await res.json() as any };
+      };
+      return { server, call };
+    };
+    // Idle run, then writes with a read after each acknowledged one.
+    let s = await serve();
+    await s.server.kill('SIGTERM');
+    const e0 = entries();
+    s = await serve();
+    await s.server.kill('SIGTERM');
+    const idle = entries() - e0;
+    s = await serve();
+    assert.is((await s.call('/v1/accounts', [{ id: '1', ledger: 1, code: 1 }, { id: '2', ledger: 1, code: 1 }])).status, 200);
+    for (let i = 1; i <= 50; i++) {
+      const w = await s.call('/v1/transfers', [{ id: String(100 + i), debit_account_id: '1', credit_account_id: '2', amount: '1', ledger: 1, code: 1 }]);
+      assert.equal(w.json.map((r: any) => r.result), ['created']);
+      const r = await s.call('/v1/transfers/lookup', { ids: [String(100 + i)] });
+      assert.is(r.status, 200);
+      assert.is(r.json.length, 1, `transfer ${i} acknowledged, then not found by a lookup`);
+    }
+    await s.server.kill('SIGTERM');
+    const written = entries();
+    s = await serve();
+    for (let i = 0; i < 100; i++) {
+      const r = await s.call('/v1/accounts/lookup', { ids: ['1', '2'] });
+      assert.equal(r.json.map((a: any) => a.debits_posted), ['50', '0']);
+    }
+    await s.server.kill('SIGTERM');
+    assert.is(entries(), written + idle, '100 HTTP lookups wrote no log entry');
+  } finally {
+    removeDir(bank.dir);
+  }
 });
 
 test.run();
