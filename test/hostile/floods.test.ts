@@ -276,12 +276,13 @@ test('25 requests with an unknown key from one address: 401 up to the burst, the
     }
     assert.is(logEntryCount(b.logPath), entries, 'the refused requests were not logged');
 
+    // A write, so that it is logged (a lookup would be a read, never logged).
     const valid = await request(b.port, {
-      method: 'POST', path: '/v1/accounts/lookup', localAddress: VALID_KEY_ADDRESS, body: JSON.stringify({ ids: ['1'] }),
+      method: 'POST', path: '/v1/accounts', localAddress: VALID_KEY_ADDRESS, body: JSON.stringify([{ id: '9001', ledger: 1, code: 1 }]),
       headers: { authorization: `Bearer ${b.keys.operator}`, 'content-type': 'application/json' },
     });
     assert.is(valid.status, 200, valid.body);
-    assert.equal(JSON.parse(valid.body), []);
+    assert.equal(JSON.parse(valid.body).map((r: { result: string }) => r.result), ['created']);
     logged++;
     attacker.socket.write(`GET /v1/keys HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${bad}\r\n\r\n`);
     await attacker.until(() => parseResponses(attacker.data()).length > n, 'the attacker\'s next answer');
