@@ -172,7 +172,7 @@ export class ServiceInstance {
     else this.x.qx_handle(entry.kind, entry.sender, entry.token, entry.payload.length);
   }
 
-  /** The module exports qx_read, qx_read_area and qx_read_request_max. */
+  /** The module exports qx_read, qx_read_area, qx_read_request_max and qx_read_reply_max. */
   takesReads(): boolean {
     const x = this.x as unknown as Partial<ReadExports>;
     return typeof x.qx_read === 'function' && typeof x.qx_read_area === 'function' && typeof x.qx_read_request_max === 'function'

@@ -294,14 +294,14 @@ export function service_set_inbox(index: u32, bytes: u32): void {
 
 // ---- supervision (kernel/supervise.ts) ----
 
-// Fuel budget of the message the last ACT_CALL named (the host sets the
-// service's fuel counter to it before calling the service).
-// The host's answer to ACT_READ: `len` reply bytes at sys_area() with frame status `status`.
+// The host's answer to ACT_READ: `len` reply bytes at sys_area() with
+// frame status `status`; the read's service then serves the next frame
+// (kernel/ingress.ts readDone).
 export function kernel_read_done(status: u32, len: u32): void {
   assert(len <= sysAreaBytes(), "kernel_read_done: a reply no larger than the syscall area");
   readDone(status, sysArea() - FRAME_HEADER_BYTES, len, sysAreaBytes());
 }
-
+// Fuel budget of the message the last ACT_CALL or ACT_READ named (the host sets the service's fuel counter to it).
 export function dispatch_fuel(): u64 {
   assert(rs.dispatchFuel <= FUEL_MAX, "dispatch_fuel: within the fuel bounds");
   return rs.dispatchFuel;

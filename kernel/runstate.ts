@@ -91,8 +91,8 @@ export function noteDispatch(fuel: u64, token: u32, timeNs: u64, init: bool): vo
   dispatchInit = init;
 }
 
-// After a snapshot restore (kernel/snapshot.ts): nothing dispatched, nothing
-// staged or being applied, every service's qx_init long done.
+// Holds the read at the head of the net CQ (kernel/ingress.ts): `gateway`
+// when it is an authority route's, answered in the authority's reply format.
 export function readHold(tag: u32, conn: u64, requestId: u32, target: u32, payload: usize, len: u32,
   gateway: bool = false, keyId: u32 = 0, role: u32 = 0): void {
   assert(!readHeld && target < serviceCount && (payload != 0 || len == 0), "readHold: one read at a time, for a service in the table");
@@ -113,7 +113,7 @@ export function readRelease(): void {
   readHeld = false;
   readsAnswered++;
 }
-
+// After a snapshot restore (kernel/snapshot.ts): nothing dispatched, staged or applying; every qx_init long done.
 export function runStateRestored(mode: u32, services: u32): void {
   setBootMode(mode);
   initNext = services;

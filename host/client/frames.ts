@@ -19,8 +19,7 @@ export class FrameError extends Error {
   }
 }
 
-/** Encodes a request frame (length prefix included). */
-/** A request frame; `flags` are hal/frames.ts FRAME_F_* (FRAME_F_READ for a read). */
+/** Encodes a request frame (length prefix included); `flags` are hal/frames.ts FRAME_F_* (FRAME_F_READ for a read). */
 export function encodeRequest(requestId: number, service: string, payload: Uint8Array, flags = 0): Buffer {
   const name = Buffer.from(service, 'utf8');
   if (name.length === 0 || name.length > abi.SERVICE_NAME_BYTES_MAX) throw new Error(`service name must be 1..${abi.SERVICE_NAME_BYTES_MAX} bytes`);

@@ -255,7 +255,8 @@ export class SimDisk {
     for (const c of this.nameChanges.slice(0, namesKept)) applyName(this.durableNames, c);
     this.nameChanges = [];
     this.names = new Map(this.durableNames);
-    this.files = new Set([...this.files].filter((f) => [...this.names.values()].includes(f)));
+    const reachable = new Set(this.names.values());
+    this.files = new Set([...this.files].filter((f) => reachable.has(f)));
     if (lost > 0) this.count('disk_lost_unsynced_sector', lost);
     if (torn > 0) this.count('disk_torn_write', torn);
     if (flipped > 0) this.count('disk_bitflip_write', flipped);

@@ -25,6 +25,8 @@ export class LedgerChecker implements SimChecker {
   readonly service = 'ledger';
   private readonly sent = new Map<bigint, Transfer>();
   private readonly acked = new Set<bigint>();
+  // The same ids in the order they were acknowledged, for reads to pick from without copying the set.
+  private readonly ackedOrder: bigint[] = [];
   private nextTransferId = 1_000_000n;
 
   async setUp(ctx: SimContext): Promise<void> {
@@ -56,10 +58,9 @@ export class LedgerChecker implements SimChecker {
   // A read of a few transfers: some acknowledged already (each must be
   // found), maybe one still in flight or never created (either answer is right).
   private read(ctx: SimContext): void {
-    const acked = [...this.acked];
     const ids: bigint[] = [];
     const n = ctx.rng.range(1, READ_IDS_MAX);
-    for (let i = 0; i < n; i++) ids.push(ctx.rng.chance(0.8) ? ctx.rng.pick(acked) : BigInt(ctx.rng.range(1_000_000, Number(this.nextTransferId))));
+    for (let i = 0; i < n; i++) ids.push(ctx.rng.chance(0.8) ? ctx.rng.pick(this.ackedOrder) : BigInt(ctx.rng.range(1_000_000, Number(this.nextTransferId))));
     const mustFind = new Set(ids.filter((id) => this.acked.has(id)));
     const label = ctx.clientRequest(ctx.rng.int(CLIENTS), this.service, encodeLookupTransfers(ids), (r) => {
       if (r.status !== abi.FRAME_OK) { ctx.trace(`${label}: read status ${r.status}`); return; }
@@ -79,7 +80,13 @@ export class LedgerChecker implements SimChecker {
     const results = decodeCreateResults(r.payload);
     if (results.length !== batch.length) ctx.fail(`${label}: ${results.length} results for ${batch.length} transfers`);
     let created = 0;
-    results.forEach((x, i) => { if (x.result === 0) { this.acked.add(batch[i].id); created++; } });
+    results.forEach((x, i) => {
+      if (x.result !== 0) return;
+      created++;
+      if (this.acked.has(batch[i].id)) return;
+      this.acked.add(batch[i].id);
+      this.ackedOrder.push(batch[i].id);
+    });
     ctx.trace(`${label}: ${created}/${batch.length} created`);
   }
 

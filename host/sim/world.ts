@@ -21,9 +21,10 @@
 //     nothing in flight) and heals: replay of the durable disk (its newest
 //     valid snapshot and the log after it; every FULL_REPLAY_CHECKPOINTS-th
 //     time the whole log from its start) = the live state, the ledger's
-//     money invariants hold in the replayed state, and liveness: every pool of the kernel and the net device is back at its
-//     idle level (reply tokens, message slots and descriptors, staged
-//     inputs, error frames, timers, pending frames, requests in flight), and
+//     money invariants hold in the replayed state, and liveness: every pool
+//     of the kernel and the net device is back at its idle level (reply
+//     tokens, message slots and descriptors, staged inputs, error frames,
+//     timers, pending frames, requests in flight), and
 //     every request of the clean checker connection is answered within
 //     LIVENESS_STEPS_MAX steps; a leak names the pool;
 //   - after every crash: `replay` of the durable disk (read-only) and the

@@ -134,11 +134,7 @@ export class Ledger {
     return this.replies[0];
   }
 
-  /**
-   * A read (services/ledger/assembly/reads.ts), as the host makes it: the
-   * request into the read area, qx_read, the reply out, the area zeroed.
-   * `ok` false: the service refused it (`bytes` is its message).
-   */
+  /** The largest read request the ledger takes (its qx_read_request_max). */
   readRequestMax(): number {
     return this.exports.qx_read_request_max();
   }
@@ -148,6 +144,11 @@ export class Ledger {
     return new Uint8Array(this.exports.memory.buffer).slice();
   }
 
+  /**
+   * A read (services/ledger/assembly/reads.ts), as the host makes it: the
+   * request into the read area, qx_read, the reply out, the area zeroed.
+   * `ok` false: the service refused it (`bytes` is its message).
+   */
   read(payload: Uint8Array): { ok: boolean; bytes: Uint8Array } {
     const x = this.exports;
     const area = x.qx_read_area();
