@@ -53,7 +53,8 @@ export function sendChecked(ledger: Ledger, payload: Uint8Array, checkMemory = t
     const n = new DataView(payload.buffer, payload.byteOffset).getUint32(4, true);
     if (op === Operation.create_accounts || op === Operation.create_transfers) {
       expect(body === n * RESULT_BYTES, `a create reply of ${body} bytes for ${n} events (one result per event)`);
-      expect(payload.length === HEADER_BYTES + n * RECORD_BYTES, 'accepted a create whose count does not match its events');
+      const scope = new DataView(payload.buffer, payload.byteOffset).getUint16(2, true);
+      expect(payload.length === HEADER_BYTES + n * RECORD_BYTES + scope * 4, 'accepted a create whose count and scope do not match its length');
     } else {
       const dv = new DataView(reply.bytes.buffer, reply.bytes.byteOffset, body);
       expect(body >= HEADER_BYTES, 'a query reply without a header');
