@@ -26,7 +26,7 @@
 // index | u32 version | UTF-8 text.
 // Command (little-endian):
 //   +0  u8  op (SVC_OP_*)          +1 u8 name length (1..SERVICE_NAME_BYTES_MAX)
-//   +2  u16 reserved (0)           +4 u32 caps (SVC_CAP_* bits; load only)
+//   +2  u16 reserved (0)           +4 u32 caps (hal/services.ts CAP_* bits; load only)
 //   +8  u32 memory pages max (load; 0 = SVC_MEMORY_PAGES_DEFAULT)
 //   +12 u32 module bytes           +16 u32 signature bytes   +20 u32 config bytes
 //   +24 [32] name (zero padded)
@@ -38,12 +38,6 @@ export const SVC_OP_UNLOAD = 3;
 export const SVC_CMD_HEADER_BYTES = 56;
 export const SVC_REPLY_HEADER_BYTES = 12;
 export const SVC_MEMORY_PAGES_DEFAULT = 16; // 1 MiB
-export const SVC_CAP_NET = 1; // the same bits as kernel/services.ts CAP_*
-export const SVC_CAP_LOG = 2;
-export const SVC_CAP_TIME = 4;
-export const SVC_CAP_RANDOM = 8;
-export const SVC_CAP_TIMER = 16;
-export const SVC_CAP_SYSTEM = 256; // never given to a loaded service
 export const SVC_OK = 0;
 export const SVC_E_MALFORMED = 1; // the command's framing is wrong
 export const SVC_E_EXISTS = 2; // load: a service with that name runs

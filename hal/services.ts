@@ -16,6 +16,21 @@ export const SENDER_CLIENT = 65535;
 export const SENDER_KERNEL = 65534;
 export const MSG_KIND_FAILED = 5; // a message this service sent was aborted by a fault in the peer; payload empty
 
+// ---- capabilities (a manifest's caps; a live load's command, hal/liveload.ts) ----
+// Bits of a service's capability set; the kernel checks them on every call.
+// (32 is not a bit: "hsm_random" is granted in the HSM's key table.)
+export const CAP_NET = 1; // receives frames from network clients
+export const CAP_LOG = 2; // writes lines to the console
+export const CAP_TIME = 4; // reads the logical clock
+export const CAP_RANDOM = 8; // draws from the logged entropy
+export const CAP_TIMER = 16; // sets timers
+export const CAP_EMIT = 64; // emits event records
+export const CAP_SYSTEM = 256; // sends service commands to SYSTEM_PEER (hal/liveload.ts); never given to a loaded service
+// The admission authority (kernel/admission.ts): programs the admission table,
+// and every network frame to it is admitted first. At most one service holds it.
+export const CAP_ADMIT = 512;
+export const CAP_READ = 1024; // answers reads (hal/frames.ts FRAME_F_READ) with its qx_read, without a log entry
+
 // ---- syscall results (returned to services; negative = error) ----
 export const SYS_OK = 0;
 export const SYS_E_DENIED = -1; // capability missing; recorded by the kernel

@@ -6,20 +6,18 @@
 
 import { SERVICES_MAX } from "./base/constants";
 import { reserve } from "./base/mem";
+import * as hs from "../hal/services";
 
-export const CAP_NET: u32 = 1; // receives frames from network clients
-export const CAP_LOG: u32 = 2;
-export const CAP_TIME: u32 = 4;
-export const CAP_RANDOM: u32 = 8;
-export const CAP_TIMER: u32 = 16;
-export const CAP_EMIT: u32 = 64; // may emit event records (issue 8); 32 is left to the HSM call
-export const CAP_SYSTEM: u32 = 256; // may send service commands to SYSTEM_PEER (kernel/liveload.ts)
-// The admission authority (kernel/admission.ts): programs the admission table
-// with syscall admission, and every network frame to it is admitted first.
-// At most one service holds it (kernel/boot.ts).
-export const CAP_ADMIT: u32 = 512;
-// Answers reads (hal/frames.ts FRAME_F_READ) with its qx_read, without a log entry.
-export const CAP_READ: u32 = 1024;
+// The capability bits (hal/services.ts), typed for the kernel.
+export const CAP_NET: u32 = hs.CAP_NET;
+export const CAP_LOG: u32 = hs.CAP_LOG;
+export const CAP_TIME: u32 = hs.CAP_TIME;
+export const CAP_RANDOM: u32 = hs.CAP_RANDOM;
+export const CAP_TIMER: u32 = hs.CAP_TIMER;
+export const CAP_EMIT: u32 = hs.CAP_EMIT;
+export const CAP_SYSTEM: u32 = hs.CAP_SYSTEM;
+export const CAP_ADMIT: u32 = hs.CAP_ADMIT;
+export const CAP_READ: u32 = hs.CAP_READ;
 
 export const NO_SERVICE: u32 = 0xffff;
 

@@ -13,31 +13,32 @@ import { consoleDropped } from "../drivers/console/console";
 import { framesDropped, netErrorFramesInUse } from "../drivers/net/net";
 import * as snap from "./snapshot";
 import * as st from "./state";
+import * as k from "../hal/kernel";
 
 export function kernelStat(id: u32): u64 {
   switch (id) {
-    case 0: return st.appliedSeq;
-    case 1: return st.appliedBatch;
-    case 2: return rounds;
-    case 3: return st.deniedCalls;
-    case 4: return <u64>descriptors.inUse;
-    case 5: return <u64>slots.inUse;
-    case 6: return <u64>slots.exhausted;
-    case 7: return consoleDropped;
-    case 8: return framesDropped;
-    case 9: return <u64>clientTokens.inUse;
-    case 10: return reservedTotal();
-    case 11: return st.inputsDropped;
-    case 12: return st.appliedTimeNs;
-    case 13: return serviceTotal(false);
-    case 14: return serviceTotal(true);
-    case 15: return snap.written;
-    case 16: return snap.newestEntries;
-    case 17: return <u64>serviceTokens.inUse;
-    case 18: return <u64>timersActive();
-    case 19: return <u64>stagedInputs;
-    case 20: return <u64>netErrorFramesInUse();
-    case 21: return readsAnswered;
+    case k.STAT_ENTRIES_APPLIED: return st.appliedSeq;
+    case k.STAT_BATCHES_APPLIED: return st.appliedBatch;
+    case k.STAT_SCHED_ROUNDS: return rounds;
+    case k.STAT_SYSCALLS_DENIED: return st.deniedCalls;
+    case k.STAT_MSG_DESCRIPTORS_IN_USE: return <u64>descriptors.inUse;
+    case k.STAT_MSG_SLOTS_IN_USE: return <u64>slots.inUse;
+    case k.STAT_MSG_SLOTS_EXHAUSTED: return <u64>slots.exhausted;
+    case k.STAT_CONSOLE_DROPPED: return consoleDropped;
+    case k.STAT_NET_FRAMES_DROPPED: return framesDropped;
+    case k.STAT_CLIENT_REQUESTS_IN_FLIGHT: return <u64>clientTokens.inUse;
+    case k.STAT_RESERVED_BYTES: return reservedTotal();
+    case k.STAT_INPUTS_WITHOUT_TOKEN: return st.inputsDropped;
+    case k.STAT_LOGICAL_TIME_NS: return st.appliedTimeNs;
+    case k.STAT_SERVICE_FAULTS: return serviceTotal(false);
+    case k.STAT_SERVICE_RESTARTS: return serviceTotal(true);
+    case k.STAT_SNAPSHOTS_WRITTEN: return snap.written;
+    case k.STAT_SNAPSHOT_ENTRIES: return snap.newestEntries;
+    case k.STAT_SERVICE_REQUESTS_IN_FLIGHT: return <u64>serviceTokens.inUse;
+    case k.STAT_TIMERS_ACTIVE: return <u64>timersActive();
+    case k.STAT_INPUTS_STAGED: return <u64>stagedInputs;
+    case k.STAT_NET_ERROR_FRAMES_IN_USE: return <u64>netErrorFramesInUse();
+    case k.STAT_READS_ANSWERED: return readsAnswered;
     default: return 0;
   }
 }

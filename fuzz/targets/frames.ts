@@ -21,7 +21,7 @@
 import { createHash } from 'node:crypto';
 import * as abi from '../../hal/abi.ts';
 import * as gw from '../../services/gateway/protocol.ts';
-import { FrameSession } from '../../host/gateway/frame-session.ts';
+import { FrameSession, type FrameSessionConfig } from '../../host/gateway/frame-session.ts';
 import type { Admit } from '../../host/gateway/gateway-wire.ts';
 import { expect, type FuzzTarget } from '../target.ts';
 
@@ -40,7 +40,7 @@ type Outcome = { kind: 'submit'; body: Buffer } | { kind: 'write'; frame: Buffer
  * request is answered by the kernel after the chunk it came in (so an id can
  * be used again once answered); without, all are answered after the last.
  */
-function drive(chunks: readonly Uint8Array[], answerBetween: boolean): { outcomes: Outcome[]; replies: Buffer[] } {
+function drive(chunks: readonly Uint8Array[], answerBetween: boolean, gather?: FrameSessionConfig['gather']): { outcomes: Outcome[]; replies: Buffer[] } {
   const outcomes: Outcome[] = [];
   const replies: Buffer[] = [];
   let pending: Buffer[] = [];
@@ -50,7 +50,7 @@ function drive(chunks: readonly Uint8Array[], answerBetween: boolean): { outcome
     write: (frame, refusal) => { expect(!failed, 'wrote after the stream failed'); outcomes.push({ kind: 'write', frame: Buffer.from(frame), refusal }); },
     fail: (frame) => { expect(!failed, 'failed twice'); failed = true; outcomes.push({ kind: 'fail', frame: Buffer.from(frame) }); },
     requestIdInUse: () => {},
-  }, { admit, limit: () => LIMIT, source: () => SOURCE });
+  }, { admit, limit: () => LIMIT, source: () => SOURCE, gather });
   for (let k = 0; k < chunks.length; k++) {
     const c = chunks[k];
     session.receive(Buffer.from(c.buffer, c.byteOffset, c.byteLength));
@@ -181,6 +181,17 @@ export function checkFrames(input: Uint8Array): void {
     && (a.kind === 'submit' ? a.body.equals((b as typeof a).body) : a.frame.equals((b as { frame: Buffer }).frame));
   expect(cut.outcomes.length === whole.outcomes.length, `in pieces ${cut.outcomes.length} outcomes, whole ${whole.outcomes.length}`);
   cut.outcomes.forEach((o, i) => expect(same(o, whole.outcomes[i]), `outcome ${i} differs in pieces`));
+  // Gathering large frames piece by piece (frame-session.ts), with thresholds
+  // small enough for these frames, in small uneven pieces: the same outcomes.
+  const small: Uint8Array[] = [];
+  for (let at = 0, k = 0; at < input.length; k++) {
+    const n = 1 + ((h >>> (k % 24)) % 37);
+    small.push(input.subarray(at, at + n));
+    at += n;
+  }
+  const gathered = drive(small, false, { fromBytes: 64, pieceBytes: 16 });
+  expect(gathered.outcomes.length === whole.outcomes.length, `gathered in pieces ${gathered.outcomes.length} outcomes, whole ${whole.outcomes.length}`);
+  gathered.outcomes.forEach((o, i) => expect(same(o, whole.outcomes[i]), `outcome ${i} differs when gathered in pieces`));
   const answered = drive(pieces, true);
   for (const o of answered.outcomes) if (o.kind !== 'submit') checkReplyFrame(o.frame, o.frame.readUInt32LE(4), 'an outcome with answers between pieces');
 }

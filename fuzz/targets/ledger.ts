@@ -9,9 +9,9 @@
 // after due timers fire. Every request is also made as a read (no log
 // entry, services/ledger/assembly/reads.ts) right after: a lookup or query
 // the ledger answered must be answered the same, byte for byte; anything
-// else must be refused (a lookup or query with a scope, which only reads
-// take, must answer the unscoped read's records on the scope's ledgers); and
-// the read changes no memory (checked when the
+// else must be refused (a scope on a lookup or query, which the gateway's
+// reads carry, is taken or refused alike on both paths); and the read
+// changes no memory (checked when the
 // corpus is replayed, in `make test`, for the last request of each input:
 // the fuzz build keeps its coverage counters in the same memory, and a full
 // compare per read would make the target several times slower).
@@ -19,14 +19,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Ledger, ROOT } from '../../test/ledger/harness.ts';
-import { HEADER_BYTES, ID_BYTES, RECORD_BYTES, RESULT_BYTES, Operation } from '../../host/client/ledger.ts';
-import { ACCOUNT_LEDGER, BATCH_EVENTS_MAX, SCOPE_LEDGERS_MAX, TRANSFER_LEDGER } from '../../services/ledger/protocol.ts';
+import { HEADER_BYTES, RECORD_BYTES, RESULT_BYTES, Operation } from '../../host/client/ledger.ts';
 import { wasmCoverage } from '../cov.ts';
 import { expect, FUZZ_BUILD, type FuzzTarget } from '../target.ts';
-
-// Accounts and transfers keep their ledger at the same offset (reads.ts relies on it too).
-const RECORD_LEDGER = ACCOUNT_LEDGER;
-if (ACCOUNT_LEDGER !== TRANSFER_LEDGER) throw new Error('fuzz/targets/ledger.ts: accounts and transfers keep their ledger at different offsets');
 
 export const CAPACITY = { accounts_max: 64, transfers_max: 256, pending_max: 64, history_max: 256 };
 
@@ -43,50 +38,8 @@ function readChecked(ledger: Ledger, payload: Uint8Array, logged: { status: numb
     expect(!r.ok, `a read answered operation ${op}, which is not a read`);
     return;
   }
-  if (payload.length >= HEADER_BYTES && (payload[2] | (payload[3] << 8)) !== 0) {
-    scopedReadChecked(ledger, payload, logged, r);
-    return;
-  }
   expect(r.ok === (logged.status === 0), `a read ${r.ok ? 'answered' : 'refused'} operation ${op}, which the logged request ${logged.status === 0 ? 'answered' : 'refused'}`);
   if (r.ok) expect(Buffer.compare(Buffer.from(r.bytes), Buffer.from(logged.bytes)) === 0, `a read of operation ${op} answered other bytes than the logged request`);
-}
-
-// A scope (u16 at +2, its u32 ledgers after the items) on a lookup or query:
-// the logged request refuses it (a scope goes on creates only), while a read
-// takes it (the kernel appends a limited key's grants to the gateway's reads)
-// and answers what the same read without the scope answers, keeping only the
-// records on the scope's ledgers, in order; balance history, which is not
-// kept by ledger, is refused to a scoped read.
-function scopedReadChecked(ledger: Ledger, payload: Uint8Array, logged: { status: number }, r: { ok: boolean; bytes: Uint8Array }): void {
-  expect(logged.status !== 0, `a logged operation ${payload[0]} with a scope was answered (a scope goes on creates only)`);
-  const dv = new DataView(payload.buffer, payload.byteOffset, payload.length);
-  const op = payload[0];
-  const scope = dv.getUint16(2, true);
-  const count = dv.getUint32(4, true);
-  const lookup = op === Operation.lookup_accounts || op === Operation.lookup_transfers;
-  const items = lookup ? count * ID_BYTES : RECORD_BYTES;
-  const shaped = payload[1] === 0 && scope <= SCOPE_LEDGERS_MAX && payload.length === HEADER_BYTES + items + scope * 4
-    && (lookup ? count >= 1 && count <= BATCH_EVENTS_MAX : count === 1 && op !== Operation.get_account_balances);
-  if (!shaped) {
-    expect(!r.ok, `a scoped read of operation ${op} was answered though malformed or refused to scopes`);
-    return;
-  }
-  const unscoped = Uint8Array.from(payload.subarray(0, HEADER_BYTES + items));
-  unscoped[2] = 0;
-  unscoped[3] = 0;
-  const whole = ledger.read(unscoped);
-  expect(r.ok === whole.ok, `a scoped read of operation ${op} ${r.ok ? 'answered' : 'refused'} what the read without it ${whole.ok ? 'answered' : 'refused'}`);
-  if (!r.ok) return;
-  const granted = new Set(Array.from({ length: scope }, (_, i) => dv.getUint32(HEADER_BYTES + items + i * 4, true)));
-  const wv = new DataView(whole.bytes.buffer, whole.bytes.byteOffset, whole.bytes.length);
-  const kept: Uint8Array[] = [];
-  for (let i = 0; i < wv.getUint32(0, true); i++) {
-    const rec = whole.bytes.subarray(HEADER_BYTES + i * RECORD_BYTES, HEADER_BYTES + (i + 1) * RECORD_BYTES);
-    if (granted.has(wv.getUint32(HEADER_BYTES + i * RECORD_BYTES + RECORD_LEDGER, true))) kept.push(rec);
-  }
-  const expected = Buffer.concat([whole.bytes.subarray(0, HEADER_BYTES), ...kept]);
-  expected.writeUInt32LE(kept.length, 0);
-  expect(Buffer.compare(Buffer.from(r.bytes), expected) === 0, `a scoped read of operation ${op} answered other records than the read without it on the scope's ledgers`);
 }
 
 /** Sends one payload; checks the reply's shape and the invariants, and the same payload as a read (`checkMemory`: that it changed no memory). */

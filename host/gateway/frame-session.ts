@@ -17,9 +17,12 @@
 //     (host/gateway/binary.ts). Every other frame goes to the kernel as it
 //     came, and the kernel decides.
 // Replies come back through answered(), which unwraps a gateway's answer.
+// A large frame is gathered from the pieces it came in and copied once, when
+// whole, into a buffer of its size (the net device then copies it into the
+// kernel): not again each time a growing buffer doubles.
 
 import * as abi from '../../hal/abi.ts';
-import { ByteQueue } from '../base/bytes.ts';
+import { ByteQueue, byteWork } from '../base/bytes.ts';
 import {
   admissionReplyFrame, authFrameKeyHash, binaryGatewayHeader, hostReply, isGatewayName, ledgerRoute, requestHead, unwrapReply, wrapLedgerFrame,
 } from './binary.ts';
@@ -37,6 +40,8 @@ export interface FrameSessionHooks {
 }
 
 export interface FrameSessionConfig {
+  /** When to gather a large frame's pieces instead of holding it whole (GATHER_*; tests set small ones). */
+  gather?: { fromBytes: number; pieceBytes: number };
   admit: Admit;
   /** The largest frame body the kernel takes (its receive buffers). */
   limit(): number;
@@ -44,15 +49,38 @@ export interface FrameSessionConfig {
   source(): Buffer;
 }
 
+// A frame is gathered piece by piece once this much of it is held (its head,
+// which decides about it, is then in), pieces of at least GATHER_PIECE_BYTES
+// (smaller chunks are put together first, so a trickled frame does not
+// become a list of tiny buffers).
+const GATHER_FROM_BYTES = 16 * 1024;
+const GATHER_PIECE_BYTES = 4096;
+const EMPTY_CHUNK = Buffer.alloc(0);
+
 export class FrameSession {
   private readonly held = new ByteQueue(); // received, not yet framed
+  // The frame being gathered: its length (prefix included; 0 when none), the
+  // pieces so far (views of the client's chunks) and small chunks being put together.
+  private gatherWanted = 0;
+  private gatherBytes = 0;
+  private pieces: Buffer[] = [];
+  private readonly small = new ByteQueue();
+  private readonly gatherFrom: number;
+  private readonly pieceBytes: number;
   private keyHash: Buffer | null = null;
   private readonly inFlight = new Map<number, 'raw' | 'gateway'>();
   private source: Buffer | null = null;
   private failed = false;
   private skip = 0; // bytes of a frame refused early still to come, dropped as they arrive
 
-  constructor(private readonly hooks: FrameSessionHooks, private readonly config: FrameSessionConfig) {}
+  constructor(private readonly hooks: FrameSessionHooks, private readonly config: FrameSessionConfig) {
+    this.gatherFrom = config.gather?.fromBytes ?? GATHER_FROM_BYTES;
+    this.pieceBytes = config.gather?.pieceBytes ?? GATHER_PIECE_BYTES;
+    // The head (length, request header, service name, route) is whole before gathering starts.
+    if (!(this.gatherFrom >= abi.FRAME_LEN_BYTES + abi.FRAME_REQUEST_HEADER_BYTES + abi.SERVICE_NAME_BYTES_MAX + 1 && this.pieceBytes >= 1)) {
+      throw new RangeError(`frame-session.ts: gather from ${this.gatherFrom} bytes in pieces of ${this.pieceBytes}`);
+    }
+  }
 
   /** Bytes from the client, in order (the first, which decided the protocol, included). */
   receive(chunk: Buffer): void {
@@ -63,6 +91,10 @@ export class FrameSession {
       if (n === chunk.length) return;
       chunk = chunk.subarray(n);
     }
+    if (this.gatherWanted > 0) {
+      chunk = this.gather(chunk);
+      if (chunk.length === 0) return;
+    }
     this.held.append(chunk);
     while (this.held.length >= abi.FRAME_LEN_BYTES && !this.failed) {
       const head = this.held.bytes();
@@ -71,27 +103,76 @@ export class FrameSession {
       if (bodyLen > limit) {
         // Refused once its request id is in, so the refusal names it whatever the chunking.
         if (this.held.length < abi.FRAME_LEN_BYTES + 4) return;
-        const requestId = head.readUInt32LE(abi.FRAME_LEN_BYTES);
-        const reason = `frame body of ${bodyLen} bytes exceeds the limit of ${limit}`;
-        this.failed = true;
-        this.held.clear();
-        this.hooks.fail(hostReply(requestId, abi.FRAME_E_TOO_LARGE, reason), reason);
+        this.tooLarge(head.readUInt32LE(abi.FRAME_LEN_BYTES), bodyLen, limit);
         return;
       }
       if (this.held.length < abi.FRAME_LEN_BYTES + bodyLen) {
         this.refuseEarly(bodyLen);
+        if (this.held.length >= this.gatherFrom) {
+          // Not refused: the rest of it is gathered (held's store is never reused, so the view stays valid).
+          this.pieces.push(this.held.bytes());
+          this.gatherBytes = this.held.length;
+          this.gatherWanted = abi.FRAME_LEN_BYTES + bodyLen;
+          this.held.clear();
+        }
         return;
       }
       const bytes = this.held.bytes().subarray(0, abi.FRAME_LEN_BYTES + bodyLen);
       this.held.consume(bytes.length); // `bytes` stays a valid view
-      const body = this.route(bytes.subarray(abi.FRAME_LEN_BYTES), limit);
-      if (body !== null) this.hooks.submit(body);
+      this.whole(bytes, limit);
     }
+  }
+
+  // Takes what of `chunk` belongs to the frame being gathered; returns the rest.
+  private gather(chunk: Buffer): Buffer {
+    const bodyLen = this.gatherWanted - abi.FRAME_LEN_BYTES;
+    const limit = this.config.limit();
+    if (bodyLen > limit) {
+      // The limit is checked on every chunk, as for a frame held whole (it is the kernel's receive buffers' size).
+      const requestId = this.pieces[0].readUInt32LE(abi.FRAME_LEN_BYTES);
+      this.tooLarge(requestId, bodyLen, limit);
+      return EMPTY_CHUNK;
+    }
+    const n = Math.min(chunk.length, this.gatherWanted - this.gatherBytes);
+    const piece = chunk.subarray(0, n);
+    this.gatherBytes += n;
+    if (piece.length >= this.pieceBytes && this.small.length === 0) this.pieces.push(piece);
+    else {
+      this.small.append(piece);
+      if (this.small.length >= this.pieceBytes) { this.pieces.push(this.small.bytes()); this.small.clear(); }
+    }
+    if (this.gatherBytes < this.gatherWanted) return chunk.subarray(n);
+    if (this.small.length > 0) { this.pieces.push(this.small.bytes()); this.small.clear(); }
+    const frame = Buffer.concat(this.pieces, this.gatherWanted);
+    byteWork.copied += frame.length;
+    this.pieces = [];
+    this.gatherBytes = 0;
+    this.gatherWanted = 0;
+    this.whole(frame, limit);
+    return chunk.subarray(n);
+  }
+
+  // A frame over the limit ends the stream, its refusal naming its request.
+  private tooLarge(requestId: number, bodyLen: number, limit: number): void {
+    const reason = `frame body of ${bodyLen} bytes exceeds the limit of ${limit}`;
+    this.failed = true;
+    this.held.clear();
+    this.small.clear();
+    this.pieces = [];
+    this.gatherBytes = 0;
+    this.gatherWanted = 0;
+    this.hooks.fail(hostReply(requestId, abi.FRAME_E_TOO_LARGE, reason), reason);
+  }
+
+  // One whole frame (length prefix included): routed, and submitted unless answered here.
+  private whole(frame: Buffer, limit: number): void {
+    const body = this.route(frame.subarray(abi.FRAME_LEN_BYTES), limit);
+    if (body !== null) this.hooks.submit(body);
   }
 
   /** Bytes of a frame begun and not yet whole. */
   heldBytes(): number {
-    return this.held.length;
+    return this.held.length + this.gatherBytes;
   }
 
   requestsInFlight(): number {
@@ -100,7 +181,7 @@ export class FrameSession {
 
   /** Nothing held, nothing owed: the connection may be closed for idleness. */
   idle(): boolean {
-    return this.inFlight.size === 0 && this.held.length === 0;
+    return this.inFlight.size === 0 && this.held.length === 0 && this.gatherWanted === 0;
   }
 
   /** The kernel's reply frame (length prefix included) as the client gets it: its request is no longer in flight; a gateway's answer is unwrapped. */

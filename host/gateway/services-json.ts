@@ -19,9 +19,9 @@ import { LedgerJsonError } from './ledger-json.ts';
 
 export type ServiceRoute = 'services_load' | 'services_upgrade' | 'services_unload';
 
-/** Capability names a loaded service may ask for, with their SVC_CAP_* bits. */
+/** Capability names a loaded service may ask for, with their bits (hal/services.ts CAP_*). */
 export const LOADABLE_CAPS: Readonly<Record<string, number>> = {
-  net: abi.SVC_CAP_NET, log: abi.SVC_CAP_LOG, time: abi.SVC_CAP_TIME, random: abi.SVC_CAP_RANDOM, timer: abi.SVC_CAP_TIMER,
+  net: abi.CAP_NET, log: abi.CAP_LOG, time: abi.CAP_TIME, random: abi.CAP_RANDOM, timer: abi.CAP_TIMER,
 };
 
 /** Stable codes of the kernel's SVC_* results. */
@@ -100,7 +100,7 @@ export function serviceCommandFromJson(route: ServiceRoute, body: JsonValue): Bu
     if (typeof c !== 'string') bad(`caps[${i}]: must be a string`);
     const bit = LOADABLE_CAPS[c];
     // Any other name (system, send:<peer>, emit, ...) is the kernel's to refuse: capability denied.
-    caps |= bit ?? abi.SVC_CAP_SYSTEM;
+    caps |= bit ?? abi.CAP_SYSTEM;
   });
   let pages = 0;
   const pagesValue = body.get('memory_pages_max');

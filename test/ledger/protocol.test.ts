@@ -41,9 +41,13 @@ test('malformed requests get status 6 and a specific message', () => {
   expectRejected(l, withBody(header(7, 1), 128), 'unknown operation 7');
   expectRejected(l, withBody(header(255, 1), 128), 'unknown operation 255');
   expectRejected(l, withBody(header(Operation.create_accounts, 1, [1, 0, 0]), 128), 'reserved header byte must be zero');
-  expectRejected(l, withBody(header(Operation.create_accounts, 1, [0, 17, 0]), 128), 'a scope is at most 16 ledgers, on creates only');
-  expectRejected(l, withBody(header(Operation.create_accounts, 1, [0, 0, 128]), 128), 'a scope is at most 16 ledgers, on creates only');
-  expectRejected(l, withBody(header(Operation.lookup_accounts, 1, [0, 1, 0]), 20), 'a scope is at most 16 ledgers, on creates only');
+  expectRejected(l, withBody(header(Operation.create_accounts, 1, [0, 17, 0]), 128), 'a scope is at most 16 ledgers');
+  expectRejected(l, withBody(header(Operation.create_accounts, 1, [0, 0, 128]), 128), 'a scope is at most 16 ledgers');
+  expectRejected(l, withBody(header(Operation.lookup_accounts, 1, [0, 17, 0]), 16 + 68), 'a scope is at most 16 ledgers');
+  expectRejected(l, withBody(header(Operation.get_account_balances, 1, [0, 1, 0]), 132),
+    'balance history is not limited by ledger; this request is');
+  expectRejected(l, withBody(header(Operation.lookup_accounts, 1, [0, 1, 0]), 16),
+    'payload of 24 bytes does not match 8 + count * 16 + scope * 4 = 28');
   expectRejected(l, withBody(header(Operation.create_accounts, 1, [0, 1, 0]), 128), 'payload of 136 bytes does not match 8 + count * 128 + scope * 4 = 140');
   expectRejected(l, header(Operation.create_transfers, 0), 'count must not be zero');
   expectRejected(l, header(Operation.lookup_accounts, BATCH_EVENTS_MAX + 1), 'count 8190 exceeds the batch maximum 8189');

@@ -1,16 +1,20 @@
-// A create request with a scope (services/ledger/assembly/scope.ts): what
-// lies on a ledger outside the caller's scope answers as if it did not
+// A request with a scope (services/ledger/assembly/scope.ts): for a create,
+// what lies on a ledger outside the caller's scope answers as if it did not
 // exist, and an id taken there answers one constant result, so a key
 // limited to ledger 1 learns nothing about ledger 2 from its own creates.
 // The same requests without a scope get TigerBeetle's precise results (so
-// the test fails if the scope stopped hiding anything).
+// the test fails if the scope stopped hiding anything). Lookups and
+// get_account_transfers with a scope answer only the records on its
+// ledgers, logged and read the same; balance history refuses a scope.
 //
 //   node --import tsx test/ledger/scope.test.ts
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
-  TransferFlags, createAccountResultName, createTransferResultName, decodeCreateResults, encodeAccounts, encodeTransfers,
+  AccountFilterFlags, TransferFlags, accountFilter, createAccountResultName, createTransferResultName, decodeAccounts, decodeCreateResults,
+  decodeTransfers, encodeAccounts, encodeGetAccountBalances, encodeGetAccountTransfers, encodeLookupAccounts, encodeLookupTransfers,
+  encodeTransfers,
 } from '../../host/client/ledger.ts';
 import * as u from './util.ts';
 import type { Ledger } from './harness.ts';
@@ -82,6 +86,36 @@ test('within its scope a scoped create gets every result as before', () => {
   assert.equal(names(l, scoped(encodeTransfers(own), [1, 3]), false), ['created', 'exists_with_different_amount']);
   assert.equal(names(l, scoped(encodeTransfers([u.transfer({ id: 401n, debit_account_id: 21n, credit_account_id: 22n, amount: 1n, ledger: 2, code: 9 })]), [1, 2]), false),
     ['created'], 'a key granted both ledgers sees ledger 2 as its own');
+});
+
+/** The reply to `request` logged, and the same bytes as a read: they must agree. */
+function both(l: Ledger, request: Uint8Array): { ok: boolean; bytes: Uint8Array; text: string } {
+  const logged = l.send(request);
+  const read = l.read(request);
+  assert.is(read.ok, logged.status === 0, 'a read takes what the logged request takes');
+  if (read.ok) assert.equal(Buffer.from(read.bytes), Buffer.from(logged.bytes), 'a read answers what the logged request answers');
+  else assert.is(Buffer.from(read.bytes).toString('latin1'), logged.text, 'a read refuses with the logged request\'s message');
+  return { ok: logged.status === 0, bytes: logged.bytes, text: logged.text };
+}
+
+test('a scoped lookup or query answers only the records on its ledgers, logged or read alike', () => {
+  const l = setUp();
+  const ids = (bytes: Uint8Array, transfers: boolean) => (transfers ? decodeTransfers(bytes) : decodeAccounts(bytes)).map((r) => r.id);
+  const accounts = encodeLookupAccounts([21n, 1n, 22n, 2n, 99n]);
+  assert.equal(ids(both(l, accounts).bytes, false), [21n, 1n, 22n, 2n], 'unscoped: every account found');
+  assert.equal(ids(both(l, scoped(accounts, [1])).bytes, false), [1n, 2n], 'scoped to ledger 1: its accounts, in order');
+  assert.equal(ids(both(l, scoped(accounts, [3, 2])).bytes, false), [21n, 22n], 'scoped to ledgers 3 and 2');
+  const transfers = encodeLookupTransfers([200n, 201n]);
+  assert.equal(ids(both(l, transfers).bytes, true), [200n, 201n]);
+  assert.equal(ids(both(l, scoped(transfers, [1])).bytes, true), [], 'ledger 2\'s transfers hidden from ledger 1');
+  const filter = encodeGetAccountTransfers(accountFilter({ account_id: 21n, limit: 10, flags: AccountFilterFlags.debits | AccountFilterFlags.credits }));
+  assert.equal(ids(both(l, filter).bytes, true), [200n, 201n]);
+  assert.equal(ids(both(l, scoped(filter, [1])).bytes, true), [], 'another ledger\'s account history hidden');
+  assert.equal(ids(both(l, scoped(filter, [2])).bytes, true), [200n, 201n], 'its own ledger\'s shown');
+  const balances = both(l, scoped(encodeGetAccountBalances(accountFilter({ account_id: 21n, limit: 10, flags: AccountFilterFlags.debits })), [2]));
+  assert.is(balances.ok, false);
+  assert.is(balances.text, 'balance history is not limited by ledger; this request is');
+  assert.is(l.checkInvariants(), 0);
 });
 
 test.run();

@@ -12,8 +12,9 @@
 //                                   a read without a log entry (reads.ts)
 //
 // Request: `u8 operation | u8 reserved | u16 scope | u32 count` then `count`
-// items, then (creates only) `scope` u32 ledgers the caller is limited to
-// (scope.ts; the gateway sets it for keys limited to ledgers, 0 otherwise).
+// items, then `scope` u32 ledgers the caller is limited to (scope.ts; the
+// gateway and the kernel set it for keys limited to ledgers, 0 otherwise;
+// get_account_balances takes none).
 // A malformed request gets status 6 and a message, and changes nothing.
 
 import { BATCH_EVENTS_MAX, HEADER_BYTES, ID_BYTES, INBOX_BYTES, KIND_CLIENT_REQUEST,
@@ -30,7 +31,7 @@ import { expirePending } from "./transfer_apply";
 import { expiryEmpty, expiryTopExpiresAt } from "./expiry";
 import { checkInvariants } from "./invariants";
 import { textLength, textLog, textPtr, textPut, textPutU64, textReset } from "./text";
-import { SCOPE_LEDGERS_MAX, scopeSet } from "./scope";
+import { SCOPE_LEDGERS_MAX, scopeKeep, scopeSet } from "./scope";
 import { READ_REQUEST_BYTES_MAX, read, readArea } from "./reads";
 
 // batch.ts reads an event's flags, id and timestamp at the same offsets for
@@ -154,8 +155,12 @@ function requestValid(len: u32): bool {
     return false;
   }
   const scope = <u32>load<u16>(inbox, 2);
-  if (scope > SCOPE_LEDGERS_MAX || (scope != 0 && operation != OP_CREATE_ACCOUNTS && operation != OP_CREATE_TRANSFERS)) {
-    textPut("a scope is at most 16 ledgers, on creates only");
+  if (scope > SCOPE_LEDGERS_MAX) {
+    textPut("a scope is at most 16 ledgers");
+    return false;
+  }
+  if (scope != 0 && operation == OP_GET_ACCOUNT_BALANCES) {
+    textPut("balance history is not limited by ledger; this request is");
     return false;
   }
   if (count == 0) {
@@ -194,6 +199,7 @@ function handleRequest(token: u32, len: u32, now: u64): void {
   }
   const operation = <u32>load<u8>(inbox);
   const count = load<u32>(inbox, 4);
+  const scope = <u32>load<u16>(inbox, 2);
   const items = inbox + HEADER_BYTES;
   const base = clockBase(now);
   if (base + count - 1 > TIMESTAMP_MAX) {
@@ -206,7 +212,7 @@ function handleRequest(token: u32, len: u32, now: u64): void {
   let replyBytes: u32 = 0;
   if (operation == OP_CREATE_ACCOUNTS || operation == OP_CREATE_TRANSFERS) {
     const mark = S.transferCount;
-    scopeSet(items + <usize>count * RECORD_BYTES, <u32>load<u16>(inbox, 2));
+    scopeSet(items + <usize>count * RECORD_BYTES, scope);
     executeCreate(operation == OP_CREATE_ACCOUNTS, items, count, base, outbox);
     scopeSet(items, 0);
     // Rollback pops only this batch's chains: what earlier batches committed stays.
@@ -222,9 +228,13 @@ function handleRequest(token: u32, len: u32, now: u64): void {
     replyBytes = count * RESULT_BYTES;
   } else if (operation == OP_LOOKUP_ACCOUNTS || operation == OP_LOOKUP_TRANSFERS) {
     replyBytes = lookup(operation == OP_LOOKUP_ACCOUNTS, items, count, outbox);
+    if (scope != 0) replyBytes = scopeKeep(outbox, items + <usize>count * ID_BYTES, scope);
   } else if (operation == OP_GET_ACCOUNT_TRANSFERS) {
     replyBytes = getAccountTransfers(items, outbox);
+    if (scope != 0) replyBytes = scopeKeep(outbox, items + RECORD_BYTES, scope);
   } else {
+    // requestValid refused a scope on balance history.
+    assert(scope == 0, "get_account_balances with a scope");
     replyBytes = getAccountBalances(items, outbox);
   }
   assert(replyBytes <= OUTBOX_BYTES, "reply larger than the outbox");

@@ -10,9 +10,9 @@
 // the returned length of the reply afterwards, so nothing may stay written
 // past that length; and it puts every mutable global back), uses no
 // allocation and no text buffer, and looks ids up without idFind's probe
-// memo (idGet). A scope (u16 at +2, as on creates: scope.ts) keeps only the
-// records of its ledgers (the kernel adds a limited key's grants for reads
-// of the gateway's routes).
+// memo (idGet). A scope (u16 at +2: scope.ts) keeps only the records of its
+// ledgers, as it does on the logged path (the kernel adds a limited key's
+// grants for reads of the gateway's routes).
 //
 //   qx_read_area()        where the host writes the request
 //   qx_read_request_max() how many bytes it may write there
@@ -24,8 +24,7 @@
 
 import { BATCH_EVENTS_MAX, HEADER_BYTES, ID_BYTES, OP_GET_ACCOUNT_BALANCES, OP_GET_ACCOUNT_TRANSFERS,
   OP_LOOKUP_ACCOUNTS, OP_LOOKUP_TRANSFERS, OUTBOX_BYTES, RECORD_BYTES } from "./constants";
-import { T_LEDGER } from "./layout";
-import { SCOPE_LEDGERS_MAX } from "./scope";
+import { SCOPE_LEDGERS_MAX, scopeKeep } from "./scope";
 import { S } from "./state";
 import { getAccountBalances, getAccountTransfers, lookup } from "./queries";
 
@@ -65,7 +64,7 @@ export function read(len: u32): i32 {
     items = RECORD_BYTES;
     if (count != 1 || len != HEADER_BYTES + items + scope * 4) return readError("a query takes exactly one 128-byte AccountFilter");
     // Balance history is not limited by ledger: a scoped reader may not ask for it.
-    if (operation == OP_GET_ACCOUNT_BALANCES && scope != 0) return readError("balance history is not limited by ledger; this read is");
+    if (operation == OP_GET_ACCOUNT_BALANCES && scope != 0) return readError("balance history is not limited by ledger; this request is");
     replyBytes = operation == OP_GET_ACCOUNT_TRANSFERS
       ? getAccountTransfers(readArea + HEADER_BYTES, readReply)
       : getAccountBalances(readArea + HEADER_BYTES, readReply);
@@ -73,28 +72,6 @@ export function read(len: u32): i32 {
     return readError("a read is lookup_accounts, lookup_transfers, get_account_transfers or get_account_balances");
   }
   assert(replyBytes >= HEADER_BYTES && replyBytes <= OUTBOX_BYTES, "a read reply fits the read area");
-  if (scope != 0) replyBytes = keepScoped(readArea + HEADER_BYTES + items, scope);
+  if (scope != 0) replyBytes = scopeKeep(readReply, readArea + HEADER_BYTES + items, scope);
   return <i32>replyBytes;
-}
-
-// Keeps, in order, the reply's records whose ledger is one of the scope's
-// `n` ledgers at `ledgers`; the new reply length. (Accounts and transfers keep
-// their ledger at the same offset.)
-function keepScoped(ledgers: usize, n: u32): u32 {
-  const records = load<u32>(readReply);
-  let kept: u32 = 0;
-  for (let i: u32 = 0; i < records; i++) {
-    const rec = readReply + HEADER_BYTES + <usize>i * RECORD_BYTES;
-    const ledger = load<u32>(rec + T_LEDGER);
-    let granted = false;
-    for (let j: u32 = 0; j < n; j++) if (load<u32>(ledgers + <usize>j * 4) == ledger) { granted = true; break; }
-    if (!granted) continue;
-    if (kept != i) memory.copy(readReply + HEADER_BYTES + <usize>kept * RECORD_BYTES, rec, RECORD_BYTES);
-    kept++;
-  }
-  assert(kept <= records, "a scope only removes records");
-  // The host zeroes what the returned length covers: the records dropped past it are zeroed here.
-  memory.fill(readReply + HEADER_BYTES + <usize>kept * RECORD_BYTES, 0, <usize>(records - kept) * RECORD_BYTES);
-  store<u32>(readReply, kept);
-  return HEADER_BYTES + kept * RECORD_BYTES;
 }

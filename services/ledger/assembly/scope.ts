@@ -11,10 +11,14 @@
 // events), whatever lies on a ledger outside the scope answers as if it did
 // not exist, and an id taken on such a ledger answers one constant result,
 // exists_with_different_ledger, which is true whatever the guess (the
-// request's ledger is granted, the existing one is not). Without a scope
-// (count 0: keys with every ledger, and direct clients) nothing changes.
+// request's ledger is granted, the existing one is not). Lookups and
+// get_account_transfers with a scope answer only the records on its
+// ledgers (scopeKeep), logged or read alike; get_account_balances refuses a
+// scope (balance history is not kept by ledger). Without a scope (count 0:
+// keys with every ledger, and direct clients) nothing changes.
 
-import { BATCH_EVENTS_MAX } from "./constants";
+import { BATCH_EVENTS_MAX, HEADER_BYTES, RECORD_BYTES } from "./constants";
+import { A_LEDGER, T_LEDGER } from "./layout";
 import * as p from "../protocol";
 
 /** At most one key's grants (protocol.ts). */
@@ -37,4 +41,33 @@ export function scopeHides(ledger: u32): bool {
   if (count == 0) return false;
   for (let i: u32 = 0; i < count; i++) if (load<u32>(ledgers + <usize>i * 4) == ledger) return false;
   return true;
+}
+
+// Accounts and transfers keep their ledger at the same offset.
+assert(A_LEDGER == T_LEDGER, "accounts and transfers keep their ledger at different offsets");
+
+/**
+ * Keeps, in order, the records of the query reply at `reply` whose ledger is
+ * one of the `n` u32 ledgers at `ledgers`, zeroes the records dropped, and
+ * returns the new reply length.
+ */
+export function scopeKeep(reply: usize, ledgers: usize, n: u32): u32 {
+  assert(n > 0 && n <= SCOPE_LEDGERS_MAX, "scopeKeep without a scope, or with a scope longer than SCOPE_LEDGERS_MAX");
+  const records = load<u32>(reply);
+  assert(records <= BATCH_EVENTS_MAX, "query reply longer than a batch");
+  let kept: u32 = 0;
+  for (let i: u32 = 0; i < records; i++) {
+    const rec = reply + HEADER_BYTES + <usize>i * RECORD_BYTES;
+    const ledger = load<u32>(rec + T_LEDGER);
+    let granted = false;
+    for (let j: u32 = 0; j < n; j++) if (load<u32>(ledgers + <usize>j * 4) == ledger) { granted = true; break; }
+    if (!granted) continue;
+    if (kept != i) memory.copy(reply + HEADER_BYTES + <usize>kept * RECORD_BYTES, rec, RECORD_BYTES);
+    kept++;
+  }
+  assert(kept <= records, "a scope only removes records");
+  // A read's host zeroes what the returned length covers: the records dropped past it are zeroed here.
+  memory.fill(reply + HEADER_BYTES + <usize>kept * RECORD_BYTES, 0, <usize>(records - kept) * RECORD_BYTES);
+  store<u32>(reply, kept);
+  return HEADER_BYTES + kept * RECORD_BYTES;
 }
