@@ -336,14 +336,15 @@ export class NetDevice {
   // An HTTP request turned into a frame body (header and body copied once,
   // into it), queued like any other frame.
   private submitHttp(conn: Connection, requestId: number, service: string, header: Uint8Array, payload: Uint8Array): void {
-    const name = Buffer.from(service, 'utf8');
-    const at = abi.FRAME_REQUEST_HEADER_BYTES + name.length;
+    // The name is written into the frame in place, not encoded into a buffer of its own first.
+    const nameBytes = Buffer.byteLength(service, 'utf8');
+    const at = abi.FRAME_REQUEST_HEADER_BYTES + nameBytes;
     const body = Buffer.allocUnsafe(at + header.length + payload.length);
     body.writeUInt32LE(requestId >>> 0, 0);
     body.writeUInt16LE(0, 4);
-    body.writeUInt8(name.length, 6);
+    body.writeUInt8(nameBytes, 6);
     body.writeUInt8(0, 7);
-    name.copy(body, abi.FRAME_REQUEST_HEADER_BYTES);
+    body.write(service, abi.FRAME_REQUEST_HEADER_BYTES, 'utf8');
     body.set(header, at);
     body.set(payload, at + header.length);
     this.queue(conn, body);
@@ -472,9 +473,11 @@ export class NetDevice {
       conn.virtual(body.readUInt16LE(4), body.subarray(abi.FRAME_REPLY_HEADER_BYTES));
       this.framesOut++;
     } else if (conn !== undefined && conn.http !== null) {
-      // A reply frame for an HTTP request: the session renders the response.
-      const frame = this.kernel.mem.slice(d.addr, d.len);
-      const body = Buffer.from(frame.subarray(abi.FRAME_LEN_BYTES));
+      // A reply frame for an HTTP request: the session renders the response
+      // from it before reply() returns and keeps nothing of it, so it reads
+      // the frame where the kernel wrote it (a view, not a copy).
+      const frame = this.kernel.mem.slice(d.addr, d.len).subarray(abi.FRAME_LEN_BYTES);
+      const body = Buffer.from(frame.buffer, frame.byteOffset, frame.length);
       conn.http.reply(body.readUInt32LE(0), body.readUInt16LE(4), body.subarray(abi.FRAME_REPLY_HEADER_BYTES));
       this.framesOut++;
     } else if (conn !== undefined && !conn.closed) {
