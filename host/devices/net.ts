@@ -91,6 +91,18 @@ interface Connection {
 
 const EMPTY = new Uint8Array(0);
 
+/** A request frame's body into `out` (its exact size): the request header, the service name (written in place), `header`, `payload`. */
+function writeFrameBody(out: Buffer, requestId: number, service: string, nameBytes: number, header: Uint8Array, payload: Uint8Array): void {
+  const at = abi.FRAME_REQUEST_HEADER_BYTES + nameBytes;
+  out.writeUInt32LE(requestId >>> 0, 0);
+  out.writeUInt16LE(0, 4);
+  out.writeUInt8(nameBytes, 6);
+  out.writeUInt8(0, 7);
+  out.write(service, abi.FRAME_REQUEST_HEADER_BYTES, 'utf8');
+  out.set(header, at);
+  out.set(payload, at + header.length);
+}
+
 interface Frame {
   conn: Connection;
   body: Buffer;
@@ -334,19 +346,26 @@ export class NetDevice {
   }
 
   // An HTTP request turned into a frame body (header and body copied once,
-  // into it), queued like any other frame.
+  // into it), queued like any other frame. When nothing waits and the kernel
+  // has a buffer free, the frame is written straight into that buffer: what
+  // queue() then deliver() would do, without a buffer of its own and a
+  // second copy.
   private submitHttp(conn: Connection, requestId: number, service: string, header: Uint8Array, payload: Uint8Array): void {
-    // The name is written into the frame in place, not encoded into a buffer of its own first.
     const nameBytes = Buffer.byteLength(service, 'utf8');
-    const at = abi.FRAME_REQUEST_HEADER_BYTES + nameBytes;
-    const body = Buffer.allocUnsafe(at + header.length + payload.length);
-    body.writeUInt32LE(requestId >>> 0, 0);
-    body.writeUInt16LE(0, 4);
-    body.writeUInt8(nameBytes, 6);
-    body.writeUInt8(0, 7);
-    body.write(service, abi.FRAME_REQUEST_HEADER_BYTES, 'utf8');
-    body.set(header, at);
-    body.set(payload, at + header.length);
+    const length = abi.FRAME_REQUEST_HEADER_BYTES + nameBytes + header.length + payload.length;
+    if (this.pending.length === 0 && this.held.length === 0 && this.freeBuffers.length > 0 && this.cq.free() > 0) {
+      this.framesIn++;
+      if (conn.closed) return; // as deliver() drops a closed connection's frames
+      const buf = this.freeBuffers.shift()!;
+      const into = this.kernel.mem.slice(buf.addr, length);
+      writeFrameBody(Buffer.from(into.buffer, into.byteOffset, length), requestId, service, nameBytes, header, payload);
+      this.cq.push({ op: abi.OP_NET_RX, flags: 0, status: 0, tag: buf.tag, len: length, addr: buf.addr, cap: buf.cap, arg: conn.id });
+      this.resumePaused();
+      this.wake();
+      return;
+    }
+    const body = Buffer.allocUnsafe(length);
+    writeFrameBody(body, requestId, service, nameBytes, header, payload);
     this.queue(conn, body);
     this.deliver();
   }
