@@ -114,9 +114,12 @@ export class Observability implements GatewayHost {
   observe(e: { requestId: string; method: string; route: string; status: number; ms: number; code?: string }): void {
     this.requests.inc({ route: e.route, status: String(e.status) });
     this.latency.observe({ route: e.route }, e.ms / 1000);
+    const level = e.status >= 500 ? 'error' : e.status === 401 || e.status === 403 || e.status === 429 ? 'warn' : 'info';
+    // The line is built only when its level is logged (not, by default, for every request answered 200).
+    if (!this.log.isLevelEnabled(level)) return;
     const line = { request_id: e.requestId, method: e.method, route: e.route, status: e.status, ms: Number(e.ms.toFixed(3)), code: e.code };
-    if (e.status >= 500) this.log.error(line, 'request failed');
-    else if (e.status === 401 || e.status === 403 || e.status === 429) this.log.warn(line, 'request refused');
+    if (level === 'error') this.log.error(line, 'request failed');
+    else if (level === 'warn') this.log.warn(line, 'request refused');
     else this.log.info(line, 'request');
   }
 

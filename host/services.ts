@@ -209,7 +209,7 @@ export class ServiceInstance {
       const n = Math.abs(r);
       if (n > replyMax) throw new ServiceFault(`service ${this.name}: read reply of ${n} bytes is over its ${replyMax}-byte reply room`);
       written = n;
-      const payload = Uint8Array.from(out.subarray(area + max, area + max + n));
+      const payload = out.slice(area + max, area + max + n); // a copy: the reply room is zeroed below
       answer = r >= 0 ? { status: abi.FRAME_OK, payload } : { status: abi.FRAME_E_SERVICE, payload };
     } catch (e) {
       const code = this.faultCode(e);

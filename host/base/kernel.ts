@@ -202,7 +202,7 @@ export class Kernel {
     if (messageLen > abi.ADM_MESSAGE_BYTES_MAX) throw new Error(`admission: a message of ${messageLen} bytes`);
     return {
       status, error: this.mem.dv().getUint16(r + 2, true), retryAfter: this.mem.u32(r + 4), keyId: this.mem.u32(r + 8), role: this.mem.u8()[r + 12],
-      message: Buffer.from(this.mem.slice(r + abi.GW_REPLY_HEADER_BYTES, messageLen)).toString('latin1'),
+      message: messageLen === 0 ? '' : Buffer.from(this.mem.slice(r + abi.GW_REPLY_HEADER_BYTES, messageLen)).toString('latin1'),
     };
   }
 

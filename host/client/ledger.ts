@@ -353,8 +353,12 @@ export const EMPTY_REASONS: Readonly<Record<number, string>> = { [p.EMPTY_REASON
 
 export function emptyReason(bytes: Uint8Array): string | null {
   if (bytes.length < HEADER_BYTES) return null;
-  const view = viewOf(bytes);
-  return view.getUint32(p.REPLY_COUNT, true) === 0 ? EMPTY_REASONS[view.getUint32(p.REPLY_EMPTY_REASON, true)] ?? null : null;
+  // Read in place: a DataView per answer, over what may be all of kernel memory, cost more than the answer.
+  return u32At(bytes, p.REPLY_COUNT) === 0 ? EMPTY_REASONS[u32At(bytes, p.REPLY_EMPTY_REASON)] ?? null : null;
+}
+
+function u32At(bytes: Uint8Array, at: number): number {
+  return (bytes[at] | bytes[at + 1] << 8 | bytes[at + 2] << 16 | bytes[at + 3] << 24) >>> 0;
 }
 
 function decodeRecords<T>(bytes: Uint8Array, read: (view: DataView, offset: number) => T): T[] {

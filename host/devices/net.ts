@@ -91,6 +91,18 @@ interface Connection {
 
 const EMPTY = new Uint8Array(0);
 
+/** A request frame's body into `out` (its exact size): the request header, the service name (written in place), `header`, `payload`. */
+function writeFrameBody(out: Buffer, requestId: number, service: string, nameBytes: number, header: Uint8Array, payload: Uint8Array): void {
+  const at = abi.FRAME_REQUEST_HEADER_BYTES + nameBytes;
+  out.writeUInt32LE(requestId >>> 0, 0);
+  out.writeUInt16LE(0, 4);
+  out.writeUInt8(nameBytes, 6);
+  out.writeUInt8(0, 7);
+  out.write(service, abi.FRAME_REQUEST_HEADER_BYTES, 'utf8');
+  out.set(header, at);
+  out.set(payload, at + header.length);
+}
+
 interface Frame {
   conn: Connection;
   body: Buffer;
@@ -334,18 +346,26 @@ export class NetDevice {
   }
 
   // An HTTP request turned into a frame body (header and body copied once,
-  // into it), queued like any other frame.
+  // into it), queued like any other frame. When nothing waits and the kernel
+  // has a buffer free, the frame is written straight into that buffer: what
+  // queue() then deliver() would do, without a buffer of its own and a
+  // second copy.
   private submitHttp(conn: Connection, requestId: number, service: string, header: Uint8Array, payload: Uint8Array): void {
-    const name = Buffer.from(service, 'utf8');
-    const at = abi.FRAME_REQUEST_HEADER_BYTES + name.length;
-    const body = Buffer.allocUnsafe(at + header.length + payload.length);
-    body.writeUInt32LE(requestId >>> 0, 0);
-    body.writeUInt16LE(0, 4);
-    body.writeUInt8(name.length, 6);
-    body.writeUInt8(0, 7);
-    name.copy(body, abi.FRAME_REQUEST_HEADER_BYTES);
-    body.set(header, at);
-    body.set(payload, at + header.length);
+    const nameBytes = Buffer.byteLength(service, 'utf8');
+    const length = abi.FRAME_REQUEST_HEADER_BYTES + nameBytes + header.length + payload.length;
+    if (this.pending.length === 0 && this.held.length === 0 && this.freeBuffers.length > 0 && this.cq.free() > 0) {
+      this.framesIn++;
+      if (conn.closed) return; // as deliver() drops a closed connection's frames
+      const buf = this.freeBuffers.shift()!;
+      const into = this.kernel.mem.slice(buf.addr, length);
+      writeFrameBody(Buffer.from(into.buffer, into.byteOffset, length), requestId, service, nameBytes, header, payload);
+      this.cq.push({ op: abi.OP_NET_RX, flags: 0, status: 0, tag: buf.tag, len: length, addr: buf.addr, cap: buf.cap, arg: conn.id });
+      this.resumePaused();
+      this.wake();
+      return;
+    }
+    const body = Buffer.allocUnsafe(length);
+    writeFrameBody(body, requestId, service, nameBytes, header, payload);
     this.queue(conn, body);
     this.deliver();
   }
@@ -472,9 +492,11 @@ export class NetDevice {
       conn.virtual(body.readUInt16LE(4), body.subarray(abi.FRAME_REPLY_HEADER_BYTES));
       this.framesOut++;
     } else if (conn !== undefined && conn.http !== null) {
-      // A reply frame for an HTTP request: the session renders the response.
-      const frame = this.kernel.mem.slice(d.addr, d.len);
-      const body = Buffer.from(frame.subarray(abi.FRAME_LEN_BYTES));
+      // A reply frame for an HTTP request: the session renders the response
+      // from it before reply() returns and keeps nothing of it, so it reads
+      // the frame where the kernel wrote it (a view, not a copy).
+      const frame = this.kernel.mem.slice(d.addr, d.len).subarray(abi.FRAME_LEN_BYTES);
+      const body = Buffer.from(frame.buffer, frame.byteOffset, frame.length);
       conn.http.reply(body.readUInt32LE(0), body.readUInt16LE(4), body.subarray(abi.FRAME_REPLY_HEADER_BYTES));
       this.framesOut++;
     } else if (conn !== undefined && !conn.closed) {

@@ -6,7 +6,7 @@
 // gateway's GW_E_* numbers, and the gateway's counters. Admission (the
 // kernel's decision on a request header) is typed here too.
 
-import { createHash } from 'node:crypto';
+import * as crypto from 'node:crypto';
 import type { AdmissionAnswer } from '../base/kernel.ts';
 import * as gw from '../../services/gateway/protocol.ts';
 import type { Head } from './http-head.ts';
@@ -62,13 +62,19 @@ export function bearerToken(value: string): string | null {
   return value.startsWith('Bearer ') && isB64Token(value, 7) ? value.slice(7) : null;
 }
 
+// crypto.hash (Node 20.12 on) hashes in one call without a Hash object: about
+// a microsecond less per request than createHash, on every authenticated request.
+const sha256: (text: string) => Buffer = typeof crypto.hash === 'function'
+  ? (text) => crypto.hash('sha256', text, 'buffer')
+  : (text) => crypto.createHash('sha256').update(text, 'utf8').digest();
+
 /** The auth byte and key hash for a request head. */
 export function authorization(head: Head): { auth: number; hash: Buffer | null } {
   const values = head.fields.get('authorization');
   if (values === undefined) return { auth: gw.AUTH_NONE, hash: null };
   const token = values.length === 1 ? bearerToken(values[0]) : null;
   if (token === null) return { auth: gw.AUTH_MALFORMED, hash: null };
-  return { auth: gw.AUTH_BEARER, hash: createHash('sha256').update(token, 'utf8').digest() };
+  return { auth: gw.AUTH_BEARER, hash: sha256(token) };
 }
 
 /** The payload of a frame to the gateway service. */

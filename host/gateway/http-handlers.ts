@@ -206,7 +206,8 @@ export class RouteHandlers {
   /** The route's body for the gateway service (the binary ledger request, a key spec, a key id). */
   private gatewayBody(slot: Slot, chunks: Buffer[]): Uint8Array {
     const spec = slot.spec!;
-    const json = (): JsonValue => parseJson(Buffer.concat(chunks), {
+    // A body that came in one chunk is parsed where it is (nothing keeps it past the parse).
+    const json = (): JsonValue => parseJson(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks), {
       depthMax: limits.jsonDepthMax, itemsMax: BATCH_EVENTS_MAX, valuesMax: limits.jsonValuesMax,
     });
     if (spec.handler === 'ledger') {

@@ -56,11 +56,16 @@ function render(status: number, json: string, close: boolean, noBody: boolean,
   headers: Refusal['headers'] = [], contentType = 'application/json'): Buffer {
   const reason = REASONS[status];
   if (reason === undefined) throw new Error(`http-response.ts: no reason phrase for status ${status}`);
-  const body = Buffer.from(json, 'utf8');
-  let head = `HTTP/1.1 ${status} ${reason}\r\nContent-Type: ${contentType}\r\nContent-Length: ${body.length}\r\n`;
+  const length = Buffer.byteLength(json, 'utf8');
+  let head = `HTTP/1.1 ${status} ${reason}\r\nContent-Type: ${contentType}\r\nContent-Length: ${length}\r\n`;
   for (const [name, value] of headers) head += `${name}: ${value}\r\n`;
   head += `Connection: ${close ? 'close' : 'keep-alive'}\r\n\r\n`;
-  return noBody ? Buffer.from(head, 'latin1') : Buffer.concat([Buffer.from(head, 'latin1'), body]);
+  // One buffer, written in place (the head as latin1, one byte per character,
+  // then the body as UTF-8): no copy of either, nothing to concatenate.
+  const out = Buffer.allocUnsafe(head.length + (noBody ? 0 : length));
+  out.write(head, 0, 'latin1');
+  if (!noBody) out.write(json, head.length, 'utf8');
+  return out;
 }
 
 function errorJson(code: string, message: string): string {

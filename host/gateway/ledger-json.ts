@@ -67,11 +67,20 @@ function invalid(where: string, message: string): never {
 /** A decimal string of digits only (leading zeros allowed) as a bigint up to `max`, or null. */
 export function parseUnsignedDecimal(text: string, max: bigint): bigint | null {
   if (!/^[0-9]+$/.test(text)) return null;
-  const digits = text.replace(/^0+(?=[0-9])/, '');
+  const digits = text.charCodeAt(0) === 0x30 ? text.replace(/^0+(?=[0-9])/, '') : text;
   // Bound the work before BigInt: max has at most 39 digits.
-  if (digits.length > max.toString().length) return null;
+  if (digits.length > digitsOf(max)) return null;
   const value = BigInt(digits);
   return value <= max ? value : null;
+}
+
+// The bounds' digit counts, counted once: writing U128_MAX out for every id
+// parsed was the largest part of parsing one.
+const U128_DIGITS = U128_MAX.toString().length;
+const U64_DIGITS = U64_MAX.toString().length;
+
+function digitsOf(max: bigint): number {
+  return max === U128_MAX ? U128_DIGITS : max === U64_MAX ? U64_DIGITS : max.toString().length;
 }
 
 export function readU128(value: JsonValue, where: string): bigint {
