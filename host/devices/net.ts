@@ -356,10 +356,7 @@ export class NetDevice {
     if (this.pending.length === 0 && this.held.length === 0 && this.freeBuffers.length > 0 && this.cq.free() > 0) {
       this.framesIn++;
       if (conn.closed) return; // as deliver() drops a closed connection's frames
-      const buf = this.freeBuffers.shift()!;
-      const into = this.kernel.mem.slice(buf.addr, length);
-      writeFrameBody(Buffer.from(into.buffer, into.byteOffset, length), requestId, service, nameBytes, header, payload);
-      this.cq.push({ op: abi.OP_NET_RX, flags: 0, status: 0, tag: buf.tag, len: length, addr: buf.addr, cap: buf.cap, arg: conn.id });
+      this.postRx(conn, length, (into) => writeFrameBody(into, requestId, service, nameBytes, header, payload));
       this.resumePaused();
       this.wake();
       return;
@@ -437,13 +434,21 @@ export class NetDevice {
       this.pendingBytes -= frame.body.length;
       frame.conn.queuedFrames--;
       if (frame.conn.closed) continue;
-      const buf = this.freeBuffers.shift()!;
-      this.kernel.mem.slice(buf.addr, frame.body.length).set(frame.body);
-      this.cq.push({ op: abi.OP_NET_RX, flags: 0, status: 0, tag: buf.tag, len: frame.body.length, addr: buf.addr, cap: buf.cap, arg: frame.conn.id });
+      this.postRx(frame.conn, frame.body.length, (into) => into.set(frame.body));
       posted = true;
     }
     if (posted) { this.resumePaused(); this.wake(); }
     return posted;
+  }
+
+  // A frame body of `length` bytes into a free kernel receive buffer (`fill`
+  // writes it there) and its completion onto the CQ; the caller checked that
+  // a buffer and a CQ slot are free.
+  private postRx(conn: Connection, length: number, fill: (into: Buffer) => void): void {
+    const buf = this.freeBuffers.shift()!;
+    const into = this.kernel.mem.slice(buf.addr, length);
+    fill(Buffer.from(into.buffer, into.byteOffset, length));
+    this.cq.push({ op: abi.OP_NET_RX, flags: 0, status: 0, tag: buf.tag, len: length, addr: buf.addr, cap: buf.cap, arg: conn.id });
   }
 
   /** Consumes the SQ (buffers to fill, frames to send, closes). */

@@ -38,9 +38,14 @@ export function scopeSet(p: usize, n: u32): void {
 /** True when a scope is set and `ledger` is not in it: what lies there is not shown. */
 export function scopeHides(ledger: u32): bool {
   assert(count <= SCOPE_LEDGERS_MAX, "scope longer than SCOPE_LEDGERS_MAX");
-  if (count == 0) return false;
-  for (let i: u32 = 0; i < count; i++) if (load<u32>(ledgers + <usize>i * 4) == ledger) return false;
-  return true;
+  return count != 0 && !ledgerIn(ledgers, count, ledger);
+}
+
+/** Whether `ledger` is one of the `n` u32 ledgers at `list`. */
+// @ts-ignore: decorator
+@inline function ledgerIn(list: usize, n: u32, ledger: u32): bool {
+  for (let i: u32 = 0; i < n; i++) if (load<u32>(list + <usize>i * 4) == ledger) return true;
+  return false;
 }
 
 // Accounts and transfers keep their ledger at the same offset.
@@ -58,10 +63,7 @@ export function scopeKeep(reply: usize, ledgers: usize, n: u32): u32 {
   let kept: u32 = 0;
   for (let i: u32 = 0; i < records; i++) {
     const rec = reply + HEADER_BYTES + <usize>i * RECORD_BYTES;
-    const ledger = load<u32>(rec + T_LEDGER);
-    let granted = false;
-    for (let j: u32 = 0; j < n; j++) if (load<u32>(ledgers + <usize>j * 4) == ledger) { granted = true; break; }
-    if (!granted) continue;
+    if (!ledgerIn(ledgers, n, load<u32>(rec + T_LEDGER))) continue;
     if (kept != i) memory.copy(reply + HEADER_BYTES + <usize>kept * RECORD_BYTES, rec, RECORD_BYTES);
     kept++;
   }
