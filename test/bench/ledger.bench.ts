@@ -188,6 +188,7 @@ function e2eFigures(r: E2eResult, params: Record<string, number | string>): Figu
     params[`e2e_${pattern}_transfers`] = t.transfers;
     params[`e2e_${pattern}_requests_per_fdatasync`] = round(ratio(t.latenciesMs.length, t.fdatasyncs), 3) ?? 'n/a';
     figures[tps('e2e', pattern)] = round(t.transfers / (t.elapsedMs / 1000));
+    if (t.serverCpuMs !== null && t.serverCpuMs > 0) params[`e2e_${pattern}_tps_per_server_cpu_s`] = round(t.transfers / (t.serverCpuMs / 1000)) ?? 'n/a';
     if (pattern === 'uniform') {
       figures.e2e_batch_p50_ms = round(percentile(t.latenciesMs, 50));
       figures.e2e_batch_p99_ms = round(percentile(t.latenciesMs, 99));
@@ -196,6 +197,9 @@ function e2eFigures(r: E2eResult, params: Record<string, number | string>): Figu
   if (r.gateway !== null) {
     params.e2e_gateway_transfers = r.gateway.transfers;
     figures.e2e_gateway_tps = round(r.gateway.transfers / (r.gateway.elapsedMs / 1000));
+    if (r.gateway.serverCpuMs !== null && r.gateway.serverCpuMs > 0) {
+      params.e2e_gateway_tps_per_server_cpu_s = round(r.gateway.transfers / (r.gateway.serverCpuMs / 1000)) ?? 'n/a';
+    }
     figures.e2e_gateway_batch_p50_ms = round(percentile(r.gateway.latenciesMs, 50));
     figures.e2e_gateway_vs_e2e_ratio = round(ratio(figures.e2e_gateway_tps, figures[tps('e2e', 'uniform')] ?? null), 3);
   }
@@ -340,7 +344,9 @@ const bench: Bench = {
     notes.push('apply: sum of qx_handle times only (validate + apply + results), encoding and inbox copy untimed; ' +
       'apply per CPU second: the same calls (inbox copy included) over the CPU time this process got for them, ' +
       'which other processes on the machine\'s cores do not stretch; ' +
-      'e2e: first send to last reply, every reply after its batch was fdatasync\'d; PostgreSQL: pgbench tps × transfers per transaction, ' +
+      'e2e: first send to last reply, every reply after its batch was fdatasync\'d; the load generator is this benchmark\'s ' +
+      'own process on the same two cores (one connection, requests encoded before the clock starts); ' +
+      'e2e_*_tps_per_server_cpu_s (params) divides by the server process\'s CPU time over the phase instead of the wall time; PostgreSQL: pgbench tps × transfers per transaction, ' +
       'fsync=on, synchronous_commit=on, one PL/pgSQL call per transfer');
     notes.push('memory: resident-set growth of a child process across booting a ledger with the table named vs. the smallest config, ' +
       'divided by the rows added; the ledger allocates and zero-fills every table at boot from its config, so this is its config-based ' +

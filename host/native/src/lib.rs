@@ -32,7 +32,7 @@ use napi_derive::napi;
 use crate::error::IoFailure;
 use crate::ops::{Handle, OpenRequest};
 use crate::hsm::{HsmJob, HsmTask, KeyKind, Token};
-use crate::tasks::{FileTask, Job};
+use crate::tasks::{FileTask, Job, Spares};
 
 #[napi(object)]
 pub struct OpenOptions {
@@ -54,6 +54,7 @@ pub struct BlockFile {
     // would be refused while any write is in flight. Only the JavaScript
     // thread touches it; tasks hold their own `Arc<Handle>`.
     handle: RefCell<Option<Arc<Handle>>>,
+    spares: Spares,
 }
 
 #[napi]
@@ -71,6 +72,7 @@ impl BlockFile {
         Ok(BlockFile {
             path,
             handle: RefCell::new(Some(Arc::new(handle))),
+            spares: Spares::default(),
         })
     }
 
@@ -115,7 +117,8 @@ impl BlockFile {
         let offset = self.range("writeDurable", offset_bytes, buffer.len())?;
         let job = Job::WriteDurable {
             offset_bytes: offset,
-            data: buffer.to_vec(),
+            data: self.spares.copy_of(buffer),
+            spares: self.spares.clone(),
         };
         Ok(AsyncTask::new(FileTask::new(handle, job)))
     }

@@ -13,6 +13,12 @@
 // latency. Last, every account is read back: debits and credits must agree,
 // and must have moved by exactly the acknowledged transfers.
 //
+// Where the server's time goes: QX_BENCH_SERVER_NODE_ARGS adds node options to
+// the server's command line (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"; node
+// refuses --cpu-prof in NODE_OPTIONS), and each phase records the server's
+// CPU time (Throughput.serverCpuMs), so its cost per transfer can be compared
+// between runs whatever else the machine's cores were doing.
+//
 // The throughput phase sends requests encoded before the clock starts, with
 // FrameClient directly: LedgerClient.createTransfers would encode 8189
 // Transfer objects of bigints per request on the client's share of this
@@ -20,7 +26,7 @@
 // (workload.ts checkEncoder) and replies are read with the codec's layout.
 
 import { spawnSync } from 'node:child_process';
-import { closeSync, fdatasyncSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { closeSync, fdatasyncSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import * as abi from '../../../hal/abi.ts';
 import { FrameClient } from '../../../host/client/frames.ts';
@@ -70,6 +76,12 @@ export interface Throughput {
   latenciesMs: number[];
   /** Distinct log batches the phase wrote: each is one write + one fdatasync (kernel/log.ts). */
   fdatasyncs: number;
+  /**
+   * CPU time the server process used over the phase (user + system, all its
+   * threads), or null where /proc is not there: what a transfer costs the
+   * server whatever the load generator and other processes took of the cores.
+   */
+  serverCpuMs: number | null;
 }
 
 export interface E2eResult {
@@ -121,7 +133,9 @@ function operatorKey(imagePath: string, pubPath: string, dataDir: string): strin
 
 /** Boots the CLI and resolves with the address from its ready line. */
 async function boot(imagePath: string, pubPath: string, dataDir: string): Promise<{ server: Child; host: string; port: number }> {
-  const server = start('qenex boot', process.execPath, [CLI, 'boot', imagePath, '--data', dataDir, '--trust', pubPath, '--listen', '127.0.0.1:0']);
+  const nodeOptions = (process.env.QX_BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const server = start('qenex boot', process.execPath,
+    [...nodeOptions, CLI, 'boot', imagePath, '--data', dataDir, '--trust', pubPath, '--listen', '127.0.0.1:0']);
   const ready = await new Promise<Record<string, unknown>>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`qenex boot: no ready line within ${CHILD_TIMEOUT_MS} ms; stderr: ${server.stderr}`)), CHILD_TIMEOUT_MS);
     server.onLine((line) => {
@@ -144,9 +158,27 @@ async function callChecked(frames: FrameClient, request: Uint8Array, what: strin
   if (failed !== 0) throw new Error(`${what}: ${failed} events failed: ${JSON.stringify([...failedCodes(reply)])}`);
 }
 
+// /proc/<pid>/stat counts CPU time in clock ticks of 1/USER_HZ s; Linux fixes USER_HZ at 100 for user space.
+const PROC_TICKS_PER_S = 100;
+
+/** CPU time of process `pid` so far (user + system, ms), or null without Linux's /proc. */
+export function processCpuMs(pid: number | undefined): number | null {
+  if (pid === undefined) return null;
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+  } catch {
+    return null;
+  }
+  // Fields after the command name (which may hold spaces, so the last ')' ends it): utime and stime are fields 14 and 15.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = Number(fields[11]) + Number(fields[12]);
+  return Number.isFinite(ticks) ? (ticks * 1000) / PROC_TICKS_PER_S : null;
+}
+
 /** Sends every request with at most `inFlight` outstanding; counts created transfers. */
 async function sendBatches(frames: FrameClient, requests: Uint8Array[], inFlight: number, failures: Map<number, number>, service = SERVICE): Promise<Throughput> {
-  const result: Throughput = { transfers: 0, failed: 0, elapsedMs: 0, latenciesMs: [], fdatasyncs: 0 };
+  const result: Throughput = { transfers: 0, failed: 0, elapsedMs: 0, latenciesMs: [], fdatasyncs: 0, serverCpuMs: null };
   let next = 0;
   const worker = async () => {
     while (next < requests.length) {
@@ -180,7 +212,7 @@ class Phase {
   /** Results other than ok (negative: a frame status for a whole request). */
   readonly failures = new Map<number, number>();
 
-  constructor(readonly frames: FrameClient, readonly logPath: string) {}
+  constructor(readonly frames: FrameClient, readonly logPath: string, readonly serverPid: number | undefined) {}
 
   /** `batches` full requests of `pattern`, encoded now. */
   encode(pattern: Pattern, seed: number, batches: number): { requests: Uint8Array[]; pairs: Pairs } {
@@ -195,7 +227,10 @@ class Phase {
   async send(pattern: Pattern, seed: number, batches: number, inFlight: number, via?: { frames: FrameClient; service: string }): Promise<Throughput> {
     const { requests, pairs } = this.encode(pattern, seed, batches);
     const before = walkLog(this.logPath);
+    const cpuBefore = processCpuMs(this.serverPid);
     const r = await sendBatches(via?.frames ?? this.frames, requests, inFlight, this.failures, via?.service);
+    const cpuAfter = processCpuMs(this.serverPid);
+    r.serverCpuMs = cpuBefore === null || cpuAfter === null ? null : cpuAfter - cpuBefore;
     r.fdatasyncs = walkLog(this.logPath, before.endOffset).batches;
     // When something failed the exact sum is unknown here; verify() then checks balance only.
     this.moved = r.failed === 0 && r.transfers === pairs.debit.length ? this.moved + BigInt(sumAmounts(pairs)) : -1n;
@@ -242,8 +277,9 @@ class Phase {
   }
 }
 
-async function phases(frames: FrameClient, gateway: FrameClient, logPath: string, plan: E2ePlan, result: E2eResult): Promise<void> {
-  const phase = new Phase(frames, logPath);
+async function phases(frames: FrameClient, gateway: FrameClient, logPath: string, serverPid: number | undefined, plan: E2ePlan,
+  result: E2eResult): Promise<void> {
+  const phase = new Phase(frames, logPath, serverPid);
   const setup = setupRequests();
   for (const r of setup.accounts) await callChecked(frames, r, 'create_accounts');
   for (const r of setup.funding) await callChecked(frames, r, 'funding transfers');
@@ -287,7 +323,7 @@ export async function runE2e(dir: string, plan: E2ePlan): Promise<E2eResult> {
     const gateway = await FrameClient.connect(host, port);
     try {
       await gateway.authenticate(key);
-      await phases(frames, gateway, join(dataDir, LOG_FILE), plan, result);
+      await phases(frames, gateway, join(dataDir, LOG_FILE), server.proc.pid, plan, result);
     } finally {
       frames.close();
       gateway.close();
