@@ -19,11 +19,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import { createInterface } from 'node:readline';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { validateManifest, type JsonObject, type Manifest } from '../../host/manifest.ts';
-import { writeBenchImage } from './ledger/image.ts';
-import { CLI, MACHINE_FILES, ROOT, Server, percentile, ratio, round, tempDir, timeChild, type Bench, type FigureSpec, type Figures } from './support.ts';
+import type { Manifest } from '../../host/manifest.ts';
+import { bankManifest, writeBenchImage } from './ledger/image.ts';
+import { CLI, MACHINE_FILES, Server, percentile, ratio, round, tempDir, timeChild, type Bench, type FigureSpec, type Figures } from './support.ts';
 
 const CONNECTIONS = 16;
 const MANY_CONNECTIONS = 64; // more requests share each flush (group commit)
@@ -141,11 +139,11 @@ function httpRequest(method: string, path: string, headers: Record<string, strin
 
 /** The bank manifest with the gateway's per-address rate and burst at the most a key may have. */
 function unlimitedSourceManifest(): Manifest {
-  const json = JSON.parse(readFileSync(join(ROOT, 'images/bank/manifest.json'), 'utf8')) as { services: { name: string; config?: JsonObject }[] };
-  const gateway = json.services.find((s) => s.name === 'gateway');
-  if (gateway?.config === undefined) throw new Error('images/bank/manifest.json: no gateway config');
-  gateway.config = { ...gateway.config, source_rate_per_second: 1_000_000, source_burst: 1_000_000 };
-  return validateManifest(json);
+  return bankManifest((_, service) => {
+    const gateway = service('gateway');
+    if (gateway.config === undefined) throw new Error('images/bank/manifest.json: no gateway config');
+    gateway.config = { ...gateway.config, source_rate_per_second: 1_000_000, source_burst: 1_000_000 };
+  });
 }
 
 function fill(figures: Figures, prefix: string, r: LoadResult): void {

@@ -28,22 +28,38 @@ export interface ImageChanges {
   logPreallocateBytes: number;
 }
 
+/** The bank manifest as JSON, one of its services found by name. */
+interface BankManifestJson { kernel: Record<string, unknown>; services: BankService[] }
+interface BankService { name: string; config?: JsonObject; memory_pages_max: number; caps?: string[] }
+
+/**
+ * images/bank/manifest.json with `edit` applied to its JSON, validated: the
+ * one way the benchmarks derive an image from the bank's (`service` finds a
+ * service by name, or throws naming the file).
+ */
+export function bankManifest(edit: (json: BankManifestJson, service: (name: string) => BankService) => void): Manifest {
+  const json = JSON.parse(readFileSync(BANK_MANIFEST, 'utf8')) as BankManifestJson;
+  edit(json, (name) => {
+    const found = json.services.find((s) => s.name === name);
+    if (found === undefined) throw new Error(`${BANK_MANIFEST}: no '${name}' service`);
+    return found;
+  });
+  return validateManifest(json);
+}
+
 /** The bank manifest with the ledger's tables and the log preallocation changed, and the ledger also on the network. */
 export function benchManifest(changes: ImageChanges): Manifest {
-  const json = JSON.parse(readFileSync(BANK_MANIFEST, 'utf8')) as {
-    kernel: Record<string, unknown>; services: { name: string; config?: JsonObject; memory_pages_max: number }[];
-  };
-  const ledger = json.services.find((s) => s.name === LEDGER_SERVICE);
-  if (ledger === undefined) throw new Error(`${BANK_MANIFEST}: no '${LEDGER_SERVICE}' service`);
-  ledger.config = changes.ledgerConfig;
-  // The shipped image reaches the ledger only through the gateway; the
-  // benchmark also measures it directly (the "net" capability), so the cost
-  // of the gateway's hop shows next to it in the same run.
-  const caps = (ledger as { caps?: string[] }).caps ?? [];
-  if (!caps.includes('net')) (ledger as { caps?: string[] }).caps = ['net', ...caps];
-  ledger.memory_pages_max = changes.ledgerMemoryPagesMax;
-  json.kernel.log_preallocate_bytes = changes.logPreallocateBytes;
-  return validateManifest(json);
+  return bankManifest((json, service) => {
+    const ledger = service(LEDGER_SERVICE);
+    ledger.config = changes.ledgerConfig;
+    // The shipped image reaches the ledger only through the gateway; the
+    // benchmark also measures it directly (the "net" capability), so the cost
+    // of the gateway's hop shows next to it in the same run.
+    const caps = ledger.caps ?? [];
+    if (!caps.includes('net')) ledger.caps = ['net', ...caps];
+    ledger.memory_pages_max = changes.ledgerMemoryPagesMax;
+    json.kernel.log_preallocate_bytes = changes.logPreallocateBytes;
+  });
 }
 
 /** Packs and signs the image into `dir`; returns the image and the public key to trust. */
