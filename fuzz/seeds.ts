@@ -8,7 +8,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   AccountFlags, TransferFlags, account, accountFilter, transfer, encodeAccounts, encodeTransfers, encodeLookupAccounts,
-  encodeLookupTransfers, encodeGetAccountTransfers, encodeGetAccountBalances, AccountFilterFlags,
+  encodeLookupTransfers, encodeGetAccountTransfers, encodeGetAccountBalances, AccountFilterFlags, encodeQueryAccounts,
+  encodeQueryTransfers, queryFilter, QueryFilterFlags,
 } from '../host/client/ledger.ts';
 import { inputOf } from './targets/ledger.ts';
 import { imageFixture } from './targets/image.ts';
@@ -83,7 +84,19 @@ function ledgerSeeds(): Uint8Array[] {
       id: 200n, debit_account_id: 1n, credit_account_id: 5n, amount: 1n, ledger: 1, code: 1, flags: TransferFlags.closing_debit | TransferFlags.pending,
     })])]),
     inputOf([encodeAccounts([account({ id: 7n, ledger: 2, code: 3, flags: AccountFlags.imported, timestamp: 5n })])]),
+    // The queries, with a scope (applied inside the scan) after the filter.
+    inputOf([accounts, transfers, encodeQueryAccounts(queryFilter({ ledger: 1, limit: 3, flags: QueryFilterFlags.reversed })),
+      scopedQuery(encodeQueryTransfers(queryFilter({ code: 1, limit: 2 })), 1)]),
   ];
+}
+
+/** A query limited to one ledger (the u16 scope count at +2, the u32 ledger after the filter), as the gateway's reads arrive. */
+function scopedQuery(request: Uint8Array, ledger: number): Uint8Array {
+  const out = Buffer.alloc(request.length + 4);
+  out.set(request);
+  out.writeUInt16LE(1, 2);
+  out.writeUInt32LE(ledger, request.length);
+  return out;
 }
 
 /** A binary frame: length, request id, flags, service name, payload. */

@@ -29,7 +29,8 @@ export const CAPACITY = { accounts_max: 64, transfers_max: 256, pending_max: 64,
 function readChecked(ledger: Ledger, payload: Uint8Array, logged: { status: number; bytes: Uint8Array }, checkMemory: boolean): void {
   const op = payload[0];
   const isRead = op === Operation.lookup_accounts || op === Operation.lookup_transfers
-    || op === Operation.get_account_transfers || op === Operation.get_account_balances;
+    || op === Operation.get_account_transfers || op === Operation.get_account_balances
+    || op === Operation.query_accounts || op === Operation.query_transfers;
   if (payload.length > ledger.readRequestMax()) return;
   const before = checkMemory && !FUZZ_BUILD ? ledger.memorySnapshot() : null;
   const r = ledger.read(payload);
@@ -104,9 +105,10 @@ export const ledgerTarget: FuzzTarget = {
     'reads', 'scope', 'text', 'timestamps', 'transfer_apply', 'transfer_exists', 'transfers', 'u128'].map((f) => `services/ledger/assembly/${f}.ts`),
   wasm: { entry: 'services/ledger/assembly/index.ts', args: ['--use', 'abort='] },
   maxLen: 8192,
-  dictionary: [Uint8Array.of(128, 0), Uint8Array.of(136, 0), Uint8Array.of(8, 1), Uint8Array.of(1, 0, 0, 0), Uint8Array.of(0xff, 0xff, 0xff, 0xff),
+  dictionary: [Uint8Array.of(128, 0), Uint8Array.of(136, 0), Uint8Array.of(72, 0), Uint8Array.of(8, 1), Uint8Array.of(1, 0, 0, 0), Uint8Array.of(0xff, 0xff, 0xff, 0xff),
     Uint8Array.of(Operation.create_accounts), Uint8Array.of(Operation.create_transfers), Uint8Array.of(Operation.lookup_accounts),
-    Uint8Array.of(Operation.lookup_transfers), Uint8Array.of(Operation.get_account_transfers), Uint8Array.of(Operation.get_account_balances)],
+    Uint8Array.of(Operation.lookup_transfers), Uint8Array.of(Operation.get_account_transfers), Uint8Array.of(Operation.get_account_balances),
+    Uint8Array.of(Operation.query_accounts), Uint8Array.of(Operation.query_transfers)],
   setup() {
     if (!FUZZ_BUILD) return;
     const ledger = new Ledger(CAPACITY, new WebAssembly.Module(readFileSync(join(ROOT, 'build', 'fuzz', 'ledger.wasm'))));

@@ -1,5 +1,6 @@
 // Codec for the QENEX ledger service's binary protocol: TigerBeetle's
-// 128-byte Account / Transfer / AccountFilter / AccountBalance records,
+// 128-byte Account / Transfer / AccountFilter / AccountBalance records, the
+// 64-byte QueryFilter,
 // the request header, result codes and flags, and time-based ids.
 //
 // Used by tests, and later by the HTTP gateway and the client. u128 and u64
@@ -14,7 +15,7 @@ import { randomFillSync } from 'node:crypto';
 import { FRAME_E_SERVICE } from '../../hal/abi.ts';
 import * as p from '../../services/ledger/protocol.ts';
 
-export { RECORD_BYTES, HEADER_BYTES, ID_BYTES, RESULT_BYTES, BATCH_EVENTS_MAX } from '../../services/ledger/protocol.ts';
+export { RECORD_BYTES, HEADER_BYTES, ID_BYTES, RESULT_BYTES, BATCH_EVENTS_MAX, QUERY_FILTER_BYTES } from '../../services/ledger/protocol.ts';
 const { RECORD_BYTES, HEADER_BYTES, ID_BYTES, RESULT_BYTES, BATCH_EVENTS_MAX } = p;
 /** Reply status for a malformed request (payload: UTF-8 message). */
 export const STATUS_SERVICE_ERROR = FRAME_E_SERVICE;
@@ -34,6 +35,7 @@ export type OperationName = keyof typeof Operation;
 export const AccountFlags = namesOf(p.AccountFlags);
 export const TransferFlags = namesOf(p.TransferFlags);
 export const AccountFilterFlags = namesOf(p.AccountFilterFlags);
+export const QueryFilterFlags = namesOf(p.QueryFilterFlags);
 
 /** Flag names to bits, e.g. flagsFromNames(TransferFlags, ['pending', 'linked']). */
 export function flagsFromNames(map: Record<string, number>, names: readonly string[]): number {
@@ -132,6 +134,19 @@ export interface AccountFilter {
   flags: number;
 }
 
+/** query_accounts / query_transfers: zero fields match anything (TigerBeetle's QueryFilter). */
+export interface QueryFilter {
+  user_data_128: bigint;
+  user_data_64: bigint;
+  user_data_32: number;
+  ledger: number;
+  code: number;
+  timestamp_min: bigint;
+  timestamp_max: bigint;
+  limit: number;
+  flags: number;
+}
+
 export interface AccountBalance {
   debits_pending: bigint;
   debits_posted: bigint;
@@ -166,6 +181,13 @@ export function accountFilter(fields: Partial<AccountFilter> & { account_id: big
     user_data_128: 0n, user_data_64: 0n, user_data_32: 0, code: 0,
     timestamp_min: 0n, timestamp_max: 0n, limit: BATCH_EVENTS_MAX,
     flags: AccountFilterFlags.debits | AccountFilterFlags.credits, ...fields,
+  };
+}
+
+export function queryFilter(fields: Partial<QueryFilter> = {}): QueryFilter {
+  return {
+    user_data_128: 0n, user_data_64: 0n, user_data_32: 0, ledger: 0, code: 0,
+    timestamp_min: 0n, timestamp_max: 0n, limit: BATCH_EVENTS_MAX, flags: 0, ...fields,
   };
 }
 
@@ -278,6 +300,19 @@ export function writeAccountFilter(view: DataView, offset: number, f: AccountFil
   setSmall(view, offset + p.FILTER_FLAGS, f.flags, 'flags', 4);
 }
 
+export function writeQueryFilter(view: DataView, offset: number, f: QueryFilter): void {
+  setU128(view, offset + p.QUERY_USER_DATA_128, f.user_data_128, 'user_data_128');
+  setU64(view, offset + p.QUERY_USER_DATA_64, f.user_data_64, 'user_data_64');
+  setSmall(view, offset + p.QUERY_USER_DATA_32, f.user_data_32, 'user_data_32', 4);
+  setSmall(view, offset + p.QUERY_LEDGER, f.ledger, 'ledger', 4);
+  setSmall(view, offset + p.QUERY_CODE, f.code, 'code', 2);
+  // QUERY_RESERVED: zero.
+  setU64(view, offset + p.QUERY_TIMESTAMP_MIN, f.timestamp_min, 'timestamp_min');
+  setU64(view, offset + p.QUERY_TIMESTAMP_MAX, f.timestamp_max, 'timestamp_max');
+  setSmall(view, offset + p.QUERY_LIMIT, f.limit, 'limit', 4);
+  setSmall(view, offset + p.QUERY_FLAGS, f.flags, 'flags', 4);
+}
+
 export function readAccountBalance(view: DataView, offset: number): AccountBalance {
   return {
     debits_pending: getU128(view, offset + p.BALANCE_DEBITS_PENDING),
@@ -328,6 +363,16 @@ export function encodeGetAccountTransfers(filter: AccountFilter): Uint8Array {
 export function encodeGetAccountBalances(filter: AccountFilter): Uint8Array {
   return encodeRequest(Operation.get_account_balances, 1, RECORD_BYTES,
     (view, offset) => writeAccountFilter(view, offset, filter));
+}
+
+export function encodeQueryAccounts(filter: QueryFilter): Uint8Array {
+  return encodeRequest(Operation.query_accounts, 1, p.QUERY_FILTER_BYTES,
+    (view, offset) => writeQueryFilter(view, offset, filter));
+}
+
+export function encodeQueryTransfers(filter: QueryFilter): Uint8Array {
+  return encodeRequest(Operation.query_transfers, 1, p.QUERY_FILTER_BYTES,
+    (view, offset) => writeQueryFilter(view, offset, filter));
 }
 
 function viewOf(bytes: Uint8Array): DataView {
@@ -426,7 +471,7 @@ export interface LedgerTransport {
  */
 export class LedgerClient {
   /**
-   * `reads`: lookups and account queries go as reads (hal/frames.ts
+   * `reads`: lookups and queries go as reads (hal/frames.ts
    * FRAME_F_READ): answered from the applied state without a log entry, for
    * a service with capability read.
    */
@@ -458,5 +503,13 @@ export class LedgerClient {
 
   async getAccountBalances(filter: AccountFilter): Promise<AccountBalance[]> {
     return decodeAccountBalances(await this.query(encodeGetAccountBalances(filter)));
+  }
+
+  async queryAccounts(filter: QueryFilter): Promise<Account[]> {
+    return decodeAccounts(await this.query(encodeQueryAccounts(filter)));
+  }
+
+  async queryTransfers(filter: QueryFilter): Promise<Transfer[]> {
+    return decodeTransfers(await this.query(encodeQueryTransfers(filter)));
   }
 }

@@ -21,7 +21,7 @@
 // Create replies: one RESULT_BYTES result per event, in order:
 //   +0 u32 result (AccountResult / TransferResult)  +4 u32 reserved
 //   +8 u64 timestamp (of the created record; 0 when not created)
-// Query replies: header, then `count` records.
+// Query replies (lookups, get_account_*, query_*): header, then `count` records.
 //   +0 u32 count   +4 u32 why the list is empty (EMPTY_REASON_*; 0 otherwise)
 export const HEADER_BYTES = 8;
 export const HEADER_OPERATION = 0;
@@ -34,7 +34,8 @@ export const RESULT_CODE = 0;
 export const RESULT_TIMESTAMP = 8;
 export const REPLY_COUNT = 0;
 export const REPLY_EMPTY_REASON = 4;
-// Events per create or lookup request: TigerBeetle's batch maximum for a 1 MiB body.
+// Events per create or lookup request, and records per query reply: TigerBeetle's
+// batch maximum for a 1 MiB body.
 export const BATCH_EVENTS_MAX = 8189;
 export const SCOPE_LEDGERS_MAX = 16; // one key's grants (hal/admission.ts ADM_KEY_GRANTS_MAX)
 
@@ -45,6 +46,8 @@ export enum Operation {
   lookup_transfers = 4,
   get_account_transfers = 5,
   get_account_balances = 6,
+  query_accounts = 7,
+  query_transfers = 8,
 }
 
 export const EMPTY_REASON_NONE = 0;
@@ -137,6 +140,31 @@ export enum AccountFilterFlags {
   reversed = 4,
 }
 export const FILTER_FLAGS_KNOWN = 7;
+
+// ---- QueryFilter (64 bytes): query_accounts and query_transfers ----
+//   0 user_data_128 u128  16 user_data_64 u64     24 user_data_32 u32
+//  28 ledger u32          32 code u16             34 reserved [6]u8
+//  40 timestamp_min u64   48 timestamp_max u64    56 limit u32
+//  60 flags u32
+// A non-zero user_data_*, ledger or code must equal the record's (the
+// Account and Transfer fields at the same names); zero matches any.
+export const QUERY_FILTER_BYTES = 64;
+export const QUERY_USER_DATA_128 = 0;
+export const QUERY_USER_DATA_64 = 16;
+export const QUERY_USER_DATA_32 = 24;
+export const QUERY_LEDGER = 28;
+export const QUERY_CODE = 32;
+export const QUERY_RESERVED = 34;
+export const QUERY_RESERVED_BYTES = 6;
+export const QUERY_TIMESTAMP_MIN = 40;
+export const QUERY_TIMESTAMP_MAX = 48;
+export const QUERY_LIMIT = 56;
+export const QUERY_FLAGS = 60;
+
+export enum QueryFilterFlags {
+  reversed = 1,
+}
+export const QUERY_FLAGS_KNOWN = 1;
 
 // ---- AccountBalance (128 bytes) ----
 //   0 debits_pending u128   16 debits_posted u128   32 credits_pending u128

@@ -8,7 +8,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
-  type Account, type AccountFilter, type Transfer, AccountFilterFlags as FF, AccountFlags as AF,
+  type Account, type AccountFilter, type QueryFilter, type Transfer, AccountFilterFlags as FF, AccountFlags as AF, QueryFilterFlags as QF,
   TransferFlags as TF, U128_MAX, createAccountResultName, createTransferResultName,
 } from '../../host/client/ledger.ts';
 import type { Ledger } from './harness.ts';
@@ -110,6 +110,19 @@ class Gen {
       flags: this.pick([FF.debits, FF.credits, FF.debits | FF.credits]) | (this.chance(0.5) ? FF.reversed : 0),
     });
   }
+
+  /** A QueryFilter around the newest timestamps: mostly valid, now and then not (limit 0, a reserved flag, min > max). */
+  queryFilter(lastTimestamp: bigint): QueryFilter {
+    const min = this.chance(0.4) ? lastTimestamp - BigInt(this.int(80)) : 0n;
+    const max = this.chance(0.3) ? min + BigInt(this.int(60)) : 0n;
+    return u.queryFilter({
+      user_data_64: this.chance(0.2) ? BigInt(this.int(3)) : 0n, user_data_32: this.chance(0.2) ? this.int(3) : 0,
+      ledger: this.chance(0.3) ? 1 + this.int(3) : 0, code: this.chance(0.3) ? 1 + this.int(3) : 0,
+      timestamp_min: min, timestamp_max: min > 1n && this.chance(0.05) ? min - 1n : max,
+      limit: this.chance(0.03) ? 0 : this.chance(0.4) ? 1 + this.int(6) : 100,
+      flags: (this.chance(0.5) ? QF.reversed : 0) | (this.chance(0.03) ? 2 : 0),
+    });
+  }
 }
 
 /**
@@ -141,7 +154,7 @@ function runSeed(seed: number): void {
     const where = `seed ${seed} step ${step}`;
     if (g.chance(0.35)) l.nowNs += BigInt(g.int(3)) * NS + BigInt(g.int(1000));
     if (g.chance(0.3) && l.fireDueTimers() > 0) m.timer(l.nowNs);
-    const choice = g.int(12);
+    const choice = g.int(13);
     if (choice <= 1 || step === 0) {
       const batch = step === 0 ? g.openingAccounts() : Array.from({ length: 1 + g.int(8) }, () => g.account());
       const actual = u.createAccounts(l, batch);
@@ -160,6 +173,10 @@ function runSeed(seed: number): void {
       const f = g.filter();
       assert.equal(u.getAccountTransfers(l, f), m.getAccountTransfers(l.nowNs, f), `${where}: get_account_transfers`);
       assert.equal(u.getAccountBalances(l, f), m.getAccountBalances(l.nowNs, f), `${where}: get_account_balances`);
+    } else if (choice === 11) {
+      const f = g.queryFilter(m.lastTimestamp);
+      assert.equal(u.queryAccounts(l, f), m.queryAccounts(l.nowNs, f), `${where}: query_accounts`);
+      assert.equal(u.queryTransfers(l, f), m.queryTransfers(l.nowNs, f), `${where}: query_transfers`);
     } else {
       const ids = Array.from({ length: 1 + g.int(6) }, () => g.transferId());
       assert.equal(u.lookupTransfers(l, ids), m.lookupTransfers(l.nowNs, ids), `${where}: lookup_transfers`);

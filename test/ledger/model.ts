@@ -6,7 +6,8 @@
 // (see services/ledger/assembly/results.ts) plus QENEX's capacity results.
 
 import {
-  type Account, type AccountBalance, type AccountFilter, type CreateResult, type Transfer,
+  type Account, type AccountBalance, type AccountFilter, type CreateResult, type QueryFilter, type Transfer,
+  QueryFilterFlags as QF,
   AccountFilterFlags as FF, AccountFlags as AF, CreateAccountResult, CreateTransferResult,
   TRANSIENT_TRANSFER_RESULTS, TransferFlags as TF, U128_MAX, type CreateAccountResultName,
   type CreateTransferResultName, BATCH_EVENTS_MAX,
@@ -449,6 +450,35 @@ export class Model {
     const matching = this.s.history.filter((h) =>
       h.accountId === f.account_id && this.filterMatches(f, this.s.transfers.get(h.transferId)!));
     return this.limitAndOrder(f, matching).map((h) => ({ ...h.balance }));
+  }
+
+  private queryValid(f: QueryFilter): boolean {
+    if (f.timestamp_min > TIMESTAMP_MAX || f.timestamp_max > TIMESTAMP_MAX) return false;
+    if (f.timestamp_max !== 0n && f.timestamp_min > f.timestamp_max) return false;
+    return f.limit !== 0 && (f.flags === 0 || f.flags === QF.reversed);
+  }
+
+  /** TigerBeetle's QueryFilter over any records: non-zero fields must be equal, timestamps in range, by timestamp. */
+  private queried<T extends Account | Transfer>(f: QueryFilter, records: T[]): T[] {
+    if (!this.queryValid(f)) return [];
+    const max = f.timestamp_max === 0n ? TIMESTAMP_MAX : f.timestamp_max;
+    const matching = records.filter((r) => r.timestamp >= f.timestamp_min && r.timestamp <= max
+      && (f.user_data_128 === 0n || f.user_data_128 === r.user_data_128) && (f.user_data_64 === 0n || f.user_data_64 === r.user_data_64)
+      && (f.user_data_32 === 0 || f.user_data_32 === r.user_data_32) && (f.ledger === 0 || f.ledger === r.ledger)
+      && (f.code === 0 || f.code === r.code));
+    matching.sort((a, b) => (a.timestamp < b.timestamp ? -1 : 1));
+    if (has(f.flags, QF.reversed)) matching.reverse();
+    return matching.slice(0, Math.min(f.limit, BATCH_EVENTS_MAX)).map((r) => ({ ...r }));
+  }
+
+  queryAccounts(nowNs: bigint, f: QueryFilter): Account[] {
+    this.expireUpTo(this.base(nowNs));
+    return this.queried(f, [...this.s.accounts.values()]);
+  }
+
+  queryTransfers(nowNs: bigint, f: QueryFilter): Transfer[] {
+    this.expireUpTo(this.base(nowNs));
+    return this.queried(f, [...this.s.transfers.values()]);
   }
 
   /** All accounts, in creation order (for comparing balances). */

@@ -38,7 +38,7 @@ test('malformed requests get status 6 and a specific message', () => {
   expectRejected(l, new Uint8Array(0), 'request of 0 bytes is shorter than the 8-byte header');
   expectRejected(l, new Uint8Array(7), 'request of 7 bytes is shorter than the 8-byte header');
   expectRejected(l, withBody(header(0, 1), 128), 'unknown operation 0');
-  expectRejected(l, withBody(header(7, 1), 128), 'unknown operation 7');
+  expectRejected(l, withBody(header(9, 1), 128), 'unknown operation 9');
   expectRejected(l, withBody(header(255, 1), 128), 'unknown operation 255');
   expectRejected(l, withBody(header(Operation.create_accounts, 1, [1, 0, 0]), 128), 'reserved header byte must be zero');
   expectRejected(l, withBody(header(Operation.create_accounts, 1, [0, 17, 0]), 128), 'a scope is at most 16 ledgers');
@@ -55,6 +55,9 @@ test('malformed requests get status 6 and a specific message', () => {
     'a query takes exactly one AccountFilter, count is 2');
   expectRejected(l, withBody(header(Operation.get_account_balances, 2), 256),
     'a query takes exactly one AccountFilter, count is 2');
+  expectRejected(l, withBody(header(Operation.query_accounts, 2), 128), 'a query takes exactly one QueryFilter, count is 2');
+  expectRejected(l, withBody(header(Operation.query_transfers, 1), 128),
+    'payload of 136 bytes does not match 8 + count * 64 + scope * 4 = 72');
   expectRejected(l, withBody(header(Operation.create_accounts, 2), 128),
     'payload of 136 bytes does not match 8 + count * 128 + scope * 4 = 264');
   expectRejected(l, withBody(header(Operation.lookup_transfers, 1), 17),

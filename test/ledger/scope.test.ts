@@ -17,17 +17,8 @@ import {
   encodeTransfers,
 } from '../../host/client/ledger.ts';
 import * as u from './util.ts';
+import { scoped } from './util.ts';
 import type { Ledger } from './harness.ts';
-
-/** A create request limited to `ledgers` (the u16 at +2 and the u32 list after the events), as the gateway builds it. */
-function scoped(request: Uint8Array, ledgers: number[]): Uint8Array {
-  const out = new Uint8Array(request.length + ledgers.length * 4);
-  out.set(request);
-  const v = new DataView(out.buffer);
-  v.setUint16(2, ledgers.length, true);
-  ledgers.forEach((l, i) => v.setUint32(request.length + i * 4, l, true));
-  return out;
-}
 
 function names(l: Ledger, request: Uint8Array, accounts: boolean): string[] {
   const reply = l.send(request);

@@ -4,13 +4,13 @@
 import * as assert from 'uvu/assert';
 import { Ledger, type Capacity } from './harness.ts';
 import {
-  type Account, type AccountBalance, type AccountFilter, type Transfer, account, accountFilter, transfer,
+  type Account, type AccountBalance, type AccountFilter, type QueryFilter, type Transfer, account, accountFilter, queryFilter, transfer,
   createAccountResultName, createTransferResultName, decodeAccountBalances, decodeAccounts, decodeCreateResults,
   decodeTransfers, encodeAccounts, encodeGetAccountBalances, encodeGetAccountTransfers, encodeLookupAccounts,
-  encodeLookupTransfers, encodeTransfers,
+  encodeLookupTransfers, encodeQueryAccounts, encodeQueryTransfers, encodeTransfers,
 } from '../../host/client/ledger.ts';
 
-export { account, accountFilter, transfer };
+export { account, accountFilter, queryFilter, transfer };
 
 export interface Named {
   name: string;
@@ -76,6 +76,28 @@ export function getAccountBalances(l: Ledger, filter: AccountFilter): AccountBal
   const reply = l.send(encodeGetAccountBalances(filter));
   checkOk(l, reply.status, reply.text);
   return decodeAccountBalances(reply.bytes);
+}
+
+export function queryAccounts(l: Ledger, filter: QueryFilter): Account[] {
+  const reply = l.send(encodeQueryAccounts(filter));
+  checkOk(l, reply.status, reply.text);
+  return decodeAccounts(reply.bytes);
+}
+
+export function queryTransfers(l: Ledger, filter: QueryFilter): Transfer[] {
+  const reply = l.send(encodeQueryTransfers(filter));
+  checkOk(l, reply.status, reply.text);
+  return decodeTransfers(reply.bytes);
+}
+
+/** A request limited to `ledgers` (the u16 at +2 and the u32 list after the items), as the gateway and the kernel build it. */
+export function scoped(request: Uint8Array, ledgers: number[]): Uint8Array {
+  const out = new Uint8Array(request.length + ledgers.length * 4);
+  out.set(request);
+  const v = new DataView(out.buffer);
+  v.setUint16(2, ledgers.length, true);
+  ledgers.forEach((l, i) => v.setUint32(request.length + i * 4, l, true));
+  return out;
 }
 
 /** Balances of an account as [debits_pending, debits_posted, credits_pending, credits_posted]. */

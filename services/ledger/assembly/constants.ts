@@ -21,6 +21,7 @@ export const HEADER_BYTES: u32 = p.HEADER_BYTES;
 export const RECORD_BYTES: u32 = p.RECORD_BYTES;
 export const ID_BYTES: u32 = p.ID_BYTES;
 export const RESULT_BYTES: u32 = p.RESULT_BYTES;
+export const QUERY_FILTER_BYTES: u32 = p.QUERY_FILTER_BYTES;
 
 // Request operations (u8 in the request header; protocol.ts Operation).
 export const OP_CREATE_ACCOUNTS: u32 = p.Operation.create_accounts;
@@ -29,6 +30,8 @@ export const OP_LOOKUP_ACCOUNTS: u32 = p.Operation.lookup_accounts;
 export const OP_LOOKUP_TRANSFERS: u32 = p.Operation.lookup_transfers;
 export const OP_GET_ACCOUNT_TRANSFERS: u32 = p.Operation.get_account_transfers;
 export const OP_GET_ACCOUNT_BALANCES: u32 = p.Operation.get_account_balances;
+export const OP_QUERY_ACCOUNTS: u32 = p.Operation.query_accounts;
+export const OP_QUERY_TRANSFERS: u32 = p.Operation.query_transfers;
 
 // Message kinds delivered by the kernel to qx_handle (hal/services.ts).
 export const KIND_CLIENT_REQUEST: u32 = hal.MSG_KIND_REQUEST;

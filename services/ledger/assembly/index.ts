@@ -14,19 +14,21 @@
 // Request: `u8 operation | u8 reserved | u16 scope | u32 count` then `count`
 // items, then `scope` u32 ledgers the caller is limited to (scope.ts; the
 // gateway and the kernel set it for keys limited to ledgers, 0 otherwise;
-// get_account_balances takes none).
+// get_account_balances takes none). Items: 128-byte records for creates and
+// get_account_*, 16-byte ids for lookups, one 64-byte QueryFilter for
+// query_accounts and query_transfers.
 // A malformed request gets status 6 and a message, and changes nothing.
 
 import { BATCH_EVENTS_MAX, HEADER_BYTES, ID_BYTES, INBOX_BYTES, KIND_CLIENT_REQUEST,
   KIND_SERVICE_MESSAGE, KIND_TIMER, OP_CREATE_ACCOUNTS, OP_CREATE_TRANSFERS,
   OP_GET_ACCOUNT_BALANCES, OP_GET_ACCOUNT_TRANSFERS, OP_LOOKUP_ACCOUNTS, OP_LOOKUP_TRANSFERS,
-  OUTBOX_BYTES, RECORD_BYTES, RESULT_BYTES, STATUS_OK, STATUS_SERVICE_ERROR, TIMESTAMP_MAX } from "./constants";
+  OP_QUERY_ACCOUNTS, OP_QUERY_TRANSFERS, OUTBOX_BYTES, QUERY_FILTER_BYTES, RECORD_BYTES, RESULT_BYTES, STATUS_OK, STATUS_SERVICE_ERROR, TIMESTAMP_MAX } from "./constants";
 import { A_FLAGS, A_ID, A_TIMESTAMP, T_FLAGS, T_ID, T_TIMESTAMP } from "./layout";
 import { emitTransfers, reply, time, timer } from "./qenex";
 import { S, stateInit, transferAt } from "./state";
 import { configAccountsMax, configEvents, configHistoryMax, configParse, configPendingMax, configPrefault, configTransfersMax } from "./config";
 import { executeCreate } from "./batch";
-import { getAccountBalances, getAccountTransfers, lookup } from "./queries";
+import { getAccountBalances, getAccountTransfers, lookup, query } from "./queries";
 import { expirePending } from "./transfer_apply";
 import { expiryEmpty, expiryTopExpiresAt } from "./expiry";
 import { checkInvariants } from "./invariants";
@@ -126,10 +128,11 @@ function replyError(token: u32): void {
 
 /** Item size of an operation, or 0 when the operation is unknown. */
 function itemBytes(operation: u32): u32 {
-  assert(RECORD_BYTES == 128 && ID_BYTES == 16, "wire item sizes changed");
+  assert(RECORD_BYTES == 128 && ID_BYTES == 16 && QUERY_FILTER_BYTES == 64, "wire item sizes changed");
   if (operation == OP_CREATE_ACCOUNTS || operation == OP_CREATE_TRANSFERS) return RECORD_BYTES;
   if (operation == OP_LOOKUP_ACCOUNTS || operation == OP_LOOKUP_TRANSFERS) return ID_BYTES;
   if (operation == OP_GET_ACCOUNT_TRANSFERS || operation == OP_GET_ACCOUNT_BALANCES) return RECORD_BYTES;
+  if (operation == OP_QUERY_ACCOUNTS || operation == OP_QUERY_TRANSFERS) return QUERY_FILTER_BYTES;
   return 0;
 }
 
@@ -175,6 +178,11 @@ function requestValid(len: u32): bool {
   }
   if ((operation == OP_GET_ACCOUNT_TRANSFERS || operation == OP_GET_ACCOUNT_BALANCES) && count != 1) {
     textPut("a query takes exactly one AccountFilter, count is ");
+    textPutU64(count);
+    return false;
+  }
+  if ((operation == OP_QUERY_ACCOUNTS || operation == OP_QUERY_TRANSFERS) && count != 1) {
+    textPut("a query takes exactly one QueryFilter, count is ");
     textPutU64(count);
     return false;
   }
@@ -232,6 +240,9 @@ function handleRequest(token: u32, len: u32, now: u64): void {
   } else if (operation == OP_GET_ACCOUNT_TRANSFERS) {
     replyBytes = getAccountTransfers(items, outbox);
     if (scope != 0) replyBytes = scopeKeep(outbox, items + RECORD_BYTES, scope);
+  } else if (operation == OP_QUERY_ACCOUNTS || operation == OP_QUERY_TRANSFERS) {
+    // The scope is applied inside the scan (queries.ts), never to the reply.
+    replyBytes = query(operation == OP_QUERY_ACCOUNTS, items, items + QUERY_FILTER_BYTES, scope, outbox);
   } else {
     // requestValid refused a scope on balance history.
     assert(scope == 0, "get_account_balances with a scope");

@@ -2,12 +2,12 @@
 //
 // Account, Transfer, AccountFilter and AccountBalance are TigerBeetle's
 // 128-byte little-endian records, field for field, so a stored record is
-// copied to a reply as is. The per-slot metadata records are QENEX's own.
+// copied to a reply as is; QueryFilter is TigerBeetle's 64-byte one. The per-slot metadata records are QENEX's own.
 
 import * as p from "../protocol";
 
 // The records exchanged with clients (Account, Transfer, AccountFilter,
-// AccountBalance): services/ledger/protocol.ts, typed here as the service
+// QueryFilter, AccountBalance): services/ledger/protocol.ts, typed here as the service
 // uses them.
 export const A_ID: usize = p.ACCOUNT_ID;
 export const A_DEBITS_PENDING: usize = p.ACCOUNT_DEBITS_PENDING;
@@ -72,6 +72,21 @@ export const FF_DEBITS: u32 = <u32>p.AccountFilterFlags.debits;
 export const FF_CREDITS: u32 = <u32>p.AccountFilterFlags.credits;
 export const FF_REVERSED: u32 = <u32>p.AccountFilterFlags.reversed;
 export const FF_KNOWN: u32 = <u32>p.FILTER_FLAGS_KNOWN;
+
+export const Q_USER_DATA_128: usize = p.QUERY_USER_DATA_128;
+export const Q_USER_DATA_64: usize = p.QUERY_USER_DATA_64;
+export const Q_USER_DATA_32: usize = p.QUERY_USER_DATA_32;
+export const Q_LEDGER: usize = p.QUERY_LEDGER;
+export const Q_CODE: usize = p.QUERY_CODE;
+export const Q_RESERVED: usize = p.QUERY_RESERVED;
+export const Q_RESERVED_BYTES: usize = p.QUERY_RESERVED_BYTES;
+export const Q_TIMESTAMP_MIN: usize = p.QUERY_TIMESTAMP_MIN;
+export const Q_TIMESTAMP_MAX: usize = p.QUERY_TIMESTAMP_MAX;
+export const Q_LIMIT: usize = p.QUERY_LIMIT;
+export const Q_FLAGS: usize = p.QUERY_FLAGS;
+
+export const QF_REVERSED: u32 = <u32>p.QueryFilterFlags.reversed;
+export const QF_KNOWN: u32 = <u32>p.QUERY_FLAGS_KNOWN;
 
 export const B_BALANCES: usize = p.BALANCE_DEBITS_PENDING;
 export const B_TIMESTAMP: usize = p.BALANCE_TIMESTAMP;

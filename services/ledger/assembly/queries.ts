@@ -1,11 +1,15 @@
 // Read-only operations: lookup_accounts, lookup_transfers,
-// get_account_transfers and get_account_balances. They write only to `out`
-// (reads.ts runs them without a log entry, so they must change nothing else).
+// get_account_transfers, get_account_balances, query_accounts and
+// query_transfers. They write only to `out` (reads.ts runs them without a
+// log entry, so they must change nothing else).
 //
 // Replies are `u32 count | u32 0` followed by 128-byte records. An invalid
-// AccountFilter returns nothing (count 0), as in TigerBeetle.
+// AccountFilter or QueryFilter returns nothing (count 0), as in TigerBeetle.
 
 import { BATCH_EVENTS_MAX, HEADER_BYTES, ID_BYTES, NONE, RECORD_BYTES, TIMESTAMP_MAX } from "./constants";
+import { A_CODE, A_LEDGER, A_TIMESTAMP, A_USER_DATA_128, A_USER_DATA_32, A_USER_DATA_64, Q_CODE, Q_FLAGS, Q_LEDGER,
+  Q_LIMIT, Q_RESERVED, Q_RESERVED_BYTES, Q_TIMESTAMP_MAX, Q_TIMESTAMP_MIN, Q_USER_DATA_128, Q_USER_DATA_32,
+  Q_USER_DATA_64, QF_KNOWN, QF_REVERSED, T_LEDGER } from "./layout";
 import { AF_HISTORY, A_FLAGS, AM_HISTORY_FIRST, AM_HISTORY_LAST, AM_TRANSFERS_FIRST, AM_TRANSFERS_LAST,
   B_TIMESTAMP, F_ACCOUNT_ID, F_CODE, F_FLAGS, F_LIMIT, F_RESERVED, F_RESERVED_BYTES, F_TIMESTAMP_MAX,
   F_TIMESTAMP_MIN, F_USER_DATA_128, F_USER_DATA_32, F_USER_DATA_64, FF_CREDITS, FF_DEBITS, FF_KNOWN,
@@ -16,6 +20,8 @@ import { ID_ORPHAN, idGet } from "./idtable";
 import { transferIdGet } from "./transfers";
 import { copyRecord128, equal128, isMax128, isZero128 } from "./u128";
 import { listNext, listPrev } from "./lists";
+import { SCOPE_LEDGERS_MAX, ledgerIn } from "./scope";
+import { slotFrom } from "./timestamps";
 import * as p from "../protocol";
 
 // @ts-ignore: decorator
@@ -161,6 +167,76 @@ export function getAccountBalances(filter: usize, out: usize): u32 {
       count++;
     }
     index = load<u32>(record + (reversed ? H_PREV : H_NEXT));
+  }
+  return replyHeader(out, count);
+}
+
+// ---- query_accounts and query_transfers ----
+//
+// Accounts and transfers keep the fields a QueryFilter names at the same
+// offsets, so one scan serves both tables.
+assert(A_USER_DATA_128 == T_USER_DATA_128 && A_USER_DATA_64 == T_USER_DATA_64 && A_USER_DATA_32 == T_USER_DATA_32
+  && A_LEDGER == T_LEDGER && A_CODE == T_CODE && A_TIMESTAMP == T_TIMESTAMP, "accounts and transfers keep the queried fields apart");
+
+function queryValid(filter: usize): bool {
+  for (let i: usize = 0; i < Q_RESERVED_BYTES; i++) {
+    if (load<u8>(filter + Q_RESERVED + i) != 0) return false;
+  }
+  const timestampMin = load<u64>(filter + Q_TIMESTAMP_MIN);
+  const timestampMax = load<u64>(filter + Q_TIMESTAMP_MAX);
+  if (timestampMin > TIMESTAMP_MAX || timestampMax > TIMESTAMP_MAX) return false;
+  if (timestampMax != 0 && timestampMin > timestampMax) return false;
+  if (load<u32>(filter + Q_LIMIT) == 0) return false;
+  return (load<u32>(filter + Q_FLAGS) & ~QF_KNOWN) == 0;
+}
+
+/**
+ * Does the account or transfer at `record` lie on a ledger of the scope (the
+ * `scopeCount` u32 ledgers at `scope`; none: every ledger) and match every
+ * non-zero field of the filter?
+ */
+function queryMatches(filter: usize, record: usize, scope: usize, scopeCount: u32): bool {
+  const ledger = load<u32>(record + A_LEDGER);
+  if (scopeCount != 0 && !ledgerIn(scope, scopeCount, ledger)) return false;
+  const wanted = load<u32>(filter + Q_LEDGER);
+  if (wanted != 0 && wanted != ledger) return false;
+  if (!isZero128(filter + Q_USER_DATA_128) && !equal128(filter + Q_USER_DATA_128, record + A_USER_DATA_128)) return false;
+  const userData64 = load<u64>(filter + Q_USER_DATA_64);
+  if (userData64 != 0 && userData64 != load<u64>(record + A_USER_DATA_64)) return false;
+  const userData32 = load<u32>(filter + Q_USER_DATA_32);
+  if (userData32 != 0 && userData32 != load<u32>(record + A_USER_DATA_32)) return false;
+  const code = load<u16>(filter + Q_CODE);
+  return code == 0 || code == load<u16>(record + A_CODE);
+}
+
+/**
+ * query_accounts (`accounts`) or query_transfers: the records matching the
+ * QueryFilter at `filter`, oldest first (newest first when reversed), at most
+ * its limit. The scope is applied here, in the scan, not to the reply
+ * (scopeKeep): records of several ledgers interleave, so a record the caller
+ * may not see must not take a place under the limit, or a page would come
+ * back short and paging by timestamp would skip records.
+ */
+export function query(accounts: bool, filter: usize, scope: usize, scopeCount: u32, out: usize): u32 {
+  assert(scopeCount <= SCOPE_LEDGERS_MAX, "query scope longer than SCOPE_LEDGERS_MAX: requestValid checks it");
+  if (!queryValid(filter)) return replyHeader(out, 0);
+  const reversed = (load<u32>(filter + Q_FLAGS) & QF_REVERSED) != 0;
+  const timestampMin = load<u64>(filter + Q_TIMESTAMP_MIN);
+  const timestampMax = load<u64>(filter + Q_TIMESTAMP_MAX) == 0 ? TIMESTAMP_MAX : load<u64>(filter + Q_TIMESTAMP_MAX);
+  const limit = min(load<u32>(filter + Q_LIMIT), BATCH_EVENTS_MAX);
+  // Slots are in timestamp order (timestamps.ts): the range is the slots [first, end).
+  const first = slotFrom(accounts, timestampMin);
+  const end = slotFrom(accounts, timestampMax + 1);
+  assert(first <= end && end <= (accounts ? S.accountCount : S.transferCount), "query range outside the stored slots");
+  let count: u32 = 0;
+  for (let i: u32 = 0; i < end - first && count < limit; i++) {
+    const slot = reversed ? end - 1 - i : first + i;
+    const record = accounts ? accountAt(slot) : transferAt(slot);
+    const timestamp = load<u64>(record + A_TIMESTAMP);
+    assert(timestamp >= timestampMin && timestamp <= timestampMax, "query range holds a record outside its timestamps");
+    if (!queryMatches(filter, record, scope, scopeCount)) continue;
+    copyRecord128(out + HEADER_BYTES + <usize>count * RECORD_BYTES, record);
+    count++;
   }
   return replyHeader(out, count);
 }

@@ -1,5 +1,6 @@
-// Reads: lookup_accounts, lookup_transfers, get_account_transfers and
-// get_account_balances answered from the applied state without a log entry
+// Reads: lookup_accounts, lookup_transfers, get_account_transfers,
+// get_account_balances, query_accounts and query_transfers answered from the
+// applied state without a log entry
 // (a frame with FRAME_F_READ, hal/frames.ts; the kernel hands it over with
 // ACT_READ, hal/rings.ts).
 //
@@ -12,7 +13,8 @@
 // allocation and no text buffer, and looks ids up without idFind's probe
 // memo (idGet). A scope (u16 at +2: scope.ts) keeps only the records of its
 // ledgers, as it does on the logged path (the kernel adds a limited key's
-// grants for reads of the gateway's routes).
+// grants for reads of the gateway's routes): the queries are handed its list
+// where it lies in the read area, so nothing is kept of it after the read.
 //
 //   qx_read_area()        where the host writes the request
 //   qx_read_request_max() how many bytes it may write there
@@ -23,10 +25,11 @@
 //                         written there instead.
 
 import { BATCH_EVENTS_MAX, HEADER_BYTES, ID_BYTES, OP_GET_ACCOUNT_BALANCES, OP_GET_ACCOUNT_TRANSFERS,
-  OP_LOOKUP_ACCOUNTS, OP_LOOKUP_TRANSFERS, OUTBOX_BYTES, RECORD_BYTES } from "./constants";
+  OP_LOOKUP_ACCOUNTS, OP_LOOKUP_TRANSFERS, OP_QUERY_ACCOUNTS, OP_QUERY_TRANSFERS, OUTBOX_BYTES, QUERY_FILTER_BYTES,
+  RECORD_BYTES } from "./constants";
 import { SCOPE_LEDGERS_MAX, scopeKeep } from "./scope";
 import { S } from "./state";
-import { getAccountBalances, getAccountTransfers, lookup } from "./queries";
+import { getAccountBalances, getAccountTransfers, lookup, query } from "./queries";
 
 /** The largest read request: a lookup of a full batch of ids, and a scope. */
 export const READ_REQUEST_BYTES_MAX: u32 = HEADER_BYTES + BATCH_EVENTS_MAX * ID_BYTES + SCOPE_LEDGERS_MAX * 4;
@@ -55,6 +58,8 @@ export function read(len: u32): i32 {
   if (scope > SCOPE_LEDGERS_MAX) return readError("a scope is at most 16 ledgers");
   let replyBytes: u32 = 0;
   let items: u32 = 0;
+  // The queries apply the scope inside their scan (queries.ts); the other reads' replies are filtered below.
+  let scopedInScan = false;
   if (operation == OP_LOOKUP_ACCOUNTS || operation == OP_LOOKUP_TRANSFERS) {
     if (count == 0 || count > BATCH_EVENTS_MAX) return readError("lookup count must be 1..8189");
     items = count * ID_BYTES;
@@ -68,10 +73,15 @@ export function read(len: u32): i32 {
     replyBytes = operation == OP_GET_ACCOUNT_TRANSFERS
       ? getAccountTransfers(readArea + HEADER_BYTES, readReply)
       : getAccountBalances(readArea + HEADER_BYTES, readReply);
+  } else if (operation == OP_QUERY_ACCOUNTS || operation == OP_QUERY_TRANSFERS) {
+    items = QUERY_FILTER_BYTES;
+    if (count != 1 || len != HEADER_BYTES + items + scope * 4) return readError("a query takes exactly one 64-byte QueryFilter");
+    replyBytes = query(operation == OP_QUERY_ACCOUNTS, readArea + HEADER_BYTES, readArea + HEADER_BYTES + items, scope, readReply);
+    scopedInScan = true;
   } else {
-    return readError("a read is lookup_accounts, lookup_transfers, get_account_transfers or get_account_balances");
+    return readError("a read is lookup_accounts, lookup_transfers, get_account_transfers, get_account_balances, query_accounts or query_transfers");
   }
   assert(replyBytes >= HEADER_BYTES && replyBytes <= OUTBOX_BYTES, "a read reply fits the read area");
-  if (scope != 0) replyBytes = scopeKeep(readReply, readArea + HEADER_BYTES + items, scope);
+  if (scope != 0 && !scopedInScan) replyBytes = scopeKeep(readReply, readArea + HEADER_BYTES + items, scope);
   return <i32>replyBytes;
 }

@@ -13,9 +13,13 @@
 // exists_with_different_ledger, which is true whatever the guess (the
 // request's ledger is granted, the existing one is not). Lookups and
 // get_account_transfers with a scope answer only the records on its
-// ledgers (scopeKeep), logged or read alike; get_account_balances refuses a
-// scope (balance history is not kept by ledger). Without a scope (count 0:
-// keys with every ledger, and direct clients) nothing changes.
+// ledgers (scopeKeep, on the reply), logged or read alike; query_accounts
+// and query_transfers skip records outside the scope inside their scan
+// (queries.ts query, given the scope's list), so only records the caller may
+// see count toward the limit and paging by timestamp stays whole;
+// get_account_balances refuses a scope (balance history is not kept by
+// ledger). Without a scope (count 0: keys with every ledger, and direct
+// clients) nothing changes.
 
 import { BATCH_EVENTS_MAX, HEADER_BYTES, RECORD_BYTES } from "./constants";
 import { A_LEDGER, T_LEDGER } from "./layout";
@@ -41,9 +45,10 @@ export function scopeHides(ledger: u32): bool {
   return count != 0 && !ledgerIn(ledgers, count, ledger);
 }
 
-/** Whether `ledger` is one of the `n` u32 ledgers at `list`. */
+/** Whether `ledger` is one of the `n` u32 ledgers at `list` (scopes, and the queries' scans). */
 // @ts-ignore: decorator
-@inline function ledgerIn(list: usize, n: u32, ledger: u32): bool {
+@inline export function ledgerIn(list: usize, n: u32, ledger: u32): bool {
+  assert(n <= SCOPE_LEDGERS_MAX, "a ledger list longer than a scope");
   for (let i: u32 = 0; i < n; i++) if (load<u32>(list + <usize>i * 4) == ledger) return true;
   return false;
 }

@@ -1,40 +1,52 @@
-// Is a timestamp taken? Used by imported events, whose user-defined
-// timestamps must not collide with any account's or transfer's.
+// Timestamps of the stored records. Is a timestamp taken? Used by imported
+// events, whose user-defined timestamps must not collide with any account's
+// or transfer's. Where does a timestamp range start and end? Used by
+// query_accounts and query_transfers.
 //
-// Slots are filled in timestamp order (imported events must not regress), so
-// each table is sorted by timestamp and a binary search answers.
+// Slots are filled in timestamp order (imported events must not regress, and
+// a rolled-back chain pops only the newest slots), so each table is sorted by
+// timestamp and a binary search answers.
 
 import { A_TIMESTAMP, T_TIMESTAMP } from "./layout";
 import { S, accountAt, transferAt } from "./state";
 import { TIMESTAMP_MAX } from "./constants";
 
+/**
+ * The first account (or transfer) slot whose timestamp is `timestamp` or
+ * later; the count of stored records when there is none. Queries take their
+ * range of slots from it (queries.ts), imported events ask whether a
+ * timestamp is taken.
+ */
+export function slotFrom(accounts: bool, timestamp: u64): u32 {
+  // TIMESTAMP_MAX + 1 finds the end of the table: the bound after a range ending at TIMESTAMP_MAX.
+  assert(timestamp <= TIMESTAMP_MAX + 1, "timestamp bound out of range");
+  let low: u32 = 0;
+  let high: u32 = accounts ? S.accountCount : S.transferCount;
+  while (low < high) {
+    const middle = low + ((high - low) >> 1);
+    if (timestampAt(accounts, middle) < timestamp) low = middle + 1;
+    else high = middle;
+  }
+  assert(low == 0 || timestampAt(accounts, low - 1) < timestamp, "slotFrom passed a slot at or after its bound");
+  return low;
+}
+
+// @ts-ignore: decorator
+@inline function timestampAt(accounts: bool, slot: u32): u64 {
+  return accounts ? load<u64>(accountAt(slot) + A_TIMESTAMP) : load<u64>(transferAt(slot) + T_TIMESTAMP);
+}
+
 export function accountTimestampExists(timestamp: u64): bool {
   // Asked only for imported timestamps, which batch.ts bounded.
   assert(timestamp != 0 && timestamp <= TIMESTAMP_MAX, "timestamp lookup out of range");
-  let low: u32 = 0;
-  let high: u32 = S.accountCount;
-  while (low < high) {
-    const middle = low + ((high - low) >> 1);
-    const value = load<u64>(accountAt(middle) + A_TIMESTAMP);
-    if (value == timestamp) return true;
-    if (value < timestamp) low = middle + 1;
-    else high = middle;
-  }
-  return false;
+  const slot = slotFrom(true, timestamp);
+  return slot < S.accountCount && timestampAt(true, slot) == timestamp;
 }
 
 export function transferTimestampExists(timestamp: u64): bool {
   assert(timestamp != 0 && timestamp <= TIMESTAMP_MAX, "timestamp lookup out of range");
-  let low: u32 = 0;
-  let high: u32 = S.transferCount;
-  while (low < high) {
-    const middle = low + ((high - low) >> 1);
-    const value = load<u64>(transferAt(middle) + T_TIMESTAMP);
-    if (value == timestamp) return true;
-    if (value < timestamp) low = middle + 1;
-    else high = middle;
-  }
-  return false;
+  const slot = slotFrom(false, timestamp);
+  return slot < S.transferCount && timestampAt(false, slot) == timestamp;
 }
 
 /** Timestamp of the newest account (0 when there is none). */
