@@ -143,7 +143,7 @@ function checkOutcomes(bytes: Uint8Array, outcomes: readonly Outcome[]): void {
       const at2 = abi.FRAME_REQUEST_HEADER_BYTES + 7;
       expect(s.length === at2 + gw.GW_REQUEST_HEADER_BYTES + payload.length, 'a wrapped frame is header, name, gateway header and payload');
       expect(s.readUInt32LE(0) === id && s.toString('latin1', 8, 15) === 'gateway', 'a wrapped frame keeps its id and names the gateway');
-      expect(s[at2 + 1] === payload[0], 'the gateway route is the ledger operation');
+      expect(s[at2 + 1] === gw.operationRoute(payload[0]), 'the gateway route is the ledger operation\'s (the queries\' are not their numbers)');
       expect(s[at2 + 2] === (keyHash === null ? gw.AUTH_NONE : gw.AUTH_BEARER), 'the credential is the last good auth frame\'s');
       if (keyHash !== null) expect(s.subarray(at2 + gw.GW_KEY_HASH_OFFSET, at2 + gw.GW_KEY_HASH_OFFSET + 32).equals(keyHash), 'the key hash is the SHA-256 of the key');
       expect(s.subarray(at2 + gw.GW_SOURCE_OFFSET, at2 + gw.GW_SOURCE_OFFSET + 16).equals(SOURCE), 'the source is the connection\'s');

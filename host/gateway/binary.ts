@@ -74,12 +74,10 @@ export function wrapLedgerFrame(requestId: number, payload: Buffer, keyHash: Buf
   return body;
 }
 
-/** The gateway route of a binary frame's ledger request (its operation), or why it has none. */
+/** The gateway route of a binary frame's ledger request (the route of its operation), or why it has none. */
 export function ledgerRoute(payload: Buffer): number | string {
-  const route = payload.length > 0 ? payload[0] : 0;
-  if (route < gw.ROUTE_CREATE_ACCOUNTS || route > gw.ROUTE_ACCOUNT_BALANCES) {
-    return 'a binary frame to the gateway carries a ledger request: its first byte is the operation, 1..6';
-  }
+  const route = payload.length > 0 ? gw.operationRoute(payload[0]) : 0;
+  if (route === 0) return 'a binary frame to the gateway carries a ledger request: its first byte is the operation, 1..8';
   return route;
 }
 

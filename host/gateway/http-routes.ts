@@ -51,6 +51,8 @@ export const ROUTES: readonly RouteSpec[] = [
   route('POST', '/v1/transfers/lookup', 'ledger', gw.ROUTE_LOOKUP_TRANSFERS, { operation: 'lookup_transfers' }),
   route('POST', '/v1/accounts/{id}/transfers', 'ledger', gw.ROUTE_ACCOUNT_TRANSFERS, { operation: 'get_account_transfers' }),
   route('POST', '/v1/accounts/{id}/balances', 'ledger', gw.ROUTE_ACCOUNT_BALANCES, { operation: 'get_account_balances' }),
+  route('POST', '/v1/accounts/query', 'ledger', gw.ROUTE_QUERY_ACCOUNTS, { operation: 'query_accounts' }),
+  route('POST', '/v1/transfers/query', 'ledger', gw.ROUTE_QUERY_TRANSFERS, { operation: 'query_transfers' }),
   route('GET', '/v1/system/services', 'system', gw.ROUTE_SYSTEM_SERVICES, { system: 'services', host: true }),
   route('GET', '/v1/system/scheduler', 'system', gw.ROUTE_SYSTEM_SCHEDULER, { system: 'scheduler', host: true }),
   route('GET', '/v1/system/memory', 'system', gw.ROUTE_SYSTEM_MEMORY, { system: 'memory', host: true }),

@@ -25,9 +25,9 @@ import {
   AccountFilterFlags, AccountFlags, BATCH_EVENTS_MAX, TransferFlags, U128_MAX, U64_MAX,
   createAccountResultName, createTransferResultName, decodeAccountBalances, decodeAccounts,
   decodeCreateResults, decodeTransfers, encodeAccounts, encodeGetAccountBalances,
-  encodeGetAccountTransfers, encodeLookupAccounts, encodeLookupTransfers, encodeTransfers,
-  flagsToNames, RESULT_BYTES,
-  type Account, type AccountBalance, type AccountFilter, type OperationName, type Transfer,
+  encodeGetAccountTransfers, encodeLookupAccounts, encodeLookupTransfers, encodeQueryAccounts, encodeQueryTransfers,
+  encodeTransfers, flagsToNames, queryFilter, QueryFilterFlags, RESULT_BYTES,
+  type Account, type AccountBalance, type AccountFilter, type OperationName, type QueryFilter, type Transfer,
 } from '../client/ledger.ts';
 import { JsonNumber, isJsonObject, type JsonObject, type JsonValue } from './json.ts';
 
@@ -153,10 +153,13 @@ export function amountFromDecimal(text: string, assetScale: number, where: strin
 
 type FieldKind = 'u128' | 'u64' | 'u32' | 'u16' | 'flags';
 
+// `reserved` is taken so that a non-zero one reaches the ledger and is
+// answered with TigerBeetle's result reserved_field, as balances and a
+// timestamp reach it to be refused with theirs.
 const ACCOUNT_FIELDS: Record<string, FieldKind> = {
   id: 'u128', debits_pending: 'u128', debits_posted: 'u128', credits_pending: 'u128',
   credits_posted: 'u128', user_data_128: 'u128', user_data_64: 'u64', user_data_32: 'u32',
-  ledger: 'u32', code: 'u16', flags: 'flags', timestamp: 'u64',
+  reserved: 'u32', ledger: 'u32', code: 'u16', flags: 'flags', timestamp: 'u64',
 };
 
 const TRANSFER_FIELDS: Record<string, FieldKind> = {
@@ -167,6 +170,11 @@ const TRANSFER_FIELDS: Record<string, FieldKind> = {
 
 const FILTER_FIELDS: Record<string, FieldKind> = {
   user_data_128: 'u128', user_data_64: 'u64', user_data_32: 'u32', code: 'u16',
+  timestamp_min: 'u64', timestamp_max: 'u64', limit: 'u32', flags: 'flags',
+};
+
+const QUERY_FIELDS: Record<string, FieldKind> = {
+  user_data_128: 'u128', user_data_64: 'u64', user_data_32: 'u32', ledger: 'u32', code: 'u16',
   timestamp_min: 'u64', timestamp_max: 'u64', limit: 'u32', flags: 'flags',
 };
 
@@ -280,6 +288,22 @@ export function filterFromJson(accountId: bigint, body: JsonValue): AccountFilte
   return f;
 }
 
+/**
+ * A QueryFilter (query_accounts, query_transfers) from a JSON object of
+ * TigerBeetle's QueryFilter fields, all optional: zero (omitted) matches
+ * any. `limit` defaults to (and may not exceed) the batch maximum and must
+ * be at least 1, as in filterFromJson; `flags` is ["reversed"] or the bit
+ * set (an unknown bit reaches the ledger, whose answer is then empty, as
+ * TigerBeetle's is for an invalid filter).
+ */
+export function queryFromJson(body: JsonValue): QueryFilter {
+  const f = queryFilter();
+  if (!isJsonObject(body)) refuse('invalid_body', 'body: must be a JSON object of query filter fields');
+  readObject(body, 'filter', QUERY_FIELDS, f, QueryFilterFlags, 0xffffffff);
+  if (f.limit < 1 || f.limit > BATCH_EVENTS_MAX) invalid('filter.limit', `must be from 1 to ${BATCH_EVENTS_MAX}`);
+  return f;
+}
+
 // ---- requests ----
 
 /** A ledger request ready for the kernel: the payload and how many items it names. */
@@ -317,6 +341,14 @@ export function ledgerRequestFromJson(operation: OperationName, body: JsonValue,
     case 'get_account_balances': {
       const filter = filterFromJson(accountId, body);
       return { operation, payload: encodeGetAccountBalances(filter), count: filter.limit };
+    }
+    case 'query_accounts': {
+      const filter = queryFromJson(body);
+      return { operation, payload: encodeQueryAccounts(filter), count: filter.limit };
+    }
+    case 'query_transfers': {
+      const filter = queryFromJson(body);
+      return { operation, payload: encodeQueryTransfers(filter), count: filter.limit };
     }
   }
 }
@@ -421,10 +453,11 @@ export function ledgerReplyToJson(request: Pick<LedgerRequest, 'operation' | 'co
       const name = operation === 'create_accounts' ? createAccountResultName : createTransferResultName;
       return decodeCreateResults(payload).map((r) => ({ result: name(r.result), timestamp: r.timestamp.toString() }));
     }
-    const records = operation === 'lookup_accounts' ? decodeAccounts(payload).map((a) => accountToJson(a, ledgers))
-      : operation === 'lookup_transfers' ? decodeTransfers(payload).map((t) => transferToJson(t, ledgers))
-        : operation === 'get_account_transfers' ? decodeTransfers(payload).map((t) => transferToJson(t, ledgers))
-          : decodeAccountBalances(payload).map(balanceToJson);
+    const accounts = operation === 'lookup_accounts' || operation === 'query_accounts';
+    const transfers = operation === 'lookup_transfers' || operation === 'get_account_transfers' || operation === 'query_transfers';
+    const records = accounts ? decodeAccounts(payload).map((a) => accountToJson(a, ledgers))
+      : transfers ? decodeTransfers(payload).map((t) => transferToJson(t, ledgers))
+        : decodeAccountBalances(payload).map(balanceToJson);
     if (records.length > count) throw new LedgerReplyError(`${operation}: ${records.length} records for at most ${count}`);
     return records;
   } catch (e) {

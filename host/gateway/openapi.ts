@@ -30,7 +30,9 @@ const schemas = {
     type: 'object', additionalProperties: false,
     properties: {
       id: u128, debits_pending: u128, debits_posted: u128, credits_pending: u128, credits_posted: u128,
-      user_data_128: u128, user_data_64: u64, user_data_32: u32, ledger: u32, code: u16, flags, timestamp: u64,
+      user_data_128: u128, user_data_64: u64, user_data_32: u32,
+      reserved: { ...u32, description: 'must be 0 (create_accounts answers reserved_field otherwise); not in replies' },
+      ledger: u32, code: u16, flags, timestamp: u64,
     },
   },
   Transfer: {
@@ -53,6 +55,18 @@ const schemas = {
     properties: {
       user_data_128: u128, user_data_64: u64, user_data_32: u32, code: u16,
       timestamp_min: u64, timestamp_max: u64, limit: u32, flags,
+    },
+  },
+  QueryFilter: {
+    type: 'object', additionalProperties: false,
+    description: "TigerBeetle's QueryFilter: every non-zero field of user_data_128/64/32, ledger and code must equal the record's; "
+      + 'timestamp_min/max are inclusive (0: unbounded); results in timestamp order (flags ["reversed"]: newest first), at most '
+      + `limit (1..${BATCH_EVENTS_MAX}, default ${BATCH_EVENTS_MAX}). Page by timestamp: the next page starts at the last record's timestamp + 1 `
+      + '(reversed: ends at it - 1). An invalid filter (timestamp_min above a non-zero timestamp_max, a timestamp above 2^63 - 1, '
+      + 'an unknown flag bit) answers an empty list. A key granted ledgers sees only their records, and they alone count toward limit.',
+    properties: {
+      user_data_128: u128, user_data_64: u64, user_data_32: u32, ledger: u32, code: u16,
+      timestamp_min: u64, timestamp_max: u64, limit: u32, flags: { oneOf: [{ type: 'array', items: { type: 'string', enum: ['reversed'] } }, u32] },
     },
   },
   KeySpec: {
@@ -156,6 +170,8 @@ export const OPENAPI = {
       { body: { type: 'array', items: ref('Transfer'), maxItems: BATCH_EVENTS_MAX } }) },
     '/v1/accounts/lookup': { post: op('Look up accounts', json({ type: 'array', items: ref('Account') }), { body: ref('Ids') }) },
     '/v1/transfers/lookup': { post: op('Look up transfers', json({ type: 'array', items: ref('Transfer') }), { body: ref('Ids') }) },
+    '/v1/accounts/query': { post: op('Query accounts by user data, ledger, code and timestamp range', json({ type: 'array', items: ref('Account') }), { body: ref('QueryFilter') }) },
+    '/v1/transfers/query': { post: op('Query transfers by user data, ledger, code and timestamp range', json({ type: 'array', items: ref('Transfer') }), { body: ref('QueryFilter') }) },
     '/v1/accounts/{id}/transfers': { post: op("An account's transfers", json({ type: 'array', items: ref('Transfer') }), { body: ref('AccountFilter'), params: [accountId] }) },
     '/v1/accounts/{id}/balances': { post: op("An account's balance history", json({ type: 'array', items: ref('AccountBalance') }), { body: ref('AccountFilter'), params: [accountId] }) },
     '/v1/system/services': {

@@ -3,7 +3,9 @@
 //
 // Like hal/abi.ts this file is compiled twice, by AssemblyScript into the
 // gateway's wasm and by esbuild/tsc into the host, so it holds only integer
-// constants written as plain literals.
+// constants written as plain literals, and the two pure functions that map
+// ledger routes to ledger operations and back (routeOperation,
+// operationRoute; types of the AssemblyScript kind, types/portable.d.ts).
 //
 // The request and reply headers, the AUTH_* values, the errors admission
 // shares and the admission table's records are the kernel's contract as much
@@ -12,6 +14,7 @@
 //
 // # Request body (after the GW_REQUEST_HEADER_BYTES header; logged)
 //   the binary ledger request for ROUTE_CREATE_ACCOUNTS..ROUTE_ACCOUNT_BALANCES,
+//   ROUTE_QUERY_ACCOUNTS and ROUTE_QUERY_TRANSFERS (the ledger routes),
 //   KEY_CREATE_* for ROUTE_KEYS_CREATE, a u32 key id for ROUTE_KEYS_REVOKE,
 //   a service command for ROUTE_SERVICES_*, empty otherwise.
 //
@@ -30,6 +33,7 @@ export {
   ADM_POLICY_HEADER_BYTES, ADM_ROUTE_BYTES, ADM_KEY_BYTES, ADM_SCOPE_NONE, ADM_SCOPE_ITEMS, ADM_SCOPE_DENY,
   ADM_ROUTE_F_READ, GW_E_LEDGER,
 } from "../../hal/abi";
+import { Operation } from "../ledger/protocol";
 
 // Routes 1..6 are the ledger's operations with the same numbers.
 export const ROUTE_CREATE_ACCOUNTS = 1;
@@ -62,7 +66,30 @@ export const ROUTE_SERVICES_UNLOAD = 17; // POST /v1/system/services/unload
 // GET /metrics (Prometheus): like the system routes 7..9, answered by the
 // host after admission allowed it (admin, operator, auditor), never logged.
 export const ROUTE_METRICS = 18;
-export const ROUTE_COUNT = 19; // routes are 1 .. ROUTE_COUNT - 1 (at most hal ADM_ROUTES_MAX)
+// TigerBeetle's query_accounts and query_transfers (one QueryFilter): ledger
+// routes like 1..6, but numbered after the routes above had taken 7..18, so
+// the route is not the operation (routeOperation). Reads for every role; a
+// key limited to ledgers has its grants appended as the request's scope,
+// which the ledger applies inside its scan.
+export const ROUTE_QUERY_ACCOUNTS = 19; // POST /v1/accounts/query
+export const ROUTE_QUERY_TRANSFERS = 20; // POST /v1/transfers/query
+export const ROUTE_COUNT = 21; // routes are 1 .. ROUTE_COUNT - 1 (at most hal ADM_ROUTES_MAX)
+
+/** The ledger operation a ledger route's body carries; 0 when the route is not a ledger route. */
+export function routeOperation(route: u32): u32 {
+  if (route >= <u32>ROUTE_CREATE_ACCOUNTS && route <= <u32>ROUTE_ACCOUNT_BALANCES) return route; // the same numbers
+  if (route == <u32>ROUTE_QUERY_ACCOUNTS) return <u32>Operation.query_accounts;
+  if (route == <u32>ROUTE_QUERY_TRANSFERS) return <u32>Operation.query_transfers;
+  return 0;
+}
+
+/** The ledger route of a ledger operation (routeOperation's inverse); 0 for an operation no route carries. */
+export function operationRoute(operation: u32): u32 {
+  if (operation >= <u32>Operation.create_accounts && operation <= <u32>Operation.get_account_balances) return operation;
+  if (operation == <u32>Operation.query_accounts) return <u32>ROUTE_QUERY_ACCOUNTS;
+  if (operation == <u32>Operation.query_transfers) return <u32>ROUTE_QUERY_TRANSFERS;
+  return 0;
+}
 
 export const ROLE_ADMIN = 1;
 export const ROLE_OPERATOR = 2;

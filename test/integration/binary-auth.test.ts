@@ -142,7 +142,7 @@ test('a client cannot write the gateway request header: no console claim, no has
   // bytes to the gateway (its first byte, GW_VERSION = 1, reads as operation
   // 1), judged without a key (401), and with an admin key it is no valid
   // ledger request (400). A first byte naming the keys route is refused by
-  // the host: binary frames carry ledger operations 1..6 only.
+  // the host: binary frames carry ledger operations 1..8 only.
   const c = await connect();
   const r = await c.request('gateway', forged);
   assert.is(r.status, abi.FRAME_E_DENIED, r.payload.toString());
@@ -151,7 +151,7 @@ test('a client cannot write the gateway request header: no console claim, no has
   keysRoute[0] = gw.ROUTE_KEYS_CREATE;
   const r2 = await c.request('gateway', keysRoute);
   assert.is(r2.status, abi.FRAME_E_MALFORMED, r2.payload.toString());
-  assert.match(r2.payload.toString(), /operation, 1\.\.6/);
+  assert.match(r2.payload.toString(), /operation, 1\.\.8/);
   c.close();
   const admin = await connect(keys.admin);
   const r4 = await admin.request('gateway', forged);

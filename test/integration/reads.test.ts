@@ -12,7 +12,13 @@
 //   - in the bank image the gateway's lookup and query routes are reads
 //     (ADM_ROUTE_F_READ): HTTP lookups write no log entry, see every write
 //     acknowledged before them, and an explicit read of a create route is
-//     refused.
+//     refused;
+//   - POST /v1/accounts/query and /v1/transfers/query over HTTP, answered as
+//     reads (bank image) and logged and relayed (the same image with a
+//     ledger that takes no reads) alike: TigerBeetle's QueryFilter, a teller
+//     limited to ledger 1 gets `limit` records of ledger 1 where ledger 2's
+//     interleave, a bad field is 400 with its code, and a non-zero account
+//     `reserved` is answered reserved_field.
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -21,6 +27,7 @@ import * as abi from '../../hal/abi.ts';
 import { FrameClient } from '../../host/client/frames.ts';
 import {
   LedgerClient, account, transfer, accountFilter, id, encodeTransfers, encodeLookupAccounts, AccountFlags, CreateTransferResult,
+  queryFilter, QueryFilterFlags,
 } from '../../host/client/ledger.ts';
 import { bankManifest, directLedgerManifest, makeImage, removeDir, runCli, event, Server, type TestImage } from '../support/helpers.ts';
 
@@ -77,6 +84,8 @@ test('reads answer as logged lookups do, and write no log entry', async () => {
   const fromLog = {
     accounts: await logged.lookupAccounts(accounts), transfers: await logged.lookupTransfers([...transfers, id()]),
     history: await logged.getAccountTransfers(filter), balances: await logged.getAccountBalances(filter),
+    queried: await logged.queryTransfers(queryFilter({ limit: 7, flags: QueryFilterFlags.reversed })),
+    accountsQueried: await logged.queryAccounts(queryFilter({ code: 1 })),
   };
   s.frames.close();
   await s.server.kill('SIGTERM');
@@ -89,8 +98,12 @@ test('reads answer as logged lookups do, and write no log entry', async () => {
     assert.equal(await readsAgain.lookupTransfers([...transfers, id()]), fromLog.transfers);
     assert.equal(await readsAgain.getAccountTransfers(filter), fromLog.history);
     assert.equal(await readsAgain.getAccountBalances(filter), fromLog.balances);
+    assert.equal(await readsAgain.queryTransfers(queryFilter({ limit: 7, flags: QueryFilterFlags.reversed })), fromLog.queried);
+    assert.equal(await readsAgain.queryAccounts(queryFilter({ code: 1 })), fromLog.accountsQueried);
   }
   assert.is(fromLog.transfers.length, 30, 'every transfer found, the unknown id not');
+  assert.equal(fromLog.queried.map((t) => t.id), transfers.slice(-7).reverse(), 'the newest seven, newest first');
+  assert.is(fromLog.accountsQueried.length, 3);
   s.frames.close();
   await s.server.kill('SIGTERM');
   const after = replay(data);
@@ -128,7 +141,7 @@ test('a create as a read, a read to a service without the capability, and unknow
   const { server, frames } = await serve(data);
   const create = await frames.request('ledger', encodeTransfers([transfer({ id: id(), debit_account_id: 1n, credit_account_id: 2n, amount: 1n, ledger: 1, code: 1 })]), 30_000, abi.FRAME_F_READ);
   assert.is(create.status, abi.FRAME_E_SERVICE);
-  assert.match(create.payload.toString('utf8'), /a read is lookup_accounts, lookup_transfers, get_account_transfers or get_account_balances/);
+  assert.match(create.payload.toString('utf8'), /a read is lookup_accounts, lookup_transfers, get_account_transfers, get_account_balances, query_accounts or query_transfers/);
   const echo = await frames.request('echo', Buffer.from('x'), 30_000, abi.FRAME_F_READ);
   assert.is(echo.status, abi.FRAME_E_DENIED);
   assert.match(echo.payload.toString('utf8'), /takes no reads/);
@@ -193,6 +206,83 @@ test('bank image: HTTP lookups are reads: no log entry, and they see every ackno
     assert.is(entries(), written + idle, '100 HTTP lookups wrote no log entry');
   } finally {
     removeDir(bank.dir);
+  }
+});
+
+test('HTTP queries: TigerBeetle\'s filter, a teller\'s scope inside the scan, as reads and as logged requests', async () => {
+  // Proves POST /v1/accounts/query and /v1/transfers/query end to end, on the bank image (the queries
+  // are reads, scoped by the kernel's appended grants) and on the same image whose ledger takes no
+  // reads (logged, relayed by the gateway, which appends the grants itself): the filter fields, order
+  // and limit; the records are those the lookups return; a teller granted ledger 1 asking for 2
+  // records where ledger 2's interleave gets 2 of ledger 1 (a filter on the reply would have left 1 or
+  // 0), and pages through all of its own; an unknown JSON field is 400 unknown_field; an account with
+  // reserved 1 is answered reserved_field and not created.
+  const logged = bankManifest();
+  const ledger = logged.services.find((x) => x.name === 'ledger')!;
+  ledger.caps = ledger.caps.filter((c) => c !== 'read');
+  for (const [label, manifest] of [['reads', bankManifest()], ['logged', logged]] as const) {
+    const img2 = makeImage(`queries-${label}`, manifest);
+    try {
+      const data = join(img2.dir, 'data');
+      const args = ['boot', img2.imagePath, '--data', data, '--trust', img2.pubPath];
+      assert.is(runCli([...args, '--once']).code, 0);
+      const keyOf = (extra: string[]) => {
+        const made = runCli(['keys', 'create', '--data', data, '--trust', img2.pubPath, ...extra]);
+        assert.is(made.code, 0, made.stderr);
+        return (event(made.events, 'key_created') as { key: string }).key;
+      };
+      const admin = keyOf(['--role', 'admin']);
+      const teller = keyOf(['--role', 'teller', '--ledger', '1']);
+      const server = Server.start([...args, '--listen', '127.0.0.1:0']);
+      const { port } = await server.address();
+      const call = async (key: string, path: string, body: unknown) => {
+        const res = await fetch(`http://127.0.0.1:${port}${path}`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+        const json = await res.json() as any;
+        return { status: res.status, json };
+      };
+      const ok = async (key: string, path: string, body: unknown) => {
+        const r = await call(key, path, body);
+        assert.is(r.status, 200, `${label} ${path}: ${JSON.stringify(r.json)}`);
+        return r.json as any[];
+      };
+      // Accounts 1..6 alternate ledgers 1 and 2; transfers 11..16 alternate them too (1 -> 3 on ledger 1, 2 -> 4 on ledger 2).
+      const accounts = [1, 2, 3, 4, 5, 6].map((n) => ({ id: String(n), ledger: n % 2 === 1 ? 1 : 2, code: n <= 4 ? 10 : 20, user_data_64: String(n % 3) }));
+      assert.ok((await ok(admin, '/v1/accounts', accounts)).every((r) => r.result === 'created'));
+      const transfers = [11, 12, 13, 14, 15, 16].map((n) => ({
+        id: String(n), debit_account_id: n % 2 === 1 ? '1' : '2', credit_account_id: n % 2 === 1 ? '3' : '4', amount: String(n), ledger: n % 2 === 1 ? 1 : 2, code: n,
+      }));
+      assert.ok((await ok(admin, '/v1/transfers', transfers)).every((r) => r.result === 'created'));
+      const ids = (records: any[]) => records.map((r) => r.id);
+      // The filter, for a key with every ledger.
+      assert.equal(ids(await ok(admin, '/v1/accounts/query', {})), ['1', '2', '3', '4', '5', '6']);
+      assert.equal(ids(await ok(admin, '/v1/accounts/query', { ledger: 2, code: 10 })), ['2', '4']);
+      assert.equal(ids(await ok(admin, '/v1/accounts/query', { user_data_64: '1', flags: ['reversed'] })), ['4', '1']);
+      assert.equal(await ok(admin, '/v1/accounts/query', { code: 20 }), await ok(admin, '/v1/accounts/lookup', { ids: ['5', '6'] }));
+      const all = await ok(admin, '/v1/transfers/query', { flags: ['reversed'], limit: 3 });
+      assert.equal(ids(all), ['16', '15', '14']);
+      assert.equal(all, await ok(admin, '/v1/transfers/lookup', { ids: ['16', '15', '14'] }));
+      assert.equal(ids(await ok(admin, '/v1/transfers/query', { timestamp_min: all[2].timestamp, timestamp_max: all[1].timestamp })), ['14', '15']);
+      assert.equal(ids(await ok(admin, '/v1/transfers/query', { ledger: 2, flags: 1 })), ['16', '14', '12']);
+      // The teller's scope, inside the scan: two of its own where the unscoped first two hold both ledgers.
+      assert.equal(ids(await ok(admin, '/v1/transfers/query', { limit: 2 })), ['11', '12']);
+      const mine = await ok(teller, '/v1/transfers/query', { limit: 2 });
+      assert.equal([ids(mine), mine.map((t) => t.ledger)], [['11', '13'], [1, 1]]);
+      const next = await ok(teller, '/v1/transfers/query', { limit: 2, timestamp_min: String(BigInt(mine[1].timestamp) + 1n) });
+      assert.equal(ids(next), ['15'], 'the next page holds the rest of ledger 1');
+      assert.equal(ids(await ok(teller, '/v1/accounts/query', { limit: 2, flags: ['reversed'] })), ['5', '3']);
+      assert.equal(await ok(teller, '/v1/transfers/query', { ledger: 2 }), [], 'another ledger: nothing');
+      // A bad field and a reserved account field.
+      const bad = await call(teller, '/v1/transfers/query', { account_id: '1' });
+      assert.equal([bad.status, bad.json.error.code], [400, 'unknown_field']);
+      const flag = await call(admin, '/v1/accounts/query', { flags: ['debits'] });
+      assert.equal([flag.status, flag.json.error.code], [400, 'unknown_flag']);
+      const reserved = await ok(admin, '/v1/accounts', [{ id: '7', ledger: 1, code: 1, reserved: 1 }]);
+      assert.is(reserved[0].result, 'reserved_field');
+      assert.equal(await ok(admin, '/v1/accounts/lookup', { ids: ['7'] }), [], 'not created');
+      await server.kill('SIGTERM');
+    } finally {
+      removeDir(img2.dir);
+    }
   }
 });
 

@@ -9,6 +9,7 @@ import * as abi from '../../hal/abi.ts';
 import * as gw from '../../services/gateway/protocol.ts';
 import { authFrameKeyHash, hostReply, requestHead, unwrapReply, wrapLedgerFrame } from '../../host/gateway/binary.ts';
 import { encodeAuth, encodeRequest } from '../../host/client/frames.ts';
+import { Operation } from '../../host/client/ledger.ts';
 
 const SOURCE = Buffer.alloc(16, 7);
 
@@ -29,8 +30,9 @@ test('an auth frame yields the SHA-256 of its key, and only a well-formed one', 
 test('a frame to the gateway is wrapped with the host\'s header: route from the operation, the connection\'s key hash', () => {
   // Proves what reaches the kernel: same request id and service name, a
   // gateway header whose auth byte, key hash and source come from the host,
-  // and the client's bytes after it unchanged; operations outside 1..6
-  // (the keys and system routes) are refused.
+  // and the client's bytes after it unchanged; the queries (operations 7
+  // and 8) go to their own routes, not the system routes of those numbers;
+  // operations outside 1..8 (the keys and system routes) are refused.
   const payload = Buffer.alloc(8 + 16); payload[0] = gw.ROUTE_LOOKUP_ACCOUNTS; payload.writeUInt32LE(1, 4);
   const hash = Buffer.alloc(32, 0xab);
   const body = wrapLedgerFrame(77, payload, hash, SOURCE) as Buffer;
@@ -46,11 +48,17 @@ test('a frame to the gateway is wrapped with the host\'s header: route from the 
   const anonymous = requestHead(wrapLedgerFrame(78, payload, null, SOURCE) as Buffer)!.payload;
   assert.is(anonymous[2], gw.AUTH_NONE);
   assert.equal(anonymous.subarray(gw.GW_KEY_HASH_OFFSET, gw.GW_KEY_HASH_OFFSET + 32), Buffer.alloc(32));
-  for (const op of [0, 7, gw.ROUTE_KEYS_CREATE, 255]) {
+  for (const [op, route] of [[Operation.query_accounts, gw.ROUTE_QUERY_ACCOUNTS], [Operation.query_transfers, gw.ROUTE_QUERY_TRANSFERS]]) {
     const p = Buffer.from(payload); p[0] = op;
-    assert.match(String(wrapLedgerFrame(79, p, hash, SOURCE)), /operation, 1\.\.6/);
+    const wrapped = requestHead(wrapLedgerFrame(81, p, hash, SOURCE) as Buffer)!.payload;
+    assert.is(wrapped[1], route, `operation ${op} goes to route ${route}`);
+    assert.equal(wrapped.subarray(gw.GW_REQUEST_HEADER_BYTES), p, 'the operation byte itself is unchanged');
   }
-  assert.match(String(wrapLedgerFrame(80, Buffer.alloc(0), hash, SOURCE)), /operation, 1\.\.6/);
+  for (const op of [0, 9, gw.ROUTE_KEYS_CREATE, gw.ROUTE_QUERY_ACCOUNTS, 255]) {
+    const p = Buffer.from(payload); p[0] = op;
+    assert.match(String(wrapLedgerFrame(79, p, hash, SOURCE)), /operation, 1\.\.8/);
+  }
+  assert.match(String(wrapLedgerFrame(80, Buffer.alloc(0), hash, SOURCE)), /operation, 1\.\.8/);
 });
 
 function kernelReply(requestId: number, status: number, payload: Buffer): Buffer {

@@ -24,6 +24,7 @@ import { limits, type GatewayConfig } from '../../host/gateway/http-config.ts';
 import { GATEWAY_SERVICE, sourceBytes } from '../../host/gateway/gateway-wire.ts';
 import { apiKeyHash } from '../../host/gateway/keys-json.ts';
 import * as gw from '../../services/gateway/protocol.ts';
+import * as lp from '../../services/ledger/protocol.ts';
 import { admitAll, refuseAll } from '../support/admission.ts';
 
 // ---- a fake kernel: a tiny ledger answering with real binary replies ----
@@ -102,6 +103,15 @@ class FakeLedger {
       }
       const found = ids.map((id) => this.transfers.find((t) => t.id === id)).filter((t): t is Transfer => t !== undefined);
       return { status: abi.FRAME_OK, payload: recordsReply(found, writeTransfer) };
+    }
+    if (operation === Operation.query_accounts || operation === Operation.query_transfers) {
+      // The fake's QueryFilter: ledger, code, limit and reversed (the ledger's own tests cover every field).
+      const field = (at: number, bytes: 2 | 4) => (bytes === 2 ? v.getUint16(HEADER_BYTES + at, true) : v.getUint32(HEADER_BYTES + at, true));
+      const keep = (r: { ledger: number; code: number }) => (field(lp.QUERY_LEDGER, 4) === 0 || r.ledger === field(lp.QUERY_LEDGER, 4))
+        && (field(lp.QUERY_CODE, 2) === 0 || r.code === field(lp.QUERY_CODE, 2));
+      const order = <T>(records: T[]) => ((field(lp.QUERY_FLAGS, 4) & 1) !== 0 ? records.reverse() : records).slice(0, field(lp.QUERY_LIMIT, 4));
+      if (operation === Operation.query_accounts) return { status: abi.FRAME_OK, payload: recordsReply(order([...this.accounts.values()].filter(keep)), writeAccount) };
+      return { status: abi.FRAME_OK, payload: recordsReply(order(this.transfers.filter(keep)), writeTransfer) };
     }
     // get_account_transfers / get_account_balances: account_id (low half), limit, flags.
     const accountId = v.getBigUint64(HEADER_BYTES, true);
@@ -360,6 +370,45 @@ test('lookups, account transfers and balances return records with strings and fl
   const filter = view(h.submits[5].payload);
   assert.is(h.submits[5].payload[0], Operation.get_account_balances);
   assert.is(filter.getUint32(HEADER_BYTES + 120, true), BATCH_EVENTS_MAX); // default limit
+});
+
+test('POST /v1/accounts/query and /v1/transfers/query: a QueryFilter in, records out as lookups give them', () => {
+  // Proves the two query routes end to end: the JSON filter becomes one 64-byte QueryFilter of the
+  // ledger operation (7, 8) in a frame of the query route (19, 20: not the operation's number), and
+  // the records come back as the lookups' JSON; a bad filter is a 400 with its code and submits nothing.
+  const h = new Harness();
+  h.send(post('/v1/accounts', [...ACCOUNTS, { id: '3', ledger: 392, code: 2 }]));
+  h.send(post('/v1/transfers', [
+    { id: '10', debit_account_id: '1', credit_account_id: '2', amount: '1050', ledger: 840, code: 7 },
+    { id: '11', debit_account_id: '2', credit_account_id: '1', amount: '50', ledger: 840, code: 8 },
+  ]));
+  h.send(post('/v1/accounts/query', { ledger: 840, flags: ['reversed'], limit: 5 }));
+  h.send(post('/v1/accounts/lookup', { ids: ['2', '1'] }));
+  h.send(post('/v1/transfers/query', { code: 8, user_data_128: '0', timestamp_min: '0' }));
+  h.send(post('/v1/transfers/lookup', { ids: ['11'] }));
+  const [, , accounts, lookedUp, transfers, lookedUpTransfer] = h.responses();
+  assert.is(accounts.status, 200, accounts.text);
+  assert.equal(accounts.json, lookedUp.json, 'query_accounts answers the records lookup_accounts gives');
+  assert.equal(accounts.json.map((a: { id: string }) => a.id), ['2', '1']);
+  assert.equal(transfers.json, lookedUpTransfer.json);
+  for (const [i, route, operation] of [[2, gw.ROUTE_QUERY_ACCOUNTS, Operation.query_accounts], [4, gw.ROUTE_QUERY_TRANSFERS, Operation.query_transfers]]) {
+    const { frame, payload } = h.submits[i];
+    assert.equal([frame[1], payload[0], payload.length], [route, operation, HEADER_BYTES + lp.QUERY_FILTER_BYTES]);
+  }
+  assert.is(view(h.submits[2].payload).getUint32(HEADER_BYTES + lp.QUERY_LIMIT, true), 5);
+  assert.is(view(h.submits[4].payload).getUint32(HEADER_BYTES + lp.QUERY_LIMIT, true), BATCH_EVENTS_MAX, 'the default limit');
+  const refusals: [string, unknown, string, RegExp][] = [
+    ['/v1/accounts/query', { account_id: '1' }, 'unknown_field', /filter\.account_id/],
+    ['/v1/transfers/query', { flags: ['debits'] }, 'unknown_flag', /filter\.flags\[0\]/],
+    ['/v1/transfers/query', { limit: 0 }, 'invalid_field', /filter\.limit/],
+    ['/v1/accounts/query', { ledger: '840' }, 'invalid_field', /filter\.ledger/],
+    ['/v1/accounts/query', [], 'invalid_body', /JSON object/],
+  ];
+  for (const [path, body, code, message] of refusals) {
+    const bad = new Harness();
+    expectError(bad.send(post(path, body)), 400, code, message);
+    assert.is(bad.submits.length, 0, `${path} ${code}: nothing submitted`);
+  }
 });
 
 test('a path id above u128 is 400; an id that is not digits is 404', () => {

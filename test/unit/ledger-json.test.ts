@@ -10,14 +10,16 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
-  AccountFilterFlags, AccountFlags, BATCH_EVENTS_MAX, HEADER_BYTES, Operation, RECORD_BYTES, TransferFlags, U128_MAX,
+  AccountFilterFlags, AccountFlags, BATCH_EVENTS_MAX, HEADER_BYTES, Operation, QueryFilterFlags, QUERY_FILTER_BYTES,
+  RECORD_BYTES, TransferFlags, U128_MAX,
   account, readAccount, readTransfer, transfer, writeAccount, writeTransfer,
   type Account, type AccountBalance, type Transfer,
 } from '../../host/client/ledger.ts';
+import * as p from '../../services/ledger/protocol.ts';
 import { JsonError, JsonNumber, invalidUtf8Offset, parseJson, type JsonValue } from '../../host/gateway/json.ts';
 import {
   LedgerJsonError, LedgerReplyError, accountsFromJson, amountFromDecimal, decimalFromMinor, filterFromJson, idsFromJson,
-  ledgerReplyToJson, ledgerRequestFromJson, readU128, readU64, readUint, transfersFromJson,
+  ledgerReplyToJson, ledgerRequestFromJson, queryFromJson, readU128, readU64, readUint, transfersFromJson,
   type LedgerScales,
 } from '../../host/gateway/ledger-json.ts';
 
@@ -211,10 +213,62 @@ test('transfers: every field lands in its place', () => {
   });
 });
 
+test('accounts: reserved is read and sent to the ledger, which answers a non-zero one with reserved_field', () => {
+  // Proves `reserved` is a known account field (u32, in its place in the record), not refused as
+  // unknown: the ledger's own answer (test/ledger/results.test.ts, and over HTTP in
+  // test/integration/reads.test.ts) is TigerBeetle's reserved_field.
+  const request = ledgerRequestFromJson('create_accounts', json('[{"id":"1","ledger":1,"code":1,"reserved":7}]'), LEDGERS);
+  assert.is(readAccount(view(request.payload), HEADER_BYTES).reserved, 7);
+  assert.is(view(request.payload).getUint32(HEADER_BYTES + p.ACCOUNT_RESERVED, true), 7);
+  assert.is(oneAccount('"reserved":0').reserved, 0);
+  refused(() => oneAccount('"reserved":4294967296'), 'invalid_field', /events\[0\]\.reserved: .*u32/);
+  refused(() => oneAccount('"reserved":"1"'), 'invalid_field', /events\[0\]\.reserved/);
+});
+
+test('query filters: every field in its place; omitted is zero; flags by name or bits; limit bounded', () => {
+  // Proves the QueryFilter JSON of POST /v1/accounts/query and /v1/transfers/query: each field lands
+  // at its protocol offset in a one-filter request of the right operation, defaults (zero fields,
+  // limit 8189, no flags), and the refusals with their codes (unknown field, unknown flag, bad types, limit).
+  const f = queryFromJson(json(`{"user_data_128":"7","user_data_64":"8","user_data_32":9,"ledger":10,"code":11,
+    "timestamp_min":"5","timestamp_max":"6","limit":12,"flags":["reversed"]}`));
+  assert.equal(f, {
+    user_data_128: 7n, user_data_64: 8n, user_data_32: 9, ledger: 10, code: 11, timestamp_min: 5n, timestamp_max: 6n,
+    limit: 12, flags: QueryFilterFlags.reversed,
+  });
+  assert.equal(queryFromJson(json('{}')), {
+    user_data_128: 0n, user_data_64: 0n, user_data_32: 0, ledger: 0, code: 0, timestamp_min: 0n, timestamp_max: 0n,
+    limit: BATCH_EVENTS_MAX, flags: 0,
+  });
+  assert.is(queryFromJson(json('{"flags":1}')).flags, QueryFilterFlags.reversed);
+  assert.is(queryFromJson(json('{"flags":6}')).flags, 6, 'unknown bits pass: the ledger answers an empty list');
+  for (const [operation, code] of [['query_accounts', Operation.query_accounts], ['query_transfers', Operation.query_transfers]] as const) {
+    const request = ledgerRequestFromJson(operation, json(`{"user_data_128":"${U128_MAX}","user_data_64":"8","user_data_32":9,
+      "ledger":10,"code":11,"timestamp_min":"5","timestamp_max":"6","limit":3,"flags":["reversed"]}`), LEDGERS);
+    const v = view(request.payload);
+    assert.is(request.payload.length, HEADER_BYTES + QUERY_FILTER_BYTES);
+    assert.equal([request.payload[0], v.getUint32(4, true), request.count], [code, 1, 3]);
+    const at = HEADER_BYTES;
+    assert.is(v.getBigUint64(at + p.QUERY_USER_DATA_128, true) | (v.getBigUint64(at + p.QUERY_USER_DATA_128 + 8, true) << 64n), U128_MAX);
+    assert.is(v.getBigUint64(at + p.QUERY_USER_DATA_64, true), 8n);
+    assert.equal([v.getUint32(at + p.QUERY_USER_DATA_32, true), v.getUint32(at + p.QUERY_LEDGER, true), v.getUint16(at + p.QUERY_CODE, true)], [9, 10, 11]);
+    assert.equal(request.payload.subarray(at + p.QUERY_RESERVED, at + p.QUERY_RESERVED + p.QUERY_RESERVED_BYTES), new Uint8Array(6));
+    assert.equal([v.getBigUint64(at + p.QUERY_TIMESTAMP_MIN, true), v.getBigUint64(at + p.QUERY_TIMESTAMP_MAX, true)], [5n, 6n]);
+    assert.equal([v.getUint32(at + p.QUERY_LIMIT, true), v.getUint32(at + p.QUERY_FLAGS, true)], [3, QueryFilterFlags.reversed]);
+  }
+  refused(() => queryFromJson(json('{"account_id":"1"}')), 'unknown_field', /^filter\.account_id: unknown field/);
+  refused(() => queryFromJson(json('{"reserved":0}')), 'unknown_field');
+  refused(() => queryFromJson(json('{"flags":["debits"]}')), 'unknown_flag', /filter\.flags\[0\]/);
+  refused(() => queryFromJson(json('{"ledger":"1"}')), 'invalid_field', /filter\.ledger/);
+  refused(() => queryFromJson(json('{"code":65536}')), 'invalid_field', /filter\.code/);
+  refused(() => queryFromJson(json('{"timestamp_max":6}')), 'invalid_field', /filter\.timestamp_max/);
+  refused(() => queryFromJson(json('{"limit":0}')), 'invalid_field', /filter\.limit/);
+  refused(() => queryFromJson(json(`{"limit":${BATCH_EVENTS_MAX + 1}}`)), 'invalid_field', /filter\.limit/);
+  refused(() => queryFromJson(json('[]')), 'invalid_body');
+});
+
 test('events: unknown fields, non-objects, empty and oversized batches are refused', () => {
   // Proves the batch shape rules and that the error names the event index.
   refused(() => accountsFromJson(json('[{"id":"1"},{"id":"2","amount":"5"}]')), 'unknown_field', /^events\[1\]\.amount: unknown field/);
-  refused(() => accountsFromJson(json('[{"id":"1","reserved":0}]')), 'unknown_field');
   refused(() => transfersFromJson(json('[{"id":"1","__proto__":"1"}]'), LEDGERS), 'unknown_field');
   refused(() => accountsFromJson(json('[1]')), 'invalid_field', /^events\[0\]: must be a JSON object/);
   refused(() => accountsFromJson(json('{"id":"1"}')), 'invalid_body');
@@ -385,6 +439,9 @@ test('records: accounts, transfers and balances with u128/u64 as strings', () =>
   };
   assert.equal(ledgerReplyToJson({ operation: 'lookup_transfers', count: 3 }, recordsReply([t], writeTransfer)), [expected]);
   assert.equal(ledgerReplyToJson({ operation: 'get_account_transfers', count: 10 }, recordsReply([t, t], writeTransfer)), [expected, expected]);
+  assert.equal(ledgerReplyToJson({ operation: 'query_transfers', count: 10 }, recordsReply([t, t], writeTransfer)), [expected, expected]);
+  assert.equal(ledgerReplyToJson({ operation: 'query_accounts', count: 10 }, recordsReply([a], writeAccount)),
+    ledgerReplyToJson({ operation: 'lookup_accounts', count: 1 }, recordsReply([a], writeAccount)), 'query_accounts answers as lookups do');
   const b: AccountBalance = { debits_pending: 1n, debits_posted: 2n, credits_pending: 3n, credits_posted: U128_MAX, timestamp: 77n };
   assert.equal(ledgerReplyToJson({ operation: 'get_account_balances', count: 1 }, recordsReply([b], writeBalance)), [{
     debits_pending: '1', debits_posted: '2', credits_pending: '3', credits_posted: U128_MAX.toString(), timestamp: '77',
@@ -402,6 +459,7 @@ test('replies that do not fit their request are LedgerReplyError', () => {
   bad('lookup_accounts', 1, recordsReply([account({ id: 1n }), account({ id: 2n })], writeAccount));
   bad('lookup_transfers', 1, new Uint8Array(4));
   bad('get_account_transfers', 5, new Uint8Array(HEADER_BYTES + 1));
+  bad('query_accounts', 1, recordsReply([account({ id: 1n }), account({ id: 2n })], writeAccount));
 });
 
 test('decimalFromMinor: exact at every scale, the inverse of amountFromDecimal', () => {

@@ -19,6 +19,12 @@ import { ledgerPeer } from "./relay";
 
 const POLICY_BYTES: u32 = P.ADM_POLICY_HEADER_BYTES + P.ROUTE_COUNT * P.ADM_ROUTE_BYTES;
 
+// The ledger routes that change nothing: every ledger route but the creates.
+function isRead(route: u32): bool {
+  assert(route > 0 && route < <u32>P.ROUTE_COUNT, "a known route");
+  return P.routeOperation(route) != 0 && route != P.ROUTE_CREATE_ACCOUNTS && route != P.ROUTE_CREATE_TRANSFERS;
+}
+
 // The roles that may use a route, as admission's bit mask (bit 0: the console).
 function routeRoles(route: u32): u32 {
   let mask: u32 = 0;
@@ -51,11 +57,13 @@ export function programPolicy(): void {
     } else if (route == P.ROUTE_ACCOUNT_BALANCES) {
       store<u8>(r + 4, P.ADM_SCOPE_DENY); // balance history is not limited by ledger
     }
-    // Lookups and account queries are reads: once admitted the kernel hands
-    // them to the ledger without a log entry (if the ledger takes reads;
-    // else they are logged and relayed like any request).
-    if (ledgerPeer >= 0 && (route == P.ROUTE_LOOKUP_ACCOUNTS || route == P.ROUTE_LOOKUP_TRANSFERS
-        || route == P.ROUTE_ACCOUNT_TRANSFERS || route == P.ROUTE_ACCOUNT_BALANCES)) {
+    // Lookups and queries are reads: once admitted the kernel hands them to
+    // the ledger without a log entry (if the ledger takes reads; else they
+    // are logged and relayed like any request), with a limited key's grants
+    // appended as the request's scope. Like the lookups, the queries are not
+    // checked against the grants here (ADM_SCOPE_NONE): the ledger answers
+    // only the granted ledgers' records, skipping the others inside its scan.
+    if (ledgerPeer >= 0 && isRead(route)) {
       store<u8>(r + 7, <u8>P.ADM_ROUTE_F_READ);
       store<u32>(r + 12, <u32>ledgerPeer);
     }

@@ -47,6 +47,7 @@ export const RATE_MAX: u64 = 1000000;
 export const LEDGER_HEADER_BYTES: u32 = L.HEADER_BYTES;
 export const LEDGER_RECORD_BYTES: u32 = L.RECORD_BYTES;
 export const LEDGER_ID_BYTES: u32 = L.ID_BYTES;
+export const LEDGER_QUERY_FILTER_BYTES: u32 = L.QUERY_FILTER_BYTES;
 export const LEDGER_RESULT_BYTES: u32 = L.RESULT_BYTES;
 export const LEDGER_BATCH_MAX: u32 = L.BATCH_EVENTS_MAX;
 export const RECORD_LEDGER_OFFSET: usize = L.TRANSFER_LEDGER; // accounts and transfers alike (ACCOUNT_LEDGER)
@@ -71,5 +72,11 @@ export function constantsCheck(): void {
   assert(<u64>DEFER_HEADER_BYTES + largestBatch + <u64>P.KEY_GRANTS_MAX * 4 + 8 <= <u64>DEFER_BYTES, "the deferral ring holds a largest request");
   assert(DEFER_BYTES % 8 == 0 && DEFER_HEADER_BYTES % 8 == 0, "deferred records stay 8-aligned, so a wrap marker always fits");
   assert(<u32>P.ROUTE_COUNT <= <u32>P.ADM_ROUTES_MAX, "every route fits admission's policy");
+  // Every ledger operation has one route and back (ledger operations are 1..8), and only ledger routes carry one.
+  for (let op: u32 = 1; op <= <u32>L.Operation.query_transfers; op++) assert(P.routeOperation(P.operationRoute(op)) == op, "a ledger operation without its route");
+  for (let route: u32 = 1; route < <u32>P.ROUTE_COUNT; route++) {
+    const op = P.routeOperation(route);
+    assert(op == 0 || P.operationRoute(op) == route, "a route carries an operation whose route is another");
+  }
   assert(<u32>P.GW_STATS_COUNT * 8 <= OUTBOX_BYTES, "the counters fit the outbox");
 }

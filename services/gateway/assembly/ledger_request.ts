@@ -1,12 +1,13 @@
-// Ledger requests (ROUTE_CREATE_ACCOUNTS .. ROUTE_ACCOUNT_BALANCES): the
-// body is the ledger's own binary request (services/ledger/protocol.ts),
-// already translated by the host. Here it is checked for the framing the
+// Ledger requests (ROUTE_CREATE_ACCOUNTS .. ROUTE_ACCOUNT_BALANCES,
+// ROUTE_QUERY_ACCOUNTS, ROUTE_QUERY_TRANSFERS: the routes with a ledger
+// operation, protocol.ts routeOperation): the body is the ledger's own
+// binary request (services/ledger/protocol.ts), already translated by the host. Here it is checked for the framing the
 // ledger expects (a malformed one is answered 400 and never reaches the
 // ledger), checked against a scoped key's grants (scope.ts), counted as
 // allowed and handed to the relay (relay.ts).
 
 import * as P from "../protocol";
-import { LEDGER_BATCH_MAX, LEDGER_HEADER_BYTES, LEDGER_ID_BYTES, LEDGER_RECORD_BYTES } from "./constants";
+import { LEDGER_BATCH_MAX, LEDGER_HEADER_BYTES, LEDGER_ID_BYTES, LEDGER_QUERY_FILTER_BYTES, LEDGER_RECORD_BYTES } from "./constants";
 import { keyCount, keyScoped } from "./keys";
 import { scopeAppend, scopeRefused } from "./scope";
 import { relaySubmit } from "./relay";
@@ -15,14 +16,17 @@ import { countStat } from "./stats";
 
 /** Checks the framing the ledger expects; the message, or null when fine. */
 function ledgerFramingError(route: u32, body: usize, bodyLen: u32): string | null {
-  assert(route >= <u32>P.ROUTE_CREATE_ACCOUNTS && route <= <u32>P.ROUTE_ACCOUNT_BALANCES, "a ledger route");
+  const operation = P.routeOperation(route);
+  assert(operation != 0, "a ledger route");
   if (bodyLen < LEDGER_HEADER_BYTES) return "ledger request shorter than its header";
-  if (<u32>load<u8>(body) != route || load<u8>(body + 1) != 0 || load<u16>(body + 2) != 0) return "ledger operation does not match the route";
+  if (<u32>load<u8>(body) != operation || load<u8>(body + 1) != 0 || load<u16>(body + 2) != 0) return "ledger operation does not match the route";
   const count = load<u32>(body + 4);
   if (count == 0 || count > LEDGER_BATCH_MAX) return "ledger request count out of range";
-  const isQuery = route == P.ROUTE_ACCOUNT_TRANSFERS || route == P.ROUTE_ACCOUNT_BALANCES;
+  const queryFilter = route == P.ROUTE_QUERY_ACCOUNTS || route == P.ROUTE_QUERY_TRANSFERS;
+  const isQuery = queryFilter || route == P.ROUTE_ACCOUNT_TRANSFERS || route == P.ROUTE_ACCOUNT_BALANCES;
   if (isQuery && count != 1) return "a ledger query takes one filter";
-  const item = route == P.ROUTE_LOOKUP_ACCOUNTS || route == P.ROUTE_LOOKUP_TRANSFERS ? LEDGER_ID_BYTES : LEDGER_RECORD_BYTES;
+  const item = route == P.ROUTE_LOOKUP_ACCOUNTS || route == P.ROUTE_LOOKUP_TRANSFERS ? LEDGER_ID_BYTES
+    : queryFilter ? LEDGER_QUERY_FILTER_BYTES : LEDGER_RECORD_BYTES;
   if (<u64>bodyLen != <u64>LEDGER_HEADER_BYTES + <u64>count * <u64>item) return "ledger request length does not match its count";
   return null;
 }

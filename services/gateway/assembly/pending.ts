@@ -17,7 +17,7 @@ export let pendingLen: u32 = 0;
 
 export function pendingPush(token: u32, route: u32, keyForFilter: i32, count: u32): void {
   assert(pendingLen < PENDING_MAX, "pending FIFO sized by ledger_in_flight_max");
-  assert(route >= <u32>P.ROUTE_CREATE_ACCOUNTS && route <= <u32>P.ROUTE_ACCOUNT_BALANCES, "only ledger routes go to the ledger");
+  assert(P.routeOperation(route) != 0, "only ledger routes go to the ledger");
   assert(count >= 1 && count <= LEDGER_BATCH_MAX, "a framed request's count");
   const at = <usize>((pendingHead + pendingLen) % PENDING_MAX) * 4;
   store<u32>(pendingToken + at, token);

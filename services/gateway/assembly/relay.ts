@@ -5,8 +5,8 @@
 // the deferral ring (defer.ts); a full ring answers 503 and changes nothing.
 // The ledger answers in order, so each reply (or the kernel's abort of a
 // request the ledger faulted on) belongs to the oldest request in flight; it
-// is checked against the request, filtered for a scoped key (scope.ts) and
-// relayed, and a freed slot sends the next waiting request.
+// is checked against the request, filtered for a scoped key (scope.ts; the
+// queries' replies were filtered by the ledger, inside its scan) and relayed, and a freed slot sends the next waiting request.
 
 import * as P from "../protocol";
 import { lookup, send } from "./qenex";
@@ -16,7 +16,7 @@ import { inFlightMax } from "./config";
 import { keyCount } from "./keys";
 import { pendingLen, pendingPush, pendingShift } from "./pending";
 import { deferCount, deferPush, deferShift } from "./defer";
-import { scopeFilter } from "./scope";
+import { scopeFilter, scopeInScan } from "./scope";
 import { answer, answerText } from "./reply";
 import { countStat } from "./stats";
 import { textLog, textPut, textReset } from "./text";
@@ -36,7 +36,8 @@ export function relayInit(): void {
 /**
  * Sends a request to the ledger now if a slot is free and none waits, else
  * queues it; a full queue answers 503. `n` is the key that made it (for the
- * 503), `keyForFilter` the key whose grants filter the reply (-1: none).
+ * 503), `keyForFilter` the key whose grants filter the reply (-1: none; for
+ * the queries, the key whose grants went to the ledger as the scope).
  */
 export function relaySubmit(token: u32, route: u32, keyForFilter: i32, body: usize, bodyLen: u32, n: i32): void {
   assert(keyForFilter == -1 || keyForFilter == n, "a reply is filtered by the key that asked, or not at all");
@@ -104,7 +105,7 @@ export function handleLedgerAborted(): void {
 
 /** Relays the ledger's reply of `len` bytes (in the inbox) to the request it answers. */
 function relay(token: u32, route: u32, n: i32, count: u32, len: u32): void {
-  assert(route >= <u32>P.ROUTE_CREATE_ACCOUNTS && route <= <u32>P.ROUTE_ACCOUNT_BALANCES, "only ledger routes are in flight");
+  assert(P.routeOperation(route) != 0, "only ledger routes are in flight");
   assert(count >= 1 && count <= LEDGER_BATCH_MAX, "the request's count was framed");
   const out = outbox + P.GW_REPLY_HEADER_BYTES;
   if (route == P.ROUTE_CREATE_ACCOUNTS || route == P.ROUTE_CREATE_TRANSFERS) {
@@ -116,7 +117,8 @@ function relay(token: u32, route: u32, n: i32, count: u32, len: u32): void {
   if (len < LEDGER_HEADER_BYTES) { ledgerError(token, n, len); return; }
   const records = load<u32>(inbox);
   if (<u64>len != <u64>LEDGER_HEADER_BYTES + <u64>records * LEDGER_RECORD_BYTES) { ledgerError(token, n, len); return; }
-  if (n < 0) {
+  // A query the ledger scoped inside its scan is answered whole: a filter here would cut pages short.
+  if (n < 0 || scopeInScan(route)) {
     memory.copy(out, inbox, len);
     answer(token, 200, P.GW_OK, 0, n, len);
     return;

@@ -14,7 +14,7 @@ export function roleMay(role: u32, route: u32): bool {
   if (route == P.ROUTE_CREATE_ACCOUNTS || route == P.ROUTE_CREATE_TRANSFERS) {
     return role == P.ROLE_ADMIN || role == P.ROLE_OPERATOR || role == P.ROLE_TELLER;
   }
-  if (route <= <u32>P.ROUTE_ACCOUNT_BALANCES) return true; // every role reads the ledger
+  if (P.routeOperation(route) != 0) return true; // every role reads the ledger (lookups, get_account_*, query_*)
   if (route == P.ROUTE_KEYS_CREATE || route == P.ROUTE_KEYS_REVOKE) return role == P.ROLE_ADMIN;
   if (route == P.ROUTE_KEYS_LIST) return role == P.ROLE_ADMIN || role == P.ROLE_AUDITOR;
   if (route == P.ROUTE_EVENTS) return role != P.ROLE_TELLER; // watching, not transacting

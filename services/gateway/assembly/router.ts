@@ -56,7 +56,7 @@ function routeRequest(token: u32, route: u32, len: u32, n: i32, now: u64): void 
   assert(len >= <u32>P.GW_REQUEST_HEADER_BYTES && n < <i32>keyCount, "a checked header and its key");
   const body = inbox + P.GW_REQUEST_HEADER_BYTES;
   const bodyLen = len - P.GW_REQUEST_HEADER_BYTES;
-  if (route <= <u32>P.ROUTE_ACCOUNT_BALANCES) { ledgerRequest(token, route, body, bodyLen, n); return; }
+  if (P.routeOperation(route) != 0) { ledgerRequest(token, route, body, bodyLen, n); return; }
   countStat(P.GW_STATS_ALLOWED);
   if (route == P.ROUTE_KEYS_CREATE) keysCreate(token, body, bodyLen, n, now);
   else if (route == P.ROUTE_KEYS_LIST) keysList(token, n);

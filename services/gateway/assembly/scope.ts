@@ -6,7 +6,12 @@
 //   creates  carry the key's grants to the ledger, so no result tells the key
 //            about another ledger (services/ledger/assembly/scope.ts)
 //   reads    lookups and account transfers are filtered to granted ledgers;
+//            query_accounts and query_transfers carry the grants to the
+//            ledger, which skips other ledgers' records inside its scan (a
+//            filter on the reply would cut a page short under its limit);
 //            balance history is not limited by ledger, so it is refused
+// (Reads the kernel answers without a log entry get the grants appended by
+// the kernel, kernel/ingress.ts; these are the logged, relayed requests.)
 
 import * as P from "../protocol";
 import { INBOX_BYTES, LEDGER_BATCH_MAX, LEDGER_HEADER_BYTES, LEDGER_RECORD_BYTES, RECORD_LEDGER_OFFSET } from "./constants";
@@ -17,6 +22,12 @@ import { refuse } from "./reply";
 // @ts-ignore: decorator
 @inline function isCreate(route: u32): bool {
   return route == P.ROUTE_CREATE_ACCOUNTS || route == P.ROUTE_CREATE_TRANSFERS;
+}
+
+/** Whether the ledger applies the scope inside its scan for `route` (the queries), so the reply is not filtered here. */
+export function scopeInScan(route: u32): bool {
+  assert(P.routeOperation(route) != 0, "a ledger route");
+  return route == P.ROUTE_QUERY_ACCOUNTS || route == P.ROUTE_QUERY_TRANSFERS;
 }
 
 /** Refuses (403, answered) a framed ledger request key number n may not make; false when it may. */
@@ -42,13 +53,13 @@ export function scopeRefused(token: u32, route: u32, body: usize, n: i32): bool 
 }
 
 /**
- * For a scoped key's creates, appends its grants to the request in place
- * (the inbox has room past the largest batch) and sets the request's scope
- * count; returns the length to send.
+ * For a scoped key's creates and queries, appends its grants to the request
+ * in place (the inbox has room past the largest batch) and sets the
+ * request's scope count; returns the length to send.
  */
 export function scopeAppend(route: u32, body: usize, bodyLen: u32, n: i32): u32 {
   assert(keyScoped(n), "only a scoped key's requests carry a scope");
-  if (!isCreate(route)) return bodyLen;
+  if (!isCreate(route) && !scopeInScan(route)) return bodyLen;
   const k = keyAt(<u32>n);
   const grants = <u32>load<u8>(k + KEY_GRANTS);
   assert(grants >= 1 && grants <= <u32>P.KEY_GRANTS_MAX, "a scoped key has 1 to KEY_GRANTS_MAX grants");
