@@ -73,7 +73,9 @@ export function constantsCheck(): void {
   assert(DEFER_BYTES % 8 == 0 && DEFER_HEADER_BYTES % 8 == 0, "deferred records stay 8-aligned, so a wrap marker always fits");
   assert(<u32>P.ROUTE_COUNT <= <u32>P.ADM_ROUTES_MAX, "every route fits admission's policy");
   // Every ledger operation has one route and back (ledger operations are 1..8), and only ledger routes carry one.
-  for (let op: u32 = 1; op <= <u32>L.Operation.query_transfers; op++) assert(P.routeOperation(P.operationRoute(op)) == op, "a ledger operation without its route");
+  for (let op: u32 = 1; op <= <u32>L.Operation.query_transfers; op++) {
+    assert(P.routeOperation(P.operationRoute(op)) == op, "a ledger operation without its route");
+  }
   for (let route: u32 = 1; route < <u32>P.ROUTE_COUNT; route++) {
     const op = P.routeOperation(route);
     assert(op == 0 || P.operationRoute(op) == route, "a route carries an operation whose route is another");

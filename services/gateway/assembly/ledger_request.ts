@@ -1,10 +1,11 @@
 // Ledger requests (ROUTE_CREATE_ACCOUNTS .. ROUTE_ACCOUNT_BALANCES,
 // ROUTE_QUERY_ACCOUNTS, ROUTE_QUERY_TRANSFERS: the routes with a ledger
 // operation, protocol.ts routeOperation): the body is the ledger's own
-// binary request (services/ledger/protocol.ts), already translated by the host. Here it is checked for the framing the
-// ledger expects (a malformed one is answered 400 and never reaches the
-// ledger), checked against a scoped key's grants (scope.ts), counted as
-// allowed and handed to the relay (relay.ts).
+// binary request (services/ledger/protocol.ts), already translated by the
+// host. Here it is checked for the framing the ledger expects (a malformed
+// one is answered 400 and never reaches the ledger), checked against a
+// scoped key's grants (scope.ts), counted as allowed and handed to the
+// relay (relay.ts).
 
 import * as P from "../protocol";
 import { LEDGER_BATCH_MAX, LEDGER_HEADER_BYTES, LEDGER_ID_BYTES, LEDGER_QUERY_FILTER_BYTES, LEDGER_RECORD_BYTES } from "./constants";

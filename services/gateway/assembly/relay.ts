@@ -6,7 +6,8 @@
 // The ledger answers in order, so each reply (or the kernel's abort of a
 // request the ledger faulted on) belongs to the oldest request in flight; it
 // is checked against the request, filtered for a scoped key (scope.ts; the
-// queries' replies were filtered by the ledger, inside its scan) and relayed, and a freed slot sends the next waiting request.
+// queries' replies were filtered by the ledger, inside its scan) and
+// relayed, and a freed slot sends the next waiting request.
 
 import * as P from "../protocol";
 import { lookup, send } from "./qenex";
