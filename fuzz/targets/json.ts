@@ -14,13 +14,14 @@
 
 import { JsonError, JsonNumber, parseJson, type JsonValue } from '../../host/gateway/json.ts';
 import { LedgerJsonError, ledgerRequestFromJson, type LedgerScales } from '../../host/gateway/ledger-json.ts';
-import { HEADER_BYTES, RECORD_BYTES, ID_BYTES, readTransfer, readAccount, type OperationName } from '../../host/client/ledger.ts';
+import { HEADER_BYTES, RECORD_BYTES, ID_BYTES, QUERY_FILTER_BYTES, readTransfer, readAccount, type OperationName } from '../../host/client/ledger.ts';
 import { expect, type FuzzTarget } from '../target.ts';
 
 export const LIMITS = { depthMax: 8, itemsMax: 64, valuesMax: 2048 };
 const CODES = new Set(['invalid_json', 'duplicate_key', 'nesting_too_deep', 'batch_too_large', 'too_many_values']);
 const SCALES: LedgerScales = new Map([[1, { assetScale: 2 }], [2, { assetScale: 0 }], [3, { assetScale: 3 }]]);
-export const OPERATIONS: readonly OperationName[] = ['create_accounts', 'create_transfers', 'lookup_accounts', 'lookup_transfers', 'get_account_transfers', 'get_account_balances'];
+export const OPERATIONS: readonly OperationName[] = ['create_accounts', 'create_transfers', 'lookup_accounts', 'lookup_transfers', 'get_account_transfers', 'get_account_balances',
+  'query_accounts', 'query_transfers'];
 
 /** parseJson's value, or its JsonError once the error is checked. */
 export function parseChecked(bytes: Uint8Array): JsonValue | JsonError {
@@ -95,8 +96,9 @@ export function translate(operation: OperationName, body: JsonValue, bytes: Uint
     expect(e.code.length > 0 && e.message.length > 0, 'a LedgerJsonError has a code and a message');
     return;
   }
-  const itemBytes = operation.startsWith('create_') ? RECORD_BYTES : operation.startsWith('lookup_') ? ID_BYTES : RECORD_BYTES;
-  const items = operation.startsWith('get_') ? 1 : req.count;
+  const itemBytes = operation.startsWith('create_') ? RECORD_BYTES : operation.startsWith('lookup_') ? ID_BYTES
+    : operation.startsWith('query_') ? QUERY_FILTER_BYTES : RECORD_BYTES;
+  const items = operation.startsWith('get_') || operation.startsWith('query_') ? 1 : req.count;
   expect(req.payload.length === HEADER_BYTES + items * itemBytes, `${operation}: payload of ${req.payload.length} bytes for ${items} items`);
   expect(req.count >= 1, `${operation}: a request of no items`);
   const dv = new DataView(req.payload.buffer, req.payload.byteOffset, req.payload.byteLength);

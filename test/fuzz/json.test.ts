@@ -95,7 +95,8 @@ test('generated account batches and lookups', () => {
 });
 
 test('filters and mutated bodies for every operation', () => {
-  const ops: OperationName[] = ['create_accounts', 'create_transfers', 'lookup_accounts', 'lookup_transfers', 'get_account_transfers', 'get_account_balances'];
+  const ops: OperationName[] = ['create_accounts', 'create_transfers', 'lookup_accounts', 'lookup_transfers', 'get_account_transfers', 'get_account_balances',
+    'query_accounts', 'query_transfers'];
   const filter = fc.record({ timestamp_min: u128, timestamp_max: u128, limit: fc.integer({ min: -1, max: 9000 }), flags: fc.subarray(['debits', 'credits', 'reversed', 'x']), code: fc.integer({ min: 0, max: 70000 }) }, { requiredKeys: [] });
   fc.assert(fc.property(fc.constantFrom(...ops), fc.oneof(filter, fc.array(transferJson, { maxLength: 3 })), fc.array(mutationArb(), { maxLength: 3 }), fc.bigInt({ min: 0n, max: (1n << 128n) - 1n }),
     (op, body, ms, accountId) => translate(op, mutate(Buffer.from(JSON.stringify(body)), ms), accountId)), fuzzParams(800));
