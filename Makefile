@@ -16,6 +16,8 @@ export PATH := $(HOME)/.cargo/bin:$(PATH)
 
 KERNEL_SRC := $(shell find kernel hal drivers lib -name '*.ts')
 SDK_SRC := $(wildcard services/sdk/*.ts lib/*.ts hal/*.ts hal/*/*.ts)
+# A service may import another's wire contract (the gateway reads the ledger's), so every service depends on them all.
+SERVICE_PROTOCOLS := $(wildcard services/*/protocol.ts)
 # A service is a folder under services/ with an index.ts (or assembly/index.ts) entry.
 SERVICE_DIRS := $(filter-out services/sdk,$(patsubst %/,%,$(dir $(wildcard services/*/index.ts services/*/assembly/index.ts))))
 SERVICE_NAMES := $(sort $(patsubst services/%,%,$(patsubst %/assembly,%,$(SERVICE_DIRS))))
@@ -52,7 +54,7 @@ build/kernel.wasm: $(KERNEL_SRC) asconfig.json | install
 	@mkdir -p build
 	@$(ASC) kernel/main.ts $(ASFLAGS) -o $@
 
-build/services/%.wasm: $(SDK_SRC) asconfig.json $$(shell find services/$$* -name '*.ts' -not -path '*/test/*') | install
+build/services/%.wasm: $(SDK_SRC) $(SERVICE_PROTOCOLS) asconfig.json $$(shell find services/$$* -name '*.ts' -not -path '*/test/*') | install
 	$(call step,build: service $*)
 	@mkdir -p build/services
 	@$(ASC) $$(ls services/$*/index.ts services/$*/assembly/index.ts 2>/dev/null | head -1) $(ASFLAGS) --use abort= -o $@
