@@ -5,7 +5,8 @@
 // transfer batches (posted, pending, post/void, balancing, closing, linked,
 // imported, with colliding ids and extreme amounts), clock advances and
 // timers, both give the same result and timestamp per event, the same
-// balances for every account, and the same answers to lookups; the money
+// balances for every account, and the same answers to lookups and to
+// query_accounts / query_transfers (filters near the newest timestamps); the money
 // invariants hold after every step (checked by util.ts). A counterexample
 // is shrunk to a small batch sequence.
 
@@ -13,7 +14,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import fc from 'fast-check';
 import {
-  AccountFlags as AF, TransferFlags as TF, U128_MAX, createAccountResultName, createTransferResultName,
+  AccountFlags as AF, QueryFilterFlags as QF, TransferFlags as TF, U128_MAX, createAccountResultName, createTransferResultName,
   type Account, type Transfer,
 } from '../../host/client/ledger.ts';
 import { Model } from '../ledger/model.ts';
@@ -50,13 +51,39 @@ type Step =
   | { kind: 'accounts'; batch: Account[] }
   | { kind: 'transfers'; batch: Transfer[] }
   | { kind: 'advance'; seconds: number; fire: boolean }
-  | { kind: 'lookup'; ids: bigint[] };
+  | { kind: 'lookup'; ids: bigint[] }
+  | { kind: 'query'; filter: QueryShape };
+
+/**
+ * A QueryFilter whose timestamps are offsets back from the newest one when the
+ * step runs (generated steps cannot know it): 0 = unbounded.
+ */
+interface QueryShape {
+  minBack: number; span: number; ledger: number; code: number; user_data_32: number; user_data_64: bigint; limit: number; flags: number;
+}
+
+const queryArb: fc.Arbitrary<QueryShape> = fc.record({
+  minBack: fc.constantFrom(0, 0, 1, 3, 8, 40), span: fc.constantFrom(0, 0, 2, 10, -1), ledger: fc.constantFrom(0, 0, 1, 2),
+  code: fc.constantFrom(0, 0, 1, 2), user_data_32: fc.constantFrom(0, 0, 1), user_data_64: fc.constantFrom(0n, 0n, 1n),
+  limit: fc.constantFrom(100, 100, 1, 3, 0), flags: fc.constantFrom(0, QF.reversed, QF.reversed, 1 << 1),
+});
+
+/** The filter of `q` when the newest timestamp is `last` (span -1: max below min, an invalid range). */
+function queryFilterAt(q: QueryShape, last: bigint): ReturnType<typeof u.queryFilter> {
+  const min = q.minBack === 0 || last <= BigInt(q.minBack) ? 0n : last - BigInt(q.minBack);
+  const max = q.span === 0 ? 0n : q.span < 0 ? (min > 1n ? min - 1n : 0n) : min + BigInt(q.span);
+  return u.queryFilter({
+    ledger: q.ledger, code: q.code, user_data_32: q.user_data_32, user_data_64: q.user_data_64,
+    timestamp_min: min, timestamp_max: max, limit: q.limit, flags: q.flags,
+  });
+}
 
 const stepArb: fc.Arbitrary<Step> = fc.oneof(
   { weight: 2, arbitrary: fc.array(accountArb, { minLength: 1, maxLength: 6 }).map((batch) => ({ kind: 'accounts' as const, batch })) },
   { weight: 6, arbitrary: fc.array(transferArb, { minLength: 1, maxLength: 8 }).map((batch) => ({ kind: 'transfers' as const, batch })) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('advance' as const), seconds: fc.integer({ min: 0, max: 3 }), fire: fc.boolean() }) },
   { weight: 1, arbitrary: fc.array(id.map((x) => x + 100n), { minLength: 1, maxLength: 4 }).map((ids) => ({ kind: 'lookup' as const, ids })) },
+  { weight: 1, arbitrary: queryArb.map((filter) => ({ kind: 'query' as const, filter })) },
 );
 
 function run(steps: Step[]): void {
@@ -79,8 +106,12 @@ function run(steps: Step[]): void {
     } else if (s.kind === 'advance') {
       l.nowNs += BigInt(s.seconds) * NS + 1n;
       if (s.fire && l.fireDueTimers() > 0) m.timer(l.nowNs);
-    } else {
+    } else if (s.kind === 'lookup') {
       assert.equal(u.lookupTransfers(l, s.ids), m.lookupTransfers(l.nowNs, s.ids), `${where}: lookup_transfers`);
+    } else {
+      const f = queryFilterAt(s.filter, m.lastTimestamp);
+      assert.equal(u.queryAccounts(l, f), m.queryAccounts(l.nowNs, f), `${where}: query_accounts`);
+      assert.equal(u.queryTransfers(l, f), m.queryTransfers(l.nowNs, f), `${where}: query_transfers`);
     }
     const all = m.allAccounts();
     assert.equal(u.lookupAccounts(l, all.map((a) => a.id)), m.lookupAccounts(l.nowNs, all.map((a) => a.id)), `${where}: every account`);
