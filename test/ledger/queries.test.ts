@@ -335,7 +335,10 @@ test('query_*: the read path answers the logged path\'s bytes and changes no mem
   }
   const short = l.read(encodeQueryTransfers(u.queryFilter()).slice(0, 8 + 60));
   assert.not.ok(short.ok);
-  assert.is(new TextDecoder().decode(short.bytes), 'a query takes exactly one 64-byte QueryFilter');
+  // The logged path's framing rule (request.ts), without its numbers: a read writes nothing but its reply.
+  assert.is(new TextDecoder().decode(short.bytes), 'payload length does not match 8 + count * item size + scope * 4');
+  assert.is(l.send(encodeQueryTransfers(u.queryFilter()).slice(0, 8 + 60)).text,
+    'payload of 68 bytes does not match 8 + count * 64 + scope * 4 = 72');
 });
 
 test.run();

@@ -19,21 +19,19 @@
 // query_accounts and query_transfers.
 // A malformed request gets status 6 and a message, and changes nothing.
 
-import { BATCH_EVENTS_MAX, HEADER_BYTES, ID_BYTES, INBOX_BYTES, KIND_CLIENT_REQUEST,
-  KIND_SERVICE_MESSAGE, KIND_TIMER, OP_CREATE_ACCOUNTS, OP_CREATE_TRANSFERS,
-  OP_GET_ACCOUNT_BALANCES, OP_GET_ACCOUNT_TRANSFERS, OP_LOOKUP_ACCOUNTS, OP_LOOKUP_TRANSFERS,
-  OP_QUERY_ACCOUNTS, OP_QUERY_TRANSFERS, OUTBOX_BYTES, QUERY_FILTER_BYTES, RECORD_BYTES, RESULT_BYTES, STATUS_OK, STATUS_SERVICE_ERROR, TIMESTAMP_MAX } from "./constants";
+import { BATCH_EVENTS_MAX, HEADER_BYTES, INBOX_BYTES, KIND_CLIENT_REQUEST, KIND_SERVICE_MESSAGE, KIND_TIMER,
+  OP_CREATE_ACCOUNTS, OUTBOX_BYTES, RECORD_BYTES, RESULT_BYTES, STATUS_OK, STATUS_SERVICE_ERROR, TIMESTAMP_MAX } from "./constants";
 import { A_FLAGS, A_ID, A_TIMESTAMP, T_FLAGS, T_ID, T_TIMESTAMP } from "./layout";
 import { emitTransfers, reply, time, timer } from "./qenex";
 import { S, stateInit, transferAt } from "./state";
 import { configAccountsMax, configEvents, configHistoryMax, configParse, configPendingMax, configPrefault, configTransfersMax } from "./config";
 import { executeCreate } from "./batch";
-import { getAccountBalances, getAccountTransfers, lookup, query } from "./queries";
+import { Framing, answer, framingOf, framingText, isCreate } from "./request";
 import { expirePending } from "./transfer_apply";
 import { expiryEmpty, expiryTopExpiresAt } from "./expiry";
 import { checkInvariants } from "./invariants";
 import { textLength, textLog, textPtr, textPut, textPutU64, textReset } from "./text";
-import { SCOPE_LEDGERS_MAX, scopeKeep, scopeSet } from "./scope";
+import { SCOPE_LEDGERS_MAX, scopeSet } from "./scope";
 import { READ_REQUEST_BYTES_MAX, read, readArea } from "./reads";
 
 // batch.ts reads an event's flags, id and timestamp at the same offsets for
@@ -126,82 +124,11 @@ function replyError(token: u32): void {
   reply(token, STATUS_SERVICE_ERROR, textPtr(), textLength());
 }
 
-/** Item size of an operation, or 0 when the operation is unknown. */
-function itemBytes(operation: u32): u32 {
-  assert(RECORD_BYTES == 128 && ID_BYTES == 16 && QUERY_FILTER_BYTES == 64, "wire item sizes changed");
-  if (operation == OP_CREATE_ACCOUNTS || operation == OP_CREATE_TRANSFERS) return RECORD_BYTES;
-  if (operation == OP_LOOKUP_ACCOUNTS || operation == OP_LOOKUP_TRANSFERS) return ID_BYTES;
-  if (operation == OP_GET_ACCOUNT_TRANSFERS || operation == OP_GET_ACCOUNT_BALANCES) return RECORD_BYTES;
-  if (operation == OP_QUERY_ACCOUNTS || operation == OP_QUERY_TRANSFERS) return QUERY_FILTER_BYTES;
-  return 0;
-}
-
-/** Checks the request framing; on failure leaves the reason in the text buffer. */
-function requestValid(len: u32): bool {
-  textReset();
-  if (len < HEADER_BYTES) {
-    textPut("request of ");
-    textPutU64(len);
-    textPut(" bytes is shorter than the 8-byte header");
-    return false;
-  }
-  const operation = <u32>load<u8>(inbox);
-  const count = load<u32>(inbox, 4);
-  const size = itemBytes(operation);
-  if (size == 0) {
-    textPut("unknown operation ");
-    textPutU64(operation);
-    return false;
-  }
-  if (load<u8>(inbox, 1) != 0) {
-    textPut("reserved header byte must be zero");
-    return false;
-  }
-  const scope = <u32>load<u16>(inbox, 2);
-  if (scope > SCOPE_LEDGERS_MAX) {
-    textPut("a scope is at most 16 ledgers");
-    return false;
-  }
-  if (scope != 0 && operation == OP_GET_ACCOUNT_BALANCES) {
-    textPut("balance history is not limited by ledger; this request is");
-    return false;
-  }
-  if (count == 0) {
-    textPut("count must not be zero");
-    return false;
-  }
-  if (count > BATCH_EVENTS_MAX) {
-    textPut("count ");
-    textPutU64(count);
-    textPut(" exceeds the batch maximum 8189");
-    return false;
-  }
-  if ((operation == OP_GET_ACCOUNT_TRANSFERS || operation == OP_GET_ACCOUNT_BALANCES) && count != 1) {
-    textPut("a query takes exactly one AccountFilter, count is ");
-    textPutU64(count);
-    return false;
-  }
-  if ((operation == OP_QUERY_ACCOUNTS || operation == OP_QUERY_TRANSFERS) && count != 1) {
-    textPut("a query takes exactly one QueryFilter, count is ");
-    textPutU64(count);
-    return false;
-  }
-  const expected = <u64>HEADER_BYTES + <u64>count * <u64>size + <u64>scope * 4;
-  if (<u64>len != expected) {
-    textPut("payload of ");
-    textPutU64(len);
-    textPut(" bytes does not match 8 + count * ");
-    textPutU64(size);
-    textPut(" + scope * 4 = ");
-    textPutU64(expected);
-    return false;
-  }
-  assert(expected <= <u64>INBOX_BYTES, "a valid request longer than the inbox");
-  return true;
-}
-
 function handleRequest(token: u32, len: u32, now: u64): void {
-  if (!requestValid(len)) {
+  const framing = framingOf(inbox, len);
+  if (framing != Framing.ok) {
+    textReset();
+    framingText(framing, inbox, len);
     replyError(token);
     return;
   }
@@ -218,7 +145,7 @@ function handleRequest(token: u32, len: u32, now: u64): void {
   }
   expirePending(base);
   let replyBytes: u32 = 0;
-  if (operation == OP_CREATE_ACCOUNTS || operation == OP_CREATE_TRANSFERS) {
+  if (isCreate(operation)) {
     const mark = S.transferCount;
     scopeSet(items + <usize>count * RECORD_BYTES, scope);
     executeCreate(operation == OP_CREATE_ACCOUNTS, items, count, base, outbox);
@@ -234,19 +161,8 @@ function handleRequest(token: u32, len: u32, now: u64): void {
     assert(S.transferCount - mark <= count, "a batch committed more transfers than it has events");
     if (configEvents && S.transferCount > mark) emitTransfers(transferAt(mark), S.transferCount - mark);
     replyBytes = count * RESULT_BYTES;
-  } else if (operation == OP_LOOKUP_ACCOUNTS || operation == OP_LOOKUP_TRANSFERS) {
-    replyBytes = lookup(operation == OP_LOOKUP_ACCOUNTS, items, count, outbox);
-    if (scope != 0) replyBytes = scopeKeep(outbox, items + <usize>count * ID_BYTES, scope);
-  } else if (operation == OP_GET_ACCOUNT_TRANSFERS) {
-    replyBytes = getAccountTransfers(items, outbox);
-    if (scope != 0) replyBytes = scopeKeep(outbox, items + RECORD_BYTES, scope);
-  } else if (operation == OP_QUERY_ACCOUNTS || operation == OP_QUERY_TRANSFERS) {
-    // The scope is applied inside the scan (queries.ts), never to the reply.
-    replyBytes = query(operation == OP_QUERY_ACCOUNTS, items, items + QUERY_FILTER_BYTES, scope, outbox);
   } else {
-    // requestValid refused a scope on balance history.
-    assert(scope == 0, "get_account_balances with a scope");
-    replyBytes = getAccountBalances(items, outbox);
+    replyBytes = answer(inbox, outbox);
   }
   assert(replyBytes <= OUTBOX_BYTES, "reply larger than the outbox");
   reply(token, STATUS_OK, outbox, replyBytes);
