@@ -76,7 +76,7 @@ function rollbackTo(accounts: bool, mark: u32): void {
  * Event i gets timestamp base + i; the caller advances the clock.
  */
 export function executeCreate(accounts: bool, events: usize, count: u32, base: u64, out: usize): void {
-  assert(count > 0 && count <= BATCH_EVENTS_MAX, "batch count out of range: requestValid checks it");
+  assert(count > 0 && count <= BATCH_EVENTS_MAX, "batch count out of range: framingOf checks it");
   let resolved: u32 = 0;
   const batchTimestamp = base + count - 1;
   const firstImported = (load<u16>(events + T_FLAGS) & (accounts ? AF_IMPORTED : TF_IMPORTED)) != 0;

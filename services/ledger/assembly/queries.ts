@@ -41,7 +41,7 @@ export const EMPTY_REASON_NO_HISTORY: u32 = p.EMPTY_REASON_NO_HISTORY; // the ac
 
 /** Copies the accounts (or transfers) named by `count` ids; returns reply bytes. */
 export function lookup(accounts: bool, ids: usize, count: u32, out: usize): u32 {
-  assert(count <= BATCH_EVENTS_MAX, "lookup count over the batch maximum: requestValid checks it");
+  assert(count <= BATCH_EVENTS_MAX, "lookup count over the batch maximum: framingOf checks it");
   let found: u32 = 0;
   for (let i: u32 = 0; i < count; i++) {
     const id = ids + <usize>i * ID_BYTES;
@@ -218,7 +218,7 @@ function queryMatches(filter: usize, record: usize, scope: usize, scopeCount: u3
  * back short and paging by timestamp would skip records.
  */
 export function query(accounts: bool, filter: usize, scope: usize, scopeCount: u32, out: usize): u32 {
-  assert(scopeCount <= SCOPE_LEDGERS_MAX, "query scope longer than SCOPE_LEDGERS_MAX: requestValid checks it");
+  assert(scopeCount <= SCOPE_LEDGERS_MAX, "query scope longer than SCOPE_LEDGERS_MAX: framingOf checks it");
   if (!queryValid(filter)) return replyHeader(out, 0);
   const reversed = (load<u32>(filter + Q_FLAGS) & QF_REVERSED) != 0;
   const timestampMin = load<u64>(filter + Q_TIMESTAMP_MIN);

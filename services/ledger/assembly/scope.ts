@@ -33,7 +33,7 @@ let count: u32 = 0;
 
 /** Sets the scope for the request being handled: `n` u32 ledgers at `p`. */
 export function scopeSet(p: usize, n: u32): void {
-  // requestValid answered a longer scope with an error.
+  // framingOf (request.ts) answered a longer scope with an error.
   assert(n <= SCOPE_LEDGERS_MAX && BATCH_EVENTS_MAX > 0, "scope longer than SCOPE_LEDGERS_MAX");
   memory.copy(ledgers, p, <usize>n * 4);
   count = n;
