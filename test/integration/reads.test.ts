@@ -215,7 +215,8 @@ test('HTTP queries: TigerBeetle\'s filter, a teller\'s scope inside the scan, as
   // reads (logged, relayed by the gateway, which appends the grants itself): the filter fields, order
   // and limit; the records are those the lookups return; a teller granted ledger 1 asking for 2
   // records where ledger 2's interleave gets 2 of ledger 1 (a filter on the reply would have left 1 or
-  // 0), and pages through all of its own; an unknown JSON field is 400 unknown_field; an account with
+  // 0), and pages through all of its own, and its lookups answer only ledger 1's records; an unknown
+  // JSON field is 400 unknown_field; an account with
   // reserved 1 is answered reserved_field and not created.
   const logged = bankManifest();
   const ledger = logged.services.find((x) => x.name === 'ledger')!;
@@ -271,6 +272,9 @@ test('HTTP queries: TigerBeetle\'s filter, a teller\'s scope inside the scan, as
       assert.equal(ids(next), ['15'], 'the next page holds the rest of ledger 1');
       assert.equal(ids(await ok(teller, '/v1/accounts/query', { limit: 2, flags: ['reversed'] })), ['5', '3']);
       assert.equal(await ok(teller, '/v1/transfers/query', { ledger: 2 }), [], 'another ledger: nothing');
+      // Lookups too are limited by the ledger on both paths (the gateway or the kernel appends the grants).
+      assert.equal(ids(await ok(teller, '/v1/accounts/lookup', { ids: ['1', '2', '3'] })), ['1', '3']);
+      assert.equal(ids(await ok(teller, '/v1/transfers/lookup', { ids: ['11', '12'] })), ['11']);
       // A bad field and a reserved account field.
       const bad = await call(teller, '/v1/transfers/query', { account_id: '1' });
       assert.equal([bad.status, bad.json.error.code], [400, 'unknown_field']);

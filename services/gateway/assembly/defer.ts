@@ -23,7 +23,7 @@ export let deferCount: u32 = 0;
 @inline function align8(n: u32): u32 { return (n + 7) & ~7; }
 
 /** Queues a request; false (and nothing changed) when the ring has no room for it. */
-export function deferPush(token: u32, route: u32, keyForFilter: i32, body: usize, bodyLen: u32): bool {
+export function deferPush(token: u32, route: u32, n: i32, body: usize, bodyLen: u32): bool {
   assert(deferRead <= DEFER_BYTES && deferWrite <= DEFER_BYTES, "ring positions within the ring");
   const need = DEFER_HEADER_BYTES + align8(bodyLen);
   if (need > DEFER_BYTES) return false;
@@ -39,7 +39,7 @@ export function deferPush(token: u32, route: u32, keyForFilter: i32, body: usize
   const r = deferred + at;
   store<u32>(r, bodyLen);
   store<u32>(r + 4, token);
-  store<i32>(r + 8, keyForFilter);
+  store<i32>(r + 8, n);
   store<u32>(r + 12, route);
   memory.copy(r + DEFER_HEADER_BYTES, body, bodyLen);
   deferWrite = at + need;

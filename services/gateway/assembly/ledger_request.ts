@@ -40,8 +40,7 @@ export function ledgerRequest(token: u32, route: u32, body: usize, bodyLen: u32,
   const scoped = keyScoped(n);
   if (scoped && scopeRefused(token, route, body, n)) return;
   countStat(P.GW_STATS_ALLOWED);
-  const keyForFilter = scoped ? n : -1;
   const sendLen = scoped ? scopeAppend(route, body, bodyLen, n) : bodyLen;
   assert(sendLen >= bodyLen, "a scope only adds to the request");
-  relaySubmit(token, route, keyForFilter, body, sendLen, n);
+  relaySubmit(token, route, body, sendLen, n);
 }

@@ -5,9 +5,9 @@
 // the deferral ring (defer.ts); a full ring answers 503 and changes nothing.
 // The ledger answers in order, so each reply (or the kernel's abort of a
 // request the ledger faulted on) belongs to the oldest request in flight; it
-// is checked against the request, filtered for a scoped key (scope.ts; the
-// queries' replies were filtered by the ledger, inside its scan) and
-// relayed, and a freed slot sends the next waiting request.
+// is checked against the request and relayed whole (a scoped key's request
+// carried its grants, and the ledger answered only records of those
+// ledgers: scope.ts), and a freed slot sends the next waiting request.
 
 import * as P from "../protocol";
 import { lookup, send } from "./qenex";
@@ -17,7 +17,6 @@ import { inFlightMax } from "./config";
 import { keyCount } from "./keys";
 import { pendingLen, pendingPush, pendingShift } from "./pending";
 import { deferCount, deferPush, deferShift } from "./defer";
-import { scopeFilter, scopeInScan } from "./scope";
 import { answer, answerText } from "./reply";
 import { countStat } from "./stats";
 import { textLog, textPut, textReset } from "./text";
@@ -36,31 +35,30 @@ export function relayInit(): void {
 
 /**
  * Sends a request to the ledger now if a slot is free and none waits, else
- * queues it; a full queue answers 503. `n` is the key that made it (for the
- * 503), `keyForFilter` the key whose grants filter the reply (-1: none; for
- * the queries, the key whose grants went to the ledger as the scope).
+ * queues it; a full queue answers 503. `n` is the key that made it (-1:
+ * none), named in the answer's header.
  */
-export function relaySubmit(token: u32, route: u32, keyForFilter: i32, body: usize, bodyLen: u32, n: i32): void {
-  assert(keyForFilter == -1 || keyForFilter == n, "a reply is filtered by the key that asked, or not at all");
+export function relaySubmit(token: u32, route: u32, body: usize, bodyLen: u32, n: i32): void {
+  assert(n < <i32>keyCount, "a key in the table, or none");
   if (pendingLen < inFlightMax && deferCount == 0) {
-    forward(token, route, keyForFilter, body, bodyLen);
+    forward(token, route, n, body, bodyLen);
     return;
   }
-  if (!deferPush(token, route, keyForFilter, body, bodyLen)) {
+  if (!deferPush(token, route, n, body, bodyLen)) {
     countStat(P.GW_STATS_BUSY);
     answerText(token, 503, P.GW_E_BUSY, 1, n, "the gateway's queue to the ledger is full; nothing was applied");
   }
 }
 
-function forward(token: u32, route: u32, keyForFilter: i32, body: usize, bodyLen: u32): void {
+function forward(token: u32, route: u32, n: i32, body: usize, bodyLen: u32): void {
   assert(pendingLen < inFlightMax, "a free slot at the ledger");
   const r = ledgerPeer < 0 ? -2 : send(<u32>ledgerPeer, body, bodyLen);
   if (r != 0) {
     countStat(P.GW_STATS_BUSY);
-    answerText(token, 503, P.GW_E_BUSY, 1, keyForFilter, "the ledger could not take the request; nothing was applied");
+    answerText(token, 503, P.GW_E_BUSY, 1, n, "the ledger could not take the request; nothing was applied");
     return;
   }
-  pendingPush(token, route, keyForFilter, load<u32>(body + 4));
+  pendingPush(token, route, n, load<u32>(body + 4));
 }
 
 /** Sends waiting requests while there is room in flight. */
@@ -118,17 +116,8 @@ function relay(token: u32, route: u32, n: i32, count: u32, len: u32): void {
   if (len < LEDGER_HEADER_BYTES) { ledgerError(token, n, len); return; }
   const records = load<u32>(inbox);
   if (<u64>len != <u64>LEDGER_HEADER_BYTES + <u64>records * LEDGER_RECORD_BYTES) { ledgerError(token, n, len); return; }
-  // A query the ledger scoped inside its scan is answered whole: a filter here would cut pages short.
-  if (n < 0 || scopeInScan(route)) {
-    memory.copy(out, inbox, len);
-    answer(token, 200, P.GW_OK, 0, n, len);
-    return;
-  }
-  // A key limited to ledgers sees only records of those ledgers.
-  const kept = scopeFilter(n, records, out);
-  store<u64>(out, 0);
-  store<u32>(out, kept);
-  answer(token, 200, P.GW_OK, 0, n, LEDGER_HEADER_BYTES + kept * LEDGER_RECORD_BYTES);
+  memory.copy(out, inbox, len);
+  answer(token, 200, P.GW_OK, 0, n, len);
 }
 
 /** The ledger refused the request (its message is the reply) or broke the protocol. */

@@ -5,29 +5,24 @@
 //            checked the same before the log; this is the check at apply time)
 //   creates  carry the key's grants to the ledger, so no result tells the key
 //            about another ledger (services/ledger/assembly/scope.ts)
-//   reads    lookups and account transfers are filtered to granted ledgers;
-//            query_accounts and query_transfers carry the grants to the
-//            ledger, which skips other ledgers' records inside its scan (a
-//            filter on the reply would cut a page short under its limit);
-//            balance history is not limited by ledger, so it is refused
+//   reads    lookups, account transfers and the queries carry the grants to
+//            the ledger too, which answers only records of those ledgers
+//            (filtering a lookup's reply, skipping other ledgers' records
+//            inside a query's scan so pages stay whole): one place applies a
+//            scope, for relayed requests and reads alike; balance history is
+//            not limited by ledger, so it is refused
 // (Reads the kernel answers without a log entry get the grants appended by
 // the kernel, kernel/ingress.ts; these are the logged, relayed requests.)
 
 import * as P from "../protocol";
 import { INBOX_BYTES, LEDGER_BATCH_MAX, LEDGER_HEADER_BYTES, LEDGER_RECORD_BYTES, RECORD_LEDGER_OFFSET } from "./constants";
 import { inbox } from "./memory";
-import { keyAt, keyCount, keyGranted, keyScoped, KEY_GRANTS, KEY_LEDGERS } from "./keys";
+import { keyAt, keyGranted, keyScoped, KEY_GRANTS, KEY_LEDGERS } from "./keys";
 import { refuse } from "./reply";
 
 // @ts-ignore: decorator
 @inline function isCreate(route: u32): bool {
   return route == P.ROUTE_CREATE_ACCOUNTS || route == P.ROUTE_CREATE_TRANSFERS;
-}
-
-/** Whether the ledger applies the scope inside its scan for `route` (the queries), so the reply is not filtered here. */
-export function scopeInScan(route: u32): bool {
-  assert(P.routeOperation(route) != 0, "a ledger route");
-  return route == P.ROUTE_QUERY_ACCOUNTS || route == P.ROUTE_QUERY_TRANSFERS;
 }
 
 /** Refuses (403, answered) a framed ledger request key number n may not make; false when it may. */
@@ -53,13 +48,13 @@ export function scopeRefused(token: u32, route: u32, body: usize, n: i32): bool 
 }
 
 /**
- * For a scoped key's creates and queries, appends its grants to the request
- * in place (the inbox has room past the largest batch) and sets the
- * request's scope count; returns the length to send.
+ * Appends a scoped key's grants to its ledger request in place (the inbox
+ * has room past the largest batch) and sets the request's scope count;
+ * returns the length to send. scopeRefused has refused balance history.
  */
 export function scopeAppend(route: u32, body: usize, bodyLen: u32, n: i32): u32 {
   assert(keyScoped(n), "only a scoped key's requests carry a scope");
-  if (!isCreate(route) && !scopeInScan(route)) return bodyLen;
+  assert(P.routeOperation(route) != 0 && route != P.ROUTE_ACCOUNT_BALANCES, "a ledger route that takes a scope");
   const k = keyAt(<u32>n);
   const grants = <u32>load<u8>(k + KEY_GRANTS);
   assert(grants >= 1 && grants <= <u32>P.KEY_GRANTS_MAX, "a scoped key has 1 to KEY_GRANTS_MAX grants");
@@ -67,22 +62,4 @@ export function scopeAppend(route: u32, body: usize, bodyLen: u32, n: i32): u32 
   memory.copy(body + bodyLen, k + KEY_LEDGERS, <usize>grants * 4);
   store<u16>(body + 2, <u16>grants);
   return bodyLen + grants * 4;
-}
-
-/**
- * Copies the ledger's `records` records (in the inbox) whose ledger key number
- * n is granted to `out`, in order, and returns how many.
- */
-export function scopeFilter(n: i32, records: u32, out: usize): u32 {
-  assert(n >= 0 && <u32>n < keyCount, "a key in the table");
-  const k = keyAt(<u32>n);
-  let kept: u32 = 0;
-  for (let i: u32 = 0; i < records; i++) {
-    const rec = inbox + LEDGER_HEADER_BYTES + <usize>i * LEDGER_RECORD_BYTES;
-    if (!keyGranted(k, load<u32>(rec + RECORD_LEDGER_OFFSET))) continue;
-    memory.copy(out + LEDGER_HEADER_BYTES + <usize>kept * LEDGER_RECORD_BYTES, rec, LEDGER_RECORD_BYTES);
-    kept++;
-  }
-  assert(kept <= records, "a filter only removes");
-  return kept;
 }
