@@ -56,19 +56,34 @@ export function lookup(accounts: bool, ids: usize, count: u32, out: usize): u32 
   return replyHeader(out, found);
 }
 
-function filterValid(filter: usize): bool {
-  if (isZero128(filter + F_ACCOUNT_ID) || isMax128(filter + F_ACCOUNT_ID)) return false;
-  for (let i: usize = 0; i < F_RESERVED_BYTES; i++) {
-    if (load<u8>(filter + F_RESERVED + i) != 0) return false;
+// AccountFilter and QueryFilter end alike: timestamp_min u64, timestamp_max
+// u64, limit u32, flags u32, from the offset of timestamp_min on.
+assert(F_TIMESTAMP_MAX == F_TIMESTAMP_MIN + 8 && F_LIMIT == F_TIMESTAMP_MIN + 16 && F_FLAGS == F_TIMESTAMP_MIN + 20
+  && Q_TIMESTAMP_MAX == Q_TIMESTAMP_MIN + 8 && Q_LIMIT == Q_TIMESTAMP_MIN + 16 && Q_FLAGS == Q_TIMESTAMP_MIN + 20,
+  "the filters' timestamp range, limit and flags are not laid out alike");
+
+/**
+ * What TigerBeetle asks of both filters: reserved bytes zero, a timestamp
+ * range within the clock (max 0: unbounded) that is not empty, a limit, and
+ * no unknown flag. `tail` is the offset of timestamp_min.
+ */
+function filterCommonValid(filter: usize, reserved: usize, reservedBytes: usize, tail: usize, known: u32): bool {
+  assert(reserved + reservedBytes <= tail, "the reserved bytes lie before the timestamp range");
+  for (let i: usize = 0; i < reservedBytes; i++) {
+    if (load<u8>(filter + reserved + i) != 0) return false;
   }
-  const timestampMin = load<u64>(filter + F_TIMESTAMP_MIN);
-  const timestampMax = load<u64>(filter + F_TIMESTAMP_MAX);
+  const timestampMin = load<u64>(filter + tail);
+  const timestampMax = load<u64>(filter + tail + 8);
   if (timestampMin > TIMESTAMP_MAX || timestampMax > TIMESTAMP_MAX) return false;
   if (timestampMax != 0 && timestampMin > timestampMax) return false;
-  if (load<u32>(filter + F_LIMIT) == 0) return false;
-  const flags = load<u32>(filter + F_FLAGS);
-  if ((flags & ~FF_KNOWN) != 0) return false;
-  return (flags & (FF_DEBITS | FF_CREDITS)) != 0;
+  if (load<u32>(filter + tail + 16) == 0) return false;
+  return (load<u32>(filter + tail + 20) & ~known) == 0;
+}
+
+function filterValid(filter: usize): bool {
+  if (isZero128(filter + F_ACCOUNT_ID) || isMax128(filter + F_ACCOUNT_ID)) return false;
+  if (!filterCommonValid(filter, F_RESERVED, F_RESERVED_BYTES, F_TIMESTAMP_MIN, FF_KNOWN)) return false;
+  return (load<u32>(filter + F_FLAGS) & (FF_DEBITS | FF_CREDITS)) != 0;
 }
 
 /** Does transfer `slot` pass the filter's side, user data and code conditions? */
@@ -179,15 +194,7 @@ assert(A_USER_DATA_128 == T_USER_DATA_128 && A_USER_DATA_64 == T_USER_DATA_64 &&
   && A_LEDGER == T_LEDGER && A_CODE == T_CODE && A_TIMESTAMP == T_TIMESTAMP, "accounts and transfers keep the queried fields apart");
 
 function queryValid(filter: usize): bool {
-  for (let i: usize = 0; i < Q_RESERVED_BYTES; i++) {
-    if (load<u8>(filter + Q_RESERVED + i) != 0) return false;
-  }
-  const timestampMin = load<u64>(filter + Q_TIMESTAMP_MIN);
-  const timestampMax = load<u64>(filter + Q_TIMESTAMP_MAX);
-  if (timestampMin > TIMESTAMP_MAX || timestampMax > TIMESTAMP_MAX) return false;
-  if (timestampMax != 0 && timestampMin > timestampMax) return false;
-  if (load<u32>(filter + Q_LIMIT) == 0) return false;
-  return (load<u32>(filter + Q_FLAGS) & ~QF_KNOWN) == 0;
+  return filterCommonValid(filter, Q_RESERVED, Q_RESERVED_BYTES, Q_TIMESTAMP_MIN, QF_KNOWN);
 }
 
 /**
