@@ -95,14 +95,25 @@ function transferMatches(filter: usize, slot: u32, accountSlot: u32): bool {
     "query matched a transfer outside the account's list");
   const isDebit = load<u32>(meta + TM_DEBIT_SLOT) == accountSlot;
   if (isDebit ? (flags & FF_DEBITS) == 0 : (flags & FF_CREDITS) == 0) return false;
-  const t = transferAt(slot);
-  if (!isZero128(filter + F_USER_DATA_128) && !equal128(filter + F_USER_DATA_128, t + T_USER_DATA_128)) return false;
-  const userData64 = load<u64>(filter + F_USER_DATA_64);
-  if (userData64 != 0 && userData64 != load<u64>(t + T_USER_DATA_64)) return false;
-  const userData32 = load<u32>(filter + F_USER_DATA_32);
-  if (userData32 != 0 && userData32 != load<u32>(t + T_USER_DATA_32)) return false;
-  const code = load<u16>(filter + F_CODE);
-  return code == 0 || code == load<u16>(t + T_CODE);
+  return userDataAndCodeMatch(filter, transferAt(slot), F_USER_DATA_128, F_USER_DATA_64, F_USER_DATA_32, F_CODE);
+}
+
+/**
+ * Does the account or transfer at `record` have the filter's user_data_128,
+ * _64, _32 and code (at those offsets of the filter), each where it is not
+ * zero? Zero matches any, in both filters.
+ */
+function userDataAndCodeMatch(filter: usize, record: usize, userData128: usize, userData64: usize, userData32: usize,
+  code: usize): bool {
+  // Accounts and transfers keep these fields at the same offsets (asserted below, for the queries).
+  assert(A_USER_DATA_128 == T_USER_DATA_128 && A_CODE == T_CODE, "accounts and transfers keep user data and code apart");
+  if (!isZero128(filter + userData128) && !equal128(filter + userData128, record + T_USER_DATA_128)) return false;
+  const wanted64 = load<u64>(filter + userData64);
+  if (wanted64 != 0 && wanted64 != load<u64>(record + T_USER_DATA_64)) return false;
+  const wanted32 = load<u32>(filter + userData32);
+  if (wanted32 != 0 && wanted32 != load<u32>(record + T_USER_DATA_32)) return false;
+  const wantedCode = load<u16>(filter + code);
+  return wantedCode == 0 || wantedCode == load<u16>(record + T_CODE);
 }
 
 /** Account slot of a valid filter's account, or NONE. */
@@ -113,17 +124,19 @@ function filterAccount(filter: usize): u32 {
   return found == 0 ? NONE : found - 1;
 }
 
+/** A valid filter's limit, at most a batch (`tail`: the offset of its timestamp_min, as in filterCommonValid). */
 // @ts-ignore: decorator
-@inline function filterLimit(filter: usize): u32 {
-  // filterValid refused limit 0, so a valid filter asks for at least one record.
-  assert(load<u32>(filter + F_LIMIT) != 0, "query limit of zero passed filterValid");
-  return min(load<u32>(filter + F_LIMIT), BATCH_EVENTS_MAX);
+@inline function filterLimit(filter: usize, tail: usize): u32 {
+  // filterCommonValid refused limit 0, so a valid filter asks for at least one record.
+  assert(load<u32>(filter + tail + 16) != 0, "query limit of zero passed filterCommonValid");
+  return min(load<u32>(filter + tail + 16), BATCH_EVENTS_MAX);
 }
 
+/** A valid filter's timestamp_max, TIMESTAMP_MAX for 0 (unbounded). */
 // @ts-ignore: decorator
-@inline function timestampMaxOf(filter: usize): u64 {
-  const value = load<u64>(filter + F_TIMESTAMP_MAX);
-  assert(value <= TIMESTAMP_MAX, "filter timestamp_max out of range passed filterValid");
+@inline function timestampMaxOf(filter: usize, tail: usize): u64 {
+  const value = load<u64>(filter + tail + 8);
+  assert(value <= TIMESTAMP_MAX, "filter timestamp_max out of range passed filterCommonValid");
   return value == 0 ? TIMESTAMP_MAX : value;
 }
 
@@ -132,8 +145,8 @@ export function getAccountTransfers(filter: usize, out: usize): u32 {
   if (accountSlot == NONE) return replyHeader(out, 0, EMPTY_REASON_NO_ACCOUNT);
   const reversed = (load<u32>(filter + F_FLAGS) & FF_REVERSED) != 0;
   const timestampMin = load<u64>(filter + F_TIMESTAMP_MIN);
-  const timestampMax = timestampMaxOf(filter);
-  const limit = filterLimit(filter);
+  const timestampMax = timestampMaxOf(filter, F_TIMESTAMP_MIN);
+  const limit = filterLimit(filter, F_TIMESTAMP_MIN);
   const head = accountMetaAt(accountSlot);
   let slot = load<u32>(head + (reversed ? AM_TRANSFERS_LAST : AM_TRANSFERS_FIRST));
   let count: u32 = 0;
@@ -160,8 +173,8 @@ export function getAccountBalances(filter: usize, out: usize): u32 {
   if ((load<u16>(accountAt(accountSlot) + A_FLAGS) & AF_HISTORY) == 0) return replyHeader(out, 0, EMPTY_REASON_NO_HISTORY);
   const reversed = (load<u32>(filter + F_FLAGS) & FF_REVERSED) != 0;
   const timestampMin = load<u64>(filter + F_TIMESTAMP_MIN);
-  const timestampMax = timestampMaxOf(filter);
-  const limit = filterLimit(filter);
+  const timestampMax = timestampMaxOf(filter, F_TIMESTAMP_MIN);
+  const limit = filterLimit(filter, F_TIMESTAMP_MIN);
   const head = accountMetaAt(accountSlot);
   let index = load<u32>(head + (reversed ? AM_HISTORY_LAST : AM_HISTORY_FIRST));
   let count: u32 = 0;
@@ -207,13 +220,7 @@ function queryMatches(filter: usize, record: usize, scope: usize, scopeCount: u3
   if (scopeCount != 0 && !ledgerIn(scope, scopeCount, ledger)) return false;
   const wanted = load<u32>(filter + Q_LEDGER);
   if (wanted != 0 && wanted != ledger) return false;
-  if (!isZero128(filter + Q_USER_DATA_128) && !equal128(filter + Q_USER_DATA_128, record + A_USER_DATA_128)) return false;
-  const userData64 = load<u64>(filter + Q_USER_DATA_64);
-  if (userData64 != 0 && userData64 != load<u64>(record + A_USER_DATA_64)) return false;
-  const userData32 = load<u32>(filter + Q_USER_DATA_32);
-  if (userData32 != 0 && userData32 != load<u32>(record + A_USER_DATA_32)) return false;
-  const code = load<u16>(filter + Q_CODE);
-  return code == 0 || code == load<u16>(record + A_CODE);
+  return userDataAndCodeMatch(filter, record, Q_USER_DATA_128, Q_USER_DATA_64, Q_USER_DATA_32, Q_CODE);
 }
 
 /**
@@ -229,8 +236,8 @@ export function query(accounts: bool, filter: usize, scope: usize, scopeCount: u
   if (!queryValid(filter)) return replyHeader(out, 0);
   const reversed = (load<u32>(filter + Q_FLAGS) & QF_REVERSED) != 0;
   const timestampMin = load<u64>(filter + Q_TIMESTAMP_MIN);
-  const timestampMax = load<u64>(filter + Q_TIMESTAMP_MAX) == 0 ? TIMESTAMP_MAX : load<u64>(filter + Q_TIMESTAMP_MAX);
-  const limit = min(load<u32>(filter + Q_LIMIT), BATCH_EVENTS_MAX);
+  const timestampMax = timestampMaxOf(filter, Q_TIMESTAMP_MIN);
+  const limit = filterLimit(filter, Q_TIMESTAMP_MIN);
   // Slots are in timestamp order (timestamps.ts): the range is the slots [first, end).
   const first = slotFrom(accounts, timestampMin);
   const end = slotFrom(accounts, timestampMax + 1);
