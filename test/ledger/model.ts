@@ -411,36 +411,46 @@ export class Model {
     return ids.flatMap((id) => { const t = this.s.transfers.get(id); return t ? [{ ...t }] : []; });
   }
 
-  private filterValid(f: AccountFilter): boolean {
-    if (f.account_id === 0n || f.account_id === U128_MAX) return false;
+  /** What both filters ask: a timestamp range within the clock that is not empty, and a limit. */
+  private rangeAndLimitValid(f: AccountFilter | QueryFilter): boolean {
     if (f.timestamp_min > TIMESTAMP_MAX || f.timestamp_max > TIMESTAMP_MAX) return false;
     if (f.timestamp_max !== 0n && f.timestamp_min > f.timestamp_max) return false;
-    if (f.limit === 0 || f.flags >= 1 << 3) return false;
+    return f.limit !== 0;
+  }
+
+  /** Both filters: the record's timestamp in range (max 0: unbounded), and each non-zero user data and code equal. */
+  private fieldsMatch(f: AccountFilter | QueryFilter, r: Account | Transfer): boolean {
+    const max = f.timestamp_max === 0n ? TIMESTAMP_MAX : f.timestamp_max;
+    if (r.timestamp < f.timestamp_min || r.timestamp > max) return false;
+    if (f.user_data_128 !== 0n && f.user_data_128 !== r.user_data_128) return false;
+    if (f.user_data_64 !== 0n && f.user_data_64 !== r.user_data_64) return false;
+    if (f.user_data_32 !== 0 && f.user_data_32 !== r.user_data_32) return false;
+    return f.code === 0 || f.code === r.code;
+  }
+
+  /** Items in timestamp order, newest first when `reversed`, at most `limit` (and a batch). */
+  private limitAndOrder<T>(reversed: boolean, limit: number, items: T[]): T[] {
+    const ordered = reversed ? items.reverse() : items;
+    return ordered.slice(0, Math.min(limit, BATCH_EVENTS_MAX));
+  }
+
+  private filterValid(f: AccountFilter): boolean {
+    if (f.account_id === 0n || f.account_id === U128_MAX) return false;
+    if (!this.rangeAndLimitValid(f) || f.flags >= 1 << 3) return false;
     return has(f.flags, FF.debits) || has(f.flags, FF.credits);
   }
 
   private filterMatches(f: AccountFilter, t: Transfer): boolean {
-    const max = f.timestamp_max === 0n ? TIMESTAMP_MAX : f.timestamp_max;
-    if (t.timestamp < f.timestamp_min || t.timestamp > max) return false;
     const side = (t.debit_account_id === f.account_id && has(f.flags, FF.debits)) ||
       (t.credit_account_id === f.account_id && has(f.flags, FF.credits));
-    if (!side) return false;
-    if (f.user_data_128 !== 0n && f.user_data_128 !== t.user_data_128) return false;
-    if (f.user_data_64 !== 0n && f.user_data_64 !== t.user_data_64) return false;
-    if (f.user_data_32 !== 0 && f.user_data_32 !== t.user_data_32) return false;
-    return f.code === 0 || f.code === t.code;
-  }
-
-  private limitAndOrder<T>(f: AccountFilter, items: T[]): T[] {
-    const ordered = has(f.flags, FF.reversed) ? items.reverse() : items;
-    return ordered.slice(0, Math.min(f.limit, BATCH_EVENTS_MAX));
+    return side && this.fieldsMatch(f, t);
   }
 
   getAccountTransfers(nowNs: bigint, f: AccountFilter): Transfer[] {
     this.expireUpTo(this.base(nowNs));
     if (!this.filterValid(f) || !this.s.accounts.has(f.account_id)) return [];
     const matching = [...this.s.transfers.values()].filter((t) => this.filterMatches(f, t));
-    return this.limitAndOrder(f, matching).map((t) => ({ ...t }));
+    return this.limitAndOrder(has(f.flags, FF.reversed), f.limit, matching).map((t) => ({ ...t }));
   }
 
   getAccountBalances(nowNs: bigint, f: AccountFilter): AccountBalance[] {
@@ -449,26 +459,19 @@ export class Model {
     if (!this.filterValid(f) || !a || !has(a.flags, AF.history)) return [];
     const matching = this.s.history.filter((h) =>
       h.accountId === f.account_id && this.filterMatches(f, this.s.transfers.get(h.transferId)!));
-    return this.limitAndOrder(f, matching).map((h) => ({ ...h.balance }));
+    return this.limitAndOrder(has(f.flags, FF.reversed), f.limit, matching).map((h) => ({ ...h.balance }));
   }
 
   private queryValid(f: QueryFilter): boolean {
-    if (f.timestamp_min > TIMESTAMP_MAX || f.timestamp_max > TIMESTAMP_MAX) return false;
-    if (f.timestamp_max !== 0n && f.timestamp_min > f.timestamp_max) return false;
-    return f.limit !== 0 && (f.flags === 0 || f.flags === QF.reversed);
+    return this.rangeAndLimitValid(f) && (f.flags === 0 || f.flags === QF.reversed);
   }
 
   /** TigerBeetle's QueryFilter over any records: non-zero fields must be equal, timestamps in range, by timestamp. */
   private queried<T extends Account | Transfer>(f: QueryFilter, records: T[]): T[] {
     if (!this.queryValid(f)) return [];
-    const max = f.timestamp_max === 0n ? TIMESTAMP_MAX : f.timestamp_max;
-    const matching = records.filter((r) => r.timestamp >= f.timestamp_min && r.timestamp <= max
-      && (f.user_data_128 === 0n || f.user_data_128 === r.user_data_128) && (f.user_data_64 === 0n || f.user_data_64 === r.user_data_64)
-      && (f.user_data_32 === 0 || f.user_data_32 === r.user_data_32) && (f.ledger === 0 || f.ledger === r.ledger)
-      && (f.code === 0 || f.code === r.code));
+    const matching = records.filter((r) => this.fieldsMatch(f, r) && (f.ledger === 0 || f.ledger === r.ledger));
     matching.sort((a, b) => (a.timestamp < b.timestamp ? -1 : 1));
-    if (has(f.flags, QF.reversed)) matching.reverse();
-    return matching.slice(0, Math.min(f.limit, BATCH_EVENTS_MAX)).map((r) => ({ ...r }));
+    return this.limitAndOrder(has(f.flags, QF.reversed), f.limit, matching).map((r) => ({ ...r }));
   }
 
   queryAccounts(nowNs: bigint, f: QueryFilter): Account[] {
