@@ -10,7 +10,7 @@
 //
 //   rings.ts          rings, descriptors, the device table, registers, the run loop
 //   devices/*.ts      each device's operations: console, entropy, block
-//                     (and snapshot requests), net, events, hsm
+//                     (and snapshot requests), net, events, hsm, grid
 //   frames.ts         the wire frame protocol clients speak
 //   services.ts       the kernel as services see it: message kinds, syscall
 //                     results, supervision
@@ -27,6 +27,7 @@ export * from "./devices/block";
 export * from "./devices/net";
 export * from "./devices/events";
 export * from "./devices/hsm";
+export * from "./devices/grid";
 export * from "./frames";
 export * from "./services";
 export * from "./liveload";

@@ -79,7 +79,7 @@ export const DEV_CLOCK = 1;
 export const DEV_ENTROPY = 2;
 export const DEV_BLOCK = 3;
 export const DEV_NET = 4;
-export const DEVICE_COUNT = 7; // 5 (DEV_HSM) and 6 (DEV_EVENTS) follow below
+export const DEVICE_COUNT = 8; // 5 (DEV_HSM), 6 (DEV_EVENTS) and 7 (DEV_GRID) follow below
 export const DEVICE_ENTRY_BYTES = 8;
 export const HAL_REGS_OFFSET = 64;
 
@@ -92,6 +92,8 @@ export const DEV_HSM = 5; // HSM (issue 7): key operations for services granted 
 export const IRQ_HSM = 32;
 export const DEV_EVENTS = 6; // event stream (issue 8): SQ only, records of committed transfers and checkpoints
 export const IRQ_EVENTS = 64;
+export const DEV_GRID = 7; // the services' block grids (issue 16): hal/devices/grid.ts
+export const IRQ_GRID = 128;
 
 // ---- registers (offsets from hal_table() + HAL_REGS_OFFSET) ----
 export const REG_CLOCK_NS = 0; // u64

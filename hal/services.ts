@@ -15,6 +15,7 @@ export const MSG_KIND_TIMER = 4; // a timer set with qx timer() fired; payload i
 export const SENDER_CLIENT = 65535;
 export const SENDER_KERNEL = 65534;
 export const MSG_KIND_FAILED = 5; // a message this service sent was aborted by a fault in the peer; payload empty
+export const MSG_KIND_BLOCK = 6; // a grid block this service asked for with storage(STORAGE_READ) (hal/devices/grid.ts)
 
 // ---- capabilities (a manifest's caps; a live load's command, hal/liveload.ts) ----
 // Bits of a service's capability set; the kernel checks them on every call.
@@ -30,6 +31,7 @@ export const CAP_SYSTEM = 256; // sends service commands to SYSTEM_PEER (hal/liv
 // and every network frame to it is admitted first. At most one service holds it.
 export const CAP_ADMIT = 512;
 export const CAP_READ = 1024; // answers reads (hal/frames.ts FRAME_F_READ) with its qx_read, without a log entry
+export const CAP_STORAGE = 2048; // its own grid of blocks: syscall storage (hal/devices/grid.ts)
 
 // ---- syscall results (returned to services; negative = error) ----
 export const SYS_OK = 0;
