@@ -9,7 +9,8 @@
 
 import type { TlsListen } from './devices/tls.ts';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as abi from '../hal/abi.ts';
 import * as gw from '../services/gateway/protocol.ts';
@@ -23,6 +24,7 @@ import { EntropyDevice } from './devices/entropy.ts';
 import { BlockDevice } from './devices/block.ts';
 import { NetDevice } from './devices/net.ts';
 import { EventsDevice } from './devices/events.ts';
+import { GridDevice, gridRingPresent, gridFileName } from './devices/grid.ts';
 import { EventHub, type EventLimits } from './gateway/events.ts';
 import { clockNowNs as nowNs } from './devices/clock.ts';
 import { openBlockBackend, type BackendChoice, type BlockBackend, type BlockOpenOptions } from './devices/block-backend.ts';
@@ -116,6 +118,11 @@ export interface SimDevices {
   entropy: (into: Uint8Array) => void;
   /** Where snapshot files go (absent: the machine keeps none). */
   snapshots?: SnapshotDirectory;
+  /**
+   * A service's grid file (host/devices/grid.ts), empty; `scratch` for a
+   * replay, which must not touch the live machine's grids.
+   */
+  grid?: (file: string, scratch: boolean) => BlockBackend;
 }
 
 export interface HaltInfo {
@@ -131,6 +138,10 @@ export class Machine {
   private readonly console: ConsoleDevice;
   private readonly entropy: Pick<EntropyDevice, 'service'>;
   readonly block: BlockDevice;
+  /** The services' block grids (null: no service holds "storage"). */
+  readonly grid: GridDevice | null;
+  /** A replay's grids live here, removed when the machine closes. */
+  private gridScratch: string | null = null;
   readonly net: NetDevice | null;
   /** The event stream: records the kernel numbered, live and replayed (GET /v1/events). */
   readonly eventHub: EventHub;
@@ -189,6 +200,9 @@ export class Machine {
       this.entropy = new EntropyDevice(this.kernel, opts.sim?.entropy);
       this.block = new BlockDevice(this.kernel, this.backend, () => this.schedulePump(), (m) => this.hostLine({ event: 'storage_error', message: m }, true),
         (d) => this.takeSnapshot(d));
+      this.grid = gridRingPresent(this.kernel)
+        ? new GridDevice(this.kernel, (i) => this.openGrid(i), () => this.schedulePump(), (m) => this.hostLine({ event: 'storage_error', message: m }, true))
+        : null;
       // Metrics and the request log watch real machines; a simulated one has no wall clock to time.
       this.observability = live && opts.sim === undefined ? new Observability(this) : null;
       const interval = opts.image.manifest.audit?.checkpoint_interval ?? 0;
@@ -386,7 +400,7 @@ export class Machine {
     if (this.halt !== null) return;
     try {
       this.kernel.setClock(this.nowNs());
-      this.kernel.x.kernel_interrupt(abi.IRQ_BLOCK | abi.IRQ_NET | abi.IRQ_ENTROPY | abi.IRQ_CLOCK | abi.IRQ_HSM);
+      this.kernel.x.kernel_interrupt(abi.IRQ_BLOCK | abi.IRQ_GRID | abi.IRQ_NET | abi.IRQ_ENTROPY | abi.IRQ_CLOCK | abi.IRQ_HSM);
       if (!this.runActions()) this.schedulePump();
       this.observability?.sample();
     } catch (e) {
@@ -411,11 +425,12 @@ export class Machine {
       this.kernel.setClock(this.nowNs());
       const entropy = this.entropy.service();
       const block = this.block.service();
+      const grid = this.grid?.service() ?? false;
       const net = this.net?.service() ?? false;
       this.events?.service(); // checkpoint records from applied entries; never a reason to interrupt
       const hsm = this.hsm?.service() ?? false;
-      if (!entropy && !block && !net && !hsm) return true;
-      this.kernel.x.kernel_interrupt(abi.IRQ_BLOCK | abi.IRQ_NET | abi.IRQ_ENTROPY | abi.IRQ_HSM);
+      if (!entropy && !block && !grid && !net && !hsm) return true;
+      this.kernel.x.kernel_interrupt(abi.IRQ_BLOCK | abi.IRQ_GRID | abi.IRQ_NET | abi.IRQ_ENTROPY | abi.IRQ_HSM);
     }
     return false;
   }
@@ -485,6 +500,7 @@ export class Machine {
 
   private stopped(): void {
     this.console.service();
+    this.closeGrids(); // a halted kernel makes no more requests
     const state = this.kernel.state();
     this.halt = { state, error: this.kernel.error(), message: state === abi.KSTATE_FAILED ? this.lastError ?? 'kernel failed' : null };
     if (this.deadlineTimer !== null) clearTimeout(this.deadlineTimer);
@@ -526,6 +542,31 @@ export class Machine {
    */
   openDataFile(path: string, o: BlockOpenOptions): BlockBackend {
     return openBlockBackend(path, { notice: this.opts.notice, backend: this.opts.backend, ...o, layer: this.dataCipher ?? undefined });
+  }
+
+  // A service's grid, opened at its first request. Every boot of a machine
+  // with a grid replays the log from its first entry (the kernel takes no
+  // machine snapshot then: docs/storage.md), so the grid starts empty and is
+  // written again; a replay writes a scratch copy and leaves the live one be.
+  private openGrid(index: number): BlockBackend {
+    const service = this.services[index];
+    if (service === undefined) throw new KernelPanic(`grid request for unknown service ${index}`);
+    const file = gridFileName(service.name);
+    const replay = this.opts.mode === 'replay';
+    if (this.opts.sim !== undefined) {
+      if (this.opts.sim.grid === undefined) throw new KernelPanic('this simulated machine has no disk for grids');
+      return this.opts.sim.grid(file, replay);
+    }
+    const dir = replay ? (this.gridScratch ??= mkdtempSync(join(tmpdir(), 'qenex-grid-'))) : this.opts.dataDir;
+    const path = join(dir, file);
+    rmSync(path, { force: true });
+    return this.openDataFile(path, { create: true, lock: !replay, readOnly: false });
+  }
+
+  private closeGrids(): void {
+    this.grid?.close();
+    if (this.gridScratch !== null) rmSync(this.gridScratch, { recursive: true, force: true });
+    this.gridScratch = null;
   }
 
   /** SHA-256 over the kernel's applied state and every service's memory and globals. */
@@ -578,6 +619,7 @@ export class Machine {
     const halt = await this.whenHalted();
     this.eventHub.close();
     await this.net?.close();
+    this.closeGrids();
     this.backend.close();
     return halt;
   }
@@ -587,6 +629,7 @@ export class Machine {
     this.halt ??= { state: abi.KSTATE_HALTED, error: 0, message: 'abandoned' };
     if (this.deadlineTimer !== null) clearTimeout(this.deadlineTimer);
     void this.net?.close();
+    this.closeGrids();
     this.backend.close();
   }
 }

@@ -23,7 +23,7 @@ export class ManifestError extends Error {
   override name = 'ManifestError';
 }
 
-export type PlainCapability = 'net' | 'log' | 'time' | 'random' | 'timer' | 'emit' | 'system' | 'hsm_random' | 'admit' | 'read';
+export type PlainCapability = 'net' | 'log' | 'time' | 'random' | 'timer' | 'emit' | 'system' | 'hsm_random' | 'admit' | 'read' | 'storage';
 export type Capability = PlainCapability | `send:${string}`;
 
 export interface KernelSpec {
@@ -117,6 +117,7 @@ export const PLAIN_CAPABILITIES: readonly PlainCapability[] = [
   'hsm_random', // may ask the HSM for random bytes (syscall hsm, OP_HSM_RANDOM)
   'admit', // the admission authority: programs the kernel's admission table; its frames are admitted before the log (one service, with net)
   'read', // answers reads from its state without a log entry (exports qx_read): frames with FRAME_F_READ (with net), or the authority's read routes (not with admit)
+  'storage', // its own grid of blocks on disk (syscall storage, hal/devices/grid.ts); needs kernel.message_bytes_max >= a block and its header
 ];
 const SEND_PREFIX = 'send:';
 
@@ -347,6 +348,11 @@ function checkServices(services: ServiceSpec[], kernel: KernelSpec): void {
       const capPath = `services[${i}].caps[${c}]`;
       if (cap === 'timer' && kernel.timers_max === 0) {
         fail(capPath, 'capability "timer" needs kernel.timers_max > 0');
+      }
+      // A block travels in one message both ways (hal/devices/grid.ts).
+      const blockMessage = abi.BLOCK_MSG_HEADER_BYTES + abi.GRID_BLOCK_BYTES;
+      if (cap === 'storage' && kernel.message_bytes_max < blockMessage) {
+        fail(capPath, `capability "storage" needs kernel.message_bytes_max >= ${blockMessage} (a block and its header)`);
       }
       if (!cap.startsWith(SEND_PREFIX)) continue;
       const peer = cap.slice(SEND_PREFIX.length);

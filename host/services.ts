@@ -64,9 +64,9 @@ export interface SyscallHooks {
   afterEmit?(): void;
 }
 
-const Call = { Send: 0, Reply: 1, Time: 2, Log: 3, Random: 4, Timer: 5, Lookup: 6, Emit: 7, Hsm: 8, Admission: 9 } as const;
+const Call = { Send: 0, Reply: 1, Time: 2, Log: 3, Random: 4, Timer: 5, Lookup: 6, Emit: 7, Hsm: 8, Admission: 9, Storage: 10 } as const;
 type Call = (typeof Call)[keyof typeof Call];
-const CALL_NAMES = ['send', 'reply', 'time', 'log', 'random', 'timer', 'lookup', 'emit', 'hsm', 'admission'];
+const CALL_NAMES = ['send', 'reply', 'time', 'log', 'random', 'timer', 'lookup', 'emit', 'hsm', 'admission', 'storage'];
 
 interface CallRecord { call: Call; result: number | bigint; bytes?: Uint8Array }
 
@@ -479,6 +479,12 @@ class SyscallShim {
       hsm: (op: number, ptr: number, len: number): number => o.syscall(Call.Hsm, () => {
         if (!this.copyIn(ptr >>> 0, len >>> 0)) return len >>> 0 > k.sys_area_bytes() ? abi.SYS_E_TOO_LARGE : abi.SYS_E_INVALID;
         return k.sys_hsm(op >>> 0, len >>> 0);
+      }),
+      // A restore answers from the journal: blocks are written and asked for
+      // once; the blocks delivered are in the journal as messages.
+      storage: (op: number, ptr: number, len: number): number => o.syscall(Call.Storage, () => {
+        if (!this.copyIn(ptr >>> 0, len >>> 0)) return len >>> 0 > k.sys_area_bytes() ? abi.SYS_E_TOO_LARGE : abi.SYS_E_INVALID;
+        return k.sys_storage(op >>> 0, len >>> 0);
       }),
       // A restore answers from the journal: the table was programmed the first time.
       admission: (op: number, ptr: number, len: number): number => o.syscall(Call.Admission, () => {

@@ -23,6 +23,7 @@ import {
   Service, serviceAdd, serviceFind, serviceCount, service, NO_SERVICE,
   CAP_NET, CAP_LOG, CAP_TIME, CAP_RANDOM, CAP_TIMER, CAP_EMIT, CAP_SYSTEM, CAP_ADMIT, CAP_READ, hasCap,
 } from "./services";
+import { CAP_STORAGE, GRID_BLOCK_BYTES, BLOCK_MSG_HEADER_BYTES } from "../hal/abi";
 
 export class KernelConfig {
   messageSlots: u32 = 64;
@@ -89,6 +90,7 @@ function readCaps(r: JsonReader, s: Service, name: string): void {
     else if (cap == "system") s.caps |= CAP_SYSTEM; // service commands (kernel/liveload.ts)
     else if (cap == "admit") s.caps |= CAP_ADMIT; // the admission authority (kernel/admission.ts)
     else if (cap == "read") s.caps |= CAP_READ; // answers reads without a log entry (kernel/ingress.ts)
+    else if (cap == "storage") s.caps |= <u32>CAP_STORAGE; // its own grid of blocks (kernel/storage.ts)
     else if (cap.startsWith("send:")) {
       pendingSendFrom.push(s.index);
       pendingSendTo.push(cap.substring(5));
@@ -185,6 +187,14 @@ function findAdmissionAuthority(): void {
   assert(bootError != "" || admissionAuthority == NO_SERVICE || hasCap(service(admissionAuthority), CAP_NET), "findAdmissionAuthority: the authority takes network frames");
 }
 
+// A block travels in one message both ways (hal/devices/grid.ts).
+function storageNeedsLargerMessages(): bool {
+  for (let i: u32 = 0; i < serviceCount; i++) {
+    if ((service(i).caps & <u32>CAP_STORAGE) != 0) return config.messageBytesMax < <u32>(BLOCK_MSG_HEADER_BYTES + GRID_BLOCK_BYTES);
+  }
+  return false;
+}
+
 export function parseManifest(base: usize, len: u32): bool {
   assert(!isSealed() && serviceCount == 0, "parseManifest: read once at boot, before the allocator is sealed");
   const r = new JsonReader(base, len);
@@ -203,6 +213,9 @@ export function parseManifest(base: usize, len: u32): bool {
   if (bootError == "") resolvePeers();
   if (bootError == "" && serviceCount == 0) bootError = "manifest: no services";
   if (bootError == "") findAdmissionAuthority();
+  if (bootError == "" && storageNeedsLargerMessages()) {
+    bootError = "manifest: a service with capability storage needs kernel.message_bytes_max of at least " + (BLOCK_MSG_HEADER_BYTES + GRID_BLOCK_BYTES).toString() + " (a block and its header)";
+  }
   if (bootError == "" && <u64>config.messageBytesMax + ENTRY_HEADER_BYTES + 8 > <u64>config.batchBytesMax) {
     bootError = "manifest: kernel.batch_bytes_max must exceed message_bytes_max plus one entry header";
   }

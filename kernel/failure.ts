@@ -65,10 +65,22 @@ export function recoveryFailed(): void {
 }
 
 export function storageFailed(status: i32): void {
-  assert(status < 0, "storageFailed: a failed completion");
+  stopOnStorage(status, "log", "the command log could not be made durable; inputs not yet acknowledged may or may not be in the log; no new work is taken");
+}
+
+// A grid write or sync failed (kernel/storage.ts): the service's storage may
+// have lost what it wrote, so the machine stops as it does for the log. The
+// log is intact: a restart replays it and writes the grid again.
+export function gridFailed(status: i32): void {
+  stopOnStorage(status, "grid", "a service's block grid could not be written or made durable; no new work is taken; the command log is intact and a restart rebuilds the grid from it");
+}
+
+function stopOnStorage(status: i32, device: string, message: string): void {
+  assert(status < 0, "stopOnStorage: a failed completion");
   if (conBegin()) {
-    conStr("{\"event\":\"storage_failed\",\"status\":"); conU64(<u64>(-status));
-    conStr(",\"message\":\"the command log could not be made durable; inputs not yet acknowledged may or may not be in the log; no new work is taken\"");
+    conStr("{\"event\":\"storage_failed\",\"device\":\""); conStr(device);
+    conStr("\",\"status\":"); conU64(<u64>(-status));
+    conStr(",\"message\":\""); conStr(message); conStr("\"");
     conEnd(true);
   }
   // Clients waiting on batches that were not confirmed learn it now.

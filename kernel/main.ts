@@ -31,7 +31,7 @@ import { servicesInit, service, serviceCount, NO_SERVICE } from "./services";
 import { descriptors, msgAt, msgKind, msgAddr, msgLen, msgSender, msgToken, msgTime, msgRelease } from "./msg";
 import { schedInit, schedPick, schedCurrent } from "./sched";
 import { earliestNs, NO_TIMER } from "./timers";
-import { sysArea, sysAreaBytes, sysSend, sysReply, sysTime, sysLog, sysRandom, sysTimer, sysLookup, sysHsm, sysEmit, sysAdmission } from "./syscalls";
+import { sysArea, sysAreaBytes, sysSend, sysReply, sysTime, sysLog, sysRandom, sysTimer, sysLookup, sysHsm, sysEmit, sysAdmission, sysStorageCall } from "./syscalls";
 import { systemPending, systemStep, systemDone, activeService, activeTime, refuseUnloaded, commandsDone } from "./liveload";
 import { serviceFaulted, refuseMessage, faultCodeValid } from "./supervise";
 import { reserveAll } from "./reserve";
@@ -39,7 +39,8 @@ import { applyEntries } from "./apply";
 import { pollNet, readWaiting, readDone } from "./ingress";
 import { maybeTick, stageCheckpoint, submitWrite } from "./staging";
 import { recoveryDone } from "./recovered";
-import { failBoot, bootFailLine, recoveryFailed, storageFailed } from "./failure";
+import { failBoot, bootFailLine, recoveryFailed, storageFailed, gridFailed } from "./failure";
+import { storageStep, storageDispatch, storageMessageEnd, storageFaulted, storagePoll, storageIdle, storageEnabled, faultToken, faultInit, STORAGE_NONE } from "./storage";
 import { stateDigest } from "./digest";
 import { kernelStat } from "./stats";
 import * as rs from "./runstate";
@@ -77,7 +78,8 @@ export function kernel_boot(manifestLen: u32, mode: u32): i32 {
   if (!hsm.hsmInit()) return bootFailLine(KERR_POOL, "memory pool does not fit: " + failedReservation);
   schedInit();
   seal();
-  snap.snapshotConfigure(config.snapshotIntervalEntries);
+  // A service's grid holds state a machine snapshot would not (docs/storage.md): none is taken.
+  snap.snapshotConfigure(storageEnabled() ? 0 : config.snapshotIntervalEntries);
   setKernelState(KSTATE_RECOVERING);
   st.setPhase(st.PHASE_INIT);
   assert(isSealed() && serviceCount > 0 && kernelState() == KSTATE_RECOVERING, "kernel_boot: a booted kernel is sealed, has services and recovers next");
@@ -110,6 +112,9 @@ export function kernel_run(): u32 {
   // Stopped exactly when halted or failed: every path that ends the kernel sets both.
   assert((state == KSTATE_FAILED || state == KSTATE_HALTED) == (st.phase == st.PHASE_STOPPED), "kernel_run: the phase and the state agree on stopping");
   if (state == KSTATE_FAILED || state == KSTATE_HALTED) return ACT_HALT;
+  // A service waiting for its blocks goes first, and nothing else runs meanwhile (kernel/storage.ts).
+  const storage = storageStep();
+  if (storage != STORAGE_NONE) return storage;
   if (st.phase == st.PHASE_INIT) return runInit();
   pollDevices();
   if (kernelState() == KSTATE_FAILED) return ACT_HALT;
@@ -132,9 +137,11 @@ export function kernel_run(): u32 {
 }
 
 function releaseDispatched(): void {
+  // A message that asked for blocks is kept, to be delivered again once they are in.
+  const waits = storageMessageEnd(rs.dispatched);
   if (rs.dispatched != POOL_EMPTY) {
     assert(descriptors.inUse > 0, "releaseDispatched: the message handed out holds a descriptor");
-    msgRelease(rs.dispatched);
+    if (!waits) msgRelease(rs.dispatched);
     rs.setDispatched(POOL_EMPTY);
   }
   st.setCaller(NO_SERVICE, 0);
@@ -155,6 +162,7 @@ function runInit(): u32 {
       return ACT_HALT;
     }
     st.setCaller(next, 0);
+    storageDispatch(next, true);
     setDispatch(next, MSG_KIND_INIT, s.configAddr, s.configLen, SENDER_KERNEL, 0, 0);
     rs.noteDispatch(s.fuelInit, 0, 0, true);
     rs.initCalled();
@@ -190,6 +198,7 @@ function dispatchNext(): bool {
     assert(rs.dispatched == POOL_EMPTY && s < serviceCount, "dispatchNext: one message with the host at a time, for a service in the table");
     setDispatch(s, msgKind(m), msgAddr(m), msgLen(m), msgSender(m), msgToken(m), msgTime(m));
     st.setCaller(s, msgTime(m));
+    storageDispatch(s, false);
     rs.noteDispatch(target.fuelPerMessage, msgToken(m), msgTime(m), false);
     target.delivered++;
     rs.setDispatched(index);
@@ -240,7 +249,7 @@ function serveStep(): u32 {
     setKernelState(KSTATE_READY);
     return ACT_READY;
   }
-  if (kernelState() == KSTATE_DRAINING && !log.logBusy() && inFlight == 0 && !audit.auditBusy() && !hsm.hsmBusy() && !rs.readHeld) {
+  if (kernelState() == KSTATE_DRAINING && !log.logBusy() && inFlight == 0 && !audit.auditBusy() && !hsm.hsmBusy() && !rs.readHeld && storageIdle()) {
     setKernelState(KSTATE_HALTED);
     st.setPhase(st.PHASE_STOPPED);
     return ACT_HALT;
@@ -252,6 +261,8 @@ function serveStep(): u32 {
 function pollDevices(): void {
   entropyPoll();
   hsm.hsmPoll();
+  const grid = storagePoll();
+  if (grid < 0) { gridFailed(grid); return; }
   for (let d = blockCompletion(); d != 0; d = blockCompletion()) {
     const tag = descTag(d);
     const status = descStatus(d);
@@ -314,7 +325,9 @@ export function service_fault(code: u32): u32 {
   const caller = st.caller;
   assert(caller != NO_SERVICE && caller < serviceCount, "service_fault outside a dispatched message");
   const s = service(caller);
-  return serviceFaulted(s, code, rs.dispatchToken, rs.dispatchTimeNs, rs.dispatchInit) ? 1 : 0;
+  // A fault on a delivered block aborts the message that waited for it (kernel/storage.ts).
+  storageFaulted(rs.dispatchToken, rs.dispatchInit);
+  return serviceFaulted(s, code, faultToken, rs.dispatchTimeNs, faultInit) ? 1 : 0;
 }
 
 export function service_failed(index: u32): bool { return index < serviceCount && service(index).failed; }
@@ -363,6 +376,7 @@ export function sys_lookup(len: u32): i32 { return sysLookup(len); }
 export function sys_hsm(op: u32, len: u32): i32 { return sysHsm(op, len); }
 export function sys_emit(type: u32, count: u32, len: u32): i32 { return sysEmit(type, count, len); }
 export function sys_admission(op: u32, len: u32): i32 { return sysAdmission(op, len); }
+export function sys_storage(op: u32, len: u32): i32 { return sysStorageCall(op, len); }
 
 // ---- event stream (drivers/events) ----
 

@@ -19,6 +19,7 @@ import { blockInit } from "../drivers/block/block";
 import { entropyInit } from "../drivers/entropy/entropy";
 import { netInit } from "../drivers/net/net";
 import { eventsInit } from "../drivers/events/events";
+import { storageInit } from "./storage";
 
 export function reserveAll(): bool {
   assert(!isSealed(), "reserveAll: reservations happen before the seal");
@@ -36,5 +37,6 @@ export function reserveAll(): bool {
     && blockInit() && entropyInit() && netInit(config.messageBytesMax)
     && eventsInit(config.messageBytesMax)
     && liveInit()
+    && storageInit()
     && (admissionAuthority == NO_SERVICE || (admissionInit() && ingressInit(config.messageBytesMax)));
 }

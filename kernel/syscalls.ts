@@ -24,6 +24,8 @@
 //                                                     |              | MSG_KIND_REPLY from SENDER_KERNEL once it is logged     |
 // | emit(type: u32, count: u32, ptr, len): i32        | emit         | an event record of `count` items (drivers/events)        |
 // | admission(op: u32, ptr: usize, len: u32): i32     | admit        | program the admission table (kernel/admission.ts)        |
+// | storage(op: u32, ptr: usize, len: u32): i32       | storage      | write, sync or read blocks of the service's own grid     |
+//                                                     |              | (hal/devices/grid.ts; kernel/storage.ts)                 |
 //
 // Results: 0 (SYS_OK) or a negative SYS_E_* from hal/abi.ts: DENIED (the
 // capability is missing; recorded), INVALID, FULL, TOO_LARGE, CONTEXT,
@@ -39,6 +41,8 @@ import {
 import { reserve } from "./base/mem";
 import { Service, service, serviceCount, serviceFind, hasCap, maySend, NO_SERVICE, CAP_LOG, CAP_TIME, CAP_RANDOM, CAP_TIMER, CAP_EMIT, CAP_ADMIT } from "./services";
 import { admissionProgram } from "./admission";
+import { sysStorage } from "./storage";
+import { CAP_STORAGE } from "../hal/abi";
 import { EVT_TRANSFER, EVENT_TRANSFER_BYTES, EVENT_ITEMS_MAX } from "../hal/abi";
 import { eventsEmit } from "../drivers/events/events";
 import { enqueue as enqueueFrom, deliverInit, abortServiceToken } from "./deliver";
@@ -287,4 +291,12 @@ export function sysAdmission(op: u32, len: u32): i32 {
   const r = admissionProgram(op, sysArea(), len);
   assert(r == SYS_OK || r == SYS_E_INVALID, "admission: programmed, or refused as invalid");
   return r;
+}
+
+// A block request on the caller's own grid (hal/devices/grid.ts; kernel/storage.ts).
+export function sysStorageCall(op: u32, len: u32): i32 {
+  const s = current();
+  if (s == null) return SYS_E_CONTEXT;
+  if (!hasCap(s, <u32>CAP_STORAGE)) return denied(s, "storage");
+  return sysStorage(op, sysArea(), len, areaBytes);
 }

@@ -47,7 +47,8 @@ export const OP_GRID_READ = 1; // read one block at arg into addr (len GRID_BLOC
 export const OP_GRID_WRITE = 2; // write one block from addr at arg
 export const OP_GRID_SYNC = 3; // make every earlier write of this grid durable (fdatasync)
 export const GRID_TAG_SERVICE_SHIFT = 16;
-export const GRID_E_RANGE = -34; // address beyond the grid's capacity (grid_blocks)
+export const GRID_E_RANGE = -34; // address beyond GRID_ADDRESS_MAX
+export const GRID_ADDRESS_MAX = 2147483647; // the last block a grid may have (128 TiB of 64 KiB blocks)
 
 // A block: 64 KiB, the unit of every read, write, cache slot and checksum.
 export const GRID_BLOCK_BYTES = 65536;
@@ -57,8 +58,8 @@ export const GRID_BLOCK_SHIFT = 16;
 export const STORAGE_WRITE = 1;
 export const STORAGE_SYNC = 2;
 export const STORAGE_READ = 3;
-export const STORAGE_WRITES_PER_MESSAGE = 64;
-export const STORAGE_READS_PER_MESSAGE = 256;
+export const STORAGE_WRITES_PER_MESSAGE = 32;
+export const STORAGE_READS_PER_MESSAGE = 64;
 // MSG_KIND_BLOCK payload: header, then the block.
 export const BLOCK_MSG_ADDRESS = 0; // u64
 export const BLOCK_MSG_STATUS = 8; // i32 STORAGE_OK or STORAGE_E_*

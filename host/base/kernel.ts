@@ -64,6 +64,7 @@ interface KernelExports {
   service_commands(): bigint;
   // admission (kernel/admission.ts)
   sys_admission(op: number, len: number): number;
+  sys_storage(op: number, len: number): number;
   admission_area(): number;
   admission_check(mode: number): number;
   admission_stat(id: number): bigint;

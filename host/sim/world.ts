@@ -126,6 +126,7 @@ const FLIPPED_REPLAY_CHANCE = 0.25;
 // The simulated disk's files: the log, and the snapshots beside it.
 const SIM_LOG = 'sim/log.qxl';
 const SIM_SNAPSHOTS = 'sim/snapshots';
+const SIM_GRIDS = 'sim/grids';
 // Liveness: a request on the clean checker connection, the world healed (no
 // fault, no crash), is answered within this many events. A request takes a
 // handful (frame, disk write, sync, reply); a large lookup some dozens.
@@ -286,6 +287,12 @@ export class World {
       snapshots: this.disk.directory(SIM_SNAPSHOTS, readOnly, flipOnRead),
       clockNs: () => this.machineClock(),
       entropy: (into) => this.rng.fill(into),
+      // A grid is rebuilt from the log at every boot (host/machine.ts openGrid), on the same faulty disk.
+      grid: (file, scratch) => {
+        const path = `${SIM_GRIDS}/${scratch ? 'replay-' : ''}${file}`;
+        this.disk.remove(path);
+        return this.disk.open(path, { readOnly: false, create: true, flipOnRead: scratch ? flipOnRead : 0 });
+      },
     };
   }
 

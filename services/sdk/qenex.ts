@@ -14,6 +14,8 @@
 // nothing (services run on AssemblyScript's stub runtime, which never frees).
 import { STATUS_OK as RING_STATUS_OK } from "../../hal/rings";
 import { EVENT_TRANSFER_BYTES as HAL_EVENT_TRANSFER_BYTES } from "../../hal/devices/events";
+import { MSG_KIND_BLOCK } from "../../hal/services";
+import { STORAGE_WRITE, STORAGE_SYNC, STORAGE_READ, GRID_BLOCK_BYTES } from "../../hal/devices/grid";
 
 // Result codes (hal/abi.ts SYS_*), repeated here as the service's own API.
 export const OK: i32 = 0;
@@ -31,6 +33,7 @@ export const KIND_MESSAGE: u32 = 2;
 export const KIND_REPLY: u32 = 3;
 export const KIND_TIMER: u32 = 4;
 export const KIND_FAILED: u32 = 5; // a message this service sent was aborted by the peer's fault
+export const KIND_BLOCK: u32 = MSG_KIND_BLOCK; // a block of its grid it asked for with storageRead
 
 // Reply status: 0 reaches a client as FRAME_OK, anything else as
 // FRAME_E_SERVICE with the payload as the error text.
@@ -58,6 +61,29 @@ export const STATUS_ERROR: u32 = 1;
 // Programs the kernel's admission table (capability "admit"; hal/abi.ts "admission").
 // @ts-ignore: decorator
 @external("qenex", "admission") export declare function admission(op: u32, ptr: usize, len: u32): i32;
+// @ts-ignore: decorator
+@external("qenex", "storage") export declare function storage(op: u32, ptr: usize, len: u32): i32;
+
+// ---- the service's grid (capability "storage"; hal/devices/grid.ts) ----
+
+/** Writes the block at `request + 8` to `address` (stored at `request`): `request` holds u64 address | GRID_BLOCK_BYTES of block. */
+export function storageWrite(request: usize): i32 {
+  return storage(<u32>STORAGE_WRITE, request, 8 + <u32>GRID_BLOCK_BYTES);
+}
+
+/** Every write before it is durable before any request after it is performed. */
+export function storageSync(): i32 {
+  return storage(<u32>STORAGE_SYNC, 0, 0);
+}
+
+/**
+ * Asks for `count` blocks (u64 addresses at `addresses`). When the message
+ * being handled returns, each block arrives as a KIND_BLOCK message, in this
+ * order, and then the message is delivered again.
+ */
+export function storageRead(addresses: usize, count: u32): i32 {
+  return storage(<u32>STORAGE_READ, addresses, count << 3);
+}
 
 // Event types a service may emit (hal/abi.ts EVT_*) and their item sizes.
 export const EVENT_TRANSFER: u32 = 1;
