@@ -47,7 +47,7 @@ install: node_modules/.installed
 
 build: install wasm native cli typecheck
 
-wasm: build/kernel.wasm $(SERVICE_WASM) build/test/kernel-lib.wasm
+wasm: build/kernel.wasm $(SERVICE_WASM) build/test/kernel-lib.wasm build/test/store-lib.wasm
 
 build/kernel.wasm: $(KERNEL_SRC) asconfig.json | install
 	$(call step,build: kernel.wasm)
@@ -63,6 +63,13 @@ build/test/kernel-lib.wasm: test/assembly/kernel-lib.ts $(KERNEL_SRC) | install
 	$(call step,build: kernel-lib.wasm (kernel units for tests))
 	@mkdir -p build/test
 	@$(ASC) test/assembly/kernel-lib.ts $(ASFLAGS) -o $@
+
+# The storage engine (lib/store) for test/unit/store.test.ts; with the abort import (unlike a
+# service's --use abort=) so that a failed assertion reaches the test with its message.
+build/test/store-lib.wasm: test/assembly/store-lib.ts $(shell find lib hal -name '*.ts') asconfig.json | install
+	$(call step,build: store-lib.wasm (storage engine for tests))
+	@mkdir -p build/test
+	@$(ASC) test/assembly/store-lib.ts $(ASFLAGS) -o $@
 
 native: $(NATIVE_NODE)
 
