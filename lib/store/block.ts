@@ -8,7 +8,8 @@
 //   24 u64  sequence of the checkpoint that wrote it
 //   32 u16  kind (BLOCK_KIND_*)
 //   34 u8   tree (the engine's id of the tree; 0: none, e.g. the free set)
-//   35 u8   level in that tree
+//   35 u8   level in that tree it was written at (a table moved down
+//           without rewriting keeps it; errors name the level its referrer knows)
 //   36 u32  records in the block
 //   40 u32  bytes used after the header
 //   44 [20] reserved, zero

@@ -585,4 +585,139 @@ test('tree: the same with range scans, ascending and descending, merged over eve
   setupTree(24, { memtable: 500, levels: 3, growth: 2, l0Max: 2, tableRecords: 1200, tables: 48 });
   fc.assert(fc.property(fc.array(opArb(true), { minLength: 10, maxLength: 80, size: 'max' }), (ops) => { runModel(ops, true); }), { numRuns: 80, seed: 0x5c0 });
 });
+
+// ---- faults ----
+
+const kindOf = (b: Uint8Array): number => b[32] | (b[33] << 8);
+const levelOf = (b: Uint8Array): number => b[35];
+const KIND_MANIFEST = 2, KIND_DATA = 4;
+
+/** Reopens from `sb` and reads every key of `keys`; the first named corruption's message, or '' when none. */
+function readAll(sb: Superblock, model: Model, keys: bigint[]): string {
+  try {
+    reopen(sb);
+    for (const k of keys) treeGet(model, k);
+  } catch (e) {
+    if (e instanceof Corrupt) return e.message;
+    throw e;
+  }
+  return '';
+}
+
+/** Seals `b` again as the engine would (checksum of bytes 16.. at 0): a whole block, just not the expected one. */
+function reseal(b: Uint8Array): void {
+  mem().set(b, IN);
+  lib.checksum_of(IN + 16, BLOCK - 16, SUM);
+  b.set(mem().slice(SUM, SUM + 16), 0);
+}
+
+test('corruption: a flipped bit, a torn, misdirected or lost write is named with its block, tree and level, never answered', () => {
+  // Proves the check of every block read against its referrer's checksum and
+  // its own address: each fault the simulator can inject is reported as
+  // storage_corrupt naming the block (and its tree and level), and no lookup
+  // before it returned a wrong value (treeGet compares with the model).
+  setupTree(6, { l0Max: 1 });
+  const model: Model = new Map();
+  const keys: bigint[] = [];
+  // Three flushes of overlapping keys: the first table moves to L1, the second merges into it (written at level 1).
+  for (let i = 0; i < 1600; i++) { keys.push(keyOf(i)); treePut(model, keyOf(i), valueOf(keyOf(i), 0)); }
+  while (compact(8) !== C_IDLE) { /* until L0 is within its capacity */ }
+  const sb = checkpoint();
+  lib.checkpoint_durable();
+  assert.equal(readAll(sb, model, keys), '', 'an intact grid reads back whole');
+  const data = [...grid.blocks].filter(([, b]) => kindOf(b) === KIND_DATA && levelOf(b) === 1).map(([a]) => a);
+  assert.ok(data.length >= 2, 'data blocks in level 1');
+  const [victim, other] = data;
+  const good = grid.blocks.get(victim)!;
+  const named = (reason: string): RegExp => new RegExp(`^storage_corrupt: block ${victim} of tree transfers\\.id, level 1, ${reason}`);
+
+  const flipped = good.slice();
+  flipped[20000] ^= 0x10;
+  grid.blocks.set(victim, flipped);
+  assert.match(readAll(sb, model, keys), named('checksum mismatch'));
+
+  const torn = good.slice();
+  torn.fill(0, BLOCK / 2);
+  grid.blocks.set(victim, torn);
+  assert.match(readAll(sb, model, keys), named('checksum mismatch'));
+
+  grid.blocks.set(victim, grid.blocks.get(other)!.slice());
+  assert.match(readAll(sb, model, keys), named('another block\'s content \\(misdirected write\\)'));
+
+  // An older block at this address, whole and naming it: what a write that never landed leaves.
+  const older = good.slice();
+  older[200] ^= 1;
+  reseal(older);
+  grid.blocks.set(victim, older);
+  assert.match(readAll(sb, model, keys), named('an older block \\(lost write\\)'));
+  grid.blocks.set(victim, good);
+  assert.equal(readAll(sb, model, keys), '', 'restored, it reads whole again');
+
+  // The manifest and the free set are checked at boot the same way.
+  const manifest = grid.blocks.get(sb.manifest)!;
+  assert.equal(kindOf(manifest), KIND_MANIFEST);
+  const bad = manifest.slice();
+  bad[100] ^= 4;
+  grid.blocks.set(sb.manifest, bad);
+  assert.match(readAll(sb, model, keys), new RegExp(`^storage_corrupt: block ${sb.manifest} of tree transfers\\.id, level 0, checksum mismatch`));
+  grid.blocks.set(sb.manifest, manifest);
+  const fsAddress = sb.freeSet[0].address;
+  const fsGood = grid.blocks.get(fsAddress)!;
+  const fsBad = fsGood.slice();
+  fsBad[70] ^= 1;
+  grid.blocks.set(fsAddress, fsBad);
+  assert.match(readAll(sb, model, keys), new RegExp(`^storage_corrupt: block ${fsAddress} of tree free set, level 0, checksum mismatch`));
+  grid.blocks.set(fsAddress, fsGood);
+  assert.equal(readAll(sb, model, keys), '');
+});
+
+test('a full grid: flush, compaction and checkpoint answer storage_full before changing anything, and nothing is lost', () => {
+  // Proves the reservation discipline: when the grid cannot take what an
+  // operation needs, it is refused with nothing queued, no block acquired,
+  // no table added or removed, and every record (memtable included) still
+  // reads back.
+  setupTree(6, { grid: 24 });
+  const model: Model = new Map();
+  let i = 0;
+  let refused = false;
+  while (!refused) {
+    for (let j = 0; j < 400; j++, i++) {
+      const k = keyOf(i * 5);
+      putKey(k);
+      mem().set(valueOf(k, 1), VAL);
+      assert.ok(lib.put(KEY, VAL));
+      model.set(k, valueOf(k, 1));
+    }
+    const free = lib.fs_free();
+    const tables = lib.level_count(0);
+    const r = lib.flush();
+    if (r === FULL) {
+      refused = true;
+      assert.equal([lib.fs_free(), lib.level_count(0), lib.write_count(), lib.memtable_count()], [free, tables, 0, 400], 'a refused flush changed nothing');
+    } else {
+      assert.equal(r, 0);
+      drain();
+    }
+  }
+  const state = (): unknown => [lib.fs_free(), lib.level_count(0), lib.level_count(1), lib.level_count(2), lib.write_count()];
+  // Compaction: the oldest L0 table moves to the empty L1 (no block needed); the next must merge, and is refused.
+  let r: number;
+  while ((r = compact(8)) === C_DONE) { /* moves */ }
+  assert.equal(r, FULL, 'a merge that cannot reserve its output is refused');
+  const before = state();
+  assert.equal(compact(8), FULL);
+  assert.equal(state(), before, 'a refused merge changed nothing');
+  assert.equal(lib.checkpoint(), FULL, 'a checkpoint that cannot flush is refused');
+  assert.equal(state(), before, 'a refused checkpoint changed nothing');
+  for (let j = 0; j < i; j += 3) treeGet(model, keyOf(j * 5));
+});
+
+test('the engine compiles as a service is compiled (--use abort=)', () => {
+  // Proves lib/store needs nothing a service lacks: no abort import, no
+  // runtime beyond the stub's.
+  const wasm = ascIfStale('test/assembly/store-lib.ts', 'build/test/store-lib-service.wasm', ['lib'],
+    ['--config', 'asconfig.json', '--target', 'release', '--use', 'abort=']);
+  const imports = WebAssembly.Module.imports(new WebAssembly.Module(readFileSync(wasm)));
+  assert.equal(imports, [], 'no imports');
+});
 test.run();
