@@ -200,7 +200,8 @@ function finish(t: Tree, written: u64): void {
 }
 
 /**
- * Does at most `budget` block writes of compaction (queued in t.writes):
+ * Does at most `budget` block writes of compaction (queued in t.writes);
+ * after COMPACT_WAIT, call again with the same budget: the step resumes.
  * COMPACT_IDLE, COMPACT_DONE, COMPACT_BUSY, COMPACT_WAIT, COMPACT_FULL or COMPACT_CACHE_FULL.
  */
 export function compactStep(t: Tree, budget: u32): i32 {
@@ -210,9 +211,11 @@ export function compactStep(t: Tree, budget: u32): i32 {
     const r = start(t);
     if (r != COMPACT_BUSY) return r;
     c.written = 0;
+    c.stepWritten = 0;
   }
   const b = t.compactBuilder;
-  let writes: u32 = 0;
+  // A step that answered COMPACT_WAIT resumes here with the rest of its budget, so where the step
+  // stops depends on the budget alone, not on which blocks happened to be cached.
   while (true) {
     const ha = cursorHead(t, 0);
     if (ha == NEED || ha == NO_SLOT) return ha == NEED ? COMPACT_WAIT : COMPACT_CACHE_FULL;
@@ -220,21 +223,22 @@ export function compactStep(t: Tree, budget: u32): i32 {
     if (hb == NEED || hb == NO_SLOT) return hb == NEED ? COMPACT_WAIT : COMPACT_CACHE_FULL;
     if (ha == 0 && hb == 0) {
       if (b.active) {
-        if (writes + COMPACT_BUDGET_MIN > budget) return COMPACT_BUSY;
+        if (c.stepWritten + COMPACT_BUDGET_MIN > budget) return stepEnd(c);
         const before = t.writes.count;
         addOutput(t, builderFinish(t, b));
-        writes += t.writes.count - before;
+        c.stepWritten += t.writes.count - before;
         c.written += <u64>(t.writes.count - before);
       }
       finish(t, c.written);
+      c.stepWritten = 0;
       return COMPACT_DONE;
     }
     const need = b.active ? builderWritesBeforeAdd(t, b) : 0;
-    if (writes + need > budget) return COMPACT_BUSY;
+    if (c.stepWritten + need > budget) return stepEnd(c);
     const before = t.writes.count;
     if (need == 3) addOutput(t, builderFinish(t, b));
     else if (need == 1) builderWriteData(t, b);
-    writes += t.writes.count - before;
+    c.stepWritten += t.writes.count - before;
     c.written += <u64>(t.writes.count - before);
     if (!b.active) builderBegin(t, b, <u8>(c.level + 1));
     // The upper table is newer: on equal keys its record wins and the lower one is dropped.
@@ -245,6 +249,13 @@ export function compactStep(t: Tree, budget: u32): i32 {
   }
   assert(false, "compact: unreachable");
   return COMPACT_IDLE;
+}
+
+/** The step's budget is spent: the next call begins a new step. */
+function stepEnd(c: Compaction): i32 {
+  assert(c.active, "compact: ending a step with no merge");
+  c.stepWritten = 0;
+  return COMPACT_BUSY;
 }
 
 function addOutput(t: Tree, id: u32): void {

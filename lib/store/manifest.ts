@@ -13,7 +13,11 @@
 //           is the superblock's, never a manifest's)
 //    8 [16] previous manifest block's checksum
 //   24 u32  entries in this block, 28 u32 reserved
-//   32      entries, manifestEntryBytes (64 + 2 × key_bytes) each:
+//   32      each level's compaction cursor (the key max of the table it
+//           compacted last), KEY_BYTES_MAX × TREE_LEVELS_MAX bytes: compaction
+//           after a reopen picks the tables it would have picked without one,
+//           so replay lays out the grid as the original run did
+//  288      entries, manifestEntryBytes (64 + 2 × key_bytes) each:
 //      0 u8 level, 1 [3] zero, 4 u32 position in the level,
 //      8 u32 records, 12 u32 data blocks,
 //     16 u64 index address, 24 [16] index checksum,
@@ -28,6 +32,7 @@
 import { cachePeek, cacheWant } from "./cache";
 import { blockBody, blockChecksum, blockRecords, blockSeal, BLOCK_BODY_BYTES, BLOCK_KIND_MANIFEST } from "./block";
 import { CHECKSUM_BYTES } from "./checksum";
+import { KEY_BYTES_MAX } from "./keys";
 import { freeSetAcquire, freeSetRelease, freeSetReserve } from "./freeset";
 import { writeQueuePush, writeQueueRoom } from "./writes";
 import { treeCompacting } from "./compact";
@@ -73,6 +78,8 @@ function writeBlock(t: Tree, b: usize, entries: u32): void {
   memory.copy(body + 8, t.manifestChecksum, CHECKSUM_BYTES);
   store<u32>(body + 24, entries);
   store<u32>(body + 28, 0);
+  memory.fill(body + 32, 0, MANIFEST_HEADER_BYTES - 32);
+  memory.copy(body + 32, t.levelCursors, <usize>t.levels * KEY_BYTES_MAX);
   blockSeal(b, address, t.sequence, BLOCK_KIND_MANIFEST, t.id, 0, entries, MANIFEST_HEADER_BYTES + entries * manifestEntryBytes(t));
   writeQueuePush(t.writes, address, b);
   assert(t.manifestCount < t.manifestCapacity, "manifest: more blocks than the largest manifest takes");
@@ -154,6 +161,8 @@ export function treeOpenStep(t: Tree): i32 {
     const body = blockBody(b);
     const entries = load<u32>(body + 24);
     assert(entries == blockRecords(b) && entries <= entriesPerBlock(t), "manifest: a block's entry count is not its header's");
+    // The head, read first, holds the cursors as they were at the checkpoint.
+    if (t.manifestCount == 0) memory.copy(t.levelCursors, body + 32, <usize>t.levels * KEY_BYTES_MAX);
     for (let i: u32 = 0; i < entries; i++) decodeEntry(t, body + MANIFEST_HEADER_BYTES + <usize>i * manifestEntryBytes(t));
     assert(t.manifestCount < t.manifestCapacity, "manifest: a chain longer than the largest manifest");
     store<u64>(t.manifestBlocks + <usize>t.manifestCount * 8, t.openNext);

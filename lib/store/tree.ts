@@ -93,6 +93,8 @@ export class Compaction {
   reserved: u64 = 0;
   /** Blocks the merge has written so far, across steps. */
   written: u64 = 0;
+  /** Blocks written by the step in progress: a step that waited for blocks resumes with what is left of its budget. */
+  stepWritten: u32 = 0;
   outputs: usize = 0; // u32 descriptor ids, in key order
   outputCount: u32 = 0;
   /** Input cursors (0: table a, 1: the b tables in order): table (a position among the inputs), entry, record. */
@@ -403,7 +405,9 @@ export function manifestEntryBytes(t: Tree): u32 {
   assert(t.keyBytes > 0, "tree: sizes not set");
   return 64 + 2 * t.keyBytes;
 }
-export const MANIFEST_HEADER_BYTES: u32 = 32;
+// The manifest block's header: the chain link and count (32 bytes), then each
+// level's round-robin compaction cursor (manifest.ts).
+export const MANIFEST_HEADER_BYTES: u32 = 32 + TREE_LEVELS_MAX * KEY_BYTES_MAX;
 function manifestBlocksMax(t: Tree): u32 {
   const per = (<u32>BLOCK_BODY_BYTES - MANIFEST_HEADER_BYTES) / manifestEntryBytes(t);
   assert(per > 0, "tree: a manifest entry larger than a block");
