@@ -766,4 +766,41 @@ test('the engine compiles as a service is compiled (--use abort=)', () => {
   const imports = WebAssembly.Module.imports(new WebAssembly.Module(readFileSync(wasm)));
   assert.equal(imports, [], 'no imports');
 });
+
+benchOrSkip('bench: tree puts, flushes and cached lookups (report only)', () => {
+  // Reports rates through the JavaScript boundary (one call per record), so
+  // they bound the engine from below; proves nothing about speed on purpose.
+  lib.setup(1 << 16, 512, 64, 16, 16, 16384, 4, 8, 4, 16384, 256);
+  grid = new Grid();
+  const n = 16384 * 16;
+  const r = rng(5);
+  const keys: bigint[] = [];
+  for (let i = 0; i < n; i++) keys.push((BigInt(r()) << 64n) | BigInt(r()));
+  const view = (): DataView => new DataView(lib.memory.buffer);
+  let t0 = process.hrtime.bigint();
+  for (const k of keys) {
+    view().setBigUint64(KEY, k & M64, true);
+    view().setBigUint64(KEY + 8, k >> 64n, true);
+    if (!lib.put(KEY, VAL)) {
+      assert.equal(lib.flush(), 0);
+      drain();
+      while (compact(32) !== C_IDLE) { /* keep the levels in shape */ }
+      assert.ok(lib.put(KEY, VAL));
+    }
+  }
+  const putS = Number(process.hrtime.bigint() - t0) / 1e9;
+  t0 = process.hrtime.bigint();
+  let hits = 0;
+  for (let i = 0; i < n; i += 4) {
+    view().setBigUint64(KEY, keys[i] & M64, true);
+    view().setBigUint64(KEY + 8, keys[i] >> 64n, true);
+    while (lib.prefetch(KEY) !== READY) serve();
+    hits += lib.get(KEY, OUT);
+    lib.epoch_end();
+  }
+  const getS = Number(process.hrtime.bigint() - t0) / 1e9;
+  assert.equal(hits, n / 4);
+  console.log(`tree: ${(n / putS / 1e3).toFixed(0)}k puts/s with flushes and compaction (${grid.writes} blocks written); `
+    + `${(n / 4 / getS / 1e3).toFixed(0)}k lookups/s through a 512-slot cache (${grid.reads} blocks read)`);
+});
 test.run();
