@@ -36,7 +36,7 @@ export class Memtable {
 @inline function orderAt(base: usize, i: u32): u32 { return load<u32>(base + (<usize>i << 2)); }
 
 export function memtableCreate(keyBytes: u32, recordBytes: u32, capacity: u32): Memtable {
-  assert(capacity > 0 && capacity <= 0x1000000 && recordBytes > keyBytes, "memtable: size out of range");
+  assert(capacity > 0 && capacity <= 0x1000000 && recordBytes >= keyBytes, "memtable: size out of range");
   const m = new Memtable();
   m.keyBytes = keyBytes;
   m.recordBytes = recordBytes;

@@ -4,8 +4,9 @@
 // manifest.ts; all of them work on the Tree declared here.
 //
 // A record is key | value, both of a size fixed per tree (keys.ts: key_bytes
-// 8..32, compared as one little-endian unsigned integer; value_bytes up to
-// TREE_VALUE_BYTES_MAX). New records go to the memtable; treeFlush writes it
+// 8..32, compared as one little-endian unsigned integer; value_bytes 0 to
+// TREE_VALUE_BYTES_MAX: 0 makes a set of keys, as an index by (account,
+// timestamp) is). New records go to the memtable; treeFlush writes it
 // as a new level-0 table. A table is immutable:
 //   - data blocks: records packed in key order, as many as fit a block body;
 //   - one index block: for each data block, its first key, address,
@@ -524,7 +525,7 @@ export function tableReleaseIndexed(t: Tree, id: u32, index: usize): void {
 
 /** Puts (key, value): a later put of the same key replaces it. False when the memtable is full (flush first). */
 export function treePut(t: Tree, key: usize, value: usize): bool {
-  assert(key != 0 && value != 0, "tree: put at address 0");
+  assert(key != 0 && (value != 0 || t.valueBytes == 0), "tree: put at address 0");
   memory.copy(t.scratch, key, t.keyBytes);
   memory.copy(t.scratch + t.keyBytes, value, t.valueBytes);
   return memtablePut(t.memtable, t.scratch);
