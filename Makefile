@@ -81,11 +81,24 @@ $(NATIVE_NODE): $(wildcard host/native/src/*.rs) host/native/Cargo.toml host/nat
 
 cli: dist/qenex.js
 
-dist/qenex.js: $(HOST_SRC) package.json | install
-	$(call step,build: dist/qenex.js (the CLI, one bundle))
-	@npx esbuild host/cmd/cli.ts --bundle --platform=node --format=esm --target=node18 --outfile=$@ --external:binaryen \
-	  --banner:js=$$'#!/usr/bin/env node\nimport { createRequire as qxCreateRequire } from "node:module"; const require = qxCreateRequire(import.meta.url);' --log-level=warning
+# dist/qenex.js is the launcher (host/cmd/launch.ts); the command is one
+# CommonJS bundle beside it, dist/qenex.cjs, which the launcher compiles with
+# V8's code cache dist/qenex.cjs.cache when that was made for these bytes.
+dist/qenex.js: $(HOST_SRC) host/fuel-instrument.mjs package.json | install
+	$(call step,build: dist/qenex.js (the CLI, one bundle, and its launcher))
+	@npx esbuild host/cmd/cli.ts --bundle --platform=node --format=cjs --target=node18 --outfile=dist/qenex.cjs --external:binaryen \
+	  --define:import.meta.url=__qx_import_meta_url --banner:js='const __qx_import_meta_url = require("node:url").pathToFileURL(__filename).href;' \
+	  --log-level=warning
+	@npx esbuild host/cmd/launch.ts --bundle --platform=node --format=esm --target=node18 --outfile=$@ --banner:js='#!/usr/bin/env node' --log-level=warning
+	@rm -f dist/qenex.cjs.cache
 	@chmod +x $@
+
+# V8's code cache of the bundle (host/cmd/launch.ts): what one boot of the
+# bank image compiles, so that later boots do not compile it again.
+dist/qenex.cjs.cache: dist/qenex.js build/bank.qxi var/keys/signing.key
+	$(call step,build: dist/qenex.cjs.cache (V8 code cache of the CLI, from one boot of build/bank.qxi))
+	@tmp=$$(mktemp -d) && QENEX_CODE_CACHE=write $(NODE) dist/qenex.js boot build/bank.qxi --data $$tmp/data --trust var/keys/signing.pub --once >/dev/null; \
+	  rc=$$?; rm -rf $$tmp; exit $$rc
 
 # The type check runs again only when a TypeScript file changed.
 typecheck: build/.typecheck
@@ -187,7 +200,7 @@ var/keys/signing.key: | cli
 	$(call step,keys: signing keys in var/keys (ECDSA P-384 + ML-DSA-65; development only))
 	@$(NODE) dist/qenex.js keygen --out var/keys >/dev/null
 
-image: $(IMAGES)
+image: $(IMAGES) dist/qenex.cjs.cache
 
 build/%.qxi: images/%/manifest.json build/kernel.wasm $(SERVICE_WASM) dist/qenex.js var/keys/signing.key
 	$(call step,image: $@ (signed with var/keys/signing.key))

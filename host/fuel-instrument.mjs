@@ -81,8 +81,10 @@ export function instrument(b, bytes, fuel) {
 // Worker mode (host/fuel.ts, run from source): requests { bytes, fuel } on
 // workerData.port, answered there with { bytes } or { error, refused }; each
 // answer then sets workerData.flag[0] = 1 and wakes the waiting caller.
-if (!isMainThread && workerData?.role === 'qenex-fuel') {
-  const { port, flag } = workerData;
+// (A function, not top-level await: the bundled CLI is CommonJS, which has none.)
+if (!isMainThread && workerData?.role === 'qenex-fuel') void serveWorker(workerData);
+
+async function serveWorker({ port, flag }) {
   let b = null;
   let loadError = '';
   try {

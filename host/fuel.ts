@@ -77,7 +77,7 @@ export function loadInstrumenter(): Promise<void> {
     instrumenter = workerInstrumenter();
     return Promise.resolve();
   }
-  loading ??= import('binaryen').then((mod) => {
+  loading ??= importBinaryen().then((mod) => {
     const b = mod.default;
     instrumenter = (bytes, fuel) => {
       try {
@@ -89,6 +89,13 @@ export function loadInstrumenter(): Promise<void> {
     };
   });
   return loading;
+}
+
+// The bundled CLI is compiled by its launcher through node:vm, whose import()
+// Node serves only behind a flag: the launcher lends its own (host/cmd/launch.ts).
+function importBinaryen(): Promise<typeof import('binaryen')> {
+  const lent = (globalThis as Record<symbol, unknown>)[Symbol.for('qenex.import')] as ((s: string) => Promise<unknown>) | undefined;
+  return lent !== undefined ? lent('binaryen') as Promise<typeof import('binaryen')> : import('binaryen');
 }
 
 interface WorkerReply { bytes?: Uint8Array; error?: string; refused?: boolean }

@@ -3,7 +3,7 @@
 // still boots, on the pure TypeScript backend, and says so.
 //
 // The CLI looks for the addon next to its own file (host/devices/
-// block-backend.ts). A copy of dist/qenex.js in a folder with no addon
+// block-backend.ts). A copy of dist/qenex.js (and its bundle) in a folder with no addon
 // beside it is such a platform: with --backend auto it must print one
 // notice on stderr naming the missing file and the fallback, and still
 // boot and stop cleanly; --backend native must refuse with a clear error;
@@ -29,6 +29,7 @@ test.before(() => {
   mkdirSync(join(cliDir, 'dist'));
   cli = join(cliDir, 'dist', 'qenex.js');
   copyFileSync(CLI, cli);
+  copyFileSync(join(ROOT, 'dist/qenex.cjs'), join(cliDir, 'dist', 'qenex.cjs')); // the bundle the launcher runs
 });
 test.after(() => { removeDir(img.dir); removeDir(cliDir); });
 
