@@ -607,7 +607,9 @@ export class Machine {
 
   listen(host: string, port: number, tls?: TlsListen) {
     if (this.net === null) throw new Error('replay machines do not listen');
-    return this.net.listen(host, port, tls);
+    const net = this.net;
+    // Metrics and the request log load when serving starts, not at boot (host/metrics.ts).
+    return (this.observability?.enable() ?? Promise.resolve()).then(() => net.listen(host, port, tls));
   }
 
   /** Stops taking input, makes everything durable and applied, then halts. */

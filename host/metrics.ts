@@ -7,10 +7,16 @@
 // scrape time; request counts and latencies are recorded as responses leave;
 // flush latency and entries per batch are sampled once per run-loop turn
 // from the block device and the kernel counters (sample()).
+//
+// prom-client and pino (and the node:http, https and zlib they load) are
+// loaded when the machine starts serving (enable(), from Machine.listen),
+// not when it boots: `boot --once` and replays never use them, and loading
+// them was ~10 ms of every start (issue 16). Before that there are no
+// requests to count or log.
 
-import pino from 'pino';
+import type { Logger } from 'pino';
 import { stdoutLines } from './base/lines.ts';
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { Counter, Histogram, Registry } from 'prom-client';
 import * as abi from '../hal/abi.ts';
 import type { Kernel } from './base/kernel.ts';
 import type { ServiceSpec } from './manifest.ts';
@@ -44,9 +50,79 @@ function logLevel(): string {
 }
 
 export class Observability implements GatewayHost {
-  readonly registry = new Registry();
-  // Asynchronous and bounded (host/base/lines.ts): a reader that stops reading drops request lines, never stalls the machine.
-  readonly log = pino({ level: logLevel(), base: { component: 'gateway' } }, stdoutLines());
+  private live: Metrics | null = null;
+  private loading: Promise<void> | null = null;
+
+  constructor(private readonly m: MachineView) {}
+
+  /** Loads prom-client and pino and starts counting; resolves at once when done before. */
+  enable(): Promise<void> {
+    this.loading ??= Promise.all([import('prom-client'), import('pino')]).then(([prom, pino]) => {
+      this.live = new Metrics(this.m, prom, pino.default);
+    });
+    return this.loading;
+  }
+
+  /** Once per run-loop turn: a new flush is one latency sample and one batch-size sample. */
+  sample(): void {
+    this.live?.sample();
+  }
+
+  // ---- GatewayHost ----
+
+  ready(): boolean {
+    return this.m.isServing();
+  }
+
+  metrics(): Promise<string> {
+    return this.enable().then(() => this.live!.registry.metrics());
+  }
+
+  // Requests come only once serving, which enable() preceded (Machine.listen).
+  observe(e: RequestDone): void {
+    this.live?.observe(e);
+  }
+
+  system(what: 'services' | 'scheduler' | 'memory'): unknown {
+    const stat = (id: number) => Number(this.m.kernel.stat(id));
+    if (what === 'services') {
+      const specs = this.m.serviceSpecs();
+      return this.m.services.map((s) => ({
+        index: s.index, name: s.name, priority: specs[s.index]?.priority, budget: specs[s.index]?.budget,
+        caps: specs[s.index]?.caps, memory_bytes: s.memoryBytes().byteLength, inbox_bytes: s.inboxBytes,
+        // Live loading (host/liveload.ts): the version (0 for the image's own
+        // services), whether it was loaded at run time, and whether it was
+        // unloaded or replaced by an upgrade (its instance is kept until restart).
+        version: this.m.kernel.x.service_version(s.index), live: this.m.kernel.x.service_live(s.index) === 1, unloaded: s.retired,
+      }));
+    }
+    if (what === 'scheduler') {
+      return {
+        rounds: stat(abi.STAT_SCHED_ROUNDS), entries_applied: stat(abi.STAT_ENTRIES_APPLIED),
+        batches_applied: stat(abi.STAT_BATCHES_APPLIED), logical_time_ns: String(this.m.kernel.x.kernel_stat(abi.STAT_LOGICAL_TIME_NS)),
+        client_requests_in_flight: stat(abi.STAT_CLIENT_REQUESTS_IN_FLIGHT), syscalls_denied: stat(abi.STAT_SYSCALLS_DENIED),
+        inputs_without_token: stat(abi.STAT_INPUTS_WITHOUT_TOKEN), log_flushes: this.m.block.flushes,
+        reads_answered: stat(abi.STAT_READS_ANSWERED),
+      };
+    }
+    return {
+      kernel_memory_bytes: this.m.kernel.x.memory.buffer.byteLength, reserved_bytes: stat(abi.STAT_RESERVED_BYTES),
+      message_descriptors_in_use: stat(abi.STAT_MSG_DESCRIPTORS_IN_USE), message_slots_in_use: stat(abi.STAT_MSG_SLOTS_IN_USE),
+      message_slots_exhausted: stat(abi.STAT_MSG_SLOTS_EXHAUSTED),
+      services: Object.fromEntries(this.m.services.map((s) => [s.name, s.memoryBytes().byteLength])),
+    };
+  }
+}
+
+/** A finished request, as the gateway reports it. */
+type RequestDone = { requestId: string; method: string; route: string; status: number; ms: number; code?: string };
+type PromClient = typeof import('prom-client');
+type PinoFactory = typeof import('pino').default;
+
+/** The counters, histograms and request log of a serving machine (Observability.enable). */
+class Metrics {
+  readonly registry: Registry;
+  private readonly log: Logger;
   private readonly requests: Counter<'route' | 'status'>;
   private readonly latency: Histogram<'route'>;
   private readonly flushLatency: Histogram;
@@ -55,7 +131,11 @@ export class Observability implements GatewayHost {
   private seenEntries = 0;
   private seenBatches = 0;
 
-  constructor(private readonly m: MachineView) {
+  constructor(private readonly m: MachineView, prom: PromClient, pino: PinoFactory) {
+    const { Counter, Gauge, Histogram } = prom;
+    this.registry = new prom.Registry();
+    // Asynchronous and bounded (host/base/lines.ts): a reader that stops reading drops request lines, never stalls the machine.
+    this.log = pino({ level: logLevel(), base: { component: 'gateway' } }, stdoutLines());
     const registers = [this.registry];
     this.requests = new Counter({ name: 'qenex_http_requests_total', help: 'HTTP requests by route and status', labelNames: ['route', 'status'], registers });
     this.latency = new Histogram({
@@ -88,7 +168,6 @@ export class Observability implements GatewayHost {
     });
   }
 
-  /** Once per run-loop turn: a new flush is one latency sample and one batch-size sample. */
   sample(): void {
     const b = this.m.block;
     if (b.flushes === this.seenFlushes) return;
@@ -101,17 +180,7 @@ export class Observability implements GatewayHost {
     this.seenBatches = batches;
   }
 
-  // ---- GatewayHost ----
-
-  ready(): boolean {
-    return this.m.isServing();
-  }
-
-  metrics(): Promise<string> {
-    return this.registry.metrics();
-  }
-
-  observe(e: { requestId: string; method: string; route: string; status: number; ms: number; code?: string }): void {
+  observe(e: RequestDone): void {
     this.requests.inc({ route: e.route, status: String(e.status) });
     this.latency.observe({ route: e.route }, e.ms / 1000);
     const level = e.status >= 500 ? 'error' : e.status === 401 || e.status === 403 || e.status === 429 ? 'warn' : 'info';
@@ -121,35 +190,5 @@ export class Observability implements GatewayHost {
     if (level === 'error') this.log.error(line, 'request failed');
     else if (level === 'warn') this.log.warn(line, 'request refused');
     else this.log.info(line, 'request');
-  }
-
-  system(what: 'services' | 'scheduler' | 'memory'): unknown {
-    const stat = (id: number) => Number(this.m.kernel.stat(id));
-    if (what === 'services') {
-      const specs = this.m.serviceSpecs();
-      return this.m.services.map((s) => ({
-        index: s.index, name: s.name, priority: specs[s.index]?.priority, budget: specs[s.index]?.budget,
-        caps: specs[s.index]?.caps, memory_bytes: s.memoryBytes().byteLength, inbox_bytes: s.inboxBytes,
-        // Live loading (host/liveload.ts): the version (0 for the image's own
-        // services), whether it was loaded at run time, and whether it was
-        // unloaded or replaced by an upgrade (its instance is kept until restart).
-        version: this.m.kernel.x.service_version(s.index), live: this.m.kernel.x.service_live(s.index) === 1, unloaded: s.retired,
-      }));
-    }
-    if (what === 'scheduler') {
-      return {
-        rounds: stat(abi.STAT_SCHED_ROUNDS), entries_applied: stat(abi.STAT_ENTRIES_APPLIED),
-        batches_applied: stat(abi.STAT_BATCHES_APPLIED), logical_time_ns: String(this.m.kernel.x.kernel_stat(abi.STAT_LOGICAL_TIME_NS)),
-        client_requests_in_flight: stat(abi.STAT_CLIENT_REQUESTS_IN_FLIGHT), syscalls_denied: stat(abi.STAT_SYSCALLS_DENIED),
-        inputs_without_token: stat(abi.STAT_INPUTS_WITHOUT_TOKEN), log_flushes: this.m.block.flushes,
-        reads_answered: stat(abi.STAT_READS_ANSWERED),
-      };
-    }
-    return {
-      kernel_memory_bytes: this.m.kernel.x.memory.buffer.byteLength, reserved_bytes: stat(abi.STAT_RESERVED_BYTES),
-      message_descriptors_in_use: stat(abi.STAT_MSG_DESCRIPTORS_IN_USE), message_slots_in_use: stat(abi.STAT_MSG_SLOTS_IN_USE),
-      message_slots_exhausted: stat(abi.STAT_MSG_SLOTS_EXHAUSTED),
-      services: Object.fromEntries(this.m.services.map((s) => [s.name, s.memoryBytes().byteLength])),
-    };
   }
 }

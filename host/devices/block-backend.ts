@@ -345,7 +345,16 @@ function platformTag(): string {
 }
 
 function isMusl(): boolean {
-  // Node reports the glibc it runs on; a musl build has none to report.
+  // The C library's shared object among those this process mapped says it
+  // cheaply; Node's report (~5 ms of every boot) only when they do not: it
+  // gives the glibc it runs on, and a musl build has none to give.
+  try {
+    const maps = fs.readFileSync('/proc/self/maps', 'latin1');
+    if (/\/libc\.so\.6$/m.test(maps)) return false;
+    if (/\/ld-musl-[^/\n]*\.so/.test(maps)) return true;
+  } catch {
+    // no /proc: the report decides
+  }
   const report = process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined;
   return report?.header?.glibcVersionRuntime === undefined;
 }
