@@ -84,6 +84,8 @@ cli: dist/qenex.js
 # dist/qenex.js is the launcher (host/cmd/launch.ts); the command is one
 # CommonJS bundle beside it, dist/qenex.cjs, which the launcher compiles with
 # V8's code cache dist/qenex.cjs.cache when that was made for these bytes.
+# Both are CommonJS (dist/package.json): an ES module entry point costs Node
+# its ESM loader, ~10 ms before the first line runs.
 # ML-DSA's SHAKE is node:crypto's in the bundle (host/base/shake.ts).
 dist/qenex.js: $(HOST_SRC) host/fuel-instrument.mjs package.json | install
 	$(call step,build: dist/qenex.js (the CLI, one bundle, and its launcher))
@@ -91,7 +93,9 @@ dist/qenex.js: $(HOST_SRC) host/fuel-instrument.mjs package.json | install
 	  --alias:@noble/hashes/sha3.js=./host/base/shake.ts \
 	  --define:import.meta.url=__qx_import_meta_url --banner:js='const __qx_import_meta_url = require("node:url").pathToFileURL(__filename).href;' \
 	  --log-level=warning
-	@npx esbuild host/cmd/launch.ts --bundle --platform=node --format=esm --target=node18 --outfile=$@ --banner:js='#!/usr/bin/env node' --log-level=warning
+	@npx esbuild host/cmd/launch.ts --bundle --platform=node --format=cjs --target=node18 --outfile=$@ --log-level=warning \
+	  --define:import.meta.url=__qx_import_meta_url --banner:js=$$'#!/usr/bin/env node\nconst __qx_import_meta_url = require("node:url").pathToFileURL(__filename).href;'
+	@printf '{ "type": "commonjs" }\n' > dist/package.json
 	@rm -f dist/qenex.cjs.cache
 	@chmod +x $@
 

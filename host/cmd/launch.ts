@@ -18,6 +18,9 @@
 // compiled as without one. It is written only when asked, at build, beside
 // the bundle, never at run time: whoever can write it can write the bundle.
 //
+// Launcher and bundle are CommonJS (dist/package.json says so): an ES module
+// entry point would cost Node its ESM loader, ~10 ms before the first line.
+//
 // QENEX_CODE_CACHE=report prints on stderr whether the cache was used (tests).
 
 import { createHash } from 'node:crypto';

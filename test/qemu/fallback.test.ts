@@ -29,7 +29,7 @@ test.before(() => {
   mkdirSync(join(cliDir, 'dist'));
   cli = join(cliDir, 'dist', 'qenex.js');
   copyFileSync(CLI, cli);
-  copyFileSync(join(ROOT, 'dist/qenex.cjs'), join(cliDir, 'dist', 'qenex.cjs')); // the bundle the launcher runs
+  for (const f of ['qenex.cjs', 'package.json']) copyFileSync(join(ROOT, 'dist', f), join(cliDir, 'dist', f)); // the bundle the launcher runs; CommonJS
 });
 test.after(() => { removeDir(img.dir); removeDir(cliDir); });
 

@@ -108,8 +108,8 @@ function guestFiles(image: TestImage): CpioEntry[] {
     const m = /(?:=>\s*)?(\/\S+)\s+\(0x/.exec(line);
     if (m !== null) addHost(m[1]);
   }
-  // The launcher, its bundle and (when built) the bundle's code cache (host/cmd/launch.ts).
-  for (const f of ['qenex.js', 'qenex.cjs', 'qenex.cjs.cache']) if (existsSync(join(ROOT, 'dist', f))) addHost(join(ROOT, 'dist', f), `qenex/dist/${f}`);
+  // The launcher, its bundle, (when built) the bundle's code cache (host/cmd/launch.ts), and the package.json saying they are CommonJS.
+  for (const f of ['qenex.js', 'qenex.cjs', 'qenex.cjs.cache', 'package.json']) if (existsSync(join(ROOT, 'dist', f))) addHost(join(ROOT, 'dist', f), `qenex/dist/${f}`);
   for (const f of ['index.js', 'package.json']) addHost(join(ROOT, 'node_modules/binaryen', f), `qenex/node_modules/binaryen/${f}`);
   const addon = join(ROOT, 'host/native/qenex-native.linux-x64-gnu.node');
   if (existsSync(addon)) addHost(addon, 'qenex/host/native/qenex-native.linux-x64-gnu.node');

@@ -31,11 +31,11 @@ function version(distDir: string): { code: number | null; stdout: string; report
   return { code: r.status, stdout: r.stdout, report: r.stderr.trim() };
 }
 
-/** A copy of dist/ (launcher, bundle and, if asked, the cache) in a folder of its own. */
+/** A copy of dist/ (launcher, bundle, the package.json that makes them CommonJS and, if asked, the cache) in a folder of its own. */
 function copyDist(name: string, withCache: boolean): string {
   const d = join(dir, name, 'dist');
   mkdirSync(d, { recursive: true });
-  for (const f of ['qenex.js', 'qenex.cjs', ...(withCache ? ['qenex.cjs.cache'] : [])]) copyFileSync(join(DIST, f), join(d, f));
+  for (const f of ['qenex.js', 'qenex.cjs', 'package.json', ...(withCache ? ['qenex.cjs.cache'] : [])]) copyFileSync(join(DIST, f), join(d, f));
   return d;
 }
 
