@@ -22,14 +22,14 @@ export const WRITE_SLOTS: u32 = 2 * <u32>STORAGE_WRITES_PER_MESSAGE;
 export const SLOT_SYNC: u32 = 0xffff;
 export const READ_SLOT_BYTES: usize = <usize>(BLOCK_MSG_HEADER_BYTES + GRID_BLOCK_BYTES);
 // Every buffer in flight at once, and a sync after each write: the SQ is never full.
-const RING_GRID: u32 = 512;
+const RING_GRID: u32 = 1024;
 
 let sq: usize = 0;
 let cq: usize = 0;
 let readBuffers: usize = 0;
 let writeBuffers: usize = 0;
 
-// Reserved only when some service holds "storage": 4 MiB of reads, 4 MiB of writes.
+// Reserved only when some service holds "storage": 4 MiB of reads, 16 MiB of writes.
 export function gridInit(): bool {
   assert(sq == 0 && READ_SLOTS + WRITE_SLOTS < SLOT_SYNC, "gridInit: reserved once; slots and the sync tag fit 16 bits");
   assert(RING_GRID >= 2 * (READ_SLOTS + WRITE_SLOTS) && (RING_GRID & (RING_GRID - 1)) == 0, "gridInit: the SQ holds every request in flight");

@@ -58,7 +58,7 @@ export const GRID_BLOCK_SHIFT = 16;
 export const STORAGE_WRITE = 1;
 export const STORAGE_SYNC = 2;
 export const STORAGE_READ = 3;
-export const STORAGE_WRITES_PER_MESSAGE = 32;
+export const STORAGE_WRITES_PER_MESSAGE = 128;
 export const STORAGE_READS_PER_MESSAGE = 64;
 // MSG_KIND_BLOCK payload: header, then the block.
 export const BLOCK_MSG_ADDRESS = 0; // u64

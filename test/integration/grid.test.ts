@@ -157,7 +157,7 @@ test('a block never written reads as zeros; an address past the grid is refused 
   assert.is(r.blocks[2].finger, fingerprint(pattern(40)));
 });
 
-test('per-message limits and contexts: 32 writes, 64 reads, no read while a block is delivered', async () => {
+test('per-message limits and contexts: 128 writes, 64 reads, no read while a block is delivered', async () => {
   // Proves STORAGE_WRITES_PER_MESSAGE (the 33rd write of one message is
   // SYS_E_FULL, decided by the count alone), STORAGE_READS_PER_MESSAGE (65
   // blocks in one ask: SYS_E_FULL, nothing asked) and that a service cannot
