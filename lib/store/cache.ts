@@ -73,18 +73,51 @@ const META_BYTES: usize = 32;
 // @ts-ignore: decorator
 @inline function home(c: Cache, address: u64): u32 { return <u32>((address * HASH_MULTIPLIER) >> (64 - <u64>c.mapBits)); }
 
-/** A cache of `slots` blocks, all empty. Allocates everything now. */
+/** A cache of `slots` blocks, all empty. Allocates everything now, in one region (cacheCreateIn). */
 export function cacheCreate(slots: u32): Cache {
   assert(slots >= 2 && slots <= 0x10000, "cache: slot count out of range");
-  const c = new Cache();
-  c.slots = slots;
-  c.blocks = heap.alloc(<usize>slots * BLOCK_BYTES);
-  c.meta = heap.alloc(<usize>slots * META_BYTES);
+  return cacheCreateIn(slots, heap.alloc(cacheBytes(slots)));
+}
+
+// The region's layout: the Cache itself, then meta, the address map, the
+// miss list, and the blocks, each 16-aligned.
+// @ts-ignore: decorator
+@inline function align16(n: usize): usize { return (n + 15) & ~<usize>15; }
+function mapBitsFor(slots: u32): u32 {
   let bits: u32 = 1;
   while ((<u32>1 << bits) < slots * 2) bits++;
-  c.mapBits = bits;
-  c.map = heap.alloc(<usize>4 << bits);
-  c.misses = heap.alloc(<usize>slots * 4);
+  assert(bits < 32, "cache: map too large");
+  return bits;
+}
+
+/**
+ * The bytes a cache of `slots` takes, everything included: a service that
+ * places its cache in one region can name it to the host as not being state
+ * (qx_cache_area/qx_cache_bytes, services/sdk/ABI.md), since which blocks
+ * are cached never changes an answer.
+ */
+export function cacheBytes(slots: u32): usize {
+  assert(slots >= 2 && slots <= 0x10000, "cache: slot count out of range");
+  return align16(offsetof<Cache>()) + align16(<usize>slots * META_BYTES) + align16(<usize>4 << mapBitsFor(slots))
+    + align16(<usize>slots * 4) + <usize>slots * BLOCK_BYTES;
+}
+
+/** A cache of `slots` blocks, all empty, laid out in the cacheBytes(slots) at `area` (16-aligned) and nowhere else. */
+export function cacheCreateIn(slots: u32, area: usize): Cache {
+  assert(area != 0 && (area & 15) == 0 && slots >= 2 && slots <= 0x10000, "cache: a region 16-aligned, slot count in range");
+  memory.fill(area, 0, offsetof<Cache>());
+  const c = changetype<Cache>(area);
+  c.slots = slots;
+  c.mapBits = mapBitsFor(slots);
+  let at = area + align16(offsetof<Cache>());
+  c.meta = at;
+  at += align16(<usize>slots * META_BYTES);
+  c.map = at;
+  at += align16(<usize>4 << c.mapBits);
+  c.misses = at;
+  at += align16(<usize>slots * 4);
+  c.blocks = at;
+  assert(at + <usize>slots * BLOCK_BYTES == area + cacheBytes(slots), "cache: the layout is cacheBytes");
   cacheReset(c);
   return c;
 }

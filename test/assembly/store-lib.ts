@@ -18,7 +18,9 @@ import {
   FreeSet, freeSetAcquire, freeSetCheckpoint, freeSetCheckpointDurable, freeSetCreate, freeSetDecode, freeSetEncode, freeSetEncodedBlocks,
   freeSetInUse, freeSetOpened, freeSetRelease, freeSetReserve, freeSetReset, freeSetUnreserve,
 } from "../../lib/store/freeset";
-import { WriteQueue, writeQueueAddress, writeQueueBlock, writeQueueCreate, writeQueueDrained, writeQueuePush } from "../../lib/store/writes";
+import {
+  WriteQueue, writeQueueAddress, writeQueueBlock, writeQueueCreate, writeQueueDrained, writeQueueEntry, writeQueuePush, writeQueueTake,
+} from "../../lib/store/writes";
 import { levelCount, Tree, TreeConfig, treeCreate, treeFlush, treePut, treeReset, TREE_OK } from "../../lib/store/tree";
 import { treeGet, treePrefetch, treeScan, treeScanPrefetch } from "../../lib/store/reads";
 import { compactStep, treeCompacting } from "../../lib/store/compact";
@@ -100,6 +102,8 @@ export function write_count(): u32 { return writes.count; }
 export function write_address(i: u32): u64 { return writeQueueAddress(writes, i); }
 export function write_block(i: u32): usize { return writeQueueBlock(writes, i); }
 export function writes_drained(): void { writeQueueDrained(writes); }
+export function write_entry(i: u32): usize { return writeQueueEntry(writes, i); }
+export function writes_take(n: u32): void { writeQueueTake(writes, n); }
 
 // ---- the free set ----
 export function fs_reserve(n: u32): bool { return freeSetReserve(fs, <u64>n); }

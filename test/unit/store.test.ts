@@ -49,6 +49,8 @@ interface Lib {
   write_address(i: number): bigint;
   write_block(i: number): number;
   writes_drained(): void;
+  write_entry(i: number): number;
+  writes_take(n: number): void;
   fs_reserve(n: number): number;
   fs_unreserve(n: number): void;
   fs_acquire(): bigint;
@@ -244,16 +246,31 @@ class Grid {
 }
 let grid = new Grid();
 
-/** Drains the engine's write queue into the grid; returns the count. */
+// Blocks taken per drain step: a prefix, as a service drains at most a
+// message's worth of writes at a time (services/sdk/store.ts storeDrain).
+const DRAIN_STEP = 5;
+
+/**
+ * Drains the engine's write queue into the grid, oldest first, DRAIN_STEP
+ * entries at a time (writeQueueTake moves the rest to the front); returns the
+ * count. Each entry is read as the STORAGE_WRITE request it is (u64 address |
+ * block) and must agree with writeQueueAddress/writeQueueBlock.
+ */
 function drain(): number {
   const n = lib.write_count();
-  for (let i = 0; i < n; i++) {
-    const p = lib.write_block(i);
-    const b = mem().slice(p, p + BLOCK);
-    grid.blocks.set(lib.write_address(i), b);
-    grid.log.push(`${lib.write_address(i)}:${createHash('sha256').update(b).digest('hex').slice(0, 16)}`);
+  while (lib.write_count() > 0) {
+    const k = Math.min(DRAIN_STEP, lib.write_count());
+    for (let i = 0; i < k; i++) {
+      const e = lib.write_entry(i);
+      const address = new DataView(lib.memory.buffer).getBigUint64(e, true);
+      assert.is(address, lib.write_address(i), 'an entry starts with its address');
+      assert.is(lib.write_block(i), e + 8, 'and its block follows it');
+      const b = mem().slice(e + 8, e + 8 + BLOCK);
+      grid.blocks.set(address, b);
+      grid.log.push(`${address}:${createHash('sha256').update(b).digest('hex').slice(0, 16)}`);
+    }
+    lib.writes_take(k);
   }
-  lib.writes_drained();
   grid.writes += n;
   return n;
 }
