@@ -23,6 +23,7 @@
 
 import { blockErrorMessage, blockVerify, BLOCK_BYTES, BLOCK_OK } from "./block";
 import { CHECKSUM_BYTES, checksumEqual } from "./checksum";
+import { STORAGE_E_RANGE } from "../../hal/devices/grid";
 
 const SLOT_EMPTY: u8 = 0;
 const SLOT_WANTED: u8 = 1; // reserved for a block asked of the kernel
@@ -268,8 +269,18 @@ export function cacheMissAddress(c: Cache, i: u32): u64 {
 }
 /** The caller has asked the kernel for every listed block. */
 export function cacheMissesTaken(c: Cache): void {
-  assert(c.missCount <= c.slots, "cache: more misses than slots");
-  c.missCount = 0;
+  cacheMissesTake(c, c.missCount);
+}
+/**
+ * The caller has asked the kernel for the `n` first listed blocks (one
+ * message asks for at most STORAGE_READS_PER_MESSAGE): the rest stay listed,
+ * in order, for the next round.
+ */
+export function cacheMissesTake(c: Cache, n: u32): void {
+  assert(n <= c.missCount && c.missCount <= c.slots, "cache: taking more misses than are listed");
+  const rest = c.missCount - n;
+  if (rest > 0 && n > 0) memory.copy(c.misses, c.misses + (<usize>n << 2), <usize>rest << 2);
+  c.missCount = rest;
 }
 
 /**
@@ -298,6 +309,27 @@ export function cacheFill(c: Cache, address: u64, block: usize): i32 {
   return BLOCK_OK;
 }
 
+/**
+ * The device could not deliver the wanted block at `address` (`status`, a
+ * negative STORAGE_E_* of hal/devices/grid.ts): recorded for
+ * cacheErrorMessage, and the slot freed, so a later want asks again rather
+ * than waiting for a block that is not coming. Returns `status`.
+ */
+export function cacheFillFailed(c: Cache, address: u64, status: i32): i32 {
+  assert(status < 0, "cache: a device failure is a negative STORAGE_E_*");
+  const e = mapFind(c, address);
+  const v = load<u32>(mapEntry(c, e));
+  assert(v != 0 && slotState(c, v - 1) == SLOT_WANTED, "cache: a failed read of a block that was not wanted");
+  const slot = v - 1;
+  c.errorStatus = status;
+  c.errorAddress = address;
+  c.errorTree = load<u8>(meta(c, slot) + 30);
+  c.errorLevel = load<u8>(meta(c, slot) + 31);
+  mapRemove(c, e);
+  store<u8>(meta(c, slot) + 28, SLOT_EMPTY);
+  return status;
+}
+
 /** The batch prepared in this epoch has executed: its blocks may be evicted. */
 export function cacheEpochEnd(c: Cache): void {
   assert(c.epoch < 0xFFFFFFFF, "cache: prefetch epochs exhausted");
@@ -307,5 +339,8 @@ export function cacheEpochEnd(c: Cache): void {
 /** The error of the last failed fill, naming the block; `tree` is the name of c.errorTree. */
 export function cacheErrorMessage(c: Cache, tree: string): string {
   assert(c.errorStatus != BLOCK_OK, "cache: no failed fill");
-  return blockErrorMessage(c.errorStatus, c.errorAddress, tree, c.errorLevel);
+  if (c.errorStatus > 0) return blockErrorMessage(c.errorStatus, c.errorAddress, tree, c.errorLevel);
+  const what = c.errorStatus == STORAGE_E_RANGE ? "storage_range: block " : "storage_io: block ";
+  const why = c.errorStatus == STORAGE_E_RANGE ? ", past the grid's last address" : ", the device could not read it";
+  return what + c.errorAddress.toString() + " of tree " + tree + ", level " + c.errorLevel.toString() + why;
 }
