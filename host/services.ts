@@ -14,6 +14,12 @@
 // twice). Services are deterministic, so this rebuilds exactly the state the
 // service had before the faulting message; a replay that makes other calls
 // than the journal says is a restore failure and the service fails.
+//
+// The state digest (stateDigest) is what replay and read verification
+// compare. A service that keeps a block cache (a storage engine, lib/store)
+// names it with qx_cache_area/qx_cache_bytes, and the digest skips its bytes:
+// what is cached follows the reads made since boot, so a replay from a colder
+// cache, or a read that filled it, leaves the same digest.
 
 import { createHash } from 'node:crypto';
 import * as abi from '../hal/abi.ts';
@@ -380,32 +386,86 @@ export class ServiceInstance {
   }
 
   /**
-   * SHA-256 of the service's state: its memory's size, then each 64 KiB page
-   * that is not all zeros (its index, then its bytes), then each mutable
-   * global. Pages of zeros are most of a service's reserved tables; skipping
-   * them (a comparison, not a hash) makes the hash cost what the state holds.
+   * SHA-256 of the service's state (stateDigestOf): its memory and mutable
+   * globals, less the block cache the module names with qx_cache_area /
+   * qx_cache_bytes (services/sdk/ABI.md). Which blocks a cache holds depends
+   * on what was read since boot, not only on the logged input: a replay from
+   * a colder cache, or a read (qx_read) that touched it, must hash the same.
    */
   stateDigest(): Buffer {
-    const memory = this.memoryBytes();
-    const h = createHash('sha256');
-    const word = Buffer.alloc(4);
-    word.writeUInt32LE(memory.length / PAGE_BYTES);
-    h.update(word);
-    for (let page = 0; page * PAGE_BYTES < memory.length; page++) {
-      const bytes = memory.subarray(page * PAGE_BYTES, (page + 1) * PAGE_BYTES);
-      if (ZERO_PAGE.equals(bytes)) continue;
-      word.writeUInt32LE(page);
-      h.update(word).update(bytes);
-    }
-    const g = Buffer.alloc(8);
-    for (const global of this.globals) {
-      const v = global.value as number | bigint;
-      if (typeof v === 'bigint') g.writeBigUInt64LE(BigInt.asUintN(64, v));
-      else g.writeDoubleLE(v);
-      h.update(g);
-    }
-    return h.digest();
+    return stateDigestOf(this.memoryBytes(), this.globals, this.cacheArea());
   }
+
+  /** The region the module exports as its block cache, or null (read with getter fuel; the fuel left is put back). */
+  cacheArea(): CacheArea | null {
+    return cacheAreaOf(this.x as unknown as Partial<CacheExports>, this.fuel);
+  }
+}
+
+/** What a service that keeps a block cache exports (services/sdk/ABI.md): one region of its memory that is not state. */
+export interface CacheExports {
+  qx_cache_area(): number;
+  qx_cache_bytes(): number;
+}
+export interface CacheArea { area: number; bytes: number }
+
+/** The cache region a module's exports name, or null when it names none. */
+export function cacheAreaOf(x: Partial<CacheExports>, fuel: WebAssembly.Global | null): CacheArea | null {
+  if (typeof x.qx_cache_area !== 'function' || typeof x.qx_cache_bytes !== 'function') return null;
+  const left = fuel?.value as bigint | undefined;
+  try {
+    if (fuel !== null) fuel.value = GETTER_FUEL;
+    return { area: x.qx_cache_area() >>> 0, bytes: x.qx_cache_bytes() >>> 0 };
+  } finally {
+    if (fuel !== null && left !== undefined) fuel.value = left;
+  }
+}
+
+/**
+ * SHA-256 of a service's state: its memory's size, then each 64 KiB page
+ * that is not all zeros (its index, then its bytes), then each mutable
+ * global. Pages of zeros are most of a service's reserved tables; skipping
+ * them (a comparison, not a hash) makes the hash cost what the state holds.
+ * The `cache` region's bytes are read as zeros and its bounds are hashed
+ * instead, so its contents never count but where it is does. Also the
+ * harness's (services/sdk/harness.ts), so a service's own tests see the
+ * same digest.
+ */
+export function stateDigestOf(memory: Uint8Array, globals: WebAssembly.Global[], cache: CacheArea | null): Buffer {
+  const h = createHash('sha256');
+  const word = Buffer.alloc(4);
+  word.writeUInt32LE(memory.length / PAGE_BYTES);
+  h.update(word);
+  const lo = cache === null ? 0 : Math.min(cache.area, memory.length);
+  const hi = cache === null ? 0 : Math.min(cache.area + cache.bytes, memory.length);
+  const scratch = hi > lo ? Buffer.alloc(PAGE_BYTES) : null;
+  for (let page = 0; page * PAGE_BYTES < memory.length; page++) {
+    const start = page * PAGE_BYTES;
+    let bytes: Uint8Array = memory.subarray(start, start + PAGE_BYTES);
+    if (scratch !== null && lo < start + PAGE_BYTES && hi > start) {
+      if (lo <= start && hi >= start + PAGE_BYTES) continue; // wholly cache
+      scratch.set(bytes);
+      scratch.fill(0, Math.max(lo, start) - start, Math.min(hi, start + PAGE_BYTES) - start);
+      bytes = scratch;
+    }
+    if (ZERO_PAGE.equals(bytes)) continue;
+    word.writeUInt32LE(page);
+    h.update(word).update(bytes);
+  }
+  const g = Buffer.alloc(8);
+  for (const global of globals) {
+    const v = global.value as number | bigint;
+    if (typeof v === 'bigint') g.writeBigUInt64LE(BigInt.asUintN(64, v));
+    else g.writeDoubleLE(v);
+    h.update(g);
+  }
+  if (cache !== null) {
+    const bounds = Buffer.alloc(8);
+    bounds.writeUInt32LE(cache.area, 0);
+    bounds.writeUInt32LE(cache.bytes, 4);
+    h.update(bounds);
+  }
+  return h.digest();
 }
 
 function readError(status: number, message: string): ReadAnswer {

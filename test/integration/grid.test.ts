@@ -225,6 +225,28 @@ test('a restart replays the log into a fresh grid; a replay writes a scratch gri
   assert.equal(r.blocks.map((b) => b.finger), [fingerprint(pattern(40)), fingerprint(pattern(90)), fingerprint(pattern(31))]);
 });
 
+test('the state hash skips the block cache a service exports (qx_cache_area, qx_cache_bytes)', async () => {
+  // Proves host/services.ts stateDigest: gridprobe names its cache arrays as
+  // its block cache; bytes changed there (as a colder or warmer cache would
+  // leave them) do not change the machine's state hash, the same change one
+  // byte past the region does, and undoing it restores the hash.
+  const svc = machine.services.find((s) => s.name === 'probe')!;
+  const cache = svc.cacheArea();
+  assert.ok(cache !== null && cache.bytes > 0, 'gridprobe exports its cache region');
+  const mem = svc.memoryBytes();
+  const before = machine.stateHash();
+  const inside = Buffer.from(mem.subarray(cache!.area, cache!.area + cache!.bytes));
+  mem.fill(0xa5, cache!.area, cache!.area + cache!.bytes);
+  assert.is(machine.stateHash(), before, 'the cache\'s bytes are not state');
+  const past = cache!.area + cache!.bytes;
+  const kept = mem[past];
+  mem[past] = kept ^ 0xff;
+  assert.is.not(machine.stateHash(), before, 'a byte past the region is');
+  mem[past] = kept;
+  mem.set(inside, cache!.area);
+  assert.is(machine.stateHash(), before);
+});
+
 test('a manifest that gives "storage" without room for a block in a message is refused', () => {
   // Proves the host checks the relation before an image is built: a block
   // and its header travel in one message.

@@ -26,9 +26,13 @@ const INBOX_BYTES: u32 = <u32>(BLOCK_MSG_HEADER_BYTES + GRID_BLOCK_BYTES) + 1024
 const inbox: usize = memory.data(<i32>INBOX_BYTES, 16);
 const request: usize = memory.data(8 + GRID_BLOCK_BYTES, 16);
 const CACHE: u32 = 64;
-const cacheAddress: usize = memory.data(<i32>CACHE * 8, 16);
-const cacheStatus: usize = memory.data(<i32>CACHE * 4, 16);
-const cacheFinger: usize = memory.data(<i32>CACHE * 4, 16);
+// The cache's three arrays in one region, exported as the service's block
+// cache (qx_cache_area/qx_cache_bytes): the host's state digest skips it.
+const CACHE_BYTES: u32 = CACHE * 16;
+const cacheArea: usize = memory.data(<i32>CACHE_BYTES, 16);
+const cacheAddress: usize = cacheArea;
+const cacheStatus: usize = cacheArea + <usize>CACHE * 8;
+const cacheFinger: usize = cacheArea + <usize>CACHE * 12;
 const out: usize = memory.data(16 + <i32>CACHE * 16, 16);
 const missing: usize = memory.data(<i32>CACHE * 8, 16);
 // u32 cached, u32 flags, i32 inner result, u32 blocks delivered, u32 requests handled
@@ -36,6 +40,8 @@ const state: usize = memory.data(32, 16);
 
 export function qx_inbox(): usize { return inbox; }
 export function qx_inbox_bytes(): u32 { return INBOX_BYTES; }
+export function qx_cache_area(): usize { return cacheArea; }
+export function qx_cache_bytes(): u32 { return CACHE_BYTES; }
 export function qx_init(len: u32): void { memory.fill(state, 0, 32); }
 
 function fingerprint(block: usize): u32 {
