@@ -12,12 +12,24 @@
 //   svc.init({});
 //   const r = svc.request(bytes);       // { status, payload } or null when the service did not reply
 //   assert.is(r!.status, 0);
+//
+// Capability "storage" (hal/devices/grid.ts, kernel/storage.ts): the service
+// gets a grid (`grid`, a Map from address to block; blocks never written read
+// as zeros) and the kernel's rules: at most STORAGE_WRITES_PER_MESSAGE writes
+// and STORAGE_READS_PER_MESSAGE reads a message (E_FULL), no read while a
+// block is delivered (E_CONTEXT), an inbox that holds a block. A message that
+// asked for blocks is followed, as the kernel does, by each block as a
+// KIND_BLOCK message in the order asked and then by the message again, until
+// it asks for none (the prefetch step). `failRead(address)` makes that
+// block's delivery STORAGE_E_IO; corrupt a block by changing `grid` itself.
+// stateDigest() is the host's (host/services.ts), block cache excluded.
 
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import * as abi from '../../hal/abi.ts';
-import { FUEL_EXPORT, prepareModule } from '../../host/fuel.ts';
+import { FUEL_EXPORT, GLOBAL_EXPORT_PREFIX, prepareModule } from '../../host/fuel.ts';
+import { cacheAreaOf, stateDigestOf, type CacheExports } from '../../host/services.ts';
 
 export interface HarnessOptions {
   /** Capabilities as in the manifest: net, log, time, random, timer, send:<peer>. */
@@ -28,12 +40,14 @@ export interface HarnessOptions {
   memoryPagesMax?: number;
   fuelPerMessage?: number;
   fuelInit?: number;
-  /** Largest message (the kernel's message_bytes_max); default 65536. */
+  /** Largest message (the kernel's message_bytes_max); default 65536, or a block message's size with "storage". */
   messageBytesMax?: number;
   /** The bytes were already prepared with host/fuel.ts prepareModule (benchmarks): use them as they are. */
   prepared?: boolean;
   /** HSM key labels granted (manifest hsm_keys); capability hsm_random goes in caps. */
   hsmKeys?: string[];
+  /** The service's grid (capability "storage"), to share one between harnesses; default a new, empty one. */
+  grid?: Map<bigint, Buffer>;
 }
 
 /** An HSM request the service made (answer it with hsmAnswer). */
@@ -52,6 +66,8 @@ interface Exports {
 }
 
 const SERVICE_TOKEN_BIT = 0x80000000;
+// What the message being handled may do with its grid (kernel/storage.ts).
+type StorageContext = 'none' | 'message' | 'block';
 
 export class ServiceHarness {
   /** HSM requests the kernel accepted, in order; nothing is performed until the test answers. */
@@ -76,15 +92,50 @@ export class ServiceHarness {
   private readonly caps: Set<string>;
   private readonly names: string[];
   private readonly messageBytesMax: number;
+  /** The service's grid (capability "storage"): address to block. */
+  readonly grid: Map<bigint, Buffer>;
+  /** Blocks delivered (asked for), written, syncs, and prefetch rounds (messages delivered again after their blocks). */
+  blocksRead = 0;
+  blocksWritten = 0;
+  syncs = 0;
+  rounds = 0;
+  private readonly failing = new Set<bigint>();
+  private context: StorageContext = 'none';
+  private asked: bigint[] = [];
+  private messageWrites = 0;
+  private inboxBytes = 0; // of the message being handled (a syscall must not spend the service's fuel asking)
+  private readonly globals: WebAssembly.Global[];
 
   private constructor(module: WebAssembly.Module, private readonly opts: HarnessOptions) {
     this.caps = new Set(opts.caps ?? []);
     this.names = [opts.name ?? 'service', ...(opts.peers ?? [])];
-    this.messageBytesMax = opts.messageBytesMax ?? 65536;
+    // A block and its header travel in one message: the manifest refuses "storage" with less (host/manifest.ts).
+    const blockMessage = abi.BLOCK_MSG_HEADER_BYTES + abi.GRID_BLOCK_BYTES;
+    this.messageBytesMax = opts.messageBytesMax ?? (this.caps.has('storage') ? blockMessage : 65536);
+    if (this.caps.has('storage') && this.messageBytesMax < blockMessage) {
+      throw new Error(`capability "storage" needs messageBytesMax >= ${blockMessage}`);
+    }
     const instance = new WebAssembly.Instance(module, { qenex: this.imports() });
     this.x = instance.exports as unknown as Exports;
     const fuel = instance.exports[FUEL_EXPORT];
     this.fuel = fuel instanceof WebAssembly.Global ? fuel : null;
+    this.grid = opts.grid ?? new Map();
+    this.globals = Object.entries(instance.exports)
+      .filter(([k, v]) => k.startsWith(GLOBAL_EXPORT_PREFIX) && v instanceof WebAssembly.Global)
+      .sort(([a], [b]) => Number(a.slice(GLOBAL_EXPORT_PREFIX.length)) - Number(b.slice(GLOBAL_EXPORT_PREFIX.length)))
+      .map(([, v]) => v as WebAssembly.Global);
+  }
+
+  /** The host's state digest of the service (host/services.ts); `excludeCache` false hashes its block cache too. */
+  stateDigest(excludeCache = true): Buffer {
+    const cache = excludeCache ? cacheAreaOf(this.x as unknown as Partial<CacheExports>, this.fuel) : null;
+    return stateDigestOf(new Uint8Array(this.x.memory.buffer), this.globals, cache);
+  }
+
+  /** From now on, every delivery of the block at `address` says STORAGE_E_IO (the device failed); `false` heals it. */
+  failRead(address: bigint, failing = true): void {
+    if (failing) this.failing.add(address);
+    else this.failing.delete(address);
   }
 
   /** Loads and prepares a module (a path or its bytes). */
@@ -161,7 +212,39 @@ export class ServiceHarness {
     return t >>> 0;
   }
 
+  /**
+   * Delivers a message, then, while it asks for blocks, each block as a
+   * KIND_BLOCK message in the order asked and the message again, as it came
+   * (kernel/storage.ts storageStep). A trap ends the wait, as a fault does.
+   */
   private deliver(kind: number, sender: number, token: number, payload: Uint8Array, fuel = this.opts.fuelPerMessage ?? 2 ** 30): void {
+    try {
+      this.deliverOnce('message', kind, sender, token, payload, fuel);
+      while (this.asked.length > 0) {
+        const asked = this.asked;
+        this.asked = [];
+        for (const address of asked) this.deliverOnce('block', abi.MSG_KIND_BLOCK, abi.SENDER_KERNEL, 0, this.blockMessage(address), this.opts.fuelPerMessage ?? 2 ** 30);
+        this.rounds++;
+        this.deliverOnce('message', kind, sender, token, payload, fuel);
+      }
+    } finally {
+      this.context = 'none';
+      this.asked = [];
+    }
+  }
+
+  /** The KIND_BLOCK message for `address`: u64 address | i32 status | u32 0 | block (the block only when status is OK). */
+  private blockMessage(address: bigint): Buffer {
+    const status = address > BigInt(abi.GRID_ADDRESS_MAX) ? abi.STORAGE_E_RANGE : this.failing.has(address) ? abi.STORAGE_E_IO : abi.STORAGE_OK;
+    const m = Buffer.alloc(abi.BLOCK_MSG_HEADER_BYTES + (status === abi.STORAGE_OK ? abi.GRID_BLOCK_BYTES : 0));
+    m.writeBigUInt64LE(address, abi.BLOCK_MSG_ADDRESS);
+    m.writeInt32LE(status, abi.BLOCK_MSG_STATUS);
+    if (status === abi.STORAGE_OK) this.grid.get(address)?.copy(m, abi.BLOCK_MSG_HEADER_BYTES);
+    this.blocksRead++;
+    return m;
+  }
+
+  private deliverOnce(context: StorageContext, kind: number, sender: number, token: number, payload: Uint8Array, fuel: number): void {
     // Only requests and messages carry a token a reply can spend; the rest carry 0.
     assert(token === 0 || kind === abi.MSG_KIND_REQUEST || kind === abi.MSG_KIND_MESSAGE, 'harness: token on a message kind that takes no reply');
     const inbox = this.callGetter(() => this.x.qx_inbox());
@@ -169,8 +252,15 @@ export class ServiceHarness {
     if (payload.length > inboxBytes) throw new Error(`message of ${payload.length} bytes exceeds the service's inbox (${inboxBytes})`);
     new Uint8Array(this.x.memory.buffer, inbox, payload.length).set(payload);
     if (this.fuel !== null) this.fuel.value = BigInt(fuel);
-    if (kind === abi.MSG_KIND_INIT) this.x.qx_init(payload.length);
-    else this.x.qx_handle(kind, sender, token, payload.length);
+    this.inboxBytes = inboxBytes;
+    this.context = context;
+    this.messageWrites = 0;
+    try {
+      if (kind === abi.MSG_KIND_INIT) this.x.qx_init(payload.length);
+      else this.x.qx_handle(kind, sender, token, payload.length);
+    } finally {
+      this.context = 'none';
+    }
   }
 
   private callGetter(f: () => number): number {
@@ -191,6 +281,41 @@ export class ServiceHarness {
     if (this.caps.has(cap)) return true;
     this.denied.push(call);
     return false;
+  }
+
+  // The same checks, in the same order, as kernel/storage.ts sysStorage.
+  private storage(op: number, ptr: number, len: number): number {
+    const b = this.bytes(ptr, len);
+    if (b === null) return abi.SYS_E_INVALID;
+    if (!this.allowed('storage', 'storage')) return abi.SYS_E_DENIED;
+    if (this.context === 'none') return abi.SYS_E_CONTEXT;
+    if (len > this.messageBytesMax) return abi.SYS_E_TOO_LARGE;
+    if (op === abi.STORAGE_WRITE) {
+      if (len !== 8 + abi.GRID_BLOCK_BYTES) return abi.SYS_E_INVALID;
+      if (this.messageWrites >= abi.STORAGE_WRITES_PER_MESSAGE) return abi.SYS_E_FULL;
+      const address = b.readBigUInt64LE(0);
+      // The host fails such a write, and a failed write stops the machine.
+      if (address > BigInt(abi.GRID_ADDRESS_MAX)) throw new Error(`harness: a block written past the grid (${address}) stops the machine`);
+      this.grid.set(address, b.subarray(8));
+      this.messageWrites++;
+      this.blocksWritten++;
+      return abi.SYS_OK;
+    }
+    if (op === abi.STORAGE_SYNC) {
+      if (len !== 0) return abi.SYS_E_INVALID;
+      this.syncs++;
+      return abi.SYS_OK;
+    }
+    if (op === abi.STORAGE_READ) {
+      if (this.context !== 'message') return abi.SYS_E_CONTEXT;
+      if (len === 0 || (len & 7) !== 0) return abi.SYS_E_INVALID;
+      if (this.inboxBytes < abi.BLOCK_MSG_HEADER_BYTES + abi.GRID_BLOCK_BYTES) return abi.SYS_E_TOO_LARGE;
+      const n = len >>> 3;
+      if (n > abi.STORAGE_READS_PER_MESSAGE - this.asked.length) return abi.SYS_E_FULL;
+      for (let i = 0; i < n; i++) this.asked.push(b.readBigUInt64LE(i * 8));
+      return abi.SYS_OK;
+    }
+    return abi.SYS_E_INVALID;
   }
 
   private imports(): Record<string, (...args: never[]) => unknown> {
@@ -278,6 +403,7 @@ export class ServiceHarness {
         this.admissionOps.push({ op: op >>> 0, payload: b });
         return abi.SYS_OK;
       },
+      storage: (op: number, ptr: number, len: number): number => this.storage(op >>> 0, ptr >>> 0, len >>> 0),
       lookup: (ptr: number, len: number): number => {
         const b = this.bytes(ptr >>> 0, len >>> 0);
         if (b === null || b.length === 0 || b.length > 32) return abi.SYS_E_INVALID;
