@@ -101,7 +101,10 @@ export class ServiceHarness {
   rounds = 0;
   private readonly failing = new Set<bigint>();
   private context: StorageContext = 'none';
-  private asked: bigint[] = [];
+  // The block messages of the reads asked by the message being handled, read
+  // when asked: the kernel performs requests in the order made, so a write
+  // made later (while a block is delivered) is not in them.
+  private asked: Buffer[] = [];
   private messageWrites = 0;
   private inboxBytes = 0; // of the message being handled (a syscall must not spend the service's fuel asking)
   private readonly globals: WebAssembly.Global[];
@@ -132,7 +135,7 @@ export class ServiceHarness {
     return stateDigestOf(new Uint8Array(this.x.memory.buffer), this.globals, cache);
   }
 
-  /** From now on, every delivery of the block at `address` says STORAGE_E_IO (the device failed); `false` heals it. */
+  /** From now on, every read of the block at `address` asked says STORAGE_E_IO (the device failed); `false` heals it. */
   failRead(address: bigint, failing = true): void {
     if (failing) this.failing.add(address);
     else this.failing.delete(address);
@@ -223,7 +226,7 @@ export class ServiceHarness {
       while (this.asked.length > 0) {
         const asked = this.asked;
         this.asked = [];
-        for (const address of asked) this.deliverOnce('block', abi.MSG_KIND_BLOCK, abi.SENDER_KERNEL, 0, this.blockMessage(address), this.opts.fuelPerMessage ?? 2 ** 30);
+        for (const m of asked) this.deliverOnce('block', abi.MSG_KIND_BLOCK, abi.SENDER_KERNEL, 0, m, this.opts.fuelPerMessage ?? 2 ** 30);
         this.rounds++;
         this.deliverOnce('message', kind, sender, token, payload, fuel);
       }
@@ -312,7 +315,7 @@ export class ServiceHarness {
       if (this.inboxBytes < abi.BLOCK_MSG_HEADER_BYTES + abi.GRID_BLOCK_BYTES) return abi.SYS_E_TOO_LARGE;
       const n = len >>> 3;
       if (n > abi.STORAGE_READS_PER_MESSAGE - this.asked.length) return abi.SYS_E_FULL;
-      for (let i = 0; i < n; i++) this.asked.push(b.readBigUInt64LE(i * 8));
+      for (let i = 0; i < n; i++) this.asked.push(this.blockMessage(b.readBigUInt64LE(i * 8)));
       return abi.SYS_OK;
     }
     return abi.SYS_E_INVALID;

@@ -25,7 +25,7 @@
 //   6 stats                                       -> u64 cache fills, u64 cache hits, u32 queued, u32 L0 tables
 //   7 forget    empties the cache (as a restart with a cold cache would) -> empty
 
-import { reply, replyError, KIND_INIT, KIND_REQUEST, KIND_BLOCK } from "../../../services/sdk/qenex";
+import { reply, replyError, KIND_REQUEST, KIND_BLOCK } from "../../../services/sdk/qenex";
 import { storeAsk, storeDrain, storeOnBlock } from "../../../services/sdk/store";
 import { GRID_BLOCK_BYTES, BLOCK_MSG_HEADER_BYTES } from "../../../hal/devices/grid";
 import { BLOCK_BODY_BYTES, BLOCK_OK } from "../../../lib/store/block";
@@ -174,5 +174,4 @@ export function qx_handle(kind: u32, sender: u32, token: u32, len: u32): void {
   else if (op == 6) stats(token);
   else if (op == 7) { cacheReset(cache); reply(token, 0, out, 0); }
   else replyError(token, "unknown op");
-  assert(kind != KIND_INIT, "kvstore: init is qx_init");
 }
