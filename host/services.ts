@@ -103,6 +103,8 @@ export class ServiceInstance {
   /** The entry being recorded (live delivery) or replayed (restore). */
   private current: JournalEntry | null = null;
   private replayNext = -1; // index of the next call record while replaying, else -1
+  /** Answering a read (qx_read): the one syscall it may make is storage, to ask for blocks (kernel/storage.ts). */
+  private reading = false;
   restores = 0;
   /** Unloaded or replaced by an upgrade (host/liveload.ts): the kernel sends it nothing more. */
   retired = false;
@@ -190,7 +192,9 @@ export class ServiceInstance {
    * leaves its state as it was: the request goes into the read area and the
    * reply comes out of it, then what was written there is zeroed again and
    * every mutable global put back. A syscall made during a read gets
-   * SYS_E_CONTEXT (no message is being handled). With `verify` (tests, the
+   * SYS_E_CONTEXT (no message is being handled), except storage's
+   * STORAGE_READ: the kernel then drops this answer, delivers the blocks as
+   * messages and hands the read over again (kernel/storage.ts). With `verify` (tests, the
    * simulator) the state digest must be the same afterwards, or it throws:
    * a read that changed the state would make this machine differ from its replay.
    */
@@ -210,6 +214,7 @@ export class ServiceInstance {
     let answer: ReadAnswer;
     try {
       this.setFuel(fuel);
+      this.reading = true;
       const r = x.qx_read(request.length) | 0;
       const out = new Uint8Array(x.memory.buffer);
       const n = Math.abs(r);
@@ -223,6 +228,7 @@ export class ServiceInstance {
       written = replyMax; // a trap may have written anywhere in the reply room
       answer = readError(abi.FRAME_E_FAULT, `service ${this.name} trapped answering a read: ${(e as Error).message}`);
     } finally {
+      this.reading = false;
       const mem = new Uint8Array(x.memory.buffer);
       mem.fill(0, area, area + request.length);
       mem.fill(0, area + max, area + max + written);
@@ -306,6 +312,9 @@ export class ServiceInstance {
     // Outside a message (module-level initializers at instantiation, also
     // when a restore re-instantiates) there is no caller: the kernel would
     // say SYS_E_CONTEXT at boot, and must not be asked during a restore.
+    // A read may ask for blocks: the kernel decides, and nothing is journaled
+    // (a read changes no state; the blocks arrive later as messages).
+    if (entry === null && this.reading && call === Call.Storage) return live();
     if (entry === null) return (call === Call.Time ? BigInt(abi.SYS_E_CONTEXT) : abi.SYS_E_CONTEXT) as T;
     if (this.replayNext >= 0) {
       const rec = entry.calls[this.replayNext++];
@@ -393,7 +402,7 @@ export class ServiceInstance {
    * a colder cache, or a read (qx_read) that touched it, must hash the same.
    */
   stateDigest(): Buffer {
-    return stateDigestOf(this.memoryBytes(), this.globals, this.cacheArea());
+    return stateDigestOf(this.memoryBytes(), this.globals, this.cacheArea(), { area: this.inboxAddr, bytes: this.inboxBytes });
   }
 
   /** The region the module exports as its block cache, or null (read with getter fuel; the fuel left is put back). */
@@ -431,21 +440,27 @@ export function cacheAreaOf(x: Partial<CacheExports>, fuel: WebAssembly.Global |
  * harness's (services/sdk/harness.ts), so a service's own tests see the
  * same digest.
  */
-export function stateDigestOf(memory: Uint8Array, globals: WebAssembly.Global[], cache: CacheArea | null): Buffer {
+export function stateDigestOf(memory: Uint8Array, globals: WebAssembly.Global[], cache: CacheArea | null, inbox: CacheArea | null = null): Buffer {
   const h = createHash('sha256');
   const word = Buffer.alloc(4);
   word.writeUInt32LE(memory.length / PAGE_BYTES);
   h.update(word);
-  const lo = cache === null ? 0 : Math.min(cache.area, memory.length);
-  const hi = cache === null ? 0 : Math.min(cache.area + cache.bytes, memory.length);
-  const scratch = hi > lo ? Buffer.alloc(PAGE_BYTES) : null;
+  // A service with a cache is also delivered blocks (MSG_KIND_BLOCK) a replay
+  // may not ask for, and the last one stays in its inbox: the inbox, which
+  // holds the message being handled and never state, is skipped with it.
+  const skip = (cache === null ? [] : inbox === null ? [cache] : [cache, inbox])
+    .map((r) => ({ lo: Math.min(r.area, memory.length), hi: Math.min(r.area + r.bytes, memory.length) }))
+    .filter((r) => r.hi > r.lo);
+  const scratch = skip.length > 0 ? Buffer.alloc(PAGE_BYTES) : null;
   for (let page = 0; page * PAGE_BYTES < memory.length; page++) {
     const start = page * PAGE_BYTES;
-    let bytes: Uint8Array = memory.subarray(start, start + PAGE_BYTES);
-    if (scratch !== null && lo < start + PAGE_BYTES && hi > start) {
-      if (lo <= start && hi >= start + PAGE_BYTES) continue; // wholly cache
+    const end = start + PAGE_BYTES;
+    let bytes: Uint8Array = memory.subarray(start, end);
+    const overlapping = skip.filter((r) => r.lo < end && r.hi > start);
+    if (scratch !== null && overlapping.length > 0) {
+      if (overlapping.some((r) => r.lo <= start && r.hi >= end)) continue; // wholly skipped
       scratch.set(bytes);
-      scratch.fill(0, Math.max(lo, start) - start, Math.min(hi, start + PAGE_BYTES) - start);
+      for (const r of overlapping) scratch.fill(0, Math.max(r.lo, start) - start, Math.min(r.hi, end) - start);
       bytes = scratch;
     }
     if (ZERO_PAGE.equals(bytes)) continue;

@@ -32,6 +32,7 @@ import { clockNow } from "../drivers/clock/clock";
 import * as log from "./log";
 import * as snap from "./snapshot";
 import * as st from "./state";
+import { storageReadDispatch } from "./storage";
 
 export function pollNet(): void {
   assert(st.phase == st.PHASE_SERVE, "pollNet: frames are taken only while serving");
@@ -148,6 +149,8 @@ export function readWaiting(): bool {
   const now = clockNow();
   setDispatch(rs.readTarget, MSG_KIND_REQUEST, rs.readPayload, rs.readLen, SENDER_CLIENT, 0, now);
   rs.noteDispatch(service(rs.readTarget).fuelPerMessage, 0, now, false);
+  st.setCaller(rs.readTarget, now);
+  storageReadDispatch(rs.readTarget);
   return true;
 }
 

@@ -19,7 +19,7 @@
 import {
   ACT_IDLE, ACT_CALL, ACT_READY, ACT_HALT, ACT_SERVICE, ACT_READ, BOOT_LIVE, BOOT_REPLAY,
   KSTATE_COLD, KSTATE_RECOVERING, KSTATE_READY, KSTATE_DRAINING, KSTATE_HALTED, KSTATE_FAILED,
-  KERR_MANIFEST, KERR_POOL, MSG_KIND_INIT, SENDER_KERNEL,
+  KERR_MANIFEST, KERR_POOL, MSG_KIND_INIT, SENDER_KERNEL, FRAME_E_FAULT,
 } from "../hal/abi";
 import { BOOT_AREA_BYTES, BOOT_DIGEST_BYTES, DISPATCH_SCAN_MAX, SERVICES_MAX, FUEL_MAX } from "./base/constants";
 import { halTable, setKernelState, kernelState, setDispatch } from "./base/hal";
@@ -40,7 +40,8 @@ import { pollNet, readWaiting, readDone } from "./ingress";
 import { maybeTick, stageCheckpoint, submitWrite } from "./staging";
 import { recoveryDone } from "./recovered";
 import { failBoot, bootFailLine, recoveryFailed, storageFailed, gridFailed } from "./failure";
-import { storageStep, storageDispatch, storageMessageEnd, storageFaulted, storagePoll, storageIdle, storageEnabled, faultToken, faultInit, STORAGE_NONE } from "./storage";
+import { storageStep, storageDispatch, storageMessageEnd, storageFaulted, storagePoll, storageIdle, storageEnabled, storageReadEnd,
+  faultToken, faultInit, faultRead, STORAGE_NONE } from "./storage";
 import { stateDigest } from "./digest";
 import { kernelStat } from "./stats";
 import * as rs from "./runstate";
@@ -310,7 +311,19 @@ export function service_set_inbox(index: u32, bytes: u32): void {
 // (kernel/ingress.ts readDone).
 export function kernel_read_done(status: u32, len: u32): void {
   assert(len <= sysAreaBytes(), "kernel_read_done: a reply no larger than the syscall area");
+  // A read that asked for blocks is answered once they are in (kernel/storage.ts).
+  if (storageReadEnd(status == <u32>FRAME_E_FAULT)) return;
   readDone(status, sysArea() - FRAME_HEADER_BYTES, len, sysAreaBytes());
+}
+
+// A fault on a block a held read waited for: the read is answered now.
+const READ_FAULT_TEXT = "service fault: the service trapped taking a block this read asked for; the read was not answered";
+
+function answerFaultedRead(): void {
+  const n = READ_FAULT_TEXT.length;
+  assert(<u32>n <= sysAreaBytes(), "answerFaultedRead: the text fits the syscall area");
+  for (let i = 0; i < n; i++) store<u8>(sysArea() + <usize>i, <u8>READ_FAULT_TEXT.charCodeAt(i));
+  readDone(FRAME_E_FAULT, sysArea() - FRAME_HEADER_BYTES, <u32>n, sysAreaBytes());
 }
 // Fuel budget of the message the last ACT_CALL or ACT_READ named (the host sets the service's fuel counter to it).
 export function dispatch_fuel(): u64 {
@@ -327,7 +340,9 @@ export function service_fault(code: u32): u32 {
   const s = service(caller);
   // A fault on a delivered block aborts the message that waited for it (kernel/storage.ts).
   storageFaulted(rs.dispatchToken, rs.dispatchInit);
-  return serviceFaulted(s, code, faultToken, rs.dispatchTimeNs, faultInit) ? 1 : 0;
+  const restore = serviceFaulted(s, code, faultToken, rs.dispatchTimeNs, faultInit);
+  if (faultRead) answerFaultedRead();
+  return restore ? 1 : 0;
 }
 
 export function service_failed(index: u32): bool { return index < serviceCount && service(index).failed; }

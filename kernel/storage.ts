@@ -40,6 +40,7 @@ export const STORAGE_NONE: u32 = 0xffffffff;
 const CONTEXT_NONE: u32 = 0; // no storage calls (a read, a service command, between messages)
 const CONTEXT_MESSAGE: u32 = 1; // a message or qx_init: may write, sync and ask for blocks
 const CONTEXT_BLOCK: u32 = 2; // a block being delivered: may write and sync, not ask for more
+const CONTEXT_READ: u32 = 3; // a read without a log entry (ACT_READ): may ask for blocks, never write
 let context: u32 = CONTEXT_NONE;
 let contextService: u32 = NO_SERVICE;
 let contextInit: bool = false;
@@ -50,8 +51,9 @@ let messageWrites: u32 = 0;
 let waiting: u32 = NO_SERVICE;
 let asked: u32 = 0; // blocks asked for (read slots 0 .. asked-1)
 let delivered: u32 = 0; // delivered so far, in slot order
-let deferred: u32 = POOL_EMPTY; // the message's descriptor (POOL_EMPTY for qx_init)
+let deferred: u32 = POOL_EMPTY; // the message's descriptor (POOL_EMPTY for qx_init and reads)
 let deferredInit: bool = false;
+let deferredRead: bool = false; // the held read (kernel/ingress.ts) asked: it is handed to the host again
 let deferredTimeNs: u64 = 0;
 const slotDone = new StaticArray<bool>(<i32>READ_SLOTS);
 const slotStatus = new StaticArray<i32>(<i32>READ_SLOTS);
@@ -104,6 +106,43 @@ export function storageDispatch(s: u32, init: bool): void {
   messageWrites = 0;
 }
 
+/** The held read is handed to service s (ACT_READ): it may ask for blocks, not write. */
+export function storageReadDispatch(s: u32): void {
+  assert(s < serviceCount && waiting == NO_SERVICE, "storageReadDispatch: a service in the table, nobody waiting");
+  context = CONTEXT_READ;
+  contextService = s;
+  contextInit = false;
+  messageReads = 0;
+  messageWrites = 0;
+}
+
+/**
+ * The host answered the held read (kernel_read_done). True when the read
+ * asked for blocks and did not trap: its answer is dropped, the blocks are
+ * delivered, and the read goes to the host again. A read that trapped after
+ * asking is answered as it is; its blocks are awaited and dropped.
+ */
+export function storageReadEnd(trapped: bool): bool {
+  assert(context == CONTEXT_READ || messageReads == 0, "storageReadEnd: blocks asked only by the read");
+  const wait = context == CONTEXT_READ && messageReads > 0 && !trapped;
+  if (wait) {
+    waiting = contextService;
+    asked = messageReads;
+    delivered = 0;
+    deferred = POOL_EMPTY;
+    deferredInit = false;
+    deferredRead = true;
+    deferredTimeNs = st.callerTimeNs;
+    waits++;
+  } else if (context == CONTEXT_READ) {
+    orphanReads += messageReads;
+  }
+  context = CONTEXT_NONE;
+  contextService = NO_SERVICE;
+  messageReads = 0;
+  return wait;
+}
+
 /**
  * The dispatched message returned (kernel_run's releaseDispatched): true when
  * it asked for blocks, so its descriptor is kept to be delivered again.
@@ -117,9 +156,12 @@ export function storageMessageEnd(dispatched: u32): bool {
     delivered = 0;
     deferred = dispatched;
     deferredInit = contextInit;
+    deferredRead = false;
     deferredTimeNs = st.callerTimeNs;
     waits++;
   }
+  // A read's end is kernel_read_done's (storageReadEnd), never a message's.
+  if (context == CONTEXT_READ) return false;
   context = CONTEXT_NONE;
   contextService = NO_SERVICE;
   messageReads = 0;
@@ -159,7 +201,13 @@ export function storageStep(): u32 {
     messageWrites = 0;
     return ACT_CALL;
   }
-  // Every block is in: the message that asked for them again, as it came.
+  // Every block is in: a read goes back to the host (ingress.ts readWaiting
+  // hands it over again); a message is delivered again, as it came.
+  if (deferredRead) {
+    waiting = NO_SERVICE;
+    deferredRead = false;
+    return STORAGE_NONE;
+  }
   const index = waiting;
   const init = deferredInit;
   const m = deferred;
@@ -186,6 +234,8 @@ export function storageStep(): u32 {
 export let faultToken: u32 = 0;
 /** The fault aborts a qx_init (a wait that qx_init started). */
 export let faultInit: bool = false;
+/** The fault aborts the held read that waited for the block (main.ts answers it). */
+export let faultRead: bool = false;
 
 /**
  * The service handling the dispatched message faulted. Its reads are
@@ -196,6 +246,7 @@ export let faultInit: bool = false;
 export function storageFaulted(token: u32, init: bool): void {
   faultToken = token;
   faultInit = init;
+  faultRead = false;
   if (context == CONTEXT_MESSAGE) {
     // Asked in the message that trapped: never delivered.
     orphanReads += messageReads;
@@ -203,7 +254,12 @@ export function storageFaulted(token: u32, init: bool): void {
   } else if (context == CONTEXT_BLOCK) {
     assert(waiting == contextService, "storageFaulted: a block is delivered to the service that waits");
     for (let slot = delivered; slot < asked; slot++) if (!unchecked(slotDone[slot])) orphanReads++;
-    if (deferredInit) {
+    if (deferredRead) {
+      faultToken = 0;
+      faultInit = false;
+      faultRead = true;
+      deferredRead = false;
+    } else if (deferredInit) {
       faultToken = 0;
       faultInit = true;
     } else {
@@ -225,6 +281,8 @@ export function sysStorage(op: u32, area: usize, len: u32, areaBytes: u32): i32 
   const s = contextService;
   assert(s == st.caller && (service(s).caps & <u32>CAP_STORAGE) != 0, "sysStorage: the caller is the service being handled, and holds storage");
   if (len > areaBytes) return SYS_E_TOO_LARGE;
+  // A read without a log entry changes nothing, the grid included.
+  if (context == CONTEXT_READ && op != STORAGE_READ) return SYS_E_CONTEXT;
   if (op == STORAGE_WRITE) {
     if (len != 8 + <u32>GRID_BLOCK_BYTES) return SYS_E_INVALID;
     if (messageWrites >= <u32>STORAGE_WRITES_PER_MESSAGE) return SYS_E_FULL;
@@ -246,7 +304,7 @@ export function sysStorage(op: u32, area: usize, len: u32, areaBytes: u32): i32 
     return SYS_OK;
   }
   if (op == STORAGE_READ) {
-    if (context != CONTEXT_MESSAGE) return SYS_E_CONTEXT;
+    if (context == CONTEXT_BLOCK) return SYS_E_CONTEXT;
     if (len == 0 || (len & 7) != 0) return SYS_E_INVALID;
     // The block arrives as a message: the service's inbox must hold one.
     if (service(s).inboxBytes < <u32>(BLOCK_MSG_HEADER_BYTES + GRID_BLOCK_BYTES)) return SYS_E_TOO_LARGE;

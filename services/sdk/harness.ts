@@ -132,7 +132,8 @@ export class ServiceHarness {
   /** The host's state digest of the service (host/services.ts); `excludeCache` false hashes its block cache too. */
   stateDigest(excludeCache = true): Buffer {
     const cache = excludeCache ? cacheAreaOf(this.x as unknown as Partial<CacheExports>, this.fuel) : null;
-    return stateDigestOf(new Uint8Array(this.x.memory.buffer), this.globals, cache);
+    const inbox = { area: this.callGetter(() => this.x.qx_inbox()) >>> 0, bytes: this.callGetter(() => this.x.qx_inbox_bytes()) >>> 0 };
+    return stateDigestOf(new Uint8Array(this.x.memory.buffer), this.globals, cache, inbox);
   }
 
   /** From now on, every read of the block at `address` asked says STORAGE_E_IO (the device failed); `false` heals it. */

@@ -39,7 +39,7 @@ const manifest = validateManifest({
   version: 1,
   kernel,
   services: [
-    { name: 'probe', module: 'gridprobe', priority: 0, budget: 16, memory_pages_max: 16, caps: ['net', 'storage'], restarts_max: 100, restart_window_ms: 60_000 },
+    { name: 'probe', module: 'gridprobe', priority: 0, budget: 16, memory_pages_max: 16, caps: ['net', 'storage', 'read'], restarts_max: 100, restart_window_ms: 60_000 },
     { name: 'nogrid', module: 'gridprobe', priority: 0, budget: 16, memory_pages_max: 16, caps: ['net', 'log'] },
     { name: 'echo', module: 'echo', priority: 1, budget: 16, memory_pages_max: 16, caps: ['net'] },
   ],
@@ -245,6 +245,31 @@ test('the state hash skips the block cache a service exports (qx_cache_area, qx_
   mem[past] = kept;
   mem.set(inside, cache!.area);
   assert.is(machine.stateHash(), before);
+});
+
+test('a read without a log entry asks for blocks and is answered once they are in; the state and the log stay as they were', async () => {
+  // Proves the prefetch step for reads (kernel/storage.ts CONTEXT_READ): a
+  // FRAME_F_READ whose blocks are not cached is answered, after the kernel
+  // delivered them, with the fingerprints of the blocks written; nothing was
+  // logged for it and the machine's state hash is the one before it (the
+  // blocks went into the cache, which is not state). A read may not write or
+  // sync (E_CONTEXT), and a read that traps after asking is answered
+  // FRAME_E_FAULT, its blocks dropped, the next read still answered.
+  const entries = machine.entriesApplied();
+  const hash = machine.stateHash();
+  const read = await client.request('probe', readReq([9, 4, 5], 8), 30_000, abi.FRAME_F_READ);
+  assert.is(read.status, abi.FRAME_OK, read.payload.toString());
+  const r = parseRead(read.payload);
+  assert.is(r.inner, abi.SYS_E_CONTEXT, 'a read may not write or sync');
+  assert.equal(r.blocks.map((b) => [b.address, b.status, b.finger]),
+    [[9n, 0, fingerprint(pattern(90))], [4n, 0, fingerprint(pattern(40))], [5n, 0, fingerprint(pattern(50))]]);
+  assert.is(machine.entriesApplied(), entries, 'a read logs nothing');
+  assert.is(machine.stateHash(), hash, 'the blocks a read brought in are cache, not state');
+  const trapped = await client.request('probe', readReq([100, 101], 4), 30_000, abi.FRAME_F_READ);
+  assert.is(trapped.status, abi.FRAME_E_FAULT, trapped.payload.toString());
+  const again = parseRead((await client.request('probe', readReq([101, 9]), 30_000, abi.FRAME_F_READ)).payload);
+  assert.equal(again.blocks.map((b) => b.finger), [fingerprint(pattern(1)), fingerprint(pattern(90))]);
+  assert.is(machine.entriesApplied(), entries);
 });
 
 test('a manifest that gives "storage" without room for a block in a message is refused', () => {
