@@ -1,13 +1,13 @@
-// Min-heap of pending transfers with a timeout, keyed by (expires_at, slot).
-//
-// Slots follow creation timestamps, so ties in expires_at resolve by the
-// pending transfer's timestamp, the order TigerBeetle documents. Each pending
-// transfer keeps its heap position in its metadata (TM_AUX) so post, void and
-// rollback can remove it in O(log n).
+// Min-heap of pending transfers with a timeout, keyed by (expires_at,
+// timestamp): ties in expires_at resolve by the pending transfer's
+// timestamp, the order TigerBeetle documents. An entry names its transfer by
+// record index (state.ts), which stays put while the transfer is pending;
+// each pending transfer keeps its heap position in its metadata (TM_AUX) so
+// post, void and rollback can remove it in O(log n).
 
 import { NONE } from "./constants";
-import { PENDING_PENDING, TM_AUX, TM_STATUS, X_BYTES, X_EXPIRES_AT, X_SLOT } from "./layout";
-import { S, transferMetaAt } from "./state";
+import { PENDING_PENDING, T_TIMESTAMP, TM_AUX, TM_STATUS, X_BYTES, X_EXPIRES_AT, X_SLOT } from "./layout";
+import { S, recordAt, recordMetaAt } from "./state";
 
 // @ts-ignore: decorator
 @inline function entryAt(position: u32): usize {
@@ -21,7 +21,8 @@ import { S, transferMetaAt } from "./state";
   assert(a == b || load<u32>(a + X_SLOT) != load<u32>(b + X_SLOT), "a transfer twice in the expiry heap");
   const ea = load<u64>(a + X_EXPIRES_AT);
   const eb = load<u64>(b + X_EXPIRES_AT);
-  return ea < eb || (ea == eb && load<u32>(a + X_SLOT) < load<u32>(b + X_SLOT));
+  if (ea != eb) return ea < eb;
+  return load<u64>(recordAt(load<u32>(a + X_SLOT)) + T_TIMESTAMP) < load<u64>(recordAt(load<u32>(b + X_SLOT)) + T_TIMESTAMP);
 }
 
 function swap(i: u32, j: u32): void {
@@ -34,8 +35,8 @@ function swap(i: u32, j: u32): void {
   store<u32>(a + X_SLOT, load<u32>(b + X_SLOT));
   store<u64>(b + X_EXPIRES_AT, expiresAt);
   store<u32>(b + X_SLOT, slot);
-  store<u32>(transferMetaAt(load<u32>(a + X_SLOT)) + TM_AUX, i);
-  store<u32>(transferMetaAt(load<u32>(b + X_SLOT)) + TM_AUX, j);
+  store<u32>(recordMetaAt(load<u32>(a + X_SLOT)) + TM_AUX, i);
+  store<u32>(recordMetaAt(load<u32>(b + X_SLOT)) + TM_AUX, j);
 }
 
 function siftUp(position: u32): void {
@@ -64,25 +65,26 @@ function siftDown(position: u32): void {
   }
 }
 
+/** Adds the pending transfer at record index `slot`, expiring at `expiresAt`. */
 export function expiryPush(slot: u32, expiresAt: u64): void {
   assert(S.expiryCount < S.pendingMax, "expiry heap full: pending_max was checked before");
   // Only a stored pending transfer, not yet resolved, waits for its expiry.
-  assert(slot < S.transferCount && load<u8>(transferMetaAt(slot) + TM_STATUS) == PENDING_PENDING,
+  assert(slot < S.transferIds.limit && load<u8>(recordMetaAt(slot) + TM_STATUS) == PENDING_PENDING,
     "expiry of a transfer that is not pending");
   const position = S.expiryCount;
   const entry = entryAt(position);
   store<u64>(entry + X_EXPIRES_AT, expiresAt);
   store<u32>(entry + X_SLOT, slot);
-  store<u32>(transferMetaAt(slot) + TM_AUX, position);
+  store<u32>(recordMetaAt(slot) + TM_AUX, position);
   S.expiryCount = position + 1;
   assert(S.expiryCount <= S.pendingCount, "expiry heap holds more than the pending transfers");
   siftUp(position);
-  assert(load<u32>(entryAt(load<u32>(transferMetaAt(slot) + TM_AUX)) + X_SLOT) == slot, "expiry heap position of the new entry is stale");
+  assert(load<u32>(entryAt(load<u32>(recordMetaAt(slot) + TM_AUX)) + X_SLOT) == slot, "expiry heap position of the new entry is stale");
 }
 
-/** Removes the entry of pending transfer `slot` from the heap. */
+/** Removes the entry of the pending transfer at record index `slot` from the heap. */
 export function expiryRemove(slot: u32): void {
-  const meta = transferMetaAt(slot);
+  const meta = recordMetaAt(slot);
   const position = load<u32>(meta + TM_AUX);
   assert(position < S.expiryCount, "expiry heap remove of a transfer not in the heap");
   assert(load<u32>(entryAt(position) + X_SLOT) == slot, "expiry heap position does not hold the transfer");

@@ -139,7 +139,7 @@ export const H_PREV: usize = 16;
 export const H_NEXT: usize = 20;
 export const H_BALANCES: usize = 32;
 
-// Expiry heap entry (16 bytes): 0 expires_at u64 | 8 transfer_slot u32 | 12 reserved.
+// Expiry heap entry (16 bytes): 0 expires_at u64 | 8 the transfer's record index u32 | 12 reserved.
 export const X_BYTES: usize = 16;
 export const X_EXPIRES_AT: usize = 0;
 export const X_SLOT: usize = 8;

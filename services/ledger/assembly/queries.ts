@@ -15,7 +15,7 @@ import { AF_HISTORY, A_FLAGS, AM_HISTORY_FIRST, AM_HISTORY_LAST, AM_TRANSFERS_FI
   F_TIMESTAMP_MIN, F_USER_DATA_128, F_USER_DATA_32, F_USER_DATA_64, FF_CREDITS, FF_DEBITS, FF_KNOWN,
   FF_REVERSED, H_ACCOUNT_SLOT, H_BALANCES, H_NEXT, H_PREV, H_TIMESTAMP, H_TRANSFER_SLOT, T_CODE,
   T_TIMESTAMP, T_USER_DATA_128, T_USER_DATA_32, T_USER_DATA_64, TM_CREDIT_SLOT, TM_DEBIT_SLOT } from "./layout";
-import { S, accountAt, accountMetaAt, historyAt, transferAt, transferMetaAt } from "./state";
+import { S, accountAt, accountMetaAt, historyAt, recordAt, transferAt, transferMetaAt } from "./state";
 import { ID_ORPHAN, idGet } from "./idtable";
 import { transferIdGet } from "./transfers";
 import { copyRecord128, equal128, isMax128, isZero128 } from "./u128";
@@ -48,8 +48,9 @@ export function lookup(accounts: bool, ids: usize, count: u32, out: usize): u32 
     const value = accounts ? idGet(S.accountIds, load<u64>(id), load<u64>(id, 8))
       : transferIdGet(load<u64>(id), load<u64>(id, 8));
     if (value == 0 || value == ID_ORPHAN) continue;
-    assert(value <= (accounts ? S.accountCount : S.transferCount), "lookup found an id whose record is not stored");
-    const record = accounts ? accountAt(value - 1) : transferAt(value - 1);
+    // Accounts: the slot + 1; transfers: the record index + 1 (state.ts).
+    assert(value <= (accounts ? S.accountCount : S.transferIds.limit), "lookup found an id whose record is not stored");
+    const record = accounts ? accountAt(value - 1) : recordAt(value - 1);
     copyRecord128(out + HEADER_BYTES + <usize>found * RECORD_BYTES, record);
     found++;
   }

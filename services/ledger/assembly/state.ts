@@ -29,7 +29,16 @@ export class LedgerState {
 
   transfers: usize = 0;
   transferMeta: usize = 0;
+  /** The next transfer's sequence number: transfers are numbered in creation (so timestamp) order. */
   transferCount: u32 = 0;
+  /**
+   * The oldest transfer held in memory: transfers [transferFirst,
+   * transferCount) are in the table. 0 while the table keeps every transfer;
+   * a ledger on the grid (docs/storage.md, stage 2) moves it on as it evicts.
+   */
+  transferFirst: u32 = 0;
+  /** Sequence number to record: the table is a ring of transfersMax records on the grid, all ones without it. */
+  transferMask: u32 = 0xFFFFFFFF;
   transferIds: IdTable = changetype<IdTable>(0);
 
   history: usize = 0;
@@ -70,6 +79,9 @@ export function stateInit(accountsMax: u32, transfersMax: u32, pendingMax: u32, 
   assert(pendingMax <= transfersMax, "pending_max exceeds transfers_max");
   S.accountsMax = accountsMax;
   S.transfersMax = transfersMax;
+  // S is zeroed memory, not a constructed object: its field initialisers never ran.
+  S.transferFirst = 0;
+  S.transferMask = 0xFFFFFFFF;
   S.pendingMax = pendingMax;
   S.historyMax = historyMax;
   S.accounts = allocTable(<usize>accountsMax << 7, S.prefault);
@@ -102,14 +114,40 @@ export function stateInit(accountsMax: u32, transfersMax: u32, pendingMax: u32, 
   return S.accountMeta + (<usize>slot << 4);
 }
 
+// A transfer is named two ways. Its sequence number (`seq`, "slot" in most
+// of the code) is its place in creation order: lists, history, rollback and
+// the timestamp search compare these. Its record index (`physical`) is where
+// its record lies: the id table's values (record + 1) and the references a
+// pending transfer's post, void and expiry keep are record indexes, since a
+// pending transfer may outlive its place in a ring (docs/storage.md, stage
+// 2). Without a grid the two are equal.
+
+/** The record of transfer `seq`. */
 // @ts-ignore: decorator
-@inline export function transferAt(slot: u32): usize {
-  return S.transfers + (<usize>slot << 7);
+@inline export function transferAt(seq: u32): usize {
+  return S.transfers + (<usize>(seq & S.transferMask) << 7);
 }
 
 // @ts-ignore: decorator
-@inline export function transferMetaAt(slot: u32): usize {
-  return S.transferMeta + (<usize>slot << 5);
+@inline export function transferMetaAt(seq: u32): usize {
+  return S.transferMeta + (<usize>(seq & S.transferMask) << 5);
+}
+
+/** Record index of transfer `seq`. */
+// @ts-ignore: decorator
+@inline export function physicalOf(seq: u32): u32 {
+  return seq & S.transferMask;
+}
+
+/** The record at record index `physical` (an id table value - 1, or a pending reference). */
+// @ts-ignore: decorator
+@inline export function recordAt(physical: u32): usize {
+  return S.transfers + (<usize>physical << 7);
+}
+
+// @ts-ignore: decorator
+@inline export function recordMetaAt(physical: u32): usize {
+  return S.transferMeta + (<usize>physical << 5);
 }
 
 // @ts-ignore: decorator

@@ -20,14 +20,15 @@ import { TIMESTAMP_MAX } from "./constants";
 export function slotFrom(accounts: bool, timestamp: u64): u32 {
   // TIMESTAMP_MAX + 1 finds the end of the table: the bound after a range ending at TIMESTAMP_MAX.
   assert(timestamp <= TIMESTAMP_MAX + 1, "timestamp bound out of range");
-  let low: u32 = 0;
+  // Transfers older than transferFirst are not in memory (docs/storage.md, stage 2).
+  let low: u32 = accounts ? 0 : S.transferFirst;
   let high: u32 = accounts ? S.accountCount : S.transferCount;
   while (low < high) {
     const middle = low + ((high - low) >> 1);
     if (timestampAt(accounts, middle) < timestamp) low = middle + 1;
     else high = middle;
   }
-  assert(low == 0 || timestampAt(accounts, low - 1) < timestamp, "slotFrom passed a slot at or after its bound");
+  assert(low == (accounts ? 0 : S.transferFirst) || timestampAt(accounts, low - 1) < timestamp, "slotFrom passed a slot at or after its bound");
   return low;
 }
 

@@ -10,7 +10,7 @@ import { A_CREDITS_PENDING, A_CREDITS_POSTED, A_DEBITS_PENDING, A_DEBITS_POSTED,
   T_DEBIT_ACCOUNT_ID, T_FLAGS, T_ID, T_LEDGER, T_TIMEOUT, T_TIMESTAMP, T_USER_DATA_128,
   T_USER_DATA_32, T_USER_DATA_64, TF_CLOSING_CREDIT, TF_CLOSING_DEBIT, TF_PENDING, TF_POST_PENDING,
   TF_VOID_PENDING, TM_AUX, TM_BYTES, TM_CREDIT_SLOT, TM_DEBIT_SLOT, TM_HISTORY, TM_STATUS } from "./layout";
-import { S, accountAt, transferAt, transferMetaAt } from "./state";
+import { S, accountAt, physicalOf, recordAt, recordMetaAt, transferAt, transferMetaAt } from "./state";
 import { idInsert, idInsertAtProbe, idRemove } from "./idtable";
 import { addInPlaceChecked128, copy128, copyRecord128, differenceIs128, isZero128, lessThan128,
   subInPlaceChecked128 } from "./u128";
@@ -71,7 +71,7 @@ export function applySingle(t: usize, timestamp: u64, debitSlot: u32, creditSlot
   store<u64>(record + T_AMOUNT, amountLo);
   store<u64>(record + T_AMOUNT + 8, amountHi);
   store<u64>(record + T_TIMESTAMP, timestamp);
-  idInsertAtProbe(S.transferIds, slot + 1);
+  idInsertAtProbe(S.transferIds, physicalOf(slot) + 1);
   S.transferCount = slot + 1;
 
   const debit = accountAt(debitSlot);
@@ -103,12 +103,12 @@ export function applySingle(t: usize, timestamp: u64, debitSlot: u32, creditSlot
     S.historyReserved += historyAccounts(debitSlot, creditSlot);
     assert(<u64>S.historyCount + <u64>S.historyReserved <= <u64>S.historyMax, "history reservations over history_max");
     const timeout = load<u32>(t + T_TIMEOUT);
-    if (timeout != 0) expiryPush(slot, timestamp + <u64>timeout * NS_PER_S);
+    if (timeout != 0) expiryPush(physicalOf(slot), timestamp + <u64>timeout * NS_PER_S);
   }
   return slot;
 }
 
-/** Writes the post/void record for event `t` resolving pending transfer `pendingSlot`. */
+/** Writes the post/void record for event `t` resolving the pending transfer at `p`. */
 function writePostOrVoidRecord(t: usize, record: usize, p: usize, timestamp: u64,
   amountLo: u64, amountHi: u64): void {
   assert(record == transferAt(S.transferCount), "post or void written outside the newest slot");
@@ -130,27 +130,27 @@ function writePostOrVoidRecord(t: usize, record: usize, p: usize, timestamp: u64
   store<u64>(record + T_TIMESTAMP, timestamp);
 }
 
-/** Posts or voids pending transfer `pendingSlot` with event `t` and the actual amount. */
-export function applyPostOrVoid(t: usize, timestamp: u64, pendingSlot: u32,
+/** Posts or voids the pending transfer at record index `pending` with event `t` and the actual amount. */
+export function applyPostOrVoid(t: usize, timestamp: u64, pending: u32,
   amountLo: u64, amountHi: u64): void {
-  const p = transferAt(pendingSlot);
-  const pendingMeta = transferMetaAt(pendingSlot);
+  const p = recordAt(pending);
+  const pendingMeta = recordMetaAt(pending);
   const debitSlot = load<u32>(pendingMeta + TM_DEBIT_SLOT);
   const creditSlot = load<u32>(pendingMeta + TM_CREDIT_SLOT);
   const flags = load<u16>(t + T_FLAGS);
   const post = (flags & TF_POST_PENDING) != 0;
   assert(load<u8>(pendingMeta + TM_STATUS) == PENDING_PENDING, "post or void of a transfer that is not pending");
-  assert(pendingSlot < S.transferCount && (load<u16>(p + T_FLAGS) & TF_PENDING) != 0, "post or void of a transfer that is not pending");
+  assert(pending < S.transferIds.limit && (load<u16>(p + T_FLAGS) & TF_PENDING) != 0, "post or void of a transfer that is not pending");
   assert(post != ((flags & TF_VOID_PENDING) != 0), "post and void are exclusive");
 
   const slot = S.transferCount;
   assert(load<u64>(transferAt(slot - 1) + T_TIMESTAMP) < timestamp, "transfer timestamps out of slot order");
   writePostOrVoidRecord(t, transferAt(slot), p, timestamp, amountLo, amountHi);
-  idInsert(S.transferIds, load<u64>(t + T_ID), load<u64>(t + T_ID + 8), slot + 1);
+  idInsert(S.transferIds, load<u64>(t + T_ID), load<u64>(t + T_ID + 8), physicalOf(slot) + 1);
   S.transferCount = slot + 1;
 
   store<u8>(pendingMeta + TM_STATUS, post ? PENDING_POSTED : PENDING_VOIDED);
-  if (load<u32>(p + T_TIMEOUT) != 0) expiryRemove(pendingSlot);
+  if (load<u32>(p + T_TIMEOUT) != 0) expiryRemove(pending);
   releasePending(p, debitSlot, creditSlot);
   if (post) {
     const debitAt = accountAt(debitSlot) + A_DEBITS_POSTED;
@@ -167,7 +167,8 @@ export function applyPostOrVoid(t: usize, timestamp: u64, pendingSlot: u32,
       "credits_posted did not grow by exactly the posted amount");
   }
   const meta = transferMetaAt(slot);
-  store<u32>(meta + TM_AUX, pendingSlot);
+  // Rollback restores the pending transfer through this reference (a record index).
+  store<u32>(meta + TM_AUX, pending);
   store<u8>(meta + TM_STATUS, PENDING_NONE);
   const k = historyAccounts(debitSlot, creditSlot);
   // The pending transfer reserved the records its resolution appends now.
@@ -202,12 +203,12 @@ function releasePending(p: usize, debitSlot: u32, creditSlot: u32): void {
   assert(S.expiryCount <= S.pendingCount, "expiry heap holds more than the pending transfers");
 }
 
-/** Puts pending transfer p's amount back (rollback of a post or void). */
-function restorePending(pendingSlot: u32, debitSlot: u32, creditSlot: u32): void {
+/** Puts the pending amount of the transfer at record index `pending` back (rollback of a post or void). */
+function restorePending(pending: u32, debitSlot: u32, creditSlot: u32): void {
   // Only what a post or void in the rolled-back chain resolved comes back.
-  const status = load<u8>(transferMetaAt(pendingSlot) + TM_STATUS);
+  const status = load<u8>(recordMetaAt(pending) + TM_STATUS);
   assert(status == PENDING_POSTED || status == PENDING_VOIDED, "restore of a transfer that was not posted or voided");
-  const p = transferAt(pendingSlot);
+  const p = recordAt(pending);
   const amountLo = load<u64>(p + T_AMOUNT);
   const amountHi = load<u64>(p + T_AMOUNT + 8);
   addInPlaceChecked128(accountAt(debitSlot) + A_DEBITS_PENDING, amountLo, amountHi);
@@ -215,11 +216,11 @@ function restorePending(pendingSlot: u32, debitSlot: u32, creditSlot: u32): void
   const flags = load<u16>(p + T_FLAGS);
   if ((flags & TF_CLOSING_DEBIT) != 0) setClosed(debitSlot, true);
   if ((flags & TF_CLOSING_CREDIT) != 0) setClosed(creditSlot, true);
-  store<u8>(transferMetaAt(pendingSlot) + TM_STATUS, PENDING_PENDING);
+  store<u8>(recordMetaAt(pending) + TM_STATUS, PENDING_PENDING);
   S.pendingCount++;
   assert(S.pendingCount <= S.pendingMax, "pending transfers over pending_max after a restore");
   const timeout = load<u32>(p + T_TIMEOUT);
-  if (timeout != 0) expiryPush(pendingSlot, load<u64>(p + T_TIMESTAMP) + <u64>timeout * NS_PER_S);
+  if (timeout != 0) expiryPush(pending, load<u64>(p + T_TIMESTAMP) + <u64>timeout * NS_PER_S);
 }
 
 /** Undoes the newest transfer (a linked chain failed). */
@@ -242,8 +243,8 @@ export function rollbackTransfer(slot: u32): void {
       subInPlaceChecked128(accountAt(debitSlot) + A_DEBITS_POSTED, amountLo, amountHi);
       subInPlaceChecked128(accountAt(creditSlot) + A_CREDITS_POSTED, amountLo, amountHi);
     }
-    // The pending transfer a post or void resolved came before it.
-    assert(load<u32>(meta + TM_AUX) < slot, "post or void of a later transfer");
+    // The pending transfer a post or void resolved came before it: another record.
+    assert(load<u32>(meta + TM_AUX) != physicalOf(slot), "post or void resolving itself");
     restorePending(load<u32>(meta + TM_AUX), debitSlot, creditSlot);
     S.historyReserved += k;
   } else {
@@ -255,7 +256,7 @@ export function rollbackTransfer(slot: u32): void {
     if (pending) {
       // A chain rolls back before anything later resolves its pending transfers.
       assert(load<u8>(meta + TM_STATUS) == PENDING_PENDING, "rollback of a pending transfer already resolved");
-      if (load<u32>(meta + TM_AUX) != NONE) expiryRemove(slot);
+      if (load<u32>(meta + TM_AUX) != NONE) expiryRemove(physicalOf(slot));
       assert(S.pendingCount > 0 && S.historyReserved >= k, "rollback of a pending transfer not counted");
       S.pendingCount--;
       S.historyReserved -= k;
@@ -276,16 +277,16 @@ export function expirePending(cutoff: u64): u32 {
   let expired: u32 = 0;
   assert(cutoff <= TIMESTAMP_MAX + 1, "expiry cutoff past the clock's range");
   while (!expiryEmpty() && expiryTopExpiresAt() <= cutoff) {
-    const slot = expiryTopSlot();
-    const meta = transferMetaAt(slot);
+    const pending = expiryTopSlot();
+    const meta = recordMetaAt(pending);
     const debitSlot = load<u32>(meta + TM_DEBIT_SLOT);
     const creditSlot = load<u32>(meta + TM_CREDIT_SLOT);
     // Only an unresolved pending transfer with a timeout waits in the heap.
-    assert(load<u8>(meta + TM_STATUS) == PENDING_PENDING && load<u32>(transferAt(slot) + T_TIMEOUT) != 0,
+    assert(load<u8>(meta + TM_STATUS) == PENDING_PENDING && load<u32>(recordAt(pending) + T_TIMEOUT) != 0,
       "expiry of a transfer that is not pending with a timeout");
-    expiryRemove(slot);
+    expiryRemove(pending);
     store<u8>(meta + TM_STATUS, PENDING_EXPIRED);
-    releasePending(transferAt(slot), debitSlot, creditSlot);
+    releasePending(recordAt(pending), debitSlot, creditSlot);
     const k = historyAccounts(debitSlot, creditSlot);
     assert(S.historyReserved >= k, "expiry releases history it never reserved");
     S.historyReserved -= k;

@@ -4,19 +4,20 @@
 
 import { T_AMOUNT, T_CODE, T_CREDIT_ACCOUNT_ID, T_DEBIT_ACCOUNT_ID, T_FLAGS, T_ID, T_LEDGER,
   T_PENDING_ID, T_TIMEOUT, T_TIMESTAMP, T_USER_DATA_128, T_USER_DATA_32, T_USER_DATA_64,
-  TF_BALANCING_CREDIT, TF_BALANCING_DEBIT, TF_PENDING, TF_POST_PENDING, TF_VOID_PENDING, TM_AUX } from "./layout";
+  TF_BALANCING_CREDIT, TF_BALANCING_DEBIT, TF_PENDING, TF_POST_PENDING, TF_VOID_PENDING } from "./layout";
 import { TransferResult } from "./results";
-import { S, transferAt, transferMetaAt } from "./state";
+import { S, recordAt } from "./state";
+import { idGet } from "./idtable";
 import { equal128, isMax128, isZero128, lessThan128 } from "./u128";
 
 /** Timestamp of the existing transfer when a check returns `exists`. */
 export let transferExistingTimestamp: u64 = 0;
 
-/** Compares event `t` with the existing transfer in `slot`. */
-export function transferExists(t: usize, slot: u32): TransferResult {
-  // An orphan's slot holds only an id (transfers.ts): createTransfer answered id_already_failed for it.
-  assert(slot < S.transferCount, "existing transfer is an orphan or not stored");
-  const e = transferAt(slot);
+/** Compares event `t` with the existing transfer whose record index (state.ts) is `physical`. */
+export function transferExists(t: usize, physical: u32): TransferResult {
+  // An orphan's record holds only an id (transfers.ts): createTransfer answered id_already_failed for it.
+  assert(physical < S.transferIds.limit, "existing transfer is not stored");
+  const e = recordAt(physical);
   assert(equal128(t + T_ID, e + T_ID), "transfer compared with a record of another id");
   transferExistingTimestamp = load<u64>(e + T_TIMESTAMP);
   assert(transferExistingTimestamp != 0, "stored transfer without a timestamp");
@@ -25,10 +26,11 @@ export function transferExists(t: usize, slot: u32): TransferResult {
   if (!equal128(t + T_PENDING_ID, e + T_PENDING_ID)) return TransferResult.exists_with_different_pending_id;
   if (load<u32>(t + T_TIMEOUT) != load<u32>(e + T_TIMEOUT)) return TransferResult.exists_with_different_timeout;
   if ((flags & (TF_POST_PENDING | TF_VOID_PENDING)) != 0) {
-    // A post or void keeps the slot of the pending transfer it resolved, which came before it.
-    const pendingSlot = load<u32>(transferMetaAt(slot) + TM_AUX);
-    assert(pendingSlot < slot, "post or void without an earlier pending transfer");
-    return postOrVoidExists(t, e, transferAt(pendingSlot));
+    // The pending transfer it resolved, by its id (the request's pending_id
+    // equals the stored one here): a pending transfer stays known for good.
+    const pending = idGet(S.transferIds, load<u64>(e + T_PENDING_ID), load<u64>(e + T_PENDING_ID + 8));
+    assert(pending != 0 && pending - 1 < S.transferIds.limit, "post or void without its pending transfer");
+    return postOrVoidExists(t, e, recordAt(pending - 1));
   }
   if (!equal128(t + T_DEBIT_ACCOUNT_ID, e + T_DEBIT_ACCOUNT_ID)) {
     return TransferResult.exists_with_different_debit_account_id;

@@ -13,7 +13,7 @@ import { A_CREDITS_PENDING, A_CREDITS_POSTED, A_DEBITS_PENDING, A_DEBITS_POSTED,
   TF_BALANCING_CREDIT, TF_BALANCING_DEBIT, TF_CLOSING_CREDIT, TF_CLOSING_DEBIT, TF_IMPORTED, TF_KNOWN,
   TF_PENDING, TF_POST_PENDING, TF_VOID_PENDING, TM_CREDIT_SLOT, TM_DEBIT_SLOT, TM_STATUS } from "./layout";
 import { TransferResult } from "./results";
-import { S, accountAt, accountMetaAt, transferAt, transferMetaAt } from "./state";
+import { S, accountAt, accountMetaAt, recordAt, recordMetaAt, transferAt, transferMetaAt } from "./state";
 import { ID_ORPHAN, idFind, idGet, idInsert, idLookup, idTouch } from "./idtable";
 import { addOverflows128, copy128, equal128, isMax128, isZero128, lessThan128, subSaturating128, sumHi,
   sumLo } from "./u128";
@@ -152,7 +152,7 @@ export function createTransfer(t: usize, timestamp: u64, index: u32): TransferRe
   if (found == ID_ORPHAN) return TransferResult.id_already_failed;
   if (found != 0) {
     // Taken on a ledger outside the caller's scope: one answer, whatever the guess (scope.ts).
-    if (scopeHides(load<u32>(transferAt(found - 1) + T_LEDGER))) return TransferResult.exists_with_different_ledger;
+    if (scopeHides(load<u32>(recordAt(found - 1) + T_LEDGER))) return TransferResult.exists_with_different_ledger;
     return transferExists(t, found - 1);
   }
   if (S.transferIds.count >= S.transferIds.limit) return TransferResult.transfers_full;
@@ -315,9 +315,10 @@ function createPostOrVoid(t: usize, timestamp: u64, flags: u16): TransferResult 
   if (load<u32>(t + T_TIMEOUT) != 0) return TransferResult.timeout_reserved_for_pending_transfer;
   const found = transferIdFind(load<u64>(t + T_PENDING_ID), load<u64>(t + T_PENDING_ID + 8));
   if (found == 0 || found == ID_ORPHAN) return TransferResult.pending_transfer_not_found;
-  const pendingSlot = found - 1;
-  assert(pendingSlot < S.transferCount, "pending transfer is not stored");
-  const p = transferAt(pendingSlot);
+  // A record index (state.ts): where the pending transfer's record is.
+  const pending = found - 1;
+  assert(pending < S.transferIds.limit, "pending transfer is not stored");
+  const p = recordAt(pending);
   if (scopeHides(load<u32>(p + T_LEDGER))) return TransferResult.pending_transfer_not_found;
   if ((load<u16>(p + T_FLAGS) & TF_PENDING) == 0) return TransferResult.pending_transfer_not_pending;
   const matches = checkMatchesPending(t, p);
@@ -335,15 +336,15 @@ function createPostOrVoid(t: usize, timestamp: u64, flags: u16): TransferResult 
   if (lessThan128(pLo, pHi, amountLo, amountHi)) return TransferResult.exceeds_pending_transfer_amount;
   if (void_ && lessThan128(amountLo, amountHi, pLo, pHi)) return TransferResult.pending_transfer_has_different_amount;
 
-  const status = checkPendingStatus(p, pendingSlot, timestamp);
+  const status = checkPendingStatus(p, pending, timestamp);
   if (status != TransferResult.created) return status;
   // Not posted, voided or expired: a pending transfer's status is one of the PENDING_* states.
-  assert(load<u8>(transferMetaAt(pendingSlot) + TM_STATUS) == PENDING_PENDING, "unresolved pending transfer not in state pending");
+  assert(load<u8>(recordMetaAt(pending) + TM_STATUS) == PENDING_PENDING, "unresolved pending transfer not in state pending");
   if ((flags & TF_IMPORTED) != 0) {
     const imported = checkImportedTimestamp(timestamp);
     if (imported != TransferResult.created) return imported;
   }
-  const meta = transferMetaAt(pendingSlot);
+  const meta = recordMetaAt(pending);
   if (!void_) {
     // Only voiding may touch a closed account.
     if ((load<u16>(accountAt(load<u32>(meta + TM_DEBIT_SLOT)) + A_FLAGS) & AF_CLOSED) != 0) {
@@ -356,7 +357,7 @@ function createPostOrVoid(t: usize, timestamp: u64, flags: u16): TransferResult 
   // A post or void moves at most the pending amount; a void moves all of it.
   assert(!lessThan128(pLo, pHi, amountLo, amountHi) && (!void_ || (amountLo == pLo && amountHi == pHi)),
     "post or void amount differs from what was checked");
-  applyPostOrVoid(t, timestamp, pendingSlot, amountLo, amountHi);
+  applyPostOrVoid(t, timestamp, pending, amountLo, amountHi);
   return TransferResult.created;
 }
 
@@ -376,9 +377,9 @@ function checkMatchesPending(t: usize, p: usize): TransferResult {
   return TransferResult.created;
 }
 
-/** A pending transfer resolves once, and not at or after its expiry. */
-function checkPendingStatus(p: usize, pendingSlot: u32, timestamp: u64): TransferResult {
-  const status = load<u8>(transferMetaAt(pendingSlot) + TM_STATUS);
+/** A pending transfer (record index `pending`) resolves once, and not at or after its expiry. */
+function checkPendingStatus(p: usize, pending: u32, timestamp: u64): TransferResult {
+  const status = load<u8>(recordMetaAt(pending) + TM_STATUS);
   assert(status >= PENDING_PENDING && status <= PENDING_EXPIRED, "pending transfer status is not a PENDING_* state");
   if (status == PENDING_POSTED) return TransferResult.pending_transfer_already_posted;
   if (status == PENDING_VOIDED) return TransferResult.pending_transfer_already_voided;
