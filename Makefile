@@ -15,7 +15,7 @@ DEV_KEY ?= var/dev-admin-key.json
 export PATH := $(HOME)/.cargo/bin:$(PATH)
 
 KERNEL_SRC := $(shell find kernel hal drivers lib -name '*.ts')
-SDK_SRC := $(wildcard services/sdk/*.ts lib/*.ts hal/*.ts hal/*/*.ts)
+SDK_SRC := $(wildcard services/sdk/*.ts lib/*.ts lib/*/*.ts hal/*.ts hal/*/*.ts)
 # A service may import another's wire contract (the gateway reads the ledger's), so every service depends on them all.
 SERVICE_PROTOCOLS := $(wildcard services/*/protocol.ts)
 # A service is a folder under services/ with an index.ts (or assembly/index.ts) entry.

@@ -7,16 +7,18 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ascIfStale, RELEASE, ROOT } from '../support/asc.ts';
 import { GLOBAL_EXPORT_PREFIX } from '../../host/fuel.ts';
+import * as abi from '../../hal/abi.ts';
 
 export { ROOT };
 export const WASM_PATH = join(ROOT, 'build', 'services', 'ledger.wasm');
 
 const KIND_CLIENT_REQUEST = 1;
 const KIND_TIMER = 4;
+const BLOCK_MESSAGE_BYTES = abi.BLOCK_MSG_HEADER_BYTES + abi.GRID_BLOCK_BYTES;
 
 /** Compiles the service as the Makefile does, unless the wasm is newer than every source. */
 export function ensureBuilt(): void {
-  ascIfStale('services/ledger/assembly/index.ts', 'build/services/ledger.wasm', ['services/ledger/assembly', 'services/sdk'], [...RELEASE, '--use', 'abort=']);
+  ascIfStale('services/ledger/assembly/index.ts', 'build/services/ledger.wasm', ['services/ledger/assembly', 'services/sdk', 'lib', 'hal'], [...RELEASE, '--use', 'abort=']);
 }
 
 let compiled: WebAssembly.Module | undefined;
@@ -77,6 +79,19 @@ export class Ledger {
   private readonly exports: LedgerExports;
   private replies: Reply[] = [];
   private nextToken = 1;
+  /**
+   * The ledger's grid (config grid_blocks), played as the kernel plays it
+   * (kernel/storage.ts): writes kept by address, reads asked by a message
+   * delivered as KIND_BLOCK messages in order, then the message again.
+   */
+  readonly grid = new Map<bigint, Uint8Array>();
+  private asked: bigint[] = [];
+  private writesThisMessage = 0;
+  private deliveringBlock = false;
+  /** Blocks delivered, blocks written, and messages delivered again after their blocks. */
+  blocksRead = 0;
+  blocksWritten = 0;
+  rounds = 0;
 
   /**
    * Boots a ledger; `config` is the JSON text given to qx_init (default: small
@@ -89,6 +104,7 @@ export class Ledger {
         time: () => this.nowNs,
         log: (ptr: number, len: number) => { this.logs.push(this.readText(ptr, len)); return 0; },
         timer: (delayNs: bigint, tag: bigint) => { this.timers.push({ dueNs: this.nowNs + delayNs, tag }); return 0; },
+        storage: (op: number, ptr: number, len: number) => this.storage(op, ptr >>> 0, len >>> 0),
         emit: (type: number, count: number, ptr: number, len: number) => {
           if (type !== 1 || len !== count * 128) return -2;
           this.events.push({ count, records: Uint8Array.from(new Uint8Array(this.exports.memory.buffer, ptr, len)) });
@@ -105,6 +121,61 @@ export class Ledger {
       this.exports.qx_init(bytes.length);
     } catch (error) {
       throw new Error(`qx_init trapped (${(error as Error).message}); log: ${this.logs.join(' | ')}`);
+    }
+  }
+
+  private storage(op: number, ptr: number, len: number): number {
+    const mem = new Uint8Array(this.exports.memory.buffer);
+    if (op === abi.STORAGE_WRITE) {
+      if (len !== 8 + abi.GRID_BLOCK_BYTES) return abi.SYS_E_INVALID;
+      if (this.writesThisMessage >= abi.STORAGE_WRITES_PER_MESSAGE) return abi.SYS_E_FULL;
+      this.writesThisMessage++;
+      this.blocksWritten++;
+      this.grid.set(new DataView(mem.buffer, ptr, 8).getBigUint64(0, true), mem.slice(ptr + 8, ptr + 8 + abi.GRID_BLOCK_BYTES));
+      return abi.SYS_OK;
+    }
+    if (op === abi.STORAGE_SYNC) return len === 0 ? abi.SYS_OK : abi.SYS_E_INVALID;
+    if (op === abi.STORAGE_READ) {
+      if (this.deliveringBlock) return abi.SYS_E_CONTEXT;
+      if (len === 0 || len % 8 !== 0) return abi.SYS_E_INVALID;
+      if (len / 8 > abi.STORAGE_READS_PER_MESSAGE - this.asked.length) return abi.SYS_E_FULL;
+      for (let i = 0; i < len / 8; i++) this.asked.push(new DataView(mem.buffer, ptr + i * 8, 8).getBigUint64(0, true));
+      return abi.SYS_OK;
+    }
+    return abi.SYS_E_INVALID;
+  }
+
+  /** Runs qx_handle for the message in the inbox, then the prefetch step while it asks for blocks. */
+  private handle(kind: number, token: number, payload: Uint8Array): void {
+    this.asked = [];
+    this.writesThisMessage = 0;
+    this.exports.qx_handle(kind, 0, token, payload.length);
+    while (this.asked.length > 0) {
+      const asked = this.asked;
+      this.asked = [];
+      for (const address of asked) {
+        const message = new Uint8Array(BLOCK_MESSAGE_BYTES);
+        const view = new DataView(message.buffer);
+        view.setBigUint64(abi.BLOCK_MSG_ADDRESS, address, true);
+        const past = address > BigInt(abi.GRID_ADDRESS_MAX);
+        view.setInt32(abi.BLOCK_MSG_STATUS, past ? abi.STORAGE_E_RANGE : abi.STORAGE_OK, true);
+        const block = this.grid.get(address);
+        if (block !== undefined) message.set(block, abi.BLOCK_MSG_HEADER_BYTES);
+        const bytes = past ? message.subarray(0, abi.BLOCK_MSG_HEADER_BYTES) : message;
+        this.inbox().set(bytes);
+        this.deliveringBlock = true;
+        this.writesThisMessage = 0;
+        try {
+          this.exports.qx_handle(abi.MSG_KIND_BLOCK, abi.SENDER_KERNEL, 0, bytes.length);
+        } finally {
+          this.deliveringBlock = false;
+        }
+        this.blocksRead++;
+      }
+      this.rounds++;
+      this.inbox().set(payload);
+      this.writesThisMessage = 0;
+      this.exports.qx_handle(kind, 0, token, payload.length);
     }
   }
 
@@ -128,7 +199,7 @@ export class Ledger {
     this.inbox().set(payload);
     this.replies = [];
     const started = process.hrtime.bigint();
-    this.exports.qx_handle(KIND_CLIENT_REQUEST, 0, this.nextToken++, payload.length);
+    this.handle(KIND_CLIENT_REQUEST, this.nextToken++, payload);
     this.lastHandleNs = Number(process.hrtime.bigint() - started);
     if (this.replies.length !== 1) throw new Error(`expected one reply, got ${this.replies.length}`);
     return this.replies[0];

@@ -11,6 +11,8 @@
 import { ACCOUNTS_MAX_DEFAULT, ACCOUNTS_MAX_LIMIT, HISTORY_MAX_DEFAULT, HISTORY_MAX_LIMIT,
   PENDING_MAX_DEFAULT, PENDING_MAX_LIMIT, TRANSFERS_MAX_DEFAULT, TRANSFERS_MAX_LIMIT } from "./constants";
 import { textLog, textPut, textReset } from "./text";
+import { BATCH_EVENTS_MAX, CACHE_BLOCKS_LIMIT, CACHE_BLOCKS_MIN, GRID_BLOCKS_MIN } from "./constants";
+import { GRID_ADDRESS_MAX } from "../../../hal/devices/grid";
 import { JsonReader } from "../../../lib/json";
 
 export let configAccountsMax: u32 = ACCOUNTS_MAX_DEFAULT;
@@ -26,6 +28,13 @@ export let configEvents: bool = false;
 // times a seed and turns it off; serving images keep it on, so the first
 // transfers do not run at a fraction of the speed while the tables fill.
 export let configPrefault: bool = true;
+// "grid_blocks": a grid of that many 64 KiB blocks (capability "storage"):
+// the transfer table becomes a window of the newest transfers_max and the
+// history ring one of history_max balance records, everything older lives
+// in the grid's trees (grid.ts); 0 (the default) keeps everything in memory.
+// "cache_blocks": the blocks the ledger caches of its grid.
+export let configGridBlocks: u64 = 0;
+export let configCacheBlocks: u32 = 1024;
 
 function fail(reason: string): void {
   textReset();
@@ -44,6 +53,19 @@ function capacity(r: JsonReader, key: string, limit: u32): u32 {
   return <u32>v;
 }
 
+// The grid's size: at least what one batch's trees need, at most a grid's addresses.
+function gridBlocks(r: JsonReader, key: string): u64 {
+  const v = r.readU64();
+  if (r.error == null && (v < GRID_BLOCKS_MIN || v > <u64>GRID_ADDRESS_MAX + 1)) {
+    fail(key + " = " + v.toString() + " is outside " + GRID_BLOCKS_MIN.toString() + ".." + (<u64>GRID_ADDRESS_MAX + 1).toString());
+  }
+  return v;
+}
+
+function ring(n: u32, least: u32): bool {
+  return n >= least && (n & (n - 1)) == 0;
+}
+
 /** Parses `len` bytes of config JSON at `ptr` (len 0 keeps all defaults). */
 export function configParse(ptr: usize, len: u32): void {
   if (len == 0) return;
@@ -59,6 +81,8 @@ export function configParse(ptr: usize, len: u32): void {
       else if (k == "history_max") { bit = 8; configHistoryMax = capacity(r, k, HISTORY_MAX_LIMIT); }
       else if (k == "events") { bit = 16; configEvents = r.readBool(); }
       else if (k == "prefault") { bit = 32; configPrefault = r.readBool(); }
+      else if (k == "grid_blocks") { bit = 64; configGridBlocks = gridBlocks(r, k); }
+      else if (k == "cache_blocks") { bit = 128; configCacheBlocks = capacity(r, k, CACHE_BLOCKS_LIMIT); }
       else fail("unknown key " + k);
       if ((seen & bit) != 0) fail("repeated key " + k);
       seen |= bit;
@@ -66,6 +90,12 @@ export function configParse(ptr: usize, len: u32): void {
   }
   if (!r.finish()) fail(r.error!);
   if (configPendingMax > configTransfersMax) fail("pending_max exceeds transfers_max");
+  if (configGridBlocks != 0) {
+    // A ring: a power of two, at least two full batches, so the batch after an eviction always fits.
+    if (!ring(configTransfersMax, 2 * BATCH_EVENTS_MAX)) fail("with grid_blocks, transfers_max must be a power of two of at least 16384");
+    if (!ring(configHistoryMax, 4 * BATCH_EVENTS_MAX)) fail("with grid_blocks, history_max must be a power of two of at least 32768");
+    if (configCacheBlocks < CACHE_BLOCKS_MIN) fail("cache_blocks must be at least " + CACHE_BLOCKS_MIN.toString());
+  }
   assert(configAccountsMax > 0 && configAccountsMax <= ACCOUNTS_MAX_LIMIT && configHistoryMax > 0 && configHistoryMax <= HISTORY_MAX_LIMIT,
     "config capacity out of range");
   assert(configPendingMax > 0 && configPendingMax <= configTransfersMax && configTransfersMax <= TRANSFERS_MAX_LIMIT,

@@ -54,6 +54,12 @@ export const TRANSFERS_MAX_LIMIT: u32 = 1 << 22;
 export const PENDING_MAX_LIMIT: u32 = 1 << 22;
 export const HISTORY_MAX_LIMIT: u32 = 1 << 22;
 
+/** Blocks a ledger on a grid caches: enough for a round of cold lookups (64 asked) twice over, at most 4 GiB. */
+export const CACHE_BLOCKS_MIN: u32 = 256;
+export const CACHE_BLOCKS_LIMIT: u32 = 65536;
+/** The least grid: the superblock copies and a few tables of each tree. */
+export const GRID_BLOCKS_MIN: u64 = 4096;
+
 /** Transfer timeouts are seconds; timestamps are nanoseconds. */
 export const NS_PER_S: u64 = 1000000000;
 /** Timestamps are u63 (TigerBeetle keeps the top bit for tombstones). */

@@ -9,6 +9,12 @@ import { NONE } from "./constants";
 import { PENDING_PENDING, T_TIMESTAMP, TM_AUX, TM_STATUS, X_BYTES, X_EXPIRES_AT, X_SLOT } from "./layout";
 import { S, recordAt, recordMetaAt } from "./state";
 
+/** The heap entry at `position` (grid.ts moves a pending transfer's record and updates its entry). */
+// @ts-ignore: decorator
+@inline export function expiryEntryAt(position: u32): usize {
+  return entryAt(position);
+}
+
 // @ts-ignore: decorator
 @inline function entryAt(position: u32): usize {
   assert(position < S.pendingMax, "expiry heap position out of range");

@@ -13,7 +13,7 @@ import { S, accountAt, accountMetaAt, historyAt } from "./state";
 
 /** Appends the current balances of `accountSlot` as of transfer `transferSlot`. */
 export function historyAppend(accountSlot: u32, transferSlot: u32, timestamp: u64): void {
-  assert(S.historyCount + S.historyReserved < S.historyMax, "history full: capacity was checked before applying");
+  assert((S.historyCount - S.historyFirst) + S.historyReserved < S.historyMax, "history full: capacity was checked before applying");
   assert(accountSlot < S.accountCount && transferSlot < S.transferCount, "history of an account or transfer not stored");
   const index = S.historyCount;
   const record = historyAt(index);
@@ -22,7 +22,7 @@ export function historyAppend(accountSlot: u32, transferSlot: u32, timestamp: u6
   // get_account_balances walks each account's list by timestamp: a transfer touches an
   // account once, so its records are strictly newer, and the table as a whole is in order.
   assert(last == NONE || load<u64>(historyAt(last) + H_TIMESTAMP) < timestamp, "balance history out of timestamp order");
-  assert(index == 0 || load<u64>(historyAt(index - 1) + H_TIMESTAMP) <= timestamp, "history table out of timestamp order");
+  assert(index == S.historyFirst || load<u64>(historyAt(index - 1) + H_TIMESTAMP) <= timestamp, "history table out of timestamp order");
   store<u64>(record + H_TIMESTAMP, timestamp);
   store<u32>(record + H_TRANSFER_SLOT, transferSlot);
   store<u32>(record + H_ACCOUNT_SLOT, accountSlot);

@@ -26,13 +26,21 @@ import { emitTransfers, reply, time, timer } from "./qenex";
 import { S, stateInit, transferAt } from "./state";
 import { configAccountsMax, configEvents, configHistoryMax, configParse, configPendingMax, configPrefault, configTransfersMax } from "./config";
 import { executeCreate } from "./batch";
-import { Framing, answer, framingOf, framingText, isCreate } from "./request";
+import { Framing, answer, framingOf, framingText, isCreate, itemBytes } from "./request";
 import { expirePending } from "./transfer_apply";
 import { expiryEmpty, expiryTopExpiresAt } from "./expiry";
 import { checkInvariants } from "./invariants";
 import { textLength, textLog, textPtr, textPut, textPutU64, textReset } from "./text";
 import { SCOPE_LEDGERS_MAX, scopeSet } from "./scope";
 import { READ_REQUEST_BYTES_MAX, read, readArea } from "./reads";
+import { configCacheBlocks, configGridBlocks } from "./config";
+import { G, gridDrain, gridInit, treeName } from "./grid";
+import { findsInit } from "./finds";
+import { PREPARE_FULL, PREPARE_TOO_WIDE, PREPARE_WAIT, gridPrepare } from "./cold";
+import { storeOnBlock } from "../../sdk/store";
+import { KIND_BLOCK } from "../../sdk/qenex";
+import { cacheErrorMessage } from "../../../lib/store/cache";
+import { BLOCK_OK } from "../../../lib/store/block";
 
 // batch.ts reads an event's flags, id and timestamp at the same offsets for
 // accounts and transfers.
@@ -56,8 +64,22 @@ export function qx_inbox_bytes(): u32 {
 export function qx_init(len: u32): void {
   assert(len <= INBOX_BYTES, "config longer than the inbox");
   configParse(inbox, len);
-  stateInit(configAccountsMax, configTransfersMax, configPendingMax, configHistoryMax, configPrefault);
+  const grid = configGridBlocks != 0;
+  stateInit(configAccountsMax, configTransfersMax, configPendingMax, configHistoryMax, configPrefault, grid);
+  if (grid) {
+    gridInit(configGridBlocks, configCacheBlocks);
+    findsInit(2 * BATCH_EVENTS_MAX);
+  }
   assert(S.initialized && S.accountCount == 0 && S.transferCount == 0, "ledger state not fresh after init");
+}
+
+/** The grid's block cache (grid.ts): not state, so the host's state digest skips it (services/sdk/ABI.md). */
+export function qx_cache_area(): usize {
+  return S.grid ? changetype<usize>(G.cache) : 0;
+}
+
+export function qx_cache_bytes(): u32 {
+  return S.grid ? <u32>G.cacheBytes : 0;
 }
 
 export function qx_check_invariants(): u32 {
@@ -83,6 +105,18 @@ export function qx_read(len: u32): i32 {
 export function qx_handle(kind: u32, sender: u32, token: u32, len: u32): void {
   assert(S.initialized, "message before qx_init");
   assert(len <= INBOX_BYTES, "message longer than the inbox");
+  if (kind == KIND_BLOCK) {
+    // A block a request asked for (cold.ts): into the cache; one that fails its
+    // check stops the ledger with the block named (the log is intact).
+    const status = storeOnBlock(G.cache, inbox, len);
+    if (status != BLOCK_OK) {
+      textReset();
+      textPut(cacheErrorMessage(G.cache, treeName(G.cache.errorTree)));
+      textLog();
+      unreachable();
+    }
+    return;
+  }
   const now = <u64>max<i64>(time(), 0);
   if (kind == KIND_CLIENT_REQUEST || kind == KIND_SERVICE_MESSAGE) {
     handleRequest(token, len, now);
@@ -144,6 +178,22 @@ function handleRequest(token: u32, len: u32, now: u64): void {
     return;
   }
   expirePending(base);
+  if (S.grid) {
+    const prepared = gridPrepare(operation, items, count, items + <usize>count * itemBytes(operation), scope);
+    if (prepared == PREPARE_WAIT) return; // delivered again once its blocks are in
+    if (prepared == PREPARE_TOO_WIDE) {
+      textReset();
+      textPut("query_too_wide: the query would examine more than 32756 transfers older than the ledger's memory; narrow its timestamp range");
+      replyError(token);
+      return;
+    }
+    if (prepared == PREPARE_FULL) {
+      textReset();
+      textPut("storage_full: the ledger's grid (grid_blocks) cannot take the transfers this batch must move out of memory; nothing was applied");
+      replyError(token);
+      return;
+    }
+  }
   let replyBytes: u32 = 0;
   if (isCreate(operation)) {
     const mark = S.transferCount;
@@ -159,11 +209,24 @@ function handleRequest(token: u32, len: u32, now: u64): void {
     // straight from the table.
     // A batch commits at most one transfer per event, so the event record stays under a batch.
     assert(S.transferCount - mark <= count, "a batch committed more transfers than it has events");
-    if (configEvents && S.transferCount > mark) emitTransfers(transferAt(mark), S.transferCount - mark);
+    if (configEvents && S.transferCount > mark) emitCommitted(mark, S.transferCount);
     replyBytes = count * RESULT_BYTES;
   } else {
     replyBytes = answer(inbox, outbox);
   }
   assert(replyBytes <= OUTBOX_BYTES, "reply larger than the outbox");
+  if (S.grid) gridDrain();
   reply(token, STATUS_OK, outbox, replyBytes);
+}
+
+/** One event record of the transfers [from, to), straight from the table: two when they wrap around the ring. */
+function emitCommitted(from: u32, to: u32): void {
+  assert(from < to && to - from <= BATCH_EVENTS_MAX, "emitCommitted: a batch's transfers");
+  const wrap = S.grid ? S.transfersMax - (from & S.transferMask) : to - from;
+  if (wrap >= to - from) {
+    emitTransfers(transferAt(from), to - from);
+    return;
+  }
+  emitTransfers(transferAt(from), wrap);
+  emitTransfers(transferAt(from + wrap), to - from - wrap);
 }

@@ -82,9 +82,9 @@ function accountLimitsHold(account: usize): u32 {
 
 /** Returns INVARIANT_OK, or the code of the first invariant found broken. */
 export function checkInvariants(): u32 {
-  if (S.historyCount + S.historyReserved > S.historyMax) return INVARIANT_COUNTERS;
+  if ((S.historyCount - S.historyFirst) + S.historyReserved > S.historyMax) return INVARIANT_COUNTERS;
   if (S.pendingCount > S.pendingMax || S.expiryCount > S.pendingCount) return INVARIANT_COUNTERS;
-  if (S.accountIds.count != S.accountCount || S.transferIds.count < S.transferCount) return INVARIANT_COUNTERS;
+  if (S.accountIds.count != S.accountCount || S.transferIds.count < S.transferCount - S.transferFirst) return INVARIANT_COUNTERS;
   const capacity = S.accountsMax * 2;
   memory.fill(S.ledgerSums, 0, <usize>capacity * LEDGER_SUM_BYTES);
   for (let slot: u32 = 0; slot < S.accountCount; slot++) {

@@ -22,6 +22,8 @@ import { copyRecord128, equal128, isMax128, isZero128 } from "./u128";
 import { listNext, listPrev } from "./lists";
 import { SCOPE_LEDGERS_MAX, ledgerIn } from "./scope";
 import { slotFrom } from "./timestamps";
+import { FOUND_TRANSFER, findIdResult, findRecord } from "./finds";
+import { coldCopy } from "./coldresults";
 import * as p from "../protocol";
 
 // @ts-ignore: decorator
@@ -47,6 +49,14 @@ export function lookup(accounts: bool, ids: usize, count: u32, out: usize): u32 
     const id = ids + <usize>i * ID_BYTES;
     const value = accounts ? idGet(S.accountIds, load<u64>(id), load<u64>(id, 8))
       : transferIdGet(load<u64>(id), load<u64>(id, 8));
+    if (value == 0 && !accounts && S.grid) {
+      // Not in memory: what the trees hold (cold.ts found it before the request ran).
+      if (findIdResult(id) == FOUND_TRANSFER) {
+        copyRecord128(out + HEADER_BYTES + <usize>found * RECORD_BYTES, findRecord());
+        found++;
+      }
+      continue;
+    }
     if (value == 0 || value == ID_ORPHAN) continue;
     // Accounts: the slot + 1; transfers: the record index + 1 (state.ts).
     assert(value <= (accounts ? S.accountCount : S.transferIds.limit), "lookup found an id whose record is not stored");
@@ -104,7 +114,7 @@ function transferMatches(filter: usize, slot: u32, accountSlot: u32): bool {
  * _64, _32 and code (at those offsets of the filter), each where it is not
  * zero? Zero matches any, in both filters.
  */
-function userDataAndCodeMatch(filter: usize, record: usize, userData128: usize, userData64: usize, userData32: usize,
+export function userDataAndCodeMatch(filter: usize, record: usize, userData128: usize, userData64: usize, userData32: usize,
   code: usize): bool {
   // Accounts and transfers keep these fields at the same offsets (asserted below, for the queries).
   assert(A_USER_DATA_128 == T_USER_DATA_128 && A_CODE == T_CODE, "accounts and transfers keep user data and code apart");
@@ -118,7 +128,7 @@ function userDataAndCodeMatch(filter: usize, record: usize, userData128: usize, 
 }
 
 /** Account slot of a valid filter's account, or NONE. */
-function filterAccount(filter: usize): u32 {
+export function filterAccount(filter: usize): u32 {
   if (!filterValid(filter)) return NONE;
   const found = idGet(S.accountIds, load<u64>(filter + F_ACCOUNT_ID), load<u64>(filter + F_ACCOUNT_ID + 8));
   assert(found <= S.accountCount, "account id names a slot that is not stored");
@@ -127,7 +137,7 @@ function filterAccount(filter: usize): u32 {
 
 /** A valid filter's limit, at most a batch (`tail`: the offset of its timestamp_min, as in filterCommonValid). */
 // @ts-ignore: decorator
-@inline function filterLimit(filter: usize, tail: usize): u32 {
+@inline export function filterLimit(filter: usize, tail: usize): u32 {
   // filterCommonValid refused limit 0, so a valid filter asks for at least one record.
   assert(load<u32>(filter + tail + 16) != 0, "query limit of zero passed filterCommonValid");
   return min(load<u32>(filter + tail + 16), BATCH_EVENTS_MAX);
@@ -135,7 +145,7 @@ function filterAccount(filter: usize): u32 {
 
 /** A valid filter's timestamp_max, TIMESTAMP_MAX for 0 (unbounded). */
 // @ts-ignore: decorator
-@inline function timestampMaxOf(filter: usize, tail: usize): u64 {
+@inline export function timestampMaxOf(filter: usize, tail: usize): u64 {
   const value = load<u64>(filter + tail + 8);
   assert(value <= TIMESTAMP_MAX, "filter timestamp_max out of range passed filterCommonValid");
   return value == 0 ? TIMESTAMP_MAX : value;
@@ -150,7 +160,9 @@ export function getAccountTransfers(filter: usize, out: usize): u32 {
   const limit = filterLimit(filter, F_TIMESTAMP_MIN);
   const head = accountMetaAt(accountSlot);
   let slot = load<u32>(head + (reversed ? AM_TRANSFERS_LAST : AM_TRANSFERS_FIRST));
-  let count: u32 = 0;
+  // On a grid, the transfers that left memory are older than every one in the
+  // account's list: oldest first they come first, newest first last (cold.ts).
+  let count: u32 = reversed ? 0 : coldCopy(out, 0, limit);
   // The walk stops at the first timestamp out of range, so the list must be in timestamp order.
   let previous: u64 = reversed ? TIMESTAMP_MAX + 1 : 0;
   while (slot != NONE && count < limit) {
@@ -165,6 +177,7 @@ export function getAccountTransfers(filter: usize, out: usize): u32 {
     }
     slot = reversed ? listPrev(slot, accountSlot) : listNext(slot, accountSlot);
   }
+  if (reversed) count = coldCopy(out, count, limit);
   return replyHeader(out, count);
 }
 
@@ -178,7 +191,7 @@ export function getAccountBalances(filter: usize, out: usize): u32 {
   const limit = filterLimit(filter, F_TIMESTAMP_MIN);
   const head = accountMetaAt(accountSlot);
   let index = load<u32>(head + (reversed ? AM_HISTORY_LAST : AM_HISTORY_FIRST));
-  let count: u32 = 0;
+  let count: u32 = reversed ? 0 : coldCopy(out, 0, limit);
   let previous: u64 = reversed ? TIMESTAMP_MAX + 1 : 0;
   while (index != NONE && count < limit) {
     const record = historyAt(index);
@@ -197,6 +210,7 @@ export function getAccountBalances(filter: usize, out: usize): u32 {
     }
     index = load<u32>(record + (reversed ? H_PREV : H_NEXT));
   }
+  if (reversed) count = coldCopy(out, count, limit);
   return replyHeader(out, count);
 }
 
@@ -207,7 +221,7 @@ export function getAccountBalances(filter: usize, out: usize): u32 {
 assert(A_USER_DATA_128 == T_USER_DATA_128 && A_USER_DATA_64 == T_USER_DATA_64 && A_USER_DATA_32 == T_USER_DATA_32
   && A_LEDGER == T_LEDGER && A_CODE == T_CODE && A_TIMESTAMP == T_TIMESTAMP, "accounts and transfers keep the queried fields apart");
 
-function queryValid(filter: usize): bool {
+export function queryValid(filter: usize): bool {
   return filterCommonValid(filter, Q_RESERVED, Q_RESERVED_BYTES, Q_TIMESTAMP_MIN, QF_KNOWN);
 }
 
@@ -216,7 +230,7 @@ function queryValid(filter: usize): bool {
  * `scopeCount` u32 ledgers at `scope`; none: every ledger) and match every
  * non-zero field of the filter?
  */
-function queryMatches(filter: usize, record: usize, scope: usize, scopeCount: u32): bool {
+export function queryMatches(filter: usize, record: usize, scope: usize, scopeCount: u32): bool {
   const ledger = load<u32>(record + A_LEDGER);
   if (scopeCount != 0 && !ledgerIn(scope, scopeCount, ledger)) return false;
   const wanted = load<u32>(filter + Q_LEDGER);
@@ -243,7 +257,8 @@ export function query(accounts: bool, filter: usize, scope: usize, scopeCount: u
   const first = slotFrom(accounts, timestampMin);
   const end = slotFrom(accounts, timestampMax + 1);
   assert(first <= end && end <= (accounts ? S.accountCount : S.transferCount), "query range outside the stored slots");
-  let count: u32 = 0;
+  // Transfers that left memory are older than every one in it (cold.ts).
+  let count: u32 = accounts || reversed ? 0 : coldCopy(out, 0, limit);
   for (let i: u32 = 0; i < end - first && count < limit; i++) {
     const slot = reversed ? end - 1 - i : first + i;
     const record = accounts ? accountAt(slot) : transferAt(slot);
@@ -253,5 +268,6 @@ export function query(accounts: bool, filter: usize, scope: usize, scopeCount: u
     copyRecord128(out + HEADER_BYTES + <usize>count * RECORD_BYTES, record);
     count++;
   }
+  if (!accounts && reversed) count = coldCopy(out, count, limit);
   return replyHeader(out, count);
 }

@@ -48,6 +48,8 @@ function readError(message: string): i32 {
 /** Answers the read request of `len` bytes in the read area (see the file comment). */
 export function read(len: u32): i32 {
   assert(S.initialized, "read before qx_init");
+  // Older records are in the grid's trees, which a read cannot prefetch yet without changing state.
+  if (S.grid) return readError("a ledger on a grid answers through the log: send the request without FRAME_F_READ");
   if (len > READ_REQUEST_BYTES_MAX) return readError("read request longer than a lookup of a full batch");
   // The same framing rule as a logged request (request.ts), so the two ways in agree.
   const framing = framingOf(readArea, len);

@@ -42,7 +42,10 @@ export class LedgerState {
   transferIds: IdTable = changetype<IdTable>(0);
 
   history: usize = 0;
+  /** The next balance record's number; records [historyFirst, historyCount) are in the table (a ring on the grid). */
   historyCount: u32 = 0;
+  historyFirst: u32 = 0;
+  historyMask: u32 = 0xFFFFFFFF;
   /** History records promised to unresolved pending transfers for their post/void. */
   historyReserved: u32 = 0;
 
@@ -61,6 +64,8 @@ export class LedgerState {
   initialized: bool = false;
   /** Touch every table page at boot (config "prefault", alloc.ts). */
   prefault: bool = true;
+  /** History lives on the grid (config grid_blocks, grid.ts): the tables are windows. */
+  grid: bool = false;
 }
 
 export const S: LedgerState = changetype<LedgerState>(heap.alloc(offsetof<LedgerState>()));
@@ -69,7 +74,14 @@ memory.fill(changetype<usize>(S), 0, offsetof<LedgerState>());
 /** Bytes per ledger-sum scratch entry: ledger u32, used u32, 4 sums of 3 u64 limbs. */
 export const LEDGER_SUM_BYTES: usize = 8 + 4 * 24;
 
-export function stateInit(accountsMax: u32, transfersMax: u32, pendingMax: u32, historyMax: u32, prefault: bool = true): void {
+/**
+ * Sizes every table. With `grid` the transfer table is a ring of
+ * transfersMax records followed by a side table of pendingMax (pending
+ * transfers that outlive their place in the ring: grid.ts), and the history
+ * table a ring of historyMax records.
+ */
+export function stateInit(accountsMax: u32, transfersMax: u32, pendingMax: u32, historyMax: u32, prefault: bool = true,
+  grid: bool = false): void {
   assert(!S.initialized, "ledger state initialized twice");
   S.prefault = prefault;
   assert(accountsMax > 0 && transfersMax > 0 && pendingMax > 0 && historyMax > 0, "ledger capacity of zero");
@@ -81,21 +93,26 @@ export function stateInit(accountsMax: u32, transfersMax: u32, pendingMax: u32, 
   S.transfersMax = transfersMax;
   // S is zeroed memory, not a constructed object: its field initialisers never ran.
   S.transferFirst = 0;
-  S.transferMask = 0xFFFFFFFF;
+  S.transferMask = grid ? transfersMax - 1 : 0xFFFFFFFF;
+  S.historyFirst = 0;
+  S.historyMask = grid ? historyMax - 1 : 0xFFFFFFFF;
+  // The rings' masks pick a record: their sizes are powers of two (config.ts).
+  assert(!grid || ((transfersMax & (transfersMax - 1)) == 0 && (historyMax & (historyMax - 1)) == 0), "grid rings of a power of two");
+  const records = grid ? transfersMax + pendingMax : transfersMax;
   S.pendingMax = pendingMax;
   S.historyMax = historyMax;
   S.accounts = allocTable(<usize>accountsMax << 7, S.prefault);
   S.accountMeta = allocTable(<usize>accountsMax * AM_BYTES, S.prefault);
   S.accountIds = idTableCreate(accountsMax, S.accounts, S.prefault);
-  S.transfers = allocTable(<usize>transfersMax << 7, S.prefault);
-  S.transferMeta = allocTable(<usize>transfersMax * TM_BYTES, S.prefault);
-  S.transferIds = idTableCreate(transfersMax, S.transfers, S.prefault);
+  S.transfers = allocTable(<usize>records << 7, S.prefault);
+  S.transferMeta = allocTable(<usize>records * TM_BYTES, S.prefault);
+  S.transferIds = idTableCreate(records, S.transfers, S.prefault);
   S.history = allocTable(<usize>historyMax * H_BYTES, S.prefault);
   S.expiryHeap = allocTable(<usize>pendingMax * X_BYTES, S.prefault);
   S.ledgerSums = allocTable(<usize>accountsMax * 2 * LEDGER_SUM_BYTES, S.prefault);
   // A 128-byte record spans two cache lines only when its table starts on one (alloc.ts).
   assert(((S.accounts | S.transfers | S.history | S.expiryHeap) & (CACHE_LINE - 1)) == 0, "ledger table off a cache line");
-  assert(S.accountIds.limit == accountsMax && S.transferIds.limit == transfersMax, "id table limit differs from its capacity");
+  assert(S.accountIds.limit == accountsMax && S.transferIds.limit == records, "id table limit differs from its capacity");
   S.initialized = true;
 }
 
@@ -152,8 +169,8 @@ export function stateInit(accountsMax: u32, transfersMax: u32, pendingMax: u32, 
 
 // @ts-ignore: decorator
 @inline export function historyAt(index: u32): usize {
-  assert(index < S.historyMax, "history index out of range");
-  return S.history + <usize>index * H_BYTES;
+  assert(index - S.historyFirst < S.historyMax, "history index out of range");
+  return S.history + <usize>(index & S.historyMask) * H_BYTES;
 }
 
 /** Initializes an account slot's list heads to empty. */

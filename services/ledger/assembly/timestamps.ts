@@ -10,6 +10,8 @@
 import { A_TIMESTAMP, T_TIMESTAMP } from "./layout";
 import { S, accountAt, transferAt } from "./state";
 import { TIMESTAMP_MAX } from "./constants";
+import { G } from "./grid";
+import { FOUND_TRANSFER, findTimestampResult } from "./finds";
 
 /**
  * The first account (or transfer) slot whose timestamp is `timestamp` or
@@ -46,6 +48,8 @@ export function accountTimestampExists(timestamp: u64): bool {
 
 export function transferTimestampExists(timestamp: u64): bool {
   assert(timestamp != 0 && timestamp <= TIMESTAMP_MAX, "timestamp lookup out of range");
+  // Older than every transfer in memory: the trees answer (cold.ts found it first).
+  if (S.grid && G.evicted > 0 && timestamp <= G.evictedTimestampLast) return findTimestampResult(timestamp) == FOUND_TRANSFER;
   const slot = slotFrom(false, timestamp);
   return slot < S.transferCount && timestampAt(false, slot) == timestamp;
 }
@@ -59,6 +63,7 @@ export function accountTimestampLast(): u64 {
 
 /** Timestamp of the newest transfer (0 when there is none). */
 export function transferTimestampLast(): u64 {
+  if (S.grid && S.transferCount == S.transferFirst) return G.evictedTimestampLast;
   const last = S.transferCount == 0 ? 0 : load<u64>(transferAt(S.transferCount - 1) + T_TIMESTAMP);
   assert((last != 0) == (S.transferCount != 0), "stored transfer without a timestamp");
   return last;

@@ -17,6 +17,7 @@ import { addInPlaceChecked128, copy128, copyRecord128, differenceIs128, isZero12
 import { listAppend, listPop } from "./lists";
 import { historyAppend, historyPop } from "./history";
 import { expiryEmpty, expiryPush, expiryRemove, expiryTopExpiresAt, expiryTopSlot } from "./expiry";
+import { isSide, sideResolved } from "./grid";
 
 /** How many of the transfer's two accounts keep balance history (0..2). */
 // @ts-ignore: decorator
@@ -101,7 +102,7 @@ export function applySingle(t: usize, timestamp: u64, debitSlot: u32, creditSlot
     // checkCapacity answered pending_full and history_full before anything changed.
     assert(S.pendingCount <= S.pendingMax, "pending transfers over pending_max");
     S.historyReserved += historyAccounts(debitSlot, creditSlot);
-    assert(<u64>S.historyCount + <u64>S.historyReserved <= <u64>S.historyMax, "history reservations over history_max");
+    assert(<u64>(S.historyCount - S.historyFirst) + <u64>S.historyReserved <= <u64>S.historyMax, "history reservations over history_max");
     const timeout = load<u32>(t + T_TIMEOUT);
     if (timeout != 0) expiryPush(physicalOf(slot), timestamp + <u64>timeout * NS_PER_S);
   }
@@ -150,6 +151,7 @@ export function applyPostOrVoid(t: usize, timestamp: u64, pending: u32,
   S.transferCount = slot + 1;
 
   store<u8>(pendingMeta + TM_STATUS, post ? PENDING_POSTED : PENDING_VOIDED);
+  if (isSide(pending)) sideResolved(pending);
   if (load<u32>(p + T_TIMEOUT) != 0) expiryRemove(pending);
   releasePending(p, debitSlot, creditSlot);
   if (post) {
@@ -286,6 +288,7 @@ export function expirePending(cutoff: u64): u32 {
       "expiry of a transfer that is not pending with a timeout");
     expiryRemove(pending);
     store<u8>(meta + TM_STATUS, PENDING_EXPIRED);
+    if (isSide(pending)) sideResolved(pending);
     releasePending(recordAt(pending), debitSlot, creditSlot);
     const k = historyAccounts(debitSlot, creditSlot);
     assert(S.historyReserved >= k, "expiry releases history it never reserved");

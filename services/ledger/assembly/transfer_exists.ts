@@ -8,16 +8,16 @@ import { T_AMOUNT, T_CODE, T_CREDIT_ACCOUNT_ID, T_DEBIT_ACCOUNT_ID, T_FLAGS, T_I
 import { TransferResult } from "./results";
 import { S, recordAt } from "./state";
 import { idGet } from "./idtable";
+import { FOUND_TRANSFER, findIdResult, findRecord } from "./finds";
 import { equal128, isMax128, isZero128, lessThan128 } from "./u128";
 
 /** Timestamp of the existing transfer when a check returns `exists`. */
 export let transferExistingTimestamp: u64 = 0;
 
-/** Compares event `t` with the existing transfer whose record index (state.ts) is `physical`. */
-export function transferExists(t: usize, physical: u32): TransferResult {
+/** Compares event `t` with the existing transfer at `e` (in memory, or found in the trees: finds.ts). */
+export function transferExists(t: usize, e: usize): TransferResult {
   // An orphan's record holds only an id (transfers.ts): createTransfer answered id_already_failed for it.
-  assert(physical < S.transferIds.limit, "existing transfer is not stored");
-  const e = recordAt(physical);
+  assert(e != 0 && load<u64>(e + T_TIMESTAMP) != 0, "existing transfer is not stored");
   assert(equal128(t + T_ID, e + T_ID), "transfer compared with a record of another id");
   transferExistingTimestamp = load<u64>(e + T_TIMESTAMP);
   assert(transferExistingTimestamp != 0, "stored transfer without a timestamp");
@@ -29,8 +29,10 @@ export function transferExists(t: usize, physical: u32): TransferResult {
     // The pending transfer it resolved, by its id (the request's pending_id
     // equals the stored one here): a pending transfer stays known for good.
     const pending = idGet(S.transferIds, load<u64>(e + T_PENDING_ID), load<u64>(e + T_PENDING_ID + 8));
-    assert(pending != 0 && pending - 1 < S.transferIds.limit, "post or void without its pending transfer");
-    return postOrVoidExists(t, e, recordAt(pending - 1));
+    if (pending != 0) return postOrVoidExists(t, e, recordAt(pending - 1));
+    // Left memory: the trees hold it (finds.ts found the request's pending_id, which is e's).
+    assert(S.grid && findIdResult(e + T_PENDING_ID) == FOUND_TRANSFER, "post or void without its pending transfer");
+    return postOrVoidExists(t, e, findRecord());
   }
   if (!equal128(t + T_DEBIT_ACCOUNT_ID, e + T_DEBIT_ACCOUNT_ID)) {
     return TransferResult.exists_with_different_debit_account_id;

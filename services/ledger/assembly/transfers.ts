@@ -19,6 +19,8 @@ import { addOverflows128, copy128, equal128, isMax128, isZero128, lessThan128, s
   sumLo } from "./u128";
 import { accountTimestampExists, transferTimestampLast } from "./timestamps";
 import { transferExists } from "./transfer_exists";
+import { gridOrphan } from "./grid";
+import { FOUND_ORPHAN, FOUND_TRANSFER, findIdResult, findMarkOrphan, findRecord, findStatus } from "./finds";
 import { applyPostOrVoid, applySingle, historyAccounts } from "./transfer_apply";
 import { scopeHides } from "./scope";
 
@@ -113,22 +115,34 @@ export function transferBatchResolve(events: usize, from: u32, to: u32): void {
 // transfers_max ids, so the two regions never meet, and a value whose slot
 // is at or past transferCount is an orphan.
 
-/** Looks a transfer id up: slot + 1 of the transfer, ID_ORPHAN for an orphan, or 0. */
+/**
+ * Looks a transfer id up in memory: its record index + 1 (state.ts),
+ * ID_ORPHAN for an orphan, or 0. On a grid, orphans live in transfers.id
+ * and the table's values past the ring are the side table's pending
+ * transfers (grid.ts); an id not in memory may be in the trees (finds.ts).
+ */
 // @ts-ignore: decorator
 @inline export function transferIdFind(lo: u64, hi: u64): u32 {
   const value = idFind(S.transferIds, lo, hi);
-  return value > S.transferCount ? ID_ORPHAN : value;
+  return !S.grid && value > S.transferCount ? ID_ORPHAN : value;
 }
 
 /** transferIdFind without remembering the probe: for reads, which change nothing. */
 // @ts-ignore: decorator
 @inline export function transferIdGet(lo: u64, hi: u64): u32 {
   const value = idGet(S.transferIds, lo, hi);
-  return value > S.transferCount ? ID_ORPHAN : value;
+  return !S.grid && value > S.transferCount ? ID_ORPHAN : value;
 }
 
 /** Remembers the id of event `t`, which failed with a transient result. */
 export function transferOrphanInsert(t: usize): void {
+  if (S.grid) {
+    // transfers.id keeps it (its memtable has room for a batch's: gridMakeRoom),
+    // and a later event of this batch with the same id finds it there.
+    gridOrphan(t + T_ID);
+    findMarkOrphan(t + T_ID);
+    return;
+  }
   const table = S.transferIds;
   // createTransfer answered transfers_full before any transient result, so there is room.
   assert(table.count < table.limit, "orphan id with the transfer id table full");
@@ -153,7 +167,17 @@ export function createTransfer(t: usize, timestamp: u64, index: u32): TransferRe
   if (found != 0) {
     // Taken on a ledger outside the caller's scope: one answer, whatever the guess (scope.ts).
     if (scopeHides(load<u32>(recordAt(found - 1) + T_LEDGER))) return TransferResult.exists_with_different_ledger;
-    return transferExists(t, found - 1);
+    return transferExists(t, recordAt(found - 1));
+  }
+  if (S.grid) {
+    // Not in memory: what the trees said (finds.ts, found before the batch).
+    const cold = findIdResult(t + T_ID);
+    if (cold == FOUND_ORPHAN) return TransferResult.id_already_failed;
+    if (cold == FOUND_TRANSFER) {
+      const e = findRecord();
+      if (scopeHides(load<u32>(e + T_LEDGER))) return TransferResult.exists_with_different_ledger;
+      return transferExists(t, e);
+    }
   }
   if (S.transferIds.count >= S.transferIds.limit) return TransferResult.transfers_full;
   if ((flags & (TF_POST_PENDING | TF_VOID_PENDING)) != 0) return createPostOrVoid(t, timestamp, flags);
@@ -297,9 +321,9 @@ function checkCapacity(flags: u16, debitSlot: u32, creditSlot: u32): TransferRes
   if (pending && S.pendingCount >= S.pendingMax) return TransferResult.pending_full;
   const records = historyAccounts(debitSlot, creditSlot);
   // The invariant every earlier transfer kept: promised records fit what is left.
-  assert(<u64>S.historyCount + <u64>S.historyReserved <= <u64>S.historyMax, "history reservations exceed history_max");
+  assert(<u64>(S.historyCount - S.historyFirst) + <u64>S.historyReserved <= <u64>S.historyMax, "history reservations exceed history_max");
   const needed = pending ? records * 2 : records;
-  if (<u64>S.historyCount + <u64>S.historyReserved + <u64>needed > <u64>S.historyMax) {
+  if (<u64>(S.historyCount - S.historyFirst) + <u64>S.historyReserved + <u64>needed > <u64>S.historyMax) {
     return TransferResult.history_full;
   }
   return TransferResult.created;
@@ -314,11 +338,18 @@ function createPostOrVoid(t: usize, timestamp: u64, flags: u16): TransferResult 
   if (equal128(t + T_PENDING_ID, t + T_ID)) return TransferResult.pending_id_must_be_different;
   if (load<u32>(t + T_TIMEOUT) != 0) return TransferResult.timeout_reserved_for_pending_transfer;
   const found = transferIdFind(load<u64>(t + T_PENDING_ID), load<u64>(t + T_PENDING_ID + 8));
-  if (found == 0 || found == ID_ORPHAN) return TransferResult.pending_transfer_not_found;
-  // A record index (state.ts): where the pending transfer's record is.
-  const pending = found - 1;
-  assert(pending < S.transferIds.limit, "pending transfer is not stored");
-  const p = recordAt(pending);
+  if (found == ID_ORPHAN) return TransferResult.pending_transfer_not_found;
+  // A record index (state.ts): where the pending transfer's record is; NONE: in the trees only.
+  let pending = NONE;
+  let p: usize = 0;
+  if (found != 0) {
+    pending = found - 1;
+    assert(pending < S.transferIds.limit, "pending transfer is not stored");
+    p = recordAt(pending);
+  } else {
+    if (!S.grid || findIdResult(t + T_PENDING_ID) != FOUND_TRANSFER) return TransferResult.pending_transfer_not_found;
+    p = findRecord();
+  }
   if (scopeHides(load<u32>(p + T_LEDGER))) return TransferResult.pending_transfer_not_found;
   if ((load<u16>(p + T_FLAGS) & TF_PENDING) == 0) return TransferResult.pending_transfer_not_pending;
   const matches = checkMatchesPending(t, p);
@@ -336,7 +367,10 @@ function createPostOrVoid(t: usize, timestamp: u64, flags: u16): TransferResult 
   if (lessThan128(pLo, pHi, amountLo, amountHi)) return TransferResult.exceeds_pending_transfer_amount;
   if (void_ && lessThan128(amountLo, amountHi, pLo, pHi)) return TransferResult.pending_transfer_has_different_amount;
 
-  const status = checkPendingStatus(p, pending, timestamp);
+  // A pending transfer that left memory has resolved (an unresolved one stays, in the side table).
+  const pendingStatus = pending != NONE ? load<u8>(recordMetaAt(pending) + TM_STATUS) : findStatus();
+  assert(pending != NONE || pendingStatus != PENDING_PENDING, "a pending transfer left memory unresolved");
+  const status = checkPendingStatus(p, pendingStatus, timestamp);
   if (status != TransferResult.created) return status;
   // Not posted, voided or expired: a pending transfer's status is one of the PENDING_* states.
   assert(load<u8>(recordMetaAt(pending) + TM_STATUS) == PENDING_PENDING, "unresolved pending transfer not in state pending");
@@ -377,9 +411,8 @@ function checkMatchesPending(t: usize, p: usize): TransferResult {
   return TransferResult.created;
 }
 
-/** A pending transfer (record index `pending`) resolves once, and not at or after its expiry. */
-function checkPendingStatus(p: usize, pending: u32, timestamp: u64): TransferResult {
-  const status = load<u8>(recordMetaAt(pending) + TM_STATUS);
+/** A pending transfer (its record at `p`, its PENDING_* `status`) resolves once, and not at or after its expiry. */
+function checkPendingStatus(p: usize, status: u8, timestamp: u64): TransferResult {
   assert(status >= PENDING_PENDING && status <= PENDING_EXPIRED, "pending transfer status is not a PENDING_* state");
   if (status == PENDING_POSTED) return TransferResult.pending_transfer_already_posted;
   if (status == PENDING_VOIDED) return TransferResult.pending_transfer_already_voided;

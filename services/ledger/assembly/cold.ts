@@ -1,0 +1,193 @@
+// The storage steps of a request on a ledger on its grid (docs/storage.md,
+// stage 2), before it runs: room in the ring for a create_transfers batch
+// (eviction, grid.ts), the batch's compaction step, the blocks queued handed
+// to the kernel, and the cold lookups the request will make found
+// (finds.ts). Each step is a function of the state and the request, so the
+// message delivered again once its blocks are in redoes none of it.
+
+import { BATCH_EVENTS_MAX, HEADER_BYTES, ID_BYTES, NONE, OP_CREATE_ACCOUNTS, OP_CREATE_TRANSFERS, OP_GET_ACCOUNT_BALANCES,
+  OP_GET_ACCOUNT_TRANSFERS, OP_LOOKUP_TRANSFERS, OP_QUERY_TRANSFERS, RECORD_BYTES } from "./constants";
+import { A_FLAGS, A_ID, AF_HISTORY, AF_IMPORTED, B_TIMESTAMP, F_CODE, F_FLAGS, F_TIMESTAMP_MIN, F_USER_DATA_128, F_USER_DATA_32,
+  F_USER_DATA_64, FF_CREDITS, FF_DEBITS, FF_REVERSED, Q_FLAGS, Q_TIMESTAMP_MIN, QF_REVERSED, T_CREDIT_ACCOUNT_ID,
+  T_DEBIT_ACCOUNT_ID, T_FLAGS, T_ID, T_PENDING_ID, T_TIMESTAMP, TF_POST_PENDING, TF_VOID_PENDING } from "./layout";
+import { S, accountAt } from "./state";
+import { transferIdGet } from "./transfers";
+import { G, gridCompact, gridDrain, gridMakeRoom, keyAccount, keyTimestamp } from "./grid";
+import { FINDS_READY, FINDS_WAIT, FOUND_TRANSFER, findId, findRecord, findsBegin, findsResolve, findTimestamp,
+  findTimestampResult } from "./finds";
+import { equal128, isZero128 } from "./u128";
+import { filterAccount, filterLimit, queryMatches, queryValid, timestampMaxOf, userDataAndCodeMatch } from "./queries";
+import { coldAdd, coldCount, coldReset } from "./coldresults";
+import { SCOPE_LEDGERS_MAX } from "./scope";
+import { storeAsk } from "../../sdk/store";
+import { cacheEpochEnd } from "../../../lib/store/cache";
+import { Tree } from "../../../lib/store/tree";
+import { keyCompare, keyDecrement, keyIncrement } from "../../../lib/store/keys";
+import { treeScan, treeScanPrefetch, TREE_CACHE_FULL, TREE_READY } from "../../../lib/store/reads";
+
+export const PREPARE_READY: i32 = 1;
+export const PREPARE_WAIT: i32 = 0; // blocks were asked for: the message comes again
+export const PREPARE_FULL: i32 = -1; // the grid cannot take what room for the batch needs; nothing changed
+export const PREPARE_TOO_WIDE: i32 = -2; // a query would examine more older records than it may; nothing changed
+
+// Older records a query scans a page at a time, and how many it may examine
+// in all before it must be narrowed (a filter the trees have no index for yet).
+const PAGE: u32 = 1024;
+const EXAMINE_MAX: u32 = 4 * BATCH_EVENTS_MAX;
+const page: usize = heap.alloc(<usize>PAGE * (8 + 128));
+const lo: usize = heap.alloc(32);
+const hi: usize = heap.alloc(32);
+
+/** `scope`: the u32 ledgers after the items the request is limited to (scope.ts), `scopeCount` of them. */
+export function gridPrepare(operation: u32, items: usize, count: u32, scope: usize, scopeCount: u32): i32 {
+  assert(S.grid, "gridPrepare without a grid");
+  if (operation == OP_CREATE_TRANSFERS) {
+    if (!gridMakeRoom(count)) return PREPARE_FULL;
+    gridDrain();
+    if (!gridCompact()) return PREPARE_WAIT;
+    gridDrain();
+  }
+  findsBegin();
+  if (operation == OP_CREATE_TRANSFERS) {
+    for (let i: u32 = 0; i < count; i++) {
+      const t = items + <usize>i * RECORD_BYTES;
+      if (transferIdGet(load<u64>(t + T_ID), load<u64>(t + T_ID + 8)) == 0) findId(t + T_ID);
+      const flags = load<u16>(t + T_FLAGS);
+      if ((flags & (TF_POST_PENDING | TF_VOID_PENDING)) != 0 && !isZero128(t + T_PENDING_ID)
+        && transferIdGet(load<u64>(t + T_PENDING_ID), load<u64>(t + T_PENDING_ID + 8)) == 0) findId(t + T_PENDING_ID);
+    }
+  } else if (operation == OP_LOOKUP_TRANSFERS) {
+    for (let i: u32 = 0; i < count; i++) {
+      const id = items + <usize>i * ID_BYTES;
+      if (transferIdGet(load<u64>(id), load<u64>(id, 8)) == 0) findId(id);
+    }
+  } else if (operation == OP_GET_ACCOUNT_TRANSFERS || operation == OP_GET_ACCOUNT_BALANCES || operation == OP_QUERY_TRANSFERS) {
+    return coldQuery(operation, items, scope, scopeCount);
+  } else if (operation == OP_CREATE_ACCOUNTS && G.evicted > 0) {
+    // An imported account may not take the timestamp of a transfer, evicted ones included.
+    for (let i: u32 = 0; i < count; i++) {
+      const a = items + <usize>i * RECORD_BYTES;
+      const timestamp = load<u64>(a + T_TIMESTAMP);
+      if ((load<u16>(a + T_FLAGS) & AF_IMPORTED) != 0 && timestamp != 0 && timestamp <= G.evictedTimestampLast) findTimestamp(timestamp);
+    }
+  }
+  return findsResolve() == FINDS_READY ? PREPARE_READY : PREPARE_WAIT;
+}
+
+// ---- queries: what they find among the transfers that left memory ----
+
+/**
+ * Finds, oldest first (newest first when the filter says reversed), the
+ * older records a query returns, up to its limit, into coldresults.ts; the
+ * query then adds what memory holds. Every delivery of the message starts
+ * the scan over: the pages are cheap to scan again, and the records each
+ * needs are remembered by the finds.
+ */
+function coldQuery(operation: u32, items: usize, scope: usize, scopeCount: u32): i32 {
+  coldReset();
+  if (G.evicted == 0) return findsResolve() == FINDS_READY ? PREPARE_READY : PREPARE_WAIT;
+  if (operation == OP_QUERY_TRANSFERS) return coldQueryTransfers(items, scope, scopeCount);
+  const accountSlot = filterAccount(items);
+  if (accountSlot == NONE) return PREPARE_READY;
+  const balances = operation == OP_GET_ACCOUNT_BALANCES;
+  if (balances && (load<u16>(accountAt(accountSlot) + A_FLAGS) & AF_HISTORY) == 0) return PREPARE_READY;
+  const reversed = (load<u32>(items + F_FLAGS) & FF_REVERSED) != 0;
+  const timestampMin = load<u64>(items + F_TIMESTAMP_MIN);
+  const timestampMax = min<u64>(timestampMaxOf(items, F_TIMESTAMP_MIN), G.evictedTimestampLast);
+  if (timestampMax < timestampMin) return PREPARE_READY;
+  const limit = filterLimit(items, F_TIMESTAMP_MIN);
+  const t = balances ? G.balances : G.accountTransfers;
+  memory.copy(lo, keyAccount(timestampMin, accountSlot), 16);
+  memory.copy(hi, keyAccount(timestampMax, accountSlot), 16);
+  const recordBytes: usize = balances ? 80 : 16;
+  let examined: u32 = 0;
+  while (true) {
+    const n = scanPage(t, !reversed);
+    if (n < 0) return PREPARE_WAIT;
+    for (let i: u32 = 0; i < <u32>n; i++) findTimestamp(load<u64>(page + <usize>i * recordBytes));
+    if (findsResolve() == FINDS_WAIT) return PREPARE_WAIT;
+    for (let i: u32 = 0; i < <u32>n; i++) {
+      const r = page + <usize>i * recordBytes;
+      const timestamp = load<u64>(r);
+      // account_transfers and account_balances name only evicted transfers, which transfers holds.
+      const found = findTimestampResult(timestamp);
+      assert(found == FOUND_TRANSFER, "cold query: an account's transfer missing from transfers");
+      if (!transferMatches(items, findRecord(), accountSlot)) continue;
+      if (balances) {
+        const balance = G.value;
+        memory.copy(balance, r + 16, 64);
+        store<u64>(balance + B_TIMESTAMP, timestamp);
+        memory.fill(balance + B_TIMESTAMP + 8, 0, 56);
+        if (!coldAdd(balance, limit)) return PREPARE_READY;
+      } else if (!coldAdd(findRecord(), limit)) return PREPARE_READY;
+    }
+    examined += <u32>n;
+    if (<u32>n < PAGE) return PREPARE_READY;
+    if (examined >= EXAMINE_MAX) return PREPARE_TOO_WIDE;
+    if (!nextPage(page + <usize>(<u32>n - 1) * recordBytes, 16, !reversed)) return PREPARE_READY;
+  }
+  return PREPARE_READY;
+}
+
+/** Side, user data and code of an AccountFilter, on the transfer at `record` of account `accountSlot`. */
+function transferMatches(filter: usize, record: usize, accountSlot: u32): bool {
+  const account = accountAt(accountSlot);
+  const isDebit = equal128(record + T_DEBIT_ACCOUNT_ID, account + A_ID);
+  assert(isDebit || equal128(record + T_CREDIT_ACCOUNT_ID, account + A_ID), "cold query: a transfer of another account");
+  const flags = load<u32>(filter + F_FLAGS);
+  if (isDebit ? (flags & FF_DEBITS) == 0 : (flags & FF_CREDITS) == 0) return false;
+  return userDataAndCodeMatch(filter, record, F_USER_DATA_128, F_USER_DATA_64, F_USER_DATA_32, F_CODE);
+}
+
+function coldQueryTransfers(filter: usize, scopeAt: usize, scopeCount: u32): i32 {
+  if (!queryValid(filter)) return PREPARE_READY;
+  assert(scopeCount <= SCOPE_LEDGERS_MAX, "cold query: a scope within bounds");
+  const reversed = (load<u32>(filter + Q_FLAGS) & QF_REVERSED) != 0;
+  const timestampMin = load<u64>(filter + Q_TIMESTAMP_MIN);
+  const timestampMax = min<u64>(timestampMaxOf(filter, Q_TIMESTAMP_MIN), G.evictedTimestampLast);
+  if (timestampMax < timestampMin) return PREPARE_READY;
+  const limit = filterLimit(filter, Q_TIMESTAMP_MIN);
+  memory.copy(lo, keyTimestamp(timestampMin), 8);
+  memory.copy(hi, keyTimestamp(timestampMax), 8);
+  let examined: u32 = 0;
+  while (true) {
+    const n = scanPage(G.transfers, !reversed);
+    if (n < 0) return PREPARE_WAIT;
+    cacheEpochEnd(G.cache);
+    for (let i: u32 = 0; i < <u32>n; i++) {
+      const record = page + <usize>i * 136 + 8;
+      if (queryMatches(filter, record, scopeAt, scopeCount) && !coldAdd(record, limit)) return PREPARE_READY;
+    }
+    examined += <u32>n;
+    if (<u32>n < PAGE) return PREPARE_READY;
+    if (examined >= EXAMINE_MAX) return PREPARE_TOO_WIDE;
+    if (!nextPage(page + <usize>(<u32>n - 1) * 136, 8, !reversed)) return PREPARE_READY;
+  }
+  return PREPARE_READY;
+}
+
+/** One page of [lo, hi] into `page`: the count, or -1 when blocks were asked for. */
+function scanPage(t: Tree, ascending: bool): i32 {
+  let r = treeScanPrefetch(t, lo, hi, PAGE, ascending);
+  if (r == TREE_CACHE_FULL) {
+    cacheEpochEnd(G.cache);
+    r = treeScanPrefetch(t, lo, hi, PAGE, ascending);
+    assert(r != TREE_CACHE_FULL, "cold query: the cache cannot hold one page's blocks (cache_blocks too small)");
+  }
+  if (r != TREE_READY) {
+    const asked = storeAsk(G.cache);
+    assert(asked > 0, "cold query: waiting for blocks none of which was asked");
+    return -1;
+  }
+  return <i32>treeScan(t, lo, hi, PAGE, ascending, page);
+}
+
+/** Moves the bound past the last key of a page (`bytes` of key); false when the range is used up. */
+function nextPage(last: usize, bytes: u32, ascending: bool): bool {
+  if (ascending) {
+    memory.copy(lo, last, bytes);
+    return keyIncrement(lo, bytes) && keyCompare(lo, hi, bytes) <= 0;
+  }
+  memory.copy(hi, last, bytes);
+  return keyDecrement(hi, bytes) && keyCompare(lo, hi, bytes) <= 0;
+}

@@ -1,0 +1,389 @@
+// The ledger on its grid (docs/storage.md, stage 2): the transfer table is
+// a window of the newest transfers, a ring, and everything older lives in
+// LSM trees on the service's grid (lib/store, through services/sdk/store.ts).
+// Only the edges of the window know about the grid: eviction (this file),
+// the cold lookups a batch or a query prefetches (finds.ts, cold.ts), and
+// the message's storage steps (index.ts). The apply path is unchanged.
+//
+// Trees (keys are little-endian unsigned integers compared from their last
+// word down, lib/store/keys.ts):
+//   transfers          timestamp → the 128-byte transfer
+//   transfers.id       id → timestamp (TS_ORPHAN: the id of a transient failure)
+//   account_transfers  (timestamp, account slot) → nothing: an account's transfers by time
+//   account_balances   (timestamp, account slot) → the four balances after that transfer
+//   transfers.pending  timestamp of a pending transfer → how it resolved (PENDING_*)
+//
+// Eviction moves the oldest transfers out of the ring before a batch that
+// would not fit (a function of the state and the batch's size, so replay
+// evicts the same). A transfer still pending then moves to the side table
+// after the ring (state.ts): the id table and the expiry heap follow it, and
+// it leaves the side table (its outcome written to transfers.pending) at an
+// eviction after it resolves. Every message drains the blocks its trees
+// queued (at most STORAGE_WRITES_PER_MESSAGE), so a read never meets a block
+// not yet written.
+
+import { NONE, PENDING_MAX_LIMIT } from "./constants";
+import { A_DEBITS_PENDING, AM_HISTORY_FIRST, AM_HISTORY_LAST, AM_TRANSFERS_FIRST, AM_TRANSFERS_LAST, H_ACCOUNT_SLOT,
+  H_BALANCES, H_NEXT, H_PREV, H_TIMESTAMP, H_TRANSFER_SLOT, PENDING_PENDING, T_FLAGS, T_ID, T_TIMESTAMP, TF_PENDING,
+  TM_AUX, TM_BYTES, TM_CREDIT_SLOT, TM_DEBIT_SLOT, TM_STATUS, X_SLOT } from "./layout";
+import { S, historyAt, physicalOf, recordAt, recordMetaAt, transferAt, transferMetaAt } from "./state";
+import { idFind, idRemove } from "./idtable";
+import { linkOffset } from "./lists";
+import { expiryEntryAt } from "./expiry";
+import { storeDrain } from "../../sdk/store";
+// Blocks a batch's compaction step writes at most: with the flushes of one
+// eviction (under 96 blocks) within what a message may write (128).
+const COMPACT_BUDGET: u32 = 32;
+import { STORAGE_WRITES_PER_MESSAGE } from "../../../hal/devices/grid";
+import { Cache, cacheBytes, cacheCreateIn } from "../../../lib/store/cache";
+import { FreeSet, freeSetCheckpoint, freeSetCheckpointDurable, freeSetCreate } from "../../../lib/store/freeset";
+import { WriteQueue, writeQueueCreate } from "../../../lib/store/writes";
+import { Tree, TreeConfig, TREE_OK, treeCreate, treeFlush, treePut } from "../../../lib/store/tree";
+import { compactStep, COMPACT_WAIT } from "../../../lib/store/compact";
+import { storeAsk } from "../../sdk/store";
+
+export const TREE_TRANSFERS: u8 = 1;
+export const TREE_IDS: u8 = 2;
+export const TREE_ACCOUNT_TRANSFERS: u8 = 3;
+export const TREE_BALANCES: u8 = 4;
+export const TREE_PENDING: u8 = 5;
+
+/** transfers.id's value for the id of a transient failure: past every timestamp (u63). */
+export const TS_ORPHAN: u64 = 0x8000000000000000;
+
+/** Records a memtable holds: room for two batches' evictions (accounts_transfers and balances take two a transfer). */
+const MEMTABLE_RECORDS: u32 = 16384;
+const MEMTABLE_RECORDS_PER_SIDE: u32 = 24576;
+/** Tables a tree may have: 2^12 tables of up to 24,576 records, some 100M records a tree. */
+const TABLES_MAX: u32 = 4096;
+
+// @ts-ignore: decorator
+@unmanaged
+export class Grid {
+  cache: Cache = changetype<Cache>(0);
+  cacheBytes: usize = 0;
+  freeSet: FreeSet = changetype<FreeSet>(0);
+  writes: WriteQueue = changetype<WriteQueue>(0);
+  transfers: Tree = changetype<Tree>(0);
+  ids: Tree = changetype<Tree>(0);
+  accountTransfers: Tree = changetype<Tree>(0);
+  balances: Tree = changetype<Tree>(0);
+  pending: Tree = changetype<Tree>(0);
+  /** Side table: free record indexes (a stack) and those resolved, to leave at the next eviction. */
+  sideFree: usize = 0;
+  sideFreeCount: u32 = 0;
+  sideResolved: usize = 0;
+  sideResolvedCount: u32 = 0;
+  /** Round robin of compaction over the trees, and the step of the message being handled (gridCompact). */
+  compactNext: u32 = 0;
+  compactTree: u32 = 0;
+  compactedAt: u64 = 0;
+  compactedCount: u32 = 0;
+  compactWaiting: bool = false;
+  /** Key and value scratch for puts. */
+  key: usize = 0;
+  value: usize = 0;
+  /** Transfers evicted so far, and the timestamp of the newest one (0: none). */
+  evicted: u64 = 0;
+  evictedTimestampLast: u64 = 0;
+}
+
+export const G: Grid = changetype<Grid>(heap.alloc(offsetof<Grid>()));
+memory.fill(changetype<usize>(G), 0, offsetof<Grid>());
+
+function tree(id: u8, keyBytes: u32, valueBytes: u32, memtable: u32): Tree {
+  const config = new TreeConfig();
+  config.id = id;
+  config.keyBytes = keyBytes;
+  config.valueBytes = valueBytes;
+  config.memtableMax = memtable;
+  config.tableRecordsMax = memtable;
+  config.levels = 5;
+  config.growth = 8;
+  config.l0Max = 4;
+  config.tablesMax = TABLES_MAX;
+  return treeCreate(config, G.cache, G.freeSet, G.writes);
+}
+
+/** The trees, cache and free set of a ledger on a grid of `gridBlocks` blocks with `cacheBlocks` cached. */
+export function gridInit(gridBlocks: u64, cacheBlocks: u32): void {
+  assert(!S.grid && gridBlocks > 0 && cacheBlocks >= 64, "gridInit: once, with a grid and a cache");
+  S.grid = true;
+  G.cacheBytes = cacheBytes(cacheBlocks);
+  G.cache = cacheCreateIn(cacheBlocks, (heap.alloc(G.cacheBytes + 15) + 15) & ~<usize>15);
+  G.freeSet = freeSetCreate(gridBlocks);
+  G.writes = writeQueueCreate(<u32>STORAGE_WRITES_PER_MESSAGE);
+  G.transfers = tree(TREE_TRANSFERS, 8, 128, MEMTABLE_RECORDS);
+  G.ids = tree(TREE_IDS, 16, 8, MEMTABLE_RECORDS);
+  G.accountTransfers = tree(TREE_ACCOUNT_TRANSFERS, 16, 0, MEMTABLE_RECORDS_PER_SIDE);
+  G.balances = tree(TREE_BALANCES, 16, 64, MEMTABLE_RECORDS_PER_SIDE);
+  G.pending = tree(TREE_PENDING, 8, 8, MEMTABLE_RECORDS);
+  G.key = heap.alloc(32);
+  G.value = heap.alloc(128);
+  assert(S.pendingMax <= PENDING_MAX_LIMIT, "gridInit: pending_max bounded");
+  G.sideFree = heap.alloc(<usize>S.pendingMax << 2);
+  G.sideResolved = heap.alloc(<usize>S.pendingMax << 2);
+  for (let i: u32 = 0; i < S.pendingMax; i++) store<u32>(G.sideFree + (<usize>i << 2), S.transfersMax + S.pendingMax - 1 - i);
+  G.sideFreeCount = S.pendingMax;
+}
+
+/** Hands every queued block to the kernel. A message writes at most what it may (see reserveWrites). */
+export function gridDrain(): void {
+  if (G.writes.count == 0) return;
+  const left = storeDrain(G.writes);
+  assert(left == 0, "ledger grid: a message queued more blocks than it may write");
+}
+
+/** Names the tree of `id` for errors. */
+export function treeName(id: u8): string {
+  if (id == TREE_TRANSFERS) return "transfers";
+  if (id == TREE_IDS) return "transfers.id";
+  if (id == TREE_ACCOUNT_TRANSFERS) return "account_transfers";
+  if (id == TREE_BALANCES) return "account_balances";
+  assert(id == TREE_PENDING, "treeName: a tree of the ledger");
+  return "transfers.pending";
+}
+
+// ---- keys ----
+
+/** The 8-byte key of a timestamp, in G.key. */
+export function keyTimestamp(timestamp: u64): usize {
+  store<u64>(G.key, timestamp);
+  return G.key;
+}
+
+/** The 16-byte key (timestamp, account slot), in G.key. */
+export function keyAccount(timestamp: u64, accountSlot: u32): usize {
+  store<u64>(G.key, timestamp);
+  store<u64>(G.key + 8, <u64>accountSlot);
+  return G.key;
+}
+
+function put(t: Tree, key: usize, value: usize): void {
+  const ok = treePut(t, key, value);
+  // ensureRoom flushed every memtable that could not take what is evicted next.
+  assert(ok, "ledger grid: a memtable full during eviction");
+}
+
+// ---- before a batch: room in the ring, the history ring and the memtables ----
+
+/**
+ * Makes room for a batch of `count` transfers: flushes memtables short of
+ * room, evicts the oldest transfers until the batch fits the ring (and
+ * their balance records the history ring), takes the side table's resolved
+ * entries out, then compacts with what the message may still write, and
+ * queues it all. False when the grid is full: nothing was evicted.
+ */
+export function gridMakeRoom(count: u32): bool {
+  assert(S.grid, "gridMakeRoom without a grid");
+  // Blocks a compaction released before this message are free again: there is
+  // no checkpoint yet to keep them for (docs/storage.md, stage 1).
+  freeSetCheckpoint(G.freeSet);
+  freeSetCheckpointDurable(G.freeSet);
+  const evict = toEvict(count);
+  const resolved = G.sideResolvedCount;
+  if (!ensureRoom(evict, count, resolved)) return false;
+  releaseResolved();
+  for (let i: u32 = 0; i < evict; i++) evictOldest();
+  assert(S.transferCount - S.transferFirst + count <= S.transfersMax, "gridMakeRoom: the batch fits the ring");
+  return true;
+}
+
+/** How many of the oldest transfers must leave for `count` more (and their balances) to fit. */
+function toEvict(count: u32): u32 {
+  const inRing = S.transferCount - S.transferFirst;
+  let evict: u32 = inRing + count > S.transfersMax ? inRing + count - S.transfersMax : 0;
+  // The history ring must take two records a transfer, and those promised to pending ones.
+  const historyNeeded = <u64>S.historyCount - <u64>S.historyFirst + <u64>S.historyReserved + <u64>count * 2;
+  let historyFree = historyNeeded > <u64>S.historyMax ? historyNeeded - <u64>S.historyMax : 0;
+  let seq = S.transferFirst + evict;
+  while (historyFree > 0 && seq < S.transferCount) {
+    historyFree -= min<u64>(historyFree, <u64>historyRecordsOf(seq));
+    seq++;
+    evict++;
+  }
+  assert(evict <= inRing, "toEvict: no more than the ring holds");
+  return evict;
+}
+
+function historyRecordsOf(seq: u32): u32 {
+  return <u32>load<u8>(transferMetaAt(seq) + 29);
+}
+
+/**
+ * Flushes every memtable that could not take what `evict` transfers put (two
+ * account keys and up to two balance records each), a batch of `count`
+ * orphans, and `resolved` outcomes of side-table transfers.
+ */
+function ensureRoom(evict: u32, count: u32, resolved: u32): bool {
+  return flushIfShort(G.transfers, evict) && flushIfShort(G.ids, evict + count)
+    && flushIfShort(G.accountTransfers, evict * 2) && flushIfShort(G.balances, evict * 2) && flushIfShort(G.pending, evict + resolved);
+}
+
+function flushIfShort(t: Tree, puts: u32): bool {
+  const m = t.memtable;
+  assert(puts <= m.capacity, "ledger grid: more to put than a memtable holds");
+  if (m.capacity - m.count >= puts) return true;
+  return treeFlush(t) == TREE_OK;
+}
+
+/**
+ * One compaction step a batch, of one tree in turn, COMPACT_BUDGET block
+ * writes at most. A step that waits for its input blocks is asked for them
+ * and goes on, with the rest of its budget, when the message comes again:
+ * so each batch does the same compaction work whatever the cache holds, and
+ * replay with any cache size builds the same trees. False: blocks were asked.
+ */
+export function gridCompact(): bool {
+  const mark = S.lastTimestamp;
+  if (G.compactedAt == mark && G.compactedCount == S.transferCount && !G.compactWaiting) return true;
+  if (G.compactedAt != mark || G.compactedCount != S.transferCount) {
+    G.compactedAt = mark;
+    G.compactedCount = S.transferCount;
+    G.compactTree = G.compactNext;
+    G.compactNext = (G.compactNext + 1) % 5;
+  }
+  const r = compactStep(treeOf(G.compactTree), COMPACT_BUDGET);
+  G.compactWaiting = r == COMPACT_WAIT;
+  if (!G.compactWaiting) return true;
+  return storeAsk(G.cache) == 0;
+}
+
+function treeOf(i: u32): Tree {
+  assert(i < 5, "treeOf: one of the five trees");
+  return i == 0 ? G.transfers : i == 1 ? G.ids : i == 2 ? G.accountTransfers : i == 3 ? G.balances : G.pending;
+}
+
+// ---- eviction ----
+
+/** Moves the oldest transfer in the ring to the trees (a pending one to the side table too). */
+function evictOldest(): void {
+  const seq = S.transferFirst;
+  assert(seq < S.transferCount, "evictOldest: a transfer in the ring");
+  const record = transferAt(seq);
+  const meta = transferMetaAt(seq);
+  const timestamp = load<u64>(record + T_TIMESTAMP);
+  put(G.transfers, keyTimestamp(timestamp), record);
+  store<u64>(G.value, timestamp);
+  put(G.ids, record + T_ID, G.value);
+  const debitSlot = load<u32>(meta + TM_DEBIT_SLOT);
+  const creditSlot = load<u32>(meta + TM_CREDIT_SLOT);
+  put(G.accountTransfers, keyAccount(timestamp, debitSlot), 0);
+  put(G.accountTransfers, keyAccount(timestamp, creditSlot), 0);
+  listDropHead(debitSlot, seq);
+  listDropHead(creditSlot, seq);
+  while (S.historyFirst < S.historyCount && load<u32>(historyAt(S.historyFirst) + H_TRANSFER_SLOT) == seq) evictHistory();
+  const pending = (load<u16>(record + T_FLAGS) & TF_PENDING) != 0;
+  if (pending && load<u8>(meta + TM_STATUS) == PENDING_PENDING) {
+    toSide(seq);
+  } else {
+    if (pending) {
+      store<u64>(G.value, <u64>load<u8>(meta + TM_STATUS));
+      put(G.pending, keyTimestamp(timestamp), G.value);
+    }
+    idRemove(S.transferIds, load<u64>(record + T_ID), load<u64>(record + T_ID + 8));
+  }
+  memory.fill(meta, 0, TM_BYTES);
+  S.transferFirst = seq + 1;
+  G.evicted++;
+  G.evictedTimestampLast = timestamp;
+}
+
+/** The oldest transfer leaves its account's list: it is the list's head. */
+function listDropHead(accountSlot: u32, seq: u32): void {
+  const head = S.accountMeta + (<usize>accountSlot << 4);
+  assert(load<u32>(head + AM_TRANSFERS_FIRST) == seq, "eviction of a transfer that is not its account's oldest");
+  const meta = transferMetaAt(seq);
+  const next = load<u32>(meta + linkOffset(meta, accountSlot, 4));
+  store<u32>(head + AM_TRANSFERS_FIRST, next);
+  if (next == NONE) {
+    store<u32>(head + AM_TRANSFERS_LAST, NONE);
+  } else {
+    const nextMeta = transferMetaAt(next);
+    store<u32>(nextMeta + linkOffset(nextMeta, accountSlot, 0), NONE);
+  }
+}
+
+/** The oldest balance record goes to account_balances; it is its account's oldest. */
+function evictHistory(): void {
+  const index = S.historyFirst;
+  const record = historyAt(index);
+  const accountSlot = load<u32>(record + H_ACCOUNT_SLOT);
+  put(G.balances, keyAccount(load<u64>(record + H_TIMESTAMP), accountSlot), record + H_BALANCES);
+  const head = S.accountMeta + (<usize>accountSlot << 4);
+  assert(load<u32>(head + AM_HISTORY_FIRST) == index, "eviction of a balance record that is not its account's oldest");
+  const next = load<u32>(record + H_NEXT);
+  store<u32>(head + AM_HISTORY_FIRST, next);
+  if (next == NONE) store<u32>(head + AM_HISTORY_LAST, NONE);
+  else store<u32>(historyAt(next) + H_PREV, NONE);
+  memory.fill(record, 0, 96);
+  S.historyFirst = index + 1;
+}
+
+/** A pending transfer outlives its place in the ring: its record moves to the side table. */
+function toSide(seq: u32): void {
+  assert(G.sideFreeCount > 0, "side table full: pending_max bounds the pending transfers");
+  G.sideFreeCount--;
+  const side = load<u32>(G.sideFree + (<usize>G.sideFreeCount << 2));
+  const from = physicalOf(seq);
+  memory.copy(recordAt(side), recordAt(from), 128);
+  memory.copy(recordMetaAt(side), recordMetaAt(from), TM_BYTES);
+  const record = recordAt(side);
+  // The id table entry now names the side record (idFind leaves its probe at the entry).
+  const found = idFind(S.transferIds, load<u64>(record + T_ID), load<u64>(record + T_ID + 8));
+  assert(found == from + 1, "side: the id table named another record");
+  store<u32>(S.transferIds.entries + (<usize>S.transferIds.probe << 3), side + 1);
+  const position = load<u32>(recordMetaAt(side) + TM_AUX);
+  if (position != NONE) {
+    assert(load<u32>(expiryEntryAt(position) + X_SLOT) == from, "side: the expiry heap named another record");
+    store<u32>(expiryEntryAt(position) + X_SLOT, side);
+  }
+  // Not in any account's list any more: account_transfers holds it.
+  store<u32>(recordMetaAt(side) + 8, NONE);
+  store<u32>(recordMetaAt(side) + 12, NONE);
+  store<u32>(recordMetaAt(side) + 16, NONE);
+  store<u32>(recordMetaAt(side) + 20, NONE);
+}
+
+/** Whether record index `physical` is in the side table. */
+// @ts-ignore: decorator
+@inline export function isSide(physical: u32): bool {
+  return S.grid && physical >= S.transfersMax;
+}
+
+/** A side-table transfer resolved (post, void, expiry): it leaves at the next eviction unless a rollback restores it. */
+export function sideResolved(physical: u32): void {
+  assert(isSide(physical) && G.sideResolvedCount < S.pendingMax, "sideResolved: a side record, within pending_max");
+  store<u32>(G.sideResolved + (<usize>G.sideResolvedCount << 2), physical);
+  G.sideResolvedCount++;
+}
+
+function releaseResolved(): void {
+  for (let i: u32 = 0; i < G.sideResolvedCount; i++) {
+    const side = load<u32>(G.sideResolved + (<usize>i << 2));
+    const meta = recordMetaAt(side);
+    const status = load<u8>(meta + TM_STATUS);
+    // A rollback put it back to pending: it stays (and may resolve again, and be listed again).
+    if (status == PENDING_PENDING || load<u64>(recordAt(side)) == 0 && load<u64>(recordAt(side) + 8) == 0) continue;
+    const record = recordAt(side);
+    store<u64>(G.value, <u64>status);
+    put(G.pending, keyTimestamp(load<u64>(record + T_TIMESTAMP)), G.value);
+    idRemove(S.transferIds, load<u64>(record + T_ID), load<u64>(record + T_ID + 8));
+    memory.fill(record, 0, 128);
+    memory.fill(meta, 0, TM_BYTES);
+    store<u32>(G.sideFree + (<usize>G.sideFreeCount << 2), side);
+    G.sideFreeCount++;
+  }
+  G.sideResolvedCount = 0;
+}
+
+/** The id of a transient failure, remembered in transfers.id. */
+export function gridOrphan(id: usize): void {
+  store<u64>(G.value, TS_ORPHAN);
+  put(G.ids, id, G.value);
+}
+
+/** Timestamp of the newest transfer that ever left memory (0: none). */
+export function evictedTimestampLast(): u64 {
+  return G.evictedTimestampLast;
+}
