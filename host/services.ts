@@ -435,15 +435,19 @@ export function cacheAreaOf(x: Partial<CacheExports>, fuel: WebAssembly.Global |
  * that is not all zeros (its index, then its bytes), then each mutable
  * global. Pages of zeros are most of a service's reserved tables; skipping
  * them (a comparison, not a hash) makes the hash cost what the state holds.
- * The `cache` region's bytes are read as zeros and its bounds are hashed
- * instead, so its contents never count but where it is does. Also the
+ * The `cache` region's bytes are read as zeros and where it starts is
+ * hashed instead, so neither its contents nor its size count but where it
+ * is does. Also the
  * harness's (services/sdk/harness.ts), so a service's own tests see the
  * same digest.
  */
 export function stateDigestOf(memory: Uint8Array, globals: WebAssembly.Global[], cache: CacheArea | null, inbox: CacheArea | null = null): Buffer {
   const h = createHash('sha256');
   const word = Buffer.alloc(4);
-  word.writeUInt32LE(memory.length / PAGE_BYTES);
+  // A cache's size is not state either: with one, memory is counted up to where
+  // the cache starts (a service allocates it last, so two that cache more or
+  // less have the same memory before it), every page after it still by index.
+  word.writeUInt32LE(cache === null || cache.bytes === 0 ? memory.length / PAGE_BYTES : Math.floor(cache.area / PAGE_BYTES));
   h.update(word);
   // A service with a cache is also delivered blocks (MSG_KIND_BLOCK) a replay
   // may not ask for, and the last one stays in its inbox: the inbox, which
@@ -475,9 +479,8 @@ export function stateDigestOf(memory: Uint8Array, globals: WebAssembly.Global[],
     h.update(g);
   }
   if (cache !== null) {
-    const bounds = Buffer.alloc(8);
+    const bounds = Buffer.alloc(4);
     bounds.writeUInt32LE(cache.area, 0);
-    bounds.writeUInt32LE(cache.bytes, 4);
     h.update(bounds);
   }
   return h.digest();

@@ -95,7 +95,9 @@ export function blockSeal(b: usize, address: u64, sequence: u64, kind: u16, tree
   checksum(b + CHECKSUM_BYTES, BLOCK_BYTES - CHECKSUM_BYTES, b + OFF_CHECKSUM);
 }
 
-// Scratch for the checksum computed by blockVerify.
+// Scratch for the checksum computed by blockVerify, zeroed after each use:
+// which block was verified last depends on what the cache held, which is not
+// a service's state (services/sdk/ABI.md qx_cache_area).
 const computed: usize = memory.data(<i32>CHECKSUM_BYTES, 16);
 
 /**
@@ -107,7 +109,9 @@ export function blockVerify(b: usize, address: u64, expected: usize): i32 {
   assert(b != 0 && expected != 0, "block: verify at address 0");
   checksum(b + CHECKSUM_BYTES, BLOCK_BYTES - CHECKSUM_BYTES, computed);
   const whole = checksumEqual(computed, b + OFF_CHECKSUM);
-  if (checksumEqual(computed, expected)) {
+  const matches = checksumEqual(computed, expected);
+  memory.fill(computed, 0, CHECKSUM_BYTES);
+  if (matches) {
     // The referrer's checksum covers the header's address, so a match names this address.
     assert(whole && blockAddress(b) == address, "block: a block matches its referrer but names another address");
     return BLOCK_OK;

@@ -370,5 +370,9 @@ export function treeScan(t: Tree, lo: usize, hi: usize, limit: u32, ascending: b
       if (h != 0 && keyCompare(h, at, t.keyBytes) == 0) store<i32>(s + 8, load<i32>(s + 8) + (ascending ? 1 : -1));
     }
   }
+  // The sources point into the cache: nothing of them may outlive the scan, or
+  // what the cache held would show in the tree's memory (the state digest
+  // skips only the cache: services/sdk/ABI.md).
+  memory.fill(t.sources, 0, <usize>sources * TREE_SOURCE_BYTES);
   return count;
 }

@@ -66,6 +66,8 @@ export function storeAsk(c: Cache): u32 {
   for (let i: u32 = 0; i < n; i++) store<u64>(asked + (<usize>i << 3), cacheMissAddress(c, i));
   const r = storageRead(asked, n);
   assert(r == OK, "store: the kernel refused a block read (asked twice in a message, or while a block is delivered?)");
+  // Which blocks were asked for follows what the cache held: not state (ABI.md qx_cache_area).
+  memory.fill(asked, 0, <usize>n << 3);
   cacheMissesTake(c, n);
   return n;
 }

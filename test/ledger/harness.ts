@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { ascIfStale, RELEASE, ROOT } from '../support/asc.ts';
 import { GLOBAL_EXPORT_PREFIX } from '../../host/fuel.ts';
 import * as abi from '../../hal/abi.ts';
+import { stateDigestOf } from '../../host/services.ts';
 
 export { ROOT };
 export const WASM_PATH = join(ROOT, 'build', 'services', 'ledger.wasm');
@@ -112,7 +113,14 @@ export class Ledger {
         },
       },
     };
-    const instance = new WebAssembly.Instance(wasm ?? module(), imports);
+    // QX_LEDGER_DEBUG=<wasm built with abort>: assertion messages instead of `unreachable`.
+    const debug = process.env.QX_LEDGER_DEBUG;
+    const asText = (ptr: number) => {
+      const bytes = new Uint32Array(this.exports.memory.buffer, ptr - 4, 1)[0];
+      return Buffer.from(new Uint8Array(this.exports.memory.buffer, ptr, bytes)).toString('utf16le');
+    };
+    const env = { abort: (msg: number, file: number, line: number, col: number) => { throw new Error(`abort: ${asText(msg)} at ${asText(file)}:${line}:${col}`); } };
+    const instance = new WebAssembly.Instance(debug ? new WebAssembly.Module(readFileSync(debug)) : wasm ?? module(), debug ? { ...imports, env } : imports);
     this.exports = instance.exports as unknown as LedgerExports;
     const text = typeof config === 'string' ? config : JSON.stringify(config);
     const bytes = new TextEncoder().encode(text);
@@ -177,6 +185,14 @@ export class Ledger {
       this.writesThisMessage = 0;
       this.exports.qx_handle(kind, 0, token, payload.length);
     }
+  }
+
+  /** The host's state digest of the ledger (host/services.ts): its memory less its block cache and inbox. */
+  stateDigest(): string {
+    const x = this.exports as unknown as { qx_cache_area(): number; qx_cache_bytes(): number };
+    const cache = { area: x.qx_cache_area() >>> 0, bytes: x.qx_cache_bytes() >>> 0 };
+    const inbox = { area: this.exports.qx_inbox() >>> 0, bytes: this.exports.qx_inbox_bytes() >>> 0 };
+    return stateDigestOf(new Uint8Array(this.exports.memory.buffer), [], cache, inbox).toString('hex');
   }
 
   private inbox(): Uint8Array {

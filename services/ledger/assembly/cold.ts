@@ -12,7 +12,7 @@ import { A_FLAGS, A_ID, AF_HISTORY, AF_IMPORTED, B_TIMESTAMP, F_CODE, F_FLAGS, F
   T_DEBIT_ACCOUNT_ID, T_FLAGS, T_ID, T_PENDING_ID, T_TIMESTAMP, TF_POST_PENDING, TF_VOID_PENDING } from "./layout";
 import { S, accountAt } from "./state";
 import { transferIdGet } from "./transfers";
-import { G, gridCompact, gridDrain, gridMakeRoom, keyAccount, keyTimestamp } from "./grid";
+import { G, gridBatchFits, gridCompact, gridDrain, gridMakeRoom, gridScratchClear, keyAccount, keyTimestamp } from "./grid";
 import { FINDS_READY, FINDS_WAIT, FOUND_TRANSFER, findId, findRecord, findsBegin, findsResolve, findTimestamp,
   findTimestampResult } from "./finds";
 import { equal128, isZero128 } from "./u128";
@@ -29,19 +29,27 @@ export const PREPARE_READY: i32 = 1;
 export const PREPARE_WAIT: i32 = 0; // blocks were asked for: the message comes again
 export const PREPARE_FULL: i32 = -1; // the grid cannot take what room for the batch needs; nothing changed
 export const PREPARE_TOO_WIDE: i32 = -2; // a query would examine more older records than it may; nothing changed
+export const PREPARE_TOO_LARGE: i32 = -3; // a batch larger than the ledger's windows (transfers_max, history_max); nothing changed
 
 // Older records a query scans a page at a time, and how many it may examine
 // in all before it must be narrowed (a filter the trees have no index for yet).
 const PAGE: u32 = 1024;
-const EXAMINE_MAX: u32 = 4 * BATCH_EVENTS_MAX;
+export const EXAMINE_MAX: u32 = 4 * BATCH_EVENTS_MAX;
 const page: usize = heap.alloc(<usize>PAGE * (8 + 128));
 const lo: usize = heap.alloc(32);
 const hi: usize = heap.alloc(32);
 
 /** `scope`: the u32 ledgers after the items the request is limited to (scope.ts), `scopeCount` of them. */
 export function gridPrepare(operation: u32, items: usize, count: u32, scope: usize, scopeCount: u32): i32 {
+  const r = prepare(operation, items, count, scope, scopeCount);
+  gridScratchClear();
+  return r;
+}
+
+function prepare(operation: u32, items: usize, count: u32, scope: usize, scopeCount: u32): i32 {
   assert(S.grid, "gridPrepare without a grid");
   if (operation == OP_CREATE_TRANSFERS) {
+    if (!gridBatchFits(count)) return PREPARE_TOO_LARGE;
     if (!gridMakeRoom(count)) return PREPARE_FULL;
     gridDrain();
     if (!gridCompact()) return PREPARE_WAIT;

@@ -11,7 +11,7 @@
 import { ACCOUNTS_MAX_DEFAULT, ACCOUNTS_MAX_LIMIT, HISTORY_MAX_DEFAULT, HISTORY_MAX_LIMIT,
   PENDING_MAX_DEFAULT, PENDING_MAX_LIMIT, TRANSFERS_MAX_DEFAULT, TRANSFERS_MAX_LIMIT } from "./constants";
 import { textLog, textPut, textReset } from "./text";
-import { BATCH_EVENTS_MAX, CACHE_BLOCKS_LIMIT, CACHE_BLOCKS_MIN, GRID_BLOCKS_MIN } from "./constants";
+import { BATCH_EVENTS_MAX, CACHE_BLOCKS_LIMIT, CACHE_BLOCKS_MIN, GRID_BLOCKS_MIN, WINDOW_MIN } from "./constants";
 import { GRID_ADDRESS_MAX } from "../../../hal/devices/grid";
 import { JsonReader } from "../../../lib/json";
 
@@ -35,6 +35,12 @@ export let configPrefault: bool = true;
 // "cache_blocks": the blocks the ledger caches of its grid.
 export let configGridBlocks: u64 = 0;
 export let configCacheBlocks: u32 = 1024;
+
+/** Once the cache is made: two ledgers that cache more or less keep the same state (grid.ts gridCacheInit). */
+export function forgetCacheBlocks(): void {
+  assert(configCacheBlocks >= CACHE_BLOCKS_MIN, "forgetCacheBlocks: after a valid config");
+  configCacheBlocks = 0;
+}
 
 function fail(reason: string): void {
   textReset();
@@ -60,6 +66,11 @@ function gridBlocks(r: JsonReader, key: string): u64 {
     fail(key + " = " + v.toString() + " is outside " + GRID_BLOCKS_MIN.toString() + ".." + (<u64>GRID_ADDRESS_MAX + 1).toString());
   }
   return v;
+}
+
+/** The history ring a window needs: two records a transfer, two promised a pending one, and a batch's. */
+export function historyWindowMin(transfersMax: u32, pendingMax: u32): u64 {
+  return 2 * <u64>transfersMax + 2 * <u64>pendingMax + 2 * <u64>min<u32>(transfersMax, BATCH_EVENTS_MAX);
 }
 
 function ring(n: u32, least: u32): bool {
@@ -91,9 +102,14 @@ export function configParse(ptr: usize, len: u32): void {
   if (!r.finish()) fail(r.error!);
   if (configPendingMax > configTransfersMax) fail("pending_max exceeds transfers_max");
   if (configGridBlocks != 0) {
-    // A ring: a power of two, at least two full batches, so the batch after an eviction always fits.
-    if (!ring(configTransfersMax, 2 * BATCH_EVENTS_MAX)) fail("with grid_blocks, transfers_max must be a power of two of at least 16384");
-    if (!ring(configHistoryMax, 4 * BATCH_EVENTS_MAX)) fail("with grid_blocks, history_max must be a power of two of at least 32768");
+    // Rings: powers of two. A batch larger than the windows is refused (cold.ts):
+    // 8192 and 32768 take every batch.
+    if (!ring(configTransfersMax, WINDOW_MIN)) fail("with grid_blocks, transfers_max must be a power of two of at least " + WINDOW_MIN.toString());
+    const history = historyWindowMin(configTransfersMax, configPendingMax);
+    if (!ring(configHistoryMax, <u32>min<u64>(history, <u64>HISTORY_MAX_LIMIT))) {
+      fail("with grid_blocks, history_max must be a power of two of at least " + history.toString()
+        + " (2 * transfers_max + 2 * pending_max + 2 * min(transfers_max, 8189): the balance records of the window and a batch)");
+    }
     if (configCacheBlocks < CACHE_BLOCKS_MIN) fail("cache_blocks must be at least " + CACHE_BLOCKS_MIN.toString());
   }
   assert(configAccountsMax > 0 && configAccountsMax <= ACCOUNTS_MAX_LIMIT && configHistoryMax > 0 && configHistoryMax <= HISTORY_MAX_LIMIT,

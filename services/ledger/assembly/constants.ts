@@ -54,11 +54,18 @@ export const TRANSFERS_MAX_LIMIT: u32 = 1 << 22;
 export const PENDING_MAX_LIMIT: u32 = 1 << 22;
 export const HISTORY_MAX_LIMIT: u32 = 1 << 22;
 
-/** Blocks a ledger on a grid caches: enough for a round of cold lookups (64 asked) twice over, at most 4 GiB. */
-export const CACHE_BLOCKS_MIN: u32 = 256;
+/**
+ * Blocks a ledger on a grid caches: at least what one query's page or one
+ * cold lookup needs at once (an index and a data block of every table it
+ * may touch; the tests' smallest), at most 4 GiB. A serving image caches far
+ * more: the cache size changes how many reads reach the disk, never an answer.
+ */
+export const CACHE_BLOCKS_MIN: u32 = 32;
 export const CACHE_BLOCKS_LIMIT: u32 = 65536;
 /** The least grid: the superblock copies and a few tables of each tree. */
 export const GRID_BLOCKS_MIN: u64 = 4096;
+/** The least transfer window on a grid (tests); a window of 8192 or more takes any batch. */
+export const WINDOW_MIN: u32 = 64;
 
 /** Transfer timeouts are seconds; timestamps are nanoseconds. */
 export const NS_PER_S: u64 = 1000000000;

@@ -139,6 +139,8 @@ export function findsResolve(): i32 {
   }
   if (!waiting) {
     cacheEpochEnd(G.cache);
+    // The last value read follows the order finds resolved in (the cache's doing): not state.
+    memory.fill(F.value, 0, 16);
     return FINDS_READY;
   }
   // What was resolved was copied out: nothing need stay pinned but what the asked blocks fill.

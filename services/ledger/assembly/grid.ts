@@ -22,7 +22,7 @@
 // queued (at most STORAGE_WRITES_PER_MESSAGE), so a read never meets a block
 // not yet written.
 
-import { NONE, PENDING_MAX_LIMIT } from "./constants";
+import { CACHE_BLOCKS_MIN, NONE, PENDING_MAX_LIMIT } from "./constants";
 import { A_DEBITS_PENDING, AM_HISTORY_FIRST, AM_HISTORY_LAST, AM_TRANSFERS_FIRST, AM_TRANSFERS_LAST, H_ACCOUNT_SLOT,
   H_BALANCES, H_NEXT, H_PREV, H_TIMESTAMP, H_TRANSFER_SLOT, PENDING_PENDING, T_FLAGS, T_ID, T_TIMESTAMP, TF_PENDING,
   TM_AUX, TM_BYTES, TM_CREDIT_SLOT, TM_DEBIT_SLOT, TM_STATUS, X_SLOT } from "./layout";
@@ -35,11 +35,11 @@ import { storeDrain } from "../../sdk/store";
 // eviction (under 96 blocks) within what a message may write (128).
 const COMPACT_BUDGET: u32 = 32;
 import { STORAGE_WRITES_PER_MESSAGE } from "../../../hal/devices/grid";
-import { Cache, cacheBytes, cacheCreateIn } from "../../../lib/store/cache";
+import { Cache, cacheBytes, cacheCreateIn, cacheEpochEnd } from "../../../lib/store/cache";
 import { FreeSet, freeSetCheckpoint, freeSetCheckpointDurable, freeSetCreate } from "../../../lib/store/freeset";
 import { WriteQueue, writeQueueCreate } from "../../../lib/store/writes";
 import { Tree, TreeConfig, TREE_OK, treeCreate, treeFlush, treePut } from "../../../lib/store/tree";
-import { compactStep, COMPACT_WAIT } from "../../../lib/store/compact";
+import { compactStep, COMPACT_CACHE_FULL, COMPACT_WAIT } from "../../../lib/store/compact";
 import { storeAsk } from "../../sdk/store";
 
 export const TREE_TRANSFERS: u8 = 1;
@@ -51,9 +51,15 @@ export const TREE_PENDING: u8 = 5;
 /** transfers.id's value for the id of a transient failure: past every timestamp (u63). */
 export const TS_ORPHAN: u64 = 0x8000000000000000;
 
-/** Records a memtable holds: room for two batches' evictions (accounts_transfers and balances take two a transfer). */
-const MEMTABLE_RECORDS: u32 = 16384;
-const MEMTABLE_RECORDS_PER_SIDE: u32 = 24576;
+/**
+ * Records a memtable holds: what one eviction puts (a window's worth at
+ * most; account_transfers and account_balances take two a transfer,
+ * transfers.id a batch's orphans too), up to what a table's filter block
+ * covers. A small window flushes small tables often, so its history reaches
+ * the disk soon (the tests' tiny windows).
+ */
+const MEMTABLE_RECORDS_MAX: u32 = 16384;
+const MEMTABLE_RECORDS_PER_SIDE_MAX: u32 = 24576;
 /** Tables a tree may have: 2^12 tables of up to 24,576 records, some 100M records a tree. */
 const TABLES_MAX: u32 = 4096;
 
@@ -61,7 +67,8 @@ const TABLES_MAX: u32 = 4096;
 @unmanaged
 export class Grid {
   cache: Cache = changetype<Cache>(0);
-  cacheBytes: usize = 0;
+  /** Where the cache's allocation starts, its size word included (the stub allocator's, before it). */
+  cacheRegion: usize = 0;
   freeSet: FreeSet = changetype<FreeSet>(0);
   writes: WriteQueue = changetype<WriteQueue>(0);
   transfers: Tree = changetype<Tree>(0);
@@ -102,22 +109,22 @@ function tree(id: u8, keyBytes: u32, valueBytes: u32, memtable: u32): Tree {
   config.growth = 8;
   config.l0Max = 4;
   config.tablesMax = TABLES_MAX;
-  return treeCreate(config, G.cache, G.freeSet, G.writes);
+  // The cache comes last (gridCacheInit); the tree learns it then.
+  return treeCreate(config, changetype<Cache>(0), G.freeSet, G.writes);
 }
 
 /** The trees, cache and free set of a ledger on a grid of `gridBlocks` blocks with `cacheBlocks` cached. */
-export function gridInit(gridBlocks: u64, cacheBlocks: u32): void {
-  assert(!S.grid && gridBlocks > 0 && cacheBlocks >= 64, "gridInit: once, with a grid and a cache");
+export function gridInit(gridBlocks: u64): void {
+  assert(!S.grid && gridBlocks > 0, "gridInit: once, with a grid");
   S.grid = true;
-  G.cacheBytes = cacheBytes(cacheBlocks);
-  G.cache = cacheCreateIn(cacheBlocks, (heap.alloc(G.cacheBytes + 15) + 15) & ~<usize>15);
   G.freeSet = freeSetCreate(gridBlocks);
   G.writes = writeQueueCreate(<u32>STORAGE_WRITES_PER_MESSAGE);
-  G.transfers = tree(TREE_TRANSFERS, 8, 128, MEMTABLE_RECORDS);
-  G.ids = tree(TREE_IDS, 16, 8, MEMTABLE_RECORDS);
-  G.accountTransfers = tree(TREE_ACCOUNT_TRANSFERS, 16, 0, MEMTABLE_RECORDS_PER_SIDE);
-  G.balances = tree(TREE_BALANCES, 16, 64, MEMTABLE_RECORDS_PER_SIDE);
-  G.pending = tree(TREE_PENDING, 8, 8, MEMTABLE_RECORDS);
+  const window = S.transfersMax;
+  G.transfers = tree(TREE_TRANSFERS, 8, 128, min<u32>(window, MEMTABLE_RECORDS_MAX));
+  G.ids = tree(TREE_IDS, 16, 8, min<u32>(2 * window, MEMTABLE_RECORDS_MAX));
+  G.accountTransfers = tree(TREE_ACCOUNT_TRANSFERS, 16, 0, min<u32>(2 * window, MEMTABLE_RECORDS_PER_SIDE_MAX));
+  G.balances = tree(TREE_BALANCES, 16, 64, min<u32>(2 * window, MEMTABLE_RECORDS_PER_SIDE_MAX));
+  G.pending = tree(TREE_PENDING, 8, 8, min<u32>(window + S.pendingMax, MEMTABLE_RECORDS_MAX));
   G.key = heap.alloc(32);
   G.value = heap.alloc(128);
   assert(S.pendingMax <= PENDING_MAX_LIMIT, "gridInit: pending_max bounded");
@@ -127,11 +134,44 @@ export function gridInit(gridBlocks: u64, cacheBlocks: u32): void {
   G.sideFreeCount = S.pendingMax;
 }
 
+/**
+ * The block cache, allocated after everything else the ledger allocates:
+ * its size is the one thing that differs between two ledgers that cache
+ * more or less, so the rest of their memory (and the state digest, which
+ * skips the cache) is byte for byte the same.
+ */
+export function gridCacheInit(cacheBlocks: u32): void {
+  assert(S.grid && cacheBlocks >= CACHE_BLOCKS_MIN && changetype<usize>(G.cache) == 0, "gridCacheInit: once, last, with a grid");
+  const bytes = cacheBytes(cacheBlocks);
+  const raw = heap.alloc(bytes + 15);
+  G.cacheRegion = raw - 4;
+  G.cache = cacheCreateIn(cacheBlocks, (raw + 15) & ~<usize>15);
+  for (let i: u32 = 0; i < 5; i++) treeOf(i).cache = G.cache;
+}
+
+/**
+ * The cache region the state digest skips: the allocation's size word, then
+ * the cache (its size is kept in the region only, so it is not state).
+ */
+export function gridCacheBytes(): usize {
+  return changetype<usize>(G.cache) + cacheBytes(G.cache.slots) - G.cacheRegion;
+}
+
 /** Hands every queued block to the kernel. A message writes at most what it may (see reserveWrites). */
 export function gridDrain(): void {
   if (G.writes.count == 0) return;
   const left = storeDrain(G.writes);
   assert(left == 0, "ledger grid: a message queued more blocks than it may write");
+}
+
+/**
+ * Clears the key and value scratch: the last key a cold lookup built follows
+ * the order the cache let lookups resolve in, which is not state (the digest
+ * must not see it).
+ */
+export function gridScratchClear(): void {
+  memory.fill(G.key, 0, 32);
+  memory.fill(G.value, 0, 128);
 }
 
 /** Names the tree of `id` for errors. */
@@ -174,40 +214,41 @@ function put(t: Tree, key: usize, value: usize): void {
  * entries out, then compacts with what the message may still write, and
  * queues it all. False when the grid is full: nothing was evicted.
  */
+/** Whether a batch of `count` transfers can fit the windows at all, however much is evicted. */
+export function gridBatchFits(count: u32): bool {
+  return count <= S.transfersMax && <u64>count * 4 + <u64>S.historyReserved <= <u64>S.historyMax;
+}
+
 export function gridMakeRoom(count: u32): bool {
-  assert(S.grid, "gridMakeRoom without a grid");
+  assert(S.grid && gridBatchFits(count), "gridMakeRoom: a batch that fits the windows");
   // Blocks a compaction released before this message are free again: there is
   // no checkpoint yet to keep them for (docs/storage.md, stage 1).
   freeSetCheckpoint(G.freeSet);
   freeSetCheckpointDurable(G.freeSet);
   const evict = toEvict(count);
-  const resolved = G.sideResolvedCount;
+  // Side-table transfers that resolved leave a memtable's worth at a time (the rest stay in memory, found there).
+  const resolved = min<u32>(G.sideResolvedCount, G.pending.memtable.capacity - evict);
   if (!ensureRoom(evict, count, resolved)) return false;
-  releaseResolved();
+  releaseResolved(resolved);
   for (let i: u32 = 0; i < evict; i++) evictOldest();
   assert(S.transferCount - S.transferFirst + count <= S.transfersMax, "gridMakeRoom: the batch fits the ring");
+  // A pending transfer takes two records and promises two more (transfers.ts checkCapacity).
+  assert(<u64>S.historyCount - <u64>S.historyFirst + <u64>S.historyReserved + <u64>count * 4 <= <u64>S.historyMax,
+    "gridMakeRoom: the batch's balance records fit the history ring");
   return true;
 }
 
-/** How many of the oldest transfers must leave for `count` more (and their balances) to fit. */
+/**
+ * How many of the oldest transfers must leave for `count` more to fit the
+ * ring. The history ring then has room too: a transfer in the ring holds at
+ * most two balance records, a pending one promises two more, and config.ts
+ * sizes history_max for that (historyWindowMin).
+ */
 function toEvict(count: u32): u32 {
   const inRing = S.transferCount - S.transferFirst;
-  let evict: u32 = inRing + count > S.transfersMax ? inRing + count - S.transfersMax : 0;
-  // The history ring must take two records a transfer, and those promised to pending ones.
-  const historyNeeded = <u64>S.historyCount - <u64>S.historyFirst + <u64>S.historyReserved + <u64>count * 2;
-  let historyFree = historyNeeded > <u64>S.historyMax ? historyNeeded - <u64>S.historyMax : 0;
-  let seq = S.transferFirst + evict;
-  while (historyFree > 0 && seq < S.transferCount) {
-    historyFree -= min<u64>(historyFree, <u64>historyRecordsOf(seq));
-    seq++;
-    evict++;
-  }
-  assert(evict <= inRing, "toEvict: no more than the ring holds");
+  const evict: u32 = inRing + count > S.transfersMax ? inRing + count - S.transfersMax : 0;
+  assert(evict <= inRing && evict <= count, "toEvict: at most a batch, out of the ring");
   return evict;
-}
-
-function historyRecordsOf(seq: u32): u32 {
-  return <u32>load<u8>(transferMetaAt(seq) + 29);
 }
 
 /**
@@ -243,7 +284,13 @@ export function gridCompact(): bool {
     G.compactTree = G.compactNext;
     G.compactNext = (G.compactNext + 1) % 5;
   }
-  const r = compactStep(treeOf(G.compactTree), COMPACT_BUDGET);
+  let r = compactStep(treeOf(G.compactTree), COMPACT_BUDGET);
+  if (r == COMPACT_CACHE_FULL) {
+    // Pins of earlier lookups fill the cache: they are done with; the step goes on.
+    cacheEpochEnd(G.cache);
+    r = compactStep(treeOf(G.compactTree), COMPACT_BUDGET);
+    assert(r != COMPACT_CACHE_FULL, "ledger grid: the cache cannot hold a compaction step's blocks (cache_blocks too small)");
+  }
   G.compactWaiting = r == COMPACT_WAIT;
   if (!G.compactWaiting) return true;
   return storeAsk(G.cache) == 0;
@@ -358,8 +405,9 @@ export function sideResolved(physical: u32): void {
   G.sideResolvedCount++;
 }
 
-function releaseResolved(): void {
-  for (let i: u32 = 0; i < G.sideResolvedCount; i++) {
+function releaseResolved(n: u32): void {
+  assert(n <= G.sideResolvedCount, "releaseResolved: of those resolved");
+  for (let i: u32 = 0; i < n; i++) {
     const side = load<u32>(G.sideResolved + (<usize>i << 2));
     const meta = recordMetaAt(side);
     const status = load<u8>(meta + TM_STATUS);
@@ -374,7 +422,9 @@ function releaseResolved(): void {
     store<u32>(G.sideFree + (<usize>G.sideFreeCount << 2), side);
     G.sideFreeCount++;
   }
-  G.sideResolvedCount = 0;
+  const rest = G.sideResolvedCount - n;
+  if (rest > 0) memory.copy(G.sideResolved, G.sideResolved + (<usize>n << 2), <usize>rest << 2);
+  G.sideResolvedCount = rest;
 }
 
 /** The id of a transient failure, remembered in transfers.id. */

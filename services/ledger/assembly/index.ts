@@ -33,10 +33,10 @@ import { checkInvariants } from "./invariants";
 import { textLength, textLog, textPtr, textPut, textPutU64, textReset } from "./text";
 import { SCOPE_LEDGERS_MAX, scopeSet } from "./scope";
 import { READ_REQUEST_BYTES_MAX, read, readArea } from "./reads";
-import { configCacheBlocks, configGridBlocks } from "./config";
-import { G, gridDrain, gridInit, treeName } from "./grid";
+import { configCacheBlocks, configGridBlocks, forgetCacheBlocks } from "./config";
+import { G, gridCacheBytes, gridCacheInit, gridDrain, gridInit, treeName } from "./grid";
 import { findsInit } from "./finds";
-import { PREPARE_FULL, PREPARE_TOO_WIDE, PREPARE_WAIT, gridPrepare } from "./cold";
+import { EXAMINE_MAX, PREPARE_FULL, PREPARE_TOO_LARGE, PREPARE_TOO_WIDE, PREPARE_WAIT, gridPrepare } from "./cold";
 import { storeOnBlock } from "../../sdk/store";
 import { KIND_BLOCK } from "../../sdk/qenex";
 import { cacheErrorMessage } from "../../../lib/store/cache";
@@ -67,19 +67,22 @@ export function qx_init(len: u32): void {
   const grid = configGridBlocks != 0;
   stateInit(configAccountsMax, configTransfersMax, configPendingMax, configHistoryMax, configPrefault, grid);
   if (grid) {
-    gridInit(configGridBlocks, configCacheBlocks);
+    gridInit(configGridBlocks);
     findsInit(2 * BATCH_EVENTS_MAX);
+    gridCacheInit(configCacheBlocks);
+    // How much is cached is not state (the digest skips the cache): nothing outside it keeps the size.
+    forgetCacheBlocks();
   }
   assert(S.initialized && S.accountCount == 0 && S.transferCount == 0, "ledger state not fresh after init");
 }
 
 /** The grid's block cache (grid.ts): not state, so the host's state digest skips it (services/sdk/ABI.md). */
 export function qx_cache_area(): usize {
-  return S.grid ? changetype<usize>(G.cache) : 0;
+  return S.grid ? G.cacheRegion : 0;
 }
 
 export function qx_cache_bytes(): u32 {
-  return S.grid ? <u32>G.cacheBytes : 0;
+  return S.grid ? <u32>gridCacheBytes() : 0;
 }
 
 export function qx_check_invariants(): u32 {
@@ -183,7 +186,15 @@ function handleRequest(token: u32, len: u32, now: u64): void {
     if (prepared == PREPARE_WAIT) return; // delivered again once its blocks are in
     if (prepared == PREPARE_TOO_WIDE) {
       textReset();
-      textPut("query_too_wide: the query would examine more than 32756 transfers older than the ledger's memory; narrow its timestamp range");
+      textPut("query_too_wide: the query would examine more than ");
+      textPutU64(EXAMINE_MAX);
+      textPut(" transfers older than the ledger's memory; narrow its timestamp range");
+      replyError(token);
+      return;
+    }
+    if (prepared == PREPARE_TOO_LARGE) {
+      textReset();
+      textPut("batch_too_large: the batch has more transfers than the ledger's memory window takes (transfers_max, history_max); send smaller batches");
       replyError(token);
       return;
     }

@@ -268,7 +268,7 @@ export function rollbackTransfer(slot: u32): void {
   memory.fill(record, 0, 128);
   memory.fill(meta, 0, TM_BYTES);
   S.transferCount = slot;
-  assert(S.transferIds.count >= S.transferCount, "a transfer without its id entry after rollback");
+  assert(S.transferIds.count >= S.transferCount - S.transferFirst, "a transfer without its id entry after rollback");
 }
 
 /**
