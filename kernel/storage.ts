@@ -96,24 +96,26 @@ export function storageIdle(): bool {
 
 // ---- dispatch bookkeeping (kernel/main.ts) ----
 
-/** A message or qx_init (init) is being dispatched to service s. */
-export function storageDispatch(s: u32, init: bool): void {
-  assert(s < serviceCount && waiting == NO_SERVICE, "storageDispatch: a service in the table, nobody waiting");
-  context = CONTEXT_MESSAGE;
+/** Service s is handed something to run in `ctx`: nothing asked or written yet. */
+function begin(ctx: u32, s: u32, init: bool): void {
+  assert(s < serviceCount && ctx != CONTEXT_NONE, "storage: a service in the table, in a context");
+  context = ctx;
   contextService = s;
   contextInit = init;
   messageReads = 0;
   messageWrites = 0;
 }
 
+/** A message or qx_init (init) is being dispatched to service s. */
+export function storageDispatch(s: u32, init: bool): void {
+  assert(waiting == NO_SERVICE, "storageDispatch: nobody waiting");
+  begin(CONTEXT_MESSAGE, s, init);
+}
+
 /** The held read is handed to service s (ACT_READ): it may ask for blocks, not write. */
 export function storageReadDispatch(s: u32): void {
-  assert(s < serviceCount && waiting == NO_SERVICE, "storageReadDispatch: a service in the table, nobody waiting");
-  context = CONTEXT_READ;
-  contextService = s;
-  contextInit = false;
-  messageReads = 0;
-  messageWrites = 0;
+  assert(waiting == NO_SERVICE, "storageReadDispatch: nobody waiting");
+  begin(CONTEXT_READ, s, false);
 }
 
 /**
@@ -194,11 +196,7 @@ export function storageStep(): u32 {
     setDispatch(waiting, MSG_KIND_BLOCK, buffer, len, SENDER_KERNEL, 0, deferredTimeNs);
     st.setCaller(waiting, deferredTimeNs);
     rs.noteDispatch(s.fuelPerMessage, 0, deferredTimeNs, false);
-    context = CONTEXT_BLOCK;
-    contextService = waiting;
-    contextInit = false;
-    messageReads = 0;
-    messageWrites = 0;
+    begin(CONTEXT_BLOCK, waiting, false);
     return ACT_CALL;
   }
   // Every block is in: a read goes back to the host (ingress.ts readWaiting

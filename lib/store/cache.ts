@@ -294,15 +294,7 @@ export function cacheFill(c: Cache, address: u64, block: usize): i32 {
   assert(v != 0 && slotState(c, v - 1) == SLOT_WANTED, "cache: a block delivered that was not wanted");
   const slot = v - 1;
   const status = blockVerify(block, address, slotChecksum(c, slot));
-  if (status != BLOCK_OK) {
-    c.errorStatus = status;
-    c.errorAddress = address;
-    c.errorTree = load<u8>(meta(c, slot) + 30);
-    c.errorLevel = load<u8>(meta(c, slot) + 31);
-    mapRemove(c, e);
-    store<u8>(meta(c, slot) + 28, SLOT_EMPTY);
-    return status;
-  }
+  if (status != BLOCK_OK) return fillFailed(c, e, slot, address, status);
   memory.copy(slotBlock(c, slot), block, BLOCK_BYTES);
   store<u8>(meta(c, slot) + 28, SLOT_READY);
   c.fills++;
@@ -320,7 +312,12 @@ export function cacheFillFailed(c: Cache, address: u64, status: i32): i32 {
   const e = mapFind(c, address);
   const v = load<u32>(mapEntry(c, e));
   assert(v != 0 && slotState(c, v - 1) == SLOT_WANTED, "cache: a failed read of a block that was not wanted");
-  const slot = v - 1;
+  return fillFailed(c, e, v - 1, address, status);
+}
+
+/** Records why the wanted block in `slot` (map entry `e`) never arrived, for cacheErrorMessage, and frees the slot. */
+function fillFailed(c: Cache, e: u32, slot: u32, address: u64, status: i32): i32 {
+  assert(status != BLOCK_OK && slotState(c, slot) == SLOT_WANTED, "cache: a failure of a wanted block");
   c.errorStatus = status;
   c.errorAddress = address;
   c.errorTree = load<u8>(meta(c, slot) + 30);

@@ -5,7 +5,7 @@
 // (finds.ts). Each step is a function of the state and the request, so the
 // message delivered again once its blocks are in redoes none of it.
 
-import { BATCH_EVENTS_MAX, HEADER_BYTES, ID_BYTES, NONE, OP_CREATE_ACCOUNTS, OP_CREATE_TRANSFERS, OP_GET_ACCOUNT_BALANCES,
+import { BATCH_EVENTS_MAX, ID_BYTES, NONE, OP_CREATE_ACCOUNTS, OP_CREATE_TRANSFERS, OP_GET_ACCOUNT_BALANCES,
   OP_GET_ACCOUNT_TRANSFERS, OP_LOOKUP_TRANSFERS, OP_QUERY_TRANSFERS, RECORD_BYTES } from "./constants";
 import { A_FLAGS, A_ID, AF_HISTORY, AF_IMPORTED, B_TIMESTAMP, F_CODE, F_FLAGS, F_TIMESTAMP_MIN, F_USER_DATA_128, F_USER_DATA_32,
   F_USER_DATA_64, FF_CREDITS, FF_DEBITS, FF_REVERSED, Q_FLAGS, Q_TIMESTAMP_MIN, QF_REVERSED, T_CREDIT_ACCOUNT_ID,
@@ -17,7 +17,7 @@ import { FINDS_READY, FINDS_WAIT, FOUND_TRANSFER, findId, findRecord, findsBegin
   findTimestampResult } from "./finds";
 import { equal128, isZero128 } from "./u128";
 import { filterAccount, filterLimit, queryMatches, queryValid, timestampMaxOf, userDataAndCodeMatch } from "./queries";
-import { coldAdd, coldCount, coldReset } from "./coldresults";
+import { coldAdd, coldReset } from "./coldresults";
 import { SCOPE_LEDGERS_MAX } from "./scope";
 import { storeAsk } from "../../sdk/store";
 import { cacheEpochEnd } from "../../../lib/store/cache";
