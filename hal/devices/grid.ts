@@ -29,7 +29,9 @@
 //                  (status STORAGE_OK and GRID_BLOCK_BYTES of block, or a
 //                  negative STORAGE_E_* and no block); then the message that
 //                  asked is delivered again, as it came (the prefetch step:
-//                  it now finds its blocks in the service's cache).
+//                  it now finds its blocks in the service's cache). A read
+//                  without a log entry (qx_read) may ask too: its answer is
+//                  dropped and it is handed over again after its blocks.
 // Requests are performed in the order made: a read sees every earlier write.
 // A failed write or sync stops the machine (KERR_STORAGE), as a failed
 // command-log write does. Reads and deliveries are not logged: they are a
@@ -40,8 +42,9 @@
 //
 // SQ descriptor: op OP_GRID_*, tag (kernel's), addr/len a kernel buffer,
 // arg the block address; the tag names the service (its high 16 bits,
-// GRID_TAG_SERVICE_SHIFT) and the kernel's buffer (its low 16 bits). The host keeps one ordered queue per service grid and completes
-// each descriptor with the same tag: status STATUS_OK (len = bytes read or
+// GRID_TAG_SERVICE_SHIFT) and the kernel's buffer (its low 16 bits). The
+// host keeps one ordered queue per service grid and completes each
+// descriptor with the same tag: status STATUS_OK (len = bytes read or
 // written) or a negative STATUS_E_* / GRID_E_*.
 export const OP_GRID_READ = 1; // read one block at arg into addr (len GRID_BLOCK_BYTES)
 export const OP_GRID_WRITE = 2; // write one block from addr at arg
