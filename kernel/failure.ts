@@ -5,7 +5,7 @@
 //   recovery  the command log is corrupt or belongs to another image
 //   storage   the command log could not be made durable while serving
 
-import { KSTATE_FAILED, KERR_NONE, KERR_STORAGE, FRAME_E_STORAGE } from "../hal/abi";
+import { KSTATE_FAILED, KERR_NONE, KERR_STORAGE, FRAME_E_STORAGE, STATUS_E_IO } from "../hal/abi";
 import { BATCH_BUFFERS } from "./base/constants";
 import { setKernelState, setKernelError } from "./base/hal";
 import { conBegin, conStr, conU64, conEnd, conEscaped } from "../drivers/console/console";
@@ -75,6 +75,18 @@ export function gridFailed(status: i32): void {
   stopOnStorage(status, "grid", "a service's block grid could not be written or made durable; no new work is taken; the command log is intact and a restart rebuilds the grid from it");
 }
 
+// A service found its grid corrupt beyond retrying (storage STORAGE_CORRUPT):
+// its text, at `text` (`len` bytes), names the block. The machine stops.
+export function gridCorrupt(text: usize, len: u32): void {
+  if (conBegin()) {
+    conStr("{\"event\":\"storage_failed\",\"device\":\"grid\",\"status\":"); conU64(<u64>(-STATUS_E_IO));
+    conStr(",\"message\":\""); conEscaped(text, len);
+    conStr("; no new work is taken; the command log is intact and a replay on a healthy grid rebuilds it\"");
+    conEnd(true);
+  }
+  stopMachine(KERR_STORAGE);
+}
+
 function stopOnStorage(status: i32, device: string, message: string): void {
   assert(status < 0, "stopOnStorage: a failed completion");
   if (conBegin()) {
@@ -83,12 +95,17 @@ function stopOnStorage(status: i32, device: string, message: string): void {
     conStr(",\"message\":\""); conStr(message); conStr("\"");
     conEnd(true);
   }
+  stopMachine(KERR_STORAGE);
+}
+
+// Fails the waiting clients and stops the machine with `error`.
+function stopMachine(error: u32): void {
   // Clients waiting on batches that were not confirmed learn it now.
   for (let b: u32 = 0; b < <u32>log.bufAddr.length; b++) {
     const state = log.bufState[b];
     if (state == log.BUF_STAGING || state == log.BUF_WRITING) failBatchClients(<i32>b);
   }
-  setKernelError(KERR_STORAGE);
+  setKernelError(error);
   setKernelState(KSTATE_FAILED);
   st.setPhase(st.PHASE_STOPPED);
 }

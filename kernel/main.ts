@@ -39,8 +39,9 @@ import { applyEntries } from "./apply";
 import { pollNet, readWaiting, readDone } from "./ingress";
 import { maybeTick, stageCheckpoint, submitWrite } from "./staging";
 import { recoveryDone } from "./recovered";
-import { failBoot, bootFailLine, recoveryFailed, storageFailed, gridFailed } from "./failure";
+import { failBoot, bootFailLine, recoveryFailed, storageFailed, gridFailed, gridCorrupt } from "./failure";
 import { storageStep, storageDispatch, storageMessageEnd, storageFaulted, storagePoll, storageIdle, storageEnabled, storageReadEnd,
+  storageCorrupt, storageCorruptText, storageCorruptLen,
   faultToken, faultInit, faultRead, STORAGE_NONE } from "./storage";
 import { stateDigest } from "./digest";
 import { kernelStat } from "./stats";
@@ -113,6 +114,11 @@ export function kernel_run(): u32 {
   // Stopped exactly when halted or failed: every path that ends the kernel sets both.
   assert((state == KSTATE_FAILED || state == KSTATE_HALTED) == (st.phase == st.PHASE_STOPPED), "kernel_run: the phase and the state agree on stopping");
   if (state == KSTATE_FAILED || state == KSTATE_HALTED) return ACT_HALT;
+  // A service found its grid corrupt: nothing more runs (kernel/failure.ts).
+  if (storageCorrupt()) {
+    gridCorrupt(storageCorruptText(), storageCorruptLen());
+    return ACT_HALT;
+  }
   // A service waiting for its blocks goes first, and nothing else runs meanwhile (kernel/storage.ts).
   const storage = storageStep();
   if (storage != STORAGE_NONE) return storage;

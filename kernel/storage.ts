@@ -21,7 +21,7 @@ import {
   GRID_BLOCK_BYTES, STORAGE_WRITE, STORAGE_SYNC, STORAGE_READ, STORAGE_WRITES_PER_MESSAGE, STORAGE_READS_PER_MESSAGE,
   STORAGE_OK, STORAGE_E_IO, STORAGE_E_RANGE, GRID_E_RANGE, BLOCK_MSG_ADDRESS, BLOCK_MSG_STATUS, BLOCK_MSG_HEADER_BYTES,
   GRID_TAG_SERVICE_SHIFT, MSG_KIND_BLOCK, MSG_KIND_INIT, SENDER_KERNEL, SYS_OK, SYS_E_INVALID, SYS_E_FULL, SYS_E_CONTEXT,
-  SYS_E_TOO_LARGE, ACT_CALL, ACT_IDLE, STATUS_OK, CAP_STORAGE,
+  SYS_E_TOO_LARGE, ACT_CALL, ACT_IDLE, STATUS_OK, CAP_STORAGE, STORAGE_CORRUPT,
 } from "../hal/abi";
 import { POOL_EMPTY } from "./base/mem";
 import { setDispatch } from "./base/hal";
@@ -294,6 +294,12 @@ export function sysStorage(op: u32, area: usize, len: u32, areaBytes: u32): i32 
     blocksWritten++;
     return SYS_OK;
   }
+  if (op == STORAGE_CORRUPT) {
+    corruptLen = min<u32>(len, CORRUPT_TEXT_BYTES);
+    memory.copy(corruptText, area, corruptLen);
+    corrupt = true;
+    return SYS_OK;
+  }
   if (op == STORAGE_SYNC) {
     if (len != 0) return SYS_E_INVALID;
     gridSync(s);
@@ -323,6 +329,20 @@ export function sysStorage(op: u32, area: usize, len: u32, areaBytes: u32): i32 
   }
   return SYS_E_INVALID;
 }
+
+// A service reported its grid corrupt (STORAGE_CORRUPT): the run loop stops the machine (kernel/main.ts).
+// The text is kept here: the syscall area is reused by the rest of the message.
+const CORRUPT_TEXT_BYTES: u32 = 256;
+const corruptText: usize = memory.data(<i32>CORRUPT_TEXT_BYTES, 16);
+let corrupt = false;
+let corruptLen: u32 = 0;
+
+/** The corrupt report of the message just handled, if any: its text (in the syscall area) and length; the caller fails the machine. */
+export function storageCorrupt(): bool {
+  return corrupt;
+}
+export function storageCorruptText(): usize { return corruptText; }
+export function storageCorruptLen(): u32 { return corruptLen; }
 
 // ---- completions (kernel/main.ts pollDevices) ----
 

@@ -32,6 +32,8 @@
 //                  it now finds its blocks in the service's cache). A read
 //                  without a log entry (qx_read) may ask too: its answer is
 //                  dropped and it is handed over again after its blocks.
+//   STORAGE_CORRUPT ptr/len: text naming a block that failed its checks
+//                  again and again: the machine stops (below).
 // Requests are performed in the order made: a read sees every earlier write.
 // A failed write or sync stops the machine (KERR_STORAGE), as a failed
 // command-log write does. Reads and deliveries are not logged: they are a
@@ -61,6 +63,11 @@ export const GRID_BLOCK_SHIFT = 16;
 export const STORAGE_WRITE = 1;
 export const STORAGE_SYNC = 2;
 export const STORAGE_READ = 3;
+// The service found its grid corrupt beyond retrying (ptr/len: UTF-8 text
+// naming the block): the machine stops (KERR_STORAGE, storage_failed with
+// the text), as for a failed write; a replay of that disk refuses the same
+// way. The command log is intact: a replay on a healthy grid rebuilds it.
+export const STORAGE_CORRUPT = 4;
 export const STORAGE_WRITES_PER_MESSAGE = 128;
 export const STORAGE_READS_PER_MESSAGE = 64;
 // MSG_KIND_BLOCK payload: header, then the block.

@@ -23,8 +23,26 @@ export const SIM_MANIFEST = {
   gateway: { ledgers: [{ ledger: 1, asset_scale: 2, currency: 'USD' }] },
 };
 
-export function simImage(buildDir: string): { image: ParsedImage; bytes: Uint8Array } {
-  const manifest = validateManifest(structuredClone(SIM_MANIFEST));
+/**
+ * The same world with the ledger on its grid (docs/storage.md, stage 2): a
+ * window of 64 transfers, so most of a run's history is in the trees, a
+ * 32-block cache, reads through the log (a grid ledger has no "read").
+ * Snapshots are off with a grid (the kernel's rule): every boot replays.
+ */
+export function simGridManifest(): typeof SIM_MANIFEST {
+  const m = structuredClone(SIM_MANIFEST);
+  m.kernel.message_bytes_max = 131072; // a block and its header travel in one message
+  m.kernel.batch_bytes_max = 524288;
+  m.kernel.log_preallocate_bytes = 524288;
+  const ledger = m.services[0];
+  ledger.caps = [...ledger.caps.filter((c) => c !== 'read'), 'storage'];
+  ledger.memory_pages_max = 32768;
+  Object.assign(ledger.config, { transfers_max: 64, history_max: 32768, grid_blocks: 4096, cache_blocks: 32 });
+  return m;
+}
+
+export function simImage(buildDir: string, manifestJson: typeof SIM_MANIFEST = SIM_MANIFEST): { image: ParsedImage; bytes: Uint8Array } {
+  const manifest = validateManifest(structuredClone(manifestJson));
   const kernel = new Uint8Array(readFileSync(join(buildDir, 'kernel.wasm')));
   const ledger = new Uint8Array(readFileSync(join(buildDir, 'services', 'ledger.wasm')));
   const bytes = packImage({ manifest, kernel, services: new Map([['ledger', ledger]]) });

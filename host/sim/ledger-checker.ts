@@ -29,6 +29,9 @@ export class LedgerChecker implements SimChecker {
   private readonly ackedOrder: bigint[] = [];
   private nextTransferId = 1_000_000n;
 
+  /** `reads`: look transfers and accounts up with reads (no log entry); false: through the log. */
+  constructor(private readonly reads = true) {}
+
   async setUp(ctx: SimContext): Promise<void> {
     // Accounts first, through the clean checker connection.
     const r = await ctx.check(this.service, encodeAccounts(Array.from({ length: ACCOUNTS }, (_, i) => account({ id: BigInt(i + 1), ledger: LEDGER_ID, code: 1 }))));
@@ -71,7 +74,7 @@ export class LedgerChecker implements SimChecker {
         if (s === undefined || s.amount !== t.amount || s.debit_account_id !== t.debit_account_id) ctx.fail(`${label}: a read found transfer ${t.id} other than it was sent`);
       }
       ctx.trace(`${label}: read found ${found.size} of ${ids.length}`);
-    }, true);
+    }, this.reads);
     ctx.trace(`${label}: read of ${ids.length} transfers`);
   }
 
@@ -103,7 +106,7 @@ export class LedgerChecker implements SimChecker {
       d[pend ? 0 : 1] += t.amount; c[pend ? 2 : 3] += t.amount;
       expect.set(t.debit_account_id, d); expect.set(t.credit_account_id, c);
     }
-    const r = await ctx.check(this.service, encodeLookupAccounts(Array.from({ length: ACCOUNTS }, (_, i) => BigInt(i + 1))), true);
+    const r = await ctx.check(this.service, encodeLookupAccounts(Array.from({ length: ACCOUNTS }, (_, i) => BigInt(i + 1))), this.reads);
     const accounts = decodeAccounts(r.payload);
     if (accounts.length !== ACCOUNTS) ctx.fail(`${where}: ${accounts.length} of ${ACCOUNTS} accounts present`);
     const sum = [0n, 0n, 0n, 0n];
@@ -123,7 +126,7 @@ export class LedgerChecker implements SimChecker {
     const found = new Map<bigint, Transfer>();
     const perLookup = Math.floor((ctx.messageBytesMax - HEADER_BYTES) / RECORD_BYTES);
     for (let i = 0; i < ids.length; i += perLookup) {
-      const r = await ctx.check(this.service, encodeLookupTransfers(ids.slice(i, i + perLookup)), true);
+      const r = await ctx.check(this.service, encodeLookupTransfers(ids.slice(i, i + perLookup)), this.reads);
       if (r.status !== abi.FRAME_OK) ctx.fail(`${where}: lookup_transfers status ${r.status}: ${r.payload.toString('utf8')}`);
       for (const t of decodeTransfers(r.payload)) {
         if (found.has(t.id)) ctx.fail(`${where}: transfer ${t.id} found twice`);

@@ -185,7 +185,9 @@ export class World {
     this.disk.open(SIM_LOG, { readOnly: false, create: true }).close();
     this.disk.syncNames();
     this.netFaults = { delayNsMax: 3n * NS, drop: 0.03, duplicate: 0.03, truncate: 0.02, disconnect: 0.02, replyDrop: 0.03 };
-    this.checkers = opts.checkers ?? [new LedgerChecker()];
+    // A ledger without "read" (one on its grid) is read through the log.
+    const ledger = opts.image.manifest.services.find((x) => x.name === 'ledger');
+    this.checkers = opts.checkers ?? [new LedgerChecker(ledger?.caps.includes('read') ?? true)];
     this.ctx = {
       rng: this.rng,
       messageBytesMax: opts.image.manifest.kernel.message_bytes_max,

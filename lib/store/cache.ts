@@ -54,6 +54,8 @@ export class Cache {
   /** Reads that went to the kernel and hits, for the tests and the benchmark. */
   fills: u64 = 0;
   hits: u64 = 0;
+  /** Fills that failed since the last one that did not: a read that fails again and again is not a glitch. */
+  failuresInARow: u32 = 0;
 }
 
 const META_BYTES: usize = 32;
@@ -298,6 +300,7 @@ export function cacheFill(c: Cache, address: u64, block: usize): i32 {
   memory.copy(slotBlock(c, slot), block, BLOCK_BYTES);
   store<u8>(meta(c, slot) + 28, SLOT_READY);
   c.fills++;
+  c.failuresInARow = 0;
   return BLOCK_OK;
 }
 
@@ -322,6 +325,7 @@ function fillFailed(c: Cache, e: u32, slot: u32, address: u64, status: i32): i32
   c.errorAddress = address;
   c.errorTree = load<u8>(meta(c, slot) + 30);
   c.errorLevel = load<u8>(meta(c, slot) + 31);
+  c.failuresInARow++;
   mapRemove(c, e);
   store<u8>(meta(c, slot) + 28, SLOT_EMPTY);
   return status;

@@ -16,9 +16,10 @@
 //
 // Not in index.ts: a service without a grid should not carry the engine.
 
-import { OK, E_FULL, storageWrite, storageSync, storageRead } from "./qenex";
+import { OK, E_FULL, storage, storageWrite, storageSync, storageRead } from "./qenex";
 import {
-  GRID_BLOCK_BYTES, STORAGE_OK, STORAGE_READS_PER_MESSAGE, STORAGE_WRITES_PER_MESSAGE, BLOCK_MSG_ADDRESS, BLOCK_MSG_STATUS, BLOCK_MSG_HEADER_BYTES,
+  GRID_BLOCK_BYTES, STORAGE_OK, STORAGE_CORRUPT, STORAGE_READS_PER_MESSAGE, STORAGE_WRITES_PER_MESSAGE, BLOCK_MSG_ADDRESS, BLOCK_MSG_STATUS,
+  BLOCK_MSG_HEADER_BYTES,
 } from "../../hal/devices/grid";
 import { WriteQueue, writeQueueEntry, writeQueueTake } from "../../lib/store/writes";
 import { Cache, cacheFill, cacheFillFailed, cacheMissAddress, cacheMissCount, cacheMissesTake } from "../../lib/store/cache";
@@ -70,6 +71,16 @@ export function storeAsk(c: Cache): u32 {
   memory.fill(asked, 0, <usize>n << 3);
   cacheMissesTake(c, n);
   return n;
+}
+
+/**
+ * The grid is corrupt beyond retrying (a block failed its checks again and
+ * again): `len` bytes of text at `text` name it, and the machine stops
+ * (STORAGE_CORRUPT). Whatever the service does after this is not kept.
+ */
+export function storeCorrupt(text: usize, len: u32): void {
+  const r = storage(<u32>STORAGE_CORRUPT, text, len);
+  assert(r == OK, "store: the kernel refused a corrupt report (no capability storage?)");
 }
 
 /**

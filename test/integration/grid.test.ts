@@ -272,6 +272,19 @@ test('a read without a log entry asks for blocks and is answered once they are i
   assert.is(machine.entriesApplied(), entries);
 });
 
+test('a service that finds its grid corrupt stops the machine, naming the block', async () => {
+  // Proves STORAGE_CORRUPT (hal/devices/grid.ts): the kernel stops the
+  // machine after the message (storage_failed, device grid, the service's
+  // text in the message), takes no more work, and the machine halts failed.
+  const report = Buffer.concat([Buffer.from([6, 0, 0, 0, 0, 0, 0, 0]), Buffer.from('storage_corrupt: block 7 of tree probe, level 0, checksum mismatch')]);
+  const r = await client.request('probe', report, 30_000);
+  assert.is(r.status, abi.FRAME_OK);
+  const halt = await machine.whenHalted();
+  assert.is(halt.state, abi.KSTATE_FAILED);
+  const line = lines.find((l) => l.event === 'storage_failed' && l.device === 'grid');
+  assert.ok(line !== undefined && /storage_corrupt: block 7 of tree probe/.test(String(line.message)), JSON.stringify(line));
+});
+
 test('a manifest that gives "storage" without room for a block in a message is refused', () => {
   // Proves the host checks the relation before an image is built: a block
   // and its header travel in one message.

@@ -203,6 +203,27 @@ test('the same batches give the same state digest whatever the cache holds', () 
   assert.ok(small.blocksRead > large.blocksRead, `the small cache read more (${small.blocksRead} against ${large.blocksRead})`);
 });
 
+test('a block that keeps failing its checks stops the machine, naming it', () => {
+  // Proves index.ts's KIND_BLOCK rule: with every block of the grid
+  // corrupted, a lookup of an evicted transfer never answers from a bad
+  // block: after three failed reads in a row the ledger reports its grid
+  // corrupt (STORAGE_CORRUPT: the kernel stops the machine), with the block,
+  // its tree and what is wrong. (A read that fails once and then succeeds,
+  // as a transient bit flip does, changes nothing: test/sim/sim-grid.test.ts.)
+  const l = gridLedger({ ...CONFIG, cache_blocks: 32 });
+  world(l);
+  fill(l, 1n, 5);
+  for (const block of l.grid.values()) block[100] ^= 0xff;
+  assert.throws(() => u.lookupTransfers(l, [5n]), /the machine stopped: storage_corrupt: block \d+ of tree transfers(\.id)?, level \d+, checksum mismatch/);
+  assert.is(l.corrupt.length, 1);
+});
+  world(healthy);
+  fill(healthy, 1n, 5);
+  for (const [address, block] of saved) healthy.grid.set(address, block);
+  const [found] = u.lookupTransfers(healthy, [5n]);
+  assert.is(found?.id, 5n);
+});
+
 test('the grid rejects a config it cannot keep', () => {
   // Proves config.ts: a ring is a power of two of at least two batches, and the cache has a floor.
   assert.throws(() => gridLedger({ ...CONFIG, transfers_max: 20000 }), /power of two/);

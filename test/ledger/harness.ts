@@ -89,6 +89,8 @@ export class Ledger {
   private asked: bigint[] = [];
   private writesThisMessage = 0;
   private deliveringBlock = false;
+  /** What the ledger reported as a corrupt grid (STORAGE_CORRUPT): the machine would stop. */
+  readonly corrupt: string[] = [];
   /** Blocks delivered, blocks written, and messages delivered again after their blocks. */
   blocksRead = 0;
   blocksWritten = 0;
@@ -143,6 +145,10 @@ export class Ledger {
       return abi.SYS_OK;
     }
     if (op === abi.STORAGE_SYNC) return len === 0 ? abi.SYS_OK : abi.SYS_E_INVALID;
+    if (op === abi.STORAGE_CORRUPT) {
+      this.corrupt.push(Buffer.from(mem.subarray(ptr, ptr + len)).toString('utf8'));
+      return abi.SYS_OK;
+    }
     if (op === abi.STORAGE_READ) {
       if (this.deliveringBlock) return abi.SYS_E_CONTEXT;
       if (len === 0 || len % 8 !== 0) return abi.SYS_E_INVALID;
@@ -158,7 +164,8 @@ export class Ledger {
     this.asked = [];
     this.writesThisMessage = 0;
     this.exports.qx_handle(kind, 0, token, payload.length);
-    while (this.asked.length > 0) {
+    // A corrupt report stops the machine: nothing more is delivered.
+    while (this.asked.length > 0 && this.corrupt.length === 0) {
       const asked = this.asked;
       this.asked = [];
       for (const address of asked) {
@@ -180,6 +187,7 @@ export class Ledger {
         }
         this.blocksRead++;
       }
+      if (this.corrupt.length > 0) return;
       this.rounds++;
       this.inbox().set(payload);
       this.writesThisMessage = 0;
@@ -217,6 +225,7 @@ export class Ledger {
     const started = process.hrtime.bigint();
     this.handle(KIND_CLIENT_REQUEST, this.nextToken++, payload);
     this.lastHandleNs = Number(process.hrtime.bigint() - started);
+    if (this.corrupt.length > 0) throw new Error(`the machine stopped: ${this.corrupt[0]}`);
     if (this.replies.length !== 1) throw new Error(`expected one reply, got ${this.replies.length}`);
     return this.replies[0];
   }

@@ -100,7 +100,8 @@ export function configParse(ptr: usize, len: u32): void {
     }
   }
   if (!r.finish()) fail(r.error!);
-  if (configPendingMax > configTransfersMax) fail("pending_max exceeds transfers_max");
+  // In memory, pending transfers are transfers; on a grid they outlive the window in a side table of their own.
+  if (configGridBlocks == 0 && configPendingMax > configTransfersMax) fail("pending_max exceeds transfers_max");
   if (configGridBlocks != 0) {
     // Rings: powers of two. A batch larger than the windows is refused (cold.ts):
     // 8192 and 32768 take every batch.
@@ -114,6 +115,6 @@ export function configParse(ptr: usize, len: u32): void {
   }
   assert(configAccountsMax > 0 && configAccountsMax <= ACCOUNTS_MAX_LIMIT && configHistoryMax > 0 && configHistoryMax <= HISTORY_MAX_LIMIT,
     "config capacity out of range");
-  assert(configPendingMax > 0 && configPendingMax <= configTransfersMax && configTransfersMax <= TRANSFERS_MAX_LIMIT,
+  assert(configPendingMax > 0 && (configGridBlocks != 0 || configPendingMax <= configTransfersMax) && configTransfersMax <= TRANSFERS_MAX_LIMIT,
     "config capacity out of range");
 }

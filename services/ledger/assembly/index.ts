@@ -37,7 +37,10 @@ import { configCacheBlocks, configGridBlocks, forgetCacheBlocks } from "./config
 import { G, gridCacheBytes, gridCacheInit, gridDrain, gridInit, treeName } from "./grid";
 import { findsInit } from "./finds";
 import { EXAMINE_MAX, PREPARE_FULL, PREPARE_TOO_LARGE, PREPARE_TOO_WIDE, PREPARE_WAIT, gridPrepare } from "./cold";
-import { storeOnBlock } from "../../sdk/store";
+import { storeCorrupt, storeOnBlock } from "../../sdk/store";
+
+/** Reads of grid blocks that fail their checks in a row before the grid is deemed corrupt. */
+const GRID_READ_FAILURES_MAX: u32 = 3;
 import { KIND_BLOCK } from "../../sdk/qenex";
 import { cacheErrorMessage } from "../../../lib/store/cache";
 import { BLOCK_OK } from "../../../lib/store/block";
@@ -109,14 +112,17 @@ export function qx_handle(kind: u32, sender: u32, token: u32, len: u32): void {
   assert(S.initialized, "message before qx_init");
   assert(len <= INBOX_BYTES, "message longer than the inbox");
   if (kind == KIND_BLOCK) {
-    // A block a request asked for (cold.ts): into the cache; one that fails its
-    // check stops the ledger with the block named (the log is intact).
+    // A block a request asked for (cold.ts): into the cache. One that fails its
+    // check (or the device) is asked for again by the next round; after
+    // GRID_READ_FAILURES_MAX in a row the grid is corrupt, not glitching: the
+    // machine stops with the block named (the log is intact). Never an answer
+    // from a bad block, and never a request aborted halfway, which a replay
+    // on a healthy disk would not abort.
     const status = storeOnBlock(G.cache, inbox, len);
-    if (status != BLOCK_OK) {
+    if (status != BLOCK_OK && G.cache.failuresInARow >= GRID_READ_FAILURES_MAX) {
       textReset();
       textPut(cacheErrorMessage(G.cache, treeName(G.cache.errorTree)));
-      textLog();
-      unreachable();
+      storeCorrupt(textPtr(), textLength());
     }
     return;
   }

@@ -88,7 +88,7 @@ export function stateInit(accountsMax: u32, transfersMax: u32, pendingMax: u32, 
   // config.ts bounds every capacity, so the tables below fit one 32-bit memory.
   assert(accountsMax <= ACCOUNTS_MAX_LIMIT && transfersMax <= TRANSFERS_MAX_LIMIT, "ledger capacity over its limit");
   assert(pendingMax <= PENDING_MAX_LIMIT && historyMax <= HISTORY_MAX_LIMIT, "ledger capacity over its limit");
-  assert(pendingMax <= transfersMax, "pending_max exceeds transfers_max");
+  assert(grid || pendingMax <= transfersMax, "pending_max exceeds transfers_max");
   S.accountsMax = accountsMax;
   S.transfersMax = transfersMax;
   // S is zeroed memory, not a constructed object: its field initialisers never ran.

@@ -16,6 +16,7 @@
 //                  then n × (u64 address, i32 status, u32 fingerprint)
 //   4 writes    +1 u8 count, +8 u64 first address -> u32 written, i32 first error
 //   5 counters                                 -> u32 blocks delivered, u32 requests handled
+//   6 corrupt   +8 text                        -> reports the grid corrupt: the machine stops
 // Reads without a log entry (capability "read", qx_read) take op 3's layout:
 // answered from the cache when every block is in it (the cache is kept),
 // otherwise the missing blocks are asked for and the kernel hands the read
@@ -24,8 +25,8 @@
 // Block i's pattern for a seed: word w = seed ^ (w * 0x9e3779b1); the
 // fingerprint is FNV-1a over the block's u32 words.
 
-import { reply, storageWrite, storageSync, storageRead, KIND_REQUEST, KIND_BLOCK } from "../../../services/sdk/qenex";
-import { GRID_BLOCK_BYTES, BLOCK_MSG_ADDRESS, BLOCK_MSG_STATUS, BLOCK_MSG_HEADER_BYTES } from "../../../hal/devices/grid";
+import { reply, storage, storageWrite, storageSync, storageRead, KIND_REQUEST, KIND_BLOCK } from "../../../services/sdk/qenex";
+import { GRID_BLOCK_BYTES, BLOCK_MSG_ADDRESS, BLOCK_MSG_STATUS, BLOCK_MSG_HEADER_BYTES, STORAGE_CORRUPT } from "../../../hal/devices/grid";
 
 const INBOX_BYTES: u32 = <u32>(BLOCK_MSG_HEADER_BYTES + GRID_BLOCK_BYTES) + 1024;
 const inbox: usize = memory.data(<i32>INBOX_BYTES, 16);
@@ -156,6 +157,9 @@ export function qx_handle(kind: u32, sender: u32, token: u32, len: u32): void {
     store<u32>(out, written);
     store<i32>(out + 4, error);
     reply(token, 0, out, 8);
+  } else if (op == 6) {
+    store<i32>(out, storage(<u32>STORAGE_CORRUPT, inbox + 8, len > 8 ? len - 8 : 0));
+    reply(token, 0, out, 4);
   } else if (op == 5) {
     store<u32>(out, load<u32>(cacheDelivered));
     store<u32>(out + 4, load<u32>(state + 16));
