@@ -339,10 +339,17 @@ let corruptLen: u32 = 0;
 
 /** The corrupt report of the message just handled, if any: its text (in the syscall area) and length; the caller fails the machine. */
 export function storageCorrupt(): bool {
+  assert(!corrupt || corruptLen <= CORRUPT_TEXT_BYTES, "storageCorrupt: a report within its buffer");
   return corrupt;
 }
-export function storageCorruptText(): usize { return corruptText; }
-export function storageCorruptLen(): u32 { return corruptLen; }
+export function storageCorruptText(): usize {
+  assert(corrupt, "storageCorruptText: a report was made");
+  return corruptText;
+}
+export function storageCorruptLen(): u32 {
+  assert(corrupt && corruptLen <= CORRUPT_TEXT_BYTES, "storageCorruptLen: a report within its buffer");
+  return corruptLen;
+}
 
 // ---- completions (kernel/main.ts pollDevices) ----
 

@@ -217,12 +217,6 @@ test('a block that keeps failing its checks stops the machine, naming it', () =>
   assert.throws(() => u.lookupTransfers(l, [5n]), /the machine stopped: storage_corrupt: block \d+ of tree transfers(\.id)?, level \d+, checksum mismatch/);
   assert.is(l.corrupt.length, 1);
 });
-  world(healthy);
-  fill(healthy, 1n, 5);
-  for (const [address, block] of saved) healthy.grid.set(address, block);
-  const [found] = u.lookupTransfers(healthy, [5n]);
-  assert.is(found?.id, 5n);
-});
 
 test('the grid rejects a config it cannot keep', () => {
   // Proves config.ts: a ring is a power of two of at least two batches, and the cache has a floor.
