@@ -32,7 +32,7 @@ IMAGES := build/bank.qxi build/demo.qxi
 
 step = @printf '== %s\n' "$(1)"
 
-.PHONY: all install build wasm native cli typecheck test run run-check bench clean image keys fuzz fuzz-props test-crash test-hostile sim test-qemu-arm test-qemu-vm
+.PHONY: all install build wasm native cli typecheck test run run-check bench bench-scale clean image keys fuzz fuzz-props test-crash test-hostile sim test-qemu-arm test-qemu-vm
 
 .SECONDEXPANSION:
 
@@ -230,6 +230,11 @@ run: run-check build image
 
 bench: build image
 	$(NODE) --import tsx test/bench/run.ts
+
+# Opt-in, not part of test or bench: the storage benchmark with 100M transfers (tens of GB of
+# disk, checked first; test/bench/storage/scale.ts), merged into build/bench/storage.json.
+bench-scale: build image
+	$(NODE) --import tsx test/bench/storage/scale.ts
 
 clean:
 	rm -rf build dist host/native/target $(NATIVE_NODE)
