@@ -119,6 +119,23 @@ export function storageReadDispatch(s: u32): void {
 }
 
 /**
+ * The service in context waits for the blocks it asked for; then `m` (a
+ * message's descriptor), its qx_init (`init`) or the held read (`read`) is
+ * handed to it again.
+ */
+function startWait(m: u32, init: bool, read: bool): void {
+  assert(waiting == NO_SERVICE && messageReads > 0 && (m == POOL_EMPTY || (!init && !read)), "startWait: one wait, for blocks asked");
+  waiting = contextService;
+  asked = messageReads;
+  delivered = 0;
+  deferred = m;
+  deferredInit = init;
+  deferredRead = read;
+  deferredTimeNs = st.callerTimeNs;
+  waits++;
+}
+
+/**
  * The host answered the held read (kernel_read_done). True when the read
  * asked for blocks and did not trap: its answer is dropped, the blocks are
  * delivered, and the read goes to the host again. A read that trapped after
@@ -128,14 +145,7 @@ export function storageReadEnd(trapped: bool): bool {
   assert(context == CONTEXT_READ || messageReads == 0, "storageReadEnd: blocks asked only by the read");
   const wait = context == CONTEXT_READ && messageReads > 0 && !trapped;
   if (wait) {
-    waiting = contextService;
-    asked = messageReads;
-    delivered = 0;
-    deferred = POOL_EMPTY;
-    deferredInit = false;
-    deferredRead = true;
-    deferredTimeNs = st.callerTimeNs;
-    waits++;
+    startWait(POOL_EMPTY, false, true);
   } else if (context == CONTEXT_READ) {
     orphanReads += messageReads;
   }
@@ -152,15 +162,8 @@ export function storageReadEnd(trapped: bool): bool {
 export function storageMessageEnd(dispatched: u32): bool {
   const keep = context == CONTEXT_MESSAGE && messageReads > 0;
   if (keep) {
-    assert(waiting == NO_SERVICE && (dispatched != POOL_EMPTY || contextInit), "storageMessageEnd: a message or qx_init starts a wait");
-    waiting = contextService;
-    asked = messageReads;
-    delivered = 0;
-    deferred = dispatched;
-    deferredInit = contextInit;
-    deferredRead = false;
-    deferredTimeNs = st.callerTimeNs;
-    waits++;
+    assert(dispatched != POOL_EMPTY || contextInit, "storageMessageEnd: a message or qx_init starts a wait");
+    startWait(dispatched, contextInit, false);
   }
   // A read's end is kernel_read_done's (storageReadEnd), never a message's.
   if (context == CONTEXT_READ) return false;
