@@ -7,8 +7,7 @@
 
 import { BATCH_EVENTS_MAX, ID_BYTES, NONE, OP_CREATE_ACCOUNTS, OP_CREATE_TRANSFERS, OP_GET_ACCOUNT_BALANCES,
   OP_GET_ACCOUNT_TRANSFERS, OP_LOOKUP_TRANSFERS, OP_QUERY_TRANSFERS, RECORD_BYTES } from "./constants";
-import { A_FLAGS, A_ID, AF_HISTORY, AF_IMPORTED, B_TIMESTAMP, F_CODE, F_FLAGS, F_TIMESTAMP_MIN, F_USER_DATA_128, F_USER_DATA_32,
-  F_USER_DATA_64, FF_CREDITS, FF_DEBITS, FF_REVERSED, Q_FLAGS, Q_TIMESTAMP_MIN, QF_REVERSED, T_CREDIT_ACCOUNT_ID,
+import { A_FLAGS, A_ID, AF_HISTORY, AF_IMPORTED, F_FLAGS, F_TIMESTAMP_MIN, FF_REVERSED, Q_FLAGS, Q_TIMESTAMP_MIN, QF_REVERSED, T_CREDIT_ACCOUNT_ID,
   T_DEBIT_ACCOUNT_ID, T_FLAGS, T_ID, T_PENDING_ID, T_TIMESTAMP, TF_POST_PENDING, TF_VOID_PENDING } from "./layout";
 import { S, accountAt } from "./state";
 import { transferIdGet } from "./transfers";
@@ -16,7 +15,7 @@ import { G, gridBatchFits, gridCompact, gridDrain, gridMakeRoom, gridScratchClea
 import { FINDS_READY, FINDS_WAIT, FOUND_TRANSFER, findId, findRecord, findsBegin, findsResolve, findTimestamp,
   findTimestampResult } from "./finds";
 import { equal128, isZero128 } from "./u128";
-import { filterAccount, filterLimit, queryMatches, queryValid, timestampMaxOf, userDataAndCodeMatch } from "./queries";
+import { accountBalanceWrite, accountFilterMatches, filterAccount, filterLimit, queryMatches, queryValid, timestampMaxOf } from "./queries";
 import { coldAdd, coldReset } from "./coldresults";
 import { SCOPE_LEDGERS_MAX } from "./scope";
 import { storeAsk } from "../../sdk/store";
@@ -122,11 +121,8 @@ function coldQuery(operation: u32, items: usize, scope: usize, scopeCount: u32):
       assert(found == FOUND_TRANSFER, "cold query: an account's transfer missing from transfers");
       if (!transferMatches(items, findRecord(), accountSlot)) continue;
       if (balances) {
-        const balance = G.value;
-        memory.copy(balance, r + 16, 64);
-        store<u64>(balance + B_TIMESTAMP, timestamp);
-        memory.fill(balance + B_TIMESTAMP + 8, 0, 56);
-        if (!coldAdd(balance, limit)) return PREPARE_READY;
+        accountBalanceWrite(G.value, r + 16, timestamp);
+        if (!coldAdd(G.value, limit)) return PREPARE_READY;
       } else if (!coldAdd(findRecord(), limit)) return PREPARE_READY;
     }
     examined += <u32>n;
@@ -142,9 +138,7 @@ function transferMatches(filter: usize, record: usize, accountSlot: u32): bool {
   const account = accountAt(accountSlot);
   const isDebit = equal128(record + T_DEBIT_ACCOUNT_ID, account + A_ID);
   assert(isDebit || equal128(record + T_CREDIT_ACCOUNT_ID, account + A_ID), "cold query: a transfer of another account");
-  const flags = load<u32>(filter + F_FLAGS);
-  if (isDebit ? (flags & FF_DEBITS) == 0 : (flags & FF_CREDITS) == 0) return false;
-  return userDataAndCodeMatch(filter, record, F_USER_DATA_128, F_USER_DATA_64, F_USER_DATA_32, F_CODE);
+  return accountFilterMatches(filter, record, isDebit);
 }
 
 function coldQueryTransfers(filter: usize, scopeAt: usize, scopeCount: u32): i32 {

@@ -26,7 +26,7 @@ import { CACHE_BLOCKS_MIN, NONE, PENDING_MAX_LIMIT } from "./constants";
 import { A_DEBITS_PENDING, AM_HISTORY_FIRST, AM_HISTORY_LAST, AM_TRANSFERS_FIRST, AM_TRANSFERS_LAST, H_ACCOUNT_SLOT,
   H_BALANCES, H_NEXT, H_PREV, H_TIMESTAMP, H_TRANSFER_SLOT, PENDING_PENDING, T_FLAGS, T_ID, T_TIMESTAMP, TF_PENDING,
   TM_AUX, TM_BYTES, TM_CREDIT_SLOT, TM_DEBIT_SLOT, TM_STATUS, X_SLOT } from "./layout";
-import { S, historyAt, physicalOf, recordAt, recordMetaAt, transferAt, transferMetaAt } from "./state";
+import { S, accountMetaAt, historyAt, physicalOf, recordAt, recordMetaAt, transferAt, transferMetaAt } from "./state";
 import { idFind, idRemove } from "./idtable";
 import { linkOffset } from "./lists";
 import { expiryEntryAt } from "./expiry";
@@ -338,7 +338,7 @@ function evictOldest(): void {
 
 /** The oldest transfer leaves its account's list: it is the list's head. */
 function listDropHead(accountSlot: u32, seq: u32): void {
-  const head = S.accountMeta + (<usize>accountSlot << 4);
+  const head = accountMetaAt(accountSlot);
   assert(load<u32>(head + AM_TRANSFERS_FIRST) == seq, "eviction of a transfer that is not its account's oldest");
   const meta = transferMetaAt(seq);
   const next = load<u32>(meta + linkOffset(meta, accountSlot, 4));
@@ -357,7 +357,7 @@ function evictHistory(): void {
   const record = historyAt(index);
   const accountSlot = load<u32>(record + H_ACCOUNT_SLOT);
   put(G.balances, keyAccount(load<u64>(record + H_TIMESTAMP), accountSlot), record + H_BALANCES);
-  const head = S.accountMeta + (<usize>accountSlot << 4);
+  const head = accountMetaAt(accountSlot);
   assert(load<u32>(head + AM_HISTORY_FIRST) == index, "eviction of a balance record that is not its account's oldest");
   const next = load<u32>(record + H_NEXT);
   store<u32>(head + AM_HISTORY_FIRST, next);

@@ -99,14 +99,22 @@ function filterValid(filter: usize): bool {
 
 /** Does transfer `slot` pass the filter's side, user data and code conditions? */
 function transferMatches(filter: usize, slot: u32, accountSlot: u32): bool {
-  const flags = load<u32>(filter + F_FLAGS);
   const meta = transferMetaAt(slot);
   // The transfer came from the account's own list: the account is one of its two sides.
   assert(slot < S.transferCount && (load<u32>(meta + TM_DEBIT_SLOT) == accountSlot || load<u32>(meta + TM_CREDIT_SLOT) == accountSlot),
     "query matched a transfer outside the account's list");
-  const isDebit = load<u32>(meta + TM_DEBIT_SLOT) == accountSlot;
+  return accountFilterMatches(filter, transferAt(slot), load<u32>(meta + TM_DEBIT_SLOT) == accountSlot);
+}
+
+/**
+ * Does the transfer at `record`, on the account's debit side (`isDebit`) or
+ * its credit side, pass the AccountFilter's side, user data and code? (In
+ * memory, and for the transfers in the grid's trees: cold.ts.)
+ */
+export function accountFilterMatches(filter: usize, record: usize, isDebit: bool): bool {
+  const flags = load<u32>(filter + F_FLAGS);
   if (isDebit ? (flags & FF_DEBITS) == 0 : (flags & FF_CREDITS) == 0) return false;
-  return userDataAndCodeMatch(filter, transferAt(slot), F_USER_DATA_128, F_USER_DATA_64, F_USER_DATA_32, F_CODE);
+  return userDataAndCodeMatch(filter, record, F_USER_DATA_128, F_USER_DATA_64, F_USER_DATA_32, F_CODE);
 }
 
 /**
@@ -181,6 +189,14 @@ export function getAccountTransfers(filter: usize, out: usize): u32 {
   return replyHeader(out, count);
 }
 
+/** An AccountBalance record at `out`: the four balances at `balances` (64 bytes) after the transfer of `timestamp`. */
+export function accountBalanceWrite(out: usize, balances: usize, timestamp: u64): void {
+  assert(out != 0 && balances != 0 && timestamp != 0, "accountBalanceWrite: balances of a stored transfer");
+  memory.copy(out, balances, 64);
+  store<u64>(out + B_TIMESTAMP, timestamp);
+  memory.fill(out + B_TIMESTAMP + 8, 0, 56);
+}
+
 export function getAccountBalances(filter: usize, out: usize): u32 {
   const accountSlot = filterAccount(filter);
   if (accountSlot == NONE) return replyHeader(out, 0, EMPTY_REASON_NO_ACCOUNT);
@@ -202,10 +218,7 @@ export function getAccountBalances(filter: usize, out: usize): u32 {
     if (reversed ? timestamp < timestampMin : timestamp > timestampMax) break;
     const inRange = reversed ? timestamp <= timestampMax : timestamp >= timestampMin;
     if (inRange && transferMatches(filter, load<u32>(record + H_TRANSFER_SLOT), accountSlot)) {
-      const balance = out + HEADER_BYTES + <usize>count * RECORD_BYTES;
-      memory.copy(balance, record + H_BALANCES, 64);
-      store<u64>(balance + B_TIMESTAMP, timestamp);
-      memory.fill(balance + B_TIMESTAMP + 8, 0, 56);
+      accountBalanceWrite(out + HEADER_BYTES + <usize>count * RECORD_BYTES, record + H_BALANCES, timestamp);
       count++;
     }
     index = load<u32>(record + (reversed ? H_PREV : H_NEXT));
