@@ -148,8 +148,16 @@ export class Kernel {
   }
 
   ring(device: number, which: 'sq' | 'cq'): HostRing {
-    const entry = this.x.hal_table() + device * abi.DEVICE_ENTRY_BYTES + (which === 'sq' ? 0 : 4);
-    return new HostRing(this.mem, this.mem.u32(entry), `device ${device} ${which}`);
+    return new HostRing(this.mem, this.ringAddr(device, which), `device ${device} ${which}`);
+  }
+
+  /** True when the kernel set up both rings of `device` (some devices only when the manifest needs them). */
+  hasRings(device: number): boolean {
+    return device < abi.DEVICE_COUNT && this.ringAddr(device, 'sq') !== 0 && this.ringAddr(device, 'cq') !== 0;
+  }
+
+  private ringAddr(device: number, which: 'sq' | 'cq'): number {
+    return this.mem.u32(this.x.hal_table() + device * abi.DEVICE_ENTRY_BYTES + (which === 'sq' ? 0 : 4));
   }
 
   setClock(ns: bigint): void { this.mem.setU64(this.regs + abi.REG_CLOCK_NS, ns); }

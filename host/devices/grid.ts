@@ -22,8 +22,7 @@ export function gridFileName(service: string): string {
 
 /** True when the kernel set up the grid rings (some service holds "storage"). */
 export function gridRingPresent(kernel: Kernel): boolean {
-  const entry = kernel.x.hal_table() + abi.DEV_GRID * abi.DEVICE_ENTRY_BYTES;
-  return kernel.mem.u32(entry) !== 0 && kernel.mem.u32(entry + 4) !== 0;
+  return kernel.hasRings(abi.DEV_GRID);
 }
 
 interface Grid {

@@ -22,9 +22,7 @@ import { CHECKPOINT_BODY_BYTES, signCheckpoint } from '../audit/checkpoint.ts';
 
 /** True when the kernel set up the HSM rings (every kernel with an HSM driver: audit checkpoints use them too). */
 export function hsmRingPresent(kernel: Kernel): boolean {
-  if (abi.DEV_HSM >= abi.DEVICE_COUNT) return false;
-  const entry = kernel.x.hal_table() + abi.DEV_HSM * abi.DEVICE_ENTRY_BYTES;
-  return kernel.mem.u32(entry) !== 0 && kernel.mem.u32(entry + 4) !== 0;
+  return kernel.hasRings(abi.DEV_HSM);
 }
 
 /** A request the kernel passed on, decoded (layout: hal/abi.ts). */
