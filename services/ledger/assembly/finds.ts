@@ -48,6 +48,8 @@ class Finds {
   entries: usize = 0;
   mask: u32 = 0;
   count: u32 = 0;
+  /** The entries in use, in the order added: what a round walks and a new message clears. */
+  used: usize = 0;
   /** The state the table was filled against. */
   lastTimestamp: u64 = 0;
   transferFirst: u32 = 0;
@@ -66,6 +68,7 @@ export function findsInit(capacity: u32): void {
   F.entries = heap.alloc(<usize>slots * FIND_BYTES);
   memory.fill(F.entries, 0, <usize>slots * FIND_BYTES);
   F.mask = slots - 1;
+  F.used = heap.alloc(<usize>(slots >> 1) << 2);
   F.value = heap.alloc(16);
 }
 
@@ -76,7 +79,7 @@ export function findsInit(capacity: u32): void {
 export function findsBegin(): void {
   assert(F.entries != 0, "findsBegin before findsInit");
   if (F.lastTimestamp == S.lastTimestamp && F.transferFirst == S.transferFirst && F.transferCount == S.transferCount) return;
-  if (F.count > 0) memory.fill(F.entries, 0, (<usize>F.mask + 1) * FIND_BYTES);
+  for (let n: u32 = 0; n < F.count; n++) memory.fill(entry(load<u32>(F.used + (<usize>n << 2))), 0, FIND_BYTES);
   F.count = 0;
   F.lastTimestamp = S.lastTimestamp;
   F.transferFirst = S.transferFirst;
@@ -104,6 +107,7 @@ function slotOf(lo: u64, hi: u64, kind: u8, add: bool): usize {
       store<u8>(e + FIND_KIND, kind);
       store<u8>(e + FIND_STATE, kind == KIND_ID ? STATE_ID : STATE_RECORD);
       if (kind == KIND_TIMESTAMP) store<u64>(e + FIND_TIMESTAMP, lo);
+      store<u32>(F.used + (<usize>F.count << 2), i);
       F.count++;
       return e;
     }
@@ -130,9 +134,9 @@ export function findTimestamp(timestamp: u64): void {
 export function findsResolve(): i32 {
   let waiting = false;
   let full = false;
-  for (let i: u32 = 0; i <= F.mask && !full; i++) {
-    const e = entry(i);
-    if (load<u8>(e + FIND_KIND) == 0 || load<u8>(e + FIND_STATE) == STATE_DONE) continue;
+  for (let n: u32 = 0; n < F.count && !full; n++) {
+    const e = entry(load<u32>(F.used + (<usize>n << 2)));
+    if (load<u8>(e + FIND_STATE) == STATE_DONE) continue;
     const r = step(e);
     if (r == TREE_WAIT) waiting = true;
     else if (r == TREE_CACHE_FULL) { waiting = true; full = true; }
