@@ -152,11 +152,14 @@ test-hostile: build
 # seeds at a time (each life boots and replays its data directory, whose
 # history grows with every life: four histories of 250 lives take a fraction
 # of the time of one of 1,000), then CRASH_CUTS power-loss cuts of the log
-# and a full disk. `make test` runs a handful of each. Each seed's output
-# goes to build/crash/seed-<n>.log.
+# and a full disk; then CRASH_GRID_ITERATIONS SIGKILLs of a ledger on its
+# grid with a snapshot every 4 entries (kills during checkpoints and
+# compactions: test/crash/crash-grid.test.ts, two seeds). `make test` runs a
+# handful of each. Each seed's output goes to build/crash/seed-<n>.log.
 CRASH_ITERATIONS ?= 1000
 CRASH_SEEDS ?= 4
 CRASH_CUTS ?= 20
+CRASH_GRID_ITERATIONS ?= 200
 test-crash: build
 	@mkdir -p build/crash
 	$(call step,test-crash: $(CRASH_ITERATIONS) SIGKILLs in $(CRASH_SEEDS) seeds (logs in build/crash), then power loss and a full disk)
@@ -167,7 +170,11 @@ test-crash: build
 	  if [ $${#pids[@]} -eq 2 ] || [ $$s -eq $(CRASH_SEEDS) ]; then \
 	    for p in $${pids[@]}; do wait $$p || rc=1; done; pids=(); fi; \
 	done; grep -h '^ok\|^FAIL\|summary:' build/crash/seed-*.log; \
-	QENEX_CRASH_CUTS=$(CRASH_CUTS) QENEX_TEST_FILE_TIMEOUT_MS=7200000 $(NODE) test/run.mjs test/crash/power-loss test/crash/disk-full || rc=1; exit $$rc
+	QENEX_CRASH_CUTS=$(CRASH_CUTS) QENEX_TEST_FILE_TIMEOUT_MS=7200000 $(NODE) test/run.mjs test/crash/power-loss test/crash/disk-full || rc=1; \
+	for s in 1 2; do \
+	  QENEX_CRASH_SEED=$$s QENEX_CRASH_ITERATIONS=$$(( ($(CRASH_GRID_ITERATIONS) + 1) / 2 )) QENEX_TEST_FILE_TIMEOUT_MS=7200000 \
+	    $(NODE) test/run.mjs test/crash/crash-grid > build/crash/grid-seed-$$s.log 2>&1 & pids+=($$!); \
+	done; for p in $${pids[@]}; do wait $$p || rc=1; done; grep -h '^ok\|^FAIL\|summary:' build/crash/grid-seed-*.log; exit $$rc
 
 # Long deterministic simulation runs (host/sim): seeds 1..SEEDS of STEPS
 # steps, SIM_JOBS processes sharing the range. Resumable: what passed with

@@ -16,6 +16,11 @@ export const SENDER_CLIENT = 65535;
 export const SENDER_KERNEL = 65534;
 export const MSG_KIND_FAILED = 5; // a message this service sent was aborted by a fault in the peer; payload empty
 export const MSG_KIND_BLOCK = 6; // a grid block this service asked for with storage(STORAGE_READ) (hal/devices/grid.ts)
+// Sent to every service holding "storage" after each entry whose count is a
+// multiple of the machine's checkpoint interval (kernel/snapshot.ts; every
+// entry when snapshots are off); payload u64 checkpoint number. Blocks the
+// service released before the previous one may be reused now (docs/storage.md).
+export const MSG_KIND_CHECKPOINT = 7;
 
 // ---- capabilities (a manifest's caps; a live load's command, hal/liveload.ts) ----
 // Bits of a service's capability set; the kernel checks them on every call.

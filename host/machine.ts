@@ -45,7 +45,7 @@ import { checkStorageSwitch, openDataCipher } from './datakey.ts';
 import type { DataCipher } from './devices/encrypted-backend.ts';
 import type { HsmOptions } from './hsm/hsm.ts';
 import {
-  SnapshotStore, SnapshotError, type SnapshotDirectory, exportKernelGlobals, kernelGlobals, readRecord, captureInstance, checkInstance, loadInstance, expandMemory,
+  SnapshotStore, SnapshotError, type SnapshotDirectory, exportKernelGlobals, kernelGlobals, readRecord, captureInstance, capturePaged, checkInstance, loadInstance, expandMemory,
   type CapturedMachine, type WrittenSnapshot,
 } from './snapshot.ts';
 import type { Desc } from './base/ring.ts';
@@ -119,10 +119,11 @@ export interface SimDevices {
   /** Where snapshot files go (absent: the machine keeps none). */
   snapshots?: SnapshotDirectory;
   /**
-   * A service's grid file (host/devices/grid.ts), empty; `scratch` for a
-   * replay, which must not touch the live machine's grids.
+   * A service's grid file (host/devices/grid.ts): `scratch` for a replay,
+   * which must not touch the live machine's grids; `keep` when the machine
+   * restored a snapshot that refers to the grid's blocks, else it starts empty.
    */
-  grid?: (file: string, scratch: boolean) => BlockBackend;
+  grid?: (file: string, scratch: boolean, keep: boolean) => BlockBackend;
 }
 
 export interface HaltInfo {
@@ -196,7 +197,9 @@ export class Machine {
         open: (path, o) => this.openDataFile(path, o), // sealed like the log when the data directory is encrypted
       }) : opts.sim.snapshots === undefined ? null
         : new SnapshotStore({ dataDir: opts.dataDir, imageDigestHex: opts.image.digestHex, directory: opts.sim.snapshots });
-      if (opts.snapshots !== false) this.restoreSnapshot(live);
+      // A replay of a machine with a grid starts from the first entry: it writes
+      // a scratch grid, and a snapshot refers to the live one's blocks.
+      if (opts.snapshots !== false && (live || !gridRingPresent(this.kernel))) this.restoreSnapshot(live);
       this.entropy = new EntropyDevice(this.kernel, opts.sim?.entropy);
       this.block = new BlockDevice(this.kernel, this.backend, () => this.schedulePump(), (m) => this.hostLine({ event: 'storage_error', message: m }, true),
         (d) => this.takeSnapshot(d));
@@ -279,7 +282,10 @@ export class Machine {
     const names = this.services.map((s) => s.name);
     const skipped = (path: string, reason: string) => this.hostLine({ event: 'snapshot_skipped', file: path, reason, message: `snapshot ${path} not used: ${reason}` }, false);
     for (;;) {
-      const found = store.findValid(names, this.backend, (s) => skipped(s.path, s.reason));
+      // A machine with a grid: the kernel says how far the log may go past a snapshot before its grid moved on.
+      const kx = this.kernel.x as unknown as { snapshot_grid_stale_from?(entries: bigint): bigint };
+      const staleFrom = (entries: number) => Number(kx.snapshot_grid_stale_from?.(BigInt(entries)) ?? 0n); // older kernels take no snapshots with a grid
+      const found = store.findValid(names, this.backend, (s) => skipped(s.path, s.reason), staleFrom);
       if (found === null) return;
       try {
         checkInstance('kernel', this.kernel.x.memory, this.kernelGlobals, found.state.kernel);
@@ -298,8 +304,12 @@ export class Machine {
         const svc = this.services[i];
         const p = svc.snapshotParts();
         loadInstance(`service ${s.name}`, p.memory, p.globals, s.state);
-        svc.snapshotRestored(() => ({ memory: expandMemory(s.state.memory, s.name), globals: s.state.globals }));
+        // A service kept incrementally comes back without its cache's blocks (host/snapshot-pages.ts).
+        const cacheResetBytes = found.paged.get(i)?.cacheBytes;
+        if (cacheResetBytes !== undefined) svc.cacheReset(cacheResetBytes);
+        svc.snapshotRestored(() => ({ memory: expandMemory(s.state.memory, s.name), globals: s.state.globals, cacheResetBytes }));
       });
+      store.adoptPages(found);
       const x = this.kernel.x as unknown as { kernel_restored(mode: number): number };
       const rc = x.kernel_restored(live ? abi.BOOT_LIVE : abi.BOOT_REPLAY);
       this.console.service();
@@ -326,15 +336,19 @@ export class Machine {
     const record = readRecord(this.kernel.mem.u8(), d.addr);
     const state: CapturedMachine = {
       kernel: captureInstance(this.kernel.x.memory, this.kernelGlobals),
-      services: this.services.map((s) => {
+      services: this.services.map((s, i) => {
         const p = s.snapshotParts();
-        return { name: s.name, state: captureInstance(p.memory, p.globals) };
+        const cache = s.cacheResets() ? s.cacheArea() : null;
+        return { name: s.name, state: cache !== null ? capturePaged(store.pages(i), p.memory, p.globals, cache) : captureInstance(p.memory, p.globals) };
       }),
     };
-    return store.write(record, state, performance.now() - started).then((w) => {
+    // The kernel asks only when every grid write the state refers to is at
+    // the host (kernel/snapshot.ts maybeSnapshot): a sync makes them durable.
+    const grids = this.grid;
+    return store.write(record, state, performance.now() - started, async () => { await grids?.syncAll(); }).then((w) => {
       this.lastSnapshot = w;
       this.hostLine({
-        event: 'snapshot_written', file: w.path, entries: w.entries, bytes: w.bytes,
+        event: 'snapshot_written', file: w.path, entries: w.entries, bytes: w.bytes, page_bytes: w.pageBytes, paged_state_bytes: w.pagedStateBytes,
         capture_ms: Number(w.captureMs.toFixed(3)), write_ms: Number(w.writeMs.toFixed(3)),
       }, false);
     });
@@ -544,22 +558,23 @@ export class Machine {
     return openBlockBackend(path, { notice: this.opts.notice, backend: this.opts.backend, ...o, layer: this.dataCipher ?? undefined });
   }
 
-  // A service's grid, opened at its first request. Every boot of a machine
-  // with a grid replays the log from its first entry (the kernel takes no
-  // machine snapshot then: docs/storage.md), so the grid starts empty and is
-  // written again; a replay writes a scratch copy and leaves the live one be.
+  // A service's grid, opened at its first request. A live boot that restored
+  // a machine snapshot goes on with the grid its state refers to; one that
+  // replays the log from its first entry starts the grid empty and writes it
+  // again; a replay writes a scratch copy and leaves the live one be.
   private openGrid(index: number): BlockBackend {
     const service = this.services[index];
     if (service === undefined) throw new KernelPanic(`grid request for unknown service ${index}`);
     const file = gridFileName(service.name);
     const replay = this.opts.mode === 'replay';
+    const keep = !replay && this.restoredSnapshot !== null;
     if (this.opts.sim !== undefined) {
       if (this.opts.sim.grid === undefined) throw new KernelPanic('this simulated machine has no disk for grids');
-      return this.opts.sim.grid(file, replay);
+      return this.opts.sim.grid(file, replay, keep);
     }
     const dir = replay ? (this.gridScratch ??= mkdtempSync(join(tmpdir(), 'qenex-grid-'))) : this.opts.dataDir;
     const path = join(dir, file);
-    rmSync(path, { force: true });
+    if (!keep) rmSync(path, { force: true });
     return this.openDataFile(path, { create: true, lock: !replay, readOnly: false });
   }
 

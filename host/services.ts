@@ -85,7 +85,9 @@ interface JournalEntry {
   calls: CallRecord[];
 }
 
-interface RestorePoint { memory: Uint8Array; globals: (number | bigint)[] }
+// cacheResetBytes: the memory came from a machine snapshot that left the
+// block cache out; qx_cache_reset(cacheResetBytes) lays it out again.
+interface RestorePoint { memory: Uint8Array; globals: (number | bigint)[]; cacheResetBytes?: number }
 
 export class ServiceInstance {
   x!: ServiceExports;
@@ -292,6 +294,28 @@ export class ServiceInstance {
     new Uint8Array(memory.buffer).set(rp.memory);
     if (rp.globals.length !== this.globals.length) throw new RestoreFailed(`service ${this.name}: global count changed`);
     rp.globals.forEach((v, i) => { this.globals[i].value = v; });
+    if (rp.cacheResetBytes !== undefined) this.cacheReset(rp.cacheResetBytes);
+  }
+
+  /** Whether a machine snapshot may leave this service's cache out (it exports qx_cache_reset and names a cache). */
+  cacheResets(): boolean {
+    return typeof (this.x as unknown as Partial<CacheResetExport>).qx_cache_reset === 'function' && (this.cacheArea()?.bytes ?? 0) > 0;
+  }
+
+  /**
+   * After a machine snapshot that left the cache out was loaded: the service
+   * lays its cache out again, empty (it writes only inside the cache region,
+   * which is not state; run with getter fuel, the fuel left put back).
+   */
+  cacheReset(bytes: number): void {
+    const x = this.x as unknown as CacheResetExport;
+    const left = this.fuel?.value as bigint | undefined;
+    try {
+      if (this.fuel !== null) this.fuel.value = GETTER_FUEL;
+      x.qx_cache_reset(bytes);
+    } finally {
+      if (this.fuel !== null && left !== undefined) this.fuel.value = left;
+    }
   }
 
   private replay(entry: JournalEntry): void {
@@ -417,6 +441,7 @@ export interface CacheExports {
   qx_cache_bytes(): number;
 }
 export interface CacheArea { area: number; bytes: number }
+interface CacheResetExport { qx_cache_reset(bytes: number): void }
 
 /** The cache region a module's exports name, or null when it names none. */
 export function cacheAreaOf(x: Partial<CacheExports>, fuel: WebAssembly.Global | null): CacheArea | null {

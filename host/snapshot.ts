@@ -26,21 +26,25 @@
 //   parts       "kernel.memory", "kernel.globals", then per service
 //               "service.<i>.memory", "service.<i>.globals"; a memory part
 //               is sparse (u32 pages, a bitmap of the pages stored, then
-//               those pages: all-zero pages are left out); globals are
+//               those pages: all-zero pages are left out), or, for a
+//               service that keeps a grid, a page map into the page file
+//               snapshots/service.<i>.pages (host/snapshot-pages.ts: only
+//               what changed is written, the cache is left out); globals are
 //               u32 count then 9 bytes each: u8 type (0 number, 1 bigint) and
 //               8 bytes (f64 or i64 little-endian).
 // It is written through the BlockBackend interface (openBlockBackend, or the
 // `open` a caller passes, so a backend wrapper such as encryption at rest
 // applies to snapshots as it does to the log), under a temporary name, made
 // durable (fdatasync), renamed, and the directory fsynced. The newest
-// SNAPSHOTS_KEPT are kept. A crash while writing leaves a *.tmp file, which
-// boot ignores and a live boot removes.
+// SNAPSHOTS_KEPT are kept (the newest alone with a grid). A crash while
+// writing leaves a *.tmp file, which boot ignores and a live boot removes.
 //
 // Restore. Boot looks at the snapshots newest first and takes the first that
 // is valid: header and part hashes right, taken by this image (digest), the
 // same services, and the log agrees with it: the entry before log_offset is
 // a CRC-valid entry number entries-1 whose chain head is the snapshot's (the
-// chain commits to all history before it). Anything else is skipped with a
+// chain commits to all history before it); with a grid, the log also stops
+// before the entry past which the grid may have moved on (checkGrid). Anything else is skipped with a
 // console line saying why (snapshot_skipped), and the next older one is
 // tried, else the log is replayed from the start. The host copies the parts
 // over the freshly booted kernel and service instances and calls
@@ -58,6 +62,8 @@ import * as abi from '../hal/abi.ts';
 import { openBlockBackend, type BackendChoice, type BlockBackend, type BlockOpenOptions } from './devices/block-backend.ts';
 import { ENTRY_MAGIC, ENTRY_HEADER_BYTES, ENTRY_BYTES_MAX, ENTRY_CHAIN, ENTRY_CHAIN_BYTES } from '../hal/log.ts';
 import { entryCrc, entryPadded, readEntryHeader } from './base/log-entry.ts';
+import { PageError, PageSet, decodePageMap, pagesNamed, encodePageMap, isPageMap, pageFileName, readPages, writePages, type PageMap, type PagedCapture } from './snapshot-pages.ts';
+import type { CacheArea } from './services.ts';
 
 export const SNAPSHOT_DIR = 'snapshots';
 export const SNAPSHOT_SUFFIX = '.qxs';
@@ -243,7 +249,7 @@ export function readRecord(mem: Uint8Array, addr: number): SnapshotRecord {
  * An instance's state as captured for writing: its memory already in the
  * sparse part encoding (chunks, from captureInstance), or a whole memory.
  */
-export interface CapturedInstance { memory: Uint8Array[] | Uint8Array; globals: (number | bigint)[] }
+export interface CapturedInstance { memory: Uint8Array[] | Uint8Array; globals: (number | bigint)[]; paged?: PagedCapture }
 
 function memoryChunks(memory: Uint8Array[] | Uint8Array): Uint8Array[] {
   return Array.isArray(memory) ? memory : sparsePages(memory, false);
@@ -252,6 +258,15 @@ function memoryChunks(memory: Uint8Array[] | Uint8Array): Uint8Array[] {
 /** Copies an instance's state now (its non-zero pages and its globals). */
 export function captureInstance(memory: WebAssembly.Memory, globals: readonly WebAssembly.Global[]): CapturedInstance {
   return { memory: sparsePages(new Uint8Array(memory.buffer), true), globals: globals.map((g) => g.value as number | bigint) };
+}
+
+/**
+ * Copies the state of a service that keeps a grid now: its globals, and the
+ * pages of its memory that changed since the last durable snapshot
+ * (host/snapshot-pages.ts); the cache region is left out.
+ */
+export function capturePaged(pages: PageSet, memory: WebAssembly.Memory, globals: readonly WebAssembly.Global[], cache: CacheArea): CapturedInstance {
+  return { memory: [], globals: globals.map((g) => g.value as number | bigint), paged: pages.capture(new Uint8Array(memory.buffer), cache) };
 }
 
 /** Throws unless `state` fits a fresh instance (memory whole pages, not smaller; same globals). Changes nothing. */
@@ -418,7 +433,11 @@ export interface SnapshotStoreOptions {
   directory?: SnapshotDirectory;
 }
 
-export interface WrittenSnapshot { path: string; entries: number; bytes: number; captureMs: number; writeMs: number }
+/**
+ * bytes: the snapshot file; pageBytes: the pages written to page files for it
+ * (host/snapshot-pages.ts); pagedStateBytes: all the pages it names there.
+ */
+export interface WrittenSnapshot { path: string; entries: number; bytes: number; pageBytes: number; pagedStateBytes: number; captureMs: number; writeMs: number }
 
 export interface LoadedSnapshot {
   path: string;
@@ -426,6 +445,8 @@ export interface LoadedSnapshot {
   logOffset: number;
   state: MachineState;
   bytes: number;
+  /** The page maps of services kept incrementally (host/snapshot-pages.ts), by service index. */
+  paged: Map<number, PageMap>;
 }
 
 /** Why a snapshot file was not used. */
@@ -476,6 +497,8 @@ export class SnapshotStore {
   readonly dir: string;
   private readonly files: SnapshotDirectory;
   private readonly excluded = new Set<string>();
+  /** Per service kept incrementally: the pages of the newest durable snapshot. */
+  private readonly pageSets = new Map<number, PageSet>();
 
   constructor(private readonly opts: SnapshotStoreOptions) {
     this.files = opts.directory ?? fileSnapshotDirectory(opts.dataDir, opts.open);
@@ -503,12 +526,29 @@ export class SnapshotStore {
     return removed;
   }
 
+  /** The page set of service `index` (kept incrementally), made on first use. */
+  pages(index: number): PageSet {
+    let p = this.pageSets.get(index);
+    if (p === undefined) this.pageSets.set(index, p = new PageSet());
+    return p;
+  }
+
+  /** A restored snapshot's page maps are the ones in use (the next capture writes only what changed since). */
+  adoptPages(loaded: LoadedSnapshot): void {
+    for (const [i, map] of loaded.paged) this.pages(i).adopt(map);
+  }
+
   /**
    * Writes a snapshot (the state was captured by the caller at the quiescent
-   * point): parts, then header, fdatasync, rename, directory fsync; then
-   * prunes to SNAPSHOTS_KEPT. The event loop runs between chunks.
+   * point): the new pages of services kept incrementally, fdatasync; then
+   * `beforeCommit` (the grids made durable: the snapshot refers to their
+   * blocks); then parts, header, fdatasync, rename, directory fsync; then
+   * prunes to SNAPSHOTS_KEPT, or to the newest alone when some service is kept
+   * incrementally (older ones would share its page slots, and their grid
+   * blocks are reused sooner: kernel/snapshot.ts). The event loop runs
+   * between chunks.
    */
-  async write(record: SnapshotRecord, state: CapturedMachine, captureMs = 0): Promise<WrittenSnapshot> {
+  async write(record: SnapshotRecord, state: CapturedMachine, captureMs = 0, beforeCommit: () => Promise<void> = async () => {}): Promise<WrittenSnapshot> {
     const started = performance.now();
     this.files.create();
     const name = snapshotFileName(record.entries);
@@ -519,10 +559,18 @@ export class SnapshotStore {
       { name: 'kernel.memory', chunks: memoryChunks(state.kernel.memory) },
       { name: 'kernel.globals', chunks: [encodeGlobals(state.kernel.globals)] },
     ];
+    let pageBytes = 0;
+    let pagedStateBytes = 0;
     for (const [i, s] of state.services.entries()) {
-      parts.push({ name: `service.${i}.memory`, chunks: memoryChunks(s.state.memory) });
+      const paged = s.state.paged;
+      if (paged !== undefined) {
+        pageBytes += await this.writePageFile(i, paged);
+        pagedStateBytes += pagesNamed(paged.map) * PAGE_BYTES;
+      }
+      parts.push({ name: `service.${i}.memory`, chunks: paged !== undefined ? [encodePageMap(paged.map)] : memoryChunks(s.state.memory) });
       parts.push({ name: `service.${i}.globals`, chunks: [encodeGlobals(s.state.globals)] });
     }
+    await beforeCommit();
     const file = this.files.open(tmp, { create: true, lock: false, readOnly: false, backend: this.opts.backend });
     let total = SNAPSHOT_HEADER_BYTES;
     try {
@@ -560,19 +608,31 @@ export class SnapshotStore {
       this.files.remove(tmp);
       throw e;
     }
-    for (const old of this.list().slice(SNAPSHOTS_KEPT)) this.files.remove(old.name);
-    return { path, entries: record.entries, bytes: total, captureMs, writeMs: performance.now() - started };
+    const incremental = state.services.filter((s) => s.state.paged !== undefined);
+    for (const old of this.list().slice(incremental.length > 0 ? 1 : SNAPSHOTS_KEPT)) this.files.remove(old.name);
+    for (const [i, s] of state.services.entries()) if (s.state.paged !== undefined) this.pages(i).adopt(s.state.paged.map);
+    return { path, entries: record.entries, bytes: total, pageBytes, pagedStateBytes, captureMs, writeMs: performance.now() - started };
+  }
+
+  private async writePageFile(index: number, c: PagedCapture): Promise<number> {
+    if (c.fresh.length === 0) return 0;
+    const file = this.files.open(pageFileName(index), { create: true, lock: false, readOnly: false, backend: this.opts.backend });
+    try {
+      return await writePages(file, c);
+    } finally {
+      file.close();
+    }
   }
 
   /**
    * The newest snapshot that is valid for this image, these services and this
    * log (see the header comment), or null. Each one passed over is reported.
    */
-  findValid(serviceNames: readonly string[], log: BlockBackend, skipped: (s: Skipped) => void): LoadedSnapshot | null {
+  findValid(serviceNames: readonly string[], log: BlockBackend, skipped: (s: Skipped) => void, staleFrom: (entries: number) => number = () => 0): LoadedSnapshot | null {
     for (const c of this.list()) {
       if (this.excluded.has(c.path)) continue;
       try {
-        return this.load(c.path, c.name, c.entries, serviceNames, log);
+        return this.load(c.path, c.name, c.entries, serviceNames, log, staleFrom);
       } catch (e) {
         if (!(e instanceof SnapshotError)) throw e;
         skipped({ path: c.path, reason: e.message });
@@ -586,7 +646,7 @@ export class SnapshotStore {
     this.excluded.add(path);
   }
 
-  private load(path: string, name: string, entries: number, serviceNames: readonly string[], log: BlockBackend): LoadedSnapshot {
+  private load(path: string, name: string, entries: number, serviceNames: readonly string[], log: BlockBackend, staleFrom: (entries: number) => number): LoadedSnapshot {
     let file: BlockBackend;
     try {
       file = this.files.open(name, { create: false, lock: false, readOnly: true, backend: this.opts.backend });
@@ -623,6 +683,15 @@ export class SnapshotStore {
         if (createHash('sha256').update(b).digest('hex') !== p.sha256) throw new SnapshotError(`part ${p.name} checksum mismatch`);
         bytes.set(p.name, b);
       }
+      const paged = new Map<number, PageMap>();
+      for (const i of serviceNames.keys()) {
+        const part = bytes.get(`service.${i}.memory`)!;
+        if (!isPageMap(part)) continue;
+        if (paged.size === 0) this.checkGrid(h, log, staleFrom(h.entries));
+        const map = this.pageMap(part, i, serviceNames[i]);
+        bytes.set(`service.${i}.memory`, this.readPageFile(i, map, serviceNames[i]));
+        paged.set(i, map);
+      }
       const state: MachineState = {
         kernel: { memory: bytes.get('kernel.memory')!, globals: decodeGlobals(bytes.get('kernel.globals')!, 'kernel') },
         services: serviceNames.map((name, i) => ({
@@ -632,7 +701,51 @@ export class SnapshotStore {
       };
       sparseLayout(state.kernel.memory, 'kernel');
       for (const s of state.services) sparseLayout(s.state.memory, s.name);
-      return { path, entries: h.entries, logOffset: h.log_offset, state, bytes: size };
+      return { path, entries: h.entries, logOffset: h.log_offset, state, bytes: size, paged };
+    } finally {
+      file.close();
+    }
+  }
+
+  // A snapshot of a service with a grid refers to the grid's blocks, which the
+  // service may reuse once the log holds entry `staleFrom` - 1
+  // (kernel/snapshot.ts): the log after the snapshot must stop before it.
+  // Only entry headers are read (magic, length, sequence), from log_offset on;
+  // anything that is not an entry ends the walk, as recovery would end there.
+  private checkGrid(h: Header, log: BlockBackend, staleFrom: number): void {
+    if (staleFrom === 0) return;
+    const head = new Uint8Array(ENTRY_HEADER_BYTES);
+    let at = h.log_offset;
+    for (let seq = h.entries; seq < staleFrom; seq++) {
+      if (log.readAt(at, head) !== ENTRY_HEADER_BYTES) return;
+      const eh = readEntryHeader(head);
+      if (eh.magic !== ENTRY_MAGIC || eh.total < ENTRY_HEADER_BYTES || eh.total > ENTRY_BYTES_MAX || Number(eh.seq) !== seq) return;
+      at += entryPadded(eh.total);
+    }
+    throw new SnapshotError(`stale: the log reaches entry ${staleFrom - 1}, two checkpoints past it, and its grid blocks may have been reused since`);
+  }
+
+  private pageMap(part: Uint8Array, index: number, name: string): PageMap {
+    try {
+      return decodePageMap(part, `service ${name}`);
+    } catch (e) {
+      if (e instanceof PageError) throw new SnapshotError(e.message);
+      throw e;
+    }
+  }
+
+  private readPageFile(index: number, map: PageMap, name: string): Uint8Array {
+    let file: BlockBackend;
+    try {
+      file = this.files.open(pageFileName(index), { create: false, lock: false, readOnly: true, backend: this.opts.backend });
+    } catch (e) {
+      throw new SnapshotError(`service ${name}: cannot open its page file: ${(e as Error).message}`);
+    }
+    try {
+      return readPages(file, map, `service ${name}`);
+    } catch (e) {
+      if (e instanceof PageError) throw new SnapshotError(e.message);
+      throw e;
     } finally {
       file.close();
     }

@@ -3,7 +3,8 @@
 // a replay reaches the same state: due timers fire first (at the entry's
 // logical time), then the entry takes effect (a client input is queued for
 // its service; an HSM result, entropy or a checkpoint is taken in), and the
-// applied state (kernel/state.ts) moves on to it.
+// applied state (kernel/state.ts) moves on to it. A batch may end with a
+// checkpoint message to the services that keep a grid (kernel/snapshot.ts).
 
 import { MSG_KIND_REQUEST, MSG_KIND_TIMER, SENDER_CLIENT, SENDER_KERNEL, EVT_CHECKPOINT, EVENT_CHECKPOINT_BYTES } from "../hal/abi";
 import { setEntriesApplied } from "./base/hal";
@@ -19,6 +20,7 @@ import * as log from "./log";
 import * as audit from "./audit";
 import * as hsm from "./hsm";
 import * as snap from "./snapshot";
+import { storageEnabled, storageCheckpoint } from "./storage";
 import * as st from "./state";
 
 function fireTimers(nowNs: u64): void {
@@ -56,6 +58,7 @@ function applyInput(e: usize, live: bool): void {
 export function applyEntries(addr: usize, bytes: u32, live: bool, base: u64): void {
   assert(addr != 0 && bytes > 0 && (bytes & 7) == 0 && (base & 7) == 0, "applyEntries: a batch of whole padded entries");
   const end = addr + bytes;
+  const before = st.appliedSeq;
   let e = addr;
   while (e < end) {
     snap.noteAppliedAt(base + <u64>(e - addr), base + <u64>(e - addr) + <u64>log.entryPadded(load<u32>(e + log.ENTRY_TOTAL)));
@@ -77,6 +80,9 @@ export function applyEntries(addr: usize, bytes: u32, live: bool, base: u64): vo
     e += <usize>log.entryPadded(total);
   }
   assert(e == end, "applyEntries: the entries fill the batch exactly");
+  if (storageEnabled() && snap.checkpointAfter(before, st.appliedSeq)) {
+    storageCheckpoint(snap.checkpointNumber(st.appliedSeq), st.appliedTimeNs);
+  }
   setEntriesApplied(st.appliedSeq);
 }
 

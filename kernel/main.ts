@@ -80,8 +80,7 @@ export function kernel_boot(manifestLen: u32, mode: u32): i32 {
   if (!hsm.hsmInit()) return bootFailLine(KERR_POOL, "memory pool does not fit: " + failedReservation);
   schedInit();
   seal();
-  // A service's grid holds state a machine snapshot would not (docs/storage.md): none is taken.
-  snap.snapshotConfigure(storageEnabled() ? 0 : config.snapshotIntervalEntries);
+  snap.snapshotConfigure(config.snapshotIntervalEntries);
   setKernelState(KSTATE_RECOVERING);
   st.setPhase(st.PHASE_INIT);
   assert(isSealed() && serviceCount > 0 && kernelState() == KSTATE_RECOVERING, "kernel_boot: a booted kernel is sealed, has services and recovers next");
@@ -418,3 +417,8 @@ export function audit_checkpoints_skipped(): u64 { return audit.checkpointsSkipp
 // (host/snapshot.ts); kernel/snapshot.ts resets what belonged to the process
 // that took it. `mode` is this boot's (BOOT_LIVE / BOOT_REPLAY). 0: ok; else a KERR_*.
 export function kernel_restored(mode: u32): i32 { return snap.snapshotRestored(mode); }
+
+// A snapshot at applied count `entries` of a machine with a grid may be
+// restored only while the log holds fewer entries than this (0: any);
+// kernel/snapshot.ts says why. The host checks it before restoring.
+export function snapshot_grid_stale_from(entries: u64): u64 { return storageEnabled() ? snap.staleFrom(entries) : 0; }

@@ -17,7 +17,7 @@
 //   +32 [16] inline payload (timer tags)
 
 import { Pool, POOL_EMPTY, poolInit } from "./base/mem";
-import { MSG_KIND_FAILED } from "../hal/abi";
+import { MSG_KIND_FAILED, MSG_KIND_CHECKPOINT } from "../hal/abi";
 import { Service } from "./services";
 
 export const MSG_DESC_BYTES: u32 = 48;
@@ -46,7 +46,7 @@ export function messagesInit(descriptorCount: u32, slotCount: u32, slotBytes: u3
 
 // Fills descriptor `index`. `slot` is POOL_EMPTY unless the payload is in a message slot.
 export function msgSet(index: u32, kind: u32, sender: u32, token: u32, addr: usize, len: u32, slot: u32, timeNs: u64): void {
-  assert(kind <= <u32>MSG_KIND_FAILED && sender <= 0xffff, "msgSet: unknown kind, or a sender wider than 16 bits");
+  assert((kind <= <u32>MSG_KIND_FAILED || kind == <u32>MSG_KIND_CHECKPOINT) && sender <= 0xffff, "msgSet: unknown kind, or a sender wider than 16 bits");
   assert(len == 0 || addr != 0, "msgSet: payload bytes at address 0");
   assert(slot == POOL_EMPTY || (slot < slots.count && len <= slots.slotBytes), "msgSet: payload larger than its message slot");
   const m = msgAt(index);

@@ -7,7 +7,7 @@ import { config, bootArea, admissionAuthority } from "./boot";
 import { isSealed } from "./base/mem";
 import { admissionInit } from "./admission";
 import { ingressInit } from "./ingress";
-import { NO_SERVICE } from "./services";
+import { NO_SERVICE, serviceCount } from "./services";
 import { messagesInit } from "./msg";
 import { timersInit } from "./timers";
 import { tokensInit } from "./tokens";
@@ -26,7 +26,7 @@ export function reserveAll(): bool {
   const entryMax = config.messageBytesMax + log.ENTRY_HEADER_BYTES;
   // parseManifest made sure of it: recovery's window holds any entry.
   assert(<u64>entryMax + 8 <= <u64>config.batchBytesMax, "reserveAll: an entry fits a batch");
-  const descriptorCount = config.batchBytesMax / log.ENTRY_HEADER_BYTES + config.messageSlots + config.timersMax + 16;
+  const descriptorCount = config.batchBytesMax / log.ENTRY_HEADER_BYTES + config.messageSlots + config.timersMax + serviceCount + 16; // serviceCount: a batch's checkpoint messages (kernel/storage.ts)
   return messagesInit(descriptorCount, config.messageSlots, config.messageBytesMax)
     && timersInit(config.timersMax)
     // A service token keeps its slot + 1 in 16 bits: at most 65535 slots.

@@ -54,6 +54,7 @@ import * as log from "./log";
 import * as rec from "./recovery";
 import * as audit from "./audit";
 import * as hsm from "./hsm";
+import { storageEnabled, storageIdle } from "./storage";
 import { blockSnapshot, blockReset, inFlight } from "../drivers/block/block";
 import { entropyReset } from "../drivers/entropy/entropy";
 import { netReset } from "../drivers/net/net";
@@ -90,18 +91,59 @@ export function noteAppliedAt(entryOffset: u64, endOffset: u64): void {
   appliedEndOffset = endOffset;
 }
 
-// A snapshot is due: the kernel holds new input until it has asked for it.
+// A snapshot is due once the applied entries crossed a multiple of the
+// interval since the last one was asked for: the kernel holds new input until
+// it has asked for it. Snapshots follow the multiples (not "interval entries
+// after the last one") so that each comes right after a checkpoint message
+// (below), which a machine with storage needs.
 export function snapshotDue(): bool {
   assert(st.appliedSeq >= lastRequestSeq, "snapshotDue: a snapshot never covers more than was applied");
-  return interval > 0 && !writing && st.appliedSeq > 0 && st.appliedSeq - lastRequestSeq >= interval;
+  return interval > 0 && !writing && st.appliedSeq > 0 && st.appliedSeq / interval > lastRequestSeq / interval;
+}
+
+// ---- checkpoints of services with storage (docs/storage.md) ----
+//
+// A service keeping a grid releases blocks as its trees change; a released
+// block may be reused only when no snapshot that a boot could restore still
+// refers to it. The kernel marks the moments, the same way live and in any
+// replay: at the end of every applied batch that crossed a multiple of the
+// snapshot interval (of every batch when snapshots are off), each such
+// service gets MSG_KIND_CHECKPOINT. The service frees what it released before
+// the previous checkpoint message and sets aside what it released since.
+// So a snapshot taken at applied count S (after checkpoint k = S / interval)
+// refers only to blocks that stay untouched until checkpoint k + 2: once the
+// log holds entry (k + 2) * interval - 1 the grid may have moved on, and the
+// host does not restore it (host/snapshot.ts, through the export
+// snapshot_grid_stale_from). Snapshots are due right after each checkpoint,
+// so in a machine whose snapshot writes keep up that does not happen.
+
+/** Whether the batch that took the applied count from `before` to `after` ends with a checkpoint. */
+export function checkpointAfter(before: u64, after: u64): bool {
+  assert(after > before, "checkpointAfter: a batch applies entries");
+  return interval == 0 || before / interval < after / interval;
+}
+
+/** The number the checkpoint at applied count `after` carries. */
+export function checkpointNumber(after: u64): u64 {
+  return interval == 0 ? after : after / interval;
+}
+
+/** The first entry count at which the grid of a snapshot at applied count `entries` may have been reused; 0: never. */
+export function staleFrom(entries: u64): u64 {
+  return interval == 0 ? 0 : (entries / interval + 2) * interval;
 }
 
 // True while new input must wait: a snapshot is due, or asked for and not yet
 // captured by the host (its SQ descriptor is still in the ring).
+// With a grid, also while a snapshot is being written and the next entry
+// would take the log to the line past which the newest durable snapshot's
+// grid may move on (staleFrom): a crash then still finds a snapshot it can
+// restore. The hold ends with the write, whatever its outcome.
 export function snapshotHolding(sqTail: u32): bool {
   assert(interval > 0 || !awaitingConsume, "snapshotHolding: a request is made only with an interval");
   if (awaitingConsume && <i32>(sqTail - consumeIndex) > 0) awaitingConsume = false;
-  return awaitingConsume || snapshotDue();
+  if (awaitingConsume || snapshotDue()) return true;
+  return writing && newestEntries > 0 && storageEnabled() && log.stageSeq + 1 >= staleFrom(newestEntries);
 }
 
 // Fills the request record; the caller pushes it (the block driver) and
@@ -166,6 +208,7 @@ export function maybeSnapshot(): void {
   if (kernelState() != KSTATE_READY || !snapshotDue()) return;
   if (log.logBusy() || inFlight != 0 || audit.auditBusy() || descriptors.inUse != 0 || rs.applyingBuffer >= 0) return;
   if (hsm.hsmBusy()) return; // an HSM request would die with the host that took it
+  if (!storageIdle()) return; // every grid write the state refers to is at the host (it syncs them before the snapshot is durable)
   // Quiescent: nothing staged, nothing queued, the state is "image + entries".
   assert(rs.stagedInputs == 0 && st.appliedSeq > 0 && rs.dispatched == POOL_EMPTY, "maybeSnapshot: a snapshot at a quiescent point");
   snapshotRequested(blockSnapshot(snapshotRecord(), st.appliedSeq));

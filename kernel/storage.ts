@@ -21,14 +21,15 @@ import {
   GRID_BLOCK_BYTES, STORAGE_WRITE, STORAGE_SYNC, STORAGE_READ, STORAGE_WRITES_PER_MESSAGE, STORAGE_READS_PER_MESSAGE,
   STORAGE_OK, STORAGE_E_IO, STORAGE_E_RANGE, GRID_E_RANGE, BLOCK_MSG_ADDRESS, BLOCK_MSG_STATUS, BLOCK_MSG_HEADER_BYTES,
   GRID_TAG_SERVICE_SHIFT, MSG_KIND_BLOCK, MSG_KIND_INIT, SENDER_KERNEL, SYS_OK, SYS_E_INVALID, SYS_E_FULL, SYS_E_CONTEXT,
-  SYS_E_TOO_LARGE, ACT_CALL, ACT_IDLE, STATUS_OK, CAP_STORAGE, STORAGE_CORRUPT,
+  SYS_E_TOO_LARGE, ACT_CALL, ACT_IDLE, STATUS_OK, CAP_STORAGE, STORAGE_CORRUPT, MSG_KIND_CHECKPOINT,
 } from "../hal/abi";
 import { POOL_EMPTY } from "./base/mem";
 import { setDispatch } from "./base/hal";
 import { descTag, descStatus } from "./base/ring";
 import { service, serviceCount, NO_SERVICE } from "./services";
-import { msgAt, msgKind, msgAddr, msgLen, msgSender, msgToken, msgTime, msgRelease } from "./msg";
+import { descriptors, msgAt, msgKind, msgAddr, msgLen, msgSender, msgToken, msgTime, msgRelease, msgSet, msgInline, inboxPush } from "./msg";
 import * as st from "./state";
+import { schedWake } from "./sched";
 import * as rs from "./runstate";
 import { gridInit, gridReady, gridRead, gridWrite, gridSync, gridReadSlot, gridWriteSlot, gridCompletion, gridDone,
   READ_SLOTS, WRITE_SLOTS, SLOT_SYNC } from "../drivers/grid/grid";
@@ -84,8 +85,27 @@ export function storageInit(): bool {
   return true;
 }
 
-/** Some service keeps a grid (machine snapshots are off then: docs/storage.md). */
+/** Some service keeps a grid. */
 export function storageEnabled(): bool { return gridReady(); }
+
+/**
+ * The checkpoint message (kernel/snapshot.ts checkpointAfter) to every
+ * service that keeps a grid, queued after the batch's own messages: payload
+ * the u64 checkpoint number.
+ */
+export function storageCheckpoint(number: u64, timeNs: u64): void {
+  assert(gridReady(), "storageCheckpoint: some service keeps a grid");
+  for (let i: u32 = 0; i < serviceCount; i++) {
+    if ((service(i).caps & <u32>CAP_STORAGE) == 0) continue;
+    const desc = descriptors.take();
+    assert(desc != POOL_EMPTY, "descriptor pool sized below a batch and its checkpoint messages");
+    const m = msgAt(desc);
+    store<u64>(msgInline(m), number);
+    msgSet(desc, MSG_KIND_CHECKPOINT, SENDER_KERNEL, 0, msgInline(m), 8, POOL_EMPTY, timeNs);
+    inboxPush(service(i), desc);
+    schedWake(service(i));
+  }
+}
 
 /** Nothing at the host, nobody waiting: a machine snapshot may be taken. */
 export function storageIdle(): bool {

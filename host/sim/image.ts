@@ -27,13 +27,15 @@ export const SIM_MANIFEST = {
  * The same world with the ledger on its grid (docs/storage.md, stage 2): a
  * window of 64 transfers, so most of a run's history is in the trees, a
  * 32-block cache, reads through the log (a grid ledger has no "read").
- * Snapshots are off with a grid (the kernel's rule): every boot replays.
+ * Snapshots every 16 entries, so runs restore incremental snapshots whose
+ * grid is on the same faulty disk, and meet stale ones (kernel/snapshot.ts).
  */
 export function simGridManifest(): typeof SIM_MANIFEST {
   const m = structuredClone(SIM_MANIFEST);
   m.kernel.message_bytes_max = 131072; // a block and its header travel in one message
   m.kernel.batch_bytes_max = 524288;
   m.kernel.log_preallocate_bytes = 524288;
+  m.kernel.snapshot_interval_entries = 16;
   const ledger = m.services[0];
   ledger.caps = [...ledger.caps.filter((c) => c !== 'read'), 'storage'];
   ledger.memory_pages_max = 32768;

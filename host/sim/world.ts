@@ -289,10 +289,10 @@ export class World {
       snapshots: this.disk.directory(SIM_SNAPSHOTS, readOnly, flipOnRead),
       clockNs: () => this.machineClock(),
       entropy: (into) => this.rng.fill(into),
-      // A grid is rebuilt from the log at every boot (host/machine.ts openGrid), on the same faulty disk.
-      grid: (file, scratch) => {
+      // A grid on the same faulty disk: kept when the boot restored a snapshot, else written again from the log (host/machine.ts openGrid).
+      grid: (file, scratch, keep) => {
         const path = `${SIM_GRIDS}/${scratch ? 'replay-' : ''}${file}`;
-        this.disk.remove(path);
+        if (!keep) this.disk.remove(path);
         return this.disk.open(path, { readOnly: false, create: true, flipOnRead: scratch ? flipOnRead : 0 });
       },
     };

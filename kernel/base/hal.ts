@@ -8,7 +8,7 @@ import {
   REG_DISPATCH_SERVICE, REG_DISPATCH_KIND, REG_DISPATCH_ADDR, REG_DISPATCH_LEN,
   REG_DISPATCH_SENDER, REG_DISPATCH_TOKEN, REG_DISPATCH_TIME_LO, REG_DISPATCH_TIME_HI,
   REG_ENTRIES_LO, REG_ENTRIES_HI,
-  KSTATE_COLD, KSTATE_RECOVERING, KSTATE_READY, KSTATE_DRAINING, KSTATE_FAILED, KERR_STORAGE, MSG_KIND_BLOCK,
+  KSTATE_COLD, KSTATE_RECOVERING, KSTATE_READY, KSTATE_DRAINING, KSTATE_FAILED, KERR_STORAGE, MSG_KIND_CHECKPOINT,
 } from "../../hal/abi";
 import { SERVICES_MAX } from "./constants";
 
@@ -69,7 +69,7 @@ export function setEntriesApplied(count: u64): void {
 
 export function setDispatch(service: u32, kind: u32, addr: usize, len: u32, sender: u32, token: u32, timeNs: u64): void {
   assert(service < SERVICES_MAX, "setDispatch: not a service index");
-  assert(kind <= <u32>MSG_KIND_BLOCK && (len == 0 || addr != 0), "setDispatch: unknown kind, or bytes at address 0");
+  assert(kind <= <u32>MSG_KIND_CHECKPOINT && (len == 0 || addr != 0), "setDispatch: unknown kind, or bytes at address 0");
   store<u32>(regs + REG_DISPATCH_SERVICE, service);
   store<u32>(regs + REG_DISPATCH_KIND, kind);
   store<u32>(regs + REG_DISPATCH_ADDR, <u32>addr);

@@ -105,6 +105,18 @@ export function cacheBytes(slots: u32): usize {
     + align16(<usize>slots * 4) + <usize>slots * BLOCK_BYTES;
 }
 
+/** The slot count whose cacheBytes is exactly `bytes` (a region laid out by cacheCreateIn); traps when there is none. */
+export function cacheSlotsFitting(bytes: usize): u32 {
+  let lo: u32 = 2;
+  let hi: u32 = 0x10000;
+  while (lo < hi) { // cacheBytes grows with the slot count
+    const mid = lo + ((hi - lo) >> 1);
+    if (cacheBytes(mid) < bytes) lo = mid + 1; else hi = mid;
+  }
+  assert(cacheBytes(lo) == bytes, "cache: no slot count lays out a region of this size");
+  return lo;
+}
+
 /** A cache of `slots` blocks, all empty, laid out in the cacheBytes(slots) at `area` (16-aligned) and nowhere else. */
 export function cacheCreateIn(slots: u32, area: usize): Cache {
   assert(area != 0 && (area & 15) == 0 && slots >= 2 && slots <= 0x10000, "cache: a region 16-aligned, slot count in range");

@@ -17,22 +17,22 @@
 // a merge over many batches. Inputs are read through the cache like any read
 // (the step answers COMPACT_WAIT after wanting blocks; the caller has them
 // delivered and steps again) and copied into the compaction's own buffers, so
-// no pin outlives the step. The blocks of the inputs are released (staged:
-// free after the next durable checkpoint) as the merge leaves each input
-// table. The worst case of blocks the output can take is reserved before the
+// no pin outlives the step. The blocks of the inputs are held as the merge
+// leaves each input table (readers still see it) and released (staged: free
+// once no checkpoint a boot may use refers to them) when the merge finishes. The worst case of blocks the output can take is reserved before the
 // merge starts: a full grid is answered (COMPACT_FULL) before anything
 // changes. A checkpoint is taken between compactions (manifest.ts asserts
 // it), so a checkpoint never names half a merge.
 
 import { cachePeek, cacheWant } from "./cache";
 import { blockBody, blockRecords, BLOCK_BYTES } from "./block";
-import { freeSetReserve, freeSetUnreserve } from "./freeset";
+import { freeSetReleaseHeld, freeSetReserve, freeSetUnreserve } from "./freeset";
 import { keyCompare, KEY_BYTES_MAX } from "./keys";
 import { writeQueueRoom } from "./writes";
 import {
   builderAdd, builderBegin, builderFinish, builderWriteData, builderWritesBeforeAdd, Compaction, desc, descFree, descOverlaps, descRelease,
   DESC_INDEX_ADDRESS, DESC_INDEX_CHECKSUM, DESC_KEY_MAX, DESC_KEY_MIN, DESC_RECORDS, entryAddress, entryChecksum, levelCapacity,
-  levelCount, levelInsert, levelRemove, levelSeek, levelTable, tableReleaseIndexed, Tree, TREE_FULL,
+  levelCount, levelInsert, levelRemove, levelSeek, levelTable, tableHoldIndexed, Tree, TREE_FULL,
 } from "./tree";
 
 export const COMPACT_IDLE: i32 = 0; // no level is over its capacity
@@ -96,8 +96,8 @@ function cursorHead(t: Tree, k: u32): usize {
     const index = cursorIndex(c, k);
     const e = load<u32>(s + 4);
     if (e >= blockRecords(index)) {
-      // The merge is past this input table: its blocks go once the next checkpoint is durable.
-      tableReleaseIndexed(t, <u32>id, index);
+      // The merge is past this input table, but readers see it until the merge is complete: held till then.
+      tableHoldIndexed(t, <u32>id, index);
       store<u32>(s, load<u32>(s) + 1);
       store<u8>(s + 12, 0);
       continue;
@@ -192,6 +192,7 @@ function finish(t: Tree, written: u64): void {
   levelRemove(t, c.level, p, 1);
   descRelease(t, c.a);
   for (let i: u32 = 0; i < c.bCount; i++) descRelease(t, levelTable(t, c.level + 1, c.bStart + i));
+  freeSetReleaseHeld(t.freeSet, c.held); // no reader sees the inputs any more
   levelRemove(t, c.level + 1, c.bStart, c.bCount);
   for (let i: u32 = 0; i < c.outputCount; i++) levelInsert(t, c.level + 1, c.bStart + i, load<u32>(c.outputs + (<usize>i << 2)));
   assert(written <= c.reserved, "compact: wrote more blocks than reserved");

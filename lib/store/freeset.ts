@@ -117,6 +117,67 @@ export function freeSetRelease(f: FreeSet, address: u64): void {
   bitPut(f.staged, address, true);
 }
 
+/**
+ * Blocks a merge has left behind that readers may still read (a compaction's
+ * inputs stay visible until it finishes: compact.ts): held, not staged, so no
+ * checkpoint in the middle of the merge frees them. freeSetReleaseHeld stages
+ * them all once the merge is complete. One per tree (its compaction).
+ */
+// @ts-ignore: decorator
+@unmanaged
+export class FreeHold {
+  bits: usize = 0;
+  /** Words [lo, hi) may have bits set. */
+  lo: u32 = 0;
+  hi: u32 = 0;
+  count: u64 = 0;
+}
+
+export function freeHoldCreate(f: FreeSet): FreeHold {
+  const h = new FreeHold();
+  h.bits = heap.alloc(<usize>f.words * 8);
+  memory.fill(h.bits, 0, <usize>f.words * 8);
+  h.lo = f.words;
+  return h;
+}
+
+/** Forgets every held block (the tree is reset: the merge that held them is gone with it). */
+export function freeHoldClear(f: FreeSet, h: FreeHold): void {
+  memory.fill(h.bits, 0, <usize>f.words * 8);
+  h.lo = f.words;
+  h.hi = 0;
+  h.count = 0;
+}
+
+export function freeSetHold(f: FreeSet, h: FreeHold, address: u64): void {
+  assert(address >= FREE_SET_SUPERBLOCKS && address < f.blocks, "free set: held a block outside the grid");
+  assert(bitGet(f.used, address) && !bitGet(f.staged, address) && !bitGet(f.pending, address) && !bitGet(h.bits, address),
+    "free set: held a block not in use");
+  bitPut(h.bits, address, true);
+  const w = <u32>(address >> 6);
+  if (w < h.lo) h.lo = w;
+  if (w + 1 > h.hi) h.hi = w + 1;
+  h.count++;
+}
+
+/** Stages every held block for release (the merge that held them is complete). */
+export function freeSetReleaseHeld(f: FreeSet, h: FreeHold): void {
+  let n: u64 = 0;
+  for (let w = h.lo; w < h.hi; w++) {
+    const bits = load<u64>(h.bits + <usize>w * 8);
+    if (bits == 0) continue;
+    assert((bits & (load<u64>(f.staged + <usize>w * 8) | load<u64>(f.pending + <usize>w * 8))) == 0
+      && (bits & ~load<u64>(f.used + <usize>w * 8)) == 0, "free set: a held block was released already");
+    store<u64>(f.staged + <usize>w * 8, load<u64>(f.staged + <usize>w * 8) | bits);
+    store<u64>(h.bits + <usize>w * 8, 0);
+    n += popcnt<u64>(bits);
+  }
+  assert(n == h.count, "free set: the held count disagrees with the held bits");
+  h.lo = f.words;
+  h.hi = 0;
+  h.count = 0;
+}
+
 /** Whether `address` is in use (staged and pending releases are). */
 export function freeSetInUse(f: FreeSet, address: u64): bool {
   assert(address < f.blocks, "free set: a block outside the grid");

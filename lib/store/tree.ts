@@ -33,7 +33,7 @@
 import { Cache } from "./cache";
 import { blockChecksum, blockRecords, blockSeal, BLOCK_BODY_BYTES, BLOCK_BYTES, BLOCK_HEADER_BYTES, blockBody, BLOCK_KIND_DATA, BLOCK_KIND_FILTER, BLOCK_KIND_INDEX } from "./block";
 import { CHECKSUM_BYTES } from "./checksum";
-import { FreeSet, freeSetAcquire, freeSetRelease, freeSetReserve } from "./freeset";
+import { FreeHold, FreeSet, freeHoldClear, freeHoldCreate, freeSetAcquire, freeSetHold, freeSetReserve } from "./freeset";
 import { keyCompare, keyHash, KEY_BYTES_MAX } from "./keys";
 import { Memtable, memtableClear, memtableCreate, memtablePut, memtableRanked, memtableSort } from "./memtable";
 import { WriteQueue, writeQueuePush, writeQueueRoom } from "./writes";
@@ -102,6 +102,8 @@ export class Compaction {
   cursors: usize = 0;
   /** Private copies of each cursor's index block and data block (4 blocks). */
   buffers: usize = 0;
+  /** The blocks of the input tables the merge is past: released when it finishes (readers see the inputs until then). */
+  held: FreeHold = changetype<FreeHold>(0);
 }
 
 // @ts-ignore: decorator
@@ -352,6 +354,7 @@ export function treeCreate(config: TreeConfig, cache: Cache, freeSet: FreeSet, w
   c.outputs = heap.alloc(<usize>t.tablesMax * 4);
   c.cursors = heap.alloc(2 * 16);
   c.buffers = heap.alloc(4 * BLOCK_BYTES);
+  c.held = freeHoldCreate(freeSet);
   t.compaction = c;
   t.manifestCapacity = manifestBlocksMax(t);
   t.manifestBlocks = heap.alloc(<usize>t.manifestCapacity * 8);
@@ -431,6 +434,7 @@ export function treeReset(t: Tree): void {
   memory.fill(t.levelCounts, 0, <usize>t.levels * 4);
   memory.fill(t.levelCursors, 0, <usize>t.levels * KEY_BYTES_MAX);
   t.compaction.active = false;
+  freeHoldClear(t.freeSet, t.compaction.held);
   t.flushBuilder.active = false;
   t.compactBuilder.active = false;
   t.manifestCount = 0;
@@ -511,14 +515,19 @@ export function builderFinish(t: Tree, b: Builder): u32 {
   return b.desc;
 }
 
-/** Stages the release of a table's blocks whose data block addresses are in its index block at `index`. */
-export function tableReleaseIndexed(t: Tree, id: u32, index: usize): void {
+/**
+ * A merge is past a table whose data block addresses are in its index block
+ * at `index`: its blocks are held by the compaction (readers still see the
+ * table until the merge finishes) and released with the rest when it does.
+ */
+export function tableHoldIndexed(t: Tree, id: u32, index: usize): void {
   const d = desc(t, id);
   const n = blockRecords(index);
+  const h = t.compaction.held;
   assert(n == load<u32>(d + DESC_BLOCKS), "tree: an index block that is not its table's");
-  for (let e: u32 = 0; e < n; e++) freeSetRelease(t.freeSet, entryAddress(t, index, e));
-  freeSetRelease(t.freeSet, load<u64>(d + DESC_INDEX_ADDRESS));
-  freeSetRelease(t.freeSet, load<u64>(d + DESC_FILTER_ADDRESS));
+  for (let e: u32 = 0; e < n; e++) freeSetHold(t.freeSet, h, entryAddress(t, index, e));
+  freeSetHold(t.freeSet, h, load<u64>(d + DESC_INDEX_ADDRESS));
+  freeSetHold(t.freeSet, h, load<u64>(d + DESC_FILTER_ADDRESS));
 }
 
 // ---- the memtable ----

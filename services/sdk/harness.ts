@@ -191,6 +191,13 @@ export class ServiceHarness {
     this.deliver(abi.MSG_KIND_REPLY, abi.SENDER_KERNEL, 0, b);
   }
 
+  /** The kernel's checkpoint message number `n` (MSG_KIND_CHECKPOINT, to a service with "storage"). */
+  checkpoint(n: bigint): void {
+    const b = Buffer.alloc(8);
+    b.writeBigUInt64LE(BigInt.asUintN(64, n));
+    this.deliver(abi.MSG_KIND_CHECKPOINT, abi.SENDER_KERNEL, 0, b);
+  }
+
   /** The timer with `tag` fires. */
   fireTimer(tag: bigint): void {
     const b = Buffer.alloc(8);

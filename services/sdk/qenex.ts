@@ -14,7 +14,7 @@
 // nothing (services run on AssemblyScript's stub runtime, which never frees).
 import { STATUS_OK as RING_STATUS_OK } from "../../hal/rings";
 import { EVENT_TRANSFER_BYTES as HAL_EVENT_TRANSFER_BYTES } from "../../hal/devices/events";
-import { MSG_KIND_BLOCK } from "../../hal/services";
+import { MSG_KIND_BLOCK, MSG_KIND_CHECKPOINT } from "../../hal/services";
 import { STORAGE_WRITE, STORAGE_SYNC, STORAGE_READ, GRID_BLOCK_BYTES } from "../../hal/devices/grid";
 
 // Result codes (hal/abi.ts SYS_*), repeated here as the service's own API.
@@ -34,6 +34,7 @@ export const KIND_REPLY: u32 = 3;
 export const KIND_TIMER: u32 = 4;
 export const KIND_FAILED: u32 = 5; // a message this service sent was aborted by the peer's fault
 export const KIND_BLOCK: u32 = MSG_KIND_BLOCK; // a block of its grid it asked for with storageRead
+export const KIND_CHECKPOINT: u32 = MSG_KIND_CHECKPOINT; // to a service with "storage": blocks released before the previous one may be reused (store.ts storeCheckpoint)
 
 // Reply status: 0 reaches a client as FRAME_OK, anything else as
 // FRAME_E_SERVICE with the payload as the error text.

@@ -9,6 +9,7 @@
 //   if a block of this message failed: reply cacheErrorMessage(cache, tree name); cacheEpochEnd; return
 //   if (treePrefetch(tree, key) == TREE_WAIT && storeAsk(cache) > 0) return; // delivered again with the blocks
 //   treeGet(tree, key, out); cacheEpochEnd(cache); reply
+// and a checkpoint (KIND_CHECKPOINT, from the kernel): storeCheckpoint(freeSet);
 // and a write: treeFlush (or a compaction step), then storeDrain until it
 // answers 0, one message at a time (the kernel takes at most
 // STORAGE_WRITES_PER_MESSAGE writes a message), and storeSync where what was
@@ -22,7 +23,20 @@ import {
   BLOCK_MSG_HEADER_BYTES,
 } from "../../hal/devices/grid";
 import { WriteQueue, writeQueueEntry, writeQueueTake } from "../../lib/store/writes";
+import { FreeSet, freeSetCheckpoint, freeSetCheckpointDurable } from "../../lib/store/freeset";
 import { Cache, cacheFill, cacheFillFailed, cacheMissAddress, cacheMissCount, cacheMissesTake } from "../../lib/store/cache";
+
+/**
+ * The kernel's checkpoint message (KIND_CHECKPOINT): the blocks released
+ * before the previous checkpoint are free now (no snapshot a boot may restore
+ * refers to them any more), and those released since are set aside until the
+ * next one. The kernel sends it at the same points live and in every replay,
+ * so which blocks are free is part of the service's state like any other.
+ */
+export function storeCheckpoint(f: FreeSet): void {
+  freeSetCheckpointDurable(f);
+  freeSetCheckpoint(f);
+}
 
 const asked: usize = memory.data(<i32>STORAGE_READS_PER_MESSAGE * 8, 16);
 

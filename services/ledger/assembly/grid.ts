@@ -30,13 +30,13 @@ import { S, accountMetaAt, historyAt, physicalOf, recordAt, recordMetaAt, transf
 import { idFind, idRemove } from "./idtable";
 import { linkOffset } from "./lists";
 import { expiryEntryAt } from "./expiry";
-import { storeDrain } from "../../sdk/store";
+import { storeDrain, storeCheckpoint } from "../../sdk/store";
 // Blocks a batch's compaction step writes at most: with the flushes of one
 // eviction (under 96 blocks) within what a message may write (128).
 const COMPACT_BUDGET: u32 = 32;
 import { STORAGE_WRITES_PER_MESSAGE } from "../../../hal/devices/grid";
-import { Cache, cacheBytes, cacheCreateIn, cacheEpochEnd } from "../../../lib/store/cache";
-import { FreeSet, freeSetCheckpoint, freeSetCheckpointDurable, freeSetCreate } from "../../../lib/store/freeset";
+import { Cache, cacheBytes, cacheCreateIn, cacheEpochEnd, cacheSlotsFitting } from "../../../lib/store/cache";
+import { FreeSet, freeSetCreate } from "../../../lib/store/freeset";
 import { WriteQueue, writeQueueCreate } from "../../../lib/store/writes";
 import { Tree, TreeConfig, TREE_OK, treeCreate, treeFlush, treePut } from "../../../lib/store/tree";
 import { compactStep, COMPACT_CACHE_FULL, COMPACT_WAIT } from "../../../lib/store/compact";
@@ -149,6 +149,23 @@ export function gridCacheInit(cacheBlocks: u32): void {
   for (let i: u32 = 0; i < 5; i++) treeOf(i).cache = G.cache;
 }
 
+/** The kernel's checkpoint message: blocks released before the previous one are free (services/sdk/store.ts). */
+export function gridCheckpoint(): void {
+  storeCheckpoint(G.freeSet);
+}
+
+/**
+ * After a restore from a machine snapshot, which leaves the cache's blocks
+ * out (they are not state): forgets every block. `bytes` is the region's
+ * size as gridCacheBytes said when the snapshot was taken; the slot count is
+ * worked out from it, since it is kept nowhere else.
+ */
+export function gridCacheReset(bytes: usize): void {
+  const lead = changetype<usize>(G.cache) - G.cacheRegion;
+  assert(bytes > lead, "gridCacheReset: the region holds the cache");
+  G.cache = cacheCreateIn(cacheSlotsFitting(bytes - lead), changetype<usize>(G.cache));
+}
+
 /**
  * The cache region the state digest skips: the allocation's size word, then
  * the cache (its size is kept in the region only, so it is not state).
@@ -221,10 +238,6 @@ export function gridBatchFits(count: u32): bool {
 
 export function gridMakeRoom(count: u32): bool {
   assert(S.grid && gridBatchFits(count), "gridMakeRoom: a batch that fits the windows");
-  // Blocks a compaction released before this message are free again: there is
-  // no checkpoint yet to keep them for (docs/storage.md, stage 1).
-  freeSetCheckpoint(G.freeSet);
-  freeSetCheckpointDurable(G.freeSet);
   const evict = toEvict(count);
   // Side-table transfers that resolved leave a memtable's worth at a time (the rest stay in memory, found there).
   const resolved = min<u32>(G.sideResolvedCount, G.pending.memtable.capacity - evict);

@@ -34,14 +34,14 @@ import { textLength, textLog, textPtr, textPut, textPutU64, textReset } from "./
 import { SCOPE_LEDGERS_MAX, scopeSet } from "./scope";
 import { READ_REQUEST_BYTES_MAX, read, readArea } from "./reads";
 import { configCacheBlocks, configGridBlocks, forgetCacheBlocks } from "./config";
-import { G, gridCacheBytes, gridCacheInit, gridDrain, gridInit, treeName } from "./grid";
+import { G, gridCacheBytes, gridCacheInit, gridCacheReset, gridCheckpoint, gridDrain, gridInit, treeName } from "./grid";
 import { findsInit } from "./finds";
 import { EXAMINE_MAX, PREPARE_FULL, PREPARE_TOO_LARGE, PREPARE_TOO_WIDE, PREPARE_WAIT, gridPrepare } from "./cold";
 import { storeCorrupt, storeOnBlock } from "../../sdk/store";
 
 /** Reads of grid blocks that fail their checks in a row before the grid is deemed corrupt. */
 const GRID_READ_FAILURES_MAX: u32 = 3;
-import { KIND_BLOCK } from "../../sdk/qenex";
+import { KIND_BLOCK, KIND_CHECKPOINT } from "../../sdk/qenex";
 import { cacheErrorMessage } from "../../../lib/store/cache";
 import { BLOCK_OK } from "../../../lib/store/block";
 
@@ -88,6 +88,12 @@ export function qx_cache_bytes(): u32 {
   return S.grid ? <u32>gridCacheBytes() : 0;
 }
 
+// After the host restored a machine snapshot, which leaves the cache's blocks
+// out: `bytes` is what qx_cache_bytes said when it was taken (ABI.md).
+export function qx_cache_reset(bytes: u32): void {
+  if (S.grid) gridCacheReset(<usize>bytes);
+}
+
 export function qx_check_invariants(): u32 {
   return checkInvariants();
 }
@@ -124,6 +130,10 @@ export function qx_handle(kind: u32, sender: u32, token: u32, len: u32): void {
       textPut(cacheErrorMessage(G.cache, treeName(G.cache.errorTree)));
       storeCorrupt(textPtr(), textLength());
     }
+    return;
+  }
+  if (kind == KIND_CHECKPOINT) {
+    if (S.grid) gridCheckpoint();
     return;
   }
   const now = <u64>max<i64>(time(), 0);
