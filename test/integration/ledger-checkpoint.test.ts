@@ -17,73 +17,25 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { copyFileSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { FrameClient } from '../../host/client/frames.ts';
-import { LedgerClient, account, accountFilter, transfer, createTransferResultName, type Transfer } from '../../host/client/ledger.ts';
+import { account, type LedgerClient } from '../../host/client/ledger.ts';
 import { gridFileName } from '../../host/devices/grid.ts';
-import { directLedgerManifest, event, makeImage, removeDir, runCli, Server, type TestImage } from '../support/helpers.ts';
+import { event, removeDir, runCli, Server, type TestImage } from '../support/helpers.ts';
+import { checkHistory, gridLedgerImage, serveLedger, workloadBatch } from '../support/grid-ledger.ts';
 
 const BATCH = 4000;
 const INTERVAL = 2;
 let img: TestImage;
 
 test.before(() => {
-  const manifest = directLedgerManifest();
-  manifest.kernel = { ...manifest.kernel, snapshot_interval_entries: INTERVAL };
-  const ledger = manifest.services.find((s) => s.name === 'ledger')!;
-  ledger.caps = [...ledger.caps.filter((c) => c !== 'read'), 'storage'];
-  ledger.memory_pages_max = 32768;
-  ledger.config = {
-    accounts_max: 1024, transfers_max: 8192, pending_max: 1024, history_max: 65536,
-    grid_blocks: 65536, cache_blocks: 64, prefault: false, events: true,
-  };
-  img = makeImage('ledger-checkpoint', manifest);
+  img = gridLedgerImage('ledger-checkpoint', { transfers_max: 8192, history_max: 65536, cache_blocks: 64 }, INTERVAL);
 });
 test.after(async () => { await Server.killAll(); removeDir(img.dir); });
 
-async function serve(data: string): Promise<{ server: Server; frames: FrameClient; ledger: LedgerClient }> {
-  const server = Server.start(['boot', img.imagePath, '--data', data, '--trust', img.pubPath, '--listen', '127.0.0.1:0']);
-  const { host, port } = await server.address();
-  const frames = await FrameClient.connect(host, port);
-  return { server, frames, ledger: new LedgerClient(frames) };
-}
-
-function debitOf(n: number): bigint { return BigInt(1 + (n % 8)); }
-function creditOf(n: number): bigint { return BigInt(1 + ((n + 3) % 8)); }
-
-function batch(first: number): Transfer[] {
-  return Array.from({ length: BATCH }, (_, i) => {
-    const n = first + i;
-    return transfer({ id: BigInt(n), debit_account_id: debitOf(n), credit_account_id: creditOf(n), amount: BigInt(1 + (n % 500)), ledger: 1, code: 7, user_data_64: BigInt(n) });
-  });
-}
-
 async function createBatches(ledger: LedgerClient, from: number, count: number): Promise<void> {
   for (let b = 0; b < count; b++) {
-    const results = await ledger.createTransfers(batch(1 + (from + b) * BATCH));
+    const results = await ledger.createTransfers(workloadBatch(1 + (from + b) * BATCH, BATCH));
     assert.ok(results.every((r) => r.result === 0), `batch ${from + b} created`);
   }
-}
-
-async function historyOf(ledger: LedgerClient): Promise<bigint[]> {
-  const ids: bigint[] = [];
-  let from = 0n;
-  for (;;) {
-    const page = await ledger.getAccountTransfers(accountFilter({ account_id: 2n, limit: 1000, timestamp_min: from }));
-    ids.push(...page.map((t) => t.id));
-    if (page.length < 1000) return ids;
-    from = page[page.length - 1].timestamp + 1n;
-  }
-}
-
-async function checkHistory(ledger: LedgerClient, last: number, where: string): Promise<void> {
-  const [oldest, newest] = await ledger.lookupTransfers([1n, BigInt(last)]);
-  assert.equal([oldest?.id, oldest?.amount], [1n, 2n], `${where}: the oldest transfer`);
-  assert.equal([newest?.id, newest?.user_data_64], [BigInt(last), BigInt(last)], `${where}: the newest transfer`);
-  const expected: bigint[] = [];
-  for (let n = 1; n <= last; n++) if (debitOf(n) === 2n || creditOf(n) === 2n) expected.push(BigInt(n));
-  assert.equal(await historyOf(ledger), expected, `${where}: account 2's whole history, in order`);
-  const again = await ledger.createTransfers(batch(1).slice(0, 2));
-  assert.equal(again.map((r) => createTransferResultName(r.result)), ['exists', 'exists'], `${where}: the oldest ids`);
 }
 
 /** The snapshot_written lines once there are at least `n` (a snapshot is written while the machine serves on). */
@@ -104,7 +56,7 @@ function snapshotFiles(data: string): string[] {
 test('a ledger on its grid restores from incremental snapshots after kill -9, and a stale one is refused', async () => {
   const data = join(img.dir, 'data');
   const saved = join(img.dir, 'saved');
-  let { server, frames, ledger } = await serve(data);
+  let { server, frames, ledger } = await serveLedger(img, data);
   const accounts = await ledger.createAccounts(Array.from({ length: 8 }, (_, i) => account({ id: BigInt(i + 1), ledger: 1, code: 1 })));
   assert.ok(accounts.every((r) => r.result === 0), 'accounts created');
   await createBatches(ledger, 0, 5);
@@ -121,7 +73,7 @@ test('a ledger on its grid restores from incremental snapshots after kill -9, an
   await server.kill('SIGKILL');
 
   // Boot 2: the newest snapshot, the grid as it was, only the log's tail.
-  ({ server, frames, ledger } = await serve(data));
+  ({ server, frames, ledger } = await serveLedger(img, data));
   const loaded = await server.waitFor('snapshot_loaded') as { entries: number };
   assert.ok(loaded.entries >= written.at(-1)!.entries, 'the newest snapshot was restored');
   await checkHistory(ledger, 5 * BATCH, 'after the first kill'); // the older half is on the grid alone
@@ -131,7 +83,7 @@ test('a ledger on its grid restores from incremental snapshots after kill -9, an
   await server.kill('SIGKILL');
 
   // Boot 3, then a clean stop: the live state hash.
-  ({ server, frames, ledger } = await serve(data));
+  ({ server, frames, ledger } = await serveLedger(img, data));
   await server.waitFor('snapshot_loaded');
   await checkHistory(ledger, 10 * BATCH, 'after the second kill');
   frames.close();
@@ -148,7 +100,7 @@ test('a ledger on its grid restores from incremental snapshots after kill -9, an
   // put back alone, it is refused as stale and the log replayed from its start.
   for (const n of snapshotFiles(data)) rmSync(join(data, 'snapshots', n));
   for (const n of readdirSync(saved)) copyFileSync(join(saved, n), join(data, 'snapshots', n));
-  ({ server, frames, ledger } = await serve(data));
+  ({ server, frames, ledger } = await serveLedger(img, data));
   const stale = await server.waitFor('snapshot_skipped') as { file: string; reason: string };
   assert.ok(stale.file.endsWith('.qxs') && stale.reason.startsWith('stale:'), `the stale snapshot is named: ${JSON.stringify(stale)}`);
   assert.not.ok(server.events.some((e) => e.event === 'snapshot_loaded'), 'no snapshot restored: the log replayed from its first entry');

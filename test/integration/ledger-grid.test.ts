@@ -15,76 +15,27 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
-import { FrameClient } from '../../host/client/frames.ts';
-import { LedgerClient, account, accountFilter, transfer, createTransferResultName, type Transfer } from '../../host/client/ledger.ts';
+import { account } from '../../host/client/ledger.ts';
 import { gridFileName } from '../../host/devices/grid.ts';
-import { directLedgerManifest, event, makeImage, removeDir, runCli, Server, type TestImage } from '../support/helpers.ts';
+import { event, removeDir, runCli, Server, type TestImage } from '../support/helpers.ts';
+import { checkHistory, gridLedgerImage, serveLedger, workloadBatch } from '../support/grid-ledger.ts';
 
 const BATCH = 8189;
 const BATCHES = 6;
 let img: TestImage;
 
 test.before(() => {
-  const manifest = directLedgerManifest();
-  const ledger = manifest.services.find((s) => s.name === 'ledger')!;
-  // A ledger on a grid answers through the log (no "read"); its grid needs "storage".
-  ledger.caps = [...ledger.caps.filter((c) => c !== 'read'), 'storage'];
-  ledger.memory_pages_max = 32768;
-  ledger.config = {
-    accounts_max: 1024, transfers_max: 16384, pending_max: 1024, history_max: 65536,
-    grid_blocks: 65536, cache_blocks: 64, prefault: false, events: true,
-  };
-  img = makeImage('ledger-grid', manifest);
+  img = gridLedgerImage('ledger-grid', { transfers_max: 16384, history_max: 65536, cache_blocks: 64 });
 });
 test.after(async () => { await Server.killAll(); removeDir(img.dir); });
 
-async function serve(data: string): Promise<{ server: Server; frames: FrameClient; ledger: LedgerClient }> {
-  const server = Server.start(['boot', img.imagePath, '--data', data, '--trust', img.pubPath, '--listen', '127.0.0.1:0']);
-  const { host, port } = await server.address();
-  const frames = await FrameClient.connect(host, port);
-  return { server, frames, ledger: new LedgerClient(frames) };
-}
-
-function debitOf(n: number): bigint { return BigInt(1 + (n % 8)); }
-function creditOf(n: number): bigint { return BigInt(1 + ((n + 3) % 8)); }
-
-function batch(first: number): Transfer[] {
-  return Array.from({ length: BATCH }, (_, i) => {
-    const n = first + i;
-    return transfer({ id: BigInt(n), debit_account_id: debitOf(n), credit_account_id: creditOf(n), amount: BigInt(1 + (n % 500)), ledger: 1, code: 7, user_data_64: BigInt(n) });
-  });
-}
-
-/** Every transfer of account 2, by paging 1000 at a time oldest first. */
-async function historyOf(ledger: LedgerClient): Promise<bigint[]> {
-  const ids: bigint[] = [];
-  let from = 0n;
-  for (;;) {
-    const page = await ledger.getAccountTransfers(accountFilter({ account_id: 2n, limit: 1000, timestamp_min: from }));
-    ids.push(...page.map((t) => t.id));
-    if (page.length < 1000) return ids;
-    from = page[page.length - 1].timestamp + 1n;
-  }
-}
-
-async function checkHistory(ledger: LedgerClient, last: number, where: string): Promise<void> {
-  const [oldest, newest] = await ledger.lookupTransfers([1n, BigInt(last)]);
-  assert.equal([oldest?.id, oldest?.user_data_64, oldest?.amount], [1n, 1n, 2n], `${where}: the oldest transfer`);
-  assert.equal([newest?.id, newest?.user_data_64], [BigInt(last), BigInt(last)], `${where}: the newest transfer`);
-  const expected: bigint[] = [];
-  for (let n = 1; n <= last; n++) if (debitOf(n) === 2n || creditOf(n) === 2n) expected.push(BigInt(n));
-  assert.equal(await historyOf(ledger), expected, `${where}: account 2's whole history, in order`);
-  const again = await ledger.createTransfers(batch(1).slice(0, 3));
-  assert.equal(again.map((r) => createTransferResultName(r.result)), ['exists', 'exists', 'exists'], `${where}: the oldest ids`);
-}
-
 test('a ledger on its grid keeps every transfer past its memory, across a kill and a replay', async () => {
   const data = join(img.dir, 'data');
-  let { server, frames, ledger } = await serve(data);
+  let { server, frames, ledger } = await serveLedger(img, data);
   const accounts = await ledger.createAccounts(Array.from({ length: 8 }, (_, i) => account({ id: BigInt(i + 1), ledger: 1, code: 1 })));
   assert.ok(accounts.every((r) => r.result === 0), 'accounts created');
   for (let b = 0; b < BATCHES; b++) {
-    const results = await ledger.createTransfers(batch(1 + b * BATCH));
+    const results = await ledger.createTransfers(workloadBatch(1 + b * BATCH, BATCH));
     assert.ok(results.every((r) => r.result === 0), `batch ${b} created`);
   }
   const last = BATCHES * BATCH;
@@ -94,7 +45,7 @@ test('a ledger on its grid keeps every transfer past its memory, across a kill a
   frames.close();
   await server.kill('SIGKILL');
 
-  ({ server, frames, ledger } = await serve(data));
+  ({ server, frames, ledger } = await serveLedger(img, data));
   await checkHistory(ledger, last, 'after kill -9 and boot');
   frames.close();
   await server.kill('SIGTERM');
