@@ -107,7 +107,7 @@ class Gen {
       id: this.chance(0.01) ? 0n : id, debit_account_id: this.accountId(), credit_account_id: this.accountId(),
       amount: this.amount(), flags, ledger: this.chance(0.97) ? 1 : 2, code: this.chance(0.02) ? 0 : 1 + this.int(3),
       timeout: (flags & TF.pending) !== 0 && this.chance(0.5) ? this.int(4) : (this.chance(0.02) ? 1 : 0),
-      user_data_64: BigInt(this.int(3)), user_data_32: this.int(3),
+      user_data_128: BigInt(this.int(3)), user_data_64: BigInt(this.int(3)), user_data_32: this.int(3),
     });
   }
 
@@ -125,6 +125,7 @@ class Gen {
     const min = this.chance(0.4) ? lastTimestamp - BigInt(this.int(80)) : 0n;
     const max = this.chance(0.3) ? min + BigInt(this.int(60)) : 0n;
     return u.queryFilter({
+      user_data_128: this.chance(0.2) ? BigInt(this.int(3)) : 0n,
       user_data_64: this.chance(0.2) ? BigInt(this.int(3)) : 0n, user_data_32: this.chance(0.2) ? this.int(3) : 0,
       ledger: this.chance(0.3) ? 1 + this.int(3) : 0, code: this.chance(0.3) ? 1 + this.int(3) : 0,
       timestamp_min: min, timestamp_max: min > 1n && this.chance(0.05) ? min - 1n : max,

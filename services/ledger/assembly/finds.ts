@@ -10,12 +10,11 @@
 // whose blocks are cached (copying what it needs out, so no block has to
 // stay pinned past the round), and asks the kernel for the blocks of the
 // others; the message that needs them is delivered again with the blocks
-// cached. The table is the message's own: it starts over whenever the state
-// it was filled against moved on (another batch applied, or transfers
-// evicted), so what it says is true of the state the message runs on.
+// cached. The table is the message's own: it starts over with every message
+// but the one that asked for blocks, delivered again (findsWaiting), so what
+// it says is true of the state the message runs on.
 
 import { PENDING_NONE, PENDING_PENDING, T_FLAGS, T_TIMESTAMP, TF_PENDING } from "./layout";
-import { S } from "./state";
 import { G, TS_ORPHAN, keyTimestamp } from "./grid";
 import { storeAsk } from "../../sdk/store";
 import { cacheEpochEnd } from "../../../lib/store/cache";
@@ -50,10 +49,8 @@ class Finds {
   count: u32 = 0;
   /** The entries in use, in the order added: what a round walks and a new message clears. */
   used: usize = 0;
-  /** The state the table was filled against. */
-  lastTimestamp: u64 = 0;
-  transferFirst: u32 = 0;
-  transferCount: u32 = 0;
+  /** The message being handled asked for blocks: its next delivery goes on with the table. */
+  waiting: bool = false;
   value: usize = 0;
 }
 
@@ -75,15 +72,22 @@ export function findsInit(capacity: u32): void {
 // @ts-ignore: decorator
 @inline function entry(i: u32): usize { return F.entries + <usize>i * FIND_BYTES; }
 
-/** Starts over unless the table was filled against the state as it is now (the same message, delivered again). */
+/**
+ * Starts over unless this is the message that filled the table, delivered
+ * again after its blocks (nothing else runs in between: the kernel's prefetch
+ * step). Two queries in a row leave the state as it was, so the state alone
+ * cannot tell a new message from the same one again.
+ */
 export function findsBegin(): void {
   assert(F.entries != 0, "findsBegin before findsInit");
-  if (F.lastTimestamp == S.lastTimestamp && F.transferFirst == S.transferFirst && F.transferCount == S.transferCount) return;
+  if (F.waiting) return;
   for (let n: u32 = 0; n < F.count; n++) memory.fill(entry(load<u32>(F.used + (<usize>n << 2))), 0, FIND_BYTES);
   F.count = 0;
-  F.lastTimestamp = S.lastTimestamp;
-  F.transferFirst = S.transferFirst;
-  F.transferCount = S.transferCount;
+}
+
+/** Whether the message being handled asked for blocks (it comes again) or is done with the table. */
+export function findsWaiting(waiting: bool): void {
+  F.waiting = waiting;
 }
 
 function hashOf(lo: u64, hi: u64, kind: u8): u32 {

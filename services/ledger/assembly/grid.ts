@@ -12,6 +12,8 @@
 //   account_transfers  (timestamp, account slot) → nothing: an account's transfers by time
 //   account_balances   (timestamp, account slot) → the four balances after that transfer
 //   transfers.pending  timestamp of a pending transfer → how it resolved (PENDING_*)
+//   transfers.user_data_128, .user_data_64, .user_data_32, .code, .ledger
+//                      (timestamp, field) → nothing: query_transfers' indexes
 //
 // Eviction moves the oldest transfers out of the ring before a batch that
 // would not fit (a function of the state and the batch's size, so replay
@@ -24,7 +26,8 @@
 
 import { CACHE_BLOCKS_MIN, NONE, PENDING_MAX_LIMIT } from "./constants";
 import { A_DEBITS_PENDING, AM_HISTORY_FIRST, AM_HISTORY_LAST, AM_TRANSFERS_FIRST, AM_TRANSFERS_LAST, H_ACCOUNT_SLOT,
-  H_BALANCES, H_NEXT, H_PREV, H_TIMESTAMP, H_TRANSFER_SLOT, PENDING_PENDING, T_FLAGS, T_ID, T_TIMESTAMP, TF_PENDING,
+  H_BALANCES, H_NEXT, H_PREV, H_TIMESTAMP, H_TRANSFER_SLOT, PENDING_PENDING, T_CODE, T_FLAGS, T_ID, T_LEDGER, T_TIMESTAMP,
+  T_USER_DATA_128, T_USER_DATA_32, T_USER_DATA_64, TF_PENDING,
   TM_AUX, TM_BYTES, TM_CREDIT_SLOT, TM_DEBIT_SLOT, TM_STATUS, X_SLOT } from "./layout";
 import { S, accountMetaAt, historyAt, physicalOf, recordAt, recordMetaAt, transferAt, transferMetaAt } from "./state";
 import { idFind, idRemove } from "./idtable";
@@ -47,6 +50,15 @@ export const TREE_IDS: u8 = 2;
 export const TREE_ACCOUNT_TRANSFERS: u8 = 3;
 export const TREE_BALANCES: u8 = 4;
 export const TREE_PENDING: u8 = 5;
+// The query indexes (query_transfers over the whole history): (field, timestamp) of every evicted
+// transfer whose field is not zero (zero never filters), a set of keys.
+export const TREE_BY_USER_DATA_128: u8 = 6;
+export const TREE_BY_USER_DATA_64: u8 = 7;
+export const TREE_BY_USER_DATA_32: u8 = 8;
+export const TREE_BY_CODE: u8 = 9;
+export const TREE_BY_LEDGER: u8 = 10;
+/** Trees of the ledger, ids 1..TREE_COUNT. */
+export const TREE_COUNT: u32 = 10;
 
 /** transfers.id's value for the id of a transient failure: past every timestamp (u63). */
 export const TS_ORPHAN: u64 = 0x8000000000000000;
@@ -76,6 +88,11 @@ export class Grid {
   accountTransfers: Tree = changetype<Tree>(0);
   balances: Tree = changetype<Tree>(0);
   pending: Tree = changetype<Tree>(0);
+  byUserData128: Tree = changetype<Tree>(0);
+  byUserData64: Tree = changetype<Tree>(0);
+  byUserData32: Tree = changetype<Tree>(0);
+  byCode: Tree = changetype<Tree>(0);
+  byLedger: Tree = changetype<Tree>(0);
   /** Side table: free record indexes (a stack) and those resolved, to leave at the next eviction. */
   sideFree: usize = 0;
   sideFreeCount: u32 = 0;
@@ -125,6 +142,12 @@ export function gridInit(gridBlocks: u64): void {
   G.accountTransfers = tree(TREE_ACCOUNT_TRANSFERS, 16, 0, min<u32>(2 * window, MEMTABLE_RECORDS_PER_SIDE_MAX));
   G.balances = tree(TREE_BALANCES, 16, 64, min<u32>(2 * window, MEMTABLE_RECORDS_PER_SIDE_MAX));
   G.pending = tree(TREE_PENDING, 8, 8, min<u32>(window + S.pendingMax, MEMTABLE_RECORDS_MAX));
+  const evicted = min<u32>(window, MEMTABLE_RECORDS_MAX);
+  G.byUserData128 = tree(TREE_BY_USER_DATA_128, 24, 0, evicted);
+  G.byUserData64 = tree(TREE_BY_USER_DATA_64, 16, 0, evicted);
+  G.byUserData32 = tree(TREE_BY_USER_DATA_32, 16, 0, evicted);
+  G.byCode = tree(TREE_BY_CODE, 16, 0, evicted);
+  G.byLedger = tree(TREE_BY_LEDGER, 16, 0, evicted);
   G.key = heap.alloc(32);
   G.value = heap.alloc(128);
   assert(S.pendingMax <= PENDING_MAX_LIMIT, "gridInit: pending_max bounded");
@@ -146,7 +169,7 @@ export function gridCacheInit(cacheBlocks: u32): void {
   const raw = heap.alloc(bytes + 15);
   G.cacheRegion = raw - 4;
   G.cache = cacheCreateIn(cacheBlocks, (raw + 15) & ~<usize>15);
-  for (let i: u32 = 0; i < 5; i++) treeOf(i).cache = G.cache;
+  for (let i: u32 = 0; i < TREE_COUNT; i++) treeOf(i).cache = G.cache;
 }
 
 /** The kernel's checkpoint message: blocks released before the previous one are free (services/sdk/store.ts). */
@@ -197,8 +220,13 @@ export function treeName(id: u8): string {
   if (id == TREE_IDS) return "transfers.id";
   if (id == TREE_ACCOUNT_TRANSFERS) return "account_transfers";
   if (id == TREE_BALANCES) return "account_balances";
-  assert(id == TREE_PENDING, "treeName: a tree of the ledger");
-  return "transfers.pending";
+  if (id == TREE_PENDING) return "transfers.pending";
+  if (id == TREE_BY_USER_DATA_128) return "transfers.user_data_128";
+  if (id == TREE_BY_USER_DATA_64) return "transfers.user_data_64";
+  if (id == TREE_BY_USER_DATA_32) return "transfers.user_data_32";
+  if (id == TREE_BY_CODE) return "transfers.code";
+  assert(id == TREE_BY_LEDGER, "treeName: a tree of the ledger");
+  return "transfers.ledger";
 }
 
 // ---- keys ----
@@ -214,6 +242,33 @@ export function keyAccount(timestamp: u64, accountSlot: u32): usize {
   store<u64>(G.key, timestamp);
   store<u64>(G.key + 8, <u64>accountSlot);
   return G.key;
+}
+
+/**
+ * The key (timestamp, field) of a query index, in G.key: the field is the
+ * most significant part (keys.ts), so one field value's keys are a range in
+ * timestamp order. `hi` is the upper half of a 128-bit field (0 otherwise).
+ */
+export function keyIndexed(timestamp: u64, lo: u64, hi: u64): usize {
+  store<u64>(G.key, timestamp);
+  store<u64>(G.key + 8, lo);
+  store<u64>(G.key + 16, hi);
+  return G.key;
+}
+
+/** An evicted transfer's keys in the query indexes (fields that are zero filter nothing and are left out). */
+function putIndexed(record: usize, timestamp: u64): void {
+  const u128lo = load<u64>(record + T_USER_DATA_128);
+  const u128hi = load<u64>(record + T_USER_DATA_128 + 8);
+  if ((u128lo | u128hi) != 0) put(G.byUserData128, keyIndexed(timestamp, u128lo, u128hi), 0);
+  const u64v = load<u64>(record + T_USER_DATA_64);
+  if (u64v != 0) put(G.byUserData64, keyIndexed(timestamp, u64v, 0), 0);
+  const u32v = <u64>load<u32>(record + T_USER_DATA_32);
+  if (u32v != 0) put(G.byUserData32, keyIndexed(timestamp, u32v, 0), 0);
+  const code = <u64>load<u16>(record + T_CODE);
+  if (code != 0) put(G.byCode, keyIndexed(timestamp, code, 0), 0);
+  const ledger = <u64>load<u32>(record + T_LEDGER);
+  if (ledger != 0) put(G.byLedger, keyIndexed(timestamp, ledger, 0), 0);
 }
 
 function put(t: Tree, key: usize, value: usize): void {
@@ -271,7 +326,9 @@ function toEvict(count: u32): u32 {
  */
 function ensureRoom(evict: u32, count: u32, resolved: u32): bool {
   return flushIfShort(G.transfers, evict) && flushIfShort(G.ids, evict + count)
-    && flushIfShort(G.accountTransfers, evict * 2) && flushIfShort(G.balances, evict * 2) && flushIfShort(G.pending, evict + resolved);
+    && flushIfShort(G.accountTransfers, evict * 2) && flushIfShort(G.balances, evict * 2) && flushIfShort(G.pending, evict + resolved)
+    && flushIfShort(G.byUserData128, evict) && flushIfShort(G.byUserData64, evict) && flushIfShort(G.byUserData32, evict)
+    && flushIfShort(G.byCode, evict) && flushIfShort(G.byLedger, evict);
 }
 
 function flushIfShort(t: Tree, puts: u32): bool {
@@ -295,7 +352,7 @@ export function gridCompact(): bool {
     G.compactedAt = mark;
     G.compactedCount = S.transferCount;
     G.compactTree = G.compactNext;
-    G.compactNext = (G.compactNext + 1) % 5;
+    G.compactNext = (G.compactNext + 1) % TREE_COUNT;
   }
   let r = compactStep(treeOf(G.compactTree), COMPACT_BUDGET);
   if (r == COMPACT_CACHE_FULL) {
@@ -309,9 +366,21 @@ export function gridCompact(): bool {
   return storeAsk(G.cache) == 0;
 }
 
+/** The tree of id i + 1. */
 function treeOf(i: u32): Tree {
-  assert(i < 5, "treeOf: one of the five trees");
-  return i == 0 ? G.transfers : i == 1 ? G.ids : i == 2 ? G.accountTransfers : i == 3 ? G.balances : G.pending;
+  assert(i < TREE_COUNT, "treeOf: one of the ledger's trees");
+  switch (i) {
+    case 0: return G.transfers;
+    case 1: return G.ids;
+    case 2: return G.accountTransfers;
+    case 3: return G.balances;
+    case 4: return G.pending;
+    case 5: return G.byUserData128;
+    case 6: return G.byUserData64;
+    case 7: return G.byUserData32;
+    case 8: return G.byCode;
+    default: return G.byLedger;
+  }
 }
 
 // ---- eviction ----
@@ -324,6 +393,7 @@ function evictOldest(): void {
   const meta = transferMetaAt(seq);
   const timestamp = load<u64>(record + T_TIMESTAMP);
   put(G.transfers, keyTimestamp(timestamp), record);
+  putIndexed(record, timestamp);
   store<u64>(G.value, timestamp);
   put(G.ids, record + T_ID, G.value);
   const debitSlot = load<u32>(meta + TM_DEBIT_SLOT);
