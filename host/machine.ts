@@ -28,6 +28,7 @@ import { GridDevice, gridRingPresent, gridFileName } from './devices/grid.ts';
 import { EventHub, type EventLimits } from './gateway/events.ts';
 import { clockNowNs as nowNs } from './devices/clock.ts';
 import { openBlockBackend, type BackendChoice, type BlockBackend, type BlockOpenOptions } from './devices/block-backend.ts';
+import { LOG_FILE, SegmentedLog, firstLiveSegment, hasLog, openSegmentedLog } from './devices/segmented-log.ts';
 import { magicVersion } from './base/log-entry.ts';
 import { logChainFor } from './devices/log-chain.ts';
 import { parseImage, readImageFile, writeImageFile, type ParsedImage } from './image.ts';
@@ -50,7 +51,8 @@ import {
 } from './snapshot.ts';
 import type { Desc } from './base/ring.ts';
 
-export const LOG_FILE = 'log.qxl';
+/** The command log's first segment (host/devices/segmented-log.ts has the layout). */
+export { LOG_FILE };
 export const IMAGE_FILE = 'image.qxi';
 
 export class BootError extends Error {
@@ -76,6 +78,10 @@ export interface MachineOptions {
   dataDir: string;
   mode: 'live' | 'replay';
   backend?: BackendChoice;
+  /** Where archived log segments are read from (`qenex log archive`); default <dataDir>/archive. */
+  archiveDir?: string;
+  /** The segment size of a new command log (default: QENEX_LOG_SEGMENT_BYTES, else 256 MiB); an existing log keeps its own. */
+  logSegmentBytes?: number;
   /** Every kernel console line (JSON text) and host event, in order. */
   onLine?: (line: string, isError: boolean) => void;
   /** One-line notices (backend fallback, stale lock). */
@@ -234,10 +240,12 @@ export class Machine {
     // The storage setting is checked before anything is written, and the data
     // key unwrapped (or made) before the log is opened.
     const storage = opts.sim === undefined ? opts.image.manifest.storage : undefined;
-    if (opts.sim === undefined) checkStorageSwitch({ dataDir: opts.dataDir, storage, logFile: LOG_FILE });
+    // Every segment is sealed or none is: the first one still in the data directory says which.
+    const logFile = firstLiveSegment(opts.dataDir);
+    if (opts.sim === undefined) checkStorageSwitch({ dataDir: opts.dataDir, storage, logFile });
     prepareDataDir(opts);
     const cipher = opts.sim !== undefined ? null : await openDataCipher({
-      dataDir: opts.dataDir, storage, logFile: LOG_FILE, create: opts.mode === 'live',
+      dataDir: opts.dataDir, storage, logFile, create: opts.mode === 'live',
       hsm: opts.hsm, hsmOptions: opts.dataKeyHsm, notice: opts.notice,
     });
     const machine = new Machine(opts, prepared, cipher);
@@ -716,8 +724,9 @@ function eventLimits(image: ParsedImage): Partial<EventLimits> {
 
 function openLog(opts: MachineOptions, live: boolean, layer: DataCipher | null): BlockBackend {
   try {
-    return openBlockBackend(join(opts.dataDir, LOG_FILE), {
+    return openSegmentedLog(opts.dataDir, {
       create: live, lock: live, readOnly: !live, backend: opts.backend, notice: opts.notice, layer: layer ?? undefined,
+      archiveDir: opts.archiveDir, segmentBytes: opts.logSegmentBytes,
     });
   } catch (e) {
     throw new BootError((e as Error).message);
@@ -727,8 +736,11 @@ function openLog(opts: MachineOptions, live: boolean, layer: DataCipher | null):
 // The first entry's magic names the log's format (hal/log.ts): a log of
 // another format is refused here, before the kernel could take it for a
 // torn log (an empty or zeroed log, or one that is not a log at all, is the
-// kernel's to judge).
+// kernel's to judge). A first segment that was archived was checked by the
+// boots before that (the archive keeps its bytes); reading it here would make
+// every boot need the archive.
 function checkLogFormat(log: BlockBackend, dataDir: string): void {
+  if (log instanceof SegmentedLog && log.whereIs(0) !== 'live') return;
   const head = new Uint8Array(4);
   if (log.readAt(0, head) < head.length) return;
   const magic = new DataView(head.buffer).getUint32(0, true);
@@ -742,7 +754,7 @@ function checkLogFormat(log: BlockBackend, dataDir: string): void {
 function prepareDataDir(opts: MachineOptions): void {
   const imagePath = join(opts.dataDir, IMAGE_FILE);
   if (opts.mode === 'replay') {
-    if (!existsSync(join(opts.dataDir, LOG_FILE))) throw new BootError(`${opts.dataDir}: no command log (${LOG_FILE}) to replay`);
+    if (!hasLog(opts.dataDir)) throw new BootError(`${opts.dataDir}: no command log (${LOG_FILE}) to replay`);
     return;
   }
   mkdirSync(opts.dataDir, { recursive: true });

@@ -11,6 +11,7 @@
 
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { LOG_FILE, openSegmentedLog } from '../devices/segmented-log.ts';
 import { HASH_BYTES, sha256 } from './merkle.ts';
 import {
   ENTRY_MAGIC, ENTRY_HEADER_BYTES, ENTRY_BYTES_MAX, ENTRY_GENESIS, ENTRY_INPUT, ENTRY_TICK, ENTRY_ENTROPY, ENTRY_CHECKPOINT, ENTRY_HSM,
@@ -18,7 +19,7 @@ import {
 } from '../../hal/log.ts';
 import { entryCrc, entryPadded, leafDataOf, magicVersion, readEntryHeader } from '../base/log-entry.ts';
 
-export const LOG_FILE = 'log.qxl';
+export { LOG_FILE };
 const LEAF_PREFIX = new Uint8Array([0]); // RFC 6962 leaf domain separator
 export const ENTRY_TYPE_NAMES: Record<number, string> = {
   [ENTRY_GENESIS]: 'genesis', [ENTRY_INPUT]: 'input', [ENTRY_TICK]: 'tick', [ENTRY_ENTROPY]: 'entropy', [ENTRY_CHECKPOINT]: 'checkpoint', [ENTRY_HSM]: 'hsm',
@@ -70,13 +71,27 @@ function readAll(path: string): Uint8Array {
   }
 }
 
+// A data directory's (unencrypted) log through its segments, archived ones
+// from <dataDir>/archive (host/devices/segmented-log.ts).
+function readSegments(dataDir: string): Uint8Array {
+  const log = openSegmentedLog(dataDir, { create: false, lock: false, readOnly: true, notice: () => {} });
+  try {
+    const out = new Uint8Array(log.size());
+    return out.subarray(0, log.readAt(0, out));
+  } finally {
+    log.close();
+  }
+}
+
 /**
- * Reads and checks the log of `dataDir` (or a log file path). `logical`: the
- * log's bytes as already read (an encrypted log, decrypted by the caller).
+ * Reads and checks the log of `dataDir` (or of one log file's path).
+ * `logical`: the log's bytes as already read (an encrypted log, decrypted
+ * by the caller).
  */
 export function readAuditLog(dataDirOrFile: string, imageDigest?: Uint8Array, logical?: Uint8Array): LogReadout {
-  const path = dataDirOrFile.endsWith('.qxl') ? dataDirOrFile : join(dataDirOrFile, LOG_FILE);
-  return parseAuditLog(logical ?? readAll(path), path, imageDigest);
+  const file = dataDirOrFile.endsWith('.qxl');
+  const path = file ? dataDirOrFile : join(dataDirOrFile, LOG_FILE);
+  return parseAuditLog(logical ?? (file ? readAll(path) : readSegments(dataDirOrFile)), path, imageDigest);
 }
 
 /** Checks a log's bytes (`path` names it in the readout): its entries up to the first that is not valid. */
