@@ -786,3 +786,22 @@ function encodeHeader(h: Header): Uint8Array {
   return out;
 }
 
+
+/**
+ * Where the log entry before a snapshot's position starts (its header's
+ * last_entry_offset): the first log byte a boot from that snapshot reads
+ * (findValid checks that entry). For `qenex log archive` (host/cmd/log.ts),
+ * which keeps it in the data directory. `file`: the snapshot, opened as
+ * SnapshotStore opens it; its header was checked by findValid.
+ */
+export function snapshotLastEntryOffset(file: BlockBackend): number {
+  const fixed = new Uint8Array(HEADER_FIXED_BYTES);
+  if (file.readAt(0, fixed) !== HEADER_FIXED_BYTES) throw new SnapshotError('shorter than its header');
+  const jsonLen = Buffer.from(fixed).readUInt32LE(12);
+  if (jsonLen > SNAPSHOT_HEADER_BYTES - HEADER_FIXED_BYTES) throw new SnapshotError('header length out of range');
+  const json = new Uint8Array(jsonLen);
+  if (file.readAt(HEADER_FIXED_BYTES, json) !== jsonLen) throw new SnapshotError('header truncated');
+  const h = JSON.parse(Buffer.from(json).toString('utf8')) as Header;
+  if (!Number.isSafeInteger(h.last_entry_offset) || h.last_entry_offset < 0) throw new SnapshotError('header has no last_entry_offset');
+  return h.last_entry_offset;
+}

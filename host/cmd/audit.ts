@@ -23,8 +23,8 @@ import { KeyError, loadPublicKeys, type PublicKey } from '../base/keys.ts';
 import { ImageError, parseImage, readImageFile } from '../image.ts';
 import { IMAGE_FILE, LOG_FILE } from '../machine.ts';
 import { DataKeyError, openDataCipher, readDataKeyFile } from '../datakey.ts';
-import { openBlockBackend } from '../devices/block-backend.ts';
-import { SECTOR_BYTES, type EncryptedBackend } from '../devices/encrypted-backend.ts';
+import { SECTOR_BYTES } from '../devices/encrypted-backend.ts';
+import { firstLiveSegment, openSegmentedLog } from '../devices/segmented-log.ts';
 import { ENTRY_CHECKPOINT } from '../../hal/log.ts';
 import { ENTRY_TYPE_NAMES, readAuditLog, type AuditEntry, type LogReadout } from '../audit/log.ts';
 import {
@@ -34,9 +34,9 @@ import {
   consistencyProof, inclusionProof, leafHash, nodeHash as nodeHashOf, verifyConsistency, verifyInclusion,
 } from '../audit/merkle.ts';
 
-export const USAGE = `usage: qenex audit verify --data <dir> [--trust <signing.pub>] [--json]
-       qenex audit prove --data <dir> --entry <N> [--size <S>]
-       qenex audit consistency --data <dir> --from <A> --to <B>
+export const USAGE = `usage: qenex audit verify --data <dir> [--trust <signing.pub>] [--json] [--archive <dir>]
+       qenex audit prove --data <dir> --entry <N> [--size <S>] [--archive <dir>]
+       qenex audit consistency --data <dir> --from <A> --to <B> [--archive <dir>]
        qenex audit check-proof <proof.json | -> --trust <signing.pub>
 
 The command log is an RFC 6962 Merkle tree (entry N is leaf N) and a hash
@@ -49,7 +49,10 @@ at the manifest's audit.checkpoint_interval.
   prove        print an inclusion proof (JSON) for entry N against the
                latest checkpoint covering it, or the one of tree size S
   consistency  print a consistency proof (JSON) from tree size A to B
-  check-proof  verify such a proof with only the public keys`;
+  check-proof  verify such a proof with only the public keys
+
+Log segments moved out by \`qenex log archive\` are read from --archive
+(default <data>/archive).`;
 
 const PROOF_INCLUSION = 'qenex-audit-inclusion-v1';
 const PROOF_CONSISTENCY = 'qenex-audit-consistency-v1';
@@ -66,22 +69,22 @@ function imageDigest(dataDir: string): Uint8Array | undefined {
   return Buffer.from(parseImage(readImageFile(path)).digestHex, 'hex');
 }
 
-// An encrypted data directory (datakey.json) is read through the HSM
-// (QENEX_PKCS11_*) and the encrypted backend; sectors that fail
-// authentication are problems of their own.
-async function readLog(dataDir: string): Promise<LogReadout & { sealedDamage: string[] }> {
+// The log is read through its segments (host/devices/segmented-log.ts), the
+// archived ones from `archiveDir`. An encrypted data directory (datakey.json)
+// is read through the HSM (QENEX_PKCS11_*) and the encrypted backend; sectors
+// that fail authentication are problems of their own.
+async function readLog(dataDir: string, archiveDir?: string): Promise<LogReadout & { sealedDamage: string[] }> {
   const digest = imageDigest(dataDir);
   const keyFile = readDataKeyFile(dataDir);
   const storage = keyFile === null ? undefined : { encryption: 'aes-256-gcm' as const, key_label: keyFile.key_label };
-  const cipher = await openDataCipher({ dataDir, storage, logFile: LOG_FILE, create: false });
+  const cipher = await openDataCipher({ dataDir, storage, logFile: firstLiveSegment(dataDir), create: false });
   const path = join(dataDir, LOG_FILE);
   try {
-    if (cipher === null) return { ...readAuditLog(dataDir, digest), sealedDamage: [] };
-    const file = openBlockBackend(path, { create: false, lock: false, readOnly: true, layer: cipher, notice: () => {} }) as EncryptedBackend;
+    const file = openSegmentedLog(dataDir, { create: false, lock: false, readOnly: true, layer: cipher ?? undefined, archiveDir, notice: () => {} });
     try {
       const bytes = new Uint8Array(file.size());
       file.readAt(0, bytes);
-      const sealedDamage = file.scrub().map((d) => `encrypted sector ${d.sector} (log bytes ${d.offsetBytes}..${d.offsetBytes + SECTOR_BYTES}) ` +
+      const sealedDamage = cipher === null ? [] : file.scrub().map((d) => `encrypted sector ${d.sector} (log bytes ${d.offsetBytes}..${d.offsetBytes + SECTOR_BYTES}) ` +
         (d.readAs === 'stale' ? 'holds an older record that fails authentication (edited or damaged)'
           : `failed authentication; read as ${d.readAs === 'zeros' ? 'zeros' : 'its previous version'}`));
       return { ...readAuditLog(path, digest, bytes), sealedDamage };
@@ -170,11 +173,11 @@ const unb64 = (s: unknown, what: string): Uint8Array => {
 };
 
 async function verify(argv: string[], io: CommandIo): Promise<number> {
-  const args = parseArgs(argv, { values: ['data', 'trust'], booleans: ['json'], positionals: { min: 0, max: 0 } });
+  const args = parseArgs(argv, { values: ['data', 'trust', 'archive'], booleans: ['json'], positionals: { min: 0, max: 0 } });
   const dataDir = args.values.get('data');
   if (dataDir === undefined) throw new CliError('missing --data <dir>', EXIT_USAGE);
   const trusted = args.values.has('trust') ? loadPublicKeys(args.values.get('trust')!) : null;
-  const log = await readLog(dataDir);
+  const log = await readLog(dataDir, args.values.get('archive'));
   const cps = checkCheckpoints(log, trusted);
   const problems: string[] = [];
   if (log.problem !== null) {
@@ -203,8 +206,8 @@ async function verify(argv: string[], io: CommandIo): Promise<number> {
   return problems.length === 0 ? 0 : 1;
 }
 
-async function usableLog(dataDir: string): Promise<LogReadout> {
-  const log = await readLog(dataDir);
+async function usableLog(dataDir: string, archiveDir?: string): Promise<LogReadout> {
+  const log = await readLog(dataDir, archiveDir);
   if (log.problem !== null) {
     throw new CliError(`the log does not verify (entry ${log.problem.seq} at offset ${log.problem.offset}: ${log.problem.reason}); run qenex audit verify`);
   }
@@ -218,12 +221,12 @@ function validCheckpoints(log: LogReadout): Checkpoint[] {
 }
 
 async function prove(argv: string[], io: CommandIo): Promise<number> {
-  const args = parseArgs(argv, { values: ['data', 'entry', 'size'], positionals: { min: 0, max: 0 } });
+  const args = parseArgs(argv, { values: ['data', 'entry', 'size', 'archive'], positionals: { min: 0, max: 0 } });
   const dataDir = args.values.get('data');
   if (dataDir === undefined) throw new CliError('missing --data <dir>', EXIT_USAGE);
   const entry = integerArg(args, 'entry', true)!;
   const size = integerArg(args, 'size', false);
-  const log = await usableLog(dataDir);
+  const log = await usableLog(dataDir, args.values.get('archive'));
   if (entry >= log.entries.length) throw new CliError(`entry ${entry} is not in the log (${log.entries.length} entries)`);
   const cps = validCheckpoints(log);
   const covering = cps.filter((c) => c.treeSize > entry && (size === undefined || c.treeSize === size));
@@ -250,12 +253,12 @@ async function prove(argv: string[], io: CommandIo): Promise<number> {
 }
 
 async function consistency(argv: string[], io: CommandIo): Promise<number> {
-  const args = parseArgs(argv, { values: ['data', 'from', 'to'], positionals: { min: 0, max: 0 } });
+  const args = parseArgs(argv, { values: ['data', 'from', 'to', 'archive'], positionals: { min: 0, max: 0 } });
   const dataDir = args.values.get('data');
   if (dataDir === undefined) throw new CliError('missing --data <dir>', EXIT_USAGE);
   const from = integerArg(args, 'from', true)!;
   const to = integerArg(args, 'to', true)!;
-  const log = await usableLog(dataDir);
+  const log = await usableLog(dataDir, args.values.get('archive'));
   if (from < 1 || from > to || to > log.entries.length) {
     throw new CliError(`--from and --to must satisfy 1 <= from <= to <= ${log.entries.length} (the log's entries), got ${from} and ${to}`);
   }

@@ -17,7 +17,7 @@ import { startMlDsaWorker } from '../audit/mldsa-worker.ts';
 import { stdoutLines, type LineWriter } from '../base/lines.ts';
 
 export const USAGE = `usage: qenex boot <file.qxi> --data <dir> --trust <signing.pub> [--listen host:port] [--once] [--backend auto|native|pure]
-       [--tls-cert <cert.pem> --tls-key <key.pem> [--tls-client-ca <ca.pem>]]
+       [--tls-cert <cert.pem> --tls-key <key.pem> [--tls-client-ca <ca.pem>]] [--archive <dir>]
        qenex boot <file.qxi> --data <dir> --insecure-unsigned ...   (development only)
 
 Verifies the image (every section digest, and both signatures, ECDSA P-384
@@ -27,6 +27,8 @@ replays the command log in --data, and prints one JSON line with
 "event":"ready", the state_hash and boot_ms. With --once it stops cleanly
 after that line; otherwise it serves (on --listen) until SIGINT or SIGTERM,
 then flushes, prints "event":"stopped" and exits 0.
+Log segments moved out by \`qenex log archive\` are read from --archive
+(default <data>/archive) when the boot replays that far back.
 --insecure-unsigned skips signature checks (digests are still checked) and
 says so loudly on stderr: for development, never for production.
 
@@ -86,7 +88,7 @@ function backendChoice(value: string | undefined): BackendChoice {
 
 export async function main(argv: string[], io: CommandIo = processIo): Promise<number> {
   const args = parseArgs(argv, {
-    values: ['data', 'trust', 'listen', 'backend', 'audit-key', 'hsm', 'label', 'tls-cert', 'tls-key', 'tls-client-ca'],
+    values: ['data', 'trust', 'listen', 'backend', 'archive', 'audit-key', 'hsm', 'label', 'tls-cert', 'tls-key', 'tls-client-ca'],
     booleans: ['once', 'insecure-unsigned'],
     positionals: { min: 1, max: 1, names: ['file.qxi'] },
   });
@@ -126,7 +128,7 @@ export async function main(argv: string[], io: CommandIo = processIo): Promise<n
     }
     hsm = await openDeviceHsm(image.manifest, args.values.get('hsm'), io);
     machine = await Machine.boot({
-      image, imageBytes: bytes, dataDir, mode: 'live', backend: backendChoice(args.values.get('backend')),
+      image, imageBytes: bytes, dataDir, mode: 'live', backend: backendChoice(args.values.get('backend')), archiveDir: args.values.get('archive'),
       auditSigner: auditSigner?.signer ?? null, hsm, trust, // trust: also for live-loaded modules (qenex load)
       onLine: (line, isError) => { if (lines !== null) lines.line(line, isError); else io.out(line + '\n'); },
       notice: (line) => (io.err ?? processIo.err!)(line + '\n'),

@@ -15,10 +15,11 @@ import * as sim from './sim.ts';
 import * as scaffold from './new.ts';
 import * as liveLoad from './load.ts';
 import * as migrate from './migrate.ts';
+import * as log from './log.ts';
 import { VERSION } from '../base/version.ts';
 
 const COMMANDS: Record<string, { main(argv: string[]): Promise<number>; USAGE: string }> = {
-  keygen, build, sign, inspect, boot, replay, migrate, keys, new: scaffold, sim, audit,
+  keygen, build, sign, inspect, boot, replay, migrate, log, keys, new: scaffold, sim, audit,
   load: liveLoad.load, upgrade: liveLoad.upgrade, unload: liveLoad.unload,
 };
 
@@ -34,6 +35,7 @@ commands:
   replay   --data <dir>                         rebuild state from the log, print its hash
   migrate  --data <dir>                         check a data directory's formats; migrate it when this build can
   audit    verify|prove|consistency|check-proof  check the log's hash chain, Merkle tree and signed checkpoints
+  log      archive --data <dir> [--to <dir>] [--compress]  move log segments a snapshot covers to an archive
   keys     create|list|revoke (--data <dir> | --url <base> --key <k>)  API keys of the gateway
   sim      [--seed N] [--steps K]                deterministic simulation: faulty disk, network, clock, crashes
   new      service <name> [--manifest m.json]   scaffold services/<name> (source + passing test)

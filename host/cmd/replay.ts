@@ -12,17 +12,20 @@ import { BlockBackendError } from '../devices/block-backend.ts';
 import { DataKeyError } from '../datakey.ts';
 
 export const USAGE = `usage: qenex replay --data <dir> [--trust <signing.pub>] [--backend auto|native|pure] [--no-snapshot]
+                    [--archive <dir>]
 
 Replays the command log in --data with the image stored beside it and prints
 one JSON line with "event":"replay", the state_hash and the entries applied.
 Read-only: a torn tail is reported, not cut. With --trust the stored image's
 signatures (ECDSA P-384 and ML-DSA-65) are checked too. The replay starts
 from the newest valid snapshot in <dir>/snapshots ("snapshot_entries" says
-which; 0 = none); --no-snapshot replays the whole log instead.
+which; 0 = none); --no-snapshot replays the whole log instead. Log segments
+moved out by \`qenex log archive\` are read from --archive (default
+<dir>/archive).
 `;
 
 export async function main(argv: string[], io: CommandIo = processIo): Promise<number> {
-  const args = parseArgs(argv, { values: ['data', 'trust', 'backend'], booleans: ['no-snapshot'], positionals: { min: 0, max: 0 } });
+  const args = parseArgs(argv, { values: ['data', 'trust', 'backend', 'archive'], booleans: ['no-snapshot'], positionals: { min: 0, max: 0 } });
   if (args.help) { io.out(USAGE); return 0; }
   const dataDir = args.values.get('data');
   if (dataDir === undefined) throw new CliError('missing --data <dir>', EXIT_USAGE);
@@ -35,7 +38,7 @@ export async function main(argv: string[], io: CommandIo = processIo): Promise<n
     const image = parseImage(bytes);
     if (args.values.has('trust')) verifyImage(image, loadPublicKeys(args.values.get('trust')!));
     machine = await Machine.boot({
-      image, imageBytes: bytes, dataDir, mode: 'replay', backend, snapshots: !args.booleans.has('no-snapshot'),
+      image, imageBytes: bytes, dataDir, mode: 'replay', backend, snapshots: !args.booleans.has('no-snapshot'), archiveDir: args.values.get('archive'),
       onLine: (line) => io.out(line + '\n'),
       notice: (line) => (io.err ?? processIo.err!)(line + '\n'),
     });
