@@ -33,7 +33,10 @@
 //   the file stays whole and is never split or rewritten.
 //
 // Use: `const log = openSegmentedLog(dataDir, { create: true, lock: true,
-// readOnly: false, layer })`, then use it as any BlockBackend.
+// readOnly: false, layer })`, then use it as any BlockBackend. The segments
+// live in a LogDirectory: the data directory on the file system, or a
+// directory of the simulator's faulty disk (host/sim/disk.ts), where a
+// crash can lose what was not made durable, names included.
 
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, statSync, unlinkSync } from 'node:fs';
@@ -156,12 +159,55 @@ export function listSegments(dir: string): { name: string; firstBytes: number; c
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw e;
   }
+  return segmentsIn(names);
+}
+
+function segmentsIn(names: readonly string[]): { name: string; firstBytes: number; compressed: boolean }[] {
   const out: { name: string; firstBytes: number; compressed: boolean }[] = [];
   for (const name of names) {
     const s = segmentFirst(name);
     if (s !== null) out.push({ name, ...s });
   }
   return out.sort((a, b) => a.firstBytes - b.firstBytes);
+}
+
+/**
+ * Where live segments are: what SegmentedLog asks of a directory (the
+ * simulator's disk directories, host/snapshot.ts SnapshotDirectory, fit it).
+ */
+export interface LogDirectory {
+  readonly path: string;
+  /** The names in it, none when it does not exist. */
+  names(): string[];
+  open(name: string, opts: BlockOpenOptions): BlockBackend;
+  /** Removes a file; nothing when it is absent. */
+  remove(name: string): void;
+  /** Makes the names created and removed in it durable (fsync of the directory). */
+  sync(): void;
+}
+
+/** A directory of the file system; files are opened with openBlockBackend. */
+export function fileLogDirectory(dir: string): LogDirectory {
+  return {
+    path: dir,
+    names: () => {
+      try {
+        return readdirSync(dir);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+        throw e;
+      }
+    },
+    open: (name, o) => openBlockBackend(join(dir, name), o),
+    remove: (name) => {
+      try {
+        unlinkSync(join(dir, name));
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+      }
+    },
+    sync: () => syncDirectory(dir),
+  };
 }
 
 /** Whether the data directory holds a command log: a segment, or the layout of one. */
@@ -201,7 +247,7 @@ export function openSegmentedLog(dataDir: string, opts: SegmentedLogOptions): Se
     }
     // A reader of a directory without a layout: one file at most, or nothing.
     const segmentBytes = layout?.segmentBytes ?? LOG_SEGMENT_BYTES_MAX;
-    return new SegmentedLog(dataDir, archiveDir, segmentBytes, opts, lock);
+    return new SegmentedLog(fileLogDirectory(dataDir), archiveDir, segmentBytes, opts, lock);
   } catch (e) {
     lock?.close();
     throw e;
@@ -221,13 +267,18 @@ export class SegmentedLog implements BlockBackend {
   private lastIndex: number; // the last segment (live, or archived when none is live); -1: none
   private closed = false;
 
-  constructor(readonly dataDir: string, readonly archiveDir: string, readonly segmentBytes: number,
-    private readonly opts: SegmentedLogOptions, private readonly lock: BlockBackend | null) {
-    checkSegmentBytes(segmentBytes, dataDir);
-    this.path = join(dataDir, LOG_FILE);
+  /** The directory of the live segments (the data directory's path). */
+  readonly dataDir: string;
+
+  /** `archiveDir`: where archived segments are read from; null: nowhere (the simulator). */
+  constructor(private readonly dir: LogDirectory, readonly archiveDir: string | null, readonly segmentBytes: number,
+    private readonly opts: BlockOpenOptions, private readonly lock: BlockBackend | null = null) {
+    checkSegmentBytes(segmentBytes, dir.path);
+    this.dataDir = dir.path;
+    this.path = join(dir.path, LOG_FILE);
     this.segmentOpts = { create: false, lock: false, readOnly: opts.readOnly, backend: opts.backend, notice: opts.notice, nativeSearchDirs: opts.nativeSearchDirs, layer: opts.layer };
-    const live = listSegments(dataDir).filter((s) => !s.compressed);
-    const last = live.at(-1) ?? listSegments(archiveDir).at(-1);
+    const live = segmentsIn(dir.names()).filter((s) => !s.compressed);
+    const last = live.at(-1) ?? (archiveDir === null ? undefined : listSegments(archiveDir).at(-1));
     this.lastIndex = last === undefined ? -1 : this.indexOf(last.firstBytes);
     if (this.lastIndex < 0 && !opts.readOnly) {
       this.create(0);
@@ -267,9 +318,16 @@ export class SegmentedLog implements BlockBackend {
   async writeDurable(offsetBytes: number, data: Uint8Array): Promise<void> {
     checkSpan('writeDurable', this.path, offsetBytes, data);
     this.writable('writeDurable');
-    // Every part is handed to its segment before the first await, so `data`
-    // is captured at the call; a new segment's name is durable already (create).
-    const work = this.pieces(offsetBytes, data).map((p) => this.writableSegment(p.index, 'writeDurable').writeDurable(p.within, p.data));
+    // Segments first (one that cannot be created fails the call before any
+    // write starts), then every part is handed to its segment before the
+    // first await, so `data` is captured at the call; a new segment's name
+    // is durable already (create). As with one file, what earlier writeAt
+    // calls left in other segments becomes durable too.
+    const parts = this.pieces(offsetBytes, data).map((p) => ({ ...p, segment: this.writableSegment(p.index, 'writeDurable') }));
+    const earlier = [...this.dirty].filter((index) => !parts.some((p) => p.index === index));
+    this.dirty.clear();
+    const work = parts.map((p) => p.segment.writeDurable(p.within, p.data));
+    for (const index of earlier) work.push(this.segment(index).sync());
     await Promise.all(work);
   }
 
@@ -312,7 +370,7 @@ export class SegmentedLog implements BlockBackend {
       this.lastIndex = index - 1;
       removed = true;
     }
-    if (removed) syncDirectory(this.dataDir);
+    if (removed) this.dir.sync();
     await this.writableSegment(keep, 'truncate').truncate(lengthBytes - keep * this.segmentBytes);
     assert.equal(this.size(), lengthBytes, 'truncate left another size');
   }
@@ -336,7 +394,7 @@ export class SegmentedLog implements BlockBackend {
   /** Where segment `index` is read from now: 'live', 'archive' or 'missing'. */
   whereIs(index: number): 'live' | 'archive' | 'missing' {
     if (index > this.lastIndex) return 'missing';
-    if (this.live.has(index) || existsSync(join(this.dataDir, segmentName(index * this.segmentBytes)))) return 'live';
+    if (this.live.has(index) || this.dir.names().includes(segmentName(index * this.segmentBytes))) return 'live';
     return this.findArchived(index) === null ? 'missing' : 'archive';
   }
 
@@ -382,7 +440,7 @@ export class SegmentedLog implements BlockBackend {
     if (this.archived?.index === index) return this.archived.backend;
     let backend: BlockBackend;
     try {
-      backend = openBlockBackend(join(this.dataDir, segmentName(index * this.segmentBytes)), this.segmentOpts);
+      backend = this.dir.open(segmentName(index * this.segmentBytes), this.segmentOpts);
     } catch (e) {
       if ((e as { code?: string }).code !== 'ENOENT') throw e;
       return this.fromArchive(index);
@@ -418,10 +476,10 @@ export class SegmentedLog implements BlockBackend {
   }
 
   private create(index: number): void {
-    const backend = openBlockBackend(join(this.dataDir, segmentName(index * this.segmentBytes)), { ...this.segmentOpts, create: true, readOnly: false });
+    const backend = this.dir.open(segmentName(index * this.segmentBytes), { ...this.segmentOpts, create: true, readOnly: false });
     this.remember(index, backend);
     // The new name is durable before anything written to it is acknowledged.
-    syncDirectory(this.dataDir);
+    this.dir.sync();
   }
 
   private removeLive(index: number, op: string): void {
@@ -429,11 +487,12 @@ export class SegmentedLog implements BlockBackend {
     this.live.get(index)?.close();
     this.live.delete(index);
     this.dirty.delete(index);
-    assert(existsSync(join(this.dataDir, name)), `${op}: only a live segment is removed`);
-    unlinkSync(join(this.dataDir, name));
+    assert(this.dir.names().includes(name), `${op}: only a live segment is removed`);
+    this.dir.remove(name);
   }
 
   private findArchived(index: number): { path: string; compressed: boolean } | null {
+    if (this.archiveDir === null) return null;
     const name = segmentName(index * this.segmentBytes);
     for (const compressed of [false, true]) {
       const path = join(this.archiveDir, compressed ? name + COMPRESSED_SUFFIX : name);
@@ -471,8 +530,10 @@ export class SegmentedLog implements BlockBackend {
 function missingSegment(log: SegmentedLog, index: number): BlockBackendError {
   const firstBytes = index * log.segmentBytes;
   const name = segmentName(firstBytes);
-  return new BlockBackendError('ESEGMENT', `log segment ${name} (log bytes ${firstBytes}..${firstBytes + log.segmentBytes}) is in neither ` +
-    `${log.dataDir} nor the archive ${log.archiveDir} (as ${name} or ${name}${COMPRESSED_SUFFIX}): put it back in one of them, or name its archive with --archive`);
+  const what = `log segment ${name} (log bytes ${firstBytes}..${firstBytes + log.segmentBytes})`;
+  if (log.archiveDir === null) return new BlockBackendError('ESEGMENT', `${what} is not in ${log.dataDir}, and this log has no archive`);
+  return new BlockBackendError('ESEGMENT', `${what} is in neither ${log.dataDir} nor the archive ${log.archiveDir} ` +
+    `(as ${name} or ${name}${COMPRESSED_SUFFIX}): put it back in one of them, or name its archive with --archive`);
 }
 
 /** A decompressed archived segment: read-only bytes in memory. */

@@ -45,7 +45,7 @@
 // command log cannot recover it; its hash chain detects it at boot.
 
 import { createHash } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Machine, BootError, LOG_FILE, type SimDevices } from '../machine.ts';
 import type { ParsedImage } from '../image.ts';
@@ -55,6 +55,7 @@ import { Prng } from './prng.ts';
 import type { Reply, SimChecker, SimContext } from './checker.ts';
 import { LedgerChecker } from './ledger-checker.ts';
 import { SimDisk, type DiskFaults } from './disk.ts';
+import { SegmentedLog, listSegments, segmentFirst, writeLogLayout } from '../devices/segmented-log.ts';
 import { SimSocket, type NetFaults } from './net.ts';
 
 export interface SimOptions {
@@ -123,8 +124,12 @@ const CHECKPOINT_STEPS = 75;
 const FULL_REPLAY_CHECKPOINTS = 10;
 // The chance that a replay check is followed by one through a disk that flips bits on read.
 const FLIPPED_REPLAY_CHANCE = 0.25;
-// The simulated disk's files: the log, and the snapshots beside it.
-const SIM_LOG = 'sim/log.qxl';
+// The simulated disk's files: the log's segments (host/devices/segmented-log.ts;
+// 64 KiB, so a run's log spans many and entries straddle them), and the
+// snapshots beside them.
+const SIM_LOG_DIR = 'sim';
+const SIM_LOG = `${SIM_LOG_DIR}/${LOG_FILE}`;
+const SIM_LOG_SEGMENT_BYTES = 65536;
 const SIM_SNAPSHOTS = 'sim/snapshots';
 const SIM_GRIDS = 'sim/grids';
 // Liveness: a request on the clean checker connection, the world healed (no
@@ -285,7 +290,8 @@ export class World {
 
   private devices(readOnly: boolean, flipOnRead = 0): SimDevices {
     return {
-      backend: this.disk.open(SIM_LOG, { readOnly, flipOnRead }),
+      backend: new SegmentedLog(this.disk.directory(SIM_LOG_DIR, readOnly, flipOnRead), null, SIM_LOG_SEGMENT_BYTES,
+        { create: !readOnly, lock: false, readOnly }),
       snapshots: this.disk.directory(SIM_SNAPSHOTS, readOnly, flipOnRead),
       clockNs: () => this.machineClock(),
       entropy: (into) => this.rng.fill(into),
@@ -565,12 +571,22 @@ export class World {
     return r.hash;
   }
 
+  /** The durable segments (what a crash leaves) as a data directory's log, for the audit reader. */
+  private writeDurableLog(): void {
+    for (const s of listSegments(this.opts.dataDir)) rmSync(join(this.opts.dataDir, s.name));
+    for (const name of this.disk.list(SIM_LOG_DIR)) {
+      if (segmentFirst(name) === null) continue;
+      writeFileSync(join(this.opts.dataDir, name), this.disk.durableBytes(`${SIM_LOG_DIR}/${name}`));
+    }
+    writeLogLayout(this.opts.dataDir, SIM_LOG_SEGMENT_BYTES);
+  }
+
   /** `qenex audit verify` on the durable log: every entry's chain and the Merkle tree check out. */
   private async auditVerify(where: string): Promise<void> {
     type AuditCommand = { main(argv: string[], io: { out(t: string): void; err?(t: string): void }): Promise<number> };
     const audit = await import('../cmd/audit.ts').catch(() => null) as AuditCommand | null;
     if (audit === null) { this.trace(`check ${where}: audit verify not available`); return; }
-    writeFileSync(join(this.opts.dataDir, LOG_FILE), this.disk.durableBytes(SIM_LOG));
+    this.writeDurableLog();
     let out = '';
     const io = { out: (t: string) => { out += t; }, err: (t: string) => { out += t; } };
     let code: number;
