@@ -162,7 +162,7 @@ CRASH_CUTS ?= 20
 CRASH_GRID_ITERATIONS ?= 200
 test-crash: build
 	@mkdir -p build/crash
-	$(call step,test-crash: $(CRASH_ITERATIONS) SIGKILLs in $(CRASH_SEEDS) seeds (logs in build/crash), then power loss and a full disk)
+	$(call step,test-crash: $(CRASH_ITERATIONS) SIGKILLs in $(CRASH_SEEDS) seeds (logs in build/crash), then power loss (one log file and 4 KiB segments) and a full disk)
 	@lives=$$(( ($(CRASH_ITERATIONS) + $(CRASH_SEEDS) - 1) / $(CRASH_SEEDS) )); rc=0; pids=(); \
 	for s in $$(seq 1 $(CRASH_SEEDS)); do \
 	  QENEX_CRASH_SEED=$$s QENEX_CRASH_ITERATIONS=$$lives QENEX_TEST_FILE_TIMEOUT_MS=7200000 \
@@ -171,6 +171,7 @@ test-crash: build
 	    for p in $${pids[@]}; do wait $$p || rc=1; done; pids=(); fi; \
 	done; grep -h '^ok\|^FAIL\|summary:' build/crash/seed-*.log; \
 	QENEX_CRASH_CUTS=$(CRASH_CUTS) QENEX_TEST_FILE_TIMEOUT_MS=7200000 $(NODE) test/run.mjs test/crash/power-loss test/crash/disk-full || rc=1; \
+	QENEX_LOG_SEGMENT_BYTES=4096 QENEX_CRASH_CUTS=$(CRASH_CUTS) QENEX_TEST_FILE_TIMEOUT_MS=7200000 $(NODE) test/run.mjs test/crash/power-loss || rc=1; \
 	for s in 1 2; do \
 	  QENEX_CRASH_SEED=$$s QENEX_CRASH_ITERATIONS=$$(( ($(CRASH_GRID_ITERATIONS) + 1) / 2 )) QENEX_TEST_FILE_TIMEOUT_MS=7200000 \
 	    $(NODE) test/run.mjs test/crash/crash-grid > build/crash/grid-seed-$$s.log 2>&1 & pids+=($$!); \

@@ -7,13 +7,18 @@
 // present (with exactly its transfers, balances equal to their sum, debits
 // = credits), no batch after the cut is, and the reboot hash equals
 // `qenex replay` afterwards. QENEX_CRASH_CUTS (default 3) sets the number of
-// offsets, QENEX_CRASH_SEED the seed.
+// offsets, QENEX_CRASH_SEED the seed. With QENEX_LOG_SEGMENT_BYTES (`make
+// test-crash` runs it with 4 KiB too) the log is in many segment files and a
+// cut ends the segment it falls in and empties or removes those after it.
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { join } from 'node:path';
-import { cpSync, openSync, ftruncateSync, closeSync, readFileSync, writeFileSync } from 'node:fs';
-import { makeImage, removeDir, Server, logEntries, type TestImage } from '../support/helpers.ts';
+import { cpSync, openSync, ftruncateSync, closeSync, rmSync, statSync } from 'node:fs';
+import { makeImage, removeDir, Server, type TestImage } from '../support/helpers.ts';
+import { readAuditLog } from '../../host/audit/log.ts';
+import { entryPadded } from '../../host/base/log-entry.ts';
+import { listSegments } from '../../host/devices/segmented-log.ts';
 import { Book, accountIds, crashManifest, createAccounts, envInt, prng, replayHash, serve, verify } from './support.ts';
 import type { Transfer } from '../../host/client/ledger.ts';
 
@@ -26,10 +31,13 @@ let img: TestImage;
 let pristine: string;
 const batches: Transfer[][] = [];
 let inputEnds: number[] = []; // end offset of each input entry: accounts, then batch 0, 1, ...
-let logLength = 0;
 
 test.before(async () => {
-  img = makeImage('power-loss', crashManifest());
+  const manifest = crashManifest();
+  // Segments of a few KiB: preallocate four ahead, not 256 MiB of them (thousands of files to copy per cut).
+  const segmentBytes = Number(process.env.QENEX_LOG_SEGMENT_BYTES ?? 0);
+  if (segmentBytes > 0) manifest.kernel.log_preallocate_bytes = 4 * segmentBytes;
+  img = makeImage('power-loss', manifest);
   pristine = join(img.dir, 'pristine');
   const random = prng(SEED);
   const book = new Book();
@@ -42,11 +50,24 @@ test.before(async () => {
   }
   conn.frames.close();
   await conn.server.kill('SIGTERM');
-  const log = join(pristine, 'log.qxl');
-  inputEnds = logEntries(log).filter((e) => e.type === ENTRY_INPUT).map((e) => e.offset + e.padded);
+  inputEnds = readAuditLog(pristine).entries.filter((e) => e.type === ENTRY_INPUT).map((e) => e.offset + entryPadded(e.total));
   assert.is(inputEnds.length, BATCHES + 1, 'one input entry per request');
-  logLength = readFileSync(log).length;
 });
+
+// What power loss leaves: the log's bytes up to `cut`, then nothing or (the
+// preallocated tail) zeros up to where the log ended, in whatever segment
+// files hold them (host/devices/segmented-log.ts; one file when the log fits one).
+function cutLog(data: string, cut: number, keepTail: boolean): void {
+  for (const s of listSegments(data)) {
+    const path = join(data, s.name);
+    const length = statSync(path).size;
+    if (s.firstBytes > 0 && s.firstBytes >= cut && !keepTail) { rmSync(path); continue; }
+    const fd = openSync(path, 'r+');
+    ftruncateSync(fd, Math.max(0, Math.min(length, cut - s.firstBytes)));
+    if (keepTail) ftruncateSync(fd, length); // reads as zeros
+    closeSync(fd);
+  }
+}
 test.after(async () => { await Server.killAll(); removeDir(img.dir); });
 
 test(`the log cut at ${CUTS} seeded offsets (seed ${SEED}): the valid prefix and nothing else`, async () => {
@@ -59,15 +80,7 @@ test(`the log cut at ${CUTS} seeded offsets (seed ${SEED}): the valid prefix and
     const where = `seed ${SEED} cut ${c} at ${cut}${keepTail ? ' (zeros after)' : ''}`;
     const data = join(img.dir, `cut-${c}`);
     cpSync(pristine, data, { recursive: true });
-    const log = join(data, 'log.qxl');
-    const fd = openSync(log, 'r+');
-    ftruncateSync(fd, cut);
-    closeSync(fd);
-    if (keepTail) {
-      const bytes = Buffer.alloc(logLength);
-      readFileSync(log).copy(bytes);
-      writeFileSync(log, bytes);
-    }
+    cutLog(data, cut, keepTail);
     const whole = inputEnds.filter((end) => end <= cut).length; // input entries that survive
     // Replay of the cut log (read-only) and the reboot that cuts it agree.
     const replayed = replayHash(data);
