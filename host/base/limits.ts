@@ -223,6 +223,24 @@ export const SERVICE_JOURNAL_MESSAGES_MAX = 65536;
 // a machine has at most SERVICES_MAX; tests boot several per process.
 export const PREPARED_MODULES_CACHED_MAX = 64;
 
+// ---- the command log's segments, see host/devices/segmented-log.ts ----
+
+// 256 MiB: `qenex log archive` moves whole segments, so this is the grain
+// of what can leave a data directory; a busy bank's day of log is a few of
+// them, and a segment copied, fsynced and read back by the archive stays a
+// few seconds of I/O. It equals the images' log_preallocate_bytes, so a
+// preallocation step is one segment, not many small files.
+export const LOG_SEGMENT_BYTES_DEFAULT = 2 ** 28;
+
+// 4 KiB, one encrypted sector: tests use segments this small so that a short
+// run crosses dozens of boundaries; smaller would only make more files.
+export const LOG_SEGMENT_BYTES_MIN = 2 ** 12;
+
+// 1 TiB: offsets stay exact integers, and an encrypted segment (about twice
+// its bytes on disk) ends far below 2^53. A log from before segments that is
+// longer than the wanted size takes the next power of two up to this.
+export const LOG_SEGMENT_BYTES_MAX = 2 ** 40;
+
 // ---- relations, checked once at import ----
 
 function assertLimit(condition: boolean, what: string): void {
@@ -259,6 +277,10 @@ export function checkLimits(): void {
     'one address can never take the reserve');
   assertLimit(NET_REQUEST_TIMEOUT_MS < NET_HTTP_IDLE_MS && NET_REQUEST_TIMEOUT_MS < NET_FRAMES_IDLE_MS, 'idle timeouts exceed the request timeout');
   assertLimit(NET_UNSENT_BYTES_MAX > FRAME_BODY_BYTES_MAX, 'a largest reply alone does not stall a connection');
+  const powerOfTwo = (n: number) => Number.isInteger(Math.log2(n));
+  assertLimit(powerOfTwo(LOG_SEGMENT_BYTES_MIN) && powerOfTwo(LOG_SEGMENT_BYTES_DEFAULT) && powerOfTwo(LOG_SEGMENT_BYTES_MAX), 'log segments are powers of two');
+  assertLimit(LOG_SEGMENT_BYTES_MIN <= LOG_SEGMENT_BYTES_DEFAULT && LOG_SEGMENT_BYTES_DEFAULT <= LOG_SEGMENT_BYTES_MAX, 'log segment size range');
+  assertLimit(LOG_SEGMENT_BYTES_MAX * 4 <= Number.MAX_SAFE_INTEGER, 'an encrypted segment\'s file offsets stay exact');
 }
 
 checkLimits();

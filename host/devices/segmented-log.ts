@@ -48,6 +48,7 @@ import {
   type BlockBackend, type BlockOpenOptions,
 } from './block-backend.ts';
 import { SECTOR_BYTES, type SectorDamage } from './encrypted-backend.ts';
+import { LOG_SEGMENT_BYTES_DEFAULT, LOG_SEGMENT_BYTES_MAX, LOG_SEGMENT_BYTES_MIN } from '../base/limits.ts';
 
 // ---- limits and names ----
 
@@ -59,12 +60,8 @@ export const LOG_LAYOUT_FILE = 'log-layout.json';
 export const LOG_LOCK_FILE = 'log.lock';
 /** The archive's default place, inside the data directory. */
 export const ARCHIVE_DIR = 'archive';
-/** 256 MiB: a day of a busy bank's log is a few segments; an archive step moves whole ones. */
-export const LOG_SEGMENT_BYTES_DEFAULT = 2 ** 28;
-/** One encrypted sector (host/devices/encrypted-backend.ts): tests use segments this small. */
-export const LOG_SEGMENT_BYTES_MIN = 2 ** 12;
-/** Offsets stay exact integers, and an encrypted segment's records end below 2^53. */
-export const LOG_SEGMENT_BYTES_MAX = 2 ** 40;
+// The segment size's bounds and default, with why: host/base/limits.ts.
+export { LOG_SEGMENT_BYTES_DEFAULT, LOG_SEGMENT_BYTES_MIN, LOG_SEGMENT_BYTES_MAX };
 /** Sets the segment size of a new log (tests: tiny segments through the CLI). */
 export const LOG_SEGMENT_BYTES_ENV = 'QENEX_LOG_SEGMENT_BYTES';
 /** The suffix of a gzip-compressed archived segment. */
@@ -276,7 +273,8 @@ export class SegmentedLog implements BlockBackend {
     checkSegmentBytes(segmentBytes, dir.path);
     this.dataDir = dir.path;
     this.path = join(dir.path, LOG_FILE);
-    this.segmentOpts = { create: false, lock: false, readOnly: opts.readOnly, backend: opts.backend, notice: opts.notice, nativeSearchDirs: opts.nativeSearchDirs, layer: opts.layer };
+    // The lock's backend, once chosen, serves every segment (a fallback to the pure one is noticed once).
+    this.segmentOpts = { create: false, lock: false, readOnly: opts.readOnly, backend: lock?.kind ?? opts.backend, notice: opts.notice, nativeSearchDirs: opts.nativeSearchDirs, layer: opts.layer };
     const live = segmentsIn(dir.names()).filter((s) => !s.compressed);
     const last = live.at(-1) ?? (archiveDir === null ? undefined : listSegments(archiveDir).at(-1));
     this.lastIndex = last === undefined ? -1 : this.indexOf(last.firstBytes);
@@ -450,6 +448,8 @@ export class SegmentedLog implements BlockBackend {
   }
 
   private remember(index: number, backend: BlockBackend): void {
+    // The first segment opened settles 'auto' for the others: one fallback notice, not one per segment.
+    if (this.segmentOpts.backend === undefined || this.segmentOpts.backend === 'auto') this.segmentOpts.backend = backend.kind;
     this.live.set(index, backend);
     if (this.live.size <= READERS_OPEN_MAX) return;
     // The oldest handle that is neither written since the last sync nor near the tail.
