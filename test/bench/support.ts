@@ -8,13 +8,14 @@
 // benchmark that throws halfway leaves nothing behind.
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, mkdtempSync, openSync, readSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import * as abi from '../../hal/abi.ts';
 import { ENTRY_MAGIC, ENTRY_HEADER_BYTES, ENTRY_TOTAL, ENTRY_BATCH } from '../../hal/log.ts';
 import { entryPadded } from '../../host/base/log-entry.ts';
+import { openSegmentedLog } from '../../host/devices/segmented-log.ts';
 
 export const ROOT = resolve(new URL('../..', import.meta.url).pathname);
 export const CLI = join(ROOT, 'dist/qenex.js');
@@ -239,17 +240,18 @@ export interface LogWalk {
  * header (the zeros of the preallocated tail). Only magic and length are
  * checked: this counts, it does not verify. The file may be read while the
  * server appends; a batch caught mid-write ends the walk early, which moves
- * at most one batch from one count to the next.
+ * at most one batch from one count to the next. `path`: the log's first
+ * segment (`<data>/log.qxl`); the walk reads on across the segments after it.
  */
 export function walkLog(path: string, fromOffset = 0): LogWalk {
-  const fd = openSync(path, 'r');
+  const log = openSegmentedLog(dirname(path), { create: false, lock: false, readOnly: true, notice: () => {} });
   const buf = Buffer.alloc(WALK_CHUNK_BYTES);
   const batches = new Set<bigint>();
   let pos = fromOffset;
   let entries = 0;
   try {
     for (;;) {
-      const n = readSync(fd, buf, 0, buf.length, pos);
+      const n = log.readAt(pos, buf);
       let off = 0;
       while (off + ENTRY_HEADER_BYTES <= n && buf.readUInt32LE(off) === ENTRY_MAGIC) {
         const padded = entryPadded(buf.readUInt32LE(off + ENTRY_TOTAL));
@@ -263,7 +265,7 @@ export function walkLog(path: string, fromOffset = 0): LogWalk {
       if (off === 0) break;
     }
   } finally {
-    closeSync(fd);
+    log.close();
   }
   return { endOffset: pos, entries, batches: batches.size };
 }

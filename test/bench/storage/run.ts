@@ -10,6 +10,7 @@
 //   cold reads   a restarted machine, lookups of random ids older than the window, one per request.
 
 import { mkdirSync, rmSync, statSync } from 'node:fs';
+import { listSegments } from '../../../host/devices/segmented-log.ts';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { FrameClient } from '../../../host/client/frames.ts';
@@ -192,7 +193,8 @@ export async function runStorage(plan: StoragePlan): Promise<StorageOutput> {
   figures.log_bytes = logWalk.endOffset;
   figures.disk_bytes_per_transfer = round((grid.blocks * 512 + logWalk.endOffset) / plan.transfers);
   params.grid_file_size_bytes = grid.size;
-  params.log_file_allocated_bytes = statSync(logPath).blocks * 512;
+  // Every segment file of the log (host/devices/segmented-log.ts), log.qxl the first.
+  params.log_file_allocated_bytes = listSegments(data).reduce((sum, s) => sum + statSync(join(data, s.name)).blocks * 512, 0);
   params.log_entries = logWalk.entries;
 
   // Boot after the run: stage 1 replays every entry into a fresh grid.
