@@ -21,6 +21,7 @@
 //   QX_STORAGE_MEMORY_TRANSFERS=0        transfers of the in-memory peer (default 1,000,000; 0 skips it)
 //   QX_STORAGE_LOOKUPS=200               cold lookups (default 1,000)
 //   QX_STORAGE_IN_FLIGHT=8               batches in flight (default 1; see the notes)
+//   QX_STORAGE_CPU_PROF=/tmp/prof        each `qenex boot` writes a V8 CPU profile into that directory
 
 import { join } from 'node:path';
 import { CLI, ratio, round, type Bench, type FigureSpec, type Figures } from './support.ts';
