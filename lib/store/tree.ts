@@ -36,7 +36,7 @@
 // Everything is allocated at treeCreate from the caller's sizes; nothing
 // after (the stub runtime never frees).
 
-import { Cache } from "./cache";
+import { Cache, cachePut } from "./cache";
 import { blockChecksum, blockRecords, blockSeal, BLOCK_BODY_BYTES, BLOCK_BYTES, BLOCK_HEADER_BYTES, blockBody, BLOCK_KIND_DATA, BLOCK_KIND_FILTER, BLOCK_KIND_INDEX } from "./block";
 import { CHECKSUM_BYTES } from "./checksum";
 import { FreeSet, freeSetAcquire, freeSetRelease, freeSetReserve } from "./freeset";
@@ -132,6 +132,8 @@ export class Tree {
   tablesMax: u32 = 0;
   /** Bytes of a table's bloom filter; 0: the tree has no filters. */
   filterBytes: u32 = 0;
+  /** Blocks written at levels below this are cached as they are written (TreeConfig.cacheWritesBelow). */
+  cacheWritesBelow: u32 = 0;
   /** Descriptors not in use (descAlloc and descRelease keep it, so a flush need not count them), and none below descHint is. */
   descsFree: u32 = 0;
   descHint: u32 = 0;
@@ -355,6 +357,8 @@ export class TreeConfig {
   tablesMax: u32 = 64;
   /** Whether tables have bloom filters: a tree whose keys only grow, or that is only scanned, needs none. */
   filter: bool = true;
+  /** Blocks written at levels below this one also go into the cache (cachePut): their tables are merged again soon. 0: none. */
+  cacheWritesBelow: u32 = 0;
 }
 
 export function treeCreate(config: TreeConfig, cache: Cache, freeSet: FreeSet, writes: WriteQueue): Tree {
@@ -411,6 +415,7 @@ function treeSizes(t: Tree, config: TreeConfig): void {
   t.l0Max = config.l0Max;
   t.tableRecordsMax = config.tableRecordsMax;
   t.tablesMax = config.tablesMax;
+  t.cacheWritesBelow = config.cacheWritesBelow;
   let bytes: u32 = 0;
   if (config.filter) {
     bytes = 64;
@@ -521,6 +526,7 @@ export function builderWriteData(t: Tree, b: Builder): void {
   const address = freeSetAcquire(t.freeSet);
   blockSeal(b.data, address, t.sequence, BLOCK_KIND_DATA, t.id, b.level, b.dataRecords, b.dataRecords * t.recordBytes);
   writeQueuePush(t.writes, address, b.data);
+  cacheWritten(t, address, b.data, b.level);
   const e = entryKey(t, b.index, b.entries);
   memory.copy(e, dataRecord(t, b.data, 0), t.keyBytes);
   store<u64>(e + t.keyBytes, address);
@@ -538,6 +544,7 @@ export function builderFinish(t: Tree, b: Builder): u32 {
   const index = freeSetAcquire(t.freeSet);
   blockSeal(b.index, index, t.sequence, BLOCK_KIND_INDEX, t.id, b.level, b.entries, b.entries * t.entryBytes);
   writeQueuePush(t.writes, index, b.index);
+  cacheWritten(t, index, b.index, b.level);
   store<u64>(d + DESC_INDEX_ADDRESS, index);
   memory.copy(d + DESC_INDEX_CHECKSUM, blockChecksum(b.index), CHECKSUM_BYTES);
   if (t.filterBytes > 0) {
@@ -553,6 +560,12 @@ export function builderFinish(t: Tree, b: Builder): u32 {
   store<u32>(d + DESC_BLOCKS, b.entries);
   b.active = false;
   return b.desc;
+}
+
+/** A block just written goes into the cache too when its level's tables are merged again soon (cacheWritesBelow). */
+function cacheWritten(t: Tree, address: u64, block: usize, level: u8): void {
+  if (<u32>level >= t.cacheWritesBelow || changetype<usize>(t.cache) == 0) return;
+  cachePut(t.cache, address, blockChecksum(block), block, t.id, level);
 }
 
 /** Stages the release of a table's blocks whose data block addresses are in its index block at `index`. */

@@ -68,6 +68,8 @@ const MEMTABLE_RECORDS_PER_SIDE_MAX: u32 = 24576;
  */
 const TABLES_MAX: u32 = 32768;
 const TABLES_MAX_FILTERED: u32 = 8192;
+/** Levels whose written blocks are cached (cachePut): L0 to L2, some 500 blocks of account_transfers. */
+const CACHE_WRITES_BELOW: u32 = 3;
 
 // @ts-ignore: decorator
 @unmanaged
@@ -137,6 +139,9 @@ function tree(id: u8, keyBytes: u32, valueBytes: u32, memtable: u32, filter: boo
   config.l0Max = 4;
   config.filter = filter;
   config.tablesMax = filter ? TABLES_MAX_FILTERED : TABLES_MAX;
+  // Trees whose tables are merged (keys in no order) keep what they write to L0-L2 in the cache:
+  // those tables are merged again within batches, and reading them back was most of the grid's reads.
+  config.cacheWritesBelow = id == TREE_TRANSFERS || id == TREE_PENDING ? 0 : CACHE_WRITES_BELOW;
   // The cache comes last (gridCacheInit); the tree learns it then.
   return treeCreate(config, changetype<Cache>(0), G.freeSet, G.writes);
 }
