@@ -23,8 +23,8 @@
 // no pin outlives the step. The blocks of the inputs are released (staged:
 // free after the next durable checkpoint) as the merge leaves each input
 // table. The worst case of blocks the output can take is reserved before the
-// merge starts: a full grid is answered (COMPACT_FULL) before anything
-// changes. A checkpoint is taken between compactions (manifest.ts asserts
+// merge starts: a full grid is answered (COMPACT_FULL) before the merge
+// changes anything (moves made before it stand: they need no block). A checkpoint is taken between compactions (manifest.ts asserts
 // it), so a checkpoint never names half a merge.
 
 import { cachePeek, cacheWant } from "./cache";
@@ -42,7 +42,7 @@ export const COMPACT_IDLE: i32 = 0; // no level is over its capacity
 export const COMPACT_DONE: i32 = 1; // a table was moved, or a merge completed
 export const COMPACT_BUSY: i32 = 2; // the budget is spent: step again
 export const COMPACT_WAIT: i32 = 3; // input blocks were wanted: deliver them and step again
-export const COMPACT_FULL: i32 = TREE_FULL; // storage_full: the merge cannot start; nothing changed
+export const COMPACT_FULL: i32 = TREE_FULL; // storage_full: the merge cannot start; nothing of it changed (moves before it stand)
 export const COMPACT_CACHE_FULL: i32 = -2; // every cache slot is pinned: end the prefetch epoch first
 // The least budget that always makes progress: finishing a table writes 3 blocks.
 export const COMPACT_BUDGET_MIN: u32 = 3;
