@@ -177,6 +177,7 @@ function outputBlocksMax(t: Tree, records: u64): u64 {
 
 /** Tables of the level below `level` that table `id` overlaps. */
 function overlapsBelow(t: Tree, level: u32, id: u32): u32 {
+  assert(level + 1 < t.levels, "compact: no level below the last");
   const lo = desc(t, id) + DESC_KEY_MIN, hi = desc(t, id) + DESC_KEY_MAX;
   const start = levelSeek(t, level + 1, lo);
   let n: u32 = 0;
@@ -306,6 +307,7 @@ export function compactStep(t: Tree, budget: u32): i32 {
   const r = step(t, budget);
   // The heads are pointers of one call: nothing of them may stay in memory (the state).
   memory.fill(heads, 0, <usize>(COMPACT_UPPER_MAX + 1) * sizeof<usize>());
+  assert(r >= COMPACT_CACHE_FULL && r <= COMPACT_WAIT, "compact: an answer not among COMPACT_*");
   return r;
 }
 

@@ -564,6 +564,7 @@ export function builderFinish(t: Tree, b: Builder): u32 {
 
 /** A block just written goes into the cache too when its level's tables are merged again soon (cacheWritesBelow). */
 function cacheWritten(t: Tree, address: u64, block: usize, level: u8): void {
+  assert(t.writes.count > 0, "tree: a block cached before it was queued");
   if (<u32>level >= t.cacheWritesBelow || changetype<usize>(t.cache) == 0) return;
   cachePut(t.cache, address, blockChecksum(block), block, t.id, level);
 }
