@@ -436,7 +436,11 @@ export class Machine {
   // Runs kernel actions until idle with nothing to do; false when it stopped
   // at the per-turn bound and must continue in the next turn.
   private runActions(): boolean {
+    const timed = this.opts.sim === undefined;
+    const started = timed ? performance.now() : 0;
     for (let n = 0; n < limits.RUN_ACTIONS_PER_TURN_MAX; n++) {
+      // Sockets and timers get their turn: the kernel's order is kept, only its pace is cut.
+      if (timed && n % limits.RUN_TURN_CHECK_ACTIONS === 0 && n > 0 && performance.now() - started > limits.RUN_TURN_MS_MAX) return false;
       const act = this.kernel.x.kernel_run();
       if (act === abi.ACT_CALL) { this.call(); this.events?.service(); continue; }
       if (act === abi.ACT_SERVICE) { this.serviceAction(); continue; }

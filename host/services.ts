@@ -89,6 +89,32 @@ interface JournalEntry {
 // block cache out; qx_cache_reset(cacheResetBytes) lays it out again.
 interface RestorePoint { memory: Uint8Array; globals: (number | bigint)[]; cacheResetBytes?: number }
 
+// A restore point copies a service's memory chunk by chunk and skips the
+// chunks that are all zeros (a memory's pages never written, such as a grid
+// ledger's filters for tables it does not have yet): the copy then takes
+// resident memory only for what the service uses, not its whole size again
+// (1.2 GiB for a grid ledger with a 1M-transfer window, most of it never
+// touched). Comparing a chunk with zeros reads it; that costs less than
+// writing the copy it saves.
+const CHECKPOINT_CHUNK_BYTES = 64 * 1024;
+const ZERO_CHUNK = Buffer.alloc(CHECKPOINT_CHUNK_BYTES);
+
+/** Copies `from` into `to` (the same length), leaving zero chunks unwritten; `written` marks the chunks of `to` that are not zero. */
+export function copySparse(from: Uint8Array, to: Uint8Array, written: Uint8Array): void {
+  if (from.length !== to.length || written.length !== Math.ceil(to.length / CHECKPOINT_CHUNK_BYTES)) throw new Error('copySparse: sizes differ');
+  for (let c = 0, at = 0; at < from.length; c++, at += CHECKPOINT_CHUNK_BYTES) {
+    const end = Math.min(at + CHECKPOINT_CHUNK_BYTES, from.length);
+    const chunk = Buffer.from(from.buffer, from.byteOffset + at, end - at);
+    if (chunk.equals(end - at === CHECKPOINT_CHUNK_BYTES ? ZERO_CHUNK : ZERO_CHUNK.subarray(0, end - at))) {
+      if (written[c] === 1) to.fill(0, at, end);
+      written[c] = 0;
+    } else {
+      to.set(chunk, at);
+      written[c] = 1;
+    }
+  }
+}
+
 export class ServiceInstance {
   x!: ServiceExports;
   inboxAddr = 0;
@@ -102,6 +128,9 @@ export class ServiceInstance {
   // memory keeps its size (a fresh allocation of a ledger-sized memory costs
   // its page faults on top of the copy, each time).
   private checkpointMemory: Uint8Array | null = null;
+  // Which CHECKPOINT_CHUNK_BYTES chunks of that copy were last written with
+  // anything but zeros: the others are left as the allocation's zero pages.
+  private checkpointChunks: Uint8Array | null = null;
   /** The entry being recorded (live delivery) or replayed (restore). */
   private current: JournalEntry | null = null;
   private replayNext = -1; // index of the next call record while replaying, else -1
@@ -245,8 +274,11 @@ export class ServiceInstance {
   /** Makes the current state the restore point (a message boundary). */
   checkpoint(): void {
     const bytes = this.memoryBytes();
-    if (this.checkpointMemory === null || this.checkpointMemory.byteLength !== bytes.byteLength) this.checkpointMemory = new Uint8Array(bytes.byteLength);
-    this.checkpointMemory.set(bytes);
+    if (this.checkpointMemory === null || this.checkpointMemory.byteLength !== bytes.byteLength) {
+      this.checkpointMemory = new Uint8Array(bytes.byteLength);
+      this.checkpointChunks = new Uint8Array(Math.ceil(bytes.byteLength / CHECKPOINT_CHUNK_BYTES));
+    }
+    copySparse(bytes, this.checkpointMemory, this.checkpointChunks!);
     this.restorePoint = { memory: this.checkpointMemory, globals: this.globals.map((g) => g.value as number | bigint) };
     this.journal = [];
     this.journalBytes = 0;

@@ -118,9 +118,15 @@ export function kernel_run(): u32 {
     gridCorrupt(storageCorruptText(), storageCorruptLen());
     return ACT_HALT;
   }
-  // A service waiting for its blocks goes first, and nothing else runs meanwhile (kernel/storage.ts).
+  // A service waiting for its blocks goes first, and nothing else is dispatched or applied
+  // meanwhile (kernel/storage.ts). Frames still come in and are staged and written to the log
+  // while it waits for the host: the log's order is the order of staging whatever the disk
+  // does, and a client whose frame sat half-read through a long wait would be cut off.
   const storage = storageStep();
-  if (storage != STORAGE_NONE) return storage;
+  if (storage != STORAGE_NONE) {
+    if (storage == ACT_IDLE && st.phase == st.PHASE_SERVE) ingress();
+    return storage;
+  }
   if (st.phase == st.PHASE_INIT) return runInit();
   pollDevices();
   if (kernelState() == KSTATE_FAILED) return ACT_HALT;
@@ -236,11 +242,7 @@ function serveStep(): u32 {
     log.logRelease(rs.applyingBuffer);
     rs.setApplyingBuffer(-1);
   }
-  pollNet();
-  maybeTick();
-  hsm.hsmStage(clockNow());
-  stageCheckpoint();
-  submitWrite();
+  ingress();
   const b = log.logNextDurable();
   if (b >= 0) {
     log.logMarkApplying(b);
@@ -262,6 +264,21 @@ function serveStep(): u32 {
   }
   // A read pollNet held goes to the host before the loop rests (kernel_run, ACT_READ).
   return rs.readHeld ? rs.STEP_AGAIN : ACT_IDLE;
+}
+
+/**
+ * What comes in and goes to the log without running anything: client frames
+ * staged, a due tick, the HSM's answers, a signed checkpoint, the next log
+ * write. Applying a durable batch (it hands messages to services) is
+ * serveStep's alone.
+ */
+function ingress(): void {
+  assert(st.phase == st.PHASE_SERVE, "ingress: only while serving");
+  pollNet();
+  maybeTick();
+  hsm.hsmStage(clockNow());
+  stageCheckpoint();
+  submitWrite();
 }
 
 function pollDevices(): void {

@@ -199,6 +199,15 @@ export const NET_WRITE_STALL_MS = NET_REQUEST_TIMEOUT_MS;
 // yields to sockets and timers (a bound, not a scheduling decision: the
 // kernel's order is kept, only its pace is cut into turns).
 export const RUN_ACTIONS_PER_TURN_MAX = 65536;
+// Wall time one turn may run kernel actions before the host yields, checked
+// every RUN_TURN_CHECK_ACTIONS actions (outside the simulator, whose devices
+// are not the event loop's). A ledger on its grid may run seconds of work
+// back to back (several batches in flight, each with its block deliveries);
+// without this a client's half-received frame sat that long in the socket
+// and was cut off (net.ts frame_timeout, REQUEST_TIMEOUT_MS) though every
+// byte had arrived. Well under the net device's timeouts.
+export const RUN_TURN_MS_MAX = 50;
+export const RUN_TURN_CHECK_ACTIONS = 16;
 
 // ---- supervision and fuel (host/fuel.ts, host/services.ts; kernel/base/constants.ts) ----
 

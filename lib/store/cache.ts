@@ -228,6 +228,23 @@ function victim(c: Cache): i32 {
   return -1;
 }
 
+// Slots a put looks at, from the hand, for one to take; and the least cache that takes puts (64 MiB).
+const PUT_SCAN_SLOTS: u32 = 16;
+export const CACHE_PUT_SLOTS_MIN: u32 = 1024;
+
+/** A slot for cachePut: empty, or ready, unpinned and not referenced since the hand passed; -1 when none of the next few is. */
+function putVictim(c: Cache): i32 {
+  for (let step: u32 = 0; step < min(PUT_SCAN_SLOTS, c.slots); step++) {
+    const slot = c.hand;
+    c.hand = c.hand + 1 == c.slots ? 0 : c.hand + 1;
+    const state = slotState(c, slot);
+    if (state == SLOT_EMPTY) return <i32>slot;
+    if (state == SLOT_READY && slotPin(c, slot) != c.epoch && load<u8>(meta(c, slot) + 29) == 0) return <i32>slot;
+  }
+  assert(c.hand < c.slots, "cache: the clock hand left the slots");
+  return -1;
+}
+
 /**
  * Asks for the block at `address` whose referrer expects `checksum` (a block
  * of tree `tree`, level `level`, for the error that names it). Returns false
@@ -341,6 +358,47 @@ function fillFailed(c: Cache, e: u32, slot: u32, address: u64, status: i32): i32
   mapRemove(c, e);
   store<u8>(meta(c, slot) + 28, SLOT_EMPTY);
   return status;
+}
+
+/**
+ * Caches a block just written at `address` (sealed, `checksum` its own), as
+ * if it had been read: a table written now and merged a few batches later
+ * (a flush, a merge's output into the upper levels) is then found here, not
+ * read back through the kernel. It takes only a slot that is empty or whose
+ * block nobody used since the clock hand last passed (putVictim), so nothing
+ * a batch pinned, asked for or was delivered and has yet to copy out is
+ * displaced; with no such slot near the hand the block is simply not
+ * cached, and a cache of fewer than CACHE_PUT_SLOTS_MIN slots caches none:
+ * its few slots are the batches' (the tests' tiny caches keep their reads).
+ * Which blocks are cached never changes an answer, only which reads are made.
+ */
+export function cachePut(c: Cache, address: u64, checksum: usize, block: usize, tree: u8, level: u8): void {
+  assert(checksum != 0 && block != 0, "cache: put without a block");
+  if (c.slots < CACHE_PUT_SLOTS_MIN) return;
+  const e = mapFind(c, address);
+  const v = load<u32>(mapEntry(c, e));
+  if (v != 0) {
+    const old = v - 1;
+    // Wanted or pinned: an older block of the address still in use by this epoch; leave it.
+    if (slotState(c, old) != SLOT_READY || slotPin(c, old) == c.epoch) return;
+    mapRemove(c, e);
+    store<u8>(meta(c, old) + 28, SLOT_EMPTY);
+  }
+  const found = putVictim(c);
+  if (found < 0) return;
+  const slot = <u32>found;
+  if (slotState(c, slot) != SLOT_EMPTY) mapRemove(c, mapFind(c, slotAddress(c, slot)));
+  const m = meta(c, slot);
+  store<u64>(m, address);
+  memory.copy(m + 8, checksum, CHECKSUM_BYTES);
+  store<u32>(m + 24, 0);
+  store<u8>(m + 28, SLOT_READY);
+  store<u8>(m + 29, 1);
+  store<u8>(m + 30, tree);
+  store<u8>(m + 31, level);
+  memory.copy(slotBlock(c, slot), block, BLOCK_BYTES);
+  store<u32>(mapEntry(c, mapFind(c, address)), slot + 1);
+  assert(slotState(c, slot) == SLOT_READY, "cache: a put left its slot not ready");
 }
 
 /** The batch prepared in this epoch has executed: its blocks may be evicted. */

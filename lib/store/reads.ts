@@ -58,7 +58,7 @@ function need(c: Cache, t: Tree, address: u64, checksum: usize, level: u32): usi
 /** Loads table `id`'s filter into memory if it is cached; WAIT after wanting it. */
 function visitFilter(t: Tree, id: u32, level: u32): i32 {
   const d = desc(t, id);
-  if (load<u8>(d + DESC_FILTER_LOADED) == 1) return NEXT;
+  if (t.filterBytes == 0 || load<u8>(d + DESC_FILTER_LOADED) == 1) return NEXT;
   // Copied into memory at once: the block need not stay pinned.
   const b = cachePeek(t.cache, load<u64>(d + DESC_FILTER_ADDRESS), d + DESC_FILTER_CHECKSUM);
   if (b == 0) return cacheWant(t.cache, load<u64>(d + DESC_FILTER_ADDRESS), d + DESC_FILTER_CHECKSUM, t.id, <u8>level, false) ? WAIT : CACHE_FULL;

@@ -12,7 +12,8 @@
 //   - one index block: for each data block, its first key, address,
 //     checksum and record count (entryBytes = key_bytes + 32), so a table has
 //     at most `entriesPerIndex` data blocks;
-//   - one filter block: the table's bloom filter (below);
+//   - one filter block: the table's bloom filter (below), in a tree that
+//     has filters;
 //   - a descriptor in memory (key min/max, the index and filter blocks'
 //     addresses and checksums, counts), which is what the manifest persists.
 // Levels: L0 holds tables in the order flushed (they may overlap; the newest
@@ -25,12 +26,17 @@
 // (tableRecordsMax), so a false positive costs one table in about 120.
 // They live in memory, tablesMax × filterBytes (about 10 to 20 bits per key
 // of history, by how full tables are), and on disk in the table's filter
-// block, read once after boot, when a lookup first needs it.
+// block, read once after boot, when a lookup first needs it. A tree whose
+// point lookups the key ranges already answer (keys that only grow, such as
+// timestamps: tables never overlap, and a key in a table's range is in it)
+// or that is only scanned has none (TreeConfig.filter false): no filter
+// memory, no filter block, and a table may then be as large as one index
+// block can name.
 //
 // Everything is allocated at treeCreate from the caller's sizes; nothing
 // after (the stub runtime never frees).
 
-import { Cache } from "./cache";
+import { Cache, cachePut } from "./cache";
 import { blockChecksum, blockRecords, blockSeal, BLOCK_BODY_BYTES, BLOCK_BYTES, BLOCK_HEADER_BYTES, blockBody, BLOCK_KIND_DATA, BLOCK_KIND_FILTER, BLOCK_KIND_INDEX } from "./block";
 import { CHECKSUM_BYTES } from "./checksum";
 import { FreeHold, FreeSet, freeHoldClear, freeHoldCreate, freeSetAcquire, freeSetHold, freeSetReserve } from "./freeset";
@@ -81,14 +87,19 @@ export class Builder {
   tableRecords: u32 = 0;
 }
 
-// A compaction in progress (compact.ts): table `a` of level `level` merged
-// with `bCount` tables of level + 1 from position `bStart`.
+// Upper tables one merge takes at most: L0's oldest, all at once (compact.ts).
+export const COMPACT_UPPER_MAX: u32 = 8;
+
+// A compaction in progress (compact.ts): `aCount` tables of level `level`
+// (descriptor ids in `aTables`, newest first) merged with `bCount` tables of
+// level + 1 from position `bStart`.
 // @ts-ignore: decorator
 @unmanaged
 export class Compaction {
   active: bool = false;
   level: u32 = 0;
-  a: u32 = 0;
+  aTables: usize = 0;
+  aCount: u32 = 0;
   bStart: u32 = 0;
   bCount: u32 = 0;
   reserved: u64 = 0;
@@ -98,9 +109,9 @@ export class Compaction {
   stepWritten: u32 = 0;
   outputs: usize = 0; // u32 descriptor ids, in key order
   outputCount: u32 = 0;
-  /** Input cursors (0: table a, 1: the b tables in order): table (a position among the inputs), entry, record. */
+  /** Input cursors (0 .. aCount-1: the upper tables, newest first; aCount: the b tables in order): table (a position among the inputs), entry, record. */
   cursors: usize = 0;
-  /** Private copies of each cursor's index block and data block (4 blocks). */
+  /** Private copies of each cursor's index block and data block (2 blocks a cursor). */
   buffers: usize = 0;
   /** The blocks of the input tables the merge is past: released when it finishes (readers see the inputs until then). */
   held: FreeHold = changetype<FreeHold>(0);
@@ -121,7 +132,13 @@ export class Tree {
   l0Max: u32 = 0;
   tableRecordsMax: u32 = 0;
   tablesMax: u32 = 0;
+  /** Bytes of a table's bloom filter; 0: the tree has no filters. */
   filterBytes: u32 = 0;
+  /** Blocks written at levels below this are cached as they are written (TreeConfig.cacheWritesBelow). */
+  cacheWritesBelow: u32 = 0;
+  /** Descriptors not in use (descAlloc and descRelease keep it, so a flush need not count them), and none below descHint is. */
+  descsFree: u32 = 0;
+  descHint: u32 = 0;
   /** The checkpoint sequence written into block headers. */
   sequence: u64 = 0;
   memtable: Memtable = changetype<Memtable>(0);
@@ -161,30 +178,34 @@ export class Tree {
 // @ts-ignore: decorator
 @inline export function descFilter(t: Tree, id: u32): usize { return t.filters + <usize>id * t.filterBytes; }
 
+/** The lowest descriptor not in use (the lowest, so which one a table gets depends on the calls alone). */
 function descAlloc(t: Tree): u32 {
-  for (let id: u32 = 0; id < t.tablesMax; id++) {
+  assert(t.descsFree > 0, "tree: no free table descriptor (descFree checked first)");
+  for (let id = t.descHint; id < t.tablesMax; id++) {
     const d = desc(t, id);
     if (load<u8>(d + DESC_IN_USE) == 0) {
       memory.fill(d, 0, TABLE_DESC_BYTES);
       store<u8>(d + DESC_IN_USE, 1);
+      t.descsFree--;
+      t.descHint = id + 1;
       return id;
     }
   }
-  assert(false, "tree: no free table descriptor (descFree counted wrong)");
+  assert(false, "tree: no free table descriptor (descsFree counted wrong)");
   return 0;
 }
 
 /** Table descriptors not in use. */
 export function descFree(t: Tree): u32 {
-  let n: u32 = 0;
-  for (let id: u32 = 0; id < t.tablesMax; id++) if (load<u8>(desc(t, id) + DESC_IN_USE) == 0) n++;
-  assert(n <= t.tablesMax, "tree: more free descriptors than exist");
-  return n;
+  assert(t.descsFree <= t.tablesMax, "tree: more free descriptors than exist");
+  return t.descsFree;
 }
 
 export function descRelease(t: Tree, id: u32): void {
   assert(id < t.tablesMax && load<u8>(desc(t, id) + DESC_IN_USE) == 1, "tree: releasing a descriptor not in use");
   store<u8>(desc(t, id) + DESC_IN_USE, 0);
+  t.descsFree++;
+  if (id < t.descHint) t.descHint = id;
 }
 
 /** A descriptor for a table read from the manifest; the caller fills it. */
@@ -256,6 +277,7 @@ export function descOverlaps(t: Tree, id: u32, lo: usize, hi: usize): bool {
 
 /** Probe positions: double hashing of one 64-bit hash, the second hash odd so the probes differ. */
 export function filterAdd(t: Tree, id: u32, key: usize): void {
+  assert(t.filterBytes > 0, "tree: adding to the filter of a tree without filters");
   const f = descFilter(t, id);
   const mask = <u64>t.filterBytes * 8 - 1;
   const h = keyHash(key, t.keyBytes);
@@ -268,8 +290,9 @@ export function filterAdd(t: Tree, id: u32, key: usize): void {
   assert(load<u8>(desc(t, id) + DESC_FILTER_LOADED) == 1, "tree: adding to a filter not in memory");
 }
 
-/** False when table `id` surely does not hold `key`. */
+/** False when table `id` surely does not hold `key` (a tree without filters: always true). */
 export function filterMayContain(t: Tree, id: u32, key: usize): bool {
+  if (t.filterBytes == 0) return true;
   assert(load<u8>(desc(t, id) + DESC_FILTER_LOADED) == 1, "tree: a filter not in memory");
   const f = descFilter(t, id);
   const mask = <u64>t.filterBytes * 8 - 1;
@@ -334,6 +357,10 @@ export class TreeConfig {
   l0Max: u32 = 4;
   tableRecordsMax: u32 = 16384;
   tablesMax: u32 = 64;
+  /** Whether tables have bloom filters: a tree whose keys only grow, or that is only scanned, needs none. */
+  filter: bool = true;
+  /** Blocks written at levels below this one also go into the cache (cachePut): their tables are merged again soon. 0: none. */
+  cacheWritesBelow: u32 = 0;
 }
 
 export function treeCreate(config: TreeConfig, cache: Cache, freeSet: FreeSet, writes: WriteQueue): Tree {
@@ -344,7 +371,8 @@ export function treeCreate(config: TreeConfig, cache: Cache, freeSet: FreeSet, w
   t.freeSet = freeSet;
   t.writes = writes;
   t.descs = heap.alloc(<usize>t.tablesMax * TABLE_DESC_BYTES);
-  t.filters = heap.alloc(<usize>t.tablesMax * t.filterBytes);
+  // Only what the tree uses: a tree without filters allocates none.
+  t.filters = t.filterBytes > 0 ? heap.alloc(<usize>t.tablesMax * t.filterBytes) : 0;
   t.levelTables = heap.alloc(<usize>t.levels * t.tablesMax * 4);
   t.levelCounts = heap.alloc(<usize>t.levels * 4);
   t.levelCursors = heap.alloc(<usize>t.levels * KEY_BYTES_MAX);
@@ -352,8 +380,9 @@ export function treeCreate(config: TreeConfig, cache: Cache, freeSet: FreeSet, w
   t.compactBuilder = builderCreate();
   const c = new Compaction();
   c.outputs = heap.alloc(<usize>t.tablesMax * 4);
-  c.cursors = heap.alloc(2 * 16);
-  c.buffers = heap.alloc(4 * BLOCK_BYTES);
+  c.aTables = heap.alloc(<usize>COMPACT_UPPER_MAX * 4);
+  c.cursors = heap.alloc(<usize>(COMPACT_UPPER_MAX + 1) * 16);
+  c.buffers = heap.alloc(<usize>(COMPACT_UPPER_MAX + 1) * 2 * BLOCK_BYTES);
   c.held = freeHoldCreate(freeSet);
   t.compaction = c;
   t.manifestCapacity = manifestBlocksMax(t);
@@ -389,20 +418,28 @@ function treeSizes(t: Tree, config: TreeConfig): void {
   t.l0Max = config.l0Max;
   t.tableRecordsMax = config.tableRecordsMax;
   t.tablesMax = config.tablesMax;
-  let bytes: u32 = 64;
-  while (bytes * 8 < config.tableRecordsMax * TREE_FILTER_BITS_PER_KEY) bytes <<= 1;
+  t.cacheWritesBelow = config.cacheWritesBelow;
+  let bytes: u32 = 0;
+  if (config.filter) {
+    bytes = 64;
+    while (bytes * 8 < config.tableRecordsMax * TREE_FILTER_BITS_PER_KEY) bytes <<= 1;
+    assert(bytes <= FILTER_BYTES_MAX, "tree: tableRecordsMax too large for one filter block");
+  }
   t.filterBytes = bytes;
-  assert(bytes <= FILTER_BYTES_MAX, "tree: tableRecordsMax too large for one filter block");
   assert(config.memtableMax <= config.tableRecordsMax, "tree: a flushed memtable must fit one table");
-  assert(tableBlocksMax(t, config.tableRecordsMax) - 2 <= t.entriesPerIndex, "tree: a table's data blocks must fit one index block");
+  assert(tableBlocksMax(t, config.tableRecordsMax) - tableMetaBlocks(t) <= t.entriesPerIndex, "tree: a table's data blocks must fit one index block");
   assert(config.tablesMax >= config.l0Max + config.levels * 2 && config.tablesMax <= 0x10000, "tree: tablesMax out of range");
 }
 
-/** Blocks a table of `records` records takes: its data blocks, index and filter. */
+/** Blocks a table of `records` records takes: its data blocks, index and filter (if the tree has filters). */
 export function tableBlocksMax(t: Tree, records: u32): u32 {
   assert(t.recordsPerBlock > 0, "tree: sizes not set");
-  return (records + t.recordsPerBlock - 1) / t.recordsPerBlock + 2;
+  return (records + t.recordsPerBlock - 1) / t.recordsPerBlock + tableMetaBlocks(t);
 }
+
+/** Blocks of a table besides its data: the index block, and the filter block in a tree with filters. */
+// @ts-ignore: decorator
+@inline export function tableMetaBlocks(t: Tree): u32 { return t.filterBytes > 0 ? 2 : 1; }
 
 /** Manifest blocks the largest manifest takes (manifest.ts's entry size). */
 export function manifestEntryBytes(t: Tree): u32 {
@@ -431,6 +468,8 @@ export function treeReset(t: Tree): void {
   assert(t.descs != 0, "tree: not created");
   memtableClear(t.memtable);
   memory.fill(t.descs, 0, <usize>t.tablesMax * TABLE_DESC_BYTES);
+  t.descsFree = t.tablesMax;
+  t.descHint = 0;
   memory.fill(t.levelCounts, 0, <usize>t.levels * 4);
   memory.fill(t.levelCursors, 0, <usize>t.levels * KEY_BYTES_MAX);
   t.compaction.active = false;
@@ -453,14 +492,20 @@ export function builderBegin(t: Tree, b: Builder, level: u8): void {
   b.dataRecords = 0;
   b.entries = 0;
   b.tableRecords = 0;
-  memory.fill(descFilter(t, b.desc), 0, t.filterBytes);
-  store<u8>(desc(t, b.desc) + DESC_FILTER_LOADED, 1);
+  if (t.filterBytes > 0) {
+    memory.fill(descFilter(t, b.desc), 0, t.filterBytes);
+    store<u8>(desc(t, b.desc) + DESC_FILTER_LOADED, 1);
+  }
 }
 
-/** Block writes the next builderAdd may need first: a full data block, or a full table (data, index, filter). */
+/** Whether the table being written is full: the next record begins another. */
+// @ts-ignore: decorator
+@inline export function builderFull(t: Tree, b: Builder): bool { return b.tableRecords == t.tableRecordsMax; }
+
+/** Block writes the next builderAdd may need first: a full data block, or a full table (data, index, filter if any). */
 export function builderWritesBeforeAdd(t: Tree, b: Builder): u32 {
   assert(b.active, "tree: no table being written");
-  if (b.tableRecords == t.tableRecordsMax) return 3;
+  if (builderFull(t, b)) return 1 + tableMetaBlocks(t);
   return b.dataRecords == t.recordsPerBlock ? 1 : 0;
 }
 
@@ -468,11 +513,12 @@ export function builderWritesBeforeAdd(t: Tree, b: Builder): u32 {
 export function builderAdd(t: Tree, b: Builder, record: usize): void {
   assert(b.active && b.dataRecords < t.recordsPerBlock && b.tableRecords < t.tableRecordsMax, "tree: a record added to a full block or table");
   const d = desc(t, b.desc);
+  // The key max is written with each data block (builderWriteData): the block's last record.
+  const previous = b.dataRecords > 0 ? dataRecord(t, b.data, b.dataRecords - 1) : d + DESC_KEY_MAX;
   if (b.tableRecords == 0) memory.copy(d + DESC_KEY_MIN, record, t.keyBytes);
-  else assert(keyCompare(d + DESC_KEY_MAX, record, t.keyBytes) < 0, "tree: records not in ascending key order");
-  memory.copy(d + DESC_KEY_MAX, record, t.keyBytes);
+  else assert(keyCompare(previous, record, t.keyBytes) < 0, "tree: records not in ascending key order");
   memory.copy(dataRecord(t, b.data, b.dataRecords), record, t.recordBytes);
-  filterAdd(t, b.desc, record);
+  if (t.filterBytes > 0) filterAdd(t, b.desc, record);
   b.dataRecords++;
   b.tableRecords++;
 }
@@ -480,9 +526,11 @@ export function builderAdd(t: Tree, b: Builder, record: usize): void {
 /** Seals the data block in the making and queues it; its index entry keeps the checksum. */
 export function builderWriteData(t: Tree, b: Builder): void {
   assert(b.dataRecords > 0 && b.entries < t.entriesPerIndex, "tree: an empty data block, or an index block full");
+  memory.copy(desc(t, b.desc) + DESC_KEY_MAX, dataRecord(t, b.data, b.dataRecords - 1), t.keyBytes);
   const address = freeSetAcquire(t.freeSet);
   blockSeal(b.data, address, t.sequence, BLOCK_KIND_DATA, t.id, b.level, b.dataRecords, b.dataRecords * t.recordBytes);
   writeQueuePush(t.writes, address, b.data);
+  cacheWritten(t, address, b.data, b.level);
   const e = entryKey(t, b.index, b.entries);
   memory.copy(e, dataRecord(t, b.data, 0), t.keyBytes);
   store<u64>(e + t.keyBytes, address);
@@ -500,19 +548,29 @@ export function builderFinish(t: Tree, b: Builder): u32 {
   const index = freeSetAcquire(t.freeSet);
   blockSeal(b.index, index, t.sequence, BLOCK_KIND_INDEX, t.id, b.level, b.entries, b.entries * t.entryBytes);
   writeQueuePush(t.writes, index, b.index);
+  cacheWritten(t, index, b.index, b.level);
   store<u64>(d + DESC_INDEX_ADDRESS, index);
   memory.copy(d + DESC_INDEX_CHECKSUM, blockChecksum(b.index), CHECKSUM_BYTES);
-  // The filter block is built in the data buffer, now free.
-  const filter = freeSetAcquire(t.freeSet);
-  memory.copy(blockBody(b.data), descFilter(t, b.desc), t.filterBytes);
-  blockSeal(b.data, filter, t.sequence, BLOCK_KIND_FILTER, t.id, b.level, b.tableRecords, t.filterBytes);
-  writeQueuePush(t.writes, filter, b.data);
-  store<u64>(d + DESC_FILTER_ADDRESS, filter);
-  memory.copy(d + DESC_FILTER_CHECKSUM, blockChecksum(b.data), CHECKSUM_BYTES);
+  if (t.filterBytes > 0) {
+    // The filter block is built in the data buffer, now free.
+    const filter = freeSetAcquire(t.freeSet);
+    memory.copy(blockBody(b.data), descFilter(t, b.desc), t.filterBytes);
+    blockSeal(b.data, filter, t.sequence, BLOCK_KIND_FILTER, t.id, b.level, b.tableRecords, t.filterBytes);
+    writeQueuePush(t.writes, filter, b.data);
+    store<u64>(d + DESC_FILTER_ADDRESS, filter);
+    memory.copy(d + DESC_FILTER_CHECKSUM, blockChecksum(b.data), CHECKSUM_BYTES);
+  }
   store<u32>(d + DESC_RECORDS, b.tableRecords);
   store<u32>(d + DESC_BLOCKS, b.entries);
   b.active = false;
   return b.desc;
+}
+
+/** A block just written goes into the cache too when its level's tables are merged again soon (cacheWritesBelow). */
+function cacheWritten(t: Tree, address: u64, block: usize, level: u8): void {
+  assert(t.writes.count > 0, "tree: a block cached before it was queued");
+  if (<u32>level >= t.cacheWritesBelow || changetype<usize>(t.cache) == 0) return;
+  cachePut(t.cache, address, blockChecksum(block), block, t.id, level);
 }
 
 /**
@@ -527,7 +585,7 @@ export function tableHoldIndexed(t: Tree, id: u32, index: usize): void {
   assert(n == load<u32>(d + DESC_BLOCKS), "tree: an index block that is not its table's");
   for (let e: u32 = 0; e < n; e++) freeSetHold(t.freeSet, h, entryAddress(t, index, e));
   freeSetHold(t.freeSet, h, load<u64>(d + DESC_INDEX_ADDRESS));
-  freeSetHold(t.freeSet, h, load<u64>(d + DESC_FILTER_ADDRESS));
+  if (t.filterBytes > 0) freeSetHold(t.freeSet, h, load<u64>(d + DESC_FILTER_ADDRESS));
 }
 
 // ---- the memtable ----

@@ -21,6 +21,7 @@
 //   QX_STORAGE_MEMORY_TRANSFERS=0        transfers of the in-memory peer (default 1,000,000; 0 skips it)
 //   QX_STORAGE_LOOKUPS=200               cold lookups (default 1,000)
 //   QX_STORAGE_IN_FLIGHT=8               batches in flight (default 1; see the notes)
+//   QX_STORAGE_CPU_PROF=/tmp/prof        each `qenex boot` writes a V8 CPU profile into that directory
 
 import { join } from 'node:path';
 import { CLI, ratio, round, type Bench, type FigureSpec, type Figures } from './support.ts';
@@ -111,11 +112,12 @@ export function storageNotes(transfers: number): string[] {
       '(the newest blocks) and the ids drawn are older than the window; the host\'s page cache is not dropped (no root), so a miss is ' +
       'a read through the kernel\'s prefetch step from the OS page cache, not from the device. A ledger on a grid has no "read" ' +
       'capability: each lookup is a command log entry and waits for its fdatasync',
-    `${IN_FLIGHT} batch(es) in flight (QX_STORAGE_IN_FLIGHT): with 16, and with 8, in flight the host closed the connection ` +
-      'between 6M and 9M transfers with frame_timeout ("a frame did not arrive within 10000 ms of its first byte", 10.3-10.6 s), ' +
-      'not yet diagnosed: with one in flight the longest batch of the 10M run was 2.0 s, so it is no single 10 s stall; a frame ' +
-      'whose first bytes were read while the batches queued ahead of it (up to ~2 s each here) ran may wait that long for the ' +
-      'rest. With one in flight no frame is in transit during a batch. e2e_batch_max_ms is the longest batch of this run',
+    `${IN_FLIGHT} batch(es) in flight (QX_STORAGE_IN_FLIGHT; 1 by default, as the first runs): with 16, and with 8, in flight ` +
+      'the host once closed the connection between 6M and 9M transfers with frame_timeout: it ran kernel actions for seconds ' +
+      'without yielding to its sockets (several batches of grid work back to back) and the kernel staged no frame while the ' +
+      'ledger waited for blocks, so a frame whose first bytes had been read sat that long; the host now yields after 50 ms of ' +
+      'actions and the kernel stages frames during the wait (docs/storage.md, the grid device), and a 10M run with 8 in flight ' +
+      'completed. e2e_batch_max_ms is the longest batch of this run',
     'rss: VmRSS of the `qenex boot` process (/proc/<pid>/status), sampled every second over the run, the peak',
   ];
 }

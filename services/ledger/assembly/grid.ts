@@ -34,15 +34,12 @@ import { idFind, idRemove } from "./idtable";
 import { linkOffset } from "./lists";
 import { expiryEntryAt } from "./expiry";
 import { storeDrain, storeCheckpoint } from "../../sdk/store";
-// Blocks a batch's compaction step writes at most: with the flushes of one
-// eviction (under 96 blocks) within what a message may write (128).
-const COMPACT_BUDGET: u32 = 32;
 import { STORAGE_WRITES_PER_MESSAGE } from "../../../hal/devices/grid";
 import { Cache, cacheBytes, cacheCreateIn, cacheEpochEnd, cacheSlotsFitting } from "../../../lib/store/cache";
 import { FreeSet, freeSetCreate } from "../../../lib/store/freeset";
 import { WriteQueue, writeQueueCreate } from "../../../lib/store/writes";
 import { Tree, TreeConfig, TREE_OK, treeCreate, treeFlush, treePut } from "../../../lib/store/tree";
-import { compactStep, COMPACT_CACHE_FULL, COMPACT_WAIT } from "../../../lib/store/compact";
+import { compactStep, COMPACT_BUDGET_MIN, COMPACT_BUSY, COMPACT_CACHE_FULL, COMPACT_DONE, COMPACT_WAIT } from "../../../lib/store/compact";
 import { storeAsk } from "../../sdk/store";
 
 export const TREE_TRANSFERS: u8 = 1;
@@ -72,8 +69,19 @@ export const TS_ORPHAN: u64 = 0x8000000000000000;
  */
 const MEMTABLE_RECORDS_MAX: u32 = 16384;
 const MEMTABLE_RECORDS_PER_SIDE_MAX: u32 = 24576;
-/** Tables a tree may have: 2^12 tables of up to 24,576 records, some 100M records a tree. */
-const TABLES_MAX: u32 = 4096;
+/**
+ * Tables a tree may have. A tree without filters costs some 180 bytes of
+ * memory a table (its descriptor, its places in the levels, a scan source),
+ * so it may have 2^15: 400M records and more, room for 100M transfers and
+ * their two account_transfers keys each with the levels' slack. A tree with
+ * filters (transfers.id) costs a filter of 32 KiB a table more, so it has
+ * 2^13: 8192 tables of 16,384 ids, 134M ids, and 256 MiB of filters at most,
+ * of which only the tables in use are ever touched.
+ */
+const TABLES_MAX: u32 = 32768;
+const TABLES_MAX_FILTERED: u32 = 8192;
+/** Levels whose written blocks are cached (cachePut): L0 to L2, some 500 blocks of account_transfers. */
+const CACHE_WRITES_BELOW: u32 = 3;
 
 // @ts-ignore: decorator
 @unmanaged
@@ -98,12 +106,26 @@ export class Grid {
   sideFreeCount: u32 = 0;
   sideResolved: usize = 0;
   sideResolvedCount: u32 = 0;
-  /** Round robin of compaction over the trees, and the step of the message being handled (gridCompact). */
+  /**
+   * Compaction of the batch being prepared (gridCompact): the tree the
+   * batch's first step goes to (round robin), the tree being stepped, the
+   * block writes the batch may still make, those of the step in progress
+   * (across the deliveries a step waits for), how many trees in a row had
+   * nothing due, and the batch (state) it was worked out for.
+   */
   compactNext: u32 = 0;
   compactTree: u32 = 0;
+  compactLeft: u32 = 0;
+  compactStepWrites: u32 = 0;
+  compactIdle: u32 = 0;
   compactedAt: u64 = 0;
   compactedCount: u32 = 0;
   compactWaiting: bool = false;
+  /** Blocks the flushes of this batch's eviction queued (gridMakeRoom): the rest of a message's writes are compaction's. */
+  flushWrites: u32 = 0;
+  /** The batch (state) gridMakeRoom last made room for: the message delivered again releases no more side-table entries. */
+  roomAt: u64 = 0;
+  roomCount: u32 = 0;
   /** Key and value scratch for puts. */
   key: usize = 0;
   value: usize = 0;
@@ -115,7 +137,14 @@ export class Grid {
 export const G: Grid = changetype<Grid>(heap.alloc(offsetof<Grid>()));
 memory.fill(changetype<usize>(G), 0, offsetof<Grid>());
 
-function tree(id: u8, keyBytes: u32, valueBytes: u32, memtable: u32): Tree {
+/**
+ * A tree of the ledger. Only transfers.id has bloom filters: its lookups are
+ * of ids in no order, most of them new. The timestamp trees (transfers,
+ * transfers.pending) are looked up by keys that only grow, so their tables
+ * never overlap and the one table whose key range holds a key is the only
+ * one that may; the per-account trees and the query indexes are only scanned.
+ */
+function tree(id: u8, keyBytes: u32, valueBytes: u32, memtable: u32, filter: bool): Tree {
   const config = new TreeConfig();
   config.id = id;
   config.keyBytes = keyBytes;
@@ -125,7 +154,11 @@ function tree(id: u8, keyBytes: u32, valueBytes: u32, memtable: u32): Tree {
   config.levels = 5;
   config.growth = 8;
   config.l0Max = 4;
-  config.tablesMax = TABLES_MAX;
+  config.filter = filter;
+  config.tablesMax = filter ? TABLES_MAX_FILTERED : TABLES_MAX;
+  // Trees whose tables are merged (keys in no order) keep what they write to L0-L2 in the cache:
+  // those tables are merged again within batches, and reading them back was most of the grid's reads.
+  config.cacheWritesBelow = id == TREE_TRANSFERS || id == TREE_PENDING ? 0 : CACHE_WRITES_BELOW;
   // The cache comes last (gridCacheInit); the tree learns it then.
   return treeCreate(config, changetype<Cache>(0), G.freeSet, G.writes);
 }
@@ -137,17 +170,17 @@ export function gridInit(gridBlocks: u64): void {
   G.freeSet = freeSetCreate(gridBlocks);
   G.writes = writeQueueCreate(<u32>STORAGE_WRITES_PER_MESSAGE);
   const window = S.transfersMax;
-  G.transfers = tree(TREE_TRANSFERS, 8, 128, min<u32>(window, MEMTABLE_RECORDS_MAX));
-  G.ids = tree(TREE_IDS, 16, 8, min<u32>(2 * window, MEMTABLE_RECORDS_MAX));
-  G.accountTransfers = tree(TREE_ACCOUNT_TRANSFERS, 16, 0, min<u32>(2 * window, MEMTABLE_RECORDS_PER_SIDE_MAX));
-  G.balances = tree(TREE_BALANCES, 16, 64, min<u32>(2 * window, MEMTABLE_RECORDS_PER_SIDE_MAX));
-  G.pending = tree(TREE_PENDING, 8, 8, min<u32>(window + S.pendingMax, MEMTABLE_RECORDS_MAX));
+  G.transfers = tree(TREE_TRANSFERS, 8, 128, min<u32>(window, MEMTABLE_RECORDS_MAX), false);
+  G.ids = tree(TREE_IDS, 16, 8, min<u32>(2 * window, MEMTABLE_RECORDS_MAX), true);
+  G.accountTransfers = tree(TREE_ACCOUNT_TRANSFERS, 16, 0, min<u32>(2 * window, MEMTABLE_RECORDS_PER_SIDE_MAX), false);
+  G.balances = tree(TREE_BALANCES, 16, 64, min<u32>(2 * window, MEMTABLE_RECORDS_PER_SIDE_MAX), false);
+  G.pending = tree(TREE_PENDING, 8, 8, min<u32>(window + S.pendingMax, MEMTABLE_RECORDS_MAX), false);
   const evicted = min<u32>(window, MEMTABLE_RECORDS_MAX);
-  G.byUserData128 = tree(TREE_BY_USER_DATA_128, 24, 0, evicted);
-  G.byUserData64 = tree(TREE_BY_USER_DATA_64, 16, 0, evicted);
-  G.byUserData32 = tree(TREE_BY_USER_DATA_32, 16, 0, evicted);
-  G.byCode = tree(TREE_BY_CODE, 16, 0, evicted);
-  G.byLedger = tree(TREE_BY_LEDGER, 16, 0, evicted);
+  G.byUserData128 = tree(TREE_BY_USER_DATA_128, 24, 0, evicted, false);
+  G.byUserData64 = tree(TREE_BY_USER_DATA_64, 16, 0, evicted, false);
+  G.byUserData32 = tree(TREE_BY_USER_DATA_32, 16, 0, evicted, false);
+  G.byCode = tree(TREE_BY_CODE, 16, 0, evicted, false);
+  G.byLedger = tree(TREE_BY_LEDGER, 16, 0, evicted, false);
   G.key = heap.alloc(32);
   G.value = heap.alloc(128);
   assert(S.pendingMax <= PENDING_MAX_LIMIT, "gridInit: pending_max bounded");
@@ -294,9 +327,16 @@ export function gridBatchFits(count: u32): bool {
 export function gridMakeRoom(count: u32): bool {
   assert(S.grid && gridBatchFits(count), "gridMakeRoom: a batch that fits the windows");
   const evict = toEvict(count);
-  // Side-table transfers that resolved leave a memtable's worth at a time (the rest stay in memory, found there).
-  const resolved = min<u32>(G.sideResolvedCount, G.pending.memtable.capacity - evict);
+  // Side-table transfers that resolved leave a memtable's worth at a time (the rest stay in memory, found there),
+  // once a batch: were the message delivered again after its blocks to release more, what a batch
+  // does would depend on how many deliveries the cache made it take, and its writes could pass a message's.
+  const again = G.roomAt == S.lastTimestamp && G.roomCount == S.transferCount;
+  const resolved = again ? 0 : min<u32>(G.sideResolvedCount, G.pending.memtable.capacity - evict);
+  G.roomAt = S.lastTimestamp;
+  G.roomCount = S.transferCount;
+  const queued = G.writes.count;
   if (!ensureRoom(evict, count, resolved)) return false;
+  G.flushWrites = G.writes.count - queued;
   releaseResolved(resolved);
   for (let i: u32 = 0; i < evict; i++) evictOldest();
   assert(S.transferCount - S.transferFirst + count <= S.transfersMax, "gridMakeRoom: the batch fits the ring");
@@ -339,11 +379,20 @@ function flushIfShort(t: Tree, puts: u32): bool {
 }
 
 /**
- * One compaction step a batch, of one tree in turn, COMPACT_BUDGET block
- * writes at most. A step that waits for its input blocks is asked for them
- * and goes on, with the rest of its budget, when the message comes again:
- * so each batch does the same compaction work whatever the cache holds, and
- * replay with any cache size builds the same trees. False: blocks were asked.
+ * The batch's compaction: every block write the message has left after the
+ * eviction's flushes (STORAGE_WRITES_PER_MESSAGE less flushWrites), spent on
+ * the trees that have compaction due, one after another from a tree that
+ * turns with each batch, until the writes are spent or no tree has any due.
+ * Moves cost nothing and are all made at once (compact.ts), so trees whose
+ * keys only grow never fall behind; merges get the whole room of every
+ * message that has it, so a level over its capacity is brought back as soon
+ * as the writes allow rather than one small step per tree every fifth batch
+ * (which let the trees pile up tables and every lookup walk them).
+ *
+ * A step that waits for its input blocks is asked for them and goes on when
+ * the message comes again, with the same budget, so where each step stops
+ * depends on the state alone, never on what the cache held: replay with any
+ * cache size builds the same trees. False: blocks were asked.
  */
 export function gridCompact(): bool {
   const mark = S.lastTimestamp;
@@ -353,17 +402,49 @@ export function gridCompact(): bool {
     G.compactedCount = S.transferCount;
     G.compactTree = G.compactNext;
     G.compactNext = (G.compactNext + 1) % TREE_COUNT;
+    assert(G.flushWrites <= <u32>STORAGE_WRITES_PER_MESSAGE, "gridCompact: the flushes fit a message");
+    G.compactLeft = <u32>STORAGE_WRITES_PER_MESSAGE - G.flushWrites;
+    G.compactStepWrites = 0;
+    G.compactIdle = 0;
   }
-  let r = compactStep(treeOf(G.compactTree), COMPACT_BUDGET);
+  G.compactWaiting = false;
+  while (G.compactLeft >= COMPACT_BUDGET_MIN && G.compactIdle < TREE_COUNT) {
+    const t = treeOf(G.compactTree);
+    const r = compactTreeStep(t);
+    if (r == COMPACT_WAIT) {
+      G.compactWaiting = true;
+      // What the step wrote before it waited goes now: the next delivery may write a message's worth again.
+      gridDrain();
+      return storeAsk(G.cache) == 0;
+    }
+    G.compactLeft -= G.compactStepWrites;
+    G.compactStepWrites = 0;
+    // The budget ran out inside a merge: it goes on in the next batch.
+    if (r == COMPACT_BUSY) break;
+    // A tree that moved or finished a merge may have more due; one with nothing due (or a full grid) passes the turn.
+    if (r == COMPACT_DONE) {
+      G.compactIdle = 0;
+    } else {
+      G.compactIdle++;
+      G.compactTree = (G.compactTree + 1) % TREE_COUNT;
+    }
+  }
+  return true;
+}
+
+/** One compactStep of tree `t` with what the batch has left; its writes are added to compactStepWrites. */
+function compactTreeStep(t: Tree): i32 {
+  const before = G.writes.count;
+  let r = compactStep(t, G.compactLeft);
   if (r == COMPACT_CACHE_FULL) {
     // Pins of earlier lookups fill the cache: they are done with; the step goes on.
     cacheEpochEnd(G.cache);
-    r = compactStep(treeOf(G.compactTree), COMPACT_BUDGET);
+    r = compactStep(t, G.compactLeft);
     assert(r != COMPACT_CACHE_FULL, "ledger grid: the cache cannot hold a compaction step's blocks (cache_blocks too small)");
   }
-  G.compactWaiting = r == COMPACT_WAIT;
-  if (!G.compactWaiting) return true;
-  return storeAsk(G.cache) == 0;
+  G.compactStepWrites += G.writes.count - before;
+  assert(G.compactStepWrites <= G.compactLeft, "ledger grid: a compaction step wrote past its budget");
+  return r;
 }
 
 /** The tree of id i + 1. */

@@ -107,7 +107,10 @@ export function stateInit(accountsMax: u32, transfersMax: u32, pendingMax: u32, 
   S.transfers = allocTable(<usize>records << 7, S.prefault);
   S.transferMeta = allocTable(<usize>records * TM_BYTES, S.prefault);
   S.transferIds = idTableCreate(records, S.transfers, S.prefault);
-  S.history = allocTable(<usize>historyMax * H_BYTES, S.prefault);
+  // On a grid the history ring's size is the window's rule (config.ts historyWindowMin), not what
+  // accounts with history need; only they write it, so it faults in as they do (384 MiB of a
+  // 1M-transfer window left untouched when few accounts keep history).
+  S.history = allocTable(<usize>historyMax * H_BYTES, S.prefault && !grid);
   S.expiryHeap = allocTable(<usize>pendingMax * X_BYTES, S.prefault);
   S.ledgerSums = allocTable(<usize>accountsMax * 2 * LEDGER_SUM_BYTES, S.prefault);
   // A 128-byte record spans two cache lines only when its table starts on one (alloc.ts).

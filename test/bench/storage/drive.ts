@@ -49,7 +49,10 @@ export function storageManifest(shape: LedgerShape): Manifest {
 export async function bootToReady(imagePath: string, pubPath: string, dataDir: string, extra: string[], timeoutMs: number):
   Promise<{ server: Child; readyMs: number; ready: Record<string, unknown> }> {
   const t0 = performance.now();
-  const server = start('qenex boot', process.execPath, [CLI, 'boot', imagePath, '--data', dataDir, '--trust', pubPath, ...extra]);
+  // QX_STORAGE_CPU_PROF=<dir>: each server writes a V8 CPU profile there when it exits (where the machine's time goes).
+  const prof = process.env.QX_STORAGE_CPU_PROF;
+  const node = prof === undefined || prof === '' ? [] : ['--cpu-prof', `--cpu-prof-dir=${prof}`];
+  const server = start('qenex boot', process.execPath, [...node, CLI, 'boot', imagePath, '--data', dataDir, '--trust', pubPath, ...extra]);
   const ready = await new Promise<Record<string, unknown>>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`qenex boot: no ready line within ${timeoutMs} ms; stderr: ${server.stderr.slice(-2000)}`)), timeoutMs);
     server.onLine((line) => {

@@ -39,9 +39,9 @@ const GRID_MEMORY_PAGES_MAX = 32_768;
 const MEMORY_MEMORY_PAGES_MAX = 16_384;
 // The bank image's step: the log file grows this much at a time as it fills.
 const LOG_PREALLOCATE_BYTES = 256 * 1024 * 1024;
-// One batch in flight by default: with 8 or 16 the host closed the connection partway through the 10M run
-// (frame_timeout on a frame left half-read for 10 s; see the notes in storage.bench.ts).
-// QX_STORAGE_IN_FLIGHT sets another count, to see whether that still happens.
+// One batch in flight by default, as the first runs measured (with 8 or 16 the host once closed the
+// connection partway through the 10M run, frame_timeout; fixed since: see the notes in storage.bench.ts).
+// QX_STORAGE_IN_FLIGHT sets another count.
 export const IN_FLIGHT = inFlightFromEnv();
 function inFlightFromEnv(): number {
   const raw = process.env.QX_STORAGE_IN_FLIGHT;
