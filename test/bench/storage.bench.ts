@@ -106,8 +106,9 @@ export function storageNotes(transfers: number): string[] {
       'its batch was fdatasync\'d; no warm-up is excluded; requests encoded as they go on this process (the load generator shares the 2 cores)',
     `window: the ledger keeps the newest ${WINDOW.toLocaleString('en-US')} transfers in memory, a ${CACHE_BLOCKS}-block (${CACHE_BLOCKS / 16} MiB) ` +
       'cache of its grid; the first million transfers fit the window, so last_million_ratio is the cost of eviction, trees and compaction',
-    'stage 1 (no checkpoints yet): every boot empties the grid and replays the whole command log into it, so boot_ms_10m grows ' +
-      'with history (seconds to minutes) where boot_ms_fresh does not; checkpoints will bound it',
+    'checkpoints: a machine snapshot every snapshot_interval_entries log entries keeps the ledger\'s changed pages and refers to its ' +
+      'grid; boot_ms_10m restores the newest and replays the log after it (params: snapshots_written, snapshot_capture_ms_max: ' +
+      'how long a capture held the machine, snapshot_page_bytes_mean: the pages a snapshot wrote, of snapshot_paged_state_bytes_last)',
     'cold lookups: the machine is restarted after the run, so the ledger\'s block cache holds only what the boot\'s replay touched last ' +
       '(the newest blocks) and the ids drawn are older than the window; the host\'s page cache is not dropped (no root), so a miss is ' +
       'a read through the kernel\'s prefetch step from the OS page cache, not from the device. A ledger on a grid has no "read" ' +

@@ -29,6 +29,8 @@ export interface LedgerShape {
   /** On its grid: caps without "read" and with "storage" (a ledger on a grid answers through the log). */
   grid: boolean;
   logPreallocateBytes: number;
+  /** kernel.snapshot_interval_entries: machine snapshots, the grid ledger's checkpoints (0: none). */
+  snapshotIntervalEntries: number;
 }
 
 /** The bank manifest with the ledger shaped as asked and reachable directly ("net"), like the ledger e2e bench's. */
@@ -42,6 +44,7 @@ export function storageManifest(shape: LedgerShape): Manifest {
     ledger.caps = caps;
     ledger.memory_pages_max = shape.memoryPagesMax;
     json.kernel.log_preallocate_bytes = shape.logPreallocateBytes;
+    json.kernel.snapshot_interval_entries = shape.snapshotIntervalEntries;
   });
 }
 
