@@ -6,7 +6,7 @@
 //   memory peer  the same workload on a ledger all in memory (the bank's kind of config), shorter;
 //   grid run     the ledger on its grid: accounts, funding, then every transfer, durable;
 //   disk         the grid file's allocated bytes and the command log's written bytes;
-//   boot after   `qenex boot --once` on that data dir (stage 1: replays the whole log into a fresh grid);
+//   boot after   `qenex boot --once` on that data dir (the newest snapshot, then the log after it);
 //   cold reads   a restarted machine, lookups of random ids older than the window, one per request.
 
 import { mkdirSync, rmSync, statSync } from 'node:fs';
