@@ -125,11 +125,13 @@ export function checkpointAfter(before: u64, after: u64): bool {
 
 /** The number the checkpoint at applied count `after` carries. */
 export function checkpointNumber(after: u64): u64 {
+  assert(after > 0, "checkpointNumber: a checkpoint follows applied entries");
   return interval == 0 ? after : after / interval;
 }
 
 /** The first entry count at which the grid of a snapshot at applied count `entries` may have been reused; 0: never. */
 export function staleFrom(entries: u64): u64 {
+  assert(entries > 0, "staleFrom: a snapshot covers applied entries");
   return interval == 0 ? 0 : (entries / interval + 2) * interval;
 }
 

@@ -134,6 +134,7 @@ export class FreeHold {
 }
 
 export function freeHoldCreate(f: FreeSet): FreeHold {
+  assert(f.words > 0, "free set: not created");
   const h = new FreeHold();
   h.bits = heap.alloc(<usize>f.words * 8);
   memory.fill(h.bits, 0, <usize>f.words * 8);
@@ -143,6 +144,7 @@ export function freeHoldCreate(f: FreeSet): FreeHold {
 
 /** Forgets every held block (the tree is reset: the merge that held them is gone with it). */
 export function freeHoldClear(f: FreeSet, h: FreeHold): void {
+  assert(h.bits != 0, "free set: a hold not created");
   memory.fill(h.bits, 0, <usize>f.words * 8);
   h.lo = f.words;
   h.hi = 0;
