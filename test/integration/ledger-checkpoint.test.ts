@@ -41,12 +41,12 @@ async function createBatches(ledger: LedgerClient, from: number, count: number):
 /** The snapshot_written lines once there are at least `n` (a snapshot is written while the machine serves on). */
 interface Written { page_bytes: number; paged_state_bytes: number; entries: number }
 async function snapshotsWritten(server: Server, n: number): Promise<Written[]> {
-  for (let i = 0; i < 200; i++) {
+  for (let i = 0; i < 600; i++) {
     const w = server.events.filter((e) => e.event === 'snapshot_written') as unknown as Written[];
     if (w.length >= n) return w;
     await new Promise((r) => setTimeout(r, 50));
   }
-  throw new Error(`fewer than ${n} snapshots written: ${server.stderr}`);
+  throw new Error(`fewer than ${n} snapshots written in 30 s: ${JSON.stringify(server.events.filter((e) => String(e.event).startsWith('snapshot')))} ${server.stderr}`);
 }
 
 function snapshotFiles(data: string): string[] {
@@ -60,7 +60,9 @@ test('a ledger on its grid restores from incremental snapshots after kill -9, an
   const accounts = await ledger.createAccounts(Array.from({ length: 8 }, (_, i) => account({ id: BigInt(i + 1), ledger: 1, code: 1 })));
   assert.ok(accounts.every((r) => r.result === 0), 'accounts created');
   await createBatches(ledger, 0, 5);
-  const written = await snapshotsWritten(server, 3);
+  // A snapshot due while the one before is still being written waits for it, so how many a run takes
+  // depends on the disk's pace: two at least (after entry 2, and at a later multiple of 2).
+  const written = await snapshotsWritten(server, 2);
   assert.ok(written.length >= 2, `snapshots were written (${written.length})`);
   // The first writes every page of the ledger's hot state, a later one what changed.
   const newest = written.at(-1)!;
