@@ -206,6 +206,13 @@ export class Machine {
       // A replay of a machine with a grid starts from the first entry: it writes
       // a scratch grid, and a snapshot refers to the live one's blocks.
       if (opts.snapshots !== false && (live || !gridRingPresent(this.kernel))) this.restoreSnapshot(live);
+      // A live machine with a grid that restored no snapshot writes its grid again from the log (openGrid):
+      // until the replay passes a snapshot's point, that snapshot would refer to blocks not yet written.
+      if (live && this.restoredSnapshot === null && gridRingPresent(this.kernel)) {
+        for (const f of this.snapshots?.dropAll() ?? []) {
+          this.hostLine({ event: 'snapshot_dropped', file: f, message: `${f}: the grid is written again from the log, which a snapshot taken before cannot follow` }, false);
+        }
+      }
       this.entropy = new EntropyDevice(this.kernel, opts.sim?.entropy);
       this.block = new BlockDevice(this.kernel, this.backend, () => this.schedulePump(), (m) => this.hostLine({ event: 'storage_error', message: m }, true),
         (d) => this.takeSnapshot(d));

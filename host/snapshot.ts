@@ -641,6 +641,20 @@ export class SnapshotStore {
     return null;
   }
 
+  /**
+   * Removes every snapshot and page file: a machine with a grid that boots
+   * without one writes its grid again from the log, and until that replay
+   * passes a snapshot's point the snapshot would refer to blocks not yet
+   * written. Returns the names removed.
+   */
+  dropAll(): string[] {
+    const names = this.files.names().filter((n) => FILE_NAME.test(n) || n.endsWith('.pages'));
+    for (const n of names) this.files.remove(n);
+    if (names.length > 0) this.files.sync();
+    for (const p of this.pageSets.values()) p.reset();
+    return names;
+  }
+
   /** findValid passes over this file from now on (it did not fit the instances). */
   exclude(path: string): void {
     this.excluded.add(path);

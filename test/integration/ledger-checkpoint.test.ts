@@ -106,6 +106,8 @@ test('a ledger on its grid restores from incremental snapshots after kill -9, an
   const stale = await server.waitFor('snapshot_skipped') as { file: string; reason: string };
   assert.ok(stale.file.endsWith('.qxs') && stale.reason.startsWith('stale:'), `the stale snapshot is named: ${JSON.stringify(stale)}`);
   assert.not.ok(server.events.some((e) => e.event === 'snapshot_loaded'), 'no snapshot restored: the log replayed from its first entry');
+  // The grid is written again from the log: no snapshot taken before may be restored later.
+  assert.ok(server.events.some((e) => e.event === 'snapshot_dropped'), 'the snapshots of the old grid are dropped');
   await checkHistory(ledger, 10 * BATCH, 'after a stale snapshot');
   frames.close();
   await server.kill('SIGTERM');
