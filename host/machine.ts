@@ -353,7 +353,7 @@ export class Machine {
       kernel: captureInstance(this.kernel.x.memory, this.kernelGlobals),
       services: this.services.map((s, i) => {
         const p = s.snapshotParts();
-        const cache = s.cacheResets() ? s.cacheArea() : null;
+        const cache = s.resettableCacheArea();
         return { name: s.name, state: cache !== null ? capturePaged(store.pages(i), p.memory, p.globals, cache) : captureInstance(p.memory, p.globals) };
       }),
     };

@@ -329,9 +329,14 @@ export class ServiceInstance {
     if (rp.cacheResetBytes !== undefined) this.cacheReset(rp.cacheResetBytes);
   }
 
-  /** Whether a machine snapshot may leave this service's cache out (it exports qx_cache_reset and names a cache). */
-  cacheResets(): boolean {
-    return typeof (this.x as unknown as Partial<CacheResetExport>).qx_cache_reset === 'function' && (this.cacheArea()?.bytes ?? 0) > 0;
+  /**
+   * The cache a machine snapshot may leave out (the module exports
+   * qx_cache_reset and names a cache that is not empty), or null.
+   */
+  resettableCacheArea(): CacheArea | null {
+    if (typeof (this.x as unknown as Partial<CacheResetExport>).qx_cache_reset !== 'function') return null;
+    const cache = this.cacheArea();
+    return cache !== null && cache.bytes > 0 ? cache : null;
   }
 
   /**
@@ -341,13 +346,7 @@ export class ServiceInstance {
    */
   cacheReset(bytes: number): void {
     const x = this.x as unknown as CacheResetExport;
-    const left = this.fuel?.value as bigint | undefined;
-    try {
-      if (this.fuel !== null) this.fuel.value = GETTER_FUEL;
-      x.qx_cache_reset(bytes);
-    } finally {
-      if (this.fuel !== null && left !== undefined) this.fuel.value = left;
-    }
+    withGetterFuel(this.fuel, () => x.qx_cache_reset(bytes));
   }
 
   private replay(entry: JournalEntry): void {
@@ -478,10 +477,15 @@ interface CacheResetExport { qx_cache_reset(bytes: number): void }
 /** The cache region a module's exports name, or null when it names none. */
 export function cacheAreaOf(x: Partial<CacheExports>, fuel: WebAssembly.Global | null): CacheArea | null {
   if (typeof x.qx_cache_area !== 'function' || typeof x.qx_cache_bytes !== 'function') return null;
+  return withGetterFuel(fuel, () => ({ area: x.qx_cache_area!() >>> 0, bytes: x.qx_cache_bytes!() >>> 0 }));
+}
+
+/** Runs `f` (a call into the module outside any message) with getter fuel, and puts the fuel left back. */
+function withGetterFuel<T>(fuel: WebAssembly.Global | null, f: () => T): T {
   const left = fuel?.value as bigint | undefined;
   try {
     if (fuel !== null) fuel.value = GETTER_FUEL;
-    return { area: x.qx_cache_area() >>> 0, bytes: x.qx_cache_bytes() >>> 0 };
+    return f();
   } finally {
     if (fuel !== null && left !== undefined) fuel.value = left;
   }

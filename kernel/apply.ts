@@ -10,7 +10,8 @@ import { MSG_KIND_REQUEST, MSG_KIND_TIMER, SENDER_CLIENT, SENDER_KERNEL, EVT_CHE
 import { setEntriesApplied } from "./base/hal";
 import { POOL_EMPTY } from "./base/mem";
 import { service, serviceCount } from "./services";
-import { descriptors, msgAt, msgSet, msgInline, inboxPush } from "./msg";
+import { descriptors, msgSet, inboxPush } from "./msg";
+import { deliverKernelU64 } from "./deliver";
 import { schedWake } from "./sched";
 import { timerDue, timerService, timerTag, timerRemove } from "./timers";
 import { clientTokenNew } from "./tokens";
@@ -27,16 +28,10 @@ function fireTimers(nowNs: u64): void {
   for (let i: u32 = 0; i < 65536; i++) {
     const t = timerDue(nowNs);
     if (t < 0) return;
-    const desc = descriptors.take();
-    assert(desc != POOL_EMPTY, "descriptor pool sized below timers_max");
     const target = timerService(t);
     assert(target < serviceCount, "fireTimers: a timer belongs to a service in the table");
-    const m = msgAt(desc);
-    store<u64>(msgInline(m), timerTag(t));
-    msgSet(desc, MSG_KIND_TIMER, SENDER_KERNEL, 0, msgInline(m), 8, POOL_EMPTY, nowNs);
+    deliverKernelU64(target, MSG_KIND_TIMER, timerTag(t), nowNs);
     timerRemove(t);
-    inboxPush(service(target), desc);
-    schedWake(service(target));
   }
 }
 

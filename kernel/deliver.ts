@@ -4,11 +4,11 @@
 // tells a service that a message it sent was aborted (kernel/supervise.ts).
 // Below both, so neither needs the other.
 
-import { MSG_KIND_FAILED, SYS_OK, SYS_E_FULL, SYS_E_TOO_LARGE } from "../hal/abi";
+import { MSG_KIND_FAILED, SENDER_KERNEL, SYS_OK, SYS_E_FULL, SYS_E_TOO_LARGE } from "../hal/abi";
 import { POOL_EMPTY } from "./base/mem";
 import { service, serviceCount } from "./services";
 import { QUEUE_DEPTH_MAX } from "./base/constants";
-import { descriptors, slots, msgSet, inboxPush } from "./msg";
+import { descriptors, slots, msgAt, msgInline, msgSet, inboxPush } from "./msg";
 import { schedWake } from "./sched";
 import { tokenFree, tokenIsService } from "./tokens";
 
@@ -38,6 +38,24 @@ export function enqueue(to: u32, kind: u32, from: u32, token: u32, src: usize, l
   schedWake(target);
   assert(target.inboxLen <= queueDepth, "enqueue: an inbox deeper than the queue depth");
   return SYS_OK;
+}
+
+/**
+ * Queues a message from the kernel for service `to` whose payload is one u64
+ * inline in its descriptor (a timer's tag, a checkpoint's number). Never
+ * refused, unlike enqueue: no slot, no queue depth, and the pool of
+ * descriptors is sized for these (kernel/reserve.ts); the log's entries
+ * imply them, so a replay must see every one.
+ */
+export function deliverKernelU64(to: u32, kind: u32, value: u64, timeNs: u64): void {
+  assert(to < serviceCount, "deliverKernelU64: no such service");
+  const desc = descriptors.take();
+  assert(desc != POOL_EMPTY, "descriptor pool sized below a batch, its timers and its checkpoint messages");
+  const m = msgAt(desc);
+  store<u64>(msgInline(m), value);
+  msgSet(desc, kind, SENDER_KERNEL, 0, msgInline(m), 8, POOL_EMPTY, timeNs);
+  inboxPush(service(to), desc);
+  schedWake(service(to));
 }
 
 // Tells `origin` that the message it sent to `from` was aborted (a fault or

@@ -27,9 +27,9 @@ import { POOL_EMPTY } from "./base/mem";
 import { setDispatch } from "./base/hal";
 import { descTag, descStatus } from "./base/ring";
 import { service, serviceCount, NO_SERVICE } from "./services";
-import { descriptors, msgAt, msgKind, msgAddr, msgLen, msgSender, msgToken, msgTime, msgRelease, msgSet, msgInline, inboxPush } from "./msg";
+import { msgAt, msgKind, msgAddr, msgLen, msgSender, msgToken, msgTime, msgRelease } from "./msg";
+import { deliverKernelU64 } from "./deliver";
 import * as st from "./state";
-import { schedWake } from "./sched";
 import * as rs from "./runstate";
 import { gridInit, gridReady, gridRead, gridWrite, gridSync, gridReadSlot, gridWriteSlot, gridCompletion, gridDone,
   READ_SLOTS, WRITE_SLOTS, SLOT_SYNC } from "../drivers/grid/grid";
@@ -96,14 +96,7 @@ export function storageEnabled(): bool { return gridReady(); }
 export function storageCheckpoint(number: u64, timeNs: u64): void {
   assert(gridReady(), "storageCheckpoint: some service keeps a grid");
   for (let i: u32 = 0; i < serviceCount; i++) {
-    if ((service(i).caps & <u32>CAP_STORAGE) == 0) continue;
-    const desc = descriptors.take();
-    assert(desc != POOL_EMPTY, "descriptor pool sized below a batch and its checkpoint messages");
-    const m = msgAt(desc);
-    store<u64>(msgInline(m), number);
-    msgSet(desc, MSG_KIND_CHECKPOINT, SENDER_KERNEL, 0, msgInline(m), 8, POOL_EMPTY, timeNs);
-    inboxPush(service(i), desc);
-    schedWake(service(i));
+    if ((service(i).caps & <u32>CAP_STORAGE) != 0) deliverKernelU64(i, MSG_KIND_CHECKPOINT, number, timeNs);
   }
 }
 

@@ -15,6 +15,7 @@
 import { test } from 'uvu';
 import { makeImage, removeDir, Server, type TestImage } from '../support/helpers.ts';
 import { crashLoop, crashManifest, envInt } from './support.ts';
+import { ledgerOnGrid } from '../support/grid-ledger.ts';
 
 const ITERATIONS = envInt('QENEX_CRASH_ITERATIONS', 3);
 const SEED = envInt('QENEX_CRASH_SEED', 1);
@@ -27,13 +28,11 @@ let img: TestImage;
 test.before(() => {
   const m = crashManifest();
   m.kernel.snapshot_interval_entries = 4;
-  const ledger = m.services.find((s) => s.name === 'ledger')!;
-  ledger.caps = [...ledger.caps.filter((c) => c !== 'read'), 'storage'];
-  ledger.memory_pages_max = 32768;
   // history_max: at least 2 × window + 2 × pending + 2 × min(window, 8189), a power of two (docs/storage.md).
   const historyMax = 2 ** Math.ceil(Math.log2(4 * WINDOW + 2 * PENDING_MAX));
-  ledger.config = { accounts_max: 1000, transfers_max: WINDOW, pending_max: PENDING_MAX, history_max: historyMax, grid_blocks: 65536, cache_blocks: 64 };
-  img = makeImage('crash-grid', m);
+  img = makeImage('crash-grid', ledgerOnGrid(m, {
+    accounts_max: 1000, transfers_max: WINDOW, pending_max: PENDING_MAX, history_max: historyMax, grid_blocks: 65536, cache_blocks: 64,
+  }));
 });
 test.after(async () => { await Server.killAll(); removeDir(img.dir); });
 

@@ -9,17 +9,22 @@ import * as assert from 'uvu/assert';
 import { FrameClient } from '../../host/client/frames.ts';
 import { LedgerClient, accountFilter, createTransferResultName, transfer, type Transfer } from '../../host/client/ledger.ts';
 import { directLedgerManifest, makeImage, Server, type TestImage } from './helpers.ts';
+import type { JsonObject, Manifest } from '../../host/manifest.ts';
+
+/** Puts the manifest's ledger on a grid with `config`: it answers through the log (no "read"), its grid needs "storage". */
+export function ledgerOnGrid(manifest: Manifest, config: JsonObject): Manifest {
+  const ledger = manifest.services.find((s) => s.name === 'ledger')!;
+  ledger.caps = [...ledger.caps.filter((c) => c !== 'read'), 'storage'];
+  ledger.memory_pages_max = 32768;
+  ledger.config = config;
+  return manifest;
+}
 
 /** The demo image with its ledger on a grid of 4 GiB (sparse) and the given window and kernel settings. */
 export function gridLedgerImage(name: string, config: { transfers_max: number; history_max: number; cache_blocks: number }, snapshotIntervalEntries = 0): TestImage {
   const manifest = directLedgerManifest();
   if (snapshotIntervalEntries > 0) manifest.kernel = { ...manifest.kernel, snapshot_interval_entries: snapshotIntervalEntries };
-  const ledger = manifest.services.find((s) => s.name === 'ledger')!;
-  // A ledger on a grid answers through the log (no "read"); its grid needs "storage".
-  ledger.caps = [...ledger.caps.filter((c) => c !== 'read'), 'storage'];
-  ledger.memory_pages_max = 32768;
-  ledger.config = { accounts_max: 1024, pending_max: 1024, grid_blocks: 65536, prefault: false, events: true, ...config };
-  return makeImage(name, manifest);
+  return makeImage(name, ledgerOnGrid(manifest, { accounts_max: 1024, pending_max: 1024, grid_blocks: 65536, prefault: false, events: true, ...config }));
 }
 
 export interface Served { server: Server; frames: FrameClient; ledger: LedgerClient }
