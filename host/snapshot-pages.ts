@@ -28,7 +28,8 @@
 // reused while it may (kernel/snapshot.ts).
 
 import { createHash } from 'node:crypto';
-import type { BlockBackend } from './devices/block-backend.ts';
+import { availableParallelism } from 'node:os';
+import { nativeAddon, type BlockBackend } from './devices/block-backend.ts';
 import type { CacheArea } from './services.ts';
 
 export const PAGED_MARK = 0xffffffff;
@@ -93,22 +94,54 @@ export function decodePageMap(part: Uint8Array, what: string): PageMap {
  * page checked against its hash.
  */
 export function readPages(file: BlockBackend, m: PageMap, what: string): Uint8Array {
-  const stored = pagesNamed(m);
   const bitmapBytes = Math.ceil(m.pages / 8);
-  const out = new Uint8Array(4 + bitmapBytes + stored * PAGE_BYTES);
+  const out = new Uint8Array(4 + bitmapBytes + pagesNamed(m) * PAGE_BYTES);
   new DataView(out.buffer).setUint32(0, m.pages, true);
-  let at = 4 + bitmapBytes;
+  const body = 4 + bitmapBytes;
+  const stored: number[] = []; // page numbers, in the order their bytes follow the bitmap
   for (let i = 0; i < m.pages; i++) {
     const slot = m.slots[i];
     if (slot === NO_SLOT) continue;
-    const page = out.subarray(at, at + PAGE_BYTES);
-    if (file.readAt(slot * PAGE_BYTES, page) !== PAGE_BYTES) throw new PageError(`${what}: page ${i} (slot ${slot}) lies past the end of the page file`);
-    const h = createHash('sha256').update(page).digest();
-    if (h.compare(m.hashes.subarray(i * HASH_BYTES, (i + 1) * HASH_BYTES)) !== 0) throw new PageError(`${what}: page ${i} (slot ${slot}) does not match its hash`);
+    const at = body + stored.length * PAGE_BYTES;
+    if (file.readAt(slot * PAGE_BYTES, out.subarray(at, at + PAGE_BYTES)) !== PAGE_BYTES) throw new PageError(`${what}: page ${i} (slot ${slot}) lies past the end of the page file`);
     out[4 + (i >> 3)] |= 1 << (i & 7);
-    at += PAGE_BYTES;
+    stored.push(i);
+  }
+  const digests = new Uint8Array(stored.length * HASH_BYTES);
+  pageDigests(out.subarray(body), 0, 0, digests);
+  for (const [k, i] of stored.entries()) {
+    if (Buffer.compare(digests.subarray(k * HASH_BYTES, (k + 1) * HASH_BYTES), m.hashes.subarray(i * HASH_BYTES, (i + 1) * HASH_BYTES)) !== 0) {
+      throw new PageError(`${what}: page ${i} (slot ${m.slots[i]}) does not match its hash`);
+    }
   }
   return out;
+}
+
+/**
+ * Writes into `out` (32 bytes a page) the SHA-256 of each page of `mem`
+ * (whole pages), or 32 zero bytes for a page of zeros or one of pages
+ * [skipFrom, skipTo). The machine is paused while a capture runs this over
+ * all of a service's memory, so it runs natively on every core
+ * (host/native/src/pages.rs) when the addon has it; the TypeScript
+ * implementation is the same contract (test/unit/snapshot-pages.test.ts).
+ */
+export function pageDigests(mem: Uint8Array, skipFrom: number, skipTo: number, out: Uint8Array, impl: 'auto' | 'pure' = 'auto'): void {
+  if (mem.length % PAGE_BYTES !== 0) throw new PageError(`memory of ${mem.length} bytes is not whole pages`);
+  if (out.length !== (mem.length / PAGE_BYTES) * HASH_BYTES) throw new PageError(`${out.length} bytes of digests for ${mem.length / PAGE_BYTES} pages`);
+  const native = impl === 'auto' ? nativeAddon()?.pageDigests : undefined;
+  if (native !== undefined) return native(mem, skipFrom, skipTo, out, availableParallelism());
+  for (let i = 0; i * PAGE_BYTES < mem.length; i++) {
+    const page = mem.subarray(i * PAGE_BYTES, (i + 1) * PAGE_BYTES);
+    const o = out.subarray(i * HASH_BYTES, (i + 1) * HASH_BYTES);
+    if ((i >= skipFrom && i < skipTo) || Buffer.compare(page, ZERO_PAGE) === 0) o.fill(0);
+    else o.set(createHash('sha256').update(page).digest());
+  }
+}
+
+/** Whether digest `i` of `hashes` is all zeros (a page of zeros, or one skipped). */
+function noDigest(hashes: Uint8Array, i: number): boolean {
+  for (let k = i * HASH_BYTES; k < (i + 1) * HASH_BYTES; k++) if (hashes[k] !== 0) return false;
+  return true;
 }
 
 /** How many pages a map names in the page file. */
@@ -136,21 +169,19 @@ export class PageSet {
       return nextFree++;
     };
     const fresh: { slot: number; bytes: Uint8Array }[] = [];
-    const cacheEnd = cache.area + cache.bytes;
+    // The cache's whole pages are not state; a page it shares with state is.
+    const cacheFrom = cache.bytes > 0 ? Math.ceil(cache.area / PAGE_BYTES) : 0;
+    const cacheTo = cache.bytes > 0 ? Math.floor((cache.area + cache.bytes) / PAGE_BYTES) : 0;
+    pageDigests(mem, cacheFrom, cacheTo, hashes);
     for (let i = 0; i < pages; i++) {
-      const start = i * PAGE_BYTES;
-      if (cache.bytes > 0 && start >= cache.area && start + PAGE_BYTES <= cacheEnd) continue; // not state
-      const page = mem.subarray(start, start + PAGE_BYTES);
-      if (Buffer.compare(page, ZERO_PAGE) === 0) continue;
-      const h = createHash('sha256').update(page).digest();
-      hashes.set(h, i * HASH_BYTES);
+      if (noDigest(hashes, i)) continue; // zeros, or the cache's
       if (base !== null && i < base.pages && base.slots[i] !== NO_SLOT
-        && h.compare(base.hashes.subarray(i * HASH_BYTES, (i + 1) * HASH_BYTES)) === 0) {
+        && Buffer.compare(hashes.subarray(i * HASH_BYTES, (i + 1) * HASH_BYTES), base.hashes.subarray(i * HASH_BYTES, (i + 1) * HASH_BYTES)) === 0) {
         slots[i] = base.slots[i];
         continue;
       }
       slots[i] = take();
-      fresh.push({ slot: slots[i], bytes: page.slice() });
+      fresh.push({ slot: slots[i], bytes: mem.slice(i * PAGE_BYTES, (i + 1) * PAGE_BYTES) });
     }
     return { map: { pages, cacheBytes: cache.bytes, slots, hashes }, fresh };
   }

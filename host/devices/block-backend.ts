@@ -204,6 +204,8 @@ interface NativeAddon {
   BlockFile: { open(path: string, options: { create: boolean; lock: boolean; readOnly: boolean }): NativeBlockFile };
   /** The command log's hashing (host/native/src/chain.rs); absent in an addon built before it. */
   logChain?(region: Uint8Array, prev: Uint8Array, out: Uint8Array, seal: boolean): number;
+  /** Page digests of incremental snapshots (host/native/src/pages.rs); absent in an addon built before them. */
+  pageDigests?(memory: Uint8Array, skipFrom: number, skipTo: number, out: Uint8Array, threads: number): void;
   /** Encryption at rest's primitives (host/native/src/seal.rs); absent in an addon built before them. */
   aesGcmSeal?(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, plain: Uint8Array, out: Uint8Array): void;
   aesGcmOpen?(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, sealed: Uint8Array, out: Uint8Array): boolean;

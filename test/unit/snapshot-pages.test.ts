@@ -3,18 +3,20 @@
 // copies only those that changed since the base; unchanged pages keep their
 // slots and new ones never take a slot the base uses; the map round-trips;
 // reading back gives the memory with the cache as zeros; a page whose bytes
-// changed in the file is refused, naming it.
+// changed in the file is refused, naming it; the native page digests give
+// the TypeScript ones' bytes (SHA-256, zeros for zero and skipped pages).
 //
 // Run: node --import tsx test/unit/snapshot-pages.test.ts
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openBlockBackend } from '../../host/devices/block-backend.ts';
+import { nativeAddon, openBlockBackend } from '../../host/devices/block-backend.ts';
 import { expandMemory } from '../../host/snapshot.ts';
-import { NO_SLOT, PageError, PageSet, decodePageMap, encodePageMap, pagesNamed, readPages, writePages } from '../../host/snapshot-pages.ts';
+import { NO_SLOT, PageError, PageSet, decodePageMap, encodePageMap, pageDigests, pagesNamed, readPages, writePages } from '../../host/snapshot-pages.ts';
 
 const PAGE = 65536;
 
@@ -77,6 +79,26 @@ test('a page map that does not add up is refused', () => {
   const bytes = encodePageMap(m);
   assert.throws(() => decodePageMap(bytes.subarray(0, bytes.length - 1), 'x'), /a page map of \d+ bytes for 2 pages/);
   assert.throws(() => decodePageMap(Uint8Array.of(1, 0, 0, 0), 'x'), /not a page map/);
+});
+
+test('page digests: native and TypeScript agree, over every stripe and thread count', () => {
+  assert.ok(nativeAddon()?.pageDigests !== undefined, 'the native addon (make native) has pageDigests');
+  const pages = 203; // not a multiple of a thread's stripe
+  const mem = memoryOf(pages, (p) => (p % 7 === 3 ? 0 : (p * 13) % 251 + 1));
+  mem[150 * PAGE + PAGE - 1] = 9; // data only in a page's last byte
+  const pure = new Uint8Array(pages * 32);
+  pageDigests(mem, 40, 60, pure, 'pure');
+  assert.ok(createHash('sha256').update(mem.subarray(PAGE, 2 * PAGE)).digest().equals(pure.subarray(32, 64)), 'a page with data: its SHA-256');
+  assert.ok(pure.subarray(3 * 32, 4 * 32).every((b) => b === 0), 'a page of zeros: no digest');
+  assert.ok(pure.subarray(40 * 32, 60 * 32).every((b) => b === 0), 'a skipped page: no digest');
+  assert.ok(pure.subarray(150 * 32, 151 * 32).some((b) => b !== 0), 'a page with one byte set is hashed');
+  for (const threads of [1, 2, 3, 16]) {
+    const native = new Uint8Array(pages * 32);
+    nativeAddon()!.pageDigests!(mem, 40, 60, native, threads);
+    assert.equal(Buffer.compare(native, pure), 0, `${threads} threads`);
+  }
+  assert.throws(() => pageDigests(mem.subarray(1), 0, 0, pure), /not whole pages/);
+  assert.throws(() => pageDigests(mem, 0, 0, pure.subarray(1)), /bytes of digests for 203 pages/);
 });
 
 test.run();

@@ -16,6 +16,7 @@
 //! All `unsafe` code and all platform code is in sys.rs.
 
 mod chain;
+mod pages;
 mod seal;
 mod error;
 mod hsm;
