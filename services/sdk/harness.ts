@@ -171,6 +171,13 @@ export class ServiceHarness {
     return this.takeReply(token);
   }
 
+  /** A message from service `from` whose reply may come later (after a peer's answer): its token, for takeReply. */
+  messageLater(from: number, payload: Uint8Array): number {
+    const token = this.token(true);
+    this.deliver(abi.MSG_KIND_MESSAGE, from, token, payload);
+    return token;
+  }
+
   /** A reply from a peer this service sent to. */
   peerReply(from: number, payload: Uint8Array): void {
     this.deliver(abi.MSG_KIND_REPLY, from, 0, payload);

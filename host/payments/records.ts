@@ -1,0 +1,233 @@
+// host/payments/records.ts: the payments service's records
+// (services/payments/protocol.ts) written and read on the host side: the
+// directory's entries and account keys, credit_transfers requests, and the
+// results and payment records that come back. The front end (./front.ts)
+// and the tests use it; the layouts are the protocol file's alone.
+
+import * as P from '../../services/payments/protocol.ts';
+
+export type DirectoryKind = 'iban' | 'other' | 'agent';
+const KIND_CODE: Record<DirectoryKind, number> = { iban: P.DIR_IBAN, other: P.DIR_OTHER, agent: P.DIR_AGENT };
+const KIND_NAME = new Map<number, DirectoryKind>(Object.entries(KIND_CODE).map(([k, v]) => [v, k as DirectoryKind]));
+
+export interface AccountKey { kind: DirectoryKind; text: string }
+export interface DirectoryEntry { key: AccountKey; ledger: number; account: bigint; closed?: boolean; blocked?: boolean; name?: string }
+
+export interface TxRecord {
+  instrId?: string;
+  endToEndId: string;
+  txId?: string;
+  /** The UUID as text (any case) or absent. */
+  uetr?: string;
+  ledger: number;
+  amount: bigint;
+  debtor?: AccountKey;
+  creditor?: AccountKey;
+  debtorAgent?: string;
+  creditorAgent?: string;
+}
+
+export interface CreditTransfersRequest {
+  source: 'pacs.008' | 'pain.001' | 'mt103' | 'json';
+  msgId: string;
+  /** The sending agent's BIC (pacs.008, MT103). */
+  agent?: string;
+  /** SHA-256 of the original message bytes. */
+  digest: Uint8Array;
+  transactions: TxRecord[];
+  original: Uint8Array;
+}
+
+export const SOURCE_CODE = { 'pacs.008': P.SOURCE_PACS008, 'pain.001': P.SOURCE_PAIN001, mt103: P.SOURCE_MT103, json: P.SOURCE_JSON } as const;
+
+export class RecordError extends Error {}
+
+/** Writes text into a slot of `bytes` (u8 length, the UTF-8 bytes, zeros after); refuses more than `max` bytes. */
+function putText(b: Buffer, at: number, text: string | undefined, max: number, what: string): void {
+  if (text === undefined) return;
+  const raw = Buffer.from(text, 'utf8');
+  if (raw.length > max) throw new RecordError(`${what}: ${raw.length} bytes of text, at most ${max}`);
+  if (/[\u0000-\u001f]/.test(text)) throw new RecordError(`${what}: control characters`);
+  b[at] = raw.length;
+  raw.copy(b, at + 1);
+}
+
+function getText(b: Buffer, at: number): string {
+  return b.toString('utf8', at + 1, at + 1 + b[at]);
+}
+
+function putU128(b: Buffer, at: number, v: bigint): void {
+  if (v < 0n || v >= 1n << 128n) throw new RecordError(`${v} is not a u128`);
+  b.writeBigUInt64LE(v & 0xffffffffffffffffn, at);
+  b.writeBigUInt64LE(v >> 64n, at + 8);
+}
+
+function getU128(b: Buffer, at: number): bigint {
+  return b.readBigUInt64LE(at) | (b.readBigUInt64LE(at + 8) << 64n);
+}
+
+/** The UUID's 16 bytes (hex digits in order). */
+export function uetrBytes(uetr: string): Buffer {
+  if (!/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/i.test(uetr)) throw new RecordError(`UETR ${uetr} is not a UUID v4`);
+  return Buffer.from(uetr.replace(/-/g, ''), 'hex');
+}
+
+export function uetrText(b: Uint8Array): string | undefined {
+  if (b.every((x) => x === 0)) return undefined;
+  const h = Buffer.from(b).toString('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}
+
+function putKey(b: Buffer, at: number, key: AccountKey | undefined, what: string): void {
+  if (key === undefined) return;
+  b[at + P.KEY_KIND] = KIND_CODE[key.kind];
+  putText(b, at + P.KEY_TEXT, key.text, key.kind === 'agent' ? 11 : P.TEXT_MAX, what);
+}
+
+function getKey(b: Buffer, at: number): AccountKey | undefined {
+  const kind = KIND_NAME.get(b[at + P.KEY_KIND]);
+  return kind === undefined ? undefined : { kind, text: getText(b, at + P.KEY_TEXT) };
+}
+
+function header(op: number, source: number, count: number, originalBytes = 0): Buffer {
+  const b = Buffer.alloc(P.HEADER_BYTES);
+  b[P.HEADER_OP] = op;
+  b[P.HEADER_SOURCE] = source;
+  b.writeUInt32LE(count, P.HEADER_COUNT);
+  b.writeUInt32LE(originalBytes, P.HEADER_ORIGINAL_BYTES);
+  return b;
+}
+
+export function directoryPutRequest(entries: DirectoryEntry[]): Buffer {
+  const body = Buffer.alloc(entries.length * P.DIRECTORY_ENTRY_BYTES);
+  entries.forEach((e, i) => {
+    const at = i * P.DIRECTORY_ENTRY_BYTES;
+    putKey(body, at + P.ENTRY_KEY, e.key, 'directory key');
+    body.writeUInt32LE(e.ledger, at + P.ENTRY_LEDGER);
+    body[at + P.ENTRY_FLAGS] = (e.closed ? P.DIR_F_CLOSED : 0) | (e.blocked ? P.DIR_F_BLOCKED : 0);
+    putU128(body, at + P.ENTRY_ACCOUNT, e.account);
+    putText(body, at + P.ENTRY_NAME, e.name, P.TEXT_MAX, 'directory name');
+  });
+  return Buffer.concat([header(P.Op.directory_put, 0, entries.length), body]);
+}
+
+/** directory_put results: a DIR_R_* per entry. */
+export function directoryPutResults(reply: Uint8Array): number[] {
+  const b = Buffer.from(reply);
+  if (b.length % P.DIRECTORY_RESULT_BYTES !== 0) throw new RecordError(`directory_put reply of ${b.length} bytes`);
+  return Array.from({ length: b.length / P.DIRECTORY_RESULT_BYTES }, (_, i) => b.readUInt32LE(i * P.DIRECTORY_RESULT_BYTES));
+}
+
+export function directoryGetRequest(keys: AccountKey[]): Buffer {
+  const body = Buffer.alloc(keys.length * P.ACCOUNT_KEY_BYTES);
+  keys.forEach((k, i) => putKey(body, i * P.ACCOUNT_KEY_BYTES, k, 'directory key'));
+  return Buffer.concat([header(P.Op.directory_get, 0, keys.length), body]);
+}
+
+export function directoryGetEntries(reply: Uint8Array): (DirectoryEntry | null)[] {
+  const b = Buffer.from(reply);
+  const n = b.readUInt32LE(0);
+  if (b.length !== P.REPLY_HEADER_BYTES + n * P.DIRECTORY_ENTRY_BYTES) throw new RecordError(`directory_get reply of ${b.length} bytes for ${n}`);
+  return Array.from({ length: n }, (_, i) => {
+    const at = P.REPLY_HEADER_BYTES + i * P.DIRECTORY_ENTRY_BYTES;
+    const key = getKey(b, at + P.ENTRY_KEY);
+    if (key === undefined) return null;
+    const flags = b[at + P.ENTRY_FLAGS];
+    const name = getText(b, at + P.ENTRY_NAME);
+    return {
+      key, ledger: b.readUInt32LE(at + P.ENTRY_LEDGER), account: getU128(b, at + P.ENTRY_ACCOUNT),
+      closed: (flags & P.DIR_F_CLOSED) !== 0, blocked: (flags & P.DIR_F_BLOCKED) !== 0, ...(name === '' ? {} : { name }),
+    };
+  });
+}
+
+export function creditTransfersRequest(r: CreditTransfersRequest): Buffer {
+  if (r.transactions.length === 0 || r.transactions.length > P.TX_MAX) throw new RecordError(`${r.transactions.length} transactions: 1 to ${P.TX_MAX}`);
+  if (r.digest.length !== 32) throw new RecordError('the digest is a SHA-256');
+  const m = Buffer.alloc(P.MESSAGE_BYTES);
+  putText(m, P.MESSAGE_ID, r.msgId, P.TEXT_MAX, 'MsgId');
+  putText(m, P.MESSAGE_AGENT, r.agent, 11, 'sending agent');
+  m.set(r.digest, P.MESSAGE_DIGEST);
+  const txs = Buffer.alloc(r.transactions.length * P.TX_BYTES);
+  r.transactions.forEach((t, i) => {
+    const at = i * P.TX_BYTES;
+    putText(txs, at + P.TX_INSTR_ID, t.instrId, P.TEXT_MAX, 'InstrId');
+    putText(txs, at + P.TX_END_TO_END_ID, t.endToEndId, P.TEXT_MAX, 'EndToEndId');
+    putText(txs, at + P.TX_TX_ID, t.txId, P.TEXT_MAX, 'TxId');
+    if (t.uetr !== undefined) uetrBytes(t.uetr).copy(txs, at + P.TX_UETR);
+    txs.writeUInt32LE(t.ledger, at + P.TX_LEDGER);
+    putU128(txs, at + P.TX_AMOUNT, t.amount);
+    putKey(txs, at + P.TX_DEBTOR, t.debtor, 'debtor account');
+    putKey(txs, at + P.TX_CREDITOR, t.creditor, 'creditor account');
+    putText(txs, at + P.TX_DEBTOR_AGENT, t.debtorAgent, 11, 'debtor agent');
+    putText(txs, at + P.TX_CREDITOR_AGENT, t.creditorAgent, 11, 'creditor agent');
+  });
+  return Buffer.concat([header(P.Op.credit_transfers, SOURCE_CODE[r.source], r.transactions.length, r.original.length), m, txs, r.original]);
+}
+
+export interface TxResult {
+  status: string;
+  reason?: string;
+  payment: bigint;
+  transfer: bigint;
+  ledgerResult: number;
+  timestamp: bigint;
+}
+
+const code4 = (v: number): string => Buffer.from(Uint32Array.of(v).buffer).toString('latin1');
+
+export function creditTransfersResults(reply: Uint8Array): { repeated: boolean; results: TxResult[] } {
+  const b = Buffer.from(reply);
+  if (b.length < P.REPLY_HEADER_BYTES) throw new RecordError('a reply shorter than its header');
+  const n = b.readUInt32LE(0);
+  if (b.length !== P.REPLY_HEADER_BYTES + n * P.RESULT_BYTES) throw new RecordError(`credit_transfers reply of ${b.length} bytes for ${n}`);
+  const results = Array.from({ length: n }, (_, i) => {
+    const at = P.REPLY_HEADER_BYTES + i * P.RESULT_BYTES;
+    const reason = b.readUInt32LE(at + P.RESULT_REASON);
+    return {
+      status: code4(b.readUInt32LE(at + P.RESULT_STATUS)), ...(reason === 0 ? {} : { reason: code4(reason) }),
+      payment: b.readBigUInt64LE(at + P.RESULT_PAYMENT), transfer: getU128(b, at + P.RESULT_TRANSFER),
+      ledgerResult: b.readUInt32LE(at + P.RESULT_LEDGER), timestamp: b.readBigUInt64LE(at + P.RESULT_TIMESTAMP),
+    };
+  });
+  return { repeated: (b.readUInt32LE(4) & P.REPLY_F_REPEATED) !== 0, results };
+}
+
+export function paymentGetRequest(ids: bigint[]): Buffer {
+  const body = Buffer.alloc(ids.length * 8);
+  ids.forEach((id, i) => body.writeBigUInt64LE(id, i * 8));
+  return Buffer.concat([header(P.Op.payment_get, 0, ids.length), body]);
+}
+
+export interface PaymentRecord {
+  id: bigint; state: 'settled' | 'pending' | 'rejected' | 'returned'; source: number; reason?: string; ledger: number;
+  amount: bigint; transfer: bigint; debit: bigint; credit: bigint; created: bigint; timestamp: bigint;
+  uetr?: string; endToEndId: string; instrId?: string; txId?: string; agent?: string; ledgerResult: number;
+}
+
+const STATE_NAME: Record<number, PaymentRecord['state']> = {
+  [P.STATE_SETTLED]: 'settled', [P.STATE_PENDING]: 'pending', [P.STATE_REJECTED]: 'rejected', [P.STATE_RETURNED]: 'returned',
+};
+
+export function paymentRecords(reply: Uint8Array): (PaymentRecord | null)[] {
+  const b = Buffer.from(reply);
+  const n = b.readUInt32LE(0);
+  if (b.length !== P.REPLY_HEADER_BYTES + n * P.PAYMENT_BYTES) throw new RecordError(`payment_get reply of ${b.length} bytes for ${n}`);
+  return Array.from({ length: n }, (_, i) => {
+    const at = P.REPLY_HEADER_BYTES + i * P.PAYMENT_BYTES;
+    const id = b.readBigUInt64LE(at + P.PAY_ID);
+    if (id === 0n) return null;
+    const state = STATE_NAME[b[at + P.PAY_STATE]];
+    if (state === undefined) throw new RecordError(`payment ${id}: state ${b[at + P.PAY_STATE]}`);
+    const reason = b.readUInt32LE(at + P.PAY_REASON);
+    const opt = (k: string, v: string | undefined) => (v === undefined || v === '' ? {} : { [k]: v });
+    return {
+      id, state, source: b[at + P.PAY_SOURCE], ...(reason === 0 ? {} : { reason: code4(reason) }), ledger: b.readUInt32LE(at + P.PAY_LEDGER),
+      amount: getU128(b, at + P.PAY_AMOUNT), transfer: getU128(b, at + P.PAY_TRANSFER), debit: getU128(b, at + P.PAY_DEBIT),
+      credit: getU128(b, at + P.PAY_CREDIT), created: b.readBigUInt64LE(at + P.PAY_CREATED), timestamp: b.readBigUInt64LE(at + P.PAY_TIMESTAMP),
+      ...opt('uetr', uetrText(b.subarray(at + P.PAY_UETR, at + P.PAY_UETR + 16))), endToEndId: getText(b, at + P.PAY_END_TO_END_ID),
+      ...opt('instrId', getText(b, at + P.PAY_INSTR_ID)), ...opt('txId', getText(b, at + P.PAY_TX_ID)), ...opt('agent', getText(b, at + P.PAY_AGENT)),
+      ledgerResult: b.readUInt32LE(at + P.PAY_LEDGER_RESULT),
+    } as PaymentRecord;
+  });
+}

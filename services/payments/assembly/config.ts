@@ -1,0 +1,83 @@
+// The payments service's config (the manifest's "config" object), e.g.
+//   {"ledgers":[1,2,3],"directory_max":100000,"payments_max":100000,"messages_max":100000,"transfer_code":1}
+// "ledgers": the ledgers payments may move money on (the gateway's ledgers:
+// each has one currency and scale, which the host's front end applies before
+// the request is logged); "transfer_code": the `code` of the transfers
+// payments make. Missing keys keep their defaults; an unknown or repeated
+// key, a value out of range or any other syntax is a boot error: the reason
+// goes to the log and the service traps. The reader is lib/json.ts, the
+// kernel's and the ledger's.
+
+import { JsonReader } from "../../../lib/json";
+import { logText } from "../../sdk/qenex";
+
+export const LEDGERS_MAX: u32 = 64;
+const CAPACITY_LIMIT: u32 = 4194304;
+
+export let directoryMax: u32 = 10000;
+export let paymentsMax: u32 = 100000;
+export let messagesMax: u32 = 100000;
+export let transferCode: u16 = 1;
+export let ledgerCount: u32 = 0;
+/** The configured ledgers, u32 each. */
+export const ledgers: usize = memory.data(<i32>(LEDGERS_MAX * 4), 4);
+
+function fail(reason: string): void {
+  logText("payments config: " + reason); // boot only: the trap follows
+  unreachable();
+}
+
+function capacity(r: JsonReader, key: string): u32 {
+  const v = r.readU64();
+  if (r.error == null && (v == 0 || v > <u64>CAPACITY_LIMIT)) fail(key + " is outside 1.." + CAPACITY_LIMIT.toString());
+  assert(r.error != null || (v != 0 && v <= <u64>CAPACITY_LIMIT), "a capacity in range");
+  return <u32>v;
+}
+
+/** Whether `ledger` is one payments may use. */
+export function ledgerAllowed(ledger: u32): bool {
+  assert(ledgerCount <= LEDGERS_MAX, "the configured ledgers fit their table");
+  for (let i: u32 = 0; i < ledgerCount; i++) if (load<u32>(ledgers + (<usize>i << 2)) == ledger) return true;
+  return false;
+}
+
+/** Parses `len` bytes of config JSON at `ptr` (len 0 keeps the defaults, which allow no ledger). */
+export function configParse(ptr: usize, len: u32): void {
+  if (len == 0) return;
+  const r = new JsonReader(ptr, len);
+  let seen: u32 = 0;
+  if (r.beginObject()) {
+    for (let key = r.nextKey(); key != null; key = r.nextKey()) {
+      const k = key;
+      let bit: u32 = 0;
+      if (k == "ledgers") {
+        bit = 1;
+        if (r.beginArray()) {
+          while (r.nextItem()) {
+            const v = r.readU64();
+            if (r.error != null) break;
+            if (v == 0 || v > 0xffffffff) fail("ledgers: " + v.toString() + " is not a ledger (1..2^32-1)");
+            if (ledgerCount == LEDGERS_MAX) fail("ledgers: more than " + LEDGERS_MAX.toString());
+            if (ledgerAllowed(<u32>v)) fail("ledgers: " + v.toString() + " twice");
+            store<u32>(ledgers + (<usize>ledgerCount << 2), <u32>v);
+            ledgerCount++;
+          }
+        }
+      }
+      else if (k == "directory_max") { bit = 2; directoryMax = capacity(r, k); }
+      else if (k == "payments_max") { bit = 4; paymentsMax = capacity(r, k); }
+      else if (k == "messages_max") { bit = 8; messagesMax = capacity(r, k); }
+      else if (k == "transfer_code") {
+        bit = 16;
+        const v = r.readU64();
+        if (r.error == null && (v == 0 || v > 0xffff)) fail("transfer_code is outside 1..65535");
+        transferCode = <u16>v;
+      }
+      else fail("unknown key " + k);
+      if ((seen & bit) != 0) fail("repeated key " + k);
+      seen |= bit;
+    }
+  }
+  if (!r.finish()) fail(r.error!);
+  assert(ledgerCount <= LEDGERS_MAX && directoryMax > 0 && paymentsMax > 0 && messagesMax > 0 && transferCode != 0, "a config in range");
+}

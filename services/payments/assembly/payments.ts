@@ -1,0 +1,405 @@
+// Payments: credit transfers in (pacs.008, MT103, JSON) and out (pain.001),
+// each a payment record and a ledger transfer, decided here so that replay
+// decides the same (docs/payments.md).
+//
+// One credit_transfers request at a time: its transactions are checked
+// (duplicates, the directory on both sides), recorded as payments, and those
+// that may move money are sent to the ledger as one create_transfers (in
+// batches of the ledger's 8189 for a larger message); each answer settles,
+// leaves pending or rejects its payments, and when the last is back the
+// request is answered with one result per transaction, in order. The
+// gateway relays one request at a time to this service (its relay keeps one
+// in flight), so a request that arrives while another waits for the ledger
+// is refused as busy, never queued here.
+//
+// Duplicates:
+//   - the message: (source, sending agent, MsgId). The same bytes again
+//     (their SHA-256, which the host puts in the lead record) get the
+//     original answer, rebuilt from the payments; other bytes under the same
+//     identifier are refused whole, AM05 for every transaction, nothing
+//     recorded or moved.
+//   - a transaction: its UETR when it has one, else (sending agent,
+//     EndToEndId) unless that is NOTPROVIDED: one payment per identifier,
+//     another is refused AM05 (and recorded, rejected).
+
+import * as P from "../protocol";
+import * as L from "../../ledger/protocol";
+import { lookup, send, reply, replyError, nowNs } from "../../sdk/qenex";
+import { messagesMax, paymentsMax, transferCode, ledgerAllowed } from "./config";
+import { fingerprint, hashIndexCreate, hashInsert, hashNext, hashRecord, HashIndex } from "./hashindex";
+import { directoryFind, directoryFindAgent, entryRefusal, keyValid } from "./directory";
+import { bicValid, notProvided, textEmpty, textValid } from "./text";
+
+// Message record (internal, 128 bytes): +0 u8 source, +1 [12] agent BIC slot, +13 u8[3] 0,
+// +16 [36] MsgId, +52 [32] digest of the original bytes, +84 u32 transactions, +88 u64 first payment id.
+const MSG_RECORD_BYTES: u32 = 128;
+const MSG_KEY_BYTES: u32 = 52; // source, agent and MsgId: what makes a message the same one
+const MSG_DIGEST: u32 = 52;
+const MSG_COUNT: u32 = 84;
+const MSG_FIRST: u32 = 88;
+// Transaction identity keys (internal, 52 bytes): u8 kind (1 UETR, 2 agent + EndToEndId), then the parts.
+const TXKEY_BYTES: u32 = 52;
+
+let payments: usize = 0;
+let paymentCount: u32 = 0;
+let messages: usize = 0;
+let messageCount: u32 = 0;
+let messageIndex: HashIndex = changetype<HashIndex>(0);
+let txIndex: HashIndex = changetype<HashIndex>(0);
+let ledgerPeer: i32 = -1;
+
+// The request in flight (at most one): its token, source, first payment index and count, the next
+// payment to send, and the payment indexes of the ledger batch out now.
+let busy = false;
+let flightToken: u32 = 0;
+let flightSource: u8 = 0;
+let flightFirst: u32 = 0;
+let flightCount: u32 = 0;
+let flightNext: u32 = 0;
+let batchCount: u32 = 0;
+let batchPayments: usize = 0;
+let ledgerRequest: usize = 0;
+let replyBuf: usize = 0;
+let scratch: usize = 0; // a message or transaction identity key
+let keyScratch: usize = 0; // an agent's account key
+
+export function paymentsInit(): void {
+  assert(payments == 0, "paymentsInit: once");
+  payments = heap.alloc(<usize>paymentsMax * P.PAYMENT_BYTES);
+  memory.fill(payments, 0, <usize>paymentsMax * P.PAYMENT_BYTES);
+  messages = heap.alloc(<usize>messagesMax * MSG_RECORD_BYTES);
+  memory.fill(messages, 0, <usize>messagesMax * MSG_RECORD_BYTES);
+  messageIndex = hashIndexCreate(messagesMax);
+  txIndex = hashIndexCreate(paymentsMax);
+  batchPayments = heap.alloc(<usize>L.BATCH_EVENTS_MAX * 4);
+  ledgerRequest = heap.alloc(<usize>L.HEADER_BYTES + <usize>L.BATCH_EVENTS_MAX * L.RECORD_BYTES);
+  replyBuf = heap.alloc(<usize>P.REPLY_HEADER_BYTES + <usize>P.TX_MAX * P.RESULT_BYTES);
+  scratch = heap.alloc(64);
+  keyScratch = heap.alloc(P.ACCOUNT_KEY_BYTES);
+  ledgerPeer = lookup(changetype<usize>(String.UTF8.encode("ledger")), 6);
+}
+
+/** The ledger's service index (-1: the image has none; every payment is then refused busy). */
+export function paymentsLedgerPeer(): i32 { return ledgerPeer; }
+
+// @ts-ignore: decorator
+@inline function paymentAt(i: u32): usize { return payments + <usize>i * P.PAYMENT_BYTES; }
+// @ts-ignore: decorator
+@inline function messageAt(i: u32): usize { return messages + <usize>i * MSG_RECORD_BYTES; }
+
+/** Builds the identity key of a transaction in `scratch`: its UETR, or (agent, EndToEndId); false when it has neither. */
+function txKey(uetr: usize, agent: usize, e2e: usize): bool {
+  memory.fill(scratch, 0, TXKEY_BYTES);
+  if ((load<u64>(uetr) | load<u64>(uetr + 8)) != 0) {
+    store<u8>(scratch, 1);
+    memory.copy(scratch + 4, uetr, 16);
+    return true;
+  }
+  if (textEmpty(e2e) || notProvided(e2e)) return false;
+  store<u8>(scratch, 2);
+  memory.copy(scratch + 4, agent, P.BIC_BYTES);
+  memory.copy(scratch + 16, e2e, P.SLOT_BYTES);
+  assert(<u32>16 + <u32>P.SLOT_BYTES <= TXKEY_BYTES, "a transaction key fits");
+  return true;
+}
+
+/** Whether a payment holds the identity in `scratch` (txKey). */
+function paymentHasKey(p: usize): bool {
+  if (load<u8>(scratch) == 1) return memory.compare(p + P.PAY_UETR, scratch + 4, 16) == 0;
+  assert(load<u8>(scratch) == 2, "a transaction key");
+  return (load<u64>(p + P.PAY_UETR) | load<u64>(p + P.PAY_UETR + 8)) == 0
+    && memory.compare(p + P.PAY_AGENT, scratch + 4, P.BIC_BYTES) == 0
+    && memory.compare(p + P.PAY_END_TO_END_ID, scratch + 16, P.SLOT_BYTES) == 0;
+}
+
+function txSeen(): bool {
+  assert(load<u8>(scratch) == 1 || load<u8>(scratch) == 2, "a transaction key was built");
+  const fp = fingerprint(scratch, TXKEY_BYTES);
+  for (let s = hashNext(txIndex, fp, -1); s >= 0; s = hashNext(txIndex, fp, s)) {
+    if (paymentHasKey(paymentAt(hashRecord(txIndex, s)))) return true;
+  }
+  return false;
+}
+
+/** The message record with the key at `key` (MSG_KEY_BYTES), or -1. */
+function messageFind(key: usize): i32 {
+  assert(messageIndex.count == messageCount, "every message is indexed");
+  const fp = fingerprint(key, MSG_KEY_BYTES);
+  for (let s = hashNext(messageIndex, fp, -1); s >= 0; s = hashNext(messageIndex, fp, s)) {
+    const m = hashRecord(messageIndex, s);
+    if (memory.compare(messageAt(m), key, MSG_KEY_BYTES) == 0) return <i32>m;
+  }
+  return -1;
+}
+
+/** The framing of a credit_transfers request of `len` bytes at `r`: an error text, or null. */
+function framingError(r: usize, len: u32): string | null {
+  assert(len >= <u32>(P.HEADER_BYTES + P.MESSAGE_BYTES), "framingError: a header and a message record to read");
+  const source = load<u8>(r + P.HEADER_SOURCE);
+  if (source < <u8>P.SOURCE_PACS008 || source > <u8>P.SOURCE_JSON) return "payments: unknown source";
+  const count = load<u32>(r + P.HEADER_COUNT);
+  if (count == 0 || count > <u32>P.TX_MAX) return "payments: transaction count out of range";
+  if (load<u16>(r + 2) != 0 || load<u32>(r + 12) != 0) return "payments: reserved header bytes not zero";
+  const want = <u64>P.HEADER_BYTES + <u64>P.MESSAGE_BYTES + <u64>count * P.TX_BYTES + <u64>load<u32>(r + P.HEADER_ORIGINAL_BYTES);
+  if (want != <u64>len) return "payments: request length does not match its counts";
+  const m = r + P.HEADER_BYTES;
+  if (!textValid(m + P.MESSAGE_ID, P.SLOT_BYTES, P.TEXT_MAX) || textEmpty(m + P.MESSAGE_ID)) return "payments: MsgId is not a Max35Text";
+  if (!bicValid(m + P.MESSAGE_AGENT)) return "payments: the sending agent is not a BIC";
+  const agentNeeded = source == <u8>P.SOURCE_PACS008 || source == <u8>P.SOURCE_MT103;
+  if (agentNeeded == textEmpty(m + P.MESSAGE_AGENT)) return "payments: a pacs.008 or MT103 names its sending agent, nothing else does";
+  for (let i: u32 = 80; i < <u32>P.MESSAGE_BYTES; i++) if (load<u8>(m + i) != 0) return "payments: reserved message bytes not zero";
+  for (let t: u32 = 0; t < count; t++) {
+    const x = m + P.MESSAGE_BYTES + <usize>t * P.TX_BYTES;
+    if (!textValid(x + P.TX_INSTR_ID, P.SLOT_BYTES, P.TEXT_MAX) || !textValid(x + P.TX_END_TO_END_ID, P.SLOT_BYTES, P.TEXT_MAX)
+      || !textValid(x + P.TX_TX_ID, P.SLOT_BYTES, P.TEXT_MAX) || textEmpty(x + P.TX_END_TO_END_ID)) return "payments: a transaction's identifiers are not Max35Text";
+    if ((load<u64>(x + P.TX_AMOUNT) | load<u64>(x + P.TX_AMOUNT + 8)) == 0) return "payments: a transaction's amount is zero";
+    if (!bicValid(x + P.TX_DEBTOR_AGENT) || !bicValid(x + P.TX_CREDITOR_AGENT)) return "payments: an agent is not a BIC";
+    const debtorNeeded = source == <u8>P.SOURCE_PAIN001 || source == <u8>P.SOURCE_JSON;
+    if (debtorNeeded && !keyValid(x + P.TX_DEBTOR)) return "payments: a transaction's debtor account is not an account key";
+    const creditorByAgent = source == <u8>P.SOURCE_PAIN001;
+    if (creditorByAgent ? textEmpty(x + P.TX_CREDITOR_AGENT) : !keyValid(x + P.TX_CREDITOR)) return "payments: a transaction's creditor side is missing";
+    if (load<u64>(x + 248) != 0) return "payments: reserved transaction bytes not zero";
+  }
+  return null;
+}
+
+/** Handles a credit_transfers request of `len` bytes at `r` (the inbox), answering under `token`. */
+export function creditTransfers(token: u32, r: usize, len: u32): void {
+  if (busy) { replyError(token, "payments: busy: a request is waiting for the ledger (the gateway sends one at a time)"); return; }
+  if (len < <u32>(P.HEADER_BYTES + P.MESSAGE_BYTES)) { replyError(token, "payments: request shorter than its header and message"); return; }
+  const framing = framingError(r, len);
+  if (framing !== null) { replyError(token, framing); return; }
+  const source = load<u8>(r + P.HEADER_SOURCE);
+  const count = load<u32>(r + P.HEADER_COUNT);
+  const m = r + P.HEADER_BYTES;
+  // The message's identity: the same one again is answered as before; another under its id, refused whole.
+  memory.fill(scratch, 0, MSG_KEY_BYTES);
+  store<u8>(scratch, source);
+  memory.copy(scratch + 1, m + P.MESSAGE_AGENT, P.BIC_BYTES);
+  memory.copy(scratch + 16, m + P.MESSAGE_ID, P.SLOT_BYTES);
+  const seen = messageFind(scratch);
+  if (seen >= 0) {
+    const rec = messageAt(<u32>seen);
+    if (memory.compare(rec + MSG_DIGEST, m + P.MESSAGE_DIGEST, 32) == 0 && load<u32>(rec + MSG_COUNT) == count) {
+      answerFromPayments(token, <u32>(load<u64>(rec + MSG_FIRST) - 1), count, P.REPLY_F_REPEATED);
+    } else {
+      answerRefusedWhole(token, count, P.REASON_AM05);
+    }
+    return;
+  }
+  if (messageCount == messagesMax || paymentsMax - paymentCount < count) {
+    replyError(token, "payments: payments_full or messages_full: nothing was recorded");
+    return;
+  }
+  const msg = messageAt(messageCount);
+  memory.copy(msg, scratch, MSG_KEY_BYTES);
+  memory.copy(msg + MSG_DIGEST, m + P.MESSAGE_DIGEST, 32);
+  store<u32>(msg + MSG_COUNT, count);
+  store<u64>(msg + MSG_FIRST, <u64>paymentCount + 1);
+  const msgInserted = hashInsert(messageIndex, fingerprint(msg, MSG_KEY_BYTES), messageCount);
+  assert(msgInserted, "the index holds messages_max messages");
+  const first = paymentCount;
+  for (let t: u32 = 0; t < count; t++) record(source, m, m + P.MESSAGE_BYTES + <usize>t * P.TX_BYTES, messageCount);
+  messageCount++;
+  busy = true;
+  flightToken = token;
+  flightSource = source;
+  flightFirst = first;
+  flightCount = count;
+  flightNext = first;
+  sendNextBatch();
+}
+
+/** Records transaction `x` as a payment: resolved through the directory, checked for a duplicate; SUBMITTED or REJECTED. */
+function record(source: u8, m: usize, x: usize, msgNumber: u32): void {
+  const p = paymentAt(paymentCount);
+  const id = <u64>paymentCount + 1;
+  paymentCount++;
+  store<u64>(p + P.PAY_ID, id);
+  store<u8>(p + P.PAY_SOURCE, source);
+  const ledger = load<u32>(x + P.TX_LEDGER);
+  store<u32>(p + P.PAY_LEDGER, ledger);
+  store<u32>(p + P.PAY_MESSAGE, msgNumber);
+  memory.copy(p + P.PAY_AMOUNT, x + P.TX_AMOUNT, 16);
+  store<u64>(p + P.PAY_CREATED, nowNs());
+  memory.copy(p + P.PAY_UETR, x + P.TX_UETR, 16);
+  memory.copy(p + P.PAY_END_TO_END_ID, x + P.TX_END_TO_END_ID, P.SLOT_BYTES);
+  memory.copy(p + P.PAY_INSTR_ID, x + P.TX_INSTR_ID, P.SLOT_BYTES);
+  memory.copy(p + P.PAY_TX_ID, x + P.TX_TX_ID, P.SLOT_BYTES);
+  memory.copy(p + P.PAY_AGENT, m + P.MESSAGE_AGENT, P.BIC_BYTES);
+  let reason: u32 = ledgerAllowed(ledger) ? 0 : P.REASON_AM03;
+  const keyed = txKey(x + P.TX_UETR, m + P.MESSAGE_AGENT, x + P.TX_END_TO_END_ID);
+  if (reason == 0 && keyed && txSeen()) reason = P.REASON_AM05;
+  // Both sides through the directory: agents' settlement accounts where the message names an agent.
+  const byAgentDebit = source == <u8>P.SOURCE_PACS008 || source == <u8>P.SOURCE_MT103;
+  const byAgentCredit = source == <u8>P.SOURCE_PAIN001;
+  const debit = byAgentDebit ? directoryFindAgent(m + P.MESSAGE_AGENT, keyScratch) : directoryFind(x + P.TX_DEBTOR);
+  if (reason == 0) reason = entryRefusal(debit, byAgentDebit, ledger);
+  const credit = byAgentCredit ? directoryFindAgent(x + P.TX_CREDITOR_AGENT, keyScratch) : directoryFind(x + P.TX_CREDITOR);
+  if (reason == 0) reason = entryRefusal(credit, byAgentCredit, ledger);
+  if (reason == 0 && memory.compare(debit + P.ENTRY_ACCOUNT, credit + P.ENTRY_ACCOUNT, 16) == 0) reason = P.REASON_AC01;
+  if (debit != 0) memory.copy(p + P.PAY_DEBIT, debit + P.ENTRY_ACCOUNT, 16);
+  if (credit != 0) memory.copy(p + P.PAY_CREDIT, credit + P.ENTRY_ACCOUNT, 16);
+  if (keyed && reason != P.REASON_AM05) {
+    const inserted = hashInsert(txIndex, fingerprint(scratch, TXKEY_BYTES), paymentCount - 1);
+    assert(inserted, "the index holds payments_max payments");
+  }
+  if (reason != 0) {
+    store<u8>(p + P.PAY_STATE, <u8>P.STATE_REJECTED);
+    store<u32>(p + P.PAY_REASON, reason);
+  } else {
+    store<u8>(p + P.PAY_STATE, <u8>P.STATE_SUBMITTED);
+  }
+}
+
+/** Sends the next ledger batch of the request in flight (its SUBMITTED payments), or answers it when none is left. */
+function sendNextBatch(): void {
+  assert(busy, "a request in flight");
+  const end = flightFirst + flightCount;
+  const events = ledgerRequest + L.HEADER_BYTES;
+  batchCount = 0;
+  while (flightNext < end && batchCount < <u32>L.BATCH_EVENTS_MAX) {
+    const i = flightNext++;
+    const p = paymentAt(i);
+    if (load<u8>(p + P.PAY_STATE) != <u8>P.STATE_SUBMITTED) continue;
+    const e = events + <usize>batchCount * L.RECORD_BYTES;
+    memory.fill(e, 0, L.RECORD_BYTES);
+    store<u64>(e + L.TRANSFER_ID, load<u64>(p + P.PAY_ID));
+    store<u64>(e + L.TRANSFER_ID + 8, P.PAYMENT_TRANSFER_ID_HI);
+    memory.copy(e + L.TRANSFER_DEBIT_ACCOUNT_ID, p + P.PAY_DEBIT, 16);
+    memory.copy(e + L.TRANSFER_CREDIT_ACCOUNT_ID, p + P.PAY_CREDIT, 16);
+    memory.copy(e + L.TRANSFER_AMOUNT, p + P.PAY_AMOUNT, 16);
+    // The UETR (or nothing) in user_data_128 and the payment's id in user_data_64: the ledger's queries find a payment's transfers.
+    memory.copy(e + L.TRANSFER_USER_DATA_128, p + P.PAY_UETR, 16);
+    store<u64>(e + L.TRANSFER_USER_DATA_64, load<u64>(p + P.PAY_ID));
+    store<u32>(e + L.TRANSFER_USER_DATA_32, <u32>flightSource);
+    store<u32>(e + L.TRANSFER_LEDGER, load<u32>(p + P.PAY_LEDGER));
+    store<u16>(e + L.TRANSFER_CODE, transferCode);
+    store<u16>(e + L.TRANSFER_FLAGS, flightSource == <u8>P.SOURCE_PAIN001 ? <u16>L.TransferFlags.pending : 0);
+    store<u32>(batchPayments + (<usize>batchCount << 2), i);
+    batchCount++;
+  }
+  if (batchCount == 0) { finish(); return; }
+  store<u8>(ledgerRequest + L.HEADER_OPERATION, <u8>L.Operation.create_transfers);
+  store<u8>(ledgerRequest + 1, 0);
+  store<u16>(ledgerRequest + L.HEADER_SCOPE_COUNT, 0);
+  store<u32>(ledgerRequest + L.HEADER_COUNT, batchCount);
+  const r = ledgerPeer < 0 ? -1 : send(<u32>ledgerPeer, ledgerRequest, <u32>L.HEADER_BYTES + batchCount * <u32>L.RECORD_BYTES);
+  if (r != 0) failBatch("the ledger could not take the transfers");
+}
+
+/** The ledger's answer to the batch out: one result per transfer, in order. */
+export function ledgerReplied(r: usize, len: u32): void {
+  if (!busy || batchCount == 0) return; // nothing of ours out: not an answer to this service
+  if (<u64>len != <u64>batchCount * L.RESULT_BYTES) { failBatch("the ledger's answer does not match the transfers sent"); return; }
+  assert(batchCount <= <u32>L.BATCH_EVENTS_MAX, "a batch the ledger takes");
+  const scheduled = flightSource == <u8>P.SOURCE_PAIN001;
+  for (let k: u32 = 0; k < batchCount; k++) {
+    const p = paymentAt(load<u32>(batchPayments + (<usize>k << 2)));
+    const result = load<u32>(r + <usize>k * L.RESULT_BYTES + L.RESULT_CODE);
+    if (result == <u32>L.TransferResult.created) {
+      store<u8>(p + P.PAY_STATE, <u8>(scheduled ? P.STATE_PENDING : P.STATE_SETTLED));
+      store<u64>(p + P.PAY_TRANSFER, load<u64>(p + P.PAY_ID));
+      store<u64>(p + P.PAY_TRANSFER + 8, P.PAYMENT_TRANSFER_ID_HI);
+      store<u64>(p + P.PAY_TIMESTAMP, load<u64>(r + <usize>k * L.RESULT_BYTES + L.RESULT_TIMESTAMP));
+    } else {
+      store<u8>(p + P.PAY_STATE, <u8>P.STATE_REJECTED);
+      store<u32>(p + P.PAY_REASON, ledgerReason(result));
+      store<u32>(p + P.PAY_LEDGER_RESULT, result);
+    }
+  }
+  batchCount = 0;
+  sendNextBatch();
+}
+
+/** The kernel aborted the batch out (the ledger faulted on it, rolled back): nothing of it moved. */
+export function ledgerFailed(): void {
+  if (!busy || batchCount == 0) return;
+  assert(flightNext > flightFirst, "a batch out was taken from the request in flight");
+  failBatch("the ledger aborted the transfers (it faulted or has failed)");
+}
+
+/** Every payment of the batch out is rejected (nothing moved), the rest of the request goes on. */
+function failBatch(why: string): void {
+  for (let k: u32 = 0; k < batchCount; k++) {
+    const p = paymentAt(load<u32>(batchPayments + (<usize>k << 2)));
+    store<u8>(p + P.PAY_STATE, <u8>P.STATE_REJECTED);
+    store<u32>(p + P.PAY_REASON, P.REASON_NARR);
+  }
+  batchCount = 0;
+  assert(why.length > 0, "a reason");
+  sendNextBatch();
+}
+
+/** The ISO reason of a ledger refusal. */
+function ledgerReason(result: u32): u32 {
+  assert(result != <u32>L.TransferResult.created, "a refusal");
+  if (result == <u32>L.TransferResult.exceeds_credits || result == <u32>L.TransferResult.exceeds_debits) return P.REASON_AM04;
+  if (result == <u32>L.TransferResult.debit_account_not_found || result == <u32>L.TransferResult.credit_account_not_found) return P.REASON_AC01;
+  if (result == <u32>L.TransferResult.debit_account_already_closed || result == <u32>L.TransferResult.credit_account_already_closed) return P.REASON_AC04;
+  if (result == <u32>L.TransferResult.accounts_must_have_the_same_ledger || result == <u32>L.TransferResult.transfer_must_have_the_same_ledger_as_accounts) return P.REASON_AM03;
+  if (result >= <u32>L.TransferResult.exists_with_different_flags && result <= <u32>L.TransferResult.exists) return P.REASON_AM05;
+  return P.REASON_NARR;
+}
+
+/** The request in flight is complete: answered from its payments. */
+function finish(): void {
+  assert(busy && batchCount == 0, "a request whose transfers are all back");
+  busy = false;
+  answerFromPayments(flightToken, flightFirst, flightCount, 0);
+}
+
+/** Answers `token` with the results of payments first .. first + count - 1. */
+function answerFromPayments(token: u32, first: u32, count: u32, flags: u32): void {
+  assert(first + count <= paymentCount && count <= <u32>P.TX_MAX, "payments that exist");
+  header(count, flags);
+  for (let t: u32 = 0; t < count; t++) {
+    const p = paymentAt(first + t);
+    const o = replyBuf + P.REPLY_HEADER_BYTES + <usize>t * P.RESULT_BYTES;
+    memory.fill(o, 0, P.RESULT_BYTES);
+    const state = load<u8>(p + P.PAY_STATE);
+    assert(state != <u8>P.STATE_SUBMITTED, "every payment answered has the ledger's answer");
+    store<u32>(o + P.RESULT_STATUS, state == <u8>P.STATE_REJECTED ? P.STATUS_RJCT : state == <u8>P.STATE_PENDING ? P.STATUS_ACCP : P.STATUS_ACSC);
+    store<u32>(o + P.RESULT_REASON, load<u32>(p + P.PAY_REASON));
+    store<u64>(o + P.RESULT_PAYMENT, load<u64>(p + P.PAY_ID));
+    memory.copy(o + P.RESULT_TRANSFER, p + P.PAY_TRANSFER, 16);
+    store<u32>(o + P.RESULT_LEDGER, load<u32>(p + P.PAY_LEDGER_RESULT));
+    store<u64>(o + P.RESULT_TIMESTAMP, load<u64>(p + P.PAY_TIMESTAMP));
+  }
+  reply(token, 0, replyBuf, <u32>P.REPLY_HEADER_BYTES + count * <u32>P.RESULT_BYTES);
+}
+
+/** A message refused whole (another message under a MsgId already used): every transaction `reason`, nothing recorded. */
+function answerRefusedWhole(token: u32, count: u32, reason: u32): void {
+  assert(reason != 0, "a reason for the refusal");
+  header(count, 0);
+  for (let t: u32 = 0; t < count; t++) {
+    const o = replyBuf + P.REPLY_HEADER_BYTES + <usize>t * P.RESULT_BYTES;
+    memory.fill(o, 0, P.RESULT_BYTES);
+    store<u32>(o + P.RESULT_STATUS, P.STATUS_RJCT);
+    store<u32>(o + P.RESULT_REASON, reason);
+  }
+  reply(token, 0, replyBuf, <u32>P.REPLY_HEADER_BYTES + count * <u32>P.RESULT_BYTES);
+}
+
+function header(count: u32, flags: u32): void {
+  assert(count <= <u32>P.TX_MAX, "a reply within TX_MAX results");
+  store<u32>(replyBuf, count);
+  store<u32>(replyBuf + 4, flags);
+  store<u64>(replyBuf + 8, 0);
+}
+
+/** payment_get: `count` u64 ids at `ids` → the records (zeros for an unknown id). */
+export function paymentGet(token: u32, ids: usize, count: u32): void {
+  assert(count <= <u32>P.GET_MAX, "a framed count");
+  store<u32>(replyBuf, count);
+  store<u32>(replyBuf + 4, 0);
+  store<u64>(replyBuf + 8, 0);
+  for (let k: u32 = 0; k < count; k++) {
+    const id = load<u64>(ids + (<usize>k << 3));
+    const o = replyBuf + P.REPLY_HEADER_BYTES + <usize>k * P.PAYMENT_BYTES;
+    if (id == 0 || id > <u64>paymentCount) memory.fill(o, 0, P.PAYMENT_BYTES);
+    else memory.copy(o, paymentAt(<u32>(id - 1)), P.PAYMENT_BYTES);
+  }
+  reply(token, 0, replyBuf, <u32>P.REPLY_HEADER_BYTES + count * <u32>P.PAYMENT_BYTES);
+}

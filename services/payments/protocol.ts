@@ -1,0 +1,178 @@
+// services/payments/protocol.ts: the payments service's wire contract, its
+// one home (docs/payments.md): the request and reply layouts, the records,
+// the directory's kinds, the payment states and the ISO 20022 status and
+// reason codes the service answers with. The service
+// (services/payments/assembly) and the host's payments front end
+// (host/payments) import it.
+//
+// Compiled twice, like services/ledger/protocol.ts: by AssemblyScript into
+// payments.wasm and by esbuild/tsc into the host, so it holds integer
+// constants written as plain literals and pure functions over them.
+//
+// Text fields are Max35Text slots: u8 length, then up to 35 bytes of text
+// (the host has checked the characters and normalised what needs it: an IBAN
+// upper case without spaces, a BIC upper case), zeros after. Amounts are u128
+// minor units of the ledger's currency.
+
+// ---- request ----
+//   +0 u8  operation (Op)
+//   +1 u8  source (SOURCE_*; 0 for operations that have none)
+//   +2 u16 0
+//   +4 u32 count: records after the operation's lead record
+//   +8 u32 bytes of the original message after the records (kept in the log, not read here)
+//  +12 u32 0
+export const HEADER_BYTES = 16;
+export const HEADER_OP = 0;
+export const HEADER_SOURCE = 1;
+export const HEADER_COUNT = 4;
+export const HEADER_ORIGINAL_BYTES = 8;
+
+export enum Op {
+  directory_put = 1, // count DIRECTORY_ENTRY_BYTES records → count DIRECTORY_RESULT_BYTES results
+  directory_get = 2, // count ACCOUNT_KEY_BYTES keys → reply header, count entries (kind 0: none)
+  credit_transfers = 3, // MESSAGE_BYTES lead record, count TX_BYTES records, the original → reply header, count RESULT_BYTES
+  payment_get = 4, // count u64 payment ids → reply header, count PAYMENT_BYTES records (id 0: none)
+}
+
+export const SOURCE_PACS008 = 1;
+export const SOURCE_PAIN001 = 2;
+export const SOURCE_MT103 = 3;
+export const SOURCE_JSON = 4;
+
+// Transactions per request: a pain.001 of 10,000 is one request; the service
+// sends them to the ledger in batches of at most the ledger's 8189.
+export const TX_MAX = 10000;
+export const DIRECTORY_PUT_MAX = 8189;
+export const GET_MAX = 1024; // directory_get keys and payment_get ids per request
+
+export const SLOT_BYTES = 36; // u8 length + Max35Text
+export const TEXT_MAX = 35;
+export const BIC_BYTES = 12; // u8 length + 8 or 11 characters
+
+// ---- account key (40 bytes): what names an account in the directory ----
+//   +0 u8 kind (DIR_*)  +1 u8[3] 0  +4 [36] text: an IBAN, another account id, or an agent's BIC
+export const ACCOUNT_KEY_BYTES = 40;
+export const KEY_KIND = 0;
+export const KEY_TEXT = 4;
+
+export const DIR_IBAN = 1;
+export const DIR_OTHER = 2;
+export const DIR_AGENT = 3; // an agent's BIC: its settlement (nostro/vostro) account
+
+// ---- directory entry (128 bytes) ----
+//   +0 [40] account key   +40 u32 ledger   +44 u8 flags (DIR_F_*)  +45 u8[3] 0
+//  +48 u128 ledger account id   +64 [36] the account's name (text)   +100 u8[28] 0
+export const DIRECTORY_ENTRY_BYTES = 128;
+export const ENTRY_KEY = 0;
+export const ENTRY_LEDGER = 40;
+export const ENTRY_FLAGS = 44;
+export const ENTRY_ACCOUNT = 48;
+export const ENTRY_NAME = 64;
+export const DIR_F_CLOSED = 1; // AC04: payments to or from it are refused
+export const DIR_F_BLOCKED = 2; // AC06
+export const DIR_F_KNOWN = 3;
+// directory_put results (8 bytes each): u32 DIR_R_*, u32 0
+export const DIRECTORY_RESULT_BYTES = 8;
+export const DIR_R_CREATED = 0;
+export const DIR_R_UPDATED = 1;
+export const DIR_R_INVALID_KIND = 2;
+export const DIR_R_INVALID_TEXT = 3;
+export const DIR_R_INVALID_FLAGS = 4;
+export const DIR_R_UNKNOWN_LEDGER = 5; // not one of the service's configured ledgers
+export const DIR_R_ACCOUNT_ZERO = 6;
+export const DIR_R_FULL = 7; // directory_max entries
+export const DIR_R_RESERVED = 8; // reserved bytes not zero
+
+// ---- credit_transfers lead record, the message (128 bytes) ----
+//   +0 [36] MsgId   +36 [12] instructing agent's BIC (pacs.008, MT103: the sender; empty otherwise)
+//  +48 [32] SHA-256 of the original message bytes   +80 u8[48] 0
+export const MESSAGE_BYTES = 128;
+export const MESSAGE_ID = 0;
+export const MESSAGE_AGENT = 36;
+export const MESSAGE_DIGEST = 48;
+
+// ---- credit_transfers record, one transaction (256 bytes) ----
+//   +0 [36] InstrId   +36 [36] EndToEndId   +72 [36] TxId   +108 [16] UETR (binary; zeros: none)
+// +124 u32 ledger   +128 u128 amount (minor units)   +144 [40] debtor account key
+// +184 [40] creditor account key   +224 [12] debtor agent BIC   +236 [12] creditor agent BIC   +248 u8[8] 0
+export const TX_BYTES = 256;
+export const TX_INSTR_ID = 0;
+export const TX_END_TO_END_ID = 36;
+export const TX_TX_ID = 72;
+export const TX_UETR = 108;
+export const TX_LEDGER = 124;
+export const TX_AMOUNT = 128;
+export const TX_DEBTOR = 144;
+export const TX_CREDITOR = 184;
+export const TX_DEBTOR_AGENT = 224;
+export const TX_CREDITOR_AGENT = 236;
+
+// ---- replies ----
+// Reply header (16 bytes): +0 u32 count, +4 u32 flags (REPLY_F_*), +8 u64 0.
+export const REPLY_HEADER_BYTES = 16;
+export const REPLY_F_REPEATED = 1; // the same message again: the original answer
+
+// credit_transfers result (48 bytes), one per transaction in order:
+//   +0 u32 status (STATUS_*: four ASCII letters)   +4 u32 reason (REASON_*; 0: none)
+//   +8 u64 payment id (0: no payment was recorded)   +16 u128 ledger transfer id (0: none made)
+//  +32 u32 the ledger's result code (TransferResult) when it refused   +36 u32 0   +40 u64 the transfer's timestamp
+export const RESULT_BYTES = 48;
+export const RESULT_STATUS = 0;
+export const RESULT_REASON = 4;
+export const RESULT_PAYMENT = 8;
+export const RESULT_TRANSFER = 16;
+export const RESULT_LEDGER = 32;
+export const RESULT_TIMESTAMP = 40;
+
+// ---- payment record (256 bytes), payment_get ----
+//   +0 u64 id   +8 u8 state (STATE_*)   +9 u8 source   +10 u16 0   +12 u32 reason
+//  +16 u32 ledger   +20 u32 message number   +24 u128 amount   +40 u128 transfer id
+//  +56 u128 debit account   +72 u128 credit account   +88 u64 created (logical ns)   +96 u64 transfer timestamp
+// +104 [16] UETR   +120 [36] EndToEndId   +156 [36] InstrId   +192 [36] TxId
+// +228 [12] the agent that sent it (pacs.008, MT103: the instructing agent; empty otherwise)
+// +240 u32 the ledger's result code when it refused the transfer (reason NARR and others)   +244 u8[12] 0
+export const PAYMENT_BYTES = 256;
+export const PAY_ID = 0;
+export const PAY_STATE = 8;
+export const PAY_SOURCE = 9;
+export const PAY_REASON = 12;
+export const PAY_LEDGER = 16;
+export const PAY_MESSAGE = 20;
+export const PAY_AMOUNT = 24;
+export const PAY_TRANSFER = 40;
+export const PAY_DEBIT = 56;
+export const PAY_CREDIT = 72;
+export const PAY_CREATED = 88;
+export const PAY_TIMESTAMP = 96;
+export const PAY_UETR = 104;
+export const PAY_END_TO_END_ID = 120;
+export const PAY_INSTR_ID = 156;
+export const PAY_TX_ID = 192;
+export const PAY_AGENT = 228;
+export const PAY_LEDGER_RESULT = 240;
+
+export const STATE_SETTLED = 1; // posted on the ledger (pacs.008 in, JSON)
+export const STATE_PENDING = 2; // a pending transfer awaiting the clearing's status (pain.001 out)
+export const STATE_REJECTED = 3; // nothing moved
+export const STATE_RETURNED = 4;
+export const STATE_SUBMITTED = 5; // sent to the ledger, its answer not back yet (never seen outside a request)
+
+// Transfer ids of payments: high 64 bits PAYMENT_TRANSFER_ID_HI ("QXPAY" and
+// 0s), low 64 bits the payment's id; a range no client id meets by accident.
+export const PAYMENT_TRANSFER_ID_HI = 0x5158504159000000;
+
+// Status and reason codes: four ASCII letters as a little-endian u32 (the letters in order in memory).
+// ISO 20022 ExternalPaymentTransactionStatus1Code
+export const STATUS_ACSC: u32 = 0x43534341; // "ACSC" settlement completed
+export const STATUS_ACCP: u32 = 0x50434341; // "ACCP" accepted, pending settlement
+export const STATUS_RJCT: u32 = 0x54434a52; // "RJCT"
+// ISO 20022 ExternalStatusReason1Code
+export const REASON_AC01: u32 = 0x31304341; // "AC01" incorrect account number (not in the directory)
+export const REASON_AC04: u32 = 0x34304341; // "AC04" closed account
+export const REASON_AC06: u32 = 0x36304341; // "AC06" blocked account
+export const REASON_AM04: u32 = 0x34304d41; // "AM04" insufficient funds
+export const REASON_AM05: u32 = 0x35304d41; // "AM05" duplication
+export const REASON_AM03: u32 = 0x33304d41; // "AM03" currency not allowed (ledger not the account's)
+export const REASON_AG01: u32 = 0x31304741; // "AG01" transaction forbidden (no settlement account for the agent)
+export const REASON_NARR: u32 = 0x5252414e; // "NARR" narrative: another ledger refusal, its code in RESULT_LEDGER
+export const REASON_RC01: u32 = 0x31304352; // "RC01" bank identifier incorrect

@@ -1,0 +1,275 @@
+// test/unit/payments-service.test.ts: the payments service (services/payments)
+// against the SDK's fake kernel, wired to a real ledger service (both
+// harnesses; what the payments service sends to "ledger" is delivered to the
+// ledger and its answer back). Proves: the directory's upserts and refusals;
+// a pacs.008's transactions settle on the ledger (the agent's settlement
+// account debited, the creditor's credited) or are refused with the ISO
+// reason (AC01 unknown account, AC04 closed, AM03 another ledger, AM04
+// insufficient funds from the ledger's exceeds_credits, AM05 duplicate UETR);
+// the same message again gets the original answer and moves nothing; other
+// bytes under a used MsgId are refused whole; a pain.001 leaves pending
+// transfers; a ledger abort rejects the batch; malformed requests are
+// refused; and the same inputs give the same memory.
+
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import { ServiceHarness } from '../../services/sdk/harness.ts';
+import * as L from '../../services/ledger/protocol.ts';
+import * as P from '../../services/payments/protocol.ts';
+import {
+  creditTransfersRequest, creditTransfersResults, directoryGetEntries, directoryGetRequest, directoryPutRequest, directoryPutResults,
+  paymentGetRequest, paymentRecords, type CreditTransfersRequest, type DirectoryEntry, type TxRecord,
+} from '../../host/payments/records.ts';
+
+const ROOT = new URL('../..', import.meta.url).pathname;
+const GATEWAY = 1; // in the payments harness: [payments, gateway, ledger]
+const LEDGER = 2;
+const FROM_PAYMENTS = 1; // in the ledger harness: [ledger, payments]
+
+const NOSTRO = 10n; // BANK A's settlement account with us
+const ALICE = 20n;
+const BOB = 30n;
+const CAROL = 40n; // closed in the directory
+const CLEARING = 50n; // the clearing agent's settlement account (pain.001 out)
+const ALICE_IBAN = 'GB33BUKB20201555555555';
+const BOB_IBAN = 'DE89370400440532013000';
+const CAROL_IBAN = 'FR1420041010050500013M02606';
+
+interface Pair { payments: ServiceHarness; ledger: ServiceHarness }
+
+function u128(b: Buffer, at: number, v: bigint): void {
+  b.writeBigUInt64LE(v & 0xffffffffffffffffn, at);
+  b.writeBigUInt64LE(v >> 64n, at + 8);
+}
+
+function ledgerRequest(op: number, records: Buffer[]): Buffer {
+  const h = Buffer.alloc(L.HEADER_BYTES);
+  h[L.HEADER_OPERATION] = op;
+  h.writeUInt32LE(records.length, L.HEADER_COUNT);
+  return Buffer.concat([h, ...records]);
+}
+
+function account(id: bigint, flags = 0): Buffer {
+  const r = Buffer.alloc(L.RECORD_BYTES);
+  u128(r, L.ACCOUNT_ID, id);
+  r.writeUInt32LE(1, L.ACCOUNT_LEDGER);
+  r.writeUInt16LE(1, L.ACCOUNT_CODE);
+  r.writeUInt16LE(flags, L.ACCOUNT_FLAGS);
+  return r;
+}
+
+function transfer(id: bigint, debit: bigint, credit: bigint, amount: bigint): Buffer {
+  const r = Buffer.alloc(L.RECORD_BYTES);
+  u128(r, L.TRANSFER_ID, id);
+  u128(r, L.TRANSFER_DEBIT_ACCOUNT_ID, debit);
+  u128(r, L.TRANSFER_CREDIT_ACCOUNT_ID, credit);
+  u128(r, L.TRANSFER_AMOUNT, amount);
+  r.writeUInt32LE(1, L.TRANSFER_LEDGER);
+  r.writeUInt16LE(1, L.TRANSFER_CODE);
+  return r;
+}
+
+function balances(ledger: ServiceHarness, id: bigint): { debitsPosted: bigint; creditsPosted: bigint; debitsPending: bigint } {
+  const ids = Buffer.alloc(L.ID_BYTES);
+  u128(ids, 0, id);
+  const r = ledger.request(ledgerRequest(L.Operation.lookup_accounts, [ids]));
+  assert.ok(r !== null && r.status === 0, 'lookup answered');
+  const b = r!.payload;
+  assert.is(b.readUInt32LE(L.REPLY_COUNT), 1, `account ${id} exists`);
+  const at = L.HEADER_BYTES;
+  return {
+    debitsPosted: b.readBigUInt64LE(at + L.ACCOUNT_DEBITS_POSTED), creditsPosted: b.readBigUInt64LE(at + L.ACCOUNT_CREDITS_POSTED),
+    debitsPending: b.readBigUInt64LE(at + L.ACCOUNT_DEBITS_PENDING),
+  };
+}
+
+async function pair(): Promise<Pair> {
+  const ledger = await ServiceHarness.load(join(ROOT, 'build/services/ledger.wasm'), {
+    name: 'ledger', peers: ['payments'], caps: ['log', 'time'], memoryPagesMax: 1024, messageBytesMax: 2 << 20,
+  });
+  ledger.init({ accounts_max: 64, transfers_max: 1024, pending_max: 64, history_max: 64, prefault: false });
+  const payments = await ServiceHarness.load(join(ROOT, 'build/services/payments.wasm'), {
+    name: 'payments', peers: ['gateway', 'ledger'], caps: ['log', 'time', 'send:ledger'], memoryPagesMax: 2048, messageBytesMax: 16 << 20,
+  });
+  payments.init({ ledgers: [1], directory_max: 64, payments_max: 256, messages_max: 64, transfer_code: 7 });
+  const created = ledger.request(ledgerRequest(L.Operation.create_accounts, [
+    account(NOSTRO), account(ALICE, L.AccountFlags.debits_must_not_exceed_credits), account(BOB), account(CAROL), account(CLEARING),
+  ]));
+  assert.ok(created !== null && created.status === 0 && created.payload.every((x) => x === 0) === false, 'accounts created');
+  const funded = ledger.request(ledgerRequest(L.Operation.create_transfers, [transfer(1n, NOSTRO, ALICE, 100_00n)]));
+  assert.is(funded!.payload.readUInt32LE(0), 0, 'Alice funded with 100.00');
+  const put = payments.message(GATEWAY, directoryPutRequest(directory()));
+  assert.equal(directoryPutResults(put!.payload), directory().map(() => P.DIR_R_CREATED), 'the directory is made');
+  return { payments, ledger };
+}
+
+function directory(): DirectoryEntry[] {
+  return [
+    { key: { kind: 'agent', text: 'BANKGB2LXXX' }, ledger: 1, account: NOSTRO, name: 'Bank A nostro' },
+    { key: { kind: 'agent', text: 'CLRGDEFF' }, ledger: 1, account: CLEARING },
+    { key: { kind: 'iban', text: ALICE_IBAN }, ledger: 1, account: ALICE, name: 'Alice' },
+    { key: { kind: 'iban', text: BOB_IBAN }, ledger: 1, account: BOB },
+    { key: { kind: 'iban', text: CAROL_IBAN }, ledger: 1, account: CAROL, closed: true },
+  ];
+}
+
+/** Sends a request as the gateway, delivers whatever the service sends the ledger, and returns the answer. */
+function call(p: Pair, request: Buffer, abortLedger = false): { status: number; payload: Buffer; ledgerCalls: number } {
+  const token = p.payments.messageLater(GATEWAY, request);
+  let ledgerCalls = 0;
+  while (p.payments.sent.length > 0) {
+    const s = p.payments.sent.shift()!;
+    assert.is(s.peer, LEDGER, 'the payments service talks to the ledger only');
+    ledgerCalls++;
+    if (abortLedger) { p.payments.peerFailed(LEDGER); continue; }
+    const r = p.ledger.message(FROM_PAYMENTS, s.payload);
+    assert.ok(r !== null && r.status === 0, 'the ledger answered');
+    p.payments.peerReply(LEDGER, r!.payload);
+  }
+  const r = p.payments.takeReply(token);
+  assert.ok(r !== null, 'the payments service answered');
+  return { ...r!, ledgerCalls };
+}
+
+function pacs008(msgId: string, txs: Partial<TxRecord>[], original = `<Document>${msgId}</Document>`): CreditTransfersRequest {
+  const bytes = Buffer.from(original);
+  return {
+    source: 'pacs.008', msgId, agent: 'BANKGB2LXXX', digest: createHash('sha256').update(bytes).digest(), original: bytes,
+    transactions: txs.map((t, i) => ({ endToEndId: `E2E-${msgId}-${i}`, ledger: 1, amount: 1n, creditor: { kind: 'iban', text: BOB_IBAN }, ...t })),
+  };
+}
+
+test('the directory: entries made, updated, read back; bad entries refused with their reason', async () => {
+  const { payments } = await pair();
+  const again = payments.message(GATEWAY, directoryPutRequest([{ key: { kind: 'iban', text: BOB_IBAN }, ledger: 1, account: BOB, blocked: true }]));
+  assert.equal(directoryPutResults(again!.payload), [P.DIR_R_UPDATED]);
+  const bad = payments.message(GATEWAY, directoryPutRequest([
+    { key: { kind: 'iban', text: 'X' }, ledger: 2, account: 1n },
+    { key: { kind: 'iban', text: 'GB00X' }, ledger: 1, account: 0n },
+    { key: { kind: 'agent', text: 'bank1234' }, ledger: 1, account: 5n },
+  ]));
+  assert.equal(directoryPutResults(bad!.payload), [P.DIR_R_UNKNOWN_LEDGER, P.DIR_R_ACCOUNT_ZERO, P.DIR_R_INVALID_TEXT]);
+  const got = directoryGetEntries(payments.message(GATEWAY, directoryGetRequest([
+    { kind: 'iban', text: BOB_IBAN }, { kind: 'iban', text: 'NL91ABNA0417164300' }, { kind: 'agent', text: 'BANKGB2LXXX' },
+  ]))!.payload);
+  assert.equal(got[0], { key: { kind: 'iban', text: BOB_IBAN }, ledger: 1, account: BOB, closed: false, blocked: true });
+  assert.is(got[1], null, 'an unknown IBAN: no entry');
+  assert.is(got[2]!.name, 'Bank A nostro');
+});
+
+test('pacs.008: settled transactions move money on the ledger, refused ones carry their ISO reason and move nothing', async () => {
+  const p = await pair();
+  const r = call(p, creditTransfersRequest(pacs008('MSG-1', [
+    { amount: 25_50n, uetr: '8a562c67-ca16-48ba-b074-65581be6f011' },
+    { amount: 1n, creditor: { kind: 'iban', text: 'NL91ABNA0417164300' } },
+    { amount: 1n, creditor: { kind: 'iban', text: CAROL_IBAN } },
+  ])));
+  assert.is(r.status, 0);
+  assert.is(r.ledgerCalls, 1, 'one create_transfers for the message');
+  const { repeated, results } = creditTransfersResults(r.payload);
+  assert.not.ok(repeated);
+  assert.equal(results.map((x) => [x.status, x.reason]), [['ACSC', undefined], ['RJCT', 'AC01'], ['RJCT', 'AC04']]);
+  assert.is(results[0].transfer >> 64n, BigInt(P.PAYMENT_TRANSFER_ID_HI), 'the transfer id is in the payments range');
+  assert.ok(results[0].timestamp > 0n, 'the ledger timestamp comes back');
+  assert.is(results[1].transfer, 0n, 'nothing made for a refused one');
+  assert.is(balances(p.ledger, BOB).creditsPosted, 25_50n, 'Bob credited');
+  assert.is(balances(p.ledger, NOSTRO).debitsPosted, 100_00n + 25_50n, 'the sending bank\'s settlement account debited');
+  const [rec] = paymentRecords(call(p, paymentGetRequest([results[0].payment])).payload);
+  assert.is(rec!.state, 'settled');
+  assert.is(rec!.uetr, '8a562c67-ca16-48ba-b074-65581be6f011');
+  assert.is(rec!.debit, NOSTRO);
+  assert.is(rec!.credit, BOB);
+  assert.is(rec!.agent, 'BANKGB2LXXX');
+  assert.is(rec!.endToEndId, 'E2E-MSG-1-0');
+});
+
+test('the same message again gets the original answer and moves nothing; other bytes under its MsgId are AM05 whole', async () => {
+  const p = await pair();
+  const request = creditTransfersRequest(pacs008('MSG-2', [{ amount: 3_00n }, { amount: 4_00n, creditor: { kind: 'iban', text: 'XX' } }]));
+  const first = creditTransfersResults(call(p, request).payload);
+  const again = call(p, request);
+  assert.is(again.ledgerCalls, 0, 'nothing sent to the ledger the second time');
+  const second = creditTransfersResults(again.payload);
+  assert.ok(second.repeated, 'flagged as the same message again');
+  assert.equal(second.results, first.results, 'the original answer');
+  const other = call(p, creditTransfersRequest(pacs008('MSG-2', [{ amount: 5_00n }], '<Document>another</Document>')));
+  assert.is(other.ledgerCalls, 0);
+  assert.equal(creditTransfersResults(other.payload).results.map((x) => [x.status, x.reason, x.payment]), [['RJCT', 'AM05', 0n]]);
+  assert.is(balances(p.ledger, BOB).creditsPosted, 3_00n, 'moved once');
+});
+
+test('a UETR seen before is a duplicate (AM05) in a new message; the rest of that message settles', async () => {
+  const p = await pair();
+  const uetr = 'eb6305c9-1f7f-49de-aed0-16487c27b42d';
+  call(p, creditTransfersRequest(pacs008('MSG-3', [{ amount: 1_00n, uetr }])));
+  const r = creditTransfersResults(call(p, creditTransfersRequest(pacs008('MSG-4', [{ amount: 1_00n, uetr }, { amount: 2_00n }]))).payload);
+  assert.equal(r.results.map((x) => [x.status, x.reason]), [['RJCT', 'AM05'], ['ACSC', undefined]]);
+  assert.is(balances(p.ledger, BOB).creditsPosted, 3_00n);
+});
+
+test('pain.001: debtor to the creditor agent\'s settlement account, pending; the ledger\'s exceeds_credits is AM04', async () => {
+  const p = await pair();
+  const bytes = Buffer.from('<Document>pain</Document>');
+  const r = call(p, creditTransfersRequest({
+    source: 'pain.001', msgId: 'PAIN-1', digest: createHash('sha256').update(bytes).digest(), original: bytes,
+    transactions: [
+      { endToEndId: 'E1', ledger: 1, amount: 60_00n, debtor: { kind: 'iban', text: ALICE_IBAN }, creditorAgent: 'CLRGDEFF' },
+      { endToEndId: 'E2', ledger: 1, amount: 60_00n, debtor: { kind: 'iban', text: ALICE_IBAN }, creditorAgent: 'CLRGDEFF' },
+      { endToEndId: 'E3', ledger: 1, amount: 1n, debtor: { kind: 'iban', text: ALICE_IBAN }, creditorAgent: 'NOTKNOWN' },
+    ],
+  }));
+  const { results } = creditTransfersResults(r.payload);
+  assert.equal(results.map((x) => [x.status, x.reason]), [['ACCP', undefined], ['RJCT', 'AM04'], ['RJCT', 'RC01']]);
+  assert.is(results[1].ledgerResult, L.TransferResult.exceeds_credits);
+  assert.is(balances(p.ledger, ALICE).debitsPending, 60_00n, 'reserved, not posted');
+  const [rec] = paymentRecords(call(p, paymentGetRequest([results[0].payment])).payload);
+  assert.is(rec!.state, 'pending');
+  assert.is(rec!.credit, CLEARING);
+});
+
+test('a ledger abort rejects the batch (NARR) and nothing moved; the service goes on serving', async () => {
+  const p = await pair();
+  const r = creditTransfersResults(call(p, creditTransfersRequest(pacs008('MSG-5', [{ amount: 1_00n }])), true).payload);
+  assert.equal(r.results.map((x) => [x.status, x.reason]), [['RJCT', 'NARR']]);
+  assert.is(balances(p.ledger, BOB).creditsPosted, 0n);
+  const next = creditTransfersResults(call(p, creditTransfersRequest(pacs008('MSG-6', [{ amount: 1_00n }]))).payload);
+  assert.is(next.results[0].status, 'ACSC');
+});
+
+test('malformed requests are refused with a reason, and nothing is recorded', async () => {
+  const p = await pair();
+  const good = creditTransfersRequest(pacs008('MSG-7', [{ amount: 1n }]));
+  const cases: [Buffer, RegExp][] = [
+    [good.subarray(0, 10), /shorter than its header/],
+    [good.subarray(0, good.length - 1), /length does not match/],
+    [Buffer.concat([good, Buffer.of(0)]), /length does not match/],
+    [(() => { const b = Buffer.from(good); b[1] = 9; return b; })(), /unknown source/],
+    [(() => { const b = Buffer.from(good); b.writeUInt32LE(0, 4); return b; })(), /count out of range/],
+    [(() => { const b = Buffer.from(good); b.fill(0, P.HEADER_BYTES + P.MESSAGE_AGENT, P.HEADER_BYTES + P.MESSAGE_AGENT + 12); return b; })(), /names its sending agent/],
+    [(() => { const b = Buffer.from(good); b.fill(0, P.HEADER_BYTES + P.MESSAGE_BYTES + P.TX_AMOUNT, P.HEADER_BYTES + P.MESSAGE_BYTES + P.TX_AMOUNT + 16); return b; })(), /amount is zero/],
+    [(() => { const b = Buffer.from(good); b[P.HEADER_BYTES + P.MESSAGE_BYTES + P.TX_END_TO_END_ID] = 40; return b; })(), /not Max35Text/],
+    [(() => { const b = Buffer.from(good); b[0] = 99; return b; })(), /reserved header bytes|unknown operation/],
+  ];
+  for (const [bytes, why] of cases) {
+    const r = call(p, bytes);
+    assert.is(r.status, 1, `refused: ${why}`);
+    assert.match(r.payload.toString(), why);
+    assert.is(r.ledgerCalls, 0);
+  }
+  const [none] = paymentRecords(call(p, paymentGetRequest([1n])).payload);
+  assert.is(none, null, 'no payment was recorded');
+});
+
+test('the same inputs give the same memory', async () => {
+  const digests = [];
+  for (let run = 0; run < 2; run++) {
+    const p = await pair();
+    call(p, creditTransfersRequest(pacs008('MSG-8', [{ amount: 1_00n }, { amount: 2n, creditor: { kind: 'iban', text: 'XX' } }])));
+    digests.push(p.payments.stateDigest().toString('hex'));
+  }
+  assert.is(digests[0], digests[1]);
+});
+
+test.run();
