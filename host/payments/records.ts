@@ -113,9 +113,10 @@ export function directoryPutRequest(entries: DirectoryEntry[]): Buffer {
 
 /** directory_put results: a DIR_R_* per entry. */
 export function directoryPutResults(reply: Uint8Array): number[] {
-  const b = Buffer.from(reply);
-  if (b.length % P.DIRECTORY_RESULT_BYTES !== 0) throw new RecordError(`directory_put reply of ${b.length} bytes`);
-  return Array.from({ length: b.length / P.DIRECTORY_RESULT_BYTES }, (_, i) => b.readUInt32LE(i * P.DIRECTORY_RESULT_BYTES));
+  const b = unrefused(reply);
+  const n = b.readUInt32LE(0);
+  if (b.length !== P.REPLY_HEADER_BYTES + n * P.DIRECTORY_RESULT_BYTES) throw new RecordError(`directory_put reply of ${b.length} bytes for ${n}`);
+  return Array.from({ length: n }, (_, i) => b.readUInt32LE(P.REPLY_HEADER_BYTES + i * P.DIRECTORY_RESULT_BYTES));
 }
 
 export function directoryGetRequest(keys: AccountKey[]): Buffer {
@@ -125,7 +126,7 @@ export function directoryGetRequest(keys: AccountKey[]): Buffer {
 }
 
 export function directoryGetEntries(reply: Uint8Array): (DirectoryEntry | null)[] {
-  const b = Buffer.from(reply);
+  const b = unrefused(reply);
   const n = b.readUInt32LE(0);
   if (b.length !== P.REPLY_HEADER_BYTES + n * P.DIRECTORY_ENTRY_BYTES) throw new RecordError(`directory_get reply of ${b.length} bytes for ${n}`);
   return Array.from({ length: n }, (_, i) => {
@@ -176,9 +177,19 @@ export interface TxResult {
 
 const code4 = (v: number): string => Buffer.from(Uint32Array.of(v).buffer).toString('latin1');
 
-export function creditTransfersResults(reply: Uint8Array): { repeated: boolean; results: TxResult[] } {
+/** A request the payments service refused whole (REPLY_F_REFUSED): its reason. */
+export class PaymentsRefusal extends Error {}
+
+/** Throws PaymentsRefusal when the reply is a refusal; else the reply as a Buffer. */
+function unrefused(reply: Uint8Array): Buffer {
   const b = Buffer.from(reply);
   if (b.length < P.REPLY_HEADER_BYTES) throw new RecordError('a reply shorter than its header');
+  if ((b.readUInt32LE(4) & P.REPLY_F_REFUSED) !== 0) throw new PaymentsRefusal(b.toString('latin1', P.REPLY_HEADER_BYTES));
+  return b;
+}
+
+export function creditTransfersResults(reply: Uint8Array): { repeated: boolean; results: TxResult[] } {
+  const b = unrefused(reply);
   const n = b.readUInt32LE(0);
   if (b.length !== P.REPLY_HEADER_BYTES + n * P.RESULT_BYTES) throw new RecordError(`credit_transfers reply of ${b.length} bytes for ${n}`);
   const results = Array.from({ length: n }, (_, i) => {
@@ -210,7 +221,7 @@ const STATE_NAME: Record<number, PaymentRecord['state']> = {
 };
 
 export function paymentRecords(reply: Uint8Array): (PaymentRecord | null)[] {
-  const b = Buffer.from(reply);
+  const b = unrefused(reply);
   const n = b.readUInt32LE(0);
   if (b.length !== P.REPLY_HEADER_BYTES + n * P.PAYMENT_BYTES) throw new RecordError(`payment_get reply of ${b.length} bytes for ${n}`);
   return Array.from({ length: n }, (_, i) => {

@@ -16,7 +16,8 @@
 //   the binary ledger request for ROUTE_CREATE_ACCOUNTS..ROUTE_ACCOUNT_BALANCES,
 //   ROUTE_QUERY_ACCOUNTS and ROUTE_QUERY_TRANSFERS (the ledger routes),
 //   KEY_CREATE_* for ROUTE_KEYS_CREATE, a u32 key id for ROUTE_KEYS_REVOKE,
-//   a service command for ROUTE_SERVICES_*, empty otherwise.
+//   a service command for ROUTE_SERVICES_*, the payments service's request
+//   for the payments routes, empty otherwise.
 //
 // # Reply body (after the GW_REPLY_HEADER_BYTES header; status 0 always:
 // the HTTP outcome is inside): the ledger's reply (records filtered to the
@@ -34,6 +35,7 @@ export {
   ADM_ROUTE_F_READ, GW_E_LEDGER,
 } from "../../hal/abi";
 import { Operation } from "../ledger/protocol";
+import { Op as PaymentsOp } from "../payments/protocol";
 
 // Routes 1..6 are the ledger's operations with the same numbers.
 export const ROUTE_CREATE_ACCOUNTS = 1;
@@ -73,7 +75,26 @@ export const ROUTE_METRICS = 18;
 // which the ledger applies inside its scan.
 export const ROUTE_QUERY_ACCOUNTS = 19; // POST /v1/accounts/query
 export const ROUTE_QUERY_TRANSFERS = 20; // POST /v1/transfers/query
-export const ROUTE_COUNT = 21; // routes are 1 .. ROUTE_COUNT - 1 (at most hal ADM_ROUTES_MAX)
+// Payments (issue 17, docs/payments.md): the body is the payments service's
+// request (services/payments/protocol.ts) the host's front end built from the
+// message, with the original message bytes after its records; the reply body
+// is the payments service's reply, relayed whole (routePaymentsOp).
+export const ROUTE_PAYMENTS_ISO20022 = 21; // POST /v1/payments/iso20022: credit_transfers, source pacs.008 or pain.001
+export const ROUTE_PAYMENTS_SWIFT_MT = 22; // POST /v1/payments/swift-mt: credit_transfers, source MT103
+export const ROUTE_PAYMENTS_CREATE = 23; // POST /v1/payments: credit_transfers, source JSON
+export const ROUTE_PAYMENTS_GET = 24; // GET /v1/payments/{id}: payment_get
+export const ROUTE_PAYMENT_ACCOUNTS_PUT = 25; // POST /v1/payment-accounts: directory_put
+export const ROUTE_PAYMENT_ACCOUNTS_LOOKUP = 26; // POST /v1/payment-accounts/lookup: directory_get
+export const ROUTE_COUNT = 27; // routes are 1 .. ROUTE_COUNT - 1 (at most hal ADM_ROUTES_MAX)
+
+/** The payments operation a payments route's body carries; 0 when the route is not a payments route. */
+export function routePaymentsOp(route: u32): u32 {
+  if (route >= <u32>ROUTE_PAYMENTS_ISO20022 && route <= <u32>ROUTE_PAYMENTS_CREATE) return <u32>PaymentsOp.credit_transfers;
+  if (route == <u32>ROUTE_PAYMENTS_GET) return <u32>PaymentsOp.payment_get;
+  if (route == <u32>ROUTE_PAYMENT_ACCOUNTS_PUT) return <u32>PaymentsOp.directory_put;
+  if (route == <u32>ROUTE_PAYMENT_ACCOUNTS_LOOKUP) return <u32>PaymentsOp.directory_get;
+  return 0;
+}
 
 /** The ledger operation a ledger route's body carries; 0 when the route is not a ledger route. */
 export function routeOperation(route: u32): u32 {
@@ -105,7 +126,8 @@ export const GW_E_NO_SUCH_KEY = 14; // 404: revoke of an unknown id
 export const GW_E_INVALID_KEY_SPEC = 15; // 400: role/grants/rates invalid
 export const GW_E_LEDGER_ABORTED = 16; // 503: the ledger faulted on the request or has failed; nothing applied
 export const GW_E_SERVICE_COMMAND = 18; // the kernel refused a service command; the body is its reply (SVC_* result and text)
-export const GW_E_COUNT = 19;
+export const GW_E_PAYMENTS_ABORTED = 19; // 503: the payments service faulted on the request or has failed; nothing applied
+export const GW_E_COUNT = 20;
 
 // Keys create body (after the request header):
 //   +0 u8 role | +1 u8 grant count (0..KEY_GRANTS_MAX) | +2 u16 0

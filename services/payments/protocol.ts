@@ -28,7 +28,7 @@ export const HEADER_COUNT = 4;
 export const HEADER_ORIGINAL_BYTES = 8;
 
 export enum Op {
-  directory_put = 1, // count DIRECTORY_ENTRY_BYTES records → count DIRECTORY_RESULT_BYTES results
+  directory_put = 1, // count DIRECTORY_ENTRY_BYTES records → reply header, count DIRECTORY_RESULT_BYTES results
   directory_get = 2, // count ACCOUNT_KEY_BYTES keys → reply header, count entries (kind 0: none)
   credit_transfers = 3, // MESSAGE_BYTES lead record, count TX_BYTES records, the original → reply header, count RESULT_BYTES
   payment_get = 4, // count u64 payment ids → reply header, count PAYMENT_BYTES records (id 0: none)
@@ -111,6 +111,10 @@ export const TX_CREDITOR_AGENT = 236;
 // Reply header (16 bytes): +0 u32 count, +4 u32 flags (REPLY_F_*), +8 u64 0.
 export const REPLY_HEADER_BYTES = 16;
 export const REPLY_F_REPEATED = 1; // the same message again: the original answer
+// The request was refused whole (malformed, a table full, busy): count 0 and
+// the reason as ASCII text after the header. Nothing was recorded or moved.
+// In band, because a service's reply to a peer carries no status.
+export const REPLY_F_REFUSED = 2;
 
 // credit_transfers result (48 bytes), one per transaction in order:
 //   +0 u32 status (STATUS_*: four ASCII letters)   +4 u32 reason (REASON_*; 0: none)

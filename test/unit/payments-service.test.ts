@@ -20,7 +20,7 @@ import * as L from '../../services/ledger/protocol.ts';
 import * as P from '../../services/payments/protocol.ts';
 import {
   creditTransfersRequest, creditTransfersResults, directoryGetEntries, directoryGetRequest, directoryPutRequest, directoryPutResults,
-  paymentGetRequest, paymentRecords, type CreditTransfersRequest, type DirectoryEntry, type TxRecord,
+  paymentGetRequest, paymentRecords, PaymentsRefusal, type CreditTransfersRequest, type DirectoryEntry, type TxRecord,
 } from '../../host/payments/records.ts';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
@@ -254,12 +254,25 @@ test('malformed requests are refused with a reason, and nothing is recorded', as
   ];
   for (const [bytes, why] of cases) {
     const r = call(p, bytes);
-    assert.is(r.status, 1, `refused: ${why}`);
-    assert.match(r.payload.toString(), why);
+    assert.is(r.status, 0, 'a refusal is in band');
+    assert.throws(() => creditTransfersResults(r.payload), (e: Error) => e instanceof PaymentsRefusal && why.test(e.message), `refused: ${why}`);
     assert.is(r.ledgerCalls, 0);
   }
   const [none] = paymentRecords(call(p, paymentGetRequest([1n])).payload);
   assert.is(none, null, 'no payment was recorded');
+});
+
+test('a request while another waits for the ledger is refused busy, and the first completes', async () => {
+  const p = await pair();
+  const token = p.payments.messageLater(GATEWAY, creditTransfersRequest(pacs008('MSG-9', [{ amount: 1_00n }])));
+  assert.is(p.payments.sent.length, 1, 'the first request\'s transfers are out');
+  const second = p.payments.message(GATEWAY, creditTransfersRequest(pacs008('MSG-10', [{ amount: 1_00n }])));
+  assert.throws(() => creditTransfersResults(second!.payload), (e: Error) => e instanceof PaymentsRefusal && /busy/.test(e.message));
+  const out = p.payments.sent.shift()!;
+  p.payments.peerReply(LEDGER, p.ledger.message(FROM_PAYMENTS, out.payload)!.payload);
+  const first = p.payments.takeReply(token);
+  assert.equal(creditTransfersResults(first!.payload).results.map((x) => x.status), ['ACSC']);
+  assert.is(balances(p.ledger, BOB).creditsPosted, 1_00n, 'only the first moved money');
 });
 
 test('the same inputs give the same memory', async () => {

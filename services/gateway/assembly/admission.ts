@@ -9,6 +9,8 @@
 // arrives here was admitted (router.ts checks the key once more).
 
 import * as P from "../protocol";
+import * as PAY from "../../payments/protocol";
+import { Op as PaymentsOp } from "../../payments/protocol";
 import { admission } from "./qenex";
 import { LEDGER_HEADER_BYTES, LEDGER_RECORD_BYTES, RATE_MAX, RECORD_LEDGER_OFFSET } from "./constants";
 import { admissionBuf } from "./memory";
@@ -56,6 +58,21 @@ export function programPolicy(): void {
       store<u16>(r + 10, <u16>RECORD_LEDGER_OFFSET);
     } else if (route == P.ROUTE_ACCOUNT_BALANCES) {
       store<u8>(r + 4, P.ADM_SCOPE_DENY); // balance history is not limited by ledger
+    } else if (P.routePaymentsOp(route) == <u32>PaymentsOp.credit_transfers) {
+      // Every transaction's ledger must be granted: the records after the header and message record.
+      store<u8>(r + 4, P.ADM_SCOPE_ITEMS);
+      store<u8>(r + 5, <u8>(PAY.HEADER_BYTES + PAY.MESSAGE_BYTES));
+      store<u8>(r + 6, <u8>PAY.HEADER_COUNT);
+      store<u16>(r + 8, <u16>PAY.TX_BYTES);
+      store<u16>(r + 10, <u16>PAY.TX_LEDGER);
+    } else if (route == P.ROUTE_PAYMENT_ACCOUNTS_PUT) {
+      store<u8>(r + 4, P.ADM_SCOPE_ITEMS);
+      store<u8>(r + 5, <u8>PAY.HEADER_BYTES);
+      store<u8>(r + 6, <u8>PAY.HEADER_COUNT);
+      store<u16>(r + 8, <u16>PAY.DIRECTORY_ENTRY_BYTES);
+      store<u16>(r + 10, <u16>PAY.ENTRY_LEDGER);
+    } else if (route == P.ROUTE_PAYMENTS_GET || route == P.ROUTE_PAYMENT_ACCOUNTS_LOOKUP) {
+      store<u8>(r + 4, P.ADM_SCOPE_DENY); // payments and the directory are not yet filtered by ledger
     }
     // Lookups and queries are reads: once admitted the kernel hands them to
     // the ledger without a log entry (if the ledger takes reads; else they

@@ -61,3 +61,10 @@ export function deferShift(): usize {
   assert(deferCount > 0 || deferRead == deferWrite, "an empty ring's reader is on its writer");
   return r;
 }
+
+/** The oldest request's record, left in the ring. */
+export function deferPeek(): usize {
+  assert(deferCount > 0, "a request to look at");
+  const at = deferRead + 4 > DEFER_BYTES || load<u32>(deferred + deferRead) == DEFER_WRAP ? 0 : deferRead;
+  return deferred + at;
+}

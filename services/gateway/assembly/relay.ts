@@ -1,4 +1,5 @@
-// The relay to the ledger service: requests out, replies back to their clients.
+// The relay to the ledger and payments services: requests out, replies back
+// to their clients.
 //
 // A framed, permitted ledger request is sent to "ledger" at once while fewer
 // than ledger_in_flight_max are outstanding (pending.ts), else it waits in
@@ -8,15 +9,21 @@
 // is checked against the request and relayed whole (a scoped key's request
 // carried its grants, and the ledger answered only records of those
 // ledgers: scope.ts), and a freed slot sends the next waiting request.
+//
+// A payments request goes to "payments" the same way, one at a time (the
+// payments service decides a message against everything before it, and
+// waits for the ledger itself); its reply is relayed whole. The deferral
+// ring is shared and kept in arrival order: a request whose service has no
+// free slot stops the ring until one is freed.
 
 import * as P from "../protocol";
 import { lookup, send } from "./qenex";
-import { DEFER_HEADER_BYTES, LEDGER_BATCH_MAX, LEDGER_HEADER_BYTES, LEDGER_RECORD_BYTES, LEDGER_RESULT_BYTES, ERROR_TEXT_BYTES_MAX } from "./constants";
+import { DEFER_HEADER_BYTES, LEDGER_BATCH_MAX, LEDGER_HEADER_BYTES, LEDGER_RECORD_BYTES, LEDGER_RESULT_BYTES, ERROR_TEXT_BYTES_MAX, OUTBOX_BYTES } from "./constants";
 import { inbox, outbox, pendingCount, pendingKey, pendingRoute, pendingToken, textBuf } from "./memory";
 import { inFlightMax } from "./config";
 import { keyCount } from "./keys";
 import { pendingLen, pendingPush, pendingShift } from "./pending";
-import { deferCount, deferPush, deferShift } from "./defer";
+import { deferCount, deferPeek, deferPush, deferShift } from "./defer";
 import { answer, answerText } from "./reply";
 import { countStat } from "./stats";
 import { textLog, textPut, textReset } from "./text";
@@ -24,13 +31,30 @@ import { textLog, textPut, textReset } from "./text";
 /** The ledger's service index, or -1 when the image has no ledger (every ledger request then gets 503). */
 export let ledgerPeer: i32 = -1;
 
-/** Finds the ledger (once, at boot). */
+/** The payments service's index, or -1 when the image has none (every payments request then gets 503). */
+export let paymentsPeer: i32 = -1;
+// The payments request in flight (one at most): its client's token and key number.
+let paymentsBusy = false;
+let paymentsToken: u32 = 0;
+let paymentsKey: i32 = -1;
+
+/** The index of the service named by the ASCII literal `name`, or a negative E_*. */
+function peerNamed(name: string): i32 {
+  assert(name.length > 0 && name.length < 32, "a service name");
+  for (let i = 0; i < name.length; i++) store<u8>(textBuf + <usize>i, <u8>name.charCodeAt(i));
+  return lookup(textBuf, <u32>name.length);
+}
+
+/** Finds the ledger and the payments service (once, at boot). */
 export function relayInit(): void {
-  assert(pendingLen == 0 && deferCount == 0, "nothing is relayed before boot");
-  const name = textBuf;
-  store<u8>(name, 0x6c); store<u8>(name + 1, 0x65); store<u8>(name + 2, 0x64);
-  store<u8>(name + 3, 0x67); store<u8>(name + 4, 0x65); store<u8>(name + 5, 0x72); // "ledger"
-  ledgerPeer = lookup(name, 6);
+  assert(pendingLen == 0 && deferCount == 0 && !paymentsBusy, "nothing is relayed before boot");
+  ledgerPeer = peerNamed("ledger");
+  paymentsPeer = peerNamed("payments");
+}
+
+/** Whether a request of `route` may be sent now: its service has a free slot. */
+function roomFor(route: u32): bool {
+  return P.routePaymentsOp(route) != 0 ? !paymentsBusy : pendingLen < inFlightMax;
 }
 
 /**
@@ -40,18 +64,30 @@ export function relayInit(): void {
  */
 export function relaySubmit(token: u32, route: u32, body: usize, bodyLen: u32, n: i32): void {
   assert(n < <i32>keyCount, "a key in the table, or none");
-  if (pendingLen < inFlightMax && deferCount == 0) {
+  if (roomFor(route) && deferCount == 0) {
     forward(token, route, n, body, bodyLen);
     return;
   }
   if (!deferPush(token, route, n, body, bodyLen)) {
     countStat(P.GW_STATS_BUSY);
-    answerText(token, 503, P.GW_E_BUSY, 1, n, "the gateway's queue to the ledger is full; nothing was applied");
+    answerText(token, 503, P.GW_E_BUSY, 1, n, "the gateway's queue is full; nothing was applied");
   }
 }
 
 function forward(token: u32, route: u32, n: i32, body: usize, bodyLen: u32): void {
-  assert(pendingLen < inFlightMax, "a free slot at the ledger");
+  assert(roomFor(route), "a free slot at the route's service");
+  if (P.routePaymentsOp(route) != 0) {
+    const sent = paymentsPeer < 0 ? -2 : send(<u32>paymentsPeer, body, bodyLen);
+    if (sent != 0) {
+      countStat(P.GW_STATS_BUSY);
+      answerText(token, 503, P.GW_E_BUSY, 1, n, "the payments service could not take the request; nothing was applied");
+      return;
+    }
+    paymentsBusy = true;
+    paymentsToken = token;
+    paymentsKey = n;
+    return;
+  }
   const r = ledgerPeer < 0 ? -2 : send(<u32>ledgerPeer, body, bodyLen);
   if (r != 0) {
     countStat(P.GW_STATS_BUSY);
@@ -63,11 +99,11 @@ function forward(token: u32, route: u32, n: i32, body: usize, bodyLen: u32): voi
 
 /** Sends waiting requests while there is room in flight. */
 function deferDrain(): void {
-  while (deferCount > 0 && pendingLen < inFlightMax) {
+  while (deferCount > 0 && roomFor(load<u32>(deferPeek() + 12))) {
     const r = deferShift();
     forward(load<u32>(r + 4), load<u32>(r + 12), load<i32>(r + 8), r + DEFER_HEADER_BYTES, load<u32>(r));
   }
-  assert(deferCount == 0 || pendingLen == inFlightMax, "requests wait only while the ledger's slots are full");
+  assert(deferCount == 0 || !roomFor(load<u32>(deferPeek() + 12)), "requests wait only while the first one's service is full");
 }
 
 /** The ledger's reply to the oldest request in flight, relayed to its client. */
@@ -126,4 +162,34 @@ function ledgerError(token: u32, n: i32, len: u32): void {
   assert(shown <= len && shown <= ERROR_TEXT_BYTES_MAX, "a prefix of the ledger's message");
   memory.copy(outbox + P.GW_REPLY_HEADER_BYTES, inbox, shown);
   answer(token, 502, P.GW_E_LEDGER, 0, n, shown);
+}
+
+/** The payments service's reply to the request in flight, relayed whole to its client. */
+export function handlePaymentsReply(len: u32): void {
+  if (!paymentsBusy) {
+    textReset(); textPut("payments reply with nothing in flight; dropped");
+    textLog();
+    return;
+  }
+  paymentsBusy = false;
+  if (<u64>len + <u64>P.GW_REPLY_HEADER_BYTES > <u64>OUTBOX_BYTES) {
+    answerText(paymentsToken, 502, P.GW_E_MALFORMED, 0, paymentsKey, "the payments service's reply is larger than the gateway relays");
+  } else {
+    memory.copy(outbox + P.GW_REPLY_HEADER_BYTES, inbox, len);
+    answer(paymentsToken, 200, P.GW_OK, 0, paymentsKey, len);
+  }
+  deferDrain();
+}
+
+/** The kernel aborted the payments request in flight: the service faulted on it (rolled back) or has failed. */
+export function handlePaymentsAborted(): void {
+  if (!paymentsBusy) {
+    textReset(); textPut("payments abort with nothing in flight; dropped");
+    textLog();
+    return;
+  }
+  paymentsBusy = false;
+  assert(paymentsKey < <i32>keyCount, "a key in the table, or none");
+  answerText(paymentsToken, 503, P.GW_E_PAYMENTS_ABORTED, 1, paymentsKey, "the payments service aborted this request (it faulted or has failed); nothing was applied");
+  deferDrain();
 }

@@ -16,6 +16,7 @@ import { hostRoute, roleMay } from "./roles";
 import { answer, answerText, refuse } from "./reply";
 import { countStat, statsReport } from "./stats";
 import { ledgerRequest } from "./ledger_request";
+import { paymentsRequest } from "./payments_request";
 import { keysCreate, keysList, keysRevoke } from "./keys_admin";
 import { eventsGrants } from "./events";
 import { serviceCommand } from "./system";
@@ -57,6 +58,7 @@ function routeRequest(token: u32, route: u32, len: u32, n: i32, now: u64): void 
   const body = inbox + P.GW_REQUEST_HEADER_BYTES;
   const bodyLen = len - P.GW_REQUEST_HEADER_BYTES;
   if (P.routeOperation(route) != 0) { ledgerRequest(token, route, body, bodyLen, n); return; }
+  if (P.routePaymentsOp(route) != 0) { paymentsRequest(token, route, body, bodyLen, n); return; }
   countStat(P.GW_STATS_ALLOWED);
   if (route == P.ROUTE_KEYS_CREATE) keysCreate(token, body, bodyLen, n, now);
   else if (route == P.ROUTE_KEYS_LIST) keysList(token, n);

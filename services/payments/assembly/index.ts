@@ -15,10 +15,10 @@
 // payments.ts (messages, payments, the ledger).
 
 import * as P from "../protocol";
-import { KIND_FAILED, KIND_MESSAGE, KIND_REPLY, KIND_REQUEST, replyError, reply, logText } from "../../sdk/qenex";
+import { KIND_FAILED, KIND_MESSAGE, KIND_REPLY, KIND_REQUEST, reply, logText } from "../../sdk/qenex";
 import { configParse } from "./config";
 import { directoryFind, directoryInit, directoryPut, keyValid } from "./directory";
-import { creditTransfers, ledgerFailed, ledgerReplied, paymentGet, paymentsInit, paymentsLedgerPeer } from "./payments";
+import { creditTransfers, ledgerFailed, ledgerReplied, paymentGet, paymentsInit, paymentsLedgerPeer, refuse } from "./payments";
 
 const INBOX_BYTES: u32 = 16 << 20; // a pain.001 of TX_MAX transactions and its original bytes
 const inbox: usize = heap.alloc(INBOX_BYTES);
@@ -32,8 +32,15 @@ export function qx_init(len: u32): void {
   configParse(inbox, len);
   directoryInit();
   paymentsInit();
-  out = heap.alloc(<usize>P.REPLY_HEADER_BYTES + <usize>P.GET_MAX * P.DIRECTORY_ENTRY_BYTES);
+  out = heap.alloc(<usize>P.REPLY_HEADER_BYTES + <usize>max(<u32>P.GET_MAX * <u32>P.DIRECTORY_ENTRY_BYTES, <u32>P.DIRECTORY_PUT_MAX * <u32>P.DIRECTORY_RESULT_BYTES));
   logText("payments ready");
+}
+
+function replyHeader(count: u32): void {
+  assert(count <= <u32>P.DIRECTORY_PUT_MAX, "a framed count");
+  store<u32>(out, count);
+  store<u32>(out + 4, 0);
+  store<u64>(out + 8, 0);
 }
 
 export function qx_handle(kind: u32, sender: u32, token: u32, len: u32): void {
@@ -42,34 +49,34 @@ export function qx_handle(kind: u32, sender: u32, token: u32, len: u32): void {
   if (kind == KIND_REPLY && ledger >= 0 && sender == <u32>ledger) { ledgerReplied(inbox, len); return; }
   if (kind == KIND_FAILED && ledger >= 0 && sender == <u32>ledger) { ledgerFailed(); return; }
   if (kind != KIND_REQUEST && kind != KIND_MESSAGE) return;
-  if (len < <u32>P.HEADER_BYTES) { replyError(token, "payments: request shorter than its header"); return; }
+  if (len < <u32>P.HEADER_BYTES) { refuse(token, "payments: request shorter than its header"); return; }
   const op = load<u8>(inbox + P.HEADER_OP);
   const count = load<u32>(inbox + P.HEADER_COUNT);
   if (op == <u8>P.Op.credit_transfers) { creditTransfers(token, inbox, len); return; }
   if (load<u8>(inbox + P.HEADER_SOURCE) != 0 || load<u16>(inbox + 2) != 0 || load<u32>(inbox + 8) != 0 || load<u32>(inbox + 12) != 0) {
-    replyError(token, "payments: reserved header bytes not zero");
+    refuse(token, "payments: reserved header bytes not zero");
     return;
   }
   if (op == <u8>P.Op.directory_put) {
     if (count == 0 || count > <u32>P.DIRECTORY_PUT_MAX || <u64>len != <u64>P.HEADER_BYTES + <u64>count * P.DIRECTORY_ENTRY_BYTES) {
-      replyError(token, "payments: directory_put length does not match its count");
+      refuse(token, "payments: directory_put length does not match its count");
       return;
     }
+    replyHeader(count);
     for (let i: u32 = 0; i < count; i++) {
-      store<u32>(out + (<usize>i << 3), directoryPut(inbox + P.HEADER_BYTES + <usize>i * P.DIRECTORY_ENTRY_BYTES));
-      store<u32>(out + (<usize>i << 3) + 4, 0);
+      const o = out + P.REPLY_HEADER_BYTES + (<usize>i << 3);
+      store<u32>(o, directoryPut(inbox + P.HEADER_BYTES + <usize>i * P.DIRECTORY_ENTRY_BYTES));
+      store<u32>(o + 4, 0);
     }
-    reply(token, 0, out, count * <u32>P.DIRECTORY_RESULT_BYTES);
+    reply(token, 0, out, <u32>P.REPLY_HEADER_BYTES + count * <u32>P.DIRECTORY_RESULT_BYTES);
     return;
   }
   if (op == <u8>P.Op.directory_get) {
     if (count == 0 || count > <u32>P.GET_MAX || <u64>len != <u64>P.HEADER_BYTES + <u64>count * P.ACCOUNT_KEY_BYTES) {
-      replyError(token, "payments: directory_get length does not match its count");
+      refuse(token, "payments: directory_get length does not match its count");
       return;
     }
-    store<u32>(out, count);
-    store<u32>(out + 4, 0);
-    store<u64>(out + 8, 0);
+    replyHeader(count);
     for (let i: u32 = 0; i < count; i++) {
       const key = inbox + P.HEADER_BYTES + <usize>i * P.ACCOUNT_KEY_BYTES;
       const e = keyValid(key) ? directoryFind(key) : 0;
@@ -82,11 +89,11 @@ export function qx_handle(kind: u32, sender: u32, token: u32, len: u32): void {
   }
   if (op == <u8>P.Op.payment_get) {
     if (count == 0 || count > <u32>P.GET_MAX || <u64>len != <u64>P.HEADER_BYTES + <u64>count * 8) {
-      replyError(token, "payments: payment_get length does not match its count");
+      refuse(token, "payments: payment_get length does not match its count");
       return;
     }
     paymentGet(token, inbox + P.HEADER_BYTES, count);
     return;
   }
-  replyError(token, "payments: unknown operation");
+  refuse(token, "payments: unknown operation");
 }

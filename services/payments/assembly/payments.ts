@@ -24,7 +24,7 @@
 
 import * as P from "../protocol";
 import * as L from "../../ledger/protocol";
-import { lookup, send, reply, replyError, nowNs } from "../../sdk/qenex";
+import { lookup, send, reply, nowNs } from "../../sdk/qenex";
 import { messagesMax, paymentsMax, transferCode, ledgerAllowed } from "./config";
 import { fingerprint, hashIndexCreate, hashInsert, hashNext, hashRecord, HashIndex } from "./hashindex";
 import { directoryFind, directoryFindAgent, entryRefusal, keyValid } from "./directory";
@@ -165,10 +165,10 @@ function framingError(r: usize, len: u32): string | null {
 
 /** Handles a credit_transfers request of `len` bytes at `r` (the inbox), answering under `token`. */
 export function creditTransfers(token: u32, r: usize, len: u32): void {
-  if (busy) { replyError(token, "payments: busy: a request is waiting for the ledger (the gateway sends one at a time)"); return; }
-  if (len < <u32>(P.HEADER_BYTES + P.MESSAGE_BYTES)) { replyError(token, "payments: request shorter than its header and message"); return; }
+  if (busy) { refuse(token, "payments: busy: a request is waiting for the ledger (the gateway sends one at a time)"); return; }
+  if (len < <u32>(P.HEADER_BYTES + P.MESSAGE_BYTES)) { refuse(token, "payments: request shorter than its header and message"); return; }
   const framing = framingError(r, len);
-  if (framing !== null) { replyError(token, framing); return; }
+  if (framing !== null) { refuse(token, framing); return; }
   const source = load<u8>(r + P.HEADER_SOURCE);
   const count = load<u32>(r + P.HEADER_COUNT);
   const m = r + P.HEADER_BYTES;
@@ -188,7 +188,7 @@ export function creditTransfers(token: u32, r: usize, len: u32): void {
     return;
   }
   if (messageCount == messagesMax || paymentsMax - paymentCount < count) {
-    replyError(token, "payments: payments_full or messages_full: nothing was recorded");
+    refuse(token, "payments: payments_full or messages_full: nothing was recorded");
     return;
   }
   const msg = messageAt(messageCount);
@@ -402,4 +402,12 @@ export function paymentGet(token: u32, ids: usize, count: u32): void {
     else memory.copy(o, paymentAt(<u32>(id - 1)), P.PAYMENT_BYTES);
   }
   reply(token, 0, replyBuf, <u32>P.REPLY_HEADER_BYTES + count * <u32>P.PAYMENT_BYTES);
+}
+
+/** Refuses a request whole: REPLY_F_REFUSED and the reason (an ASCII literal), nothing recorded. */
+export function refuse(token: u32, why: string): void {
+  assert(why.length > 0 && <u32>why.length <= <u32>P.TX_MAX * <u32>P.RESULT_BYTES, "a reason that fits the reply");
+  header(0, P.REPLY_F_REFUSED);
+  for (let i = 0; i < why.length; i++) store<u8>(replyBuf + P.REPLY_HEADER_BYTES + <usize>i, <u8>why.charCodeAt(i));
+  reply(token, 0, replyBuf, <u32>P.REPLY_HEADER_BYTES + <u32>why.length);
 }

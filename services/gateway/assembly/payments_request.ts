@@ -1,0 +1,64 @@
+// Payments requests (the payments routes, protocol.ts routePaymentsOp): the
+// body is the payments service's own request (services/payments/protocol.ts),
+// built by the host's front end from the message. Here its header is checked
+// against the route (the operation, and for credit transfers the source the
+// route carries), a scoped key's grants once more against every ledger the
+// request names (admission checked the same before the log), and the request
+// is handed to the relay (relay.ts), which keeps one at a time at the
+// payments service.
+
+import * as P from "../protocol";
+import * as PAY from "../../payments/protocol";
+import { keyAt, keyCount, keyGranted, keyScoped } from "./keys";
+import { relaySubmit } from "./relay";
+import { answerText, refuse } from "./reply";
+import { countStat } from "./stats";
+
+/** The framing of a payments request: an error text, or null. The payments service checks the rest. */
+function framingError(route: u32, body: usize, bodyLen: u32): string | null {
+  const op = P.routePaymentsOp(route);
+  assert(op != 0, "a payments route");
+  if (bodyLen < <u32>PAY.HEADER_BYTES) return "payments request shorter than its header";
+  if (<u32>load<u8>(body + PAY.HEADER_OP) != op) return "payments operation does not match the route";
+  if (op != <u32>PAY.Op.credit_transfers) return null;
+  const source = <i32>load<u8>(body + PAY.HEADER_SOURCE);
+  const allowed = route == P.ROUTE_PAYMENTS_ISO20022 ? source == PAY.SOURCE_PACS008 || source == PAY.SOURCE_PAIN001
+    : route == P.ROUTE_PAYMENTS_SWIFT_MT ? source == PAY.SOURCE_MT103 : source == PAY.SOURCE_JSON;
+  if (!allowed) return "payments source does not match the route";
+  if (bodyLen < <u32>(PAY.HEADER_BYTES + PAY.MESSAGE_BYTES)) return "payments request shorter than its message record";
+  const count = load<u32>(body + PAY.HEADER_COUNT);
+  if (count == 0 || count > <u32>PAY.TX_MAX) return "payments transaction count out of range";
+  if (<u64>bodyLen < <u64>(PAY.HEADER_BYTES + PAY.MESSAGE_BYTES) + <u64>count * PAY.TX_BYTES) return "payments request shorter than its transactions";
+  return null;
+}
+
+/** Whether a scoped key may make the request: every ledger it names granted. */
+function granted(route: u32, body: usize, bodyLen: u32, n: i32): bool {
+  assert(keyScoped(n), "only a scoped key is checked");
+  const k = keyAt(<u32>n);
+  const count = load<u32>(body + PAY.HEADER_COUNT);
+  const credit = P.routePaymentsOp(route) == <u32>PAY.Op.credit_transfers;
+  const first: usize = credit ? PAY.HEADER_BYTES + PAY.MESSAGE_BYTES : PAY.HEADER_BYTES;
+  const item: usize = credit ? PAY.TX_BYTES : PAY.DIRECTORY_ENTRY_BYTES;
+  const field: usize = credit ? PAY.TX_LEDGER : PAY.ENTRY_LEDGER;
+  if (<u64>first + <u64>count * <u64>item > <u64>bodyLen) return false;
+  for (let i: u32 = 0; i < count; i++) if (!keyGranted(k, load<u32>(body + first + <usize>i * item + field))) return false;
+  return true;
+}
+
+/** A payments request of key number n (-1: none) with its `bodyLen`-byte body at `body`. */
+export function paymentsRequest(token: u32, route: u32, body: usize, bodyLen: u32, n: i32): void {
+  assert(n < <i32>keyCount, "a key in the table, or none");
+  const framing = framingError(route, body, bodyLen);
+  if (framing !== null) { answerText(token, 400, P.GW_E_MALFORMED, 0, n, framing); return; }
+  if (keyScoped(n)) {
+    // Reads of payments and the directory are not filtered by ledger yet: admission refused them (ADM_SCOPE_DENY).
+    const writes = route != P.ROUTE_PAYMENTS_GET && route != P.ROUTE_PAYMENT_ACCOUNTS_LOOKUP;
+    if (!writes || !granted(route, body, bodyLen, n)) {
+      refuse(token, route, 403, P.GW_E_FORBIDDEN_LEDGER, 0, n, "the request names a ledger this key is not granted");
+      return;
+    }
+  }
+  countStat(P.GW_STATS_ALLOWED);
+  relaySubmit(token, route, body, bodyLen, n);
+}
