@@ -250,6 +250,31 @@ export const LOG_SEGMENT_BYTES_MIN = 2 ** 12;
 // longer than the wanted size takes the next power of two up to this.
 export const LOG_SEGMENT_BYTES_MAX = 2 ** 40;
 
+// ---- ISO 20022 XML reader (host/payments/xml.ts) ----
+
+// The reader only sees documents the XSD admission check (libxml2) has
+// accepted, so these bounds are its second line, not the validator: they
+// keep a document that slipped past from costing more than a bounded amount
+// of memory and work. 4 MiB takes any message one frame body can carry and a
+// day's camt.053 statement of a busy account (a few thousand entries of
+// about 1 KiB) beside it.
+export const XML_DOCUMENT_BYTES_MAX = 4 * 1024 * 1024;
+// The deepest ISO 20022 path we read (Document/.../TxDtls/RltdPties/Dbtr/Pty/
+// Id/OrgId/Othr/SchmeNm/Cd) is 14 levels; a FedNow or SWIFT envelope adds
+// three. 64 leaves room without letting a nesting attack grow the stack.
+export const XML_DEPTH_MAX = 64;
+// Elements per document: every element of a pretty-printed ISO 20022
+// message takes 20 bytes or more (name twice, brackets, indentation), so a
+// largest document has well under 2^18; the bound keeps the tree's memory
+// proportional to the bytes even for `<a/><a/>...`.
+export const XML_ELEMENTS_MAX = 262144;
+// ISO 20022 elements carry one attribute (Ccy) at most; namespace
+// declarations and xsi:schemaLocation on a root make a few more.
+export const XML_ATTRIBUTES_MAX = 16;
+// The longest ISO 20022 element name is under 40 characters; a prefix adds
+// a few.
+export const XML_NAME_CHARS_MAX = 128;
+
 // ---- relations, checked once at import ----
 
 function assertLimit(condition: boolean, what: string): void {
@@ -290,6 +315,8 @@ export function checkLimits(): void {
   assertLimit(powerOfTwo(LOG_SEGMENT_BYTES_MIN) && powerOfTwo(LOG_SEGMENT_BYTES_DEFAULT) && powerOfTwo(LOG_SEGMENT_BYTES_MAX), 'log segments are powers of two');
   assertLimit(LOG_SEGMENT_BYTES_MIN <= LOG_SEGMENT_BYTES_DEFAULT && LOG_SEGMENT_BYTES_DEFAULT <= LOG_SEGMENT_BYTES_MAX, 'log segment size range');
   assertLimit(LOG_SEGMENT_BYTES_MAX * 4 <= Number.MAX_SAFE_INTEGER, 'an encrypted segment\'s file offsets stay exact');
+  assertLimit(XML_DOCUMENT_BYTES_MAX >= FRAME_BODY_BYTES_MAX, 'the XML reader takes any message one frame carries');
+  assertLimit(XML_ELEMENTS_MAX * 20 >= XML_DOCUMENT_BYTES_MAX, 'a largest ISO 20022 document (20 bytes or more per element) stays under the element bound');
 }
 
 checkLimits();
