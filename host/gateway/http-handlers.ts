@@ -38,6 +38,13 @@ import {
 } from './ledger-json.ts';
 import { openApiText } from './openapi.ts';
 import { decodeServiceReply, serviceCommandFromJson } from './services-json.ts';
+import * as PAY from '../../services/payments/protocol.ts';
+import { paymentsAnswer, paymentsRequestBody, PaymentsRefusal, type PaymentsContext, type PaymentsHandler } from '../payments/front.ts';
+import { RecordError } from '../payments/records.ts';
+
+const PAYMENTS_HANDLERS: ReadonlySet<string> = new Set<PaymentsHandler>([
+  'payments_iso20022', 'payments_swift_mt', 'payments_create', 'payments_get', 'payment_accounts_put', 'payment_accounts_lookup',
+]);
 
 /** One request's place in the response order. */
 export interface Slot {
@@ -57,6 +64,8 @@ export interface Slot {
   code?: string;
   /** Service commands: the service's name, for the answer. */
   serviceName?: string;
+  /** Payments routes: what the answer needs of the request (host/payments/front.ts). */
+  payments?: PaymentsContext;
   /** GET /v1/events: the query string and Last-Event-ID as received, then the parsed query. */
   eventsText?: { query: string; lastEventId: string[] | undefined };
   events?: EventQuery;
@@ -237,6 +246,12 @@ export class RouteHandlers {
       slot.serviceName = command.toString('utf8', 24, 24 + command[1]);
       return command;
     }
+    if (PAYMENTS_HANDLERS.has(spec.handler)) {
+      const bytes = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
+      const { request, context } = paymentsRequestBody(spec.handler as PaymentsHandler, bytes, slot.id, this.ledgers, json);
+      slot.payments = context;
+      return request;
+    }
     if (spec.handler === 'keys_revoke') {
       const id = Buffer.alloc(4);
       id.writeUInt32LE(Number(slot.id));
@@ -253,6 +268,7 @@ export class RouteHandlers {
     if (r.error === gw.GW_E_SERVICE_COMMAND) { respondRefusal(slot, serviceRefusal(r)); return; }
     if (r.status !== 200) { respondRefusal(slot, gatewayRefusal(r)); return; }
     if (slot.spec!.handler === 'events') { this.allowStream(slot, r.body); return; }
+    if (slot.payments !== undefined) { this.paymentsReply(slot, r.body); return; }
     try {
       const why = slot.spec!.handler === 'ledger' ? emptyReason(r.body) : null;
       // An empty query answer says why (the account does not exist, or keeps no history): a header, the body stays a list.
@@ -284,6 +300,23 @@ export class RouteHandlers {
         };
       }
       default: throw new Error(`http-handlers.ts: ${spec.handler} is not a gateway route`);
+    }
+  }
+
+  /** The payments service's reply rendered (host/payments/front.ts): JSON, or why it refused the request. */
+  private paymentsReply(slot: Slot, body: Buffer): void {
+    try {
+      const answer = paymentsAnswer(slot.payments!, body, this.ledgers);
+      if (answer === null) respondRefusal(slot, refusal(404, 'not_found', `no payment ${slot.id}`));
+      else respond(slot, 200, JSON.stringify(answer));
+    } catch (e) {
+      if (e instanceof PaymentsRefusal) {
+        const [status, code] = e.code === PAY.REFUSED_BUSY ? [503, 'busy'] : e.code === PAY.REFUSED_FULL ? [503, 'payments_full'] : [400, 'payments_refused'];
+        respondRefusal(slot, refusal(status, code, e.message));
+        return;
+      }
+      if (!(e instanceof RecordError)) throw e;
+      respondRefusal(slot, refusal(502, 'invalid_payments_reply', e.message));
     }
   }
 

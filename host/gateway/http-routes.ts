@@ -11,10 +11,14 @@ import { isDecimal, KNOWN_METHODS, type Head } from './http-head.ts';
 import { refusal, type Refusal } from './http-response.ts';
 import { parseUnsignedDecimal } from './ledger-json.ts';
 import type { ServiceRoute } from './services-json.ts';
+import type { PaymentsHandler } from '../payments/front.ts';
 
 /** Who answers a route: the session itself (open routes) or the gateway service. */
 export type RouteHandler = 'index' | 'health' | 'ready' | 'openapi' | 'metrics' | 'ledger' | 'system' | 'gateway_stats'
-  | 'keys_create' | 'keys_list' | 'keys_revoke' | 'events' | ServiceRoute;
+  | 'keys_create' | 'keys_list' | 'keys_revoke' | 'events' | ServiceRoute | PaymentsHandler;
+
+/** A body's media type: JSON (application/json), an XML document (application/xml), plain text (text/plain); null: no body. */
+export type BodyType = 'json' | 'xml' | 'text' | null;
 
 export interface RouteSpec {
   method: 'GET' | 'POST' | 'DELETE';
@@ -23,8 +27,8 @@ export interface RouteSpec {
   handler: RouteHandler;
   /** The gateway service's route id (services/gateway/protocol.ts), 0 for open routes. */
   gatewayRoute: number;
-  /** A JSON body is required (Content-Length and Content-Type: application/json). */
-  jsonBody: boolean;
+  /** The body the route takes (Content-Length and the Content-Type of its type are required), or null. */
+  bodyType: BodyType;
   operation?: OperationName;
   system?: 'services' | 'scheduler' | 'memory';
   /** The route takes a query string (GET /v1/events only); every other target with '?' matches nothing. */
@@ -35,7 +39,7 @@ export interface RouteSpec {
 
 function route(method: RouteSpec['method'], path: string, handler: RouteHandler, gatewayRoute = 0,
   extra: Partial<RouteSpec> = {}): RouteSpec {
-  return { method, path, handler, gatewayRoute, jsonBody: method === 'POST', ...extra };
+  return { method, path, handler, gatewayRoute, bodyType: method === 'POST' ? 'json' : null, ...extra };
 }
 
 /** Every route the session serves; the OpenAPI document must list exactly these. */
@@ -65,6 +69,13 @@ export const ROUTES: readonly RouteSpec[] = [
   route('POST', '/v1/system/services', 'services_load', gw.ROUTE_SERVICES_LOAD),
   route('POST', '/v1/system/services/upgrade', 'services_upgrade', gw.ROUTE_SERVICES_UPGRADE),
   route('POST', '/v1/system/services/unload', 'services_unload', gw.ROUTE_SERVICES_UNLOAD),
+  // Payments (host/payments/front.ts, services/payments).
+  route('POST', '/v1/payments/iso20022', 'payments_iso20022', gw.ROUTE_PAYMENTS_ISO20022, { bodyType: 'xml' }),
+  route('POST', '/v1/payments/swift-mt', 'payments_swift_mt', gw.ROUTE_PAYMENTS_SWIFT_MT, { bodyType: 'text' }),
+  route('POST', '/v1/payments', 'payments_create', gw.ROUTE_PAYMENTS_CREATE),
+  route('GET', '/v1/payments/{id}', 'payments_get', gw.ROUTE_PAYMENTS_GET),
+  route('POST', '/v1/payment-accounts', 'payment_accounts_put', gw.ROUTE_PAYMENT_ACCOUNTS_PUT),
+  route('POST', '/v1/payment-accounts/lookup', 'payment_accounts_lookup', gw.ROUTE_PAYMENT_ACCOUNTS_LOOKUP),
 ];
 
 export interface RouteMatch {
@@ -95,7 +106,7 @@ function matchRoutes(target: string): RouteMatch[] {
       if (want[i] === '{id}') { id = segments[i]; same = isDecimal(id); } else same = want[i] === segments[i];
     }
     if (!same) continue;
-    const max = spec.handler === 'keys_revoke' ? 0xffffffffn : U128_MAX;
+    const max = spec.handler === 'keys_revoke' ? 0xffffffffn : spec.handler === 'payments_get' ? 0xffffffffffffffffn : U128_MAX;
     found.push({ spec, id: id === undefined ? 0n : parseUnsignedDecimal(id, max), query: q < 0 ? '' : target.slice(q + 1) });
   }
   return found;
@@ -108,12 +119,14 @@ export function routeHead(head: Head, length: number | null): { matches: RouteMa
   return { matches, match, early: earlyRefusal(head, matches, match, length) };
 }
 
-/** Content-Type must be application/json; a charset parameter, if any, must be utf-8. */
-function jsonContentType(head: Head): boolean {
+const MEDIA_TYPES: Record<Exclude<BodyType, null>, string> = { json: 'application/json', xml: 'application/xml', text: 'text/plain' };
+
+/** Content-Type must be the body type's media type; a charset parameter, if any, must be utf-8. */
+function bodyContentType(head: Head, type: Exclude<BodyType, null>): boolean {
   const values = head.fields.get('content-type');
   if (values === undefined || values.length !== 1) return false;
-  const [type, ...parameters] = values[0].split(';').map((p) => p.trim().toLowerCase());
-  if (type !== 'application/json') return false;
+  const [given, ...parameters] = values[0].split(';').map((p) => p.trim().toLowerCase());
+  if (given !== MEDIA_TYPES[type]) return false;
   return parameters.every((p) => !p.startsWith('charset=') || p === 'charset=utf-8' || p === 'charset="utf-8"');
 }
 
@@ -128,10 +141,12 @@ function earlyRefusal(head: Head, matches: RouteMatch[], match: RouteMatch | nul
   if (match.id === null) {
     return refusal(400, 'invalid_field', match.spec.handler === 'keys_revoke'
       ? 'path: key id must be a decimal unsigned integer below 2^32'
-      : 'path: account id must be a decimal string of an unsigned integer below 2^128');
+      : match.spec.handler === 'payments_get' ? 'path: payment id must be a decimal unsigned integer below 2^64'
+        : 'path: account id must be a decimal string of an unsigned integer below 2^128');
   }
-  if (!match.spec.jsonBody) return null;
+  const type = match.spec.bodyType;
+  if (type === null) return null;
   if (length === null) return refusal(411, 'length_required', 'a request body needs Content-Length');
-  if (!jsonContentType(head)) return refusal(415, 'unsupported_media_type', 'Content-Type must be application/json');
+  if (!bodyContentType(head, type)) return refusal(415, 'unsupported_media_type', `Content-Type must be ${MEDIA_TYPES[type]}`);
   return null;
 }

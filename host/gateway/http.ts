@@ -264,7 +264,7 @@ export class HttpSession {
     const reading = this.reading;
     if (reading === null || this.state !== 'body') throw new Error('http.ts: body bytes outside a body');
     const take = Math.min(reading.remaining, chunk.length);
-    if (reading.keep && reading.slot.spec!.jsonBody && take > 0) reading.chunks.push(chunk.subarray(0, take));
+    if (reading.keep && reading.slot.spec!.bodyType !== null && take > 0) reading.chunks.push(chunk.subarray(0, take));
     reading.remaining -= take;
     if (reading.remaining === 0) this.endBody();
     return chunk.subarray(take);

@@ -117,6 +117,51 @@ const schemas = {
     },
   },
   Stats: { type: 'object', additionalProperties: true },
+  PaymentAccount: {
+    type: 'object', required: ['ledger', 'account'], additionalProperties: false,
+    description: 'one of iban, account_id or bic (an agent: its settlement account); the ledger account it names',
+    properties: {
+      iban: { type: 'string' }, account_id: { type: 'string', maxLength: 35 }, bic: { type: 'string', pattern: '^[A-Z]{6}[A-Z0-9]{2}([A-Z0-9]{3})?$' },
+      ledger: u32, account: u128, name: { type: 'string', maxLength: 35 }, closed: { type: 'boolean' }, blocked: { type: 'boolean' },
+    },
+  },
+  PaymentAccountKey: {
+    type: 'object', additionalProperties: false, description: 'one of iban, account_id or bic',
+    properties: { iban: { type: 'string' }, account_id: { type: 'string' }, bic: { type: 'string' } },
+  },
+  PaymentCreate: {
+    type: 'object', required: ['debtor', 'creditor', 'amount', 'currency', 'end_to_end_id'], additionalProperties: false,
+    properties: {
+      debtor: ref('PaymentAccountRef'), creditor: ref('PaymentAccountRef'),
+      amount: { type: 'string', pattern: '^[0-9]+(\\.[0-9]+)?$', description: 'decimal; never more places than the currency has' },
+      currency: { type: 'string', pattern: '^[A-Z]{3}$', description: "the ledger's currency (a gateway ledger)" },
+      end_to_end_id: { type: 'string', maxLength: 35 }, msg_id: { type: 'string', maxLength: 35, description: 'idempotency key; default end_to_end_id' },
+      uetr: { type: 'string', format: 'uuid' }, remittance: { type: 'string', maxLength: 140 },
+    },
+  },
+  PaymentAccountRef: {
+    type: 'object', additionalProperties: false, description: 'one of iban or account_id (as in the directory)',
+    properties: { iban: { type: 'string' }, account_id: { type: 'string' } },
+  },
+  PaymentResults: {
+    type: 'object', required: ['msg_id', 'repeated', 'transactions'],
+    properties: {
+      msg_id: { type: 'string' }, repeated: { type: 'boolean', description: 'the same message again: the original answer, nothing moved' },
+      transactions: {
+        type: 'array',
+        items: {
+          type: 'object', required: ['end_to_end_id', 'status', 'payment_id'],
+          properties: {
+            end_to_end_id: { type: 'string' }, uetr: { type: 'string' },
+            status: { type: 'string', enum: ['ACSC', 'ACCP', 'RJCT'] }, reason: { type: 'string', description: 'ISO 20022 status reason (AC01, AC04, AM04, AM05, ...)' },
+            payment_id: u64, transfer_id: u128, ledger_result: u32,
+          },
+        },
+      },
+      pacs002: { type: 'string', description: 'the pacs.002.001.10 answering an ISO 20022 message' },
+    },
+  },
+  Payment: { type: 'object', additionalProperties: true, properties: { id: u64, state: { type: 'string', enum: ['settled', 'pending', 'rejected', 'returned'] } } },
 };
 
 const errors = (...codes: number[]) => Object.fromEntries(codes.map((c) => [String(c), { $ref: `#/components/responses/E${c}` }]));
@@ -138,12 +183,13 @@ function op(summary: string, ok: object, opts: { body?: object; open?: boolean; 
 
 const accountId = { name: 'id', in: 'path', required: true, schema: u128 };
 const keyId = { name: 'id', in: 'path', required: true, schema: { type: 'string', pattern: '^[0-9]{1,10}$' } };
+const paymentId = { name: 'id', in: 'path', required: true, schema: u64 };
 
 export const OPENAPI = {
   openapi: '3.1.0',
   info: {
     title: 'QENEX API', version: '1.0.0',
-    description: 'Ledger (TigerBeetle semantics), system statistics and API keys. Every route but health, readiness '
+    description: 'Ledger (TigerBeetle semantics), payments (ISO 20022, SWIFT MT103, JSON), system statistics and API keys. Every route but health, readiness '
       + 'and this document needs Authorization: Bearer <key>. Roles: admin, operator, teller, auditor, read-only.',
   },
   servers: [{ url: 'http://127.0.0.1:7000' }],
@@ -212,6 +258,32 @@ export const OPENAPI = {
           ...errors(400, 401, 403, 410, 429, 503),
         },
       },
+    },
+    '/v1/payments/iso20022': {
+      post: {
+        summary: 'An ISO 20022 message (pacs.008.001.08 in, pain.001.001.09 out): a bare Document, or a wrapper of AppHdr and Document. '
+          + 'Schema-checked (FF01 and 400 when invalid; DTDs and entities refused); each transaction settles or is refused with its ISO reason '
+          + '(200, with the pacs.002). The same message again gets the original answer (admin, operator, teller on granted ledgers)',
+        requestBody: { required: true, content: { 'application/xml': { schema: { type: 'string' } } } },
+        responses: { 200: json(ref('PaymentResults')), ...errors(...AUTH_ERRORS) },
+      },
+    },
+    '/v1/payments/swift-mt': {
+      post: {
+        summary: 'A SWIFT MT103 (FIN blocks), applied as its pacs.008 mapping (admin, operator, teller on granted ledgers)',
+        requestBody: { required: true, content: { 'text/plain': { schema: { type: 'string' } } } },
+        responses: { 200: json(ref('PaymentResults')), ...errors(...AUTH_ERRORS) },
+      },
+    },
+    '/v1/payments': { post: op('A payment between two directory accounts (admin, operator, teller on granted ledgers)', json(ref('PaymentResults')), { body: ref('PaymentCreate') }) },
+    '/v1/payments/{id}': { get: op('A payment: its state, reason, amount, accounts and identifiers', json(ref('Payment')), { params: [paymentId], errorCodes: [...AUTH_ERRORS, 404] }) },
+    '/v1/payment-accounts': {
+      post: op('Add or update directory entries (admin, operator)', json({ type: 'object', properties: { results: { type: 'array', items: { type: 'string' } } } }),
+        { body: { type: 'object', required: ['accounts'], additionalProperties: false, properties: { accounts: { type: 'array', items: ref('PaymentAccount'), maxItems: 8189 } } } }),
+    },
+    '/v1/payment-accounts/lookup': {
+      post: op('Look up directory entries', json({ type: 'object', properties: { accounts: { type: 'array', items: { oneOf: [ref('PaymentAccount'), { type: 'null' }] } } } }),
+        { body: { type: 'object', required: ['accounts'], additionalProperties: false, properties: { accounts: { type: 'array', items: ref('PaymentAccountKey'), maxItems: 1024 } } } }),
     },
     '/v1/keys/{id}': {
       delete: op('Revoke an API key (admin)', json({ type: 'object', properties: { id: u32, revoked: { type: 'boolean' } } }), { params: [keyId], errorCodes: [...AUTH_ERRORS, 404] }),

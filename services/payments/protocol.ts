@@ -111,10 +111,14 @@ export const TX_CREDITOR_AGENT = 236;
 // Reply header (16 bytes): +0 u32 count, +4 u32 flags (REPLY_F_*), +8 u64 0.
 export const REPLY_HEADER_BYTES = 16;
 export const REPLY_F_REPEATED = 1; // the same message again: the original answer
-// The request was refused whole (malformed, a table full, busy): count 0 and
-// the reason as ASCII text after the header. Nothing was recorded or moved.
-// In band, because a service's reply to a peer carries no status.
+// The request was refused whole: count 0, +8 u32 why (REFUSED_*), and the
+// reason as ASCII text after the header. Nothing was recorded or moved. In
+// band, because a service's reply to a peer carries no status.
 export const REPLY_F_REFUSED = 2;
+export const REPLY_REFUSED = 8;
+export const REFUSED_MALFORMED = 1; // the host sent what the protocol does not allow
+export const REFUSED_BUSY = 2; // a request is waiting for the ledger
+export const REFUSED_FULL = 3; // payments_max or messages_max reached
 
 // credit_transfers result (48 bytes), one per transaction in order:
 //   +0 u32 status (STATUS_*: four ASCII letters)   +4 u32 reason (REASON_*; 0: none)

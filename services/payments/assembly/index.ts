@@ -49,17 +49,17 @@ export function qx_handle(kind: u32, sender: u32, token: u32, len: u32): void {
   if (kind == KIND_REPLY && ledger >= 0 && sender == <u32>ledger) { ledgerReplied(inbox, len); return; }
   if (kind == KIND_FAILED && ledger >= 0 && sender == <u32>ledger) { ledgerFailed(); return; }
   if (kind != KIND_REQUEST && kind != KIND_MESSAGE) return;
-  if (len < <u32>P.HEADER_BYTES) { refuse(token, "payments: request shorter than its header"); return; }
+  if (len < <u32>P.HEADER_BYTES) { refuse(token, P.REFUSED_MALFORMED, "payments: request shorter than its header"); return; }
   const op = load<u8>(inbox + P.HEADER_OP);
   const count = load<u32>(inbox + P.HEADER_COUNT);
   if (op == <u8>P.Op.credit_transfers) { creditTransfers(token, inbox, len); return; }
   if (load<u8>(inbox + P.HEADER_SOURCE) != 0 || load<u16>(inbox + 2) != 0 || load<u32>(inbox + 8) != 0 || load<u32>(inbox + 12) != 0) {
-    refuse(token, "payments: reserved header bytes not zero");
+    refuse(token, P.REFUSED_MALFORMED, "payments: reserved header bytes not zero");
     return;
   }
   if (op == <u8>P.Op.directory_put) {
     if (count == 0 || count > <u32>P.DIRECTORY_PUT_MAX || <u64>len != <u64>P.HEADER_BYTES + <u64>count * P.DIRECTORY_ENTRY_BYTES) {
-      refuse(token, "payments: directory_put length does not match its count");
+      refuse(token, P.REFUSED_MALFORMED, "payments: directory_put length does not match its count");
       return;
     }
     replyHeader(count);
@@ -73,7 +73,7 @@ export function qx_handle(kind: u32, sender: u32, token: u32, len: u32): void {
   }
   if (op == <u8>P.Op.directory_get) {
     if (count == 0 || count > <u32>P.GET_MAX || <u64>len != <u64>P.HEADER_BYTES + <u64>count * P.ACCOUNT_KEY_BYTES) {
-      refuse(token, "payments: directory_get length does not match its count");
+      refuse(token, P.REFUSED_MALFORMED, "payments: directory_get length does not match its count");
       return;
     }
     replyHeader(count);
@@ -89,11 +89,11 @@ export function qx_handle(kind: u32, sender: u32, token: u32, len: u32): void {
   }
   if (op == <u8>P.Op.payment_get) {
     if (count == 0 || count > <u32>P.GET_MAX || <u64>len != <u64>P.HEADER_BYTES + <u64>count * 8) {
-      refuse(token, "payments: payment_get length does not match its count");
+      refuse(token, P.REFUSED_MALFORMED, "payments: payment_get length does not match its count");
       return;
     }
     paymentGet(token, inbox + P.HEADER_BYTES, count);
     return;
   }
-  refuse(token, "payments: unknown operation");
+  refuse(token, P.REFUSED_MALFORMED, "payments: unknown operation");
 }

@@ -165,10 +165,10 @@ function framingError(r: usize, len: u32): string | null {
 
 /** Handles a credit_transfers request of `len` bytes at `r` (the inbox), answering under `token`. */
 export function creditTransfers(token: u32, r: usize, len: u32): void {
-  if (busy) { refuse(token, "payments: busy: a request is waiting for the ledger (the gateway sends one at a time)"); return; }
-  if (len < <u32>(P.HEADER_BYTES + P.MESSAGE_BYTES)) { refuse(token, "payments: request shorter than its header and message"); return; }
+  if (busy) { refuse(token, P.REFUSED_BUSY, "payments: busy: a request is waiting for the ledger (the gateway sends one at a time)"); return; }
+  if (len < <u32>(P.HEADER_BYTES + P.MESSAGE_BYTES)) { refuse(token, P.REFUSED_MALFORMED, "payments: request shorter than its header and message"); return; }
   const framing = framingError(r, len);
-  if (framing !== null) { refuse(token, framing); return; }
+  if (framing !== null) { refuse(token, P.REFUSED_MALFORMED, framing); return; }
   const source = load<u8>(r + P.HEADER_SOURCE);
   const count = load<u32>(r + P.HEADER_COUNT);
   const m = r + P.HEADER_BYTES;
@@ -188,7 +188,7 @@ export function creditTransfers(token: u32, r: usize, len: u32): void {
     return;
   }
   if (messageCount == messagesMax || paymentsMax - paymentCount < count) {
-    refuse(token, "payments: payments_full or messages_full: nothing was recorded");
+    refuse(token, P.REFUSED_FULL, "payments: payments_full or messages_full: nothing was recorded");
     return;
   }
   const msg = messageAt(messageCount);
@@ -405,9 +405,10 @@ export function paymentGet(token: u32, ids: usize, count: u32): void {
 }
 
 /** Refuses a request whole: REPLY_F_REFUSED and the reason (an ASCII literal), nothing recorded. */
-export function refuse(token: u32, why: string): void {
+export function refuse(token: u32, code: u32, why: string): void {
   assert(why.length > 0 && <u32>why.length <= <u32>P.TX_MAX * <u32>P.RESULT_BYTES, "a reason that fits the reply");
   header(0, P.REPLY_F_REFUSED);
+  store<u32>(replyBuf + P.REPLY_REFUSED, code);
   for (let i = 0; i < why.length; i++) store<u8>(replyBuf + P.REPLY_HEADER_BYTES + <usize>i, <u8>why.charCodeAt(i));
   reply(token, 0, replyBuf, <u32>P.REPLY_HEADER_BYTES + <u32>why.length);
 }

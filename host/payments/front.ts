@@ -1,0 +1,386 @@
+// host/payments/front.ts: the payments routes' front end (docs/payments.md).
+// Turns what a client sends (an ISO 20022 message, a SWIFT MT103, JSON) into
+// the payments service's request (./records.ts, services/payments/protocol.ts)
+// with the original bytes after its records, and the service's reply into
+// the answer: JSON with a status and ISO reason per transaction and, for
+// ISO 20022, the pacs.002 produced.
+//
+// Everything that is syntax is decided here, before the log: the XSD
+// (./xsd.ts, libxml2), the MT field formats (./mt103.ts), NbOfTxs and
+// CtrlSum, amounts (decimal.js through the ledger JSON's amountFromDecimal:
+// never rounded), identifiers' lengths. A message refused here is answered
+// 400 (reason FF01 for an invalid ISO 20022 message) and never logged.
+// What is business is the payments service's: an account the directory does
+// not know, a closed one, a duplicate, insufficient funds: answered 200 with
+// RJCT and the reason. A currency no ledger holds is business too (AM03): the
+// transaction goes to the service with ledger 0, which it refuses.
+
+import { createHash } from 'node:crypto';
+import Decimal from 'decimal.js';
+import { LedgerJsonError, amountFromDecimal, decimalFromMinor, parseUnsignedDecimal } from '../gateway/ledger-json.ts';
+import { isJsonObject, type JsonValue } from '../gateway/json.ts';
+import { U128_MAX } from '../client/ledger.ts';
+import * as P from '../../services/payments/protocol.ts';
+import type { AccountRef, CreditTransfer, Pacs002, Pacs008, Pain001, TransactionStatus } from './model.ts';
+import { readIsoMessage, writeIsoMessageText, type ReadMessage } from './iso20022.ts';
+import { validateIsoMessage } from './xsd.ts';
+import { readMt103 } from './mt103.ts';
+import {
+  creditTransfersRequest, creditTransfersResults, directoryGetEntries, directoryGetRequest, directoryPutRequest, directoryPutResults,
+  paymentGetRequest, paymentRecords, PaymentsRefusal, RecordError, type AccountKey, type DirectoryEntry, type TxRecord,
+} from './records.ts';
+
+/** A refused payments body: a LedgerJsonError, so the gateway's body refusal path answers it (400 with `code`). */
+export class PaymentsInputError extends LedgerJsonError {
+  override name = 'PaymentsInputError';
+}
+
+export type PaymentsHandler = 'payments_iso20022' | 'payments_swift_mt' | 'payments_create' | 'payments_get' | 'payment_accounts_put' | 'payment_accounts_lookup';
+
+export type LedgerCurrencies = ReadonlyMap<number, { assetScale: number; currency?: string }>;
+
+/** What the answer needs of the request: which route, and for credit transfers the message as read. */
+export interface PaymentsContext {
+  handler: PaymentsHandler;
+  msgId?: string;
+  definition?: string;
+  transactions?: CreditTransfer[];
+}
+
+const U64_MAX = (1n << 64n) - 1n;
+const NO_ACCOUNT: AccountKey = { kind: 'other', text: 'NOTPROVIDED' }; // a key the directory never holds: AC01
+
+/** The payments service's request for a route's body (`id`: the path's id). */
+export function paymentsRequestBody(handler: PaymentsHandler, body: Uint8Array, id: bigint, ledgers: LedgerCurrencies,
+  json: () => JsonValue): { request: Buffer; context: PaymentsContext } {
+  switch (handler) {
+    case 'payments_iso20022': return isoRequest(body, ledgers);
+    case 'payments_swift_mt': return mtRequest(body, ledgers);
+    case 'payments_create': return jsonPaymentRequest(json(), body, ledgers);
+    case 'payments_get':
+      if (id === 0n || id > U64_MAX) throw new PaymentsInputError('invalid_field', 'path: a payment id is a decimal from 1 to 2^64-1');
+      return { request: paymentGetRequest([id]), context: { handler } };
+    case 'payment_accounts_put': return { request: directoryPutRequest(entriesFromJson(json(), ledgers)), context: { handler } };
+    case 'payment_accounts_lookup': return { request: directoryGetRequest(keysFromJson(json())), context: { handler } };
+  }
+}
+
+// ---- ISO 20022 ----
+
+function isoRequest(body: Uint8Array, ledgers: LedgerCurrencies): { request: Buffer; context: PaymentsContext } {
+  const admission = validateIsoMessage(body);
+  if (!admission.ok) throw new PaymentsInputError('invalid_message', `${admission.reason}: ${admission.errors.join('; ')}`);
+  let read: ReadMessage;
+  try {
+    read = readIsoMessage(body);
+  } catch (e) {
+    throw new PaymentsInputError('invalid_message', `FF01: ${(e as Error).message}`);
+  }
+  const m = read.message;
+  if (m.kind === 'pacs.008') {
+    const agent = m.header.instructingAgent?.bic ?? m.transactions[0]?.instructingAgent?.bic ?? read.appHeader?.fromBic;
+    if (agent === undefined) throw new PaymentsInputError('invalid_message', 'RC01: a pacs.008 names its instructing agent by BIC (GrpHdr/InstgAgt or AppHdr/Fr)');
+    return credit('pacs.008', m.header.msgId, agent, m.header.numberOfTransactions, m.header.controlSum, m.transactions, body, ledgers, admission.definition);
+  }
+  if (m.kind === 'pain.001') return painRequest(m, body, ledgers, admission.definition);
+  throw new PaymentsInputError('unsupported_message', `${admission.definition} is valid but not applied yet: QENEX takes pacs.008.001.08 and pain.001.001.09 here`);
+}
+
+function painRequest(m: Pain001, body: Uint8Array, ledgers: LedgerCurrencies, definition: string): { request: Buffer; context: PaymentsContext } {
+  for (const info of m.paymentInformation) {
+    if (info.method !== 'TRF') throw new PaymentsInputError('invalid_message', `PmtInf ${info.pmtInfId}: PmtMtd ${info.method}: only credit transfers (TRF)`);
+    if (info.numberOfTransactions !== undefined && Number(info.numberOfTransactions) !== info.transactions.length) {
+      throw new PaymentsInputError('invalid_message', `PmtInf ${info.pmtInfId}: NbOfTxs ${info.numberOfTransactions} but ${info.transactions.length} transactions`);
+    }
+    if (info.controlSum !== undefined) checkControlSum(`PmtInf ${info.pmtInfId}`, info.controlSum, info.transactions);
+  }
+  const transactions = m.paymentInformation.flatMap((i) => i.transactions);
+  return credit('pain.001', m.header.msgId, undefined, m.header.numberOfTransactions, m.header.controlSum, transactions, body, ledgers, definition);
+}
+
+// ---- SWIFT MT103 ----
+
+function mtRequest(body: Uint8Array, ledgers: LedgerCurrencies): { request: Buffer; context: PaymentsContext } {
+  let m: Pacs008;
+  try {
+    m = readMt103(new TextDecoder('utf-8', { fatal: true }).decode(body));
+  } catch (e) {
+    throw new PaymentsInputError('invalid_message', (e as Error).message);
+  }
+  const agent = m.header.instructingAgent?.bic ?? m.transactions[0]?.instructingAgent?.bic;
+  if (agent === undefined) throw new PaymentsInputError('invalid_message', 'the MT103 names no sender BIC');
+  return credit('mt103', m.header.msgId, agent, m.header.numberOfTransactions, m.header.controlSum, m.transactions, body, ledgers, 'MT103');
+}
+
+// ---- JSON ----
+
+function jsonPaymentRequest(value: JsonValue, body: Uint8Array, ledgers: LedgerCurrencies): { request: Buffer; context: PaymentsContext } {
+  const o = object(value, 'body');
+  known(o, 'body', ['debtor', 'creditor', 'amount', 'currency', 'end_to_end_id', 'msg_id', 'uetr', 'remittance']);
+  const amount = text(o, 'amount', 'body', true)!;
+  const currency = text(o, 'currency', 'body', true)!;
+  const e2e = text(o, 'end_to_end_id', 'body', true)!;
+  const remittance = text(o, 'remittance', 'body', false);
+  const tx: CreditTransfer = {
+    endToEndId: e2e, amount: { currency, value: amount },
+    debtor: {}, debtorAccount: accountFromJson(o.get('debtor'), 'body.debtor'),
+    creditor: {}, creditorAccount: accountFromJson(o.get('creditor'), 'body.creditor'),
+    ...(text(o, 'uetr', 'body', false) === undefined ? {} : { uetr: text(o, 'uetr', 'body', false) }),
+    ...(remittance === undefined ? {} : { remittance: [remittance] }),
+  };
+  // The message id is the idempotency key: the same body again is answered as before.
+  const msgId = text(o, 'msg_id', 'body', false) ?? e2e;
+  return credit('json', msgId, undefined, '1', undefined, [tx], body, ledgers, 'json');
+}
+
+function accountFromJson(value: JsonValue | undefined, where: string): AccountRef {
+  const o = object(value, where);
+  known(o, where, ['iban', 'account_id']);
+  const iban = text(o, 'iban', where, false);
+  const other = text(o, 'account_id', where, false);
+  if ((iban === undefined) === (other === undefined)) throw new PaymentsInputError('invalid_field', `${where}: give one of iban or account_id`);
+  return iban !== undefined ? { iban } : { other };
+}
+
+// ---- credit transfers, whatever the syntax ----
+
+function credit(source: 'pacs.008' | 'pain.001' | 'mt103' | 'json', msgId: string, agent: string | undefined, count: string,
+  controlSum: string | undefined, transactions: CreditTransfer[], original: Uint8Array, ledgers: LedgerCurrencies,
+  definition: string): { request: Buffer; context: PaymentsContext } {
+  if (!/^[0-9]{1,15}$/.test(count) || Number(count) !== transactions.length) {
+    throw new PaymentsInputError('invalid_message', `NbOfTxs ${count} but ${transactions.length} transactions`);
+  }
+  if (transactions.length === 0 || transactions.length > P.TX_MAX) throw new PaymentsInputError('too_many_transactions', `${transactions.length} transactions: 1 to ${P.TX_MAX} a message`);
+  if (controlSum !== undefined) checkControlSum('GrpHdr', controlSum, transactions);
+  const records: TxRecord[] = transactions.map((t, i) => txRecord(source, t, i, ledgers));
+  try {
+    const request = creditTransfersRequest({
+      source, msgId, ...(agent === undefined ? {} : { agent: agent.toUpperCase() }),
+      digest: createHash('sha256').update(original).digest(), transactions: records, original,
+    });
+    return { request, context: { handler: source === 'json' ? 'payments_create' : source === 'mt103' ? 'payments_swift_mt' : 'payments_iso20022', msgId, definition, transactions } };
+  } catch (e) {
+    if (e instanceof RecordError) throw new PaymentsInputError('invalid_message', e.message);
+    throw e;
+  }
+}
+
+function txRecord(source: string, t: CreditTransfer, i: number, ledgers: LedgerCurrencies): TxRecord {
+  const where = `transaction ${i + 1} (${t.endToEndId})`;
+  // The ledger of the transaction's currency; none holds it: ledger 0, which the service refuses (AM03).
+  let ledger = 0;
+  let scale = 0;
+  for (const [id, l] of ledgers) if (l.currency !== undefined && l.currency === t.amount.currency) { ledger = id; scale = l.assetScale; break; }
+  let amount: bigint;
+  try {
+    amount = ledger === 0 ? 1n : amountFromDecimal(t.amount.value, scale, `${where}: amount`);
+  } catch (e) {
+    if (e instanceof LedgerJsonError) throw new PaymentsInputError(e.code, e.message);
+    throw e;
+  }
+  if (amount === 0n) throw new PaymentsInputError('invalid_amount', `${where}: the amount is zero`);
+  const byAgent = source === 'pain.001';
+  return {
+    endToEndId: t.endToEndId, ledger, amount,
+    ...(t.instrId === undefined ? {} : { instrId: t.instrId }),
+    ...(t.txId === undefined ? {} : { txId: t.txId }),
+    ...(t.uetr === undefined ? {} : { uetr: t.uetr }),
+    debtor: source === 'pain.001' || source === 'json' ? accountKey(t.debtorAccount) : undefined,
+    creditor: byAgent ? undefined : accountKey(t.creditorAccount),
+    ...(t.debtorAgent?.bic === undefined ? {} : { debtorAgent: t.debtorAgent.bic.toUpperCase() }),
+    ...(byAgent ? { creditorAgent: creditorAgentBic(t, where) } : t.creditorAgent?.bic === undefined ? {} : { creditorAgent: t.creditorAgent.bic.toUpperCase() }),
+  };
+}
+
+function creditorAgentBic(t: CreditTransfer, where: string): string {
+  const bic = t.creditorAgent?.bic;
+  if (bic === undefined) throw new PaymentsInputError('invalid_message', `${where}: a pain.001 transaction names its creditor agent by BIC`);
+  return bic.toUpperCase();
+}
+
+/** The directory key of an account: its IBAN (upper case, no spaces) or its other id; none: a key that names nothing. */
+function accountKey(a: AccountRef | undefined): AccountKey {
+  if (a?.iban !== undefined) return { kind: 'iban', text: a.iban.replace(/\s+/g, '').toUpperCase() };
+  if (a?.other !== undefined) return { kind: 'other', text: a.other };
+  return NO_ACCOUNT;
+}
+
+function checkControlSum(where: string, controlSum: string, transactions: CreditTransfer[]): void {
+  const sum = transactions.reduce((s, t) => s.plus(new Decimal(t.amount.value)), new Decimal(0));
+  if (!sum.equals(new Decimal(controlSum))) throw new PaymentsInputError('invalid_message', `${where}: CtrlSum ${controlSum} but the amounts add up to ${sum.toFixed()}`);
+}
+
+// ---- the directory ----
+
+function entriesFromJson(value: JsonValue, ledgers: LedgerCurrencies): DirectoryEntry[] {
+  const o = object(value, 'body');
+  known(o, 'body', ['accounts']);
+  const list = o.get('accounts');
+  if (!Array.isArray(list) || list.length === 0 || list.length > P.DIRECTORY_PUT_MAX) {
+    throw new PaymentsInputError('invalid_field', `body.accounts: a list of 1 to ${P.DIRECTORY_PUT_MAX} accounts`);
+  }
+  return list.map((v, i) => {
+    const where = `body.accounts[${i}]`;
+    const e = object(v, where);
+    known(e, where, ['iban', 'account_id', 'bic', 'ledger', 'account', 'name', 'closed', 'blocked']);
+    const key = keyFromJson(e, where);
+    const ledgerText = e.get('ledger');
+    const ledger = typeof ledgerText === 'object' && ledgerText !== null && !Array.isArray(ledgerText) && !(ledgerText instanceof Map)
+      ? Number(ledgerText.text) : NaN;
+    if (!Number.isInteger(ledger) || !ledgers.has(ledger)) throw new PaymentsInputError('invalid_field', `${where}.ledger: one of the gateway's ledgers (${[...ledgers.keys()].join(', ')})`);
+    const account = parseUnsignedDecimal(text(e, 'account', where, true)!, U128_MAX);
+    if (account === null || account === 0n) throw new PaymentsInputError('invalid_field', `${where}.account: a ledger account id, a decimal string from 1 to 2^128-1`);
+    const name = text(e, 'name', where, false);
+    return { key, ledger, account, closed: flag(e, 'closed', where), blocked: flag(e, 'blocked', where), ...(name === undefined ? {} : { name }) };
+  });
+}
+
+function keysFromJson(value: JsonValue): AccountKey[] {
+  const o = object(value, 'body');
+  known(o, 'body', ['accounts']);
+  const list = o.get('accounts');
+  if (!Array.isArray(list) || list.length === 0 || list.length > P.GET_MAX) throw new PaymentsInputError('invalid_field', `body.accounts: a list of 1 to ${P.GET_MAX} keys`);
+  return list.map((v, i) => {
+    const e = object(v, `body.accounts[${i}]`);
+    known(e, `body.accounts[${i}]`, ['iban', 'account_id', 'bic']);
+    return keyFromJson(e, `body.accounts[${i}]`);
+  });
+}
+
+const BIC = /^[A-Z]{6}[A-Z0-9]{2}([A-Z0-9]{3})?$/;
+
+function keyFromJson(o: Map<string, JsonValue>, where: string): AccountKey {
+  const iban = text(o, 'iban', where, false);
+  const other = text(o, 'account_id', where, false);
+  const bic = text(o, 'bic', where, false);
+  const given = [iban, other, bic].filter((x) => x !== undefined).length;
+  if (given !== 1) throw new PaymentsInputError('invalid_field', `${where}: give exactly one of iban, account_id or bic`);
+  if (bic !== undefined) {
+    if (!BIC.test(bic)) throw new PaymentsInputError('invalid_field', `${where}.bic: ${bic} is not a BIC (8 or 11 letters and digits, upper case)`);
+    return { kind: 'agent', text: bic };
+  }
+  if (iban !== undefined) {
+    const normal = iban.replace(/\s+/g, '').toUpperCase();
+    if (!ibanValid(normal)) throw new PaymentsInputError('invalid_field', `${where}.iban: ${iban} is not an IBAN (country, check digits that pass mod 97, up to 30 letters and digits)`);
+    return { kind: 'iban', text: normal };
+  }
+  if (other!.length === 0 || Buffer.byteLength(other!) > P.TEXT_MAX) throw new PaymentsInputError('invalid_field', `${where}.account_id: 1 to ${P.TEXT_MAX} bytes`);
+  return { kind: 'other', text: other! };
+}
+
+/** ISO 13616: two letters, two check digits, up to 30 letters and digits, and the whole mod 97 is 1. */
+export function ibanValid(iban: string): boolean {
+  if (!/^[A-Z]{2}[0-9]{2}[A-Z0-9]{1,30}$/.test(iban)) return false;
+  const moved = iban.slice(4) + iban.slice(0, 4);
+  let rest = 0;
+  for (const c of moved) {
+    const v = c >= 'A' ? c.charCodeAt(0) - 55 : c.charCodeAt(0) - 48;
+    rest = v >= 10 ? (rest * 100 + v) % 97 : (rest * 10 + v) % 97;
+  }
+  return rest === 1;
+}
+
+// ---- small JSON readers ----
+
+function object(value: JsonValue | undefined, where: string): Map<string, JsonValue> {
+  if (value === undefined || !isJsonObject(value)) throw new PaymentsInputError('invalid_field', `${where}: must be an object`);
+  return value;
+}
+
+function known(o: Map<string, JsonValue>, where: string, names: string[]): void {
+  for (const k of o.keys()) if (!names.includes(k)) throw new PaymentsInputError('unknown_field', `${where}.${k}: not a field (${names.join(', ')})`);
+}
+
+function text(o: Map<string, JsonValue>, name: string, where: string, required: boolean): string | undefined {
+  const v = o.get(name);
+  if (v === undefined) {
+    if (required) throw new PaymentsInputError('missing_field', `${where}.${name}: required`);
+    return undefined;
+  }
+  if (typeof v !== 'string') throw new PaymentsInputError('invalid_field', `${where}.${name}: must be a string`);
+  return v;
+}
+
+function flag(o: Map<string, JsonValue>, name: string, where: string): boolean {
+  const v = o.get(name);
+  if (v === undefined) return false;
+  if (typeof v !== 'boolean') throw new PaymentsInputError('invalid_field', `${where}.${name}: must be true or false`);
+  return v;
+}
+
+// ---- answers ----
+
+const DIRECTORY_RESULTS = ['created', 'updated', 'invalid_kind', 'invalid_text', 'invalid_flags', 'unknown_ledger', 'account_zero', 'directory_full', 'reserved_field'];
+
+/** The answer to a payments request as JSON; null for an unknown payment; throws PaymentsRefusal when the service refused the request whole. */
+export function paymentsAnswer(context: PaymentsContext, reply: Buffer, ledgers: LedgerCurrencies): unknown {
+  switch (context.handler) {
+    case 'payments_iso20022': case 'payments_swift_mt': case 'payments_create': return creditAnswer(context, reply);
+    case 'payments_get': {
+      const [p] = paymentRecords(reply);
+      if (p === null) return null;
+      const scale = ledgers.get(p.ledger);
+      return {
+          id: p.id.toString(), state: p.state, ...(p.reason === undefined ? {} : { reason: p.reason }), ledger: p.ledger,
+          amount: p.amount.toString(), ...(scale === undefined ? {} : { amount_decimal: decimalFromMinor(p.amount, scale.assetScale), currency: scale.currency }),
+          transfer_id: p.transfer.toString(), debit_account_id: p.debit.toString(), credit_account_id: p.credit.toString(),
+          created_ns: p.created.toString(), transfer_timestamp: p.timestamp.toString(), end_to_end_id: p.endToEndId,
+          ...(p.uetr === undefined ? {} : { uetr: p.uetr }), ...(p.instrId === undefined ? {} : { instr_id: p.instrId }),
+          ...(p.txId === undefined ? {} : { tx_id: p.txId }), ...(p.agent === undefined ? {} : { agent: p.agent }),
+          ...(p.ledgerResult === 0 ? {} : { ledger_result: p.ledgerResult }),
+      };
+    }
+    case 'payment_accounts_put':
+      return { results: directoryPutResults(reply).map((r) => DIRECTORY_RESULTS[r] ?? `result_${r}`) };
+    case 'payment_accounts_lookup':
+      return {
+        accounts: directoryGetEntries(reply).map((e) => e === null ? null : {
+          [e.key.kind === 'iban' ? 'iban' : e.key.kind === 'agent' ? 'bic' : 'account_id']: e.key.text, ledger: e.ledger,
+          account: e.account.toString(), closed: e.closed ?? false, blocked: e.blocked ?? false, ...(e.name === undefined ? {} : { name: e.name }),
+        }),
+      };
+  }
+}
+
+function creditAnswer(context: PaymentsContext, reply: Buffer): unknown {
+  const { repeated, results } = creditTransfersResults(reply);
+  const txs = context.transactions!;
+  if (results.length !== txs.length) throw new RecordError(`${results.length} results for ${txs.length} transactions`);
+  const transactions = results.map((r, i) => ({
+    end_to_end_id: txs[i].endToEndId, ...(txs[i].uetr === undefined ? {} : { uetr: txs[i].uetr }),
+    status: r.status, ...(r.reason === undefined ? {} : { reason: r.reason }),
+    payment_id: r.payment.toString(), ...(r.transfer === 0n ? {} : { transfer_id: r.transfer.toString() }),
+    ...(r.ledgerResult === 0 ? {} : { ledger_result: r.ledgerResult }),
+  }));
+  const json: Record<string, unknown> = { msg_id: context.msgId, repeated, transactions };
+  if (context.handler === 'payments_iso20022') json.pacs002 = pacs002Text(context, results.map((r) => ({ status: r.status, reason: r.reason })));
+  return json;
+}
+
+/** The pacs.002.001.10 that answers a message: a status per transaction (and the group's when all agree). */
+function pacs002Text(context: PaymentsContext, statuses: { status: string; reason?: string }[]): string {
+  const txs = context.transactions!;
+  const all = (s: string) => statuses.every((x) => x.status === s);
+  const groupStatus = all('ACSC') ? 'ACSC' : all('ACCP') ? 'ACCP' : all('RJCT') ? 'RJCT' : 'PART';
+  const transactions: TransactionStatus[] = statuses.map((s, i) => ({
+    originalEndToEndId: txs[i].endToEndId,
+    ...(txs[i].instrId === undefined ? {} : { originalInstrId: txs[i].instrId }),
+    ...(txs[i].txId === undefined ? {} : { originalTxId: txs[i].txId }),
+    ...(txs[i].uetr === undefined ? {} : { originalUetr: txs[i].uetr }),
+    status: s.status, ...(s.reason === undefined ? {} : { reasons: [{ code: s.reason }] }),
+  }));
+  const report: Pacs002 = {
+    kind: 'pacs.002',
+    header: { msgId: statusMsgId(context.msgId!), creationDateTime: new Date().toISOString().replace(/\.\d+Z$/, 'Z') },
+    original: { msgId: context.msgId!, msgNameId: context.definition!, groupStatus },
+    transactions,
+  };
+  return writeIsoMessageText(report);
+}
+
+/** A status report's MsgId: derived from the original's (at most 35 characters), so a repeat of the message gets the same. */
+function statusMsgId(original: string): string {
+  return `STS-${createHash('sha256').update(original).digest('hex').slice(0, 31)}`;
+}
+
+export { PaymentsRefusal };

@@ -1,0 +1,207 @@
+// test/integration/payments.test.ts: payments through a booted bank image
+// over real TCP (issue 17): the directory managed by an operator (a teller
+// may not), a real CBPR+ pacs.008 sample settled on the ledger with its
+// pacs.002 (itself XSD-valid), the same message again answered as before
+// with nothing moved, a message whose agent or account the directory does
+// not know refused with its ISO reason, the schema-invalid pain.001 sample
+// and hostile XML refused 400 (FF01) before the log, a wrong Content-Type
+// 415, a JSON payment and its record, an MT103 sample mapped and applied,
+// and a replay of the log that reaches the same state hash.
+
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { bankManifest, event, makeImage, removeDir, runCli, Server, type TestImage } from '../support/helpers.ts';
+import { validateIsoMessage } from '../../host/payments/xsd.ts';
+
+const FIXTURES = join(new URL('..', import.meta.url).pathname, 'fixtures');
+const sample = (name: string) => readFileSync(join(FIXTURES, 'iso20022', name));
+
+let img: TestImage;
+let server: Server;
+let base = '';
+let data = '';
+const keys: Record<string, string> = {};
+
+// Ledger 1 USD, 4 GBP, 5 RON (scale 2 each); ledger accounts 100.. on each.
+const GBP = 4;
+const NOSTRO_CBRL = 4001n; // CBRLGB2LXXX's settlement account with us
+const CUSTOMER_GBP = 4002n; // account "65479512" in the directory
+const ALICE_USD = 1001n;
+const BOB_USD = 1002n;
+const FUNDING_USD = 1003n;
+
+function cliKey(args: string[]): string {
+  const r = runCli(['keys', 'create', '--data', data, ...args]);
+  assert.is(r.code, 0, r.stderr);
+  return (event(r.events, 'key_created') as { key: string }).key;
+}
+
+test.before(async () => {
+  const manifest = bankManifest();
+  const gateway = manifest.services.find((s) => s.name === 'gateway')!;
+  gateway.config = { ...gateway.config, source_rate_per_second: 0, source_burst: 0, key_rate_per_second: 0, key_burst: 0 };
+  manifest.services.find((s) => s.name === 'payments')!.config = { ledgers: [1, GBP, 5], directory_max: 64, payments_max: 256, messages_max: 64 };
+  manifest.gateway = { ...manifest.gateway, ledgers: [
+    { ledger: 1, asset_scale: 2, currency: 'USD' }, { ledger: GBP, asset_scale: 2, currency: 'GBP' }, { ledger: 5, asset_scale: 2, currency: 'RON' },
+  ] };
+  img = makeImage('payments', manifest);
+  data = join(img.dir, 'data');
+  const first = runCli(['boot', img.imagePath, '--data', data, '--trust', img.pubPath, '--once']);
+  assert.is(first.code, 0, first.stderr);
+  keys.admin = cliKey(['--role', 'admin']);
+  keys.operator = cliKey(['--role', 'operator']);
+  keys.teller = cliKey(['--role', 'teller', '--ledger', '1']);
+  server = Server.start(['boot', img.imagePath, '--data', data, '--trust', img.pubPath, '--listen', '127.0.0.1:0']);
+  base = `http://127.0.0.1:${(await server.address()).port}`;
+  const accounts = await call('POST', '/v1/accounts', keys.operator, [
+    { id: String(NOSTRO_CBRL), ledger: GBP, code: 1 }, { id: String(CUSTOMER_GBP), ledger: GBP, code: 1 },
+    { id: String(ALICE_USD), ledger: 1, code: 1, flags: ['debits_must_not_exceed_credits'] }, { id: String(BOB_USD), ledger: 1, code: 1 },
+    { id: String(FUNDING_USD), ledger: 1, code: 1 },
+  ]);
+  assert.is(accounts.status, 200, accounts.text);
+  const funded = await call('POST', '/v1/transfers', keys.operator, [
+    { id: '1', debit_account_id: String(FUNDING_USD), credit_account_id: String(ALICE_USD), amount: '10000', ledger: 1, code: 1 },
+  ]);
+  assert.is(funded.json[0].result, 'created', funded.text);
+});
+test.after(async () => { await Server.killAll(); removeDir(img.dir); });
+
+interface Reply { status: number; json: any; text: string }
+
+async function call(method: string, path: string, key: string | null, body?: unknown, contentType = 'application/json'): Promise<Reply> {
+  const res = await fetch(base + path, {
+    method,
+    headers: { ...(key === null ? {} : { authorization: `Bearer ${key}` }), ...(body === undefined ? {} : { 'content-type': contentType }) },
+    body: body === undefined ? undefined : typeof body === 'string' || body instanceof Uint8Array ? body : JSON.stringify(body),
+  });
+  const text = await res.text();
+  let json: any = null;
+  try { json = JSON.parse(text); } catch { /* not JSON */ }
+  return { status: res.status, json, text };
+}
+
+async function balance(id: bigint): Promise<{ credits: bigint; debits: bigint }> {
+  const r = await call('POST', '/v1/accounts/lookup', keys.operator, { ids: [String(id)] });
+  assert.is(r.status, 200, r.text);
+  return { credits: BigInt(r.json[0].credits_posted), debits: BigInt(r.json[0].debits_posted) };
+}
+
+test('the directory: an operator adds entries, anyone reads them, a teller may not add', async () => {
+  const put = await call('POST', '/v1/payment-accounts', keys.operator, { accounts: [
+    { bic: 'CBRLGB2LXXX', ledger: GBP, account: String(NOSTRO_CBRL), name: 'CBRL nostro' },
+    { account_id: '65479512', ledger: GBP, account: String(CUSTOMER_GBP) },
+    { iban: 'GB33 BUKB 2020 1555 5555 55', ledger: 1, account: String(ALICE_USD) },
+    { iban: 'DE89370400440532013000', ledger: 1, account: String(BOB_USD) },
+  ] });
+  assert.is(put.status, 200, put.text);
+  assert.equal(put.json.results, ['created', 'created', 'created', 'created']);
+  const teller = await call('POST', '/v1/payment-accounts', keys.teller, { accounts: [{ iban: 'DE89370400440532013000', ledger: 1, account: '5' }] });
+  assert.is(teller.status, 403, teller.text);
+  const badIban = await call('POST', '/v1/payment-accounts', keys.operator, { accounts: [{ iban: 'GB34BUKB20201555555555', ledger: 1, account: '5' }] });
+  assert.is(badIban.status, 400, badIban.text);
+  assert.match(badIban.json.error.message, /mod 97/);
+  const got = await call('POST', '/v1/payment-accounts/lookup', keys.teller === '' ? keys.admin : keys.operator, { accounts: [{ iban: 'GB33BUKB20201555555555' }, { bic: 'NOPEGB2L' }] });
+  assert.is(got.status, 200, got.text);
+  assert.is(got.json.accounts[0].account, String(ALICE_USD));
+  assert.is(got.json.accounts[1], null);
+});
+
+test('a CBPR+ pacs.008 settles on the ledger and is answered with an XSD-valid pacs.002; the same message again moves nothing', async () => {
+  const bytes = sample('cbprplus_c.105.1.1_pacs.008_AtoB.xml');
+  const before = await balance(CUSTOMER_GBP);
+  const r = await call('POST', '/v1/payments/iso20022', keys.operator, bytes, 'application/xml');
+  assert.is(r.status, 200, r.text);
+  assert.is(r.json.msg_id, 'pacs008bzmsgid-1');
+  assert.is(r.json.repeated, false);
+  assert.is(r.json.transactions[0].status, 'ACSC', r.text);
+  assert.is(r.json.transactions[0].uetr, '7a562c67-ca16-48ba-b074-65581be6f001');
+  assert.is((await balance(CUSTOMER_GBP)).credits - before.credits, 245000n, 'GBP 2450 credited in pence');
+  const verdict = validateIsoMessage(Buffer.from(r.json.pacs002));
+  assert.ok(verdict.ok, `the pacs.002 is XSD-valid: ${JSON.stringify(verdict)}`);
+  assert.match(r.json.pacs002, /<TxSts>ACSC<\/TxSts>/);
+  const again = await call('POST', '/v1/payments/iso20022', keys.operator, bytes, 'application/xml');
+  assert.is(again.status, 200, again.text);
+  assert.is(again.json.repeated, true);
+  assert.is(again.json.transactions[0].payment_id, r.json.transactions[0].payment_id);
+  assert.is((await balance(CUSTOMER_GBP)).credits - before.credits, 245000n, 'moved once');
+  const payment = await call('GET', `/v1/payments/${r.json.transactions[0].payment_id}`, keys.operator);
+  assert.is(payment.status, 200, payment.text);
+  assert.is(payment.json.state, 'settled');
+  assert.is(payment.json.amount_decimal, '2450.00');
+  assert.is(payment.json.agent, 'CBRLGB2LXXX');
+  assert.is((await call('GET', '/v1/payments/99999', keys.operator)).status, 404);
+});
+
+test('a pacs.008 from an agent the directory does not know is refused RC01 (200 with the pacs.002), nothing moved', async () => {
+  const r = await call('POST', '/v1/payments/iso20022', keys.operator, sample('cbprplus_c.106.2.1.a_pacs.008_AtoB.xml'), 'application/xml');
+  assert.is(r.status, 200, r.text);
+  assert.is(r.json.transactions[0].status, 'RJCT');
+  assert.is(r.json.transactions[0].reason, 'RC01');
+  assert.match(r.json.pacs002, /<Cd>RC01<\/Cd>/);
+  assert.ok(validateIsoMessage(Buffer.from(r.json.pacs002)).ok);
+});
+
+test('invalid and hostile XML is refused 400 (FF01) before the log; a wrong Content-Type is 415', async () => {
+  const invalid = await call('POST', '/v1/payments/iso20022', keys.operator, sample('mt101-to-pain.001_pn.01.1.1_A_B.xml'), 'application/xml');
+  assert.is(invalid.status, 400, invalid.text);
+  assert.is(invalid.json.error.code, 'invalid_message');
+  assert.match(invalid.json.error.message, /^FF01: .*TwnNm/);
+  const xxe = '<?xml version="1.0"?><!DOCTYPE d [<!ENTITY x SYSTEM "file:///etc/passwd">]><Document xmlns="urn:iso:std:iso:20022:tech:xsd:pacs.008.001.08">&x;</Document>';
+  const refused = await call('POST', '/v1/payments/iso20022', keys.operator, xxe, 'application/xml');
+  assert.is(refused.status, 400, refused.text);
+  assert.match(refused.json.error.message, /FF01/);
+  assert.not.match(refused.text, /root:/, 'no file content leaks');
+  const laughs = '<?xml version="1.0"?><!DOCTYPE l [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]><Document>&b;</Document>';
+  assert.is((await call('POST', '/v1/payments/iso20022', keys.operator, laughs, 'application/xml')).status, 400);
+  assert.is((await call('POST', '/v1/payments/iso20022', keys.operator, '<Document><unclosed></Document>', 'application/xml')).status, 400);
+  const json = await call('POST', '/v1/payments/iso20022', keys.operator, sample('cbprplus_c.105.1.1_pacs.008_AtoB.xml'), 'application/json');
+  assert.is(json.status, 415, json.text);
+  const anon = await call('POST', '/v1/payments/iso20022', null, sample('cbprplus_c.105.1.1_pacs.008_AtoB.xml'), 'application/xml');
+  assert.is(anon.status, 401, anon.text);
+});
+
+test('JSON payments: settled between directory accounts, AM04 on insufficient funds, over-precise amounts refused', async () => {
+  const ok = await call('POST', '/v1/payments', keys.teller, {
+    debtor: { iban: 'GB33BUKB20201555555555' }, creditor: { iban: 'DE89370400440532013000' }, amount: '12.34', currency: 'USD', end_to_end_id: 'J-1',
+  });
+  assert.is(ok.status, 200, ok.text);
+  assert.is(ok.json.transactions[0].status, 'ACSC', ok.text);
+  assert.is((await balance(BOB_USD)).credits, 1234n);
+  const poor = await call('POST', '/v1/payments', keys.teller, {
+    debtor: { iban: 'GB33BUKB20201555555555' }, creditor: { iban: 'DE89370400440532013000' }, amount: '1000.00', currency: 'USD', end_to_end_id: 'J-2',
+  });
+  assert.is(poor.json.transactions[0].status, 'RJCT', poor.text);
+  assert.is(poor.json.transactions[0].reason, 'AM04');
+  const precise = await call('POST', '/v1/payments', keys.teller, {
+    debtor: { iban: 'GB33BUKB20201555555555' }, creditor: { iban: 'DE89370400440532013000' }, amount: '1.001', currency: 'USD', end_to_end_id: 'J-3',
+  });
+  assert.is(precise.status, 400, precise.text);
+  assert.is(precise.json.error.code, 'amount_not_exact');
+  const otherLedger = await call('POST', '/v1/payments', keys.teller, {
+    debtor: { account_id: '65479512' }, creditor: { iban: 'DE89370400440532013000' }, amount: '1.00', currency: 'GBP', end_to_end_id: 'J-4',
+  });
+  assert.is(otherLedger.status, 403, 'a teller of ledger 1 may not pay on the GBP ledger');
+});
+
+test('an MT103 sample is parsed, mapped to pacs.008 and answered (its sender is not in the directory: RC01)', async () => {
+  const mt = readFileSync(join(FIXTURES, 'swift-mt', 'mt103_out-ack_msg02.fin'), 'utf8');
+  const r = await call('POST', '/v1/payments/swift-mt', keys.operator, mt, 'text/plain');
+  assert.is(r.status, 200, r.text);
+  assert.is(r.json.transactions.length, 1);
+  assert.is(r.json.transactions[0].status, 'RJCT');
+  const bad = await call('POST', '/v1/payments/swift-mt', keys.operator, '{1:F01BANKBEBBAXXX0000000000}{2:I202BANKDEFFXXXXN}{4:\n:20:X\n-}', 'text/plain');
+  assert.is(bad.status, 400, bad.text);
+});
+
+test('replay of the log reaches the same state hash: payments are decided again, the same', async () => {
+  await server.kill('SIGTERM');
+  const stopped = server.events.find((e) => e.event === 'stopped') as { state_hash: string } | undefined;
+  assert.ok(stopped, 'the server stopped cleanly');
+  const replay = runCli(['replay', '--data', data]);
+  assert.is(replay.code, 0, replay.stderr);
+  assert.is((event(replay.events, 'replay') as { state_hash: string }).state_hash, stopped!.state_hash);
+});
+
+test.run();
