@@ -275,6 +275,19 @@ export const XML_ATTRIBUTES_MAX = 16;
 // a few.
 export const XML_NAME_CHARS_MAX = 128;
 
+// ---- SWIFT FIN messages (MT103), see host/payments/fin.ts ----
+
+// 10,000 characters: SWIFT's own ceiling for the text block (block 4) of a
+// user-to-user FIN message, so no MT103 the network carries is longer.
+export const MT_TEXT_BLOCK_CHARS_MAX = 10_000;
+
+// 12 KiB for a whole request body: the largest text block, plus headers
+// (block 1 is 25 characters, block 2 at most 47, a full block 3 a few
+// hundred), an optional network ACK in front (RJE logs keep it, under 100
+// characters) and a trailer. The bound is checked before a single block is
+// read, so a hostile body costs at most one linear pass over 12 KiB.
+export const MT_MESSAGE_BYTES_MAX = 12 * 1024;
+
 // ---- relations, checked once at import ----
 
 function assertLimit(condition: boolean, what: string): void {
@@ -317,6 +330,7 @@ export function checkLimits(): void {
   assertLimit(LOG_SEGMENT_BYTES_MAX * 4 <= Number.MAX_SAFE_INTEGER, 'an encrypted segment\'s file offsets stay exact');
   assertLimit(XML_DOCUMENT_BYTES_MAX >= FRAME_BODY_BYTES_MAX, 'the XML reader takes any message one frame carries');
   assertLimit(XML_ELEMENTS_MAX * 20 >= XML_DOCUMENT_BYTES_MAX, 'a largest ISO 20022 document (20 bytes or more per element) stays under the element bound');
+  assertLimit(MT_TEXT_BLOCK_CHARS_MAX + 1024 <= MT_MESSAGE_BYTES_MAX, 'a largest MT text block fits a request with its headers and an ACK');
 }
 
 checkLimits();
