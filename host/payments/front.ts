@@ -103,7 +103,9 @@ function painRequest(m: Pain001, body: Uint8Array, ledgers: LedgerCurrencies, de
 function mtRequest(body: Uint8Array, ledgers: LedgerCurrencies): { request: Buffer; context: PaymentsContext } {
   let m: Pacs008;
   try {
-    m = readMt103(new TextDecoder('utf-8', { fatal: true }).decode(body));
+    // An input message (block 2 "I") carries no creation time: the time it reached us stands in (the
+    // answer's, not a decision's: nothing logged depends on it).
+    m = readMt103(new TextDecoder('utf-8', { fatal: true }).decode(body), { receivedAt: new Date().toISOString().slice(0, 19) });
   } catch (e) {
     throw new PaymentsInputError('invalid_message', (e as Error).message);
   }

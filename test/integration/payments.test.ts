@@ -16,7 +16,7 @@ import { bankManifest, event, makeImage, removeDir, runCli, Server, type TestIma
 import { validateIsoMessage } from '../../host/payments/xsd.ts';
 
 const FIXTURES = join(new URL('..', import.meta.url).pathname, 'fixtures');
-const sample = (name: string) => readFileSync(join(FIXTURES, 'iso20022', name));
+const sample = (name: string) => readFileSync(join(FIXTURES, 'iso20022', name), 'utf8');
 
 let img: TestImage;
 let server: Server;
@@ -74,7 +74,7 @@ async function call(method: string, path: string, key: string | null, body?: unk
   const res = await fetch(base + path, {
     method,
     headers: { ...(key === null ? {} : { authorization: `Bearer ${key}` }), ...(body === undefined ? {} : { 'content-type': contentType }) },
-    body: body === undefined ? undefined : typeof body === 'string' || body instanceof Uint8Array ? body : JSON.stringify(body),
+    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
   });
   const text = await res.text();
   let json: any = null;
