@@ -250,6 +250,24 @@ export const LOG_SEGMENT_BYTES_MIN = 2 ** 12;
 // longer than the wanted size takes the next power of two up to this.
 export const LOG_SEGMENT_BYTES_MAX = 2 ** 40;
 
+// ---- ISO 20022 admission, see host/payments/xsd.ts and host/native/src/xml.rs ----
+
+// 1 MiB per message body. The samples we know are 3-8 KB; a pacs.008 or
+// pain.001 batch of a few hundred transactions stays well under this, and
+// libxml2 holds a parsed document in memory at about ten times its bytes, so
+// a hostile body costs at most ~10 MiB while it is checked.
+export const ISO_MESSAGE_BYTES_MAX = 1024 * 1024;
+// Elements nested at most 64 deep. An ISO 20022 Document nests about 12
+// (camt.053's Ntry/NtryDtls/TxDtls/RltdPties/...), a wrapper adds 1-3 (FedNow
+// puts AppHdr and Document three elements down). Below libxml2's own limit
+// of 256, so our refusal, with its line, is the one a sender reads.
+export const ISO_ELEMENT_DEPTH_MAX = 64;
+// A refusal lists at most 20 errors, then counts the rest: enough to fix a
+// message, and a message with thousands of errors costs no more to report.
+export const ISO_ERRORS_MAX = 20;
+// libxml2's parser stops nesting at this depth unless asked for more (we never ask).
+export const LIBXML2_DEPTH_MAX = 256;
+
 // ---- relations, checked once at import ----
 
 function assertLimit(condition: boolean, what: string): void {
@@ -290,6 +308,9 @@ export function checkLimits(): void {
   assertLimit(powerOfTwo(LOG_SEGMENT_BYTES_MIN) && powerOfTwo(LOG_SEGMENT_BYTES_DEFAULT) && powerOfTwo(LOG_SEGMENT_BYTES_MAX), 'log segments are powers of two');
   assertLimit(LOG_SEGMENT_BYTES_MIN <= LOG_SEGMENT_BYTES_DEFAULT && LOG_SEGMENT_BYTES_DEFAULT <= LOG_SEGMENT_BYTES_MAX, 'log segment size range');
   assertLimit(LOG_SEGMENT_BYTES_MAX * 4 <= Number.MAX_SAFE_INTEGER, 'an encrypted segment\'s file offsets stay exact');
+  assertLimit(ISO_MESSAGE_BYTES_MAX <= 2 ** 31 - 1, 'libxml2 takes a message\'s length as an int');
+  assertLimit(ISO_ELEMENT_DEPTH_MAX >= 16 && ISO_ELEMENT_DEPTH_MAX < LIBXML2_DEPTH_MAX, 'every ISO message fits, and our depth refusal comes before libxml2\'s');
+  assertLimit(ISO_ERRORS_MAX >= 1 && ISO_ERRORS_MAX <= 1000, 'a refusal names at least one error and stays short');
 }
 
 checkLimits();
