@@ -3,21 +3,26 @@
 # when they are missing. One place, so `make run` and `make test` work on a
 # fresh Debian machine by themselves, and CI (.ci/run) does the same thing.
 #
-#   bash scripts/deps.sh build    cargo and rustc (the native addon)
+#   bash scripts/deps.sh build    cargo, rustc, pkg-config and libxml2-dev (the native addon)
 #   bash scripts/deps.sh test     the above, SoftHSM2 (HSM tests), openssl (TLS tests)
 #   bash scripts/deps.sh qemu-arm qemu-user-static (the arm64 test)
 #   bash scripts/deps.sh qemu-vm  qemu-system-x86, busybox-static, e2fsprogs (the VM test)
 #
-# Each group is a list of "command package" pairs: a command that is on the
-# PATH (or, given as a path, executable there) is never installed again. Installing needs root (or sudo without a
-# password); otherwise the script says exactly what to install and fails.
+# Each group is a list of "what package" pairs, where what is a command on the
+# PATH, an executable given by its path, or pkg:<module>, a library that
+# pkg-config knows (its headers and .pc file: what a build links against); one
+# that is there is never installed again. Installing needs root (or sudo
+# without a password); otherwise the script says exactly what to install and
+# fails.
 # On a machine without apt-get it names the packages and fails.
 set -euo pipefail
 
 group="${1:-}"
+# The native addon: a Rust toolchain, and libxml2 (the ISO 20022 admission check), found by pkg-config from build.rs.
+native=("cargo cargo" "rustc rustc" "pkg-config pkg-config" "pkg:libxml-2.0 libxml2-dev")
 case "$group" in
-  build) wants=("cargo cargo" "rustc rustc") ;;
-  test) wants=("cargo cargo" "rustc rustc" "softhsm2-util softhsm2" "openssl openssl") ;;
+  build) wants=("${native[@]}") ;;
+  test) wants=("${native[@]}" "softhsm2-util softhsm2" "openssl openssl") ;;
   qemu-arm) wants=("qemu-aarch64-static qemu-user-static") ;;
   qemu-vm) wants=("qemu-system-x86_64 qemu-system-x86" "/bin/busybox busybox-static" "debugfs e2fsprogs" "mkfs.ext4 e2fsprogs") ;;
   *) echo "usage: bash scripts/deps.sh build|test|qemu-arm|qemu-vm" >&2; exit 2 ;;
@@ -26,7 +31,13 @@ esac
 # A Rust toolchain from rustup counts as installed, even before the shell adds it to the PATH.
 if [ -x "$HOME/.cargo/bin/cargo" ]; then export PATH="$HOME/.cargo/bin:$PATH"; fi
 
-have() { case "$1" in /*) [ -x "$1" ] ;; *) command -v "$1" >/dev/null 2>&1 ;; esac; }
+have() {
+  case "$1" in
+    /*) [ -x "$1" ] ;;
+    pkg:*) command -v pkg-config >/dev/null 2>&1 && pkg-config --exists "${1#pkg:}" ;;
+    *) command -v "$1" >/dev/null 2>&1 ;;
+  esac
+}
 missing=()
 for pair in "${wants[@]}"; do
   set -- $pair

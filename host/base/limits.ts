@@ -288,6 +288,24 @@ export const MT_TEXT_BLOCK_CHARS_MAX = 10_000;
 // read, so a hostile body costs at most one linear pass over 12 KiB.
 export const MT_MESSAGE_BYTES_MAX = 12 * 1024;
 
+// ---- ISO 20022 admission, see host/payments/xsd.ts and host/native/src/xml.rs ----
+
+// 1 MiB per message body. The samples we know are 3-8 KB; a pacs.008 or
+// pain.001 batch of a few hundred transactions stays well under this, and
+// libxml2 holds a parsed document in memory at about ten times its bytes, so
+// a hostile body costs at most ~10 MiB while it is checked.
+export const ISO_MESSAGE_BYTES_MAX = 1024 * 1024;
+// Elements nested at most 64 deep. An ISO 20022 Document nests about 12
+// (camt.053's Ntry/NtryDtls/TxDtls/RltdPties/...), a wrapper adds 1-3 (FedNow
+// puts AppHdr and Document three elements down). Below libxml2's own limit
+// of 256, so our refusal, with its line, is the one a sender reads.
+export const ISO_ELEMENT_DEPTH_MAX = 64;
+// A refusal lists at most 20 errors, then counts the rest: enough to fix a
+// message, and a message with thousands of errors costs no more to report.
+export const ISO_ERRORS_MAX = 20;
+// libxml2's parser stops nesting at this depth unless asked for more (we never ask).
+export const LIBXML2_DEPTH_MAX = 256;
+
 // ---- relations, checked once at import ----
 
 function assertLimit(condition: boolean, what: string): void {
@@ -331,6 +349,9 @@ export function checkLimits(): void {
   assertLimit(XML_DOCUMENT_BYTES_MAX >= FRAME_BODY_BYTES_MAX, 'the XML reader takes any message one frame carries');
   assertLimit(XML_ELEMENTS_MAX * 20 >= XML_DOCUMENT_BYTES_MAX, 'a largest ISO 20022 document (20 bytes or more per element) stays under the element bound');
   assertLimit(MT_TEXT_BLOCK_CHARS_MAX + 1024 <= MT_MESSAGE_BYTES_MAX, 'a largest MT text block fits a request with its headers and an ACK');
+  assertLimit(ISO_MESSAGE_BYTES_MAX <= 2 ** 31 - 1, 'libxml2 takes a message\'s length as an int');
+  assertLimit(ISO_ELEMENT_DEPTH_MAX >= 16 && ISO_ELEMENT_DEPTH_MAX < LIBXML2_DEPTH_MAX, 'every ISO message fits, and our depth refusal comes before libxml2\'s');
+  assertLimit(ISO_ERRORS_MAX >= 1 && ISO_ERRORS_MAX <= 1000, 'a refusal names at least one error and stays short');
 }
 
 checkLimits();

@@ -210,6 +210,26 @@ interface NativeAddon {
   aesGcmSeal?(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, plain: Uint8Array, out: Uint8Array): void;
   aesGcmOpen?(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, sealed: Uint8Array, out: Uint8Array): boolean;
   hmacSha256?(key: Uint8Array, message: Uint8Array, out: Uint8Array): void;
+  /** The ISO 20022 admission check (host/native/src/xml.rs); absent in an addon built before it. */
+  IsoSchemaSet?: new () => NativeIsoSchemaSet;
+}
+
+/** XSDs compiled by libxml2, keyed by target namespace (host/native/src/xml.rs). */
+export interface NativeIsoSchemaSet {
+  /** Compiles one XSD; returns its target namespace. Throws for a bad or duplicate schema. */
+  add(xsd: Uint8Array): string;
+  namespaces(): string[];
+  /** Checks one message; never throws for anything the message does. */
+  validate(message: Uint8Array, bytesMax: number, depthMax: number, errorsMax: number): NativeIsoVerdict;
+}
+
+export interface NativeIsoVerdict {
+  ok: boolean;
+  definition?: string;
+  documentNamespace?: string;
+  wrapped: boolean;
+  headerNamespace?: string;
+  errors: string[];
 }
 
 /** The loaded native addon, or null when it is not available here (the same search as the block backend's). */

@@ -177,14 +177,18 @@ export interface TxResult {
 
 const code4 = (v: number): string => Buffer.from(Uint32Array.of(v).buffer).toString('latin1');
 
-/** A request the payments service refused whole (REPLY_F_REFUSED): its reason. */
-export class PaymentsRefusal extends Error {}
+/** A request the payments service refused whole (REPLY_F_REFUSED): why (REFUSED_*) and its reason. */
+export class PaymentsRefusal extends Error {
+  constructor(readonly code: number, message: string) {
+    super(message);
+  }
+}
 
 /** Throws PaymentsRefusal when the reply is a refusal; else the reply as a Buffer. */
 function unrefused(reply: Uint8Array): Buffer {
   const b = Buffer.from(reply);
   if (b.length < P.REPLY_HEADER_BYTES) throw new RecordError('a reply shorter than its header');
-  if ((b.readUInt32LE(4) & P.REPLY_F_REFUSED) !== 0) throw new PaymentsRefusal(b.toString('latin1', P.REPLY_HEADER_BYTES));
+  if ((b.readUInt32LE(4) & P.REPLY_F_REFUSED) !== 0) throw new PaymentsRefusal(b.readUInt32LE(P.REPLY_REFUSED), b.toString('latin1', P.REPLY_HEADER_BYTES));
   return b;
 }
 

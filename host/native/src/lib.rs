@@ -13,10 +13,14 @@
 //! file.close();
 //! ```
 //! Errors are JavaScript `Error`s with an errno-style `code` (see error.rs).
-//! All `unsafe` code and all platform code is in sys.rs.
+//! All `unsafe` code and all platform code is in sys.rs, but the calls into
+//! libxml2 (the ISO 20022 admission check, xml.rs), which are in libxml.rs.
 
 mod chain;
 mod pages;
+mod libxml;
+mod xml;
+mod xml_prolog;
 mod seal;
 mod error;
 mod hsm;
