@@ -29,7 +29,8 @@
 
 import { createHash } from 'node:crypto';
 import { availableParallelism } from 'node:os';
-import { nativeAddon, type BlockBackend } from './devices/block-backend.ts';
+import { nativeAddon } from './base/addon.ts';
+import type { BlockBackend } from './devices/block-backend.ts';
 import type { CacheArea } from './services.ts';
 
 export const PAGED_MARK = 0xffffffff;

@@ -9,7 +9,7 @@
 // is not there. test/unit/aead.test.ts holds them to the same bytes.
 
 import { createCipheriv, createDecipheriv, createHmac } from 'node:crypto';
-import { nativeAddon } from './block-backend.ts';
+import { nativeAddon } from '../base/addon.ts';
 
 export const GCM_KEY_BYTES = 32;
 export const GCM_NONCE_BYTES = 12;

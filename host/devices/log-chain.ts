@@ -15,7 +15,7 @@
 import { createHash } from 'node:crypto';
 import * as log from '../../hal/log.ts';
 import { crc32c, entryPadded } from '../base/log-entry.ts';
-import { nativeAddon } from './block-backend.ts';
+import { nativeAddon } from '../base/addon.ts';
 import type { LogChainFn } from '../base/kernel.ts';
 
 /** Bytes per entry in the output: leaf hash, chain hash, CRC-32C, reserved. */

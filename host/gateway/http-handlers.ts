@@ -39,7 +39,7 @@ import {
 import { openApiText } from './openapi.ts';
 import { decodeServiceReply, serviceCommandFromJson } from './services-json.ts';
 import * as PAY from '../../services/payments/protocol.ts';
-import { paymentsAnswer, paymentsRequestBody, PaymentsRefusal, type PaymentsContext, type PaymentsHandler } from '../payments/front.ts';
+import { paymentsAnswer, paymentsRequestBody, PaymentsRefusal, type PaymentsContext, type PaymentsHandler } from './payments-front.ts';
 import { RecordError } from '../payments/records.ts';
 
 const PAYMENTS_HANDLERS: ReadonlySet<string> = new Set<PaymentsHandler>([
@@ -64,7 +64,7 @@ export interface Slot {
   code?: string;
   /** Service commands: the service's name, for the answer. */
   serviceName?: string;
-  /** Payments routes: what the answer needs of the request (host/payments/front.ts). */
+  /** Payments routes: what the answer needs of the request (host/gateway/payments-front.ts). */
   payments?: PaymentsContext;
   /** GET /v1/events: the query string and Last-Event-ID as received, then the parsed query. */
   eventsText?: { query: string; lastEventId: string[] | undefined };
@@ -303,7 +303,7 @@ export class RouteHandlers {
     }
   }
 
-  /** The payments service's reply rendered (host/payments/front.ts): JSON, or why it refused the request. */
+  /** The payments service's reply rendered (host/gateway/payments-front.ts): JSON, or why it refused the request. */
   private paymentsReply(slot: Slot, body: Buffer): void {
     try {
       const answer = paymentsAnswer(slot.payments!, body, this.ledgers);

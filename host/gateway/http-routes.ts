@@ -11,7 +11,7 @@ import { isDecimal, KNOWN_METHODS, type Head } from './http-head.ts';
 import { refusal, type Refusal } from './http-response.ts';
 import { parseUnsignedDecimal } from './ledger-json.ts';
 import type { ServiceRoute } from './services-json.ts';
-import type { PaymentsHandler } from '../payments/front.ts';
+import type { PaymentsHandler } from './payments-front.ts';
 
 /** Who answers a route: the session itself (open routes) or the gateway service. */
 export type RouteHandler = 'index' | 'health' | 'ready' | 'openapi' | 'metrics' | 'ledger' | 'system' | 'gateway_stats'
@@ -69,7 +69,7 @@ export const ROUTES: readonly RouteSpec[] = [
   route('POST', '/v1/system/services', 'services_load', gw.ROUTE_SERVICES_LOAD),
   route('POST', '/v1/system/services/upgrade', 'services_upgrade', gw.ROUTE_SERVICES_UPGRADE),
   route('POST', '/v1/system/services/unload', 'services_unload', gw.ROUTE_SERVICES_UNLOAD),
-  // Payments (host/payments/front.ts, services/payments).
+  // Payments (host/gateway/payments-front.ts, services/payments).
   route('POST', '/v1/payments/iso20022', 'payments_iso20022', gw.ROUTE_PAYMENTS_ISO20022, { bodyType: 'xml' }),
   route('POST', '/v1/payments/swift-mt', 'payments_swift_mt', gw.ROUTE_PAYMENTS_SWIFT_MT, { bodyType: 'text' }),
   route('POST', '/v1/payments', 'payments_create', gw.ROUTE_PAYMENTS_CREATE),

@@ -2,7 +2,7 @@
 // ends read and write them (docs/payments.md). One shape for every syntax:
 // the ISO 20022 reader and writer (./iso20022.ts) and the SWIFT MT103 reader
 // and writer (./mt103.ts) meet here, and the payments front end
-// (./front.ts) turns these into the payments service's binary records
+// (host/gateway/payments-front.ts) turns these into the payments service's binary records
 // (services/payments/protocol.ts) and back.
 //
 // Text is kept as the message wrote it (trimmed of nothing): identifiers,

@@ -1,7 +1,7 @@
 // host/payments/records.ts: the payments service's records
 // (services/payments/protocol.ts) written and read on the host side: the
 // directory's entries and account keys, credit_transfers requests, and the
-// results and payment records that come back. The front end (./front.ts)
+// results and payment records that come back. The front end (host/gateway/payments-front.ts)
 // and the tests use it; the layouts are the protocol file's alone.
 
 import * as P from '../../services/payments/protocol.ts';

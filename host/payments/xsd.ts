@@ -23,7 +23,7 @@ import { readFileSync, readdirSync, existsSync } from 'node:fs';
 import * as nodePath from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ISO_ELEMENT_DEPTH_MAX, ISO_ERRORS_MAX, ISO_MESSAGE_BYTES_MAX } from '../base/limits.ts';
-import { nativeAddon, type NativeIsoSchemaSet } from '../devices/block-backend.ts';
+import { nativeAddon, type NativeIsoSchemaSet } from '../base/addon.ts';
 
 // ---- what callers may use ----
 

@@ -134,13 +134,22 @@ test('a CBPR+ pacs.008 settles on the ledger and is answered with an XSD-valid p
   assert.is((await call('GET', '/v1/payments/99999', keys.operator)).status, 404);
 });
 
-test('a pacs.008 from an agent the directory does not know is refused RC01 (200 with the pacs.002), nothing moved', async () => {
-  const r = await call('POST', '/v1/payments/iso20022', keys.operator, sample('cbprplus_c.106.2.1.a_pacs.008_AtoB.xml'), 'application/xml');
+test('another message under a MsgId already used is a duplicate (AM05) whole; an agent the directory does not know is RC01', async () => {
+  // The c.106 sample reuses c.105's MsgId and UETR with other content: refused whole, nothing moved.
+  const before = await balance(CUSTOMER_GBP);
+  const dup = await call('POST', '/v1/payments/iso20022', keys.operator, sample('cbprplus_c.106.2.1.a_pacs.008_AtoB.xml'), 'application/xml');
+  assert.is(dup.status, 200, dup.text);
+  assert.equal(dup.json.transactions.map((t: any) => [t.status, t.reason]), [['RJCT', 'AM05']]);
+  assert.ok(validateIsoMessage(Buffer.from(dup.json.pacs002)).ok);
+  // The c.105 sample as if from another bank: a new MsgId, UETR and instructing agent.
+  const other = sample('cbprplus_c.105.1.1_pacs.008_AtoB.xml').replaceAll('pacs008bzmsgid-1', 'pacs008bzmsgid-9')
+    .replaceAll('7a562c67-ca16-48ba-b074-65581be6f001', '0b7c3f5e-2d41-4e8a-9c3b-5f6a7d8e9f00').replaceAll('CBRLGB2LXXX', 'UNKNGB2LXXX');
+  const r = await call('POST', '/v1/payments/iso20022', keys.operator, other, 'application/xml');
   assert.is(r.status, 200, r.text);
-  assert.is(r.json.transactions[0].status, 'RJCT');
-  assert.is(r.json.transactions[0].reason, 'RC01');
+  assert.equal(r.json.transactions.map((t: any) => [t.status, t.reason]), [['RJCT', 'RC01']]);
   assert.match(r.json.pacs002, /<Cd>RC01<\/Cd>/);
   assert.ok(validateIsoMessage(Buffer.from(r.json.pacs002)).ok);
+  assert.equal(await balance(CUSTOMER_GBP), before, 'nothing moved');
 });
 
 test('invalid and hostile XML is refused 400 (FF01) before the log; a wrong Content-Type is 415', async () => {

@@ -1,4 +1,4 @@
-// host/payments/front.ts: the payments routes' front end (docs/payments.md).
+// host/gateway/payments-front.ts: the payments routes' front end (docs/payments.md).
 // Turns what a client sends (an ISO 20022 message, a SWIFT MT103, JSON) into
 // the payments service's request (./records.ts, services/payments/protocol.ts)
 // with the original bytes after its records, and the service's reply into
@@ -6,7 +6,7 @@
 // ISO 20022, the pacs.002 produced.
 //
 // Everything that is syntax is decided here, before the log: the XSD
-// (./xsd.ts, libxml2), the MT field formats (./mt103.ts), NbOfTxs and
+// (host/payments/xsd.ts, libxml2), the MT field formats (host/payments/mt103.ts), NbOfTxs and
 // CtrlSum, amounts (decimal.js through the ledger JSON's amountFromDecimal:
 // never rounded), identifiers' lengths. A message refused here is answered
 // 400 (reason FF01 for an invalid ISO 20022 message) and never logged.
@@ -17,18 +17,18 @@
 
 import { createHash } from 'node:crypto';
 import Decimal from 'decimal.js';
-import { LedgerJsonError, amountFromDecimal, decimalFromMinor, parseUnsignedDecimal } from '../gateway/ledger-json.ts';
-import { isJsonObject, type JsonValue } from '../gateway/json.ts';
+import { LedgerJsonError, amountFromDecimal, decimalFromMinor, parseUnsignedDecimal } from './ledger-json.ts';
+import { isJsonObject, type JsonValue } from './json.ts';
 import { U128_MAX } from '../client/ledger.ts';
 import * as P from '../../services/payments/protocol.ts';
-import type { AccountRef, CreditTransfer, Pacs002, Pacs008, Pain001, TransactionStatus } from './model.ts';
-import { readIsoMessage, writeIsoMessageText, type ReadMessage } from './iso20022.ts';
-import { validateIsoMessage } from './xsd.ts';
-import { readMt103 } from './mt103.ts';
+import type { AccountRef, CreditTransfer, Pacs002, Pacs008, Pain001, TransactionStatus } from '../payments/model.ts';
+import { readIsoMessage, writeIsoMessageText, type ReadMessage } from '../payments/iso20022.ts';
+import { validateIsoMessage } from '../payments/xsd.ts';
+import { readMt103 } from '../payments/mt103.ts';
 import {
   creditTransfersRequest, creditTransfersResults, directoryGetEntries, directoryGetRequest, directoryPutRequest, directoryPutResults,
   paymentGetRequest, paymentRecords, PaymentsRefusal, RecordError, type AccountKey, type DirectoryEntry, type TxRecord,
-} from './records.ts';
+} from '../payments/records.ts';
 
 /** A refused payments body: a LedgerJsonError, so the gateway's body refusal path answers it (400 with `code`). */
 export class PaymentsInputError extends LedgerJsonError {
