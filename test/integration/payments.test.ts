@@ -14,6 +14,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { bankManifest, event, makeImage, removeDir, runCli, Server, type TestImage } from '../support/helpers.ts';
 import { validateIsoMessage } from '../../host/payments/xsd.ts';
+import { pain001 } from '../support/payments.ts';
 
 const FIXTURES = join(new URL('..', import.meta.url).pathname, 'fixtures');
 const sample = (name: string) => readFileSync(join(FIXTURES, 'iso20022', name), 'utf8');
@@ -31,6 +32,7 @@ const CUSTOMER_GBP = 4002n; // account "65479512" in the directory
 const ALICE_USD = 1001n;
 const BOB_USD = 1002n;
 const FUNDING_USD = 1003n;
+const CLEARING_USD = 1004n; // the clearing agent CLRGUS33's settlement account (pain.001 out)
 
 function cliKey(args: string[]): string {
   const r = runCli(['keys', 'create', '--data', data, ...args]);
@@ -58,7 +60,7 @@ test.before(async () => {
   const accounts = await call('POST', '/v1/accounts', keys.operator, [
     { id: String(NOSTRO_CBRL), ledger: GBP, code: 1 }, { id: String(CUSTOMER_GBP), ledger: GBP, code: 1 },
     { id: String(ALICE_USD), ledger: 1, code: 1, flags: ['debits_must_not_exceed_credits'] }, { id: String(BOB_USD), ledger: 1, code: 1 },
-    { id: String(FUNDING_USD), ledger: 1, code: 1 },
+    { id: String(FUNDING_USD), ledger: 1, code: 1 }, { id: String(CLEARING_USD), ledger: 1, code: 1 },
   ]);
   assert.is(accounts.status, 200, accounts.text);
   const funded = await call('POST', '/v1/transfers', keys.operator, [
@@ -94,9 +96,10 @@ test('the directory: an operator adds entries, anyone reads them, a teller may n
     { account_id: '65479512', ledger: GBP, account: String(CUSTOMER_GBP) },
     { iban: 'GB33 BUKB 2020 1555 5555 55', ledger: 1, account: String(ALICE_USD) },
     { iban: 'DE89370400440532013000', ledger: 1, account: String(BOB_USD) },
+    { bic: 'CLRGUS33', ledger: 1, account: String(CLEARING_USD) },
   ] });
   assert.is(put.status, 200, put.text);
-  assert.equal(put.json.results, ['created', 'created', 'created', 'created']);
+  assert.equal(put.json.results, ['created', 'created', 'created', 'created', 'created']);
   const teller = await call('POST', '/v1/payment-accounts', keys.teller, { accounts: [{ iban: 'DE89370400440532013000', ledger: 1, account: '5' }] });
   assert.is(teller.status, 403, teller.text);
   const badIban = await call('POST', '/v1/payment-accounts', keys.operator, { accounts: [{ iban: 'GB34BUKB20201555555555', ledger: 1, account: '5' }] });
@@ -169,6 +172,25 @@ test('invalid and hostile XML is refused 400 (FF01) before the log; a wrong Cont
   assert.is(json.status, 415, json.text);
   const anon = await call('POST', '/v1/payments/iso20022', null, sample('cbprplus_c.105.1.1_pacs.008_AtoB.xml'), 'application/xml');
   assert.is(anon.status, 401, anon.text);
+});
+
+test('a pain.001 from a customer: pending transfers to the clearing agent\'s account (ACCP), AM04 past the balance', async () => {
+  const before = await call('POST', '/v1/accounts/lookup', keys.operator, { ids: [String(ALICE_USD)] });
+  const pendingBefore = BigInt(before.json[0].debits_pending);
+  const xml = pain001('PAIN-1', 3, { debtorIban: 'GB33BUKB20201555555555', creditorIban: 'DE89370400440532013000', creditorAgent: 'CLRGUS33', currency: 'USD', amount: '40.00' });
+  const r = await call('POST', '/v1/payments/iso20022', keys.teller, xml, 'application/xml');
+  assert.is(r.status, 200, r.text);
+  assert.equal(r.json.transactions.map((t: any) => [t.status, t.reason]), [['ACCP', undefined], ['ACCP', undefined], ['RJCT', 'AM04']]);
+  assert.ok(validateIsoMessage(Buffer.from(r.json.pacs002)).ok, 'the pacs.002 is XSD-valid');
+  const after = await call('POST', '/v1/accounts/lookup', keys.operator, { ids: [String(ALICE_USD)] });
+  assert.is(BigInt(after.json[0].debits_pending) - pendingBefore, 8000n, 'two of 40.00 reserved, not posted');
+  const p = await call('GET', `/v1/payments/${r.json.transactions[0].payment_id}`, keys.operator);
+  assert.is(p.json.state, 'pending');
+  assert.is(p.json.credit_account_id, String(CLEARING_USD));
+  const wrongSum = xml.replace('<NbOfTxs>3</NbOfTxs><InitgPty>', '<NbOfTxs>3</NbOfTxs><CtrlSum>1.00</CtrlSum><InitgPty>').replace('PAIN-1', 'PAIN-2');
+  const refused = await call('POST', '/v1/payments/iso20022', keys.teller, wrongSum, 'application/xml');
+  assert.is(refused.status, 400, refused.text);
+  assert.match(refused.json.error.message, /CtrlSum 1\.00 but the amounts add up to 120/);
 });
 
 test('JSON payments: settled between directory accounts, AM04 on insufficient funds, over-precise amounts refused', async () => {
