@@ -56,20 +56,22 @@ test('the example manifest is valid and canonical', () => {
   assert.is(JSON.stringify(validateManifest(reordered)), JSON.stringify(EXAMPLE));
 });
 
-test('images/bank/manifest.json is valid: the ledger behind the gateway, and nothing that takes unauthenticated frames', () => {
+test('images/bank/manifest.json is valid: the ledger and payments behind the gateway, and nothing that takes unauthenticated frames', () => {
   // Proves the shipped bank image manifest loads, runs the ledger first (priority 0)
   // with a full 8189-event batch within message_bytes_max, and names asset scales.
   const path = fileURLToPath(new URL('../../images/bank/manifest.json', import.meta.url));
   const m = loadManifestFile(path);
-  assert.equal(m.services.map((s) => s.name), ['ledger', 'gateway']);
+  assert.equal(m.services.map((s) => s.name), ['ledger', 'payments', 'gateway']);
   assert.is(m.services[0].priority, 0);
   // The ledger takes no frames from the network: every request reaches it
   // through the gateway, which checks the key (binary protocol and HTTP alike).
   assert.not.ok(m.services[0].caps.includes('net'), 'the ledger must not have the net capability');
   // Only the admission authority takes frames: nothing unauthenticated reaches the log.
   assert.equal(m.services.filter((s) => s.caps.includes('net')).map((s) => s.name), ['gateway']);
-  assert.ok(m.services[1].caps.includes('admit'), 'the gateway is the admission authority');
-  assert.ok(m.services[1].caps.includes('send:ledger'));
+  const gateway = m.services.find((s) => s.name === 'gateway')!;
+  assert.ok(gateway.caps.includes('admit'), 'the gateway is the admission authority');
+  assert.ok(gateway.caps.includes('send:ledger') && gateway.caps.includes('send:payments'));
+  assert.ok(m.services[1].caps.includes('send:ledger') && !m.services[1].caps.includes('net'), 'payments reach the ledger, and take no frames');
   assert.ok(m.kernel.message_bytes_max >= 8 + 8189 * 128, 'a full ledger batch fits one message');
   assert.equal(m.gateway?.ledgers.map((l) => [l.ledger, l.asset_scale]), [[1, 2], [2, 0], [3, 3]]);
 });

@@ -18,7 +18,6 @@ let index: HashIndex = changetype<HashIndex>(0);
 export function directoryInit(): void {
   assert(entries == 0, "directoryInit: once");
   entries = heap.alloc(<usize>directoryMax * P.DIRECTORY_ENTRY_BYTES);
-  memory.fill(entries, 0, <usize>directoryMax * P.DIRECTORY_ENTRY_BYTES);
   index = hashIndexCreate(directoryMax);
 }
 

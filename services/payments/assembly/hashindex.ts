@@ -4,7 +4,8 @@
 // fingerprint matches (hashFirst / hashNext) and compares the keys itself,
 // so two keys that share a fingerprint are both found. Sized at boot to at
 // least twice the records it may hold, so a probe run always ends at an
-// empty slot. Nothing is ever removed (payments and directory entries are
+// empty slot. Tables come from the heap at init, never freed, so they are the
+// memory WebAssembly gives zeroed (boot touches none of it). Nothing is ever removed (payments and directory entries are
 // kept; a directory update changes the entry, not its key).
 
 // @ts-ignore: decorator
@@ -23,7 +24,6 @@ export function hashIndexCreate(capacity: u32): HashIndex {
   while (n < capacity * 2) n <<= 1;
   const ix = changetype<HashIndex>(heap.alloc(offsetof<HashIndex>()));
   ix.slots = heap.alloc(<usize>n << 4);
-  memory.fill(ix.slots, 0, <usize>n << 4);
   ix.mask = n - 1;
   ix.count = 0;
   ix.capacity = capacity;

@@ -15,12 +15,14 @@
 // payments.ts (messages, payments, the ledger).
 
 import * as P from "../protocol";
-import { KIND_FAILED, KIND_MESSAGE, KIND_REPLY, KIND_REQUEST, reply, logText } from "../../sdk/qenex";
+import { KIND_FAILED, KIND_MESSAGE, KIND_REPLY, KIND_REQUEST, reply } from "../../sdk/qenex";
 import { configParse } from "./config";
 import { directoryFind, directoryInit, directoryPut, keyValid } from "./directory";
 import { creditTransfers, ledgerFailed, ledgerReplied, paymentGet, paymentsInit, paymentsLedgerPeer, refuse } from "./payments";
 
-const INBOX_BYTES: u32 = 16 << 20; // a pain.001 of TX_MAX transactions and its original bytes
+// The largest request the kernel delivers in the bank image (message_bytes_max, 1 MiB) and room
+// to spare; a pain.001 of TX_MAX transactions (~5.4 MiB with its original bytes) needs more.
+const INBOX_BYTES: u32 = 2 << 20;
 const inbox: usize = heap.alloc(INBOX_BYTES);
 let out: usize = 0;
 
@@ -33,7 +35,6 @@ export function qx_init(len: u32): void {
   directoryInit();
   paymentsInit();
   out = heap.alloc(<usize>P.REPLY_HEADER_BYTES + <usize>max(<u32>P.GET_MAX * <u32>P.DIRECTORY_ENTRY_BYTES, <u32>P.DIRECTORY_PUT_MAX * <u32>P.DIRECTORY_RESULT_BYTES));
-  logText("payments ready");
 }
 
 function replyHeader(count: u32): void {

@@ -63,12 +63,11 @@ let replyBuf: usize = 0;
 let scratch: usize = 0; // a message or transaction identity key
 let keyScratch: usize = 0; // an agent's account key
 
+/** The tables, from the heap at init: zeroed memory WebAssembly gives, never touched at boot. */
 export function paymentsInit(): void {
   assert(payments == 0, "paymentsInit: once");
   payments = heap.alloc(<usize>paymentsMax * P.PAYMENT_BYTES);
-  memory.fill(payments, 0, <usize>paymentsMax * P.PAYMENT_BYTES);
   messages = heap.alloc(<usize>messagesMax * MSG_RECORD_BYTES);
-  memory.fill(messages, 0, <usize>messagesMax * MSG_RECORD_BYTES);
   messageIndex = hashIndexCreate(messagesMax);
   txIndex = hashIndexCreate(paymentsMax);
   batchPayments = heap.alloc(<usize>L.BATCH_EVENTS_MAX * 4);
