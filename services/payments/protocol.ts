@@ -32,12 +32,14 @@ export enum Op {
   directory_get = 2, // count ACCOUNT_KEY_BYTES keys → reply header, count entries (kind 0: none)
   credit_transfers = 3, // MESSAGE_BYTES lead record, count TX_BYTES records, the original → reply header, count RESULT_BYTES
   payment_get = 4, // count u64 payment ids → reply header, count PAYMENT_BYTES records (id 0: none)
+  status_reports = 5, // MESSAGE_BYTES lead record, count STATUS_BYTES records, the original → reply header, count RESULT_BYTES
 }
 
 export const SOURCE_PACS008 = 1;
 export const SOURCE_PAIN001 = 2;
 export const SOURCE_MT103 = 3;
 export const SOURCE_JSON = 4;
+export const SOURCE_PACS002 = 5; // status_reports only
 
 // Transactions per request: a pain.001 of 10,000 is one request; the service
 // sends them to the ledger in batches of at most the ledger's 8189.
@@ -107,6 +109,22 @@ export const TX_CREDITOR = 184;
 export const TX_DEBTOR_AGENT = 224;
 export const TX_CREDITOR_AGENT = 236;
 
+// ---- status_reports record, one status of a payment QENEX sent (128 bytes) ----
+//   +0 [36] the original's EndToEndId   +36 [16] the original's UETR (zeros: none)
+//  +52 u32 status (STATUS_*)   +56 u32 reason (REASON_*; 0: none)   +60 u8[68] 0
+// The payment is found by its UETR, else by its EndToEndId among the payments
+// QENEX sent (pain.001: no sending agent). ACSC or ACCC posts its pending
+// transfer, RJCT voids it, any other status leaves it pending. Its result:
+// the payment's state after (ACSC, RJCT, ACCP), the reason the payment was
+// rejected with, or why the line changed nothing: NOOR (no payment QENEX sent
+// has that identity), NARR (the status contradicts the payment's final state,
+// or the ledger refused; its code in RESULT_LEDGER).
+export const STATUS_BYTES = 128;
+export const STATUS_END_TO_END_ID = 0;
+export const STATUS_UETR = 36;
+export const STATUS_STATUS = 52;
+export const STATUS_REASON = 56;
+
 // ---- replies ----
 // Reply header (16 bytes): +0 u32 count, +4 u32 flags (REPLY_F_*), +8 u64 0.
 export const REPLY_HEADER_BYTES = 16;
@@ -174,6 +192,7 @@ export const PAYMENT_TRANSFER_ID_HI = 0x5158504159000000;
 export const STATUS_ACSC: u32 = 0x43534341; // "ACSC" settlement completed
 export const STATUS_ACCP: u32 = 0x50434341; // "ACCP" accepted, pending settlement
 export const STATUS_RJCT: u32 = 0x54434a52; // "RJCT"
+export const STATUS_ACCC: u32 = 0x43434341; // "ACCC" accepted, credited to the creditor's account
 // ISO 20022 ExternalStatusReason1Code
 export const REASON_AC01: u32 = 0x31304341; // "AC01" incorrect account number (not in the directory)
 export const REASON_AC04: u32 = 0x34304341; // "AC04" closed account
@@ -184,3 +203,8 @@ export const REASON_AM03: u32 = 0x33304d41; // "AM03" currency not allowed (ledg
 export const REASON_AG01: u32 = 0x31304741; // "AG01" transaction forbidden (no settlement account for the agent)
 export const REASON_NARR: u32 = 0x5252414e; // "NARR" narrative: another ledger refusal, its code in RESULT_LEDGER
 export const REASON_RC01: u32 = 0x31304352; // "RC01" bank identifier incorrect
+export const REASON_NOOR: u32 = 0x524f4f4e; // "NOOR" no original transaction (a status for a payment QENEX did not send)
+
+// Transfer ids of a pending payment's post and void: the payment's id under these high 64 bits.
+export const PAYMENT_POST_ID_HI = 0x5158504159000001;
+export const PAYMENT_VOID_ID_HI = 0x5158504159000002;

@@ -48,16 +48,24 @@ let messageIndex: HashIndex = changetype<HashIndex>(0);
 let txIndex: HashIndex = changetype<HashIndex>(0);
 let ledgerPeer: i32 = -1;
 
-// The request in flight (at most one): its token, source, first payment index and count, the next
-// payment to send, and the payment indexes of the ledger batch out now.
+// The request in flight (at most one): its token and kind, its first payment and count (credit
+// transfers: answered from the payments), and its work: the lines that need the ledger, each a
+// payment, an action (CREATE its transfer, POST or VOID its pending one), its line in the request
+// and the reason a void carries; those in [workNext - batchCount, workNext) are out at the ledger.
+const ACT_CREATE: u8 = 1;
+const ACT_POST: u8 = 2;
+const ACT_VOID: u8 = 3;
 let busy = false;
 let flightToken: u32 = 0;
+let flightOp: u8 = 0;
 let flightSource: u8 = 0;
 let flightFirst: u32 = 0;
 let flightCount: u32 = 0;
-let flightNext: u32 = 0;
+let work: usize = 0; // WORK_BYTES a line: u32 payment, u32 line, u32 reason, u8 action
+const WORK_BYTES: u32 = 16;
+let workCount: u32 = 0;
+let workNext: u32 = 0;
 let batchCount: u32 = 0;
-let batchPayments: usize = 0;
 let ledgerRequest: usize = 0;
 let replyBuf: usize = 0;
 let scratch: usize = 0; // a message or transaction identity key
@@ -70,7 +78,7 @@ export function paymentsInit(): void {
   messages = heap.alloc(<usize>messagesMax * MSG_RECORD_BYTES);
   messageIndex = hashIndexCreate(messagesMax);
   txIndex = hashIndexCreate(paymentsMax);
-  batchPayments = heap.alloc(<usize>L.BATCH_EVENTS_MAX * 4);
+  work = heap.alloc(<usize>P.TX_MAX * WORK_BYTES);
   ledgerRequest = heap.alloc(<usize>L.HEADER_BYTES + <usize>L.BATCH_EVENTS_MAX * L.RECORD_BYTES);
   replyBuf = heap.alloc(<usize>P.REPLY_HEADER_BYTES + <usize>P.TX_MAX * P.RESULT_BYTES);
   scratch = heap.alloc(64);
@@ -111,13 +119,15 @@ function paymentHasKey(p: usize): bool {
     && memory.compare(p + P.PAY_END_TO_END_ID, scratch + 16, P.SLOT_BYTES) == 0;
 }
 
-function txSeen(): bool {
+/** The payment holding the identity in `scratch` (txKey), or -1. */
+function txFind(): i32 {
   assert(load<u8>(scratch) == 1 || load<u8>(scratch) == 2, "a transaction key was built");
   const fp = fingerprint(scratch, TXKEY_BYTES);
   for (let s = hashNext(txIndex, fp, -1); s >= 0; s = hashNext(txIndex, fp, s)) {
-    if (paymentHasKey(paymentAt(hashRecord(txIndex, s)))) return true;
+    const i = hashRecord(txIndex, s);
+    if (paymentHasKey(paymentAt(i))) return <i32>i;
   }
-  return false;
+  return -1;
 }
 
 /** The message record with the key at `key` (MSG_KEY_BYTES), or -1. */
@@ -198,15 +208,37 @@ export function creditTransfers(token: u32, r: usize, len: u32): void {
   const msgInserted = hashInsert(messageIndex, fingerprint(msg, MSG_KEY_BYTES), messageCount);
   assert(msgInserted, "the index holds messages_max messages");
   const first = paymentCount;
-  for (let t: u32 = 0; t < count; t++) record(source, m, m + P.MESSAGE_BYTES + <usize>t * P.TX_BYTES, messageCount);
+  begin(token, <u8>P.Op.credit_transfers, source, first, count);
+  for (let t: u32 = 0; t < count; t++) {
+    record(source, m, m + P.MESSAGE_BYTES + <usize>t * P.TX_BYTES, messageCount);
+    if (load<u8>(paymentAt(first + t) + P.PAY_STATE) == <u8>P.STATE_SUBMITTED) addWork(first + t, t, ACT_CREATE, 0);
+  }
   messageCount++;
+  sendNextBatch();
+}
+
+/** Starts the request in flight: nothing of it is out yet. */
+function begin(token: u32, op: u8, source: u8, first: u32, count: u32): void {
+  assert(!busy && count <= <u32>P.TX_MAX, "one request at a time, within TX_MAX lines");
   busy = true;
   flightToken = token;
+  flightOp = op;
   flightSource = source;
   flightFirst = first;
   flightCount = count;
-  flightNext = first;
-  sendNextBatch();
+  workCount = 0;
+  workNext = 0;
+  batchCount = 0;
+}
+
+function addWork(payment: u32, line: u32, action: u8, reason: u32): void {
+  assert(busy && workCount < <u32>P.TX_MAX && payment < paymentCount, "work of the request in flight");
+  const w = work + <usize>workCount * WORK_BYTES;
+  store<u32>(w, payment);
+  store<u32>(w + 4, line);
+  store<u32>(w + 8, reason);
+  store<u8>(w + 12, action);
+  workCount++;
 }
 
 /** Records transaction `x` as a payment: resolved through the directory, checked for a duplicate; SUBMITTED or REJECTED. */
@@ -228,7 +260,7 @@ function record(source: u8, m: usize, x: usize, msgNumber: u32): void {
   memory.copy(p + P.PAY_AGENT, m + P.MESSAGE_AGENT, P.BIC_BYTES);
   let reason: u32 = ledgerAllowed(ledger) ? 0 : P.REASON_AM03;
   const keyed = txKey(x + P.TX_UETR, m + P.MESSAGE_AGENT, x + P.TX_END_TO_END_ID);
-  if (reason == 0 && keyed && txSeen()) reason = P.REASON_AM05;
+  if (reason == 0 && keyed && txFind() >= 0) reason = P.REASON_AM05;
   // Both sides through the directory: agents' settlement accounts where the message names an agent.
   const byAgentDebit = source == <u8>P.SOURCE_PACS008 || source == <u8>P.SOURCE_MT103;
   const byAgentCredit = source == <u8>P.SOURCE_PAIN001;
@@ -251,31 +283,33 @@ function record(source: u8, m: usize, x: usize, msgNumber: u32): void {
   }
 }
 
-/** Sends the next ledger batch of the request in flight (its SUBMITTED payments), or answers it when none is left. */
+/** Sends the next ledger batch of the request in flight's work, or answers it when none is left. */
 function sendNextBatch(): void {
-  assert(busy, "a request in flight");
-  const end = flightFirst + flightCount;
+  assert(busy && batchCount == 0, "a request in flight, nothing of it out");
   const events = ledgerRequest + L.HEADER_BYTES;
-  batchCount = 0;
-  while (flightNext < end && batchCount < <u32>L.BATCH_EVENTS_MAX) {
-    const i = flightNext++;
-    const p = paymentAt(i);
-    if (load<u8>(p + P.PAY_STATE) != <u8>P.STATE_SUBMITTED) continue;
+  while (workNext < workCount && batchCount < <u32>L.BATCH_EVENTS_MAX) {
+    const w = work + <usize>workNext * WORK_BYTES;
+    workNext++;
+    const p = paymentAt(load<u32>(w));
+    const action = load<u8>(w + 12);
     const e = events + <usize>batchCount * L.RECORD_BYTES;
     memory.fill(e, 0, L.RECORD_BYTES);
-    store<u64>(e + L.TRANSFER_ID, load<u64>(p + P.PAY_ID));
-    store<u64>(e + L.TRANSFER_ID + 8, P.PAYMENT_TRANSFER_ID_HI);
+    const id = load<u64>(p + P.PAY_ID);
+    store<u64>(e + L.TRANSFER_ID, id);
+    store<u64>(e + L.TRANSFER_ID + 8, action == ACT_CREATE ? P.PAYMENT_TRANSFER_ID_HI : action == ACT_POST ? P.PAYMENT_POST_ID_HI : P.PAYMENT_VOID_ID_HI);
     memory.copy(e + L.TRANSFER_DEBIT_ACCOUNT_ID, p + P.PAY_DEBIT, 16);
     memory.copy(e + L.TRANSFER_CREDIT_ACCOUNT_ID, p + P.PAY_CREDIT, 16);
     memory.copy(e + L.TRANSFER_AMOUNT, p + P.PAY_AMOUNT, 16);
+    if (action != ACT_CREATE) memory.copy(e + L.TRANSFER_PENDING_ID, p + P.PAY_TRANSFER, 16);
     // The UETR (or nothing) in user_data_128 and the payment's id in user_data_64: the ledger's queries find a payment's transfers.
     memory.copy(e + L.TRANSFER_USER_DATA_128, p + P.PAY_UETR, 16);
-    store<u64>(e + L.TRANSFER_USER_DATA_64, load<u64>(p + P.PAY_ID));
-    store<u32>(e + L.TRANSFER_USER_DATA_32, <u32>flightSource);
+    store<u64>(e + L.TRANSFER_USER_DATA_64, id);
+    store<u32>(e + L.TRANSFER_USER_DATA_32, <u32>load<u8>(p + P.PAY_SOURCE));
     store<u32>(e + L.TRANSFER_LEDGER, load<u32>(p + P.PAY_LEDGER));
     store<u16>(e + L.TRANSFER_CODE, transferCode);
-    store<u16>(e + L.TRANSFER_FLAGS, flightSource == <u8>P.SOURCE_PAIN001 ? <u16>L.TransferFlags.pending : 0);
-    store<u32>(batchPayments + (<usize>batchCount << 2), i);
+    const pending = action == ACT_CREATE && load<u8>(p + P.PAY_SOURCE) == <u8>P.SOURCE_PAIN001;
+    store<u16>(e + L.TRANSFER_FLAGS, pending ? <u16>L.TransferFlags.pending
+      : action == ACT_POST ? <u16>L.TransferFlags.post_pending_transfer : action == ACT_VOID ? <u16>L.TransferFlags.void_pending_transfer : 0);
     batchCount++;
   }
   if (batchCount == 0) { finish(); return; }
@@ -284,27 +318,41 @@ function sendNextBatch(): void {
   store<u16>(ledgerRequest + L.HEADER_SCOPE_COUNT, 0);
   store<u32>(ledgerRequest + L.HEADER_COUNT, batchCount);
   const r = ledgerPeer < 0 ? -1 : send(<u32>ledgerPeer, ledgerRequest, <u32>L.HEADER_BYTES + batchCount * <u32>L.RECORD_BYTES);
-  if (r != 0) failBatch("the ledger could not take the transfers");
+  if (r != 0) failBatch();
 }
+
+/** The work line `k` of the batch out (0 .. batchCount - 1). */
+// @ts-ignore: decorator
+@inline function batchWork(k: u32): usize { return work + <usize>(workNext - batchCount + k) * WORK_BYTES; }
 
 /** The ledger's answer to the batch out: one result per transfer, in order. */
 export function ledgerReplied(r: usize, len: u32): void {
   if (!busy || batchCount == 0) return; // nothing of ours out: not an answer to this service
-  if (<u64>len != <u64>batchCount * L.RESULT_BYTES) { failBatch("the ledger's answer does not match the transfers sent"); return; }
-  assert(batchCount <= <u32>L.BATCH_EVENTS_MAX, "a batch the ledger takes");
-  const scheduled = flightSource == <u8>P.SOURCE_PAIN001;
+  if (<u64>len != <u64>batchCount * L.RESULT_BYTES) { failBatch(); return; }
+  assert(batchCount <= <u32>L.BATCH_EVENTS_MAX && workNext >= batchCount, "a batch the ledger takes, from the work list");
   for (let k: u32 = 0; k < batchCount; k++) {
-    const p = paymentAt(load<u32>(batchPayments + (<usize>k << 2)));
+    const w = batchWork(k);
+    const p = paymentAt(load<u32>(w));
+    const action = load<u8>(w + 12);
     const result = load<u32>(r + <usize>k * L.RESULT_BYTES + L.RESULT_CODE);
+    const timestamp = load<u64>(r + <usize>k * L.RESULT_BYTES + L.RESULT_TIMESTAMP);
     if (result == <u32>L.TransferResult.created) {
-      store<u8>(p + P.PAY_STATE, <u8>(scheduled ? P.STATE_PENDING : P.STATE_SETTLED));
-      store<u64>(p + P.PAY_TRANSFER, load<u64>(p + P.PAY_ID));
-      store<u64>(p + P.PAY_TRANSFER + 8, P.PAYMENT_TRANSFER_ID_HI);
-      store<u64>(p + P.PAY_TIMESTAMP, load<u64>(r + <usize>k * L.RESULT_BYTES + L.RESULT_TIMESTAMP));
-    } else {
+      if (action == ACT_CREATE) {
+        store<u8>(p + P.PAY_STATE, <u8>(load<u8>(p + P.PAY_SOURCE) == <u8>P.SOURCE_PAIN001 ? P.STATE_PENDING : P.STATE_SETTLED));
+        store<u64>(p + P.PAY_TRANSFER, load<u64>(p + P.PAY_ID));
+        store<u64>(p + P.PAY_TRANSFER + 8, P.PAYMENT_TRANSFER_ID_HI);
+      } else {
+        store<u8>(p + P.PAY_STATE, <u8>(action == ACT_POST ? P.STATE_SETTLED : P.STATE_REJECTED));
+        if (action == ACT_VOID) store<u32>(p + P.PAY_REASON, load<u32>(w + 8));
+      }
+      store<u64>(p + P.PAY_TIMESTAMP, timestamp);
+      if (action != ACT_CREATE) statusLine(load<u32>(w + 4), p, 0, action == ACT_POST ? P.PAYMENT_POST_ID_HI : P.PAYMENT_VOID_ID_HI, 0, timestamp);
+    } else if (action == ACT_CREATE) {
       store<u8>(p + P.PAY_STATE, <u8>P.STATE_REJECTED);
       store<u32>(p + P.PAY_REASON, ledgerReason(result));
       store<u32>(p + P.PAY_LEDGER_RESULT, result);
+    } else {
+      statusLine(load<u32>(w + 4), p, P.REASON_NARR, 0, result, 0); // the post or void was refused: the payment is as it was
     }
   }
   batchCount = 0;
@@ -314,19 +362,24 @@ export function ledgerReplied(r: usize, len: u32): void {
 /** The kernel aborted the batch out (the ledger faulted on it, rolled back): nothing of it moved. */
 export function ledgerFailed(): void {
   if (!busy || batchCount == 0) return;
-  assert(flightNext > flightFirst, "a batch out was taken from the request in flight");
-  failBatch("the ledger aborted the transfers (it faulted or has failed)");
+  assert(workNext >= batchCount, "a batch out was taken from the work list");
+  failBatch();
 }
 
-/** Every payment of the batch out is rejected (nothing moved), the rest of the request goes on. */
-function failBatch(why: string): void {
+/** Nothing of the batch out moved: its new payments are rejected (NARR), its posts and voids changed nothing; the rest goes on. */
+function failBatch(): void {
+  assert(busy && batchCount > 0, "a batch out");
   for (let k: u32 = 0; k < batchCount; k++) {
-    const p = paymentAt(load<u32>(batchPayments + (<usize>k << 2)));
-    store<u8>(p + P.PAY_STATE, <u8>P.STATE_REJECTED);
-    store<u32>(p + P.PAY_REASON, P.REASON_NARR);
+    const w = batchWork(k);
+    const p = paymentAt(load<u32>(w));
+    if (load<u8>(w + 12) == ACT_CREATE) {
+      store<u8>(p + P.PAY_STATE, <u8>P.STATE_REJECTED);
+      store<u32>(p + P.PAY_REASON, P.REASON_NARR);
+    } else {
+      statusLine(load<u32>(w + 4), p, P.REASON_NARR, 0, 0, 0);
+    }
   }
   batchCount = 0;
-  assert(why.length > 0, "a reason");
   sendNextBatch();
 }
 
@@ -341,11 +394,115 @@ function ledgerReason(result: u32): u32 {
   return P.REASON_NARR;
 }
 
-/** The request in flight is complete: answered from its payments. */
+/** The request in flight is complete: credit transfers answered from their payments, status reports from their lines. */
 function finish(): void {
-  assert(busy && batchCount == 0, "a request whose transfers are all back");
+  assert(busy && batchCount == 0 && workNext == workCount, "a request whose work is all back");
   busy = false;
-  answerFromPayments(flightToken, flightFirst, flightCount, 0);
+  if (flightOp == <u8>P.Op.credit_transfers) answerFromPayments(flightToken, flightFirst, flightCount, 0);
+  else reply(flightToken, 0, replyBuf, <u32>P.REPLY_HEADER_BYTES + flightCount * <u32>P.RESULT_BYTES);
+}
+
+/** Writes line `line`'s result of a status report: the payment's state after (0: none found), why nothing changed, the post or void made. */
+function statusLine(line: u32, p: usize, reason: u32, transferHi: u64, ledgerResult: u32, timestamp: u64): void {
+  assert(line < flightCount && flightOp == <u8>P.Op.status_reports, "a line of the status report in flight");
+  const o = replyBuf + P.REPLY_HEADER_BYTES + <usize>line * P.RESULT_BYTES;
+  memory.fill(o, 0, P.RESULT_BYTES);
+  if (p == 0) {
+    store<u32>(o + P.RESULT_STATUS, P.STATUS_RJCT);
+    store<u32>(o + P.RESULT_REASON, reason);
+    return;
+  }
+  const state = load<u8>(p + P.PAY_STATE);
+  store<u32>(o + P.RESULT_STATUS, state == <u8>P.STATE_REJECTED ? P.STATUS_RJCT : state == <u8>P.STATE_PENDING ? P.STATUS_ACCP : P.STATUS_ACSC);
+  store<u32>(o + P.RESULT_REASON, reason != 0 ? reason : state == <u8>P.STATE_REJECTED ? load<u32>(p + P.PAY_REASON) : 0);
+  store<u64>(o + P.RESULT_PAYMENT, load<u64>(p + P.PAY_ID));
+  if (transferHi != 0) {
+    store<u64>(o + P.RESULT_TRANSFER, load<u64>(p + P.PAY_ID));
+    store<u64>(o + P.RESULT_TRANSFER + 8, transferHi);
+  } else {
+    memory.copy(o + P.RESULT_TRANSFER, p + P.PAY_TRANSFER, 16);
+  }
+  store<u32>(o + P.RESULT_LEDGER, ledgerResult);
+  store<u64>(o + P.RESULT_TIMESTAMP, timestamp != 0 ? timestamp : load<u64>(p + P.PAY_TIMESTAMP));
+}
+
+/** The framing of a status_reports request: an error text, or null. */
+function statusFramingError(r: usize, len: u32): string | null {
+  assert(len >= <u32>(P.HEADER_BYTES + P.MESSAGE_BYTES), "statusFramingError: a header and a message record to read");
+  if (load<u8>(r + P.HEADER_SOURCE) != <u8>P.SOURCE_PACS002) return "payments: a status report's source is pacs.002";
+  const count = load<u32>(r + P.HEADER_COUNT);
+  if (count == 0 || count > <u32>P.TX_MAX) return "payments: status count out of range";
+  if (load<u16>(r + 2) != 0 || load<u32>(r + 12) != 0) return "payments: reserved header bytes not zero";
+  const want = <u64>P.HEADER_BYTES + <u64>P.MESSAGE_BYTES + <u64>count * P.STATUS_BYTES + <u64>load<u32>(r + P.HEADER_ORIGINAL_BYTES);
+  if (want != <u64>len) return "payments: request length does not match its counts";
+  const m = r + P.HEADER_BYTES;
+  if (!textValid(m + P.MESSAGE_ID, P.SLOT_BYTES, P.TEXT_MAX) || textEmpty(m + P.MESSAGE_ID)) return "payments: MsgId is not a Max35Text";
+  if (!bicValid(m + P.MESSAGE_AGENT)) return "payments: the sending agent is not a BIC";
+  for (let i: u32 = 80; i < <u32>P.MESSAGE_BYTES; i++) if (load<u8>(m + i) != 0) return "payments: reserved message bytes not zero";
+  for (let t: u32 = 0; t < count; t++) {
+    const x = m + P.MESSAGE_BYTES + <usize>t * P.STATUS_BYTES;
+    if (!textValid(x + P.STATUS_END_TO_END_ID, P.SLOT_BYTES, P.TEXT_MAX)) return "payments: an original EndToEndId is not Max35Text";
+    for (let i: u32 = 60; i < <u32>P.STATUS_BYTES; i++) if (load<u8>(x + i) != 0) return "payments: reserved status bytes not zero";
+  }
+  return null;
+}
+
+/**
+ * Handles a status_reports request (a pacs.002 about payments QENEX sent):
+ * each line posts or voids its payment's pending transfer, or says why not.
+ * The same report again is answered from the payments as they are now
+ * (nothing more moves); another under its MsgId is refused whole (AM05).
+ */
+export function statusReports(token: u32, r: usize, len: u32): void {
+  if (busy) { refuse(token, P.REFUSED_BUSY, "payments: busy: a request is waiting for the ledger (the gateway sends one at a time)"); return; }
+  if (len < <u32>(P.HEADER_BYTES + P.MESSAGE_BYTES)) { refuse(token, P.REFUSED_MALFORMED, "payments: request shorter than its header and message"); return; }
+  const framing = statusFramingError(r, len);
+  if (framing !== null) { refuse(token, P.REFUSED_MALFORMED, framing); return; }
+  const count = load<u32>(r + P.HEADER_COUNT);
+  const m = r + P.HEADER_BYTES;
+  memory.fill(scratch, 0, MSG_KEY_BYTES);
+  store<u8>(scratch, <u8>P.SOURCE_PACS002);
+  memory.copy(scratch + 1, m + P.MESSAGE_AGENT, P.BIC_BYTES);
+  memory.copy(scratch + 16, m + P.MESSAGE_ID, P.SLOT_BYTES);
+  const seen = messageFind(scratch);
+  let repeated = false;
+  if (seen >= 0) {
+    const rec = messageAt(<u32>seen);
+    if (memory.compare(rec + MSG_DIGEST, m + P.MESSAGE_DIGEST, 32) != 0 || load<u32>(rec + MSG_COUNT) != count) { answerRefusedWhole(token, count, P.REASON_AM05); return; }
+    repeated = true;
+  } else {
+    if (messageCount == messagesMax) { refuse(token, P.REFUSED_FULL, "payments: messages_full: nothing was recorded"); return; }
+    const msg = messageAt(messageCount);
+    memory.copy(msg, scratch, MSG_KEY_BYTES);
+    memory.copy(msg + MSG_DIGEST, m + P.MESSAGE_DIGEST, 32);
+    store<u32>(msg + MSG_COUNT, count);
+    const inserted = hashInsert(messageIndex, fingerprint(msg, MSG_KEY_BYTES), messageCount);
+    assert(inserted, "the index holds messages_max messages");
+    messageCount++;
+  }
+  begin(token, <u8>P.Op.status_reports, <u8>P.SOURCE_PACS002, 0, count);
+  header(count, repeated ? P.REPLY_F_REPEATED : 0);
+  const noAgent = keyScratch; // an empty BIC slot: payments QENEX sent (pain.001) have no sending agent
+  memory.fill(noAgent, 0, P.BIC_BYTES);
+  for (let t: u32 = 0; t < count; t++) {
+    const x = m + P.MESSAGE_BYTES + <usize>t * P.STATUS_BYTES;
+    const keyed = txKey(x + P.STATUS_UETR, noAgent, x + P.STATUS_END_TO_END_ID);
+    const found = keyed ? txFind() : -1;
+    const p = found >= 0 ? paymentAt(<u32>found) : 0;
+    if (p == 0 || load<u8>(p + P.PAY_SOURCE) != <u8>P.SOURCE_PAIN001) { statusLine(t, 0, P.REASON_NOOR, 0, 0, 0); continue; }
+    const status = load<u32>(x + P.STATUS_STATUS);
+    const settles = status == P.STATUS_ACSC || status == P.STATUS_ACCC;
+    const state = load<u8>(p + P.PAY_STATE);
+    if (state == <u8>P.STATE_PENDING && !repeated && (settles || status == P.STATUS_RJCT)) {
+      const reason = load<u32>(x + P.STATUS_REASON);
+      addWork(<u32>found, t, settles ? ACT_POST : ACT_VOID, reason != 0 ? reason : P.REASON_NARR);
+      continue;
+    }
+    // No change: still pending (ACSP, PDNG, ...), or already final; a status that contradicts a final state is NARR.
+    const contradicts = (state == <u8>P.STATE_SETTLED && status == P.STATUS_RJCT) || (state == <u8>P.STATE_REJECTED && settles);
+    statusLine(t, p, contradicts ? P.REASON_NARR : 0, 0, 0, 0);
+  }
+  sendNextBatch();
 }
 
 /** Answers `token` with the results of payments first .. first + count - 1. */
