@@ -14,6 +14,8 @@ import {
 import { inputOf } from './targets/ledger.ts';
 import { imageFixture } from './targets/image.ts';
 import { sampleLog } from './targets/log.ts';
+import { isoSeeds } from './targets/iso20022.ts';
+import { mtSeeds } from './targets/mt103.ts';
 
 const utf8 = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, 'utf8'));
 const latin1 = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, 'latin1'));
@@ -128,5 +130,5 @@ function frameSeeds(): Uint8Array[] {
 /** Seeds by target name. */
 export function seeds(root: string): Record<string, Uint8Array[]> {
   return { json: jsonSeeds(), http: httpSeeds(), frames: frameSeeds(), image: imageSeeds(), manifest: manifestSeeds(root),
-    log: [sampleLog(1), sampleLog(5), sampleLog(12)], ledger: ledgerSeeds() };
+    log: [sampleLog(1), sampleLog(5), sampleLog(12)], ledger: ledgerSeeds(), iso20022: isoSeeds(root), mt103: mtSeeds(root) };
 }

@@ -8,5 +8,7 @@ import { manifestTarget } from './manifest.ts';
 import { ledgerTarget } from './ledger.ts';
 import { framesTarget } from './frames.ts';
 import { logTarget } from './log.ts';
+import { iso20022Target } from './iso20022.ts';
+import { mt103Target } from './mt103.ts';
 
-export const TARGETS: readonly FuzzTarget[] = [jsonTarget, httpTarget, framesTarget, imageTarget, manifestTarget, logTarget, ledgerTarget];
+export const TARGETS: readonly FuzzTarget[] = [jsonTarget, httpTarget, framesTarget, imageTarget, manifestTarget, logTarget, iso20022Target, mt103Target, ledgerTarget];

@@ -78,13 +78,15 @@ const probes = new Map<string, AddonProbe>();
 
 // This module runs from host/base/ (tsx, tests) or bundled into
 // dist/qenex.js (esbuild, format esm), so the addon is in ../native from the
-// source, or ../host/native or native/ next to the bundle.
+// source, or ../host/native or native/ next to the bundle; the fuzz bundle
+// (build/fuzz/worker.mjs, fuzz/build.ts) finds it in ../../host/native.
 export function defaultSearchDirs(): string[] {
   const here = nodePath.dirname(fileURLToPath(import.meta.url));
   const dirs = [
     nodePath.join(here, '..', 'native'),
     nodePath.join(here, '..', 'host', 'native'),
     nodePath.join(here, 'native'),
+    nodePath.join(here, '..', '..', 'host', 'native'),
   ];
   return [...new Set(dirs.map((dir) => nodePath.resolve(dir)))];
 }

@@ -173,15 +173,42 @@ export function optMoney(name: string, m: Money | undefined): XmlNode | undefine
   return m === undefined ? undefined : writeMoney(name, m);
 }
 
-/** A code choice: written as Cd (the model does not say whether a value was proprietary). */
-export function writeCode(name: string, code: string | undefined): XmlNode | undefined {
-  return code === undefined ? undefined : element(name, textElement('Cd', code));
+// The longest value of the External*Code type behind each code choice the
+// writers emit (the XSDs' maxLength), by the choice's element name: a
+// property of the schemas, not a tunable bound. Choices not named take 4.
+const CODE_CHARS_MAX_OF: Readonly<Record<string, number>> = {
+  ClrSys: 3, // ExternalCashClearingSystem1Code (GrpHdr/SttlmInf/ClrSys)
+  ClrSysId: 5, // ExternalClearingSystemIdentification1Code (ClrSysMmbId/ClrSysId)
+  LclInstrm: 35, // ExternalLocalInstrument1Code
+};
+const CODE_CHARS_MAX_DEFAULT = 4;
+
+/**
+ * The Cd or Prtry of the code-or-proprietary choice `choiceName` holding
+ * `code`. The model keeps one string and not which it was, so a value that
+ * fits the code type is written as Cd and a longer one as Prtry (Max35Text):
+ * both read back as the same string, and a proprietary value never lands in
+ * a Cd the schema would refuse. Lengths are in characters, as XSD counts.
+ */
+export function codeOrProprietary(choiceName: string, code: string): XmlNode {
+  const max = Object.hasOwn(CODE_CHARS_MAX_OF, choiceName) ? CODE_CHARS_MAX_OF[choiceName] : CODE_CHARS_MAX_DEFAULT;
+  return textElement([...code].length <= max ? 'Cd' : 'Prtry', code);
 }
 
-/** A date-or-date-time choice: Dt for YYYY-MM-DD, DtTm otherwise. */
+/** A code choice (Cd | Prtry) named `name`, as codeOrProprietary writes it. */
+export function writeCode(name: string, code: string | undefined): XmlNode | undefined {
+  return code === undefined ? undefined : element(name, codeOrProprietary(name, code));
+}
+
+/**
+ * A date-or-date-time choice: DtTm for an xs:dateTime, Dt for an xs:date.
+ * The model keeps the text only; an xs:dateTime always has a 'T' and an
+ * xs:date never does (not even with a zone, '2025-03-14+01:00', or a year
+ * of more than four digits), so the 'T' tells which element it came from.
+ */
 export function writeDateChoice(name: string, value: string | undefined): XmlNode | undefined {
   if (value === undefined) return undefined;
-  return element(name, textElement(/^\d{4}-\d{2}-\d{2}$/.test(value) ? 'Dt' : 'DtTm', value));
+  return element(name, textElement(value.includes('T') ? 'DtTm' : 'Dt', value));
 }
 
 /** PostalAddress24, in its sequence: AdrLine last (at most 7). */

@@ -12,8 +12,9 @@
 //     per transaction (a pacs.008's reimbursement agent, which only the
 //     group's SttlmInf can carry, must then be the same in every
 //     transaction);
-//   - code-or-proprietary choices are written as codes (the model keeps one
-//     string), and both kinds of instruction line as InstrForNxtAgt;
+//   - code-or-proprietary choices are written as Cd when the value fits the
+//     code type and as Prtry when it is longer (the model keeps one string),
+//     and both kinds of instruction line as InstrForNxtAgt;
 //   - a pacs.004's original parties are written in OrgnlTxRef, as the model
 //     describes them, even when they were read from RtrChain.
 
@@ -23,7 +24,7 @@ import type {
 } from './model.ts';
 import { element, textElement, type XmlNode } from './xml.ts';
 import {
-  IsoError, group, must, opt, optMoney, writeAccount, writeAgent, writeCode, writeDateChoice, writeMoney, writeParty,
+  IsoError, codeOrProprietary, group, must, opt, optMoney, writeAccount, writeAgent, writeCode, writeDateChoice, writeMoney, writeParty,
   writePartyChoice, writeReason,
 } from './iso20022-common.ts';
 
@@ -174,7 +175,7 @@ function accountReport(r: AccountReport, statement: boolean): XmlNode {
 
 /** CashBalance8: Tp/CdOrPrtry/Cd, Amt, CdtDbtInd, Dt. */
 function balance(b: Balance): XmlNode {
-  return element('Bal', element('Tp', element('CdOrPrtry', textElement('Cd', b.type))), writeMoney('Amt', b.amount),
+  return element('Bal', element('Tp', element('CdOrPrtry', codeOrProprietary('CdOrPrtry', b.type))), writeMoney('Amt', b.amount),
     textElement('CdtDbtInd', b.creditDebit), writeDateChoice('Dt', b.date));
 }
 
@@ -194,7 +195,7 @@ function bankTransactionCode(code: string | undefined): XmlNode {
 function entry(n: Entry): XmlNode {
   const details = n.details.length === 0 ? undefined : element('NtryDtls', ...n.details.map(entryDetails));
   return element('Ntry', opt('NtryRef', n.reference), writeMoney('Amt', n.amount), textElement('CdtDbtInd', n.creditDebit),
-    n.reversal === undefined ? undefined : textElement('RvslInd', String(n.reversal)), element('Sts', textElement('Cd', n.status)),
+    n.reversal === undefined ? undefined : textElement('RvslInd', String(n.reversal)), element('Sts', codeOrProprietary('Sts', n.status)),
     writeDateChoice('BookgDt', n.bookingDate), writeDateChoice('ValDt', n.valueDate), opt('AcctSvcrRef', n.accountServicerReference),
     bankTransactionCode(n.bankTransactionCode), details);
 }

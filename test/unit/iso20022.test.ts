@@ -369,6 +369,41 @@ test('a camt.054 notification with entries (returned, proprietary code) is valid
   assert.equal(readIsoMessage(writeIsoMessage(m)).message, m);
 });
 
+test('dates with a zone or a long year stay Dt, and proprietary codes longer than the code type go to Prtry', async () => {
+  // Proves two writer fixes: an xs:date such as '2025-03-14+01:00' or '207286109-01-23' was written as DtTm (found
+  // by the iso20022 fuzz target, fuzz/targets/iso20022.ts), and a Prtry value longer than its code type (a 5-character
+  // entry status) as Cd: both documents were invalid. Each is now written valid and reads back the same.
+  const m: CashReport = {
+    kind: 'camt.053',
+    header: { msgId: 'QNX-STMT-2', creationDateTime: '2025-03-14T18:00:00Z' },
+    reports: [{
+      id: 'STMT-2', account: { other: '48751258', scheme: 'QNXACCT' },
+      balances: [
+        { type: 'OPBD', amount: { currency: 'GBP', value: '1' }, creditDebit: 'CRDT', date: '2025-03-14+01:00' },
+        { type: 'QNXBALANCE', amount: { currency: 'GBP', value: '2' }, creditDebit: 'DBIT', date: '207286109-01-23' },
+      ],
+      entries: [{ amount: { currency: 'GBP', value: '3' }, creditDebit: 'CRDT', status: 'PNDNG', bookingDate: '2025-03-14Z',
+        valueDate: '-0044-03-15', details: [{ returnReason: 'QNX-REASON' }] }],
+    }],
+  };
+  await assertValid(m);
+  assert.equal(readIsoMessage(writeIsoMessage(m)).message, m);
+  const text = writeIsoMessageText(m);
+  for (const want of ['<Dt>2025-03-14+01:00</Dt>', '<Dt>207286109-01-23</Dt>', '<Prtry>QNXBALANCE</Prtry>', '<Cd>OPBD</Cd>', '<Prtry>PNDNG</Prtry>',
+    '<Prtry>QNXACCT</Prtry>', '<Prtry>QNX-REASON</Prtry>']) assert.ok(text.includes(want), want);
+  const t: CreditTransfer = { ...handBuiltTransfer(), serviceLevel: 'QNX-SAME-DAY', localInstrument: 'QNX-INSTANT', categoryPurpose: 'CASH',
+    purpose: 'QNXPURP', debtorAgent: { memberId: '021000018', clearingSystem: 'QNXCLR' } };
+  const p: Pacs008 = {
+    kind: 'pacs.008', transactions: [t],
+    header: { msgId: 'QNX-2', creationDateTime: '2025-03-14T10:00:00Z', numberOfTransactions: '1', settlementMethod: 'CLRG', clearingSystem: 'QNXS' },
+  };
+  await assertValid(p);
+  assert.equal(readIsoMessage(writeIsoMessage(p)).message, p);
+  const ptext = writeIsoMessageText(p);
+  for (const want of ['<Prtry>QNX-SAME-DAY</Prtry>', '<Cd>QNX-INSTANT</Cd>', '<Cd>CASH</Cd>', '<Prtry>QNXPURP</Prtry>', '<Prtry>QNXCLR</Prtry>',
+    '<Prtry>QNXS</Prtry>']) assert.ok(ptext.includes(want), want);
+});
+
 test('a model without what the schema makes mandatory is refused with an IsoError naming it', () => {
   const header = { msgId: 'M', creationDateTime: '2025-03-14T10:00:00Z', numberOfTransactions: '1', settlementMethod: 'INDA' };
   const base: Pacs008 = { kind: 'pacs.008', header, transactions: [handBuiltTransfer()] };
