@@ -27,7 +27,8 @@ import { validateIsoMessage } from '../payments/xsd.ts';
 import { readMt103 } from '../payments/mt103.ts';
 import {
   creditTransfersRequest, creditTransfersResults, directoryGetEntries, directoryGetRequest, directoryPutRequest, directoryPutResults,
-  paymentGetRequest, paymentRecords, PaymentsRefusal, RecordError, type AccountKey, type DirectoryEntry, type TxRecord,
+  paymentGetRequest, paymentRecords, PaymentsRefusal, RecordError, statusReportsRequest, type AccountKey, type DirectoryEntry, type StatusLine,
+  type TxRecord,
 } from '../payments/records.ts';
 
 /** A refused payments body: a LedgerJsonError, so the gateway's body refusal path answers it (400 with `code`). */
@@ -39,12 +40,16 @@ export type PaymentsHandler = 'payments_iso20022' | 'payments_swift_mt' | 'payme
 
 export type LedgerCurrencies = ReadonlyMap<number, { assetScale: number; currency?: string }>;
 
-/** What the answer needs of the request: which route, and for credit transfers the message as read. */
+/** What the answer needs of the request: which route, and for credit transfers (or status lines) the message as read. */
 export interface PaymentsContext {
   handler: PaymentsHandler;
   msgId?: string;
   definition?: string;
   transactions?: CreditTransfer[];
+  /** A pain.001: its payment information, for the pacs.008 it produces. */
+  pain001?: Pain001;
+  /** A pacs.002: its lines, in order. */
+  statuses?: StatusLine[];
 }
 
 const U64_MAX = (1n << 64n) - 1n;
@@ -83,7 +88,38 @@ function isoRequest(body: Uint8Array, ledgers: LedgerCurrencies): { request: Buf
     return credit('pacs.008', m.header.msgId, agent, m.header.numberOfTransactions, m.header.controlSum, m.transactions, body, ledgers, admission.definition);
   }
   if (m.kind === 'pain.001') return painRequest(m, body, ledgers, admission.definition);
-  throw new PaymentsInputError('unsupported_message', `${admission.definition} is valid but not applied yet: QENEX takes pacs.008.001.08 and pain.001.001.09 here`);
+  if (m.kind === 'pacs.002') return statusRequest(m, read.appHeader?.fromBic, body, admission.definition);
+  throw new PaymentsInputError('unsupported_message',
+    `${admission.definition} is valid but not applied yet: QENEX takes pacs.008.001.08, pain.001.001.09 and pacs.002.001.10 here`);
+}
+
+/** A pacs.002 about payments QENEX sent: one status line per TxInfAndSts. */
+function statusRequest(m: Pacs002, fromBic: string | undefined, body: Uint8Array, definition: string): { request: Buffer; context: PaymentsContext } {
+  if (m.transactions.length === 0) {
+    throw new PaymentsInputError('unsupported_message', 'a pacs.002 with a group status alone is not applied: give a TxInfAndSts for each payment');
+  }
+  const statuses: StatusLine[] = m.transactions.map((t, i) => {
+    if (t.originalEndToEndId === undefined && t.originalUetr === undefined) {
+      throw new PaymentsInputError('invalid_message', `TxInfAndSts ${i + 1}: names no original (OrgnlEndToEndId or OrgnlUETR)`);
+    }
+    const code = t.reasons?.find((r) => r.code !== undefined)?.code;
+    return {
+      ...(t.originalEndToEndId === undefined ? {} : { endToEndId: t.originalEndToEndId }),
+      ...(t.originalUetr === undefined ? {} : { uetr: t.originalUetr }),
+      status: t.status, ...(code === undefined ? {} : { reason: code }),
+    };
+  });
+  const agent = m.header.instructingAgent?.bic ?? fromBic;
+  try {
+    const request = statusReportsRequest({
+      msgId: m.header.msgId, ...(agent === undefined ? {} : { agent: agent.toUpperCase() }),
+      digest: createHash('sha256').update(body).digest(), lines: statuses, original: body,
+    });
+    return { request, context: { handler: 'payments_iso20022', msgId: m.header.msgId, definition, statuses } };
+  } catch (e) {
+    if (e instanceof RecordError) throw new PaymentsInputError('invalid_message', e.message);
+    throw e;
+  }
 }
 
 function painRequest(m: Pain001, body: Uint8Array, ledgers: LedgerCurrencies, definition: string): { request: Buffer; context: PaymentsContext } {
@@ -95,7 +131,8 @@ function painRequest(m: Pain001, body: Uint8Array, ledgers: LedgerCurrencies, de
     if (info.controlSum !== undefined) checkControlSum(`PmtInf ${info.pmtInfId}`, info.controlSum, info.transactions);
   }
   const transactions = m.paymentInformation.flatMap((i) => i.transactions);
-  return credit('pain.001', m.header.msgId, undefined, m.header.numberOfTransactions, m.header.controlSum, transactions, body, ledgers, definition);
+  const r = credit('pain.001', m.header.msgId, undefined, m.header.numberOfTransactions, m.header.controlSum, transactions, body, ledgers, definition);
+  return { request: r.request, context: { ...r.context, pain001: m } };
 }
 
 // ---- SWIFT MT103 ----
@@ -345,6 +382,7 @@ export function paymentsAnswer(context: PaymentsContext, reply: Buffer, ledgers:
 }
 
 function creditAnswer(context: PaymentsContext, reply: Buffer): unknown {
+  if (context.statuses !== undefined) return statusAnswer(context, reply);
   const { repeated, results } = creditTransfersResults(reply);
   const txs = context.transactions!;
   if (results.length !== txs.length) throw new RecordError(`${results.length} results for ${txs.length} transactions`);
@@ -356,7 +394,54 @@ function creditAnswer(context: PaymentsContext, reply: Buffer): unknown {
   }));
   const json: Record<string, unknown> = { msg_id: context.msgId, repeated, transactions };
   if (context.handler === 'payments_iso20022') json.pacs002 = pacs002Text(context, results.map((r) => ({ status: r.status, reason: r.reason })));
+  if (context.pain001 !== undefined) {
+    const accepted = txs.filter((_, i) => results[i].status === 'ACCP');
+    if (accepted.length > 0) json.pacs008 = outboundPacs008(context, accepted);
+  }
   return json;
+}
+
+/** The answer to a pacs.002: per line, the payment's state after it, and why nothing changed when it did not. */
+function statusAnswer(context: PaymentsContext, reply: Buffer): unknown {
+  const { repeated, results } = creditTransfersResults(reply);
+  const lines = context.statuses!;
+  if (results.length !== lines.length) throw new RecordError(`${results.length} results for ${lines.length} statuses`);
+  return {
+    msg_id: context.msgId, repeated,
+    statuses: results.map((r, i) => ({
+      ...(lines[i].endToEndId === undefined ? {} : { original_end_to_end_id: lines[i].endToEndId }),
+      ...(lines[i].uetr === undefined ? {} : { original_uetr: lines[i].uetr }),
+      reported: lines[i].status, payment_state: r.status, ...(r.reason === undefined ? {} : { reason: r.reason }),
+      ...(r.payment === 0n ? {} : { payment_id: r.payment.toString() }), ...(r.transfer === 0n ? {} : { transfer_id: r.transfer.toString() }),
+      ...(r.ledgerResult === 0 ? {} : { ledger_result: r.ledgerResult }),
+    })),
+  };
+}
+
+/**
+ * The pacs.008.001.08 a pain.001 produces: its accepted transactions, from the
+ * debtor's agent (this bank) to each creditor agent, settled by the instructed
+ * agent's account (INDA). MsgId derived from the pain.001's, so the same
+ * message again produces the same pacs.008.
+ */
+function outboundPacs008(context: PaymentsContext, accepted: CreditTransfer[]): string {
+  const m = context.pain001!;
+  const first = m.paymentInformation[0];
+  const date = /^\d{4}-\d{2}-\d{2}/.exec(first.requestedExecutionDate)?.[0];
+  const transactions = accepted.map((t) => ({
+    ...t, chargeBearer: t.chargeBearer ?? 'SHAR', ...(date === undefined ? {} : { settlementDate: date }),
+    instructingAgent: t.debtorAgent, instructedAgent: t.creditorAgent,
+  }));
+  const sum = accepted.reduce((s, t) => s.plus(new Decimal(t.amount.value)), new Decimal(0));
+  const out: Pacs008 = {
+    kind: 'pacs.008',
+    header: {
+      msgId: derivedMsgId('P8', context.msgId!), creationDateTime: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+      numberOfTransactions: String(accepted.length), controlSum: sum.toFixed(), settlementMethod: 'INDA',
+    },
+    transactions,
+  };
+  return writeIsoMessageText(out);
 }
 
 /** The pacs.002.001.10 that answers a message: a status per transaction (and the group's when all agree). */
@@ -373,16 +458,16 @@ function pacs002Text(context: PaymentsContext, statuses: { status: string; reaso
   }));
   const report: Pacs002 = {
     kind: 'pacs.002',
-    header: { msgId: statusMsgId(context.msgId!), creationDateTime: new Date().toISOString().replace(/\.\d+Z$/, 'Z') },
+    header: { msgId: derivedMsgId('ST', context.msgId!), creationDateTime: new Date().toISOString().replace(/\.\d+Z$/, 'Z') },
     original: { msgId: context.msgId!, msgNameId: context.definition!, groupStatus },
     transactions,
   };
   return writeIsoMessageText(report);
 }
 
-/** A status report's MsgId: derived from the original's (at most 35 characters), so a repeat of the message gets the same. */
-function statusMsgId(original: string): string {
-  return `STS-${createHash('sha256').update(original).digest('hex').slice(0, 31)}`;
+/** A MsgId QENEX writes for a message it answers with: derived from the original's (35 characters), so a repeat gets the same. */
+function derivedMsgId(prefix: string, original: string): string {
+  return `QX${prefix}-${createHash('sha256').update(original).digest('hex').slice(0, 30)}`;
 }
 
 export { PaymentsRefusal };

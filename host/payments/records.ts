@@ -142,6 +142,48 @@ export function directoryGetEntries(reply: Uint8Array): (DirectoryEntry | null)[
   });
 }
 
+export interface StatusLine {
+  /** The original's EndToEndId, and its UETR when the report gives one. */
+  endToEndId?: string;
+  uetr?: string;
+  /** Four letters: ACSC, ACCC, RJCT, ACSP, PDNG, ... */
+  status: string;
+  /** An ISO reason code (four letters) for RJCT, when given. */
+  reason?: string;
+}
+
+export interface StatusReportsRequest {
+  msgId: string;
+  agent?: string;
+  digest: Uint8Array;
+  lines: StatusLine[];
+  original: Uint8Array;
+}
+
+/** Four ASCII letters as the u32 the records hold. */
+export function code4Value(code: string, what: string): number {
+  if (!/^[A-Z0-9]{4}$/.test(code)) throw new RecordError(`${what}: ${code} is not a four-letter code`);
+  return Buffer.from(code, 'latin1').readUInt32LE(0);
+}
+
+export function statusReportsRequest(r: StatusReportsRequest): Buffer {
+  if (r.lines.length === 0 || r.lines.length > P.TX_MAX) throw new RecordError(`${r.lines.length} statuses: 1 to ${P.TX_MAX}`);
+  if (r.digest.length !== 32) throw new RecordError('the digest is a SHA-256');
+  const m = Buffer.alloc(P.MESSAGE_BYTES);
+  putText(m, P.MESSAGE_ID, r.msgId, P.TEXT_MAX, 'MsgId');
+  putText(m, P.MESSAGE_AGENT, r.agent, 11, 'sending agent');
+  m.set(r.digest, P.MESSAGE_DIGEST);
+  const lines = Buffer.alloc(r.lines.length * P.STATUS_BYTES);
+  r.lines.forEach((l, i) => {
+    const at = i * P.STATUS_BYTES;
+    putText(lines, at + P.STATUS_END_TO_END_ID, l.endToEndId, P.TEXT_MAX, 'OrgnlEndToEndId');
+    if (l.uetr !== undefined) uetrBytes(l.uetr).copy(lines, at + P.STATUS_UETR);
+    lines.writeUInt32LE(code4Value(l.status, 'TxSts'), at + P.STATUS_STATUS);
+    if (l.reason !== undefined) lines.writeUInt32LE(code4Value(l.reason, 'StsRsnInf/Rsn/Cd'), at + P.STATUS_REASON);
+  });
+  return Buffer.concat([header(P.Op.status_reports, P.SOURCE_PACS002, r.lines.length, r.original.length), m, lines, r.original]);
+}
+
 export function creditTransfersRequest(r: CreditTransfersRequest): Buffer {
   if (r.transactions.length === 0 || r.transactions.length > P.TX_MAX) throw new RecordError(`${r.transactions.length} transactions: 1 to ${P.TX_MAX}`);
   if (r.digest.length !== 32) throw new RecordError('the digest is a SHA-256');

@@ -205,6 +205,7 @@ export const REASON_NARR: u32 = 0x5252414e; // "NARR" narrative: another ledger 
 export const REASON_RC01: u32 = 0x31304352; // "RC01" bank identifier incorrect
 export const REASON_NOOR: u32 = 0x524f4f4e; // "NOOR" no original transaction (a status for a payment QENEX did not send)
 
-// Transfer ids of a pending payment's post and void: the payment's id under these high 64 bits.
-export const PAYMENT_POST_ID_HI = 0x5158504159000001;
-export const PAYMENT_VOID_ID_HI = 0x5158504159000002;
+// Transfer ids of a pending payment's post and void: the payment's id under these high 64 bits
+// (each exact as a JavaScript number too: its low 16 bits are zero).
+export const PAYMENT_POST_ID_HI = 0x5158504159010000;
+export const PAYMENT_VOID_ID_HI = 0x5158504159020000;

@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { bankManifest, event, makeImage, removeDir, runCli, Server, type TestImage } from '../support/helpers.ts';
 import { validateIsoMessage } from '../../host/payments/xsd.ts';
 import { pain001 } from '../support/payments.ts';
+import { writeIsoMessageText } from '../../host/payments/iso20022.ts';
 
 const FIXTURES = join(new URL('..', import.meta.url).pathname, 'fixtures');
 const sample = (name: string) => readFileSync(join(FIXTURES, 'iso20022', name), 'utf8');
@@ -187,6 +188,27 @@ test('a pain.001 from a customer: pending transfers to the clearing agent\'s acc
   const p = await call('GET', `/v1/payments/${r.json.transactions[0].payment_id}`, keys.operator);
   assert.is(p.json.state, 'pending');
   assert.is(p.json.credit_account_id, String(CLEARING_USD));
+  assert.ok(validateIsoMessage(Buffer.from(r.json.pacs008)).ok, 'the outbound pacs.008 is XSD-valid');
+  assert.match(r.json.pacs008, /<NbOfTxs>2<\/NbOfTxs>/, 'it carries the two accepted transactions');
+  // The clearing answers with a pacs.002: the first settled, the second rejected.
+  const report = writeIsoMessageText({
+    kind: 'pacs.002', header: { msgId: 'CLRG-STS-1', creationDateTime: '2026-12-07T10:05:00Z', instructingAgent: { bic: 'CLRGUS33' } },
+    original: { msgId: 'QX-unknown', msgNameId: 'pacs.008.001.08' },
+    transactions: [
+      { originalEndToEndId: 'PAIN-1-0', status: 'ACSC' },
+      { originalEndToEndId: 'PAIN-1-1', status: 'RJCT', reasons: [{ code: 'AC04' }] },
+      { originalEndToEndId: 'NOT-OURS', status: 'ACSC' },
+    ],
+  });
+  const applied = await call('POST', '/v1/payments/iso20022', keys.operator, report, 'application/xml');
+  assert.is(applied.status, 200, applied.text);
+  assert.equal(applied.json.statuses.map((s: any) => [s.payment_state, s.reason]), [['ACSC', undefined], ['RJCT', 'AC04'], ['RJCT', 'NOOR']]);
+  const settled = await call('POST', '/v1/accounts/lookup', keys.operator, { ids: [String(ALICE_USD)] });
+  assert.is(BigInt(settled.json[0].debits_pending), pendingBefore, 'nothing left reserved');
+  assert.is(BigInt(settled.json[0].debits_posted) - BigInt(after.json[0].debits_posted), 4000n, 'the settled one posted, the rejected one released');
+  assert.is((await call('GET', `/v1/payments/${r.json.transactions[1].payment_id}`, keys.operator)).json.state, 'rejected');
+  const again = await call('POST', '/v1/payments/iso20022', keys.operator, report, 'application/xml');
+  assert.is(again.json.repeated, true, 'the same report again moves nothing');
   const wrongSum = xml.replace('<NbOfTxs>3</NbOfTxs><InitgPty>', '<NbOfTxs>3</NbOfTxs><CtrlSum>1.00</CtrlSum><InitgPty>').replace('PAIN-1', 'PAIN-2');
   const refused = await call('POST', '/v1/payments/iso20022', keys.teller, wrongSum, 'application/xml');
   assert.is(refused.status, 400, refused.text);

@@ -8,8 +8,10 @@
 // insufficient funds from the ledger's exceeds_credits, AM05 duplicate UETR);
 // the same message again gets the original answer and moves nothing; other
 // bytes under a used MsgId are refused whole; a pain.001 leaves pending
-// transfers; a ledger abort rejects the batch; malformed requests are
-// refused; and the same inputs give the same memory.
+// transfers, and a status report (pacs.002) posts (ACSC) or voids (RJCT)
+// them, once, NOOR for a payment it did not send, NARR for a status that
+// contradicts a final state; a ledger abort rejects the batch; malformed
+// requests are refused; and the same inputs give the same memory.
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -20,7 +22,7 @@ import * as L from '../../services/ledger/protocol.ts';
 import * as P from '../../services/payments/protocol.ts';
 import {
   creditTransfersRequest, creditTransfersResults, directoryGetEntries, directoryGetRequest, directoryPutRequest, directoryPutResults,
-  paymentGetRequest, paymentRecords, PaymentsRefusal, type CreditTransfersRequest, type DirectoryEntry, type TxRecord,
+  paymentGetRequest, paymentRecords, PaymentsRefusal, statusReportsRequest, type CreditTransfersRequest, type StatusLine, type DirectoryEntry, type TxRecord,
 } from '../../host/payments/records.ts';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
@@ -227,6 +229,47 @@ test('pain.001: debtor to the creditor agent\'s settlement account, pending; the
   const [rec] = paymentRecords(call(p, paymentGetRequest([results[0].payment])).payload);
   assert.is(rec!.state, 'pending');
   assert.is(rec!.credit, CLEARING);
+});
+
+function report(msgId: string, lines: StatusLine[]): Buffer {
+  const bytes = Buffer.from(`<Document>${msgId}</Document>`);
+  return statusReportsRequest({ msgId, agent: 'CLRGDEFF', digest: createHash('sha256').update(bytes).digest(), lines, original: bytes });
+}
+
+test('status reports: ACSC posts a pending payment, RJCT voids one with its reason, once; NOOR and NARR change nothing', async () => {
+  const p = await pair();
+  const bytes = Buffer.from('<Document>pain-2</Document>');
+  const sent = creditTransfersResults(call(p, creditTransfersRequest({
+    source: 'pain.001', msgId: 'PAIN-2', digest: createHash('sha256').update(bytes).digest(), original: bytes,
+    transactions: ['A', 'B'].map((e) => ({ endToEndId: e, ledger: 1, amount: 30_00n, debtor: { kind: 'iban' as const, text: ALICE_IBAN }, creditorAgent: 'CLRGDEFF' })),
+  })).payload).results;
+  assert.equal(sent.map((r) => r.status), ['ACCP', 'ACCP']);
+  assert.is(balances(p.ledger, ALICE).debitsPending, 60_00n);
+  const first = call(p, report('STS-1', [
+    { endToEndId: 'A', status: 'ACSC' }, { endToEndId: 'B', status: 'RJCT', reason: 'AC04' }, { endToEndId: 'Z', status: 'ACSC' },
+  ]));
+  assert.is(first.ledgerCalls, 1, 'the post and the void in one batch');
+  const r = creditTransfersResults(first.payload).results;
+  assert.equal(r.map((x) => [x.status, x.reason]), [['ACSC', undefined], ['RJCT', 'AC04'], ['RJCT', 'NOOR']]);
+  assert.is(r[0].transfer >> 64n, BigInt(P.PAYMENT_POST_ID_HI), 'the post transfer\'s id');
+  assert.is(r[1].transfer >> 64n, BigInt(P.PAYMENT_VOID_ID_HI), 'the void transfer\'s id');
+  const alice = balances(p.ledger, ALICE);
+  assert.is(alice.debitsPending, 0n, 'nothing left reserved');
+  assert.is(alice.debitsPosted, 30_00n, 'A posted, B released');
+  assert.is(balances(p.ledger, CLEARING).creditsPosted, 30_00n);
+  const again = call(p, report('STS-1', [
+    { endToEndId: 'A', status: 'ACSC' }, { endToEndId: 'B', status: 'RJCT', reason: 'AC04' }, { endToEndId: 'Z', status: 'ACSC' },
+  ]));
+  assert.is(again.ledgerCalls, 0, 'the same report again moves nothing');
+  assert.ok(creditTransfersResults(again.payload).repeated);
+  const contradicting = creditTransfersResults(call(p, report('STS-2', [{ endToEndId: 'A', status: 'RJCT', reason: 'AM04' }])).payload).results;
+  assert.equal(contradicting.map((x) => [x.status, x.reason]), [['ACSC', 'NARR']], 'a settled payment stays settled');
+  const [a] = paymentRecords(call(p, paymentGetRequest([sent[0].payment, sent[1].payment])).payload);
+  assert.is(a!.state, 'settled');
+  const inbound = creditTransfersResults(call(p, creditTransfersRequest(pacs008('MSG-11', [{ amount: 1n }]))).payload).results;
+  const notOurs = creditTransfersResults(call(p, report('STS-3', [{ endToEndId: 'E2E-MSG-11-0', status: 'ACSC' }])).payload).results;
+  assert.is(inbound[0].status, 'ACSC');
+  assert.equal(notOurs.map((x) => x.reason), ['NOOR'], 'a pacs.008 QENEX received is not one a status report is about');
 });
 
 test('a ledger abort rejects the batch (NARR) and nothing moved; the service goes on serving', async () => {

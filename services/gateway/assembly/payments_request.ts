@@ -19,7 +19,11 @@ function framingError(route: u32, body: usize, bodyLen: u32): string | null {
   const op = P.routePaymentsOp(route);
   assert(op != 0, "a payments route");
   if (bodyLen < <u32>PAY.HEADER_BYTES) return "payments request shorter than its header";
-  if (<u32>load<u8>(body + PAY.HEADER_OP) != op) return "payments operation does not match the route";
+  const given = <u32>load<u8>(body + PAY.HEADER_OP);
+  // The ISO 20022 route carries status reports (pacs.002) too.
+  const statuses = route == P.ROUTE_PAYMENTS_ISO20022 && given == <u32>PAY.Op.status_reports;
+  if (given != op && !statuses) return "payments operation does not match the route";
+  if (statuses) return <i32>load<u8>(body + PAY.HEADER_SOURCE) == PAY.SOURCE_PACS002 ? null : "payments source does not match the operation";
   if (op != <u32>PAY.Op.credit_transfers) return null;
   const source = <i32>load<u8>(body + PAY.HEADER_SOURCE);
   const allowed = route == P.ROUTE_PAYMENTS_ISO20022 ? source == PAY.SOURCE_PACS008 || source == PAY.SOURCE_PAIN001
@@ -53,7 +57,9 @@ export function paymentsRequest(token: u32, route: u32, body: usize, bodyLen: u3
   if (framing !== null) { answerText(token, 400, P.GW_E_MALFORMED, 0, n, framing); return; }
   if (keyScoped(n)) {
     // Reads of payments and the directory are not filtered by ledger yet: admission refused them (ADM_SCOPE_DENY).
-    const writes = route != P.ROUTE_PAYMENTS_GET && route != P.ROUTE_PAYMENT_ACCOUNTS_LOOKUP;
+    // Nor are status reports (they name payments, not ledgers).
+    const writes = route != P.ROUTE_PAYMENTS_GET && route != P.ROUTE_PAYMENT_ACCOUNTS_LOOKUP
+      && <u32>load<u8>(body + PAY.HEADER_OP) != <u32>PAY.Op.status_reports;
     if (!writes || !granted(route, body, bodyLen, n)) {
       refuse(token, route, 403, P.GW_E_FORBIDDEN_LEDGER, 0, n, "the request names a ledger this key is not granted");
       return;
