@@ -21,14 +21,14 @@ import { LedgerJsonError, amountFromDecimal, decimalFromMinor, parseUnsignedDeci
 import { isJsonObject, type JsonValue } from './json.ts';
 import { U128_MAX } from '../client/ledger.ts';
 import * as P from '../../services/payments/protocol.ts';
-import type { AccountRef, CreditTransfer, Pacs002, Pacs008, Pain001, TransactionStatus } from '../payments/model.ts';
+import type { AccountRef, CreditTransfer, Pacs002, Pacs004, Pacs008, Pain001, TransactionStatus } from '../payments/model.ts';
 import { readIsoMessage, writeIsoMessageText, type ReadMessage } from '../payments/iso20022.ts';
 import { validateIsoMessage } from '../payments/xsd.ts';
 import { readMt103 } from '../payments/mt103.ts';
 import {
   creditTransfersRequest, creditTransfersResults, directoryGetEntries, directoryGetRequest, directoryPutRequest, directoryPutResults,
-  paymentGetRequest, paymentRecords, PaymentsRefusal, RecordError, statusReportsRequest, type AccountKey, type DirectoryEntry, type StatusLine,
-  type TxRecord,
+  paymentGetRequest, paymentRecords, PaymentsRefusal, RecordError, returnsRequest, statusReportsRequest, type AccountKey, type DirectoryEntry,
+  type ReturnLine, type StatusLine, type TxRecord,
 } from '../payments/records.ts';
 
 /** A refused payments body: a LedgerJsonError, so the gateway's body refusal path answers it (400 with `code`). */
@@ -50,6 +50,8 @@ export interface PaymentsContext {
   pain001?: Pain001;
   /** A pacs.002: its lines, in order. */
   statuses?: StatusLine[];
+  /** A pacs.004: its lines, in order. */
+  returns?: ReturnLine[];
 }
 
 const U64_MAX = (1n << 64n) - 1n;
@@ -89,8 +91,9 @@ function isoRequest(body: Uint8Array, ledgers: LedgerCurrencies): { request: Buf
   }
   if (m.kind === 'pain.001') return painRequest(m, body, ledgers, admission.definition);
   if (m.kind === 'pacs.002') return statusRequest(m, read.appHeader?.fromBic, body, admission.definition);
+  if (m.kind === 'pacs.004') return returnRequest(m, read.appHeader?.fromBic, body, ledgers, admission.definition);
   throw new PaymentsInputError('unsupported_message',
-    `${admission.definition} is valid but not applied yet: QENEX takes pacs.008.001.08, pain.001.001.09 and pacs.002.001.10 here`);
+    `${admission.definition} is valid but not applied yet: QENEX takes pacs.008.001.08, pain.001.001.09, pacs.002.001.10 and pacs.004.001.09 here`);
 }
 
 /** A pacs.002 about payments QENEX sent: one status line per TxInfAndSts. */
@@ -133,6 +136,32 @@ function painRequest(m: Pain001, body: Uint8Array, ledgers: LedgerCurrencies, de
   const transactions = m.paymentInformation.flatMap((i) => i.transactions);
   const r = credit('pain.001', m.header.msgId, undefined, m.header.numberOfTransactions, m.header.controlSum, transactions, body, ledgers, definition);
   return { request: r.request, context: { ...r.context, pain001: m } };
+}
+
+/** A pacs.004 returning payments QENEX sent: one line per TxInf, its amount in the ledger of its currency. */
+function returnRequest(m: Pacs004, fromBic: string | undefined, body: Uint8Array, ledgers: LedgerCurrencies,
+  definition: string): { request: Buffer; context: PaymentsContext } {
+  const lines: ReturnLine[] = m.transactions.map((t, i) => {
+    const where = `TxInf ${i + 1}`;
+    if (t.originalEndToEndId === undefined && t.originalUetr === undefined) throw new PaymentsInputError('invalid_message', `${where}: names no original (OrgnlEndToEndId or OrgnlUETR)`);
+    const { ledger, amount } = minorUnits(t.returnedAmount.currency, t.returnedAmount.value, ledgers, `${where}: RtrdIntrBkSttlmAmt`);
+    return {
+      ...(t.originalEndToEndId === undefined ? {} : { endToEndId: t.originalEndToEndId }),
+      ...(t.originalUetr === undefined ? {} : { uetr: t.originalUetr }),
+      ledger, amount, ...(t.reason.code === undefined ? {} : { reason: t.reason.code }),
+    };
+  });
+  const agent = m.header.instructingAgent?.bic ?? fromBic;
+  try {
+    const request = returnsRequest({
+      msgId: m.header.msgId, ...(agent === undefined ? {} : { agent: agent.toUpperCase() }),
+      digest: createHash('sha256').update(body).digest(), lines, original: body,
+    });
+    return { request, context: { handler: 'payments_iso20022', msgId: m.header.msgId, definition, returns: lines } };
+  } catch (e) {
+    if (e instanceof RecordError) throw new PaymentsInputError('invalid_message', e.message);
+    throw e;
+  }
 }
 
 // ---- SWIFT MT103 ----
@@ -206,18 +235,7 @@ function credit(source: 'pacs.008' | 'pain.001' | 'mt103' | 'json', msgId: strin
 
 function txRecord(source: string, t: CreditTransfer, i: number, ledgers: LedgerCurrencies): TxRecord {
   const where = `transaction ${i + 1} (${t.endToEndId})`;
-  // The ledger of the transaction's currency; none holds it: ledger 0, which the service refuses (AM03).
-  let ledger = 0;
-  let scale = 0;
-  for (const [id, l] of ledgers) if (l.currency !== undefined && l.currency === t.amount.currency) { ledger = id; scale = l.assetScale; break; }
-  let amount: bigint;
-  try {
-    amount = ledger === 0 ? 1n : amountFromDecimal(t.amount.value, scale, `${where}: amount`);
-  } catch (e) {
-    if (e instanceof LedgerJsonError) throw new PaymentsInputError(e.code, e.message);
-    throw e;
-  }
-  if (amount === 0n) throw new PaymentsInputError('invalid_amount', `${where}: the amount is zero`);
+  const { ledger, amount } = minorUnits(t.amount.currency, t.amount.value, ledgers, `${where}: amount`);
   const byAgent = source === 'pain.001';
   return {
     endToEndId: t.endToEndId, ledger, amount,
@@ -229,6 +247,26 @@ function txRecord(source: string, t: CreditTransfer, i: number, ledgers: LedgerC
     ...(t.debtorAgent?.bic === undefined ? {} : { debtorAgent: t.debtorAgent.bic.toUpperCase() }),
     ...(byAgent ? { creditorAgent: creditorAgentBic(t, where) } : t.creditorAgent?.bic === undefined ? {} : { creditorAgent: t.creditorAgent.bic.toUpperCase() }),
   };
+}
+
+/**
+ * An amount in minor units of the ledger of its currency, never rounded (amount_not_exact otherwise); when
+ * no ledger holds the currency, ledger 0 and 1 unit: the service refuses it as AM03.
+ */
+function minorUnits(currency: string, value: string, ledgers: LedgerCurrencies, where: string): { ledger: number; amount: bigint } {
+  for (const [ledger, l] of ledgers) {
+    if (l.currency === undefined || l.currency !== currency) continue;
+    let amount: bigint;
+    try {
+      amount = amountFromDecimal(value, l.assetScale, where);
+    } catch (e) {
+      if (e instanceof LedgerJsonError) throw new PaymentsInputError(e.code, e.message);
+      throw e;
+    }
+    if (amount === 0n) throw new PaymentsInputError('invalid_amount', `${where}: the amount is zero`);
+    return { ledger, amount };
+  }
+  return { ledger: 0, amount: 1n };
 }
 
 function creditorAgentBic(t: CreditTransfer, where: string): string {
@@ -383,6 +421,7 @@ export function paymentsAnswer(context: PaymentsContext, reply: Buffer, ledgers:
 
 function creditAnswer(context: PaymentsContext, reply: Buffer): unknown {
   if (context.statuses !== undefined) return statusAnswer(context, reply);
+  if (context.returns !== undefined) return returnAnswer(context, reply);
   const { repeated, results } = creditTransfersResults(reply);
   const txs = context.transactions!;
   if (results.length !== txs.length) throw new RecordError(`${results.length} results for ${txs.length} transactions`);
@@ -412,6 +451,23 @@ function statusAnswer(context: PaymentsContext, reply: Buffer): unknown {
       ...(lines[i].endToEndId === undefined ? {} : { original_end_to_end_id: lines[i].endToEndId }),
       ...(lines[i].uetr === undefined ? {} : { original_uetr: lines[i].uetr }),
       reported: lines[i].status, payment_state: r.status, ...(r.reason === undefined ? {} : { reason: r.reason }),
+      ...(r.payment === 0n ? {} : { payment_id: r.payment.toString() }), ...(r.transfer === 0n ? {} : { transfer_id: r.transfer.toString() }),
+      ...(r.ledgerResult === 0 ? {} : { ledger_result: r.ledgerResult }),
+    })),
+  };
+}
+
+/** The answer to a pacs.004: per line, the return made (ACSC and its transfer) or why not (RJCT and a reason). */
+function returnAnswer(context: PaymentsContext, reply: Buffer): unknown {
+  const { repeated, results } = creditTransfersResults(reply);
+  const lines = context.returns!;
+  if (results.length !== lines.length) throw new RecordError(`${results.length} results for ${lines.length} returns`);
+  return {
+    msg_id: context.msgId, repeated,
+    returns: results.map((r, i) => ({
+      ...(lines[i].endToEndId === undefined ? {} : { original_end_to_end_id: lines[i].endToEndId }),
+      ...(lines[i].uetr === undefined ? {} : { original_uetr: lines[i].uetr }),
+      status: r.status, ...(r.reason === undefined ? {} : { reason: r.reason }),
       ...(r.payment === 0n ? {} : { payment_id: r.payment.toString() }), ...(r.transfer === 0n ? {} : { transfer_id: r.transfer.toString() }),
       ...(r.ledgerResult === 0 ? {} : { ledger_result: r.ledgerResult }),
     })),

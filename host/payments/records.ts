@@ -184,6 +184,35 @@ export function statusReportsRequest(r: StatusReportsRequest): Buffer {
   return Buffer.concat([header(P.Op.status_reports, P.SOURCE_PACS002, r.lines.length, r.original.length), m, lines, r.original]);
 }
 
+export interface ReturnLine {
+  endToEndId?: string;
+  uetr?: string;
+  /** The ledger of the returned amount's currency (0: none holds it). */
+  ledger: number;
+  amount: bigint;
+  /** The return reason (four letters), when given. */
+  reason?: string;
+}
+
+export function returnsRequest(r: { msgId: string; agent?: string; digest: Uint8Array; lines: ReturnLine[]; original: Uint8Array }): Buffer {
+  if (r.lines.length === 0 || r.lines.length > P.TX_MAX) throw new RecordError(`${r.lines.length} returns: 1 to ${P.TX_MAX}`);
+  if (r.digest.length !== 32) throw new RecordError('the digest is a SHA-256');
+  const m = Buffer.alloc(P.MESSAGE_BYTES);
+  putText(m, P.MESSAGE_ID, r.msgId, P.TEXT_MAX, 'MsgId');
+  putText(m, P.MESSAGE_AGENT, r.agent, 11, 'sending agent');
+  m.set(r.digest, P.MESSAGE_DIGEST);
+  const lines = Buffer.alloc(r.lines.length * P.RETURN_BYTES);
+  r.lines.forEach((l, i) => {
+    const at = i * P.RETURN_BYTES;
+    putText(lines, at + P.RETURN_END_TO_END_ID, l.endToEndId, P.TEXT_MAX, 'OrgnlEndToEndId');
+    if (l.uetr !== undefined) uetrBytes(l.uetr).copy(lines, at + P.RETURN_UETR);
+    lines.writeUInt32LE(l.ledger, at + P.RETURN_LEDGER);
+    if (l.reason !== undefined) lines.writeUInt32LE(code4Value(l.reason, 'RtrRsnInf/Rsn/Cd'), at + P.RETURN_REASON);
+    putU128(lines, at + P.RETURN_AMOUNT, l.amount);
+  });
+  return Buffer.concat([header(P.Op.returns, P.SOURCE_PACS004, r.lines.length, r.original.length), m, lines, r.original]);
+}
+
 export function creditTransfersRequest(r: CreditTransfersRequest): Buffer {
   if (r.transactions.length === 0 || r.transactions.length > P.TX_MAX) throw new RecordError(`${r.transactions.length} transactions: 1 to ${P.TX_MAX}`);
   if (r.digest.length !== 32) throw new RecordError('the digest is a SHA-256');

@@ -33,6 +33,7 @@ export enum Op {
   credit_transfers = 3, // MESSAGE_BYTES lead record, count TX_BYTES records, the original → reply header, count RESULT_BYTES
   payment_get = 4, // count u64 payment ids → reply header, count PAYMENT_BYTES records (id 0: none)
   status_reports = 5, // MESSAGE_BYTES lead record, count STATUS_BYTES records, the original → reply header, count RESULT_BYTES
+  returns = 6, // MESSAGE_BYTES lead record, count RETURN_BYTES records, the original → reply header, count RESULT_BYTES
 }
 
 export const SOURCE_PACS008 = 1;
@@ -40,6 +41,7 @@ export const SOURCE_PAIN001 = 2;
 export const SOURCE_MT103 = 3;
 export const SOURCE_JSON = 4;
 export const SOURCE_PACS002 = 5; // status_reports only
+export const SOURCE_PACS004 = 6; // returns only
 
 // Transactions per request: a pain.001 of 10,000 is one request; the service
 // sends them to the ledger in batches of at most the ledger's 8189.
@@ -125,6 +127,23 @@ export const STATUS_UETR = 36;
 export const STATUS_STATUS = 52;
 export const STATUS_REASON = 56;
 
+// ---- returns record, one return of a payment QENEX sent (128 bytes) ----
+//   +0 [36] the original's EndToEndId   +36 [16] the original's UETR (zeros: none)
+//  +52 u32 the ledger of the returned amount's currency (0: none)   +56 u32 the return reason (REASON_*)
+//  +60 u32 0   +64 u128 the returned amount (minor units)   +80 u8[48] 0
+// A settled payment is returned once: a transfer back from the account it
+// credited to the one it debited, of the returned amount (at most the
+// original's). Its result: ACSC and the return transfer, or RJCT and why:
+// NOOR (no payment QENEX sent has that identity), AM05 (returned already),
+// AM09 (more than the original), AM03 (another ledger), NARR (not settled,
+// or the ledger refused: its code in RESULT_LEDGER).
+export const RETURN_BYTES = 128;
+export const RETURN_END_TO_END_ID = 0;
+export const RETURN_UETR = 36;
+export const RETURN_LEDGER = 52;
+export const RETURN_REASON = 56;
+export const RETURN_AMOUNT = 64;
+
 // ---- replies ----
 // Reply header (16 bytes): +0 u32 count, +4 u32 flags (REPLY_F_*), +8 u64 0.
 export const REPLY_HEADER_BYTES = 16;
@@ -203,9 +222,11 @@ export const REASON_AM03: u32 = 0x33304d41; // "AM03" currency not allowed (ledg
 export const REASON_AG01: u32 = 0x31304741; // "AG01" transaction forbidden (no settlement account for the agent)
 export const REASON_NARR: u32 = 0x5252414e; // "NARR" narrative: another ledger refusal, its code in RESULT_LEDGER
 export const REASON_RC01: u32 = 0x31304352; // "RC01" bank identifier incorrect
+export const REASON_AM09: u32 = 0x39304d41; // "AM09" wrong amount (a return larger than the original)
 export const REASON_NOOR: u32 = 0x524f4f4e; // "NOOR" no original transaction (a status for a payment QENEX did not send)
 
 // Transfer ids of a pending payment's post and void: the payment's id under these high 64 bits
 // (each exact as a JavaScript number too: its low 16 bits are zero).
 export const PAYMENT_POST_ID_HI = 0x5158504159010000;
 export const PAYMENT_VOID_ID_HI = 0x5158504159020000;
+export const PAYMENT_RETURN_ID_HI = 0x5158504159030000;

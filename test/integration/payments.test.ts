@@ -209,6 +209,21 @@ test('a pain.001 from a customer: pending transfers to the clearing agent\'s acc
   assert.is((await call('GET', `/v1/payments/${r.json.transactions[1].payment_id}`, keys.operator)).json.state, 'rejected');
   const again = await call('POST', '/v1/payments/iso20022', keys.operator, report, 'application/xml');
   assert.is(again.json.repeated, true, 'the same report again moves nothing');
+  // The creditor's bank returns 25.00 of the settled one (pacs.004): back to the debtor, once.
+  const ret = (msgId: string, value: string) => writeIsoMessageText({
+    kind: 'pacs.004',
+    header: { msgId, creationDateTime: '2026-12-07T11:00:00Z', numberOfTransactions: '1', settlementMethod: 'INDA', instructingAgent: { bic: 'CLRGUS33' } },
+    transactions: [{ originalEndToEndId: 'PAIN-1-0', returnedAmount: { currency: 'USD', value }, reason: { code: 'AC04' }, chargeBearer: 'SHAR' }],
+  });
+  const tooMuch = await call('POST', '/v1/payments/iso20022', keys.operator, ret('RTR-1', '40.01'), 'application/xml');
+  assert.equal(tooMuch.json.returns.map((x: any) => [x.status, x.reason]), [['RJCT', 'AM09']], tooMuch.text);
+  const back = await call('POST', '/v1/payments/iso20022', keys.operator, ret('RTR-2', '25.00'), 'application/xml');
+  assert.equal(back.json.returns.map((x: any) => [x.status, x.reason]), [['ACSC', undefined]], back.text);
+  const returned = await call('POST', '/v1/accounts/lookup', keys.operator, { ids: [String(ALICE_USD)] });
+  assert.is(BigInt(returned.json[0].credits_posted) - BigInt(settled.json[0].credits_posted), 2500n, 'the debtor got 25.00 back');
+  const twice = await call('POST', '/v1/payments/iso20022', keys.operator, ret('RTR-3', '1.00'), 'application/xml');
+  assert.equal(twice.json.returns.map((x: any) => [x.status, x.reason]), [['RJCT', 'AM05']], 'returned once');
+  assert.is((await call('GET', `/v1/payments/${r.json.transactions[0].payment_id}`, keys.operator)).json.state, 'returned');
   const wrongSum = xml.replace('<NbOfTxs>3</NbOfTxs><InitgPty>', '<NbOfTxs>3</NbOfTxs><CtrlSum>1.00</CtrlSum><InitgPty>').replace('PAIN-1', 'PAIN-2');
   const refused = await call('POST', '/v1/payments/iso20022', keys.teller, wrongSum, 'application/xml');
   assert.is(refused.status, 400, refused.text);

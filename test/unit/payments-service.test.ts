@@ -10,7 +10,8 @@
 // bytes under a used MsgId are refused whole; a pain.001 leaves pending
 // transfers, and a status report (pacs.002) posts (ACSC) or voids (RJCT)
 // them, once, NOOR for a payment it did not send, NARR for a status that
-// contradicts a final state; a ledger abort rejects the batch; malformed
+// contradicts a final state; a return (pacs.004) of a settled payment moves
+// the amount back once (AM09 over the original, AM05 a second time); a ledger abort rejects the batch; malformed
 // requests are refused; and the same inputs give the same memory.
 
 import { test } from 'uvu';
@@ -22,7 +23,8 @@ import * as L from '../../services/ledger/protocol.ts';
 import * as P from '../../services/payments/protocol.ts';
 import {
   creditTransfersRequest, creditTransfersResults, directoryGetEntries, directoryGetRequest, directoryPutRequest, directoryPutResults,
-  paymentGetRequest, paymentRecords, PaymentsRefusal, statusReportsRequest, type CreditTransfersRequest, type StatusLine, type DirectoryEntry, type TxRecord,
+  paymentGetRequest, paymentRecords, PaymentsRefusal, returnsRequest, statusReportsRequest, type CreditTransfersRequest, type ReturnLine,
+  type StatusLine, type DirectoryEntry, type TxRecord,
 } from '../../host/payments/records.ts';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
@@ -270,6 +272,43 @@ test('status reports: ACSC posts a pending payment, RJCT voids one with its reas
   const notOurs = creditTransfersResults(call(p, report('STS-3', [{ endToEndId: 'E2E-MSG-11-0', status: 'ACSC' }])).payload).results;
   assert.is(inbound[0].status, 'ACSC');
   assert.equal(notOurs.map((x) => x.reason), ['NOOR'], 'a pacs.008 QENEX received is not one a status report is about');
+});
+
+function returned(msgId: string, lines: ReturnLine[]): Buffer {
+  const bytes = Buffer.from(`<Document>${msgId}</Document>`);
+  return returnsRequest({ msgId, agent: 'CLRGDEFF', digest: createHash('sha256').update(bytes).digest(), lines, original: bytes });
+}
+
+test('returns: a settled payment is returned once, at most its amount; pending, unknown and repeated ones move nothing', async () => {
+  const p = await pair();
+  const bytes = Buffer.from('<Document>pain-3</Document>');
+  const sent = creditTransfersResults(call(p, creditTransfersRequest({
+    source: 'pain.001', msgId: 'PAIN-3', digest: createHash('sha256').update(bytes).digest(), original: bytes,
+    transactions: ['R1', 'R2'].map((e) => ({ endToEndId: e, ledger: 1, amount: 30_00n, debtor: { kind: 'iban' as const, text: ALICE_IBAN }, creditorAgent: 'CLRGDEFF' })),
+  })).payload).results;
+  call(p, report('STS-R', [{ endToEndId: 'R1', status: 'ACSC' }]));
+  const first = call(p, returned('RTR-1', [
+    { endToEndId: 'R1', ledger: 1, amount: 40_00n, reason: 'AC04' }, { endToEndId: 'R2', ledger: 1, amount: 1n }, { endToEndId: 'NONE', ledger: 1, amount: 1n },
+  ]));
+  assert.is(first.ledgerCalls, 0, 'nothing to return: over the amount, pending, unknown');
+  assert.equal(creditTransfersResults(first.payload).results.map((x) => [x.status, x.reason]), [['RJCT', 'AM09'], ['RJCT', 'NARR'], ['RJCT', 'NOOR']]);
+  const clearing = balances(p.ledger, CLEARING).creditsPosted;
+  const ok = call(p, returned('RTR-2', [{ endToEndId: 'R1', ledger: 1, amount: 25_00n, reason: 'AC04' }]));
+  assert.is(ok.ledgerCalls, 1);
+  const [r] = creditTransfersResults(ok.payload).results;
+  assert.equal([r.status, r.reason], ['ACSC', undefined]);
+  assert.is(r.transfer >> 64n, BigInt(P.PAYMENT_RETURN_ID_HI));
+  assert.is(balances(p.ledger, CLEARING).debitsPosted, 25_00n, 'the clearing account gives back 25.00');
+  assert.is(balances(p.ledger, ALICE).creditsPosted, 100_00n + 25_00n, 'to the debtor');
+  assert.is(clearing, 30_00n);
+  const again = call(p, returned('RTR-2', [{ endToEndId: 'R1', ledger: 1, amount: 25_00n, reason: 'AC04' }]));
+  assert.is(again.ledgerCalls, 0);
+  assert.ok(creditTransfersResults(again.payload).repeated);
+  const second = call(p, returned('RTR-3', [{ endToEndId: 'R1', ledger: 1, amount: 1n }]));
+  assert.equal(creditTransfersResults(second.payload).results.map((x) => [x.status, x.reason]), [['RJCT', 'AM05']], 'returned once');
+  const [rec] = paymentRecords(call(p, paymentGetRequest([sent[0].payment])).payload);
+  assert.is(rec!.state, 'returned');
+  assert.is(rec!.reason, 'AC04');
 });
 
 test('a ledger abort rejects the batch (NARR) and nothing moved; the service goes on serving', async () => {

@@ -29,6 +29,7 @@ import { messagesMax, paymentsMax, transferCode, ledgerAllowed } from "./config"
 import { fingerprint, hashIndexCreate, hashInsert, hashNext, hashRecord, HashIndex } from "./hashindex";
 import { directoryFind, directoryFindAgent, entryRefusal, keyValid } from "./directory";
 import { bicValid, notProvided, textEmpty, textValid } from "./text";
+import { u128Cmp } from "../../sdk/money";
 
 // Message record (internal, 128 bytes): +0 u8 source, +1 [12] agent BIC slot, +13 u8[3] 0,
 // +16 [36] MsgId, +52 [32] digest of the original bytes, +84 u32 transactions, +88 u64 first payment id.
@@ -55,14 +56,15 @@ let ledgerPeer: i32 = -1;
 const ACT_CREATE: u8 = 1;
 const ACT_POST: u8 = 2;
 const ACT_VOID: u8 = 3;
+const ACT_RETURN: u8 = 4;
 let busy = false;
 let flightToken: u32 = 0;
 let flightOp: u8 = 0;
 let flightSource: u8 = 0;
 let flightFirst: u32 = 0;
 let flightCount: u32 = 0;
-let work: usize = 0; // WORK_BYTES a line: u32 payment, u32 line, u32 reason, u8 action
-const WORK_BYTES: u32 = 16;
+let work: usize = 0; // WORK_BYTES a line: u32 payment, u32 line, u32 reason, u8 action, u8[3], u128 amount (a return's)
+const WORK_BYTES: u32 = 32;
 let workCount: u32 = 0;
 let workNext: u32 = 0;
 let batchCount: u32 = 0;
@@ -181,7 +183,33 @@ export function creditTransfers(token: u32, r: usize, len: u32): void {
   const source = load<u8>(r + P.HEADER_SOURCE);
   const count = load<u32>(r + P.HEADER_COUNT);
   const m = r + P.HEADER_BYTES;
-  // The message's identity: the same one again is answered as before; another under its id, refused whole.
+  if (paymentsMax - paymentCount < count) { refuse(token, P.REFUSED_FULL, "payments: payments_full: nothing was recorded"); return; }
+  const seen = messageAdmit(token, source, m, count);
+  if (seen == MSG_ANSWERED) return;
+  if (seen >= 0) { answerFromPayments(token, <u32>(load<u64>(messageAt(<u32>seen) + MSG_FIRST) - 1), count, P.REPLY_F_REPEATED); return; }
+  const first = paymentCount;
+  store<u64>(messageAt(messageCount - 1) + MSG_FIRST, <u64>first + 1);
+  begin(token, <u8>P.Op.credit_transfers, source, first, count);
+  for (let t: u32 = 0; t < count; t++) {
+    record(source, m, m + P.MESSAGE_BYTES + <usize>t * P.TX_BYTES, messageCount - 1);
+    if (load<u8>(paymentAt(first + t) + P.PAY_STATE) == <u8>P.STATE_SUBMITTED) addWork(first + t, t, ACT_CREATE, 0);
+  }
+  sendNextBatch();
+}
+
+// messageAdmit's answers besides a message number (the same message seen before).
+const MSG_NEW: i32 = -1; // recorded now, as messages[messageCount - 1]
+const MSG_ANSWERED: i32 = -2; // answered here: another message under a used MsgId (AM05 whole), or messages_full
+
+/**
+ * A message's identity (source, sending agent, MsgId) against those seen:
+ * the number of the same message seen before (the same bytes: its SHA-256),
+ * MSG_NEW when it is new (then recorded), or MSG_ANSWERED when it was
+ * answered here (other bytes under a used MsgId: every line AM05, nothing
+ * recorded; or the message table is full).
+ */
+function messageAdmit(token: u32, source: u8, m: usize, count: u32): i32 {
+  assert(count >= 1 && count <= <u32>P.TX_MAX, "a framed count");
   memory.fill(scratch, 0, MSG_KEY_BYTES);
   store<u8>(scratch, source);
   memory.copy(scratch + 1, m + P.MESSAGE_AGENT, P.BIC_BYTES);
@@ -189,32 +217,19 @@ export function creditTransfers(token: u32, r: usize, len: u32): void {
   const seen = messageFind(scratch);
   if (seen >= 0) {
     const rec = messageAt(<u32>seen);
-    if (memory.compare(rec + MSG_DIGEST, m + P.MESSAGE_DIGEST, 32) == 0 && load<u32>(rec + MSG_COUNT) == count) {
-      answerFromPayments(token, <u32>(load<u64>(rec + MSG_FIRST) - 1), count, P.REPLY_F_REPEATED);
-    } else {
-      answerRefusedWhole(token, count, P.REASON_AM05);
-    }
-    return;
+    if (memory.compare(rec + MSG_DIGEST, m + P.MESSAGE_DIGEST, 32) == 0 && load<u32>(rec + MSG_COUNT) == count) return seen;
+    answerRefusedWhole(token, count, P.REASON_AM05);
+    return MSG_ANSWERED;
   }
-  if (messageCount == messagesMax || paymentsMax - paymentCount < count) {
-    refuse(token, P.REFUSED_FULL, "payments: payments_full or messages_full: nothing was recorded");
-    return;
-  }
+  if (messageCount == messagesMax) { refuse(token, P.REFUSED_FULL, "payments: messages_full: nothing was recorded"); return MSG_ANSWERED; }
   const msg = messageAt(messageCount);
   memory.copy(msg, scratch, MSG_KEY_BYTES);
   memory.copy(msg + MSG_DIGEST, m + P.MESSAGE_DIGEST, 32);
   store<u32>(msg + MSG_COUNT, count);
-  store<u64>(msg + MSG_FIRST, <u64>paymentCount + 1);
-  const msgInserted = hashInsert(messageIndex, fingerprint(msg, MSG_KEY_BYTES), messageCount);
-  assert(msgInserted, "the index holds messages_max messages");
-  const first = paymentCount;
-  begin(token, <u8>P.Op.credit_transfers, source, first, count);
-  for (let t: u32 = 0; t < count; t++) {
-    record(source, m, m + P.MESSAGE_BYTES + <usize>t * P.TX_BYTES, messageCount);
-    if (load<u8>(paymentAt(first + t) + P.PAY_STATE) == <u8>P.STATE_SUBMITTED) addWork(first + t, t, ACT_CREATE, 0);
-  }
+  const inserted = hashInsert(messageIndex, fingerprint(msg, MSG_KEY_BYTES), messageCount);
+  assert(inserted, "the index holds messages_max messages");
   messageCount++;
-  sendNextBatch();
+  return MSG_NEW;
 }
 
 /** Starts the request in flight: nothing of it is out yet. */
@@ -231,13 +246,15 @@ function begin(token: u32, op: u8, source: u8, first: u32, count: u32): void {
   batchCount = 0;
 }
 
-function addWork(payment: u32, line: u32, action: u8, reason: u32): void {
+function addWork(payment: u32, line: u32, action: u8, reason: u32, amount: usize = 0): void {
   assert(busy && workCount < <u32>P.TX_MAX && payment < paymentCount, "work of the request in flight");
   const w = work + <usize>workCount * WORK_BYTES;
   store<u32>(w, payment);
   store<u32>(w + 4, line);
   store<u32>(w + 8, reason);
   store<u8>(w + 12, action);
+  if (amount != 0) memory.copy(w + 16, amount, 16);
+  else memory.fill(w + 16, 0, 16);
   workCount++;
 }
 
@@ -296,11 +313,13 @@ function sendNextBatch(): void {
     memory.fill(e, 0, L.RECORD_BYTES);
     const id = load<u64>(p + P.PAY_ID);
     store<u64>(e + L.TRANSFER_ID, id);
-    store<u64>(e + L.TRANSFER_ID + 8, action == ACT_CREATE ? P.PAYMENT_TRANSFER_ID_HI : action == ACT_POST ? P.PAYMENT_POST_ID_HI : P.PAYMENT_VOID_ID_HI);
-    memory.copy(e + L.TRANSFER_DEBIT_ACCOUNT_ID, p + P.PAY_DEBIT, 16);
-    memory.copy(e + L.TRANSFER_CREDIT_ACCOUNT_ID, p + P.PAY_CREDIT, 16);
-    memory.copy(e + L.TRANSFER_AMOUNT, p + P.PAY_AMOUNT, 16);
-    if (action != ACT_CREATE) memory.copy(e + L.TRANSFER_PENDING_ID, p + P.PAY_TRANSFER, 16);
+    store<u64>(e + L.TRANSFER_ID + 8, transferHi(action));
+    // A return goes back: from the account the payment credited to the one it debited, of the returned amount.
+    const back = action == ACT_RETURN;
+    memory.copy(e + L.TRANSFER_DEBIT_ACCOUNT_ID, p + (back ? P.PAY_CREDIT : P.PAY_DEBIT), 16);
+    memory.copy(e + L.TRANSFER_CREDIT_ACCOUNT_ID, p + (back ? P.PAY_DEBIT : P.PAY_CREDIT), 16);
+    memory.copy(e + L.TRANSFER_AMOUNT, back ? w + 16 : p + P.PAY_AMOUNT, 16);
+    if (action == ACT_POST || action == ACT_VOID) memory.copy(e + L.TRANSFER_PENDING_ID, p + P.PAY_TRANSFER, 16);
     // The UETR (or nothing) in user_data_128 and the payment's id in user_data_64: the ledger's queries find a payment's transfers.
     memory.copy(e + L.TRANSFER_USER_DATA_128, p + P.PAY_UETR, 16);
     store<u64>(e + L.TRANSFER_USER_DATA_64, id);
@@ -319,6 +338,13 @@ function sendNextBatch(): void {
   store<u32>(ledgerRequest + L.HEADER_COUNT, batchCount);
   const r = ledgerPeer < 0 ? -1 : send(<u32>ledgerPeer, ledgerRequest, <u32>L.HEADER_BYTES + batchCount * <u32>L.RECORD_BYTES);
   if (r != 0) failBatch();
+}
+
+/** The high 64 bits of the id of the transfer an action makes (its low 64 bits: the payment's id). */
+function transferHi(action: u8): u64 {
+  assert(action >= ACT_CREATE && action <= ACT_RETURN, "an action");
+  return action == ACT_CREATE ? P.PAYMENT_TRANSFER_ID_HI : action == ACT_POST ? P.PAYMENT_POST_ID_HI
+    : action == ACT_VOID ? P.PAYMENT_VOID_ID_HI : P.PAYMENT_RETURN_ID_HI;
 }
 
 /** The work line `k` of the batch out (0 .. batchCount - 1). */
@@ -341,16 +367,22 @@ export function ledgerReplied(r: usize, len: u32): void {
         store<u8>(p + P.PAY_STATE, <u8>(load<u8>(p + P.PAY_SOURCE) == <u8>P.SOURCE_PAIN001 ? P.STATE_PENDING : P.STATE_SETTLED));
         store<u64>(p + P.PAY_TRANSFER, load<u64>(p + P.PAY_ID));
         store<u64>(p + P.PAY_TRANSFER + 8, P.PAYMENT_TRANSFER_ID_HI);
+      } else if (action == ACT_RETURN) {
+        store<u8>(p + P.PAY_STATE, <u8>P.STATE_RETURNED);
+        store<u32>(p + P.PAY_REASON, load<u32>(w + 8));
+        lineResult(load<u32>(w + 4), P.STATUS_ACSC, 0, p, transferHi(action), 0, timestamp);
       } else {
         store<u8>(p + P.PAY_STATE, <u8>(action == ACT_POST ? P.STATE_SETTLED : P.STATE_REJECTED));
         if (action == ACT_VOID) store<u32>(p + P.PAY_REASON, load<u32>(w + 8));
       }
-      store<u64>(p + P.PAY_TIMESTAMP, timestamp);
-      if (action != ACT_CREATE) statusLine(load<u32>(w + 4), p, 0, action == ACT_POST ? P.PAYMENT_POST_ID_HI : P.PAYMENT_VOID_ID_HI, 0, timestamp);
+      if (action != ACT_RETURN) store<u64>(p + P.PAY_TIMESTAMP, timestamp);
+      if (action == ACT_POST || action == ACT_VOID) statusLine(load<u32>(w + 4), p, 0, transferHi(action), 0, timestamp);
     } else if (action == ACT_CREATE) {
       store<u8>(p + P.PAY_STATE, <u8>P.STATE_REJECTED);
       store<u32>(p + P.PAY_REASON, ledgerReason(result));
       store<u32>(p + P.PAY_LEDGER_RESULT, result);
+    } else if (action == ACT_RETURN) {
+      lineResult(load<u32>(w + 4), P.STATUS_RJCT, P.REASON_NARR, p, 0, result, 0); // the return was refused: the payment is as it was
     } else {
       statusLine(load<u32>(w + 4), p, P.REASON_NARR, 0, result, 0); // the post or void was refused: the payment is as it was
     }
@@ -372,9 +404,12 @@ function failBatch(): void {
   for (let k: u32 = 0; k < batchCount; k++) {
     const w = batchWork(k);
     const p = paymentAt(load<u32>(w));
-    if (load<u8>(w + 12) == ACT_CREATE) {
+    const action = load<u8>(w + 12);
+    if (action == ACT_CREATE) {
       store<u8>(p + P.PAY_STATE, <u8>P.STATE_REJECTED);
       store<u32>(p + P.PAY_REASON, P.REASON_NARR);
+    } else if (action == ACT_RETURN) {
+      lineResult(load<u32>(w + 4), P.STATUS_RJCT, P.REASON_NARR, p, 0, 0, 0);
     } else {
       statusLine(load<u32>(w + 4), p, P.REASON_NARR, 0, 0, 0);
     }
@@ -402,49 +437,65 @@ function finish(): void {
   else reply(flightToken, 0, replyBuf, <u32>P.REPLY_HEADER_BYTES + flightCount * <u32>P.RESULT_BYTES);
 }
 
-/** Writes line `line`'s result of a status report: the payment's state after (0: none found), why nothing changed, the post or void made. */
-function statusLine(line: u32, p: usize, reason: u32, transferHi: u64, ledgerResult: u32, timestamp: u64): void {
-  assert(line < flightCount && flightOp == <u8>P.Op.status_reports, "a line of the status report in flight");
+/** Writes line `line`'s result of a status report or a return: `status`, `reason`, the payment (0: none), the transfer made (its high bits; 0: the payment's). */
+function lineResult(line: u32, status: u32, reason: u32, p: usize, hi: u64, ledgerResult: u32, timestamp: u64): void {
+  assert(line < flightCount && flightOp != <u8>P.Op.credit_transfers, "a line of the status report or return in flight");
   const o = replyBuf + P.REPLY_HEADER_BYTES + <usize>line * P.RESULT_BYTES;
   memory.fill(o, 0, P.RESULT_BYTES);
-  if (p == 0) {
-    store<u32>(o + P.RESULT_STATUS, P.STATUS_RJCT);
-    store<u32>(o + P.RESULT_REASON, reason);
-    return;
-  }
-  const state = load<u8>(p + P.PAY_STATE);
-  store<u32>(o + P.RESULT_STATUS, state == <u8>P.STATE_REJECTED ? P.STATUS_RJCT : state == <u8>P.STATE_PENDING ? P.STATUS_ACCP : P.STATUS_ACSC);
-  store<u32>(o + P.RESULT_REASON, reason != 0 ? reason : state == <u8>P.STATE_REJECTED ? load<u32>(p + P.PAY_REASON) : 0);
+  store<u32>(o + P.RESULT_STATUS, status);
+  store<u32>(o + P.RESULT_REASON, reason);
+  store<u32>(o + P.RESULT_LEDGER, ledgerResult);
+  if (p == 0) return;
   store<u64>(o + P.RESULT_PAYMENT, load<u64>(p + P.PAY_ID));
-  if (transferHi != 0) {
+  if (hi != 0) {
     store<u64>(o + P.RESULT_TRANSFER, load<u64>(p + P.PAY_ID));
-    store<u64>(o + P.RESULT_TRANSFER + 8, transferHi);
+    store<u64>(o + P.RESULT_TRANSFER + 8, hi);
   } else {
     memory.copy(o + P.RESULT_TRANSFER, p + P.PAY_TRANSFER, 16);
   }
-  store<u32>(o + P.RESULT_LEDGER, ledgerResult);
   store<u64>(o + P.RESULT_TIMESTAMP, timestamp != 0 ? timestamp : load<u64>(p + P.PAY_TIMESTAMP));
 }
 
-/** The framing of a status_reports request: an error text, or null. */
-function statusFramingError(r: usize, len: u32): string | null {
-  assert(len >= <u32>(P.HEADER_BYTES + P.MESSAGE_BYTES), "statusFramingError: a header and a message record to read");
-  if (load<u8>(r + P.HEADER_SOURCE) != <u8>P.SOURCE_PACS002) return "payments: a status report's source is pacs.002";
+/** A status report's line: the payment's state after (0: none found, RJCT), why nothing changed, the post or void made. */
+function statusLine(line: u32, p: usize, reason: u32, hi: u64, ledgerResult: u32, timestamp: u64): void {
+  if (p == 0) { lineResult(line, P.STATUS_RJCT, reason, 0, 0, 0, 0); return; }
+  const state = load<u8>(p + P.PAY_STATE);
+  const status = state == <u8>P.STATE_REJECTED ? P.STATUS_RJCT : state == <u8>P.STATE_PENDING ? P.STATUS_ACCP : P.STATUS_ACSC;
+  lineResult(line, status, reason != 0 ? reason : state == <u8>P.STATE_REJECTED ? load<u32>(p + P.PAY_REASON) : 0, p, hi, ledgerResult, timestamp);
+}
+
+/**
+ * The framing of a request about payments QENEX sent (status_reports,
+ * returns): `source`, `recordBytes` per line whose text slot at 0 is an
+ * EndToEndId and whose bytes from `reservedFrom` are zero. An error text, or null.
+ */
+function linesFramingError(r: usize, len: u32, source: u8, recordBytes: u32, reservedFrom: u32): string | null {
+  assert(len >= <u32>(P.HEADER_BYTES + P.MESSAGE_BYTES) && reservedFrom <= recordBytes, "linesFramingError: a header and a message record to read");
+  if (load<u8>(r + P.HEADER_SOURCE) != source) return "payments: the source does not match the operation";
   const count = load<u32>(r + P.HEADER_COUNT);
-  if (count == 0 || count > <u32>P.TX_MAX) return "payments: status count out of range";
+  if (count == 0 || count > <u32>P.TX_MAX) return "payments: line count out of range";
   if (load<u16>(r + 2) != 0 || load<u32>(r + 12) != 0) return "payments: reserved header bytes not zero";
-  const want = <u64>P.HEADER_BYTES + <u64>P.MESSAGE_BYTES + <u64>count * P.STATUS_BYTES + <u64>load<u32>(r + P.HEADER_ORIGINAL_BYTES);
+  const want = <u64>P.HEADER_BYTES + <u64>P.MESSAGE_BYTES + <u64>count * recordBytes + <u64>load<u32>(r + P.HEADER_ORIGINAL_BYTES);
   if (want != <u64>len) return "payments: request length does not match its counts";
   const m = r + P.HEADER_BYTES;
   if (!textValid(m + P.MESSAGE_ID, P.SLOT_BYTES, P.TEXT_MAX) || textEmpty(m + P.MESSAGE_ID)) return "payments: MsgId is not a Max35Text";
   if (!bicValid(m + P.MESSAGE_AGENT)) return "payments: the sending agent is not a BIC";
   for (let i: u32 = 80; i < <u32>P.MESSAGE_BYTES; i++) if (load<u8>(m + i) != 0) return "payments: reserved message bytes not zero";
   for (let t: u32 = 0; t < count; t++) {
-    const x = m + P.MESSAGE_BYTES + <usize>t * P.STATUS_BYTES;
-    if (!textValid(x + P.STATUS_END_TO_END_ID, P.SLOT_BYTES, P.TEXT_MAX)) return "payments: an original EndToEndId is not Max35Text";
-    for (let i: u32 = 60; i < <u32>P.STATUS_BYTES; i++) if (load<u8>(x + i) != 0) return "payments: reserved status bytes not zero";
+    const x = m + P.MESSAGE_BYTES + <usize>t * recordBytes;
+    if (!textValid(x, P.SLOT_BYTES, P.TEXT_MAX)) return "payments: an original EndToEndId is not Max35Text";
+    for (let i = reservedFrom; i < recordBytes; i++) if (load<u8>(x + i) != 0) return "payments: reserved line bytes not zero";
   }
   return null;
+}
+
+/** The payment QENEX sent (pain.001) with the UETR at `uetr`, else the EndToEndId at `e2e`; 0 when none. */
+function sentPayment(uetr: usize, e2e: usize): usize {
+  memory.fill(keyScratch, 0, P.BIC_BYTES); // payments QENEX sent have no sending agent
+  const found = txKey(uetr, keyScratch, e2e) ? txFind() : -1;
+  if (found < 0) return 0;
+  const p = paymentAt(<u32>found);
+  return load<u8>(p + P.PAY_SOURCE) == <u8>P.SOURCE_PAIN001 ? p : 0;
 }
 
 /**
@@ -456,51 +507,77 @@ function statusFramingError(r: usize, len: u32): string | null {
 export function statusReports(token: u32, r: usize, len: u32): void {
   if (busy) { refuse(token, P.REFUSED_BUSY, "payments: busy: a request is waiting for the ledger (the gateway sends one at a time)"); return; }
   if (len < <u32>(P.HEADER_BYTES + P.MESSAGE_BYTES)) { refuse(token, P.REFUSED_MALFORMED, "payments: request shorter than its header and message"); return; }
-  const framing = statusFramingError(r, len);
+  const framing = linesFramingError(r, len, <u8>P.SOURCE_PACS002, P.STATUS_BYTES, 60);
   if (framing !== null) { refuse(token, P.REFUSED_MALFORMED, framing); return; }
   const count = load<u32>(r + P.HEADER_COUNT);
   const m = r + P.HEADER_BYTES;
-  memory.fill(scratch, 0, MSG_KEY_BYTES);
-  store<u8>(scratch, <u8>P.SOURCE_PACS002);
-  memory.copy(scratch + 1, m + P.MESSAGE_AGENT, P.BIC_BYTES);
-  memory.copy(scratch + 16, m + P.MESSAGE_ID, P.SLOT_BYTES);
-  const seen = messageFind(scratch);
-  let repeated = false;
-  if (seen >= 0) {
-    const rec = messageAt(<u32>seen);
-    if (memory.compare(rec + MSG_DIGEST, m + P.MESSAGE_DIGEST, 32) != 0 || load<u32>(rec + MSG_COUNT) != count) { answerRefusedWhole(token, count, P.REASON_AM05); return; }
-    repeated = true;
-  } else {
-    if (messageCount == messagesMax) { refuse(token, P.REFUSED_FULL, "payments: messages_full: nothing was recorded"); return; }
-    const msg = messageAt(messageCount);
-    memory.copy(msg, scratch, MSG_KEY_BYTES);
-    memory.copy(msg + MSG_DIGEST, m + P.MESSAGE_DIGEST, 32);
-    store<u32>(msg + MSG_COUNT, count);
-    const inserted = hashInsert(messageIndex, fingerprint(msg, MSG_KEY_BYTES), messageCount);
-    assert(inserted, "the index holds messages_max messages");
-    messageCount++;
-  }
+  const seen = messageAdmit(token, <u8>P.SOURCE_PACS002, m, count);
+  if (seen == MSG_ANSWERED) return;
+  const repeated = seen >= 0;
   begin(token, <u8>P.Op.status_reports, <u8>P.SOURCE_PACS002, 0, count);
   header(count, repeated ? P.REPLY_F_REPEATED : 0);
-  const noAgent = keyScratch; // an empty BIC slot: payments QENEX sent (pain.001) have no sending agent
-  memory.fill(noAgent, 0, P.BIC_BYTES);
   for (let t: u32 = 0; t < count; t++) {
     const x = m + P.MESSAGE_BYTES + <usize>t * P.STATUS_BYTES;
-    const keyed = txKey(x + P.STATUS_UETR, noAgent, x + P.STATUS_END_TO_END_ID);
-    const found = keyed ? txFind() : -1;
-    const p = found >= 0 ? paymentAt(<u32>found) : 0;
-    if (p == 0 || load<u8>(p + P.PAY_SOURCE) != <u8>P.SOURCE_PAIN001) { statusLine(t, 0, P.REASON_NOOR, 0, 0, 0); continue; }
+    const p = sentPayment(x + P.STATUS_UETR, x + P.STATUS_END_TO_END_ID);
+    if (p == 0) { statusLine(t, 0, P.REASON_NOOR, 0, 0, 0); continue; }
     const status = load<u32>(x + P.STATUS_STATUS);
     const settles = status == P.STATUS_ACSC || status == P.STATUS_ACCC;
     const state = load<u8>(p + P.PAY_STATE);
     if (state == <u8>P.STATE_PENDING && !repeated && (settles || status == P.STATUS_RJCT)) {
       const reason = load<u32>(x + P.STATUS_REASON);
-      addWork(<u32>found, t, settles ? ACT_POST : ACT_VOID, reason != 0 ? reason : P.REASON_NARR);
+      addWork(<u32>((p - payments) / P.PAYMENT_BYTES), t, settles ? ACT_POST : ACT_VOID, reason != 0 ? reason : P.REASON_NARR);
       continue;
     }
     // No change: still pending (ACSP, PDNG, ...), or already final; a status that contradicts a final state is NARR.
-    const contradicts = (state == <u8>P.STATE_SETTLED && status == P.STATUS_RJCT) || (state == <u8>P.STATE_REJECTED && settles);
+    const contradicts = (state == <u8>P.STATE_SETTLED && status == P.STATUS_RJCT) || ((state == <u8>P.STATE_REJECTED || state == <u8>P.STATE_RETURNED) && settles);
     statusLine(t, p, contradicts ? P.REASON_NARR : 0, 0, 0, 0);
+  }
+  sendNextBatch();
+}
+
+/**
+ * Handles a returns request (a pacs.004 about payments QENEX sent): each
+ * settled payment is returned once, by a transfer back of the returned
+ * amount; the result says ACSC and that transfer, or RJCT and why not.
+ */
+export function returns(token: u32, r: usize, len: u32): void {
+  if (busy) { refuse(token, P.REFUSED_BUSY, "payments: busy: a request is waiting for the ledger (the gateway sends one at a time)"); return; }
+  if (len < <u32>(P.HEADER_BYTES + P.MESSAGE_BYTES)) { refuse(token, P.REFUSED_MALFORMED, "payments: request shorter than its header and message"); return; }
+  const framing = linesFramingError(r, len, <u8>P.SOURCE_PACS004, P.RETURN_BYTES, 80);
+  if (framing !== null) { refuse(token, P.REFUSED_MALFORMED, framing); return; }
+  const count = load<u32>(r + P.HEADER_COUNT);
+  const m = r + P.HEADER_BYTES;
+  for (let t: u32 = 0; t < count; t++) {
+    const x = m + P.MESSAGE_BYTES + <usize>t * P.RETURN_BYTES;
+    if (load<u32>(x + 60) != 0 || (load<u64>(x + P.RETURN_AMOUNT) | load<u64>(x + P.RETURN_AMOUNT + 8)) == 0) {
+      refuse(token, P.REFUSED_MALFORMED, "payments: a return's amount is zero or its reserved bytes are not");
+      return;
+    }
+  }
+  const seen = messageAdmit(token, <u8>P.SOURCE_PACS004, m, count);
+  if (seen == MSG_ANSWERED) return;
+  const repeated = seen >= 0;
+  begin(token, <u8>P.Op.returns, <u8>P.SOURCE_PACS004, 0, count);
+  header(count, repeated ? P.REPLY_F_REPEATED : 0);
+  for (let t: u32 = 0; t < count; t++) {
+    const x = m + P.MESSAGE_BYTES + <usize>t * P.RETURN_BYTES;
+    const p = sentPayment(x + P.RETURN_UETR, x + P.RETURN_END_TO_END_ID);
+    if (p == 0) { lineResult(t, P.STATUS_RJCT, P.REASON_NOOR, 0, 0, 0, 0); continue; }
+    const state = load<u8>(p + P.PAY_STATE);
+    // The same message again: the return it made (or why it made none) is read from the payment.
+    if (state == <u8>P.STATE_RETURNED) {
+      if (repeated) lineResult(t, P.STATUS_ACSC, 0, p, P.PAYMENT_RETURN_ID_HI, 0, 0);
+      else lineResult(t, P.STATUS_RJCT, P.REASON_AM05, p, 0, 0, 0);
+      continue;
+    }
+    let reason: u32 = 0;
+    if (state != <u8>P.STATE_SETTLED) reason = P.REASON_NARR;
+    else if (load<u32>(x + P.RETURN_LEDGER) != load<u32>(p + P.PAY_LEDGER)) reason = P.REASON_AM03;
+    else if (u128Cmp(x + P.RETURN_AMOUNT, p + P.PAY_AMOUNT) > 0) reason = P.REASON_AM09;
+    // The same message again moves nothing: a return it did not make (refused, or by the ledger) stays unmade.
+    if (reason == 0 && repeated) reason = P.REASON_NARR;
+    if (reason != 0) { lineResult(t, P.STATUS_RJCT, reason, p, 0, 0, 0); continue; }
+    addWork(<u32>((p - payments) / P.PAYMENT_BYTES), t, ACT_RETURN, load<u32>(x + P.RETURN_REASON), x + P.RETURN_AMOUNT);
   }
   sendNextBatch();
 }
