@@ -458,6 +458,7 @@ function lineResult(line: u32, status: u32, reason: u32, p: usize, hi: u64, ledg
 
 /** A status report's line: the payment's state after (0: none found, RJCT), why nothing changed, the post or void made. */
 function statusLine(line: u32, p: usize, reason: u32, hi: u64, ledgerResult: u32, timestamp: u64): void {
+  assert(flightOp == <u8>P.Op.status_reports, "a line of a status report");
   if (p == 0) { lineResult(line, P.STATUS_RJCT, reason, 0, 0, 0, 0); return; }
   const state = load<u8>(p + P.PAY_STATE);
   const status = state == <u8>P.STATE_REJECTED ? P.STATUS_RJCT : state == <u8>P.STATE_PENDING ? P.STATUS_ACCP : P.STATUS_ACSC;
@@ -491,6 +492,7 @@ function linesFramingError(r: usize, len: u32, source: u8, recordBytes: u32, res
 
 /** The payment QENEX sent (pain.001) with the UETR at `uetr`, else the EndToEndId at `e2e`; 0 when none. */
 function sentPayment(uetr: usize, e2e: usize): usize {
+  assert(paymentCount <= paymentsMax, "sentPayment: the payments table");
   memory.fill(keyScratch, 0, P.BIC_BYTES); // payments QENEX sent have no sending agent
   const found = txKey(uetr, keyScratch, e2e) ? txFind() : -1;
   if (found < 0) return 0;
@@ -547,6 +549,7 @@ export function returns(token: u32, r: usize, len: u32): void {
   if (framing !== null) { refuse(token, P.REFUSED_MALFORMED, framing); return; }
   const count = load<u32>(r + P.HEADER_COUNT);
   const m = r + P.HEADER_BYTES;
+  assert(count >= 1 && count <= <u32>P.TX_MAX, "a framed count of returns");
   for (let t: u32 = 0; t < count; t++) {
     const x = m + P.MESSAGE_BYTES + <usize>t * P.RETURN_BYTES;
     if (load<u32>(x + 60) != 0 || (load<u64>(x + P.RETURN_AMOUNT) | load<u64>(x + P.RETURN_AMOUNT + 8)) == 0) {
