@@ -21,14 +21,14 @@ import { LedgerJsonError, amountFromDecimal, decimalFromMinor, parseUnsignedDeci
 import { isJsonObject, type JsonValue } from './json.ts';
 import { U128_MAX } from '../client/ledger.ts';
 import * as P from '../../services/payments/protocol.ts';
-import type { AccountRef, CreditTransfer, Pacs002, Pacs004, Pacs008, Pain001, TransactionStatus } from '../payments/model.ts';
+import type { AccountRef, CashReport, CreditTransfer, EntryDetails, Pacs002, Pacs004, Pacs008, Pain001, TransactionStatus } from '../payments/model.ts';
 import { readIsoMessage, writeIsoMessageText, type ReadMessage } from '../payments/iso20022.ts';
 import { validateIsoMessage } from '../payments/xsd.ts';
 import { readMt103 } from '../payments/mt103.ts';
 import {
   creditTransfersRequest, creditTransfersResults, directoryGetEntries, directoryGetRequest, directoryPutRequest, directoryPutResults,
   paymentGetRequest, paymentRecords, PaymentsRefusal, RecordError, returnsRequest, statusReportsRequest, type AccountKey, type DirectoryEntry,
-  type ReturnLine, type StatusLine, type TxRecord,
+  type ReturnLine, type StatusLine, type TxRecord, reconcileRequest, code4, type EntryLine,
 } from '../payments/records.ts';
 
 /** A refused payments body: a LedgerJsonError, so the gateway's body refusal path answers it (400 with `code`). */
@@ -52,6 +52,8 @@ export interface PaymentsContext {
   statuses?: StatusLine[];
   /** A pacs.004: its lines, in order. */
   returns?: ReturnLine[];
+  /** A camt.053 or camt.054: its entries' lines, in order, with the entry each came from. */
+  entries?: { line: EntryLine; reference?: string; currency: string; value: string }[];
 }
 
 const U64_MAX = (1n << 64n) - 1n;
@@ -92,6 +94,7 @@ function isoRequest(body: Uint8Array, ledgers: LedgerCurrencies): { request: Buf
   if (m.kind === 'pain.001') return painRequest(m, body, ledgers, admission.definition);
   if (m.kind === 'pacs.002') return statusRequest(m, read.appHeader?.fromBic, body, admission.definition);
   if (m.kind === 'pacs.004') return returnRequest(m, read.appHeader?.fromBic, body, ledgers, admission.definition);
+  if (m.kind === 'camt.053' || m.kind === 'camt.054') return reconcileFrom(m, read.appHeader?.fromBic, body, ledgers, admission.definition);
   throw new PaymentsInputError('unsupported_message',
     `${admission.definition} is valid but not applied yet: QENEX takes pacs.008.001.08, pain.001.001.09, pacs.002.001.10 and pacs.004.001.09 here`);
 }
@@ -158,6 +161,44 @@ function returnRequest(m: Pacs004, fromBic: string | undefined, body: Uint8Array
       digest: createHash('sha256').update(body).digest(), lines, original: body,
     });
     return { request, context: { handler: 'payments_iso20022', msgId: m.header.msgId, definition, returns: lines } };
+  } catch (e) {
+    if (e instanceof RecordError) throw new PaymentsInputError('invalid_message', e.message);
+    throw e;
+  }
+}
+
+/**
+ * A camt.053 or camt.054 from a correspondent: every entry (each of its
+ * transaction details, for a batch entry) matched to a payment by the payments
+ * service, or reported unmatched. Matching changes nothing.
+ */
+function reconcileFrom(m: CashReport, fromBic: string | undefined, body: Uint8Array, ledgers: LedgerCurrencies,
+  definition: string): { request: Buffer; context: PaymentsContext } {
+  const entries: NonNullable<PaymentsContext['entries']> = [];
+  for (const report of m.reports) {
+    for (const e of report.entries) {
+      const details: EntryDetails[] = e.details.length > 0 ? e.details : [{}];
+      for (const d of details) {
+        const money = d.amount ?? e.amount;
+        const { ledger, amount } = minorUnits(money.currency, money.value, ledgers, `entry ${e.reference ?? entries.length + 1}: amount`);
+        entries.push({
+          line: {
+            ...(d.endToEndId === undefined ? {} : { endToEndId: d.endToEndId }), ...(d.uetr === undefined ? {} : { uetr: d.uetr }),
+            ledger, amount, side: d.creditDebit ?? e.creditDebit,
+          },
+          ...(e.reference === undefined ? {} : { reference: e.reference }), currency: money.currency, value: money.value,
+        });
+      }
+    }
+  }
+  if (entries.length === 0) throw new PaymentsInputError('invalid_message', 'the statement has no entries to reconcile');
+  const servicer = m.reports[0]?.accountServicer?.bic ?? fromBic;
+  try {
+    const request = reconcileRequest({
+      source: m.kind, msgId: m.header.msgId, ...(servicer === undefined ? {} : { agent: servicer.toUpperCase() }),
+      digest: createHash('sha256').update(body).digest(), lines: entries.map((e) => e.line), original: body,
+    });
+    return { request, context: { handler: 'payments_iso20022', msgId: m.header.msgId, definition, entries } };
   } catch (e) {
     if (e instanceof RecordError) throw new PaymentsInputError('invalid_message', e.message);
     throw e;
@@ -422,6 +463,7 @@ export function paymentsAnswer(context: PaymentsContext, reply: Buffer, ledgers:
 function creditAnswer(context: PaymentsContext, reply: Buffer): unknown {
   if (context.statuses !== undefined) return statusAnswer(context, reply);
   if (context.returns !== undefined) return returnAnswer(context, reply);
+  if (context.entries !== undefined) return reconcileAnswer(context, reply);
   const { repeated, results } = creditTransfersResults(reply);
   const txs = context.transactions!;
   if (results.length !== txs.length) throw new RecordError(`${results.length} results for ${txs.length} transactions`);
@@ -455,6 +497,33 @@ function statusAnswer(context: PaymentsContext, reply: Buffer): unknown {
       ...(r.ledgerResult === 0 ? {} : { ledger_result: r.ledgerResult }),
     })),
   };
+}
+
+const MATCH_NAMES: Record<string, string> = { MTCH: 'matched', DIFF: 'differs', UNMT: 'unmatched' };
+
+/** The reconciliation report of a camt.053 or camt.054: each entry matched, differing, or unmatched, and the counts. */
+function reconcileAnswer(context: PaymentsContext, reply: Buffer): unknown {
+  const b = Buffer.from(reply);
+  if (b.length < P.REPLY_HEADER_BYTES) throw new RecordError('a reply shorter than its header');
+  if ((b.readUInt32LE(4) & P.REPLY_F_REFUSED) !== 0) throw new PaymentsRefusal(b.readUInt32LE(P.REPLY_REFUSED), b.toString('latin1', P.REPLY_HEADER_BYTES));
+  const entries = context.entries!;
+  if (b.readUInt32LE(0) !== entries.length || b.length !== P.REPLY_HEADER_BYTES + entries.length * P.RESULT_BYTES) {
+    throw new RecordError(`a reconciliation of ${b.length} bytes for ${entries.length} entries`);
+  }
+  const counts: Record<string, number> = { matched: 0, differs: 0, unmatched: 0 };
+  const out = entries.map((e, i) => {
+    const at = P.REPLY_HEADER_BYTES + i * P.RESULT_BYTES;
+    const result = MATCH_NAMES[code4(b.readUInt32LE(at + P.RESULT_STATUS))];
+    if (result === undefined) throw new RecordError(`entry ${i + 1}: an unknown match result`);
+    counts[result]++;
+    const payment = b.readBigUInt64LE(at + P.RESULT_PAYMENT);
+    return {
+      ...(e.reference === undefined ? {} : { reference: e.reference }), ...(e.line.endToEndId === undefined ? {} : { end_to_end_id: e.line.endToEndId }),
+      ...(e.line.uetr === undefined ? {} : { uetr: e.line.uetr }), amount: e.value, currency: e.currency, credit_debit: e.line.side, result,
+      ...(payment === 0n ? {} : { payment_id: payment.toString() }),
+    };
+  });
+  return { msg_id: context.msgId, definition: context.definition, ...counts, entries: out };
 }
 
 /** The answer to a pacs.004: per line, the return made (ACSC and its transfer) or why not (RJCT and a reason). */

@@ -213,6 +213,34 @@ export function returnsRequest(r: { msgId: string; agent?: string; digest: Uint8
   return Buffer.concat([header(P.Op.returns, P.SOURCE_PACS004, r.lines.length, r.original.length), m, lines, r.original]);
 }
 
+export interface EntryLine {
+  endToEndId?: string;
+  uetr?: string;
+  ledger: number;
+  amount: bigint;
+  side: 'CRDT' | 'DBIT';
+}
+
+export function reconcileRequest(r: { source: 'camt.053' | 'camt.054'; msgId: string; agent?: string; digest: Uint8Array; lines: EntryLine[]; original: Uint8Array }): Buffer {
+  if (r.lines.length === 0 || r.lines.length > P.TX_MAX) throw new RecordError(`${r.lines.length} entries: 1 to ${P.TX_MAX}`);
+  if (r.digest.length !== 32) throw new RecordError('the digest is a SHA-256');
+  const m = Buffer.alloc(P.MESSAGE_BYTES);
+  putText(m, P.MESSAGE_ID, r.msgId, P.TEXT_MAX, 'MsgId');
+  putText(m, P.MESSAGE_AGENT, r.agent, 11, 'account servicer');
+  m.set(r.digest, P.MESSAGE_DIGEST);
+  const lines = Buffer.alloc(r.lines.length * P.ENTRY_BYTES);
+  r.lines.forEach((l, i) => {
+    const at = i * P.ENTRY_BYTES;
+    putText(lines, at + P.ENTRY_END_TO_END_ID, l.endToEndId, P.TEXT_MAX, 'EndToEndId');
+    if (l.uetr !== undefined) uetrBytes(l.uetr).copy(lines, at + P.ENTRY_UETR);
+    lines.writeUInt32LE(l.ledger, at + P.ENTRY_LEDGER_OF);
+    lines[at + P.ENTRY_SIDE] = l.side === 'CRDT' ? P.ENTRY_CREDIT : P.ENTRY_DEBIT;
+    putU128(lines, at + P.ENTRY_AMOUNT, l.amount);
+  });
+  const source = r.source === 'camt.053' ? P.SOURCE_CAMT053 : P.SOURCE_CAMT054;
+  return Buffer.concat([header(P.Op.reconcile, source, r.lines.length, r.original.length), m, lines, r.original]);
+}
+
 export function creditTransfersRequest(r: CreditTransfersRequest): Buffer {
   if (r.transactions.length === 0 || r.transactions.length > P.TX_MAX) throw new RecordError(`${r.transactions.length} transactions: 1 to ${P.TX_MAX}`);
   if (r.digest.length !== 32) throw new RecordError('the digest is a SHA-256');
@@ -246,7 +274,7 @@ export interface TxResult {
   timestamp: bigint;
 }
 
-const code4 = (v: number): string => Buffer.from(Uint32Array.of(v).buffer).toString('latin1');
+export const code4 = (v: number): string => Buffer.from(Uint32Array.of(v).buffer).toString('latin1');
 
 /** A request the payments service refused whole (REPLY_F_REFUSED): why (REFUSED_*) and its reason. */
 export class PaymentsRefusal extends Error {

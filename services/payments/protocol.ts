@@ -34,6 +34,7 @@ export enum Op {
   payment_get = 4, // count u64 payment ids → reply header, count PAYMENT_BYTES records (id 0: none)
   status_reports = 5, // MESSAGE_BYTES lead record, count STATUS_BYTES records, the original → reply header, count RESULT_BYTES
   returns = 6, // MESSAGE_BYTES lead record, count RETURN_BYTES records, the original → reply header, count RESULT_BYTES
+  reconcile = 7, // MESSAGE_BYTES lead record, count ENTRY_BYTES records, the original → reply header, count RESULT_BYTES
 }
 
 export const SOURCE_PACS008 = 1;
@@ -42,6 +43,8 @@ export const SOURCE_MT103 = 3;
 export const SOURCE_JSON = 4;
 export const SOURCE_PACS002 = 5; // status_reports only
 export const SOURCE_PACS004 = 6; // returns only
+export const SOURCE_CAMT053 = 7; // reconcile only
+export const SOURCE_CAMT054 = 8; // reconcile only
 
 // Transactions per request: a pain.001 of 10,000 is one request; the service
 // sends them to the ledger in batches of at most the ledger's 8189.
@@ -143,6 +146,27 @@ export const RETURN_UETR = 36;
 export const RETURN_LEDGER = 52;
 export const RETURN_REASON = 56;
 export const RETURN_AMOUNT = 64;
+
+// ---- reconcile record, one entry of a correspondent's statement or notification (128 bytes) ----
+//   +0 [36] the entry's EndToEndId (its transaction details; empty: none)   +36 [16] its UETR (zeros: none)
+//  +52 u32 the ledger of the entry's currency (0: none)   +56 u8 ENTRY_CREDIT or ENTRY_DEBIT   +57 u8[7] 0
+//  +64 u128 the amount (minor units)   +80 u8[48] 0
+// Each entry is matched to a payment by its UETR, else its EndToEndId (a
+// payment QENEX sent, or one the statement's servicer sent it). Its result
+// (nothing changes; the message is not recorded): RESULT_STATUS MATCH_* and
+// the payment and its transfer when one was found.
+export const ENTRY_BYTES = 128;
+export const ENTRY_END_TO_END_ID = 0;
+export const ENTRY_UETR = 36;
+export const ENTRY_LEDGER_OF = 52;
+export const ENTRY_SIDE = 56;
+export const ENTRY_AMOUNT = 64;
+export const ENTRY_CREDIT = 1;
+export const ENTRY_DEBIT = 2;
+// Reconciliation results (four ASCII letters, QENEX's own: not ISO codes).
+export const MATCH_MATCHED: u32 = 0x4843544d; // "MTCH" a payment with that identity, amount and ledger, settled or returned
+export const MATCH_DIFFERS: u32 = 0x46464944; // "DIFF" a payment with that identity, but another amount, ledger, or not settled
+export const MATCH_UNMATCHED: u32 = 0x544d4e55; // "UNMT" no payment has that identity
 
 // ---- replies ----
 // Reply header (16 bytes): +0 u32 count, +4 u32 flags (REPLY_F_*), +8 u64 0.

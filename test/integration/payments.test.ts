@@ -224,6 +224,22 @@ test('a pain.001 from a customer: pending transfers to the clearing agent\'s acc
   const twice = await call('POST', '/v1/payments/iso20022', keys.operator, ret('RTR-3', '1.00'), 'application/xml');
   assert.equal(twice.json.returns.map((x: any) => [x.status, x.reason]), [['RJCT', 'AM05']], 'returned once');
   assert.is((await call('GET', `/v1/payments/${r.json.transactions[0].payment_id}`, keys.operator)).json.state, 'returned');
+  // The correspondent's notification (camt.054) of our account: each entry matched to a payment, or not.
+  const entry = (reference: string, value: string, details: { endToEndId?: string; uetr?: string }) => ({
+    reference, amount: { currency: 'USD', value }, creditDebit: 'DBIT' as const, status: 'BOOK', details: [details],
+  });
+  const notification = writeIsoMessageText({
+    kind: 'camt.054', header: { msgId: 'NTFCTN-1', creationDateTime: '2026-12-07T12:00:00Z' },
+    reports: [{
+      id: 'N1', account: { iban: 'US12CLRG0000000000001' }, accountServicer: { bic: 'CLRGUS33' }, balances: [],
+      entries: [entry('E1', '40.00', { endToEndId: 'PAIN-1-0' }), entry('E2', '39.00', { endToEndId: 'PAIN-1-0' }), entry('E3', '5.00', { endToEndId: 'SOMEONE-ELSE' })],
+    }],
+  });
+  const recon = await call('POST', '/v1/payments/iso20022', keys.operator, notification, 'application/xml');
+  assert.is(recon.status, 200, recon.text);
+  assert.equal(recon.json.entries.map((e: any) => e.result), ['matched', 'differs', 'unmatched'], recon.text);
+  assert.equal([recon.json.matched, recon.json.differs, recon.json.unmatched], [1, 1, 1]);
+  assert.is(recon.json.entries[0].payment_id, r.json.transactions[0].payment_id);
   const wrongSum = xml.replace('<NbOfTxs>3</NbOfTxs><InitgPty>', '<NbOfTxs>3</NbOfTxs><CtrlSum>1.00</CtrlSum><InitgPty>').replace('PAIN-1', 'PAIN-2');
   const refused = await call('POST', '/v1/payments/iso20022', keys.teller, wrongSum, 'application/xml');
   assert.is(refused.status, 400, refused.text);

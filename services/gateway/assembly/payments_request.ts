@@ -21,11 +21,14 @@ function framingError(route: u32, body: usize, bodyLen: u32): string | null {
   if (bodyLen < <u32>PAY.HEADER_BYTES) return "payments request shorter than its header";
   const given = <u32>load<u8>(body + PAY.HEADER_OP);
   // The ISO 20022 route carries status reports (pacs.002) and returns (pacs.004) too.
-  const lines = route == P.ROUTE_PAYMENTS_ISO20022 && (given == <u32>PAY.Op.status_reports || given == <u32>PAY.Op.returns);
+  const lines = route == P.ROUTE_PAYMENTS_ISO20022
+    && (given == <u32>PAY.Op.status_reports || given == <u32>PAY.Op.returns || given == <u32>PAY.Op.reconcile);
   if (given != op && !lines) return "payments operation does not match the route";
   if (lines) {
     const source = <i32>load<u8>(body + PAY.HEADER_SOURCE);
-    return source == (given == <u32>PAY.Op.returns ? PAY.SOURCE_PACS004 : PAY.SOURCE_PACS002) ? null : "payments source does not match the operation";
+    const fits = given == <u32>PAY.Op.returns ? source == PAY.SOURCE_PACS004
+      : given == <u32>PAY.Op.status_reports ? source == PAY.SOURCE_PACS002 : source == PAY.SOURCE_CAMT053 || source == PAY.SOURCE_CAMT054;
+    return fits ? null : "payments source does not match the operation";
   }
   if (op != <u32>PAY.Op.credit_transfers) return null;
   const source = <i32>load<u8>(body + PAY.HEADER_SOURCE);
@@ -60,10 +63,10 @@ export function paymentsRequest(token: u32, route: u32, body: usize, bodyLen: u3
   if (framing !== null) { answerText(token, 400, P.GW_E_MALFORMED, 0, n, framing); return; }
   if (keyScoped(n)) {
     // Reads of payments and the directory are not filtered by ledger yet: admission refused them (ADM_SCOPE_DENY).
-    // Nor are status reports and returns (they name payments, not ledgers): an unscoped key sends them.
+    // Nor are status reports, returns and statements (they name payments, not ledgers): an unscoped key sends them.
     const op = <u32>load<u8>(body + PAY.HEADER_OP);
     const writes = route != P.ROUTE_PAYMENTS_GET && route != P.ROUTE_PAYMENT_ACCOUNTS_LOOKUP
-      && op != <u32>PAY.Op.status_reports && op != <u32>PAY.Op.returns;
+      && op != <u32>PAY.Op.status_reports && op != <u32>PAY.Op.returns && op != <u32>PAY.Op.reconcile;
     if (!writes || !granted(route, body, bodyLen, n)) {
       refuse(token, route, 403, P.GW_E_FORBIDDEN_LEDGER, 0, n, "the request names a ledger this key is not granted");
       return;

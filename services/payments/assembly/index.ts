@@ -18,7 +18,7 @@ import * as P from "../protocol";
 import { KIND_FAILED, KIND_MESSAGE, KIND_REPLY, KIND_REQUEST, reply } from "../../sdk/qenex";
 import { configParse } from "./config";
 import { directoryFind, directoryInit, directoryPut, keyValid } from "./directory";
-import { creditTransfers, ledgerFailed, ledgerReplied, paymentGet, paymentsInit, paymentsLedgerPeer, refuse, returns, statusReports } from "./payments";
+import { creditTransfers, ledgerFailed, ledgerReplied, paymentGet, paymentsInit, paymentsLedgerPeer, reconcile, refuse, returns, statusReports } from "./payments";
 
 // The largest request the kernel delivers in the bank image (message_bytes_max, 1 MiB) and room
 // to spare; a pain.001 of TX_MAX transactions (~5.4 MiB with its original bytes) needs more.
@@ -56,6 +56,7 @@ export function qx_handle(kind: u32, sender: u32, token: u32, len: u32): void {
   if (op == <u8>P.Op.credit_transfers) { creditTransfers(token, inbox, len); return; }
   if (op == <u8>P.Op.status_reports) { statusReports(token, inbox, len); return; }
   if (op == <u8>P.Op.returns) { returns(token, inbox, len); return; }
+  if (op == <u8>P.Op.reconcile) { reconcile(token, inbox, len); return; }
   if (load<u8>(inbox + P.HEADER_SOURCE) != 0 || load<u16>(inbox + 2) != 0 || load<u32>(inbox + 8) != 0 || load<u32>(inbox + 12) != 0) {
     refuse(token, P.REFUSED_MALFORMED, "payments: reserved header bytes not zero");
     return;

@@ -585,6 +585,46 @@ export function returns(token: u32, r: usize, len: u32): void {
   sendNextBatch();
 }
 
+/**
+ * Handles a reconcile request (a camt.053 or camt.054 about our account at a
+ * correspondent): each entry matched to a payment, or not. Changes nothing.
+ */
+export function reconcile(token: u32, r: usize, len: u32): void {
+  if (busy) { refuse(token, P.REFUSED_BUSY, "payments: busy: a request is waiting for the ledger (the gateway sends one at a time)"); return; }
+  if (len < <u32>(P.HEADER_BYTES + P.MESSAGE_BYTES)) { refuse(token, P.REFUSED_MALFORMED, "payments: request shorter than its header and message"); return; }
+  const source = load<u8>(r + P.HEADER_SOURCE);
+  if (source != <u8>P.SOURCE_CAMT053 && source != <u8>P.SOURCE_CAMT054) { refuse(token, P.REFUSED_MALFORMED, "payments: the source does not match the operation"); return; }
+  const framing = linesFramingError(r, len, source, P.ENTRY_BYTES, 80);
+  if (framing !== null) { refuse(token, P.REFUSED_MALFORMED, framing); return; }
+  const count = load<u32>(r + P.HEADER_COUNT);
+  const m = r + P.HEADER_BYTES;
+  assert(count >= 1 && count <= <u32>P.TX_MAX, "a framed count of entries");
+  header(count, 0);
+  for (let t: u32 = 0; t < count; t++) {
+    const x = m + P.MESSAGE_BYTES + <usize>t * P.ENTRY_BYTES;
+    const o = replyBuf + P.REPLY_HEADER_BYTES + <usize>t * P.RESULT_BYTES;
+    memory.fill(o, 0, P.RESULT_BYTES);
+    let p = sentPayment(x + P.ENTRY_UETR, x + P.ENTRY_END_TO_END_ID);
+    if (p == 0) p = receivedPayment(x + P.ENTRY_UETR, m + P.MESSAGE_AGENT, x + P.ENTRY_END_TO_END_ID);
+    if (p == 0) { store<u32>(o + P.RESULT_STATUS, P.MATCH_UNMATCHED); continue; }
+    const state = load<u8>(p + P.PAY_STATE);
+    const same = load<u32>(x + P.ENTRY_LEDGER_OF) == load<u32>(p + P.PAY_LEDGER) && u128Cmp(x + P.ENTRY_AMOUNT, p + P.PAY_AMOUNT) == 0
+      && (state == <u8>P.STATE_SETTLED || state == <u8>P.STATE_RETURNED);
+    store<u32>(o + P.RESULT_STATUS, same ? P.MATCH_MATCHED : P.MATCH_DIFFERS);
+    store<u64>(o + P.RESULT_PAYMENT, load<u64>(p + P.PAY_ID));
+    memory.copy(o + P.RESULT_TRANSFER, p + P.PAY_TRANSFER, 16);
+    store<u64>(o + P.RESULT_TIMESTAMP, load<u64>(p + P.PAY_TIMESTAMP));
+  }
+  reply(token, 0, replyBuf, <u32>P.REPLY_HEADER_BYTES + count * <u32>P.RESULT_BYTES);
+}
+
+/** A payment `agent` sent QENEX with the UETR at `uetr`, else the EndToEndId at `e2e` (any payment by UETR); 0 when none. */
+function receivedPayment(uetr: usize, agent: usize, e2e: usize): usize {
+  assert(load<u8>(agent) <= 11, "a BIC slot");
+  const found = txKey(uetr, agent, e2e) ? txFind() : -1;
+  return found < 0 ? 0 : paymentAt(<u32>found);
+}
+
 /** Answers `token` with the results of payments first .. first + count - 1. */
 function answerFromPayments(token: u32, first: u32, count: u32, flags: u32): void {
   assert(first + count <= paymentCount && count <= <u32>P.TX_MAX, "payments that exist");
