@@ -144,7 +144,7 @@ const schemas = {
     properties: { iban: { type: 'string' }, account_id: { type: 'string' } },
   },
   PaymentResults: {
-    type: 'object', required: ['msg_id', 'repeated', 'transactions'],
+    type: 'object', required: ['msg_id'],
     properties: {
       msg_id: { type: 'string' }, repeated: { type: 'boolean', description: 'the same message again: the original answer, nothing moved' },
       transactions: {
@@ -159,6 +159,10 @@ const schemas = {
         },
       },
       pacs002: { type: 'string', description: 'the pacs.002.001.10 answering an ISO 20022 message' },
+      pacs008: { type: 'string', description: 'the outbound pacs.008.001.08 of a pain.001\'s accepted transactions' },
+      statuses: { type: 'array', items: { type: 'object' }, description: 'a pacs.002: per line the payment\'s state after it (ACSC, ACCP, RJCT) and why nothing changed (NOOR, NARR)' },
+      returns: { type: 'array', items: { type: 'object' }, description: 'a pacs.004: per line ACSC and the return transfer, or RJCT and why (NOOR, AM05, AM09, AM03, NARR)' },
+      entries: { type: 'array', items: { type: 'object' }, description: 'a camt.053/054: per entry matched, differs or unmatched, with the payment' },
     },
   },
   Payment: { type: 'object', additionalProperties: true, properties: { id: u64, state: { type: 'string', enum: ['settled', 'pending', 'rejected', 'returned'] } } },
@@ -261,9 +265,11 @@ export const OPENAPI = {
     },
     '/v1/payments/iso20022': {
       post: {
-        summary: 'An ISO 20022 message (pacs.008.001.08 in, pain.001.001.09 out): a bare Document, or a wrapper of AppHdr and Document. '
-          + 'Schema-checked (FF01 and 400 when invalid; DTDs and entities refused); each transaction settles or is refused with its ISO reason '
-          + '(200, with the pacs.002). The same message again gets the original answer (admin, operator, teller on granted ledgers)',
+        summary: 'An ISO 20022 message: a bare Document, or a wrapper of AppHdr and Document. Schema-checked (FF01 and 400 when invalid; '
+          + 'DTDs and entities refused). pacs.008.001.08 in: each transaction settles or is refused with its ISO reason (200, with the pacs.002); '
+          + 'pain.001.001.09 out: pending transfers (ACCP), with the pacs.002 and the outbound pacs.008; pacs.002.001.10: posts or voids '
+          + 'those (statuses); pacs.004.001.09: returns a settled one once (returns); camt.053/054.001.08: each entry reconciled (entries). '
+          + 'The same message again gets the original answer (admin, operator, teller on granted ledgers; pacs.002, pacs.004 and camt: unscoped keys)',
         requestBody: { required: true, content: { 'application/xml': { schema: { type: 'string' } } } },
         responses: { 200: json(ref('PaymentResults')), ...errors(...AUTH_ERRORS) },
       },
