@@ -160,6 +160,7 @@ const schemas = {
       },
       pacs002: { type: 'string', description: 'the pacs.002.001.10 answering an ISO 20022 message' },
       pacs008: { type: 'string', description: 'the outbound pacs.008.001.08 of a pain.001\'s accepted transactions' },
+      mt103: { type: 'array', items: { type: 'object' }, description: 'the same, one MT103 (FIN text) per transaction, or why MT cannot carry it' },
       statuses: { type: 'array', items: { type: 'object' }, description: 'a pacs.002: per line the payment\'s state after it (ACSC, ACCP, RJCT) and why nothing changed (NOOR, NARR)' },
       returns: { type: 'array', items: { type: 'object' }, description: 'a pacs.004: per line ACSC and the return transfer, or RJCT and why (NOOR, AM05, AM09, AM03, NARR)' },
       entries: { type: 'array', items: { type: 'object' }, description: 'a camt.053/054: per entry matched, differs or unmatched, with the payment' },

@@ -24,7 +24,7 @@ import * as P from '../../services/payments/protocol.ts';
 import type { AccountRef, CashReport, CreditTransfer, EntryDetails, Pacs002, Pacs004, Pacs008, Pain001, TransactionStatus } from '../payments/model.ts';
 import { readIsoMessage, writeIsoMessageText, type ReadMessage } from '../payments/iso20022.ts';
 import { validateIsoMessage } from '../payments/xsd.ts';
-import { readMt103 } from '../payments/mt103.ts';
+import { MtError, readMt103, writeMt103 } from '../payments/mt103.ts';
 import {
   creditTransfersRequest, creditTransfersResults, directoryGetEntries, directoryGetRequest, directoryPutRequest, directoryPutResults,
   paymentGetRequest, paymentRecords, PaymentsRefusal, RecordError, returnsRequest, statusReportsRequest, type AccountKey, type DirectoryEntry,
@@ -476,10 +476,31 @@ function creditAnswer(context: PaymentsContext, reply: Buffer): unknown {
   const json: Record<string, unknown> = { msg_id: context.msgId, repeated, transactions };
   if (context.handler === 'payments_iso20022') json.pacs002 = pacs002Text(context, results.map((r) => ({ status: r.status, reason: r.reason })));
   if (context.pain001 !== undefined) {
-    const accepted = txs.filter((_, i) => results[i].status === 'ACCP');
-    if (accepted.length > 0) json.pacs008 = outboundPacs008(context, accepted);
+    // Each accepted transaction goes out under its InstrId, or one made of its payment's id (MT's :20: takes 16 characters).
+    const accepted = txs.flatMap((t, i) => (results[i].status === 'ACCP' ? [{ ...t, instrId: t.instrId ?? `QXP${results[i].payment}` }] : []));
+    if (accepted.length > 0) {
+      const out = outboundPacs008(context, accepted);
+      json.pacs008 = writeIsoMessageText(out);
+      json.mt103 = outboundMt103(out);
+    }
   }
   return json;
+}
+
+/**
+ * The same outbound transfers as MT103s, one per transaction, for corridors
+ * that take FIN; a transaction MT cannot carry says why instead (the writer
+ * refuses rather than drop a field).
+ */
+function outboundMt103(out: Pacs008): ({ end_to_end_id: string; fin: string } | { end_to_end_id: string; error: string })[] {
+  return out.transactions.map((t) => {
+    try {
+      return { end_to_end_id: t.endToEndId, fin: writeMt103({ ...out, header: { ...out.header, msgId: t.endToEndId.slice(0, 16), numberOfTransactions: '1' }, transactions: [t] }) };
+    } catch (e) {
+      if (!(e instanceof MtError)) throw e;
+      return { end_to_end_id: t.endToEndId, error: e.message };
+    }
+  });
 }
 
 /** The answer to a pacs.002: per line, the payment's state after it, and why nothing changed when it did not. */
@@ -549,7 +570,7 @@ function returnAnswer(context: PaymentsContext, reply: Buffer): unknown {
  * agent's account (INDA). MsgId derived from the pain.001's, so the same
  * message again produces the same pacs.008.
  */
-function outboundPacs008(context: PaymentsContext, accepted: CreditTransfer[]): string {
+function outboundPacs008(context: PaymentsContext, accepted: CreditTransfer[]): Pacs008 {
   const m = context.pain001!;
   const first = m.paymentInformation[0];
   const date = /^\d{4}-\d{2}-\d{2}/.exec(first.requestedExecutionDate)?.[0];
@@ -566,7 +587,7 @@ function outboundPacs008(context: PaymentsContext, accepted: CreditTransfer[]): 
     },
     transactions,
   };
-  return writeIsoMessageText(out);
+  return out;
 }
 
 /** The pacs.002.001.10 that answers a message: a status per transaction (and the group's when all agree). */

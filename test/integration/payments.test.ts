@@ -16,6 +16,7 @@ import { bankManifest, event, makeImage, removeDir, runCli, Server, type TestIma
 import { validateIsoMessage } from '../../host/payments/xsd.ts';
 import { pain001 } from '../support/payments.ts';
 import { writeIsoMessageText } from '../../host/payments/iso20022.ts';
+import { readMt103 } from '../../host/payments/mt103.ts';
 
 const FIXTURES = join(new URL('..', import.meta.url).pathname, 'fixtures');
 const sample = (name: string) => readFileSync(join(FIXTURES, 'iso20022', name), 'utf8');
@@ -190,6 +191,9 @@ test('a pain.001 from a customer: pending transfers to the clearing agent\'s acc
   assert.is(p.json.credit_account_id, String(CLEARING_USD));
   assert.ok(validateIsoMessage(Buffer.from(r.json.pacs008)).ok, 'the outbound pacs.008 is XSD-valid');
   assert.match(r.json.pacs008, /<NbOfTxs>2<\/NbOfTxs>/, 'it carries the two accepted transactions');
+  assert.is(r.json.mt103.length, 2, 'and the same two as MT103s');
+  const fin = readMt103(r.json.mt103[0].fin, { receivedAt: '2026-12-07T10:00:00' });
+  assert.equal([fin.transactions[0].amount, fin.transactions[0].endToEndId], [{ currency: 'USD', value: '40.00' }, 'PAIN-1-0']);
   // The clearing answers with a pacs.002: the first settled, the second rejected.
   const report = writeIsoMessageText({
     kind: 'pacs.002', header: { msgId: 'CLRG-STS-1', creationDateTime: '2026-12-07T10:05:00Z', instructingAgent: { bic: 'CLRGUS33' } },
