@@ -43,7 +43,7 @@ import { paymentsAnswer, paymentsRequestBody, PaymentsRefusal, type PaymentsCont
 import { RecordError } from '../payments/records.ts';
 
 const PAYMENTS_HANDLERS: ReadonlySet<string> = new Set<PaymentsHandler>([
-  'payments_iso20022', 'payments_swift_mt', 'payments_create', 'payments_get', 'payment_accounts_put', 'payment_accounts_lookup',
+  'payments_iso20022', 'payments_swift_mt', 'payments_create', 'payments_get', 'payments_list', 'payment_accounts_put', 'payment_accounts_lookup',
 ]);
 
 /** One request's place in the response order. */
@@ -64,6 +64,8 @@ export interface Slot {
   code?: string;
   /** Service commands: the service's name, for the answer. */
   serviceName?: string;
+  /** GET /v1/payments: the query string as received. */
+  queryText?: string;
   /** Payments routes: what the answer needs of the request (host/gateway/payments-front.ts). */
   payments?: PaymentsContext;
   /** GET /v1/events: the query string and Last-Event-ID as received, then the parsed query. */
@@ -89,6 +91,7 @@ export function requestSlot(label: string, head: Head, close: boolean, noBody: b
   const slot = newSlot(label, head.method, close, noBody, match?.spec ?? null, match?.id ?? 0n);
   if (match === null && matches.length > 0) slot.path = matches[0].spec.path;
   if (match?.spec.handler === 'events') slot.eventsText = { query: match.query, lastEventId: head.fields.get('last-event-id') };
+  if (match?.spec.handler === 'payments_list') slot.queryText = match.query;
   return slot;
 }
 
@@ -248,7 +251,7 @@ export class RouteHandlers {
     }
     if (PAYMENTS_HANDLERS.has(spec.handler)) {
       const bytes = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
-      const { request, context } = paymentsRequestBody(spec.handler as PaymentsHandler, bytes, slot.id, this.ledgers, json);
+      const { request, context } = paymentsRequestBody(spec.handler as PaymentsHandler, bytes, slot.id, this.ledgers, json, slot.queryText ?? '');
       slot.payments = context;
       return request;
     }

@@ -31,7 +31,7 @@ export interface RouteSpec {
   bodyType: BodyType;
   operation?: OperationName;
   system?: 'services' | 'scheduler' | 'memory';
-  /** The route takes a query string (GET /v1/events only); every other target with '?' matches nothing. */
+  /** The route takes a query string (GET /v1/events, GET /v1/payments); every other target with '?' matches nothing. */
   query?: boolean;
   /** Answered by the host once admission allowed it (statistics, metrics); never a frame, never logged. */
   host?: boolean;
@@ -74,6 +74,7 @@ export const ROUTES: readonly RouteSpec[] = [
   route('POST', '/v1/payments/swift-mt', 'payments_swift_mt', gw.ROUTE_PAYMENTS_SWIFT_MT, { bodyType: 'text' }),
   route('POST', '/v1/payments', 'payments_create', gw.ROUTE_PAYMENTS_CREATE),
   route('GET', '/v1/payments/{id}', 'payments_get', gw.ROUTE_PAYMENTS_GET),
+  route('GET', '/v1/payments', 'payments_list', gw.ROUTE_PAYMENTS_LIST, { query: true }),
   route('POST', '/v1/payment-accounts', 'payment_accounts_put', gw.ROUTE_PAYMENT_ACCOUNTS_PUT),
   route('POST', '/v1/payment-accounts/lookup', 'payment_accounts_lookup', gw.ROUTE_PAYMENT_ACCOUNTS_LOOKUP),
 ];

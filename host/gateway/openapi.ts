@@ -282,7 +282,20 @@ export const OPENAPI = {
         responses: { 200: json(ref('PaymentResults')), ...errors(...AUTH_ERRORS) },
       },
     },
-    '/v1/payments': { post: op('A payment between two directory accounts (admin, operator, teller on granted ledgers)', json(ref('PaymentResults')), { body: ref('PaymentCreate') }) },
+    '/v1/payments': {
+      post: op('A payment between two directory accounts (admin, operator, teller on granted ledgers)', json(ref('PaymentResults')), { body: ref('PaymentCreate') }),
+      get: {
+        summary: 'Payments in id order, filtered; page with after=<next_after> (every role; not keys granted ledgers, yet)',
+        parameters: [
+          { name: 'after', in: 'query', required: false, schema: u64 },
+          { name: 'limit', in: 'query', required: false, schema: { type: 'integer', minimum: 1, maximum: 1024 } },
+          { name: 'state', in: 'query', required: false, schema: { type: 'string', enum: ['settled', 'pending', 'rejected', 'returned'] } },
+          { name: 'source', in: 'query', required: false, schema: { type: 'string', enum: ['pacs.008', 'pain.001', 'mt103', 'json'] } },
+          { name: 'ledger', in: 'query', required: false, schema: u32 },
+        ],
+        responses: { 200: json({ type: 'object', properties: { payments: { type: 'array', items: ref('Payment') }, next_after: u64 } }), ...errors(...AUTH_ERRORS) },
+      },
+    },
     '/v1/payments/{id}': { get: op('A payment: its state, reason, amount, accounts and identifiers', json(ref('Payment')), { params: [paymentId], errorCodes: [...AUTH_ERRORS, 404] }) },
     '/v1/payment-accounts': {
       post: op('Add or update directory entries (admin, operator)', json({ type: 'object', properties: { results: { type: 'array', items: { type: 'string' } } } }),

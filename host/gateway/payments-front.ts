@@ -26,9 +26,10 @@ import { readIsoMessage, writeIsoMessageText, type ReadMessage } from '../paymen
 import { validateIsoMessage } from '../payments/xsd.ts';
 import { MtError, readMt103, writeMt103 } from '../payments/mt103.ts';
 import {
-  creditTransfersRequest, creditTransfersResults, directoryGetEntries, directoryGetRequest, directoryPutRequest, directoryPutResults,
-  paymentGetRequest, paymentRecords, PaymentsRefusal, RecordError, returnsRequest, statusReportsRequest, type AccountKey, type DirectoryEntry,
-  type ReturnLine, type StatusLine, type TxRecord, reconcileRequest, code4, type EntryLine,
+  code4, creditTransfersRequest, creditTransfersResults, directoryGetEntries, directoryGetRequest, directoryPutRequest, directoryPutResults,
+  paymentGetRequest, paymentList, paymentListRequest, paymentRecords, PaymentsRefusal, reconcileRequest, RecordError, returnsRequest,
+  statusReportsRequest, type AccountKey, type DirectoryEntry, type EntryLine, type ListFilter, type PaymentRecord, type ReturnLine,
+  type StatusLine, type TxRecord,
 } from '../payments/records.ts';
 
 /** A refused payments body: a LedgerJsonError, so the gateway's body refusal path answers it (400 with `code`). */
@@ -36,7 +37,8 @@ export class PaymentsInputError extends LedgerJsonError {
   override name = 'PaymentsInputError';
 }
 
-export type PaymentsHandler = 'payments_iso20022' | 'payments_swift_mt' | 'payments_create' | 'payments_get' | 'payment_accounts_put' | 'payment_accounts_lookup';
+export type PaymentsHandler = 'payments_iso20022' | 'payments_swift_mt' | 'payments_create' | 'payments_get' | 'payments_list'
+  | 'payment_accounts_put' | 'payment_accounts_lookup';
 
 export type LedgerCurrencies = ReadonlyMap<number, { assetScale: number; currency?: string }>;
 
@@ -61,7 +63,7 @@ const NO_ACCOUNT: AccountKey = { kind: 'other', text: 'NOTPROVIDED' }; // a key 
 
 /** The payments service's request for a route's body (`id`: the path's id). */
 export function paymentsRequestBody(handler: PaymentsHandler, body: Uint8Array, id: bigint, ledgers: LedgerCurrencies,
-  json: () => JsonValue): { request: Buffer; context: PaymentsContext } {
+  json: () => JsonValue, query = ''): { request: Buffer; context: PaymentsContext } {
   switch (handler) {
     case 'payments_iso20022': return isoRequest(body, ledgers);
     case 'payments_swift_mt': return mtRequest(body, ledgers);
@@ -69,6 +71,7 @@ export function paymentsRequestBody(handler: PaymentsHandler, body: Uint8Array, 
     case 'payments_get':
       if (id === 0n || id > U64_MAX) throw new PaymentsInputError('invalid_field', 'path: a payment id is a decimal from 1 to 2^64-1');
       return { request: paymentGetRequest([id]), context: { handler } };
+    case 'payments_list': return { request: paymentListRequest(listFilter(query)), context: { handler } };
     case 'payment_accounts_put': return { request: directoryPutRequest(entriesFromJson(json(), ledgers)), context: { handler } };
     case 'payment_accounts_lookup': return { request: directoryGetRequest(keysFromJson(json())), context: { handler } };
   }
@@ -328,6 +331,62 @@ function checkControlSum(where: string, controlSum: string, transactions: Credit
   if (!sum.equals(new Decimal(controlSum))) throw new PaymentsInputError('invalid_message', `${where}: CtrlSum ${controlSum} but the amounts add up to ${sum.toFixed()}`);
 }
 
+// ---- listing ----
+
+const STATE_CODES: Record<string, number> = { settled: P.STATE_SETTLED, pending: P.STATE_PENDING, rejected: P.STATE_REJECTED, returned: P.STATE_RETURNED };
+const SOURCE_CODES: Record<string, number> = { 'pacs.008': P.SOURCE_PACS008, 'pain.001': P.SOURCE_PAIN001, mt103: P.SOURCE_MT103, json: P.SOURCE_JSON };
+const SOURCE_NAMES = Object.fromEntries(Object.entries(SOURCE_CODES).map(([k, v]) => [v, k])) as Record<number, string>;
+const LIST_DEFAULT = 100;
+
+/** GET /v1/payments' query: after=<id>&limit=<1..1024>&state=<name>&source=<name>&ledger=<u32>, each at most once. */
+function listFilter(query: string): ListFilter {
+  const f: ListFilter = { after: 0n, limit: LIST_DEFAULT, state: 0, source: 0, ledger: 0 };
+  const seen = new Set<string>();
+  for (const part of query === '' ? [] : query.split('&')) {
+    const eq = part.indexOf('=');
+    const [name, value] = eq < 0 ? [part, ''] : [part.slice(0, eq), part.slice(eq + 1)];
+    if (seen.has(name)) throw new PaymentsInputError('invalid_query', `${name}: given twice`);
+    seen.add(name);
+    if (name === 'after') {
+      const v = parseUnsignedDecimal(value, U64_MAX);
+      if (v === null) throw new PaymentsInputError('invalid_query', 'after: a payment id (a decimal below 2^64)');
+      f.after = v;
+    } else if (name === 'limit') {
+      const v = /^[0-9]{1,4}$/.test(value) ? Number(value) : 0;
+      if (v < 1 || v > P.GET_MAX) throw new PaymentsInputError('invalid_query', `limit: 1 to ${P.GET_MAX}`);
+      f.limit = v;
+    } else if (name === 'state') {
+      if (STATE_CODES[value] === undefined) throw new PaymentsInputError('invalid_query', `state: one of ${Object.keys(STATE_CODES).join(', ')}`);
+      f.state = STATE_CODES[value];
+    } else if (name === 'source') {
+      if (SOURCE_CODES[value] === undefined) throw new PaymentsInputError('invalid_query', `source: one of ${Object.keys(SOURCE_CODES).join(', ')}`);
+      f.source = SOURCE_CODES[value];
+    } else if (name === 'ledger') {
+      const v = /^[0-9]{1,10}$/.test(value) ? Number(value) : 0;
+      if (v < 1 || v > 0xffffffff) throw new PaymentsInputError('invalid_query', 'ledger: a ledger number');
+      f.ledger = v;
+    } else {
+      throw new PaymentsInputError('invalid_query', `${name.slice(0, 32)}: not a filter (after, limit, state, source, ledger)`);
+    }
+  }
+  return f;
+}
+
+/** A payment record as JSON (GET /v1/payments/{id} and the list). */
+function paymentJson(p: PaymentRecord, ledgers: LedgerCurrencies): Record<string, unknown> {
+  const scale = ledgers.get(p.ledger);
+  return {
+    id: p.id.toString(), state: p.state, source: SOURCE_NAMES[p.source] ?? String(p.source), ...(p.reason === undefined ? {} : { reason: p.reason }),
+    ledger: p.ledger, amount: p.amount.toString(),
+    ...(scale === undefined ? {} : { amount_decimal: decimalFromMinor(p.amount, scale.assetScale), currency: scale.currency }),
+    transfer_id: p.transfer.toString(), debit_account_id: p.debit.toString(), credit_account_id: p.credit.toString(),
+    created_ns: p.created.toString(), transfer_timestamp: p.timestamp.toString(), end_to_end_id: p.endToEndId,
+    ...(p.uetr === undefined ? {} : { uetr: p.uetr }), ...(p.instrId === undefined ? {} : { instr_id: p.instrId }),
+    ...(p.txId === undefined ? {} : { tx_id: p.txId }), ...(p.agent === undefined ? {} : { agent: p.agent }),
+    ...(p.ledgerResult === 0 ? {} : { ledger_result: p.ledgerResult }),
+  };
+}
+
 // ---- the directory ----
 
 function entriesFromJson(value: JsonValue, ledgers: LedgerCurrencies): DirectoryEntry[] {
@@ -436,17 +495,11 @@ export function paymentsAnswer(context: PaymentsContext, reply: Buffer, ledgers:
     case 'payments_iso20022': case 'payments_swift_mt': case 'payments_create': return creditAnswer(context, reply);
     case 'payments_get': {
       const [p] = paymentRecords(reply);
-      if (p === null) return null;
-      const scale = ledgers.get(p.ledger);
-      return {
-          id: p.id.toString(), state: p.state, ...(p.reason === undefined ? {} : { reason: p.reason }), ledger: p.ledger,
-          amount: p.amount.toString(), ...(scale === undefined ? {} : { amount_decimal: decimalFromMinor(p.amount, scale.assetScale), currency: scale.currency }),
-          transfer_id: p.transfer.toString(), debit_account_id: p.debit.toString(), credit_account_id: p.credit.toString(),
-          created_ns: p.created.toString(), transfer_timestamp: p.timestamp.toString(), end_to_end_id: p.endToEndId,
-          ...(p.uetr === undefined ? {} : { uetr: p.uetr }), ...(p.instrId === undefined ? {} : { instr_id: p.instrId }),
-          ...(p.txId === undefined ? {} : { tx_id: p.txId }), ...(p.agent === undefined ? {} : { agent: p.agent }),
-          ...(p.ledgerResult === 0 ? {} : { ledger_result: p.ledgerResult }),
-      };
+      return p === null ? null : paymentJson(p, ledgers);
+    }
+    case 'payments_list': {
+      const { last, records } = paymentList(reply);
+      return { payments: records.map((p) => paymentJson(p, ledgers)), next_after: last.toString() };
     }
     case 'payment_accounts_put':
       return { results: directoryPutResults(reply).map((r) => DIRECTORY_RESULTS[r] ?? `result_${r}`) };

@@ -313,6 +313,28 @@ export function paymentGetRequest(ids: bigint[]): Buffer {
   return Buffer.concat([header(P.Op.payment_get, 0, ids.length), body]);
 }
 
+export interface ListFilter { after: bigint; limit: number; state: number; source: number; ledger: number }
+
+export function paymentListRequest(f: ListFilter): Buffer {
+  const b = Buffer.alloc(P.LIST_FILTER_BYTES);
+  b.writeBigUInt64LE(f.after, P.LIST_AFTER);
+  b.writeUInt32LE(f.limit, P.LIST_LIMIT);
+  b[P.LIST_STATE] = f.state;
+  b[P.LIST_SOURCE] = f.source;
+  b.writeUInt32LE(f.ledger, P.LIST_LEDGER);
+  return Buffer.concat([header(P.Op.payment_list, 0, 1), b]);
+}
+
+/** payment_list's reply: the records, and the last id looked at (the next page's `after`). */
+export function paymentList(reply: Uint8Array): { last: bigint; records: PaymentRecord[] } {
+  const b = unrefused(reply);
+  const records = paymentRecords(b).map((p, i) => {
+    if (p === null) throw new RecordError(`payment_list: record ${i} is empty`);
+    return p;
+  });
+  return { last: b.readBigUInt64LE(P.REPLY_LAST), records };
+}
+
 export interface PaymentRecord {
   id: bigint; state: 'settled' | 'pending' | 'rejected' | 'returned'; source: number; reason?: string; ledger: number;
   amount: bigint; transfer: bigint; debit: bigint; credit: bigint; created: bigint; timestamp: bigint;

@@ -35,6 +35,7 @@ export enum Op {
   status_reports = 5, // MESSAGE_BYTES lead record, count STATUS_BYTES records, the original → reply header, count RESULT_BYTES
   returns = 6, // MESSAGE_BYTES lead record, count RETURN_BYTES records, the original → reply header, count RESULT_BYTES
   reconcile = 7, // MESSAGE_BYTES lead record, count ENTRY_BYTES records, the original → reply header, count RESULT_BYTES
+  payment_list = 8, // one LIST_FILTER_BYTES filter (count 1) → reply header (+8: the last id scanned), the matching PAYMENT_BYTES records
 }
 
 export const SOURCE_PACS008 = 1;
@@ -192,6 +193,20 @@ export const RESULT_PAYMENT = 8;
 export const RESULT_TRANSFER = 16;
 export const RESULT_LEDGER = 32;
 export const RESULT_TIMESTAMP = 40;
+
+// ---- payment_list filter (32 bytes) ----
+//   +0 u64 after: payments with a greater id, in id order   +8 u32 limit (1..GET_MAX)
+//  +12 u8 state (STATE_*; 0: any)   +13 u8 source (SOURCE_*; 0: any)   +14 u16 0   +16 u32 ledger (0: any)   +20 u8[12] 0
+// At most LIST_SCAN_MAX payments are looked at a request: the reply header's
+// +8 u64 is the last id looked at, where the next page starts (after = it).
+export const LIST_FILTER_BYTES = 32;
+export const LIST_AFTER = 0;
+export const LIST_LIMIT = 8;
+export const LIST_STATE = 12;
+export const LIST_SOURCE = 13;
+export const LIST_LEDGER = 16;
+export const LIST_SCAN_MAX = 65536;
+export const REPLY_LAST = 8;
 
 // ---- payment record (256 bytes), payment_get ----
 //   +0 u64 id   +8 u8 state (STATE_*)   +9 u8 source   +10 u16 0   +12 u32 reason
