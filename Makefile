@@ -154,15 +154,18 @@ test-hostile: build
 # of the time of one of 1,000), then CRASH_CUTS power-loss cuts of the log
 # and a full disk; then CRASH_GRID_ITERATIONS SIGKILLs of a ledger on its
 # grid with a snapshot every 4 entries (kills during checkpoints and
-# compactions: test/crash/crash-grid.test.ts, two seeds). `make test` runs a
+# compactions: test/crash/crash-grid.test.ts, two seeds); then
+# CRASH_PAYMENTS_ITERATIONS SIGKILLs of the bank image under payments load
+# (test/crash/crash-payments.test.ts, two seeds). `make test` runs a
 # handful of each. Each seed's output goes to build/crash/seed-<n>.log.
 CRASH_ITERATIONS ?= 1000
 CRASH_SEEDS ?= 4
 CRASH_CUTS ?= 20
 CRASH_GRID_ITERATIONS ?= 200
+CRASH_PAYMENTS_ITERATIONS ?= 100
 test-crash: build
 	@mkdir -p build/crash
-	$(call step,test-crash: $(CRASH_ITERATIONS) SIGKILLs in $(CRASH_SEEDS) seeds (logs in build/crash), then power loss (one log file and 4 KiB segments) and a full disk)
+	$(call step,test-crash: $(CRASH_ITERATIONS) SIGKILLs in $(CRASH_SEEDS) seeds (logs in build/crash), then power loss (one log file and 4 KiB segments) and a full disk, then $(CRASH_GRID_ITERATIONS) on the grid and $(CRASH_PAYMENTS_ITERATIONS) under payments)
 	@lives=$$(( ($(CRASH_ITERATIONS) + $(CRASH_SEEDS) - 1) / $(CRASH_SEEDS) )); rc=0; pids=(); \
 	for s in $$(seq 1 $(CRASH_SEEDS)); do \
 	  QENEX_CRASH_SEED=$$s QENEX_CRASH_ITERATIONS=$$lives QENEX_TEST_FILE_TIMEOUT_MS=7200000 \
@@ -175,7 +178,11 @@ test-crash: build
 	for s in 1 2; do \
 	  QENEX_CRASH_SEED=$$s QENEX_CRASH_ITERATIONS=$$(( ($(CRASH_GRID_ITERATIONS) + 1) / 2 )) QENEX_TEST_FILE_TIMEOUT_MS=7200000 \
 	    $(NODE) test/run.mjs test/crash/crash-grid > build/crash/grid-seed-$$s.log 2>&1 & pids+=($$!); \
-	done; for p in $${pids[@]}; do wait $$p || rc=1; done; grep -h '^ok\|^FAIL\|summary:' build/crash/grid-seed-*.log; exit $$rc
+	done; for p in $${pids[@]}; do wait $$p || rc=1; done; grep -h '^ok\|^FAIL\|summary:' build/crash/grid-seed-*.log; pids=(); \
+	for s in 1 2; do \
+	  QENEX_CRASH_SEED=$$s QENEX_CRASH_ITERATIONS=$$(( ($(CRASH_PAYMENTS_ITERATIONS) + 1) / 2 )) QENEX_TEST_FILE_TIMEOUT_MS=7200000 \
+	    $(NODE) test/run.mjs test/crash/crash-payments > build/crash/payments-seed-$$s.log 2>&1 & pids+=($$!); \
+	done; for p in $${pids[@]}; do wait $$p || rc=1; done; grep -h '^ok\|^FAIL\|summary:' build/crash/payments-seed-*.log; exit $$rc
 
 # Long deterministic simulation runs (host/sim): seeds 1..SEEDS of STEPS
 # steps, SIM_JOBS processes sharing the range. Resumable: what passed with

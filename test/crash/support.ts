@@ -198,9 +198,9 @@ export async function verify(ledger: LedgerClient, book: Book, full = true): Pro
   return { found: book.present.size };
 }
 
-/** `qenex replay` of a data directory: its state hash. */
-export function replayHash(data: string): string {
-  const r = runCli(['replay', '--data', data], BOOT_TIMEOUT_MS);
+/** `qenex replay` of a data directory (`extra`: its options, such as --no-snapshot): its state hash. */
+export function replayHash(data: string, extra: string[] = []): string {
+  const r = runCli(['replay', '--data', data, ...extra], BOOT_TIMEOUT_MS);
   assert.is(r.code, 0, `replay failed: ${r.stderr}`);
   return String(event(r.events, 'replay')!.state_hash);
 }
