@@ -22,7 +22,7 @@ import { isJsonObject, type JsonValue } from './json.ts';
 import { U128_MAX } from '../client/ledger.ts';
 import * as P from '../../services/payments/protocol.ts';
 import type { AccountRef, CashReport, CreditTransfer, EntryDetails, Pacs002, Pacs004, Pacs008, Pain001, TransactionStatus } from '../payments/model.ts';
-import { readIsoMessage, writeIsoMessageText, type ReadMessage } from '../payments/iso20022.ts';
+import { IsoError, readIsoMessage, writeIsoMessageText, XmlError, type ReadMessage } from '../payments/iso20022.ts';
 import { validateIsoMessage } from '../payments/xsd.ts';
 import { MtError, readMt103, writeMt103 } from '../payments/mt103.ts';
 import {
@@ -86,7 +86,8 @@ function isoRequest(body: Uint8Array, ledgers: LedgerCurrencies): { request: Buf
   try {
     read = readIsoMessage(body);
   } catch (e) {
-    throw new PaymentsInputError('invalid_message', `FF01: ${(e as Error).message}`);
+    if (!(e instanceof IsoError) && !(e instanceof XmlError)) throw e;
+    throw new PaymentsInputError('invalid_message', `FF01: ${e.message}`);
   }
   const m = read.message;
   if (m.kind === 'pacs.008') {
@@ -119,16 +120,11 @@ function statusRequest(m: Pacs002, fromBic: string | undefined, body: Uint8Array
     };
   });
   const agent = m.header.instructingAgent?.bic ?? fromBic;
-  try {
-    const request = statusReportsRequest({
-      msgId: m.header.msgId, ...(agent === undefined ? {} : { agent: agent.toUpperCase() }),
-      digest: createHash('sha256').update(body).digest(), lines: statuses, original: body,
-    });
-    return { request, context: { handler: 'payments_iso20022', msgId: m.header.msgId, definition, statuses } };
-  } catch (e) {
-    if (e instanceof RecordError) throw new PaymentsInputError('invalid_message', e.message);
-    throw e;
-  }
+  const request = framed(() => statusReportsRequest({
+    msgId: m.header.msgId, ...(agent === undefined ? {} : { agent: agent.toUpperCase() }),
+    digest: createHash('sha256').update(body).digest(), lines: statuses, original: body,
+  }));
+  return { request, context: { handler: 'payments_iso20022', msgId: m.header.msgId, definition, statuses } };
 }
 
 function painRequest(m: Pain001, body: Uint8Array, ledgers: LedgerCurrencies, definition: string): { request: Buffer; context: PaymentsContext } {
@@ -158,16 +154,11 @@ function returnRequest(m: Pacs004, fromBic: string | undefined, body: Uint8Array
     };
   });
   const agent = m.header.instructingAgent?.bic ?? fromBic;
-  try {
-    const request = returnsRequest({
-      msgId: m.header.msgId, ...(agent === undefined ? {} : { agent: agent.toUpperCase() }),
-      digest: createHash('sha256').update(body).digest(), lines, original: body,
-    });
-    return { request, context: { handler: 'payments_iso20022', msgId: m.header.msgId, definition, returns: lines } };
-  } catch (e) {
-    if (e instanceof RecordError) throw new PaymentsInputError('invalid_message', e.message);
-    throw e;
-  }
+  const request = framed(() => returnsRequest({
+    msgId: m.header.msgId, ...(agent === undefined ? {} : { agent: agent.toUpperCase() }),
+    digest: createHash('sha256').update(body).digest(), lines, original: body,
+  }));
+  return { request, context: { handler: 'payments_iso20022', msgId: m.header.msgId, definition, returns: lines } };
 }
 
 /**
@@ -196,12 +187,17 @@ function reconcileFrom(m: CashReport, fromBic: string | undefined, body: Uint8Ar
   }
   if (entries.length === 0) throw new PaymentsInputError('invalid_message', 'the statement has no entries to reconcile');
   const servicer = m.reports[0]?.accountServicer?.bic ?? fromBic;
+  const request = framed(() => reconcileRequest({
+    source: m.kind, msgId: m.header.msgId, ...(servicer === undefined ? {} : { agent: servicer.toUpperCase() }),
+    digest: createHash('sha256').update(body).digest(), lines: entries.map((e) => e.line), original: body,
+  }));
+  return { request, context: { handler: 'payments_iso20022', msgId: m.header.msgId, definition, entries } };
+}
+
+/** A request built from what was read: a record that cannot hold a value (a text too long, a code not four letters) is an invalid message. */
+function framed(make: () => Buffer): Buffer {
   try {
-    const request = reconcileRequest({
-      source: m.kind, msgId: m.header.msgId, ...(servicer === undefined ? {} : { agent: servicer.toUpperCase() }),
-      digest: createHash('sha256').update(body).digest(), lines: entries.map((e) => e.line), original: body,
-    });
-    return { request, context: { handler: 'payments_iso20022', msgId: m.header.msgId, definition, entries } };
+    return make();
   } catch (e) {
     if (e instanceof RecordError) throw new PaymentsInputError('invalid_message', e.message);
     throw e;
@@ -211,13 +207,20 @@ function reconcileFrom(m: CashReport, fromBic: string | undefined, body: Uint8Ar
 // ---- SWIFT MT103 ----
 
 function mtRequest(body: Uint8Array, ledgers: LedgerCurrencies): { request: Buffer; context: PaymentsContext } {
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(body);
+  } catch {
+    throw new PaymentsInputError('invalid_message', 'the body is not UTF-8 (FIN text is SWIFT\'s character set x)');
+  }
   let m: Pacs008;
   try {
     // An input message (block 2 "I") carries no creation time: the time it reached us stands in (the
     // answer's, not a decision's: nothing logged depends on it).
-    m = readMt103(new TextDecoder('utf-8', { fatal: true }).decode(body), { receivedAt: new Date().toISOString().slice(0, 19) });
+    m = readMt103(text, { receivedAt: new Date().toISOString().slice(0, 19) });
   } catch (e) {
-    throw new PaymentsInputError('invalid_message', (e as Error).message);
+    if (!(e instanceof MtError)) throw e;
+    throw new PaymentsInputError('invalid_message', e.message);
   }
   const agent = m.header.instructingAgent?.bic ?? m.transactions[0]?.instructingAgent?.bic;
   if (agent === undefined) throw new PaymentsInputError('invalid_message', 'the MT103 names no sender BIC');
@@ -265,16 +268,11 @@ function credit(source: 'pacs.008' | 'pain.001' | 'mt103' | 'json', msgId: strin
   if (transactions.length === 0 || transactions.length > P.TX_MAX) throw new PaymentsInputError('too_many_transactions', `${transactions.length} transactions: 1 to ${P.TX_MAX} a message`);
   if (controlSum !== undefined) checkControlSum('GrpHdr', controlSum, transactions);
   const records: TxRecord[] = transactions.map((t, i) => txRecord(source, t, i, ledgers));
-  try {
-    const request = creditTransfersRequest({
-      source, msgId, ...(agent === undefined ? {} : { agent: agent.toUpperCase() }),
-      digest: createHash('sha256').update(original).digest(), transactions: records, original,
-    });
-    return { request, context: { handler: source === 'json' ? 'payments_create' : source === 'mt103' ? 'payments_swift_mt' : 'payments_iso20022', msgId, definition, transactions } };
-  } catch (e) {
-    if (e instanceof RecordError) throw new PaymentsInputError('invalid_message', e.message);
-    throw e;
-  }
+  const request = framed(() => creditTransfersRequest({
+    source, msgId, ...(agent === undefined ? {} : { agent: agent.toUpperCase() }),
+    digest: createHash('sha256').update(original).digest(), transactions: records, original,
+  }));
+  return { request, context: { handler: source === 'json' ? 'payments_create' : source === 'mt103' ? 'payments_swift_mt' : 'payments_iso20022', msgId, definition, transactions } };
 }
 
 function txRecord(source: string, t: CreditTransfer, i: number, ledgers: LedgerCurrencies): TxRecord {

@@ -166,22 +166,33 @@ export function code4Value(code: string, what: string): number {
   return Buffer.from(code, 'latin1').readUInt32LE(0);
 }
 
-export function statusReportsRequest(r: StatusReportsRequest): Buffer {
-  if (r.lines.length === 0 || r.lines.length > P.TX_MAX) throw new RecordError(`${r.lines.length} statuses: 1 to ${P.TX_MAX}`);
-  if (r.digest.length !== 32) throw new RecordError('the digest is a SHA-256');
+/** The lead record of a request about a message: its MsgId, the sending agent's BIC (or the servicer's), the SHA-256 of its bytes. */
+function messageRecord(msgId: string, agent: string | undefined, digest: Uint8Array, agentWhat: string): Buffer {
+  if (digest.length !== 32) throw new RecordError('the digest is a SHA-256');
   const m = Buffer.alloc(P.MESSAGE_BYTES);
-  putText(m, P.MESSAGE_ID, r.msgId, P.TEXT_MAX, 'MsgId');
-  putText(m, P.MESSAGE_AGENT, r.agent, 11, 'sending agent');
-  m.set(r.digest, P.MESSAGE_DIGEST);
-  const lines = Buffer.alloc(r.lines.length * P.STATUS_BYTES);
-  r.lines.forEach((l, i) => {
-    const at = i * P.STATUS_BYTES;
-    putText(lines, at + P.STATUS_END_TO_END_ID, l.endToEndId, P.TEXT_MAX, 'OrgnlEndToEndId');
-    if (l.uetr !== undefined) uetrBytes(l.uetr).copy(lines, at + P.STATUS_UETR);
-    lines.writeUInt32LE(code4Value(l.status, 'TxSts'), at + P.STATUS_STATUS);
-    if (l.reason !== undefined) lines.writeUInt32LE(code4Value(l.reason, 'StsRsnInf/Rsn/Cd'), at + P.STATUS_REASON);
-  });
-  return Buffer.concat([header(P.Op.status_reports, P.SOURCE_PACS002, r.lines.length, r.original.length), m, lines, r.original]);
+  putText(m, P.MESSAGE_ID, msgId, P.TEXT_MAX, 'MsgId');
+  putText(m, P.MESSAGE_AGENT, agent, 11, agentWhat);
+  m.set(digest, P.MESSAGE_DIGEST);
+  return m;
+}
+
+/** A request of `lines` records of `recordBytes` each (`write` fills one at `at`), after its header and message record, then the original. */
+function linesRequest<T>(op: number, source: number, lead: Buffer, lines: readonly T[], recordBytes: number, what: string,
+  write: (b: Buffer, at: number, line: T) => void, original: Uint8Array): Buffer {
+  if (lines.length === 0 || lines.length > P.TX_MAX) throw new RecordError(`${lines.length} ${what}: 1 to ${P.TX_MAX}`);
+  const body = Buffer.alloc(lines.length * recordBytes);
+  lines.forEach((l, i) => write(body, i * recordBytes, l));
+  return Buffer.concat([header(op, source, lines.length, original.length), lead, body, original]);
+}
+
+export function statusReportsRequest(r: StatusReportsRequest): Buffer {
+  return linesRequest(P.Op.status_reports, P.SOURCE_PACS002, messageRecord(r.msgId, r.agent, r.digest, 'sending agent'), r.lines, P.STATUS_BYTES,
+    'statuses', (b, at, l) => {
+      putText(b, at + P.STATUS_END_TO_END_ID, l.endToEndId, P.TEXT_MAX, 'OrgnlEndToEndId');
+      if (l.uetr !== undefined) uetrBytes(l.uetr).copy(b, at + P.STATUS_UETR);
+      b.writeUInt32LE(code4Value(l.status, 'TxSts'), at + P.STATUS_STATUS);
+      if (l.reason !== undefined) b.writeUInt32LE(code4Value(l.reason, 'StsRsnInf/Rsn/Cd'), at + P.STATUS_REASON);
+    }, r.original);
 }
 
 export interface ReturnLine {
@@ -195,22 +206,14 @@ export interface ReturnLine {
 }
 
 export function returnsRequest(r: { msgId: string; agent?: string; digest: Uint8Array; lines: ReturnLine[]; original: Uint8Array }): Buffer {
-  if (r.lines.length === 0 || r.lines.length > P.TX_MAX) throw new RecordError(`${r.lines.length} returns: 1 to ${P.TX_MAX}`);
-  if (r.digest.length !== 32) throw new RecordError('the digest is a SHA-256');
-  const m = Buffer.alloc(P.MESSAGE_BYTES);
-  putText(m, P.MESSAGE_ID, r.msgId, P.TEXT_MAX, 'MsgId');
-  putText(m, P.MESSAGE_AGENT, r.agent, 11, 'sending agent');
-  m.set(r.digest, P.MESSAGE_DIGEST);
-  const lines = Buffer.alloc(r.lines.length * P.RETURN_BYTES);
-  r.lines.forEach((l, i) => {
-    const at = i * P.RETURN_BYTES;
-    putText(lines, at + P.RETURN_END_TO_END_ID, l.endToEndId, P.TEXT_MAX, 'OrgnlEndToEndId');
-    if (l.uetr !== undefined) uetrBytes(l.uetr).copy(lines, at + P.RETURN_UETR);
-    lines.writeUInt32LE(l.ledger, at + P.RETURN_LEDGER);
-    if (l.reason !== undefined) lines.writeUInt32LE(code4Value(l.reason, 'RtrRsnInf/Rsn/Cd'), at + P.RETURN_REASON);
-    putU128(lines, at + P.RETURN_AMOUNT, l.amount);
-  });
-  return Buffer.concat([header(P.Op.returns, P.SOURCE_PACS004, r.lines.length, r.original.length), m, lines, r.original]);
+  return linesRequest(P.Op.returns, P.SOURCE_PACS004, messageRecord(r.msgId, r.agent, r.digest, 'sending agent'), r.lines, P.RETURN_BYTES,
+    'returns', (b, at, l) => {
+      putText(b, at + P.RETURN_END_TO_END_ID, l.endToEndId, P.TEXT_MAX, 'OrgnlEndToEndId');
+      if (l.uetr !== undefined) uetrBytes(l.uetr).copy(b, at + P.RETURN_UETR);
+      b.writeUInt32LE(l.ledger, at + P.RETURN_LEDGER);
+      if (l.reason !== undefined) b.writeUInt32LE(code4Value(l.reason, 'RtrRsnInf/Rsn/Cd'), at + P.RETURN_REASON);
+      putU128(b, at + P.RETURN_AMOUNT, l.amount);
+    }, r.original);
 }
 
 export interface EntryLine {
@@ -222,47 +225,31 @@ export interface EntryLine {
 }
 
 export function reconcileRequest(r: { source: 'camt.053' | 'camt.054'; msgId: string; agent?: string; digest: Uint8Array; lines: EntryLine[]; original: Uint8Array }): Buffer {
-  if (r.lines.length === 0 || r.lines.length > P.TX_MAX) throw new RecordError(`${r.lines.length} entries: 1 to ${P.TX_MAX}`);
-  if (r.digest.length !== 32) throw new RecordError('the digest is a SHA-256');
-  const m = Buffer.alloc(P.MESSAGE_BYTES);
-  putText(m, P.MESSAGE_ID, r.msgId, P.TEXT_MAX, 'MsgId');
-  putText(m, P.MESSAGE_AGENT, r.agent, 11, 'account servicer');
-  m.set(r.digest, P.MESSAGE_DIGEST);
-  const lines = Buffer.alloc(r.lines.length * P.ENTRY_BYTES);
-  r.lines.forEach((l, i) => {
-    const at = i * P.ENTRY_BYTES;
-    putText(lines, at + P.ENTRY_END_TO_END_ID, l.endToEndId, P.TEXT_MAX, 'EndToEndId');
-    if (l.uetr !== undefined) uetrBytes(l.uetr).copy(lines, at + P.ENTRY_UETR);
-    lines.writeUInt32LE(l.ledger, at + P.ENTRY_LEDGER_OF);
-    lines[at + P.ENTRY_SIDE] = l.side === 'CRDT' ? P.ENTRY_CREDIT : P.ENTRY_DEBIT;
-    putU128(lines, at + P.ENTRY_AMOUNT, l.amount);
-  });
   const source = r.source === 'camt.053' ? P.SOURCE_CAMT053 : P.SOURCE_CAMT054;
-  return Buffer.concat([header(P.Op.reconcile, source, r.lines.length, r.original.length), m, lines, r.original]);
+  return linesRequest(P.Op.reconcile, source, messageRecord(r.msgId, r.agent, r.digest, 'account servicer'), r.lines, P.ENTRY_BYTES,
+    'entries', (b, at, l) => {
+      putText(b, at + P.ENTRY_END_TO_END_ID, l.endToEndId, P.TEXT_MAX, 'EndToEndId');
+      if (l.uetr !== undefined) uetrBytes(l.uetr).copy(b, at + P.ENTRY_UETR);
+      b.writeUInt32LE(l.ledger, at + P.ENTRY_LEDGER_OF);
+      b[at + P.ENTRY_SIDE] = l.side === 'CRDT' ? P.ENTRY_CREDIT : P.ENTRY_DEBIT;
+      putU128(b, at + P.ENTRY_AMOUNT, l.amount);
+    }, r.original);
 }
 
 export function creditTransfersRequest(r: CreditTransfersRequest): Buffer {
-  if (r.transactions.length === 0 || r.transactions.length > P.TX_MAX) throw new RecordError(`${r.transactions.length} transactions: 1 to ${P.TX_MAX}`);
-  if (r.digest.length !== 32) throw new RecordError('the digest is a SHA-256');
-  const m = Buffer.alloc(P.MESSAGE_BYTES);
-  putText(m, P.MESSAGE_ID, r.msgId, P.TEXT_MAX, 'MsgId');
-  putText(m, P.MESSAGE_AGENT, r.agent, 11, 'sending agent');
-  m.set(r.digest, P.MESSAGE_DIGEST);
-  const txs = Buffer.alloc(r.transactions.length * P.TX_BYTES);
-  r.transactions.forEach((t, i) => {
-    const at = i * P.TX_BYTES;
-    putText(txs, at + P.TX_INSTR_ID, t.instrId, P.TEXT_MAX, 'InstrId');
-    putText(txs, at + P.TX_END_TO_END_ID, t.endToEndId, P.TEXT_MAX, 'EndToEndId');
-    putText(txs, at + P.TX_TX_ID, t.txId, P.TEXT_MAX, 'TxId');
-    if (t.uetr !== undefined) uetrBytes(t.uetr).copy(txs, at + P.TX_UETR);
-    txs.writeUInt32LE(t.ledger, at + P.TX_LEDGER);
-    putU128(txs, at + P.TX_AMOUNT, t.amount);
-    putKey(txs, at + P.TX_DEBTOR, t.debtor, 'debtor account');
-    putKey(txs, at + P.TX_CREDITOR, t.creditor, 'creditor account');
-    putText(txs, at + P.TX_DEBTOR_AGENT, t.debtorAgent, 11, 'debtor agent');
-    putText(txs, at + P.TX_CREDITOR_AGENT, t.creditorAgent, 11, 'creditor agent');
-  });
-  return Buffer.concat([header(P.Op.credit_transfers, SOURCE_CODE[r.source], r.transactions.length, r.original.length), m, txs, r.original]);
+  return linesRequest(P.Op.credit_transfers, SOURCE_CODE[r.source], messageRecord(r.msgId, r.agent, r.digest, 'sending agent'), r.transactions,
+    P.TX_BYTES, 'transactions', (b, at, t) => {
+      putText(b, at + P.TX_INSTR_ID, t.instrId, P.TEXT_MAX, 'InstrId');
+      putText(b, at + P.TX_END_TO_END_ID, t.endToEndId, P.TEXT_MAX, 'EndToEndId');
+      putText(b, at + P.TX_TX_ID, t.txId, P.TEXT_MAX, 'TxId');
+      if (t.uetr !== undefined) uetrBytes(t.uetr).copy(b, at + P.TX_UETR);
+      b.writeUInt32LE(t.ledger, at + P.TX_LEDGER);
+      putU128(b, at + P.TX_AMOUNT, t.amount);
+      putKey(b, at + P.TX_DEBTOR, t.debtor, 'debtor account');
+      putKey(b, at + P.TX_CREDITOR, t.creditor, 'creditor account');
+      putText(b, at + P.TX_DEBTOR_AGENT, t.debtorAgent, 11, 'debtor agent');
+      putText(b, at + P.TX_CREDITOR_AGENT, t.creditorAgent, 11, 'creditor agent');
+    }, r.original);
 }
 
 export interface TxResult {
