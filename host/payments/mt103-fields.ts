@@ -137,8 +137,8 @@ export function parseBody(fields: MtField[]): Mt103Body {
     instructionCodes: seen[3].map(parseInstructionCode),
     valueDate: valued.date,
     settlement: valued.money,
-    orderingCustomer: parseOrderingCustomer(one(8)),
-    beneficiary: parseBeneficiary(one(14)),
+    orderingCustomer: parseCustomer(one(8), true),
+    beneficiary: parseCustomer(one(14), false),
     detailsOfCharges: parseDetailsOfCharges(one(16)),
     sendersCharges: seen[17].map((f) => parseCurrencyAmount(f)),
   };
@@ -340,24 +340,11 @@ function nameAddress(field: MtField, lines: string[], linesMax: number): string[
   return lines;
 }
 
-/** :50A:, :50F:, :50K:. */
-function parseOrderingCustomer(field: MtField): MtPartyField {
+/** A customer field: :50A:, :50F:, :50K: (`ordering`) or :59:, :59A:, :59F:; option F's coded lines differ between the two. */
+function parseCustomer(field: MtField, ordering: boolean): MtPartyField {
   const option = field.tag.slice(2);
   const lines = field.value.split('\n');
-  if (option === 'F') return parseOptionF(field, lines, true);
-  const result: MtPartyField = { option };
-  const account = accountLine(field, lines);
-  if (account !== undefined) result.account = account;
-  if (option === 'A') result.bic = bicLine(field, lines);
-  else result.nameAddress = nameAddress(field, lines, 4);
-  return result;
-}
-
-/** :59:, :59A:, :59F:. */
-function parseBeneficiary(field: MtField): MtPartyField {
-  const option = field.tag.slice(2);
-  const lines = field.value.split('\n');
-  if (option === 'F') return parseOptionF(field, lines, false);
+  if (option === 'F') return parseOptionF(field, lines, ordering);
   const result: MtPartyField = { option };
   const account = accountLine(field, lines);
   if (account !== undefined) result.account = account;
