@@ -3,23 +3,24 @@
 # when they are missing. One place, so `make run` and `make test` work on a
 # fresh Debian machine by themselves, and CI (.ci/run) does the same thing.
 #
-#   bash scripts/deps.sh build    cargo, rustc, pkg-config and libxml2-dev (the native addon)
+#   bash scripts/deps.sh build    cargo, rustc (the native addon), libxml2 (its ISO 20022 check, loaded at run time)
 #   bash scripts/deps.sh test     the above, SoftHSM2 (HSM tests), openssl (TLS tests)
 #   bash scripts/deps.sh qemu-arm qemu-user-static (the arm64 test)
 #   bash scripts/deps.sh qemu-vm  qemu-system-x86, busybox-static, e2fsprogs (the VM test)
 #
 # Each group is a list of "what package" pairs, where what is a command on the
-# PATH, an executable given by its path, or pkg:<module>, a library that
-# pkg-config knows (its headers and .pc file: what a build links against); one
-# that is there is never installed again. Installing needs root (or sudo
+# PATH, an executable given by its path, or lib:<file>, a shared library the
+# dynamic loader finds (ldconfig's cache); one that is there is never
+# installed again. Installing needs root (or sudo
 # without a password); otherwise the script says exactly what to install and
 # fails.
 # On a machine without apt-get it names the packages and fails.
 set -euo pipefail
 
 group="${1:-}"
-# The native addon: a Rust toolchain, and libxml2 (the ISO 20022 admission check), found by pkg-config from build.rs.
-native=("cargo cargo" "rustc rustc" "pkg-config pkg-config" "pkg:libxml-2.0 libxml2-dev")
+# The native addon: a Rust toolchain; and libxml2, which its ISO 20022 admission check loads at run time
+# (host/native/src/libxml.rs: nothing is linked, so the rest of the addon loads without it).
+native=("cargo cargo" "rustc rustc" "lib:libxml2.so.2 libxml2")
 case "$group" in
   build) wants=("${native[@]}") ;;
   test) wants=("${native[@]}" "softhsm2-util softhsm2" "openssl openssl") ;;
@@ -34,7 +35,7 @@ if [ -x "$HOME/.cargo/bin/cargo" ]; then export PATH="$HOME/.cargo/bin:$PATH"; f
 have() {
   case "$1" in
     /*) [ -x "$1" ] ;;
-    pkg:*) command -v pkg-config >/dev/null 2>&1 && pkg-config --exists "${1#pkg:}" ;;
+    lib:*) { ldconfig -p 2>/dev/null || /sbin/ldconfig -p 2>/dev/null; } | grep -q "[[:space:]]${1#lib:} " ;;
     *) command -v "$1" >/dev/null 2>&1 ;;
   esac
 }

@@ -4,14 +4,12 @@
 // `export const NAME = <integer>;` of hal/log.ts becomes a Rust constant in
 // $OUT_DIR/hal_log.rs, and a change to the file rebuilds the addon.
 //
-// The ISO 20022 admission check (src/xml.rs) links the system's libxml2,
-// found through pkg-config (libxml2-dev and pkg-config on Debian; `bash
-// scripts/deps.sh build` installs them).
-use std::{env, fs, path::Path, process::Command};
+// The ISO 20022 admission check (src/libxml.rs) loads the system's libxml2
+// at run time: nothing is linked, so the addon loads where libxml2 is not.
+use std::{env, fs, path::Path};
 
 fn main() {
     napi_build::setup();
-    link_libxml2();
     let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../hal/log.ts");
     println!("cargo:rerun-if-changed={}", source.display());
     let text = fs::read_to_string(&source).expect("hal/log.ts beside host/native");
@@ -25,24 +23,4 @@ fn main() {
         out.push_str(&format!("#[allow(dead_code)]\npub const {name}: usize = {v};\n"));
     }
     fs::write(Path::new(&env::var("OUT_DIR").unwrap()).join("hal_log.rs"), out).unwrap();
-}
-
-fn link_libxml2() {
-    println!("cargo:rerun-if-env-changed=PKG_CONFIG_PATH");
-    let output = Command::new("pkg-config").args(["--libs", "libxml-2.0"]).output();
-    let flags = match output {
-        Ok(out) if out.status.success() => String::from_utf8(out.stdout).expect("pkg-config prints text"),
-        Ok(out) => panic!(
-            "libxml2 not found by pkg-config ({}): install libxml2-dev (bash scripts/deps.sh build)",
-            String::from_utf8_lossy(&out.stderr).trim()
-        ),
-        Err(err) => panic!("pkg-config did not run ({err}): install pkg-config and libxml2-dev (bash scripts/deps.sh build)"),
-    };
-    for flag in flags.split_whitespace() {
-        if let Some(dir) = flag.strip_prefix("-L") {
-            println!("cargo:rustc-link-search=native={dir}");
-        } else if let Some(lib) = flag.strip_prefix("-l") {
-            println!("cargo:rustc-link-lib={lib}");
-        }
-    }
 }

@@ -23,7 +23,7 @@ use std::cell::RefCell;
 use std::ffi::{c_char, c_int, c_long, c_void, CStr};
 use std::marker::PhantomData;
 use std::ptr::{self, NonNull};
-use std::sync::Once;
+use std::sync::{Once, OnceLock};
 
 // ---- libxml2's structs, the prefixes we read ----
 
@@ -96,8 +96,28 @@ struct RawSchema {
 type StructuredErrorFn = unsafe extern "C" fn(*mut c_void, *const RawError);
 type EntityLoaderFn = unsafe extern "C" fn(*const c_char, *const c_char, *mut c_void) -> *mut c_void;
 
-// Linked by build.rs (pkg-config libxml-2.0).
-extern "C" {
+// libxml2 is loaded when the first schema set is made (`init`), not linked:
+// the addon's other devices (block storage, the HSM, hashing) must load on a
+// machine without libxml2 (a board, the test VM), where only the ISO 20022
+// admission check is missing, and says so. Each function below calls the
+// symbol of the same name in the loaded library.
+macro_rules! libxml2_api {
+    ($( fn $name:ident ( $($arg:ident : $ty:ty),* ) $( -> $ret:ty )?; )*) => {
+        #[allow(non_snake_case)]
+        struct Api { $( $name: unsafe extern "C" fn($($ty),*) $(-> $ret)?, )* }
+
+        fn resolve(lib: &'static libloading::Library) -> Result<Api, String> {
+            Ok(Api { $( $name: unsafe {
+                *lib.get::<unsafe extern "C" fn($($ty),*) $(-> $ret)?>(concat!(stringify!($name), "\0").as_bytes())
+                    .map_err(|e| format!("libxml2 has no {}: {e}", stringify!($name)))?
+            }, )* })
+        }
+
+        $( #[allow(non_snake_case)] unsafe fn $name($($arg: $ty),*) $(-> $ret)? { (api().$name)($($arg),*) } )*
+    };
+}
+
+libxml2_api! {
     fn xmlInitParser();
     fn xmlReadMemory(buffer: *const c_char, size: c_int, url: *const c_char, encoding: *const c_char, options: c_int) -> *mut RawDoc;
     fn xmlFreeDoc(doc: *mut RawDoc);
@@ -119,6 +139,34 @@ extern "C" {
     fn xmlSchemaValidateDoc(ctxt: *mut c_void, doc: *mut RawDoc) -> c_int;
     fn xmlSchemaValidateOneElement(ctxt: *mut c_void, elem: *mut RawNode) -> c_int;
     fn xmlSchemaFreeValidCtxt(ctxt: *mut c_void);
+}
+
+/// The library's file names, most specific first.
+const LIBRARY_NAMES: &[&str] = if cfg!(target_os = "macos") {
+    &["libxml2.2.dylib", "libxml2.dylib"]
+} else if cfg!(windows) {
+    &["libxml2-2.dll", "libxml2.dll"]
+} else {
+    &["libxml2.so.2", "libxml2.so"]
+};
+
+static API: OnceLock<Result<Api, String>> = OnceLock::new();
+
+fn load() -> Result<Api, String> {
+    let lib = LIBRARY_NAMES
+        .iter()
+        .find_map(|name| unsafe { libloading::Library::new(name) }.ok())
+        .ok_or_else(|| format!("libxml2 is not installed here (looked for {}); the ISO 20022 admission check needs it (Debian: libxml2)", LIBRARY_NAMES.join(", ")))?;
+    // Kept for the life of the process: the functions above point into it.
+    resolve(Box::leak(Box::new(lib)))
+}
+
+/// The loaded library; only after `init` succeeded (every caller of the functions above comes after it).
+fn api() -> &'static Api {
+    match API.get() {
+        Some(Ok(api)) => api,
+        _ => panic!("libxml2 used before init loaded it"),
+    }
 }
 
 // ---- errors ----
@@ -251,9 +299,13 @@ unsafe extern "C" fn refuse_entity(_url: *const c_char, _id: *const c_char, _ctx
 
 static INIT: Once = Once::new();
 
-/// Initialises libxml2 once per process (xmlInitParser is not safe to race)
-/// and checks the struct prefixes above against libxml2's accessors.
-pub fn init() {
+/// Loads and initialises libxml2 once per process (xmlInitParser is not safe
+/// to race) and checks the struct prefixes above against libxml2's
+/// accessors; the reason when libxml2 cannot be loaded.
+pub fn init() -> Result<(), String> {
+    if let Err(reason) = API.get_or_init(load) {
+        return Err(reason.clone());
+    }
     INIT.call_once(|| {
         unsafe {
             xmlInitParser();
@@ -261,6 +313,7 @@ pub fn init() {
         }
         check_layout();
     });
+    Ok(())
 }
 
 fn check_layout() {

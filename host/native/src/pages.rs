@@ -14,6 +14,9 @@ const HASH_BYTES: usize = 32;
 /// Pages a thread takes at a time.
 const STRIPE_PAGES: usize = 32;
 
+/// A stripe of pages: the first page's number, its bytes, its digests' bytes.
+type Stripe<'a> = (usize, &'a [u8], &'a mut [u8]);
+
 /// Digest of one page into `out` (32 bytes): all zeros for a page of zeros.
 fn digest(page: &[u8], out: &mut [u8]) {
     // OR of each 256-byte run (vectorised), so a page of zeros costs a scan at memory speed.
@@ -32,7 +35,7 @@ fn digest(page: &[u8], out: &mut [u8]) {
 pub fn page_digests(memory: BufferSlice, skip_from: u32, skip_to: u32, mut out: BufferSlice, threads: u32) -> napi::Result<()> {
     let memory: &[u8] = &memory;
     let out: &mut [u8] = &mut out;
-    if memory.len() % PAGE_BYTES != 0 {
+    if !memory.len().is_multiple_of(PAGE_BYTES) {
         return Err(napi::Error::from_reason(format!("page_digests: {} bytes of memory is not whole pages", memory.len())));
     }
     let pages = memory.len() / PAGE_BYTES;
@@ -52,11 +55,11 @@ pub fn page_digests(memory: BufferSlice, skip_from: u32, skip_to: u32, mut out: 
     };
     // Stripes of pages dealt round robin, so zeros and data (the memory's layout) are shared evenly.
     let threads = (threads.max(1) as usize).min(pages.div_ceil(STRIPE_PAGES).max(1));
-    let mut shares: Vec<Vec<(usize, &[u8], &mut [u8])>> = (0..threads).map(|_| Vec::new()).collect();
+    let mut shares: Vec<Vec<Stripe>> = (0..threads).map(|_| Vec::new()).collect();
     for (k, (m, o)) in memory.chunks(STRIPE_PAGES * PAGE_BYTES).zip(out.chunks_mut(STRIPE_PAGES * HASH_BYTES)).enumerate() {
         shares[k % threads].push((k * STRIPE_PAGES, m, o));
     }
-    let run = |share: Vec<(usize, &[u8], &mut [u8])>| {
+    let run = |share: Vec<Stripe>| {
         for (first, m, o) in share {
             work(first, m, o);
         }

@@ -66,11 +66,11 @@ enum Shape<'d> {
 
 #[napi]
 impl IsoSchemaSet {
+    /// Throws when libxml2 cannot be loaded on this machine (the rest of the addon works without it).
     #[napi(constructor)]
-    #[allow(clippy::new_without_default)] // a JavaScript class: `new IsoSchemaSet()`
-    pub fn new() -> Self {
-        libxml::init();
-        IsoSchemaSet { schemas: Vec::new() }
+    pub fn new() -> napi::Result<Self> {
+        libxml::init().map_err(napi::Error::from_reason)?;
+        Ok(IsoSchemaSet { schemas: Vec::new() })
     }
 
     /// Compiles the XSD in `xsd` and returns its target namespace. Refuses
