@@ -23,7 +23,7 @@ import { U128_MAX } from '../client/ledger.ts';
 import * as P from '../../services/payments/protocol.ts';
 import type { AccountRef, CashReport, CreditTransfer, EntryDetails, Pacs002, Pacs004, Pacs008, Pain001, TransactionStatus } from '../payments/model.ts';
 import { IsoError, readIsoMessage, writeIsoMessageText, XmlError, type ReadMessage } from '../payments/iso20022.ts';
-import { validateIsoMessage } from '../payments/xsd.ts';
+import { IsoAdmissionError, validateIsoMessage, type IsoAdmission } from '../payments/xsd.ts';
 import { MtError, readMt103, writeMt103 } from '../payments/mt103.ts';
 import {
   code4, creditTransfersRequest, creditTransfersResults, directoryGetEntries, directoryGetRequest, directoryPutRequest, directoryPutResults,
@@ -80,7 +80,14 @@ export function paymentsRequestBody(handler: PaymentsHandler, body: Uint8Array, 
 // ---- ISO 20022 ----
 
 function isoRequest(body: Uint8Array, ledgers: LedgerCurrencies): { request: Buffer; context: PaymentsContext } {
-  const admission = validateIsoMessage(body);
+  let admission: IsoAdmission;
+  try {
+    admission = validateIsoMessage(body);
+  } catch (e) {
+    // This machine cannot check messages (no libxml2, no addon, no schemas): nothing is admitted, and the answer says why.
+    if (!(e instanceof IsoAdmissionError)) throw e;
+    throw new PaymentsInputError('iso20022_unavailable', `ISO 20022 messages cannot be admitted on this machine: ${e.message}`);
+  }
   if (!admission.ok) throw new PaymentsInputError('invalid_message', `${admission.reason}: ${admission.errors.join('; ')}`);
   let read: ReadMessage;
   try {

@@ -186,7 +186,12 @@ function loadSchemas(dir: string): NativeIsoSchemaSet {
   }
   const files = readdirSync(dir).filter((name) => name.endsWith('.xsd')).sort();
   if (files.length === 0) throw new IsoAdmissionError('ENOSCHEMA', `no .xsd files in ${dir}`);
-  const set = new addon.IsoSchemaSet();
+  let set: NativeIsoSchemaSet;
+  try {
+    set = new addon.IsoSchemaSet();
+  } catch (err) {
+    throw new IsoAdmissionError('ENOLIBXML2', (err as Error).message); // libxml2 is not installed on this machine
+  }
   for (const name of files) {
     try {
       set.add(readFileSync(nodePath.join(dir, name)));
