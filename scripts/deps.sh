@@ -35,7 +35,8 @@ if [ -x "$HOME/.cargo/bin/cargo" ]; then export PATH="$HOME/.cargo/bin:$PATH"; f
 have() {
   case "$1" in
     /*) [ -x "$1" ] ;;
-    lib:*) { ldconfig -p 2>/dev/null || /sbin/ldconfig -p 2>/dev/null; } | grep -q "[[:space:]]${1#lib:} " ;;
+    # The cache is read whole first: grep -q closing the pipe early would fail it under pipefail.
+    lib:*) local cache; cache="$(ldconfig -p 2>/dev/null || /sbin/ldconfig -p 2>/dev/null || true)"; grep -q "[[:space:]]${1#lib:} " <<<"$cache" ;;
     *) command -v "$1" >/dev/null 2>&1 ;;
   esac
 }
