@@ -44,6 +44,7 @@ import { RecordError } from '../payments/records.ts';
 
 const PAYMENTS_HANDLERS: ReadonlySet<string> = new Set<PaymentsHandler>([
   'payments_iso20022', 'payments_swift_mt', 'payments_create', 'payments_get', 'payments_list', 'payment_accounts_put', 'payment_accounts_lookup',
+  'payment_statement',
 ]);
 
 /** One request's place in the response order. */
@@ -314,7 +315,8 @@ export class RouteHandlers {
       else respond(slot, 200, JSON.stringify(answer));
     } catch (e) {
       if (e instanceof PaymentsRefusal) {
-        const [status, code] = e.code === PAY.REFUSED_BUSY ? [503, 'busy'] : e.code === PAY.REFUSED_FULL ? [503, 'payments_full'] : [400, 'payments_refused'];
+        const [status, code] = e.code === PAY.REFUSED_BUSY ? [503, 'busy'] : e.code === PAY.REFUSED_FULL ? [503, 'payments_full']
+          : e.code === PAY.REFUSED_NOT_FOUND ? [404, 'not_found'] : [400, 'payments_refused'];
         respondRefusal(slot, refusal(status, code, e.message));
         return;
       }

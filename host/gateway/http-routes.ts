@@ -77,6 +77,7 @@ export const ROUTES: readonly RouteSpec[] = [
   route('GET', '/v1/payments', 'payments_list', gw.ROUTE_PAYMENTS_LIST, { query: true }),
   route('POST', '/v1/payment-accounts', 'payment_accounts_put', gw.ROUTE_PAYMENT_ACCOUNTS_PUT),
   route('POST', '/v1/payment-accounts/lookup', 'payment_accounts_lookup', gw.ROUTE_PAYMENT_ACCOUNTS_LOOKUP),
+  route('POST', '/v1/payment-accounts/statement', 'payment_statement', gw.ROUTE_PAYMENT_STATEMENT),
 ];
 
 export interface RouteMatch {

@@ -301,6 +301,16 @@ export const OPENAPI = {
       post: op('Add or update directory entries (admin, operator)', json({ type: 'object', properties: { results: { type: 'array', items: { type: 'string' } } } }),
         { body: { type: 'object', required: ['accounts'], additionalProperties: false, properties: { accounts: { type: 'array', items: ref('PaymentAccount'), maxItems: 8189 } } } }),
     },
+    '/v1/payment-accounts/statement': {
+      post: op("A directory account's statement: posted totals at the start and end of the period (from the ledger) and its transfers within it, "
+        + 'as JSON and as a camt.053.001.08 (every role; not keys granted ledgers, yet)', json({ type: 'object', additionalProperties: true }), {
+        body: {
+          type: 'object', required: ['account'], additionalProperties: false,
+          properties: { account: ref('PaymentAccountKey'), from_ns: u64, to_ns: u64, limit: { type: 'integer', minimum: 1, maximum: 2048 } },
+        },
+        errorCodes: [...AUTH_ERRORS, 404],
+      }),
+    },
     '/v1/payment-accounts/lookup': {
       post: op('Look up directory entries', json({ type: 'object', properties: { accounts: { type: 'array', items: { oneOf: [ref('PaymentAccount'), { type: 'null' }] } } } }),
         { body: { type: 'object', required: ['accounts'], additionalProperties: false, properties: { accounts: { type: 'array', items: ref('PaymentAccountKey'), maxItems: 1024 } } } }),

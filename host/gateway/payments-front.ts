@@ -17,18 +17,19 @@
 
 import { createHash } from 'node:crypto';
 import Decimal from 'decimal.js';
-import { LedgerJsonError, amountFromDecimal, decimalFromMinor, parseUnsignedDecimal } from './ledger-json.ts';
-import { isJsonObject, type JsonValue } from './json.ts';
-import { U128_MAX } from '../client/ledger.ts';
+import { LedgerJsonError, amountFromDecimal, decimalFromMinor, parseUnsignedDecimal, transferToJson } from './ledger-json.ts';
+import { isJsonObject, JsonNumber, type JsonValue } from './json.ts';
+import { readTransfer, U128_MAX, type Transfer } from '../client/ledger.ts';
 import * as P from '../../services/payments/protocol.ts';
-import type { AccountRef, CashReport, CreditTransfer, EntryDetails, Pacs002, Pacs004, Pacs008, Pain001, TransactionStatus } from '../payments/model.ts';
+import type { AccountRef, Balance, CashReport, CreditTransfer, EntryDetails, Pacs002, Pacs004, Pacs008, Pain001, TransactionStatus } from '../payments/model.ts';
 import { IsoError, readIsoMessage, writeIsoMessageText, XmlError, type ReadMessage } from '../payments/iso20022.ts';
 import { IsoAdmissionError, validateIsoMessage, type IsoAdmission } from '../payments/xsd.ts';
 import { MtError, readMt103, writeMt103 } from '../payments/mt103.ts';
 import {
   code4, creditTransfersRequest, creditTransfersResults, directoryGetEntries, directoryGetRequest, directoryPutRequest, directoryPutResults,
   paymentGetRequest, paymentList, paymentListRequest, paymentRecords, PaymentsRefusal, reconcileRequest, RecordError, returnsRequest,
-  statusReportsRequest, type AccountKey, type DirectoryEntry, type EntryLine, type ListFilter, type PaymentRecord, type ReturnLine,
+  statementReply, statementRequest, statusReportsRequest, type AccountKey, type DirectoryEntry, type EntryLine, type ListFilter,
+  type PaymentRecord, type ReturnLine, type StatementReply,
   type StatusLine, type TxRecord,
 } from '../payments/records.ts';
 
@@ -38,7 +39,7 @@ export class PaymentsInputError extends LedgerJsonError {
 }
 
 export type PaymentsHandler = 'payments_iso20022' | 'payments_swift_mt' | 'payments_create' | 'payments_get' | 'payments_list'
-  | 'payment_accounts_put' | 'payment_accounts_lookup';
+  | 'payment_accounts_put' | 'payment_accounts_lookup' | 'payment_statement';
 
 export type LedgerCurrencies = ReadonlyMap<number, { assetScale: number; currency?: string }>;
 
@@ -54,6 +55,8 @@ export interface PaymentsContext {
   statuses?: StatusLine[];
   /** A pacs.004: its lines, in order. */
   returns?: ReturnLine[];
+  /** A statement: the account it is of, as asked. */
+  statementOf?: AccountKey;
   /** A camt.053 or camt.054: its entries' lines, in order, with the entry each came from. */
   entries?: { line: EntryLine; reference?: string; currency: string; value: string }[];
 }
@@ -73,6 +76,7 @@ export function paymentsRequestBody(handler: PaymentsHandler, body: Uint8Array, 
       return { request: paymentGetRequest([id]), context: { handler } };
     case 'payments_list': return { request: paymentListRequest(listFilter(query)), context: { handler } };
     case 'payment_accounts_put': return { request: directoryPutRequest(entriesFromJson(json(), ledgers)), context: { handler } };
+    case 'payment_statement': return statementFromJson(json());
     case 'payment_accounts_lookup': return { request: directoryGetRequest(keysFromJson(json())), context: { handler } };
   }
 }
@@ -336,6 +340,88 @@ function checkControlSum(where: string, controlSum: string, transactions: Credit
   if (!sum.equals(new Decimal(controlSum))) throw new PaymentsInputError('invalid_message', `${where}: CtrlSum ${controlSum} but the amounts add up to ${sum.toFixed()}`);
 }
 
+// ---- statements ----
+
+/** POST /v1/payment-accounts/statement: {"account": {iban | account_id | bic}, "from_ns"?, "to_ns"?, "limit"?}. */
+function statementFromJson(value: JsonValue): { request: Buffer; context: PaymentsContext } {
+  const o = object(value, 'body');
+  known(o, 'body', ['account', 'from_ns', 'to_ns', 'limit']);
+  const account = object(o.get('account'), 'body.account');
+  known(account, 'body.account', ['iban', 'account_id', 'bic']);
+  const key = keyFromJson(account, 'body.account');
+  const ns = (name: string): bigint => {
+    const t = text(o, name, 'body', false);
+    if (t === undefined) return 0n;
+    const v = parseUnsignedDecimal(t, U64_MAX);
+    if (v === null) throw new PaymentsInputError('invalid_field', `body.${name}: a ledger timestamp (ns, a decimal string below 2^64)`);
+    return v;
+  };
+  const from = ns('from_ns');
+  const to = ns('to_ns');
+  if (to !== 0n && to < from) throw new PaymentsInputError('invalid_field', 'body.to_ns: before from_ns');
+  const limitValue = o.get('limit');
+  const limit = limitValue === undefined ? P.STATEMENT_ENTRIES_MAX : limitValue instanceof JsonNumber && /^[0-9]{1,5}$/.test(limitValue.text) ? Number(limitValue.text) : 0;
+  if (limit < 1 || limit > P.STATEMENT_ENTRIES_MAX) throw new PaymentsInputError('invalid_field', `body.limit: 1 to ${P.STATEMENT_ENTRIES_MAX}`);
+  return { request: statementRequest(key, from, to, limit), context: { handler: 'payment_statement', statementOf: key } };
+}
+
+/** A balance from posted totals: its amount and side (credit when credits are at least debits: what the bank owes the holder). */
+function balanceOf(debits: bigint, credits: bigint, scale: number | undefined): { amount: string; credit_debit: 'CRDT' | 'DBIT'; amount_decimal?: string } {
+  const credit = credits >= debits;
+  const amount = credit ? credits - debits : debits - credits;
+  return { amount: amount.toString(), credit_debit: credit ? 'CRDT' : 'DBIT', ...(scale === undefined ? {} : { amount_decimal: decimalFromMinor(amount, scale) }) };
+}
+
+/** The statement as JSON, and as a camt.053.001.08 when the ledger has a currency. */
+function statementAnswer(context: PaymentsContext, reply: Buffer, ledgers: LedgerCurrencies): unknown {
+  const s = statementReply(reply);
+  const ledger = ledgers.get(s.ledger);
+  const scale = ledger?.assetScale;
+  const opening = balanceOf(s.opening.debitsPosted, s.opening.creditsPosted, scale);
+  const closing = balanceOf(s.closing.debitsPosted, s.closing.creditsPosted, scale);
+  const transfers = s.transfers.map((t) => readTransfer(new DataView(t.buffer, t.byteOffset, t.byteLength), 0));
+  const json: Record<string, unknown> = {
+    account: { [context.statementOf!.kind === 'iban' ? 'iban' : context.statementOf!.kind === 'agent' ? 'bic' : 'account_id']: context.statementOf!.text },
+    ledger_account_id: s.account.toString(), ledger: s.ledger, from_ns: s.from.toString(), to_ns: s.to.toString(),
+    opening: { ...opening, debits_posted: s.opening.debitsPosted.toString(), credits_posted: s.opening.creditsPosted.toString() },
+    closing: { ...closing, debits_posted: s.closing.debitsPosted.toString(), credits_posted: s.closing.creditsPosted.toString() },
+    entries_in_period: s.entriesInPeriod, truncated: s.truncated,
+    transfers: transfers.map((t) => transferToJson(t, ledgers)),
+  };
+  if (ledger?.currency !== undefined && scale !== undefined) json.camt053 = camt053Text(context.statementOf!, s, transfers, ledger.currency, scale);
+  return json;
+}
+
+const isoTime = (ns: bigint): string => new Date(Number(ns / 1_000_000n)).toISOString().replace(/\.\d+Z$/, 'Z');
+
+/** The camt.053.001.08 of a statement: OPBD and CLBD from the ledger's posted totals, a booked entry per transfer. */
+function camt053Text(key: AccountKey, s: StatementReply, transfers: Transfer[], currency: string, scale: number): string {
+  const money = (v: bigint) => ({ currency, value: decimalFromMinor(v, scale) });
+  const side = (t: Transfer): 'CRDT' | 'DBIT' => (t.debit_account_id === s.account ? 'DBIT' : 'CRDT');
+  const balance = (type: string, b: { debitsPosted: bigint; creditsPosted: bigint }, at: bigint): Balance => {
+    const credit = b.creditsPosted >= b.debitsPosted;
+    return { type, amount: money(credit ? b.creditsPosted - b.debitsPosted : b.debitsPosted - b.creditsPosted), creditDebit: credit ? 'CRDT' : 'DBIT', date: isoTime(at) };
+  };
+  const now = BigInt(Date.now()) * 1_000_000n;
+  const to = s.to === U64_MAX ? now : s.to;
+  const report: CashReport = {
+    kind: 'camt.053',
+    header: { msgId: derivedMsgId('SM', `${key.kind}:${key.text}:${s.from}:${to}`), creationDateTime: isoTime(now) },
+    reports: [{
+      id: derivedMsgId('S', `${s.account}:${s.from}:${to}`),
+      fromDateTime: isoTime(s.from), toDateTime: isoTime(to),
+      account: { ...(key.kind === 'iban' ? { iban: key.text } : { other: key.text }), currency },
+      balances: [balance('OPBD', s.opening, s.from), balance('CLBD', s.closing, to)],
+      entries: transfers.map((t) => ({
+        // NtryRef takes 35 characters: the transfer's id in hex (32 at most) rather than its 39 decimal digits.
+        reference: t.id.toString(16), amount: money(t.amount), creditDebit: side(t), status: 'BOOK',
+        bookingDate: isoTime(t.timestamp), details: [],
+      })),
+    }],
+  };
+  return writeIsoMessageText(report);
+}
+
 // ---- listing ----
 
 const STATE_CODES: Record<string, number> = { settled: P.STATE_SETTLED, pending: P.STATE_PENDING, rejected: P.STATE_REJECTED, returned: P.STATE_RETURNED };
@@ -502,6 +588,7 @@ export function paymentsAnswer(context: PaymentsContext, reply: Buffer, ledgers:
       const [p] = paymentRecords(reply);
       return p === null ? null : paymentJson(p, ledgers);
     }
+    case 'payment_statement': return statementAnswer(context, reply, ledgers);
     case 'payments_list': {
       const { last, records } = paymentList(reply);
       return { payments: records.map((p) => paymentJson(p, ledgers)), next_after: last.toString() };

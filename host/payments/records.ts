@@ -322,6 +322,44 @@ export function paymentList(reply: Uint8Array): { last: bigint; records: Payment
   return { last: b.readBigUInt64LE(P.REPLY_LAST), records };
 }
 
+export function statementRequest(key: AccountKey, from: bigint, to: bigint, limit: number): Buffer {
+  const b = Buffer.alloc(P.STATEMENT_REQUEST_BYTES);
+  putKey(b, P.STATEMENT_KEY, key, 'account');
+  b.writeBigUInt64LE(from, P.STATEMENT_FROM);
+  b.writeBigUInt64LE(to, P.STATEMENT_TO);
+  b.writeUInt32LE(limit, P.STATEMENT_LIMIT);
+  return Buffer.concat([header(P.Op.statement, 0, 1), b]);
+}
+
+export interface StatementReply {
+  account: bigint;
+  ledger: number;
+  /** Transfers in the period (all, even those not listed) and whether the list was cut. */
+  entriesInPeriod: number;
+  truncated: boolean;
+  opening: { debitsPosted: bigint; creditsPosted: bigint };
+  closing: { debitsPosted: bigint; creditsPosted: bigint };
+  from: bigint;
+  to: bigint;
+  /** The listed transfers: the ledger's records, oldest first. */
+  transfers: Buffer[];
+}
+
+export function statementReply(reply: Uint8Array): StatementReply {
+  const b = unrefused(reply);
+  const n = b.readUInt32LE(0);
+  const at = P.REPLY_HEADER_BYTES;
+  if (b.length !== at + P.STATEMENT_BYTES + n * 128) throw new RecordError(`statement reply of ${b.length} bytes for ${n} entries`);
+  return {
+    account: getU128(b, at + P.STMT_ACCOUNT), ledger: b.readUInt32LE(at + P.STMT_LEDGER), entriesInPeriod: b.readUInt32LE(at + P.STMT_ENTRIES),
+    truncated: b[at + P.STMT_TRUNCATED] !== 0,
+    opening: { debitsPosted: getU128(b, at + P.STMT_OPENING_DEBITS), creditsPosted: getU128(b, at + P.STMT_OPENING_CREDITS) },
+    closing: { debitsPosted: getU128(b, at + P.STMT_CLOSING_DEBITS), creditsPosted: getU128(b, at + P.STMT_CLOSING_CREDITS) },
+    from: b.readBigUInt64LE(at + P.STMT_FROM), to: b.readBigUInt64LE(at + P.STMT_TO),
+    transfers: Array.from({ length: n }, (_, i) => b.subarray(at + P.STATEMENT_BYTES + i * 128, at + P.STATEMENT_BYTES + (i + 1) * 128)),
+  };
+}
+
 export interface PaymentRecord {
   id: bigint; state: 'settled' | 'pending' | 'rejected' | 'returned'; source: number; reason?: string; ledger: number;
   amount: bigint; transfer: bigint; debit: bigint; credit: bigint; created: bigint; timestamp: bigint;

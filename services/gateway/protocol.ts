@@ -86,7 +86,8 @@ export const ROUTE_PAYMENTS_GET = 24; // GET /v1/payments/{id}: payment_get
 export const ROUTE_PAYMENT_ACCOUNTS_PUT = 25; // POST /v1/payment-accounts: directory_put
 export const ROUTE_PAYMENT_ACCOUNTS_LOOKUP = 26; // POST /v1/payment-accounts/lookup: directory_get
 export const ROUTE_PAYMENTS_LIST = 27; // GET /v1/payments?...: payment_list
-export const ROUTE_COUNT = 28; // routes are 1 .. ROUTE_COUNT - 1 (at most hal ADM_ROUTES_MAX)
+export const ROUTE_PAYMENT_STATEMENT = 28; // POST /v1/payment-accounts/statement: statement
+export const ROUTE_COUNT = 29; // routes are 1 .. ROUTE_COUNT - 1 (at most hal ADM_ROUTES_MAX)
 
 /** The payments operation a payments route's body carries; 0 when the route is not a payments route. */
 export function routePaymentsOp(route: u32): u32 {
@@ -95,6 +96,7 @@ export function routePaymentsOp(route: u32): u32 {
   if (route == <u32>ROUTE_PAYMENT_ACCOUNTS_PUT) return <u32>PaymentsOp.directory_put;
   if (route == <u32>ROUTE_PAYMENT_ACCOUNTS_LOOKUP) return <u32>PaymentsOp.directory_get;
   if (route == <u32>ROUTE_PAYMENTS_LIST) return <u32>PaymentsOp.payment_list;
+  if (route == <u32>ROUTE_PAYMENT_STATEMENT) return <u32>PaymentsOp.statement;
   return 0;
 }
 

@@ -36,6 +36,7 @@ export enum Op {
   returns = 6, // MESSAGE_BYTES lead record, count RETURN_BYTES records, the original → reply header, count RESULT_BYTES
   reconcile = 7, // MESSAGE_BYTES lead record, count ENTRY_BYTES records, the original → reply header, count RESULT_BYTES
   payment_list = 8, // one LIST_FILTER_BYTES filter (count 1) → reply header (+8: the last id scanned), the matching PAYMENT_BYTES records
+  statement = 9, // one STATEMENT_REQUEST_BYTES request (count 1) → reply header (count: entries), a STATEMENT_BYTES summary, the entries
 }
 
 export const SOURCE_PACS008 = 1;
@@ -181,6 +182,7 @@ export const REPLY_REFUSED = 8;
 export const REFUSED_MALFORMED = 1; // the host sent what the protocol does not allow
 export const REFUSED_BUSY = 2; // a request is waiting for the ledger
 export const REFUSED_FULL = 3; // payments_max or messages_max reached
+export const REFUSED_NOT_FOUND = 4; // no directory entry for the account asked about
 
 // credit_transfers result (48 bytes), one per transaction in order:
 //   +0 u32 status (STATUS_*: four ASCII letters)   +4 u32 reason (REASON_*; 0: none)
@@ -207,6 +209,37 @@ export const LIST_SOURCE = 13;
 export const LIST_LEDGER = 16;
 export const LIST_SCAN_MAX = 65536;
 export const REPLY_LAST = 8;
+
+// ---- statement: a directory account's posted balances and transfers over a period ----
+// Request (64 bytes): +0 [40] account key   +40 u64 from (ledger timestamp, inclusive)
+//   +48 u64 to (inclusive; 0: now)   +56 u32 entries at most (1..STATEMENT_ENTRIES_MAX)   +60 u32 0
+// The service reads the account from the ledger (its posted totals now) and
+// its transfers from `from` on, page by page (get_account_transfers), and
+// works back: the totals at the end of the period are now's less what came
+// after `to`, those at its start less what came within it. Pending transfers
+// and voids move no posted amount and are left out; a post moves its amount.
+// Summary (128 bytes): +0 u128 ledger account id   +16 u32 ledger   +20 u32 entries in the period
+//   +24 u8 truncated (more entries than asked for)   +25 u8[7] 0   +32 u128 debits posted at the start
+//   +48 u128 credits posted at the start   +64 u128 debits posted at the end   +80 u128 credits posted at the end
+//   +96 u64 from   +104 u64 to (now when 0 was asked)   +112 u8[16] 0
+// Then the period's transfers (the ledger's 128-byte records), oldest first, as many as asked for.
+export const STATEMENT_REQUEST_BYTES = 64;
+export const STATEMENT_KEY = 0;
+export const STATEMENT_FROM = 40;
+export const STATEMENT_TO = 48;
+export const STATEMENT_LIMIT = 56;
+export const STATEMENT_BYTES = 128;
+export const STMT_ACCOUNT = 0;
+export const STMT_LEDGER = 16;
+export const STMT_ENTRIES = 20;
+export const STMT_TRUNCATED = 24;
+export const STMT_OPENING_DEBITS = 32;
+export const STMT_OPENING_CREDITS = 48;
+export const STMT_CLOSING_DEBITS = 64;
+export const STMT_CLOSING_CREDITS = 80;
+export const STMT_FROM = 96;
+export const STMT_TO = 104;
+export const STATEMENT_ENTRIES_MAX = 2048;
 
 // ---- payment record (256 bytes), payment_get ----
 //   +0 u64 id   +8 u8 state (STATE_*)   +9 u8 source   +10 u16 0   +12 u32 reason

@@ -284,6 +284,30 @@ test('an MT103 sample is parsed, mapped to pacs.008 and answered (its sender is 
   assert.is(bad.status, 400, bad.text);
 });
 
+test('a statement of a directory account: totals at both ends equal the ledger\'s, its transfers in between, an XSD-valid camt.053', async () => {
+  const ledgerNow = await call('POST', '/v1/accounts/lookup', keys.operator, { ids: [String(ALICE_USD)] });
+  const all = await call('POST', '/v1/payment-accounts/statement', keys.auditor, { account: { iban: 'GB33BUKB20201555555555' } });
+  assert.is(all.status, 200, all.text);
+  assert.equal([all.json.opening.debits_posted, all.json.opening.credits_posted], ['0', '0'], 'nothing before the first transfer');
+  assert.equal([all.json.closing.debits_posted, all.json.closing.credits_posted], [ledgerNow.json[0].debits_posted, ledgerNow.json[0].credits_posted],
+    'the closing totals are the ledger\'s');
+  assert.ok(all.json.transfers.length >= 4 && all.json.entries_in_period === all.json.transfers.length);
+  const camt = validateIsoMessage(Buffer.from(all.json.camt053));
+  assert.ok(camt.ok, `the camt.053 is XSD-valid: ${JSON.stringify(camt)}`);
+  assert.match(all.json.camt053, /<Cd>OPBD<\/Cd>[\s\S]*<Cd>CLBD<\/Cd>/);
+  // From just after the funding transfer: the opening totals are the funding.
+  const funding = await call('POST', '/v1/transfers/lookup', keys.operator, { ids: ['1'] });
+  const after = await call('POST', '/v1/payment-accounts/statement', keys.operator, {
+    account: { iban: 'GB33BUKB20201555555555' }, from_ns: String(BigInt(funding.json[0].timestamp) + 1n), limit: 2,
+  });
+  assert.equal([after.json.opening.debits_posted, after.json.opening.credits_posted], ['0', '10000'], 'opening: the 100.00 funding');
+  assert.is(after.json.opening.amount_decimal, '100.00');
+  assert.is(after.json.closing.debits_posted, ledgerNow.json[0].debits_posted);
+  assert.equal([after.json.transfers.length, after.json.truncated], [2, true], 'at most limit listed, the rest counted');
+  const none = await call('POST', '/v1/payment-accounts/statement', keys.operator, { account: { iban: 'NL91ABNA0417164300' } });
+  assert.is(none.status, 404, none.text);
+});
+
 test('payments are listed in id order, filtered and paged', async () => {
   const all = await call('GET', '/v1/payments?limit=1024', keys.operator);
   assert.is(all.status, 200, all.text);

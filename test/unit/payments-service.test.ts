@@ -12,7 +12,9 @@
 // them, once, NOOR for a payment it did not send, NARR for a status that
 // contradicts a final state; a return (pacs.004) of a settled payment moves
 // the amount back once (AM09 over the original, AM05 a second time); a ledger abort rejects the batch; malformed
-// requests are refused; and the same inputs give the same memory.
+// requests are refused; a statement pages through more than a ledger batch
+// of transfers and its totals at both ends are the ledger's; and the same
+// inputs give the same memory.
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -23,7 +25,7 @@ import * as L from '../../services/ledger/protocol.ts';
 import * as P from '../../services/payments/protocol.ts';
 import {
   creditTransfersRequest, creditTransfersResults, directoryGetEntries, directoryGetRequest, directoryPutRequest, directoryPutResults,
-  paymentGetRequest, paymentRecords, PaymentsRefusal, returnsRequest, statusReportsRequest, type CreditTransfersRequest, type ReturnLine,
+  paymentGetRequest, paymentRecords, PaymentsRefusal, returnsRequest, statementReply, statementRequest, statusReportsRequest, type CreditTransfersRequest, type ReturnLine,
   type StatusLine, type DirectoryEntry, type TxRecord,
 } from '../../host/payments/records.ts';
 
@@ -89,11 +91,11 @@ function balances(ledger: ServiceHarness, id: bigint): { debitsPosted: bigint; c
   };
 }
 
-async function pair(): Promise<Pair> {
+async function pair(transfersMax = 1024): Promise<Pair> {
   const ledger = await ServiceHarness.load(join(ROOT, 'build/services/ledger.wasm'), {
-    name: 'ledger', peers: ['payments'], caps: ['log', 'time'], memoryPagesMax: 1024, messageBytesMax: 2 << 20,
+    name: 'ledger', peers: ['payments'], caps: ['log', 'time'], memoryPagesMax: 4096, messageBytesMax: 2 << 20,
   });
-  ledger.init({ accounts_max: 64, transfers_max: 1024, pending_max: 64, history_max: 64, prefault: false });
+  ledger.init({ accounts_max: 64, transfers_max: transfersMax, pending_max: 64, history_max: 64, prefault: false });
   const payments = await ServiceHarness.load(join(ROOT, 'build/services/payments.wasm'), {
     name: 'payments', peers: ['gateway', 'ledger'], caps: ['log', 'time', 'send:ledger'], memoryPagesMax: 2048, messageBytesMax: 16 << 20,
   });
@@ -309,6 +311,30 @@ test('returns: a settled payment is returned once, at most its amount; pending, 
   const [rec] = paymentRecords(call(p, paymentGetRequest([sent[0].payment])).payload);
   assert.is(rec!.state, 'returned');
   assert.is(rec!.reason, 'AC04');
+});
+
+test('a statement over more transfers than one ledger page: totals at both ends are the ledger\'s, the period\'s transfers counted', async () => {
+  const p = await pair(16384);
+  let id = 100n;
+  const stamps: bigint[] = [];
+  for (const batch of [4000, 4189, 1000]) {
+    const r = p.ledger.request(ledgerRequest(L.Operation.create_transfers, Array.from({ length: batch }, () => transfer(id++, NOSTRO, BOB, 3n))));
+    assert.ok(r!.payload.every((x, i) => i % 16 >= 8 || x === 0), 'all created');
+    stamps.push(r!.payload.readBigUInt64LE(8), r!.payload.readBigUInt64LE((batch - 1) * 16 + 8));
+    p.ledger.timeNs += 1_000_000n;
+  }
+  // The period: from the second batch's first transfer to its last (4189 transfers), with 5,000 + 1 funding around it.
+  const s = statementReply(call(p, statementRequest({ kind: 'iban', text: BOB_IBAN }, stamps[2], stamps[3], 100)).payload);
+  const bob = balances(p.ledger, BOB);
+  assert.is(s.closing.creditsPosted, 4000n * 3n + 4189n * 3n, 'the totals at the end of the period: now less the last batch');
+  assert.is(s.opening.creditsPosted, 4000n * 3n, 'at its start: the first batch');
+  assert.is(bob.creditsPosted, (4000n + 4189n + 1000n) * 3n);
+  assert.equal([s.entriesInPeriod, s.transfers.length, s.truncated], [4189, 100, true]);
+  const open = statementReply(call(p, statementRequest({ kind: 'iban', text: BOB_IBAN }, 0n, 0n, 2048)).payload);
+  assert.is(open.closing.creditsPosted, bob.creditsPosted, 'to now: the ledger\'s totals');
+  assert.equal([open.opening.creditsPosted, open.entriesInPeriod], [0n, 9189]);
+  assert.throws(() => statementReply(call(p, statementRequest({ kind: 'iban', text: 'XX00UNKNOWN' }, 0n, 0n, 1)).payload),
+    (e: Error) => e instanceof PaymentsRefusal && e.code === P.REFUSED_NOT_FOUND);
 });
 
 test('a ledger abort rejects the batch (NARR) and nothing moved; the service goes on serving', async () => {

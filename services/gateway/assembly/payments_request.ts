@@ -66,6 +66,7 @@ export function paymentsRequest(token: u32, route: u32, body: usize, bodyLen: u3
     // Nor are status reports, returns and statements (they name payments, not ledgers): an unscoped key sends them.
     const op = <u32>load<u8>(body + PAY.HEADER_OP);
     const writes = route != P.ROUTE_PAYMENTS_GET && route != P.ROUTE_PAYMENT_ACCOUNTS_LOOKUP && route != P.ROUTE_PAYMENTS_LIST
+      && route != P.ROUTE_PAYMENT_STATEMENT
       && op != <u32>PAY.Op.status_reports && op != <u32>PAY.Op.returns && op != <u32>PAY.Op.reconcile;
     if (!writes || !granted(route, body, bodyLen, n)) {
       refuse(token, route, 403, P.GW_E_FORBIDDEN_LEDGER, 0, n, "the request names a ledger this key is not granted");

@@ -19,7 +19,9 @@ export function roleMay(role: u32, route: u32): bool {
     return role == P.ROLE_ADMIN || role == P.ROLE_OPERATOR || role == P.ROLE_TELLER; // sending payments moves money
   }
   if (route == P.ROUTE_PAYMENT_ACCOUNTS_PUT) return role == P.ROLE_ADMIN || role == P.ROLE_OPERATOR; // the directory is the operators'
-  if (route == P.ROUTE_PAYMENTS_GET || route == P.ROUTE_PAYMENT_ACCOUNTS_LOOKUP || route == P.ROUTE_PAYMENTS_LIST) return true; // every role reads
+  if (route == P.ROUTE_PAYMENTS_GET || route == P.ROUTE_PAYMENT_ACCOUNTS_LOOKUP || route == P.ROUTE_PAYMENTS_LIST || route == P.ROUTE_PAYMENT_STATEMENT) {
+    return true; // every role reads
+  }
   if (route == P.ROUTE_KEYS_CREATE || route == P.ROUTE_KEYS_REVOKE) return role == P.ROLE_ADMIN;
   if (route == P.ROUTE_KEYS_LIST) return role == P.ROLE_ADMIN || role == P.ROLE_AUDITOR;
   if (route == P.ROUTE_EVENTS) return role != P.ROLE_TELLER; // watching, not transacting

@@ -18,7 +18,7 @@ import * as P from "../protocol";
 import { KIND_FAILED, KIND_MESSAGE, KIND_REPLY, KIND_REQUEST, reply } from "../../sdk/qenex";
 import { configParse } from "./config";
 import { directoryFind, directoryInit, directoryPut, keyValid } from "./directory";
-import { creditTransfers, ledgerFailed, ledgerReplied, paymentGet, paymentsInit, paymentList, paymentsLedgerPeer, reconcile, refuse, returns, statusReports } from "./payments";
+import { creditTransfers, ledgerFailed, ledgerReplied, paymentGet, paymentsInit, paymentList, paymentsLedgerPeer, reconcile, refuse, returns, statement, statusReports } from "./payments";
 
 // The largest request the kernel delivers in the bank image (message_bytes_max, 1 MiB) and room
 // to spare; a pain.001 of TX_MAX transactions (~5.4 MiB with its original bytes) needs more.
@@ -89,6 +89,11 @@ export function qx_handle(kind: u32, sender: u32, token: u32, len: u32): void {
       else memory.copy(o, e, P.DIRECTORY_ENTRY_BYTES);
     }
     reply(token, 0, out, <u32>P.REPLY_HEADER_BYTES + count * <u32>P.DIRECTORY_ENTRY_BYTES);
+    return;
+  }
+  if (op == <u8>P.Op.statement) {
+    if (count != 1 || len != <u32>(P.HEADER_BYTES + P.STATEMENT_REQUEST_BYTES)) { refuse(token, P.REFUSED_MALFORMED, "payments: statement takes one request"); return; }
+    statement(token, inbox + P.HEADER_BYTES);
     return;
   }
   if (op == <u8>P.Op.payment_list) {
