@@ -12,13 +12,18 @@
 //
 // The files: config.ts (the config), hashindex.ts (fingerprint indexes),
 // text.ts (Max35Text and BIC slots), directory.ts (the directory),
-// payments.ts (messages, payments, the ledger).
+// payments.ts (messages, payments, credit transfers, the request in flight
+// and its ledger work), reports.ts (status reports, returns,
+// reconciliation), statement.ts (statements), queries.ts (reads).
 
 import * as P from "../protocol";
 import { KIND_FAILED, KIND_MESSAGE, KIND_REPLY, KIND_REQUEST, reply } from "../../sdk/qenex";
 import { configParse } from "./config";
 import { directoryFind, directoryInit, directoryPut, keyValid } from "./directory";
-import { creditTransfers, ledgerFailed, ledgerReplied, paymentGet, paymentsInit, paymentList, paymentsLedgerPeer, reconcile, refuse, returns, statement, statusReports } from "./payments";
+import { creditTransfers, ledgerFailed, ledgerReplied, paymentsInit, paymentsLedgerPeer, refuse } from "./payments";
+import { reconcile, returns, statusReports } from "./reports";
+import { statement, statementFailed, statementInFlight, statementReplied } from "./statement";
+import { paymentGet, paymentList } from "./queries";
 
 // The largest request the kernel delivers in the bank image (message_bytes_max, 1 MiB) and room
 // to spare; a pain.001 of TX_MAX transactions (~5.4 MiB with its original bytes) needs more.
@@ -37,6 +42,40 @@ export function qx_init(len: u32): void {
   out = heap.alloc(<usize>P.REPLY_HEADER_BYTES + <usize>max(<u32>P.GET_MAX * <u32>P.DIRECTORY_ENTRY_BYTES, <u32>P.DIRECTORY_PUT_MAX * <u32>P.DIRECTORY_RESULT_BYTES));
 }
 
+/** directory_put: each entry of the request upserted, a DIR_R_* result each. */
+function directoryPutAll(token: u32, len: u32, count: u32): void {
+  if (count == 0 || count > <u32>P.DIRECTORY_PUT_MAX || <u64>len != <u64>P.HEADER_BYTES + <u64>count * P.DIRECTORY_ENTRY_BYTES) {
+    refuse(token, P.REFUSED_MALFORMED, "payments: directory_put length does not match its count");
+    return;
+  }
+  assert(<u64>P.REPLY_HEADER_BYTES + <u64>count * P.DIRECTORY_RESULT_BYTES <= <u64>(P.REPLY_HEADER_BYTES + P.GET_MAX * P.DIRECTORY_ENTRY_BYTES), "the results fit the reply area");
+  replyHeader(count);
+  for (let i: u32 = 0; i < count; i++) {
+    const o = out + P.REPLY_HEADER_BYTES + (<usize>i << 3);
+    store<u32>(o, directoryPut(inbox + P.HEADER_BYTES + <usize>i * P.DIRECTORY_ENTRY_BYTES));
+    store<u32>(o + 4, 0);
+  }
+  reply(token, 0, out, <u32>P.REPLY_HEADER_BYTES + count * <u32>P.DIRECTORY_RESULT_BYTES);
+}
+
+/** directory_get: the entry of each key of the request (zeros: none). */
+function directoryGetAll(token: u32, len: u32, count: u32): void {
+  if (count == 0 || count > <u32>P.GET_MAX || <u64>len != <u64>P.HEADER_BYTES + <u64>count * P.ACCOUNT_KEY_BYTES) {
+    refuse(token, P.REFUSED_MALFORMED, "payments: directory_get length does not match its count");
+    return;
+  }
+  assert(count <= <u32>P.GET_MAX, "the entries fit the reply area");
+  replyHeader(count);
+  for (let i: u32 = 0; i < count; i++) {
+    const key = inbox + P.HEADER_BYTES + <usize>i * P.ACCOUNT_KEY_BYTES;
+    const e = keyValid(key) ? directoryFind(key) : 0;
+    const o = out + P.REPLY_HEADER_BYTES + <usize>i * P.DIRECTORY_ENTRY_BYTES;
+    if (e == 0) memory.fill(o, 0, P.DIRECTORY_ENTRY_BYTES);
+    else memory.copy(o, e, P.DIRECTORY_ENTRY_BYTES);
+  }
+  reply(token, 0, out, <u32>P.REPLY_HEADER_BYTES + count * <u32>P.DIRECTORY_ENTRY_BYTES);
+}
+
 function replyHeader(count: u32): void {
   assert(count <= <u32>P.DIRECTORY_PUT_MAX, "a framed count");
   store<u32>(out, count);
@@ -47,8 +86,16 @@ function replyHeader(count: u32): void {
 export function qx_handle(kind: u32, sender: u32, token: u32, len: u32): void {
   assert(len <= INBOX_BYTES, "the kernel copies at most the inbox");
   const ledger = paymentsLedgerPeer();
-  if (kind == KIND_REPLY && ledger >= 0 && sender == <u32>ledger) { ledgerReplied(inbox, len); return; }
-  if (kind == KIND_FAILED && ledger >= 0 && sender == <u32>ledger) { ledgerFailed(); return; }
+  if (kind == KIND_REPLY && ledger >= 0 && sender == <u32>ledger) {
+    if (statementInFlight()) statementReplied(inbox, len);
+    else ledgerReplied(inbox, len);
+    return;
+  }
+  if (kind == KIND_FAILED && ledger >= 0 && sender == <u32>ledger) {
+    if (statementInFlight()) statementFailed();
+    else ledgerFailed();
+    return;
+  }
   if (kind != KIND_REQUEST && kind != KIND_MESSAGE) return;
   if (len < <u32>P.HEADER_BYTES) { refuse(token, P.REFUSED_MALFORMED, "payments: request shorter than its header"); return; }
   const op = load<u8>(inbox + P.HEADER_OP);
@@ -61,36 +108,8 @@ export function qx_handle(kind: u32, sender: u32, token: u32, len: u32): void {
     refuse(token, P.REFUSED_MALFORMED, "payments: reserved header bytes not zero");
     return;
   }
-  if (op == <u8>P.Op.directory_put) {
-    if (count == 0 || count > <u32>P.DIRECTORY_PUT_MAX || <u64>len != <u64>P.HEADER_BYTES + <u64>count * P.DIRECTORY_ENTRY_BYTES) {
-      refuse(token, P.REFUSED_MALFORMED, "payments: directory_put length does not match its count");
-      return;
-    }
-    replyHeader(count);
-    for (let i: u32 = 0; i < count; i++) {
-      const o = out + P.REPLY_HEADER_BYTES + (<usize>i << 3);
-      store<u32>(o, directoryPut(inbox + P.HEADER_BYTES + <usize>i * P.DIRECTORY_ENTRY_BYTES));
-      store<u32>(o + 4, 0);
-    }
-    reply(token, 0, out, <u32>P.REPLY_HEADER_BYTES + count * <u32>P.DIRECTORY_RESULT_BYTES);
-    return;
-  }
-  if (op == <u8>P.Op.directory_get) {
-    if (count == 0 || count > <u32>P.GET_MAX || <u64>len != <u64>P.HEADER_BYTES + <u64>count * P.ACCOUNT_KEY_BYTES) {
-      refuse(token, P.REFUSED_MALFORMED, "payments: directory_get length does not match its count");
-      return;
-    }
-    replyHeader(count);
-    for (let i: u32 = 0; i < count; i++) {
-      const key = inbox + P.HEADER_BYTES + <usize>i * P.ACCOUNT_KEY_BYTES;
-      const e = keyValid(key) ? directoryFind(key) : 0;
-      const o = out + P.REPLY_HEADER_BYTES + <usize>i * P.DIRECTORY_ENTRY_BYTES;
-      if (e == 0) memory.fill(o, 0, P.DIRECTORY_ENTRY_BYTES);
-      else memory.copy(o, e, P.DIRECTORY_ENTRY_BYTES);
-    }
-    reply(token, 0, out, <u32>P.REPLY_HEADER_BYTES + count * <u32>P.DIRECTORY_ENTRY_BYTES);
-    return;
-  }
+  if (op == <u8>P.Op.directory_put) { directoryPutAll(token, len, count); return; }
+  if (op == <u8>P.Op.directory_get) { directoryGetAll(token, len, count); return; }
   if (op == <u8>P.Op.statement) {
     if (count != 1 || len != <u32>(P.HEADER_BYTES + P.STATEMENT_REQUEST_BYTES)) { refuse(token, P.REFUSED_MALFORMED, "payments: statement takes one request"); return; }
     statement(token, inbox + P.HEADER_BYTES);

@@ -29,7 +29,6 @@ import { messagesMax, paymentsMax, transferCode, ledgerAllowed } from "./config"
 import { fingerprint, hashIndexCreate, hashInsert, hashNext, hashRecord, HashIndex } from "./hashindex";
 import { directoryFind, directoryFindAgent, entryRefusal, keyValid } from "./directory";
 import { bicValid, notProvided, textEmpty, textValid } from "./text";
-import { u128Add, u128Cmp, u128Sub } from "../../sdk/money";
 
 // Message record (internal, 128 bytes): +0 u8 source, +1 [12] agent BIC slot, +13 u8[3] 0,
 // +16 [36] MsgId, +52 [32] digest of the original bytes, +84 u32 transactions, +88 u64 first payment id.
@@ -53,10 +52,10 @@ let ledgerPeer: i32 = -1;
 // transfers: answered from the payments), and its work: the lines that need the ledger, each a
 // payment, an action (CREATE its transfer, POST or VOID its pending one), its line in the request
 // and the reason a void carries; those in [workNext - batchCount, workNext) are out at the ledger.
-const ACT_CREATE: u8 = 1;
-const ACT_POST: u8 = 2;
-const ACT_VOID: u8 = 3;
-const ACT_RETURN: u8 = 4;
+export const ACT_CREATE: u8 = 1;
+export const ACT_POST: u8 = 2;
+export const ACT_VOID: u8 = 3;
+export const ACT_RETURN: u8 = 4;
 let busy = false;
 let flightToken: u32 = 0;
 let flightOp: u8 = 0;
@@ -91,13 +90,59 @@ export function paymentsInit(): void {
 /** The ledger's service index (-1: the image has none; every payment is then refused busy). */
 export function paymentsLedgerPeer(): i32 { return ledgerPeer; }
 
-// @ts-ignore: decorator
-@inline function paymentAt(i: u32): usize { return payments + <usize>i * P.PAYMENT_BYTES; }
+/** Payment number `i` (its id is i + 1). */
+export function paymentAt(i: u32): usize {
+  assert(i < paymentsMax, "a payment of the table");
+  return payments + <usize>i * P.PAYMENT_BYTES;
+}
+
+/** The number of the payment record at `p`. */
+export function paymentNumber(p: usize): u32 {
+  assert(p >= payments && (p - payments) % P.PAYMENT_BYTES == 0, "a payment record");
+  return <u32>((p - payments) / P.PAYMENT_BYTES);
+}
+
+/** Payments recorded so far. */
+export function paymentsRecorded(): u32 {
+  assert(paymentCount <= paymentsMax, "the payments table holds what was recorded");
+  return paymentCount;
+}
+
+/** The reply being built: REPLY_HEADER_BYTES, then a request's results or records (REPLY area of TX_MAX results). */
+export function replyArea(): usize {
+  assert(replyBuf != 0, "replyArea: after paymentsInit");
+  return replyBuf;
+}
+
+/** Whether a request waits for the ledger (the next one is refused busy). */
+export function flightBusy(): bool { return busy; }
+
+/** The request in flight's operation and token. */
+export function flightOperation(): u8 {
+  assert(flightOp <= <u8>P.Op.statement, "an operation the service has");
+  return flightOp;
+}
+export function flightTokenOf(): u32 {
+  assert(flightToken != 0, "a request's token (the kernel's are never 0)");
+  return flightToken;
+}
+
+/** The request in flight is over (a statement answers itself). */
+export function flightEnd(): void {
+  assert(busy, "a request in flight");
+  busy = false;
+}
+
+/** The ledger's service index (-1: none). */
+export function ledgerIndex(): i32 {
+  assert(payments != 0, "ledgerIndex: after paymentsInit");
+  return ledgerPeer;
+}
 // @ts-ignore: decorator
 @inline function messageAt(i: u32): usize { return messages + <usize>i * MSG_RECORD_BYTES; }
 
 /** Builds the identity key of a transaction in `scratch`: its UETR, or (agent, EndToEndId); false when it has neither. */
-function txKey(uetr: usize, agent: usize, e2e: usize): bool {
+export function txKey(uetr: usize, agent: usize, e2e: usize): bool {
   memory.fill(scratch, 0, TXKEY_BYTES);
   if ((load<u64>(uetr) | load<u64>(uetr + 8)) != 0) {
     store<u8>(scratch, 1);
@@ -122,7 +167,7 @@ function paymentHasKey(p: usize): bool {
 }
 
 /** The payment holding the identity in `scratch` (txKey), or -1. */
-function txFind(): i32 {
+export function txFind(): i32 {
   assert(load<u8>(scratch) == 1 || load<u8>(scratch) == 2, "a transaction key was built");
   const fp = fingerprint(scratch, TXKEY_BYTES);
   for (let s = hashNext(txIndex, fp, -1); s >= 0; s = hashNext(txIndex, fp, s)) {
@@ -198,8 +243,8 @@ export function creditTransfers(token: u32, r: usize, len: u32): void {
 }
 
 // messageAdmit's answers besides a message number (the same message seen before).
-const MSG_NEW: i32 = -1; // recorded now, as messages[messageCount - 1]
-const MSG_ANSWERED: i32 = -2; // answered here: another message under a used MsgId (AM05 whole), or messages_full
+export const MSG_NEW: i32 = -1; // recorded now, as messages[messageCount - 1]
+export const MSG_ANSWERED: i32 = -2; // answered here: another message under a used MsgId (AM05 whole), or messages_full
 
 /**
  * A message's identity (source, sending agent, MsgId) against those seen:
@@ -208,7 +253,7 @@ const MSG_ANSWERED: i32 = -2; // answered here: another message under a used Msg
  * answered here (other bytes under a used MsgId: every line AM05, nothing
  * recorded; or the message table is full).
  */
-function messageAdmit(token: u32, source: u8, m: usize, count: u32): i32 {
+export function messageAdmit(token: u32, source: u8, m: usize, count: u32): i32 {
   assert(count >= 1 && count <= <u32>P.TX_MAX, "a framed count");
   memory.fill(scratch, 0, MSG_KEY_BYTES);
   store<u8>(scratch, source);
@@ -233,7 +278,7 @@ function messageAdmit(token: u32, source: u8, m: usize, count: u32): i32 {
 }
 
 /** Starts the request in flight: nothing of it is out yet. */
-function begin(token: u32, op: u8, source: u8, first: u32, count: u32): void {
+export function begin(token: u32, op: u8, source: u8, first: u32, count: u32): void {
   assert(!busy && count <= <u32>P.TX_MAX, "one request at a time, within TX_MAX lines");
   busy = true;
   flightToken = token;
@@ -246,7 +291,7 @@ function begin(token: u32, op: u8, source: u8, first: u32, count: u32): void {
   batchCount = 0;
 }
 
-function addWork(payment: u32, line: u32, action: u8, reason: u32, amount: usize = 0): void {
+export function addWork(payment: u32, line: u32, action: u8, reason: u32, amount: usize = 0): void {
   assert(busy && workCount < <u32>P.TX_MAX && payment < paymentCount, "work of the request in flight");
   const w = work + <usize>workCount * WORK_BYTES;
   store<u32>(w, payment);
@@ -301,7 +346,7 @@ function record(source: u8, m: usize, x: usize, msgNumber: u32): void {
 }
 
 /** Sends the next ledger batch of the request in flight's work, or answers it when none is left. */
-function sendNextBatch(): void {
+export function sendNextBatch(): void {
   assert(busy && batchCount == 0, "a request in flight, nothing of it out");
   const events = ledgerRequest + L.HEADER_BYTES;
   while (workNext < workCount && batchCount < <u32>L.BATCH_EVENTS_MAX) {
@@ -353,7 +398,6 @@ function transferHi(action: u8): u64 {
 
 /** The ledger's answer to the batch out: one result per transfer, in order. */
 export function ledgerReplied(r: usize, len: u32): void {
-  if (busy && flightOp == <u8>P.Op.statement) { statementReplied(r, len); return; }
   if (!busy || batchCount == 0) return; // nothing of ours out: not an answer to this service
   if (<u64>len != <u64>batchCount * L.RESULT_BYTES) { failBatch(); return; }
   assert(batchCount <= <u32>L.BATCH_EVENTS_MAX && workNext >= batchCount, "a batch the ledger takes, from the work list");
@@ -394,7 +438,6 @@ export function ledgerReplied(r: usize, len: u32): void {
 
 /** The kernel aborted the batch out (the ledger faulted on it, rolled back): nothing of it moved. */
 export function ledgerFailed(): void {
-  if (busy && flightOp == <u8>P.Op.statement) { statementFailed(); return; }
   if (!busy || batchCount == 0) return;
   assert(workNext >= batchCount, "a batch out was taken from the work list");
   failBatch();
@@ -440,7 +483,7 @@ function finish(): void {
 }
 
 /** Writes line `line`'s result of a status report or a return: `status`, `reason`, the payment (0: none), the transfer made (its high bits; 0: the payment's). */
-function lineResult(line: u32, status: u32, reason: u32, p: usize, hi: u64, ledgerResult: u32, timestamp: u64): void {
+export function lineResult(line: u32, status: u32, reason: u32, p: usize, hi: u64, ledgerResult: u32, timestamp: u64): void {
   assert(line < flightCount && flightOp != <u8>P.Op.credit_transfers, "a line of the status report or return in flight");
   const o = replyBuf + P.REPLY_HEADER_BYTES + <usize>line * P.RESULT_BYTES;
   memory.fill(o, 0, P.RESULT_BYTES);
@@ -459,172 +502,12 @@ function lineResult(line: u32, status: u32, reason: u32, p: usize, hi: u64, ledg
 }
 
 /** A status report's line: the payment's state after (0: none found, RJCT), why nothing changed, the post or void made. */
-function statusLine(line: u32, p: usize, reason: u32, hi: u64, ledgerResult: u32, timestamp: u64): void {
+export function statusLine(line: u32, p: usize, reason: u32, hi: u64, ledgerResult: u32, timestamp: u64): void {
   assert(flightOp == <u8>P.Op.status_reports, "a line of a status report");
   if (p == 0) { lineResult(line, P.STATUS_RJCT, reason, 0, 0, 0, 0); return; }
   const state = load<u8>(p + P.PAY_STATE);
   const status = state == <u8>P.STATE_REJECTED ? P.STATUS_RJCT : state == <u8>P.STATE_PENDING ? P.STATUS_ACCP : P.STATUS_ACSC;
   lineResult(line, status, reason != 0 ? reason : state == <u8>P.STATE_REJECTED ? load<u32>(p + P.PAY_REASON) : 0, p, hi, ledgerResult, timestamp);
-}
-
-/**
- * The framing of a request about payments QENEX sent (status_reports,
- * returns): `source`, `recordBytes` per line whose text slot at 0 is an
- * EndToEndId and whose bytes from `reservedFrom` are zero. An error text, or null.
- */
-function linesFramingError(r: usize, len: u32, source: u8, recordBytes: u32, reservedFrom: u32): string | null {
-  assert(len >= <u32>(P.HEADER_BYTES + P.MESSAGE_BYTES) && reservedFrom <= recordBytes, "linesFramingError: a header and a message record to read");
-  if (load<u8>(r + P.HEADER_SOURCE) != source) return "payments: the source does not match the operation";
-  const count = load<u32>(r + P.HEADER_COUNT);
-  if (count == 0 || count > <u32>P.TX_MAX) return "payments: line count out of range";
-  if (load<u16>(r + 2) != 0 || load<u32>(r + 12) != 0) return "payments: reserved header bytes not zero";
-  const want = <u64>P.HEADER_BYTES + <u64>P.MESSAGE_BYTES + <u64>count * recordBytes + <u64>load<u32>(r + P.HEADER_ORIGINAL_BYTES);
-  if (want != <u64>len) return "payments: request length does not match its counts";
-  const m = r + P.HEADER_BYTES;
-  if (!textValid(m + P.MESSAGE_ID, P.SLOT_BYTES, P.TEXT_MAX) || textEmpty(m + P.MESSAGE_ID)) return "payments: MsgId is not a Max35Text";
-  if (!bicValid(m + P.MESSAGE_AGENT)) return "payments: the sending agent is not a BIC";
-  for (let i: u32 = 80; i < <u32>P.MESSAGE_BYTES; i++) if (load<u8>(m + i) != 0) return "payments: reserved message bytes not zero";
-  for (let t: u32 = 0; t < count; t++) {
-    const x = m + P.MESSAGE_BYTES + <usize>t * recordBytes;
-    if (!textValid(x, P.SLOT_BYTES, P.TEXT_MAX)) return "payments: an original EndToEndId is not Max35Text";
-    for (let i = reservedFrom; i < recordBytes; i++) if (load<u8>(x + i) != 0) return "payments: reserved line bytes not zero";
-  }
-  return null;
-}
-
-/** The payment QENEX sent (pain.001) with the UETR at `uetr`, else the EndToEndId at `e2e`; 0 when none. */
-function sentPayment(uetr: usize, e2e: usize): usize {
-  assert(paymentCount <= paymentsMax, "sentPayment: the payments table");
-  memory.fill(keyScratch, 0, P.BIC_BYTES); // payments QENEX sent have no sending agent
-  const found = txKey(uetr, keyScratch, e2e) ? txFind() : -1;
-  if (found < 0) return 0;
-  const p = paymentAt(<u32>found);
-  return load<u8>(p + P.PAY_SOURCE) == <u8>P.SOURCE_PAIN001 ? p : 0;
-}
-
-/**
- * Handles a status_reports request (a pacs.002 about payments QENEX sent):
- * each line posts or voids its payment's pending transfer, or says why not.
- * The same report again is answered from the payments as they are now
- * (nothing more moves); another under its MsgId is refused whole (AM05).
- */
-export function statusReports(token: u32, r: usize, len: u32): void {
-  if (busy) { refuse(token, P.REFUSED_BUSY, "payments: busy: a request is waiting for the ledger (the gateway sends one at a time)"); return; }
-  if (len < <u32>(P.HEADER_BYTES + P.MESSAGE_BYTES)) { refuse(token, P.REFUSED_MALFORMED, "payments: request shorter than its header and message"); return; }
-  const framing = linesFramingError(r, len, <u8>P.SOURCE_PACS002, P.STATUS_BYTES, 60);
-  if (framing !== null) { refuse(token, P.REFUSED_MALFORMED, framing); return; }
-  const count = load<u32>(r + P.HEADER_COUNT);
-  const m = r + P.HEADER_BYTES;
-  const seen = messageAdmit(token, <u8>P.SOURCE_PACS002, m, count);
-  if (seen == MSG_ANSWERED) return;
-  const repeated = seen >= 0;
-  begin(token, <u8>P.Op.status_reports, <u8>P.SOURCE_PACS002, 0, count);
-  header(count, repeated ? P.REPLY_F_REPEATED : 0);
-  for (let t: u32 = 0; t < count; t++) {
-    const x = m + P.MESSAGE_BYTES + <usize>t * P.STATUS_BYTES;
-    const p = sentPayment(x + P.STATUS_UETR, x + P.STATUS_END_TO_END_ID);
-    if (p == 0) { statusLine(t, 0, P.REASON_NOOR, 0, 0, 0); continue; }
-    const status = load<u32>(x + P.STATUS_STATUS);
-    const settles = status == P.STATUS_ACSC || status == P.STATUS_ACCC;
-    const state = load<u8>(p + P.PAY_STATE);
-    if (state == <u8>P.STATE_PENDING && !repeated && (settles || status == P.STATUS_RJCT)) {
-      const reason = load<u32>(x + P.STATUS_REASON);
-      addWork(<u32>((p - payments) / P.PAYMENT_BYTES), t, settles ? ACT_POST : ACT_VOID, reason != 0 ? reason : P.REASON_NARR);
-      continue;
-    }
-    // No change: still pending (ACSP, PDNG, ...), or already final; a status that contradicts a final state is NARR.
-    const contradicts = (state == <u8>P.STATE_SETTLED && status == P.STATUS_RJCT) || ((state == <u8>P.STATE_REJECTED || state == <u8>P.STATE_RETURNED) && settles);
-    statusLine(t, p, contradicts ? P.REASON_NARR : 0, 0, 0, 0);
-  }
-  sendNextBatch();
-}
-
-/**
- * Handles a returns request (a pacs.004 about payments QENEX sent): each
- * settled payment is returned once, by a transfer back of the returned
- * amount; the result says ACSC and that transfer, or RJCT and why not.
- */
-export function returns(token: u32, r: usize, len: u32): void {
-  if (busy) { refuse(token, P.REFUSED_BUSY, "payments: busy: a request is waiting for the ledger (the gateway sends one at a time)"); return; }
-  if (len < <u32>(P.HEADER_BYTES + P.MESSAGE_BYTES)) { refuse(token, P.REFUSED_MALFORMED, "payments: request shorter than its header and message"); return; }
-  const framing = linesFramingError(r, len, <u8>P.SOURCE_PACS004, P.RETURN_BYTES, 80);
-  if (framing !== null) { refuse(token, P.REFUSED_MALFORMED, framing); return; }
-  const count = load<u32>(r + P.HEADER_COUNT);
-  const m = r + P.HEADER_BYTES;
-  assert(count >= 1 && count <= <u32>P.TX_MAX, "a framed count of returns");
-  for (let t: u32 = 0; t < count; t++) {
-    const x = m + P.MESSAGE_BYTES + <usize>t * P.RETURN_BYTES;
-    if (load<u32>(x + 60) != 0 || (load<u64>(x + P.RETURN_AMOUNT) | load<u64>(x + P.RETURN_AMOUNT + 8)) == 0) {
-      refuse(token, P.REFUSED_MALFORMED, "payments: a return's amount is zero or its reserved bytes are not");
-      return;
-    }
-  }
-  const seen = messageAdmit(token, <u8>P.SOURCE_PACS004, m, count);
-  if (seen == MSG_ANSWERED) return;
-  const repeated = seen >= 0;
-  begin(token, <u8>P.Op.returns, <u8>P.SOURCE_PACS004, 0, count);
-  header(count, repeated ? P.REPLY_F_REPEATED : 0);
-  for (let t: u32 = 0; t < count; t++) {
-    const x = m + P.MESSAGE_BYTES + <usize>t * P.RETURN_BYTES;
-    const p = sentPayment(x + P.RETURN_UETR, x + P.RETURN_END_TO_END_ID);
-    if (p == 0) { lineResult(t, P.STATUS_RJCT, P.REASON_NOOR, 0, 0, 0, 0); continue; }
-    const state = load<u8>(p + P.PAY_STATE);
-    // The same message again: the return it made (or why it made none) is read from the payment.
-    if (state == <u8>P.STATE_RETURNED) {
-      if (repeated) lineResult(t, P.STATUS_ACSC, 0, p, P.PAYMENT_RETURN_ID_HI, 0, 0);
-      else lineResult(t, P.STATUS_RJCT, P.REASON_AM05, p, 0, 0, 0);
-      continue;
-    }
-    let reason: u32 = 0;
-    if (state != <u8>P.STATE_SETTLED) reason = P.REASON_NARR;
-    else if (load<u32>(x + P.RETURN_LEDGER) != load<u32>(p + P.PAY_LEDGER)) reason = P.REASON_AM03;
-    else if (u128Cmp(x + P.RETURN_AMOUNT, p + P.PAY_AMOUNT) > 0) reason = P.REASON_AM09;
-    // The same message again moves nothing: a return it did not make (refused, or by the ledger) stays unmade.
-    if (reason == 0 && repeated) reason = P.REASON_NARR;
-    if (reason != 0) { lineResult(t, P.STATUS_RJCT, reason, p, 0, 0, 0); continue; }
-    addWork(<u32>((p - payments) / P.PAYMENT_BYTES), t, ACT_RETURN, load<u32>(x + P.RETURN_REASON), x + P.RETURN_AMOUNT);
-  }
-  sendNextBatch();
-}
-
-/**
- * Handles a reconcile request (a camt.053 or camt.054 about our account at a
- * correspondent): each entry matched to a payment, or not. Changes nothing.
- */
-export function reconcile(token: u32, r: usize, len: u32): void {
-  if (busy) { refuse(token, P.REFUSED_BUSY, "payments: busy: a request is waiting for the ledger (the gateway sends one at a time)"); return; }
-  if (len < <u32>(P.HEADER_BYTES + P.MESSAGE_BYTES)) { refuse(token, P.REFUSED_MALFORMED, "payments: request shorter than its header and message"); return; }
-  const source = load<u8>(r + P.HEADER_SOURCE);
-  if (source != <u8>P.SOURCE_CAMT053 && source != <u8>P.SOURCE_CAMT054) { refuse(token, P.REFUSED_MALFORMED, "payments: the source does not match the operation"); return; }
-  const framing = linesFramingError(r, len, source, P.ENTRY_BYTES, 80);
-  if (framing !== null) { refuse(token, P.REFUSED_MALFORMED, framing); return; }
-  const count = load<u32>(r + P.HEADER_COUNT);
-  const m = r + P.HEADER_BYTES;
-  assert(count >= 1 && count <= <u32>P.TX_MAX, "a framed count of entries");
-  header(count, 0);
-  for (let t: u32 = 0; t < count; t++) {
-    const x = m + P.MESSAGE_BYTES + <usize>t * P.ENTRY_BYTES;
-    const o = replyBuf + P.REPLY_HEADER_BYTES + <usize>t * P.RESULT_BYTES;
-    memory.fill(o, 0, P.RESULT_BYTES);
-    let p = sentPayment(x + P.ENTRY_UETR, x + P.ENTRY_END_TO_END_ID);
-    if (p == 0) p = receivedPayment(x + P.ENTRY_UETR, m + P.MESSAGE_AGENT, x + P.ENTRY_END_TO_END_ID);
-    if (p == 0) { store<u32>(o + P.RESULT_STATUS, P.MATCH_UNMATCHED); continue; }
-    const state = load<u8>(p + P.PAY_STATE);
-    const same = load<u32>(x + P.ENTRY_LEDGER_OF) == load<u32>(p + P.PAY_LEDGER) && u128Cmp(x + P.ENTRY_AMOUNT, p + P.PAY_AMOUNT) == 0
-      && (state == <u8>P.STATE_SETTLED || state == <u8>P.STATE_RETURNED);
-    store<u32>(o + P.RESULT_STATUS, same ? P.MATCH_MATCHED : P.MATCH_DIFFERS);
-    store<u64>(o + P.RESULT_PAYMENT, load<u64>(p + P.PAY_ID));
-    memory.copy(o + P.RESULT_TRANSFER, p + P.PAY_TRANSFER, 16);
-    store<u64>(o + P.RESULT_TIMESTAMP, load<u64>(p + P.PAY_TIMESTAMP));
-  }
-  reply(token, 0, replyBuf, <u32>P.REPLY_HEADER_BYTES + count * <u32>P.RESULT_BYTES);
-}
-
-/** A payment `agent` sent QENEX with the UETR at `uetr`, else the EndToEndId at `e2e` (any payment by UETR); 0 when none. */
-function receivedPayment(uetr: usize, agent: usize, e2e: usize): usize {
-  assert(load<u8>(agent) <= 11, "a BIC slot");
-  const found = txKey(uetr, agent, e2e) ? txFind() : -1;
-  return found < 0 ? 0 : paymentAt(<u32>found);
 }
 
 /** Answers `token` with the results of payments first .. first + count - 1. */
@@ -648,7 +531,7 @@ function answerFromPayments(token: u32, first: u32, count: u32, flags: u32): voi
 }
 
 /** A message refused whole (another message under a MsgId already used): every transaction `reason`, nothing recorded. */
-function answerRefusedWhole(token: u32, count: u32, reason: u32): void {
+export function answerRefusedWhole(token: u32, count: u32, reason: u32): void {
   assert(reason != 0, "a reason for the refusal");
   header(count, 0);
   for (let t: u32 = 0; t < count; t++) {
@@ -660,26 +543,11 @@ function answerRefusedWhole(token: u32, count: u32, reason: u32): void {
   reply(token, 0, replyBuf, <u32>P.REPLY_HEADER_BYTES + count * <u32>P.RESULT_BYTES);
 }
 
-function header(count: u32, flags: u32): void {
+export function header(count: u32, flags: u32): void {
   assert(count <= <u32>P.TX_MAX, "a reply within TX_MAX results");
   store<u32>(replyBuf, count);
   store<u32>(replyBuf + 4, flags);
   store<u64>(replyBuf + 8, 0);
-}
-
-/** payment_get: `count` u64 ids at `ids` → the records (zeros for an unknown id). */
-export function paymentGet(token: u32, ids: usize, count: u32): void {
-  assert(count <= <u32>P.GET_MAX, "a framed count");
-  store<u32>(replyBuf, count);
-  store<u32>(replyBuf + 4, 0);
-  store<u64>(replyBuf + 8, 0);
-  for (let k: u32 = 0; k < count; k++) {
-    const id = load<u64>(ids + (<usize>k << 3));
-    const o = replyBuf + P.REPLY_HEADER_BYTES + <usize>k * P.PAYMENT_BYTES;
-    if (id == 0 || id > <u64>paymentCount) memory.fill(o, 0, P.PAYMENT_BYTES);
-    else memory.copy(o, paymentAt(<u32>(id - 1)), P.PAYMENT_BYTES);
-  }
-  reply(token, 0, replyBuf, <u32>P.REPLY_HEADER_BYTES + count * <u32>P.PAYMENT_BYTES);
 }
 
 /** Refuses a request whole: REPLY_F_REFUSED and the reason (an ASCII literal), nothing recorded. */
@@ -689,164 +557,4 @@ export function refuse(token: u32, code: u32, why: string): void {
   store<u32>(replyBuf + P.REPLY_REFUSED, code);
   for (let i = 0; i < why.length; i++) store<u8>(replyBuf + P.REPLY_HEADER_BYTES + <usize>i, <u8>why.charCodeAt(i));
   reply(token, 0, replyBuf, <u32>P.REPLY_HEADER_BYTES + <u32>why.length);
-}
-
-/** payment_list: the payments after a given id that match the filter at `f`, in id order, at most LIST_SCAN_MAX looked at. */
-export function paymentList(token: u32, f: usize): void {
-  const after = load<u64>(f + P.LIST_AFTER);
-  const limit = load<u32>(f + P.LIST_LIMIT);
-  const state = load<u8>(f + P.LIST_STATE);
-  const source = load<u8>(f + P.LIST_SOURCE);
-  const ledger = load<u32>(f + P.LIST_LEDGER);
-  let reserved = load<u16>(f + 14) != 0;
-  for (let i: u32 = 20; i < <u32>P.LIST_FILTER_BYTES; i++) reserved = reserved || load<u8>(f + i) != 0;
-  if (limit == 0 || limit > <u32>P.GET_MAX || reserved || state > <u8>P.STATE_SUBMITTED || source > <u8>P.SOURCE_CAMT054) {
-    refuse(token, P.REFUSED_MALFORMED, "payments: a list filter out of range");
-    return;
-  }
-  let n: u32 = 0;
-  let last = after;
-  const end = <u64>paymentCount;
-  const stop = after + <u64>P.LIST_SCAN_MAX < end ? after + <u64>P.LIST_SCAN_MAX : end;
-  for (let id = after + 1; id <= stop && n < limit; id++) {
-    last = id;
-    const p = paymentAt(<u32>(id - 1));
-    if (state != 0 && load<u8>(p + P.PAY_STATE) != state) continue;
-    if (source != 0 && load<u8>(p + P.PAY_SOURCE) != source) continue;
-    if (ledger != 0 && load<u32>(p + P.PAY_LEDGER) != ledger) continue;
-    memory.copy(replyBuf + P.REPLY_HEADER_BYTES + <usize>n * P.PAYMENT_BYTES, p, P.PAYMENT_BYTES);
-    n++;
-  }
-  assert(n <= limit && last <= end, "a page within its limit and the payments");
-  store<u32>(replyBuf, n);
-  store<u32>(replyBuf + 4, 0);
-  store<u64>(replyBuf + P.REPLY_LAST, last);
-  reply(token, 0, replyBuf, <u32>P.REPLY_HEADER_BYTES + n * <u32>P.PAYMENT_BYTES);
-}
-
-// ---- statements ----
-// A statement is a request in flight like any other (flightOp statement): its
-// ledger work is a lookup of the account, then its transfers page by page.
-let stmtAccount: usize = 0; // the summary being built (STATEMENT_BYTES), in replyBuf after the header
-let stmtTo: u64 = 0;
-let stmtLimit: u32 = 0;
-let stmtPhase: u8 = 0; // 1: the account asked for, 2: a page of its transfers asked for
-const stmtAfterDebits: usize = memory.data(16);
-const stmtAfterCredits: usize = memory.data(16);
-const stmtRequest: usize = memory.data(<i32>(L.HEADER_BYTES + L.RECORD_BYTES), 16);
-
-/** Handles a statement request: the account's posted totals at the start and end of the period, and its transfers within it. */
-export function statement(token: u32, q: usize): void {
-  if (busy) { refuse(token, P.REFUSED_BUSY, "payments: busy: a request is waiting for the ledger (the gateway sends one at a time)"); return; }
-  const limit = load<u32>(q + P.STATEMENT_LIMIT);
-  const from = load<u64>(q + P.STATEMENT_FROM);
-  const to = load<u64>(q + P.STATEMENT_TO);
-  if (!keyValid(q + P.STATEMENT_KEY) || limit == 0 || limit > <u32>P.STATEMENT_ENTRIES_MAX || load<u32>(q + 60) != 0 || (to != 0 && to < from)) {
-    refuse(token, P.REFUSED_MALFORMED, "payments: a statement request out of range");
-    return;
-  }
-  const e = directoryFind(q + P.STATEMENT_KEY);
-  if (e == 0) { refuse(token, P.REFUSED_NOT_FOUND, "payments: no directory entry for that account"); return; }
-  begin(token, <u8>P.Op.statement, 0, 0, 0);
-  stmtAccount = replyBuf + P.REPLY_HEADER_BYTES;
-  memory.fill(stmtAccount, 0, P.STATEMENT_BYTES);
-  memory.copy(stmtAccount + P.STMT_ACCOUNT, e + P.ENTRY_ACCOUNT, 16);
-  store<u32>(stmtAccount + P.STMT_LEDGER, load<u32>(e + P.ENTRY_LEDGER));
-  store<u64>(stmtAccount + P.STMT_FROM, from);
-  store<u64>(stmtAccount + P.STMT_TO, to != 0 ? to : 0xffffffffffffffff);
-  stmtTo = to != 0 ? to : 0xffffffffffffffff;
-  stmtLimit = limit;
-  memory.fill(stmtAfterDebits, 0, 16);
-  memory.fill(stmtAfterCredits, 0, 16);
-  // The account's totals now: the closing ones once what came after `to` is taken off.
-  store<u8>(stmtRequest + L.HEADER_OPERATION, <u8>L.Operation.lookup_accounts);
-  store<u8>(stmtRequest + 1, 0);
-  store<u16>(stmtRequest + L.HEADER_SCOPE_COUNT, 0);
-  store<u32>(stmtRequest + L.HEADER_COUNT, 1);
-  memory.copy(stmtRequest + L.HEADER_BYTES, e + P.ENTRY_ACCOUNT, 16);
-  stmtPhase = 1;
-  if (!stmtSend(<u32>L.HEADER_BYTES + <u32>L.ID_BYTES)) stmtFail();
-}
-
-function stmtSend(len: u32): bool {
-  assert(busy && flightOp == <u8>P.Op.statement, "a statement in flight");
-  return ledgerPeer >= 0 && send(<u32>ledgerPeer, stmtRequest, len) == 0;
-}
-
-/** Asks for the account's transfers from `after` on (ascending, debits and credits). */
-function stmtPage(after: u64): void {
-  const f = stmtRequest + L.HEADER_BYTES;
-  memory.fill(f, 0, L.RECORD_BYTES);
-  memory.copy(f + L.FILTER_ACCOUNT_ID, stmtAccount + P.STMT_ACCOUNT, 16);
-  store<u64>(f + L.FILTER_TIMESTAMP_MIN, after);
-  store<u32>(f + L.FILTER_LIMIT, <u32>L.BATCH_EVENTS_MAX);
-  store<u32>(f + L.FILTER_FLAGS, <u32>L.AccountFilterFlags.debits | <u32>L.AccountFilterFlags.credits);
-  store<u8>(stmtRequest + L.HEADER_OPERATION, <u8>L.Operation.get_account_transfers);
-  store<u32>(stmtRequest + L.HEADER_COUNT, 1);
-  stmtPhase = 2;
-  if (!stmtSend(<u32>L.HEADER_BYTES + <u32>L.RECORD_BYTES)) stmtFail();
-}
-
-/** The ledger could not answer (it failed, or broke its protocol): the statement is refused, nothing changed. */
-function stmtFail(): void {
-  assert(busy && flightOp == <u8>P.Op.statement, "a statement in flight");
-  busy = false;
-  stmtPhase = 0;
-  refuse(flightToken, P.REFUSED_BUSY, "payments: the ledger did not answer the statement's reads");
-}
-
-/** The ledger's answer to the statement's read out now. */
-export function statementReplied(r: usize, len: u32): void {
-  assert(busy && flightOp == <u8>P.Op.statement && stmtPhase != 0, "a statement read out");
-  if (len < <u32>L.HEADER_BYTES || <u64>len != <u64>L.HEADER_BYTES + <u64>load<u32>(r + L.REPLY_COUNT) * L.RECORD_BYTES) { stmtFail(); return; }
-  const count = load<u32>(r + L.REPLY_COUNT);
-  const s = stmtAccount;
-  if (stmtPhase == 1) {
-    if (count != 1) { stmtFail(); return; }
-    memory.copy(s + P.STMT_CLOSING_DEBITS, r + L.HEADER_BYTES + L.ACCOUNT_DEBITS_POSTED, 16);
-    memory.copy(s + P.STMT_CLOSING_CREDITS, r + L.HEADER_BYTES + L.ACCOUNT_CREDITS_POSTED, 16);
-    stmtPage(load<u64>(s + P.STMT_FROM));
-    return;
-  }
-  let last: u64 = 0;
-  for (let i: u32 = 0; i < count; i++) {
-    const t = r + L.HEADER_BYTES + <usize>i * L.RECORD_BYTES;
-    last = load<u64>(t + L.TRANSFER_TIMESTAMP);
-    const flags = load<u16>(t + L.TRANSFER_FLAGS);
-    if ((flags & (<u16>L.TransferFlags.pending | <u16>L.TransferFlags.void_pending_transfer)) != 0) continue; // no posted amount moves
-    const debit = memory.compare(t + L.TRANSFER_DEBIT_ACCOUNT_ID, s + P.STMT_ACCOUNT, 16) == 0;
-    if (last > stmtTo) {
-      const added = u128Add(debit ? stmtAfterDebits : stmtAfterCredits, debit ? stmtAfterDebits : stmtAfterCredits, t + L.TRANSFER_AMOUNT);
-      assert(added, "statement: a sum of posted amounts within u128 (the ledger's own totals are)");
-      continue;
-    }
-    // Within the period: counted toward the opening totals (taken off below) and listed while there is room.
-    const sum = debit ? s + P.STMT_OPENING_DEBITS : s + P.STMT_OPENING_CREDITS;
-    const counted = u128Add(sum, sum, t + L.TRANSFER_AMOUNT);
-    assert(counted, "statement: a sum of posted amounts within u128 (the ledger's own totals are)");
-    const n = load<u32>(s + P.STMT_ENTRIES);
-    if (n < stmtLimit) memory.copy(s + P.STATEMENT_BYTES + <usize>n * L.RECORD_BYTES, t, L.RECORD_BYTES);
-    else store<u8>(s + P.STMT_TRUNCATED, 1);
-    store<u32>(s + P.STMT_ENTRIES, n + 1);
-  }
-  if (count == <u32>L.BATCH_EVENTS_MAX) { stmtPage(last + 1); return; }
-  // Closing = now - after the period; opening = closing - within it (the opening fields held the period's sums).
-  // The ledger's totals are the sums of its posted transfers, so none of these goes below zero.
-  const closed = u128Sub(s + P.STMT_CLOSING_DEBITS, s + P.STMT_CLOSING_DEBITS, stmtAfterDebits)
-    && u128Sub(s + P.STMT_CLOSING_CREDITS, s + P.STMT_CLOSING_CREDITS, stmtAfterCredits);
-  const opened = u128Sub(s + P.STMT_OPENING_DEBITS, s + P.STMT_CLOSING_DEBITS, s + P.STMT_OPENING_DEBITS)
-    && u128Sub(s + P.STMT_OPENING_CREDITS, s + P.STMT_CLOSING_CREDITS, s + P.STMT_OPENING_CREDITS);
-  assert(closed && opened, "statement: the account's transfers add up to more than its totals");
-  const listed = min(load<u32>(s + P.STMT_ENTRIES), stmtLimit);
-  busy = false;
-  stmtPhase = 0;
-  store<u32>(replyBuf, listed);
-  store<u32>(replyBuf + 4, 0);
-  store<u64>(replyBuf + 8, 0);
-  reply(flightToken, 0, replyBuf, <u32>P.REPLY_HEADER_BYTES + <u32>P.STATEMENT_BYTES + listed * <u32>L.RECORD_BYTES);
-}
-
-/** The kernel aborted the statement's read (the ledger faulted on it). */
-export function statementFailed(): void {
-  if (busy && flightOp == <u8>P.Op.statement && stmtPhase != 0) stmtFail();
 }
