@@ -285,7 +285,7 @@ export const OPENAPI = {
     '/v1/payments': {
       post: op('A payment between two directory accounts (admin, operator, teller on granted ledgers)', json(ref('PaymentResults')), { body: ref('PaymentCreate') }),
       get: {
-        summary: 'Payments in id order, filtered; page with after=<next_after> (every role; not keys granted ledgers, yet)',
+        summary: 'Payments in id order, filtered; page with after=<next_after> (every role; a key granted ledgers sees only theirs)',
         parameters: [
           { name: 'after', in: 'query', required: false, schema: u64 },
           { name: 'limit', in: 'query', required: false, schema: { type: 'integer', minimum: 1, maximum: 1024 } },
@@ -303,7 +303,7 @@ export const OPENAPI = {
     },
     '/v1/payment-accounts/statement': {
       post: op("A directory account's statement: posted totals at the start and end of the period (from the ledger) and its transfers within it, "
-        + 'as JSON and as a camt.053.001.08 (every role; not keys granted ledgers, yet)', json({ type: 'object', additionalProperties: true }), {
+        + 'as JSON and as a camt.053.001.08 (every role; a key granted ledgers sees only theirs)', json({ type: 'object', additionalProperties: true }), {
         body: {
           type: 'object', required: ['account'], additionalProperties: false,
           properties: { account: ref('PaymentAccountKey'), from_ns: u64, to_ns: u64, limit: { type: 'integer', minimum: 1, maximum: 2048 } },

@@ -17,13 +17,18 @@
 // ---- request ----
 //   +0 u8  operation (Op)
 //   +1 u8  source (SOURCE_*; 0 for operations that have none)
-//   +2 u16 0
+//   +2 u16 scope: for the reads (payment_get, payment_list, statement,
+//          directory_get) the gateway appends a key's ledger grants, u32 each,
+//          after the request and counts them here; the read then answers only
+//          what those ledgers hold (0: every ledger). 0 for every other operation.
 //   +4 u32 count: records after the operation's lead record
 //   +8 u32 bytes of the original message after the records (kept in the log, not read here)
 //  +12 u32 0
 export const HEADER_BYTES = 16;
 export const HEADER_OP = 0;
 export const HEADER_SOURCE = 1;
+export const HEADER_SCOPE = 2;
+export const SCOPE_LEDGERS_MAX = 16; // one key's grants (hal/admission.ts ADM_KEY_GRANTS_MAX)
 export const HEADER_COUNT = 4;
 export const HEADER_ORIGINAL_BYTES = 8;
 

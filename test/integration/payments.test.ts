@@ -6,6 +6,7 @@
 // not know refused with its ISO reason, the schema-invalid pain.001 sample
 // and hostile XML refused 400 (FF01) before the log, a wrong Content-Type
 // 415, a JSON payment and its record, an MT103 sample mapped and applied,
+// reads of a key granted ledgers limited to them,
 // and a replay of the log that reaches the same state hash.
 
 import { test } from 'uvu';
@@ -108,7 +109,7 @@ test('the directory: an operator adds entries, anyone reads them, a teller may n
   const badIban = await call('POST', '/v1/payment-accounts', keys.operator, { accounts: [{ iban: 'GB34BUKB20201555555555', ledger: 1, account: '5' }] });
   assert.is(badIban.status, 400, badIban.text);
   assert.match(badIban.json.error.message, /mod 97/);
-  const got = await call('POST', '/v1/payment-accounts/lookup', keys.teller === '' ? keys.admin : keys.operator, { accounts: [{ iban: 'GB33BUKB20201555555555' }, { bic: 'NOPEGB2L' }] });
+  const got = await call('POST', '/v1/payment-accounts/lookup', keys.operator, { accounts: [{ iban: 'GB33BUKB20201555555555' }, { bic: 'NOPEGB2L' }] });
   assert.is(got.status, 200, got.text);
   assert.is(got.json.accounts[0].account, String(ALICE_USD));
   assert.is(got.json.accounts[1], null);
@@ -321,7 +322,23 @@ test('payments are listed in id order, filtered and paged', async () => {
   const bad = await call('GET', '/v1/payments?state=lost', keys.operator);
   assert.is(bad.status, 400, bad.text);
   assert.is(bad.json.error.code, 'invalid_query');
-  assert.is((await call('GET', '/v1/payments?limit=1', keys.teller)).status, 403, 'a key granted ledgers may not list (not filtered yet)');
+});
+
+test('a key granted ledgers reads only what they hold: payments, the list, the directory, statements', async () => {
+  const all = (await call('GET', '/v1/payments?limit=1024', keys.operator)).json.payments;
+  const usd = all.find((p: any) => p.ledger === 1);
+  const gbp = all.find((p: any) => p.ledger === GBP);
+  assert.ok(usd !== undefined && gbp !== undefined, 'payments on both ledgers');
+  assert.is((await call('GET', `/v1/payments/${usd.id}`, keys.teller)).status, 200);
+  assert.is((await call('GET', `/v1/payments/${gbp.id}`, keys.teller)).status, 404, 'another ledger\'s payment is as if it did not exist');
+  const listed = (await call('GET', '/v1/payments?limit=1024', keys.teller)).json.payments;
+  assert.ok(listed.length > 0 && listed.every((p: any) => p.ledger === 1), 'the list holds ledger 1 only');
+  assert.is(listed.length, all.filter((p: any) => p.ledger === 1).length);
+  const dir = await call('POST', '/v1/payment-accounts/lookup', keys.teller, { accounts: [{ account_id: '65479512' }, { iban: 'GB33BUKB20201555555555' }] });
+  assert.is(dir.json.accounts[0], null, 'a GBP entry is not shown');
+  assert.is(dir.json.accounts[1].account, String(ALICE_USD));
+  assert.is((await call('POST', '/v1/payment-accounts/statement', keys.teller, { account: { account_id: '65479512' } })).status, 404);
+  assert.is((await call('POST', '/v1/payment-accounts/statement', keys.teller, { account: { iban: 'GB33BUKB20201555555555' } })).status, 200);
 });
 
 test('replay of the log reaches the same state hash: payments are decided again, the same', async () => {

@@ -383,6 +383,23 @@ test('a request while another waits for the ledger is refused busy, and the firs
   assert.is(balances(p.ledger, BOB).creditsPosted, 1_00n, 'only the first moved money');
 });
 
+test('a read with a scope answers only what the scope\'s ledgers hold; a scope on a write is refused', async () => {
+  const p = await pair();
+  const [r] = creditTransfersResults(call(p, creditTransfersRequest(pacs008('MSG-S', [{ amount: 1_00n }]))).payload).results;
+  const scoped = (request: Buffer, ...ledgers: number[]) => {
+    const b = Buffer.concat([request, Buffer.alloc(ledgers.length * 4)]);
+    b.writeUInt16LE(ledgers.length, P.HEADER_SCOPE);
+    ledgers.forEach((l, i) => b.writeUInt32LE(l, request.length + i * 4));
+    return b;
+  };
+  assert.is(paymentRecords(call(p, scoped(paymentGetRequest([r.payment]), 1)).payload)[0]!.id, r.payment, 'ledger 1 granted: seen');
+  assert.is(paymentRecords(call(p, scoped(paymentGetRequest([r.payment]), 7, 8)).payload)[0], null, 'other ledgers only: as if it did not exist');
+  assert.equal(directoryGetEntries(call(p, scoped(directoryGetRequest([{ kind: 'iban', text: BOB_IBAN }]), 2)).payload), [null]);
+  const write = call(p, scoped(creditTransfersRequest(pacs008('MSG-T', [{ amount: 1n }])), 1));
+  assert.throws(() => creditTransfersResults(write.payload), /reserved header bytes|length does not match/, 'a write carries no scope');
+  assert.is(write.ledgerCalls, 0);
+});
+
 test('the same inputs give the same memory', async () => {
   const digests = [];
   for (let run = 0; run < 2; run++) {

@@ -71,9 +71,9 @@ export function programPolicy(): void {
       store<u8>(r + 6, <u8>PAY.HEADER_COUNT);
       store<u16>(r + 8, <u16>PAY.DIRECTORY_ENTRY_BYTES);
       store<u16>(r + 10, <u16>PAY.ENTRY_LEDGER);
-    } else if (route == P.ROUTE_PAYMENTS_GET || route == P.ROUTE_PAYMENT_ACCOUNTS_LOOKUP || route == P.ROUTE_PAYMENTS_LIST || route == P.ROUTE_PAYMENT_STATEMENT) {
-      store<u8>(r + 4, P.ADM_SCOPE_DENY); // payments and the directory are not yet filtered by ledger
     }
+    // The payments reads are not checked here (ADM_SCOPE_NONE): a key granted ledgers has its grants appended
+    // (payments_request.ts), and the payments service answers only what those ledgers hold.
     // Lookups and queries are reads: once admitted the kernel hands them to
     // the ledger without a log entry (if the ledger takes reads; else they
     // are logged and relayed like any request), with a limited key's grants

@@ -3,13 +3,16 @@
 // built by the host's front end from the message. Here its header is checked
 // against the route (the operation, and for credit transfers the source the
 // route carries), a scoped key's grants once more against every ledger the
-// request names (admission checked the same before the log), and the request
-// is handed to the relay (relay.ts), which keeps one at a time at the
+// request names (admission checked the same before the log) or, for a read,
+// appended to it (the payments service answers only what they hold), and the
+// request is handed to the relay (relay.ts), which keeps one at a time at the
 // payments service.
 
 import * as P from "../protocol";
 import * as PAY from "../../payments/protocol";
-import { keyAt, keyCount, keyGranted, keyScoped } from "./keys";
+import { keyAt, keyCount, keyGranted, keyScoped, KEY_GRANTS, KEY_LEDGERS } from "./keys";
+import { inbox } from "./memory";
+import { INBOX_BYTES } from "./constants";
 import { relaySubmit } from "./relay";
 import { answerText, refuse } from "./reply";
 import { countStat } from "./stats";
@@ -61,18 +64,34 @@ export function paymentsRequest(token: u32, route: u32, body: usize, bodyLen: u3
   assert(n < <i32>keyCount, "a key in the table, or none");
   const framing = framingError(route, body, bodyLen);
   if (framing !== null) { answerText(token, 400, P.GW_E_MALFORMED, 0, n, framing); return; }
+  let sendLen = bodyLen;
   if (keyScoped(n)) {
-    // Reads of payments and the directory are not filtered by ledger yet: admission refused them (ADM_SCOPE_DENY).
-    // Nor are status reports, returns and statements (they name payments, not ledgers): an unscoped key sends them.
     const op = <u32>load<u8>(body + PAY.HEADER_OP);
-    const writes = route != P.ROUTE_PAYMENTS_GET && route != P.ROUTE_PAYMENT_ACCOUNTS_LOOKUP && route != P.ROUTE_PAYMENTS_LIST
-      && route != P.ROUTE_PAYMENT_STATEMENT
-      && op != <u32>PAY.Op.status_reports && op != <u32>PAY.Op.returns && op != <u32>PAY.Op.reconcile;
-    if (!writes || !granted(route, body, bodyLen, n)) {
+    if (isRead(route)) {
+      // A read carries the key's grants: the payments service answers only what those ledgers hold.
+      sendLen = scopeAppendPayments(body, bodyLen, n);
+    } else if (op == <u32>PAY.Op.status_reports || op == <u32>PAY.Op.returns || op == <u32>PAY.Op.reconcile || !granted(route, body, bodyLen, n)) {
+      // Status reports, returns and statements name payments, not ledgers: an unscoped key sends them.
       refuse(token, route, 403, P.GW_E_FORBIDDEN_LEDGER, 0, n, "the request names a ledger this key is not granted");
       return;
     }
   }
   countStat(P.GW_STATS_ALLOWED);
-  relaySubmit(token, route, body, bodyLen, n);
+  relaySubmit(token, route, body, sendLen, n);
+}
+
+/** The payments routes that change nothing. */
+function isRead(route: u32): bool {
+  assert(P.routePaymentsOp(route) != 0, "a payments route");
+  return route == P.ROUTE_PAYMENTS_GET || route == P.ROUTE_PAYMENT_ACCOUNTS_LOOKUP || route == P.ROUTE_PAYMENTS_LIST || route == P.ROUTE_PAYMENT_STATEMENT;
+}
+
+/** Appends a scoped key's grants to its payments read in place (the inbox has room) and counts them in the header; the length to send. */
+function scopeAppendPayments(body: usize, bodyLen: u32, n: i32): u32 {
+  const k = keyAt(<u32>n);
+  const grants = <u32>load<u8>(k + KEY_GRANTS);
+  assert(grants >= 1 && grants <= <u32>PAY.SCOPE_LEDGERS_MAX && body + bodyLen + <usize>grants * 4 <= inbox + INBOX_BYTES, "a scoped key's grants fit the inbox");
+  memory.copy(body + bodyLen, k + KEY_LEDGERS, <usize>grants * 4);
+  store<u16>(body + PAY.HEADER_SCOPE, <u16>grants);
+  return bodyLen + grants * 4;
 }

@@ -14,7 +14,8 @@
 // text.ts (Max35Text and BIC slots), directory.ts (the directory),
 // payments.ts (messages, payments, credit transfers, the request in flight
 // and its ledger work), reports.ts (status reports, returns,
-// reconciliation), statement.ts (statements), queries.ts (reads).
+// reconciliation), statement.ts (statements), queries.ts (reads), scope.ts
+// (a read limited to a key's ledgers).
 
 import * as P from "../protocol";
 import { KIND_FAILED, KIND_MESSAGE, KIND_REPLY, KIND_REQUEST, reply } from "../../sdk/qenex";
@@ -24,6 +25,7 @@ import { creditTransfers, ledgerFailed, ledgerReplied, paymentsInit, paymentsLed
 import { reconcile, returns, statusReports } from "./reports";
 import { statement, statementFailed, statementInFlight, statementReplied } from "./statement";
 import { paymentGet, paymentList } from "./queries";
+import { scopeAllows, scopeSet } from "./scope";
 
 // The largest request the kernel delivers in the bank image (message_bytes_max, 1 MiB) and room
 // to spare; a pain.001 of TX_MAX transactions (~5.4 MiB with its original bytes) needs more.
@@ -70,7 +72,7 @@ function directoryGetAll(token: u32, len: u32, count: u32): void {
     const key = inbox + P.HEADER_BYTES + <usize>i * P.ACCOUNT_KEY_BYTES;
     const e = keyValid(key) ? directoryFind(key) : 0;
     const o = out + P.REPLY_HEADER_BYTES + <usize>i * P.DIRECTORY_ENTRY_BYTES;
-    if (e == 0) memory.fill(o, 0, P.DIRECTORY_ENTRY_BYTES);
+    if (e == 0 || !scopeAllows(load<u32>(e + P.ENTRY_LEDGER))) memory.fill(o, 0, P.DIRECTORY_ENTRY_BYTES);
     else memory.copy(o, e, P.DIRECTORY_ENTRY_BYTES);
   }
   reply(token, 0, out, <u32>P.REPLY_HEADER_BYTES + count * <u32>P.DIRECTORY_ENTRY_BYTES);
@@ -100,14 +102,21 @@ export function qx_handle(kind: u32, sender: u32, token: u32, len: u32): void {
   if (len < <u32>P.HEADER_BYTES) { refuse(token, P.REFUSED_MALFORMED, "payments: request shorter than its header"); return; }
   const op = load<u8>(inbox + P.HEADER_OP);
   const count = load<u32>(inbox + P.HEADER_COUNT);
+  scopeSet(inbox, 0); // no scope but the one a read carries
   if (op == <u8>P.Op.credit_transfers) { creditTransfers(token, inbox, len); return; }
   if (op == <u8>P.Op.status_reports) { statusReports(token, inbox, len); return; }
   if (op == <u8>P.Op.returns) { returns(token, inbox, len); return; }
   if (op == <u8>P.Op.reconcile) { reconcile(token, inbox, len); return; }
-  if (load<u8>(inbox + P.HEADER_SOURCE) != 0 || load<u16>(inbox + 2) != 0 || load<u32>(inbox + 8) != 0 || load<u32>(inbox + 12) != 0) {
-    refuse(token, P.REFUSED_MALFORMED, "payments: reserved header bytes not zero");
+  // A read may carry a scope (a key's ledger grants) after the request: the rest of it is `len` less the scope.
+  const scoped = <u32>load<u16>(inbox + P.HEADER_SCOPE);
+  const reads = op == <u8>P.Op.payment_get || op == <u8>P.Op.payment_list || op == <u8>P.Op.statement || op == <u8>P.Op.directory_get;
+  if (load<u8>(inbox + P.HEADER_SOURCE) != 0 || (scoped != 0 && !reads) || scoped > <u32>P.SCOPE_LEDGERS_MAX
+    || load<u32>(inbox + 8) != 0 || load<u32>(inbox + 12) != 0 || (scoped << 2) > len - <u32>P.HEADER_BYTES) {
+    refuse(token, P.REFUSED_MALFORMED, "payments: reserved header bytes not zero, or a scope out of range");
     return;
   }
+  scopeSet(inbox + len - (scoped << 2), scoped);
+  len -= scoped << 2;
   if (op == <u8>P.Op.directory_put) { directoryPutAll(token, len, count); return; }
   if (op == <u8>P.Op.directory_get) { directoryGetAll(token, len, count); return; }
   if (op == <u8>P.Op.statement) {

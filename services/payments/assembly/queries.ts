@@ -4,6 +4,7 @@
 import * as P from "../protocol";
 import { reply } from "../../sdk/qenex";
 import { paymentAt, paymentsRecorded, refuse, replyArea } from "./payments";
+import { scopeAllows } from "./scope";
 
 /** payment_get: `count` u64 ids at `ids` → the records (zeros for an unknown id). */
 export function paymentGet(token: u32, ids: usize, count: u32): void {
@@ -14,7 +15,7 @@ export function paymentGet(token: u32, ids: usize, count: u32): void {
   for (let k: u32 = 0; k < count; k++) {
     const id = load<u64>(ids + (<usize>k << 3));
     const o = replyArea() + P.REPLY_HEADER_BYTES + <usize>k * P.PAYMENT_BYTES;
-    if (id == 0 || id > <u64>paymentsRecorded()) memory.fill(o, 0, P.PAYMENT_BYTES);
+    if (id == 0 || id > <u64>paymentsRecorded() || !scopeAllows(load<u32>(paymentAt(<u32>(id - 1)) + P.PAY_LEDGER))) memory.fill(o, 0, P.PAYMENT_BYTES);
     else memory.copy(o, paymentAt(<u32>(id - 1)), P.PAYMENT_BYTES);
   }
   reply(token, 0, replyArea(), <u32>P.REPLY_HEADER_BYTES + count * <u32>P.PAYMENT_BYTES);
@@ -43,6 +44,7 @@ export function paymentList(token: u32, f: usize): void {
     if (state != 0 && load<u8>(p + P.PAY_STATE) != state) continue;
     if (source != 0 && load<u8>(p + P.PAY_SOURCE) != source) continue;
     if (ledger != 0 && load<u32>(p + P.PAY_LEDGER) != ledger) continue;
+    if (!scopeAllows(load<u32>(p + P.PAY_LEDGER))) continue;
     memory.copy(replyArea() + P.REPLY_HEADER_BYTES + <usize>n * P.PAYMENT_BYTES, p, P.PAYMENT_BYTES);
     n++;
   }

@@ -10,6 +10,7 @@ import { reply, send } from "../../sdk/qenex";
 import { u128Add, u128Sub } from "../../sdk/money";
 import { begin, flightBusy, flightEnd, flightOperation, flightTokenOf, ledgerIndex, refuse, replyArea } from "./payments";
 import { directoryFind, keyValid } from "./directory";
+import { scopeAllows } from "./scope";
 
 let stmtAccount: usize = 0; // the summary being built (STATEMENT_BYTES), in replyBuf after the header
 let stmtTo: u64 = 0;
@@ -30,7 +31,7 @@ export function statement(token: u32, q: usize): void {
     return;
   }
   const e = directoryFind(q + P.STATEMENT_KEY);
-  if (e == 0) { refuse(token, P.REFUSED_NOT_FOUND, "payments: no directory entry for that account"); return; }
+  if (e == 0 || !scopeAllows(load<u32>(e + P.ENTRY_LEDGER))) { refuse(token, P.REFUSED_NOT_FOUND, "payments: no directory entry for that account"); return; }
   begin(token, <u8>P.Op.statement, 0, 0, 0);
   stmtAccount = replyArea() + P.REPLY_HEADER_BYTES;
   memory.fill(stmtAccount, 0, P.STATEMENT_BYTES);
