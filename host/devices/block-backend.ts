@@ -28,6 +28,7 @@
 
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
+import * as nodePath from 'node:path';
 import { defaultSearchDirs, probeAddon, type NativeAddon, type NativeAddonStatus, type NativeBlockFile } from '../base/addon.ts';
 
 export { nativeAddon, type NativeAddonStatus, type NativeIsoSchemaSet, type NativeIsoVerdict } from '../base/addon.ts';
@@ -451,15 +452,26 @@ async function writeAllAsync(path: string, fd: number, data: Uint8Array, offsetB
 // Residual race, accepted for a fallback: two processes that find the same
 // stale lock at the same moment can both take it over; the native backend's
 // flock has no such window.
+// The lock files this process holds: a lock file that names this process's
+// pid but is not among them was left by an earlier process that had the same
+// pid (a machine rebooted after a power cut numbers its processes anew).
+const heldLockFiles = new Set<string>();
+
 function acquireLockFile(dataPath: string, notice: (line: string) => void): string {
   const lockPath = dataPath + LOCK_FILE_SUFFIX;
   for (let attempt = 0; attempt < LOCK_ATTEMPTS_MAX; attempt += 1) {
-    if (tryCreateLockFile(lockPath)) return lockPath;
+    if (tryCreateLockFile(lockPath)) {
+      heldLockFiles.add(nodePath.resolve(lockPath));
+      return lockPath;
+    }
     const holderPid = readLockHolder(lockPath);
     if (holderPid === 'gone') continue;
     if (holderPid === 'unreadable') throw lockedError(dataPath, `${lockPath} holds no pid`, lockPath);
-    if (isProcessAlive(holderPid)) throw lockedError(dataPath, `pid ${holderPid}`, lockPath);
-    notice(`qenex: taking over stale lock file ${lockPath}: its pid ${holderPid} is no longer running`);
+    const earlierLife = holderPid === process.pid && !heldLockFiles.has(nodePath.resolve(lockPath));
+    if (!earlierLife && isProcessAlive(holderPid)) throw lockedError(dataPath, `pid ${holderPid}`, lockPath);
+    notice(earlierLife
+      ? `qenex: taking over stale lock file ${lockPath}: it names this process's pid ${holderPid}, left by an earlier process (a restart of the machine)`
+      : `qenex: taking over stale lock file ${lockPath}: its pid ${holderPid} is no longer running`);
     removeLockFileOf(lockPath, holderPid);
   }
   throw lockedError(dataPath, `the lock changed hands ${LOCK_ATTEMPTS_MAX} times while we tried`, lockPath);
@@ -472,20 +484,32 @@ function lockedError(dataPath: string, holder: string, lockPath: string): BlockB
   return new BlockBackendError('ELOCKED', message);
 }
 
+/**
+ * Creates the lock file with this process's pid in it, at once: the pid is
+ * written to a file of its own and made durable, then linked to the lock's
+ * name (which fails if it exists). So a lock file is never seen, nor left by
+ * a crash or a power cut, without its pid.
+ */
 function tryCreateLockFile(lockPath: string): boolean {
-  let fd: number;
+  const tmp = `${lockPath}.${process.pid}.tmp`;
   try {
-    fd = fs.openSync(lockPath, 'wx', 0o644);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
-    throw wrapFsError('open', lockPath, err);
-  }
-  try {
-    fs.writeSync(fd, `${process.pid}\n`);
+    const fd = fs.openSync(tmp, 'w', 0o644);
+    try {
+      fs.writeSync(fd, `${process.pid}\n`);
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    try {
+      fs.linkSync(tmp, lockPath);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+      throw wrapFsError('link', lockPath, err);
+    }
+    return true;
   } finally {
-    fs.closeSync(fd);
+    fs.rmSync(tmp, { force: true });
   }
-  return true;
 }
 
 function readLockHolder(lockPath: string): number | 'gone' | 'unreadable' {
@@ -527,4 +551,5 @@ function removeLockFileOf(lockPath: string, pid: number): void {
 
 function releaseLockFile(lockPath: string): void {
   removeLockFileOf(lockPath, process.pid);
+  heldLockFiles.delete(nodePath.resolve(lockPath));
 }

@@ -315,6 +315,22 @@ test('pure: a stale lock file of a dead pid is taken over, with a notice', () =>
   });
 });
 
+test('pure: a lock file naming this process\'s pid that it does not hold (an earlier life, after a reboot) is taken over', () => {
+  // Proves a machine that lost power and numbered its processes anew does not stay locked out by its own pid,
+  // while this process's own lock still keeps a second open out (the test above).
+  withTempDir((dir) => {
+    const file = path.join(dir, 'log.qxl');
+    fs.writeFileSync(`${file}.lock`, `${process.pid}\n`);
+    const notices: string[] = [];
+    const backend = open('pure', file, {}, notices);
+    assert.match(notices[0] ?? '', /earlier process/);
+    expectCode(errorOf(() => open('pure', file, { create: false })), 'ELOCKED', LOCK_MESSAGE);
+    backend.close();
+    assert.not.ok(fs.existsSync(`${file}.lock`));
+    assert.equal(fs.readdirSync(dir).filter((n) => n.endsWith('.tmp')), [], 'no temporary file is left');
+  });
+});
+
 test('pure: a lock file without a pid counts as held', () => {
   // Proves an unidentifiable holder is never overridden (two writers is worse
   // than asking the operator to delete a file).
