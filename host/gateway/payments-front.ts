@@ -26,7 +26,7 @@ import { IsoError, readIsoMessage, writeIsoMessageText, XmlError, type ReadMessa
 import { IsoAdmissionError, validateIsoMessage, type IsoAdmission } from '../payments/xsd.ts';
 import { MtError, readMt103, writeMt103 } from '../payments/mt103.ts';
 import {
-  code4, creditTransfersRequest, creditTransfersResults, directoryGetEntries, directoryGetRequest, directoryPutRequest, directoryPutResults,
+  creditTransfersRequest, creditTransfersResults, directoryGetEntries, directoryGetRequest, directoryPutRequest, directoryPutResults,
   paymentGetRequest, paymentList, paymentListRequest, paymentRecords, PaymentsRefusal, reconcileRequest, RecordError, returnsRequest,
   statementReply, statementRequest, statusReportsRequest, type AccountKey, type DirectoryEntry, type EntryLine, type ListFilter,
   type PaymentRecord, type ReturnLine, type StatementReply,
@@ -392,7 +392,8 @@ function statementAnswer(context: PaymentsContext, reply: Buffer, ledgers: Ledge
   return json;
 }
 
-const isoTime = (ns: bigint): string => new Date(Number(ns / 1_000_000n)).toISOString().replace(/\.\d+Z$/, 'Z');
+/** A time as ISO 8601 in whole seconds, UTC: of a ledger timestamp (ns), or now. */
+const isoTime = (ns: bigint = BigInt(Date.now()) * 1_000_000n): string => new Date(Number(ns / 1_000_000n)).toISOString().replace(/\.\d+Z$/, 'Z');
 
 /** The camt.053.001.08 of a statement: OPBD and CLBD from the ledger's posted totals, a booked entry per transfer. */
 function camt053Text(key: AccountKey, s: StatementReply, transfers: Transfer[], currency: string, scale: number): string {
@@ -606,8 +607,10 @@ export function paymentsAnswer(context: PaymentsContext, reply: Buffer, ledgers:
 }
 
 function creditAnswer(context: PaymentsContext, reply: Buffer): unknown {
-  if (context.statuses !== undefined) return statusAnswer(context, reply);
-  if (context.returns !== undefined) return returnAnswer(context, reply);
+  if (context.statuses !== undefined) {
+    return linesAnswer(context, reply, 'statuses', context.statuses, (line, status) => ({ reported: (line as StatusLine).status, payment_state: status }));
+  }
+  if (context.returns !== undefined) return linesAnswer(context, reply, 'returns', context.returns, (_, status) => ({ status }));
   if (context.entries !== undefined) return reconcileAnswer(context, reply);
   const { repeated, results } = creditTransfersResults(reply);
   const txs = context.transactions!;
@@ -648,17 +651,21 @@ function outboundMt103(out: Pacs008): ({ end_to_end_id: string; fin: string } | 
   });
 }
 
-/** The answer to a pacs.002: per line, the payment's state after it, and why nothing changed when it did not. */
-function statusAnswer(context: PaymentsContext, reply: Buffer): unknown {
+/**
+ * The answer to a request of lines about payments QENEX sent (a pacs.002's
+ * statuses, a pacs.004's returns): per line its original's identity, the
+ * service's status and reason, and the payment and transfer it names.
+ */
+function linesAnswer(context: PaymentsContext, reply: Buffer, field: 'statuses' | 'returns',
+  lines: readonly (StatusLine | ReturnLine)[], extra: (line: StatusLine | ReturnLine, status: string) => Record<string, string>): unknown {
   const { repeated, results } = creditTransfersResults(reply);
-  const lines = context.statuses!;
-  if (results.length !== lines.length) throw new RecordError(`${results.length} results for ${lines.length} statuses`);
+  if (results.length !== lines.length) throw new RecordError(`${results.length} results for ${lines.length} ${field}`);
   return {
     msg_id: context.msgId, repeated,
-    statuses: results.map((r, i) => ({
+    [field]: results.map((r, i) => ({
       ...(lines[i].endToEndId === undefined ? {} : { original_end_to_end_id: lines[i].endToEndId }),
       ...(lines[i].uetr === undefined ? {} : { original_uetr: lines[i].uetr }),
-      reported: lines[i].status, payment_state: r.status, ...(r.reason === undefined ? {} : { reason: r.reason }),
+      ...extra(lines[i], r.status), ...(r.reason === undefined ? {} : { reason: r.reason }),
       ...(r.payment === 0n ? {} : { payment_id: r.payment.toString() }), ...(r.transfer === 0n ? {} : { transfer_id: r.transfer.toString() }),
       ...(r.ledgerResult === 0 ? {} : { ledger_result: r.ledgerResult }),
     })),
@@ -669,45 +676,23 @@ const MATCH_NAMES: Record<string, string> = { MTCH: 'matched', DIFF: 'differs', 
 
 /** The reconciliation report of a camt.053 or camt.054: each entry matched, differing, or unmatched, and the counts. */
 function reconcileAnswer(context: PaymentsContext, reply: Buffer): unknown {
-  const b = Buffer.from(reply);
-  if (b.length < P.REPLY_HEADER_BYTES) throw new RecordError('a reply shorter than its header');
-  if ((b.readUInt32LE(4) & P.REPLY_F_REFUSED) !== 0) throw new PaymentsRefusal(b.readUInt32LE(P.REPLY_REFUSED), b.toString('latin1', P.REPLY_HEADER_BYTES));
+  const { results } = creditTransfersResults(reply); // one result per entry, in the same layout
   const entries = context.entries!;
-  if (b.readUInt32LE(0) !== entries.length || b.length !== P.REPLY_HEADER_BYTES + entries.length * P.RESULT_BYTES) {
-    throw new RecordError(`a reconciliation of ${b.length} bytes for ${entries.length} entries`);
-  }
+  if (results.length !== entries.length) throw new RecordError(`${results.length} results for ${entries.length} entries`);
   const counts: Record<string, number> = { matched: 0, differs: 0, unmatched: 0 };
   const out = entries.map((e, i) => {
-    const at = P.REPLY_HEADER_BYTES + i * P.RESULT_BYTES;
-    const result = MATCH_NAMES[code4(b.readUInt32LE(at + P.RESULT_STATUS))];
+    const result = MATCH_NAMES[results[i].status];
     if (result === undefined) throw new RecordError(`entry ${i + 1}: an unknown match result`);
     counts[result]++;
-    const payment = b.readBigUInt64LE(at + P.RESULT_PAYMENT);
     return {
       ...(e.reference === undefined ? {} : { reference: e.reference }), ...(e.line.endToEndId === undefined ? {} : { end_to_end_id: e.line.endToEndId }),
       ...(e.line.uetr === undefined ? {} : { uetr: e.line.uetr }), amount: e.value, currency: e.currency, credit_debit: e.line.side, result,
-      ...(payment === 0n ? {} : { payment_id: payment.toString() }),
+      ...(results[i].payment === 0n ? {} : { payment_id: results[i].payment.toString() }),
     };
   });
   return { msg_id: context.msgId, definition: context.definition, ...counts, entries: out };
 }
 
-/** The answer to a pacs.004: per line, the return made (ACSC and its transfer) or why not (RJCT and a reason). */
-function returnAnswer(context: PaymentsContext, reply: Buffer): unknown {
-  const { repeated, results } = creditTransfersResults(reply);
-  const lines = context.returns!;
-  if (results.length !== lines.length) throw new RecordError(`${results.length} results for ${lines.length} returns`);
-  return {
-    msg_id: context.msgId, repeated,
-    returns: results.map((r, i) => ({
-      ...(lines[i].endToEndId === undefined ? {} : { original_end_to_end_id: lines[i].endToEndId }),
-      ...(lines[i].uetr === undefined ? {} : { original_uetr: lines[i].uetr }),
-      status: r.status, ...(r.reason === undefined ? {} : { reason: r.reason }),
-      ...(r.payment === 0n ? {} : { payment_id: r.payment.toString() }), ...(r.transfer === 0n ? {} : { transfer_id: r.transfer.toString() }),
-      ...(r.ledgerResult === 0 ? {} : { ledger_result: r.ledgerResult }),
-    })),
-  };
-}
 
 /**
  * The pacs.008.001.08 a pain.001 produces: its accepted transactions, from the
@@ -727,7 +712,7 @@ function outboundPacs008(context: PaymentsContext, accepted: CreditTransfer[]): 
   const out: Pacs008 = {
     kind: 'pacs.008',
     header: {
-      msgId: derivedMsgId('P8', context.msgId!), creationDateTime: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+      msgId: derivedMsgId('P8', context.msgId!), creationDateTime: isoTime(),
       numberOfTransactions: String(accepted.length), controlSum: sum.toFixed(), settlementMethod: 'INDA',
     },
     transactions,
@@ -749,7 +734,7 @@ function pacs002Text(context: PaymentsContext, statuses: { status: string; reaso
   }));
   const report: Pacs002 = {
     kind: 'pacs.002',
-    header: { msgId: derivedMsgId('ST', context.msgId!), creationDateTime: new Date().toISOString().replace(/\.\d+Z$/, 'Z') },
+    header: { msgId: derivedMsgId('ST', context.msgId!), creationDateTime: isoTime() },
     original: { msgId: context.msgId!, msgNameId: context.definition!, groupStatus },
     transactions,
   };

@@ -261,7 +261,7 @@ export interface TxResult {
   timestamp: bigint;
 }
 
-export const code4 = (v: number): string => Buffer.from(Uint32Array.of(v).buffer).toString('latin1');
+const code4 = (v: number): string => Buffer.from(Uint32Array.of(v).buffer).toString('latin1');
 
 /** A request the payments service refused whole (REPLY_F_REFUSED): why (REFUSED_*) and its reason. */
 export class PaymentsRefusal extends Error {
