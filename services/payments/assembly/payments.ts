@@ -188,22 +188,37 @@ function messageFind(key: usize): i32 {
   return -1;
 }
 
+/**
+ * The framing every request about a message shares: its count (1..TX_MAX;
+ * `badCount` otherwise), reserved header bytes, a length of header, message
+ * record, `count` records of `recordBytes` and the original, a MsgId, a
+ * sending agent's BIC slot, reserved message bytes. An error text, or null.
+ */
+export function messageFramingError(r: usize, len: u32, recordBytes: u32, badCount: string): string | null {
+  assert(len >= <u32>(P.HEADER_BYTES + P.MESSAGE_BYTES), "messageFramingError: a header and a message record to read");
+  const count = load<u32>(r + P.HEADER_COUNT);
+  if (count == 0 || count > <u32>P.TX_MAX) return badCount;
+  if (load<u16>(r + 2) != 0 || load<u32>(r + 12) != 0) return "payments: reserved header bytes not zero";
+  const want = <u64>P.HEADER_BYTES + <u64>P.MESSAGE_BYTES + <u64>count * recordBytes + <u64>load<u32>(r + P.HEADER_ORIGINAL_BYTES);
+  if (want != <u64>len) return "payments: request length does not match its counts";
+  const m = r + P.HEADER_BYTES;
+  if (!textValid(m + P.MESSAGE_ID, P.SLOT_BYTES, P.TEXT_MAX) || textEmpty(m + P.MESSAGE_ID)) return "payments: MsgId is not a Max35Text";
+  if (!bicValid(m + P.MESSAGE_AGENT)) return "payments: the sending agent is not a BIC";
+  for (let i: u32 = 80; i < <u32>P.MESSAGE_BYTES; i++) if (load<u8>(m + i) != 0) return "payments: reserved message bytes not zero";
+  return null;
+}
+
 /** The framing of a credit_transfers request of `len` bytes at `r`: an error text, or null. */
 function framingError(r: usize, len: u32): string | null {
   assert(len >= <u32>(P.HEADER_BYTES + P.MESSAGE_BYTES), "framingError: a header and a message record to read");
   const source = load<u8>(r + P.HEADER_SOURCE);
   if (source < <u8>P.SOURCE_PACS008 || source > <u8>P.SOURCE_JSON) return "payments: unknown source";
+  const framing = messageFramingError(r, len, P.TX_BYTES, "payments: transaction count out of range");
+  if (framing !== null) return framing;
   const count = load<u32>(r + P.HEADER_COUNT);
-  if (count == 0 || count > <u32>P.TX_MAX) return "payments: transaction count out of range";
-  if (load<u16>(r + 2) != 0 || load<u32>(r + 12) != 0) return "payments: reserved header bytes not zero";
-  const want = <u64>P.HEADER_BYTES + <u64>P.MESSAGE_BYTES + <u64>count * P.TX_BYTES + <u64>load<u32>(r + P.HEADER_ORIGINAL_BYTES);
-  if (want != <u64>len) return "payments: request length does not match its counts";
   const m = r + P.HEADER_BYTES;
-  if (!textValid(m + P.MESSAGE_ID, P.SLOT_BYTES, P.TEXT_MAX) || textEmpty(m + P.MESSAGE_ID)) return "payments: MsgId is not a Max35Text";
-  if (!bicValid(m + P.MESSAGE_AGENT)) return "payments: the sending agent is not a BIC";
   const agentNeeded = source == <u8>P.SOURCE_PACS008 || source == <u8>P.SOURCE_MT103;
   if (agentNeeded == textEmpty(m + P.MESSAGE_AGENT)) return "payments: a pacs.008 or MT103 names its sending agent, nothing else does";
-  for (let i: u32 = 80; i < <u32>P.MESSAGE_BYTES; i++) if (load<u8>(m + i) != 0) return "payments: reserved message bytes not zero";
   for (let t: u32 = 0; t < count; t++) {
     const x = m + P.MESSAGE_BYTES + <usize>t * P.TX_BYTES;
     if (!textValid(x + P.TX_INSTR_ID, P.SLOT_BYTES, P.TEXT_MAX) || !textValid(x + P.TX_END_TO_END_ID, P.SLOT_BYTES, P.TEXT_MAX)

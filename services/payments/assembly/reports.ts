@@ -9,10 +9,11 @@ import * as P from "../protocol";
 import { reply } from "../../sdk/qenex";
 import { u128Cmp } from "../../sdk/money";
 import {
-  ACT_POST, ACT_RETURN, ACT_VOID, MSG_ANSWERED, addWork, begin, flightBusy, header, lineResult, messageAdmit, paymentAt, paymentNumber,
+  ACT_POST, ACT_RETURN, ACT_VOID, MSG_ANSWERED, addWork, begin, flightBusy, header, lineResult, messageAdmit, messageFramingError, paymentAt,
+  paymentNumber,
   paymentsRecorded, refuse, replyArea, sendNextBatch, statusLine, txFind, txKey,
 } from "./payments";
-import { bicValid, textEmpty, textValid } from "./text";
+import { textValid } from "./text";
 import { paymentsMax } from "./config";
 
 // An agent's BIC slot for the identity lookups (empty: payments QENEX sent have no sending agent).
@@ -26,15 +27,10 @@ const agentSlot: usize = memory.data(<i32>P.BIC_BYTES, 4);
 function linesFramingError(r: usize, len: u32, source: u8, recordBytes: u32, reservedFrom: u32): string | null {
   assert(len >= <u32>(P.HEADER_BYTES + P.MESSAGE_BYTES) && reservedFrom <= recordBytes, "linesFramingError: a header and a message record to read");
   if (load<u8>(r + P.HEADER_SOURCE) != source) return "payments: the source does not match the operation";
+  const framing = messageFramingError(r, len, recordBytes, "payments: line count out of range");
+  if (framing !== null) return framing;
   const count = load<u32>(r + P.HEADER_COUNT);
-  if (count == 0 || count > <u32>P.TX_MAX) return "payments: line count out of range";
-  if (load<u16>(r + 2) != 0 || load<u32>(r + 12) != 0) return "payments: reserved header bytes not zero";
-  const want = <u64>P.HEADER_BYTES + <u64>P.MESSAGE_BYTES + <u64>count * recordBytes + <u64>load<u32>(r + P.HEADER_ORIGINAL_BYTES);
-  if (want != <u64>len) return "payments: request length does not match its counts";
   const m = r + P.HEADER_BYTES;
-  if (!textValid(m + P.MESSAGE_ID, P.SLOT_BYTES, P.TEXT_MAX) || textEmpty(m + P.MESSAGE_ID)) return "payments: MsgId is not a Max35Text";
-  if (!bicValid(m + P.MESSAGE_AGENT)) return "payments: the sending agent is not a BIC";
-  for (let i: u32 = 80; i < <u32>P.MESSAGE_BYTES; i++) if (load<u8>(m + i) != 0) return "payments: reserved message bytes not zero";
   for (let t: u32 = 0; t < count; t++) {
     const x = m + P.MESSAGE_BYTES + <usize>t * recordBytes;
     if (!textValid(x, P.SLOT_BYTES, P.TEXT_MAX)) return "payments: an original EndToEndId is not Max35Text";
