@@ -32,6 +32,8 @@ import {
   type PaymentRecord, type ReturnLine, type StatementReply,
   type StatusLine, type TxRecord,
 } from '../payments/records.ts';
+import { paymentJson, SOURCE_CODES, type LedgerCurrencies } from './payment-json.ts';
+export type { LedgerCurrencies };
 
 /** A refused payments body: a LedgerJsonError, so the gateway's body refusal path answers it (400 with `code`). */
 export class PaymentsInputError extends LedgerJsonError {
@@ -41,7 +43,6 @@ export class PaymentsInputError extends LedgerJsonError {
 export type PaymentsHandler = 'payments_iso20022' | 'payments_swift_mt' | 'payments_create' | 'payments_get' | 'payments_list'
   | 'payment_accounts_put' | 'payment_accounts_lookup' | 'payment_statement';
 
-export type LedgerCurrencies = ReadonlyMap<number, { assetScale: number; currency?: string }>;
 
 /** What the answer needs of the request: which route, and for credit transfers (or status lines) the message as read. */
 export interface PaymentsContext {
@@ -426,8 +427,6 @@ function camt053Text(key: AccountKey, s: StatementReply, transfers: Transfer[], 
 // ---- listing ----
 
 const STATE_CODES: Record<string, number> = { settled: P.STATE_SETTLED, pending: P.STATE_PENDING, rejected: P.STATE_REJECTED, returned: P.STATE_RETURNED };
-const SOURCE_CODES: Record<string, number> = { 'pacs.008': P.SOURCE_PACS008, 'pain.001': P.SOURCE_PAIN001, mt103: P.SOURCE_MT103, json: P.SOURCE_JSON };
-const SOURCE_NAMES = Object.fromEntries(Object.entries(SOURCE_CODES).map(([k, v]) => [v, k])) as Record<number, string>;
 const LIST_DEFAULT = 100;
 
 /** GET /v1/payments' query: after=<id>&limit=<1..1024>&state=<name>&source=<name>&ledger=<u32>, each at most once. */
@@ -462,21 +461,6 @@ function listFilter(query: string): ListFilter {
     }
   }
   return f;
-}
-
-/** A payment record as JSON (GET /v1/payments/{id} and the list). */
-function paymentJson(p: PaymentRecord, ledgers: LedgerCurrencies): Record<string, unknown> {
-  const scale = ledgers.get(p.ledger);
-  return {
-    id: p.id.toString(), state: p.state, source: SOURCE_NAMES[p.source] ?? String(p.source), ...(p.reason === undefined ? {} : { reason: p.reason }),
-    ledger: p.ledger, amount: p.amount.toString(),
-    ...(scale === undefined ? {} : { amount_decimal: decimalFromMinor(p.amount, scale.assetScale), currency: scale.currency }),
-    transfer_id: p.transfer.toString(), debit_account_id: p.debit.toString(), credit_account_id: p.credit.toString(),
-    created_ns: p.created.toString(), transfer_timestamp: p.timestamp.toString(), end_to_end_id: p.endToEndId,
-    ...(p.uetr === undefined ? {} : { uetr: p.uetr }), ...(p.instrId === undefined ? {} : { instr_id: p.instrId }),
-    ...(p.txId === undefined ? {} : { tx_id: p.txId }), ...(p.agent === undefined ? {} : { agent: p.agent }),
-    ...(p.ledgerResult === 0 ? {} : { ledger_result: p.ledgerResult }),
-  };
 }
 
 // ---- the directory ----

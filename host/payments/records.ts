@@ -374,21 +374,24 @@ export function paymentRecords(reply: Uint8Array): (PaymentRecord | null)[] {
   const b = unrefused(reply);
   const n = b.readUInt32LE(0);
   if (b.length !== P.REPLY_HEADER_BYTES + n * P.PAYMENT_BYTES) throw new RecordError(`payment_get reply of ${b.length} bytes for ${n}`);
-  return Array.from({ length: n }, (_, i) => {
-    const at = P.REPLY_HEADER_BYTES + i * P.PAYMENT_BYTES;
-    const id = b.readBigUInt64LE(at + P.PAY_ID);
-    if (id === 0n) return null;
-    const state = STATE_NAME[b[at + P.PAY_STATE]];
-    if (state === undefined) throw new RecordError(`payment ${id}: state ${b[at + P.PAY_STATE]}`);
-    const reason = b.readUInt32LE(at + P.PAY_REASON);
-    const opt = (k: string, v: string | undefined) => (v === undefined || v === '' ? {} : { [k]: v });
-    return {
-      id, state, source: b[at + P.PAY_SOURCE], ...(reason === 0 ? {} : { reason: code4(reason) }), ledger: b.readUInt32LE(at + P.PAY_LEDGER),
-      amount: getU128(b, at + P.PAY_AMOUNT), transfer: getU128(b, at + P.PAY_TRANSFER), debit: getU128(b, at + P.PAY_DEBIT),
-      credit: getU128(b, at + P.PAY_CREDIT), created: b.readBigUInt64LE(at + P.PAY_CREATED), timestamp: b.readBigUInt64LE(at + P.PAY_TIMESTAMP),
-      ...opt('uetr', uetrText(b.subarray(at + P.PAY_UETR, at + P.PAY_UETR + 16))), endToEndId: getText(b, at + P.PAY_END_TO_END_ID),
-      ...opt('instrId', getText(b, at + P.PAY_INSTR_ID)), ...opt('txId', getText(b, at + P.PAY_TX_ID)), ...opt('agent', getText(b, at + P.PAY_AGENT)),
-      ledgerResult: b.readUInt32LE(at + P.PAY_LEDGER_RESULT),
-    } as PaymentRecord;
-  });
+  return Array.from({ length: n }, (_, i) => paymentRecordAt(b, P.REPLY_HEADER_BYTES + i * P.PAYMENT_BYTES));
+}
+
+/** The PAYMENT_BYTES record at `at` of `b` (a reply, an event's items); null for an empty one (id 0). */
+export function paymentRecordAt(b: Buffer, at: number): PaymentRecord | null {
+  if (at < 0 || at + P.PAYMENT_BYTES > b.length) throw new RecordError(`a payment record at ${at} of ${b.length} bytes`);
+  const id = b.readBigUInt64LE(at + P.PAY_ID);
+  if (id === 0n) return null;
+  const state = STATE_NAME[b[at + P.PAY_STATE]];
+  if (state === undefined) throw new RecordError(`payment ${id}: state ${b[at + P.PAY_STATE]}`);
+  const reason = b.readUInt32LE(at + P.PAY_REASON);
+  const opt = (k: string, v: string | undefined) => (v === undefined || v === '' ? {} : { [k]: v });
+  return {
+    id, state, source: b[at + P.PAY_SOURCE], ...(reason === 0 ? {} : { reason: code4(reason) }), ledger: b.readUInt32LE(at + P.PAY_LEDGER),
+    amount: getU128(b, at + P.PAY_AMOUNT), transfer: getU128(b, at + P.PAY_TRANSFER), debit: getU128(b, at + P.PAY_DEBIT),
+    credit: getU128(b, at + P.PAY_CREDIT), created: b.readBigUInt64LE(at + P.PAY_CREATED), timestamp: b.readBigUInt64LE(at + P.PAY_TIMESTAMP),
+    ...opt('uetr', uetrText(b.subarray(at + P.PAY_UETR, at + P.PAY_UETR + 16))), endToEndId: getText(b, at + P.PAY_END_TO_END_ID),
+    ...opt('instrId', getText(b, at + P.PAY_INSTR_ID)), ...opt('txId', getText(b, at + P.PAY_TX_ID)), ...opt('agent', getText(b, at + P.PAY_AGENT)),
+    ledgerResult: b.readUInt32LE(at + P.PAY_LEDGER_RESULT),
+  } as PaymentRecord;
 }

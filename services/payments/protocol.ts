@@ -252,7 +252,10 @@ export const STATEMENT_ENTRIES_MAX = 2048;
 //  +56 u128 debit account   +72 u128 credit account   +88 u64 created (logical ns)   +96 u64 transfer timestamp
 // +104 [16] UETR   +120 [36] EndToEndId   +156 [36] InstrId   +192 [36] TxId
 // +228 [12] the agent that sent it (pacs.008, MT103: the instructing agent; empty otherwise)
-// +240 u32 the ledger's result code when it refused the transfer (reason NARR and others)   +244 u8[12] 0
+// +240 u32 the ledger's result code when it refused the transfer (reason NARR and others)
+// +244 u32 1 + the number of the status report (pacs.002) that posted or voided it (0: none)
+// +248 u32 1 + the number of the return (pacs.004) that returned it (0: none)   +252 u8[4] 0
+// Message numbers count the messages the service recorded (0, 1, 2, …; payment_messages reads them).
 export const PAYMENT_BYTES = 256;
 export const PAY_ID = 0;
 export const PAY_STATE = 8;
@@ -272,6 +275,8 @@ export const PAY_INSTR_ID = 156;
 export const PAY_TX_ID = 192;
 export const PAY_AGENT = 228;
 export const PAY_LEDGER_RESULT = 240;
+export const PAY_STATUS_MESSAGE = 244;
+export const PAY_RETURN_MESSAGE = 248;
 
 export const STATE_SETTLED = 1; // posted on the ledger (pacs.008 in, JSON)
 export const STATE_PENDING = 2; // a pending transfer awaiting the clearing's status (pain.001 out)
