@@ -7,6 +7,7 @@
 // (a block completion, a frame, a timer deadline the kernel published).
 // It never chooses what runs next.
 
+import { OriginalsArchive, ORIGINALS_FILE } from './payments/archive.ts';
 import type { TlsListen } from './devices/tls.ts';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
@@ -153,6 +154,7 @@ export class Machine {
   /** The event stream: records the kernel numbered, live and replayed (GET /v1/events). */
   readonly eventHub: EventHub;
   private events: EventsDevice | null = null;
+  private originals: OriginalsArchive | null = null;
   /** The HSM device (live machines): key operations for services granted keys, and audit checkpoint signing. */
   readonly hsm: HsmRingDevice | null;
   /** Metrics, request log and system statistics (live machines). */
@@ -228,9 +230,15 @@ export class Machine {
         ? new HsmRingDevice(this.kernel, opts.hsm ?? null, () => this.schedulePump(),
           { checkpointSigner: opts.auditSigner ?? null, notice: (o, e) => this.hostLine(o, e) })
         : null;
+      // The payments messages' originals, found again by digest (host/payments/archive.ts): a live machine with a payments service.
+      this.originals = live && opts.sim === undefined && opts.image.manifest.services.some((s) => s.name === 'payments')
+        ? new OriginalsArchive(this.openDataFile(join(opts.dataDir, ORIGINALS_FILE), { create: true, lock: true, readOnly: false }),
+          (line) => this.hostLine({ event: 'originals_archive', message: line }, false))
+        : null;
       this.net = live ? new NetDevice(this.kernel, () => this.schedulePump(), (o) => this.hostLine(o, false),
-        gatewayConfig(opts.image, this.kernel, this.observability ?? undefined, this.eventHub)) : null;
+        { ...gatewayConfig(opts.image, this.kernel, this.observability ?? undefined, this.eventHub), originals: this.originals ?? undefined }) : null;
     } catch (e) {
+      this.originals?.abandon();
       this.backend.close();
       throw e;
     }
@@ -655,6 +663,7 @@ export class Machine {
     const halt = await this.whenHalted();
     this.eventHub.close();
     await this.net?.close();
+    await this.originals?.close();
     this.closeGrids();
     this.backend.close();
     return halt;
@@ -665,6 +674,7 @@ export class Machine {
     this.halt ??= { state: abi.KSTATE_HALTED, error: 0, message: 'abandoned' };
     if (this.deadlineTimer !== null) clearTimeout(this.deadlineTimer);
     void this.net?.close();
+    this.originals?.abandon();
     this.closeGrids();
     this.backend.close();
   }

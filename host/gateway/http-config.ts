@@ -4,6 +4,7 @@
 // gateway configuration the host gives it (ledgers, admission, readiness,
 // statistics, metrics, the event stream).
 
+import type { OriginalsArchive } from '../payments/archive.ts';
 import * as abi from '../../hal/abi.ts';
 import { BATCH_EVENTS_MAX, HEADER_BYTES, RECORD_BYTES } from '../client/ledger.ts';
 import * as gw from '../../services/gateway/protocol.ts';
@@ -91,4 +92,6 @@ export interface GatewayConfig {
   host?: GatewayHost;
   /** The event stream (GET /v1/events); absent: that route answers 503. */
   events?: EventHub;
+  /** The payments messages' originals (host/payments/archive.ts); absent: the image has no payments service. */
+  originals?: OriginalsArchive;
 }

@@ -39,13 +39,18 @@ import {
 import { openApiText } from './openapi.ts';
 import { decodeServiceReply, serviceCommandFromJson } from './services-json.ts';
 import * as PAY from '../../services/payments/protocol.ts';
-import { paymentsAnswer, paymentsRequestBody, PaymentsRefusal, type PaymentsContext, type PaymentsHandler } from './payments-front.ts';
+import {
+  PaymentDocument, PaymentDocumentError, paymentsAnswer, paymentsRequestBody, PaymentsRefusal, type PaymentsContext, type PaymentsHandler,
+} from './payments-front.ts';
 import { RecordError } from '../payments/records.ts';
+import type { OriginalsArchive } from '../payments/archive.ts';
 
 const PAYMENTS_HANDLERS: ReadonlySet<string> = new Set<PaymentsHandler>([
-  'payments_iso20022', 'payments_swift_mt', 'payments_create', 'payments_get', 'payments_list', 'payment_accounts_put', 'payment_accounts_lookup',
-  'payment_statement',
+  'payments_iso20022', 'payments_swift_mt', 'payments_create', 'payments_get', 'payment_message', 'payments_list', 'payment_accounts_put',
+  'payment_accounts_lookup', 'payment_statement',
 ]);
+// The routes whose body is a payments message: its original is archived when admitted (host/payments/archive.ts).
+const PAYMENTS_MESSAGES: ReadonlySet<string> = new Set<PaymentsHandler>(['payments_iso20022', 'payments_swift_mt', 'payments_create']);
 
 /** One request's place in the response order. */
 export interface Slot {
@@ -92,7 +97,7 @@ export function requestSlot(label: string, head: Head, close: boolean, noBody: b
   const slot = newSlot(label, head.method, close, noBody, match?.spec ?? null, match?.id ?? 0n);
   if (match === null && matches.length > 0) slot.path = matches[0].spec.path;
   if (match?.spec.handler === 'events') slot.eventsText = { query: match.query, lastEventId: head.fields.get('last-event-id') };
-  if (match?.spec.handler === 'payments_list') slot.queryText = match.query;
+  if (match?.spec.handler === 'payments_list' || match?.spec.handler === 'payment_message') slot.queryText = match.query;
   return slot;
 }
 
@@ -120,6 +125,7 @@ export class RouteHandlers {
   private readonly admissionStats: GatewayConfig['admissionStats'];
   private readonly host: GatewayHost | undefined;
   private readonly events: EventHub | undefined;
+  private readonly originals: OriginalsArchive | undefined;
 
   /**
    * `source`: the client's address (sourceBytes), for the gateway header;
@@ -128,6 +134,7 @@ export class RouteHandlers {
   constructor(config: GatewayConfig, private readonly source: Buffer, private readonly settled: () => void) {
     this.host = config.host;
     this.events = config.events;
+    this.originals = config.originals;
     for (const [ledger, { assetScale }] of config.ledgers) {
       if (!Number.isInteger(ledger) || ledger < 0 || ledger > 0xffffffff) throw new RangeError(`gateway: ledger ${ledger} is not a u32`);
       if (!Number.isInteger(assetScale) || assetScale < 0 || assetScale > ASSET_SCALE_MAX) {
@@ -254,6 +261,7 @@ export class RouteHandlers {
       const bytes = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
       const { request, context } = paymentsRequestBody(spec.handler as PaymentsHandler, bytes, slot.id, this.ledgers, json, slot.queryText ?? '');
       slot.payments = context;
+      if (PAYMENTS_MESSAGES.has(spec.handler)) this.originals?.put(bytes);
       return request;
     }
     if (spec.handler === 'keys_revoke') {
@@ -310,10 +318,12 @@ export class RouteHandlers {
   /** The payments service's reply rendered (host/gateway/payments-front.ts): JSON, or why it refused the request. */
   private paymentsReply(slot: Slot, body: Buffer): void {
     try {
-      const answer = paymentsAnswer(slot.payments!, body, this.ledgers);
+      const answer = paymentsAnswer(slot.payments!, body, this.ledgers, this.originals);
       if (answer === null) respondRefusal(slot, refusal(404, 'not_found', `no payment ${slot.id}`));
+      else if (answer instanceof PaymentDocument) respond(slot, 200, answer.text, [], answer.contentType);
       else respond(slot, 200, JSON.stringify(answer));
     } catch (e) {
+      if (e instanceof PaymentDocumentError) { respondRefusal(slot, refusal(e.status, e.code, e.message)); return; }
       if (e instanceof PaymentsRefusal) {
         const [status, code] = e.code === PAY.REFUSED_BUSY ? [503, 'busy'] : e.code === PAY.REFUSED_FULL ? [503, 'payments_full']
           : e.code === PAY.REFUSED_NOT_FOUND ? [404, 'not_found'] : [400, 'payments_refused'];

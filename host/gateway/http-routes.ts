@@ -74,6 +74,7 @@ export const ROUTES: readonly RouteSpec[] = [
   route('POST', '/v1/payments/swift-mt', 'payments_swift_mt', gw.ROUTE_PAYMENTS_SWIFT_MT, { bodyType: 'text' }),
   route('POST', '/v1/payments', 'payments_create', gw.ROUTE_PAYMENTS_CREATE),
   route('GET', '/v1/payments/{id}', 'payments_get', gw.ROUTE_PAYMENTS_GET),
+  route('GET', '/v1/payments/{id}/message', 'payment_message', gw.ROUTE_PAYMENT_MESSAGE, { query: true }),
   route('GET', '/v1/payments', 'payments_list', gw.ROUTE_PAYMENTS_LIST, { query: true }),
   route('POST', '/v1/payment-accounts', 'payment_accounts_put', gw.ROUTE_PAYMENT_ACCOUNTS_PUT),
   route('POST', '/v1/payment-accounts/lookup', 'payment_accounts_lookup', gw.ROUTE_PAYMENT_ACCOUNTS_LOOKUP),
@@ -108,7 +109,7 @@ function matchRoutes(target: string): RouteMatch[] {
       if (want[i] === '{id}') { id = segments[i]; same = isDecimal(id); } else same = want[i] === segments[i];
     }
     if (!same) continue;
-    const max = spec.handler === 'keys_revoke' ? 0xffffffffn : spec.handler === 'payments_get' ? 0xffffffffffffffffn : U128_MAX;
+    const max = spec.handler === 'keys_revoke' ? 0xffffffffn : spec.handler === 'payments_get' || spec.handler === 'payment_message' ? 0xffffffffffffffffn : U128_MAX;
     found.push({ spec, id: id === undefined ? 0n : parseUnsignedDecimal(id, max), query: q < 0 ? '' : target.slice(q + 1) });
   }
   return found;
@@ -143,7 +144,7 @@ function earlyRefusal(head: Head, matches: RouteMatch[], match: RouteMatch | nul
   if (match.id === null) {
     return refusal(400, 'invalid_field', match.spec.handler === 'keys_revoke'
       ? 'path: key id must be a decimal unsigned integer below 2^32'
-      : match.spec.handler === 'payments_get' ? 'path: payment id must be a decimal unsigned integer below 2^64'
+      : match.spec.handler === 'payments_get' || match.spec.handler === 'payment_message' ? 'path: payment id must be a decimal unsigned integer below 2^64'
         : 'path: account id must be a decimal string of an unsigned integer below 2^128');
   }
   const type = match.spec.bodyType;

@@ -296,7 +296,23 @@ export const OPENAPI = {
         responses: { 200: json({ type: 'object', properties: { payments: { type: 'array', items: ref('Payment') }, next_after: u64 } }), ...errors(...AUTH_ERRORS) },
       },
     },
-    '/v1/payments/{id}': { get: op('A payment: its state, reason, amount, accounts and identifiers', json(ref('Payment')), { params: [paymentId], errorCodes: [...AUTH_ERRORS, 404] }) },
+    '/v1/payments/{id}': {
+      get: op('A payment: its state, reason, amount, accounts and identifiers, and its messages in and out (messages: name, direction, type, '
+        + 'msg_id, created, sha256 of an inbound original, href) (every role; a key granted ledgers sees only theirs)', json(ref('Payment')),
+      { params: [paymentId], errorCodes: [...AUTH_ERRORS, 404] }),
+    },
+    '/v1/payments/{id}/message': {
+      get: {
+        summary: "One of a payment's messages: original (as received), status_report, return (the pacs.002 and pacs.004 that changed it), "
+          + 'pacs002 (the status report QENEX answered with), pacs008 and mt103 (the transfer its pain.001 sent out), byte for byte as first '
+          + 'produced (every role; a key granted ledgers sees only theirs)',
+        parameters: [paymentId, { name: 'name', in: 'query', required: true, schema: { type: 'string', enum: ['original', 'status_report', 'return', 'pacs002', 'pacs008', 'mt103'] } }],
+        responses: {
+          200: { description: 'The document', content: { 'application/xml': { schema: { type: 'string' } }, 'text/plain': { schema: { type: 'string' } }, 'application/json': { schema: {} } } },
+          ...errors(...AUTH_ERRORS, 404, 422, 503),
+        },
+      },
+    },
     '/v1/payment-accounts': {
       post: op('Add or update directory entries (admin, operator)', json({ type: 'object', properties: { results: { type: 'array', items: { type: 'string' } } } }),
         { body: { type: 'object', required: ['accounts'], additionalProperties: false, properties: { accounts: { type: 'array', items: ref('PaymentAccount'), maxItems: 8189 } } } }),
@@ -322,7 +338,7 @@ export const OPENAPI = {
   components: {
     securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'an API key from qenex keys create' } },
     schemas,
-    responses: Object.fromEntries([400, 401, 403, 404, 409, 410, 429, 503].map((c) => [`E${c}`, json(ref('Error'), `error ${c}`)])),
+    responses: Object.fromEntries([400, 401, 403, 404, 409, 410, 422, 429, 503].map((c) => [`E${c}`, json(ref('Error'), `error ${c}`)])),
   },
 } as const;
 

@@ -27,12 +27,13 @@ import { IsoAdmissionError, validateIsoMessage, type IsoAdmission } from '../pay
 import { MtError, readMt103, writeMt103 } from '../payments/mt103.ts';
 import {
   creditTransfersRequest, creditTransfersResults, directoryGetEntries, directoryGetRequest, directoryPutRequest, directoryPutResults,
-  paymentGetRequest, paymentList, paymentListRequest, paymentRecords, PaymentsRefusal, reconcileRequest, RecordError, returnsRequest,
+  paymentList, paymentMessagesReply, paymentMessagesRequest, paymentListRequest, PaymentsRefusal, reconcileRequest, RecordError, returnsRequest,
   statementReply, statementRequest, statusReportsRequest, type AccountKey, type DirectoryEntry, type EntryLine, type ListFilter,
   type PaymentRecord, type ReturnLine, type StatementReply,
-  type StatusLine, type TxRecord,
+  type StatusLine, type TxRecord, type TxResult,
 } from '../payments/records.ts';
 import { paymentJson, SOURCE_CODES, type LedgerCurrencies } from './payment-json.ts';
+import type { OriginalsArchive } from '../payments/archive.ts';
 export type { LedgerCurrencies };
 
 /** A refused payments body: a LedgerJsonError, so the gateway's body refusal path answers it (400 with `code`). */
@@ -40,7 +41,7 @@ export class PaymentsInputError extends LedgerJsonError {
   override name = 'PaymentsInputError';
 }
 
-export type PaymentsHandler = 'payments_iso20022' | 'payments_swift_mt' | 'payments_create' | 'payments_get' | 'payments_list'
+export type PaymentsHandler = 'payments_iso20022' | 'payments_swift_mt' | 'payments_create' | 'payments_get' | 'payment_message' | 'payments_list'
   | 'payment_accounts_put' | 'payment_accounts_lookup' | 'payment_statement';
 
 
@@ -60,6 +61,8 @@ export interface PaymentsContext {
   statementOf?: AccountKey;
   /** A camt.053 or camt.054: its entries' lines, in order, with the entry each came from. */
   entries?: { line: EntryLine; reference?: string; currency: string; value: string }[];
+  /** GET /v1/payments/{id}/message: the document asked for. */
+  messageName?: MessageName;
 }
 
 const U64_MAX = (1n << 64n) - 1n;
@@ -72,9 +75,11 @@ export function paymentsRequestBody(handler: PaymentsHandler, body: Uint8Array, 
     case 'payments_iso20022': return isoRequest(body, ledgers);
     case 'payments_swift_mt': return mtRequest(body, ledgers);
     case 'payments_create': return jsonPaymentRequest(json(), body, ledgers);
-    case 'payments_get':
+    case 'payments_get': case 'payment_message': {
       if (id === 0n || id > U64_MAX) throw new PaymentsInputError('invalid_field', 'path: a payment id is a decimal from 1 to 2^64-1');
-      return { request: paymentGetRequest([id]), context: { handler } };
+      const context: PaymentsContext = { handler, ...(handler === 'payment_message' ? { messageName: messageNameOf(query) } : {}) };
+      return { request: paymentMessagesRequest(id), context };
+    }
     case 'payments_list': return { request: paymentListRequest(listFilter(query)), context: { handler } };
     case 'payment_accounts_put': return { request: directoryPutRequest(entriesFromJson(json(), ledgers)), context: { handler } };
     case 'payment_statement': return statementFromJson(json());
@@ -463,6 +468,104 @@ function listFilter(query: string): ListFilter {
   return f;
 }
 
+// ---- messages in and out of a payment (GET /v1/payments/{id}, /v1/payments/{id}/message?name=) ----
+
+/**
+ * The documents of a payment: `original` (the message it came in),
+ * `status_report` and `return` (the pacs.002 and pacs.004 that changed it),
+ * and what QENEX answered or sent for it: `pacs002` (the status report
+ * answering its ISO 20022 message), `pacs008` and `mt103` (the outbound
+ * transfer its pain.001 produced). Outbound documents are not stored: they
+ * are made again from the original and the service's first answer, dated
+ * by the time the message was recorded, so they come out byte for byte as
+ * first sent (the log holds everything they are made of).
+ */
+export type MessageName = 'original' | 'status_report' | 'return' | 'pacs002' | 'pacs008' | 'mt103';
+const MESSAGE_NAMES: readonly MessageName[] = ['original', 'status_report', 'return', 'pacs002', 'pacs008', 'mt103'];
+const SOURCE_TYPES: Record<number, { type: string; media: string }> = {
+  [P.SOURCE_PACS008]: { type: 'pacs.008.001.08', media: 'application/xml' }, [P.SOURCE_PAIN001]: { type: 'pain.001.001.09', media: 'application/xml' },
+  [P.SOURCE_MT103]: { type: 'MT103', media: 'text/plain' }, [P.SOURCE_JSON]: { type: 'json', media: 'application/json' },
+  [P.SOURCE_PACS002]: { type: 'pacs.002.001.10', media: 'application/xml' }, [P.SOURCE_PACS004]: { type: 'pacs.004.001.09', media: 'application/xml' },
+};
+
+/** A document of a payment as the route answers it: its media type and text. */
+export class PaymentDocument {
+  constructor(readonly contentType: string, readonly text: string) {}
+}
+
+/** Why a payment's document cannot be given: HTTP status, stable code, message. */
+export class PaymentDocumentError extends Error {
+  override name = 'PaymentDocumentError';
+  constructor(readonly status: number, readonly code: string, message: string) { super(message); }
+}
+
+function messageNameOf(query: string): MessageName {
+  const m = /^name=([a-z0-9_]{1,32})$/.exec(query);
+  const name = m?.[1] as MessageName | undefined;
+  if (name === undefined || !MESSAGE_NAMES.includes(name)) {
+    throw new PaymentsInputError('invalid_query', `name: one of ${MESSAGE_NAMES.join(', ')} (the only parameter)`);
+  }
+  return name;
+}
+
+type MessagesRead = NonNullable<ReturnType<typeof paymentMessagesReply>>;
+
+/** Whether the payment's message produced an outbound transfer for it (a pain.001 it accepted). */
+function sentOut(read: MessagesRead): boolean {
+  const origin = read.messages[0];
+  return origin.source === P.SOURCE_PAIN001 && read.results[Number(read.payment.id - origin.first)]?.status === 'ACCP';
+}
+
+/** The list of a payment's documents, in and out, each with where to fetch it. */
+function paymentMessages(read: MessagesRead): Record<string, unknown>[] {
+  const id = read.payment.id;
+  const item = (name: MessageName, direction: 'in' | 'out', type: string, msgId: string, time: bigint, extra: Record<string, unknown> = {}) => ({
+    name, direction, type, msg_id: msgId, created: isoTime(time), ...extra, href: `/v1/payments/${id}/message?name=${name}`,
+  });
+  const list: Record<string, unknown>[] = [];
+  for (const m of read.messages) {
+    const name: MessageName = m.role === 'origin' ? 'original' : m.role === 'status' ? 'status_report' : 'return';
+    list.push(item(name, 'in', SOURCE_TYPES[m.source]?.type ?? String(m.source), m.msgId, m.time, {
+      ...(m.agent === undefined ? {} : { agent: m.agent }), sha256: m.digest.toString('hex'),
+    }));
+    if (m.role !== 'origin') continue;
+    if (m.source === P.SOURCE_PACS008 || m.source === P.SOURCE_PAIN001) list.push(item('pacs002', 'out', 'pacs.002.001.10', derivedMsgId('ST', m.msgId), m.time));
+    if (sentOut(read)) {
+      list.push(item('pacs008', 'out', 'pacs.008.001.08', derivedMsgId('P8', m.msgId), m.time));
+      list.push(item('mt103', 'out', 'MT103', read.payment.endToEndId.slice(0, 16), m.time));
+    }
+  }
+  return list;
+}
+
+/** One document of a payment, read from the originals archive or made again from its original. */
+function paymentDocument(read: MessagesRead, name: MessageName, ledgers: LedgerCurrencies, originals: OriginalsArchive | undefined): PaymentDocument {
+  const none = () => new PaymentDocumentError(404, 'no_such_message', `payment ${read.payment.id} has no ${name} message`);
+  const role = name === 'status_report' ? 'status' : name === 'return' ? 'return' : 'origin';
+  const m = read.messages.find((x) => x.role === role);
+  if (m === undefined) throw none();
+  if (originals === undefined) throw new PaymentDocumentError(503, 'unavailable', 'this host keeps no originals archive');
+  const original = originals.get(m.digest);
+  if (original === null) {
+    throw new PaymentDocumentError(404, 'message_not_archived',
+      `message ${m.msgId}: its original is not in this host's archive (the command log holds it: qenex audit proves it from there)`);
+  }
+  const media = SOURCE_TYPES[m.source]?.media ?? 'application/octet-stream';
+  if (name === 'original' || name === 'status_report' || name === 'return') return new PaymentDocument(`${media}; charset=utf-8`, original.toString('utf8'));
+  if (name === 'pacs002' && m.source !== P.SOURCE_PACS008 && m.source !== P.SOURCE_PAIN001) throw none();
+  if ((name === 'pacs008' || name === 'mt103') && !sentOut(read)) throw none();
+  // The same front end that first read the message reads it again: the same context, so the same documents.
+  const { context } = isoRequest(original, ledgers);
+  if (context.transactions?.length !== read.results.length) throw new RecordError(`message ${m.msgId}: ${read.results.length} results for its transactions`);
+  if (name === 'pacs002') return new PaymentDocument('application/xml; charset=utf-8', pacs002Text(context, read.results, m.time));
+  const out = outboundPacs008(context, acceptedOf(context, read.results), m.time);
+  if (name === 'pacs008') return new PaymentDocument('application/xml; charset=utf-8', writeIsoMessageText(out));
+  const mt = outboundMt103(out).find((x) => x.end_to_end_id === read.payment.endToEndId);
+  if (mt === undefined) throw none();
+  if ('error' in mt) throw new PaymentDocumentError(422, 'not_expressible', `MT103: ${mt.error}`);
+  return new PaymentDocument('text/plain; charset=utf-8', mt.fin);
+}
+
 // ---- the directory ----
 
 function entriesFromJson(value: JsonValue, ledgers: LedgerCurrencies): DirectoryEntry[] {
@@ -566,12 +669,16 @@ function flag(o: Map<string, JsonValue>, name: string, where: string): boolean {
 const DIRECTORY_RESULTS = ['created', 'updated', 'invalid_kind', 'invalid_text', 'invalid_flags', 'unknown_ledger', 'account_zero', 'directory_full', 'reserved_field'];
 
 /** The answer to a payments request as JSON; null for an unknown payment; throws PaymentsRefusal when the service refused the request whole. */
-export function paymentsAnswer(context: PaymentsContext, reply: Buffer, ledgers: LedgerCurrencies): unknown {
+export function paymentsAnswer(context: PaymentsContext, reply: Buffer, ledgers: LedgerCurrencies, originals?: OriginalsArchive): unknown {
   switch (context.handler) {
     case 'payments_iso20022': case 'payments_swift_mt': case 'payments_create': return creditAnswer(context, reply);
     case 'payments_get': {
-      const [p] = paymentRecords(reply);
-      return p === null ? null : paymentJson(p, ledgers);
+      const read = paymentMessagesReply(reply);
+      return read === null ? null : { ...paymentJson(read.payment, ledgers), messages: paymentMessages(read) };
+    }
+    case 'payment_message': {
+      const read = paymentMessagesReply(reply);
+      return read === null ? null : paymentDocument(read, context.messageName!, ledgers, originals);
     }
     case 'payment_statement': return statementAnswer(context, reply, ledgers);
     case 'payments_list': {
@@ -596,7 +703,7 @@ function creditAnswer(context: PaymentsContext, reply: Buffer): unknown {
   }
   if (context.returns !== undefined) return linesAnswer(context, reply, 'returns', context.returns, (_, status) => ({ status }));
   if (context.entries !== undefined) return reconcileAnswer(context, reply);
-  const { repeated, results } = creditTransfersResults(reply);
+  const { repeated, time, results } = creditTransfersResults(reply);
   const txs = context.transactions!;
   if (results.length !== txs.length) throw new RecordError(`${results.length} results for ${txs.length} transactions`);
   const transactions = results.map((r, i) => ({
@@ -606,12 +713,11 @@ function creditAnswer(context: PaymentsContext, reply: Buffer): unknown {
     ...(r.ledgerResult === 0 ? {} : { ledger_result: r.ledgerResult }),
   }));
   const json: Record<string, unknown> = { msg_id: context.msgId, repeated, transactions };
-  if (context.handler === 'payments_iso20022') json.pacs002 = pacs002Text(context, results.map((r) => ({ status: r.status, reason: r.reason })));
+  if (context.handler === 'payments_iso20022') json.pacs002 = pacs002Text(context, results, time);
   if (context.pain001 !== undefined) {
-    // Each accepted transaction goes out under its InstrId, or one made of its payment's id (MT's :20: takes 16 characters).
-    const accepted = txs.flatMap((t, i) => (results[i].status === 'ACCP' ? [{ ...t, instrId: t.instrId ?? `QXP${results[i].payment}` }] : []));
+    const accepted = acceptedOf(context, results);
     if (accepted.length > 0) {
-      const out = outboundPacs008(context, accepted);
+      const out = outboundPacs008(context, accepted, time);
       json.pacs008 = writeIsoMessageText(out);
       json.mt103 = outboundMt103(out);
     }
@@ -684,7 +790,7 @@ function reconcileAnswer(context: PaymentsContext, reply: Buffer): unknown {
  * agent's account (INDA). MsgId derived from the pain.001's, so the same
  * message again produces the same pacs.008.
  */
-function outboundPacs008(context: PaymentsContext, accepted: CreditTransfer[]): Pacs008 {
+function outboundPacs008(context: PaymentsContext, accepted: CreditTransfer[], time: bigint): Pacs008 {
   const m = context.pain001!;
   const first = m.paymentInformation[0];
   const date = /^\d{4}-\d{2}-\d{2}/.exec(first.requestedExecutionDate)?.[0];
@@ -696,7 +802,7 @@ function outboundPacs008(context: PaymentsContext, accepted: CreditTransfer[]): 
   const out: Pacs008 = {
     kind: 'pacs.008',
     header: {
-      msgId: derivedMsgId('P8', context.msgId!), creationDateTime: isoTime(),
+      msgId: derivedMsgId('P8', context.msgId!), creationDateTime: isoTime(time),
       numberOfTransactions: String(accepted.length), controlSum: sum.toFixed(), settlementMethod: 'INDA',
     },
     transactions,
@@ -704,8 +810,8 @@ function outboundPacs008(context: PaymentsContext, accepted: CreditTransfer[]): 
   return out;
 }
 
-/** The pacs.002.001.10 that answers a message: a status per transaction (and the group's when all agree). */
-function pacs002Text(context: PaymentsContext, statuses: { status: string; reason?: string }[]): string {
+/** The pacs.002.001.10 that answers a message recorded at `time`: a status per transaction (and the group's when all agree). */
+function pacs002Text(context: PaymentsContext, statuses: readonly { status: string; reason?: string }[], time: bigint): string {
   const txs = context.transactions!;
   const all = (s: string) => statuses.every((x) => x.status === s);
   const groupStatus = all('ACSC') ? 'ACSC' : all('ACCP') ? 'ACCP' : all('RJCT') ? 'RJCT' : 'PART';
@@ -718,11 +824,16 @@ function pacs002Text(context: PaymentsContext, statuses: { status: string; reaso
   }));
   const report: Pacs002 = {
     kind: 'pacs.002',
-    header: { msgId: derivedMsgId('ST', context.msgId!), creationDateTime: isoTime() },
+    header: { msgId: derivedMsgId('ST', context.msgId!), creationDateTime: isoTime(time) },
     original: { msgId: context.msgId!, msgNameId: context.definition!, groupStatus },
     transactions,
   };
   return writeIsoMessageText(report);
+}
+
+/** A pain.001's transactions the service accepted, each under its InstrId or one made of its payment's id (MT's :20: takes 16 characters). */
+function acceptedOf(context: PaymentsContext, results: readonly TxResult[]): CreditTransfer[] {
+  return context.transactions!.flatMap((t, i) => (results[i].status === 'ACCP' ? [{ ...t, instrId: t.instrId ?? `QXP${results[i].payment}` }] : []));
 }
 
 /** A MsgId QENEX writes for a message it answers with: derived from the original's (35 characters), so a repeat gets the same. */

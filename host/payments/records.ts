@@ -278,20 +278,64 @@ function unrefused(reply: Uint8Array): Buffer {
   return b;
 }
 
-export function creditTransfersResults(reply: Uint8Array): { repeated: boolean; results: TxResult[] } {
+/** A credit transfers (or status report, return, reconcile) reply: whether repeated, the time of its message, a result per line. */
+export function creditTransfersResults(reply: Uint8Array): { repeated: boolean; time: bigint; results: TxResult[] } {
   const b = unrefused(reply);
   const n = b.readUInt32LE(0);
   if (b.length !== P.REPLY_HEADER_BYTES + n * P.RESULT_BYTES) throw new RecordError(`credit_transfers reply of ${b.length} bytes for ${n}`);
-  const results = Array.from({ length: n }, (_, i) => {
-    const at = P.REPLY_HEADER_BYTES + i * P.RESULT_BYTES;
-    const reason = b.readUInt32LE(at + P.RESULT_REASON);
+  const results = Array.from({ length: n }, (_, i) => resultAt(b, P.REPLY_HEADER_BYTES + i * P.RESULT_BYTES));
+  return { repeated: (b.readUInt32LE(4) & P.REPLY_F_REPEATED) !== 0, time: b.readBigUInt64LE(P.REPLY_TIME), results };
+}
+
+function resultAt(b: Buffer, at: number): TxResult {
+  const reason = b.readUInt32LE(at + P.RESULT_REASON);
+  return {
+    status: code4(b.readUInt32LE(at + P.RESULT_STATUS)), ...(reason === 0 ? {} : { reason: code4(reason) }),
+    payment: b.readBigUInt64LE(at + P.RESULT_PAYMENT), transfer: getU128(b, at + P.RESULT_TRANSFER),
+    ledgerResult: b.readUInt32LE(at + P.RESULT_LEDGER), timestamp: b.readBigUInt64LE(at + P.RESULT_TIMESTAMP),
+  };
+}
+
+export function paymentMessagesRequest(id: bigint): Buffer {
+  const body = Buffer.alloc(8);
+  body.writeBigUInt64LE(id);
+  return Buffer.concat([header(P.Op.payment_messages, 0, 1), body]);
+}
+
+/** A message about a payment (payment_messages' MESSAGE_INFO_BYTES record). */
+export interface MessageInfo {
+  number: number; source: number; role: 'origin' | 'status' | 'return'; count: number; time: bigint;
+  msgId: string; agent?: string; digest: Buffer; first: bigint;
+}
+
+const ROLE_NAME: Record<number, MessageInfo['role']> = { [P.MSG_ROLE_ORIGIN]: 'origin', [P.MSG_ROLE_STATUS]: 'status', [P.MSG_ROLE_RETURN]: 'return' };
+
+/** payment_messages' reply: the payment, the messages about it, its first message's results as first answered; null: no such payment. */
+export function paymentMessagesReply(reply: Uint8Array): { payment: PaymentRecord; messages: MessageInfo[]; results: TxResult[] } | null {
+  const b = unrefused(reply);
+  const n = b.readUInt32LE(0);
+  if (n === 0 && b.length === P.REPLY_HEADER_BYTES) return null;
+  const infos = P.REPLY_HEADER_BYTES + P.PAYMENT_BYTES;
+  if (n < 1 || n > P.PAYMENT_MESSAGES_MAX || b.length < infos + n * P.MESSAGE_INFO_BYTES) throw new RecordError(`payment_messages reply of ${b.length} bytes for ${n}`);
+  const payment = paymentRecordAt(b, P.REPLY_HEADER_BYTES);
+  if (payment === null) throw new RecordError('payment_messages: an empty payment record');
+  const messages = Array.from({ length: n }, (_, i): MessageInfo => {
+    const at = infos + i * P.MESSAGE_INFO_BYTES;
+    const role = ROLE_NAME[b[at + P.INFO_ROLE]];
+    if (role === undefined) throw new RecordError(`payment_messages: message ${i}: role ${b[at + P.INFO_ROLE]}`);
+    const agent = getText(b, at + P.INFO_AGENT);
     return {
-      status: code4(b.readUInt32LE(at + P.RESULT_STATUS)), ...(reason === 0 ? {} : { reason: code4(reason) }),
-      payment: b.readBigUInt64LE(at + P.RESULT_PAYMENT), transfer: getU128(b, at + P.RESULT_TRANSFER),
-      ledgerResult: b.readUInt32LE(at + P.RESULT_LEDGER), timestamp: b.readBigUInt64LE(at + P.RESULT_TIMESTAMP),
+      number: b.readUInt32LE(at + P.INFO_NUMBER), source: b[at + P.INFO_SOURCE], role, count: b.readUInt32LE(at + P.INFO_COUNT),
+      time: b.readBigUInt64LE(at + P.INFO_TIME), msgId: getText(b, at + P.INFO_MSG_ID), ...(agent === '' ? {} : { agent }),
+      digest: Buffer.from(b.subarray(at + P.INFO_DIGEST, at + P.INFO_DIGEST + 32)), first: b.readBigUInt64LE(at + P.INFO_FIRST),
     };
   });
-  return { repeated: (b.readUInt32LE(4) & P.REPLY_F_REPEATED) !== 0, results };
+  const from = infos + n * P.MESSAGE_INFO_BYTES;
+  if (messages[0].role !== 'origin' || b.length !== from + messages[0].count * P.RESULT_BYTES) {
+    throw new RecordError(`payment_messages reply of ${b.length} bytes for ${messages[0].count} results`);
+  }
+  const results = Array.from({ length: messages[0].count }, (_, i) => resultAt(b, from + i * P.RESULT_BYTES));
+  return { payment, messages, results };
 }
 
 export function paymentGetRequest(ids: bigint[]): Buffer {

@@ -82,17 +82,18 @@ export const ROUTE_QUERY_TRANSFERS = 20; // POST /v1/transfers/query
 export const ROUTE_PAYMENTS_ISO20022 = 21; // POST /v1/payments/iso20022: credit_transfers, source pacs.008 or pain.001
 export const ROUTE_PAYMENTS_SWIFT_MT = 22; // POST /v1/payments/swift-mt: credit_transfers, source MT103
 export const ROUTE_PAYMENTS_CREATE = 23; // POST /v1/payments: credit_transfers, source JSON
-export const ROUTE_PAYMENTS_GET = 24; // GET /v1/payments/{id}: payment_get
+export const ROUTE_PAYMENTS_GET = 24; // GET /v1/payments/{id}: payment_messages (the payment and its messages)
 export const ROUTE_PAYMENT_ACCOUNTS_PUT = 25; // POST /v1/payment-accounts: directory_put
 export const ROUTE_PAYMENT_ACCOUNTS_LOOKUP = 26; // POST /v1/payment-accounts/lookup: directory_get
 export const ROUTE_PAYMENTS_LIST = 27; // GET /v1/payments?...: payment_list
 export const ROUTE_PAYMENT_STATEMENT = 28; // POST /v1/payment-accounts/statement: statement
-export const ROUTE_COUNT = 29; // routes are 1 .. ROUTE_COUNT - 1 (at most hal ADM_ROUTES_MAX)
+export const ROUTE_PAYMENT_MESSAGE = 29; // GET /v1/payments/{id}/message?name=…: payment_messages (a document rendered by the host)
+export const ROUTE_COUNT = 30; // routes are 1 .. ROUTE_COUNT - 1 (at most hal ADM_ROUTES_MAX)
 
 /** The payments operation a payments route's body carries; 0 when the route is not a payments route. */
 export function routePaymentsOp(route: u32): u32 {
   if (route >= <u32>ROUTE_PAYMENTS_ISO20022 && route <= <u32>ROUTE_PAYMENTS_CREATE) return <u32>PaymentsOp.credit_transfers;
-  if (route == <u32>ROUTE_PAYMENTS_GET) return <u32>PaymentsOp.payment_get;
+  if (route == <u32>ROUTE_PAYMENTS_GET || route == <u32>ROUTE_PAYMENT_MESSAGE) return <u32>PaymentsOp.payment_messages;
   if (route == <u32>ROUTE_PAYMENT_ACCOUNTS_PUT) return <u32>PaymentsOp.directory_put;
   if (route == <u32>ROUTE_PAYMENT_ACCOUNTS_LOOKUP) return <u32>PaymentsOp.directory_get;
   if (route == <u32>ROUTE_PAYMENTS_LIST) return <u32>PaymentsOp.payment_list;

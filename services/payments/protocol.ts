@@ -42,6 +42,7 @@ export enum Op {
   reconcile = 7, // MESSAGE_BYTES lead record, count ENTRY_BYTES records, the original → reply header, count RESULT_BYTES
   payment_list = 8, // one LIST_FILTER_BYTES filter (count 1) → reply header (+8: the last id scanned), the matching PAYMENT_BYTES records
   statement = 9, // one STATEMENT_REQUEST_BYTES request (count 1) → reply header (count: entries), a STATEMENT_BYTES summary, the entries
+  payment_messages = 10, // one u64 payment id (count 1) → reply header (count: its messages; 0: no such payment), then see "payment_messages"
 }
 
 export const SOURCE_PACS008 = 1;
@@ -176,9 +177,13 @@ export const MATCH_DIFFERS: u32 = 0x46464944; // "DIFF" a payment with that iden
 export const MATCH_UNMATCHED: u32 = 0x544d4e55; // "UNMT" no payment has that identity
 
 // ---- replies ----
-// Reply header (16 bytes): +0 u32 count, +4 u32 flags (REPLY_F_*), +8 u64 0.
+// Reply header (16 bytes): +0 u32 count, +4 u32 flags (REPLY_F_*), +8 u64: for
+// credit_transfers, status_reports and returns the logical time the message
+// was recorded (REPLY_TIME: what the documents answering it are dated, the
+// same when it is sent again), for payment_list REPLY_LAST, else 0.
 export const REPLY_HEADER_BYTES = 16;
 export const REPLY_F_REPEATED = 1; // the same message again: the original answer
+export const REPLY_TIME = 8;
 // The request was refused whole: count 0, +8 u32 why (REFUSED_*), and the
 // reason as ASCII text after the header. Nothing was recorded or moved. In
 // band, because a service's reply to a peer carries no status.
@@ -245,6 +250,32 @@ export const STMT_CLOSING_CREDITS = 80;
 export const STMT_FROM = 96;
 export const STMT_TO = 104;
 export const STATEMENT_ENTRIES_MAX = 2048;
+
+// ---- payment_messages: a payment and every message about it ----
+// Reply: the header (count: the messages, 1..3; 0 and nothing more: no such
+// payment, or not in the key's scope), the payment's PAYMENT_BYTES record,
+// count MESSAGE_INFO_BYTES records (the message it came in, then the status
+// report and the return that changed it, when any), then the first message's
+// answer: one RESULT_BYTES result per transaction of it, as first answered
+// (what the documents answering it are made of; its info's count of them).
+// Message info (128 bytes): +0 u8 source (SOURCE_*)   +1 u8 role (MSG_ROLE_*)   +2 u16 0
+//   +4 u32 transactions or lines   +8 u64 the logical time it was recorded   +16 [36] MsgId
+//  +52 [12] the sending agent's BIC (empty: none)   +64 [32] SHA-256 of its original bytes
+//  +96 u64 the id of its first payment (credit transfers; 0 otherwise)   +104 u32 its message number   +108 u8[20] 0
+export const MESSAGE_INFO_BYTES = 128;
+export const INFO_SOURCE = 0;
+export const INFO_ROLE = 1;
+export const INFO_COUNT = 4;
+export const INFO_TIME = 8;
+export const INFO_MSG_ID = 16;
+export const INFO_AGENT = 52;
+export const INFO_DIGEST = 64;
+export const INFO_FIRST = 96;
+export const INFO_NUMBER = 104;
+export const MSG_ROLE_ORIGIN = 1;
+export const MSG_ROLE_STATUS = 2;
+export const MSG_ROLE_RETURN = 3;
+export const PAYMENT_MESSAGES_MAX = 3;
 
 // ---- payment record (256 bytes), payment_get ----
 //   +0 u64 id   +8 u8 state (STATE_*)   +9 u8 source   +10 u16 0   +12 u32 reason

@@ -6,12 +6,14 @@
 // not know refused with its ISO reason, the schema-invalid pain.001 sample
 // and hostile XML refused 400 (FF01) before the log, a wrong Content-Type
 // 415, a JSON payment and its record, an MT103 sample mapped and applied,
-// reads of a key granted ledgers limited to them,
-// and a replay of the log that reaches the same state hash.
+// reads of a key granted ledgers limited to them, every message in and out of
+// a payment retrievable byte for byte (and again after a restart), and a
+// replay of the log that reaches the same state hash.
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { bankManifest, event, makeImage, removeDir, runCli, Server, type TestImage } from '../support/helpers.ts';
 import { validateIsoMessage } from '../../host/payments/xsd.ts';
@@ -185,6 +187,7 @@ test('a pain.001 from a customer: pending transfers to the clearing agent\'s acc
   const r = await call('POST', '/v1/payments/iso20022', keys.teller, xml, 'application/xml');
   assert.is(r.status, 200, r.text);
   assert.equal(r.json.transactions.map((t: any) => [t.status, t.reason]), [['ACCP', undefined], ['ACCP', undefined], ['RJCT', 'AM04']]);
+  painRound.pain001 = { xml, answer: r.json };
   assert.ok(validateIsoMessage(Buffer.from(r.json.pacs002)).ok, 'the pacs.002 is XSD-valid');
   const after = await call('POST', '/v1/accounts/lookup', keys.operator, { ids: [String(ALICE_USD)] });
   assert.is(BigInt(after.json[0].debits_pending) - pendingBefore, 8000n, 'two of 40.00 reserved, not posted');
@@ -208,6 +211,7 @@ test('a pain.001 from a customer: pending transfers to the clearing agent\'s acc
   });
   const applied = await call('POST', '/v1/payments/iso20022', keys.operator, report, 'application/xml');
   assert.is(applied.status, 200, applied.text);
+  painRound.report = report;
   assert.equal(applied.json.statuses.map((s: any) => [s.payment_state, s.reason]), [['ACSC', undefined], ['RJCT', 'AC04'], ['RJCT', 'NOOR']]);
   const settled = await call('POST', '/v1/accounts/lookup', keys.operator, { ids: [String(ALICE_USD)] });
   assert.is(BigInt(settled.json[0].debits_pending), pendingBefore, 'nothing left reserved');
@@ -225,6 +229,7 @@ test('a pain.001 from a customer: pending transfers to the clearing agent\'s acc
   assert.equal(tooMuch.json.returns.map((x: any) => [x.status, x.reason]), [['RJCT', 'AM09']], tooMuch.text);
   const back = await call('POST', '/v1/payments/iso20022', keys.operator, ret('RTR-2', '25.00'), 'application/xml');
   assert.equal(back.json.returns.map((x: any) => [x.status, x.reason]), [['ACSC', undefined]], back.text);
+  painRound.returned = ret('RTR-2', '25.00');
   const returned = await call('POST', '/v1/accounts/lookup', keys.operator, { ids: [String(ALICE_USD)] });
   assert.is(BigInt(returned.json[0].credits_posted) - BigInt(settled.json[0].credits_posted), 2500n, 'the debtor got 25.00 back');
   const twice = await call('POST', '/v1/payments/iso20022', keys.operator, ret('RTR-3', '1.00'), 'application/xml');
@@ -250,6 +255,63 @@ test('a pain.001 from a customer: pending transfers to the clearing agent\'s acc
   const refused = await call('POST', '/v1/payments/iso20022', keys.teller, wrongSum, 'application/xml');
   assert.is(refused.status, 400, refused.text);
   assert.match(refused.json.error.message, /CtrlSum 1\.00 but the amounts add up to 120/);
+});
+
+// What the pain.001 round trip sent and was answered, for the test of its messages after it.
+const painRound: { pain001?: { xml: string; answer: any }; report?: string; returned?: string } = {};
+
+/** A payment's document as the API serves it: status, media type, text. */
+async function document(id: string, name: string, key = keys.operator): Promise<{ status: number; type: string; text: string }> {
+  const res = await fetch(`${base}/v1/payments/${id}/message?name=${name}`, { headers: { authorization: `Bearer ${key}` } });
+  return { status: res.status, type: res.headers.get('content-type') ?? '', text: await res.text() };
+}
+
+/** Every document a payment lists, fetched: name → text. */
+async function documents(id: string): Promise<Map<string, string>> {
+  const p = await call('GET', `/v1/payments/${id}`, keys.auditor);
+  assert.is(p.status, 200, p.text);
+  const out = new Map<string, string>();
+  for (const m of p.json.messages) {
+    const d = await document(id, m.name, keys.auditor);
+    assert.is(d.status, 200, `${m.name}: ${d.text}`);
+    out.set(m.name, d.text);
+  }
+  return out;
+}
+
+test('a payment\'s messages in and out: listed, each retrievable byte for byte as first received or produced', async () => {
+  const { pain001: sent, report, returned } = painRound;
+  assert.ok(sent !== undefined && report !== undefined && returned !== undefined, 'the pain.001 round trip ran first');
+  const settledId = sent.answer.transactions[0].payment_id;
+  const p = await call('GET', `/v1/payments/${settledId}`, keys.operator);
+  assert.is(p.status, 200, p.text);
+  assert.equal(p.json.messages.map((m: any) => [m.name, m.direction, m.type]), [
+    ['original', 'in', 'pain.001.001.09'], ['pacs002', 'out', 'pacs.002.001.10'], ['pacs008', 'out', 'pacs.008.001.08'], ['mt103', 'out', 'MT103'],
+    ['status_report', 'in', 'pacs.002.001.10'], ['return', 'in', 'pacs.004.001.09'],
+  ], p.text);
+  assert.is(p.json.messages[0].sha256, createHash('sha256').update(sent.xml).digest('hex'), 'the original is named by its digest');
+  assert.is(p.json.messages[0].href, `/v1/payments/${settledId}/message?name=original`);
+  const original = await document(settledId, 'original');
+  assert.equal([original.status, original.type, original.text], [200, 'application/xml; charset=utf-8', sent.xml], 'the original, byte for byte');
+  assert.is((await document(settledId, 'pacs002')).text, sent.answer.pacs002, 'the pacs.002 as first answered');
+  assert.is((await document(settledId, 'pacs008')).text, sent.answer.pacs008, 'the outbound pacs.008 as first produced');
+  const mt = await document(settledId, 'mt103');
+  assert.equal([mt.type, mt.text], ['text/plain; charset=utf-8', sent.answer.mt103[0].fin], 'its MT103 as first produced');
+  assert.is((await document(settledId, 'status_report')).text, report, 'the clearing\'s pacs.002 that settled it');
+  assert.is((await document(settledId, 'return')).text, returned, 'the pacs.004 that returned it');
+  // The rejected one (AM04) went nowhere: no pacs.008, no MT103; its pacs.002 is the message's, with its RJCT.
+  const rejectedId = sent.answer.transactions[2].payment_id;
+  const rejected = await call('GET', `/v1/payments/${rejectedId}`, keys.operator);
+  assert.equal(rejected.json.messages.map((m: any) => m.name), ['original', 'pacs002']);
+  assert.equal((await document(rejectedId, 'pacs008')).status, 404);
+  assert.is((await document(rejectedId, 'pacs002')).text, sent.answer.pacs002);
+  // Names outside the list, ids that are no payment, a key granted another ledger: refused.
+  assert.is((await document(settledId, 'nonsense')).status, 400);
+  assert.is((await document('999999', 'original')).status, 404);
+  const gbp = (await call('GET', `/v1/payments?ledger=${GBP}&limit=1`, keys.operator)).json.payments[0];
+  assert.ok(gbp !== undefined, 'a GBP payment (the pacs.008 sample)');
+  assert.is((await document(gbp.id, 'original', keys.operator)).status, 200);
+  assert.is((await document(gbp.id, 'original', keys.teller)).status, 404, 'a GBP payment is not a key granted ledger 1 only to read');
 });
 
 test('JSON payments: settled between directory accounts, AM04 on insufficient funds, over-precise amounts refused', async () => {
@@ -339,6 +401,16 @@ test('a key granted ledgers reads only what they hold: payments, the list, the d
   assert.is(dir.json.accounts[1].account, String(ALICE_USD));
   assert.is((await call('POST', '/v1/payment-accounts/statement', keys.teller, { account: { account_id: '65479512' } })).status, 404);
   assert.is((await call('POST', '/v1/payment-accounts/statement', keys.teller, { account: { iban: 'GB33BUKB20201555555555' } })).status, 200);
+});
+
+test('after a restart every payment\'s documents are the same bytes (the originals archive reopened, outbound made again)', async () => {
+  const ids = [painRound.pain001!.answer.transactions[0].payment_id, painRound.pain001!.answer.transactions[2].payment_id];
+  const before = await Promise.all(ids.map(documents));
+  await server.kill('SIGTERM');
+  server = Server.start(['boot', img.imagePath, '--data', data, '--trust', img.pubPath, '--listen', '127.0.0.1:0']);
+  base = `http://127.0.0.1:${(await server.address()).port}`;
+  const after = await Promise.all(ids.map(documents));
+  assert.equal(after.map((m) => [...m.entries()]), before.map((m) => [...m.entries()]));
 });
 
 test('replay of the log reaches the same state hash: payments are decided again, the same', async () => {

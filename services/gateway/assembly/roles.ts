@@ -19,7 +19,8 @@ export function roleMay(role: u32, route: u32): bool {
     return role == P.ROLE_ADMIN || role == P.ROLE_OPERATOR || role == P.ROLE_TELLER; // sending payments moves money
   }
   if (route == P.ROUTE_PAYMENT_ACCOUNTS_PUT) return role == P.ROLE_ADMIN || role == P.ROLE_OPERATOR; // the directory is the operators'
-  if (route == P.ROUTE_PAYMENTS_GET || route == P.ROUTE_PAYMENT_ACCOUNTS_LOOKUP || route == P.ROUTE_PAYMENTS_LIST || route == P.ROUTE_PAYMENT_STATEMENT) {
+  if (route == P.ROUTE_PAYMENTS_GET || route == P.ROUTE_PAYMENT_ACCOUNTS_LOOKUP || route == P.ROUTE_PAYMENTS_LIST || route == P.ROUTE_PAYMENT_STATEMENT
+    || route == P.ROUTE_PAYMENT_MESSAGE) {
     return true; // every role reads
   }
   if (route == P.ROUTE_KEYS_CREATE || route == P.ROUTE_KEYS_REVOKE) return role == P.ROLE_ADMIN;

@@ -24,7 +24,7 @@ import { directoryFind, directoryInit, directoryPut, keyValid } from "./director
 import { creditTransfers, ledgerFailed, ledgerReplied, paymentsInit, paymentsLedgerPeer, refuse } from "./payments";
 import { reconcile, returns, statusReports } from "./reports";
 import { statement, statementFailed, statementInFlight, statementReplied } from "./statement";
-import { paymentGet, paymentList } from "./queries";
+import { paymentGet, paymentList, paymentMessages } from "./queries";
 import { scopeAllows, scopeSet } from "./scope";
 
 // The largest request the kernel delivers in the bank image (message_bytes_max, 1 MiB) and room
@@ -109,7 +109,8 @@ export function qx_handle(kind: u32, sender: u32, token: u32, len: u32): void {
   if (op == <u8>P.Op.reconcile) { reconcile(token, inbox, len); return; }
   // A read may carry a scope (a key's ledger grants) after the request: the rest of it is `len` less the scope.
   const scoped = <u32>load<u16>(inbox + P.HEADER_SCOPE);
-  const reads = op == <u8>P.Op.payment_get || op == <u8>P.Op.payment_list || op == <u8>P.Op.statement || op == <u8>P.Op.directory_get;
+  const reads = op == <u8>P.Op.payment_get || op == <u8>P.Op.payment_list || op == <u8>P.Op.statement || op == <u8>P.Op.directory_get
+    || op == <u8>P.Op.payment_messages;
   if (load<u8>(inbox + P.HEADER_SOURCE) != 0 || (scoped != 0 && !reads) || scoped > <u32>P.SCOPE_LEDGERS_MAX
     || load<u32>(inbox + 8) != 0 || load<u32>(inbox + 12) != 0 || (scoped << 2) > len - <u32>P.HEADER_BYTES) {
     refuse(token, P.REFUSED_MALFORMED, "payments: reserved header bytes not zero, or a scope out of range");
@@ -127,6 +128,11 @@ export function qx_handle(kind: u32, sender: u32, token: u32, len: u32): void {
   if (op == <u8>P.Op.payment_list) {
     if (count != 1 || len != <u32>(P.HEADER_BYTES + P.LIST_FILTER_BYTES)) { refuse(token, P.REFUSED_MALFORMED, "payments: payment_list takes one filter"); return; }
     paymentList(token, inbox + P.HEADER_BYTES);
+    return;
+  }
+  if (op == <u8>P.Op.payment_messages) {
+    if (count != 1 || len != <u32>P.HEADER_BYTES + 8) { refuse(token, P.REFUSED_MALFORMED, "payments: payment_messages takes one payment id"); return; }
+    paymentMessages(token, load<u64>(inbox + P.HEADER_BYTES));
     return;
   }
   if (op == <u8>P.Op.payment_get) {

@@ -31,12 +31,14 @@ import { directoryFind, directoryFindAgent, entryRefusal, keyValid } from "./dir
 import { bicValid, notProvided, textEmpty, textValid } from "./text";
 
 // Message record (internal, 128 bytes): +0 u8 source, +1 [12] agent BIC slot, +13 u8[3] 0,
-// +16 [36] MsgId, +52 [32] digest of the original bytes, +84 u32 transactions, +88 u64 first payment id.
+// +16 [36] MsgId, +52 [32] digest of the original bytes, +84 u32 transactions, +88 u64 first payment id
+// (credit transfers), +96 u64 the logical time it was recorded.
 const MSG_RECORD_BYTES: u32 = 128;
 const MSG_KEY_BYTES: u32 = 52; // source, agent and MsgId: what makes a message the same one
 const MSG_DIGEST: u32 = 52;
 const MSG_COUNT: u32 = 84;
 const MSG_FIRST: u32 = 88;
+const MSG_TIME: u32 = 96;
 // Transaction identity keys (internal, 52 bytes): u8 kind (1 UETR, 2 agent + EndToEndId), then the parts.
 const TXKEY_BYTES: u32 = 52;
 
@@ -62,6 +64,7 @@ let flightOp: u8 = 0;
 let flightSource: u8 = 0;
 let flightFirst: u32 = 0;
 let flightCount: u32 = 0;
+let flightMessage: u32 = 0; // the number of the message in flight (its record, its time)
 let work: usize = 0; // WORK_BYTES a line: u32 payment, u32 line, u32 reason, u8 action, u8[3], u128 amount (a return's)
 const WORK_BYTES: u32 = 32;
 let workCount: u32 = 0;
@@ -81,7 +84,9 @@ export function paymentsInit(): void {
   txIndex = hashIndexCreate(paymentsMax);
   work = heap.alloc(<usize>P.TX_MAX * WORK_BYTES);
   ledgerRequest = heap.alloc(<usize>L.HEADER_BYTES + <usize>L.BATCH_EVENTS_MAX * L.RECORD_BYTES);
-  replyBuf = heap.alloc(<usize>P.REPLY_HEADER_BYTES + <usize>P.TX_MAX * P.RESULT_BYTES);
+  // The largest reply: payment_messages' (its record, its messages, its first message's TX_MAX results).
+  replyBuf = heap.alloc(<usize>P.REPLY_HEADER_BYTES + <usize>P.PAYMENT_BYTES + <usize>P.PAYMENT_MESSAGES_MAX * P.MESSAGE_INFO_BYTES
+    + <usize>P.TX_MAX * P.RESULT_BYTES);
   scratch = heap.alloc(64);
   keyScratch = heap.alloc(P.ACCOUNT_KEY_BYTES);
   ledgerPeer = lookup(changetype<usize>(String.UTF8.encode("ledger")), 6);
@@ -246,10 +251,14 @@ export function creditTransfers(token: u32, r: usize, len: u32): void {
   if (paymentsMax - paymentCount < count) { refuse(token, P.REFUSED_FULL, "payments: payments_full: nothing was recorded"); return; }
   const seen = messageAdmit(token, source, m, count);
   if (seen == MSG_ANSWERED) return;
-  if (seen >= 0) { answerFromPayments(token, <u32>(load<u64>(messageAt(<u32>seen) + MSG_FIRST) - 1), count, P.REPLY_F_REPEATED); return; }
+  if (seen >= 0) {
+    const rec = messageAt(<u32>seen);
+    answerFromPayments(token, <u32>(load<u64>(rec + MSG_FIRST) - 1), count, P.REPLY_F_REPEATED, load<u64>(rec + MSG_TIME));
+    return;
+  }
   const first = paymentCount;
   store<u64>(messageAt(messageCount - 1) + MSG_FIRST, <u64>first + 1);
-  begin(token, <u8>P.Op.credit_transfers, source, first, count);
+  begin(token, <u8>P.Op.credit_transfers, source, first, count, messageCount - 1);
   for (let t: u32 = 0; t < count; t++) {
     record(source, m, m + P.MESSAGE_BYTES + <usize>t * P.TX_BYTES, messageCount - 1);
     if (load<u8>(paymentAt(first + t) + P.PAY_STATE) == <u8>P.STATE_SUBMITTED) addWork(first + t, t, ACT_CREATE, 0);
@@ -286,15 +295,19 @@ export function messageAdmit(token: u32, source: u8, m: usize, count: u32): i32 
   memory.copy(msg, scratch, MSG_KEY_BYTES);
   memory.copy(msg + MSG_DIGEST, m + P.MESSAGE_DIGEST, 32);
   store<u32>(msg + MSG_COUNT, count);
+  store<u64>(msg + MSG_TIME, nowNs());
   const inserted = hashInsert(messageIndex, fingerprint(msg, MSG_KEY_BYTES), messageCount);
   assert(inserted, "the index holds messages_max messages");
   messageCount++;
   return MSG_NEW;
 }
 
-/** Starts the request in flight: nothing of it is out yet. */
-export function begin(token: u32, op: u8, source: u8, first: u32, count: u32): void {
-  assert(!busy && count <= <u32>P.TX_MAX, "one request at a time, within TX_MAX lines");
+export const NO_MESSAGE: u32 = 0xffffffff;
+
+/** Starts the request in flight about message number `message` (NO_MESSAGE: a statement): nothing of it is out yet. */
+export function begin(token: u32, op: u8, source: u8, first: u32, count: u32, message: u32): void {
+  assert(!busy && count <= <u32>P.TX_MAX && (message == NO_MESSAGE || message < messageCount), "one request at a time, within TX_MAX lines, about a recorded message");
+  flightMessage = message;
   busy = true;
   flightToken = token;
   flightOp = op;
@@ -430,10 +443,12 @@ export function ledgerReplied(r: usize, len: u32): void {
       } else if (action == ACT_RETURN) {
         store<u8>(p + P.PAY_STATE, <u8>P.STATE_RETURNED);
         store<u32>(p + P.PAY_REASON, load<u32>(w + 8));
+        store<u32>(p + P.PAY_RETURN_MESSAGE, flightMessage + 1);
         lineResult(load<u32>(w + 4), P.STATUS_ACSC, 0, p, transferHi(action), 0, timestamp);
       } else {
         store<u8>(p + P.PAY_STATE, <u8>(action == ACT_POST ? P.STATE_SETTLED : P.STATE_REJECTED));
         if (action == ACT_VOID) store<u32>(p + P.PAY_REASON, load<u32>(w + 8));
+        store<u32>(p + P.PAY_STATUS_MESSAGE, flightMessage + 1);
       }
       if (action != ACT_RETURN) store<u64>(p + P.PAY_TIMESTAMP, timestamp);
       if (action == ACT_POST || action == ACT_VOID) statusLine(load<u32>(w + 4), p, 0, transferHi(action), 0, timestamp);
@@ -493,7 +508,7 @@ function ledgerReason(result: u32): u32 {
 function finish(): void {
   assert(busy && batchCount == 0 && workNext == workCount, "a request whose work is all back");
   busy = false;
-  if (flightOp == <u8>P.Op.credit_transfers) answerFromPayments(flightToken, flightFirst, flightCount, 0);
+  if (flightOp == <u8>P.Op.credit_transfers) answerFromPayments(flightToken, flightFirst, flightCount, 0, load<u64>(messageAt(flightMessage) + MSG_TIME));
   else reply(flightToken, 0, replyBuf, <u32>P.REPLY_HEADER_BYTES + flightCount * <u32>P.RESULT_BYTES);
 }
 
@@ -525,24 +540,62 @@ export function statusLine(line: u32, p: usize, reason: u32, hi: u64, ledgerResu
   lineResult(line, status, reason != 0 ? reason : state == <u8>P.STATE_REJECTED ? load<u32>(p + P.PAY_REASON) : 0, p, hi, ledgerResult, timestamp);
 }
 
-/** Answers `token` with the results of payments first .. first + count - 1. */
-function answerFromPayments(token: u32, first: u32, count: u32, flags: u32): void {
+/**
+ * Answers `token` with the results of payments first .. first + count - 1 as
+ * first answered (resultAsAnswered): the same message again gets the same answer.
+ */
+function answerFromPayments(token: u32, first: u32, count: u32, flags: u32, time: u64): void {
   assert(first + count <= paymentCount && count <= <u32>P.TX_MAX, "payments that exist");
-  header(count, flags);
-  for (let t: u32 = 0; t < count; t++) {
-    const p = paymentAt(first + t);
-    const o = replyBuf + P.REPLY_HEADER_BYTES + <usize>t * P.RESULT_BYTES;
-    memory.fill(o, 0, P.RESULT_BYTES);
-    const state = load<u8>(p + P.PAY_STATE);
-    assert(state != <u8>P.STATE_SUBMITTED, "every payment answered has the ledger's answer");
-    store<u32>(o + P.RESULT_STATUS, state == <u8>P.STATE_REJECTED ? P.STATUS_RJCT : state == <u8>P.STATE_PENDING ? P.STATUS_ACCP : P.STATUS_ACSC);
-    store<u32>(o + P.RESULT_REASON, load<u32>(p + P.PAY_REASON));
-    store<u64>(o + P.RESULT_PAYMENT, load<u64>(p + P.PAY_ID));
-    memory.copy(o + P.RESULT_TRANSFER, p + P.PAY_TRANSFER, 16);
-    store<u32>(o + P.RESULT_LEDGER, load<u32>(p + P.PAY_LEDGER_RESULT));
-    store<u64>(o + P.RESULT_TIMESTAMP, load<u64>(p + P.PAY_TIMESTAMP));
-  }
+  header(count, flags, time);
+  for (let t: u32 = 0; t < count; t++) resultAsAnswered(paymentAt(first + t), replyBuf + P.REPLY_HEADER_BYTES + <usize>t * P.RESULT_BYTES);
   reply(token, 0, replyBuf, <u32>P.REPLY_HEADER_BYTES + count * <u32>P.RESULT_BYTES);
+}
+
+/**
+ * Writes at `o` payment `p`'s result as its message was first answered: RJCT
+ * and the reason when it was refused then (rejected, and no status report
+ * voided it since), ACCP when it came from a pain.001 (pending then, whatever
+ * the clearing said since), else ACSC (settled then, returned or not since).
+ */
+export function resultAsAnswered(p: usize, o: usize): void {
+  const state = load<u8>(p + P.PAY_STATE);
+  assert(state != <u8>P.STATE_SUBMITTED, "every payment answered has the ledger's answer");
+  const refused = state == <u8>P.STATE_REJECTED && load<u32>(p + P.PAY_STATUS_MESSAGE) == 0;
+  memory.fill(o, 0, P.RESULT_BYTES);
+  store<u32>(o + P.RESULT_STATUS, refused ? P.STATUS_RJCT : load<u8>(p + P.PAY_SOURCE) == <u8>P.SOURCE_PAIN001 ? P.STATUS_ACCP : P.STATUS_ACSC);
+  store<u32>(o + P.RESULT_REASON, refused ? load<u32>(p + P.PAY_REASON) : 0);
+  store<u64>(o + P.RESULT_PAYMENT, load<u64>(p + P.PAY_ID));
+  memory.copy(o + P.RESULT_TRANSFER, p + P.PAY_TRANSFER, 16);
+  store<u32>(o + P.RESULT_LEDGER, load<u32>(p + P.PAY_LEDGER_RESULT));
+  store<u64>(o + P.RESULT_TIMESTAMP, load<u64>(p + P.PAY_TIMESTAMP));
+}
+
+/** Messages recorded so far. */
+export function messagesRecorded(): u32 {
+  assert(messageCount <= messagesMax, "the message table holds what was recorded");
+  return messageCount;
+}
+
+/** The logical time message number `n` was recorded. */
+export function messageTime(n: u32): u64 {
+  assert(n < messageCount, "a recorded message");
+  return load<u64>(messageAt(n) + MSG_TIME);
+}
+
+/** Writes at `o` the MESSAGE_INFO_BYTES record of message number `n` in `role`. */
+export function messageInfo(n: u32, role: u8, o: usize): void {
+  assert(n < messageCount && role >= <u8>P.MSG_ROLE_ORIGIN && role <= <u8>P.MSG_ROLE_RETURN, "a recorded message in a role");
+  const rec = messageAt(n);
+  memory.fill(o, 0, P.MESSAGE_INFO_BYTES);
+  store<u8>(o + P.INFO_SOURCE, load<u8>(rec));
+  store<u8>(o + P.INFO_ROLE, role);
+  store<u32>(o + P.INFO_COUNT, load<u32>(rec + MSG_COUNT));
+  store<u64>(o + P.INFO_TIME, load<u64>(rec + MSG_TIME));
+  memory.copy(o + P.INFO_MSG_ID, rec + 16, P.SLOT_BYTES);
+  memory.copy(o + P.INFO_AGENT, rec + 1, P.BIC_BYTES);
+  memory.copy(o + P.INFO_DIGEST, rec + MSG_DIGEST, 32);
+  store<u64>(o + P.INFO_FIRST, load<u64>(rec + MSG_FIRST));
+  store<u32>(o + P.INFO_NUMBER, n);
 }
 
 /** A message refused whole (another message under a MsgId already used): every transaction `reason`, nothing recorded. */
@@ -558,11 +611,11 @@ export function answerRefusedWhole(token: u32, count: u32, reason: u32): void {
   reply(token, 0, replyBuf, <u32>P.REPLY_HEADER_BYTES + count * <u32>P.RESULT_BYTES);
 }
 
-export function header(count: u32, flags: u32): void {
+export function header(count: u32, flags: u32, time: u64 = 0): void {
   assert(count <= <u32>P.TX_MAX, "a reply within TX_MAX results");
   store<u32>(replyBuf, count);
   store<u32>(replyBuf + 4, flags);
-  store<u64>(replyBuf + 8, 0);
+  store<u64>(replyBuf + P.REPLY_TIME, time);
 }
 
 /** Refuses a request whole: REPLY_F_REFUSED and the reason (an ASCII literal), nothing recorded. */

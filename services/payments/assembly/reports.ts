@@ -11,7 +11,7 @@ import { u128Cmp } from "../../sdk/money";
 import {
   ACT_POST, ACT_RETURN, ACT_VOID, MSG_ANSWERED, addWork, begin, flightBusy, header, lineResult, messageAdmit, messageFramingError, paymentAt,
   paymentNumber,
-  paymentsRecorded, refuse, replyArea, sendNextBatch, statusLine, txFind, txKey,
+  messagesRecorded, messageTime, paymentsRecorded, refuse, replyArea, sendNextBatch, statusLine, txFind, txKey,
 } from "./payments";
 import { textValid } from "./text";
 import { paymentsMax } from "./config";
@@ -65,8 +65,9 @@ export function statusReports(token: u32, r: usize, len: u32): void {
   const seen = messageAdmit(token, <u8>P.SOURCE_PACS002, m, count);
   if (seen == MSG_ANSWERED) return;
   const repeated = seen >= 0;
-  begin(token, <u8>P.Op.status_reports, <u8>P.SOURCE_PACS002, 0, count);
-  header(count, repeated ? P.REPLY_F_REPEATED : 0);
+  const number = repeated ? <u32>seen : messagesRecorded() - 1;
+  begin(token, <u8>P.Op.status_reports, <u8>P.SOURCE_PACS002, 0, count, number);
+  header(count, repeated ? P.REPLY_F_REPEATED : 0, messageTime(number));
   for (let t: u32 = 0; t < count; t++) {
     const x = m + P.MESSAGE_BYTES + <usize>t * P.STATUS_BYTES;
     const p = sentPayment(x + P.STATUS_UETR, x + P.STATUS_END_TO_END_ID);
@@ -109,8 +110,9 @@ export function returns(token: u32, r: usize, len: u32): void {
   const seen = messageAdmit(token, <u8>P.SOURCE_PACS004, m, count);
   if (seen == MSG_ANSWERED) return;
   const repeated = seen >= 0;
-  begin(token, <u8>P.Op.returns, <u8>P.SOURCE_PACS004, 0, count);
-  header(count, repeated ? P.REPLY_F_REPEATED : 0);
+  const number = repeated ? <u32>seen : messagesRecorded() - 1;
+  begin(token, <u8>P.Op.returns, <u8>P.SOURCE_PACS004, 0, count, number);
+  header(count, repeated ? P.REPLY_F_REPEATED : 0, messageTime(number));
   for (let t: u32 = 0; t < count; t++) {
     const x = m + P.MESSAGE_BYTES + <usize>t * P.RETURN_BYTES;
     const p = sentPayment(x + P.RETURN_UETR, x + P.RETURN_END_TO_END_ID);

@@ -8,7 +8,7 @@ import * as P from "../protocol";
 import * as L from "../../ledger/protocol";
 import { reply, send } from "../../sdk/qenex";
 import { u128Add, u128Sub } from "../../sdk/money";
-import { begin, flightBusy, flightEnd, flightOperation, flightTokenOf, ledgerIndex, refuse, replyArea } from "./payments";
+import { NO_MESSAGE, begin, flightBusy, flightEnd, flightOperation, flightTokenOf, ledgerIndex, refuse, replyArea } from "./payments";
 import { directoryFind, keyValid } from "./directory";
 import { scopeAllows } from "./scope";
 
@@ -32,7 +32,7 @@ export function statement(token: u32, q: usize): void {
   }
   const e = directoryFind(q + P.STATEMENT_KEY);
   if (e == 0 || !scopeAllows(load<u32>(e + P.ENTRY_LEDGER))) { refuse(token, P.REFUSED_NOT_FOUND, "payments: no directory entry for that account"); return; }
-  begin(token, <u8>P.Op.statement, 0, 0, 0);
+  begin(token, <u8>P.Op.statement, 0, 0, 0, NO_MESSAGE);
   stmtAccount = replyArea() + P.REPLY_HEADER_BYTES;
   memory.fill(stmtAccount, 0, P.STATEMENT_BYTES);
   memory.copy(stmtAccount + P.STMT_ACCOUNT, e + P.ENTRY_ACCOUNT, 16);
