@@ -27,7 +27,7 @@ import { IsoAdmissionError, validateIsoMessage, type IsoAdmission } from '../pay
 import { MtError, readMt103, writeMt103 } from '../payments/mt103.ts';
 import {
   creditTransfersRequest, creditTransfersResults, directoryGetEntries, directoryGetRequest, directoryPutRequest, directoryPutResults,
-  paymentList, paymentMessagesReply, paymentMessagesRequest, paymentListRequest, PaymentsRefusal, reconcileRequest, RecordError, returnsRequest,
+  paymentList, paymentMessagesReply, uetrText, paymentMessagesRequest, paymentListRequest, PaymentsRefusal, reconcileRequest, RecordError, returnsRequest,
   statementReply, statementRequest, statusReportsRequest, type AccountKey, type DirectoryEntry, type EntryLine, type ListFilter,
   type PaymentRecord, type ReturnLine, type StatementReply,
   type StatusLine, type TxRecord, type TxResult,
@@ -394,15 +394,24 @@ function statementAnswer(context: PaymentsContext, reply: Buffer, ledgers: Ledge
     entries_in_period: s.entriesInPeriod, truncated: s.truncated,
     transfers: transfers.map((t) => transferToJson(t, ledgers)),
   };
-  if (ledger?.currency !== undefined && scale !== undefined) json.camt053 = camt053Text(context.statementOf!, s, transfers, ledger.currency, scale);
+  if (ledger?.currency !== undefined && scale !== undefined) {
+    json.camt053 = cashReportText('camt.053', context.statementOf!, s, transfers, ledger.currency, scale);
+    json.camt054 = cashReportText('camt.054', context.statementOf!, s, transfers, ledger.currency, scale);
+  }
   return json;
 }
 
 /** A time as ISO 8601 in whole seconds, UTC: of a ledger timestamp (ns), or now. */
 const isoTime = (ns: bigint = BigInt(Date.now()) * 1_000_000n): string => new Date(Number(ns / 1_000_000n)).toISOString().replace(/\.\d+Z$/, 'Z');
 
-/** The camt.053.001.08 of a statement: OPBD and CLBD from the ledger's posted totals, a booked entry per transfer. */
-function camt053Text(key: AccountKey, s: StatementReply, transfers: Transfer[], currency: string, scale: number): string {
+/**
+ * A statement's period as the bank-to-customer cash report of `kind`:
+ * camt.053.001.08 (a statement: OPBD and CLBD from the ledger's posted
+ * totals, a booked entry per transfer) or camt.054.001.08 (a debit/credit
+ * notification: the same entries, no balances). A payment's transfer names
+ * the payment's UETR in its entry's details, for the other bank's matching.
+ */
+function cashReportText(kind: 'camt.053' | 'camt.054', key: AccountKey, s: StatementReply, transfers: Transfer[], currency: string, scale: number): string {
   const money = (v: bigint) => ({ currency, value: decimalFromMinor(v, scale) });
   const side = (t: Transfer): 'CRDT' | 'DBIT' => (t.debit_account_id === s.account ? 'DBIT' : 'CRDT');
   const balance = (type: string, b: { debitsPosted: bigint; creditsPosted: bigint }, at: bigint): Balance => {
@@ -411,22 +420,40 @@ function camt053Text(key: AccountKey, s: StatementReply, transfers: Transfer[], 
   };
   const now = BigInt(Date.now()) * 1_000_000n;
   const to = s.to === U64_MAX ? now : s.to;
+  const statement = kind === 'camt.053';
   const report: CashReport = {
-    kind: 'camt.053',
-    header: { msgId: derivedMsgId('SM', `${key.kind}:${key.text}:${s.from}:${to}`), creationDateTime: isoTime(now) },
+    kind,
+    header: { msgId: derivedMsgId(statement ? 'SM' : 'NM', `${key.kind}:${key.text}:${s.from}:${to}`), creationDateTime: isoTime(now) },
     reports: [{
-      id: derivedMsgId('S', `${s.account}:${s.from}:${to}`),
+      id: derivedMsgId(statement ? 'S' : 'N', `${s.account}:${s.from}:${to}`),
       fromDateTime: isoTime(s.from), toDateTime: isoTime(to),
       account: { ...(key.kind === 'iban' ? { iban: key.text } : { other: key.text }), currency },
-      balances: [balance('OPBD', s.opening, s.from), balance('CLBD', s.closing, to)],
-      entries: transfers.map((t) => ({
+      balances: statement ? [balance('OPBD', s.opening, s.from), balance('CLBD', s.closing, to)] : [],
+      entries: transfers.map((t) => {
+        const uetr = paymentTransfer(t) && t.user_data_128 !== 0n ? uetrOf(t.user_data_128) : undefined;
         // NtryRef takes 35 characters: the transfer's id in hex (32 at most) rather than its 39 decimal digits.
-        reference: t.id.toString(16), amount: money(t.amount), creditDebit: side(t), status: 'BOOK',
-        bookingDate: isoTime(t.timestamp), details: [],
-      })),
+        return {
+          reference: t.id.toString(16), amount: money(t.amount), creditDebit: side(t), status: 'BOOK',
+          bookingDate: isoTime(t.timestamp), details: uetr === undefined ? [] : [{ uetr }],
+        };
+      }),
     }],
   };
   return writeIsoMessageText(report);
+}
+
+/** Whether a ledger transfer is one a payment made (its id's high 64 bits in the payments' ranges). */
+function paymentTransfer(t: Transfer): boolean {
+  const hi = Number(t.id >> 64n);
+  return hi === P.PAYMENT_TRANSFER_ID_HI || hi === P.PAYMENT_POST_ID_HI || hi === P.PAYMENT_VOID_ID_HI || hi === P.PAYMENT_RETURN_ID_HI;
+}
+
+/** A UETR the service copied into a transfer's user_data_128 (its 16 bytes, read as a little-endian u128) in its text form. */
+function uetrOf(v: bigint): string | undefined {
+  const b = Buffer.alloc(16);
+  b.writeBigUInt64LE(v & 0xffffffffffffffffn, 0);
+  b.writeBigUInt64LE(v >> 64n, 8);
+  return uetrText(b);
 }
 
 // ---- listing ----

@@ -347,7 +347,7 @@ test('an MT103 sample is parsed, mapped to pacs.008 and answered (its sender is 
   assert.is(bad.status, 400, bad.text);
 });
 
-test('a statement of a directory account: totals at both ends equal the ledger\'s, its transfers in between, an XSD-valid camt.053', async () => {
+test('a statement of a directory account: totals at both ends equal the ledger\'s, its transfers in between, an XSD-valid camt.053 and camt.054', async () => {
   const ledgerNow = await call('POST', '/v1/accounts/lookup', keys.operator, { ids: [String(ALICE_USD)] });
   const all = await call('POST', '/v1/payment-accounts/statement', keys.auditor, { account: { iban: 'GB33BUKB20201555555555' } });
   assert.is(all.status, 200, all.text);
@@ -358,6 +358,13 @@ test('a statement of a directory account: totals at both ends equal the ledger\'
   const camt = validateIsoMessage(Buffer.from(all.json.camt053));
   assert.ok(camt.ok, `the camt.053 is XSD-valid: ${JSON.stringify(camt)}`);
   assert.match(all.json.camt053, /<Cd>OPBD<\/Cd>[\s\S]*<Cd>CLBD<\/Cd>/);
+  // The same period as a debit/credit notification (camt.054): the same entries, no balances; XSD-valid.
+  const notification = validateIsoMessage(Buffer.from(all.json.camt054));
+  assert.ok(notification.ok, `the camt.054 is XSD-valid: ${JSON.stringify(notification)}`);
+  assert.is(notification.ok && notification.definition, 'camt.054.001.08');
+  assert.not.match(all.json.camt054, /<Bal>/, 'a notification carries no balances');
+  assert.is(all.json.camt054.match(/<Ntry>/g)?.length, all.json.transfers.length, 'an entry per transfer of the period');
+  assert.is(all.json.camt053.match(/<Ntry>/g)?.length, all.json.transfers.length);
   // From just after the funding transfer: the opening totals are the funding.
   const funding = await call('POST', '/v1/transfers/lookup', keys.operator, { ids: ['1'] });
   const after = await call('POST', '/v1/payment-accounts/statement', keys.operator, {
