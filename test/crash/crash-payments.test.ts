@@ -111,11 +111,11 @@ async function setUp(): Promise<{ key: string; life: Awaited<ReturnType<typeof b
 }
 
 /** Sends `m`; its answer goes to the book. False when the connection died first (not acknowledged). */
-async function send(base: string, key: string, book: PaymentsBook, m: Message, quiet: boolean, where: string): Promise<boolean> {
+async function send(base: string, key: string, book: PaymentsBook, m: Message, where: string): Promise<boolean> {
   let r: Reply;
   try { r = await call(base, key, 'POST', m.path, m.body, m.contentType); } catch { return false; }
   assert.is(r.status, 200, `${where}: ${m.msgId}: ${r.text}`);
-  book.take(m, r.json as Answer, quiet, where);
+  book.take(m, r.json as Answer, where);
   return true;
 }
 
@@ -127,7 +127,7 @@ async function drive(base: string, key: string, book: PaymentsBook, life: number
   const running = new Set<Promise<void>>();
   while (!until() && failure === null) {
     while (running.size < inFlight && !until()) {
-      const p = send(base, key, book, book.nextMessage(life), false, `seed ${SEED} life ${life}`)
+      const p = send(base, key, book, book.nextMessage(life), `seed ${SEED} life ${life}`)
         .then((ok) => { if (ok) answered++; }, (e) => { failure ??= e; });
       sent++;
       running.add(p);
@@ -158,14 +158,14 @@ async function check(base: string, key: string, book: PaymentsBook, random: () =
   const fates = { appliedBefore: 0, appliedNow: 0 };
   for (const m of book.messages) {
     if (m.acked) continue;
-    assert.ok(await send(base, key, book, m, true, `${where} (again)`), `${where}: ${m.msgId} answered`);
+    assert.ok(await send(base, key, book, m, `${where} (again)`), `${where}: ${m.msgId} answered`);
     if (m.applied === 1) fates.appliedNow++; else fates.appliedBefore++;
   }
   const acked = book.messages.filter((m) => m.acked);
   for (let i = 0; i < 4 && acked.length > 0; i++) {
     const m = acked[Math.floor(random() * acked.length)];
     const before = m.applied;
-    assert.ok(await send(base, key, book, m, true, `${where} (repeat)`), `${where}: ${m.msgId} answered`);
+    assert.ok(await send(base, key, book, m, `${where} (repeat)`), `${where}: ${m.msgId} answered`);
     assert.is(m.applied, before, `${where}: ${m.msgId}, acknowledged before, is answered as a repeat`);
   }
   for (const id of full ? book.payments.keys() : book.dirty) await read(id);

@@ -62,6 +62,8 @@ export interface Payment {
   /** A pacs.002 about it is sent but not acknowledged: its state may be this too. */
   unsure: State | null;
   reported: boolean; // a pacs.002 about it was sent (one per payment, ever)
+  /** Its message's first answer for it (status/reason): every repeat of the message answers the same. */
+  answered: string;
 }
 
 export interface Answer { repeated: boolean; transactions?: any[]; statuses?: any[] }
@@ -136,10 +138,10 @@ export class PaymentsBook {
 
   /**
    * Takes an acknowledged answer to `m`. Holds every time: the same payments
-   * as any earlier answer, applied at most once. `quiet` (no other request
-   * in flight): a repeated answer shows every payment as the book has it.
+   * as any earlier answer, applied at most once; a repeated answer is the
+   * first one, result for result.
    */
-  take(m: Message, a: Answer, quiet: boolean, where: string): void {
+  take(m: Message, a: Answer, where: string): void {
     assert.type(a.repeated, 'boolean', `${where}: ${m.msgId}: repeated is said`);
     if (!a.repeated) {
       assert.is(m.applied, 0, `${where}: ${m.msgId} applied once, not again`);
@@ -148,10 +150,10 @@ export class PaymentsBook {
     m.acked = true;
     this.answers++;
     if (m.kind === 'pacs.002') this.takeReport(m, a, where);
-    else this.takeCredit(m, a, quiet, where);
+    else this.takeCredit(m, a, where);
   }
 
-  private takeCredit(m: Message, a: Answer, quiet: boolean, where: string): void {
+  private takeCredit(m: Message, a: Answer, where: string): void {
     const txs = a.transactions ?? [];
     assert.is(txs.length, m.planned.length, `${where}: ${m.msgId}: one result per transaction`);
     const ids = txs.map((t) => String(t.payment_id));
@@ -160,21 +162,23 @@ export class PaymentsBook {
     for (const [i, t] of txs.entries()) {
       const state = STATE_OF[t.status];
       assert.ok(state !== undefined, `${where}: ${m.msgId}: status ${t.status}`);
-      if (m.kind === 'pain.001') assert.ok(state === 'pending' || t.reason === 'AM04' || a.repeated, `${where}: ${m.msgId}: ACCP or AM04, got ${t.status} ${t.reason}`);
+      if (m.kind === 'pain.001') assert.ok(state === 'pending' || t.reason === 'AM04', `${where}: ${m.msgId}: ACCP or AM04, got ${t.status} ${t.reason}`);
       if (m.kind === 'pacs.008') assert.is(state, 'settled', `${where}: ${m.msgId}: a pacs.008 from a known agent settles`);
       if (m.kind === 'json') assert.ok(state === 'settled' || t.reason === 'AM04', `${where}: ${m.msgId}: settled or AM04, got ${t.status} ${t.reason}`);
       const p = this.payments.get(ids[i]);
       if (p === undefined) {
         assert.is(m.planned[i].paymentId, undefined, `${where}: ${m.msgId}: one payment per transaction`);
         m.planned[i].paymentId = ids[i];
-        const made: Payment = { id: ids[i], kind: m.kind, planned: m.planned[i], state, reason: t.reason, unsure: null, reported: false };
+        const made: Payment = {
+          id: ids[i], kind: m.kind, planned: m.planned[i], state, reason: t.reason, unsure: null, reported: false, answered: `${t.status}/${t.reason ?? ''}`,
+        };
         this.payments.set(ids[i], made);
         if (m.kind === 'pain.001' && state === 'pending') this.open.push(made);
         this.dirty.add(ids[i]);
       } else {
         assert.is(p.planned, m.planned[i], `${where}: payment ${ids[i]} is ${m.msgId}'s transaction ${i}`);
-        // A pain.001's payment may have been settled or rejected since by a report in flight.
-        if (quiet || m.kind !== 'pain.001') assert.is(state, p.state, `${where}: ${m.msgId} again: payment ${p.id} as the book has it`);
+        // The original answer, whatever happened to the payment since (a pain.001's settled or rejected by a report).
+        assert.is(`${t.status}/${t.reason ?? ''}`, p.answered, `${where}: ${m.msgId} again: payment ${p.id} answered as first`);
       }
     }
   }

@@ -25,7 +25,7 @@ import * as L from '../../services/ledger/protocol.ts';
 import * as P from '../../services/payments/protocol.ts';
 import {
   creditTransfersRequest, creditTransfersResults, directoryGetEntries, directoryGetRequest, directoryPutRequest, directoryPutResults,
-  paymentGetRequest, paymentRecords, PaymentsRefusal, returnsRequest, statementReply, statementRequest, statusReportsRequest, type CreditTransfersRequest, type ReturnLine,
+  paymentGetRequest, paymentMessagesReply, paymentMessagesRequest, paymentRecords, PaymentsRefusal, returnsRequest, statementReply, statementRequest, statusReportsRequest, type CreditTransfersRequest, type ReturnLine,
   type StatusLine, type DirectoryEntry, type TxRecord,
 } from '../../host/payments/records.ts';
 
@@ -270,6 +270,20 @@ test('status reports: ACSC posts a pending payment, RJCT voids one with its reas
   assert.equal(contradicting.map((x) => [x.status, x.reason]), [['ACSC', 'NARR']], 'a settled payment stays settled');
   const [a] = paymentRecords(call(p, paymentGetRequest([sent[0].payment, sent[1].payment])).payload);
   assert.is(a!.state, 'settled');
+  // The pain.001 again gets its original answer (both ACCP, dated as first), not the payments' state now.
+  const painAgain = creditTransfersResults(call(p, creditTransfersRequest({
+    source: 'pain.001', msgId: 'PAIN-2', digest: createHash('sha256').update(bytes).digest(), original: bytes,
+    transactions: ['A', 'B'].map((e) => ({ endToEndId: e, ledger: 1, amount: 30_00n, debtor: { kind: 'iban' as const, text: ALICE_IBAN }, creditorAgent: 'CLRGDEFF' })),
+  })).payload);
+  assert.ok(painAgain.repeated);
+  assert.equal(painAgain.results.map((x) => [x.status, x.reason]), [['ACCP', undefined], ['ACCP', undefined]]);
+  // Each payment names the messages about it: the pain.001 it came in and the report that settled or voided it.
+  const read = paymentMessagesReply(call(p, paymentMessagesRequest(sent[1].payment)).payload)!;
+  assert.equal(read.messages.map((m) => [m.role, m.msgId, m.count]), [['origin', 'PAIN-2', 2], ['status', 'STS-1', 3]]);
+  assert.is(read.messages[0].time, painAgain.time, 'the message\'s time, in its answer and in its record');
+  assert.equal(read.results.map((x) => x.status), ['ACCP', 'ACCP'], 'its message\'s answer as first given');
+  assert.equal([read.payment.state, read.payment.reason], ['rejected', 'AC04']);
+  assert.is(paymentMessagesReply(call(p, paymentMessagesRequest(999n)).payload), null, 'no such payment');
   const inbound = creditTransfersResults(call(p, creditTransfersRequest(pacs008('MSG-11', [{ amount: 1n }]))).payload).results;
   const notOurs = creditTransfersResults(call(p, report('STS-3', [{ endToEndId: 'E2E-MSG-11-0', status: 'ACSC' }])).payload).results;
   assert.is(inbound[0].status, 'ACSC');
