@@ -255,19 +255,17 @@ export const LOG_SEGMENT_BYTES_MAX = 2 ** 40;
 // The reader only sees documents the XSD admission check (libxml2) has
 // accepted, so these bounds are its second line, not the validator: they
 // keep a document that slipped past from costing more than a bounded amount
-// of memory and work. 4 MiB takes any message one frame body can carry and a
-// day's camt.053 statement of a busy account (a few thousand entries of
-// about 1 KiB) beside it.
-export const XML_DOCUMENT_BYTES_MAX = 4 * 1024 * 1024;
+// of memory and work: any message the admission takes (ISO_MESSAGE_BYTES_MAX).
+export const XML_DOCUMENT_BYTES_MAX = 8 * 1024 * 1024;
 // The deepest ISO 20022 path we read (Document/.../TxDtls/RltdPties/Dbtr/Pty/
 // Id/OrgId/Othr/SchmeNm/Cd) is 14 levels; a FedNow or SWIFT envelope adds
 // three. 64 leaves room without letting a nesting attack grow the stack.
 export const XML_DEPTH_MAX = 64;
 // Elements per document: every element of a pretty-printed ISO 20022
 // message takes 20 bytes or more (name twice, brackets, indentation), so a
-// largest document has well under 2^18; the bound keeps the tree's memory
+// largest document has well under 2^19; the bound keeps the tree's memory
 // proportional to the bytes even for `<a/><a/>...`.
-export const XML_ELEMENTS_MAX = 262144;
+export const XML_ELEMENTS_MAX = 524288;
 // ISO 20022 elements carry one attribute (Ccy) at most; namespace
 // declarations and xsi:schemaLocation on a root make a few more.
 export const XML_ATTRIBUTES_MAX = 16;
@@ -290,11 +288,13 @@ export const MT_MESSAGE_BYTES_MAX = 12 * 1024;
 
 // ---- ISO 20022 admission, see host/payments/xsd.ts and host/native/src/xml.rs ----
 
-// 1 MiB per message body. The samples we know are 3-8 KB; a pacs.008 or
-// pain.001 batch of a few hundred transactions stays well under this, and
-// libxml2 holds a parsed document in memory at about ten times its bytes, so
-// a hostile body costs at most ~10 MiB while it is checked.
-export const ISO_MESSAGE_BYTES_MAX = 1024 * 1024;
+// 8 MiB per message body: a pain.001 of 10,000 transactions (services/payments
+// TX_MAX) of up to ~800 bytes each; such a message goes to the payments
+// service in parts (services/payments/protocol.ts "message_part"). The
+// samples we know are 3-8 KB. libxml2 holds a parsed document in memory at
+// about ten times its bytes, so a body costs at most ~80 MiB while it is
+// checked, and only an admitted key can send one.
+export const ISO_MESSAGE_BYTES_MAX = 8 * 1024 * 1024;
 // Elements nested at most 64 deep. An ISO 20022 Document nests about 12
 // (camt.053's Ntry/NtryDtls/TxDtls/RltdPties/...), a wrapper adds 1-3 (FedNow
 // puts AppHdr and Document three elements down). Below libxml2's own limit
@@ -346,7 +346,7 @@ export function checkLimits(): void {
   assertLimit(powerOfTwo(LOG_SEGMENT_BYTES_MIN) && powerOfTwo(LOG_SEGMENT_BYTES_DEFAULT) && powerOfTwo(LOG_SEGMENT_BYTES_MAX), 'log segments are powers of two');
   assertLimit(LOG_SEGMENT_BYTES_MIN <= LOG_SEGMENT_BYTES_DEFAULT && LOG_SEGMENT_BYTES_DEFAULT <= LOG_SEGMENT_BYTES_MAX, 'log segment size range');
   assertLimit(LOG_SEGMENT_BYTES_MAX * 4 <= Number.MAX_SAFE_INTEGER, 'an encrypted segment\'s file offsets stay exact');
-  assertLimit(XML_DOCUMENT_BYTES_MAX >= FRAME_BODY_BYTES_MAX, 'the XML reader takes any message one frame carries');
+  assertLimit(XML_DOCUMENT_BYTES_MAX >= ISO_MESSAGE_BYTES_MAX, 'the XML reader takes any message the admission takes');
   assertLimit(XML_ELEMENTS_MAX * 20 >= XML_DOCUMENT_BYTES_MAX, 'a largest ISO 20022 document (20 bytes or more per element) stays under the element bound');
   assertLimit(MT_TEXT_BLOCK_CHARS_MAX + 1024 <= MT_MESSAGE_BYTES_MAX, 'a largest MT text block fits a request with its headers and an ACK');
   assertLimit(ISO_MESSAGE_BYTES_MAX <= 2 ** 31 - 1, 'libxml2 takes a message\'s length as an int');

@@ -42,7 +42,7 @@ import * as PAY from '../../services/payments/protocol.ts';
 import {
   PaymentDocument, PaymentDocumentError, paymentsAnswer, paymentsRequestBody, PaymentsRefusal, type PaymentsContext, type PaymentsHandler,
 } from './payments-front.ts';
-import { RecordError } from '../payments/records.ts';
+import { inParts, partTaken, RecordError } from '../payments/records.ts';
 import type { OriginalsArchive } from '../payments/archive.ts';
 
 const PAYMENTS_HANDLERS: ReadonlySet<string> = new Set<PaymentsHandler>([
@@ -74,6 +74,8 @@ export interface Slot {
   queryText?: string;
   /** Payments routes: what the answer needs of the request (host/gateway/payments-front.ts). */
   payments?: PaymentsContext;
+  /** A payments request sent in parts: those not yet sent, each after the kernel took the one before. */
+  parts?: Buffer[];
   /** GET /v1/events: the query string and Last-Event-ID as received, then the parsed query. */
   eventsText?: { query: string; lastEventId: string[] | undefined };
   events?: EventQuery;
@@ -262,7 +264,9 @@ export class RouteHandlers {
       const { request, context } = paymentsRequestBody(spec.handler as PaymentsHandler, bytes, slot.id, this.ledgers, json, slot.queryText ?? '');
       slot.payments = context;
       if (PAYMENTS_MESSAGES.has(spec.handler)) this.originals?.put(bytes);
-      return request;
+      const [first, ...rest] = inParts(request);
+      if (rest.length > 0) slot.parts = rest;
+      return first;
     }
     if (spec.handler === 'keys_revoke') {
       const id = Buffer.alloc(4);
@@ -270,6 +274,20 @@ export class RouteHandlers {
       return id;
     }
     return EMPTY;
+  }
+
+  /**
+   * The next part of a payments request sent in parts when the kernel's
+   * reply took the part before it; null when the reply is the answer (the
+   * last part's, or a refusal, which ends the request).
+   */
+  nextPart(slot: Slot, status: number, payload: Buffer): Buffer | null {
+    const next = slot.parts?.shift();
+    if (next === undefined) return null;
+    const r = status === abi.FRAME_OK ? parseGatewayReply(payload) : null;
+    if (r !== null && r.status === 200 && partTaken(r.body)) return next;
+    slot.parts = undefined;
+    return null;
   }
 
   /** Renders the kernel's reply to a gateway request into the slot. */

@@ -99,6 +99,8 @@ export class HttpSession {
     if (slot === undefined) return; // not ours, or answered already
     this.submitted.delete(requestId);
     if (slot.spec === null) throw new Error('http.ts: a submitted slot without its route');
+    const next = this.routes.nextPart(slot, status, payload);
+    if (next !== null) { this.submit(slot, next); return; }
     this.routes.reply(slot, status, payload);
     this.flush();
     this.pump();
@@ -284,6 +286,11 @@ export class HttpSession {
     const { slot } = reading;
     const body = this.routes.body(slot, reading.chunks);
     if (body === null) return;
+    this.submit(slot, body);
+  }
+
+  /** Submits a frame of the slot's request (the whole body, or a part of it) under a new request id. */
+  private submit(slot: Slot, body: Uint8Array): void {
     slot.requestId = this.nextRequestId;
     this.nextRequestId = this.nextRequestId === 0xffffffff ? 1 : this.nextRequestId + 1;
     this.submitted.set(slot.requestId, slot);

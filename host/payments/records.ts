@@ -4,6 +4,7 @@
 // results and payment records that come back. The front end (host/gateway/payments-front.ts)
 // and the tests use it; the layouts are the protocol file's alone.
 
+import { createHash } from 'node:crypto';
 import * as P from '../../services/payments/protocol.ts';
 
 export type DirectoryKind = 'iban' | 'other' | 'agent';
@@ -294,6 +295,33 @@ function resultAt(b: Buffer, at: number): TxResult {
     payment: b.readBigUInt64LE(at + P.RESULT_PAYMENT), transfer: getU128(b, at + P.RESULT_TRANSFER),
     ledgerResult: b.readUInt32LE(at + P.RESULT_LEDGER), timestamp: b.readBigUInt64LE(at + P.RESULT_TIMESTAMP),
   };
+}
+
+/**
+ * A credit_transfers request as the message_part requests that carry it
+ * when it is more than one message holds (PART_BYTES_MAX), else itself alone.
+ */
+export function inParts(request: Buffer): Buffer[] {
+  if (request.length <= P.PART_BYTES_MAX) return [request];
+  const parts = Math.ceil(request.length / P.PART_BYTES_MAX);
+  if (parts > P.PARTS_MAX || request.length > P.ASSEMBLED_BYTES_MAX) {
+    throw new RecordError(`a request of ${request.length} bytes: more than the ${P.ASSEMBLED_BYTES_MAX} bytes a message in parts may be`);
+  }
+  const digest = createHash('sha256').update(request).digest();
+  return Array.from({ length: parts }, (_, i) => {
+    const lead = Buffer.alloc(P.PART_BYTES);
+    digest.copy(lead, P.PART_DIGEST);
+    lead.writeUInt32LE(request.length, P.PART_TOTAL);
+    lead.writeUInt32LE(i, P.PART_INDEX);
+    lead.writeUInt32LE(parts, P.PART_COUNT);
+    return Buffer.concat([header(P.Op.message_part, request[P.HEADER_SOURCE], 1), lead, request.subarray(i * P.PART_BYTES_MAX, (i + 1) * P.PART_BYTES_MAX)]);
+  });
+}
+
+/** Whether a reply says a message part was taken (the next one is wanted). */
+export function partTaken(reply: Uint8Array): boolean {
+  const b = Buffer.from(reply.buffer, reply.byteOffset, reply.byteLength);
+  return b.length === P.REPLY_HEADER_BYTES && b.readUInt32LE(0) === 0 && (b.readUInt32LE(4) & P.REPLY_F_PART) !== 0;
 }
 
 export function paymentMessagesRequest(id: bigint): Buffer {

@@ -43,6 +43,7 @@ export enum Op {
   payment_list = 8, // one LIST_FILTER_BYTES filter (count 1) → reply header (+8: the last id scanned), the matching PAYMENT_BYTES records
   statement = 9, // one STATEMENT_REQUEST_BYTES request (count 1) → reply header (count: entries), a STATEMENT_BYTES summary, the entries
   payment_messages = 10, // one u64 payment id (count 1) → reply header (count: its messages; 0: no such payment), then see "payment_messages"
+  message_part = 11, // a PART_BYTES lead record, then a part of a larger request → see "message_part"
 }
 
 export const SOURCE_PACS008 = 1;
@@ -176,6 +177,34 @@ export const MATCH_MATCHED: u32 = 0x4843544d; // "MTCH" a payment with that iden
 export const MATCH_DIFFERS: u32 = 0x46464944; // "DIFF" a payment with that identity, but another amount, ledger, or not settled
 export const MATCH_UNMATCHED: u32 = 0x544d4e55; // "UNMT" no payment has that identity
 
+// ---- message_part: a credit_transfers request larger than one message ----
+// A pain.001 of thousands of transactions with its original bytes is more
+// than the kernel delivers at once (1 MiB). The host cuts such a request
+// into parts of at most PART_BYTES_MAX and sends them in order, each a
+// message_part request (source: the request's; count 1; original bytes 0):
+// Lead record (48 bytes): +0 [32] SHA-256 of the whole request (its identity)
+//   +32 u32 the whole request's bytes (at most ASSEMBLED_BYTES_MAX)   +36 u32 this part's index
+//   +40 u32 parts (2 .. PARTS_MAX)   +44 u32 0
+// then the part's bytes. The service assembles up to ASSEMBLIES requests at
+// once, each by its identity: part 0 starts one (again, when it was begun
+// before; the oldest is dropped when all are taken), each next part must be
+// the next in order. Every part but the last is answered with the reply
+// header alone (flags REPLY_F_PART, +8 u64 the bytes assembled so far); the
+// last runs the assembled request, which must be a credit_transfers request
+// of the parts' source and length, and is answered as that request is.
+// A part out of order, or of no assembly in progress, is refused whole
+// (REFUSED_MALFORMED; the host starts again from part 0). Every part is a
+// log entry, so the assembly is replayed like everything else.
+export const PART_BYTES = 48;
+export const PART_DIGEST = 0;
+export const PART_TOTAL = 32;
+export const PART_INDEX = 36;
+export const PART_COUNT = 40;
+export const PART_BYTES_MAX = 1000000; // a part's bytes: the request, its gateway header and lead record fit one 1 MiB message
+export const PARTS_MAX = 16;
+export const ASSEMBLED_BYTES_MAX = 12582912; // 12 MiB: TX_MAX transaction records and an 8 MiB original, with room
+export const ASSEMBLIES = 2;
+
 // ---- replies ----
 // Reply header (16 bytes): +0 u32 count, +4 u32 flags (REPLY_F_*), +8 u64: for
 // credit_transfers, status_reports and returns the logical time the message
@@ -183,6 +212,7 @@ export const MATCH_UNMATCHED: u32 = 0x544d4e55; // "UNMT" no payment has that id
 // same when it is sent again), for payment_list REPLY_LAST, else 0.
 export const REPLY_HEADER_BYTES = 16;
 export const REPLY_F_REPEATED = 1; // the same message again: the original answer
+export const REPLY_F_PART = 4; // a message_part taken: send the next
 export const REPLY_TIME = 8;
 // The request was refused whole: count 0, +8 u32 why (REFUSED_*), and the
 // reason as ASCII text after the header. Nothing was recorded or moved. In

@@ -49,7 +49,7 @@ test.before(async () => {
   const manifest = bankManifest();
   const gateway = manifest.services.find((s) => s.name === 'gateway')!;
   gateway.config = { ...gateway.config, source_rate_per_second: 0, source_burst: 0, key_rate_per_second: 0, key_burst: 0 };
-  manifest.services.find((s) => s.name === 'payments')!.config = { ledgers: [1, GBP, 5], directory_max: 64, payments_max: 256, messages_max: 64 };
+  manifest.services.find((s) => s.name === 'payments')!.config = { ledgers: [1, GBP, 5], directory_max: 64, payments_max: 8192, messages_max: 64 };
   manifest.gateway = { ...manifest.gateway, ledgers: [
     { ledger: 1, asset_scale: 2, currency: 'USD' }, { ledger: GBP, asset_scale: 2, currency: 'GBP' }, { ledger: 5, asset_scale: 2, currency: 'RON' },
   ] };
@@ -314,6 +314,40 @@ test('a payment\'s messages in and out: listed, each retrievable byte for byte a
   assert.is((await document(gbp.id, 'original', keys.teller)).status, 404, 'a GBP payment is not a key granted ledger 1 only to read');
 });
 
+test('a pain.001 of 3,000 transactions, more than one message holds, goes in parts and is applied as one message', async () => {
+  const funded = await call('POST', '/v1/transfers', keys.operator, [
+    { id: '77', debit_account_id: String(FUNDING_USD), credit_account_id: String(ALICE_USD), amount: '10000', ledger: 1, code: 1 },
+  ]);
+  assert.is(funded.json[0].result, 'created', funded.text);
+  const bulk = (msgId: string) => pain001(msgId, 3000, {
+    debtorIban: 'GB33BUKB20201555555555', creditorIban: 'DE89370400440532013000', creditorAgent: 'CLRGUS33', currency: 'USD', amount: '0.01',
+  });
+  const one = bulk('BULK-1');
+  assert.ok(one.length > 800_000, 'the original alone is most of a message; with its records it is more than one');
+  const tellers = await call('POST', '/v1/payments/iso20022', keys.teller, one, 'application/xml');
+  assert.is(tellers.status, 403, `a key limited to ledgers sends a message that fits one frame only: ${tellers.text.slice(0, 300)}`);
+  // Two at once from two connections: their parts interleave at the service, each assembled on its own.
+  const [r, r2] = await Promise.all([
+    call('POST', '/v1/payments/iso20022', keys.operator, one, 'application/xml'),
+    call('POST', '/v1/payments/iso20022', keys.operator, bulk('BULK-2'), 'application/xml'),
+  ]);
+  for (const x of [r, r2]) {
+    assert.is(x.status, 200, x.text.slice(0, 300));
+    assert.is(x.json.repeated, false);
+    assert.is(x.json.transactions.length, 3000);
+    assert.ok(x.json.transactions.every((t: any) => t.status === 'ACCP'), 'every transaction pending at the clearing');
+    const ids = x.json.transactions.map((t: any) => BigInt(t.payment_id));
+    assert.ok(ids.every((id: bigint, i: number) => id === ids[0] + BigInt(i)), 'one message: its payments in a row');
+    assert.match(x.json.pacs008, /<NbOfTxs>3000<\/NbOfTxs>/);
+    assert.ok(validateIsoMessage(Buffer.from(x.json.pacs008)).ok, 'the outbound pacs.008 of 3,000 is XSD-valid');
+  }
+  const again = await call('POST', '/v1/payments/iso20022', keys.operator, one, 'application/xml');
+  assert.is(again.json?.repeated, true, `the same message again: the original answer, nothing moved: ${again.text.slice(0, 300)}`);
+  assert.equal(again.json.transactions.map((t: any) => t.payment_id), r.json.transactions.map((t: any) => t.payment_id));
+  const original = await document(r.json.transactions[1234].payment_id, 'original');
+  assert.is(original.text, one, 'its original, whole');
+});
+
 test('JSON payments: settled between directory accounts, AM04 on insufficient funds, over-precise amounts refused', async () => {
   const ok = await call('POST', '/v1/payments', keys.teller, {
     debtor: { iban: 'GB33BUKB20201555555555' }, creditor: { iban: 'DE89370400440532013000' }, amount: '12.34', currency: 'USD', end_to_end_id: 'J-1',
@@ -393,14 +427,26 @@ test('payments are listed in id order, filtered and paged', async () => {
   assert.is(bad.json.error.code, 'invalid_query');
 });
 
+/** Every payment a key may see, page after page. */
+async function listAll(key: string): Promise<any[]> {
+  const out: any[] = [];
+  for (let after = '0'; ;) {
+    const page = await call('GET', `/v1/payments?after=${after}&limit=1024`, key);
+    assert.is(page.status, 200, page.text);
+    out.push(...page.json.payments);
+    if (page.json.next_after === after) return out;
+    after = page.json.next_after;
+  }
+}
+
 test('a key granted ledgers reads only what they hold: payments, the list, the directory, statements', async () => {
-  const all = (await call('GET', '/v1/payments?limit=1024', keys.operator)).json.payments;
+  const all = await listAll(keys.operator);
   const usd = all.find((p: any) => p.ledger === 1);
   const gbp = all.find((p: any) => p.ledger === GBP);
   assert.ok(usd !== undefined && gbp !== undefined, 'payments on both ledgers');
   assert.is((await call('GET', `/v1/payments/${usd.id}`, keys.teller)).status, 200);
   assert.is((await call('GET', `/v1/payments/${gbp.id}`, keys.teller)).status, 404, 'another ledger\'s payment is as if it did not exist');
-  const listed = (await call('GET', '/v1/payments?limit=1024', keys.teller)).json.payments;
+  const listed = await listAll(keys.teller);
   assert.ok(listed.length > 0 && listed.every((p: any) => p.ledger === 1), 'the list holds ledger 1 only');
   assert.is(listed.length, all.filter((p: any) => p.ledger === 1).length);
   const dir = await call('POST', '/v1/payment-accounts/lookup', keys.teller, { accounts: [{ account_id: '65479512' }, { iban: 'GB33BUKB20201555555555' }] });

@@ -147,7 +147,7 @@ const HOSTILE: { name: string; body: Uint8Array; error: RegExp; precheck: boolea
   {
     name: 'oversized', precheck: true,
     body: bytes(envelope(header, document) + ' '.repeat(ISO_MESSAGE_BYTES_MAX)),
-    error: /^\d+ bytes: over the limit of 1048576 bytes$/,
+    error: new RegExp(`^\\d+ bytes: over the limit of ${ISO_MESSAGE_BYTES_MAX} bytes$`),
   },
   {
     name: 'too deep for us', precheck: false,

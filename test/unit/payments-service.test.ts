@@ -25,7 +25,8 @@ import * as L from '../../services/ledger/protocol.ts';
 import * as P from '../../services/payments/protocol.ts';
 import {
   creditTransfersRequest, creditTransfersResults, directoryGetEntries, directoryGetRequest, directoryPutRequest, directoryPutResults,
-  paymentGetRequest, paymentMessagesReply, paymentMessagesRequest, paymentRecords, PaymentsRefusal, returnsRequest, statementReply, statementRequest, statusReportsRequest, type CreditTransfersRequest, type ReturnLine,
+  inParts, partTaken, paymentGetRequest, paymentMessagesReply, paymentMessagesRequest, paymentRecords, PaymentsRefusal, returnsRequest,
+  statementReply, statementRequest, statusReportsRequest, type CreditTransfersRequest, type ReturnLine,
   type StatusLine, type DirectoryEntry, type TxRecord,
 } from '../../host/payments/records.ts';
 
@@ -412,6 +413,39 @@ test('a read with a scope answers only what the scope\'s ledgers hold; a scope o
   const write = call(p, scoped(creditTransfersRequest(pacs008('MSG-T', [{ amount: 1n }])), 1));
   assert.throws(() => creditTransfersResults(write.payload), /reserved header bytes|length does not match/, 'a write carries no scope');
   assert.is(write.ledgerCalls, 0);
+});
+
+test('a request larger than one message, in parts: assembled in order, two at once, refused out of order or short', async () => {
+  const p = await pair();
+  const big = (msgId: string) => creditTransfersRequest(pacs008(msgId, [{ amount: 1n }, { amount: 2n }], `<Document>${msgId}${' '.repeat(1_200_000)}</Document>`));
+  const refusedWith = (r: { payload: Buffer }, why: RegExp) =>
+    assert.throws(() => creditTransfersResults(r.payload), (e: Error) => e instanceof PaymentsRefusal && why.test(e.message));
+  const [a0, a1] = inParts(big('PART-A'));
+  const [b0, b1] = inParts(big('PART-B'));
+  const [c0] = inParts(big('PART-C'));
+  assert.is(inParts(big('PART-A')).length, 2, 'a request of 1.2 MB goes in two parts');
+  assert.is(inParts(creditTransfersRequest(pacs008('SMALL', [{}]))).length, 1, 'a small one goes whole');
+  refusedWith(call(p, a1), /out of order, or of no assembly in progress/);
+  assert.ok(partTaken(call(p, a0).payload), 'part 0 taken: the next one is asked for');
+  assert.ok(partTaken(call(p, b0).payload), 'a second request assembled beside the first');
+  const whole = call(p, b1);
+  assert.is(whole.ledgerCalls, 1, 'the last part runs the whole request');
+  assert.equal(creditTransfersResults(whole.payload).results.map((r) => r.status), ['ACSC', 'ACSC']);
+  assert.ok(partTaken(call(p, c0).payload));
+  assert.ok(partTaken(call(p, b0).payload), 'B again: a third assembly, beside A and C');
+  refusedWith(call(p, a1), /out of order, or of no assembly in progress/); // A, the oldest, was dropped for B
+  const bAgain = creditTransfersResults(call(p, b1).payload);
+  assert.ok(bAgain.repeated, 'the same request in parts again: its original answer');
+  // A last part a byte short of the length the lead record gives: refused, the assembly dropped.
+  assert.ok(partTaken(call(p, a0).payload));
+  const short = a1.subarray(0, a1.length - 1);
+  refusedWith(call(p, short), /do not add up to the request's length/);
+  refusedWith(call(p, a1), /out of order, or of no assembly in progress/);
+  // A part of a count out of range is refused before anything is assembled.
+  const many = Buffer.from(a0);
+  many.writeUInt32LE(P.PARTS_MAX + 1, P.HEADER_BYTES + P.PART_COUNT);
+  refusedWith(call(p, many), /index or count out of range/);
+  assert.is(paymentRecords(call(p, paymentGetRequest([1n, 2n, 3n, 4n, 5n])).payload).filter((x) => x !== null).length, 2, 'only B made payments');
 });
 
 test('the same inputs give the same memory', async () => {

@@ -26,7 +26,9 @@ function framingError(route: u32, body: usize, bodyLen: u32): string | null {
   // The ISO 20022 route carries status reports (pacs.002) and returns (pacs.004) too.
   const lines = route == P.ROUTE_PAYMENTS_ISO20022
     && (given == <u32>PAY.Op.status_reports || given == <u32>PAY.Op.returns || given == <u32>PAY.Op.reconcile);
-  if (given != op && !lines) return "payments operation does not match the route";
+  // A credit transfers request over one message comes in parts (the payments service assembles them).
+  const part = op == <u32>PAY.Op.credit_transfers && given == <u32>PAY.Op.message_part;
+  if (given != op && !lines && !part) return "payments operation does not match the route";
   if (lines) {
     const source = <i32>load<u8>(body + PAY.HEADER_SOURCE);
     const fits = given == <u32>PAY.Op.returns ? source == PAY.SOURCE_PACS004
@@ -38,6 +40,7 @@ function framingError(route: u32, body: usize, bodyLen: u32): string | null {
   const allowed = route == P.ROUTE_PAYMENTS_ISO20022 ? source == PAY.SOURCE_PACS008 || source == PAY.SOURCE_PAIN001
     : route == P.ROUTE_PAYMENTS_SWIFT_MT ? source == PAY.SOURCE_MT103 : source == PAY.SOURCE_JSON;
   if (!allowed) return "payments source does not match the route";
+  if (part) return bodyLen > <u32>(PAY.HEADER_BYTES + PAY.PART_BYTES) ? null : "payments message part shorter than its lead record";
   if (bodyLen < <u32>(PAY.HEADER_BYTES + PAY.MESSAGE_BYTES)) return "payments request shorter than its message record";
   const count = load<u32>(body + PAY.HEADER_COUNT);
   if (count == 0 || count > <u32>PAY.TX_MAX) return "payments transaction count out of range";
@@ -70,8 +73,10 @@ export function paymentsRequest(token: u32, route: u32, body: usize, bodyLen: u3
     if (isRead(route)) {
       // A read carries the key's grants: the payments service answers only what those ledgers hold.
       sendLen = scopeAppendPayments(body, bodyLen, n);
-    } else if (op == <u32>PAY.Op.status_reports || op == <u32>PAY.Op.returns || op == <u32>PAY.Op.reconcile || !granted(route, body, bodyLen, n)) {
-      // Status reports, returns and statements name payments, not ledgers: an unscoped key sends them.
+    } else if (op == <u32>PAY.Op.status_reports || op == <u32>PAY.Op.returns || op == <u32>PAY.Op.reconcile || op == <u32>PAY.Op.message_part
+      || !granted(route, body, bodyLen, n)) {
+      // Status reports, returns and statements name payments, not ledgers, and a part's ledgers are in the
+      // request it is a part of, which no one frame shows: an unscoped key sends them.
       refuse(token, route, 403, P.GW_E_FORBIDDEN_LEDGER, 0, n, "the request names a ledger this key is not granted");
       return;
     }

@@ -15,7 +15,8 @@
 // payments.ts (messages, payments, credit transfers, the request in flight
 // and its ledger work), reports.ts (status reports, returns,
 // reconciliation), statement.ts (statements), queries.ts (reads), scope.ts
-// (a read limited to a key's ledgers).
+// (a read limited to a key's ledgers), parts.ts (a request larger than one
+// message, assembled from its parts).
 
 import * as P from "../protocol";
 import { KIND_FAILED, KIND_MESSAGE, KIND_REPLY, KIND_REQUEST, reply } from "../../sdk/qenex";
@@ -26,6 +27,7 @@ import { reconcile, returns, statusReports } from "./reports";
 import { statement, statementFailed, statementInFlight, statementReplied } from "./statement";
 import { paymentGet, paymentList, paymentMessages } from "./queries";
 import { scopeAllows, scopeSet } from "./scope";
+import { messagePart } from "./parts";
 
 // The largest request the kernel delivers in the bank image (message_bytes_max, 1 MiB) and room
 // to spare; a pain.001 of TX_MAX transactions (~5.4 MiB with its original bytes) needs more.
@@ -104,6 +106,7 @@ export function qx_handle(kind: u32, sender: u32, token: u32, len: u32): void {
   const count = load<u32>(inbox + P.HEADER_COUNT);
   scopeSet(inbox, 0); // no scope but the one a read carries
   if (op == <u8>P.Op.credit_transfers) { creditTransfers(token, inbox, len); return; }
+  if (op == <u8>P.Op.message_part) { messagePart(token, inbox, len); return; }
   if (op == <u8>P.Op.status_reports) { statusReports(token, inbox, len); return; }
   if (op == <u8>P.Op.returns) { returns(token, inbox, len); return; }
   if (op == <u8>P.Op.reconcile) { reconcile(token, inbox, len); return; }

@@ -248,8 +248,8 @@ export function creditTransfers(token: u32, r: usize, len: u32): void {
   const source = load<u8>(r + P.HEADER_SOURCE);
   const count = load<u32>(r + P.HEADER_COUNT);
   const m = r + P.HEADER_BYTES;
-  if (paymentsMax - paymentCount < count) { refuse(token, P.REFUSED_FULL, "payments: payments_full: nothing was recorded"); return; }
-  const seen = messageAdmit(token, source, m, count);
+  // A message seen before is answered as it was even when the table is full; a new one needs room for all its payments.
+  const seen = messageAdmit(token, source, m, count, paymentsMax - paymentCount < count);
   if (seen == MSG_ANSWERED) return;
   if (seen >= 0) {
     const rec = messageAt(<u32>seen);
@@ -275,9 +275,10 @@ export const MSG_ANSWERED: i32 = -2; // answered here: another message under a u
  * the number of the same message seen before (the same bytes: its SHA-256),
  * MSG_NEW when it is new (then recorded), or MSG_ANSWERED when it was
  * answered here (other bytes under a used MsgId: every line AM05, nothing
- * recorded; or the message table is full).
+ * recorded; or the message table is full, or `noRoom`: the payments table
+ * has no room for a new message's payments).
  */
-export function messageAdmit(token: u32, source: u8, m: usize, count: u32): i32 {
+export function messageAdmit(token: u32, source: u8, m: usize, count: u32, noRoom: bool = false): i32 {
   assert(count >= 1 && count <= <u32>P.TX_MAX, "a framed count");
   memory.fill(scratch, 0, MSG_KEY_BYTES);
   store<u8>(scratch, source);
@@ -291,6 +292,7 @@ export function messageAdmit(token: u32, source: u8, m: usize, count: u32): i32 
     return MSG_ANSWERED;
   }
   if (messageCount == messagesMax) { refuse(token, P.REFUSED_FULL, "payments: messages_full: nothing was recorded"); return MSG_ANSWERED; }
+  if (noRoom) { refuse(token, P.REFUSED_FULL, "payments: payments_full: nothing was recorded"); return MSG_ANSWERED; }
   const msg = messageAt(messageCount);
   memory.copy(msg, scratch, MSG_KEY_BYTES);
   memory.copy(msg + MSG_DIGEST, m + P.MESSAGE_DIGEST, 32);
