@@ -2,7 +2,7 @@
 // a bounded in-memory ring of the most recent events and the Server-Sent
 // Events subscribers of GET /v1/events: the ledger's committed transfers,
 // the payments service's payments (each created or changed payment's record,
-// rendered as GET /v1/payments/{id} answers it) and audit checkpoints.
+// rendered as GET /v1/payments lists it) and audit checkpoints.
 //
 // The kernel numbers every event (drivers/events/events.ts) and hands the
 // host records through DEV_EVENTS (host/devices/events.ts), live and while
@@ -504,8 +504,9 @@ export function transferJsonText(b: Buffer, at: number): string {
 
 /**
  * The JSON of one event item (transfer: the stored record; payment: the
- * record as GET /v1/payments/{id} shows it, and its `href`; checkpoint: its
- * signed body). `ledgers` give a payment its amount_decimal and currency.
+ * record as GET /v1/payments lists it, which is GET /v1/payments/{id} but its
+ * `messages`, and its `href`, that route; checkpoint: its signed body).
+ * `ledgers` give a payment its amount_decimal and currency.
  */
 export function eventData(type: number, item: Buffer, timeNs: bigint, ledgers: LedgerCurrencies = new Map()): unknown {
   if (type === abi.EVT_TRANSFER) return transferToJson(readTransfer(new DataView(item.buffer, item.byteOffset, item.byteLength), 0));

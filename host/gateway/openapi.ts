@@ -249,7 +249,7 @@ export const OPENAPI = {
       get: {
         summary: 'Server-Sent Events of committed transfers, payments and audit checkpoints (admin, operator, auditor, read-only; '
           + 'a key granted ledgers sees only their transfers and payments). Each event has `id:` (the kernel\'s event id, increasing), '
-          + '`event:` transfer, payment or checkpoint, and `data:` one JSON object (a Transfer; a Payment, as GET /v1/payments/{id} answers it, '
+          + '`event:` transfer, payment or checkpoint, and `data:` one JSON object (a Transfer; a Payment, as GET /v1/payments lists it, '
           + 'and its href, each time a message created or changed it: recorded, settled, pending, rejected, posted, voided, returned; '
           + 'a checkpoint: tree_size, time_ns, root, entry, logged_ns). '
           + 'Resume with Last-Event-ID or ?after=<id>: exactly the events after it follow, also across a restart. A stream that reads '

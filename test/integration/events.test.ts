@@ -8,7 +8,7 @@
 // key sees only its ledgers); audit checkpoints appear at the manifest's
 // interval; payments are `payment` events (a pacs.008 settled, a pain.001
 // pending then settled by its pacs.002, each as GET /v1/payments/{id} shows
-// it; by ledger grant; none for a repeated message; the same ids after a
+// it but its messages; by ledger grant; none for a repeated message; the same ids after a
 // restart); a subscriber that stops reading is dropped with a final error
 // event while another one gets every event.
 
@@ -298,14 +298,17 @@ async function postXml(body: string): Promise<{ status: number; json: any }> {
   return { status: res.status, json: await res.json() };
 }
 
+/** GET /v1/payments/{id} without its `messages` (the documents the service lists apart from the payment's record). */
 async function paymentNow(id: string): Promise<any> {
   const res = await fetch(`${base}/v1/payments/${id}`, { headers: { authorization: `Bearer ${keys.admin}` } });
   assert.is(res.status, 200);
-  return res.json();
+  const { messages, ...payment } = await res.json();
+  assert.ok(Array.isArray(messages) && messages.length > 0, 'the payment\'s messages');
+  return payment;
 }
 
 test('payments are payment events: a pacs.008 settled, a pain.001 pending then settled by its pacs.002; by ledger grant; none when repeated', async () => {
-  // Proves one event per payment created or changed, as GET /v1/payments/{id} shows it, scoped like transfers, and the same ids after a restart.
+  // Proves one event per payment created or changed, as GET /v1/payments/{id} shows it (but its messages), scoped like transfers, and the same ids after a restart.
   const accounts = await post('/v1/accounts', [{ id: '4001', ledger: GBP, code: 1 }, { id: '4002', ledger: GBP, code: 1 },
     { id: '1001', ledger: 1, code: 1, flags: ['debits_must_not_exceed_credits'] }, { id: '1004', ledger: 1, code: 1 }]);
   assert.is(accounts.status, 200, JSON.stringify(accounts.json));
@@ -325,7 +328,7 @@ test('payments are payment events: a pacs.008 settled, a pain.001 pending then s
   assert.equal([inbound.status, inbound.json.transactions[0].status], [200, 'ACSC'], JSON.stringify(inbound.json));
   const inboundId = inbound.json.transactions[0].payment_id;
   await all.until(() => all.events.length >= 1, 'the pacs.008\'s payment');
-  assert.equal(all.events[0].data, { ...await paymentNow(inboundId), href: `/v1/payments/${inboundId}` }, 'the payment as GET /v1/payments/{id} shows it');
+  assert.equal(all.events[0].data, { ...await paymentNow(inboundId), href: `/v1/payments/${inboundId}` }, 'the payment as GET /v1/payments/{id} shows it, but its messages');
   const settled = all.events[0];
   assert.equal([settled.event, settled.data.state, settled.data.end_to_end_id, settled.data.currency], ['payment', 'settled', 'pacs008EndToEndId-001', 'GBP']);
   assert.is((await postXml(pacs008Numbered(1))).json.repeated, true);

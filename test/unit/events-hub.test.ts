@@ -158,7 +158,7 @@ test('a gap in the kernel\'s ids (dropped records) empties the ring', () => {
   assert.throws(() => snap.publish(transfers(400, 1)), /went back/);
 });
 
-test('a payment event is the payment as GET /v1/payments/{id} shows it, with its href; grants, ?ledger= and ?types= go by its ledger', async () => {
+test('a payment event is the payment as GET /v1/payments lists it, with its href; grants, ?ledger= and ?types= go by its ledger', async () => {
   // Proves the payment event's JSON and that a scoped key never sees another ledger's payments.
   assert.is(abi.EVENT_PAYMENT_BYTES, P.PAYMENT_BYTES, 'an event item is a payment record');
   const ledgers = new Map([[1, { assetScale: 2, currency: 'USD' }], [2, { assetScale: 0, currency: 'JPY' }]]);
@@ -176,7 +176,7 @@ test('a payment event is the payment as GET /v1/payments/{id} shows it, with its
   const got = sinks.all.events();
   assert.equal(got.map((e) => [e.id, e.event]), [[1, 'transfer'], [2, 'payment'], [3, 'payment'], [4, 'payment']]);
   const items = record.subarray(abi.EVENT_RECORD_HEADER_BYTES);
-  assert.equal(got[1].data, { ...paymentJson(paymentRecordAt(items, 0)!, ledgers), href: '/v1/payments/7' }, 'what GET /v1/payments/7 answers, and its href');
+  assert.equal(got[1].data, { ...paymentJson(paymentRecordAt(items, 0)!, ledgers), href: '/v1/payments/7' }, 'what GET /v1/payments lists for payment 7, and its href');
   assert.equal([got[1].data.id, got[1].data.state, got[1].data.amount_decimal, got[1].data.currency, got[1].data.end_to_end_id, got[1].data.source],
     ['7', 'pending', '12.34', 'USD', 'E2E-7', 'pain.001']);
   assert.equal([got[3].data.state, got[2].data.amount_decimal, got[2].data.currency], ['settled', '1234', 'JPY']);
