@@ -193,7 +193,7 @@ export class Machine {
       this.console = new ConsoleDevice(this.kernel, (line, isError) => this.consoleLine(line, isError));
       this.console.service();
       if (rc !== 0) throw new BootError(this.lastError ?? `kernel refused to boot (error ${rc})`);
-      this.eventHub = new EventHub(eventLimits(opts.image), (o) => this.hostLine(o, false));
+      this.eventHub = new EventHub(eventLimits(opts.image), (o) => this.hostLine(o, false), ledgerCurrencies(opts.image));
       if (this.kernel.hasAdmission()) {
         const kernel = this.kernel;
         this.eventHub.setAdmission({ generation: () => kernel.x.admission_keys_generation(), check: (h) => kernel.admission(h, abi.ADM_MODE_KEY) });
@@ -710,12 +710,18 @@ async function prepareServices(opts: MachineOptions): Promise<Map<string, Uint8A
   return out;
 }
 
-// The edge's view of each ledger (asset scale) from the manifest, and the
-// kernel's admission (an image without an admission authority refuses every
-// gateway route: there is nothing to admit it).
-function gatewayConfig(image: ParsedImage, kernel: Kernel, host: GatewayHost | undefined, events: EventHub): GatewayConfig {
+// The edge's view of each ledger (asset scale and currency) from the manifest:
+// the gateway's routes and the event stream's payments render amounts with it.
+function ledgerCurrencies(image: ParsedImage): Map<number, { assetScale: number; currency?: string }> {
   const ledgers = new Map<number, { assetScale: number; currency?: string }>();
   for (const l of image.manifest.gateway?.ledgers ?? []) ledgers.set(l.ledger, { assetScale: l.asset_scale, currency: l.currency });
+  return ledgers;
+}
+
+// The edge's ledgers (above) and the kernel's admission (an image without an
+// admission authority refuses every gateway route: there is nothing to admit it).
+function gatewayConfig(image: ParsedImage, kernel: Kernel, host: GatewayHost | undefined, events: EventHub): GatewayConfig {
+  const ledgers = ledgerCurrencies(image);
   const admit = kernel.hasAdmission()
     ? (header: Buffer, mode: number) => kernel.admission(header, mode)
     : () => ({ status: 503, error: gw.GW_E_BUSY, retryAfter: 0, keyId: 0, role: 0, message: 'this image has no admission authority (no gateway service)' });

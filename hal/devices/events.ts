@@ -1,5 +1,5 @@
 // hal/devices/events.ts: the event stream device (DEV_EVENTS): records of
-// committed transfers and checkpoints for the host's subscribers
+// committed transfers, payments and checkpoints for the host's subscribers
 // (drivers/events, host/devices/events.ts, host/gateway/events.ts).
 //
 // Compiled twice, like every file in hal/: by AssemblyScript into kernel.wasm
@@ -28,6 +28,14 @@ export const OP_EVT_RECORD = 1;
 export const EVENT_RECORD_HEADER_BYTES = 32;
 export const EVT_TRANSFER = 1; // items: the ledger's 128-byte transfer records as stored (timestamp set)
 export const EVT_CHECKPOINT = 2; // items: checkpoint body (u64 tree size, u64 time, [32] root) + u64 entry seq
+// items: the payments service's payment records as stored, the layout of
+// services/payments/protocol.ts "payment record" (PAYMENT_BYTES; +0 u64 id,
+// +8 u8 state, +16 u32 ledger, ...): one per payment a request created or
+// changed, once the request is complete. EVENT_PAYMENT_BYTES is that
+// PAYMENT_BYTES (services/payments/assembly/events.ts fails to compile when
+// they differ, and test/unit/events-hub.test.ts checks it).
+export const EVT_PAYMENT = 3;
 export const EVENT_TRANSFER_BYTES = 128;
 export const EVENT_CHECKPOINT_BYTES = 56;
+export const EVENT_PAYMENT_BYTES = 256;
 export const EVENT_ITEMS_MAX = 65535; // per record

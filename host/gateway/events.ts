@@ -1,6 +1,8 @@
 // host/gateway/events.ts: the host's side of the event stream (issue 8):
 // a bounded in-memory ring of the most recent events and the Server-Sent
-// Events subscribers of GET /v1/events.
+// Events subscribers of GET /v1/events: the ledger's committed transfers,
+// the payments service's payments (each created or changed payment's record,
+// rendered as GET /v1/payments lists it) and audit checkpoints.
 //
 // The kernel numbers every event (drivers/events/events.ts) and hands the
 // host records through DEV_EVENTS (host/devices/events.ts), live and while
@@ -16,8 +18,9 @@
 // cursor falls out of the ring (it read too slowly while events went on) is
 // dropped with a final `error` event; nothing ever waits for a subscriber.
 // Authorisation is the gateway service's (route ROUTE_EVENTS): the session
-// passes the key's ledger grants, and a scoped key sees only transfers on
-// its ledgers (checkpoints carry no ledger data and go to every subscriber).
+// passes the key's ledger grants, and a scoped key sees only transfers and
+// payments on its ledgers (checkpoints carry no ledger data and go to every
+// subscriber).
 // A stream lives no longer than its key: whenever the kernel's admission
 // table changes (a key created or revoked), every open stream's credential
 // is put to admission again (ADM_MODE_KEY: the key and its role alone, so a
@@ -32,6 +35,9 @@ import type { AdmissionAnswer } from '../base/kernel.ts';
 import { TransferFlags, flagsToNames, readTransfer } from '../client/ledger.ts';
 import { transferToJson } from './ledger-json.ts';
 import { TRANSFER_LEDGER } from '../../services/ledger/protocol.ts';
+import { PAY_LEDGER } from '../../services/payments/protocol.ts';
+import { paymentRecordAt } from '../payments/records.ts';
+import { paymentJson, type LedgerCurrencies } from './payment-json.ts';
 
 /** Limits of the ring and the subscribers; manifest `gateway.events` may set each. */
 export interface EventLimits {
@@ -68,9 +74,14 @@ export const EVENT_LIMITS_DEFAULT: EventLimits = {
 // How often subscribers that stopped at their buffer limit are topped up.
 const TOP_UP_MS = 20;
 
-export const EVENT_TYPES = { transfer: abi.EVT_TRANSFER, checkpoint: abi.EVT_CHECKPOINT } as const;
+export const EVENT_TYPES = { transfer: abi.EVT_TRANSFER, checkpoint: abi.EVT_CHECKPOINT, payment: abi.EVT_PAYMENT } as const;
 export type EventTypeName = keyof typeof EVENT_TYPES;
-const TYPE_NAMES: Record<number, EventTypeName> = { [abi.EVT_TRANSFER]: 'transfer', [abi.EVT_CHECKPOINT]: 'checkpoint' };
+const TYPE_NAMES: Record<number, EventTypeName> = { [abi.EVT_TRANSFER]: 'transfer', [abi.EVT_CHECKPOINT]: 'checkpoint', [abi.EVT_PAYMENT]: 'payment' };
+// Where an item holds its ledger, for the types that have one (grants and ?ledger= apply to them).
+const LEDGER_AT: Record<number, number> = { [abi.EVT_TRANSFER]: TRANSFER_LEDGER, [abi.EVT_PAYMENT]: PAY_LEDGER };
+const ITEM_BYTES: Record<number, number> = {
+  [abi.EVT_TRANSFER]: abi.EVENT_TRANSFER_BYTES, [abi.EVT_CHECKPOINT]: abi.EVENT_CHECKPOINT_BYTES, [abi.EVT_PAYMENT]: abi.EVENT_PAYMENT_BYTES,
+};
 
 /** One record from the kernel: `count` events with ids first .. first+count-1. */
 interface Chunk {
@@ -88,9 +99,9 @@ interface Chunk {
 export interface EventQuery {
   /** Resume after this id; null: from now on. */
   after: number | null;
-  /** ?ledger=N,M: only transfers on these ledgers; null: all. */
+  /** ?ledger=N,M: only transfers and payments on these ledgers; null: all. */
   ledgers: number[] | null;
-  /** ?types=transfer,checkpoint; null: all. */
+  /** ?types=transfer,payment,checkpoint; null: all. */
   types: Set<number> | null;
 }
 
@@ -178,8 +189,9 @@ class Subscriber {
 
   wants(chunk: Chunk, index: number): boolean {
     if (this.query.types !== null && !this.query.types.has(chunk.type)) return false;
-    if (chunk.type !== abi.EVT_TRANSFER) return true;
-    const ledger = chunk.items.readUInt32LE(index * chunk.itemBytes + TRANSFER_LEDGER);
+    const at = LEDGER_AT[chunk.type];
+    if (at === undefined) return true;
+    const ledger = chunk.items.readUInt32LE(index * chunk.itemBytes + at);
     if (this.grants !== null && !this.grants.includes(ledger)) return false;
     return this.query.ledgers === null || this.query.ledgers.includes(ledger);
   }
@@ -206,7 +218,9 @@ export class EventHub {
   private admission: StreamAdmission | null = null;
   private admissionSeen = 0;
 
-  constructor(limits: Partial<EventLimits> = {}, private readonly log: (o: object) => void = () => {}) {
+  /** `ledgers`: the gateway's ledgers (manifest gateway.ledgers), for a payment's amount_decimal and currency. */
+  constructor(limits: Partial<EventLimits> = {}, private readonly log: (o: object) => void = () => {},
+    private readonly ledgers: LedgerCurrencies = new Map()) {
     this.limits = { ...EVENT_LIMITS_DEFAULT, ...limits };
   }
 
@@ -227,7 +241,7 @@ export class EventHub {
     const count = record.readUInt32LE(20);
     const itemBytes = record.readUInt32LE(24);
     const type = record.readUInt16LE(16);
-    if (count === 0 || itemBytes === 0 || record.length !== abi.EVENT_RECORD_HEADER_BYTES + count * itemBytes || TYPE_NAMES[type] === undefined) {
+    if (count === 0 || itemBytes !== ITEM_BYTES[type] || record.length !== abi.EVENT_RECORD_HEADER_BYTES + count * itemBytes) {
       throw new Error(`event record ${first}: type ${type}, ${count} items of ${itemBytes} bytes in ${record.length} bytes`);
     }
     if (first < this.nextId) throw new Error(`event record ${first}: ids went back (next is ${this.nextId})`);
@@ -415,9 +429,9 @@ export class EventHub {
   }
 
   private text(chunk: Chunk, index: number): string {
-    if (this.subscribers.size < 2) return render(chunk, index);
+    if (this.subscribers.size < 2) return render(chunk, index, this.ledgers);
     chunk.texts ??= new Array<string | undefined>(chunk.count);
-    return (chunk.texts[index] ??= render(chunk, index));
+    return (chunk.texts[index] ??= render(chunk, index, this.ledgers));
   }
 
   private drop(s: Subscriber): void {
@@ -445,11 +459,11 @@ export class EventHub {
 }
 
 /** One SSE event: id, event type and JSON data on one line. */
-function render(chunk: Chunk, index: number): string {
+function render(chunk: Chunk, index: number, ledgers: LedgerCurrencies): string {
   const id = chunk.first + index;
   const at = index * chunk.itemBytes;
   const data = chunk.type === abi.EVT_TRANSFER ? transferJsonText(chunk.items, at)
-    : JSON.stringify(eventData(chunk.type, chunk.items.subarray(at, at + chunk.itemBytes), chunk.timeNs));
+    : JSON.stringify(eventData(chunk.type, chunk.items.subarray(at, at + chunk.itemBytes), chunk.timeNs, ledgers));
   return `id: ${id}\nevent: ${TYPE_NAMES[chunk.type]}\ndata: ${data}\n\n`;
 }
 
@@ -488,9 +502,19 @@ export function transferJsonText(b: Buffer, at: number): string {
     + `"timestamp":"${u64Text(b, at + 120)}"}`;
 }
 
-/** The JSON of one event item (transfer: the stored record; checkpoint: its signed body). */
-export function eventData(type: number, item: Buffer, timeNs: bigint): unknown {
+/**
+ * The JSON of one event item (transfer: the stored record; payment: the
+ * record as GET /v1/payments lists it, which is GET /v1/payments/{id} but its
+ * `messages`, and its `href`, that route; checkpoint: its signed body).
+ * `ledgers` give a payment its amount_decimal and currency.
+ */
+export function eventData(type: number, item: Buffer, timeNs: bigint, ledgers: LedgerCurrencies = new Map()): unknown {
   if (type === abi.EVT_TRANSFER) return transferToJson(readTransfer(new DataView(item.buffer, item.byteOffset, item.byteLength), 0));
+  if (type === abi.EVT_PAYMENT) {
+    const p = paymentRecordAt(item, 0);
+    if (p === null) throw new Error('payment event: an empty payment record (id 0)');
+    return { ...paymentJson(p, ledgers), href: `/v1/payments/${p.id}` };
+  }
   return {
     tree_size: item.readBigUInt64LE(0).toString(), time_ns: item.readBigUInt64LE(8).toString(),
     root: item.subarray(16, 48).toString('hex'), entry: item.readBigUInt64LE(48).toString(), logged_ns: timeNs.toString(),

@@ -247,15 +247,17 @@ export const OPENAPI = {
     },
     '/v1/events': {
       get: {
-        summary: 'Server-Sent Events of committed transfers and audit checkpoints (admin, operator, auditor, read-only; '
-          + 'a key granted ledgers sees only their transfers). Each event has `id:` (the kernel\'s event id, increasing), '
-          + '`event:` transfer or checkpoint, and `data:` one JSON object (a Transfer; a checkpoint: tree_size, time_ns, root, entry, logged_ns). '
+        summary: 'Server-Sent Events of committed transfers, payments and audit checkpoints (admin, operator, auditor, read-only; '
+          + 'a key granted ledgers sees only their transfers and payments). Each event has `id:` (the kernel\'s event id, increasing), '
+          + '`event:` transfer, payment or checkpoint, and `data:` one JSON object (a Transfer; a Payment, as GET /v1/payments lists it, '
+          + 'and its href, each time a message created or changed it: recorded, settled, pending, rejected, posted, voided, returned; '
+          + 'a checkpoint: tree_size, time_ns, root, entry, logged_ns). '
           + 'Resume with Last-Event-ID or ?after=<id>: exactly the events after it follow, also across a restart. A stream that reads '
           + 'too slowly gets a final `event: error` (code subscriber_too_slow) and is closed. Comment lines are heartbeats.',
         parameters: [
           { name: 'after', in: 'query', required: false, schema: { type: 'string', pattern: '^[0-9]{1,16}$' }, description: 'resume after this event id (wins over Last-Event-ID)' },
-          { name: 'ledger', in: 'query', required: false, schema: { type: 'string', pattern: '^[0-9]{1,10}(,[0-9]{1,10})*$' }, description: 'only transfers on these ledgers' },
-          { name: 'types', in: 'query', required: false, schema: { type: 'string', pattern: '^(transfer|checkpoint)(,(transfer|checkpoint))*$' } },
+          { name: 'ledger', in: 'query', required: false, schema: { type: 'string', pattern: '^[0-9]{1,10}(,[0-9]{1,10})*$' }, description: 'only transfers and payments on these ledgers' },
+          { name: 'types', in: 'query', required: false, schema: { type: 'string', pattern: '^(transfer|payment|checkpoint)(,(transfer|payment|checkpoint))*$' } },
           { name: 'Last-Event-ID', in: 'header', required: false, schema: { type: 'string', pattern: '^[0-9]{1,16}$' } },
         ],
         responses: {

@@ -407,7 +407,8 @@ export class ServiceHarness {
         if (b === null) return abi.SYS_E_INVALID;
         if (!this.allowed('emit', 'emit')) return abi.SYS_E_DENIED;
         const n = count >>> 0;
-        if (type >>> 0 !== abi.EVT_TRANSFER || n === 0 || n > abi.EVENT_ITEMS_MAX || b.length !== n * abi.EVENT_TRANSFER_BYTES) return abi.SYS_E_INVALID;
+        const itemBytes = type >>> 0 === abi.EVT_TRANSFER ? abi.EVENT_TRANSFER_BYTES : type >>> 0 === abi.EVT_PAYMENT ? abi.EVENT_PAYMENT_BYTES : 0;
+        if (itemBytes === 0 || n === 0 || n > abi.EVENT_ITEMS_MAX || b.length !== n * itemBytes) return abi.SYS_E_INVALID;
         this.emitted.push({ type: type >>> 0, count: n, payload: b });
         return abi.SYS_OK;
       },

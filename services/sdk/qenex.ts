@@ -13,7 +13,7 @@
 // The raw calls below are the ABI; the typed helpers after them allocate
 // nothing (services run on AssemblyScript's stub runtime, which never frees).
 import { STATUS_OK as RING_STATUS_OK } from "../../hal/rings";
-import { EVENT_TRANSFER_BYTES as HAL_EVENT_TRANSFER_BYTES } from "../../hal/devices/events";
+import { EVENT_TRANSFER_BYTES as HAL_EVENT_TRANSFER_BYTES, EVT_PAYMENT, EVENT_PAYMENT_BYTES as HAL_EVENT_PAYMENT_BYTES } from "../../hal/devices/events";
 import { MSG_KIND_BLOCK, MSG_KIND_CHECKPOINT } from "../../hal/services";
 import { STORAGE_WRITE, STORAGE_SYNC, STORAGE_READ, GRID_BLOCK_BYTES } from "../../hal/devices/grid";
 
@@ -90,10 +90,22 @@ export function storageRead(addresses: usize, count: u32): i32 {
 export const EVENT_TRANSFER: u32 = 1;
 export const EVENT_TRANSFER_BYTES: u32 = HAL_EVENT_TRANSFER_BYTES;
 
+export const EVENT_PAYMENT: u32 = EVT_PAYMENT;
+export const EVENT_PAYMENT_BYTES: u32 = HAL_EVENT_PAYMENT_BYTES;
+
 // Emits `count` committed transfer records (128 bytes each, the ledger's
 // layout) as one event record (needs "emit"); the kernel numbers them.
 export function emitTransfers(ptr: usize, count: u32): i32 {
   return emit(EVENT_TRANSFER, count, ptr, count * EVENT_TRANSFER_BYTES);
+}
+
+// Emits `count` payment records (256 bytes each, services/payments/protocol.ts
+// PAYMENT_BYTES) as one event record (needs "emit"); the kernel numbers them.
+// One record is at most EVENT_ITEMS_MAX items and message_bytes_max bytes
+// (E_TOO_LARGE beyond it): the caller sends more in several.
+export function emitPayments(ptr: usize, count: u32): i32 {
+  assert(<u64>count * <u64>EVENT_PAYMENT_BYTES <= 0xffffffff, "emitPayments: a length that fits a u32, not one wrapped");
+  return emit(EVENT_PAYMENT, count, ptr, count * EVENT_PAYMENT_BYTES);
 }
 
 // ---- typed helpers ----

@@ -6,7 +6,10 @@
 // refilled by the replay at boot, with the same ids); authorisation is the
 // gateway service's (401 without a key, 403 for a teller, a ledger-scoped
 // key sees only its ledgers); audit checkpoints appear at the manifest's
-// interval; a subscriber that stops reading is dropped with a final error
+// interval; payments are `payment` events (a pacs.008 settled, a pain.001
+// pending then settled by its pacs.002, each as GET /v1/payments/{id} shows
+// it but its messages; by ledger grant; none for a repeated message; the same ids after a
+// restart); a subscriber that stops reading is dropped with a final error
 // event while another one gets every event.
 
 import { test } from 'uvu';
@@ -17,11 +20,14 @@ import { writeKeyPair } from '../../host/base/keys.ts';
 import { FrameClient } from '../../host/client/frames.ts';
 import { LedgerClient, transfer } from '../../host/client/ledger.ts';
 import { bankManifest, event, makeImage, removeDir, runCli, Server, type TestImage } from '../support/helpers.ts';
+import { pacs008Numbered, pain001 } from '../support/payments.ts';
+import { writeIsoMessageText } from '../../host/payments/iso20022.ts';
 
 const INTERVAL = 16; // audit.checkpoint_interval of the test image
 const RING = 20000; // gateway.events.ring_events_max: a bit over two largest batches
 const BATCH_MAX = 8189;
 const BATCHES_MAX = 40; // ~330k transfers, ~140 MB of events: past any socket buffering
+const GBP = 4; // a ledger for the CBPR+ pacs.008 sample (GBP), besides the bank image's 1-3
 
 let img: TestImage;
 let server: Server;
@@ -47,6 +53,10 @@ test.before(async () => {
   manifest.gateway = { ...manifest.gateway!, events: { ring_events_max: RING, subscriber_buffer_bytes_max: 65536, heartbeat_ms: 200 } };
   const gateway = manifest.services.find((s) => s.name === 'gateway')!;
   gateway.config = { source_rate_per_second: 100000, source_burst: 100000, key_rate_per_second: 100000, key_burst: 100000, ledger_in_flight_max: 8 };
+  manifest.gateway.ledgers = [...manifest.gateway.ledgers, { ledger: GBP, asset_scale: 2, currency: 'GBP' }];
+  const payments = manifest.services.find((s) => s.name === 'payments')!;
+  assert.ok(payments.caps.includes('emit') && (payments.config as { events?: boolean }).events === true, 'the bank image emits payment events');
+  payments.config = { ...payments.config as object, ledgers: [1, 2, 3, GBP] };
   img = makeImage('events', manifest);
   data = join(img.dir, 'data');
   auditKey = writeKeyPair(join(img.dir, 'audit-keys')).keyPath;
@@ -56,6 +66,7 @@ test.before(async () => {
   keys.teller = cliKey(['--role', 'teller', '--ledger', '1']);
   keys.auditor = cliKey(['--role', 'auditor']);
   keys.scoped = cliKey(['--role', 'read-only', '--ledger', '2']);
+  keys.gbp = cliKey(['--role', 'read-only', '--ledger', String(GBP)]);
   await start();
   const accounts = [1, 2, 3, 4].map((i) => ({ id: String(i), ledger: 1, code: 1 }))
     .concat([5, 6].map((i) => ({ id: String(i), ledger: 2, code: 1 })));
@@ -280,6 +291,92 @@ test('after a restart the ring is rebuilt by replay: resume by id still works, i
   await all.until(() => all.events.some((e) => e.id === last.id), 'the replayed event with its old id');
   assert.is(all.events.find((e) => e.id === last.id)!.data.id, last.data.id, 'same id, same transfer after replay');
   all.close();
+});
+
+async function postXml(body: string): Promise<{ status: number; json: any }> {
+  const res = await fetch(`${base}/v1/payments/iso20022`, { method: 'POST', headers: { authorization: `Bearer ${keys.admin}`, 'content-type': 'application/xml' }, body });
+  return { status: res.status, json: await res.json() };
+}
+
+/** GET /v1/payments/{id} without its `messages` (the documents the service lists apart from the payment's record). */
+async function paymentNow(id: string): Promise<any> {
+  const res = await fetch(`${base}/v1/payments/${id}`, { headers: { authorization: `Bearer ${keys.admin}` } });
+  assert.is(res.status, 200);
+  const { messages, ...payment } = await res.json();
+  assert.ok(Array.isArray(messages) && messages.length > 0, 'the payment\'s messages');
+  return payment;
+}
+
+test('payments are payment events: a pacs.008 settled, a pain.001 pending then settled by its pacs.002; by ledger grant; none when repeated', async () => {
+  // Proves one event per payment created or changed, as GET /v1/payments/{id} shows it (but its messages), scoped like transfers, and the same ids after a restart.
+  const accounts = await post('/v1/accounts', [{ id: '4001', ledger: GBP, code: 1 }, { id: '4002', ledger: GBP, code: 1 },
+    { id: '1001', ledger: 1, code: 1, flags: ['debits_must_not_exceed_credits'] }, { id: '1004', ledger: 1, code: 1 }]);
+  assert.is(accounts.status, 200, JSON.stringify(accounts.json));
+  await transfers(1, { credit_account_id: '1001', amount: '10000' });
+  const directory = await post('/v1/payment-accounts', { accounts: [
+    { bic: 'CBRLGB2LXXX', ledger: GBP, account: '4001' }, { account_id: '65479512', ledger: GBP, account: '4002' },
+    { iban: 'GB33BUKB20201555555555', ledger: 1, account: '1001' }, { bic: 'CLRGUS33', ledger: 1, account: '1004' },
+  ] });
+  assert.equal(directory.json.results, ['created', 'created', 'created', 'created'], JSON.stringify(directory.json));
+  const all = (await Stream.open('?types=payment')).stream!;
+  const gbp = (await Stream.open('?types=payment', keys.gbp)).stream!;
+  const scoped = (await Stream.open('?types=payment', keys.scoped)).stream!;
+  const usd = (await Stream.open('?types=payment&ledger=1', keys.auditor)).stream!;
+  const transfersOnly = (await Stream.open('?types=transfer')).stream!;
+
+  const inbound = await postXml(pacs008Numbered(1));
+  assert.equal([inbound.status, inbound.json.transactions[0].status], [200, 'ACSC'], JSON.stringify(inbound.json));
+  const inboundId = inbound.json.transactions[0].payment_id;
+  await all.until(() => all.events.length >= 1, 'the pacs.008\'s payment');
+  assert.equal(all.events[0].data, { ...await paymentNow(inboundId), href: `/v1/payments/${inboundId}` }, 'the payment as GET /v1/payments/{id} shows it, but its messages');
+  const settled = all.events[0];
+  assert.equal([settled.event, settled.data.state, settled.data.end_to_end_id, settled.data.currency], ['payment', 'settled', 'pacs008EndToEndId-001', 'GBP']);
+  assert.is((await postXml(pacs008Numbered(1))).json.repeated, true);
+
+  const outbound = await postXml(pain001('PAIN-EV-1', 1,
+    { debtorIban: 'GB33BUKB20201555555555', creditorIban: 'DE89370400440532013000', creditorAgent: 'CLRGUS33', currency: 'USD', amount: '40.00' }));
+  assert.is(outbound.json.transactions[0].status, 'ACCP', JSON.stringify(outbound.json));
+  const outboundId = outbound.json.transactions[0].payment_id;
+  await all.until(() => all.events.length >= 2, 'the pain.001\'s payment');
+  assert.equal([all.events[1].data.id, all.events[1].data.state, all.events[1].data.end_to_end_id], [outboundId, 'pending', 'PAIN-EV-1-0']);
+  const report = writeIsoMessageText({
+    kind: 'pacs.002', header: { msgId: 'CLRG-EV-1', creationDateTime: '2026-12-07T10:05:00Z', instructingAgent: { bic: 'CLRGUS33' } },
+    original: { msgId: 'QX-unknown', msgNameId: 'pacs.008.001.08' },
+    transactions: [{ originalEndToEndId: 'PAIN-EV-1-0', status: 'ACSC' }, { originalEndToEndId: 'NOT-OURS', status: 'ACSC' }],
+  });
+  const applied = await postXml(report);
+  assert.equal(applied.json.statuses.map((x: any) => [x.payment_state, x.reason]), [['ACSC', undefined], ['RJCT', 'NOOR']], JSON.stringify(applied.json));
+  await all.until(() => all.events.length >= 3, 'the settled pain.001 payment');
+  assert.equal(all.events[2].data, { ...await paymentNow(outboundId), href: `/v1/payments/${outboundId}` });
+  assert.equal([all.events[2].data.id, all.events[2].data.state], [outboundId, 'settled']);
+  assert.is((await postXml(report)).json.repeated, true);
+  await transfers(1); // one more event after the repeats: the streams have read past anything they could have emitted
+  await transfersOnly.until(() => transfersOnly.events.some((e) => e.data.id === String(nextTransfer - 1)), 'the transfer after the repeats');
+  await new Promise((r) => setTimeout(r, 300));
+
+  assert.is(all.events.length, 3, 'a repeated pacs.008 and pacs.002, and a line that changed nothing, emit no event');
+  assertIncreasing(all.events);
+  assert.equal(gbp.events.map((e) => e.data.id), [inboundId], 'a key granted the GBP ledger sees the GBP payment only');
+  assert.equal(usd.events.map((e) => [e.data.id, e.data.state]), [[outboundId, 'pending'], [outboundId, 'settled']], '?ledger=1: the USD payment\'s two');
+  assert.equal(scoped.events, [], 'a key granted another ledger sees none');
+  assert.is(scoped.ended, false);
+  assert.ok(transfersOnly.events.every((e) => e.event === 'transfer'), '?types=transfer: no payment events');
+  assert.ok(transfersOnly.events.some((e) => e.data.id === all.events[0].data.transfer_id), 'but the payment\'s ledger transfer');
+  for (const s of [all, gbp, scoped, usd, transfersOnly]) s.close();
+
+  // A restart replays the log: the same payment events under the same ids, once each; new ones follow.
+  assert.is(await server.kill('SIGTERM'), 0);
+  await start();
+  const again = await postXml(pacs008Numbered(2));
+  assert.is(again.json.transactions[0].status, 'ACSC', JSON.stringify(again.json));
+  const replayed = (await Stream.open(`?types=payment&after=${all.events[0].id - 1}`)).stream!;
+  await replayed.until(() => replayed.events.length >= 4, 'the three payment events again and the new one');
+  await new Promise((r) => setTimeout(r, 300));
+  assert.equal(replayed.events.slice(0, 3), all.events, 'the same ids, the same payments');
+  assert.equal(replayed.events.length, 4, 'each once');
+  assert.equal([replayed.events[3].data.id, replayed.events[3].data.state], [again.json.transactions[0].payment_id, 'settled']);
+  assertIncreasing(replayed.events);
+  replayed.close();
 });
 
 test('a subscriber that stops reading is dropped with a final error event; another gets every event', async () => {

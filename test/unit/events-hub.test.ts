@@ -6,6 +6,9 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as abi from '../../hal/abi.ts';
 import { EventHub, EventQueryError, eventData, parseEventQuery, transferJsonText, type EventSink } from '../../host/gateway/events.ts';
+import * as P from '../../services/payments/protocol.ts';
+import { paymentRecordAt } from '../../host/payments/records.ts';
+import { paymentJson } from '../../host/gateway/payment-json.ts';
 
 /** A record of `count` transfers on `ledger` with ids first.. (transfer id = event id). */
 function transfers(first: number, count: number, ledger = 1): Buffer {
@@ -26,6 +29,34 @@ function transfers(first: number, count: number, ledger = 1): Buffer {
   return r;
 }
 
+/** A record of payment records, one per entry of `payments` (id, ledger, state), as the payments service stores them. */
+function payments(first: number, list: { id: number; ledger: number; state: number }[]): Buffer {
+  const r = Buffer.alloc(abi.EVENT_RECORD_HEADER_BYTES + list.length * abi.EVENT_PAYMENT_BYTES);
+  r.writeBigUInt64LE(BigInt(first), 0);
+  r.writeBigUInt64LE(456n, 8);
+  r.writeUInt16LE(abi.EVT_PAYMENT, 16);
+  r.writeUInt16LE(1, 18);
+  r.writeUInt32LE(list.length, 20);
+  r.writeUInt32LE(abi.EVENT_PAYMENT_BYTES, 24);
+  list.forEach((p, i) => {
+    const at = abi.EVENT_RECORD_HEADER_BYTES + i * abi.EVENT_PAYMENT_BYTES;
+    r.writeBigUInt64LE(BigInt(p.id), at + P.PAY_ID);
+    r[at + P.PAY_STATE] = p.state;
+    r[at + P.PAY_SOURCE] = P.SOURCE_PAIN001;
+    r.writeUInt32LE(p.ledger, at + P.PAY_LEDGER);
+    r.writeBigUInt64LE(1234n, at + P.PAY_AMOUNT);
+    r.writeBigUInt64LE(BigInt(p.id), at + P.PAY_TRANSFER);
+    r.writeBigUInt64LE(BigInt(P.PAYMENT_TRANSFER_ID_HI), at + P.PAY_TRANSFER + 8);
+    r.writeBigUInt64LE(20n, at + P.PAY_DEBIT);
+    r.writeBigUInt64LE(50n, at + P.PAY_CREDIT);
+    r.writeBigUInt64LE(1_000_000n, at + P.PAY_CREATED);
+    const e2e = Buffer.from(`E2E-${p.id}`);
+    r[at + P.PAY_END_TO_END_ID] = e2e.length;
+    e2e.copy(r, at + P.PAY_END_TO_END_ID + 1);
+  });
+  return r;
+}
+
 class Sink implements EventSink {
   text = '';
   backlog = 0;
@@ -34,6 +65,10 @@ class Sink implements EventSink {
   buffered(): number { return this.backlog; }
   end(): void { this.ended = true; }
   ids(): number[] { return [...this.text.matchAll(/^id: (\d+)$/gm)].map((m) => Number(m[1])); }
+  /** Each event's id, name and parsed data. */
+  events(): { id: number; event: string; data: any }[] {
+    return [...this.text.matchAll(/^id: (\d+)\nevent: (\w+)\ndata: (.*)$/gm)].map((m) => ({ id: Number(m[1]), event: m[2], data: JSON.parse(m[3]) }));
+  }
 }
 
 const tick = () => new Promise((r) => setTimeout(r, 30));
@@ -123,9 +158,43 @@ test('a gap in the kernel\'s ids (dropped records) empties the ring', () => {
   assert.throws(() => snap.publish(transfers(400, 1)), /went back/);
 });
 
+test('a payment event is the payment as GET /v1/payments lists it, with its href; grants, ?ledger= and ?types= go by its ledger', async () => {
+  // Proves the payment event's JSON and that a scoped key never sees another ledger's payments.
+  assert.is(abi.EVENT_PAYMENT_BYTES, P.PAYMENT_BYTES, 'an event item is a payment record');
+  const ledgers = new Map([[1, { assetScale: 2, currency: 'USD' }], [2, { assetScale: 0, currency: 'JPY' }]]);
+  const hub = new EventHub({ subscribersPerKeyMax: 8 }, () => {}, ledgers);
+  const sinks = { all: new Sink(), scoped: new Sink(), ledger1: new Sink(), paymentsOnly: new Sink(), transfersOnly: new Sink() };
+  hub.subscribe(parseEventQuery('', undefined), null, sinks.all);
+  hub.subscribe(parseEventQuery('', undefined), [2], sinks.scoped);
+  hub.subscribe(parseEventQuery('ledger=1', undefined), null, sinks.ledger1);
+  hub.subscribe(parseEventQuery('types=payment', undefined), null, sinks.paymentsOnly);
+  hub.subscribe(parseEventQuery('types=transfer', undefined), null, sinks.transfersOnly);
+  hub.publish(transfers(1, 1, 1));
+  const record = payments(2, [{ id: 7, ledger: 1, state: P.STATE_PENDING }, { id: 8, ledger: 2, state: P.STATE_REJECTED }, { id: 7, ledger: 1, state: P.STATE_SETTLED }]);
+  hub.publish(record);
+  await tick();
+  const got = sinks.all.events();
+  assert.equal(got.map((e) => [e.id, e.event]), [[1, 'transfer'], [2, 'payment'], [3, 'payment'], [4, 'payment']]);
+  const items = record.subarray(abi.EVENT_RECORD_HEADER_BYTES);
+  assert.equal(got[1].data, { ...paymentJson(paymentRecordAt(items, 0)!, ledgers), href: '/v1/payments/7' }, 'what GET /v1/payments lists for payment 7, and its href');
+  assert.equal([got[1].data.id, got[1].data.state, got[1].data.amount_decimal, got[1].data.currency, got[1].data.end_to_end_id, got[1].data.source],
+    ['7', 'pending', '12.34', 'USD', 'E2E-7', 'pain.001']);
+  assert.equal([got[3].data.state, got[2].data.amount_decimal, got[2].data.currency], ['settled', '1234', 'JPY']);
+  assert.equal(sinks.scoped.ids(), [3], 'a key granted ledger 2 sees its payment only');
+  assert.equal(sinks.ledger1.ids(), [1, 2, 4], '?ledger=1: the ledger-1 transfer and payments');
+  assert.equal(sinks.paymentsOnly.ids(), [2, 3, 4]);
+  assert.equal(sinks.transfersOnly.ids(), [1], '?types=transfer: no payments');
+  assert.equal(eventData(abi.EVT_PAYMENT, items.subarray(abi.EVENT_PAYMENT_BYTES, 2 * abi.EVENT_PAYMENT_BYTES), 0n, ledgers), got[2].data);
+  const short = Buffer.from(payments(5, [{ id: 9, ledger: 1, state: 1 }]).subarray(0, abi.EVENT_RECORD_HEADER_BYTES + abi.EVENT_TRANSFER_BYTES));
+  short.writeUInt32LE(abi.EVENT_TRANSFER_BYTES, 24);
+  assert.throws(() => hub.publish(short), /type 3, 1 items of 128 bytes/, 'a payment record of another size is refused');
+  hub.close();
+});
+
 test('query parsing: bad ids, unknown names and repeats are refused with stable codes', () => {
   // Proves the 400 codes the route answers.
   assert.equal(parseEventQuery('after=5&ledger=1,2&types=transfer', undefined), { after: 5, ledgers: [1, 2], types: new Set([abi.EVT_TRANSFER]) });
+  assert.equal(parseEventQuery('types=payment,checkpoint', undefined).types, new Set([abi.EVT_PAYMENT, abi.EVT_CHECKPOINT]));
   assert.is(parseEventQuery('', '17').after, 17, 'Last-Event-ID');
   assert.is(parseEventQuery('after=3', '17').after, 3, '?after wins');
   for (const [q, h, code] of [['after=-1', undefined, 'invalid_event_id'], ['after=01', undefined, 'invalid_event_id'], ['', 'x', 'invalid_event_id'],

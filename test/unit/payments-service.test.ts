@@ -13,8 +13,10 @@
 // contradicts a final state; a return (pacs.004) of a settled payment moves
 // the amount back once (AM09 over the original, AM05 a second time); a ledger abort rejects the batch; malformed
 // requests are refused; a statement pages through more than a ledger batch
-// of transfers and its totals at both ends are the ledger's; and the same
-// inputs give the same memory.
+// of transfers and its totals at both ends are the ledger's; with "events",
+// each payment a request created or changed is emitted once, as stored, in
+// records the syscall area takes, and a repeated message emits nothing; and
+// the same inputs give the same memory.
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -22,6 +24,7 @@ import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { ServiceHarness } from '../../services/sdk/harness.ts';
 import * as L from '../../services/ledger/protocol.ts';
+import * as abi from '../../hal/abi.ts';
 import * as P from '../../services/payments/protocol.ts';
 import {
   creditTransfersRequest, creditTransfersResults, directoryGetEntries, directoryGetRequest, directoryPutRequest, directoryPutResults,
@@ -92,15 +95,17 @@ function balances(ledger: ServiceHarness, id: bigint): { debitsPosted: bigint; c
   };
 }
 
-async function pair(transfersMax = 1024): Promise<Pair> {
+/** `events`: the payments service emits payment events (config "events", capability "emit") within a syscall area of that many bytes. */
+async function pair(transfersMax = 1024, events?: { messageBytesMax: number }): Promise<Pair> {
   const ledger = await ServiceHarness.load(join(ROOT, 'build/services/ledger.wasm'), {
     name: 'ledger', peers: ['payments'], caps: ['log', 'time'], memoryPagesMax: 4096, messageBytesMax: 2 << 20,
   });
   ledger.init({ accounts_max: 64, transfers_max: transfersMax, pending_max: 64, history_max: 64, prefault: false });
   const payments = await ServiceHarness.load(join(ROOT, 'build/services/payments.wasm'), {
-    name: 'payments', peers: ['gateway', 'ledger'], caps: ['log', 'time', 'send:ledger'], memoryPagesMax: 2048, messageBytesMax: 16 << 20,
+    name: 'payments', peers: ['gateway', 'ledger'], caps: ['log', 'time', 'send:ledger', ...(events ? ['emit'] : [])], memoryPagesMax: 2048,
+    messageBytesMax: events?.messageBytesMax ?? 16 << 20,
   });
-  payments.init({ ledgers: [1], directory_max: 64, payments_max: 256, messages_max: 64, transfer_code: 7 });
+  payments.init({ ledgers: [1], directory_max: 64, payments_max: 256, messages_max: 64, transfer_code: 7, ...(events ? { events: true } : {}) });
   const created = ledger.request(ledgerRequest(L.Operation.create_accounts, [
     account(NOSTRO), account(ALICE, L.AccountFlags.debits_must_not_exceed_credits), account(BOB), account(CAROL), account(CLEARING),
   ]));
@@ -446,6 +451,79 @@ test('a request larger than one message, in parts: assembled in order, two at on
   many.writeUInt32LE(P.PARTS_MAX + 1, P.HEADER_BYTES + P.PART_COUNT);
   refusedWith(call(p, many), /index or count out of range/);
   assert.is(paymentRecords(call(p, paymentGetRequest([1n, 2n, 3n, 4n, 5n])).payload).filter((x) => x !== null).length, 2, 'only B made payments');
+});
+
+/** The payment records emitted since `from` (every record EVT_PAYMENT), and each record's item count. */
+function emittedSince(p: Pair, from: number): { records: Buffer; counts: number[] } {
+  const got = p.payments.emitted.slice(from);
+  for (const e of got) assert.is(e.type, abi.EVT_PAYMENT, 'payment events only');
+  for (const e of got) assert.is(e.payload.length, e.count * abi.EVENT_PAYMENT_BYTES, 'items of a payment record each');
+  return { records: Buffer.concat(got.map((e) => e.payload)), counts: got.map((e) => e.count) };
+}
+
+/** The stored records of payments `ids` (payment_get, one a request: a small syscall area holds its answer), back to back. */
+function stored(p: Pair, ids: bigint[]): Buffer {
+  return Buffer.concat(ids.map((id) => call(p, paymentGetRequest([id])).payload.subarray(P.REPLY_HEADER_BYTES)));
+}
+
+test('payment events: every payment a message recorded, as stored; the lines that changed one; nothing for a repeated message', async () => {
+  assert.is(abi.EVENT_PAYMENT_BYTES, P.PAYMENT_BYTES, 'an event item is a payment record');
+  const p = await pair(1024, { messageBytesMax: 16 << 20 });
+  const inbound = pacs008('EV-1', [{ amount: 1_00n }, { amount: 1n, creditor: { kind: 'iban', text: 'NL91ABNA0417164300' } }, { amount: 1n, creditor: { kind: 'iban', text: CAROL_IBAN } }]);
+  const r = creditTransfersResults(call(p, creditTransfersRequest(inbound)).payload).results;
+  const ev = emittedSince(p, 0);
+  assert.equal(ev.counts, [3], 'one record: the settled one and the two rejected');
+  assert.ok(ev.records.equals(stored(p, r.map((x) => x.payment))), 'the records as stored, in order');
+  let mark = p.payments.emitted.length;
+  call(p, creditTransfersRequest(inbound));
+  call(p, creditTransfersRequest(pacs008('EV-1', [{ amount: 2n }], '<Document>other bytes</Document>')));
+  assert.is(p.payments.emitted.length, mark, 'the same message again, and another under its MsgId: no event');
+  const bytes = Buffer.from('<Document>ev-pain</Document>');
+  const sent = creditTransfersResults(call(p, creditTransfersRequest({
+    source: 'pain.001', msgId: 'EV-PAIN', digest: createHash('sha256').update(bytes).digest(), original: bytes,
+    transactions: ['A', 'B'].map((e) => ({ endToEndId: e, ledger: 1, amount: 30_00n, debtor: { kind: 'iban' as const, text: ALICE_IBAN }, creditorAgent: 'CLRGDEFF' })),
+  })).payload).results;
+  const pending = emittedSince(p, mark);
+  assert.equal(pending.counts, [2]);
+  assert.equal(paymentRecords(Buffer.concat([Buffer.from([2, 0, 0, 0]), Buffer.alloc(12), pending.records])).map((x) => x!.state), ['pending', 'pending']);
+  mark = p.payments.emitted.length;
+  // A posted, B voided; an unknown line and a second post of A (the ledger refuses it: it exists) change nothing.
+  const lines: StatusLine[] = [{ endToEndId: 'A', status: 'ACSC' }, { endToEndId: 'B', status: 'RJCT', reason: 'AC04' }, { endToEndId: 'Z', status: 'ACSC' },
+    { endToEndId: 'A', status: 'ACSC' }];
+  const statuses = creditTransfersResults(call(p, report('EV-STS', lines)).payload).results;
+  assert.equal(statuses.map((x) => [x.status, x.reason]), [['ACSC', undefined], ['RJCT', 'AC04'], ['RJCT', 'NOOR'], ['ACSC', 'NARR']]);
+  const changed = emittedSince(p, mark);
+  assert.equal(changed.counts, [2], 'the post and the void, once each');
+  assert.ok(changed.records.equals(stored(p, sent.map((x) => x.payment))), 'A settled, B rejected, as stored');
+  mark = p.payments.emitted.length;
+  call(p, report('EV-STS', lines));
+  call(p, report('EV-STS-2', [{ endToEndId: 'A', status: 'RJCT' }]));
+  call(p, returned('EV-RTR-1', [{ endToEndId: 'A', ledger: 1, amount: 40_00n }, { endToEndId: 'B', ledger: 1, amount: 1n }]));
+  assert.is(p.payments.emitted.length, mark, 'a repeated report, a contradicting status and refused returns: no event');
+  call(p, returned('EV-RTR-2', [{ endToEndId: 'A', ledger: 1, amount: 10_00n, reason: 'AC04' }]));
+  const back = emittedSince(p, mark);
+  assert.equal(back.counts, [1]);
+  assert.ok(back.records.equals(stored(p, [sent[0].payment])));
+  assert.is(back.records[P.PAY_STATE], P.STATE_RETURNED);
+  assert.equal(p.payments.denied, []);
+  const quiet = await pair();
+  call(quiet, creditTransfersRequest(inbound));
+  assert.equal([quiet.payments.emitted.length, quiet.payments.denied], [0, []], 'without "events": nothing emitted, nothing denied');
+});
+
+test('payment events fit the syscall area: a record the kernel finds too large is halved, and the size kept', async () => {
+  // 1024 bytes hold 4 payment records: 6 are emitted as 3 and 3, the next 7 as 3, 3 and 1.
+  const p = await pair(1024, { messageBytesMax: 1024 });
+  const six = creditTransfersResults(call(p, creditTransfersRequest(pacs008('EV-C1', Array.from({ length: 6 }, () => ({ amount: 1n }))))).payload).results;
+  assert.equal(six.map((x) => x.status), Array(6).fill('ACSC'));
+  const first = emittedSince(p, 0);
+  assert.equal(first.counts, [3, 3]);
+  assert.ok(first.records.equals(stored(p, six.map((x) => x.payment))));
+  const mark = p.payments.emitted.length;
+  const seven = creditTransfersResults(call(p, creditTransfersRequest(pacs008('EV-C2', Array.from({ length: 7 }, () => ({ amount: 1n }))))).payload).results;
+  const second = emittedSince(p, mark);
+  assert.equal(second.counts, [3, 3, 1]);
+  assert.ok(second.records.equals(stored(p, seven.map((x) => x.payment))));
 });
 
 test('the same inputs give the same memory', async () => {

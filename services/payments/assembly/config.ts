@@ -1,9 +1,11 @@
 // The payments service's config (the manifest's "config" object), e.g.
-//   {"ledgers":[1,2,3],"directory_max":100000,"payments_max":100000,"messages_max":100000,"transfer_code":1}
+//   {"ledgers":[1,2,3],"directory_max":100000,"payments_max":100000,"messages_max":100000,"transfer_code":1,"events":true}
 // "ledgers": the ledgers payments may move money on (the gateway's ledgers:
 // each has one currency and scale, which the host's front end applies before
 // the request is logged); "transfer_code": the `code` of the transfers
-// payments make. Missing keys keep their defaults; an unknown or repeated
+// payments make; "events": true emits the payments each request created or
+// changed to the event stream (events.ts; capability "emit"), off by default
+// like the ledger's. Missing keys keep their defaults; an unknown or repeated
 // key, a value out of range or any other syntax is a boot error: the reason
 // goes to the log and the service traps. The reader is lib/json.ts, the
 // kernel's and the ledger's.
@@ -18,6 +20,7 @@ export let directoryMax: u32 = 10000;
 export let paymentsMax: u32 = 100000;
 export let messagesMax: u32 = 100000;
 export let transferCode: u16 = 1;
+export let emitEvents: bool = false;
 export let ledgerCount: u32 = 0;
 /** The configured ledgers, u32 each. */
 export const ledgers: usize = memory.data(<i32>(LEDGERS_MAX * 4), 4);
@@ -73,6 +76,7 @@ export function configParse(ptr: usize, len: u32): void {
         if (r.error == null && (v == 0 || v > 0xffff)) fail("transfer_code is outside 1..65535");
         transferCode = <u16>v;
       }
+      else if (k == "events") { bit = 32; emitEvents = r.readBool(); }
       else fail("unknown key " + k);
       if ((seen & bit) != 0) fail("repeated key " + k);
       seen |= bit;

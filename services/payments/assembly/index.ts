@@ -16,7 +16,7 @@
 // and its ledger work), reports.ts (status reports, returns,
 // reconciliation), statement.ts (statements), queries.ts (reads), scope.ts
 // (a read limited to a key's ledgers), parts.ts (a request larger than one
-// message, assembled from its parts).
+// message, assembled from its parts), events.ts (payment events).
 
 import * as P from "../protocol";
 import { KIND_FAILED, KIND_MESSAGE, KIND_REPLY, KIND_REQUEST, reply } from "../../sdk/qenex";
@@ -28,6 +28,7 @@ import { statement, statementFailed, statementInFlight, statementReplied } from 
 import { paymentGet, paymentList, paymentMessages } from "./queries";
 import { scopeAllows, scopeSet } from "./scope";
 import { messagePart } from "./parts";
+import { paymentEventsInit } from "./events";
 
 // The largest request the kernel delivers in the bank image (message_bytes_max, 1 MiB) and room
 // to spare; a pain.001 of TX_MAX transactions (~5.4 MiB with its original bytes) needs more.
@@ -43,6 +44,7 @@ export function qx_init(len: u32): void {
   configParse(inbox, len);
   directoryInit();
   paymentsInit();
+  paymentEventsInit();
   out = heap.alloc(<usize>P.REPLY_HEADER_BYTES + <usize>max(<u32>P.GET_MAX * <u32>P.DIRECTORY_ENTRY_BYTES, <u32>P.DIRECTORY_PUT_MAX * <u32>P.DIRECTORY_RESULT_BYTES));
 }
 

@@ -29,6 +29,7 @@ import { messagesMax, paymentsMax, transferCode, ledgerAllowed } from "./config"
 import { fingerprint, hashIndexCreate, hashInsert, hashNext, hashRecord, HashIndex } from "./hashindex";
 import { directoryFind, directoryFindAgent, entryRefusal, keyValid } from "./directory";
 import { bicValid, notProvided, textEmpty, textValid } from "./text";
+import { paymentEvent, paymentEventsFlush } from "./events";
 
 // Message record (internal, 128 bytes): +0 u8 source, +1 [12] agent BIC slot, +13 u8[3] 0,
 // +16 [36] MsgId, +52 [32] digest of the original bytes, +84 u32 transactions, +88 u64 first payment id
@@ -510,8 +511,32 @@ function ledgerReason(result: u32): u32 {
 function finish(): void {
   assert(busy && batchCount == 0 && workNext == workCount, "a request whose work is all back");
   busy = false;
+  emitChanged();
   if (flightOp == <u8>P.Op.credit_transfers) answerFromPayments(flightToken, flightFirst, flightCount, 0, load<u64>(messageAt(flightMessage) + MSG_TIME));
   else reply(flightToken, 0, replyBuf, <u32>P.REPLY_HEADER_BYTES + flightCount * <u32>P.RESULT_BYTES);
+}
+
+/**
+ * The complete request's payment events (events.ts): every payment a credit
+ * transfers request recorded, rejected ones too; for a status report or a
+ * return, each payment a line of its work changed: the line's result names
+ * the post, void or return the ledger made (lineResult), a refused one the
+ * payment's own transfer. The same message again (REPLY_F_REPEATED) never
+ * gets here with work, and so emits nothing.
+ */
+function emitChanged(): void {
+  assert(!busy && batchCount == 0 && workNext == workCount, "a request whose work is all back");
+  if (flightOp == <u8>P.Op.credit_transfers) {
+    for (let t: u32 = 0; t < flightCount; t++) paymentEvent(paymentAt(flightFirst + t));
+  } else {
+    for (let k: u32 = 0; k < workCount; k++) {
+      const w = work + <usize>k * WORK_BYTES;
+      assert(load<u32>(w + 4) < flightCount, "a work line names a line of the request");
+      const o = replyBuf + P.REPLY_HEADER_BYTES + <usize>load<u32>(w + 4) * P.RESULT_BYTES;
+      if (load<u64>(o + P.RESULT_TRANSFER + 8) == transferHi(load<u8>(w + 12))) paymentEvent(paymentAt(load<u32>(w)));
+    }
+  }
+  paymentEventsFlush();
 }
 
 /** Writes line `line`'s result of a status report or a return: `status`, `reason`, the payment (0: none), the transfer made (its high bits; 0: the payment's). */
