@@ -74,8 +74,12 @@ export interface Slot {
   queryText?: string;
   /** Payments routes: what the answer needs of the request (host/gateway/payments-front.ts). */
   payments?: PaymentsContext;
-  /** A payments request sent in parts: those not yet sent, each after the kernel took the one before. */
-  parts?: Buffer[];
+  /**
+   * A request sent as several frames (a payments message in parts, a list
+   * load): the frames not yet sent, each sent when `taken` says the
+   * service's reply took the one before.
+   */
+  parts?: { frames: Buffer[]; taken: (body: Buffer) => boolean };
   /** GET /v1/events: the query string and Last-Event-ID as received, then the parsed query. */
   eventsText?: { query: string; lastEventId: string[] | undefined };
   events?: EventQuery;
@@ -265,7 +269,7 @@ export class RouteHandlers {
       slot.payments = context;
       if (PAYMENTS_MESSAGES.has(spec.handler)) this.originals?.put(bytes);
       const [first, ...rest] = inParts(request);
-      if (rest.length > 0) slot.parts = rest;
+      if (rest.length > 0) slot.parts = { frames: rest, taken: partTaken };
       return first;
     }
     if (spec.handler === 'keys_revoke') {
@@ -282,10 +286,11 @@ export class RouteHandlers {
    * last part's, or a refusal, which ends the request).
    */
   nextPart(slot: Slot, status: number, payload: Buffer): Buffer | null {
-    const next = slot.parts?.shift();
-    if (next === undefined) return null;
+    const parts = slot.parts;
+    const next = parts?.frames.shift();
+    if (parts === undefined || next === undefined) return null;
     const r = status === abi.FRAME_OK ? parseGatewayReply(payload) : null;
-    if (r !== null && r.status === 200 && partTaken(r.body)) return next;
+    if (r !== null && r.status === 200 && parts.taken(r.body)) return next;
     slot.parts = undefined;
     return null;
   }
