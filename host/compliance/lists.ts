@@ -155,12 +155,17 @@ function readCsv(bytes: Uint8Array, file: string, columns: number): CsvRow[] {
   };
   while (pos < text.length) {
     const fields: (string | null)[] = [];
+    // Where this line ends: a quoted field may not reach past it (found once per record, so a hostile line of
+    // many quoted fields costs one pass, not one per field).
+    const lf = text.indexOf('\n', pos);
+    const lineEnd = lf < 0 ? text.length : lf;
     for (;;) {
       let value: string | null;
-      if (text.charCodeAt(pos) === 0x22) [value, pos] = quoted(text, pos, fail);
+      if (text.charCodeAt(pos) === 0x22) [value, pos] = quoted(text, pos, lineEnd, fail);
       else [value, pos] = unquoted(text, pos, fail);
       if (value !== null && value.length > LIST_FIELD_CHARS_MAX) fail('field_too_long', `field ${fields.length + 1} longer than ${LIST_FIELD_CHARS_MAX}`);
       fields.push(value);
+      if (fields.length > columns) fail('columns', `more than ${columns} fields`);
       const c = text.charCodeAt(pos);
       pos += 1;
       if (c === 0x2c) continue;
@@ -175,17 +180,16 @@ function readCsv(bytes: Uint8Array, file: string, columns: number): CsvRow[] {
   return rows;
 }
 
-/** A quoted field at `pos` (on its opening quote): its value and the position after its closing quote. */
-function quoted(text: string, pos: number, fail: (code: ListErrorCode, detail: string) => never): [string, number] {
+/** A quoted field at `pos` (on its opening quote), closed before `lineEnd`: its value and the position after its closing quote. */
+function quoted(text: string, pos: number, lineEnd: number, fail: (code: ListErrorCode, detail: string) => never): [string, number] {
   let value = '';
   let from = pos + 1;
   for (;;) {
     const q = text.indexOf('"', from);
-    const eol = text.indexOf('\n', from);
-    const cr = text.indexOf('\r', from);
-    const lineEnd = Math.min(eol < 0 ? Infinity : eol, cr < 0 ? Infinity : cr);
     if (q < 0 || q > lineEnd) fail('quote', 'a quoted field is not closed on its line');
-    value += text.slice(from, q);
+    const chunk = text.slice(from, q);
+    if (chunk.includes('\r')) fail('quote', 'a line break inside a quoted field');
+    value += chunk;
     if (text.charCodeAt(q + 1) !== 0x22) {
       const next = text.charCodeAt(q + 1);
       if (next !== 0x2c && next !== 0x0d && next !== 0x0a) fail('quote', 'text after a closing quote');

@@ -201,6 +201,12 @@ test('OFAC: bounds (file size, names per entry) refuse hostile input', () => {
   refused(() => parseOfacSdn({ ...OFAC, alt: appended(OFAC.alt, rows) }), 'too_many_names', 'alt.csv', altLines + LIST_NAMES_PER_ENTRY_MAX - 1);
   refused(() => parseOfacSdn({ ...OFAC, sdn: withLine(OFAC.sdn, 2, `173,"${'A'.repeat(70000)}",-0- ,"CUBA",-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- `) }),
     'field_too_long', 'sdn.csv', 2);
+  // One line of a million quoted fields: refused at the 13th, in one pass.
+  const started = performance.now();
+  refused(() => parseOfacSdn({ ...OFAC, sdn: withLine(OFAC.sdn, 2, '"a",'.repeat(1_000_000)) }), 'columns', 'sdn.csv', 2);
+  assert.ok(performance.now() - started < 2000, 'linear');
+  refused(() => parseOfacSdn({ ...OFAC, sdn: withLine(OFAC.sdn, 2, '173,"ANGLO\rCARIBBEAN",-0- ,"CUBA",-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- ') }),
+    'quote', 'sdn.csv', 2);
 });
 
 /** The UN file with `from` replaced by `to` (first occurrence). */
