@@ -306,6 +306,31 @@ export const ISO_ERRORS_MAX = 20;
 // libxml2's parser stops nesting at this depth unless asked for more (we never ask).
 export const LIBXML2_DEPTH_MAX = 256;
 
+// ---- sanctions lists, see host/compliance/lists.ts and names.ts ----
+
+// One list file (OFAC's sdn.csv, alt.csv, add.csv, sdn_comments.csv): the
+// legacy CSV of 2021 is 2 MB for sdn.csv and OFAC's newest about 4 MiB, so
+// 64 MiB is room for a decade of growth while a hostile file is refused
+// before a byte of it is parsed. (The UN's XML goes through the XML reader,
+// XML_DOCUMENT_BYTES_MAX: 8 MiB against its 2 MB.)
+export const LIST_FILE_BYTES_MAX = 64 * 1024 * 1024;
+// Entries of one list: OFAC's SDN list had 8,976 in 2021 and about 18,000
+// in 2025, the UN's about 1,000; 200,000 is the order of every list of the
+// world together.
+export const LIST_ENTRIES_MAX = 200_000;
+// Names of one entry (its primary name and aliases): the most in these files
+// is a few dozen; 1,024 keeps one entry from carrying a whole list.
+export const LIST_NAMES_PER_ENTRY_MAX = 1024;
+// Addresses of one entry (OFAC lists a few dozen at most).
+export const LIST_ADDRESSES_PER_ENTRY_MAX = 4096;
+// One CSV field, in characters: OFAC cuts Remarks at 1,000 and its comments
+// file holds the rest (a few thousand); 64 KiB is far above any real field.
+export const LIST_FIELD_CHARS_MAX = 64 * 1024;
+// The name normaliser reads at most this many UTF-16 units of a name, so a
+// huge string costs a bounded amount of work; a list's longest name is a few
+// hundred characters and the normalised form keeps 104 bytes of it anyway.
+export const NAME_INPUT_CHARS_MAX = 4096;
+
 // ---- relations, checked once at import ----
 
 function assertLimit(condition: boolean, what: string): void {
