@@ -123,8 +123,20 @@ function openPlainBackend(path: string, opts: BlockOpenOptions): BlockBackend {
   if (choice === 'native') {
     throw new BlockBackendError('ENOADDON', `qenex: the native block backend was asked for, but ${reason}`);
   }
-  notice(`qenex: ${reason}; using the pure TypeScript backend (no block preallocation, lock by lock file)`);
+  tellOnce(notice, `qenex: ${reason}; using the pure TypeScript backend (no block preallocation, lock by lock file)`);
   return PureBackend.open(path, opts, notice);
+}
+
+// What each notice sink was told already: a machine opens several files (its log, grids, the payments
+// originals archive), and the fallback is one fact about the process, said once.
+const told = new WeakMap<(line: string) => void, Set<string>>();
+
+function tellOnce(notice: (line: string) => void, line: string): void {
+  let lines = told.get(notice);
+  if (lines === undefined) told.set(notice, lines = new Set());
+  if (lines.has(line)) return;
+  lines.add(line);
+  notice(line);
 }
 
 /** Whether the addon loads here, and from which file or why not. */
