@@ -21,6 +21,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ServiceHarness } from '../../services/sdk/harness.ts';
 import * as P from '../../services/compliance/protocol.ts';
@@ -31,8 +32,10 @@ import {
 
 const ROOT = new URL('../..', import.meta.url).pathname;
 const WASM = join(ROOT, 'build/services/compliance.wasm');
-const BANK_NAMES_MAX = 40000;
-const BANK_PAGES = 1024; // images/bank/manifest.json's memory_pages_max for the compliance service
+// The bank image's compliance service: its names_max and memory_pages_max.
+const BANK = JSON.parse(readFileSync(join(ROOT, 'images/bank/manifest.json'), 'utf8')).services.find((s: { name: string }) => s.name === 'compliance');
+const BANK_NAMES_MAX: number = BANK.config.names_max;
+const BANK_PAGES: number = BANK.memory_pages_max;
 
 async function service(namesMax = 8000, threshold?: number): Promise<ServiceHarness> {
   const svc = await ServiceHarness.load(WASM, { name: 'compliance', peers: ['gateway'], caps: ['log', 'time'], memoryPagesMax: BANK_PAGES, messageBytesMax: 1 << 20 });
