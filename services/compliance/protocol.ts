@@ -29,7 +29,7 @@ export enum Op {
   list_begin = 1, // one BEGIN_BYTES record → reply header; starts a staged load of `list` (a staged one before it is dropped)
   list_names = 2, // count NAME_BYTES records (1..NAMES_PER_REQUEST) → reply header (+8 u64: names staged so far)
   list_commit = 3, // one BEGIN_BYTES record (the same as list_begin's) → reply header (+8 u64: names in force); see "load"
-  search = 4, // one SEARCH_BYTES record → reply header (count: matches), count MATCH_BYTES records, best first
+  search = 4, // one SEARCH_BYTES record → reply header (count: matches; +8 u32 names scored, +12 u32 entries at or over the threshold), count MATCH_BYTES records, best first
   list_status = 5, // no record → reply header (count: LISTS), LISTS STATUS_BYTES records, list by list
 }
 
@@ -90,8 +90,12 @@ export const NAME_F_WEAK = 2; // an alias its list marks of low quality (UN QUAL
 // Match record (160 bytes): +0 u8 list   +1 u8 type   +2 u8 entity id length   +3 u8 display length
 //   +4 u32 score (millionths, 0..1,000,000)   +8 [28] entity id   +36 [112] the matched name (display)
 //  +148 u32 the list's version's first 4 bytes (which list version decided)   +152 u8 flags (NAME_F_*)   +153 u8[7] 0
-// One match per entry (its best-scoring name), best first, ties by list then entity id.
+// One match per entry (its best-scoring name), best first, ties by list then entity id (shorter first, then
+// byte by byte). The reply header's +8 says how many names the service scored (the candidates its index gave)
+// and +12 how many entries reached the threshold (count is the best `limit` of them).
+// A query has at most SEARCH_TOKENS_MAX words (tokens): a longer one is refused malformed.
 export const SEARCH_BYTES = 128;
+export const SEARCH_TOKENS_MAX = 16;
 export const SEARCH_TYPE = 0;
 export const SEARCH_LIMIT = 1;
 export const SEARCH_NORMALIZED_LENGTH = 2;

@@ -17,7 +17,8 @@
 //   ROUTE_QUERY_ACCOUNTS and ROUTE_QUERY_TRANSFERS (the ledger routes),
 //   KEY_CREATE_* for ROUTE_KEYS_CREATE, a u32 key id for ROUTE_KEYS_REVOKE,
 //   a service command for ROUTE_SERVICES_*, the payments service's request
-//   for the payments routes, empty otherwise.
+//   for the payments routes, the compliance service's request for the
+//   compliance routes, empty otherwise.
 //
 // # Reply body (after the GW_REPLY_HEADER_BYTES header; status 0 always:
 // the HTTP outcome is inside): the ledger's reply (records filtered to the
@@ -36,6 +37,7 @@ export {
 } from "../../hal/abi";
 import { Operation } from "../ledger/protocol";
 import { Op as PaymentsOp } from "../payments/protocol";
+import { Op as ComplianceOp } from "../compliance/protocol";
 
 // Routes 1..6 are the ledger's operations with the same numbers.
 export const ROUTE_CREATE_ACCOUNTS = 1;
@@ -88,7 +90,29 @@ export const ROUTE_PAYMENT_ACCOUNTS_LOOKUP = 26; // POST /v1/payment-accounts/lo
 export const ROUTE_PAYMENTS_LIST = 27; // GET /v1/payments?...: payment_list
 export const ROUTE_PAYMENT_STATEMENT = 28; // POST /v1/payment-accounts/statement: statement
 export const ROUTE_PAYMENT_MESSAGE = 29; // GET /v1/payments/{id}/message?name=…: payment_messages (a document rendered by the host)
-export const ROUTE_COUNT = 30; // routes are 1 .. ROUTE_COUNT - 1 (at most hal ADM_ROUTES_MAX)
+// Compliance (issue 18, docs/compliance.md): the body is the compliance
+// service's request (services/compliance/protocol.ts) the host's front end
+// built; the reply body is the compliance service's reply, relayed whole
+// (routeComplianceOpAllowed). Neither names a ledger: a key's ledger grants
+// do not limit them (admission ADM_SCOPE_NONE).
+export const ROUTE_SCREENING_SEARCH = 30; // POST /v1/screening/search: search (every role: screening changes nothing and each query is logged with its key)
+export const ROUTE_LISTS_LOAD = 31; // POST /v1/compliance/lists: list_begin, list_names, list_commit or list_status (admin and operator)
+export const ROUTE_COUNT = 32; // routes are 1 .. ROUTE_COUNT - 1 (at most hal ADM_ROUTES_MAX)
+
+/** Whether a compliance route's body may carry compliance operation `op`; false for every op when the route is not a compliance route. */
+export function routeComplianceOpAllowed(route: u32, op: u32): bool {
+  if (route == <u32>ROUTE_SCREENING_SEARCH) return op == <u32>ComplianceOp.search;
+  if (route == <u32>ROUTE_LISTS_LOAD) {
+    return op == <u32>ComplianceOp.list_begin || op == <u32>ComplianceOp.list_names || op == <u32>ComplianceOp.list_commit
+      || op == <u32>ComplianceOp.list_status;
+  }
+  return false;
+}
+
+/** Whether `route` is a compliance route. */
+export function routeIsCompliance(route: u32): bool {
+  return route == <u32>ROUTE_SCREENING_SEARCH || route == <u32>ROUTE_LISTS_LOAD;
+}
 
 /** The payments operation a payments route's body carries; 0 when the route is not a payments route. */
 export function routePaymentsOp(route: u32): u32 {
@@ -132,7 +156,8 @@ export const GW_E_INVALID_KEY_SPEC = 15; // 400: role/grants/rates invalid
 export const GW_E_LEDGER_ABORTED = 16; // 503: the ledger faulted on the request or has failed; nothing applied
 export const GW_E_SERVICE_COMMAND = 18; // the kernel refused a service command; the body is its reply (SVC_* result and text)
 export const GW_E_PAYMENTS_ABORTED = 19; // 503: the payments service faulted on the request or has failed; nothing applied
-export const GW_E_COUNT = 20;
+export const GW_E_COMPLIANCE_ABORTED = 20; // 503: the compliance service faulted on the request or has failed; nothing applied
+export const GW_E_COUNT = 21;
 
 // Keys create body (after the request header):
 //   +0 u8 role | +1 u8 grant count (0..KEY_GRANTS_MAX) | +2 u16 0

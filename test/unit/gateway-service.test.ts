@@ -16,6 +16,8 @@ import * as gw from '../../services/gateway/protocol.ts';
 import * as L from '../../services/ledger/protocol.ts';
 import { gatewayRequest, parseGatewayReply } from '../../host/gateway/gateway-wire.ts';
 import { apiKeyHash, keyCreateBody } from '../../host/gateway/keys-json.ts';
+import * as C from '../../services/compliance/protocol.ts';
+import { beginRequest, listStatusRequest, namesRequest, searchRequest } from '../../host/compliance/records.ts';
 
 const WASM = join(new URL('../..', import.meta.url).pathname, 'build/services/gateway.wasm');
 const LEDGER = 1; // index of "ledger" in the harness's [name, ...peers]
@@ -159,6 +161,10 @@ test('the admission table: the policy at init, each key as it is created and rev
   assert.is(roles(gw.ROUTE_KEYS_LIST), bit(gw.ADM_ROLE_CONSOLE) | bit(gw.ROLE_ADMIN) | bit(gw.ROLE_AUDITOR));
   assert.is(roles(gw.ROUTE_METRICS), bit(gw.ROLE_ADMIN) | bit(gw.ROLE_OPERATOR) | bit(gw.ROLE_AUDITOR));
   assert.is(roles(gw.ROUTE_EVENTS) & bit(gw.ROLE_TELLER), 0, 'a teller does not watch the stream');
+  const everyRole = [gw.ROLE_ADMIN, gw.ROLE_OPERATOR, gw.ROLE_TELLER, gw.ROLE_AUDITOR, gw.ROLE_READ_ONLY].reduce((m, r) => m | bit(r), 0);
+  assert.is(roles(gw.ROUTE_SCREENING_SEARCH), everyRole, 'every role screens a name');
+  assert.is(roles(gw.ROUTE_LISTS_LOAD), bit(gw.ROLE_ADMIN) | bit(gw.ROLE_OPERATOR), 'the operators load the lists');
+  for (const r of [gw.ROUTE_SCREENING_SEARCH, gw.ROUTE_LISTS_LOAD]) assert.is(route(r)[4], gw.ADM_SCOPE_NONE, 'no ledger in a compliance request');
   assert.is(roles(0), 0, 'route 0 is no route');
   const writes = route(gw.ROUTE_CREATE_TRANSFERS);
   assert.equal([writes[4], writes[5], writes[6], writes.readUInt16LE(8), writes.readUInt16LE(10)], [gw.ADM_SCOPE_ITEMS, 8, 4, 128, 112]);
@@ -226,6 +232,68 @@ test('roles per route and a teller limited to its ledgers', async () => {
   const seen = decoded(svc.takeReply(lookupToken));
   assert.is(seen.body.readUInt32LE(0), 2);
   assert.equal([seen.body.readUInt32LE(8 + 112), seen.body.readUInt32LE(8 + 128 + 112)], [1, 3]);
+});
+
+test('compliance routes: roles, framing, one request at a time to "compliance", replies relayed whole, 503 without the service', async () => {
+  // Proves the screening route is every role's and the list route the operators', that a scoped key is not limited by
+  // its ledgers here, that a body whose operation is not the route's or whose header or length is wrong is 400 and
+  // nothing is sent, that a framed request is sent whole to the compliance service, one at a time (the next waits in
+  // the ring, in order) with the reply relayed whole, that an abort is 503 compliance_aborted, and that an image with
+  // no compliance service answers 503.
+  const COMPLIANCE = 2; // [gateway, ledger, compliance]
+  const svc = await ServiceHarness.load(WASM, {
+    name: 'gateway', peers: ['ledger', 'compliance'], caps: ['net', 'admit', 'log', 'time', 'send:ledger', 'send:compliance'],
+    memoryPagesMax: 256, messageBytesMax: 1048576 + 65536,
+  });
+  svc.init(CONFIG);
+  const roles = { adm: gw.ROLE_ADMIN, op: gw.ROLE_OPERATOR, tel: gw.ROLE_TELLER, aud: gw.ROLE_AUDITOR, ro: gw.ROLE_READ_ONLY };
+  for (const [k, role] of Object.entries(roles)) createKey(svc, k, role, role === gw.ROLE_TELLER ? [2] : []);
+  const search = searchRequest({ normalized: 'vladimir ivanov' });
+  const status = listStatusRequest();
+  const reply = (text: string) => Buffer.concat([Buffer.alloc(C.REPLY_HEADER_BYTES), Buffer.from(text)]);
+  for (const k of Object.keys(roles)) {
+    assert.is(asKey(svc, k, gw.ROUTE_SCREENING_SEARCH, search), null, `${k} may screen: sent, the answer waits`);
+    assert.equal(svc.sent[svc.sent.length - 1], { peer: COMPLIANCE, payload: search, token: svc.sent[svc.sent.length - 1].token }, 'sent whole');
+    svc.peerReply(COMPLIANCE, reply(k));
+    const [token] = svc.pending.slice(-1);
+    assert.equal(token, undefined, 'answered');
+  }
+  for (const k of ['tel', 'aud', 'ro']) assert.is(decoded(asKey(svc, k, gw.ROUTE_LISTS_LOAD, status)).error, gw.GW_E_FORBIDDEN_ROLE, `${k} may not load lists`);
+  const malformed: [number, Buffer, RegExp][] = [
+    [gw.ROUTE_SCREENING_SEARCH, status, /does not match the route/],
+    [gw.ROUTE_LISTS_LOAD, search, /does not match the route/],
+    [gw.ROUTE_LISTS_LOAD, Buffer.alloc(8), /shorter than its header/],
+    [gw.ROUTE_LISTS_LOAD, Buffer.concat([status, Buffer.alloc(1)]), /length/],
+    [gw.ROUTE_SCREENING_SEARCH, search.subarray(0, search.length - 1), /length/],
+    [gw.ROUTE_LISTS_LOAD, (() => { const b = Buffer.from(status); b[C.HEADER_LIST] = 1; return b; })(), /list/],
+    [gw.ROUTE_LISTS_LOAD, (() => { const b = Buffer.from(status); b[9] = 1; return b; })(), /reserved/],
+    [gw.ROUTE_LISTS_LOAD, (() => { const b = namesRequest([{ type: 1, alias: false, weak: false, entityId: '1', normalized: 'a', display: 'A' }], 1); b[C.HEADER_LIST] = 3; return b; })(), /list/],
+  ];
+  const sentBefore = svc.sent.length;
+  for (const [route, body, why] of malformed) {
+    const r = decoded(asKey(svc, 'op', route, body));
+    assert.equal([r.status, r.error], [400, gw.GW_E_MALFORMED], String(why));
+    assert.match(r.body.toString('latin1'), why);
+  }
+  assert.is(svc.sent.length, sentBefore, 'nothing malformed was sent');
+  // One at a time: the second waits until the first is answered, then is sent; each client gets its own reply.
+  const begin = beginRequest({ list: C.LIST_UN, version: Buffer.alloc(32, 7), entries: 1, names: 1 });
+  assert.is(asKey(svc, 'op', gw.ROUTE_LISTS_LOAD, begin), null);
+  assert.is(asKey(svc, 'tel', gw.ROUTE_SCREENING_SEARCH, search), null);
+  assert.is(svc.sent.length, sentBefore + 1, 'the second waits');
+  const [first, second] = svc.pending;
+  svc.peerReply(COMPLIANCE, reply('first'));
+  assert.equal(decoded(svc.takeReply(first)).body, reply('first'), 'relayed whole');
+  assert.equal(svc.sent.map((x) => x.payload).slice(-1), [search], 'the waiting one sent');
+  svc.peerFailed(COMPLIANCE);
+  const aborted = decoded(svc.takeReply(second));
+  assert.equal([aborted.status, aborted.error], [503, gw.GW_E_COMPLIANCE_ABORTED]);
+  // An image without a compliance service.
+  const bare = await gateway();
+  createKey(bare, 'k', gw.ROLE_ADMIN);
+  const none = decoded(asKey(bare, 'k', gw.ROUTE_SCREENING_SEARCH, search));
+  assert.equal([none.status, none.error], [503, gw.GW_E_BUSY]);
+  assert.is(bare.sent.length, 0);
 });
 
 test('a scoped key\'s queries carry its grants to the ledger and their replies are not filtered again', async () => {

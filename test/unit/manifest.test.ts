@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { ManifestError, loadManifestFile, validateManifest } from '../../host/manifest.ts';
 import { checkLimits, MESSAGE_POOL_BYTES_MAX, IMAGE_SERVICES_MAX } from '../../host/base/limits.ts';
 import { FRAME_BODY_BYTES_MAX } from '../../hal/abi.ts';
+import * as CP from '../../services/compliance/protocol.ts';
 
 const EXAMPLE = {
   name: 'bank', version: 1,
@@ -56,12 +57,12 @@ test('the example manifest is valid and canonical', () => {
   assert.is(JSON.stringify(validateManifest(reordered)), JSON.stringify(EXAMPLE));
 });
 
-test('images/bank/manifest.json is valid: the ledger and payments behind the gateway, and nothing that takes unauthenticated frames', () => {
+test('images/bank/manifest.json is valid: the ledger, payments and compliance behind the gateway, and nothing that takes unauthenticated frames', () => {
   // Proves the shipped bank image manifest loads, runs the ledger first (priority 0)
   // with a full 8189-event batch within message_bytes_max, and names asset scales.
   const path = fileURLToPath(new URL('../../images/bank/manifest.json', import.meta.url));
   const m = loadManifestFile(path);
-  assert.equal(m.services.map((s) => s.name), ['ledger', 'payments', 'gateway']);
+  assert.equal(m.services.map((s) => s.name), ['ledger', 'payments', 'gateway', 'compliance']);
   assert.is(m.services[0].priority, 0);
   // The ledger takes no frames from the network: every request reaches it
   // through the gateway, which checks the key (binary protocol and HTTP alike).
@@ -70,7 +71,11 @@ test('images/bank/manifest.json is valid: the ledger and payments behind the gat
   assert.equal(m.services.filter((s) => s.caps.includes('net')).map((s) => s.name), ['gateway']);
   const gateway = m.services.find((s) => s.name === 'gateway')!;
   assert.ok(gateway.caps.includes('admit'), 'the gateway is the admission authority');
-  assert.ok(gateway.caps.includes('send:ledger') && gateway.caps.includes('send:payments'));
+  assert.ok(gateway.caps.includes('send:ledger') && gateway.caps.includes('send:payments') && gateway.caps.includes('send:compliance'));
+  // The compliance service sends to no one: screening decides on the lists alone.
+  const compliance = m.services.find((s) => s.name === 'compliance')!;
+  assert.equal(compliance.caps, ['log', 'time']);
+  assert.ok(m.kernel.message_bytes_max >= CP.HEADER_BYTES + CP.NAMES_PER_REQUEST * CP.NAME_BYTES, 'a full list_names request fits one message');
   assert.ok(m.services[1].caps.includes('send:ledger') && !m.services[1].caps.includes('net'), 'payments reach the ledger, and take no frames');
   assert.ok(m.kernel.message_bytes_max >= 8 + 8189 * 128, 'a full ledger batch fits one message');
   assert.equal(m.gateway?.ledgers.map((l) => [l.ledger, l.asset_scale]), [[1, 2], [2, 0], [3, 3]]);

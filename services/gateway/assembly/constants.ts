@@ -7,6 +7,7 @@
 
 import * as P from "../protocol";
 import * as L from "../../ledger/protocol";
+import * as C from "../../compliance/protocol";
 import * as hal from "../../../hal/abi";
 
 // The inbox takes a client request (56-byte header + the largest ledger batch,
@@ -72,6 +73,10 @@ export function constantsCheck(): void {
   assert(<u64>DEFER_HEADER_BYTES + largestBatch + <u64>P.KEY_GRANTS_MAX * 4 + 8 <= <u64>DEFER_BYTES, "the deferral ring holds a largest request");
   assert(DEFER_BYTES % 8 == 0 && DEFER_HEADER_BYTES % 8 == 0, "deferred records stay 8-aligned, so a wrap marker always fits");
   assert(<u32>P.ROUTE_COUNT <= <u32>P.ADM_ROUTES_MAX, "every route fits admission's policy");
+  const largestNames = <u64>C.HEADER_BYTES + <u64>C.NAMES_PER_REQUEST * C.NAME_BYTES;
+  assert(<u64>P.GW_REQUEST_HEADER_BYTES + largestNames <= <u64>INBOX_BYTES && <u64>DEFER_HEADER_BYTES + largestNames + 8 <= <u64>DEFER_BYTES,
+    "the inbox and the deferral ring hold a largest list_names");
+  assert(<u64>P.GW_REPLY_HEADER_BYTES + <u64>C.REPLY_HEADER_BYTES + <u64>C.MATCHES_MAX * C.MATCH_BYTES <= <u64>OUTBOX_BYTES, "the outbox holds a largest search reply");
   // Every ledger operation has one route and back (ledger operations are 1..8), and only ledger routes carry one.
   for (let op: u32 = 1; op <= <u32>L.Operation.query_transfers; op++) {
     assert(P.routeOperation(P.operationRoute(op)) == op, "a ledger operation without its route");

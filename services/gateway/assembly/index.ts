@@ -41,8 +41,9 @@
 //   router.ts      a request's header, its key, its route's job
 //   ledger_request.ts  ledger requests: framing, then the relay
 //   scope.ts       keys limited to ledgers: writes checked, reads filtered
-//   relay.ts       to the ledger (and the payments service) and back, in order
+//   relay.ts       to the ledger (and the payments and compliance services) and back, in order
 //   payments_request.ts  payments requests: framing, a scoped key's ledgers, then the relay
+//   compliance_request.ts  compliance requests (screening, list loads): framing, then the relay
 //   pending.ts     the FIFO of requests in flight to the ledger
 //   defer.ts       the bounded ring of requests waiting for a slot
 //   reply.ts       the reply header, error messages, refusals
@@ -55,7 +56,8 @@ import { INBOX_BYTES, SENDER_KERNEL, constantsCheck } from "./constants";
 import { inbox } from "./memory";
 import { configCheck, configParse } from "./config";
 import { programPolicy } from "./admission";
-import { handleLedgerAborted, handleLedgerReply, handlePaymentsAborted, handlePaymentsReply, ledgerPeer, paymentsPeer, relayInit } from "./relay";
+import { compliancePeer, handleComplianceAborted, handleComplianceReply, handleLedgerAborted, handleLedgerReply, handlePaymentsAborted, handlePaymentsReply,
+  ledgerPeer, paymentsPeer, relayInit } from "./relay";
 import { handleSystemReply, systemInFlight } from "./system";
 import { handleRequest } from "./router";
 
@@ -78,5 +80,7 @@ export function qx_handle(kind: u32, sender: u32, token: u32, len: u32): void {
   else if (kind == KIND_FAILED && <i32>sender == ledgerPeer) handleLedgerAborted();
   else if (kind == KIND_REPLY && <i32>sender == paymentsPeer) handlePaymentsReply(len);
   else if (kind == KIND_FAILED && <i32>sender == paymentsPeer) handlePaymentsAborted();
+  else if (kind == KIND_REPLY && <i32>sender == compliancePeer) handleComplianceReply(len);
+  else if (kind == KIND_FAILED && <i32>sender == compliancePeer) handleComplianceAborted();
   else if (kind == KIND_REPLY && sender == SENDER_KERNEL && systemInFlight()) handleSystemReply(len);
 }

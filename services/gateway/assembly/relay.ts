@@ -12,9 +12,11 @@
 //
 // A payments request goes to "payments" the same way, one at a time (the
 // payments service decides a message against everything before it, and
-// waits for the ledger itself); its reply is relayed whole. The deferral
-// ring is shared and kept in arrival order: a request whose service has no
-// free slot stops the ring until one is freed.
+// waits for the ledger itself); its reply is relayed whole. A compliance
+// request goes to "compliance" one at a time likewise (a list load's
+// requests are decided in order). The deferral ring is shared and kept in
+// arrival order: a request whose service has no free slot stops the ring
+// until one is freed.
 
 import * as P from "../protocol";
 import { lookup, send } from "./qenex";
@@ -31,12 +33,32 @@ import { textLog, textPut, textReset } from "./text";
 /** The ledger's service index, or -1 when the image has no ledger (every ledger request then gets 503). */
 export let ledgerPeer: i32 = -1;
 
+// The services that take one request at a time (payments, compliance): each one's index (-1 when the
+// image has none: every request of its routes then gets 503), and its request in flight (one at most):
+// busy, its client's token and key number.
+const ONE_PAYMENTS: u32 = 0;
+const ONE_COMPLIANCE: u32 = 1;
+const ONES: u32 = 2;
+const onePeer = memory.data(<i32>(ONES * 4), 4);
+const oneBusy = memory.data(<i32>ONES);
+const oneToken = memory.data(<i32>(ONES * 4), 4);
+const oneKey = memory.data(<i32>(ONES * 4), 4);
 /** The payments service's index, or -1 when the image has none (every payments request then gets 503). */
 export let paymentsPeer: i32 = -1;
-// The payments request in flight (one at most): its client's token and key number.
-let paymentsBusy = false;
-let paymentsToken: u32 = 0;
-let paymentsKey: i32 = -1;
+/** The compliance service's index, or -1 when the image has none (every compliance request then gets 503). */
+export let compliancePeer: i32 = -1;
+
+/** The one-at-a-time service of `route`, or -1 (the ledger's routes). */
+function oneOf(route: u32): i32 {
+  assert(route < <u32>P.ROUTE_COUNT, "a known route");
+  if (P.routePaymentsOp(route) != 0) return <i32>ONE_PAYMENTS;
+  return P.routeIsCompliance(route) ? <i32>ONE_COMPLIANCE : -1;
+}
+
+function oneIsBusy(one: u32): bool {
+  assert(one < ONES, "a one-at-a-time service");
+  return load<u8>(oneBusy + one) != 0;
+}
 
 /** The index of the service named by the ASCII literal `name`, or a negative E_*. */
 function peerNamed(name: string): i32 {
@@ -47,14 +69,18 @@ function peerNamed(name: string): i32 {
 
 /** Finds the ledger and the payments service (once, at boot). */
 export function relayInit(): void {
-  assert(pendingLen == 0 && deferCount == 0 && !paymentsBusy, "nothing is relayed before boot");
+  assert(pendingLen == 0 && deferCount == 0 && !oneIsBusy(ONE_PAYMENTS) && !oneIsBusy(ONE_COMPLIANCE), "nothing is relayed before boot");
   ledgerPeer = peerNamed("ledger");
   paymentsPeer = peerNamed("payments");
+  compliancePeer = peerNamed("compliance");
+  store<i32>(onePeer + (ONE_PAYMENTS << 2), paymentsPeer);
+  store<i32>(onePeer + (ONE_COMPLIANCE << 2), compliancePeer);
 }
 
 /** Whether a request of `route` may be sent now: its service has a free slot. */
 function roomFor(route: u32): bool {
-  return P.routePaymentsOp(route) != 0 ? !paymentsBusy : pendingLen < inFlightMax;
+  const one = oneOf(route);
+  return one >= 0 ? !oneIsBusy(<u32>one) : pendingLen < inFlightMax;
 }
 
 /**
@@ -76,16 +102,19 @@ export function relaySubmit(token: u32, route: u32, body: usize, bodyLen: u32, n
 
 function forward(token: u32, route: u32, n: i32, body: usize, bodyLen: u32): void {
   assert(roomFor(route), "a free slot at the route's service");
-  if (P.routePaymentsOp(route) != 0) {
-    const sent = paymentsPeer < 0 ? -2 : send(<u32>paymentsPeer, body, bodyLen);
+  const one = oneOf(route);
+  if (one >= 0) {
+    const peer = load<i32>(onePeer + (<u32>one << 2));
+    const sent = peer < 0 ? -2 : send(<u32>peer, body, bodyLen);
     if (sent != 0) {
       countStat(P.GW_STATS_BUSY);
-      answerText(token, 503, P.GW_E_BUSY, 1, n, "the payments service could not take the request; nothing was applied");
+      answerText(token, 503, P.GW_E_BUSY, 1, n, one == <i32>ONE_PAYMENTS ? "the payments service could not take the request; nothing was applied"
+        : "the compliance service could not take the request (is it in the image?); nothing was applied");
       return;
     }
-    paymentsBusy = true;
-    paymentsToken = token;
-    paymentsKey = n;
+    store<u8>(oneBusy + <u32>one, 1);
+    store<u32>(oneToken + (<u32>one << 2), token);
+    store<i32>(oneKey + (<u32>one << 2), n);
     return;
   }
   const r = ledgerPeer < 0 ? -2 : send(<u32>ledgerPeer, body, bodyLen);
@@ -164,32 +193,62 @@ function ledgerError(token: u32, n: i32, len: u32): void {
   answer(token, 502, P.GW_E_LEDGER, 0, n, shown);
 }
 
-/** The payments service's reply to the request in flight, relayed whole to its client. */
-export function handlePaymentsReply(len: u32): void {
-  if (!paymentsBusy) {
-    textReset(); textPut("payments reply with nothing in flight; dropped");
+/** The reply of one-at-a-time service `one` to its request in flight, relayed whole to its client. */
+function oneReplied(one: u32, len: u32, what: string): void {
+  if (!oneIsBusy(one)) {
+    textReset(); textPut(what); textPut(" reply with nothing in flight; dropped");
     textLog();
     return;
   }
-  paymentsBusy = false;
+  store<u8>(oneBusy + one, 0);
+  const token = load<u32>(oneToken + (one << 2));
+  const n = load<i32>(oneKey + (one << 2));
   if (<u64>len + <u64>P.GW_REPLY_HEADER_BYTES > <u64>OUTBOX_BYTES) {
-    answerText(paymentsToken, 502, P.GW_E_MALFORMED, 0, paymentsKey, "the payments service's reply is larger than the gateway relays");
+    answerText(token, 502, P.GW_E_MALFORMED, 0, n, one == ONE_PAYMENTS ? "the payments service's reply is larger than the gateway relays"
+      : "the compliance service's reply is larger than the gateway relays");
   } else {
     memory.copy(outbox + P.GW_REPLY_HEADER_BYTES, inbox, len);
-    answer(paymentsToken, 200, P.GW_OK, 0, paymentsKey, len);
+    answer(token, 200, P.GW_OK, 0, n, len);
   }
   deferDrain();
 }
 
-/** The kernel aborted the payments request in flight: the service faulted on it (rolled back) or has failed. */
-export function handlePaymentsAborted(): void {
-  if (!paymentsBusy) {
-    textReset(); textPut("payments abort with nothing in flight; dropped");
+/** The kernel aborted the request in flight at one-at-a-time service `one`: it faulted on it (rolled back) or has failed. */
+function oneAborted(one: u32, error: u32, what: string): void {
+  if (!oneIsBusy(one)) {
+    textReset(); textPut(what); textPut(" abort with nothing in flight; dropped");
     textLog();
     return;
   }
-  paymentsBusy = false;
-  assert(paymentsKey < <i32>keyCount, "a key in the table, or none");
-  answerText(paymentsToken, 503, P.GW_E_PAYMENTS_ABORTED, 1, paymentsKey, "the payments service aborted this request (it faulted or has failed); nothing was applied");
+  store<u8>(oneBusy + one, 0);
+  const n = load<i32>(oneKey + (one << 2));
+  assert(n < <i32>keyCount, "a key in the table, or none");
+  answerText(load<u32>(oneToken + (one << 2)), 503, error, 1, n, one == ONE_PAYMENTS
+    ? "the payments service aborted this request (it faulted or has failed); nothing was applied"
+    : "the compliance service aborted this request (it faulted or has failed); nothing was applied");
   deferDrain();
+}
+
+/** The payments service's reply to the request in flight, relayed whole to its client. */
+export function handlePaymentsReply(len: u32): void {
+  assert(paymentsPeer >= 0, "a reply from the payments service");
+  oneReplied(ONE_PAYMENTS, len, "payments");
+}
+
+/** The kernel aborted the payments request in flight. */
+export function handlePaymentsAborted(): void {
+  assert(paymentsPeer >= 0, "an abort of the payments service");
+  oneAborted(ONE_PAYMENTS, P.GW_E_PAYMENTS_ABORTED, "payments");
+}
+
+/** The compliance service's reply to the request in flight, relayed whole to its client. */
+export function handleComplianceReply(len: u32): void {
+  assert(compliancePeer >= 0, "a reply from the compliance service");
+  oneReplied(ONE_COMPLIANCE, len, "compliance");
+}
+
+/** The kernel aborted the compliance request in flight. */
+export function handleComplianceAborted(): void {
+  assert(compliancePeer >= 0, "an abort of the compliance service");
+  oneAborted(ONE_COMPLIANCE, P.GW_E_COMPLIANCE_ABORTED, "compliance");
 }

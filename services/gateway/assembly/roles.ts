@@ -23,6 +23,10 @@ export function roleMay(role: u32, route: u32): bool {
     || route == P.ROUTE_PAYMENT_MESSAGE) {
     return true; // every role reads
   }
+  // Screening a name changes nothing and each query is logged with its key: every role may (a teller screens a customer,
+  // an auditor checks a decision). Loading the lists decides what every screening answers: the operators'.
+  if (route == P.ROUTE_SCREENING_SEARCH) return true;
+  if (route == P.ROUTE_LISTS_LOAD) return role == P.ROLE_ADMIN || role == P.ROLE_OPERATOR;
   if (route == P.ROUTE_KEYS_CREATE || route == P.ROUTE_KEYS_REVOKE) return role == P.ROLE_ADMIN;
   if (route == P.ROUTE_KEYS_LIST) return role == P.ROLE_ADMIN || role == P.ROLE_AUDITOR;
   if (route == P.ROUTE_EVENTS) return role != P.ROLE_TELLER; // watching, not transacting

@@ -17,6 +17,7 @@ import { answer, answerText, refuse } from "./reply";
 import { countStat, statsReport } from "./stats";
 import { ledgerRequest } from "./ledger_request";
 import { paymentsRequest } from "./payments_request";
+import { complianceRequest } from "./compliance_request";
 import { keysCreate, keysList, keysRevoke } from "./keys_admin";
 import { eventsGrants } from "./events";
 import { serviceCommand } from "./system";
@@ -59,6 +60,7 @@ function routeRequest(token: u32, route: u32, len: u32, n: i32, now: u64): void 
   const bodyLen = len - P.GW_REQUEST_HEADER_BYTES;
   if (P.routeOperation(route) != 0) { ledgerRequest(token, route, body, bodyLen, n); return; }
   if (P.routePaymentsOp(route) != 0) { paymentsRequest(token, route, body, bodyLen, n); return; }
+  if (P.routeIsCompliance(route)) { complianceRequest(token, route, body, bodyLen, n); return; }
   countStat(P.GW_STATS_ALLOWED);
   if (route == P.ROUTE_KEYS_CREATE) keysCreate(token, body, bodyLen, n, now);
   else if (route == P.ROUTE_KEYS_LIST) keysList(token, n);

@@ -1,0 +1,56 @@
+// The compliance service's config (the manifest's "config" object), e.g.
+//   {"names_max":40000,"threshold":850000}
+// "names_max": the names (name records: primary names and aliases) one list
+// may hold, for each list (OFAC SDN, UN); every table is sized from it at
+// boot (docs/compliance.md, "Limits"). "threshold": the score (millionths)
+// a match needs when the search does not say: 850000, where a name with a
+// typo or transposition in each word, its words in another order or a middle
+// name left out still scores (about 0.90 and up), and a name that shares only
+// one of two words, or a given name alone, does not (about 0.75 and below);
+// the figures are test/unit/compliance-service.test.ts's. Missing keys keep
+// their defaults; an unknown or repeated key, a value out of range or any
+// other syntax is a boot error: the reason goes to the log and the service
+// traps. The reader is lib/json.ts, the kernel's, the ledger's and payments'.
+
+import * as P from "../protocol";
+import { JsonReader } from "../../../lib/json";
+import { logText } from "../../sdk/qenex";
+
+// Four name tables of 256 bytes a name and three indexes of about 150: a
+// million names a list is about 1.5 GB, near what a 32-bit memory holds.
+const NAMES_LIMIT: u32 = 1000000;
+
+export let namesMax: u32 = 40000;
+export let thresholdDefault: u32 = 850000;
+
+function fail(reason: string): void {
+  logText("compliance config: " + reason); // boot only: the trap follows
+  unreachable();
+}
+
+function bounded(r: JsonReader, key: string, low: u64, high: u64): u32 {
+  const v = r.readU64();
+  if (r.error == null && (v < low || v > high)) fail(key + " is outside " + low.toString() + ".." + high.toString());
+  assert(r.error != null || (v >= low && v <= high), "a value in range");
+  return <u32>v;
+}
+
+/** Parses `len` bytes of config JSON at `ptr` (len 0 keeps the defaults). */
+export function configParse(ptr: usize, len: u32): void {
+  if (len == 0) return;
+  const r = new JsonReader(ptr, len);
+  let seen: u32 = 0;
+  if (r.beginObject()) {
+    for (let key = r.nextKey(); key != null; key = r.nextKey()) {
+      const k = key;
+      let bit: u32 = 0;
+      if (k == "names_max") { bit = 1; namesMax = bounded(r, k, 1, NAMES_LIMIT); }
+      else if (k == "threshold") { bit = 2; thresholdDefault = bounded(r, k, 1, <u64>P.SCORE_ONE); }
+      else fail("unknown key " + k);
+      if ((seen & bit) != 0) fail("repeated key " + k);
+      seen |= bit;
+    }
+  }
+  if (!r.finish()) fail(r.error!);
+  assert(namesMax > 0 && namesMax <= NAMES_LIMIT && thresholdDefault > 0 && thresholdDefault <= <u32>P.SCORE_ONE, "a config in range");
+}

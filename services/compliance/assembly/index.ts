@@ -1,0 +1,79 @@
+// services/compliance: the compliance service's screening core (issue 18,
+// docs/compliance.md "The screening service"). Sanctions lists (OFAC SDN,
+// UN) loaded in stages and put in force whole, and names screened against
+// the lists in force, decided here, deterministically and so again on
+// replay: the same log gives the same lists in force and the same answers.
+// The wire contract is ../protocol.ts.
+//
+// ABI (module "qenex" is the only import): qx_inbox / qx_inbox_bytes,
+// qx_init(len) with the config JSON (config.ts), qx_handle(kind, sender,
+// token, len): a request (from the gateway's relay, or a client when granted
+// net). Capabilities: "time" (when a list was put in force), "log" (a bad
+// config's reason at boot).
+//
+// The files: config.ts (the config), reply.ts (replies and refusals),
+// record.ts (the checks of name and search records), match.ts (the scoring:
+// Jaro-Winkler and token pairing), blocking.ts (the candidate index and the
+// entries of a list), lists.ts (staged loads, commit, status), search.ts
+// (search).
+
+import * as P from "../protocol";
+import { KIND_MESSAGE, KIND_REQUEST } from "../../sdk/qenex";
+import { configParse } from "./config";
+import { replyInit, refuse } from "./reply";
+import { listBegin, listCommit, listNames, listsInit, listStatus } from "./lists";
+import { searchRecordError } from "./record";
+import { search, searchInit } from "./search";
+
+// The largest request: a list_names of NAMES_PER_REQUEST records (about 1 MB, the bank image's
+// message_bytes_max) and room to spare.
+const INBOX_BYTES: u32 = (1 << 20) + 4096;
+const inbox: usize = heap.alloc(INBOX_BYTES);
+
+export function qx_inbox(): usize { return inbox; }
+export function qx_inbox_bytes(): u32 { return INBOX_BYTES; }
+
+export function qx_init(len: u32): void {
+  assert(len <= INBOX_BYTES, "the kernel copies at most the inbox");
+  assert(<u64>P.HEADER_BYTES + <u64>P.NAMES_PER_REQUEST * P.NAME_BYTES <= <u64>INBOX_BYTES, "the inbox holds a largest list_names");
+  configParse(inbox, len);
+  replyInit();
+  listsInit();
+  searchInit();
+}
+
+/** The length a request of `op` with `count` records must have, or 0 when the count is not the operation's. */
+function expectedLength(op: u32, count: u32): u64 {
+  assert(op >= <u32>P.Op.list_begin && op <= <u32>P.Op.list_status, "an operation of the service");
+  if (op == <u32>P.Op.list_begin || op == <u32>P.Op.list_commit) return count == 1 ? <u64>(P.HEADER_BYTES + P.BEGIN_BYTES) : 0;
+  if (op == <u32>P.Op.search) return count == 1 ? <u64>(P.HEADER_BYTES + P.SEARCH_BYTES) : 0;
+  if (op == <u32>P.Op.list_status) return count == 0 ? <u64>P.HEADER_BYTES : 0;
+  return count >= 1 && count <= <u32>P.NAMES_PER_REQUEST ? <u64>P.HEADER_BYTES + <u64>count * P.NAME_BYTES : 0;
+}
+
+export function qx_handle(kind: u32, sender: u32, token: u32, len: u32): void {
+  assert(len <= INBOX_BYTES, "the kernel copies at most the inbox");
+  if (kind != KIND_REQUEST && kind != KIND_MESSAGE) return;
+  if (len < <u32>P.HEADER_BYTES) { refuse(token, P.REFUSED_MALFORMED, "compliance: request shorter than its header"); return; }
+  const op = <u32>load<u8>(inbox + P.HEADER_OP);
+  const list = <u32>load<u8>(inbox + P.HEADER_LIST);
+  const count = load<u32>(inbox + P.HEADER_COUNT);
+  if (op < <u32>P.Op.list_begin || op > <u32>P.Op.list_status) { refuse(token, P.REFUSED_MALFORMED, "compliance: unknown operation"); return; }
+  if (load<u16>(inbox + 2) != 0 || load<u32>(inbox + 8) != 0 || load<u32>(inbox + 12) != 0) {
+    refuse(token, P.REFUSED_MALFORMED, "compliance: reserved header bytes not zero");
+    return;
+  }
+  const listed = op == <u32>P.Op.list_begin || op == <u32>P.Op.list_names || op == <u32>P.Op.list_commit;
+  if (listed ? list < 1 || list > <u32>P.LISTS : list != 0) { refuse(token, P.REFUSED_MALFORMED, "compliance: the header's list is not the operation's"); return; }
+  if (<u64>len != expectedLength(op, count)) { refuse(token, P.REFUSED_MALFORMED, "compliance: request length does not match its operation and count"); return; }
+  const rec = inbox + P.HEADER_BYTES;
+  if (op == <u32>P.Op.list_begin) listBegin(token, list, rec);
+  else if (op == <u32>P.Op.list_names) listNames(token, list, count, rec);
+  else if (op == <u32>P.Op.list_commit) listCommit(token, list, rec);
+  else if (op == <u32>P.Op.list_status) listStatus(token);
+  else {
+    const why = searchRecordError(rec);
+    if (why !== null) refuse(token, P.REFUSED_MALFORMED, why);
+    else search(token, rec);
+  }
+}

@@ -1,0 +1,209 @@
+// The matcher: how alike a query and one name are, as a score in millionths
+// (0 .. P.SCORE_ONE). Both are normalised text (lower-case a-z 0-9 tokens,
+// one space between them; the host's normaliser made them so), compared
+// token by token; nothing here depends on Unicode, and the arithmetic is
+// integers only, so the same two texts score the same everywhere, on replay
+// too (test/unit/tidy.test.ts keeps floating point off the kernel side; the
+// fractions below are exact integer divisions, each rounded down).
+//
+// The score, step by step:
+//
+//   1. Each pair (query token q, name token n) gets the Jaro-Winkler
+//      similarity jw(q, n) in millionths:
+//        m  characters of q that match a character of n no further than
+//           max(|q|, |n|) / 2 - 1 positions away (each character of n used once)
+//        t2 matched characters that are out of order (the transpositions, twice)
+//        jaro = (m/|q| + m/|n| + (2m - t2)/(2m)) / 3            (0 when m = 0)
+//        jw   = jaro + l * (1 - jaro) / 10, l the common prefix (at most 4),
+//               when jaro >= 0.7 (Winkler's boost), else jw = jaro
+//   2. Pairing: the best pair of all is taken, then the best of the pairs
+//      whose query token and name token are both still free, and so on
+//      (ties: the lower query token, then the lower name token), while the
+//      best left is at least PAIR_FLOOR (0.7: below it Jaro-Winkler says
+//      nothing but "two words"). So word order is free, each query token is
+//      matched to one name token and each name token to one query token.
+//   3. Each token weighs its length in characters (an initial weighs 1, a
+//      surname of 8 weighs 8), and
+//        score = sum over pairs of |q| * jw(q, n)
+//                / ( sum over pairs of |q|
+//                  + QUERY_MISS * sum of |q| over query tokens left unpaired
+//                  + NAME_MISS  * sum of |n| over name tokens left unpaired )
+//      A name token the query lacks (a middle name left out) costs a little
+//      (NAME_MISS 0.1 of its length); a query token the name lacks costs
+//      more (QUERY_MISS 0.5): the name on the list is then not the one asked
+//      about, only a part of it. The same text scores exactly 1.
+//
+// Figures (tests): "john smith" / "john william smith" 0.928; "jon smyth" /
+// "john smith" 0.908; "john william smith" / "john smith" 0.72; "john
+// brown" / "john smith" 0.571.
+
+import * as P from "../protocol";
+
+/** Query tokens a search may have (a longer query is refused): bounds the pairing work of every candidate. */
+export const QUERY_TOKENS: u32 = P.SEARCH_TOKENS_MAX;
+/** Tokens a name may have: one-letter tokens and single spaces in NORMALIZED_MAX bytes. */
+export const NAME_TOKENS: u32 = (<u32>P.NORMALIZED_MAX + 1) / 2;
+const PAIR_FLOOR: u32 = 700000;
+const BOOST_FROM: u32 = 700000;
+const QUERY_MISS: u64 = 500000;
+const NAME_MISS: u64 = 100000;
+const ONE: u64 = <u64>P.SCORE_ONE;
+
+// The query (querySet): its bytes and its tokens' offsets and lengths.
+let queryPtr: usize = 0;
+let queryTokens: u32 = 0;
+const qStart = memory.data(<i32>QUERY_TOKENS);
+const qLen = memory.data(<i32>QUERY_TOKENS);
+// The name being scored: its tokens' offsets and lengths.
+const nStart = memory.data(<i32>NAME_TOKENS);
+const nLen = memory.data(<i32>NAME_TOKENS);
+// Pair scores, QUERY_TOKENS rows of NAME_TOKENS u32; and which were paired.
+const pairs = memory.data(<i32>(QUERY_TOKENS * NAME_TOKENS * 4), 4);
+const qUsed = memory.data(<i32>QUERY_TOKENS);
+const nUsed = memory.data(<i32>NAME_TOKENS);
+// Jaro's matched characters, of each side.
+const aFlags = memory.data(<i32>P.NORMALIZED_MAX);
+const bFlags = memory.data(<i32>P.NORMALIZED_MAX);
+
+/** Whether `len` bytes at `ptr` are normalised text: [a-z0-9] tokens, one space between them. */
+export function normalizedValid(ptr: usize, len: u32): bool {
+  assert(len <= <u32>P.NORMALIZED_MAX, "normalizedValid: a length the slot holds");
+  if (len == 0 || load<u8>(ptr) == 32 || load<u8>(ptr + len - 1) == 32) return false;
+  for (let i: u32 = 0; i < len; i++) {
+    const c = <u32>load<u8>(ptr + i);
+    if (c == 32) { if (load<u8>(ptr + i - 1) == 32) return false; continue; }
+    if (!((c >= 97 && c <= 122) || (c >= 48 && c <= 57))) return false;
+  }
+  return true;
+}
+
+/** Splits valid normalised text into tokens (u8 offsets and lengths); their count, or -1 beyond `max`. */
+export function tokenize(ptr: usize, len: u32, starts: usize, lens: usize, max: u32): i32 {
+  assert(len > 0 && len <= <u32>P.NORMALIZED_MAX, "tokenize: normalised text");
+  let n: u32 = 0;
+  let from: u32 = 0;
+  for (let i: u32 = 0; i <= len; i++) {
+    if (i < len && load<u8>(ptr + i) != 32) continue;
+    if (n == max) return -1;
+    store<u8>(starts + n, <u8>from);
+    store<u8>(lens + n, <u8>(i - from));
+    n++;
+    from = i + 1;
+  }
+  return <i32>n;
+}
+
+/** Takes the query the next nameScore calls score against; false when it has more than QUERY_TOKENS tokens. */
+export function querySet(ptr: usize, len: u32): bool {
+  const n = tokenize(ptr, len, qStart, qLen, QUERY_TOKENS);
+  assert(n != 0, "a query has a token");
+  if (n < 0) return false;
+  queryPtr = ptr;
+  queryTokens = <u32>n;
+  return true;
+}
+
+/** The query's tokens (querySet), for the candidate index: count, and each one's bytes. */
+export function queryTokenCount(): u32 { assert(queryTokens > 0 && queryTokens <= QUERY_TOKENS, "a query set"); return queryTokens; }
+export function queryTokenAt(i: u32): usize { assert(i < queryTokens, "a query token"); return queryPtr + <usize>load<u8>(qStart + i); }
+export function queryTokenLength(i: u32): u32 { assert(i < queryTokens, "a query token"); return <u32>load<u8>(qLen + i); }
+
+/** Jaro's matched characters and transpositions (twice) of a and b: m | t2 << 16. */
+function jaroCounts(a: usize, alen: u32, b: usize, blen: u32): u32 {
+  assert(alen > 0 && blen > 0 && alen <= <u32>P.NORMALIZED_MAX && blen <= <u32>P.NORMALIZED_MAX, "jaro: two tokens");
+  const longer = alen > blen ? alen : blen;
+  const window: u32 = longer / 2 > 0 ? longer / 2 - 1 : 0;
+  memory.fill(aFlags, 0, alen);
+  memory.fill(bFlags, 0, blen);
+  let m: u32 = 0;
+  for (let i: u32 = 0; i < alen; i++) {
+    const lo: u32 = i > window ? i - window : 0;
+    const hi: u32 = i + window + 1 < blen ? i + window + 1 : blen;
+    const c = load<u8>(a + i);
+    for (let j = lo; j < hi; j++) {
+      if (load<u8>(bFlags + j) != 0 || load<u8>(b + j) != c) continue;
+      store<u8>(aFlags + i, 1);
+      store<u8>(bFlags + j, 1);
+      m++;
+      break;
+    }
+  }
+  let t2: u32 = 0;
+  let j: u32 = 0;
+  for (let i: u32 = 0; i < alen; i++) {
+    if (load<u8>(aFlags + i) == 0) continue;
+    while (load<u8>(bFlags + j) == 0) j++;
+    if (load<u8>(a + i) != load<u8>(b + j)) t2++;
+    j++;
+  }
+  return m | (t2 << 16);
+}
+
+/** Jaro-Winkler similarity of two tokens in millionths (the formula above). */
+export function jaroWinkler(a: usize, alen: u32, b: usize, blen: u32): u32 {
+  const counts = jaroCounts(a, alen, b, blen);
+  const m = <u64>(counts & 0xffff);
+  const t2 = <u64>(counts >> 16);
+  if (m == 0) return 0;
+  const la = <u64>alen;
+  const lb = <u64>blen;
+  // (m/a + m/b + (2m - t2)/(2m)) / 3 over the common denominator 6abm.
+  const jaro = <u32>((2 * m * m * lb + 2 * m * m * la + (2 * m - t2) * la * lb) * ONE / (6 * la * lb * m));
+  assert(jaro <= <u32>P.SCORE_ONE && t2 <= m, "Jaro is at most one");
+  if (jaro < BOOST_FROM) return jaro;
+  let l: u32 = 0;
+  while (l < 4 && l < alen && l < blen && load<u8>(a + l) == load<u8>(b + l)) l++;
+  return jaro + <u32>(<u64>l * (ONE - <u64>jaro) / 10);
+}
+
+/** Fills the pair table: jw of every query token with every name token. */
+function pairScores(name: usize, names: u32): void {
+  assert(queryTokens > 0 && names > 0 && names <= NAME_TOKENS, "pairScores: tokens on both sides");
+  for (let q: u32 = 0; q < queryTokens; q++) {
+    const a = queryPtr + <usize>load<u8>(qStart + q);
+    const alen = <u32>load<u8>(qLen + q);
+    for (let n: u32 = 0; n < names; n++) {
+      store<u32>(pairs + ((<usize>q * NAME_TOKENS + n) << 2), jaroWinkler(a, alen, name + <usize>load<u8>(nStart + n), <u32>load<u8>(nLen + n)));
+    }
+  }
+}
+
+/** Pairs tokens greedily, best pair first (ties: lower query token, then lower name token); the sum of |q| * jw of the pairs. */
+function pairGreedy(names: u32): u64 {
+  assert(queryTokens <= QUERY_TOKENS && names <= NAME_TOKENS, "pairGreedy: tokens in their tables");
+  memory.fill(qUsed, 0, queryTokens);
+  memory.fill(nUsed, 0, names);
+  let sum: u64 = 0;
+  for (let round: u32 = 0; round < queryTokens; round++) {
+    let best: u32 = 0;
+    let bq: u32 = 0;
+    let bn: u32 = 0;
+    for (let q: u32 = 0; q < queryTokens; q++) {
+      if (load<u8>(qUsed + q) != 0) continue;
+      const row = pairs + (<usize>q * NAME_TOKENS << 2);
+      for (let n: u32 = 0; n < names; n++) {
+        const s = load<u32>(row + (<usize>n << 2));
+        if (s > best && load<u8>(nUsed + n) == 0) { best = s; bq = q; bn = n; }
+      }
+    }
+    if (best < PAIR_FLOOR) break;
+    store<u8>(qUsed + bq, 1);
+    store<u8>(nUsed + bn, 1);
+    sum += <u64>load<u8>(qLen + bq) * <u64>best;
+  }
+  return sum;
+}
+
+/** The score of the name (normalised text, `len` bytes at `ptr`) against the query set: the formula above. */
+export function nameScore(ptr: usize, len: u32): u32 {
+  const names = tokenize(ptr, len, nStart, nLen, NAME_TOKENS);
+  assert(names > 0 && queryTokens > 0, "a name and a query of some tokens");
+  pairScores(ptr, <u32>names);
+  const num = pairGreedy(<u32>names);
+  let den: u64 = 0;
+  for (let q: u32 = 0; q < queryTokens; q++) den += <u64>load<u8>(qLen + q) * (load<u8>(qUsed + q) != 0 ? ONE : QUERY_MISS);
+  for (let n: u32 = 0; n < <u32>names; n++) if (load<u8>(nUsed + n) == 0) den += <u64>load<u8>(nLen + n) * NAME_MISS;
+  const score = <u32>(num * ONE / den);
+  assert(score <= <u32>P.SCORE_ONE, "a score is at most one");
+  return score;
+}

@@ -1,0 +1,47 @@
+// Replies: the reply header (protocol.ts: u32 count, u32 flags, u64 the
+// operation's), the records after it, and refusals in band (REPLY_F_REFUSED,
+// a REFUSED_* code and an ASCII reason), like the payments service's. The
+// reply area is taken from the heap once, at init; nothing is allocated
+// while a message is handled.
+
+import * as P from "../protocol";
+import { reply } from "../../sdk/qenex";
+
+/** A refusal's reason is at most this long (longer text is cut). */
+const REASON_BYTES: u32 = 256;
+let out: usize = 0;
+let outBytes: u32 = 0;
+
+/** Takes the reply area from the heap: the largest reply is a search's MATCHES_MAX matches. */
+export function replyInit(): void {
+  assert(out == 0, "replyInit: once");
+  outBytes = <u32>P.REPLY_HEADER_BYTES + max(<u32>P.MATCHES_MAX * <u32>P.MATCH_BYTES, max(<u32>P.LISTS * <u32>P.STATUS_BYTES, REASON_BYTES));
+  out = heap.alloc(outBytes);
+}
+
+/** Where the reply's records go: after the header. */
+export function replyRecords(): usize {
+  assert(out != 0, "replyRecords: after replyInit");
+  return out + P.REPLY_HEADER_BYTES;
+}
+
+/** Sends the header (count, flags 0, `value` at +8) and `bytes` of records already at replyRecords(). */
+export function replySend(token: u32, count: u32, value: u64, bytes: u32): void {
+  assert(<u64>P.REPLY_HEADER_BYTES + bytes <= <u64>outBytes, "the records fit the reply area");
+  store<u32>(out, count);
+  store<u32>(out + 4, 0);
+  store<u64>(out + 8, value);
+  reply(token, 0, out, <u32>P.REPLY_HEADER_BYTES + bytes);
+}
+
+/** Refuses the request whole: nothing changed. `why` is ASCII. */
+export function refuse(token: u32, code: u32, why: string): void {
+  assert(code >= <u32>P.REFUSED_MALFORMED && code <= <u32>P.REFUSED_FULL && why.length > 0, "a refusal with its code and reason");
+  const n = <u32>why.length < REASON_BYTES ? <u32>why.length : REASON_BYTES;
+  store<u32>(out, 0);
+  store<u32>(out + 4, P.REPLY_F_REFUSED);
+  store<u64>(out + 8, 0);
+  store<u32>(out + P.REPLY_REFUSED, code);
+  for (let i: u32 = 0; i < n; i++) store<u8>(out + P.REPLY_HEADER_BYTES + i, <u8>why.charCodeAt(i));
+  reply(token, 0, out, <u32>P.REPLY_HEADER_BYTES + n);
+}

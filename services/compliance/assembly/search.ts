@@ -1,0 +1,178 @@
+// search: a normalised name against the lists in force.
+//
+// The query's distinct keys (blocking.ts) give the candidates: every name of
+// a list in force holding one of them, each scored once (a stamp per name
+// says this search saw it) when its type passes the filter; the matcher
+// (match.ts) scores it. An entry's score is its best name's (ties: the first
+// name of the list); entries at or over the threshold are kept, and the
+// reply has the best `limit` of them, best first, ties by list, then by
+// entity id (shorter first, then byte by byte, so numeric ids sort as
+// numbers). The reply header says, at +8, u32 the names scored and u32 the
+// entries at or over the threshold (count is at most `limit` of them).
+//
+// The stamps are one counter for every search; when it wraps around every
+// stamp is cleared, so a stale one never passes for this search's.
+
+import * as P from "../protocol";
+import { namesMax, thresholdDefault } from "./config";
+import { IndexArea, indexStampsClear, nameAt, postingCount, postingsOf, tokenKeys } from "./blocking";
+import { nameScore, querySet, queryTokenAt, queryTokenCount, queryTokenLength, QUERY_TOKENS } from "./match";
+import { listArea, listVersionWord } from "./lists";
+import { refuse, replyRecords, replySend } from "./reply";
+
+let stamp: u32 = 0;
+const QUERY_KEYS: u32 = QUERY_TOKENS * 5; // a query token's keys: prefix, suffix, and ends of three lengths
+let queryKeys: usize = 0; // the query's distinct keys
+let hits: usize = 0; // entries at or over the threshold: u32 list | u32 entry, in the order first seen
+let hitCount: u32 = 0;
+let top: usize = 0; // the best `limit` hits, best first, in the same form
+let scored: u32 = 0;
+
+/** The search's tables, from the heap (once, at init). */
+export function searchInit(): void {
+  assert(hits == 0, "searchInit: once");
+  queryKeys = heap.alloc(<usize>QUERY_KEYS << 2);
+  hits = heap.alloc(<usize>P.LISTS * <usize>namesMax << 3);
+  top = heap.alloc(<usize>P.MATCHES_MAX << 3);
+}
+
+/** The next stamp (clearing every list's stamps when the counter wraps). */
+function nextStamp(): u32 {
+  stamp++;
+  if (stamp == 0) {
+    for (let list: u32 = 1; list <= <u32>P.LISTS; list++) {
+      const a = listArea(list);
+      if (a !== null) indexStampsClear(a);
+    }
+    stamp = 1;
+  }
+  assert(stamp != 0, "a stamp no stamp array holds");
+  return stamp;
+}
+
+/** The query's distinct prefix and suffix keys, into queryKeys; their count. */
+function queryKeysOf(): u32 {
+  const tokens = queryTokenCount();
+  assert(tokens * 5 <= QUERY_KEYS, "the query's keys fit their table");
+  let n: u32 = 0;
+  for (let t: u32 = 0; t < tokens; t++) n = tokenKeys(queryKeys, n, QUERY_KEYS, queryTokenAt(t), queryTokenLength(t), true);
+  return n;
+}
+
+/** Scores name `i` of list `list` (once this search) and keeps its entry's best when at or over `threshold`. */
+function candidate(a: IndexArea, list: u32, i: u32, type: u32, threshold: u32): void {
+  assert(i < a.count, "a name of the list");
+  const st = a.nameStamp + (<usize>i << 2);
+  if (load<u32>(st) == stamp) return;
+  store<u32>(st, stamp);
+  const r = nameAt(a.names, i);
+  if (type != 0 && <u32>load<u8>(r + P.NAME_TYPE) != type) return;
+  scored++;
+  const score = nameScore(r + P.NAME_NORMALIZED, <u32>load<u8>(r + P.NAME_NORMALIZED_LENGTH));
+  if (score < threshold) return;
+  const e = load<u32>(a.nameEntity + (<usize>i << 2));
+  const es = a.entityStamp + (<usize>e << 2);
+  const best = a.entityBest + (<usize>e << 2);
+  const bestName = a.entityBestName + (<usize>e << 2);
+  if (load<u32>(es) != stamp) {
+    store<u32>(es, stamp);
+    store<u64>(hits + (<usize>hitCount << 3), <u64>list | (<u64>e << 32));
+    hitCount++;
+  } else if (score < load<u32>(best) || (score == load<u32>(best) && i > load<u32>(bestName))) {
+    return;
+  }
+  store<u32>(best, score);
+  store<u32>(bestName, i);
+}
+
+/** The best name's record of hit `h` (u32 list | u32 entry). */
+function hitName(h: u64): usize {
+  const a = listArea(<u32>h)!;
+  const e = <u32>(h >> 32);
+  assert(e < a.entities, "an entry of the list");
+  return nameAt(a.names, load<u32>(a.entityBestName + (<usize>e << 2)));
+}
+
+function hitScore(h: u64): u32 {
+  const a = listArea(<u32>h)!;
+  assert(<u32>(h >> 32) < a.entities, "an entry of the list");
+  return load<u32>(a.entityBest + (<usize>(h >> 32) << 2));
+}
+
+/** Whether hit x goes before hit y: the higher score, then the lower list, then the lower entity id (shorter first). */
+function before(x: u64, y: u64): bool {
+  const sx = hitScore(x);
+  const sy = hitScore(y);
+  if (sx != sy) return sx > sy;
+  if (<u32>x != <u32>y) return <u32>x < <u32>y;
+  const rx = hitName(x);
+  const ry = hitName(y);
+  const lx = <u32>load<u8>(rx + P.NAME_ID_LENGTH);
+  const ly = <u32>load<u8>(ry + P.NAME_ID_LENGTH);
+  if (lx != ly) return lx < ly;
+  assert(lx <= <u32>P.ENTITY_ID_MAX, "an id of its slot");
+  return memory.compare(rx + P.NAME_ID, ry + P.NAME_ID, lx) < 0;
+}
+
+/** The best `limit` hits into `top`, best first (insertion into a sorted array of at most `limit`); how many. */
+function selectTop(limit: u32): u32 {
+  assert(limit >= 1 && limit <= <u32>P.MATCHES_MAX, "a limit in range");
+  let n: u32 = 0;
+  for (let i: u32 = 0; i < hitCount; i++) {
+    const h = load<u64>(hits + (<usize>i << 3));
+    if (n == limit && !before(h, load<u64>(top + (<usize>(n - 1) << 3)))) continue;
+    let at = n < limit ? n : n - 1;
+    while (at > 0 && before(h, load<u64>(top + (<usize>(at - 1) << 3)))) {
+      store<u64>(top + (<usize>at << 3), load<u64>(top + (<usize>(at - 1) << 3)));
+      at--;
+    }
+    store<u64>(top + (<usize>at << 3), h);
+    if (n < limit) n++;
+  }
+  return n;
+}
+
+/** Writes match record `i` of the reply from hit `h`. */
+function matchRecord(i: u32, h: u64): void {
+  const m = replyRecords() + <usize>i * P.MATCH_BYTES;
+  const r = hitName(h);
+  const list = <u32>h;
+  assert(i < <u32>P.MATCHES_MAX && list >= 1 && list <= <u32>P.LISTS, "a match of the reply");
+  memory.fill(m, 0, P.MATCH_BYTES);
+  store<u8>(m + P.MATCH_LIST, <u8>list);
+  store<u8>(m + P.MATCH_TYPE, load<u8>(r + P.NAME_TYPE));
+  store<u8>(m + P.MATCH_ID_LENGTH, load<u8>(r + P.NAME_ID_LENGTH));
+  store<u8>(m + P.MATCH_DISPLAY_LENGTH, load<u8>(r + P.NAME_DISPLAY_LENGTH));
+  store<u32>(m + P.MATCH_SCORE, hitScore(h));
+  memory.copy(m + P.MATCH_ID, r + P.NAME_ID, P.ENTITY_ID_MAX);
+  memory.copy(m + P.MATCH_DISPLAY, r + P.NAME_DISPLAY, P.DISPLAY_MAX);
+  store<u32>(m + P.MATCH_VERSION, listVersionWord(list));
+  store<u8>(m + P.MATCH_FLAGS, load<u8>(r + P.NAME_FLAGS));
+}
+
+/** search: the checked search record at `rec`, answered. */
+export function search(token: u32, rec: usize): void {
+  const len = <u32>load<u8>(rec + P.SEARCH_NORMALIZED_LENGTH);
+  if (!querySet(rec + P.SEARCH_NORMALIZED, len)) { refuse(token, P.REFUSED_MALFORMED, "compliance: a search of more than SEARCH_TOKENS_MAX words"); return; }
+  const type = <u32>load<u8>(rec + P.SEARCH_TYPE);
+  const given = load<u32>(rec + P.SEARCH_THRESHOLD);
+  const threshold = given == 0 ? thresholdDefault : given;
+  const keys = queryKeysOf();
+  nextStamp();
+  hitCount = 0;
+  scored = 0;
+  for (let list: u32 = 1; list <= <u32>P.LISTS; list++) {
+    const a = listArea(list);
+    if (a === null) continue;
+    for (let k: u32 = 0; k < keys; k++) {
+      const key = load<u32>(queryKeys + (<usize>k << 2));
+      const first = postingsOf(a, key);
+      const n = postingCount(a, key);
+      for (let p: u32 = 0; p < n; p++) candidate(a, list, load<u32>(first + (<usize>p << 2)), type, threshold);
+    }
+  }
+  const n = selectTop(<u32>load<u8>(rec + P.SEARCH_LIMIT));
+  for (let i: u32 = 0; i < n; i++) matchRecord(i, load<u64>(top + (<usize>i << 3)));
+  assert(n <= hitCount, "the reply's matches are hits");
+  replySend(token, n, <u64>scored | (<u64>hitCount << 32), n * <u32>P.MATCH_BYTES);
+}
