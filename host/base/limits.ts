@@ -326,6 +326,10 @@ export const LIST_ADDRESSES_PER_ENTRY_MAX = 4096;
 // One CSV field, in characters: OFAC cuts Remarks at 1,000 and its comments
 // file holds the rest (a few thousand); 64 KiB is far above any real field.
 export const LIST_FIELD_CHARS_MAX = 64 * 1024;
+// A name to screen (POST /v1/screening/search): 512 characters, several
+// times the longest name the lists hold (under 200); a longer one is no
+// one's name and is refused rather than normalised.
+export const SCREEN_NAME_CHARS_MAX = 512;
 // The name normaliser reads at most this many UTF-16 units of a name, so a
 // huge string costs a bounded amount of work; a list's longest name is a few
 // hundred characters and the normalised form keeps 104 bytes of it anyway.

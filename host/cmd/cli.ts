@@ -11,6 +11,7 @@ import * as boot from './boot.ts';
 import * as replay from './replay.ts';
 import * as audit from './audit.ts';
 import * as keys from './keys.ts';
+import * as lists from './lists.ts';
 import * as sim from './sim.ts';
 import * as scaffold from './new.ts';
 import * as liveLoad from './load.ts';
@@ -19,7 +20,7 @@ import * as log from './log.ts';
 import { VERSION } from '../base/version.ts';
 
 const COMMANDS: Record<string, { main(argv: string[]): Promise<number>; USAGE: string }> = {
-  keygen, build, sign, inspect, boot, replay, migrate, log, keys, new: scaffold, sim, audit,
+  keygen, build, sign, inspect, boot, replay, migrate, log, keys, lists, new: scaffold, sim, audit,
   load: liveLoad.load, upgrade: liveLoad.upgrade, unload: liveLoad.unload,
 };
 
@@ -37,6 +38,7 @@ commands:
   audit    verify|prove|consistency|check-proof  check the log's hash chain, Merkle tree and signed checkpoints
   log      archive --data <dir> [--to <dir>] [--compress]  move log segments a snapshot covers to an archive
   keys     create|list|revoke (--data <dir> | --url <base> --key <k>)  API keys of the gateway
+  lists    import|status (--data <dir> | --url <base> --key <k>)  sanctions lists the compliance service screens against
   sim      [--seed N] [--steps K]                deterministic simulation: faulty disk, network, clock, crashes
   new      service <name> [--manifest m.json]   scaffold services/<name> (source + passing test)
   load     <module.wasm> --as <name> --url <u> --key <k> [--caps a,b]  load a signed service into a running system

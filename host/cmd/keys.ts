@@ -15,17 +15,10 @@
 //                  admin routes (POST /v1/keys, GET /v1/keys, DELETE /v1/keys/{id}).
 // `create` prints the new key once; it is not stored anywhere but its hash.
 
-import { join } from 'node:path';
 import { writeFileDurably } from '../base/durable.ts';
-import { parseArgs, CliError, EXIT_USAGE, asCliError, processIo, type CommandIo } from './args.ts';
-import { parseImage, readImageFile, verifyImage, ImageError } from '../image.ts';
-import { loadPublicKeys, KeyError } from '../base/keys.ts';
-import { Machine, BootError, IMAGE_FILE } from '../machine.ts';
-import { BlockBackendError } from '../devices/block-backend.ts';
-import { DataKeyError } from '../datakey.ts';
-import * as abi from '../../hal/abi.ts';
+import { parseArgs, CliError, EXIT_USAGE, processIo, type CommandIo } from './args.ts';
 import * as gw from '../../services/gateway/protocol.ts';
-import { GATEWAY_SERVICE, GATEWAY_ERROR_CODES, gatewayRequest, parseGatewayReply } from '../gateway/gateway-wire.ts';
+import { viaConsole, viaHttp } from './console.ts';
 import { ROLE_NAMES, apiKeyHash, decodeKeyRecords, keyCreateBody, newApiKey, roleNumber, type KeySpec } from '../gateway/keys-json.ts';
 
 const TARGET = `<target> is either
@@ -97,7 +90,7 @@ export async function main(argv: string[], io: CommandIo = processIo): Promise<n
     const key = newApiKey();
     const r = url !== undefined
       ? await viaHttp(url, args.values.get('key')!, 'POST', '/v1/keys', { role: ROLE_NAMES[spec.role], ledgers: spec.ledgers, rate_per_second: spec.ratePerSecond, burst: spec.burst })
-      : await viaConsole(io, data!, args.values, gw.ROUTE_KEYS_CREATE, keyCreateBody(spec, apiKeyHash(key)), (body) => body.readUInt32LE(0));
+      : await viaConsole(io, data!, args.values, async (send) => (await send(gw.ROUTE_KEYS_CREATE, keyCreateBody(spec, apiKeyHash(key)))).readUInt32LE(0));
     const id = url !== undefined ? (r as { id: number }).id : r as number;
     const created = { event: 'key_created', id, role: ROLE_NAMES[spec.role], ledgers: spec.ledgers, key: url !== undefined ? (r as { key: string }).key : key };
     const save = args.values.get('save');
@@ -108,7 +101,7 @@ export async function main(argv: string[], io: CommandIo = processIo): Promise<n
   if (action === 'list') {
     const keys = url !== undefined
       ? await viaHttp(url, args.values.get('key')!, 'GET', '/v1/keys')
-      : await viaConsole(io, data!, args.values, gw.ROUTE_KEYS_LIST, Buffer.alloc(0), decodeKeyRecords);
+      : await viaConsole(io, data!, args.values, async (send) => decodeKeyRecords(await send(gw.ROUTE_KEYS_LIST, Buffer.alloc(0))));
     print({ event: 'keys', keys });
     return 0;
   }
@@ -117,7 +110,7 @@ export async function main(argv: string[], io: CommandIo = processIo): Promise<n
   const body = Buffer.alloc(4);
   body.writeUInt32LE(id);
   if (url !== undefined) await viaHttp(url, args.values.get('key')!, 'DELETE', `/v1/keys/${id}`);
-  else await viaConsole(io, data!, args.values, gw.ROUTE_KEYS_REVOKE, body, () => null);
+  else await viaConsole(io, data!, args.values, (send) => send(gw.ROUTE_KEYS_REVOKE, body));
   print({ event: 'key_revoked', id });
   return 0;
 }
@@ -141,56 +134,5 @@ function keySpecFromArgs(values: Map<string, string>): KeySpec {
   });
   if (ledgers.length > gw.KEY_GRANTS_MAX) throw new CliError(`--ledger: at most ${gw.KEY_GRANTS_MAX} ledgers`, EXIT_USAGE);
   return { role, ledgers, ratePerSecond: uintArg(values, 'rate', 1000000) ?? 0, burst: uintArg(values, 'burst', 1000000) ?? 0 };
-}
-
-async function viaHttp(base: string, key: string, method: string, path: string, body?: unknown): Promise<unknown> {
-  let res: Response;
-  try {
-    res = await fetch(new URL(path, base), {
-      method, headers: { authorization: `Bearer ${key}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-  } catch (e) {
-    throw new CliError(`${base}: ${(e as Error).message}`);
-  }
-  const json = await res.json().catch(() => null) as { error?: { code: string; message: string } } | null;
-  if (!res.ok) throw new CliError(`${method} ${path}: ${res.status} ${json?.error?.code ?? ''}: ${json?.error?.message ?? ''}`);
-  return json;
-}
-
-/** Boots the data directory, submits one console command to the gateway, stops. */
-async function viaConsole<T>(io: CommandIo, dataDir: string, values: Map<string, string>, route: number, body: Buffer, decode: (b: Buffer) => T): Promise<T> {
-  const backend = values.get('backend');
-  const trust = values.get('trust');
-  if (backend !== undefined && backend !== 'auto' && backend !== 'native' && backend !== 'pure') throw new CliError('--backend must be auto, native or pure', EXIT_USAGE);
-  const errors: string[] = [];
-  let machine: Machine;
-  try {
-    const bytes = readImageFile(join(dataDir, IMAGE_FILE));
-    const image = parseImage(bytes);
-    if (trust !== undefined) verifyImage(image, loadPublicKeys(trust));
-    machine = await Machine.boot({
-      image, imageBytes: bytes, dataDir, mode: 'live', backend: (backend ?? 'auto') as 'auto',
-      onLine: (line, isError) => { if (isError) errors.push(line); },
-    });
-  } catch (e) {
-    const err = asCliError(e, [ImageError, KeyError, BootError, BlockBackendError, DataKeyError]);
-    if (err instanceof CliError && /lock/i.test(err.message)) {
-      throw new CliError(`${dataDir} is in use by a running host; use --url <base> --key <admin key> instead (${err.message})`);
-    }
-    throw err;
-  }
-  try {
-    const reply = await machine.net!.inject(GATEWAY_SERVICE, gatewayRequest(route, gw.AUTH_CONSOLE, null, Buffer.alloc(gw.GW_SOURCE_BYTES), body));
-    if (reply.status !== abi.FRAME_OK) throw new CliError(`the kernel refused the command (frame status ${reply.status}): ${reply.payload.toString('utf8')}`);
-    const r = parseGatewayReply(reply.payload);
-    if (r === null) throw new CliError('the gateway answered without its header');
-    if (r.status !== 200) throw new CliError(`${GATEWAY_ERROR_CODES[r.error] ?? 'error'}: ${r.body.toString('latin1')}`);
-    return decode(r.body);
-  } finally {
-    const halt = await machine.stop();
-    if (halt.message !== null) errors.push(halt.message);
-    if (errors.length > 0) (io.err ?? processIo.err!)(errors.join('\n') + '\n');
-  }
 }
 

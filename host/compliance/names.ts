@@ -43,6 +43,7 @@
 // normalizeName(x, t) for every x and t (the tests check it on hostile
 // strings), so a name already normalised can be sent as it is.
 
+import type { NameRecord } from './records.ts';
 import { NAME_INPUT_CHARS_MAX } from '../base/limits.ts';
 import {
   DISPLAY_MAX, ENTITY_ID_MAX, NORMALIZED_MAX, TYPE_AIRCRAFT, TYPE_ENTITY, TYPE_INDIVIDUAL, TYPE_VESSEL,
@@ -216,20 +217,6 @@ export function cutUtf8(s: string, max: number): string {
     end += ch.length;
   }
   return w.slice(0, end);
-}
-
-/** A name record as services/compliance/protocol.ts lays it out (host/compliance/records.ts encodes it). */
-export interface NameRecord {
-  /** TYPE_* */
-  readonly type: number;
-  readonly alias: boolean;
-  readonly weak: boolean;
-  /** ASCII, 1..ENTITY_ID_MAX bytes. */
-  readonly entityId: string;
-  /** 1..NORMALIZED_MAX bytes of a-z 0-9 and single spaces. */
-  readonly normalized: string;
-  /** UTF-8, 1..DISPLAY_MAX bytes. */
-  readonly display: string;
 }
 
 /** A name that cannot become a record. */

@@ -7,6 +7,7 @@
 // Normalised text is the normaliser's (names.ts): here it is only checked.
 
 import * as P from '../../services/compliance/protocol.ts';
+import { cutUtf8 } from './names.ts';
 
 export class RecordError extends Error {}
 
@@ -107,15 +108,6 @@ function normalizedBytes(text: string, what: string): Buffer {
   return Buffer.from(text, 'latin1');
 }
 
-/** The UTF-8 of `text` cut to at most `max` bytes, at a character boundary. */
-export function utf8Cut(text: string, max: number): Buffer {
-  const raw = Buffer.from(text, 'utf8');
-  if (raw.length <= max) return raw;
-  let end = max;
-  while (end > 0 && (raw[end] & 0xc0) === 0x80) end--; // raw[end] continues the character before it: cut before that one
-  return raw.subarray(0, end);
-}
-
 /** One NAME_BYTES record. */
 export function nameRecord(r: NameRecord): Buffer {
   const b = Buffer.alloc(P.NAME_BYTES);
@@ -123,7 +115,7 @@ export function nameRecord(r: NameRecord): Buffer {
   if (r.weak && !r.alias) throw new RecordError(`name ${r.entityId}: weak, but not an alias`);
   if (!ENTITY_ID.test(r.entityId) || r.entityId.length > P.ENTITY_ID_MAX) throw new RecordError(`name: entity id ${JSON.stringify(r.entityId)}`);
   const normalized = normalizedBytes(r.normalized, `name ${r.entityId}`);
-  const display = utf8Cut(r.display, P.DISPLAY_MAX);
+  const display = Buffer.from(cutUtf8(r.display, P.DISPLAY_MAX), 'utf8');
   if (display.length === 0) throw new RecordError(`name ${r.entityId}: no display name`);
   b[P.NAME_TYPE] = r.type;
   b[P.NAME_FLAGS] = (r.alias ? P.NAME_F_ALIAS : 0) | (r.weak ? P.NAME_F_WEAK : 0);

@@ -44,6 +44,11 @@ import {
 } from './payments-front.ts';
 import { inParts, partTaken, RecordError } from '../payments/records.ts';
 import type { OriginalsArchive } from '../payments/archive.ts';
+import * as CP from '../../services/compliance/protocol.ts';
+import { complianceAnswer, complianceRequestBody, complianceTaken, ComplianceRefusal, type ComplianceContext, type ComplianceHandler } from './compliance-front.ts';
+import { RecordError as ComplianceRecordError } from '../compliance/records.ts';
+
+const COMPLIANCE_HANDLERS: ReadonlySet<string> = new Set<ComplianceHandler>(['screening_search', 'lists_import', 'lists_status']);
 
 const PAYMENTS_HANDLERS: ReadonlySet<string> = new Set<PaymentsHandler>([
   'payments_iso20022', 'payments_swift_mt', 'payments_create', 'payments_get', 'payment_message', 'payments_list', 'payment_accounts_put',
@@ -74,6 +79,8 @@ export interface Slot {
   queryText?: string;
   /** Payments routes: what the answer needs of the request (host/gateway/payments-front.ts). */
   payments?: PaymentsContext;
+  /** Compliance routes: what the answer needs of the request (host/gateway/compliance-front.ts). */
+  compliance?: ComplianceContext;
   /**
    * A request sent as several frames (a payments message in parts, a list
    * load): the frames not yet sent, each sent when `taken` says the
@@ -272,6 +279,12 @@ export class RouteHandlers {
       if (rest.length > 0) slot.parts = { frames: rest, taken: partTaken };
       return first;
     }
+    if (COMPLIANCE_HANDLERS.has(spec.handler)) {
+      const { requests: [first, ...rest], context } = complianceRequestBody(spec.handler as ComplianceHandler, json);
+      slot.compliance = context;
+      if (rest.length > 0) slot.parts = { frames: rest, taken: complianceTaken };
+      return first;
+    }
     if (spec.handler === 'keys_revoke') {
       const id = Buffer.alloc(4);
       id.writeUInt32LE(Number(slot.id));
@@ -304,6 +317,7 @@ export class RouteHandlers {
     if (r.status !== 200) { respondRefusal(slot, gatewayRefusal(r)); return; }
     if (slot.spec!.handler === 'events') { this.allowStream(slot, r.body); return; }
     if (slot.payments !== undefined) { this.paymentsReply(slot, r.body); return; }
+    if (slot.compliance !== undefined) { this.complianceReply(slot, r.body); return; }
     try {
       const why = slot.spec!.handler === 'ledger' ? emptyReason(r.body) : null;
       // An empty query answer says why (the account does not exist, or keeps no history): a header, the body stays a list.
@@ -355,6 +369,20 @@ export class RouteHandlers {
       }
       if (!(e instanceof RecordError)) throw e;
       respondRefusal(slot, refusal(502, 'invalid_payments_reply', e.message));
+    }
+  }
+
+  /** The compliance service's reply rendered (host/gateway/compliance-front.ts): JSON, or why it refused. */
+  private complianceReply(slot: Slot, body: Buffer): void {
+    try {
+      respond(slot, 200, JSON.stringify(complianceAnswer(slot.compliance!, body)));
+    } catch (e) {
+      if (e instanceof ComplianceRefusal) {
+        respondRefusal(slot, refusal(e.code === CP.REFUSED_FULL ? 503 : e.code === CP.REFUSED_MALFORMED ? 400 : 409, 'compliance_refused', e.message));
+        return;
+      }
+      if (!(e instanceof ComplianceRecordError)) throw e;
+      respondRefusal(slot, refusal(502, 'invalid_compliance_reply', e.message));
     }
   }
 

@@ -12,10 +12,11 @@ import { refusal, type Refusal } from './http-response.ts';
 import { parseUnsignedDecimal } from './ledger-json.ts';
 import type { ServiceRoute } from './services-json.ts';
 import type { PaymentsHandler } from './payments-front.ts';
+import type { ComplianceHandler } from './compliance-front.ts';
 
 /** Who answers a route: the session itself (open routes) or the gateway service. */
 export type RouteHandler = 'index' | 'health' | 'ready' | 'openapi' | 'metrics' | 'ledger' | 'system' | 'gateway_stats'
-  | 'keys_create' | 'keys_list' | 'keys_revoke' | 'events' | ServiceRoute | PaymentsHandler;
+  | 'keys_create' | 'keys_list' | 'keys_revoke' | 'events' | ServiceRoute | PaymentsHandler | ComplianceHandler;
 
 /** A body's media type: JSON (application/json), an XML document (application/xml), plain text (text/plain); null: no body. */
 export type BodyType = 'json' | 'xml' | 'text' | null;
@@ -79,6 +80,10 @@ export const ROUTES: readonly RouteSpec[] = [
   route('POST', '/v1/payment-accounts', 'payment_accounts_put', gw.ROUTE_PAYMENT_ACCOUNTS_PUT),
   route('POST', '/v1/payment-accounts/lookup', 'payment_accounts_lookup', gw.ROUTE_PAYMENT_ACCOUNTS_LOOKUP),
   route('POST', '/v1/payment-accounts/statement', 'payment_statement', gw.ROUTE_PAYMENT_STATEMENT),
+  // Compliance (host/gateway/compliance-front.ts, services/compliance).
+  route('POST', '/v1/screening/search', 'screening_search', gw.ROUTE_SCREENING_SEARCH),
+  route('POST', '/v1/compliance/lists', 'lists_import', gw.ROUTE_LISTS_LOAD),
+  route('GET', '/v1/compliance/lists', 'lists_status', gw.ROUTE_LISTS_LOAD),
 ];
 
 export interface RouteMatch {

@@ -319,6 +319,37 @@ export const OPENAPI = {
       post: op('Add or update directory entries (admin, operator)', json({ type: 'object', properties: { results: { type: 'array', items: { type: 'string' } } } }),
         { body: { type: 'object', required: ['accounts'], additionalProperties: false, properties: { accounts: { type: 'array', items: ref('PaymentAccount'), maxItems: 8189 } } } }),
     },
+    '/v1/screening/search': {
+      post: op('Screen a name against the sanctions lists in force (OFAC SDN, UN): matches best first, one per listed entry, above the '
+        + "service's threshold (every role; each search is logged with its key)", json({
+        type: 'object', properties: {
+          matches: { type: 'array', items: { type: 'object', properties: {
+            list: { type: 'string', enum: ['ofac_sdn', 'un'] }, entity_id: { type: 'string' }, name: { type: 'string' },
+            score: { type: 'number', minimum: 0, maximum: 1 }, type: { type: 'string' }, alias: { type: 'boolean' }, list_version: { type: 'string' },
+          } } },
+          candidates_scored: { type: 'integer' }, above_threshold: { type: 'integer' },
+        },
+      }), {
+        body: {
+          type: 'object', required: ['name'], additionalProperties: false, properties: {
+            name: { type: 'string', minLength: 1, maxLength: 512 }, type: { type: 'string', enum: ['individual', 'entity', 'vessel', 'aircraft'] },
+            limit: { type: 'integer', minimum: 1, maximum: 100 },
+          },
+        },
+      }),
+    },
+    '/v1/compliance/lists': {
+      post: op("Load a sanctions list (its files, base64): parsed and normalised before the log, staged, put in force whole; the list's "
+        + 'version is the SHA-256 of its files (admin, operator)', json({ type: 'object', additionalProperties: true }), {
+        body: {
+          type: 'object', required: ['list', 'files'], additionalProperties: false, properties: {
+            list: { type: 'string', enum: ['ofac_sdn', 'un'] },
+            files: { type: 'object', description: 'ofac_sdn: sdn, alt, add (comments optional); un: file', additionalProperties: { type: 'string', contentEncoding: 'base64' } },
+          },
+        },
+      }),
+      get: op('The sanctions lists in force: version, entries, names, since when (admin, operator)', json({ type: 'object', additionalProperties: true })),
+    },
     '/v1/payment-accounts/statement': {
       post: op("A directory account's statement: posted totals at the start and end of the period (from the ledger) and its transfers within it, "
         + 'as JSON and as a camt.053.001.08 (every role; a key granted ledgers sees only theirs)', json({ type: 'object', additionalProperties: true }), {

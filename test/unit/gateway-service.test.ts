@@ -163,7 +163,7 @@ test('the admission table: the policy at init, each key as it is created and rev
   assert.is(roles(gw.ROUTE_EVENTS) & bit(gw.ROLE_TELLER), 0, 'a teller does not watch the stream');
   const everyRole = [gw.ROLE_ADMIN, gw.ROLE_OPERATOR, gw.ROLE_TELLER, gw.ROLE_AUDITOR, gw.ROLE_READ_ONLY].reduce((m, r) => m | bit(r), 0);
   assert.is(roles(gw.ROUTE_SCREENING_SEARCH), everyRole, 'every role screens a name');
-  assert.is(roles(gw.ROUTE_LISTS_LOAD), bit(gw.ROLE_ADMIN) | bit(gw.ROLE_OPERATOR), 'the operators load the lists');
+  assert.is(roles(gw.ROUTE_LISTS_LOAD), bit(gw.ADM_ROLE_CONSOLE) | bit(gw.ROLE_ADMIN) | bit(gw.ROLE_OPERATOR), 'the operators load the lists, and the console');
   for (const r of [gw.ROUTE_SCREENING_SEARCH, gw.ROUTE_LISTS_LOAD]) assert.is(route(r)[4], gw.ADM_SCOPE_NONE, 'no ledger in a compliance request');
   assert.is(roles(0), 0, 'route 0 is no route');
   const writes = route(gw.ROUTE_CREATE_TRANSFERS);

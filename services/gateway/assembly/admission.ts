@@ -15,7 +15,7 @@ import { admission } from "./qenex";
 import { LEDGER_HEADER_BYTES, LEDGER_RECORD_BYTES, RATE_MAX, RECORD_LEDGER_OFFSET } from "./constants";
 import { admissionBuf } from "./memory";
 import { configFail, failBurst, failRate, keyBurst, keyRate, sourceBurst, sourceRate } from "./config";
-import { roleMay } from "./roles";
+import { consoleRoute, roleMay } from "./roles";
 import { keyAt, keyCount, KEY_BURST, KEY_LEDGERS, KEY_RATE } from "./keys";
 import { ledgerPeer } from "./relay";
 
@@ -30,7 +30,7 @@ function isRead(route: u32): bool {
 // The roles that may use a route, as admission's bit mask (bit 0: the console).
 function routeRoles(route: u32): u32 {
   let mask: u32 = 0;
-  if (route == P.ROUTE_KEYS_CREATE || route == P.ROUTE_KEYS_LIST || route == P.ROUTE_KEYS_REVOKE) mask |= 1 << P.ADM_ROLE_CONSOLE;
+  if (consoleRoute(route)) mask |= 1 << P.ADM_ROLE_CONSOLE;
   for (let role: u32 = P.ROLE_ADMIN; role <= <u32>P.ROLE_READ_ONLY; role++) if (roleMay(role, route)) mask |= <u32>1 << role;
   assert(mask != 0, "every route is open to someone");
   return mask;

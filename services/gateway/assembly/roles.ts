@@ -34,6 +34,13 @@ export function roleMay(role: u32, route: u32): bool {
   return role == P.ROLE_ADMIN || role == P.ROLE_OPERATOR || role == P.ROLE_AUDITOR; // system routes
 }
 
+// Routes the console (`qenex keys … --data`, `qenex lists import --data`: the
+// operator at a stopped system's data directory) may use: keys and list loads.
+export function consoleRoute(route: u32): bool {
+  assert(route > 0 && route < <u32>P.ROUTE_COUNT, "a known route");
+  return route == P.ROUTE_KEYS_CREATE || route == P.ROUTE_KEYS_LIST || route == P.ROUTE_KEYS_REVOKE || route == P.ROUTE_LISTS_LOAD;
+}
+
 // Routes the host answers itself once admission allowed them (statistics of
 // the host, metrics): they never reach the log, so never this service.
 export function hostRoute(route: u32): bool {

@@ -12,7 +12,7 @@ import * as P from "../protocol";
 import { time } from "./qenex";
 import { inbox } from "./memory";
 import { keyAt, keyCount, keyFind, KEY_REVOKED, KEY_ROLE } from "./keys";
-import { hostRoute, roleMay } from "./roles";
+import { consoleRoute, hostRoute, roleMay } from "./roles";
 import { answer, answerText, refuse } from "./reply";
 import { countStat, statsReport } from "./stats";
 import { ledgerRequest } from "./ledger_request";
@@ -34,8 +34,8 @@ export function handleRequest(token: u32, len: u32): void {
   const auth = <u32>load<u8>(inbox + 2);
   assert(route > 0 && route < <u32>P.ROUTE_COUNT && auth <= <u32>P.AUTH_CONSOLE, "a well-formed header");
   if (auth == P.AUTH_CONSOLE) {
-    if (route != P.ROUTE_KEYS_CREATE && route != P.ROUTE_KEYS_LIST && route != P.ROUTE_KEYS_REVOKE) {
-      refuse(token, route, 403, P.GW_E_FORBIDDEN_ROLE, 0, -1, "the console manages keys only");
+    if (!consoleRoute(route)) {
+      refuse(token, route, 403, P.GW_E_FORBIDDEN_ROLE, 0, -1, "the console manages keys and loads sanctions lists only");
       return;
     }
     routeRequest(token, route, len, -1, now);

@@ -1,0 +1,140 @@
+// host/gateway/compliance-front.ts: the compliance routes' front end
+// (docs/compliance.md): what a client sends turned into the compliance
+// service's requests (services/compliance/protocol.ts, host/compliance/
+// records.ts), and its replies into the answer.
+//
+//   POST /v1/screening/search   {"name","type"?,"limit"?} → the name
+//       normalised here (host/compliance/names.ts), searched by the service
+//       → {"matches":[{"list","entity_id","name","score",...}],...}
+//   POST /v1/compliance/lists   {"list":"ofac_sdn"|"un","files":{...base64}}
+//       → the files parsed and normalised here (host/compliance/import.ts),
+//       loaded as list_begin, list_names…, list_commit, each frame sent when
+//       the service took the one before → {"event":"list_imported",...}
+//   GET  /v1/compliance/lists   → the lists in force (list_status)
+//
+// A name or a list file refused here is answered 400 and never logged.
+
+import { LedgerJsonError } from './ledger-json.ts';
+import { SCREEN_NAME_CHARS_MAX } from '../base/limits.ts';
+import { isJsonObject, JsonNumber, type JsonValue } from './json.ts';
+import * as P from '../../services/compliance/protocol.ts';
+import { ListError, type ListId } from '../compliance/lists.ts';
+import { NameError, normalizeName, typeCode } from '../compliance/names.ts';
+import { importedLine, LIST_CODES, LIST_FILES, LIST_NAMES, parseListFiles, prepareLoad, type ListFiles, type PreparedLoad } from '../compliance/import.ts';
+import { commitReply, ComplianceRefusal, listStatusReply, listStatusRequest, RecordError, searchReply, searchRequest } from '../compliance/records.ts';
+
+export type ComplianceHandler = 'screening_search' | 'lists_import' | 'lists_status';
+
+/** What the answer needs of the request. */
+export interface ComplianceContext {
+  handler: ComplianceHandler;
+  load?: Omit<PreparedLoad, 'requests'>;
+}
+
+/** A refused compliance body: a LedgerJsonError, so the gateway's body refusal path answers it (400 with `code`). */
+export class ComplianceInputError extends LedgerJsonError {
+  override name = 'ComplianceInputError';
+}
+
+const TYPES = ['individual', 'entity', 'vessel', 'aircraft'] as const;
+const DEFAULT_LIMIT = 10;
+
+/** The service's requests for a route's body, in the order they are sent. */
+export function complianceRequestBody(handler: ComplianceHandler, json: () => JsonValue): { requests: Buffer[]; context: ComplianceContext } {
+  switch (handler) {
+    case 'screening_search': return { requests: [searchFromJson(json())], context: { handler } };
+    case 'lists_status': return { requests: [listStatusRequest()], context: { handler } };
+    case 'lists_import': {
+      const { requests, ...load } = loadFromJson(json());
+      return { requests, context: { handler, load } };
+    }
+  }
+}
+
+function searchFromJson(value: JsonValue): Buffer {
+  const o = object(value, 'body');
+  for (const k of o.keys()) {
+    if (k !== 'name' && k !== 'type' && k !== 'limit') throw new ComplianceInputError('invalid_field', `body.${k.slice(0, 32)}: not a field (name, type, limit)`);
+  }
+  const name = o.get('name');
+  if (typeof name !== 'string' || name.length === 0) throw new ComplianceInputError('invalid_field', 'body.name: a non-empty string');
+  if (name.length > SCREEN_NAME_CHARS_MAX) throw new ComplianceInputError('name_too_long', `body.name: ${name.length} characters, at most ${SCREEN_NAME_CHARS_MAX}`);
+  const t = o.get('type');
+  if (t !== undefined && (typeof t !== 'string' || !(TYPES as readonly string[]).includes(t))) {
+    throw new ComplianceInputError('invalid_field', `body.type: one of ${TYPES.join(', ')}`);
+  }
+  const type = t === undefined ? 0 : typeCode(t as typeof TYPES[number]);
+  const l = o.get('limit');
+  const limit = l === undefined ? DEFAULT_LIMIT : l instanceof JsonNumber && /^[1-9][0-9]{0,2}$/.test(l.text) ? Number(l.text) : -1;
+  if (limit < 1 || limit > P.MATCHES_MAX) throw new ComplianceInputError('invalid_field', `body.limit: an integer from 1 to ${P.MATCHES_MAX}`);
+  const normalized = normalizeName(name, type);
+  if (normalized === '') throw new ComplianceInputError('invalid_name', 'body.name: nothing to screen once normalised (no letter or digit of a script QENEX reads)');
+  // Tokens past SEARCH_TOKENS_MAX are no name the lists hold: refused rather than cut.
+  if (normalized.split(' ').length > P.SEARCH_TOKENS_MAX) throw new ComplianceInputError('name_too_long', `body.name: more than ${P.SEARCH_TOKENS_MAX} words`);
+  return searchRequest({ normalized, type, limit });
+}
+
+function loadFromJson(value: JsonValue): PreparedLoad {
+  const o = object(value, 'body');
+  for (const k of o.keys()) if (k !== 'list' && k !== 'files') throw new ComplianceInputError('invalid_field', `body.${k.slice(0, 32)}: not a field (list, files)`);
+  const list = o.get('list');
+  if (list !== 'ofac_sdn' && list !== 'un') throw new ComplianceInputError('invalid_field', 'body.list: ofac_sdn or un');
+  const files = object(o.get('files'), 'body.files');
+  const { required, optional } = LIST_FILES[list as ListId];
+  const bytes: Record<string, Uint8Array> = {};
+  for (const [k, v] of files) {
+    if (!required.includes(k) && !optional.includes(k)) {
+      throw new ComplianceInputError('invalid_field', `body.files.${k.slice(0, 32)}: not a file of ${list} (${[...required, ...optional].join(', ')})`);
+    }
+    if (typeof v !== 'string' || !/^[A-Za-z0-9+/]*={0,2}$/.test(v)) throw new ComplianceInputError('invalid_field', `body.files.${k}: the file's bytes in base64`);
+    bytes[k] = Buffer.from(v, 'base64');
+  }
+  for (const k of required) if (bytes[k] === undefined) throw new ComplianceInputError('invalid_field', `body.files.${k}: missing`);
+  try {
+    return prepareLoad(parseListFiles({ list, ...bytes } as ListFiles));
+  } catch (e) {
+    if (e instanceof ListError) throw new ComplianceInputError('invalid_list', `${e.message}; the list in force stays`);
+    if (e instanceof NameError || e instanceof RecordError) throw new ComplianceInputError('invalid_list', `${e.message}; the list in force stays`);
+    throw e;
+  }
+}
+
+function object(value: JsonValue | undefined, where: string): Map<string, JsonValue> {
+  if (!isJsonObject(value)) throw new ComplianceInputError('invalid_field', `${where}: an object`);
+  return value;
+}
+
+/** Whether the service took a request of a load (any reply but a refusal): the next one is sent. */
+export function complianceTaken(reply: Buffer): boolean {
+  return reply.length >= P.REPLY_HEADER_BYTES && (reply.readUInt32LE(4) & P.REPLY_F_REFUSED) === 0;
+}
+
+/** The answer to the last reply as JSON; throws ComplianceRefusal when the service refused. */
+export function complianceAnswer(context: ComplianceContext, reply: Buffer): unknown {
+  switch (context.handler) {
+    case 'screening_search': {
+      const r = searchReply(reply);
+      return {
+        matches: r.matches.map((m) => ({
+          list: LIST_NAMES[m.list] ?? String(m.list), entity_id: m.entityId, name: m.display, score: m.score / P.SCORE_ONE,
+          type: TYPES[m.type - 1] ?? String(m.type), alias: m.alias, list_version: m.version,
+        })),
+        candidates_scored: r.scored, above_threshold: r.total,
+      };
+    }
+    case 'lists_status':
+      return {
+        lists: listStatusReply(reply).map((s) => ({
+          list: LIST_NAMES[s.list], version: s.version, entries: s.entries, names: s.names, in_force_since_ns: s.time.toString(), staged: s.staged,
+        })),
+      };
+    case 'lists_import': {
+      const load = context.load!;
+      const inForce = commitReply(reply);
+      if (inForce !== load.names) throw new RecordError(`list_commit: ${inForce} names in force, ${load.names} sent`);
+      return importedLine({ ...load, requests: [] });
+    }
+  }
+}
+
+export { ComplianceRefusal, LIST_CODES };
