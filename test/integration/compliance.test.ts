@@ -15,7 +15,7 @@ import * as assert from 'uvu/assert';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { bankManifest, event, makeImage, removeDir, runCli, Server, type TestImage } from '../support/helpers.ts';
+import { bankManifest, event, makeImage, removeDir, runCli, Server, stopAndReplay, type TestImage } from '../support/helpers.ts';
 
 const FIXTURES = join(new URL('..', import.meta.url).pathname, 'fixtures', 'sanctions');
 const SDN = join(FIXTURES, 'ofac', 'sdn.csv');
@@ -146,12 +146,8 @@ test('only admin and operator load lists; a malformed list is refused before the
 });
 
 test('replay of the log reaches the same state hash: the lists are loaded again, the same', async () => {
-  await server.kill('SIGTERM');
-  const stopped = server.events.find((e) => e.event === 'stopped') as { state_hash: string } | undefined;
-  assert.ok(stopped, 'the server stopped cleanly');
-  const replay = runCli(['replay', '--data', data]);
-  assert.is(replay.code, 0, replay.stderr);
-  assert.is((event(replay.events, 'replay') as { state_hash: string }).state_hash, stopped!.state_hash);
+  const { stopped, replayed } = await stopAndReplay(server, data);
+  assert.is(replayed, stopped);
 });
 
 test.run();

@@ -13,7 +13,7 @@ import * as assert from 'uvu/assert';
 import net from 'node:net';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { bankManifest, CLI, event, makeImage, removeDir, runCli, Server, type TestImage } from '../support/helpers.ts';
+import { bankManifest, CLI, event, makeImage, removeDir, runCli, Server, stopAndReplay, type TestImage } from '../support/helpers.ts';
 
 let img: TestImage;
 let server: Server;
@@ -301,12 +301,8 @@ test('a slow client is timed out while others are served', async () => {
 test('replay rebuilds the same state: keys and rate limits come from the log', async () => {
   // Proves the gateway's decisions are replayable: the stopped system's state
   // hash (key table, buckets, counters included) equals the replay's.
-  await server.kill('SIGTERM');
-  const stopped = server.events.find((e) => e.event === 'stopped') as { state_hash: string } | undefined;
-  assert.ok(stopped, 'the server stopped cleanly');
-  const replay = runCli(['replay', '--data', data]);
-  assert.is(replay.code, 0, replay.stderr);
-  assert.is((event(replay.events, 'replay') as { state_hash: string }).state_hash, stopped!.state_hash);
+  const { stopped, replayed } = await stopAndReplay(server, data);
+  assert.is(replayed, stopped);
   const list = runCli(['keys', 'list', '--data', data]);
   assert.is(list.code, 0, list.stderr);
   const listed = (event(list.events, 'keys') as { keys: { revoked: boolean }[] }).keys;

@@ -15,7 +15,7 @@ import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import { bankManifest, event, makeImage, removeDir, runCli, Server, type TestImage } from '../support/helpers.ts';
+import { bankManifest, event, makeImage, removeDir, runCli, Server, stopAndReplay, type TestImage } from '../support/helpers.ts';
 import { validateIsoMessage } from '../../host/payments/xsd.ts';
 import { pain001 } from '../support/payments.ts';
 import { writeIsoMessageText } from '../../host/payments/iso20022.ts';
@@ -467,12 +467,8 @@ test('after a restart every payment\'s documents are the same bytes (the origina
 });
 
 test('replay of the log reaches the same state hash: payments are decided again, the same', async () => {
-  await server.kill('SIGTERM');
-  const stopped = server.events.find((e) => e.event === 'stopped') as { state_hash: string } | undefined;
-  assert.ok(stopped, 'the server stopped cleanly');
-  const replay = runCli(['replay', '--data', data]);
-  assert.is(replay.code, 0, replay.stderr);
-  assert.is((event(replay.events, 'replay') as { state_hash: string }).state_hash, stopped!.state_hash);
+  const { stopped, replayed } = await stopAndReplay(server, data);
+  assert.is(replayed, stopped);
 });
 
 test.run();

@@ -103,6 +103,21 @@ export function event(events: Record<string, unknown>[], name: string): Record<s
   return events.find((e) => e.event === name);
 }
 
+/**
+ * Stops `server` cleanly (SIGTERM), replays its data directory and returns
+ * the state hash of each: equal when the log alone rebuilds the state. A
+ * server that did not stop cleanly, or a replay that failed, throws.
+ */
+export async function stopAndReplay(server: Server, data: string): Promise<{ stopped: string; replayed: string }> {
+  await server.kill('SIGTERM');
+  const stopped = server.events.find((e) => e.event === 'stopped') as { state_hash?: string } | undefined;
+  if (stopped?.state_hash === undefined) throw new Error(`the server did not stop cleanly: ${server.stderr}`);
+  const replay = runCli(['replay', '--data', data]);
+  const replayed = event(replay.events, 'replay') as { state_hash?: string } | undefined;
+  if (replay.code !== 0 || replayed?.state_hash === undefined) throw new Error(`replay failed (${replay.code}): ${replay.stderr}`);
+  return { stopped: stopped.state_hash, replayed: replayed.state_hash };
+}
+
 /** A CLI process left running (boot --listen), with its event lines. */
 export class Server {
   readonly events: Record<string, unknown>[] = [];
