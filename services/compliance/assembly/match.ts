@@ -64,6 +64,21 @@ const nUsed = memory.data(<i32>NAME_TOKENS);
 // Jaro's matched characters, of each side.
 const aFlags = memory.data(<i32>P.NORMALIZED_MAX);
 const bFlags = memory.data(<i32>P.NORMALIZED_MAX);
+// Tokens of at most BITS_MAX characters are matched with bit masks: posMask holds, for each byte value, its
+// positions in the name token being compared (zero between tokens).
+const BITS_MAX: u32 = 64;
+const posMask = memory.data(128 * 8, 8);
+// The memo of a search: each distinct name token met (open addressing by its hash; a slot is this search's when
+// its stamp is memoStamp) with its jw against every query token. Slot: u32 stamp, u32 hash, u32 address of the
+// token's bytes (in a names table, unchanged during the search), u32 length; its row: QUERY_TOKENS u32.
+const MEMO_SLOTS: u32 = 8192;
+const MEMO_MASK: u32 = MEMO_SLOTS - 1;
+const MEMO_FILL: u32 = MEMO_SLOTS / 4 * 3;
+let memoKeys: usize = 0;
+let memoRows: usize = 0;
+let memoStamp: u32 = 0;
+let memoUsed: u32 = 0;
+const spareRow = memory.data(<i32>(QUERY_TOKENS * 4), 4);
 
 /** Whether `len` bytes at `ptr` are normalised text: [a-z0-9] tokens, one space between them. */
 export function normalizedValid(ptr: usize, len: u32): bool {
@@ -93,13 +108,24 @@ export function tokenize(ptr: usize, len: u32, starts: usize, lens: usize, max: 
   return <i32>n;
 }
 
-/** Takes the query the next nameScore calls score against; false when it has more than QUERY_TOKENS tokens. */
+/** The memo's tables, from the heap (once, at init). */
+export function matchInit(): void {
+  assert(memoKeys == 0, "matchInit: once");
+  memoKeys = heap.alloc(<usize>MEMO_SLOTS << 4);
+  memoRows = heap.alloc(<usize>MEMO_SLOTS * QUERY_TOKENS << 2);
+  memory.fill(memoKeys, 0, <usize>MEMO_SLOTS << 4);
+}
+
+/** Takes the query the next nameScore calls score against (an empty memo); false when it has more than QUERY_TOKENS tokens. */
 export function querySet(ptr: usize, len: u32): bool {
   const n = tokenize(ptr, len, qStart, qLen, QUERY_TOKENS);
-  assert(n != 0, "a query has a token");
+  assert(n != 0 && memoKeys != 0, "a query has a token; the memo is there");
   if (n < 0) return false;
   queryPtr = ptr;
   queryTokens = <u32>n;
+  memoStamp++;
+  if (memoStamp == 0) { memory.fill(memoKeys, 0, <usize>MEMO_SLOTS << 4); memoStamp = 1; }
+  memoUsed = 0;
   return true;
 }
 
@@ -108,7 +134,7 @@ export function queryTokenCount(): u32 { assert(queryTokens > 0 && queryTokens <
 export function queryTokenAt(i: u32): usize { assert(i < queryTokens, "a query token"); return queryPtr + <usize>load<u8>(qStart + i); }
 export function queryTokenLength(i: u32): u32 { assert(i < queryTokens, "a query token"); return <u32>load<u8>(qLen + i); }
 
-/** Jaro's matched characters and transpositions (twice) of a and b: m | t2 << 16. */
+/** Jaro's matched characters and transpositions (twice) of a and b: m | t2 << 16 (any lengths: flag bytes). */
 function jaroCounts(a: usize, alen: u32, b: usize, blen: u32): u32 {
   assert(alen > 0 && blen > 0 && alen <= <u32>P.NORMALIZED_MAX && blen <= <u32>P.NORMALIZED_MAX, "jaro: two tokens");
   const longer = alen > blen ? alen : blen;
@@ -139,9 +165,56 @@ function jaroCounts(a: usize, alen: u32, b: usize, blen: u32): u32 {
   return m | (t2 << 16);
 }
 
-/** Jaro-Winkler similarity of two tokens in millionths (the formula above). */
-export function jaroWinkler(a: usize, alen: u32, b: usize, blen: u32): u32 {
-  const counts = jaroCounts(a, alen, b, blen);
+/** The bits lo .. hi - 1 of a u64 (none when lo >= hi; hi at most 64). */
+// @ts-ignore: decorator
+@inline function bitRange(lo: u32, hi: u32): u64 {
+  assert(hi <= 64, "a range of a u64");
+  if (lo >= hi) return 0;
+  const upto: u64 = hi == 64 ? <u64>-1 : (<u64>1 << <u64>hi) - 1;
+  return upto & ~((<u64>1 << <u64>lo) - 1);
+}
+
+/**
+ * jaroCounts of a and b, both at most BITS_MAX long, with bit masks: the same matching (each character of a, in
+ * order, takes the first free equal character of b in its window: the lowest bit of the free positions of that
+ * character there), and the same transpositions. `b`'s positions of each character are in posMask (tokenMasks).
+ */
+function jaroCountsBits(a: usize, alen: u32, b: usize, blen: u32): u32 {
+  assert(alen > 0 && blen > 0 && alen <= BITS_MAX && blen <= BITS_MAX, "jaro bits: two short tokens");
+  const longer = alen > blen ? alen : blen;
+  const window: u32 = longer / 2 > 0 ? longer / 2 - 1 : 0;
+  let am: u64 = 0;
+  let bm: u64 = 0;
+  let m: u32 = 0;
+  for (let i: u32 = 0; i < alen; i++) {
+    const lo: u32 = i > window ? i - window : 0;
+    const hi: u32 = i + window + 1 < blen ? i + window + 1 : blen;
+    const free = load<u64>(posMask + (<usize>load<u8>(a + i) << 3)) & ~bm & bitRange(lo, hi);
+    if (free == 0) continue;
+    bm |= free & (~free + 1);
+    am |= <u64>1 << <u64>i;
+    m++;
+  }
+  let t2: u32 = 0;
+  while (am != 0) {
+    if (load<u8>(a + <usize>ctz(am)) != load<u8>(b + <usize>ctz(bm))) t2++;
+    am &= am - 1;
+    bm &= bm - 1;
+  }
+  return m | (t2 << 16);
+}
+
+/** posMask: each character's positions in the token b (at most BITS_MAX long); `set` false clears them back to zero. */
+function tokenMasks(b: usize, blen: u32, set: bool): void {
+  assert(blen > 0 && blen <= BITS_MAX, "masks of a short token");
+  for (let j: u32 = 0; j < blen; j++) {
+    const at = posMask + (<usize>load<u8>(b + j) << 3);
+    store<u64>(at, set ? load<u64>(at) | (<u64>1 << <u64>j) : 0);
+  }
+}
+
+/** Jaro-Winkler in millionths from Jaro's counts of a and b (the formula above). */
+function jaroWinklerOf(counts: u32, a: usize, alen: u32, b: usize, blen: u32): u32 {
   const m = <u64>(counts & 0xffff);
   const t2 = <u64>(counts >> 16);
   if (m == 0) return 0;
@@ -156,15 +229,71 @@ export function jaroWinkler(a: usize, alen: u32, b: usize, blen: u32): u32 {
   return jaro + <u32>(<u64>l * (ONE - <u64>jaro) / 10);
 }
 
-/** Fills the pair table: jw of every query token with every name token. */
-function pairScores(name: usize, names: u32): void {
-  assert(queryTokens > 0 && names > 0 && names <= NAME_TOKENS, "pairScores: tokens on both sides");
+/** Jaro-Winkler similarity of two tokens in millionths (the formula above). */
+export function jaroWinkler(a: usize, alen: u32, b: usize, blen: u32): u32 {
+  assert(alen > 0 && blen > 0, "two tokens");
+  return jaroWinklerOf(jaroCounts(a, alen, b, blen), a, alen, b, blen);
+}
+
+/** jw of every query token with the name token b, into the u32 row at `row` (query token q at +4q). */
+function tokenRow(b: usize, blen: u32, row: usize): void {
+  assert(queryTokens > 0 && blen > 0, "tokenRow: a query and a token");
+  const bits = blen <= BITS_MAX;
+  if (bits) tokenMasks(b, blen, true);
   for (let q: u32 = 0; q < queryTokens; q++) {
     const a = queryPtr + <usize>load<u8>(qStart + q);
     const alen = <u32>load<u8>(qLen + q);
-    for (let n: u32 = 0; n < names; n++) {
-      store<u32>(pairs + ((<usize>q * NAME_TOKENS + n) << 2), jaroWinkler(a, alen, name + <usize>load<u8>(nStart + n), <u32>load<u8>(nLen + n)));
+    const counts = bits && alen <= BITS_MAX ? jaroCountsBits(a, alen, b, blen) : jaroCounts(a, alen, b, blen);
+    store<u32>(row + (<usize>q << 2), jaroWinklerOf(counts, a, alen, b, blen));
+  }
+  if (bits) tokenMasks(b, blen, false);
+}
+
+/** FNV-1a, 32-bit, of a token. */
+function tokenHash(ptr: usize, len: u32): u32 {
+  assert(len > 0, "a token");
+  let h: u32 = 0x811c9dc5;
+  for (let i: u32 = 0; i < len; i++) { h ^= <u32>load<u8>(ptr + i); h *= 0x01000193; }
+  return h;
+}
+
+/**
+ * The memoised row of the name token b (its jw with every query token), computed on first sight this search;
+ * 0 when the memo is full (the caller computes the row itself: the same values).
+ */
+function memoRow(b: usize, blen: u32): usize {
+  assert(memoKeys != 0 && blen > 0, "memoRow: the memo, a token");
+  const h = tokenHash(b, blen);
+  let slot = h & MEMO_MASK;
+  for (let probe: u32 = 0; probe < MEMO_SLOTS; probe++) {
+    const k = memoKeys + (<usize>slot << 4);
+    const row = memoRows + (<usize>slot * QUERY_TOKENS << 2);
+    if (load<u32>(k) != memoStamp) {
+      if (memoUsed >= MEMO_FILL) return 0;
+      memoUsed++;
+      store<u32>(k, memoStamp);
+      store<u32>(k + 4, h);
+      store<u32>(k + 8, <u32>b);
+      store<u32>(k + 12, blen);
+      tokenRow(b, blen, row);
+      return row;
     }
+    if (load<u32>(k + 4) == h && load<u32>(k + 12) == blen && memory.compare(<usize>load<u32>(k + 8), b, blen) == 0) return row;
+    slot = (slot + 1) & MEMO_MASK;
+  }
+  assert(false, "the memo is never full: at most MEMO_FILL slots of a search");
+  return 0;
+}
+
+/** Fills the pair table: jw of every query token with every name token (each distinct name token's from the memo). */
+function pairScores(name: usize, names: u32): void {
+  assert(queryTokens > 0 && names > 0 && names <= NAME_TOKENS, "pairScores: tokens on both sides");
+  for (let n: u32 = 0; n < names; n++) {
+    const b = name + <usize>load<u8>(nStart + n);
+    const blen = <u32>load<u8>(nLen + n);
+    let row = memoRow(b, blen);
+    if (row == 0) { tokenRow(b, blen, spareRow); row = spareRow; }
+    for (let q: u32 = 0; q < queryTokens; q++) store<u32>(pairs + ((<usize>q * NAME_TOKENS + n) << 2), load<u32>(row + (<usize>q << 2)));
   }
 }
 
@@ -194,11 +323,42 @@ function pairGreedy(names: u32): u64 {
   return sum;
 }
 
-/** The score of the name (normalised text, `len` bytes at `ptr`) against the query set: the formula above. */
-export function nameScore(ptr: usize, len: u32): u32 {
+/**
+ * Whether the name (its pair table filled) may score `threshold` or more: false only when it cannot. With T the
+ * threshold, score >= T exactly when num * ONE - T * den >= 0, which is
+ *   sum over pairs of |q| * (jw - T) * ONE - T * QUERY_MISS * (|q| unpaired) - T * NAME_MISS * (|n| unpaired);
+ * a paired q's jw is at most its best in the table (bq, at least PAIR_FLOOR to be paired), and a name token whose
+ * best is below PAIR_FLOOR is left unpaired, so the sum of each q's larger term and those name tokens' cost bounds it.
+ */
+function mayReach(names: u32, threshold: u32): bool {
+  assert(names > 0 && names <= NAME_TOKENS && queryTokens > 0, "mayReach: tokens on both sides");
+  const t = <i64>threshold;
+  let bound: i64 = 0;
+  for (let n: u32 = 0; n < names; n++) {
+    let best: u32 = 0;
+    for (let q: u32 = 0; q < queryTokens; q++) best = max(best, load<u32>(pairs + ((<usize>q * NAME_TOKENS + n) << 2)));
+    if (best < PAIR_FLOOR) bound -= t * <i64>NAME_MISS * <i64>load<u8>(nLen + n);
+  }
+  for (let q: u32 = 0; q < queryTokens; q++) {
+    const row = pairs + (<usize>q * NAME_TOKENS << 2);
+    let best: u32 = 0;
+    for (let n: u32 = 0; n < names; n++) best = max(best, load<u32>(row + (<usize>n << 2)));
+    const miss = -t * <i64>QUERY_MISS;
+    const pair = best >= PAIR_FLOOR ? (<i64>best - t) * <i64>ONE : miss;
+    bound += <i64>load<u8>(qLen + q) * (pair > miss ? pair : miss);
+  }
+  return bound >= 0;
+}
+
+/**
+ * The score of the name (normalised text, `len` bytes at `ptr`) against the query set: the formula above; or 0 when
+ * it is certainly below `threshold` (mayReach; 0 .. 1 asks for the score always).
+ */
+export function nameScore(ptr: usize, len: u32, threshold: u32 = 0): u32 {
   const names = tokenize(ptr, len, nStart, nLen, NAME_TOKENS);
   assert(names > 0 && queryTokens > 0, "a name and a query of some tokens");
   pairScores(ptr, <u32>names);
+  if (threshold > 1 && !mayReach(<u32>names, threshold)) return 0;
   const num = pairGreedy(<u32>names);
   let den: u64 = 0;
   for (let q: u32 = 0; q < queryTokens; q++) den += <u64>load<u8>(qLen + q) * (load<u8>(qUsed + q) != 0 ? ONE : QUERY_MISS);

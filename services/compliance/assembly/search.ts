@@ -16,7 +16,7 @@
 import * as P from "../protocol";
 import { namesMax, thresholdDefault } from "./config";
 import { IndexArea, indexStampsClear, nameAt, postingCount, postingsOf, tokenKeys } from "./blocking";
-import { nameScore, querySet, queryTokenAt, queryTokenCount, queryTokenLength, QUERY_TOKENS } from "./match";
+import { matchInit, nameScore, querySet, queryTokenAt, queryTokenCount, queryTokenLength, QUERY_TOKENS } from "./match";
 import { listArea, listVersionWord } from "./lists";
 import { refuse, replyRecords, replySend } from "./reply";
 
@@ -31,6 +31,7 @@ let scored: u32 = 0;
 /** The search's tables, from the heap (once, at init). */
 export function searchInit(): void {
   assert(hits == 0, "searchInit: once");
+  matchInit();
   queryKeys = heap.alloc(<usize>QUERY_KEYS << 2);
   hits = heap.alloc(<usize>P.LISTS * <usize>namesMax << 3);
   top = heap.alloc(<usize>P.MATCHES_MAX << 3);
@@ -68,7 +69,7 @@ function candidate(a: IndexArea, list: u32, i: u32, type: u32, threshold: u32): 
   const r = nameAt(a.names, i);
   if (type != 0 && <u32>load<u8>(r + P.NAME_TYPE) != type) return;
   scored++;
-  const score = nameScore(r + P.NAME_NORMALIZED, <u32>load<u8>(r + P.NAME_NORMALIZED_LENGTH));
+  const score = nameScore(r + P.NAME_NORMALIZED, <u32>load<u8>(r + P.NAME_NORMALIZED_LENGTH), threshold);
   if (score < threshold) return;
   const e = load<u32>(a.nameEntity + (<usize>i << 2));
   const es = a.entityStamp + (<usize>e << 2);
