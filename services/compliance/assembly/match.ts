@@ -69,8 +69,9 @@ const bFlags = memory.data(<i32>P.NORMALIZED_MAX);
 const BITS_MAX: u32 = 64;
 const posMask = memory.data(128 * 8, 8);
 // The memo of a search: each distinct name token met (open addressing by its hash; a slot is this search's when
-// its stamp is memoStamp) with its jw against every query token. Slot: u32 stamp, u32 hash, u32 address of the
-// token's bytes (in a names table, unchanged during the search), u32 length; its row: QUERY_TOKENS u32.
+// its stamp is memoStamp) with its jw against every query token. Slot (32 bytes): u32 stamp, u32 length (| MEMO_EXACT),
+// u32 address of the token's bytes (in a names table, unchanged during the search), u32 0, u64 u64 its first 16 bytes
+// (zero after its end); its row: QUERY_TOKENS u32.
 const MEMO_SLOTS: u32 = 8192;
 const MEMO_MASK: u32 = MEMO_SLOTS - 1;
 const MEMO_FILL: u32 = MEMO_SLOTS / 4 * 3;
@@ -78,7 +79,13 @@ let memoKeys: usize = 0;
 let memoRows: usize = 0;
 let memoStamp: u32 = 0;
 let memoUsed: u32 = 0;
+const MEMO_EXACT: u32 = 0x80000000; // in a slot's length word: its row is exact (else bounds: boundRow)
 const spareRow = memory.data(<i32>(QUERY_TOKENS * 4), 4);
+// The memo slot of each token of the name being scored (MEMO_SLOTS: none, its column is exact).
+const nSlot = memory.data(<i32>(NAME_TOKENS * 4), 4);
+// For each byte value, a u8 lane per query token (tokens 0..7 in the first u64, 8..15 in the second): 1 when the
+// token has that character (querySet).
+const qChars = memory.data(128 * 16, 8);
 
 /** Whether `len` bytes at `ptr` are normalised text: [a-z0-9] tokens, one space between them. */
 export function normalizedValid(ptr: usize, len: u32): bool {
@@ -111,9 +118,36 @@ export function tokenize(ptr: usize, len: u32, starts: usize, lens: usize, max: 
 /** The memo's tables, from the heap (once, at init). */
 export function matchInit(): void {
   assert(memoKeys == 0, "matchInit: once");
-  memoKeys = heap.alloc(<usize>MEMO_SLOTS << 4);
+  memoKeys = heap.alloc(<usize>MEMO_SLOTS << 5);
   memoRows = heap.alloc(<usize>MEMO_SLOTS * QUERY_TOKENS << 2);
-  memory.fill(memoKeys, 0, <usize>MEMO_SLOTS << 4);
+  memory.fill(memoKeys, 0, <usize>MEMO_SLOTS << 5);
+}
+
+/**
+ * tokenize of a name (valid normalised text at a name's slot: zeros after it to the slot's end, a multiple of 8
+ * bytes) into nStart / nLen, 8 bytes at a time: xored with spaces, a space is a zero byte and every other byte of the
+ * slot is 0x10 .. 0x5a, so the zero-byte test (x - 0x01..) & ~x & 0x80.. marks the spaces and nothing else (the
+ * borrow out of a zero byte leaves the next byte, 0x0e or more, without its high bit). The count of tokens.
+ */
+function nameTokens(ptr: usize, len: u32): u32 {
+  assert(len > 0 && len <= <u32>P.NORMALIZED_MAX && P.NORMALIZED_MAX % 8 == 0, "nameTokens: a name in its slot");
+  let n: u32 = 0;
+  let from: u32 = 0;
+  for (let at: u32 = 0; at < len; at += 8) {
+    const x = load<u64>(ptr + at) ^ 0x2020202020202020;
+    let spaces = (x - 0x0101010101010101) & ~x & 0x8080808080808080;
+    while (spaces != 0) {
+      const i = at + (<u32>ctz(spaces) >> 3);
+      store<u8>(nStart + n, <u8>from);
+      store<u8>(nLen + n, <u8>(i - from));
+      n++;
+      from = i + 1;
+      spaces &= spaces - 1;
+    }
+  }
+  store<u8>(nStart + n, <u8>from);
+  store<u8>(nLen + n, <u8>(len - from));
+  return n + 1;
 }
 
 /** Takes the query the next nameScore calls score against (an empty memo); false when it has more than QUERY_TOKENS tokens. */
@@ -123,8 +157,16 @@ export function querySet(ptr: usize, len: u32): bool {
   if (n < 0) return false;
   queryPtr = ptr;
   queryTokens = <u32>n;
+  memory.fill(qChars, 0, 128 * 16);
+  for (let q: u32 = 0; q < queryTokens; q++) {
+    const lane = <u64>1 << (<u64>(q & 7) << 3);
+    for (let i: u32 = 0; i < <u32>load<u8>(qLen + q); i++) {
+      const at = qChars + (<usize>load<u8>(ptr + <usize>load<u8>(qStart + q) + i) << 4) + (<usize>(q >> 3) << 3);
+      store<u64>(at, load<u64>(at) | lane);
+    }
+  }
   memoStamp++;
-  if (memoStamp == 0) { memory.fill(memoKeys, 0, <usize>MEMO_SLOTS << 4); memoStamp = 1; }
+  if (memoStamp == 0) { memory.fill(memoKeys, 0, <usize>MEMO_SLOTS << 5); memoStamp = 1; }
   memoUsed = 0;
   return true;
 }
@@ -235,12 +277,51 @@ export function jaroWinkler(a: usize, alen: u32, b: usize, blen: u32): u32 {
   return jaroWinklerOf(jaroCounts(a, alen, b, blen), a, alen, b, blen);
 }
 
-/** jw of every query token with the name token b, into the u32 row at `row` (query token q at +4q). */
-function tokenRow(b: usize, blen: u32, row: usize): void {
-  assert(queryTokens > 0 && blen > 0, "tokenRow: a query and a token");
+/**
+ * A bound of jw(query token q, name token b): 0 when jw is certainly below PAIR_FLOOR (it then pairs nothing, as 0
+ * would not), else at least jw. `common`, the characters of b that q has, bounds Jaro's m (a matched character of b
+ * is one of q's); Jaro grows with m and is largest with no transposition, and Winkler's boost grows with Jaro.
+ */
+function jwBound(q: u32, b: usize, blen: u32, common: u32): u32 {
+  const a = queryPtr + <usize>load<u8>(qStart + q);
+  const alen = <u32>load<u8>(qLen + q);
+  assert(alen > 0 && blen > 0 && PAIR_FLOOR == 700000 && BOOST_FROM == PAIR_FLOOR, "jwBound: two tokens; 0.7 below");
+  const m = <u64>min(common, min(alen, blen));
+  const la = <u64>alen;
+  const lb = <u64>blen;
+  // Jaro at most (m/a + m/b + 1) / 3 < 0.7 (PAIR_FLOOR, BOOST_FROM): 10m(a + b) < 11ab, without a division.
+  if (10 * m * (la + lb) < 11 * la * lb) return 0;
+  const jaro = <u32>((2 * m * m * lb + 2 * m * m * la + 2 * m * la * lb) * ONE / (6 * la * lb * m));
+  if (jaro < BOOST_FROM) return jaro < PAIR_FLOOR ? 0 : jaro;
+  let l: u32 = 0;
+  while (l < 4 && l < alen && l < blen && load<u8>(a + l) == load<u8>(b + l)) l++;
+  return jaro + <u32>(<u64>l * (ONE - <u64>jaro) / 10);
+}
+
+/** The bounds (jwBound) of every query token with the name token b, into the u32 row at `row` (query token q at +4q). */
+function boundRow(b: usize, blen: u32, row: usize): void {
+  assert(queryTokens > 0 && blen > 0, "boundRow: a query and a token");
+  // Each query token's count of b's characters it has, a u8 lane each (tokens 0..7 in lo, 8..15 in hi; at most 104).
+  let lo: u64 = 0;
+  let hi: u64 = 0;
+  for (let j: u32 = 0; j < blen; j++) {
+    const at = qChars + (<usize>load<u8>(b + j) << 4);
+    lo += load<u64>(at);
+    hi += load<u64>(at + 8);
+  }
+  for (let q: u32 = 0; q < queryTokens; q++) {
+    const common = <u32>(((q < 8 ? lo : hi) >> (<u64>(q & 7) << 3)) & 0xff);
+    store<u32>(row + (<usize>q << 2), jwBound(q, b, blen, common));
+  }
+}
+
+/** The row of bounds of the name token b made exact: jw of each query token whose bound may pair (the others stay 0). */
+function exactRow(b: usize, blen: u32, row: usize): void {
+  assert(queryTokens > 0 && blen > 0, "exactRow: a query and a token");
   const bits = blen <= BITS_MAX;
   if (bits) tokenMasks(b, blen, true);
   for (let q: u32 = 0; q < queryTokens; q++) {
+    if (load<u32>(row + (<usize>q << 2)) < PAIR_FLOOR) continue;
     const a = queryPtr + <usize>load<u8>(qStart + q);
     const alen = <u32>load<u8>(qLen + q);
     const counts = bits && alen <= BITS_MAX ? jaroCountsBits(a, alen, b, blen) : jaroCounts(a, alen, b, blen);
@@ -249,51 +330,87 @@ function tokenRow(b: usize, blen: u32, row: usize): void {
   if (bits) tokenMasks(b, blen, false);
 }
 
-/** FNV-1a, 32-bit, of a token. */
-function tokenHash(ptr: usize, len: u32): u32 {
-  assert(len > 0, "a token");
-  let h: u32 = 0x811c9dc5;
-  for (let i: u32 = 0; i < len; i++) { h ^= <u32>load<u8>(ptr + i); h *= 0x01000193; }
-  return h;
+/** Word `i` (8 bytes) of the token at `ptr`, `len` bytes: the bytes after its end zeroed (a name's slot holds them). */
+// @ts-ignore: decorator
+@inline function tokenWord(ptr: usize, len: u32, i: u32): u64 {
+  assert(i << 3 < len || i == 0 || i == 1, "a word of the token (or one of the first two)");
+  if (i << 3 >= len) return 0;
+  const w = load<u64>(ptr + (<usize>i << 3));
+  const rest = len - (i << 3);
+  return rest >= 8 ? w : w & ((<u64>1 << (<u64>rest << 3)) - 1);
 }
 
 /**
- * The memoised row of the name token b (its jw with every query token), computed on first sight this search;
- * 0 when the memo is full (the caller computes the row itself: the same values).
+ * The memo slot of the name token b, its row of bounds made on first sight this search (boundRow); MEMO_SLOTS when
+ * the memo is full (the caller makes the row itself: the same values). A slot keeps the token's first 16 bytes.
  */
-function memoRow(b: usize, blen: u32): usize {
-  assert(memoKeys != 0 && blen > 0, "memoRow: the memo, a token");
-  const h = tokenHash(b, blen);
-  let slot = h & MEMO_MASK;
+function memoSlot(b: usize, blen: u32): u32 {
+  assert(memoKeys != 0 && blen > 0 && blen <= <u32>P.NORMALIZED_MAX, "memoSlot: the memo, a token");
+  const w0 = tokenWord(b, blen, 0);
+  const w1 = tokenWord(b, blen, 1);
+  let h: u64 = (<u64>blen ^ w0) * 0x100000001b3;
+  h = (h ^ w1) * 0x100000001b3;
+  for (let i: u32 = 2; i << 3 < blen; i++) h = (h ^ tokenWord(b, blen, i)) * 0x100000001b3;
+  let slot = <u32>(h ^ (h >> 29)) & MEMO_MASK;
   for (let probe: u32 = 0; probe < MEMO_SLOTS; probe++) {
-    const k = memoKeys + (<usize>slot << 4);
-    const row = memoRows + (<usize>slot * QUERY_TOKENS << 2);
+    const k = memoKeys + (<usize>slot << 5);
     if (load<u32>(k) != memoStamp) {
-      if (memoUsed >= MEMO_FILL) return 0;
+      if (memoUsed >= MEMO_FILL) return MEMO_SLOTS;
       memoUsed++;
       store<u32>(k, memoStamp);
-      store<u32>(k + 4, h);
+      store<u32>(k + 4, blen);
       store<u32>(k + 8, <u32>b);
-      store<u32>(k + 12, blen);
-      tokenRow(b, blen, row);
-      return row;
+      store<u64>(k + 16, w0);
+      store<u64>(k + 24, w1);
+      boundRow(b, blen, memoRows + (<usize>slot * QUERY_TOKENS << 2));
+      return slot;
     }
-    if (load<u32>(k + 4) == h && load<u32>(k + 12) == blen && memory.compare(<usize>load<u32>(k + 8), b, blen) == 0) return row;
+    if ((load<u32>(k + 4) & 0xff) == blen && load<u64>(k + 16) == w0 && load<u64>(k + 24) == w1
+      && (blen <= 16 || memory.compare(<usize>load<u32>(k + 8) + 16, b + 16, blen - 16) == 0)) return slot;
     slot = (slot + 1) & MEMO_MASK;
   }
   assert(false, "the memo is never full: at most MEMO_FILL slots of a search");
-  return 0;
+  return MEMO_SLOTS;
 }
 
-/** Fills the pair table: jw of every query token with every name token (each distinct name token's from the memo). */
-function pairScores(name: usize, names: u32): void {
-  assert(queryTokens > 0 && names > 0 && names <= NAME_TOKENS, "pairScores: tokens on both sides");
+/** Column n of the pair table from the u32 row at `row`. */
+function pairColumn(n: u32, row: usize): void {
+  assert(n < NAME_TOKENS, "a name token");
+  for (let q: u32 = 0; q < queryTokens; q++) store<u32>(pairs + ((<usize>q * NAME_TOKENS + n) << 2), load<u32>(row + (<usize>q << 2)));
+}
+
+/**
+ * Fills the pair table with bounds of jw of every query token with every name token (each distinct name token's from
+ * the memo; a token the full memo has no room for, exact at once: spareRow), each token's slot in nSlot.
+ */
+function pairBounds(name: usize, names: u32): void {
+  assert(queryTokens > 0 && names > 0 && names <= NAME_TOKENS, "pairBounds: tokens on both sides");
   for (let n: u32 = 0; n < names; n++) {
     const b = name + <usize>load<u8>(nStart + n);
     const blen = <u32>load<u8>(nLen + n);
-    let row = memoRow(b, blen);
-    if (row == 0) { tokenRow(b, blen, spareRow); row = spareRow; }
-    for (let q: u32 = 0; q < queryTokens; q++) store<u32>(pairs + ((<usize>q * NAME_TOKENS + n) << 2), load<u32>(row + (<usize>q << 2)));
+    const slot = memoSlot(b, blen);
+    store<u32>(nSlot + (<usize>n << 2), slot);
+    if (slot < MEMO_SLOTS) { pairColumn(n, memoRows + (<usize>slot * QUERY_TOKENS << 2)); continue; }
+    boundRow(b, blen, spareRow);
+    exactRow(b, blen, spareRow);
+    pairColumn(n, spareRow);
+  }
+}
+
+/** The pair table's bounds made exact: jw of every query token with every name token (below PAIR_FLOOR: 0 or jw). */
+function pairExact(name: usize, names: u32): void {
+  assert(queryTokens > 0 && names > 0 && names <= NAME_TOKENS, "pairExact: tokens on both sides");
+  for (let n: u32 = 0; n < names; n++) {
+    const slot = load<u32>(nSlot + (<usize>n << 2));
+    if (slot == MEMO_SLOTS) continue;
+    const k = memoKeys + (<usize>slot << 5);
+    const row = memoRows + (<usize>slot * QUERY_TOKENS << 2);
+    const word = load<u32>(k + 4);
+    if ((word & MEMO_EXACT) == 0) {
+      exactRow(name + <usize>load<u8>(nStart + n), <u32>load<u8>(nLen + n), row);
+      store<u32>(k + 4, word | MEMO_EXACT);
+    }
+    pairColumn(n, row);
   }
 }
 
@@ -355,9 +472,11 @@ function mayReach(names: u32, threshold: u32): bool {
  * it is certainly below `threshold` (mayReach; 0 .. 1 asks for the score always).
  */
 export function nameScore(ptr: usize, len: u32, threshold: u32 = 0): u32 {
-  const names = tokenize(ptr, len, nStart, nLen, NAME_TOKENS);
-  assert(names > 0 && queryTokens > 0, "a name and a query of some tokens");
-  pairScores(ptr, <u32>names);
+  const names = nameTokens(ptr, len);
+  assert(names > 0 && names <= NAME_TOKENS && queryTokens > 0, "a name and a query of some tokens");
+  pairBounds(ptr, <u32>names);
+  if (threshold > 1 && !mayReach(<u32>names, threshold)) return 0;
+  pairExact(ptr, <u32>names);
   if (threshold > 1 && !mayReach(<u32>names, threshold)) return 0;
   const num = pairGreedy(<u32>names);
   let den: u64 = 0;
