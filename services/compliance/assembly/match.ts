@@ -70,7 +70,7 @@ const BITS_MAX: u32 = 64;
 const posMask = memory.data(128 * 8, 8);
 // The memo of a search: each distinct name token met (open addressing by its hash; a slot is this search's when
 // its stamp is memoStamp) with its jw against every query token. Slot (32 bytes): u32 stamp, u32 length (| MEMO_EXACT),
-// u32 address of the token's bytes (in a names table, unchanged during the search), u32 0, u64 u64 its first 16 bytes
+// u32 address of the token's bytes (in a names table, unchanged during the search), u32 its row's largest bound, u64 u64 its first 16 bytes
 // (zero after its end); its row: QUERY_TOKENS u32.
 const MEMO_SLOTS: u32 = 8192;
 const MEMO_MASK: u32 = MEMO_SLOTS - 1;
@@ -80,7 +80,10 @@ let memoRows: usize = 0;
 let memoStamp: u32 = 0;
 let memoUsed: u32 = 0;
 const MEMO_EXACT: u32 = 0x80000000; // in a slot's length word: its row is exact (else bounds: boundRow)
-const spareRow = memory.data(<i32>(QUERY_TOKENS * 4), 4);
+// Rows of the tokens of the name being scored that the full memo had no room for (exact), by name token.
+const spareRows = memory.data(<i32>(NAME_TOKENS * QUERY_TOKENS * 4), 16);
+// Each query token's best bound over the name's tokens (pairBounds).
+const qBest = memory.data(<i32>(QUERY_TOKENS * 4), 16);
 // The memo slot of each token of the name being scored (MEMO_SLOTS: none, its column is exact).
 const nSlot = memory.data(<i32>(NAME_TOKENS * 4), 4);
 // For each byte value, a u8 lane per query token (tokens 0..7 in the first u64, 8..15 in the second): 1 when the
@@ -129,7 +132,8 @@ export function matchInit(): void {
  * slot is 0x10 .. 0x5a, so the zero-byte test (x - 0x01..) & ~x & 0x80.. marks the spaces and nothing else (the
  * borrow out of a zero byte leaves the next byte, 0x0e or more, without its high bit). The count of tokens.
  */
-function nameTokens(ptr: usize, len: u32): u32 {
+// @ts-ignore: decorator
+@inline function nameTokens(ptr: usize, len: u32): u32 {
   assert(len > 0 && len <= <u32>P.NORMALIZED_MAX && P.NORMALIZED_MAX % 8 == 0, "nameTokens: a name in its slot");
   let n: u32 = 0;
   let from: u32 = 0;
@@ -282,7 +286,8 @@ export function jaroWinkler(a: usize, alen: u32, b: usize, blen: u32): u32 {
  * would not), else at least jw. `common`, the characters of b that q has, bounds Jaro's m (a matched character of b
  * is one of q's); Jaro grows with m and is largest with no transposition, and Winkler's boost grows with Jaro.
  */
-function jwBound(q: u32, b: usize, blen: u32, common: u32): u32 {
+// @ts-ignore: decorator
+@inline function jwBound(q: u32, b: usize, blen: u32, common: u32): u32 {
   const a = queryPtr + <usize>load<u8>(qStart + q);
   const alen = <u32>load<u8>(qLen + q);
   assert(alen > 0 && blen > 0 && PAIR_FLOOR == 700000 && BOOST_FROM == PAIR_FLOOR, "jwBound: two tokens; 0.7 below");
@@ -298,8 +303,8 @@ function jwBound(q: u32, b: usize, blen: u32, common: u32): u32 {
   return jaro + <u32>(<u64>l * (ONE - <u64>jaro) / 10);
 }
 
-/** The bounds (jwBound) of every query token with the name token b, into the u32 row at `row` (query token q at +4q). */
-function boundRow(b: usize, blen: u32, row: usize): void {
+/** The bounds (jwBound) of every query token with the name token b, into the u32 row at `row` (query token q at +4q); the largest. */
+function boundRow(b: usize, blen: u32, row: usize): u32 {
   assert(queryTokens > 0 && blen > 0, "boundRow: a query and a token");
   // Each query token's count of b's characters it has, a u8 lane each (tokens 0..7 in lo, 8..15 in hi; at most 104).
   let lo: u64 = 0;
@@ -309,10 +314,14 @@ function boundRow(b: usize, blen: u32, row: usize): void {
     lo += load<u64>(at);
     hi += load<u64>(at + 8);
   }
+  let best: u32 = 0;
   for (let q: u32 = 0; q < queryTokens; q++) {
     const common = <u32>(((q < 8 ? lo : hi) >> (<u64>(q & 7) << 3)) & 0xff);
-    store<u32>(row + (<usize>q << 2), jwBound(q, b, blen, common));
+    const bound = jwBound(q, b, blen, common);
+    store<u32>(row + (<usize>q << 2), bound);
+    best = max(best, bound);
   }
+  return best;
 }
 
 /** The row of bounds of the name token b made exact: jw of each query token whose bound may pair (the others stay 0). */
@@ -344,7 +353,8 @@ function exactRow(b: usize, blen: u32, row: usize): void {
  * The memo slot of the name token b, its row of bounds made on first sight this search (boundRow); MEMO_SLOTS when
  * the memo is full (the caller makes the row itself: the same values). A slot keeps the token's first 16 bytes.
  */
-function memoSlot(b: usize, blen: u32): u32 {
+// @ts-ignore: decorator
+@inline function memoSlot(b: usize, blen: u32): u32 {
   assert(memoKeys != 0 && blen > 0 && blen <= <u32>P.NORMALIZED_MAX, "memoSlot: the memo, a token");
   const w0 = tokenWord(b, blen, 0);
   const w1 = tokenWord(b, blen, 1);
@@ -362,7 +372,7 @@ function memoSlot(b: usize, blen: u32): u32 {
       store<u32>(k + 8, <u32>b);
       store<u64>(k + 16, w0);
       store<u64>(k + 24, w1);
-      boundRow(b, blen, memoRows + (<usize>slot * QUERY_TOKENS << 2));
+      store<u32>(k + 12, boundRow(b, blen, memoRows + (<usize>slot * QUERY_TOKENS << 2)));
       return slot;
     }
     if ((load<u32>(k + 4) & 0xff) == blen && load<u64>(k + 16) == w0 && load<u64>(k + 24) == w1
@@ -374,27 +384,51 @@ function memoSlot(b: usize, blen: u32): u32 {
 }
 
 /** Column n of the pair table from the u32 row at `row`. */
-function pairColumn(n: u32, row: usize): void {
+// @ts-ignore: decorator
+@inline function pairColumn(n: u32, row: usize): void {
   assert(n < NAME_TOKENS, "a name token");
   for (let q: u32 = 0; q < queryTokens; q++) store<u32>(pairs + ((<usize>q * NAME_TOKENS + n) << 2), load<u32>(row + (<usize>q << 2)));
 }
 
 /**
- * Fills the pair table with bounds of jw of every query token with every name token (each distinct name token's from
- * the memo; a token the full memo has no room for, exact at once: spareRow), each token's slot in nSlot.
+ * The memo slots of the name's tokens into nSlot (a token the full memo has no room for: MEMO_SLOTS, its row exact at
+ * once in spareRows), and whether the name may score `threshold` or more (mayReach's bound, from the rows of bounds:
+ * each query token's best over the name's tokens, four lanes at a time, and each name token's best, its slot's).
  */
-function pairBounds(name: usize, names: u32): void {
-  assert(queryTokens > 0 && names > 0 && names <= NAME_TOKENS, "pairBounds: tokens on both sides");
+function pairBounds(name: usize, names: u32, threshold: u32): bool {
+  assert(queryTokens > 0 && names > 0 && names <= NAME_TOKENS && QUERY_TOKENS == 16, "pairBounds: tokens on both sides, rows of 4 v128");
+  const t = <i64>threshold;
+  let bound: i64 = 0;
+  let b0 = i32x4.splat(0);
+  let b1 = b0;
+  let b2 = b0;
+  let b3 = b0;
   for (let n: u32 = 0; n < names; n++) {
     const b = name + <usize>load<u8>(nStart + n);
     const blen = <u32>load<u8>(nLen + n);
     const slot = memoSlot(b, blen);
     store<u32>(nSlot + (<usize>n << 2), slot);
-    if (slot < MEMO_SLOTS) { pairColumn(n, memoRows + (<usize>slot * QUERY_TOKENS << 2)); continue; }
-    boundRow(b, blen, spareRow);
-    exactRow(b, blen, spareRow);
-    pairColumn(n, spareRow);
+    let row = memoRows + (<usize>slot * QUERY_TOKENS << 2);
+    let best: u32 = 0;
+    if (slot < MEMO_SLOTS) best = load<u32>(memoKeys + (<usize>slot << 5) + 12);
+    else { row = spareRows + (<usize>n * QUERY_TOKENS << 2); best = boundRow(b, blen, row); exactRow(b, blen, row); }
+    if (best < PAIR_FLOOR) bound -= t * <i64>NAME_MISS * <i64>blen;
+    b0 = i32x4.max_u(b0, v128.load(row));
+    b1 = i32x4.max_u(b1, v128.load(row, 16));
+    b2 = i32x4.max_u(b2, v128.load(row, 32));
+    b3 = i32x4.max_u(b3, v128.load(row, 48));
   }
+  v128.store(qBest, b0);
+  v128.store(qBest, b1, 16);
+  v128.store(qBest, b2, 32);
+  v128.store(qBest, b3, 48);
+  const miss = -t * <i64>QUERY_MISS;
+  for (let q: u32 = 0; q < queryTokens; q++) {
+    const best = load<u32>(qBest + (<usize>q << 2));
+    const pair = best >= PAIR_FLOOR ? (<i64>best - t) * <i64>ONE : miss;
+    bound += <i64>load<u8>(qLen + q) * (pair > miss ? pair : miss);
+  }
+  return bound >= 0;
 }
 
 /** The pair table's bounds made exact: jw of every query token with every name token (below PAIR_FLOOR: 0 or jw). */
@@ -402,7 +436,7 @@ function pairExact(name: usize, names: u32): void {
   assert(queryTokens > 0 && names > 0 && names <= NAME_TOKENS, "pairExact: tokens on both sides");
   for (let n: u32 = 0; n < names; n++) {
     const slot = load<u32>(nSlot + (<usize>n << 2));
-    if (slot == MEMO_SLOTS) continue;
+    if (slot == MEMO_SLOTS) { pairColumn(n, spareRows + (<usize>n * QUERY_TOKENS << 2)); continue; }
     const k = memoKeys + (<usize>slot << 5);
     const row = memoRows + (<usize>slot * QUERY_TOKENS << 2);
     const word = load<u32>(k + 4);
@@ -474,8 +508,7 @@ function mayReach(names: u32, threshold: u32): bool {
 export function nameScore(ptr: usize, len: u32, threshold: u32 = 0): u32 {
   const names = nameTokens(ptr, len);
   assert(names > 0 && names <= NAME_TOKENS && queryTokens > 0, "a name and a query of some tokens");
-  pairBounds(ptr, <u32>names);
-  if (threshold > 1 && !mayReach(<u32>names, threshold)) return 0;
+  if (!pairBounds(ptr, <u32>names, threshold) && threshold > 1) return 0;
   pairExact(ptr, <u32>names);
   if (threshold > 1 && !mayReach(<u32>names, threshold)) return 0;
   const num = pairGreedy(<u32>names);
