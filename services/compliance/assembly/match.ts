@@ -88,7 +88,11 @@ const qBest = memory.data(<i32>(QUERY_TOKENS * 4), 16);
 const nSlot = memory.data(<i32>(NAME_TOKENS * 4), 4);
 // For each byte value, a u8 lane per query token (tokens 0..7 in the first u64, 8..15 in the second): 1 when the
 // token has that character (querySet).
-const qChars = memory.data(128 * 16, 8);
+const qChars = memory.data(128 * 16, 16);
+// Each query token's length as a u32 lane (255 for lanes past the query's tokens: no count passes for them), and
+// the counts of one name token (boundRow).
+const qLens = memory.data(QUERY_TOKENS * 4, 16);
+const qCommon = memory.data(QUERY_TOKENS, 16);
 
 /** Whether `len` bytes at `ptr` are normalised text: [a-z0-9] tokens, one space between them. */
 export function normalizedValid(ptr: usize, len: u32): bool {
@@ -162,6 +166,7 @@ export function querySet(ptr: usize, len: u32): bool {
   queryPtr = ptr;
   queryTokens = <u32>n;
   memory.fill(qChars, 0, 128 * 16);
+  for (let q: u32 = 0; q < QUERY_TOKENS; q++) store<u32>(qLens + (<usize>q << 2), q < queryTokens ? <u32>load<u8>(qLen + q) : 255);
   for (let q: u32 = 0; q < queryTokens; q++) {
     const lane = <u64>1 << (<u64>(q & 7) << 3);
     for (let i: u32 = 0; i < <u32>load<u8>(qLen + q); i++) {
@@ -303,21 +308,44 @@ export function jaroWinkler(a: usize, alen: u32, b: usize, blen: u32): u32 {
   return jaro + <u32>(<u64>l * (ONE - <u64>jaro) / 10);
 }
 
-/** The bounds (jwBound) of every query token with the name token b, into the u32 row at `row` (query token q at +4q); the largest. */
+/** Whether some query token may pass jwBound's first test with `common` (four u32 lanes of counts) at lanes k*4 .. k*4+3. */
+// @ts-ignore: decorator
+@inline function lanesMayPair(common: v128, k: u32, lb: v128): v128 {
+  const la = v128.load(qLens + (<usize>k << 4));
+  return i32x4.ge_u(i32x4.mul(i32x4.mul(common, i32x4.splat(10)), i32x4.add(la, lb)), i32x4.mul(i32x4.mul(la, i32x4.splat(11)), lb));
+}
+
+/**
+ * The bounds (jwBound) of every query token with the name token b, into the u32 row at `row` (query token q at +4q);
+ * the largest. Each query token's count of b's characters it has is a u8 lane (qChars, summed); when no lane passes
+ * jwBound's first test (10 m (a + b) >= 11 a b with m at most the count), the row is zeros without a query token's loop.
+ */
 function boundRow(b: usize, blen: u32, row: usize): u32 {
-  assert(queryTokens > 0 && blen > 0, "boundRow: a query and a token");
-  // Each query token's count of b's characters it has, a u8 lane each (tokens 0..7 in lo, 8..15 in hi; at most 104).
-  let lo: u64 = 0;
-  let hi: u64 = 0;
-  for (let j: u32 = 0; j < blen; j++) {
-    const at = qChars + (<usize>load<u8>(b + j) << 4);
-    lo += load<u64>(at);
-    hi += load<u64>(at + 8);
+  assert(queryTokens > 0 && blen > 0 && blen <= <u32>P.NORMALIZED_MAX, "boundRow: a query and a token");
+  let acc = i8x16.splat(0);
+  let j: u32 = 0;
+  for (; j + 1 < blen; j += 2) {
+    acc = i8x16.add(acc, v128.load(qChars + (<usize>load<u8>(b + j) << 4)));
+    acc = i8x16.add(acc, v128.load(qChars + (<usize>load<u8>(b + j + 1) << 4)));
   }
+  if (j < blen) acc = i8x16.add(acc, v128.load(qChars + (<usize>load<u8>(b + j) << 4)));
+  const lb = i32x4.splat(<i32>blen);
+  const w0 = i16x8.extend_low_i8x16_u(acc);
+  const w1 = i16x8.extend_high_i8x16_u(acc);
+  const may = v128.or(v128.or(lanesMayPair(i32x4.extend_low_i16x8_u(w0), 0, lb), lanesMayPair(i32x4.extend_high_i16x8_u(w0), 1, lb)),
+    v128.or(lanesMayPair(i32x4.extend_low_i16x8_u(w1), 2, lb), lanesMayPair(i32x4.extend_high_i16x8_u(w1), 3, lb)));
+  if (!v128.any_true(may)) {
+    const zero = i32x4.splat(0);
+    v128.store(row, zero);
+    v128.store(row, zero, 16);
+    v128.store(row, zero, 32);
+    v128.store(row, zero, 48);
+    return 0;
+  }
+  v128.store(qCommon, acc);
   let best: u32 = 0;
   for (let q: u32 = 0; q < queryTokens; q++) {
-    const common = <u32>(((q < 8 ? lo : hi) >> (<u64>(q & 7) << 3)) & 0xff);
-    const bound = jwBound(q, b, blen, common);
+    const bound = jwBound(q, b, blen, <u32>load<u8>(qCommon + q));
     store<u32>(row + (<usize>q << 2), bound);
     best = max(best, bound);
   }
@@ -349,6 +377,14 @@ function exactRow(b: usize, blen: u32, row: usize): void {
   return rest >= 8 ? w : w & ((<u64>1 << (<u64>rest << 3)) - 1);
 }
 
+/** Whether memo slot `k` (of this search) is the token b (`blen` bytes, its first 16 in w0 and w1). */
+// @ts-ignore: decorator
+@inline function memoSame(k: usize, b: usize, blen: u32, w0: u64, w1: u64): bool {
+  assert(load<u32>(k) == memoStamp, "a slot of this search");
+  return (load<u32>(k + 4) & 0xff) == blen && load<u64>(k + 16) == w0 && load<u64>(k + 24) == w1
+    && (blen <= 16 || memory.compare(<usize>load<u32>(k + 8) + 16, b + 16, blen - 16) == 0);
+}
+
 /**
  * The memo slot of the name token b, its row of bounds made on first sight this search (boundRow); MEMO_SLOTS when
  * the memo is full (the caller makes the row itself: the same values). A slot keeps the token's first 16 bytes.
@@ -362,6 +398,8 @@ function exactRow(b: usize, blen: u32, row: usize): void {
   h = (h ^ w1) * 0x100000001b3;
   for (let i: u32 = 2; i << 3 < blen; i++) h = (h ^ tokenWord(b, blen, i)) * 0x100000001b3;
   let slot = <u32>(h ^ (h >> 29)) & MEMO_MASK;
+  // The first probe before the loop: most tokens are met again, in their own slot.
+  if (load<u32>(memoKeys + (<usize>slot << 5)) == memoStamp && memoSame(memoKeys + (<usize>slot << 5), b, blen, w0, w1)) return slot;
   for (let probe: u32 = 0; probe < MEMO_SLOTS; probe++) {
     const k = memoKeys + (<usize>slot << 5);
     if (load<u32>(k) != memoStamp) {
@@ -375,8 +413,7 @@ function exactRow(b: usize, blen: u32, row: usize): void {
       store<u32>(k + 12, boundRow(b, blen, memoRows + (<usize>slot * QUERY_TOKENS << 2)));
       return slot;
     }
-    if ((load<u32>(k + 4) & 0xff) == blen && load<u64>(k + 16) == w0 && load<u64>(k + 24) == w1
-      && (blen <= 16 || memory.compare(<usize>load<u32>(k + 8) + 16, b + 16, blen - 16) == 0)) return slot;
+    if (memoSame(k, b, blen, w0, w1)) return slot;
     slot = (slot + 1) & MEMO_MASK;
   }
   assert(false, "the memo is never full: at most MEMO_FILL slots of a search");

@@ -61,7 +61,8 @@ function queryKeysOf(): u32 {
 }
 
 /** Scores name `i` of list `list` (once this search) and keeps its entry's best when at or over `threshold`. */
-function candidate(a: IndexArea, list: u32, i: u32, type: u32, threshold: u32): void {
+// @ts-ignore: decorator
+@inline function candidate(a: IndexArea, list: u32, i: u32, type: u32, threshold: u32): void {
   assert(i < a.count, "a name of the list");
   const st = a.nameStamp + (<usize>i << 2);
   if (load<u32>(st) == stamp) return;
