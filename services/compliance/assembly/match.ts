@@ -449,7 +449,8 @@ function pairBounds(name: usize, names: u32, threshold: u32): bool {
     let best: u32 = 0;
     if (slot < MEMO_SLOTS) best = load<u32>(memoKeys + (<usize>slot << 5) + 12);
     else { row = spareRows + (<usize>n * QUERY_TOKENS << 2); best = boundRow(b, blen, row); exactRow(b, blen, row); }
-    if (best < PAIR_FLOOR) bound -= t * <i64>NAME_MISS * <i64>blen;
+    // A row whose best is below PAIR_FLOOR pairs nothing: it costs its token, and leaves every q's best as it is.
+    if (best < PAIR_FLOOR) { bound -= t * <i64>NAME_MISS * <i64>blen; continue; }
     b0 = i32x4.max_u(b0, v128.load(row));
     b1 = i32x4.max_u(b1, v128.load(row, 16));
     b2 = i32x4.max_u(b2, v128.load(row, 32));
