@@ -36,6 +36,14 @@
 // Figures (tests): "john smith" / "john william smith" 0.928; "jon smyth" /
 // "john smith" 0.908; "john william smith" / "john smith" 0.72; "john
 // brown" / "john smith" 0.571.
+//
+// A search computes exactly that, with less work (docs/compliance.md
+// "Computing it"): each distinct name token's row of jw against the query's
+// tokens is memoised for the search; a row is first of bounds (jwBound: from
+// the characters the two tokens share; 0 when the pair cannot reach
+// PAIR_FLOOR, where its value pairs nothing), a name whose bound of the
+// score is under the threshold is not paired at all, and only the rows of
+// the names that may reach it are made exact (exactRow), then paired.
 
 import * as P from "../protocol";
 

@@ -3,7 +3,8 @@
 // The query's distinct keys (blocking.ts) give the candidates: every name of
 // a list in force holding one of them, each scored once (a stamp per name
 // says this search saw it) when its type passes the filter; the matcher
-// (match.ts) scores it. An entry's score is its best name's (ties: the first
+// (match.ts) scores it (or tells that it cannot reach the threshold: it is
+// then not kept, as it would not be with its score). An entry's score is its best name's (ties: the first
 // name of the list); entries at or over the threshold are kept, and the
 // reply has the best `limit` of them, best first, ties by list, then by
 // entity id (shorter first, then byte by byte, so numeric ids sort as
