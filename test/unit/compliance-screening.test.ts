@@ -11,6 +11,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { join } from 'node:path';
+import { createHash } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
 import { ServiceHarness } from '../../services/sdk/harness.ts';
 import * as P from '../../services/compliance/protocol.ts';
 import { beginRequest, commitReply, commitRequest, namesReply, namesRequests, searchReply, searchRequest } from '../../host/compliance/records.ts';
@@ -19,7 +21,13 @@ import { fixtureLists, screeningSet, PERTURBATIONS, type Perturbation } from '..
 
 const ROOT = new URL('../..', import.meta.url).pathname;
 
-test('the real lists against the screening set: recall per perturbation, negatives, names scored', async () => {
+// The digest of every answer of the screening set (the whole reply: matches, scores, order, names
+// scored, entries over the threshold) at three settings; a change of the matcher or the index that
+// is meant to be only faster must leave it as it is. SCREENING_ANSWERS=<file> writes the answers out.
+const ANSWERS_DIGEST = '78b390ab025e042f2eee1af71f37cd9d6040449f861af332bfe46166450f18e9';
+const SETTINGS = [{ limit: 10, threshold: 0 }, { limit: 100, threshold: 500000 }, { limit: 100, threshold: 1 }];
+
+async function loadedService(): Promise<{ svc: ServiceHarness; names: number; lists: ReturnType<typeof fixtureLists> }> {
   const svc = await ServiceHarness.load(join(ROOT, 'build/services/compliance.wasm'), {
     name: 'compliance', caps: ['log', 'time'], memoryPagesMax: 1024, messageBytesMax: 1 << 20,
   });
@@ -34,6 +42,31 @@ test('the real lists against the screening set: recall per perturbation, negativ
     assert.is(commitReply(svc.request(commitRequest(load))!.payload), records.length, `${l.list} in force`);
     names += records.length;
   }
+  return { svc, names, lists };
+}
+
+test('every answer of the screening set is the recorded one (digest)', async () => {
+  const { svc, lists } = await loadedService();
+  const set = screeningSet(lists);
+  const queries = [...set.positives.map((p) => ({ q: normalizeName(p.query, p.type ?? 0), type: p.type ?? 0 })), ...set.negatives.map((n) => ({ q: normalizeName(n.query), type: 0 }))];
+  const h = createHash('sha256');
+  const out: unknown[] = [];
+  for (const s of SETTINGS) {
+    for (const { q, type } of queries) {
+      if (q === '') continue;
+      const reply = Buffer.from(svc.request(searchRequest({ normalized: q, type, limit: s.limit, threshold: s.threshold }))!.payload);
+      h.update(reply);
+      if (process.env.SCREENING_ANSWERS) out.push({ q, type, ...s, r: searchReply(reply) });
+    }
+  }
+  const digest = h.digest('hex');
+  if (process.env.SCREENING_ANSWERS) writeFileSync(process.env.SCREENING_ANSWERS, JSON.stringify(out, null, 1));
+  console.log(`  answers digest ${digest}`);
+  assert.is(digest, ANSWERS_DIGEST);
+});
+
+test('the real lists against the screening set: recall per perturbation, negatives, names scored', async () => {
+  const { svc, names, lists } = await loadedService();
   const set = screeningSet(lists);
   const listNo = { ofac_sdn: P.LIST_OFAC_SDN, un: P.LIST_UN } as const;
   const found = new Map<Perturbation, number>(PERTURBATIONS.map((p) => [p, 0]));

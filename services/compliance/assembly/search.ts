@@ -3,7 +3,8 @@
 // The query's distinct keys (blocking.ts) give the candidates: every name of
 // a list in force holding one of them, each scored once (a stamp per name
 // says this search saw it) when its type passes the filter; the matcher
-// (match.ts) scores it. An entry's score is its best name's (ties: the first
+// (match.ts) scores it (or tells that it cannot reach the threshold: it is
+// then not kept, as it would not be with its score). An entry's score is its best name's (ties: the first
 // name of the list); entries at or over the threshold are kept, and the
 // reply has the best `limit` of them, best first, ties by list, then by
 // entity id (shorter first, then byte by byte, so numeric ids sort as
@@ -16,7 +17,7 @@
 import * as P from "../protocol";
 import { namesMax, thresholdDefault } from "./config";
 import { IndexArea, indexStampsClear, nameAt, postingCount, postingsOf, tokenKeys } from "./blocking";
-import { nameScore, querySet, queryTokenAt, queryTokenCount, queryTokenLength, QUERY_TOKENS } from "./match";
+import { matchInit, nameScore, querySet, queryTokenAt, queryTokenCount, queryTokenLength, QUERY_TOKENS } from "./match";
 import { listArea, listVersionWord } from "./lists";
 import { refuse, replyRecords, replySend } from "./reply";
 
@@ -31,6 +32,7 @@ let scored: u32 = 0;
 /** The search's tables, from the heap (once, at init). */
 export function searchInit(): void {
   assert(hits == 0, "searchInit: once");
+  matchInit();
   queryKeys = heap.alloc(<usize>QUERY_KEYS << 2);
   hits = heap.alloc(<usize>P.LISTS * <usize>namesMax << 3);
   top = heap.alloc(<usize>P.MATCHES_MAX << 3);
@@ -60,7 +62,8 @@ function queryKeysOf(): u32 {
 }
 
 /** Scores name `i` of list `list` (once this search) and keeps its entry's best when at or over `threshold`. */
-function candidate(a: IndexArea, list: u32, i: u32, type: u32, threshold: u32): void {
+// @ts-ignore: decorator
+@inline function candidate(a: IndexArea, list: u32, i: u32, type: u32, threshold: u32): void {
   assert(i < a.count, "a name of the list");
   const st = a.nameStamp + (<usize>i << 2);
   if (load<u32>(st) == stamp) return;
@@ -68,7 +71,7 @@ function candidate(a: IndexArea, list: u32, i: u32, type: u32, threshold: u32): 
   const r = nameAt(a.names, i);
   if (type != 0 && <u32>load<u8>(r + P.NAME_TYPE) != type) return;
   scored++;
-  const score = nameScore(r + P.NAME_NORMALIZED, <u32>load<u8>(r + P.NAME_NORMALIZED_LENGTH));
+  const score = nameScore(r + P.NAME_NORMALIZED, <u32>load<u8>(r + P.NAME_NORMALIZED_LENGTH), threshold);
   if (score < threshold) return;
   const e = load<u32>(a.nameEntity + (<usize>i << 2));
   const es = a.entityStamp + (<usize>e << 2);
