@@ -50,6 +50,22 @@ function sentPayment(uetr: usize, e2e: usize): usize {
 }
 
 /**
+ * Admits the message of a status report or a return and starts it in flight
+ * with its reply header (dated by the message's time): 1 when it is the same
+ * message again, 0 when new, -1 when messageAdmit answered it already.
+ */
+function beginLines(token: u32, op: u8, source: u8, m: usize, count: u32): i32 {
+  assert(op == <u8>P.Op.status_reports || op == <u8>P.Op.returns, "a request of lines about payments QENEX sent");
+  const seen = messageAdmit(token, source, m, count);
+  if (seen == MSG_ANSWERED) return -1;
+  const repeated = seen >= 0;
+  const number = repeated ? <u32>seen : messagesRecorded() - 1;
+  begin(token, op, source, 0, count, number);
+  header(count, repeated ? P.REPLY_F_REPEATED : 0, messageTime(number));
+  return repeated ? 1 : 0;
+}
+
+/**
  * Handles a status_reports request (a pacs.002 about payments QENEX sent):
  * each line posts or voids its payment's pending transfer, or says why not.
  * The same report again is answered from the payments as they are now
@@ -62,12 +78,9 @@ export function statusReports(token: u32, r: usize, len: u32): void {
   if (framing !== null) { refuse(token, P.REFUSED_MALFORMED, framing); return; }
   const count = load<u32>(r + P.HEADER_COUNT);
   const m = r + P.HEADER_BYTES;
-  const seen = messageAdmit(token, <u8>P.SOURCE_PACS002, m, count);
-  if (seen == MSG_ANSWERED) return;
-  const repeated = seen >= 0;
-  const number = repeated ? <u32>seen : messagesRecorded() - 1;
-  begin(token, <u8>P.Op.status_reports, <u8>P.SOURCE_PACS002, 0, count, number);
-  header(count, repeated ? P.REPLY_F_REPEATED : 0, messageTime(number));
+  const admitted = beginLines(token, <u8>P.Op.status_reports, <u8>P.SOURCE_PACS002, m, count);
+  if (admitted < 0) return;
+  const repeated = admitted == 1;
   for (let t: u32 = 0; t < count; t++) {
     const x = m + P.MESSAGE_BYTES + <usize>t * P.STATUS_BYTES;
     const p = sentPayment(x + P.STATUS_UETR, x + P.STATUS_END_TO_END_ID);
@@ -107,12 +120,9 @@ export function returns(token: u32, r: usize, len: u32): void {
       return;
     }
   }
-  const seen = messageAdmit(token, <u8>P.SOURCE_PACS004, m, count);
-  if (seen == MSG_ANSWERED) return;
-  const repeated = seen >= 0;
-  const number = repeated ? <u32>seen : messagesRecorded() - 1;
-  begin(token, <u8>P.Op.returns, <u8>P.SOURCE_PACS004, 0, count, number);
-  header(count, repeated ? P.REPLY_F_REPEATED : 0, messageTime(number));
+  const admitted = beginLines(token, <u8>P.Op.returns, <u8>P.SOURCE_PACS004, m, count);
+  if (admitted < 0) return;
+  const repeated = admitted == 1;
   for (let t: u32 = 0; t < count; t++) {
     const x = m + P.MESSAGE_BYTES + <usize>t * P.RETURN_BYTES;
     const p = sentPayment(x + P.RETURN_UETR, x + P.RETURN_END_TO_END_ID);
