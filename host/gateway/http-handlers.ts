@@ -42,11 +42,11 @@ import * as PAY from '../../services/payments/protocol.ts';
 import {
   PaymentDocument, PaymentDocumentError, paymentsAnswer, paymentsRequestBody, PaymentsRefusal, type PaymentsContext, type PaymentsHandler,
 } from './payments-front.ts';
-import { inParts, partTaken, RecordError } from '../payments/records.ts';
+import { partTaken, RecordError } from '../payments/records.ts';
 import type { OriginalsArchive } from '../payments/archive.ts';
 import * as CP from '../../services/compliance/protocol.ts';
-import { complianceAnswer, complianceRequestBody, complianceTaken, ComplianceRefusal, type ComplianceContext, type ComplianceHandler } from './compliance-front.ts';
-import { RecordError as ComplianceRecordError } from '../compliance/records.ts';
+import { complianceAnswer, complianceRequestBody, complianceTaken, type ComplianceContext, type ComplianceHandler } from './compliance-front.ts';
+import { ComplianceRefusal, RecordError as ComplianceRecordError } from '../compliance/records.ts';
 
 const COMPLIANCE_HANDLERS: ReadonlySet<string> = new Set<ComplianceHandler>(['screening_search', 'lists_import', 'lists_status']);
 
@@ -56,6 +56,12 @@ const PAYMENTS_HANDLERS: ReadonlySet<string> = new Set<PaymentsHandler>([
 ]);
 // The routes whose body is a payments message: its original is archived when admitted (host/payments/archive.ts).
 const PAYMENTS_MESSAGES: ReadonlySet<string> = new Set<PaymentsHandler>(['payments_iso20022', 'payments_swift_mt', 'payments_create']);
+
+/** The first of a request's frames; the others wait in the slot until `taken` says the service took the one before. */
+function firstFrame(slot: Slot, [first, ...rest]: Buffer[], taken: (body: Buffer) => boolean): Buffer {
+  if (rest.length > 0) slot.parts = { frames: rest, taken };
+  return first;
+}
 
 /** One request's place in the response order. */
 export interface Slot {
@@ -272,18 +278,15 @@ export class RouteHandlers {
     }
     if (PAYMENTS_HANDLERS.has(spec.handler)) {
       const bytes = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
-      const { request, context } = paymentsRequestBody(spec.handler as PaymentsHandler, bytes, slot.id, this.ledgers, json, slot.queryText ?? '');
+      const { requests, context } = paymentsRequestBody(spec.handler as PaymentsHandler, bytes, slot.id, this.ledgers, json, slot.queryText ?? '');
       slot.payments = context;
       if (PAYMENTS_MESSAGES.has(spec.handler)) this.originals?.put(bytes);
-      const [first, ...rest] = inParts(request);
-      if (rest.length > 0) slot.parts = { frames: rest, taken: partTaken };
-      return first;
+      return firstFrame(slot, requests, partTaken);
     }
     if (COMPLIANCE_HANDLERS.has(spec.handler)) {
-      const { requests: [first, ...rest], context } = complianceRequestBody(spec.handler as ComplianceHandler, json);
+      const { requests, context } = complianceRequestBody(spec.handler as ComplianceHandler, json);
       slot.compliance = context;
-      if (rest.length > 0) slot.parts = { frames: rest, taken: complianceTaken };
-      return first;
+      return firstFrame(slot, requests, complianceTaken);
     }
     if (spec.handler === 'keys_revoke') {
       const id = Buffer.alloc(4);
@@ -294,9 +297,9 @@ export class RouteHandlers {
   }
 
   /**
-   * The next part of a payments request sent in parts when the kernel's
-   * reply took the part before it; null when the reply is the answer (the
-   * last part's, or a refusal, which ends the request).
+   * The next frame of a request sent as several (Slot.parts) when the
+   * kernel's reply took the one before it; null when the reply is the answer
+   * (the last frame's, or a refusal, which ends the request).
    */
   nextPart(slot: Slot, status: number, payload: Buffer): Buffer | null {
     const parts = slot.parts;

@@ -27,9 +27,9 @@ import { IsoAdmissionError, validateIsoMessage, type IsoAdmission } from '../pay
 import { MtError, readMt103, writeMt103 } from '../payments/mt103.ts';
 import {
   creditTransfersRequest, creditTransfersResults, directoryGetEntries, directoryGetRequest, directoryPutRequest, directoryPutResults,
-  paymentList, paymentMessagesReply, uetrText, paymentMessagesRequest, paymentListRequest, PaymentsRefusal, reconcileRequest, RecordError, returnsRequest,
+  inParts, paymentList, paymentListRequest, paymentMessagesReply, paymentMessagesRequest, uetrText, PaymentsRefusal, reconcileRequest, RecordError, returnsRequest,
   statementReply, statementRequest, statusReportsRequest, type AccountKey, type DirectoryEntry, type EntryLine, type ListFilter,
-  type PaymentRecord, type ReturnLine, type StatementReply,
+  type ReturnLine, type StatementReply,
   type StatusLine, type TxRecord, type TxResult,
 } from '../payments/records.ts';
 import { paymentJson, SOURCE_CODES, type LedgerCurrencies } from './payment-json.ts';
@@ -68,9 +68,20 @@ export interface PaymentsContext {
 const U64_MAX = (1n << 64n) - 1n;
 const NO_ACCOUNT: AccountKey = { kind: 'other', text: 'NOTPROVIDED' }; // a key the directory never holds: AC01
 
-/** The payments service's request for a route's body (`id`: the path's id). */
+/**
+ * The payments service's requests for a route's body (`id`: the path's id),
+ * in the order they are sent: one, or the message_part requests of a credit
+ * transfers request larger than one message (each sent when the service has
+ * taken the one before: partTaken).
+ */
 export function paymentsRequestBody(handler: PaymentsHandler, body: Uint8Array, id: bigint, ledgers: LedgerCurrencies,
-  json: () => JsonValue, query = ''): { request: Buffer; context: PaymentsContext } {
+  json: () => JsonValue, query = ''): { requests: Buffer[]; context: PaymentsContext } {
+  const { request, context } = paymentsRequest(handler, body, id, ledgers, json, query);
+  return { requests: request[P.HEADER_OP] === P.Op.credit_transfers ? framed(() => inParts(request)) : [request], context };
+}
+
+function paymentsRequest(handler: PaymentsHandler, body: Uint8Array, id: bigint, ledgers: LedgerCurrencies,
+  json: () => JsonValue, query: string): { request: Buffer; context: PaymentsContext } {
   switch (handler) {
     case 'payments_iso20022': return isoRequest(body, ledgers);
     case 'payments_swift_mt': return mtRequest(body, ledgers);
@@ -212,7 +223,7 @@ function reconcileFrom(m: CashReport, fromBic: string | undefined, body: Uint8Ar
 }
 
 /** A request built from what was read: a record that cannot hold a value (a text too long, a code not four letters) is an invalid message. */
-function framed(make: () => Buffer): Buffer {
+function framed<T>(make: () => T): T {
   try {
     return make();
   } catch (e) {
@@ -537,6 +548,11 @@ function messageNameOf(query: string): MessageName {
 
 type MessagesRead = NonNullable<ReturnType<typeof paymentMessagesReply>>;
 
+/** Whether a message of `source` was answered with a pacs.002 (an ISO 20022 credit transfer: pacs.008 or pain.001). */
+function answeredWithPacs002(source: number): boolean {
+  return source === P.SOURCE_PACS008 || source === P.SOURCE_PAIN001;
+}
+
 /** Whether the payment's message produced an outbound transfer for it (a pain.001 it accepted). */
 function sentOut(read: MessagesRead): boolean {
   const origin = read.messages[0];
@@ -556,7 +572,7 @@ function paymentMessages(read: MessagesRead): Record<string, unknown>[] {
       ...(m.agent === undefined ? {} : { agent: m.agent }), sha256: m.digest.toString('hex'),
     }));
     if (m.role !== 'origin') continue;
-    if (m.source === P.SOURCE_PACS008 || m.source === P.SOURCE_PAIN001) list.push(item('pacs002', 'out', 'pacs.002.001.10', derivedMsgId('ST', m.msgId), m.time));
+    if (answeredWithPacs002(m.source)) list.push(item('pacs002', 'out', 'pacs.002.001.10', derivedMsgId('ST', m.msgId), m.time));
     if (sentOut(read)) {
       list.push(item('pacs008', 'out', 'pacs.008.001.08', derivedMsgId('P8', m.msgId), m.time));
       list.push(item('mt103', 'out', 'MT103', read.payment.endToEndId.slice(0, 16), m.time));
@@ -579,7 +595,7 @@ function paymentDocument(read: MessagesRead, name: MessageName, ledgers: LedgerC
   }
   const media = SOURCE_TYPES[m.source]?.media ?? 'application/octet-stream';
   if (name === 'original' || name === 'status_report' || name === 'return') return new PaymentDocument(`${media}; charset=utf-8`, original.toString('utf8'));
-  if (name === 'pacs002' && m.source !== P.SOURCE_PACS008 && m.source !== P.SOURCE_PAIN001) throw none();
+  if (name === 'pacs002' && !answeredWithPacs002(m.source)) throw none();
   if ((name === 'pacs008' || name === 'mt103') && !sentOut(read)) throw none();
   // The same front end that first read the message reads it again: the same context, so the same documents.
   const { context } = isoRequest(original, ledgers);
