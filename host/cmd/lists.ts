@@ -16,9 +16,9 @@ import * as gw from '../../services/gateway/protocol.ts';
 import { viaConsole, viaHttp } from './console.ts';
 import { ListError, type ListId } from '../compliance/lists.ts';
 import { NameError } from '../compliance/names.ts';
-import { importedLine, LIST_FILES, LIST_NAMES, parseListFiles, prepareLoad, type ListFiles } from '../compliance/import.ts';
-import { ComplianceRefusal, commitReply, listStatusReply, listStatusRequest } from '../compliance/records.ts';
-import { complianceTaken } from '../gateway/compliance-front.ts';
+import { checkCommitted, importedLine, LIST_FILES, parseListFiles, prepareLoad, type ListFiles } from '../compliance/import.ts';
+import { ComplianceRefusal, listStatusReply, listStatusRequest, RecordError } from '../compliance/records.ts';
+import { complianceTaken, listStatusJson } from '../gateway/compliance-front.ts';
 
 const TARGET = `<target> is either
   --data <dir> [--trust <signing.pub>] [--backend auto|native|pure]   the system is stopped
@@ -58,8 +58,7 @@ export async function main(argv: string[], io: CommandIo = processIo): Promise<n
   const print = (o: object) => io.out(JSON.stringify(o) + '\n');
   if (action === 'status') {
     const r = url !== undefined ? await viaHttp(url, args.values.get('key')!, 'GET', '/v1/compliance/lists')
-      : { lists: (await viaConsole(io, data!, args.values, async (send) => listStatusReply(await send(gw.ROUTE_LISTS_LOAD, listStatusRequest()))))
-        .map((s) => ({ list: LIST_NAMES[s.list], version: s.version, entries: s.entries, names: s.names, in_force_since_ns: s.time.toString(), staged: s.staged })) };
+      : { lists: listStatusJson(await viaConsole(io, data!, args.values, async (send) => listStatusReply(await send(gw.ROUTE_LISTS_LOAD, listStatusRequest())))) };
     print({ event: 'lists', ...(r as object) });
     return 0;
   }
@@ -77,10 +76,10 @@ export async function main(argv: string[], io: CommandIo = processIo): Promise<n
       if (!complianceTaken(reply)) break;
     }
     try {
-      const names = commitReply(reply);
-      if (names !== prepared.names) throw new CliError(`the list was committed with ${names} names, ${prepared.names} sent`);
+      checkCommitted(prepared, reply);
     } catch (e) {
       if (e instanceof ComplianceRefusal) throw new CliError(`the compliance service refused the list: ${e.message}`);
+      if (e instanceof RecordError) throw new CliError(`the list was not committed as sent: ${e.message}`);
       throw e;
     }
   });

@@ -10,7 +10,7 @@
 import * as P from '../../services/compliance/protocol.ts';
 import { parseOfacSdn, parseUnList, type ListId, type ParsedList } from './lists.ts';
 import { recordsOfList } from './names.ts';
-import { beginRequest, commitRequest, namesRequests } from './records.ts';
+import { beginRequest, commitReply, commitRequest, namesRequests, RecordError } from './records.ts';
 
 export const LIST_CODES: Record<ListId, number> = { ofac_sdn: P.LIST_OFAC_SDN, un: P.LIST_UN };
 export const LIST_NAMES: Record<number, ListId> = { [P.LIST_OFAC_SDN]: 'ofac_sdn', [P.LIST_UN]: 'un' };
@@ -52,7 +52,17 @@ export function prepareLoad(parsed: ParsedList): PreparedLoad {
   };
 }
 
+/**
+ * Checks a load's last reply (its commit's, or the refusal that stopped it):
+ * throws ComplianceRefusal for a refusal, RecordError when the names put in
+ * force are not the names sent.
+ */
+export function checkCommitted(p: { names: number }, reply: Buffer): void {
+  const inForce = commitReply(reply);
+  if (inForce !== p.names) throw new RecordError(`list_commit: ${inForce} names in force, ${p.names} sent`);
+}
+
 /** The line an import prints and the API answers. */
-export function importedLine(p: PreparedLoad): Record<string, unknown> {
+export function importedLine(p: Omit<PreparedLoad, 'requests'>): Record<string, unknown> {
   return { event: 'list_imported', list: p.list, version: p.versionHex, entries: p.entries, names: p.names, skipped: p.skipped };
 }

@@ -278,15 +278,19 @@ function ownerOf(row: CsvRow, file: string, byId: Map<string, ListEntry>): ListE
   return entry;
 }
 
+/** Records `id` as seen; an id seen before is refused (duplicate_id). */
+function uniqueId(id: string, seen: Set<string>, file: string, line: number, what: string): void {
+  if (seen.has(id)) throw new ListError('duplicate_id', file, line, `${what} ${id} given twice`);
+  seen.add(id);
+}
+
 function readAliases(bytes: Uint8Array, byId: Map<string, ListEntry>): number {
   const file = 'alt.csv';
   const seen = new Set<string>();
   const rows = readCsv(bytes, file, 5);
   for (const row of rows) {
     const entry = ownerOf(row, file, byId);
-    const altNum = numericId(row, 1, file, 'alt_num');
-    if (seen.has(altNum)) throw new ListError('duplicate_id', file, row.line, `alt_num ${altNum} given twice`);
-    seen.add(altNum);
+    uniqueId(numericId(row, 1, file, 'alt_num'), seen, file, row.line, 'alt_num');
     const altType = row.fields[2];
     if (altType === null || !ALT_TYPES.has(altType)) throw new ListError('bad_value', file, row.line, `alt_type ${JSON.stringify(altType)} is not aka, fka or nka`);
     const display = required(row, 3, file, 'alt_name', 'missing_name');
@@ -302,9 +306,7 @@ function readAddresses(bytes: Uint8Array, byId: Map<string, ListEntry>): number 
   const rows = readCsv(bytes, file, 6);
   for (const row of rows) {
     const entry = ownerOf(row, file, byId);
-    const addNum = numericId(row, 1, file, 'add_num');
-    if (seen.has(addNum)) throw new ListError('duplicate_id', file, row.line, `add_num ${addNum} given twice`);
-    seen.add(addNum);
+    uniqueId(numericId(row, 1, file, 'add_num'), seen, file, row.line, 'add_num');
     if (entry.addresses.length >= LIST_ADDRESSES_PER_ENTRY_MAX) {
       throw new ListError('too_many_names', file, row.line, `ent_num ${entry.entityId} has more than ${LIST_ADDRESSES_PER_ENTRY_MAX} addresses`);
     }
@@ -386,8 +388,7 @@ export function parseUnList(bytes: Uint8Array): ParsedList {
     if (entries.length + elements.length > LIST_ENTRIES_MAX) throw new ListError('too_many_entries', UN_FILE, 0, `more than ${LIST_ENTRIES_MAX} entries`);
     elements.forEach((el, i) => {
       const entry = unEntry(el, type, lines[i] ?? 0);
-      if (seen.has(entry.entityId)) throw new ListError('duplicate_id', UN_FILE, lines[i] ?? 0, `REFERENCE_NUMBER ${entry.entityId} given twice`);
-      seen.add(entry.entityId);
+      uniqueId(entry.entityId, seen, UN_FILE, lines[i] ?? 0, 'REFERENCE_NUMBER');
       entries.push(entry);
       aliases += entry.names.length - 1;
       addresses += entry.addresses.length;

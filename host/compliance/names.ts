@@ -116,14 +116,18 @@ export const STOP_WORDS: ReadonlySet<string> = new Set([
   'y', 'e', 'et', 'und', 'der', 'die',
 ]);
 
+// The entry types and the protocol's TYPE_* of each.
+const TYPE_CODES: Record<EntryType, number> = { individual: TYPE_INDIVIDUAL, entity: TYPE_ENTITY, vessel: TYPE_VESSEL, aircraft: TYPE_AIRCRAFT };
+export const ENTRY_TYPES = Object.keys(TYPE_CODES) as EntryType[];
+
 /** The protocol's TYPE_* of an entry type. */
 export function typeCode(type: EntryType): number {
-  switch (type) {
-    case 'individual': return TYPE_INDIVIDUAL;
-    case 'entity': return TYPE_ENTITY;
-    case 'vessel': return TYPE_VESSEL;
-    case 'aircraft': return TYPE_AIRCRAFT;
-  }
+  return TYPE_CODES[type];
+}
+
+/** The entry type of a protocol TYPE_*, or undefined. */
+export function typeName(code: number): EntryType | undefined {
+  return ENTRY_TYPES.find((t) => TYPE_CODES[t] === code);
 }
 
 /** Steps 1-5: the name as ASCII tokens (type decides the reordering). */

@@ -18,10 +18,12 @@ import { LedgerJsonError } from './ledger-json.ts';
 import { SCREEN_NAME_CHARS_MAX } from '../base/limits.ts';
 import { isJsonObject, JsonNumber, type JsonValue } from './json.ts';
 import * as P from '../../services/compliance/protocol.ts';
-import { ListError, type ListId } from '../compliance/lists.ts';
-import { NameError, normalizeName, typeCode } from '../compliance/names.ts';
-import { importedLine, LIST_CODES, LIST_FILES, LIST_NAMES, parseListFiles, prepareLoad, type ListFiles, type PreparedLoad } from '../compliance/import.ts';
-import { commitReply, ComplianceRefusal, listStatusReply, listStatusRequest, RecordError, searchReply, searchRequest } from '../compliance/records.ts';
+import { ListError, type EntryType, type ListId } from '../compliance/lists.ts';
+import { ENTRY_TYPES, NameError, normalizeName, typeCode, typeName } from '../compliance/names.ts';
+import { checkCommitted, importedLine, LIST_FILES, LIST_NAMES, parseListFiles, prepareLoad, type ListFiles, type PreparedLoad } from '../compliance/import.ts';
+import {
+  listStatusReply, listStatusRequest, RecordError, searchReply, searchRequest, type ListStatus,
+} from '../compliance/records.ts';
 
 export type ComplianceHandler = 'screening_search' | 'lists_import' | 'lists_status';
 
@@ -36,7 +38,6 @@ export class ComplianceInputError extends LedgerJsonError {
   override name = 'ComplianceInputError';
 }
 
-const TYPES = ['individual', 'entity', 'vessel', 'aircraft'] as const;
 const DEFAULT_LIMIT = 10;
 
 /** The service's requests for a route's body, in the order they are sent. */
@@ -60,10 +61,10 @@ function searchFromJson(value: JsonValue): Buffer {
   if (typeof name !== 'string' || name.length === 0) throw new ComplianceInputError('invalid_field', 'body.name: a non-empty string');
   if (name.length > SCREEN_NAME_CHARS_MAX) throw new ComplianceInputError('name_too_long', `body.name: ${name.length} characters, at most ${SCREEN_NAME_CHARS_MAX}`);
   const t = o.get('type');
-  if (t !== undefined && (typeof t !== 'string' || !(TYPES as readonly string[]).includes(t))) {
-    throw new ComplianceInputError('invalid_field', `body.type: one of ${TYPES.join(', ')}`);
+  if (t !== undefined && (typeof t !== 'string' || !(ENTRY_TYPES as string[]).includes(t))) {
+    throw new ComplianceInputError('invalid_field', `body.type: one of ${ENTRY_TYPES.join(', ')}`);
   }
-  const type = t === undefined ? 0 : typeCode(t as typeof TYPES[number]);
+  const type = t === undefined ? 0 : typeCode(t as EntryType);
   const l = o.get('limit');
   const limit = l === undefined ? DEFAULT_LIMIT : l instanceof JsonNumber && /^[1-9][0-9]{0,2}$/.test(l.text) ? Number(l.text) : -1;
   if (limit < 1 || limit > P.MATCHES_MAX) throw new ComplianceInputError('invalid_field', `body.limit: an integer from 1 to ${P.MATCHES_MAX}`);
@@ -93,8 +94,7 @@ function loadFromJson(value: JsonValue): PreparedLoad {
   try {
     return prepareLoad(parseListFiles({ list, ...bytes } as ListFiles));
   } catch (e) {
-    if (e instanceof ListError) throw new ComplianceInputError('invalid_list', `${e.message}; the list in force stays`);
-    if (e instanceof NameError || e instanceof RecordError) throw new ComplianceInputError('invalid_list', `${e.message}; the list in force stays`);
+    if (e instanceof ListError || e instanceof NameError || e instanceof RecordError) throw new ComplianceInputError('invalid_list', `${e.message}; the list in force stays`);
     throw e;
   }
 }
@@ -102,6 +102,13 @@ function loadFromJson(value: JsonValue): PreparedLoad {
 function object(value: JsonValue | undefined, where: string): Map<string, JsonValue> {
   if (!isJsonObject(value)) throw new ComplianceInputError('invalid_field', `${where}: an object`);
   return value;
+}
+
+/** The lists in force as JSON (GET /v1/compliance/lists, `qenex lists status`). */
+export function listStatusJson(statuses: readonly ListStatus[]): Record<string, unknown>[] {
+  return statuses.map((s) => ({
+    list: LIST_NAMES[s.list], version: s.version, entries: s.entries, names: s.names, in_force_since_ns: s.time.toString(), staged: s.staged,
+  }));
 }
 
 /** Whether the service took a request of a load (any reply but a refusal): the next one is sent. */
@@ -117,24 +124,16 @@ export function complianceAnswer(context: ComplianceContext, reply: Buffer): unk
       return {
         matches: r.matches.map((m) => ({
           list: LIST_NAMES[m.list] ?? String(m.list), entity_id: m.entityId, name: m.display, score: m.score / P.SCORE_ONE,
-          type: TYPES[m.type - 1] ?? String(m.type), alias: m.alias, list_version: m.version,
+          type: typeName(m.type) ?? String(m.type), alias: m.alias, list_version: m.version,
         })),
         candidates_scored: r.scored, above_threshold: r.total,
       };
     }
-    case 'lists_status':
-      return {
-        lists: listStatusReply(reply).map((s) => ({
-          list: LIST_NAMES[s.list], version: s.version, entries: s.entries, names: s.names, in_force_since_ns: s.time.toString(), staged: s.staged,
-        })),
-      };
+    case 'lists_status': return { lists: listStatusJson(listStatusReply(reply)) };
     case 'lists_import': {
-      const load = context.load!;
-      const inForce = commitReply(reply);
-      if (inForce !== load.names) throw new RecordError(`list_commit: ${inForce} names in force, ${load.names} sent`);
-      return importedLine({ ...load, requests: [] });
+      checkCommitted(context.load!, reply);
+      return importedLine(context.load!);
     }
   }
 }
 
-export { ComplianceRefusal, LIST_CODES };

@@ -111,10 +111,10 @@ function search(svc: ServiceHarness, q: SearchQuery): SearchResult {
   return searchReply(call(svc, searchRequest(q)));
 }
 
-function refused(svc: ServiceHarness, request: Buffer, code: number, why: RegExp): void {
+function refused(svc: ServiceHarness, request: Buffer, code: number, why: RegExp, what = ''): void {
   const reply = call(svc, request);
   assert.throws(() => { beginReply(reply); searchReply(reply); }, (e: Error) => e instanceof ComplianceRefusal && e.code === code && why.test(e.message),
-    `refused ${code} ${why}: ${reply.toString('latin1', 16)}`);
+    `${what} refused ${code} ${why}: ${reply.toString('latin1', 16)}`);
 }
 
 async function loaded(): Promise<{ svc: ServiceHarness; sdn: ListLoad; un: ListLoad }> {
@@ -361,7 +361,7 @@ test('refusals change nothing: the list in force and what was staged stay', asyn
     ['an unknown flag', corrupted(good, (b) => { b[P.NAME_FLAGS] = 4; })],
     ['weak, not an alias', corrupted(good, (b) => { b[P.NAME_FLAGS] = P.NAME_F_WEAK; })],
   ];
-  for (const [what, request] of malformed) refused(svc, request, P.REFUSED_MALFORMED, /compliance: (a name|a weak name)/);
+  for (const [what, request] of malformed) refused(svc, request, P.REFUSED_MALFORMED, /compliance: (a name|a weak name)/, what);
   refused(svc, namesRequest([good, good], P.LIST_OFAC_SDN), P.REFUSED_MALFORMED, /more names than list_begin announced/);
   assert.is(listStatusReply(call(svc, listStatusRequest()))[0].staged, 1, 'nothing staged from the refused requests');
   // Entries that do not add up, and one id of two types: refused at commit, the list in force kept.
