@@ -21,7 +21,7 @@ import * as P from '../../services/compliance/protocol.ts';
 import { beginRequest, commitReply, commitRequest, namesReply, namesRequests, searchReply, searchRequest } from '../../host/compliance/records.ts';
 import { normalizeName, recordsOfList } from '../../host/compliance/names.ts';
 import { fixtureLists, screeningSet } from '../support/screening-set.ts';
-import { bankManifest, event, makeImage, removeDir, runCli, Server as TestServer } from '../support/helpers.ts';
+import { bankManifestUnlimited, event, makeImage, removeDir, runCli, Server as TestServer } from '../support/helpers.ts';
 import { percentile, ROOT, round, type Bench, type FigureSpec, type Figures } from './support.ts';
 
 const ROUNDS = 5;
@@ -110,9 +110,7 @@ const bench: Bench = {
 
 /** The same names through POST /v1/screening/search of a booted bank image with both lists loaded. */
 async function overHttp(queries: { name: string; type: number }[], figures: Figures, notes: string[]): Promise<void> {
-  const manifest = bankManifest();
-  const gateway = manifest.services.find((s) => s.name === 'gateway')!;
-  gateway.config = { ...gateway.config, source_rate_per_second: 0, source_burst: 0, key_rate_per_second: 0, key_burst: 0 };
+  const manifest = bankManifestUnlimited();
   const img = makeImage('bench-compliance', manifest);
   const data = join(img.dir, 'data');
   const fixtures = join(ROOT, 'test/fixtures/sanctions');

@@ -17,7 +17,7 @@
 //               the ledger's own rate per request on the same machine.
 
 import { join } from 'node:path';
-import { bankManifest, event, makeImage, removeDir, runCli, Server as TestServer } from '../support/helpers.ts';
+import { bankManifestUnlimited, event, makeImage, removeDir, runCli, Server as TestServer } from '../support/helpers.ts';
 import { pacs008Numbered, pain001 } from '../support/payments.ts';
 import { validateIsoMessage } from '../../host/payments/xsd.ts';
 import { MACHINE_FILES, percentile, ratio, round, type Bench, type FigureSpec, type Figures } from './support.ts';
@@ -81,9 +81,7 @@ const bench: Bench = {
     figures.xsd_validate_messages_per_s = round(XSD_MESSAGES / ((performance.now() - xsdStarted) / 1000));
     figures.xsd_vs_xmllint_wasm_ratio = round((figures.xsd_validate_messages_per_s ?? 0) * XMLLINT_WASM_MS / 1000);
 
-    const manifest = bankManifest();
-    const gateway = manifest.services.find((s) => s.name === 'gateway')!;
-    gateway.config = { ...gateway.config, source_rate_per_second: 0, source_burst: 0, key_rate_per_second: 0, key_burst: 0 };
+    const manifest = bankManifestUnlimited();
     manifest.services.find((s) => s.name === 'payments')!.config = { ledgers: [1, 4], directory_max: 1024, payments_max: 65536, messages_max: 16384 };
     manifest.gateway = { ...manifest.gateway, ledgers: [{ ledger: 1, asset_scale: 2, currency: 'USD' }, { ledger: 4, asset_scale: 2, currency: 'GBP' }] };
     const img = makeImage('bench-payments', manifest);

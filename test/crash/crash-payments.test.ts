@@ -31,7 +31,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { join } from 'node:path';
-import { bankManifest, event, makeImage, removeDir, runCli, Server, type TestImage } from '../support/helpers.ts';
+import { bankManifestUnlimited, event, makeImage, removeDir, runCli, Server, type TestImage } from '../support/helpers.ts';
 import { BOOT_TIMEOUT_MS, envInt, prng, replayHash } from './support.ts';
 import {
   ACCOUNTS, ALICE_IBAN, ALICE_USD, BOB_IBAN, BOB_USD, CLEARING_USD, CUSTOMER_GBP, FUNDING_MINOR, FUNDING_USD, GBP, NOSTRO_CBRL, USD,
@@ -54,11 +54,9 @@ let img: TestImage;
 let data = '';
 
 test.before(() => {
-  const m = bankManifest();
+  const m = bankManifestUnlimited();
   m.kernel.log_preallocate_bytes = 16 * 1024 * 1024;
   m.kernel.snapshot_interval_entries = SNAPSHOT_INTERVAL_ENTRIES;
-  const gateway = m.services.find((s) => s.name === 'gateway')!;
-  gateway.config = { ...gateway.config, source_rate_per_second: 0, source_burst: 0, key_rate_per_second: 0, key_burst: 0 };
   m.services.find((s) => s.name === 'ledger')!.config = { accounts_max: 1000, transfers_max: 4 * MESSAGES_MAX, pending_max: 2 * MESSAGES_MAX, history_max: 1000 };
   m.services.find((s) => s.name === 'payments')!.config = { ledgers: [USD, GBP], directory_max: 64, payments_max: 4 * MESSAGES_MAX, messages_max: MESSAGES_MAX };
   m.gateway = { ...m.gateway, ledgers: [{ ledger: USD, asset_scale: 2, currency: 'USD' }, { ledger: GBP, asset_scale: 2, currency: 'GBP' }] };

@@ -15,7 +15,7 @@ import * as assert from 'uvu/assert';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { bankManifest, event, makeImage, removeDir, runCli, Server, stopAndReplay, type TestImage } from '../support/helpers.ts';
+import { bankManifestUnlimited, event, makeImage, removeDir, runCli, Server, stopAndReplay, type TestImage } from '../support/helpers.ts';
 
 const FIXTURES = join(new URL('..', import.meta.url).pathname, 'fixtures', 'sanctions');
 const SDN = join(FIXTURES, 'ofac', 'sdn.csv');
@@ -56,9 +56,7 @@ async function call(method: string, path: string, key: string | null, body?: unk
 const search = (body: unknown, key = keys.teller) => call('POST', '/v1/screening/search', key, body);
 
 test.before(async () => {
-  const manifest = bankManifest();
-  const gateway = manifest.services.find((s) => s.name === 'gateway')!;
-  gateway.config = { ...gateway.config, source_rate_per_second: 0, source_burst: 0, key_rate_per_second: 0, key_burst: 0 };
+  const manifest = bankManifestUnlimited();
   img = makeImage('compliance', manifest);
   data = join(img.dir, 'data');
   const first = runCli(['boot', img.imagePath, '--data', data, '--trust', img.pubPath, '--once']);

@@ -15,7 +15,7 @@ import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import { bankManifest, event, makeImage, removeDir, runCli, Server, stopAndReplay, type TestImage } from '../support/helpers.ts';
+import { bankManifestUnlimited, event, makeImage, removeDir, runCli, Server, stopAndReplay, type TestImage } from '../support/helpers.ts';
 import { validateIsoMessage } from '../../host/payments/xsd.ts';
 import { pain001 } from '../support/payments.ts';
 import { writeIsoMessageText } from '../../host/payments/iso20022.ts';
@@ -46,9 +46,7 @@ function cliKey(args: string[]): string {
 }
 
 test.before(async () => {
-  const manifest = bankManifest();
-  const gateway = manifest.services.find((s) => s.name === 'gateway')!;
-  gateway.config = { ...gateway.config, source_rate_per_second: 0, source_burst: 0, key_rate_per_second: 0, key_burst: 0 };
+  const manifest = bankManifestUnlimited();
   manifest.services.find((s) => s.name === 'payments')!.config = { ledgers: [1, GBP, 5], directory_max: 64, payments_max: 8192, messages_max: 64 };
   manifest.gateway = { ...manifest.gateway, ledgers: [
     { ledger: 1, asset_scale: 2, currency: 'USD' }, { ledger: GBP, asset_scale: 2, currency: 'GBP' }, { ledger: 5, asset_scale: 2, currency: 'RON' },

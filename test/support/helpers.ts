@@ -28,6 +28,14 @@ export function bankManifest(): Manifest {
   return validateManifest(JSON.parse(readFileSync(join(ROOT, 'images/bank/manifest.json'), 'utf8')));
 }
 
+/** The bank image's manifest with the gateway's rate limits off (0: none), for tests and benchmarks that load it hard. */
+export function bankManifestUnlimited(): Manifest {
+  const m = bankManifest();
+  const gateway = m.services.find((s) => s.name === 'gateway')!;
+  gateway.config = { ...gateway.config, source_rate_per_second: 0, source_burst: 0, key_rate_per_second: 0, key_burst: 0 };
+  return m;
+}
+
 /**
  * The demo image (images/demo): the bank image plus echo and counter, two
  * example services that take unauthenticated frames; for tests of the net
