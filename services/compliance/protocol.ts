@@ -31,6 +31,12 @@ export enum Op {
   list_commit = 3, // one BEGIN_BYTES record (the same as list_begin's) → reply header (+8 u64: names in force); see "load"
   search = 4, // one SEARCH_BYTES record → reply header (count: matches; +8 u32 names scored, +12 u32 entries at or over the threshold), count MATCH_BYTES records, best first
   list_status = 5, // no record → reply header (count: LISTS), LISTS STATUS_BYTES records, list by list
+  check = 6, // count CHECK_BYTES records (1..CHECKS_PER_REQUEST) → reply header (+8 u64 0), count DECISION_BYTES decisions, in order
+  rules_set = 7, // count RULES_BYTES records (1..RULE_SETS_MAX, ledgers distinct) → reply header (+8 u64 the new rules version); replaces every rule set
+  rules_get = 8, // no record → reply header (count: rule sets; +8 u64 the rules version), count RULES_BYTES records, by ledger
+  alerts_list = 9, // one FILTER_BYTES filter → reply header (+8 u64 the last alert id looked at), the matching ALERT_BYTES records, by id
+  case_update = 10, // one CASE_BYTES record → reply header (count 1), the alert's ALERT_BYTES record after the update
+  decisions_list = 11, // one FILTER_BYTES filter → reply header (+8 u64 the last decision sequence looked at), the matching DECISION_BYTES records
 }
 
 // Lists (a name's list in a match says which).
@@ -134,4 +140,220 @@ export const REPLY_REFUSED = 8;
 export const REFUSED_MALFORMED = 1; // the host sent what the protocol does not allow
 export const REFUSED_NO_LOAD = 2; // list_names or list_commit of no load begun (or of another version)
 export const REFUSED_INCOMPLETE = 3; // list_commit before every name arrived
-export const REFUSED_FULL = 4; // more names than the service's names_max
+export const REFUSED_FULL = 4; // more names than the service's names_max; alerts_max alerts open
+export const REFUSED_NOT_FOUND = 5; // case_update of no such alert
+export const REFUSED_CASE = 6; // a case_update the case's state does not allow (a closed case, a hold closed without an outcome)
+
+// ==== payment checks: screening, limits, monitoring rules and fraud scoring before money moves ====
+// The payments service sends every payment it would move (after its own
+// checks: directory, duplicates) as a check record; the service decides each,
+// in order, and answers a decision each: ALLOW, HOLD (the payment's transfer
+// is made pending and waits for a compliance officer's decision on its case)
+// or REFUSE (nothing moves). The decision names what decided it: the rules
+// that fired (RULE_* bits), the best sanctions match of either party and the
+// list version it was made with, the fraud score and the model version, the
+// rules version. Each check counts in the accounts' activity (velocity,
+// daily outflow, ...) once decided, refused ones not: a refused payment
+// moved no money.
+//
+// Check record (320 bytes):
+//   +0 u64 payment id (the caller's: the payments service's id)   +8 u32 ledger   +12 u8 source (the payments
+//   protocol's SOURCE_*)   +13 u8 flags (CHECK_F_*)   +14 u8 debtor name length   +15 u8 creditor name length
+//  +16 u128 amount (minor units)   +32 u128 debit account (the ledger's id)   +48 u128 credit account
+//  +64 [2] debtor's country (ISO 3166 alpha-2, upper case; zeros: none)   +66 [2] creditor's country   +68 u8[12] 0
+//  +80 [104] debtor's name, normalised as list names are (SEARCH_TOKENS_MAX words at most; length 0: none)
+// +184 [104] creditor's name, the same   +288 [32] the customer: the debit account's owner as the bank's
+//  directory names it (a u8 length, then the text; length 0: none) — per-customer limits add up by it
+export const CHECK_BYTES = 320;
+export const CHECK_PAYMENT = 0;
+export const CHECK_LEDGER = 8;
+export const CHECK_SOURCE = 12;
+export const CHECK_FLAGS = 13;
+export const CHECK_DEBTOR_LENGTH = 14;
+export const CHECK_CREDITOR_LENGTH = 15;
+export const CHECK_AMOUNT = 16;
+export const CHECK_DEBIT = 32;
+export const CHECK_CREDIT = 48;
+export const CHECK_DEBTOR_COUNTRY = 64;
+export const CHECK_CREDITOR_COUNTRY = 66;
+export const CHECK_DEBTOR_NAME = 80;
+export const CHECK_CREDITOR_NAME = 184;
+export const CHECK_CUSTOMER = 288;
+export const CUSTOMER_MAX = 31;
+export const CHECKS_PER_REQUEST = 3000; // about 960 KB: one kernel message
+// The debit account is a customer's (its outflow is monitored and limited); clear when it is a
+// correspondent's settlement account (pacs.008, MT103 in: the sending agent's).
+export const CHECK_F_DEBIT_CUSTOMER = 1;
+// The credit account is a customer's (its inflow is remembered for rapid in-and-out); clear for an agent's.
+export const CHECK_F_CREDIT_CUSTOMER = 2;
+
+// Decision record (128 bytes):
+//   +0 u64 payment id   +8 u8 action (ACTION_*)   +9 u8 party of the sanctions match (PARTY_*; 0: none)
+//  +10 u8 the match's list (LIST_*; 0: none)   +11 u8 the match's entity id length   +12 u32 rules fired (RULE_*)
+//  +16 u32 the rule that decided the action (one RULE_* bit; 0: allowed)   +20 u32 alert id (0: none raised)
+//  +24 u32 fraud score (millionths)   +28 u32 fraud model version   +32 u32 the best sanctions score (millionths)
+//  +36 [28] the match's entity id (the list's own)   +64 u32 OFAC SDN list version in force (its first 4 bytes;
+//  0: none)   +68 u32 UN list version, the same   +72 u32 rules version   +76 u32 ledger   +80 u64 logical time
+//  +88 u128 amount   +104 u128 debit account   +120 u64 the decision's sequence number (1, 2, …)
+export const DECISION_BYTES = 128;
+export const DEC_PAYMENT = 0;
+export const DEC_ACTION = 8;
+export const DEC_PARTY = 9;
+export const DEC_LIST = 10;
+export const DEC_ID_LENGTH = 11;
+export const DEC_RULES = 12;
+export const DEC_DECIDED_BY = 16;
+export const DEC_ALERT = 20;
+export const DEC_FRAUD_SCORE = 24;
+export const DEC_MODEL = 28;
+export const DEC_SANCTIONS_SCORE = 32;
+export const DEC_ENTITY_ID = 36;
+export const DEC_OFAC_VERSION = 64;
+export const DEC_UN_VERSION = 68;
+export const DEC_RULES_VERSION = 72;
+export const DEC_LEDGER = 76;
+export const DEC_TIME = 80;
+export const DEC_AMOUNT = 88;
+export const DEC_DEBIT = 104;
+export const DEC_SEQUENCE = 120;
+export const ACTION_ALLOW = 1;
+export const ACTION_HOLD = 2;
+export const ACTION_REFUSE = 3;
+export const PARTY_DEBTOR = 1;
+export const PARTY_CREDITOR = 2;
+
+// Rules (bits of a decision's and an alert's rules fired). Limits refuse; the
+// others hold when the rule set's hold mask has their bit, else only raise an
+// alert; sanctions and fraud have two scores each (hold at, refuse at).
+export const RULE_SANCTIONS = 1; // a party's name matches a listed name at or over screen_hold
+export const RULE_AMOUNT = 2; // amount at or over amount_threshold
+export const RULE_VELOCITY = 4; // the debit account's payments in the velocity window over velocity_count or velocity_sum
+export const RULE_STRUCTURING = 8; // structuring_count payments just under structuring_threshold in its window, this one included
+export const RULE_RAPID = 16; // out within rapid_window_s of an inflow, at least rapid_ratio of it
+export const RULE_DORMANT = 32; // no activity for dormant_days, then a payment of dormant_amount or more
+export const RULE_HIGH_RISK = 64; // a party's country on the rule set's high-risk list
+export const RULE_FRAUD = 128; // the fraud score at or over fraud_hold
+export const RULE_PAYMENT_MAX = 256; // limit: amount over payment_max
+export const RULE_ACCOUNT_DAILY = 512; // limit: the debit account's outflow this day over account_daily_max
+export const RULE_CUSTOMER_DAILY = 1024; // limit: the customer's outflow this day over customer_daily_max
+export const RULE_COUNTERPARTY = 2048; // limit: paid to the credit account this day over counterparty_daily_max
+export const RULE_CAPACITY = 4096; // the activity table is full: the payment is held, not waved through unmonitored
+export const RULES_LIMITS = 256 | 512 | 1024 | 2048;
+
+// Rule set (256 bytes), one per ledger (amounts in its minor units; 0 turns a rule or limit off):
+//   +0 u32 ledger   +4 u32 hold mask (RULE_* bits that hold rather than only alert)
+//   +8 u128 amount_threshold   +24 u128 payment_max   +40 u128 account_daily_max   +56 u128 customer_daily_max
+//  +72 u128 counterparty_daily_max   +88 u128 velocity_sum   +104 u32 velocity_count   +108 u32 velocity_window_s
+// +112 u128 structuring_threshold   +128 u32 structuring_margin_bps (just under: within this many basis points below)
+// +132 u32 structuring_count   +136 u32 structuring_window_s   +140 u32 rapid_window_s   +144 u32 rapid_ratio_bps
+// +148 u32 dormant_days   +152 u128 dormant_amount   +168 u32 fraud_hold (millionths)   +172 u32 fraud_refuse
+// +176 u32 screen_hold (millionths)   +180 u32 screen_refuse   +184 u8 high-risk countries (0..HIGH_RISK_MAX)
+// +185 u8[3] 0   +188 [2 × HIGH_RISK_MAX] the countries (ISO 3166 alpha-2, upper case)   +252 u32 0
+// A ledger with no rule set is checked against sanctions only, at the service's configured threshold
+// (hold) and nothing refuses. A day is the logical clock's UTC day (86,400 s).
+export const RULES_BYTES = 256;
+export const RULES_LEDGER = 0;
+export const RULES_HOLD_MASK = 4;
+export const RULES_AMOUNT_THRESHOLD = 8;
+export const RULES_PAYMENT_MAX = 24;
+export const RULES_ACCOUNT_DAILY = 40;
+export const RULES_CUSTOMER_DAILY = 56;
+export const RULES_COUNTERPARTY_DAILY = 72;
+export const RULES_VELOCITY_SUM = 88;
+export const RULES_VELOCITY_COUNT = 104;
+export const RULES_VELOCITY_WINDOW = 108;
+export const RULES_STRUCTURING_THRESHOLD = 112;
+export const RULES_STRUCTURING_MARGIN = 128;
+export const RULES_STRUCTURING_COUNT = 132;
+export const RULES_STRUCTURING_WINDOW = 136;
+export const RULES_RAPID_WINDOW = 140;
+export const RULES_RAPID_RATIO = 144;
+export const RULES_DORMANT_DAYS = 148;
+export const RULES_DORMANT_AMOUNT = 152;
+export const RULES_FRAUD_HOLD = 168;
+export const RULES_FRAUD_REFUSE = 172;
+export const RULES_SCREEN_HOLD = 176;
+export const RULES_SCREEN_REFUSE = 180;
+export const RULES_HIGH_RISK_COUNT = 184;
+export const RULES_HIGH_RISK = 188;
+export const HIGH_RISK_MAX = 32;
+export const RULE_SETS_MAX = 16;
+
+// ==== alerts and their cases ====
+// A decision whose rules fired raises one alert (a hold always does); the
+// alert is its case: OPEN, then ASSIGNED (to a named officer), ESCALATED, and
+// CLOSED with a reason and, for a held payment, an outcome (RELEASE: the
+// payment goes on; REJECT: its transfer is voided); an alert without a hold
+// closes NOTED. A closed case is final: the same close again is answered
+// as it stands (REPLY_F_REPEATED), any other update refused (REFUSED_CASE).
+// Alert (128 bytes):
+//   +0 u32 alert id (1, 2, …)   +4 u32 rules fired   +8 u64 payment id   +16 u8 state (CASE_*)   +17 u8 the decision's
+//  action   +18 u8 outcome (OUTCOME_*; 0 until closed)   +19 u8 assignee length   +20 u32 ledger   +24 u64 raised (logical ns)
+//  +32 u64 last updated   +40 u128 amount   +56 u128 debit account   +72 [32] assignee (ASCII)
+// +104 u32 close reason (CLOSE_*; 0 until closed)   +108 u32 fraud score   +112 u32 sanctions score   +116 u32 updates
+// +120 u64 the decision's sequence number
+export const ALERT_BYTES = 128;
+export const ALERT_ID = 0;
+export const ALERT_RULES = 4;
+export const ALERT_PAYMENT = 8;
+export const ALERT_STATE = 16;
+export const ALERT_ACTION = 17;
+export const ALERT_OUTCOME = 18;
+export const ALERT_ASSIGNEE_LENGTH = 19;
+export const ALERT_LEDGER = 20;
+export const ALERT_RAISED = 24;
+export const ALERT_UPDATED = 32;
+export const ALERT_AMOUNT = 40;
+export const ALERT_DEBIT = 56;
+export const ALERT_ASSIGNEE = 72;
+export const ALERT_CLOSE_REASON = 104;
+export const ALERT_FRAUD_SCORE = 108;
+export const ALERT_SANCTIONS_SCORE = 112;
+export const ALERT_UPDATES = 116;
+export const ALERT_DECISION = 120;
+export const ASSIGNEE_MAX = 32;
+export const CASE_OPEN = 1;
+export const CASE_ASSIGNED = 2;
+export const CASE_ESCALATED = 3;
+export const CASE_CLOSED = 4;
+export const OUTCOME_RELEASE = 1;
+export const OUTCOME_REJECT = 2;
+export const OUTCOME_NOTED = 3;
+export const CLOSE_FALSE_POSITIVE = 1; // not the listed party, not suspicious
+export const CLOSE_EXPLAINED = 2; // the activity has a legitimate explanation on file
+export const CLOSE_CONFIRMED = 3; // a true match or confirmed suspicion: reported
+export const CLOSE_OTHER = 4;
+
+// Case update (64 bytes): +0 u32 alert id   +4 u8 action (CASE_ACT_*)   +5 u8 outcome (close: OUTCOME_*)
+//   +6 u8 assignee length (assign, escalate: 1..ASSIGNEE_MAX; escalate may name none)   +7 u8 0
+//   +8 u32 close reason (CLOSE_*)   +12 u32 0   +16 [32] assignee (printable ASCII)   +48 u8[16] 0
+// A held payment's case closes RELEASE or REJECT, another's NOTED. The
+// reply's +8 u64 says 1 when the update changed the case, 0 when it was the same close again.
+export const CASE_BYTES = 64;
+export const CASE_ALERT = 0;
+export const CASE_ACTION = 4;
+export const CASE_OUTCOME = 5;
+export const CASE_ASSIGNEE_LENGTH = 6;
+export const CASE_REASON = 8;
+export const CASE_ASSIGNEE = 16;
+export const CASE_ACT_ASSIGN = 1;
+export const CASE_ACT_ESCALATE = 2;
+export const CASE_ACT_CLOSE = 3;
+export const REPLY_F_REPEATED = 1;
+
+// Filter (32 bytes), alerts_list and decisions_list: +0 u64 after (ids or sequence numbers greater)
+//   +8 u64 from (logical ns, inclusive; 0: any)   +16 u64 to (inclusive; 0: any)   +24 u16 limit (1..LIST_MAX)
+//   +26 u8 state (alerts: CASE_*; 0: any. decisions: ACTION_*; 0: any)   +27 u8 0   +28 u32 ledger (0: any)
+// At most LIST_SCAN_MAX records are looked at a request; the reply's +8 is the
+// last looked at (the next page's after). Decisions are kept in a ring of the
+// config's decisions_max: older ones are gone (their alerts stay; the log
+// replays them all).
+export const FILTER_BYTES = 32;
+export const FILTER_AFTER = 0;
+export const FILTER_FROM = 8;
+export const FILTER_TO = 16;
+export const FILTER_LIMIT = 24;
+export const FILTER_STATE = 26;
+export const FILTER_LEDGER = 28;
+export const LIST_MAX = 1000;
+export const LIST_SCAN_MAX = 65536;

@@ -44,6 +44,7 @@ export enum Op {
   statement = 9, // one STATEMENT_REQUEST_BYTES request (count 1) → reply header (count: entries), a STATEMENT_BYTES summary, the entries
   payment_messages = 10, // one u64 payment id (count 1) → reply header (count: its messages; 0: no such payment), then see "payment_messages"
   message_part = 11, // a PART_BYTES lead record, then a part of a larger request → see "message_part"
+  hold_release = 12, // count RELEASE_BYTES records (1..GET_MAX) → reply header, count RESULT_BYTES results; see "holds"
 }
 
 export const SOURCE_PACS008 = 1;
@@ -107,11 +108,17 @@ export const MESSAGE_ID = 0;
 export const MESSAGE_AGENT = 36;
 export const MESSAGE_DIGEST = 48;
 
-// ---- credit_transfers record, one transaction (256 bytes) ----
+// ---- credit_transfers record, one transaction (512 bytes) ----
 //   +0 [36] InstrId   +36 [36] EndToEndId   +72 [36] TxId   +108 [16] UETR (binary; zeros: none)
 // +124 u32 ledger   +128 u128 amount (minor units)   +144 [40] debtor account key
-// +184 [40] creditor account key   +224 [12] debtor agent BIC   +236 [12] creditor agent BIC   +248 u8[8] 0
-export const TX_BYTES = 256;
+// +184 [40] creditor account key   +224 [12] debtor agent BIC   +236 [12] creditor agent BIC
+// +248 u8 debtor name length   +249 u8 creditor name length   +250 [2] debtor's country   +252 [2] creditor's country
+// +254 u8[2] 0   +256 [104] the debtor's name   +360 [104] the creditor's name   +464 u8[48] 0
+// The parties, for the compliance service's checks: names normalised as the
+// compliance protocol's (services/compliance/protocol.ts: NORMALIZED_MAX
+// bytes, SEARCH_TOKENS_MAX words at most; length 0: the message names none),
+// countries ISO 3166 alpha-2 upper case (zeros: none) from the postal address.
+export const TX_BYTES = 512;
 export const TX_INSTR_ID = 0;
 export const TX_END_TO_END_ID = 36;
 export const TX_TX_ID = 72;
@@ -122,6 +129,13 @@ export const TX_DEBTOR = 144;
 export const TX_CREDITOR = 184;
 export const TX_DEBTOR_AGENT = 224;
 export const TX_CREDITOR_AGENT = 236;
+export const TX_DEBTOR_NAME_LENGTH = 248;
+export const TX_CREDITOR_NAME_LENGTH = 249;
+export const TX_DEBTOR_COUNTRY = 250;
+export const TX_CREDITOR_COUNTRY = 252;
+export const TX_DEBTOR_NAME = 256;
+export const TX_CREDITOR_NAME = 360;
+export const TX_NAME_MAX = 104; // the compliance protocol's NORMALIZED_MAX
 
 // ---- status_reports record, one status of a payment QENEX sent (128 bytes) ----
 //   +0 [36] the original's EndToEndId   +36 [16] the original's UETR (zeros: none)
@@ -308,14 +322,15 @@ export const MSG_ROLE_RETURN = 3;
 export const PAYMENT_MESSAGES_MAX = 3;
 
 // ---- payment record (256 bytes), payment_get ----
-//   +0 u64 id   +8 u8 state (STATE_*)   +9 u8 source   +10 u16 0   +12 u32 reason
+//   +0 u64 id   +8 u8 state (STATE_*)   +9 u8 source   +10 u8 the compliance decision (the compliance protocol's
+//   ACTION_*; 0: not checked)   +11 u8 0   +12 u32 reason
 //  +16 u32 ledger   +20 u32 message number   +24 u128 amount   +40 u128 transfer id
 //  +56 u128 debit account   +72 u128 credit account   +88 u64 created (logical ns)   +96 u64 transfer timestamp
 // +104 [16] UETR   +120 [36] EndToEndId   +156 [36] InstrId   +192 [36] TxId
 // +228 [12] the agent that sent it (pacs.008, MT103: the instructing agent; empty otherwise)
 // +240 u32 the ledger's result code when it refused the transfer (reason NARR and others)
 // +244 u32 1 + the number of the status report (pacs.002) that posted or voided it (0: none)
-// +248 u32 1 + the number of the return (pacs.004) that returned it (0: none)   +252 u8[4] 0
+// +248 u32 1 + the number of the return (pacs.004) that returned it (0: none)   +252 u32 the compliance alert its check raised (0: none)
 // Message numbers count the messages the service recorded (0, 1, 2, …; payment_messages reads them).
 export const PAYMENT_BYTES = 256;
 export const PAY_ID = 0;
@@ -338,12 +353,15 @@ export const PAY_AGENT = 228;
 export const PAY_LEDGER_RESULT = 240;
 export const PAY_STATUS_MESSAGE = 244;
 export const PAY_RETURN_MESSAGE = 248;
+export const PAY_COMPLIANCE = 10;
+export const PAY_ALERT = 252;
 
 export const STATE_SETTLED = 1; // posted on the ledger (pacs.008 in, JSON)
 export const STATE_PENDING = 2; // a pending transfer awaiting the clearing's status (pain.001 out)
 export const STATE_REJECTED = 3; // nothing moved
 export const STATE_RETURNED = 4;
 export const STATE_SUBMITTED = 5; // sent to the ledger, its answer not back yet (never seen outside a request)
+export const STATE_HELD = 6; // held by compliance: its transfer is pending until its case is closed (hold_release)
 
 // Transfer ids of payments: high 64 bits PAYMENT_TRANSFER_ID_HI ("QXPAY" and
 // 0s), low 64 bits the payment's id; a range no client id meets by accident.
@@ -367,6 +385,26 @@ export const REASON_NARR: u32 = 0x5252414e; // "NARR" narrative: another ledger 
 export const REASON_RC01: u32 = 0x31304352; // "RC01" bank identifier incorrect
 export const REASON_AM09: u32 = 0x39304d41; // "AM09" wrong amount (a return larger than the original)
 export const REASON_NOOR: u32 = 0x524f4f4e; // "NOOR" no original transaction (a status for a payment QENEX did not send)
+export const REASON_RR04: u32 = 0x34305252; // "RR04" regulatory reason (sanctions, a monitoring rule, a compliance officer's rejection)
+export const REASON_FRAD: u32 = 0x44415246; // "FRAD" fraudulent origin (the fraud score)
+export const REASON_AM02: u32 = 0x32304d41; // "AM02" not allowed amount (over the per-payment maximum)
+export const REASON_AM14: u32 = 0x34314d41; // "AM14" amount exceeds an agreed limit (a daily outflow or exposure limit)
+
+// ---- holds: a payment the compliance service held ----
+// Its transfer was made pending (a pain.001's is pending anyway) and the
+// payment is HELD until its case is closed. hold_release record (16 bytes):
+//   +0 u64 payment id   +8 u8 outcome (the compliance protocol's OUTCOME_RELEASE or OUTCOME_REJECT)   +9 u8[3] 0
+//  +12 u32 the reason a rejection is given (REASON_*; 0: RR04)
+// RELEASE posts the pending transfer (SETTLED), or for a pain.001 leaves it
+// pending its clearing's status (PENDING); REJECT voids it (REJECTED). Its
+// result: the payment's state after as status (ACSC, ACCP, RJCT) with the
+// transfer made, or RJCT and why nothing changed: NOOR (no such payment),
+// NARR (not held: released or rejected before — the same outcome again is
+// answered with the payment as it is, ACSC/ACCP/RJCT — or the ledger refused).
+export const RELEASE_BYTES = 16;
+export const RELEASE_PAYMENT = 0;
+export const RELEASE_OUTCOME = 8;
+export const RELEASE_REASON = 12;
 
 // Transfer ids of a pending payment's post and void: the payment's id under these high 64 bits
 // (each exact as a JavaScript number too: its low 16 bits are zero).
