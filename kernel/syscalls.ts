@@ -43,7 +43,7 @@ import { Service, service, serviceCount, serviceFind, hasCap, maySend, NO_SERVIC
 import { admissionProgram } from "./admission";
 import { sysStorage } from "./storage";
 import { CAP_STORAGE } from "../hal/abi";
-import { EVT_TRANSFER, EVENT_TRANSFER_BYTES, EVT_PAYMENT, EVENT_PAYMENT_BYTES, EVT_CHECKPOINT, EVENT_ITEMS_MAX } from "../hal/abi";
+import { EVT_TRANSFER, EVENT_TRANSFER_BYTES, EVT_PAYMENT, EVENT_PAYMENT_BYTES, EVT_ALERT, EVENT_ALERT_BYTES, EVT_CHECKPOINT, EVENT_ITEMS_MAX } from "../hal/abi";
 import { eventsEmit } from "../drivers/events/events";
 import { enqueue as enqueueFrom, deliverInit, abortServiceToken } from "./deliver";
 import { SYSTEM_PEER } from "../hal/abi";
@@ -226,20 +226,29 @@ export function sysLookup(len: u32): i32 {
 
 // Emits an event record: `count` items of one type, numbered by the kernel
 // (drivers/events). A service may emit EVT_TRANSFER (items of
-// EVENT_TRANSFER_BYTES) and EVT_PAYMENT (items of EVENT_PAYMENT_BYTES);
-// EVT_CHECKPOINT is the kernel's own. Replay runs services again, so their
+// EVENT_TRANSFER_BYTES), EVT_PAYMENT (items of EVENT_PAYMENT_BYTES) and
+// EVT_ALERT (items of EVENT_ALERT_BYTES); EVT_CHECKPOINT is the kernel's own. Replay runs services again, so their
 // events are numbered and emitted again the same.
 export function sysEmit(type: u32, count: u32, len: u32): i32 {
   const s = current();
   if (s == null) return SYS_E_CONTEXT;
   if (!hasCap(s, CAP_EMIT)) return denied(s, "emit");
   if (len > areaBytes) return SYS_E_TOO_LARGE;
-  const itemBytes: u32 = type == <u32>EVT_TRANSFER ? <u32>EVENT_TRANSFER_BYTES : type == <u32>EVT_PAYMENT ? <u32>EVENT_PAYMENT_BYTES : 0;
+  const itemBytes = emitItemBytes(type);
   if (itemBytes == 0 || count == 0 || count > <u32>EVENT_ITEMS_MAX) return SYS_E_INVALID;
   if (<u64>len != <u64>count * <u64>itemBytes) return SYS_E_INVALID;
   assert(type != <u32>EVT_CHECKPOINT, "emit: checkpoints are the kernel's own");
   eventsEmit(type, s.index, callerTimeNs, sysArea(), count, itemBytes);
   return SYS_OK;
+}
+
+// The item size of an event type a service may emit; 0 for any other type
+// (checkpoints are the kernel's own, unknown types are refused).
+function emitItemBytes(type: u32): u32 {
+  if (type == <u32>EVT_TRANSFER) return <u32>EVENT_TRANSFER_BYTES;
+  if (type == <u32>EVT_PAYMENT) return <u32>EVENT_PAYMENT_BYTES;
+  if (type == <u32>EVT_ALERT) return <u32>EVENT_ALERT_BYTES;
+  return 0;
 }
 
 // Asks the HSM for a key operation (hal/abi.ts HSM section; kernel/hsm.ts).

@@ -1,5 +1,6 @@
 // hal/devices/events.ts: the event stream device (DEV_EVENTS): records of
-// committed transfers, payments and checkpoints for the host's subscribers
+// committed transfers, payments, compliance alerts and checkpoints for the
+// host's subscribers
 // (drivers/events, host/devices/events.ts, host/gateway/events.ts).
 //
 // Compiled twice, like every file in hal/: by AssemblyScript into kernel.wasm
@@ -35,7 +36,15 @@ export const EVT_CHECKPOINT = 2; // items: checkpoint body (u64 tree size, u64 t
 // PAYMENT_BYTES (services/payments/assembly/events.ts fails to compile when
 // they differ, and test/unit/events-hub.test.ts checks it).
 export const EVT_PAYMENT = 3;
+// items: the compliance service's alert records as it keeps them, the layout
+// of services/compliance/protocol.ts "Alert" (ALERT_BYTES; +0 u32 alert id,
+// +4 u32 rules, +8 u64 payment id, +16 u8 state, +20 u32 ledger, ...): one
+// per alert a request raised or whose case it changed. EVENT_ALERT_BYTES is
+// that ALERT_BYTES (test/unit/events-hub.test.ts checks it; the gateway's
+// reader refuses a record of any other item size).
+export const EVT_ALERT = 4;
 export const EVENT_TRANSFER_BYTES = 128;
 export const EVENT_CHECKPOINT_BYTES = 56;
 export const EVENT_PAYMENT_BYTES = 256;
+export const EVENT_ALERT_BYTES = 128;
 export const EVENT_ITEMS_MAX = 65535; // per record

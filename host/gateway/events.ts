@@ -81,6 +81,7 @@ const TYPE_NAMES: Record<number, EventTypeName> = { [abi.EVT_TRANSFER]: 'transfe
 const LEDGER_AT: Record<number, number> = { [abi.EVT_TRANSFER]: TRANSFER_LEDGER, [abi.EVT_PAYMENT]: PAY_LEDGER };
 const ITEM_BYTES: Record<number, number> = {
   [abi.EVT_TRANSFER]: abi.EVENT_TRANSFER_BYTES, [abi.EVT_CHECKPOINT]: abi.EVENT_CHECKPOINT_BYTES, [abi.EVT_PAYMENT]: abi.EVENT_PAYMENT_BYTES,
+  [abi.EVT_ALERT]: abi.EVENT_ALERT_BYTES,
 };
 
 /** One record from the kernel: `count` events with ids first .. first+count-1. */
@@ -188,6 +189,9 @@ class Subscriber {
   }
 
   wants(chunk: Chunk, index: number): boolean {
+    // Alerts are held in the ring (their ids count) but shown to no stream
+    // until the stream's role is known to be one that may read cases.
+    if (chunk.type === abi.EVT_ALERT) return false;
     if (this.query.types !== null && !this.query.types.has(chunk.type)) return false;
     const at = LEDGER_AT[chunk.type];
     if (at === undefined) return true;

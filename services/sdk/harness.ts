@@ -66,6 +66,10 @@ interface Exports {
 }
 
 const SERVICE_TOKEN_BIT = 0x80000000;
+// The event types a service may emit and their item sizes, as kernel/syscalls.ts emitItemBytes has them.
+const EMIT_ITEM_BYTES: Record<number, number> = {
+  [abi.EVT_TRANSFER]: abi.EVENT_TRANSFER_BYTES, [abi.EVT_PAYMENT]: abi.EVENT_PAYMENT_BYTES, [abi.EVT_ALERT]: abi.EVENT_ALERT_BYTES,
+};
 // What the message being handled may do with its grid (kernel/storage.ts).
 type StorageContext = 'none' | 'message' | 'block';
 
@@ -407,7 +411,7 @@ export class ServiceHarness {
         if (b === null) return abi.SYS_E_INVALID;
         if (!this.allowed('emit', 'emit')) return abi.SYS_E_DENIED;
         const n = count >>> 0;
-        const itemBytes = type >>> 0 === abi.EVT_TRANSFER ? abi.EVENT_TRANSFER_BYTES : type >>> 0 === abi.EVT_PAYMENT ? abi.EVENT_PAYMENT_BYTES : 0;
+        const itemBytes = EMIT_ITEM_BYTES[type >>> 0] ?? 0;
         if (itemBytes === 0 || n === 0 || n > abi.EVENT_ITEMS_MAX || b.length !== n * itemBytes) return abi.SYS_E_INVALID;
         this.emitted.push({ type: type >>> 0, count: n, payload: b });
         return abi.SYS_OK;

@@ -14,6 +14,7 @@
 // nothing (services run on AssemblyScript's stub runtime, which never frees).
 import { STATUS_OK as RING_STATUS_OK } from "../../hal/rings";
 import { EVENT_TRANSFER_BYTES as HAL_EVENT_TRANSFER_BYTES, EVT_PAYMENT, EVENT_PAYMENT_BYTES as HAL_EVENT_PAYMENT_BYTES } from "../../hal/devices/events";
+import { EVT_ALERT, EVENT_ALERT_BYTES as HAL_EVENT_ALERT_BYTES } from "../../hal/devices/events";
 import { MSG_KIND_BLOCK, MSG_KIND_CHECKPOINT } from "../../hal/services";
 import { STORAGE_WRITE, STORAGE_SYNC, STORAGE_READ, GRID_BLOCK_BYTES } from "../../hal/devices/grid";
 
@@ -93,6 +94,9 @@ export const EVENT_TRANSFER_BYTES: u32 = HAL_EVENT_TRANSFER_BYTES;
 export const EVENT_PAYMENT: u32 = EVT_PAYMENT;
 export const EVENT_PAYMENT_BYTES: u32 = HAL_EVENT_PAYMENT_BYTES;
 
+export const EVENT_ALERT: u32 = EVT_ALERT;
+export const EVENT_ALERT_BYTES: u32 = HAL_EVENT_ALERT_BYTES;
+
 // Emits `count` committed transfer records (128 bytes each, the ledger's
 // layout) as one event record (needs "emit"); the kernel numbers them.
 export function emitTransfers(ptr: usize, count: u32): i32 {
@@ -106,6 +110,16 @@ export function emitTransfers(ptr: usize, count: u32): i32 {
 export function emitPayments(ptr: usize, count: u32): i32 {
   assert(<u64>count * <u64>EVENT_PAYMENT_BYTES <= 0xffffffff, "emitPayments: a length that fits a u32, not one wrapped");
   return emit(EVENT_PAYMENT, count, ptr, count * EVENT_PAYMENT_BYTES);
+}
+
+// Emits `count` compliance alert records (128 bytes each,
+// services/compliance/protocol.ts ALERT_BYTES) as one event record (needs
+// "emit"); the kernel numbers them. The gateway shows them only to the roles
+// that may read cases, scoped by the alert's ledger. The same bounds as
+// emitPayments: the caller sends more than one record's worth in several.
+export function emitAlerts(ptr: usize, count: u32): i32 {
+  assert(<u64>count * <u64>EVENT_ALERT_BYTES <= 0xffffffff, "emitAlerts: a length that fits a u32, not one wrapped");
+  return emit(EVENT_ALERT, count, ptr, count * EVENT_ALERT_BYTES);
 }
 
 // ---- typed helpers ----

@@ -7,6 +7,7 @@ import * as assert from 'uvu/assert';
 import * as abi from '../../hal/abi.ts';
 import { EventHub, EventQueryError, eventData, parseEventQuery, transferJsonText, type EventSink } from '../../host/gateway/events.ts';
 import * as P from '../../services/payments/protocol.ts';
+import * as C from '../../services/compliance/protocol.ts';
 import { paymentRecordAt } from '../../host/payments/records.ts';
 import { paymentJson } from '../../host/gateway/payment-json.ts';
 
@@ -230,6 +231,23 @@ test('the fast transfer renderer writes exactly what transferToJson does', () =>
     b.writeBigUInt64LE(pick(values) & (2n ** 64n - 1n), 120);
     assert.is(transferJsonText(b, 0), JSON.stringify(eventData(abi.EVT_TRANSFER, b, 0n)));
   }
+});
+
+test('an alert event item is the compliance service\'s alert record, and an alert record is held but, for now, shown to no stream', async () => {
+  // Proves the one layout (EVENT_ALERT_BYTES is the protocol's ALERT_BYTES) and that the ring accepts alert records.
+  assert.is(abi.EVENT_ALERT_BYTES, C.ALERT_BYTES, 'an event item is an alert record');
+  const hub = new EventHub();
+  const sink = new Sink();
+  hub.subscribe(parseEventQuery('', undefined), null, sink);
+  const r = Buffer.alloc(abi.EVENT_RECORD_HEADER_BYTES + abi.EVENT_ALERT_BYTES);
+  r.writeBigUInt64LE(1n, 0);
+  r.writeUInt16LE(abi.EVT_ALERT, 16);
+  r.writeUInt32LE(1, 20);
+  r.writeUInt32LE(abi.EVENT_ALERT_BYTES, 24);
+  hub.publish(r);
+  await tick();
+  assert.is(hub.nextId, 2, 'the alert\'s id is used');
+  assert.not.match(sink.text, /event: alert/);
 });
 
 test.run();
