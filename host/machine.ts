@@ -236,7 +236,10 @@ export class Machine {
           (line) => this.hostLine({ event: 'originals_archive', message: line }, false))
         : null;
       this.net = live ? new NetDevice(this.kernel, () => this.schedulePump(), (o) => this.hostLine(o, false),
-        { ...gatewayConfig(opts.image, this.kernel, this.observability ?? undefined, this.eventHub), originals: this.originals ?? undefined }) : null;
+        {
+          ...gatewayConfig(opts.image, this.kernel, this.observability ?? undefined, this.eventHub), originals: this.originals ?? undefined,
+          reportSigner: opts.auditSigner ?? null,
+        }) : null;
     } catch (e) {
       this.originals?.abandon();
       this.backend.close();

@@ -14,10 +14,8 @@
 // The fixed context keeps a checkpoint signature from being valid for an
 // image (whose context differs) and the other way round.
 
-import {
-  ALGORITHM_TITLES, KEY_ID_BYTES, REQUIRED_ALGORITHMS, SIGNATURE_ALGORITHMS, algorithmName, verifyMessage,
-  type PublicKey, type Signature, type Signer,
-} from '../base/keys.ts';
+import { KEY_ID_BYTES, SIGNATURE_ALGORITHMS, algorithmName, type PublicKey, type Signature, type Signer } from '../base/keys.ts';
+import { signaturesFromJson, signaturesJson, signaturesProblem } from '../base/signatures.ts';
 
 export const CHECKPOINT_CONTEXT = 'QENEX audit checkpoint v1\0';
 export const CHECKPOINT_BODY_BYTES = 48;
@@ -121,23 +119,7 @@ export function decodeCheckpoint(payload: Uint8Array): Checkpoint {
  * signature by a trusted key verifies; else a message naming which failed.
  */
 export function checkpointSignatureProblem(cp: Checkpoint, trusted: readonly PublicKey[]): string | null {
-  if (cp.signatures.length === 0) return 'unsigned (no signatures)';
-  const message = checkpointMessage(cp.body);
-  for (const algorithm of REQUIRED_ALGORITHMS) {
-    const title = ALGORITHM_TITLES[algorithm];
-    const mine = cp.signatures.filter((s) => s.algorithm === algorithm);
-    if (mine.length === 0) return `missing ${title} signature`;
-    let problem: string | null = `no ${title} signature by a trusted key (signed by ${mine.map((s) => s.keyIdHex).join(', ')})`;
-    for (const s of mine) {
-      const key = trusted.find((k) => k.keyIdHex === s.keyIdHex);
-      if (key === undefined) continue;
-      if (key.algorithm !== algorithm) { problem = `signature by key ${s.keyIdHex} is marked ${title} but the trusted key is ${ALGORITHM_TITLES[key.algorithm]}`; continue; }
-      if (verifyMessage(key, message, s.signature)) { problem = null; break; }
-      problem = `${title} signature by key ${s.keyIdHex} does not verify`;
-    }
-    if (problem !== null) return problem;
-  }
-  return null;
+  return signaturesProblem(checkpointMessage(cp.body), cp.signatures, trusted);
 }
 
 export function checkpointJson(cp: Checkpoint): Record<string, unknown> {
@@ -146,7 +128,7 @@ export function checkpointJson(cp: Checkpoint): Record<string, unknown> {
     time_ns: cp.timeNs.toString(),
     root: Buffer.from(cp.root).toString('base64'),
     body: Buffer.from(cp.body).toString('base64'),
-    signatures: cp.signatures.map((s) => ({ algorithm: s.algorithm, key_id: s.keyIdHex, signature: Buffer.from(s.signature).toString('base64') })),
+    signatures: signaturesJson(cp.signatures),
   };
 }
 
@@ -157,14 +139,7 @@ export function checkpointFromJson(o: unknown, where: string): Checkpoint {
   }
   const body = new Uint8Array(Buffer.from(j.body, 'base64'));
   if (body.length !== CHECKPOINT_BODY_BYTES) throw new CheckpointError(`${where}: body is ${body.length} bytes, expected 48`);
-  const signatures: Signature[] = (j.signatures as Record<string, unknown>[]).map((s, i) => {
-    const algorithm = s?.algorithm;
-    if (algorithm !== 'ecdsa-p384' && algorithm !== 'ml-dsa-65') throw new CheckpointError(`${where}: signature ${i}: unknown algorithm ${JSON.stringify(algorithm)}`);
-    if (typeof s.key_id !== 'string' || !/^[0-9a-f]{32}$/.test(s.key_id) || typeof s.signature !== 'string') {
-      throw new CheckpointError(`${where}: signature ${i}: needs key_id (32 hex) and signature (base64)`);
-    }
-    return { algorithm, keyIdHex: s.key_id, signature: new Uint8Array(Buffer.from(s.signature, 'base64')) };
-  });
+  const signatures = signaturesFromJson(j.signatures, where, (m) => new CheckpointError(m));
   const dv = new DataView(body.buffer);
   // The body is what was signed; the readable fields must agree with it.
   const cp: Checkpoint = { treeSize: Number(dv.getBigUint64(0, true)), timeNs: dv.getBigUint64(8, true), root: body.slice(16), body, signatures };

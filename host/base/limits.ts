@@ -330,6 +330,11 @@ export const LIST_FIELD_CHARS_MAX = 64 * 1024;
 // times the longest name the lists hold (under 200); a longer one is no
 // one's name and is refused rather than normalised.
 export const SCREEN_NAME_CHARS_MAX = 512;
+// A compliance report (GET /v1/compliance/reports) is built in the gateway's
+// memory and signed whole: 100,000 alerts and decisions is about 60 MB of
+// JSON, a month of a busy bank's holds and alerts; a longer period is asked
+// for in parts rather than held at once.
+export const REPORT_RECORDS_MAX = 100_000;
 // The name normaliser reads at most this many UTF-16 units of a name, so a
 // huge string costs a bounded amount of work; a list's longest name is a few
 // hundred characters and the normalised form keeps 104 bytes of it anyway.

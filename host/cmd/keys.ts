@@ -34,7 +34,8 @@ const USAGES: Record<'create' | 'list' | 'revoke', string> = {
 Creates an API key and prints one JSON line {"event":"key_created","id","role","ledgers","key"}.
 The key is shown only this once (QENEX keeps its SHA-256); --save also writes that line to
 <file> (mode 0600), for a development key a script reads again.
-Roles: admin, operator, teller (needs --ledger), auditor, read-only (--ledger optional).
+Roles: admin, operator, teller (needs --ledger), auditor, read-only (--ledger optional), compliance_officer
+(works the compliance alerts' cases; reads decisions, rules and reports).
 --rate and --burst override the gateway's per-key rate limit for this key.
 
 ${TARGET}

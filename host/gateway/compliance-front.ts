@@ -11,6 +11,7 @@
 //       loaded as list_begin, list_names…, list_commit, each frame sent when
 //       the service took the one before → {"event":"list_imported",...}
 //   GET  /v1/compliance/lists   → the lists in force (list_status)
+//   the rules, alerts, cases, decisions and reports routes: ./cases-front.ts
 //
 // A name or a list file refused here is answered 400 and never logged.
 
@@ -21,17 +22,25 @@ import * as P from '../../services/compliance/protocol.ts';
 import { ListError, type EntryType, type ListId } from '../compliance/lists.ts';
 import { ENTRY_TYPES, NameError, normalizeName, typeCode, typeName } from '../compliance/names.ts';
 import { checkCommitted, importedLine, LIST_FILES, LIST_NAMES, parseListFiles, prepareLoad, type ListFiles, type PreparedLoad } from '../compliance/import.ts';
+import { casesAnswer, casesRequest, type CasesContext, type CasesHandler } from './cases-front.ts';
+import { inOrder, type Chain } from './gateway-wire.ts';
+import type { LedgerCurrencies } from './payment-json.ts';
 import {
   listStatusReply, listStatusRequest, RecordError, searchReply, searchRequest, type ListStatus,
 } from '../compliance/records.ts';
 
-export type ComplianceHandler = 'screening_search' | 'lists_import' | 'lists_status';
+export type ComplianceHandler = 'screening_search' | 'lists_import' | 'lists_status' | CasesHandler;
 
 /** What the answer needs of the request. */
 export interface ComplianceContext {
   handler: ComplianceHandler;
   load?: Omit<PreparedLoad, 'requests'>;
+  /** The rules, alerts, cases, decisions and reports routes (./cases-front.ts). */
+  cases?: CasesContext;
 }
+
+/** What a compliance request needs besides its body: the path's id, the query string, the gateway's ledgers. */
+export interface ComplianceTarget { id: bigint; query: string; ledgers: LedgerCurrencies }
 
 /** A refused compliance body: a LedgerJsonError, so the gateway's body refusal path answers it (400 with `code`). */
 export class ComplianceInputError extends LedgerJsonError {
@@ -40,14 +49,18 @@ export class ComplianceInputError extends LedgerJsonError {
 
 const DEFAULT_LIMIT = 10;
 
-/** The service's requests for a route's body, in the order they are sent. */
-export function complianceRequestBody(handler: ComplianceHandler, json: () => JsonValue): { requests: Buffer[]; context: ComplianceContext } {
+/** The service's requests for a route's body: the first frame and how each next one is made. */
+export function complianceRequestBody(handler: ComplianceHandler, json: () => JsonValue, target: ComplianceTarget): { chain: Chain; context: ComplianceContext } {
   switch (handler) {
-    case 'screening_search': return { requests: [searchFromJson(json())], context: { handler } };
-    case 'lists_status': return { requests: [listStatusRequest()], context: { handler } };
+    case 'screening_search': return { chain: { first: searchFromJson(json()) }, context: { handler } };
+    case 'lists_status': return { chain: { first: listStatusRequest() }, context: { handler } };
     case 'lists_import': {
       const { requests, ...load } = loadFromJson(json());
-      return { requests, context: { handler, load } };
+      return { chain: inOrder(requests, complianceTaken), context: { handler, load } };
+    }
+    default: {
+      const { chain, context } = casesRequest(handler, json, target.id, target.query, target.ledgers);
+      return { chain, context: { handler, cases: context } };
     }
   }
 }
@@ -134,6 +147,7 @@ export function complianceAnswer(context: ComplianceContext, reply: Buffer): unk
       checkCommitted(context.load!, reply);
       return importedLine(context.load!);
     }
+    default: return casesAnswer(context.cases!, reply);
   }
 }
 

@@ -2,7 +2,10 @@
 // a bounded in-memory ring of the most recent events and the Server-Sent
 // Events subscribers of GET /v1/events: the ledger's committed transfers,
 // the payments service's payments (each created or changed payment's record,
-// rendered as GET /v1/payments lists it) and audit checkpoints.
+// rendered as GET /v1/payments lists it), the compliance service's alerts
+// (each raised or changed alert, rendered as GET /v1/compliance/alerts lists
+// it; only to streams whose key's role may read that route) and audit
+// checkpoints.
 //
 // The kernel numbers every event (drivers/events/events.ts) and hands the
 // host records through DEV_EVENTS (host/devices/events.ts), live and while
@@ -38,6 +41,9 @@ import { TRANSFER_LEDGER } from '../../services/ledger/protocol.ts';
 import { PAY_LEDGER } from '../../services/payments/protocol.ts';
 import { paymentRecordAt } from '../payments/records.ts';
 import { paymentJson, type LedgerCurrencies } from './payment-json.ts';
+import { ALERT_LEDGER } from '../../services/compliance/protocol.ts';
+import { alertAt } from '../compliance/cases.ts';
+import { alertJson } from './compliance-json.ts';
 
 /** Limits of the ring and the subscribers; manifest `gateway.events` may set each. */
 export interface EventLimits {
@@ -74,11 +80,13 @@ export const EVENT_LIMITS_DEFAULT: EventLimits = {
 // How often subscribers that stopped at their buffer limit are topped up.
 const TOP_UP_MS = 20;
 
-export const EVENT_TYPES = { transfer: abi.EVT_TRANSFER, checkpoint: abi.EVT_CHECKPOINT, payment: abi.EVT_PAYMENT } as const;
+export const EVENT_TYPES = { transfer: abi.EVT_TRANSFER, checkpoint: abi.EVT_CHECKPOINT, payment: abi.EVT_PAYMENT, alert: abi.EVT_ALERT } as const;
 export type EventTypeName = keyof typeof EVENT_TYPES;
-const TYPE_NAMES: Record<number, EventTypeName> = { [abi.EVT_TRANSFER]: 'transfer', [abi.EVT_CHECKPOINT]: 'checkpoint', [abi.EVT_PAYMENT]: 'payment' };
+const TYPE_NAMES: Record<number, EventTypeName> = {
+  [abi.EVT_TRANSFER]: 'transfer', [abi.EVT_CHECKPOINT]: 'checkpoint', [abi.EVT_PAYMENT]: 'payment', [abi.EVT_ALERT]: 'alert',
+};
 // Where an item holds its ledger, for the types that have one (grants and ?ledger= apply to them).
-const LEDGER_AT: Record<number, number> = { [abi.EVT_TRANSFER]: TRANSFER_LEDGER, [abi.EVT_PAYMENT]: PAY_LEDGER };
+const LEDGER_AT: Record<number, number> = { [abi.EVT_TRANSFER]: TRANSFER_LEDGER, [abi.EVT_PAYMENT]: PAY_LEDGER, [abi.EVT_ALERT]: ALERT_LEDGER };
 const ITEM_BYTES: Record<number, number> = {
   [abi.EVT_TRANSFER]: abi.EVENT_TRANSFER_BYTES, [abi.EVT_CHECKPOINT]: abi.EVENT_CHECKPOINT_BYTES, [abi.EVT_PAYMENT]: abi.EVENT_PAYMENT_BYTES,
   [abi.EVT_ALERT]: abi.EVENT_ALERT_BYTES,
@@ -183,15 +191,14 @@ class Subscriber {
   lastWriteMs = performance.now();
   readonly key: string;
   constructor(readonly query: EventQuery, readonly grants: number[] | null, readonly sink: EventSink, from: number,
-    readonly header: Buffer | null) {
+    readonly header: Buffer | null, readonly alerts: boolean) {
     this.cursor = from;
     this.key = keyOf(header);
   }
 
   wants(chunk: Chunk, index: number): boolean {
-    // Alerts are held in the ring (their ids count) but shown to no stream
-    // until the stream's role is known to be one that may read cases.
-    if (chunk.type === abi.EVT_ALERT) return false;
+    // Alerts go only to streams whose key's role may read the alerts route (the gateway's policy, asked at subscribe).
+    if (chunk.type === abi.EVT_ALERT && !this.alerts) return false;
     if (this.query.types !== null && !this.query.types.has(chunk.type)) return false;
     const at = LEDGER_AT[chunk.type];
     if (at === undefined) return true;
@@ -334,11 +341,15 @@ export class EventHub {
     return null;
   }
 
-  /** Starts a stream (check() first); returns the function that ends it. `header`: what admission admitted it with. */
-  subscribe(query: EventQuery, grants: number[] | null, sink: EventSink, header: Buffer | null = null): () => void {
+  /**
+   * Starts a stream (check() first); returns the function that ends it.
+   * `header`: what admission admitted it with; `alerts`: whether its key's
+   * role may see compliance alerts (absent: it may not).
+   */
+  subscribe(query: EventQuery, grants: number[] | null, sink: EventSink, header: Buffer | null = null, alerts = false): () => void {
     const refusal = this.check(query, header);
     if (refusal !== null) throw new Error(`events: subscribe without check: ${refusal.message}`);
-    const s = new Subscriber(query, grants, sink, query.after === null ? this.nextId : query.after + 1, header);
+    const s = new Subscriber(query, grants, sink, query.after === null ? this.nextId : query.after + 1, header, alerts);
     this.subscribers.add(s);
     sink.write(`retry: 1000\n: ring ${this.oldestId}..${this.nextId - 1}\n\n`);
     this.pump(s);
@@ -509,7 +520,8 @@ export function transferJsonText(b: Buffer, at: number): string {
 /**
  * The JSON of one event item (transfer: the stored record; payment: the
  * record as GET /v1/payments lists it, which is GET /v1/payments/{id} but its
- * `messages`, and its `href`, that route; checkpoint: its signed body).
+ * `messages`, and its `href`, that route; alert: as GET
+ * /v1/compliance/alerts lists it, with its `href`; checkpoint: its signed body).
  * `ledgers` give a payment its amount_decimal and currency.
  */
 export function eventData(type: number, item: Buffer, timeNs: bigint, ledgers: LedgerCurrencies = new Map()): unknown {
@@ -518,6 +530,10 @@ export function eventData(type: number, item: Buffer, timeNs: bigint, ledgers: L
     const p = paymentRecordAt(item, 0);
     if (p === null) throw new Error('payment event: an empty payment record (id 0)');
     return { ...paymentJson(p, ledgers), href: `/v1/payments/${p.id}` };
+  }
+  if (type === abi.EVT_ALERT) {
+    const a = alertAt(item, 0);
+    return { ...alertJson(a, (ledger) => ledgers.get(ledger)?.assetScale), href: `/v1/compliance/alerts/${a.id}` };
   }
   return {
     tree_size: item.readBigUInt64LE(0).toString(), time_ns: item.readBigUInt64LE(8).toString(),

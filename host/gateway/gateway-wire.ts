@@ -96,6 +96,12 @@ export function writeGatewayHeader(out: Buffer, at: number, routeId: number, aut
   if (hash !== null) out.set(hash, at + gw.GW_KEY_HASH_OFFSET);
 }
 
+/** Points a request header at another route (the next frame of a chain that goes to another service). */
+export function setGatewayRoute(header: Buffer, routeId: number): void {
+  if (!Number.isInteger(routeId) || routeId < 1 || routeId >= gw.ROUTE_COUNT) throw new RangeError(`gateway route ${routeId}`);
+  header[1] = routeId;
+}
+
 export interface GatewayReply { status: number; error: number; retryAfter: number; keyId: number; role: number; body: Buffer }
 
 export function parseGatewayReply(payload: Buffer): GatewayReply | null {
@@ -141,4 +147,21 @@ export function decodeGatewayStats(body: Buffer, admission?: AdmissionStats): Re
     out.refused_malformed = admission.malformed;
   }
   return out;
+}
+
+/** One frame of a request sent as several: its body and, when not the route's own, the gateway route it goes to. */
+export interface Frame { body: Buffer; route?: number }
+
+/**
+ * A request sent as one frame or several: the first, and how to build each
+ * next one from the gateway service's reply body to the one before (null:
+ * that reply is the answer). The next frame may depend on what the reply
+ * said (a case closed with an outcome, a page's last id).
+ */
+export interface Chain { first: Buffer; next?: (reply: Buffer) => Frame | null }
+
+/** A chain of precomputed frames, each sent when `taken` says the service took the one before (a list load, a message in parts). */
+export function inOrder([first, ...rest]: Buffer[], taken: (reply: Buffer) => boolean): Chain {
+  if (first === undefined) throw new Error('inOrder: a request has at least one frame');
+  return rest.length === 0 ? { first } : { first, next: (reply) => (taken(reply) && rest.length > 0 ? { body: rest.shift()! } : null) };
 }

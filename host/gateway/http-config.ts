@@ -4,6 +4,7 @@
 // gateway configuration the host gives it (ledgers, admission, readiness,
 // statistics, metrics, the event stream).
 
+import type { Signer } from '../base/keys.ts';
 import type { OriginalsArchive } from '../payments/archive.ts';
 import * as abi from '../../hal/abi.ts';
 import { BATCH_EVENTS_MAX, HEADER_BYTES, RECORD_BYTES } from '../client/ledger.ts';
@@ -94,4 +95,6 @@ export interface GatewayConfig {
   events?: EventHub;
   /** The payments messages' originals (host/payments/archive.ts); absent: the image has no payments service. */
   originals?: OriginalsArchive;
+  /** Signs compliance reports: the audit checkpoints' signer (host/compliance/report.ts); absent: reports answer 503. */
+  reportSigner?: Signer | null;
 }

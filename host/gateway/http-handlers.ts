@@ -24,7 +24,9 @@ import { BATCH_EVENTS_MAX, emptyReason } from '../client/ledger.ts';
 import * as gw from '../../services/gateway/protocol.ts';
 import { VERSION } from '../base/version.ts';
 import { EventQueryError, parseEventQuery, type EventHub, type EventQuery, type EventSink } from './events.ts';
-import { authorization, decodeGatewayStats, parseGatewayReply, writeGatewayHeader, type Admit, type GatewayReply } from './gateway-wire.ts';
+import {
+  authorization, decodeGatewayStats, inOrder, parseGatewayReply, setGatewayRoute, writeGatewayHeader, type Admit, type Chain, type Frame, type GatewayReply,
+} from './gateway-wire.ts';
 import { limits, type GatewayConfig, type GatewayHost } from './http-config.ts';
 import type { Head } from './http-head.ts';
 import {
@@ -45,10 +47,17 @@ import {
 import { partTaken, RecordError } from '../payments/records.ts';
 import type { OriginalsArchive } from '../payments/archive.ts';
 import * as CP from '../../services/compliance/protocol.ts';
-import { complianceAnswer, complianceRequestBody, complianceTaken, type ComplianceContext, type ComplianceHandler } from './compliance-front.ts';
+import { complianceAnswer, complianceRequestBody, type ComplianceContext, type ComplianceHandler } from './compliance-front.ts';
 import { ComplianceRefusal, RecordError as ComplianceRecordError } from '../compliance/records.ts';
+import type { ReportToSign } from './cases-front.ts';
+import { csvSignatureHeaders, reportCsvText, reportJsonText, signedReportJson, signReport } from '../compliance/report.ts';
+import type { Signer } from '../base/keys.ts';
 
-const COMPLIANCE_HANDLERS: ReadonlySet<string> = new Set<ComplianceHandler>(['screening_search', 'lists_import', 'lists_status']);
+const COMPLIANCE_HANDLERS: ReadonlySet<string> = new Set<ComplianceHandler>([
+  'screening_search', 'lists_import', 'lists_status', 'rules_get', 'rules_set', 'alerts_list', 'alert_get', 'case_update', 'decisions_list', 'reports',
+]);
+// The routes whose query string their front end reads.
+const QUERY_HANDLERS: ReadonlySet<string> = new Set(['payments_list', 'payment_message', 'alerts_list', 'decisions_list', 'reports']);
 
 const PAYMENTS_HANDLERS: ReadonlySet<string> = new Set<PaymentsHandler>([
   'payments_iso20022', 'payments_swift_mt', 'payments_create', 'payments_get', 'payment_message', 'payments_list', 'payment_accounts_put',
@@ -57,10 +66,35 @@ const PAYMENTS_HANDLERS: ReadonlySet<string> = new Set<PaymentsHandler>([
 // The routes whose body is a payments message: its original is archived when admitted (host/payments/archive.ts).
 const PAYMENTS_MESSAGES: ReadonlySet<string> = new Set<PaymentsHandler>(['payments_iso20022', 'payments_swift_mt', 'payments_create']);
 
-/** The first of a request's frames; the others wait in the slot until `taken` says the service took the one before. */
-function firstFrame(slot: Slot, [first, ...rest]: Buffer[], taken: (body: Buffer) => boolean): Buffer {
-  if (rest.length > 0) slot.parts = { frames: rest, taken };
-  return first;
+/** The first of a request's frames; the chain's next frames are built from the replies (nextPart). */
+function firstFrame(slot: Slot, chain: Chain): Buffer {
+  if (chain.next !== undefined) slot.next = chain.next;
+  return chain.first;
+}
+
+/** What a refused compliance request is answered with: the service's refusal, a payments refusal of a closed case's payment, a malformed reply. */
+function complianceRefusal(e: unknown): Refusal {
+  if (e instanceof ComplianceRefusal) {
+    const status = e.code === CP.REFUSED_FULL ? 503 : e.code === CP.REFUSED_MALFORMED ? 400 : e.code === CP.REFUSED_NOT_FOUND ? 404 : 409;
+    return refusal(status, e.code === CP.REFUSED_NOT_FOUND ? 'not_found' : e.code === CP.REFUSED_CASE ? 'case_state' : 'compliance_refused', e.message);
+  }
+  if (e instanceof PaymentsRefusal) return refusal(e.code === PAY.REFUSED_BUSY ? 503 : 409, 'payments_refused', `the case was closed; its payment was not released: ${e.message}`);
+  if (e instanceof LedgerJsonError) return refusal(e.code === 'report_too_large' ? 413 : 400, e.code, e.message);
+  if (e instanceof ComplianceRecordError || e instanceof RecordError) return refusal(502, 'invalid_compliance_reply', e.message);
+  throw e;
+}
+
+/** The report's text in its format, with the CSV's own headers. */
+function reportText(answer: ReportToSign): { text: string; headers: [string, string][]; contentType?: string } {
+  const { report } = answer;
+  const period = { fromNs: report.fromNs, toNs: report.toNs };
+  if (answer.format === 'json') return { text: reportJsonText(period, report.alerts, report.decisions), headers: [] };
+  const name = `qenex-compliance-${report.fromNs}-${report.toNs}.csv`;
+  return { text: reportCsvText(report.alerts, report.decisions), headers: [['Content-Disposition', `attachment; filename="${name}"`]], contentType: 'text/csv; charset=utf-8' };
+}
+
+function isReportToSign(answer: unknown): answer is ReportToSign {
+  return typeof answer === 'object' && answer !== null && 'report' in answer && 'format' in answer && Object.keys(answer).length === 2;
 }
 
 /** One request's place in the response order. */
@@ -89,15 +123,16 @@ export interface Slot {
   compliance?: ComplianceContext;
   /**
    * A request sent as several frames (a payments message in parts, a list
-   * load): the frames not yet sent, each sent when `taken` says the
-   * service's reply took the one before.
+   * load, a case close and its hold_release, a report's pages): builds the
+   * next frame from the service's reply to the one before; null when that
+   * reply is the answer.
    */
-  parts?: { frames: Buffer[]; taken: (body: Buffer) => boolean };
+  next?: (body: Buffer) => Frame | null;
   /** GET /v1/events: the query string and Last-Event-ID as received, then the parsed query. */
   eventsText?: { query: string; lastEventId: string[] | undefined };
   events?: EventQuery;
   /** GET /v1/events allowed: the key's ledger grants (null: all); the stream starts when this slot is written. */
-  stream?: { grants: number[] | null };
+  stream?: { grants: number[] | null; alerts: boolean };
   /** The gateway request header admission saw (routes past the open ones). */
   header?: Buffer;
   startedMs: number;
@@ -116,7 +151,7 @@ export function requestSlot(label: string, head: Head, close: boolean, noBody: b
   const slot = newSlot(label, head.method, close, noBody, match?.spec ?? null, match?.id ?? 0n);
   if (match === null && matches.length > 0) slot.path = matches[0].spec.path;
   if (match?.spec.handler === 'events') slot.eventsText = { query: match.query, lastEventId: head.fields.get('last-event-id') };
-  if (match?.spec.handler === 'payments_list' || match?.spec.handler === 'payment_message') slot.queryText = match.query;
+  if (match !== null && QUERY_HANDLERS.has(match.spec.handler)) slot.queryText = match.query;
   return slot;
 }
 
@@ -145,6 +180,7 @@ export class RouteHandlers {
   private readonly host: GatewayHost | undefined;
   private readonly events: EventHub | undefined;
   private readonly originals: OriginalsArchive | undefined;
+  private readonly reportSigner: Signer | null | undefined;
 
   /**
    * `source`: the client's address (sourceBytes), for the gateway header;
@@ -154,6 +190,7 @@ export class RouteHandlers {
     this.host = config.host;
     this.events = config.events;
     this.originals = config.originals;
+    this.reportSigner = config.reportSigner;
     for (const [ledger, { assetScale }] of config.ledgers) {
       if (!Number.isInteger(ledger) || ledger < 0 || ledger > 0xffffffff) throw new RangeError(`gateway: ledger ${ledger} is not a u32`);
       if (!Number.isInteger(assetScale) || assetScale < 0 || assetScale > ASSET_SCALE_MAX) {
@@ -281,12 +318,13 @@ export class RouteHandlers {
       const { requests, context } = paymentsRequestBody(spec.handler as PaymentsHandler, bytes, slot.id, this.ledgers, json, slot.queryText ?? '');
       slot.payments = context;
       if (PAYMENTS_MESSAGES.has(spec.handler)) this.originals?.put(bytes);
-      return firstFrame(slot, requests, partTaken);
+      return firstFrame(slot, inOrder(requests, partTaken));
     }
     if (COMPLIANCE_HANDLERS.has(spec.handler)) {
-      const { requests, context } = complianceRequestBody(spec.handler as ComplianceHandler, json);
+      const target = { id: slot.id, query: slot.queryText ?? '', ledgers: this.ledgers };
+      const { chain, context } = complianceRequestBody(spec.handler as ComplianceHandler, json, target);
       slot.compliance = context;
-      return firstFrame(slot, requests, complianceTaken);
+      return firstFrame(slot, chain);
     }
     if (spec.handler === 'keys_revoke') {
       const id = Buffer.alloc(4);
@@ -302,13 +340,14 @@ export class RouteHandlers {
    * (the last frame's, or a refusal, which ends the request).
    */
   nextPart(slot: Slot, status: number, payload: Buffer): Buffer | null {
-    const parts = slot.parts;
-    const next = parts?.frames.shift();
-    if (parts === undefined || next === undefined) return null;
+    const next = slot.next;
+    if (next === undefined) return null;
     const r = status === abi.FRAME_OK ? parseGatewayReply(payload) : null;
-    if (r !== null && r.status === 200 && parts.taken(r.body)) return next;
-    slot.parts = undefined;
-    return null;
+    const frame = r !== null && r.status === 200 ? next(r.body) : null;
+    if (frame === null) { slot.next = undefined; return null; }
+    // A frame for another route (a closed case's hold_release): the kernel admits it under that route's roles.
+    if (frame.route !== undefined) setGatewayRoute(slot.header!, frame.route);
+    return frame.body;
   }
 
   /** Renders the kernel's reply to a gateway request into the slot. */
@@ -375,18 +414,34 @@ export class RouteHandlers {
     }
   }
 
-  /** The compliance service's reply rendered (host/gateway/compliance-front.ts): JSON, or why it refused. */
+  /** The compliance service's reply rendered (host/gateway/compliance-front.ts): JSON, a signed report, or why it refused. */
   private complianceReply(slot: Slot, body: Buffer): void {
     try {
-      respond(slot, 200, JSON.stringify(complianceAnswer(slot.compliance!, body)));
+      const answer = complianceAnswer(slot.compliance!, body);
+      if (answer === null) respondRefusal(slot, refusal(404, 'not_found', `no alert ${slot.id}`));
+      else if (isReportToSign(answer)) this.answerReport(slot, answer);
+      else respond(slot, 200, JSON.stringify(answer));
     } catch (e) {
-      if (e instanceof ComplianceRefusal) {
-        respondRefusal(slot, refusal(e.code === CP.REFUSED_FULL ? 503 : e.code === CP.REFUSED_MALFORMED ? 400 : 409, 'compliance_refused', e.message));
-        return;
-      }
-      if (!(e instanceof ComplianceRecordError)) throw e;
-      respondRefusal(slot, refusal(502, 'invalid_compliance_reply', e.message));
+      respondRefusal(slot, complianceRefusal(e));
     }
+  }
+
+  /** A report whose pages are in: signed with the checkpoints' signer (host/compliance/report.ts), then sent. */
+  private answerReport(slot: Slot, answer: ReportToSign): void {
+    const signer = this.reportSigner;
+    if (signer === undefined || signer === null) {
+      respondRefusal(slot, refusal(503, 'no_report_signer', 'reports are signed with the audit checkpoints\' key: boot with --audit-key or --hsm --label'));
+      return;
+    }
+    const { text, headers, contentType } = reportText(answer);
+    const bytes = Buffer.from(text, 'utf8');
+    signReport(bytes, signer).then(
+      (signatures) => {
+        if (answer.format === 'json') respond(slot, 200, signedReportJson(text, signatures));
+        else respond(slot, 200, text, [...headers, ...csvSignatureHeaders(text, signatures)], contentType);
+      },
+      (e: Error) => respondRefusal(slot, refusal(503, 'report_signing_failed', e.message)),
+    ).finally(() => this.settled());
   }
 
   /** The gateway allowed GET /v1/events: the stream's head, or why it can't start. */
@@ -396,7 +451,15 @@ export class RouteHandlers {
     if (refused !== null) { respondRefusal(slot, refusal(refused.status, refused.code, refused.message)); return; }
     const count = body.length >= 4 ? body.readUInt32LE(0) : -1;
     if (count < 0 || body.length !== 4 + count * 4) { respondRefusal(slot, refusal(502, 'bad_gateway', 'the gateway answered without the key\'s grants')); return; }
-    slot.stream = { grants: count === 0 ? null : Array.from({ length: count }, (_, i) => body.readUInt32LE(4 + i * 4)) };
+    // Alerts go to a stream whose key's role may read the alerts route: the gateway's one policy, asked of admission.
+    const alertsHeader = Buffer.from(slot.header!);
+    setGatewayRoute(alertsHeader, gw.ROUTE_ALERTS_LIST);
+    const alerts = this.admit(alertsHeader, abi.ADM_MODE_KEY).status === 200;
+    if (!alerts && slot.events!.types?.has(abi.EVT_ALERT) === true) {
+      respondRefusal(slot, refusal(403, 'forbidden_role', 'the key\'s role may not see compliance alerts (types=alert)'));
+      return;
+    }
+    slot.stream = { grants: count === 0 ? null : Array.from({ length: count }, (_, i) => body.readUInt32LE(4 + i * 4)), alerts };
     slot.status = 200;
     slot.response = Buffer.from('HTTP/1.1 200 OK\r\nContent-Type: text/event-stream; charset=utf-8\r\nCache-Control: no-store\r\n'
       + `Connection: close\r\nX-Request-Id: ${slot.label}\r\n\r\n`, 'latin1');
@@ -411,6 +474,6 @@ export class RouteHandlers {
       sink.write(`event: error\ndata: ${JSON.stringify({ error: { code: refused.code, message: refused.message } })}\n\n`);
       return null;
     }
-    return hub.subscribe(slot.events!, slot.stream!.grants, sink, slot.header ?? null);
+    return hub.subscribe(slot.events!, slot.stream!.grants, sink, slot.header ?? null, slot.stream!.alerts);
   }
 }

@@ -13,16 +13,17 @@ import { parseUnsignedDecimal } from './ledger-json.ts';
 import type { ServiceRoute } from './services-json.ts';
 import type { PaymentsHandler } from './payments-front.ts';
 import type { ComplianceHandler } from './compliance-front.ts';
+import type { CasesHandler } from './cases-front.ts';
 
 /** Who answers a route: the session itself (open routes) or the gateway service. */
 export type RouteHandler = 'index' | 'health' | 'ready' | 'openapi' | 'metrics' | 'ledger' | 'system' | 'gateway_stats'
-  | 'keys_create' | 'keys_list' | 'keys_revoke' | 'events' | ServiceRoute | PaymentsHandler | ComplianceHandler;
+  | 'keys_create' | 'keys_list' | 'keys_revoke' | 'events' | ServiceRoute | PaymentsHandler | ComplianceHandler | CasesHandler;
 
 /** A body's media type: JSON (application/json), an XML document (application/xml), plain text (text/plain); null: no body. */
 export type BodyType = 'json' | 'xml' | 'text' | null;
 
 export interface RouteSpec {
-  method: 'GET' | 'POST' | 'DELETE';
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
   /** The path as the OpenAPI document writes it ({id} for a parameter). */
   path: string;
   handler: RouteHandler;
@@ -40,7 +41,7 @@ export interface RouteSpec {
 
 function route(method: RouteSpec['method'], path: string, handler: RouteHandler, gatewayRoute = 0,
   extra: Partial<RouteSpec> = {}): RouteSpec {
-  return { method, path, handler, gatewayRoute, bodyType: method === 'POST' ? 'json' : null, ...extra };
+  return { method, path, handler, gatewayRoute, bodyType: method === 'POST' || method === 'PUT' ? 'json' : null, ...extra };
 }
 
 /** Every route the session serves; the OpenAPI document must list exactly these. */
@@ -84,6 +85,14 @@ export const ROUTES: readonly RouteSpec[] = [
   route('POST', '/v1/screening/search', 'screening_search', gw.ROUTE_SCREENING_SEARCH),
   route('POST', '/v1/compliance/lists', 'lists_import', gw.ROUTE_LISTS_LOAD),
   route('GET', '/v1/compliance/lists', 'lists_status', gw.ROUTE_LISTS_LOAD),
+  // Rules, alerts and their cases, decisions, reports (host/gateway/cases-front.ts).
+  route('GET', '/v1/compliance/rules', 'rules_get', gw.ROUTE_RULES_GET),
+  route('PUT', '/v1/compliance/rules', 'rules_set', gw.ROUTE_RULES_SET),
+  route('GET', '/v1/compliance/alerts', 'alerts_list', gw.ROUTE_ALERTS_LIST, { query: true }),
+  route('GET', '/v1/compliance/alerts/{id}', 'alert_get', gw.ROUTE_ALERTS_LIST),
+  route('POST', '/v1/compliance/alerts/{id}', 'case_update', gw.ROUTE_CASE_UPDATE),
+  route('GET', '/v1/compliance/decisions', 'decisions_list', gw.ROUTE_DECISIONS_LIST, { query: true }),
+  route('GET', '/v1/compliance/reports', 'reports', gw.ROUTE_REPORTS, { query: true }),
 ];
 
 export interface RouteMatch {
@@ -114,7 +123,8 @@ function matchRoutes(target: string): RouteMatch[] {
       if (want[i] === '{id}') { id = segments[i]; same = isDecimal(id); } else same = want[i] === segments[i];
     }
     if (!same) continue;
-    const max = spec.handler === 'keys_revoke' ? 0xffffffffn : spec.handler === 'payments_get' || spec.handler === 'payment_message' ? 0xffffffffffffffffn : U128_MAX;
+    const max = spec.handler === 'keys_revoke' || spec.handler === 'alert_get' || spec.handler === 'case_update' ? 0xffffffffn
+      : spec.handler === 'payments_get' || spec.handler === 'payment_message' ? 0xffffffffffffffffn : U128_MAX;
     found.push({ spec, id: id === undefined ? 0n : parseUnsignedDecimal(id, max), query: q < 0 ? '' : target.slice(q + 1) });
   }
   return found;
@@ -147,8 +157,8 @@ function earlyRefusal(head: Head, matches: RouteMatch[], match: RouteMatch | nul
     return refusal(405, 'method_not_allowed', `${head.target} allows ${allow} only`, [['Allow', allow]]);
   }
   if (match.id === null) {
-    return refusal(400, 'invalid_field', match.spec.handler === 'keys_revoke'
-      ? 'path: key id must be a decimal unsigned integer below 2^32'
+    return refusal(400, 'invalid_field', match.spec.handler === 'keys_revoke' || match.spec.handler === 'alert_get' || match.spec.handler === 'case_update'
+      ? 'path: the id must be a decimal unsigned integer below 2^32'
       : match.spec.handler === 'payments_get' || match.spec.handler === 'payment_message' ? 'path: payment id must be a decimal unsigned integer below 2^64'
         : 'path: account id must be a decimal string of an unsigned integer below 2^128');
   }

@@ -11,6 +11,18 @@ const u64 = { type: 'string', pattern: '^[0-9]{1,20}$', description: 'unsigned 6
 const u32 = { type: 'integer', minimum: 0, maximum: 4294967295 };
 const u16 = { type: 'integer', minimum: 0, maximum: 65535 };
 const flags = { oneOf: [{ type: 'array', items: { type: 'string' } }, u16] };
+const decimal = { type: 'string', pattern: '^[0-9]+(\\.[0-9]+)?$', description: "an amount in the ledger's units (its asset scale)" };
+const score = { type: 'number', minimum: 0, maximum: 1 };
+const bps = { type: 'integer', minimum: 0, maximum: 10000 };
+const hex8 = { type: 'string', pattern: '^[0-9a-f]{8}$' };
+const timeParam = (name: string, required: boolean) => ({
+  name, in: 'query', required, schema: { type: 'string' }, description: 'logical ns since 1970 (decimal) or an RFC 3339 time',
+});
+const listParams = (stateName: string, states: string[]) => [
+  { name: stateName, in: 'query', required: false, schema: { type: 'string', enum: states } }, { name: 'after', in: 'query', required: false, schema: u64 },
+  timeParam('from', false), timeParam('to', false), { name: 'ledger', in: 'query', required: false, schema: u32 },
+  { name: 'limit', in: 'query', required: false, schema: { type: 'integer', minimum: 1, maximum: 1000 } },
+];
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 
 const schemas = {
@@ -72,7 +84,7 @@ const schemas = {
   KeySpec: {
     type: 'object', required: ['role'], additionalProperties: false,
     properties: {
-      role: { type: 'string', enum: ['admin', 'operator', 'teller', 'auditor', 'read-only'] },
+      role: { type: 'string', enum: ['admin', 'operator', 'teller', 'auditor', 'read-only', 'compliance_officer'] },
       ledgers: { type: 'array', items: u32, maxItems: 16 },
       rate_per_second: { type: 'integer', minimum: 0, maximum: 1000000 },
       burst: { type: 'integer', minimum: 0, maximum: 1000000 },
@@ -166,7 +178,42 @@ const schemas = {
       entries: { type: 'array', items: { type: 'object' }, description: 'a camt.053/054: per entry matched, differs or unmatched, with the payment' },
     },
   },
-  Payment: { type: 'object', additionalProperties: true, properties: { id: u64, state: { type: 'string', enum: ['settled', 'pending', 'rejected', 'returned'] } } },
+  Payment: { type: 'object', additionalProperties: true, properties: { id: u64, state: { type: 'string', enum: ['settled', 'pending', 'rejected', 'returned', 'held'] } } },
+  RuleSet: {
+    type: 'object', required: ['ledger'], additionalProperties: false,
+    description: 'One ledger\'s monitoring rules and limits (docs/compliance.md "Rules"): amounts are decimal strings in the ledger\'s units, '
+      + 'scores 0..1 (six decimal places at most), a key left out is 0 (off)',
+    properties: {
+      ledger: u32, hold: { type: 'array', items: { type: 'string', enum: ['sanctions', 'amount', 'velocity', 'structuring', 'rapid_in_out', 'dormant', 'high_risk_country', 'fraud'] } },
+      ...Object.fromEntries(['amount_threshold', 'payment_max', 'account_daily_max', 'customer_daily_max', 'counterparty_daily_max', 'velocity_sum',
+        'structuring_threshold', 'dormant_amount'].map((k) => [k, decimal])),
+      ...Object.fromEntries(['velocity_count', 'velocity_window_s', 'structuring_count', 'structuring_window_s', 'rapid_window_s', 'dormant_days'].map((k) => [k, u32])),
+      structuring_margin_bps: bps, rapid_ratio_bps: bps,
+      ...Object.fromEntries(['fraud_hold', 'fraud_refuse', 'screen_hold', 'screen_refuse'].map((k) => [k, score])),
+      high_risk_countries: { type: 'array', items: { type: 'string', pattern: '^[A-Z]{2}$' }, maxItems: 32 },
+    },
+  },
+  Rules: { type: 'object', properties: { version: { type: 'integer' }, rules: { type: 'array', items: { $ref: '#/components/schemas/RuleSet' } } } },
+  Alert: {
+    type: 'object', additionalProperties: false,
+    properties: {
+      id: u32, rules: { type: 'array', items: { type: 'string' } }, payment_id: u64, state: { type: 'string', enum: ['open', 'assigned', 'escalated', 'closed'] },
+      action: { type: 'string', enum: ['allow', 'hold', 'refuse'] }, outcome: { type: ['string', 'null'], enum: ['release', 'reject', 'noted', null] },
+      assignee: { type: ['string', 'null'] }, ledger: u32, raised_ns: u64, updated_ns: u64, amount: decimal, debit_account: u128,
+      close_reason: { type: ['string', 'null'], enum: ['false_positive', 'explained', 'confirmed', 'other', null] }, fraud_score: score, sanctions_score: score,
+      updates: u32, decision: u64, href: { type: 'string', description: 'event stream only' },
+    },
+  },
+  Decision: {
+    type: 'object', additionalProperties: false,
+    properties: {
+      sequence: u64, payment_id: u64, action: { type: 'string', enum: ['allow', 'hold', 'refuse'] }, rules: { type: 'array', items: { type: 'string' } },
+      decided_by: { type: ['string', 'null'] }, alert_id: { type: ['integer', 'null'] }, fraud_score: score, fraud_model: hex8,
+      sanctions: { type: 'object', properties: { score, list: { type: ['string', 'null'] }, entity_id: { type: ['string', 'null'] }, party: { type: ['string', 'null'] } } },
+      list_versions: { type: 'object', properties: { ofac_sdn: { type: ['string', 'null'] }, un: { type: ['string', 'null'] } } },
+      rules_version: u32, ledger: u32, time_ns: u64, amount: decimal, debit_account: u128,
+    },
+  },
 };
 
 const errors = (...codes: number[]) => Object.fromEntries(codes.map((c) => [String(c), { $ref: `#/components/responses/E${c}` }]));
@@ -189,13 +236,14 @@ function op(summary: string, ok: object, opts: { body?: object; open?: boolean; 
 const accountId = { name: 'id', in: 'path', required: true, schema: u128 };
 const keyId = { name: 'id', in: 'path', required: true, schema: { type: 'string', pattern: '^[0-9]{1,10}$' } };
 const paymentId = { name: 'id', in: 'path', required: true, schema: u64 };
+const alertId = { name: 'id', in: 'path', required: true, schema: { type: 'string', pattern: '^[0-9]{1,10}$' } };
 
 export const OPENAPI = {
   openapi: '3.1.0',
   info: {
     title: 'QENEX API', version: '1.0.0',
     description: 'Ledger (TigerBeetle semantics), payments (ISO 20022, SWIFT MT103, JSON), system statistics and API keys. Every route but health, readiness '
-      + 'and this document needs Authorization: Bearer <key>. Roles: admin, operator, teller, auditor, read-only.',
+      + 'and this document needs Authorization: Bearer <key>. Roles: admin, operator, teller, auditor, read-only, compliance_officer.',
   },
   servers: [{ url: 'http://127.0.0.1:7000' }],
   security: [{ bearer: [] }],
@@ -247,9 +295,10 @@ export const OPENAPI = {
     },
     '/v1/events': {
       get: {
-        summary: 'Server-Sent Events of committed transfers, payments and audit checkpoints (admin, operator, auditor, read-only; '
-          + 'a key granted ledgers sees only their transfers and payments). Each event has `id:` (the kernel\'s event id, increasing), '
-          + '`event:` transfer, payment or checkpoint, and `data:` one JSON object (a Transfer; a Payment, as GET /v1/payments lists it, '
+        summary: 'Server-Sent Events of committed transfers, payments, compliance alerts and audit checkpoints (admin, operator, auditor, read-only, '
+          + 'compliance_officer; a key granted ledgers sees only their transfers and payments; alerts only admin, operator, auditor and compliance_officer: '
+          + 'types=alert by another role is 403). Each event has `id:` (the kernel\'s event id, increasing), `event:` transfer, payment, alert or '
+          + 'checkpoint, and `data:` one JSON object (a Transfer; an Alert, as GET /v1/compliance/alerts lists it, with its href; a Payment, as GET /v1/payments lists it, '
           + 'and its href, each time a message created or changed it: recorded, settled, pending, rejected, posted, voided, returned; '
           + 'a checkpoint: tree_size, time_ns, root, entry, logged_ns). '
           + 'Resume with Last-Event-ID or ?after=<id>: exactly the events after it follow, also across a restart. A stream that reads '
@@ -257,7 +306,7 @@ export const OPENAPI = {
         parameters: [
           { name: 'after', in: 'query', required: false, schema: { type: 'string', pattern: '^[0-9]{1,16}$' }, description: 'resume after this event id (wins over Last-Event-ID)' },
           { name: 'ledger', in: 'query', required: false, schema: { type: 'string', pattern: '^[0-9]{1,10}(,[0-9]{1,10})*$' }, description: 'only transfers and payments on these ledgers' },
-          { name: 'types', in: 'query', required: false, schema: { type: 'string', pattern: '^(transfer|payment|checkpoint)(,(transfer|payment|checkpoint))*$' } },
+          { name: 'types', in: 'query', required: false, schema: { type: 'string', pattern: '^(transfer|payment|checkpoint|alert)(,(transfer|payment|checkpoint|alert))*$' } },
           { name: 'Last-Event-ID', in: 'header', required: false, schema: { type: 'string', pattern: '^[0-9]{1,16}$' } },
         ],
         responses: {
@@ -350,6 +399,53 @@ export const OPENAPI = {
       }),
       get: op('The sanctions lists in force: version, entries, names, since when (admin, operator)', json({ type: 'object', additionalProperties: true })),
     },
+    '/v1/compliance/rules': {
+      get: op('The monitoring rules and limits in force, one rule set per ledger, and the rules version (admin, operator, auditor, compliance_officer)',
+        json(ref('Rules'))),
+      put: op('Replace every rule set (the operator\'s command, logged; admin, operator): 1..16 rule sets, ledgers distinct; answers the rules now in force',
+        json(ref('Rules')), { body: { type: 'object', required: ['rules'], additionalProperties: false, properties: { rules: { type: 'array', items: ref('RuleSet'), minItems: 1, maxItems: 16 } } } }),
+    },
+    '/v1/compliance/alerts': {
+      get: {
+        summary: 'Alerts (each is its case) in id order, filtered; page with after=<next_after> until it is null (admin, operator, auditor, compliance_officer)',
+        parameters: listParams('state', ['open', 'assigned', 'escalated', 'closed']),
+        responses: { 200: json({ type: 'object', properties: { alerts: { type: 'array', items: ref('Alert') }, next_after: { type: ['string', 'null'] } } }), ...errors(...AUTH_ERRORS) },
+      },
+    },
+    '/v1/compliance/alerts/{id}': {
+      get: op('One alert (admin, operator, auditor, compliance_officer)', json({ type: 'object', properties: { alert: ref('Alert') } }),
+        { params: [alertId], errorCodes: [...AUTH_ERRORS, 404] }),
+      post: op('Work a case (compliance_officer, admin): assign (assignee), escalate (assignee optional), close (outcome, reason). Closing a held '
+        + "payment's case with release or reject then releases or voids its transfer; the answer has the payment after it. The same close again "
+        + 'completes a release a crash interrupted', json({ type: 'object', properties: { alert: ref('Alert'), release: { type: 'object' }, payment: ref('Payment') } }), {
+        params: [alertId], errorCodes: [...AUTH_ERRORS, 404, 409],
+        body: {
+          type: 'object', required: ['action'], additionalProperties: false, properties: {
+            action: { type: 'string', enum: ['assign', 'escalate', 'close'] }, assignee: { type: 'string', maxLength: 32 },
+            outcome: { type: 'string', enum: ['release', 'reject', 'noted'] }, reason: { type: 'string', enum: ['false_positive', 'explained', 'confirmed', 'other'] },
+          },
+        },
+      }),
+    },
+    '/v1/compliance/decisions': {
+      get: {
+        summary: 'Decisions of the payment checks in sequence order, filtered; page with after=<next_after> until it is null (admin, operator, auditor, compliance_officer)',
+        parameters: listParams('action', ['allow', 'hold', 'refuse']),
+        responses: { 200: json({ type: 'object', properties: { decisions: { type: 'array', items: ref('Decision') }, next_after: { type: ['string', 'null'] } } }), ...errors(...AUTH_ERRORS) },
+      },
+    },
+    '/v1/compliance/reports': {
+      get: {
+        summary: 'The alerts and decisions of a period, signed like the audit checkpoints (ECDSA P-384 and ML-DSA-65 over "QENEX compliance report v1\\0" and the '
+          + 'report\'s bytes): JSON {"report","report_sha256","signatures"}, or CSV with QENEX-Report-SHA256 and QENEX-Report-Signatures headers '
+          + '(docs/compliance.md "Reports" says how to verify; admin, operator, auditor, compliance_officer)',
+        parameters: [timeParam('from', true), timeParam('to', true), { name: 'format', in: 'query', required: false, schema: { type: 'string', enum: ['json', 'csv'] } }],
+        responses: {
+          200: { description: 'The signed report', content: { 'application/json': { schema: { type: 'object' } }, 'text/csv': { schema: { type: 'string' } } } },
+          ...errors(...AUTH_ERRORS, 413),
+        },
+      },
+    },
     '/v1/payment-accounts/statement': {
       post: op("A directory account's statement: posted totals at the start and end of the period (from the ledger) and its transfers within it, "
         + 'as JSON and as a camt.053.001.08 (every role; a key granted ledgers sees only theirs)', json({ type: 'object', additionalProperties: true }), {
@@ -371,7 +467,7 @@ export const OPENAPI = {
   components: {
     securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'an API key from qenex keys create' } },
     schemas,
-    responses: Object.fromEntries([400, 401, 403, 404, 409, 410, 422, 429, 503].map((c) => [`E${c}`, json(ref('Error'), `error ${c}`)])),
+    responses: Object.fromEntries([400, 401, 403, 404, 409, 410, 413, 422, 429, 503].map((c) => [`E${c}`, json(ref('Error'), `error ${c}`)])),
   },
 } as const;
 

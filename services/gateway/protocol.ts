@@ -97,7 +97,18 @@ export const ROUTE_PAYMENT_MESSAGE = 29; // GET /v1/payments/{id}/message?name=â
 // do not limit them (admission ADM_SCOPE_NONE).
 export const ROUTE_SCREENING_SEARCH = 30; // POST /v1/screening/search: search (every role: screening changes nothing and each query is logged with its key)
 export const ROUTE_LISTS_LOAD = 31; // POST /v1/compliance/lists: list_begin, list_names, list_commit or list_status (admin and operator)
-export const ROUTE_COUNT = 32; // routes are 1 .. ROUTE_COUNT - 1 (at most hal ADM_ROUTES_MAX)
+// Monitoring rules, alerts and their cases, decisions and reports (docs/compliance.md "Alerts and cases").
+// Who reads them: admin, operator, auditor and compliance officer; tellers and read-only keys never see them.
+export const ROUTE_RULES_GET = 32; // GET /v1/compliance/rules: rules_get (the readers)
+export const ROUTE_RULES_SET = 33; // PUT /v1/compliance/rules: rules_set (admin and operator: the operator's command)
+export const ROUTE_ALERTS_LIST = 34; // GET /v1/compliance/alerts[/{id}]: alerts_list (the readers)
+export const ROUTE_CASE_UPDATE = 35; // POST /v1/compliance/alerts/{id}: case_update (compliance officer and admin)
+// The payments service's hold_release of the payment whose case a compliance officer closed: the second frame of
+// POST /v1/compliance/alerts/{id} (no route of its own on the HTTP side), the same roles as ROUTE_CASE_UPDATE.
+export const ROUTE_HOLD_RELEASE = 36;
+export const ROUTE_DECISIONS_LIST = 37; // GET /v1/compliance/decisions: decisions_list (the readers)
+export const ROUTE_REPORTS = 38; // GET /v1/compliance/reports: alerts_list and decisions_list, paged by the host (the readers)
+export const ROUTE_COUNT = 39; // routes are 1 .. ROUTE_COUNT - 1 (at most hal ADM_ROUTES_MAX)
 
 /** Whether a compliance route's body may carry compliance operation `op`; false for every op when the route is not a compliance route. */
 export function routeComplianceOpAllowed(route: u32, op: u32): bool {
@@ -106,12 +117,19 @@ export function routeComplianceOpAllowed(route: u32, op: u32): bool {
     return op == <u32>ComplianceOp.list_begin || op == <u32>ComplianceOp.list_names || op == <u32>ComplianceOp.list_commit
       || op == <u32>ComplianceOp.list_status;
   }
+  if (route == <u32>ROUTE_RULES_GET) return op == <u32>ComplianceOp.rules_get;
+  if (route == <u32>ROUTE_RULES_SET) return op == <u32>ComplianceOp.rules_set;
+  if (route == <u32>ROUTE_ALERTS_LIST) return op == <u32>ComplianceOp.alerts_list;
+  if (route == <u32>ROUTE_CASE_UPDATE) return op == <u32>ComplianceOp.case_update;
+  if (route == <u32>ROUTE_DECISIONS_LIST) return op == <u32>ComplianceOp.decisions_list;
+  if (route == <u32>ROUTE_REPORTS) return op == <u32>ComplianceOp.alerts_list || op == <u32>ComplianceOp.decisions_list;
   return false;
 }
 
 /** Whether `route` is a compliance route. */
 export function routeIsCompliance(route: u32): bool {
-  return route == <u32>ROUTE_SCREENING_SEARCH || route == <u32>ROUTE_LISTS_LOAD;
+  return route == <u32>ROUTE_SCREENING_SEARCH || route == <u32>ROUTE_LISTS_LOAD || (route >= <u32>ROUTE_RULES_GET && route <= <u32>ROUTE_REPORTS
+    && route != <u32>ROUTE_HOLD_RELEASE);
 }
 
 /** The payments operation a payments route's body carries; 0 when the route is not a payments route. */
@@ -122,6 +140,7 @@ export function routePaymentsOp(route: u32): u32 {
   if (route == <u32>ROUTE_PAYMENT_ACCOUNTS_LOOKUP) return <u32>PaymentsOp.directory_get;
   if (route == <u32>ROUTE_PAYMENTS_LIST) return <u32>PaymentsOp.payment_list;
   if (route == <u32>ROUTE_PAYMENT_STATEMENT) return <u32>PaymentsOp.statement;
+  if (route == <u32>ROUTE_HOLD_RELEASE) return <u32>PaymentsOp.hold_release;
   return 0;
 }
 
@@ -146,6 +165,9 @@ export const ROLE_OPERATOR = 2;
 export const ROLE_TELLER = 3;
 export const ROLE_AUDITOR = 4;
 export const ROLE_READ_ONLY = 5;
+// Works the compliance alerts' cases (assign, escalate, close), reads decisions, rules and reports (issue 18).
+export const ROLE_COMPLIANCE_OFFICER = 6;
+export const ROLE_LAST = 6; // roles are ROLE_ADMIN .. ROLE_LAST (below hal ADM_ROLES_MAX)
 
 // Errors: stable numbers; the host maps each to a snake_case code.
 export const GW_E_BUSY = 10; // 503: the gateway's queue to the ledger is full

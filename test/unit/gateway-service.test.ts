@@ -18,6 +18,7 @@ import { gatewayRequest, parseGatewayReply } from '../../host/gateway/gateway-wi
 import { apiKeyHash, keyCreateBody } from '../../host/gateway/keys-json.ts';
 import * as C from '../../services/compliance/protocol.ts';
 import { beginRequest, listStatusRequest, namesRequest, searchRequest } from '../../host/compliance/records.ts';
+import { alertsListRequest, caseUpdateRequest, decisionsListRequest, holdReleaseRequest, rulesGetRequest } from '../../host/compliance/cases.ts';
 
 const WASM = join(new URL('../..', import.meta.url).pathname, 'build/services/gateway.wasm');
 const LEDGER = 1; // index of "ledger" in the harness's [name, ...peers]
@@ -161,7 +162,7 @@ test('the admission table: the policy at init, each key as it is created and rev
   assert.is(roles(gw.ROUTE_KEYS_LIST), bit(gw.ADM_ROLE_CONSOLE) | bit(gw.ROLE_ADMIN) | bit(gw.ROLE_AUDITOR));
   assert.is(roles(gw.ROUTE_METRICS), bit(gw.ROLE_ADMIN) | bit(gw.ROLE_OPERATOR) | bit(gw.ROLE_AUDITOR));
   assert.is(roles(gw.ROUTE_EVENTS) & bit(gw.ROLE_TELLER), 0, 'a teller does not watch the stream');
-  const everyRole = [gw.ROLE_ADMIN, gw.ROLE_OPERATOR, gw.ROLE_TELLER, gw.ROLE_AUDITOR, gw.ROLE_READ_ONLY].reduce((m, r) => m | bit(r), 0);
+  const everyRole = [gw.ROLE_ADMIN, gw.ROLE_OPERATOR, gw.ROLE_TELLER, gw.ROLE_AUDITOR, gw.ROLE_READ_ONLY, gw.ROLE_COMPLIANCE_OFFICER].reduce((m, r) => m | bit(r), 0);
   assert.is(roles(gw.ROUTE_SCREENING_SEARCH), everyRole, 'every role screens a name');
   assert.is(roles(gw.ROUTE_LISTS_LOAD), bit(gw.ADM_ROLE_CONSOLE) | bit(gw.ROLE_ADMIN) | bit(gw.ROLE_OPERATOR), 'the operators load the lists, and the console');
   for (const r of [gw.ROUTE_SCREENING_SEARCH, gw.ROUTE_LISTS_LOAD]) assert.is(route(r)[4], gw.ADM_SCOPE_NONE, 'no ledger in a compliance request');
@@ -294,6 +295,57 @@ test('compliance routes: roles, framing, one request at a time to "compliance", 
   const none = decoded(asKey(bare, 'k', gw.ROUTE_SCREENING_SEARCH, search));
   assert.equal([none.status, none.error], [503, gw.GW_E_BUSY]);
   assert.is(bare.sent.length, 0);
+});
+
+test('alerts, cases, decisions, rules and reports: roles in the admission policy and at apply time, framing, the hold_release to payments', async () => {
+  // Proves the role policy of issue 18: tellers and read-only keys never reach an alert, a case, a decision, the rules or a report
+  // (403 from the policy the kernel is given and again at apply time); auditors read them all and change nothing; operators read and
+  // set the rules; compliance officers (and admins) work cases and release held payments (ROUTE_HOLD_RELEASE, the payments
+  // service's hold_release); the console may do all of it; a body whose operation is not the route's, or of the wrong length, is 400.
+  const PAYMENTS = 2;
+  const COMPLIANCE = 3; // [gateway, ledger, payments, compliance]
+  const svc = await ServiceHarness.load(WASM, {
+    name: 'gateway', peers: ['ledger', 'payments', 'compliance'], caps: ['net', 'admit', 'log', 'time', 'send:ledger', 'send:payments', 'send:compliance'],
+    memoryPagesMax: 256, messageBytesMax: 1048576 + 65536,
+  });
+  svc.init(CONFIG);
+  const roles = { adm: gw.ROLE_ADMIN, op: gw.ROLE_OPERATOR, tel: gw.ROLE_TELLER, aud: gw.ROLE_AUDITOR, ro: gw.ROLE_READ_ONLY, co: gw.ROLE_COMPLIANCE_OFFICER };
+  for (const [k, role] of Object.entries(roles)) assert.is(createKey(svc, k, role, role === gw.ROLE_TELLER ? [1] : []).status, 200, k);
+  const filter = { after: 0n, from: 0n, to: 0n, limit: 10, state: 0, ledger: 0 };
+  const close = caseUpdateRequest({ alert: 1, action: C.CASE_ACT_CLOSE, outcome: C.OUTCOME_RELEASE, reason: C.CLOSE_FALSE_POSITIVE, assignee: '' });
+  const rulesSet = Buffer.concat([Buffer.from([C.Op.rules_set, 0, 0, 0, 1, 0, 0, 0]), Buffer.alloc(8), Buffer.alloc(C.RULES_BYTES)]);
+  const requests: [number, Buffer, string[], number][] = [
+    [gw.ROUTE_RULES_GET, rulesGetRequest(), ['adm', 'op', 'aud', 'co'], COMPLIANCE],
+    [gw.ROUTE_RULES_SET, rulesSet, ['adm', 'op'], COMPLIANCE],
+    [gw.ROUTE_ALERTS_LIST, alertsListRequest(filter), ['adm', 'op', 'aud', 'co'], COMPLIANCE],
+    [gw.ROUTE_CASE_UPDATE, close, ['adm', 'co'], COMPLIANCE],
+    [gw.ROUTE_HOLD_RELEASE, holdReleaseRequest(7n, C.OUTCOME_RELEASE), ['adm', 'co'], PAYMENTS],
+    [gw.ROUTE_DECISIONS_LIST, decisionsListRequest(filter), ['adm', 'op', 'aud', 'co'], COMPLIANCE],
+    [gw.ROUTE_REPORTS, alertsListRequest(filter), ['adm', 'op', 'aud', 'co'], COMPLIANCE],
+    [gw.ROUTE_REPORTS, decisionsListRequest(filter), ['adm', 'op', 'aud', 'co'], COMPLIANCE],
+  ];
+  const policy = svc.admissionOps[0].payload;
+  for (const [route, body, allowed, peer] of requests) {
+    const mask = policy.readUInt32LE(gw.ADM_POLICY_HEADER_BYTES + route * gw.ADM_ROUTE_BYTES);
+    const want = allowed.reduce((m, k) => m | (1 << roles[k as keyof typeof roles]), 1 << gw.ADM_ROLE_CONSOLE);
+    assert.is(mask, want, `route ${route}: the roles admission is told`);
+    for (const k of Object.keys(roles)) {
+      const r = asKey(svc, k, route, body);
+      if (!allowed.includes(k)) { assert.is(decoded(r).error, gw.GW_E_FORBIDDEN_ROLE, `${k} on route ${route}: 403`); continue; }
+      assert.is(r, null, `${k} on route ${route}: sent, the answer waits`);
+      assert.equal(svc.sent[svc.sent.length - 1].peer, peer, `route ${route} goes to its service`);
+      assert.equal(svc.sent[svc.sent.length - 1].payload, body, 'sent whole');
+      const reply = Buffer.alloc(C.REPLY_HEADER_BYTES);
+      svc.peerReply(peer, reply);
+    }
+  }
+  const malformed: [number, Buffer][] = [
+    [gw.ROUTE_ALERTS_LIST, decisionsListRequest(filter)], [gw.ROUTE_DECISIONS_LIST, alertsListRequest(filter)],
+    [gw.ROUTE_CASE_UPDATE, close.subarray(0, close.length - 1)], [gw.ROUTE_RULES_GET, Buffer.concat([rulesGetRequest(), Buffer.alloc(1)])],
+    [gw.ROUTE_RULES_SET, rulesSet.subarray(0, rulesSet.length - 4)], [gw.ROUTE_HOLD_RELEASE, Buffer.concat([holdReleaseRequest(7n, 1), Buffer.alloc(16)])],
+    [gw.ROUTE_REPORTS, close],
+  ];
+  for (const [route, body] of malformed) assert.is(decoded(asKey(svc, 'adm', route, body)).status, 400, `route ${route}: malformed is 400`);
 });
 
 test('a scoped key\'s queries carry its grants to the ledger and their replies are not filtered again', async () => {

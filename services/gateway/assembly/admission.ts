@@ -31,7 +31,7 @@ function isRead(route: u32): bool {
 function routeRoles(route: u32): u32 {
   let mask: u32 = 0;
   if (consoleRoute(route)) mask |= 1 << P.ADM_ROLE_CONSOLE;
-  for (let role: u32 = P.ROLE_ADMIN; role <= <u32>P.ROLE_READ_ONLY; role++) if (roleMay(role, route)) mask |= <u32>1 << role;
+  for (let role: u32 = P.ROLE_ADMIN; role <= <u32>P.ROLE_LAST; role++) if (roleMay(role, route)) mask |= <u32>1 << role;
   assert(mask != 0, "every route is open to someone");
   return mask;
 }

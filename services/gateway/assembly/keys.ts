@@ -85,7 +85,7 @@ export function keyScoped(n: i32): bool {
  */
 export function keyAdd(spec: usize, role: u32, grants: u32, now: u64): u32 {
   assert(keyCount < KEYS_MAX, "room in the table was checked");
-  assert(role >= <u32>P.ROLE_ADMIN && role <= <u32>P.ROLE_READ_ONLY && grants <= <u32>P.KEY_GRANTS_MAX, "a checked specification");
+  assert(role >= <u32>P.ROLE_ADMIN && role <= <u32>P.ROLE_LAST && grants <= <u32>P.KEY_GRANTS_MAX, "a checked specification");
   const hash = spec + 12;
   const k = keyAt(keyCount);
   memory.copy(k, hash, 32);

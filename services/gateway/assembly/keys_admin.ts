@@ -24,7 +24,7 @@ export function keysCreate(token: u32, body: usize, bodyLen: u32, n: i32, now: u
   if (bodyLen != P.KEY_CREATE_BYTES + grants * 4 || grants > <u32>P.KEY_GRANTS_MAX || load<u16>(body + 2) != 0) {
     answerText(token, 400, P.GW_E_INVALID_KEY_SPEC, 0, n, "malformed key specification"); return;
   }
-  if (role < <u32>P.ROLE_ADMIN || role > <u32>P.ROLE_READ_ONLY) { answerText(token, 400, P.GW_E_INVALID_KEY_SPEC, 0, n, "unknown role"); return; }
+  if (role < <u32>P.ROLE_ADMIN || role > <u32>P.ROLE_LAST) { answerText(token, 400, P.GW_E_INVALID_KEY_SPEC, 0, n, "unknown role"); return; }
   if (role == P.ROLE_TELLER && grants == 0) { answerText(token, 400, P.GW_E_INVALID_KEY_SPEC, 0, n, "a teller key needs at least one ledger"); return; }
   if (grants > 0 && role != P.ROLE_TELLER && role != P.ROLE_READ_ONLY) {
     answerText(token, 400, P.GW_E_INVALID_KEY_SPEC, 0, n, "only teller and read-only keys are limited to ledgers"); return;

@@ -35,6 +35,11 @@ function framingError(route: u32, body: usize, bodyLen: u32): string | null {
       : given == <u32>PAY.Op.status_reports ? source == PAY.SOURCE_PACS002 : source == PAY.SOURCE_CAMT053 || source == PAY.SOURCE_CAMT054;
     return fits ? null : "payments source does not match the operation";
   }
+  if (op == <u32>PAY.Op.hold_release) {
+    const count = load<u32>(body + PAY.HEADER_COUNT);
+    // A compliance officer's close releases or voids one payment; the payments service checks the records.
+    return count == 1 && bodyLen == <u32>(PAY.HEADER_BYTES + PAY.RELEASE_BYTES) ? null : "payments hold_release length does not match one release record";
+  }
   if (op != <u32>PAY.Op.credit_transfers) return null;
   const source = <i32>load<u8>(body + PAY.HEADER_SOURCE);
   const allowed = route == P.ROUTE_PAYMENTS_ISO20022 ? source == PAY.SOURCE_PACS008 || source == PAY.SOURCE_PAIN001
@@ -74,7 +79,7 @@ export function paymentsRequest(token: u32, route: u32, body: usize, bodyLen: u3
       // A read carries the key's grants: the payments service answers only what those ledgers hold.
       sendLen = scopeAppendPayments(body, bodyLen, n);
     } else if (op == <u32>PAY.Op.status_reports || op == <u32>PAY.Op.returns || op == <u32>PAY.Op.reconcile || op == <u32>PAY.Op.message_part
-      || !granted(route, body, bodyLen, n)) {
+      || op == <u32>PAY.Op.hold_release || !granted(route, body, bodyLen, n)) {
       // Status reports, returns and statements name payments, not ledgers, and a part's ledgers are in the
       // request it is a part of, which no one frame shows: an unscoped key sends them.
       refuse(token, route, 403, P.GW_E_FORBIDDEN_LEDGER, 0, n, "the request names a ledger this key is not granted");

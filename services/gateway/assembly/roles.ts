@@ -9,7 +9,7 @@ import * as P from "../protocol";
 
 /** Whether a key of `role` may use `route`. */
 export function roleMay(role: u32, route: u32): bool {
-  assert(role >= <u32>P.ROLE_ADMIN && role <= <u32>P.ROLE_READ_ONLY, "a role the key table can hold");
+  assert(role >= <u32>P.ROLE_ADMIN && role <= <u32>P.ROLE_LAST, "a role the key table can hold");
   assert(route > 0 && route < <u32>P.ROUTE_COUNT, "a known route");
   if (route == P.ROUTE_CREATE_ACCOUNTS || route == P.ROUTE_CREATE_TRANSFERS) {
     return role == P.ROLE_ADMIN || role == P.ROLE_OPERATOR || role == P.ROLE_TELLER;
@@ -27,6 +27,7 @@ export function roleMay(role: u32, route: u32): bool {
   // an auditor checks a decision). Loading the lists decides what every screening answers: the operators'.
   if (route == P.ROUTE_SCREENING_SEARCH) return true;
   if (route == P.ROUTE_LISTS_LOAD) return role == P.ROLE_ADMIN || role == P.ROLE_OPERATOR;
+  if (P.routeIsCompliance(route) || route == P.ROUTE_HOLD_RELEASE) return complianceRoleMay(role, route);
   if (route == P.ROUTE_KEYS_CREATE || route == P.ROUTE_KEYS_REVOKE) return role == P.ROLE_ADMIN;
   if (route == P.ROUTE_KEYS_LIST) return role == P.ROLE_ADMIN || role == P.ROLE_AUDITOR;
   if (route == P.ROUTE_EVENTS) return role != P.ROLE_TELLER; // watching, not transacting
@@ -34,10 +35,26 @@ export function roleMay(role: u32, route: u32): bool {
   return role == P.ROLE_ADMIN || role == P.ROLE_OPERATOR || role == P.ROLE_AUDITOR; // system routes
 }
 
-// Routes the console (`qenex keys … --data`, `qenex lists import --data`: the
-// operator at a stopped system's data directory) may use: keys and list loads.
+// Alerts, cases and decisions name customers and what they are suspected of: tellers and read-only keys never
+// see them. The rules are the operators' (an operator's command, logged); a case is worked by a compliance
+// officer (or an admin), and closing a held payment's case releases or voids its transfer (ROUTE_HOLD_RELEASE);
+// an auditor reads everything and changes nothing.
+function complianceRoleMay(role: u32, route: u32): bool {
+  assert(route >= <u32>P.ROUTE_RULES_GET && route <= <u32>P.ROUTE_REPORTS, "a route of the rules, cases, decisions or reports");
+  if (role == P.ROLE_TELLER || role == P.ROLE_READ_ONLY) return false;
+  if (route == P.ROUTE_RULES_SET) return role == P.ROLE_ADMIN || role == P.ROLE_OPERATOR;
+  if (route == P.ROUTE_CASE_UPDATE || route == P.ROUTE_HOLD_RELEASE) return role == P.ROLE_ADMIN || role == P.ROLE_COMPLIANCE_OFFICER;
+  return true; // the reads: admin, operator, auditor, compliance officer
+}
+
+// Routes the console (`qenex keys … --data`, `qenex lists import --data`,
+// `qenex rules|cases|compliance … --data`: the operator at a stopped system's
+// data directory) may use: keys, list loads, and the compliance rules, cases,
+// decisions and reports (the console holds the machine, so it may do what
+// its keys' roles may).
 export function consoleRoute(route: u32): bool {
   assert(route > 0 && route < <u32>P.ROUTE_COUNT, "a known route");
+  if (route >= <u32>P.ROUTE_RULES_GET && route <= <u32>P.ROUTE_REPORTS) return true;
   return route == P.ROUTE_KEYS_CREATE || route == P.ROUTE_KEYS_LIST || route == P.ROUTE_KEYS_REVOKE || route == P.ROUTE_LISTS_LOAD;
 }
 
