@@ -12,6 +12,7 @@ import * as replay from './replay.ts';
 import * as audit from './audit.ts';
 import * as keys from './keys.ts';
 import * as lists from './lists.ts';
+import { casesCommand, complianceCommand, rulesCommand } from './compliance.ts';
 import * as sim from './sim.ts';
 import * as scaffold from './new.ts';
 import * as liveLoad from './load.ts';
@@ -21,7 +22,7 @@ import { VERSION } from '../base/version.ts';
 
 const COMMANDS: Record<string, { main(argv: string[]): Promise<number>; USAGE: string }> = {
   keygen, build, sign, inspect, boot, replay, migrate, log, keys, lists, new: scaffold, sim, audit,
-  load: liveLoad.load, upgrade: liveLoad.upgrade, unload: liveLoad.unload,
+  load: liveLoad.load, upgrade: liveLoad.upgrade, unload: liveLoad.unload, rules: rulesCommand, cases: casesCommand, compliance: complianceCommand,
 };
 
 const HELP = `usage: qenex <command> [options]
@@ -39,6 +40,9 @@ commands:
   log      archive --data <dir> [--to <dir>] [--compress]  move log segments a snapshot covers to an archive
   keys     create|list|revoke (--data <dir> | --url <base> --key <k>)  API keys of the gateway
   lists    import|status (--data <dir> | --url <base> --key <k>)  sanctions lists the compliance service screens against
+  rules    get|set --file rules.json (--data <dir> | --url <base> --key <k>)  the compliance monitoring rules and limits
+  cases    list|show|assign|escalate|close (--data <dir> | --url <base> --key <k>)  compliance alerts and their cases
+  compliance report --from <t> --to <t> [--format json|csv] [--out f] --url <base> --key <k>  a signed compliance report
   sim      [--seed N] [--steps K]                deterministic simulation: faulty disk, network, clock, crashes
   new      service <name> [--manifest m.json]   scaffold services/<name> (source + passing test)
   load     <module.wasm> --as <name> --url <u> --key <k> [--caps a,b]  load a signed service into a running system

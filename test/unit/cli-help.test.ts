@@ -1,7 +1,8 @@
 // The CLI's help and version: what a new user types first. Proves
 // `qenex --version` prints the package's version, every command answers
 // --help, `qenex keys` with no action prints its usage (exit 2) like
-// `qenex audit` and `qenex log`, and `qenex keys create --help` shows create's options only.
+// `qenex audit`, `qenex log` and the compliance commands (rules, cases,
+// compliance report), and `qenex keys create --help` shows create's options only.
 //
 // Run: node --import tsx test/unit/cli-help.test.ts (needs dist/qenex.js: make cli)
 
@@ -23,7 +24,8 @@ test('qenex --version prints the release', () => {
 });
 
 test('every command answers --help with its usage, exit 0', () => {
-  for (const command of ['keygen', 'build', 'sign', 'inspect', 'boot', 'replay', 'keys', 'sim', 'new', 'audit', 'log', 'load', 'upgrade', 'unload']) {
+  for (const command of ['keygen', 'build', 'sign', 'inspect', 'boot', 'replay', 'keys', 'sim', 'new', 'audit', 'log', 'load', 'upgrade', 'unload', 'lists', 'rules',
+    'cases', 'compliance']) {
     const r = runCli([command, '--help']);
     assert.is(r.code, 0, `${command}: ${r.stderr}`);
     assert.match(r.stdout, /^usage: qenex /, command);
@@ -31,7 +33,7 @@ test('every command answers --help with its usage, exit 0', () => {
 });
 
 test('a command without its action prints its usage and exits 2', () => {
-  for (const command of ['keys', 'audit', 'log']) {
+  for (const command of ['keys', 'audit', 'log', 'rules', 'cases', 'compliance']) {
     const r = runCli([command]);
     assert.is(r.code, 2, command);
     assert.match(r.stdout + r.stderr, /usage: qenex /, command);

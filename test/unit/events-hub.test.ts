@@ -233,21 +233,37 @@ test('the fast transfer renderer writes exactly what transferToJson does', () =>
   }
 });
 
-test('an alert event item is the compliance service\'s alert record, and an alert record is held but, for now, shown to no stream', async () => {
-  // Proves the one layout (EVENT_ALERT_BYTES is the protocol's ALERT_BYTES) and that the ring accepts alert records.
+test('an alert event is the alert as GET /v1/compliance/alerts lists it, shown only to streams whose role may read alerts, by its ledger', async () => {
+  // Proves the one layout (EVENT_ALERT_BYTES is the protocol's ALERT_BYTES), that a stream not allowed alerts never
+  // sees one (tellers and read-only keys), and that ?ledger= applies to alerts.
   assert.is(abi.EVENT_ALERT_BYTES, C.ALERT_BYTES, 'an event item is an alert record');
-  const hub = new EventHub();
-  const sink = new Sink();
-  hub.subscribe(parseEventQuery('', undefined), null, sink);
+  const hub = new EventHub({ subscribersPerKeyMax: 8 }, () => {}, new Map([[1, { assetScale: 2, currency: 'USD' }]]));
+  const sinks = { officer: new Sink(), other: new Sink(), ledger2: new Sink() };
+  hub.subscribe(parseEventQuery('', undefined), null, sinks.officer, null, true);
+  hub.subscribe(parseEventQuery('', undefined), null, sinks.other);
+  hub.subscribe(parseEventQuery('ledger=2&types=alert', undefined), null, sinks.ledger2, null, true);
   const r = Buffer.alloc(abi.EVENT_RECORD_HEADER_BYTES + abi.EVENT_ALERT_BYTES);
   r.writeBigUInt64LE(1n, 0);
   r.writeUInt16LE(abi.EVT_ALERT, 16);
   r.writeUInt32LE(1, 20);
   r.writeUInt32LE(abi.EVENT_ALERT_BYTES, 24);
+  const a = abi.EVENT_RECORD_HEADER_BYTES;
+  r.writeUInt32LE(6, a + C.ALERT_ID);
+  r.writeUInt32LE(C.RULE_AMOUNT, a + C.ALERT_RULES);
+  r.writeBigUInt64LE(44n, a + C.ALERT_PAYMENT);
+  r[a + C.ALERT_STATE] = C.CASE_OPEN;
+  r[a + C.ALERT_ACTION] = C.ACTION_HOLD;
+  r.writeUInt32LE(1, a + C.ALERT_LEDGER);
+  r.writeBigUInt64LE(150000n, a + C.ALERT_AMOUNT);
   hub.publish(r);
   await tick();
   assert.is(hub.nextId, 2, 'the alert\'s id is used');
-  assert.not.match(sink.text, /event: alert/);
+  assert.not.match(sinks.other.text, /event: alert/, 'a stream not allowed alerts never sees one');
+  assert.not.match(sinks.ledger2.text, /event: alert/, 'another ledger\'s alert is not shown');
+  assert.match(sinks.officer.text, /event: alert/);
+  const data = JSON.parse(/data: (.*)/.exec(sinks.officer.text.split('event: alert')[1])![1]);
+  assert.equal([data.id, data.payment_id, data.state, data.action, data.rules, data.amount, data.href], [6, '44', 'open', 'hold', ['amount'], '1500.00', '/v1/compliance/alerts/6']);
+  assert.equal(parseEventQuery('types=alert', undefined).types, new Set([abi.EVT_ALERT]));
 });
 
 test.run();
