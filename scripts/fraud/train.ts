@@ -187,7 +187,7 @@ function habitsOf(r: Rng, c: Creditors, kind: Kind): Habits {
   }
 }
 
-/** A payment of `a` at time t, moved into the night (0..5 h) with the given chance. */
+/** The time t, moved into the night (0..5 h) of its day with the given chance. */
 function atNight(r: Rng, t: number, perMille: number): number {
   return r.chance(perMille) ? Math.floor(t / DAY) * DAY + r.int(6 * HOUR) : t;
 }
@@ -291,7 +291,7 @@ class DebtorState {
     ].map((v, i) => clampTo(v, FEATURE_RANGE[i][0], FEATURE_RANGE[i][1]));
   }
 
-  count_(p: Payment): void {
+  add(p: Payment): void {
     this.count++;
     this.sum += p.amount;
     this.last = p.t;
@@ -311,7 +311,7 @@ export function generate(seed: number = SEED, accounts: number = ACCOUNTS): Samp
     const state = new DebtorState(a.firstSeen);
     for (const p of payments) {
       if (p.t >= 0 && p.t < WINDOW_DAYS * DAY) out.push({ account: id, features: state.features(p, a.highRisk, c.risky[p.creditor]), fraud: p.fraud, pattern: p.pattern });
-      state.count_(p);
+      state.add(p);
     }
   }
   return out;
