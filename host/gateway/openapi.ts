@@ -166,7 +166,7 @@ const schemas = {
       entries: { type: 'array', items: { type: 'object' }, description: 'a camt.053/054: per entry matched, differs or unmatched, with the payment' },
     },
   },
-  Payment: { type: 'object', additionalProperties: true, properties: { id: u64, state: { type: 'string', enum: ['settled', 'pending', 'rejected', 'returned'] } } },
+  Payment: { type: 'object', additionalProperties: true, properties: { id: u64, state: { type: 'string', enum: ['settled', 'pending', 'rejected', 'returned', 'held'] } } },
 };
 
 const errors = (...codes: number[]) => Object.fromEntries(codes.map((c) => [String(c), { $ref: `#/components/responses/E${c}` }]));
@@ -291,7 +291,7 @@ export const OPENAPI = {
         parameters: [
           { name: 'after', in: 'query', required: false, schema: u64 },
           { name: 'limit', in: 'query', required: false, schema: { type: 'integer', minimum: 1, maximum: 1024 } },
-          { name: 'state', in: 'query', required: false, schema: { type: 'string', enum: ['settled', 'pending', 'rejected', 'returned'] } },
+          { name: 'state', in: 'query', required: false, schema: { type: 'string', enum: ['settled', 'pending', 'rejected', 'returned', 'held'] } },
           { name: 'source', in: 'query', required: false, schema: { type: 'string', enum: ['pacs.008', 'pain.001', 'mt103', 'json'] } },
           { name: 'ledger', in: 'query', required: false, schema: u32 },
         ],
