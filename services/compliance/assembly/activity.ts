@@ -25,10 +25,11 @@ export const KIND_COUNTERPARTY: u8 = 3;
 
 // Entry (ACT_BYTES): +0 u8 kind +1 u8[3] +4 u32 ledger +8 [16] id   +24 u64 first seen   +32 u64 last out
 // +40 u64 last in   +48 u64 last activity   +56 u64 day (1 + the UTC day number; 0: none)   +64 u128 the day's sum
-// +80 u64 velocity window start   +88 u32 its count   +92 u32 the hour's count   +96 u128 its sum
-// +112 u64 hour window start   +120 u64 structuring window start   +128 u32 its count   +132 u32 payments out, all time
-// +136 u128 amount out, all time   +152 u128 last inflow's amount   +168 u32 next creditor slot   +172 u32[8] last creditors
-export const ACT_BYTES: u32 = 208;
+// +80 u64 velocity window start   +88 u32 its count   +92 u32 next recent slot   +96 u128 its sum
+// +112 u64 structuring window start   +120 u32 its count   +124 u32 payments out, all time
+// +128 u128 amount out, all time   +144 u128 last inflow's amount   +160 u32 next creditor slot   +164 u32[8] last creditors
+// +196 u32[RECENT] the last RECENT payments out, in logical seconds (0: none): the hour's count, sliding   +260 u8[12] 0
+export const ACT_BYTES: u32 = 272;
 const KEY_BYTES: u32 = 24;
 export const A_FIRST: u32 = 24;
 export const A_LAST_OUT: u32 = 32;
@@ -38,17 +39,20 @@ export const A_DAY: u32 = 56;
 export const A_DAY_SUM: u32 = 64;
 export const A_VEL_START: u32 = 80;
 export const A_VEL_COUNT: u32 = 88;
-export const A_HOUR_COUNT: u32 = 92;
+const A_RECENT_NEXT: u32 = 92;
 export const A_VEL_SUM: u32 = 96;
-export const A_HOUR_START: u32 = 112;
-export const A_STRUCT_START: u32 = 120;
-export const A_STRUCT_COUNT: u32 = 128;
-export const A_OUT_COUNT: u32 = 132;
-export const A_OUT_SUM: u32 = 136;
-export const A_IN_AMOUNT: u32 = 152;
-export const A_CREDITOR_NEXT: u32 = 168;
-export const A_CREDITORS: u32 = 172;
+export const A_STRUCT_START: u32 = 112;
+export const A_STRUCT_COUNT: u32 = 120;
+export const A_OUT_COUNT: u32 = 124;
+export const A_OUT_SUM: u32 = 128;
+export const A_IN_AMOUNT: u32 = 144;
+export const A_CREDITOR_NEXT: u32 = 160;
+export const A_CREDITORS: u32 = 164;
 export const CREDITORS: u32 = 8;
+const A_RECENT: u32 = 196;
+// Payments out remembered for the sliding hour: a count of RECENT means RECENT or more (the fraud model reads
+// log2(count + 1), so 16 and more are alike to it within one step).
+export const RECENT: u32 = 16;
 export const NS_PER_S: u64 = 1000000000;
 export const NS_PER_DAY: u64 = 86400 * NS_PER_S;
 
@@ -178,4 +182,25 @@ export function creditorAdd(e: usize, f: u32): void {
   assert(next < CREDITORS, "a slot of the ring");
   store<u32>(e + A_CREDITORS + (next << 2), f);
   store<u32>(e + A_CREDITOR_NEXT, (next + 1) % CREDITORS);
+}
+
+/** The entry's payments out in the hour before `now` (sliding; at most RECENT). */
+export function recentCount(e: usize, now: u64): u32 {
+  assert(e != 0 && A_RECENT + RECENT * 4 <= ACT_BYTES, "an entry and its ring");
+  const s = <u32>(now / NS_PER_S);
+  let n: u32 = 0;
+  for (let i: u32 = 0; i < RECENT; i++) {
+    const t = load<u32>(e + A_RECENT + (i << 2));
+    if (t != 0 && s >= t && s - t < 3600) n++;
+  }
+  return n;
+}
+
+/** Remembers a payment out at `now` in the ring (over the oldest). */
+export function recentAdd(e: usize, now: u64): void {
+  const next = load<u32>(e + A_RECENT_NEXT);
+  assert(next < RECENT, "a slot of the ring");
+  const s = <u32>(now / NS_PER_S);
+  store<u32>(e + A_RECENT + (next << 2), s == 0 ? 1 : s);
+  store<u32>(e + A_RECENT_NEXT, (next + 1) % RECENT);
 }

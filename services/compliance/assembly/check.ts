@@ -142,8 +142,7 @@ function featuresOf(c: usize, e: usize, rs: usize, now: u64): void {
     else vsMean = load<u64>(scratch + 24) != 0 ? 0 : <i32>min<u64>(divU128(scratch, load<u64>(scratch + 16)), 10000);
   }
   store<i32>(features + (F.F_AMOUNT_VS_MEAN << 2), vsMean);
-  const hourOpen = e != 0 && A.windowOpen(e, A.A_HOUR_START, 3600 * A.NS_PER_S, now);
-  store<i32>(features + (F.F_VELOCITY_1H << 2), hourOpen ? <i32>load<u32>(e + A.A_HOUR_COUNT) : 0);
+  store<i32>(features + (F.F_VELOCITY_1H << 2), e == 0 ? 0 : <i32>A.recentCount(e, now));
   const lastOut = e == 0 ? 0 : load<u64>(e + A.A_LAST_OUT);
   store<i32>(features + (F.F_SINCE_LAST_LOG2 << 2), lastOut == 0 || now < lastOut ? 40 : log2((now - lastOut) / A.NS_PER_S + 1));
   store<i32>(features + (F.F_NEW_PAYEE << 2), e != 0 && A.creditorKnown(e, creditorPrint(c)) ? 0 : 1);
@@ -264,7 +263,7 @@ function countIn(c: usize, rs: usize, e: usize, cust: usize, cp: usize, credit: 
     store<u32>(e + A.A_OUT_COUNT, load<u32>(e + A.A_OUT_COUNT) + 1);
     A.sumAdd(e + A.A_OUT_SUM, amount);
     A.creditorAdd(e, creditorPrint(c));
-    countWindow(e, A.A_HOUR_START, A.A_HOUR_COUNT, 0, 3600 * A.NS_PER_S, amount, now);
+    A.recentAdd(e, now);
     if (rs != 0 && load<u32>(rs + P.RULES_VELOCITY_WINDOW) != 0) {
       countWindow(e, A.A_VEL_START, A.A_VEL_COUNT, A.A_VEL_SUM, <u64>load<u32>(rs + P.RULES_VELOCITY_WINDOW) * A.NS_PER_S, amount, now);
     }
