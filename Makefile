@@ -32,7 +32,7 @@ IMAGES := build/bank.qxi build/demo.qxi
 
 step = @printf '== %s\n' "$(1)"
 
-.PHONY: all install build wasm native cli typecheck test run run-check bench bench-scale clean image keys fuzz fuzz-props test-crash test-hostile sim test-qemu-arm test-qemu-vm
+.PHONY: all install build wasm native cli typecheck test run run-check bench bench-scale clean image keys fuzz fuzz-props test-crash test-hostile sim test-qemu-arm test-qemu-vm fraud-train
 
 .SECONDEXPANSION:
 
@@ -47,7 +47,7 @@ install: node_modules/.installed
 
 build: install wasm native cli typecheck
 
-wasm: build/kernel.wasm $(SERVICE_WASM) build/test/kernel-lib.wasm build/test/store-lib.wasm
+wasm: build/kernel.wasm $(SERVICE_WASM) build/test/kernel-lib.wasm build/test/store-lib.wasm build/test/fraud-lib.wasm
 
 build/kernel.wasm: $(KERNEL_SRC) asconfig.json | install
 	$(call step,build: kernel.wasm)
@@ -70,6 +70,18 @@ build/test/store-lib.wasm: test/assembly/store-lib.ts $(shell find lib hal -name
 	$(call step,build: store-lib.wasm (storage engine for tests))
 	@mkdir -p build/test
 	@$(ASC) test/assembly/store-lib.ts $(ASFLAGS) -o $@
+
+# The compliance service's fraud model (services/compliance/assembly/fraud.ts) for
+# test/unit/compliance-fraud.test.ts; with the abort import, as store-lib.wasm.
+build/test/fraud-lib.wasm: test/assembly/fraud-lib.ts services/compliance/assembly/fraud.ts services/compliance/assembly/fraud-model.ts services/compliance/protocol.ts asconfig.json | install
+	$(call step,build: fraud-lib.wasm (the fraud model for tests))
+	@mkdir -p build/test
+	@$(ASC) test/assembly/fraud-lib.ts $(ASFLAGS) -o $@
+
+# Trains the fraud model again (scripts/fraud/train.ts; docs/compliance-fraud.md): writes
+# services/compliance/assembly/fraud-model.ts, the same bytes each time, and prints its figures.
+fraud-train: | install
+	@$(NODE) --import tsx scripts/fraud/train.ts
 
 native: $(NATIVE_NODE)
 

@@ -9,8 +9,6 @@
 // A refusal is thrown as records.ts's ComplianceRefusal.
 
 import * as P from '../../services/compliance/protocol.ts';
-import * as PAY from '../../services/payments/protocol.ts';
-import { creditTransfersResults, type TxResult } from '../payments/records.ts';
 import { ComplianceRefusal, RecordError } from './records.ts';
 import { getU128, ruleSetAt, ruleSetRecord, type RuleSet } from './rules.ts';
 
@@ -280,25 +278,4 @@ export function checkRequest(checks: readonly Check[]): Buffer {
 export function checkReply(reply: Uint8Array): Decision[] {
   const { b, count } = records(reply, P.DECISION_BYTES, 'check');
   return Array.from({ length: count }, (_, i) => decisionAt(b, P.REPLY_HEADER_BYTES + i * P.DECISION_BYTES));
-}
-
-// ---- the payments service's hold_release (a closed case's payment) ----
-
-/** hold_release of one payment: OUTCOME_RELEASE posts its transfer, OUTCOME_REJECT voids it. */
-export function holdReleaseRequest(payment: bigint, outcome: number): Buffer {
-  if (payment < 1n || payment > 0xffffffffffffffffn) throw new RecordError(`hold_release: payment ${payment}`);
-  if (outcome !== P.OUTCOME_RELEASE && outcome !== P.OUTCOME_REJECT) throw new RecordError(`hold_release: outcome ${outcome}`);
-  const b = Buffer.alloc(PAY.HEADER_BYTES + PAY.RELEASE_BYTES);
-  b[PAY.HEADER_OP] = PAY.Op.hold_release;
-  b.writeUInt32LE(1, PAY.HEADER_COUNT);
-  b.writeBigUInt64LE(payment, PAY.HEADER_BYTES + PAY.RELEASE_PAYMENT);
-  b[PAY.HEADER_BYTES + PAY.RELEASE_OUTCOME] = outcome;
-  return b;
-}
-
-/** hold_release's one result (the credit transfers' result layout): the payment's status after (ACSC, ACCP, RJCT), why when nothing changed. */
-export function holdReleaseResult(reply: Uint8Array): TxResult {
-  const { results } = creditTransfersResults(reply);
-  if (results.length !== 1) throw new RecordError(`hold_release reply with ${results.length} results`);
-  return results[0];
 }

@@ -46,7 +46,7 @@
 import type { NameRecord } from './records.ts';
 import { NAME_INPUT_CHARS_MAX } from '../base/limits.ts';
 import {
-  DISPLAY_MAX, ENTITY_ID_MAX, NORMALIZED_MAX, TYPE_AIRCRAFT, TYPE_ENTITY, TYPE_INDIVIDUAL, TYPE_VESSEL,
+  DISPLAY_MAX, ENTITY_ID_MAX, NORMALIZED_MAX, SEARCH_TOKENS_MAX, TYPE_AIRCRAFT, TYPE_ENTITY, TYPE_INDIVIDUAL, TYPE_VESSEL,
 } from '../../services/compliance/protocol.ts';
 import type { EntryType, ListEntry, ListId, ListName } from './lists.ts';
 
@@ -199,6 +199,18 @@ function dropTrailingLegalForms(tokens: string[], type: number): string[] {
 export function normalizeName(display: string, type = 0): string {
   if (typeof display !== 'string' || display === '') return '';
   return dropTrailingLegalForms(cut(dropWords(fold(tokensOf(display, type)), type)), type).join(' ');
+}
+
+/**
+ * A payment party's name as the compliance service screens it: normalised
+ * with no type (a party may be a person or a company), its first
+ * SEARCH_TOKENS_MAX words (a party's name is what its bank wrote, often with
+ * more than a listed name has; the first words are the name). '' when
+ * nothing is left or there is no name.
+ */
+export function partyName(display: string | undefined): string {
+  if (display === undefined) return '';
+  return normalizeName(display, 0).split(' ').slice(0, SEARCH_TOKENS_MAX).join(' ');
 }
 
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;

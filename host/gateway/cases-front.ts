@@ -28,10 +28,10 @@ import { isJsonObject, type JsonValue } from './json.ts';
 import { LedgerJsonError, parseUnsignedDecimal } from './ledger-json.ts';
 import { paymentJson, type LedgerCurrencies } from './payment-json.ts';
 import type { Chain, Frame } from './gateway-wire.ts';
-import { paymentMessagesReply, paymentMessagesRequest, type TxResult } from '../payments/records.ts';
+import { holdReleaseRequest, holdReleaseResults, paymentMessagesReply, paymentMessagesRequest, RecordError, type TxResult } from '../payments/records.ts';
 import {
   ACTIONS, alertsListReply, alertsListRequest, CASE_ACTIONS, CASE_STATES, caseUpdateReply, caseUpdateRequest, CLOSE_REASONS,
-  decisionsListReply, decisionsListRequest, holdReleaseRequest, holdReleaseResult, OUTCOMES, rulesGetReply, rulesGetRequest,
+  decisionsListReply, decisionsListRequest, OUTCOMES, rulesGetReply, rulesGetRequest,
   rulesSetRequest, type Alert, type CaseUpdate, type Filter,
 } from '../compliance/cases.ts';
 import { alertJson, decisionJson, ruleSetJson, ruleSetsFromJson, type ScaleOf } from './compliance-json.ts';
@@ -207,10 +207,11 @@ function caseNext(context: CasesContext, reply: Buffer): Frame | null {
       context.alert = alert;
       if (alert.state !== P.CASE_CLOSED || (alert.outcome !== P.OUTCOME_RELEASE && alert.outcome !== P.OUTCOME_REJECT)) return null;
       context.stage = 'release';
-      return { route: gw.ROUTE_HOLD_RELEASE, body: holdReleaseRequest(alert.payment, alert.outcome) };
+      const outcome = alert.outcome === P.OUTCOME_RELEASE ? 'release' : 'reject';
+      return { route: gw.ROUTE_HOLD_RELEASE, body: holdReleaseRequest([{ payment: alert.payment, outcome }]) };
     }
     if (context.stage === 'release') {
-      context.release = holdReleaseResult(reply);
+      context.release = oneResult(reply);
       context.stage = 'payment';
       return { route: gw.ROUTE_PAYMENTS_GET, body: paymentMessagesRequest(context.alert!.payment) };
     }
@@ -280,9 +281,16 @@ export function casesAnswer(context: CasesContext, reply: Buffer): unknown {
   }
 }
 
+/** hold_release's one result (the payment's status after it), or why the reply is not one. */
+function oneResult(reply: Buffer): TxResult {
+  const results = holdReleaseResults(reply);
+  if (results.length !== 1) throw new RecordError(`hold_release reply with ${results.length} results for one payment`);
+  return results[0];
+}
+
 function caseAnswer(context: CasesContext, reply: Buffer): unknown {
   if (context.stage === 'case') return { alert: alertJson(caseUpdateReply(reply).alert, context.scaleOf) };
-  if (context.stage === 'release') holdReleaseResult(reply); // throws why the hold_release was refused or malformed
+  if (context.stage === 'release') oneResult(reply); // throws why the hold_release was refused or malformed
   const read = paymentMessagesReply(reply);
   const release = context.release!;
   return {

@@ -340,7 +340,7 @@ export const OPENAPI = {
         parameters: [
           { name: 'after', in: 'query', required: false, schema: u64 },
           { name: 'limit', in: 'query', required: false, schema: { type: 'integer', minimum: 1, maximum: 1024 } },
-          { name: 'state', in: 'query', required: false, schema: { type: 'string', enum: ['settled', 'pending', 'rejected', 'returned'] } },
+          { name: 'state', in: 'query', required: false, schema: { type: 'string', enum: ['settled', 'pending', 'rejected', 'returned', 'held'] } },
           { name: 'source', in: 'query', required: false, schema: { type: 'string', enum: ['pacs.008', 'pain.001', 'mt103', 'json'] } },
           { name: 'ledger', in: 'query', required: false, schema: u32 },
         ],

@@ -26,6 +26,7 @@ export function paymentJson(p: PaymentRecord, ledgers: LedgerCurrencies): Record
     ...(p.uetr === undefined ? {} : { uetr: p.uetr }), ...(p.instrId === undefined ? {} : { instr_id: p.instrId }),
     ...(p.txId === undefined ? {} : { tx_id: p.txId }), ...(p.agent === undefined ? {} : { agent: p.agent }),
     ...(p.ledgerResult === 0 ? {} : { ledger_result: p.ledgerResult }),
+    ...(p.compliance === undefined ? {} : { compliance: p.compliance }), ...(p.alert === 0 ? {} : { alert_id: p.alert }),
   };
 }
 

@@ -21,7 +21,9 @@ import { LedgerJsonError, amountFromDecimal, decimalFromMinor, parseUnsignedDeci
 import { isJsonObject, JsonNumber, type JsonValue } from './json.ts';
 import { readTransfer, U128_MAX, type Transfer } from '../client/ledger.ts';
 import * as P from '../../services/payments/protocol.ts';
-import type { AccountRef, Balance, CashReport, CreditTransfer, EntryDetails, Pacs002, Pacs004, Pacs008, Pain001, TransactionStatus } from '../payments/model.ts';
+import type { AccountRef, Balance, CashReport, CreditTransfer, EntryDetails, Pacs002, Pacs004, Pacs008, Pain001, Party, TransactionStatus } from '../payments/model.ts';
+import { partyName } from '../compliance/names.ts';
+import { SCREEN_NAME_CHARS_MAX } from '../base/limits.ts';
 import { IsoError, readIsoMessage, writeIsoMessageText, XmlError, type ReadMessage } from '../payments/iso20022.ts';
 import { IsoAdmissionError, validateIsoMessage, type IsoAdmission } from '../payments/xsd.ts';
 import { MtError, readMt103, writeMt103 } from '../payments/mt103.ts';
@@ -266,8 +268,8 @@ function jsonPaymentRequest(value: JsonValue, body: Uint8Array, ledgers: LedgerC
   const remittance = text(o, 'remittance', 'body', false);
   const tx: CreditTransfer = {
     endToEndId: e2e, amount: { currency, value: amount },
-    debtor: {}, debtorAccount: accountFromJson(o.get('debtor'), 'body.debtor'),
-    creditor: {}, creditorAccount: accountFromJson(o.get('creditor'), 'body.creditor'),
+    debtor: partyFromJson(o.get('debtor'), 'body.debtor'), debtorAccount: accountFromJson(o.get('debtor'), 'body.debtor'),
+    creditor: partyFromJson(o.get('creditor'), 'body.creditor'), creditorAccount: accountFromJson(o.get('creditor'), 'body.creditor'),
     ...(text(o, 'uetr', 'body', false) === undefined ? {} : { uetr: text(o, 'uetr', 'body', false) }),
     ...(remittance === undefined ? {} : { remittance: [remittance] }),
   };
@@ -278,11 +280,23 @@ function jsonPaymentRequest(value: JsonValue, body: Uint8Array, ledgers: LedgerC
 
 function accountFromJson(value: JsonValue | undefined, where: string): AccountRef {
   const o = object(value, where);
-  known(o, where, ['iban', 'account_id']);
+  known(o, where, ['iban', 'account_id', 'name', 'country']);
   const iban = text(o, 'iban', where, false);
   const other = text(o, 'account_id', where, false);
   if ((iban === undefined) === (other === undefined)) throw new PaymentsInputError('invalid_field', `${where}: give one of iban or account_id`);
   return iban !== undefined ? { iban } : { other };
+}
+
+/** A JSON side's party: its optional name (what is screened) and country (ISO 3166 alpha-2). */
+function partyFromJson(value: JsonValue | undefined, where: string): Party {
+  const o = object(value, where);
+  const name = text(o, 'name', where, false);
+  const country = text(o, 'country', where, false);
+  if (name !== undefined && (name.length === 0 || name.length > SCREEN_NAME_CHARS_MAX)) {
+    throw new PaymentsInputError('invalid_field', `${where}.name: 1 to ${SCREEN_NAME_CHARS_MAX} characters`);
+  }
+  if (country !== undefined && !/^[A-Z]{2}$/.test(country)) throw new PaymentsInputError('invalid_field', `${where}.country: two upper-case letters (ISO 3166)`);
+  return { ...(name === undefined ? {} : { name }), ...(country === undefined ? {} : { address: { country } }) };
 }
 
 // ---- credit transfers, whatever the syntax ----
@@ -316,7 +330,26 @@ function txRecord(source: string, t: CreditTransfer, i: number, ledgers: LedgerC
     creditor: byAgent ? undefined : accountKey(t.creditorAccount),
     ...(t.debtorAgent?.bic === undefined ? {} : { debtorAgent: t.debtorAgent.bic.toUpperCase() }),
     ...(byAgent ? { creditorAgent: creditorAgentBic(t, where) } : t.creditorAgent?.bic === undefined ? {} : { creditorAgent: t.creditorAgent.bic.toUpperCase() }),
+    ...partiesOf(t),
   };
+}
+
+/** The parties the compliance service screens: each side's name, normalised, and its address's country (upper case, when two letters). */
+function partiesOf(t: CreditTransfer): Pick<TxRecord, 'debtorName' | 'creditorName' | 'debtorCountry' | 'creditorCountry'> {
+  const country = (p: Party | undefined) => {
+    const c = p?.address?.country?.toUpperCase();
+    return c !== undefined && /^[A-Z]{2}$/.test(c) ? c : undefined;
+  };
+  const out: Pick<TxRecord, 'debtorName' | 'creditorName' | 'debtorCountry' | 'creditorCountry'> = {};
+  const dn = partyName(t.debtor?.name);
+  const cn = partyName(t.creditor?.name);
+  if (dn !== '') out.debtorName = dn;
+  if (cn !== '') out.creditorName = cn;
+  const dc = country(t.debtor);
+  const cc = country(t.creditor);
+  if (dc !== undefined) out.debtorCountry = dc;
+  if (cc !== undefined) out.creditorCountry = cc;
+  return out;
 }
 
 /**
@@ -469,7 +502,7 @@ function uetrOf(v: bigint): string | undefined {
 
 // ---- listing ----
 
-const STATE_CODES: Record<string, number> = { settled: P.STATE_SETTLED, pending: P.STATE_PENDING, rejected: P.STATE_REJECTED, returned: P.STATE_RETURNED };
+const STATE_CODES: Record<string, number> = { settled: P.STATE_SETTLED, pending: P.STATE_PENDING, rejected: P.STATE_REJECTED, returned: P.STATE_RETURNED, held: P.STATE_HELD };
 const LIST_DEFAULT = 100;
 
 /** GET /v1/payments' query: after=<id>&limit=<1..1024>&state=<name>&source=<name>&ledger=<u32>, each at most once. */

@@ -6,6 +6,7 @@
 
 import { createHash } from 'node:crypto';
 import * as P from '../../services/payments/protocol.ts';
+import * as C from '../../services/compliance/protocol.ts';
 
 export type DirectoryKind = 'iban' | 'other' | 'agent';
 const KIND_CODE: Record<DirectoryKind, number> = { iban: P.DIR_IBAN, other: P.DIR_OTHER, agent: P.DIR_AGENT };
@@ -26,6 +27,11 @@ export interface TxRecord {
   creditor?: AccountKey;
   debtorAgent?: string;
   creditorAgent?: string;
+  /** The parties for the compliance checks: names normalised for screening (host/compliance/names.ts partyName), ISO 3166 alpha-2 countries. */
+  debtorName?: string;
+  creditorName?: string;
+  debtorCountry?: string;
+  creditorCountry?: string;
 }
 
 export interface CreditTransfersRequest {
@@ -237,6 +243,21 @@ export function reconcileRequest(r: { source: 'camt.053' | 'camt.054'; msgId: st
     }, r.original);
 }
 
+/** A normalised party name (a-z 0-9 words, one space apart) into its length byte and slot. */
+function putName(b: Buffer, lengthAt: number, at: number, name: string | undefined, what: string): void {
+  if (name === undefined || name === '') return;
+  if (!/^[a-z0-9]+( [a-z0-9]+)*$/.test(name) || name.length > P.TX_NAME_MAX) throw new RecordError(`${what}: not a normalised name of at most ${P.TX_NAME_MAX} bytes`);
+  b[lengthAt] = name.length;
+  b.write(name, at, 'latin1');
+}
+
+/** A country (ISO 3166 alpha-2, upper case) into its two bytes; none leaves zeros. */
+function putCountry(b: Buffer, at: number, country: string | undefined, what: string): void {
+  if (country === undefined) return;
+  if (!/^[A-Z]{2}$/.test(country)) throw new RecordError(`${what}: ${JSON.stringify(country)} is not two upper-case letters`);
+  b.write(country, at, 'latin1');
+}
+
 export function creditTransfersRequest(r: CreditTransfersRequest): Buffer {
   return linesRequest(P.Op.credit_transfers, SOURCE_CODE[r.source], messageRecord(r.msgId, r.agent, r.digest, 'sending agent'), r.transactions,
     P.TX_BYTES, 'transactions', (b, at, t) => {
@@ -250,6 +271,10 @@ export function creditTransfersRequest(r: CreditTransfersRequest): Buffer {
       putKey(b, at + P.TX_CREDITOR, t.creditor, 'creditor account');
       putText(b, at + P.TX_DEBTOR_AGENT, t.debtorAgent, 11, 'debtor agent');
       putText(b, at + P.TX_CREDITOR_AGENT, t.creditorAgent, 11, 'creditor agent');
+      putName(b, at + P.TX_DEBTOR_NAME_LENGTH, at + P.TX_DEBTOR_NAME, t.debtorName, 'debtor name');
+      putName(b, at + P.TX_CREDITOR_NAME_LENGTH, at + P.TX_CREDITOR_NAME, t.creditorName, 'creditor name');
+      putCountry(b, at + P.TX_DEBTOR_COUNTRY, t.debtorCountry, 'debtor country');
+      putCountry(b, at + P.TX_CREDITOR_COUNTRY, t.creditorCountry, 'creditor country');
     }, r.original);
 }
 
@@ -433,14 +458,50 @@ export function statementReply(reply: Uint8Array): StatementReply {
 }
 
 export interface PaymentRecord {
-  id: bigint; state: 'settled' | 'pending' | 'rejected' | 'returned'; source: number; reason?: string; ledger: number;
+  id: bigint; state: 'settled' | 'pending' | 'rejected' | 'returned' | 'held'; source: number; reason?: string; ledger: number;
+  /** The compliance service's decision on it (absent: not checked) and the alert it raised (0: none). */
+  compliance?: 'allow' | 'hold' | 'refuse'; alert: number;
   amount: bigint; transfer: bigint; debit: bigint; credit: bigint; created: bigint; timestamp: bigint;
   uetr?: string; endToEndId: string; instrId?: string; txId?: string; agent?: string; ledgerResult: number;
 }
 
 const STATE_NAME: Record<number, PaymentRecord['state']> = {
-  [P.STATE_SETTLED]: 'settled', [P.STATE_PENDING]: 'pending', [P.STATE_REJECTED]: 'rejected', [P.STATE_RETURNED]: 'returned',
+  [P.STATE_SETTLED]: 'settled', [P.STATE_PENDING]: 'pending', [P.STATE_REJECTED]: 'rejected', [P.STATE_RETURNED]: 'returned', [P.STATE_HELD]: 'held',
 };
+const DECISION_NAME: Record<number, PaymentRecord['compliance']> = { [C.ACTION_ALLOW]: 'allow', [C.ACTION_HOLD]: 'hold', [C.ACTION_REFUSE]: 'refuse' };
+
+function decisionName(id: bigint, code: number): PaymentRecord['compliance'] {
+  const name = DECISION_NAME[code];
+  if (name === undefined) throw new RecordError(`payment ${id}: compliance decision ${code}`);
+  return name;
+}
+
+/** A held payment's release or rejection (hold_release), once its compliance case is closed. */
+export interface ReleaseLine { payment: bigint; outcome: 'release' | 'reject'; reason?: string }
+
+export function holdReleaseRequest(lines: readonly ReleaseLine[]): Buffer {
+  if (lines.length === 0 || lines.length > P.GET_MAX) throw new RecordError(`${lines.length} releases: 1 to ${P.GET_MAX}`);
+  const b = Buffer.concat([header(P.Op.hold_release, 0, lines.length), Buffer.alloc(lines.length * P.RELEASE_BYTES)]);
+  lines.forEach((l, i) => {
+    const at = P.HEADER_BYTES + i * P.RELEASE_BYTES;
+    if (l.payment <= 0n || l.payment >= 1n << 64n) throw new RecordError(`release ${i + 1}: payment id ${l.payment}`);
+    b.writeBigUInt64LE(l.payment, at + P.RELEASE_PAYMENT);
+    b[at + P.RELEASE_OUTCOME] = l.outcome === 'release' ? C.OUTCOME_RELEASE : C.OUTCOME_REJECT;
+    if (l.reason !== undefined) {
+      if (l.outcome === 'release') throw new RecordError(`release ${i + 1}: a release gives no reason`);
+      b.writeUInt32LE(code4Value(l.reason, `release ${i + 1}: reason`), at + P.RELEASE_REASON);
+    }
+  });
+  return b;
+}
+
+/** hold_release's results, one per line (the layout of credit transfers' results). */
+export function holdReleaseResults(reply: Uint8Array): TxResult[] {
+  const b = unrefused(reply);
+  const n = b.readUInt32LE(0);
+  if (b.length !== P.REPLY_HEADER_BYTES + n * P.RESULT_BYTES) throw new RecordError(`hold_release reply of ${b.length} bytes for ${n}`);
+  return Array.from({ length: n }, (_, i) => resultAt(b, P.REPLY_HEADER_BYTES + i * P.RESULT_BYTES));
+}
 
 export function paymentRecords(reply: Uint8Array): (PaymentRecord | null)[] {
   const b = unrefused(reply);
@@ -465,5 +526,6 @@ export function paymentRecordAt(b: Buffer, at: number): PaymentRecord | null {
     ...opt('uetr', uetrText(b.subarray(at + P.PAY_UETR, at + P.PAY_UETR + 16))), endToEndId: getText(b, at + P.PAY_END_TO_END_ID),
     ...opt('instrId', getText(b, at + P.PAY_INSTR_ID)), ...opt('txId', getText(b, at + P.PAY_TX_ID)), ...opt('agent', getText(b, at + P.PAY_AGENT)),
     ledgerResult: b.readUInt32LE(at + P.PAY_LEDGER_RESULT),
+    ...(b[at + P.PAY_COMPLIANCE] === 0 ? {} : { compliance: decisionName(id, b[at + P.PAY_COMPLIANCE]) }), alert: b.readUInt32LE(at + P.PAY_ALERT),
   } as PaymentRecord;
 }

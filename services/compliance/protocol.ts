@@ -160,10 +160,11 @@ export const REFUSED_CASE = 6; // a case_update the case's state does not allow 
 //   +0 u64 payment id (the caller's: the payments service's id)   +8 u32 ledger   +12 u8 source (the payments
 //   protocol's SOURCE_*)   +13 u8 flags (CHECK_F_*)   +14 u8 debtor name length   +15 u8 creditor name length
 //  +16 u128 amount (minor units)   +32 u128 debit account (the ledger's id)   +48 u128 credit account
-//  +64 [2] debtor's country (ISO 3166 alpha-2, upper case; zeros: none)   +66 [2] creditor's country   +68 u8[12] 0
-//  +80 [104] debtor's name, normalised as list names are (SEARCH_TOKENS_MAX words at most; length 0: none)
-// +184 [104] creditor's name, the same   +288 [32] the customer: the debit account's owner as the bank's
-//  directory names it (a u8 length, then the text; length 0: none) — per-customer limits add up by it
+//  +64 [2] debtor's country (ISO 3166 alpha-2, upper case; zeros: none)   +66 [2] creditor's country   +68 u8[4] 0
+//  +72 [104] debtor's name, normalised as list names are (SEARCH_TOKENS_MAX words at most; length 0: none)
+// +176 [104] creditor's name, the same   +280 [36] the customer: the debit account's owner as the bank's
+//  directory names it (a u8 length, then up to CUSTOMER_MAX bytes; length 0: none) — per-customer limits
+//  add up by it   +316 u32 0
 export const CHECK_BYTES = 320;
 export const CHECK_PAYMENT = 0;
 export const CHECK_LEDGER = 8;
@@ -176,10 +177,10 @@ export const CHECK_DEBIT = 32;
 export const CHECK_CREDIT = 48;
 export const CHECK_DEBTOR_COUNTRY = 64;
 export const CHECK_CREDITOR_COUNTRY = 66;
-export const CHECK_DEBTOR_NAME = 80;
-export const CHECK_CREDITOR_NAME = 184;
-export const CHECK_CUSTOMER = 288;
-export const CUSTOMER_MAX = 31;
+export const CHECK_DEBTOR_NAME = 72;
+export const CHECK_CREDITOR_NAME = 176;
+export const CHECK_CUSTOMER = 280;
+export const CUSTOMER_MAX = 35; // the payments directory's Max35Text name
 export const CHECKS_PER_REQUEST = 3000; // about 960 KB: one kernel message
 // The debit account is a customer's (its outflow is monitored and limited); clear when it is a
 // correspondent's settlement account (pacs.008, MT103 in: the sending agent's).
@@ -280,7 +281,8 @@ export const HIGH_RISK_MAX = 32;
 export const RULE_SETS_MAX = 16;
 
 // ==== alerts and their cases ====
-// A decision whose rules fired raises one alert (a hold always does); the
+// A decision whose rules fired raises one alert (a hold always does; a
+// refusal by limits alone does not: its reason says it all); the
 // alert is its case: OPEN, then ASSIGNED (to a named officer), ESCALATED, and
 // CLOSED with a reason and, for a held payment, an outcome (RELEASE: the
 // payment goes on; REJECT: its transfer is voided); an alert without a hold

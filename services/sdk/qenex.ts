@@ -103,25 +103,6 @@ export function emitTransfers(ptr: usize, count: u32): i32 {
   return emit(EVENT_TRANSFER, count, ptr, count * EVENT_TRANSFER_BYTES);
 }
 
-// Emits `count` payment records (256 bytes each, services/payments/protocol.ts
-// PAYMENT_BYTES) as one event record (needs "emit"); the kernel numbers them.
-// One record is at most EVENT_ITEMS_MAX items and message_bytes_max bytes
-// (E_TOO_LARGE beyond it): the caller sends more in several.
-export function emitPayments(ptr: usize, count: u32): i32 {
-  assert(<u64>count * <u64>EVENT_PAYMENT_BYTES <= 0xffffffff, "emitPayments: a length that fits a u32, not one wrapped");
-  return emit(EVENT_PAYMENT, count, ptr, count * EVENT_PAYMENT_BYTES);
-}
-
-// Emits `count` compliance alert records (128 bytes each,
-// services/compliance/protocol.ts ALERT_BYTES) as one event record (needs
-// "emit"); the kernel numbers them. The gateway shows them only to the roles
-// that may read cases, scoped by the alert's ledger. The same bounds as
-// emitPayments: the caller sends more than one record's worth in several.
-export function emitAlerts(ptr: usize, count: u32): i32 {
-  assert(<u64>count * <u64>EVENT_ALERT_BYTES <= 0xffffffff, "emitAlerts: a length that fits a u32, not one wrapped");
-  return emit(EVENT_ALERT, count, ptr, count * EVENT_ALERT_BYTES);
-}
-
 // ---- typed helpers ----
 
 const TEXT_BYTES_MAX: i32 = 256;

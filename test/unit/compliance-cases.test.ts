@@ -14,7 +14,7 @@ import { LedgerJsonError } from '../../host/gateway/ledger-json.ts';
 import { RULE_NAMES, ruleNames, ruleSetAt } from '../../host/compliance/rules.ts';
 import {
   alertAt, alertsListReply, alertsListRequest, caseUpdateReply, caseUpdateRequest, checkReply, checkRequest, decisionsListRequest,
-  holdReleaseRequest, rulesGetReply, rulesSetRequest,
+  rulesGetReply, rulesSetRequest,
 } from '../../host/compliance/cases.ts';
 import { ComplianceRefusal, RecordError } from '../../host/compliance/records.ts';
 import { alertJson, decisionJson, ruleSetJson, ruleSetsFromJson, scoreMillionths } from '../../host/gateway/compliance-json.ts';
@@ -182,10 +182,6 @@ test('case updates: JSON strictly, the record the protocol lays out, the reply a
   reply.writeUInt32LE(P.REPLY_F_REPEATED, 4);
   const r = caseUpdateReply(reply);
   assert.equal([r.alert.id, r.changed, r.repeated], [4, false, true], 'the same close again');
-  const release = holdReleaseRequest(77n, P.OUTCOME_REJECT);
-  assert.equal([release[PAY.HEADER_OP], release.readUInt32LE(PAY.HEADER_COUNT), release.readBigUInt64LE(PAY.HEADER_BYTES + PAY.RELEASE_PAYMENT),
-    release[PAY.HEADER_BYTES + PAY.RELEASE_OUTCOME]], [PAY.Op.hold_release, 1, 77n, P.OUTCOME_REJECT]);
-  assert.throws(() => holdReleaseRequest(77n, P.OUTCOME_NOTED), (e: unknown) => e instanceof RecordError, 'a noted close releases nothing');
 });
 
 test('filters: the query strings of the lists, times as ns or RFC 3339, and their refusals', () => {

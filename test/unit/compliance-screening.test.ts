@@ -12,7 +12,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { ServiceHarness } from '../../services/sdk/harness.ts';
 import * as P from '../../services/compliance/protocol.ts';
 import { beginRequest, commitReply, commitRequest, namesReply, namesRequests, searchReply, searchRequest } from '../../host/compliance/records.ts';
@@ -27,9 +27,12 @@ const ROOT = new URL('../..', import.meta.url).pathname;
 const ANSWERS_DIGEST = '78b390ab025e042f2eee1af71f37cd9d6040449f861af332bfe46166450f18e9';
 const SETTINGS = [{ limit: 10, threshold: 0 }, { limit: 100, threshold: 500000 }, { limit: 100, threshold: 1 }];
 
+// The bank image's compliance service's memory: what the tables must fit.
+const BANK_PAGES: number = JSON.parse(readFileSync(join(ROOT, 'images/bank/manifest.json'), 'utf8')).services.find((s: { name: string }) => s.name === 'compliance').memory_pages_max;
+
 async function loadedService(): Promise<{ svc: ServiceHarness; names: number; lists: ReturnType<typeof fixtureLists> }> {
   const svc = await ServiceHarness.load(join(ROOT, 'build/services/compliance.wasm'), {
-    name: 'compliance', caps: ['log', 'time'], memoryPagesMax: 1024, messageBytesMax: 1 << 20,
+    name: 'compliance', caps: ['log', 'time'], memoryPagesMax: BANK_PAGES, messageBytesMax: 1 << 20,
   });
   svc.init({ names_max: 40000, threshold: 850000 });
   const lists = fixtureLists();

@@ -18,7 +18,8 @@ import { gatewayRequest, parseGatewayReply } from '../../host/gateway/gateway-wi
 import { apiKeyHash, keyCreateBody } from '../../host/gateway/keys-json.ts';
 import * as C from '../../services/compliance/protocol.ts';
 import { beginRequest, listStatusRequest, namesRequest, searchRequest } from '../../host/compliance/records.ts';
-import { alertsListRequest, caseUpdateRequest, decisionsListRequest, holdReleaseRequest, rulesGetRequest } from '../../host/compliance/cases.ts';
+import { alertsListRequest, caseUpdateRequest, decisionsListRequest, rulesGetRequest } from '../../host/compliance/cases.ts';
+import { holdReleaseRequest as releaseLines } from '../../host/payments/records.ts';
 
 const WASM = join(new URL('../..', import.meta.url).pathname, 'build/services/gateway.wasm');
 const LEDGER = 1; // index of "ledger" in the harness's [name, ...peers]
@@ -297,6 +298,8 @@ test('compliance routes: roles, framing, one request at a time to "compliance", 
   assert.is(bare.sent.length, 0);
 });
 
+const holdReleaseRequest = (payment: bigint) => releaseLines([{ payment, outcome: 'release' }]);
+
 test('alerts, cases, decisions, rules and reports: roles in the admission policy and at apply time, framing, the hold_release to payments', async () => {
   // Proves the role policy of issue 18: tellers and read-only keys never reach an alert, a case, a decision, the rules or a report
   // (403 from the policy the kernel is given and again at apply time); auditors read them all and change nothing; operators read and
@@ -319,7 +322,7 @@ test('alerts, cases, decisions, rules and reports: roles in the admission policy
     [gw.ROUTE_RULES_SET, rulesSet, ['adm', 'op'], COMPLIANCE],
     [gw.ROUTE_ALERTS_LIST, alertsListRequest(filter), ['adm', 'op', 'aud', 'co'], COMPLIANCE],
     [gw.ROUTE_CASE_UPDATE, close, ['adm', 'co'], COMPLIANCE],
-    [gw.ROUTE_HOLD_RELEASE, holdReleaseRequest(7n, C.OUTCOME_RELEASE), ['adm', 'co'], PAYMENTS],
+    [gw.ROUTE_HOLD_RELEASE, holdReleaseRequest(7n), ['adm', 'co'], PAYMENTS],
     [gw.ROUTE_DECISIONS_LIST, decisionsListRequest(filter), ['adm', 'op', 'aud', 'co'], COMPLIANCE],
     [gw.ROUTE_REPORTS, alertsListRequest(filter), ['adm', 'op', 'aud', 'co'], COMPLIANCE],
     [gw.ROUTE_REPORTS, decisionsListRequest(filter), ['adm', 'op', 'aud', 'co'], COMPLIANCE],
@@ -342,7 +345,7 @@ test('alerts, cases, decisions, rules and reports: roles in the admission policy
   const malformed: [number, Buffer][] = [
     [gw.ROUTE_ALERTS_LIST, decisionsListRequest(filter)], [gw.ROUTE_DECISIONS_LIST, alertsListRequest(filter)],
     [gw.ROUTE_CASE_UPDATE, close.subarray(0, close.length - 1)], [gw.ROUTE_RULES_GET, Buffer.concat([rulesGetRequest(), Buffer.alloc(1)])],
-    [gw.ROUTE_RULES_SET, rulesSet.subarray(0, rulesSet.length - 4)], [gw.ROUTE_HOLD_RELEASE, Buffer.concat([holdReleaseRequest(7n, 1), Buffer.alloc(16)])],
+    [gw.ROUTE_RULES_SET, rulesSet.subarray(0, rulesSet.length - 4)], [gw.ROUTE_HOLD_RELEASE, Buffer.concat([holdReleaseRequest(7n), Buffer.alloc(16)])],
     [gw.ROUTE_REPORTS, close],
   ];
   for (const [route, body] of malformed) assert.is(decoded(asKey(svc, 'adm', route, body)).status, 400, `route ${route}: malformed is 400`);

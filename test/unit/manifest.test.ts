@@ -72,9 +72,11 @@ test('images/bank/manifest.json is valid: the ledger, payments and compliance be
   const gateway = m.services.find((s) => s.name === 'gateway')!;
   assert.ok(gateway.caps.includes('admit'), 'the gateway is the admission authority');
   assert.ok(gateway.caps.includes('send:ledger') && gateway.caps.includes('send:payments') && gateway.caps.includes('send:compliance'));
-  // The compliance service sends to no one: screening decides on the lists alone.
+  // The compliance service sends to no one (it decides on its lists, rules and model alone) and streams its alerts.
   const compliance = m.services.find((s) => s.name === 'compliance')!;
-  assert.equal(compliance.caps, ['log', 'time']);
+  assert.equal(compliance.caps, ['log', 'time', 'emit']);
+  assert.ok(m.kernel.message_bytes_max >= CP.HEADER_BYTES + CP.CHECKS_PER_REQUEST * CP.CHECK_BYTES, 'a full check request fits one message');
+  assert.ok(m.services[1].caps.includes('send:compliance'), 'payments are checked before money moves');
   assert.ok(m.kernel.message_bytes_max >= CP.HEADER_BYTES + CP.NAMES_PER_REQUEST * CP.NAME_BYTES, 'a full list_names request fits one message');
   assert.ok(m.services[1].caps.includes('send:ledger') && !m.services[1].caps.includes('net'), 'payments reach the ledger, and take no frames');
   assert.ok(m.kernel.message_bytes_max >= 8 + 8189 * 128, 'a full ledger batch fits one message');

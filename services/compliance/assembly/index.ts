@@ -24,6 +24,11 @@ import { replyInit, refuse } from "./reply";
 import { listBegin, listCommit, listNames, listsInit, listStatus } from "./lists";
 import { searchRecordError } from "./record";
 import { search, searchInit } from "./search";
+import { rulesGet, rulesSet } from "./rules";
+import { activityInit } from "./activity";
+import { check } from "./check";
+import { alertsList, caseUpdate, casesInit, decisionsList, filterError } from "./cases";
+import { alertEventsInit } from "./events";
 
 // The largest request: a list_names of NAMES_PER_REQUEST records (about 1 MB, the bank image's
 // message_bytes_max) and room to spare.
@@ -40,14 +45,21 @@ export function qx_init(len: u32): void {
   replyInit();
   listsInit();
   searchInit();
+  activityInit();
+  casesInit();
+  alertEventsInit();
 }
 
 /** The length a request of `op` with `count` records must have, or 0 when the count is not the operation's. */
 function expectedLength(op: u32, count: u32): u64 {
-  assert(op >= <u32>P.Op.list_begin && op <= <u32>P.Op.list_status, "an operation of the service");
+  assert(op >= <u32>P.Op.list_begin && op <= <u32>P.Op.decisions_list, "an operation of the service");
   if (op == <u32>P.Op.list_begin || op == <u32>P.Op.list_commit) return count == 1 ? <u64>(P.HEADER_BYTES + P.BEGIN_BYTES) : 0;
   if (op == <u32>P.Op.search) return count == 1 ? <u64>(P.HEADER_BYTES + P.SEARCH_BYTES) : 0;
-  if (op == <u32>P.Op.list_status) return count == 0 ? <u64>P.HEADER_BYTES : 0;
+  if (op == <u32>P.Op.list_status || op == <u32>P.Op.rules_get) return count == 0 ? <u64>P.HEADER_BYTES : 0;
+  if (op == <u32>P.Op.check) return count >= 1 && count <= <u32>P.CHECKS_PER_REQUEST ? <u64>P.HEADER_BYTES + <u64>count * P.CHECK_BYTES : 0;
+  if (op == <u32>P.Op.rules_set) return count >= 1 && count <= <u32>P.RULE_SETS_MAX ? <u64>P.HEADER_BYTES + <u64>count * P.RULES_BYTES : 0;
+  if (op == <u32>P.Op.alerts_list || op == <u32>P.Op.decisions_list) return count == 1 ? <u64>(P.HEADER_BYTES + P.FILTER_BYTES) : 0;
+  if (op == <u32>P.Op.case_update) return count == 1 ? <u64>(P.HEADER_BYTES + P.CASE_BYTES) : 0;
   return count >= 1 && count <= <u32>P.NAMES_PER_REQUEST ? <u64>P.HEADER_BYTES + <u64>count * P.NAME_BYTES : 0;
 }
 
@@ -58,7 +70,7 @@ export function qx_handle(kind: u32, sender: u32, token: u32, len: u32): void {
   const op = <u32>load<u8>(inbox + P.HEADER_OP);
   const list = <u32>load<u8>(inbox + P.HEADER_LIST);
   const count = load<u32>(inbox + P.HEADER_COUNT);
-  if (op < <u32>P.Op.list_begin || op > <u32>P.Op.list_status) { refuse(token, P.REFUSED_MALFORMED, "compliance: unknown operation"); return; }
+  if (op < <u32>P.Op.list_begin || op > <u32>P.Op.decisions_list) { refuse(token, P.REFUSED_MALFORMED, "compliance: unknown operation"); return; }
   if (load<u16>(inbox + 2) != 0 || load<u32>(inbox + 8) != 0 || load<u32>(inbox + 12) != 0) {
     refuse(token, P.REFUSED_MALFORMED, "compliance: reserved header bytes not zero");
     return;
@@ -71,9 +83,27 @@ export function qx_handle(kind: u32, sender: u32, token: u32, len: u32): void {
   else if (op == <u32>P.Op.list_names) listNames(token, list, count, rec);
   else if (op == <u32>P.Op.list_commit) listCommit(token, list, rec);
   else if (op == <u32>P.Op.list_status) listStatus(token);
-  else {
-    const why = searchRecordError(rec);
-    if (why !== null) refuse(token, P.REFUSED_MALFORMED, why);
-    else search(token, rec);
-  }
+  else if (op == <u32>P.Op.search) searchChecked(token, rec);
+  else if (op == <u32>P.Op.check) check(token, count, rec);
+  else if (op == <u32>P.Op.rules_set) rulesSet(token, count, rec);
+  else if (op == <u32>P.Op.rules_get) rulesGet(token);
+  else if (op == <u32>P.Op.case_update) caseUpdate(token, rec);
+  else listChecked(token, op, rec);
+}
+
+function searchChecked(token: u32, rec: usize): void {
+  assert(rec == inbox + P.HEADER_BYTES, "the inbox's record");
+  const why = searchRecordError(rec);
+  if (why !== null) refuse(token, P.REFUSED_MALFORMED, why);
+  else search(token, rec);
+}
+
+/** alerts_list or decisions_list, its filter checked. */
+function listChecked(token: u32, op: u32, f: usize): void {
+  assert(op == <u32>P.Op.alerts_list || op == <u32>P.Op.decisions_list, "a list operation");
+  const alerts = op == <u32>P.Op.alerts_list;
+  const why = filterError(f, alerts ? P.CASE_CLOSED : P.ACTION_REFUSE);
+  if (why !== null) refuse(token, P.REFUSED_MALFORMED, why);
+  else if (alerts) alertsList(token, f);
+  else decisionsList(token, f);
 }

@@ -73,9 +73,10 @@ export function listArea(list: u32): IndexArea | null {
   return a == 0 ? null : areaAt(a - 1);
 }
 
-/** The first four bytes of the version in force of `list` (a match says which version decided it). */
+/** The first four bytes of the version in force of `list` (a match, a decision says which version decided it); 0: none in force. */
 export function listVersionWord(list: u32): u32 {
-  assert(load<u8>(stateOf(list) + S_AREA) != 0, "a list in force has a version");
+  assert(list >= 1 && list <= <u32>P.LISTS, "a list");
+  if (load<u8>(stateOf(list) + S_AREA) == 0) return 0;
   return load<u32>(stateOf(list) + S_FORCE + P.STATUS_VERSION);
 }
 

@@ -12,10 +12,12 @@ const REASON_BYTES: u32 = 256;
 let out: usize = 0;
 let outBytes: u32 = 0;
 
-/** Takes the reply area from the heap: the largest reply is a search's MATCHES_MAX matches. */
+/** Takes the reply area from the heap: the largest reply is a check's decisions. */
 export function replyInit(): void {
   assert(out == 0, "replyInit: once");
-  outBytes = <u32>P.REPLY_HEADER_BYTES + max(<u32>P.MATCHES_MAX * <u32>P.MATCH_BYTES, max(<u32>P.LISTS * <u32>P.STATUS_BYTES, REASON_BYTES));
+  const lists = max(<u32>P.LIST_MAX * <u32>P.ALERT_BYTES, <u32>P.LIST_MAX * <u32>P.DECISION_BYTES);
+  const records = max(max(<u32>P.CHECKS_PER_REQUEST * <u32>P.DECISION_BYTES, lists), <u32>P.RULE_SETS_MAX * <u32>P.RULES_BYTES);
+  outBytes = <u32>P.REPLY_HEADER_BYTES + max(max(<u32>P.MATCHES_MAX * <u32>P.MATCH_BYTES, records), max(<u32>P.LISTS * <u32>P.STATUS_BYTES, REASON_BYTES));
   out = heap.alloc(outBytes);
 }
 
@@ -25,18 +27,18 @@ export function replyRecords(): usize {
   return out + P.REPLY_HEADER_BYTES;
 }
 
-/** Sends the header (count, flags 0, `value` at +8) and `bytes` of records already at replyRecords(). */
-export function replySend(token: u32, count: u32, value: u64, bytes: u32): void {
+/** Sends the header (count, `flags`, `value` at +8) and `bytes` of records already at replyRecords(). */
+export function replySend(token: u32, count: u32, value: u64, bytes: u32, flags: u32 = 0): void {
   assert(<u64>P.REPLY_HEADER_BYTES + bytes <= <u64>outBytes, "the records fit the reply area");
   store<u32>(out, count);
-  store<u32>(out + 4, 0);
+  store<u32>(out + 4, flags);
   store<u64>(out + 8, value);
   reply(token, 0, out, <u32>P.REPLY_HEADER_BYTES + bytes);
 }
 
 /** Refuses the request whole: nothing changed. `why` is ASCII. */
 export function refuse(token: u32, code: u32, why: string): void {
-  assert(code >= <u32>P.REFUSED_MALFORMED && code <= <u32>P.REFUSED_FULL && why.length > 0, "a refusal with its code and reason");
+  assert(code >= <u32>P.REFUSED_MALFORMED && code <= <u32>P.REFUSED_CASE && why.length > 0, "a refusal with its code and reason");
   const n = <u32>why.length < REASON_BYTES ? <u32>why.length : REASON_BYTES;
   store<u32>(out, 0);
   store<u32>(out + 4, P.REPLY_F_REFUSED);

@@ -89,14 +89,14 @@ function queryKeysOf(): u32 {
 }
 
 /** The best name's record of hit `h` (u32 list | u32 entry). */
-function hitName(h: u64): usize {
+export function hitName(h: u64): usize {
   const a = listArea(<u32>h)!;
   const e = <u32>(h >> 32);
   assert(e < a.entities, "an entry of the list");
   return nameAt(a.names, load<u32>(a.entityBestName + (<usize>e << 2)));
 }
 
-function hitScore(h: u64): u32 {
+export function hitScore(h: u64): u32 {
   const a = listArea(<u32>h)!;
   assert(<u32>(h >> 32) < a.entities, "an entry of the list");
   return load<u32>(a.entityBest + (<usize>(h >> 32) << 2));
@@ -153,13 +153,8 @@ function matchRecord(i: u32, h: u64): void {
   store<u8>(m + P.MATCH_FLAGS, load<u8>(r + P.NAME_FLAGS));
 }
 
-/** search: the checked search record at `rec`, answered. */
-export function search(token: u32, rec: usize): void {
-  const len = <u32>load<u8>(rec + P.SEARCH_NORMALIZED_LENGTH);
-  if (!querySet(rec + P.SEARCH_NORMALIZED, len)) { refuse(token, P.REFUSED_MALFORMED, "compliance: a search of more than SEARCH_TOKENS_MAX words"); return; }
-  const type = <u32>load<u8>(rec + P.SEARCH_TYPE);
-  const given = load<u32>(rec + P.SEARCH_THRESHOLD);
-  const threshold = given == 0 ? thresholdDefault : given;
+/** Scores the query (querySet) against the lists in force, names of `type` (0: any): the hits at or over `threshold`. */
+function run(type: u32, threshold: u32): void {
   const keys = queryKeysOf();
   nextStamp();
   hitCount = 0;
@@ -174,8 +169,32 @@ export function search(token: u32, rec: usize): void {
       for (let p: u32 = 0; p < n; p++) candidate(a, list, load<u32>(first + (<usize>p << 2)), type, threshold);
     }
   }
+  assert(hitCount <= <u32>P.LISTS * namesMax, "hits are entries of the lists");
+}
+
+/** search: the checked search record at `rec`, answered. */
+export function search(token: u32, rec: usize): void {
+  const len = <u32>load<u8>(rec + P.SEARCH_NORMALIZED_LENGTH);
+  if (!querySet(rec + P.SEARCH_NORMALIZED, len)) { refuse(token, P.REFUSED_MALFORMED, "compliance: a search of more than SEARCH_TOKENS_MAX words"); return; }
+  const given = load<u32>(rec + P.SEARCH_THRESHOLD);
+  run(<u32>load<u8>(rec + P.SEARCH_TYPE), given == 0 ? thresholdDefault : given);
   const n = selectTop(<u32>load<u8>(rec + P.SEARCH_LIMIT));
   for (let i: u32 = 0; i < n; i++) matchRecord(i, load<u64>(top + (<usize>i << 3)));
   assert(n <= hitCount, "the reply's matches are hits");
   replySend(token, n, <u64>scored | (<u64>hitCount << 32), n * <u32>P.MATCH_BYTES);
+}
+
+/**
+ * A payment party's screening: the best hit (u32 list | u32 entry; 0: none)
+ * of the normalised name at `name` (checked: valid, at most
+ * SEARCH_TOKENS_MAX words) at or over `threshold`, any type, as a search of
+ * limit 1 answers it.
+ */
+export function screenBest(name: usize, len: u32, threshold: u32): u64 {
+  const taken = querySet(name, len);
+  assert(taken, "a checked name");
+  run(0, threshold);
+  if (hitCount == 0) return 0;
+  selectTop(1);
+  return load<u64>(top);
 }

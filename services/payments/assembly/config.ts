@@ -5,7 +5,9 @@
 // the request is logged); "transfer_code": the `code` of the transfers
 // payments make; "events": true emits the payments each request created or
 // changed to the event stream (events.ts; capability "emit"), off by default
-// like the ledger's. Missing keys keep their defaults; an unknown or repeated
+// like the ledger's; "checks": true sends every payment to the compliance
+// service before money moves (checks.ts; capability send:compliance), off by
+// default. Missing keys keep their defaults; an unknown or repeated
 // key, a value out of range or any other syntax is a boot error: the reason
 // goes to the log and the service traps. The reader is lib/json.ts, the
 // kernel's and the ledger's.
@@ -21,6 +23,7 @@ export let paymentsMax: u32 = 100000;
 export let messagesMax: u32 = 100000;
 export let transferCode: u16 = 1;
 export let emitEvents: bool = false;
+export let checksOn: bool = false;
 export let ledgerCount: u32 = 0;
 /** The configured ledgers, u32 each. */
 export const ledgers: usize = memory.data(<i32>(LEDGERS_MAX * 4), 4);
@@ -77,6 +80,7 @@ export function configParse(ptr: usize, len: u32): void {
         transferCode = <u16>v;
       }
       else if (k == "events") { bit = 32; emitEvents = r.readBool(); }
+      else if (k == "checks") { bit = 64; checksOn = r.readBool(); }
       else fail("unknown key " + k);
       if ((seen & bit) != 0) fail("repeated key " + k);
       seen |= bit;

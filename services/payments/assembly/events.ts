@@ -5,55 +5,36 @@
 // (../protocol.ts, PAYMENT_BYTES). Only with config "events": true, and the
 // manifest must grant "emit" (the bank image does both).
 //
-// The records are gathered here and emitted in chunks the kernel takes: at
-// most EVENT_ITEMS_MAX items and at most its syscall area, message_bytes_max
-// bytes, which the service does not know: a chunk the kernel finds too large
-// is halved until it fits (one record always does: MESSAGE_BYTES_MIN is 256),
-// and that size kept. The same image chunks the same on replay; and the
-// kernel numbers items, not records, so the ids never depend on the chunking.
+// The records are gathered while a request runs and emitted once it is
+// complete (services/sdk/events.ts chunks them).
 
 import * as P from "../protocol";
-import { E_TOO_LARGE, OK, emitPayments } from "../../sdk/qenex";
-import { EVENT_ITEMS_MAX, EVENT_PAYMENT_BYTES } from "../../../hal/devices/events";
-import { MESSAGE_BYTES_MAX } from "../../../hal/limits";
+import { EventGatherer } from "../../sdk/events";
+import { EVENT_PAYMENT_BYTES, EVT_PAYMENT } from "../../../hal/devices/events";
 import { emitEvents } from "./config";
 
 // The event item is the payment record: one layout, the protocol's.
 // @ts-ignore: ERROR is AssemblyScript's compile-time error
 if (P.PAYMENT_BYTES != EVENT_PAYMENT_BYTES) ERROR("hal/devices/events.ts EVENT_PAYMENT_BYTES must be services/payments/protocol.ts PAYMENT_BYTES");
 
-// The most a syscall area holds (4096 records; under EVENT_ITEMS_MAX).
-const CHUNK_MAX: u32 = <u32>MESSAGE_BYTES_MAX / <u32>EVENT_PAYMENT_BYTES;
-let buffer: usize = 0;
-let held: u32 = 0;
-let chunk: u32 = CHUNK_MAX;
+let gatherer: EventGatherer | null = null;
 
-/** The gathering buffer, at init when the config asks for events. */
+/** The gatherer, at init when the config asks for events. */
 export function paymentEventsInit(): void {
-  assert(buffer == 0 && CHUNK_MAX >= 1 && CHUNK_MAX <= <u32>EVENT_ITEMS_MAX, "paymentEventsInit: once; a chunk is one event record");
-  if (emitEvents) buffer = heap.alloc(<usize>CHUNK_MAX * EVENT_PAYMENT_BYTES);
+  assert(gatherer === null, "paymentEventsInit: once");
+  if (emitEvents) gatherer = new EventGatherer(EVT_PAYMENT, EVENT_PAYMENT_BYTES);
 }
 
-/** The payment record at `p` is an event of the request in flight (emitted by paymentEventsFlush, or now when a chunk is full). */
+/** The payment record at `p` is an event of the request in flight. */
 export function paymentEvent(p: usize): void {
-  if (buffer == 0) return;
-  assert(held < CHUNK_MAX && load<u64>(p + P.PAY_ID) != 0, "a recorded payment, and room for it");
-  memory.copy(buffer + <usize>held * EVENT_PAYMENT_BYTES, p, EVENT_PAYMENT_BYTES);
-  held++;
-  if (held == CHUNK_MAX) paymentEventsFlush();
+  const g = gatherer;
+  if (g === null) return;
+  assert(load<u64>(p + P.PAY_ID) != 0, "a recorded payment");
+  g.add(p);
 }
 
-/** Emits the events gathered, in chunks the kernel takes. */
+/** Emits the events gathered. */
 export function paymentEventsFlush(): void {
-  assert(held <= CHUNK_MAX && chunk >= 1 && chunk <= CHUNK_MAX, "paymentEventsFlush: at most a chunk gathered");
-  let at: u32 = 0;
-  while (at < held) {
-    const n = min(chunk, held - at);
-    const r = emitPayments(buffer + <usize>at * EVENT_PAYMENT_BYTES, n);
-    if (r == E_TOO_LARGE && n > 1) { chunk = n >> 1; continue; }
-    // Denied (the manifest grants no "emit"): the kernel counts and reports it; once a request is enough.
-    if (r != OK) break;
-    at += n;
-  }
-  held = 0;
+  const g = gatherer;
+  if (g !== null) g.flush();
 }

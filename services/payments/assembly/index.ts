@@ -22,13 +22,15 @@ import * as P from "../protocol";
 import { KIND_FAILED, KIND_MESSAGE, KIND_REPLY, KIND_REQUEST, reply } from "../../sdk/qenex";
 import { configParse } from "./config";
 import { directoryFind, directoryInit, directoryPut, keyValid } from "./directory";
-import { creditTransfers, ledgerFailed, ledgerReplied, paymentsInit, paymentsLedgerPeer, refuse } from "./payments";
+import { checksFailed, checksReplied, creditTransfers, ledgerFailed, ledgerReplied, paymentsInit, paymentsLedgerPeer, refuse } from "./payments";
 import { reconcile, returns, statusReports } from "./reports";
 import { statement, statementFailed, statementInFlight, statementReplied } from "./statement";
 import { paymentGet, paymentList, paymentMessages } from "./queries";
 import { scopeAllows, scopeSet } from "./scope";
 import { messagePart } from "./parts";
 import { paymentEventsInit } from "./events";
+import { checksInit, compliancePeer } from "./checks";
+import { holdRelease } from "./holds";
 
 // The largest request the kernel delivers in the bank image (message_bytes_max, 1 MiB) and room
 // to spare; a pain.001 of TX_MAX transactions (~5.4 MiB with its original bytes) needs more.
@@ -45,6 +47,7 @@ export function qx_init(len: u32): void {
   directoryInit();
   paymentsInit();
   paymentEventsInit();
+  checksInit();
   out = heap.alloc(<usize>P.REPLY_HEADER_BYTES + <usize>max(<u32>P.GET_MAX * <u32>P.DIRECTORY_ENTRY_BYTES, <u32>P.DIRECTORY_PUT_MAX * <u32>P.DIRECTORY_RESULT_BYTES));
 }
 
@@ -102,6 +105,12 @@ export function qx_handle(kind: u32, sender: u32, token: u32, len: u32): void {
     else ledgerFailed();
     return;
   }
+  const compliance = compliancePeer();
+  if ((kind == KIND_REPLY || kind == KIND_FAILED) && compliance >= 0 && sender == <u32>compliance) {
+    if (kind == KIND_REPLY) checksReplied(inbox, len);
+    else checksFailed();
+    return;
+  }
   if (kind != KIND_REQUEST && kind != KIND_MESSAGE) return;
   if (len < <u32>P.HEADER_BYTES) { refuse(token, P.REFUSED_MALFORMED, "payments: request shorter than its header"); return; }
   const op = load<u8>(inbox + P.HEADER_OP);
@@ -112,6 +121,7 @@ export function qx_handle(kind: u32, sender: u32, token: u32, len: u32): void {
   if (op == <u8>P.Op.status_reports) { statusReports(token, inbox, len); return; }
   if (op == <u8>P.Op.returns) { returns(token, inbox, len); return; }
   if (op == <u8>P.Op.reconcile) { reconcile(token, inbox, len); return; }
+  if (op == <u8>P.Op.hold_release) { holdRelease(token, inbox, len); return; }
   // A read may carry a scope (a key's ledger grants) after the request: the rest of it is `len` less the scope.
   const scoped = <u32>load<u16>(inbox + P.HEADER_SCOPE);
   const reads = op == <u8>P.Op.payment_get || op == <u8>P.Op.payment_list || op == <u8>P.Op.statement || op == <u8>P.Op.directory_get

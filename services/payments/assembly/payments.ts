@@ -3,8 +3,10 @@
 // decides the same (docs/payments.md).
 //
 // One credit_transfers request at a time: its transactions are checked
-// (duplicates, the directory on both sides), recorded as payments, and those
-// that may move money are sent to the ledger as one create_transfers (in
+// (duplicates, the directory on both sides), recorded as payments, checked
+// by the compliance service when the config says so (checks.ts: allowed,
+// held or refused), and those that may move money are sent to the ledger as
+// one create_transfers (in
 // batches of the ledger's 8189 for a larger message); each answer settles,
 // leaves pending or rejects its payments, and when the last is back the
 // request is answered with one result per transaction, in order. The
@@ -30,6 +32,8 @@ import { fingerprint, hashIndexCreate, hashInsert, hashNext, hashRecord, HashInd
 import { directoryFind, directoryFindAgent, entryRefusal, keyValid } from "./directory";
 import { bicValid, notProvided, textEmpty, textValid } from "./text";
 import { paymentEvent, paymentEventsFlush } from "./events";
+import { CHECKS_DONE, CHECKS_OUT, checkAdd, checkedNumber, checksAnswered, checksBegin, checksNext, checksOut, checksSend, reasonOf } from "./checks";
+import * as C from "../../compliance/protocol";
 
 // Message record (internal, 128 bytes): +0 u8 source, +1 [12] agent BIC slot, +13 u8[3] 0,
 // +16 [36] MsgId, +52 [32] digest of the original bytes, +84 u32 transactions, +88 u64 first payment id
@@ -125,7 +129,7 @@ export function flightBusy(): bool { return busy; }
 
 /** The request in flight's operation and token. */
 export function flightOperation(): u8 {
-  assert(flightOp <= <u8>P.Op.statement, "an operation the service has");
+  assert(flightOp <= <u8>P.Op.hold_release, "an operation the service has");
   return flightOp;
 }
 export function flightTokenOf(): u32 {
@@ -214,6 +218,28 @@ export function messageFramingError(r: usize, len: u32, recordBytes: u32, badCou
   return null;
 }
 
+/** Whether the two bytes at `c` are a country (two upper-case letters) or none (zeros). */
+function countryValid(c: usize): bool {
+  assert(c != 0, "a country slot");
+  const a = load<u8>(c);
+  const b = load<u8>(c + 1);
+  return (a == 0 && b == 0) || (a >= 0x41 && a <= 0x5a && b >= 0x41 && b <= 0x5a);
+}
+
+/** The framing of a transaction's parties (names, countries, reserved bytes): an error text, or null. The compliance service reads the names. */
+function partiesError(x: usize): string | null {
+  assert(P.TX_CREDITOR_NAME + P.TX_NAME_MAX <= P.TX_BYTES, "the names fit the record");
+  const dl = <u32>load<u8>(x + P.TX_DEBTOR_NAME_LENGTH);
+  const cl = <u32>load<u8>(x + P.TX_CREDITOR_NAME_LENGTH);
+  if (dl > <u32>P.TX_NAME_MAX || cl > <u32>P.TX_NAME_MAX) return "payments: a party's name is longer than TX_NAME_MAX";
+  for (let i: u32 = dl; i < <u32>P.TX_NAME_MAX; i++) if (load<u8>(x + P.TX_DEBTOR_NAME + i) != 0) return "payments: bytes after a party's name are not zero";
+  for (let i: u32 = cl; i < <u32>P.TX_NAME_MAX; i++) if (load<u8>(x + P.TX_CREDITOR_NAME + i) != 0) return "payments: bytes after a party's name are not zero";
+  if (!countryValid(x + P.TX_DEBTOR_COUNTRY) || !countryValid(x + P.TX_CREDITOR_COUNTRY)) return "payments: a party's country is not two upper-case letters";
+  if (load<u16>(x + 254) != 0) return "payments: reserved transaction bytes not zero";
+  for (let i: u32 = P.TX_CREDITOR_NAME + P.TX_NAME_MAX; i < <u32>P.TX_BYTES; i++) if (load<u8>(x + i) != 0) return "payments: reserved transaction bytes not zero";
+  return null;
+}
+
 /** The framing of a credit_transfers request of `len` bytes at `r`: an error text, or null. */
 function framingError(r: usize, len: u32): string | null {
   assert(len >= <u32>(P.HEADER_BYTES + P.MESSAGE_BYTES), "framingError: a header and a message record to read");
@@ -235,7 +261,8 @@ function framingError(r: usize, len: u32): string | null {
     if (debtorNeeded && !keyValid(x + P.TX_DEBTOR)) return "payments: a transaction's debtor account is not an account key";
     const creditorByAgent = source == <u8>P.SOURCE_PAIN001;
     if (creditorByAgent ? textEmpty(x + P.TX_CREDITOR_AGENT) : !keyValid(x + P.TX_CREDITOR)) return "payments: a transaction's creditor side is missing";
-    if (load<u64>(x + 248) != 0) return "payments: reserved transaction bytes not zero";
+    const why = partiesError(x);
+    if (why !== null) return why;
   }
   return null;
 }
@@ -260,9 +287,68 @@ export function creditTransfers(token: u32, r: usize, len: u32): void {
   const first = paymentCount;
   store<u64>(messageAt(messageCount - 1) + MSG_FIRST, <u64>first + 1);
   begin(token, <u8>P.Op.credit_transfers, source, first, count, messageCount - 1);
-  for (let t: u32 = 0; t < count; t++) {
-    record(source, m, m + P.MESSAGE_BYTES + <usize>t * P.TX_BYTES, messageCount - 1);
-    if (load<u8>(paymentAt(first + t) + P.PAY_STATE) == <u8>P.STATE_SUBMITTED) addWork(first + t, t, ACT_CREATE, 0);
+  checksBegin();
+  for (let t: u32 = 0; t < count; t++) record(source, m, m + P.MESSAGE_BYTES + <usize>t * P.TX_BYTES, messageCount - 1);
+  checksGo();
+}
+
+/** Sends the checks (checks.ts) until a batch is out, or moves the money when every check is answered. */
+function checksGo(): void {
+  assert(busy && flightOp == <u8>P.Op.credit_transfers, "a credit transfers request in flight");
+  for (;;) {
+    const r = checksSend();
+    if (r == CHECKS_OUT) return;
+    if (r == CHECKS_DONE) { moveChecked(); return; }
+    checksReject(); // not sent: no answer will come
+  }
+}
+
+/** The payments of the batch of checks out are rejected (NARR): the compliance service did not decide them. */
+function checksReject(): void {
+  const n = checksOut();
+  assert(n != 0 && busy, "a batch out");
+  for (let i: u32 = 0; i < n; i++) {
+    const p = paymentAt(checkedNumber(i));
+    store<u8>(p + P.PAY_STATE, <u8>P.STATE_REJECTED);
+    store<u32>(p + P.PAY_REASON, P.REASON_NARR);
+  }
+  checksNext();
+}
+
+/** The compliance service's answer to the batch of checks out: each decision applied to its payment; then on. */
+export function checksReplied(r: usize, len: u32): void {
+  if (checksOut() == 0) return; // nothing of ours out: not an answer to this service
+  const n = checksAnswered(r, len);
+  if (n == 0) { checksReject(); checksGo(); return; }
+  for (let i: u32 = 0; i < n; i++) {
+    const p = paymentAt(checkedNumber(i));
+    const d = r + C.REPLY_HEADER_BYTES + <usize>i * C.DECISION_BYTES;
+    assert(load<u64>(d + C.DEC_PAYMENT) == load<u64>(p + P.PAY_ID), "decisions in the order of the checks");
+    const action = load<u8>(d + C.DEC_ACTION);
+    store<u8>(p + P.PAY_COMPLIANCE, action);
+    store<u32>(p + P.PAY_ALERT, load<u32>(d + C.DEC_ALERT));
+    if (action == <u8>C.ACTION_REFUSE) {
+      store<u8>(p + P.PAY_STATE, <u8>P.STATE_REJECTED);
+      store<u32>(p + P.PAY_REASON, reasonOf(load<u32>(d + C.DEC_DECIDED_BY)));
+    }
+  }
+  checksNext();
+  checksGo();
+}
+
+/** The kernel aborted the batch of checks out (the compliance service faulted on it): its payments are rejected; then on. */
+export function checksFailed(): void {
+  assert(checksOut() <= <u32>C.CHECKS_PER_REQUEST, "a batch at most");
+  if (checksOut() == 0) return;
+  checksReject();
+  checksGo();
+}
+
+/** Every payment of the credit transfers in flight still SUBMITTED (checked, when checks are on) goes to the ledger. */
+function moveChecked(): void {
+  assert(busy && flightOp == <u8>P.Op.credit_transfers && workCount == 0, "a credit transfers request, no work yet");
+  for (let t: u32 = 0; t < flightCount; t++) {
+    if (load<u8>(paymentAt(flightFirst + t) + P.PAY_STATE) == <u8>P.STATE_SUBMITTED) addWork(flightFirst + t, t, ACT_CREATE, 0);
   }
   sendNextBatch();
 }
@@ -373,6 +459,7 @@ function record(source: u8, m: usize, x: usize, msgNumber: u32): void {
     store<u32>(p + P.PAY_REASON, reason);
   } else {
     store<u8>(p + P.PAY_STATE, <u8>P.STATE_SUBMITTED);
+    checkAdd(paymentCount - 1, p, x, debit, !byAgentDebit, !byAgentCredit);
   }
 }
 
@@ -402,7 +489,7 @@ export function sendNextBatch(): void {
     store<u32>(e + L.TRANSFER_USER_DATA_32, <u32>load<u8>(p + P.PAY_SOURCE));
     store<u32>(e + L.TRANSFER_LEDGER, load<u32>(p + P.PAY_LEDGER));
     store<u16>(e + L.TRANSFER_CODE, transferCode);
-    const pending = action == ACT_CREATE && load<u8>(p + P.PAY_SOURCE) == <u8>P.SOURCE_PAIN001;
+    const pending = action == ACT_CREATE && (load<u8>(p + P.PAY_SOURCE) == <u8>P.SOURCE_PAIN001 || load<u8>(p + P.PAY_COMPLIANCE) == <u8>C.ACTION_HOLD);
     store<u16>(e + L.TRANSFER_FLAGS, pending ? <u16>L.TransferFlags.pending
       : action == ACT_POST ? <u16>L.TransferFlags.post_pending_transfer : action == ACT_VOID ? <u16>L.TransferFlags.void_pending_transfer : 0);
     batchCount++;
@@ -440,7 +527,8 @@ export function ledgerReplied(r: usize, len: u32): void {
     const timestamp = load<u64>(r + <usize>k * L.RESULT_BYTES + L.RESULT_TIMESTAMP);
     if (result == <u32>L.TransferResult.created) {
       if (action == ACT_CREATE) {
-        store<u8>(p + P.PAY_STATE, <u8>(load<u8>(p + P.PAY_SOURCE) == <u8>P.SOURCE_PAIN001 ? P.STATE_PENDING : P.STATE_SETTLED));
+        const held = load<u8>(p + P.PAY_COMPLIANCE) == <u8>C.ACTION_HOLD;
+        store<u8>(p + P.PAY_STATE, <u8>(held ? P.STATE_HELD : load<u8>(p + P.PAY_SOURCE) == <u8>P.SOURCE_PAIN001 ? P.STATE_PENDING : P.STATE_SETTLED));
         store<u64>(p + P.PAY_TRANSFER, load<u64>(p + P.PAY_ID));
         store<u64>(p + P.PAY_TRANSFER + 8, P.PAYMENT_TRANSFER_ID_HI);
       } else if (action == ACT_RETURN) {
@@ -558,12 +646,12 @@ export function lineResult(line: u32, status: u32, reason: u32, p: usize, hi: u6
   store<u64>(o + P.RESULT_TIMESTAMP, timestamp != 0 ? timestamp : load<u64>(p + P.PAY_TIMESTAMP));
 }
 
-/** A status report's line: the payment's state after (0: none found, RJCT), why nothing changed, the post or void made. */
+/** A status report's or hold release's line: the payment's state after (0: none found, RJCT), why nothing changed, the post or void made. */
 export function statusLine(line: u32, p: usize, reason: u32, hi: u64, ledgerResult: u32, timestamp: u64): void {
-  assert(flightOp == <u8>P.Op.status_reports, "a line of a status report");
+  assert(flightOp == <u8>P.Op.status_reports || flightOp == <u8>P.Op.hold_release, "a line of a status report or a hold release");
   if (p == 0) { lineResult(line, P.STATUS_RJCT, reason, 0, 0, 0, 0); return; }
   const state = load<u8>(p + P.PAY_STATE);
-  const status = state == <u8>P.STATE_REJECTED ? P.STATUS_RJCT : state == <u8>P.STATE_PENDING ? P.STATUS_ACCP : P.STATUS_ACSC;
+  const status = state == <u8>P.STATE_REJECTED ? P.STATUS_RJCT : state == <u8>P.STATE_PENDING || state == <u8>P.STATE_HELD ? P.STATUS_ACCP : P.STATUS_ACSC;
   lineResult(line, status, reason != 0 ? reason : state == <u8>P.STATE_REJECTED ? load<u32>(p + P.PAY_REASON) : 0, p, hi, ledgerResult, timestamp);
 }
 
@@ -581,15 +669,17 @@ function answerFromPayments(token: u32, first: u32, count: u32, flags: u32, time
 /**
  * Writes at `o` payment `p`'s result as its message was first answered: RJCT
  * and the reason when it was refused then (rejected, and no status report
- * voided it since), ACCP when it came from a pain.001 (pending then, whatever
- * the clearing said since), else ACSC (settled then, returned or not since).
+ * nor hold release voided it since), ACCP when it came from a pain.001 or
+ * compliance held it (pending then, whatever happened since), else ACSC
+ * (settled then, returned or not since).
  */
 export function resultAsAnswered(p: usize, o: usize): void {
   const state = load<u8>(p + P.PAY_STATE);
   assert(state != <u8>P.STATE_SUBMITTED, "every payment answered has the ledger's answer");
-  const refused = state == <u8>P.STATE_REJECTED && load<u32>(p + P.PAY_STATUS_MESSAGE) == 0;
+  const held = load<u8>(p + P.PAY_COMPLIANCE) == <u8>C.ACTION_HOLD;
+  const refused = state == <u8>P.STATE_REJECTED && load<u32>(p + P.PAY_STATUS_MESSAGE) == 0 && !held;
   memory.fill(o, 0, P.RESULT_BYTES);
-  store<u32>(o + P.RESULT_STATUS, refused ? P.STATUS_RJCT : load<u8>(p + P.PAY_SOURCE) == <u8>P.SOURCE_PAIN001 ? P.STATUS_ACCP : P.STATUS_ACSC);
+  store<u32>(o + P.RESULT_STATUS, refused ? P.STATUS_RJCT : held || load<u8>(p + P.PAY_SOURCE) == <u8>P.SOURCE_PAIN001 ? P.STATUS_ACCP : P.STATUS_ACSC);
   store<u32>(o + P.RESULT_REASON, refused ? load<u32>(p + P.PAY_REASON) : 0);
   store<u64>(o + P.RESULT_PAYMENT, load<u64>(p + P.PAY_ID));
   memory.copy(o + P.RESULT_TRANSFER, p + P.PAY_TRANSFER, 16);

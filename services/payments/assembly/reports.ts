@@ -94,7 +94,9 @@ export function statusReports(token: u32, r: usize, len: u32): void {
       continue;
     }
     // No change: still pending (ACSP, PDNG, ...), or already final; a status that contradicts a final state is NARR.
-    const contradicts = (state == <u8>P.STATE_SETTLED && status == P.STATUS_RJCT) || ((state == <u8>P.STATE_REJECTED || state == <u8>P.STATE_RETURNED) && settles);
+    // A held payment waits for its compliance case, not the clearing: a status for it changes nothing and is NARR.
+    const contradicts = (state == <u8>P.STATE_SETTLED && status == P.STATUS_RJCT) || ((state == <u8>P.STATE_REJECTED || state == <u8>P.STATE_RETURNED) && settles)
+      || state == <u8>P.STATE_HELD;
     statusLine(t, p, contradicts ? P.REASON_NARR : 0, 0, 0, 0);
   }
   sendNextBatch();
