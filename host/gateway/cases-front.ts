@@ -172,9 +172,15 @@ export function casesRequest(handler: CasesHandler, json: () => JsonValue, id: b
   switch (handler) {
     case 'rules_get': return { chain: { first: rulesGetRequest() }, context };
     case 'rules_set': {
-      // The answer is the rules as they are now: a rules_get after the set.
+      // The answer is the rules as they are now: one rules_get after the set (its reply is the answer).
       const first = rulesSetRequest(ruleSetsFromJson(json(), scaleOf));
-      return { chain: { first, next: (reply) => (unrefusedCompliance(reply) ? { body: rulesGetRequest() } : null) }, context };
+      let read = false;
+      const next = (reply: Buffer): Frame | null => {
+        if (read || !unrefusedCompliance(reply)) return null;
+        read = true;
+        return { route: gw.ROUTE_RULES_GET, body: rulesGetRequest() };
+      };
+      return { chain: { first, next }, context };
     }
     case 'alerts_list': case 'decisions_list': {
       const f = filterFromQuery(query, handler === 'alerts_list' ? 'alerts' : 'decisions');

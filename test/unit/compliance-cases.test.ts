@@ -18,7 +18,8 @@ import {
 } from '../../host/compliance/cases.ts';
 import { ComplianceRefusal, RecordError } from '../../host/compliance/records.ts';
 import { alertJson, decisionJson, ruleSetJson, ruleSetsFromJson, scoreMillionths } from '../../host/gateway/compliance-json.ts';
-import { caseUpdateFromJson, filterFromQuery, timeNs } from '../../host/gateway/cases-front.ts';
+import { caseUpdateFromJson, casesRequest, filterFromQuery, timeNs } from '../../host/gateway/cases-front.ts';
+import * as gw from '../../services/gateway/protocol.ts';
 import {
   HEADER_SHA256, HEADER_SIGNATURES, reportCsvText, reportJsonText, signedReportJson, signReport, verifyCsvReport, verifyJsonReport,
 } from '../../host/compliance/report.ts';
@@ -237,6 +238,32 @@ test('checks and decisions: the check record the payments service sends, and eac
     fraud_score: 0.1, fraud_model: '0badcafe', sanctions: { score: 0.91, list: 'un', entity_id: 'QDi.015', party: 'creditor' },
     list_versions: { ofac_sdn: null, un: 'a1b2c3d4' }, rules_version: 2, ledger: 1, time_ns: '99', amount: '1500.00', debit_account: '10',
   });
+});
+
+test('the chains of frames: PUT rules reads the rules once after the set; a close of a held payment goes on to hold_release, then the payment', () => {
+  // Proves each chain ends (a chain that never returns null would send frames forever) and sends its frames to the right routes.
+  const ledgers = new Map([[1, { assetScale: 2 }]]);
+  const body = () => json(JSON.stringify({ rules: [{ ledger: 1, amount_threshold: '1.00' }] }));
+  const { chain } = casesRequest('rules_set', body, 0n, '', ledgers);
+  const ok = Buffer.alloc(P.REPLY_HEADER_BYTES);
+  const read = chain.next!(ok);
+  assert.equal([read?.route, read?.body[P.HEADER_OP]], [gw.ROUTE_RULES_GET, P.Op.rules_get]);
+  assert.is(chain.next!(ok), null, 'the rules_get reply is the answer');
+  const close = casesRequest('case_update', () => json('{"action":"close","outcome":"reject","reason":"confirmed"}'), 4n, '', ledgers);
+  const closed = Buffer.concat([Buffer.alloc(P.REPLY_HEADER_BYTES), alertRecord(4, P.CASE_CLOSED)]);
+  closed.writeUInt32LE(1, 0);
+  closed[P.REPLY_HEADER_BYTES + P.ALERT_OUTCOME] = P.OUTCOME_REJECT;
+  const release = close.chain.next!(closed);
+  assert.equal([release?.route, release?.body[PAY.HEADER_OP], release?.body[PAY.HEADER_BYTES + PAY.RELEASE_OUTCOME]], [gw.ROUTE_HOLD_RELEASE, PAY.Op.hold_release, P.OUTCOME_REJECT]);
+  const result = Buffer.alloc(PAY.REPLY_HEADER_BYTES + PAY.RESULT_BYTES);
+  result.writeUInt32LE(1, 0);
+  const read2 = close.chain.next!(result);
+  assert.equal([read2?.route, read2?.body[PAY.HEADER_OP]], [gw.ROUTE_PAYMENTS_GET, PAY.Op.payment_messages]);
+  assert.is(close.chain.next!(Buffer.alloc(PAY.REPLY_HEADER_BYTES)), null, 'the payment read is the answer');
+  const noted = casesRequest('case_update', () => json('{"action":"close","outcome":"noted","reason":"other"}'), 4n, '', ledgers);
+  const notedReply = Buffer.from(closed);
+  notedReply[P.REPLY_HEADER_BYTES + P.ALERT_OUTCOME] = P.OUTCOME_NOTED;
+  assert.is(noted.chain.next!(notedReply), null, 'a noted close releases nothing');
 });
 
 test('reports: signed with the checkpoints\' signer, verified as received; one byte changed anywhere fails', async () => {
