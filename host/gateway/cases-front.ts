@@ -94,7 +94,13 @@ function queryParams(query: string, allowed: readonly string[]): Map<string, str
     const [name, value] = eq < 0 ? [part, ''] : [part.slice(0, eq), part.slice(eq + 1)];
     if (!allowed.includes(name)) refuse('invalid_query', `${name.slice(0, 32)}: not a parameter (${allowed.join(', ')})`);
     if (out.has(name)) refuse('invalid_query', `${name}: given twice`);
-    out.set(name, decodeURIComponent(value.replace(/%(?![0-9A-Fa-f]{2})/g, '%25')));
+    let decoded: string;
+    try {
+      decoded = decodeURIComponent(value);
+    } catch {
+      refuse('invalid_query', `${name}: not a valid percent-encoded value`);
+    }
+    out.set(name, decoded);
   }
   return out;
 }
@@ -260,8 +266,10 @@ function reportRequest(query: string, context: CasesContext): { chain: Chain; co
   return { chain: { first: alertsListRequest(page()), next }, context };
 }
 
-/** A report whose pages are all in, to be signed and sent. */
-export interface ReportToSign { format: 'json' | 'csv'; report: ReportState }
+/** A report whose pages are all in, to be signed and sent (the signing is the caller's: it is asynchronous). */
+export class ReportToSign {
+  constructor(readonly format: 'json' | 'csv', readonly report: ReportState) {}
+}
 
 /** The answer to a cases route's last reply: JSON, or a report to sign; throws ComplianceRefusal (or PaymentsRefusal) when refused. */
 export function casesAnswer(context: CasesContext, reply: Buffer): unknown {
@@ -316,5 +324,5 @@ function reportAnswer(context: CasesContext, reply: Buffer): ReportToSign {
     if (report.kind === 'alerts') alertsListReply(reply); else decisionsListReply(reply);
     throw new Error('reports: a page was answered but the chain stopped');
   }
-  return { format: report.format, report };
+  return new ReportToSign(report.format, report);
 }

@@ -49,7 +49,7 @@ import type { OriginalsArchive } from '../payments/archive.ts';
 import * as CP from '../../services/compliance/protocol.ts';
 import { complianceAnswer, complianceRequestBody, type ComplianceContext, type ComplianceHandler } from './compliance-front.ts';
 import { ComplianceRefusal, RecordError as ComplianceRecordError } from '../compliance/records.ts';
-import type { ReportToSign } from './cases-front.ts';
+import { ReportToSign } from './cases-front.ts';
 import { csvSignatureHeaders, reportCsvText, reportJsonText, signedReportJson, signReport } from '../compliance/report.ts';
 import type { Signer } from '../base/keys.ts';
 
@@ -91,10 +91,6 @@ function reportText(answer: ReportToSign): { text: string; headers: [string, str
   if (answer.format === 'json') return { text: reportJsonText(period, report.alerts, report.decisions), headers: [] };
   const name = `qenex-compliance-${report.fromNs}-${report.toNs}.csv`;
   return { text: reportCsvText(report.alerts, report.decisions), headers: [['Content-Disposition', `attachment; filename="${name}"`]], contentType: 'text/csv; charset=utf-8' };
-}
-
-function isReportToSign(answer: unknown): answer is ReportToSign {
-  return typeof answer === 'object' && answer !== null && 'report' in answer && 'format' in answer && Object.keys(answer).length === 2;
 }
 
 /** One request's place in the response order. */
@@ -419,7 +415,7 @@ export class RouteHandlers {
     try {
       const answer = complianceAnswer(slot.compliance!, body);
       if (answer === null) respondRefusal(slot, refusal(404, 'not_found', `no alert ${slot.id}`));
-      else if (isReportToSign(answer)) this.answerReport(slot, answer);
+      else if (answer instanceof ReportToSign) this.answerReport(slot, answer);
       else respond(slot, 200, JSON.stringify(answer));
     } catch (e) {
       respondRefusal(slot, complianceRefusal(e));
