@@ -37,6 +37,7 @@ export enum Op {
   alerts_list = 9, // one FILTER_BYTES filter → reply header (+8 u64 the last alert id looked at), the matching ALERT_BYTES records, by id
   case_update = 10, // one CASE_BYTES record → reply header (count 1), the alert's ALERT_BYTES record after the update
   decisions_list = 11, // one FILTER_BYTES filter → reply header (+8 u64 the last decision sequence looked at), the matching DECISION_BYTES records
+  accounts_screen = 12, // count OWNER_BYTES records (1..OWNERS_PER_REQUEST) → reply header (+8 u64 matches), count SCREENED_BYTES results, in order
 }
 
 // Lists (a name's list in a match says which).
@@ -279,6 +280,35 @@ export const RULES_HIGH_RISK_COUNT = 184;
 export const RULES_HIGH_RISK = 188;
 export const HIGH_RISK_MAX = 32;
 export const RULE_SETS_MAX = 16;
+
+// ==== account owners screened: the bank's directory after a list update ====
+// The host pages through the payments directory (its directory_list) after a
+// list is put in force and sends each account's owner (the directory's name,
+// normalised as list names are) here. A match at or over the ledger's
+// screen_hold (the service's threshold without a rule set) marks the account
+// listed: every later payment to or from it counts as a sanctions match of
+// that party (the better of it and the message's names), whatever names the
+// message gives. A new match (or a match of another entry) raises an alert
+// (RULE_SANCTIONS, payment id 0, the account as its debit account, action
+// 0: no payment decided); a name that no longer matches clears the mark.
+// Owner record (144 bytes): +0 u32 ledger   +4 u8 name length (1..NORMALIZED_MAX)   +5 u8[11] 0
+//  +16 u128 the ledger account   +32 [104] the owner's name, normalised   +136 u8[8] 0
+// Result (64 bytes): +0 u32 the match's score (0: none)   +4 u8 list   +5 u8 entity id length   +6 u8 1 when
+//  the mark changed (new, another entry, or cleared)   +7 u8 0   +8 u32 alert id (0: none raised)   +12 u32 0
+//  +16 [28] entity id   +44 u8[20] 0
+export const OWNER_BYTES = 144;
+export const OWNER_LEDGER = 0;
+export const OWNER_NAME_LENGTH = 4;
+export const OWNER_ACCOUNT = 16;
+export const OWNER_NAME = 32;
+export const OWNERS_PER_REQUEST = 4096; // about 590 KB
+export const SCREENED_BYTES = 64;
+export const SCREENED_SCORE = 0;
+export const SCREENED_LIST = 4;
+export const SCREENED_ID_LENGTH = 5;
+export const SCREENED_CHANGED = 6;
+export const SCREENED_ALERT = 8;
+export const SCREENED_ID = 16;
 
 // ==== alerts and their cases ====
 // A decision whose rules fired raises one alert (a hold always does; a

@@ -8,9 +8,12 @@
 // counterparty's day), and a refused payment does not count; holds follow
 // the hold mask, sanctions hold with no rule set and refuse at
 // screen_refuse; every decision names its list versions, rules version and
-// model version; alerts are raised once per decision whose rules fired,
-// streamed as events, and their cases go open → assigned → escalated →
-// closed with the right outcome only; lists page by filter; malformed
+// model version; alerts are raised once per decision whose rules fired
+// (not for a refusal by limits alone), streamed as events, and their cases
+// go open → assigned → escalated → closed with the right outcome only;
+// account owners screened after a list update mark their accounts (a
+// payment to or from one is a match whatever its message names; an alert
+// once; a delisting clears it); lists page by filter; malformed
 // records, rule sets and case updates are refused and change nothing; and
 // the same requests on a fresh service give the same bytes (replay).
 
@@ -500,6 +503,54 @@ test('config: the manifest\'s rules are in force at boot (version 1); rules_get 
     const s = await ServiceHarness.load(WASM, { name: 'compliance', caps: ['log', 'time'], memoryPagesMax: BANK.memory_pages_max, messageBytesMax: 1 << 20 });
     assert.throws(() => s.init(bad), /unreachable|RuntimeError/, `a bad config traps at boot: ${JSON.stringify(bad)}`);
     assert.ok(s.logs.some((l) => l.startsWith('compliance config: ')), 'and the log says why');
+  }
+});
+
+function ownersRequest(owners: { account: bigint; name: string; ledger?: number }[]): Buffer {
+  return Buffer.concat([header(P.Op.accounts_screen, owners.length), ...owners.map((o) => {
+    const b = Buffer.alloc(P.OWNER_BYTES);
+    b.writeUInt32LE(o.ledger ?? LEDGER, P.OWNER_LEDGER);
+    b[P.OWNER_NAME_LENGTH] = o.name.length;
+    u128(b, P.OWNER_ACCOUNT, o.account);
+    b.write(o.name, P.OWNER_NAME, 'latin1');
+    return b;
+  })]);
+}
+
+function screenOwners(svc: ServiceHarness, owners: Parameters<typeof ownersRequest>[0]): { matches: bigint; results: { score: number; entity: string; changed: boolean; alert: number }[] } {
+  const r = call(svc, ownersRequest(owners));
+  assert.is(refusedWith(r), null, 'the owners were screened');
+  return {
+    matches: r.readBigUInt64LE(8),
+    results: owners.map((_, i) => {
+      const at = P.REPLY_HEADER_BYTES + i * P.SCREENED_BYTES;
+      return {
+        score: r.readUInt32LE(at + P.SCREENED_SCORE), entity: r.toString('latin1', at + P.SCREENED_ID, at + P.SCREENED_ID + r[at + P.SCREENED_ID_LENGTH]),
+        changed: r[at + P.SCREENED_CHANGED] === 1, alert: r.readUInt32LE(at + P.SCREENED_ALERT),
+      };
+    }),
+  };
+}
+
+test('account owners: a listed owner marks the account (an alert once), every payment to or from it is a match whatever the message names; a list update clears it', async () => {
+  const { svc } = await withLists();
+  const first = screenOwners(svc, [{ account: 70n, name: 'olga sokolova' }, { account: 71n, name: 'karl weber' }]);
+  assert.is(first.matches, 1n);
+  assert.is([first.results[0].entity, first.results[0].changed, first.results[0].alert > 0].join(), '2002,true,true', 'a match, marked, an alert');
+  assert.is([first.results[1].score, first.results[1].changed, first.results[1].alert].join(), '0,false,0', 'a clean owner');
+  const toListed = pay(svc, 1n, 70n, 100n, { creditor: 'o sokolova trading' });
+  assert.is([toListed.action, toListed.party, toListed.entity].join(), [P.ACTION_HOLD, P.PARTY_CREDITOR, '2002'].join(), 'a payment to the account holds');
+  const fromListed = pay(svc, 70n, 1n, 100n, { flags: P.CHECK_F_CREDIT_CUSTOMER });
+  assert.is([fromListed.action, fromListed.party].join(), [P.ACTION_HOLD, P.PARTY_DEBTOR].join(), 'from it too, even as an agent\'s account and with no names');
+  assert.is(pay(svc, 1n, 71n, 100n).action, P.ACTION_ALLOW, 'the clean owner\'s account');
+  const again = screenOwners(svc, [{ account: 70n, name: 'olga sokolova' }]);
+  assert.is([again.results[0].changed, again.results[0].alert].join(), 'false,0', 'the same match again: no new alert');
+  loadList(svc, P.LIST_OFAC_SDN, [person('2001', 'viktor petrovich bout', 'BOUT, Viktor Petrovich')], 'sdn-2');
+  const cleared = screenOwners(svc, [{ account: 70n, name: 'olga sokolova' }]);
+  assert.is([cleared.matches, cleared.results[0].changed].join(), '0,true', 'delisted: the mark cleared');
+  assert.is(pay(svc, 1n, 70n, 100n).action, P.ACTION_ALLOW, 'and payments go');
+  for (const bad of [[{ account: 1n, name: 'Olga' }], [{ account: 1n, name: '' }], [{ account: 1n, name: 'x', ledger: 0 }]]) {
+    assert.is(refusedCode(svc, ownersRequest(bad)).code, P.REFUSED_MALFORMED, JSON.stringify(bad, (_, v) => typeof v === 'bigint' ? String(v) : v));
   }
 });
 
