@@ -22,7 +22,9 @@ const decision = memory.data(<i32>P.DECISION_BYTES, 16); // the alert's source: 
 function ownerError(o: usize): string | null {
   const len = <u32>load<u8>(o + P.OWNER_NAME_LENGTH);
   if (load<u32>(o + P.OWNER_LEDGER) == 0) return "compliance: an owner's ledger is 0";
-  if (len == 0 || len > <u32>P.NORMALIZED_MAX || !zeros(o + P.OWNER_NAME + len, <u32>P.NORMALIZED_MAX - len)) return "compliance: an owner's name length is out of range, or bytes after it are not zero";
+  if (len == 0 || len > <u32>P.NORMALIZED_MAX || !zeros(o + P.OWNER_NAME + len, <u32>P.NORMALIZED_MAX - len)) {
+    return "compliance: an owner's name length is out of range, or bytes after it are not zero";
+  }
   if (!normalizedValid(o + P.OWNER_NAME, len)) return "compliance: an owner's name is not [a-z0-9] words with single spaces";
   let words: u32 = 1;
   for (let i: u32 = 0; i < len; i++) if (load<u8>(o + P.OWNER_NAME + i) == 0x20) words++;
