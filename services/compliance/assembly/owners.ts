@@ -20,6 +20,7 @@ const decision = memory.data(<i32>P.DECISION_BYTES, 16); // the alert's source: 
 
 /** The reason the owner record at `o` is malformed, or null. */
 function ownerError(o: usize): string | null {
+  assert(o != 0, "an owner record");
   const len = <u32>load<u8>(o + P.OWNER_NAME_LENGTH);
   if (load<u32>(o + P.OWNER_LEDGER) == 0) return "compliance: an owner's ledger is 0";
   if (len == 0 || len > <u32>P.NORMALIZED_MAX || !zeros(o + P.OWNER_NAME + len, <u32>P.NORMALIZED_MAX - len)) {
@@ -49,6 +50,7 @@ function raise(o: usize, score: u32, now: u64): u32 {
 
 /** Screens owner `o` into result `r`: the account's mark set or cleared, an alert when it is new. */
 function screenOwner(o: usize, r: usize, now: u64): bool {
+  assert(o != r, "a record and its result apart");
   memory.fill(r, 0, P.SCREENED_BYTES);
   const ledger = load<u32>(o + P.OWNER_LEDGER);
   const rs = rulesFor(ledger);
