@@ -149,6 +149,25 @@ export function directoryGetEntries(reply: Uint8Array): (DirectoryEntry | null)[
   });
 }
 
+export function directoryListRequest(after: number, limit: number): Buffer {
+  if (!Number.isInteger(after) || after < 0 || after > 0xffffffff) throw new RecordError(`directory_list after ${after}`);
+  if (!Number.isInteger(limit) || limit < 1 || limit > P.GET_MAX) throw new RecordError(`directory_list limit ${limit}: 1 to ${P.GET_MAX}`);
+  const b = Buffer.concat([header(P.Op.directory_list, 0, 1), Buffer.alloc(8)]);
+  b.writeUInt32LE(after, P.HEADER_BYTES);
+  b.writeUInt32LE(limit, P.HEADER_BYTES + 4);
+  return b;
+}
+
+/** A directory_list page: its entries and where the next page starts (after = last; a page of none: the end). */
+export function directoryListReply(reply: Uint8Array): { last: number; entries: DirectoryEntry[] } {
+  const b = unrefused(reply);
+  const entries = directoryGetEntries(reply).map((e, i) => {
+    if (e === null) throw new RecordError(`directory_list entry ${i}: empty`);
+    return e;
+  });
+  return { last: Number(b.readBigUInt64LE(8)), entries };
+}
+
 export interface StatusLine {
   /** The original's EndToEndId, and its UETR when the report gives one. */
   endToEndId?: string;

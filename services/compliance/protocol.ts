@@ -37,6 +37,8 @@ export enum Op {
   alerts_list = 9, // one FILTER_BYTES filter → reply header (+8 u64 the last alert id looked at), the matching ALERT_BYTES records, by id
   case_update = 10, // one CASE_BYTES record → reply header (count 1), the alert's ALERT_BYTES record after the update
   decisions_list = 11, // one FILTER_BYTES filter → reply header (+8 u64 the last decision sequence looked at), the matching DECISION_BYTES records
+  accounts_screen = 12, // count OWNER_BYTES records (1..OWNERS_PER_REQUEST) → reply header (+8 u64 matches), count SCREENED_BYTES results, in order
+  pretrade = 13, // count ORDER_BYTES records (1..ORDERS_PER_REQUEST) → reply header, count ORDER_RESULT_BYTES results, in order; see "pre-trade"
 }
 
 // Lists (a name's list in a match says which).
@@ -239,6 +241,9 @@ export const RULE_ACCOUNT_DAILY = 512; // limit: the debit account's outflow thi
 export const RULE_CUSTOMER_DAILY = 1024; // limit: the customer's outflow this day over customer_daily_max
 export const RULE_COUNTERPARTY = 2048; // limit: paid to the credit account this day over counterparty_daily_max
 export const RULE_CAPACITY = 4096; // the activity table is full: the payment is held, not waved through unmonitored
+export const RULE_ORDER_VALUE = 8192; // pre-trade: the order's value over order_value_max
+export const RULE_POSITION = 16384; // pre-trade: the position after the order over position_max either way
+export const RULE_PRICE_BAND = 32768; // pre-trade: the price outside price_band_bps of the reference
 export const RULES_LIMITS = 256 | 512 | 1024 | 2048;
 
 // Rule set (256 bytes), one per ledger (amounts in its minor units; 0 turns a rule or limit off):
@@ -249,10 +254,12 @@ export const RULES_LIMITS = 256 | 512 | 1024 | 2048;
 // +132 u32 structuring_count   +136 u32 structuring_window_s   +140 u32 rapid_window_s   +144 u32 rapid_ratio_bps
 // +148 u32 dormant_days   +152 u128 dormant_amount   +168 u32 fraud_hold (millionths)   +172 u32 fraud_refuse
 // +176 u32 screen_hold (millionths)   +180 u32 screen_refuse   +184 u8 high-risk countries (0..HIGH_RISK_MAX)
-// +185 u8[3] 0   +188 [2 × HIGH_RISK_MAX] the countries (ISO 3166 alpha-2, upper case)   +252 u32 0
+// +185 u8[3] 0   +188 [2 × HIGH_RISK_MAX] the countries (ISO 3166 alpha-2, upper case)
+// +252 u32 price_band_bps (pre-trade: a price at most this far from the reference)   +256 u128 order_value_max (pre-trade)
+// +272 u64 position_max (pre-trade: the largest position, long or short, in lots)   +280 u8[40] 0
 // A ledger with no rule set is checked against sanctions only, at the service's configured threshold
 // (hold) and nothing refuses. A day is the logical clock's UTC day (86,400 s).
-export const RULES_BYTES = 256;
+export const RULES_BYTES = 320;
 export const RULES_LEDGER = 0;
 export const RULES_HOLD_MASK = 4;
 export const RULES_AMOUNT_THRESHOLD = 8;
@@ -277,8 +284,69 @@ export const RULES_SCREEN_HOLD = 176;
 export const RULES_SCREEN_REFUSE = 180;
 export const RULES_HIGH_RISK_COUNT = 184;
 export const RULES_HIGH_RISK = 188;
+export const RULES_PRICE_BAND = 252;
+export const RULES_ORDER_VALUE_MAX = 256;
+export const RULES_POSITION_MAX = 272;
 export const HIGH_RISK_MAX = 32;
 export const RULE_SETS_MAX = 16;
+
+// ==== account owners screened: the bank's directory after a list update ====
+// The host pages through the payments directory (its directory_list) after a
+// list is put in force and sends each account's owner (the directory's name,
+// normalised as list names are) here. A match at or over the ledger's
+// screen_hold (the service's threshold without a rule set) marks the account
+// listed: every later payment to or from it counts as a sanctions match of
+// that party (the better of it and the message's names), whatever names the
+// message gives. A new match (or a match of another entry) raises an alert
+// (RULE_SANCTIONS, payment id 0, the account as its debit account, action
+// 0: no payment decided); a name that no longer matches clears the mark.
+// Owner record (144 bytes): +0 u32 ledger   +4 u8 name length (1..NORMALIZED_MAX)   +5 u8[11] 0
+//  +16 u128 the ledger account   +32 [104] the owner's name, normalised   +136 u8[8] 0
+// Result (64 bytes): +0 u32 the match's score (0: none)   +4 u8 list   +5 u8 entity id length   +6 u8 1 when
+//  the mark changed (new, another entry, or cleared)   +7 u8 0   +8 u32 alert id (0: none raised)   +12 u32 0
+//  +16 [28] entity id   +44 u8[20] 0
+export const OWNER_BYTES = 144;
+export const OWNER_LEDGER = 0;
+export const OWNER_NAME_LENGTH = 4;
+export const OWNER_ACCOUNT = 16;
+export const OWNER_NAME = 32;
+export const OWNERS_PER_REQUEST = 4096; // about 590 KB
+export const SCREENED_BYTES = 64;
+export const SCREENED_SCORE = 0;
+export const SCREENED_LIST = 4;
+export const SCREENED_ID_LENGTH = 5;
+export const SCREENED_CHANGED = 6;
+export const SCREENED_ALERT = 8;
+export const SCREENED_ID = 16;
+
+// ==== pre-trade: an order checked before it rests or trades ====
+// The trading engine asks before it takes an order; the answer is ALLOW or
+// REFUSE and the rules that refused it: the account's owner listed (owners.ts:
+// RULE_SANCTIONS), the order's value over the ledger's order_value_max, the
+// position after it fills over position_max either way, its price outside
+// price_band_bps of the reference price. Nothing is counted: positions and
+// prices are the engine's; this is a pure function of the order and the rule
+// set in force, so replay answers the same.
+// Order (80 bytes): +0 u32 ledger (the cash ledger: its rule set)   +4 u8 side (SIDE_*)   +5 u8[3] 0
+//   +8 u32 instrument   +12 u32 0   +16 u128 account (the cash account)   +32 u128 the order's value (minor units)
+//  +48 u64 price (the instrument's ticks, 1 or more)   +56 u64 reference price (0: none, no band)
+//  +64 i64 the position after the order fills (lots; negative: short)   +72 u8[8] 0
+// Result (16 bytes): +0 u8 action (ACTION_ALLOW or ACTION_REFUSE)   +1 u8[3] 0   +4 u32 rules (RULE_*)   +8 u8[8] 0
+export const ORDER_BYTES = 80;
+export const ORDER_LEDGER = 0;
+export const ORDER_SIDE = 4;
+export const ORDER_INSTRUMENT = 8;
+export const ORDER_ACCOUNT = 16;
+export const ORDER_VALUE = 32;
+export const ORDER_PRICE = 48;
+export const ORDER_REFERENCE = 56;
+export const ORDER_POSITION = 64;
+export const ORDERS_PER_REQUEST = 8192;
+export const ORDER_RESULT_BYTES = 16;
+export const ORDER_RESULT_ACTION = 0;
+export const ORDER_RESULT_RULES = 4;
+export const SIDE_BUY = 1;
+export const SIDE_SELL = 2;
 
 // ==== alerts and their cases ====
 // A decision whose rules fired raises one alert (a hold always does; a

@@ -45,6 +45,8 @@ export enum Op {
   payment_messages = 10, // one u64 payment id (count 1) → reply header (count: its messages; 0: no such payment), then see "payment_messages"
   message_part = 11, // a PART_BYTES lead record, then a part of a larger request → see "message_part"
   hold_release = 12, // count RELEASE_BYTES records (1..GET_MAX) → reply header, count RESULT_BYTES results; see "holds"
+  directory_list = 13, // one u32 after (entries numbered from 1 in the order made) and one u32 limit (1..GET_MAX), count 1 → reply header
+  // (+8 u64 the number of the last entry in the reply: the next page's after), the entries in order; a read (scope applies)
 }
 
 export const SOURCE_PACS008 = 1;

@@ -8,9 +8,13 @@
 // counterparty's day), and a refused payment does not count; holds follow
 // the hold mask, sanctions hold with no rule set and refuse at
 // screen_refuse; every decision names its list versions, rules version and
-// model version; alerts are raised once per decision whose rules fired,
-// streamed as events, and their cases go open → assigned → escalated →
-// closed with the right outcome only; lists page by filter; malformed
+// model version; alerts are raised once per decision whose rules fired
+// (not for a refusal by limits alone), streamed as events, and their cases
+// go open → assigned → escalated → closed with the right outcome only;
+// account owners screened after a list update mark their accounts (a
+// payment to or from one is a match whatever its message names; an alert
+// once; a delisting clears it); pre-trade checks refuse orders over the
+// value, position and price band limits at their edges, and a listed owner's; lists page by filter; malformed
 // records, rule sets and case updates are refused and change nothing; and
 // the same requests on a fresh service give the same bytes (replay).
 
@@ -120,20 +124,21 @@ function pay(svc: ServiceHarness, debit: bigint, credit: bigint, amount: bigint,
 // ---- rule sets: the protocol's record from the names the config and the API use ----
 
 type Rules = Partial<Record<'amount_threshold' | 'payment_max' | 'account_daily_max' | 'customer_daily_max' | 'counterparty_daily_max' | 'velocity_sum'
-  | 'structuring_threshold' | 'dormant_amount', bigint> & Record<'velocity_count' | 'velocity_window_s' | 'structuring_margin_bps' | 'structuring_count'
-  | 'structuring_window_s' | 'rapid_window_s' | 'rapid_ratio_bps' | 'dormant_days' | 'fraud_hold' | 'fraud_refuse' | 'screen_hold' | 'screen_refuse', number>>
+  | 'structuring_threshold' | 'dormant_amount' | 'order_value_max' | 'position_max', bigint> & Record<'velocity_count' | 'velocity_window_s' | 'structuring_margin_bps' | 'structuring_count'
+  | 'structuring_window_s' | 'rapid_window_s' | 'rapid_ratio_bps' | 'dormant_days' | 'fraud_hold' | 'fraud_refuse' | 'screen_hold' | 'screen_refuse'
+  | 'price_band_bps', number>>
   & { hold?: number; countries?: string[]; ledger?: number };
 
 const AMOUNTS: Record<string, number> = {
   amount_threshold: P.RULES_AMOUNT_THRESHOLD, payment_max: P.RULES_PAYMENT_MAX, account_daily_max: P.RULES_ACCOUNT_DAILY, customer_daily_max: P.RULES_CUSTOMER_DAILY,
   counterparty_daily_max: P.RULES_COUNTERPARTY_DAILY, velocity_sum: P.RULES_VELOCITY_SUM, structuring_threshold: P.RULES_STRUCTURING_THRESHOLD,
-  dormant_amount: P.RULES_DORMANT_AMOUNT,
+  dormant_amount: P.RULES_DORMANT_AMOUNT, order_value_max: P.RULES_ORDER_VALUE_MAX,
 };
 const WORDS: Record<string, number> = {
   velocity_count: P.RULES_VELOCITY_COUNT, velocity_window_s: P.RULES_VELOCITY_WINDOW, structuring_margin_bps: P.RULES_STRUCTURING_MARGIN,
   structuring_count: P.RULES_STRUCTURING_COUNT, structuring_window_s: P.RULES_STRUCTURING_WINDOW, rapid_window_s: P.RULES_RAPID_WINDOW,
   rapid_ratio_bps: P.RULES_RAPID_RATIO, dormant_days: P.RULES_DORMANT_DAYS, fraud_hold: P.RULES_FRAUD_HOLD, fraud_refuse: P.RULES_FRAUD_REFUSE,
-  screen_hold: P.RULES_SCREEN_HOLD, screen_refuse: P.RULES_SCREEN_REFUSE,
+  screen_hold: P.RULES_SCREEN_HOLD, screen_refuse: P.RULES_SCREEN_REFUSE, price_band_bps: P.RULES_PRICE_BAND,
 };
 
 function rulesRecord(r: Rules): Buffer {
@@ -142,6 +147,7 @@ function rulesRecord(r: Rules): Buffer {
   b.writeUInt32LE(r.hold ?? 0, P.RULES_HOLD_MASK);
   for (const [k, at] of Object.entries(AMOUNTS)) if (r[k as keyof Rules] !== undefined) u128(b, at, r[k as keyof Rules] as bigint);
   for (const [k, at] of Object.entries(WORDS)) if (r[k as keyof Rules] !== undefined) b.writeUInt32LE(r[k as keyof Rules] as number, at);
+  if (r.position_max !== undefined) b.writeBigUInt64LE(r.position_max, P.RULES_POSITION_MAX);
   const countries = r.countries ?? [];
   b[P.RULES_HIGH_RISK_COUNT] = countries.length;
   countries.forEach((c, i) => b.write(c, P.RULES_HIGH_RISK + 2 * i, 'latin1'));
@@ -501,6 +507,93 @@ test('config: the manifest\'s rules are in force at boot (version 1); rules_get 
     assert.throws(() => s.init(bad), /unreachable|RuntimeError/, `a bad config traps at boot: ${JSON.stringify(bad)}`);
     assert.ok(s.logs.some((l) => l.startsWith('compliance config: ')), 'and the log says why');
   }
+});
+
+function ownersRequest(owners: { account: bigint; name: string; ledger?: number }[]): Buffer {
+  return Buffer.concat([header(P.Op.accounts_screen, owners.length), ...owners.map((o) => {
+    const b = Buffer.alloc(P.OWNER_BYTES);
+    b.writeUInt32LE(o.ledger ?? LEDGER, P.OWNER_LEDGER);
+    b[P.OWNER_NAME_LENGTH] = o.name.length;
+    u128(b, P.OWNER_ACCOUNT, o.account);
+    b.write(o.name, P.OWNER_NAME, 'latin1');
+    return b;
+  })]);
+}
+
+function screenOwners(svc: ServiceHarness, owners: Parameters<typeof ownersRequest>[0]): { matches: bigint; results: { score: number; entity: string; changed: boolean; alert: number }[] } {
+  const r = call(svc, ownersRequest(owners));
+  assert.is(refusedWith(r), null, 'the owners were screened');
+  return {
+    matches: r.readBigUInt64LE(8),
+    results: owners.map((_, i) => {
+      const at = P.REPLY_HEADER_BYTES + i * P.SCREENED_BYTES;
+      return {
+        score: r.readUInt32LE(at + P.SCREENED_SCORE), entity: r.toString('latin1', at + P.SCREENED_ID, at + P.SCREENED_ID + r[at + P.SCREENED_ID_LENGTH]),
+        changed: r[at + P.SCREENED_CHANGED] === 1, alert: r.readUInt32LE(at + P.SCREENED_ALERT),
+      };
+    }),
+  };
+}
+
+test('account owners: a listed owner marks the account (an alert once), every payment to or from it is a match whatever the message names; a list update clears it', async () => {
+  const { svc } = await withLists();
+  const first = screenOwners(svc, [{ account: 70n, name: 'olga sokolova' }, { account: 71n, name: 'karl weber' }]);
+  assert.is(first.matches, 1n);
+  assert.is([first.results[0].entity, first.results[0].changed, first.results[0].alert > 0].join(), '2002,true,true', 'a match, marked, an alert');
+  assert.is([first.results[1].score, first.results[1].changed, first.results[1].alert].join(), '0,false,0', 'a clean owner');
+  const toListed = pay(svc, 1n, 70n, 100n, { creditor: 'o sokolova trading' });
+  assert.is([toListed.action, toListed.party, toListed.entity].join(), [P.ACTION_HOLD, P.PARTY_CREDITOR, '2002'].join(), 'a payment to the account holds');
+  const fromListed = pay(svc, 70n, 1n, 100n, { flags: P.CHECK_F_CREDIT_CUSTOMER });
+  assert.is([fromListed.action, fromListed.party].join(), [P.ACTION_HOLD, P.PARTY_DEBTOR].join(), 'from it too, even as an agent\'s account and with no names');
+  assert.is(pay(svc, 1n, 71n, 100n).action, P.ACTION_ALLOW, 'the clean owner\'s account');
+  const again = screenOwners(svc, [{ account: 70n, name: 'olga sokolova' }]);
+  assert.is([again.results[0].changed, again.results[0].alert].join(), 'false,0', 'the same match again: no new alert');
+  loadList(svc, P.LIST_OFAC_SDN, [person('2001', 'viktor petrovich bout', 'BOUT, Viktor Petrovich')], 'sdn-2');
+  const cleared = screenOwners(svc, [{ account: 70n, name: 'olga sokolova' }]);
+  assert.is([cleared.matches, cleared.results[0].changed].join(), '0,true', 'delisted: the mark cleared');
+  assert.is(pay(svc, 1n, 70n, 100n).action, P.ACTION_ALLOW, 'and payments go');
+  for (const bad of [[{ account: 1n, name: 'Olga' }], [{ account: 1n, name: '' }], [{ account: 1n, name: 'x', ledger: 0 }]]) {
+    assert.is(refusedCode(svc, ownersRequest(bad)).code, P.REFUSED_MALFORMED, JSON.stringify(bad, (_, v) => typeof v === 'bigint' ? String(v) : v));
+  }
+});
+
+function orders(svc: ServiceHarness, os: { value: bigint; price: bigint; reference?: bigint; position: bigint; account?: bigint; side?: number }[]): number[] {
+  const body = os.map((o) => {
+    const b = Buffer.alloc(P.ORDER_BYTES);
+    b.writeUInt32LE(LEDGER, P.ORDER_LEDGER);
+    b[P.ORDER_SIDE] = o.side ?? P.SIDE_BUY;
+    b.writeUInt32LE(7, P.ORDER_INSTRUMENT);
+    u128(b, P.ORDER_ACCOUNT, o.account ?? 1n);
+    u128(b, P.ORDER_VALUE, o.value);
+    b.writeBigUInt64LE(o.price, P.ORDER_PRICE);
+    b.writeBigUInt64LE(o.reference ?? 0n, P.ORDER_REFERENCE);
+    b.writeBigInt64LE(o.position, P.ORDER_POSITION);
+    return b;
+  });
+  const r = call(svc, Buffer.concat([header(P.Op.pretrade, os.length), ...body]));
+  const refusal = refusedWith(r);
+  if (refusal !== null) return [-refusal.code];
+  return os.map((_, i) => {
+    const at = P.REPLY_HEADER_BYTES + i * P.ORDER_RESULT_BYTES;
+    assert.is(r[at + P.ORDER_RESULT_ACTION], r.readUInt32LE(at + P.ORDER_RESULT_RULES) === 0 ? P.ACTION_ALLOW : P.ACTION_REFUSE, 'refused exactly when a rule is broken');
+    return r.readUInt32LE(at + P.ORDER_RESULT_RULES);
+  });
+}
+
+test('pre-trade: order value, position either way and the price band refuse at their edges; a listed owner\'s account refuses; no rule set allows; bad orders are refused', async () => {
+  const { svc } = await withLists();
+  assert.equal(orders(svc, [{ value: 10n ** 30n, price: 1n, position: 1n << 62n }]), [0], 'no rule set: nothing to break');
+  setRules(svc, { order_value_max: 1_000_000n, position_max: 500n, price_band_bps: 1000 });
+  assert.equal(orders(svc, [
+    { value: 1_000_000n, price: 110n, reference: 100n, position: 500n }, { value: 1_000_001n, price: 100n, position: 0n },
+    { value: 1n, price: 100n, position: -500n }, { value: 1n, price: 100n, position: -501n }, { value: 1n, price: 100n, position: 501n },
+    { value: 1n, price: 111n, reference: 100n, position: 0n }, { value: 1n, price: 89n, reference: 100n, position: 0n },
+    { value: 1n, price: 0xffffffffffffffffn, reference: 0xfffffffffffffff0n, position: -(1n << 63n) },
+  ]), [0, P.RULE_ORDER_VALUE, 0, P.RULE_POSITION, P.RULE_POSITION, P.RULE_PRICE_BAND, P.RULE_PRICE_BAND, P.RULE_POSITION]);
+  screenOwners(svc, [{ account: 5n, name: 'olga sokolova' }]);
+  assert.equal(orders(svc, [{ value: 1n, price: 1n, position: 0n, account: 5n }]), [P.RULE_SANCTIONS], 'a listed owner trades nothing');
+  assert.equal(orders(svc, [{ value: 1n, price: 0n, position: 0n }]), [-P.REFUSED_MALFORMED], 'price 0');
+  assert.equal(orders(svc, [{ value: 1n, price: 1n, position: 0n, side: 3 }]), [-P.REFUSED_MALFORMED], 'an unknown side');
 });
 
 test('replay: the same requests on a fresh service give the same replies, byte for byte, and the same memory', async () => {

@@ -13,7 +13,8 @@
 // compliance refusal or fault rejects the payments it did not decide (NARR),
 // fail closed; a pain.001 held is released to PENDING; a message repeated
 // after its hold was decided is answered as first answered; and the whole
-// exchange replays to the same memory on all three services.
+// exchange replays to the same memory on all three services. directory_list
+// pages through the directory in the order entries were made.
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -25,7 +26,7 @@ import * as L from '../../services/ledger/protocol.ts';
 import * as P from '../../services/payments/protocol.ts';
 import * as C from '../../services/compliance/protocol.ts';
 import {
-  creditTransfersRequest, creditTransfersResults, directoryPutRequest, holdReleaseRequest, holdReleaseResults, paymentGetRequest, paymentRecords,
+  creditTransfersRequest, creditTransfersResults, directoryListReply, directoryListRequest, directoryPutRequest, holdReleaseRequest, holdReleaseResults, paymentGetRequest, paymentRecords,
   type CreditTransfersRequest, type ReleaseLine, type TxRecord,
 } from '../../host/payments/records.ts';
 import { beginRequest, commitRequest, namesRequests } from '../../host/compliance/records.ts';
@@ -267,6 +268,18 @@ test('pain.001: a held payment out is released to PENDING (awaiting its clearing
   const r = call(t, creditTransfersRequest(pacs));
   assert.is(r.checks[0][C.HEADER_BYTES + C.CHECK_FLAGS], C.CHECK_F_CREDIT_CUSTOMER, 'the debit side is the agent\'s settlement account');
   assert.is(r.checks[0][C.HEADER_BYTES + C.CHECK_CUSTOMER], 0, 'no customer');
+});
+
+test('directory_list: every entry, page by page in the order made, for the screening of account owners', async () => {
+  const t = await trio();
+  const first = directoryListReply(t.payments.message(GATEWAY, directoryListRequest(0, 3))!.payload);
+  assert.equal(first.entries.map((e) => e.name ?? ''), ['Bank A nostro', '', 'Alice Example']);
+  assert.is(first.last, 3);
+  const second = directoryListReply(t.payments.message(GATEWAY, directoryListRequest(first.last, 3))!.payload);
+  assert.equal([second.entries.map((e) => e.account), second.last], [[BOB], 4]);
+  const end = directoryListReply(t.payments.message(GATEWAY, directoryListRequest(second.last, 3))!.payload);
+  assert.equal([end.entries.length, end.last], [0, 4], 'the end: an empty page');
+  assert.throws(() => directoryListReply(t.payments.message(GATEWAY, Buffer.concat([directoryListRequest(0, 1), Buffer.alloc(4)]))!.payload), /directory_list/);
 });
 
 test('replay: the same exchange on fresh services gives the same memory on all three', async () => {

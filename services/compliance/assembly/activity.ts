@@ -28,8 +28,10 @@ export const KIND_COUNTERPARTY: u8 = 3;
 // +80 u64 velocity window start   +88 u32 its count   +92 u32 next recent slot   +96 u128 its sum
 // +112 u64 structuring window start   +120 u32 its count   +124 u32 payments out, all time
 // +128 u128 amount out, all time   +144 u128 last inflow's amount   +160 u32 next creditor slot   +164 u32[8] last creditors
-// +196 u32[RECENT] the last RECENT payments out, in logical seconds (0: none): the hour's count, sliding   +260 u8[12] 0
-export const ACT_BYTES: u32 = 272;
+// +196 u32[RECENT] the last RECENT payments out, in logical seconds (0: none): the hour's count, sliding   +260 u8[4] 0
+// +264 u32 listed: the owner's match score when screened (0: not listed; owners.ts)   +268 u8 its list   +269 u8 its id length
+// +270 u8[2] 0   +272 [28] its entity id   +300 u8[20] 0
+export const ACT_BYTES: u32 = 320;
 const KEY_BYTES: u32 = 24;
 export const A_FIRST: u32 = 24;
 export const A_LAST_OUT: u32 = 32;
@@ -50,6 +52,10 @@ export const A_CREDITOR_NEXT: u32 = 160;
 export const A_CREDITORS: u32 = 164;
 export const CREDITORS: u32 = 8;
 const A_RECENT: u32 = 196;
+export const A_LISTED: u32 = 264;
+export const A_LISTED_LIST: u32 = 268;
+export const A_LISTED_ID_LENGTH: u32 = 269;
+export const A_LISTED_ID: u32 = 272;
 // Payments out remembered for the sliding hour: a count of RECENT means RECENT or more (the fraud model reads
 // log2(count + 1), so 16 and more are alike to it within one step).
 export const RECENT: u32 = 16;

@@ -4,8 +4,8 @@
 //
 // For each check record:
 //  1. sanctions: each party's name screened against the lists in force (the
-//     search's own scoring, any type); the better of the two is the
-//     decision's match. At or over the rule set's screen_hold (the
+//     search's own scoring, any type), and each account's mark when its
+//     owner was found listed (owners.ts); the best is the decision's match. At or over the rule set's screen_hold (the
 //     service's threshold when the ledger has no rule set, or sets 0) the
 //     rule fires; at or over screen_refuse (when set) it refuses.
 //  2. the debit account's activity before this payment gives the fraud
@@ -99,6 +99,19 @@ function screenParties(c: usize, d: usize, holdAt: u32): void {
     memory.copy(d + P.DEC_ENTITY_ID, r + P.NAME_ID, P.ENTITY_ID_MAX);
   }
   assert(load<u32>(d + P.DEC_SANCTIONS_SCORE) == 0 || load<u32>(d + P.DEC_SANCTIONS_SCORE) >= holdAt, "a match is at or over the threshold");
+}
+
+/** An account whose owner was found listed (owners.ts) is a match of its party, when better than the names'. */
+function listedAccount(d: usize, party: u32, e: usize, holdAt: u32): void {
+  assert(party == <u32>P.PARTY_DEBTOR || party == <u32>P.PARTY_CREDITOR, "a party");
+  if (e == 0) return;
+  const score = load<u32>(e + A.A_LISTED);
+  if (score < holdAt || score <= load<u32>(d + P.DEC_SANCTIONS_SCORE)) return;
+  store<u32>(d + P.DEC_SANCTIONS_SCORE, score);
+  store<u8>(d + P.DEC_PARTY, <u8>party);
+  store<u8>(d + P.DEC_LIST, load<u8>(e + A.A_LISTED_LIST));
+  store<u8>(d + P.DEC_ID_LENGTH, load<u8>(e + A.A_LISTED_ID_LENGTH));
+  memory.copy(d + P.DEC_ENTITY_ID, e + A.A_LISTED_ID, P.ENTITY_ID_MAX);
 }
 
 /** floor(log2(v)); 0 for 0 and 1. */
@@ -311,6 +324,8 @@ function decide(c: usize, d: usize, now: u64): void {
   store<u64>(d + P.DEC_SEQUENCE, decisionNext());
   const screenHold = rs == 0 || load<u32>(rs + P.RULES_SCREEN_HOLD) == 0 ? thresholdDefault : load<u32>(rs + P.RULES_SCREEN_HOLD);
   screenParties(c, d, screenHold);
+  listedAccount(d, P.PARTY_DEBTOR, A.activityOf(A.KIND_ACCOUNT, ledger, c + P.CHECK_DEBIT, false, now), screenHold);
+  listedAccount(d, P.PARTY_CREDITOR, A.activityOf(A.KIND_ACCOUNT, ledger, c + P.CHECK_CREDIT, false, now), screenHold);
   let fired: u32 = load<u32>(d + P.DEC_SANCTIONS_SCORE) != 0 ? P.RULE_SANCTIONS : 0;
   const e = (flags & P.CHECK_F_DEBIT_CUSTOMER) != 0 ? A.activityOf(A.KIND_ACCOUNT, ledger, c + P.CHECK_DEBIT, true, now) : 0;
   const credit = (flags & P.CHECK_F_CREDIT_CUSTOMER) != 0 ? A.activityOf(A.KIND_ACCOUNT, ledger, c + P.CHECK_CREDIT, true, now) : 0;

@@ -34,7 +34,7 @@ export let accountsMax: u32 = 65536;
 export let alertsMax: u32 = 65536;
 export let decisionsMax: u32 = 65536;
 export let emitEvents: bool = false;
-// Activity entries, alerts and decisions: 272, 128 and 128 bytes each, beside the lists; the manifest's
+// Activity entries, alerts and decisions: 320, 128 and 128 bytes each, beside the lists; the manifest's
 // memory_pages_max must hold them all (a boot that cannot take them from the heap traps).
 const TABLE_LIMIT: u32 = 4000000;
 

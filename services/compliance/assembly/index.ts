@@ -29,6 +29,8 @@ import { activityInit } from "./activity";
 import { check } from "./check";
 import { alertsList, caseUpdate, casesInit, decisionsList, filterError } from "./cases";
 import { alertEventsInit } from "./events";
+import { accountsScreen } from "./owners";
+import { pretrade } from "./pretrade";
 
 // The largest request: a list_names of NAMES_PER_REQUEST records (about 1 MB, the bank image's
 // message_bytes_max) and room to spare.
@@ -52,7 +54,9 @@ export function qx_init(len: u32): void {
 
 /** The length a request of `op` with `count` records must have, or 0 when the count is not the operation's. */
 function expectedLength(op: u32, count: u32): u64 {
-  assert(op >= <u32>P.Op.list_begin && op <= <u32>P.Op.decisions_list, "an operation of the service");
+  assert(op >= <u32>P.Op.list_begin && op <= <u32>P.Op.pretrade, "an operation of the service");
+  if (op == <u32>P.Op.pretrade) return count >= 1 && count <= <u32>P.ORDERS_PER_REQUEST ? <u64>P.HEADER_BYTES + <u64>count * P.ORDER_BYTES : 0;
+  if (op == <u32>P.Op.accounts_screen) return count >= 1 && count <= <u32>P.OWNERS_PER_REQUEST ? <u64>P.HEADER_BYTES + <u64>count * P.OWNER_BYTES : 0;
   if (op == <u32>P.Op.list_begin || op == <u32>P.Op.list_commit) return count == 1 ? <u64>(P.HEADER_BYTES + P.BEGIN_BYTES) : 0;
   if (op == <u32>P.Op.search) return count == 1 ? <u64>(P.HEADER_BYTES + P.SEARCH_BYTES) : 0;
   if (op == <u32>P.Op.list_status || op == <u32>P.Op.rules_get) return count == 0 ? <u64>P.HEADER_BYTES : 0;
@@ -70,7 +74,7 @@ export function qx_handle(kind: u32, sender: u32, token: u32, len: u32): void {
   const op = <u32>load<u8>(inbox + P.HEADER_OP);
   const list = <u32>load<u8>(inbox + P.HEADER_LIST);
   const count = load<u32>(inbox + P.HEADER_COUNT);
-  if (op < <u32>P.Op.list_begin || op > <u32>P.Op.decisions_list) { refuse(token, P.REFUSED_MALFORMED, "compliance: unknown operation"); return; }
+  if (op < <u32>P.Op.list_begin || op > <u32>P.Op.pretrade) { refuse(token, P.REFUSED_MALFORMED, "compliance: unknown operation"); return; }
   if (load<u16>(inbox + 2) != 0 || load<u32>(inbox + 8) != 0 || load<u32>(inbox + 12) != 0) {
     refuse(token, P.REFUSED_MALFORMED, "compliance: reserved header bytes not zero");
     return;
@@ -88,6 +92,8 @@ export function qx_handle(kind: u32, sender: u32, token: u32, len: u32): void {
   else if (op == <u32>P.Op.rules_set) rulesSet(token, count, rec);
   else if (op == <u32>P.Op.rules_get) rulesGet(token);
   else if (op == <u32>P.Op.case_update) caseUpdate(token, rec);
+  else if (op == <u32>P.Op.accounts_screen) accountsScreen(token, count, rec);
+  else if (op == <u32>P.Op.pretrade) pretrade(token, count, rec);
   else listChecked(token, op, rec);
 }
 

@@ -66,7 +66,11 @@ export function rulesRecordError(s: usize): string | null {
     if (c < 0x41 || c > 0x5a) return "compliance: a high-risk country is not two upper-case letters";
   }
   if (!zeros(s + P.RULES_HIGH_RISK + 2 * n, 2 * (<u32>P.HIGH_RISK_MAX - n))) return "compliance: bytes after the high-risk countries are not zero";
-  if (!zeros(s + P.RULES_HIGH_RISK_COUNT + 1, 3) || load<u32>(s + 252) != 0) return "compliance: a rule set's reserved bytes are not zero";
+  if (!zeros(s + P.RULES_HIGH_RISK_COUNT + 1, 3) || !zeros(s + P.RULES_POSITION_MAX + 8, <u32>P.RULES_BYTES - P.RULES_POSITION_MAX - 8)) {
+    return "compliance: a rule set's reserved bytes are not zero";
+  }
+  if (load<u32>(s + P.RULES_PRICE_BAND) > 1000000) return "compliance: price_band_bps over 1000000";
+  if (load<u64>(s + P.RULES_POSITION_MAX) > <u64>i64.MAX_VALUE) return "compliance: position_max over 2^63-1";
   const windowed = load<u32>(s + P.RULES_VELOCITY_COUNT) != 0 || !zeros(s + P.RULES_VELOCITY_SUM, 16);
   if (windowed && load<u32>(s + P.RULES_VELOCITY_WINDOW) == 0) return "compliance: a velocity rule needs velocity_window_s";
   if (!zeros(s + P.RULES_STRUCTURING_THRESHOLD, 16) && (load<u32>(s + P.RULES_STRUCTURING_COUNT) < 2 || load<u32>(s + P.RULES_STRUCTURING_WINDOW) == 0)) {
@@ -189,6 +193,7 @@ function amountAt(k: string): u32 {
   if (k == "velocity_sum") return P.RULES_VELOCITY_SUM;
   if (k == "structuring_threshold") return P.RULES_STRUCTURING_THRESHOLD;
   if (k == "dormant_amount") return P.RULES_DORMANT_AMOUNT;
+  if (k == "order_value_max") return P.RULES_ORDER_VALUE_MAX;
   return 0;
 }
 
@@ -207,6 +212,7 @@ function wordAt(k: string): u32 {
   if (k == "fraud_refuse") return P.RULES_FRAUD_REFUSE;
   if (k == "screen_hold") return P.RULES_SCREEN_HOLD;
   if (k == "screen_refuse") return P.RULES_SCREEN_REFUSE;
+  if (k == "price_band_bps") return P.RULES_PRICE_BAND;
   return 0;
 }
 
@@ -223,6 +229,7 @@ function ruleSetFromJson(r: JsonReader, s: usize): string | null {
     else if (k == "high_risk_countries") why = countriesField(r, s);
     else if (amountAt(k) != 0) u128Field(r, s, amountAt(k));
     else if (wordAt(k) != 0) why = u32Field(r, s, wordAt(k), k);
+    else if (k == "position_max") store<u64>(s + P.RULES_POSITION_MAX, r.readU64());
     else why = "rules: unknown key " + k;
     if (why !== null) return why;
     if (r.error != null) return null;

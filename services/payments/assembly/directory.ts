@@ -2,7 +2,9 @@
 // another account id, or an agent's BIC for its settlement account) → the
 // ledger account and its ledger, with flags (closed, blocked). Operators
 // manage it through directory_put (an upsert per entry) and read it with
-// directory_get; payments resolve both sides of a transaction through it.
+// directory_get (by key) and directory_list (all of it, page by page: the
+// compliance screening of every account owner after a list update);
+// payments resolve both sides of a transaction through it.
 // Entries live in one table of directory_max records, found by a hash index
 // of their 40-byte account key.
 
@@ -96,4 +98,16 @@ export function entryRefusal(e: usize, agent: bool, ledger: u32): u32 {
   if ((flags & P.DIR_F_BLOCKED) != 0) return P.REASON_AC06;
   if (load<u32>(e + P.ENTRY_LEDGER) != ledger) return P.REASON_AM03;
   return 0;
+}
+
+/** Entries made so far (they are numbered 1.. in the order made; an update keeps its number). */
+export function directoryCount(): u32 {
+  assert(entryCount <= directoryMax, "the table holds what was made");
+  return entryCount;
+}
+
+/** Entry number `n` (1..directoryCount()). */
+export function directoryAt(n: u32): usize {
+  assert(n >= 1 && n <= entryCount, "an entry made");
+  return entryAt(n - 1);
 }

@@ -21,7 +21,7 @@
 import * as P from "../protocol";
 import { KIND_FAILED, KIND_MESSAGE, KIND_REPLY, KIND_REQUEST, reply } from "../../sdk/qenex";
 import { configParse } from "./config";
-import { directoryFind, directoryInit, directoryPut, keyValid } from "./directory";
+import { directoryAt, directoryCount, directoryFind, directoryInit, directoryPut, keyValid } from "./directory";
 import { checksFailed, checksReplied, creditTransfers, ledgerFailed, ledgerReplied, paymentsInit, paymentsLedgerPeer, refuse } from "./payments";
 import { reconcile, returns, statusReports } from "./reports";
 import { statement, statementFailed, statementInFlight, statementReplied } from "./statement";
@@ -85,6 +85,28 @@ function directoryGetAll(token: u32, len: u32, count: u32): void {
   reply(token, 0, out, <u32>P.REPLY_HEADER_BYTES + count * <u32>P.DIRECTORY_ENTRY_BYTES);
 }
 
+/** directory_list: the entries after number `after`, at most `limit` in the key's scope, in the order made. */
+function directoryList(token: u32, len: u32, count: u32): void {
+  if (count != 1 || len != <u32>P.HEADER_BYTES + 8) { refuse(token, P.REFUSED_MALFORMED, "payments: directory_list takes one after and one limit"); return; }
+  const after = load<u32>(inbox + P.HEADER_BYTES);
+  const limit = load<u32>(inbox + P.HEADER_BYTES + 4);
+  if (limit == 0 || limit > <u32>P.GET_MAX) { refuse(token, P.REFUSED_MALFORMED, "payments: directory_list limit is outside 1..GET_MAX"); return; }
+  assert(limit <= <u32>P.GET_MAX, "the entries fit the reply area");
+  const total = directoryCount();
+  let n: u32 = 0;
+  let k = after;
+  while (k < total && n < limit) {
+    k++;
+    const e = directoryAt(k);
+    if (!scopeAllows(load<u32>(e + P.ENTRY_LEDGER))) continue;
+    memory.copy(out + P.REPLY_HEADER_BYTES + <usize>n * P.DIRECTORY_ENTRY_BYTES, e, P.DIRECTORY_ENTRY_BYTES);
+    n++;
+  }
+  replyHeader(n);
+  store<u64>(out + 8, <u64>max(k, after));
+  reply(token, 0, out, <u32>P.REPLY_HEADER_BYTES + n * <u32>P.DIRECTORY_ENTRY_BYTES);
+}
+
 function replyHeader(count: u32): void {
   assert(count <= <u32>P.DIRECTORY_PUT_MAX, "a framed count");
   store<u32>(out, count);
@@ -125,7 +147,7 @@ export function qx_handle(kind: u32, sender: u32, token: u32, len: u32): void {
   // A read may carry a scope (a key's ledger grants) after the request: the rest of it is `len` less the scope.
   const scoped = <u32>load<u16>(inbox + P.HEADER_SCOPE);
   const reads = op == <u8>P.Op.payment_get || op == <u8>P.Op.payment_list || op == <u8>P.Op.statement || op == <u8>P.Op.directory_get
-    || op == <u8>P.Op.payment_messages;
+    || op == <u8>P.Op.payment_messages || op == <u8>P.Op.directory_list;
   if (load<u8>(inbox + P.HEADER_SOURCE) != 0 || (scoped != 0 && !reads) || scoped > <u32>P.SCOPE_LEDGERS_MAX
     || load<u32>(inbox + 8) != 0 || load<u32>(inbox + 12) != 0 || (scoped << 2) > len - <u32>P.HEADER_BYTES) {
     refuse(token, P.REFUSED_MALFORMED, "payments: reserved header bytes not zero, or a scope out of range");
@@ -135,6 +157,7 @@ export function qx_handle(kind: u32, sender: u32, token: u32, len: u32): void {
   len -= scoped << 2;
   if (op == <u8>P.Op.directory_put) { directoryPutAll(token, len, count); return; }
   if (op == <u8>P.Op.directory_get) { directoryGetAll(token, len, count); return; }
+  if (op == <u8>P.Op.directory_list) { directoryList(token, len, count); return; }
   if (op == <u8>P.Op.statement) {
     if (count != 1 || len != <u32>(P.HEADER_BYTES + P.STATEMENT_REQUEST_BYTES)) { refuse(token, P.REFUSED_MALFORMED, "payments: statement takes one request"); return; }
     statement(token, inbox + P.HEADER_BYTES);
