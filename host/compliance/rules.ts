@@ -13,12 +13,14 @@ export const RULE_NAMES: readonly (readonly [number, string])[] = [
   [P.RULE_SANCTIONS, 'sanctions'], [P.RULE_AMOUNT, 'amount'], [P.RULE_VELOCITY, 'velocity'], [P.RULE_STRUCTURING, 'structuring'],
   [P.RULE_RAPID, 'rapid_in_out'], [P.RULE_DORMANT, 'dormant'], [P.RULE_HIGH_RISK, 'high_risk_country'], [P.RULE_FRAUD, 'fraud'],
   [P.RULE_PAYMENT_MAX, 'payment_max'], [P.RULE_ACCOUNT_DAILY, 'account_daily'], [P.RULE_CUSTOMER_DAILY, 'customer_daily'],
-  [P.RULE_COUNTERPARTY, 'counterparty'], [P.RULE_CAPACITY, 'capacity'],
+  [P.RULE_COUNTERPARTY, 'counterparty'], [P.RULE_CAPACITY, 'capacity'], [P.RULE_ORDER_VALUE, 'order_value'], [P.RULE_POSITION, 'position'],
+  [P.RULE_PRICE_BAND, 'price_band'],
 ];
 const RULE_BITS = new Map(RULE_NAMES.map(([bit, name]) => [name, bit]));
-// The rules a rule set may make hold (the limits always refuse; capacity always holds).
-export const HOLDABLE = RULE_NAMES.map(([bit]) => bit).filter((bit) => (bit & P.RULES_LIMITS) === 0 && bit !== P.RULE_CAPACITY)
-  .reduce((m, bit) => m | bit, 0);
+// The rules a rule set may make hold: the monitoring rules (the limits always refuse, capacity always holds,
+// the pre-trade checks only answer the trading engine).
+export const HOLDABLE = P.RULE_SANCTIONS | P.RULE_AMOUNT | P.RULE_VELOCITY | P.RULE_STRUCTURING | P.RULE_RAPID | P.RULE_DORMANT
+  | P.RULE_HIGH_RISK | P.RULE_FRAUD;
 
 /** The names of the rules whose bits `mask` has, in bit order (a bit no rule has is named by its number). */
 export function ruleNames(mask: number): string[] {
@@ -43,13 +45,15 @@ export interface RuleSet {
   counts: Record<CountKey, number>;
   scores: Record<ScoreKey, number>;
   highRiskCountries: string[];
+  /** Pre-trade: the largest position, long or short, in lots (0: off). */
+  positionMax: bigint;
 }
 
 // Each JSON key and the field it is, by kind; the order is the JSON's.
 export const AMOUNT_FIELDS = {
   amount_threshold: P.RULES_AMOUNT_THRESHOLD, payment_max: P.RULES_PAYMENT_MAX, account_daily_max: P.RULES_ACCOUNT_DAILY,
   customer_daily_max: P.RULES_CUSTOMER_DAILY, counterparty_daily_max: P.RULES_COUNTERPARTY_DAILY, velocity_sum: P.RULES_VELOCITY_SUM,
-  structuring_threshold: P.RULES_STRUCTURING_THRESHOLD, dormant_amount: P.RULES_DORMANT_AMOUNT,
+  structuring_threshold: P.RULES_STRUCTURING_THRESHOLD, dormant_amount: P.RULES_DORMANT_AMOUNT, order_value_max: P.RULES_ORDER_VALUE_MAX,
 } as const;
 // Integers, each with its largest value (basis points are at most 100 %).
 export const COUNT_FIELDS = {
@@ -57,7 +61,11 @@ export const COUNT_FIELDS = {
   structuring_margin_bps: [P.RULES_STRUCTURING_MARGIN, 10000], structuring_count: [P.RULES_STRUCTURING_COUNT, 0xffffffff],
   structuring_window_s: [P.RULES_STRUCTURING_WINDOW, 0xffffffff], rapid_window_s: [P.RULES_RAPID_WINDOW, 0xffffffff],
   rapid_ratio_bps: [P.RULES_RAPID_RATIO, 10000], dormant_days: [P.RULES_DORMANT_DAYS, 0xffffffff],
+  // A price band may be wider than the price itself (a volatile instrument): the service takes up to 10,000 %.
+  price_band_bps: [P.RULES_PRICE_BAND, 1000000],
 } as const;
+// position_max: lots, long or short; a u64 the service takes up to 2^63-1 (a position is signed).
+export const POSITION_MAX_MAX = (1n << 63n) - 1n;
 export const SCORE_FIELDS = {
   fraud_hold: P.RULES_FRAUD_HOLD, fraud_refuse: P.RULES_FRAUD_REFUSE, screen_hold: P.RULES_SCREEN_HOLD, screen_refuse: P.RULES_SCREEN_REFUSE,
 } as const;
@@ -67,7 +75,7 @@ export type ScoreKey = keyof typeof SCORE_FIELDS;
 
 /** Every key a rule set's JSON may have. */
 export const RULE_SET_KEYS: readonly string[] = [
-  'ledger', 'hold', ...Object.keys(AMOUNT_FIELDS), ...Object.keys(COUNT_FIELDS), ...Object.keys(SCORE_FIELDS), 'high_risk_countries',
+  'ledger', 'hold', ...Object.keys(AMOUNT_FIELDS), ...Object.keys(COUNT_FIELDS), ...Object.keys(SCORE_FIELDS), 'high_risk_countries', 'position_max',
 ];
 
 export const COUNTRY = /^[A-Z]{2}$/;
@@ -99,6 +107,8 @@ export function ruleSetRecord(s: RuleSet): Buffer {
     if (!Number.isInteger(s.scores[k]) || s.scores[k] < 0 || s.scores[k] > P.SCORE_ONE) throw new RecordError(`rule set ${s.ledger}: ${k} ${s.scores[k]}`);
     b.writeUInt32LE(s.scores[k], at);
   }
+  if (s.positionMax < 0n || s.positionMax > POSITION_MAX_MAX) throw new RecordError(`rule set ${s.ledger}: position_max ${s.positionMax}`);
+  b.writeBigUInt64LE(s.positionMax, P.RULES_POSITION_MAX);
   b[P.RULES_HIGH_RISK_COUNT] = s.highRiskCountries.length;
   s.highRiskCountries.forEach((c, i) => b.write(c, P.RULES_HIGH_RISK + 2 * i, 'latin1'));
   return b;
@@ -117,6 +127,7 @@ export function ruleSetAt(b: Buffer, at: number): RuleSet {
   for (const [k, off] of Object.entries(SCORE_FIELDS) as [ScoreKey, number][]) scores[k] = b.readUInt32LE(at + off);
   return {
     ledger: b.readUInt32LE(at + P.RULES_LEDGER), holdMask: b.readUInt32LE(at + P.RULES_HOLD_MASK), amounts, counts, scores,
+    positionMax: b.readBigUInt64LE(at + P.RULES_POSITION_MAX),
     highRiskCountries: Array.from({ length: n }, (_, i) => b.toString('latin1', at + P.RULES_HIGH_RISK + 2 * i, at + P.RULES_HIGH_RISK + 2 * i + 2)),
   };
 }

@@ -17,7 +17,7 @@ import { JsonNumber, isJsonObject, type JsonValue } from './json.ts';
 import { LedgerJsonError, amountFromDecimal, decimalFromMinor } from './ledger-json.ts';
 import { LIST_NAMES } from '../compliance/import.ts';
 import {
-  AMOUNT_FIELDS, COUNT_FIELDS, COUNTRY, HOLDABLE, RULE_NAMES, RULE_SET_KEYS, SCORE_FIELDS, ruleBit, ruleNames,
+  AMOUNT_FIELDS, COUNT_FIELDS, COUNTRY, HOLDABLE, POSITION_MAX_MAX, RULE_NAMES, RULE_SET_KEYS, SCORE_FIELDS, ruleBit, ruleNames,
   type AmountKey, type CountKey, type RuleSet, type ScoreKey,
 } from '../compliance/rules.ts';
 import { ACTIONS, CASE_STATES, CLOSE_REASONS, nameOf, OUTCOMES, PARTIES, type Alert, type Decision } from '../compliance/cases.ts';
@@ -50,6 +50,15 @@ function integer(value: JsonValue | undefined, where: string, max: number): numb
   if (!(value instanceof JsonNumber) || !INTEGER_TEXT.test(value.text)) refuse('invalid_field', `${where}: a whole number`);
   const n = Number(value.text);
   if (n > max) refuse('out_of_range', `${where}: ${n} is over ${max}`);
+  return n;
+}
+
+/** A count of lots up to POSITION_MAX_MAX: a whole JSON number or a decimal string (past 2^53 a string keeps it exact for every reader). */
+function lots(value: JsonValue | undefined, where: string): bigint {
+  const text = value instanceof JsonNumber ? value.text : typeof value === 'string' ? value : '';
+  if (!/^(0|[1-9][0-9]{0,18})$/.test(text)) refuse('invalid_field', `${where}: a whole number of lots (a number or a decimal string)`);
+  const n = BigInt(text);
+  if (n > POSITION_MAX_MAX) refuse('out_of_range', `${where}: ${text} is over 2^63-1`);
   return n;
 }
 
@@ -108,7 +117,8 @@ export function ruleSetFromJson(value: JsonValue | undefined, where: string, sca
   }
   const hold = value.has('hold') ? holdMask(value.get('hold'), `${where}.hold`) : 0;
   const highRiskCountries = value.has('high_risk_countries') ? countries(value.get('high_risk_countries'), `${where}.high_risk_countries`) : [];
-  return { ledger, holdMask: hold, amounts, counts, scores, highRiskCountries };
+  const positionMax = value.has('position_max') ? lots(value.get('position_max'), `${where}.position_max`) : 0n;
+  return { ledger, holdMask: hold, amounts, counts, scores, highRiskCountries, positionMax };
 }
 
 /** The body of PUT /v1/compliance/rules (and a `qenex rules set` file): {"rules":[…]}, 1..RULE_SETS_MAX sets, ledgers distinct. */
@@ -135,6 +145,7 @@ export function ruleSetJson(s: RuleSet, scale: number | undefined): Record<strin
   for (const k of Object.keys(COUNT_FIELDS) as CountKey[]) out[k] = s.counts[k];
   for (const k of Object.keys(SCORE_FIELDS) as ScoreKey[]) out[k] = scoreNumber(s.scores[k]);
   out.high_risk_countries = [...s.highRiskCountries];
+  out.position_max = s.positionMax.toString();
   return out;
 }
 

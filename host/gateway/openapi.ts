@@ -186,7 +186,9 @@ const schemas = {
     properties: {
       ledger: u32, hold: { type: 'array', items: { type: 'string', enum: ['sanctions', 'amount', 'velocity', 'structuring', 'rapid_in_out', 'dormant', 'high_risk_country', 'fraud'] } },
       ...Object.fromEntries(['amount_threshold', 'payment_max', 'account_daily_max', 'customer_daily_max', 'counterparty_daily_max', 'velocity_sum',
-        'structuring_threshold', 'dormant_amount'].map((k) => [k, decimal])),
+        'structuring_threshold', 'dormant_amount', 'order_value_max'].map((k) => [k, decimal])),
+      price_band_bps: { type: 'integer', minimum: 0, maximum: 1000000 },
+      position_max: { oneOf: [{ type: 'string', pattern: '^[0-9]{1,19}$' }, { type: 'integer', minimum: 0 }], description: 'pre-trade: lots, long or short, at most 2^63-1' },
       ...Object.fromEntries(['velocity_count', 'velocity_window_s', 'structuring_count', 'structuring_window_s', 'rapid_window_s', 'dormant_days'].map((k) => [k, u32])),
       structuring_margin_bps: bps, rapid_ratio_bps: bps,
       ...Object.fromEntries(['fraud_hold', 'fraud_refuse', 'screen_hold', 'screen_refuse'].map((k) => [k, score])),

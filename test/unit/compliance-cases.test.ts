@@ -34,7 +34,7 @@ const FULL = {
   customer_daily_max: '80000.00', counterparty_daily_max: '70000.00', velocity_sum: '20000.00', velocity_count: 10, velocity_window_s: 3600,
   structuring_threshold: '10000.00', structuring_margin_bps: 1000, structuring_count: 3, structuring_window_s: 86400, rapid_window_s: 7200,
   rapid_ratio_bps: 9000, dormant_days: 180, dormant_amount: '5000.00', fraud_hold: 0.8, fraud_refuse: 0.95, screen_hold: 0.85, screen_refuse: 0.97,
-  high_risk_countries: ['IR', 'KP'],
+  high_risk_countries: ['IR', 'KP'], order_value_max: '250000.00', price_band_bps: 500, position_max: '9223372036854775807',
 };
 
 /** The code a LedgerJsonError thrown by `f` carries. */
@@ -72,6 +72,9 @@ test('rule sets: JSON → RULES_BYTES records → JSON is the identity, amounts 
   assert.is(request[at + P.RULES_HIGH_RISK_COUNT], 2);
   assert.is(request.toString('latin1', at + P.RULES_HIGH_RISK, at + P.RULES_HIGH_RISK + 4), 'IRKP');
   assert.is(request.readUInt32LE(at + P.RULES_STRUCTURING_MARGIN), 1000);
+  assert.is(request.readBigUInt64LE(at + P.RULES_POSITION_MAX), (1n << 63n) - 1n);
+  assert.is(request.readUInt32LE(at + P.RULES_PRICE_BAND), 500);
+  assert.is(request.readBigUInt64LE(at + P.RULES_ORDER_VALUE_MAX), 25000000n);
   // The service answers rules_get with the records: the same JSON comes back.
   const reply = Buffer.concat([Buffer.alloc(P.REPLY_HEADER_BYTES), request.subarray(P.HEADER_BYTES)]);
   reply.writeUInt32LE(2, 0);
@@ -111,6 +114,10 @@ test('rule sets: bad input is refused with its own code and nothing is built', (
     ['out_of_range', one({ rapid_ratio_bps: 10001 })],
     ['out_of_range', one({ velocity_window_s: 4294967296 })],
     ['invalid_field', one({ high_risk_countries: ['ir'] })],
+    ['out_of_range', one({ position_max: '9223372036854775808' })],
+    ['invalid_field', one({ position_max: -1 })],
+    ['out_of_range', one({ price_band_bps: 1000001 })],
+    ['invalid_field', one({ hold: ['order_value'] })],
     ['invalid_field', one({ high_risk_countries: ['IR', 'IR'] })],
     ['out_of_range', one({ high_risk_countries: Array.from({ length: 33 }, (_, i) => `A${String.fromCharCode(65 + (i % 26))}`) })],
     ['duplicate_ledger', () => ruleSetsFromJson(json(JSON.stringify({ rules: [FULL, FULL] })), scaleOf)],
