@@ -157,7 +157,7 @@ export type ScaleOf = (ledger: number) => number | undefined;
 /** An alert as JSON (GET /v1/compliance/alerts, the event stream, reports). */
 export function alertJson(a: Alert, scaleOf: ScaleOf): Record<string, unknown> {
   return {
-    id: a.id, rules: ruleNames(a.rules), payment_id: a.payment.toString(), state: nameOf(CASE_STATES, a.state), action: nameOf(ACTIONS, a.action),
+    id: a.id, rules: ruleNames(a.rules), payment_id: a.payment === 0n ? null : a.payment.toString(), state: nameOf(CASE_STATES, a.state), action: nameOf(ACTIONS, a.action),
     outcome: nameOf(OUTCOMES, a.outcome), assignee: a.assignee === '' ? null : a.assignee, ledger: a.ledger,
     raised_ns: a.raised.toString(), updated_ns: a.updated.toString(), amount: decimalFromMinor(a.amount, scaleOf(a.ledger) ?? 0),
     debit_account: a.debit.toString(), close_reason: nameOf(CLOSE_REASONS, a.closeReason), fraud_score: scoreNumber(a.fraudScore),
