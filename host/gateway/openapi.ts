@@ -200,7 +200,8 @@ const schemas = {
     type: 'object', additionalProperties: false,
     properties: {
       id: u32, rules: { type: 'array', items: { type: 'string' } },
-      payment_id: { oneOf: [u64, { type: 'null' }], description: 'null: an account owner\'s alert (a list update), no payment' }, state: { type: 'string', enum: ['open', 'assigned', 'escalated', 'closed'] },
+      payment_id: { oneOf: [u64, { type: 'null' }], description: 'null: an account owner\'s alert (a list update), no payment' },
+      state: { type: 'string', enum: ['open', 'assigned', 'escalated', 'closed'] },
       action: { type: 'string', enum: ['allow', 'hold', 'refuse'] }, outcome: { type: ['string', 'null'], enum: ['release', 'reject', 'noted', null] },
       assignee: { type: ['string', 'null'] }, ledger: u32, raised_ns: u64, updated_ns: u64, amount: decimal, debit_account: u128,
       close_reason: { type: ['string', 'null'], enum: ['false_positive', 'explained', 'confirmed', 'other', null] }, fraud_score: score, sanctions_score: score,
