@@ -12,7 +12,9 @@
 // route and never see an alert event; an auditor reads but may not update; the
 // signed report of the period verifies against the audit key and fails when
 // a byte changes; `qenex rules set --data` sets rules at the stopped system,
-// and `qenex cases list` and `qenex rules get` print what the routes answer.
+// and `qenex cases list` and `qenex rules get` print what the routes answer;
+// a replay reaches the state the machine stopped in, and `qenex cases
+// show|list|close --data` work at the stopped system.
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -20,7 +22,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadPublicKeys, writeKeyPair } from '../../host/base/keys.ts';
 import { verifyCsvReport, verifyJsonReport, HEADER_SHA256, HEADER_SIGNATURES } from '../../host/compliance/report.ts';
-import { bankManifestUnlimited, event, makeImage, removeDir, runCli, Server, type TestImage } from '../support/helpers.ts';
+import { bankManifestUnlimited, event, makeImage, removeDir, runCli, Server, stopAndReplay, type TestImage } from '../support/helpers.ts';
 
 let img: TestImage;
 let data: string;
@@ -258,6 +260,21 @@ test('the signed report of the period verifies against the audit key (JSON and C
   assert.is(csv.status, 200, csvBytes.toString());
   assert.is(verifyCsvReport(csvBytes, csv.headers.get(HEADER_SHA256), csv.headers.get(HEADER_SIGNATURES), trusted), null);
   assert.match(csvBytes.toString(), new RegExp(`\\r\\nalert,${alertId},${heldId},`));
+});
+
+test('stopped: a replay reaches the state the machine stopped in; the console shows a case and works another with qenex cases --data', async () => {
+  // Proves the cases' requests replay to the same state, and the console path of the commands (the same chain as the route).
+  const { stopped, replayed } = await stopAndReplay(server, data);
+  assert.is(replayed, stopped, 'replay reaches the same state hash');
+  const show = runCli(['cases', 'show', String(alertId), '--data', data, '--trust', img.pubPath]);
+  assert.is(show.code, 0, show.stderr);
+  assert.equal([(event(show.events, 'alert') as any).alert.state, (event(show.events, 'alert') as any).alert.outcome], ['closed', 'release']);
+  const open = runCli(['cases', 'list', '--state', 'open', '--data', data, '--trust', img.pubPath]);
+  assert.is(open.code, 0, open.stderr);
+  const again = runCli(['cases', 'close', String(alertId), '--outcome', 'release', '--reason', 'explained', '--data', data, '--trust', img.pubPath]);
+  assert.is(again.code, 0, again.stderr);
+  const closed = event(again.events, 'case_closed') as any;
+  assert.equal([closed.alert.state, closed.payment.state], ['closed', 'settled'], 'the same close again at the console: the payment as it is');
 });
 
 test.run();
