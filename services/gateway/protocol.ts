@@ -54,8 +54,9 @@ export const ROUTE_KEYS_LIST = 11;
 export const ROUTE_KEYS_REVOKE = 12;
 export const ROUTE_SYSTEM_GATEWAY = 13;
 // GET /v1/events (Server-Sent Events, host/gateway/events.ts). Allowed for
-// admin, operator, auditor and read-only (a teller transacts, it does not
-// watch the stream). The reply body is the key's ledger grants: u8 count,
+// admin, operator, auditor, compliance officer and read-only (a teller
+// transacts, it does not watch the stream); compliance alerts only to the
+// roles ROUTE_ALERTS_LIST allows (the host asks admission with that route). The reply body is the key's ledger grants: u8 count,
 // u8[3] 0, u32 ledgers[count]; a scoped key sees only those ledgers' transfers.
 export const ROUTE_EVENTS = 14;
 // Service commands (issue 4, kernel/liveload.ts), admin only. The body is the
