@@ -43,6 +43,7 @@ commands:
   rules    get|set --file rules.json (--data <dir> | --url <base> --key <k>)  the compliance monitoring rules and limits
   cases    list|show|assign|escalate|close (--data <dir> | --url <base> --key <k>)  compliance alerts and their cases
   compliance report --from <t> --to <t> [--format json|csv] [--out f] --url <base> --key <k>  a signed compliance report
+  compliance verify <file> --trust <signing.pub>   check a saved compliance report's signatures
   sim      [--seed N] [--steps K]                deterministic simulation: faulty disk, network, clock, crashes
   new      service <name> [--manifest m.json]   scaffold services/<name> (source + passing test)
   load     <module.wasm> --as <name> --url <u> --key <k> [--caps a,b]  load a signed service into a running system

@@ -9,7 +9,7 @@
 // <base> --key <key> when it runs (the routes). A report is signed by the
 // running system's checkpoint signer, so it is --url only.
 
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs, CliError, EXIT_USAGE, processIo, type CommandIo, type ParsedArgs } from './args.ts';
 import * as gw from '../../services/gateway/protocol.ts';
@@ -22,7 +22,8 @@ import type { Chain } from '../gateway/gateway-wire.ts';
 import { casesAnswer, casesRequest, type CasesHandler } from '../gateway/cases-front.ts';
 import type { LedgerCurrencies } from '../gateway/payment-json.ts';
 import { ComplianceRefusal, RecordError } from '../compliance/records.ts';
-import { HEADER_SHA256, HEADER_SIGNATURES } from '../compliance/report.ts';
+import { HEADER_SHA256, HEADER_SIGNATURES, sha256Hex, verifyCsvReport, verifyJsonReport } from '../compliance/report.ts';
+import { loadPublicKeys } from '../base/keys.ts';
 
 const TARGET = `<target> is either
   --data <dir> [--trust <signing.pub>] [--backend auto|native|pure]   the system is stopped
@@ -59,11 +60,14 @@ ${TARGET}
 `;
 
 export const REPORT_USAGE = `usage: qenex compliance report --from <t> --to <t> [--format json|csv] [--out <file>] --url <base> --key <key>
+       qenex compliance verify <file> --trust <signing.pub>
 
 Fetches the alerts and decisions of the period, signed by the running system like its audit checkpoints
 (docs/compliance.md "Reports" says how to verify one). json: the signed body is written to --out (or printed
 as one line); csv: --out is required, the CSV goes there and its signatures to <file>.sig.json. Prints
 {"event":"compliance_report","format","alerts","decisions","sha256","out"}. <t>: nanoseconds or RFC 3339.
+verify checks a saved report against the audit key's public half: a JSON report as saved, or a CSV
+report with its <file>.sig.json; prints {"event":"report_verified","format","sha256"} or fails naming why.
 `;
 
 const print = (io: CommandIo, o: object) => io.out(JSON.stringify(o) + '\n');
@@ -191,8 +195,11 @@ export async function cases(argv: string[], io: CommandIo = processIo): Promise<
 }
 
 export async function compliance(argv: string[], io: CommandIo = processIo): Promise<number> {
-  const args = parseArgs(argv, { values: ['from', 'to', 'format', 'out', 'url', 'key', 'data'], positionals: { min: 0, max: 1, names: ['report'] } });
+  const args = parseArgs(argv, {
+    values: ['from', 'to', 'format', 'out', 'url', 'key', 'data', 'trust'], positionals: { min: 0, max: 2, names: ['report|verify', 'file'] },
+  });
   if (args.help) { io.out(REPORT_USAGE); return 0; }
+  if (args.positionals[0] === 'verify') return verify(args, io);
   if (args.positionals[0] !== 'report') { (io.err ?? processIo.err!)(REPORT_USAGE); return EXIT_USAGE; }
   if (args.values.has('data')) throw new CliError('compliance report: reports are signed by the running system; use --url <base> --key <key>', EXIT_USAGE);
   const url = args.values.get('url');
@@ -224,6 +231,30 @@ export async function compliance(argv: string[], io: CommandIo = processIo): Pro
     event: 'compliance_report', format, alerts: rows.filter((r) => r.startsWith('alert,')).length, decisions: rows.filter((r) => r.startsWith('decision,')).length,
     sha256: res.headers.get(HEADER_SHA256), out,
   });
+  return 0;
+}
+
+/** A saved report and, for a CSV one, its <file>.sig.json (null: none, a JSON report). */
+function readReport(file: string): { bytes: Buffer; sig: { sha256?: string; signatures?: unknown } | null } {
+  try {
+    const sigFile = `${file}.sig.json`;
+    return { bytes: readFileSync(file), sig: existsSync(sigFile) ? JSON.parse(readFileSync(sigFile, 'utf8')) as { sha256?: string; signatures?: unknown } : null };
+  } catch (e) {
+    throw new CliError(`compliance verify: ${(e as Error).message}`);
+  }
+}
+
+/** `qenex compliance verify <file> --trust <pub>`: the reader's check of docs/compliance.md "Reports". */
+function verify(args: ParsedArgs, io: CommandIo): number {
+  const file = args.positionals[1];
+  const trust = args.values.get('trust');
+  if (file === undefined || trust === undefined) throw new CliError('compliance verify <file> --trust <signing.pub>', EXIT_USAGE);
+  const { bytes, sig } = readReport(file);
+  const trusted = loadPublicKeys(trust);
+  const problem = sig === null ? verifyJsonReport(bytes, trusted).problem
+    : verifyCsvReport(bytes, sig.sha256 ?? null, JSON.stringify(sig.signatures ?? null), trusted);
+  if (problem !== null) throw new CliError(`compliance verify: ${file}: ${problem}`);
+  print(io, { event: 'report_verified', format: sig === null ? 'json' : 'csv', sha256: sha256Hex(bytes) });
   return 0;
 }
 

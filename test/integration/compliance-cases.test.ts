@@ -18,7 +18,7 @@
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadPublicKeys, writeKeyPair } from '../../host/base/keys.ts';
 import { verifyCsvReport, verifyJsonReport, HEADER_SHA256, HEADER_SIGNATURES } from '../../host/compliance/report.ts';
@@ -260,6 +260,20 @@ test('the signed report of the period verifies against the audit key (JSON and C
   assert.is(csv.status, 200, csvBytes.toString());
   assert.is(verifyCsvReport(csvBytes, csv.headers.get(HEADER_SHA256), csv.headers.get(HEADER_SIGNATURES), trusted), null);
   assert.match(csvBytes.toString(), new RegExp(`\\r\\nalert,${alertId},${heldId},`));
+  // The command saves and verifies them the same way.
+  for (const format of ['json', 'csv']) {
+    const out = join(img.dir, `report.${format}`);
+    const saved = runCli(['compliance', 'report', '--from', from, '--to', to, '--format', format, '--out', out, '--url', base, '--key', keys.auditor]);
+    assert.is(saved.code, 0, saved.stderr);
+    assert.ok((event(saved.events, 'compliance_report') as any).alerts >= 2, saved.stdout);
+    const verified = runCli(['compliance', 'verify', out, '--trust', trustedPath]);
+    assert.is(verified.code, 0, verified.stderr);
+    assert.is((event(verified.events, 'report_verified') as any).format, format);
+    const bytes = readFileSync(out);
+    bytes[bytes.length - 5] ^= 1;
+    writeFileSync(out, bytes);
+    assert.is.not(runCli(['compliance', 'verify', out, '--trust', trustedPath]).code, 0, `a changed ${format} byte fails`);
+  }
 });
 
 test('stopped: a replay reaches the state the machine stopped in; the console shows a case and works another with qenex cases --data', async () => {
