@@ -279,3 +279,38 @@ export function checkReply(reply: Uint8Array): Decision[] {
   const { b, count } = records(reply, P.DECISION_BYTES, 'check');
   return Array.from({ length: count }, (_, i) => decisionAt(b, P.REPLY_HEADER_BYTES + i * P.DECISION_BYTES));
 }
+
+// ---- account owners screened (accounts_screen) ----
+
+export interface Owner { ledger: number; account: bigint; name: string }
+export interface Screened { score: number; list: number; entityId: string; changed: boolean; alert: number }
+
+/** accounts_screen: each owner's normalised name (host/compliance/names.ts partyName), 1..OWNERS_PER_REQUEST. */
+export function accountsScreenRequest(owners: readonly Owner[]): Buffer {
+  if (owners.length === 0 || owners.length > P.OWNERS_PER_REQUEST) throw new RecordError(`${owners.length} owners: 1 to ${P.OWNERS_PER_REQUEST}`);
+  const b = Buffer.concat([header(P.Op.accounts_screen, owners.length), Buffer.alloc(owners.length * P.OWNER_BYTES)]);
+  owners.forEach((o, i) => {
+    const at = P.HEADER_BYTES + i * P.OWNER_BYTES;
+    if (!/^[a-z0-9]+( [a-z0-9]+)*$/.test(o.name) || o.name.length > P.NORMALIZED_MAX) throw new RecordError(`owner ${i + 1}: not a normalised name`);
+    if (!Number.isInteger(o.ledger) || o.ledger < 1 || o.ledger > 0xffffffff) throw new RecordError(`owner ${i + 1}: ledger ${o.ledger}`);
+    b.writeUInt32LE(o.ledger, at + P.OWNER_LEDGER);
+    b[at + P.OWNER_NAME_LENGTH] = o.name.length;
+    putU128(b, at + P.OWNER_ACCOUNT, o.account, `owner ${i + 1}: account`);
+    b.write(o.name, at + P.OWNER_NAME, 'latin1');
+  });
+  return b;
+}
+
+export function accountsScreenReply(reply: Uint8Array): { matches: number; results: Screened[] } {
+  const { b, count } = records(reply, P.SCREENED_BYTES, 'accounts_screen');
+  return {
+    matches: Number(b.readBigUInt64LE(8)),
+    results: Array.from({ length: count }, (_, i) => {
+      const at = P.REPLY_HEADER_BYTES + i * P.SCREENED_BYTES;
+      return {
+        score: b.readUInt32LE(at + P.SCREENED_SCORE), list: b[at + P.SCREENED_LIST], changed: b[at + P.SCREENED_CHANGED] === 1,
+        entityId: b.toString('latin1', at + P.SCREENED_ID, at + P.SCREENED_ID + b[at + P.SCREENED_ID_LENGTH]), alert: b.readUInt32LE(at + P.SCREENED_ALERT),
+      };
+    }),
+  };
+}

@@ -10,7 +10,12 @@
 //       → the files parsed and normalised here (host/compliance/import.ts),
 //       loaded as list_begin, list_names…, list_commit, each frame sent when
 //       the service took the one before → {"event":"list_imported",...}
+//       → then the bank's account owners screened again (below) →
+//       {"event":"list_imported",...,"owners_screened",...}
 //   GET  /v1/compliance/lists   → the lists in force (list_status)
+//   POST /v1/compliance/rescreen → the payments directory paged and its
+//       owners screened (host/compliance/rescreen.ts) → {"event":"rescreened",
+//       "owners_screened","owners_listed","marks_changed","alerts","owners_unnamed"}
 //   the rules, alerts, cases, decisions and reports routes: ./cases-front.ts
 //
 // A name or a list file refused here is answered 400 and never logged.
@@ -23,18 +28,23 @@ import { ListError, type EntryType, type ListId } from '../compliance/lists.ts';
 import { ENTRY_TYPES, NameError, normalizeName, typeCode, typeName } from '../compliance/names.ts';
 import { checkCommitted, importedLine, LIST_FILES, LIST_NAMES, parseListFiles, prepareLoad, type ListFiles, type PreparedLoad } from '../compliance/import.ts';
 import { casesAnswer, casesRequest, type CasesContext, type CasesHandler } from './cases-front.ts';
-import { inOrder, type Chain } from './gateway-wire.ts';
+import { inOrder, type Chain, type Frame } from './gateway-wire.ts';
+import { rescreenFirst, rescreenJson, rescreenNext, rescreenStart } from '../compliance/rescreen.ts';
 import type { LedgerCurrencies } from './payment-json.ts';
 import {
   listStatusReply, listStatusRequest, RecordError, searchReply, searchRequest, type ListStatus,
 } from '../compliance/records.ts';
 
-export type ComplianceHandler = 'screening_search' | 'lists_import' | 'lists_status' | CasesHandler;
+export type ComplianceHandler = 'screening_search' | 'lists_import' | 'lists_status' | 'rescreen' | CasesHandler;
 
 /** What the answer needs of the request. */
 export interface ComplianceContext {
   handler: ComplianceHandler;
   load?: Omit<PreparedLoad, 'requests'>;
+  /** A list load's commit reply, when the account owners' rescreen followed it. */
+  commit?: Buffer;
+  /** The account owners' rescreen (POST /v1/compliance/rescreen, and after a list load): its progress and tally. */
+  rescreen?: ReturnType<typeof rescreenStart> & { error?: string };
   /** The rules, alerts, cases, decisions and reports routes (./cases-front.ts). */
   cases?: CasesContext;
 }
@@ -47,6 +57,11 @@ export class ComplianceInputError extends LedgerJsonError {
   override name = 'ComplianceInputError';
 }
 
+/** A rescreen a service refused part way (the marks made before it stand): its reason and what was done. */
+export class ComplianceRescreenError extends Error {
+  constructor(message: string, readonly done: Record<string, number>) { super(message); }
+}
+
 const DEFAULT_LIMIT = 10;
 
 /** The service's requests for a route's body: the first frame and how each next one is made. */
@@ -56,12 +71,46 @@ export function complianceRequestBody(handler: ComplianceHandler, json: () => Js
     case 'lists_status': return { chain: { first: listStatusRequest() }, context: { handler } };
     case 'lists_import': {
       const { requests, ...load } = loadFromJson(json());
-      return { chain: inOrder(requests, complianceTaken), context: { handler, load } };
+      const context: ComplianceContext = { handler, load };
+      return { chain: loadThenRescreen(inOrder(requests, complianceTaken), context), context };
+    }
+    case 'rescreen': {
+      const context: ComplianceContext = { handler, rescreen: rescreenStart() };
+      return { chain: { first: rescreenFirst().body, next: (reply) => rescreenStep(context, reply) }, context };
     }
     default: {
       const { chain, context } = casesRequest(handler, json, target.id, target.query, target.ledgers);
       return { chain, context: { handler, cases: context } };
     }
+  }
+}
+
+/** A list load's frames, then, once the commit's reply says the list is in force, the account owners' rescreen. */
+function loadThenRescreen(load: Chain, context: ComplianceContext): Chain {
+  const next = (reply: Buffer): Frame | null => {
+    if (context.rescreen !== undefined) return rescreenStep(context, reply);
+    const more = load.next?.(reply) ?? null;
+    if (more !== null || !complianceTaken(reply)) return more; // more of the load, or a refusal: the answer renders it
+    try {
+      checkCommitted(context.load!, reply);
+    } catch {
+      return null; // not committed as sent: the answer says why
+    }
+    context.commit = Buffer.from(reply); // a copy: the reply's bytes are the frame buffer's, which the next reply reuses
+    context.rescreen = rescreenStart();
+    return rescreenFirst();
+  };
+  return { first: load.first, next };
+}
+
+/** The rescreen's next frame; a refusal (of the directory read or the screening) ends it with its reason kept for the answer. */
+function rescreenStep(context: ComplianceContext, reply: Buffer): Frame | null {
+  const r = context.rescreen!;
+  try {
+    return rescreenNext(r.tally, r.state, reply);
+  } catch (e) {
+    r.error = (e as Error).message;
+    return null;
   }
 }
 
@@ -144,8 +193,14 @@ export function complianceAnswer(context: ComplianceContext, reply: Buffer): unk
     }
     case 'lists_status': return { lists: listStatusJson(listStatusReply(reply)) };
     case 'lists_import': {
-      checkCommitted(context.load!, reply);
-      return importedLine(context.load!);
+      checkCommitted(context.load!, context.commit ?? reply);
+      const r = context.rescreen;
+      return { ...importedLine(context.load!), ...(r === undefined ? {} : rescreenJson(r.tally)), ...(r?.error === undefined ? {} : { rescreen_error: r.error }) };
+    }
+    case 'rescreen': {
+      const r = context.rescreen!;
+      if (r.error !== undefined) throw new ComplianceRescreenError(r.error, rescreenJson(r.tally));
+      return { event: 'rescreened', ...rescreenJson(r.tally) };
     }
     default: return casesAnswer(context.cases!, reply);
   }

@@ -47,14 +47,14 @@ import {
 import { partTaken, RecordError } from '../payments/records.ts';
 import type { OriginalsArchive } from '../payments/archive.ts';
 import * as CP from '../../services/compliance/protocol.ts';
-import { complianceAnswer, complianceRequestBody, type ComplianceContext, type ComplianceHandler } from './compliance-front.ts';
+import { complianceAnswer, complianceRequestBody, ComplianceRescreenError, type ComplianceContext, type ComplianceHandler } from './compliance-front.ts';
 import { ComplianceRefusal, RecordError as ComplianceRecordError } from '../compliance/records.ts';
 import { ReportToSign } from './cases-front.ts';
 import { csvSignatureHeaders, reportCsvText, reportJsonText, signedReportJson, signReport } from '../compliance/report.ts';
 import type { Signer } from '../base/keys.ts';
 
 const COMPLIANCE_HANDLERS: ReadonlySet<string> = new Set<ComplianceHandler>([
-  'screening_search', 'lists_import', 'lists_status', 'rules_get', 'rules_set', 'alerts_list', 'alert_get', 'case_update', 'decisions_list', 'reports',
+  'screening_search', 'lists_import', 'lists_status', 'rescreen', 'rules_get', 'rules_set', 'alerts_list', 'alert_get', 'case_update', 'decisions_list', 'reports',
 ]);
 // The routes whose query string their front end reads.
 const QUERY_HANDLERS: ReadonlySet<string> = new Set(['payments_list', 'payment_message', 'alerts_list', 'decisions_list', 'reports']);
@@ -80,6 +80,8 @@ function complianceRefusal(e: unknown): Refusal {
   }
   if (e instanceof PaymentsRefusal) return refusal(e.code === PAY.REFUSED_BUSY ? 503 : 409, 'payments_refused', `the case was closed; its payment was not released: ${e.message}`);
   if (e instanceof LedgerJsonError) return refusal(e.code === 'report_too_large' ? 413 : 400, e.code, e.message);
+  // A rescreen refused part way: the owners screened before it keep their marks; sending it again screens every owner again.
+  if (e instanceof ComplianceRescreenError) return refusal(503, 'rescreen_incomplete', `${e.message} (done before it: ${JSON.stringify(e.done)})`);
   if (e instanceof ComplianceRecordError || e instanceof RecordError) return refusal(502, 'invalid_compliance_reply', e.message);
   throw e;
 }

@@ -85,6 +85,7 @@ export const ROUTES: readonly RouteSpec[] = [
   route('POST', '/v1/screening/search', 'screening_search', gw.ROUTE_SCREENING_SEARCH),
   route('POST', '/v1/compliance/lists', 'lists_import', gw.ROUTE_LISTS_LOAD),
   route('GET', '/v1/compliance/lists', 'lists_status', gw.ROUTE_LISTS_LOAD),
+  route('POST', '/v1/compliance/rescreen', 'rescreen', gw.ROUTE_RESCREEN),
   // Rules, alerts and their cases, decisions, reports (host/gateway/cases-front.ts).
   route('GET', '/v1/compliance/rules', 'rules_get', gw.ROUTE_RULES_GET),
   route('PUT', '/v1/compliance/rules', 'rules_set', gw.ROUTE_RULES_SET),

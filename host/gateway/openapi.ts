@@ -403,6 +403,14 @@ export const OPENAPI = {
       }),
       get: op('The sanctions lists in force: version, entries, names, since when (admin, operator)', json({ type: 'object', additionalProperties: true })),
     },
+    '/v1/compliance/rescreen': {
+      post: op('Screen every account owner of the payments directory against the lists in force again (a list load does it too): a listed owner marks the '
+        + 'account (its payments are sanctions matches), a new match raises an alert, a delisted owner is cleared (admin, operator, compliance_officer)',
+        json({ type: 'object', additionalProperties: true, properties: {
+          event: { type: 'string', enum: ['rescreened'] }, owners_screened: { type: 'integer' }, owners_listed: { type: 'integer' },
+          marks_changed: { type: 'integer' }, alerts: { type: 'integer' }, owners_unnamed: { type: 'integer' },
+        } }), { errorCodes: [...AUTH_ERRORS, 503] }),
+    },
     '/v1/compliance/rules': {
       get: op('The monitoring rules and limits in force, one rule set per ledger, and the rules version (admin, operator, auditor, compliance_officer)',
         json(ref('Rules'))),

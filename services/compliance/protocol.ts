@@ -6,7 +6,8 @@
 //
 // Compiled twice, like services/payments/protocol.ts: by AssemblyScript into
 // compliance.wasm and by esbuild/tsc into the host, so it holds integer
-// constants written as plain literals and nothing else.
+// constants written as plain literals and pure functions over them
+// (requestLength: the service and the gateway frame requests alike).
 //
 // Names travel twice: as the list writes them (display, UTF-8, for the
 // answer) and normalised by the host (host/compliance/names.ts: lower-case
@@ -39,6 +40,32 @@ export enum Op {
   decisions_list = 11, // one FILTER_BYTES filter → reply header (+8 u64 the last decision sequence looked at), the matching DECISION_BYTES records
   accounts_screen = 12, // count OWNER_BYTES records (1..OWNERS_PER_REQUEST) → reply header (+8 u64 matches), count SCREENED_BYTES results, in order
   pretrade = 13, // count ORDER_BYTES records (1..ORDERS_PER_REQUEST) → reply header, count ORDER_RESULT_BYTES results, in order; see "pre-trade"
+}
+
+/**
+ * The length a request of operation `op` carrying `count` records has (the
+ * header and the records), or 0 when `op` is no operation or `count` is not
+ * one it takes. The service refuses any other length; the gateway checks it
+ * before the log.
+ */
+export function requestLength(op: u32, count: u32): u32 {
+  const one = count == 1;
+  if (op == <u32>Op.list_begin || op == <u32>Op.list_commit) return one ? <u32>(HEADER_BYTES + BEGIN_BYTES) : 0;
+  if (op == <u32>Op.search) return one ? <u32>(HEADER_BYTES + SEARCH_BYTES) : 0;
+  if (op == <u32>Op.list_status || op == <u32>Op.rules_get) return count == 0 ? <u32>HEADER_BYTES : 0;
+  if (op == <u32>Op.alerts_list || op == <u32>Op.decisions_list) return one ? <u32>(HEADER_BYTES + FILTER_BYTES) : 0;
+  if (op == <u32>Op.case_update) return one ? <u32>(HEADER_BYTES + CASE_BYTES) : 0;
+  if (op == <u32>Op.list_names) return records(count, <u32>NAMES_PER_REQUEST, <u32>NAME_BYTES);
+  if (op == <u32>Op.check) return records(count, <u32>CHECKS_PER_REQUEST, <u32>CHECK_BYTES);
+  if (op == <u32>Op.rules_set) return records(count, <u32>RULE_SETS_MAX, <u32>RULES_BYTES);
+  if (op == <u32>Op.accounts_screen) return records(count, <u32>OWNERS_PER_REQUEST, <u32>OWNER_BYTES);
+  if (op == <u32>Op.pretrade) return records(count, <u32>ORDERS_PER_REQUEST, <u32>ORDER_BYTES);
+  return 0;
+}
+
+/** The header and `count` records of `bytes`, when count is 1..max; else 0. */
+function records(count: u32, max: u32, bytes: u32): u32 {
+  return count >= 1 && count <= max ? <u32>HEADER_BYTES + count * bytes : 0;
 }
 
 // Lists (a name's list in a match says which).

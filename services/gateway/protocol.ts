@@ -109,7 +109,13 @@ export const ROUTE_CASE_UPDATE = 35; // POST /v1/compliance/alerts/{id}: case_up
 export const ROUTE_HOLD_RELEASE = 36;
 export const ROUTE_DECISIONS_LIST = 37; // GET /v1/compliance/decisions: decisions_list (the readers)
 export const ROUTE_REPORTS = 38; // GET /v1/compliance/reports: alerts_list and decisions_list, paged by the host (the readers)
-export const ROUTE_COUNT = 39; // routes are 1 .. ROUTE_COUNT - 1 (at most hal ADM_ROUTES_MAX)
+// Account owners screened again (docs/compliance.md "Account owners screened after a list update"): POST
+// /v1/compliance/rescreen, and the tail of a list load, page through the payments directory (directory_list on
+// ROUTE_RESCREEN) and send each page's owners to the compliance service (accounts_screen on ROUTE_ACCOUNTS_SCREEN,
+// no HTTP path of its own): admin, operator and compliance officer.
+export const ROUTE_RESCREEN = 39;
+export const ROUTE_ACCOUNTS_SCREEN = 40;
+export const ROUTE_COUNT = 41; // routes are 1 .. ROUTE_COUNT - 1 (at most hal ADM_ROUTES_MAX)
 
 /** Whether a compliance route's body may carry compliance operation `op`; false for every op when the route is not a compliance route. */
 export function routeComplianceOpAllowed(route: u32, op: u32): bool {
@@ -124,13 +130,14 @@ export function routeComplianceOpAllowed(route: u32, op: u32): bool {
   if (route == <u32>ROUTE_CASE_UPDATE) return op == <u32>ComplianceOp.case_update;
   if (route == <u32>ROUTE_DECISIONS_LIST) return op == <u32>ComplianceOp.decisions_list;
   if (route == <u32>ROUTE_REPORTS) return op == <u32>ComplianceOp.alerts_list || op == <u32>ComplianceOp.decisions_list;
+  if (route == <u32>ROUTE_ACCOUNTS_SCREEN) return op == <u32>ComplianceOp.accounts_screen;
   return false;
 }
 
 /** Whether `route` is a compliance route. */
 export function routeIsCompliance(route: u32): bool {
   return route == <u32>ROUTE_SCREENING_SEARCH || route == <u32>ROUTE_LISTS_LOAD || (route >= <u32>ROUTE_RULES_GET && route <= <u32>ROUTE_REPORTS
-    && route != <u32>ROUTE_HOLD_RELEASE);
+    && route != <u32>ROUTE_HOLD_RELEASE) || route == <u32>ROUTE_ACCOUNTS_SCREEN;
 }
 
 /** The payments operation a payments route's body carries; 0 when the route is not a payments route. */
@@ -142,6 +149,7 @@ export function routePaymentsOp(route: u32): u32 {
   if (route == <u32>ROUTE_PAYMENTS_LIST) return <u32>PaymentsOp.payment_list;
   if (route == <u32>ROUTE_PAYMENT_STATEMENT) return <u32>PaymentsOp.statement;
   if (route == <u32>ROUTE_HOLD_RELEASE) return <u32>PaymentsOp.hold_release;
+  if (route == <u32>ROUTE_RESCREEN) return <u32>PaymentsOp.directory_list;
   return 0;
 }
 

@@ -10,7 +10,10 @@
 // screened the same way (a listed creditor name in the real CBPR+ sample
 // holds it); bad party fields are refused 400 before the log; and a replay of
 // the log reaches the same state hash, so every decision is made again the
-// same.
+// same. POST /v1/compliance/rescreen screens the directory's account owners:
+// a listed owner marks the account (an alert), a payment to it holds though
+// its message names no one, and a list load rescreens (the same mark, no new
+// alert); a teller may not rescreen.
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -29,6 +32,7 @@ let data = '';
 const keys: Record<string, string> = {};
 
 const ALICE = 1001n;
+const CAROL = 1005n; // an account whose owner the directory names as a listed person
 const BOB = 1002n;
 const FUNDING = 1003n;
 const NOSTRO_GBP = 4001n;
@@ -74,12 +78,14 @@ test.before(async () => {
   assert.is(first.code, 0, first.stderr);
   keys.operator = cliKey(['--role', 'operator']);
   keys.teller = cliKey(['--role', 'teller', '--ledger', `1,${GBP}`]);
+  keys.officer = cliKey(['--role', 'compliance_officer']);
   const imported = runCli(['lists', 'import', '--data', data, '--trust', img.pubPath, '--list', 'un', '--file', UN]);
   assert.is(imported.code, 0, imported.stderr);
   server = Server.start(['boot', img.imagePath, '--data', data, '--trust', img.pubPath, '--listen', '127.0.0.1:0']);
   base = `http://127.0.0.1:${(await server.address()).port}`;
   const accounts = await call('POST', '/v1/accounts', keys.operator, [
     { id: String(ALICE), ledger: 1, code: 1 }, { id: String(BOB), ledger: 1, code: 1 }, { id: String(FUNDING), ledger: 1, code: 1 },
+    { id: String(CAROL), ledger: 1, code: 1 },
     { id: String(NOSTRO_GBP), ledger: GBP, code: 1 }, { id: String(CUSTOMER_GBP), ledger: GBP, code: 1 },
   ]);
   assert.is(accounts.status, 200, accounts.text);
@@ -142,6 +148,28 @@ test('pacs.008: the parties of the real CBPR+ sample are screened; a listed cred
     .replace('7a562c67-ca16-48ba-b074-65581be6f001', '7a562c67-ca16-48ba-b074-65581be6f002'), 'application/xml');
   assert.is(clean.json.transactions[0].status, 'ACSC', clean.text);
   assert.is((await balance(CUSTOMER_GBP)).credits, 245000n, 'the sample as it is settles');
+});
+
+test('account owners: a rescreen marks a listed owner\'s account (an alert), its payments hold whatever they name; a list load rescreens; tellers may not', async () => {
+  const put = await call('POST', '/v1/payment-accounts', keys.operator, { accounts: [
+    { iban: 'NL91ABNA0417164300', ledger: 1, account: String(CAROL), name: 'Amin Muhammad ul-Haq' },
+  ] });
+  assert.is(put.status, 200, put.text);
+  assert.is((await call('POST', '/v1/compliance/rescreen', keys.teller, {})).status, 403, 'a teller may not');
+  const r = await call('POST', '/v1/compliance/rescreen', keys.officer, {});
+  assert.is(r.status, 200, r.text);
+  assert.equal([r.json.event, r.json.owners_screened, r.json.owners_listed, r.json.alerts], ['rescreened', 2, 1, 1], r.text);
+  assert.is(r.json.owners_unnamed, 3, 'the entries without an owner\'s name');
+  const toCarol = await call('POST', '/v1/payments', keys.teller, {
+    debtor: { iban: 'GB33BUKB20201555555555' }, creditor: { iban: 'NL91ABNA0417164300' }, amount: '1.00', currency: 'USD', end_to_end_id: 'C-9',
+  });
+  assert.is(toCarol.json.transactions[0].status, 'ACCP', toCarol.text);
+  const got = await call('GET', `/v1/payments/${toCarol.json.transactions[0].payment_id}`, keys.teller);
+  assert.is(got.json.state, 'held', 'no name in the message: the account\'s mark holds it');
+  const again = runCli(['lists', 'import', '--url', base, '--key', keys.operator, '--list', 'un', '--file', UN]);
+  assert.is(again.code, 0, again.stderr);
+  const line = event(again.events, 'list_imported') as any;
+  assert.equal([line.owners_screened, line.owners_listed, line.marks_changed, line.alerts], [2, 1, 0, 0], 'the same list again: the same mark, no new alert');
 });
 
 test('replay: the log replays every decision to the same state hash', async () => {

@@ -18,8 +18,8 @@ import { gatewayRequest, parseGatewayReply } from '../../host/gateway/gateway-wi
 import { apiKeyHash, keyCreateBody } from '../../host/gateway/keys-json.ts';
 import * as C from '../../services/compliance/protocol.ts';
 import { beginRequest, listStatusRequest, namesRequest, searchRequest } from '../../host/compliance/records.ts';
-import { alertsListRequest, caseUpdateRequest, decisionsListRequest, rulesGetRequest } from '../../host/compliance/cases.ts';
-import { holdReleaseRequest as releaseLines } from '../../host/payments/records.ts';
+import { accountsScreenRequest, alertsListRequest, caseUpdateRequest, decisionsListRequest, rulesGetRequest } from '../../host/compliance/cases.ts';
+import { directoryListRequest, holdReleaseRequest as releaseLines } from '../../host/payments/records.ts';
 
 const WASM = join(new URL('../..', import.meta.url).pathname, 'build/services/gateway.wasm');
 const LEDGER = 1; // index of "ledger" in the harness's [name, ...peers]
@@ -304,7 +304,8 @@ test('alerts, cases, decisions, rules and reports: roles in the admission policy
   // Proves the role policy of issue 18: tellers and read-only keys never reach an alert, a case, a decision, the rules or a report
   // (403 from the policy the kernel is given and again at apply time); auditors read them all and change nothing; operators read and
   // set the rules; compliance officers (and admins) work cases and release held payments (ROUTE_HOLD_RELEASE, the payments
-  // service's hold_release); the console may do all of it; a body whose operation is not the route's, or of the wrong length, is 400.
+  // service's hold_release); admins, operators and officers screen the account owners again (ROUTE_RESCREEN's directory
+  // pages, ROUTE_ACCOUNTS_SCREEN's screening); the console may do all of it; a body whose operation is not the route's, or of the wrong length, is 400.
   const PAYMENTS = 2;
   const COMPLIANCE = 3; // [gateway, ledger, payments, compliance]
   const svc = await ServiceHarness.load(WASM, {
@@ -326,6 +327,8 @@ test('alerts, cases, decisions, rules and reports: roles in the admission policy
     [gw.ROUTE_DECISIONS_LIST, decisionsListRequest(filter), ['adm', 'op', 'aud', 'co'], COMPLIANCE],
     [gw.ROUTE_REPORTS, alertsListRequest(filter), ['adm', 'op', 'aud', 'co'], COMPLIANCE],
     [gw.ROUTE_REPORTS, decisionsListRequest(filter), ['adm', 'op', 'aud', 'co'], COMPLIANCE],
+    [gw.ROUTE_RESCREEN, directoryListRequest(0, 10), ['adm', 'op', 'co'], PAYMENTS],
+    [gw.ROUTE_ACCOUNTS_SCREEN, accountsScreenRequest([{ ledger: 1, account: 9n, name: 'anna meyer' }]), ['adm', 'op', 'co'], COMPLIANCE],
   ];
   const policy = svc.admissionOps[0].payload;
   for (const [route, body, allowed, peer] of requests) {
@@ -346,7 +349,8 @@ test('alerts, cases, decisions, rules and reports: roles in the admission policy
     [gw.ROUTE_ALERTS_LIST, decisionsListRequest(filter)], [gw.ROUTE_DECISIONS_LIST, alertsListRequest(filter)],
     [gw.ROUTE_CASE_UPDATE, close.subarray(0, close.length - 1)], [gw.ROUTE_RULES_GET, Buffer.concat([rulesGetRequest(), Buffer.alloc(1)])],
     [gw.ROUTE_RULES_SET, rulesSet.subarray(0, rulesSet.length - 4)], [gw.ROUTE_HOLD_RELEASE, Buffer.concat([holdReleaseRequest(7n), Buffer.alloc(16)])],
-    [gw.ROUTE_REPORTS, close],
+    [gw.ROUTE_REPORTS, close], [gw.ROUTE_RESCREEN, holdReleaseRequest(7n)], [gw.ROUTE_ACCOUNTS_SCREEN, alertsListRequest(filter)],
+    [gw.ROUTE_ACCOUNTS_SCREEN, accountsScreenRequest([{ ledger: 1, account: 9n, name: 'anna meyer' }]).subarray(0, C.HEADER_BYTES + 1)],
   ];
   for (const [route, body] of malformed) assert.is(decoded(asKey(svc, 'adm', route, body)).status, 400, `route ${route}: malformed is 400`);
 });

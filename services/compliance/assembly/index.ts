@@ -52,21 +52,6 @@ export function qx_init(len: u32): void {
   alertEventsInit();
 }
 
-/** The length a request of `op` with `count` records must have, or 0 when the count is not the operation's. */
-function expectedLength(op: u32, count: u32): u64 {
-  assert(op >= <u32>P.Op.list_begin && op <= <u32>P.Op.pretrade, "an operation of the service");
-  if (op == <u32>P.Op.pretrade) return count >= 1 && count <= <u32>P.ORDERS_PER_REQUEST ? <u64>P.HEADER_BYTES + <u64>count * P.ORDER_BYTES : 0;
-  if (op == <u32>P.Op.accounts_screen) return count >= 1 && count <= <u32>P.OWNERS_PER_REQUEST ? <u64>P.HEADER_BYTES + <u64>count * P.OWNER_BYTES : 0;
-  if (op == <u32>P.Op.list_begin || op == <u32>P.Op.list_commit) return count == 1 ? <u64>(P.HEADER_BYTES + P.BEGIN_BYTES) : 0;
-  if (op == <u32>P.Op.search) return count == 1 ? <u64>(P.HEADER_BYTES + P.SEARCH_BYTES) : 0;
-  if (op == <u32>P.Op.list_status || op == <u32>P.Op.rules_get) return count == 0 ? <u64>P.HEADER_BYTES : 0;
-  if (op == <u32>P.Op.check) return count >= 1 && count <= <u32>P.CHECKS_PER_REQUEST ? <u64>P.HEADER_BYTES + <u64>count * P.CHECK_BYTES : 0;
-  if (op == <u32>P.Op.rules_set) return count >= 1 && count <= <u32>P.RULE_SETS_MAX ? <u64>P.HEADER_BYTES + <u64>count * P.RULES_BYTES : 0;
-  if (op == <u32>P.Op.alerts_list || op == <u32>P.Op.decisions_list) return count == 1 ? <u64>(P.HEADER_BYTES + P.FILTER_BYTES) : 0;
-  if (op == <u32>P.Op.case_update) return count == 1 ? <u64>(P.HEADER_BYTES + P.CASE_BYTES) : 0;
-  return count >= 1 && count <= <u32>P.NAMES_PER_REQUEST ? <u64>P.HEADER_BYTES + <u64>count * P.NAME_BYTES : 0;
-}
-
 export function qx_handle(kind: u32, sender: u32, token: u32, len: u32): void {
   assert(len <= INBOX_BYTES, "the kernel copies at most the inbox");
   if (kind != KIND_REQUEST && kind != KIND_MESSAGE) return;
@@ -81,7 +66,7 @@ export function qx_handle(kind: u32, sender: u32, token: u32, len: u32): void {
   }
   const listed = op == <u32>P.Op.list_begin || op == <u32>P.Op.list_names || op == <u32>P.Op.list_commit;
   if (listed ? list < 1 || list > <u32>P.LISTS : list != 0) { refuse(token, P.REFUSED_MALFORMED, "compliance: the header's list is not the operation's"); return; }
-  if (<u64>len != expectedLength(op, count)) { refuse(token, P.REFUSED_MALFORMED, "compliance: request length does not match its operation and count"); return; }
+  if (len != P.requestLength(op, count)) { refuse(token, P.REFUSED_MALFORMED, "compliance: request length does not match its operation and count"); return; }
   const rec = inbox + P.HEADER_BYTES;
   if (op == <u32>P.Op.list_begin) listBegin(token, list, rec);
   else if (op == <u32>P.Op.list_names) listNames(token, list, count, rec);

@@ -15,18 +15,6 @@ import { relaySubmit } from "./relay";
 import { answerText } from "./reply";
 import { countStat } from "./stats";
 
-/** The length a request of `op` with `count` records has, or 0 when the count is not one the operation takes. */
-function framedLength(op: u32, count: u32): u64 {
-  assert(op >= <u32>C.Op.list_begin && op <= <u32>C.Op.decisions_list && op != <u32>C.Op.check, "a compliance operation a route carries");
-  if (op == <u32>C.Op.list_begin || op == <u32>C.Op.list_commit) return count == 1 ? <u64>(C.HEADER_BYTES + C.BEGIN_BYTES) : 0;
-  if (op == <u32>C.Op.search) return count == 1 ? <u64>(C.HEADER_BYTES + C.SEARCH_BYTES) : 0;
-  if (op == <u32>C.Op.list_status || op == <u32>C.Op.rules_get) return count == 0 ? <u64>C.HEADER_BYTES : 0;
-  if (op == <u32>C.Op.rules_set) return count >= 1 && count <= <u32>C.RULE_SETS_MAX ? <u64>C.HEADER_BYTES + <u64>count * C.RULES_BYTES : 0;
-  if (op == <u32>C.Op.alerts_list || op == <u32>C.Op.decisions_list) return count == 1 ? <u64>(C.HEADER_BYTES + C.FILTER_BYTES) : 0;
-  if (op == <u32>C.Op.case_update) return count == 1 ? <u64>(C.HEADER_BYTES + C.CASE_BYTES) : 0;
-  return count >= 1 && count <= <u32>C.NAMES_PER_REQUEST ? <u64>C.HEADER_BYTES + <u64>count * C.NAME_BYTES : 0;
-}
-
 /** The framing of a compliance request: an error text, or null. */
 function framingError(route: u32, body: usize, bodyLen: u32): string | null {
   assert(P.routeIsCompliance(route), "a compliance route");
@@ -37,7 +25,7 @@ function framingError(route: u32, body: usize, bodyLen: u32): string | null {
   const list = <u32>load<u8>(body + C.HEADER_LIST);
   const listed = op == <u32>C.Op.list_begin || op == <u32>C.Op.list_names || op == <u32>C.Op.list_commit;
   if (listed ? list < 1 || list > <u32>C.LISTS : list != 0) return "compliance request header: the list is not the operation's";
-  if (<u64>bodyLen != framedLength(op, load<u32>(body + C.HEADER_COUNT))) return "compliance request length does not match its operation and count";
+  if (bodyLen != C.requestLength(op, load<u32>(body + C.HEADER_COUNT))) return "compliance request length does not match its operation and count";
   return null;
 }
 

@@ -94,7 +94,7 @@ export function paymentsRequest(token: u32, route: u32, body: usize, bodyLen: u3
 function isRead(route: u32): bool {
   assert(P.routePaymentsOp(route) != 0, "a payments route");
   return route == P.ROUTE_PAYMENTS_GET || route == P.ROUTE_PAYMENT_ACCOUNTS_LOOKUP || route == P.ROUTE_PAYMENTS_LIST || route == P.ROUTE_PAYMENT_STATEMENT
-    || route == P.ROUTE_PAYMENT_MESSAGE;
+    || route == P.ROUTE_PAYMENT_MESSAGE || route == P.ROUTE_RESCREEN;
 }
 
 /** Appends a scoped key's grants to its payments read in place (the inbox has room) and counts them in the header; the length to send. */

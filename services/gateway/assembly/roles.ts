@@ -27,6 +27,8 @@ export function roleMay(role: u32, route: u32): bool {
   // an auditor checks a decision). Loading the lists decides what every screening answers: the operators'.
   if (route == P.ROUTE_SCREENING_SEARCH) return true;
   if (route == P.ROUTE_LISTS_LOAD) return role == P.ROLE_ADMIN || role == P.ROLE_OPERATOR;
+  // Screening the bank's account owners again reads the directory and marks listed accounts: those who load the lists, and officers.
+  if (route == P.ROUTE_RESCREEN || route == P.ROUTE_ACCOUNTS_SCREEN) return role == P.ROLE_ADMIN || role == P.ROLE_OPERATOR || role == P.ROLE_COMPLIANCE_OFFICER;
   if (P.routeIsCompliance(route) || route == P.ROUTE_HOLD_RELEASE) return complianceRoleMay(role, route);
   if (route == P.ROUTE_KEYS_CREATE || route == P.ROUTE_KEYS_REVOKE) return role == P.ROLE_ADMIN;
   if (route == P.ROUTE_KEYS_LIST) return role == P.ROLE_ADMIN || role == P.ROLE_AUDITOR;
@@ -56,7 +58,8 @@ export function consoleRoute(route: u32): bool {
   assert(route > 0 && route < <u32>P.ROUTE_COUNT, "a known route");
   // A case closed at the console reads its payment after the release, as the route's answer does.
   if ((route >= <u32>P.ROUTE_RULES_GET && route <= <u32>P.ROUTE_REPORTS) || route == P.ROUTE_PAYMENTS_GET) return true;
-  return route == P.ROUTE_KEYS_CREATE || route == P.ROUTE_KEYS_LIST || route == P.ROUTE_KEYS_REVOKE || route == P.ROUTE_LISTS_LOAD;
+  return route == P.ROUTE_KEYS_CREATE || route == P.ROUTE_KEYS_LIST || route == P.ROUTE_KEYS_REVOKE || route == P.ROUTE_LISTS_LOAD
+    || route == P.ROUTE_RESCREEN || route == P.ROUTE_ACCOUNTS_SCREEN;
 }
 
 // Routes the host answers itself once admission allowed them (statistics of
