@@ -409,7 +409,10 @@ test('cases: assign, escalate, close with the outcome a hold needs; a closed cas
   setRules(svc, { amount_threshold: 100n, hold: P.RULE_AMOUNT, countries: ['KP'] });
   const held = pay(svc, 1n, 2n, 500n).alert;
   const noted = pay(svc, 1n, 2n, 5n, { creditorCountry: 'KP' }).alert;
+  const emitted = svc.emitted.length;
   assert.is(update(svc, held, P.CASE_ACT_ASSIGN, { assignee: 'officer.kim' }).alert.state, P.CASE_ASSIGNED);
+  assert.is(svc.emitted.length, emitted + 1, 'the case\'s change is an event');
+  assert.is(svc.emitted[emitted].payload[P.ALERT_STATE], P.CASE_ASSIGNED, 'the alert as it is now');
   const esc = update(svc, held, P.CASE_ACT_ESCALATE, { assignee: 'mlro' }).alert;
   assert.is([esc.state, esc.assignee, esc.updates].join(), [P.CASE_ESCALATED, 'mlro', 2].join());
   const wrong = refusedCode(svc, caseRequest(held, P.CASE_ACT_CLOSE, { outcome: P.OUTCOME_NOTED, reason: P.CLOSE_FALSE_POSITIVE }));
@@ -418,6 +421,7 @@ test('cases: assign, escalate, close with the outcome a hold needs; a closed cas
   assert.is([closed.alert.state, closed.alert.outcome, closed.alert.reason, closed.changed].join(), [P.CASE_CLOSED, P.OUTCOME_RELEASE, P.CLOSE_EXPLAINED, true].join());
   const again = update(svc, held, P.CASE_ACT_CLOSE, { outcome: P.OUTCOME_RELEASE, reason: P.CLOSE_EXPLAINED });
   assert.ok(again.repeated && !again.changed, 'the same close again: answered as it stands');
+  assert.is(svc.emitted.length, emitted + 3, 'assign, escalate, close: three events; the repeat none');
   assert.is(again.alert.updates, 3, 'and not counted');
   assert.is(refusedCode(svc, caseRequest(held, P.CASE_ACT_CLOSE, { outcome: P.OUTCOME_REJECT, reason: P.CLOSE_CONFIRMED })).code, P.REFUSED_CASE, 'another close');
   assert.is(refusedCode(svc, caseRequest(held, P.CASE_ACT_ASSIGN, { assignee: 'x' })).code, P.REFUSED_CASE, 'an assignment after the close');

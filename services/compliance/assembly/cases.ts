@@ -7,6 +7,8 @@
 // would raise an alert when the table is full is refused whole beforehand
 // (check.ts), so no decision ever lacks its alert.
 //
+// Each alert raised and each change of its case is an event (events.ts).
+//
 // Decisions go into a ring of decisions_max: the newest are read back
 // (decisions_list) by sequence number; the log holds every one and replays
 // them. Both lists page by id or sequence number with a filter.
@@ -16,6 +18,7 @@ import { nowNs } from "../../sdk/qenex";
 import { alertsMax, decisionsMax } from "./config";
 import { refuse, replyRecords, replySend } from "./reply";
 import { zeros } from "./record";
+import { alertEmit, alertEventsFlush } from "./events";
 
 let alerts: usize = 0;
 let alertCount: u32 = 0;
@@ -132,6 +135,8 @@ export function caseUpdate(token: u32, c: usize): void {
   }
   store<u64>(a + P.ALERT_UPDATED, nowNs());
   store<u32>(a + P.ALERT_UPDATES, load<u32>(a + P.ALERT_UPDATES) + 1);
+  alertEmit(a); // the case as it is now, on the event stream
+  alertEventsFlush();
   answerAlert(token, a, 1, 0);
 }
 
