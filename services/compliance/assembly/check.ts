@@ -10,7 +10,8 @@
 //     rule fires; at or over screen_refuse (when set) it refuses.
 //  2. the debit account's activity before this payment gives the fraud
 //     features (fraud.ts) and the model scores them; fraud_hold fires the
-//     rule, fraud_refuse refuses.
+//     rule, fraud_refuse refuses. A payment whose debit side is not a
+//     customer's account (a pacs.008 or MT103 in) is not scored: 0.
 //  3. limits (payment_max, the debit account's and the customer's day
 //     outflow, the day's payments to the credit account) refuse; the
 //     monitoring rules (amount, velocity, structuring, rapid in-and-out,
@@ -138,14 +139,14 @@ function highRisk(c: usize, rs: usize): bool {
   return false;
 }
 
-/** The fraud features (fraud.ts's definitions) of check `c` from the debit account's activity `e` (0: none kept) before it. */
+/** The fraud features (fraud.ts's definitions) of check `c` from the debit account's activity `e` before it. */
 function featuresOf(c: usize, e: usize, rs: usize, now: u64): void {
-  assert(F.FRAUD_FEATURES == 9, "the features this fills are the model's");
+  assert(F.FRAUD_FEATURES == 9 && e != 0, "the features this fills are the model's, of an account kept");
   const amount = c + P.CHECK_AMOUNT;
   const big = load<u64>(amount + 8) != 0;
   store<i32>(features + (F.F_AMOUNT_LOG2 << 2), big ? 127 : log2(load<u64>(amount)));
   let vsMean: i32 = 100;
-  const outs = e == 0 ? 0 : load<u32>(e + A.A_OUT_COUNT);
+  const outs = load<u32>(e + A.A_OUT_COUNT);
   if (outs > 0 && !big) {
     // amount × 100 / (sum / count) = amount × 100 × count / sum, in u128; capped by the model's clamp
     u128MulU64(scratch, amount, 100 * <u64>outs);
@@ -155,15 +156,15 @@ function featuresOf(c: usize, e: usize, rs: usize, now: u64): void {
     else vsMean = load<u64>(scratch + 24) != 0 ? 0 : <i32>min<u64>(divU128(scratch, load<u64>(scratch + 16)), 10000);
   }
   store<i32>(features + (F.F_AMOUNT_VS_MEAN << 2), vsMean);
-  store<i32>(features + (F.F_VELOCITY_1H << 2), e == 0 ? 0 : <i32>A.recentCount(e, now));
-  const lastOut = e == 0 ? 0 : load<u64>(e + A.A_LAST_OUT);
+  store<i32>(features + (F.F_VELOCITY_1H << 2), <i32>A.recentCount(e, now));
+  const lastOut = load<u64>(e + A.A_LAST_OUT);
   store<i32>(features + (F.F_SINCE_LAST_LOG2 << 2), lastOut == 0 || now < lastOut ? 40 : log2((now - lastOut) / A.NS_PER_S + 1));
-  store<i32>(features + (F.F_NEW_PAYEE << 2), e != 0 && A.creditorKnown(e, creditorPrint(c)) ? 0 : 1);
+  store<i32>(features + (F.F_NEW_PAYEE << 2), A.creditorKnown(e, creditorPrint(c)) ? 0 : 1);
   store<i32>(features + (F.F_HIGH_RISK << 2), highRisk(c, rs) ? 1 : 0);
   store<i32>(features + (F.F_NIGHT << 2), (now / (3600 * A.NS_PER_S)) % 24 < 6 ? 1 : 0);
   const round = !big && load<u64>(amount) > 0 && load<u64>(amount) % 10000 == 0;
   store<i32>(features + (F.F_ROUND << 2), round ? 1 : 0);
-  const first = e == 0 ? now : load<u64>(e + A.A_FIRST);
+  const first = load<u64>(e + A.A_FIRST);
   store<i32>(features + (F.F_ACCOUNT_AGE_LOG2 << 2), log2((now - min(first, now)) / A.NS_PER_DAY + 1));
 }
 
@@ -334,8 +335,13 @@ function decide(c: usize, d: usize, now: u64): void {
   const missing = ((flags & P.CHECK_F_DEBIT_CUSTOMER) != 0 && e == 0) || ((flags & P.CHECK_F_CREDIT_CUSTOMER) != 0 && credit == 0)
     || (rs != 0 && !u128IsZero(rs + P.RULES_COUNTERPARTY_DAILY) && cp == 0);
   if (missing) fired |= P.RULE_CAPACITY;
-  featuresOf(c, e, rs, now);
-  const fraud = F.fraudScore(features);
+  // The model reads the debtor's history here: a payment in from another bank's customer (its debit side a
+  // correspondent's account) has none of ours, and is not scored (0).
+  let fraud: u32 = 0;
+  if (e != 0) {
+    featuresOf(c, e, rs, now);
+    fraud = F.fraudScore(features);
+  }
   store<u32>(d + P.DEC_FRAUD_SCORE, fraud);
   if (rs != 0) {
     if (load<u32>(rs + P.RULES_FRAUD_HOLD) != 0 && fraud >= load<u32>(rs + P.RULES_FRAUD_HOLD)) fired |= P.RULE_FRAUD;
