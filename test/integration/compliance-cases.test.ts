@@ -22,7 +22,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadPublicKeys, writeKeyPair } from '../../host/base/keys.ts';
 import { verifyCsvReport, verifyJsonReport, HEADER_SHA256, HEADER_SIGNATURES } from '../../host/compliance/report.ts';
-import { bankManifestUnlimited, event, makeImage, removeDir, runCli, Server, stopAndReplay, type TestImage } from '../support/helpers.ts';
+import { apiCall, type ApiReply, bankManifestUnlimited, event, makeImage, removeDir, runCli, Server, stopAndReplay, type TestImage } from '../support/helpers.ts';
 
 let img: TestImage;
 let data: string;
@@ -40,18 +40,7 @@ function cliKey(args: string[]): string {
   return (event(r.events, 'key_created') as { key: string }).key;
 }
 
-interface Reply { status: number; json: any; text: string; headers: Headers }
-
-async function call(method: string, path: string, key: string | null, body?: unknown): Promise<Reply> {
-  const res = await fetch(base + path, {
-    method, headers: { ...(key === null ? {} : { authorization: `Bearer ${key}` }), ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  let json: any = null;
-  try { json = JSON.parse(text); } catch { /* not JSON */ }
-  return { status: res.status, json, text, headers: res.headers };
-}
+const call = (method: string, path: string, key: string | null, body?: unknown) => apiCall(base, method, path, key, body);
 
 async function posted(id: bigint): Promise<{ credits: bigint; debits: bigint; pending: bigint }> {
   const r = await call('POST', '/v1/accounts/lookup', keys.operator, { ids: [String(id)] });
@@ -59,7 +48,7 @@ async function posted(id: bigint): Promise<{ credits: bigint; debits: bigint; pe
   return { credits: BigInt(r.json[0].credits_posted), debits: BigInt(r.json[0].debits_posted), pending: BigInt(r.json[0].debits_pending) };
 }
 
-async function pay(e2e: string, amount: string): Promise<Reply> {
+async function pay(e2e: string, amount: string): Promise<ApiReply> {
   return call('POST', '/v1/payments', keys.teller, {
     debtor: { iban: 'GB33BUKB20201555555555', name: 'Alice Example' }, creditor: { iban: 'DE89370400440532013000', name: 'Bob Example' },
     amount, currency: 'USD', end_to_end_id: e2e,

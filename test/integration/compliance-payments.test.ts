@@ -19,7 +19,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { bankManifestUnlimited, event, makeImage, removeDir, runCli, Server, stopAndReplay, type TestImage } from '../support/helpers.ts';
+import { apiCall, bankManifestUnlimited, event, makeImage, removeDir, runCli, Server, stopAndReplay, type TestImage } from '../support/helpers.ts';
 
 const FIXTURES = join(new URL('..', import.meta.url).pathname, 'fixtures');
 const UN = join(FIXTURES, 'sanctions', 'un', 'UN_consolidated.xml');
@@ -45,19 +45,7 @@ function cliKey(args: string[]): string {
   return (event(r.events, 'key_created') as { key: string }).key;
 }
 
-interface Reply { status: number; json: any; text: string }
-
-async function call(method: string, path: string, key: string | null, body?: unknown, contentType = 'application/json'): Promise<Reply> {
-  const res = await fetch(base + path, {
-    method,
-    headers: { ...(key === null ? {} : { authorization: `Bearer ${key}` }), ...(body === undefined ? {} : { 'content-type': contentType }) },
-    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
-  });
-  const text = await res.text();
-  let json: any = null;
-  try { json = JSON.parse(text); } catch { /* not JSON */ }
-  return { status: res.status, json, text };
-}
+const call = (method: string, path: string, key: string | null, body?: unknown, contentType?: string) => apiCall(base, method, path, key, body, contentType);
 
 async function balance(id: bigint): Promise<{ credits: bigint; pending: bigint }> {
   const r = await call('POST', '/v1/accounts/lookup', keys.operator, { ids: [String(id)] });

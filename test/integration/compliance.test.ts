@@ -15,7 +15,7 @@ import * as assert from 'uvu/assert';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { bankManifestUnlimited, event, makeImage, removeDir, runCli, Server, stopAndReplay, type TestImage } from '../support/helpers.ts';
+import { apiCall, bankManifestUnlimited, event, makeImage, removeDir, runCli, Server, stopAndReplay, type TestImage } from '../support/helpers.ts';
 
 const FIXTURES = join(new URL('..', import.meta.url).pathname, 'fixtures', 'sanctions');
 const SDN = join(FIXTURES, 'ofac', 'sdn.csv');
@@ -42,16 +42,7 @@ function cliKey(args: string[]): string {
   return (event(r.events, 'key_created') as { key: string }).key;
 }
 
-async function call(method: string, path: string, key: string | null, body?: unknown): Promise<{ status: number; json: any; text: string }> {
-  const res = await fetch(base + path, {
-    method, headers: { ...(key === null ? {} : { authorization: `Bearer ${key}` }), ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  let json: any = null;
-  try { json = JSON.parse(text); } catch { /* not JSON */ }
-  return { status: res.status, json, text };
-}
+const call = (method: string, path: string, key: string | null, body?: unknown) => apiCall(base, method, path, key, body);
 
 const search = (body: unknown, key = keys.teller) => call('POST', '/v1/screening/search', key, body);
 

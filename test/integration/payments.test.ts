@@ -15,7 +15,7 @@ import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import { bankManifestUnlimited, event, makeImage, removeDir, runCli, Server, stopAndReplay, type TestImage } from '../support/helpers.ts';
+import { apiCall, bankManifestUnlimited, event, makeImage, removeDir, runCli, Server, stopAndReplay, type TestImage } from '../support/helpers.ts';
 import { validateIsoMessage } from '../../host/payments/xsd.ts';
 import { pain001 } from '../support/payments.ts';
 import { writeIsoMessageText } from '../../host/payments/iso20022.ts';
@@ -74,19 +74,7 @@ test.before(async () => {
 });
 test.after(async () => { await Server.killAll(); removeDir(img.dir); });
 
-interface Reply { status: number; json: any; text: string }
-
-async function call(method: string, path: string, key: string | null, body?: unknown, contentType = 'application/json'): Promise<Reply> {
-  const res = await fetch(base + path, {
-    method,
-    headers: { ...(key === null ? {} : { authorization: `Bearer ${key}` }), ...(body === undefined ? {} : { 'content-type': contentType }) },
-    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
-  });
-  const text = await res.text();
-  let json: any = null;
-  try { json = JSON.parse(text); } catch { /* not JSON */ }
-  return { status: res.status, json, text };
-}
+const call = (method: string, path: string, key: string | null, body?: unknown, contentType?: string) => apiCall(base, method, path, key, body, contentType);
 
 async function balance(id: bigint): Promise<{ credits: bigint; debits: bigint }> {
   const r = await call('POST', '/v1/accounts/lookup', keys.operator, { ids: [String(id)] });

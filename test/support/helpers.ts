@@ -116,6 +116,25 @@ export function event(events: Record<string, unknown>[], name: string): Record<s
  * the state hash of each: equal when the log alone rebuilds the state. A
  * server that did not stop cleanly, or a replay that failed, throws.
  */
+/** An HTTP API reply: its status, its body as text and as JSON (null when not JSON), its headers. */
+export interface ApiReply { status: number; json: any; text: string; headers: Headers }
+
+/**
+ * One request to the API at `base` with `key` (null: none); a body that is a
+ * string is sent as it is (with `contentType`), anything else as JSON.
+ */
+export async function apiCall(base: string, method: string, path: string, key: string | null, body?: unknown, contentType = 'application/json'): Promise<ApiReply> {
+  const res = await fetch(base + path, {
+    method,
+    headers: { ...(key === null ? {} : { authorization: `Bearer ${key}` }), ...(body === undefined ? {} : { 'content-type': contentType }) },
+    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  const text = await res.text();
+  let json: any = null;
+  try { json = JSON.parse(text); } catch { /* not JSON */ }
+  return { status: res.status, json, text, headers: res.headers };
+}
+
 export async function stopAndReplay(server: Server, data: string): Promise<{ stopped: string; replayed: string }> {
   await server.kill('SIGTERM');
   const stopped = server.events.find((e) => e.event === 'stopped') as { state_hash?: string } | undefined;
