@@ -169,7 +169,7 @@ export const REPLY_REFUSED = 8;
 export const REFUSED_MALFORMED = 1; // the host sent what the protocol does not allow
 export const REFUSED_NO_LOAD = 2; // list_names or list_commit of no load begun (or of another version)
 export const REFUSED_INCOMPLETE = 3; // list_commit before every name arrived
-export const REFUSED_FULL = 4; // more names than the service's names_max; alerts_max alerts open
+export const REFUSED_FULL = 4; // more names than the service's names_max
 export const REFUSED_NOT_FOUND = 5; // case_update of no such alert
 export const REFUSED_CASE = 6; // a case_update the case's state does not allow (a closed case, a hold closed without an outcome)
 
@@ -267,7 +267,9 @@ export const RULE_PAYMENT_MAX = 256; // limit: amount over payment_max
 export const RULE_ACCOUNT_DAILY = 512; // limit: the debit account's outflow this day over account_daily_max
 export const RULE_CUSTOMER_DAILY = 1024; // limit: the customer's outflow this day over customer_daily_max
 export const RULE_COUNTERPARTY = 2048; // limit: paid to the credit account this day over counterparty_daily_max
-export const RULE_CAPACITY = 4096; // the activity table is full: the payment is held, not waved through unmonitored
+// A table is full: the activity table (the payment is held, not waved through unmonitored), or the alerts table
+// (a payment whose rules call for a case is refused: nothing moves or waits without its case).
+export const RULE_CAPACITY = 4096;
 export const RULE_ORDER_VALUE = 8192; // pre-trade: the order's value over order_value_max
 export const RULE_POSITION = 16384; // pre-trade: the position after the order over position_max either way
 export const RULE_PRICE_BAND = 32768; // pre-trade: the price outside price_band_bps of the reference

@@ -463,7 +463,7 @@ test('lists: alerts and decisions page by id and sequence, filter by state, acti
   }
 });
 
-test('bad input: malformed checks and rule sets are refused whole and change nothing; a full alerts table refuses a check up front', async () => {
+test('bad input: malformed checks and rule sets are refused whole and change nothing; with the alerts table full a payment that needs a case is refused', async () => {
   const svc = await service({ alerts_max: 2 });
   setRules(svc, { payment_max: 1000n, amount_threshold: 100n });
   const version = call(svc, header(P.Op.rules_get, 0)).readBigUInt64LE(8);
@@ -492,9 +492,11 @@ test('bad input: malformed checks and rule sets are refused whole and change not
   assert.is(refusedCode(svc, Buffer.concat([header(P.Op.rules_set, 2), rulesRecord({}), rulesRecord({})])).code, P.REFUSED_MALFORMED, 'two sets of one ledger');
   assert.is(call(svc, header(P.Op.rules_get, 0)).readBigUInt64LE(8), version, 'the rules in force are the same version');
   assert.is(pay(svc, 1n, 2n, 1001n).by, P.RULE_PAYMENT_MAX, 'and still refuse');
-  pay(svc, 1n, 2n, 500n);
-  const full = refusedCode(svc, Buffer.concat([header(P.Op.check, 1), checkRecord({ ...good, payment: 77n })]));
-  assert.is(full.code, P.REFUSED_FULL, `alerts full: ${full.why}`);
+  assert.ok(pay(svc, 1n, 2n, 500n).alert > 0, 'an alert');
+  assert.is(listAlerts(svc, {}).alerts.length, 2, 'two alerts (the refusal over payment_max was over the threshold too): the table is full');
+  const full = pay(svc, 1n, 2n, 700n);
+  assert.is([full.action, full.by, full.alert].join(), [P.ACTION_REFUSE, P.RULE_CAPACITY, 0].join(), 'a payment that needs a case is refused');
+  assert.is(pay(svc, 1n, 2n, 50n).action, P.ACTION_ALLOW, 'one that needs none goes on');
 });
 
 test('config: the manifest\'s rules are in force at boot (version 1); rules_get answers them; rules_set replaces them all', async () => {

@@ -24,8 +24,9 @@
 //  5. an allowed or held payment counts in the activity (a held one too: its
 //     money is reserved and may yet move); a refused one moves nothing and
 //     does not count.
-// The whole request is refused beforehand when the alerts table could not
-// take an alert for every record, so a check is never half answered.
+// When the alerts table is full, a payment whose rules call for a case is
+// refused (RULE_CAPACITY, no alert): nothing moves or waits unrecorded, and
+// payments that need no case go on.
 
 import * as P from "../protocol";
 import { nowNs } from "../../sdk/qenex";
@@ -347,10 +348,17 @@ function decide(c: usize, d: usize, now: u64): void {
     if (load<u32>(rs + P.RULES_FRAUD_HOLD) != 0 && fraud >= load<u32>(rs + P.RULES_FRAUD_HOLD)) fired |= P.RULE_FRAUD;
     fired |= limitsOver(c, rs, e, cust, cp, now) | rulesOver(c, rs, e, now);
   }
-  act(d, rs, fired);
-  if (load<u8>(d + P.DEC_ACTION) != <u8>P.ACTION_REFUSE) countIn(c, rs, e, cust, cp, credit, now);
   // Limits only: the payment is refused and that is the whole story (its reason says which); anything else is a case.
-  if ((fired & ~P.RULES_LIMITS) != 0) alertEmit(alertRaise(d));
+  const needsCase = (fired & ~P.RULES_LIMITS) != 0;
+  // No room for its case: a payment that needs one is refused (capacity), never moved or held unrecorded; the others go on.
+  if (needsCase && alertsFree() == 0) fired |= P.RULE_CAPACITY;
+  act(d, rs, fired);
+  if (needsCase && alertsFree() == 0) {
+    store<u8>(d + P.DEC_ACTION, <u8>P.ACTION_REFUSE);
+    store<u32>(d + P.DEC_DECIDED_BY, P.RULE_CAPACITY);
+  }
+  if (load<u8>(d + P.DEC_ACTION) != <u8>P.ACTION_REFUSE) countIn(c, rs, e, cust, cp, credit, now);
+  if (needsCase && alertsFree() > 0) alertEmit(alertRaise(d));
   decisionKeep(d);
 }
 
@@ -361,7 +369,6 @@ export function check(token: u32, count: u32, recs: usize): void {
     const why = checkRecordError(recs + <usize>i * P.CHECK_BYTES);
     if (why !== null) { refuse(token, P.REFUSED_MALFORMED, why); return; }
   }
-  if (alertsFree() < count) { refuse(token, P.REFUSED_FULL, "compliance: alerts_full: no room for the alerts this check could raise"); return; }
   const now = nowNs();
   for (let i: u32 = 0; i < count; i++) decide(recs + <usize>i * P.CHECK_BYTES, replyRecords() + <usize>i * P.DECISION_BYTES, now);
   alertEventsFlush();

@@ -80,7 +80,8 @@ function screenOwner(o: usize, r: usize, now: u64): bool {
   }
   if (same) return true;
   store<u8>(r + P.SCREENED_CHANGED, 1);
-  store<u32>(r + P.SCREENED_ALERT, raise(o, score, now));
+  // The mark stands either way; with no room for its alert the result says so (alert 0) and the account's payments hold.
+  if (alertsFree() > 0) store<u32>(r + P.SCREENED_ALERT, raise(o, score, now));
   return true;
 }
 
@@ -91,7 +92,6 @@ export function accountsScreen(token: u32, count: u32, recs: usize): void {
     const why = ownerError(recs + <usize>i * P.OWNER_BYTES);
     if (why !== null) { refuse(token, P.REFUSED_MALFORMED, why); return; }
   }
-  if (alertsFree() < count) { refuse(token, P.REFUSED_FULL, "compliance: alerts_full: no room for the alerts this screening could raise"); return; }
   const now = nowNs();
   let matches: u64 = 0;
   for (let i: u32 = 0; i < count; i++) {

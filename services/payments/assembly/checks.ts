@@ -116,6 +116,7 @@ export function checksOut(): u32 {
 export function reasonOf(by: u32): u32 {
   assert(by != 0, "a refusal is decided by a rule");
   if (by == <u32>C.RULE_FRAUD) return P.REASON_FRAD;
+  if (by == <u32>C.RULE_CAPACITY) return P.REASON_NARR; // the service could not keep its case: not a regulatory finding
   if (by == <u32>C.RULE_PAYMENT_MAX) return P.REASON_AM02;
   if ((by & <u32>C.RULES_LIMITS) != 0) return P.REASON_AM14;
   return P.REASON_RR04;
