@@ -36,7 +36,7 @@ import { normalizedValid } from "./match";
 import { zeros } from "./record";
 import { listVersionWord } from "./lists";
 import { hitName, hitScore, screenBest } from "./search";
-import { refuse, replyRecords, replySend } from "./reply";
+import { refusedRecords, replyRecords, replySend } from "./reply";
 import { rulesFor, rulesVersion } from "./rules";
 import { alertRaise, alertsFree, decisionKeep, decisionNext } from "./cases";
 import { alertEmit, alertEventsFlush } from "./events";
@@ -365,10 +365,7 @@ function decide(c: usize, d: usize, now: u64): void {
 /** check: `count` check records at `recs` (the inbox), each decided in order; a decision each. */
 export function check(token: u32, count: u32, recs: usize): void {
   assert(count >= 1 && count <= <u32>P.CHECKS_PER_REQUEST, "a framed count");
-  for (let i: u32 = 0; i < count; i++) {
-    const why = checkRecordError(recs + <usize>i * P.CHECK_BYTES);
-    if (why !== null) { refuse(token, P.REFUSED_MALFORMED, why); return; }
-  }
+  if (refusedRecords(token, recs, count, P.CHECK_BYTES, checkRecordError)) return;
   const now = nowNs();
   for (let i: u32 = 0; i < count; i++) decide(recs + <usize>i * P.CHECK_BYTES, replyRecords() + <usize>i * P.DECISION_BYTES, now);
   alertEventsFlush();

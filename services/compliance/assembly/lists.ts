@@ -21,7 +21,7 @@ import { nowNs } from "../../sdk/qenex";
 import { namesMax } from "./config";
 import { IndexArea, indexAreaCreate, indexBuild, KEYS_PER_NAME } from "./blocking";
 import { nameRecordError, zeros } from "./record";
-import { refuse, replyRecords, replySend } from "./reply";
+import { refuse, refusedRecords, replyRecords, replySend } from "./reply";
 
 // Per list (LIST_STATE_BYTES each): +0 [64] the staged load's BEGIN record, +64 [64] the list in
 // force as a STATUS record (its staged field unused), +128 u32 names staged, +132 u8 a load begun,
@@ -105,10 +105,7 @@ export function listNames(token: u32, list: u32, count: u32, recs: usize): void 
     refuse(token, P.REFUSED_MALFORMED, "compliance: more names than list_begin announced");
     return;
   }
-  for (let i: u32 = 0; i < count; i++) {
-    const why = nameRecordError(recs + <usize>i * P.NAME_BYTES);
-    if (why !== null) { refuse(token, P.REFUSED_MALFORMED, why); return; }
-  }
+  if (refusedRecords(token, recs, count, P.NAME_BYTES, nameRecordError)) return;
   assert(staged + count <= namesMax, "the staging table holds them");
   const table = tableOf(list, 1 - <u32>load<u8>(s + S_TABLE));
   memory.copy(table + <usize>staged * P.NAME_BYTES, recs, <usize>count * P.NAME_BYTES);

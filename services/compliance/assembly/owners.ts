@@ -10,7 +10,7 @@ import { thresholdDefault } from "./config";
 import { normalizedValid } from "./match";
 import { zeros } from "./record";
 import { hitName, hitScore, screenBest } from "./search";
-import { refuse, replyRecords, replySend } from "./reply";
+import { refusedRecords, replyRecords, replySend } from "./reply";
 import { rulesFor } from "./rules";
 import { alertRaise, alertsFree } from "./cases";
 import { alertEmit, alertEventsFlush } from "./events";
@@ -88,10 +88,7 @@ function screenOwner(o: usize, r: usize, now: u64): bool {
 /** accounts_screen: `count` owner records at `recs`, each screened in order; a result each, +8 the matches. */
 export function accountsScreen(token: u32, count: u32, recs: usize): void {
   assert(count >= 1 && count <= <u32>P.OWNERS_PER_REQUEST, "a framed count");
-  for (let i: u32 = 0; i < count; i++) {
-    const why = ownerError(recs + <usize>i * P.OWNER_BYTES);
-    if (why !== null) { refuse(token, P.REFUSED_MALFORMED, why); return; }
-  }
+  if (refusedRecords(token, recs, count, P.OWNER_BYTES, ownerError)) return;
   const now = nowNs();
   let matches: u64 = 0;
   for (let i: u32 = 0; i < count; i++) {

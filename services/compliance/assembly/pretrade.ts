@@ -7,7 +7,7 @@
 import * as P from "../protocol";
 import { u128Cmp, u128IsZero } from "../../sdk/money";
 import { zeros } from "./record";
-import { refuse, replyRecords, replySend } from "./reply";
+import { refusedRecords, replyRecords, replySend } from "./reply";
 import { rulesFor } from "./rules";
 import * as A from "./activity";
 
@@ -62,10 +62,7 @@ function rulesBroken(o: usize, rs: usize): u32 {
 /** pretrade: `count` orders at `recs`, each answered allow or refuse with the rules it breaks. */
 export function pretrade(token: u32, count: u32, recs: usize): void {
   assert(count >= 1 && count <= <u32>P.ORDERS_PER_REQUEST, "a framed count");
-  for (let i: u32 = 0; i < count; i++) {
-    const why = orderError(recs + <usize>i * P.ORDER_BYTES);
-    if (why !== null) { refuse(token, P.REFUSED_MALFORMED, why); return; }
-  }
+  if (refusedRecords(token, recs, count, P.ORDER_BYTES, orderError)) return;
   for (let i: u32 = 0; i < count; i++) {
     const o = recs + <usize>i * P.ORDER_BYTES;
     const r = replyRecords() + <usize>i * P.ORDER_RESULT_BYTES;

@@ -48,3 +48,17 @@ export function refuse(token: u32, code: u32, why: string): void {
   for (let i: u32 = 0; i < n; i++) store<u8>(out + P.REPLY_HEADER_BYTES + i, <u8>why.charCodeAt(i));
   reply(token, 0, out, <u32>P.REPLY_HEADER_BYTES + n);
 }
+
+/**
+ * Checks `count` records of `bytes` each at `recs` with `error` (a record's
+ * reason to be refused, or null); refuses the request whole with the first
+ * reason found. True when it refused: nothing of the request is then applied.
+ */
+export function refusedRecords(token: u32, recs: usize, count: u32, bytes: u32, error: (r: usize) => string | null): bool {
+  assert(bytes > 0, "records of some size");
+  for (let i: u32 = 0; i < count; i++) {
+    const why = error(recs + <usize>i * bytes);
+    if (why !== null) { refuse(token, P.REFUSED_MALFORMED, why); return true; }
+  }
+  return false;
+}
