@@ -29,10 +29,11 @@
 // payments that need no case go on.
 
 import * as P from "../protocol";
+import { countryValid } from "../../sdk/iso";
 import { nowNs } from "../../sdk/qenex";
 import { u128Cmp, u128IsZero, u128DivU64, u128MulU64 } from "../../sdk/money";
 import { thresholdDefault } from "./config";
-import { normalizedValid } from "./match";
+import { screenableValid } from "./match";
 import { zeros } from "./record";
 import { listVersionWord } from "./lists";
 import { hitName, hitScore, screenBest } from "./search";
@@ -47,22 +48,6 @@ const features = memory.data(<i32>(F.FRAUD_FEATURES * 4), 4);
 const scratch = memory.data(64, 16);
 const customer = memory.data(16, 8);
 
-/** Whether `len` bytes of normalised name at `p` are valid and at most SEARCH_TOKENS_MAX words. */
-function nameValid(p: usize, len: u32): bool {
-  assert(len <= <u32>P.NORMALIZED_MAX, "a name of its slot");
-  if (len == 0) return true;
-  if (!normalizedValid(p, len)) return false;
-  let words: u32 = 1;
-  for (let i: u32 = 0; i < len; i++) if (load<u8>(p + i) == 0x20) words++;
-  return words <= <u32>P.SEARCH_TOKENS_MAX;
-}
-
-function countryValid(p: usize): bool {
-  assert(p != 0, "a country slot");
-  const a = load<u8>(p);
-  const b = load<u8>(p + 1);
-  return (a == 0 && b == 0) || (a >= 0x41 && a <= 0x5a && b >= 0x41 && b <= 0x5a);
-}
 
 /** The reason the check record at `c` is malformed, or null. */
 function checkRecordError(c: usize): string | null {
@@ -75,7 +60,7 @@ function checkRecordError(c: usize): string | null {
   if (!zeros(c + P.CHECK_DEBTOR_NAME + dl, <u32>P.NORMALIZED_MAX - dl) || !zeros(c + P.CHECK_CREDITOR_NAME + cl, <u32>P.NORMALIZED_MAX - cl)) {
     return "compliance: bytes after a party's name are not zero";
   }
-  if (!nameValid(c + P.CHECK_DEBTOR_NAME, dl) || !nameValid(c + P.CHECK_CREDITOR_NAME, cl)) {
+  if ((dl != 0 && !screenableValid(c + P.CHECK_DEBTOR_NAME, dl)) || (cl != 0 && !screenableValid(c + P.CHECK_CREDITOR_NAME, cl))) {
     return "compliance: a party's name is not [a-z0-9] words with single spaces, at most SEARCH_TOKENS_MAX of them";
   }
   if (!countryValid(c + P.CHECK_DEBTOR_COUNTRY) || !countryValid(c + P.CHECK_CREDITOR_COUNTRY)) return "compliance: a country is not two upper-case letters or zeros";

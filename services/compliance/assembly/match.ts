@@ -114,6 +114,15 @@ export function normalizedValid(ptr: usize, len: u32): bool {
   return true;
 }
 
+/** Whether `len` bytes at `ptr` are normalised text a search takes: valid, at most SEARCH_TOKENS_MAX words. */
+export function screenableValid(ptr: usize, len: u32): bool {
+  if (!normalizedValid(ptr, len)) return false;
+  let words: u32 = 1;
+  for (let i: u32 = 0; i < len; i++) if (load<u8>(ptr + i) == 0x20) words++;
+  assert(words >= 1, "a valid text has a word");
+  return words <= <u32>P.SEARCH_TOKENS_MAX;
+}
+
 /** Splits valid normalised text into tokens (u8 offsets and lengths); their count, or -1 beyond `max`. */
 export function tokenize(ptr: usize, len: u32, starts: usize, lens: usize, max: u32): i32 {
   assert(len > 0 && len <= <u32>P.NORMALIZED_MAX, "tokenize: normalised text");

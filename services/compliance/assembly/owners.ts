@@ -7,7 +7,7 @@
 import * as P from "../protocol";
 import { nowNs } from "../../sdk/qenex";
 import { thresholdDefault } from "./config";
-import { normalizedValid } from "./match";
+import { screenableValid } from "./match";
 import { zeros } from "./record";
 import { hitName, hitScore, screenBest } from "./search";
 import { refusedRecords, replyRecords, replySend } from "./reply";
@@ -26,10 +26,7 @@ function ownerError(o: usize): string | null {
   if (len == 0 || len > <u32>P.NORMALIZED_MAX || !zeros(o + P.OWNER_NAME + len, <u32>P.NORMALIZED_MAX - len)) {
     return "compliance: an owner's name length is out of range, or bytes after it are not zero";
   }
-  if (!normalizedValid(o + P.OWNER_NAME, len)) return "compliance: an owner's name is not [a-z0-9] words with single spaces";
-  let words: u32 = 1;
-  for (let i: u32 = 0; i < len; i++) if (load<u8>(o + P.OWNER_NAME + i) == 0x20) words++;
-  if (words > <u32>P.SEARCH_TOKENS_MAX) return "compliance: an owner's name has more than SEARCH_TOKENS_MAX words";
+  if (!screenableValid(o + P.OWNER_NAME, len)) return "compliance: an owner's name is not [a-z0-9] words with single spaces, at most SEARCH_TOKENS_MAX of them";
   if (!zeros(o + 5, 11) || !zeros(o + 136, 8)) return "compliance: an owner's reserved bytes are not zero";
   return null;
 }

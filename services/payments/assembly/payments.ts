@@ -25,6 +25,7 @@
 //     another is refused AM05 (and recorded, rejected).
 
 import * as P from "../protocol";
+import { countryValid } from "../../sdk/iso";
 import * as L from "../../ledger/protocol";
 import { lookup, send, reply, nowNs } from "../../sdk/qenex";
 import { messagesMax, paymentsMax, transferCode, ledgerAllowed } from "./config";
@@ -218,13 +219,6 @@ export function messageFramingError(r: usize, len: u32, recordBytes: u32, badCou
   return null;
 }
 
-/** Whether the two bytes at `c` are a country (two upper-case letters) or none (zeros). */
-function countryValid(c: usize): bool {
-  assert(c != 0, "a country slot");
-  const a = load<u8>(c);
-  const b = load<u8>(c + 1);
-  return (a == 0 && b == 0) || (a >= 0x41 && a <= 0x5a && b >= 0x41 && b <= 0x5a);
-}
 
 /** The framing of a transaction's parties (names, countries, reserved bytes): an error text, or null. The compliance service reads the names. */
 function partiesError(x: usize): string | null {
