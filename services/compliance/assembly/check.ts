@@ -310,16 +310,18 @@ function decide(c: usize, d: usize, now: u64): void {
   store<u32>(d + P.DEC_MODEL, F.fraudModelVersion());
   store<u64>(d + P.DEC_SEQUENCE, decisionNext());
   const screenHold = rs == 0 || load<u32>(rs + P.RULES_SCREEN_HOLD) == 0 ? thresholdDefault : load<u32>(rs + P.RULES_SCREEN_HOLD);
+  const debitCustomer = (flags & P.CHECK_F_DEBIT_CUSTOMER) != 0;
+  const creditCustomer = (flags & P.CHECK_F_CREDIT_CUSTOMER) != 0;
+  const e = debitCustomer ? A.activityOf(A.KIND_ACCOUNT, ledger, c + P.CHECK_DEBIT, true, now) : 0;
+  const credit = creditCustomer ? A.activityOf(A.KIND_ACCOUNT, ledger, c + P.CHECK_CREDIT, true, now) : 0;
   screenParties(c, d, screenHold);
-  listedAccount(d, P.PARTY_DEBTOR, A.activityOf(A.KIND_ACCOUNT, ledger, c + P.CHECK_DEBIT, false, now), screenHold);
-  listedAccount(d, P.PARTY_CREDITOR, A.activityOf(A.KIND_ACCOUNT, ledger, c + P.CHECK_CREDIT, false, now), screenHold);
+  // An account's mark is on its entry: a customer's is the one just found; a correspondent's is looked up, never made.
+  listedAccount(d, P.PARTY_DEBTOR, debitCustomer ? e : A.activityOf(A.KIND_ACCOUNT, ledger, c + P.CHECK_DEBIT, false, now), screenHold);
+  listedAccount(d, P.PARTY_CREDITOR, creditCustomer ? credit : A.activityOf(A.KIND_ACCOUNT, ledger, c + P.CHECK_CREDIT, false, now), screenHold);
   let fired: u32 = load<u32>(d + P.DEC_SANCTIONS_SCORE) != 0 ? P.RULE_SANCTIONS : 0;
-  const e = (flags & P.CHECK_F_DEBIT_CUSTOMER) != 0 ? A.activityOf(A.KIND_ACCOUNT, ledger, c + P.CHECK_DEBIT, true, now) : 0;
-  const credit = (flags & P.CHECK_F_CREDIT_CUSTOMER) != 0 ? A.activityOf(A.KIND_ACCOUNT, ledger, c + P.CHECK_CREDIT, true, now) : 0;
-  const cust = (flags & P.CHECK_F_DEBIT_CUSTOMER) != 0 && A.customerId(c + P.CHECK_CUSTOMER, customer) ? A.activityOf(A.KIND_CUSTOMER, ledger, customer, true, now) : 0;
+  const cust = debitCustomer && A.customerId(c + P.CHECK_CUSTOMER, customer) ? A.activityOf(A.KIND_CUSTOMER, ledger, customer, true, now) : 0;
   const cp = rs != 0 && !u128IsZero(rs + P.RULES_COUNTERPARTY_DAILY) ? A.activityOf(A.KIND_COUNTERPARTY, ledger, c + P.CHECK_CREDIT, true, now) : 0;
-  const missing = ((flags & P.CHECK_F_DEBIT_CUSTOMER) != 0 && e == 0) || ((flags & P.CHECK_F_CREDIT_CUSTOMER) != 0 && credit == 0)
-    || (rs != 0 && !u128IsZero(rs + P.RULES_COUNTERPARTY_DAILY) && cp == 0);
+  const missing = (debitCustomer && e == 0) || (creditCustomer && credit == 0) || (rs != 0 && !u128IsZero(rs + P.RULES_COUNTERPARTY_DAILY) && cp == 0);
   if (missing) fired |= P.RULE_CAPACITY;
   // The model reads the debtor's history here: a payment in from another bank's customer (its debit side a
   // correspondent's account) has none of ours, and is not scored (0).
