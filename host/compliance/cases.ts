@@ -9,7 +9,7 @@
 // A refusal is thrown as records.ts's ComplianceRefusal.
 
 import * as P from '../../services/compliance/protocol.ts';
-import { ComplianceRefusal, RecordError } from './records.ts';
+import { ComplianceRefusal, isNormalized, RecordError } from './records.ts';
 import { getU128, ruleSetAt, ruleSetRecord, type RuleSet } from './rules.ts';
 
 /** The case states, actions, outcomes and close reasons by name (the API's words; one table each). */
@@ -257,7 +257,7 @@ function checkRecord(c: Check): Buffer {
   }
   for (const [text, at, len] of [[c.debtorName, P.CHECK_DEBTOR_NAME, P.CHECK_DEBTOR_LENGTH], [c.creditorName, P.CHECK_CREDITOR_NAME, P.CHECK_CREDITOR_LENGTH]] as const) {
     const name = text ?? '';
-    if (name !== '' && (!/^[a-z0-9]+( [a-z0-9]+)*$/.test(name) || name.length > P.NORMALIZED_MAX)) throw new RecordError(`check: name ${JSON.stringify(name)}`);
+    if (name !== '' && !isNormalized(name)) throw new RecordError(`check: name ${JSON.stringify(name)}`);
     b[len] = name.length;
     b.write(name, at, 'latin1');
   }
@@ -291,7 +291,7 @@ export function accountsScreenRequest(owners: readonly Owner[]): Buffer {
   const b = Buffer.concat([header(P.Op.accounts_screen, owners.length), Buffer.alloc(owners.length * P.OWNER_BYTES)]);
   owners.forEach((o, i) => {
     const at = P.HEADER_BYTES + i * P.OWNER_BYTES;
-    if (!/^[a-z0-9]+( [a-z0-9]+)*$/.test(o.name) || o.name.length > P.NORMALIZED_MAX) throw new RecordError(`owner ${i + 1}: not a normalised name`);
+    if (!isNormalized(o.name)) throw new RecordError(`owner ${i + 1}: not a normalised name`);
     if (!Number.isInteger(o.ledger) || o.ledger < 1 || o.ledger > 0xffffffff) throw new RecordError(`owner ${i + 1}: ledger ${o.ledger}`);
     b.writeUInt32LE(o.ledger, at + P.OWNER_LEDGER);
     b[at + P.OWNER_NAME_LENGTH] = o.name.length;

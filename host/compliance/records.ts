@@ -102,6 +102,11 @@ function listValid(list: number | undefined, what: string): number {
 }
 
 /** Normalised text as bytes, checked: [a-z0-9] words, one space between them, 1..NORMALIZED_MAX bytes. */
+/** Whether `text` is normalised text a slot holds: [a-z0-9] words, one space between them, at most NORMALIZED_MAX bytes. */
+export function isNormalized(text: string): boolean {
+  return NORMALIZED.test(text) && text.length <= P.NORMALIZED_MAX;
+}
+
 function normalizedBytes(text: string, what: string): Buffer {
   if (!NORMALIZED.test(text)) throw new RecordError(`${what}: ${JSON.stringify(text)} is not normalised text ([a-z0-9] words, one space between them)`);
   if (text.length > P.NORMALIZED_MAX) throw new RecordError(`${what}: ${text.length} bytes of normalised text, at most ${P.NORMALIZED_MAX}`);

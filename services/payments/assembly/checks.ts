@@ -24,6 +24,10 @@ import * as C from "../../compliance/protocol";
 import { lookup, logText, send } from "../../sdk/qenex";
 import { checksOn } from "./config";
 
+// A transaction's party names go into check records whole: one slot size, the compliance protocol's.
+// @ts-ignore: ERROR is AssemblyScript's compile-time error
+if (P.TX_NAME_MAX != C.NORMALIZED_MAX) ERROR("services/payments/protocol.ts TX_NAME_MAX must be services/compliance/protocol.ts NORMALIZED_MAX");
+
 let peer: i32 = -1;
 let buffer: usize = 0; // HEADER_BYTES of room, then TX_MAX check records
 let numbers: usize = 0; // u32 the payment number of each check record
