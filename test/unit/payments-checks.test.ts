@@ -30,6 +30,7 @@ import {
   type CreditTransfersRequest, type ReleaseLine, type TxRecord,
 } from '../../host/payments/records.ts';
 import { beginRequest, commitRequest, namesRequests } from '../../host/compliance/records.ts';
+import { account, encodeAccounts, encodeLookupAccounts, readAccount } from '../../host/client/ledger.ts';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
 const BANK = JSON.parse(readFileSync(join(ROOT, 'images/bank/manifest.json'), 'utf8')).services.find((s: { name: string }) => s.name === 'compliance');
@@ -48,55 +49,18 @@ const BOB_IBAN = 'DE89370400440532013000';
 
 interface Trio { payments: ServiceHarness; ledger: ServiceHarness; compliance: ServiceHarness }
 
-function u128(b: Buffer, at: number, v: bigint): void {
-  b.writeBigUInt64LE(v & 0xffffffffffffffffn, at);
-  b.writeBigUInt64LE(v >> 64n, at + 8);
-}
-
-function ledgerRequest(op: number, records: Buffer[]): Buffer {
-  const h = Buffer.alloc(L.HEADER_BYTES);
-  h[L.HEADER_OPERATION] = op;
-  h.writeUInt32LE(records.length, L.HEADER_COUNT);
-  return Buffer.concat([h, ...records]);
-}
-
-function account(id: bigint): Buffer {
-  const r = Buffer.alloc(L.RECORD_BYTES);
-  u128(r, L.ACCOUNT_ID, id);
-  r.writeUInt32LE(1, L.ACCOUNT_LEDGER);
-  r.writeUInt16LE(1, L.ACCOUNT_CODE);
-  return r;
-}
-
 function balances(ledger: ServiceHarness, id: bigint): { debitsPosted: bigint; creditsPosted: bigint; creditsPending: bigint; debitsPending: bigint } {
-  const ids = Buffer.alloc(L.ID_BYTES);
-  u128(ids, 0, id);
-  const b = ledger.request(ledgerRequest(L.Operation.lookup_accounts, [ids]))!.payload;
+  const b = ledger.request(encodeLookupAccounts([id]))!.payload;
   assert.is(b.readUInt32LE(L.REPLY_COUNT), 1, `account ${id} exists`);
-  const at = L.HEADER_BYTES;
-  return {
-    debitsPosted: b.readBigUInt64LE(at + L.ACCOUNT_DEBITS_POSTED), creditsPosted: b.readBigUInt64LE(at + L.ACCOUNT_CREDITS_POSTED),
-    creditsPending: b.readBigUInt64LE(at + L.ACCOUNT_CREDITS_PENDING), debitsPending: b.readBigUInt64LE(at + L.ACCOUNT_DEBITS_PENDING),
-  };
+  const a = readAccount(new DataView(b.buffer, b.byteOffset, b.length), L.HEADER_BYTES);
+  return { debitsPosted: a.debits_posted, creditsPosted: a.credits_posted, creditsPending: a.credits_pending, debitsPending: a.debits_pending };
 }
 
-function header(op: number, count: number): Buffer {
+/** A check request the compliance service refuses (no records): what a service that could not decide answers. */
+function malformedCheck(): Buffer {
   const h = Buffer.alloc(C.HEADER_BYTES);
-  h[C.HEADER_OP] = op;
-  h.writeUInt32LE(count, C.HEADER_COUNT);
+  h[C.HEADER_OP] = C.Op.check;
   return h;
-}
-
-/** A rule set of ledger 1: amount_threshold holds; payment_max and account_daily_max refuse. */
-function rules(): Buffer {
-  const b = Buffer.alloc(C.RULES_BYTES);
-  b.writeUInt32LE(1, C.RULES_LEDGER);
-  b.writeUInt32LE(C.RULE_AMOUNT | C.RULE_SANCTIONS, C.RULES_HOLD_MASK);
-  u128(b, C.RULES_AMOUNT_THRESHOLD, 500_00n);
-  u128(b, C.RULES_PAYMENT_MAX, 5000_00n);
-  u128(b, C.RULES_ACCOUNT_DAILY, 6000_00n);
-  b.writeUInt32LE(990000, C.RULES_SCREEN_REFUSE);
-  return b;
 }
 
 async function trio(): Promise<Trio> {
@@ -107,19 +71,23 @@ async function trio(): Promise<Trio> {
   const compliance = await ServiceHarness.load(join(ROOT, 'build/services/compliance.wasm'), {
     name: 'compliance', peers: ['payments'], caps: ['log', 'time'], memoryPagesMax: BANK.memory_pages_max, messageBytesMax: 2 << 20,
   });
-  compliance.init({ names_max: 100, accounts_max: 100, alerts_max: 100, decisions_max: 100 });
+  // The rule set of ledger 1 (the config's, in minor units): amount_threshold and sanctions hold; payment_max and
+  // account_daily_max refuse; an exact list name refuses.
+  compliance.init({
+    names_max: 100, accounts_max: 100, alerts_max: 100, decisions_max: 100,
+    rules: [{ ledger: 1, hold: ['amount', 'sanctions'], amount_threshold: 500_00, payment_max: 5000_00, account_daily_max: 6000_00, screen_refuse: 990000 }],
+  });
   const version = createHash('sha256').update('sdn').digest();
   const sdn = [{ type: C.TYPE_INDIVIDUAL, alias: false, weak: false, entityId: '2001', normalized: 'viktor petrovich bout', display: 'BOUT, Viktor Petrovich' }];
   compliance.request(beginRequest({ list: C.LIST_OFAC_SDN, version, entries: 1, names: 1 }));
   for (const r of namesRequests(sdn, C.LIST_OFAC_SDN, 10)) compliance.request(r);
   compliance.request(commitRequest({ list: C.LIST_OFAC_SDN, version, entries: 1, names: 1 }));
-  compliance.request(Buffer.concat([header(C.Op.rules_set, 1), rules()]));
   const payments = await ServiceHarness.load(join(ROOT, 'build/services/payments.wasm'), {
     name: 'payments', peers: ['gateway', 'ledger', 'compliance'], caps: ['log', 'time', 'send:ledger', 'send:compliance'], memoryPagesMax: 2048,
     messageBytesMax: 16 << 20,
   });
   payments.init({ ledgers: [1], directory_max: 64, payments_max: 256, messages_max: 64, transfer_code: 7, checks: true });
-  ledger.request(ledgerRequest(L.Operation.create_accounts, [account(NOSTRO), account(ALICE), account(BOB), account(CLEARING)]));
+  ledger.request(encodeAccounts([NOSTRO, ALICE, BOB, CLEARING].map((id) => account({ id }))));
   payments.message(GATEWAY, directoryPutRequest([
     { key: { kind: 'agent', text: 'BANKGB2LXXX' }, ledger: 1, account: NOSTRO, name: 'Bank A nostro' },
     { key: { kind: 'agent', text: 'CLRGDEFF' }, ledger: 1, account: CLEARING },
@@ -141,7 +109,7 @@ function call(t: Trio, request: Buffer, faults: Faults = {}): { status: number; 
     if (s.peer === COMPLIANCE) {
       checks.push(s.payload);
       if (faults.faultChecks) { t.payments.peerFailed(COMPLIANCE); continue; }
-      const payload = faults.refuseChecks ? header(C.Op.check, 0) : s.payload; // a malformed check: the service refuses it
+      const payload = faults.refuseChecks ? malformedCheck() : s.payload;
       const r = t.compliance.message(FROM_PAYMENTS, payload);
       assert.ok(r !== null && r.status === 0, 'compliance answered');
       t.payments.peerReply(COMPLIANCE, r!.payload);
