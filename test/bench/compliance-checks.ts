@@ -208,8 +208,13 @@ function variantImage(checks: boolean): TestImage {
   return makeImage(`bench-checks-${checks ? 'on' : 'off'}`, m);
 }
 
-/** Boots a variant on a fresh data dir with both lists imported, and sets up its accounts and directory. */
-async function bootVariant(checks: boolean, img: TestImage): Promise<Variant> {
+/**
+ * Boots `img` on a fresh data directory with both fixture lists imported
+ * (`qenex lists import --data` before the boot) and a key of `role`: the
+ * running server, its base URL and the key. The screening figures and the
+ * payments variants start the same way.
+ */
+export async function bootWithLists(img: TestImage, role: string): Promise<{ server: TestServer; base: string; key: string }> {
   const data = join(img.dir, 'data');
   const fixtures = join(ROOT, 'test/fixtures/sanctions');
   const boot = runCli(['boot', img.imagePath, '--data', data, '--trust', img.pubPath, '--once']);
@@ -219,9 +224,14 @@ async function bootVariant(checks: boolean, img: TestImage): Promise<Variant> {
     const r = runCli(['lists', 'import', '--data', data, ...args]);
     if (r.code !== 0) throw new Error(`lists import: ${r.stderr}`);
   }
-  const key = (event(runCli(['keys', 'create', '--data', data, '--role', 'operator']).events, 'key_created') as { key: string }).key;
+  const key = (event(runCli(['keys', 'create', '--data', data, '--role', role]).events, 'key_created') as { key: string }).key;
   const server = TestServer.start(['boot', img.imagePath, '--data', data, '--trust', img.pubPath, '--listen', '127.0.0.1:0']);
-  const base = `http://127.0.0.1:${(await server.address()).port}`;
+  return { server, base: `http://127.0.0.1:${(await server.address()).port}`, key };
+}
+
+/** Boots a variant on a fresh data dir with both lists imported, and sets up its accounts and directory. */
+async function bootVariant(checks: boolean, img: TestImage): Promise<Variant> {
+  const { server, base, key } = await bootWithLists(img, 'operator');
   const setup = async (path: string, body: unknown) => {
     const r = await fetch(base + path, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
     if (r.status !== 200) throw new Error(`${path}: ${r.status} ${await r.text()}`);

@@ -28,9 +28,9 @@ import * as P from '../../services/compliance/protocol.ts';
 import { beginRequest, commitReply, commitRequest, namesReply, namesRequests, searchReply, searchRequest } from '../../host/compliance/records.ts';
 import { normalizeName, recordsOfList } from '../../host/compliance/names.ts';
 import { fixtureLists, screeningSet } from '../support/screening-set.ts';
-import { bankManifestUnlimited, event, makeImage, removeDir, runCli, Server as TestServer } from '../support/helpers.ts';
+import { bankManifestUnlimited, makeImage, removeDir, Server as TestServer } from '../support/helpers.ts';
 import { percentile, ROOT, round, type Bench, type FigureSpec, type Figures } from './support.ts';
-import { CHECKS_PARAMS, checksInProcess, partyNames, paymentsWithChecks, RULE_SET } from './compliance-checks.ts';
+import { bootWithLists, CHECKS_PARAMS, checksInProcess, partyNames, paymentsWithChecks, RULE_SET } from './compliance-checks.ts';
 
 const ROUNDS = 5;
 const CONNECTIONS = 16;
@@ -137,19 +137,8 @@ const bench: Bench = {
 async function overHttp(queries: { name: string; type: number }[], figures: Figures, notes: string[]): Promise<void> {
   const manifest = bankManifestUnlimited();
   const img = makeImage('bench-compliance', manifest);
-  const data = join(img.dir, 'data');
-  const fixtures = join(ROOT, 'test/fixtures/sanctions');
   try {
-    const boot = runCli(['boot', img.imagePath, '--data', data, '--trust', img.pubPath, '--once']);
-    if (boot.code !== 0) throw new Error(`boot --once: ${boot.stderr}`);
-    for (const args of [['--list', 'un', '--file', join(fixtures, 'un/UN_consolidated.xml')],
-      ['--list', 'ofac_sdn', ...['sdn', 'alt', 'add'].flatMap((f) => [`--${f}`, join(fixtures, `ofac/${f}.csv`)])]]) {
-      const r = runCli(['lists', 'import', '--data', data, ...args]);
-      if (r.code !== 0) throw new Error(`lists import: ${r.stderr}`);
-    }
-    const key = (event(runCli(['keys', 'create', '--data', data, '--role', 'auditor']).events, 'key_created') as { key: string }).key;
-    const server = TestServer.start(['boot', img.imagePath, '--data', data, '--trust', img.pubPath, '--listen', '127.0.0.1:0']);
-    const base = `http://127.0.0.1:${(await server.address()).port}`;
+    const { server, base, key } = await bootWithLists(img, 'auditor');
     const types = ['', 'individual', 'entity', 'vessel', 'aircraft'];
     const bodies = queries.map((q) => JSON.stringify({ name: q.name, ...(q.type === 0 ? {} : { type: types[q.type] }) }));
     const latencies: number[] = [];
