@@ -46,5 +46,5 @@ export const EVT_ALERT = 4;
 export const EVENT_TRANSFER_BYTES = 128;
 export const EVENT_CHECKPOINT_BYTES = 56;
 export const EVENT_PAYMENT_BYTES = 256;
-export const EVENT_ALERT_BYTES = 128;
+export const EVENT_ALERT_BYTES = 160;
 export const EVENT_ITEMS_MAX = 65535; // per record

@@ -129,6 +129,8 @@ export interface Alert {
   id: number; rules: number; payment: bigint; state: number; action: number; outcome: number; ledger: number;
   raised: bigint; updated: bigint; amount: bigint; debit: bigint; assignee: string; closeReason: number;
   fraudScore: number; sanctionsScore: number; updates: number; decision: bigint;
+  /** ORIGIN_PAYMENT (payment set) or ORIGIN_TRANSFER (transfer: the ledger transfer's id). */
+  origin: number; transfer: bigint;
 }
 
 /** The ALERT_BYTES record at `at` of `b` (a reply, an event's items). */
@@ -143,7 +145,7 @@ export function alertAt(b: Buffer, at: number): Alert {
     debit: getU128(b, at + P.ALERT_DEBIT), assignee: b.toString('latin1', at + P.ALERT_ASSIGNEE, at + P.ALERT_ASSIGNEE + n),
     closeReason: b.readUInt32LE(at + P.ALERT_CLOSE_REASON), fraudScore: b.readUInt32LE(at + P.ALERT_FRAUD_SCORE),
     sanctionsScore: b.readUInt32LE(at + P.ALERT_SANCTIONS_SCORE), updates: b.readUInt32LE(at + P.ALERT_UPDATES),
-    decision: b.readBigUInt64LE(at + P.ALERT_DECISION),
+    decision: b.readBigUInt64LE(at + P.ALERT_DECISION), origin: b[at + P.ALERT_ORIGIN], transfer: getU128(b, at + P.ALERT_TRANSFER),
   };
 }
 
@@ -200,6 +202,8 @@ export interface Decision {
   payment: bigint; action: number; party: number; list: number; rules: number; decidedBy: number; alert: number;
   fraudScore: number; model: string; sanctionsScore: number; entityId: string; ofacVersion: string; unVersion: string;
   rulesVersion: number; ledger: number; time: bigint; amount: bigint; debit: bigint; sequence: bigint;
+  /** ORIGIN_PAYMENT (payment set) or ORIGIN_TRANSFER (transfer: the ledger transfer's id). */
+  origin: number; transfer: bigint;
 }
 
 /** Four version bytes as hex in their order (zeros: none). */
@@ -219,7 +223,7 @@ export function decisionAt(b: Buffer, at: number): Decision {
     entityId: b.toString('latin1', at + P.DEC_ENTITY_ID, at + P.DEC_ENTITY_ID + n), ofacVersion: version4(b, at + P.DEC_OFAC_VERSION),
     unVersion: version4(b, at + P.DEC_UN_VERSION), rulesVersion: b.readUInt32LE(at + P.DEC_RULES_VERSION), ledger: b.readUInt32LE(at + P.DEC_LEDGER),
     time: b.readBigUInt64LE(at + P.DEC_TIME), amount: getU128(b, at + P.DEC_AMOUNT), debit: getU128(b, at + P.DEC_DEBIT),
-    sequence: b.readBigUInt64LE(at + P.DEC_SEQUENCE),
+    sequence: b.readBigUInt64LE(at + P.DEC_SEQUENCE), origin: b[at + P.DEC_ORIGIN], transfer: getU128(b, at + P.DEC_TRANSFER),
   };
 }
 

@@ -57,7 +57,7 @@ export function signedReportJson(report: string, signatures: readonly Signature[
 // One table for both kinds of record: a column each field of either has; a
 // record leaves the other kind's empty.
 const CSV_COLUMNS = [
-  'record', 'id', 'payment_id', 'action', 'rules', 'state', 'outcome', 'assignee', 'ledger', 'time_ns', 'updated_ns', 'amount', 'debit_account',
+  'record', 'id', 'payment_id', 'transfer_id', 'action', 'rules', 'state', 'outcome', 'assignee', 'ledger', 'time_ns', 'updated_ns', 'amount', 'debit_account',
   'close_reason', 'fraud_score', 'sanctions_score', 'fraud_model', 'sanctions_list', 'sanctions_entity_id', 'sanctions_party',
   'ofac_sdn_version', 'un_version', 'rules_version', 'decided_by', 'alert_id', 'decision', 'updates',
 ] as const;

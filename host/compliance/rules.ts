@@ -47,6 +47,8 @@ export interface RuleSet {
   highRiskCountries: string[];
   /** Pre-trade: the largest position, long or short, in lots (0: off). */
   positionMax: bigint;
+  /** The ledger's own create_transfers are checked too (RULES_F_TRANSFERS; the gateway's transfer_checks). */
+  transfers: boolean;
 }
 
 // Each JSON key and the field it is, by kind; the order is the JSON's.
@@ -75,7 +77,7 @@ export type ScoreKey = keyof typeof SCORE_FIELDS;
 
 /** Every key a rule set's JSON may have. */
 export const RULE_SET_KEYS: readonly string[] = [
-  'ledger', 'hold', ...Object.keys(AMOUNT_FIELDS), ...Object.keys(COUNT_FIELDS), ...Object.keys(SCORE_FIELDS), 'high_risk_countries', 'position_max',
+  'ledger', 'hold', ...Object.keys(AMOUNT_FIELDS), ...Object.keys(COUNT_FIELDS), ...Object.keys(SCORE_FIELDS), 'high_risk_countries', 'position_max', 'transfers',
 ];
 
 export const COUNTRY = /^[A-Z]{2}$/;
@@ -109,6 +111,7 @@ export function ruleSetRecord(s: RuleSet): Buffer {
   }
   if (s.positionMax < 0n || s.positionMax > POSITION_MAX_MAX) throw new RecordError(`rule set ${s.ledger}: position_max ${s.positionMax}`);
   b.writeBigUInt64LE(s.positionMax, P.RULES_POSITION_MAX);
+  b.writeUInt32LE(s.transfers ? P.RULES_F_TRANSFERS : 0, P.RULES_FLAGS);
   b[P.RULES_HIGH_RISK_COUNT] = s.highRiskCountries.length;
   s.highRiskCountries.forEach((c, i) => b.write(c, P.RULES_HIGH_RISK + 2 * i, 'latin1'));
   return b;
@@ -127,7 +130,7 @@ export function ruleSetAt(b: Buffer, at: number): RuleSet {
   for (const [k, off] of Object.entries(SCORE_FIELDS) as [ScoreKey, number][]) scores[k] = b.readUInt32LE(at + off);
   return {
     ledger: b.readUInt32LE(at + P.RULES_LEDGER), holdMask: b.readUInt32LE(at + P.RULES_HOLD_MASK), amounts, counts, scores,
-    positionMax: b.readBigUInt64LE(at + P.RULES_POSITION_MAX),
+    positionMax: b.readBigUInt64LE(at + P.RULES_POSITION_MAX), transfers: (b.readUInt32LE(at + P.RULES_FLAGS) & P.RULES_F_TRANSFERS) !== 0,
     highRiskCountries: Array.from({ length: n }, (_, i) => b.toString('latin1', at + P.RULES_HIGH_RISK + 2 * i, at + P.RULES_HIGH_RISK + 2 * i + 2)),
   };
 }

@@ -118,7 +118,9 @@ export function ruleSetFromJson(value: JsonValue | undefined, where: string, sca
   const hold = value.has('hold') ? holdMask(value.get('hold'), `${where}.hold`) : 0;
   const highRiskCountries = value.has('high_risk_countries') ? countries(value.get('high_risk_countries'), `${where}.high_risk_countries`) : [];
   const positionMax = value.has('position_max') ? lots(value.get('position_max'), `${where}.position_max`) : 0n;
-  return { ledger, holdMask: hold, amounts, counts, scores, highRiskCountries, positionMax };
+  const transfers = value.get('transfers') ?? false;
+  if (typeof transfers !== 'boolean') refuse('invalid_field', `${where}.transfers: true or false`);
+  return { ledger, holdMask: hold, amounts, counts, scores, highRiskCountries, positionMax, transfers };
 }
 
 /** The body of PUT /v1/compliance/rules (and a `qenex rules set` file): {"rules":[…]}, 1..RULE_SETS_MAX sets, ledgers distinct. */
@@ -146,6 +148,7 @@ export function ruleSetJson(s: RuleSet, scale: number | undefined): Record<strin
   for (const k of Object.keys(SCORE_FIELDS) as ScoreKey[]) out[k] = scoreNumber(s.scores[k]);
   out.high_risk_countries = [...s.highRiskCountries];
   out.position_max = s.positionMax.toString();
+  out.transfers = s.transfers;
   return out;
 }
 
@@ -154,10 +157,15 @@ export function ruleSetJson(s: RuleSet, scale: number | undefined): Record<strin
 /** A ledger's asset scale, when the gateway knows it (amounts are then decimal strings in its units, else minor units). */
 export type ScaleOf = (ledger: number) => number | undefined;
 
+/** The ledger transfer an alert or decision is about (the gateway's transfer_checks), or null for a payment's. */
+function transferId(r: { origin: number; transfer: bigint }): string | null {
+  return r.origin === P.ORIGIN_TRANSFER ? r.transfer.toString() : null;
+}
+
 /** An alert as JSON (GET /v1/compliance/alerts, the event stream, reports). */
 export function alertJson(a: Alert, scaleOf: ScaleOf): Record<string, unknown> {
   return {
-    id: a.id, rules: ruleNames(a.rules), payment_id: a.payment === 0n ? null : a.payment.toString(), state: nameOf(CASE_STATES, a.state), action: nameOf(ACTIONS, a.action),
+    id: a.id, rules: ruleNames(a.rules), payment_id: a.payment === 0n ? null : a.payment.toString(), transfer_id: transferId(a), state: nameOf(CASE_STATES, a.state), action: nameOf(ACTIONS, a.action),
     outcome: nameOf(OUTCOMES, a.outcome), assignee: a.assignee === '' ? null : a.assignee, ledger: a.ledger,
     raised_ns: a.raised.toString(), updated_ns: a.updated.toString(), amount: decimalFromMinor(a.amount, scaleOf(a.ledger) ?? 0),
     debit_account: a.debit.toString(), close_reason: nameOf(CLOSE_REASONS, a.closeReason), fraud_score: scoreNumber(a.fraudScore),
@@ -169,7 +177,7 @@ export function alertJson(a: Alert, scaleOf: ScaleOf): Record<string, unknown> {
 export function decisionJson(d: Decision, scaleOf: ScaleOf): Record<string, unknown> {
   const none = (v: string) => (v === '00000000' ? null : v);
   return {
-    sequence: d.sequence.toString(), payment_id: d.payment.toString(), action: nameOf(ACTIONS, d.action), rules: ruleNames(d.rules),
+    sequence: d.sequence.toString(), payment_id: d.payment === 0n ? null : d.payment.toString(), transfer_id: transferId(d), action: nameOf(ACTIONS, d.action), rules: ruleNames(d.rules),
     decided_by: d.decidedBy === 0 ? null : ruleNames(d.decidedBy)[0], alert_id: d.alert === 0 ? null : d.alert,
     fraud_score: scoreNumber(d.fraudScore), fraud_model: d.model,
     sanctions: {

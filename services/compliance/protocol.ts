@@ -4,6 +4,9 @@
 // and the host (host/compliance: the lists' parsers, the name normaliser,
 // the request builders; the gateway's front end) import it.
 //
+// The ledger's transfers are checked in the ledger's own layout
+// (../ledger/protocol.ts), and refused ones answered with its result codes.
+//
 // Compiled twice, like services/payments/protocol.ts: by AssemblyScript into
 // compliance.wasm and by esbuild/tsc into the host, so it holds integer
 // constants written as plain literals and pure functions over them
@@ -17,6 +20,8 @@
 // the normalised form only, so its decisions never depend on Unicode tables;
 // both forms are in the log (the list's at import, the query's at search),
 // so a replay decides the same with the same list version.
+
+import * as L from "../ledger/protocol";
 
 // ---- request header (16 bytes) ----
 //   +0 u8 operation (Op)   +1 u8 list (LIST_*; 0 for search and status)   +2 u16 0
@@ -40,6 +45,9 @@ export enum Op {
   decisions_list = 11, // one FILTER_BYTES filter → reply header (+8 u64 the last decision sequence looked at), the matching DECISION_BYTES records
   accounts_screen = 12, // count OWNER_BYTES records (1..OWNERS_PER_REQUEST) → reply header (+8 u64 matches), count SCREENED_BYTES results, in order
   pretrade = 13, // count ORDER_BYTES records (1..ORDERS_PER_REQUEST) → reply header, count ORDER_RESULT_BYTES results, in order; see "pre-trade"
+  // count ledger transfers (the ledger's own 128-byte records, 1..TRANSFERS_PER_REQUEST) → reply header (+8 u64: how many
+  // were refused), count VERDICT_BYTES verdicts, in order; see "the ledger's own transfers"
+  check_transfers = 14,
 }
 
 /**
@@ -60,6 +68,7 @@ export function requestLength(op: u32, count: u32): u32 {
   if (op == <u32>Op.rules_set) return records(count, <u32>RULE_SETS_MAX, <u32>RULES_BYTES);
   if (op == <u32>Op.accounts_screen) return records(count, <u32>OWNERS_PER_REQUEST, <u32>OWNER_BYTES);
   if (op == <u32>Op.pretrade) return records(count, <u32>ORDERS_PER_REQUEST, <u32>ORDER_BYTES);
+  if (op == <u32>Op.check_transfers) return records(count, <u32>TRANSFERS_PER_REQUEST, <u32>L.RECORD_BYTES);
   return 0;
 }
 
@@ -225,7 +234,9 @@ export const CHECK_F_CREDIT_CUSTOMER = 2;
 //  +36 [28] the match's entity id (the list's own)   +64 u32 OFAC SDN list version in force (its first 4 bytes;
 //  0: none)   +68 u32 UN list version, the same   +72 u32 rules version   +76 u32 ledger   +80 u64 logical time
 //  +88 u128 amount   +104 u128 debit account   +120 u64 the decision's sequence number (1, 2, …)
-export const DECISION_BYTES = 128;
+// +128 u128 the ledger transfer's id (ORIGIN_TRANSFER; 0 for a payment: its payment id says which)
+// +144 u8 origin (ORIGIN_*)   +145 u8[15] 0
+export const DECISION_BYTES = 160;
 export const DEC_PAYMENT = 0;
 export const DEC_ACTION = 8;
 export const DEC_PARTY = 9;
@@ -246,6 +257,10 @@ export const DEC_TIME = 80;
 export const DEC_AMOUNT = 88;
 export const DEC_DEBIT = 104;
 export const DEC_SEQUENCE = 120;
+export const DEC_TRANSFER = 128;
+export const DEC_ORIGIN = 144;
+export const ORIGIN_PAYMENT = 1; // a payments service's check (payment id set)
+export const ORIGIN_TRANSFER = 2; // one of the ledger's own create_transfers events, checked for the gateway (transfer id set)
 export const ACTION_ALLOW = 1;
 export const ACTION_HOLD = 2;
 export const ACTION_REFUSE = 3;
@@ -285,7 +300,7 @@ export const RULES_LIMITS = 256 | 512 | 1024 | 2048;
 // +176 u32 screen_hold (millionths)   +180 u32 screen_refuse   +184 u8 high-risk countries (0..HIGH_RISK_MAX)
 // +185 u8[3] 0   +188 [2 × HIGH_RISK_MAX] the countries (ISO 3166 alpha-2, upper case)
 // +252 u32 price_band_bps (pre-trade: a price at most this far from the reference)   +256 u128 order_value_max (pre-trade)
-// +272 u64 position_max (pre-trade: the largest position, long or short, in lots)   +280 u8[40] 0
+// +272 u64 position_max (pre-trade: the largest position, long or short, in lots)   +280 u32 flags (RULES_F_*)   +284 u8[36] 0
 // A ledger with no rule set is checked against sanctions only, at the service's configured threshold
 // (hold) and nothing refuses. A day is the logical clock's UTC day (86,400 s).
 export const RULES_BYTES = 320;
@@ -316,6 +331,9 @@ export const RULES_HIGH_RISK = 188;
 export const RULES_PRICE_BAND = 252;
 export const RULES_ORDER_VALUE_MAX = 256;
 export const RULES_POSITION_MAX = 272;
+export const RULES_FLAGS = 280;
+export const RULES_F_TRANSFERS = 1; // the ledger's own create_transfers are checked too (the gateway's transfer_checks)
+export const RULES_F_KNOWN = 1;
 export const HIGH_RISK_MAX = 32;
 export const RULE_SETS_MAX = 16;
 
@@ -377,6 +395,43 @@ export const ORDER_RESULT_RULES = 4;
 export const SIDE_BUY = 1;
 export const SIDE_SELL = 2;
 
+// ==== the ledger's own transfers: create_transfers checked before the ledger ====
+// With the gateway's transfer_checks on, each create_transfers request goes
+// here first, its events exactly as the ledger will get them. An event is
+// checked when it moves money on a ledger whose rule set has RULES_F_TRANSFERS:
+// not a post or void of a pending transfer (its pending transfer was checked
+// when it reserved the money), not an imported one (history being loaded),
+// and not one the ledger refuses by its fields alone (a zero id, account or
+// ledger, the same account twice, an unknown flag). A checked event is
+// decided like a payment with no party names (sanctions through the
+// accounts' owner marks, owners.ts; the fraud score; limits; rules), both
+// accounts taken as customers'. A transfer cannot wait for a compliance
+// officer, so a decision that would hold a payment refuses the transfer
+// (its alert is raised all the same). Each decision is kept (DEC_TRANSFER,
+// ORIGIN_TRANSFER).
+// A retry: an event whose id was allowed before, with the same ledger, is
+// allowed again without being counted twice, while that decision is still in
+// the ring (decisions_max); the ledger then answers it `exists`. A refused id
+// is decided anew (the ledger never saw it).
+// Verdict (8 bytes), one per event in order: +0 u8 action (0: not checked; ACTION_ALLOW; ACTION_REFUSE)
+//   +1 u8[3] 0   +4 u32 the rule that refused it (one RULE_* bit; 0 otherwise)
+// The gateway answers a refused event with transferRefusal(rule), and the
+// other events of its linked chain with linked_event_failed, and sends the
+// ledger the rest.
+export const TRANSFERS_PER_REQUEST = L.BATCH_EVENTS_MAX;
+export const VERDICT_BYTES = 8;
+export const VERDICT_ACTION = 0;
+export const VERDICT_RULE = 4;
+
+/** The ledger result (services/ledger/protocol.ts TransferResult) of a transfer refused by `rule` (RULE_*). */
+export function transferRefusal(rule: u32): i32 {
+  if (rule == <u32>RULE_SANCTIONS) return L.TransferResult.compliance_sanctions;
+  if (rule == <u32>RULE_FRAUD) return L.TransferResult.compliance_fraud;
+  if ((rule & <u32>RULES_LIMITS) != 0) return L.TransferResult.compliance_limit;
+  if (rule == <u32>RULE_CAPACITY) return L.TransferResult.compliance_capacity;
+  return L.TransferResult.compliance_rule;
+}
+
 // ==== alerts and their cases ====
 // A decision whose rules fired raises one alert (a hold always does; a
 // refusal by limits alone does not: its reason says it all); the
@@ -390,8 +445,9 @@ export const SIDE_SELL = 2;
 //  action   +18 u8 outcome (OUTCOME_*; 0 until closed)   +19 u8 assignee length   +20 u32 ledger   +24 u64 raised (logical ns)
 //  +32 u64 last updated   +40 u128 amount   +56 u128 debit account   +72 [32] assignee (ASCII)
 // +104 u32 close reason (CLOSE_*; 0 until closed)   +108 u32 fraud score   +112 u32 sanctions score   +116 u32 updates
-// +120 u64 the decision's sequence number
-export const ALERT_BYTES = 128;
+// +120 u64 the decision's sequence number   +128 u128 the ledger transfer's id (the decision's)   +144 u8 origin (ORIGIN_*)
+// +145 u8[15] 0
+export const ALERT_BYTES = 160;
 export const ALERT_ID = 0;
 export const ALERT_RULES = 4;
 export const ALERT_PAYMENT = 8;
@@ -410,6 +466,8 @@ export const ALERT_FRAUD_SCORE = 108;
 export const ALERT_SANCTIONS_SCORE = 112;
 export const ALERT_UPDATES = 116;
 export const ALERT_DECISION = 120;
+export const ALERT_TRANSFER = 128;
+export const ALERT_ORIGIN = 144;
 export const ASSIGNEE_MAX = 32;
 export const CASE_OPEN = 1;
 export const CASE_ASSIGNED = 2;

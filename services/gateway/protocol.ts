@@ -188,7 +188,8 @@ export const GW_E_LEDGER_ABORTED = 16; // 503: the ledger faulted on the request
 export const GW_E_SERVICE_COMMAND = 18; // the kernel refused a service command; the body is its reply (SVC_* result and text)
 export const GW_E_PAYMENTS_ABORTED = 19; // 503: the payments service faulted on the request or has failed; nothing applied
 export const GW_E_COMPLIANCE_ABORTED = 20; // 503: the compliance service faulted on the request or has failed; nothing applied
-export const GW_E_COUNT = 21;
+export const GW_E_COMPLIANCE_REFUSED = 21; // 502: the compliance service would not check a create_transfers (transfer_checks); nothing applied
+export const GW_E_COUNT = 22;
 
 // Keys create body (after the request header):
 //   +0 u8 role | +1 u8 grant count (0..KEY_GRANTS_MAX) | +2 u16 0

@@ -293,6 +293,17 @@ export enum TransferResult {
   pending_full = 1001,
   // QENEX: the balance history holds history_max AccountBalance records.
   history_full = 1002,
+  // QENEX: refused before the ledger by the compliance service (the gateway's
+  // transfer_checks; services/compliance/protocol.ts "the ledger's own
+  // transfers"): a party matches a sanctions list, a limit would be passed, the
+  // fraud score is too high, a monitoring rule that holds payments fired (a
+  // transfer cannot be held), the compliance tables are full. The ledger never
+  // sees the event: its id is not remembered as failed.
+  compliance_sanctions = 1010,
+  compliance_limit = 1011,
+  compliance_fraud = 1012,
+  compliance_rule = 1013,
+  compliance_capacity = 1014,
 }
 
 /**

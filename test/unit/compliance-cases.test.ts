@@ -35,6 +35,7 @@ const FULL = {
   structuring_threshold: '10000.00', structuring_margin_bps: 1000, structuring_count: 3, structuring_window_s: 86400, rapid_window_s: 7200,
   rapid_ratio_bps: 9000, dormant_days: 180, dormant_amount: '5000.00', fraud_hold: 0.8, fraud_refuse: 0.95, screen_hold: 0.85, screen_refuse: 0.97,
   high_risk_countries: ['IR', 'KP'], order_value_max: '250000.00', price_band_bps: 500, position_max: '9223372036854775807',
+  transfers: true,
 };
 
 /** The code a LedgerJsonError thrown by `f` carries. */
@@ -162,7 +163,7 @@ test('alerts: records read where the protocol puts each field, as the JSON the r
   assert.equal(alertJson(alerts[0], scaleOf), {
     id: 3, rules: ['amount', 'high_risk_country'], payment_id: '77', state: 'assigned', action: 'hold', outcome: null, assignee: 'alice', ledger: 1,
     raised_ns: '1000', updated_ns: '2000', amount: '12345.67', debit_account: '9', close_reason: null, fraud_score: 0.25, sanctions_score: 0,
-    updates: 2, decision: '41',
+    updates: 2, decision: '41', transfer_id: null,
   });
   assert.equal([alertJson(alerts[1], scaleOf).outcome, alertJson(alerts[1], scaleOf).close_reason], ['release', 'explained']);
   assert.throws(() => alertsListReply(reply.subarray(0, reply.length - 1)), (e: unknown) => e instanceof RecordError);
@@ -244,7 +245,15 @@ test('checks and decisions: the check record the payments service sends, and eac
     sequence: '12', payment_id: '5', action: 'hold', rules: ['sanctions', 'high_risk_country'], decided_by: 'sanctions', alert_id: 3,
     fraud_score: 0.1, fraud_model: '0badcafe', sanctions: { score: 0.91, list: 'un', entity_id: 'QDi.015', party: 'creditor' },
     list_versions: { ofac_sdn: null, un: 'a1b2c3d4' }, rules_version: 2, ledger: 1, time_ns: '99', amount: '1500.00', debit_account: '10',
+    transfer_id: null,
   });
+  // A decision on one of the ledger's own transfers (transfer_checks) names the transfer, and no payment.
+  d.writeBigUInt64LE(0n, P.DEC_PAYMENT);
+  d[P.DEC_ORIGIN] = P.ORIGIN_TRANSFER;
+  d.writeBigUInt64LE(1n, P.DEC_TRANSFER + 8);
+  d.writeBigUInt64LE(7n, P.DEC_TRANSFER);
+  const t = decisionJson(checkReply(Buffer.concat([reply.subarray(0, P.REPLY_HEADER_BYTES), d]))[0], scaleOf);
+  assert.equal([t.payment_id, t.transfer_id], [null, String((1n << 64n) + 7n)]);
 });
 
 test('the chains of frames: PUT rules reads the rules once after the set; a close of a held payment goes on to hold_release, then the payment', () => {

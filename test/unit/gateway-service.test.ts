@@ -454,6 +454,72 @@ test('the waiting queue is bounded, refuses with 503 when full, and wraps around
   for (let i = 1; i < order.length; i++) assert.ok(order[i] > order[i - 1], `in order at ${i}`);
 });
 
+function transfersRequest(...events: [number, number][]): Buffer {
+  const b = Buffer.alloc(L.HEADER_BYTES + events.length * L.RECORD_BYTES);
+  b[L.HEADER_OPERATION] = gw.ROUTE_CREATE_TRANSFERS;
+  b.writeUInt32LE(events.length, L.HEADER_COUNT);
+  events.forEach(([id, flags], i) => {
+    const at = L.HEADER_BYTES + i * L.RECORD_BYTES;
+    b.writeUInt32LE(id, at + L.TRANSFER_ID);
+    b.writeUInt32LE(1, at + L.TRANSFER_LEDGER);
+    b.writeUInt16LE(flags, at + L.TRANSFER_FLAGS);
+  });
+  return b;
+}
+
+test('transfer_checks: a create_transfers goes to compliance first, later ledger requests wait behind it, refused chains never reach the ledger', async () => {
+  // Proves the gateway's half of the ledger's transfers checked (relay.ts, transfer_checks.ts): compliance gets the
+  // events as check_transfers; a lookup sent meanwhile waits (order kept); the ledger gets only the events not refused
+  // nor linked to a refused one, under its own header; the client gets a result per event in order; an abort of the
+  // check is 503 and a refusal of it 502, with nothing sent to the ledger; and an image without compliance fails to boot.
+  const COMPLIANCE = 2;
+  const load = () => ServiceHarness.load(WASM, {
+    name: 'gateway', peers: ['ledger', 'compliance'], caps: ['net', 'admit', 'log', 'time', 'send:ledger', 'send:compliance'],
+    memoryPagesMax: 256, messageBytesMax: 1048576 + 65536,
+  });
+  const svc = await load();
+  svc.init({ ...CONFIG, transfer_checks: true });
+  createKey(svc, 'op', gw.ROLE_OPERATOR);
+  const batch = transfersRequest([1, L.TransferFlags.linked], [2, 0], [3, 0]);
+  assert.is(asKey(svc, 'op', gw.ROUTE_CREATE_TRANSFERS, batch), null);
+  assert.is(asKey(svc, 'op', gw.ROUTE_LOOKUP_ACCOUNTS, lookupRequest(7)), null);
+  assert.is(svc.sent.length, 1, 'the lookup waits while compliance decides');
+  const check = svc.sent[0];
+  assert.equal([check.peer, check.payload[C.HEADER_OP], check.payload.readUInt32LE(C.HEADER_COUNT)], [COMPLIANCE, C.Op.check_transfers, 3]);
+  assert.equal(check.payload.subarray(C.HEADER_BYTES), batch.subarray(L.HEADER_BYTES), 'the events as the ledger would get them');
+  const [batchToken, lookupToken] = svc.pending;
+  const verdicts = Buffer.alloc(C.REPLY_HEADER_BYTES + 3 * C.VERDICT_BYTES);
+  verdicts.writeUInt32LE(3, 0);
+  verdicts.writeBigUInt64LE(1n, 8);
+  [C.ACTION_ALLOW, C.ACTION_REFUSE, C.ACTION_ALLOW].forEach((a, i) => { verdicts[C.REPLY_HEADER_BYTES + i * C.VERDICT_BYTES] = a; });
+  verdicts.writeUInt32LE(C.RULE_PAYMENT_MAX, C.REPLY_HEADER_BYTES + C.VERDICT_BYTES + C.VERDICT_RULE);
+  svc.peerReply(COMPLIANCE, verdicts);
+  assert.equal(svc.sent.slice(1).map((x) => x.peer), [LEDGER, LEDGER], 'the batch, then the lookup that waited');
+  assert.equal(svc.sent[1].payload, transfersRequest([3, 0]), 'only the event outside the refused chain, under the ledger\'s header');
+  const result = Buffer.alloc(L.RESULT_BYTES);
+  result.writeBigUInt64LE(5n, L.RESULT_TIMESTAMP);
+  svc.peerReply(LEDGER, result);
+  const answered = decoded(svc.takeReply(batchToken));
+  assert.equal(answered.status, 200);
+  assert.equal([0, 1, 2].map((i) => [answered.body.readUInt32LE(i * L.RESULT_BYTES), answered.body.readBigUInt64LE(i * L.RESULT_BYTES + L.RESULT_TIMESTAMP)]),
+    [[L.TransferResult.linked_event_failed, 0n], [L.TransferResult.compliance_limit, 0n], [L.TransferResult.created, 5n]]);
+  svc.peerReply(LEDGER, recordsReply());
+  assert.is(decoded(svc.takeReply(lookupToken)).status, 200);
+  // The check aborted, then refused: the client is told, and the ledger gets nothing.
+  for (const [act, status, error] of [['abort', 503, gw.GW_E_COMPLIANCE_ABORTED], ['refuse', 502, gw.GW_E_COMPLIANCE_REFUSED]] as const) {
+    const sent = svc.sent.length;
+    assert.is(asKey(svc, 'op', gw.ROUTE_CREATE_TRANSFERS, transfersRequest([4, 0])), null);
+    const [token] = svc.pending;
+    if (act === 'abort') svc.peerFailed(COMPLIANCE);
+    else svc.peerReply(COMPLIANCE, (() => { const b = Buffer.alloc(C.REPLY_HEADER_BYTES + 4); b.writeUInt32LE(C.REPLY_F_REFUSED, 4); return b; })());
+    const r = decoded(svc.takeReply(token));
+    assert.equal([r.status, r.error], [status, error], act);
+    assert.is(svc.sent.length, sent + 1, `${act}: only the check was sent`);
+  }
+  const bare = await ServiceHarness.load(WASM, { name: 'gateway', peers: ['ledger'], caps: ['net', 'admit', 'log', 'time', 'send:ledger'], memoryPagesMax: 256, messageBytesMax: 1048576 + 65536 });
+  assert.throws(() => bare.init({ ...CONFIG, transfer_checks: true }), undefined, 'transfer_checks without a compliance service does not boot');
+});
+
 test('the same inputs give the same state', async () => {
   // Proves determinism: two instances fed the same inputs at the same logical
   // times end with identical memory (the state hash covers it).

@@ -61,6 +61,8 @@ export function alertRaise(d: usize): usize {
   store<u32>(a + P.ALERT_FRAUD_SCORE, load<u32>(d + P.DEC_FRAUD_SCORE));
   store<u32>(a + P.ALERT_SANCTIONS_SCORE, load<u32>(d + P.DEC_SANCTIONS_SCORE));
   store<u64>(a + P.ALERT_DECISION, load<u64>(d + P.DEC_SEQUENCE));
+  memory.copy(a + P.ALERT_TRANSFER, d + P.DEC_TRANSFER, 16);
+  store<u8>(a + P.ALERT_ORIGIN, load<u8>(d + P.DEC_ORIGIN));
   store<u32>(d + P.DEC_ALERT, alertCount);
   return a;
 }
@@ -69,6 +71,15 @@ export function alertRaise(d: usize): usize {
 export function decisionNext(): u64 {
   assert(decisions != 0, "decisionNext: after casesInit");
   return decisionCount + 1;
+}
+
+/** The decision of sequence number `seq` while the ring still holds it, else 0. */
+export function decisionBySequence(seq: u64): usize {
+  assert(decisions != 0, "decisionBySequence: after casesInit");
+  if (seq == 0 || seq > decisionCount || decisionCount - seq >= <u64>decisionsMax) return 0;
+  const d = decisions + <usize>((seq - 1) % <u64>decisionsMax) * P.DECISION_BYTES;
+  assert(load<u64>(d + P.DEC_SEQUENCE) == seq, "the ring holds the sequence asked for");
+  return d;
 }
 
 /** Keeps decision `d` (its sequence number decisionNext()) in the ring. */

@@ -292,14 +292,20 @@ function countWindow(e: usize, start: u32, countAt: u32, sum: u32, lengthNs: u64
   if (sum != 0) A.sumAdd(e + sum, amount);
 }
 
-/** Decides check `c` into decision `d`. */
-function decide(c: usize, d: usize, now: u64): void {
+/**
+ * Decides check `c` into decision `d`: a payment's, or (`transfer`: the
+ * 16-byte id of a ledger transfer, else 0) one of the ledger's own transfers,
+ * which cannot be held: what would hold it refuses it.
+ */
+export function decide(c: usize, d: usize, now: u64, transfer: usize): void {
   assert(c != d, "a check and its decision apart");
   memory.fill(d, 0, P.DECISION_BYTES);
   const ledger = load<u32>(c + P.CHECK_LEDGER);
   const rs = rulesFor(ledger);
   const flags = <u32>load<u8>(c + P.CHECK_FLAGS);
   store<u64>(d + P.DEC_PAYMENT, load<u64>(c + P.CHECK_PAYMENT));
+  store<u8>(d + P.DEC_ORIGIN, <u8>(transfer != 0 ? P.ORIGIN_TRANSFER : P.ORIGIN_PAYMENT));
+  if (transfer != 0) memory.copy(d + P.DEC_TRANSFER, transfer, 16);
   store<u32>(d + P.DEC_LEDGER, ledger);
   store<u64>(d + P.DEC_TIME, now);
   memory.copy(d + P.DEC_AMOUNT, c + P.CHECK_AMOUNT, 16);
@@ -344,6 +350,7 @@ function decide(c: usize, d: usize, now: u64): void {
     store<u8>(d + P.DEC_ACTION, <u8>P.ACTION_REFUSE);
     store<u32>(d + P.DEC_DECIDED_BY, P.RULE_CAPACITY);
   }
+  if (transfer != 0 && load<u8>(d + P.DEC_ACTION) == <u8>P.ACTION_HOLD) store<u8>(d + P.DEC_ACTION, <u8>P.ACTION_REFUSE);
   if (load<u8>(d + P.DEC_ACTION) != <u8>P.ACTION_REFUSE) countIn(c, rs, e, cust, cp, credit, now);
   if (needsCase && alertsFree() > 0) alertEmit(alertRaise(d));
   decisionKeep(d);
@@ -354,7 +361,7 @@ export function check(token: u32, count: u32, recs: usize): void {
   assert(count >= 1 && count <= <u32>P.CHECKS_PER_REQUEST, "a framed count");
   if (refusedRecords(token, recs, count, P.CHECK_BYTES, checkRecordError)) return;
   const now = nowNs();
-  for (let i: u32 = 0; i < count; i++) decide(recs + <usize>i * P.CHECK_BYTES, replyRecords() + <usize>i * P.DECISION_BYTES, now);
+  for (let i: u32 = 0; i < count; i++) decide(recs + <usize>i * P.CHECK_BYTES, replyRecords() + <usize>i * P.DECISION_BYTES, now, 0);
   alertEventsFlush();
   replySend(token, count, 0, count * <u32>P.DECISION_BYTES);
 }

@@ -15,7 +15,8 @@
 // record.ts (the checks of name and search records), match.ts (the scoring:
 // Jaro-Winkler and token pairing), blocking.ts (the candidate index and the
 // entries of a list), lists.ts (staged loads, commit, status), search.ts
-// (search).
+// (search), check.ts (payment checks), transfers.ts (the ledger's own
+// transfers checked for the gateway).
 
 import * as P from "../protocol";
 import { KIND_MESSAGE, KIND_REQUEST } from "../../sdk/qenex";
@@ -31,6 +32,7 @@ import { alertsList, caseUpdate, casesInit, decisionsList, filterError } from ".
 import { alertEventsInit } from "./events";
 import { accountsScreen } from "./owners";
 import { pretrade } from "./pretrade";
+import { checkTransfers, transfersInit } from "./transfers";
 
 // The largest request: a list_names of NAMES_PER_REQUEST records (about 1 MB, the bank image's
 // message_bytes_max) and room to spare.
@@ -49,6 +51,7 @@ export function qx_init(len: u32): void {
   searchInit();
   activityInit();
   casesInit();
+  transfersInit();
   alertEventsInit();
 }
 
@@ -59,7 +62,7 @@ export function qx_handle(kind: u32, sender: u32, token: u32, len: u32): void {
   const op = <u32>load<u8>(inbox + P.HEADER_OP);
   const list = <u32>load<u8>(inbox + P.HEADER_LIST);
   const count = load<u32>(inbox + P.HEADER_COUNT);
-  if (op < <u32>P.Op.list_begin || op > <u32>P.Op.pretrade) { refuse(token, P.REFUSED_MALFORMED, "compliance: unknown operation"); return; }
+  if (op < <u32>P.Op.list_begin || op > <u32>P.Op.check_transfers) { refuse(token, P.REFUSED_MALFORMED, "compliance: unknown operation"); return; }
   if (load<u16>(inbox + 2) != 0 || load<u32>(inbox + 8) != 0 || load<u32>(inbox + 12) != 0) {
     refuse(token, P.REFUSED_MALFORMED, "compliance: reserved header bytes not zero");
     return;
@@ -79,6 +82,7 @@ export function qx_handle(kind: u32, sender: u32, token: u32, len: u32): void {
   else if (op == <u32>P.Op.case_update) caseUpdate(token, rec);
   else if (op == <u32>P.Op.accounts_screen) accountsScreen(token, count, rec);
   else if (op == <u32>P.Op.pretrade) pretrade(token, count, rec);
+  else if (op == <u32>P.Op.check_transfers) checkTransfers(token, count, rec);
   else listChecked(token, op, rec);
 }
 

@@ -17,7 +17,7 @@ export function replyInit(): void {
   assert(out == 0, "replyInit: once");
   const lists = max(<u32>P.LIST_MAX * <u32>P.ALERT_BYTES, <u32>P.LIST_MAX * <u32>P.DECISION_BYTES);
   const batches = max(max(<u32>P.CHECKS_PER_REQUEST * <u32>P.DECISION_BYTES, <u32>P.OWNERS_PER_REQUEST * <u32>P.SCREENED_BYTES), <u32>P.ORDERS_PER_REQUEST * <u32>P.ORDER_RESULT_BYTES);
-  const records = max(max(batches, lists), <u32>P.RULE_SETS_MAX * <u32>P.RULES_BYTES);
+  const records = max(max(max(batches, lists), <u32>P.RULE_SETS_MAX * <u32>P.RULES_BYTES), <u32>P.TRANSFERS_PER_REQUEST * <u32>P.VERDICT_BYTES);
   outBytes = <u32>P.REPLY_HEADER_BYTES + max(max(<u32>P.MATCHES_MAX * <u32>P.MATCH_BYTES, records), max(<u32>P.LISTS * <u32>P.STATUS_BYTES, REASON_BYTES));
   out = heap.alloc(outBytes);
 }

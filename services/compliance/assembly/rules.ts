@@ -66,9 +66,10 @@ export function rulesRecordError(s: usize): string | null {
     if (c < 0x41 || c > 0x5a) return "compliance: a high-risk country is not two upper-case letters";
   }
   if (!zeros(s + P.RULES_HIGH_RISK + 2 * n, 2 * (<u32>P.HIGH_RISK_MAX - n))) return "compliance: bytes after the high-risk countries are not zero";
-  if (!zeros(s + P.RULES_HIGH_RISK_COUNT + 1, 3) || !zeros(s + P.RULES_POSITION_MAX + 8, <u32>P.RULES_BYTES - P.RULES_POSITION_MAX - 8)) {
+  if (!zeros(s + P.RULES_HIGH_RISK_COUNT + 1, 3) || !zeros(s + P.RULES_FLAGS + 4, <u32>P.RULES_BYTES - P.RULES_FLAGS - 4)) {
     return "compliance: a rule set's reserved bytes are not zero";
   }
+  if ((load<u32>(s + P.RULES_FLAGS) & ~(<u32>P.RULES_F_KNOWN)) != 0) return "compliance: a rule set's flags have an unknown bit";
   if (load<u32>(s + P.RULES_PRICE_BAND) > 1000000) return "compliance: price_band_bps over 1000000";
   if (load<u64>(s + P.RULES_POSITION_MAX) > <u64>i64.MAX_VALUE) return "compliance: position_max over 2^63-1";
   const windowed = load<u32>(s + P.RULES_VELOCITY_COUNT) != 0 || !zeros(s + P.RULES_VELOCITY_SUM, 16);
@@ -230,6 +231,7 @@ function ruleSetFromJson(r: JsonReader, s: usize): string | null {
     else if (amountAt(k) != 0) u128Field(r, s, amountAt(k));
     else if (wordAt(k) != 0) why = u32Field(r, s, wordAt(k), k);
     else if (k == "position_max") store<u64>(s + P.RULES_POSITION_MAX, r.readU64());
+    else if (k == "transfers") store<u32>(s + P.RULES_FLAGS, r.readBool() ? P.RULES_F_TRANSFERS : 0);
     else why = "rules: unknown key " + k;
     if (why !== null) return why;
     if (r.error != null) return null;

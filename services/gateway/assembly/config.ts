@@ -7,6 +7,10 @@
 //                                          failed authentications an address may
 //                                          make before it is refused for a while
 //   ledger_in_flight_max                   1..64 requests outstanding at the ledger
+//   transfer_checks                        true: every create_transfers goes to the
+//                                          compliance service first (relay.ts,
+//                                          transfer_checks.ts; its rule sets say
+//                                          which ledgers it checks)
 //
 // Every key is optional; a rate of 0 means no limit, and a limited rate needs
 // a burst of at least 1. A config the service cannot honour stops it at boot
@@ -24,6 +28,7 @@ export let keyBurst: u64 = 2000;
 export let failRate: u64 = 60; // failed authentications per minute per address
 export let failBurst: u64 = 20;
 export let inFlightMax: u32 = 24;
+export let transferChecks: bool = false;
 
 /** Logs why the service cannot start, then stops it (a trap in qx_init fails the boot). */
 export function configFail(reason: string): void {
@@ -41,6 +46,11 @@ export function configParse(len: u32): void {
   if (r.beginObject()) {
     for (let key = r.nextKey(); key != null; key = r.nextKey()) {
       const k = key;
+      if (k == "transfer_checks") {
+        transferChecks = r.readBool();
+        if (r.error != null) break;
+        continue;
+      }
       const v = r.readU64();
       if (r.error != null) break;
       if (k == "source_rate_per_second") sourceRate = v;

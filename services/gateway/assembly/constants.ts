@@ -77,6 +77,8 @@ export function constantsCheck(): void {
   assert(<u64>P.GW_REQUEST_HEADER_BYTES + largestNames <= <u64>INBOX_BYTES && <u64>DEFER_HEADER_BYTES + largestNames + 8 <= <u64>DEFER_BYTES,
     "the inbox and the deferral ring hold a largest list_names");
   assert(<u64>P.GW_REPLY_HEADER_BYTES + <u64>C.REPLY_HEADER_BYTES + <u64>C.MATCHES_MAX * C.MATCH_BYTES <= <u64>OUTBOX_BYTES, "the outbox holds a largest search reply");
+  assert(<u32>C.TRANSFERS_PER_REQUEST >= LEDGER_BATCH_MAX && <u64>C.REPLY_HEADER_BYTES + <u64>LEDGER_BATCH_MAX * C.VERDICT_BYTES <= <u64>INBOX_BYTES,
+    "compliance checks a largest create_transfers, and its verdicts fit the inbox (transfer_checks)");
   // Every ledger operation has one route and back (ledger operations are 1..8), and only ledger routes carry one.
   for (let op: u32 = 1; op <= <u32>L.Operation.query_transfers; op++) {
     assert(P.routeOperation(P.operationRoute(op)) == op, "a ledger operation without its route");

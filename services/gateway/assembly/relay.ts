@@ -17,12 +17,23 @@
 // requests are decided in order). The deferral ring is shared and kept in
 // arrival order: a request whose service has no free slot stops the ring
 // until one is freed.
+//
+// With transfer_checks, a create_transfers goes to "compliance" first
+// (check_transfers, transfer_checks.ts), then, without the events it
+// refused and their chains, to the ledger, and the ledger's results are
+// spread back over the request's events. It takes the compliance slot and,
+// while compliance decides, holds back every later ledger request (they keep
+// their order behind it, and the ledger has room for it when the verdicts
+// come). One request taken apart is at the ledger at a time: its token names
+// it (checkStage, checkToken).
 
 import * as P from "../protocol";
+import * as C from "../../compliance/protocol";
 import { lookup, send } from "./qenex";
 import { DEFER_HEADER_BYTES, LEDGER_BATCH_MAX, LEDGER_HEADER_BYTES, LEDGER_RECORD_BYTES, LEDGER_RESULT_BYTES, ERROR_TEXT_BYTES_MAX, OUTBOX_BYTES } from "./constants";
 import { inbox, outbox, pendingCount, pendingKey, pendingRoute, pendingToken, textBuf } from "./memory";
-import { inFlightMax } from "./config";
+import { configFail, inFlightMax, transferChecks } from "./config";
+import * as TC from "./transfer_checks";
 import { keyCount } from "./keys";
 import { pendingLen, pendingPush, pendingShift } from "./pending";
 import { deferCount, deferPeek, deferPush, deferShift } from "./defer";
@@ -47,6 +58,20 @@ const oneKey = memory.data(<i32>(ONES * 4), 4);
 export let paymentsPeer: i32 = -1;
 /** The compliance service's index, or -1 when the image has none (every compliance request then gets 503). */
 export let compliancePeer: i32 = -1;
+
+// A create_transfers checked first (transfer_checks): none, at compliance, or taken apart and at the ledger.
+const CHECK_IDLE: u32 = 0;
+const CHECK_AT_COMPLIANCE: u32 = 1;
+const CHECK_AT_LEDGER: u32 = 2;
+let checkStage: u32 = CHECK_IDLE;
+let checkToken: u32 = 0;
+let checkKey: i32 = -1;
+
+/** Whether a request of `route` is checked by compliance before the ledger. */
+function checked(route: u32): bool {
+  assert(route < <u32>P.ROUTE_COUNT, "a known route");
+  return transferChecks && route == P.ROUTE_CREATE_TRANSFERS;
+}
 
 /** The one-at-a-time service of `route`, or -1 (the ledger's routes). */
 function oneOf(route: u32): i32 {
@@ -75,12 +100,16 @@ export function relayInit(): void {
   compliancePeer = peerNamed("compliance");
   store<i32>(onePeer + (ONE_PAYMENTS << 2), paymentsPeer);
   store<i32>(onePeer + (ONE_COMPLIANCE << 2), compliancePeer);
+  if (transferChecks && (compliancePeer < 0 || ledgerPeer < 0)) configFail("transfer_checks needs the ledger and the compliance service in the image");
 }
 
 /** Whether a request of `route` may be sent now: its service has a free slot. */
 function roomFor(route: u32): bool {
   const one = oneOf(route);
-  return one >= 0 ? !oneIsBusy(<u32>one) : pendingLen < inFlightMax;
+  if (one >= 0) return !oneIsBusy(<u32>one);
+  if (checkStage == CHECK_AT_COMPLIANCE) return false;
+  if (checked(route)) return checkStage == CHECK_IDLE && !oneIsBusy(ONE_COMPLIANCE) && pendingLen < inFlightMax;
+  return pendingLen < inFlightMax;
 }
 
 /**
@@ -102,6 +131,7 @@ export function relaySubmit(token: u32, route: u32, body: usize, bodyLen: u32, n
 
 function forward(token: u32, route: u32, n: i32, body: usize, bodyLen: u32): void {
   assert(roomFor(route), "a free slot at the route's service");
+  if (checked(route)) { checkStart(token, n, body, bodyLen); return; }
   const one = oneOf(route);
   if (one >= 0) {
     const peer = load<i32>(onePeer + (<u32>one << 2));
@@ -126,6 +156,42 @@ function forward(token: u32, route: u32, n: i32, body: usize, bodyLen: u32): voi
   pendingPush(token, route, n, load<u32>(body + 4));
 }
 
+/** Sends a create_transfers to compliance for its verdicts (transfer_checks). */
+function checkStart(token: u32, n: i32, body: usize, bodyLen: u32): void {
+  assert(checkStage == CHECK_IDLE && compliancePeer >= 0, "one create_transfers checked at a time");
+  TC.stageBatch(body, bodyLen);
+  if (send(<u32>compliancePeer, TC.checkRequest(), TC.checkLength()) != 0) {
+    countStat(P.GW_STATS_BUSY);
+    answerText(token, 503, P.GW_E_BUSY, 1, n, "the compliance service could not take the transfers to check; nothing was applied");
+    return;
+  }
+  store<u8>(oneBusy + ONE_COMPLIANCE, 1);
+  checkStage = CHECK_AT_COMPLIANCE;
+  checkToken = token;
+  checkKey = n;
+}
+
+/** Compliance's verdicts (`len` bytes in the inbox) on the create_transfers at it: what it kept goes to the ledger. */
+function checkReplied(len: u32): void {
+  assert(checkStage == CHECK_AT_COMPLIANCE && pendingLen < inFlightMax, "the ledger has room for the request checked");
+  store<u8>(oneBusy + ONE_COMPLIANCE, 0);
+  checkStage = CHECK_IDLE;
+  const why = TC.verdictsError(inbox, len);
+  if (why !== null) { answerText(checkToken, 502, P.GW_E_COMPLIANCE_REFUSED, 0, checkKey, why); return; }
+  const kept = TC.applyVerdicts(inbox + C.REPLY_HEADER_BYTES);
+  if (kept == 0) {
+    answer(checkToken, 200, P.GW_OK, 0, checkKey, TC.expand(0, 0, outbox + P.GW_REPLY_HEADER_BYTES));
+    return;
+  }
+  if (send(<u32>ledgerPeer, TC.ledgerBody(), TC.ledgerLength()) != 0) {
+    countStat(P.GW_STATS_BUSY);
+    answerText(checkToken, 503, P.GW_E_BUSY, 1, checkKey, "the ledger could not take the request; nothing was applied");
+    return;
+  }
+  pendingPush(checkToken, P.ROUTE_CREATE_TRANSFERS, checkKey, kept);
+  if (!TC.allKept()) checkStage = CHECK_AT_LEDGER;
+}
+
 /** Sends waiting requests while there is room in flight. */
 function deferDrain(): void {
   while (deferCount > 0 && roomFor(load<u32>(deferPeek() + 12))) {
@@ -147,7 +213,13 @@ export function handleLedgerReply(len: u32): void {
   const route = load<u32>(pendingRoute + at);
   const n = load<i32>(pendingKey + at);
   const count = load<u32>(pendingCount + at);
-  relay(token, route, n, count, len);
+  if (checkStage == CHECK_AT_LEDGER && token == checkToken) {
+    checkStage = CHECK_IDLE;
+    if (<u64>len != <u64>count * LEDGER_RESULT_BYTES) ledgerError(token, n, len);
+    else answer(token, 200, P.GW_OK, 0, n, TC.expand(inbox, count, outbox + P.GW_REPLY_HEADER_BYTES));
+  } else {
+    relay(token, route, n, count, len);
+  }
   deferDrain();
 }
 
@@ -163,6 +235,7 @@ export function handleLedgerAborted(): void {
   const token = load<u32>(pendingToken + at);
   const n = load<i32>(pendingKey + at);
   assert(n < <i32>keyCount, "a key in the table, or none");
+  if (checkStage == CHECK_AT_LEDGER && token == checkToken) checkStage = CHECK_IDLE;
   answerText(token, 503, P.GW_E_LEDGER_ABORTED, 1, n, "the ledger aborted this request (it faulted or has failed); nothing was applied");
   deferDrain();
 }
@@ -244,11 +317,17 @@ export function handlePaymentsAborted(): void {
 /** The compliance service's reply to the request in flight, relayed whole to its client. */
 export function handleComplianceReply(len: u32): void {
   assert(compliancePeer >= 0, "a reply from the compliance service");
-  oneReplied(ONE_COMPLIANCE, len, "compliance");
+  if (checkStage != CHECK_AT_COMPLIANCE) { oneReplied(ONE_COMPLIANCE, len, "compliance"); return; }
+  checkReplied(len);
+  deferDrain();
 }
 
 /** The kernel aborted the compliance request in flight. */
 export function handleComplianceAborted(): void {
   assert(compliancePeer >= 0, "an abort of the compliance service");
-  oneAborted(ONE_COMPLIANCE, P.GW_E_COMPLIANCE_ABORTED, "compliance");
+  if (checkStage != CHECK_AT_COMPLIANCE) { oneAborted(ONE_COMPLIANCE, P.GW_E_COMPLIANCE_ABORTED, "compliance"); return; }
+  store<u8>(oneBusy + ONE_COMPLIANCE, 0);
+  checkStage = CHECK_IDLE;
+  answerText(checkToken, 503, P.GW_E_COMPLIANCE_ABORTED, 1, checkKey, "the compliance service aborted the check of these transfers (it faulted or has failed); nothing was applied");
+  deferDrain();
 }
