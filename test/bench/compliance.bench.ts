@@ -20,6 +20,9 @@
 //           (payments "checks": true) ÷ the same image with "checks": false,
 //           rounds alternating, lists and rule set loaded in both
 //           (payments_with_checks_ratio; issue 18's target is at least 0.5).
+//   transfers the ledger's own create_transfers checked (transfer_checks), as
+//           a ratio of the same sent straight to the ledger
+//           (compliance-transfers.ts).
 
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -31,6 +34,7 @@ import { fixtureLists, screeningSet } from '../support/screening-set.ts';
 import { bankManifestUnlimited, makeImage, removeDir, Server as TestServer } from '../support/helpers.ts';
 import { percentile, ROOT, round, type Bench, type FigureSpec, type Figures } from './support.ts';
 import { bootWithLists, CHECKS_PARAMS, checksInProcess, partyNames, paymentsWithChecks, RULE_SET } from './compliance-checks.ts';
+import { transfersWithChecks, TRANSFERS_PARAMS } from './compliance-transfers.ts';
 
 const ROUNDS = 5;
 const CONNECTIONS = 16;
@@ -60,6 +64,14 @@ const FIGURES: FigureSpec[] = [
   { key: 'payments_checks_off_p99_ms', row: 'pacs.008 over HTTP, checks off', col: 'p99 ms' },
   { key: 'payments_per_s_checks_off', row: 'pacs.008 over HTTP, checks off', col: 'payments/s' },
   { key: 'payments_with_checks_ratio', row: 'payments/s with checks ÷ without', col: 'ratio' },
+  { key: 'transfers_per_s_checks_on', row: `JSON create_transfers, ${TRANSFERS_PARAMS.transfers_batch} a request, ledger checked`, col: 'transfers/s' },
+  { key: 'transfers_checks_on_p99_ms', row: `JSON create_transfers, ${TRANSFERS_PARAMS.transfers_batch} a request, ledger checked`, col: 'p99 ms' },
+  { key: 'transfers_per_s_checks_hop', row: 'JSON create_transfers through compliance, ledger not checked', col: 'transfers/s' },
+  { key: 'transfers_checks_hop_p99_ms', row: 'JSON create_transfers through compliance, ledger not checked', col: 'p99 ms' },
+  { key: 'transfers_per_s_checks_off', row: 'JSON create_transfers, transfer_checks off', col: 'transfers/s' },
+  { key: 'transfers_checks_off_p99_ms', row: 'JSON create_transfers, transfer_checks off', col: 'p99 ms' },
+  { key: 'transfers_with_checks_ratio', row: 'transfers/s checked ÷ transfer_checks off', col: 'ratio' },
+  { key: 'transfers_hop_ratio', row: 'transfers/s through compliance unchecked ÷ off', col: 'ratio' },
 ];
 
 const bench: Bench = {
@@ -127,9 +139,10 @@ const bench: Bench = {
     checksInProcess(svc, names, figures, notes);
     await overHttp(queries, figures, notes);
     await paymentsWithChecks(names, figures, notes);
+    await transfersWithChecks(figures, notes);
     notes.push(`screening set: ${set.positives.length} perturbed list names, ${set.negatives.length} clean names (seed 18)`);
     notes.push('peer: Watchman (the lists\' source) was not run here; its published figures are for a scan of every name');
-    return { figures, params: { rounds: ROUNDS, queries: queries.length, threshold: THRESHOLD, connections: CONNECTIONS, ...CHECKS_PARAMS }, notes };
+    return { figures, params: { rounds: ROUNDS, queries: queries.length, threshold: THRESHOLD, connections: CONNECTIONS, ...CHECKS_PARAMS, ...TRANSFERS_PARAMS }, notes };
   },
 };
 

@@ -380,7 +380,7 @@ test('refusals change nothing: the list in force and what was staged stay', asyn
   refused(svc, header, P.REFUSED_MALFORMED, /header's list/);
   refused(svc, Buffer.concat([listStatusRequest(), Buffer.alloc(4)]), P.REFUSED_MALFORMED, /length/);
   const op = listStatusRequest();
-  op[P.HEADER_OP] = P.Op.pretrade + 1;
+  op[P.HEADER_OP] = P.Op.check_transfers + 1;
   refused(svc, op, P.REFUSED_MALFORMED, /unknown operation/);
   const reserved = searchRequest({ normalized: 'kwame' });
   reserved[P.HEADER_BYTES + 10] = 1;
