@@ -1,0 +1,124 @@
+// The trading service's config (the manifest's "config" object), e.g.
+//   {"orders_max":1000000,"levels_max":4096,
+//    "instruments":[{"id":1,"symbol":"ACME","price_scale":2,"qty_scale":0,"tick":1,"lot":1,
+//                    "qty_max":1000000,"band_bps":1000,"cash_ledger":1,"asset_ledger":4}]}
+// "orders_max": the live (resting) orders of every book together;
+// "levels_max": the price levels one side of one book holds; "instruments":
+// the instruments traded (the protocol's INSTRUMENT_BYTES fields; "symbol"
+// printable ASCII of 1..SYMBOL_MAX, "band_bps" 0 for none). Missing keys keep
+// their defaults; an unknown or repeated key, a value out of range or any
+// other syntax is a boot error: the reason goes to the log and the service
+// traps. The reader is lib/json.ts, as every service's.
+
+import * as P from "../protocol";
+import { JsonReader } from "../../../lib/json";
+import { logText } from "../../sdk/qenex";
+
+export const INSTRUMENTS_MAX: u32 = 256;
+export const INSTRUMENT_ID_MAX: u32 = 65535; // ids index a table of this many u16s (instruments.ts)
+const ORDERS_LIMIT: u32 = 4194304;
+const LEVELS_LIMIT: u32 = 1048576;
+
+export let ordersMax: u32 = 65536;
+export let levelsMax: u32 = 4096;
+export let instrumentCount: u32 = 0;
+/** The configured instruments, INSTRUMENT_BYTES each, in the config's order. */
+export const instruments: usize = memory.data(<i32>(INSTRUMENTS_MAX * P.INSTRUMENT_BYTES), 16);
+
+function fail(reason: string): void {
+  logText("trading config: " + reason); // boot only: the trap follows
+  unreachable();
+}
+
+function bounded(r: JsonReader, key: string, low: u64, high: u64): u64 {
+  const v = r.readU64();
+  if (r.error == null && (v < low || v > high)) fail(key + " is outside " + low.toString() + ".." + high.toString());
+  assert(r.error != null || (v >= low && v <= high), "a value in range");
+  return v;
+}
+
+/** One instrument's field `k` into record `s`; false when `k` is not one. */
+function instrumentField(r: JsonReader, s: usize, k: string): bool {
+  assert(s != 0, "a record");
+  if (k == "id") store<u32>(s + P.INST_ID, <u32>bounded(r, k, 1, INSTRUMENT_ID_MAX));
+  else if (k == "price_scale") store<u8>(s + P.INST_PRICE_SCALE, <u8>bounded(r, k, 0, P.SCALE_MAX));
+  else if (k == "qty_scale") store<u8>(s + P.INST_QTY_SCALE, <u8>bounded(r, k, 0, P.SCALE_MAX));
+  else if (k == "tick") store<u64>(s + P.INST_TICK, bounded(r, k, 1, u64.MAX_VALUE));
+  else if (k == "lot") store<u64>(s + P.INST_LOT, bounded(r, k, 1, u64.MAX_VALUE));
+  else if (k == "qty_max") store<u64>(s + P.INST_QTY_MAX, bounded(r, k, 1, u64.MAX_VALUE));
+  else if (k == "band_bps") store<u32>(s + P.INST_BAND, <u32>bounded(r, k, 0, 1000000));
+  else if (k == "cash_ledger") store<u32>(s + P.INST_CASH_LEDGER, <u32>bounded(r, k, 1, u32.MAX_VALUE));
+  else if (k == "asset_ledger") store<u32>(s + P.INST_ASSET_LEDGER, <u32>bounded(r, k, 1, u32.MAX_VALUE));
+  else if (k == "symbol") symbolField(r, s);
+  else return false;
+  return true;
+}
+
+function symbolField(r: JsonReader, s: usize): void {
+  assert(s != 0, "a record");
+  const v = r.readString();
+  if (r.error != null) return;
+  if (v.length < 1 || v.length > P.SYMBOL_MAX) fail("a symbol of 1.." + P.SYMBOL_MAX.toString() + " characters");
+  for (let i = 0; i < v.length; i++) {
+    const c = v.charCodeAt(i);
+    if (c <= 0x20 || c > 0x7e) fail("a symbol is printable ASCII without spaces");
+    store<u8>(s + P.INST_SYMBOL + <usize>i, <u8>c);
+  }
+  store<u8>(s + P.INST_SYMBOL_LENGTH, <u8>v.length);
+}
+
+/** One instrument object into record `s`; the reason it is refused, or null. */
+function instrumentFromJson(r: JsonReader, s: usize): string | null {
+  assert(s >= instruments && s < instruments + <usize>INSTRUMENTS_MAX * P.INSTRUMENT_BYTES, "a record of the table");
+  memory.fill(s, 0, P.INSTRUMENT_BYTES);
+  if (!r.beginObject()) return null;
+  for (let key = r.nextKey(); key != null; key = r.nextKey()) {
+    const k = key;
+    if (!instrumentField(r, s, k)) return "instruments: unknown key " + k;
+    if (r.error != null) return null;
+  }
+  if (load<u32>(s + P.INST_ID) == 0 || load<u8>(s + P.INST_SYMBOL_LENGTH) == 0) return "instruments: an instrument needs its id and symbol";
+  if (load<u64>(s + P.INST_TICK) == 0 || load<u64>(s + P.INST_LOT) == 0 || load<u64>(s + P.INST_QTY_MAX) == 0) {
+    return "instruments: an instrument needs its tick, lot and qty_max";
+  }
+  if (load<u32>(s + P.INST_CASH_LEDGER) == 0 || load<u32>(s + P.INST_ASSET_LEDGER) == 0) return "instruments: an instrument needs its cash_ledger and asset_ledger";
+  if (load<u32>(s + P.INST_CASH_LEDGER) == load<u32>(s + P.INST_ASSET_LEDGER)) return "instruments: the cash and asset ledgers are two";
+  return null;
+}
+
+function instrumentsFromJson(r: JsonReader): void {
+  assert(instrumentCount == 0, "instruments read once");
+  if (!r.beginArray()) return;
+  while (r.nextItem()) {
+    if (instrumentCount == INSTRUMENTS_MAX) fail("more than " + INSTRUMENTS_MAX.toString() + " instruments");
+    const s = instruments + <usize>instrumentCount * P.INSTRUMENT_BYTES;
+    const why = instrumentFromJson(r, s);
+    if (why !== null) fail(why);
+    if (r.error != null) return;
+    for (let i: u32 = 0; i < instrumentCount; i++) {
+      if (load<u32>(instruments + <usize>i * P.INSTRUMENT_BYTES + P.INST_ID) == load<u32>(s + P.INST_ID)) fail("instruments: an id given twice");
+    }
+    instrumentCount++;
+  }
+}
+
+/** Parses `len` bytes of config JSON at `ptr` (len 0 keeps the defaults: no instrument). */
+export function configParse(ptr: usize, len: u32): void {
+  if (len == 0) return;
+  const r = new JsonReader(ptr, len);
+  let seen: u32 = 0;
+  if (r.beginObject()) {
+    for (let key = r.nextKey(); key != null; key = r.nextKey()) {
+      const k = key;
+      let bit: u32 = 0;
+      if (k == "orders_max") { bit = 1; ordersMax = <u32>bounded(r, k, 1, ORDERS_LIMIT); }
+      else if (k == "levels_max") { bit = 2; levelsMax = <u32>bounded(r, k, 1, LEVELS_LIMIT); }
+      else if (k == "instruments") { bit = 4; instrumentsFromJson(r); }
+      else fail("unknown key " + k);
+      if ((seen & bit) != 0) fail("repeated key " + k);
+      seen |= bit;
+    }
+  }
+  if (!r.finish()) fail(r.error!);
+  assert(ordersMax >= 1 && ordersMax <= ORDERS_LIMIT && levelsMax >= 1 && instrumentCount <= INSTRUMENTS_MAX, "a config in range");
+}

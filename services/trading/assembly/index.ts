@@ -1,0 +1,51 @@
+// services/trading: central limit order books and matching (issue 19,
+// docs/trading.md). Instruments from the config; order operations applied
+// in the order of the log, so the same log gives the same books, trades and
+// answers on every replay. The wire contract is ../protocol.ts.
+//
+// ABI (module "qenex" is the only import): qx_inbox / qx_inbox_bytes,
+// qx_init(len) with the config JSON (config.ts), qx_handle(kind, sender,
+// token, len): a request. Capabilities: "time" (the logical clock: DAY
+// orders, entry times), "log" (a bad config's reason at boot).
+//
+// The files: config.ts (the config), book.ts (orders, levels, the id
+// index), match.ts (matching, self-trade prevention, the DAY list), ops.ts
+// (new, cancel, replace, mass cancel, expiry), requests.ts (the requests),
+// reply.ts (replies and refusals).
+
+import * as P from "../protocol";
+import { KIND_MESSAGE, KIND_REQUEST } from "../../sdk/qenex";
+import { configParse } from "./config";
+import { bookInit } from "./book";
+import { refuse, replyInit } from "./reply";
+import { book, instrumentsGet, orderGet, orders } from "./requests";
+
+// The largest request: OPS_PER_REQUEST operations (96 KiB), with room to spare for a config.
+const INBOX_BYTES: u32 = 256 * 1024;
+const inbox: usize = heap.alloc(INBOX_BYTES);
+
+export function qx_inbox(): usize { return inbox; }
+export function qx_inbox_bytes(): u32 { return INBOX_BYTES; }
+
+export function qx_init(len: u32): void {
+  assert(len <= INBOX_BYTES, "the kernel copies at most the inbox");
+  assert(<u64>P.HEADER_BYTES + <u64>P.OPS_PER_REQUEST * P.OP_BYTES <= <u64>INBOX_BYTES, "the inbox holds a largest orders request");
+  configParse(inbox, len);
+  bookInit();
+  replyInit();
+}
+
+export function qx_handle(kind: u32, sender: u32, token: u32, len: u32): void {
+  assert(len <= INBOX_BYTES, "the kernel copies at most the inbox");
+  if (kind != KIND_REQUEST && kind != KIND_MESSAGE) return;
+  if (len < <u32>P.HEADER_BYTES) { refuse(token, "trading: request shorter than its header"); return; }
+  const op = <u32>load<u8>(inbox + P.HEADER_OP);
+  const count = load<u32>(inbox + P.HEADER_COUNT);
+  if ((load<u32>(inbox) >>> 8) != 0 || load<u64>(inbox + 8) != 0) { refuse(token, "trading: reserved header bytes not zero"); return; }
+  if (len != P.requestLength(op, count)) { refuse(token, "trading: unknown operation, or a length that does not match its count"); return; }
+  const rec = inbox + P.HEADER_BYTES;
+  if (op == <u32>P.Op.orders) orders(token, count, rec);
+  else if (op == <u32>P.Op.instruments_get) instrumentsGet(token);
+  else if (op == <u32>P.Op.book) book(token, rec);
+  else orderGet(token, count, rec);
+}

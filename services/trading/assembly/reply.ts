@@ -1,0 +1,78 @@
+// Replies: the reply header (protocol.ts: u32 count, u32 flags, u32 the
+// operation's, u32 0), the records after it, and refusals in band
+// (REPLY_F_REFUSED, a REFUSED_* code and an ASCII reason), as the other
+// services answer. An orders reply is its results, then its events
+// (eventAdd), written in place. The area is taken from the heap once.
+
+import * as P from "../protocol";
+import { reply } from "../../sdk/qenex";
+
+const REASON_BYTES: u32 = 256;
+let out: usize = 0;
+let outBytes: u32 = 0;
+let events: usize = 0; // where the current reply's events go
+let eventCount: u32 = 0;
+
+export function replyInit(): void {
+  assert(out == 0, "replyInit: once");
+  const orders = <u32>P.OPS_PER_REQUEST * <u32>P.RESULT_BYTES + <u32>P.EVENTS_PER_REPLY * <u32>P.EVENT_BYTES;
+  const book = 2 * <u32>P.DEPTH_MAX * <u32>P.LEVEL_OUT_BYTES;
+  const lookups = <u32>P.LOOKUPS_MAX * <u32>P.ORDER_OUT_BYTES;
+  outBytes = <u32>P.REPLY_HEADER_BYTES + max(max(orders, book), max(lookups, REASON_BYTES));
+  out = heap.alloc(outBytes);
+}
+
+/** Where the reply's records go: after the header. */
+export function replyRecords(): usize {
+  assert(out != 0, "replyRecords: after replyInit");
+  return out + P.REPLY_HEADER_BYTES;
+}
+
+/** Starts an orders reply of `results` results: its events go after them. */
+export function eventsBegin(results: u32): void {
+  assert(results <= <u32>P.OPS_PER_REQUEST, "a framed count");
+  events = replyRecords() + <usize>results * P.RESULT_BYTES;
+  eventCount = 0;
+}
+
+export function eventsRoom(): u32 {
+  assert(eventCount <= <u32>P.EVENTS_PER_REPLY, "events within the reply");
+  return <u32>P.EVENTS_PER_REPLY - eventCount;
+}
+
+export function eventsCount(): u32 {
+  assert(eventCount <= <u32>P.EVENTS_PER_REPLY, "events within the reply");
+  return eventCount;
+}
+
+/** A new, zeroed event of the reply (room checked by the caller). */
+export function eventAdd(kind: u32): usize {
+  assert(eventCount < <u32>P.EVENTS_PER_REPLY, "room for the event");
+  const e = events + <usize>eventCount * P.EVENT_BYTES;
+  eventCount++;
+  memory.fill(e, 0, P.EVENT_BYTES);
+  store<u8>(e + P.EV_KIND, <u8>kind);
+  return e;
+}
+
+/** Sends the header (count, `value` at +8, `extra` at +12) and `bytes` of records already at replyRecords(). */
+export function replySend(token: u32, count: u32, value: u32, extra: u32, bytes: u32): void {
+  assert(<u64>P.REPLY_HEADER_BYTES + bytes <= <u64>outBytes, "the records fit the reply area");
+  store<u32>(out, count);
+  store<u32>(out + 4, 0);
+  store<u32>(out + 8, value);
+  store<u32>(out + 12, extra);
+  reply(token, 0, out, <u32>P.REPLY_HEADER_BYTES + bytes);
+}
+
+/** Refuses the request whole: nothing changed. `why` is ASCII. */
+export function refuse(token: u32, why: string): void {
+  assert(why.length > 0, "a refusal with its reason");
+  const n = <u32>why.length < REASON_BYTES ? <u32>why.length : REASON_BYTES;
+  store<u32>(out, 0);
+  store<u32>(out + 4, P.REPLY_F_REFUSED);
+  store<u32>(out + 8, P.REFUSED_MALFORMED);
+  store<u32>(out + 12, 0);
+  for (let i: u32 = 0; i < n; i++) store<u8>(out + P.REPLY_HEADER_BYTES + i, <u8>why.charCodeAt(i));
+  reply(token, 0, out, <u32>P.REPLY_HEADER_BYTES + n);
+}

@@ -1,0 +1,85 @@
+// The requests: orders (the operations, in order), and the reads
+// (instruments_get, book, order_get) answered from the books as they stand.
+
+import * as P from "../protocol";
+import { nowNs } from "../../sdk/qenex";
+import { instrumentCount, instruments } from "./config";
+import { bookFor, L_COUNT, L_PRICE, L_TOTAL, LEVEL_BYTES, O_OUT_BYTES, orderFind, sideCount, sideLevels, slotAt } from "./book";
+import { opBegin, opEvents } from "./match";
+import { expireDays, expiryDue, opCancel, opMalformed, opMassCancel, opNew, opReplace, resultOf } from "./ops";
+import { eventsBegin, eventsCount, eventsRoom, refuse, replyRecords, replySend } from "./reply";
+
+/** orders: each operation applied in order; a result each, then the events (the day's expiries first: +12 says how many). */
+export function orders(token: u32, count: u32, recs: usize): void {
+  assert(count >= 1 && count <= <u32>P.OPS_PER_REQUEST, "a framed count");
+  const now = nowNs();
+  eventsBegin(count);
+  // Orders of a day gone expire before anything trades; when more than half a reply's events expire, the operations
+  // wait for the next request (answered RJ_BATCH_FULL) and the expiries go on there.
+  const expired = expireDays(now, <u32>P.EVENTS_PER_REPLY / 2);
+  const waiting = expiryDue(now);
+  for (let i: u32 = 0; i < count; i++) {
+    const op = recs + <usize>i * P.OP_BYTES;
+    const r = replyRecords() + <usize>i * P.RESULT_BYTES;
+    const kind = <u32>load<u8>(op + P.OP_KIND);
+    const need: u32 = kind == <u32>P.OP_MASS_CANCEL ? <u32>P.MASS_CANCEL_MAX : <u32>P.FILLS_PER_ORDER_MAX;
+    if (waiting || eventsRoom() < need) { resultOf(r, op, P.ST_REJECTED, P.RJ_BATCH_FULL, 0); continue; }
+    const bad = opMalformed(op);
+    if (bad != 0) { resultOf(r, op, P.ST_REJECTED, bad, 0); continue; }
+    opBegin();
+    if (kind == <u32>P.OP_NEW) opNew(op, r, now);
+    else if (kind == <u32>P.OP_CANCEL) opCancel(op, r);
+    else if (kind == <u32>P.OP_REPLACE) opReplace(op, r, now);
+    else opMassCancel(op, r);
+    store<u32>(r + P.RES_EVENTS, opEvents);
+  }
+  const events = eventsCount();
+  replySend(token, count, events, expired, count * <u32>P.RESULT_BYTES + events * <u32>P.EVENT_BYTES);
+}
+
+export function instrumentsGet(token: u32): void {
+  assert(instrumentCount <= 256, "the instruments fit the reply");
+  memory.copy(replyRecords(), instruments, <usize>instrumentCount * P.INSTRUMENT_BYTES);
+  replySend(token, instrumentCount, 0, 0, instrumentCount * <u32>P.INSTRUMENT_BYTES);
+}
+
+/** book: the best `depth` levels of each side, bids then asks, best first; +8 the bid levels. */
+export function book(token: u32, q: usize): void {
+  assert(q != 0, "a query");
+  const b = bookFor(load<u32>(q + P.BQ_INSTRUMENT));
+  const depth = load<u32>(q + P.BQ_DEPTH);
+  if (b == 0) { refuse(token, "trading: no such instrument"); return; }
+  if (depth == 0 || depth > <u32>P.DEPTH_MAX || load<u64>(q + 8) != 0) { refuse(token, "trading: a depth of 1..DEPTH_MAX, reserved bytes zero"); return; }
+  let n: u32 = 0;
+  let bids: u32 = 0;
+  for (let side: u32 = P.SIDE_BUY; side <= <u32>P.SIDE_SELL; side++) {
+    const levels = sideLevels(b, side);
+    const count = sideCount(b, side);
+    for (let k: u32 = 0; k < depth && k < count; k++) {
+      const l = levels + <usize>(count - 1 - k) * LEVEL_BYTES;
+      const out = replyRecords() + <usize>n * P.LEVEL_OUT_BYTES;
+      memory.fill(out, 0, P.LEVEL_OUT_BYTES);
+      store<u64>(out + P.LO_PRICE, load<u64>(l + L_PRICE));
+      store<u64>(out + P.LO_QTY, load<u64>(l + L_TOTAL));
+      store<u32>(out + P.LO_ORDERS, load<u32>(l + L_COUNT));
+      n++;
+    }
+    if (side == P.SIDE_BUY) bids = n;
+  }
+  replySend(token, n, bids, 0, n * <u32>P.LEVEL_OUT_BYTES);
+}
+
+/** order_get: the live orders of the ids asked, in the order asked (ids not live are left out). */
+export function orderGet(token: u32, count: u32, ids: usize): void {
+  assert(count >= 1 && count <= <u32>P.LOOKUPS_MAX, "a framed count");
+  let n: u32 = 0;
+  for (let i: u32 = 0; i < count; i++) {
+    const ref = orderFind(load<u64>(ids + (<usize>i << 3)));
+    if (ref == 0) continue;
+    const out = replyRecords() + <usize>n * P.ORDER_OUT_BYTES;
+    memory.copy(out, slotAt(ref), O_OUT_BYTES);
+    memory.fill(out + O_OUT_BYTES, 0, <u32>P.ORDER_OUT_BYTES - O_OUT_BYTES);
+    n++;
+  }
+  replySend(token, n, 0, 0, n * <u32>P.ORDER_OUT_BYTES);
+}
