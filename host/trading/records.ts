@@ -29,7 +29,10 @@ export const REASON_NAMES: Record<number, string> = {
 };
 
 export type Operation =
-  | { kind: 'new'; side: Side; instrument: number; account: bigint; qty: bigint; price?: bigint; market?: boolean; tif?: Tif; postOnly?: boolean; stp?: Stp; ref?: bigint }
+  | {
+    kind: 'new'; side: Side; instrument: number; account: bigint; qty: bigint; price?: bigint; market?: boolean; tif?: Tif; postOnly?: boolean; stp?: Stp;
+    ref?: bigint; /** With settlement: the trader's account on the asset ledger. */ assetAccount?: bigint;
+  }
   | { kind: 'cancel'; side: Side; instrument: number; account: bigint; order: bigint; ref?: bigint }
   | { kind: 'replace'; side: Side; instrument: number; account: bigint; order: bigint; price: bigint; qty: bigint; ref?: bigint }
   | { kind: 'mass_cancel'; account: bigint; instrument?: number; side?: Side; ref?: bigint };
@@ -64,6 +67,7 @@ export function opRecord(op: Operation): Buffer {
     b[P.OP_STP] = STPS[op.stp ?? 'cancel_taker'];
     u64(b, P.OP_PRICE, op.price ?? 0n);
     u64(b, P.OP_QTY, op.qty);
+    u128(b, P.OP_ASSET_ACCOUNT, op.assetAccount ?? 0n);
     return b;
   }
   u64(b, P.OP_ORDER, op.order);

@@ -37,12 +37,17 @@ export function requestLength(op: u32, count: u32): u32 {
   return 0;
 }
 
-// ---- instrument (64 bytes), from the config ----
+// ---- instrument (128 bytes), from the config ----
 //   +0 u32 id (1..)   +4 u8 price_scale   +5 u8 qty_scale   +6 u8 symbol length (1..SYMBOL_MAX)   +7 u8 0
 //   +8 u64 tick (price units, ≥ 1)   +16 u64 lot (quantity units, ≥ 1)   +24 u64 the largest order quantity (units)
-//  +32 u32 price band (basis points from the last trade price; 0: none)   +36 u32 cash ledger   +40 u32 asset ledger   +44 u32 0
-//  +48 [16] symbol (printable ASCII, the FIX Symbol)
-export const INSTRUMENT_BYTES = 64;
+//  +32 u32 price band (basis points from the last trade price; 0: none)   +36 u32 cash ledger   +40 u32 asset ledger
+//  +44 u16 the ledger `code` of the transfers that settle it   +46 u16 0   +48 [16] symbol (printable ASCII, the FIX Symbol)
+//  +64 u128 the cash escrow account (on the cash ledger)   +80 u128 the asset escrow account (on the asset ledger)   +96 u8[32] 0
+// With settlement (docs/trading.md "Settlement"), a price is in the cash ledger's minor units per one whole unit of
+// the asset (price_scale is the cash ledger's asset scale) and a quantity in the asset ledger's minor units
+// (qty_scale is its asset scale): a trade's cash is price × quantity / 10^qty_scale, exact because tick × lot is a
+// multiple of 10^qty_scale (the config refuses an instrument where it is not).
+export const INSTRUMENT_BYTES = 128;
 export const INST_ID = 0;
 export const INST_PRICE_SCALE = 4;
 export const INST_QTY_SCALE = 5;
@@ -53,7 +58,10 @@ export const INST_QTY_MAX = 24;
 export const INST_BAND = 32;
 export const INST_CASH_LEDGER = 36;
 export const INST_ASSET_LEDGER = 40;
+export const INST_CODE = 44;
 export const INST_SYMBOL = 48;
+export const INST_CASH_ESCROW = 64;
+export const INST_ASSET_ESCROW = 80;
 export const SYMBOL_MAX = 16;
 export const SCALE_MAX = 18;
 
@@ -63,8 +71,10 @@ export const SCALE_MAX = 18;
 //   +6 u16 0   +8 u32 instrument (mass cancel: 0 every instrument)   +12 u32 0
 //  +16 u64 the client's reference (the caller's id of this operation, answered back; FIX ClOrdID is the front end's)
 //  +24 u64 order id (cancel, replace: the order; new, mass cancel: 0)   +32 u64 price (limit: units; market: 0)
-//  +40 u64 quantity (new: the order's; replace: the new total, filled included)   +48 u128 account (the trader's: whose orders, STP)
-//  +64 u8[32] 0
+//  +40 u64 quantity (new: the order's; replace: the new total, filled included)
+//  +48 u128 account: the trader's cash account on the instrument's cash ledger (whose orders: cancel, STP, mass cancel)
+//  +64 u128 the trader's asset account on the asset ledger (new, with settlement: where bought assets go and sold
+//       ones come from; else 0)   +80 u8[16] 0
 export const OP_BYTES = 96;
 export const OP_KIND = 0;
 export const OP_SIDE = 1;
@@ -78,6 +88,7 @@ export const OP_ORDER = 24;
 export const OP_PRICE = 32;
 export const OP_QTY = 40;
 export const OP_ACCOUNT = 48;
+export const OP_ASSET_ACCOUNT = 64;
 export const OPS_PER_REQUEST = 1024;
 export const OP_NEW = 1;
 export const OP_CANCEL = 2;
@@ -110,13 +121,15 @@ export const REFUSED_MALFORMED = 1;
 
 // ---- result (48 bytes), one per operation, in order ----
 //   +0 u64 order id (new: the id given, 0 when rejected; mass cancel: 0)   +8 u8 status (ST_*)   +9 u8 reject reason (RJ_*; 0)
-//  +10 u16 0   +12 u32 events of this operation (after those of the operations before it)
+//  +10 u16 the ledger's result for its reservation (RJ_FUNDS: services/ledger/protocol.ts TransferResult; else 0)
+//  +12 u32 events of this operation (after those of the operations before it)
 //  +16 u64 leaves (the order's open quantity after the operation; mass cancel: orders cancelled)
 //  +24 u64 cumulative quantity filled   +32 u64 the client's reference   +40 u64 the order's quantity (its total)
 export const RESULT_BYTES = 48;
 export const RES_ORDER = 0;
 export const RES_STATUS = 8;
 export const RES_REASON = 9;
+export const RES_LEDGER_RESULT = 10;
 export const RES_EVENTS = 12;
 export const RES_LEAVES = 16;
 export const RES_CUM = 24;
@@ -143,6 +156,8 @@ export const RJ_FOK = 10; // a fill-or-kill that could not fill whole: nothing t
 export const RJ_REPLACE_QTY = 11; // a replace whose total is not over what already filled
 export const RJ_MALFORMED = 12; // unknown kind, side, type, time in force, flags or STP, reserved bytes not zero
 export const RJ_BATCH_FULL = 13; // not applied: the request's reply had no room left for its events (send it again)
+export const RJ_FUNDS = 14; // settlement: the ledger refused its reservation (funds, position, or the account); RES_LEDGER_RESULT says why
+export const RJ_NO_REFERENCE = 15; // settlement: a market buy needs the band and a last trade (it reserves at the band's top)
 
 // ---- event (64 bytes) ----
 //   +0 u8 kind (EV_*)   +1 u8 the taker's side (trade)   +2 u16 0   +4 u32 instrument   +8 u64 trade id (trade; else 0)
@@ -202,3 +217,26 @@ export const OO_QTY = 48;
 export const OO_ENTERED = 56;
 export const OO_ACCOUNT = 64;
 export const LOOKUPS_MAX = 1024;
+
+// ==== settlement on the ledger (config "settlement": true; docs/trading.md "Settlement") ====
+// Every transfer the trading service makes has the id (TRADING_TRANSFER_ID_HI | kind) << 64 | n, n counting the
+// service's transfers from 1 ("QXTRD": apart from the payments service's "QXPAY" ids), user_data_64 the order id,
+// user_data_128 the trade id (legs of a trade; else 0), user_data_32 the instrument, code the instrument's code.
+//   reserve  before an order rests or trades: a buy's cash (its price, or a market buy's band top, × quantity)
+//            from the trader's cash account to the cash escrow; a sell's quantity from the trader's asset account
+//            to the asset escrow; linked to a probe of 0 from the other escrow to the trader's other account
+//            (that it exists and is on its ledger: where the trade will pay it)
+//   cash     a trade's cash from the cash escrow to the seller's cash account     } one linked chain a trade:
+//   asset    a trade's quantity from the asset escrow to the buyer's asset account } both legs or neither
+//   improve  a buyer that took a better price than it reserved at: the difference back to it (in the chain)
+//   release  what an order reserved and will not use (cancelled, expired, the rest of an IOC, a rejection,
+//            a replace to less) back from the escrow to the trader
+// So an escrow account always holds what the resting orders reserved: Σ over resting buys of price × leaves /
+// 10^qty_scale in cash, Σ over resting sells of leaves in the asset.
+export const TRADING_TRANSFER_ID_HI = 0x5158545244000000;
+export const XFER_RESERVE = 1;
+export const XFER_PROBE = 2;
+export const XFER_CASH = 3;
+export const XFER_ASSET = 4;
+export const XFER_IMPROVE = 5;
+export const XFER_RELEASE = 6;

@@ -41,6 +41,8 @@ export const O_PREV: u32 = 84;
 export const O_DAY_NEXT: u32 = 88; // the DAY orders' list
 export const O_DAY_PREV: u32 = 92;
 export const O_DAY: u32 = 96; // u64: the logical day it was entered (DAY orders)
+export const O_RESERVE_PRICE: u32 = 104; // u64, settlement: a buy's price its cash is reserved at (its limit; a market buy's band top)
+export const O_ASSET_ACCOUNT: u32 = 112; // u128, settlement: the trader's asset account
 export const O_OUT_BYTES: u32 = 80; // the bytes that are ORDER_OUT's
 
 // ---- levels ----

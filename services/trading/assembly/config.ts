@@ -5,14 +5,18 @@
 // "orders_max": the live (resting) orders of every book together;
 // "levels_max": the price levels one side of one book holds; "instruments":
 // the instruments traded (the protocol's INSTRUMENT_BYTES fields; "symbol"
-// printable ASCII of 1..SYMBOL_MAX, "band_bps" 0 for none). Missing keys keep
+// printable ASCII of 1..SYMBOL_MAX, "band_bps" 0 for none; with settlement,
+// "code" and the escrow accounts "cash_escrow", "asset_escrow", decimal
+// strings); "settlement": true reserves on the ledger and settles trades
+// there (settle.ts; capability send:ledger). Missing keys keep
 // their defaults; an unknown or repeated key, a value out of range or any
 // other syntax is a boot error: the reason goes to the log and the service
 // traps. The reader is lib/json.ts, as every service's.
 
 import * as P from "../protocol";
-import { JsonReader } from "../../../lib/json";
+import { JSON_STRING, JsonReader } from "../../../lib/json";
 import { logText } from "../../sdk/qenex";
+import { u128Add, u128DivU64, u128IsZero, u128MulU64, u128SetU64 } from "../../sdk/money";
 
 export const INSTRUMENTS_MAX: u32 = 256;
 export const INSTRUMENT_ID_MAX: u32 = 65535; // ids index a table of this many u16s (instruments.ts)
@@ -22,6 +26,8 @@ const LEVELS_LIMIT: u32 = 1048576;
 export let ordersMax: u32 = 65536;
 export let levelsMax: u32 = 4096;
 export let instrumentCount: u32 = 0;
+/** Orders reserve on the ledger and trades settle there (settle.ts). */
+export let settlementOn: bool = false;
 /** The configured instruments, INSTRUMENT_BYTES each, in the config's order. */
 export const instruments: usize = memory.data(<i32>(INSTRUMENTS_MAX * P.INSTRUMENT_BYTES), 16);
 
@@ -50,8 +56,44 @@ function instrumentField(r: JsonReader, s: usize, k: string): bool {
   else if (k == "cash_ledger") store<u32>(s + P.INST_CASH_LEDGER, <u32>bounded(r, k, 1, u32.MAX_VALUE));
   else if (k == "asset_ledger") store<u32>(s + P.INST_ASSET_LEDGER, <u32>bounded(r, k, 1, u32.MAX_VALUE));
   else if (k == "symbol") symbolField(r, s);
+  else if (k == "code") store<u16>(s + P.INST_CODE, <u16>bounded(r, k, 1, 65535));
+  else if (k == "cash_escrow") accountField(r, s + P.INST_CASH_ESCROW);
+  else if (k == "asset_escrow") accountField(r, s + P.INST_ASSET_ESCROW);
   else return false;
   return true;
+}
+
+/** A ledger account id: a decimal string of a u128 (or a JSON integer), not 0. */
+function accountField(r: JsonReader, at: usize): void {
+  assert(at != 0, "a field");
+  if (r.peekKind() != JSON_STRING) { u128SetU64(at, bounded(r, "an account", 1, u64.MAX_VALUE)); return; }
+  const v = r.readString();
+  if (r.error != null) return;
+  if (v.length < 1 || v.length > 39) fail("an account id is a decimal string of 1..39 digits");
+  const digit = memory.data(16, 8);
+  u128SetU64(at, 0);
+  for (let i = 0; i < v.length; i++) {
+    const c = v.charCodeAt(i);
+    if (c < 0x30 || c > 0x39) fail("an account id is a decimal string of digits");
+    u128SetU64(digit, <u64>(c - 0x30));
+    if (!u128MulU64(at, at, 10) || !u128Add(at, at, digit)) fail("an account id over 2^128 - 1");
+  }
+  if (u128IsZero(at)) fail("an account id is not 0");
+}
+
+/** Why instrument `s` cannot settle (settlement on), or null: its code and escrows, and a trade's cash exact. */
+function settlementError(s: usize): string | null {
+  assert(s != 0, "a record");
+  if (load<u16>(s + P.INST_CODE) == 0) return "instruments: settlement needs each instrument's code";
+  if (u128IsZero(s + P.INST_CASH_ESCROW) || u128IsZero(s + P.INST_ASSET_ESCROW)) return "instruments: settlement needs each instrument's cash_escrow and asset_escrow";
+  // tick × lot a multiple of 10^qty_scale: price × quantity / 10^qty_scale is then exact for every order.
+  const scratch = memory.data(16, 8);
+  u128SetU64(scratch, load<u64>(s + P.INST_TICK));
+  u128MulU64(scratch, scratch, load<u64>(s + P.INST_LOT));
+  let pow: u64 = 1;
+  for (let i: u8 = 0; i < load<u8>(s + P.INST_QTY_SCALE); i++) pow *= 10;
+  if (u128DivU64(scratch, scratch, pow) != 0) return "instruments: tick × lot must be a multiple of 10^qty_scale (a trade's cash exact)";
+  return null;
 }
 
 function symbolField(r: JsonReader, s: usize): void {
@@ -114,11 +156,16 @@ export function configParse(ptr: usize, len: u32): void {
       if (k == "orders_max") { bit = 1; ordersMax = <u32>bounded(r, k, 1, ORDERS_LIMIT); }
       else if (k == "levels_max") { bit = 2; levelsMax = <u32>bounded(r, k, 1, LEVELS_LIMIT); }
       else if (k == "instruments") { bit = 4; instrumentsFromJson(r); }
+      else if (k == "settlement") { bit = 8; settlementOn = r.readBool(); }
       else fail("unknown key " + k);
       if ((seen & bit) != 0) fail("repeated key " + k);
       seen |= bit;
     }
   }
   if (!r.finish()) fail(r.error!);
+  for (let i: u32 = 0; i < instrumentCount && settlementOn; i++) {
+    const why = settlementError(instruments + <usize>i * P.INSTRUMENT_BYTES);
+    if (why !== null) fail(why);
+  }
   assert(ordersMax >= 1 && ordersMax <= ORDERS_LIMIT && levelsMax >= 1 && instrumentCount <= INSTRUMENTS_MAX, "a config in range");
 }

@@ -5,17 +5,23 @@
 //
 // ABI (module "qenex" is the only import): qx_inbox / qx_inbox_bytes,
 // qx_init(len) with the config JSON (config.ts), qx_handle(kind, sender,
-// token, len): a request. Capabilities: "time" (the logical clock: DAY
-// orders, entry times), "log" (a bad config's reason at boot).
+// token, len): a request, or the ledger's answer to a batch of settlement
+// transfers. Capabilities: "time" (the logical clock: DAY orders, entry
+// times), "log" (a bad config's reason at boot, settlement failures),
+// "send:ledger" with settlement.
 //
 // The files: config.ts (the config), book.ts (orders, levels, the id
 // index), match.ts (matching, self-trade prevention, the DAY list), ops.ts
-// (new, cancel, replace, mass cancel, expiry), requests.ts (the requests),
+// (new, cancel, replace, mass cancel, expiry, reservations planned),
+// requests.ts (the requests), settle.ts (the transfers of reservations,
+// trades and releases), flow.ts (an orders request through the ledger),
 // reply.ts (replies and refusals).
 
 import * as P from "../protocol";
-import { KIND_MESSAGE, KIND_REQUEST } from "../../sdk/qenex";
-import { configParse } from "./config";
+import { KIND_FAILED, KIND_MESSAGE, KIND_REPLY, KIND_REQUEST } from "../../sdk/qenex";
+import { configParse, settlementOn } from "./config";
+import { ledgerFailed, ledgerReplied, ordersSettled } from "./flow";
+import { settleInit, settleLedger } from "./settle";
 import { bookInit } from "./book";
 import { refuse, replyInit } from "./reply";
 import { book, instrumentsGet, orderGet, orders } from "./requests";
@@ -33,10 +39,16 @@ export function qx_init(len: u32): void {
   configParse(inbox, len);
   bookInit();
   replyInit();
+  settleInit();
 }
 
 export function qx_handle(kind: u32, sender: u32, token: u32, len: u32): void {
   assert(len <= INBOX_BYTES, "the kernel copies at most the inbox");
+  if ((kind == KIND_REPLY || kind == KIND_FAILED) && settlementOn && sender == <u32>settleLedger()) {
+    if (kind == KIND_REPLY) ledgerReplied(inbox, len);
+    else ledgerFailed();
+    return;
+  }
   if (kind != KIND_REQUEST && kind != KIND_MESSAGE) return;
   if (len < <u32>P.HEADER_BYTES) { refuse(token, "trading: request shorter than its header"); return; }
   const op = <u32>load<u8>(inbox + P.HEADER_OP);
@@ -44,7 +56,8 @@ export function qx_handle(kind: u32, sender: u32, token: u32, len: u32): void {
   if ((load<u32>(inbox) >>> 8) != 0 || load<u64>(inbox + 8) != 0) { refuse(token, "trading: reserved header bytes not zero"); return; }
   if (len != P.requestLength(op, count)) { refuse(token, "trading: unknown operation, or a length that does not match its count"); return; }
   const rec = inbox + P.HEADER_BYTES;
-  if (op == <u32>P.Op.orders) orders(token, count, rec);
+  if (op == <u32>P.Op.orders && settlementOn) ordersSettled(token, count, rec);
+  else if (op == <u32>P.Op.orders) orders(token, count, rec);
   else if (op == <u32>P.Op.instruments_get) instrumentsGet(token);
   else if (op == <u32>P.Op.book) book(token, rec);
   else orderGet(token, count, rec);

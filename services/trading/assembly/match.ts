@@ -6,6 +6,7 @@
 
 import * as P from "../protocol";
 import { eventAdd } from "./reply";
+import { releaseLeaves, settleTrade } from "./settle";
 import {
   B_LAST, L_HEAD, L_TOTAL, L_PRICE, LEVEL_BYTES, O_ACCOUNT, O_DAY_NEXT, O_DAY_PREV, O_FILLED, O_ID, O_INSTRUMENT, O_LEAVES, O_NEXT, O_PRICE,
   O_SIDE, O_STP, O_TIF, orderUnindex, sideCount, sideLevels, slotAt, slotFree, unlink,
@@ -82,6 +83,7 @@ export function restingEvent(kind: u32, m: usize): void {
   store<u64>(e + P.EV_PRICE, load<u64>(m + O_PRICE));
   store<u64>(e + P.EV_QTY, load<u64>(m + O_LEAVES));
   opEvents++;
+  releaseLeaves(m, load<u64>(m + O_LEAVES));
 }
 
 function tradeEvent(t: usize, m: usize, price: u64, qty: u64): void {
@@ -98,6 +100,7 @@ function tradeEvent(t: usize, m: usize, price: u64, qty: u64): void {
   store<u64>(e + P.EV_MAKER_LEAVES, load<u64>(m + O_LEAVES));
   store<u64>(e + P.EV_TAKER_LEAVES, load<u64>(t + O_LEAVES));
   opEvents++;
+  settleTrade(t, m, price, qty, trades);
 }
 
 /** Whether a taker on `side` at `limit` may trade at `price`. */

@@ -14,10 +14,13 @@ import { nowNs } from "../../sdk/qenex";
 import { instrumentCount } from "./config";
 import {
   B_INSTRUMENT, B_LAST, bookAt, bookFor, bookIndexOf, L_HEAD, L_TOTAL, LEVEL_BYTES, levelOf, O_ACCOUNT, O_CLIENT_REF, O_DAY, O_ENTERED, O_FILLED,
-  O_FLAGS, O_ID, O_INSTRUMENT, O_LEAVES, O_NEXT, O_PRICE, O_QTY, O_SIDE, O_STP, O_TIF, orderFind, orderIndex, rest, sideCount, sideLevels, slotAt,
+  O_FLAGS, O_ID, O_INSTRUMENT, O_LEAVES, O_NEXT, O_PRICE, O_QTY, O_SIDE, O_STP, O_TIF, O_RESERVE_PRICE, O_ASSET_ACCOUNT, orderFind, orderIndex, rest, sideCount, sideLevels, slotAt,
   slotFree, slotTake, unlink,
 } from "./book";
 import { crosses, dayHead, dayLink, fillable, match, restingEvent, retire, retireOut, STOP_NONE } from "./match";
+import { settlementOn } from "./config";
+import { OPR_PRICE, OPR_RESULT, OPR_STATE, opReserve, releaseLeaves, replaceFunds, reserveFor, reserveNone, reserveOf, RS_FAILED } from "./settle";
+import { u128Cmp, u128SetU64, u128Sub } from "../../sdk/money";
 
 export const DAY_NS: u64 = 86400 * 1000000000;
 let nextOrder: u64 = 0; // order ids given so far
@@ -30,7 +33,7 @@ export function resultOf(r: usize, op: usize, status: u32, reason: u32, o: usize
   store<u64>(r + P.RES_CLIENT_REF, load<u64>(op + P.OP_CLIENT_REF));
   if (o == 0) return;
   assert(status != P.ST_REJECTED || reason == P.RJ_POST_ONLY || reason == P.RJ_REPLACE_QTY || reason == P.RJ_PRICE || reason == P.RJ_QTY
-    || reason == P.RJ_BAND || reason == P.RJ_FULL, "a rejection that names its order: a replace's");
+    || reason == P.RJ_BAND || reason == P.RJ_FULL || reason == P.RJ_FUNDS, "a rejection that names its order: a replace's");
   store<u64>(r + P.RES_ORDER, load<u64>(o + O_ID));
   store<u64>(r + P.RES_LEAVES, load<u64>(o + O_LEAVES));
   store<u64>(r + P.RES_CUM, load<u64>(o + O_FILLED));
@@ -45,8 +48,8 @@ export function opMalformed(op: usize): u32 {
   const side = <u32>load<u8>(op + P.OP_SIDE);
   if (side > <u32>P.SIDE_SELL || (side == 0 && kind != <u32>P.OP_MASS_CANCEL)) return P.RJ_MALFORMED;
   if (load<u16>(op + 6) != 0 || load<u32>(op + 12) != 0) return P.RJ_MALFORMED;
-  for (let i: u32 = 64; i < <u32>P.OP_BYTES; i += 8) if (load<u64>(op + i) != 0) return P.RJ_MALFORMED;
-  if (kind != <u32>P.OP_NEW) return 0;
+  for (let i: u32 = P.OP_ASSET_ACCOUNT + 16; i < <u32>P.OP_BYTES; i += 8) if (load<u64>(op + i) != 0) return P.RJ_MALFORMED;
+  if (kind != <u32>P.OP_NEW) return load<u64>(op + P.OP_ASSET_ACCOUNT) == 0 && load<u64>(op + P.OP_ASSET_ACCOUNT + 8) == 0 ? 0 : P.RJ_MALFORMED;
   const type = <u32>load<u8>(op + P.OP_TYPE);
   const tif = <u32>load<u8>(op + P.OP_TIF);
   if (type < <u32>P.TYPE_LIMIT || type > <u32>P.TYPE_MARKET || tif < <u32>P.TIF_GTC || tif > <u32>P.TIF_DAY) return P.RJ_MALFORMED;
@@ -87,6 +90,7 @@ function settleTaker(b: usize, ref: u32, stop: u32, now: u64): u32 {
   const restable = (tif == <u32>P.TIF_GTC || tif == <u32>P.TIF_DAY) && stop == STOP_NONE && load<u64>(o + O_PRICE) != 0;
   if (!restable || !rest(b, ref)) {
     // An IOC remainder, a taker stopped by self-trade prevention or the fills bound, or no level left for it: cancelled.
+    releaseLeaves(o, leaves);
     store<u64>(o + O_LEAVES, 0);
     slotFree(ref);
     return P.ST_CANCELLED;
@@ -97,7 +101,7 @@ function settleTaker(b: usize, ref: u32, stop: u32, now: u64): u32 {
 }
 
 /** A new order: checked, matched, rested or ended. */
-export function opNew(op: usize, r: usize, now: u64): void {
+export function opNew(op: usize, r: usize, now: u64, i: u32): void {
   assert(load<u8>(op + P.OP_KIND) == <u8>P.OP_NEW, "a new order");
   const b = bookFor(load<u32>(op + P.OP_INSTRUMENT));
   if (b == 0) { resultOf(r, op, P.ST_REJECTED, P.RJ_INSTRUMENT, 0); return; }
@@ -113,7 +117,10 @@ export function opNew(op: usize, r: usize, now: u64): void {
     if (qty == 0 || qty % load<u64>(inst + P.INST_LOT) != 0 || qty > load<u64>(inst + P.INST_QTY_MAX)) why = P.RJ_QTY;
     else if (tif != <u32>P.TIF_IOC && tif != <u32>P.TIF_FOK) why = P.RJ_TIF;
   }
-  const limit: u64 = market ? (side == P.SIDE_BUY ? u64.MAX_VALUE : 0) : price;
+  // With settlement a market buy trades up to the band's top it reserved at (0: it had no reference price).
+  const protection: u64 = settlementOn && market && side == P.SIDE_BUY ? load<u64>(opReserve(i) + OPR_PRICE) : u64.MAX_VALUE;
+  if (why == 0 && protection == 0) why = P.RJ_NO_REFERENCE;
+  const limit: u64 = market ? (side == P.SIDE_BUY ? protection : 0) : price;
   if (why == 0 && postOnly && crosses(b, side, limit)) why = P.RJ_POST_ONLY;
   if (why == 0 && market && !crosses(b, side, limit)) why = P.RJ_NO_LIQUIDITY;
   if (why != 0) { resultOf(r, op, P.ST_REJECTED, why, 0); return; }
@@ -131,6 +138,8 @@ export function opNew(op: usize, r: usize, now: u64): void {
   store<u8>(o + O_STP, load<u8>(op + P.OP_STP));
   store<u64>(o + O_ENTERED, now);
   memory.copy(o + O_ACCOUNT, op + P.OP_ACCOUNT, 16);
+  memory.copy(o + O_ASSET_ACCOUNT, op + P.OP_ASSET_ACCOUNT, 16);
+  store<u64>(o + O_RESERVE_PRICE, side == P.SIDE_BUY ? limit : 0);
   if (tif == <u32>P.TIF_FOK && !fillable(b, o, limit)) {
     slotFree(ref);
     resultOf(r, op, P.ST_REJECTED, P.RJ_FOK, 0);
@@ -159,6 +168,7 @@ export function opCancel(op: usize, r: usize): void {
   const o = slotAt(ref);
   const b = bookFor(load<u32>(o + O_INSTRUMENT));
   assert(b != 0, "a live order's book");
+  releaseLeaves(o, load<u64>(o + O_LEAVES));
   retire(b, levelOf(b, <u32>load<u8>(o + O_SIDE), load<u64>(o + O_PRICE)), ref);
   // The slot is free but not yet reused: its fields answer the cancel.
   store<u64>(o + O_LEAVES, 0);
@@ -167,7 +177,7 @@ export function opCancel(op: usize, r: usize): void {
 }
 
 /** A cancel/replace: the same price and less open keeps the order's place; anything else enters it again at the back. */
-export function opReplace(op: usize, r: usize, now: u64): void {
+export function opReplace(op: usize, r: usize, now: u64, i: u32): void {
   assert(load<u8>(op + P.OP_KIND) == <u8>P.OP_REPLACE, "a replace");
   const ref = ownOrder(op);
   if (ref == 0) { resultOf(r, op, P.ST_REJECTED, P.RJ_UNKNOWN_ORDER, 0); return; }
@@ -182,6 +192,11 @@ export function opReplace(op: usize, r: usize, now: u64): void {
   const leaves = qty - load<u64>(o + O_FILLED);
   const keeps = price == load<u64>(o + O_PRICE) && leaves <= load<u64>(o + O_LEAVES);
   if (why == 0 && !keeps && (load<u8>(o + O_FLAGS) & <u8>P.OF_POST_ONLY) != 0 && crosses(b, side, price)) why = P.RJ_POST_ONLY;
+  if (why == 0 && settlementOn) {
+    // What the order will hold against what it holds and this operation reserved (the rest is released).
+    const inst = load<usize>(b + B_INSTRUMENT);
+    if (!replaceFunds(i, o, inst, side == P.SIDE_BUY ? price : 0, load<u64>(o + O_LEAVES), leaves)) why = P.RJ_FUNDS;
+  }
   if (why != 0) { resultOf(r, op, P.ST_REJECTED, why, o); return; }
   const l = levelOf(b, side, load<u64>(o + O_PRICE));
   store<u64>(o + O_CLIENT_REF, load<u64>(op + P.OP_CLIENT_REF));
@@ -201,7 +216,7 @@ export function opReplace(op: usize, r: usize, now: u64): void {
   const stop = match(b, o, price);
   let status: u32 = load<u64>(o + O_FILLED) == 0 ? P.ST_NEW : P.ST_PARTIAL;
   if (load<u64>(o + O_LEAVES) == 0) status = P.ST_FILLED;
-  else if (stop != STOP_NONE || !rest(b, ref)) { store<u64>(o + O_LEAVES, 0); status = P.ST_CANCELLED; }
+  else if (stop != STOP_NONE || !rest(b, ref)) { releaseLeaves(o, load<u64>(o + O_LEAVES)); store<u64>(o + O_LEAVES, 0); status = P.ST_CANCELLED; }
   if (status == P.ST_FILLED || status == P.ST_CANCELLED) retireOut(ref);
   resultOf(r, op, status, 0, o);
 }
@@ -267,4 +282,67 @@ export function expireDays(now: u64, most: u32): u32 {
 export function expiryDue(now: u64): bool {
   assert(now >= 0, "a logical time");
   return dayHead != 0 && load<u64>(slotAt(dayHead) + O_DAY) < now / DAY_NS;
+}
+
+/** A market buy's band top from book `b`'s last trade, down to the tick: what it reserves at and trades up to (0: no band or no trade). */
+function bandTop(b: usize): u64 {
+  const inst = load<usize>(b + B_INSTRUMENT);
+  const band = <u64>load<u32>(inst + P.INST_BAND);
+  const last = load<u64>(b + B_LAST);
+  if (band == 0 || last == 0) return 0;
+  if (last / 10000 > u64.MAX_VALUE / band) return u64.MAX_VALUE - u64.MAX_VALUE % load<u64>(inst + P.INST_TICK);
+  const top = last + (last / 10000) * band + ((last % 10000) * band) / 10000;
+  assert(top >= last, "the band's top is over the last trade");
+  return top - top % load<u64>(inst + P.INST_TICK);
+}
+
+/**
+ * What operation `i` at `op` reserves before the request is applied
+ * (settlement on): a new order its cash or quantity, a replace what it adds
+ * over what its order holds now (settle.ts reserveFor). An operation the
+ * apply will refuse by its own fields reserves nothing.
+ */
+export function planReserve(i: u32, op: usize): void {
+  assert(i < <u32>P.OPS_PER_REQUEST, "an operation of the request");
+  reserveNone(i);
+  const kind = <u32>load<u8>(op + P.OP_KIND);
+  if (opMalformed(op) != 0 || (kind != <u32>P.OP_NEW && kind != <u32>P.OP_REPLACE)) return;
+  const b = bookFor(load<u32>(op + P.OP_INSTRUMENT));
+  if (b == 0) return;
+  const inst = load<usize>(b + B_INSTRUMENT);
+  const side = <u32>load<u8>(op + P.OP_SIDE);
+  const qty = load<u64>(op + P.OP_QTY);
+  if (qty == 0 || qty % load<u64>(inst + P.INST_LOT) != 0 || qty > load<u64>(inst + P.INST_QTY_MAX)) return;
+  const scratch = memory.data(32, 16);
+  if (kind == <u32>P.OP_NEW) {
+    const market = load<u8>(op + P.OP_TYPE) == <u8>P.TYPE_MARKET;
+    let price = load<u64>(op + P.OP_PRICE);
+    if (market) price = side == P.SIDE_BUY ? bandTop(b) : 0;
+    else if (price == 0 || price % load<u64>(inst + P.INST_TICK) != 0) return;
+    if (market && side == P.SIDE_BUY && price == 0) return; // no reference price: refused at apply
+    reserveOf(inst, side, price, qty, scratch);
+    reserveFor(i, inst, side, op + P.OP_ACCOUNT, op + P.OP_ASSET_ACCOUNT, scratch, price);
+    return;
+  }
+  const ref = ownOrder(op);
+  const price = load<u64>(op + P.OP_PRICE);
+  if (ref == 0 || price == 0 || price % load<u64>(inst + P.INST_TICK) != 0) return;
+  const o = slotAt(ref);
+  if (qty <= load<u64>(o + O_FILLED)) return;
+  reserveOf(inst, side, price, qty - load<u64>(o + O_FILLED), scratch);
+  reserveOf(inst, side, load<u64>(o + O_RESERVE_PRICE), load<u64>(o + O_LEAVES), scratch + 16);
+  if (u128Cmp(scratch, scratch + 16) > 0) u128Sub(scratch, scratch, scratch + 16);
+  else u128SetU64(scratch, 0);
+  reserveFor(i, inst, side, o + O_ACCOUNT, o + O_ASSET_ACCOUNT, scratch, price);
+}
+
+/** Whether operation `i`'s reservation was refused by the ledger: its result then says why. */
+export function reserveRefused(i: u32, r: usize, op: usize): bool {
+  assert(r != 0 && op != 0, "a result and its operation");
+  if (!settlementOn) return false;
+  const rs = opReserve(i);
+  if (load<u8>(rs + OPR_STATE) != RS_FAILED) return false;
+  resultOf(r, op, P.ST_REJECTED, P.RJ_FUNDS, 0);
+  store<u16>(r + P.RES_LEDGER_RESULT, load<u16>(rs + OPR_RESULT));
+  return true;
 }

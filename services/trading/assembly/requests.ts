@@ -4,15 +4,21 @@
 import * as P from "../protocol";
 import { nowNs } from "../../sdk/qenex";
 import { instrumentCount, instruments } from "./config";
-import { bookFor, L_COUNT, L_PRICE, L_TOTAL, LEVEL_BYTES, O_OUT_BYTES, orderFind, sideCount, sideLevels, slotAt } from "./book";
+import { B_INSTRUMENT, bookFor, L_COUNT, L_PRICE, L_TOTAL, LEVEL_BYTES, O_OUT_BYTES, orderFind, sideCount, sideLevels, slotAt } from "./book";
 import { opBegin, opEvents } from "./match";
-import { expireDays, expiryDue, opCancel, opMalformed, opMassCancel, opNew, opReplace, resultOf } from "./ops";
+import { expireDays, expiryDue, opCancel, opMalformed, opMassCancel, opNew, opReplace, reserveRefused, resultOf } from "./ops";
+import { releaseOp } from "./settle";
 import { eventsBegin, eventsCount, eventsRoom, refuse, replyRecords, replySend } from "./reply";
 
-/** orders: each operation applied in order; a result each, then the events (the day's expiries first: +12 says how many). */
-export function orders(token: u32, count: u32, recs: usize): void {
+/**
+ * Applies `count` operations at `recs` in order at logical time `now`: a
+ * result each into the reply, then the events (the day's expiries first).
+ * With settlement, each operation's reservation was asked before (flow.ts):
+ * a refused one is answered RJ_FUNDS, and what a rejected one reserved goes
+ * back. How many expired.
+ */
+export function applyOps(count: u32, recs: usize, now: u64): u32 {
   assert(count >= 1 && count <= <u32>P.OPS_PER_REQUEST, "a framed count");
-  const now = nowNs();
   eventsBegin(count);
   // Orders of a day gone expire before anything trades; when more than half a reply's events expire, the operations
   // wait for the next request (answered RJ_BATCH_FULL) and the expiries go on there.
@@ -23,18 +29,40 @@ export function orders(token: u32, count: u32, recs: usize): void {
     const r = replyRecords() + <usize>i * P.RESULT_BYTES;
     const kind = <u32>load<u8>(op + P.OP_KIND);
     const need: u32 = kind == <u32>P.OP_MASS_CANCEL ? <u32>P.MASS_CANCEL_MAX : <u32>P.FILLS_PER_ORDER_MAX;
-    if (waiting || eventsRoom() < need) { resultOf(r, op, P.ST_REJECTED, P.RJ_BATCH_FULL, 0); continue; }
-    const bad = opMalformed(op);
-    if (bad != 0) { resultOf(r, op, P.ST_REJECTED, bad, 0); continue; }
-    opBegin();
-    if (kind == <u32>P.OP_NEW) opNew(op, r, now);
-    else if (kind == <u32>P.OP_CANCEL) opCancel(op, r);
-    else if (kind == <u32>P.OP_REPLACE) opReplace(op, r, now);
-    else opMassCancel(op, r);
-    store<u32>(r + P.RES_EVENTS, opEvents);
+    if (waiting || eventsRoom() < need) resultOf(r, op, P.ST_REJECTED, P.RJ_BATCH_FULL, 0);
+    else if (opMalformed(op) != 0) resultOf(r, op, P.ST_REJECTED, opMalformed(op), 0);
+    else if (!reserveRefused(i, r, op)) {
+      opBegin();
+      if (kind == <u32>P.OP_NEW) opNew(op, r, now, i);
+      else if (kind == <u32>P.OP_CANCEL) opCancel(op, r);
+      else if (kind == <u32>P.OP_REPLACE) opReplace(op, r, now, i);
+      else opMassCancel(op, r);
+      store<u32>(r + P.RES_EVENTS, opEvents);
+    }
+    // What a refused new order or replace reserved goes back (nothing when it had no reservation, or the ledger refused it).
+    if (load<u8>(r + P.RES_STATUS) == <u8>P.ST_REJECTED) releaseRejected(i, op);
   }
+  return expired;
+}
+
+function releaseRejected(i: u32, op: usize): void {
+  const b = bookFor(load<u32>(op + P.OP_INSTRUMENT));
+  assert(i < <u32>P.OPS_PER_REQUEST, "an operation of the request");
+  if (b != 0) releaseOp(i, load<usize>(b + B_INSTRUMENT));
+}
+
+/** Answers an orders request applied: its `count` results and the events. */
+export function ordersAnswer(token: u32, count: u32, expired: u32): void {
   const events = eventsCount();
+  assert(expired <= events, "the expiries are events of the reply");
   replySend(token, count, events, expired, count * <u32>P.RESULT_BYTES + events * <u32>P.EVENT_BYTES);
+}
+
+/** orders without settlement: applied and answered at once. */
+export function orders(token: u32, count: u32, recs: usize): void {
+  assert(count >= 1, "operations");
+  const expired = applyOps(count, recs, nowNs());
+  ordersAnswer(token, count, expired);
 }
 
 export function instrumentsGet(token: u32): void {

@@ -1,0 +1,133 @@
+// An orders request with settlement (config "settlement": true), from its
+// arrival to its answer, one at a time:
+//   1. each operation's reservation is planned (ops.ts planReserve) and the
+//      reservations go to the ledger; the request waits for the answers;
+//   2. the operations are applied in order (requests.ts applyOps): a refused
+//      reservation rejects its operation (RJ_FUNDS), trades and releases add
+//      their transfers (settle.ts);
+//   3. those go to the ledger, in batches that never split a trade's chain;
+//   4. the request is answered.
+// The ledger answers in order and never partly, so the service knows every
+// transfer's fate. A trade's chain or a release the ledger refuses cannot be
+// undone in the book: it is counted and logged (settlementFailures) for an
+// operator, and the escrow keeps what it did not pay out. The operations and
+// the time are those of the request's arrival, kept while it waits, so a
+// replay of the log decides the same.
+
+import * as P from "../protocol";
+import * as L from "../../ledger/protocol";
+import { logText, nowNs, send } from "../../sdk/qenex";
+import { planReserve } from "./ops";
+import { applyOps, ordersAnswer } from "./requests";
+import { refuse } from "./reply";
+import { reserveAnswered, settleLedger, transferOf, W_KIND, W_LINKED, W_RESULT, workAt, workCount, workReset } from "./settle";
+
+const PHASE_IDLE: u32 = 0;
+const PHASE_RESERVE: u32 = 1;
+const PHASE_SETTLE: u32 = 2;
+let phase: u32 = PHASE_IDLE;
+let heldToken: u32 = 0;
+let heldCount: u32 = 0;
+let heldNow: u64 = 0;
+let heldExpired: u32 = 0;
+let sent: u32 = 0; // work sent so far
+let batchCount: u32 = 0; // work out in the batch at the ledger
+/** Transfers of trades and releases the ledger refused, since boot (replayed alike). */
+export let settlementFailures: u64 = 0;
+const staged = heap.alloc(<usize>P.OPS_PER_REQUEST * P.OP_BYTES);
+const request = heap.alloc(<usize>L.HEADER_BYTES + <usize>L.BATCH_EVENTS_MAX * L.RECORD_BYTES);
+
+/** An orders request with settlement: its reservations asked first. */
+export function ordersSettled(token: u32, count: u32, recs: usize): void {
+  assert(count >= 1 && count <= <u32>P.OPS_PER_REQUEST, "a framed count");
+  if (phase != PHASE_IDLE) { refuse(token, "trading: an orders request is being settled; one at a time"); return; }
+  memory.copy(staged, recs, <usize>count * P.OP_BYTES);
+  heldToken = token;
+  heldCount = count;
+  heldNow = nowNs();
+  workReset();
+  sent = 0;
+  for (let i: u32 = 0; i < count; i++) planReserve(i, staged + <usize>i * P.OP_BYTES);
+  phase = PHASE_RESERVE;
+  if (!sendBatch()) apply();
+}
+
+/** The length of the chain starting at work `i` (to its first unlinked transfer). */
+function chainLength(i: u32): u32 {
+  let n: u32 = 1;
+  while (i + n - 1 < workCount && load<u8>(workAt(i + n - 1) + W_LINKED) != 0) n++;
+  assert(i + n <= workCount, "a chain ends within the list");
+  return n;
+}
+
+/** Sends the next batch of work, whole chains only; false when none is left. */
+function sendBatch(): bool {
+  assert(batchCount == 0, "one batch out at a time");
+  while (sent + batchCount < workCount) {
+    const n = chainLength(sent + batchCount);
+    if (batchCount + n > <u32>L.BATCH_EVENTS_MAX) break;
+    for (let k: u32 = 0; k < n; k++) transferOf(workAt(sent + batchCount + k), request + L.HEADER_BYTES + <usize>(batchCount + k) * L.RECORD_BYTES);
+    batchCount += n;
+  }
+  if (batchCount == 0) return false;
+  memory.fill(request, 0, L.HEADER_BYTES);
+  store<u8>(request + L.HEADER_OPERATION, <u8>L.Operation.create_transfers);
+  store<u32>(request + L.HEADER_COUNT, batchCount);
+  if (send(<u32>settleLedger(), request, <u32>L.HEADER_BYTES + batchCount * <u32>L.RECORD_BYTES) != 0) batchFailed();
+  return true;
+}
+
+/** The ledger's results for the batch out (`len` bytes at `r`). */
+export function ledgerReplied(r: usize, len: u32): void {
+  assert(r != 0, "a reply");
+  if (phase == PHASE_IDLE || batchCount == 0) return; // nothing of ours out
+  if (<u64>len != <u64>batchCount * L.RESULT_BYTES) { batchFailed(); return; }
+  for (let k: u32 = 0; k < batchCount; k++) answered(workAt(sent + k), load<u32>(r + <usize>k * L.RESULT_BYTES + L.RESULT_CODE));
+  next();
+}
+
+/** The kernel aborted the batch out (the ledger faulted on it): none of it moved. */
+export function ledgerFailed(): void {
+  assert(phase <= PHASE_SETTLE, "a phase");
+  if (phase == PHASE_IDLE || batchCount == 0) return;
+  batchFailed();
+}
+
+function batchFailed(): void {
+  assert(batchCount > 0, "a batch out");
+  for (let k: u32 = 0; k < batchCount; k++) answered(workAt(sent + k), <u32>L.TransferResult.linked_event_failed);
+  next();
+}
+
+function answered(w: usize, result: u32): void {
+  assert(w != 0, "work answered");
+  store<u32>(w + W_RESULT, result);
+  const kind = <u32>load<u8>(w + W_KIND);
+  if (kind == <u32>P.XFER_RESERVE || kind == <u32>P.XFER_PROBE) { reserveAnswered(w, result); return; }
+  if (result == <u32>L.TransferResult.created) return;
+  settlementFailures++;
+  logText("trading: the ledger refused a settlement transfer (kind " + kind.toString() + ", result " + result.toString() + "); the escrow keeps it");
+}
+
+/** After a batch: the next one, or the next phase. */
+function next(): void {
+  assert(sent + batchCount <= workCount, "the batch was of the list");
+  sent += batchCount;
+  batchCount = 0;
+  if (sendBatch()) return;
+  if (phase == PHASE_RESERVE) apply();
+  else finish();
+}
+
+function apply(): void {
+  assert(phase == PHASE_RESERVE, "reservations answered");
+  phase = PHASE_SETTLE;
+  heldExpired = applyOps(heldCount, staged, heldNow);
+  if (!sendBatch()) finish();
+}
+
+function finish(): void {
+  assert(phase == PHASE_SETTLE && sent == workCount, "every transfer answered");
+  phase = PHASE_IDLE;
+  ordersAnswer(heldToken, heldCount, heldExpired);
+}
