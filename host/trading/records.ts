@@ -78,17 +78,26 @@ export function opRecord(op: Operation): Buffer {
   return b;
 }
 
-function header(op: number, count: number): Buffer {
+function header(op: number, count: number, scope = 0): Buffer {
   const h = Buffer.alloc(P.HEADER_BYTES);
   h[P.HEADER_OP] = op;
+  h.writeUInt16LE(scope, P.HEADER_SCOPE_COUNT);
   h.writeUInt32LE(count, P.HEADER_COUNT);
   return h;
 }
 
+/** The grants of a key limited to ledgers, appended after the records (the gateway does this; tests do it by hand). */
+function scopeBytes(ledgers: readonly number[]): Buffer {
+  if (ledgers.length > P.SCOPE_LEDGERS_MAX) throw new TradingRecordError(`a scope of ${ledgers.length} ledgers`);
+  const b = Buffer.alloc(ledgers.length * 4);
+  ledgers.forEach((l, i) => b.writeUInt32LE(l, i * 4));
+  return b;
+}
+
 /** orders: 1..OPS_PER_REQUEST operations, applied in order. */
-export function ordersRequest(ops: readonly Operation[]): Buffer {
+export function ordersRequest(ops: readonly Operation[], scope: readonly number[] = []): Buffer {
   if (ops.length === 0 || ops.length > P.OPS_PER_REQUEST) throw new TradingRecordError(`${ops.length} operations, 1..${P.OPS_PER_REQUEST}`);
-  return Buffer.concat([header(P.Op.orders, ops.length), ...ops.map(opRecord)]);
+  return Buffer.concat([header(P.Op.orders, ops.length, scope.length), ...ops.map(opRecord), scopeBytes(scope)]);
 }
 
 export function bookRequest(instrument: number, depth: number): Buffer {
@@ -98,10 +107,10 @@ export function bookRequest(instrument: number, depth: number): Buffer {
   return Buffer.concat([header(P.Op.book, 1), q]);
 }
 
-export function orderGetRequest(ids: readonly bigint[]): Buffer {
+export function orderGetRequest(ids: readonly bigint[], scope: readonly number[] = []): Buffer {
   const b = Buffer.alloc(ids.length * 8);
   ids.forEach((id, i) => u64(b, i * 8, id));
-  return Buffer.concat([header(P.Op.order_get, ids.length), b]);
+  return Buffer.concat([header(P.Op.order_get, ids.length, scope.length), b, scopeBytes(scope)]);
 }
 
 export interface Result { order: bigint; status: number; reason: number; events: number; leaves: bigint; cum: bigint; ref: bigint; qty: bigint }

@@ -16,10 +16,14 @@
 // instrument's tick, a quantity of its lot.
 
 // ---- request header (16 bytes) ----
-//   +0 u8 operation (Op)   +1 u8[3] 0   +4 u32 count: records after the header   +8 u8[8] 0
+//   +0 u8 operation (Op)   +1 u8 0   +2 u16 scope count: a key limited to ledgers has its grants (u32 each) appended
+//   after the records by the gateway; its operations may only name instruments both of whose ledgers are granted
+//   (RJ_FORBIDDEN), and order_get answers only such orders   +4 u32 count: records after the header   +8 u8[8] 0
 export const HEADER_BYTES = 16;
 export const HEADER_OP = 0;
+export const HEADER_SCOPE_COUNT = 2;
 export const HEADER_COUNT = 4;
+export const SCOPE_LEDGERS_MAX = 16; // one key's grants (hal/admission.ts ADM_KEY_GRANTS_MAX)
 
 export enum Op {
   orders = 1, // count OP_BYTES operations (1..OPS_PER_REQUEST), applied in order → reply header (+8 u32 events), count RESULT_BYTES results, then the EVENT_BYTES events
@@ -157,6 +161,7 @@ export const RJ_REPLACE_QTY = 11; // a replace whose total is not over what alre
 export const RJ_MALFORMED = 12; // unknown kind, side, type, time in force, flags or STP, reserved bytes not zero
 export const RJ_BATCH_FULL = 13; // not applied: the request's reply had no room left for its events (send it again)
 export const RJ_FUNDS = 14; // settlement: the ledger refused its reservation (funds, position, or the account); RES_LEDGER_RESULT says why
+export const RJ_FORBIDDEN = 16; // an instrument whose ledgers the key is not granted (a mass cancel: of those, only the granted)
 export const RJ_NO_REFERENCE = 15; // settlement: a market buy needs the band and a last trade (it reserves at the band's top)
 
 // ---- event (64 bytes) ----

@@ -189,6 +189,19 @@ test('bounds: a taker trades with at most FILLS_PER_ORDER_MAX resting orders, th
   assert.equal(apply(small, [buy(A, 1000n, 10n), buy(A, 1000n, 10n)]).results.map((r) => [r.status, r.reason]), [[P.ST_NEW, 0], [P.ST_REJECTED, P.RJ_FULL]]);
 });
 
+test('scope: a key limited to ledgers names only instruments both of whose ledgers it is granted; mass cancel and lookups keep to them', async () => {
+  const svc = await service();
+  const bond = (side: 'buy' | 'sell', price: bigint): Operation => ({ kind: 'new', side, instrument: 2, account: A, price, qty: 100n });
+  const acmeOnly = [1, 4]; // ACME settles on ledgers 1 and 4; instrument 2 on 1 and 5
+  const placed = ordersReply(call(svc, ordersRequest([buy(A, 1000n, 10n), bond('buy', 9000n)], acmeOnly))).results;
+  assert.equal(placed.map((r) => [r.status, r.reason]), [[P.ST_NEW, 0], [P.ST_REJECTED, P.RJ_FORBIDDEN]]);
+  const bondOrder = apply(svc, [bond('buy', 9000n)]).results[0].order; // unscoped: any instrument
+  assert.equal(orderGetReply(call(svc, orderGetRequest([placed[0].order, bondOrder], acmeOnly))).map((o) => o.order), [placed[0].order]);
+  const mass = ordersReply(call(svc, ordersRequest([{ kind: 'mass_cancel', account: A }], acmeOnly))).results[0];
+  assert.equal([mass.status, mass.leaves], [P.ST_DONE, 1n], 'only ACME\'s order');
+  assert.equal(orderGetReply(call(svc, orderGetRequest([bondOrder]))).length, 1, 'the bond order stays');
+});
+
 // ---- the differential test ----
 
 const REF_INSTRUMENTS: RefInstrument[] = INSTRUMENTS.map((i) => ({ id: i.id, tick: BigInt(i.tick), lot: BigInt(i.lot), qtyMax: BigInt(i.qty_max), bandBps: BigInt(i.band_bps) }));

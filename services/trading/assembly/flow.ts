@@ -20,6 +20,7 @@ import { logText, nowNs, send } from "../../sdk/qenex";
 import { planReserve } from "./ops";
 import { applyOps, ordersAnswer } from "./requests";
 import { refuse } from "./reply";
+import { scopeHold, scopeRestore } from "./scope";
 import { reserveAnswered, settleLedger, transferOf, W_KIND, W_LINKED, W_RESULT, workAt, workCount, workReset } from "./settle";
 
 const PHASE_IDLE: u32 = 0;
@@ -45,6 +46,7 @@ export function ordersSettled(token: u32, count: u32, recs: usize): void {
   heldToken = token;
   heldCount = count;
   heldNow = nowNs();
+  scopeHold();
   workReset();
   sent = 0;
   for (let i: u32 = 0; i < count; i++) planReserve(i, staged + <usize>i * P.OP_BYTES);
@@ -122,6 +124,7 @@ function next(): void {
 function apply(): void {
   assert(phase == PHASE_RESERVE, "reservations answered");
   phase = PHASE_SETTLE;
+  scopeRestore();
   heldExpired = applyOps(heldCount, staged, heldNow);
   if (!sendBatch()) finish();
 }

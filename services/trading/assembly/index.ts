@@ -22,6 +22,7 @@ import { KIND_FAILED, KIND_MESSAGE, KIND_REPLY, KIND_REQUEST } from "../../sdk/q
 import { configParse, settlementOn } from "./config";
 import { ledgerFailed, ledgerReplied, ordersSettled } from "./flow";
 import { settleInit, settleLedger } from "./settle";
+import { scopeSet } from "./scope";
 import { bookInit } from "./book";
 import { refuse, replyInit } from "./reply";
 import { book, instrumentsGet, orderGet, orders } from "./requests";
@@ -53,8 +54,14 @@ export function qx_handle(kind: u32, sender: u32, token: u32, len: u32): void {
   if (len < <u32>P.HEADER_BYTES) { refuse(token, "trading: request shorter than its header"); return; }
   const op = <u32>load<u8>(inbox + P.HEADER_OP);
   const count = load<u32>(inbox + P.HEADER_COUNT);
-  if ((load<u32>(inbox) >>> 8) != 0 || load<u64>(inbox + 8) != 0) { refuse(token, "trading: reserved header bytes not zero"); return; }
-  if (len != P.requestLength(op, count)) { refuse(token, "trading: unknown operation, or a length that does not match its count"); return; }
+  const scope = <u32>load<u16>(inbox + P.HEADER_SCOPE_COUNT);
+  if (load<u8>(inbox + 1) != 0 || load<u64>(inbox + 8) != 0 || scope > <u32>P.SCOPE_LEDGERS_MAX) {
+    refuse(token, "trading: reserved header bytes not zero, or a scope of more than SCOPE_LEDGERS_MAX ledgers");
+    return;
+  }
+  const framed = P.requestLength(op, count);
+  if (framed == 0 || len != framed + scope * 4) { refuse(token, "trading: unknown operation, or a length that does not match its count and scope"); return; }
+  scopeSet(inbox + framed, scope);
   const rec = inbox + P.HEADER_BYTES;
   if (op == <u32>P.Op.orders && settlementOn) ordersSettled(token, count, rec);
   else if (op == <u32>P.Op.orders) orders(token, count, rec);

@@ -21,6 +21,7 @@ import { crosses, dayHead, dayLink, fillable, match, restingEvent, retire, retir
 import { settlementOn } from "./config";
 import { OPR_PRICE, OPR_RESULT, OPR_STATE, opReserve, releaseLeaves, replaceFunds, reserveFor, reserveNone, reserveOf, RS_FAILED } from "./settle";
 import { u128Cmp, u128SetU64, u128Sub } from "../../sdk/money";
+import { scopeAllows } from "./scope";
 
 export const DAY_NS: u64 = 86400 * 1000000000;
 let nextOrder: u64 = 0; // order ids given so far
@@ -231,6 +232,7 @@ export function opMassCancel(op: usize, r: usize): void {
   const last: u32 = instrument == 0 ? instrumentCount : first + 1;
   if (instrument != 0 && first == u32.MAX_VALUE) { resultOf(r, op, P.ST_REJECTED, P.RJ_INSTRUMENT, 0); return; }
   for (let i = first; i < last && cancelled < <u64>P.MASS_CANCEL_MAX; i++) {
+    if (!scopeAllows(load<usize>(bookAt(i) + B_INSTRUMENT))) continue;
     for (let s: u32 = P.SIDE_BUY; s <= <u32>P.SIDE_SELL; s++) {
       if (side == 0 || side == s) cancelled += cancelSide(bookAt(i), s, op + P.OP_ACCOUNT, <u64>P.MASS_CANCEL_MAX - cancelled);
     }
@@ -308,7 +310,7 @@ export function planReserve(i: u32, op: usize): void {
   const kind = <u32>load<u8>(op + P.OP_KIND);
   if (opMalformed(op) != 0 || (kind != <u32>P.OP_NEW && kind != <u32>P.OP_REPLACE)) return;
   const b = bookFor(load<u32>(op + P.OP_INSTRUMENT));
-  if (b == 0) return;
+  if (b == 0 || !scopeAllows(load<usize>(b + B_INSTRUMENT))) return;
   const inst = load<usize>(b + B_INSTRUMENT);
   const side = <u32>load<u8>(op + P.OP_SIDE);
   const qty = load<u64>(op + P.OP_QTY);

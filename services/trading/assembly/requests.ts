@@ -4,10 +4,11 @@
 import * as P from "../protocol";
 import { nowNs } from "../../sdk/qenex";
 import { instrumentCount, instruments } from "./config";
-import { B_INSTRUMENT, bookFor, L_COUNT, L_PRICE, L_TOTAL, LEVEL_BYTES, O_OUT_BYTES, orderFind, sideCount, sideLevels, slotAt } from "./book";
+import { B_INSTRUMENT, bookFor, L_COUNT, L_PRICE, L_TOTAL, LEVEL_BYTES, O_INSTRUMENT, O_OUT_BYTES, orderFind, sideCount, sideLevels, slotAt } from "./book";
 import { opBegin, opEvents } from "./match";
 import { expireDays, expiryDue, opCancel, opMalformed, opMassCancel, opNew, opReplace, reserveRefused, resultOf } from "./ops";
 import { releaseOp } from "./settle";
+import { scopeAllows } from "./scope";
 import { eventsBegin, eventsCount, eventsRoom, refuse, replyRecords, replySend } from "./reply";
 
 /**
@@ -31,6 +32,7 @@ export function applyOps(count: u32, recs: usize, now: u64): u32 {
     const need: u32 = kind == <u32>P.OP_MASS_CANCEL ? <u32>P.MASS_CANCEL_MAX : <u32>P.FILLS_PER_ORDER_MAX;
     if (waiting || eventsRoom() < need) resultOf(r, op, P.ST_REJECTED, P.RJ_BATCH_FULL, 0);
     else if (opMalformed(op) != 0) resultOf(r, op, P.ST_REJECTED, opMalformed(op), 0);
+    else if (!opInScope(op)) resultOf(r, op, P.ST_REJECTED, P.RJ_FORBIDDEN, 0);
     else if (!reserveRefused(i, r, op)) {
       opBegin();
       if (kind == <u32>P.OP_NEW) opNew(op, r, now, i);
@@ -43,6 +45,15 @@ export function applyOps(count: u32, recs: usize, now: u64): u32 {
     if (load<u8>(r + P.RES_STATUS) == <u8>P.ST_REJECTED) releaseRejected(i, op);
   }
   return expired;
+}
+
+/** Whether the request's scope allows the operation's instrument (a mass cancel of every instrument: always; it cancels only the allowed). */
+function opInScope(op: usize): bool {
+  const id = load<u32>(op + P.OP_INSTRUMENT);
+  if (id == 0) return true;
+  const b = bookFor(id);
+  assert(b == 0 || load<usize>(b + B_INSTRUMENT) != 0, "a book's instrument");
+  return b == 0 || scopeAllows(load<usize>(b + B_INSTRUMENT)); // an unknown instrument is rejected as such
 }
 
 function releaseRejected(i: u32, op: usize): void {
@@ -103,7 +114,7 @@ export function orderGet(token: u32, count: u32, ids: usize): void {
   let n: u32 = 0;
   for (let i: u32 = 0; i < count; i++) {
     const ref = orderFind(load<u64>(ids + (<usize>i << 3)));
-    if (ref == 0) continue;
+    if (ref == 0 || !scopeAllows(load<usize>(bookFor(load<u32>(slotAt(ref) + O_INSTRUMENT)) + B_INSTRUMENT))) continue;
     const out = replyRecords() + <usize>n * P.ORDER_OUT_BYTES;
     memory.copy(out, slotAt(ref), O_OUT_BYTES);
     memory.fill(out + O_OUT_BYTES, 0, <u32>P.ORDER_OUT_BYTES - O_OUT_BYTES);
