@@ -32,6 +32,7 @@ import { openBlockBackend, type BackendChoice, type BlockBackend, type BlockOpen
 import { LOG_FILE, SegmentedLog, firstLiveSegment, hasLog, openSegmentedLog } from './devices/segmented-log.ts';
 import { magicVersion } from './base/log-entry.ts';
 import { logChainFor } from './devices/log-chain.ts';
+import { tradingInstruments } from './gateway/trading-front.ts';
 import { parseImage, readImageFile, writeImageFile, type ParsedImage } from './image.ts';
 import type { GatewayConfig, GatewayHost } from './gateway/http-config.ts';
 import { Observability } from './metrics.ts';
@@ -733,7 +734,8 @@ function gatewayConfig(image: ParsedImage, kernel: Kernel, host: GatewayHost | u
     admitted: stat(abi.ADM_STAT_ADMITTED), unauthenticated: stat(abi.ADM_STAT_UNAUTHENTICATED), forbidden: stat(abi.ADM_STAT_FORBIDDEN),
     rate_limited: stat(abi.ADM_STAT_RATE_LIMITED), malformed: stat(abi.ADM_STAT_MALFORMED), sources: stat(abi.ADM_STAT_SOURCES),
   });
-  return { ledgers, admit, admissionStats, host, events };
+  const instruments = tradingInstruments(image.manifest.services.find((s) => s.name === 'trading')?.config);
+  return { ledgers, instruments, admit, admissionStats, host, events };
 }
 
 // The manifest's gateway.events limits (host/gateway/events.ts has the defaults and why).

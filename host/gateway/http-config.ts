@@ -4,6 +4,7 @@
 // gateway configuration the host gives it (ledgers, admission, readiness,
 // statistics, metrics, the event stream).
 
+import type { TradingInstruments } from './trading-front.ts';
 import type { Signer } from '../base/keys.ts';
 import type { OriginalsArchive } from '../payments/archive.ts';
 import * as abi from '../../hal/abi.ts';
@@ -87,6 +88,8 @@ export interface GatewayHost {
 
 export interface GatewayConfig {
   ledgers: Map<number, { assetScale: number; currency?: string }>;
+  /** The trading service's instruments (their scales), from the manifest; absent: none. */
+  instruments?: TradingInstruments;
   admit: Admit;
   /** Admission's counters on this node (GET /v1/system/gateway adds them to the gateway's). */
   admissionStats?: () => AdmissionStats;

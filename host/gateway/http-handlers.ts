@@ -52,12 +52,16 @@ import { ComplianceRefusal, RecordError as ComplianceRecordError } from '../comp
 import { ReportToSign } from './cases-front.ts';
 import { csvSignatureHeaders, reportCsvText, reportJsonText, signedReportJson, signReport } from '../compliance/report.ts';
 import type { Signer } from '../base/keys.ts';
+import { tradingAnswer, tradingRequestBody, type TradingContext, type TradingHandler, type TradingInstruments } from './trading-front.ts';
+import { TradingRecordError, TradingRefusal } from '../trading/records.ts';
+
+const TRADING_HANDLERS: ReadonlySet<string> = new Set<TradingHandler>(['orders', 'orders_lookup', 'instruments', 'book']);
 
 const COMPLIANCE_HANDLERS: ReadonlySet<string> = new Set<ComplianceHandler>([
   'screening_search', 'lists_import', 'lists_status', 'rescreen', 'rules_get', 'rules_set', 'alerts_list', 'alert_get', 'case_update', 'decisions_list', 'reports',
 ]);
 // The routes whose query string their front end reads.
-const QUERY_HANDLERS: ReadonlySet<string> = new Set(['payments_list', 'payment_message', 'alerts_list', 'decisions_list', 'reports']);
+const QUERY_HANDLERS: ReadonlySet<string> = new Set(['payments_list', 'payment_message', 'alerts_list', 'decisions_list', 'reports', 'book']);
 
 const PAYMENTS_HANDLERS: ReadonlySet<string> = new Set<PaymentsHandler>([
   'payments_iso20022', 'payments_swift_mt', 'payments_create', 'payments_get', 'payment_message', 'payments_list', 'payment_accounts_put',
@@ -119,6 +123,8 @@ export interface Slot {
   payments?: PaymentsContext;
   /** Compliance routes: what the answer needs of the request (host/gateway/compliance-front.ts). */
   compliance?: ComplianceContext;
+  /** Trading routes: what the answer needs of the request (host/gateway/trading-front.ts). */
+  trading?: TradingContext;
   /**
    * A request sent as several frames (a payments message in parts, a list
    * load, a case close and its hold_release, a report's pages): builds the
@@ -173,6 +179,7 @@ const INDEX_HTML = `<!doctype html>
 /** The per-route handling of one connection's requests (its HttpSession owns one). */
 export class RouteHandlers {
   private readonly ledgers: GatewayConfig['ledgers'];
+  private readonly instruments: TradingInstruments;
   private readonly admit: Admit;
   private readonly admissionStats: GatewayConfig['admissionStats'];
   private readonly host: GatewayHost | undefined;
@@ -196,6 +203,7 @@ export class RouteHandlers {
       }
     }
     this.ledgers = config.ledgers;
+    this.instruments = config.instruments ?? new Map();
     this.admit = config.admit;
     this.admissionStats = config.admissionStats;
   }
@@ -324,6 +332,11 @@ export class RouteHandlers {
       slot.compliance = context;
       return firstFrame(slot, chain);
     }
+    if (TRADING_HANDLERS.has(spec.handler)) {
+      const { body, context } = tradingRequestBody(spec.handler as TradingHandler, json, slot.id, slot.queryText ?? '', this.instruments);
+      slot.trading = context;
+      return body;
+    }
     if (spec.handler === 'keys_revoke') {
       const id = Buffer.alloc(4);
       id.writeUInt32LE(Number(slot.id));
@@ -358,6 +371,7 @@ export class RouteHandlers {
     if (slot.spec!.handler === 'events') { this.allowStream(slot, r.body); return; }
     if (slot.payments !== undefined) { this.paymentsReply(slot, r.body); return; }
     if (slot.compliance !== undefined) { this.complianceReply(slot, r.body); return; }
+    if (slot.trading !== undefined) { this.tradingReply(slot, r.body); return; }
     try {
       const why = slot.spec!.handler === 'ledger' ? emptyReason(r.body) : null;
       // An empty query answer says why (the account does not exist, or keeps no history): a header, the body stays a list.
@@ -409,6 +423,17 @@ export class RouteHandlers {
       }
       if (!(e instanceof RecordError)) throw e;
       respondRefusal(slot, refusal(502, 'invalid_payments_reply', e.message));
+    }
+  }
+
+  /** The trading service's reply rendered (host/gateway/trading-front.ts), or why it refused. */
+  private tradingReply(slot: Slot, body: Buffer): void {
+    try {
+      respond(slot, 200, JSON.stringify(tradingAnswer(slot.trading!, body, this.instruments)));
+    } catch (e) {
+      if (e instanceof TradingRefusal) respondRefusal(slot, refusal(e.reason.includes('one at a time') ? 503 : 400, 'trading_refused', e.message));
+      else if (e instanceof TradingRecordError) respondRefusal(slot, refusal(502, 'invalid_trading_reply', e.message));
+      else throw e;
     }
   }
 

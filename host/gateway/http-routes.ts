@@ -14,10 +14,12 @@ import type { ServiceRoute } from './services-json.ts';
 import type { PaymentsHandler } from './payments-front.ts';
 import type { ComplianceHandler } from './compliance-front.ts';
 import type { CasesHandler } from './cases-front.ts';
+import type { TradingHandler } from './trading-front.ts';
 
 /** Who answers a route: the session itself (open routes) or the gateway service. */
 export type RouteHandler = 'index' | 'health' | 'ready' | 'openapi' | 'metrics' | 'ledger' | 'system' | 'gateway_stats'
-  | 'keys_create' | 'keys_list' | 'keys_revoke' | 'events' | ServiceRoute | PaymentsHandler | ComplianceHandler | CasesHandler;
+  | 'keys_create' | 'keys_list' | 'keys_revoke' | 'events' | ServiceRoute | PaymentsHandler | ComplianceHandler | CasesHandler
+  | TradingHandler;
 
 /** A body's media type: JSON (application/json), an XML document (application/xml), plain text (text/plain); null: no body. */
 export type BodyType = 'json' | 'xml' | 'text' | null;
@@ -94,6 +96,11 @@ export const ROUTES: readonly RouteSpec[] = [
   route('POST', '/v1/compliance/alerts/{id}', 'case_update', gw.ROUTE_CASE_UPDATE),
   route('GET', '/v1/compliance/decisions', 'decisions_list', gw.ROUTE_DECISIONS_LIST, { query: true }),
   route('GET', '/v1/compliance/reports', 'reports', gw.ROUTE_REPORTS, { query: true }),
+  // Trading (host/gateway/trading-front.ts, services/trading).
+  route('POST', '/v1/orders', 'orders', gw.ROUTE_ORDERS),
+  route('POST', '/v1/orders/lookup', 'orders_lookup', gw.ROUTE_ORDERS_LOOKUP),
+  route('GET', '/v1/instruments', 'instruments', gw.ROUTE_INSTRUMENTS),
+  route('GET', '/v1/instruments/{id}/book', 'book', gw.ROUTE_BOOK, { query: true }),
 ];
 
 export interface RouteMatch {
@@ -124,7 +131,7 @@ function matchRoutes(target: string): RouteMatch[] {
       if (want[i] === '{id}') { id = segments[i]; same = isDecimal(id); } else same = want[i] === segments[i];
     }
     if (!same) continue;
-    const max = spec.handler === 'keys_revoke' || spec.handler === 'alert_get' || spec.handler === 'case_update' ? 0xffffffffn
+    const max = spec.handler === 'keys_revoke' || spec.handler === 'alert_get' || spec.handler === 'case_update' || spec.handler === 'book' ? 0xffffffffn
       : spec.handler === 'payments_get' || spec.handler === 'payment_message' ? 0xffffffffffffffffn : U128_MAX;
     found.push({ spec, id: id === undefined ? 0n : parseUnsignedDecimal(id, max), query: q < 0 ? '' : target.slice(q + 1) });
   }
@@ -159,7 +166,7 @@ function earlyRefusal(head: Head, matches: RouteMatch[], match: RouteMatch | nul
   }
   if (match.id === null) {
     return refusal(400, 'invalid_field', match.spec.handler === 'keys_revoke' || match.spec.handler === 'alert_get' || match.spec.handler === 'case_update'
-      ? 'path: the id must be a decimal unsigned integer below 2^32'
+      || match.spec.handler === 'book' ? 'path: the id must be a decimal unsigned integer below 2^32'
       : match.spec.handler === 'payments_get' || match.spec.handler === 'payment_message' ? 'path: payment id must be a decimal unsigned integer below 2^64'
         : 'path: account id must be a decimal string of an unsigned integer below 2^128');
   }

@@ -12,6 +12,7 @@ import { LedgerJsonError, LedgerReplyError, readUint } from './ledger-json.ts';
 export const ROLE_NAMES: Record<number, string> = {
   [gw.ROLE_ADMIN]: 'admin', [gw.ROLE_OPERATOR]: 'operator', [gw.ROLE_TELLER]: 'teller',
   [gw.ROLE_AUDITOR]: 'auditor', [gw.ROLE_READ_ONLY]: 'read-only', [gw.ROLE_COMPLIANCE_OFFICER]: 'compliance_officer',
+  [gw.ROLE_TRADER]: 'trader',
 };
 
 /** A new API key: 32 random bytes, base64url, with a recognisable prefix. */

@@ -25,7 +25,48 @@ const listParams = (stateName: string, states: string[]) => [
 ];
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 
+const tradingDecimal = { type: 'string', pattern: '^[0-9]+(\\.[0-9]+)?$', description: "at the instrument's scale (price_scale, qty_scale)" };
+const tradingSchemas = {
+  OrderOperation: {
+    type: 'object', required: ['type', 'account'], properties: {
+      type: { type: 'string', enum: ['new', 'cancel', 'replace', 'mass_cancel'] }, side: { type: 'string', enum: ['buy', 'sell'] }, instrument: u32,
+      account: u128, asset_account: u128, order_id: u64, price: tradingDecimal, quantity: tradingDecimal, order_type: { type: 'string', enum: ['limit', 'market'] },
+      time_in_force: { type: 'string', enum: ['gtc', 'ioc', 'fok', 'day'] }, post_only: { type: 'boolean' },
+      self_trade: { type: 'string', enum: ['cancel_taker', 'cancel_maker', 'cancel_both'] }, client_ref: u64,
+    },
+  },
+  OrderEvent: {
+    type: 'object', properties: {
+      type: { type: 'string', enum: ['trade', 'cancelled', 'expired'] }, instrument: u32, trade_id: u64, taker_order_id: u64, maker_order_id: u64, order_id: u64,
+      taker_side: { type: 'string', enum: ['buy', 'sell'] }, price: tradingDecimal, quantity: tradingDecimal, maker_leaves_quantity: tradingDecimal,
+      taker_leaves_quantity: tradingDecimal,
+    },
+  },
+  OrderResult: {
+    type: 'object', properties: {
+      status: { type: 'string', enum: ['new', 'partially_filled', 'filled', 'cancelled', 'rejected', 'expired', 'done'] }, reason: { type: ['string', 'null'] },
+      order_id: { type: ['string', 'null'] }, client_ref: u64, quantity: tradingDecimal, leaves_quantity: tradingDecimal, filled_quantity: tradingDecimal,
+      ledger_result: { type: ['string', 'null'] }, events: { type: 'array', items: { $ref: '#/components/schemas/OrderEvent' } },
+    },
+  },
+  Order: {
+    type: 'object', properties: {
+      order_id: u64, instrument: u32, side: { type: 'string' }, price: tradingDecimal, quantity: tradingDecimal, leaves_quantity: tradingDecimal,
+      filled_quantity: tradingDecimal, time_in_force: { type: 'string' }, post_only: { type: 'boolean' }, self_trade: { type: 'string' }, client_ref: u64,
+      account: u128, entered_ns: u64,
+    },
+  },
+  Instrument: {
+    type: 'object', properties: {
+      id: u32, symbol: { type: 'string' }, price_scale: u16, qty_scale: u16, tick: tradingDecimal, lot: tradingDecimal, quantity_max: tradingDecimal,
+      band_bps: u32, cash_ledger: u32, asset_ledger: u32,
+    },
+  },
+  BookLevel: { type: 'object', properties: { price: tradingDecimal, quantity: tradingDecimal, orders: u32 } },
+};
+
 const schemas = {
+  ...tradingSchemas,
   Error: {
     type: 'object', required: ['error'],
     properties: {
@@ -84,7 +125,7 @@ const schemas = {
   KeySpec: {
     type: 'object', required: ['role'], additionalProperties: false,
     properties: {
-      role: { type: 'string', enum: ['admin', 'operator', 'teller', 'auditor', 'read-only', 'compliance_officer'] },
+      role: { type: 'string', enum: ['admin', 'operator', 'teller', 'auditor', 'read-only', 'compliance_officer', 'trader'] },
       ledgers: { type: 'array', items: u32, maxItems: 16 },
       rate_per_second: { type: 'integer', minimum: 0, maximum: 1000000 },
       burst: { type: 'integer', minimum: 0, maximum: 1000000 },
@@ -247,7 +288,7 @@ export const OPENAPI = {
   info: {
     title: 'QENEX API', version: '1.0.0',
     description: 'Ledger (TigerBeetle semantics), payments (ISO 20022, SWIFT MT103, JSON), system statistics and API keys. Every route but health, readiness '
-      + 'and this document needs Authorization: Bearer <key>. Roles: admin, operator, teller, auditor, read-only, compliance_officer.',
+      + 'and this document needs Authorization: Bearer <key>. Roles: admin, operator, teller, auditor, read-only, compliance_officer, trader.',
   },
   servers: [{ url: 'http://127.0.0.1:7000' }],
   security: [{ bearer: [] }],
@@ -457,6 +498,26 @@ export const OPENAPI = {
           ...errors(...AUTH_ERRORS, 413),
         },
       },
+    },
+    '/v1/orders': {
+      post: op('Order operations applied in order: new (limit or market; gtc, ioc, fok, day; post_only; self_trade), cancel, replace, mass_cancel; '
+        + 'prices and quantities are decimal strings at the instrument\'s scales (docs/trading.md; admin, operator, trader)', json({
+        type: 'object', properties: { results: { type: 'array', items: ref('OrderResult') }, expired: { type: 'array', items: ref('OrderEvent') } },
+      }), { body: { type: 'array', items: ref('OrderOperation'), minItems: 1, maxItems: 1024 } }),
+    },
+    '/v1/orders/lookup': {
+      post: op('The live orders of the ids asked (every role; a key limited to ledgers sees its ledgers\' only)', json({
+        type: 'object', properties: { orders: { type: 'array', items: ref('Order') } },
+      }), { body: { type: 'object', required: ['ids'], additionalProperties: false, properties: { ids: { type: 'array', items: u64, minItems: 1, maxItems: 1024 } } } }),
+    },
+    '/v1/instruments': {
+      get: op('The instruments traded (every role)', json({ type: 'object', properties: { instruments: { type: 'array', items: ref('Instrument') } } })),
+    },
+    '/v1/instruments/{id}/book': {
+      get: op('An instrument\'s book: the best levels of each side, best first (every role)', json({
+        type: 'object', properties: { instrument: u32, bids: { type: 'array', items: ref('BookLevel') }, asks: { type: 'array', items: ref('BookLevel') } },
+      }), { params: [{ name: 'id', in: 'path', required: true, schema: { type: 'string', pattern: '^[0-9]{1,10}$' } },
+        { name: 'depth', in: 'query', required: false, schema: { type: 'integer', minimum: 1, maximum: 1000 } }] }),
     },
     '/v1/payment-accounts/statement': {
       post: op("A directory account's statement: posted totals at the start and end of the period (from the ledger) and its transfers within it, "

@@ -38,6 +38,7 @@ export {
 import { Operation } from "../ledger/protocol";
 import { Op as PaymentsOp } from "../payments/protocol";
 import { Op as ComplianceOp } from "../compliance/protocol";
+import { Op as TradingOp } from "../trading/protocol";
 
 // Routes 1..6 are the ledger's operations with the same numbers.
 export const ROUTE_CREATE_ACCOUNTS = 1;
@@ -115,7 +116,24 @@ export const ROUTE_REPORTS = 38; // GET /v1/compliance/reports: alerts_list and 
 // no HTTP path of its own): admin, operator and compliance officer.
 export const ROUTE_RESCREEN = 39;
 export const ROUTE_ACCOUNTS_SCREEN = 40;
-export const ROUTE_COUNT = 41; // routes are 1 .. ROUTE_COUNT - 1 (at most hal ADM_ROUTES_MAX)
+// Trading (issue 19, docs/trading.md): the body is the trading service's request (services/trading/protocol.ts)
+// the host's front end built; the reply body is the trading service's reply, relayed whole (routeTradingOp). A
+// key limited to ledgers has its grants appended (trading_request.ts): the trading service lets it name only
+// instruments both of whose ledgers it is granted.
+export const ROUTE_ORDERS = 41; // POST /v1/orders: orders (admin, operator, trader)
+export const ROUTE_ORDERS_LOOKUP = 42; // POST /v1/orders/lookup: order_get (every role)
+export const ROUTE_BOOK = 43; // GET /v1/instruments/{id}/book: book (every role: market data)
+export const ROUTE_INSTRUMENTS = 44; // GET /v1/instruments: instruments_get (every role)
+export const ROUTE_COUNT = 45; // routes are 1 .. ROUTE_COUNT - 1 (at most hal ADM_ROUTES_MAX)
+
+/** The trading operation a trading route's body carries; 0 when the route is not a trading route. */
+export function routeTradingOp(route: u32): u32 {
+  if (route == <u32>ROUTE_ORDERS) return <u32>TradingOp.orders;
+  if (route == <u32>ROUTE_ORDERS_LOOKUP) return <u32>TradingOp.order_get;
+  if (route == <u32>ROUTE_BOOK) return <u32>TradingOp.book;
+  if (route == <u32>ROUTE_INSTRUMENTS) return <u32>TradingOp.instruments_get;
+  return 0;
+}
 
 /** Whether a compliance route's body may carry compliance operation `op`; false for every op when the route is not a compliance route. */
 export function routeComplianceOpAllowed(route: u32, op: u32): bool {
@@ -176,7 +194,10 @@ export const ROLE_AUDITOR = 4;
 export const ROLE_READ_ONLY = 5;
 // Works the compliance alerts' cases (assign, escalate, close), reads decisions, rules and reports (issue 18).
 export const ROLE_COMPLIANCE_OFFICER = 6;
-export const ROLE_LAST = 6; // roles are ROLE_ADMIN .. ROLE_LAST (below hal ADM_ROLES_MAX)
+// Places, replaces and cancels orders (issue 19); reads the books and its orders. A key limited to ledgers trades
+// only instruments both of whose ledgers it is granted.
+export const ROLE_TRADER = 7;
+export const ROLE_LAST = 7; // roles are ROLE_ADMIN .. ROLE_LAST (below hal ADM_ROLES_MAX)
 
 // Errors: stable numbers; the host maps each to a snake_case code.
 export const GW_E_BUSY = 10; // 503: the gateway's queue to the ledger is full
@@ -189,7 +210,8 @@ export const GW_E_SERVICE_COMMAND = 18; // the kernel refused a service command;
 export const GW_E_PAYMENTS_ABORTED = 19; // 503: the payments service faulted on the request or has failed; nothing applied
 export const GW_E_COMPLIANCE_ABORTED = 20; // 503: the compliance service faulted on the request or has failed; nothing applied
 export const GW_E_COMPLIANCE_REFUSED = 21; // 502: the compliance service would not check a create_transfers (transfer_checks); nothing applied
-export const GW_E_COUNT = 22;
+export const GW_E_TRADING_ABORTED = 22; // 503: the trading service faulted on the request or has failed; nothing applied
+export const GW_E_COUNT = 23;
 
 // Keys create body (after the request header):
 //   +0 u8 role | +1 u8 grant count (0..KEY_GRANTS_MAX) | +2 u16 0

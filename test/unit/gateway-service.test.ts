@@ -17,6 +17,8 @@ import * as L from '../../services/ledger/protocol.ts';
 import { gatewayRequest, parseGatewayReply } from '../../host/gateway/gateway-wire.ts';
 import { apiKeyHash, keyCreateBody } from '../../host/gateway/keys-json.ts';
 import * as C from '../../services/compliance/protocol.ts';
+import * as T from '../../services/trading/protocol.ts';
+import * as TR from '../../host/trading/records.ts';
 import { beginRequest, listStatusRequest, namesRequest, searchRequest } from '../../host/compliance/records.ts';
 import { accountsScreenRequest, alertsListRequest, caseUpdateRequest, decisionsListRequest, rulesGetRequest } from '../../host/compliance/cases.ts';
 import { directoryListRequest, holdReleaseRequest as releaseLines } from '../../host/payments/records.ts';
@@ -163,7 +165,8 @@ test('the admission table: the policy at init, each key as it is created and rev
   assert.is(roles(gw.ROUTE_KEYS_LIST), bit(gw.ADM_ROLE_CONSOLE) | bit(gw.ROLE_ADMIN) | bit(gw.ROLE_AUDITOR));
   assert.is(roles(gw.ROUTE_METRICS), bit(gw.ROLE_ADMIN) | bit(gw.ROLE_OPERATOR) | bit(gw.ROLE_AUDITOR));
   assert.is(roles(gw.ROUTE_EVENTS) & bit(gw.ROLE_TELLER), 0, 'a teller does not watch the stream');
-  const everyRole = [gw.ROLE_ADMIN, gw.ROLE_OPERATOR, gw.ROLE_TELLER, gw.ROLE_AUDITOR, gw.ROLE_READ_ONLY, gw.ROLE_COMPLIANCE_OFFICER].reduce((m, r) => m | bit(r), 0);
+  const everyRole = [gw.ROLE_ADMIN, gw.ROLE_OPERATOR, gw.ROLE_TELLER, gw.ROLE_AUDITOR, gw.ROLE_READ_ONLY, gw.ROLE_COMPLIANCE_OFFICER, gw.ROLE_TRADER]
+    .reduce((m, r) => m | bit(r), 0);
   assert.is(roles(gw.ROUTE_SCREENING_SEARCH), everyRole, 'every role screens a name');
   assert.is(roles(gw.ROUTE_LISTS_LOAD), bit(gw.ADM_ROLE_CONSOLE) | bit(gw.ROLE_ADMIN) | bit(gw.ROLE_OPERATOR), 'the operators load the lists, and the console');
   for (const r of [gw.ROUTE_SCREENING_SEARCH, gw.ROUTE_LISTS_LOAD]) assert.is(route(r)[4], gw.ADM_SCOPE_NONE, 'no ledger in a compliance request');
@@ -313,7 +316,7 @@ test('alerts, cases, decisions, rules and reports: roles in the admission policy
     memoryPagesMax: 256, messageBytesMax: 1048576 + 65536,
   });
   svc.init(CONFIG);
-  const roles = { adm: gw.ROLE_ADMIN, op: gw.ROLE_OPERATOR, tel: gw.ROLE_TELLER, aud: gw.ROLE_AUDITOR, ro: gw.ROLE_READ_ONLY, co: gw.ROLE_COMPLIANCE_OFFICER };
+  const roles = { adm: gw.ROLE_ADMIN, op: gw.ROLE_OPERATOR, tel: gw.ROLE_TELLER, aud: gw.ROLE_AUDITOR, ro: gw.ROLE_READ_ONLY, co: gw.ROLE_COMPLIANCE_OFFICER, trd: gw.ROLE_TRADER };
   for (const [k, role] of Object.entries(roles)) assert.is(createKey(svc, k, role, role === gw.ROLE_TELLER ? [1] : []).status, 200, k);
   const filter = { after: 0n, from: 0n, to: 0n, limit: 10, state: 0, ledger: 0 };
   const close = caseUpdateRequest({ alert: 1, action: C.CASE_ACT_CLOSE, outcome: C.OUTCOME_RELEASE, reason: C.CLOSE_FALSE_POSITIVE, assignee: '' });
@@ -518,6 +521,51 @@ test('transfer_checks: a create_transfers goes to compliance first, later ledger
   }
   const bare = await ServiceHarness.load(WASM, { name: 'gateway', peers: ['ledger'], caps: ['net', 'admit', 'log', 'time', 'send:ledger'], memoryPagesMax: 256, messageBytesMax: 1048576 + 65536 });
   assert.throws(() => bare.init({ ...CONFIG, transfer_checks: true }), undefined, 'transfer_checks without a compliance service does not boot');
+});
+
+test('trading routes: orders for admins, operators and traders, reads for every role; framing; a scoped key\'s grants appended; one at a time; an abort is 503', async () => {
+  // Proves the gateway's half of the trading routes (trading_request.ts, roles.ts, relay.ts): who may use each, that a
+  // body whose operation is not the route's or whose length or scope is wrong is 400 and not sent, that a key limited
+  // to ledgers has its grants appended as the request's scope, and that a trading request waits for the one before.
+  const TRADING = 2; // [gateway, ledger, trading]
+  const svc = await ServiceHarness.load(WASM, {
+    name: 'gateway', peers: ['ledger', 'trading'], caps: ['net', 'admit', 'log', 'time', 'send:ledger', 'send:trading'], memoryPagesMax: 256, messageBytesMax: 1048576 + 65536,
+  });
+  svc.init(CONFIG);
+  const roles = { adm: gw.ROLE_ADMIN, op: gw.ROLE_OPERATOR, tel: gw.ROLE_TELLER, aud: gw.ROLE_AUDITOR, ro: gw.ROLE_READ_ONLY, co: gw.ROLE_COMPLIANCE_OFFICER, trd: gw.ROLE_TRADER };
+  for (const [k, role] of Object.entries(roles)) createKey(svc, k, role, role === gw.ROLE_TELLER ? [1] : []);
+  createKey(svc, 'scoped', gw.ROLE_TRADER, [1, 4]);
+  const orders = TR.ordersRequest([{ kind: 'new', side: 'buy', instrument: 1, account: 5n, price: 100n, qty: 1n }]);
+  const reply = Buffer.alloc(T.REPLY_HEADER_BYTES);
+  for (const k of Object.keys(roles)) {
+    const r = asKey(svc, k, gw.ROUTE_ORDERS, orders);
+    if (!['adm', 'op', 'trd'].includes(k)) { assert.is(decoded(r).error, gw.GW_E_FORBIDDEN_ROLE, `${k} may not place orders`); continue; }
+    assert.is(r, null, `${k} places orders: sent`);
+    assert.equal(svc.sent[svc.sent.length - 1].payload, orders, 'sent whole, no scope for an unscoped key');
+    svc.peerReply(TRADING, reply);
+    assert.equal(svc.pending, [], 'answered');
+  }
+  assert.is(asKey(svc, 'ro', gw.ROUTE_BOOK, TR.bookRequest(1, 5)), null, 'every role reads the book');
+  svc.peerReply(TRADING, reply);
+  const sentBefore = svc.sent.length;
+  for (const [route, body, why] of [[gw.ROUTE_ORDERS, TR.bookRequest(1, 5), /does not match the route/], [gw.ROUTE_ORDERS, orders.subarray(0, orders.length - 1), /length/],
+    [gw.ROUTE_ORDERS, TR.ordersRequest([{ kind: 'mass_cancel', account: 5n }], [1]), /scope/]] as const) {
+    const r = decoded(asKey(svc, 'op', route, body));
+    assert.equal([r.status, r.error], [400, gw.GW_E_MALFORMED]);
+    assert.match(r.body.toString('latin1'), why);
+  }
+  assert.is(svc.sent.length, sentBefore, 'nothing malformed was sent');
+  assert.is(asKey(svc, 'scoped', gw.ROUTE_ORDERS, orders), null);
+  assert.equal(svc.sent[svc.sent.length - 1].payload, TR.ordersRequest([{ kind: 'new', side: 'buy', instrument: 1, account: 5n, price: 100n, qty: 1n }], [1, 4]),
+    'the grants appended, the scope count set');
+  assert.is(asKey(svc, 'trd', gw.ROUTE_ORDERS, orders), null);
+  assert.is(svc.sent.length, sentBefore + 1, 'the second waits for the first');
+  const [first, second] = svc.pending;
+  svc.peerReply(TRADING, reply);
+  assert.is(decoded(svc.takeReply(first)).status, 200);
+  svc.peerFailed(TRADING);
+  const aborted = decoded(svc.takeReply(second));
+  assert.equal([aborted.status, aborted.error], [503, gw.GW_E_TRADING_ABORTED]);
 });
 
 test('the same inputs give the same state', async () => {

@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import { ServiceHarness } from '../../services/sdk/harness.ts';
 import * as P from '../../services/trading/protocol.ts';
 import {
-  bookReply, bookRequest, opRecord, orderGetReply, orderGetRequest, ordersReply, ordersRequest, SIDES, STPS, TIFS, TradingRefusal, type Event, type Operation,
+  bookReply, bookRequest, opRecord, orderGetReply, REASON_NAMES, STATUS_NAMES, orderGetRequest, ordersReply, ordersRequest, SIDES, STPS, TIFS, TradingRefusal, type Event, type Operation,
   type Result,
 } from '../../host/trading/records.ts';
 import { ReferenceBook, type RefInstrument, type RefOp } from '../support/reference-book.ts';
@@ -260,6 +260,15 @@ test('differential: seeded random order flow gives the reference book\'s results
     };
     assert.equal(book, { bids: levels(P.SIDE_BUY), asks: levels(P.SIDE_SELL) });
   }), { numRuns: Number(process.env.QENEX_FUZZ_RUNS ?? 150), seed: 19 });
+});
+
+test('the host names every status and reject reason of the protocol, each once', () => {
+  // A new ST_* or RJ_* without a name here would reach clients as a bare number.
+  for (const [prefix, table] of [['ST_', STATUS_NAMES], ['RJ_', REASON_NAMES]] as const) {
+    const values = Object.entries(P).filter(([k, v]) => k.startsWith(prefix) && typeof v === 'number').map(([, v]) => v as number);
+    assert.equal(Object.keys(table).map(Number).sort((a, b) => a - b), [...new Set(values)].sort((a, b) => a - b), `${prefix} names`);
+    assert.is(new Set(Object.values(table)).size, values.length, `${prefix} names distinct`);
+  }
 });
 
 test('replay: the same requests on a fresh service give the same bytes', async () => {

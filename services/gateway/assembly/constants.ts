@@ -8,6 +8,7 @@
 import * as P from "../protocol";
 import * as L from "../../ledger/protocol";
 import * as C from "../../compliance/protocol";
+import * as T from "../../trading/protocol";
 import * as hal from "../../../hal/abi";
 
 // The inbox takes a client request (56-byte header + the largest ledger batch,
@@ -77,6 +78,9 @@ export function constantsCheck(): void {
   assert(<u64>P.GW_REQUEST_HEADER_BYTES + largestNames <= <u64>INBOX_BYTES && <u64>DEFER_HEADER_BYTES + largestNames + 8 <= <u64>DEFER_BYTES,
     "the inbox and the deferral ring hold a largest list_names");
   assert(<u64>P.GW_REPLY_HEADER_BYTES + <u64>C.REPLY_HEADER_BYTES + <u64>C.MATCHES_MAX * C.MATCH_BYTES <= <u64>OUTBOX_BYTES, "the outbox holds a largest search reply");
+  const largestOrders = <u64>T.REPLY_HEADER_BYTES + <u64>T.OPS_PER_REQUEST * T.RESULT_BYTES + <u64>T.EVENTS_PER_REPLY * T.EVENT_BYTES;
+  assert(<u64>P.GW_REPLY_HEADER_BYTES + largestOrders <= <u64>OUTBOX_BYTES, "the outbox holds a largest orders reply");
+  assert(<u32>T.SCOPE_LEDGERS_MAX == <u32>P.KEY_GRANTS_MAX, "the trading service takes every grant of a key");
   assert(<u32>C.TRANSFERS_PER_REQUEST >= LEDGER_BATCH_MAX && <u64>C.REPLY_HEADER_BYTES + <u64>LEDGER_BATCH_MAX * C.VERDICT_BYTES <= <u64>INBOX_BYTES,
     "compliance checks a largest create_transfers, and its verdicts fit the inbox (transfer_checks)");
   // Every ledger operation has one route and back (ledger operations are 1..8), and only ledger routes carry one.

@@ -44,6 +44,7 @@
 //   relay.ts       to the ledger (and the payments and compliance services) and back, in order
 //   payments_request.ts  payments requests: framing, a scoped key's ledgers, then the relay
 //   compliance_request.ts  compliance requests (screening, list loads): framing, then the relay
+//   trading_request.ts     trading requests (orders, books): framing, a scoped key's grants, then the relay
 //   pending.ts     the FIFO of requests in flight to the ledger
 //   defer.ts       the bounded ring of requests waiting for a slot
 //   reply.ts       the reply header, error messages, refusals
@@ -56,7 +57,9 @@ import { INBOX_BYTES, SENDER_KERNEL, constantsCheck } from "./constants";
 import { inbox } from "./memory";
 import { configCheck, configParse } from "./config";
 import { programPolicy } from "./admission";
-import { compliancePeer, handleComplianceAborted, handleComplianceReply, handleLedgerAborted, handleLedgerReply, handlePaymentsAborted, handlePaymentsReply,
+import {
+  compliancePeer, handleComplianceAborted, handleComplianceReply, handleTradingAborted, handleTradingReply, tradingPeer, handleLedgerAborted, handleLedgerReply,
+  handlePaymentsAborted, handlePaymentsReply,
   ledgerPeer, paymentsPeer, relayInit } from "./relay";
 import { handleSystemReply, systemInFlight } from "./system";
 import { handleRequest } from "./router";
@@ -82,5 +85,7 @@ export function qx_handle(kind: u32, sender: u32, token: u32, len: u32): void {
   else if (kind == KIND_FAILED && <i32>sender == paymentsPeer) handlePaymentsAborted();
   else if (kind == KIND_REPLY && <i32>sender == compliancePeer) handleComplianceReply(len);
   else if (kind == KIND_FAILED && <i32>sender == compliancePeer) handleComplianceAborted();
+  else if (kind == KIND_REPLY && <i32>sender == tradingPeer) handleTradingReply(len);
+  else if (kind == KIND_FAILED && <i32>sender == tradingPeer) handleTradingAborted();
   else if (kind == KIND_REPLY && sender == SENDER_KERNEL && systemInFlight()) handleSystemReply(len);
 }

@@ -26,8 +26,8 @@ export function keysCreate(token: u32, body: usize, bodyLen: u32, n: i32, now: u
   }
   if (role < <u32>P.ROLE_ADMIN || role > <u32>P.ROLE_LAST) { answerText(token, 400, P.GW_E_INVALID_KEY_SPEC, 0, n, "unknown role"); return; }
   if (role == P.ROLE_TELLER && grants == 0) { answerText(token, 400, P.GW_E_INVALID_KEY_SPEC, 0, n, "a teller key needs at least one ledger"); return; }
-  if (grants > 0 && role != P.ROLE_TELLER && role != P.ROLE_READ_ONLY) {
-    answerText(token, 400, P.GW_E_INVALID_KEY_SPEC, 0, n, "only teller and read-only keys are limited to ledgers"); return;
+  if (grants > 0 && role != P.ROLE_TELLER && role != P.ROLE_READ_ONLY && role != P.ROLE_TRADER) {
+    answerText(token, 400, P.GW_E_INVALID_KEY_SPEC, 0, n, "only teller, read-only and trader keys are limited to ledgers"); return;
   }
   if (<u64>load<u32>(body + 4) > RATE_MAX || <u64>load<u32>(body + 8) > RATE_MAX) {
     answerText(token, 400, P.GW_E_INVALID_KEY_SPEC, 0, n, "rate and burst are at most 1000000"); return;

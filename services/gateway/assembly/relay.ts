@@ -12,7 +12,9 @@
 //
 // A payments request goes to "payments" the same way, one at a time (the
 // payments service decides a message against everything before it, and
-// waits for the ledger itself); its reply is relayed whole. A compliance
+// waits for the ledger itself); its reply is relayed whole. A trading
+// request goes to "trading" one at a time likewise (with settlement it
+// waits for the ledger too). A compliance
 // request goes to "compliance" one at a time likewise (a list load's
 // requests are decided in order). The deferral ring is shared and kept in
 // arrival order: a request whose service has no free slot stops the ring
@@ -49,7 +51,8 @@ export let ledgerPeer: i32 = -1;
 // busy, its client's token and key number.
 const ONE_PAYMENTS: u32 = 0;
 const ONE_COMPLIANCE: u32 = 1;
-const ONES: u32 = 2;
+const ONE_TRADING: u32 = 2;
+const ONES: u32 = 3;
 const onePeer = memory.data(<i32>(ONES * 4), 4);
 const oneBusy = memory.data(<i32>ONES);
 const oneToken = memory.data(<i32>(ONES * 4), 4);
@@ -58,6 +61,8 @@ const oneKey = memory.data(<i32>(ONES * 4), 4);
 export let paymentsPeer: i32 = -1;
 /** The compliance service's index, or -1 when the image has none (every compliance request then gets 503). */
 export let compliancePeer: i32 = -1;
+/** The trading service's index, or -1 when the image has none (every trading request then gets 503). */
+export let tradingPeer: i32 = -1;
 
 // A create_transfers checked first (transfer_checks): none, at compliance, or taken apart and at the ledger.
 const CHECK_IDLE: u32 = 0;
@@ -77,6 +82,7 @@ function checked(route: u32): bool {
 function oneOf(route: u32): i32 {
   assert(route < <u32>P.ROUTE_COUNT, "a known route");
   if (P.routePaymentsOp(route) != 0) return <i32>ONE_PAYMENTS;
+  if (P.routeTradingOp(route) != 0) return <i32>ONE_TRADING;
   return P.routeIsCompliance(route) ? <i32>ONE_COMPLIANCE : -1;
 }
 
@@ -94,12 +100,14 @@ function peerNamed(name: string): i32 {
 
 /** Finds the ledger and the payments service (once, at boot). */
 export function relayInit(): void {
-  assert(pendingLen == 0 && deferCount == 0 && !oneIsBusy(ONE_PAYMENTS) && !oneIsBusy(ONE_COMPLIANCE), "nothing is relayed before boot");
+  assert(pendingLen == 0 && deferCount == 0 && !oneIsBusy(ONE_PAYMENTS) && !oneIsBusy(ONE_COMPLIANCE) && !oneIsBusy(ONE_TRADING), "nothing is relayed before boot");
   ledgerPeer = peerNamed("ledger");
   paymentsPeer = peerNamed("payments");
   compliancePeer = peerNamed("compliance");
+  tradingPeer = peerNamed("trading");
   store<i32>(onePeer + (ONE_PAYMENTS << 2), paymentsPeer);
   store<i32>(onePeer + (ONE_COMPLIANCE << 2), compliancePeer);
+  store<i32>(onePeer + (ONE_TRADING << 2), tradingPeer);
   if (transferChecks && (compliancePeer < 0 || ledgerPeer < 0)) configFail("transfer_checks needs the ledger and the compliance service in the image");
 }
 
@@ -139,6 +147,7 @@ function forward(token: u32, route: u32, n: i32, body: usize, bodyLen: u32): voi
     if (sent != 0) {
       countStat(P.GW_STATS_BUSY);
       answerText(token, 503, P.GW_E_BUSY, 1, n, one == <i32>ONE_PAYMENTS ? "the payments service could not take the request; nothing was applied"
+        : one == <i32>ONE_TRADING ? "the trading service could not take the request (is it in the image?); nothing was applied"
         : "the compliance service could not take the request (is it in the image?); nothing was applied");
       return;
     }
@@ -278,7 +287,7 @@ function oneReplied(one: u32, len: u32, what: string): void {
   const n = load<i32>(oneKey + (one << 2));
   if (<u64>len + <u64>P.GW_REPLY_HEADER_BYTES > <u64>OUTBOX_BYTES) {
     answerText(token, 502, P.GW_E_MALFORMED, 0, n, one == ONE_PAYMENTS ? "the payments service's reply is larger than the gateway relays"
-      : "the compliance service's reply is larger than the gateway relays");
+      : one == ONE_TRADING ? "the trading service's reply is larger than the gateway relays" : "the compliance service's reply is larger than the gateway relays");
   } else {
     memory.copy(outbox + P.GW_REPLY_HEADER_BYTES, inbox, len);
     answer(token, 200, P.GW_OK, 0, n, len);
@@ -298,6 +307,7 @@ function oneAborted(one: u32, error: u32, what: string): void {
   assert(n < <i32>keyCount, "a key in the table, or none");
   answerText(load<u32>(oneToken + (one << 2)), 503, error, 1, n, one == ONE_PAYMENTS
     ? "the payments service aborted this request (it faulted or has failed); nothing was applied"
+    : one == ONE_TRADING ? "the trading service aborted this request (it faulted or has failed); nothing was applied"
     : "the compliance service aborted this request (it faulted or has failed); nothing was applied");
   deferDrain();
 }
@@ -330,4 +340,16 @@ export function handleComplianceAborted(): void {
   checkStage = CHECK_IDLE;
   answerText(checkToken, 503, P.GW_E_COMPLIANCE_ABORTED, 1, checkKey, "the compliance service aborted the check of these transfers (it faulted or has failed); nothing was applied");
   deferDrain();
+}
+
+/** The trading service's reply to the request in flight, relayed whole to its client. */
+export function handleTradingReply(len: u32): void {
+  assert(tradingPeer >= 0, "a reply from the trading service");
+  oneReplied(ONE_TRADING, len, "trading");
+}
+
+/** The kernel aborted the trading request in flight. */
+export function handleTradingAborted(): void {
+  assert(tradingPeer >= 0, "an abort of the trading service");
+  oneAborted(ONE_TRADING, P.GW_E_TRADING_ABORTED, "trading");
 }

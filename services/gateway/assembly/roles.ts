@@ -21,7 +21,7 @@ export function roleMay(role: u32, route: u32): bool {
   if (route == P.ROUTE_PAYMENT_ACCOUNTS_PUT) return role == P.ROLE_ADMIN || role == P.ROLE_OPERATOR; // the directory is the operators'
   if (route == P.ROUTE_PAYMENTS_GET || route == P.ROUTE_PAYMENT_ACCOUNTS_LOOKUP || route == P.ROUTE_PAYMENTS_LIST || route == P.ROUTE_PAYMENT_STATEMENT
     || route == P.ROUTE_PAYMENT_MESSAGE) {
-    return true; // every role reads
+    return role != P.ROLE_TRADER; // every role of the bank reads; a trader trades, it does not read customers' payments
   }
   // Screening a name changes nothing and each query is logged with its key: every role may (a teller screens a customer,
   // an auditor checks a decision). Loading the lists decides what every screening answers: the operators'.
@@ -30,6 +30,10 @@ export function roleMay(role: u32, route: u32): bool {
   // Screening the bank's account owners again reads the directory and marks listed accounts: those who load the lists, and officers.
   if (route == P.ROUTE_RESCREEN || route == P.ROUTE_ACCOUNTS_SCREEN) return role == P.ROLE_ADMIN || role == P.ROLE_OPERATOR || role == P.ROLE_COMPLIANCE_OFFICER;
   if (P.routeIsCompliance(route) || route == P.ROUTE_HOLD_RELEASE) return complianceRoleMay(role, route);
+  // Orders move money (settlement reserves and pays on the ledger): admins, operators and traders place them; the books,
+  // instruments and orders are read by every role (market data; a scoped key sees only its ledgers' orders).
+  if (route == P.ROUTE_ORDERS) return role == P.ROLE_ADMIN || role == P.ROLE_OPERATOR || role == P.ROLE_TRADER;
+  if (P.routeTradingOp(route) != 0) return true;
   if (route == P.ROUTE_KEYS_CREATE || route == P.ROUTE_KEYS_REVOKE) return role == P.ROLE_ADMIN;
   if (route == P.ROUTE_KEYS_LIST) return role == P.ROLE_ADMIN || role == P.ROLE_AUDITOR;
   if (route == P.ROUTE_EVENTS) return role != P.ROLE_TELLER; // watching, not transacting
@@ -46,7 +50,7 @@ function complianceRoleMay(role: u32, route: u32): bool {
   if (role == P.ROLE_TELLER || role == P.ROLE_READ_ONLY) return false;
   if (route == P.ROUTE_RULES_SET) return role == P.ROLE_ADMIN || role == P.ROLE_OPERATOR;
   if (route == P.ROUTE_CASE_UPDATE || route == P.ROUTE_HOLD_RELEASE) return role == P.ROLE_ADMIN || role == P.ROLE_COMPLIANCE_OFFICER;
-  return true; // the reads: admin, operator, auditor, compliance officer
+  return role == P.ROLE_ADMIN || role == P.ROLE_OPERATOR || role == P.ROLE_AUDITOR || role == P.ROLE_COMPLIANCE_OFFICER; // the reads
 }
 
 // Routes the console (`qenex keys … --data`, `qenex lists import --data`,

@@ -1,0 +1,121 @@
+// test/integration/trading-gateway.test.ts: trading through the gateway of a
+// booted bank image with an instrument (issue 19), over real TCP. Proves:
+// GET /v1/instruments lists the manifest's instruments; a trader places
+// orders with POST /v1/orders in decimal strings at the instrument's scales,
+// a crossing order trades at the resting price and settles on the ledger;
+// the book and POST /v1/orders/lookup show what rests; a teller may not
+// place orders (403) and a trader key limited to the cash ledger alone is
+// refused the instrument (forbidden); bad bodies (a price finer than the
+// tick's scale, an unknown instrument, a market order with a price, an
+// unknown field) are 400 and never logged; and a replay reaches the same
+// state.
+
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { join } from 'node:path';
+import { apiCall, bankManifestUnlimited, event, makeImage, removeDir, runCli, Server, stopAndReplay, type TestImage } from '../support/helpers.ts';
+
+let img: TestImage;
+let data: string;
+let server: Server;
+let base: string;
+const keys: Record<string, string> = {};
+const SHARES = 4; // the asset ledger
+
+function manifest() {
+  const m = bankManifestUnlimited();
+  const trading = m.services.find((s) => s.name === 'trading')!;
+  trading.config = { ...trading.config, instruments: [
+    { id: 1, symbol: 'ACME', price_scale: 2, qty_scale: 0, tick: 1, lot: 1, qty_max: 100000, band_bps: 0, cash_ledger: 1, asset_ledger: SHARES,
+      code: 7, cash_escrow: '10', asset_escrow: '11' },
+  ] };
+  return m;
+}
+
+function cliKey(args: string[]): string {
+  const r = runCli(['keys', 'create', '--data', data, ...args]);
+  assert.is(r.code, 0, r.stderr);
+  return (event(r.events, 'key_created') as { key: string }).key;
+}
+
+const call = (method: string, path: string, key: string | null, body?: unknown) => apiCall(base, method, path, key, body);
+
+test.before(async () => {
+  img = makeImage('trading-gateway', manifest());
+  data = join(img.dir, 'data');
+  const first = runCli(['boot', img.imagePath, '--data', data, '--trust', img.pubPath, '--once']);
+  assert.is(first.code, 0, first.stderr);
+  keys.operator = cliKey(['--role', 'operator']);
+  keys.trader = cliKey(['--role', 'trader']);
+  keys.cashOnly = cliKey(['--role', 'trader', '--ledger', '1']);
+  keys.teller = cliKey(['--role', 'teller', '--ledger', '1']);
+  server = Server.start(['boot', img.imagePath, '--data', data, '--trust', img.pubPath, '--listen', '127.0.0.1:0']);
+  base = `http://127.0.0.1:${(await server.address()).port}`;
+  const guarded = ['debits_must_not_exceed_credits'];
+  const accounts = await call('POST', '/v1/accounts', keys.operator, [
+    { id: '1', ledger: 1, code: 1 }, { id: '2', ledger: SHARES, code: 1 }, { id: '10', ledger: 1, code: 1 }, { id: '11', ledger: SHARES, code: 1 },
+    { id: '101', ledger: 1, code: 1, flags: guarded }, { id: '102', ledger: SHARES, code: 1, flags: guarded },
+    { id: '201', ledger: 1, code: 1, flags: guarded }, { id: '202', ledger: SHARES, code: 1, flags: guarded },
+  ]);
+  assert.equal(accounts.json.map((r: { result: string }) => r.result), Array(8).fill('created'), accounts.text);
+  const funded = await call('POST', '/v1/transfers', keys.operator, [
+    { id: '1', debit_account_id: '2', credit_account_id: '102', amount: '500', ledger: SHARES, code: 1 },
+    { id: '2', debit_account_id: '1', credit_account_id: '201', amount: '100000', ledger: 1, code: 1 },
+  ]);
+  assert.equal(funded.json.map((r: { result: string }) => r.result), ['created', 'created'], funded.text);
+});
+test.after(async () => { await Server.killAll(); if (img !== undefined) removeDir(img.dir); });
+
+test('instruments, orders in decimals, a trade at the resting price settled on the ledger, the book and the lookup', async () => {
+  const inst = await call('GET', '/v1/instruments', keys.trader);
+  assert.equal(inst.json.instruments.map((i: { symbol: string; tick: string; cash_ledger: number }) => [i.symbol, i.tick, i.cash_ledger]), [['ACME', '0.01', 1]]);
+  const sell = await call('POST', '/v1/orders', keys.trader, [
+    { type: 'new', side: 'sell', instrument: 1, account: '101', asset_account: '102', price: '10.00', quantity: '100', client_ref: '7' },
+  ]);
+  assert.is(sell.status, 200, sell.text);
+  assert.equal([sell.json.results[0].status, sell.json.results[0].order_id, sell.json.results[0].client_ref], ['new', '1', '7']);
+  const buy = await call('POST', '/v1/orders', keys.trader, [
+    { type: 'new', side: 'buy', instrument: 1, account: '201', asset_account: '202', price: '10.10', quantity: '60', time_in_force: 'ioc' },
+  ]);
+  const r = buy.json.results[0];
+  assert.equal([r.status, r.filled_quantity, r.events.map((e: { type: string; price: string; quantity: string }) => [e.type, e.price, e.quantity])],
+    ['filled', '60', [['trade', '10.00', '60']]]);
+  const looked = await call('POST', '/v1/accounts/lookup', keys.operator, { ids: ['101', '201', '202', '11'] });
+  assert.equal(looked.json.map((a: { credits_posted: string; debits_posted: string }) => BigInt(a.credits_posted) - BigInt(a.debits_posted)), [60000n, 40000n, 60n, 40n],
+    'A was paid 600.00, B spent 600.00 of its 1,000.00 and holds 60 shares, the escrow the 40 still offered');
+  const book = await call('GET', '/v1/instruments/1/book?depth=5', keys.teller);
+  assert.equal(book.json, { instrument: 1, bids: [], asks: [{ price: '10.00', quantity: '40', orders: 1 }] });
+  const lookup = await call('POST', '/v1/orders/lookup', keys.trader, { ids: ['1', '2'] });
+  assert.equal(lookup.json.orders.map((o: { order_id: string; leaves_quantity: string; side: string }) => [o.order_id, o.leaves_quantity, o.side]), [['1', '40', 'sell']]);
+});
+
+test('roles and scope: a teller may not place orders; a trader limited to the cash ledger is refused the instrument', async () => {
+  const order = [{ type: 'new', side: 'buy', instrument: 1, account: '201', asset_account: '202', price: '9.00', quantity: '1' }];
+  const teller = await call('POST', '/v1/orders', keys.teller, order);
+  assert.equal([teller.status, teller.json.error.code], [403, 'forbidden']);
+  const scoped = await call('POST', '/v1/orders', keys.cashOnly, order);
+  assert.equal([scoped.status, scoped.json.results[0].status, scoped.json.results[0].reason], [200, 'rejected', 'forbidden']);
+});
+
+test('bad bodies are 400 with the field named, and nothing is applied', async () => {
+  const cases: [unknown, string][] = [
+    [[{ type: 'new', side: 'buy', instrument: 1, account: '201', price: '9.001', quantity: '1' }], 'amount_not_exact'],
+    [[{ type: 'new', side: 'buy', instrument: 9, account: '201', price: '9.00', quantity: '1' }], 'unknown_instrument'],
+    [[{ type: 'new', side: 'buy', instrument: 1, account: '201', price: '9.00', quantity: '1', order_type: 'market' }], 'invalid_field'],
+    [[{ type: 'new', side: 'buy', instrument: 1, account: '201', price: '9.00', quantity: '1', colour: 'red' }], 'unknown_field'],
+    [[], 'invalid_field'],
+  ];
+  for (const [body, code] of cases) {
+    const r = await call('POST', '/v1/orders', keys.trader, body);
+    assert.equal([r.status, r.json.error.code], [400, code], JSON.stringify(body));
+  }
+  const lookup = await call('POST', '/v1/orders/lookup', keys.trader, { ids: ['2', '3'] });
+  assert.equal(lookup.json.orders, [], 'nothing was placed');
+});
+
+test('replay: the log of the orders reaches the state the machine stopped in', async () => {
+  const { stopped, replayed } = await stopAndReplay(server, data);
+  assert.is(replayed, stopped);
+});
+
+test.run();
