@@ -185,32 +185,51 @@ export function checksum(buf: Uint8Array, from: number, to: number): number {
 /**
  * Frames a byte stream that arrives in chunks: push each read, get the whole
  * messages (copies, safe to keep) and the garbled stretches (offsets into the
- * stream). Holds at most one unfinished message between pushes.
+ * stream). Holds at most one unfinished message between pushes. A message
+ * arriving a byte at a time costs O(1) per push, not a copy of what came
+ * before: the held bytes stay in place in a buffer that only grows by
+ * doubling and is compacted once the consumed part is the larger half.
  */
 export class FixFramer {
-  private pending: Uint8Array = new Uint8Array(0);
-  /** Stream offset of pending[0]. */
+  private store = new Uint8Array(4096);
+  /** Held bytes are store[start, end). */
+  private start = 0;
+  private end = 0;
+  /** Stream offset of store[start]. */
   private base = 0;
 
   push(chunk: Uint8Array): { messages: Uint8Array[]; garbled: Garbled[] } {
-    let buf = chunk;
-    if (this.pending.length > 0) {
-      buf = new Uint8Array(this.pending.length + chunk.length);
-      buf.set(this.pending, 0);
-      buf.set(chunk, this.pending.length);
-    }
-    const r = frameMessages(buf);
+    this.append(chunk);
+    const r = frameMessages(this.store.subarray(this.start, this.end));
     const base = this.base;
-    this.pending = buf.slice(r.consumed);
+    const messages = r.messages.map((m) => m.bytes.slice());
+    this.start += r.consumed;
     this.base += r.consumed;
-    return {
-      messages: r.messages.map((m) => m.bytes.slice()),
-      garbled: r.garbled.map((g) => ({ ...g, offset: g.offset + base })),
-    };
+    if (this.start === this.end) this.start = this.end = 0;
+    return { messages, garbled: r.garbled.map((g) => ({ ...g, offset: g.offset + base })) };
+  }
+
+  private append(chunk: Uint8Array): void {
+    const held = this.end - this.start;
+    if (this.end + chunk.length > this.store.length) {
+      if (held + chunk.length <= this.store.length / 2) {
+        this.store.copyWithin(0, this.start, this.end);
+      } else {
+        let size = this.store.length;
+        while (size < 2 * (held + chunk.length)) size *= 2;
+        const grown = new Uint8Array(size);
+        grown.set(this.store.subarray(this.start, this.end), 0);
+        this.store = grown;
+      }
+      this.start = 0;
+      this.end = held;
+    }
+    this.store.set(chunk, this.end);
+    this.end += chunk.length;
   }
 
   /** Bytes held for a message still arriving. */
   get buffered(): number {
-    return this.pending.length;
+    return this.end - this.start;
   }
 }
