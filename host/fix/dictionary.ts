@@ -65,6 +65,8 @@ export interface MemberList {
   readonly members: readonly Member[];
   /** Tag → position in members (group members by their NumInGroup tag). */
   readonly position: ReadonlyMap<number, number>;
+  /** Tags of the required members, in order. */
+  readonly required: readonly number[];
 }
 
 export interface GroupDef extends MemberList {
@@ -183,7 +185,7 @@ class Builder {
       if (position.has(m.tag)) throw new FixError(`dictionary <${e.name} name="${e.attr('name') ?? ''}"> uses tag ${m.tag} twice`);
       position.set(m.tag, i);
     });
-    return { members, position };
+    return { members, position, required: members.filter((m) => m.required).map((m) => m.tag) };
   }
 
   private expand(e: XmlElement, required: boolean, groupDepth: number, componentDepth: number, out: Member[]): void {

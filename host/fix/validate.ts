@@ -140,10 +140,9 @@ class Walker {
     const last = this.fields.length - 1;
     this.fields.forEach((f, i) => {
       this.checkValue(f);
-      const name = this.name(f.tag);
       const first = FIRST_THREE.indexOf(f.tag);
-      if (first >= 0 && i !== first) throw new Problem(R.TagSpecifiedOutOfRequiredOrder, f.tag, `${name} must be field ${first + 1}`);
-      if (f.tag === Tag.CheckSum && i !== last) throw new Problem(R.TagSpecifiedOutOfRequiredOrder, f.tag, `${name} must be the last field`);
+      if (first >= 0 && i !== first) throw new Problem(R.TagSpecifiedOutOfRequiredOrder, f.tag, `${this.name(f.tag)} must be field ${first + 1}`);
+      if (f.tag === Tag.CheckSum && i !== last) throw new Problem(R.TagSpecifiedOutOfRequiredOrder, f.tag, `${this.name(f.tag)} must be the last field`);
       this.place(f);
     });
     while (this.open.length > 0) this.close();
@@ -256,8 +255,8 @@ class Walker {
   }
 
   private required(list: MemberList, present: FixFields, where: string): void {
-    for (const m of list.members) {
-      if (m.required && !present.has(m.tag)) throw new Problem(R.RequiredTagMissing, m.tag, `${this.name(m.tag)} is required in ${where}`);
+    for (const tag of list.required) {
+      if (!present.has(tag)) throw new Problem(R.RequiredTagMissing, tag, `${this.name(tag)} is required in ${where}`);
     }
   }
 }
