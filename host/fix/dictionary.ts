@@ -2,7 +2,8 @@
 // QuickFIX format) as typed, indexed data for the codec (./codec.ts).
 //
 // Read once with the repo's own XML reader (host/payments/xml.ts; the file's
-// 336 KB and about 9,000 elements are well within its bounds) and cached.
+// 336 KB and 6,233 elements are far inside its bounds, 8 MiB and 524,288
+// elements, host/base/limits.ts XML_*, so no limit needed raising) and cached.
 // What it gives:
 //   - fields by number and by name: type, enumerated values;
 //   - the header and trailer as member lists;

@@ -16,8 +16,8 @@
 //      instances than NumInGroup says → 16; a group instance without one of
 //      its required fields → 1.
 //   3. Required fields of the header, the body and the trailer → 1.
-//   4. The message is valid. If its MsgType is not one the application
-//      supports, the answer is a BusinessMessageReject (35=j) with
+//   4. The message is valid. If it is an application message of a MsgType
+//      the application does not support, the answer is a BusinessMessageReject (35=j) with
 //      BusinessRejectReason 3 (unsupported message type), not a session
 //      Reject: the message is valid FIX, just not served here.
 // CompID (9) and SendingTime accuracy (10) need the session's state and are
@@ -60,7 +60,7 @@ export type Validation = { readonly ok: true; readonly message: FixMessage; read
 
 export interface ValidateOptions {
   readonly dictionary?: Dictionary;
-  /** MsgTypes the application serves; others are answered with a BusinessMessageReject. Default: all. */
+  /** Application MsgTypes served; other application messages are answered with a BusinessMessageReject. Default: all. Admin messages are the session's, always served. */
   readonly supported?: ReadonlySet<string>;
 }
 
@@ -120,7 +120,7 @@ export function validateFields(fields: readonly RawField[], options: ValidateOpt
     if (!(e instanceof Problem)) throw e;
     return refuse('session', e.reason, e.refTag, e.detail);
   }
-  if (options.supported !== undefined && !options.supported.has(msgType)) {
+  if (options.supported !== undefined && !def.admin && !options.supported.has(msgType)) {
     return refuse('business', BusinessRejectReason.UnsupportedMessageType, Tag.MsgType, `Unsupported Message Type: ${def.name} (${msgType})`);
   }
   return { ok: true, message, seqNum: seqNum ?? 0 };

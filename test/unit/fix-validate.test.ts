@@ -119,6 +119,7 @@ test('a MsgType in the dictionary but not served is a BusinessMessageReject 380=
   if (v.ok) return;
   assert.equal([v.level, v.reason, v.refTag, v.msgType, v.seqNum], ['business', 3, 35, 'D', 7]);
   assert.ok(check(`${HEADER}|${ORDER}`, new Set(['D'])).ok);
+  assert.ok(check('35=0|49=CLIENT|56=QENEX|34=8|52=20261207-12:00:00.000', new Set(['D'])).ok, 'admin messages are the session\'s, always served');
   const broken = check(`${HEADER}|${ORDER}|58=`, new Set(['0']));
   assert.ok(!broken.ok && broken.level === 'session', 'a broken message of an unserved type is still a session Reject');
 });
