@@ -182,6 +182,11 @@ export function checksum(buf: Uint8Array, from: number, to: number): number {
   return sum & 0xff;
 }
 
+// The framer's buffer, kept between pushes: room for a largest message and
+// the reads around it. A larger read grows it for that push; it shrinks back
+// as soon as what it holds fits again.
+const FRAMER_STORE_KEPT = 4 * FIX_LIMITS.messageBytes;
+
 /**
  * Frames a byte stream that arrives in chunks: push each read, get the whole
  * messages (copies, safe to keep) and the garbled stretches (offsets into the
@@ -206,6 +211,11 @@ export class FixFramer {
     this.start += r.consumed;
     this.base += r.consumed;
     if (this.start === this.end) this.start = this.end = 0;
+    if (this.store.length > FRAMER_STORE_KEPT && this.end - this.start <= FRAMER_STORE_KEPT / 4) {
+      this.store = this.store.slice(this.start, this.start + FRAMER_STORE_KEPT);
+      this.end -= this.start;
+      this.start = 0;
+    }
     return { messages, garbled: r.garbled.map((g) => ({ ...g, offset: g.offset + base })) };
   }
 
@@ -231,5 +241,10 @@ export class FixFramer {
   /** Bytes held for a message still arriving. */
   get buffered(): number {
     return this.end - this.start;
+  }
+
+  /** Bytes of memory the framer keeps between pushes (a large read grows it for that push only). */
+  get capacity(): number {
+    return this.store.length;
   }
 }

@@ -170,6 +170,19 @@ test('a largest message arriving one byte at a time frames once, in linear time 
   assert.ok(took < 2000, `${big.length} one-byte pushes took ${took.toFixed(0)} ms`);
 });
 
+test('a large read grows the framer for that push only; it keeps at most a few messages of memory afterwards', () => {
+  const framer = new FixFramer();
+  const many = concat(...Array.from({ length: 20_000 }, (_, i) => heartbeat(i + 1)));
+  assert.ok(many.length > 4 * FIX_LIMITS.messageBytes);
+  assert.is(framer.push(many).messages.length, 20_000);
+  assert.ok(framer.capacity <= 4 * FIX_LIMITS.messageBytes, `capacity ${framer.capacity}`);
+  const tail = heartbeat(1);
+  framer.push(concat(many, tail.subarray(0, 10)));
+  assert.is(framer.buffered, 10);
+  assert.ok(framer.capacity <= 4 * FIX_LIMITS.messageBytes, `capacity ${framer.capacity}`);
+  assert.equal(framer.push(tail.subarray(10)).messages.map(show), [show(tail)]);
+});
+
 test('garbled offsets from a FixFramer are stream offsets', () => {
   const framer = new FixFramer();
   framer.push(heartbeat(1));
