@@ -10,7 +10,8 @@
 //   - render takes arbitrary values and either refuses them with a FixError
 //     or writes a message that validates;
 //   - the largest inputs allowed (64 KiB of one value, of tiny fields, of
-//     group instances, of digits in a decimal) are handled in bounded time.
+//     group instances, of digits in a decimal) are handled in bounded time,
+//     and so is a stream crafted to make the framer check many CheckSums.
 //
 // Run: node test/run.mjs test/unit/fix-fuzz.test.ts
 
@@ -140,6 +141,33 @@ test('the largest inputs are handled in bounded time', () => {
   bounded('64 KiB of 8=FIX', 500, () => {
     const r = frameMessages(junk);
     assert.is(r.messages.length, 0);
+  });
+});
+
+test('thousands of starts pointing at one well-formed wrong CheckSum cost linear time, not a sum per start', () => {
+  // Each start claims a BodyLength ending at the same '10=nnn'; every segment sums to 0 mod 256 (a
+  // padding Text makes it so), so every start's sum is the filler's, and nnn is chosen to differ.
+  const starts = 1800;
+  const filler = 'x'.repeat(10_000) + '\x01';
+  const at = starts * 30 + filler.length;
+  let text = '';
+  for (let i = 0; i < starts; i++) {
+    const head = `8=FIX.4.4\x019=${at - (i * 30 + 18)}\x0135=0\x0158=`;
+    let sum = 1;
+    for (const c of head) sum += c.charCodeAt(0);
+    const need = (256 - (sum % 256)) % 256 + (((256 - (sum % 256)) % 256) < 99 ? 256 : 0);
+    const a = Math.min(126, need - 66);
+    const b = Math.min(126, need - a - 33);
+    text += head + String.fromCharCode(a, b, need - a - b) + '\x01';
+  }
+  let fillerSum = 0;
+  for (const c of filler) fillerSum += c.charCodeAt(0);
+  text += `${filler}10=${String((fillerSum + 1) % 256).padStart(3, '0')}\x01`;
+  const buf = new Uint8Array(Buffer.from(text, 'latin1'));
+  assert.ok(buf.length <= FIX_LIMITS.messageBytes && text.indexOf('10=') === at);
+  bounded('1,800 starts sharing one trailer', 75, () => {
+    const r = frameMessages(buf);
+    assert.equal([r.messages.length, r.garbled.filter((g) => g.reason === 'checksum').length], [0, starts]);
   });
 });
 
