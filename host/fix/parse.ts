@@ -47,6 +47,22 @@ function tagNumber(buf: Uint8Array, from: number, to: number): number {
   return n;
 }
 
+/**
+ * The '=' that ends a tag starting at `from`, or `end` when there is none
+ * within the digits a tag may have (one more, so an over-long tag is seen as
+ * one): the search never runs past the field, so a message of fields
+ * without '=' costs linear time, not a scan to the far end per field.
+ */
+function equalsIn(buf: Uint8Array, from: number, end: number): number {
+  const stop = Math.min(end, from + FIX_LIMITS.tagDigits + 1);
+  for (let i = from; i < stop; i++) if (buf[i] === EQUALS) return i;
+  if (stop < end) {
+    const eq = buf.subarray(stop, end).indexOf(EQUALS);
+    if (eq >= 0) return stop + eq;
+  }
+  return end;
+}
+
 /** A non-negative integer value of at most FIX_LIMITS.bodyLengthDigits digits, or -1. */
 function lengthValue(value: string): number {
   return /^[0-9]+$/.test(value) && value.length <= FIX_LIMITS.bodyLengthDigits ? Number(value) : -1;
@@ -62,8 +78,7 @@ export function parseFields(message: Uint8Array, dict: Dictionary = fix44()): Ra
   while (pos < message.length && fields.length < FIX_LIMITS.fieldsPerMessage) {
     let end = message.indexOf(SOH, pos);
     if (end < 0) end = message.length;
-    let eq = message.indexOf(EQUALS, pos);
-    if (eq < 0 || eq > end) eq = end;
+    const eq = equalsIn(message, pos, end);
     const tag = eq === end ? -1 : tagNumber(message, pos, eq);
     const valueOffset = Math.min(eq + 1, end);
     let badLength = false;

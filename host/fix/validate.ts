@@ -139,7 +139,7 @@ class Walker {
   walk(): FixMessage {
     const last = this.fields.length - 1;
     this.fields.forEach((f, i) => {
-      this.checkValue(f);
+      this.checkValue(f, i);
       const first = FIRST_THREE.indexOf(f.tag);
       if (first >= 0 && i !== first) throw new Problem(R.TagSpecifiedOutOfRequiredOrder, f.tag, `${this.name(f.tag)} must be field ${first + 1}`);
       if (f.tag === Tag.CheckSum && i !== last) throw new Problem(R.TagSpecifiedOutOfRequiredOrder, f.tag, `${this.name(f.tag)} must be the last field`);
@@ -157,25 +157,19 @@ class Walker {
   }
 
   /** The checks that need only the field and its definition: 0, 4, 3, 6, 5. */
-  private checkValue(f: RawField): void {
+  private checkValue(f: RawField, i: number): void {
     if (f.tag < 0) throw new Problem(R.InvalidTagNumber, undefined, `field at offset ${f.offset} has no valid tag number`);
     if (f.value === '') throw new Problem(R.TagSpecifiedWithoutValue, f.tag, `${f.tag} has no value`);
     const fd = this.dict.fields.get(f.tag);
     if (fd === undefined) throw new Problem(R.UndefinedTag, f.tag, `tag ${f.tag} is not defined in FIX 4.4`);
     if (f.badLength === true) throw new Problem(R.IncorrectDataFormat, f.tag, `${this.name(f.tag)} is not as long as its Length field says`);
-    if (fd.type === 'DATA' && !this.dataAfterLength(f)) {
+    if (fd.type === 'DATA' && this.fields[i - 1]?.tag !== this.dict.lengthOfData.get(f.tag)) {
       throw new Problem(R.IncorrectDataFormat, f.tag, `${this.name(f.tag)} does not follow its Length field ${this.dict.lengthOfData.get(f.tag)}`);
     }
     if (!isValidFormat(fd.type, f.value)) throw new Problem(R.IncorrectDataFormat, f.tag, `${this.name(f.tag)} is not a valid ${fd.type}`);
     if (fd.enums !== undefined && !isEnumValue(fd.type, fd.enums, f.value)) {
       throw new Problem(R.ValueIncorrect, f.tag, `${JSON.stringify(f.value)} is not a value of ${this.name(f.tag)}`);
     }
-  }
-
-  /** Whether a DATA field comes right after its Length field. */
-  private dataAfterLength(f: RawField): boolean {
-    const i = this.fields.indexOf(f);
-    return i > 0 && this.fields[i - 1]!.tag === this.dict.lengthOfData.get(f.tag);
   }
 
   /** Puts a field where it belongs (an open group's instance, or a section), checking 14, 2, 13, 15, 16. */
