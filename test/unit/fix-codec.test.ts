@@ -5,7 +5,9 @@
 //   - each kind of garbled message (bad BeginString, BodyLength, MsgType
 //     position, CheckSum, size) is set aside with its reason, and the stream
 //     resynchronises at the next 8=FIX, even one inside the garbled bytes;
-//   - the framer's buffer stays bounded whatever arrives;
+//   - the framer's buffer stays bounded whatever arrives, a large read's
+//     memory is given back, and a largest message arriving a byte at a time
+//     costs linear time;
 //   - fields come out in order with their offsets; tags that are not
 //     positive integers without leading zeros are marked, empty values kept;
 //     DATA fields carry SOH and '=' when their Length field says so;
