@@ -46,7 +46,7 @@ export interface Refusal {
   readonly level: 'session' | 'business';
   /** SessionRejectReason (373) or BusinessRejectReason (380). */
   readonly reason: number;
-  /** RefTagID (371), when the problem is one tag. */
+  /** RefTagID (371) of a session Reject, when the problem is one tag. */
   readonly refTag: number | undefined;
   /** Text (58). */
   readonly text: string;
@@ -121,7 +121,8 @@ export function validateFields(fields: readonly RawField[], options: ValidateOpt
     return refuse('session', e.reason, e.refTag, e.detail);
   }
   if (options.supported !== undefined && !def.admin && !options.supported.has(msgType)) {
-    return refuse('business', BusinessRejectReason.UnsupportedMessageType, Tag.MsgType, `Unsupported Message Type: ${def.name} (${msgType})`);
+    // A BusinessMessageReject has no RefTagID: RefMsgType (372) says it all.
+    return refuse('business', BusinessRejectReason.UnsupportedMessageType, undefined, `Unsupported Message Type: ${def.name} (${msgType})`);
   }
   return { ok: true, message, seqNum: seqNum ?? 0 };
 }
