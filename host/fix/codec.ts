@@ -7,6 +7,7 @@
 //   ./validate.ts  fields against the dictionary: a structured message, or
 //                  the Reject (SessionRejectReason) / BusinessMessageReject
 //   ./render.ts    outbound messages in dictionary order, BodyLength, CheckSum
+//   ./replies.ts   the Reject or BusinessMessageReject that answers a refusal
 //   ./values.ts    the FIX types' formats; exact decimals
 //   ./time.ts      UTCTimestamp and the other date/time types, exactly
 //   ./dictionary.ts  FIX44.xml, indexed
@@ -27,3 +28,5 @@ export { renderMessage, encodeRawMessage } from './render.ts';
 export type { Outbound, OutFields, OutValue, RenderOptions } from './render.ts';
 export { isValidFormat, isEnumValue, isDecimalType, decimalToScaled, scaledToDecimal } from './values.ts';
 export { isUtcTimestamp, isUtcTimeOnly, isDate, isMonthYear, parseUtcTimestamp, parseUtcTimestampMs, formatUtcTimestamp, formatUtcTimestampMs } from './time.ts';
+export { replyTo } from './replies.ts';
+export type { Reply } from './replies.ts';

@@ -6,6 +6,8 @@
 //     valid message is the negative case of every one;
 //   - a MsgType the dictionary has but the application does not serve is a
 //     BusinessMessageReject (reason 3), not a session Reject (11);
+//   - each refusal becomes the Reject / BusinessMessageReject that answers
+//     it, a valid message itself;
 //   - repeating groups come out as arrays of instances in message order:
 //     NoPartyIDs in NewOrderSingle, NoMDEntries in a snapshot (W), groups
 //     in groups (NoPartySubIDs inside NoPartyIDs, three deep in
@@ -19,7 +21,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
-  SessionRejectReason as R, encodeRawMessage, fix44, isEnumValue, isValidFormat, validateMessage,
+  SessionRejectReason as R, encodeRawMessage, fix44, isEnumValue, isValidFormat, renderMessage, replyTo, validateMessage,
   type FixFields, type FixType, type Validation,
 } from '../../host/fix/codec.ts';
 
@@ -159,6 +161,26 @@ test('a refusal carries the MsgSeqNum and MsgType for the Reject (RefSeqNum 45, 
   if (v.ok) return;
   assert.equal([v.seqNum, v.msgType], [7, 'D']);
   assert.match(v.text, /^Tag specified without a value: /);
+});
+
+test('a refusal turns into the Reject or BusinessMessageReject that answers it, which is itself a valid message', () => {
+  const header = { SenderCompID: 'QENEX', TargetCompID: 'CLIENT', MsgSeqNum: 3, SendingTime: '20261207-12:00:01.000' };
+  const answer = (v: Validation): Map<number, unknown> => {
+    if (v.ok) throw new Error('accepted');
+    const reply = replyTo(v)!;
+    const back = validateMessage(renderMessage({ msgType: reply.msgType, header, body: reply.body }));
+    if (!back.ok) throw new Error(back.text);
+    return new Map([[35, back.message.msgType], ...back.message.body]);
+  };
+  const reject = answer(check(`${HEADER}|${ORDER.replace('54=1', '54=Z')}`));
+  assert.equal([...reject], [[35, '3'], [45, '7'], [371, '54'], [372, 'D'], [373, '5'], [58, reject.get(58)]]);
+  assert.match(String(reject.get(58)), /^Value is incorrect/);
+  const business = answer(check(`${HEADER}|${ORDER}`, new Set(['0'])));
+  assert.equal([business.get(35), business.get(45), business.get(372), business.get(380), business.has(371)], ['j', '7', 'D', '3', false]);
+  const noTag = answer(check(`${HEADER}|${ORDER}|1a=x`));
+  assert.equal([noTag.get(373), noTag.has(371)], ['0', false]);
+  const noSeq = check(`${HEADER.replace('34=7', '34=x')}|${ORDER}`);
+  assert.ok(!noSeq.ok && replyTo(noSeq) === undefined, 'no MsgSeqNum to refer to: the session logs out instead');
 });
 
 // ---- repeating groups ----
