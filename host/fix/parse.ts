@@ -70,7 +70,8 @@ function lengthValue(value: string): number {
 
 /** The fields of one message, in order (see the file's comment). Bounded by FIX_LIMITS.fieldsPerMessage. */
 export function parseFields(message: Uint8Array, dict: Dictionary = fix44()): RawField[] {
-  const text = Buffer.from(message.buffer, message.byteOffset, message.byteLength);
+  // One decode of the whole message; each value is then a substring of it.
+  const text = Buffer.from(message.buffer, message.byteOffset, message.byteLength).toString('latin1');
   const fields: RawField[] = [];
   let pos = 0;
   let dataTag = -1;
@@ -87,7 +88,7 @@ export function parseFields(message: Uint8Array, dict: Dictionary = fix44()): Ra
       if (dataEnd < message.length && message[dataEnd] === SOH && dataLength > 0) end = dataEnd;
       else badLength = true;
     }
-    const value = text.toString('latin1', valueOffset, end);
+    const value = text.slice(valueOffset, end);
     fields.push(badLength ? { tag, value, offset: pos, valueOffset, badLength } : { tag, value, offset: pos, valueOffset });
     dataTag = dict.dataByLength.get(tag) ?? -1;
     dataLength = dataTag > 0 ? lengthValue(value) : -1;
