@@ -11,13 +11,19 @@
 //     Logon in the range), and resends its own order when the stub asks; both sides end with
 //     matching sequence numbers;
 //   - logs out (Logout answered), and on a restart with the same --store (a FileStore) logs
-//     on again with the sequence numbers it had.
+//     on again with the sequence numbers it had;
+//   - can be set to a MsgSeqNum too low, which the acceptor answers with Logout;
+//   - with --reset-on-logon and a username and password, logs on with ResetSeqNumFlag=Y,
+//     Username (553), Password (554) at MsgSeqNum 1;
+//   - speaks TLS from PEM files: with a client certificate from the acceptor's CA it logs on,
+//     without one the handshake fails and no logon happens.
 // `make fix-tools` is run first (jars from the cache or Maven Central); a failure fails the
 // file with its output, as does a peer that does not start (with its java stderr).
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FixPeer, fieldOf, fixTools, freePort, type FixField, type FixMessage } from '../support/fix-initiator.ts';
@@ -155,6 +161,66 @@ test('logs out: Logout answered by Logout, then a restart on the same store logs
   await init.waitFor('logon');
   await init.logout();
   await init.waitFor('logout');
+});
+
+test('MsgSeqNum too low (set by hand): the acceptor answers with Logout, as the session protocol says', async () => {
+  const from = init.mark();
+  await init.logon();
+  await init.waitFor('logon', { from });
+  const next = Number((await init.status()).nextSenderSeqNum);
+  await init.seq({ nextSender: next - 2 });
+  await init.send('1', [[112, 'too-low']]);
+  const logout = await init.waitMessage('received', '5', { from });
+  assert.match(String(fieldOf(logout, 58)), /MsgSeqNum too low/);
+  await init.exit();
+});
+
+test('--reset-on-logon, --username, --password: Logon with ResetSeqNumFlag, Username, Password and MsgSeqNum 1', async () => {
+  init = await FixPeer.initiator({ sender: US, target: THEM, port, heartbeat: 5, resetOnLogon: true, username: 'trader1', password: 'pw1', classpath });
+  const stubFrom = stub.mark();
+  await init.logon();
+  await init.waitFor('logon');
+  const logon = await init.waitMessage('sent', 'A');
+  assert.is(logon.seqNum, 1);
+  assert.is(fieldOf(logon, 141), 'Y');
+  const seen = await stub.waitMessage('received', 'A', { from: stubFrom });
+  assert.is(fieldOf(seen, 553), 'trader1');
+  assert.is(fieldOf(seen, 554), 'pw1');
+  assert.is((await stub.waitFor('logon', { from: stubFrom })).nextTargetSeqNum, 2, 'the acceptor reset too');
+  await init.logout();
+  await init.waitFor('logout');
+  await init.exit();
+});
+
+test('TLS from PEM files: a client certificate from the CA logs on; a client without one is refused', async () => {
+  const openssl = (args: string[]): void => { execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] }); };
+  openssl(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '2', '-subj', '/CN=fix test CA',
+    '-keyout', 'ca.key', '-out', 'ca.pem']);
+  for (const [name, ext] of [['server', 'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n'], ['client', 'extendedKeyUsage=clientAuth\n']]) {
+    writeFileSync(join(dir, `${name}.ext`), ext);
+    openssl(['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-subj', `/CN=${name}`, '-keyout', `${name}.key`, '-out', `${name}.csr`]);
+    openssl(['x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '2',
+      '-extfile', `${name}.ext`, '-out', `${name}.pem`]);
+  }
+  const pem = (f: string): string => join(dir, f);
+  const tlsPort = await freePort();
+  const tlsStub = await FixPeer.acceptorStub({ sender: 'TLSX', target: 'TLSC', port: tlsPort, classpath,
+    tls: { cert: pem('server.pem'), key: pem('server.key'), ca: pem('ca.pem') } });
+  const client = (tls: { cert?: string; key?: string }): Promise<FixPeer> => FixPeer.initiator({ sender: 'TLSC', target: 'TLSX', port: tlsPort, classpath,
+    tls: { ...tls, ca: pem('ca.pem'), checkHost: true } });
+  const stranger = await client({});
+  await stranger.logon();
+  const refused = await stranger.waitFor((e) => e.event === 'session_error' && /SSLHandshakeException/.test(String(e.text)), { timeoutMs: 10_000 });
+  assert.match(String(refused.text), /bad_certificate|certificate_required/, 'refused for its certificate, not for the name');
+  assert.is(stranger.events.filter((e) => e.event === 'logon').length, 0, 'no logon without a client certificate');
+  await stranger.exit();
+  const member = await client({ cert: pem('client.pem'), key: pem('client.key') });
+  await member.logon();
+  await Promise.all([member.waitFor('logon'), tlsStub.waitFor('logon')]);
+  await member.logout();
+  await member.waitFor('logout');
+  assert.is(tlsStub.events.filter((e) => e.event === 'logon').length, 1);
+  await Promise.all([member.exit(), tlsStub.exit()]);
 });
 
 test.run();

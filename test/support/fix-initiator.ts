@@ -59,6 +59,9 @@ export interface PeerOptions {
   store?: string;
   username?: string;
   password?: string;
+  /** TLS from PEM files (test/fix/initiator/qenex/Tls.java): this side's chain and PKCS#8 key, and the CA
+   *  the other side must chain to (on the stub acceptor: a client certificate from it is then required). */
+  tls?: { cert?: string; key?: string; ca?: string; checkHost?: boolean };
   classpath?: string;
 }
 
@@ -69,6 +72,13 @@ function peerArgs(o: PeerOptions): string[] {
   if (o.store !== undefined) a.push('--store', o.store);
   if (o.username !== undefined) a.push('--username', o.username);
   if (o.password !== undefined) a.push('--password', o.password);
+  if (o.tls !== undefined) {
+    a.push('--tls');
+    if (o.tls.cert !== undefined) a.push('--tls-cert', o.tls.cert);
+    if (o.tls.key !== undefined) a.push('--tls-key', o.tls.key);
+    if (o.tls.ca !== undefined) a.push('--tls-ca', o.tls.ca);
+    if (o.tls.checkHost === true) a.push('--tls-check-host');
+  }
   return a;
 }
 
@@ -177,6 +187,8 @@ export class FixPeer {
   disconnect(): Promise<FixEvent> { return this.command('disconnect'); }
   reconnect(): Promise<FixEvent> { return this.command('reconnect'); }
   status(): Promise<FixEvent> { return this.command('status'); }
+  /** Sets the next sequence numbers by hand (to provoke the other side's MsgSeqNum too low or too high). */
+  seq(next: { nextSender?: number; nextTarget?: number }): Promise<FixEvent> { return this.command('seq', next); }
 
   /** Asks the peer to stop (its session ended as QuickFIX/J stops it), SIGKILL after timeoutMs. */
   async exit(timeoutMs = 5_000): Promise<number | null> {

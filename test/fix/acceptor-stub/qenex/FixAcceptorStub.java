@@ -4,11 +4,12 @@
 //
 //   java -cp <jars>:<classes> qenex.FixAcceptorStub --port P --sender S --target T
 //        [--host 127.0.0.1] [--reset-on-logon] [--heartbeat N] [--store DIR]
+//        [--tls --tls-cert C.pem --tls-key K.pem [--tls-ca CA.pem]]   (a client certificate from CA required)
 //
 // It answers each NewOrderSingle (D) with two ExecutionReports (8): ExecType NEW (0, OrdStatus
 // New) then the fill, which FIX 4.4 spells ExecType TRADE (F) with OrdStatus FILLED (2) (the
 // ExecType FILL of earlier versions is not in FIX44.xml). Commands and events are FixPeer's
-// (send, wait, logout, disconnect, reconnect, status, exit); "send" while the initiator is away
+// (send, wait, logout, disconnect, reconnect, seq, status, exit); "send" while the initiator is away
 // stores the message under its sequence number, so the initiator's ResendRequest finds it.
 package qenex;
 

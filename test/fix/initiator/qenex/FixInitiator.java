@@ -4,6 +4,7 @@
 //
 //   java -cp <jars>:<classes> qenex.FixInitiator --host H --port P --sender S --target T
 //        [--reset-on-logon] [--heartbeat N] [--store DIR] [--username U --password P] [--dictionary FIX44.xml]
+//        [--tls [--tls-ca CA.pem [--tls-check-host]] [--tls-cert C.pem --tls-key K.pem]]   (Tls.java)
 //
 // Commands on stdin, one JSON object a line, each answered by {"event":"ok"|"error","id":...}:
 //   {"cmd":"logon"}                 connect and log on (the first time starts the initiator)
@@ -12,6 +13,7 @@
 //   {"cmd":"disconnect"}            drop TCP without a Logout; no reconnecting until "reconnect"
 //   {"cmd":"reconnect"}             connect and log on again, same sequence numbers (resend follows a gap)
 //   {"cmd":"wait","msgType":"8","timeoutMs":5000}   the next received message of that type
+//   {"cmd":"seq","nextSender":N,"nextTarget":M}   set the next sequence numbers (either may be left out)
 //   {"cmd":"status"}, {"cmd":"exit"}
 // Events on stdout, one JSON object a line: ready, created, connected, logon, logout,
 // disconnected, sent, incoming (read from the socket) and received (passed the session's checks;

@@ -64,6 +64,7 @@ public abstract class FixPeer implements Application, LogFactory {
     d.setString("ReconnectInterval", "1");
     d.setString("SocketReuseAddress", "Y");
     if (opts.containsKey("store")) d.setString("FileStorePath", opts.get("store"));
+    Tls.configure(opts, d, connectionType.equals("acceptor"));
     settings.set(sessionID, d);
   }
 
@@ -262,6 +263,14 @@ public abstract class FixPeer implements Application, LogFactory {
         afterDisconnect(s);
         return r;
       case "reconnect": s.logon(); return r;
+      case "seq":
+        // Sets the next sequence numbers by hand: for a test of the other side's answer to a
+        // MsgSeqNum too low (Logout) or too high (ResendRequest).
+        if (cmd.get("nextSender") != null) s.setNextSenderMsgSeqNum(((Number) cmd.get("nextSender")).intValue());
+        if (cmd.get("nextTarget") != null) s.setNextTargetMsgSeqNum(((Number) cmd.get("nextTarget")).intValue());
+        r.put("nextSenderSeqNum", seq(s, true));
+        r.put("nextTargetSeqNum", seq(s, false));
+        return r;
       case "status":
         r.put("loggedOn", s.isLoggedOn());
         r.put("enabled", s.isEnabled());
