@@ -17,7 +17,10 @@ const CLASSPATH_FILE = join(ROOT, 'build/fix-tools/classpath');
 /** Two cores are shared with other tests: a small heap, the client compiler only (starts in well under a second). */
 export const JVM_FLAGS = ['-Xmx256m', '-XX:TieredStopAtLevel=1', '-XX:+UseSerialGC'];
 
+/** A field as on the wire. */
 export type FixField = [number, string];
+/** A field to send: a value, or a repeating group as [countTag, instances], each instance its fields in the group's order. */
+export type FixSendField = FixField | [number, FixSendField[][]];
 export interface FixEvent { event: string; [key: string]: unknown }
 /** A sent, incoming or received message: fields as on the wire, in order. */
 export interface FixMessage extends FixEvent { msgType: string; seqNum: number; possDup: boolean; fields: FixField[] }
@@ -182,7 +185,7 @@ export class FixPeer {
   logon(): Promise<FixEvent> { return this.command('logon'); }
   logout(text?: string): Promise<FixEvent> { return this.command('logout', text === undefined ? {} : { text }); }
   /** Header (but MsgType), MsgSeqNum, SendingTime, BodyLength and CheckSum are the engine's; any field given here is set as given. */
-  send(msgType: string, fields: FixField[]): Promise<FixEvent> { return this.command('send', { msgType, fields }); }
+  send(msgType: string, fields: FixSendField[]): Promise<FixEvent> { return this.command('send', { msgType, fields }); }
   /** Drops the TCP connection without a Logout; the initiator stays away until reconnect(). */
   disconnect(): Promise<FixEvent> { return this.command('disconnect'); }
   reconnect(): Promise<FixEvent> { return this.command('reconnect'); }

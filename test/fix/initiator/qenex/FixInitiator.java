@@ -9,7 +9,8 @@
 // Commands on stdin, one JSON object a line, each answered by {"event":"ok"|"error","id":...}:
 //   {"cmd":"logon"}                 connect and log on (the first time starts the initiator)
 //   {"cmd":"logout","text":"..."}   send Logout and disconnect when it is answered
-//   {"cmd":"send","msgType":"D","fields":[[11,"c1"],[55,"X"],...]}   header, sequence number and trailer are filled in
+//   {"cmd":"send","msgType":"D","fields":[[11,"c1"],[55,"X"],...]}   header, sequence number and trailer are filled in;
+//       a repeating group is [countTag, [[[tag, value], ...], ...]], one list of fields per instance
 //   {"cmd":"disconnect"}            drop TCP without a Logout; no reconnecting until "reconnect"
 //   {"cmd":"reconnect"}             connect and log on again, same sequence numbers (resend follows a gap)
 //   {"cmd":"wait","msgType":"8","timeoutMs":5000}   the next received message of that type

@@ -21,7 +21,9 @@ import java.util.Map;
 import quickfix.Application;
 import quickfix.DataDictionary;
 import quickfix.Dictionary;
+import quickfix.FieldMap;
 import quickfix.FileStoreFactory;
+import quickfix.Group;
 import quickfix.Log;
 import quickfix.LogFactory;
 import quickfix.MemoryStoreFactory;
@@ -281,20 +283,40 @@ public abstract class FixPeer implements Application, LogFactory {
     }
   }
 
-  /** A message from {msgType, fields:[[tag, value], ...]}; header tags go to the header. */
+  /**
+   * A message from {msgType, fields:[[tag, value], ...]}; header tags go to the header. A repeating
+   * group is [countTag, [[[tag, value], ...], ...]]: one list of fields per instance, whose first tag
+   * delimits it and whose order is the group's order on the wire (groups may nest).
+   */
   Message build(Map<String, Object> cmd) {
     Message m = new Message();
     m.getHeader().setString(MsgType.FIELD, String.valueOf(cmd.get("msgType")));
-    @SuppressWarnings("unchecked") List<Object> fields = (List<Object>) cmd.getOrDefault("fields", List.of());
+    setFields(m, m, (List<?>) cmd.getOrDefault("fields", List.of()));
+    return m;
+  }
+
+  private void setFields(Message m, FieldMap target, List<?> fields) {
     for (Object f : fields) {
       List<?> pair = (List<?>) f;
       int tag = ((Number) pair.get(0)).intValue();
-      String value = String.valueOf(pair.get(1));
-      if (dictionary.isHeaderField(tag)) m.getHeader().setString(tag, value);
-      else if (dictionary.isTrailerField(tag)) m.getTrailer().setString(tag, value);
-      else m.setString(tag, value);
+      Object v = pair.get(1);
+      if (v instanceof List) {
+        for (Object instance : (List<?>) v) {
+          List<?> inner = (List<?>) instance;
+          int[] order = inner.stream().mapToInt((p) -> ((Number) ((List<?>) p).get(0)).intValue()).toArray();
+          if (order.length == 0) throw new IllegalArgumentException("group " + tag + ": an instance without fields");
+          Group g = new Group(tag, order[0], order);
+          setFields(m, g, inner);
+          target.addGroup(g);
+        }
+      } else if (target == m && dictionary.isHeaderField(tag)) {
+        m.getHeader().setString(tag, String.valueOf(v));
+      } else if (target == m && dictionary.isTrailerField(tag)) {
+        m.getTrailer().setString(tag, String.valueOf(v));
+      } else {
+        target.setString(tag, String.valueOf(v));
+      }
     }
-    return m;
   }
 
   /** The next message of this type received since the last wait for that type (or from the start). */
