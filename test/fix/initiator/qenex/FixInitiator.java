@@ -64,6 +64,7 @@ public final class FixInitiator extends FixPeer {
       }
       return new LinkedHashMap<>();
     }
+    if (!COMMANDS.contains(name)) return null;
     if (initiator == null) throw new IllegalStateException(name + ": not started; send logon first");
     return super.handle(name, cmd);
   }

@@ -245,6 +245,9 @@ public abstract class FixPeer implements Application, LogFactory {
 
   protected void afterDisconnect(Session s) { }
 
+  /** The commands handle() below knows. */
+  static final java.util.Set<String> COMMANDS = java.util.Set.of("send", "wait", "logout", "disconnect", "reconnect", "seq", "status");
+
   /** The commands both peers know; a subclass adds its own first and falls back to these. */
   protected Map<String, Object> handle(String name, Map<String, Object> cmd) throws Exception {
     Map<String, Object> r = new LinkedHashMap<>();
