@@ -265,3 +265,28 @@ bench-scale: build image
 
 clean:
 	rm -rf build dist host/native/target $(NATIVE_NODE)
+
+# ---- The FIX counterparty in tests (docs/fix.md, "The counterparty in tests") ----
+# QuickFIX/J's jars (test/fix/pom.xml), fetched once from Maven Central into FIX_CACHE,
+# outside the clone, and checked against test/fix/jars.sha256 (test/fix/fetch.sh); the
+# initiator (test/fix/initiator) and the stub acceptor (test/fix/acceptor-stub) compiled
+# into build/fix-tools, whose file classpath is what test/support/fix-initiator.ts runs.
+# Not a prerequisite of `test` yet: the acceptor's tests make it one (test: build fix-tools).
+QUICKFIXJ_VERSION := 2.3.2
+FIX_CACHE ?= $(HOME)/.cache/qenex/quickfixj/$(QUICKFIXJ_VERSION)
+FIX_JAVA := $(wildcard test/fix/initiator/qenex/*.java test/fix/acceptor-stub/qenex/*.java)
+
+.PHONY: fix-tools fix-jars
+fix-tools: build/fix-tools/classpath
+
+# Runs each time (a check of the cached jars' SHA-256, milliseconds) without forcing a compile.
+fix-jars:
+	@bash test/fix/fetch.sh $(FIX_CACHE)
+
+build/fix-tools/classpath: $(FIX_JAVA) test/fix/jars.sha256 | fix-jars
+	$(call step,build: FIX test peers on QuickFIX/J $(QUICKFIXJ_VERSION) (build/fix-tools))
+	@rm -rf build/fix-tools/classes.tmp && mkdir -p build/fix-tools/classes.tmp
+	@jars=$$(awk '{printf "%s%s/jars/%s", (NR > 1 ? ":" : ""), "$(FIX_CACHE)", $$2}' test/fix/jars.sha256); \
+	  javac --release 17 -Xlint:all -encoding UTF-8 -cp "$$jars" -d build/fix-tools/classes.tmp $(FIX_JAVA) && \
+	  rm -rf build/fix-tools/classes && mv build/fix-tools/classes.tmp build/fix-tools/classes && \
+	  printf '%s:%s\n' "$$jars" "$(CURDIR)/build/fix-tools/classes" > $@
