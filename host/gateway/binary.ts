@@ -23,6 +23,10 @@ import type { AdmissionAnswer } from '../base/kernel.ts';
 
 
 const GATEWAY_NAME = Buffer.from(GATEWAY_SERVICE, 'utf8');
+/** Frames to this name carry a trading request (services/trading/protocol.ts) through the gateway, as frames to `gateway` carry a ledger request. */
+export const GATEWAY_TRADING_SERVICE = 'gateway.trading';
+const TRADING_NAME = Buffer.from(GATEWAY_TRADING_SERVICE, 'utf8');
+const TRADING_ROUTES = [gw.ROUTE_ORDERS, gw.ROUTE_ORDERS_LOOKUP, gw.ROUTE_BOOK, gw.ROUTE_INSTRUMENTS];
 
 /** A frame body's request header fields (hal/abi.ts "wire frames"); null when too short to have one. */
 export function requestHead(body: Buffer): { requestId: number; flags: number; name: Buffer; payload: Buffer } | null {
@@ -49,8 +53,18 @@ export function authFrameKeyHash(flags: number, name: Buffer, payload: Buffer): 
   return createHash('sha256').update(text, 'latin1').digest();
 }
 
-export function isGatewayName(name: Buffer): boolean {
-  return name.equals(GATEWAY_NAME);
+/**
+ * The gateway route of a client's frame by the name it is sent to and its
+ * payload's first byte: `gateway` a ledger request (its operation),
+ * `gateway.trading` a trading request (its operation); a string says why it
+ * has none; null: the frame is not for the gateway (it goes to the kernel as
+ * it is).
+ */
+export function gatewayFrameRoute(name: Buffer, payload: Buffer): number | string | null {
+  if (name.equals(GATEWAY_NAME)) return ledgerRoute(payload);
+  if (!name.equals(TRADING_NAME)) return null;
+  const route = payload.length > 0 ? TRADING_ROUTES.find((r) => gw.routeTradingOp(r) === payload[0]) : undefined;
+  return route ?? 'a binary frame to gateway.trading carries a trading request: its first byte is the operation, 1..4';
 }
 
 /**
@@ -58,9 +72,7 @@ export function isGatewayName(name: Buffer): boolean {
  * the same request id and name, the payload prefixed with the gateway
  * request header. A string says why the frame is refused instead.
  */
-export function wrapLedgerFrame(requestId: number, payload: Buffer, keyHash: Buffer | null, source: Buffer): Buffer | string {
-  const route = ledgerRoute(payload);
-  if (typeof route === 'string') return route;
+export function wrapGatewayFrame(requestId: number, route: number, payload: Buffer, keyHash: Buffer | null, source: Buffer): Buffer {
   // One buffer, one copy of the payload (a ledger batch is up to 1 MiB).
   const headerAt = abi.FRAME_REQUEST_HEADER_BYTES + GATEWAY_NAME.length;
   const body = Buffer.allocUnsafe(headerAt + gw.GW_REQUEST_HEADER_BYTES + payload.length);

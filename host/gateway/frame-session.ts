@@ -24,7 +24,7 @@
 import * as abi from '../../hal/abi.ts';
 import { ByteQueue, byteWork } from '../base/bytes.ts';
 import {
-  admissionReplyFrame, authFrameKeyHash, binaryGatewayHeader, hostReply, isGatewayName, ledgerRoute, requestHead, unwrapReply, wrapLedgerFrame,
+  admissionReplyFrame, authFrameKeyHash, binaryGatewayHeader, gatewayFrameRoute, hostReply, requestHead, unwrapReply, wrapGatewayFrame,
 } from './binary.ts';
 import type { Admit } from './gateway-wire.ts';
 
@@ -201,9 +201,9 @@ export class FrameSession {
     const b = this.held.bytes();
     if (b.length < abi.FRAME_LEN_BYTES + abi.FRAME_REQUEST_HEADER_BYTES) return;
     const head = requestHead(b.subarray(abi.FRAME_LEN_BYTES));
-    if (head === null || head.payload.length === 0 || head.flags !== 0 || !isGatewayName(head.name) || this.inFlight.has(head.requestId)) return;
-    const route = ledgerRoute(head.payload);
-    if (typeof route === 'string') return; // refused once whole, as malformed
+    if (head === null || head.payload.length === 0 || head.flags !== 0 || this.inFlight.has(head.requestId)) return;
+    const route = gatewayFrameRoute(head.name, head.payload);
+    if (route === null || typeof route === 'string') return; // not the gateway's, or refused once whole, as malformed
     this.source ??= this.config.source();
     const answer = this.config.admit(binaryGatewayHeader(route, this.keyHash, this.source), abi.ADM_MODE_PEEK);
     if (answer.status === 200) return;
@@ -232,12 +232,12 @@ export class FrameSession {
       this.reply(head.requestId, abi.FRAME_E_MALFORMED, `request id ${head.requestId} is already in flight on this connection; use a new id for each request`);
       return null;
     }
-    if (!isGatewayName(head.name) || head.flags !== 0) {
+    const route = head.flags === 0 ? gatewayFrameRoute(head.name, head.payload) : null;
+    if (route === null) {
       this.inFlight.set(head.requestId, 'raw');
       return body;
     }
     this.source ??= this.config.source();
-    const route = ledgerRoute(head.payload);
     if (typeof route === 'string') {
       this.reply(head.requestId, abi.FRAME_E_MALFORMED, route);
       return null;
@@ -248,11 +248,7 @@ export class FrameSession {
       this.hooks.write(admissionReplyFrame(head.requestId, answer), true);
       return null;
     }
-    const wrapped = wrapLedgerFrame(head.requestId, head.payload, this.keyHash, this.source);
-    if (typeof wrapped === 'string') {
-      this.reply(head.requestId, abi.FRAME_E_MALFORMED, wrapped);
-      return null;
-    }
+    const wrapped = wrapGatewayFrame(head.requestId, route, head.payload, this.keyHash, this.source);
     if (wrapped.length > limit) {
       this.reply(head.requestId, abi.FRAME_E_TOO_LARGE, `the request with its gateway header is ${wrapped.length} bytes; the limit is ${limit}`);
       return null;

@@ -7,12 +7,18 @@
 // place orders (403) and a trader key limited to the cash ledger alone is
 // refused the instrument (forbidden); bad bodies (a price finer than the
 // tick's scale, an unknown instrument, a market order with a price, an
-// unknown field) are 400 and never logged; and a replay reaches the same
-// state.
+// unknown field) are 400 and never logged; frames to gateway.trading carry
+// the same requests over the binary protocol, with the same roles; and a
+// replay reaches the same state.
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { join } from 'node:path';
+import * as abi from '../../hal/abi.ts';
+import * as P from '../../services/trading/protocol.ts';
+import { FrameClient } from '../../host/client/frames.ts';
+import { GATEWAY_TRADING_SERVICE } from '../../host/gateway/binary.ts';
+import { ordersReply, ordersRequest } from '../../host/trading/records.ts';
 import { apiCall, bankManifestUnlimited, event, makeImage, removeDir, runCli, Server, stopAndReplay, type TestImage } from '../support/helpers.ts';
 
 let img: TestImage;
@@ -111,6 +117,22 @@ test('bad bodies are 400 with the field named, and nothing is applied', async ()
   }
   const lookup = await call('POST', '/v1/orders/lookup', keys.trader, { ids: ['2', '3'] });
   assert.equal(lookup.json.orders, [], 'nothing was placed');
+});
+
+test('the binary protocol: frames to gateway.trading carry the trading service\'s requests, with the same roles', async () => {
+  const { host, port } = await server.address();
+  const trader = await FrameClient.connect(host, port);
+  await trader.authenticate(keys.trader);
+  const r = await trader.request(GATEWAY_TRADING_SERVICE, ordersRequest([{ kind: 'new', side: 'buy', instrument: 1, account: 201n, assetAccount: 202n, price: 1000n, qty: 40n }]));
+  assert.is(r.status, 0, r.payload.toString());
+  const { results, events } = ordersReply(r.payload);
+  assert.equal([results[0].status, events.map((e) => [e.maker, e.qty])], [P.ST_FILLED, [[1n, 40n]]], 'it took the 40 left of order 1');
+  trader.close();
+  const teller = await FrameClient.connect(host, port);
+  await teller.authenticate(keys.teller);
+  const refused = await teller.request(GATEWAY_TRADING_SERVICE, ordersRequest([{ kind: 'mass_cancel', account: 201n }]));
+  assert.is(refused.status, abi.FRAME_E_DENIED, 'a teller may not place orders, over frames either');
+  teller.close();
 });
 
 test('replay: the log of the orders reaches the state the machine stopped in', async () => {

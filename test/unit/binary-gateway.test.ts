@@ -7,7 +7,15 @@ import * as assert from 'uvu/assert';
 import { createHash } from 'node:crypto';
 import * as abi from '../../hal/abi.ts';
 import * as gw from '../../services/gateway/protocol.ts';
-import { authFrameKeyHash, hostReply, requestHead, unwrapReply, wrapLedgerFrame } from '../../host/gateway/binary.ts';
+import { authFrameKeyHash, gatewayFrameRoute, GATEWAY_TRADING_SERVICE, hostReply, requestHead, unwrapReply, wrapGatewayFrame } from '../../host/gateway/binary.ts';
+
+const GATEWAY = Buffer.from('gateway');
+/** The frame the host sends the kernel for a client's frame to `gateway` with `payload` (its route from the payload), or the refusal. */
+function wrapLedgerFrame(requestId: number, payload: Buffer, hash: Buffer | null, source: Buffer): Buffer | string {
+  const route = gatewayFrameRoute(GATEWAY, payload);
+  if (route === null) throw new Error('a frame to gateway is the gateway\'s');
+  return typeof route === 'string' ? route : wrapGatewayFrame(requestId, route, payload, hash, source);
+}
 import { encodeAuth, encodeRequest } from '../../host/client/frames.ts';
 import { Operation } from '../../host/client/ledger.ts';
 
@@ -59,6 +67,11 @@ test('a frame to the gateway is wrapped with the host\'s header: route from the 
     assert.match(String(wrapLedgerFrame(79, p, hash, SOURCE)), /operation, 1\.\.8/);
   }
   assert.match(String(wrapLedgerFrame(80, Buffer.alloc(0), hash, SOURCE)), /operation, 1\.\.8/);
+  // gateway.trading: a trading request, its route from the trading operation; any other name is not the gateway's.
+  const trading = Buffer.from(GATEWAY_TRADING_SERVICE);
+  assert.equal([1, 2, 3, 4].map((op) => gatewayFrameRoute(trading, Buffer.from([op]))), [gw.ROUTE_ORDERS, gw.ROUTE_INSTRUMENTS, gw.ROUTE_BOOK, gw.ROUTE_ORDERS_LOOKUP]);
+  assert.match(String(gatewayFrameRoute(trading, Buffer.from([5]))), /operation, 1\.\.4/);
+  assert.is(gatewayFrameRoute(Buffer.from('trading'), Buffer.from([1])), null, 'a frame to the service itself goes to the kernel as it is');
 });
 
 function kernelReply(requestId: number, status: number, payload: Buffer): Buffer {
