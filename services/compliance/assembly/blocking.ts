@@ -42,6 +42,8 @@ export class IndexArea {
   postings: usize = 0;
   nameEntity: usize = 0;
   nameStamp: usize = 0;
+  /** u16 per name: the query tokens (a bit each) whose keys the name holds, valid when its stamp is this search's. */
+  nameHits: usize = 0;
   entityFirst: usize = 0;
   entityBest: usize = 0;
   entityBestName: usize = 0;
@@ -69,6 +71,7 @@ export function indexAreaCreate(capacity: u32): IndexArea {
   a.postings = heap.alloc(words * KEYS_PER_NAME);
   a.nameEntity = heap.alloc(words);
   a.nameStamp = heap.alloc(words);
+  a.nameHits = heap.alloc(<usize>capacity << 1);
   a.entityFirst = heap.alloc(words);
   a.entityBest = heap.alloc(words);
   a.entityBestName = heap.alloc(words);

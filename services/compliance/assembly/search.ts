@@ -1,8 +1,12 @@
 // search: a normalised name against the lists in force.
 //
 // The query's distinct keys (blocking.ts) give the candidates: every name of
-// a list in force holding one of them, each scored once (a stamp per name
-// says this search saw it) when its type passes the filter; the matcher
+// a list in force holding one of them, seen once (a stamp per name says this
+// search saw it, and its hit mask which query tokens' keys it holds). A
+// candidate is scored when its type passes the filter and the query tokens
+// it holds keys of are long enough for the threshold (enoughHits: the
+// tokens it holds none of are taken as unpaired, and cost their length at
+// QUERY_MISS, which alone may rule the name out); the matcher
 // (match.ts) scores it (or tells that it cannot reach the threshold: it is
 // then not kept, as it would not be with its score). An entry's score is its best name's (ties: the first
 // name of the list); entries at or over the threshold are kept, and the
@@ -17,13 +21,23 @@
 import * as P from "../protocol";
 import { namesMax, thresholdDefault } from "./config";
 import { IndexArea, indexStampsClear, nameAt, postingCount, postingsOf, tokenKeys } from "./blocking";
-import { matchInit, nameScore, querySet, queryTokenAt, queryTokenCount, queryTokenLength, QUERY_TOKENS } from "./match";
+import { matchInit, nameScore, querySet, queryTokenAt, queryTokenCount, queryTokenLength, QUERY_MISS, QUERY_TOKENS } from "./match";
 import { listArea, listVersionWord } from "./lists";
 import { refuse, replyRecords, replySend } from "./reply";
 
 let stamp: u32 = 0;
-const QUERY_KEYS: u32 = QUERY_TOKENS * 5; // a query token's keys: prefix, suffix, and ends of three lengths
+// A query token's keys: prefix, suffix, and ends of three lengths; and for a token of SWAPPED characters those of
+// the token with its first two, and with its last two, characters swapped (swappedKeys).
+const TOKEN_KEYS: u32 = 5 + 2 * 3;
+const SWAPPED: u32 = 4;
+const QUERY_KEYS: u32 = QUERY_TOKENS * TOKEN_KEYS;
+const swapped = memory.data(<i32>SWAPPED);
 let queryKeys: usize = 0; // the query's distinct keys
+let queryKeyTokens: usize = 0; // u32 per key: the query tokens (a bit each) that have it
+let tokenKeyScratch: usize = 0; // one query token's keys
+let candidates: usize = 0; // the names of one list this search saw, u32 each, in the order first seen
+let hitsNeeded: u64 = 0; // enoughHits' bar for this search
+let hitsWeight: u64 = 0; // enoughHits' weight of one character
 let hits: usize = 0; // entries at or over the threshold: u32 list | u32 entry, in the order first seen
 let hitCount: u32 = 0;
 let top: usize = 0; // the best `limit` hits, best first, in the same form
@@ -34,6 +48,9 @@ export function searchInit(): void {
   assert(hits == 0, "searchInit: once");
   matchInit();
   queryKeys = heap.alloc(<usize>QUERY_KEYS << 2);
+  queryKeyTokens = heap.alloc(<usize>QUERY_KEYS << 2);
+  tokenKeyScratch = heap.alloc(<usize>TOKEN_KEYS << 2);
+  candidates = heap.alloc(<usize>namesMax << 2);
   hits = heap.alloc(<usize>P.LISTS * <usize>namesMax << 3);
   top = heap.alloc(<usize>P.MATCHES_MAX << 3);
 }
@@ -52,24 +69,78 @@ function nextStamp(): u32 {
   return stamp;
 }
 
-/** The query's distinct prefix and suffix keys, into queryKeys; their count. */
+/**
+ * Adds to the `n` keys at tokenKeyScratch those of the token `len` (SWAPPED) bytes at `at` with characters i and
+ * i + 1 swapped; the new count. A word of four letters with its first two or its last two swapped ("agsu" for
+ * "agus") shares no prefix, suffix or ends with the listed one, yet Jaro-Winkler pairs them (0.917 or more); a
+ * longer word keeps one of its keys through any one swap, and in a shorter one a swap leaves Jaro under 0.7.
+ */
+function swappedKeys(n: u32, at: usize, len: u32, i: u32): u32 {
+  assert(len == SWAPPED && i + 1 < len, "a swap in a short token");
+  memory.copy(swapped, at, len);
+  store<u8>(swapped + i, load<u8>(at + i + 1));
+  store<u8>(swapped + i + 1, load<u8>(at + i));
+  return tokenKeys(tokenKeyScratch, n, TOKEN_KEYS, swapped, len, false);
+}
+
+/** The query's distinct keys, into queryKeys, and the tokens having each, into queryKeyTokens; their count. */
 function queryKeysOf(): u32 {
   const tokens = queryTokenCount();
-  assert(tokens * 5 <= QUERY_KEYS, "the query's keys fit their table");
+  assert(tokens * TOKEN_KEYS <= QUERY_KEYS && tokens <= 16, "the query's keys fit their table; a token is a bit of a u16");
   let n: u32 = 0;
-  for (let t: u32 = 0; t < tokens; t++) n = tokenKeys(queryKeys, n, QUERY_KEYS, queryTokenAt(t), queryTokenLength(t), true);
+  for (let t: u32 = 0; t < tokens; t++) {
+    const at = queryTokenAt(t);
+    const len = queryTokenLength(t);
+    let own = tokenKeys(tokenKeyScratch, 0, TOKEN_KEYS, at, len, true);
+    if (len == SWAPPED) own = swappedKeys(swappedKeys(own, at, len, 0), at, len, len - 2);
+    for (let j: u32 = 0; j < own; j++) {
+      const key = load<u32>(tokenKeyScratch + (<usize>j << 2));
+      let k: u32 = 0;
+      while (k < n && load<u32>(queryKeys + (<usize>k << 2)) != key) k++;
+      if (k == n) { store<u32>(queryKeys + (<usize>n << 2), key); store<u32>(queryKeyTokens + (<usize>n << 2), 0); n++; }
+      const mask = queryKeyTokens + (<usize>k << 2);
+      store<u32>(mask, load<u32>(mask) | (1 << t));
+    }
+  }
   return n;
 }
 
-/** Scores name `i` of list `list` (once this search) and keeps its entry's best when at or over `threshold`. */
+/**
+ * enoughHits' bar for `threshold` T (millionths). A name that pairs query tokens of H characters in all, of Q, scores
+ * at most H / (H + 0.5 (Q - H)) (each pair's jw at most one, an unpaired query character costing QUERY_MISS, the
+ * name's unpaired tokens taken as costing nothing), which is under T exactly when
+ * H (ONE (ONE - T) + T QUERY_MISS) < T QUERY_MISS Q: the weight of a character, and the bar.
+ */
+function hitsBar(threshold: u32): void {
+  const t = <u64>min(threshold, <u32>P.SCORE_ONE);
+  const one = <u64>P.SCORE_ONE;
+  let q: u64 = 0;
+  for (let i: u32 = 0; i < queryTokenCount(); i++) q += <u64>queryTokenLength(i);
+  hitsWeight = one * (one - t) + t * QUERY_MISS;
+  hitsNeeded = t * QUERY_MISS * q;
+  assert(hitsWeight > 0 || hitsNeeded == 0, "a bar a name may pass");
+}
+
+/**
+ * Whether a name holding keys of the query tokens `mask` may reach the threshold (hitsBar), taking a query token
+ * whose keys it holds none of as unpaired: blocking's keys are how a search finds a token's likes at all (a typo at
+ * either end, or in between, keeps one), so a name is not scored on the strength of words it does not share.
+ */
+// @ts-ignore: decorator
+@inline function enoughHits(mask: u32): bool {
+  assert(mask != 0 && mask < 1 << 16, "a candidate holds some query token's keys");
+  let h: u64 = 0;
+  for (let m = mask; m != 0; m &= m - 1) h += <u64>queryTokenLength(ctz(m));
+  return h * hitsWeight >= hitsNeeded;
+}
+
+/** Scores name `i` of list `list` and keeps its entry's best when at or over `threshold`. */
 // @ts-ignore: decorator
 @inline function candidate(a: IndexArea, list: u32, i: u32, type: u32, threshold: u32): void {
   assert(i < a.count, "a name of the list");
-  const st = a.nameStamp + (<usize>i << 2);
-  if (load<u32>(st) == stamp) return;
-  store<u32>(st, stamp);
   const r = nameAt(a.names, i);
   if (type != 0 && <u32>load<u8>(r + P.NAME_TYPE) != type) return;
+  if (!enoughHits(<u32>load<u16>(a.nameHits + (<usize>i << 1)))) return;
   scored++;
   const score = nameScore(r + P.NAME_NORMALIZED, <u32>load<u8>(r + P.NAME_NORMALIZED_LENGTH), threshold);
   if (score < threshold) return;
@@ -153,21 +224,41 @@ function matchRecord(i: u32, h: u64): void {
   store<u8>(m + P.MATCH_FLAGS, load<u8>(r + P.NAME_FLAGS));
 }
 
+/** The names of list area `a` holding a key of the query (queryKeysOf's `keys`), into `candidates` with their hit masks; how many. */
+function gather(a: IndexArea, keys: u32): u32 {
+  assert(a.count <= namesMax, "the candidates fit their table");
+  let n: u32 = 0;
+  for (let k: u32 = 0; k < keys; k++) {
+    const key = load<u32>(queryKeys + (<usize>k << 2));
+    const tokens = <u16>load<u32>(queryKeyTokens + (<usize>k << 2));
+    const first = postingsOf(a, key);
+    const count = postingCount(a, key);
+    for (let p: u32 = 0; p < count; p++) {
+      const i = load<u32>(first + (<usize>p << 2));
+      const st = a.nameStamp + (<usize>i << 2);
+      const hit = a.nameHits + (<usize>i << 1);
+      if (load<u32>(st) == stamp) { store<u16>(hit, load<u16>(hit) | tokens); continue; }
+      store<u32>(st, stamp);
+      store<u16>(hit, tokens);
+      store<u32>(candidates + (<usize>n << 2), i);
+      n++;
+    }
+  }
+  return n;
+}
+
 /** Scores the query (querySet) against the lists in force, names of `type` (0: any): the hits at or over `threshold`. */
 function run(type: u32, threshold: u32): void {
   const keys = queryKeysOf();
+  hitsBar(threshold);
   nextStamp();
   hitCount = 0;
   scored = 0;
   for (let list: u32 = 1; list <= <u32>P.LISTS; list++) {
     const a = listArea(list);
     if (a === null) continue;
-    for (let k: u32 = 0; k < keys; k++) {
-      const key = load<u32>(queryKeys + (<usize>k << 2));
-      const first = postingsOf(a, key);
-      const n = postingCount(a, key);
-      for (let p: u32 = 0; p < n; p++) candidate(a, list, load<u32>(first + (<usize>p << 2)), type, threshold);
-    }
+    const n = gather(a, keys);
+    for (let c: u32 = 0; c < n; c++) candidate(a, list, load<u32>(candidates + (<usize>c << 2)), type, threshold);
   }
   assert(hitCount <= <u32>P.LISTS * namesMax, "hits are entries of the lists");
 }
