@@ -20,7 +20,7 @@
 
 import * as P from "../protocol";
 import { namesMax, thresholdDefault } from "./config";
-import { IndexArea, indexStampsClear, nameAt, postingCount, postingsOf, tokenKeys } from "./blocking";
+import { IndexArea, indexStampsClear, nameAt, postingCount, postingsOf, POSTING_SHIFT, tokenKeys } from "./blocking";
 import { matchInit, nameScore, querySet, queryTokenAt, queryTokenCount, queryTokenLength, QUERY_MISS, QUERY_TOKENS } from "./match";
 import { listArea, listVersionWord } from "./lists";
 import { refuse, replyRecords, replySend } from "./reply";
@@ -36,8 +36,10 @@ let queryKeys: usize = 0; // the query's distinct keys
 let queryKeyTokens: usize = 0; // u32 per key: the query tokens (a bit each) that have it
 let tokenKeyScratch: usize = 0; // one query token's keys
 let candidates: usize = 0; // the names of one list this search saw, u32 each, in the order first seen
-let hitsNeeded: u64 = 0; // enoughHits' bar for this search
-let hitsWeight: u64 = 0; // enoughHits' weight of one character
+let hitsMin: u32 = 0; // enoughHits' bar for this search: the fewest characters of query tokens a name must hold keys of
+const tokenLength = memory.data(<i32>QUERY_TOKENS); // the query's tokens' lengths
+const byLength = memory.data(<i32>QUERY_TOKENS); // the query's tokens, longest first (ties: in query order)
+const tokenPostings = memory.data(<i32>QUERY_TOKENS * 4, 4); // commonTokens: each query token's keys' postings in a list
 let hits: usize = 0; // entries at or over the threshold: u32 list | u32 entry, in the order first seen
 let hitCount: u32 = 0;
 let top: usize = 0; // the best `limit` hits, best first, in the same form
@@ -109,29 +111,52 @@ function queryKeysOf(): u32 {
  * enoughHits' bar for `threshold` T (millionths). A name that pairs query tokens of H characters in all, of Q, scores
  * at most H / (H + 0.5 (Q - H)) (each pair's jw at most one, an unpaired query character costing QUERY_MISS, the
  * name's unpaired tokens taken as costing nothing), which is under T exactly when
- * H (ONE (ONE - T) + T QUERY_MISS) < T QUERY_MISS Q: the weight of a character, and the bar.
+ * H (ONE (ONE - T) + T QUERY_MISS) < T QUERY_MISS Q: hitsMin is the least H that is not.
  */
 function hitsBar(threshold: u32): void {
   const t = <u64>min(threshold, <u32>P.SCORE_ONE);
   const one = <u64>P.SCORE_ONE;
+  const tokens = queryTokenCount();
   let q: u64 = 0;
-  for (let i: u32 = 0; i < queryTokenCount(); i++) q += <u64>queryTokenLength(i);
-  hitsWeight = one * (one - t) + t * QUERY_MISS;
-  hitsNeeded = t * QUERY_MISS * q;
-  assert(hitsWeight > 0 || hitsNeeded == 0, "a bar a name may pass");
+  for (let i: u32 = 0; i < tokens; i++) {
+    const len = queryTokenLength(i);
+    q += <u64>len;
+    store<u8>(tokenLength + i, <u8>len);
+    let at = i;
+    for (; at > 0 && <u32>load<u8>(tokenLength + <usize>load<u8>(byLength + at - 1)) < len; at--) store<u8>(byLength + at, load<u8>(byLength + at - 1));
+    store<u8>(byLength + at, <u8>i);
+  }
+  const weight = one * (one - t) + t * QUERY_MISS;
+  const needed = t * QUERY_MISS * q;
+  assert(weight > 0 && q <= <u64>P.NORMALIZED_MAX, "a bar a name may pass");
+  hitsMin = <u32>((needed + weight - 1) / weight);
 }
 
 /**
- * Whether a name holding keys of the query tokens `mask` may reach the threshold (hitsBar), taking a query token
- * whose keys it holds none of as unpaired: blocking's keys are how a search finds a token's likes at all (a typo at
- * either end, or in between, keeps one), so a name is not scored on the strength of words it does not share.
+ * Whether a name holding keys of the query tokens `mask` (bits 0..15) with its tokens `mask` >> 16 may reach the
+ * threshold (hitsBar), taking a query token whose keys it holds none of as unpaired: blocking's keys are how a search
+ * finds a token's likes at all (a typo at either end, or in between, keeps one), so a name is not scored on the
+ * strength of words it does not share. Each of its tokens pairs one query token at most, so with k of them holding
+ * keys, at most the k longest of those query tokens are paired ("muhammad" holds keys of "mujahid" too: a name of
+ * one "muhammad" pairs one of the two).
  */
 // @ts-ignore: decorator
 @inline function enoughHits(mask: u32): bool {
-  assert(mask != 0 && mask < 1 << 16, "a candidate holds some query token's keys");
-  let h: u64 = 0;
-  for (let m = mask; m != 0; m &= m - 1) h += <u64>queryTokenLength(ctz(m));
-  return h * hitsWeight >= hitsNeeded;
+  const held = mask & 0xffff;
+  assert(held != 0 && (mask >> 16) != 0, "a candidate holds some query token's keys in some token");
+  let h: u32 = 0;
+  for (let m = held; m != 0; m &= m - 1) h += <u32>load<u8>(tokenLength + ctz(m));
+  if (h < hitsMin) return false;
+  let k = popcnt(mask >> 16);
+  if (k >= popcnt(held)) return true;
+  h = 0;
+  for (let i: u32 = 0; k > 0; i++) {
+    const q = <u32>load<u8>(byLength + i);
+    if ((held & (1 << q)) == 0) continue;
+    h += <u32>load<u8>(tokenLength + q);
+    k--;
+  }
+  return h >= hitsMin;
 }
 
 /** Scores name `i` of list `list` and keeps its entry's best when at or over `threshold`. */
@@ -140,7 +165,7 @@ function hitsBar(threshold: u32): void {
   assert(i < a.count, "a name of the list");
   const r = nameAt(a.names, i);
   if (type != 0 && <u32>load<u8>(r + P.NAME_TYPE) != type) return;
-  if (!enoughHits(<u32>load<u16>(a.nameHits + (<usize>i << 1)))) return;
+  if (!enoughHits(load<u32>(a.nameHits + (<usize>i << 2)))) return;
   scored++;
   const score = nameScore(r + P.NAME_NORMALIZED, <u32>load<u8>(r + P.NAME_NORMALIZED_LENGTH), threshold);
   if (score < threshold) return;
@@ -224,25 +249,81 @@ function matchRecord(i: u32, h: u64): void {
   store<u8>(m + P.MATCH_FLAGS, load<u8>(r + P.NAME_FLAGS));
 }
 
-/** The names of list area `a` holding a key of the query (queryKeysOf's `keys`), into `candidates` with their hit masks; how many. */
+/**
+ * The query tokens (a mask) whose keys alone cannot give a name enoughHits, the most common in list area `a` first:
+ * each token in order of its keys' postings, most first (ties: the first token), is taken while the lengths taken stay
+ * under hitsMin. A name holding keys of these tokens only is never scored, so gather does not add it.
+ */
+function commonTokens(a: IndexArea, keys: u32): u32 {
+  const tokens = queryTokenCount();
+  assert(tokens <= QUERY_TOKENS, "a query's tokens");
+  memory.fill(tokenPostings, 0, <usize>QUERY_TOKENS << 2);
+  for (let k: u32 = 0; k < keys; k++) {
+    const c = postingCount(a, load<u32>(queryKeys + (<usize>k << 2)));
+    for (let m = load<u32>(queryKeyTokens + (<usize>k << 2)); m != 0; m &= m - 1) {
+      const at = tokenPostings + (<usize>ctz(m) << 2);
+      store<u32>(at, load<u32>(at) + c);
+    }
+  }
+  let common: u32 = 0;
+  let seen: u32 = 0;
+  let sum: u32 = 0;
+  for (let round: u32 = 0; round < tokens; round++) {
+    let t: u32 = 0;
+    let most: i64 = -1;
+    for (let q: u32 = 0; q < tokens; q++) {
+      const c = <i64>load<u32>(tokenPostings + (<usize>q << 2));
+      if ((seen & (1 << q)) == 0 && c > most) { most = c; t = q; }
+    }
+    seen |= 1 << t;
+    const len = <u32>load<u8>(tokenLength + t);
+    if (sum + len < hitsMin) { common |= 1 << t; sum += len; }
+  }
+  return common;
+}
+
+/**
+ * Key `k` of the query (queryKeysOf) in list area `a`: each name holding it gets the key's query tokens and its own
+ * token holding it in its hit mask; a name not seen yet this search is added to `candidates` (at `n`) when `add`, else
+ * left unseen. The new count of candidates.
+ */
+// @ts-ignore: decorator
+@inline function scanKey(a: IndexArea, k: u32, add: bool, n: u32): u32 {
+  const key = load<u32>(queryKeys + (<usize>k << 2));
+  const tokens = load<u32>(queryKeyTokens + (<usize>k << 2));
+  const first = postingsOf(a, key);
+  const count = postingCount(a, key);
+  assert(n <= a.count, "candidates are names of the list, each once");
+  for (let p: u32 = 0; p < count; p++) {
+    const v = load<u32>(first + (<usize>p << 2));
+    const i = v >> POSTING_SHIFT;
+    const mask = tokens | (<u32>1 << (16 + (v & ((1 << POSTING_SHIFT) - 1))));
+    const st = a.nameStamp + (<usize>i << 2);
+    const hit = a.nameHits + (<usize>i << 2);
+    if (load<u32>(st) == stamp) { store<u32>(hit, load<u32>(hit) | mask); continue; }
+    if (!add) continue;
+    store<u32>(st, stamp);
+    store<u32>(hit, mask);
+    store<u32>(candidates + (<usize>n << 2), i);
+    n++;
+  }
+  return n;
+}
+
+/**
+ * The names of list area `a` holding a key of the query (queryKeysOf's `keys`) that may have enoughHits, into
+ * `candidates` with their hit masks; how many. The keys of a token outside commonTokens first, adding the names they
+ * find; then those of common tokens alone, only adding to the masks of names already found.
+ */
 function gather(a: IndexArea, keys: u32): u32 {
   assert(a.count <= namesMax, "the candidates fit their table");
+  const common = commonTokens(a, keys);
   let n: u32 = 0;
   for (let k: u32 = 0; k < keys; k++) {
-    const key = load<u32>(queryKeys + (<usize>k << 2));
-    const tokens = <u16>load<u32>(queryKeyTokens + (<usize>k << 2));
-    const first = postingsOf(a, key);
-    const count = postingCount(a, key);
-    for (let p: u32 = 0; p < count; p++) {
-      const i = load<u32>(first + (<usize>p << 2));
-      const st = a.nameStamp + (<usize>i << 2);
-      const hit = a.nameHits + (<usize>i << 1);
-      if (load<u32>(st) == stamp) { store<u16>(hit, load<u16>(hit) | tokens); continue; }
-      store<u32>(st, stamp);
-      store<u16>(hit, tokens);
-      store<u32>(candidates + (<usize>n << 2), i);
-      n++;
-    }
+    if ((load<u32>(queryKeyTokens + (<usize>k << 2)) & ~common) != 0) n = scanKey(a, k, true, n);
+  }
+  for (let k: u32 = 0; k < keys; k++) {
+    if ((load<u32>(queryKeyTokens + (<usize>k << 2)) & ~common) == 0) n = scanKey(a, k, false, n);
   }
   return n;
 }
