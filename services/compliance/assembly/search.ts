@@ -32,6 +32,11 @@ const TOKEN_KEYS: u32 = 5 + 2 * 3;
 const SWAPPED: u32 = 4;
 const QUERY_KEYS: u32 = QUERY_TOKENS * TOKEN_KEYS;
 const swapped = memory.data(<i32>SWAPPED);
+// The query's keys by hash (keySlot): u32 a slot, its generation (the query it is of) << 8 | the key's number.
+const KEY_SLOTS_BITS: u32 = 9;
+const KEY_SLOTS: u32 = 1 << KEY_SLOTS_BITS;
+const keySlots = memory.data(<i32>(KEY_SLOTS * 4), 4);
+let keyGeneration: u32 = 0;
 let queryKeys: usize = 0; // the query's distinct keys
 let queryKeyTokens: usize = 0; // u32 per key: the query tokens (a bit each) that have it
 let tokenKeyScratch: usize = 0; // one query token's keys
@@ -85,8 +90,25 @@ function swappedKeys(n: u32, at: usize, len: u32, i: u32): u32 {
   return tokenKeys(tokenKeyScratch, n, TOKEN_KEYS, swapped, len, false);
 }
 
+/**
+ * The number of `key` among the `n` keys of the query so far (keySlots, by hash), or `n` when it is new (then taken
+ * as number n): a key is looked up in a few steps, not by a pass over the query's keys.
+ */
+function keySlot(key: u32, n: u32): u32 {
+  assert(n < 256 && QUERY_KEYS < 256 && KEY_SLOTS >= 2 * QUERY_KEYS, "a key's number fits a slot's byte; the table at most half full");
+  let slot = (key * 0x9e3779b1) >> (32 - KEY_SLOTS_BITS);
+  for (let v = load<u32>(keySlots + (<usize>slot << 2)); v >> 8 == keyGeneration; v = load<u32>(keySlots + (<usize>slot << 2))) {
+    if (load<u32>(queryKeys + (<usize>(v & 0xff) << 2)) == key) return v & 0xff;
+    slot = (slot + 1) & (KEY_SLOTS - 1);
+  }
+  store<u32>(keySlots + (<usize>slot << 2), keyGeneration << 8 | n);
+  return n;
+}
+
 /** The query's distinct keys, into queryKeys, and the tokens having each, into queryKeyTokens; their count. */
 function queryKeysOf(): u32 {
+  keyGeneration = (keyGeneration + 1) & 0xffffff;
+  if (keyGeneration == 0) { memory.fill(keySlots, 0, KEY_SLOTS << 2); keyGeneration = 1; }
   const tokens = queryTokenCount();
   assert(tokens * TOKEN_KEYS <= QUERY_KEYS && tokens <= 16, "the query's keys fit their table; a token is a bit of a u16");
   let n: u32 = 0;
@@ -97,8 +119,7 @@ function queryKeysOf(): u32 {
     if (len == SWAPPED) own = swappedKeys(swappedKeys(own, at, len, 0), at, len, len - 2);
     for (let j: u32 = 0; j < own; j++) {
       const key = load<u32>(tokenKeyScratch + (<usize>j << 2));
-      let k: u32 = 0;
-      while (k < n && load<u32>(queryKeys + (<usize>k << 2)) != key) k++;
+      const k = keySlot(key, n);
       if (k == n) { store<u32>(queryKeys + (<usize>n << 2), key); store<u32>(queryKeyTokens + (<usize>n << 2), 0); n++; }
       const mask = queryKeyTokens + (<usize>k << 2);
       store<u32>(mask, load<u32>(mask) | (1 << t));
