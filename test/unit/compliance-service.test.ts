@@ -293,7 +293,7 @@ test('the candidate index: a search scores a small part of the list, and a typo 
   assert.equal(single?.entityId, '1004', 'a typo in the first letter of one word: found by its last letters');
 });
 
-test('the candidate index: a name is scored only when it holds keys of enough of the query; short words swapped are keys', async () => {
+test('the candidate index: a name is scored only when it holds keys of enough of the query (or has words with no keys); short words swapped are keys', async () => {
   // Proves search.ts's bar: "vladimir xqzjw" shares only "vladimir" (8 letters of 13) with any name, so at the default
   // threshold no name can reach it and none is scored, while asking for every score (threshold 1) scores them; and that
   // a word of four letters with its first or last two letters swapped ("voav" and "ovva" for VOVA), which shares
@@ -307,6 +307,12 @@ test('the candidate index: a name is scored only when it holds keys of enough of
   assert.equal([vova?.entityId, vova?.score], ['1001', referenceScore('voav', 'vova')], 'the last two letters of a short word swapped');
   const first = search(svc, { normalized: 'ovva' }).matches[0];
   assert.equal([first?.entityId, first?.score], ['1001', referenceScore('ovva', 'vova')], 'the first two letters of a short word swapped');
+  // A name's words past the 12th have no keys, so the bar cannot tell what they pair: such a name is scored anyway.
+  const long = await service(64);
+  const words = 'kozlowski a b c d e f g h i j k vladislav';
+  load(long, P.LIST_OFAC_SDN, [person('1', words, 'KOZLOWSKI, Vladislav')], 'long');
+  const past = search(long, { normalized: 'kozlowski vladislav' }).matches[0];
+  assert.equal([past?.entityId, past?.score], ['1', referenceScore('kozlowski vladislav', words)], 'a query word paired with a name\'s 13th word');
 });
 
 test('a second load replaces the first only at its commit', async () => {

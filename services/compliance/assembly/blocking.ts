@@ -52,6 +52,8 @@ export class IndexArea {
    * its tokens (bits 16..27) holding them.
    */
   nameHits: usize = 0;
+  /** u8 per name: 1 when it has more than TOKENS_INDEXED tokens (those past them hold no key, so any may pair). */
+  nameLong: usize = 0;
   entityFirst: usize = 0;
   entityBest: usize = 0;
   entityBestName: usize = 0;
@@ -68,6 +70,8 @@ const kStart = memory.data(<i32>NAME_TOKENS);
 const kLen = memory.data(<i32>NAME_TOKENS);
 // One token's keys.
 const kOwn = memory.data(3 * 4, 4);
+// The tokens of the text textKeys last took.
+let textTokens: u32 = 0;
 // The entity ids seen while building: open addressing, u32 entry + 1 (0: empty); from the heap at init.
 let entityIndex: usize = 0;
 let entityMask: u32 = 0;
@@ -82,6 +86,7 @@ export function indexAreaCreate(capacity: u32): IndexArea {
   a.nameEntity = heap.alloc(words);
   a.nameStamp = heap.alloc(words);
   a.nameHits = heap.alloc(words);
+  a.nameLong = heap.alloc(capacity);
   a.entityFirst = heap.alloc(words);
   a.entityBest = heap.alloc(words);
   a.entityBestName = heap.alloc(words);
@@ -162,6 +167,7 @@ export function textKeys(ptr: usize, len: u32, keys: usize): u32 {
   const tokens = tokenize(ptr, len, kStart, kLen, NAME_TOKENS);
   assert(tokens > 0 && TOKENS_INDEXED <= 1 << POSTING_SHIFT, "normalised text has a token; a token fits its bits of a posting");
   const indexed = min(<u32>tokens, TOKENS_INDEXED);
+  textTokens = <u32>tokens;
   let n: u32 = 0;
   for (let t: u32 = 0; t < indexed; t++) {
     const own = tokenKeys(kOwn, 0, 3, ptr + <usize>load<u8>(kStart + t), <u32>load<u8>(kLen + t), false);
@@ -207,6 +213,7 @@ function buildPostings(a: IndexArea, names: usize, count: u32, keys: usize): voi
   for (let i: u32 = 0; i < count; i++) {
     const r = nameAt(names, i);
     const n = textKeys(r + P.NAME_NORMALIZED, <u32>load<u8>(r + P.NAME_NORMALIZED_LENGTH), keys);
+    store<u8>(a.nameLong + i, textTokens > TOKENS_INDEXED ? 1 : 0);
     for (let j: u32 = 0; j < n; j++) {
       const e = load<u32>(keys + (<usize>j << 2));
       const at = starts + (<usize>(e >> POSTING_SHIFT) << 2);

@@ -6,7 +6,9 @@
 // candidate is scored when its type passes the filter and the query tokens
 // it holds keys of are long enough for the threshold (enoughHits: the
 // tokens it holds none of are taken as unpaired, and cost their length at
-// QUERY_MISS, which alone may rule the name out); the matcher
+// QUERY_MISS, which alone may rule the name out; a name of more tokens than
+// the index takes from a name is scored anyway, its last ones having no
+// keys); the matcher
 // (match.ts) scores it (or tells that it cannot reach the threshold: it is
 // then not kept, as it would not be with its score). An entry's score is its best name's (ties: the first
 // name of the list); entries at or over the threshold are kept, and the
@@ -186,7 +188,7 @@ function hitsBar(threshold: u32): void {
   assert(i < a.count, "a name of the list");
   const r = nameAt(a.names, i);
   if (type != 0 && <u32>load<u8>(r + P.NAME_TYPE) != type) return;
-  if (!enoughHits(load<u32>(a.nameHits + (<usize>i << 2)))) return;
+  if (load<u8>(a.nameLong + i) == 0 && !enoughHits(load<u32>(a.nameHits + (<usize>i << 2)))) return;
   scored++;
   const score = nameScore(r + P.NAME_NORMALIZED, <u32>load<u8>(r + P.NAME_NORMALIZED_LENGTH), threshold);
   if (score < threshold) return;
@@ -273,7 +275,7 @@ function matchRecord(i: u32, h: u64): void {
 /**
  * The query tokens (a mask) whose keys alone cannot give a name enoughHits, the most common in list area `a` first:
  * each token in order of its keys' postings, most first (ties: the first token), is taken while the lengths taken stay
- * under hitsMin. A name holding keys of these tokens only is never scored, so gather does not add it.
+ * under hitsMin. A name holding keys of these tokens only is never scored (unless nameLong), so gather does not add it.
  */
 function commonTokens(a: IndexArea, keys: u32): u32 {
   const tokens = queryTokenCount();
@@ -305,8 +307,9 @@ function commonTokens(a: IndexArea, keys: u32): u32 {
 
 /**
  * Key `k` of the query (queryKeysOf) in list area `a`: each name holding it gets the key's query tokens and its own
- * token holding it in its hit mask; a name not seen yet this search is added to `candidates` (at `n`) when `add`, else
- * left unseen. The new count of candidates.
+ * token holding it in its hit mask; a name not seen yet this search is added to `candidates` (at `n`) when `add` or
+ * when it has words past those with keys (nameLong: enoughHits cannot rule it out), else left unseen. The new count
+ * of candidates.
  */
 // @ts-ignore: decorator
 @inline function scanKey(a: IndexArea, k: u32, add: bool, n: u32): u32 {
@@ -322,7 +325,7 @@ function commonTokens(a: IndexArea, keys: u32): u32 {
     const st = a.nameStamp + (<usize>i << 2);
     const hit = a.nameHits + (<usize>i << 2);
     if (load<u32>(st) == stamp) { store<u32>(hit, load<u32>(hit) | mask); continue; }
-    if (!add) continue;
+    if (!add && load<u8>(a.nameLong + i) == 0) continue;
     store<u32>(st, stamp);
     store<u32>(hit, mask);
     store<u32>(candidates + (<usize>n << 2), i);
@@ -334,7 +337,7 @@ function commonTokens(a: IndexArea, keys: u32): u32 {
 /**
  * The names of list area `a` holding a key of the query (queryKeysOf's `keys`) that may have enoughHits, into
  * `candidates` with their hit masks; how many. The keys of a token outside commonTokens first, adding the names they
- * find; then those of common tokens alone, only adding to the masks of names already found.
+ * find; then those of common tokens alone, only adding to the masks of names already found (and adding long ones).
  */
 function gather(a: IndexArea, keys: u32): u32 {
   assert(a.count <= namesMax, "the candidates fit their table");
