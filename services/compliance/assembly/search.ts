@@ -1,14 +1,15 @@
 // search: a normalised name against the lists in force.
 //
-// The query's distinct keys (blocking.ts) give the candidates: every name of
-// a list in force holding one of them, seen once (a stamp per name says this
-// search saw it, and its hit mask which query tokens' keys it holds). A
-// candidate is scored when its type passes the filter and the query tokens
-// it holds keys of are long enough for the threshold (enoughHits: the
-// tokens it holds none of are taken as unpaired, and cost their length at
-// QUERY_MISS, which alone may rule the name out; a name of more tokens than
-// the index takes from a name is scored anyway, its last ones having no
-// keys); the matcher
+// The query's distinct keys (blocking.ts) give the candidates: the names of
+// a list in force holding one of them, each seen once a search (a stamp per
+// name says this search saw it) with a hit mask: the query tokens whose keys
+// it holds, and its own tokens holding them. A candidate is scored when its
+// type passes the filter and the query tokens it holds keys of may reach the
+// threshold (enoughHits: those it holds none of are taken as unpaired, and
+// each of its own tokens pairs one at most), or when it has tokens past
+// those the index takes keys from. The keys of the query's most common
+// tokens that cannot admit a name alone (commonTokens) only add to the masks
+// of names the others found. The matcher
 // (match.ts) scores it (or tells that it cannot reach the threshold: it is
 // then not kept, as it would not be with its score). An entry's score is its best name's (ties: the first
 // name of the list); entries at or over the threshold are kept, and the
