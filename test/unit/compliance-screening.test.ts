@@ -24,7 +24,12 @@ const ROOT = new URL('../..', import.meta.url).pathname;
 // The digest of every answer of the screening set (the whole reply: matches, scores, order, names
 // scored, entries over the threshold) at three settings; a change of the matcher or the index that
 // is meant to be only faster must leave it as it is. SCREENING_ANSWERS=<file> writes the answers out.
-const ANSWERS_DIGEST = '78b390ab025e042f2eee1af71f37cd9d6040449f861af332bfe46166450f18e9';
+// Recorded again when a candidate had to hold keys of enough of the query's words to be scored (search.ts
+// enoughHits; each of its own words counted for one query word at most; a name of more than 12 words, those
+// past the 12th without keys, scored anyway) and a four-letter query word's swapped
+// letters became keys: fewer names scored, fewer entries over a threshold, at the default threshold the same first
+// match for every query that kept one (5 clean names lost theirs), and the screening set's recall unchanged (below).
+const ANSWERS_DIGEST = '49feb8cff64247297a4874c51cc8790fe3dceff2c4d69b6ffa4815075952fca7';
 const SETTINGS = [{ limit: 10, threshold: 0 }, { limit: 100, threshold: 500000 }, { limit: 100, threshold: 1 }];
 
 // The bank image's compliance service's memory: what the tables must fit.
@@ -95,8 +100,13 @@ test('the real lists against the screening set: recall per perturbation, negativ
   const rates = PERTURBATIONS.map((p) => `${p} ${found.get(p)}/${total.get(p)}`).join(', ');
   console.log(`  ${names} names; found: ${rates}; negatives matched ${falsePositives}/${set.negatives.length}`);
   console.log(`  names scored a search: mean ${mean.toFixed(0)}, median ${scored[scored.length >> 1]}, 95th ${scored[Math.floor(scored.length * 0.95)]}, max ${scored[scored.length - 1]}`);
-  const all = [...found.values()].reduce((a, b) => a + b, 0) / set.positives.length;
+  const foundAll = [...found.values()].reduce((a, b) => a + b, 0);
+  const all = foundAll / set.positives.length;
   assert.ok(all >= 0.9, `recall ${all}`);
+  // The recall and false matches measured when the candidates were narrowed (0.982: 270 of 275; 5 of 200 clean names,
+  // 10 before): a change meant to be faster may not buy its speed with either.
+  assert.ok(foundAll >= 270, `found ${foundAll} of ${set.positives.length}`);
+  assert.ok(falsePositives <= 10, `clean names matched: ${falsePositives} of ${set.negatives.length}`);
   for (const p of PERTURBATIONS) assert.ok(found.get(p)! >= total.get(p)! * 0.7, `${p}: ${found.get(p)}/${total.get(p)}`);
   assert.ok(falsePositives <= set.negatives.length * 0.1, `negatives matched: ${falsePositives}`);
   assert.ok(mean < names * 0.05, `a search scores ${mean} of ${names} names on average`);

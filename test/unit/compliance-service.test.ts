@@ -8,7 +8,8 @@
 // entity id; the scores are the formula of services/compliance/assembly/
 // match.ts (a reference written here from that comment agrees on many
 // pairs); the candidate index scores a small part of a list and still finds
-// typos in the first letters; a second load replaces the first only at its
+// typos in the first letters and swapped letters in short words, and scores
+// no name that holds keys of too few of the query's words; a second load replaces the first only at its
 // commit; refusals (names before a begin, a commit short of names or of
 // another version, malformed records of every kind, more names than
 // names_max or than announced, entries that do not add up) change nothing;
@@ -290,6 +291,28 @@ test('the candidate index: a search scores a small part of the list, and a typo 
   assert.equal(m?.entityId, '1006', 'first letters wrong in two words, found by the others');
   const single = search(svc, { normalized: 'xcean voyager', type: P.TYPE_VESSEL }).matches[0];
   assert.equal(single?.entityId, '1004', 'a typo in the first letter of one word: found by its last letters');
+});
+
+test('the candidate index: a name is scored only when it holds keys of enough of the query (or has words with no keys); short words swapped are keys', async () => {
+  // Proves search.ts's bar: "vladimir xqzjw" shares only "vladimir" (8 letters of 13) with any name, so at the default
+  // threshold no name can reach it and none is scored, while asking for every score (threshold 1) scores them; and that
+  // a word of four letters with its first or last two letters swapped ("voav" and "ovva" for VOVA), which shares
+  // no prefix, suffix or ends with the listed one, still finds it.
+  const { svc } = await loaded();
+  const lone = search(svc, { normalized: 'vladimir xqzjw' });
+  assert.equal([lone.scored, lone.matches.length], [0, 0], 'one word of two held: nothing scored');
+  assert.ok(search(svc, { normalized: 'vladimir xqzjw', threshold: 1 }).scored >= 1, 'threshold 1: every candidate scored');
+  assert.ok(search(svc, { normalized: 'vladimir ivanov' }).scored >= 1, 'both words held: scored');
+  const vova = search(svc, { normalized: 'voav' }).matches[0];
+  assert.equal([vova?.entityId, vova?.score], ['1001', referenceScore('voav', 'vova')], 'the last two letters of a short word swapped');
+  const first = search(svc, { normalized: 'ovva' }).matches[0];
+  assert.equal([first?.entityId, first?.score], ['1001', referenceScore('ovva', 'vova')], 'the first two letters of a short word swapped');
+  // A name's words past the 12th have no keys, so the bar cannot tell what they pair: such a name is scored anyway.
+  const long = await service(64);
+  const words = 'kozlowski a b c d e f g h i j k vladislav';
+  load(long, P.LIST_OFAC_SDN, [person('1', words, 'KOZLOWSKI, Vladislav')], 'long');
+  const past = search(long, { normalized: 'kozlowski vladislav' }).matches[0];
+  assert.equal([past?.entityId, past?.score], ['1', referenceScore('kozlowski vladislav', words)], 'a query word paired with a name\'s 13th word');
 });
 
 test('a second load replaces the first only at its commit', async () => {

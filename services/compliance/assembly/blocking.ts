@@ -14,10 +14,13 @@
 // (prefix keys, then suffix keys, then ends keys: kind * 37^3 + the
 // characters), so the index is a table addressed by it, no hashing: keyStart
 // [KEYS + 1] u32, and postings, the names holding each key in name order:
-// the names of key k are postings[keyStart[k] .. keyStart[k + 1]). A name's
-// first TOKENS_INDEXED tokens are indexed (each of its distinct keys once);
-// every token is scored. Built at commit, from the staged names in order, so
-// the same list gives the same index.
+// the names of key k are postings[keyStart[k] .. keyStart[k + 1]), each as
+// name << 4 | the token holding the key (a name is there once for each of its
+// tokens that holds it), so a search knows how many of a name's words its
+// keys met, not only how many of its own. A name's first TOKENS_INDEXED
+// tokens are indexed (each token's distinct keys once); every token is
+// scored. Built at commit, from the staged names in order, so the same list
+// gives the same index.
 //
 // Beside it, the list's entries: each name's entry number (names of one
 // entity id are one entry, and must be of one type), each entry's first
@@ -34,6 +37,8 @@ export const KEYS: u32 = 2 * KEY_SPACE + 37 * 37 * (ENDS_LENGTH + 1);
 const TOKENS_INDEXED: u32 = 12;
 /** The keys of one name (or one query): three per token indexed. */
 export const KEYS_PER_NAME: u32 = 3 * TOKENS_INDEXED;
+/** A posting: name << POSTING_SHIFT | its token holding the key (below TOKENS_INDEXED). */
+export const POSTING_SHIFT: u32 = 4;
 
 // @ts-ignore: decorator
 @unmanaged
@@ -42,6 +47,13 @@ export class IndexArea {
   postings: usize = 0;
   nameEntity: usize = 0;
   nameStamp: usize = 0;
+  /**
+   * u32 per name, valid when its stamp is this search's: the query tokens (bits 0..15) whose keys the name holds, and
+   * its tokens (bits 16..27) holding them.
+   */
+  nameHits: usize = 0;
+  /** u8 per name: 1 when it has more than TOKENS_INDEXED tokens (those past them hold no key, so any may pair). */
+  nameLong: usize = 0;
   entityFirst: usize = 0;
   entityBest: usize = 0;
   entityBestName: usize = 0;
@@ -56,6 +68,10 @@ export class IndexArea {
 // A name's tokens (keys of) and a name's distinct keys.
 const kStart = memory.data(<i32>NAME_TOKENS);
 const kLen = memory.data(<i32>NAME_TOKENS);
+// One token's keys.
+const kOwn = memory.data(3 * 4, 4);
+// The tokens of the text textKeys last took.
+let textTokens: u32 = 0;
 // The entity ids seen while building: open addressing, u32 entry + 1 (0: empty); from the heap at init.
 let entityIndex: usize = 0;
 let entityMask: u32 = 0;
@@ -69,6 +85,8 @@ export function indexAreaCreate(capacity: u32): IndexArea {
   a.postings = heap.alloc(words * KEYS_PER_NAME);
   a.nameEntity = heap.alloc(words);
   a.nameStamp = heap.alloc(words);
+  a.nameHits = heap.alloc(words);
+  a.nameLong = heap.alloc(capacity);
   a.entityFirst = heap.alloc(words);
   a.entityBest = heap.alloc(words);
   a.entityBestName = heap.alloc(words);
@@ -141,15 +159,22 @@ function keyAdd(keys: usize, n: u32, key: u32): u32 {
   return n + 1;
 }
 
-/** The distinct keys of the first TOKENS_INDEXED tokens of normalised text, into `keys`; their count. */
+/**
+ * The keys of the first TOKENS_INDEXED tokens of normalised text, into `keys`, each as key << POSTING_SHIFT | its token
+ * (each token's distinct keys once; two tokens with one key, both); their count.
+ */
 export function textKeys(ptr: usize, len: u32, keys: usize): u32 {
   const tokens = tokenize(ptr, len, kStart, kLen, NAME_TOKENS);
-  assert(tokens > 0, "normalised text has a token");
+  assert(tokens > 0 && TOKENS_INDEXED <= 1 << POSTING_SHIFT, "normalised text has a token; a token fits its bits of a posting");
   const indexed = min(<u32>tokens, TOKENS_INDEXED);
+  textTokens = <u32>tokens;
   let n: u32 = 0;
   for (let t: u32 = 0; t < indexed; t++) {
-    n = tokenKeys(keys, n, KEYS_PER_NAME, ptr + <usize>load<u8>(kStart + t), <u32>load<u8>(kLen + t), false);
+    const own = tokenKeys(kOwn, 0, 3, ptr + <usize>load<u8>(kStart + t), <u32>load<u8>(kLen + t), false);
+    for (let j: u32 = 0; j < own; j++) store<u32>(keys + (<usize>(n + j) << 2), load<u32>(kOwn + (<usize>j << 2)) << POSTING_SHIFT | t);
+    n += own;
   }
+  assert(n <= KEYS_PER_NAME, "the keys fit their table");
   return n;
 }
 
@@ -178,7 +203,7 @@ function buildPostings(a: IndexArea, names: usize, count: u32, keys: usize): voi
     const r = nameAt(names, i);
     const n = textKeys(r + P.NAME_NORMALIZED, <u32>load<u8>(r + P.NAME_NORMALIZED_LENGTH), keys);
     for (let j: u32 = 0; j < n; j++) {
-      const at = starts + (<usize>(load<u32>(keys + (<usize>j << 2)) + 1) << 2);
+      const at = starts + (<usize>((load<u32>(keys + (<usize>j << 2)) >> POSTING_SHIFT) + 1) << 2);
       store<u32>(at, load<u32>(at) + 1);
     }
   }
@@ -188,10 +213,12 @@ function buildPostings(a: IndexArea, names: usize, count: u32, keys: usize): voi
   for (let i: u32 = 0; i < count; i++) {
     const r = nameAt(names, i);
     const n = textKeys(r + P.NAME_NORMALIZED, <u32>load<u8>(r + P.NAME_NORMALIZED_LENGTH), keys);
+    store<u8>(a.nameLong + i, textTokens > TOKENS_INDEXED ? 1 : 0);
     for (let j: u32 = 0; j < n; j++) {
-      const at = starts + (<usize>load<u32>(keys + (<usize>j << 2)) << 2);
+      const e = load<u32>(keys + (<usize>j << 2));
+      const at = starts + (<usize>(e >> POSTING_SHIFT) << 2);
       const p = load<u32>(at);
-      store<u32>(a.postings + (<usize>p << 2), i);
+      store<u32>(a.postings + (<usize>p << 2), i << POSTING_SHIFT | (e & ((1 << POSTING_SHIFT) - 1)));
       store<u32>(at, p + 1);
     }
   }

@@ -53,7 +53,7 @@ export const QUERY_TOKENS: u32 = P.SEARCH_TOKENS_MAX;
 export const NAME_TOKENS: u32 = (<u32>P.NORMALIZED_MAX + 1) / 2;
 const PAIR_FLOOR: u32 = 700000;
 const BOOST_FROM: u32 = 700000;
-const QUERY_MISS: u64 = 500000;
+export const QUERY_MISS: u64 = 500000;
 const NAME_MISS: u64 = 100000;
 const ONE: u64 = <u64>P.SCORE_ONE;
 
