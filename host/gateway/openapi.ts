@@ -46,7 +46,8 @@ const tradingSchemas = {
     type: 'object', properties: {
       status: { type: 'string', enum: ['new', 'partially_filled', 'filled', 'cancelled', 'rejected', 'expired', 'done'] }, reason: { type: ['string', 'null'] },
       order_id: { type: ['string', 'null'] }, client_ref: u64, quantity: tradingDecimal, leaves_quantity: tradingDecimal, filled_quantity: tradingDecimal,
-      ledger_result: { type: ['string', 'null'] }, events: { type: 'array', items: { $ref: '#/components/schemas/OrderEvent' } },
+      ledger_result: { type: ['string', 'null'] }, risk_rules: { type: ['array', 'null'], items: { type: 'string' } },
+      events: { type: 'array', items: { $ref: '#/components/schemas/OrderEvent' } },
     },
   },
   Order: {

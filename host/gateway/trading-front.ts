@@ -21,6 +21,7 @@ import {
   TradingRefusal, type Event, type LiveOrder, type Operation, type Side, type Stp, type Tif,
 } from '../trading/records.ts';
 import { U128_MAX, U64_MAX } from '../client/ledger.ts';
+import { ruleNames } from '../compliance/rules.ts';
 
 export type TradingHandler = 'orders' | 'orders_lookup' | 'instruments' | 'book';
 
@@ -198,6 +199,7 @@ export function tradingAnswer(context: TradingContext, body: Buffer, instruments
           order_id: r.order === 0n ? null : r.order.toString(), client_ref: r.ref.toString(),
           quantity: qty(inst, r.qty), leaves_quantity: qty(inst, r.leaves), filled_quantity: qty(inst, r.cum),
           ledger_result: r.ledgerResult === 0 ? null : TRANSFER_RESULTS[r.ledgerResult] ?? String(r.ledgerResult),
+          risk_rules: r.reason === P.RJ_RISK ? ruleNames(r.riskRules) : null,
           events: own.map((e) => eventJson(e, instruments)),
         };
       });

@@ -26,7 +26,7 @@ export const REASON_NAMES: Record<number, string> = {
   [P.RJ_POST_ONLY]: 'post_only_would_trade', [P.RJ_TIF]: 'invalid_time_in_force', [P.RJ_UNKNOWN_ORDER]: 'unknown_order', [P.RJ_FULL]: 'book_full',
   [P.RJ_NO_LIQUIDITY]: 'no_liquidity', [P.RJ_FOK]: 'fill_or_kill_not_filled', [P.RJ_REPLACE_QTY]: 'quantity_not_over_filled',
   [P.RJ_MALFORMED]: 'malformed', [P.RJ_BATCH_FULL]: 'batch_full', [P.RJ_FUNDS]: 'funds', [P.RJ_NO_REFERENCE]: 'no_reference_price',
-  [P.RJ_FORBIDDEN]: 'forbidden',
+  [P.RJ_FORBIDDEN]: 'forbidden', [P.RJ_RISK]: 'risk',
 };
 
 export type Operation =
@@ -114,7 +114,9 @@ export function orderGetRequest(ids: readonly bigint[], scope: readonly number[]
   return Buffer.concat([header(P.Op.order_get, ids.length, scope.length), b, scopeBytes(scope)]);
 }
 
-export interface Result { order: bigint; status: number; reason: number; events: number; leaves: bigint; cum: bigint; ref: bigint; qty: bigint; ledgerResult: number }
+export interface Result {
+  order: bigint; status: number; reason: number; events: number; leaves: bigint; cum: bigint; ref: bigint; qty: bigint; ledgerResult: number; riskRules: number;
+}
 export interface Event {
   kind: number; takerSide: number; instrument: number; trade: bigint; taker: bigint; maker: bigint; price: bigint; qty: bigint;
   makerLeaves: bigint; takerLeaves: bigint;
@@ -138,7 +140,7 @@ export function ordersReply(reply: Uint8Array): { results: Result[]; events: Eve
     return {
       order: b.readBigUInt64LE(at + P.RES_ORDER), status: b[at + P.RES_STATUS], reason: b[at + P.RES_REASON], events: b.readUInt32LE(at + P.RES_EVENTS),
       leaves: b.readBigUInt64LE(at + P.RES_LEAVES), cum: b.readBigUInt64LE(at + P.RES_CUM), ref: b.readBigUInt64LE(at + P.RES_CLIENT_REF),
-      qty: b.readBigUInt64LE(at + P.RES_QTY), ledgerResult: b.readUInt16LE(at + P.RES_LEDGER_RESULT),
+      qty: b.readBigUInt64LE(at + P.RES_QTY), ledgerResult: b.readUInt16LE(at + P.RES_LEDGER_RESULT), riskRules: b.readUInt32LE(at + P.RES_RISK_RULES),
     };
   });
   const base = P.REPLY_HEADER_BYTES + count * P.RESULT_BYTES;

@@ -123,13 +123,15 @@ export const REPLY_F_REFUSED = 2;
 export const REPLY_REFUSED = 8;
 export const REFUSED_MALFORMED = 1;
 
-// ---- result (48 bytes), one per operation, in order ----
+// ---- result (56 bytes), one per operation, in order ----
 //   +0 u64 order id (new: the id given, 0 when rejected; mass cancel: 0)   +8 u8 status (ST_*)   +9 u8 reject reason (RJ_*; 0)
 //  +10 u16 the ledger's result for its reservation (RJ_FUNDS: services/ledger/protocol.ts TransferResult; else 0)
 //  +12 u32 events of this operation (after those of the operations before it)
 //  +16 u64 leaves (the order's open quantity after the operation; mass cancel: orders cancelled)
 //  +24 u64 cumulative quantity filled   +32 u64 the client's reference   +40 u64 the order's quantity (its total)
-export const RESULT_BYTES = 48;
+//  +48 u32 the rules that refused it before it was applied (RJ_RISK: services/compliance/protocol.ts RULE_* bits; else 0)
+//  +52 u32 0
+export const RESULT_BYTES = 56;
 export const RES_ORDER = 0;
 export const RES_STATUS = 8;
 export const RES_REASON = 9;
@@ -139,6 +141,7 @@ export const RES_LEAVES = 16;
 export const RES_CUM = 24;
 export const RES_CLIENT_REF = 32;
 export const RES_QTY = 40;
+export const RES_RISK_RULES = 48;
 // The order's state after the operation (FIX OrdStatus: 0 new, 1 partially filled, 2 filled, 4 cancelled, 8 rejected, C expired).
 export const ST_NEW = 1; // resting, nothing filled
 export const ST_PARTIAL = 2; // resting, partly filled
@@ -161,6 +164,7 @@ export const RJ_REPLACE_QTY = 11; // a replace whose total is not over what alre
 export const RJ_MALFORMED = 12; // unknown kind, side, type, time in force, flags or STP, reserved bytes not zero
 export const RJ_BATCH_FULL = 13; // not applied: the request's reply had no room left for its events (send it again)
 export const RJ_FUNDS = 14; // settlement: the ledger refused its reservation (funds, position, or the account); RES_LEDGER_RESULT says why
+export const RJ_RISK = 17; // pre-trade: the compliance service refused it (RES_RISK_RULES: order value, position, price band, a listed owner)
 export const RJ_FORBIDDEN = 16; // an instrument whose ledgers the key is not granted (a mass cancel: of those, only the granted)
 export const RJ_NO_REFERENCE = 15; // settlement: a market buy needs the band and a last trade (it reserves at the band's top)
 
@@ -222,6 +226,14 @@ export const OO_QTY = 48;
 export const OO_ENTERED = 56;
 export const OO_ACCOUNT = 64;
 export const LOOKUPS_MAX = 1024;
+
+// ==== pre-trade checks (config "pretrade": true, with settlement; docs/trading.md "Pre-trade checks") ====
+// Before anything is reserved, each new order and each replace goes to the compliance service as a pre-trade
+// order (services/compliance/protocol.ts "pre-trade"): the instrument's cash ledger (its rule set), the side, the
+// trader's cash account (its owner's sanctions mark), the order's value (price × quantity / 10^qty_scale in cash;
+// a market order at the last trade), its price (a market order: the last trade), the last trade price as the
+// reference, and the trader's position in the instrument after the order fills, in lots (the service keeps each
+// account's position from its trades). A refused one is answered RJ_RISK with the rules that refused it.
 
 // ==== settlement on the ledger (config "settlement": true; docs/trading.md "Settlement") ====
 // Every transfer the trading service makes has the id (TRADING_TRANSFER_ID_HI | kind) << 64 | n, n counting the

@@ -62,7 +62,7 @@ export class ReferenceBook {
   }
 
   private result(op: RefOp, status: number, reason = 0, o?: RefOrder): Result {
-    return { order: o?.id ?? 0n, status, reason, events: 0, leaves: o?.leaves ?? 0n, cum: o?.filled ?? 0n, ref: op.ref, qty: o?.qty ?? 0n, ledgerResult: 0 };
+    return { order: o?.id ?? 0n, status, reason, events: 0, leaves: o?.leaves ?? 0n, cum: o?.filled ?? 0n, ref: op.ref, qty: o?.qty ?? 0n, ledgerResult: 0, riskRules: 0 };
   }
 
   private expire(now: bigint, most: number): number {

@@ -8,7 +8,10 @@
 // printable ASCII of 1..SYMBOL_MAX, "band_bps" 0 for none; with settlement,
 // "code" and the escrow accounts "cash_escrow", "asset_escrow", decimal
 // strings); "settlement": true reserves on the ledger and settles trades
-// there (settle.ts; capability send:ledger). Missing keys keep
+// there (settle.ts; capability send:ledger); "pretrade": true (with
+// settlement) checks each order with the compliance service first
+// (pretrade.ts; capability send:compliance), "positions_max" the positions
+// it keeps for that (positions.ts). Missing keys keep
 // their defaults; an unknown or repeated key, a value out of range or any
 // other syntax is a boot error: the reason goes to the log and the service
 // traps. The reader is lib/json.ts, as every service's.
@@ -28,6 +31,9 @@ export let levelsMax: u32 = 4096;
 export let instrumentCount: u32 = 0;
 /** Orders reserve on the ledger and trades settle there (settle.ts). */
 export let settlementOn: bool = false;
+/** Orders are checked by the compliance service before anything is reserved (pretrade.ts; needs settlement). */
+export let pretradeOn: bool = false;
+export let positionsMax: u32 = 65536;
 /** The configured instruments, INSTRUMENT_BYTES each, in the config's order. */
 export const instruments: usize = memory.data(<i32>(INSTRUMENTS_MAX * P.INSTRUMENT_BYTES), 16);
 
@@ -157,12 +163,15 @@ export function configParse(ptr: usize, len: u32): void {
       else if (k == "levels_max") { bit = 2; levelsMax = <u32>bounded(r, k, 1, LEVELS_LIMIT); }
       else if (k == "instruments") { bit = 4; instrumentsFromJson(r); }
       else if (k == "settlement") { bit = 8; settlementOn = r.readBool(); }
+      else if (k == "pretrade") { bit = 16; pretradeOn = r.readBool(); }
+      else if (k == "positions_max") { bit = 32; positionsMax = <u32>bounded(r, k, 1, ORDERS_LIMIT); }
       else fail("unknown key " + k);
       if ((seen & bit) != 0) fail("repeated key " + k);
       seen |= bit;
     }
   }
   if (!r.finish()) fail(r.error!);
+  if (pretradeOn && !settlementOn) fail("pretrade needs settlement (the checks are made on the way to the ledger)");
   for (let i: u32 = 0; i < instrumentCount && settlementOn; i++) {
     const why = settlementError(instruments + <usize>i * P.INSTRUMENT_BYTES);
     if (why !== null) fail(why);

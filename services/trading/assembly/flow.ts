@@ -1,5 +1,7 @@
 // An orders request with settlement (config "settlement": true), from its
 // arrival to its answer, one at a time:
+//   0. with "pretrade", its new orders and replaces go to the compliance
+//      service first (pretrade.ts); a refused one reserves nothing;
 //   1. each operation's reservation is planned (ops.ts planReserve) and the
 //      reservations go to the ledger; the request waits for the answers;
 //   2. the operations are applied in order (requests.ts applyOps): a refused
@@ -21,11 +23,14 @@ import { planReserve } from "./ops";
 import { applyOps, ordersAnswer } from "./requests";
 import { refuse } from "./reply";
 import { scopeHold, scopeRestore } from "./scope";
-import { reserveAnswered, settleLedger, transferOf, W_KIND, W_LINKED, W_RESULT, workAt, workCount, workReset } from "./settle";
+import { pretradeOn } from "./config";
+import { pretradeAnswered, pretradeFailed, pretradeSend } from "./pretrade";
+import { risksClear, reserveAnswered, settleLedger, transferOf, W_KIND, W_LINKED, W_RESULT, workAt, workCount, workReset } from "./settle";
 
 const PHASE_IDLE: u32 = 0;
 const PHASE_RESERVE: u32 = 1;
 const PHASE_SETTLE: u32 = 2;
+const PHASE_PRETRADE: u32 = 3;
 let phase: u32 = PHASE_IDLE;
 let heldToken: u32 = 0;
 let heldCount: u32 = 0;
@@ -47,9 +52,30 @@ export function ordersSettled(token: u32, count: u32, recs: usize): void {
   heldCount = count;
   heldNow = nowNs();
   scopeHold();
+  risksClear(count);
+  phase = PHASE_PRETRADE;
+  if (!pretradeOn || !pretradeSend(staged, count)) reserve();
+}
+
+/** The pre-trade check answered (or failed: every order it asked about refused): on to the reservations. */
+export function pretradeReplied(r: usize, len: u32): void {
+  if (phase != PHASE_PRETRADE) return; // nothing of ours out
+  pretradeAnswered(r, len);
+  reserve();
+}
+
+export function pretradeAborted(): void {
+  if (phase != PHASE_PRETRADE) return;
+  pretradeFailed();
+  reserve();
+}
+
+/** Each operation's reservation planned and sent (the operations the pre-trade check refused reserve nothing). */
+function reserve(): void {
+  assert(phase == PHASE_PRETRADE, "after the pre-trade check");
   workReset();
   sent = 0;
-  for (let i: u32 = 0; i < count; i++) planReserve(i, staged + <usize>i * P.OP_BYTES);
+  for (let i: u32 = 0; i < heldCount; i++) planReserve(i, staged + <usize>i * P.OP_BYTES);
   phase = PHASE_RESERVE;
   if (!sendBatch()) apply();
 }
@@ -82,7 +108,7 @@ function sendBatch(): bool {
 /** The ledger's results for the batch out (`len` bytes at `r`). */
 export function ledgerReplied(r: usize, len: u32): void {
   assert(r != 0, "a reply");
-  if (phase == PHASE_IDLE || batchCount == 0) return; // nothing of ours out
+  if ((phase != PHASE_RESERVE && phase != PHASE_SETTLE) || batchCount == 0) return; // nothing of ours out
   if (<u64>len != <u64>batchCount * L.RESULT_BYTES) { batchFailed(); return; }
   for (let k: u32 = 0; k < batchCount; k++) answered(workAt(sent + k), load<u32>(r + <usize>k * L.RESULT_BYTES + L.RESULT_CODE));
   next();
@@ -90,8 +116,8 @@ export function ledgerReplied(r: usize, len: u32): void {
 
 /** The kernel aborted the batch out (the ledger faulted on it): none of it moved. */
 export function ledgerFailed(): void {
-  assert(phase <= PHASE_SETTLE, "a phase");
-  if (phase == PHASE_IDLE || batchCount == 0) return;
+  assert(phase <= PHASE_PRETRADE, "a phase");
+  if ((phase != PHASE_RESERVE && phase != PHASE_SETTLE) || batchCount == 0) return;
   batchFailed();
 }
 

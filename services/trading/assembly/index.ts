@@ -8,7 +8,7 @@
 // token, len): a request, or the ledger's answer to a batch of settlement
 // transfers. Capabilities: "time" (the logical clock: DAY orders, entry
 // times), "log" (a bad config's reason at boot, settlement failures),
-// "send:ledger" with settlement.
+// "send:ledger" with settlement, "send:compliance" with pre-trade checks.
 //
 // The files: config.ts (the config), book.ts (orders, levels, the id
 // index), match.ts (matching, self-trade prevention, the DAY list), ops.ts
@@ -20,7 +20,10 @@
 import * as P from "../protocol";
 import { KIND_FAILED, KIND_MESSAGE, KIND_REPLY, KIND_REQUEST } from "../../sdk/qenex";
 import { configParse, settlementOn } from "./config";
-import { ledgerFailed, ledgerReplied, ordersSettled } from "./flow";
+import { ledgerFailed, ledgerReplied, ordersSettled, pretradeAborted, pretradeReplied } from "./flow";
+import { pretradeInit, pretradePeer } from "./pretrade";
+import { positionsInit } from "./positions";
+import { pretradeOn } from "./config";
 import { settleInit, settleLedger } from "./settle";
 import { scopeSet } from "./scope";
 import { bookInit } from "./book";
@@ -41,6 +44,8 @@ export function qx_init(len: u32): void {
   bookInit();
   replyInit();
   settleInit();
+  pretradeInit();
+  if (pretradeOn) positionsInit();
 }
 
 export function qx_handle(kind: u32, sender: u32, token: u32, len: u32): void {
@@ -48,6 +53,11 @@ export function qx_handle(kind: u32, sender: u32, token: u32, len: u32): void {
   if ((kind == KIND_REPLY || kind == KIND_FAILED) && settlementOn && sender == <u32>settleLedger()) {
     if (kind == KIND_REPLY) ledgerReplied(inbox, len);
     else ledgerFailed();
+    return;
+  }
+  if ((kind == KIND_REPLY || kind == KIND_FAILED) && pretradeOn && sender == <u32>pretradePeer()) {
+    if (kind == KIND_REPLY) pretradeReplied(inbox, len);
+    else pretradeAborted();
     return;
   }
   if (kind != KIND_REQUEST && kind != KIND_MESSAGE) return;

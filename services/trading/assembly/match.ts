@@ -7,6 +7,8 @@
 import * as P from "../protocol";
 import { eventAdd } from "./reply";
 import { releaseLeaves, settleTrade } from "./settle";
+import { pretradeOn } from "./config";
+import { positionsTrade } from "./positions";
 import {
   B_LAST, L_HEAD, L_TOTAL, L_PRICE, LEVEL_BYTES, O_ACCOUNT, O_DAY_NEXT, O_DAY_PREV, O_FILLED, O_ID, O_INSTRUMENT, O_LEAVES, O_NEXT, O_PRICE,
   O_SIDE, O_STP, O_TIF, orderUnindex, sideCount, sideLevels, slotAt, slotFree, unlink,
@@ -101,6 +103,10 @@ function tradeEvent(t: usize, m: usize, price: u64, qty: u64): void {
   store<u64>(e + P.EV_TAKER_LEAVES, load<u64>(t + O_LEAVES));
   opEvents++;
   settleTrade(t, m, price, qty, trades);
+  if (pretradeOn) {
+    const takerBuys = load<u8>(t + O_SIDE) == <u8>P.SIDE_BUY;
+    positionsTrade((takerBuys ? t : m) + O_ACCOUNT, (takerBuys ? m : t) + O_ACCOUNT, load<u32>(t + O_INSTRUMENT), qty);
+  }
 }
 
 /** Whether a taker on `side` at `limit` may trade at `price`. */

@@ -19,7 +19,9 @@ import {
 } from "./book";
 import { crosses, dayHead, dayLink, fillable, match, restingEvent, retire, retireOut, STOP_NONE } from "./match";
 import { settlementOn } from "./config";
-import { OPR_PRICE, OPR_RESULT, OPR_STATE, opReserve, releaseLeaves, replaceFunds, reserveFor, reserveNone, reserveOf, RS_FAILED } from "./settle";
+import {
+  OPR_PRICE, OPR_RESULT, OPR_STATE, opReserve, releaseLeaves, replaceFunds, reserveFor, reserveNone, reserveOf, RISK_UNCHECKED, riskOf, RS_FAILED,
+} from "./settle";
 import { u128Cmp, u128SetU64, u128Sub } from "../../sdk/money";
 import { scopeAllows } from "./scope";
 
@@ -154,7 +156,7 @@ export function opNew(op: usize, r: usize, now: u64, i: u32): void {
 }
 
 /** The live order the operation names, when it is its account's; else 0. */
-function ownOrder(op: usize): u32 {
+export function ownOrder(op: usize): u32 {
   const ref = orderFind(load<u64>(op + P.OP_ORDER));
   if (ref == 0) return 0;
   const o = slotAt(ref);
@@ -287,7 +289,7 @@ export function expiryDue(now: u64): bool {
 }
 
 /** A market buy's band top from book `b`'s last trade, down to the tick: what it reserves at and trades up to (0: no band or no trade). */
-function bandTop(b: usize): u64 {
+export function bandTop(b: usize): u64 {
   const inst = load<usize>(b + B_INSTRUMENT);
   const band = <u64>load<u32>(inst + P.INST_BAND);
   const last = load<u64>(b + B_LAST);
@@ -307,6 +309,7 @@ function bandTop(b: usize): u64 {
 export function planReserve(i: u32, op: usize): void {
   assert(i < <u32>P.OPS_PER_REQUEST, "an operation of the request");
   reserveNone(i);
+  if (riskOf(i) != 0) return; // refused by the pre-trade check: nothing to reserve
   const kind = <u32>load<u8>(op + P.OP_KIND);
   if (opMalformed(op) != 0 || (kind != <u32>P.OP_NEW && kind != <u32>P.OP_REPLACE)) return;
   const b = bookFor(load<u32>(op + P.OP_INSTRUMENT));
@@ -342,6 +345,12 @@ export function planReserve(i: u32, op: usize): void {
 export function reserveRefused(i: u32, r: usize, op: usize): bool {
   assert(r != 0 && op != 0, "a result and its operation");
   if (!settlementOn) return false;
+  const risk = riskOf(i);
+  if (risk != 0) {
+    resultOf(r, op, P.ST_REJECTED, P.RJ_RISK, 0);
+    store<u32>(r + P.RES_RISK_RULES, risk == RISK_UNCHECKED ? 0 : risk);
+    return true;
+  }
   const rs = opReserve(i);
   if (load<u8>(rs + OPR_STATE) != RS_FAILED) return false;
   resultOf(r, op, P.ST_REJECTED, P.RJ_FUNDS, 0);

@@ -55,6 +55,25 @@ export const W_RESULT: u32 = 80;
 // one release an operation.
 export const WORK_MAX: u32 = 2 * <u32>P.OPS_PER_REQUEST + 3 * <u32>P.EVENTS_PER_REPLY + <u32>P.OPS_PER_REQUEST;
 
+// Per operation of the request: the rules the pre-trade check refused it by (RISK_UNCHECKED: the check failed), 0: passed or not asked.
+export const RISK_UNCHECKED: u32 = 0x80000000;
+const risks = memory.data(<i32>(P.OPS_PER_REQUEST * 4), 4);
+
+export function riskSet(i: u32, rules: u32): void {
+  assert(i < <u32>P.OPS_PER_REQUEST, "an operation of the request");
+  store<u32>(risks + (<usize>i << 2), rules);
+}
+
+export function riskOf(i: u32): u32 {
+  assert(i < <u32>P.OPS_PER_REQUEST, "an operation of the request");
+  return load<u32>(risks + (<usize>i << 2));
+}
+
+export function risksClear(count: u32): void {
+  assert(count <= <u32>P.OPS_PER_REQUEST, "the request's operations");
+  memory.fill(risks, 0, <usize>count * 4);
+}
+
 export let work: usize = 0;
 export let workCount: u32 = 0;
 export let opReserves: usize = 0;
