@@ -32,7 +32,7 @@ import { openBlockBackend, type BackendChoice, type BlockBackend, type BlockOpen
 import { LOG_FILE, SegmentedLog, firstLiveSegment, hasLog, openSegmentedLog } from './devices/segmented-log.ts';
 import { magicVersion } from './base/log-entry.ts';
 import { logChainFor } from './devices/log-chain.ts';
-import { tradingInstruments } from './gateway/trading-front.ts';
+import { tradingInstruments, type TradingInstrument } from './gateway/trading-front.ts';
 import { parseImage, readImageFile, writeImageFile, type ParsedImage } from './image.ts';
 import type { GatewayConfig, GatewayHost } from './gateway/http-config.ts';
 import { Observability } from './metrics.ts';
@@ -194,7 +194,7 @@ export class Machine {
       this.console = new ConsoleDevice(this.kernel, (line, isError) => this.consoleLine(line, isError));
       this.console.service();
       if (rc !== 0) throw new BootError(this.lastError ?? `kernel refused to boot (error ${rc})`);
-      this.eventHub = new EventHub(eventLimits(opts.image), (o) => this.hostLine(o, false), ledgerCurrencies(opts.image));
+      this.eventHub = new EventHub(eventLimits(opts.image), (o) => this.hostLine(o, false), ledgerCurrencies(opts.image), imageInstruments(opts.image));
       if (this.kernel.hasAdmission()) {
         const kernel = this.kernel;
         this.eventHub.setAdmission({ generation: () => kernel.x.admission_keys_generation(), check: (h) => kernel.admission(h, abi.ADM_MODE_KEY) });
@@ -734,8 +734,13 @@ function gatewayConfig(image: ParsedImage, kernel: Kernel, host: GatewayHost | u
     admitted: stat(abi.ADM_STAT_ADMITTED), unauthenticated: stat(abi.ADM_STAT_UNAUTHENTICATED), forbidden: stat(abi.ADM_STAT_FORBIDDEN),
     rate_limited: stat(abi.ADM_STAT_RATE_LIMITED), malformed: stat(abi.ADM_STAT_MALFORMED), sources: stat(abi.ADM_STAT_SOURCES),
   });
-  const instruments = tradingInstruments(image.manifest.services.find((s) => s.name === 'trading')?.config);
-  return { ledgers, instruments, admit, admissionStats, host, events };
+  return { ledgers, instruments: imageInstruments(image), admit, admissionStats, host, events };
+}
+
+// The edge's view of the trading service's instruments (their scales) from the manifest: the trading routes and the
+// event stream's trading events render prices and quantities with it.
+function imageInstruments(image: ParsedImage): Map<number, TradingInstrument> {
+  return tradingInstruments(image.manifest.services.find((s) => s.name === 'trading')?.config);
 }
 
 // The manifest's gateway.events limits (host/gateway/events.ts has the defaults and why).

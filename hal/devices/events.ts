@@ -43,8 +43,14 @@ export const EVT_PAYMENT = 3;
 // that ALERT_BYTES (test/unit/events-hub.test.ts checks it; the gateway's
 // reader refuses a record of any other item size).
 export const EVT_ALERT = 4;
+// items: the trading service's events, the layout of services/trading/protocol.ts "event" (EVENT_BYTES; +0 u8
+// kind: trade, cancel, expire, +4 u32 instrument, +8 u64 trade id, ...): every event an orders request caused,
+// in order, once it is answered (market data: trades, and orders cancelled or expired). EVENT_TRADING_BYTES is that
+// EVENT_BYTES (services/trading/assembly/events.ts fails to compile when they differ).
+export const EVT_TRADING = 5;
 export const EVENT_TRANSFER_BYTES = 128;
 export const EVENT_CHECKPOINT_BYTES = 56;
 export const EVENT_PAYMENT_BYTES = 256;
 export const EVENT_ALERT_BYTES = 160;
+export const EVENT_TRADING_BYTES = 64;
 export const EVENT_ITEMS_MAX = 65535; // per record

@@ -43,6 +43,8 @@ import { paymentRecordAt } from '../payments/records.ts';
 import { paymentJson, type LedgerCurrencies } from './payment-json.ts';
 import { ALERT_LEDGER } from '../../services/compliance/protocol.ts';
 import { alertAt } from '../compliance/cases.ts';
+import { eventAt } from '../trading/records.ts';
+import { tradingEventJson, type TradingInstruments } from './trading-front.ts';
 import { alertJson } from './compliance-json.ts';
 
 /** Limits of the ring and the subscribers; manifest `gateway.events` may set each. */
@@ -80,16 +82,16 @@ export const EVENT_LIMITS_DEFAULT: EventLimits = {
 // How often subscribers that stopped at their buffer limit are topped up.
 const TOP_UP_MS = 20;
 
-export const EVENT_TYPES = { transfer: abi.EVT_TRANSFER, checkpoint: abi.EVT_CHECKPOINT, payment: abi.EVT_PAYMENT, alert: abi.EVT_ALERT } as const;
+export const EVENT_TYPES = { transfer: abi.EVT_TRANSFER, checkpoint: abi.EVT_CHECKPOINT, payment: abi.EVT_PAYMENT, alert: abi.EVT_ALERT, trading: abi.EVT_TRADING } as const;
 export type EventTypeName = keyof typeof EVENT_TYPES;
 const TYPE_NAMES: Record<number, EventTypeName> = {
-  [abi.EVT_TRANSFER]: 'transfer', [abi.EVT_CHECKPOINT]: 'checkpoint', [abi.EVT_PAYMENT]: 'payment', [abi.EVT_ALERT]: 'alert',
+  [abi.EVT_TRANSFER]: 'transfer', [abi.EVT_CHECKPOINT]: 'checkpoint', [abi.EVT_PAYMENT]: 'payment', [abi.EVT_ALERT]: 'alert', [abi.EVT_TRADING]: 'trading',
 };
 // Where an item holds its ledger, for the types that have one (grants and ?ledger= apply to them).
 const LEDGER_AT: Record<number, number> = { [abi.EVT_TRANSFER]: TRANSFER_LEDGER, [abi.EVT_PAYMENT]: PAY_LEDGER, [abi.EVT_ALERT]: ALERT_LEDGER };
 const ITEM_BYTES: Record<number, number> = {
   [abi.EVT_TRANSFER]: abi.EVENT_TRANSFER_BYTES, [abi.EVT_CHECKPOINT]: abi.EVENT_CHECKPOINT_BYTES, [abi.EVT_PAYMENT]: abi.EVENT_PAYMENT_BYTES,
-  [abi.EVT_ALERT]: abi.EVENT_ALERT_BYTES,
+  [abi.EVT_ALERT]: abi.EVENT_ALERT_BYTES, [abi.EVT_TRADING]: abi.EVENT_TRADING_BYTES,
 };
 
 /** One record from the kernel: `count` events with ids first .. first+count-1. */
@@ -231,7 +233,7 @@ export class EventHub {
 
   /** `ledgers`: the gateway's ledgers (manifest gateway.ledgers), for a payment's amount_decimal and currency. */
   constructor(limits: Partial<EventLimits> = {}, private readonly log: (o: object) => void = () => {},
-    private readonly ledgers: LedgerCurrencies = new Map()) {
+    private readonly ledgers: LedgerCurrencies = new Map(), private readonly instruments: TradingInstruments = new Map()) {
     this.limits = { ...EVENT_LIMITS_DEFAULT, ...limits };
   }
 
@@ -444,9 +446,9 @@ export class EventHub {
   }
 
   private text(chunk: Chunk, index: number): string {
-    if (this.subscribers.size < 2) return render(chunk, index, this.ledgers);
+    if (this.subscribers.size < 2) return render(chunk, index, this.ledgers, this.instruments);
     chunk.texts ??= new Array<string | undefined>(chunk.count);
-    return (chunk.texts[index] ??= render(chunk, index, this.ledgers));
+    return (chunk.texts[index] ??= render(chunk, index, this.ledgers, this.instruments));
   }
 
   private drop(s: Subscriber): void {
@@ -474,11 +476,11 @@ export class EventHub {
 }
 
 /** One SSE event: id, event type and JSON data on one line. */
-function render(chunk: Chunk, index: number, ledgers: LedgerCurrencies): string {
+function render(chunk: Chunk, index: number, ledgers: LedgerCurrencies, instruments: TradingInstruments): string {
   const id = chunk.first + index;
   const at = index * chunk.itemBytes;
   const data = chunk.type === abi.EVT_TRANSFER ? transferJsonText(chunk.items, at)
-    : JSON.stringify(eventData(chunk.type, chunk.items.subarray(at, at + chunk.itemBytes), chunk.timeNs, ledgers));
+    : JSON.stringify(eventData(chunk.type, chunk.items.subarray(at, at + chunk.itemBytes), chunk.timeNs, ledgers, instruments));
   return `id: ${id}\nevent: ${TYPE_NAMES[chunk.type]}\ndata: ${data}\n\n`;
 }
 
@@ -524,7 +526,8 @@ export function transferJsonText(b: Buffer, at: number): string {
  * /v1/compliance/alerts lists it, with its `href`; checkpoint: its signed body).
  * `ledgers` give a payment its amount_decimal and currency.
  */
-export function eventData(type: number, item: Buffer, timeNs: bigint, ledgers: LedgerCurrencies = new Map()): unknown {
+export function eventData(type: number, item: Buffer, timeNs: bigint, ledgers: LedgerCurrencies = new Map(), instruments: TradingInstruments = new Map()): unknown {
+  if (type === abi.EVT_TRADING) return tradingEventJson(eventAt(item, 0), instruments);
   if (type === abi.EVT_TRANSFER) return transferToJson(readTransfer(new DataView(item.buffer, item.byteOffset, item.byteLength), 0));
   if (type === abi.EVT_PAYMENT) {
     const p = paymentRecordAt(item, 0);

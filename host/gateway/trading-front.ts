@@ -163,7 +163,8 @@ const TRANSFER_RESULTS = Object.fromEntries(Object.entries(L.TransferResult).fil
 function price(inst: TradingInstrument | undefined, units: bigint): string { return decimalFromMinor(units, inst?.priceScale ?? 0); }
 function qty(inst: TradingInstrument | undefined, units: bigint): string { return decimalFromMinor(units, inst?.qtyScale ?? 0); }
 
-function eventJson(e: Event, instruments: TradingInstruments): Record<string, unknown> {
+/** A trading event as JSON (an orders answer's events, and the event stream's type trading). */
+export function tradingEventJson(e: Event, instruments: TradingInstruments): Record<string, unknown> {
   const inst = instruments.get(e.instrument);
   if (e.kind === P.EV_KIND_TRADE) {
     return {
@@ -200,10 +201,10 @@ export function tradingAnswer(context: TradingContext, body: Buffer, instruments
           quantity: qty(inst, r.qty), leaves_quantity: qty(inst, r.leaves), filled_quantity: qty(inst, r.cum),
           ledger_result: r.ledgerResult === 0 ? null : TRANSFER_RESULTS[r.ledgerResult] ?? String(r.ledgerResult),
           risk_rules: r.reason === P.RJ_RISK ? ruleNames(r.riskRules) : null,
-          events: own.map((e) => eventJson(e, instruments)),
+          events: own.map((e) => tradingEventJson(e, instruments)),
         };
       });
-      return { results: out, expired: events.slice(0, expired).map((e) => eventJson(e, instruments)) };
+      return { results: out, expired: events.slice(0, expired).map((e) => tradingEventJson(e, instruments)) };
     }
     case 'orders_lookup': return { orders: orderGetReply(body).map((o) => liveJson(o, instruments)) };
     case 'instruments': return { instruments: instrumentsReply(body) };

@@ -129,6 +129,16 @@ function replyOf(reply: Uint8Array): Buffer {
   return b;
 }
 
+/** The EVENT_BYTES event at `at` of `b` (an orders reply's, an event stream item). */
+export function eventAt(b: Buffer, at: number): Event {
+  if (at < 0 || at + P.EVENT_BYTES > b.length) throw new TradingRecordError(`an event at ${at} of ${b.length} bytes`);
+  return {
+    kind: b[at + P.EV_KIND], takerSide: b[at + P.EV_TAKER_SIDE], instrument: b.readUInt32LE(at + P.EV_INSTRUMENT), trade: b.readBigUInt64LE(at + P.EV_TRADE),
+    taker: b.readBigUInt64LE(at + P.EV_TAKER), maker: b.readBigUInt64LE(at + P.EV_MAKER), price: b.readBigUInt64LE(at + P.EV_PRICE),
+    qty: b.readBigUInt64LE(at + P.EV_QTY), makerLeaves: b.readBigUInt64LE(at + P.EV_MAKER_LEAVES), takerLeaves: b.readBigUInt64LE(at + P.EV_TAKER_LEAVES),
+  };
+}
+
 /** orders' reply: a result per operation; the events, the day's expiries first (`expired` of them). */
 export function ordersReply(reply: Uint8Array): { results: Result[]; events: Event[]; expired: number } {
   const b = replyOf(reply);
@@ -144,14 +154,7 @@ export function ordersReply(reply: Uint8Array): { results: Result[]; events: Eve
     };
   });
   const base = P.REPLY_HEADER_BYTES + count * P.RESULT_BYTES;
-  const list = Array.from({ length: events }, (_, i): Event => {
-    const at = base + i * P.EVENT_BYTES;
-    return {
-      kind: b[at + P.EV_KIND], takerSide: b[at + P.EV_TAKER_SIDE], instrument: b.readUInt32LE(at + P.EV_INSTRUMENT), trade: b.readBigUInt64LE(at + P.EV_TRADE),
-      taker: b.readBigUInt64LE(at + P.EV_TAKER), maker: b.readBigUInt64LE(at + P.EV_MAKER), price: b.readBigUInt64LE(at + P.EV_PRICE),
-      qty: b.readBigUInt64LE(at + P.EV_QTY), makerLeaves: b.readBigUInt64LE(at + P.EV_MAKER_LEAVES), takerLeaves: b.readBigUInt64LE(at + P.EV_TAKER_LEAVES),
-    };
-  });
+  const list = Array.from({ length: events }, (_, i): Event => eventAt(b, base + i * P.EVENT_BYTES));
   return { results, events: list, expired: b.readUInt32LE(12) };
 }
 

@@ -3,7 +3,8 @@
 // GET /v1/instruments lists the manifest's instruments; a trader places
 // orders with POST /v1/orders in decimal strings at the instrument's scales,
 // a crossing order trades at the resting price and settles on the ledger;
-// the book and POST /v1/orders/lookup show what rests; a teller may not
+// the book and POST /v1/orders/lookup show what rests; the trade is on the
+// event stream (type trading) in decimals; a teller may not
 // place orders (403) and a trader key limited to the cash ledger alone is
 // refused the instrument (forbidden); bad bodies (a price finer than the
 // tick's scale, an unknown instrument, a market order with a price, an
@@ -93,6 +94,27 @@ test('instruments, orders in decimals, a trade at the resting price settled on t
   assert.equal(book.json, { instrument: 1, bids: [], asks: [{ price: '10.00', quantity: '40', orders: 1 }] });
   const lookup = await call('POST', '/v1/orders/lookup', keys.trader, { ids: ['1', '2'] });
   assert.equal(lookup.json.orders.map((o: { order_id: string; leaves_quantity: string; side: string }) => [o.order_id, o.leaves_quantity, o.side]), [['1', '40', 'sell']]);
+});
+
+test('market data: the trades and cancels of the orders are on the event stream (type trading), in decimals', async () => {
+  const abort = new AbortController();
+  const res = await fetch(`${base}/v1/events?types=trading&after=0`, { headers: { authorization: `Bearer ${keys.operator}` }, signal: abort.signal });
+  assert.is(res.status, 200);
+  const decoder = new TextDecoder();
+  let text = '';
+  const timer = setTimeout(() => abort.abort(), 5000);
+  try {
+    for await (const chunk of res.body!) {
+      text += decoder.decode(chunk, { stream: true });
+      if (text.includes('"type":"trade"')) break;
+    }
+  } catch { /* the deadline */ }
+  clearTimeout(timer);
+  abort.abort();
+  const events = [...text.matchAll(/^event: (.*)\ndata: (.*)$/gm)].map(([, name, data]) => [name, JSON.parse(data)]);
+  const trade = events.find(([, d]) => d.type === 'trade');
+  assert.ok(trade !== undefined, `a trade on the stream: ${text.slice(0, 300)}`);
+  assert.equal([trade![0], trade![1].price, trade![1].quantity, trade![1].maker_order_id], ['trading', '10.00', '60', '1']);
 });
 
 test('roles and scope: a teller may not place orders; a trader limited to the cash ledger is refused the instrument', async () => {

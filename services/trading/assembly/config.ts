@@ -11,7 +11,8 @@
 // there (settle.ts; capability send:ledger); "pretrade": true (with
 // settlement) checks each order with the compliance service first
 // (pretrade.ts; capability send:compliance), "positions_max" the positions
-// it keeps for that (positions.ts). Missing keys keep
+// it keeps for that (positions.ts); "events": true emits every request's
+// events to the event stream (events.ts; capability "emit"). Missing keys keep
 // their defaults; an unknown or repeated key, a value out of range or any
 // other syntax is a boot error: the reason goes to the log and the service
 // traps. The reader is lib/json.ts, as every service's.
@@ -34,6 +35,8 @@ export let settlementOn: bool = false;
 /** Orders are checked by the compliance service before anything is reserved (pretrade.ts; needs settlement). */
 export let pretradeOn: bool = false;
 export let positionsMax: u32 = 65536;
+/** Every orders request's events on the event stream (events.ts; capability "emit"). */
+export let emitEvents: bool = false;
 /** The configured instruments, INSTRUMENT_BYTES each, in the config's order. */
 export const instruments: usize = memory.data(<i32>(INSTRUMENTS_MAX * P.INSTRUMENT_BYTES), 16);
 
@@ -165,6 +168,7 @@ export function configParse(ptr: usize, len: u32): void {
       else if (k == "settlement") { bit = 8; settlementOn = r.readBool(); }
       else if (k == "pretrade") { bit = 16; pretradeOn = r.readBool(); }
       else if (k == "positions_max") { bit = 32; positionsMax = <u32>bounded(r, k, 1, ORDERS_LIMIT); }
+      else if (k == "events") { bit = 64; emitEvents = r.readBool(); }
       else fail("unknown key " + k);
       if ((seen & bit) != 0) fail("repeated key " + k);
       seen |= bit;

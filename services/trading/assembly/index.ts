@@ -24,6 +24,7 @@ import { ledgerFailed, ledgerReplied, ordersSettled, pretradeAborted, pretradeRe
 import { pretradeInit, pretradePeer } from "./pretrade";
 import { positionsInit } from "./positions";
 import { pretradeOn } from "./config";
+import { tradingEventsInit } from "./events";
 import { settleInit, settleLedger } from "./settle";
 import { scopeSet } from "./scope";
 import { bookInit } from "./book";
@@ -45,6 +46,7 @@ export function qx_init(len: u32): void {
   replyInit();
   settleInit();
   pretradeInit();
+  tradingEventsInit();
   if (pretradeOn) positionsInit();
 }
 

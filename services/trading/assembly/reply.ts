@@ -40,6 +40,12 @@ export function eventsRoom(): u32 {
   return <u32>P.EVENTS_PER_REPLY - eventCount;
 }
 
+/** Where the reply's events are. */
+export function eventsAt(): usize {
+  assert(events != 0, "an orders reply begun");
+  return events;
+}
+
 export function eventsCount(): u32 {
   assert(eventCount <= <u32>P.EVENTS_PER_REPLY, "events within the reply");
   return eventCount;

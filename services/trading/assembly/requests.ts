@@ -9,7 +9,8 @@ import { opBegin, opEvents } from "./match";
 import { expireDays, expiryDue, opCancel, opMalformed, opMassCancel, opNew, opReplace, reserveRefused, resultOf } from "./ops";
 import { releaseOp } from "./settle";
 import { scopeAllows } from "./scope";
-import { eventsBegin, eventsCount, eventsRoom, refuse, replyRecords, replySend } from "./reply";
+import { tradingEventsEmit } from "./events";
+import { eventsAt, eventsBegin, eventsCount, eventsRoom, refuse, replyRecords, replySend } from "./reply";
 
 /**
  * Applies `count` operations at `recs` in order at logical time `now`: a
@@ -66,6 +67,7 @@ function releaseRejected(i: u32, op: usize): void {
 export function ordersAnswer(token: u32, count: u32, expired: u32): void {
   const events = eventsCount();
   assert(expired <= events, "the expiries are events of the reply");
+  tradingEventsEmit(eventsAt(), events);
   replySend(token, count, events, expired, count * <u32>P.RESULT_BYTES + events * <u32>P.EVENT_BYTES);
 }
 
