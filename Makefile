@@ -168,16 +168,19 @@ test-hostile: build
 # grid with a snapshot every 4 entries (kills during checkpoints and
 # compactions: test/crash/crash-grid.test.ts, two seeds); then
 # CRASH_PAYMENTS_ITERATIONS SIGKILLs of the bank image under payments load
-# (test/crash/crash-payments.test.ts, two seeds). `make test` runs a
+# (test/crash/crash-payments.test.ts, two seeds); then
+# CRASH_TRADING_ITERATIONS SIGKILLs under trading load with settlement
+# (test/crash/crash-trading.test.ts, two seeds). `make test` runs a
 # handful of each. Each seed's output goes to build/crash/seed-<n>.log.
 CRASH_ITERATIONS ?= 1000
 CRASH_SEEDS ?= 4
 CRASH_CUTS ?= 20
 CRASH_GRID_ITERATIONS ?= 200
 CRASH_PAYMENTS_ITERATIONS ?= 100
+CRASH_TRADING_ITERATIONS ?= 100
 test-crash: build
 	@mkdir -p build/crash
-	$(call step,test-crash: $(CRASH_ITERATIONS) SIGKILLs in $(CRASH_SEEDS) seeds (logs in build/crash), then power loss (one log file and 4 KiB segments) and a full disk, then $(CRASH_GRID_ITERATIONS) on the grid and $(CRASH_PAYMENTS_ITERATIONS) under payments)
+	$(call step,test-crash: $(CRASH_ITERATIONS) SIGKILLs in $(CRASH_SEEDS) seeds (logs in build/crash), then power loss (one log file and 4 KiB segments) and a full disk, then $(CRASH_GRID_ITERATIONS) on the grid, $(CRASH_PAYMENTS_ITERATIONS) under payments and $(CRASH_TRADING_ITERATIONS) under trading)
 	@lives=$$(( ($(CRASH_ITERATIONS) + $(CRASH_SEEDS) - 1) / $(CRASH_SEEDS) )); rc=0; pids=(); \
 	for s in $$(seq 1 $(CRASH_SEEDS)); do \
 	  QENEX_CRASH_SEED=$$s QENEX_CRASH_ITERATIONS=$$lives QENEX_TEST_FILE_TIMEOUT_MS=7200000 \
@@ -194,7 +197,11 @@ test-crash: build
 	for s in 1 2; do \
 	  QENEX_CRASH_SEED=$$s QENEX_CRASH_ITERATIONS=$$(( ($(CRASH_PAYMENTS_ITERATIONS) + 1) / 2 )) QENEX_TEST_FILE_TIMEOUT_MS=7200000 \
 	    $(NODE) test/run.mjs test/crash/crash-payments > build/crash/payments-seed-$$s.log 2>&1 & pids+=($$!); \
-	done; for p in $${pids[@]}; do wait $$p || rc=1; done; grep -h '^ok\|^FAIL\|summary:' build/crash/payments-seed-*.log; exit $$rc
+	done; for p in $${pids[@]}; do wait $$p || rc=1; done; grep -h '^ok\|^FAIL\|summary:' build/crash/payments-seed-*.log; pids=(); \
+	for s in 1 2; do \
+	  QENEX_CRASH_SEED=$$s QENEX_CRASH_ITERATIONS=$$(( ($(CRASH_TRADING_ITERATIONS) + 1) / 2 )) QENEX_TEST_FILE_TIMEOUT_MS=7200000 \
+	    $(NODE) test/run.mjs test/crash/crash-trading > build/crash/trading-seed-$$s.log 2>&1 & pids+=($$!); \
+	done; for p in $${pids[@]}; do wait $$p || rc=1; done; grep -h '^ok\|^FAIL\|summary:' build/crash/trading-seed-*.log; exit $$rc
 
 # Long deterministic simulation runs (host/sim): seeds 1..SEEDS of STEPS
 # steps, SIM_JOBS processes sharing the range. Resumable: what passed with
