@@ -57,12 +57,12 @@ test('the example manifest is valid and canonical', () => {
   assert.is(JSON.stringify(validateManifest(reordered)), JSON.stringify(EXAMPLE));
 });
 
-test('images/bank/manifest.json is valid: the ledger, payments and compliance behind the gateway, and nothing that takes unauthenticated frames', () => {
+test('images/bank/manifest.json is valid: the ledger, payments, compliance and trading behind the gateway, and nothing that takes unauthenticated frames', () => {
   // Proves the shipped bank image manifest loads, runs the ledger first (priority 0)
   // with a full 8189-event batch within message_bytes_max, and names asset scales.
   const path = fileURLToPath(new URL('../../images/bank/manifest.json', import.meta.url));
   const m = loadManifestFile(path);
-  assert.equal(m.services.map((s) => s.name), ['ledger', 'payments', 'gateway', 'compliance']);
+  assert.equal(m.services.map((s) => s.name), ['ledger', 'payments', 'gateway', 'compliance', 'trading']);
   assert.is(m.services[0].priority, 0);
   // The ledger takes no frames from the network: every request reaches it
   // through the gateway, which checks the key (binary protocol and HTTP alike).
@@ -71,7 +71,8 @@ test('images/bank/manifest.json is valid: the ledger, payments and compliance be
   assert.equal(m.services.filter((s) => s.caps.includes('net')).map((s) => s.name), ['gateway']);
   const gateway = m.services.find((s) => s.name === 'gateway')!;
   assert.ok(gateway.caps.includes('admit'), 'the gateway is the admission authority');
-  assert.ok(gateway.caps.includes('send:ledger') && gateway.caps.includes('send:payments') && gateway.caps.includes('send:compliance'));
+  assert.ok(gateway.caps.includes('send:ledger') && gateway.caps.includes('send:payments') && gateway.caps.includes('send:compliance')
+    && gateway.caps.includes('send:trading'));
   // The compliance service sends to no one (it decides on its lists, rules and model alone) and streams its alerts.
   const compliance = m.services.find((s) => s.name === 'compliance')!;
   assert.equal(compliance.caps, ['log', 'time', 'emit']);
