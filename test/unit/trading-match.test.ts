@@ -202,6 +202,28 @@ test('scope: a key limited to ledgers names only instruments both of whose ledge
   assert.equal(orderGetReply(call(svc, orderGetRequest([bondOrder]))).length, 1, 'the bond order stays');
 });
 
+test('config: a bad config stops the service at boot and the log says why', async () => {
+  // Proves the config's checks (services/sdk/config.ts and the trading service's own): each case traps at boot with its reason logged.
+  const acme = INSTRUMENTS[0];
+  const cases: [object, string][] = [
+    [{ orders_max: 10, bogus: 1 }, 'unknown key bogus'],
+    [{ orders_max: 0 }, 'orders_max = 0 is outside 1..4194304'],
+    [{ levels_max: 1, levels_max_: 2 }, 'unknown key levels_max_'],
+    [{ instruments: [{ ...acme, colour: 'red' }] }, 'instruments: unknown key colour'],
+    [{ instruments: [acme, acme] }, 'instruments: an id given twice'],
+    [{ instruments: [{ ...acme, symbol: 'TWO WORDS' }] }, 'a symbol is printable ASCII without spaces'],
+    [{ instruments: [{ ...acme, asset_ledger: 1 }] }, 'instruments: the cash and asset ledgers are two'],
+    [{ settlement: true, instruments: [acme] }, "settlement needs each instrument's code"],
+    [{ settlement: true, instruments: [{ ...acme, code: 7, cash_escrow: '10', asset_escrow: '11', tick: 3, lot: 1, qty_scale: 1 }] }, 'tick * lot must be a multiple of 10^qty_scale'],
+    [{ pretrade: true }, 'pretrade needs settlement'],
+  ];
+  for (const [config, reason] of cases) {
+    const svc = await ServiceHarness.load(WASM, { name: 'trading', caps: ['log', 'time'], memoryPagesMax: 4096, messageBytesMax: 1 << 20 });
+    assert.throws(() => svc.init(config), /unreachable|RuntimeError/, `a bad config traps at boot: ${JSON.stringify(config)}`);
+    assert.ok(svc.logs.some((l) => l.startsWith('trading config: ') && l.includes(reason)), `the log says why (${reason}): ${svc.logs.join(' | ')}`);
+  }
+});
+
 // ---- the differential test ----
 
 const REF_INSTRUMENTS: RefInstrument[] = INSTRUMENTS.map((i) => ({ id: i.id, tick: BigInt(i.tick), lot: BigInt(i.lot), qtyMax: BigInt(i.qty_max), bandBps: BigInt(i.band_bps) }));

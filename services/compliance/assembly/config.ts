@@ -21,7 +21,7 @@
 
 import * as P from "../protocol";
 import { JsonReader } from "../../../lib/json";
-import { logText } from "../../sdk/qenex";
+import { configFail, configInteger, configRead } from "../../sdk/config";
 import { rulesFromJson } from "./rules";
 
 // Four name tables of 256 bytes a name and three indexes of about 150: a
@@ -38,43 +38,23 @@ export let emitEvents: bool = false;
 // memory_pages_max must hold them all (a boot that cannot take them from the heap traps).
 const TABLE_LIMIT: u32 = 4000000;
 
-function fail(reason: string): void {
-  logText("compliance config: " + reason); // boot only: the trap follows
-  unreachable();
-}
 
-function bounded(r: JsonReader, key: string, low: u64, high: u64): u32 {
-  const v = r.readU64();
-  if (r.error == null && (v < low || v > high)) fail(key + " is outside " + low.toString() + ".." + high.toString());
-  assert(r.error != null || (v >= low && v <= high), "a value in range");
-  return <u32>v;
+/** One config key into the settings; its bit, or 0 for no key of this service. */
+function field(r: JsonReader, k: string): u32 {
+  if (k == "names_max") { namesMax = <u32>configInteger(r, k, 1, NAMES_LIMIT); return 1; }
+  if (k == "threshold") { thresholdDefault = <u32>configInteger(r, k, 1, <u64>P.SCORE_ONE); return 2; }
+  if (k == "accounts_max") { accountsMax = <u32>configInteger(r, k, 1, TABLE_LIMIT); return 4; }
+  if (k == "alerts_max") { alertsMax = <u32>configInteger(r, k, 1, TABLE_LIMIT); return 8; }
+  if (k == "decisions_max") { decisionsMax = <u32>configInteger(r, k, 1, TABLE_LIMIT); return 16; }
+  if (k == "events") { emitEvents = r.readBool(); return 32; }
+  if (k != "rules") return 0;
+  const why = rulesFromJson(r);
+  if (why !== null) configFail(why);
+  return 64;
 }
 
 /** Parses `len` bytes of config JSON at `ptr` (len 0 keeps the defaults). */
 export function configParse(ptr: usize, len: u32): void {
-  if (len == 0) return;
-  const r = new JsonReader(ptr, len);
-  let seen: u32 = 0;
-  if (r.beginObject()) {
-    for (let key = r.nextKey(); key != null; key = r.nextKey()) {
-      const k = key;
-      let bit: u32 = 0;
-      if (k == "names_max") { bit = 1; namesMax = bounded(r, k, 1, NAMES_LIMIT); }
-      else if (k == "threshold") { bit = 2; thresholdDefault = bounded(r, k, 1, <u64>P.SCORE_ONE); }
-      else if (k == "accounts_max") { bit = 4; accountsMax = bounded(r, k, 1, TABLE_LIMIT); }
-      else if (k == "alerts_max") { bit = 8; alertsMax = bounded(r, k, 1, TABLE_LIMIT); }
-      else if (k == "decisions_max") { bit = 16; decisionsMax = bounded(r, k, 1, TABLE_LIMIT); }
-      else if (k == "events") { bit = 32; emitEvents = r.readBool(); }
-      else if (k == "rules") {
-        bit = 64;
-        const why = rulesFromJson(r);
-        if (why !== null) fail(why);
-      }
-      else fail("unknown key " + k);
-      if ((seen & bit) != 0) fail("repeated key " + k);
-      seen |= bit;
-    }
-  }
-  if (!r.finish()) fail(r.error!);
+  configRead("compliance", ptr, len, field);
   assert(namesMax > 0 && namesMax <= NAMES_LIMIT && thresholdDefault > 0 && thresholdDefault <= <u32>P.SCORE_ONE, "a config in range");
 }

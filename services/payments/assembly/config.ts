@@ -13,7 +13,7 @@
 // kernel's and the ledger's.
 
 import { JsonReader } from "../../../lib/json";
-import { logText } from "../../sdk/qenex";
+import { configFail as fail, configInteger, configRead } from "../../sdk/config";
 
 export const LEDGERS_MAX: u32 = 64;
 const CAPACITY_LIMIT: u32 = 4194304;
@@ -28,16 +28,8 @@ export let ledgerCount: u32 = 0;
 /** The configured ledgers, u32 each. */
 export const ledgers: usize = memory.data(<i32>(LEDGERS_MAX * 4), 4);
 
-function fail(reason: string): void {
-  logText("payments config: " + reason); // boot only: the trap follows
-  unreachable();
-}
-
 function capacity(r: JsonReader, key: string): u32 {
-  const v = r.readU64();
-  if (r.error == null && (v == 0 || v > <u64>CAPACITY_LIMIT)) fail(key + " is outside 1.." + CAPACITY_LIMIT.toString());
-  assert(r.error != null || (v != 0 && v <= <u64>CAPACITY_LIMIT), "a capacity in range");
-  return <u32>v;
+  return <u32>configInteger(r, key, 1, CAPACITY_LIMIT);
 }
 
 /** Whether `ledger` is one payments may use. */
@@ -47,45 +39,34 @@ export function ledgerAllowed(ledger: u32): bool {
   return false;
 }
 
+function ledgersField(r: JsonReader): void {
+  assert(ledgerCount == 0, "the ledgers read once");
+  if (!r.beginArray()) return;
+  while (r.nextItem()) {
+    const v = r.readU64();
+    if (r.error != null) return;
+    if (v == 0 || v > 0xffffffff) fail("ledgers: " + v.toString() + " is not a ledger (1..2^32-1)");
+    if (ledgerCount == LEDGERS_MAX) fail("ledgers: more than " + LEDGERS_MAX.toString());
+    if (ledgerAllowed(<u32>v)) fail("ledgers: " + v.toString() + " twice");
+    store<u32>(ledgers + (<usize>ledgerCount << 2), <u32>v);
+    ledgerCount++;
+  }
+}
+
+/** One config key into the settings; its bit, or 0 for no key of this service. */
+function field(r: JsonReader, k: string): u32 {
+  if (k == "ledgers") { ledgersField(r); return 1; }
+  if (k == "directory_max") { directoryMax = capacity(r, k); return 2; }
+  if (k == "payments_max") { paymentsMax = capacity(r, k); return 4; }
+  if (k == "messages_max") { messagesMax = capacity(r, k); return 8; }
+  if (k == "transfer_code") { transferCode = <u16>configInteger(r, k, 1, 0xffff); return 16; }
+  if (k == "events") { emitEvents = r.readBool(); return 32; }
+  if (k == "checks") { checksOn = r.readBool(); return 64; }
+  return 0;
+}
+
 /** Parses `len` bytes of config JSON at `ptr` (len 0 keeps the defaults, which allow no ledger). */
 export function configParse(ptr: usize, len: u32): void {
-  if (len == 0) return;
-  const r = new JsonReader(ptr, len);
-  let seen: u32 = 0;
-  if (r.beginObject()) {
-    for (let key = r.nextKey(); key != null; key = r.nextKey()) {
-      const k = key;
-      let bit: u32 = 0;
-      if (k == "ledgers") {
-        bit = 1;
-        if (r.beginArray()) {
-          while (r.nextItem()) {
-            const v = r.readU64();
-            if (r.error != null) break;
-            if (v == 0 || v > 0xffffffff) fail("ledgers: " + v.toString() + " is not a ledger (1..2^32-1)");
-            if (ledgerCount == LEDGERS_MAX) fail("ledgers: more than " + LEDGERS_MAX.toString());
-            if (ledgerAllowed(<u32>v)) fail("ledgers: " + v.toString() + " twice");
-            store<u32>(ledgers + (<usize>ledgerCount << 2), <u32>v);
-            ledgerCount++;
-          }
-        }
-      }
-      else if (k == "directory_max") { bit = 2; directoryMax = capacity(r, k); }
-      else if (k == "payments_max") { bit = 4; paymentsMax = capacity(r, k); }
-      else if (k == "messages_max") { bit = 8; messagesMax = capacity(r, k); }
-      else if (k == "transfer_code") {
-        bit = 16;
-        const v = r.readU64();
-        if (r.error == null && (v == 0 || v > 0xffff)) fail("transfer_code is outside 1..65535");
-        transferCode = <u16>v;
-      }
-      else if (k == "events") { bit = 32; emitEvents = r.readBool(); }
-      else if (k == "checks") { bit = 64; checksOn = r.readBool(); }
-      else fail("unknown key " + k);
-      if ((seen & bit) != 0) fail("repeated key " + k);
-      seen |= bit;
-    }
-  }
-  if (!r.finish()) fail(r.error!);
+  configRead("payments", ptr, len, field);
   assert(ledgerCount <= LEDGERS_MAX && directoryMax > 0 && paymentsMax > 0 && messagesMax > 0 && transferCode != 0, "a config in range");
 }

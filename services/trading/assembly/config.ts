@@ -19,7 +19,7 @@
 
 import * as P from "../protocol";
 import { JSON_STRING, JsonReader } from "../../../lib/json";
-import { logText } from "../../sdk/qenex";
+import { configFail as fail, configInteger as bounded, configRead } from "../../sdk/config";
 import { u128Add, u128DivU64, u128IsZero, u128MulU64, u128SetU64 } from "../../sdk/money";
 
 export const INSTRUMENTS_MAX: u32 = 256;
@@ -39,18 +39,6 @@ export let positionsMax: u32 = 65536;
 export let emitEvents: bool = false;
 /** The configured instruments, INSTRUMENT_BYTES each, in the config's order. */
 export const instruments: usize = memory.data(<i32>(INSTRUMENTS_MAX * P.INSTRUMENT_BYTES), 16);
-
-function fail(reason: string): void {
-  logText("trading config: " + reason); // boot only: the trap follows
-  unreachable();
-}
-
-function bounded(r: JsonReader, key: string, low: u64, high: u64): u64 {
-  const v = r.readU64();
-  if (r.error == null && (v < low || v > high)) fail(key + " is outside " + low.toString() + ".." + high.toString());
-  assert(r.error != null || (v >= low && v <= high), "a value in range");
-  return v;
-}
 
 /** One instrument's field `k` into record `s`; false when `k` is not one. */
 function instrumentField(r: JsonReader, s: usize, k: string): bool {
@@ -101,7 +89,7 @@ function settlementError(s: usize): string | null {
   u128MulU64(scratch, scratch, load<u64>(s + P.INST_LOT));
   let pow: u64 = 1;
   for (let i: u8 = 0; i < load<u8>(s + P.INST_QTY_SCALE); i++) pow *= 10;
-  if (u128DivU64(scratch, scratch, pow) != 0) return "instruments: tick × lot must be a multiple of 10^qty_scale (a trade's cash exact)";
+  if (u128DivU64(scratch, scratch, pow) != 0) return "instruments: tick * lot must be a multiple of 10^qty_scale (a trade's cash exact)";
   return null;
 }
 
@@ -153,28 +141,21 @@ function instrumentsFromJson(r: JsonReader): void {
   }
 }
 
+/** One config key into the settings; its bit, or 0 for no key of this service. */
+function field(r: JsonReader, k: string): u32 {
+  if (k == "orders_max") { ordersMax = <u32>bounded(r, k, 1, ORDERS_LIMIT); return 1; }
+  if (k == "levels_max") { levelsMax = <u32>bounded(r, k, 1, LEVELS_LIMIT); return 2; }
+  if (k == "instruments") { instrumentsFromJson(r); return 4; }
+  if (k == "settlement") { settlementOn = r.readBool(); return 8; }
+  if (k == "pretrade") { pretradeOn = r.readBool(); return 16; }
+  if (k == "positions_max") { positionsMax = <u32>bounded(r, k, 1, ORDERS_LIMIT); return 32; }
+  if (k == "events") { emitEvents = r.readBool(); return 64; }
+  return 0;
+}
+
 /** Parses `len` bytes of config JSON at `ptr` (len 0 keeps the defaults: no instrument). */
 export function configParse(ptr: usize, len: u32): void {
-  if (len == 0) return;
-  const r = new JsonReader(ptr, len);
-  let seen: u32 = 0;
-  if (r.beginObject()) {
-    for (let key = r.nextKey(); key != null; key = r.nextKey()) {
-      const k = key;
-      let bit: u32 = 0;
-      if (k == "orders_max") { bit = 1; ordersMax = <u32>bounded(r, k, 1, ORDERS_LIMIT); }
-      else if (k == "levels_max") { bit = 2; levelsMax = <u32>bounded(r, k, 1, LEVELS_LIMIT); }
-      else if (k == "instruments") { bit = 4; instrumentsFromJson(r); }
-      else if (k == "settlement") { bit = 8; settlementOn = r.readBool(); }
-      else if (k == "pretrade") { bit = 16; pretradeOn = r.readBool(); }
-      else if (k == "positions_max") { bit = 32; positionsMax = <u32>bounded(r, k, 1, ORDERS_LIMIT); }
-      else if (k == "events") { bit = 64; emitEvents = r.readBool(); }
-      else fail("unknown key " + k);
-      if ((seen & bit) != 0) fail("repeated key " + k);
-      seen |= bit;
-    }
-  }
-  if (!r.finish()) fail(r.error!);
+  configRead("trading", ptr, len, field);
   if (pretradeOn && !settlementOn) fail("pretrade needs settlement (the checks are made on the way to the ledger)");
   for (let i: u32 = 0; i < instrumentCount && settlementOn; i++) {
     const why = settlementError(instruments + <usize>i * P.INSTRUMENT_BYTES);
