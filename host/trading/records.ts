@@ -26,7 +26,7 @@ export const REASON_NAMES: Record<number, string> = {
   [P.RJ_POST_ONLY]: 'post_only_would_trade', [P.RJ_TIF]: 'invalid_time_in_force', [P.RJ_UNKNOWN_ORDER]: 'unknown_order', [P.RJ_FULL]: 'book_full',
   [P.RJ_NO_LIQUIDITY]: 'no_liquidity', [P.RJ_FOK]: 'fill_or_kill_not_filled', [P.RJ_REPLACE_QTY]: 'quantity_not_over_filled',
   [P.RJ_MALFORMED]: 'malformed', [P.RJ_BATCH_FULL]: 'batch_full', [P.RJ_FUNDS]: 'funds', [P.RJ_NO_REFERENCE]: 'no_reference_price',
-  [P.RJ_FORBIDDEN]: 'forbidden', [P.RJ_RISK]: 'risk',
+  [P.RJ_FORBIDDEN]: 'forbidden', [P.RJ_RISK]: 'risk', [P.RJ_DUPLICATE]: 'duplicate_client_ref',
 };
 
 export type Operation =

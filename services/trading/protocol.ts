@@ -165,7 +165,12 @@ export const RJ_MALFORMED = 12; // unknown kind, side, type, time in force, flag
 export const RJ_BATCH_FULL = 13; // not applied: the request's reply had no room left for its events (send it again)
 export const RJ_FUNDS = 14; // settlement: the ledger refused its reservation (funds, position, or the account); RES_LEDGER_RESULT says why
 export const RJ_RISK = 17; // pre-trade: the compliance service refused it (RES_RISK_RULES: order value, position, price band, a listed owner)
-export const RJ_FORBIDDEN = 16; // an instrument whose ledgers the key is not granted (a mass cancel: of those, only the granted)
+export const RJ_FORBIDDEN = 16;
+// A new order whose client reference (OP_CLIENT_REF, not 0) its account gave an order before, among the newest
+// REFS_REMEMBERED such references: not applied; RES_ORDER names the first order (a client that lost an answer and
+// sends the order again learns it went in, as FIX answers a duplicate ClOrdID). Reference 0 is never remembered.
+export const RJ_DUPLICATE = 18;
+export const REFS_REMEMBERED = 131072; // an instrument whose ledgers the key is not granted (a mass cancel: of those, only the granted)
 export const RJ_NO_REFERENCE = 15; // settlement: a market buy needs the band and a last trade (it reserves at the band's top)
 
 // ---- event (64 bytes) ----

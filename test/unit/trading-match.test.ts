@@ -224,6 +224,23 @@ test('config: a bad config stops the service at boot and the log says why', asyn
   }
 });
 
+test('client references: a new order whose account gave the same reference before is refused duplicate, naming the first order', async () => {
+  // Proves the retry of an order whose answer was lost is not applied twice: the same (account, reference) is refused
+  // with the first order's id, whatever became of it; another account, or reference 0, is a new order; a refused
+  // order (here a FOK that could not fill) leaves its reference free.
+  const svc = await service();
+  const [first] = apply(svc, [buy(A, 1000n, 10n, { ref: 77n })]).results;
+  assert.equal([first.status, first.order], [P.ST_NEW, 1n]);
+  const again = apply(svc, [buy(A, 1005n, 20n, { ref: 77n }), buy(B, 1000n, 10n, { ref: 77n }), buy(A, 1000n, 10n), buy(A, 1000n, 10n)]).results;
+  assert.equal(again.map((r) => [r.status, r.reason, r.order]), [[P.ST_REJECTED, P.RJ_DUPLICATE, 1n], [P.ST_NEW, 0, 2n], [P.ST_NEW, 0, 3n], [P.ST_NEW, 0, 4n]]);
+  apply(svc, [{ kind: 'cancel', side: 'buy', instrument: ACME, account: A, order: 1n }]);
+  assert.equal(apply(svc, [buy(A, 1000n, 10n, { ref: 77n })]).results.map((r) => [r.reason, r.order]), [[P.RJ_DUPLICATE, 1n]], 'even after the order ended');
+  const killed = apply(svc, [buy(C, 1000n, 10n, { ref: 5n, tif: 'fok' })]).results[0];
+  assert.is(killed.reason, P.RJ_FOK);
+  assert.is(apply(svc, [buy(C, 990n, 10n, { ref: 5n })]).results[0].status, P.ST_NEW, 'the killed order took no reference');
+  assert.equal(depth(svc).bids.map(([p, q]) => [p, q]), [[1000n, 30n], [990n, 10n]], 'the duplicate rested nothing');
+});
+
 // ---- the differential test ----
 
 const REF_INSTRUMENTS: RefInstrument[] = INSTRUMENTS.map((i) => ({ id: i.id, tick: BigInt(i.tick), lot: BigInt(i.lot), qtyMax: BigInt(i.qty_max), bandBps: BigInt(i.band_bps) }));

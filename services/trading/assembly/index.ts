@@ -25,6 +25,7 @@ import { pretradeInit, pretradePeer } from "./pretrade";
 import { positionsInit } from "./positions";
 import { pretradeOn } from "./config";
 import { tradingEventsInit } from "./events";
+import { refsInit } from "./refs";
 import { settleInit, settleLedger } from "./settle";
 import { scopeSet } from "./scope";
 import { bookInit } from "./book";
@@ -47,6 +48,7 @@ export function qx_init(len: u32): void {
   settleInit();
   pretradeInit();
   tradingEventsInit();
+  refsInit();
   if (pretradeOn) positionsInit();
 }
 

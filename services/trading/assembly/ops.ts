@@ -24,6 +24,7 @@ import {
 } from "./settle";
 import { u128Cmp, u128SetU64, u128Sub } from "../../sdk/money";
 import { scopeAllows } from "./scope";
+import { refFind, refRemember } from "./refs";
 
 export const DAY_NS: u64 = 86400 * 1000000000;
 let nextOrder: u64 = 0; // order ids given so far
@@ -106,6 +107,13 @@ function settleTaker(b: usize, ref: u32, stop: u32, now: u64): u32 {
 /** A new order: checked, matched, rested or ended. */
 export function opNew(op: usize, r: usize, now: u64, i: u32): void {
   assert(load<u8>(op + P.OP_KIND) == <u8>P.OP_NEW, "a new order");
+  const clientRef = load<u64>(op + P.OP_CLIENT_REF);
+  const first = clientRef == 0 ? 0 : refFind(op + P.OP_ACCOUNT, clientRef);
+  if (first != 0) {
+    resultOf(r, op, P.ST_REJECTED, P.RJ_DUPLICATE, 0);
+    store<u64>(r + P.RES_ORDER, first);
+    return;
+  }
   const b = bookFor(load<u32>(op + P.OP_INSTRUMENT));
   if (b == 0) { resultOf(r, op, P.ST_REJECTED, P.RJ_INSTRUMENT, 0); return; }
   const side = <u32>load<u8>(op + P.OP_SIDE);
@@ -150,6 +158,7 @@ export function opNew(op: usize, r: usize, now: u64, i: u32): void {
   }
   nextOrder++;
   store<u64>(o + O_ID, nextOrder);
+  if (clientRef != 0) refRemember(op + P.OP_ACCOUNT, clientRef, nextOrder);
   const stop = match(b, o, limit);
   const status = settleTaker(b, ref, stop, now);
   resultOf(r, op, status, 0, o);
@@ -288,6 +297,13 @@ export function expiryDue(now: u64): bool {
   return dayHead != 0 && load<u64>(slotAt(dayHead) + O_DAY) < now / DAY_NS;
 }
 
+/** Whether new order `op` repeats a client reference its account gave an order before (RJ_DUPLICATE at apply). */
+export function isDuplicate(op: usize): bool {
+  assert(load<u8>(op + P.OP_KIND) == <u8>P.OP_NEW, "a new order");
+  const ref = load<u64>(op + P.OP_CLIENT_REF);
+  return ref != 0 && refFind(op + P.OP_ACCOUNT, ref) != 0;
+}
+
 /** A market buy's band top from book `b`'s last trade, down to the tick: what it reserves at and trades up to (0: no band or no trade). */
 export function bandTop(b: usize): u64 {
   const inst = load<usize>(b + B_INSTRUMENT);
@@ -320,6 +336,7 @@ export function planReserve(i: u32, op: usize): void {
   if (qty == 0 || qty % load<u64>(inst + P.INST_LOT) != 0 || qty > load<u64>(inst + P.INST_QTY_MAX)) return;
   const scratch = memory.data(32, 16);
   if (kind == <u32>P.OP_NEW) {
+    if (isDuplicate(op)) return; // refused at apply, naming its first order: nothing to reserve
     const market = load<u8>(op + P.OP_TYPE) == <u8>P.TYPE_MARKET;
     let price = load<u64>(op + P.OP_PRICE);
     if (market) price = side == P.SIDE_BUY ? bandTop(b) : 0;

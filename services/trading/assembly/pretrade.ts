@@ -12,7 +12,7 @@ import * as C from "../../compliance/protocol";
 import { logText, send, serviceIndex } from "../../sdk/qenex";
 import { pretradeOn } from "./config";
 import { B_INSTRUMENT, B_LAST, bookFor, O_FILLED, O_LEAVES, O_SIDE, slotAt } from "./book";
-import { bandTop, opMalformed, ownOrder } from "./ops";
+import { bandTop, isDuplicate, opMalformed, ownOrder } from "./ops";
 import { positionEntry, positionOf } from "./positions";
 import { cashOf, RISK_UNCHECKED, riskSet } from "./settle";
 import { scopeAllows } from "./scope";
@@ -42,6 +42,7 @@ const NO_ROOM: u32 = 2; // no room for its position: refused before it is checke
 function orderOf(op: usize, o: usize): u32 {
   const kind = <u32>load<u8>(op + P.OP_KIND);
   if (opMalformed(op) != 0 || (kind != <u32>P.OP_NEW && kind != <u32>P.OP_REPLACE)) return NOT_ASKED;
+  if (kind == <u32>P.OP_NEW && isDuplicate(op)) return NOT_ASKED; // refused at apply as a duplicate
   const b = bookFor(load<u32>(op + P.OP_INSTRUMENT));
   if (b == 0 || !scopeAllows(load<usize>(b + B_INSTRUMENT))) return NOT_ASKED;
   const inst = load<usize>(b + B_INSTRUMENT);
