@@ -17,8 +17,8 @@ import * as L from '../../services/ledger/protocol.ts';
 import { amountFromDecimal, decimalFromMinor, LedgerJsonError, parseUnsignedDecimal } from './ledger-json.ts';
 import { isJsonObject, JsonNumber, type JsonValue } from './json.ts';
 import {
-  bookReply, bookRequest, orderGetReply, orderGetRequest, ordersReply, ordersRequest, REASON_NAMES, SIDES, STATUS_NAMES, STPS, TIFS, TradingRecordError,
-  TradingRefusal, type Event, type LiveOrder, type Operation, type Side, type Stp, type Tif,
+  bookReply, bookRequest, instrumentsReply, instrumentsRequest, orderGetReply, orderGetRequest, ordersReply, ordersRequest, REASON_NAMES, SIDES, STATUS_NAMES,
+  STPS, TIFS, type Event, type Instrument, type LiveOrder, type Operation, type Side, type Stp, type Tif,
 } from '../trading/records.ts';
 import { U128_MAX, U64_MAX } from '../client/ledger.ts';
 import { ruleNames } from '../compliance/rules.ts';
@@ -131,7 +131,7 @@ export function tradingRequestBody(handler: TradingHandler, json: () => JsonValu
       if (!Array.isArray(ids) || ids.length === 0 || ids.length > LOOKUPS_MAX) refuse('invalid_field', `body.ids: an array of 1..${LOOKUPS_MAX} order ids`);
       return { body: orderGetRequest(ids.map((x, i) => unsigned(new Map([['id', x]]), 'id', `body.ids[${i}]`, U64_MAX))), context: { handler } };
     }
-    case 'instruments': return { body: Buffer.concat([header(P.Op.instruments_get)]), context: { handler } };
+    case 'instruments': return { body: instrumentsRequest(), context: { handler } };
     case 'book': {
       const inst = instruments.get(Number(id));
       if (inst === undefined || id > 0xffffffffn) refuse('unknown_instrument', `path: ${id} is not an instrument of this image`);
@@ -139,12 +139,6 @@ export function tradingRequestBody(handler: TradingHandler, json: () => JsonValu
       return { body: bookRequest(inst.id, depth), context: { handler, instrument: inst.id } };
     }
   }
-}
-
-function header(op: number): Buffer {
-  const h = Buffer.alloc(P.HEADER_BYTES);
-  h[P.HEADER_OP] = op;
-  return h;
 }
 
 function bookDepth(query: string): number {
@@ -207,7 +201,7 @@ export function tradingAnswer(context: TradingContext, body: Buffer, instruments
       return { results: out, expired: events.slice(0, expired).map((e) => tradingEventJson(e, instruments)) };
     }
     case 'orders_lookup': return { orders: orderGetReply(body).map((o) => liveJson(o, instruments)) };
-    case 'instruments': return { instruments: instrumentsReply(body) };
+    case 'instruments': return { instruments: instrumentsReply(body).map(instrumentJson) };
     case 'book': {
       const inst = instruments.get(context.instrument!);
       const { bids, asks } = bookReply(body);
@@ -217,21 +211,12 @@ export function tradingAnswer(context: TradingContext, body: Buffer, instruments
   }
 }
 
-function instrumentsReply(body: Buffer): Record<string, unknown>[] {
-  if (body.length < P.REPLY_HEADER_BYTES || (body.readUInt32LE(4) & P.REPLY_F_REFUSED) !== 0) throw new TradingRefusal(body.toString('latin1', P.REPLY_HEADER_BYTES));
-  const count = body.readUInt32LE(0);
-  if (body.length !== P.REPLY_HEADER_BYTES + count * P.INSTRUMENT_BYTES) throw new TradingRecordError('an instruments reply of the wrong length');
-  return Array.from({ length: count }, (_, i) => {
-    const at = P.REPLY_HEADER_BYTES + i * P.INSTRUMENT_BYTES;
-    const ps = body[at + P.INST_PRICE_SCALE];
-    const qs = body[at + P.INST_QTY_SCALE];
-    return {
-      id: body.readUInt32LE(at + P.INST_ID), symbol: body.toString('latin1', at + P.INST_SYMBOL, at + P.INST_SYMBOL + body[at + P.INST_SYMBOL_LENGTH]),
-      price_scale: ps, qty_scale: qs, tick: decimalFromMinor(body.readBigUInt64LE(at + P.INST_TICK), ps), lot: decimalFromMinor(body.readBigUInt64LE(at + P.INST_LOT), qs),
-      quantity_max: decimalFromMinor(body.readBigUInt64LE(at + P.INST_QTY_MAX), qs), band_bps: body.readUInt32LE(at + P.INST_BAND),
-      cash_ledger: body.readUInt32LE(at + P.INST_CASH_LEDGER), asset_ledger: body.readUInt32LE(at + P.INST_ASSET_LEDGER),
-    };
-  });
+function instrumentJson(i: Instrument): Record<string, unknown> {
+  return {
+    id: i.id, symbol: i.symbol, price_scale: i.priceScale, qty_scale: i.qtyScale, tick: decimalFromMinor(i.tick, i.priceScale),
+    lot: decimalFromMinor(i.lot, i.qtyScale), quantity_max: decimalFromMinor(i.qtyMax, i.qtyScale), band_bps: i.bandBps,
+    cash_ledger: i.cashLedger, asset_ledger: i.assetLedger,
+  };
 }
 
 /** The edge's instruments from a manifest's trading service config (its "instruments"); empty without one. */

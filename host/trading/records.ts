@@ -101,6 +101,10 @@ export function ordersRequest(ops: readonly Operation[], scope: readonly number[
   return Buffer.concat([header(P.Op.orders, ops.length, scope.length), ...ops.map(opRecord), scopeBytes(scope)]);
 }
 
+export function instrumentsRequest(): Buffer {
+  return header(P.Op.instruments_get, 0);
+}
+
 export function bookRequest(instrument: number, depth: number): Buffer {
   const q = Buffer.alloc(P.BOOK_QUERY_BYTES);
   q.writeUInt32LE(instrument, P.BQ_INSTRUMENT);
@@ -190,6 +194,27 @@ export function orderGetReply(reply: Uint8Array): LiveOrder[] {
       side: b[at + P.OO_SIDE], tif: b[at + P.OO_TIF], flags: b[at + P.OO_FLAGS], stp: b[at + P.OO_STP], qty: b.readBigUInt64LE(at + P.OO_QTY),
       entered: b.readBigUInt64LE(at + P.OO_ENTERED),
       account: (b.readBigUInt64LE(at + P.OO_ACCOUNT + 8) << 64n) | b.readBigUInt64LE(at + P.OO_ACCOUNT),
+    };
+  });
+}
+
+export interface Instrument {
+  id: number; symbol: string; priceScale: number; qtyScale: number; tick: bigint; lot: bigint; qtyMax: bigint; bandBps: number;
+  cashLedger: number; assetLedger: number;
+}
+
+/** instruments_get's reply: the instruments, by id. */
+export function instrumentsReply(reply: Uint8Array): Instrument[] {
+  const b = replyOf(reply);
+  const count = b.readUInt32LE(0);
+  if (b.length !== P.REPLY_HEADER_BYTES + count * P.INSTRUMENT_BYTES) throw new TradingRecordError('an instruments reply of the wrong length');
+  return Array.from({ length: count }, (_, i): Instrument => {
+    const at = P.REPLY_HEADER_BYTES + i * P.INSTRUMENT_BYTES;
+    return {
+      id: b.readUInt32LE(at + P.INST_ID), symbol: b.toString('latin1', at + P.INST_SYMBOL, at + P.INST_SYMBOL + b[at + P.INST_SYMBOL_LENGTH]),
+      priceScale: b[at + P.INST_PRICE_SCALE], qtyScale: b[at + P.INST_QTY_SCALE], tick: b.readBigUInt64LE(at + P.INST_TICK), lot: b.readBigUInt64LE(at + P.INST_LOT),
+      qtyMax: b.readBigUInt64LE(at + P.INST_QTY_MAX), bandBps: b.readUInt32LE(at + P.INST_BAND), cashLedger: b.readUInt32LE(at + P.INST_CASH_LEDGER),
+      assetLedger: b.readUInt32LE(at + P.INST_ASSET_LEDGER),
     };
   });
 }

@@ -60,6 +60,16 @@ function instrumentField(r: JsonReader, s: usize, k: string): bool {
   return true;
 }
 
+// 10^0 .. 10^SCALE_MAX (18): a scale's divisor, read from this table rather than multiplied out on every trade.
+const POW10 = memory.data<u64>([1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000, 1000000000, 10000000000, 100000000000,
+  1000000000000, 10000000000000, 100000000000000, 1000000000000000, 10000000000000000, 100000000000000000, 1000000000000000000]);
+
+/** 10^scale, for a scale of 0..SCALE_MAX (the config's bound). */
+export function pow10(scale: u8): u64 {
+  assert(<u32>scale <= <u32>P.SCALE_MAX, "a scale the config allows");
+  return load<u64>(POW10 + (<usize>scale << 3));
+}
+
 /** A ledger account id: a decimal string of a u128 (or a JSON integer), not 0. */
 function accountField(r: JsonReader, at: usize): void {
   assert(at != 0, "a field");
@@ -87,9 +97,7 @@ function settlementError(s: usize): string | null {
   const scratch = memory.data(16, 8);
   u128SetU64(scratch, load<u64>(s + P.INST_TICK));
   u128MulU64(scratch, scratch, load<u64>(s + P.INST_LOT));
-  let pow: u64 = 1;
-  for (let i: u8 = 0; i < load<u8>(s + P.INST_QTY_SCALE); i++) pow *= 10;
-  if (u128DivU64(scratch, scratch, pow) != 0) return "instruments: tick * lot must be a multiple of 10^qty_scale (a trade's cash exact)";
+  if (u128DivU64(scratch, scratch, pow10(load<u8>(s + P.INST_QTY_SCALE))) != 0) return "instruments: tick * lot must be a multiple of 10^qty_scale (a trade's cash exact)";
   return null;
 }
 

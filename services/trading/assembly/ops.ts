@@ -61,17 +61,25 @@ export function opMalformed(op: usize): u32 {
   return 0;
 }
 
+/** Whether last × band / 10000 (a band's width in price units) passes 2^64: every price is then within it. */
+function bandOverflows(last: u64, band: u64): bool {
+  assert(band != 0, "a band");
+  return last / 10000 > u64.MAX_VALUE / band;
+}
+
+/** last × band / 10000, rounded down, computed without overflow (bandOverflows is false). */
+function bandWidth(last: u64, band: u64): u64 {
+  assert(!bandOverflows(last, band), "a width below 2^64");
+  return (last / 10000) * band + ((last % 10000) * band) / 10000;
+}
+
 /** Whether `price` is within book `b`'s band around its last trade (no band, or no trade yet: any price). */
 function inBand(b: usize, price: u64): bool {
   const band = <u64>load<u32>(load<usize>(b + B_INSTRUMENT) + P.INST_BAND);
   const last = load<u64>(b + B_LAST);
-  if (band == 0 || last == 0) return true;
+  if (band == 0 || last == 0 || bandOverflows(last, band)) return true;
   const diff = price > last ? price - last : last - price;
-  // last × band / 10000 without overflow: a product past 2^64 allows every difference.
-  if (last / 10000 > u64.MAX_VALUE / band) return true;
-  const allowed = (last / 10000) * band + ((last % 10000) * band) / 10000;
-  assert(allowed >= 0, "an allowance");
-  return diff <= allowed;
+  return diff <= bandWidth(last, band);
 }
 
 /** The reason a limit price or a quantity is refused for book `b`, or 0. */
@@ -310,8 +318,8 @@ export function bandTop(b: usize): u64 {
   const band = <u64>load<u32>(inst + P.INST_BAND);
   const last = load<u64>(b + B_LAST);
   if (band == 0 || last == 0) return 0;
-  if (last / 10000 > u64.MAX_VALUE / band) return u64.MAX_VALUE - u64.MAX_VALUE % load<u64>(inst + P.INST_TICK);
-  const top = last + (last / 10000) * band + ((last % 10000) * band) / 10000;
+  if (bandOverflows(last, band)) return u64.MAX_VALUE - u64.MAX_VALUE % load<u64>(inst + P.INST_TICK);
+  const top = last + bandWidth(last, band);
   assert(top >= last, "the band's top is over the last trade");
   return top - top % load<u64>(inst + P.INST_TICK);
 }

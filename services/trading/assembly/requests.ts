@@ -31,8 +31,9 @@ export function applyOps(count: u32, recs: usize, now: u64): u32 {
     const r = replyRecords() + <usize>i * P.RESULT_BYTES;
     const kind = <u32>load<u8>(op + P.OP_KIND);
     const need: u32 = kind == <u32>P.OP_MASS_CANCEL ? <u32>P.MASS_CANCEL_MAX : <u32>P.FILLS_PER_ORDER_MAX;
+    const malformed = opMalformed(op);
     if (waiting || eventsRoom() < need) resultOf(r, op, P.ST_REJECTED, P.RJ_BATCH_FULL, 0);
-    else if (opMalformed(op) != 0) resultOf(r, op, P.ST_REJECTED, opMalformed(op), 0);
+    else if (malformed != 0) resultOf(r, op, P.ST_REJECTED, malformed, 0);
     else if (!opInScope(op)) resultOf(r, op, P.ST_REJECTED, P.RJ_FORBIDDEN, 0);
     else if (!reserveRefused(i, r, op)) {
       opBegin();

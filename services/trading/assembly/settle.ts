@@ -20,7 +20,7 @@ import * as P from "../protocol";
 import * as L from "../../ledger/protocol";
 import { logText, serviceIndex } from "../../sdk/qenex";
 import { u128Add, u128Cmp, u128DivU64, u128IsZero, u128MulU64, u128SetU64, u128Sub } from "../../sdk/money";
-import { settlementOn } from "./config";
+import { pow10, settlementOn } from "./config";
 import { B_INSTRUMENT, O_ACCOUNT, O_ASSET_ACCOUNT, O_ID, O_INSTRUMENT, O_RESERVE_PRICE, O_SIDE, bookFor } from "./book";
 
 export const RS_NONE: u8 = 0; // nothing to reserve (a cancel, a mass cancel, a rejection found before)
@@ -128,9 +128,7 @@ function workAdd(kind: u32, inst: usize, ledger: u32, o: usize, amount: usize, d
 export function cashOf(inst: usize, price: u64, qty: u64, dst: usize): void {
   u128SetU64(dst, price);
   u128MulU64(dst, dst, qty);
-  let pow: u64 = 1;
-  for (let i: u8 = 0; i < load<u8>(inst + P.INST_QTY_SCALE); i++) pow *= 10;
-  const rem = u128DivU64(dst, dst, pow);
+  const rem = u128DivU64(dst, dst, pow10(load<u8>(inst + P.INST_QTY_SCALE)));
   assert(rem == 0, "a trade's cash is exact");
 }
 
