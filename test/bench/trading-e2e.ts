@@ -25,8 +25,8 @@ const FSYNCS = 200;
 const CASH = 1;
 const SHARES = 4;
 // Account ids: trader t's cash 1000 + t, its shares 2000 + t; the escrows 10 and 11; funding 1 and 2.
-const cashOf = (t: number) => BigInt(1000 + t);
-const sharesOf = (t: number) => BigInt(2000 + t);
+export const cashOf = (t: number) => BigInt(1000 + t);
+export const sharesOf = (t: number) => BigInt(2000 + t);
 
 /** fdatasync of a 4 KiB write, FSYNCS times, in `dir`: the p50 in ms. */
 export function fdatasyncP50(dir: string): number | null {
@@ -46,7 +46,8 @@ export function fdatasyncP50(dir: string): number | null {
   return percentile(times, 50);
 }
 
-async function setUp(frames: FrameClient): Promise<void> {
+/** The accounts of the end-to-end runs: the funding and escrow accounts, and TRADERS traders' cash and shares, funded. */
+export async function tradingSetUp(frames: FrameClient): Promise<void> {
   const ledger = new LedgerClient(frames, 'gateway');
   const guarded = AccountFlags.debits_must_not_exceed_credits;
   const accounts = [account({ id: 1n, ledger: CASH, code: 1 }), account({ id: 2n, ledger: SHARES, code: 1 }),
@@ -93,7 +94,7 @@ export async function tradingEndToEnd(flow: (live: { id: bigint; side: 'buy' | '
     const { host, port } = await server.address();
     const frames = await FrameClient.connect(host, port);
     await frames.authenticate(key);
-    await setUp(frames);
+    await tradingSetUp(frames);
     const live: { id: bigint; side: 'buy' | 'sell'; account: bigint }[] = [];
     const times: number[] = [];
     let ops = 0;

@@ -18,11 +18,10 @@
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import net from 'node:net';
 import { join } from 'node:path';
 import { FixPeer, fieldOf, fixTools, freePort, type FixField } from '../support/fix-initiator.ts';
 import { apiCall, bankManifestUnlimited, event, makeImage, removeDir, runCli, Server, type TestImage } from '../support/helpers.ts';
-import { encodeRawMessage, FixFramer, parseFields } from '../../host/fix/codec.ts';
+import { RawFixClient } from '../support/fix-raw.ts';
 
 const SHARES = 4;
 let img: TestImage;
@@ -142,43 +141,8 @@ test('sequence numbers survive a restart of QENEX: both initiators log on again 
 
 // ---- a plain socket: what no engine sends ----
 
-class Raw {
-  private framer = new FixFramer();
-  private got: { type: string; fields: Map<number, string> }[] = [];
-  private waiting: (() => void) | null = null;
-  seq = 1;
-  closed = false;
-  private constructor(private readonly socket: net.Socket) {
-    socket.on('data', (d) => {
-      for (const m of this.framer.push(d).messages) {
-        const fields = new Map(parseFields(m).map((f) => [f.tag, f.value] as [number, string]));
-        this.got.push({ type: fields.get(35) ?? '', fields });
-      }
-      this.waiting?.();
-    });
-    socket.on('close', () => { this.closed = true; this.waiting?.(); });
-  }
-  static connect(): Promise<Raw> {
-    return new Promise((resolve, reject) => { const s = net.connect(fixPort, '127.0.0.1', () => resolve(new Raw(s))); s.on('error', reject); });
-  }
-  write(bytes: Uint8Array | string): void { this.socket.write(bytes); }
-  message(type: string, fields: [number, string][], seq = this.seq++, sender = 'RAW'): Uint8Array {
-    const now = new Date().toISOString().replace(/[-]/g, '').replace('T', '-').replace('Z', '');
-    return encodeRawMessage([[35, type], [49, sender], [56, 'QENEX'], [34, String(seq)], [52, now], ...fields]);
-  }
-  async next(timeoutMs = 5000): Promise<{ type: string; fields: Map<number, string> } | null> {
-    const deadline = Date.now() + timeoutMs;
-    while (this.got.length === 0 && !this.closed && Date.now() < deadline) {
-      await new Promise<void>((r) => { this.waiting = r; setTimeout(r, 100); });
-    }
-    return this.got.shift() ?? null;
-  }
-  async nothingFor(ms: number): Promise<boolean> { await new Promise((r) => setTimeout(r, ms)); return this.got.length === 0; }
-  end(): void { this.socket.destroy(); }
-}
-
 test('bad input on the wire: garbled and bad CheckSum ignored, unknown MsgType and missing tags rejected, unsupported messages business-rejected', async () => {
-  const raw = await Raw.connect();
+  const raw = await RawFixClient.connect(fixPort, 'RAW');
   raw.write(raw.message('A', [[98, '0'], [108, '30'], [141, 'Y']]));
   const logon = await raw.next();
   assert.is(logon?.type, 'A');
@@ -210,7 +174,7 @@ test('bad input on the wire: garbled and bad CheckSum ignored, unknown MsgType a
 });
 
 test('a Logon from CompIDs no session is configured for is closed without an answer', async () => {
-  const raw = await Raw.connect();
+  const raw = await RawFixClient.connect(fixPort, 'RAW');
   raw.write(raw.message('A', [[98, '0'], [108, '30']], 1, 'STRANGER'));
   const answer = await raw.next(3000);
   assert.is(answer, null);
