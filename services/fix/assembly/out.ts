@@ -137,6 +137,26 @@ export function outText(text: string): void {
   store<u8>(item + P.OUT_TEXT_LENGTH, <u8>n);
 }
 
+/** Appends `text` to the item's Text (58), as far as it fits. */
+export function outTextAppend(text: string): void {
+  let n = <u32>load<u8>(item + P.OUT_TEXT_LENGTH);
+  assert(n <= <u32>P.OUT_TEXT_MAX, "a Text within its field");
+  for (let i = 0; i < text.length && n < <u32>P.OUT_TEXT_MAX; i++) store<u8>(item + P.OUT_TEXT + n++, <u8>text.charCodeAt(i));
+  store<u8>(item + P.OUT_TEXT_LENGTH, <u8>n);
+}
+
+/** Appends `v` in decimal to the item's Text (no string made: nothing allocated per message). */
+export function outTextNumber(v: u32): void {
+  const digits = memory.data(16, 8);
+  let k: u32 = 0;
+  let x = v;
+  do { store<u8>(digits + k++, <u8>(0x30 + x % 10)); x /= 10; } while (x > 0);
+  assert(k <= 10, "a u32");
+  let n = <u32>load<u8>(item + P.OUT_TEXT_LENGTH);
+  while (k > 0 && n < <u32>P.OUT_TEXT_MAX) store<u8>(item + P.OUT_TEXT + n++, load<u8>(digits + --k));
+  store<u8>(item + P.OUT_TEXT_LENGTH, <u8>n);
+}
+
 /** `n` in decimal as the item's id. */
 export function outIdNumber(n: u64): void {
   let digits: u32 = 1;

@@ -25,7 +25,9 @@ import {
   S_CONN, S_HEARTBEAT, S_LAST_IN, S_LAST_OUT, S_MAX_LATENCY, S_NEXT_IN, S_NEXT_OUT, S_OPTIONS, S_RESEND_END, S_STATE, S_TEST_SENT, S_TESTS,
   S_TIMER, STATE_OFF, STATE_ON, sessionAt, sessionFind, sessionOfConnection, sessionsUsed,
 } from "./sessions";
-import { outBegin, outBytes, outDisconnect, outGapFill, outIdNumber, outResend, outSend, outText, storeClear, storedMessage } from "./out";
+import {
+  outBegin, outBytes, outDisconnect, outGapFill, outIdNumber, outResend, outSend, outText, outTextAppend, outTextNumber, storeClear, storedMessage,
+} from "./out";
 
 const NS: u64 = 1000000000;
 const MT_HEARTBEAT: u8 = 0x30; // 0
@@ -63,6 +65,20 @@ function endSession(slot: u32, text: string, now: u64): void {
     outText(text);
     outSend(now);
   }
+  outDisconnect(slot, conn);
+  loggedOut(slot);
+}
+
+/** The session's end for a MsgSeqNum too low: a Logout naming both numbers, then the connection closed. */
+function endTooLow(slot: u32, expected: u32, seq: u32, now: u64): void {
+  const conn = load<u32>(sessionAt(slot) + S_CONN);
+  assert(seq < expected && conn != 0, "too low, on a session logged on");
+  outBegin(slot, MT_LOGOUT);
+  outText("MsgSeqNum too low, expecting ");
+  outTextNumber(expected);
+  outTextAppend(" but received ");
+  outTextNumber(seq);
+  outSend(now);
   outDisconnect(slot, conn);
   loggedOut(slot);
 }
@@ -227,10 +243,11 @@ export function logonIn(rec: usize, now: u64): void {
   store<u64>(s + S_LAST_IN, now);
   store<u64>(s + S_TEST_SENT, 0);
   store<u32>(s + S_RESEND_END, 0);
-  const refusal = logonRefusal(s, rec, now);
-  if (refusal.length > 0) { endSession(slot, refusal, now); return; }
   const seq = load<u32>(rec + P.IN_SEQ);
   const expected = load<u32>(s + S_NEXT_IN);
+  const refusal = logonRefusal(s, rec, now);
+  if (refusal.length > 0) { endSession(slot, refusal, now); return; }
+  if (seq < expected) { endTooLow(slot, expected, seq, now); return; }
   store<u32>(s + S_HEARTBEAT, load<u32>(rec + P.IN_A));
   const o = outBegin(slot, MT_LOGON);
   store<u32>(o + P.OUT_A, load<u32>(rec + P.IN_A));
@@ -256,9 +273,7 @@ function logonRefusal(s: usize, rec: usize, now: u64): string {
   if (seq == 0) return "Logon without a MsgSeqNum";
   if (hb < load<u32>(body + P.LOGON_HB_MIN) || hb > load<u32>(body + P.LOGON_HB_MAX)) return "HeartBtInt out of range";
   if (!timely(s, rec, now)) return "SendingTime accuracy problem";
-  const expected = load<u32>(s + S_NEXT_IN);
-  if (seq < expected) return "MsgSeqNum too low, expecting " + expected.toString() + " but received " + seq.toString();
-  return "";
+  return ""; // MsgSeqNum too low: endTooLow
 }
 
 /** Close a connection that has no session to speak for. */
@@ -318,7 +333,7 @@ function tooLow(slot: u32, rec: usize, expected: u32, now: u64): void {
   const seq = load<u32>(rec + P.IN_SEQ);
   assert(seq < expected, "too low");
   if ((load<u16>(rec + P.IN_FLAGS) & <u16>P.IF_POSS_DUP) == 0) {
-    endSession(slot, "MsgSeqNum too low, expecting " + expected.toString() + " but received " + seq.toString(), now);
+    endTooLow(slot, expected, seq, now);
     return;
   }
   possDupRight(slot, rec, now); // a duplicate already taken: its checks, nothing else
