@@ -69,6 +69,7 @@ const SERVICE_TOKEN_BIT = 0x80000000;
 // The event types a service may emit and their item sizes, as kernel/syscalls.ts emitItemBytes has them.
 const EMIT_ITEM_BYTES: Record<number, number> = {
   [abi.EVT_TRANSFER]: abi.EVENT_TRANSFER_BYTES, [abi.EVT_PAYMENT]: abi.EVENT_PAYMENT_BYTES, [abi.EVT_ALERT]: abi.EVENT_ALERT_BYTES,
+  [abi.EVT_TRADING]: abi.EVENT_TRADING_BYTES, [abi.EVT_FIX]: abi.EVENT_FIX_BYTES,
 };
 // What the message being handled may do with its grid (kernel/storage.ts).
 type StorageContext = 'none' | 'message' | 'block';
