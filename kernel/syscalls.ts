@@ -44,7 +44,8 @@ import { admissionProgram } from "./admission";
 import { sysStorage } from "./storage";
 import { CAP_STORAGE } from "../hal/abi";
 import {
-  EVT_TRANSFER, EVENT_TRANSFER_BYTES, EVT_PAYMENT, EVENT_PAYMENT_BYTES, EVT_ALERT, EVENT_ALERT_BYTES, EVT_TRADING, EVENT_TRADING_BYTES, EVT_CHECKPOINT,
+  EVT_TRANSFER, EVENT_TRANSFER_BYTES, EVT_PAYMENT, EVENT_PAYMENT_BYTES, EVT_ALERT, EVENT_ALERT_BYTES, EVT_TRADING, EVENT_TRADING_BYTES, EVT_FIX, EVENT_FIX_BYTES,
+  EVT_CHECKPOINT,
   EVENT_ITEMS_MAX,
 } from "../hal/abi";
 import { eventsEmit } from "../drivers/events/events";
@@ -230,7 +231,8 @@ export function sysLookup(len: u32): i32 {
 // Emits an event record: `count` items of one type, numbered by the kernel
 // (drivers/events). A service may emit EVT_TRANSFER (items of
 // EVENT_TRANSFER_BYTES), EVT_PAYMENT (items of EVENT_PAYMENT_BYTES) and
-// EVT_ALERT (items of EVENT_ALERT_BYTES), EVT_TRADING (items of EVENT_TRADING_BYTES); EVT_CHECKPOINT is the kernel's own. Replay runs services again, so their
+// EVT_ALERT (items of EVENT_ALERT_BYTES), EVT_TRADING (items of EVENT_TRADING_BYTES) and EVT_FIX (items of
+// EVENT_FIX_BYTES); EVT_CHECKPOINT is the kernel's own. Replay runs services again, so their
 // events are numbered and emitted again the same.
 export function sysEmit(type: u32, count: u32, len: u32): i32 {
   const s = current();
@@ -252,6 +254,7 @@ function emitItemBytes(type: u32): u32 {
   if (type == <u32>EVT_PAYMENT) return <u32>EVENT_PAYMENT_BYTES;
   if (type == <u32>EVT_ALERT) return <u32>EVENT_ALERT_BYTES;
   if (type == <u32>EVT_TRADING) return <u32>EVENT_TRADING_BYTES;
+  if (type == <u32>EVT_FIX) return <u32>EVENT_FIX_BYTES;
   return 0;
 }
 

@@ -15,7 +15,7 @@
 // dropped and counted; its ids stay used, so the host sees the gap. The
 // machine never waits for a subscriber.
 
-import { DEV_EVENTS, OP_EVT_RECORD, EVENT_RECORD_HEADER_BYTES, EVT_TRANSFER, EVT_CHECKPOINT, EVT_PAYMENT, EVT_ALERT, EVT_TRADING } from "../../hal/abi";
+import { DEV_EVENTS, OP_EVT_RECORD, EVENT_RECORD_HEADER_BYTES, EVT_TRANSFER, EVT_CHECKPOINT, EVT_PAYMENT, EVT_ALERT, EVT_TRADING, EVT_FIX } from "../../hal/abi";
 import { RING_EVENTS } from "../../kernel/base/constants";
 import { ringCreate, ringPush, ringUsed, ringFree } from "../../kernel/base/ring";
 import { halSetRings } from "../../kernel/base/hal";
@@ -51,8 +51,8 @@ export function eventsInit(recordBytesMax: u32): bool {
 // to the host. The ids are used whether or not the record fits.
 export function eventsEmit(type: u32, service: u32, timeNs: u64, items: usize, count: u32, itemBytes: u32): void {
   assert(count > 0 && itemBytes > 0, "an event record has items");
-  assert(type == <u32>EVT_TRANSFER || type == <u32>EVT_CHECKPOINT || type == <u32>EVT_PAYMENT || type == <u32>EVT_ALERT || type == <u32>EVT_TRADING,
-    "eventsEmit: a known event type");
+  assert(type == <u32>EVT_TRANSFER || type == <u32>EVT_CHECKPOINT || type == <u32>EVT_PAYMENT || type == <u32>EVT_ALERT || type == <u32>EVT_TRADING
+    || type == <u32>EVT_FIX, "eventsEmit: a known event type");
   const first = eventNextId;
   eventNextId += <u64>count;
   assert(eventNextId > first, "eventsEmit: event ids only move forward");

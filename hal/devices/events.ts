@@ -48,11 +48,19 @@ export const EVT_ALERT = 4;
 // in order, once it is answered (market data: trades, and orders cancelled or expired). EVENT_TRADING_BYTES is that
 // EVENT_BYTES (services/trading/assembly/events.ts fails to compile when they differ).
 export const EVT_TRADING = 5;
+// items: the FIX service's outbound messages, the layout of services/fix/protocol.ts "out" (OUT_BYTES; +0 u8 kind,
+// +1 u8 MsgType, +2 u16 flags, +4 u32 connection, +8 u32 MsgSeqNum, +12 u16 session slot, +16 u64 SendingTime, ...):
+// every FIX message a session sends, in order, once the request or timer that caused it is applied. They are FIX
+// session traffic for the host's FIX front end (host/fix/acceptor.ts subscribes with EventHub.onFix), not market
+// data: the public stream (GET /v1/events) never shows them. EVENT_FIX_BYTES is that OUT_BYTES
+// (test/unit/events-hub.test.ts checks it).
+export const EVT_FIX = 6;
 export const EVENT_TRANSFER_BYTES = 128;
 export const EVENT_CHECKPOINT_BYTES = 56;
 export const EVENT_PAYMENT_BYTES = 256;
 export const EVENT_ALERT_BYTES = 160;
 export const EVENT_TRADING_BYTES = 64;
+export const EVENT_FIX_BYTES = 256;
 export const EVENT_ITEMS_MAX = 65535; // per record
 export const EVT_FIX = 6;
 export const EVENT_FIX_BYTES = 256;

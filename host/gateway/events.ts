@@ -91,8 +91,19 @@ const TYPE_NAMES: Record<number, EventTypeName> = {
 const LEDGER_AT: Record<number, number> = { [abi.EVT_TRANSFER]: TRANSFER_LEDGER, [abi.EVT_PAYMENT]: PAY_LEDGER, [abi.EVT_ALERT]: ALERT_LEDGER };
 const ITEM_BYTES: Record<number, number> = {
   [abi.EVT_TRANSFER]: abi.EVENT_TRANSFER_BYTES, [abi.EVT_CHECKPOINT]: abi.EVENT_CHECKPOINT_BYTES, [abi.EVT_PAYMENT]: abi.EVENT_PAYMENT_BYTES,
-  [abi.EVT_ALERT]: abi.EVENT_ALERT_BYTES, [abi.EVT_TRADING]: abi.EVENT_TRADING_BYTES,
+  [abi.EVT_ALERT]: abi.EVENT_ALERT_BYTES, [abi.EVT_TRADING]: abi.EVENT_TRADING_BYTES, [abi.EVT_FIX]: abi.EVENT_FIX_BYTES,
 };
+
+/**
+ * A host component that takes the FIX service's outbound messages (EVT_FIX
+ * records; host/fix/acceptor.ts): `items` holds `count` items of
+ * abi.EVENT_FIX_BYTES (services/fix/protocol.ts "out"), in order; `timeNs`
+ * is the record's logical time, `firstId` the first item's event id. Called
+ * synchronously as the record leaves the kernel (inside the emit syscall):
+ * queue or write to sockets, never call into the machine from it. Records
+ * replayed at boot reach only listeners added before the replay.
+ */
+export type FixListener = (timeNs: bigint, items: Buffer, count: number, firstId: number) => void;
 
 /** One record from the kernel: `count` events with ids first .. first+count-1. */
 interface Chunk {
@@ -199,6 +210,7 @@ class Subscriber {
   }
 
   wants(chunk: Chunk, index: number): boolean {
+    if (chunk.type === abi.EVT_FIX) return false; // FIX session traffic: only for the FIX front end (EventHub.onFix)
     // Alerts go only to streams whose key's role may read the alerts route (the gateway's policy, asked at subscribe).
     if (chunk.type === abi.EVT_ALERT && !this.alerts) return false;
     if (this.query.types !== null && !this.query.types.has(chunk.type)) return false;
@@ -230,6 +242,7 @@ export class EventHub {
 
   private admission: StreamAdmission | null = null;
   private admissionSeen = 0;
+  private readonly fixListeners: FixListener[] = [];
 
   /** `ledgers`: the gateway's ledgers (manifest gateway.ledgers), for a payment's amount_decimal and currency. */
   constructor(limits: Partial<EventLimits> = {}, private readonly log: (o: object) => void = () => {},
@@ -241,6 +254,19 @@ export class EventHub {
   setAdmission(admission: StreamAdmission): void {
     this.admission = admission;
     this.admissionSeen = admission.generation();
+  }
+
+  /**
+   * Adds a listener for EVT_FIX records (see FixListener); returns the
+   * function that removes it. From host code holding the Machine:
+   * `machine.eventHub.onFix((timeNs, items, count) => ...)`.
+   */
+  onFix(listener: FixListener): () => void {
+    this.fixListeners.push(listener);
+    return () => {
+      const i = this.fixListeners.indexOf(listener);
+      if (i >= 0) this.fixListeners.splice(i, 1);
+    };
   }
 
   /** Events the ring holds. */
@@ -271,7 +297,16 @@ export class EventHub {
       this.log({ event: 'events_lost', from: this.nextId, to: first - 1 });
       this.clear(first);
     }
-    this.chunks.push({ first, count, type, timeNs: record.readBigUInt64LE(8), itemBytes, items: record.subarray(abi.EVENT_RECORD_HEADER_BYTES) });
+    const timeNs = record.readBigUInt64LE(8);
+    const items = record.subarray(abi.EVENT_RECORD_HEADER_BYTES);
+    if (type === abi.EVT_FIX) {
+      // FIX session traffic goes to the FIX front end only; the ring keeps a
+      // hollow chunk (no items, never shown) so its ids stay contiguous.
+      for (const l of [...this.fixListeners]) l(timeNs, items, count, first);
+      this.chunks.push({ first, count, type, timeNs, itemBytes, items: Buffer.alloc(0) });
+    } else {
+      this.chunks.push({ first, count, type, timeNs, itemBytes, items });
+    }
     this.held += count;
     this.nextId = first + count;
     this.evict();

@@ -120,7 +120,7 @@ export const GATEWAY_ERROR_CODES: Record<number, string> = {
   [gw.GW_E_RATE_LIMITED_KEY]: 'rate_limited', [gw.GW_E_RATE_LIMITED_SOURCE]: 'rate_limited',
   [gw.GW_E_BUSY]: 'busy', [gw.GW_E_LEDGER]: 'ledger_rejected', [gw.GW_E_KEY_TABLE_FULL]: 'key_table_full',
   [gw.GW_E_LEDGER_ABORTED]: 'ledger_aborted', [gw.GW_E_PAYMENTS_ABORTED]: 'payments_aborted', [gw.GW_E_COMPLIANCE_ABORTED]: 'compliance_aborted',
-  [gw.GW_E_COMPLIANCE_REFUSED]: 'compliance_refused', [gw.GW_E_TRADING_ABORTED]: 'trading_aborted',
+  [gw.GW_E_COMPLIANCE_REFUSED]: 'compliance_refused', [gw.GW_E_TRADING_ABORTED]: 'trading_aborted', [gw.GW_E_FIX_ABORTED]: 'fix_aborted',
   [gw.GW_E_KEY_EXISTS]: 'key_exists', [gw.GW_E_NO_SUCH_KEY]: 'not_found', [gw.GW_E_INVALID_KEY_SPEC]: 'invalid_field',
 };
 

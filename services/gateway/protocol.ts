@@ -124,7 +124,17 @@ export const ROUTE_ORDERS = 41; // POST /v1/orders: orders (admin, operator, tra
 export const ROUTE_ORDERS_LOOKUP = 42; // POST /v1/orders/lookup: order_get (every role)
 export const ROUTE_BOOK = 43; // GET /v1/instruments/{id}/book: book (every role: market data)
 export const ROUTE_INSTRUMENTS = 44; // GET /v1/instruments: instruments_get (every role)
-export const ROUTE_COUNT = 45; // routes are 1 .. ROUTE_COUNT - 1 (at most hal ADM_ROUTES_MAX)
+// FIX (docs/fix.md): the body is the fix service's request (services/fix/protocol.ts: the inputs the host's FIX front
+// end read), relayed whole to "fix" (fix_request.ts); the reply body is the fix service's reply, relayed whole. No
+// HTTP path: only the host's FIX front end writes it, as the console (AUTH_CONSOLE) for a session the operator
+// configured; keys of admin, operator and trader may too. It names no ledger (ADM_SCOPE_NONE).
+export const ROUTE_FIX = 45;
+export const ROUTE_COUNT = 46; // routes are 1 .. ROUTE_COUNT - 1 (at most hal ADM_ROUTES_MAX)
+
+/** Whether `route` is the FIX route (its body is the fix service's request). */
+export function routeIsFix(route: u32): bool {
+  return route == <u32>ROUTE_FIX;
+}
 
 /** The trading operation a trading route's body carries; 0 when the route is not a trading route. */
 export function routeTradingOp(route: u32): u32 {
@@ -211,7 +221,8 @@ export const GW_E_PAYMENTS_ABORTED = 19; // 503: the payments service faulted on
 export const GW_E_COMPLIANCE_ABORTED = 20; // 503: the compliance service faulted on the request or has failed; nothing applied
 export const GW_E_COMPLIANCE_REFUSED = 21; // 502: the compliance service would not check a create_transfers (transfer_checks); nothing applied
 export const GW_E_TRADING_ABORTED = 22; // 503: the trading service faulted on the request or has failed; nothing applied
-export const GW_E_COUNT = 23;
+export const GW_E_FIX_ABORTED = 23; // 503: the fix service faulted on the request or has failed; nothing applied
+export const GW_E_COUNT = 24;
 
 // Keys create body (after the request header):
 //   +0 u8 role | +1 u8 grant count (0..KEY_GRANTS_MAX) | +2 u16 0

@@ -8,6 +8,7 @@ import * as abi from '../../hal/abi.ts';
 import { EventHub, EventQueryError, eventData, parseEventQuery, transferJsonText, type EventSink } from '../../host/gateway/events.ts';
 import * as P from '../../services/payments/protocol.ts';
 import * as C from '../../services/compliance/protocol.ts';
+import * as F from '../../services/fix/protocol.ts';
 import { paymentRecordAt } from '../../host/payments/records.ts';
 import { paymentJson } from '../../host/gateway/payment-json.ts';
 
@@ -264,6 +265,41 @@ test('an alert event is the alert as GET /v1/compliance/alerts lists it, shown o
   const data = JSON.parse(/data: (.*)/.exec(sinks.officer.text.split('event: alert')[1])![1]);
   assert.equal([data.id, data.payment_id, data.state, data.action, data.rules, data.amount, data.href], [6, '44', 'open', 'hold', ['amount'], '1500.00', '/v1/compliance/alerts/6']);
   assert.equal(parseEventQuery('types=alert', undefined).types, new Set([abi.EVT_ALERT]));
+});
+
+test('EVT_FIX records go to onFix listeners only: never to a stream, their ids used without a gap', async () => {
+  // Proves the one layout (EVENT_FIX_BYTES is the FIX protocol's OUT_BYTES), that FIX session traffic never reaches
+  // GET /v1/events, that a listener gets each record's items in order, and that the ids around it stay contiguous.
+  assert.is(abi.EVENT_FIX_BYTES, F.OUT_BYTES, 'an event item is a FIX out record');
+  const hub = new EventHub({ ringEventsMax: 100 });
+  const sink = new Sink();
+  hub.subscribe(parseEventQuery('', undefined), null, sink);
+  const got: { timeNs: bigint; count: number; firstId: number; seqs: number[] }[] = [];
+  const stop = hub.onFix((timeNs, items, count, firstId) => {
+    const seqs = [];
+    for (let i = 0; i < count; i++) seqs.push(items.readUInt32LE(i * abi.EVENT_FIX_BYTES + F.OUT_SEQ));
+    got.push({ timeNs, count, firstId, seqs });
+  });
+  hub.publish(transfers(1, 1));
+  const r = Buffer.alloc(abi.EVENT_RECORD_HEADER_BYTES + 2 * abi.EVENT_FIX_BYTES);
+  r.writeBigUInt64LE(2n, 0);
+  r.writeBigUInt64LE(77n, 8);
+  r.writeUInt16LE(abi.EVT_FIX, 16);
+  r.writeUInt32LE(2, 20);
+  r.writeUInt32LE(abi.EVENT_FIX_BYTES, 24);
+  r.writeUInt32LE(5, abi.EVENT_RECORD_HEADER_BYTES + F.OUT_SEQ);
+  r.writeUInt32LE(6, abi.EVENT_RECORD_HEADER_BYTES + abi.EVENT_FIX_BYTES + F.OUT_SEQ);
+  hub.publish(r);
+  hub.publish(transfers(4, 1));
+  await tick();
+  assert.equal(got, [{ timeNs: 77n, count: 2, firstId: 2, seqs: [5, 6] }]);
+  assert.equal(sink.ids(), [1, 4], 'the stream skips the FIX items');
+  assert.is(hub.lost, 0, 'no gap');
+  assert.throws(() => parseEventQuery('types=fix', undefined), 'no stream may ask for them');
+  stop();
+  hub.publish(transfers(5, 1));
+  assert.is(got.length, 1, 'a removed listener hears nothing more');
+  hub.close();
 });
 
 test.run();

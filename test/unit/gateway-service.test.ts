@@ -19,6 +19,7 @@ import { apiKeyHash, keyCreateBody } from '../../host/gateway/keys-json.ts';
 import * as C from '../../services/compliance/protocol.ts';
 import * as T from '../../services/trading/protocol.ts';
 import * as TR from '../../host/trading/records.ts';
+import * as FX from '../../services/fix/protocol.ts';
 import { beginRequest, listStatusRequest, namesRequest, searchRequest } from '../../host/compliance/records.ts';
 import { accountsScreenRequest, alertsListRequest, caseUpdateRequest, decisionsListRequest, rulesGetRequest } from '../../host/compliance/cases.ts';
 import { directoryListRequest, holdReleaseRequest as releaseLines } from '../../host/payments/records.ts';
@@ -566,6 +567,70 @@ test('trading routes: orders for admins, operators and traders, reads for every 
   svc.peerFailed(TRADING);
   const aborted = decoded(svc.takeReply(second));
   assert.equal([aborted.status, aborted.error], [503, gw.GW_E_TRADING_ABORTED]);
+});
+
+test('the FIX route: the console (a configured session) and admins, operators and traders; framing; relayed whole, one at a time; no fix service is 503', async () => {
+  // Proves the gateway's half of ROUTE_FIX (fix_request.ts, roles.ts, relay.ts, admission.ts): who may use it (the
+  // console, which only the host writes, for the FIX sessions the operator configured, and the roles that place
+  // orders), that a body of the wrong version, reserved bytes or length is 400 and not sent, that the request and the
+  // reply go whole, that a second waits for the first, that an abort is 503 fix_aborted, and that an image without
+  // a fix service answers 503.
+  const FIX = 2; // [gateway, ledger, fix]
+  const svc = await ServiceHarness.load(WASM, {
+    name: 'gateway', peers: ['ledger', 'fix'], caps: ['net', 'admit', 'log', 'time', 'send:ledger', 'send:fix'], memoryPagesMax: 256, messageBytesMax: 1048576 + 65536,
+  });
+  svc.init(CONFIG);
+  const p = svc.admissionOps[0].payload;
+  const policy = p.subarray(gw.ADM_POLICY_HEADER_BYTES + gw.ROUTE_FIX * gw.ADM_ROUTE_BYTES, gw.ADM_POLICY_HEADER_BYTES + (gw.ROUTE_FIX + 1) * gw.ADM_ROUTE_BYTES);
+  const bit = (role: number) => 1 << role;
+  assert.is(policy.readUInt32LE(0), bit(gw.ADM_ROLE_CONSOLE) | bit(gw.ROLE_ADMIN) | bit(gw.ROLE_OPERATOR) | bit(gw.ROLE_TRADER));
+  assert.is(policy[4], gw.ADM_SCOPE_NONE, 'no ledger in a FIX request');
+  const roles = { adm: gw.ROLE_ADMIN, op: gw.ROLE_OPERATOR, tel: gw.ROLE_TELLER, aud: gw.ROLE_AUDITOR, ro: gw.ROLE_READ_ONLY, co: gw.ROLE_COMPLIANCE_OFFICER, trd: gw.ROLE_TRADER };
+  for (const [k, role] of Object.entries(roles)) createKey(svc, k, role, role === gw.ROLE_TELLER ? [1] : []);
+  const request = (count: number) => {
+    const b = Buffer.alloc(FX.HEADER_BYTES + count * FX.INPUT_BYTES);
+    b[0] = FX.FIX_VERSION;
+    b.writeUInt32LE(count, FX.HEADER_COUNT);
+    for (let i = 0; i < count; i++) b[FX.HEADER_BYTES + i * FX.INPUT_BYTES + FX.IN_KIND] = FX.IN_MESSAGE;
+    return b;
+  };
+  const reply = Buffer.alloc(FX.REPLY_BYTES);
+  reply.writeUInt32LE(2, 0);
+  for (const k of Object.keys(roles)) {
+    const r = asKey(svc, k, gw.ROUTE_FIX, request(2));
+    if (!['adm', 'op', 'trd'].includes(k)) { assert.is(decoded(r).error, gw.GW_E_FORBIDDEN_ROLE, `${k} may not send FIX inputs`); continue; }
+    assert.is(r, null, `${k}: sent`);
+    assert.equal(svc.sent[svc.sent.length - 1].payload, request(2), 'sent whole');
+    svc.peerReply(FIX, reply);
+    assert.equal(svc.pending, [], 'answered');
+  }
+  const asConsole = (body: Buffer) => svc.request(gatewayRequest(gw.ROUTE_FIX, gw.AUTH_CONSOLE, null, SRC, body));
+  const sentBefore = svc.sent.length;
+  const badVersion = request(1); badVersion[0] = FX.FIX_VERSION + 1;
+  const badReserved = request(1); badReserved[2] = 1;
+  const badPad = request(1); badPad[12] = 1;
+  for (const [body, why] of [[badVersion, /version/], [badReserved, /reserved/], [badPad, /reserved/], [request(2).subarray(0, FX.HEADER_BYTES + FX.INPUT_BYTES), /length/],
+    [request(0), /length/], [Buffer.alloc(4), /shorter/]] as const) {
+    const r = decoded(asConsole(body));
+    assert.equal([r.status, r.error], [400, gw.GW_E_MALFORMED]);
+    assert.match(r.body.toString('latin1'), why);
+  }
+  assert.is(svc.sent.length, sentBefore, 'nothing malformed was sent');
+  assert.is(asConsole(request(1)), null, 'the console sends a configured session\'s inputs');
+  assert.is(asKey(svc, 'trd', gw.ROUTE_FIX, request(3)), null);
+  assert.is(svc.sent.length, sentBefore + 1, 'the second waits for the first');
+  const [first, second] = svc.pending;
+  svc.peerReply(FIX, reply);
+  const answered = decoded(svc.takeReply(first));
+  assert.equal([answered.status, answered.body], [200, reply], 'the reply relayed whole');
+  assert.equal(svc.sent[svc.sent.length - 1].payload, request(3), 'then the second is sent');
+  svc.peerFailed(FIX);
+  const aborted = decoded(svc.takeReply(second));
+  assert.equal([aborted.status, aborted.error], [503, gw.GW_E_FIX_ABORTED]);
+  const bare = await gateway();
+  createKey(bare, 'adm', gw.ROLE_ADMIN);
+  const none = decoded(asKey(bare, 'adm', gw.ROUTE_FIX, request(1)));
+  assert.equal([none.status, none.error], [503, gw.GW_E_BUSY], 'an image without a fix service');
 });
 
 test('the same inputs give the same state', async () => {

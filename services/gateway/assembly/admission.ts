@@ -73,6 +73,7 @@ export function programPolicy(): void {
       store<u16>(r + 10, <u16>PAY.ENTRY_LEDGER);
     }
     // The compliance routes name no ledger (ADM_SCOPE_NONE): a key's grants do not limit screening or list loads.
+    // ROUTE_FIX names no ledger either (ADM_SCOPE_NONE): the fix service decides what a session may trade.
     // The payments reads are not checked here (ADM_SCOPE_NONE): a key granted ledgers has its grants appended
     // (payments_request.ts), and the payments service answers only what those ledgers hold.
     // Lookups and queries are reads: once admitted the kernel hands them to

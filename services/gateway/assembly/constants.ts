@@ -9,6 +9,7 @@ import * as P from "../protocol";
 import * as L from "../../ledger/protocol";
 import * as C from "../../compliance/protocol";
 import * as T from "../../trading/protocol";
+import * as F from "../../fix/protocol";
 import * as hal from "../../../hal/abi";
 
 // The inbox takes a client request (56-byte header + the largest ledger batch,
@@ -80,6 +81,9 @@ export function constantsCheck(): void {
   assert(<u64>P.GW_REPLY_HEADER_BYTES + <u64>C.REPLY_HEADER_BYTES + <u64>C.MATCHES_MAX * C.MATCH_BYTES <= <u64>OUTBOX_BYTES, "the outbox holds a largest search reply");
   const largestOrders = <u64>T.REPLY_HEADER_BYTES + <u64>T.OPS_PER_REQUEST * T.RESULT_BYTES + <u64>T.EVENTS_PER_REPLY * T.EVENT_BYTES;
   assert(<u64>P.GW_REPLY_HEADER_BYTES + largestOrders <= <u64>OUTBOX_BYTES, "the outbox holds a largest orders reply");
+  const largestFix = <u64>F.requestLength(F.INPUTS_PER_REQUEST);
+  assert(largestFix > 0 && <u64>P.GW_REQUEST_HEADER_BYTES + largestFix <= <u64>INBOX_BYTES && <u64>DEFER_HEADER_BYTES + largestFix + 8 <= <u64>DEFER_BYTES,
+    "the inbox and the deferral ring hold a largest FIX request");
   assert(<u32>T.SCOPE_LEDGERS_MAX == <u32>P.KEY_GRANTS_MAX, "the trading service takes every grant of a key");
   assert(<u32>C.TRANSFERS_PER_REQUEST >= LEDGER_BATCH_MAX && <u64>C.REPLY_HEADER_BYTES + <u64>LEDGER_BATCH_MAX * C.VERDICT_BYTES <= <u64>INBOX_BYTES,
     "compliance checks a largest create_transfers, and its verdicts fit the inbox (transfer_checks)");

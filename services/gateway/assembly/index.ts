@@ -45,6 +45,7 @@
 //   payments_request.ts  payments requests: framing, a scoped key's ledgers, then the relay
 //   compliance_request.ts  compliance requests (screening, list loads): framing, then the relay
 //   trading_request.ts     trading requests (orders, books): framing, a scoped key's grants, then the relay
+//   fix_request.ts         FIX requests (a FIX session's inputs): framing, then the relay
 //   pending.ts     the FIFO of requests in flight to the ledger
 //   defer.ts       the bounded ring of requests waiting for a slot
 //   reply.ts       the reply header, error messages, refusals
@@ -59,7 +60,7 @@ import { configCheck, configParse } from "./config";
 import { programPolicy } from "./admission";
 import {
   compliancePeer, handleComplianceAborted, handleComplianceReply, handleTradingAborted, handleTradingReply, tradingPeer, handleLedgerAborted, handleLedgerReply,
-  handlePaymentsAborted, handlePaymentsReply,
+  handlePaymentsAborted, handlePaymentsReply, fixPeer, handleFixAborted, handleFixReply,
   ledgerPeer, paymentsPeer, relayInit } from "./relay";
 import { handleSystemReply, systemInFlight } from "./system";
 import { handleRequest } from "./router";
@@ -87,5 +88,7 @@ export function qx_handle(kind: u32, sender: u32, token: u32, len: u32): void {
   else if (kind == KIND_FAILED && <i32>sender == compliancePeer) handleComplianceAborted();
   else if (kind == KIND_REPLY && <i32>sender == tradingPeer) handleTradingReply(len);
   else if (kind == KIND_FAILED && <i32>sender == tradingPeer) handleTradingAborted();
+  else if (kind == KIND_REPLY && <i32>sender == fixPeer) handleFixReply(len);
+  else if (kind == KIND_FAILED && <i32>sender == fixPeer) handleFixAborted();
   else if (kind == KIND_REPLY && sender == SENDER_KERNEL && systemInFlight()) handleSystemReply(len);
 }

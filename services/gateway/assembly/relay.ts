@@ -14,7 +14,8 @@
 // payments service decides a message against everything before it, and
 // waits for the ledger itself); its reply is relayed whole. A trading
 // request goes to "trading" one at a time likewise (with settlement it
-// waits for the ledger too). A compliance
+// waits for the ledger too), and a FIX request to "fix" (a session's inputs
+// are decided in order; its orders wait for the trading service). A compliance
 // request goes to "compliance" one at a time likewise (a list load's
 // requests are decided in order). The deferral ring is shared and kept in
 // arrival order: a request whose service has no free slot stops the ring
@@ -52,7 +53,8 @@ export let ledgerPeer: i32 = -1;
 const ONE_PAYMENTS: u32 = 0;
 const ONE_COMPLIANCE: u32 = 1;
 const ONE_TRADING: u32 = 2;
-const ONES: u32 = 3;
+const ONE_FIX: u32 = 3;
+const ONES: u32 = 4;
 const onePeer = memory.data(<i32>(ONES * 4), 4);
 const oneBusy = memory.data(<i32>ONES);
 const oneToken = memory.data(<i32>(ONES * 4), 4);
@@ -63,6 +65,8 @@ export let paymentsPeer: i32 = -1;
 export let compliancePeer: i32 = -1;
 /** The trading service's index, or -1 when the image has none (every trading request then gets 503). */
 export let tradingPeer: i32 = -1;
+/** The fix service's index, or -1 when the image has none (every FIX request then gets 503). */
+export let fixPeer: i32 = -1;
 
 // A create_transfers checked first (transfer_checks): none, at compliance, or taken apart and at the ledger.
 const CHECK_IDLE: u32 = 0;
@@ -83,6 +87,7 @@ function oneOf(route: u32): i32 {
   assert(route < <u32>P.ROUTE_COUNT, "a known route");
   if (P.routePaymentsOp(route) != 0) return <i32>ONE_PAYMENTS;
   if (P.routeTradingOp(route) != 0) return <i32>ONE_TRADING;
+  if (P.routeIsFix(route)) return <i32>ONE_FIX;
   return P.routeIsCompliance(route) ? <i32>ONE_COMPLIANCE : -1;
 }
 
@@ -100,14 +105,17 @@ function peerNamed(name: string): i32 {
 
 /** Finds the ledger and the payments service (once, at boot). */
 export function relayInit(): void {
-  assert(pendingLen == 0 && deferCount == 0 && !oneIsBusy(ONE_PAYMENTS) && !oneIsBusy(ONE_COMPLIANCE) && !oneIsBusy(ONE_TRADING), "nothing is relayed before boot");
+  assert(pendingLen == 0 && deferCount == 0 && !oneIsBusy(ONE_PAYMENTS) && !oneIsBusy(ONE_COMPLIANCE) && !oneIsBusy(ONE_TRADING)
+    && !oneIsBusy(ONE_FIX), "nothing is relayed before boot");
   ledgerPeer = peerNamed("ledger");
   paymentsPeer = peerNamed("payments");
   compliancePeer = peerNamed("compliance");
   tradingPeer = peerNamed("trading");
+  fixPeer = peerNamed("fix");
   store<i32>(onePeer + (ONE_PAYMENTS << 2), paymentsPeer);
   store<i32>(onePeer + (ONE_COMPLIANCE << 2), compliancePeer);
   store<i32>(onePeer + (ONE_TRADING << 2), tradingPeer);
+  store<i32>(onePeer + (ONE_FIX << 2), fixPeer);
   if (transferChecks && (compliancePeer < 0 || ledgerPeer < 0)) configFail("transfer_checks needs the ledger and the compliance service in the image");
 }
 
@@ -148,6 +156,7 @@ function forward(token: u32, route: u32, n: i32, body: usize, bodyLen: u32): voi
       countStat(P.GW_STATS_BUSY);
       answerText(token, 503, P.GW_E_BUSY, 1, n, one == <i32>ONE_PAYMENTS ? "the payments service could not take the request; nothing was applied"
         : one == <i32>ONE_TRADING ? "the trading service could not take the request (is it in the image?); nothing was applied"
+        : one == <i32>ONE_FIX ? "the fix service could not take the request (is it in the image?); nothing was applied"
         : "the compliance service could not take the request (is it in the image?); nothing was applied");
       return;
     }
@@ -287,7 +296,8 @@ function oneReplied(one: u32, len: u32, what: string): void {
   const n = load<i32>(oneKey + (one << 2));
   if (<u64>len + <u64>P.GW_REPLY_HEADER_BYTES > <u64>OUTBOX_BYTES) {
     answerText(token, 502, P.GW_E_MALFORMED, 0, n, one == ONE_PAYMENTS ? "the payments service's reply is larger than the gateway relays"
-      : one == ONE_TRADING ? "the trading service's reply is larger than the gateway relays" : "the compliance service's reply is larger than the gateway relays");
+      : one == ONE_TRADING ? "the trading service's reply is larger than the gateway relays"
+      : one == ONE_FIX ? "the fix service's reply is larger than the gateway relays" : "the compliance service's reply is larger than the gateway relays");
   } else {
     memory.copy(outbox + P.GW_REPLY_HEADER_BYTES, inbox, len);
     answer(token, 200, P.GW_OK, 0, n, len);
@@ -308,6 +318,7 @@ function oneAborted(one: u32, error: u32, what: string): void {
   answerText(load<u32>(oneToken + (one << 2)), 503, error, 1, n, one == ONE_PAYMENTS
     ? "the payments service aborted this request (it faulted or has failed); nothing was applied"
     : one == ONE_TRADING ? "the trading service aborted this request (it faulted or has failed); nothing was applied"
+    : one == ONE_FIX ? "the fix service aborted this request (it faulted or has failed); nothing was applied"
     : "the compliance service aborted this request (it faulted or has failed); nothing was applied");
   deferDrain();
 }
@@ -352,4 +363,16 @@ export function handleTradingReply(len: u32): void {
 export function handleTradingAborted(): void {
   assert(tradingPeer >= 0, "an abort of the trading service");
   oneAborted(ONE_TRADING, P.GW_E_TRADING_ABORTED, "trading");
+}
+
+/** The fix service's reply to the request in flight, relayed whole to its client. */
+export function handleFixReply(len: u32): void {
+  assert(fixPeer >= 0, "a reply from the fix service");
+  oneReplied(ONE_FIX, len, "fix");
+}
+
+/** The kernel aborted the FIX request in flight. */
+export function handleFixAborted(): void {
+  assert(fixPeer >= 0, "an abort of the fix service");
+  oneAborted(ONE_FIX, P.GW_E_FIX_ABORTED, "fix");
 }

@@ -34,6 +34,8 @@ export function roleMay(role: u32, route: u32): bool {
   // instruments and orders are read by every role (market data; a scoped key sees only its ledgers' orders).
   if (route == P.ROUTE_ORDERS) return role == P.ROLE_ADMIN || role == P.ROLE_OPERATOR || role == P.ROLE_TRADER;
   if (P.routeTradingOp(route) != 0) return true;
+  // A FIX session's inputs place orders too: the same roles as ROUTE_ORDERS.
+  if (P.routeIsFix(route)) return role == P.ROLE_ADMIN || role == P.ROLE_OPERATOR || role == P.ROLE_TRADER;
   if (route == P.ROUTE_KEYS_CREATE || route == P.ROUTE_KEYS_REVOKE) return role == P.ROLE_ADMIN;
   if (route == P.ROUTE_KEYS_LIST) return role == P.ROLE_ADMIN || role == P.ROLE_AUDITOR;
   if (route == P.ROUTE_EVENTS) return role != P.ROLE_TELLER; // watching, not transacting
@@ -53,17 +55,19 @@ function complianceRoleMay(role: u32, route: u32): bool {
   return role == P.ROLE_ADMIN || role == P.ROLE_OPERATOR || role == P.ROLE_AUDITOR || role == P.ROLE_COMPLIANCE_OFFICER; // the reads
 }
 
-// Routes the console (`qenex keys … --data`, `qenex lists import --data`,
+// Routes of AUTH_CONSOLE frames, which only the host itself writes: for the
+// operator console (`qenex keys … --data`, `qenex lists import --data`,
 // `qenex rules|cases|compliance … --data`: the operator at a stopped system's
-// data directory) may use: keys, list loads, and the compliance rules, cases,
+// data directory) keys, list loads, and the compliance rules, cases,
 // decisions and reports (the console holds the machine, so it may do what
-// its keys' roles may).
+// its keys' roles may); and for the FIX sessions the operator configured,
+// ROUTE_FIX (the host's FIX front end vouches for the session).
 export function consoleRoute(route: u32): bool {
   assert(route > 0 && route < <u32>P.ROUTE_COUNT, "a known route");
   // A case closed at the console reads its payment after the release, as the route's answer does.
   if ((route >= <u32>P.ROUTE_RULES_GET && route <= <u32>P.ROUTE_REPORTS) || route == P.ROUTE_PAYMENTS_GET) return true;
   return route == P.ROUTE_KEYS_CREATE || route == P.ROUTE_KEYS_LIST || route == P.ROUTE_KEYS_REVOKE || route == P.ROUTE_LISTS_LOAD
-    || route == P.ROUTE_RESCREEN || route == P.ROUTE_ACCOUNTS_SCREEN;
+    || route == P.ROUTE_RESCREEN || route == P.ROUTE_ACCOUNTS_SCREEN || route == P.ROUTE_FIX;
 }
 
 // Routes the host answers itself once admission allowed them (statistics of

@@ -19,6 +19,7 @@ import { ledgerRequest } from "./ledger_request";
 import { paymentsRequest } from "./payments_request";
 import { complianceRequest } from "./compliance_request";
 import { tradingRequest } from "./trading_request";
+import { fixRequest } from "./fix_request";
 import { keysCreate, keysList, keysRevoke } from "./keys_admin";
 import { eventsGrants } from "./events";
 import { serviceCommand } from "./system";
@@ -63,6 +64,7 @@ function routeRequest(token: u32, route: u32, len: u32, n: i32, now: u64): void 
   if (P.routePaymentsOp(route) != 0) { paymentsRequest(token, route, body, bodyLen, n); return; }
   if (P.routeIsCompliance(route)) { complianceRequest(token, route, body, bodyLen, n); return; }
   if (P.routeTradingOp(route) != 0) { tradingRequest(token, route, body, bodyLen, n); return; }
+  if (P.routeIsFix(route)) { fixRequest(token, route, body, bodyLen, n); return; }
   countStat(P.GW_STATS_ALLOWED);
   if (route == P.ROUTE_KEYS_CREATE) keysCreate(token, body, bodyLen, n, now);
   else if (route == P.ROUTE_KEYS_LIST) keysList(token, n);

@@ -1,5 +1,7 @@
 // An orders request with settlement (config "settlement": true), from its
-// arrival to its answer, one at a time:
+// arrival to its answer, one at a time (one that arrives meanwhile waits in
+// a small FIFO, copied with its scope and arrival time, and starts when the
+// one before is answered; only a full FIFO refuses it):
 //   0. with "pretrade", its new orders and replaces go to the compliance
 //      service first (pretrade.ts); a refused one reserves nothing;
 //   1. each operation's reservation is planned (ops.ts planReserve) and the
@@ -22,7 +24,7 @@ import { logText, nowNs, send } from "../../sdk/qenex";
 import { planReserve } from "./ops";
 import { applyOps, ordersAnswer } from "./requests";
 import { refuse } from "./reply";
-import { scopeHold, scopeRestore } from "./scope";
+import { scopeCopy, scopeHold, scopeRestore, scopeSet } from "./scope";
 import { pretradeOn } from "./config";
 import { pretradeAnswered, pretradeFailed, pretradeSend } from "./pretrade";
 import { risksClear, reserveAnswered, settleLedger, transferOf, W_KIND, W_LINKED, W_RESULT, workAt, workCount, workReset } from "./settle";
@@ -43,14 +45,58 @@ export let settlementFailures: u64 = 0;
 const staged = heap.alloc(<usize>P.OPS_PER_REQUEST * P.OP_BYTES);
 const request = heap.alloc(<usize>L.HEADER_BYTES + <usize>L.BATCH_EVENTS_MAX * L.RECORD_BYTES);
 
-/** An orders request with settlement: its reservations asked first. */
+// Orders requests waiting while one is settled (the gateway sends one at a time, but the fix service sends its
+// sessions' orders too): a ring of QUEUE_MAX, each its token, count, scope, arrival time and records, copied.
+const QUEUE_MAX: u32 = 4;
+const Q_TOKEN: usize = 0;
+const Q_COUNT: usize = 4;
+const Q_NOW: usize = 8;
+const Q_SCOPE_COUNT: usize = 16;
+const Q_SCOPE: usize = 24;
+const Q_RECS: usize = Q_SCOPE + <usize>P.SCOPE_LEDGERS_MAX * 4;
+const Q_ENTRY_BYTES: usize = Q_RECS + <usize>P.OPS_PER_REQUEST * P.OP_BYTES;
+let queueHead: u32 = 0;
+let queueLen: u32 = 0;
+let queue: usize = 0;
+
+/** The waiting requests' ring (once, at init, with settlement). */
+export function flowInit(): void {
+  assert(queue == 0 && Q_RECS % 8 == 0, "flowInit: once; records 8-aligned");
+  queue = heap.alloc(<usize>QUEUE_MAX * Q_ENTRY_BYTES);
+}
+
+/** An orders request with settlement: its reservations asked first (after the ones before it). */
 export function ordersSettled(token: u32, count: u32, recs: usize): void {
   assert(count >= 1 && count <= <u32>P.OPS_PER_REQUEST, "a framed count");
-  if (phase != PHASE_IDLE) { refuse(token, "trading: an orders request is being settled; one at a time"); return; }
+  assert(phase != PHASE_IDLE || queueLen == 0, "requests wait only while one is settled");
+  if (phase == PHASE_IDLE) { start(token, count, recs, nowNs()); return; }
+  if (queueLen == QUEUE_MAX || queue == 0) { refuse(token, "trading: an orders request is being settled; one at a time; queue full"); return; }
+  const e = queue + <usize>((queueHead + queueLen) % QUEUE_MAX) * Q_ENTRY_BYTES;
+  store<u32>(e + Q_TOKEN, token);
+  store<u32>(e + Q_COUNT, count);
+  store<u64>(e + Q_NOW, nowNs());
+  store<u32>(e + Q_SCOPE_COUNT, scopeCopy(e + Q_SCOPE));
+  memory.copy(e + Q_RECS, recs, <usize>count * P.OP_BYTES);
+  queueLen++;
+}
+
+/** The oldest waiting request, started in its own scope (after the one before was answered). */
+function startNext(): void {
+  assert(phase == PHASE_IDLE && queueLen > 0, "a request waits and none is settled");
+  const e = queue + <usize>queueHead * Q_ENTRY_BYTES;
+  queueHead = (queueHead + 1) % QUEUE_MAX;
+  queueLen--;
+  scopeSet(e + Q_SCOPE, load<u32>(e + Q_SCOPE_COUNT));
+  start(load<u32>(e + Q_TOKEN), load<u32>(e + Q_COUNT), e + Q_RECS, load<u64>(e + Q_NOW));
+}
+
+/** Starts an orders request (its scope in force) with the operations at `recs`, as of its arrival at `now`. */
+function start(token: u32, count: u32, recs: usize, now: u64): void {
+  assert(phase == PHASE_IDLE && count >= 1 && count <= <u32>P.OPS_PER_REQUEST, "one request settled at a time");
   memory.copy(staged, recs, <usize>count * P.OP_BYTES);
   heldToken = token;
   heldCount = count;
-  heldNow = nowNs();
+  heldNow = now;
   scopeHold();
   risksClear(count);
   phase = PHASE_PRETRADE;
@@ -159,4 +205,6 @@ function finish(): void {
   assert(phase == PHASE_SETTLE && sent == workCount, "every transfer answered");
   phase = PHASE_IDLE;
   ordersAnswer(heldToken, heldCount, heldExpired);
+  // The next waiting request starts; one that settles at once starts the one after it (at most QUEUE_MAX deep).
+  if (queueLen > 0) startNext();
 }

@@ -20,7 +20,7 @@
 import * as P from "../protocol";
 import { KIND_FAILED, KIND_MESSAGE, KIND_REPLY, KIND_REQUEST } from "../../sdk/qenex";
 import { configParse, settlementOn } from "./config";
-import { ledgerFailed, ledgerReplied, ordersSettled, pretradeAborted, pretradeReplied } from "./flow";
+import { flowInit, ledgerFailed, ledgerReplied, ordersSettled, pretradeAborted, pretradeReplied } from "./flow";
 import { pretradeInit, pretradePeer } from "./pretrade";
 import { positionsInit } from "./positions";
 import { pretradeOn } from "./config";
@@ -46,6 +46,7 @@ export function qx_init(len: u32): void {
   bookInit();
   replyInit();
   settleInit();
+  if (settlementOn) flowInit();
   pretradeInit();
   tradingEventsInit();
   refsInit();

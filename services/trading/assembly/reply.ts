@@ -2,16 +2,23 @@
 // operation's, u32 0), the records after it, and refusals in band
 // (REPLY_F_REFUSED, a REFUSED_* code and an ASCII reason), as the other
 // services answer. An orders reply is its results, then its events
-// (eventAdd), written in place. The area is taken from the heap once.
+// (eventAdd), written in place. The areas are taken from the heap once.
+// Reads and refusals have an area of their own: an orders request with
+// settlement keeps its results and events in place while it waits for the
+// ledger (flow.ts), and a read or a refusal answered meanwhile must not
+// overwrite them.
 
 import * as P from "../protocol";
 import { reply } from "../../sdk/qenex";
+import { INSTRUMENTS_MAX } from "./config";
 
 const REASON_BYTES: u32 = 256;
 let out: usize = 0;
 let outBytes: u32 = 0;
 let events: usize = 0; // where the current reply's events go
 let eventCount: u32 = 0;
+let readOut: usize = 0; // the reads' and refusals' area
+let readOutBytes: u32 = 0;
 
 export function replyInit(): void {
   assert(out == 0, "replyInit: once");
@@ -20,6 +27,25 @@ export function replyInit(): void {
   const lookups = <u32>P.LOOKUPS_MAX * <u32>P.ORDER_OUT_BYTES;
   outBytes = <u32>P.REPLY_HEADER_BYTES + max(max(orders, book), max(lookups, REASON_BYTES));
   out = heap.alloc(outBytes);
+  const instruments = INSTRUMENTS_MAX * <u32>P.INSTRUMENT_BYTES;
+  readOutBytes = <u32>P.REPLY_HEADER_BYTES + max(max(instruments, book), max(lookups, REASON_BYTES));
+  readOut = heap.alloc(readOutBytes);
+}
+
+/** Where a read's records go: after the header of the reads' area. */
+export function readRecords(): usize {
+  assert(readOut != 0, "readRecords: after replyInit");
+  return readOut + P.REPLY_HEADER_BYTES;
+}
+
+/** Sends a read's header (count, `value` at +8) and `bytes` of records already at readRecords(). */
+export function readSend(token: u32, count: u32, value: u32, bytes: u32): void {
+  assert(<u64>P.REPLY_HEADER_BYTES + bytes <= <u64>readOutBytes, "the records fit the reads' area");
+  store<u32>(readOut, count);
+  store<u32>(readOut + 4, 0);
+  store<u32>(readOut + 8, value);
+  store<u32>(readOut + 12, 0);
+  reply(token, 0, readOut, <u32>P.REPLY_HEADER_BYTES + bytes);
 }
 
 /** Where the reply's records go: after the header. */
@@ -75,10 +101,10 @@ export function replySend(token: u32, count: u32, value: u32, extra: u32, bytes:
 export function refuse(token: u32, why: string): void {
   assert(why.length > 0, "a refusal with its reason");
   const n = <u32>why.length < REASON_BYTES ? <u32>why.length : REASON_BYTES;
-  store<u32>(out, 0);
-  store<u32>(out + 4, P.REPLY_F_REFUSED);
-  store<u32>(out + 8, P.REFUSED_MALFORMED);
-  store<u32>(out + 12, 0);
-  for (let i: u32 = 0; i < n; i++) store<u8>(out + P.REPLY_HEADER_BYTES + i, <u8>why.charCodeAt(i));
-  reply(token, 0, out, <u32>P.REPLY_HEADER_BYTES + n);
+  store<u32>(readOut, 0);
+  store<u32>(readOut + 4, P.REPLY_F_REFUSED);
+  store<u32>(readOut + 8, P.REFUSED_MALFORMED);
+  store<u32>(readOut + 12, 0);
+  for (let i: u32 = 0; i < n; i++) store<u8>(readOut + P.REPLY_HEADER_BYTES + i, <u8>why.charCodeAt(i));
+  reply(token, 0, readOut, <u32>P.REPLY_HEADER_BYTES + n);
 }

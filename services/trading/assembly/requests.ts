@@ -3,14 +3,14 @@
 
 import * as P from "../protocol";
 import { nowNs } from "../../sdk/qenex";
-import { instrumentCount, instruments } from "./config";
+import { instrumentCount, instruments, INSTRUMENTS_MAX } from "./config";
 import { B_INSTRUMENT, bookFor, L_COUNT, L_PRICE, L_TOTAL, LEVEL_BYTES, O_INSTRUMENT, O_OUT_BYTES, orderFind, sideCount, sideLevels, slotAt } from "./book";
 import { opBegin, opEvents } from "./match";
 import { expireDays, expiryDue, opCancel, opMalformed, opMassCancel, opNew, opReplace, reserveRefused, resultOf } from "./ops";
 import { releaseOp } from "./settle";
 import { scopeAllows } from "./scope";
 import { tradingEventsEmit } from "./events";
-import { eventsAt, eventsBegin, eventsCount, eventsRoom, refuse, replyRecords, replySend } from "./reply";
+import { eventsAt, eventsBegin, eventsCount, eventsRoom, readRecords, readSend, refuse, replyRecords, replySend } from "./reply";
 
 /**
  * Applies `count` operations at `recs` in order at logical time `now`: a
@@ -80,9 +80,9 @@ export function orders(token: u32, count: u32, recs: usize): void {
 }
 
 export function instrumentsGet(token: u32): void {
-  assert(instrumentCount <= 256, "the instruments fit the reply");
-  memory.copy(replyRecords(), instruments, <usize>instrumentCount * P.INSTRUMENT_BYTES);
-  replySend(token, instrumentCount, 0, 0, instrumentCount * <u32>P.INSTRUMENT_BYTES);
+  assert(instrumentCount <= INSTRUMENTS_MAX, "the instruments fit the reply");
+  memory.copy(readRecords(), instruments, <usize>instrumentCount * P.INSTRUMENT_BYTES);
+  readSend(token, instrumentCount, 0, instrumentCount * <u32>P.INSTRUMENT_BYTES);
 }
 
 /** book: the best `depth` levels of each side, bids then asks, best first; +8 the bid levels. */
@@ -99,7 +99,7 @@ export function book(token: u32, q: usize): void {
     const count = sideCount(b, side);
     for (let k: u32 = 0; k < depth && k < count; k++) {
       const l = levels + <usize>(count - 1 - k) * LEVEL_BYTES;
-      const out = replyRecords() + <usize>n * P.LEVEL_OUT_BYTES;
+      const out = readRecords() + <usize>n * P.LEVEL_OUT_BYTES;
       memory.fill(out, 0, P.LEVEL_OUT_BYTES);
       store<u64>(out + P.LO_PRICE, load<u64>(l + L_PRICE));
       store<u64>(out + P.LO_QTY, load<u64>(l + L_TOTAL));
@@ -108,7 +108,7 @@ export function book(token: u32, q: usize): void {
     }
     if (side == P.SIDE_BUY) bids = n;
   }
-  replySend(token, n, bids, 0, n * <u32>P.LEVEL_OUT_BYTES);
+  readSend(token, n, bids, n * <u32>P.LEVEL_OUT_BYTES);
 }
 
 /** order_get: the live orders of the ids asked, in the order asked (ids not live are left out). */
@@ -118,10 +118,10 @@ export function orderGet(token: u32, count: u32, ids: usize): void {
   for (let i: u32 = 0; i < count; i++) {
     const ref = orderFind(load<u64>(ids + (<usize>i << 3)));
     if (ref == 0 || !scopeAllows(load<usize>(bookFor(load<u32>(slotAt(ref) + O_INSTRUMENT)) + B_INSTRUMENT))) continue;
-    const out = replyRecords() + <usize>n * P.ORDER_OUT_BYTES;
+    const out = readRecords() + <usize>n * P.ORDER_OUT_BYTES;
     memory.copy(out, slotAt(ref), O_OUT_BYTES);
     memory.fill(out + O_OUT_BYTES, 0, <u32>P.ORDER_OUT_BYTES - O_OUT_BYTES);
     n++;
   }
-  replySend(token, n, 0, 0, n * <u32>P.ORDER_OUT_BYTES);
+  readSend(token, n, 0, n * <u32>P.ORDER_OUT_BYTES);
 }

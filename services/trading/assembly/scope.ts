@@ -15,6 +15,13 @@ export function scopeSet(at: usize, n: u32): void {
   count = n;
 }
 
+/** Copies the scope of the request in the inbox to `to` (SCOPE_LEDGERS_MAX * 4 bytes of room); its ledger count. */
+export function scopeCopy(to: usize): u32 {
+  assert(to != 0 && count <= <u32>P.SCOPE_LEDGERS_MAX, "room for a key's grants");
+  memory.copy(to, grants, <usize>count * 4);
+  return count;
+}
+
 function granted(ledger: u32): bool {
   assert(count <= <u32>P.SCOPE_LEDGERS_MAX, "a key's grants");
   for (let i: u32 = 0; i < count; i++) if (load<u32>(grants + (<usize>i << 2)) == ledger) return true;
