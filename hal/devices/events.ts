@@ -62,5 +62,3 @@ export const EVENT_ALERT_BYTES = 160;
 export const EVENT_TRADING_BYTES = 64;
 export const EVENT_FIX_BYTES = 256;
 export const EVENT_ITEMS_MAX = 65535; // per record
-export const EVT_FIX = 6;
-export const EVENT_FIX_BYTES = 256;
