@@ -127,8 +127,10 @@ build/.typecheck: $(TS_SRC) | install
 	@npx tsc --noEmit -p .
 	@touch $@
 
-# System packages the tests need (SoftHSM2, openssl) are installed when missing.
-test: build
+# System packages the tests need (SoftHSM2, openssl) are installed when missing;
+# the FIX counterparty (QuickFIX/J, fix-tools) is fetched or checked first, so a
+# missing network fails here, before any test runs.
+test: build fix-tools
 	@bash scripts/deps.sh test
 	$(call step,test: every file in test/ and services/*/test (two at a time))
 	@$(NODE) test/run.mjs
@@ -278,7 +280,7 @@ clean:
 # outside the clone, and checked against test/fix/jars.sha256 (test/fix/fetch.sh); the
 # initiator (test/fix/initiator) and the stub acceptor (test/fix/acceptor-stub) compiled
 # into build/fix-tools, whose file classpath is what test/support/fix-initiator.ts runs.
-# Not a prerequisite of `test` yet: the acceptor's tests make it one (test: build fix-tools).
+# A prerequisite of `test`: the acceptor's tests run QuickFIX/J initiators against it.
 QUICKFIXJ_VERSION := 2.3.2
 FIX_CACHE ?= $(HOME)/.cache/qenex/quickfixj/$(QUICKFIXJ_VERSION)
 FIX_JAVA := $(wildcard test/fix/initiator/qenex/*.java test/fix/acceptor-stub/qenex/*.java)
