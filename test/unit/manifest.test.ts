@@ -57,12 +57,12 @@ test('the example manifest is valid and canonical', () => {
   assert.is(JSON.stringify(validateManifest(reordered)), JSON.stringify(EXAMPLE));
 });
 
-test('images/bank/manifest.json is valid: the ledger, payments, compliance and trading behind the gateway, and nothing that takes unauthenticated frames', () => {
+test('images/bank/manifest.json is valid: the ledger, payments, compliance, trading and FIX behind the gateway, and nothing that takes unauthenticated frames', () => {
   // Proves the shipped bank image manifest loads, runs the ledger first (priority 0)
   // with a full 8189-event batch within message_bytes_max, and names asset scales.
   const path = fileURLToPath(new URL('../../images/bank/manifest.json', import.meta.url));
   const m = loadManifestFile(path);
-  assert.equal(m.services.map((s) => s.name), ['ledger', 'payments', 'gateway', 'compliance', 'trading']);
+  assert.equal(m.services.map((s) => s.name), ['ledger', 'payments', 'gateway', 'compliance', 'trading', 'fix']);
   assert.is(m.services[0].priority, 0);
   // The ledger takes no frames from the network: every request reaches it
   // through the gateway, which checks the key (binary protocol and HTTP alike).
@@ -72,7 +72,9 @@ test('images/bank/manifest.json is valid: the ledger, payments, compliance and t
   const gateway = m.services.find((s) => s.name === 'gateway')!;
   assert.ok(gateway.caps.includes('admit'), 'the gateway is the admission authority');
   assert.ok(gateway.caps.includes('send:ledger') && gateway.caps.includes('send:payments') && gateway.caps.includes('send:compliance')
-    && gateway.caps.includes('send:trading'));
+    && gateway.caps.includes('send:trading') && gateway.caps.includes('send:fix'));
+  // FIX sessions reach the fix service through the gateway (ROUTE_FIX), and it reaches the books through the trading service.
+  assert.equal(m.services.find((s) => s.name === 'fix')!.caps, ['log', 'time', 'timer', 'emit', 'send:trading']);
   // The compliance service sends to no one (it decides on its lists, rules and model alone) and streams its alerts.
   const compliance = m.services.find((s) => s.name === 'compliance')!;
   assert.equal(compliance.caps, ['log', 'time', 'emit']);

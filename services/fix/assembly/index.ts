@@ -17,18 +17,25 @@
 // trading request (many sessions' together) until a message that is not an
 // order, or the end; then the request goes to the trading service and the
 // rest waits for its answer, so every session's messages keep their order.
+// The trading service also tells this service (a message from it) of the
+// events of other clients' orders requests (its config "fix_reports"), so
+// a session hears of its resting orders filled or cancelled by them.
 
 import * as P from "../protocol";
+import * as T from "../../trading/protocol";
 import { KIND_FAILED, KIND_MESSAGE, KIND_REPLY, KIND_REQUEST, KIND_TIMER, nowNs, replyOk, serviceIndex } from "../../sdk/qenex";
 import { configParse } from "./config";
 import { outFlush, outInit } from "./out";
 import { sessionsInit } from "./sessions";
 import { APPLICATION, disconnectIn, logonIn, messageIn, sessionTimer } from "./session";
 import { tableInit } from "./table";
-import { ORDER_FLUSH_FIRST, orderIn, ordersFailed, ordersInit, ordersPending, ordersReplied, ordersSend, tradingPeer } from "./orders";
+import { ORDER_FLUSH_FIRST, orderIn, ordersFailed, ordersInit, ordersNotice, ordersPending, ordersReplied, ordersSend, tradingPeer } from "./orders";
 import { marketBookReplied, marketIn, marketInit } from "./market";
 
-const INBOX_BYTES: u32 = <u32>P.HEADER_BYTES + <u32>P.INPUTS_PER_REQUEST * <u32>P.INPUT_BYTES + 64 * 1024;
+// The largest of a request and the trading service's largest answer (every operation's result and a reply's events).
+const TRADING_REPLY_MAX: u32 = <u32>T.REPLY_HEADER_BYTES + <u32>T.OPS_PER_REQUEST * <u32>T.RESULT_BYTES + <u32>T.EVENTS_PER_REPLY * <u32>T.EVENT_BYTES;
+const REQUEST_MAX: u32 = <u32>P.HEADER_BYTES + <u32>P.INPUTS_PER_REQUEST * <u32>P.INPUT_BYTES;
+const INBOX_BYTES: u32 = max(TRADING_REPLY_MAX, REQUEST_MAX);
 const inbox: usize = heap.alloc(INBOX_BYTES);
 // The request being worked through (kept: the inbox takes the trading service's answers meanwhile).
 const held: usize = heap.alloc(<usize>P.HEADER_BYTES + <usize>P.INPUTS_PER_REQUEST * P.INPUT_BYTES);
@@ -153,7 +160,10 @@ function traded(kind: u32, len: u32): void {
 
 export function qx_handle(kind: u32, sender: u32, token: u32, len: u32): void {
   assert(len <= INBOX_BYTES, "the kernel copies at most the inbox");
-  if (kind == KIND_REQUEST || kind == KIND_MESSAGE) request(token, len);
+  if ((kind == KIND_REQUEST || kind == KIND_MESSAGE) && tradingPeer >= 0 && <i32>sender == tradingPeer) {
+    ordersNotice(inbox, len, nowNs());
+    replyOk(token, replyBuf, 0);
+  } else if (kind == KIND_REQUEST || kind == KIND_MESSAGE) request(token, len);
   else if ((kind == KIND_REPLY || kind == KIND_FAILED) && <i32>sender == tradingPeer && waiting != WAIT_NONE) traded(kind, len);
   else if (kind == KIND_TIMER && len >= 8) sessionTimer(load<u64>(inbox), nowNs());
   outFlush();

@@ -402,3 +402,10 @@ function newDone(slot: u32, c: usize, op: usize, res: usize, ev: usize, n: u32, 
   eventsOf(ev, n, now);
   ended(e, id, status, now);
 }
+
+/** The trading service's notice (fix_reports): the events of another's orders request, reported to the sessions whose orders they touch. */
+export function ordersNotice(events: usize, len: u32, now: u64): void {
+  assert(events != 0, "the inbox");
+  const n = len / <u32>T.EVENT_BYTES;
+  for (let k: u32 = 0; k < n; k++) restingEvent(events + <usize>k * T.EVENT_BYTES, now);
+}

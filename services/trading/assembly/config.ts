@@ -12,7 +12,10 @@
 // settlement) checks each order with the compliance service first
 // (pretrade.ts; capability send:compliance), "positions_max" the positions
 // it keeps for that (positions.ts); "events": true emits every request's
-// events to the event stream (events.ts; capability "emit"). Missing keys keep
+// events to the event stream (events.ts; capability "emit"); "fix_reports":
+// true sends the events of every orders request that did not come from the
+// fix service to it (fixnotice.ts; capability "send:fix"), so a FIX session
+// hears of its resting orders filled, cancelled or expired by others. Missing keys keep
 // their defaults; an unknown or repeated key, a value out of range or any
 // other syntax is a boot error: the reason goes to the log and the service
 // traps. The reader is lib/json.ts, as every service's.
@@ -37,6 +40,8 @@ export let pretradeOn: bool = false;
 export let positionsMax: u32 = 65536;
 /** Every orders request's events on the event stream (events.ts; capability "emit"). */
 export let emitEvents: bool = false;
+/** The events of orders that did not come through FIX go to the fix service too (fixnotice.ts; capability "send:fix"). */
+export let fixReports: bool = false;
 /** The configured instruments, INSTRUMENT_BYTES each, in the config's order. */
 export const instruments: usize = memory.data(<i32>(INSTRUMENTS_MAX * P.INSTRUMENT_BYTES), 16);
 
@@ -158,6 +163,7 @@ function field(r: JsonReader, k: string): u32 {
   if (k == "pretrade") { pretradeOn = r.readBool(); return 16; }
   if (k == "positions_max") { positionsMax = <u32>bounded(r, k, 1, ORDERS_LIMIT); return 32; }
   if (k == "events") { emitEvents = r.readBool(); return 64; }
+  if (k == "fix_reports") { fixReports = r.readBool(); return 128; }
   return 0;
 }
 

@@ -26,6 +26,7 @@ import { positionsInit } from "./positions";
 import { pretradeOn } from "./config";
 import { tradingEventsInit } from "./events";
 import { refsInit } from "./refs";
+import { fixNoticeInit, fixNoticePeer, fixNoticeRequest } from "./fixnotice";
 import { settleInit, settleLedger } from "./settle";
 import { scopeSet } from "./scope";
 import { bookInit } from "./book";
@@ -49,6 +50,7 @@ export function qx_init(len: u32): void {
   if (settlementOn) flowInit();
   pretradeInit();
   tradingEventsInit();
+  fixNoticeInit();
   refsInit();
   if (pretradeOn) positionsInit();
 }
@@ -65,6 +67,7 @@ export function qx_handle(kind: u32, sender: u32, token: u32, len: u32): void {
     else pretradeAborted();
     return;
   }
+  if (kind == KIND_REPLY && <i32>sender == fixNoticePeer()) return; // the fix service took a notice
   if (kind != KIND_REQUEST && kind != KIND_MESSAGE) return;
   if (len < <u32>P.HEADER_BYTES) { refuse(token, "trading: request shorter than its header"); return; }
   const op = <u32>load<u8>(inbox + P.HEADER_OP);
@@ -78,6 +81,7 @@ export function qx_handle(kind: u32, sender: u32, token: u32, len: u32): void {
   if (framed == 0 || len != framed + scope * 4) { refuse(token, "trading: unknown operation, or a length that does not match its count and scope"); return; }
   scopeSet(inbox + framed, scope);
   const rec = inbox + P.HEADER_BYTES;
+  if (op == <u32>P.Op.orders) fixNoticeRequest(sender, token);
   if (op == <u32>P.Op.orders && settlementOn) ordersSettled(token, count, rec);
   else if (op == <u32>P.Op.orders) orders(token, count, rec);
   else if (op == <u32>P.Op.instruments_get) instrumentsGet(token);

@@ -1,6 +1,7 @@
 // The requests: orders (the operations, in order), and the reads
 // (instruments_get, book, order_get) answered from the books as they stand.
 
+import { fixNoticeAnswer } from "./fixnotice";
 import * as P from "../protocol";
 import { nowNs } from "../../sdk/qenex";
 import { instrumentCount, instruments, INSTRUMENTS_MAX } from "./config";
@@ -69,6 +70,7 @@ export function ordersAnswer(token: u32, count: u32, expired: u32): void {
   const events = eventsCount();
   assert(expired <= events, "the expiries are events of the reply");
   tradingEventsEmit(eventsAt(), events);
+  fixNoticeAnswer(token, eventsAt(), events);
   replySend(token, count, events, expired, count * <u32>P.RESULT_BYTES + events * <u32>P.EVENT_BYTES);
 }
 
