@@ -85,9 +85,9 @@ class Pair {
   constructor(readonly fix: ServiceHarness, readonly trading: ServiceHarness) {}
   static async make(): Promise<Pair> {
     const fix = await ServiceHarness.load(FIX_WASM, { name: 'fix', caps: ['log', 'time', 'timer', 'emit', 'send:trading'], peers: ['trading'], memoryPagesMax: 4096, messageBytesMax: 1 << 20 });
-    const trading = await ServiceHarness.load(TRADING_WASM, { name: 'trading', caps: ['log', 'time'], memoryPagesMax: 4096, messageBytesMax: 1 << 20 });
+    const trading = await ServiceHarness.load(TRADING_WASM, { name: 'trading', caps: ['log', 'time', 'send:fix'], peers: ['fix'], memoryPagesMax: 4096, messageBytesMax: 1 << 20 });
     fix.init({ sessions_max: 4, orders_max: 1024 });
-    trading.init({ orders_max: 10000, levels_max: 256, instruments: [INSTRUMENT] });
+    trading.init({ orders_max: 10000, levels_max: 256, instruments: [INSTRUMENT], fix_reports: true });
     fix.timeNs = T0;
     trading.timeNs = T0;
     return new Pair(fix, trading);
@@ -102,9 +102,21 @@ class Pair {
     const s = this.fix.sent.shift();
     assert.ok(s !== undefined, 'the fix service waits for the trading service');
     this.trading.timeNs = this.fix.timeNs;
-    const r = this.trading.request(s!.payload);
+    const r = this.trading.message(1, s!.payload);
     assert.ok(r !== null, 'the trading service answers at once');
+    assert.is(this.trading.sent.length, 0, 'no notice of the fix service\'s own events');
     this.fix.peerReply(1, r!.payload);
+  }
+  /** An orders request from another client (the gateway) straight to the trading service; its notice relayed to the fix service. */
+  other(request: Buffer): Out[] {
+    this.trading.timeNs = this.fix.timeNs;
+    const r = this.trading.request(request);
+    assert.ok(r !== null && r.status === 0, 'the trading service answers');
+    for (const n of this.trading.sent.splice(0)) {
+      assert.is(n.peer, 1, 'a notice to the fix service');
+      this.fix.message(1, n.payload);
+    }
+    return this.collect();
   }
   collect(): Out[] {
     const fresh: Out[] = [];
@@ -289,6 +301,21 @@ test('timers: a Heartbeat after HeartBtInt of silence out, a TestRequest after 1
   assert.is(outs[0].id, '1');
   outs = fire(T0 + 66n * S);
   assert.is(types(outs), '5 close', 'no answer to the TestRequest within HeartBtInt');
+});
+
+test('a resting FIX order filled by another client\'s order (the trading service\'s notice) is reported to its session', async () => {
+  const p = await Pair.make();
+  p.send([logon(1)]);
+  p.send([order(2, 'r1', T.SIDE_SELL, 10000n, 4n)]);
+  const op = Buffer.alloc(T.HEADER_BYTES + T.OP_BYTES);
+  op[T.HEADER_OP] = T.Op.orders;
+  op.writeUInt32LE(1, T.HEADER_COUNT);
+  const o = op.subarray(T.HEADER_BYTES);
+  o[T.OP_KIND] = T.OP_NEW; o[T.OP_SIDE] = T.SIDE_BUY; o[T.OP_TYPE] = T.TYPE_LIMIT; o[T.OP_TIF] = T.TIF_IOC;
+  o.writeUInt32LE(1, T.OP_INSTRUMENT); o.writeBigUInt64LE(10000n, T.OP_PRICE); o.writeBigUInt64LE(4n, T.OP_QTY); o.writeBigUInt64LE(99n, T.OP_ACCOUNT);
+  const outs = p.other(op);
+  assert.is(types(outs), '8');
+  assert.equal([outs[0].id, String.fromCharCode(outs[0].raw[P.OUT_BODY + P.EXEC_TYPE]), String.fromCharCode(outs[0].raw[P.OUT_BODY + P.EXEC_STATUS])], ['r1', 'F', '2']);
 });
 
 test('replay: the same requests give the same items, byte for byte', async () => {
