@@ -181,8 +181,9 @@ test('HeartBtInt outside the configured bounds and SendingTime off by more than 
   assert.is(types(outs), '5 close');
   assert.match(outs[0].text, 'HeartBtInt');
   outs = p.send([logon(1, { conn: 9, sending: T0 - 500n * S })]);
-  assert.is(types(outs), '5 close');
-  assert.match(outs[0].text, 'SendingTime');
+  assert.is(types(outs), '3 5 close', 'as established engines answer: Reject 10 (52), then Logout');
+  assert.equal([outs[0].c, outs[0].b], [10, 52]);
+  assert.match(outs[1].text, 'SendingTime');
 });
 
 test('a message with MsgSeqNum too high asks for a resend once and is not taken; the resent messages are', async () => {

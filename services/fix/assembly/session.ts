@@ -248,6 +248,7 @@ export function logonIn(rec: usize, now: u64): void {
   const refusal = logonRefusal(s, rec, now);
   if (refusal.length > 0) { endSession(slot, refusal, now); return; }
   if (seq < expected) { endTooLow(slot, expected, seq, now); return; }
+  if (!timely(s, rec, now)) { rejectAndEnd(slot, rec, REASON_SENDING_TIME, TAG_SENDING_TIME, "SendingTime accuracy problem", now); return; }
   store<u32>(s + S_HEARTBEAT, load<u32>(rec + P.IN_A));
   const o = outBegin(slot, MT_LOGON);
   store<u32>(o + P.OUT_A, load<u32>(rec + P.IN_A));
@@ -272,8 +273,7 @@ function logonRefusal(s: usize, rec: usize, now: u64): string {
   if (verdict != <u8>P.V_OK) return "invalid Logon message";
   if (seq == 0) return "Logon without a MsgSeqNum";
   if (hb < load<u32>(body + P.LOGON_HB_MIN) || hb > load<u32>(body + P.LOGON_HB_MAX)) return "HeartBtInt out of range";
-  if (!timely(s, rec, now)) return "SendingTime accuracy problem";
-  return ""; // MsgSeqNum too low: endTooLow
+  return ""; // MsgSeqNum too low: endTooLow; SendingTime: Reject 10, then Logout
 }
 
 /** Close a connection that has no session to speak for. */
