@@ -41,10 +41,10 @@ export const INPUTS_PER_REQUEST = 256;
 //  +36 u32 b: EndSeqNo (2)
 //  +40 u8 id length   +41 u8 second id length   +42 u8 text length   +43 u8 0   +44 u32 0
 //  +48 [ID_MAX] id: TestReqID (0, 1) | ClOrdID (D, F, G, q) | MDReqID (V) | SecurityReqID (x) | our CompID (A)
-//  +112 [ID_MAX] second id: OrigClOrdID (F, G) | their CompID (A)
-//  +176 [TEXT_MAX] text: why (V_REJECT, V_BUSINESS, V_BAD_ORDER; ASCII), or the key's name (A)
-//  +304 the message's body (BODY_BYTES): the order (D, F, G, q), the market data request (V), the logon's options (A)
-export const INPUT_BYTES = 384;
+//  +88 [ID_MAX] second id: OrigClOrdID (F, G) | their CompID (A)
+//  +128 [TEXT_MAX] text: why (V_REJECT, V_BUSINESS, V_BAD_ORDER; ASCII)
+//  +256 the message's body (BODY_BYTES): the order (D, F, G, q), the market data request (V), the logon's options (A)
+export const INPUT_BYTES = 336;
 export const IN_KIND = 0;
 export const IN_MSG_TYPE = 1;
 export const IN_VERDICT = 2;
@@ -61,10 +61,10 @@ export const IN_ID_LENGTH = 40;
 export const IN_ID2_LENGTH = 41;
 export const IN_TEXT_LENGTH = 42;
 export const IN_ID = 48;
-export const IN_ID2 = 112;
-export const IN_TEXT = 176;
-export const IN_BODY = 304;
-export const ID_MAX = 64; // ClOrdID, TestReqID, CompIDs, ... (the front end refuses a longer one: V_REJECT reason 5)
+export const IN_ID2 = 88;
+export const IN_TEXT = 128;
+export const IN_BODY = 256;
+export const ID_MAX = 40; // ClOrdID, TestReqID, CompIDs, ... (a UUID is 36; the front end refuses a longer one: V_REJECT reason 5)
 export const TEXT_MAX = 128;
 export const BODY_BYTES = 80;
 
@@ -128,14 +128,15 @@ export const ORD_MASS_TYPE = 64;
 export const MD_INSTRUMENT = 0;
 export const MD_SUBSCRIPTION = 4;
 export const MD_DEPTH = 6;
-export const DEPTH_OUT_MAX = 8; // price levels per side in one snapshot (W): (OUT_BYTES - MDO_LEVELS) / MDO_LEVEL_BYTES / 2
+export const DEPTH_OUT_MAX = 5; // price levels per side in one snapshot (W): (OUT_BYTES - MDO_LEVELS) / MDO_LEVEL_BYTES / 2
 
 // ---- out (OUT_BYTES, fixed): one FIX message to send, an EVT_FIX event item ----
 //   +0 u8 kind (OUT_*)   +1 u8 MsgType   +2 u16 flags (OF_POSS_DUP, ...)   +4 u32 connection (0: the session has none now;
 //   the message is kept for a resend only)   +8 u32 MsgSeqNum   +12 u16 session slot   +14 u16 0
 //  +16 u64 SendingTime (the logical clock, ns)   +24 u64 OrigSendingTime (OF_POSS_DUP)
 //  +32 u32 a   +36 u32 b   +40 u8 id length   +41 u8 second id length   +42 u8 text length   +43 u8 c   +44 u32 d
-//  +48 [ID_MAX] id   +112 [ID_MAX] second id   +176 [TEXT_MAX] text   +304 body (OUT_BODY_BYTES)
+//  +48 [ID_MAX] id   +88 [ID_MAX] second id   +128 body (OUT_BODY_BYTES)   +208 [OUT_TEXT_MAX] text
+// OUT_BYTES is an event item, which the smallest kernel message must hold (hal/limits.ts MESSAGE_BYTES_MIN 256).
 // By MsgType (a, b, c, d, the ids, the text and the body):
 //   A Logon            a HeartBtInt, OF_RESET_SEQ; id our CompID, second id their CompID (the front end learns the
 //                      slot's CompIDs from it)
@@ -153,7 +154,7 @@ export const DEPTH_OUT_MAX = 8; // price levels per side in one snapshot (W): (O
 //   X MarketDataIncrementalRefresh   (market data, below): one trade
 //   y SecurityList     a SecurityResponseType (1 accepted), id SecurityReqID (the front end lists the instruments)
 // OUT_DISCONNECT: close the connection (after what was sent before it).
-export const OUT_BYTES = 384;
+export const OUT_BYTES = 256;
 export const OUT_KIND = 0;
 export const OUT_MSG_TYPE = 1;
 export const OUT_FLAGS = 2;
@@ -170,10 +171,11 @@ export const OUT_TEXT_LENGTH = 42;
 export const OUT_C = 43;
 export const OUT_D = 44;
 export const OUT_ID = 48;
-export const OUT_ID2 = 112;
-export const OUT_TEXT = 176;
-export const OUT_BODY = 304;
+export const OUT_ID2 = 88;
+export const OUT_BODY = 128;
 export const OUT_BODY_BYTES = 80;
+export const OUT_TEXT = 208;
+export const OUT_TEXT_MAX = 48; // an outbound Text (58): the service's own short reasons
 export const OUT_MESSAGE = 1;
 export const OUT_DISCONNECT = 2;
 export const OF_POSS_DUP = 1;
@@ -201,13 +203,13 @@ export const EXEC_LAST_PX = 64;
 export const EXEC_AVG_PX = 72;
 
 // ---- market data (W, X) ----
-//   W: +32 u32 instrument   +36 u8 bid levels   +37 u8 ask levels; id MDReqID; from +112 (over the second id, the text
-//      and the body) the levels, bids best first then asks best first, MDO_LEVEL_BYTES each: u64 price, u64 quantity
+//   W: +32 u32 instrument   +36 u8 bid levels   +37 u8 ask levels; id MDReqID; from +88 (over the second id, the body
+//      and the text) the levels, bids best first then asks best first, MDO_LEVEL_BYTES each: u64 price, u64 quantity
 //   X: +32 u32 instrument   +43 u8 the taker's side; id MDReqID; body +0 u64 trade id   +8 u64 price   +16 u64 quantity
 export const MDO_INSTRUMENT = 32;
 export const MDO_BIDS = 36;
 export const MDO_ASKS = 37;
-export const MDO_LEVELS = 112;
+export const MDO_LEVELS = 88;
 export const MDO_LEVEL_BYTES = 16;
 export const MDO_TRADE = 0;
 export const MDO_PRICE = 8;

@@ -124,7 +124,8 @@ export const ROUTE_ORDERS = 41; // POST /v1/orders: orders (admin, operator, tra
 export const ROUTE_ORDERS_LOOKUP = 42; // POST /v1/orders/lookup: order_get (every role)
 export const ROUTE_BOOK = 43; // GET /v1/instruments/{id}/book: book (every role: market data)
 export const ROUTE_INSTRUMENTS = 44; // GET /v1/instruments: instruments_get (every role)
-export const ROUTE_COUNT = 45; // routes are 1 .. ROUTE_COUNT - 1 (at most hal ADM_ROUTES_MAX)
+export const ROUTE_FIX = 45; // FIX sessions (host/fix/acceptor.ts): the fix service's request (services/fix/protocol.ts)
+export const ROUTE_COUNT = 46; // routes are 1 .. ROUTE_COUNT - 1 (at most hal ADM_ROUTES_MAX)
 
 /** The trading operation a trading route's body carries; 0 when the route is not a trading route. */
 export function routeTradingOp(route: u32): u32 {
