@@ -53,8 +53,6 @@ export interface InputContext {
   readonly instruments: InstrumentsBySymbol;
   /** A Logon's options (A only). */
   readonly logon?: LogonOptions;
-  /** A Logon's key name (A with keys: the Username). */
-  readonly keyName?: string;
 }
 
 const latin1 = (s: string): Buffer => Buffer.from(s, 'latin1');
@@ -223,12 +221,16 @@ function fillOrder(r: InputRecord, fields: readonly RawField[], msgType: string,
     if (typeof price === 'string') r.verdict(P.V_BAD_ORDER, 0, price); else b.writeBigUInt64LE(price, body + P.ORD_PRICE);
     if (typeof qty === 'string') r.verdict(P.V_BAD_ORDER, 0, qty); else b.writeBigUInt64LE(qty, body + P.ORD_QTY);
   }
-  const account = parseAccount(first(fields, 1));
-  if (account === undefined) {
-    r.verdict(P.V_BAD_ORDER, 0, first(fields, 1) === undefined ? 'no Account (1)' : 'Account (1) is not <cash account id>[/<asset account id>]');
-  } else {
+  const accountText = first(fields, 1);
+  const account = parseAccount(accountText);
+  if (account !== undefined) {
     writeU128(b, body + P.ORD_ACCOUNT, account.cash);
     writeU128(b, body + P.ORD_ASSET_ACCOUNT, account.asset);
+  } else if (accountText !== undefined) {
+    r.verdict(P.V_BAD_ORDER, 0, 'Account (1) is not <cash account id>[/<asset account id>]');
+  } else if (msgType !== 'q') {
+    // FIX 4.4's OrderMassCancelRequest has no Account: it cancels the session's own orders (accounts 0 here).
+    r.verdict(P.V_BAD_ORDER, 0, 'no Account (1)');
   }
   b.writeBigUInt64LE(unsigned(first(fields, 37), U64_MAX) ?? 0n, body + P.ORD_ORDER_ID);
   if (msgType === 'q') b[body + P.ORD_MASS_TYPE] = Number(unsigned(first(fields, 530), 255n) ?? 0n);
@@ -244,7 +246,7 @@ function fillMarketData(r: InputRecord, fields: readonly RawField[], ctx: InputC
   b.writeUInt16LE(Number(unsigned(first(fields, 264), 0xffffn) ?? 0n), P.IN_BODY + P.MD_DEPTH);
 }
 
-/** The logon's options body (A), and the key's name as the text. */
+/** The logon's options body (A). */
 function fillLogon(r: InputRecord, ctx: InputContext): void {
   const o = ctx.logon;
   if (o === undefined) return;
@@ -255,11 +257,6 @@ function fillLogon(r: InputRecord, ctx: InputContext): void {
   b.writeUInt32LE(o.heartbeatMinS >>> 0, at + P.LOGON_HB_MIN);
   b.writeUInt32LE(o.heartbeatMaxS >>> 0, at + P.LOGON_HB_MAX);
   b.writeUInt32LE(o.keyId >>> 0, at + P.LOGON_KEY);
-  if (!r.verdictSet && ctx.keyName !== undefined) {
-    const t = latin1(ctx.keyName).subarray(0, P.TEXT_MAX);
-    t.copy(b, P.IN_TEXT);
-    b[P.IN_TEXT_LENGTH] = t.length;
-  }
 }
 
 /** The INPUT record of one framed message (its bytes, BeginString to CheckSum). */

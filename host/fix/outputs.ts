@@ -104,7 +104,7 @@ function executionReport(item: Buffer, o: OutItem, instruments: InstrumentsById)
   }
   const rej = item[e + P.EXEC_REJ_REASON]!;
   if (rej !== 0) body.OrdRejReason = rej;
-  const t = text(item, P.OUT_TEXT, P.OUT_TEXT_LENGTH, P.TEXT_MAX);
+  const t = text(item, P.OUT_TEXT, P.OUT_TEXT_LENGTH, P.OUT_TEXT_MAX);
   if (t !== '') body.Text = t;
   return body;
 }
@@ -117,7 +117,7 @@ function cancelReject(item: Buffer, o: OutItem): OutFields {
     OrderID: order === 0n ? 'NONE' : order, ClOrdID: o.id === '' ? 'NONE' : o.id, OrigClOrdID: o.id2 === '' ? 'NONE' : o.id2,
     OrdStatus: char(item, e + P.EXEC_STATUS), CxlRejResponseTo: String(item[P.OUT_C]), CxlRejReason: item.readUInt32LE(P.OUT_D),
   };
-  const t = text(item, P.OUT_TEXT, P.OUT_TEXT_LENGTH, P.TEXT_MAX);
+  const t = text(item, P.OUT_TEXT, P.OUT_TEXT_LENGTH, P.OUT_TEXT_MAX);
   if (t !== '') body.Text = t;
   return body;
 }
@@ -142,7 +142,7 @@ function body(item: Buffer, o: OutItem, instruments: InstrumentsById): OutFields
   const b = item.readUInt32LE(P.OUT_B);
   const c = item[P.OUT_C]!;
   const d = item.readUInt32LE(P.OUT_D);
-  const t = text(item, P.OUT_TEXT, P.OUT_TEXT_LENGTH, P.TEXT_MAX);
+  const t = text(item, P.OUT_TEXT, P.OUT_TEXT_LENGTH, P.OUT_TEXT_MAX);
   const withText = (f: Record<string, string | number | bigint | OutFields[]>): OutFields => (t === '' ? f : { ...f, Text: t });
   switch (o.msgType) {
     case 'A': return { EncryptMethod: 0, HeartBtInt: a, ...((o.flags & P.OF_RESET_SEQ) !== 0 ? { ResetSeqNumFlag: 'Y' } : {}) };
