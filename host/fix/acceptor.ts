@@ -36,7 +36,7 @@ import { FixFramer, parseFields } from './codec.ts';
 import { disconnectInput, inputRequest, instrumentsBySymbol, messageInput, type InputContext, type InstrumentsBySymbol, type LogonOptions } from './inputs.ts';
 import { readOutItem, renderOutItem, type InstrumentsById } from './outputs.ts';
 import { logonOptionFlags, sourceAllowed, type FixConfig, type FixSessionConfig } from './config.ts';
-import { loadTls } from '../devices/tls.ts';
+import { loadTls, TlsConfigError, type TlsListen } from '../devices/tls.ts';
 import { parseGatewayReply, sourceBytes, writeGatewayHeader } from '../gateway/gateway-wire.ts';
 import type { AdmissionAnswer } from '../base/kernel.ts';
 
@@ -110,7 +110,7 @@ export class FixAcceptor {
     const o = this.deps.config.options;
     let server: net.Server;
     if (o.tlsCert !== undefined && o.tlsKey !== undefined) {
-      const t = loadTls({ cert: o.tlsCert, key: o.tlsKey, clientCa: o.tlsClientCa });
+      const t = fixTls(o.tlsCert, o.tlsKey, o.tlsClientCa);
       const secure = tls.createServer({ ...t.options, handshakeTimeout: LOGON_DEADLINE_MS }, (s) => this.attach(s));
       secure.on('tlsClientError', (e, s) => this.refuseLine(s.remoteAddress, 0, `TLS: ${(e as NodeJS.ErrnoException).code ?? e.message}`));
       server = secure;
@@ -381,6 +381,16 @@ export class FixAcceptor {
     this.server = null;
     for (const c of this.conns.values()) c.socket.destroy();
     if (server !== null) await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+}
+
+/** The TLS files, read and checked; their errors name the FIX options, not the listener's flags. */
+function fixTls(cert: string, key: string, clientCa: string | undefined): TlsListen {
+  try {
+    return loadTls({ cert, key, clientCa });
+  } catch (e) {
+    if (e instanceof TlsConfigError) throw new TlsConfigError(e.message.replace(/--tls-(cert|key|client-ca)/g, (_, n: string) => `FIX option tls_${n.replace('-', '_')}`));
+    throw e;
   }
 }
 
