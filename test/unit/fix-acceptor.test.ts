@@ -16,13 +16,20 @@
 //   - keys=true: a Logon without Username/Password, or with a key admission
 //     refuses, is closed unlogged; an accepted one is submitted with
 //     AUTH_BEARER and the Password's SHA-256, LO_KEY and the key id;
-//   - a refused request closes the connections whose inputs it held.
+//   - a refused request closes the connections whose inputs it held;
+//   - tls_client_ca: a client without a certificate from that CA never
+//     reaches the log; one with it logs on over TLS.
 //
 // Run: node test/run.mjs test/unit/fix-acceptor.test.ts
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import net from 'node:net';
+import tls from 'node:tls';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import * as crypto from 'node:crypto';
 import * as P from '../../services/fix/protocol.ts';
 import * as gw from '../../services/gateway/protocol.ts';
@@ -189,6 +196,49 @@ test('a refused request closes the connections whose inputs it held', async () =
   await until('closed', () => c.closed);
   assert.ok(r.lines.some((l) => l.event === 'fix_request_refused'));
   await r.acceptor.close();
+});
+
+/** A throw-away CA with a server certificate for 127.0.0.1 and a client certificate, and a stranger's from another CA. */
+function certificates(dir: string): void {
+  const openssl = (args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
+  for (const ca of ['good', 'other']) {
+    openssl(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '2', '-subj', `/CN=${ca} CA`, '-keyout', `${ca}-ca.key`,
+      '-out', `${ca}-ca.pem`]);
+  }
+  for (const [ca, name, ext] of [['good', 'server', 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n'], ['good', 'client', 'extendedKeyUsage=clientAuth\n'],
+    ['other', 'stranger', 'extendedKeyUsage=clientAuth\n']]) {
+    writeFileSync(join(dir, `${name}.ext`), ext!);
+    openssl(['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-subj', `/CN=${name}`, '-keyout', `${name}.key`, '-out', `${name}.csr`]);
+    openssl(['x509', '-req', '-in', `${name}.csr`, '-CA', `${ca}-ca.pem`, '-CAkey', `${ca}-ca.key`, '-CAcreateserial', '-days', '2', '-extfile', `${name}.ext`,
+      '-out', `${name}.pem`]);
+  }
+}
+
+test('mutual TLS: a stranger certificate never reaches the log; a client of the CA logs on', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'fix-tls-'));
+  try {
+    certificates(dir);
+    const f = (n: string) => join(dir, n);
+    const r = await rig([`tls_cert=${f('server.pem')}`, `tls_key=${f('server.key')}`, `tls_client_ca=${f('good-ca.pem')}`]);
+    const dial = (name: string) => new Promise<{ socket: tls.TLSSocket; closed: () => boolean }>((resolve) => {
+      let closed = false;
+      const socket = tls.connect({ port: r.port, host: '127.0.0.1', ca: readFileSync(f('good-ca.pem')), cert: readFileSync(f(`${name}.pem`)),
+        key: readFileSync(f(`${name}.key`)) });
+      socket.on('error', () => {});
+      socket.on('close', () => { closed = true; });
+      socket.once('secureConnect', () => { socket.write(logon()); });
+      resolve({ socket, closed: () => closed });
+    });
+    const stranger = await dial('stranger');
+    await until('the stranger closed', stranger.closed, 5000);
+    assert.is(r.requests.length, 0);
+    const client = await dial('client');
+    await until('the Logon submitted', () => r.requests.length === 1, 5000);
+    client.socket.destroy();
+    await r.acceptor.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test.run();
