@@ -230,8 +230,8 @@ export class FixAcceptor {
     const key = sessionKey(ours, theirs);
     const session = this.sessions.get(key);
     if (session === undefined) { this.refuse(conn, `no session ${ours}:${theirs} is configured`); return; }
-    const other = this.live.get(key);
-    if (other !== undefined && !other.closed) { this.refuse(conn, `session ${ours}:${theirs} already has a connection`); return; }
+    // Until the old connection's end is queued (its 'close'), a new one waits: the service then sees that end before the new Logon.
+    if (this.live.has(key)) { this.refuse(conn, `session ${ours}:${theirs} already has a connection`); return; }
     const o = this.deps.config.options;
     let flags = logonOptionFlags(o);
     if (o.keys) {
