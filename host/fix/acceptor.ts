@@ -31,6 +31,7 @@ import * as crypto from 'node:crypto';
 import * as P from '../../services/fix/protocol.ts';
 import * as gw from '../../services/gateway/protocol.ts';
 import * as abi from '../../hal/abi.ts';
+import * as ev from '../../hal/devices/events.ts';
 import * as limits from '../base/limits.ts';
 import { FixFramer, parseFields } from './codec.ts';
 import { disconnectInput, inputRequest, instrumentsBySymbol, messageInput, type InputContext, type InstrumentsBySymbol, type LogonOptions } from './inputs.ts';
@@ -382,6 +383,19 @@ export class FixAcceptor {
     for (const c of this.conns.values()) c.socket.destroy();
     if (server !== null) await new Promise<void>((resolve) => server.close(() => resolve()));
   }
+}
+
+/**
+ * The out items of an event record (hal/devices/events.ts layout) when its
+ * type is `fixType` (EVT_FIX), else null: what the events device's sink
+ * hands to FixAcceptor.handleOutItems (Machine.fixOut).
+ */
+export function fixItemsOfRecord(record: Buffer, fixType: number): Buffer | null {
+  if (record.length < ev.EVENT_RECORD_HEADER_BYTES || record.readUInt16LE(16) !== fixType) return null;
+  const count = record.readUInt32LE(20);
+  const itemBytes = record.readUInt32LE(24);
+  if (itemBytes !== P.OUT_BYTES || ev.EVENT_RECORD_HEADER_BYTES + count * itemBytes !== record.length) return null;
+  return record.subarray(ev.EVENT_RECORD_HEADER_BYTES);
 }
 
 /** The TLS files, read and checked; their errors name the FIX options, not the listener's flags. */
