@@ -7,6 +7,7 @@
 // (a block completion, a frame, a timer deadline the kernel published).
 // It never chooses what runs next.
 
+import type { AddressInfo } from 'node:net';
 import { OriginalsArchive, ORIGINALS_FILE } from './payments/archive.ts';
 import type { TlsListen } from './devices/tls.ts';
 import { createHash } from 'node:crypto';
@@ -33,6 +34,9 @@ import { LOG_FILE, SegmentedLog, firstLiveSegment, hasLog, openSegmentedLog } fr
 import { magicVersion } from './base/log-entry.ts';
 import { logChainFor } from './devices/log-chain.ts';
 import { tradingInstruments, type TradingInstrument } from './gateway/trading-front.ts';
+import { FixAcceptor } from './fix/acceptor.ts';
+import type { FixConfig } from './fix/config.ts';
+import { GATEWAY_SERVICE } from './gateway/gateway-wire.ts';
 import { parseImage, readImageFile, writeImageFile, type ParsedImage } from './image.ts';
 import type { GatewayConfig, GatewayHost } from './gateway/http-config.ts';
 import { Observability } from './metrics.ts';
@@ -152,6 +156,8 @@ export class Machine {
   /** A replay's grids live here, removed when the machine closes. */
   private gridScratch: string | null = null;
   readonly net: NetDevice | null;
+  /** The FIX acceptor (host/fix/acceptor.ts), when `qenex boot` was given a FIX listener. */
+  private fix: FixAcceptor | null = null;
   /** The event stream: records the kernel numbered, live and replayed (GET /v1/events). */
   readonly eventHub: EventHub;
   private events: EventsDevice | null = null;
@@ -658,6 +664,32 @@ export class Machine {
     return (this.observability?.enable() ?? Promise.resolve()).then(() => net.listen(host, port, tls));
   }
 
+  /**
+   * Starts the FIX acceptor beside the listener (docs/fix.md "The acceptor"):
+   * its requests go in through the net device as the host's own frames
+   * (inject), answered once durable, like the operator console's.
+   */
+  fixListen(config: FixConfig): Promise<AddressInfo> {
+    if (this.net === null) throw new Error('replay machines do not listen');
+    const net = this.net;
+    const kernel = this.kernel;
+    this.fix = new FixAcceptor({
+      config, instruments: imageInstruments(this.opts.image), submit: (payload) => net.inject(GATEWAY_SERVICE, payload),
+      admit: gatewayConfig(this.opts.image, kernel, undefined, this.eventHub).admit, log: (o) => this.hostLine(o, false),
+    });
+    return this.fix.listen();
+  }
+
+  /**
+   * The fix service's outbound items (EVT_FIX event items, OUT_BYTES each,
+   * back to back) to the FIX acceptor: what the events device hands over for
+   * an EVT_FIX record. Without an acceptor they are dropped (the service
+   * keeps them for a resend).
+   */
+  fixOut(items: Buffer): void {
+    this.fix?.handleOutItems(items);
+  }
+
   /** Stops taking input, makes everything durable and applied, then halts. */
   async stop(): Promise<HaltInfo> {
     if (this.halt === null) {
@@ -666,6 +698,7 @@ export class Machine {
     }
     const halt = await this.whenHalted();
     this.eventHub.close();
+    await this.fix?.close();
     await this.net?.close();
     await this.originals?.close();
     this.closeGrids();
@@ -677,6 +710,7 @@ export class Machine {
   abandon(): void {
     this.halt ??= { state: abi.KSTATE_HALTED, error: 0, message: 'abandoned' };
     if (this.deadlineTimer !== null) clearTimeout(this.deadlineTimer);
+    void this.fix?.close();
     void this.net?.close();
     this.originals?.abandon();
     this.closeGrids();

@@ -18,6 +18,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import * as limits from './base/limits.ts';
 import * as abi from '../hal/abi.ts';
+import { checkFixManifest, FixConfigError } from './fix/config.ts';
 
 export class ManifestError extends Error {
   override name = 'ManifestError';
@@ -92,6 +93,8 @@ export interface Manifest {
   audit?: AuditSpec;
   /** Encryption at rest of the data directory (host/datakey.ts); absent: plain files. */
   storage?: StorageSpec;
+  /** The FIX acceptor's listener, sessions and options (host/fix/config.ts; `qenex boot --fix-*` flags override). */
+  fix?: unknown;
 }
 
 /** Encryption at rest: the data key is wrapped by the HSM's AES-256 key `key_label`. */
@@ -367,7 +370,7 @@ function checkServices(services: ServiceSpec[], kernel: KernelSpec): void {
  * validated fields in canonical order; throws ManifestError naming the path.
  */
 export function validateManifest(json: unknown): Manifest {
-  const o = object(json, '', ['name', 'version', 'kernel', 'services'], ['description', 'gateway', 'audit', 'storage']);
+  const o = object(json, '', ['name', 'version', 'kernel', 'services'], ['description', 'gateway', 'audit', 'storage', 'fix']);
   const manifestName = name(o.name, 'name');
   const version = integer(o.version, 'version', limits.IMAGE_VERSION_MIN, limits.IMAGE_VERSION_MAX);
   const description = Object.hasOwn(o, 'description') ? descriptionText(o.description) : undefined;
@@ -378,6 +381,7 @@ export function validateManifest(json: unknown): Manifest {
   const gateway = Object.hasOwn(o, 'gateway') ? gatewaySpec(o.gateway, 'gateway') : undefined;
   const audit = Object.hasOwn(o, 'audit') ? auditSpec(o.audit, 'audit') : undefined;
   const storage = Object.hasOwn(o, 'storage') ? storageSpec(o.storage, 'storage') : undefined;
+  if (Object.hasOwn(o, 'fix')) fixSpec(o.fix);
   // Key order here is the canonical order; optional fields appear only when given.
   const manifest = { name: manifestName, version } as Manifest;
   if (description !== undefined) manifest.description = description;
@@ -386,7 +390,18 @@ export function validateManifest(json: unknown): Manifest {
   if (gateway !== undefined) manifest.gateway = gateway;
   if (audit !== undefined) manifest.audit = audit;
   if (storage !== undefined) manifest.storage = storage;
+  if (Object.hasOwn(o, 'fix')) manifest.fix = o.fix;
   return manifest;
+}
+
+// The "fix" object is the FIX acceptor's (host/fix/config.ts): checked by its reader, kept as given.
+function fixSpec(value: Json): void {
+  try {
+    checkFixManifest(value);
+  } catch (e) {
+    if (e instanceof FixConfigError) fail('fix', e.message.replace(/^manifest: /, ''));
+    throw e;
+  }
 }
 
 // An HSM object label: printable, short, no spaces (PKCS#11 labels are bytes; these stay readable).

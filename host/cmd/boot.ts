@@ -15,9 +15,11 @@ import { signerFromArgs, type OpenedSigner } from './signer.ts';
 import { setMlDsaSigner } from '../base/keys.ts';
 import { startMlDsaWorker } from '../audit/mldsa-worker.ts';
 import { stdoutLines, type LineWriter } from '../base/lines.ts';
+import { fixConfig, FixConfigError, takeFixFlags, type FixConfig, type FixFlags } from '../fix/config.ts';
 
 export const USAGE = `usage: qenex boot <file.qxi> --data <dir> --trust <signing.pub> [--listen host:port] [--once] [--backend auto|native|pure]
        [--tls-cert <cert.pem> --tls-key <key.pem> [--tls-client-ca <ca.pem>]] [--archive <dir>]
+       [--fix-listen host:port --fix-session <OurCompID>:<TheirCompID> ... [--fix-option name=value ...]]
        qenex boot <file.qxi> --data <dir> --insecure-unsigned ...   (development only)
 
 Verifies the image (every section digest, and both signatures, ECDSA P-384
@@ -41,6 +43,15 @@ With --tls-cert and --tls-key the listener speaks TLS 1.2+ only (HTTP and
 binary frames alike); --tls-client-ca makes it mutual TLS: a client without a
 certificate chaining to that CA is refused at the handshake. API keys still
 decide what each request may do.
+
+With --fix-listen the FIX 4.4 acceptor listens there for the sessions named
+by --fix-session (repeatable); --fix-option name=value (repeatable) sets an
+option of every session: reset_on_logon, reset_on_logout,
+reset_on_disconnect, validate, keys (true|false), max_latency_s,
+heartbeat_min_s, heartbeat_max_s (seconds), allowed_sources (IPs and CIDR
+blocks, comma-separated), tls_cert, tls_key, tls_client_ca (PEM files). The
+manifest's "fix" object may say the same; the flags override it
+(docs/fix.md "The acceptor").
 
 When the manifest grants services HSM keys (services[].hsm_keys, or
 capability hsm_random), the HSM device opens the PKCS#11 token named by
@@ -86,7 +97,28 @@ function backendChoice(value: string | undefined): BackendChoice {
   throw new CliError(`--backend must be auto, native or pure, got "${value}"`, EXIT_USAGE);
 }
 
-export async function main(argv: string[], io: CommandIo = processIo): Promise<number> {
+/** The FIX flags taken out of argv (they repeat, which the shared parser refuses). */
+function splitFixFlags(argv: string[]): { rest: string[]; flags: FixFlags } {
+  try {
+    return takeFixFlags(argv);
+  } catch (e) {
+    if (e instanceof FixConfigError) throw new CliError(e.message, EXIT_USAGE);
+    throw e;
+  }
+}
+
+/** The FIX acceptor's configuration from the manifest and the flags; null: none asked for. */
+function fixFromArgs(manifest: Manifest, flags: FixFlags): FixConfig | null {
+  try {
+    return fixConfig(manifest.fix, flags);
+  } catch (e) {
+    if (e instanceof FixConfigError) throw new CliError(e.message, EXIT_USAGE);
+    throw e;
+  }
+}
+
+export async function main(argvIn: string[], io: CommandIo = processIo): Promise<number> {
+  const { rest: argv, flags: fixFlags } = splitFixFlags(argvIn);
   const args = parseArgs(argv, {
     values: ['data', 'trust', 'listen', 'backend', 'archive', 'audit-key', 'hsm', 'label', 'tls-cert', 'tls-key', 'tls-client-ca'],
     booleans: ['once', 'insecure-unsigned'],
@@ -110,6 +142,7 @@ export async function main(argv: string[], io: CommandIo = processIo): Promise<n
   let auditSigner: OpenedSigner | null = null;
   let hsm: HsmDevice | null = null;
   let trust: PublicKey[] | null = null;
+  let fix: FixConfig | null = null;
   try {
     const auditArgs = { ...args, values: new Map(args.values) };
     if (args.values.has('audit-key')) auditArgs.values.set('key', args.values.get('audit-key')!);
@@ -126,6 +159,7 @@ export async function main(argv: string[], io: CommandIo = processIo): Promise<n
       trust = loadPublicKeys(trustPath!);
       image = openImage(bytes, trust);
     }
+    fix = fixFromArgs(image.manifest, fixFlags);
     hsm = await openDeviceHsm(image.manifest, args.values.get('hsm'), io);
     machine = await Machine.boot({
       image, imageBytes: bytes, dataDir, mode: 'live', backend: backendChoice(args.values.get('backend')), archiveDir: args.values.get('archive'),
@@ -152,9 +186,20 @@ export async function main(argv: string[], io: CommandIo = processIo): Promise<n
       throw new CliError(`cannot listen on ${listen.host}:${listen.port}: ${(e as Error).message}`);
     }
   }
+  let fixAddress: string | null = null;
+  if (fix !== null && !args.booleans.has('once')) {
+    try {
+      const a = await machine.fixListen(fix);
+      fixAddress = `${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`;
+    } catch (e) {
+      await machine.stop();
+      throw new CliError(`cannot listen for FIX on ${fix.listen.host}:${fix.listen.port}: ${(e as Error).message}`);
+    }
+  }
   print({
     event: 'ready', state_hash: machine.stateHash(), boot_ms: Number(machine.bootMs.toFixed(3)), entries: machine.entriesApplied(), listen: address,
     ...(tlsListen !== null && address !== null ? { tls: tlsListen.mutual ? 'mutual' : 'server' } : {}),
+    ...(fixAddress !== null ? { fix_listen: fixAddress } : {}),
   });
   if (args.booleans.has('once')) return finish(machine, print, lines);
   return new Promise<number>((resolve) => {

@@ -20,7 +20,7 @@
 // component (an optional component's fields are all optional), as
 // established engines read the same file.
 
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { parseXml, type XmlElement } from '../payments/xml.ts';
 import { FIX_LIMITS } from './limits.ts';
 import { FixError } from './errors.ts';
@@ -98,12 +98,17 @@ export interface Dictionary {
   readonly lengthOfData: ReadonlyMap<number, number>;
 }
 
-const DICTIONARY_PATH = new URL('./dictionary/FIX44.xml', import.meta.url);
 let cached: Dictionary | undefined;
+
+// From the source (host/fix/) or the CLI's bundle in dist/, beside host/.
+function dictionaryPath(): URL {
+  const candidates = [new URL('./dictionary/FIX44.xml', import.meta.url), new URL('../host/fix/dictionary/FIX44.xml', import.meta.url)];
+  return candidates.find((u) => existsSync(u)) ?? candidates[0]!;
+}
 
 /** The FIX 4.4 dictionary, read and indexed on first use. */
 export function fix44(): Dictionary {
-  cached ??= loadDictionary(readFileSync(DICTIONARY_PATH));
+  cached ??= loadDictionary(readFileSync(dictionaryPath()));
   return cached;
 }
 

@@ -125,7 +125,7 @@ test('top level: object, unknown fields, missing fields, name and version', () =
   assert.is(refused(null), 'manifest: must be an object, found null');
   assert.is(refused([]), 'manifest: must be an object, found an array');
   assert.is(refused('bank'), 'manifest: must be an object, found the string "bank"');
-  expectRefused((m) => { m.extra = 1; }, 'manifest: extra: unknown field (allowed: name, version, kernel, services, description, gateway, audit, storage)');
+  expectRefused((m) => { m.extra = 1; }, 'manifest: extra: unknown field (allowed: name, version, kernel, services, description, gateway, audit, storage, fix)');
   expectRefused((m) => { delete m.kernel; }, 'manifest: kernel: missing');
   assert.match(refused(JSON.parse('{"__proto__": {}, "name": "bank"}')), 'manifest: __proto__: unknown field');
   expectRefused((m) => { m.name = 'Bank'; }, 'manifest: name: "Bank" is not a valid name (^[a-z][a-z0-9_-]{0,31}$)');
