@@ -677,6 +677,9 @@ export class Machine {
       config, instruments: imageInstruments(this.opts.image), submit: (payload) => net.inject(GATEWAY_SERVICE, payload),
       admit: gatewayConfig(this.opts.image, kernel, undefined, this.eventHub).admit, log: (o) => this.hostLine(o, false),
     });
+    // From now on the fix service's EVT_FIX records go to the acceptor (those replayed at boot went nowhere:
+    // their connections are gone, and what a session missed it asks for again).
+    this.eventHub.onFix((_time, items) => this.fixOut(items));
     return this.fix.listen();
   }
 

@@ -247,7 +247,7 @@ export class NetDevice {
   private checkTimeouts(): void {
     const now = performance.now();
     for (const conn of this.connections.values()) {
-      if (conn.closed) continue;
+      if (conn.closed || conn.virtual !== null) continue; // inject()'s: no socket, answered by the kernel, never idle
       if (this.stalled(conn, now)) continue;
       // A binary client that started a frame (or the protocol sniff) must finish it in time too.
       if (conn.http === null && conn.partialSince !== null && !conn.paused && now - conn.partialSince > REQUEST_TIMEOUT_MS) {
@@ -386,6 +386,7 @@ export class NetDevice {
   // while all connections' waiting bytes are at their bound, or while its
   // client is not reading the answers.
   private applyBackpressure(conn: Connection): void {
+    if (conn.virtual !== null) return; // inject()'s: no socket to pause
     const tooMany = conn.queuedFrames >= limits.NET_PENDING_FRAMES_PER_CONNECTION_MAX || this.pendingBytes >= limits.NET_PENDING_BYTES_MAX
       || (conn.socket.writableLength ?? 0) > limits.NET_UNSENT_BYTES_MAX;
     if (tooMany && !conn.paused && !conn.closed) {
@@ -399,7 +400,7 @@ export class NetDevice {
   private resumePaused(): void {
     if (this.pendingBytes >= limits.NET_PENDING_BYTES_MAX) return;
     for (const conn of this.connections.values()) {
-      if (conn.paused && conn.queuedFrames < limits.NET_PENDING_FRAMES_PER_CONNECTION_MAX
+      if (conn.paused && conn.virtual === null && conn.queuedFrames < limits.NET_PENDING_FRAMES_PER_CONNECTION_MAX
           && (conn.socket.writableLength ?? 0) <= limits.NET_UNSENT_BYTES_MAX) {
         conn.paused = false;
         // We held its bytes back: the time for the rest of a frame starts now.
