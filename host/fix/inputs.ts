@@ -228,8 +228,9 @@ function fillOrder(r: InputRecord, fields: readonly RawField[], msgType: string,
     writeU128(b, body + P.ORD_ASSET_ACCOUNT, account.asset);
   } else if (accountText !== undefined) {
     r.verdict(P.V_BAD_ORDER, 0, 'Account (1) is not <cash account id>[/<asset account id>]');
-  } else if (msgType !== 'q') {
-    // FIX 4.4's OrderMassCancelRequest has no Account: it cancels the session's own orders (accounts 0 here).
+  } else if (msgType === 'D') {
+    // A cancel or replace names its order (the service knows its account), and FIX 4.4's
+    // OrderMassCancelRequest has no Account: it cancels the session's own orders (accounts 0 here).
     r.verdict(P.V_BAD_ORDER, 0, 'no Account (1)');
   }
   b.writeBigUInt64LE(unsigned(first(fields, 37), U64_MAX) ?? 0n, body + P.ORD_ORDER_ID);

@@ -319,6 +319,25 @@ test('a resting FIX order filled by another client\'s order (the trading service
   assert.equal([outs[0].id, String.fromCharCode(outs[0].raw[P.OUT_BODY + P.EXEC_TYPE]), String.fromCharCode(outs[0].raw[P.OUT_BODY + P.EXEC_STATUS])], ['r1', 'F', '2']);
 });
 
+test('a mass cancel (q, no Account in FIX 4.4) cancels the session\'s live orders, each reported, then the report (r) with their number', async () => {
+  const p = await Pair.make();
+  p.send([logon(1), logon(1, { conn: 8, id2: 'CLIENT2' })]);
+  p.send([order(2, 'm1', T.SIDE_BUY, 9000n, 1n), order(3, 'm2', T.SIDE_SELL, 11000n, 1n), order(2, 'other', T.SIDE_BUY, 9000n, 1n, T.TIF_GTC, { conn: 8, slot: 2 })]);
+  const outs = p.send([input({ msg: 'q', seq: 4, id: 'mass', sending: T0, body: (b) => { b[P.ORD_MASS_TYPE] = 7; } })]);
+  assert.is(types(outs), '8 8 r');
+  assert.equal(outs.slice(0, 2).map((o) => [o.id, String.fromCharCode(o.raw[P.OUT_BODY + P.EXEC_TYPE])]), [['m1', '4'], ['m2', '4']]);
+  assert.equal([outs[2].id, outs[2].a, outs[2].c, outs[2].d], ['mass', 2, 7, 7], 'two cancelled, type 7, response 7');
+  assert.ok(outs.every((o) => o.slot === 1), 'the other session\'s order is not touched');
+});
+
+test('a session\'s answers keep its order: a gathered order\'s report comes before the answer to a later message answered at once', async () => {
+  const p = await Pair.make();
+  p.send([logon(1)]);
+  const outs = p.send([order(2, 'o1', T.SIDE_BUY, 9000n, 1n), input({ msg: 'F', seq: 3, id: 'c1', id2: 'nope', sending: T0 }), input({ msg: '1', seq: 4, id: 't', sending: T0 })]);
+  assert.is(types(outs), '8 9 0');
+  assert.equal(outs.map((o) => o.seq), [2, 3, 4]);
+});
+
 test('replay: the same requests give the same items, byte for byte', async () => {
   const run = async () => {
     const p = await Pair.make();

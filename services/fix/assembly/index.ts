@@ -27,7 +27,7 @@ import { KIND_FAILED, KIND_MESSAGE, KIND_REPLY, KIND_REQUEST, KIND_TIMER, nowNs,
 import { configParse } from "./config";
 import { outFlush, outInit } from "./out";
 import { sessionsInit } from "./sessions";
-import { APPLICATION, disconnectIn, logonIn, messageIn, sessionTimer } from "./session";
+import { APPLICATION, disconnectIn, inSequence, logonIn, messageIn, sessionTimer } from "./session";
 import { tableInit } from "./table";
 import { ORDER_FLUSH_FIRST, orderIn, ordersFailed, ordersInit, ordersNotice, ordersPending, ordersReplied, ordersSend, tradingPeer } from "./orders";
 import { marketBookReplied, marketIn, marketInit } from "./market";
@@ -103,8 +103,8 @@ function run(): void {
     const rec = held + P.HEADER_BYTES + <usize>heldAt * P.INPUT_BYTES;
     const slot = <u32>load<u16>(rec + P.IN_SLOT);
     if (reoffer) { reoffer = false; orderIn(slot, rec, now); heldAt++; continue; }
-    // Anything but an order waits for the gathered orders' reports, so a session's messages keep their order.
-    if (!isOrder(rec) && ordersPending() > 0) { if (flush(now)) return; continue; }
+    // Anything but an order taken in sequence waits for the gathered orders' reports, so a session's answers keep its order.
+    if (ordersPending() > 0 && !(isOrder(rec) && inSequence(rec, now))) { if (flush(now)) return; continue; }
     if (!stepOne(rec, slot, now)) return;
   }
   if (ordersPending() > 0 && flush(now)) return;

@@ -16,7 +16,9 @@
 import * as P from "../protocol";
 import * as T from "../../trading/protocol";
 import { send } from "../../sdk/qenex";
-import { findByClOrd, findById, entry, liveOrders, orderAdd, orderRemove, orderRename, O_ACCOUNT, O_CUM, O_ID, O_INSTRUMENT, O_PRICE, O_QTY, O_SIDE } from "./table";
+import {
+  findByClOrd, findById, entry, liveOrders, orderAdd, orderRemove, orderRename, O_ACCOUNT, O_CUM, O_ID, O_INSTRUMENT, O_LIVE, O_PRICE, O_QTY, O_SIDE, O_SLOT,
+} from "./table";
 import { ordersMax } from "./config";
 import {
   cancelReject, entryFill, EXEC_CANCELED, EXEC_EXPIRED, EXEC_NEW, EXEC_REPLACED, EXEC_TRADE, liveStatus, reportEntry, reportRejected, reportSend,
@@ -98,12 +100,16 @@ function remember(i: u32, slot: u32, rec: usize, entryIndex: i32): void {
   store<u8>(c + C_ID_LENGTH, load<u8>(rec + P.IN_ID_LENGTH));
   store<u8>(c + C_ID2_LENGTH, load<u8>(rec + P.IN_ID2_LENGTH));
   store<u8>(c + C_MASS_TYPE, load<u8>(rec + P.IN_BODY + P.ORD_MASS_TYPE));
+  store<u8>(c + C_MASS_LAST, 0);
   store<i32>(c + C_ENTRY, entryIndex);
   memory.copy(c + C_ID, rec + P.IN_ID, P.ID_MAX);
   memory.copy(c + C_ID2, rec + P.IN_ID2, P.ID_MAX);
 }
 
 export const ORDER_TAKEN: u32 = 0;
+const MT_MASS_MEMBER: u8 = 0x01; // a cancel a mass cancel made (its context, not a message)
+const C_MASS_LAST: u32 = 6; // u8: the last cancel of its mass cancel: the report follows it
+let massCancelled: u64 = 0;
 export const ORDER_FLUSH_FIRST: u32 = 1; // send what is gathered, then offer the message again
 
 /** An application order message (D, F, G, q) of `slot` in sequence: gathered as an operation, or answered now. */
@@ -117,8 +123,9 @@ export function orderIn(slot: u32, rec: usize, now: u64): u32 {
   memory.fill(op, 0, T.OP_BYTES);
   let e: i32 = -1;
   if (msg == MT_D) {
-    if (findByClOrd(slot, rec + P.IN_ID, <u32>load<u8>(rec + P.IN_ID_LENGTH)) >= 0) { refuseNow(slot, rec, -2, now); return ORDER_TAKEN; }
-    if (liveOrders + count >= ordersMax) { refuseNow(slot, rec, -4, now); return ORDER_TAKEN; }
+    const why: i32 = findByClOrd(slot, rec + P.IN_ID, <u32>load<u8>(rec + P.IN_ID_LENGTH)) >= 0 ? -2 : liveOrders + count >= ordersMax ? -4 : 0;
+    if (why != 0 && count > 0) return ORDER_FLUSH_FIRST; // answered now, after the gathered ones
+    if (why != 0) { refuseNow(slot, rec, why, now); return ORDER_TAKEN; }
     store<u8>(op + T.OP_KIND, <u8>T.OP_NEW);
     store<u8>(op + T.OP_SIDE, load<u8>(body + P.ORD_SIDE));
     store<u8>(op + T.OP_TYPE, load<u8>(body + P.ORD_TYPE));
@@ -132,11 +139,7 @@ export function orderIn(slot: u32, rec: usize, now: u64): u32 {
     clientRefs++;
     store<u64>(op + T.OP_CLIENT_REF, clientRefs);
   } else if (msg == MT_Q) {
-    const type = load<u8>(body + P.ORD_MASS_TYPE);
-    if (type != 1 && type != 7) { refuseNow(slot, rec, -3, now); return ORDER_TAKEN; }
-    store<u8>(op + T.OP_KIND, <u8>T.OP_MASS_CANCEL);
-    store<u32>(op + T.OP_INSTRUMENT, type == 1 ? load<u32>(body + P.ORD_INSTRUMENT) : 0);
-    memory.copy(op + T.OP_ACCOUNT, body + P.ORD_ACCOUNT, 16);
+    return massIn(slot, rec, now);
   } else {
     e = findByClOrd(slot, rec + P.IN_ID2, <u32>load<u8>(rec + P.IN_ID2_LENGTH));
     if (e < 0 && count > 0) return ORDER_FLUSH_FIRST; // it may be an order of the gathered ones
@@ -238,8 +241,8 @@ function failOne(i: u32, now: u64): void {
   if (msg == MT_D) {
     reportRejected(slot, 0, load<u8>(op + T.OP_SIDE), load<u32>(op + T.OP_INSTRUMENT), load<u64>(op + T.OP_PRICE), load<u64>(op + T.OP_QTY), c + C_ID, idN, 99);
     reportSend(0, 0, "trading service unavailable", now);
-  } else if (msg == MT_Q) {
-    massReport(slot, c, 0, 0, now);
+  } else if (msg == MT_MASS_MEMBER) {
+    if (load<u8>(c + C_MASS_LAST) != 0) massReport(slot, c, 0, massCancelled, now); // MassCancelResponse 0: rejected
   } else {
     cancelReject(slot, load<u64>(op + T.OP_ORDER), STATUS_REJECTED, msg == MT_F ? 1 : 2, 99, c + C_ID, idN, c + C_ID2, id2N, "trading service unavailable", now);
   }
@@ -346,7 +349,7 @@ function operationDone(i: u32, res: usize, ev: usize, n: u32, now: u64): void {
   const id = load<u64>(res + T.RES_ORDER);
   assert(slot >= 1, "an operation of a session");
   if (msg == MT_D) { newDone(slot, c, op, res, ev, n, now); return; }
-  if (msg == MT_Q) { eventsOf(ev, n, now); massReport(slot, c, status == <u8>T.ST_DONE ? <u32>load<u8>(c + C_MASS_TYPE) : 0, load<u64>(res + T.RES_LEAVES), now); return; }
+  if (msg == MT_MASS_MEMBER) { eventsOf(ev, n, now); massMemberDone(i, res, now); return; }
   const e = load<i32>(c + C_ENTRY);
   const orderId = load<u64>(op + T.OP_ORDER);
   const idN = <u32>load<u8>(c + C_ID_LENGTH);
@@ -408,4 +411,58 @@ export function ordersNotice(events: usize, len: u32, now: u64): void {
   assert(events != 0, "the inbox");
   const n = len / <u32>T.EVENT_BYTES;
   for (let k: u32 = 0; k < n; k++) restingEvent(events + <usize>k * T.EVENT_BYTES, now);
+}
+
+/**
+ * An OrderMassCancelRequest (q): a cancel of each of the session's live orders
+ * (of the instrument, for type 1) gathered, the report (r) after the last.
+ * FIX 4.4's q names no account: it is the session's orders the service knows.
+ */
+function massIn(slot: u32, rec: usize, now: u64): u32 {
+  const body = rec + P.IN_BODY;
+  const type = load<u8>(body + P.ORD_MASS_TYPE);
+  const instrument = load<u32>(body + P.ORD_INSTRUMENT);
+  assert(slot >= 1, "a session");
+  if (count > 0) return ORDER_FLUSH_FIRST; // a mass cancel goes alone: after what was gathered, its report after its cancels
+  if (type != 1 && type != 7) { refuseNow(slot, rec, -3, now); return ORDER_TAKEN; }
+  for (let i: u32 = 0; i < ordersMax && count < <u32>T.OPS_PER_REQUEST; i++) {
+    const x = entry(i);
+    if (load<u8>(x + O_LIVE) == 0 || <u32>load<u16>(x + O_SLOT) != slot || (type == 1 && load<u32>(x + O_INSTRUMENT) != instrument)) continue;
+    const op = opAt(count);
+    memory.fill(op, 0, T.OP_BYTES);
+    store<u8>(op + T.OP_KIND, <u8>T.OP_CANCEL);
+    store<u8>(op + T.OP_SIDE, load<u8>(x + O_SIDE));
+    store<u32>(op + T.OP_INSTRUMENT, load<u32>(x + O_INSTRUMENT));
+    store<u64>(op + T.OP_ORDER, load<u64>(x + O_ID));
+    memory.copy(op + T.OP_ACCOUNT, x + O_ACCOUNT, 16);
+    remember(count, slot, rec, <i32>i);
+    store<u8>(ctxAt(count) + C_MSG, MT_MASS_MEMBER);
+    count++;
+  }
+  massCancelled = 0;
+  if (count == 0) { massReport(slot, ctxOf(slot, rec), <u32>type, 0, now); return ORDER_TAKEN; }
+  store<u8>(ctxAt(count - 1) + C_MASS_LAST, 1);
+  return ORDER_TAKEN;
+}
+
+/** The context of an input answered without an operation (a mass cancel of no orders): written in the spare slot after the last. */
+function ctxOf(slot: u32, rec: usize): usize {
+  assert(count == 0, "no operation gathered");
+  remember(0, slot, rec, -1);
+  return ctxAt(0);
+}
+
+/** A cancel of a mass cancel answered: its order's report, and after the last, the mass cancel's. */
+function massMemberDone(i: u32, res: usize, now: u64): void {
+  const c = ctxAt(i);
+  const e = load<i32>(c + C_ENTRY);
+  const id = load<u64>(opAt(i) + T.OP_ORDER);
+  assert(load<u8>(c + C_MSG) == MT_MASS_MEMBER, "a mass cancel's cancel");
+  if (load<u8>(res + T.RES_STATUS) == <u8>T.ST_CANCELLED && stillLive(e, id)) {
+    reportEntry(<u32>e, EXEC_CANCELED, STATUS_CANCELED, 0, 0, 0, now);
+    reportSend(0, 0, "", now);
+    orderRemove(<u32>e);
+    massCancelled++;
+  }
+  if (load<u8>(c + C_MASS_LAST) != 0) massReport(<u32>load<u16>(c + C_SLOT), c, <u32>load<u8>(c + C_MASS_TYPE), massCancelled, now);
 }

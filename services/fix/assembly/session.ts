@@ -407,3 +407,19 @@ function gapFill(slot: u32, rec: usize, now: u64): void {
   store<u32>(s + S_NEXT_IN, next);
   if (load<u32>(s + S_RESEND_END) != 0 && next > load<u32>(s + S_RESEND_END)) store<u32>(s + S_RESEND_END, 0);
 }
+
+/**
+ * Whether messageIn would take `rec` as an application message without a
+ * word of its own (its session's, in sequence, no PossDupFlag, on time, valid):
+ * such an order may wait in the gathered request; anything else waits for
+ * the gathered orders' reports first, so a session's answers keep its order.
+ */
+export function inSequence(rec: usize, now: u64): bool {
+  const slot = <u32>load<u16>(rec + P.IN_SLOT);
+  const conn = load<u32>(rec + P.IN_CONNECTION);
+  assert(rec != 0, "an input");
+  if (slot == 0 || slot > sessionsUsed()) return false;
+  const s = sessionAt(slot);
+  return load<u32>(s + S_CONN) == conn && load<u8>(rec + P.IN_VERDICT) == <u8>P.V_OK && load<u32>(rec + P.IN_SEQ) == load<u32>(s + S_NEXT_IN)
+    && (load<u16>(rec + P.IN_FLAGS) & <u16>P.IF_POSS_DUP) == 0 && timely(s, rec, now);
+}
