@@ -58,6 +58,7 @@ const REQUESTS_IN_FLIGHT = 4; // requests submitted and not yet answered: enough
 const CONNECTIONS_LIMIT = limits.NET_CONNECTIONS_PER_SOURCE_MAX; // sessions are few (SESSIONS_MAX); a Logon that never comes costs a slot for LOGON_DEADLINE_MS only
 const LOGON_DEADLINE_MS = limits.NET_REQUEST_TIMEOUT_MS; // the first message (a Logon) must arrive within this
 const HELD_MESSAGES_LIMIT = 256; // messages read between the Logon and its answer; a peer that sends more is closed
+const GARBLED_LINES_LIMIT = 16; // log lines about garbled bytes per connection: a peer sending junk cannot flood the host's output
 const QUEUED_INPUTS_LIMIT = 4 * P.INPUTS_PER_REQUEST; // inputs waiting for a request: over this, connections stop being read
 
 interface Conn {
@@ -186,8 +187,10 @@ export class FixAcceptor {
     const { messages, garbled } = conn.framer.push(chunk);
     for (const g of garbled) {
       this.stats.garbled++;
-      conn.garbled++;
-      this.deps.log({ event: 'fix_garbled', connection: conn.id, reason: g.reason, bytes: g.length, detail: g.detail });
+      if (++conn.garbled <= GARBLED_LINES_LIMIT) {
+        const more = conn.garbled === GARBLED_LINES_LIMIT ? { more: 'further garbled stretches of this connection are counted, not logged' } : {};
+        this.deps.log({ event: 'fix_garbled', connection: conn.id, reason: g.reason, bytes: g.length, detail: g.detail, ...more });
+      }
     }
     for (const bytes of messages) {
       if (conn.closed) return;
