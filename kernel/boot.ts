@@ -205,7 +205,7 @@ export function parseManifest(base: usize, len: u32): bool {
     else if (k == "services") {
       if (!r.beginArray()) break;
       while (r.nextItem() && bootError == "") readService(r, base);
-    } else if (k == "name" || k == "version" || k == "description" || k == "gateway" || k == "audit" || k == "storage") r.skipValue(); // audit: the host passes the interval (audit_configure); storage: encryption at rest is the host's (host/datakey.ts)
+    } else if (k == "name" || k == "version" || k == "description" || k == "gateway" || k == "audit" || k == "storage" || k == "fix") r.skipValue(); // audit: the host passes the interval (audit_configure); storage: encryption at rest is the host's (host/datakey.ts); fix: the host's FIX acceptor (host/fix/config.ts)
     else bootError = "manifest: unknown field " + k;
   }
   if (bootError == "" && r.error != null) bootError = "manifest: " + r.error!;

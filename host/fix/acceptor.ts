@@ -31,7 +31,6 @@ import * as crypto from 'node:crypto';
 import * as P from '../../services/fix/protocol.ts';
 import * as gw from '../../services/gateway/protocol.ts';
 import * as abi from '../../hal/abi.ts';
-import * as ev from '../../hal/devices/events.ts';
 import * as limits from '../base/limits.ts';
 import { FixFramer, parseFields } from './codec.ts';
 import { disconnectInput, inputRequest, instrumentsBySymbol, messageInput, type InputContext, type InstrumentsBySymbol, type LogonOptions } from './inputs.ts';
@@ -58,6 +57,7 @@ const REQUESTS_IN_FLIGHT = 4; // requests submitted and not yet answered: enough
 const CONNECTIONS_LIMIT = limits.NET_CONNECTIONS_PER_SOURCE_MAX; // sessions are few (SESSIONS_MAX); a Logon that never comes costs a slot for LOGON_DEADLINE_MS only
 const LOGON_DEADLINE_MS = limits.NET_REQUEST_TIMEOUT_MS; // the first message (a Logon) must arrive within this
 const HELD_MESSAGES_LIMIT = 256; // messages read between the Logon and its answer; a peer that sends more is closed
+const GARBLED_LINES_LIMIT = 16; // log lines about garbled bytes per connection: a peer sending junk cannot flood the host's output
 const QUEUED_INPUTS_LIMIT = 4 * P.INPUTS_PER_REQUEST; // inputs waiting for a request: over this, connections stop being read
 
 interface Conn {
@@ -186,8 +186,10 @@ export class FixAcceptor {
     const { messages, garbled } = conn.framer.push(chunk);
     for (const g of garbled) {
       this.stats.garbled++;
-      conn.garbled++;
-      this.deps.log({ event: 'fix_garbled', connection: conn.id, reason: g.reason, bytes: g.length, detail: g.detail });
+      if (++conn.garbled <= GARBLED_LINES_LIMIT) {
+        const more = conn.garbled === GARBLED_LINES_LIMIT ? { more: 'further garbled stretches of this connection are counted, not logged' } : {};
+        this.deps.log({ event: 'fix_garbled', connection: conn.id, reason: g.reason, bytes: g.length, detail: g.detail, ...more });
+      }
     }
     for (const bytes of messages) {
       if (conn.closed) return;
@@ -383,19 +385,6 @@ export class FixAcceptor {
     for (const c of this.conns.values()) c.socket.destroy();
     if (server !== null) await new Promise<void>((resolve) => server.close(() => resolve()));
   }
-}
-
-/**
- * The out items of an event record (hal/devices/events.ts layout) when its
- * type is `fixType` (EVT_FIX), else null: what the events device's sink
- * hands to FixAcceptor.handleOutItems (Machine.fixOut).
- */
-export function fixItemsOfRecord(record: Buffer, fixType: number): Buffer | null {
-  if (record.length < ev.EVENT_RECORD_HEADER_BYTES || record.readUInt16LE(16) !== fixType) return null;
-  const count = record.readUInt32LE(20);
-  const itemBytes = record.readUInt32LE(24);
-  if (itemBytes !== P.OUT_BYTES || ev.EVENT_RECORD_HEADER_BYTES + count * itemBytes !== record.length) return null;
-  return record.subarray(ev.EVENT_RECORD_HEADER_BYTES);
 }
 
 /** The TLS files, read and checked; their errors name the FIX options, not the listener's flags. */

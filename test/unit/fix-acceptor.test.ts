@@ -36,7 +36,7 @@ import * as P from '../../services/fix/protocol.ts';
 import * as gw from '../../services/gateway/protocol.ts';
 import * as abi from '../../hal/abi.ts';
 import { encodeRawMessage, frameMessages, parseFields, validateMessage } from '../../host/fix/codec.ts';
-import { FixAcceptor, fixItemsOfRecord } from '../../host/fix/acceptor.ts';
+import { FixAcceptor } from '../../host/fix/acceptor.ts';
 import { fixConfig } from '../../host/fix/config.ts';
 import type { AdmissionAnswer } from '../../host/base/kernel.ts';
 
@@ -197,19 +197,6 @@ test('a refused request closes the connections whose inputs it held', async () =
   await until('closed', () => c.closed);
   assert.ok(r.lines.some((l) => l.event === 'fix_request_refused'));
   await r.acceptor.close();
-});
-
-test('the out items of an event record: only of the given type and item size', () => {
-  const FIX_TYPE = 99; // stands in for hal's EVT_FIX
-  const items = Buffer.concat([outItem('0', 1, 1, 1), outItem('0', 1, 1, 2)]);
-  const record = Buffer.alloc(32 + items.length);
-  record.writeUInt16LE(FIX_TYPE, 16);
-  record.writeUInt32LE(2, 20);
-  record.writeUInt32LE(P.OUT_BYTES, 24);
-  items.copy(record, 32);
-  assert.ok(fixItemsOfRecord(record, FIX_TYPE)!.equals(items));
-  assert.is(fixItemsOfRecord(record, FIX_TYPE + 1), null);
-  assert.is(fixItemsOfRecord(record.subarray(0, record.length - 1), FIX_TYPE), null);
 });
 
 /** A throw-away CA with a server certificate for 127.0.0.1 and a client certificate, and a stranger's from another CA. */
