@@ -78,7 +78,7 @@ function flowRequest(next: () => number, live: { id: bigint; side: 'buy' | 'sell
 
 const bench: Bench = {
   name: 'trading',
-  title: 'Trading: order books and matching in the trading service (mixed flow); end to end and FIX when built',
+  title: 'Trading: order books and matching in the trading service (mixed flow); end to end over the binary protocol and over FIX 4.4',
   figures: FIGURES,
   requires: [join(ROOT, 'build/services/trading.wasm'), join(ROOT, 'dist/qenex.js')],
   async run() {
