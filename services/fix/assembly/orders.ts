@@ -83,7 +83,7 @@ function reasonText(rj: u8): string {
 }
 
 function ordRejReason(rj: u8): u8 {
-  assert(true, "an OrdRejReason");
+  assert(<u32>rj < 64, "a trading RJ_* code");
   if (rj == <u8>T.RJ_INSTRUMENT) return 1;
   if (rj == <u8>T.RJ_RISK || rj == <u8>T.RJ_QTY) return 3;
   if (rj == <u8>T.RJ_DUPLICATE) return 6;

@@ -38,7 +38,7 @@ export function entryFill(i: u32, price: u64, qty: u64): void {
 /** The OrdStatus of an entry with `leaves` open: new, partially filled or filled. */
 export function liveStatus(i: u32, leaves: u64): u8 {
   const cum = load<u64>(entry(i) + O_CUM);
-  assert(true, "a status");
+  assert(cum <= load<u64>(entry(i) + O_QTY), "fills within the order");
   return leaves == 0 ? STATUS_FILLED : cum == 0 ? STATUS_NEW : STATUS_PARTIAL;
 }
 

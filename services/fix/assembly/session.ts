@@ -51,7 +51,6 @@ export const TAKEN: u32 = 0;
 export const APPLICATION: u32 = 1;
 
 function offBy(a: u64, b: u64): u64 {
-  assert(true, "a distance");
   return a > b ? a - b : b - a;
 }
 
