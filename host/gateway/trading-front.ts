@@ -167,6 +167,10 @@ export function tradingEventJson(e: Event, instruments: TradingInstruments): Rec
       taker_leaves_quantity: qty(inst, e.takerLeaves),
     };
   }
+  if (e.kind === P.EV_KIND_LEVEL) {
+    // Level 2 depth: what the level holds now (quantity 0: gone); EV_LEVEL_ORDERS is the maker-leaves field's place.
+    return { type: 'level', instrument: e.instrument, side: SIDE_NAMES[e.takerSide], price: price(inst, e.price), quantity: qty(inst, e.qty), orders: Number(e.makerLeaves) };
+  }
   return { type: e.kind === P.EV_KIND_EXPIRE ? 'expired' : 'cancelled', instrument: e.instrument, order_id: e.maker.toString(), price: price(inst, e.price), quantity: qty(inst, e.qty) };
 }
 

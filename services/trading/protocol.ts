@@ -193,6 +193,12 @@ export const EV_TAKER_LEAVES = 56;
 export const EV_KIND_TRADE = 1;
 export const EV_KIND_CANCEL = 2; // a resting order cancelled by another's operation: self-trade prevention, or a mass cancel
 export const EV_KIND_EXPIRE = 3; // a DAY order at the end of its day
+// Level 2 depth, on the event stream only (never in a reply): after each orders request's events, one per price level
+// the request changed: +1 the level's side, +4 instrument, +32 price, +40 the level's open quantity now (0: the level is
+// gone), +48 u64 the orders resting at it now; the rest 0. At most DEPTH_CHANGES_MAX a request (the first ones changed).
+export const EV_KIND_LEVEL = 4;
+export const EV_LEVEL_ORDERS = 48;
+export const DEPTH_CHANGES_MAX = 8192;
 // An order trades with at most FILLS_PER_ORDER_MAX resting orders in one operation; what is left of it is cancelled
 // (a market-protection bound, and what keeps one operation's events within its share of a reply).
 export const FILLS_PER_ORDER_MAX = 256;

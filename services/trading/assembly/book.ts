@@ -73,6 +73,45 @@ let index: usize = 0;
 let indexMask: u32 = 0;
 let indexShift: u32 = 0;
 export let liveOrders: u32 = 0;
+// The price levels the orders request being applied changed (book, side, price), for the depth on the event stream
+// (events.ts); kept only with config "events" (depthInit), at most DEPTH_CHANGES_MAX a request.
+const CHANGE_BYTES: u32 = 24;
+let changes: usize = 0;
+export let changeCount: u32 = 0;
+
+export function depthInit(): void {
+  assert(changes == 0, "depthInit: once");
+  changes = heap.alloc(<usize>P.DEPTH_CHANGES_MAX * CHANGE_BYTES);
+}
+
+/** Level `price` of `side` in book `b` changed (a rest, a fill, a cancel, a replace). */
+@inline function changed(b: usize, side: u32, price: u64): void {
+  if (changes == 0 || changeCount == <u32>P.DEPTH_CHANGES_MAX) return;
+  const c = changes + <usize>changeCount * CHANGE_BYTES;
+  store<u64>(c, <u64>b);
+  store<u64>(c + 8, <u64>side);
+  store<u64>(c + 16, price);
+  changeCount++;
+}
+
+/** The i-th level changed: its book, side and price. */
+export function changeAt(i: u32): usize {
+  assert(i < changeCount, "a change");
+  return changes + <usize>i * CHANGE_BYTES;
+}
+
+/** The changes were reported: the next request starts with none. */
+export function changesClear(): void {
+  assert(changeCount <= <u32>P.DEPTH_CHANGES_MAX, "within the bound");
+  changeCount = 0;
+}
+
+/** A level's open quantity went down by a fill or a replace (match.ts, ops.ts): its total and the change noted. */
+export function levelReduce(b: usize, side: u32, l: usize, q: u64): void {
+  assert(load<u64>(l + L_TOTAL) >= q, "a level holds what is taken from it");
+  store<u64>(l + L_TOTAL, load<u64>(l + L_TOTAL) - q);
+  changed(b, side, load<u64>(l + L_PRICE));
+}
 
 export function bookInit(): void {
   assert(slots == 0, "bookInit: once, after the config");
@@ -259,6 +298,7 @@ export function rest(b: usize, ref: u32): bool {
   store<u32>(l + L_TAIL, ref);
   store<u32>(l + L_COUNT, load<u32>(l + L_COUNT) + 1);
   store<u64>(l + L_TOTAL, load<u64>(l + L_TOTAL) + load<u64>(o + O_LEAVES));
+  changed(b, side, price);
   return true;
 }
 
@@ -272,6 +312,7 @@ export function unlink(b: usize, side: u32, l: usize, ref: u32): void {
   if (next != 0) store<u32>(slotAt(next) + O_PREV, prev);
   else store<u32>(l + L_TAIL, prev);
   store<u64>(l + L_TOTAL, load<u64>(l + L_TOTAL) - load<u64>(o + O_LEAVES));
+  changed(b, side, load<u64>(l + L_PRICE));
   const count = load<u32>(l + L_COUNT) - 1;
   store<u32>(l + L_COUNT, count);
   if (count != 0) return;

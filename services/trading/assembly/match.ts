@@ -11,7 +11,7 @@ import { pretradeOn } from "./config";
 import { positionsTrade } from "./positions";
 import {
   B_LAST, L_HEAD, L_TOTAL, L_PRICE, LEVEL_BYTES, O_ACCOUNT, O_DAY_NEXT, O_DAY_PREV, O_FILLED, O_ID, O_INSTRUMENT, O_LEAVES, O_NEXT, O_PRICE,
-  O_SIDE, O_STP, O_TIF, orderUnindex, sideCount, sideLevels, slotAt, slotFree, unlink,
+  levelReduce, O_SIDE, O_STP, O_TIF, orderUnindex, sideCount, sideLevels, slotAt, slotFree, unlink,
 } from "./book";
 
 /** Why matching stopped with the taker still open. */
@@ -188,7 +188,7 @@ export function match(b: usize, t: usize, limit: u64): u32 {
       store<u64>(m + O_FILLED, load<u64>(m + O_FILLED) + q);
       store<u64>(t + O_LEAVES, taker - q);
       store<u64>(t + O_FILLED, load<u64>(t + O_FILLED) + q);
-      store<u64>(l + L_TOTAL, load<u64>(l + L_TOTAL) - q);
+      levelReduce(b, <u32>load<u8>(m + O_SIDE), l, q);
       store<u64>(b + B_LAST, price);
       tradeEvent(t, m, price, q);
       if (leaves == q) retire(b, l, ref);

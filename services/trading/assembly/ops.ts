@@ -15,7 +15,7 @@ import { instrumentCount } from "./config";
 import {
   B_INSTRUMENT, B_LAST, bookAt, bookFor, bookIndexOf, L_HEAD, L_TOTAL, LEVEL_BYTES, levelOf, O_ACCOUNT, O_CLIENT_REF, O_DAY, O_ENTERED, O_FILLED,
   O_FLAGS, O_ID, O_INSTRUMENT, O_LEAVES, O_NEXT, O_PRICE, O_QTY, O_SIDE, O_STP, O_TIF, O_RESERVE_PRICE, O_ASSET_ACCOUNT, orderFind, orderIndex, rest, sideCount, sideLevels, slotAt,
-  slotFree, slotTake, unlink,
+  levelReduce, slotFree, slotTake, unlink,
 } from "./book";
 import { crosses, dayHead, dayLink, fillable, match, restingEvent, retire, retireOut, STOP_NONE } from "./match";
 import { settlementOn } from "./config";
@@ -221,7 +221,7 @@ export function opReplace(op: usize, r: usize, now: u64, i: u32): void {
   const l = levelOf(b, side, load<u64>(o + O_PRICE));
   store<u64>(o + O_CLIENT_REF, load<u64>(op + P.OP_CLIENT_REF));
   if (keeps) {
-    store<u64>(l + L_TOTAL, load<u64>(l + L_TOTAL) - (load<u64>(o + O_LEAVES) - leaves));
+    levelReduce(b, side, l, load<u64>(o + O_LEAVES) - leaves);
     store<u64>(o + O_LEAVES, leaves);
     store<u64>(o + O_QTY, qty);
     assert(load<u64>(o + O_FILLED) + leaves == qty, "filled and open make the order");
