@@ -693,6 +693,11 @@ export class Machine {
     this.fix?.handleOutItems(items);
   }
 
+  /** The FIX acceptor's counters for /metrics, or null when there is none. */
+  fixStats(): Readonly<Record<string, number>> | null {
+    return this.fix?.stats ?? null;
+  }
+
   /** Stops taking input, makes everything durable and applied, then halts. */
   async stop(): Promise<HaltInfo> {
     if (this.halt === null) {

@@ -31,6 +31,8 @@ export interface MachineView {
   readonly net: { connectionCount(): number; framesIn: number; framesOut: number; refused: number; closedBy: Readonly<Record<keyof NetRefusals, number>> } | null;
   serviceSpecs(): readonly ServiceSpec[];
   isServing(): boolean;
+  /** The FIX acceptor's counters (host/fix/acceptor.ts FixAcceptor.stats), or null without one. */
+  fixStats(): Readonly<Record<string, number>> | null;
 }
 
 const KERNEL_STATS: [number, string][] = [
@@ -158,6 +160,11 @@ class Metrics {
     new Gauge({
       name: 'qenex_net_connections_closed', help: 'connections the front door refused or closed, by reason', labelNames: ['reason'], registers,
       collect() { for (const [reason, n] of Object.entries(m.net?.closedBy ?? {})) this.set({ reason }, n); },
+    });
+    new Gauge({
+      name: 'qenex_fix_acceptor', help: 'the FIX acceptor\'s counters: connections, refused, garbled, messagesIn, messagesOut, requests, requestsRefused, dropped',
+      labelNames: ['counter'], registers,
+      collect() { for (const [counter, n] of Object.entries(m.fixStats() ?? {})) this.set({ counter }, n); },
     });
     new Gauge({ name: 'qenex_output_lines_dropped', help: 'output lines dropped because the reader fell behind', registers, collect() { this.set(stdoutLines().dropped); } });
     new Gauge({ name: 'qenex_log_flushes', help: 'command-log flushes', registers, collect() { this.set(m.block.flushes); } });

@@ -111,6 +111,9 @@ test('QuickFIX/J logs on; a cross between two sessions is reported to both and s
   assert.is((byId.get('101') as { credits_posted: string }).credits_posted, '30000', 'the seller was paid 3 × 100.00 (minor units)');
   assert.is((byId.get('202') as { credits_posted: string }).credits_posted, '3', 'the buyer got 3 shares');
   for (const p of [peers.seller, peers.buyer]) assert.is(p.events.filter((e) => e.event === 'reject').length, 0, 'nothing rejected');
+  const metrics = await apiCall(base, 'GET', '/metrics', operator);
+  const counted = (name: string) => Number(new RegExp(`^qenex_fix_acceptor\\{counter="${name}"\\} (\\d+)`, 'm').exec(metrics.text)?.[1] ?? -1);
+  assert.ok(counted('connections') >= 2 && counted('messagesIn') >= 4 && counted('messagesOut') >= 5, 'the acceptor\'s counters are on /metrics');
 });
 
 test('a session away gets what happened meanwhile by resend when it comes back (PossDupFlag)', async () => {
