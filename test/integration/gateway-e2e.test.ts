@@ -146,7 +146,7 @@ test('each role may use exactly its routes', async () => {
     }
   }
   const services = await call('GET', '/v1/system/services', keys.auditor);
-  assert.equal(services.json.map((s: any) => s.name), ['ledger', 'payments', 'gateway', 'compliance', 'trading']);
+  assert.equal(services.json.map((s: any) => s.name), ['ledger', 'payments', 'gateway', 'compliance', 'trading', 'fix']);
   const scheduler = await call('GET', '/v1/system/scheduler', keys.operator);
   assert.ok(scheduler.json.rounds > 0 && scheduler.json.entries_applied > 0);
   const memory = await call('GET', '/v1/system/memory', keys.admin);
