@@ -300,9 +300,10 @@ export function messageIn(rec: usize, now: u64): u32 {
   const flags = load<u16>(rec + P.IN_FLAGS);
   if (verdict == <u8>P.V_BEGIN_STRING) { endSession(slot, "incorrect BeginString", now); return TAKEN; }
   if (seq == 0) { endSession(slot, "MsgSeqNum missing or unreadable", now); return TAKEN; }
-  if (msgType == MT_SEQUENCE_RESET && (flags & <u16>P.IF_GAP_FILL) == 0) { sequenceReset(slot, rec, now); return TAKEN; }
   if (verdict == <u8>P.V_COMPID) { rejectAndEnd(slot, rec, REASON_COMPID, 0, "CompID problem", now); return TAKEN; }
   if (!timely(s, rec, now)) { rejectAndEnd(slot, rec, REASON_SENDING_TIME, TAG_SENDING_TIME, "SendingTime accuracy problem", now); return TAKEN; }
+  // Reset mode takes any MsgSeqNum (after the CompID and SendingTime checks, as any message).
+  if (msgType == MT_SEQUENCE_RESET && (flags & <u16>P.IF_GAP_FILL) == 0) { sequenceReset(slot, rec, now); return TAKEN; }
   const expected = load<u32>(s + S_NEXT_IN);
   if (seq > expected) {
     if (msgType == MT_RESEND_REQUEST && verdict == <u8>P.V_OK) resend(slot, load<u32>(rec + P.IN_A), load<u32>(rec + P.IN_B), now);
