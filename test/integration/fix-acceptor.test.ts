@@ -10,7 +10,7 @@
 //     scale), the trade settled on the ledger (balances);
 //   - reports made while a session is away reach it on reconnect by its ResendRequest
 //     (PossDupFlag), in both QuickFIX/J's sequence checks;
-//   - sequence numbers survive a restart of QENEX (the log is the message store);
+//   - sequence numbers survive QENEX killed with SIGKILL and booted again (the log is the message store);
 //   - garbled and wrong-CheckSum messages are ignored (no answer, MsgSeqNum not taken);
 //     an unknown MsgType is Rejected (373 = 11), a missing required tag Rejected (373 = 1)
 //     naming the tag, an unsupported application message gets a BusinessMessageReject,
@@ -127,9 +127,9 @@ test('a session away gets what happened meanwhile by resend when it comes back (
   assert.equal([fieldOf(resent, 39), fieldOf(resent, 14), fieldOf(resent, 151)], ['2', '5', '0']);
 });
 
-test('sequence numbers survive a restart of QENEX: both initiators log on again without a reset', async () => {
+test('sequence numbers survive QENEX killed (SIGKILL) and booted again: both initiators log on again without a reset', async () => {
   const marks = [peers.seller.mark(), peers.buyer.mark()];
-  await server.kill('SIGTERM');
+  await server.kill('SIGKILL'); // what was sent was durable first: nothing a session saw is forgotten
   server = boot();
   base = `http://127.0.0.1:${(await server.address()).port}`;
   await Promise.all([peers.seller.waitFor('logon', { from: marks[0], timeoutMs: 30_000 }), peers.buyer.waitFor('logon', { from: marks[1], timeoutMs: 30_000 })]);
