@@ -99,8 +99,9 @@ function admit(tag: u32, len: u32, conn: u64): bool {
   if (snap.snapshotHolding(blockSqTail())) return false; // held until the snapshot is captured
   if (!log.logHasRoom(payloadLen)) return false;
   const payload = buf + 8 + nameLen;
-  if (target == admissionAuthority && !admitted(conn, requestId, payload, payloadLen)) return true;
+  if (target == admissionAuthority && !admitted(conn, requestId, payload, payloadLen)) { log.logUnclaimEmpty(); return true; }
   if (clientTokens.inUse + stagedInputs >= config.requestsInFlightMax) {
+    log.logUnclaimEmpty();
     netSendError(conn, requestId, FRAME_E_BUSY, "too many requests in flight; retry");
     return true;
   }

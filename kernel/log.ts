@@ -160,6 +160,22 @@ export function logHasRoom(payloadLen: u32): bool {
   return true;
 }
 
+/**
+ * Gives back a staging buffer logHasRoom claimed for a frame that was then
+ * refused (admission, requests in flight) when nothing was staged in it: an
+ * empty claimed buffer would count as a write in progress (logBusy) until
+ * the next entry, and a shutdown or snapshot waiting for the log would wait
+ * for a client that may never come. Its batch number is given back too, so
+ * the next batch is numbered as if the refusal never happened.
+ */
+export function logUnclaimEmpty(): void {
+  assert(staging < 0 || unchecked(bufState[staging]) == BUF_STAGING, "logUnclaimEmpty: the staging buffer is STAGING");
+  if (staging < 0 || unchecked(bufEntries[staging]) != 0) return;
+  unchecked(bufState[staging] = BUF_FREE);
+  staging = -1;
+  stageBatch--;
+}
+
 export function stagingEntries(): u32 {
   assert(staging < 0 || unchecked(bufState[staging]) == BUF_STAGING, "stagingEntries: the staging buffer is STAGING");
   return staging >= 0 ? unchecked(bufEntries[staging]) : 0;

@@ -157,4 +157,16 @@ test('a frame the kernel refuses is answered and never logged; an admitted one i
   }
 });
 
+test('a refused frame leaves nothing claimed in the log: the machine stops at once after it, with no entry since', async () => {
+  // The kernel makes room in the log for a frame before it asks admission (so a frame that must wait is never
+  // charged twice); a refused frame gives that room back. Kept, it counted as a write in progress, and a stop
+  // (SIGTERM) waited for a next entry that might never come.
+  const fresh = await Machine.boot(bootOptions(join(dir, 'data-refused')));
+  const r = await fresh.net!.inject(GATEWAY_SERVICE, gatewayRequest(gw.ROUTE_ORDERS, gw.AUTH_CONSOLE, null, Buffer.alloc(gw.GW_SOURCE_BYTES), Buffer.alloc(0)));
+  assert.is(r.payload.readUInt16LE(0), 403, 'the console may not place orders: refused before the log');
+  const halted = await Promise.race([fresh.stop().then(() => true), new Promise<boolean>((res) => setTimeout(() => res(false), 10_000))]);
+  assert.ok(halted, 'the machine halted');
+  assert.is(fresh.haltInfo()?.state, abi.KSTATE_HALTED);
+});
+
 test.run();
