@@ -51,7 +51,7 @@ let busy: bool = false;
 const replyBuf = memory.data(<i32>P.REPLY_BYTES, 8);
 const MT_LOGON: u8 = 0x41;
 const MT_V: u8 = 0x56;
-const MT_X: u8 = 0x78;
+const MT_SECURITY_LIST_REQUEST: u8 = 0x78; // x
 
 export function qx_inbox(): usize { return inbox; }
 export function qx_inbox_bytes(): u32 { return INBOX_BYTES; }
@@ -125,7 +125,7 @@ function stepOne(rec: usize, slot: u32, now: u64): bool {
     return !flush(now);
   }
   heldAt++;
-  if ((msg == MT_V || msg == MT_X) && marketIn(slot, rec, tradingPeer, now)) { waiting = WAIT_BOOK; return false; }
+  if ((msg == MT_V || msg == MT_SECURITY_LIST_REQUEST) && marketIn(slot, rec, tradingPeer, now)) { waiting = WAIT_BOOK; return false; }
   return true;
 }
 

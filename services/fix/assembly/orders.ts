@@ -21,7 +21,7 @@ import {
 } from "./table";
 import { ordersMax } from "./config";
 import {
-  cancelReject, entryFill, EXEC_CANCELED, EXEC_EXPIRED, EXEC_NEW, EXEC_REPLACED, EXEC_TRADE, liveStatus, reportEntry, reportRejected, reportSend,
+  cancelRejectBegin, entryFill, EXEC_CANCELED, EXEC_EXPIRED, EXEC_NEW, EXEC_REPLACED, EXEC_TRADE, liveStatus, reportEntry, reportRejected, reportSend,
   STATUS_CANCELED, STATUS_EXPIRED, STATUS_REJECTED,
 } from "./reports";
 import { outBegin, outBytes, outSend } from "./out";
@@ -166,50 +166,26 @@ function refuseNow(slot: u32, rec: usize, why: i32, now: u64): void {
   const msg = load<u8>(rec + P.IN_MSG_TYPE);
   const body = rec + P.IN_BODY;
   const idN = <u32>load<u8>(rec + P.IN_ID_LENGTH);
-  const id2N = <u32>load<u8>(rec + P.IN_ID2_LENGTH);
   const frontText = <u32>load<u8>(rec + P.IN_TEXT_LENGTH) > 0;
   const text = tradingPeer < 0 ? "no trading service in this image" : why == -2 ? "duplicate ClOrdID" : why == -3 ? "unsupported MassCancelRequestType"
     : why == -4 ? "the FIX service's order table is full" : frontText ? "" : "unknown order";
   assert(why < 0, "a refusal");
+  const cancelOrReplace = msg != MT_D && msg != MT_Q;
   if (msg == MT_D) {
     reportRejected(slot, 0, load<u8>(body + P.ORD_SIDE), load<u32>(body + P.ORD_INSTRUMENT), load<u64>(body + P.ORD_PRICE), load<u64>(body + P.ORD_QTY),
       rec + P.IN_ID, idN, why == -2 ? 6 : 99);
-    if (frontText) outBytes(P.OUT_TEXT, P.OUT_TEXT_LENGTH, rec + P.IN_TEXT, <u32>load<u8>(rec + P.IN_TEXT_LENGTH), P.OUT_TEXT_MAX);
-    reportSend(0, 0, frontText ? "" : text, now);
   } else if (msg == MT_Q) {
     const o = outBegin(slot, MT_MASS_REPORT);
     store<u8>(o + P.OUT_C, load<u8>(body + P.ORD_MASS_TYPE));
     store<u32>(o + P.OUT_D, 0); // MassCancelResponse 0: rejected
     outBytes(P.OUT_ID, P.OUT_ID_LENGTH, rec + P.IN_ID, idN, P.ID_MAX);
-    if (frontText) outBytes(P.OUT_TEXT, P.OUT_TEXT_LENGTH, rec + P.IN_TEXT, <u32>load<u8>(rec + P.IN_TEXT_LENGTH), P.OUT_TEXT_MAX);
-    reportSend(0, 0, frontText ? "" : text, now);
   } else {
-    const responseTo: u8 = msg == MT_F ? 1 : 2;
     const reason: u32 = why == -1 && !frontText && tradingPeer >= 0 ? 1 : 99; // 1: unknown order
-    cancelRejectText(slot, responseTo, reason, rec, idN, id2N, frontText ? "" : text, now);
+    cancelRejectBegin(slot, 0, STATUS_REJECTED, msg == MT_F ? 1 : 2, reason, rec + P.IN_ID, idN);
   }
-}
-
-function cancelRejectText(slot: u32, responseTo: u8, reason: u32, rec: usize, idN: u32, id2N: u32, text: string, now: u64): void {
-  assert(slot >= 1, "a session");
-  const n = <u32>load<u8>(rec + P.IN_TEXT_LENGTH);
-  if (n > 0) {
-    // The front end's own words: written after the reject's fields (reportSend keeps a Text already there when given "").
-    cancelRejectWith(slot, responseTo, reason, rec, idN, id2N, now);
-    return;
-  }
-  cancelReject(slot, 0, STATUS_REJECTED, responseTo, reason, rec + P.IN_ID, idN, rec + P.IN_ID2, id2N, text, now);
-}
-
-function cancelRejectWith(slot: u32, responseTo: u8, reason: u32, rec: usize, idN: u32, id2N: u32, now: u64): void {
-  const o = outBegin(slot, 0x39);
-  assert(o != 0, "an item");
-  store<u8>(o + P.OUT_BODY + P.EXEC_STATUS, STATUS_REJECTED);
-  store<u8>(o + P.OUT_C, responseTo);
-  store<u32>(o + P.OUT_D, reason);
-  outBytes(P.OUT_ID, P.OUT_ID_LENGTH, rec + P.IN_ID, idN, P.ID_MAX);
-  outBytes(P.OUT_TEXT, P.OUT_TEXT_LENGTH, rec + P.IN_TEXT, <u32>load<u8>(rec + P.IN_TEXT_LENGTH), P.OUT_TEXT_MAX);
-  reportSend(rec + P.IN_ID2, id2N, "", now);
+  // The front end's own words when it gave some (reportSend keeps a Text already there when given "").
+  if (frontText) outBytes(P.OUT_TEXT, P.OUT_TEXT_LENGTH, rec + P.IN_TEXT, <u32>load<u8>(rec + P.IN_TEXT_LENGTH), P.OUT_TEXT_MAX);
+  reportSend(cancelOrReplace ? rec + P.IN_ID2 : 0, cancelOrReplace ? <u32>load<u8>(rec + P.IN_ID2_LENGTH) : 0, text, now);
 }
 
 /** Sends the operations gathered to the trading service; false when there were none (or it could not take them: answered as failed). */
@@ -244,7 +220,8 @@ function failOne(i: u32, now: u64): void {
   } else if (msg == MT_MASS_MEMBER) {
     if (load<u8>(c + C_MASS_LAST) != 0) massReport(slot, c, 0, massCancelled, now); // MassCancelResponse 0: rejected
   } else {
-    cancelReject(slot, load<u64>(op + T.OP_ORDER), STATUS_REJECTED, msg == MT_F ? 1 : 2, 99, c + C_ID, idN, c + C_ID2, id2N, "trading service unavailable", now);
+    cancelRejectBegin(slot, load<u64>(op + T.OP_ORDER), STATUS_REJECTED, msg == MT_F ? 1 : 2, 99, c + C_ID, idN);
+    reportSend(c + C_ID2, id2N, "trading service unavailable", now);
   }
 }
 
@@ -356,7 +333,8 @@ function operationDone(i: u32, res: usize, ev: usize, n: u32, now: u64): void {
   const id2N = <u32>load<u8>(c + C_ID2_LENGTH);
   if (status == <u8>T.ST_REJECTED || !stillLive(e, orderId)) {
     const st = stillLive(e, orderId) ? liveStatus(<u32>e, load<u64>(entry(<u32>e) + O_QTY) - load<u64>(entry(<u32>e) + O_CUM)) : STATUS_REJECTED;
-    cancelReject(slot, orderId, st, msg == MT_F ? 1 : 2, reason == <u8>T.RJ_UNKNOWN_ORDER ? 1 : 99, c + C_ID, idN, c + C_ID2, id2N, reasonText(reason), now);
+    cancelRejectBegin(slot, orderId, st, msg == MT_F ? 1 : 2, reason == <u8>T.RJ_UNKNOWN_ORDER ? 1 : 99, c + C_ID, idN);
+    reportSend(c + C_ID2, id2N, reasonText(reason), now);
     eventsOf(ev, n, now);
     return;
   }

@@ -80,9 +80,9 @@ export function reportSend(origP: usize, origN: u32, text: string, now: u64): vo
 }
 
 /**
- * An ExecutionReport rejecting a NewOrderSingle that never rested (no
- * entry): `ctx` is what the order asked (orders.ts CTX_*), OrderID the
- * trading service's (0: "NONE").
+ * Begins an ExecutionReport rejecting a NewOrderSingle that never rested (no
+ * entry): what the order asked, OrderID the trading service's (0: "NONE");
+ * reportSend sends it.
  */
 export function reportRejected(slot: u32, orderId: u64, side: u8, instrument: u32, price: u64, qty: u64, clP: usize, clN: u32, reason: u8): usize {
   const o = outBegin(slot, MT_EXECUTION_REPORT);
@@ -102,8 +102,8 @@ export function reportRejected(slot: u32, orderId: u64, side: u8, instrument: u3
   return o;
 }
 
-/** An OrderCancelReject (9): `responseTo` 1 (cancel) or 2 (replace), `reason` CxlRejReason, the order's status. */
-export function cancelReject(slot: u32, orderId: u64, status: u8, responseTo: u8, reason: u32, clP: usize, clN: u32, origP: usize, origN: u32, text: string, now: u64): void {
+/** Begins an OrderCancelReject (9): `responseTo` 1 (cancel) or 2 (replace), `reason` CxlRejReason, the order's status; reportSend sends it. */
+export function cancelRejectBegin(slot: u32, orderId: u64, status: u8, responseTo: u8, reason: u32, clP: usize, clN: u32): usize {
   const o = outBegin(slot, MT_CANCEL_REJECT);
   assert(responseTo == 1 || responseTo == 2, "CxlRejResponseTo");
   store<u64>(o + P.OUT_BODY + P.EXEC_ORDER, orderId);
@@ -111,5 +111,5 @@ export function cancelReject(slot: u32, orderId: u64, status: u8, responseTo: u8
   store<u8>(o + P.OUT_C, responseTo);
   store<u32>(o + P.OUT_D, reason);
   outBytes(P.OUT_ID, P.OUT_ID_LENGTH, clP, clN, P.ID_MAX);
-  reportSend(origP, origN, text, now);
+  return o;
 }

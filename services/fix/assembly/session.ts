@@ -320,10 +320,17 @@ export function messageIn(rec: usize, now: u64): u32 {
   return adminMessage(slot, rec, msgType, now);
 }
 
+/** A message refused with a Reject still takes its number when it is the next expected. */
+function takeIfNext(s: usize, rec: usize): void {
+  const next = load<u32>(s + S_NEXT_IN);
+  assert(next >= 1, "a session's next number");
+  if (load<u32>(rec + P.IN_SEQ) == next) store<u32>(s + S_NEXT_IN, next + 1);
+}
+
 function rejectAndEnd(slot: u32, rec: usize, reason: u8, tag: u32, text: string, now: u64): void {
   const s = sessionAt(slot);
   assert(reason != 0, "a reason");
-  if (load<u32>(rec + P.IN_SEQ) == load<u32>(s + S_NEXT_IN)) store<u32>(s + S_NEXT_IN, load<u32>(s + S_NEXT_IN) + 1);
+  takeIfNext(s, rec);
   reject(slot, rec, reason, tag, text, now);
   endSession(slot, text, now);
 }
@@ -345,8 +352,7 @@ function possDupRight(slot: u32, rec: usize, now: u64): bool {
   assert(slot >= 1, "a session");
   if ((flags & <u16>P.IF_POSS_DUP) == 0 || load<u8>(rec + P.IN_MSG_TYPE) == MT_SEQUENCE_RESET) return true;
   if ((flags & <u16>P.IF_ORIG_SENDING) == 0) {
-    const s = sessionAt(slot);
-    if (load<u32>(rec + P.IN_SEQ) == load<u32>(s + S_NEXT_IN)) store<u32>(s + S_NEXT_IN, load<u32>(s + S_NEXT_IN) + 1);
+    takeIfNext(sessionAt(slot), rec);
     reject(slot, rec, REASON_REQUIRED_TAG_MISSING, TAG_ORIG_SENDING_TIME, "PossDupFlag=Y without OrigSendingTime", now);
     return false;
   }

@@ -23,7 +23,7 @@ export function fixNoticeInit(): void {
 }
 
 export function fixNoticePeer(): i32 {
-  assert(fixPeer >= -1 || fixPeer < 0, "an index or none");
+  assert(fixPeer < 0 || fixReports, "a fix peer only with fix_reports");
   return fixPeer;
 }
 
