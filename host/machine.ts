@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import * as abi from '../hal/abi.ts';
 import * as gw from '../services/gateway/protocol.ts';
 import * as limits from './base/limits.ts';
-import { Kernel, KernelPanic } from './base/kernel.ts';
+import { Kernel, KernelPanic, type AdmissionAnswer } from './base/kernel.ts';
 import { compiledModule } from './base/compiled.ts';
 import { ServiceInstance, ServiceFault } from './services.ts';
 import { checkPreparedInfo, checkPreparedModule, loadInstrumenter, prepareModuleSync, ModuleRefused } from './fuel.ts';
@@ -672,10 +672,9 @@ export class Machine {
   fixListen(config: FixConfig): Promise<AddressInfo> {
     if (this.net === null) throw new Error('replay machines do not listen');
     const net = this.net;
-    const kernel = this.kernel;
     this.fix = new FixAcceptor({
       config, instruments: imageInstruments(this.opts.image), submit: (payload) => net.inject(GATEWAY_SERVICE, payload),
-      admit: gatewayConfig(this.opts.image, kernel, undefined, this.eventHub).admit, log: (o) => this.hostLine(o, false),
+      admit: admitOf(this.kernel), log: (o) => this.hostLine(o, false),
     });
     // From now on the fix service's EVT_FIX records go to the acceptor (those replayed at boot went nowhere:
     // their connections are gone, and what a session missed it asks for again).
@@ -766,11 +765,16 @@ function ledgerCurrencies(image: ParsedImage): Map<number, { assetScale: number;
 
 // The edge's ledgers (above) and the kernel's admission (an image without an
 // admission authority refuses every gateway route: there is nothing to admit it).
+/** The kernel's admission decision on a gateway request header: what every front end (HTTP, binary, FIX) asks. */
+function admitOf(kernel: Kernel): (header: Buffer, mode: number) => AdmissionAnswer {
+  return kernel.hasAdmission()
+    ? (header, mode) => kernel.admission(header, mode)
+    : () => ({ status: 503, error: gw.GW_E_BUSY, retryAfter: 0, keyId: 0, role: 0, message: 'this image has no admission authority (no gateway service)' });
+}
+
 function gatewayConfig(image: ParsedImage, kernel: Kernel, host: GatewayHost | undefined, events: EventHub): GatewayConfig {
   const ledgers = ledgerCurrencies(image);
-  const admit = kernel.hasAdmission()
-    ? (header: Buffer, mode: number) => kernel.admission(header, mode)
-    : () => ({ status: 503, error: gw.GW_E_BUSY, retryAfter: 0, keyId: 0, role: 0, message: 'this image has no admission authority (no gateway service)' });
+  const admit = admitOf(kernel);
   const stat = (id: number) => Number(kernel.x.admission_stat(id));
   const admissionStats = () => ({
     admitted: stat(abi.ADM_STAT_ADMITTED), unauthenticated: stat(abi.ADM_STAT_UNAUTHENTICATED), forbidden: stat(abi.ADM_STAT_FORBIDDEN),

@@ -17,6 +17,8 @@ import { fix44, parseFields, validateFields, decimalToScaled, parseUtcTimestamp,
 import { SessionRejectReason, BusinessRejectReason } from './tags.ts';
 import { U128_MAX, U64_MAX } from '../client/ledger.ts';
 import type { TradingInstrument } from '../gateway/trading-front.ts';
+import { parseUnsignedDecimal } from '../gateway/ledger-json.ts';
+import { u128 } from '../trading/records.ts';
 
 /** Application MsgTypes the fix service serves: orders, cancel, replace, mass cancel, market data, security list. */
 export const SUPPORTED_APP_TYPES: ReadonlySet<string> = new Set(['D', 'F', 'G', 'q', 'V', 'x']);
@@ -63,11 +65,9 @@ function first(fields: readonly RawField[], tag: number): string | undefined {
   return undefined;
 }
 
-/** An unsigned decimal integer up to `max`, or undefined. */
+/** An unsigned decimal integer up to `max`, or undefined (the JSON edge's reader: digits only, leading zeros allowed). */
 function unsigned(text: string | undefined, max: bigint): bigint | undefined {
-  if (text === undefined || !/^[0-9]{1,40}$/.test(text)) return undefined;
-  const n = BigInt(text);
-  return n <= max ? n : undefined;
+  return text === undefined ? undefined : parseUnsignedDecimal(text, max) ?? undefined;
 }
 
 function timestamp(text: string | undefined): bigint {
@@ -182,11 +182,6 @@ export function parseAccount(text: string | undefined): { cash: bigint; asset: b
   return { cash, asset };
 }
 
-function writeU128(buf: Buffer, at: number, v: bigint): void {
-  buf.writeBigUInt64LE(v & U64_MAX, at);
-  buf.writeBigUInt64LE(v >> 64n, at + 8);
-}
-
 const TIF: Record<string, number> = { '0': T.TIF_DAY, '1': T.TIF_GTC, '3': T.TIF_IOC, '4': T.TIF_FOK };
 
 /** A decimal at a scale as units, or a reason it is not one. */
@@ -224,8 +219,8 @@ function fillOrder(r: InputRecord, fields: readonly RawField[], msgType: string,
   const accountText = first(fields, 1);
   const account = parseAccount(accountText);
   if (account !== undefined) {
-    writeU128(b, body + P.ORD_ACCOUNT, account.cash);
-    writeU128(b, body + P.ORD_ASSET_ACCOUNT, account.asset);
+    u128(b, body + P.ORD_ACCOUNT, account.cash);
+    u128(b, body + P.ORD_ASSET_ACCOUNT, account.asset);
   } else if (accountText !== undefined) {
     r.verdict(P.V_BAD_ORDER, 0, 'Account (1) is not <cash account id>[/<asset account id>]');
   } else if (msgType === 'D') {

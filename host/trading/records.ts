@@ -38,7 +38,8 @@ export type Operation =
   | { kind: 'replace'; side: Side; instrument: number; account: bigint; order: bigint; price: bigint; qty: bigint; ref?: bigint }
   | { kind: 'mass_cancel'; account: bigint; instrument?: number; side?: Side; ref?: bigint };
 
-function u128(b: Buffer, at: number, v: bigint): void {
+/** A u128 little-endian at `at` (the trading records' accounts; the FIX front end's orders too). */
+export function u128(b: Buffer, at: number, v: bigint): void {
   if (v < 0n || v >> 128n !== 0n) throw new TradingRecordError(`${v} is not a u128`);
   b.writeBigUInt64LE(v & 0xffffffffffffffffn, at);
   b.writeBigUInt64LE(v >> 64n, at + 8);
