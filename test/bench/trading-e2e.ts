@@ -14,7 +14,7 @@ import { FrameClient } from '../../host/client/frames.ts';
 import { account, AccountFlags, LedgerClient, transfer } from '../../host/client/ledger.ts';
 import { GATEWAY_TRADING_SERVICE } from '../../host/gateway/binary.ts';
 import { ordersReply, ordersRequest, type Operation } from '../../host/trading/records.ts';
-import { bankManifestUnlimited, event, makeImage, removeDir, runCli, Server as TestServer } from '../support/helpers.ts';
+import { bankTradingManifest, event, makeImage, removeDir, runCli, Server as TestServer, settledInstrument } from '../support/helpers.ts';
 import { percentile, round, type Figures } from './support.ts';
 
 const TRADERS = 64;
@@ -80,11 +80,7 @@ function withAccounts(ops: Operation[]): Operation[] {
  * answers. Figures e2e_orders_per_s, e2e_request_p50_ms, fdatasync_p50_ms.
  */
 export async function tradingEndToEnd(flow: (live: { id: bigint; side: 'buy' | 'sell'; account: bigint }[]) => Operation[], figures: Figures, notes: string[]): Promise<void> {
-  const m = bankManifestUnlimited();
-  const trading = m.services.find((s) => s.name === 'trading')!;
-  trading.config = { ...trading.config, instruments: [{ id: 1, symbol: 'BENCH', price_scale: 2, qty_scale: 0, tick: 1, lot: 1, qty_max: 1_000_000,
-    band_bps: 0, cash_ledger: CASH, asset_ledger: SHARES, code: 7, cash_escrow: '10', asset_escrow: '11' }] };
-  const img = makeImage('bench-trading-e2e', m);
+  const img = makeImage('bench-trading-e2e', bankTradingManifest(settledInstrument('BENCH', 1_000_000)));
   try {
     const data = join(img.dir, 'data');
     const boot = runCli(['boot', img.imagePath, '--data', data, '--trust', img.pubPath, '--once']);

@@ -10,7 +10,7 @@
 
 import { join } from 'node:path';
 import { FrameClient } from '../../host/client/frames.ts';
-import { bankManifestUnlimited, event, makeImage, removeDir, runCli, Server as TestServer } from '../support/helpers.ts';
+import { bankTradingManifest, event, makeImage, removeDir, runCli, Server as TestServer, settledInstrument } from '../support/helpers.ts';
 import { freePort } from '../support/fix-initiator.ts';
 import { fixNow, RawFixClient } from '../support/fix-raw.ts';
 import { cashOf, sharesOf, tradingSetUp } from './trading-e2e.ts';
@@ -78,11 +78,7 @@ async function throughput(clients: { c: RawFixClient; s: number; k: number }[], 
 }
 
 export async function fixEndToEnd(figures: Figures, notes: string[]): Promise<void> {
-  const m = bankManifestUnlimited();
-  const trading = m.services.find((s) => s.name === 'trading')!;
-  trading.config = { ...trading.config, instruments: [{ id: 1, symbol: 'BENCH', price_scale: 2, qty_scale: 0, tick: 1, lot: 1, qty_max: 1_000_000,
-    band_bps: 0, cash_ledger: 1, asset_ledger: 4, code: 7, cash_escrow: '10', asset_escrow: '11' }] };
-  const img = makeImage('bench-trading-fix', m);
+  const img = makeImage('bench-trading-fix', bankTradingManifest(settledInstrument('BENCH', 1_000_000)));
   try {
     const data = join(img.dir, 'data');
     const boot = runCli(['boot', img.imagePath, '--data', data, '--trust', img.pubPath, '--once']);

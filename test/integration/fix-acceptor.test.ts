@@ -20,10 +20,9 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { join } from 'node:path';
 import { FixPeer, fieldOf, fixTools, freePort, type FixField } from '../support/fix-initiator.ts';
-import { apiCall, bankManifestUnlimited, event, makeImage, removeDir, runCli, Server, type TestImage } from '../support/helpers.ts';
+import { apiCall, bankTradingManifest, event, makeImage, removeDir, runCli, Server, settledInstrument, setUpTwoTraders, type TestImage } from '../support/helpers.ts';
 import { RawFixClient } from '../support/fix-raw.ts';
 
-const SHARES = 4;
 let img: TestImage;
 let data: string;
 let server: Server;
@@ -32,16 +31,6 @@ let fixPort = 0;
 let classpath = '';
 let operator = '';
 const peers: Record<string, FixPeer> = {};
-
-function manifest() {
-  const m = bankManifestUnlimited();
-  const trading = m.services.find((s) => s.name === 'trading')!;
-  trading.config = { ...trading.config, instruments: [
-    { id: 1, symbol: 'ACME', price_scale: 2, qty_scale: 0, tick: 1, lot: 1, qty_max: 100000, band_bps: 0, cash_ledger: 1, asset_ledger: SHARES,
-      code: 7, cash_escrow: '10', asset_escrow: '11' },
-  ] };
-  return m;
-}
 
 const FIX_FLAGS = () => ['--fix-listen', `127.0.0.1:${fixPort}`, '--fix-session', 'QENEX:CLIENT1', '--fix-session', 'QENEX:CLIENT2', '--fix-session', 'QENEX:RAW'];
 
@@ -62,7 +51,7 @@ const exec = (tag: number, value: string, clOrdId: string) => (m: { fields: FixF
 
 test.before(async () => {
   classpath = fixTools();
-  img = makeImage('fix-acceptor', manifest());
+  img = makeImage('fix-acceptor', bankTradingManifest(settledInstrument('ACME', 100000)));
   data = join(img.dir, 'data');
   const first = runCli(['boot', img.imagePath, '--data', data, '--trust', img.pubPath, '--once']);
   assert.is(first.code, 0, first.stderr);
@@ -72,18 +61,7 @@ test.before(async () => {
   fixPort = await freePort();
   server = boot();
   base = `http://127.0.0.1:${(await server.address()).port}`;
-  const guarded = ['debits_must_not_exceed_credits'];
-  const accounts = await apiCall(base, 'POST', '/v1/accounts', operator, [
-    { id: '1', ledger: 1, code: 1 }, { id: '2', ledger: SHARES, code: 1 }, { id: '10', ledger: 1, code: 1 }, { id: '11', ledger: SHARES, code: 1 },
-    { id: '101', ledger: 1, code: 1, flags: guarded }, { id: '102', ledger: SHARES, code: 1, flags: guarded },
-    { id: '201', ledger: 1, code: 1, flags: guarded }, { id: '202', ledger: SHARES, code: 1, flags: guarded },
-  ]);
-  assert.equal(accounts.json.map((r: { result: string }) => r.result), Array(8).fill('created'), accounts.text);
-  const funded = await apiCall(base, 'POST', '/v1/transfers', operator, [
-    { id: '1', debit_account_id: '2', credit_account_id: '102', amount: '500', ledger: SHARES, code: 1 },
-    { id: '2', debit_account_id: '1', credit_account_id: '201', amount: '100000', ledger: 1, code: 1 },
-  ]);
-  assert.equal(funded.json.map((r: { result: string }) => r.result), ['created', 'created'], funded.text);
+  await setUpTwoTraders(base, operator);
 });
 
 test.after(async () => {

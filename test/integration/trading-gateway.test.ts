@@ -20,24 +20,13 @@ import * as P from '../../services/trading/protocol.ts';
 import { FrameClient } from '../../host/client/frames.ts';
 import { GATEWAY_TRADING_SERVICE } from '../../host/gateway/binary.ts';
 import { ordersReply, ordersRequest } from '../../host/trading/records.ts';
-import { apiCall, bankManifestUnlimited, event, makeImage, removeDir, runCli, Server, stopAndReplay, type TestImage } from '../support/helpers.ts';
+import { apiCall, bankTradingManifest, event, makeImage, removeDir, runCli, Server, settledInstrument, setUpTwoTraders, stopAndReplay, type TestImage } from '../support/helpers.ts';
 
 let img: TestImage;
 let data: string;
 let server: Server;
 let base: string;
 const keys: Record<string, string> = {};
-const SHARES = 4; // the asset ledger
-
-function manifest() {
-  const m = bankManifestUnlimited();
-  const trading = m.services.find((s) => s.name === 'trading')!;
-  trading.config = { ...trading.config, instruments: [
-    { id: 1, symbol: 'ACME', price_scale: 2, qty_scale: 0, tick: 1, lot: 1, qty_max: 100000, band_bps: 0, cash_ledger: 1, asset_ledger: SHARES,
-      code: 7, cash_escrow: '10', asset_escrow: '11' },
-  ] };
-  return m;
-}
 
 function cliKey(args: string[]): string {
   const r = runCli(['keys', 'create', '--data', data, ...args]);
@@ -48,7 +37,7 @@ function cliKey(args: string[]): string {
 const call = (method: string, path: string, key: string | null, body?: unknown) => apiCall(base, method, path, key, body);
 
 test.before(async () => {
-  img = makeImage('trading-gateway', manifest());
+  img = makeImage('trading-gateway', bankTradingManifest(settledInstrument('ACME', 100000)));
   data = join(img.dir, 'data');
   const first = runCli(['boot', img.imagePath, '--data', data, '--trust', img.pubPath, '--once']);
   assert.is(first.code, 0, first.stderr);
@@ -58,18 +47,7 @@ test.before(async () => {
   keys.teller = cliKey(['--role', 'teller', '--ledger', '1']);
   server = Server.start(['boot', img.imagePath, '--data', data, '--trust', img.pubPath, '--listen', '127.0.0.1:0']);
   base = `http://127.0.0.1:${(await server.address()).port}`;
-  const guarded = ['debits_must_not_exceed_credits'];
-  const accounts = await call('POST', '/v1/accounts', keys.operator, [
-    { id: '1', ledger: 1, code: 1 }, { id: '2', ledger: SHARES, code: 1 }, { id: '10', ledger: 1, code: 1 }, { id: '11', ledger: SHARES, code: 1 },
-    { id: '101', ledger: 1, code: 1, flags: guarded }, { id: '102', ledger: SHARES, code: 1, flags: guarded },
-    { id: '201', ledger: 1, code: 1, flags: guarded }, { id: '202', ledger: SHARES, code: 1, flags: guarded },
-  ]);
-  assert.equal(accounts.json.map((r: { result: string }) => r.result), Array(8).fill('created'), accounts.text);
-  const funded = await call('POST', '/v1/transfers', keys.operator, [
-    { id: '1', debit_account_id: '2', credit_account_id: '102', amount: '500', ledger: SHARES, code: 1 },
-    { id: '2', debit_account_id: '1', credit_account_id: '201', amount: '100000', ledger: 1, code: 1 },
-  ]);
-  assert.equal(funded.json.map((r: { result: string }) => r.result), ['created', 'created'], funded.text);
+  await setUpTwoTraders(base, keys.operator);
 });
 test.after(async () => { await Server.killAll(); if (img !== undefined) removeDir(img.dir); });
 

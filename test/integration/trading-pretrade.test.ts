@@ -11,7 +11,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { join } from 'node:path';
-import { apiCall, bankManifestUnlimited, event, makeImage, removeDir, runCli, Server, stopAndReplay, type TestImage } from '../support/helpers.ts';
+import { apiCall, bankManifestUnlimited, event, makeImage, removeDir, runCli, Server, settledInstrument, stopAndReplay, type TestImage } from '../support/helpers.ts';
 
 let img: TestImage;
 let data: string;
@@ -24,10 +24,7 @@ function manifest() {
   const m = bankManifestUnlimited();
   const trading = m.services.find((s) => s.name === 'trading')!;
   trading.caps = [...(trading.caps ?? []), 'send:compliance'];
-  trading.config = { ...trading.config, pretrade: true, instruments: [
-    { id: 1, symbol: 'ACME', price_scale: 2, qty_scale: 0, tick: 1, lot: 1, qty_max: 100000, band_bps: 0, cash_ledger: 1, asset_ledger: SHARES,
-      code: 7, cash_escrow: '10', asset_escrow: '11' },
-  ] };
+  trading.config = { ...trading.config, pretrade: true, instruments: [settledInstrument('ACME', 100000)] };
   // Ledger 1's rule set: an order up to 1,000.00, a position of at most 50 shares either way, prices within 10 % of the last trade.
   const compliance = m.services.find((s) => s.name === 'compliance')!;
   compliance.config = { ...compliance.config, rules: [{ ledger: 1, order_value_max: 100000, position_max: 50, price_band_bps: 1000 }] };

@@ -9,7 +9,7 @@ import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { generateKeyPair, writeKeyPair } from '../../host/base/keys.ts';
 import { packImage, signImage } from '../../host/image.ts';
-import { validateManifest, type Manifest } from '../../host/manifest.ts';
+import { validateManifest, type JsonObject, type Manifest } from '../../host/manifest.ts';
 import { ENTRY_HEADER_BYTES, ENTRY_MAGIC } from '../../hal/log.ts';
 import { entryPadded, readEntryHeader } from '../../host/base/log-entry.ts';
 
@@ -33,6 +33,24 @@ export function bankManifestUnlimited(): Manifest {
   const m = bankManifest();
   const gateway = m.services.find((s) => s.name === 'gateway')!;
   gateway.config = { ...gateway.config, source_rate_per_second: 0, source_burst: 0, key_rate_per_second: 0, key_burst: 0 };
+  return m;
+}
+
+/**
+ * One instrument settled on the ledger, as the trading tests and benchmarks
+ * trade it: id 1, cash on ledger 1 (scale 2), the asset on ledger 4 (scale 0),
+ * tick and lot 1, no band, transfers of code 7 through escrows 10 and 11.
+ */
+export function settledInstrument(symbol: string, qtyMax: number): JsonObject {
+  return { id: 1, symbol, price_scale: 2, qty_scale: 0, tick: 1, lot: 1, qty_max: qtyMax, band_bps: 0, cash_ledger: 1, asset_ledger: 4, code: 7,
+    cash_escrow: '10', asset_escrow: '11' };
+}
+
+/** bankManifestUnlimited with the trading service trading `instrument` (settledInstrument), settled on the ledger as the bank image says. */
+export function bankTradingManifest(instrument: JsonObject): Manifest {
+  const m = bankManifestUnlimited();
+  const trading = m.services.find((s) => s.name === 'trading')!;
+  trading.config = { ...trading.config, instruments: [instrument] };
   return m;
 }
 
@@ -133,6 +151,26 @@ export async function apiCall(base: string, method: string, path: string, key: s
   let json: any = null;
   try { json = JSON.parse(text); } catch { /* not JSON */ }
   return { status: res.status, json, text, headers: res.headers };
+}
+
+/**
+ * Two traders of settledInstrument over the HTTP API with an operator key: the funding accounts 1 (cash) and 2 (shares),
+ * the escrows 10 and 11, a seller with cash 101 and 500 shares in 102, a buyer with 1,000.00 in 201 and shares 202
+ * (both guarded: debits never exceed credits). Throws with the answer when any of it is not created.
+ */
+export async function setUpTwoTraders(base: string, operator: string): Promise<void> {
+  const guarded = ['debits_must_not_exceed_credits'];
+  const accounts = await apiCall(base, 'POST', '/v1/accounts', operator, [
+    { id: '1', ledger: 1, code: 1 }, { id: '2', ledger: 4, code: 1 }, { id: '10', ledger: 1, code: 1 }, { id: '11', ledger: 4, code: 1 },
+    { id: '101', ledger: 1, code: 1, flags: guarded }, { id: '102', ledger: 4, code: 1, flags: guarded },
+    { id: '201', ledger: 1, code: 1, flags: guarded }, { id: '202', ledger: 4, code: 1, flags: guarded },
+  ]);
+  if (accounts.json?.filter?.((r: { result: string }) => r.result === 'created').length !== 8) throw new Error(`trader accounts: ${accounts.text}`);
+  const funded = await apiCall(base, 'POST', '/v1/transfers', operator, [
+    { id: '1', debit_account_id: '2', credit_account_id: '102', amount: '500', ledger: 4, code: 1 },
+    { id: '2', debit_account_id: '1', credit_account_id: '201', amount: '100000', ledger: 1, code: 1 },
+  ]);
+  if (funded.json?.filter?.((r: { result: string }) => r.result === 'created').length !== 2) throw new Error(`trader funding: ${funded.text}`);
 }
 
 export async function stopAndReplay(server: Server, data: string): Promise<{ stopped: string; replayed: string }> {
