@@ -145,26 +145,29 @@ export function outTextAppend(text: string): void {
   store<u8>(item + P.OUT_TEXT_LENGTH, <u8>n);
 }
 
-/** Appends `v` in decimal to the item's Text (no string made: nothing allocated per message). */
-export function outTextNumber(v: u32): void {
-  const digits = memory.data(16, 8);
+/** Appends `v` in decimal to the item's field at `at` (its length at `lengthAt`, at most `max`): no string made, nothing allocated per message. */
+function appendDecimal(at: u32, lengthAt: u32, max: u32, v: u64): void {
+  const digits = memory.data(24, 8);
   let k: u32 = 0;
   let x = v;
   do { store<u8>(digits + k++, <u8>(0x30 + x % 10)); x /= 10; } while (x > 0);
-  assert(k <= 10, "a u32");
-  let n = <u32>load<u8>(item + P.OUT_TEXT_LENGTH);
-  while (k > 0 && n < <u32>P.OUT_TEXT_MAX) store<u8>(item + P.OUT_TEXT + n++, load<u8>(digits + --k));
-  store<u8>(item + P.OUT_TEXT_LENGTH, <u8>n);
+  assert(k <= 20, "a u64");
+  let n = <u32>load<u8>(item + lengthAt);
+  while (k > 0 && n < max) store<u8>(item + at + n++, load<u8>(digits + --k));
+  store<u8>(item + lengthAt, <u8>n);
+}
+
+/** Appends `v` in decimal to the item's Text (58). */
+export function outTextNumber(v: u32): void {
+  assert(itemSlot != 0, "a message begun");
+  appendDecimal(P.OUT_TEXT, P.OUT_TEXT_LENGTH, P.OUT_TEXT_MAX, <u64>v);
 }
 
 /** `n` in decimal as the item's id. */
 export function outIdNumber(n: u64): void {
-  let digits: u32 = 1;
-  for (let v = n / 10; v > 0; v /= 10) digits++;
-  assert(digits <= 20, "a u64");
-  let v = n;
-  for (let i: u32 = digits; i > 0; i--) { store<u8>(item + P.OUT_ID + i - 1, <u8>(0x30 + v % 10)); v /= 10; }
-  store<u8>(item + P.OUT_ID_LENGTH, <u8>digits);
+  assert(itemSlot != 0, "a message begun");
+  store<u8>(item + P.OUT_ID_LENGTH, 0);
+  appendDecimal(P.OUT_ID, P.OUT_ID_LENGTH, P.ID_MAX, n);
 }
 
 /** Emits what was gathered. */
