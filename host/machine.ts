@@ -23,7 +23,7 @@ import { ServiceInstance, ServiceFault } from './services.ts';
 import { checkPreparedInfo, checkPreparedModule, loadInstrumenter, prepareModuleSync, ModuleRefused } from './fuel.ts';
 import { ConsoleDevice } from './devices/console.ts';
 import { EntropyDevice } from './devices/entropy.ts';
-import { BlockDevice } from './devices/block.ts';
+import { BlockDevice, type LogReplication } from './devices/block.ts';
 import { NetDevice } from './devices/net.ts';
 import { EventsDevice } from './devices/events.ts';
 import { GridDevice, gridRingPresent, gridFileName } from './devices/grid.ts';
@@ -118,6 +118,12 @@ export interface MachineOptions {
    * PKCS#11 from QENEX_PKCS11_*.
    */
   dataKeyHsm?: HsmOptions;
+  /**
+   * A cluster node (host/cluster/node.ts): the machine boots following the
+   * cluster's log (kernel_follow), is ready only once the node leads, and
+   * then appends every batch to the cluster's stream before writing it.
+   */
+  cluster?: LogReplication & { attach(machine: Machine, log: BlockBackend): void };
 }
 
 /** What a simulated world supplies instead of the real devices (host/sim). */
@@ -223,8 +229,10 @@ export class Machine {
         }
       }
       this.entropy = new EntropyDevice(this.kernel, opts.sim?.entropy);
+      // After any snapshot restore: the snapshot's kernel globals are those of the leader that took it.
+      if (opts.cluster !== undefined) this.kernel.x.kernel_follow(1);
       this.block = new BlockDevice(this.kernel, this.backend, () => this.schedulePump(), (m) => this.hostLine({ event: 'storage_error', message: m }, true),
-        (d) => this.takeSnapshot(d));
+        (d) => this.takeSnapshot(d), opts.cluster);
       this.grid = gridRingPresent(this.kernel)
         ? new GridDevice(this.kernel, (i) => this.openGrid(i), () => this.schedulePump(), (m) => this.hostLine({ event: 'storage_error', message: m }, true))
         : null;
@@ -247,6 +255,7 @@ export class Machine {
           ...gatewayConfig(opts.image, this.kernel, this.observability ?? undefined, this.eventHub), originals: this.originals ?? undefined,
           reportSigner: opts.auditSigner ?? null,
         }) : null;
+      opts.cluster?.attach(this, this.backend);
     } catch (e) {
       this.originals?.abandon();
       this.backend.close();

@@ -435,6 +435,15 @@ export function audit_checkpoints_skipped(): u64 { return audit.checkpointsSkipp
 // that took it. `mode` is this boot's (BOOT_LIVE / BOOT_REPLAY). 0: ok; else a KERR_*.
 export function kernel_restored(mode: u32): i32 { return snap.snapshotRestored(mode); }
 
+// A cluster follower (host/cluster/): recovery applies each batch as soon as
+// the host has appended it, and goes on reading until a read comes back
+// empty, which the host answers only when this node is to lead. Set after
+// kernel_restored (a snapshot's globals are the leader's that took it).
+export function kernel_follow(on: u32): void {
+  assert(st.phase == st.PHASE_INIT || st.phase == st.PHASE_RECOVER, "kernel_follow: only before serving");
+  rec.recoveryFollow(on != 0);
+}
+
 // A snapshot at applied count `entries` of a machine with a grid may be
 // restored only while the log holds fewer entries than this (0: any);
 // kernel/snapshot.ts says why. The host checks it before restoring.

@@ -37,6 +37,15 @@ let winStart: u64 = 0; // device offset of window[0]
 let winLen: u32 = 0;
 let eof: bool = false;
 let readPending: bool = false;
+let readAsked: u32 = 0; // bytes the read in flight asked for
+// Following (a cluster follower, host/cluster/): the host appends whole
+// batches to the log while recovery reads it, and answers a read only with
+// whole batches; a read that came back short ended at a batch's end, so the
+// batch gathered up to there is whole and is applied at once, not when the
+// next batch or the end of the log shows it ended. The log ends (a 0-byte
+// read) only when the follower is to lead.
+let following: bool = false;
+let dataEnded: bool = false; // the window's end is where the last read came back short
 let entryBytesMax: u32 = 0;
 let bootDigest: usize = 0;
 
@@ -79,6 +88,11 @@ export function recoveryInit(batchBytes: u32, entryMax: u32, digest: usize): boo
   return window != 0;
 }
 
+export function recoveryFollow(on: bool): void {
+  assert(window != 0 && !readPending && !groupActive && !scanning, "recoveryFollow: set before recovery reads anything");
+  following = on;
+}
+
 export function recoveryWaiting(): bool {
   assert(!(readPending && eof), "recovery: no read is submitted after the end of the device");
   return readPending;
@@ -91,8 +105,10 @@ export function deviceEndBytes(): u64 {
 export function recoveryReadDone(bytes: u32): void {
   assert(readPending, "read completion without a read");
   assert(!eof, "recoveryReadDone: a read after the end of the device");
+  assert(bytes <= readAsked, "recoveryReadDone: no more bytes than the read asked for");
   readPending = false;
   if (bytes == 0) eof = true;
+  dataEnded = bytes < readAsked;
   winLen += bytes;
 }
 
@@ -114,7 +130,8 @@ function ensure(off: u64, need: u32): bool {
   winStart = keep;
   winLen -= shift;
   assert(winLen < windowCap, "recovery window full: a batch is larger than batch_bytes_max");
-  blockRead(window + winLen, windowCap - winLen, winStart + <u64>winLen);
+  readAsked = windowCap - winLen;
+  blockRead(window + winLen, readAsked, winStart + <u64>winLen);
   readPending = true;
   return false;
 }
@@ -174,6 +191,7 @@ function headerAllZero(e: usize): bool {
 
 function parseStep(): u32 {
   assert(!scanning && failure == FAIL_NONE, "parseStep: parsing ends at the first scan or failure");
+  if (following && groupActive && dataEnded && parseOff == winStart + <u64>winLen) return R_GROUP;
   if (!ensure(parseOff, ENTRY_HEADER_BYTES)) {
     if (readPending) return R_NEED_IO;
     return startScan(parseOff, tailHasData(parseOff) ? "truncated header" : "");
@@ -336,6 +354,7 @@ export function recoveryResumeAt(offset: u64, seq: u64, chainHead: usize, timeNs
   winLen = 0;
   eof = false;
   readPending = false;
+  dataEnded = false;
   parseOff = offset;
   scanning = false;
   scanOff = 0;

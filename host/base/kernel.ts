@@ -29,6 +29,7 @@ interface KernelExports {
   kernel_run(): number;
   kernel_interrupt(irq: number): void;
   kernel_shutdown(): void;
+  kernel_follow(on: number): void;
   kernel_digest(): number;
   kernel_chain_head(): number;
   kernel_check_sealed(): number;

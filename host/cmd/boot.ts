@@ -5,7 +5,9 @@ import { loadTls, TlsConfigError, type TlsListen } from '../devices/tls.ts';
 import { parseArgs, CliError, EXIT_USAGE, asCliError, processIo, type CommandIo } from './args.ts';
 import { openImage, parseImage, readImageFile, ImageError } from '../image.ts';
 import { loadPublicKeys, KeyError, type PublicKey } from '../base/keys.ts';
-import { Machine, BootError } from '../machine.ts';
+import { Machine, BootError, type MachineOptions } from '../machine.ts';
+import { bootClustered, clusterFromArgs } from './cluster.ts';
+import { serve, type Serving } from './serve.ts';
 import { BlockBackendError, type BackendChoice } from '../devices/block-backend.ts';
 import { DataKeyError } from '../datakey.ts';
 import { HsmError, openHsm, parseHsmKind, type HsmDevice } from '../hsm/hsm.ts';
@@ -120,8 +122,9 @@ function fixFromArgs(manifest: Manifest, flags: FixFlags): FixConfig | null {
 export async function main(argvIn: string[], io: CommandIo = processIo): Promise<number> {
   const { rest: argv, flags: fixFlags } = splitFixFlags(argvIn);
   const args = parseArgs(argv, {
-    values: ['data', 'trust', 'listen', 'backend', 'archive', 'audit-key', 'hsm', 'label', 'tls-cert', 'tls-key', 'tls-client-ca'],
-    booleans: ['once', 'insecure-unsigned'],
+    values: ['data', 'trust', 'listen', 'backend', 'archive', 'audit-key', 'hsm', 'label', 'tls-cert', 'tls-key', 'tls-client-ca',
+      'cluster', 'node', 'nats-creds', 'nats-ca'],
+    booleans: ['once', 'insecure-unsigned', 'seed'],
     positionals: { min: 1, max: 1, names: ['file.qxi'] },
   });
   if (args.help) { io.out(USAGE); return 0; }
@@ -138,11 +141,12 @@ export async function main(argvIn: string[], io: CommandIo = processIo): Promise
   // ready, stopping, stopped and error lines are never dropped.
   const lines = io === processIo ? stdoutLines() : null;
   const print = (o: object) => { if (lines !== null) lines.line(JSON.stringify(o), true); else io.out(JSON.stringify(o) + '\n'); };
-  let machine: Machine;
+  const cluster = clusterFromArgs(args.values, args.booleans.has('seed'));
   let auditSigner: OpenedSigner | null = null;
   let hsm: HsmDevice | null = null;
   let trust: PublicKey[] | null = null;
   let fix: FixConfig | null = null;
+  let options: MachineOptions;
   try {
     const auditArgs = { ...args, values: new Map(args.values) };
     if (args.values.has('audit-key')) auditArgs.values.set('key', args.values.get('audit-key')!);
@@ -161,14 +165,32 @@ export async function main(argvIn: string[], io: CommandIo = processIo): Promise
     }
     fix = fixFromArgs(image.manifest, fixFlags);
     hsm = await openDeviceHsm(image.manifest, args.values.get('hsm'), io);
-    machine = await Machine.boot({
+    options = {
       image, imageBytes: bytes, dataDir, mode: 'live', backend: backendChoice(args.values.get('backend')), archiveDir: args.values.get('archive'),
       auditSigner: auditSigner?.signer ?? null, hsm, trust, // trust: also for live-loaded modules (qenex load)
       onLine: (line, isError) => { if (lines !== null) lines.line(line, isError); else io.out(line + '\n'); },
       notice: (line) => (io.err ?? processIo.err!)(line + '\n'),
-    });
+    };
   } catch (e) {
     auditSigner?.close();
+    hsm?.close();
+    throw asCliError(e, [ImageError, KeyError, HsmError, BootError, BlockBackendError, DataKeyError]);
+  }
+  const serving: Serving = { listen, tlsListen, fix, once: args.booleans.has('once'), print, lines, io };
+  if (cluster !== null) {
+    if (serving.once) throw new CliError('--once and --cluster do not go together: a cluster node serves until it is stopped', EXIT_USAGE);
+    return bootClustered(cluster, options, serving, (o) => bootMachine(o, hsm));
+  }
+  const machine = await bootMachine(options, hsm);
+  const ended = await serve(machine, serving, null);
+  return ended.code;
+}
+
+async function bootMachine(options: MachineOptions, hsm: HsmDevice | null): Promise<Machine> {
+  let machine: Machine;
+  try {
+    machine = await Machine.boot(options);
+  } catch (e) {
     hsm?.close();
     throw asCliError(e, [ImageError, KeyError, HsmError, BootError, BlockBackendError, DataKeyError]);
   }
@@ -176,61 +198,7 @@ export async function main(argvIn: string[], io: CommandIo = processIo): Promise
     const opened = hsm;
     void machine.whenHalted().then(() => opened.close());
   }
-  let address: string | null = null;
-  if (listen !== null && !args.booleans.has('once')) {
-    try {
-      const a = await machine.listen(listen.host, listen.port, tlsListen ?? undefined);
-      address = `${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`;
-    } catch (e) {
-      await machine.stop();
-      throw new CliError(`cannot listen on ${listen.host}:${listen.port}: ${(e as Error).message}`);
-    }
-  }
-  let fixAddress: string | null = null;
-  if (fix !== null && !args.booleans.has('once')) {
-    try {
-      const a = await machine.fixListen(fix);
-      fixAddress = `${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`;
-    } catch (e) {
-      await machine.stop();
-      throw new CliError(`cannot listen for FIX on ${fix.listen.host}:${fix.listen.port}: ${(e as Error).message}`);
-    }
-  }
-  print({
-    event: 'ready', state_hash: machine.stateHash(), boot_ms: Number(machine.bootMs.toFixed(3)), entries: machine.entriesApplied(), listen: address,
-    ...(tlsListen !== null && address !== null ? { tls: tlsListen.mutual ? 'mutual' : 'server' } : {}),
-    ...(fixAddress !== null ? { fix_listen: fixAddress } : {}),
-  });
-  if (args.booleans.has('once')) return finish(machine, print, lines);
-  return new Promise<number>((resolve) => {
-    let stopping = false;
-    const onSignal = (signal: string) => {
-      if (stopping) return;
-      stopping = true;
-      print({ event: 'stopping', signal });
-      void finish(machine, print, lines).then(resolve);
-    };
-    process.once('SIGINT', () => onSignal('SIGINT'));
-    process.once('SIGTERM', () => onSignal('SIGTERM'));
-    void machine.whenHalted().then((h) => {
-      if (!stopping && h.message !== null) {
-        stopping = true;
-        (io.err ?? processIo.err!)(`qenex: ${h.message}\n`);
-        void machine.stop().then(() => resolve(1));
-      }
-    });
-  });
-}
-
-// What was printed reaches the reader before exit if it reads within this long.
-const OUTPUT_DRAIN_MS = 2000;
-
-async function finish(machine: Machine, print: (o: object) => void, lines: LineWriter | null): Promise<number> {
-  const halt = await machine.stop();
-  if (halt.message !== null) { await lines?.drained(OUTPUT_DRAIN_MS); throw new CliError(halt.message); }
-  print({ event: 'stopped', state_hash: machine.stateHash(), entries: machine.entriesApplied() });
-  await lines?.drained(OUTPUT_DRAIN_MS);
-  return 0;
+  return machine;
 }
 
 // The HSM behind the machine's HSM device, when the manifest grants any

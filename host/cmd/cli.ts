@@ -18,10 +18,11 @@ import * as scaffold from './new.ts';
 import * as liveLoad from './load.ts';
 import * as migrate from './migrate.ts';
 import * as log from './log.ts';
+import * as cluster from './cluster.ts';
 import { VERSION } from '../base/version.ts';
 
 const COMMANDS: Record<string, { main(argv: string[]): Promise<number>; USAGE: string }> = {
-  keygen, build, sign, inspect, boot, replay, migrate, log, keys, lists, new: scaffold, sim, audit,
+  keygen, build, sign, inspect, boot, replay, migrate, log, cluster, keys, lists, new: scaffold, sim, audit,
   load: liveLoad.load, upgrade: liveLoad.upgrade, unload: liveLoad.unload, rules: rulesCommand, cases: casesCommand, compliance: complianceCommand,
 };
 

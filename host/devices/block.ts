@@ -9,6 +9,22 @@ import type { Kernel } from '../base/kernel.ts';
 import type { HostRing, Desc } from '../base/ring.ts';
 import type { BlockBackend } from './block-backend.ts';
 
+/**
+ * The command log in a cluster (host/cluster/node.ts). A follower's kernel
+ * reads the log while the node appends the batches the leader replicated:
+ * a read sees only the bytes below `readLimit()` (whole batches), and a read
+ * at that limit waits in `more()` until the next batch is appended or the
+ * node is to lead (readLimit() null: the log then ends where its bytes end).
+ * A leader's batch is appended to the cluster's stream before it is written
+ * here, so what this disk holds the quorum holds too.
+ */
+export interface LogReplication {
+  readLimit(): number | null;
+  more(): Promise<void>;
+  /** Appends to the stream, then `writeLocal` (write and fdatasync here); resolves when both are done. */
+  append(offsetBytes: number, data: Uint8Array, writeLocal: () => Promise<void>): Promise<void>;
+}
+
 export class BlockDevice {
   private readonly sq: HostRing;
   private readonly cq: HostRing;
@@ -22,7 +38,8 @@ export class BlockDevice {
   // is consumed (it captures state then); the write runs alongside the log's
   // requests and completes with the same tag. Absent: completes with an error.
   constructor(private readonly kernel: Kernel, private readonly backend: BlockBackend, private readonly wake: () => void,
-    private readonly onError: (message: string) => void, private readonly snapshot?: (d: Desc) => Promise<void>) {
+    private readonly onError: (message: string) => void, private readonly snapshot?: (d: Desc) => Promise<void>,
+    private readonly replication?: LogReplication) {
     this.sq = kernel.ring(abi.DEV_BLOCK, 'sq');
     this.cq = kernel.ring(abi.DEV_BLOCK, 'cq');
   }
@@ -37,6 +54,7 @@ export class BlockDevice {
       if (d.op === abi.OP_BLK_SNAPSHOT) {
         this.startSnapshot(d);
       } else if (d.op === abi.OP_BLK_READ) {
+        if (this.replicatedReadWaits(d)) break;
         this.complete(d, this.read(d));
         posted = true;
       } else {
@@ -51,9 +69,25 @@ export class BlockDevice {
     return !this.busy && this.done.length === 0;
   }
 
+  // A follower's read at the end of what was replicated waits for more; the
+  // device is busy meanwhile, and the read is taken again when it is over.
+  private replicatedReadWaits(d: Desc): boolean {
+    const limit = this.replication?.readLimit() ?? null;
+    if (limit === null || d.arg < limit) return false;
+    this.busy = true;
+    this.replication!.more().then(
+      () => { this.busy = false; this.complete(d, this.read(d)); this.wake(); },
+      (e) => this.finish(d, this.failure('read', e)),
+    );
+    return true;
+  }
+
   private read(d: Desc): { status: number; len: number } {
+    const limit = this.replication?.readLimit() ?? null;
+    const len = limit === null ? d.len : Math.max(0, Math.min(d.len, limit - d.arg));
+    if (len === 0 && limit !== null) return { status: abi.STATUS_OK, len: 0 };
     try {
-      const n = this.backend.readAt(d.arg, this.kernel.mem.slice(d.addr, d.len));
+      const n = this.backend.readAt(d.arg, this.kernel.mem.slice(d.addr, len));
       return { status: abi.STATUS_OK, len: n };
     } catch (e) {
       return this.failure('read', e);
@@ -65,7 +99,13 @@ export class BlockDevice {
     let work: Promise<void>;
     if (d.op === abi.OP_BLK_WRITE) {
       const data = this.kernel.mem.slice(d.addr, d.len);
-      if ((d.flags & abi.DESC_F_FLUSH) !== 0) work = this.backend.writeDurable(d.arg, data);
+      const replication = this.replication;
+      if ((d.flags & abi.DESC_F_FLUSH) !== 0) {
+        // The replicated batch is copied: it is written here only after the stream took it.
+        const batch = replication === undefined ? data : Uint8Array.from(data);
+        work = replication === undefined ? this.backend.writeDurable(d.arg, data)
+          : replication.append(d.arg, batch, () => this.backend.writeDurable(d.arg, batch));
+      }
       else work = Promise.resolve().then(() => this.backend.writeAt(d.arg, data));
     } else if (d.op === abi.OP_BLK_TRUNCATE) work = this.backend.truncate(d.arg);
     else if (d.op === abi.OP_BLK_PREALLOCATE) work = this.backend.preallocate(d.arg);
