@@ -24,6 +24,7 @@ import { checkPreparedInfo, checkPreparedModule, loadInstrumenter, prepareModule
 import { ConsoleDevice } from './devices/console.ts';
 import { EntropyDevice } from './devices/entropy.ts';
 import { BlockDevice, type LogReplication } from './devices/block.ts';
+import type { ClusterStats } from './metrics.ts';
 import { NetDevice } from './devices/net.ts';
 import { EventsDevice } from './devices/events.ts';
 import { GridDevice, gridRingPresent, gridFileName } from './devices/grid.ts';
@@ -123,7 +124,7 @@ export interface MachineOptions {
    * cluster's log (kernel_follow), is ready only once the node leads, and
    * then appends every batch to the cluster's stream before writing it.
    */
-  cluster?: LogReplication & { attach(machine: Machine, log: BlockBackend): void };
+  cluster?: LogReplication & { attach(machine: Machine, log: BlockBackend): void; stats(): ClusterStats; refusal(): string | null };
 }
 
 /** What a simulated world supplies instead of the real devices (host/sim). */
@@ -252,7 +253,7 @@ export class Machine {
         : null;
       this.net = live ? new NetDevice(this.kernel, () => this.schedulePump(), (o) => this.hostLine(o, false),
         {
-          ...gatewayConfig(opts.image, this.kernel, this.observability ?? undefined, this.eventHub), originals: this.originals ?? undefined,
+          ...gatewayConfig(opts.image, this.kernel, this.observability ?? undefined, this.eventHub, opts.cluster), originals: this.originals ?? undefined,
           reportSigner: opts.auditSigner ?? null,
         }) : null;
       opts.cluster?.attach(this, this.backend);
@@ -683,7 +684,7 @@ export class Machine {
     const net = this.net;
     this.fix = new FixAcceptor({
       config, instruments: imageInstruments(this.opts.image), submit: (payload) => net.inject(GATEWAY_SERVICE, payload),
-      admit: admitOf(this.kernel), log: (o) => this.hostLine(o, false),
+      admit: admitOf(this.kernel, this.opts.cluster), log: (o) => this.hostLine(o, false),
     });
     // From now on the fix service's EVT_FIX records go to the acceptor (those replayed at boot went nowhere:
     // their connections are gone, and what a session missed it asks for again).
@@ -704,6 +705,11 @@ export class Machine {
   /** The FIX acceptor's counters for /metrics, or null when there is none. */
   fixStats(): Readonly<Record<string, number>> | null {
     return this.fix?.stats ?? null;
+  }
+
+  /** The cluster node's figures for /metrics, or null outside a cluster. */
+  clusterStats(): ClusterStats | null {
+    return this.opts.cluster?.stats() ?? null;
   }
 
   /** Stops taking input, makes everything durable and applied, then halts. */
@@ -775,15 +781,23 @@ function ledgerCurrencies(image: ParsedImage): Map<number, { assetScale: number;
 // The edge's ledgers (above) and the kernel's admission (an image without an
 // admission authority refuses every gateway route: there is nothing to admit it).
 /** The kernel's admission decision on a gateway request header: what every front end (HTTP, binary, FIX) asks. */
-function admitOf(kernel: Kernel): (header: Buffer, mode: number) => AdmissionAnswer {
-  return kernel.hasAdmission()
-    ? (header, mode) => kernel.admission(header, mode)
-    : () => ({ status: 503, error: gw.GW_E_BUSY, retryAfter: 0, keyId: 0, role: 0, message: 'this image has no admission authority (no gateway service)' });
+// A cluster node whose log appends wait for the stream's quorum refuses new
+// requests (503) instead of letting them queue behind a write that may not
+// come (host/cluster/node.ts refusal).
+function admitOf(kernel: Kernel, cluster?: { refusal(): string | null }): (header: Buffer, mode: number) => AdmissionAnswer {
+  if (!kernel.hasAdmission()) {
+    return () => ({ status: 503, error: gw.GW_E_BUSY, retryAfter: 0, keyId: 0, role: 0, message: 'this image has no admission authority (no gateway service)' });
+  }
+  if (cluster === undefined) return (header, mode) => kernel.admission(header, mode);
+  return (header, mode) => {
+    const refused = cluster.refusal();
+    return refused === null ? kernel.admission(header, mode) : { status: 503, error: gw.GW_E_BUSY, retryAfter: 1, keyId: 0, role: 0, message: refused };
+  };
 }
 
-function gatewayConfig(image: ParsedImage, kernel: Kernel, host: GatewayHost | undefined, events: EventHub): GatewayConfig {
+function gatewayConfig(image: ParsedImage, kernel: Kernel, host: GatewayHost | undefined, events: EventHub, cluster?: { refusal(): string | null }): GatewayConfig {
   const ledgers = ledgerCurrencies(image);
-  const admit = admitOf(kernel);
+  const admit = admitOf(kernel, cluster);
   const stat = (id: number) => Number(kernel.x.admission_stat(id));
   const admissionStats = () => ({
     admitted: stat(abi.ADM_STAT_ADMITTED), unauthenticated: stat(abi.ADM_STAT_UNAUTHENTICATED), forbidden: stat(abi.ADM_STAT_FORBIDDEN),

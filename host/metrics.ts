@@ -33,6 +33,17 @@ export interface MachineView {
   isServing(): boolean;
   /** The FIX acceptor's counters (host/fix/acceptor.ts FixAcceptor.stats), or null without one. */
   fixStats(): Readonly<Record<string, number>> | null;
+  /** A cluster node's figures (host/cluster/node.ts ClusterNode.stats), or null outside a cluster. */
+  clusterStats(): ClusterStats | null;
+}
+
+export interface ClusterStats {
+  term: number;
+  failovers: number;
+  seq: number;
+  stalled: boolean;
+  /** Stream messages each other node's last report is behind this node. */
+  lag: Readonly<Record<string, number>>;
 }
 
 const KERNEL_STATS: [number, string][] = [
@@ -165,6 +176,17 @@ class Metrics {
       name: 'qenex_fix_acceptor', help: 'the FIX acceptor\'s counters: connections, refused, garbled, messagesIn, messagesOut, requests, requestsRefused, dropped',
       labelNames: ['counter'], registers,
       collect() { for (const [counter, n] of Object.entries(m.fixStats() ?? {})) this.set({ counter }, n); },
+    });
+    new Gauge({ name: 'qenex_cluster_term', help: 'the term this node leads (cluster nodes)', registers, collect() { this.set(m.clusterStats()?.term ?? 0); } });
+    new Gauge({
+      name: 'qenex_cluster_failovers', help: 'leaders the cluster has had after its first (terms begun after term 1)', registers,
+      collect() { this.set(m.clusterStats()?.failovers ?? 0); },
+    });
+    new Gauge({ name: 'qenex_cluster_stream_seq', help: 'the last log stream message in this node\'s log', registers, collect() { this.set(m.clusterStats()?.seq ?? 0); } });
+    new Gauge({ name: 'qenex_cluster_stalled', help: '1 while log appends wait for the stream\'s quorum', registers, collect() { this.set(m.clusterStats()?.stalled ? 1 : 0); } });
+    new Gauge({
+      name: 'qenex_cluster_replication_lag', help: 'stream messages a node\'s last report is behind this leader', labelNames: ['node'], registers,
+      collect() { for (const [node, n] of Object.entries(m.clusterStats()?.lag ?? {})) this.set({ node }, n); },
     });
     new Gauge({ name: 'qenex_output_lines_dropped', help: 'output lines dropped because the reader fell behind', registers, collect() { this.set(stdoutLines().dropped); } });
     new Gauge({ name: 'qenex_log_flushes', help: 'command-log flushes', registers, collect() { this.set(m.block.flushes); } });

@@ -194,21 +194,29 @@ function parseStep(): u32 {
   if (following && groupActive && dataEnded && parseOff == winStart + <u64>winLen) return R_GROUP;
   if (!ensure(parseOff, ENTRY_HEADER_BYTES)) {
     if (readPending) return R_NEED_IO;
-    return startScan(parseOff, tailHasData(parseOff) ? "truncated header" : "");
+    return logEnds(tailHasData(parseOff) ? "truncated header" : "");
   }
   let e = at(parseOff);
-  if (load<u32>(e) == 0 && headerAllZero(e)) return startScan(parseOff, "");
+  if (load<u32>(e) == 0 && headerAllZero(e)) return logEnds("");
   const total = load<u32>(e + ENTRY_TOTAL);
-  if (load<u32>(e) != ENTRY_MAGIC) return startScan(parseOff, "bad magic");
-  if (total < ENTRY_HEADER_BYTES || total > entryBytesMax) return startScan(parseOff, "bad length");
+  if (load<u32>(e) != ENTRY_MAGIC) return logEnds("bad magic");
+  if (total < ENTRY_HEADER_BYTES || total > entryBytesMax) return logEnds("bad length");
   const padded = entryPadded(total);
   if (!ensure(parseOff, padded)) {
     if (readPending) return R_NEED_IO;
-    return startScan(parseOff, "truncated entry");
+    return logEnds("truncated entry");
   }
   e = at(parseOff);
-  if (entryCrc(e) != load<u32>(e + ENTRY_CRC)) return startScan(parseOff, "checksum mismatch");
+  if (entryCrc(e) != load<u32>(e + ENTRY_CRC)) return logEnds("checksum mismatch");
   return acceptEntry(e, padded);
+}
+
+// The log ends at parseOff (torn or clean), except while following: the
+// host hands over only whole batches the cluster acknowledged, so an entry
+// that is not valid there was damaged on its way and is never applied.
+function logEnds(reason: string): u32 {
+  if (following && !eof) return fail(FAIL_CORRUPT, nextSeq, parseOff, "a replicated entry is not valid: " + (reason == "" ? "zeroed" : reason));
+  return startScan(parseOff, reason);
 }
 
 const chainScratch: usize = memory.data(32, 16);

@@ -24,6 +24,7 @@ import { join } from 'node:path';
 import { DeliverPolicy, headers as natsHeaders, type ConsumerMessages, type MsgHdrs } from 'nats';
 import type { BlockBackend } from '../devices/block-backend.ts';
 import type { LogReplication } from '../devices/block.ts';
+import type { ClusterStats } from '../metrics.ts';
 import * as p from './protocol.ts';
 import { isWrongLast, type ClusterLink } from './nats.ts';
 import { localBatches } from './seed.ts';
@@ -74,10 +75,12 @@ export class ClusterNode implements LogReplication {
   private lease: { revision: number; at: number; value: p.Lease | null } | null = null;
   private renewedAt = 0;
   private stalled = false;
+  private stallReason = '';
   private hash: { entries: number; value: string } | null = null;
   private lastEntries = -1;
   private endedListeners: ((why: string) => void)[] = [];
-  readonly failovers = { taken: 0 };
+  /** What the other nodes last reported (the leader reads them for its lag figures). */
+  private peers: p.NodeReport[] = [];
 
   private constructor(private readonly link: ClusterLink, private readonly o: NodeOptions, at: Position) {
     this.seq = at.seq;
@@ -189,7 +192,13 @@ export class ClusterNode implements LogReplication {
     return h;
   }
 
+  /** Why requests are refused now (503): log appends wait for the stream's quorum; null: they are taken. */
+  refusal(): string | null {
+    return this.stalled ? `this node's log appends wait for the cluster's quorum (${this.stallReason}); try again` : null;
+  }
+
   private stall(why: string): void {
+    this.stallReason = why;
     if (this.stalled) return;
     this.stalled = true;
     this.o.line({ event: 'replication_stalled', node: this.o.node, term: this.term, message: `log appends wait: ${why}` }, true);
@@ -350,17 +359,35 @@ export class ClusterNode implements LogReplication {
     // What a deposed leader of this data directory wrote and never replicated goes.
     if (this.log!.size() > this.end) await this.log!.truncate(this.end);
     this.role = 'leader';
-    this.failovers.taken++;
     this.o.line({ event: 'cluster_leader', node: this.o.node, term: this.term, seq: this.seq, end: this.end }, false);
     this.wake();
   }
 
   // ---- reports ----
 
+  /** For /metrics (host/metrics.ts). */
+  stats(): ClusterStats {
+    const lag: Record<string, number> = {};
+    for (const r of this.peers) if (r.node !== this.o.node) lag[r.node] = Math.max(0, this.seq - r.seq);
+    return { term: this.term, failovers: Math.max(0, this.term - 1), seq: this.seq, stalled: this.stalled, lag };
+  }
+
+  private async readPeers(): Promise<void> {
+    const keys: string[] = [];
+    for await (const k of await this.link.nodes.keys()) keys.push(k);
+    const out: p.NodeReport[] = [];
+    for (const k of keys) {
+      const e = await this.link.nodes.get(k);
+      if (e !== null && e.operation === 'PUT') out.push(JSON.parse(new TextDecoder().decode(e.value)) as p.NodeReport);
+    }
+    this.peers = out;
+  }
+
   private async reportLoop(): Promise<void> {
     while (!this.stopped) {
       try {
         await this.link.nodes.put(this.o.node, utf8(JSON.stringify(this.report())));
+        if (this.role === 'leader') await this.readPeers();
       } catch {
         // reports are best effort: NATS may be down, and that is reported elsewhere
       }
