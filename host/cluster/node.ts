@@ -76,7 +76,7 @@ export class ClusterNode implements LogReplication {
   private renewedAt = 0;
   private stalled = false;
   private stallReason = '';
-  private hash: { entries: number; value: string } | null = null;
+  private hash: { entries: number; value: string; at: number } | null = null;
   private lastEntries = -1;
   private endedListeners: ((why: string) => void)[] = [];
   /** What the other nodes last reported (the leader reads them for its lag figures). */
@@ -400,8 +400,9 @@ export class ClusterNode implements LogReplication {
   report(): p.NodeReport {
     const m = this.machine;
     const entries = m?.entriesApplied() ?? 0;
-    if (m !== null && entries === this.lastEntries && !m.busy() && this.hash?.entries !== entries) {
-      this.hash = { entries, value: m.stateHash() };
+    const due = this.hash === null || performance.now() - this.hash.at >= p.HASH_EVERY_MS;
+    if (m !== null && entries === this.lastEntries && !m.busy() && this.hash?.entries !== entries && due) {
+      this.hash = { entries, value: m.stateHash(), at: performance.now() };
     }
     this.lastEntries = entries;
     return {

@@ -48,6 +48,8 @@ export const APPEND_TIMEOUT_MS = 2000;
 export const APPEND_RETRY_MS = 250;
 /** Each node reports at most this often; its state hash is computed only when it is idle. */
 export const REPORT_MS = 500;
+/** A state hash reads every service's memory (tens of milliseconds for the bank image): at most this often. */
+export const HASH_EVERY_MS = 2000;
 
 /** A node's report in NODES_BUCKET. */
 export interface NodeReport {
