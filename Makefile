@@ -128,9 +128,9 @@ build/.typecheck: $(TS_SRC) | install
 	@touch $@
 
 # System packages the tests need (SoftHSM2, openssl) are installed when missing;
-# the FIX counterparty (QuickFIX/J, fix-tools) is fetched or checked first, so a
-# missing network fails here, before any test runs.
-test: build fix-tools
+# the FIX counterparty (QuickFIX/J, fix-tools) and the NATS server (nats-tools) are
+# fetched or checked first, so a missing network fails here, before any test runs.
+test: build fix-tools nats-tools
 	@bash scripts/deps.sh test
 	$(call step,test: every file in test/ and services/*/test (two at a time))
 	@$(NODE) test/run.mjs
@@ -299,3 +299,12 @@ build/fix-tools/classpath: $(FIX_JAVA) test/fix/jars.sha256 | fix-jars
 	  javac --release 17 -Xlint:all -encoding UTF-8 -cp "$$jars" -d build/fix-tools/classes.tmp $(FIX_JAVA) && \
 	  rm -rf build/fix-tools/classes && mv build/fix-tools/classes.tmp build/fix-tools/classes && \
 	  printf '%s:%s\n' "$$jars" "$(CURDIR)/build/fix-tools/classes" > $@
+
+# ---- The NATS servers in tests (docs/cluster.md, "The NATS servers in tests") ----
+# nats-server, one pinned version, built with Go into a cache outside the clone
+# (scripts/nats-server.sh; ~40 s the first time, milliseconds after); the cluster
+# tests start it through test/support/nats-cluster.ts. A prerequisite of `test`.
+# The cache is the environment's QENEX_CACHE (default ~/.cache/qenex), where the tests look too.
+.PHONY: nats-tools
+nats-tools:
+	@bash scripts/nats-server.sh >/dev/null
