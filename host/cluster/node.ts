@@ -240,7 +240,8 @@ export class ClusterNode implements LogReplication {
     const consumer = await this.link.js.consumers.get(p.LOG_STREAM, {
       filterSubjects: p.LOG_SUBJECT, deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: this.seq + 1,
     });
-    const messages = this.messages = await consumer.consume({ max_messages: 64 });
+    // Heartbeats every two seconds (half of `expires`): a consumer lost with a NATS server is made again within seconds, not 30.
+    const messages = this.messages = await consumer.consume({ max_messages: 64, expires: 4000 });
     try {
       for await (const m of messages) {
         if (this.stopped || this.role === 'leader') break;

@@ -15,7 +15,7 @@
 //               whole run, by the history checker (test/support/history.ts).
 
 import { performance } from 'node:perf_hooks';
-import { QenexCluster, TransferLoad, LOAD_ACCOUNTS } from '../support/cluster.ts';
+import { QenexCluster, TransferLoad } from '../support/cluster.ts';
 import { bankManifestUnlimited, event, makeImage, removeDir, runCli, Server } from '../support/helpers.ts';
 import { freePort } from '../support/fix-initiator.ts';
 import { ClusterClient } from '../../host/client/cluster.ts';
@@ -64,9 +64,8 @@ async function single(figures: Figures, notes: string[]): Promise<void> {
     await server.address();
     const client = await ClusterClient.connect({ addresses: [`127.0.0.1:${port}`], key });
     const ledger = new LedgerClient(client, 'gateway');
-    await TransferLoad.accounts(ledger);
     const load = new TransferLoad(ledger, 0x1_0000_0000n, PER_CALL);
-    load.start(WORKERS);
+    await load.start(WORKERS);
     await measure(load, 2); // warm up
     const m = await measure(load, SINGLE_S);
     await load.stop();
@@ -82,7 +81,7 @@ async function single(figures: Figures, notes: string[]): Promise<void> {
 
 // The first write a node other than the killed one acknowledges: each round
 // asks every other node once, with a transfer of its own (a fresh id).
-async function probe(c: QenexCluster, dead: number, key: string, id: bigint): Promise<void> {
+async function probe(c: QenexCluster, dead: number, key: string, id: bigint, accounts: bigint[]): Promise<void> {
   for (;;) {
     for (let i = 0; i < c.nodes.length; i++) {
       if (i === dead) continue;
@@ -90,7 +89,7 @@ async function probe(c: QenexCluster, dead: number, key: string, id: bigint): Pr
       if (fc === null) continue;
       try {
         await fc.authenticate(key, 2000);
-        const r = await new LedgerClient(fc, 'gateway').createTransfers([transfer({ id, debit_account_id: LOAD_ACCOUNTS[0], credit_account_id: LOAD_ACCOUNTS[1], amount: 1n })]);
+        const r = await new LedgerClient(fc, 'gateway').createTransfers([transfer({ id, debit_account_id: accounts[0], credit_account_id: accounts[1], amount: 1n })]);
         if (r[0]?.result === CreateTransferResult.ok || r[0]?.result === CreateTransferResult.exists) return;
       } catch {
         // not the leader yet, or it went away: ask the next
@@ -106,9 +105,8 @@ async function replicated(figures: Figures, notes: string[]): Promise<void> {
   const c = await QenexCluster.start('bench-cluster', bankManifestUnlimited());
   try {
     const { ledger } = await c.client(60_000);
-    await TransferLoad.accounts(ledger);
     const load = new TransferLoad(ledger, 0x2_0000_0000n, PER_CALL);
-    load.start(WORKERS);
+    await load.start(WORKERS);
     await measure(load, 2);
     const termBefore = (await c.status()).term;
     const m = await measure(load, STEADY_S);
@@ -121,8 +119,12 @@ async function replicated(figures: Figures, notes: string[]): Promise<void> {
       const old = await c.leader(30_000);
       const t0 = performance.now();
       c.nodes[old].server!.child.kill('SIGKILL');
-      await probe(c, old, c.key, 0x3_0000_0000n + BigInt(k));
+      const id = 0x3_0000_0000n + BigInt(k);
+      await probe(c, old, c.key, id, load.accounts);
       times.push(performance.now() - t0);
+      // The probe's transfer is in the history too: it moved money between the load's accounts.
+      load.ids.push(id);
+      load.history.record({ id, debit: load.accounts[0], credit: load.accounts[1], amount: 1n, outcome: 'ok' });
       await c.nodes[old].server!.exited;
       c.boot(old);
       await c.nodes[old].server!.waitFor('following', 60_000);

@@ -20,6 +20,8 @@ test.before(async () => {
   c = await QenexCluster.start('cluster', bankManifestUnlimited());
 });
 test.after(async () => {
+  await Promise.all(loads.map((l) => l.stop()));
+  c?.dump('cluster');
   await c?.stop();
   if (c !== undefined) removeDir(c.img.dir);
 });
@@ -47,9 +49,13 @@ async function checked(load: TransferLoad): Promise<void> {
   assert.ok(report.ok > 0);
 }
 
+const loads: TransferLoad[] = [];
+
+/** A load with its own accounts and ids; stopped by the after hook too, should an assertion end a test early. */
 function newLoad(ledger: LedgerClient): TransferLoad {
   const load = new TransferLoad(ledger, idBase);
   idBase += 0x10_0000n;
+  loads.push(load);
   return load;
 }
 
@@ -59,9 +65,8 @@ test('followers apply the seeded leader\'s log and report its state hash at the 
   // status` says so (exit 0, hashes agree, no lag).
   assert.is(await c.leader(), 0);
   const { ledger } = await c.client();
-  await TransferLoad.accounts(ledger);
   const load = newLoad(ledger);
-  load.start(4);
+  await load.start(4);
   await untilAcknowledged(load, 400);
   await load.stop();
   await checked(load);
@@ -82,7 +87,7 @@ test('kill -9 the leader under load, twice: a follower takes over, nothing ackno
   // nodes agree on the state hash.
   const { ledger } = await c.client();
   const load = newLoad(ledger);
-  load.start(4);
+  await load.start(4);
   for (let round = 0; round < 2; round++) {
     await untilAcknowledged(load, 200);
     const old = await c.leader();
@@ -107,7 +112,7 @@ test('a leader paused past its lease is deposed when it wakes: its writes are re
   // its own after the new term (the history and the hashes agree).
   const { ledger } = await c.client();
   const load = newLoad(ledger);
-  load.start(4);
+  await load.start(4);
   await untilAcknowledged(load, 100);
   const old = await c.leader();
   const paused = c.nodes[old].server!;
@@ -133,7 +138,7 @@ test('one NATS server lost: writes go on; two: they stop with a clear line, and 
   // writes resume and every acknowledged transfer is there once.
   const { ledger } = await c.client(60_000);
   const load = newLoad(ledger);
-  load.start(2);
+  await load.start(2);
   await untilAcknowledged(load, 100);
   await c.nats.kill(2);
   await untilAcknowledged(load, 100);

@@ -4,7 +4,7 @@
 //   - serves a client that trusts its CA and signs with a configured NKey: a file-backed stream
 //     with three replicas is placed, a publish that expects the stream's last sequence is
 //     stored, one that expects a stale last sequence is refused, and a 4 MiB message is taken
-//     (max_payload raised to 8 MiB, as the servers announce);
+//     (max_payload raised to 24 MiB, as the servers announce);
 //   - runs each server as configured, by the server's own /varz: JetStream fsyncs every write
 //     (sync_interval: always), routes need TLS with verified peers, clients need TLS and auth;
 //     and a route dialled without a client certificate is refused in the TLS handshake;
@@ -158,7 +158,7 @@ test('a trusted client with an NKey: R3 file stream, expected-last-sequence publ
   assert.is((await jsm.streams.info(STREAM)).state.last_seq, 3);
 });
 
-test('each server runs as configured, by its own /varz: fsync always, mutual TLS on routes, TLS and auth for clients, 8 MiB; a route without a certificate is refused', async () => {
+test('each server runs as configured, by its own /varz: fsync always, mutual TLS on routes, TLS and auth for clients, 24 MiB; a route without a certificate is refused', async () => {
   for (let i = 0; i < cluster.urls.length; i++) {
     // The monitoring and route ports as the server reports them in its log (the API leaves them out: only this test needs them).
     const port = loggedPort(i, 'http monitor');

@@ -5,8 +5,8 @@
 // only the leader opens.
 
 import { join } from 'node:path';
-import { mkdirSync } from 'node:fs';
-import { event, makeImage, runCli, Server, type TestImage } from './helpers.ts';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { event, makeImage, runCli, Server, ROOT, type TestImage } from './helpers.ts';
 import { freePort } from './fix-initiator.ts';
 import { startNatsCluster, type NatsCluster } from './nats-cluster.ts';
 import { openLink, type ClusterLink } from '../../host/cluster/nats.ts';
@@ -15,6 +15,8 @@ import type { Manifest } from '../../host/manifest.ts';
 import { LedgerClient, account, transfer, CreateAccountResult, CreateTransferResult, type Transfer } from '../../host/client/ledger.ts';
 import { ClusterClient } from '../../host/client/cluster.ts';
 import { History, readBack, type Outcome } from './history.ts';
+
+const DUMP_DIR = join(ROOT, 'build/test-cluster');
 
 export interface QenexNode {
   name: string;
@@ -58,6 +60,12 @@ export class QenexCluster {
 
   /** Starts node i (again), with its data directory as it is. */
   boot(i: number, extra: string[] = []): Server {
+    const before = this.nodes[i].server;
+    if (before !== null) {
+      const h = this.history.get(this.nodes[i].name) ?? [];
+      h.push(before.events.map((e) => JSON.stringify(e)).join('\n'), before.stderr, '---- booted again ----');
+      this.history.set(this.nodes[i].name, h);
+    }
     const s = Server.start([...this.args(i), ...extra]);
     this.nodes[i].server = s;
     return s;
@@ -110,6 +118,18 @@ export class QenexCluster {
     }
   }
 
+  /** Every node's lines and stderr so far, into build/test-cluster/<prefix>-<node>.log (for a failed run's reader). */
+  dump(prefix: string): void {
+    mkdirSync(DUMP_DIR, { recursive: true });
+    for (const n of this.nodes) {
+      const lines = this.history.get(n.name) ?? [];
+      if (n.server !== null) lines.push(n.server.events.map((e) => JSON.stringify(e)).join('\n'), n.server.stderr);
+      writeFileSync(join(DUMP_DIR, `${prefix}-${n.name}.log`), lines.join('\n') + '\n');
+    }
+  }
+  // The lines of earlier processes of each node (a node booted again replaces its server).
+  private readonly history = new Map<string, string[]>();
+
   async stop(): Promise<void> {
     for (const c of this.clients) c.close();
     await this.link?.nc.close();
@@ -118,8 +138,8 @@ export class QenexCluster {
   }
 }
 
-/** Accounts the load moves money among (created by `TransferLoad.accounts`). */
-export const LOAD_ACCOUNTS = Array.from({ length: 8 }, (_, i) => 0x1000n + BigInt(i));
+/** Accounts a load moves money among: its own, so that its history accounts for every transfer on them. */
+const LOAD_ACCOUNTS = 8;
 
 /**
  * Workers each sending create_transfers of a few transfers, one call at a
@@ -137,16 +157,22 @@ export class TransferLoad {
   private done: Promise<void> = Promise.resolve();
   private nextId: bigint;
 
+  readonly accounts: bigint[];
+
+  /** Accounts idBase .. idBase + 7, transfers from idBase + 256 on. */
   constructor(private readonly ledger: LedgerClient, idBase: bigint, private readonly perCall = 8) {
-    this.nextId = idBase;
+    this.accounts = Array.from({ length: LOAD_ACCOUNTS }, (_, i) => idBase + BigInt(i));
+    this.nextId = idBase + 256n;
   }
 
-  static async accounts(ledger: LedgerClient): Promise<void> {
-    const made = await ledger.createAccounts(LOAD_ACCOUNTS.map((id) => account({ id })));
+  async createAccounts(): Promise<void> {
+    const made = await this.ledger.createAccounts(this.accounts.map((id) => account({ id })));
     if (!made.every((r) => r.result === CreateAccountResult.ok || r.result === CreateAccountResult.exists)) throw new Error(`accounts: ${JSON.stringify(made)}`);
   }
 
-  start(workers: number): void {
+  /** Creates the accounts, then starts `workers` workers. */
+  async start(workers: number): Promise<void> {
+    await this.createAccounts();
     this.running = true;
     this.done = Promise.all(Array.from({ length: workers }, () => this.worker())).then(() => {});
   }
@@ -161,8 +187,8 @@ export class TransferLoad {
       const batch: Transfer[] = [];
       for (let i = 0; i < this.perCall; i++) {
         const id = this.nextId++;
-        const debit = LOAD_ACCOUNTS[Number(id % BigInt(LOAD_ACCOUNTS.length))];
-        const credit = LOAD_ACCOUNTS[Number((id + 3n) % BigInt(LOAD_ACCOUNTS.length))];
+        const debit = this.accounts[Number(id % BigInt(LOAD_ACCOUNTS))];
+        const credit = this.accounts[Number((id + 3n) % BigInt(LOAD_ACCOUNTS))];
         batch.push(transfer({ id, debit_account_id: debit, credit_account_id: credit, amount: 1n + (id % 11n) }));
         this.ids.push(id);
       }
@@ -176,6 +202,7 @@ export class TransferLoad {
       } catch {
         outcomes = batch.map(() => 'unknown');
         this.unknown += batch.length;
+        await new Promise((r) => setTimeout(r, 100)); // the client gave up (retryForMs): no tight loop of new transfers
       }
       batch.forEach((t, i) => this.history.record({ id: t.id, debit: t.debit_account_id, credit: t.credit_account_id, amount: t.amount, outcome: outcomes[i] }));
     }
@@ -183,7 +210,7 @@ export class TransferLoad {
 
   /** Reads everything back and checks the history: the problems (none when nothing acknowledged was lost or applied twice). */
   async check(): Promise<ReturnType<History['check']>> {
-    const { present, balances } = await readBack(this.ledger, this.ids, LOAD_ACCOUNTS);
+    const { present, balances } = await readBack(this.ledger, this.ids, this.accounts);
     return this.history.check(present, balances);
   }
 }

@@ -2,7 +2,7 @@
 // "The NATS servers in tests"), made as QENEX's cluster mode would meet one in production:
 // mutual TLS between the servers' routes, TLS to clients (which verify the server against a CA
 // made for the cluster), NKey users only (no passwords, no anonymous access), every JetStream
-// write fsynced before it is acknowledged, and a max_payload of 8 MiB.
+// write fsynced before it is acknowledged, and a max_payload of 24 MiB.
 //
 //   const cluster = await startNatsCluster();           // 3 servers; resolves once an R3 stream can be placed
 //   const nc = await connect({ servers: cluster.urls, tls: { caFile: cluster.caFile },
@@ -24,8 +24,13 @@ import { connect, nkeyAuthenticator, nkeys, StorageType, type NatsConnection } f
 import { freePort } from './fix-initiator.ts';
 
 const NATS_VERSION = '2.15.3';
-/** The servers' max_payload: 8 MiB, the most nats-server takes without a warning (a command log batch fits). */
-const MAX_PAYLOAD_BYTES = 8 * 1024 * 1024;
+/**
+ * The servers' max_payload: 24 MiB. One stream message is one command-log
+ * batch, and the bank image's batch_bytes_max is 16 MiB (a node refuses to
+ * join servers whose max_payload is smaller than a batch). nats-server warns
+ * above 8 MiB and takes up to 64 MiB.
+ */
+const MAX_PAYLOAD_BYTES = 24 * 1024 * 1024;
 /** How long a cluster, or one restarted server, may take to come up before the test fails with the logs. */
 const READY_TIMEOUT_MS = 20_000;
 const POLL_MS = 100;
@@ -45,7 +50,7 @@ export interface NatsCluster {
   readonly dir: string;
   /** PEM of the throw-away CA that signed every server certificate. */
   readonly caFile: string;
-  /** The servers' max_payload in bytes (8 MiB). */
+  /** The servers' max_payload in bytes (24 MiB). */
   readonly maxPayload: number;
   /** A file holding the NKey seed (one line, 'SU...') of a configured user. */
   credsFile(user: string): string;
@@ -96,8 +101,8 @@ function serverConf(dir: string, i: number, ports: Ports[], publicKeys: string[]
     `server_name: s${i}`,
     `listen: "127.0.0.1:${ports[i].client}"`,
     `http: "127.0.0.1:${ports[i].http}"`,
-    // The 8 MiB must match MAX_PAYLOAD_BYTES; max_pending (a slow client's buffer) must stay above it.
-    'max_payload: 8MB',
+    // The 24 MiB must match MAX_PAYLOAD_BYTES; max_pending (a slow client's buffer) must stay above it.
+    'max_payload: 24MB',
     'max_pending: 64MB',
     // sync_interval: always fsyncs each JetStream write before it is acknowledged, as a command log needs.
     `jetstream { store_dir: ${q(join(dir, `s${i}`, 'store'))}, sync_interval: always }`,
