@@ -32,7 +32,7 @@ IMAGES := build/bank.qxi build/demo.qxi
 
 step = @printf '== %s\n' "$(1)"
 
-.PHONY: all install build wasm native cli typecheck test run run-check bench bench-scale clean image keys fuzz fuzz-props test-crash test-hostile sim test-qemu-arm test-qemu-vm fraud-train
+.PHONY: all install build wasm native cli typecheck test run run-check bench bench-scale clean image keys cluster test-cluster fuzz fuzz-props test-crash test-hostile sim test-qemu-arm test-qemu-vm fraud-train
 
 .SECONDEXPANSION:
 
@@ -264,8 +264,19 @@ run: run-check build image
 	@$(NODE) scripts/run-banner.mjs $(DEV_KEY) $(DATA) $(LISTEN)
 	@$(NODE) dist/qenex.js boot build/bank.qxi --data $(DATA) --trust var/keys/signing.pub --audit-key var/keys/signing.key --listen $(LISTEN)
 
-bench: build image
+bench: build image nats-tools
 	$(NODE) --import tsx test/bench/run.ts
+
+# A throw-away cluster on loopback to look at: three NATS servers, three nodes
+# of the bank image (scripts/cluster.ts); Ctrl-C stops it.
+cluster: build image nats-tools
+	@$(NODE) --import tsx scripts/cluster.ts
+
+# The cluster tests with more leader kills than `make test` makes (docs/cluster.md).
+CLUSTER_KILLS ?= 10
+test-cluster: build nats-tools
+	$(call step,test-cluster: the cluster tests with $(CLUSTER_KILLS) leader kills, then the NATS servers' own)
+	@QENEX_CLUSTER_KILLS=$(CLUSTER_KILLS) QENEX_TEST_FILE_TIMEOUT_MS=3600000 $(NODE) test/run.mjs test/integration/cluster test/integration/nats-cluster
 
 # Opt-in, not part of test or bench: the storage benchmark with 100M transfers (tens of GB of
 # disk, checked first; test/bench/storage/scale.ts), merged into build/bench/storage.json.
