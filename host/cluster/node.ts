@@ -9,17 +9,18 @@
 // that holds the whole stream takes it by compare-and-set, appends a term
 // message with the stream's expected last sequence, and only then lets its
 // kernel's recovery end: the kernel goes live, and each batch it writes is
-// appended to the stream (expected last sequence again) before it is written
+// appended to the stream (expected last sequence again) while it is written
 // and fdatasync'd here, and acknowledged only after both. A leader that lost
 // the lease (paused, cut off) finds the stream moved on: its append is
 // refused, it is deposed, and the boot starts again as a follower.
 //
 // <data>/cluster.json says which stream message the local log ends with.
-// It is written after each message is durable here, without a sync of its
-// own: it may be behind the log after a crash (the messages after it are
-// fetched and written again, the same bytes), never ahead.
+// It is written after each message is durable here (a new file renamed over
+// the old), without a sync of its own: it may be behind the log after a
+// crash (the messages after it are fetched and written again, the same
+// bytes), never ahead.
 
-import { readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { readFileSync, renameSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { DeliverPolicy, headers as natsHeaders, type ConsumerMessages, type MsgHdrs } from 'nats';
 import type { BlockBackend } from '../devices/block-backend.ts';
@@ -95,7 +96,7 @@ export class ClusterNode implements LogReplication {
    */
   static async join(link: ClusterLink, o: NodeOptions): Promise<ClusterNode> {
     const maxPayload = link.nc.info?.max_payload ?? 0;
-    if (o.batchBytesMax + 4096 > maxPayload) {
+    if (o.batchBytesMax + p.HEADERS_BYTES_MAX > maxPayload) {
       throw new ClusterRefused(`the manifest's batch_bytes_max (${o.batchBytesMax}) does not fit the NATS servers' max_payload (${maxPayload}); raise max_payload or lower batch_bytes_max`);
     }
     await checkImage(link, o.imageDigestHex);
@@ -151,8 +152,10 @@ export class ClusterNode implements LogReplication {
     const h = this.headers(p.KIND_BATCH);
     h.set(p.H_OFFSET, String(offset));
     h.set(p.H_END, String(offset + data.length));
-    const seq = await this.publish(data, h, `t${this.term}-o${offset}`);
-    await writeLocal();
+    // Both at once: the batch is acknowledged only when the quorum and this
+    // disk hold it. A local write whose publish fails is past `end`, where
+    // no read of this node's kernel looks and a promotion truncates.
+    const [seq] = await Promise.all([this.publish(data, h, `t${this.term}-o${offset}`), writeLocal()]);
     this.seq = seq;
     this.end = offset + data.length;
     this.savePosition();
@@ -373,6 +376,21 @@ export class ClusterNode implements LogReplication {
     return { term: this.term, failovers: Math.max(0, this.term - 1), seq: this.seq, stalled: this.stalled, lag };
   }
 
+  // A follower whose state hash differs from the leader's at the same
+  // number of entries applied the same log differently: it stops, reported,
+  // rather than serve or lead with that state one day.
+  private async compareWithLeader(): Promise<void> {
+    const leader = this.lease?.value?.node;
+    if (leader === undefined || leader === this.o.node || this.hash === null) return;
+    const e = await this.link.nodes.get(leader);
+    if (e === null || e.operation !== 'PUT') return;
+    const theirs = JSON.parse(new TextDecoder().decode(e.value)) as p.NodeReport;
+    if (theirs.hash_entries === this.hash.entries && theirs.state_hash !== null && theirs.state_hash !== this.hash.value) {
+      this.end_(`the state hash at ${this.hash.entries} entries is ${this.hash.value.slice(0, 16)}…, the leader ${leader}'s is ${theirs.state_hash.slice(0, 16)}…: `
+        + 'this node applied the same log differently', 'refused');
+    }
+  }
+
   private async readPeers(): Promise<void> {
     const keys: string[] = [];
     for await (const k of await this.link.nodes.keys()) keys.push(k);
@@ -389,6 +407,7 @@ export class ClusterNode implements LogReplication {
       try {
         await this.link.nodes.put(this.o.node, utf8(JSON.stringify(this.report())));
         if (this.role === 'leader') await this.readPeers();
+        else await this.compareWithLeader();
       } catch {
         // reports are best effort: NATS may be down, and that is reported elsewhere
       }
@@ -430,8 +449,11 @@ export class ClusterNode implements LogReplication {
     for (const w of this.waiters.splice(0)) w.reject(new Error('the cluster node stopped'));
   }
 
+  // Written whole and renamed over the last: a kill between the two leaves the old position, never half a file.
   private savePosition(): void {
-    writeFileSync(join(this.o.dataDir, POSITION_FILE), JSON.stringify({ seq: this.seq, end: this.end, term: this.term } satisfies Position) + '\n');
+    const path = join(this.o.dataDir, POSITION_FILE);
+    writeFileSync(path + '.tmp', JSON.stringify({ seq: this.seq, end: this.end, term: this.term } satisfies Position) + '\n');
+    renameSync(path + '.tmp', path);
   }
 }
 

@@ -22,6 +22,7 @@ import { fixConfig, FixConfigError, takeFixFlags, type FixConfig, type FixFlags 
 export const USAGE = `usage: qenex boot <file.qxi> --data <dir> --trust <signing.pub> [--listen host:port] [--once] [--backend auto|native|pure]
        [--tls-cert <cert.pem> --tls-key <key.pem> [--tls-client-ca <ca.pem>]] [--archive <dir>]
        [--fix-listen host:port --fix-session <OurCompID>:<TheirCompID> ... [--fix-option name=value ...]]
+       [--cluster <nats url,...> --node <name> [--nats-creds <file>] [--nats-ca <ca.pem>] [--seed]]
        qenex boot <file.qxi> --data <dir> --insecure-unsigned ...   (development only)
 
 Verifies the image (every section digest, and both signatures, ECDSA P-384
@@ -54,6 +55,13 @@ heartbeat_min_s, heartbeat_max_s (seconds), allowed_sources (IPs and CIDR
 blocks, comma-separated), tls_cert, tls_key, tls_client_ca (PEM files). The
 manifest's "fix" object may say the same; the flags override it
 (docs/fix.md "The acceptor").
+
+With --cluster the machine is a node of a cluster (docs/cluster.md): it
+follows the command log kept on those NATS servers (JetStream), prints
+"event":"following", and prints the ready line (with "role":"leader" and the
+term) only when it leads; --nats-creds is its NKey seed or credentials file,
+--nats-ca the CA of the servers' certificates. --seed makes this data
+directory's log the first history of a cluster whose stream is empty.
 
 When the manifest grants services HSM keys (services[].hsm_keys, or
 capability hsm_random), the HSM device opens the PKCS#11 token named by

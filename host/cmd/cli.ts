@@ -34,7 +34,8 @@ commands:
   build    <image-dir> -o <file.qxi> [--key k]  check the manifest, pack (and sign) an image
   sign     <file.qxi|module.wasm> --key <k>     sign an image, or a service module (writes <module.wasm>.sig)
   inspect  <file.qxi> [--json]                  show manifest, sections, digests, signers
-  boot     <file.qxi> --data <dir> --trust <signing.pub> [--listen host:port] [--once]
+  boot     <file.qxi> --data <dir> --trust <signing.pub> [--listen host:port] [--once] [--cluster <nats urls> --node <name>]
+  cluster  status --cluster <nats urls>          a cluster's leader, term, positions, lag and state hashes
   replay   --data <dir>                         rebuild state from the log, print its hash
   migrate  --data <dir>                         check a data directory's formats; migrate it when this build can
   audit    verify|prove|consistency|check-proof  check the log's hash chain, Merkle tree and signed checkpoints

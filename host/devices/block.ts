@@ -15,13 +15,13 @@ import type { BlockBackend } from './block-backend.ts';
  * a read sees only the bytes below `readLimit()` (whole batches), and a read
  * at that limit waits in `more()` until the next batch is appended or the
  * node is to lead (readLimit() null: the log then ends where its bytes end).
- * A leader's batch is appended to the cluster's stream before it is written
- * here, so what this disk holds the quorum holds too.
+ * A leader's batch is appended to the cluster's stream while it is written
+ * here, and the write completes when both hold it.
  */
 export interface LogReplication {
   readLimit(): number | null;
   more(): Promise<void>;
-  /** Appends to the stream, then `writeLocal` (write and fdatasync here); resolves when both are done. */
+  /** Appends to the stream and runs `writeLocal` (write and fdatasync here); resolves when both are done. */
   append(offsetBytes: number, data: Uint8Array, writeLocal: () => Promise<void>): Promise<void>;
 }
 
@@ -101,7 +101,7 @@ export class BlockDevice {
       const data = this.kernel.mem.slice(d.addr, d.len);
       const replication = this.replication;
       if ((d.flags & abi.DESC_F_FLUSH) !== 0) {
-        // The replicated batch is copied: it is written here only after the stream took it.
+        // The replicated batch is copied: the stream's client holds it while this write goes on.
         const batch = replication === undefined ? data : Uint8Array.from(data);
         work = replication === undefined ? this.backend.writeDurable(d.arg, data)
           : replication.append(d.arg, batch, () => this.backend.writeDurable(d.arg, batch));
