@@ -28,6 +28,15 @@ export {
   RESTARTS_MAX, RESTARTS_MAX_DEFAULT, RESTART_WINDOW_MS_MIN, RESTART_WINDOW_MS_MAX, RESTART_WINDOW_MS_DEFAULT,
 };
 
+// ---- cluster (host/cluster/) ----
+
+// Room a log stream message's headers take beside its batch within the NATS
+// servers' max_payload: the headers of host/cluster/protocol.ts are under
+// 200 bytes; 4 KiB leaves room for what NATS adds (message id, expected
+// sequence) many times over. A node whose batch_bytes_max and this exceed
+// max_payload is refused when it joins.
+export const CLUSTER_HEADERS_BYTES_MAX = 4096;
+
 // ---- image file (.qxi), see host/image.ts ----
 
 // 256 MiB. An image holds one kernel and at most SERVICES_MAX service

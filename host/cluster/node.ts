@@ -30,6 +30,7 @@ import * as p from './protocol.ts';
 import { isWrongLast, type ClusterLink } from './nats.ts';
 import { localBatches } from './seed.ts';
 import { ENTRY_BYTES_MAX } from '../../hal/log.ts';
+import { CLUSTER_HEADERS_BYTES_MAX } from '../base/limits.ts';
 
 export const POSITION_FILE = 'cluster.json';
 
@@ -96,7 +97,7 @@ export class ClusterNode implements LogReplication {
    */
   static async join(link: ClusterLink, o: NodeOptions): Promise<ClusterNode> {
     const maxPayload = link.nc.info?.max_payload ?? 0;
-    if (o.batchBytesMax + p.HEADERS_BYTES_MAX > maxPayload) {
+    if (o.batchBytesMax + CLUSTER_HEADERS_BYTES_MAX > maxPayload) {
       throw new ClusterRefused(`the manifest's batch_bytes_max (${o.batchBytesMax}) does not fit the NATS servers' max_payload (${maxPayload}); raise max_payload or lower batch_bytes_max`);
     }
     await checkImage(link, o.imageDigestHex);

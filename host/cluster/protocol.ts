@@ -26,8 +26,6 @@ export const H_NODE = 'Qenex-Node';
 export const H_OFFSET = 'Qenex-Offset';
 export const H_END = 'Qenex-End';
 export const KIND_BATCH = 'batch';
-/** Room a message's headers take beside its batch, within the servers' max_payload (the headers above are under 200 bytes). */
-export const HEADERS_BYTES_MAX = 4096;
 export const KIND_TERM = 'term';
 
 /** JetStream's error code for a publish whose expected last sequence is not the stream's: another leader appended. */
