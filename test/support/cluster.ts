@@ -152,6 +152,7 @@ export class TransferLoad {
   readonly ids: bigint[] = [];
   readonly latenciesMs: number[] = [];
   acknowledged = 0;
+  failed = 0;
   unknown = 0;
   private running = false;
   private done: Promise<void> = Promise.resolve();
@@ -198,7 +199,10 @@ export class TransferLoad {
         const results = await this.ledger.createTransfers(batch);
         outcomes = results.map((r) => (r.result === CreateTransferResult.ok || r.result === CreateTransferResult.exists ? 'ok' : 'failed'));
         this.latenciesMs.push(performance.now() - started);
-        this.acknowledged += batch.length;
+        const failed = outcomes.filter((o) => o === 'failed').length;
+        this.acknowledged += batch.length - failed;
+        this.failed += failed;
+        if (failed > 0) await new Promise((r) => setTimeout(r, 100)); // refused (a full ledger, say): no tight loop either
       } catch {
         outcomes = batch.map(() => 'unknown');
         this.unknown += batch.length;
