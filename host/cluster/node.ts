@@ -392,22 +392,11 @@ export class ClusterNode implements LogReplication {
     }
   }
 
-  private async readPeers(): Promise<void> {
-    const keys: string[] = [];
-    for await (const k of await this.link.nodes.keys()) keys.push(k);
-    const out: p.NodeReport[] = [];
-    for (const k of keys) {
-      const e = await this.link.nodes.get(k);
-      if (e !== null && e.operation === 'PUT') out.push(JSON.parse(new TextDecoder().decode(e.value)) as p.NodeReport);
-    }
-    this.peers = out;
-  }
-
   private async reportLoop(): Promise<void> {
     while (!this.stopped) {
       try {
         await this.link.nodes.put(this.o.node, utf8(JSON.stringify(this.report())));
-        if (this.role === 'leader') await this.readPeers();
+        if (this.role === 'leader') this.peers = await nodeReports(this.link);
         else await this.compareWithLeader();
       } catch {
         // reports are best effort: NATS may be down, and that is reported elsewhere
@@ -501,4 +490,16 @@ async function checkImage(link: ClusterLink, digestHex: string): Promise<void> {
   if (theirs !== digestHex) {
     throw new ClusterRefused(`the cluster runs image ${theirs.slice(0, 16)}…; this node booted ${digestHex.slice(0, 16)}…`);
   }
+}
+
+/** Every node's last report (NODES_BUCKET). */
+export async function nodeReports(link: ClusterLink): Promise<p.NodeReport[]> {
+  const keys: string[] = [];
+  for await (const k of await link.nodes.keys()) keys.push(k); // all keys first: the listing is a consumer of its own
+  const out: p.NodeReport[] = [];
+  for (const k of keys) {
+    const e = await link.nodes.get(k);
+    if (e !== null && e.operation === 'PUT') out.push(JSON.parse(new TextDecoder().decode(e.value)) as p.NodeReport);
+  }
+  return out;
 }

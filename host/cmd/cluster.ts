@@ -3,7 +3,7 @@
 
 import { parseArgs, CliError, EXIT_USAGE, processIo, type CommandIo } from './args.ts';
 import { Machine, BootError, type MachineOptions } from '../machine.ts';
-import { ClusterNode, ClusterRefused } from '../cluster/node.ts';
+import { ClusterNode, ClusterRefused, nodeReports } from '../cluster/node.ts';
 import { openLink, ClusterConfigError, type ClusterLink, type NatsOptions } from '../cluster/nats.ts';
 import * as p from '../cluster/protocol.ts';
 import { serve, type Serving } from './serve.ts';
@@ -121,15 +121,7 @@ export async function clusterStatus(link: ClusterLink): Promise<ClusterStatus> {
     ...(c?.leader !== undefined ? [{ name: c.leader, current: true, lag: 0, leader: true }] : []),
     ...(c?.replicas ?? []).map((r) => ({ name: r.name, current: r.current, lag: r.lag ?? 0, leader: false })),
   ];
-  const nodes: ClusterStatus['nodes'] = [];
-  const keys: string[] = [];
-  for await (const key of await link.nodes.keys()) keys.push(key);
-  for (const key of keys) {
-    const e = await link.nodes.get(key);
-    if (e === null || e.operation !== 'PUT') continue;
-    const r = JSON.parse(new TextDecoder().decode(e.value)) as p.NodeReport;
-    nodes.push({ ...r, lag: Math.max(0, info.state.last_seq - r.seq) });
-  }
+  const nodes: ClusterStatus['nodes'] = (await nodeReports(link)).map((r) => ({ ...r, lag: Math.max(0, info.state.last_seq - r.seq) }));
   nodes.sort((a, b) => a.node.localeCompare(b.node));
   return { leader: value?.node ?? null, term: value?.term ?? 0, stream: { last_seq: info.state.last_seq, bytes: info.state.bytes, replicas }, nodes, hashes_agree: hashesAgree(nodes) };
 }
