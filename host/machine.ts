@@ -124,7 +124,11 @@ export interface MachineOptions {
    * cluster's log (kernel_follow), is ready only once the node leads, and
    * then appends every batch to the cluster's stream before writing it.
    */
-  cluster?: LogReplication & { attach(machine: Machine, log: BlockBackend): void; stats(): ClusterStats; refusal(): string | null };
+  cluster?: LogReplication & {
+    attach(machine: Machine, log: BlockBackend): void; stats(): ClusterStats; refusal(): string | null;
+    /** A snapshot file was written (a leader shares it as the cluster's checkpoint). */
+    snapshotWritten(path: string): void;
+  };
 }
 
 /** What a simulated world supplies instead of the real devices (host/sim). */
@@ -390,6 +394,7 @@ export class Machine {
     const grids = this.grid;
     return store.write(record, state, performance.now() - started, async () => { await grids?.syncAll(); }).then((w) => {
       this.lastSnapshot = w;
+      this.opts.cluster?.snapshotWritten(w.path);
       this.hostLine({
         event: 'snapshot_written', file: w.path, entries: w.entries, bytes: w.bytes, page_bytes: w.pageBytes, paged_state_bytes: w.pagedStateBytes,
         capture_ms: Number(w.captureMs.toFixed(3)), write_ms: Number(w.writeMs.toFixed(3)),

@@ -801,14 +801,17 @@ function encodeHeader(h: Header): Uint8Array {
 }
 
 
+/** Where a snapshot stands in the log: entries applied, where entry `entries` starts, where the entry before it starts. */
+export interface SnapshotPosition { image: string; entries: number; logOffset: number; lastEntryOffset: number }
+
 /**
- * Where the log entry before a snapshot's position starts (its header's
- * last_entry_offset): the first log byte a boot from that snapshot reads
- * (findValid checks that entry). For `qenex log archive` (host/cmd/log.ts),
- * which keeps it in the data directory. `file`: the snapshot, opened as
- * SnapshotStore opens it; its header was checked by findValid.
+ * A snapshot's position from its header (not its parts: findValid checks
+ * those). For `qenex log archive` (host/cmd/log.ts), which keeps the entry
+ * before it in the data directory, and for a cluster's checkpoints
+ * (host/cluster/node.ts), which give a new node that entry's batch.
+ * `file`: the snapshot, opened as SnapshotStore opens it.
  */
-export function snapshotLastEntryOffset(file: BlockBackend): number {
+export function snapshotPosition(file: BlockBackend): SnapshotPosition {
   const fixed = new Uint8Array(HEADER_FIXED_BYTES);
   if (file.readAt(0, fixed) !== HEADER_FIXED_BYTES) throw new SnapshotError('shorter than its header');
   const jsonLen = Buffer.from(fixed).readUInt32LE(12);
@@ -816,6 +819,8 @@ export function snapshotLastEntryOffset(file: BlockBackend): number {
   const json = new Uint8Array(jsonLen);
   if (file.readAt(HEADER_FIXED_BYTES, json) !== jsonLen) throw new SnapshotError('header truncated');
   const h = JSON.parse(Buffer.from(json).toString('utf8')) as Header;
-  if (!Number.isSafeInteger(h.last_entry_offset) || h.last_entry_offset < 0) throw new SnapshotError('header has no last_entry_offset');
-  return h.last_entry_offset;
+  const offset = (v: unknown) => Number.isSafeInteger(v) && (v as number) >= 0;
+  if (!offset(h.last_entry_offset)) throw new SnapshotError('header has no last_entry_offset');
+  if (!offset(h.log_offset) || !offset(h.entries)) throw new SnapshotError('header has no log_offset or entries');
+  return { image: String(h.image), entries: h.entries, logOffset: h.log_offset, lastEntryOffset: h.last_entry_offset };
 }

@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import {
   connect, credsAuthenticator, nkeyAuthenticator, StorageType, DiscardPolicy, RetentionPolicy,
-  type NatsConnection, type JetStreamClient, type JetStreamManager, type KV, type NatsError,
+  type NatsConnection, type JetStreamClient, type JetStreamManager, type KV, type NatsError, type ObjectStore,
 } from 'nats';
 import * as p from './protocol.ts';
 
@@ -32,6 +32,7 @@ export interface ClusterLink {
   jsm: JetStreamManager;
   lease: KV;
   nodes: KV;
+  checkpoints: ObjectStore;
 }
 
 /** Connects and makes sure the log stream and both buckets exist with three replicas. */
@@ -57,7 +58,10 @@ export async function openLink(o: NatsOptions): Promise<ClusterLink> {
       await ensureStream(jsm);
       const lease = await js.views.kv(p.LEASE_BUCKET, { replicas: p.LOG_REPLICAS, history: 1 });
       const nodes = await js.views.kv(p.NODES_BUCKET, { replicas: p.LOG_REPLICAS, history: 1 });
-      return { nc, js, jsm, lease, nodes };
+      await ensureObjectStoreStream(jsm);
+      // A checkpoint is tens of megabytes in chunks, each stored with an fsync on every server: a wait of its own.
+      const checkpoints = await nc.jetstream({ timeout: p.CHECKPOINT_TIMEOUT_MS }).views.os(p.CHECKPOINT_BUCKET);
+      return { nc, js, jsm, lease, nodes, checkpoints };
     } catch (e) {
       if (e instanceof ClusterConfigError || performance.now() > deadline) {
         await nc.close();
@@ -102,6 +106,24 @@ async function ensureStream(jsm: JetStreamManager): Promise<void> {
   await jsm.streams.add({
     name: p.LOG_STREAM, subjects: [p.LOG_SUBJECT], num_replicas: p.LOG_REPLICAS, storage: StorageType.File,
     retention: RetentionPolicy.Limits, discard: DiscardPolicy.New, duplicate_window: 120_000_000_000, allow_direct: true,
+  });
+}
+
+// The checkpoints' object store, made here with three replicas: the nats
+// client (2.29) sends its `replicas` option inside the stream's config too,
+// which nats-server 2.15 refuses as an unknown field. Given an existing
+// stream, the client only binds to it.
+async function ensureObjectStoreStream(jsm: JetStreamManager): Promise<void> {
+  const name = `OBJ_${p.CHECKPOINT_BUCKET}`;
+  try {
+    await jsm.streams.info(name);
+    return;
+  } catch (e) {
+    if (!isNotFound(e)) throw e;
+  }
+  await jsm.streams.add({
+    name, subjects: [`$O.${p.CHECKPOINT_BUCKET}.C.>`, `$O.${p.CHECKPOINT_BUCKET}.M.>`], num_replicas: p.LOG_REPLICAS, storage: StorageType.File,
+    discard: DiscardPolicy.New, allow_direct: true, allow_rollup_hdrs: true,
   });
 }
 

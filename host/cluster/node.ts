@@ -29,6 +29,8 @@ import type { ClusterStats } from '../metrics.ts';
 import * as p from './protocol.ts';
 import { isWrongLast, type ClusterLink } from './nats.ts';
 import { localBatches } from './seed.ts';
+import { putCheckpoint, takeCheckpoint } from './checkpoint.ts';
+import { hasLog } from '../devices/segmented-log.ts';
 import { ENTRY_BYTES_MAX } from '../../hal/log.ts';
 import { CLUSTER_HEADERS_BYTES_MAX } from '../base/limits.ts';
 
@@ -49,6 +51,8 @@ export interface NodeOptions {
   batchBytesMax: number;
   /** Offer this data directory's log as the first history of a cluster whose stream is empty (seed.ts). */
   seed?: boolean;
+  /** Put snapshots in the cluster's checkpoints, and start an empty data directory from one (checkpoint.ts): plain data directories of images without grids. */
+  checkpoints?: boolean;
   line: (o: object, isError: boolean) => void;
 }
 
@@ -83,6 +87,8 @@ export class ClusterNode implements LogReplication {
   private endedListeners: ((why: string) => void)[] = [];
   /** What the other nodes last reported (the leader reads them for its lag figures). */
   private peers: p.NodeReport[] = [];
+  private nextCheckpoint: string | null = null;
+  private uploading = false;
 
   private constructor(private readonly link: ClusterLink, private readonly o: NodeOptions, at: Position) {
     this.seq = at.seq;
@@ -101,9 +107,10 @@ export class ClusterNode implements LogReplication {
       throw new ClusterRefused(`the manifest's batch_bytes_max (${o.batchBytesMax}) does not fit the NATS servers' max_payload (${maxPayload}); raise max_payload or lower batch_bytes_max`);
     }
     await checkImage(link, o.imageDigestHex);
-    const at = readPosition(o.dataDir);
-    await checkPosition(link, at);
     const member = existsSync(join(o.dataDir, POSITION_FILE));
+    let at = readPosition(o.dataDir);
+    if (!member && o.seed !== true && o.checkpoints === true && !hasLog(o.dataDir)) at = await fromCheckpoint(link, o) ?? at;
+    await checkPosition(link, at);
     if (o.seed === true && !member) {
       const last = (await link.jsm.streams.info(p.LOG_STREAM)).state.last_seq;
       if (last > 0) throw new ClusterRefused(`--seed: the cluster's stream already holds ${last} messages; a node joins it with an empty data directory`);
@@ -368,6 +375,28 @@ export class ClusterNode implements LogReplication {
     this.wake();
   }
 
+  // ---- checkpoints ----
+
+  /** The machine wrote a snapshot (host/machine.ts): a leader puts the newest in the cluster's checkpoints, one upload at a time. */
+  snapshotWritten(path: string): void {
+    if (this.o.checkpoints !== true || this.role !== 'leader') return;
+    this.nextCheckpoint = path;
+    if (this.uploading) return;
+    this.uploading = true;
+    void (async () => {
+      while (this.nextCheckpoint !== null && this.role === 'leader') {
+        const next = this.nextCheckpoint;
+        this.nextCheckpoint = null;
+        try {
+          if (await putCheckpoint(this.link, next, this.term)) this.o.line({ event: 'cluster_checkpoint_put', node: this.o.node, file: next }, false);
+        } catch (e) {
+          this.o.line({ event: 'cluster_checkpoint_failed', node: this.o.node, file: next, message: (e as Error).message }, true);
+        }
+      }
+      this.uploading = false;
+    })();
+  }
+
   // ---- reports ----
 
   /** For /metrics (host/metrics.ts). */
@@ -439,12 +468,19 @@ export class ClusterNode implements LogReplication {
     for (const w of this.waiters.splice(0)) w.reject(new Error('the cluster node stopped'));
   }
 
-  // Written whole and renamed over the last: a kill between the two leaves the old position, never half a file.
   private savePosition(): void {
-    const path = join(this.o.dataDir, POSITION_FILE);
-    writeFileSync(path + '.tmp', JSON.stringify({ seq: this.seq, end: this.end, term: this.term } satisfies Position) + '\n');
-    renameSync(path + '.tmp', path);
+    writePosition(this.o.dataDir, { seq: this.seq, end: this.end, term: this.term });
   }
+}
+
+// An empty data directory starts from the cluster's checkpoint when there is one.
+async function fromCheckpoint(link: ClusterLink, o: NodeOptions): Promise<Position | null> {
+  const c = await takeCheckpoint(link, o.dataDir, o.imageDigestHex);
+  if (c === null) return null;
+  const at = { seq: c.seq, end: c.end, term: c.term };
+  writePosition(o.dataDir, at);
+  o.line({ event: 'cluster_checkpoint_taken', node: o.node, entries: c.entries, seq: c.seq, end: c.end, bytes: c.bytes }, false);
+  return at;
 }
 
 function readPosition(dataDir: string): Position {
@@ -490,6 +526,13 @@ async function checkImage(link: ClusterLink, digestHex: string): Promise<void> {
   if (theirs !== digestHex) {
     throw new ClusterRefused(`the cluster runs image ${theirs.slice(0, 16)}…; this node booted ${digestHex.slice(0, 16)}…`);
   }
+}
+
+// Written whole and renamed over the last: a kill between the two leaves the old position, never half a file.
+function writePosition(dataDir: string, at: Position): void {
+  const path = join(dataDir, POSITION_FILE);
+  writeFileSync(path + '.tmp', JSON.stringify(at) + '\n');
+  renameSync(path + '.tmp', path);
 }
 
 /** Every node's last report (NODES_BUCKET). */

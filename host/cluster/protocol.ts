@@ -17,6 +17,13 @@ export const LEASE_KEY = 'leader';
 export const IMAGE_KEY = 'image';
 /** Each node's report (role, term, position, state hash), under its name. */
 export const NODES_BUCKET = 'qenex_nodes';
+/**
+ * The leader's newest machine snapshot (object CHECKPOINT_OBJECT, its
+ * description a Checkpoint): a new node starts from it and the stream after
+ * it instead of replaying the stream from its first message.
+ */
+export const CHECKPOINT_BUCKET = 'qenex_checkpoints';
+export const CHECKPOINT_OBJECT = 'latest';
 
 /** Headers of a log stream message. */
 export const H_KIND = 'Qenex-Kind';
@@ -48,6 +55,8 @@ export const LEASE_SELF_EXPIRY_MS = LEASE_MS - LEASE_RENEW_MS;
 /** One publish's wait for the stream's quorum; then it is sent again (same message id), until the lease runs out. */
 export const APPEND_TIMEOUT_MS = 2000;
 export const APPEND_RETRY_MS = 250;
+/** The wait for each chunk of a checkpoint put in or taken from the object store. */
+export const CHECKPOINT_TIMEOUT_MS = 60_000;
 /** Each node reports at most this often; its state hash is computed only when it is idle. */
 export const REPORT_MS = 500;
 /** A state hash reads every service's memory (tens of milliseconds for the bank image): at most this often. */
@@ -69,6 +78,18 @@ export interface NodeReport {
   image: string;
   message: string | null;
   at_ms: number;
+}
+
+/** Where a checkpoint stands: the snapshot's position, and the stream message whose batch ends there. */
+export interface Checkpoint {
+  image: string;
+  entries: number;
+  /** Where entry `entries` starts in the log: the end of stream message `seq`. */
+  log_offset: number;
+  seq: number;
+  term: number;
+  /** The batch of message `seq` starts here; it holds the entry a snapshot is checked against. */
+  batch_offset: number;
 }
 
 /** The lease's value. */

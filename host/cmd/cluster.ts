@@ -59,7 +59,7 @@ export async function bootClustered(flags: ClusterFlags, options: MachineOptions
     let node: ClusterNode;
     try {
       node = await ClusterNode.join(link, {
-        node: flags.node, seed: flags.seed, dataDir: options.dataDir, imageDigestHex: options.image.digestHex,
+        node: flags.node, seed: flags.seed, dataDir: options.dataDir, checkpoints: checkpointsFit(options), imageDigestHex: options.image.digestHex,
         batchBytesMax: options.image.manifest.kernel.batch_bytes_max, line: (o, isError) => options.onLine?.(JSON.stringify(o), isError),
       });
     } catch (e) {
@@ -92,6 +92,13 @@ export async function bootClustered(flags: ClusterFlags, options: MachineOptions
     }
     s.print({ event: 'stepped_down', node: flags.node, message: r.ended });
   }
+}
+
+// Checkpoints are snapshots other nodes can use: not sealed with this node's
+// data key (manifest "storage"), not referring to a grid's blocks.
+function checkpointsFit(options: MachineOptions): boolean {
+  const m = options.image.manifest;
+  return m.storage === undefined && !m.services.some((s) => s.caps.includes('storage'));
 }
 
 async function openOrFail(flags: NatsOptions): Promise<ClusterLink> {

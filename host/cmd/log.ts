@@ -41,7 +41,7 @@ import { BlockBackendError, openBlockBackend, type BackendChoice, type BlockOpen
 import {
   ARCHIVE_DIR, COMPRESSED_SUFFIX, LOG_LAYOUT_FILE, firstLiveSegment, listSegments, openSegmentedLog, readLogLayout, writeLogLayout,
 } from '../devices/segmented-log.ts';
-import { SnapshotError, SnapshotStore, snapshotLastEntryOffset } from '../snapshot.ts';
+import { SnapshotError, SnapshotStore, snapshotPosition as positionOf } from '../snapshot.ts';
 
 export const USAGE = `usage: qenex log archive --data <dir> [--to <archive dir>] [--compress] [--backend auto|native|pure]
 
@@ -123,7 +123,7 @@ async function snapshotPosition(dataDir: string, archiveDir: string, backend: Ba
     if (found === null) return null;
     const file = open(found.path, { create: false, lock: false, readOnly: true });
     try {
-      return { entries: found.entries, logOffset: found.logOffset, readFrom: snapshotLastEntryOffset(file) };
+      return { entries: found.entries, logOffset: found.logOffset, readFrom: positionOf(file).lastEntryOffset };
     } finally {
       file.close();
     }

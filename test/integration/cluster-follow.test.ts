@@ -46,6 +46,7 @@ class FakeStream {
   }
   stats(): ClusterStats { return { term: 1, failovers: 0, seq: 0, stalled: false, lag: {} }; }
   refusal(): string | null { return null; }
+  snapshotWritten(): void {}
   async feed(b: LocalBatch): Promise<void> {
     await this.log!.writeDurable(b.offset, b.bytes);
     this.end = b.offset + b.bytes.length;

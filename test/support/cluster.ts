@@ -11,6 +11,7 @@ import { freePort } from './fix-initiator.ts';
 import { startNatsCluster, type NatsCluster } from './nats-cluster.ts';
 import { openLink, type ClusterLink } from '../../host/cluster/nats.ts';
 import { clusterStatus, type ClusterStatus } from '../../host/cmd/cluster.ts';
+import { CHECKPOINT_OBJECT, type Checkpoint } from '../../host/cluster/protocol.ts';
 import type { Manifest } from '../../host/manifest.ts';
 import { LedgerClient, account, transfer, CreateAccountResult, CreateTransferResult, type Transfer } from '../../host/client/ledger.ts';
 import { ClusterClient } from '../../host/client/cluster.ts';
@@ -82,6 +83,13 @@ export class QenexCluster {
     return { client, ledger: new LedgerClient(client, 'gateway') };
   }
   private readonly clients: ClusterClient[] = [];
+
+  /** The cluster's checkpoint (host/cluster/checkpoint.ts), or null while there is none. */
+  async checkpoint(): Promise<Checkpoint | null> {
+    await this.status();
+    const o = await this.link!.checkpoints.info(CHECKPOINT_OBJECT);
+    return o === null || o.deleted ? null : JSON.parse(o.description ?? 'null') as Checkpoint;
+  }
 
   async status(): Promise<ClusterStatus> {
     this.link ??= await openLink({ servers: this.nats.urls, name: 'qenex-test', credsFile: this.nats.credsFile('client'), caFile: this.nats.caFile });
