@@ -6,7 +6,9 @@
 
 import { join } from 'node:path';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { event, makeImage, runCli, Server, ROOT, type TestImage } from './helpers.ts';
+import { spawn } from 'node:child_process';
+import { event, makeImage, runCli, Server, ROOT, CLI, type TestImage } from './helpers.ts';
+import type { Netns } from './netns.ts';
 import { freePort } from './fix-initiator.ts';
 import { startNatsCluster, type NatsCluster } from './nats-cluster.ts';
 import { openLink, type ClusterLink } from '../../host/cluster/nats.ts';
@@ -29,11 +31,13 @@ export interface QenexNode {
 export class QenexCluster {
   private link: ClusterLink | null = null;
 
-  private constructor(readonly nats: NatsCluster, readonly img: TestImage, readonly nodes: QenexNode[], readonly key: string) {}
+  private constructor(readonly nats: NatsCluster, readonly img: TestImage, readonly nodes: QenexNode[], readonly key: string,
+    /** n1 runs in this network namespace (test/support/netns.ts), reaching NATS through its host address. */
+    readonly netns: Netns | null) {}
 
   /** NATS servers, three nodes, n1 leading once `ready` resolves. */
-  static async start(prefix: string, manifest: Manifest): Promise<QenexCluster> {
-    const nats = await startNatsCluster();
+  static async start(prefix: string, manifest: Manifest, netns: Netns | null = null): Promise<QenexCluster> {
+    const nats = await startNatsCluster(netns === null ? {} : { extraIp: netns.hostIp });
     const img = makeImage(prefix, manifest);
     const nodes: QenexNode[] = [];
     for (const name of ['n1', 'n2', 'n3']) nodes.push({ name, data: join(img.dir, name), port: await freePort(), server: null });
@@ -44,7 +48,7 @@ export class QenexCluster {
     const key = runCli(['keys', 'create', '--data', nodes[0].data, '--role', 'operator', '--rate', '1000000', '--burst', '1000000']);
     const created = event(key.events, 'key_created') as { key?: string } | undefined;
     if (key.code !== 0 || created?.key === undefined) throw new Error(`admin key: ${key.stderr}`);
-    const c = new QenexCluster(nats, img, nodes, created.key);
+    const c = new QenexCluster(nats, img, nodes, created.key, netns);
     c.boot(0, ['--seed']);
     await c.nodes[0].server!.waitFor('ready', 60_000);
     c.boot(1);
@@ -55,9 +59,17 @@ export class QenexCluster {
 
   args(i: number): string[] {
     const n = this.nodes[i];
-    return ['boot', this.img.imagePath, '--data', n.data, '--trust', this.img.pubPath, '--listen', `127.0.0.1:${n.port}`,
-      '--cluster', this.nats.urls.join(','), '--node', n.name, '--nats-creds', this.nats.credsFile(n.name), '--nats-ca', this.nats.caFile];
+    const urls = this.inNetns(i) ? this.nats.urlsVia(this.netns!.hostIp) : this.nats.urls;
+    return ['boot', this.img.imagePath, '--data', n.data, '--trust', this.img.pubPath, '--listen', this.addresses()[i],
+      '--cluster', urls.join(','), '--node', n.name, '--nats-creds', this.nats.credsFile(n.name), '--nats-ca', this.nats.caFile];
   }
+
+  private inNetns(i: number): boolean {
+    return i === 0 && this.netns !== null;
+  }
+
+  // Processes started in the namespace (Server.start spawns node directly, and its killAll knows only those).
+  private readonly netnsServers: Server[] = [];
 
   /** Starts node i (again), with its data directory as it is. */
   boot(i: number, extra: string[] = []): Server {
@@ -67,13 +79,20 @@ export class QenexCluster {
       h.push(before.events.map((e) => JSON.stringify(e)).join('\n'), before.stderr, '---- booted again ----');
       this.history.set(this.nodes[i].name, h);
     }
-    const s = Server.start([...this.args(i), ...extra]);
+    let s: Server;
+    if (this.inNetns(i)) {
+      const [cmd, ...argv] = this.netns!.command([process.execPath, CLI, ...this.args(i), ...extra]);
+      s = new Server(spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'] }));
+      this.netnsServers.push(s);
+    } else {
+      s = Server.start([...this.args(i), ...extra]);
+    }
     this.nodes[i].server = s;
     return s;
   }
 
   addresses(): string[] {
-    return this.nodes.map((n) => `127.0.0.1:${n.port}`);
+    return this.nodes.map((n, i) => `${this.inNetns(i) ? this.netns!.nsIp : '127.0.0.1'}:${n.port}`);
   }
 
   /** A ledger client over a ClusterClient that knows every node's address. */
@@ -141,6 +160,7 @@ export class QenexCluster {
   async stop(): Promise<void> {
     for (const c of this.clients) c.close();
     await this.link?.nc.close();
+    await Promise.all(this.netnsServers.map((s) => (s.child.exitCode === null && s.child.signalCode === null ? s.kill('SIGKILL') : null)));
     await Server.killAll();
     await this.nats.stop();
   }

@@ -54,6 +54,8 @@ export interface NatsCluster {
   readonly maxPayload: number;
   /** A file holding the NKey seed (one line, 'SU...') of a configured user. */
   credsFile(user: string): string;
+  /** The client URLs through another address of this machine (startNatsCluster's extraIp). */
+  urlsVia(host: string): string[];
   /** Signals server i (SIGKILL unless told); resolves once its process has exited. */
   kill(i: number, signal?: NodeJS.Signals): Promise<void>;
   /** (Re)starts server i on its same ports and store directory; resolves once it serves clients with JetStream enabled. */
@@ -78,11 +80,12 @@ async function freePorts(n: number): Promise<Ports[]> {
 }
 
 /** The CA and one certificate per server (P-256), each for 127.0.0.1 and localhost, usable both to serve and to dial a route. */
-function makeCerts(dir: string, servers: number): void {
+function makeCerts(dir: string, servers: number, extraIp?: string): void {
   const openssl = (args: string[]): void => { execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] }); };
   const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'];
   openssl(['req', '-x509', ...ec, '-days', '2', '-subj', '/CN=qenex nats test CA', '-keyout', 'ca.key', '-out', 'ca.pem']);
-  writeFileSync(join(dir, 'server.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth,clientAuth\n');
+  const ips = ['127.0.0.1', ...(extraIp !== undefined ? [extraIp] : [])].map((ip) => `IP:${ip}`).join(',');
+  writeFileSync(join(dir, 'server.ext'), `subjectAltName=${ips},DNS:localhost\nextendedKeyUsage=serverAuth,clientAuth\n`);
   for (let i = 0; i < servers; i++) {
     openssl(['req', ...ec, '-subj', `/CN=s${i}`, '-keyout', `s${i}.key`, '-out', `s${i}.csr`]);
     openssl(['x509', '-req', '-in', `s${i}.csr`, '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '2',
@@ -91,7 +94,7 @@ function makeCerts(dir: string, servers: number): void {
 }
 
 /** Server i's configuration (nats-server's own format; JSON strings are valid there). */
-function serverConf(dir: string, i: number, ports: Ports[], publicKeys: string[]): string {
+function serverConf(dir: string, i: number, ports: Ports[], publicKeys: string[], anyHost: boolean): string {
   const q = (s: string): string => JSON.stringify(s);
   const tls = (verify: boolean): string =>
     `tls { cert_file: ${q(join(dir, `s${i}.pem`))}, key_file: ${q(join(dir, `s${i}.key`))}, ca_file: ${q(join(dir, 'ca.pem'))}, ` +
@@ -99,7 +102,8 @@ function serverConf(dir: string, i: number, ports: Ports[], publicKeys: string[]
   const routes = ports.filter((_, j) => j !== i).map((p) => q(`nats-route://127.0.0.1:${p.route}`));
   return [
     `server_name: s${i}`,
-    `listen: "127.0.0.1:${ports[i].client}"`,
+    // Clients on another address too (a node in a network namespace, test/support/netns.ts): every interface.
+    `listen: "${anyHost ? '0.0.0.0' : '127.0.0.1'}:${ports[i].client}"`,
     `http: "127.0.0.1:${ports[i].http}"`,
     // The 24 MiB must match MAX_PAYLOAD_BYTES; max_pending (a slow client's buffer) must stay above it.
     'max_payload: 24MB',
@@ -166,6 +170,10 @@ class Cluster implements NatsCluster {
     this.exits = ports.map(() => Promise.resolve());
   }
 
+  urlsVia(host: string): string[] {
+    return this.ports.map((p) => `tls://${host}:${p.client}`);
+  }
+
   credsFile(user: string): string {
     if (!this.seeds.has(user)) throw new Error(`no NATS user ${JSON.stringify(user)} in this cluster (users: ${[...this.seeds.keys()].join(', ')})`);
     return join(this.dir, `${user}.nk`);
@@ -225,7 +233,12 @@ class Cluster implements NatsCluster {
 }
 
 /** Starts the servers and resolves once they serve clients and a JetStream meta leader places an R<servers> stream. */
-export async function startNatsCluster(opts: { servers?: number; users?: string[] } = {}): Promise<NatsCluster> {
+/**
+ * `extraIp`: an address of this machine besides 127.0.0.1 where clients reach
+ * the servers (their client ports then listen on every interface, and their
+ * certificates name it too); `urlsVia(extraIp)` gives those URLs.
+ */
+export async function startNatsCluster(opts: { servers?: number; users?: string[]; extraIp?: string } = {}): Promise<NatsCluster> {
   const servers = opts.servers ?? 3;
   const users = opts.users ?? ['n1', 'n2', 'n3', 'client'];
   if (servers < 1 || users.length === 0) throw new Error('a NATS cluster needs a server and a user');
@@ -239,11 +252,11 @@ export async function startNatsCluster(opts: { servers?: number; users?: string[
     publicKeys.push(kp.getPublicKey());
     writeFileSync(join(dir, `${user}.nk`), `${seeds.get(user)}\n`, { mode: 0o600 });
   }
-  makeCerts(dir, servers);
+  makeCerts(dir, servers, opts.extraIp);
   const ports = await freePorts(servers);
   for (let i = 0; i < servers; i++) {
     mkdirSync(join(dir, `s${i}`, 'store'), { recursive: true });
-    writeFileSync(join(dir, `s${i}.conf`), serverConf(dir, i, ports, publicKeys));
+    writeFileSync(join(dir, `s${i}.conf`), serverConf(dir, i, ports, publicKeys, opts.extraIp !== undefined));
   }
   const cluster = new Cluster(dir, ports, seeds, binary);
   try {
