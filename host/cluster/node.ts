@@ -12,7 +12,9 @@
 // appended to the stream (expected last sequence again) while it is written
 // and fdatasync'd here, and acknowledged only after both. A leader that lost
 // the lease (paused, cut off) finds the stream moved on: its append is
-// refused, it is deposed, and the boot starts again as a follower.
+// refused, it is deposed, and the boot starts again as a follower. A node
+// that joins with an empty data directory starts from the leader's last
+// snapshot (checkpoint.ts) rather than from the stream's first message.
 //
 // <data>/cluster.json says which stream message the local log ends with.
 // It is written after each message is durable here (a new file renamed over
