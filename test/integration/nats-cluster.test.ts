@@ -3,7 +3,7 @@
 // starts (three nats-server v2.15.3, mutual TLS on routes, TLS and NKey users for clients):
 //   - serves a client that trusts its CA and signs with a configured NKey: a file-backed stream
 //     with three replicas is placed, a publish that expects the stream's last sequence is
-//     stored, one that expects a stale last sequence is refused, and a 4 MiB message is taken
+//     stored, one that expects a stale last sequence is refused, and a 17 MiB message is taken
 //     (max_payload raised to 24 MiB, as the servers announce);
 //   - runs each server as configured, by the server's own /varz: JetStream fsyncs every write
 //     (sync_interval: always), routes need TLS with verified peers, clients need TLS and auth;
@@ -134,9 +134,9 @@ test.after(async () => {
   console.log(`\nsummary: nats cluster: ${timings.join(', ')}`);
 });
 
-test('a trusted client with an NKey: R3 file stream, expected-last-sequence publishes, a stale one refused, 4 MiB taken', async () => {
+test('a trusted client with an NKey: R3 file stream, expected-last-sequence publishes, a stale one refused, 17 MiB taken', async () => {
   assert.is(nc.info?.max_payload, cluster.maxPayload, 'the servers announce the raised max_payload');
-  assert.is(cluster.maxPayload, 8 * 1024 * 1024);
+  assert.is(cluster.maxPayload, 24 * 1024 * 1024);
   const si = await jsm.streams.add({ name: STREAM, subjects: [SUBJECT], num_replicas: 3, storage: StorageType.File });
   assert.is(si.config.num_replicas, 3);
   assert.is(si.config.storage, StorageType.File);
@@ -150,11 +150,11 @@ test('a trusted client with an NKey: R3 file stream, expected-last-sequence publ
   const stale = await js.publish(SUBJECT, text('stale'), { expect: { lastSequence: 1 }, timeout: PUBLISH_TIMEOUT_MS }).then(() => null, (e: Error) => e);
   assert.ok(stale !== null, 'a publish expecting a stale last sequence was stored');
   assert.match(stale.message, /wrong last sequence/);
-  const big = randomBytes(4 * 1024 * 1024);
+  const big = randomBytes(17 * 1024 * 1024); // above a batch of the bank image (16 MiB), which a stream message carries
   const ack = await js.publish(SUBJECT, big, { expect: { lastSequence: 2 }, timeout: 10_000 });
   assert.is(ack.seq, 3);
   acked.set(ack.seq, big);
-  assert.ok(Buffer.from((await jsm.streams.getMessage(STREAM, { seq: 3 })).data).equals(big), 'the 4 MiB message comes back whole');
+  assert.ok(Buffer.from((await jsm.streams.getMessage(STREAM, { seq: 3 })).data).equals(big), 'the 17 MiB message comes back whole');
   assert.is((await jsm.streams.info(STREAM)).state.last_seq, 3);
 });
 
